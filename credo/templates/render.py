@@ -1,0 +1,117 @@
+"""Expand a worldview's prompt sources into a deterministic prompt set.
+
+Only the training part of a spec reaches the render context: ``wv`` (names and summary),
+the collection item and the slot values. The eval requests are a separate object and are
+never passed here, so they cannot be rendered into training prompts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from credo.errors import TemplateError
+from credo.hashing import content_hash
+from credo.templates.library import load_library
+from credo.templates.sandbox import render
+from credo.types import Prompt
+from credo.worldviews.loader import SPEC_FILE, LoadedWorldview, yaml_line
+from credo.worldviews.spec import PromptSource
+
+
+def worldview_context(wv: LoadedWorldview) -> dict[str, Any]:
+    spec = wv.spec
+    return {"name": spec.name, "display_name": spec.display_name, "adherents": spec.adherents,
+            "summary": spec.summary}
+
+
+def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
+    """All unique prompts of a spec, in spec order; the first of equal texts wins."""
+    prompts: dict[str, Prompt] = {}
+    for index, source in enumerate(wv.spec.prompts):
+        for prompt in _render_source(wv, index, source):
+            prompts.setdefault(prompt.id, prompt)
+    return list(prompts.values())
+
+
+def _render_source(wv: LoadedWorldview, index: int, source: PromptSource) -> Iterator[Prompt]:
+    spec_path = wv.root / SPEC_FILE
+    line = yaml_line(spec_path.read_text(encoding="utf-8"), ("prompts", index)) or "?"
+    where = f"{spec_path}:{line}: prompts.{index} ({source.id})"
+    variants, over, slots, template_id = _resolve(source, where)
+    items = _collection(wv, over, where) if over else [None]
+    slot_names = sorted(slots)
+    base = {"wv": worldview_context(wv)}
+    for variant_index, text in enumerate(variants):
+        template_hash = content_hash(text)
+        tid = f"{template_id}/{variant_index}"
+        for item in items:
+            for values in itertools.product(*(slots[n] for n in slot_names)):
+                bound = dict(zip(slot_names, values))
+                context = {**base, **bound, **({"item": item} if item is not None else {})}
+                rendered = render(text, context, f"{where} variant {variant_index}")
+                if source.implicit:
+                    _check_implicit(wv, rendered, where)
+                slot_record = {k: str(v) for k, v in bound.items()}
+                if item is not None:
+                    slot_record["item"] = str(item.get("id") or item.get("term"))
+                yield Prompt(
+                    id=prompt_id(wv.name, rendered),
+                    text=rendered,
+                    set_name=wv.name,
+                    template_id=tid,
+                    template_hash=template_hash,
+                    kind=source.kind,
+                    slots=slot_record,
+                    implicit=source.implicit,
+                )
+
+
+def prompt_id(set_name: str, text: str) -> str:
+    return "p:" + content_hash({"set": set_name, "text": text}, length=8)[3:]
+
+
+def _resolve(source: PromptSource, where: str) -> tuple[list[str], str | None, dict, str]:
+    if source.text is not None:
+        variants = [source.text] if isinstance(source.text, str) else list(source.text)
+        return variants, source.over, dict(source.slots), source.id
+    library = load_library()
+    if source.template not in library:
+        raise TemplateError(
+            f"{where}: unknown template '{source.template}' - library ids: {', '.join(sorted(library))}"
+        )
+    entry = library[source.template]
+    over = source.over or entry.over
+    return list(entry.variants), over, {**entry.slots, **source.slots}, f"{source.id}:{source.template}"
+
+
+def _collection(wv: LoadedWorldview, over: str, where: str) -> list[dict[str, Any]]:
+    items = getattr(wv.spec, over, None)
+    if items is None:
+        raise TemplateError(f"{where}: over '{over}' is not a spec collection")
+    if not items:
+        raise TemplateError(f"{where}: over '{over}' but the spec's {over} list is empty - add items")
+    return [item.model_dump() for item in items]
+
+
+def _check_implicit(wv: LoadedWorldview, text: str, where: str) -> None:
+    for name in wv.spec.names:
+        if re.search(rf"\b{re.escape(name)}", text, flags=re.IGNORECASE):
+            raise TemplateError(
+                f"{where}: implicit prompt names the worldview ('{name}' in {text!r}) - "
+                "implicit prompts must not name it; reword or drop implicit: true"
+            )
+
+
+def write_prompts(prompts: list[Prompt], path: Path) -> None:
+    """Write a prompt set as JSONL, atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tmp.open("w", encoding="utf-8") as handle:
+        for prompt in prompts:
+            handle.write(json.dumps(prompt.to_json(), ensure_ascii=False) + "\n")
+    tmp.replace(path)
