@@ -17,6 +17,7 @@ from credo.errors import CredoError
 
 COMMAND_MODULES = [
     "credo.cli.spec_commands",  # validate, worldviews, prompts
+    "credo.cli.corpus_commands",  # show
     # "credo.cli.generate_command",  # generate
 ]
 

