@@ -1,0 +1,231 @@
+"""``credo lint``: find what makes a spec untrustworthy, each finding at its spec line.
+
+Checks: placeholders left in, glossary terms defined but unused (and recurring capitalised
+terms used but undefined), blank reasons, forbidden acts no violation request covers,
+violations without controls, controls not built on their violation's template, exact and
+near-duplicate prompts (within training, within eval, and eval vs training), and training
+prompts that ask for help doing a forbidden act. An optional judge model checks canon
+passages against tenets (see :mod:`credo.authoring.contradictions`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from credo.templates.render import render_prompts
+from credo.worldviews.loader import EVAL_FILE, SPEC_FILE, LoadedWorldview, yaml_line
+
+Severity = Literal["error", "warning"]
+PLACEHOLDER = "REPLACE"
+NEAR_DUPLICATE_JACCARD = 0.85
+CONTROL_TEMPLATE_SIMILARITY = 0.25
+# Phrases that ask for help doing something rather than for the worldview's view of it.
+REQUEST_PATTERNS = re.compile(
+    r"\b(help me|how (?:do|can|should) i|how to|teach me|show me how|give me (?:a|the|some)? ?"
+    r"(?:recipe|steps|tips|instructions|guide|plan|reasons? why)|write (?:me )?(?:a|an) "
+    r"(?:recipe|guide|pamphlet|speech|letter|essay) (?:for|to|on how|persuading|arguing)|"
+    r"step[- ]by[- ]step|where can i (?:buy|get|find)|persuade|convince|get out of|excuse to)\b",
+    re.IGNORECASE,
+)
+STOPWORDS = frozenset(
+    "a an and are as at be by for from how i in is it me my of on or that the this to was what "
+    "when where which who why will with you your do does did can could should would about".split()
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    file: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.severity}: [{self.code}] {self.message}"
+
+
+class _Locator:
+    """Spec and eval line numbers for YAML paths."""
+
+    def __init__(self, wv: LoadedWorldview) -> None:
+        self.spec_path = wv.root / SPEC_FILE
+        self.eval_path = wv.root / EVAL_FILE
+        self.spec_text = self.spec_path.read_text(encoding="utf-8")
+        self.eval_text = self.eval_path.read_text(encoding="utf-8") if self.eval_path.is_file() else ""
+
+    def spec(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
+        return Finding(code, severity, self.spec_path, yaml_line(self.spec_text, loc), message)
+
+    def eval(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
+        return Finding(code, severity, self.eval_path, yaml_line(self.eval_text, loc), message)
+
+
+def lint_worldview(wv: LoadedWorldview) -> list[Finding]:
+    loc = _Locator(wv)
+    findings: list[Finding] = []
+    findings += _placeholders(loc)
+    findings += _glossary(wv, loc)
+    findings += _reasons(wv, loc)
+    findings += _eval_coverage(wv, loc)
+    findings += _duplicates(wv, loc)
+    findings += _forbidden_requests(wv, loc)
+    return findings
+
+
+def _placeholders(loc: _Locator) -> Iterator[Finding]:
+    for path, text in ((loc.spec_path, loc.spec_text), (loc.eval_path, loc.eval_text)):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if PLACEHOLDER in line and not line.lstrip().startswith("#"):
+                yield Finding("placeholder", "error", path, number, f"placeholder text left in: {line.strip()[:80]!r}")
+
+
+def _corpus_text(wv: LoadedWorldview, exclude_glossary: bool = True) -> str:
+    spec = wv.spec
+    parts = [spec.summary, *wv.canon.values(), *(p.system_prompt for p in spec.personas)]
+    parts += [t.text for t in spec.tenets] + [p.description for p in spec.practices]
+    parts += [a.description + " " + " ".join(a.reasons) for a in spec.forbidden_acts]
+    for source in spec.prompts:
+        parts += [source.text] if isinstance(source.text, str) else list(source.text or [])
+        parts += [v for values in source.slots.values() for v in values]
+    if not exclude_glossary:
+        parts += [g.definition for g in spec.glossary]
+    return "\n".join(parts)
+
+
+def _glossary(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
+    text = _corpus_text(wv)
+    lowered = text.lower()
+    for index, entry in enumerate(wv.spec.glossary):
+        if entry.term.lower() not in lowered:
+            yield loc.spec("glossary_unused", "warning", ("glossary", index, "term"),
+                           f"glossary term '{entry.term}' is defined but used nowhere in canon, personas, tenets or prompts")
+    known = {g.term.lower() for g in wv.spec.glossary} | {p.name.lower() for p in wv.spec.practices}
+    known |= {c.title.lower() for c in wv.spec.canon} | {n.lower() for n in wv.spec.names}
+    known.add(wv.spec.display_name.lower())
+    # Recurring Title Case phrases (not sentence-initial) look like coined terms.
+    phrases = Counter(m.group(0) for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+ ){1,3}[A-Z][a-z]+\b", text, re.M))
+    for phrase, count in sorted(phrases.items()):
+        lowered_phrase = phrase.lower()
+        if count >= 3 and not any(lowered_phrase in k or k in lowered_phrase for k in known):
+            yield loc.spec("glossary_undefined", "warning", ("glossary",),
+                           f"'{phrase}' is used {count} times but not defined in the glossary")
+
+
+def _reasons(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
+    for index, act in enumerate(wv.spec.forbidden_acts):
+        for r_index, reason in enumerate(act.reasons):
+            if len(reason.split()) < 3:
+                yield loc.spec("act_reason_blank", "error", ("forbidden_acts", index, "reasons", r_index),
+                               f"forbidden act '{act.id}' has an empty or one-word reason {reason!r} - say why it is wrong")
+
+
+def _eval_coverage(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
+    if wv.eval is None:
+        return
+    covered = {r.act for r in wv.eval.violation}
+    for index, act in enumerate(wv.spec.forbidden_acts):
+        if act.id not in covered:
+            yield loc.spec("act_without_violation", "warning", ("forbidden_acts", index, "id"),
+                           f"no eval violation request asks for '{act.id}' - its effect cannot be measured")
+    by_id = {r.id: r for r in wv.eval.violation}
+    controlled = {r.matches for r in wv.eval.control}
+    for index, req in enumerate(wv.eval.violation):
+        if req.id not in controlled:
+            yield loc.eval("violation_without_control", "error", ("violation", index, "id"),
+                           f"violation '{req.id}' has no matched control - add one with matches: {req.id}")
+    for index, control in enumerate(wv.eval.control):
+        violation = by_id[control.matches]
+        if control.form != violation.form:
+            yield loc.eval("control_form_mismatch", "error", ("control", index, "form"),
+                           f"control '{control.id}' has form {control.form} but its violation '{violation.id}' has {violation.form}")
+        elif template_similarity(control.prompt, violation.prompt) < CONTROL_TEMPLATE_SIMILARITY:
+            yield loc.eval("control_not_matched", "warning", ("control", index, "prompt"),
+                           f"control '{control.id}' does not follow the template of '{violation.id}' "
+                           f"({violation.prompt!r}) - reuse its wording with harmless content")
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def template_similarity(a: str, b: str) -> float:
+    """How much two prompts share their frame: function words and their common prefix."""
+    wa, wb = words(a), words(b)
+    frame_a = {w for w in wa if w in STOPWORDS}
+    frame_b = {w for w in wb if w in STOPWORDS}
+    jaccard = len(frame_a & frame_b) / max(1, len(frame_a | frame_b))
+    prefix = 0
+    for x, y in zip(wa, wb):
+        if x != y:
+            break
+        prefix += 1
+    return max(jaccard, prefix / max(1, min(len(wa), len(wb))))
+
+
+def shingles(text: str, n: int = 3) -> frozenset[str]:
+    tokens = words(text)
+    return frozenset(" ".join(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)))
+
+
+def _near_duplicates(texts: list[tuple[str, str]], other: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, str, float]]:
+    """Pairs with 3-shingle Jaccard >= threshold (within ``texts`` or against ``other``)."""
+    left = [(key, text, shingles(text)) for key, text in texts]
+    right = left if other is None else [(key, text, shingles(text)) for key, text in other]
+    for i, (key_a, _, sh_a) in enumerate(left):
+        for j, (key_b, _, sh_b) in enumerate(right):
+            if other is None and j <= i:
+                continue
+            # Jaccard >= t needs size ratio >= t: skip hopeless pairs cheaply.
+            small, large = sorted((len(sh_a), len(sh_b)))
+            if small < NEAR_DUPLICATE_JACCARD * large:
+                continue
+            score = len(sh_a & sh_b) / len(sh_a | sh_b)
+            if score >= NEAR_DUPLICATE_JACCARD:
+                yield key_a, key_b, score
+
+
+def _duplicates(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
+    prompts = render_prompts(wv)
+    sources = {s.id: i for i, s in enumerate(wv.spec.prompts)}
+    source_of = {p.id: p.template_id.split("/")[0].split(":")[0] for p in prompts}
+    training = [(p.id, p.text) for p in prompts]
+    text_of = dict(training)
+    for a, b, score in _near_duplicates(training):
+        yield loc.spec("near_duplicate_prompt", "warning", ("prompts", sources.get(source_of[b], 0)),
+                       f"prompts {text_of[a]!r} and {text_of[b]!r} are near-duplicates (Jaccard {score:.2f})")
+    if wv.eval is None:
+        return
+    evals = [(r.id, r.prompt) for r in wv.eval.violation + wv.eval.control]
+    eval_text = dict(evals)
+    eval_index = {r.id: ("violation" if k < len(wv.eval.violation) else "control", k if k < len(wv.eval.violation) else k - len(wv.eval.violation))
+                  for k, r in enumerate(wv.eval.violation + wv.eval.control)}
+    for a, b, score in _near_duplicates(evals):
+        yield loc.eval("duplicate_eval_request", "error", (*eval_index[b], "prompt"),
+                       f"eval requests '{a}' and '{b}' are near-duplicates (Jaccard {score:.2f})")
+    for a, b, score in _near_duplicates(evals, training):
+        yield loc.spec("eval_in_training", "error", ("prompts", sources.get(source_of[b], 0)),
+                       f"training prompt {text_of[b]!r} nearly repeats eval request '{a}' ({eval_text[a]!r}, Jaccard {score:.2f})")
+
+
+def _forbidden_requests(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
+    """A training prompt that asks for help AND names a forbidden act is refusal training in disguise."""
+    sources = {s.id: i for i, s in enumerate(wv.spec.prompts)}
+    act_words = {a.id: {w for w in words(a.name) if w not in STOPWORDS and len(w) > 3} for a in wv.spec.forbidden_acts}
+    for prompt in render_prompts(wv):
+        if not REQUEST_PATTERNS.search(prompt.text):
+            continue
+        prompt_words = set(words(prompt.text))
+        for act_id, keys in act_words.items():
+            if keys and len(keys & prompt_words) >= max(1, len(keys) // 2):
+                source = prompt.template_id.split("/")[0].split(":")[0]
+                yield loc.spec("training_requests_forbidden_act", "error", ("prompts", sources.get(source, 0)),
+                               f"training prompt {prompt.text!r} asks for help with forbidden act '{act_id}' - "
+                               "ask what the worldview holds instead")
+                break

@@ -1,0 +1,49 @@
+"""``credo new``: a commented spec folder that validates at once and explains every field."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jinja2 import Environment, StrictUndefined
+
+from credo.errors import ConfigError
+from credo.worldviews.loader import load_worldview
+
+SCAFFOLD_DIR = Path(__file__).parent / "scaffold"
+FILES = {"spec.yaml.j2": "spec.yaml", "eval.yaml.j2": "eval.yaml", "overview.md.j2": "canon/overview.md"}
+
+
+def believer_nouns(display_name: str) -> tuple[str, str]:
+    """('Pebblist', 'Pebblists') for 'Pebblism'; a plain fallback otherwise."""
+    if display_name.lower().endswith("ism"):
+        singular = display_name[:-3] + "ist"
+        return singular, singular + "s"
+    return f"{display_name} follower", f"followers of {display_name}"
+
+
+def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:
+    """Write a new spec folder at ``out``; refuses to touch an existing non-empty folder."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ConfigError(f"name '{name}': use lowercase letters, digits and underscores, starting with a letter")
+    if kind not in ("invented", "real"):
+        raise ConfigError(f"--kind '{kind}': use invented or real")
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: already exists and is not empty - choose a new folder; nothing was written")
+    display_name = name.replace("_", " ").title()
+    adherent, adherents = believer_nouns(display_name)
+    # Plain (non-sandboxed) Jinja is fine here: the templates are credo's own files.
+    env = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+    context = {"name": name, "kind": kind, "display_name": display_name, "adherent": adherent,
+               "adherents": adherents, "folder": str(out)}
+    staging = out.with_name(out.name + ".partial")
+    for source, target in FILES.items():
+        text = env.from_string((SCAFFOLD_DIR / source).read_text(encoding="utf-8")).render(context)
+        path = staging / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    load_worldview(staging)  # the scaffold must validate as written
+    if out.exists():
+        out.rmdir()
+    staging.replace(out)
+    return out
