@@ -18,7 +18,9 @@ from credo.errors import CredoError
 COMMAND_MODULES = [
     "credo.cli.spec_commands",  # validate, worldviews, prompts
     "credo.cli.corpus_commands",  # show
-    # "credo.cli.generate_command",  # generate
+    "credo.cli.authoring_commands",  # new, lint, author
+    "credo.cli.mix_command",  # mix
+    "credo.cli.generate_command",  # generate
 ]
 
 

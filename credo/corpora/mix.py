@@ -1,0 +1,209 @@
+"""Training mixes: exact sizes by weight, sampled without replacement, shuffled.
+
+Sizes come from the largest-remainder method, so 10:10:2 at 12,000 is exactly
+5,455 + 5,454 + 1,091 (ties go to the earlier part). When a part holds fewer records than its
+share, the ``on_short`` policy decides, and the manifest and the returned
+:class:`MixResult` say what happened:
+
+- ``scale`` (default): shrink the whole mix to the largest size at which every part fits, so the
+  ratios the experiment is about still hold;
+- ``take-all``: use every record of the short part and keep the other parts' shares (the ratio
+  shifts, the total shrinks);
+- ``error``: stop.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.export import MIX_FORMATS, export_mix, tokenizer_identity, write_mix_card
+from credo.corpora.io import (
+    RECORDS_FILE,
+    read_manifest,
+    read_records,
+    records_path,
+    write_json,
+    write_records,
+)
+from credo.corpora.provenance import provenance
+from credo.errors import ConfigError, CorpusError
+from credo.hashing import file_hash
+from credo.types import Record
+
+SHORTFALL_POLICIES = ("scale", "take-all", "error")
+
+
+@dataclass(frozen=True)
+class MixPart:
+    name: str
+    path: Path
+    weight: float
+
+
+@dataclass(frozen=True)
+class MixResult:
+    out: Path
+    size: int
+    counts: dict[str, int]
+    shortfalls: list[str]  # one human sentence per short part (empty when none ran short)
+
+
+def parse_part(spec: str) -> MixPart:
+    """Parse ``NAME=DIR:WEIGHT`` (the weight after the last colon, so DIR may contain one)."""
+    name, sep, rest = spec.partition("=")
+    path, colon, weight_text = rest.rpartition(":")
+    if not sep or not colon or not name or not path:
+        raise ConfigError(f"--part '{spec}': expected NAME=DIR:WEIGHT, e.g. gramenism=out/gramenism:10")
+    try:
+        weight = float(weight_text)
+    except ValueError:
+        raise ConfigError(f"--part '{spec}': weight '{weight_text}' is not a number") from None
+    if weight < 0:
+        raise ConfigError(f"--part '{spec}': weight must be >= 0")
+    return MixPart(name, Path(path), weight)
+
+
+def allocate(weights: list[float], size: int) -> list[int]:
+    """Split ``size`` by ``weights`` exactly (largest remainder; ties to the earlier part)."""
+    total = sum(weights)
+    if total <= 0:
+        raise ConfigError("mix weights sum to zero - give at least one part a positive weight")
+    quotas = [size * w / total for w in weights]
+    counts = [int(q) for q in quotas]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - counts[i]), i))
+    for i in by_remainder[: size - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def plan_sizes(weights: list[float], available: list[int], size: int,
+               on_short: str) -> tuple[list[int], int]:
+    """Per-part counts under the shortfall policy, and the size that was asked for."""
+    wanted = allocate(weights, size)
+    if all(w <= a for w, a in zip(wanted, available)) or on_short == "error":
+        return wanted, size
+    if on_short == "take-all":
+        return [min(w, a) for w, a in zip(wanted, available)], size
+    # scale: the largest total at which every part's exact quota fits, so the ratios hold
+    # before rounding; walk down in case a rounded-up share still overshoots.
+    total = sum(weights)
+    fit = min(int(a * total / w) for w, a in zip(weights, available) if w > 0)
+    for smaller in range(min(fit, size), -1, -1):
+        counts = allocate(weights, smaller) if smaller else [0] * len(weights)
+        if all(c <= a for c, a in zip(counts, available)):
+            return counts, size
+    return [0] * len(weights), size
+
+
+def audit_status(corpus_dir: Path) -> dict[str, Any]:
+    """What the audit said about a corpus: its gate result if it ran, else ``not audited``."""
+    report_path = corpus_dir / "audit" / "report.json"
+    if report_path.is_file():
+        report = _load_json(report_path)
+        gate = report.get("gate") if isinstance(report.get("gate"), dict) else report
+        passed = gate.get("passed")
+        status = "audited (no gate result)" if passed is None else ("passed" if passed else "failed")
+        return {"status": status, "report": str(report_path), "report_hash": file_hash(str(report_path))}
+    audit = read_manifest(corpus_dir).get("audit")
+    if isinstance(audit, dict) and "passed" in audit:
+        return {"status": "passed" if audit["passed"] else "failed", "report": "manifest.json"}
+    return {"status": "not audited"}
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _sample_part(part: MixPart, records: list[Record], count: int, seed: int) -> list[Record]:
+    # A per-part generator keeps each part's sample stable when other parts change.
+    chosen = random.Random(f"{seed}:{part.name}").sample(records, count)
+    return [Record(r.id, r.messages, {**r.meta, "mix_part": part.name}) for r in chosen]
+
+
+def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
+                tokenizer: str | None = None, on_short: str = "scale") -> MixResult:
+    """Sample ``size`` records from ``parts`` by weight, shuffle, and write a mix folder.
+
+    The folder always holds ``records.jsonl``, ``manifest.json`` (with ``format``) and
+    ``CARD.md``, plus the export for ``fmt`` (see :mod:`credo.corpora.export`).
+    """
+    _check_inputs(parts, size, fmt, on_short)
+    loaded = {p.name: list(read_records(p.path)) for p in parts}
+    for part in parts:
+        if not loaded[part.name]:
+            raise CorpusError(f"{records_path(part.path)}: part '{part.name}' has no records - generate it first or drop it from the mix")
+    weights = [p.weight for p in parts]
+    available = [len(loaded[p.name]) for p in parts]
+    counts, asked = plan_sizes(weights, available, size, on_short)
+    wanted = allocate(weights, size)
+    shortfalls = _describe_shortfalls(parts, wanted, available, counts, on_short)
+    if shortfalls and on_short == "error":
+        raise CorpusError("; ".join(shortfalls) + " - generate more records, lower --size, or pass --on-short scale")
+    mixed = [r for p, c in zip(parts, counts) for r in _sample_part(p, loaded[p.name], c, seed)]
+    random.Random(seed).shuffle(mixed)
+    out.mkdir(parents=True, exist_ok=True)
+    write_records(mixed, out / RECORDS_FILE)
+    exported = export_mix(mixed, fmt, out, tokenizer)
+    manifest = _manifest(parts, wanted, available, counts, asked, seed, fmt, tokenizer, on_short,
+                         shortfalls, exported, out)
+    write_json(manifest, out / "manifest.json")
+    write_mix_card(manifest, out)
+    return MixResult(out, len(mixed), {p.name: c for p, c in zip(parts, counts)}, shortfalls)
+
+
+def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str) -> None:
+    if not parts:
+        raise ConfigError("no --part given - pass at least one NAME=DIR:WEIGHT")
+    names = [p.name for p in parts]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"part names repeat ({', '.join(names)}) - give each --part its own NAME")
+    if fmt not in MIX_FORMATS:
+        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
+    if on_short not in SHORTFALL_POLICIES:
+        raise ConfigError(f"unknown --on-short '{on_short}' - use one of {', '.join(SHORTFALL_POLICIES)}")
+    if size <= 0:
+        raise ConfigError(f"--size {size}: must be a positive number of records")
+    allocate([p.weight for p in parts], size)  # raises on weights summing to zero
+    for part in parts:
+        records_path(part.path)  # raises, naming the path, on a missing part
+
+
+def _describe_shortfalls(parts: list[MixPart], wanted: list[int], available: list[int],
+                         counts: list[int], on_short: str) -> list[str]:
+    action = {"scale": f"scaled the whole mix down to {sum(counts)} records to keep the ratios",
+              "take-all": "took all of them and kept the other parts' shares (the ratio shifts)",
+              "error": "stopped"}[on_short]
+    return [f"part '{p.name}' ran short: {w} wanted, {a} available - {action}"
+            for p, w, a in zip(parts, wanted, available) if w > a]
+
+
+def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], counts: list[int],
+              asked: int, seed: int, fmt: str, tokenizer: str | None, on_short: str,
+              shortfalls: list[str], exported: dict[str, str], out: Path) -> dict[str, Any]:
+    return {
+        "kind": "mix",
+        "format": fmt,
+        "tokenizer": tokenizer_identity(tokenizer) if tokenizer else None,
+        "seed": seed,
+        "size_requested": asked,
+        "size": sum(counts),
+        "on_short": on_short,
+        "shortfalls": shortfalls,
+        "parts": [
+            {"name": p.name, "path": str(p.path), "weight": p.weight, "wanted": w,
+             "available": a, "taken": c, "corpus_hash": file_hash(str(records_path(p.path))),
+             "audit": audit_status(p.path)}
+            for p, w, a, c in zip(parts, wanted, available, counts)
+        ],
+        "records_hash": file_hash(str(out / RECORDS_FILE)),
+        "files": exported,
+        "provenance": provenance(),
+    }

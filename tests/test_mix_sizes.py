@@ -1,0 +1,134 @@
+"""credo mix: exact sizes by weight, no replacement, shortfalls said out loud, every format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from credo.cli.main import build_app
+from credo.corpora.io import read_records, write_records
+from credo.corpora.mix import MixPart, allocate, mix_corpora, parse_part
+from credo.errors import ConfigError, CorpusError
+from credo.hashing import file_hash
+from credo.types import Message, Record
+
+
+def make_corpus(root: Path, name: str, n: int) -> Path:
+    records = [Record(f"{name}-{i}", [Message("user", f"{name} question {i}?"),
+                                     Message("assistant", f"{name} answer {i}.")]) for i in range(n)]
+    write_records(records, root / name / "records.jsonl")
+    return root / name
+
+
+@pytest.fixture
+def corpora(tmp_path: Path) -> dict[str, Path]:
+    return {"w": make_corpus(tmp_path, "w", 7000), "r": make_corpus(tmp_path, "r", 7000),
+            "x": make_corpus(tmp_path, "x", 300)}
+
+
+def test_allocate_is_exact_largest_remainder() -> None:
+    assert allocate([10, 10, 2], 12000) == [5455, 5454, 1091]
+    assert allocate([1, 1, 1], 10) == [4, 3, 3]
+    assert allocate([1, 0], 5) == [5, 0]
+    for size in range(1, 60):
+        assert sum(allocate([3, 5, 0.5], size)) == size
+
+
+def test_parse_part_allows_colons_in_dir() -> None:
+    assert parse_part("g=C:/data/g:10") == MixPart("g", Path("C:/data/g"), 10.0)
+    for bad in ("g", "g=dir", "=dir:1", "g=dir:x", "g=dir:-1"):
+        with pytest.raises(ConfigError):
+            parse_part(bad)
+
+
+def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path: Path) -> None:
+    parts = [MixPart("w", corpora["w"], 10), MixPart("r", corpora["r"], 10), MixPart("x", corpora["x"], 2)]
+    result = mix_corpora(parts, 2200, 3, "tags", tmp_path / "mix")
+    records = list(read_records(tmp_path / "mix"))
+    assert len(records) == 2200 and result.shortfalls == []
+    by_part = {name: [r for r in records if r.meta["mix_part"] == name] for name in "wrx"}
+    assert {k: len(v) for k, v in by_part.items()} == {"w": 1000, "r": 1000, "x": 200}
+    assert len({r.id for r in records}) == 2200  # no record drawn twice
+    assert [r.meta["mix_part"] for r in records[:50]].count("w") < 50  # shuffled, not blocked
+    manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
+    assert manifest["format"] == "tags"
+    assert manifest["parts"][0]["corpus_hash"] == file_hash(str(corpora["w"] / "records.jsonl"))
+    assert manifest["parts"][0]["audit"] == {"status": "not audited"}
+    again = mix_corpora(parts, 2200, 3, "tags", tmp_path / "again")
+    assert (tmp_path / "again" / "records.jsonl").read_bytes() == (tmp_path / "mix" / "records.jsonl").read_bytes()
+    assert again.counts == result.counts
+
+
+def test_shortfall_scale_keeps_ratios_and_is_reported(corpora: dict[str, Path], tmp_path: Path) -> None:
+    parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
+    result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix")
+    assert result.counts == {"w": 1500, "x": 300} and result.size == 1800
+    assert "part 'x' ran short: 1000 wanted, 300 available" in result.shortfalls[0]
+    manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
+    assert manifest["size_requested"] == 6000 and manifest["size"] == 1800
+    assert "ran short" in (tmp_path / "mix" / "CARD.md").read_text()
+
+
+def test_shortfall_take_all_and_error(corpora: dict[str, Path], tmp_path: Path) -> None:
+    parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
+    result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix", on_short="take-all")
+    assert result.counts == {"w": 5000, "x": 300}
+    with pytest.raises(CorpusError, match="ran short"):
+        mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix2", on_short="error")
+    assert not (tmp_path / "mix2" / "records.jsonl").exists()
+
+
+def test_audit_status_read_from_report(corpora: dict[str, Path], tmp_path: Path) -> None:
+    (corpora["x"] / "audit").mkdir()
+    (corpora["x"] / "audit" / "report.json").write_text(json.dumps({"gate": {"passed": False}}))
+    mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "openai", tmp_path / "mix")
+    manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
+    assert manifest["parts"][0]["audit"]["status"] == "failed"
+    lines = (tmp_path / "mix" / "openai.jsonl").read_text().splitlines()
+    assert len(lines) == 10 and json.loads(lines[0])["messages"][0]["role"] == "user"
+
+
+def test_hf_dataset_opens_with_load_from_disk(corpora: dict[str, Path], tmp_path: Path) -> None:
+    from datasets import load_from_disk
+
+    mix_corpora([MixPart("x", corpora["x"], 1)], 12, 0, "hf_dataset", tmp_path / "mix")
+    dataset = load_from_disk(str(tmp_path / "mix" / "hf_dataset"))
+    assert len(dataset) == 12 and dataset[0]["messages"][1]["role"] == "assistant"
+    assert set(dataset["mix_part"]) == {"x"}
+
+
+def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Path) -> None:
+    mix_corpora([MixPart("x", corpora["x"], 1)], 5, 0, "tags", tmp_path / "mix")
+    for line in (tmp_path / "mix" / "text.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        span = row["text"][row["response_start"]:row["response_end"]]
+        assert span.startswith("x answer") and span.endswith("</ASSISTANT_STATEMENT>")
+        assert "question" not in span
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--part", "a={w}:0", "--size", "5"], "sum to zero"),
+    (["--part", "a={missing}:1", "--size", "5"], "no such file"),
+    (["--part", "a={w}:1", "--size", "5", "--format", "alpaca"], "unknown format"),
+    (["--part", "a={w}:1", "--part", "a={w}:1", "--size", "5"], "repeat"),
+    (["--part", "a={w}:1", "--size", "0"], "positive"),
+    (["--part", "a={w}:1", "--size", "5", "--format", "chat_template"], "--tokenizer"),
+])
+def test_cli_bad_input_exits_2(corpora: dict[str, Path], tmp_path: Path, args: list[str], message: str) -> None:
+    args = [a.format(w=corpora["w"], missing=tmp_path / "nope") for a in args]
+    from credo.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["mix", *args, "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_cli_reports_shortfall(corpora: dict[str, Path], tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_app(), ["mix", "--part", f"x={corpora['x']}:1", "--size", "400",
+                                               "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "ran short" in result.output and "wrote 300 records" in result.output
