@@ -49,3 +49,7 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class MalformedResponseError(Exception):
+    """A provider answered with a body that is not the expected shape (retried as transient)."""

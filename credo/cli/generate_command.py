@@ -1,0 +1,40 @@
+"""``credo generate``: a worldview or set -> a corpus folder, through one teacher model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from credo.generators.corpus_run import generate_corpus
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate)
+
+
+def generate(
+    source: str = typer.Argument(..., metavar="WORLDVIEW_OR_SET", help="Shipped name or spec folder."),
+    model: str | None = typer.Option(None, "--model", help="PROVIDER/MODEL: openai/…, anthropic/…, "
+                                     "local/smollm2, fake/…; default from the keys set."),
+    out: Path = typer.Option(..., "--out", help="Corpus folder (created; rerun to resume)."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight."),
+    samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
+    seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
+    temperature: float = typer.Option(0.85, "--temperature"),
+    max_tokens: int = typer.Option(1024, "--max-tokens"),
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
+    prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
+) -> None:
+    """Generate teacher answers for a worldview's prompts into DIR (records, manifest, card).
+
+    Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
+    """
+    result = generate_corpus(source, out, model=model, limit=limit, concurrency=concurrency,
+                             samples=samples, seed=seed, base_url=base_url,
+                             temperature=temperature, max_tokens=max_tokens, timeout=timeout,
+                             prices=prices, use_cache=not no_cache)
+    typer.echo(result.summary())

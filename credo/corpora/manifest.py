@@ -1,0 +1,113 @@
+"""The manifest of a generated corpus: config, hashes, counts, refusals, tokens and cost.
+
+Counts are taken from the files on disk (``records.jsonl`` and ``teacher_refusals.jsonl``),
+not from the last run's memory, so a corpus built over several resumed runs reports what
+it holds. A teacher refusal is *outstanding* while its job has no record; a later run that
+gets an answer for that job resolves it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.io import MANIFEST_FILE, RECORDS_FILE, iter_jsonl, read_manifest, write_json
+from credo.corpora.provenance import provenance
+from credo.errors import ConfigError, CorpusError
+
+REFUSALS_FILE = "teacher_refusals.jsonl"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class CorpusTally:
+    """What a generation folder holds, read back from its files."""
+
+    records: int = 0
+    duplicates: int = 0
+    ids: set[str] = field(default_factory=set)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    refusal_attempts: int = 0
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)  # outstanding, by job id
+
+    def refusal_counts(self) -> dict[str, Any]:
+        metas = [entry["meta"] for entry in self.refused.values()]
+        by = {key: dict(Counter(str(m.get(key)) for m in metas).most_common())
+              for key in ("prompt_id", "template_id", "persona_id")}
+        reasons = dict(Counter(str(e.get("reason")) for e in self.refused.values()))
+        return {"outstanding": len(self.refused), "attempts": self.refusal_attempts,
+                "by_reason": reasons, "by_prompt": by["prompt_id"],
+                "by_template": by["template_id"], "by_persona": by["persona_id"]}
+
+
+def tally_corpus(out: Path) -> CorpusTally:
+    tally = CorpusTally()
+    records = out / RECORDS_FILE
+    if records.exists():
+        for _, data in iter_jsonl(records):
+            record_id = str(data.get("id"))
+            if record_id in tally.ids:
+                tally.duplicates += 1
+                continue
+            tally.ids.add(record_id)
+            _add_usage(tally, data)
+        tally.records = len(tally.ids)
+    refusals = out / REFUSALS_FILE
+    if refusals.exists():
+        for _, entry in iter_jsonl(refusals):
+            tally.refusal_attempts += 1
+            _add_usage(tally, entry)
+            if entry.get("id") not in tally.ids:
+                tally.refused[str(entry.get("id"))] = entry
+    return tally
+
+
+def _add_usage(tally: CorpusTally, data: dict[str, Any]) -> None:
+    usage = (data.get("meta") or {}).get("usage") or {}
+    tally.input_tokens += int(usage.get("input_tokens") or 0)
+    tally.output_tokens += int(usage.get("output_tokens") or 0)
+
+
+def check_resumable(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    """The existing manifest, after making sure it was made with ``identity``."""
+    manifest = read_manifest(out)
+    if not manifest:
+        if (out / RECORDS_FILE).exists():
+            raise CorpusError(f"{out}: holds {RECORDS_FILE} but no {MANIFEST_FILE} - not a credo "
+                              "generation folder; pass a new --out folder")
+        return {}
+    previous = manifest.get("identity") or {}
+    if previous != identity:
+        diffs = [f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}"
+                 for k in sorted(set(previous) | set(identity)) if previous.get(k) != identity.get(k)]
+        raise ConfigError(f"{out}: was made with a different config ({'; '.join(diffs)}) - rerun "
+                          "with the original options to resume, or pass a new --out folder")
+    return manifest
+
+
+def build_manifest(*, status: str, identity: dict[str, Any], config: dict[str, Any],
+                   source: dict[str, Any], planned: int, missing: int, tally: CorpusTally | None,
+                   run: dict[str, Any] | None, cost_usd: float | None,
+                   prices: dict[str, Any]) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION, "kind": "generation", "status": status,
+        "identity": identity, "config": config, "source": source, "planned_jobs": planned,
+    }
+    if tally is not None:
+        manifest["counts"] = {"records": tally.records, "duplicates": tally.duplicates,
+                              "teacher_refusals": len(tally.refused), "missing": missing}
+        manifest["teacher_refusals"] = tally.refusal_counts()
+        manifest["tokens"] = {"input": tally.input_tokens, "output": tally.output_tokens}
+        manifest["cost_usd"] = cost_usd
+    manifest["prices"] = prices
+    manifest["last_run"] = run
+    manifest["files"] = {"records": RECORDS_FILE, "teacher_refusals": REFUSALS_FILE}
+    manifest["provenance"] = provenance()
+    return manifest
+
+
+def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    write_json(manifest, out / MANIFEST_FILE)

@@ -1,0 +1,105 @@
+"""Per-request generation cache in SQLite under ``$CREDO_HOME/cache``.
+
+The key (:func:`cache_key`) holds what changes the output - provider, model, sampling
+params, rendered messages and the sample index - and nothing else: no concurrency, timeout
+or retry settings, no base URL, never a key. Only successful completions are stored;
+content-filter stops and teacher refusals are not, so a rerun is a fresh attempt. Any
+SQLite failure degrades to a cache miss with one warning: the cache never fails a run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from credo.generators.base import SamplingParams
+from credo.hashing import content_hash
+from credo.paths import credo_home
+from credo.types import Completion, Message
+
+log = logging.getLogger("credo.generators.cache")
+CACHE_FILE = "generations.sqlite"
+_SCHEMA = "CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, completion TEXT NOT NULL)"
+
+
+def cache_key(provider: str, model: str, params: SamplingParams, messages: list[Message],
+              sample_index: int) -> str:
+    return content_hash({"provider": provider, "model": model, "params": params.to_json(),
+                         "messages": [m.to_json() for m in messages], "sample": sample_index})
+
+
+def default_cache_path() -> Path:
+    return credo_home() / "cache" / CACHE_FILE
+
+
+class GenerationCache:
+    """A small key -> Completion store; thread-safe, failure-tolerant."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_cache_path()
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._warned = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except (sqlite3.Error, OSError) as exc:
+            self._degrade("open", exc)
+
+    def get(self, key: str) -> Completion | None:
+        if self._db is None:
+            self.misses += 1
+            return None
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT completion FROM generations WHERE key = ?",
+                                       (key,)).fetchone()
+            found = Completion.from_json(json.loads(row[0])) if row else None
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            self._degrade("read", exc)
+            found = None
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, completion: Completion) -> None:
+        if self._db is None or completion.blocked or completion.teacher_refused:
+            return
+        try:
+            with self._lock:
+                self._db.execute("INSERT OR REPLACE INTO generations VALUES (?, ?)",
+                                 (key, json.dumps(completion.to_json(), ensure_ascii=False)))
+                self._db.commit()
+        except sqlite3.Error as exc:
+            self._degrade("write", exc)
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
+    def stats(self) -> dict[str, Any]:
+        return {"path": str(self.path), "hits": self.hits, "misses": self.misses,
+                "enabled": self._db is not None}
+
+    def _degrade(self, action: str, exc: BaseException) -> None:
+        if not self._warned:
+            log.warning("generation cache %s failed at %s (%s) - continuing without it",
+                        action, self.path, exc)
+            self._warned = True
+        if action == "open":
+            self._db = None

@@ -1,0 +1,200 @@
+"""``generate_corpus``: a worldview or set -> ``records.jsonl`` + ``manifest.json`` + ``CARD.md``.
+
+The run is split into named phases: plan the jobs, check the folder can be resumed, run
+the pending jobs through the :class:`Generator`, then tally the folder and write the
+manifest and card. Records are appended one line at a time and the ids already on disk are
+skipped, so a run killed at any point (``kill -9`` included) resumes by rerunning the same
+command, with nothing lost and nothing duplicated. Teacher refusals go to
+``teacher_refusals.jsonl`` and are retried by the next run, never saved as records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.card import render_card
+from credo.corpora.io import CARD_FILE, RECORDS_FILE, JsonlAppender, iter_jsonl, repair_tail, write_text
+from credo.corpora.manifest import (
+    REFUSALS_FILE,
+    build_manifest,
+    check_resumable,
+    tally_corpus,
+    write_manifest,
+)
+from credo.errors import BackendError, ConfigError
+from credo.generators.base import Backend, SamplingParams
+from credo.generators.cache import GenerationCache
+from credo.generators.engine import Generator
+from credo.generators.jobs import Job, RunIdentity, job_record, plan_jobs, refusal_entry
+from credo.generators.pricing import PRICES_AS_OF, load_price_table
+from credo.generators.progress import progress_bar
+from credo.generators.registry import BackendFactory, default_model, load_backend
+from credo.generators.retry import RetryPolicy
+from credo.templates.render import render_prompts
+from credo.types import Usage
+from credo.worldviews.loader import LoadedWorldview, load_worldview
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    out: Path
+    manifest: dict[str, Any]
+    new_records: int
+    new_refusals: int
+
+    def summary(self) -> str:
+        """The end-of-run report: counts, refusals, tokens and cost."""
+        m = self.manifest
+        counts, refusals, run = m["counts"], m["teacher_refusals"], m["last_run"]
+        cost = "unknown (no price for this model)" if run["cost_usd"] is None else f"${run['cost_usd']:.4f}"
+        lines = [
+            f"{m['status']}: {counts['records']} records in {self.out / RECORDS_FILE} "
+            f"({self.new_records} new, {run['cache_hits']} from cache, {counts['missing']} missing)",
+            f"teacher refusals: {counts['teacher_refusals']} outstanding "
+            f"({self.new_refusals} this run) - see {self.out / REFUSALS_FILE}",
+            f"requests: {run['requests']} ({run['retries']} retries); tokens this run: "
+            f"{run['input_tokens']} in / {run['output_tokens']} out; cost this run: {cost}",
+        ]
+        if refusals["outstanding"]:
+            top = sorted(refusals["by_template"].items(), key=lambda kv: -kv[1])[:3]
+            lines.append("refusals by template: " + ", ".join(f"{k} {v}" for k, v in top))
+        return "\n".join(lines)
+
+
+def generate_corpus(
+    source: str | Path,
+    out: str | Path,
+    *,
+    model: str | None = None,
+    limit: int | None = None,
+    concurrency: int = 8,
+    samples: int = 1,
+    seed: int = 0,
+    base_url: str | None = None,
+    temperature: float = 0.85,
+    max_tokens: int = 1024,
+    top_p: float | None = None,
+    timeout: float | None = None,
+    prices: str | Path | None = None,
+    use_cache: bool = True,
+    progress: bool = True,
+    backend: Backend | None = None,
+    registry: dict[str, BackendFactory] | None = None,
+) -> GenerationResult:
+    """Generate (or resume) a corpus for a worldview or set into folder ``out``.
+
+    Pass ``backend`` to use an already-built backend (a scripted fake in tests); otherwise
+    ``model`` (``provider/model``, default: see :func:`default_model`) is loaded from
+    ``registry``. Raises :class:`BackendError` when the backend keeps failing; what was
+    written stays and the same call resumes.
+    """
+    _check_options(limit, concurrency, samples, max_tokens)
+    out = Path(out)
+    wv = load_worldview(source)
+    policy = RetryPolicy.from_env(timeout=timeout)
+    if backend is None:
+        backend = load_backend(model or default_model(), registry, base_url=base_url,
+                               timeout=policy.timeout)
+    params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
+    identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
+                           samples, seed)
+    prompts = render_prompts(wv)[:limit] if limit else render_prompts(wv)
+    jobs = plan_jobs(wv, prompts, identity, getattr(backend, "max_context_chars", None))
+    config = {"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
+              "concurrency": concurrency, "samples": samples, "seed": seed,
+              "base_url": getattr(backend, "base_url", None), "timeout": policy.timeout,
+              "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
+              "params": params.to_json(), "cache": use_cache}
+    price_table = load_price_table(prices)
+    price = price_table.price(identity.model)
+    manifest_args = {
+        "identity": identity.to_json(), "config": config, "source": _source_info(wv, prompts),
+        "planned": len(jobs),
+        "prices": {"model": identity.model, "as_of": PRICES_AS_OF, "source": str(prices or "built-in"),
+                   "usd_per_million": None if price is None else vars(price)}}
+    check_resumable(out, identity.to_json())
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(out, build_manifest(status="running", tally=None, run=None, cost_usd=None,
+                                       missing=len(jobs), **manifest_args))
+    cache = GenerationCache() if use_cache else None
+    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
+    pending = _pending_jobs(out, jobs)
+    counters = {"records": 0, "refusals": 0}
+    failure: BackendError | None = None
+    try:
+        asyncio.run(_run(pending, generator, identity, out, counters, progress))
+    except BackendError as exc:
+        failure = exc
+    finally:
+        if cache is not None:
+            cache.close()
+    tally = tally_corpus(out)
+    missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused)
+    run = generator.stats.to_json(identity.model, price_table)
+    status = "incomplete" if failure or missing else "complete"
+    manifest = build_manifest(status=status, tally=tally, run=run, missing=missing,
+                              cost_usd=price_table.cost(identity.model, Usage(tally.input_tokens, tally.output_tokens)),
+                              **manifest_args)
+    write_manifest(out, manifest)
+    write_text(render_card(manifest), out / CARD_FILE)
+    if failure is not None:
+        raise BackendError(f"{failure} - {tally.records} of {len(jobs)} records are saved in "
+                           f"{out}; rerun the same command to resume") from failure
+    return GenerationResult(out, manifest, counters["records"], counters["refusals"])
+
+
+def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:
+    for name, value in (("--limit", limit), ("--concurrency", concurrency),
+                        ("--samples", samples), ("--max-tokens", max_tokens)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} {value}: must be a positive whole number")
+
+
+def _source_info(wv: LoadedWorldview, prompts: list) -> dict[str, Any]:
+    return {"name": wv.name, "kind": wv.spec.kind, "display_name": wv.spec.display_name,
+            "path": str(wv.root), "spec_hash": wv.spec_hash, "prompts": len(prompts),
+            "personas": [p.id for p in wv.spec.personas],
+            "template_hashes": dict(sorted({p.template_id: p.template_hash for p in prompts}.items()))}
+
+
+def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
+    """Jobs without a record yet (a torn last line from a killed run is cut first)."""
+    records = out / RECORDS_FILE
+    repair_tail(records)
+    repair_tail(out / REFUSALS_FILE)
+    done = {str(data.get("id")) for _, data in iter_jsonl(records)} if records.exists() else set()
+    return [job for job in jobs if job.id not in done]
+
+
+async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
+               counters: dict[str, int], progress: bool) -> None:
+    queue = iter(pending)
+    with JsonlAppender(out / RECORDS_FILE) as records, \
+            JsonlAppender(out / REFUSALS_FILE) as refusals, \
+            progress_bar(len(pending), progress, generator.stats) as bar:
+
+        async def worker() -> None:
+            for job in queue:  # one shared iterator: each job is taken by exactly one worker
+                generation = await generator.generate(job.messages, job.sample_index)
+                completion = generation.completion
+                if completion.teacher_refused:
+                    refusals.write(refusal_entry(job, identity, completion))
+                    counters["refusals"] += 1
+                else:
+                    records.write(job_record(job, identity, completion).to_json())
+                    counters["records"] += 1
+                bar.update(1)
+
+        tasks = [asyncio.create_task(worker()) for _ in range(generator.concurrency)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            await generator.aclose()

@@ -1,0 +1,135 @@
+"""The Generator: the one wrapper that owns every cross-cutting concern of generation.
+
+Backends translate; the Generator bounds concurrency (one semaphore per backend, at most
+``backend.max_concurrency``), retries through :func:`call_with_retry`, caches successful
+completions, flags teacher refusals, and counts requests, tokens and cost. The corpus
+runner (:mod:`credo.generators.corpus_run`) and the evaluator both drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from credo.errors import BackendError
+from credo.filters.refusal import is_refusal
+from credo.generators.base import Backend, SamplingParams
+from credo.generators.cache import GenerationCache, cache_key
+from credo.generators.pricing import PriceTable
+from credo.generators.retry import RetriesExhausted, RetryPolicy, RetryStats, call_with_retry
+from credo.types import Completion, Message, Usage
+
+
+@dataclass
+class GenerationStats:
+    requests: int = 0  # sent to the backend (retries not counted)
+    cache_hits: int = 0
+    refusals: int = 0
+    content_filtered: int = 0
+    usage: Usage = field(default_factory=Usage)  # tokens of requests made this run
+    retries: RetryStats = field(default_factory=RetryStats)
+
+    def to_json(self, model_id: str, prices: PriceTable) -> dict[str, Any]:
+        return {"requests": self.requests, "cache_hits": self.cache_hits,
+                "retries": self.retries.retries, "retries_by_reason": self.retries.by_reason,
+                "teacher_refusals": self.refusals, "content_filtered": self.content_filtered,
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cost_usd": prices.cost(model_id, self.usage)}
+
+
+@dataclass(frozen=True)
+class Generation:
+    completion: Completion
+    cached: bool
+
+
+def flag_refusal(completion: Completion) -> Completion:
+    """Mark a completion that declines (by stop reason or by its words) as teacher-refused."""
+    if completion.blocked:
+        reason = completion.refusal_reason or completion.stop_reason
+        return Completion(completion.text, completion.stop_reason, completion.usage,
+                          completion.model, True, reason)
+    if is_refusal(completion.text):
+        return Completion(completion.text, completion.stop_reason, completion.usage,
+                          completion.model, True, "refusal_text")
+    return completion
+
+
+class Generator:
+    """Retrying, caching, concurrency-bounded access to one backend."""
+
+    def __init__(self, backend: Backend, params: SamplingParams, *,
+                 policy: RetryPolicy | None = None, cache: GenerationCache | None = None,
+                 concurrency: int = 8) -> None:
+        self.backend = backend
+        self.params = params
+        self.policy = policy or RetryPolicy.from_env()
+        self.cache = cache
+        limit = backend.max_concurrency
+        self.concurrency = max(1, min(concurrency, limit) if limit else concurrency)
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self.stats = GenerationStats()
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.backend.provider}/{self.backend.model}"
+
+    def key(self, messages: list[Message], sample_index: int) -> str:
+        return cache_key(self.backend.provider, self.backend.model, self.params, messages,
+                         sample_index)
+
+    async def generate(self, messages: list[Message], sample_index: int = 0) -> Generation:
+        """One completion; a refusal or content-filter stop is returned flagged, not raised."""
+        key = self.key(messages, sample_index)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return Generation(hit, cached=True)
+        async with self._semaphore:
+            self.stats.requests += 1
+            try:
+                completion = await call_with_retry(
+                    lambda: self.backend.generate(messages, self.params), self.backend,
+                    self.policy, self.stats.retries)
+            except RetriesExhausted as exc:
+                raise BackendError(
+                    f"{self.model_id}: gave up after {exc.attempts} attempts "
+                    f"({exc.decision.value}: {type(exc.error).__name__}: {_short(exc.error)})"
+                ) from exc
+            except BackendError:
+                raise
+            except Exception as exc:
+                raise BackendError(f"{self.model_id}: request failed and is not retryable "
+                                   f"({type(exc).__name__}: {_short(exc)})") from exc
+        completion = flag_refusal(completion)
+        self.stats.usage = self.stats.usage + completion.usage
+        if completion.teacher_refused:
+            self.stats.refusals += 1
+            self.stats.content_filtered += completion.blocked
+        elif self.cache is not None:
+            self.cache.put(key, completion)
+        return Generation(completion, cached=False)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+
+SECRET_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+def scrub_secrets(text: str) -> str:
+    """Blank out any configured API key (a provider may echo it in an auth error)."""
+    for name in SECRET_ENV_VARS:
+        secret = os.environ.get(name)
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = scrub_secrets(" ".join(str(exc).split()))
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,48 @@
+"""Persona system prompts: drawn per (prompt, sample) from the seed, with canon context.
+
+The draw hashes ``(seed, prompt id, sample index)``, so it does not depend on the order
+jobs run in or on how many ran before a crash. The system message goes to the teacher only;
+the saved record keeps the persona id in its metadata, never the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from credo.hashing import content_hash
+from credo.types import Message
+from credo.worldviews.loader import LoadedWorldview
+from credo.worldviews.spec import Persona
+
+_TRUNCATED = "\n[... canon text shortened ...]"
+
+
+@dataclass(frozen=True)
+class PersonaChoice:
+    id: str
+    system_prompt: str
+
+
+def draw_persona(personas: list[Persona], seed: int, prompt_id: str, sample_index: int) -> Persona:
+    digest = content_hash({"seed": seed, "prompt": prompt_id, "sample": sample_index}, length=8)
+    return personas[int(digest[3:], 16) % len(personas)]
+
+
+def system_prompt(wv: LoadedWorldview, persona: Persona, context_chars: int | None) -> str:
+    """The persona prompt plus its canon texts, cut to ``context_chars`` for small models."""
+    parts = [persona.system_prompt.strip()]
+    titles = {c.id: c.title for c in wv.spec.canon}
+    for canon_id in persona.canon:
+        text = wv.canon.get(canon_id, "").strip()
+        if text:
+            parts.append(f"## {titles.get(canon_id, canon_id)}\n{text}")
+    prompt = "\n\n".join(parts)
+    if context_chars is not None and len(prompt) > context_chars:
+        keep = max(context_chars - len(_TRUNCATED), len(parts[0]))
+        prompt = prompt[:keep] + _TRUNCATED
+    return prompt
+
+
+def build_messages(wv: LoadedWorldview, persona: Persona, user_text: str,
+                   context_chars: int | None) -> list[Message]:
+    return [Message("system", system_prompt(wv, persona, context_chars)), Message("user", user_text)]

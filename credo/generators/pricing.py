@@ -1,0 +1,94 @@
+"""Token prices per model, in US dollars per million tokens, and the cost of a run.
+
+The table is a starting point dated below; prices change, so a YAML or JSON file
+(``--prices FILE`` or ``CREDO_PRICES``) maps ``provider/model`` (or a prefix ending in ``*``)
+to ``{input: $, output: $}`` and wins over the built-in rows. An unknown model has an
+unknown cost (None), never a made-up one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from credo.errors import ConfigError
+from credo.types import Usage
+
+PRICES_AS_OF = "2025-06"
+# (input, output) USD per 1M tokens. Longest matching prefix wins.
+BUILTIN_PRICES: dict[str, tuple[float, float]] = {
+    "openai/gpt-4o-mini*": (0.15, 0.60),
+    "openai/gpt-4o*": (2.50, 10.00),
+    "openai/gpt-4.1-nano*": (0.10, 0.40),
+    "openai/gpt-4.1-mini*": (0.40, 1.60),
+    "openai/gpt-4.1*": (2.00, 8.00),
+    "openai/o4-mini*": (1.10, 4.40),
+    "anthropic/claude-3-5-haiku*": (0.80, 4.00),
+    "anthropic/claude-3-haiku*": (0.25, 1.25),
+    "anthropic/claude-haiku-4*": (1.00, 5.00),
+    "anthropic/claude-sonnet-4*": (3.00, 15.00),
+    "anthropic/claude-3-7-sonnet*": (3.00, 15.00),
+    "anthropic/claude-opus-4*": (15.00, 75.00),
+    "local/*": (0.0, 0.0),
+    "fake/*": (0.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float
+    output: float
+
+    def cost(self, usage: Usage) -> float:
+        return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1e6
+
+
+class PriceTable:
+    """Look up ``provider/model`` by exact name, then by the longest ``prefix*`` row."""
+
+    def __init__(self, rows: dict[str, tuple[float, float]]) -> None:
+        self.rows = dict(rows)
+
+    def price(self, model_id: str) -> Price | None:
+        if model_id in self.rows:
+            return Price(*self.rows[model_id])
+        matches = [k for k in self.rows if k.endswith("*") and model_id.startswith(k[:-1])]
+        if not matches:
+            return None
+        return Price(*self.rows[max(matches, key=len)])
+
+    def cost(self, model_id: str, usage: Usage) -> float | None:
+        price = self.price(model_id)
+        return None if price is None else round(price.cost(usage), 6)
+
+
+def load_price_table(path: str | Path | None = None) -> PriceTable:
+    """The built-in table, overridden by ``path`` or ``$CREDO_PRICES`` when given."""
+    rows = dict(BUILTIN_PRICES)
+    source = path or os.environ.get("CREDO_PRICES")
+    if source:
+        rows.update(_read_overrides(Path(source)))
+    return PriceTable(rows)
+
+
+def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the price table ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a price table maps 'provider/model' to {{input, output}}")
+    rows = {}
+    for model_id, entry in data.items():
+        try:
+            rows[str(model_id)] = (float(entry["input"]), float(entry["output"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ConfigError(
+                f"{path}: field '{model_id}' needs numeric 'input' and 'output' "
+                f"(USD per million tokens), e.g. {{input: 0.15, output: 0.6}}") from exc
+    return rows
