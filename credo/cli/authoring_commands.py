@@ -14,6 +14,7 @@ from credo.worldviews import load_worldview
 def register(app: typer.Typer) -> None:
     app.command("new")(new)
     app.command("lint")(lint)
+    app.command("author")(author)
 
 
 def new(
@@ -45,3 +46,26 @@ def lint(
     typer.echo(f"{errors} error(s), {warnings} warning(s)")
     if errors or (strict and warnings):
         raise typer.Exit(1)
+
+
+def author(
+    premise: str = typer.Argument("", help="One paragraph describing the worldview (omit with --resume)."),
+    out: Path = typer.Option(..., "--out", help="New folder for the spec (must not exist unless --resume)."),
+    model: str | None = typer.Option(None, "--model", help="PROVIDER/MODEL (default: from keys, else local/smollm2)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a run in --out; redo stale steps."),
+    step: str | None = typer.Option(None, "--step", help="Rerun one step alone (core, lore, personas, canon, prompts, eval)."),
+    max_attempts: int = typer.Option(3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
+) -> None:
+    """Author a new invented worldview from a premise, step by validated step.
+
+    Example: credo author "A faith that reveres rivers and forbids damming them" --model openai/gpt-4o --out specs/rivers
+    """
+    from credo.authoring.author import author_worldview
+
+    result = author_worldview(premise or None, out, model=model, resume=resume, only_step=step,
+                              max_attempts=max_attempts, base_url=base_url)
+    typer.echo(f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}")
+    if result.stale:
+        typer.echo(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")
+    typer.echo(f"spec ready: {out}/spec.yaml - next: credo lint {out}")
