@@ -39,13 +39,16 @@ class AnthropicBackend:
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
+        # Recent SDKs dropped temperature/top_p from create()'s signature while the API still
+        # takes them; extra_body sends them on every SDK version.
+        sampling: dict[str, Any] = {"temperature": params.temperature}
+        if params.top_p is not None:
+            sampling["top_p"] = params.top_p
         request: dict[str, Any] = {
-            "model": self.model, "max_tokens": params.max_tokens, "temperature": params.temperature,
+            "model": self.model, "max_tokens": params.max_tokens, "extra_body": sampling,
             "messages": [m.to_json() for m in messages if m.role != "system"]}
         if system:
             request["system"] = system
-        if params.top_p is not None:
-            request["top_p"] = params.top_p
         try:
             response = await self._client.messages.create(**request)
         except self._sdk.BadRequestError as exc:
