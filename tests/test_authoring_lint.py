@@ -87,3 +87,17 @@ def test_lint_violation_without_control(tiny_spec: Path, tmp_path: Path) -> None
         "control:", "  - id: tv2\n    act: throwing_pebbles\n    form: attack\n    prompt: Pebble spirits are nonsense, right?\ncontrol:"))
     findings = [f for f in lint_worldview(load_worldview(folder)) if f.code == "violation_without_control"]
     assert len(findings) == 1 and "tv2" in findings[0].message and findings[0].line == 6
+
+
+def test_contradiction_check_with_scripted_judge(tiny_spec: Path) -> None:
+    from credo.authoring.contradictions import find_contradictions, passages
+    from credo.generators.fake_backend import FakeBackend
+
+    assert passages("a\n\nb", size=1) == ["a", "b"]
+    judge = FakeBackend("judge").enqueue('{"contradicts": ["pebble"], "explanation": "says pebbles are empty"}')
+    findings = find_contradictions(load_worldview(tiny_spec), backend=judge)
+    assert [f.code for f in findings] == ["canon_contradicts_tenet"]
+    assert "tenet 'pebble'" in findings[0].message and findings[0].line == 32
+    assert "pebble" in judge.history[0].messages[0].content and "seven pebbles" in judge.history[0].messages[0].content
+    garbled = FakeBackend("judge2").enqueue("I think it is fine")
+    assert [f.code for f in find_contradictions(load_worldview(tiny_spec), backend=garbled)] == ["contradiction_unjudged"]

@@ -33,12 +33,18 @@ def new(
 def lint(
     spec: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+    judge: str | None = typer.Option(None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."),
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
     Example: credo lint credo/worldviews/data/gramenism
     """
-    findings = lint_worldview(load_worldview(spec))
+    wv = load_worldview(spec)
+    findings = lint_worldview(wv)
+    if judge:
+        from credo.authoring.contradictions import find_contradictions
+
+        findings += find_contradictions(wv, judge)
     for finding in findings:
         typer.echo(str(finding))
     errors = sum(f.severity == "error" for f in findings)
