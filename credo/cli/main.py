@@ -20,7 +20,9 @@ COMMAND_MODULES = [
     "credo.cli.corpus_commands",  # show
     "credo.cli.authoring_commands",  # new, lint, author
     "credo.cli.mix_command",  # mix
+    "credo.cli.train_command",  # train
     "credo.cli.generate_command",  # generate
+    "credo.cli.judge_command",  # judge
 ]
 
 

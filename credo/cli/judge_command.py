@@ -1,0 +1,41 @@
+"""``credo judge``: label (request, response) pairs with one or more judges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from credo.judges.run import judge_file
+
+
+def register(app: typer.Typer) -> None:
+    app.command("judge")(judge)
+
+
+def judge(
+    input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help="Pairs: prompt/response or messages."),
+    out: Path = typer.Option(..., "--out", help="Folder for labels.jsonl, report.json, report.md."),
+    judges: list[str] = typer.Option(["offline"], "--judge", help="offline or PROVIDER/MODEL, repeatable."),
+    labels: str | None = typer.Option(None, "--labels", help="Input field holding existing labels to compare."),
+    prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
+    response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
+) -> None:
+    """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
+
+    Example: credo judge runs/base/responses.jsonl --judge offline --judge openai/gpt-4o-mini
+    --labels label --out judged/
+    """
+    result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
+                        response_field=response_field)
+    for name, data in result.report["judges"].items():
+        counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
+        typer.echo(f"{name}: {counts}")
+    for row in result.report.get("reference", {}).get("agreement", []) + result.report["agreement"]:
+        k3, k2 = row["three_way"]["kappa"], row["two_way"]["kappa"]
+        typer.echo(f"{row['a']} vs {row['b']}: kappa 3-way {_fmt(k3)}, 2-way {_fmt(k2)}")
+    typer.echo(f"wrote {result.n} labelled pairs to {out}")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
