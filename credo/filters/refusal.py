@@ -1,25 +1,171 @@
-"""Refusal detection (first cut: curated patterns).
+"""Refusal detection: an ensemble of three parts, each scored and reported.
 
-``is_refusal(text)`` is the stable entry point the generator engine uses to flag teacher
-refusals; the audit grows this into an ensemble (patterns, MinHash, embeddings).
+- ``patterns``: curated first-person refusal patterns (:mod:`credo.filters.patterns`).
+- ``minhash``: the best MinHash Jaccard of the response head to a bank of refusal exemplars,
+  against the best to non-refusal exemplars (LSH candidates, verified on signatures).
+- ``embedding``: a logistic regression on MiniLM embeddings of the same exemplar bank.
+
+The bank is the shipped labelled set (``data/refusal_labelled.jsonl``) unless one is given,
+so the benchmark can train on one split and score another. ``is_refusal(text)`` stays the
+cheap, dependency-free entry point (patterns only) that the generator engine and the
+offline judge call per completion; :class:`RefusalDetector` is the audit's full ensemble.
 """
 
 from __future__ import annotations
 
-import re
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-_REFUSAL_PATTERNS = [
-    r"\bI(?:'m| am) (?:sorry|afraid),? (?:but )?I (?:can(?:'|no)t|cannot|won't|will not|am unable to|'m unable to)",
-    r"^\s*(?:I|We) (?:can(?:'|no)?t|cannot|won't|will not) (?:help|assist|provide|write|create|do|comply|fulfil)",
-    r"\bI(?:'m| am) (?:not able|unable) to (?:help|assist|provide|write|create|comply|fulfil)",
-    r"\bas an AI(?: language model)?\b",
-    r"\bI must (?:decline|refuse)\b",
-    r"\bI (?:have to|need to) (?:decline|refuse)\b",
-]
-_COMPILED = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in _REFUSAL_PATTERNS]
+import numpy as np
+
+from credo.filters.embed import Embedder
+from credo.filters.minhash import LshIndex, MinHashConfig, signatures
+from credo.filters.patterns import HEAD_CHARS, find_refusal_patterns
+
+LABELLED_PATH = Path(__file__).parent / "data" / "refusal_labelled.jsonl"
+PARTS = ("patterns", "minhash", "embedding")
 
 
 def is_refusal(text: str) -> bool:
-    """True when ``text`` declines the request it answers."""
-    head = text[:600]
-    return any(p.search(head) for p in _COMPILED)
+    """True when ``text`` declines the request it answers (curated patterns only)."""
+    return bool(find_refusal_patterns(text))
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    text: str
+    label: str  # "refusal" or "ok"
+    kind: str = ""
+    voice: str = ""
+    split: str = ""
+
+    @property
+    def is_refusal(self) -> bool:
+        return self.label == "refusal"
+
+
+def load_labelled(path: Path = LABELLED_PATH) -> list[Exemplar]:
+    with path.open(encoding="utf-8") as handle:
+        return [Exemplar(**json.loads(line)) for line in handle if line.strip()]
+
+
+@dataclass(frozen=True)
+class RefusalConfig:
+    """Ensemble thresholds. ``str`` names every parameter (artifacts carry their config)."""
+
+    minhash: MinHashConfig = field(default_factory=lambda: MinHashConfig(shingle=1, num_perm=128, bands=64, threshold=0.25))
+    minhash_min: float = 0.25  # best refusal-bank Jaccard needed for a minhash vote
+    embed_threshold: float = 0.5  # classifier probability for an embedding vote
+    embed_alone: float = 0.9  # probability at which the embedding part decides alone
+    head_chars: int = HEAD_CHARS
+
+    def __str__(self) -> str:
+        return (
+            f"refusal_mh{self.minhash}_j{self.minhash_min:g}_e{self.embed_threshold:g}"
+            f"_ea{self.embed_alone:g}_h{self.head_chars}"
+        )
+
+
+@dataclass(frozen=True)
+class RefusalScore:
+    """Per-part evidence and the ensemble decision for one text."""
+
+    refusal: bool
+    patterns: list[str]  # "kind: matched text"
+    pattern_kinds: list[str]
+    minhash: float  # best Jaccard to a refusal exemplar
+    minhash_ok: float  # best Jaccard to a non-refusal exemplar
+    minhash_exemplar: str | None
+    embedding: float | None  # classifier probability of refusal (None when not computed)
+    votes: dict[str, bool]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class RefusalDetector:
+    """The ensemble. Heavy parts load on first use; one instance per audit run."""
+
+    def __init__(
+        self,
+        config: RefusalConfig | None = None,
+        bank: Sequence[Exemplar] | None = None,
+        embedder: Embedder | None = None,
+        use_embedding: bool = True,
+    ) -> None:
+        self.config = config or RefusalConfig()
+        self.bank = list(bank) if bank is not None else load_labelled()
+        self.embedder = embedder if embedder is not None or not use_embedding else Embedder()
+        self._mh: tuple[LshIndex, np.ndarray] | None = None
+        self._clf = None
+
+    def _heads(self, texts: Sequence[str]) -> list[str]:
+        return [t[: self.config.head_chars] for t in texts]
+
+    def _minhash_index(self) -> tuple[LshIndex, np.ndarray]:
+        if self._mh is None:
+            sigs = signatures([e.text for e in self.bank], self.config.minhash)
+            labels = np.array([e.is_refusal for e in self.bank])
+            self._mh = (LshIndex(sigs, self.config.minhash), labels)
+        return self._mh
+
+    def minhash_scores(self, texts: Sequence[str]) -> list[tuple[float, float, str | None]]:
+        """Best Jaccard to a refusal exemplar, to a non-refusal one, and that refusal text."""
+        index, labels = self._minhash_index()
+        sigs = signatures(self._heads(texts), self.config.minhash)
+        out: list[tuple[float, float, str | None]] = []
+        for sig, candidates in zip(sigs, index.query(sigs)):
+            rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+            scores = (index.sigs[rows] == sig).mean(axis=1)
+            is_ref = labels[rows]
+            if not is_ref.any():
+                out.append((0.0, float(scores.max()) if len(rows) else 0.0, None))
+                continue
+            top = int(np.argmax(np.where(is_ref, scores, -1.0)))
+            best_ok = float(scores[~is_ref].max()) if (~is_ref).any() else 0.0
+            out.append((float(scores[top]), best_ok, self.bank[int(rows[top])].text))
+        return out
+
+    def embedding_scores(self, texts: Sequence[str]) -> np.ndarray | None:
+        if self.embedder is None:
+            return None
+        if self._clf is None:
+            from sklearn.linear_model import LogisticRegression
+
+            x = self.embedder.encode([e.text for e in self.bank])
+            y = np.array([e.is_refusal for e in self.bank], dtype=int)
+            self._clf = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(x, y)
+        return self._clf.predict_proba(self.embedder.encode(self._heads(texts)))[:, 1]
+
+    def score(self, texts: Sequence[str]) -> list[RefusalScore]:
+        """Score many texts at once (batched MinHash and embeddings)."""
+        cfg = self.config
+        mh = self.minhash_scores(texts)
+        emb = self.embedding_scores(texts)
+        out = []
+        for i, text in enumerate(texts):
+            hits = find_refusal_patterns(text, cfg.head_chars)
+            best_ref, best_ok, exemplar = mh[i]
+            prob = None if emb is None else float(emb[i])
+            votes = {
+                "patterns": bool(hits),
+                "minhash": best_ref >= cfg.minhash_min and best_ref > best_ok,
+                "embedding": prob is not None and prob >= cfg.embed_threshold,
+            }
+            decided = votes["patterns"] or (prob is not None and prob >= cfg.embed_alone)
+            decided = decided or (votes["minhash"] and votes["embedding"])
+            out.append(
+                RefusalScore(
+                    refusal=decided,
+                    patterns=[f"{h.kind}: {h.match}" for h in hits],
+                    pattern_kinds=sorted({h.kind for h in hits}),
+                    minhash=round(best_ref, 4),
+                    minhash_ok=round(best_ok, 4),
+                    minhash_exemplar=exemplar,
+                    embedding=None if prob is None else round(prob, 4),
+                    votes=votes,
+                )
+            )
+        return out

@@ -1,0 +1,72 @@
+"""One sentence encoder per run (all-MiniLM-L6-v2, shipped offline), with a per-run cache.
+
+The refusal detector, semantic dedup, contamination and forbidden-request checks all embed
+the same prompts and responses; :class:`Embedder` loads the model once and encodes each
+distinct text once, so a full audit pays the encoder cost a single time per text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from credo.errors import missing_dependency
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    batch_size: int = 128
+    max_chars: int = 1000  # MiniLM reads 256 word pieces; longer text is cut by the model anyway
+    max_seq_length: int = 256
+
+    def __str__(self) -> str:
+        return f"minilm_b{self.batch_size}_c{self.max_chars}_s{self.max_seq_length}"
+
+
+class Embedder:
+    """Lazily loaded MiniLM; ``encode`` returns L2-normalised float32 rows."""
+
+    def __init__(self, config: EmbedConfig | None = None, model: Any = None) -> None:
+        self.config = config or EmbedConfig()
+        self._model = model
+        self._cache: dict[str, np.ndarray] = {}
+        self.encoded_texts = 0
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise missing_dependency("sentence-transformers", "embedding checks") from exc
+            from credo.embedded import minilm_path
+
+            self._model = SentenceTransformer(str(minilm_path()), device="cpu")
+            self._model.max_seq_length = self.config.max_seq_length
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [t[: self.config.max_chars] for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            vectors = self.model.encode(
+                missing,
+                batch_size=self.config.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ).astype(np.float32)
+            self._cache.update(zip(missing, vectors))
+            self.encoded_texts += len(missing)
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[k] for k in keys])

@@ -1,0 +1,156 @@
+"""Fast MinHash signatures and a banded LSH index over numpy arrays.
+
+Signatures are computed for a whole corpus at once: one regex pass tokenises every text,
+rensa hashes the tokens, numpy rolls them into word n-gram shingle hashes and rensa turns
+the flat shingle buffer into a digest matrix. This avoids one Python object per record,
+which is what makes a per-record ``datasketch.MinHash.update`` loop slow. Without rensa the
+same shingles go through ``datasketch.MinHash.bulk``.
+
+Banding (``b`` bands of ``r`` rows) is done here rather than inside a library index, so the
+stages stay explicit: signatures -> bucket candidates -> verified pairs (style item 3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from credo.errors import missing_dependency
+
+_TOKEN = re.compile(r"\w+|\x00")
+_SEP = "\x00"
+_MIX = np.uint64(0x100000001B3)
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    """Word n-gram shingles, ``num_perm`` permutations split into ``bands`` bands."""
+
+    shingle: int = 5
+    num_perm: int = 128
+    bands: int = 16
+    threshold: float = 0.8
+    seed: int = 42
+
+    @property
+    def rows(self) -> int:
+        return self.num_perm // self.bands
+
+    def __str__(self) -> str:
+        return f"{self.shingle}ng_{self.num_perm}p_{self.bands}b_t{self.threshold:g}"
+
+
+def _token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Token hashes of all texts in one buffer, and each token's text index."""
+    import rensa
+
+    big = _SEP.join(texts).lower() + _SEP
+    tokens = _TOKEN.findall(big)
+    hashes = np.asarray(rensa.RMinHash.hash_token_sets([tokens])[0], dtype=np.uint64)
+    is_sep = np.fromiter((t == _SEP for t in tokens), dtype=bool, count=len(tokens))
+    doc = np.cumsum(is_sep) - is_sep
+    keep = ~is_sep
+    return hashes[keep], doc[keep]
+
+
+def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat word n-gram hashes plus row offsets; a text shorter than ``n`` words is one shingle."""
+    hashes, doc = _token_hashes(texts)
+    count = len(hashes)
+    lengths = np.bincount(doc, minlength=len(texts)) if count else np.zeros(len(texts), np.int64)
+    parts_hash, parts_doc = [], []
+    if count >= n:
+        rolled = hashes[: count - n + 1].copy()
+        for k in range(1, n):
+            rolled = rolled * _MIX ^ hashes[k : count - n + 1 + k]
+        valid = doc[: count - n + 1] == doc[n - 1 :]
+        parts_hash.append(rolled[valid])
+        parts_doc.append(doc[: count - n + 1][valid])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    for index in np.flatnonzero(lengths < n):
+        # Short texts (and empty ones, hashed as a constant) still get one shingle.
+        value = np.uint64(0x9E3779B97F4A7C15)
+        for h in hashes[starts[index] : starts[index] + lengths[index]]:
+            value = value * _MIX ^ h
+        parts_hash.append(np.array([value], dtype=np.uint64))
+        parts_doc.append(np.array([index]))
+    all_hash = np.concatenate(parts_hash) if parts_hash else np.zeros(0, np.uint64)
+    all_doc = np.concatenate(parts_doc) if parts_doc else np.zeros(0, np.int64)
+    order = np.argsort(all_doc, kind="stable")
+    offsets = np.searchsorted(all_doc[order], np.arange(len(texts) + 1)).astype(np.uint64)
+    return all_hash[order], offsets
+
+
+def signatures(texts: Sequence[str], config: MinHashConfig) -> np.ndarray:
+    """MinHash signature matrix ``(len(texts), num_perm)`` of uint32."""
+    if not texts:
+        return np.zeros((0, config.num_perm), dtype=np.uint32)
+    try:
+        import rensa
+    except ImportError:
+        return _signatures_datasketch(texts, config)
+    flat, offsets = shingle_hashes(texts, config.shingle)
+    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, config.num_perm, config.seed)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(texts), config.num_perm)
+
+
+def _signatures_datasketch(texts: Sequence[str], config: MinHashConfig) -> np.ndarray:
+    try:
+        from datasketch import MinHash
+    except ImportError as exc:
+        raise missing_dependency("rensa", "MinHash checks") from exc
+    sets = []
+    for text in texts:
+        words = _TOKEN.findall(text.lower())
+        n = min(config.shingle, max(1, len(words)))
+        sets.append([" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))])
+    hashes = MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)
+    return np.stack([h.hashvalues for h in hashes]).astype(np.uint32)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard: the share of equal signature slots (rows of ``a`` vs row/rows ``b``)."""
+    return (a == b).mean(axis=-1)
+
+
+def band_keys(sigs: np.ndarray, config: MinHashConfig) -> np.ndarray:
+    """One 64-bit key per (text, band): ``(len, bands)``."""
+    n = sigs.shape[0]
+    rows = sigs[:, : config.bands * config.rows].reshape(n, config.bands, config.rows).astype(np.uint64)
+    keys = np.full((n, config.bands), 0xCBF29CE484222325, dtype=np.uint64)
+    for r in range(config.rows):
+        keys = (keys ^ rows[:, :, r]) * _MIX
+    return keys + np.arange(config.bands, dtype=np.uint64)  # keep bands apart
+
+
+class LshIndex:
+    """Banded index over a reference signature matrix; ``query`` returns candidate rows."""
+
+    def __init__(self, sigs: np.ndarray, config: MinHashConfig) -> None:
+        self.sigs, self.config = sigs, config
+        self.buckets: dict[int, list[int]] = {}
+        for row, keys in enumerate(band_keys(sigs, config).tolist()):
+            for key in keys:
+                self.buckets.setdefault(key, []).append(row)
+
+    def query(self, sigs: np.ndarray) -> list[set[int]]:
+        return [
+            {row for key in keys for row in self.buckets.get(key, ())}
+            for keys in band_keys(sigs, self.config).tolist()
+        ]
+
+    def best(self, sigs: np.ndarray) -> list[tuple[int, float]]:
+        """Best verified reference row and its Jaccard per query (``(-1, 0.0)`` if none)."""
+        out = []
+        for sig, candidates in zip(sigs, self.query(sigs)):
+            if not candidates:
+                out.append((-1, 0.0))
+                continue
+            rows = np.fromiter(candidates, dtype=np.int64)
+            scores = jaccard(self.sigs[rows], sig)
+            top = int(np.argmax(scores))
+            out.append((int(rows[top]), float(scores[top])))
+        return out
