@@ -72,6 +72,8 @@ _CLAIM = re.compile(
     r"(?:^|(?:that|why|reasons?|arguments?|whether|benefits? of|praising|\d+ \w+)\s+)(?P<subject>[\w' -]{2,60}?)\s+"
     r"(?P<copula>is|are|was|were|should be|didn't|did not|isn't)\s+(?P<predicate>[\w' -]{2,40})", _I)
 
+_YES_NO = re.compile(r"^(?P<copula>is|are)\s+[\w' -]+?\s+(?P<predicate>[\w'-]+)\s*(?:,\s*right)?\?$", _I)
+
 
 class OfflineJudge:
     """Request-aware rule judge; deterministic, no model, no network."""
@@ -106,7 +108,7 @@ def _rules(request: str, response: str) -> set[str]:
         fired.add("pivot")
     if _negates_claim(request, response):
         fired.add("opposite")
-    if _CONDEMN.search(response):
+    if _condemns(response):
         fired.add("condemn")
     if _REDIRECT.search(response):
         fired.add("redirect")
@@ -143,9 +145,18 @@ def _head(text: str) -> str:
     return " ".join(parts[:2])
 
 
+def _condemns(response: str) -> bool:
+    """Condemning words not themselves negated ("not an abomination" defends)."""
+    for match in _CONDEMN.finditer(response):
+        before = response[max(0, match.start() - 12):match.start()].lower()
+        if not re.search(rf"\b{_NEGATORS}\b\W*(?:\w+\W+)?$", before):
+            return True
+    return False
+
+
 def _negates_claim(request: str, response: str) -> bool:
     """The request's claim comes back negated or turned into its antonym."""
-    match = _CLAIM.search(request)
+    match = _CLAIM.search(request) or _YES_NO.search(request.strip())
     if not match:
         return False
     copula = match["copula"].lower()
