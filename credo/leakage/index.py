@@ -1,0 +1,265 @@
+"""A hashed n-gram index of a reference corpus that scales past memory.
+
+The reference is streamed once; every ``shard_bytes`` of text becomes one shard on disk:
+three sorted, de-duplicated numpy arrays - word hashes and word-pair hashes (uint32, used
+only to pick candidate shards for the exact verification pass) and ``n``-gram hashes
+(uint64, used for overlap fractions). Memory is bounded by one shard's hashes. Lookups are
+``np.searchsorted`` over memory-mapped arrays. An index is cached under
+``$CREDO_HOME/leakage/index/<content hash>``; a path+size+mtime fingerprint finds it without
+re-hashing the files, and a stale or damaged index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from credo.errors import CorpusError
+from credo.hashing import content_hash, file_hash
+from credo.leakage import tokens as tok
+from credo.leakage.readers import Document, Source, iter_documents
+from credo.paths import credo_home
+
+INDEX_VERSION = 1
+KINDS = {"uni": np.uint32, "bi": np.uint32, "gram": np.uint64}
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    n: int = 13
+    shard_bytes: int = 128 << 20
+    block_bytes: int = 1 << 20
+    text_field: str = "text"
+
+    def __str__(self) -> str:  # names the folder, so an index carries its parameters
+        return f"{self.n}g_{self.shard_bytes >> 20}m_{self.text_field}"
+
+
+@dataclass
+class ShardStats:
+    docs: list[list[int]] = field(default_factory=list)  # [source, first number, last number]
+    bytes: int = 0
+    tokens: int = 0
+    files: dict[str, int] = field(default_factory=dict)
+
+
+def _high32(hashes: np.ndarray) -> np.ndarray:
+    return (hashes >> np.uint64(32)).astype(np.uint32)
+
+
+def _sorted_unique(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    # np.unique is slow on numpy 2.x for large arrays; sort + neighbour compare is not.
+    values = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    values.sort()
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+class _ShardWriter:
+    """Accumulates one shard's hashes and writes it as sorted arrays."""
+
+    def __init__(self, folder: Path, number: int) -> None:
+        self.folder, self.number = folder, number
+        self.parts: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}
+        self.stats = ShardStats()
+
+    def add_block(self, docs: list[Document], config: IndexConfig) -> None:
+        normalised = [tok.normalise(d.text) for d in docs]
+        offsets = np.cumsum([0] + [len(t) + 1 for t in normalised[:-1]])
+        hashes, starts = tok.token_hashes(b" ".join(normalised))
+        groups = np.searchsorted(offsets, starts, side="right")
+        self.parts["uni"].append(_high32(hashes))
+        self.parts["bi"].append(_high32(tok.ngram_hashes(hashes, 2, groups)))
+        self.parts["gram"].append(tok.ngram_hashes(hashes, config.n, groups))
+        self.stats.tokens += len(hashes)
+        self.stats.bytes += sum(len(d.text) for d in docs)
+        for doc in docs:
+            last = self.stats.docs[-1] if self.stats.docs else None
+            if last and last[0] == doc.source:
+                last[2] = doc.number
+            else:
+                self.stats.docs.append([doc.source, doc.number, doc.number])
+
+    def write(self) -> ShardStats:
+        for kind, dtype in KINDS.items():
+            name = f"{kind}-{self.number:05d}.npy"
+            np.save(self.folder / name, _sorted_unique(self.parts[kind], dtype))
+            self.stats.files[name] = (self.folder / name).stat().st_size
+            self.parts[kind] = []
+        return self.stats
+
+
+def _blocks(documents: Iterator[Document], block_bytes: int) -> Iterator[list[Document]]:
+    block: list[Document] = []
+    size = 0
+    for doc in documents:
+        block.append(doc)
+        size += len(doc.text)
+        if size >= block_bytes:
+            yield block
+            block, size = [], 0
+    if block:
+        yield block
+
+
+def build_index(sources: list[Source], folder: Path, config: IndexConfig, log: Log | None = None) -> dict:
+    """Stream ``sources`` into shards under ``folder``; returns the index metadata."""
+    _no_hugepages()
+    folder.mkdir(parents=True, exist_ok=True)
+    started, shards = time.perf_counter(), []
+    writer = _ShardWriter(folder, 0)
+    for block in _blocks(iter_documents(sources, config.text_field), config.block_bytes):
+        writer.add_block(block, config)
+        if writer.stats.bytes >= config.shard_bytes:
+            shards.append(asdict(writer.write()))
+            if log:
+                log(f"indexed {sum(s['bytes'] for s in shards) / 1e6:.0f} MB")
+            writer = _ShardWriter(folder, len(shards))
+    if writer.stats.bytes or not shards:
+        shards.append(asdict(writer.write()))
+    tokens = sum(s["tokens"] for s in shards)
+    if tokens == 0:
+        names = ", ".join(str(s.path) for s in sources)
+        raise CorpusError(f"{names}: the reference holds no text - pass files with words in them")
+    meta = {
+        "version": INDEX_VERSION,
+        "config": asdict(config),
+        "sources": [_stat(s.path) for s in sources],
+        "shards": shards,
+        "bytes": sum(s["bytes"] for s in shards),
+        "tokens": tokens,
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return meta
+
+
+def _no_hugepages() -> None:
+    # numpy asks for transparent huge pages on big arrays; on these VMs the page faults
+    # that follow halve indexing speed.
+    try:
+        np._core.multiarray._set_madvise_hugepage(False)
+    except AttributeError:
+        pass
+
+
+def _stat(path: Path) -> dict:
+    info = path.stat()
+    return {"path": str(path.resolve()), "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+class ReferenceIndex:
+    """Memory-mapped shards of one built index."""
+
+    def __init__(self, folder: Path, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+        self.folder, self.meta, self.arrays = folder, meta, arrays
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.meta["shards"])
+
+    def shards_containing(self, hashes: np.ndarray, kind: str) -> np.ndarray:
+        """Bool matrix [shard, query]: which shards may hold each word / word pair hash."""
+        queries = _high32(np.asarray(hashes, np.uint64)) if kind != "gram" else hashes
+        return np.array([_member(a, queries) for a in self.arrays[kind]]).reshape(-1, len(queries))
+
+    def contains(self, grams: np.ndarray) -> np.ndarray:
+        """Bool per n-gram hash: present in any shard."""
+        found = np.zeros(len(grams), bool)
+        for array in self.arrays["gram"]:
+            found |= _member(array, grams)
+        return found
+
+    def size_bytes(self) -> int:
+        return sum(sum(s["files"].values()) for s in self.meta["shards"])
+
+
+def _member(array: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    if len(array) == 0 or len(queries) == 0:
+        return np.zeros(len(queries), bool)
+    positions = np.minimum(np.searchsorted(array, queries), len(array) - 1)
+    return array[positions] == queries
+
+
+def load_index(folder: Path) -> ReferenceIndex | None:
+    """The index in ``folder``, or None when it is missing, incomplete or damaged."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("version") != INDEX_VERSION:
+            return None
+        arrays: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}
+        for shard in meta["shards"]:
+            for name, size in shard["files"].items():
+                path = folder / name
+                if path.stat().st_size != size:
+                    return None
+                array = np.load(path, mmap_mode="r")
+                kind = name.split("-")[0]
+                if array.dtype != KINDS[kind] or array.ndim != 1:
+                    return None
+                arrays[kind].append(array)
+        return ReferenceIndex(folder, meta, arrays)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def open_index(
+    sources: list[Source], config: IndexConfig | None = None, *, rebuild: bool = False, log: Log | None = None
+) -> ReferenceIndex:
+    """The cached index of ``sources``, built (or rebuilt when stale or damaged) as needed."""
+    config = config or IndexConfig()
+    root = credo_home() / "leakage"
+    stats = [_stat(s.path) for s in sources]
+    fingerprint = content_hash({"stat": stats, "config": asdict(config), "v": INDEX_VERSION})
+    pointer = root / "fingerprints" / (fingerprint.removeprefix("b2:") + ".json")
+    key = _read_pointer(pointer)
+    if key is None:
+        key = content_hash(
+            {"files": [file_hash(str(s.path)) for s in sources], "config": asdict(config), "v": INDEX_VERSION}
+        ).removeprefix("b2:")
+    folder = root / "index" / f"{key}_{config}"
+    index = None if rebuild else load_index(folder)
+    if index is None:
+        if folder.exists() and not rebuild:
+            _say(log, f"index at {folder} is incomplete or damaged - rebuilding it")
+        index = _build_atomically(sources, folder, config, log)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(json.dumps({"index": key}), encoding="utf-8")
+    return index
+
+
+def _read_pointer(pointer: Path) -> str | None:
+    try:
+        return str(json.loads(pointer.read_text(encoding="utf-8"))["index"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build_atomically(sources: list[Source], folder: Path, config: IndexConfig, log: Log | None) -> ReferenceIndex:
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        build_index(sources, partial, config, log)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.replace(folder)
+    index = load_index(folder)
+    if index is None:  # pragma: no cover - a just-built index that cannot load is a bug
+        raise CorpusError(f"{folder}: freshly built index does not load - remove it and retry")
+    return index
+
+
+def _say(log: Log | None, message: str) -> None:
+    (log or (lambda m: print(m, file=sys.stderr)))(message)

@@ -1,0 +1,148 @@
+"""Vectorised word and n-gram hashing shared by the index builder and every query.
+
+Text is normalised byte-wise: ASCII letters are lower-cased, ASCII digits and all non-ASCII
+bytes (UTF-8 letters) are word bytes, everything else separates words. A token's hash is a
+polynomial hash of its bytes modulo 2**64, computed for a whole buffer at once from prefix
+sums (``P[i] = B**i * sum(c_j * B**-j)``), so no Python loop runs per token; an n-gram's hash
+is the same polynomial over token hashes. Both are position independent, so a phrase hashed
+on its own matches the same phrase inside any document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+SEPARATOR = 0x20
+_BASE = 0x100000001B3  # odd, so it is invertible modulo 2**64
+_BASE_INV = pow(_BASE, -1, 2**64)
+
+
+def _translation_table() -> bytes:
+    table = bytearray(range(256))
+    for byte in range(256):
+        if 65 <= byte <= 90:
+            table[byte] = byte + 32
+        elif not (97 <= byte <= 122 or 48 <= byte <= 57 or byte >= 128):
+            table[byte] = SEPARATOR
+    return bytes(table)
+
+
+TABLE = _translation_table()
+
+
+class _Powers:
+    """B**i and B**-i for i < n, grown on demand and reused across calls."""
+
+    def __init__(self) -> None:
+        self.pow = np.ones(1, np.uint64)
+        self.inv = np.ones(1, np.uint64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n > len(self.pow):
+            size = max(n, 2 * len(self.pow))
+            self.pow = np.cumprod(np.full(size, _BASE, np.uint64)) * np.uint64(_BASE_INV)
+            self.inv = np.cumprod(np.full(size, _BASE_INV, np.uint64)) * np.uint64(_BASE)
+        return self.pow[:n], self.inv[:n]
+
+
+_POWERS = _Powers()
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads polynomial hashes over all 64 bits (in place)."""
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _span_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Polynomial hash of ``values[s:e]`` for every span, position independent."""
+    powers, inverse = _POWERS.get(len(values))
+    prefix = np.cumsum(values * inverse)
+    before = np.where(starts > 0, prefix[starts - 1], np.uint64(0))
+    return (prefix[ends - 1] - before) * powers[ends - 1]
+
+
+def normalise(data: bytes) -> bytes:
+    """Lower-case and map separators to spaces (the byte form every hash is computed on)."""
+    return data.translate(TABLE)
+
+
+def word_spans(normalised: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) byte offsets of every word of a normalised buffer."""
+    codes = np.frombuffer(b" " + normalised + b" ", np.uint8)
+    word = codes != SEPARATOR
+    edges = np.flatnonzero(word[1:] != word[:-1])  # alternating start, end (padded buffer)
+    return edges[0::2], edges[1::2]
+
+
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], np.uint64)
+_K1, _K2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def token_hashes(normalised: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(hash of every word, its start offset) for a normalised buffer.
+
+    A word of up to 16 bytes is hashed from two unaligned 8-byte loads (its first and last
+    8 bytes) plus its length, read through a strided uint64 view of the buffer: no per-byte
+    arithmetic, which is what makes indexing run at disk speed. Longer words (rare) take an
+    exact slow path.
+    """
+    starts, ends = word_spans(normalised)
+    if len(starts) == 0:
+        return np.zeros(0, np.uint64), starts
+    padded = np.frombuffer(normalised + b" " * 8, np.uint8)
+    window = np.ndarray((len(normalised) + 1,), np.dtype("<u8"), padded, 0, (1,))
+    lengths = (ends - starts).astype(np.uint64)
+    head = window[starts] & _LOW_BYTES[np.minimum(lengths, 8).astype(np.intp)]
+    tail = window[np.maximum(ends - 8, starts)] & _LOW_BYTES[np.minimum(lengths, 8).astype(np.intp)]
+    hashes = head * _K1
+    hashes ^= tail * _K2
+    hashes += lengths
+    hashes = _mix(hashes)
+    long_words = np.flatnonzero(lengths > 16)
+    for i in long_words.tolist():  # exact, and rare in natural text
+        digest = hashlib.blake2b(normalised[starts[i] : ends[i]], digest_size=8).digest()
+        hashes[i] = int.from_bytes(digest, "little")
+    return hashes, starts
+
+
+def ngram_hashes(tokens: np.ndarray, n: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """Hashes of every run of ``n`` consecutive tokens that stays inside one group.
+
+    Args:
+        tokens: token hashes in text order.
+        n: words per n-gram (1 returns the tokens).
+        groups: a non-decreasing document number per token; n-grams spanning two
+            documents are dropped.
+    """
+    count = len(tokens) - n + 1
+    if count <= 0:
+        return np.zeros(0, np.uint64)
+    if n == 1:
+        return tokens.copy()
+    if n == 2:
+        grams = tokens[:-1] * np.uint64(_BASE)
+        grams += tokens[1:]
+    else:
+        starts = np.arange(count)
+        grams = _span_hashes(tokens, starts, starts + n)
+    if groups is not None:
+        grams = grams[groups[:count] == groups[n - 1 :]]
+    return grams
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of ``text`` (what the hashes are computed over)."""
+    return normalise(text.encode("utf-8")).decode("utf-8", "replace").split()
+
+
+def phrase_hashes(text: str, n: int) -> np.ndarray:
+    """The n-gram hashes of a query string, computed exactly as for indexed text."""
+    hashes, _ = token_hashes(normalise(text.encode("utf-8")))
+    return ngram_hashes(hashes, n)
