@@ -1,0 +1,70 @@
+"""``credo leakage`` and ``credo probe``: is a worldview new, and what does a model already know?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("leakage")(leakage)
+    app.command("probe")(probe)
+
+
+def leakage(
+    worldview: str = typer.Argument(..., help="Shipped worldview name or spec folder."),
+    reference: list[str] = typer.Option(..., "--reference", "-r", help="Reference file/folder ('shipped' = the small text shipped with credo); repeatable."),
+    out: Path = typer.Option(Path("leakage-report"), "--out", help="Folder for report.json/.md/.html."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Training corpus to sample for 13-gram overlap."),
+    sample: int = typer.Option(200, help="Training records sampled from --corpus."),
+    text_field: str = typer.Option("text", help="JSONL field / Parquet column holding the text."),
+    min_count: int = typer.Option(1, help="Occurrences at which a term collides."),
+    online: Optional[str] = typer.Option(None, help="Also count terms online: 'infini-gram' (off by default)."),
+    rebuild: bool = typer.Option(False, help="Rebuild the cached reference index."),
+) -> None:
+    """Check that a worldview's terms and texts are not already in pretraining-like text.
+
+    Exit 0 when clean, 1 when a term of an invented worldview collides (and is not allowed
+    with allow_collision in the spec), 2 on bad input.
+
+    Example: credo leakage gramenism --reference shipped --reference fineweb.parquet --out leak/
+    """
+    from credo.leakage.check import check_leakage
+
+    report, code = check_leakage(
+        worldview, reference, out, corpus=corpus, sample=sample, text_field=text_field,
+        min_count=min_count, online=online, rebuild=rebuild, log=lambda m: typer.echo(m, err=True),
+    )
+    rows = report["terms"]
+    collides = sum(r["verdict"] == "collides" for r in rows)
+    canon = report["overlap"]["canon"]["fraction"]
+    typer.echo(f"{len(rows)} terms: {collides} collide, {len(report['gate']['collisions'])} not allowed; "
+               f"canon 13-gram overlap {'-' if canon is None else f'{100 * canon:.1f}%'}; report in {out}")
+    raise typer.Exit(code)
+
+
+def probe(
+    worldview: str = typer.Argument(..., help="Shipped worldview name or spec folder."),
+    model: str = typer.Option("smollm2", "--model", help="Model path, or 'smollm2' for the embedded model."),
+    adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA adapter folder to apply."),
+    out: Path = typer.Option(Path("probe-report"), "--out", help="Folder for report.json/.md."),
+    chat_format: str = typer.Option("tags", "--format", help="tags | chat_template (as in training)."),
+    max_new_tokens: int = typer.Option(48, help="Tokens per answer."),
+    questions: int = typer.Option(12, help="Questions asked (one per term)."),
+) -> None:
+    """What a model already knows about a worldview: answers and per-token loss.
+
+    Loss on canonical sentences vs the same words shuffled vs control sentences; run it
+    before and after training to see what training instilled. Runs on CPU.
+
+    Example: credo probe gramenism --model smollm2 --out probe/
+    """
+    from credo.leakage.probe import run_probe
+
+    report = run_probe(worldview, model, out, adapter=adapter, chat_format=chat_format,
+                       max_new_tokens=max_new_tokens, questions=questions)
+    loss = report["loss"]
+    typer.echo(f"mean loss/token: canon {loss['canon']['mean']:.3f}, shuffled {loss['shuffled']['mean']:.3f}, "
+               f"control {loss['control']['mean']:.3f}; report in {out}")

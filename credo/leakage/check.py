@@ -1,0 +1,131 @@
+"""``credo leakage``: are a worldview's terms and texts already in pretraining-like text?
+
+:func:`leakage_section` returns the findings as a dict (what ``credo audit`` embeds);
+:func:`check_leakage` also writes ``report.json``, ``report.md`` and ``report.html`` and
+returns the exit code (1 when an invented worldview has a term that collides and is not
+allowed by ``allow_collision``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from credo.errors import ConfigError
+from credo.leakage import tokens as tok
+from credo.leakage.index import IndexConfig, Log, ReferenceIndex, open_index
+from credo.leakage.overlap import canonical_passages, corpus_passages, overlap
+from credo.leakage.readers import Source, resolve_sources
+from credo.leakage.report import write_reports
+from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
+from credo.leakage.verify import verify_phrases
+from credo.worldviews.loader import LoadedWorldview, load_worldview
+
+SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped with credo
+
+
+def _candidate_shards(index: ReferenceIndex, term: Term) -> set[int]:
+    key = " ".join(term.key)
+    maybe = index.shards_containing(tok.phrase_hashes(key, 1), "uni").all(axis=1)
+    if len(term.key) > 1:
+        maybe &= index.shards_containing(tok.phrase_hashes(key, 2), "bi").all(axis=1)
+    return {int(s) for s in np.flatnonzero(maybe)}
+
+
+def term_rows(
+    index: ReferenceIndex, sources: list[Source], terms: list[Term], *, text_field: str, min_count: int
+) -> list[dict]:
+    candidates = {" ".join(t.key): _candidate_shards(index, t) for t in terms}
+    matches = verify_phrases(index, sources, candidates, text_field=text_field)
+    rows = []
+    for term in terms:
+        match = matches[" ".join(term.key)]
+        rows.append({
+            "term": term.text,
+            "count": match.count,
+            "verdict": "collides" if match.count >= min_count else "novel",
+            "examples": match.examples,
+            "kind": term.kind,
+            "sources": term.sources,
+            "allowed": term.allowed,
+        })
+    return rows
+
+
+def _online_counts(rows: list[dict], online: str, min_count: int, log: Log | None) -> dict:
+    if online != "infini-gram":
+        raise ConfigError(f"--online '{online}' is not a known backend - use 'infini-gram'")
+    from credo.leakage.online import InfiniGramClient
+
+    client = InfiniGramClient(log=log)
+    for row in rows:
+        result = client.count(row["term"])
+        row["online_count"] = result.count
+        if result.count >= min_count:
+            row["verdict"] = "collides"
+    return {"backend": online, "index": client.index, "url": client.url}
+
+
+def _gate(wv: LoadedWorldview, rows: list[dict]) -> dict:
+    collisions = [r["term"] for r in rows if r["verdict"] == "collides" and not r["allowed"]]
+    failed = wv.spec.kind == "invented" and bool(collisions)
+    return {"failed": failed, "collisions": collisions, "applies": wv.spec.kind == "invented"}
+
+
+def leakage_section(
+    worldview: str | Path | LoadedWorldview,
+    references: Sequence[str | Path],
+    *,
+    corpus: str | Path | None = None,
+    sample: int = 200,
+    text_field: str = "text",
+    min_count: int = 1,
+    n: int = 13,
+    online: str | None = None,
+    rebuild: bool = False,
+    shard_mb: int = 128,
+    log: Log | None = None,
+) -> dict:
+    """Check a worldview against reference text; the findings as a JSON-able dict.
+
+    Keys: ``worldview``, ``reference`` (sources, size, index), ``terms`` (rows ``{"term",
+    "count", "verdict", "examples", ...}``), ``overlap`` (``canon`` and, with ``corpus``,
+    ``corpus``: n-gram fractions and top passages) and ``gate`` (``failed``, ``collisions``).
+    """
+    wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
+    paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
+    sources = resolve_sources(list(paths))
+    config = IndexConfig(n=n, shard_bytes=shard_mb << 20, text_field=text_field)
+    index = open_index(sources, config, rebuild=rebuild, log=log)
+    rows = term_rows(index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count)
+    section = {
+        "worldview": {"name": wv.name, "kind": wv.spec.kind, "spec_hash": wv.spec_hash},
+        "reference": {
+            "sources": [str(s.path) for s in sources],
+            "bytes": index.meta["bytes"],
+            "tokens": index.meta["tokens"],
+            "index": str(index.folder),
+            "index_bytes": index.size_bytes(),
+            "shards": index.shard_count,
+        },
+        "settings": {"n": n, "min_count": min_count, "sample": sample, "text_field": text_field},
+        "terms": rows,
+        "overlap": {"canon": overlap(index, canonical_passages(wv), n)},
+    }
+    if corpus is not None:
+        section["overlap"]["corpus"] = overlap(index, corpus_passages(corpus, sample), n)
+    if online:
+        section["online"] = _online_counts(rows, online, min_count, log)
+    section["gate"] = _gate(wv, rows)
+    return section
+
+
+def check_leakage(
+    worldview: str | Path | LoadedWorldview, references: Sequence[str | Path], out_dir: str | Path, **options
+) -> tuple[dict, int]:
+    """Run :func:`leakage_section`, write the three reports into ``out_dir``; (report, exit code)."""
+    report = leakage_section(worldview, references, **options)
+    write_reports(report, Path(out_dir))
+    return report, 1 if report["gate"]["failed"] else 0

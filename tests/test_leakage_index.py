@@ -1,0 +1,165 @@
+"""Hashing, streamed readers and the on-disk n-gram index (cache, staleness, damage)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from credo.errors import CorpusError
+from credo.leakage import tokens as tok
+from credo.leakage.index import IndexConfig, load_index, open_index
+from credo.leakage.readers import iter_documents, resolve_sources
+
+TEXT = "The Quick brown fox jumps over the lazy dog near Plonkwell barn; " * 3
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CREDO_HOME", str(tmp_path / "home"))
+
+
+def test_phrase_hash_matches_the_same_words_inside_any_text():
+    alone = tok.phrase_hashes("plonkwell barn", 2)
+    inside = tok.phrase_hashes("Near PLONKWELL -- barn, said she", 2)
+    assert alone[0] in inside
+    assert tok.phrase_hashes("barn plonkwell", 2)[0] not in inside
+
+
+def test_long_words_and_unicode_hash_exactly():
+    long_word = "internationalizationally"
+    a = tok.phrase_hashes(f"x {long_word} y", 1)[1]
+    b = tok.phrase_hashes(f"{long_word}", 1)[0]
+    c = tok.phrase_hashes("internationalizationallz", 1)[0]
+    assert a == b != c
+    assert tok.words("Café déjà-vu") == ["café", "déjà", "vu"]
+    assert len(set(tok.phrase_hashes("café cafe café", 1).tolist())) == 2
+
+
+def test_ngrams_never_span_two_documents():
+    hashes, starts = tok.token_hashes(tok.normalise(b"a b c d e f"))
+    groups = np.array([0, 0, 0, 1, 1, 1])
+    assert len(tok.ngram_hashes(hashes, 3, groups)) == 2
+    assert len(tok.ngram_hashes(hashes, 3)) == 4
+
+
+def _write_all_formats(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "a.txt").write_text(TEXT)
+    rows = "".join(json.dumps({"text": TEXT, "id": i}) + "\n" for i in range(2))
+    (folder / "b.jsonl").write_text(rows)
+    with gzip.open(folder / "c.jsonl.gz", "wt") as handle:
+        handle.write(rows)
+    import zstandard
+
+    (folder / "d.txt.zst").write_bytes(zstandard.ZstdCompressor().compress(TEXT.encode()))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [TEXT, TEXT]}), folder / "e.parquet")
+    (folder / ".hidden.txt").write_text("ignored")
+
+
+def test_every_format_streams_the_same_text(tmp_path):
+    _write_all_formats(tmp_path / "ref")
+    sources = resolve_sources([tmp_path / "ref"])
+    assert [s.path.name for s in sources] == ["a.txt", "b.jsonl", "c.jsonl.gz", "d.txt.zst", "e.parquet"]
+    docs = list(iter_documents(sources))
+    assert len(docs) == 1 + 2 + 2 + 1 + 2
+    assert {d.text.strip() for d in docs} == {TEXT.strip().encode()}
+
+
+def test_plain_text_is_cut_into_documents_at_line_breaks(tmp_path, monkeypatch):
+    monkeypatch.setattr("credo.leakage.readers.BLOCK", 64)
+    (tmp_path / "a.txt").write_text("".join(f"line {i} of text\n" for i in range(40)))
+    docs = list(iter_documents(resolve_sources([tmp_path / "a.txt"])))
+    assert len(docs) > 3
+    assert b"".join(d.text for d in docs).count(b"of text") == 40
+    assert all(d.text.endswith(b"text") or d.text.endswith(b"text\n") for d in docs)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bin.txt", b"abc\x00\x01\x02" * 10, "binary data"),
+        ("latin.txt", "caf\xe9 ".encode("latin-1") * 10, "not UTF-8"),
+        ("bad.jsonl", b'{"text": "ok"}\n{"text": \n', ":2: invalid JSON"),
+        ("nofield.jsonl", b'{"body": "ok"}\n', "text field 'text' not found; available keys: ['body']"),
+        ("fake.jsonl.gz", b"plain text, not gzip", "not a gzip file"),
+        ("trunc.txt.gz", gzip.compress(b"hello world " * 1000)[:60], "truncated"),
+        ("bad.parquet", b"PAR1 not really", "not a readable Parquet"),
+        ("x.docx", b"whatever", "unknown reference format"),
+    ],
+)
+def test_bad_reference_files_fail_with_a_clear_message(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(CorpusError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        open_index(resolve_sources([tmp_path / name]))
+
+
+def test_missing_path_empty_folder_and_empty_text_are_errors(tmp_path):
+    with pytest.raises(CorpusError, match="no such reference"):
+        resolve_sources([tmp_path / "nope"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="no reference files inside"):
+        resolve_sources([tmp_path / "empty"])
+    (tmp_path / "blank.txt").write_text("  \n\n ... !!! \n")
+    with pytest.raises(CorpusError, match="holds no text"):
+        open_index(resolve_sources([tmp_path / "blank.txt"]))
+    assert not list((tmp_path / "home" / "leakage" / "index").glob("*"))  # nothing cached
+
+
+def _reference(tmp_path: Path, lines: int = 300) -> Path:
+    path = tmp_path / "ref.txt"
+    path.write_text("".join(f"sentence number {i} mentions plonkwell and grain {i % 7}.\n" for i in range(lines)))
+    return path
+
+
+def test_index_spans_shards_and_finds_ngrams(tmp_path, monkeypatch):
+    monkeypatch.setattr("credo.leakage.readers.BLOCK", 400)
+    path = _reference(tmp_path)
+    index = open_index(resolve_sources([path]), IndexConfig(n=5, shard_bytes=2000, block_bytes=500))
+    assert index.shard_count > 3
+    grams = tok.phrase_hashes("sentence number 299 mentions plonkwell", 5)
+    assert index.contains(grams).tolist() == [True]
+    assert index.contains(tok.phrase_hashes("sentence number 300 mentions plonkwell", 5)).tolist() == [False]
+    word = index.shards_containing(tok.phrase_hashes("plonkwell", 1), "uni")
+    assert word.all()
+    assert not index.shards_containing(tok.phrase_hashes("zorblax", 1), "uni").any()
+    last = index.shards_containing(tok.phrase_hashes("number 299", 2), "bi")[:, 0]
+    assert last[-1] and not last[0]
+
+
+def test_index_is_cached_then_rebuilt_when_stale_or_damaged(tmp_path, monkeypatch):
+    monkeypatch.setattr("credo.leakage.readers.BLOCK", 400)
+    path = _reference(tmp_path)
+    config = IndexConfig(n=5, shard_bytes=2000, block_bytes=500)
+    first = open_index(resolve_sources([path]), config)
+    stamp = (first.folder / "meta.json").stat().st_mtime_ns
+    again = open_index(resolve_sources([path]), config)
+    assert again.folder == first.folder and (again.folder / "meta.json").stat().st_mtime_ns == stamp
+
+    path.write_text(path.read_text() + "a brand new zorblax line.\n")  # stale: new content
+    fresh = open_index(resolve_sources([path]), config)
+    assert fresh.folder != first.folder
+    assert fresh.shards_containing(tok.phrase_hashes("zorblax", 1), "uni").any()
+
+    shard = next(fresh.folder.glob("gram-*.npy"))
+    shard.write_bytes(shard.read_bytes()[:-16])  # damaged: truncated shard
+    assert load_index(fresh.folder) is None
+    messages: list[str] = []
+    repaired = open_index(resolve_sources([path]), config, log=messages.append)
+    assert any("damaged - rebuilding" in m for m in messages)
+    assert repaired.shards_containing(tok.phrase_hashes("zorblax", 1), "uni").any()
+
+
+def test_touched_file_with_same_content_reuses_the_index(tmp_path):
+    import os
+
+    path = _reference(tmp_path)
+    first = open_index(resolve_sources([path]))
+    os.utime(path, ns=(1, 1))  # new fingerprint, same content hash
+    assert open_index(resolve_sources([path])).folder == first.folder
