@@ -2,7 +2,7 @@
 
 Off by default: it sends the worldview's terms to a third-party server. Every answer is
 cached on disk (``$CREDO_HOME/leakage/infini-gram/<index>.jsonl``), requests are spaced by
-``min_interval`` seconds, and 429/5xx/connection failures are retried with the shared
+``min_interval`` seconds (``CREDO_INFINIGRAM_INTERVAL``, default 0.5), and 429/5xx/connection failures are retried with the shared
 backoff policy (``CREDO_RETRY_*``), honouring Retry-After.
 """
 
@@ -48,7 +48,7 @@ class InfiniGramClient:
         url: str | None = None,
         index: str | None = None,
         *,
-        min_interval: float = 0.5,
+        min_interval: float | None = None,
         policy: RetryPolicy | None = None,
         cache_dir: Path | None = None,
         log: Callable[[str], None] | None = None,
@@ -56,6 +56,8 @@ class InfiniGramClient:
     ) -> None:
         self.url = url or os.environ.get("CREDO_INFINIGRAM_URL", DEFAULT_URL)
         self.index = index or os.environ.get("CREDO_INFINIGRAM_INDEX", DEFAULT_INDEX)
+        if min_interval is None:
+            min_interval = float(os.environ.get("CREDO_INFINIGRAM_INTERVAL", "0.5"))
         self.min_interval, self.log, self.sleep = min_interval, log, sleep
         self.policy = policy or RetryPolicy.from_env(timeout=30.0)
         self.cache_path = (cache_dir or credo_home() / "leakage" / "infini-gram") / f"{self.index}.jsonl"
