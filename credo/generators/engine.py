@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +64,8 @@ class Generator:
 
     def __init__(self, backend: Backend, params: SamplingParams, *,
                  policy: RetryPolicy | None = None, cache: GenerationCache | None = None,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         self.backend = backend
         self.params = params
         self.policy = policy or RetryPolicy.from_env()
@@ -72,6 +74,7 @@ class Generator:
         self.concurrency = max(1, min(concurrency, limit) if limit else concurrency)
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self.stats = GenerationStats()
+        self._sleep = sleep  # tests record the waits instead of sleeping
 
     @property
     def model_id(self) -> str:
@@ -94,7 +97,7 @@ class Generator:
             try:
                 completion = await call_with_retry(
                     lambda: self.backend.generate(messages, self.params), self.backend,
-                    self.policy, self.stats.retries)
+                    self.policy, self.stats.retries, self._sleep)
             except RetriesExhausted as exc:
                 raise BackendError(
                     f"{self.model_id}: gave up after {exc.attempts} attempts "

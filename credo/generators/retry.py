@@ -83,7 +83,7 @@ async def call_with_retry(
     backend: Backend,
     policy: RetryPolicy,
     stats: RetryStats | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
     rng: random.Random | None = None,
 ) -> T:
     """Run ``call`` with ``policy.timeout`` per try, retrying what ``backend`` calls transient.
@@ -92,6 +92,7 @@ async def call_with_retry(
     requests wait behind whole batches) is never timed out here.
     """
     timeout = getattr(backend, "request_timeout", policy.timeout)
+    sleep = sleep or asyncio.sleep
     rng = rng or random.Random()
     started = time.monotonic()
     attempt = 0

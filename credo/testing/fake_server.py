@@ -51,7 +51,7 @@ def echo_answer(messages: list[dict[str, Any]]) -> str:
 class RecordedRequest:
     api: str  # "openai" or "anthropic"
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
     body: Any
     fault: str | None
 
@@ -141,7 +141,8 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 return self._send(400, error_body(api, 400, "request body is not JSON"))
             fault = server.next_fault()
-            server.note(RecordedRequest(api, self.path, dict(self.headers), body, fault))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            server.note(RecordedRequest(api, self.path, headers, body, fault))
             if server.latency:
                 time.sleep(server.latency)
             self._answer(api, body, fault)
