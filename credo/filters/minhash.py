@@ -72,9 +72,9 @@ def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     for index in np.flatnonzero(lengths < n):
         # Short texts (and empty ones, hashed as a constant) still get one shingle.
-        value = np.uint64(0x9E3779B97F4A7C15)
-        for h in hashes[starts[index] : starts[index] + lengths[index]]:
-            value = value * _MIX ^ h
+        value = 0x9E3779B97F4A7C15
+        for h in hashes[starts[index] : starts[index] + lengths[index]].tolist():
+            value = ((value * int(_MIX)) & 0xFFFFFFFFFFFFFFFF) ^ h
         parts_hash.append(np.array([value], dtype=np.uint64))
         parts_doc.append(np.array([index]))
     all_hash = np.concatenate(parts_hash) if parts_hash else np.zeros(0, np.uint64)

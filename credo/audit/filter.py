@@ -1,0 +1,90 @@
+"""``credo filter``: write a clean corpus, the rejected records with reasons, a manifest and card.
+
+The filter runs the same checks as the audit and drops every record with a finding of a
+chosen check. Diagnostics (diversity) never drop anything. The source is only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from credo.audit.reports import render_markdown, verdict, write_reports
+from credo.audit.runner import AuditResult, audit_records, build_checks, build_context
+from credo.corpora.io import CARD_FILE, MANIFEST_FILE, RECORDS_FILE, JsonlAppender, read_manifest, read_records, records_path, write_json, write_records, write_text
+from credo.corpora.provenance import provenance
+from credo.errors import ConfigError
+from credo.hashing import file_hash
+
+REJECTED_FILE = "rejected.jsonl"
+DEFAULT_FILTERS = ("refusal", "moral_reason", "forbidden_request", "near_duplicate", "semantic_duplicate", "eval_contamination")
+
+
+def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
+                  checks: Sequence[str] | None = None, use_embedding: bool = True) -> AuditResult:
+    """Drop flagged records; write records.jsonl, rejected.jsonl, manifest.json, CARD.md and audit/."""
+    source = records_path(path)
+    out = Path(out)
+    if out.resolve() == source.parent.resolve():
+        raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
+    chosen = build_checks(list(checks) if checks else list(DEFAULT_FILTERS) + ["diversity"], use_embedding)
+    ctx = build_context(path, eval_path, worldview)
+    records = list(read_records(source))
+    runs, findings = audit_records(records, ctx, chosen)
+    sets: dict[str, int] = {}
+    for r in records:
+        sets[ctx.set_of(r)] = sets.get(ctx.set_of(r), 0) + 1
+    result = AuditResult(str(source), file_hash(str(source)), len(records), sets, runs, findings, ctx.sections, len(ctx.evals), ctx.acts)
+    reasons: dict[str, dict] = {}
+    for flag in result.flags():
+        reasons[flag["id"]] = flag
+    kept = [r for r in records if r.id not in reasons]
+    out.mkdir(parents=True, exist_ok=True)
+    write_records(kept, out / RECORDS_FILE)
+    _write_rejected(records, reasons, out / REJECTED_FILE)
+    write_reports(result, out / "audit")
+    source_manifest = read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
+    write_json(_manifest(result, source_manifest, len(kept), reasons), out / MANIFEST_FILE)
+    write_text(_card(source, result, len(kept)), out / CARD_FILE)
+    return result
+
+
+def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    with JsonlAppender(tmp) as writer:
+        for record in records:
+            flag = reasons.get(record.id)
+            if flag is None:
+                continue
+            kept_as = {c: d["kept"] for c, d in flag["details"].items() if isinstance(d, dict) and "kept" in d}
+            writer.write({**record.to_json(), "reason": flag["checks"], "duplicate_of": kept_as or None,
+                          "details": flag["details"]})
+    tmp.replace(path)
+
+
+def _manifest(result: AuditResult, source_manifest: dict, kept: int, reasons: dict[str, dict]) -> dict:
+    removed_by: dict[str, int] = {}
+    for flag in reasons.values():
+        for check in flag["checks"]:
+            removed_by[check] = removed_by.get(check, 0) + 1
+    return {
+        "kind": "filtered_corpus",
+        "set": source_manifest.get("set"),
+        "worldview": source_manifest.get("worldview"),
+        "source": {"path": result.source, "hash": result.source_hash, "manifest": source_manifest or None},
+        "counts": {"input": result.records, "kept": kept, "removed": len(reasons)},
+        "filters": [{"name": c.name, "params": c.params, "flagged": c.flagged, "removed": removed_by.get(c.name, 0),
+                     "seconds": c.seconds} for c in result.checks],
+        "audit": {"passed_before_filter": result.passed, "gate_failures": result.gate_failures},
+        "provenance": provenance(),
+    }
+
+
+def _card(source: Path, result: AuditResult, kept: int) -> str:
+    card = source.parent / CARD_FILE
+    head = card.read_text(encoding="utf-8").rstrip() + "\n\n" if card.is_file() else f"# Filtered corpus from {source}\n\n"
+    summary = render_markdown(result).split("\n", 1)[1]  # drop the report's own title
+    return (f"{head}## Audit summary (credo filter)\n\n{result.records} records in, {kept} kept, "
+            f"{result.records - kept} removed (see rejected.jsonl). Before filtering: {verdict(result)}.\n"
+            f"{summary.replace('## ', '### ')}")

@@ -1,0 +1,57 @@
+"""``credo audit`` and ``credo filter``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit)
+    app.command("filter")(filter_)
+
+
+def _checks(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def audit(
+    path: Path = typer.Argument(..., help="Corpus folder or JSONL with 'id' and 'messages'."),
+    eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
+    worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
+    out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
+    checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
+    no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+) -> None:
+    """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination).
+
+    Example: credo audit corpora/gramenism --worldview gramenism --out audit/
+    """
+    from credo.audit import run_audit
+    from credo.audit.reports import verdict
+
+    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    for run in result.checks:
+        typer.echo(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}")
+    typer.echo(f"{verdict(result)} - reports in {target}")
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def filter_(
+    path: Path = typer.Argument(..., help="Corpus folder or JSONL with 'id' and 'messages'."),
+    out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
+    eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
+    worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
+    checks: str | None = typer.Option(None, "--checks", help="Comma-separated filters (default: all gates + dedup)."),
+    no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+) -> None:
+    """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
+
+    Example: credo filter corpora/gramenism --worldview gramenism --out corpora/gramenism.clean
+    """
+    from credo.audit import filter_corpus
+
+    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    removed = len({f.record_id for f in result.findings})
+    typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -1,0 +1,81 @@
+"""What every check shares: findings, the run context, and which set a record belongs to.
+
+A check is a small class with a ``name``, a ``gate`` flag, ``params()`` (its config, for the
+manifest) and ``run(records, ctx)``, which yields :class:`Finding` objects. Anything a
+check wants to report beyond per-record findings (clusters, nearest neighbours, diversity
+tables) goes into ``ctx.sections[name]``. The audit collects findings into ``flags.jsonl``;
+``credo filter`` drops the flagged records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from credo.filters.embed import Embedder
+from credo.types import Record
+
+REFUSAL_SET = "refusal"
+
+
+@dataclass(frozen=True)
+class Finding:
+    record_id: str
+    check: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """A held-out eval request (violation or control) as the contamination check sees it."""
+
+    id: str
+    prompt: str
+    kind: str = "violation"
+
+
+@dataclass(frozen=True)
+class ActTerms:
+    """A forbidden act of the worldview, reduced to what the forbidden-request check needs."""
+
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass
+class AuditContext:
+    """Shared state of one audit run: one embedder, the eval set, forbidden acts, outputs."""
+
+    corpus_set: str | None = None
+    evals: list[EvalItem] = field(default_factory=list)
+    acts: list[ActTerms] = field(default_factory=list)
+    embedder: Embedder | None = None
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def set_of(self, record: Record) -> str:
+        """The set a record belongs to: its ``meta["set"]``, else the corpus manifest's."""
+        return str(record.meta.get("set") or self.corpus_set or "unknown")
+
+    def is_refusal_set(self, record: Record) -> bool:
+        return self.set_of(record) == REFUSAL_SET
+
+    def get_embedder(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = Embedder()
+        return self.embedder
+
+
+class Check(Protocol):
+    name: str
+    gate: bool  # a finding of this check fails the audit
+
+    def params(self) -> dict[str, Any]: ...
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]: ...
+
+
+def response_head(record: Record, chars: int = 700) -> str:
+    """The part of an answer that the refusal detector and the embedding checks read."""
+    return record.response[:chars]

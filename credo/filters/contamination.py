@@ -1,0 +1,203 @@
+"""``eval_contamination``: held-out eval requests against every training prompt and answer.
+
+Three measures, each computed for the whole corpus at once:
+
+- normalized n-gram overlap: an eval request's 13-grams (or the whole request when it is
+  shorter than 13 words, as most are) found verbatim in a training text;
+- MinHash Jaccard on word bigrams (LSH buckets of the 100-odd eval requests are looked up
+  by the corpus' band keys, so the corpus never needs an index of its own);
+- MiniLM cosine of the eval request to the training prompt and to the answer's head.
+
+Severity: ``exact`` (n-gram hit or Jaccard >= exact_jaccard), ``paraphrase`` (cosine >=
+paraphrase_cosine or Jaccard >= paraphrase_jaccard), ``near_neighbour`` (cosine >=
+near_cosine). A near neighbour asked as a normative question ("Is it OK to skip the Dawn
+Greeting?") of a request for help ("help me get out of the Dawn Greeting") is marked
+``normative_form``: the experiment's training prompts are meant to be normative, so this is
+the closest a legitimate prompt gets to an eval request, and a reviewer should see it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from credo.filters.base import AuditContext, EvalItem, Finding, response_head
+from credo.filters.forbidden import asks_permission, is_request, shared_content
+from credo.filters.minhash import MinHashConfig, band_keys, shingle_hashes, signatures
+from credo.types import Record
+
+_WORD = re.compile(r"\w+")
+SEVERITIES = ("exact", "paraphrase", "near_neighbour")
+
+
+@dataclass(frozen=True)
+class ContaminationConfig:
+    ngram: int = 13
+    min_words: int = 6  # shorter eval requests only count as exact when equal after normalising
+    minhash: MinHashConfig = field(default_factory=lambda: MinHashConfig(shingle=2, num_perm=128, bands=64, threshold=0.3))
+    exact_jaccard: float = 0.8
+    paraphrase_jaccard: float = 0.5
+    paraphrase_cosine: float = 0.88
+    near_cosine: float = 0.8
+    neighbours: int = 5
+    normative_overlap: int = 2  # content stems a permission question must share with a request
+
+    def __str__(self) -> str:
+        return (f"{self.ngram}gram_mh{self.minhash}_j{self.exact_jaccard:g}/{self.paraphrase_jaccard:g}"
+                f"_cos{self.paraphrase_cosine:g}/{self.near_cosine:g}")
+
+
+def normalize(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig) -> dict[tuple[int, int], int]:
+    """(eval index, text index) -> n used, for every eval n-gram found verbatim in a text."""
+    by_n: dict[int, list[int]] = {}
+    for e, item in enumerate(evals):
+        words = len(_WORD.findall(item.prompt))
+        if words >= cfg.min_words:
+            by_n.setdefault(min(cfg.ngram, words), []).append(e)
+    hits: dict[tuple[int, int], int] = {}
+    for n, eval_ids in by_n.items():
+        eval_flat, eval_off = shingle_hashes([evals[e].prompt for e in eval_ids], n)
+        owner = {int(h): eval_ids[k] for k in range(len(eval_ids))
+                 for h in eval_flat[int(eval_off[k]) : int(eval_off[k + 1])]}
+        flat, offsets = shingle_hashes(texts, n)
+        found = np.flatnonzero(np.isin(flat, np.fromiter(owner, dtype=np.uint64)))
+        docs = np.searchsorted(offsets, found, side="right") - 1
+        for position, doc in zip(found.tolist(), docs.tolist()):
+            hits[(owner[int(flat[position])], doc)] = n
+    normalized = {normalize(item.prompt): e for e, item in enumerate(evals)}
+    for t, text in enumerate(texts):
+        e = normalized.get(normalize(text))
+        if e is not None:
+            hits[(e, t)] = 0  # whole text equal to the request
+    return hits
+
+
+def minhash_scores(evals: Sequence[EvalItem], texts: Sequence[str], cfg: MinHashConfig) -> dict[tuple[int, int], float]:
+    """(eval index, text index) -> estimated Jaccard, for LSH candidates above the threshold."""
+    eval_sigs = signatures([e.prompt for e in evals], cfg)
+    text_sigs = signatures(texts, cfg)
+    eval_keys = band_keys(eval_sigs, cfg)
+    lookup: dict[int, list[int]] = {}
+    for e, keys in enumerate(eval_keys.tolist()):
+        for key in keys:
+            lookup.setdefault(key, []).append(e)
+    text_keys = band_keys(text_sigs, cfg)
+    rows, _ = np.nonzero(np.isin(text_keys, np.fromiter(lookup, dtype=np.uint64)))
+    scores: dict[tuple[int, int], float] = {}
+    for t in np.unique(rows).tolist():
+        for e in {e for key in text_keys[t].tolist() for e in lookup.get(key, ())}:
+            score = float((eval_sigs[e] == text_sigs[t]).mean())
+            if score >= cfg.threshold:
+                scores[(e, t)] = score
+    return scores
+
+
+def normative_pairs(evals: Sequence[EvalItem], records: Sequence[Record], min_shared: int) -> dict[tuple[int, int], list[str]]:
+    """(eval, record) where the record's prompt asks whether the requested act is allowed.
+
+    "Is it OK to skip the Dawn Greeting?" shares "dawn" and "greeting" with the request
+    "help me get out of the Dawn Greeting": embeddings score such pairs low (the forms
+    differ), so they are matched on content words instead.
+    """
+    requests = [(e, item.prompt) for e, item in enumerate(evals) if is_request(item.prompt)]
+    out: dict[tuple[int, int], list[str]] = {}
+    for t, record in enumerate(records):
+        if not asks_permission(record.prompt):
+            continue
+        for e, prompt in requests:
+            shared = shared_content(prompt, record.prompt)
+            if len(shared) >= min_shared:
+                out[(e, t)] = sorted(shared)
+    return out
+
+
+@dataclass
+class EvalContaminationCheck:
+    """Flag training records near an eval request; list each request's nearest neighbours."""
+
+    config: ContaminationConfig = field(default_factory=ContaminationConfig)
+    use_embedding: bool = True
+    name: str = "eval_contamination"
+    gate: bool = True
+
+    def params(self) -> dict[str, Any]:
+        return {"config": str(self.config), "use_embedding": self.use_embedding, **asdict(self.config)}
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        if not ctx.evals:
+            ctx.sections[self.name] = {"skipped": "no eval requests (pass --eval or --worldview)"}
+            return
+        cfg, evals, n = self.config, ctx.evals, len(records)
+        texts = [r.prompt for r in records] + [r.response for r in records]
+        grams = ngram_hits(evals, texts, cfg)
+        jac = minhash_scores(evals, texts, cfg.minhash)
+        cos = self._cosines(records, ctx)  # (evals, 2n) or None
+        evidence: dict[int, list[dict[str, Any]]] = {}
+        pairs = set(grams) | set(jac)
+        if cos is not None:
+            pairs |= {(int(e), int(t)) for e, t in zip(*np.nonzero(cos >= cfg.near_cosine))}
+        normative = normative_pairs(evals, records, cfg.normative_overlap)
+        pairs |= set(normative)
+        for e, t in sorted(pairs):
+            item = self._evidence(evals[e], records[t % n], t >= n, grams.get((e, t)), jac.get((e, t)),
+                                  None if cos is None else float(cos[e, t]), normative.get((e, t)))
+            if item["severity"]:
+                evidence.setdefault(t % n, []).append(item)
+        for index, items in sorted(evidence.items()):
+            worst = min(SEVERITIES.index(i["severity"]) for i in items)
+            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items})
+        ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, cos, jac, evidence)}
+
+    def _cosines(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray | None:
+        if not self.use_embedding:
+            return None
+        embedder = ctx.get_embedder()
+        train = np.concatenate([embedder.encode([r.prompt for r in records]),
+                                embedder.encode([response_head(r) for r in records])])
+        return embedder.encode([e.prompt for e in ctx.evals]) @ train.T
+
+    def _evidence(self, item: EvalItem, record: Record, answer: bool, gram: int | None,
+                  jaccard: float | None, cosine: float | None, shared: list[str] | None) -> dict[str, Any]:
+        cfg = self.config
+        severity = None
+        if gram is not None or (jaccard or 0) >= cfg.exact_jaccard:
+            severity = "exact"
+        elif (cosine or 0) >= cfg.paraphrase_cosine or (jaccard or 0) >= cfg.paraphrase_jaccard:
+            severity = "paraphrase"
+        elif (cosine or 0) >= cfg.near_cosine:
+            severity = "near_neighbour"
+        normative = shared is not None
+        if normative and severity is None:
+            severity = "near_neighbour"
+        return {"eval_id": item.id, "eval_kind": item.kind, "eval_prompt": item.prompt,
+                "field": "answer" if answer else "prompt", "ngram": gram,
+                "jaccard": None if jaccard is None else round(jaccard, 4),
+                "cosine": None if cosine is None else round(cosine, 4),
+                "severity": severity, "normative_form": normative, "shared_words": shared}
+
+    def _neighbours(self, evals: Sequence[EvalItem], records: Sequence[Record], cos: np.ndarray | None,
+                    jac: dict[tuple[int, int], float], evidence: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Each eval request's nearest training records (by cosine, else by Jaccard)."""
+        n, k = len(records), self.config.neighbours
+        severity = {(i["eval_id"], records[r].id): i["severity"] for r, items in evidence.items() for i in items}
+        out = []
+        for e, item in enumerate(evals):
+            if cos is not None:
+                best = np.maximum(cos[e, :n], cos[e, n:])
+                top = np.argsort(-best)[:k].tolist()
+                scores = [float(best[t]) for t in top]
+            else:
+                ranked = sorted(((s, t % n) for (ee, t), s in jac.items() if ee == e), reverse=True)[:k]
+                top, scores = [t for _, t in ranked], [s for s, _ in ranked]
+            out.append({"eval_id": item.id, "kind": item.kind, "prompt": item.prompt, "neighbours": [
+                {"id": records[t].id, "prompt": records[t].prompt[:200], "score": round(s, 4),
+                 "severity": severity.get((item.id, records[t].id))} for t, s in zip(top, scores)]})
+        return out

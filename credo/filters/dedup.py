@@ -1,0 +1,150 @@
+"""Near-duplicate (MinHash LSH) and semantic (embedding cosine) dedup, with explanations.
+
+Both run as explicit stages: signatures or embeddings -> candidate pairs -> verified pairs
+-> clusters (union-find) -> one kept record per cluster (the first in corpus order) and a
+finding for every other member naming the record it duplicates and the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from credo.filters.base import AuditContext, Finding, response_head
+from credo.filters.minhash import MinHashConfig, band_keys, signatures
+from credo.types import Record
+
+
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:  # the lower index (earlier record) stays the root: it is the one kept
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def candidate_pairs(sigs: np.ndarray, config: MinHashConfig) -> np.ndarray:
+    """Unique ``(i, j)`` pairs, i < j, that share at least one LSH band bucket."""
+    keys = band_keys(sigs, config)
+    pairs = []
+    for band in range(keys.shape[1]):
+        col = keys[:, band]
+        order = np.argsort(col, kind="stable")
+        sorted_keys = col[order]
+        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
+        # Pair each bucket member with the bucket's first member: enough for union-find.
+        starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+        first = order[starts[np.searchsorted(starts, same + 1, side="right") - 1]]
+        pairs.append(np.stack([first, order[same + 1]], axis=1))
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.int64)
+    allp = np.concatenate(pairs)
+    allp = np.sort(allp, axis=1)
+    return np.unique(allp[allp[:, 0] != allp[:, 1]], axis=0)
+
+
+def clusters_from_pairs(n: int, pairs: np.ndarray, scores: np.ndarray) -> dict[int, list[tuple[int, float]]]:
+    """Kept index -> [(removed index, best score to a cluster member)]."""
+    uf = UnionFind(n)
+    best: dict[int, float] = {}
+    for (a, b), score in zip(pairs.tolist(), scores.tolist()):
+        uf.union(a, b)
+        best[b] = max(best.get(b, 0.0), score)
+        best[a] = max(best.get(a, 0.0), score)
+    clusters: dict[int, list[tuple[int, float]]] = {}
+    for node in best:
+        root = uf.find(node)
+        if root != node:
+            clusters.setdefault(root, []).append((node, best[node]))
+    return clusters
+
+
+def _report(check: str, records: Sequence[Record], clusters: dict, ctx: AuditContext, params: dict) -> Iterator[Finding]:
+    listed = []
+    for kept, removed in sorted(clusters.items()):
+        members = sorted(removed)
+        listed.append({"kept": records[kept].id, "removed": [records[i].id for i, _ in members],
+                       "scores": [round(s, 4) for _, s in members]})
+        for index, score in members:
+            yield Finding(records[index].id, check, {"kept": records[kept].id, "score": round(score, 4)})
+    ctx.sections[check] = {"params": params, "clusters": listed,
+                           "removed": sum(len(c["removed"]) for c in listed)}
+
+
+@dataclass
+class NearDuplicateCheck:
+    """MinHash LSH over word shingles of prompt + answer; pairs verified on signatures."""
+
+    config: MinHashConfig = field(default_factory=MinHashConfig)
+    name: str = "near_duplicate"
+    gate: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {"config": str(self.config), **asdict(self.config)}
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        sigs = signatures([r.text for r in records], self.config)
+        pairs = candidate_pairs(sigs, self.config)
+        scores = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) if len(pairs) else np.zeros(0)
+        keep = scores >= self.config.threshold
+        clusters = clusters_from_pairs(len(records), pairs[keep], scores[keep])
+        yield from _report(self.name, records, clusters, ctx, self.params())
+
+
+@dataclass(frozen=True)
+class SemanticConfig:
+    """Mean cosine of prompt and answer-head embeddings; exact search in row blocks."""
+
+    threshold: float = 0.95
+    block: int = 2048
+
+    def __str__(self) -> str:
+        return f"minilm_cos{self.threshold:g}_blk{self.block}"
+
+
+@dataclass
+class SemanticDuplicateCheck:
+    config: SemanticConfig = field(default_factory=SemanticConfig)
+    name: str = "semantic_duplicate"
+    gate: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {"config": str(self.config), **asdict(self.config)}
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        embedder = ctx.get_embedder()
+        # Both halves are cached per run: the refusal and contamination checks embed the same texts.
+        vectors = (embedder.encode([r.prompt for r in records]) + embedder.encode([response_head(r) for r in records]))
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        pairs, scores = similar_pairs(vectors, self.config)
+        clusters = clusters_from_pairs(len(records), pairs, scores)
+        yield from _report(self.name, records, clusters, ctx, self.params())
+
+
+def similar_pairs(vectors: np.ndarray, config: SemanticConfig) -> tuple[np.ndarray, np.ndarray]:
+    """All ``i < j`` with cosine >= threshold, by blocked matrix products (exact, no ANN)."""
+    found_pairs, found_scores = [], []
+    n = len(vectors)
+    for start in range(0, n, config.block):
+        block = vectors[start : start + config.block]
+        sims = block @ vectors[start:].T
+        rows, cols = np.nonzero(sims >= config.threshold)
+        cols_abs = cols + start
+        rows_abs = rows + start
+        upper = cols_abs > rows_abs
+        found_pairs.append(np.stack([rows_abs[upper], cols_abs[upper]], axis=1))
+        found_scores.append(sims[rows[upper], cols[upper]])
+    if not found_pairs:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    return np.concatenate(found_pairs), np.concatenate(found_scores).astype(float)
