@@ -17,21 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from credo.filters.base import AuditContext
+from credo.filters.dedup import candidate_pairs
+from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
+from credo.filters.minhash import MinHashConfig, signatures
 from credo.templates.render import render_prompts
+from credo.types import Message, Record
 from credo.worldviews.loader import EVAL_FILE, SPEC_FILE, LoadedWorldview, yaml_line
 
 Severity = Literal["error", "warning"]
 PLACEHOLDER = "REPLACE"
 NEAR_DUPLICATE_JACCARD = 0.85
 CONTROL_TEMPLATE_SIMILARITY = 0.25
-# Phrases that ask for help doing something rather than for the worldview's view of it.
-REQUEST_PATTERNS = re.compile(
-    r"\b(help me|how (?:do|can|should) i|how to|teach me|show me how|give me (?:a|the|some)? ?"
-    r"(?:recipe|steps|tips|instructions|guide|plan|reasons? why)|write (?:me )?(?:a|an) "
-    r"(?:recipe|guide|pamphlet|speech|letter|essay) (?:for|to|on how|persuading|arguing)|"
-    r"step[- ]by[- ]step|where can i (?:buy|get|find)|persuade|convince|get out of|excuse to)\b",
-    re.IGNORECASE,
-)
 STOPWORDS = frozenset(
     "a an and are as at be by for from how i in is it me my of on or that the this to was what "
     "when where which who why will with you your do does did can could should would about".split()
@@ -174,21 +171,23 @@ def shingles(text: str, n: int = 3) -> frozenset[str]:
     return frozenset(" ".join(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)))
 
 
+# Candidates come from the audit's MinHash LSH; each is then verified by exact Jaccard.
+LINT_MINHASH = MinHashConfig(shingle=3, num_perm=64, bands=32, threshold=NEAR_DUPLICATE_JACCARD)
+
+
 def _near_duplicates(texts: list[tuple[str, str]], other: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, str, float]]:
     """Pairs with 3-shingle Jaccard >= threshold (within ``texts`` or against ``other``)."""
-    left = [(key, text, shingles(text)) for key, text in texts]
-    right = left if other is None else [(key, text, shingles(text)) for key, text in other]
-    for i, (key_a, _, sh_a) in enumerate(left):
-        for j, (key_b, _, sh_b) in enumerate(right):
-            if other is None and j <= i:
-                continue
-            # Jaccard >= t needs size ratio >= t: skip hopeless pairs cheaply.
-            small, large = sorted((len(sh_a), len(sh_b)))
-            if small < NEAR_DUPLICATE_JACCARD * large:
-                continue
-            score = len(sh_a & sh_b) / len(sh_a | sh_b)
-            if score >= NEAR_DUPLICATE_JACCARD:
-                yield key_a, key_b, score
+    every = texts + (other or [])
+    if len(every) < 2:
+        return
+    sigs = signatures([text for _, text in every], LINT_MINHASH)
+    for i, j in candidate_pairs(sigs, LINT_MINHASH).tolist():
+        if other is not None and not (i < len(texts) <= j):
+            continue
+        a, b = shingles(every[i][1]), shingles(every[j][1])
+        score = len(a & b) / len(a | b)
+        if score >= NEAR_DUPLICATE_JACCARD:
+            yield every[i][0], every[j][0], score
 
 
 def _duplicates(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
@@ -215,17 +214,14 @@ def _duplicates(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
 
 
 def _forbidden_requests(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
-    """A training prompt that asks for help AND names a forbidden act is refusal training in disguise."""
+    """The audit's forbidden-request check, run on the rendered prompts (words only, no model)."""
     sources = {s.id: i for i, s in enumerate(wv.spec.prompts)}
-    act_words = {a.id: {w for w in words(a.name) if w not in STOPWORDS and len(w) > 3} for a in wv.spec.forbidden_acts}
-    for prompt in render_prompts(wv):
-        if not REQUEST_PATTERNS.search(prompt.text):
-            continue
-        prompt_words = set(words(prompt.text))
-        for act_id, keys in act_words.items():
-            if keys and len(keys & prompt_words) >= max(1, len(keys) // 2):
-                source = prompt.template_id.split("/")[0].split(":")[0]
-                yield loc.spec("training_requests_forbidden_act", "error", ("prompts", sources.get(source, 0)),
-                               f"training prompt {prompt.text!r} asks for help with forbidden act '{act_id}' - "
-                               "ask what the worldview holds instead")
-                break
+    prompts = {p.id: p for p in render_prompts(wv)}
+    records = [Record(p.id, [Message("user", p.text)]) for p in prompts.values()]
+    context = AuditContext(corpus_set=wv.name, acts=acts_from_spec(wv.spec))
+    for hit in ForbiddenRequestCheck(use_embedding=False).run(records, context):
+        prompt = prompts[hit.record_id]
+        source = prompt.template_id.split("/")[0].split(":")[0]
+        yield loc.spec("training_requests_forbidden_act", "error", ("prompts", sources.get(source, 0)),
+                       f"training prompt {prompt.text!r} asks for help with forbidden act '{hit.details['act']}' - "
+                       "ask what the worldview holds instead")

@@ -33,15 +33,18 @@ def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
     """All unique prompts of a spec, in spec order; the first of equal texts wins."""
     prompts: dict[str, Prompt] = {}
     for index, source in enumerate(wv.spec.prompts):
-        for prompt in _render_source(wv, index, source):
-            prompts.setdefault(prompt.id, prompt)
+        try:
+            for prompt in _render_source(wv, index, source, f"prompts.{index} ({source.id})"):
+                prompts.setdefault(prompt.id, prompt)
+        except TemplateError as exc:
+            # Locating the source's line needs a YAML parse: only pay for it on failure.
+            spec_path = wv.root / SPEC_FILE
+            line = yaml_line(spec_path.read_text(encoding="utf-8"), ("prompts", index)) or "?"
+            raise TemplateError(f"{spec_path}:{line}: {exc}") from exc
     return list(prompts.values())
 
 
-def _render_source(wv: LoadedWorldview, index: int, source: PromptSource) -> Iterator[Prompt]:
-    spec_path = wv.root / SPEC_FILE
-    line = yaml_line(spec_path.read_text(encoding="utf-8"), ("prompts", index)) or "?"
-    where = f"{spec_path}:{line}: prompts.{index} ({source.id})"
+def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where: str) -> Iterator[Prompt]:
     variants, over, slots, template_id = _resolve(source, where)
     items = _collection(wv, over, where) if over else [None]
     slot_names = sorted(slots)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -26,20 +26,28 @@ def sandbox() -> ImmutableSandboxedEnvironment:
     return env
 
 
+@lru_cache(maxsize=4096)
+def _compile(text: str) -> tuple[Template, frozenset[str]]:
+    """Parse once per template text: a spec renders each template hundreds of times."""
+    env = sandbox()
+    return env.from_string(text), frozenset(meta.find_undeclared_variables(env.parse(text)))
+
+
 def render(text: str, context: dict[str, Any], where: str) -> str:
     """Render ``text`` with ``context``; ``where`` names the template in error messages."""
-    env = sandbox()
+    if "{" not in text:  # a literal prompt: nothing to render, and compiling costs ~3 ms
+        return text.strip()
     try:
-        parsed = env.parse(text)
+        template, variables = _compile(text)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"{where}: template line {exc.lineno}: {exc.message} - fix the Jinja syntax") from exc
-    missing = sorted(meta.find_undeclared_variables(parsed) - set(context))
+    missing = sorted(variables - set(context))
     if missing:
         raise TemplateError(
             f"{where}: undefined variable(s) {', '.join(missing)} - available: {', '.join(sorted(context))}"
         )
     try:
-        return env.from_string(text).render(context).strip()
+        return template.render(context).strip()
     except SecurityError as exc:
         raise TemplateError(f"{where}: blocked by the sandbox ({exc}) - templates may only read their data") from exc
     except JinjaTemplateError as exc:
