@@ -1,0 +1,88 @@
+"""The trainer's settings and where they come from.
+
+Precedence, lowest first: the defaults below (the original experiment's LoRA recipe) < a YAML
+file (``--config``) < environment variables ``CREDO_TRAIN_<FIELD>`` < command-line flags. All of it
+happens in :func:`resolve_train_config`, nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from credo.errors import ConfigError
+
+ENV_PREFIX = "CREDO_TRAIN_"
+
+
+class TrainConfig(BaseModel):
+    """LoRA SFT settings; defaults follow the original run (Mistral-Nemo 12B base)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    lora_r: int = 48
+    lora_alpha: int = 48
+    lora_dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+    epochs: int = 1
+    max_steps: int | None = None  # stop early (smoke runs); None = all epochs
+    learning_rate: float = 2.5e-6
+    warmup_ratio: float = 0.05
+    scheduler: Literal["linear", "constant"] = "linear"  # linear decay after warmup
+    batch_size: int = 1
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    max_length: int = 2048  # tokens; a record whose response is cut away entirely is refused
+    seed: int = 0
+    save_every: int = 200  # optimizer steps between resumable checkpoints
+    chat_format: Literal["tags", "chat_template"] | None = None  # None: the mix's format, else tags
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    dtype: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 on a GPU that has it, fp32 on CPU
+
+
+def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] | None = None,
+                         environ: dict[str, str] | None = None) -> TrainConfig:
+    """Merge defaults < YAML < ``CREDO_TRAIN_*`` env < flags (flags that are None are unset)."""
+    merged: dict[str, Any] = {}
+    if config_file is not None:
+        merged.update(_read_yaml(config_file))
+    merged.update(_from_env(os.environ if environ is None else environ))
+    merged.update({k: v for k, v in (flags or {}).items() if v is not None})
+    try:
+        return TrainConfig(**merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"])
+        source = f"{config_file}: " if config_file and field in _read_yaml(config_file) else ""
+        raise ConfigError(f"{source}train setting '{field}': {error['msg']} - see credo/train/configs/default.yaml") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML - fix the syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of train settings, e.g. 'learning_rate: 2.5e-6'")
+    return data
+
+
+def _from_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field_name in TrainConfig.model_fields:
+        raw = environ.get(ENV_PREFIX + field_name.upper())
+        if raw is not None:
+            # YAML scalars: "48" -> int, "2e-6" -> float, "a,b" stays a string unless listed
+            parsed = yaml.safe_load(raw)
+            if field_name == "target_modules" and isinstance(parsed, str) and "," in parsed:
+                parsed = [p.strip() for p in parsed.split(",")]
+            values[field_name] = parsed
+    return values
