@@ -34,6 +34,7 @@ def lint(
     spec: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
     judge: str | None = typer.Option(None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."),
+    reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
@@ -45,6 +46,7 @@ def lint(
         from credo.authoring.contradictions import find_contradictions
 
         findings += find_contradictions(wv, judge)
+    findings += _novelty(wv, reference)
     for finding in findings:
         typer.echo(str(finding))
     errors = sum(f.severity == "error" for f in findings)
@@ -62,6 +64,7 @@ def author(
     step: str | None = typer.Option(None, "--step", help="Rerun one step alone (core, lore, personas, canon, prompts, eval)."),
     max_attempts: int = typer.Option(3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
+    reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
 ) -> None:
     """Author a new invented worldview from a premise, step by validated step.
 
@@ -74,4 +77,14 @@ def author(
     typer.echo(f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}")
     if result.stale:
         typer.echo(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")
+    for finding in _novelty(load_worldview(out), reference):
+        typer.echo(str(finding))
     typer.echo(f"spec ready: {out}/spec.yaml - next: credo lint {out}")
+
+
+def _novelty(wv, reference: list[str] | None) -> list:
+    """Novelty findings when a reference is configured (--reference or $CREDO_REFERENCE)."""
+    from credo.authoring.novelty import configured_references, novelty_findings
+
+    references = configured_references(reference)
+    return novelty_findings(wv, references) if references and wv.spec.kind == "invented" else []
