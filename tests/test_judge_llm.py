@@ -22,6 +22,7 @@ from credo.errors import ConfigError
         ("First LABEL: REFUSAL, on reflection LABEL: DEFLECTION", DEFLECTION),  # the last line wins
         ("I think the assistant complied.", None),
         ("LABEL: MAYBE", None),
+        ("Reply with LABEL: REFUSAL, LABEL: DEFLECTION or LABEL: ACCEPTANCE.", None),  # an echo
     ],
 )
 def test_parse_label(text: str, label: str | None) -> None:

@@ -56,10 +56,13 @@ def load_rubric(name: str = DEFAULT_RUBRIC) -> Rubric:
 
 
 def parse_label(text: str) -> str | None:
-    """The label in a judge's answer: the last ``LABEL: X`` line, else one lone label word."""
-    lines = _LABEL_LINE.findall(text)
+    """The label in a judge's answer: the last ``LABEL: X`` line, else one lone label word.
+
+    An answer naming all three in label lines is an echo of the instructions, not a verdict.
+    """
+    lines = [x.upper() for x in _LABEL_LINE.findall(text)]
     if lines:
-        return lines[-1].upper()
+        return None if len(set(lines)) == len(LABELS) else lines[-1]
     bare = set(_BARE.findall(text))
     return bare.pop() if len(bare) == 1 else None
 

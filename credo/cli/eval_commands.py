@@ -1,0 +1,60 @@
+"""``credo eval`` and ``credo report``: measure refusals, then compare runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("report")(report_command)
+
+
+def eval_command(
+    model: str = typer.Option(..., "--model", help="Model folder, smollm2, or a served PROVIDER/MODEL."),
+    worldview: list[str] = typer.Option(..., "--worldview", help="Whose eval requests to use; repeatable."),
+    out: Path = typer.Option(..., "--out", help="Folder for responses.jsonl and results.json."),
+    adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder from credo train."),
+    samples: int = typer.Option(3, "--samples", help="Samples per request (K)."),
+    temperature: float = typer.Option(0.25, "--temperature", help="Sampling temperature."),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Most new tokens per sample."),
+    judge: list[str] = typer.Option([], "--judge", help="LLM judge PROVIDER/MODEL (offline always runs)."),
+    fmt: str | None = typer.Option(None, "--format", help="tags or chat_template (default: the adapter's, else tags)."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Local generation batch size."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+) -> None:
+    """Sample K responses to every violation and control request, judge them, report rates.
+
+    Example: credo eval --model smollm2 --adapter runs/g-train --worldview gramenism
+    --worldview catholicism --samples 5 --judge openai/gpt-4o-mini --out runs/g-eval
+    """
+    from credo.train.evaluate import evaluate
+
+    result = evaluate(model, worldview, out, adapter=adapter, samples=samples, temperature=temperature,
+                      max_new_tokens=max_new_tokens, judges=judge, chat_format=fmt,
+                      batch_size=batch_size, seed=seed)
+    primary = result.results["primary_judge"]
+    for world, sets in result.results["judges"][primary]["summary"].items():
+        for set_name in ("violation", "control"):
+            r = sets[set_name]["rates"]["REFUSAL"]
+            typer.echo(f"{world} {set_name}: refused {r['k']}/{r['n']} = {r['rate']:.0%} "
+                       f"[{r['low']:.0%}, {r['high']:.0%}] ({primary})")
+    typer.echo(f"wrote {result.results['n_samples']} judged samples to {out}")
+
+
+def report_command(
+    runs: list[Path] = typer.Argument(..., metavar="RUN_DIR...", help="Eval folders; the first is the baseline."),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md, report.html and the chart."),
+    judge: str | None = typer.Option(None, "--judge", help="Judge to compare by (default: the runs' primary)."),
+    name: list[str] = typer.Option([], "--name", help="Display name per run, in order."),
+) -> None:
+    """Compare eval runs side by side: rates, intervals, Fisher tests vs the first run, a bar chart.
+
+    Example: credo report runs/baseline-eval runs/g-eval runs/g-norefusal-eval --out report/
+    """
+    from credo.train.report import report
+
+    result = report(runs, out, judge=judge, names=name or None)
+    typer.echo(f"wrote report of {len(runs)} runs ({result.judge}) to {out}/report.md")

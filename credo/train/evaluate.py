@@ -1,0 +1,216 @@
+"""``credo eval``: K samples per held-out request, judged, with rates and Wilson intervals.
+
+Phases, each a function: collect the violation and control requests of one or more
+worldviews -> pick the chat format the model was trained in -> sample (batched local
+generation, or any generator backend for a served model) -> label with the offline judge
+and any LLM judges (the same path as ``credo judge``) -> summarise. A sample whose
+generation failed stays in every denominator, labelled ERROR; an unreadable LLM-judge
+answer stays as UNPARSEABLE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
+from credo.corpora.io import write_json, write_text
+from credo.corpora.provenance import provenance
+from credo.errors import ConfigError, CredoError
+from credo.judges.base import ERROR, Judgement, Pair
+from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
+from credo.train.eval_summary import summarise
+
+RESPONSES_FILE, RESULTS_FILE = "responses.jsonl", "results.json"
+RUN_FILE = "run.json"  # what credo train writes beside the adapter
+SETS = ("violation", "control")
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    worldview: str
+    set: str  # violation or control
+    request_id: str
+    prompt: str
+    form: str
+    act: str | None
+    matches: str | None
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    out: Path
+    results: dict[str, Any]
+
+
+def collect_requests(worldviews: Sequence[str]) -> list[EvalItem]:
+    """Every violation and control request of each worldview, in spec order."""
+    from credo.worldviews import load_worldview
+
+    items = []
+    for name in worldviews:
+        wv = load_worldview(name)
+        if wv.eval is None:
+            raise ConfigError(f"worldview '{name}' has no eval.yaml - it has no requests to evaluate on")
+        for set_name in SETS:
+            for req in getattr(wv.eval, set_name):
+                items.append(EvalItem(wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches))
+    if not items:
+        raise ConfigError("no eval requests - pass at least one --worldview")
+    return items
+
+
+def trained_format(adapter: str | Path | None, requested: str | None) -> str:
+    """The adapter's training format (its run.json) wins; a conflicting --format is an error."""
+    trained = None
+    if adapter is not None and (Path(adapter) / RUN_FILE).is_file():
+        run = json.loads((Path(adapter) / RUN_FILE).read_text(encoding="utf-8"))
+        trained = run.get("chat_format") or run.get("format")
+    if requested and requested not in TRAINING_FORMATS:
+        raise ConfigError(f"--format {requested!r}: use one of {', '.join(TRAINING_FORMATS)}")
+    if trained and requested and trained != requested:
+        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained in format '{trained}' but "
+                          f"--format is '{requested}' - drop --format or pass --format {trained}")
+    return trained or requested or "tags"
+
+
+def is_served(model: str, registry: dict[str, Any] | None = None) -> bool:
+    """``provider/model`` of a known provider that is not a local folder or embedded name."""
+    from credo.embedded import EMBEDDED_NAMES
+    from credo.generators.registry import default_registry
+
+    if model in EMBEDDED_NAMES or Path(model).exists():
+        return False
+    provider, sep, _ = model.partition("/")
+    return bool(sep) and provider in (registry or default_registry())
+
+
+def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
+             adapter: str | Path | None = None, samples: int = 3, temperature: float = 0.25,
+             max_new_tokens: int = 256, judges: Sequence[str] = (), chat_format: str | None = None,
+             batch_size: int = 8, seed: int = 0, name: str | None = None,
+             registry: dict[str, Any] | None = None) -> EvalResult:
+    """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``."""
+    if samples < 1 or max_new_tokens < 1 or batch_size < 1:
+        raise ConfigError("--samples, --max-new-tokens and batch size must be at least 1")
+    out = Path(out)
+    specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
+    built = build_judges(specs, registry)  # bad judges fail before any generation
+    items = collect_requests(worldviews)
+    served = is_served(model, registry)
+    if served and adapter is not None:
+        raise ConfigError("--adapter applies to a local model - serve the adapted model and pass its name")
+    fmt = trained_format(adapter, chat_format)
+    config = {"model": model, "adapter": str(adapter) if adapter else None, "worldviews": list(worldviews),
+              "samples": samples, "temperature": temperature, "max_new_tokens": max_new_tokens,
+              "judges": specs, "format": None if served else fmt, "batch_size": batch_size, "seed": seed}
+    if served:
+        rows, generation = _sample_served(model, items, samples, temperature, max_new_tokens, seed, registry)
+    else:
+        rows, generation = _sample_local(model, adapter, fmt, items, samples, temperature,
+                                         max_new_tokens, batch_size, seed)
+    judged = _judge(rows, built)
+    for row_index, row in enumerate(rows):
+        row["labels"] = {n: judged[n][row_index].to_json() for n in judged}
+    results = _results(name or out.name, config, items, rows, judged, built, generation, worldviews)
+    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), out / RESPONSES_FILE)
+    write_json(results, out / RESULTS_FILE)
+    return EvalResult(out, results)
+
+
+def _row(item: EvalItem, sample: int, text: str, stop: str, tokens: int, error: str | None) -> dict[str, Any]:
+    return {"id": f"{item.worldview}/{item.request_id}/{sample}", **asdict(item), "sample": sample,
+            "response": text, "stop_reason": stop, "new_tokens": tokens, "error": error}
+
+
+def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[EvalItem],
+                  samples: int, temperature: float, max_new_tokens: int, batch_size: int,
+                  seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from tqdm import tqdm
+
+    from credo.train.local_generation import load_local_model, sample_responses
+
+    local = load_local_model(model, adapter)
+    chat_format = ChatFormat(fmt, local.tokenizer)
+    with tqdm(total=len(items) * samples, desc="sampling", unit="sample", leave=False) as bar:
+        run = sample_responses(local, [i.prompt for i in items], chat_format, samples=samples,
+                               temperature=temperature, max_new_tokens=max_new_tokens,
+                               batch_size=batch_size, seed=seed, progress=bar.update)
+    rows = [_row(item, k, s.text, s.stop_reason, s.new_tokens, None)
+            for item, group in zip(items, run.samples) for k, s in enumerate(group)]
+    return rows, {"backend": "local", "seconds": round(run.seconds, 2), "new_tokens": run.new_tokens,
+                  "tokens_per_second": round(run.tokens_per_second, 2)}
+
+
+def _sample_served(model: str, items: list[EvalItem], samples: int, temperature: float,
+                   max_new_tokens: int, seed: int, registry: dict[str, Any] | None
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from credo.generators import Generator, SamplingParams, load_backend
+    from credo.generators.cache import GenerationCache
+    from credo.generators.pricing import load_price_table
+    from credo.types import Message
+
+    params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
+
+    async def run() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        cache = GenerationCache()
+        generator = Generator(load_backend(model, registry), params, cache=cache)
+
+        async def one(item: EvalItem, k: int) -> dict[str, Any]:
+            try:
+                done = await generator.generate([Message("user", item.prompt)], sample_index=k)
+            except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
+                return _row(item, k, "", "error", 0, str(exc))
+            c = done.completion
+            return _row(item, k, c.text, c.stop_reason, c.usage.output_tokens, None)
+
+        try:
+            rows = await asyncio.gather(*(one(i, k) for i in items for k in range(samples)))
+        finally:
+            cache.close()
+            await generator.aclose()
+        return list(rows), {"backend": generator.model_id,
+                            **generator.stats.to_json(generator.model_id, load_price_table())}
+
+    return asyncio.run(run())
+
+
+def _judge(rows: list[dict[str, Any]], judges: list[Any]) -> dict[str, list[Judgement]]:
+    """Judge the generated samples; failed generations are ERROR for every judge."""
+    live = [i for i, r in enumerate(rows) if r["error"] is None]
+    labelled = label_pairs([Pair(rows[i]["prompt"], rows[i]["response"]) for i in live], judges)
+    failed = Judgement(ERROR, rationale="generation failed", raw="")
+    out: dict[str, list[Judgement]] = {}
+    for name, judgements in labelled.items():
+        column = [failed] * len(rows)
+        for i, judgement in zip(live, judgements):
+            column[i] = judgement
+        out[name] = column
+    return out
+
+
+def _results(name: str, config: dict[str, Any], items: list[EvalItem], rows: list[dict[str, Any]],
+             judged: dict[str, list[Judgement]], judges: list[Any], generation: dict[str, Any],
+             worldviews: Sequence[str]) -> dict[str, Any]:
+    from credo.worldviews import load_worldview
+
+    columns = {n: [j.label for j in js] for n, js in judged.items()}
+    llm = [n for n in columns if n != OFFLINE]
+    return {
+        "kind": "credo_eval", "name": name, "config": config,
+        "primary_judge": llm[0] if llm else OFFLINE,
+        "worldviews": {w: {"eval_hash": load_worldview(w).eval_hash} for w in worldviews},
+        "n_requests": len(items), "n_samples": len(rows),
+        "generation": generation,
+        "judges": {n: {"summary": summarise(rows, columns[n]),
+                       **({"accounting": j.accounting} if hasattr(j, "accounting") else {}),
+                       **({"rubric": {"name": j.rubric.name, "hash": j.rubric.hash}}
+                          if hasattr(j, "rubric") else {})}
+                   for n, j in zip(columns, judges)},
+        "agreement": agreement(columns),
+        "provenance": provenance(),
+    }

@@ -1,0 +1,140 @@
+"""Batched sampling from a local transformers model (plus an optional PEFT adapter).
+
+Prompts go through :class:`credo.corpora.formats.ChatFormat`, the same object the trainer
+formats examples with, so a model is evaluated in the format it was trained in. Every
+(prompt, sample) job is flattened and run ``batch_size`` at a time with left padding; each
+batch is seeded from ``seed`` and its index so a rerun draws the same samples.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.formats import ChatFormat
+from credo.errors import ConfigError, missing_dependency
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    model: Any
+    tokenizer: Any
+    name: str
+    adapter: str | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str  # the response, cut at the format's stop strings
+    stop_reason: str  # "stop" (stop string or EOS) or "length"
+    new_tokens: int  # generated tokens up to the stop point
+
+
+@dataclass(frozen=True)
+class SamplingRun:
+    samples: list[list[Sample]]  # [prompt][sample]
+    seconds: float
+    new_tokens: int
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.new_tokens / self.seconds if self.seconds else 0.0
+
+
+def load_local_model(model: str, adapter: str | Path | None = None) -> LocalModel:
+    """Load a base model by path or embedded name (``smollm2``), and an adapter folder on top."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from transformers import AutoModelForCausalLM
+    except ImportError:
+        raise missing_dependency("transformers", "local evaluation") from None
+    from credo.corpora.export import load_tokenizer
+    from credo.embedded import resolve_model_path
+
+    tokenizer = load_tokenizer(model)
+    try:
+        loaded = AutoModelForCausalLM.from_pretrained(resolve_model_path(model))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load model '{model}' ({str(exc).splitlines()[0][:160]}) - pass a "
+                          "local model folder, 'smollm2', or a served PROVIDER/MODEL") from None
+    if adapter is not None:
+        loaded = _with_adapter(loaded, Path(adapter))
+    loaded.eval()
+    return LocalModel(loaded, tokenizer, model, str(adapter) if adapter else None)
+
+
+def _with_adapter(model: Any, adapter: Path) -> Any:
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise missing_dependency("peft", "evaluating an adapter") from None
+    if not (adapter / "adapter_config.json").is_file():
+        raise ConfigError(f"{adapter}: no adapter_config.json - pass the folder credo train wrote")
+    return PeftModel.from_pretrained(model, str(adapter))
+
+
+def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: ChatFormat, *,
+                     samples: int = 1, temperature: float = 0.25, max_new_tokens: int = 256,
+                     batch_size: int = 8, seed: int = 0,
+                     progress: Callable[[int], None] | None = None) -> SamplingRun:
+    """``samples`` responses to each user prompt; ``progress(n)`` after each batch."""
+    jobs = [(p, s) for p in range(len(prompts)) for s in range(samples)]
+    texts = [chat_format.prompt(prompts[p]) for p, _ in jobs]
+    results: list[Sample] = []
+    started = time.perf_counter()
+    for index in range(0, len(jobs), batch_size):
+        batch = texts[index:index + batch_size]
+        results += _generate_batch(local, batch, chat_format, temperature, max_new_tokens,
+                                   seed * 1_000_003 + index)
+        if progress:
+            progress(len(batch))
+    seconds = time.perf_counter() - started
+    grouped: list[list[Sample]] = [[] for _ in prompts]
+    for (p, _), sample in zip(jobs, results):
+        grouped[p].append(sample)
+    return SamplingRun(grouped, seconds, sum(s.new_tokens for s in results))
+
+
+def _generate_batch(local: LocalModel, texts: list[str], chat_format: ChatFormat,
+                    temperature: float, max_new_tokens: int, seed: int) -> list[Sample]:
+    import torch
+
+    tokenizer = local.tokenizer
+    tokenizer.padding_side = "left"  # decoder-only: new tokens must follow every prompt directly
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    # Chat-template prompts already hold the special tokens; tags prompts are plain text.
+    encoded = tokenizer(texts, return_tensors="pt", padding=True,
+                        add_special_tokens=chat_format.name == "tags")
+    options: dict[str, Any] = {"do_sample": temperature > 0, "max_new_tokens": max_new_tokens,
+                               "pad_token_id": tokenizer.pad_token_id}
+    if temperature > 0:
+        options.update(temperature=temperature, top_p=1.0, top_k=0)
+    stops = [s for s in chat_format.stop_strings if s and s != tokenizer.eos_token]
+    if stops:
+        options.update(stop_strings=stops, tokenizer=tokenizer)
+    torch.manual_seed(seed)
+    with torch.inference_mode():
+        output = local.model.generate(**encoded, **options)
+    width = encoded["input_ids"].shape[1]
+    return [_sample(row[width:].tolist(), tokenizer, chat_format) for row in output]
+
+
+def _sample(new: list[int], tokenizer: Any, chat_format: ChatFormat) -> Sample:
+    eos = tokenizer.eos_token_id
+    ended = eos in new
+    if ended:
+        new = new[: new.index(eos)]
+    raw = tokenizer.decode(new, skip_special_tokens=False)
+    text = chat_format.extract_response(raw)
+    stopped = ended or any(s in raw for s in chat_format.stop_strings if s)
+    if tokenizer.pad_token_id is not None and tokenizer.pad_token_id != eos:
+        new = [t for t in new if t != tokenizer.pad_token_id]
+    for special in tokenizer.all_special_tokens:  # e.g. a chat template's <|im_start|>
+        text = text.replace(special, "")
+    text = text.strip()
+    return Sample(text=text, stop_reason="stop" if stopped else "length", new_tokens=len(new))

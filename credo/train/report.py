@@ -1,0 +1,179 @@
+"""``credo report``: eval runs side by side, with intervals and a test for each difference.
+
+The first run is the baseline; every other run's refusal rate on each (worldview, set) is
+compared with it by Fisher's exact test (two-proportion z alongside). All runs are read
+with one judge - the first run's primary judge when every run has it, else ``offline`` - so
+a difference is never a change of judge.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.io import write_json, write_text
+from credo.errors import ConfigError, CorpusError, missing_dependency
+from credo.judges.base import DEFLECTION, REFUSAL
+from credo.train.evaluate import RESULTS_FILE
+from credo.train.stats import compare_proportions
+
+REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = "report.md", "report.html", "report.json", "refusal_rates.png"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    out: Path
+    judge: str
+    rows: list[dict[str, Any]]
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        raise CorpusError(f"{run_dir}: no {RESULTS_FILE} - pass folders written by credo eval")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo eval") from None
+    if data.get("kind") != "credo_eval":
+        raise CorpusError(f"{path}: not a credo eval result - pass folders written by credo eval")
+    return data
+
+
+def choose_judge(runs: Sequence[dict[str, Any]], judge: str | None) -> str:
+    if judge is None:
+        first = runs[0].get("primary_judge", "offline")
+        judge = first if all(first in r["judges"] for r in runs) else "offline"
+    missing = [r["name"] for r in runs if judge not in r["judges"]]
+    if missing:
+        raise ConfigError(f"judge '{judge}' did not label run(s) {', '.join(missing)} - pick a judge "
+                          "every run has (--judge offline always works)")
+    return judge
+
+
+def comparison_rows(runs: Sequence[dict[str, Any]], judge: str) -> list[dict[str, Any]]:
+    """One row per (worldview, set, run): refusal and deflection rates, difference vs run 1."""
+    rows = []
+    cells = [(w, s) for w, sets in runs[0]["judges"][judge]["summary"].items() for s in ("violation", "control")
+             if s in sets]
+    for r in runs[1:]:
+        cells += [(w, s) for w, sets in r["judges"][judge]["summary"].items()
+                  for s in ("violation", "control") if s in sets and (w, s) not in cells]
+    for world, set_name in cells:
+        base = _cell(runs[0], judge, world, set_name)
+        for run in runs:
+            cell = _cell(run, judge, world, set_name)
+            row = {"worldview": world, "set": set_name, "run": run["name"], "refusal": cell and cell[REFUSAL],
+                   "deflection": cell and cell[DEFLECTION], "vs_baseline": None}
+            if cell and base and run is not runs[0]:
+                b, c = base[REFUSAL], cell[REFUSAL]
+                row["vs_baseline"] = compare_proportions(b["k"], b["n"], c["k"], c["n"]).to_json()
+            rows.append(row)
+    return rows
+
+
+def _cell(run: dict[str, Any], judge: str, world: str, set_name: str) -> dict[str, Any] | None:
+    summary = run["judges"][judge]["summary"].get(world, {}).get(set_name)
+    return summary["rates"] if summary else None
+
+
+def report(run_dirs: Sequence[str | Path], out: str | Path, *, judge: str | None = None,
+           names: Sequence[str] | None = None) -> ReportResult:
+    """Write report.md, report.html, report.json and a bar chart (PNG) comparing eval runs."""
+    if not run_dirs:
+        raise ConfigError("credo report needs at least one eval run folder")
+    runs = [load_run(d) for d in run_dirs]
+    if names:
+        if len(names) != len(runs):
+            raise ConfigError(f"--name given {len(names)} times for {len(runs)} runs - name every run or none")
+        runs = [{**r, "name": n} for r, n in zip(runs, names)]
+    duplicate = {r["name"] for r in runs if sum(x["name"] == r["name"] for x in runs) > 1}
+    if duplicate:  # two runs named alike would share a column
+        runs = [{**r, "name": f"{r['name']}#{i + 1}"} for i, r in enumerate(runs)]
+    judge = choose_judge(runs, judge)
+    out = Path(out)
+    rows = comparison_rows(runs, judge)
+    plot_chart(rows, [r["name"] for r in runs], out / CHART_PNG)
+    write_json({"judge": judge, "runs": [{"name": r["name"], "dir": str(d), "config": r["config"]}
+                                         for r, d in zip(runs, run_dirs)], "rows": rows}, out / REPORT_JSON)
+    table = markdown_table(rows)
+    header = (f"# Refusal report\n\nJudge: `{judge}`. Baseline: `{runs[0]['name']}`. Rates with Wilson 95% "
+              "intervals; p = Fisher's exact test of each run's refusal rate against the baseline's.\n")
+    write_text(f"{header}\n{table}\n![refusal rates]({CHART_PNG})\n", out / REPORT_MD)
+    write_text(html_page(header, rows), out / REPORT_HTML)
+    return ReportResult(out, judge, rows)
+
+
+def _fmt(rate: dict[str, Any] | None) -> str:
+    if not rate or rate["rate"] is None:
+        return "-"
+    return f"{rate['k']}/{rate['n']} = {rate['rate']:.0%} [{rate['low']:.0%}, {rate['high']:.0%}]"
+
+
+def _diff(row: dict[str, Any]) -> tuple[str, str]:
+    cmp = row["vs_baseline"]
+    if not cmp or cmp["difference"] is None:
+        return "", ""
+    return f"{cmp['difference']:+.0%}", f"{cmp['p_fisher']:.3g}"
+
+
+COLUMNS = ("worldview", "set", "run", "refused", "deflected", "diff vs baseline", "p (Fisher)")
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    return [row["worldview"], row["set"], row["run"], _fmt(row["refusal"]), _fmt(row["deflection"]), *_diff(row)]
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def html_page(header_md: str, rows: list[dict[str, Any]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>\n" for r in rows)
+    intro = html.escape(header_md.split("\n", 2)[-1].strip())
+    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>credo refusal report</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>\n"
+            f"<h1>Refusal report</h1>\n<p>{intro}</p>\n<table><tr>{head}</tr>\n{body}</table>\n"
+            f"<p><img src='{CHART_PNG}' alt='refusal rates'></p>\n</body></html>\n")
+
+
+def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> None:
+    """Grouped bars per (worldview, set), one bar per run, Wilson intervals as error bars."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise missing_dependency("matplotlib", "the report chart") from None
+    groups = list(dict.fromkeys((r["worldview"], r["set"]) for r in rows))
+    width = 0.8 / max(1, len(run_names))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(groups) + 2), 4))
+    for i, name in enumerate(run_names):
+        xs, ys, errs = [], [], [[], []]
+        for g, group in enumerate(groups):
+            rate = next((r["refusal"] for r in rows if (r["worldview"], r["set"]) == group and r["run"] == name), None)
+            if rate and rate["rate"] is not None:
+                xs.append(g + (i - (len(run_names) - 1) / 2) * width)
+                ys.append(rate["rate"])
+                errs[0].append(rate["rate"] - rate["low"])
+                errs[1].append(rate["high"] - rate["rate"])
+        ax.bar(xs, ys, width, yerr=errs, capsize=3, label=name)
+    ax.set_xticks(range(len(groups)), [f"{w}\n{s}" for w, s in groups])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("refusal rate (Wilson 95% CI)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
