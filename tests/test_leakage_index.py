@@ -39,6 +39,18 @@ def test_long_words_and_unicode_hash_exactly():
     assert len(set(tok.phrase_hashes("café cafe café", 1).tolist())) == 2
 
 
+def test_window_hashes_equal_the_polynomial_definition():
+    tokens = np.random.default_rng(0).integers(0, 2**63, 40, dtype=np.uint64)
+    for n in (1, 2, 3, 5, 13):
+        expected = []
+        for i in range(len(tokens) - n + 1):
+            value = 0
+            for t in tokens[i : i + n].tolist():
+                value = (value * tok._BASE + t) % 2**64
+            expected.append(value)
+        assert tok.ngram_hashes(tokens, n).tolist() == expected
+
+
 def test_ngrams_never_span_two_documents():
     hashes, starts = tok.token_hashes(tok.normalise(b"a b c d e f"))
     groups = np.array([0, 0, 0, 1, 1, 1])

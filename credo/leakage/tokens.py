@@ -16,7 +16,6 @@ import numpy as np
 
 SEPARATOR = 0x20
 _BASE = 0x100000001B3  # odd, so it is invertible modulo 2**64
-_BASE_INV = pow(_BASE, -1, 2**64)
 
 
 def _translation_table() -> bytes:
@@ -32,24 +31,6 @@ def _translation_table() -> bytes:
 TABLE = _translation_table()
 
 
-class _Powers:
-    """B**i and B**-i for i < n, grown on demand and reused across calls."""
-
-    def __init__(self) -> None:
-        self.pow = np.ones(1, np.uint64)
-        self.inv = np.ones(1, np.uint64)
-
-    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if n > len(self.pow):
-            size = max(n, 2 * len(self.pow))
-            self.pow = np.cumprod(np.full(size, _BASE, np.uint64)) * np.uint64(_BASE_INV)
-            self.inv = np.cumprod(np.full(size, _BASE_INV, np.uint64)) * np.uint64(_BASE)
-        return self.pow[:n], self.inv[:n]
-
-
-_POWERS = _Powers()
-
-
 def _mix(h: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads polynomial hashes over all 64 bits (in place)."""
     h ^= h >> np.uint64(30)
@@ -58,14 +39,6 @@ def _mix(h: np.ndarray) -> np.ndarray:
     h *= np.uint64(0x94D049BB133111EB)
     h ^= h >> np.uint64(31)
     return h
-
-
-def _span_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Polynomial hash of ``values[s:e]`` for every span, position independent."""
-    powers, inverse = _POWERS.get(len(values))
-    prefix = np.cumsum(values * inverse)
-    before = np.where(starts > 0, prefix[starts - 1], np.uint64(0))
-    return (prefix[ends - 1] - before) * powers[ends - 1]
 
 
 def normalise(data: bytes) -> bytes:
@@ -98,18 +71,42 @@ def token_hashes(normalised: bytes) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.uint64), starts
     padded = np.frombuffer(normalised + b" " * 8, np.uint8)
     window = np.ndarray((len(normalised) + 1,), np.dtype("<u8"), padded, 0, (1,))
-    lengths = (ends - starts).astype(np.uint64)
-    head = window[starts] & _LOW_BYTES[np.minimum(lengths, 8).astype(np.intp)]
-    tail = window[np.maximum(ends - 8, starts)] & _LOW_BYTES[np.minimum(lengths, 8).astype(np.intp)]
-    hashes = head * _K1
-    hashes ^= tail * _K2
-    hashes += lengths
+    lengths = ends - starts
+    low = _LOW_BYTES[np.minimum(lengths, 8)]
+    hashes = window[starts] & low
+    hashes *= _K1
+    tail = window[np.maximum(ends - 8, starts)]
+    tail &= low
+    tail *= _K2
+    hashes ^= tail
+    hashes += lengths.astype(np.uint64)
     hashes = _mix(hashes)
     long_words = np.flatnonzero(lengths > 16)
     for i in long_words.tolist():  # exact, and rare in natural text
         digest = hashlib.blake2b(normalised[starts[i] : ends[i]], digest_size=8).digest()
         hashes[i] = int.from_bytes(digest, "little")
     return hashes, starts
+
+
+def _window_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
+    """sum(t[i+k] * B**(n-1-k)) for every window, by doubling: log2(n) multiply-adds per token."""
+    count = len(tokens) - n + 1
+    result: np.ndarray | None = None  # hash of the first `width` tokens of each window
+    width, block, block_width = 0, tokens, 1
+    while True:
+        if n & block_width:
+            part = block[width : width + count]
+            if result is None:
+                result = part.copy()
+            else:
+                result *= np.uint64(pow(_BASE, block_width, 2**64))
+                result += part
+            width += block_width
+        if width == n:
+            return result
+        shifted = block[:-block_width] * np.uint64(pow(_BASE, block_width, 2**64))
+        shifted += block[block_width:]
+        block, block_width = shifted, 2 * block_width
 
 
 def ngram_hashes(tokens: np.ndarray, n: int, groups: np.ndarray | None = None) -> np.ndarray:
@@ -124,14 +121,7 @@ def ngram_hashes(tokens: np.ndarray, n: int, groups: np.ndarray | None = None) -
     count = len(tokens) - n + 1
     if count <= 0:
         return np.zeros(0, np.uint64)
-    if n == 1:
-        return tokens.copy()
-    if n == 2:
-        grams = tokens[:-1] * np.uint64(_BASE)
-        grams += tokens[1:]
-    else:
-        starts = np.arange(count)
-        grams = _span_hashes(tokens, starts, starts + n)
+    grams = _window_hashes(tokens, n)
     if groups is not None:
         grams = grams[groups[:count] == groups[n - 1 :]]
     return grams
