@@ -10,11 +10,27 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from credo.errors import missing_dependency
+
+
+@lru_cache(maxsize=1)
+def load_minilm(max_seq_length: int = 256) -> Any:
+    """The shipped MiniLM, loaded once per process (a load costs seconds; the weights are read-only)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise missing_dependency("sentence-transformers", "embedding checks") from exc
+    from credo.embedded import minilm_path
+
+    model = SentenceTransformer(str(minilm_path()), device="cpu")
+    model.max_seq_length = max_seq_length
+    return model
 
 
 @dataclass(frozen=True)
@@ -39,15 +55,7 @@ class Embedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as exc:
-                raise missing_dependency("sentence-transformers", "embedding checks") from exc
-            from credo.embedded import minilm_path
-
-            self._model = SentenceTransformer(str(minilm_path()), device="cpu")
-            self._model.max_seq_length = self.config.max_seq_length
+            self._model = load_minilm(self.config.max_seq_length)
         return self._model
 
     @property
