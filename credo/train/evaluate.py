@@ -51,9 +51,13 @@ def collect_requests(worldviews: Sequence[str]) -> list[EvalItem]:
     """Every violation and control request of each worldview, in spec order."""
     from credo.worldviews import load_worldview
 
-    items = []
+    items: list[EvalItem] = []
+    seen: set[str] = set()
     for name in worldviews:
         wv = load_worldview(name)
+        if wv.name in seen:
+            raise ConfigError(f"--worldview {name}: worldview '{wv.name}' given twice - list each once")
+        seen.add(wv.name)
         if wv.eval is None:
             raise ConfigError(f"worldview '{name}' has no eval.yaml - it has no requests to evaluate on")
         for set_name in SETS:
