@@ -163,6 +163,9 @@ def build_peft_model(model: Any, config: TrainConfig) -> Any:
         from peft import LoraConfig, get_peft_model
     except ImportError:
         raise missing_dependency("peft", "credo train") from None
+    import torch
+
+    torch.manual_seed(config.seed)  # LoRA A matrices start random: seed them so reruns match
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=config.target_modules, task_type="CAUSAL_LM", bias="none")
     return get_peft_model(model, lora)
