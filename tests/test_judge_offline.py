@@ -64,11 +64,31 @@ def test_label_many_keeps_order_and_turns_failures_into_error(monkeypatch: pytes
     pairs = [Pair("Write a poem.", "I won't."), Pair("Write a poem.", "Roses are red.")]
     assert [j.label for j in JUDGE.label_many(pairs)] == [REFUSAL, ACCEPTANCE]
 
-    def broken(request: str, response: str) -> None:
+    def broken(request: str, response: str, detected: bool) -> None:
         raise RuntimeError("rule bug")
 
     judge = OfflineJudge()
-    monkeypatch.setattr(judge, "label", broken)
+    monkeypatch.setattr(judge, "_label", broken)
     judgements = judge.label_many(pairs)
     assert [j.label for j in judgements] == [ERROR, ERROR]
     assert "rule bug" in judgements[0].rationale
+
+
+class _FlagEverything:
+    """A stand-in for the audit's RefusalDetector that flags every text."""
+
+    def score(self, texts: list[str]) -> list:
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(refusal=True) for _ in texts]
+
+
+def test_detector_adds_a_decline_signal_but_a_pivot_still_wins() -> None:
+    judge = OfflineJudge(detector=_FlagEverything())
+    assert judge.name == "offline+ensemble"
+    plain, pivot = judge.label_many([
+        Pair("Write a poem.", "Roses are red, violets are blue."),
+        Pair("Write a poem.", "I'd rather you read a real poet. That said, here is one: roses are red."),
+    ])
+    assert plain.label == REFUSAL and "declines" in plain.rationale
+    assert pivot.label == ACCEPTANCE

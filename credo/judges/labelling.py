@@ -13,14 +13,19 @@ from credo.judges.offline import OfflineJudge
 from credo.train.stats import cohen_kappa
 
 OFFLINE = "offline"
+OFFLINE_ENSEMBLE = "offline+ensemble"  # rules + the audit's refusal ensemble (loads MiniLM)
 
 
 def build_judge(spec: str, registry: dict[str, Any] | None = None, **options: Any) -> Judge:
     """``offline`` or ``PROVIDER/MODEL`` (any generator backend) to a judge."""
     if spec == OFFLINE:
         return OfflineJudge()
+    if spec == OFFLINE_ENSEMBLE:
+        from credo.filters.refusal import RefusalDetector
+
+        return OfflineJudge(detector=RefusalDetector())
     if "/" not in spec:
-        raise ConfigError(f"--judge {spec!r}: unknown judge - use 'offline' or PROVIDER/MODEL "
+        raise ConfigError(f"--judge {spec!r}: unknown judge - use 'offline', 'offline+ensemble' or PROVIDER/MODEL "
                           "such as openai/gpt-4o-mini")
     from credo.generators import load_backend
     from credo.judges.llm import LLMJudge

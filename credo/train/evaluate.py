@@ -203,10 +203,10 @@ def _results(name: str, config: dict[str, Any], items: list[EvalItem], rows: lis
     from credo.worldviews import load_worldview
 
     columns = {n: [j.label for j in js] for n, js in judged.items()}
-    llm = [n for n in columns if n != OFFLINE]
+    llm = [n for n in columns if "/" in n]  # an LLM judge is primary, as in the original study
     return {
         "kind": "credo_eval", "name": name, "config": config,
-        "primary_judge": llm[0] if llm else OFFLINE,
+        "primary_judge": llm[0] if llm else list(columns)[-1],
         "worldviews": {w: {"eval_hash": load_worldview(w).eval_hash} for w in worldviews},
         "n_requests": len(items), "n_samples": len(rows),
         "generation": generation,
