@@ -132,3 +132,13 @@ def test_cli_reports_shortfall(corpora: dict[str, Path], tmp_path: Path) -> None
                                                "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     assert "ran short" in result.output and "wrote 300 records" in result.output
+
+
+def test_audit_status_of_filtered_corpus(corpora: dict[str, Path], tmp_path: Path) -> None:
+    (corpora["x"] / "manifest.json").write_text(json.dumps(
+        {"kind": "filtered_corpus", "source": {"hash": "b2:abc"},
+         "audit": {"passed_before_filter": False, "gate_failures": {"refusal": 2}}}))
+    mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix")
+    audit = json.loads((tmp_path / "mix" / "manifest.json").read_text())["parts"][0]["audit"]
+    assert audit == {"status": "filtered", "source_passed": False, "removed_for": {"refusal": 2},
+                     "source_hash": "b2:abc"}

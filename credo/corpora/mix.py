@@ -100,17 +100,20 @@ def plan_sizes(weights: list[float], available: list[int], size: int,
 
 
 def audit_status(corpus_dir: Path) -> dict[str, Any]:
-    """What the audit said about a corpus: its gate result if it ran, else ``not audited``."""
+    """What the audit said about a corpus: filtered, its gate result, or ``not audited``."""
+    manifest = read_manifest(corpus_dir)
+    if manifest.get("kind") == "filtered_corpus":  # credo filter output: flagged records removed
+        audit = manifest.get("audit") or {}
+        return {"status": "filtered", "source_passed": audit.get("passed_before_filter"),
+                "removed_for": audit.get("gate_failures"), "source_hash": (manifest.get("source") or {}).get("hash")}
     report_path = corpus_dir / "audit" / "report.json"
     if report_path.is_file():
         report = _load_json(report_path)
         gate = report.get("gate") if isinstance(report.get("gate"), dict) else report
         passed = gate.get("passed")
         status = "audited (no gate result)" if passed is None else ("passed" if passed else "failed")
-        return {"status": status, "report": str(report_path), "report_hash": file_hash(str(report_path))}
-    audit = read_manifest(corpus_dir).get("audit")
-    if isinstance(audit, dict) and "passed" in audit:
-        return {"status": "passed" if audit["passed"] else "failed", "report": "manifest.json"}
+        return {"status": status, "report": str(report_path), "report_hash": file_hash(str(report_path)),
+                "gate_failures": report.get("gate_failures")}
     return {"status": "not audited"}
 
 
