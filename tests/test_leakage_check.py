@@ -129,6 +129,8 @@ def test_overlap_of_canon_and_a_training_corpus(tmp_path):
     canon, train = section["overlap"]["canon"], section["overlap"]["corpus"]
     assert canon["top"][0]["where"] == "canon.codex#2" and canon["top"][0]["fraction"] == 1.0
     assert 0 < canon["fraction"] < 1
+    assert canon["top"][0]["shared"] == "saint hannah plonkwell counted seven pebbles at every dusk of her long life"
+    assert "Unrelated text about boats. Saint Hannah Plonkwell counted" in canon["top"][0]["in_reference"]
     assert train["passages"] == 2 and train["top"][0]["where"] == "record r1"
     assert train["found"] == train["top"][0]["ngrams"]
 

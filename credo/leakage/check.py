@@ -16,7 +16,7 @@ import numpy as np
 from credo.errors import ConfigError
 from credo.leakage import tokens as tok
 from credo.leakage.index import IndexConfig, Log, ReferenceIndex, open_index
-from credo.leakage.overlap import canonical_passages, corpus_passages, overlap
+from credo.leakage.overlap import add_reference_context, canonical_passages, corpus_passages, overlap
 from credo.leakage.readers import Source, resolve_sources
 from credo.leakage.report import write_reports
 from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
@@ -116,6 +116,7 @@ def leakage_section(
     }
     if corpus is not None:
         section["overlap"]["corpus"] = overlap(index, corpus_passages(corpus, sample), n)
+    add_reference_context(index, sources, section["overlap"], text_field)
     if online:
         section["online"] = _online_counts(rows, online, min_count, log)
     section["gate"] = _gate(wv, rows)

@@ -49,24 +49,51 @@ def corpus_passages(corpus: str | Path, sample: int, seed: int = 0) -> list[Pass
 
 
 def overlap(index: ReferenceIndex, passages: list[Passage], n: int) -> dict:
-    """``{"ngrams", "found", "fraction", "passages", "top": [...]}`` for one group."""
+    """``{"ngrams", "found", "fraction", "passages", "top": [...]}`` for one group.
+
+    Each ``top`` row names its first ``shared`` n-gram; :func:`add_reference_context` finds
+    it in the reference.
+    """
     grams = [tok.phrase_hashes(p.text, n) for p in passages]
+    passages_by_where = {p.where: p.text for p in passages}
     found = index.contains(np.concatenate(grams)) if grams else np.zeros(0, bool)
     rows, offset = [], 0
     for passage, hashes in zip(passages, grams, strict=True):
         hits = int(found[offset : offset + len(hashes)].sum())
         offset += len(hashes)
         if len(hashes):
+            first = int(np.argmax(found[offset - len(hashes) : offset])) if hits else None
             rows.append({"where": passage.where, "text": passage.text[:400], "ngrams": len(hashes),
-                         "found": hits, "fraction": round(hits / len(hashes), 4)})
+                         "found": hits, "fraction": round(hits / len(hashes), 4), "_first": first})
     total = sum(r["ngrams"] for r in rows)
     hit_total = sum(r["found"] for r in rows)
     rows.sort(key=lambda r: (-r["fraction"], -r["found"]))
+    top = [r for r in rows[:TOP_PASSAGES] if r["found"]]
+    for row in rows:
+        first = row.pop("_first")
+        if row in top:  # the shared n-gram itself, to look up in the reference
+            row["shared"] = " ".join(tok.words(passages_by_where[row["where"]])[first : first + n])
     return {
         "passages": len(passages),
         "passages_with_ngrams": len(rows),
         "ngrams": total,
         "found": hit_total,
         "fraction": round(hit_total / total, 4) if total else None,
-        "top": [r for r in rows[:TOP_PASSAGES] if r["found"]],
+        "top": top,
     }
+
+
+def add_reference_context(index: ReferenceIndex, sources: list, groups: dict, text_field: str) -> None:
+    """Give each top passage an ``in_reference`` snippet: where its shared n-gram occurs."""
+    from credo.leakage.verify import verify_phrases
+
+    shared = {row["shared"] for stats in groups.values() for row in stats["top"]}
+    candidates = {}
+    for phrase in shared:
+        grams = tok.phrase_hashes(phrase, len(phrase.split()))
+        candidates[phrase] = {int(s) for s in np.flatnonzero(index.shards_containing(grams, "gram")[:, 0])}
+    matches = verify_phrases(index, sources, candidates, text_field=text_field, max_examples=1)
+    for stats in groups.values():
+        for row in stats["top"]:
+            examples = matches[row["shared"]].examples
+            row["in_reference"] = examples[0] if examples else None

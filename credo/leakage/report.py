@@ -43,6 +43,8 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
         )
         for top in stats["top"]:
             lines.append(f"  - {top['where']}: {_pct(top['fraction'])} - {top['text'][:160]}")
+            if top.get("in_reference"):
+                lines.append(f"    - in the reference: {top['in_reference']}")
     return "\n".join(lines) + "\n"
 
 
@@ -68,7 +70,8 @@ def leakage_html(report: dict) -> str:
     )
     groups = "".join(
         f"<li><b>{e(g)}</b>: {s['found']} of {s['ngrams']} n-grams ({_pct(s['fraction'])})<ul>"
-        + "".join(f"<li>{e(t['where'])}: {_pct(t['fraction'])} - {e(t['text'][:200])}</li>" for t in s["top"])
+        + "".join(f"<li>{e(t['where'])}: {_pct(t['fraction'])} - {e(t['text'][:200])}"
+                  f"<br><i>reference:</i> {e(t.get('in_reference') or '')}</li>" for t in s["top"])
         + "</ul></li>"
         for g, s in report["overlap"].items()
     )
