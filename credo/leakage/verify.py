@@ -74,9 +74,14 @@ def verify_phrases(
 def _count_in(
     text: bytes, phrases: set[str], needles: dict[str, bytes], matches: dict[str, Match], max_examples: int
 ) -> None:
-    flat = b" " + b" ".join(tok.normalise(text).split()) + b" "
+    normalised = tok.normalise(text)
+    flat: bytes | None = None
     decoded: str | None = None
     for phrase in phrases:
+        # Cheap prefilter on the longest word (a C substring search) before collapsing the text.
+        if max(needles[phrase].split(), key=len) not in normalised:
+            continue
+        flat = flat if flat is not None else b" " + b" ".join(normalised.split()) + b" "
         found = flat.count(needles[phrase])
         if not found:
             continue
