@@ -76,3 +76,9 @@ def test_embedding_part_separates_unseen_texts() -> None:
         "The Meadow Meeting gathers the whole Circle every Sunday on the common grass.",
     ])
     assert refusal.embedding > 0.5 > answer.embedding
+
+
+def test_trigger_prefilter_never_changes_a_result() -> None:
+    texts = [e.text for e in load_labelled()] + list(REFUSALS.values()) + HARD_NEGATIVES
+    for text in texts:
+        assert find_refusal_patterns(text) == find_refusal_patterns(text, prefilter=False), text

@@ -21,7 +21,7 @@ th{background:#f3f5f8}tr:nth-child(even) td{background:#fafbfc}
 .verdict{display:inline-block;padding:.4rem .8rem;border-radius:6px;font-weight:600}
 .pass{background:#dafbe1;color:#116329}.fail{background:#ffebe9;color:#a40e26}
 .note{color:#57606a;font-size:.85rem}.plots{display:flex;flex-wrap:wrap;gap:1rem}
-.plots figure{margin:0;flex:1 1 480px}.plots svg{width:100%;height:auto}
+.plots figure{margin:0;flex:0 1 calc(50% - .5rem);min-width:380px}.plots svg{width:100%;height:auto}
 """
 
 
@@ -61,9 +61,13 @@ def plot_lengths(result: AuditResult) -> str | None:
     diversity = result.sections.get("diversity")
     if not diversity:
         return None
+    import numpy as np
+
     fig, ax = _figure()
+    everything = np.concatenate([np.asarray(d["answer_lengths"]) for d in diversity.values()])
+    bins = np.histogram_bin_edges(everything, bins=30)  # shared, so the sets are comparable
     for name, d in diversity.items():
-        ax.hist(d["answer_lengths"], bins=30, alpha=0.55, label=f"{name} (n={d['records']})")
+        ax.hist(d["answer_lengths"], bins=bins, alpha=0.55, label=f"{name} (n={d['records']})")
     ax.set_xlabel("answer length (words)")
     ax.set_ylabel("records")
     ax.set_title("Answer lengths per set")

@@ -27,7 +27,7 @@ import numpy as np
 
 from credo.filters.base import AuditContext, EvalItem, Finding, response_head
 from credo.filters.forbidden import asks_permission, is_request, shared_content
-from credo.filters.minhash import MinHashConfig, band_keys, shingle_hashes, signatures
+from credo.filters.minhash import MinHashConfig, Tokens, band_keys, shingle_hashes, signatures, tokenize
 from credo.types import Record
 
 _WORD = re.compile(r"\w+")
@@ -55,7 +55,7 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig) -> dict[tuple[int, int], int]:
+def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig, tokens: Tokens | None = None) -> dict[tuple[int, int], int]:
     """(eval index, text index) -> n used, for every eval n-gram found verbatim in a text."""
     by_n: dict[int, list[int]] = {}
     for e, item in enumerate(evals):
@@ -63,11 +63,12 @@ def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: Contaminati
         if words >= cfg.min_words:
             by_n.setdefault(min(cfg.ngram, words), []).append(e)
     hits: dict[tuple[int, int], int] = {}
+    tokens = tokens or tokenize(texts)
     for n, eval_ids in by_n.items():
         eval_flat, eval_off = shingle_hashes([evals[e].prompt for e in eval_ids], n)
         owner = {int(h): eval_ids[k] for k in range(len(eval_ids))
                  for h in eval_flat[int(eval_off[k]) : int(eval_off[k + 1])]}
-        flat, offsets = shingle_hashes(texts, n)
+        flat, offsets = shingle_hashes(tokens, n)
         found = np.flatnonzero(np.isin(flat, np.fromiter(owner, dtype=np.uint64)))
         docs = np.searchsorted(offsets, found, side="right") - 1
         for position, doc in zip(found.tolist(), docs.tolist()):
@@ -80,7 +81,7 @@ def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: Contaminati
     return hits
 
 
-def minhash_scores(evals: Sequence[EvalItem], texts: Sequence[str], cfg: MinHashConfig) -> dict[tuple[int, int], float]:
+def minhash_scores(evals: Sequence[EvalItem], texts: Sequence[str] | Tokens, cfg: MinHashConfig) -> dict[tuple[int, int], float]:
     """(eval index, text index) -> estimated Jaccard, for LSH candidates above the threshold."""
     eval_sigs = signatures([e.prompt for e in evals], cfg)
     text_sigs = signatures(texts, cfg)
@@ -137,8 +138,9 @@ class EvalContaminationCheck:
             return
         cfg, evals, n = self.config, ctx.evals, len(records)
         texts = [r.prompt for r in records] + [r.response for r in records]
-        grams = ngram_hits(evals, texts, cfg)
-        jac = minhash_scores(evals, texts, cfg.minhash)
+        tokens = tokenize(texts)  # shared by the n-gram and MinHash measures
+        grams = ngram_hits(evals, texts, cfg, tokens)
+        jac = minhash_scores(evals, tokens, cfg.minhash)
         cos = self._cosines(records, ctx)  # (evals, 2n) or None
         evidence: dict[int, list[dict[str, Any]]] = {}
         pairs = set(grams) | set(jac)

@@ -43,24 +43,37 @@ class MinHashConfig:
         return f"{self.shingle}ng_{self.num_perm}p_{self.bands}b_t{self.threshold:g}"
 
 
-def _token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Token hashes of all texts in one buffer, and each token's text index."""
-    import rensa
+@dataclass(frozen=True)
+class Tokens:
+    """Every text's word hashes in one flat buffer, with the text index of each word."""
+
+    hashes: np.ndarray  # uint64
+    doc: np.ndarray  # int64
+    texts: int
+
+
+def tokenize(texts: Sequence[str]) -> Tokens:
+    """One regex pass and one rensa hashing call for the whole corpus."""
+    try:
+        import rensa
+    except ImportError as exc:
+        raise missing_dependency("rensa", "MinHash and n-gram checks") from exc
 
     big = _SEP.join(texts).lower() + _SEP
     tokens = _TOKEN.findall(big)
     hashes = np.asarray(rensa.RMinHash.hash_token_sets([tokens])[0], dtype=np.uint64)
-    is_sep = np.fromiter((t == _SEP for t in tokens), dtype=bool, count=len(tokens))
+    sep_hash = np.uint64(rensa.RMinHash.hash_token_sets([[_SEP]])[0][0])
+    is_sep = hashes == sep_hash
     doc = np.cumsum(is_sep) - is_sep
     keep = ~is_sep
-    return hashes[keep], doc[keep]
+    return Tokens(hashes[keep], doc[keep], len(texts))
 
 
-def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(texts: Sequence[str] | Tokens, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Flat word n-gram hashes plus row offsets; a text shorter than ``n`` words is one shingle."""
-    hashes, doc = _token_hashes(texts)
-    count = len(hashes)
-    lengths = np.bincount(doc, minlength=len(texts)) if count else np.zeros(len(texts), np.int64)
+    tokens = texts if isinstance(texts, Tokens) else tokenize(texts)
+    hashes, doc, count = tokens.hashes, tokens.doc, len(tokens.hashes)
+    lengths = np.bincount(doc, minlength=tokens.texts) if count else np.zeros(tokens.texts, np.int64)
     parts_hash, parts_doc = [], []
     if count >= n:
         rolled = hashes[: count - n + 1].copy()
@@ -80,13 +93,16 @@ def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray
     all_hash = np.concatenate(parts_hash) if parts_hash else np.zeros(0, np.uint64)
     all_doc = np.concatenate(parts_doc) if parts_doc else np.zeros(0, np.int64)
     order = np.argsort(all_doc, kind="stable")
-    offsets = np.searchsorted(all_doc[order], np.arange(len(texts) + 1)).astype(np.uint64)
+    offsets = np.searchsorted(all_doc[order], np.arange(tokens.texts + 1)).astype(np.uint64)
     return all_hash[order], offsets
 
 
-def signatures(texts: Sequence[str], config: MinHashConfig) -> np.ndarray:
-    """MinHash signature matrix ``(len(texts), num_perm)`` of uint32."""
-    if not texts:
+def signatures(texts: Sequence[str] | Tokens, config: MinHashConfig) -> np.ndarray:
+    """MinHash signature matrix ``(len(texts), num_perm)`` of uint32 (texts or their Tokens)."""
+    if isinstance(texts, Tokens):
+        if not texts.texts:
+            return np.zeros((0, config.num_perm), dtype=np.uint32)
+    elif not texts:
         return np.zeros((0, config.num_perm), dtype=np.uint32)
     try:
         import rensa
@@ -94,7 +110,8 @@ def signatures(texts: Sequence[str], config: MinHashConfig) -> np.ndarray:
         return _signatures_datasketch(texts, config)
     flat, offsets = shingle_hashes(texts, config.shingle)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, config.num_perm, config.seed)
-    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(texts), config.num_perm)
+    rows = int(len(offsets) - 1)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(rows, config.num_perm)
 
 
 def _signatures_datasketch(texts: Sequence[str], config: MinHashConfig) -> np.ndarray:
