@@ -5,7 +5,8 @@ together are generated as one left-padded batch in a worker thread (batching rou
 triples throughput on 2 cores), so the event loop stays free. The model has a 2k-token
 window and wanders on long contexts, so the engine cuts canon context to
 ``max_context_chars``. We always send our own system message; without one SmolLM2's
-template inserts "You are SmolLM...".
+template inserts "You are SmolLM...". ``CREDO_LOCAL_THREADS`` sets torch's thread count: on a
+shared, oversubscribed box one thread can be ten times faster than two spinning ones.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ class LocalBackend:
                 raise missing_dependency("transformers", "the local backend") from exc
             from credo.embedded import smollm2_path
 
+            threads = os.environ.get("CREDO_LOCAL_THREADS")
+            if threads:
+                import torch
+
+                torch.set_num_threads(int(threads))
             path = smollm2_path()
             tokenizer = AutoTokenizer.from_pretrained(path)
             tokenizer.padding_side = "left"
