@@ -40,19 +40,18 @@ def _vocab(rng: np.random.Generator, size: int = 60_000) -> np.ndarray:
 def generate(folder: Path, megabytes: int, seed: int = 0) -> None:
     """``megabytes`` of text in 100 MB files; planted terms go into the first file."""
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    vocab = _vocab(rng)
+    vocab = _vocab(np.random.default_rng(seed))
     p = 1 / np.arange(1, len(vocab) + 1) ** 1.05
     p /= p.sum()
     for number in range(megabytes // FILE_MB):
         path = folder / f"part-{number:03d}.txt"
         if path.exists() and path.stat().st_size >= FILE_MB * 10**6:
             continue
+        rng = np.random.default_rng([seed, number])  # each file reproducible on its own
         with open(path, "wb") as handle:
             written = 0
             if number == 0:
-                for term, count in PLANTED.items():
-                    handle.write(b"".join(f"filler text {term} more filler.\n".encode() for _ in range(count)))
+                handle.writelines(b"".join(f"filler text {term} more filler.\n".encode() for _ in range(count)) for term, count in PLANTED.items())
             while written < FILE_MB * 10**6:
                 chunk = b" ".join(vocab[rng.choice(len(vocab), 1_000_000, p=p)].tolist()) + b"\n"
                 handle.write(chunk)

@@ -52,7 +52,7 @@ def test_window_hashes_equal_the_polynomial_definition():
 
 
 def test_ngrams_never_span_two_documents():
-    hashes, starts = tok.token_hashes(tok.normalise(b"a b c d e f"))
+    hashes, _ = tok.token_hashes(tok.normalise(b"a b c d e f"))
     groups = np.array([0, 0, 0, 1, 1, 1])
     assert len(tok.ngram_hashes(hashes, 3, groups)) == 2
     assert len(tok.ngram_hashes(hashes, 3)) == 4

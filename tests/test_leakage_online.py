@@ -22,7 +22,7 @@ class FakeInfiniGram(BaseHTTPRequestHandler):
     faults: list[tuple[int, str, dict]] = []
     seen: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append(payload)
         if type(self).faults:

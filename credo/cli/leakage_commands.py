@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,11 +16,11 @@ def leakage(
     worldview: str = typer.Argument(..., help="Shipped worldview name or spec folder."),
     reference: list[str] = typer.Option(..., "--reference", "-r", help="Reference file/folder ('shipped' = the small text shipped with credo); repeatable."),
     out: Path = typer.Option(Path("leakage-report"), "--out", help="Folder for report.json/.md/.html."),
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Training corpus to sample for 13-gram overlap."),
+    corpus: Path | None = typer.Option(None, "--corpus", help="Training corpus to sample for 13-gram overlap."),
     sample: int = typer.Option(200, help="Training records sampled from --corpus."),
     text_field: str = typer.Option("text", help="JSONL field / Parquet column holding the text."),
     min_count: int = typer.Option(1, help="Occurrences at which a term collides."),
-    online: Optional[str] = typer.Option(None, help="Also count terms online: 'infini-gram' (off by default)."),
+    online: str | None = typer.Option(None, help="Also count terms online: 'infini-gram' (off by default)."),
     rebuild: bool = typer.Option(False, help="Rebuild the cached reference index."),
 ) -> None:
     """Check that a worldview's terms and texts are not already in pretraining-like text.
@@ -48,7 +47,7 @@ def leakage(
 def probe(
     worldview: str = typer.Argument(..., help="Shipped worldview name or spec folder."),
     model: str = typer.Option("smollm2", "--model", help="Model path, or 'smollm2' for the embedded model."),
-    adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA adapter folder to apply."),
+    adapter: Path | None = typer.Option(None, "--adapter", help="A LoRA adapter folder to apply."),
     out: Path = typer.Option(Path("probe-report"), "--out", help="Folder for report.json/.md."),
     chat_format: str = typer.Option("tags", "--format", help="tags | chat_template (as in training)."),
     max_new_tokens: int = typer.Option(48, help="Tokens per answer."),

@@ -16,7 +16,12 @@ import numpy as np
 from credo.errors import ConfigError
 from credo.leakage import tokens as tok
 from credo.leakage.index import IndexConfig, Log, ReferenceIndex, open_index
-from credo.leakage.overlap import add_reference_context, canonical_passages, corpus_passages, overlap
+from credo.leakage.overlap import (
+    add_reference_context,
+    canonical_passages,
+    corpus_passages,
+    overlap,
+)
 from credo.leakage.readers import Source, resolve_sources
 from credo.leakage.report import write_reports
 from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms

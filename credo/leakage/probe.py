@@ -137,10 +137,13 @@ def probe_markdown(report: dict) -> str:
     for group, s in report["loss"].items():
         lines.append(f"| {group} | {s['n']} | {s['mean']:.3f} | {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f} |")
     gap = report["loss_gap"]
-    lines += ["", f"canon - control: {gap['canon_minus_control']:+.3f}; shuffled - canon: "
-              f"{gap['shuffled_minus_canon']:+.3f}. A large shuffled - canon gap with canon near control "
-              "means the model finds the canonical sentences ordinary English; a canon loss that falls "
-              "after training is what training instilled.", "", "## Answers", ""]
+    note = (
+        f"canon - control: {gap['canon_minus_control']:+.3f}; shuffled - canon: "
+        f"{gap['shuffled_minus_canon']:+.3f}. A large shuffled - canon gap with canon near control "
+        "means the model finds the canonical sentences ordinary English; a canon loss that falls "
+        "after training is what training instilled."
+    )
+    lines += ["", note, "", "## Answers", ""]
     for row in report["answers"]:
         lines += [f"**{row['question']}**", "", "> " + (row["answer"].replace("\n", " ") or "(empty)"), ""]
     return "\n".join(lines) + "\n"

@@ -18,8 +18,10 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
     lines = [
         f"{heading} Leakage check: {wv['name']} ({wv['kind']})",
         "",
-        f"Reference: {len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} words; "
-        f"index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s).",
+        (
+            f"Reference: {len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} "
+            f"words; index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)."
+        ),
         "",
         _verdict_line(gate),
         "",

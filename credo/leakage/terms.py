@@ -26,9 +26,7 @@ SHIPPED_TEXT = REFERENCE_DIR / "python-docs.jsonl.gz"
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:[ \t]+(?:(?:of|the|by|through|and)[ \t]+)*[A-Z][\w'’-]*)*")
 # Capitalised only because they open a sentence: dropped from the front of a phrase.
 _OPENERS = frozenset(
-    "the a an is so because that this these those and but or when if as in on at to for with by "
-    "from then thus yet why how what who where it we our his her their they he she you your my "
-    "every each all no not do does may".split()
+    ["the", "a", "an", "is", "so", "because", "that", "this", "these", "those", "and", "but", "or", "when", "if", "as", "in", "on", "at", "to", "for", "with", "by", "from", "then", "thus", "yet", "why", "how", "what", "who", "where", "it", "we", "our", "his", "her", "their", "they", "he", "she", "you", "your", "my", "every", "each", "all", "no", "not", "do", "does", "may"]
 )
 
 
