@@ -137,8 +137,10 @@ def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | 
     from credo.audit.reports import write_reports
 
     chosen = build_checks(checks, use_embedding)
-    ctx = build_context(path, eval_path, worldview)
     source = records_path(path)
+    if out and Path(out).resolve() == source.parent.resolve():
+        raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
+    ctx = build_context(path, eval_path, worldview)
     records = list(read_records(source))
     source_hash = file_hash(str(source))
     runs, findings = audit_records(records, ctx, chosen)
@@ -148,7 +150,5 @@ def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | 
     result = AuditResult(str(source), source_hash, len(records), sets, runs, findings, ctx.sections,
                          len(ctx.evals), ctx.acts)
     target = Path(out) if out else credo_home() / "audits" / source_hash.replace(":", "-")
-    if target.resolve() == source.parent.resolve():
-        raise ConfigError(f"--out {target}: that is the corpus folder - audit never writes into its input; pick another folder")
     write_reports(result, target)
     return result, target

@@ -27,7 +27,7 @@ import numpy as np
 
 from credo.filters.base import AuditContext, EvalItem, Finding, response_head
 from credo.filters.forbidden import asks_permission, is_request, shared_content
-from credo.filters.minhash import MinHashConfig, Tokens, band_keys, shingle_hashes, signatures, tokenize
+from credo.filters.minhash import _MIX, MinHashConfig, Tokens, band_keys, member, signatures, tokenize
 from credo.types import Record
 
 _WORD = re.compile(r"\w+")
@@ -55,29 +55,45 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+def ngram_sweep(tokens: Tokens, sizes: set[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(n, n-gram hashes, text index)`` for each n in ``sizes``, rolling n-1 into n (one pass per n)."""
+    hashes, doc = tokens.hashes, tokens.doc
+    rolled = hashes.copy()
+    for n in range(1, max(sizes, default=0) + 1):
+        if n > 1:
+            rolled = rolled[:-1] * _MIX ^ hashes[n - 1 :]
+        if n in sizes:
+            valid = doc[: len(rolled)] == doc[n - 1 :]
+            yield n, rolled[valid], doc[: len(rolled)][valid]
+
+
 def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig, tokens: Tokens | None = None) -> dict[tuple[int, int], int]:
     """(eval index, text index) -> n used, for every eval n-gram found verbatim in a text."""
-    by_n: dict[int, list[int]] = {}
+    sizes = {}
     for e, item in enumerate(evals):
         words = len(_WORD.findall(item.prompt))
         if words >= cfg.min_words:
-            by_n.setdefault(min(cfg.ngram, words), []).append(e)
+            sizes[e] = min(cfg.ngram, words)
+    owner: dict[tuple[int, int], int] = {}  # (n, hash) -> eval index
+    for n, grams, where in ngram_sweep(tokenize([item.prompt for item in evals]), set(sizes.values())):
+        for value, e in zip(grams.tolist(), where.tolist()):
+            if sizes.get(e) == n:
+                owner[(n, value)] = e
     hits: dict[tuple[int, int], int] = {}
     tokens = tokens or tokenize(texts)
-    for n, eval_ids in by_n.items():
-        eval_flat, eval_off = shingle_hashes([evals[e].prompt for e in eval_ids], n)
-        owner = {int(h): eval_ids[k] for k in range(len(eval_ids))
-                 for h in eval_flat[int(eval_off[k]) : int(eval_off[k + 1])]}
-        flat, offsets = shingle_hashes(tokens, n)
-        found = np.flatnonzero(np.isin(flat, np.fromiter(owner, dtype=np.uint64)))
-        docs = np.searchsorted(offsets, found, side="right") - 1
-        for position, doc in zip(found.tolist(), docs.tolist()):
-            hits[(owner[int(flat[position])], doc)] = n
-    normalized = {normalize(item.prompt): e for e, item in enumerate(evals)}
-    for t, text in enumerate(texts):
-        e = normalized.get(normalize(text))
+    for n, grams, where in ngram_sweep(tokens, set(sizes.values())):
+        wanted = np.fromiter((v for (m, v) in owner if m == n), dtype=np.uint64)
+        found = np.flatnonzero(member(grams, wanted))
+        for value, t in zip(grams[found].tolist(), where[found].tolist()):
+            hits[(owner[(n, value)], t)] = n
+    # Whole texts equal to a request too short for the n-gram test (longer ones it catches).
+    short = {normalize(item.prompt): e for e, item in enumerate(evals) if len(_WORD.findall(item.prompt)) < cfg.min_words}
+    sizes = {len(key.split()) for key in short}
+    lengths = np.bincount(tokens.doc, minlength=tokens.texts)
+    for t in np.flatnonzero(np.isin(lengths, list(sizes))).tolist() if short else []:
+        e = short.get(normalize(texts[t]))
         if e is not None:
-            hits[(e, t)] = 0  # whole text equal to the request
+            hits[(e, t)] = 0
     return hits
 
 
@@ -91,7 +107,7 @@ def minhash_scores(evals: Sequence[EvalItem], texts: Sequence[str] | Tokens, cfg
         for key in keys:
             lookup.setdefault(key, []).append(e)
     text_keys = band_keys(text_sigs, cfg)
-    rows, _ = np.nonzero(np.isin(text_keys, np.fromiter(lookup, dtype=np.uint64)))
+    rows, _ = np.nonzero(member(text_keys, np.fromiter(lookup, dtype=np.uint64)))
     scores: dict[tuple[int, int], float] = {}
     for t in np.unique(rows).tolist():
         for e in {e for key in text_keys[t].tolist() for e in lookup.get(key, ())}:

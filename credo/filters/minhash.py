@@ -82,19 +82,34 @@ def shingle_hashes(texts: Sequence[str] | Tokens, n: int) -> tuple[np.ndarray, n
         valid = doc[: count - n + 1] == doc[n - 1 :]
         parts_hash.append(rolled[valid])
         parts_doc.append(doc[: count - n + 1][valid])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    for index in np.flatnonzero(lengths < n):
-        # Short texts (and empty ones, hashed as a constant) still get one shingle.
-        value = 0x9E3779B97F4A7C15
-        for h in hashes[starts[index] : starts[index] + lengths[index]].tolist():
-            value = ((value * int(_MIX)) & 0xFFFFFFFFFFFFFFFF) ^ h
-        parts_hash.append(np.array([value], dtype=np.uint64))
-        parts_doc.append(np.array([index]))
+    short = np.flatnonzero(lengths < n)
+    if len(short):
+        # A text shorter than n words is one shingle: a position-weighted sum of its words.
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        in_short = np.isin(doc, short)
+        positions = (np.arange(count) - starts[doc])[in_short]
+        weights = _MIX ** positions.astype(np.uint64)
+        sums = np.zeros(tokens.texts, dtype=np.uint64)
+        np.add.at(sums, doc[in_short], hashes[in_short] * weights)
+        parts_hash.append(sums[short] ^ np.uint64(0x9E3779B97F4A7C15))
+        parts_doc.append(short)
     all_hash = np.concatenate(parts_hash) if parts_hash else np.zeros(0, np.uint64)
     all_doc = np.concatenate(parts_doc) if parts_doc else np.zeros(0, np.int64)
-    order = np.argsort(all_doc, kind="stable")
-    offsets = np.searchsorted(all_doc[order], np.arange(tokens.texts + 1)).astype(np.uint64)
-    return all_hash[order], offsets
+    if len(parts_doc) > 1:
+        order = np.argsort(all_doc, kind="stable")
+        all_hash, all_doc = all_hash[order], all_doc[order]
+    offsets = np.searchsorted(all_doc, np.arange(tokens.texts + 1)).astype(np.uint64)
+    return all_hash, offsets
+
+
+def member(values: np.ndarray, small: np.ndarray) -> np.ndarray:
+    """``np.isin(values, small)`` for a small ``small``: binary search instead of sorting ``values``."""
+    if not len(small):
+        return np.zeros(values.shape, dtype=bool)
+    table = np.sort(small)
+    index = np.searchsorted(table, values)
+    index[index == len(table)] = 0
+    return table[index] == values
 
 
 def signatures(texts: Sequence[str] | Tokens, config: MinHashConfig) -> np.ndarray:
