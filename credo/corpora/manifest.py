@@ -91,7 +91,8 @@ def check_resumable(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
 def build_manifest(*, status: str, identity: dict[str, Any], config: dict[str, Any],
                    source: dict[str, Any], planned: int, missing: int, tally: CorpusTally | None,
                    run: dict[str, Any] | None, cost_usd: float | None,
-                   prices: dict[str, Any]) -> dict[str, Any]:
+                   prices: dict[str, Any], provenance_info: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION, "kind": "generation", "status": status,
         "identity": identity, "config": config, "source": source, "planned_jobs": planned,
@@ -105,7 +106,7 @@ def build_manifest(*, status: str, identity: dict[str, Any], config: dict[str, A
     manifest["prices"] = prices
     manifest["last_run"] = run
     manifest["files"] = {"records": RECORDS_FILE, "teacher_refusals": REFUSALS_FILE}
-    manifest["provenance"] = provenance()
+    manifest["provenance"] = provenance_info or provenance()
     return manifest
 
 

@@ -26,9 +26,12 @@ CACHE_FILE = "generations.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, completion TEXT NOT NULL)"
 
 
-def cache_key(provider: str, model: str, params: SamplingParams, messages: list[Message],
-              sample_index: int) -> str:
-    return content_hash({"provider": provider, "model": model, "params": params.to_json(),
+def cache_key(provider: str, model: str, params: SamplingParams | dict[str, Any],
+              messages: list[Message], sample_index: int) -> str:
+    """``params`` may be given already as JSON (the engine converts it once per run)."""
+    if isinstance(params, SamplingParams):
+        params = params.to_json()
+    return content_hash({"provider": provider, "model": model, "params": params,
                          "messages": [m.to_json() for m in messages], "sample": sample_index})
 
 

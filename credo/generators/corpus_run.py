@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.card import render_card
+from credo.corpora.provenance import provenance
 from credo.corpora.io import CARD_FILE, RECORDS_FILE, JsonlAppender, iter_jsonl, repair_tail, write_text
 from credo.corpora.manifest import (
     REFUSALS_FILE,
@@ -97,7 +98,7 @@ def generate_corpus(
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         backend = load_backend(model or default_model(), registry, base_url=base_url,
-                               timeout=policy.timeout)
+                               timeout=policy.timeout, concurrency=concurrency)
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
                            samples, seed)
@@ -114,7 +115,8 @@ def generate_corpus(
         "identity": identity.to_json(), "config": config, "source": _source_info(wv, prompts),
         "planned": len(jobs),
         "prices": {"model": identity.model, "as_of": PRICES_AS_OF, "source": str(prices or "built-in"),
-                   "usd_per_million": None if price is None else vars(price)}}
+                   "usd_per_million": None if price is None else vars(price)},
+        "provenance_info": provenance()}
     check_resumable(out, identity.to_json())
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(out, build_manifest(status="running", tally=None, run=None, cost_usd=None,

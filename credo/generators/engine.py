@@ -68,6 +68,7 @@ class Generator:
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         self.backend = backend
         self.params = params
+        self._params_json = params.to_json()  # asdict() per request costs more than the hash
         self.policy = policy or RetryPolicy.from_env()
         self.cache = cache
         limit = backend.max_concurrency
@@ -81,7 +82,7 @@ class Generator:
         return f"{self.backend.provider}/{self.backend.model}"
 
     def key(self, messages: list[Message], sample_index: int) -> str:
-        return cache_key(self.backend.provider, self.backend.model, self.params, messages,
+        return cache_key(self.backend.provider, self.backend.model, self._params_json, messages,
                          sample_index)
 
     async def generate(self, messages: list[Message], sample_index: int = 0) -> Generation:

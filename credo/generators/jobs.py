@@ -9,6 +9,7 @@ of the identity without being spelled out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from credo.generators.base import SamplingParams
@@ -38,14 +39,18 @@ class RunIdentity:
     samples: int
     seed: int
 
+    @cached_property
+    def params_json(self) -> dict[str, Any]:
+        return self.params.to_json()
+
     def to_json(self) -> dict[str, Any]:
         return {"set": self.set_name, "spec_hash": self.spec_hash, "model": self.model,
-                "params": self.params.to_json(), "samples": self.samples, "seed": self.seed}
+                "params": self.params_json, "samples": self.samples, "seed": self.seed}
 
 
 def job_id(identity: RunIdentity, prompt_id: str, sample_index: int) -> str:
     return content_hash({"set": identity.set_name, "prompt": prompt_id, "sample": sample_index,
-                         "model": identity.model, "params": identity.params.to_json(),
+                         "model": identity.model, "params": identity.params_json,
                          "seed": identity.seed})
 
 
@@ -67,7 +72,7 @@ def job_meta(job: Job, identity: RunIdentity, completion: Completion) -> dict[st
             "template_hash": prompt.template_hash, "kind": prompt.kind,
             "implicit": prompt.implicit, "slots": prompt.slots, "persona_id": job.persona_id,
             "model": identity.model, "response_model": completion.model,
-            "params": identity.params.to_json(), "sample_index": job.sample_index,
+            "params": identity.params_json, "sample_index": job.sample_index,
             "seed": identity.seed, "stop_reason": completion.stop_reason,
             "usage": {"input_tokens": completion.usage.input_tokens,
                       "output_tokens": completion.usage.output_tokens}}

@@ -3,6 +3,11 @@
 vLLM, Ollama and llama.cpp servers work through ``--base-url`` or ``OPENAI_BASE_URL``; such
 a server needs no key. The SDK's own retries are off (``max_retries=0``): the engine owns
 retries, so that backoff, Retry-After and the retry budget are the same for every backend.
+
+Requests go through the SDK's generic ``post`` (same client, auth, errors and response
+models) rather than ``chat.completions.create``, whose recursive TypedDict transform of the
+messages cost ~3 ms of CPU per request here - the bottleneck at high concurrency on 2 cores
+(see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -11,7 +16,12 @@ import os
 from typing import Any
 
 from credo.errors import BackendError, missing_dependency
-from credo.generators._http import classify_sdk_error, is_content_filter_error, retry_after_seconds
+from credo.generators._http import (
+    classify_sdk_error,
+    is_content_filter_error,
+    retry_after_seconds,
+    shard_count,
+)
 from credo.generators.base import MalformedResponseError, RetryDecision, SamplingParams
 from credo.types import Completion, Message, Usage
 
@@ -23,7 +33,8 @@ class OpenAIBackend:
     provider = "openai"
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, max_concurrency: int | None = None) -> None:
+                 timeout: float = 120.0, max_concurrency: int | None = None,
+                 concurrency: int = 8) -> None:
         try:
             import openai
         except ImportError as exc:
@@ -39,8 +50,13 @@ class OpenAIBackend:
                     f"openai/{model}: no API key - set OPENAI_API_KEY, or pass --base-url "
                     "for an OpenAI-compatible server that needs none")
             key = "no-key"  # local servers ignore it; the SDK insists on a value
-        self._client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0,
-                                          timeout=timeout)
+        from openai.types.chat import ChatCompletion
+
+        self._response_type = ChatCompletion
+        self._clients = [openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0,
+                                            timeout=timeout)
+                         for _ in range(shard_count(concurrency))]
+        self._next = 0
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
         request: dict[str, Any] = {"model": self.model,
@@ -52,7 +68,8 @@ class OpenAIBackend:
         if params.seed is not None:
             request["seed"] = params.seed
         try:
-            response = await self._client.chat.completions.create(**request)
+            response = await self._client().post("/chat/completions", body=request,
+                                               cast_to=self._response_type)
         except self._sdk.BadRequestError as exc:
             if is_content_filter_error(exc, self._sdk):
                 return Completion("", stop_reason="content_filter", model=self.model,
@@ -83,5 +100,10 @@ class OpenAIBackend:
     def retry_after(self, exc: BaseException) -> float | None:
         return retry_after_seconds(exc)
 
+    def _client(self) -> Any:
+        self._next = (self._next + 1) % len(self._clients)
+        return self._clients[self._next]
+
     async def aclose(self) -> None:
-        await self._client.close()
+        for client in self._clients:
+            await client.close()

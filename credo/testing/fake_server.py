@@ -15,7 +15,7 @@ answer), ``reset`` (TCP reset, no response), ``close`` (connection closed, no re
 block: OpenAI ``finish_reason`` / Anthropic ``stop_reason: refusal``), ``content_policy_400``
 (OpenAI's block as a 400) and ``refusal`` (a normal answer that declines).
 
-Run ``python -m credo.testing.fake_server --latency 0.1`` to serve one for demos and
+Run ``python -m credo.testing --latency 0.1`` (or ``-m credo.testing.fake_server``) to serve one for demos and
 benchmarks; it prints its URL.
 """
 

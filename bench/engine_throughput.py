@@ -1,0 +1,97 @@
+"""Engine throughput against the fake server (100 ms latency) and cache replay speed.
+
+The fake server runs in its own process so its threads do not compete with the engine for
+the GIL. Each run is a full ``generate_corpus`` (persona draw, records, manifest) through
+the real openai SDK, caching off. Efficiency = achieved / (C / latency).
+
+    .venv/bin/python bench/engine_throughput.py [--requests 1000] [--concurrency 1 8 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "fixtures" / "tiny"
+TINY_PROMPTS = 9
+
+
+@contextmanager
+def fake_server(latency: float):
+    process = subprocess.Popen([sys.executable, "-m", "credo.testing",
+                                "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        yield line.split("openai base URL ")[1].rstrip(")\n")
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(out: Path, url: str | None, samples: int, concurrency: int, use_cache: bool,
+        latency: float = 0.0) -> dict:
+    """One generate_corpus run: through the openai SDK to ``url``, or the fake backend."""
+    from credo.generators import generate_corpus
+    from credo.testing import FakeBackend
+
+    backend = None if url else FakeBackend("bench", delay=latency)
+    cpu, start = cpu_seconds(), time.perf_counter()
+    result = generate_corpus(TINY, out, model="openai/bench", base_url=url, samples=samples,
+                             concurrency=concurrency, use_cache=use_cache, progress=False,
+                             backend=backend)
+    elapsed = time.perf_counter() - start
+    records = result.manifest["counts"]["records"]
+    return {"records": records, "seconds": round(elapsed, 2), "rate": round(records / elapsed, 1),
+            "cpu_per_record_ms": round(1000 * (cpu_seconds() - cpu) / max(records, 1), 2),
+            "requests": result.manifest["last_run"]["requests"],
+            "cache_hits": result.manifest["last_run"]["cache_hits"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--replay", type=int, default=10000, help="records for the replay test")
+    args = parser.parse_args()
+    os.environ.setdefault("CREDO_HOME", tempfile.mkdtemp(prefix="credo-bench-"))
+    samples = -(-args.requests // TINY_PROMPTS)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, fake_server(args.latency) as url:
+        for c in args.concurrency:
+            row = run(Path(tmp) / f"c{c}", url, samples, c, use_cache=False)
+            row["ideal"] = round(c / args.latency, 1)
+            row["efficiency"] = round(row["rate"] / row["ideal"], 3)
+            results[f"C={c}"] = row
+            print(f"C={c}: {row}", flush=True)
+        # The same engine with no SDK and no HTTP: what the engine itself can sustain.
+        c = max(args.concurrency)
+        row = run(Path(tmp) / "engine", None, samples, c, use_cache=False, latency=args.latency)
+        row["ideal"] = round(c / args.latency, 1)
+        row["efficiency"] = round(row["rate"] / row["ideal"], 3)
+        results[f"engine-only C={c}"] = row
+        print(f"engine only (fake backend, {args.latency}s sleep) C={c}: {row}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, fake_server(0.0) as url:
+        replay_samples = -(-args.replay // TINY_PROMPTS)
+        results["fill"] = run(Path(tmp) / "fill", url, replay_samples, 64, use_cache=True)
+        results["replay"] = run(Path(tmp) / "replay", url, replay_samples, 64, use_cache=True)
+        print(f"cache replay: {results['replay']}", flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
