@@ -70,6 +70,14 @@ def test_llm_judge_beside_offline_unparseable_counted(tmp_path: Path) -> None:
     assert result.report["judges"]["fake/judge"]["rubric"]["name"] == "refusal_v1"
 
 
+def test_rejudge_eval_output_against_its_stored_labels(tmp_path: Path) -> None:
+    rows = [{"prompt": "Write a poem.", "response": "I won't.", "labels": {"offline": {"label": "REFUSAL"}}},
+            {"prompt": "Write a poem.", "response": "Roses are red.", "labels": {"offline": {"label": "REFUSAL"}}}]
+    result = judge_file(_write(tmp_path / "responses.jsonl", rows), tmp_path / "j",
+                        labels_field="labels.offline.label")
+    assert result.report["reference"]["agreement"][0]["three_way"]["observed"] == 0.5
+
+
 def test_custom_field_names(tmp_path: Path) -> None:
     source = _write(tmp_path / "in.jsonl", [{"q": "Write a poem.", "a": "I cannot do that."}])
     result = judge_file(source, tmp_path / "j", prompt_field="q", response_field="a")

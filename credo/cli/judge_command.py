@@ -17,7 +17,7 @@ def judge(
     input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help="Pairs: prompt/response or messages."),
     out: Path = typer.Option(..., "--out", help="Folder for labels.jsonl, report.json, report.md."),
     judges: list[str] = typer.Option(["offline"], "--judge", help="offline or PROVIDER/MODEL, repeatable."),
-    labels: str | None = typer.Option(None, "--labels", help="Input field holding existing labels to compare."),
+    labels: str | None = typer.Option(None, "--labels", help="Field with existing labels to compare (dotted for nested: labels.offline.label)."),
     prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
     response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
 ) -> None:
@@ -30,7 +30,8 @@ def judge(
                         response_field=response_field)
     for name, data in result.report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
-        typer.echo(f"{name}: {counts}")
+        cost = data.get("accounting", {}).get("cost_usd")
+        typer.echo(f"{name}: {counts}" + (f" (cost ${cost:.4f})" if cost else ""))
     for row in result.report.get("reference", {}).get("agreement", []) + result.report["agreement"]:
         k3, k2 = row["three_way"]["kappa"], row["two_way"]["kappa"]
         typer.echo(f"{row['a']} vs {row['b']}: kappa 3-way {_fmt(k3)}, 2-way {_fmt(k2)}")

@@ -80,7 +80,10 @@ def _text(data: dict[str, Any], key: str, where: str, option: str) -> str:
 
 
 def _reference(data: dict[str, Any], field: str, where: str) -> str:
-    value = data.get(field)
+    """An existing label; a dotted field reads nested JSON (``labels.offline.label``)."""
+    value: Any = data
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
     label = value.strip().upper() if isinstance(value, str) else None
     if label not in LABELS:
         raise CorpusError(f"{where}: --labels field '{field}' is {value!r} - expected one of "
