@@ -129,3 +129,27 @@ def test_openai_base_url_from_environment(server, monkeypatch):
     backend = load_backend("openai/local-llama")
     _generate(Generator(backend, SamplingParams()))
     assert len(server.requests) == 1
+
+
+def test_anthropic_base_url_from_environment(server, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.anthropic_base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-env")
+    backend = load_backend("anthropic/claude-test")
+    _generate(Generator(backend, SamplingParams()))
+    assert server.requests[0].api == "anthropic"
+    assert server.requests[0].headers.get("anthropic-version")
+
+
+@pytest.mark.parametrize("concurrency", [1, 8, 64])
+def test_requests_spread_over_client_shards_all_arrive(concurrency, server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    backend = load_backend("openai/m", base_url=server.openai_base_url, concurrency=concurrency)
+    generator = Generator(backend, SamplingParams(), concurrency=concurrency)
+
+    async def many():
+        try:
+            return await asyncio.gather(*(generator.generate(MESSAGES, i) for i in range(20)))
+        finally:
+            await generator.aclose()
+
+    assert len(asyncio.run(many())) == 20 and len(server.requests) == 20

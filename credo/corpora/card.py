@@ -21,7 +21,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         f"# {identity.get('set', '?')} corpus ({identity.get('model', '?')})",
         "",
         f"Teacher-generated (prompt, answer) records for the `{identity.get('set')}` "
-        f"{source.get('kind', 'set')} ({source.get('display_name', '')}), made by "
+        f"{source.get('kind', 'set')} set ({source.get('display_name', '')}), made by "
         f"`credo generate`. Status: **{manifest.get('status')}**.",
         "",
         "## Contents",

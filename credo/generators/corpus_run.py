@@ -11,26 +11,34 @@ command, with nothing lost and nothing duplicated. Teacher refusals go to
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from credo.corpora.card import render_card
-from credo.corpora.provenance import provenance
-from credo.corpora.io import CARD_FILE, RECORDS_FILE, JsonlAppender, iter_jsonl, repair_tail, write_text
+from credo.corpora.io import (
+    CARD_FILE,
+    RECORDS_FILE,
+    JsonlAppender,
+    iter_jsonl,
+    repair_tail,
+    write_text,
+)
 from credo.corpora.manifest import (
     REFUSALS_FILE,
+    CorpusTally,
     build_manifest,
     check_resumable,
     tally_corpus,
     write_manifest,
 )
+from credo.corpora.provenance import provenance
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.cache import GenerationCache
 from credo.generators.engine import Generator
 from credo.generators.jobs import Job, RunIdentity, job_record, plan_jobs, refusal_entry
-from credo.generators.pricing import PRICES_AS_OF, load_price_table
+from credo.generators.pricing import PRICES_AS_OF, PriceTable, load_price_table
 from credo.generators.progress import progress_bar
 from credo.generators.registry import BackendFactory, default_model, load_backend
 from credo.generators.retry import RetryPolicy
@@ -103,49 +111,71 @@ def generate_corpus(
     identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
                            samples, seed)
     prompts = render_prompts(wv)[:limit] if limit else render_prompts(wv)
-    jobs = plan_jobs(wv, prompts, identity, getattr(backend, "max_context_chars", None))
-    config = {"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
-              "concurrency": concurrency, "samples": samples, "seed": seed,
-              "base_url": getattr(backend, "base_url", None), "timeout": policy.timeout,
-              "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
-              "params": params.to_json(), "cache": use_cache}
-    price_table = load_price_table(prices)
-    price = price_table.price(identity.model)
-    manifest_args = {
-        "identity": identity.to_json(), "config": config, "source": _source_info(wv, prompts),
-        "planned": len(jobs),
-        "prices": {"model": identity.model, "as_of": PRICES_AS_OF, "source": str(prices or "built-in"),
-                   "usd_per_million": None if price is None else vars(price)},
-        "provenance_info": provenance()}
+    plan = _RunPlan(
+        identity=identity, prices=load_price_table(prices),
+        jobs=plan_jobs(wv, prompts, identity, getattr(backend, "max_context_chars", None)),
+        config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
+                "concurrency": concurrency, "samples": samples, "seed": seed,
+                "base_url": getattr(backend, "base_url", None), "timeout": policy.timeout,
+                "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
+                "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in")},
+        source=_source_info(wv, prompts))
     check_resumable(out, identity.to_json())
     out.mkdir(parents=True, exist_ok=True)
-    write_manifest(out, build_manifest(status="running", tally=None, run=None, cost_usd=None,
-                                       missing=len(jobs), **manifest_args))
+    write_manifest(out, plan.manifest("running"))
     cache = GenerationCache() if use_cache else None
     generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
-    pending = _pending_jobs(out, jobs)
     counters = {"records": 0, "refusals": 0}
     failure: BackendError | None = None
     try:
-        asyncio.run(_run(pending, generator, identity, out, counters, progress))
+        asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters, progress))
     except BackendError as exc:
         failure = exc
     finally:
         if cache is not None:
             cache.close()
+    manifest = _finish(out, plan, generator, failed=failure is not None)
+    if failure is not None:
+        raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
+                           f"records are saved in {out}; rerun the same command to resume") from failure
+    return GenerationResult(out, manifest, counters["records"], counters["refusals"])
+
+
+@dataclass
+class _RunPlan:
+    """Everything decided before the first request; the manifest is built from it."""
+
+    identity: RunIdentity
+    jobs: list[Job]
+    config: dict[str, Any]
+    source: dict[str, Any]
+    prices: PriceTable
+    provenance_info: dict[str, Any] = field(default_factory=provenance)
+
+    def manifest(self, status: str, tally: CorpusTally | None = None,
+                 run: dict[str, Any] | None = None, missing: int | None = None) -> dict[str, Any]:
+        model = self.identity.model
+        price = self.prices.price(model)
+        cost = None if tally is None else self.prices.cost(
+            model, Usage(tally.input_tokens, tally.output_tokens))
+        return build_manifest(
+            status=status, identity=self.identity.to_json(), config=self.config,
+            source=self.source, planned=len(self.jobs),
+            missing=len(self.jobs) if missing is None else missing, tally=tally, run=run,
+            cost_usd=cost, provenance_info=self.provenance_info,
+            prices={"model": model, "as_of": PRICES_AS_OF, "source": self.config["prices"],
+                    "usd_per_million": None if price is None else vars(price)})
+
+
+def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> dict[str, Any]:
+    """Tally the folder as it now is; write the manifest and the card."""
     tally = tally_corpus(out)
-    missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused)
-    run = generator.stats.to_json(identity.model, price_table)
-    status = "incomplete" if failure or missing else "complete"
-    manifest = build_manifest(status=status, tally=tally, run=run, missing=missing,
-                              cost_usd=price_table.cost(identity.model, Usage(tally.input_tokens, tally.output_tokens)),
-                              **manifest_args)
+    missing = sum(1 for j in plan.jobs if j.id not in tally.ids and j.id not in tally.refused)
+    run = generator.stats.to_json(plan.identity.model, plan.prices)
+    manifest = plan.manifest("incomplete" if failed or missing else "complete", tally, run, missing)
     write_manifest(out, manifest)
     write_text(render_card(manifest), out / CARD_FILE)
-    if failure is not None:
-        raise BackendError(f"{failure} - {tally.records} of {len(jobs)} records are saved in "
-                           f"{out}; rerun the same command to resume") from failure
-    return GenerationResult(out, manifest, counters["records"], counters["refusals"])
+    return manifest
 
 
 def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:

@@ -7,20 +7,12 @@ the saved record keeps the persona id in its metadata, never the text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from credo.hashing import content_hash
 from credo.types import Message
 from credo.worldviews.loader import LoadedWorldview
 from credo.worldviews.spec import Persona
 
 _TRUNCATED = "\n[... canon text shortened ...]"
-
-
-@dataclass(frozen=True)
-class PersonaChoice:
-    id: str
-    system_prompt: str
 
 
 def draw_persona(personas: list[Persona], seed: int, prompt_id: str, sample_index: int) -> Persona:

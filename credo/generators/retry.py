@@ -35,7 +35,7 @@ class RetryPolicy:
     timeout: float = 120.0  # one request
 
     @classmethod
-    def from_env(cls, **overrides: float | int | None) -> RetryPolicy:
+    def from_env(cls, **overrides: float | None) -> RetryPolicy:
         """Defaults < ``CREDO_RETRY_*`` env < explicit overrides (None means unset)."""
         values: dict[str, float | int] = {}
         for name, cast in (("max_attempts", int), ("base", float), ("max_wait", float),
@@ -102,7 +102,7 @@ async def call_with_retry(
             return await asyncio.wait_for(call(), timeout=timeout)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - classified below, re-raised if not retryable
+        except Exception as exc:
             decision = (RetryDecision.TRANSIENT if isinstance(exc, TimeoutError)
                         else backend.classify_error(exc))
             if decision is RetryDecision.NO:

@@ -130,10 +130,28 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # quiet: tests read server.requests
             return
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out as two writes; with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms a request on loopback).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._quick_ack()
+
+        def _quick_ack(self) -> None:
+            # Clients also send headers and body as two writes; ACK at once so their Nagle
+            # does not hold the body back (Linux clears QUICKACK after each read).
+            if hasattr(socket, "TCP_QUICKACK"):
+                try:
+                    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                except OSError:
+                    pass
+
+        def do_POST(self) -> None:
             api = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(self.path)
             length = int(self.headers.get("content-length") or 0)
+            self._quick_ack()
             raw = self.rfile.read(length)
+            self._quick_ack()
             if api is None:
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
             try:
