@@ -27,14 +27,21 @@ TINY_PROMPTS = 9
 
 @contextmanager
 def fake_server(latency: float):
+    """Yield (openai base URL, pid) of a fake server running in its own process."""
     process = subprocess.Popen([sys.executable, "-m", "credo.testing",
                                 "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
-        yield line.split("openai base URL ")[1].rstrip(")\n")
+        yield line.split("openai base URL ")[1].rstrip(")\n"), process.pid
     finally:
         process.terminate()
         process.wait()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of another process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds() -> float:
@@ -55,7 +62,9 @@ def run(out: Path, url: str | None, samples: int, concurrency: int, use_cache: b
                              backend=backend)
     elapsed = time.perf_counter() - start
     records = result.manifest["counts"]["records"]
+    phase = result.manifest["last_run"]["seconds"] or elapsed
     return {"records": records, "seconds": round(elapsed, 2), "rate": round(records / elapsed, 1),
+            "request_phase_s": round(phase, 2), "request_phase_rate": round(records / phase, 1),
             "cpu_per_record_ms": round(1000 * (cpu_seconds() - cpu) / max(records, 1), 2),
             "requests": result.manifest["last_run"]["requests"],
             "cache_hits": result.manifest["last_run"]["cache_hits"]}
@@ -71,11 +80,15 @@ def main() -> None:
     os.environ.setdefault("CREDO_HOME", tempfile.mkdtemp(prefix="credo-bench-"))
     samples = -(-args.requests // TINY_PROMPTS)
     results = {}
-    with tempfile.TemporaryDirectory() as tmp, fake_server(args.latency) as url:
+    with tempfile.TemporaryDirectory() as tmp, fake_server(args.latency) as (url, pid):
         for c in args.concurrency:
+            server_cpu = process_cpu_seconds(pid)
             row = run(Path(tmp) / f"c{c}", url, samples, c, use_cache=False)
+            row["server_cpu_per_request_ms"] = round(
+                1000 * (process_cpu_seconds(pid) - server_cpu) / row["records"], 2)
             row["ideal"] = round(c / args.latency, 1)
             row["efficiency"] = round(row["rate"] / row["ideal"], 3)
+            row["request_phase_efficiency"] = round(row["request_phase_rate"] / row["ideal"], 3)
             results[f"C={c}"] = row
             print(f"C={c}: {row}", flush=True)
         # The same engine with no SDK and no HTTP: what the engine itself can sustain.
@@ -83,14 +96,15 @@ def main() -> None:
         row = run(Path(tmp) / "engine", None, samples, c, use_cache=False, latency=args.latency)
         row["ideal"] = round(c / args.latency, 1)
         row["efficiency"] = round(row["rate"] / row["ideal"], 3)
+        row["request_phase_efficiency"] = round(row["request_phase_rate"] / row["ideal"], 3)
         results[f"engine-only C={c}"] = row
         print(f"engine only (fake backend, {args.latency}s sleep) C={c}: {row}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp, fake_server(0.0) as url:
+    with tempfile.TemporaryDirectory() as tmp, fake_server(0.0) as (url, _):
         replay_samples = -(-args.replay // TINY_PROMPTS)
         results["fill"] = run(Path(tmp) / "fill", url, replay_samples, 64, use_cache=True)
         results["replay"] = run(Path(tmp) / "replay", url, replay_samples, 64, use_cache=True)
         print(f"cache replay: {results['replay']}", flush=True)
-    print(json.dumps(results))
+    print(json.dumps({"load_average": os.getloadavg(), "cpus": os.cpu_count(), **results}))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,9 @@ def test_teacher_refusals_are_recorded_counted_not_cached_and_retried(tiny_spec,
     assert counts["outstanding"] == 2 and sum(counts["by_template"].values()) == 2
     assert sum(counts["by_persona"].values()) == 2 and len(counts["by_prompt"]) == 2
     assert result.manifest["status"] == "complete" and result.manifest["counts"]["missing"] == 0
-    assert "teacher refusals: 2 outstanding" in result.summary()
+    summary = result.summary()
+    assert "teacher refusals: 2 outstanding" in summary
+    assert "refusals by template:" in summary and "refusals by persona:" in summary
     # Not cached: the next run asks again, gets answers, and the refusals are resolved.
     retry = FakeBackend("echo")
     second = generate_corpus(tiny_spec, out, backend=retry, progress=False)

@@ -11,6 +11,7 @@ command, with nothing lost and nothing duplicated. Teacher refusals go to
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,11 @@ class GenerationResult:
             f"requests: {run['requests']} ({run['retries']} retries); tokens this run: "
             f"{run['input_tokens']} in / {run['output_tokens']} out; cost this run: {cost}",
         ]
-        if refusals["outstanding"]:
-            top = sorted(refusals["by_template"].items(), key=lambda kv: -kv[1])[:3]
-            lines.append("refusals by template: " + ", ".join(f"{k} {v}" for k, v in top))
+        for key in ("by_template", "by_persona", "by_prompt"):
+            if refusals["outstanding"]:
+                top = sorted(refusals[key].items(), key=lambda kv: -kv[1])[:3]
+                lines.append(f"refusals {key.replace('_', ' ')}: "
+                             + ", ".join(f"{k} {v}" for k, v in top))
         return "\n".join(lines)
 
 
@@ -220,9 +223,11 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
                     counters["records"] += 1
                 bar.update(1)
 
+        started = time.perf_counter()
         tasks = [asyncio.create_task(worker()) for _ in range(generator.concurrency)]
         try:
             await asyncio.gather(*tasks)
+            generator.stats.seconds = time.perf_counter() - started
         except BaseException:
             for task in tasks:
                 task.cancel()

@@ -31,6 +31,7 @@ class GenerationStats:
     content_filtered: int = 0
     usage: Usage = field(default_factory=Usage)  # tokens of requests made this run
     retries: RetryStats = field(default_factory=RetryStats)
+    seconds: float = 0.0  # wall time of the request phase (set by the runner)
 
     def to_json(self, model_id: str, prices: PriceTable) -> dict[str, Any]:
         return {"requests": self.requests, "cache_hits": self.cache_hits,
@@ -38,7 +39,7 @@ class GenerationStats:
                 "teacher_refusals": self.refusals, "content_filtered": self.content_filtered,
                 "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,
-                "cost_usd": prices.cost(model_id, self.usage)}
+                "cost_usd": prices.cost(model_id, self.usage), "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)
