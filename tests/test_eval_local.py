@@ -131,3 +131,18 @@ def test_smollm2_smoke(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert "tiny violation: refused" in out
     rows = [json.loads(x) for x in (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["response"].strip() for r in rows)
+
+
+def test_samples_come_back_in_prompt_order(tiny_model: Path) -> None:
+    from credo.corpora.formats import ChatFormat
+    from credo.train.local_generation import load_local_model, sample_responses
+
+    local = load_local_model(str(tiny_model))
+    prompts = ["A much longer request that sorts after the others by length.", "Hi", "Medium request"]
+    run = sample_responses(local, prompts, ChatFormat("tags", local.tokenizer), samples=2,
+                           temperature=0.0, max_new_tokens=4, batch_size=4)
+    assert [len(group) for group in run.samples] == [2, 2, 2]
+    singles = [sample_responses(local, [p], ChatFormat("tags", local.tokenizer), samples=1,
+                                temperature=0.0, max_new_tokens=4).samples[0][0].text for p in prompts]
+    assert [group[0].text for group in run.samples] == singles  # greedy: batching changes nothing
+    assert all(group[0].text == group[1].text for group in run.samples)

@@ -36,7 +36,7 @@ class Sample:
 
 @dataclass(frozen=True)
 class SamplingRun:
-    samples: list[list[Sample]]  # [prompt][sample]
+    samples: list[list[Sample]]  # [prompt][sample], in the caller's order
     seconds: float
     new_tokens: int
 
@@ -82,7 +82,9 @@ def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: Cha
                      batch_size: int = 8, seed: int = 0,
                      progress: Callable[[int], None] | None = None) -> SamplingRun:
     """``samples`` responses to each user prompt; ``progress(n)`` after each batch."""
-    jobs = [(p, s) for p in range(len(prompts)) for s in range(samples)]
+    # Similar lengths share a batch, so little of each batch is padding.
+    jobs = sorted(((p, s) for p in range(len(prompts)) for s in range(samples)),
+                  key=lambda job: (len(prompts[job[0]]), job))
     texts = [chat_format.prompt(prompts[p]) for p, _ in jobs]
     results: list[Sample] = []
     started = time.perf_counter()
@@ -93,10 +95,10 @@ def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: Cha
         if progress:
             progress(len(batch))
     seconds = time.perf_counter() - started
-    grouped: list[list[Sample]] = [[] for _ in prompts]
-    for (p, _), sample in zip(jobs, results):
-        grouped[p].append(sample)
-    return SamplingRun(grouped, seconds, sum(s.new_tokens for s in results))
+    grouped: list[list[Sample | None]] = [[None] * samples for _ in prompts]
+    for (p, s), sample in zip(jobs, results):
+        grouped[p][s] = sample
+    return SamplingRun(grouped, seconds, sum(s.new_tokens for s in results))  # type: ignore[arg-type]
 
 
 def _generate_batch(local: LocalModel, texts: list[str], chat_format: ChatFormat,
