@@ -96,3 +96,20 @@ def test_real_smollm2_finds_shuffled_canon_harder(tmp_path):
     loss = report["loss"]
     assert loss["shuffled"]["ci95"][0] > loss["canon"]["ci95"][1]
     assert all(a["answer"] for a in report["answers"])
+
+
+def test_an_adapter_changes_what_the_probe_measures(tiny_llama, tmp_path):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(1)
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    config = LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+    plain = run_probe("tests/fixtures/tiny", str(tiny_llama), tmp_path / "a", max_new_tokens=2, questions=1)
+    adapted = run_probe("tests/fixtures/tiny", str(tiny_llama), tmp_path / "b", adapter=tmp_path / "adapter",
+                        max_new_tokens=2, questions=1)
+    assert adapted["adapter"] == str(tmp_path / "adapter")
+    assert adapted["loss"]["control"]["mean"] != plain["loss"]["control"]["mean"]
+    assert adapted["sentences"]["control"][0]["text"] == plain["sentences"]["control"][0]["text"]

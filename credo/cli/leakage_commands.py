@@ -49,7 +49,9 @@ def probe(
     model: str = typer.Option("smollm2", "--model", help="Model path, or 'smollm2' for the embedded model."),
     adapter: Path | None = typer.Option(None, "--adapter", help="A LoRA adapter folder to apply."),
     out: Path = typer.Option(Path("probe-report"), "--out", help="Folder for report.json/.md."),
-    chat_format: str = typer.Option("tags", "--format", help="tags | chat_template (as in training)."),
+    chat_format: str | None = typer.Option(
+        None, "--format", help="tags | chat_template (default: the adapter's training format, else tags)."
+    ),
     max_new_tokens: int = typer.Option(48, help="Tokens per answer."),
     questions: int = typer.Option(12, help="Questions asked (one per term)."),
 ) -> None:
