@@ -157,13 +157,14 @@ def build_index(sources: list[Source], folder: Path, config: IndexConfig, log: L
         "bytes": sum(s["bytes"] for s in shards),
         "tokens": tokens,
         "build_seconds": round(time.perf_counter() - started, 3),
+        "peak_rss_mb": _peak_rss_mb(),  # of the building process so far: the build's own peak
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return meta
 
 
 def _tune_memory() -> None:
-    """Keep freed numpy buffers in the heap instead of returning them to the OS.
+    """Keep freed per-block numpy buffers in the heap instead of returning them to the OS.
 
     Indexing allocates and frees many same-sized arrays per block. By default glibc maps
     each large one afresh, and on these VMs first-touch page faults then cost more than the
@@ -178,10 +179,20 @@ def _tune_memory() -> None:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: serve arrays up to 1 GiB from the heap
-        libc.mallopt(-1, 1 << 31)  # M_TRIM_THRESHOLD: keep up to 2 GiB of freed heap for reuse
+        # Per-block arrays (a few MB) come from the heap and are reused; shard-sized arrays
+        # (over 32 MiB) stay separate maps, so the heap cannot fragment and grow per shard.
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MiB of freed heap
     except (OSError, AttributeError):  # not glibc: defaults are only slower
         pass
+
+
+def _peak_rss_mb() -> int | None:
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _stat(path: Path) -> dict:
