@@ -70,13 +70,15 @@ def test_adapter_and_its_trained_format(tiny_model: Path, tiny_spec: Path, tmp_p
     peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model),
                                 LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
     peft_model.save_pretrained(adapter)
-    (adapter / "run.json").write_text(json.dumps({"chat_format": "chat_template"}))
+    (adapter / "run.json").write_text(json.dumps({"chat_format": "chat_template", "base_model": str(tiny_model)}))
     result = evaluate(str(tiny_model), [str(tiny_spec)], tmp_path / "ev", adapter=adapter, samples=1,
                       max_new_tokens=4)
     assert result.results["config"]["format"] == "chat_template"
     assert result.results["config"]["adapter"] == str(adapter)
     with pytest.raises(ConfigError, match="trained in format 'chat_template' but --format is 'tags'"):
         evaluate(str(tiny_model), [str(tiny_spec)], tmp_path / "ev2", adapter=adapter, chat_format="tags")
+    with pytest.raises(ConfigError, match="the adapter was trained on"):
+        evaluate(str(tmp_path), [str(tiny_spec)], tmp_path / "ev3", adapter=adapter)
 
 
 def test_trained_format_rules(tmp_path: Path) -> None:

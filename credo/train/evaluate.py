@@ -68,18 +68,39 @@ def collect_requests(worldviews: Sequence[str]) -> list[EvalItem]:
     return items
 
 
+def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
+    """The run manifest credo train wrote beside the adapter (empty when there is none)."""
+    path = Path(adapter) / RUN_FILE if adapter is not None else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo train") from None
+
+
 def trained_format(adapter: str | Path | None, requested: str | None) -> str:
     """The adapter's training format (its run.json) wins; a conflicting --format is an error."""
-    trained = None
-    if adapter is not None and (Path(adapter) / RUN_FILE).is_file():
-        run = json.loads((Path(adapter) / RUN_FILE).read_text(encoding="utf-8"))
-        trained = run.get("chat_format") or run.get("format")
+    run = adapter_run(adapter)
+    trained = run.get("chat_format") or run.get("format")
     if requested and requested not in TRAINING_FORMATS:
         raise ConfigError(f"--format {requested!r}: use one of {', '.join(TRAINING_FORMATS)}")
     if trained and requested and trained != requested:
         raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained in format '{trained}' but "
                           f"--format is '{requested}' - drop --format or pass --format {trained}")
     return trained or requested or "tags"
+
+
+def check_base_model(model: str, adapter: str | Path | None) -> None:
+    """An adapter only fits the base model it was trained on."""
+    base = adapter_run(adapter).get("base_model")
+    if not base or base == model:
+        return
+    from credo.embedded import resolve_model_path
+
+    if Path(resolve_model_path(base)).resolve() != Path(resolve_model_path(model)).resolve():
+        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained on '{base}' but --model is "
+                          f"'{model}' - pass --model {base}")
 
 
 def is_served(model: str, registry: dict[str, Any] | None = None) -> bool:
@@ -109,6 +130,7 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     if served and adapter is not None:
         raise ConfigError("--adapter applies to a local model - serve the adapted model and pass its name")
     fmt = trained_format(adapter, chat_format)
+    check_base_model(model, adapter)
     config = {"model": model, "adapter": str(adapter) if adapter else None, "worldviews": list(worldviews),
               "samples": samples, "temperature": temperature, "max_new_tokens": max_new_tokens,
               "judges": specs, "format": None if served else fmt, "batch_size": batch_size, "seed": seed}
