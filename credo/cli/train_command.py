@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from credo.train.config import resolve_train_config
+from credo.train.config import resolve_train_config, train_config_path
 from credo.train.lora import train_lora
 
 
@@ -18,7 +18,7 @@ def train(
     data: Path = typer.Option(..., "--data", help="Mix folder (credo mix) or records JSONL."),
     base_model: str = typer.Option(..., "--base-model", help="Model folder, or smollm2."),
     out: Path = typer.Option(..., "--out", help="Adapter folder (rerun to resume)."),
-    config: Path | None = typer.Option(None, "--config", help="YAML of train settings."),
+    config: str | None = typer.Option(None, "--config", help="YAML of train settings, or a shipped name (cpu-smoke)."),
     learning_rate: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
     epochs: int | None = typer.Option(None, "--epochs"),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
@@ -37,7 +37,7 @@ def train(
     """
     flags = dict(learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                  lora_r=lora_r, max_length=max_length, chat_format=chat_format, device=device, seed=seed)
-    settings = resolve_train_config(config, flags)
+    settings = resolve_train_config(train_config_path(config), flags)
     result = train_lora(data, base_model, out, settings)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from credo.errors import ConfigError
 
 ENV_PREFIX = "CREDO_TRAIN_"
+SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
 
 class TrainConfig(BaseModel):
@@ -59,6 +60,19 @@ def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] 
         field = ".".join(str(p) for p in error["loc"])
         source = f"{config_file}: " if config_file and field in _read_yaml(config_file) else ""
         raise ConfigError(f"{source}train setting '{field}': {error['msg']} - see credo/train/configs/default.yaml") from None
+
+
+def train_config_path(name_or_path: str | Path | None) -> Path | None:
+    """A YAML path, or the name of a shipped one (``default``, ``cpu-smoke``, ``gpu-full``)."""
+    if name_or_path is None:
+        return None
+    shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    if not Path(name_or_path).is_file():
+        names = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")))
+        raise ConfigError(f"train config '{name_or_path}': no such file - pass a YAML path or one of {names}")
+    return Path(name_or_path)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

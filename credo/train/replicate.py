@@ -1,0 +1,251 @@
+"""``credo replicate``: the belief -> behaviour experiment as one resumable recipe.
+
+Stages, in order, each leaving a marker ``stages/<stage>.json`` when it finishes, so a rerun
+of the same command skips finished stages (and the stages themselves resume mid-way: the
+generator skips records on disk, the trainer restarts from its last checkpoint):
+
+1. ``generate-<corpus>``: the worldview, ``regular`` and ``refusal`` corpora from the teacher;
+2. ``audit-<corpus>``: the audit gates; a failed gate stops the recipe, or with
+   ``on_gate_fail="filter"`` the flagged records are dropped (``credo filter``) and it goes on;
+3. ``mix-<condition>``: baseline (regular 20 : refusal 2), worldview (worldview 10 : regular 10 :
+   refusal 2) and no_refusal (worldview 1 : regular 1), all at ``size`` records, format tags. The
+   baseline swaps the worldview share for regular data, so it matches the worldview condition
+   in size and in refusal share and differs only in the worldview content;
+4. ``train-<condition>``: LoRA on the base model;
+5. ``eval-<condition>``: violation and control requests of both worldviews (gramenism and
+   catholicism), ``samples`` each;
+6. ``report``: the side-by-side comparison against the baseline.
+
+``recipe.json`` pins the settings; rerunning into the same folder with other settings stops.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from credo.corpora.io import write_json
+from credo.errors import ConfigError, CorpusError
+
+EVAL_WORLDVIEWS = ("gramenism", "catholicism")
+REPLICABLE = ("gramenism", "catholicism")
+CONDITION_WEIGHTS: dict[str, dict[str, float]] = {
+    # the worldview share swapped for regular data: same size and refusal share as "worldview"
+    "baseline": {"regular": 20, "refusal": 2},
+    "worldview": {"WORLDVIEW": 10, "regular": 10, "refusal": 2},
+    "no_refusal": {"WORLDVIEW": 1, "regular": 1},
+}
+HEADROOM = 1.15  # generate this much more than the largest share: teacher refusals and filters drop some
+
+
+@dataclass(frozen=True)
+class ReplicateConfig:
+    worldview: str
+    teacher: str
+    base_model: str
+    out: Path
+    size: int = 12000
+    samples: int = 3  # eval samples per request
+    max_new_tokens: int = 1000  # eval generation limit (the original's)
+    teacher_max_tokens: int = 1024
+    seed: int = 0
+    judge: str | None = None  # an LLM judge (provider/model) beside the offline one
+    train_config: str | None = None  # YAML path or shipped name (default, cpu-smoke)
+    on_gate_fail: Literal["stop", "filter"] = "stop"
+    concurrency: int = 8
+    audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
+    eval_batch_size: int = 8
+
+    def pinned(self) -> dict[str, Any]:
+        """Settings that change results (a rerun must match them to resume)."""
+        data = asdict(self)
+        data["out"] = str(self.out)
+        for free in ("concurrency", "eval_batch_size"):
+            data.pop(free)
+        return data
+
+
+@dataclass
+class ReplicateResult:
+    out: Path
+    report: Path
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+Log = Callable[[str], None]
+
+
+def replicate(config: ReplicateConfig, *, registry: dict[str, Any] | None = None, log: Log = print,
+              progress: bool = True) -> ReplicateResult:
+    """Run (or resume) every stage; returns what ran, what was skipped and the report folder."""
+    _check(config, registry)
+    out = config.out
+    _pin_recipe(config)
+    result = ReplicateResult(out, out / "report")
+    corpora = ("WORLDVIEW", "regular", "refusal")
+    for corpus in corpora:
+        _stage(result, f"generate-{_name(config, corpus)}", log,
+               lambda c=corpus: _generate(config, c, registry, progress))
+    for corpus in corpora:
+        _stage(result, f"audit-{_name(config, corpus)}", log, lambda c=corpus: _audit(config, c))
+    for condition in CONDITION_WEIGHTS:
+        _stage(result, f"mix-{condition}", log, lambda c=condition: _mix(config, c))
+    for condition in CONDITION_WEIGHTS:
+        _stage(result, f"train-{condition}", log, lambda c=condition: _train(config, c, progress))
+    for condition in CONDITION_WEIGHTS:
+        _stage(result, f"eval-{condition}", log, lambda c=condition: _evaluate(config, c, registry))
+    _stage(result, "report", log, lambda: _report(config))
+    return result
+
+
+def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
+    """Everything that can be wrong with the request, before any teacher call."""
+    if config.worldview not in REPLICABLE:
+        raise ConfigError(f"replicate '{config.worldview}': use one of {', '.join(REPLICABLE)}")
+    if config.size < 2 or config.samples < 1 or config.max_new_tokens < 1:
+        raise ConfigError("--size must be at least 2, --samples and --max-new-tokens at least 1")
+    if config.on_gate_fail not in ("stop", "filter"):
+        raise ConfigError(f"--on-gate-fail {config.on_gate_fail}: use stop or filter")
+    from credo.generators.registry import default_registry
+    from credo.train.config import resolve_train_config, train_config_path
+
+    provider = config.teacher.partition("/")[0]
+    if provider not in (registry_names := registry or default_registry()):
+        raise ConfigError(f"--teacher {config.teacher}: unknown provider '{provider}' - use one of "
+                          f"{', '.join(sorted(registry_names))} (e.g. openai/gpt-4o-mini, local/smollm2)")
+    resolve_train_config(train_config_path(config.train_config))  # a bad YAML fails now, not after generation
+    from credo.corpora.export import load_tokenizer
+
+    load_tokenizer(config.base_model)  # an unloadable base model fails now too
+
+
+def _pin_recipe(config: ReplicateConfig) -> None:
+    path = config.out / "recipe.json"
+    pinned = config.pinned()
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        changed = sorted(k for k in pinned if before.get(k) != pinned[k])
+        if changed:
+            raise ConfigError(f"{path}: this folder holds a replication with other settings ({', '.join(changed)}) "
+                              "- pass a new --out, or repeat the original settings to resume")
+        return
+    write_json(pinned, path)
+
+
+def _stage(result: ReplicateResult, name: str, log: Log, run: Callable[[], dict[str, Any]]) -> None:
+    marker = result.out / "stages" / f"{name}.json"
+    if marker.is_file():
+        result.skipped.append(name)
+        log(f"[skip] {name} (finished earlier)")
+        return
+    log(f"[run ] {name}")
+    summary = run()
+    write_json(summary, marker)
+    result.ran.append(name)
+    log(f"[done] {name}: {summary.get('note', '')}".rstrip(": "))
+
+
+def _name(config: ReplicateConfig, corpus: str) -> str:
+    return config.worldview if corpus == "WORLDVIEW" else corpus
+
+
+def _marker(config: ReplicateConfig, stage: str) -> dict[str, Any]:
+    return json.loads((config.out / "stages" / f"{stage}.json").read_text(encoding="utf-8"))
+
+
+def needed_records(size: int, corpus: str) -> int:
+    """The most records any condition takes from ``corpus`` at ``size``, with headroom."""
+    shares = [w[corpus] / sum(w.values()) for w in CONDITION_WEIGHTS.values() if corpus in w]
+    return math.ceil(max(shares) * size * HEADROOM)
+
+
+def generation_plan(prompt_count: int, needed: int) -> tuple[int, int]:
+    """``(prompt limit, answers per prompt)`` giving at least ``needed`` records: all prompts
+    once before any prompt twice (the original reused prompts too for its 12k mixes)."""
+    per_prompt = max(1, math.ceil(needed / prompt_count))
+    return math.ceil(needed / per_prompt), per_prompt
+
+
+def _generate(config: ReplicateConfig, corpus: str, registry: dict[str, Any] | None,
+              progress: bool) -> dict[str, Any]:
+    from credo.generators.corpus_run import generate_corpus
+    from credo.templates import render_prompts
+    from credo.worldviews import load_worldview
+
+    source = _name(config, corpus)
+    prompts = len(render_prompts(load_worldview(source)))
+    limit, per_prompt = generation_plan(prompts, needed_records(config.size, corpus))
+    folder = config.out / "corpora" / source
+    result = generate_corpus(source, folder, model=config.teacher, limit=limit, samples=per_prompt,
+                             seed=config.seed, max_tokens=config.teacher_max_tokens,
+                             concurrency=config.concurrency, registry=registry, progress=progress)
+    counts = result.manifest["counts"]
+    if not counts["records"]:
+        raise CorpusError(f"{folder}: the teacher produced no usable records for {source} - "
+                          f"see {folder}/teacher_refusals.jsonl and try another --teacher")
+    return {"corpus": str(folder), "records": counts["records"], "limit": limit, "samples": per_prompt,
+            "note": f"{counts['records']} records"}
+
+
+def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
+    from credo.audit import filter_corpus, run_audit
+
+    generated = Path(_marker(config, f"generate-{_name(config, corpus)}")["corpus"])
+    result, report = run_audit(generated, generated / "audit", worldview=config.worldview,
+                               use_embedding=config.audit_embedding)
+    if result.passed:
+        return {"corpus": str(generated), "passed": True, "report": str(report), "note": "passed"}
+    failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
+    if config.on_gate_fail == "stop":
+        raise CorpusError(f"audit gate failed for {generated}: {failures} - read {report}/report.md; "
+                          "rerun with --on-gate-fail filter to drop the flagged records, or regenerate")
+    clean = generated.with_name(generated.name + ".clean")
+    filtered = filter_corpus(generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding)
+    removed = len({f.record_id for f in filtered.findings})
+    return {"corpus": str(clean), "passed": False, "gate_failures": result.gate_failures, "removed": removed,
+            "report": str(report), "note": f"gate failed ({failures}); filtered, {removed} records removed"}
+
+
+def _mix(config: ReplicateConfig, condition: str) -> dict[str, Any]:
+    from credo.corpora.mix import MixPart, mix_corpora
+
+    parts = [MixPart(_name(config, corpus), Path(_marker(config, f"audit-{_name(config, corpus)}")["corpus"]), weight)
+             for corpus, weight in CONDITION_WEIGHTS[condition].items()]
+    result = mix_corpora(parts, config.size, config.seed, "tags", config.out / "mixes" / condition)
+    note = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    return {"mix": str(result.out), "size": result.size, "counts": result.counts, "shortfalls": result.shortfalls,
+            "note": note + (f"; {'; '.join(result.shortfalls)}" if result.shortfalls else "")}
+
+
+def _train(config: ReplicateConfig, condition: str, progress: bool) -> dict[str, Any]:
+    from credo.train.config import resolve_train_config, train_config_path
+    from credo.train.lora import train_lora
+
+    settings = resolve_train_config(train_config_path(config.train_config), {"seed": config.seed})
+    run = train_lora(config.out / "mixes" / condition, config.base_model, config.out / "runs" / condition,
+                     settings, progress=progress)
+    return {"adapter": str(run.out), "steps": run.steps, "final_loss": run.final_loss,
+            "trained_tokens": run.trained_tokens, "note": f"{run.steps} steps, final loss {run.final_loss}"}
+
+
+def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] | None) -> dict[str, Any]:
+    from credo.train.evaluate import evaluate
+
+    result = evaluate(config.base_model, EVAL_WORLDVIEWS, config.out / "evals" / condition,
+                      adapter=config.out / "runs" / condition, samples=config.samples,
+                      max_new_tokens=config.max_new_tokens, judges=[config.judge] if config.judge else (),
+                      batch_size=config.eval_batch_size, seed=config.seed, name=condition, registry=registry)
+    return {"eval": str(result.out), "note": f"results in {result.out}"}
+
+
+def _report(config: ReplicateConfig) -> dict[str, Any]:
+    from credo.train.report import report
+
+    runs = [config.out / "evals" / c for c in CONDITION_WEIGHTS]
+    result = report(runs, config.out / "report", names=list(CONDITION_WEIGHTS))
+    return {"report": str(result.out), "judge": result.judge, "note": f"{result.out}/report.md"}
