@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from credo.judges.run import judge_file
-
 
 def register(app: typer.Typer) -> None:
     app.command("judge")(judge)
@@ -26,6 +24,8 @@ def judge(
     Example: credo judge runs/base/responses.jsonl --judge offline --judge openai/gpt-4o-mini
     --labels label --out judged/
     """
+    from credo.judges.run import judge_file
+
     result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
                         response_field=response_field)
     for name, data in result.report["judges"].items():
