@@ -26,6 +26,7 @@ def replicate_command(
     train_config: str | None = typer.Option(None, "--train-config", help="YAML or shipped name (cpu-smoke)."),
     on_gate_fail: str = typer.Option("stop", "--on-gate-fail", help="stop, or filter the flagged records."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Teacher requests in flight."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
@@ -37,6 +38,7 @@ def replicate_command(
     config = ReplicateConfig(worldview, teacher, base_model, out, size=size, samples=samples,
                              max_new_tokens=max_new_tokens, teacher_max_tokens=teacher_max_tokens,
                              seed=seed, judge=judge, train_config=train_config,
-                             on_gate_fail=on_gate_fail, audit_embedding=not no_embedding)  # type: ignore[arg-type]
+                             on_gate_fail=on_gate_fail, audit_embedding=not no_embedding,
+                             concurrency=concurrency)  # type: ignore[arg-type]
     result = replicate(config, log=typer.echo)
     typer.echo(f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md")

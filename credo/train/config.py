@@ -63,7 +63,7 @@ def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] 
 
 
 def train_config_path(name_or_path: str | Path | None) -> Path | None:
-    """A YAML path, or the name of a shipped one (``default``, ``cpu-smoke``, ``gpu-full``)."""
+    """A YAML path, or the name of a shipped one (``default``, ``cpu-smoke``)."""
     if name_or_path is None:
         return None
     shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
