@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.export import MIX_FORMATS, export_mix, tokenizer_identity, write_mix_card
+from credo.corpora.export import (
+    MIX_FORMATS,
+    export_mix,
+    load_tokenizer,
+    tokenizer_identity,
+    write_mix_card,
+)
+from credo.corpora.formats import ChatFormat
 from credo.corpora.io import (
     RECORDS_FILE,
     read_manifest,
@@ -138,7 +145,7 @@ def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
     The folder always holds ``records.jsonl``, ``manifest.json`` (with ``format``) and
     ``CARD.md``, plus the export for ``fmt`` (see :mod:`credo.corpora.export`).
     """
-    _check_inputs(parts, size, fmt, on_short)
+    _check_inputs(parts, size, fmt, on_short, tokenizer)
     loaded = {p.name: list(read_records(p.path)) for p in parts}
     for part in parts:
         if not loaded[part.name]:
@@ -162,7 +169,7 @@ def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
     return MixResult(out, len(mixed), {p.name: c for p, c in zip(parts, counts)}, shortfalls)
 
 
-def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str) -> None:
+def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str, tokenizer: str | None) -> None:
     if not parts:
         raise ConfigError("no --part given - pass at least one NAME=DIR:WEIGHT")
     names = [p.name for p in parts]
@@ -175,6 +182,10 @@ def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str) -> N
     if size <= 0:
         raise ConfigError(f"--size {size}: must be a positive number of records")
     allocate([p.weight for p in parts], size)  # raises on weights summing to zero
+    if fmt == "chat_template":  # a missing or template-less tokenizer fails before anything is written
+        if not tokenizer:
+            raise ConfigError("format 'chat_template' needs --tokenizer (a model folder, or smollm2) - or use --format tags")
+        ChatFormat("chat_template", load_tokenizer(tokenizer))
     for part in parts:
         records_path(part.path)  # raises, naming the path, on a missing part
 
