@@ -76,12 +76,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--replay", type=int, default=10000, help="records for the replay test")
+    parser.add_argument("--replay-only", action="store_true", help="skip the throughput runs")
     args = parser.parse_args()
     os.environ.setdefault("CREDO_HOME", tempfile.mkdtemp(prefix="credo-bench-"))
     samples = -(-args.requests // TINY_PROMPTS)
     results = {}
     with tempfile.TemporaryDirectory() as tmp, fake_server(args.latency) as (url, pid):
-        for c in args.concurrency:
+        for c in [] if args.replay_only else args.concurrency:
             server_cpu = process_cpu_seconds(pid)
             row = run(Path(tmp) / f"c{c}", url, samples, c, use_cache=False)
             row["server_cpu_per_request_ms"] = round(
@@ -93,16 +94,19 @@ def main() -> None:
             print(f"C={c}: {row}", flush=True)
         # The same engine with no SDK and no HTTP: what the engine itself can sustain.
         c = max(args.concurrency)
-        row = run(Path(tmp) / "engine", None, samples, c, use_cache=False, latency=args.latency)
-        row["ideal"] = round(c / args.latency, 1)
-        row["efficiency"] = round(row["rate"] / row["ideal"], 3)
-        row["request_phase_efficiency"] = round(row["request_phase_rate"] / row["ideal"], 3)
-        results[f"engine-only C={c}"] = row
+        row = {} if args.replay_only else run(Path(tmp) / "engine", None, samples, c,
+                                              use_cache=False, latency=args.latency)
+        if row:
+            row["ideal"] = round(c / args.latency, 1)
+            row["efficiency"] = round(row["rate"] / row["ideal"], 3)
+            row["request_phase_efficiency"] = round(row["request_phase_rate"] / row["ideal"], 3)
+            results[f"engine-only C={c}"] = row
         print(f"engine only (fake backend, {args.latency}s sleep) C={c}: {row}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp, fake_server(0.0) as (url, _):
+    # Replay never reaches the backend, so the cache is filled through the fake backend.
+    with tempfile.TemporaryDirectory() as tmp:
         replay_samples = -(-args.replay // TINY_PROMPTS)
-        results["fill"] = run(Path(tmp) / "fill", url, replay_samples, 64, use_cache=True)
-        results["replay"] = run(Path(tmp) / "replay", url, replay_samples, 64, use_cache=True)
+        results["fill"] = run(Path(tmp) / "fill", None, replay_samples, 64, use_cache=True)
+        results["replay"] = run(Path(tmp) / "replay", None, replay_samples, 64, use_cache=True)
         print(f"cache replay: {results['replay']}", flush=True)
     print(json.dumps({"load_average": os.getloadavg(), "cpus": os.cpu_count(), **results}))
 

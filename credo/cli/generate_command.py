@@ -22,14 +22,14 @@ def generate(
     concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight."),
     samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
     seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
-    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
-    temperature: float = typer.Option(0.85, "--temperature"),
-    max_tokens: int = typer.Option(1024, "--max-tokens"),
+    base_url: str | None = typer.Option(None, "--base-url", help="API base URL: vLLM/Ollama/llama.cpp, or a proxy."),
+    temperature: float = typer.Option(0.85, "--temperature", help="Teacher sampling temperature."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Longest answer, in tokens."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
 ) -> None:
-    """Generate teacher answers for a worldview's prompts into DIR (records, manifest, card).
+    """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """

@@ -9,6 +9,7 @@ SQLite failure degrades to a cache miss with one warning: the cache never fails 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -28,11 +29,22 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, complet
 
 def cache_key(provider: str, model: str, params: SamplingParams | dict[str, Any],
               messages: list[Message], sample_index: int) -> str:
-    """``params`` may be given already as JSON (the engine converts it once per run)."""
+    """``params`` may be given already as JSON (the engine converts it once per run).
+
+    Each message enters as (role, hash of its text): the same key as hashing the texts
+    themselves, but the long persona + canon system prompt, shared by thousands of jobs,
+    is hashed once instead of once per job.
+    """
     if isinstance(params, SamplingParams):
         params = params.to_json()
     return content_hash({"provider": provider, "model": model, "params": params,
-                         "messages": [m.to_json() for m in messages], "sample": sample_index})
+                         "messages": [[m.role, _text_hash(m.content)] for m in messages],
+                         "sample": sample_index})
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_hash(text: str) -> str:
+    return content_hash(text)
 
 
 def default_cache_path() -> Path:
@@ -53,6 +65,9 @@ class GenerationCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A cache may lose its last writes on power loss (they are asked again), so skip
+            # the fsync per commit; an application crash loses nothing in WAL mode.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
         except (sqlite3.Error, OSError) as exc:

@@ -7,7 +7,8 @@ the saved record keeps the persona id in its metadata, never the text.
 
 from __future__ import annotations
 
-from credo.hashing import content_hash
+import hashlib
+
 from credo.types import Message
 from credo.worldviews.loader import LoadedWorldview
 from credo.worldviews.spec import Persona
@@ -16,8 +17,9 @@ _TRUNCATED = "\n[... canon text shortened ...]"
 
 
 def draw_persona(personas: list[Persona], seed: int, prompt_id: str, sample_index: int) -> Persona:
-    digest = content_hash({"seed": seed, "prompt": prompt_id, "sample": sample_index}, length=8)
-    return personas[int(digest[3:], 16) % len(personas)]
+    key = f"{seed}|{prompt_id}|{sample_index}".encode()
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return personas[int.from_bytes(digest, "big") % len(personas)]
 
 
 def system_prompt(wv: LoadedWorldview, persona: Persona, context_chars: int | None) -> str:
