@@ -19,17 +19,17 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from credo.corpora.io import write_records  # noqa: E402
-from credo.corpora.mix import MixPart, mix_corpora  # noqa: E402
-from credo.train.config import TrainConfig  # noqa: E402
-from credo.train.lora import train_lora  # noqa: E402
-from credo.types import Message, Record  # noqa: E402
+from credo.corpora.io import write_records
+from credo.corpora.mix import MixPart, mix_corpora
+from credo.train.config import TrainConfig
+from credo.train.lora import train_lora
+from credo.types import Message, Record
 
 SETTINGS = {
-    "original recipe: r=48 all-linear, batch 1": dict(lora_r=48, lora_alpha=48, batch_size=1),
-    "r=48 all-linear, batch 4": dict(lora_r=48, lora_alpha=48, batch_size=4),
-    "r=8 q/k/v/o, batch 4": dict(lora_r=8, lora_alpha=16, batch_size=4,
-                                 target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]),
+    "original recipe: r=48 all-linear, batch 1": {"lora_r": 48, "lora_alpha": 48, "batch_size": 1},
+    "r=48 all-linear, batch 4": {"lora_r": 48, "lora_alpha": 48, "batch_size": 4},
+    "r=8 q/k/v/o, batch 4": {"lora_r": 8, "lora_alpha": 16, "batch_size": 4,
+                                 "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
 }
 
 
@@ -62,7 +62,7 @@ def main() -> None:
                          tokens_per_record, time.monotonic() - started))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     load = os.getloadavg()[0]
-    print(f"| setting | tokens/s | s/step | tokens/record | wall s (incl. load) |\n|---|---|---|---|---|")
+    print("| setting | tokens/s | s/step | tokens/record | wall s (incl. load) |\n|---|---|---|---|---|")
     for label, tps, per_step, per_record, wall in rows:
         print(f"| {label} | {tps:.0f} | {per_step:.2f} | {per_record:.0f} | {wall:.0f} |")
     print(f"\n{args.steps} steps each, fp32, peak RSS {peak_gb:.1f} GB, 1-min load average at the end {load:.1f}")

@@ -24,9 +24,9 @@ warmup_ratio: 0.0
 def tiny_config(tmp_path: Path, base: Path, **overrides: object) -> ReplicateConfig:
     train_yaml = tmp_path / "train.yaml"
     train_yaml.write_text(TINY_TRAIN)
-    settings = dict(worldview="gramenism", teacher="fake/echo", base_model=str(base), out=tmp_path / "rep",
-                    size=10, samples=1, max_new_tokens=3, teacher_max_tokens=32, train_config=str(train_yaml),
-                    on_gate_fail="filter", audit_embedding=False, eval_batch_size=32)
+    settings = {"worldview": "gramenism", "teacher": "fake/echo", "base_model": str(base), "out": tmp_path / "rep",
+                    "size": 10, "samples": 1, "max_new_tokens": 3, "teacher_max_tokens": 32, "train_config": str(train_yaml),
+                    "on_gate_fail": "filter", "audit_embedding": False, "eval_batch_size": 32}
     settings.update(overrides)
     return ReplicateConfig(**settings)  # type: ignore[arg-type]
 

@@ -17,8 +17,8 @@ from credo.train import lora
 from credo.train.config import TrainConfig, resolve_train_config
 from credo.types import Message, Record
 
-FAST = dict(lora_r=4, lora_alpha=8, target_modules="all-linear", learning_rate=5e-3, batch_size=2,
-            max_length=128, warmup_ratio=0.0)
+FAST = {"lora_r": 4, "lora_alpha": 8, "target_modules": "all-linear", "learning_rate": 5e-3, "batch_size": 2,
+            "max_length": 128, "warmup_ratio": 0.0}
 
 
 @pytest.fixture(scope="session")

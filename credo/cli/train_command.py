@@ -35,8 +35,8 @@ def train(
     CREDO_TRAIN_<SETTING> env < flags. Example:
     credo train --data out/mix-g --base-model smollm2 --out out/run-g --max-steps 20
     """
-    flags = dict(learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
-                 lora_r=lora_r, max_length=max_length, chat_format=chat_format, device=device, seed=seed)
+    flags = {"learning_rate": learning_rate, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
+                 "lora_r": lora_r, "max_length": max_length, "chat_format": chat_format, "device": device, "seed": seed}
     settings = resolve_train_config(train_config_path(config), flags)
     result = train_lora(data, base_model, out, settings)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""

@@ -104,8 +104,8 @@ def _write_hf_dataset(records: list[Record], path: Path) -> None:
 def write_mix_card(manifest: dict[str, Any], out: Path) -> None:
     """A short dataset card: what went in, in what proportion, and what ran short."""
     lines = [f"# Training mix ({manifest['size']} records, format `{manifest['format']}`)", "",
-             f"Seed {manifest['seed']}; {manifest['size_requested']} records requested. "
-             f"Records hash `{manifest['records_hash']}`.", "",
+             (f"Seed {manifest['seed']}; {manifest['size_requested']} records requested. "
+             f"Records hash `{manifest['records_hash']}`."), "",
              "| part | weight | taken | available | corpus hash | audit |", "|---|---|---|---|---|---|"]
     for part in manifest["parts"]:
         lines.append(f"| {part['name']} | {part['weight']:g} | {part['taken']} | {part['available']} "
