@@ -159,3 +159,16 @@ def test_shipped_reference_and_fixture_spec(tmp_path):
     assert code == 0
     assert report["reference"]["tokens"] > 50_000
     assert {r["term"] for r in report["terms"]} >= {"Tinyism", "Pebblehold", "Pebble Count"}
+
+
+def test_bad_options_and_a_missing_corpus_are_exit_2(tmp_path, clean_ref, capsys):
+    spec = make_spec(tmp_path)
+    for extra, message in [
+        (["--online", "google"], "not a known backend"),
+        (["--min-count", "0"], "--min-count must be >= 1"),
+        (["--corpus", str(tmp_path / "missing")], "missing"),
+    ]:
+        with pytest.raises(SystemExit) as bad:
+            main(["leakage", str(spec), "-r", str(clean_ref), "--out", str(tmp_path / "o"), *extra])
+        assert bad.value.code == 2
+        assert message in capsys.readouterr().err

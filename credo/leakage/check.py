@@ -28,6 +28,7 @@ from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
 from credo.leakage.verify import verify_phrases
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
+ONLINE_BACKENDS = ("infini-gram",)
 SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped with credo
 
 
@@ -60,8 +61,6 @@ def term_rows(
 
 
 def _online_counts(rows: list[dict], online: str, min_count: int, log: Log | None) -> dict:
-    if online != "infini-gram":
-        raise ConfigError(f"--online '{online}' is not a known backend - use 'infini-gram'")
     from credo.leakage.online import InfiniGramClient
 
     client = InfiniGramClient(log=log)
@@ -99,6 +98,10 @@ def leakage_section(
     "count", "verdict", "examples", ...}``), ``overlap`` (``canon`` and, with ``corpus``,
     ``corpus``: n-gram fractions and top passages) and ``gate`` (``failed``, ``collisions``).
     """
+    if online is not None and online not in ONLINE_BACKENDS:
+        raise ConfigError(f"--online '{online}' is not a known backend - use one of {', '.join(ONLINE_BACKENDS)}")
+    if min_count < 1 or n < 2:
+        raise ConfigError("--min-count must be >= 1 and n >= 2")
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
     sources = resolve_sources(list(paths))
