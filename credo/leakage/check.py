@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from credo.corpora.io import records_path
 from credo.errors import ConfigError
 from credo.leakage import tokens as tok
 from credo.leakage.index import IndexConfig, Log, ReferenceIndex, open_index
@@ -102,6 +103,8 @@ def leakage_section(
         raise ConfigError(f"--online '{online}' is not a known backend - use one of {', '.join(ONLINE_BACKENDS)}")
     if min_count < 1 or n < 2:
         raise ConfigError("--min-count must be >= 1 and n >= 2")
+    if corpus is not None:
+        records_path(corpus)  # fail before a long index build, not after
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
     sources = resolve_sources(list(paths))
