@@ -314,6 +314,8 @@ def _read_pointer(pointer: Path) -> str | None:
 
 
 def _build_atomically(sources: list[Source], folder: Path, config: IndexConfig, log: Log | None) -> ReferenceIndex:
+    megabytes = sum(s.path.stat().st_size for s in sources) / 1e6
+    _say(log, f"indexing {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} (cached)")
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
