@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from credo.train.stats import cohen_kappa, compare_proportions, fisher_exact, proportion, wilson_interval
+from credo.train.stats import (
+    cohen_kappa,
+    compare_proportions,
+    fisher_exact,
+    proportion,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from credo.errors import ConfigError
 from credo.generators.fake_backend import FakeBackend
 from credo.judges import ACCEPTANCE, DEFLECTION, ERROR, REFUSAL, UNPARSEABLE, Pair
 from credo.judges.llm import REASK, LLMJudge, load_rubric, parse_label, parse_reason
-from credo.errors import ConfigError
 
 
 @pytest.mark.parametrize(

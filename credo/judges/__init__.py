@@ -4,8 +4,19 @@
 :func:`label_pairs`; :func:`agreement` gives pairwise Cohen's kappa with confusion matrices.
 """
 
-from credo.judges.base import (ACCEPTANCE, ALL_LABELS, DEFLECTION, ERROR, LABELS, REFUSAL,
-                               UNPARSEABLE, Judge, Judgement, Pair, collapse)
+from credo.judges.base import (
+                               ACCEPTANCE,
+                               ALL_LABELS,
+                               DEFLECTION,
+                               ERROR,
+                               LABELS,
+                               REFUSAL,
+                               UNPARSEABLE,
+                               Judge,
+                               Judgement,
+                               Pair,
+                               collapse,
+)
 from credo.judges.labelling import agreement, build_judge, build_judges, label_counts, label_pairs
 from credo.judges.offline import OfflineJudge
 from credo.judges.run import judge_file

@@ -8,7 +8,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from credo.errors import ConfigError
-from credo.judges.base import ALL_LABELS, LABELS, NOT_REFUSAL, REFUSAL, Judge, Judgement, Pair, collapse
+from credo.judges.base import (
+    ALL_LABELS,
+    LABELS,
+    NOT_REFUSAL,
+    REFUSAL,
+    Judge,
+    Judgement,
+    Pair,
+    collapse,
+)
 from credo.judges.offline import OfflineJudge
 from credo.train.stats import cohen_kappa
 

@@ -97,7 +97,7 @@ class OfflineJudge:
         for pair, detected in zip(pairs, flagged):
             try:
                 out.append(self._label(pair.request, pair.response, detected))
-            except Exception as exc:  # a rule bug must not drop a sample from a denominator
+            except Exception as exc:  # noqa: BLE001 - a rule bug must not drop a sample from a denominator
                 out.append(Judgement(ERROR, rationale=f"offline judge failed: {exc}"))
         return out
 
