@@ -79,3 +79,24 @@ def test_two_worldviews_in_one_run(tiny_spec: Path, tmp_path: Path) -> None:
 def test_is_served() -> None:
     assert is_served("openai/gpt-4o-mini") and is_served("fake/x")
     assert not is_served("smollm2") and not is_served("HuggingFaceTB/SmolLM2-135M")
+
+
+def test_cli_eval_then_report_on_fake_backends(tiny_spec: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The registered fake/ provider: the echo judge never names one label, so all UNPARSEABLE."""
+    from credo.cli.main import main
+
+    for run in ("base", "trained"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["eval", "--model", "fake/gen", "--worldview", str(tiny_spec), "--samples", "2",
+                  "--judge", "fake/judge", "--out", str(tmp_path / run)])
+        assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "tiny violation: refused 0/2 = 0% [0%, 66%] (fake/judge)" in out
+    results = json.loads((tmp_path / "base" / "results.json").read_text())
+    rates = results["judges"]["fake/judge"]["summary"]["tiny"]["violation"]["rates"]
+    assert rates["UNPARSEABLE"]["k"] == rates["UNPARSEABLE"]["n"] == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(tmp_path / "base"), str(tmp_path / "trained"), "--out", str(tmp_path / "rep")])
+    assert exit_info.value.code == 0
+    assert "| tiny | violation | trained | 0/2 = 0% [0%, 66%] |" in (tmp_path / "rep" / "report.md").read_text()
