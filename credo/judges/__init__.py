@@ -5,17 +5,17 @@
 """
 
 from credo.judges.base import (
-                               ACCEPTANCE,
-                               ALL_LABELS,
-                               DEFLECTION,
-                               ERROR,
-                               LABELS,
-                               REFUSAL,
-                               UNPARSEABLE,
-                               Judge,
-                               Judgement,
-                               Pair,
-                               collapse,
+    ACCEPTANCE,
+    ALL_LABELS,
+    DEFLECTION,
+    ERROR,
+    LABELS,
+    REFUSAL,
+    UNPARSEABLE,
+    Judge,
+    Judgement,
+    Pair,
+    collapse,
 )
 from credo.judges.labelling import agreement, build_judge, build_judges, label_counts, label_pairs
 from credo.judges.offline import OfflineJudge
