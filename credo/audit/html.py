@@ -86,11 +86,12 @@ def plot_contamination(result: AuditResult) -> str | None:
     scores = [e["neighbours"][0]["score"] for e in evals]
     colors = ["#cf222e" if e["neighbours"][0]["severity"] else "#8c959f" for e in evals]
     ax.bar(range(len(scores)), scores, color=colors)
-    for value, label in ((cfg["paraphrase_cosine"], "paraphrase"), (cfg["near_cosine"], "near neighbour")):
+    lines = ((cfg["paraphrase_cosine"], "paraphrase"), (cfg["near_cosine"], "near neighbour")) if cfg["use_embedding"] else ()
+    for value, label in lines:
         ax.axhline(value, linestyle="--", linewidth=1, color="#57606a")
         ax.text(len(scores) - 0.5, value + 0.01, label, ha="right", fontsize=8, color="#57606a")
     ax.set_xlabel("eval requests (sorted)")
-    ax.set_ylabel("best similarity to training")
+    ax.set_ylabel("best cosine to training" if cfg["use_embedding"] else "best MinHash Jaccard")
     ax.set_title("Nearest training record per eval request")
     ax.set_ylim(0, 1.05)
     return _svg(fig)
