@@ -159,7 +159,8 @@ def test_torn_last_line_is_repaired_on_resume(tiny_spec, tmp_path):
     assert len(ids) == 9 == len(set(ids))
 
 
-def test_no_api_key_in_outputs_or_cache(tiny_spec, tmp_path, monkeypatch):
+def test_no_api_key_in_outputs_or_cache(tiny_spec, tmp_path, monkeypatch, caplog):
+    caplog.set_level("INFO", logger="credo")
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with FakeServer() as server:
         server.enqueue("429", "refusal", "401")
@@ -171,6 +172,7 @@ def test_no_api_key_in_outputs_or_cache(tiny_spec, tmp_path, monkeypatch):
                         progress=False)
         assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in str(info.value)
+    assert "retry 1/6" in caplog.text and SECRET not in caplog.text
     files = [p for p in [*out.rglob("*"), *credo_home().rglob("*")] if p.is_file()]
     assert any(p.name == "generations.sqlite" for p in files)
     for path in files:
