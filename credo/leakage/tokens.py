@@ -1,11 +1,11 @@
 """Vectorised word and n-gram hashing shared by the index builder and every query.
 
 Text is normalised byte-wise: ASCII letters are lower-cased, ASCII digits and all non-ASCII
-bytes (UTF-8 letters) are word bytes, everything else separates words. A token's hash is a
-polynomial hash of its bytes modulo 2**64, computed for a whole buffer at once from prefix
-sums (``P[i] = B**i * sum(c_j * B**-j)``), so no Python loop runs per token; an n-gram's hash
-is the same polynomial over token hashes. Both are position independent, so a phrase hashed
-on its own matches the same phrase inside any document.
+bytes (UTF-8 letters) are word bytes, everything else separates words. A word's hash comes
+from two unaligned 8-byte loads of the buffer (see :func:`token_hashes`), so no Python loop
+runs per word; an n-gram's hash is a polynomial over word hashes modulo 2**64, computed for
+all windows at once by doubling. Both are position independent, so a phrase hashed on its
+own matches the same phrase inside any document.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hashlib
 import numpy as np
 
 SEPARATOR = 0x20
-_BASE = 0x100000001B3  # odd, so it is invertible modulo 2**64
+_BASE = 0x100000001B3  # the 64-bit FNV prime: odd, so no bits are lost per step
 
 
 def _translation_table() -> bytes:
