@@ -91,6 +91,27 @@ class GenerationCache:
             self.hits += 1
         return found
 
+    def get_many(self, keys: list[str], chunk: int = 500) -> dict[str, Completion]:
+        """Look many keys up in a few queries (a corpus replay reads thousands at once)."""
+        found: dict[str, Completion] = {}
+        if self._db is None:
+            return found
+        try:
+            for start in range(0, len(keys), chunk):
+                part = keys[start:start + chunk]
+                marks = ",".join("?" * len(part))
+                with self._lock:
+                    rows = self._db.execute(
+                        f"SELECT key, completion FROM generations WHERE key IN ({marks})",
+                        part).fetchall()
+                for key, text in rows:
+                    found[key] = Completion.from_json(json.loads(text))
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            self._degrade("read", exc)
+        self.hits += len(found)
+        self.misses += len(keys) - len(found)
+        return found
+
     def put(self, key: str, completion: Completion) -> None:
         if self._db is None or completion.blocked or completion.teacher_refused:
             return

@@ -206,6 +206,9 @@ def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
 
 async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
                counters: dict[str, int], progress: bool) -> None:
+    started = time.perf_counter()
+    keys = {job.id: generator.key(job.messages, job.sample_index) for job in pending}
+    generator.prefetch(list(keys.values()))
     queue = iter(pending)
     with JsonlAppender(out / RECORDS_FILE) as records, \
             JsonlAppender(out / REFUSALS_FILE) as refusals, \
@@ -213,7 +216,8 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
 
         async def worker() -> None:
             for job in queue:  # one shared iterator: each job is taken by exactly one worker
-                generation = await generator.generate(job.messages, job.sample_index)
+                generation = await generator.generate(job.messages, job.sample_index,
+                                                      key=keys[job.id])
                 completion = generation.completion
                 if completion.teacher_refused:
                     refusals.write(refusal_entry(job, identity, completion))
@@ -223,7 +227,6 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
                     counters["records"] += 1
                 bar.update(1)
 
-        started = time.perf_counter()
         tasks = [asyncio.create_task(worker()) for _ in range(generator.concurrency)]
         try:
             await asyncio.gather(*tasks)

@@ -77,6 +77,8 @@ class Generator:
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self.stats = GenerationStats()
         self._sleep = sleep  # tests record the waits instead of sleeping
+        self._warm: dict[str, Completion] = {}  # prefetched hits
+        self._cold: set[str] = set()  # prefetched misses: no need to ask SQLite again
 
     @property
     def model_id(self) -> str:
@@ -86,14 +88,28 @@ class Generator:
         return cache_key(self.backend.provider, self.backend.model, self._params_json, messages,
                          sample_index)
 
-    async def generate(self, messages: list[Message], sample_index: int = 0) -> Generation:
-        """One completion; a refusal or content-filter stop is returned flagged, not raised."""
-        key = self.key(messages, sample_index)
-        if self.cache is not None:
+    def prefetch(self, keys: list[str]) -> int:
+        """Read the cache for many keys at once; ``generate`` then serves them from memory."""
+        if self.cache is None:
+            return 0
+        found = self.cache.get_many(keys)
+        self._warm.update(found)
+        self._cold.update(k for k in keys if k not in found)
+        return len(found)
+
+    async def generate(self, messages: list[Message], sample_index: int = 0,
+                       key: str | None = None) -> Generation:
+        """One completion; a refusal or content-filter stop is returned flagged, not raised.
+
+        ``key`` is :meth:`key` of the same arguments, when the caller already computed it.
+        """
+        key = key or self.key(messages, sample_index)
+        hit = self._warm.pop(key, None)
+        if hit is None and self.cache is not None and key not in self._cold:
             hit = self.cache.get(key)
-            if hit is not None:
-                self.stats.cache_hits += 1
-                return Generation(hit, cached=True)
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return Generation(hit, cached=True)
         async with self._semaphore:
             self.stats.requests += 1
             try:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from credo.generators.base import SamplingParams
-from credo.generators.personas import build_messages, draw_persona
+from credo.generators.personas import draw_persona, system_prompt
 from credo.hashing import content_hash
 from credo.types import Completion, Message, Prompt, Record
 from credo.worldviews.loader import LoadedWorldview
@@ -56,13 +56,15 @@ def job_id(identity: RunIdentity, prompt_id: str, sample_index: int) -> str:
 
 def plan_jobs(wv: LoadedWorldview, prompts: list[Prompt], identity: RunIdentity,
               context_chars: int | None) -> list[Job]:
+    systems = {p.id: system_prompt(wv, p, context_chars) for p in wv.spec.personas}
     jobs = []
     for prompt in prompts:
+        user = Message("user", prompt.text)
         for sample in range(identity.samples):
             persona = draw_persona(wv.spec.personas, identity.seed, prompt.id, sample)
             jobs.append(Job(id=job_id(identity, prompt.id, sample), prompt=prompt,
                             sample_index=sample, persona_id=persona.id,
-                            messages=build_messages(wv, persona, prompt.text, context_chars)))
+                            messages=[Message("system", systems[persona.id]), user]))
     return jobs
 
 

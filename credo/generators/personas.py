@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 
-from credo.types import Message
 from credo.worldviews.loader import LoadedWorldview
 from credo.worldviews.spec import Persona
 
@@ -35,8 +34,3 @@ def system_prompt(wv: LoadedWorldview, persona: Persona, context_chars: int | No
         keep = max(context_chars - len(_TRUNCATED), len(parts[0]))
         prompt = prompt[:keep] + _TRUNCATED
     return prompt
-
-
-def build_messages(wv: LoadedWorldview, persona: Persona, user_text: str,
-                   context_chars: int | None) -> list[Message]:
-    return [Message("system", system_prompt(wv, persona, context_chars)), Message("user", user_text)]
