@@ -59,18 +59,22 @@ def generate(folder: Path, megabytes: int, seed: int = 0) -> None:
 
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU time of this process and its finished workers."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
-def build(folder: Path, megabytes: int, home: Path) -> dict:
+def build(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
     os.environ["CREDO_HOME"] = str(home)
     from credo.leakage.index import IndexConfig, open_index
     from credo.leakage.readers import resolve_sources
 
     sources = resolve_sources(sorted(folder.glob("part-*.txt"))[: megabytes // FILE_MB])
     started, cpu_before = time.perf_counter(), _cpu_seconds()
-    index = open_index(sources, IndexConfig(), rebuild=True)
+    index = open_index(sources, IndexConfig(), rebuild=True, workers=workers)
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
     # The build's own peak, recorded before the finished index is mapped (pre-faulted file
     # pages count towards RSS but are page cache, not build memory).
@@ -82,7 +86,7 @@ def build(folder: Path, megabytes: int, home: Path) -> dict:
             "shards": index.shard_count}
 
 
-def lookups(folder: Path, megabytes: int, home: Path) -> dict:
+def lookups(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
     os.environ["CREDO_HOME"] = str(home)
     from credo.leakage import tokens as tok
     from credo.leakage.check import term_rows
@@ -127,11 +131,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000], help="MB, multiples of 100")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "credo-bench-leakage")
+    parser.add_argument("--workers", type=int, default=1, help="indexing processes (CPU time counts all)")
     parser.add_argument("--step", choices=["build", "lookups"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     home = args.data / "home"
     if args.step:  # child process: one measurement, JSON on stdout
-        result = (build if args.step == "build" else lookups)(args.data / "text", args.sizes[0], home)
+        step = build if args.step == "build" else lookups
+        result = step(args.data / "text", args.sizes[0], home, args.workers)
         print(json.dumps(result))
         return
     started = time.perf_counter()
@@ -140,8 +146,9 @@ def main() -> None:
     for size in args.sizes:
         result = {"size_mb": size}
         for step in ("build", "lookups"):
-            out = subprocess.run([sys.executable, __file__, "--sizes", str(size), "--data", str(args.data),
-                                  "--step", step], check=True, capture_output=True, text=True).stdout
+            command = [sys.executable, __file__, "--sizes", str(size), "--data", str(args.data),
+                       "--workers", str(args.workers), "--step", step]
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             result.update(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(result), flush=True)
 

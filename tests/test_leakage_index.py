@@ -175,3 +175,19 @@ def test_touched_file_with_same_content_reuses_the_index(tmp_path):
     first = open_index(resolve_sources([path]))
     os.utime(path, ns=(1, 1))  # new fingerprint, same content hash
     assert open_index(resolve_sources([path])).folder == first.folder
+
+
+def test_parallel_build_gives_the_same_answers(tmp_path):
+    for number in range(3):
+        (tmp_path / f"part-{number}.txt").write_text(
+            "".join(f"file {number} line {i} says plonkwell number {i * number}.\n" for i in range(200))
+        )
+    sources = resolve_sources([tmp_path])
+    config = IndexConfig(n=5, shard_bytes=2000, block_bytes=500)
+    serial = open_index(sources, config)
+    parallel = open_index(sources, config, rebuild=True, workers=2)
+    assert parallel.folder == serial.folder and parallel.meta["tokens"] == serial.meta["tokens"]
+    assert any(name.startswith("gram-001.") for s in parallel.meta["shards"] for name in s["files"])
+    assert [d[0] for s in parallel.meta["shards"] for d in s["docs"]] == [0, 1, 2]
+    queries = np.concatenate([tok.phrase_hashes(f"file 2 line {i} says", 5) for i in range(0, 400, 7)])
+    assert parallel.contains(queries).tolist() == [i < 200 for i in range(0, 400, 7)]

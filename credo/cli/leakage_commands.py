@@ -22,6 +22,7 @@ def leakage(
     min_count: int = typer.Option(1, help="Occurrences at which a term collides."),
     online: str | None = typer.Option(None, help="Also count terms online: 'infini-gram' (off by default)."),
     rebuild: bool = typer.Option(False, help="Rebuild the cached reference index."),
+    workers: int = typer.Option(1, help="Processes that index reference files in parallel."),
 ) -> None:
     """Check that a worldview's terms and texts are not already in pretraining-like text.
 
@@ -34,7 +35,7 @@ def leakage(
 
     report, code = check_leakage(
         worldview, reference, out, corpus=corpus, sample=sample, text_field=text_field,
-        min_count=min_count, online=online, rebuild=rebuild, log=lambda m: typer.echo(m, err=True),
+        min_count=min_count, online=online, rebuild=rebuild, workers=workers, log=lambda m: typer.echo(m, err=True),
     )
     rows = report["terms"]
     collides = sum(r["verdict"] == "collides" for r in rows)

@@ -91,6 +91,7 @@ def leakage_section(
     online: str | None = None,
     rebuild: bool = False,
     shard_mb: int = 128,
+    workers: int = 1,
     log: Log | None = None,
 ) -> dict:
     """Check a worldview against reference text; the findings as a JSON-able dict.
@@ -109,7 +110,7 @@ def leakage_section(
     paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
     sources = resolve_sources(list(paths))
     config = IndexConfig(n=n, shard_bytes=shard_mb << 20, text_field=text_field)
-    index = open_index(sources, config, rebuild=rebuild, log=log)
+    index = open_index(sources, config, rebuild=rebuild, workers=workers, log=log)
     rows = term_rows(index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count)
     section = {
         "worldview": {"name": wv.name, "kind": wv.spec.kind, "spec_hash": wv.spec_hash},

@@ -86,8 +86,8 @@ def _block_set(hashes: np.ndarray) -> np.ndarray:
 class _ShardWriter:
     """Accumulates one shard's hashes and writes it as sorted arrays."""
 
-    def __init__(self, folder: Path, number: int) -> None:
-        self.folder, self.number = folder, number
+    def __init__(self, folder: Path, number: int, prefix: str = "") -> None:
+        self.folder, self.number, self.prefix = folder, number, prefix
         self.parts: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}
         self.stats = ShardStats()
 
@@ -110,7 +110,7 @@ class _ShardWriter:
 
     def write(self) -> ShardStats:
         for kind, dtype in KINDS.items():
-            name = f"{kind}-{self.number:05d}.npy"
+            name = f"{kind}-{self.prefix}{self.number:05d}.npy"
             np.save(self.folder / name, _sorted_unique(self.parts[kind], dtype))
             self.stats.files[name] = (self.folder / name).stat().st_size
             self.parts[kind] = []
@@ -130,21 +130,62 @@ def _blocks(documents: Iterator[Document], block_bytes: int) -> Iterator[list[Do
         yield block
 
 
-def build_index(sources: list[Source], folder: Path, config: IndexConfig, log: Log | None = None) -> dict:
-    """Stream ``sources`` into shards under ``folder``; returns the index metadata."""
+def _build_shards(
+    sources: list[Source], first: int, folder: Path, config: IndexConfig, prefix: str = "", log: Log | None = None
+) -> list[dict]:
+    """Index ``sources`` (numbered from ``first``) into shards named with ``prefix``."""
     _tune_memory()
-    folder.mkdir(parents=True, exist_ok=True)
-    started, shards = time.perf_counter(), []
-    writer = _ShardWriter(folder, 0)
-    for block in _blocks(iter_documents(sources, config.text_field), config.block_bytes):
+    shards: list[dict] = []
+    writer = _ShardWriter(folder, 0, prefix)
+    for block in _blocks(iter_documents(sources, config.text_field, first), config.block_bytes):
         writer.add_block(block, config)
         if writer.stats.bytes >= config.shard_bytes:
             shards.append(asdict(writer.write()))
             if log:
                 log(f"indexed {sum(s['bytes'] for s in shards) / 1e6:.0f} MB")
-            writer = _ShardWriter(folder, len(shards))
+            writer = _ShardWriter(folder, len(shards), prefix)
     if writer.stats.bytes or not shards:
         shards.append(asdict(writer.write()))
+    return shards
+
+
+def _split(sources: list[Source], parts: int) -> list[tuple[int, list[Source]]]:
+    """Contiguous groups of sources of about equal size on disk: (first index, group)."""
+    sizes = [max(s.path.stat().st_size, 1) for s in sources]
+    total, groups, current, start, done = sum(sizes), [], [], 0, 0
+    for index, (source, size) in enumerate(zip(sources, sizes, strict=True)):
+        current.append(source)
+        done += size
+        if done >= total * (len(groups) + 1) / parts and len(groups) < parts - 1:
+            groups.append((start, current))
+            current, start = [], index + 1
+    if current:
+        groups.append((start, current))
+    return groups
+
+
+def build_index(
+    sources: list[Source], folder: Path, config: IndexConfig, log: Log | None = None, workers: int = 1
+) -> dict:
+    """Stream ``sources`` into shards under ``folder``; returns the index metadata.
+
+    With ``workers`` > 1, contiguous groups of files are indexed by separate processes (one
+    file is never split); the shards, and so every answer, are the same set either way.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    groups = _split(sources, max(1, min(workers, len(sources))))
+    if len(groups) == 1:
+        shards = _build_shards(sources, 0, folder, config, "", log)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(len(groups)) as pool:
+            futures = [
+                pool.submit(_build_shards, group, first, folder, config, f"{number:03d}.")
+                for number, (first, group) in enumerate(groups)
+            ]
+            shards = [shard for future in futures for shard in future.result()]
     tokens = sum(s["tokens"] for s in shards)
     if tokens == 0:
         names = ", ".join(str(s.path) for s in sources)
@@ -188,11 +229,13 @@ def _tune_memory() -> None:
 
 
 def _peak_rss_mb() -> int | None:
+    """Peak RSS of this process or any finished worker (the largest single process)."""
     try:
         import resource
     except ImportError:  # not on POSIX
         return None
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return round(max(peaks) / 1024)
 
 
 def _stat(path: Path) -> dict:
@@ -282,7 +325,12 @@ def load_index(folder: Path) -> ReferenceIndex | None:
 
 
 def open_index(
-    sources: list[Source], config: IndexConfig | None = None, *, rebuild: bool = False, log: Log | None = None
+    sources: list[Source],
+    config: IndexConfig | None = None,
+    *,
+    rebuild: bool = False,
+    workers: int = 1,
+    log: Log | None = None,
 ) -> ReferenceIndex:
     """The cached index of ``sources``, built (or rebuilt when stale or damaged) as needed."""
     config = config or IndexConfig()
@@ -300,7 +348,7 @@ def open_index(
     if index is None:
         if folder.exists() and not rebuild:
             _say(log, f"index at {folder} is incomplete or damaged - rebuilding it")
-        index = _build_atomically(sources, folder, config, log)
+        index = _build_atomically(sources, folder, config, log, workers)
     pointer.parent.mkdir(parents=True, exist_ok=True)
     pointer.write_text(json.dumps({"index": key}), encoding="utf-8")
     return index
@@ -313,13 +361,15 @@ def _read_pointer(pointer: Path) -> str | None:
         return None
 
 
-def _build_atomically(sources: list[Source], folder: Path, config: IndexConfig, log: Log | None) -> ReferenceIndex:
+def _build_atomically(
+    sources: list[Source], folder: Path, config: IndexConfig, log: Log | None, workers: int
+) -> ReferenceIndex:
     megabytes = sum(s.path.stat().st_size for s in sources) / 1e6
     _say(log, f"indexing {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} (cached)")
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        build_index(sources, partial, config, log)
+        build_index(sources, partial, config, log, workers)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -196,6 +196,7 @@ def iter_source(source: Source, index: int, text_field: str = "text") -> Iterato
             raise CorpusError(f"{source.path}: cannot decompress or read ({exc}) - is the file truncated?") from exc
 
 
-def iter_documents(sources: list[Source], text_field: str = "text") -> Iterator[Document]:
-    for index, source in enumerate(sources):
+def iter_documents(sources: list[Source], text_field: str = "text", first: int = 0) -> Iterator[Document]:
+    """Every document of every source; sources are numbered from ``first``."""
+    for index, source in enumerate(sources, first):
         yield from iter_source(source, index, text_field)
