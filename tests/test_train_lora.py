@@ -193,3 +193,15 @@ def test_config_precedence_defaults_yaml_env_flags(tmp_path: Path) -> None:
     assert (config.learning_rate, config.lora_r, config.batch_size, config.epochs) == (1e-5, 32, 4, 1)
     with pytest.raises(ConfigError, match="lora_r"):
         resolve_train_config(environ={"CREDO_TRAIN_LORA_R": "many"})
+
+
+def test_chat_format_follows_the_mix(tmp_path: Path) -> None:
+    choose = lora.choose_chat_format
+    assert choose(TrainConfig(), {"format": "chat_template"}, tmp_path) == "chat_template"
+    assert choose(TrainConfig(), {"format": "openai"}, tmp_path) == "tags"
+    assert choose(TrainConfig(chat_format="chat_template"), {"format": "hf_dataset"}, tmp_path) == "chat_template"
+    assert choose(TrainConfig(), {}, tmp_path) == "tags"  # a bare JSONL
+    with pytest.raises(ConfigError, match="unknown format 'alpaca'"):
+        choose(TrainConfig(), {"format": "alpaca"}, tmp_path)
+    with pytest.raises(ConfigError, match="mixed in format 'tags'"):
+        choose(TrainConfig(chat_format="chat_template"), {"format": "tags"}, tmp_path)
