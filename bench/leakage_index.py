@@ -97,6 +97,7 @@ def lookups(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
     sources = resolve_sources(sorted(folder.glob("part-*.txt"))[: megabytes // FILE_MB])
     index = open_index(sources, IndexConfig())
     sample = (folder / "part-000.txt").open("rb").read(2_000_000)[1_000_000:]
+    sample = sample[sample.index(b" ") + 1 : sample.rindex(b" ")]  # whole words only
     present = tok.phrase_hashes(sample.decode("utf-8", "ignore"), 13)[:5000]
     absent = np.random.default_rng(1).integers(0, 2**63, 5000, dtype=np.uint64)
     queries = np.concatenate([present, absent])
