@@ -46,7 +46,8 @@ class ChatFormat:
     @property
     def stop_strings(self) -> list[str]:
         if self.name == "tags":
-            return [ASSISTANT_CLOSE, USER_OPEN]
+            # A base model may also close the user turn or start a new one.
+            return [ASSISTANT_CLOSE, USER_OPEN, USER_CLOSE, ASSISTANT_OPEN]
         eos = getattr(self.tokenizer, "eos_token", None)
         return [eos] if eos else []
 
@@ -68,10 +69,17 @@ class ChatFormat:
         return FormattedExample(full, len(prompt), end)
 
     def extract_response(self, generated: str) -> str:
-        """Cut a continuation at the first stop string."""
+        """Cut a continuation at the first stop string, and drop a stop string cut off midway
+        at the end (generation hit its token limit inside ``</ASSISTANT_STATEMENT>``)."""
         cut = len(generated)
         for stop in self.stop_strings:
             index = generated.find(stop)
             if index >= 0:
                 cut = min(cut, index)
-        return generated[:cut].strip()
+        text = generated[:cut]
+        for stop in self.stop_strings:
+            for size in range(len(stop) - 1, 1, -1):
+                if text.endswith(stop[:size]):
+                    text = text[: -size]
+                    break
+        return text.strip()
