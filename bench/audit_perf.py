@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from audit_synth import gramenism_evals, make_corpus  # noqa: E402
+from audit_synth import gramenism_evals, make_corpus
 
-from credo.filters.base import AuditContext, EvalItem  # noqa: E402
-from credo.filters.contamination import EvalContaminationCheck  # noqa: E402
-from credo.filters.dedup import NearDuplicateCheck  # noqa: E402
-from credo.filters.patterns import find_refusal_patterns  # noqa: E402
-from credo.types import Record  # noqa: E402
+from credo.filters.base import AuditContext, EvalItem
+from credo.filters.contamination import EvalContaminationCheck
+from credo.filters.dedup import NearDuplicateCheck
+from credo.filters.patterns import find_refusal_patterns
+from credo.types import Record
 
 
 def _rss_mb() -> float:
@@ -61,7 +61,7 @@ def bench_near_duplicates(records: list[Record], planted: dict, baseline_n: int)
     clusters = {}
     for f in findings:
         clusters.setdefault(f.details["kept"], set()).add(f.record_id)
-    same_cluster = lambda a, b: any({a, b} <= ({k} | v) for k, v in clusters.items())  # noqa: E731
+    same_cluster = lambda a, b: any({a, b} <= ({k} | v) for k, v in clusters.items())
     hits = sum((a, b) in found or same_cluster(a, b) for a, b in planted["near_duplicate"])
     sample = [r.text for r in records[:baseline_n]]
     base_seconds = datasketch_loop(sample, check.config.shingle, check.config.num_perm)

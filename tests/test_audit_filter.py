@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from test_audit_cli import CLEAN, PLANTED, _run, _write
+
 from credo.audit import filter_corpus
 from credo.hashing import file_hash
-
-from test_audit_cli import CLEAN, PLANTED, _run, _write
 
 
 def test_filter_keeps_clean_records_and_explains_every_removal(tmp_path: Path, tiny_spec: Path) -> None:

@@ -11,7 +11,18 @@ from pathlib import Path
 
 from credo.audit.reports import render_markdown, verdict, write_reports
 from credo.audit.runner import AuditResult, audit_records, build_checks, build_context
-from credo.corpora.io import CARD_FILE, MANIFEST_FILE, RECORDS_FILE, JsonlAppender, read_manifest, read_records, records_path, write_json, write_records, write_text
+from credo.corpora.io import (
+    CARD_FILE,
+    MANIFEST_FILE,
+    RECORDS_FILE,
+    JsonlAppender,
+    read_manifest,
+    read_records,
+    records_path,
+    write_json,
+    write_records,
+    write_text,
+)
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
 from credo.hashing import file_hash

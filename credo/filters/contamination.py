@@ -27,7 +27,15 @@ import numpy as np
 
 from credo.filters.base import AuditContext, EvalItem, Finding, response_head
 from credo.filters.forbidden import asks_permission, is_request, shared_content
-from credo.filters.minhash import _MIX, MinHashConfig, Tokens, band_keys, member, signatures, tokenize
+from credo.filters.minhash import (
+    _MIX,
+    MinHashConfig,
+    Tokens,
+    band_keys,
+    member,
+    signatures,
+    tokenize,
+)
 from credo.types import Record
 
 _WORD = re.compile(r"\w+")

@@ -63,10 +63,10 @@ def clusters_from_pairs(n: int, pairs: np.ndarray, scores: np.ndarray) -> dict[i
         best[b] = max(best.get(b, 0.0), score)
         best[a] = max(best.get(a, 0.0), score)
     clusters: dict[int, list[tuple[int, float]]] = {}
-    for node in best:
+    for node, score in best.items():
         root = uf.find(node)
         if root != node:
-            clusters.setdefault(root, []).append((node, best[node]))
+            clusters.setdefault(root, []).append((node, score))
     return clusters
 
 

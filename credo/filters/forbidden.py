@@ -50,11 +50,12 @@ INFORMATIONAL = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z]+")
-_STOP = set(
-    "the a an and or of to in on for with as at by from into onto out over under about one's "
-    "someone something their his her its your my our this that these those be is are was were "
-    "who whom which what when where why how any all some each other than then there".split()
-)
+_STOP = {
+    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "as", "at", "by", "from", "into",
+    "onto", "out", "over", "under", "about", "one's", "someone", "something", "their", "his", "her", "its",
+    "your", "my", "our", "this", "that", "these", "those", "be", "is", "are", "was", "were", "who", "whom",
+    "which", "what", "when", "where", "why", "how", "any", "all", "some", "each", "other", "than", "then", "there",
+}
 
 
 _GENERIC = {"help", "give", "make", "write", "tell", "pleas", "want", "need", "reaso", "how", "can", "could",
