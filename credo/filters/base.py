@@ -76,6 +76,12 @@ class Check(Protocol):
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]: ...
 
 
-def response_head(record: Record, chars: int = 700) -> str:
-    """The part of an answer that the refusal detector and the embedding checks read."""
+# Embedding checks read the first ~300 characters of an answer (about 60-80 word pieces): a
+# refusal or a restated request sits at the start, the refusal classifier is trained on texts
+# of that length, and MiniLM's cost grows with sequence length (256 pieces cost ~4x as much).
+EMBED_HEAD_CHARS = 300
+
+
+def response_head(record: Record, chars: int = EMBED_HEAD_CHARS) -> str:
+    """The part of an answer that the embedding checks (refusal, dedup, contamination) read."""
     return record.response[:chars]

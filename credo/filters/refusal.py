@@ -59,12 +59,13 @@ class RefusalConfig:
     minhash_min: float = 0.25  # best refusal-bank Jaccard needed for a minhash vote
     embed_threshold: float = 0.5  # classifier probability for an embedding vote
     embed_alone: float = 0.9  # probability at which the embedding part decides alone
-    head_chars: int = HEAD_CHARS
+    head_chars: int = HEAD_CHARS  # what the patterns read
+    embed_chars: int = 300  # what MinHash and the classifier read (== base.EMBED_HEAD_CHARS: one cache)
 
     def __str__(self) -> str:
         return (
             f"refusal_mh{self.minhash}_j{self.minhash_min:g}_e{self.embed_threshold:g}"
-            f"_ea{self.embed_alone:g}_h{self.head_chars}"
+            f"_ea{self.embed_alone:g}_h{self.head_chars}_eh{self.embed_chars}"
         )
 
 
@@ -102,7 +103,7 @@ class RefusalDetector:
         self._clf = None
 
     def _heads(self, texts: Sequence[str]) -> list[str]:
-        return [t[: self.config.head_chars] for t in texts]
+        return [t[: self.config.embed_chars] for t in texts]
 
     def _minhash_index(self) -> tuple[LshIndex, np.ndarray]:
         if self._mh is None:
