@@ -101,7 +101,7 @@ HEAD_CHARS = 700
 # Every pattern above needs one of these words (most need "I" or "we"); a head without any
 # cannot match. A set lookup per word is ~50x cheaper than one big case-insensitive regex.
 TRIGGER_WORDS = frozenset(
-    "i we i'm i’m i'd i’d i'll i’ll my sorry afraid apologies apology apologize apologise unfortunately ai "
+    "i we i'm i’m i'd i’d i'll i’ll my sorry afraid apologies apology apologize apologise unfortunately ai "  # noqa: SIM905
     "artificial language assistant text computer virtual being beyond outside unclear gibberish incomplete "
     "garbled ambiguous random nonsensical vague clear looks seems appears too exceeds unsolved open instead "
     "rather let's let’s would against maybe perhaps no nobody sorry".split()
