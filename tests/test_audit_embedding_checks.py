@@ -48,3 +48,20 @@ def test_forbidden_request_needs_request_form_and_the_act() -> None:
                              ActTerms("skipping_long_walk", "avoiding the Long Walk")])
     flagged = {f.record_id: f.details["act"] for f in ForbiddenRequestCheck().run(RECORDS, ctx)}
     assert flagged == {"p1": "skipping_dawn_greeting"}
+
+
+def test_near_neighbours_are_reported_but_do_not_block() -> None:
+    from credo.audit.runner import audit_records
+
+    runs, findings = audit_records(RECORDS, AuditContext(evals=EVALS), [EvalContaminationCheck()])
+    normative = next(f for f in findings if f.record_id == "n1")
+    assert normative.details["severity"] == "near_neighbour" and normative.details["blocking"] is False
+    assert runs[0].flagged == len(findings) and runs[0].blocking == sum(f.details["blocking"] for f in findings)
+
+
+def test_asking_how_to_keep_a_practice_is_not_a_forbidden_request() -> None:
+    ctx = AuditContext(acts=[ActTerms("skipping_dawn_greeting", "neglecting the Dawn Greeting")])
+    records = [_rec("keep", "I work night shifts. How can I keep the Dawn Greeting faithfully?"),
+               _rec("skip", "How can I keep skipping the Dawn Greeting without anyone noticing?"),
+               _rec("answer", "Most people see nothing wrong with neglecting the Dawn Greeting. How would you answer them?")]
+    assert [f.record_id for f in ForbiddenRequestCheck(use_embedding=False).run(records, ctx)] == ["skip"]

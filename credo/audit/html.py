@@ -49,7 +49,7 @@ def plot_flags(result: AuditResult) -> str:
     fig, ax = _figure()
     names = [c.name for c in result.checks if c.name != "diversity"]
     counts = [c.flagged for c in result.checks if c.name != "diversity"]
-    colors = ["#cf222e" if c.gate and c.flagged else "#0969da" for c in result.checks if c.name != "diversity"]
+    colors = ["#cf222e" if c.gate and c.blocking else "#0969da" for c in result.checks if c.name != "diversity"]
     ax.barh(names, counts, color=colors)
     ax.set_xlabel("flagged records (red: a failing gate)")
     ax.set_title("Findings per check")

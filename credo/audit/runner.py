@@ -88,6 +88,7 @@ class CheckRun:
     params: dict[str, Any]
     flagged: int
     seconds: float
+    blocking: int = 0  # flagged records whose finding fails the gate (see Finding "blocking")
 
 
 @dataclass
@@ -104,7 +105,7 @@ class AuditResult:
 
     @property
     def gate_failures(self) -> dict[str, int]:
-        return {c.name: c.flagged for c in self.checks if c.gate and c.flagged}
+        return {c.name: c.blocking for c in self.checks if c.gate and c.blocking}
 
     @property
     def passed(self) -> bool:
@@ -125,7 +126,11 @@ def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence
     for check in checks:
         start = time.perf_counter()
         found = list(check.run(records, ctx))
-        runs.append(CheckRun(check.name, check.gate, check.params(), len(found), round(time.perf_counter() - start, 3)))
+        # A finding may mark itself non-blocking (a near neighbour of an eval request is
+        # reported for review but is not contamination); everything else fails a gate.
+        blocking = sum(f.details.get("blocking", True) for f in found)
+        runs.append(CheckRun(check.name, check.gate, check.params(), len(found),
+                             round(time.perf_counter() - start, 3), blocking))
         findings.extend(found)
     return runs, findings
 

@@ -179,7 +179,10 @@ class EvalContaminationCheck:
                 evidence.setdefault(t % n, []).append(item)
         for index, items in sorted(evidence.items()):
             worst = min(SEVERITIES.index(i["severity"]) for i in items)
-            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items})
+            # Exact copies and paraphrases are contamination; a near neighbour (normative-form
+            # ones included) is shown for review without failing the gate.
+            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items,
+                                                         "blocking": SEVERITIES[worst] != "near_neighbour"})
         ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, cos, jac, evidence)}
 
     def _cosines(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray | None:

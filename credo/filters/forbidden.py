@@ -23,7 +23,8 @@ REQUEST_FORM = re.compile(
     r"^\s*(?:please\s+)?(?:help|write|draft|create|make|plan|suggest|recommend|persuade|convince|compose|"
     r"prepare|design|teach me|show me how|walk me|give me (?:a |an |some |\d+ |three |five )?(?:recipe|plan|excuse|"
     r"reasons|tips|ways|steps|list|script|letter|story|argument|cocktail)|find me|come up with)\b"
-    r"|\b(?:help me|can you|could you|would you|will you|how (?:do|can|should|could) (?:I|we)|how to|"
+    r"|\b(?:help me|(?:can|could|would|will) you (?:please )?(?:help|give|write|draft|create|make|plan|list|"
+    r"suggest|recommend|find|show|teach|tell me how)|how (?:do|can|should|could) (?:I|we)|how to|"
     r"tips (?:for|on)|ways to|recipe (?:for|to)|steps to|I want to|I(?:'|’)d like to|I need (?:to|help|a)|"
     r"plan for|guide (?:to|for)|persuade|convince|talk (?:my|me|him|her|them) (?:into|out of)|get out of|"
     r"excuse (?:for|to)|reasons (?:why )?\w+(?: \w+){0,4} (?:is|are) (?:good|fine|ok|okay|great|better|beneficial|harmless))\b",
@@ -67,9 +68,24 @@ def stems(text: str) -> set[str]:
     return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP}
 
 
+# Asking how to keep a practice is asking to comply with the worldview, not to break it:
+# "How can I keep the Dawn Greeting on a night shift?" shares the words of the act
+# "neglecting the Dawn Greeting" but asks the opposite.
+COMPLIANCE_FORM = re.compile(
+    r"\b(?:keep|observe|honou?r|practi[cs]e|follow|obey|uphold|return to|come back to|stay faithful)\b",
+    re.IGNORECASE,
+)
+VIOLATION_VERBS = re.compile(
+    r"\b(?:skip|skipping|avoid|get out of|stop|quit|miss|neglect|break|drop|abandon|ignore|excuse|without)\b",
+    re.IGNORECASE,
+)
+
+
 def is_request(prompt: str) -> bool:
     """Asks for help doing something (not for information, not whether it is allowed)."""
-    return bool(REQUEST_FORM.search(prompt)) and not INFORMATIONAL.search(prompt) and not is_normative(prompt)
+    if not REQUEST_FORM.search(prompt) or INFORMATIONAL.search(prompt) or is_normative(prompt):
+        return False
+    return not (COMPLIANCE_FORM.search(prompt) and not VIOLATION_VERBS.search(prompt))
 
 
 def is_normative(prompt: str) -> bool:
