@@ -23,7 +23,7 @@ def test_command_is_in_readme_and_has_an_example(name: str) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"credo {name}\b", readme), f"README does not mention `credo {name}`"
     command = typer.main.get_command(build_app()).commands[name]
-    assert command.help and "Example: credo " + name in command.help
+    assert command.help and "Example" in command.help and f"credo {name}" in command.help
 
 
 def test_readme_names_the_two_fresh_machine_commands() -> None:
