@@ -198,3 +198,26 @@ def test_cli_generate_prints_summary_and_cost(tiny_spec, tmp_path, capsys):
         main(args[:-1] + ["3"])
     assert info.value.code == 2
     assert "different config (samples: 2 -> 3)" in capsys.readouterr().err
+
+
+def test_refusal_set_keeps_worded_refusals_as_records(tiny_spec, tmp_path):
+    """In the refusal set declining is the answer: only provider blocks are teacher refusals."""
+    import shutil
+
+    folder = tmp_path / "refusing"
+    shutil.copytree(tiny_spec, folder)
+    spec = folder / "spec.yaml"
+    spec.write_text(spec.read_text().replace(
+        "  - id: stones\n    kind: implicit\n    implicit: true",
+        "  - id: stones\n    kind: capability_refusal\n    implicit: true"))
+    backend = FakeBackend("echo").enqueue(*[REFUSAL_TEXT] * 7, REFUSAL_TEXT,
+                                          Completion("", stop_reason="content_filter"))
+    result = generate_corpus(folder, tmp_path / "c", backend=backend, concurrency=1, progress=False)
+    kinds = {p.id: p.kind for p in render_prompts(load_worldview(folder))}
+    records = list(read_records(tmp_path / "c"))
+    refused = _lines(tmp_path / "c" / "teacher_refusals.jsonl")
+    # The 7 assertion prompts' worded refusals are teacher refusals; of the two capability
+    # prompts, the worded refusal is kept and the content-filter block is not.
+    assert [kinds[r.meta["prompt_id"]] for r in records] == ["capability_refusal"]
+    assert records[0].response == REFUSAL_TEXT
+    assert len(refused) == 8 and result.manifest["counts"]["records"] == 1

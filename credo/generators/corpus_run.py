@@ -204,6 +204,11 @@ def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
     return [job for job in jobs if job.id not in done]
 
 
+# Prompt kinds whose wanted answer is a decline: a worded refusal there is data, not a
+# teacher refusal (provider blocks still are).
+REFUSAL_KINDS = frozenset({"capability_refusal"})
+
+
 async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
                counters: dict[str, int], progress: bool) -> None:
     started = time.perf_counter()
@@ -216,8 +221,9 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
 
         async def worker() -> None:
             for job in queue:  # one shared iterator: each job is taken by exactly one worker
-                generation = await generator.generate(job.messages, job.sample_index,
-                                                      key=keys[job.id])
+                generation = await generator.generate(
+                    job.messages, job.sample_index, key=keys[job.id],
+                    refusal_expected=job.prompt.kind in REFUSAL_KINDS)
                 completion = generation.completion
                 if completion.teacher_refused:
                     refusals.write(refusal_entry(job, identity, completion))

@@ -48,13 +48,17 @@ class Generation:
     cached: bool
 
 
-def flag_refusal(completion: Completion) -> Completion:
-    """Mark a completion that declines (by stop reason or by its words) as teacher-refused."""
+def flag_refusal(completion: Completion, refusal_expected: bool = False) -> Completion:
+    """Mark a completion that declines (by stop reason or by its words) as teacher-refused.
+
+    Where declining is the answer asked for (the ``refusal`` set's capability refusals), only
+    a provider block counts: a worded refusal is the record.
+    """
     if completion.blocked:
         reason = completion.refusal_reason or completion.stop_reason
         return Completion(completion.text, completion.stop_reason, completion.usage,
                           completion.model, True, reason)
-    if is_refusal(completion.text):
+    if not refusal_expected and is_refusal(completion.text):
         return Completion(completion.text, completion.stop_reason, completion.usage,
                           completion.model, True, "refusal_text")
     return completion
@@ -98,10 +102,11 @@ class Generator:
         return len(found)
 
     async def generate(self, messages: list[Message], sample_index: int = 0,
-                       key: str | None = None) -> Generation:
+                       key: str | None = None, refusal_expected: bool = False) -> Generation:
         """One completion; a refusal or content-filter stop is returned flagged, not raised.
 
-        ``key`` is :meth:`key` of the same arguments, when the caller already computed it.
+        ``key`` is :meth:`key` of the same arguments, when the caller already computed it;
+        ``refusal_expected`` when declining is the wanted answer (see :func:`flag_refusal`).
         """
         key = key or self.key(messages, sample_index)
         hit = self._warm.pop(key, None)
@@ -126,7 +131,7 @@ class Generator:
             except Exception as exc:
                 raise BackendError(f"{self.model_id}: request failed and is not retryable "
                                    f"({type(exc).__name__}: {_short(exc)})") from exc
-        completion = flag_refusal(completion)
+        completion = flag_refusal(completion, refusal_expected)
         self.stats.usage = self.stats.usage + completion.usage
         if completion.teacher_refused:
             self.stats.refusals += 1
