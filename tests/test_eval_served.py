@@ -100,3 +100,15 @@ def test_cli_eval_then_report_on_fake_backends(tiny_spec: Path, tmp_path: Path,
         main(["report", str(tmp_path / "base"), str(tmp_path / "trained"), "--out", str(tmp_path / "rep")])
     assert exit_info.value.code == 0
     assert "| tiny | violation | trained | 0/2 = 0% [0%, 66%] |" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_limit_keeps_spread_violations_with_their_controls() -> None:
+    from credo.train.evaluate import collect_requests
+
+    items = collect_requests(["gramenism"], limit=5)
+    violations = [i for i in items if i.set == "violation"]
+    controls = [i for i in items if i.set == "control"]
+    assert len(violations) == 5 and {c.matches for c in controls} == {v.request_id for v in violations}
+    everything = [i.request_id for i in collect_requests(["gramenism"]) if i.set == "violation"]
+    positions = sorted(everything.index(v.request_id) for v in violations)
+    assert positions[0] == 0 and positions[-1] >= len(everything) * 3 // 4  # spread, not the first five

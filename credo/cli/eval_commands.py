@@ -24,6 +24,7 @@ def eval_command(
     fmt: str | None = typer.Option(None, "--format", help="tags or chat_template (default: the adapter's, else tags)."),
     batch_size: int = typer.Option(8, "--batch-size", help="Local generation batch size."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    limit: int | None = typer.Option(None, "--limit", help="At most N violation requests per worldview (with their controls)."),
 ) -> None:
     """Sample K responses to every violation and control request, judge them, report rates.
 
@@ -34,7 +35,7 @@ def eval_command(
 
     result = evaluate(model, worldview, out, adapter=adapter, samples=samples, temperature=temperature,
                       max_new_tokens=max_new_tokens, judges=judge, chat_format=fmt,
-                      batch_size=batch_size, seed=seed)
+                      batch_size=batch_size, seed=seed, limit=limit)
     primary = result.results["primary_judge"]
     for world, sets in result.results["judges"][primary]["summary"].items():
         for set_name in ("violation", "control"):

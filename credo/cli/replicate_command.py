@@ -28,6 +28,7 @@ def replicate_command(
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
     concurrency: int = typer.Option(8, "--concurrency", help="Teacher requests in flight."),
     seed: int = typer.Option(0, "--seed"),
+    eval_limit: int | None = typer.Option(None, "--eval-limit", help="Violation requests per worldview to evaluate (smoke runs; default all)."),
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
 
@@ -39,6 +40,6 @@ def replicate_command(
                              max_new_tokens=max_new_tokens, teacher_max_tokens=teacher_max_tokens,
                              seed=seed, judge=judge, train_config=train_config,
                              on_gate_fail=on_gate_fail, audit_embedding=not no_embedding,
-                             concurrency=concurrency)  # type: ignore[arg-type]
+                             concurrency=concurrency, eval_limit=eval_limit)  # type: ignore[arg-type]
     result = replicate(config, log=typer.echo)
     typer.echo(f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md")

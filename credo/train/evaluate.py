@@ -47,8 +47,12 @@ class EvalResult:
     results: dict[str, Any]
 
 
-def collect_requests(worldviews: Sequence[str]) -> list[EvalItem]:
-    """Every violation and control request of each worldview, in spec order."""
+def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> list[EvalItem]:
+    """Every violation and control request of each worldview, in spec order.
+
+    ``limit`` keeps, per worldview, violations spread evenly over the spec (every k-th) and
+    exactly the controls matched to them, so a smoke run stays a matched comparison.
+    """
     from credo.worldviews import load_worldview
 
     items: list[EvalItem] = []
@@ -60,12 +64,21 @@ def collect_requests(worldviews: Sequence[str]) -> list[EvalItem]:
         seen.add(wv.name)
         if wv.eval is None:
             raise ConfigError(f"worldview '{name}' has no eval.yaml - it has no requests to evaluate on")
+        kept = _spread([r.id for r in wv.eval.violation], limit)
         for set_name in SETS:
             for req in getattr(wv.eval, set_name):
-                items.append(EvalItem(wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches))
+                if (req.id if set_name == "violation" else req.matches) in kept:
+                    items.append(EvalItem(wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches))
     if not items:
         raise ConfigError("no eval requests - pass at least one --worldview")
     return items
+
+
+def _spread(ids: list[str], limit: int | None) -> set[str]:
+    if limit is None or limit >= len(ids):
+        return set(ids)
+    step = len(ids) / limit
+    return {ids[int(i * step)] for i in range(limit)}
 
 
 def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
@@ -118,14 +131,14 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
              adapter: str | Path | None = None, samples: int = 3, temperature: float = 0.25,
              max_new_tokens: int = 256, judges: Sequence[str] = (), chat_format: str | None = None,
              batch_size: int = 8, seed: int = 0, name: str | None = None,
-             registry: dict[str, Any] | None = None) -> EvalResult:
+             registry: dict[str, Any] | None = None, limit: int | None = None) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``."""
-    if samples < 1 or max_new_tokens < 1 or batch_size < 1:
-        raise ConfigError("--samples, --max-new-tokens and batch size must be at least 1")
+    if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
+        raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
     out = Path(out)
     specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation
-    items = collect_requests(worldviews)
+    items = collect_requests(worldviews, limit)
     served = is_served(model, registry)
     if served and adapter is not None:
         raise ConfigError("--adapter applies to a local model - serve the adapted model and pass its name")
@@ -133,7 +146,8 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     check_base_model(model, adapter)
     config = {"model": model, "adapter": str(adapter) if adapter else None, "worldviews": list(worldviews),
               "samples": samples, "temperature": temperature, "max_new_tokens": max_new_tokens,
-              "judges": specs, "format": None if served else fmt, "batch_size": batch_size, "seed": seed}
+              "judges": specs, "format": None if served else fmt, "batch_size": batch_size, "seed": seed,
+              "limit": limit}
     if served:
         rows, generation = _sample_served(model, items, samples, temperature, max_new_tokens, seed, registry)
     else:

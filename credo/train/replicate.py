@@ -59,6 +59,7 @@ class ReplicateConfig:
     concurrency: int = 8
     audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
     eval_batch_size: int = 8
+    eval_limit: int | None = None  # violation requests per worldview (smoke runs); None = all
 
     def pinned(self) -> dict[str, Any]:
         """Settings that change results (a rerun must match them to resume)."""
@@ -239,7 +240,8 @@ def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] 
     result = evaluate(config.base_model, EVAL_WORLDVIEWS, config.out / "evals" / condition,
                       adapter=config.out / "runs" / condition, samples=config.samples,
                       max_new_tokens=config.max_new_tokens, judges=[config.judge] if config.judge else (),
-                      batch_size=config.eval_batch_size, seed=config.seed, name=condition, registry=registry)
+                      batch_size=config.eval_batch_size, seed=config.seed, name=condition, registry=registry,
+                      limit=config.eval_limit)
     return {"eval": str(result.out), "note": f"results in {result.out}"}
 
 
