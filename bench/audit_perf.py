@@ -61,7 +61,8 @@ def bench_near_duplicates(records: list[Record], planted: dict, baseline_n: int)
     clusters = {}
     for f in findings:
         clusters.setdefault(f.details["kept"], set()).add(f.record_id)
-    same_cluster = lambda a, b: any({a, b} <= ({k} | v) for k, v in clusters.items())
+    def same_cluster(a, b):
+        return any({a, b} <= ({k} | v) for k, v in clusters.items())
     hits = sum((a, b) in found or same_cluster(a, b) for a, b in planted["near_duplicate"])
     sample = [r.text for r in records[:baseline_n]]
     base_seconds = datasketch_loop(sample, check.config.shingle, check.config.num_perm)

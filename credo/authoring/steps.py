@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from credo.worldviews.spec import ForbiddenAct, GlossaryTerm, Practice, StatementKind, Tenet, ViolationForm
+from credo.worldviews.spec import (
+    ForbiddenAct,
+    GlossaryTerm,
+    Practice,
+    StatementKind,
+    Tenet,
+    ViolationForm,
+)
 
 
 class _Answer(BaseModel):

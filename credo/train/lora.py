@@ -260,7 +260,8 @@ def collate(examples: list[EncodedExample], pad_id: int, device: Any) -> tuple[A
     ids = [e.input_ids + [pad_id] * (width - len(e.input_ids)) for e in examples]
     labels = [e.labels + [IGNORE_INDEX] * (width - len(e.labels)) for e in examples]
     attention = [[1] * len(e.input_ids) + [0] * (width - len(e.input_ids)) for e in examples]
-    as_tensor = lambda rows: torch.tensor(rows, dtype=torch.long, device=device)
+    def as_tensor(rows):
+        return torch.tensor(rows, dtype=torch.long, device=device)
     return as_tensor(ids), as_tensor(attention), as_tensor(labels)
 
 

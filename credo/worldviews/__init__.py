@@ -1,7 +1,19 @@
 """Worldviews as data: validated specs, canon texts and held-out eval request sets."""
 
-from credo.worldviews.loader import LoadedWorldview, load_worldview, resolve_spec_path, shipped_names
-from credo.worldviews.spec import EvalRequest, EvalSets, ForbiddenAct, Persona, PromptSource, Worldview
+from credo.worldviews.loader import (
+    LoadedWorldview,
+    load_worldview,
+    resolve_spec_path,
+    shipped_names,
+)
+from credo.worldviews.spec import (
+    EvalRequest,
+    EvalSets,
+    ForbiddenAct,
+    Persona,
+    PromptSource,
+    Worldview,
+)
 
 __all__ = [
     "EvalRequest",
