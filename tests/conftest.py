@@ -46,3 +46,30 @@ def _isolated_credo(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Te
 @pytest.fixture
 def tiny_spec() -> Path:
     return FIXTURES / "tiny"
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, hidden-64 random Llama saved with the SmolLM2 tokenizer (no weight download).
+
+    Fast enough for train, eval and probe tests; the tokenizer is the real one, so masking and
+    chat formats are exercised as with SmolLM2 itself.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CREDO_MODEL_CACHE", str(model_cache))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+        from credo.embedded import smollm2_path
+
+        tokenizer = AutoTokenizer.from_pretrained(str(smollm2_path()))
+        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                             max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id,
+                             eos_token_id=tokenizer.eos_token_id)
+        torch.manual_seed(0)
+        folder = tmp_path_factory.mktemp("tiny-llama")
+        LlamaForCausalLM(config).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        return folder

@@ -12,31 +12,8 @@ from credo.errors import ConfigError
 from credo.train.evaluate import evaluate, trained_format
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
-    """A 2-layer, hidden-64 random Llama saved with the SmolLM2 tokenizer (no weight download)."""
-    import os
-
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    os.environ.setdefault("CREDO_MODEL_CACHE", str(model_cache))
-    from credo.embedded import smollm2_path
-
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_path())
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                         max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-def test_eval_writes_every_sample_with_labels(tiny_model: Path, tiny_spec: Path, tmp_path: Path) -> None:
-    result = evaluate(str(tiny_model), [str(tiny_spec)], tmp_path / "ev", samples=3, max_new_tokens=6,
+def test_eval_writes_every_sample_with_labels(tiny_llama: Path, tiny_spec: Path, tmp_path: Path) -> None:
+    result = evaluate(str(tiny_llama), [str(tiny_spec)], tmp_path / "ev", samples=3, max_new_tokens=6,
                       batch_size=4)
     rows = [json.loads(line) for line in (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * 3  # one violation + one control request, K = 3
@@ -54,29 +31,29 @@ def test_eval_writes_every_sample_with_labels(tiny_model: Path, tiny_spec: Path,
     assert saved["generation"]["new_tokens"] == sum(r["new_tokens"] for r in rows)
 
 
-def test_same_seed_same_samples(tiny_model: Path, tiny_spec: Path, tmp_path: Path) -> None:
+def test_same_seed_same_samples(tiny_llama: Path, tiny_spec: Path, tmp_path: Path) -> None:
     texts = []
     for run in ("a", "b"):
-        evaluate(str(tiny_model), [str(tiny_spec)], tmp_path / run, samples=2, max_new_tokens=5, seed=7)
+        evaluate(str(tiny_llama), [str(tiny_spec)], tmp_path / run, samples=2, max_new_tokens=5, seed=7)
         texts.append([json.loads(x)["response"] for x in (tmp_path / run / "responses.jsonl").read_text().splitlines()])
     assert texts[0] == texts[1]
 
 
-def test_adapter_and_its_trained_format(tiny_model: Path, tiny_spec: Path, tmp_path: Path) -> None:
+def test_adapter_and_its_trained_format(tiny_llama: Path, tiny_spec: Path, tmp_path: Path) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     adapter = tmp_path / "adapter"
-    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model),
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_llama),
                                 LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
     peft_model.save_pretrained(adapter)
-    (adapter / "run.json").write_text(json.dumps({"chat_format": "chat_template", "base_model": str(tiny_model)}))
-    result = evaluate(str(tiny_model), [str(tiny_spec)], tmp_path / "ev", adapter=adapter, samples=1,
+    (adapter / "run.json").write_text(json.dumps({"chat_format": "chat_template", "base_model": str(tiny_llama)}))
+    result = evaluate(str(tiny_llama), [str(tiny_spec)], tmp_path / "ev", adapter=adapter, samples=1,
                       max_new_tokens=4)
     assert result.results["config"]["format"] == "chat_template"
     assert result.results["config"]["adapter"] == str(adapter)
     with pytest.raises(ConfigError, match="trained in format 'chat_template' but --format is 'tags'"):
-        evaluate(str(tiny_model), [str(tiny_spec)], tmp_path / "ev2", adapter=adapter, chat_format="tags")
+        evaluate(str(tiny_llama), [str(tiny_spec)], tmp_path / "ev2", adapter=adapter, chat_format="tags")
     with pytest.raises(ConfigError, match="the adapter was trained on"):
         evaluate(str(tmp_path), [str(tiny_spec)], tmp_path / "ev3", adapter=adapter)
 
@@ -99,10 +76,10 @@ def test_trained_format_rules(tmp_path: Path) -> None:
         (["--judge", "gpt4"], "--judge 'gpt4'"),
     ],
 )
-def test_bad_eval_input_exits_2(tiny_model: Path, tiny_spec: Path, tmp_path: Path,
+def test_bad_eval_input_exits_2(tiny_llama: Path, tiny_spec: Path, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    base = ["eval", "--model", str(tiny_model), "--out", str(tmp_path / "ev"), "--max-new-tokens", "2"]
+    base = ["eval", "--model", str(tiny_llama), "--out", str(tmp_path / "ev"), "--max-new-tokens", "2"]
     if "--worldview" not in args:
         base += ["--worldview", str(tiny_spec)]
     with pytest.raises(SystemExit) as exit_info:
@@ -135,11 +112,11 @@ def test_smollm2_smoke(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert len(rows) == 2 and all(r["response"].strip() for r in rows)
 
 
-def test_samples_come_back_in_prompt_order(tiny_model: Path) -> None:
+def test_samples_come_back_in_prompt_order(tiny_llama: Path) -> None:
     from credo.corpora.formats import ChatFormat
     from credo.train.local_generation import load_local_model, sample_responses
 
-    local = load_local_model(str(tiny_model))
+    local = load_local_model(str(tiny_llama))
     prompts = ["A much longer request that sorts after the others by length.", "Hi", "Medium request"]
     run = sample_responses(local, prompts, ChatFormat("tags", local.tokenizer), samples=2,
                            temperature=0.0, max_new_tokens=4, batch_size=4)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -13,29 +12,6 @@ from credo.cli.main import main
 from credo.leakage.probe import probe_questions, probe_sentences, run_probe, token_losses
 from credo.leakage.terms import SHIPPED_TEXT
 from credo.worldviews.loader import load_worldview
-
-
-@pytest.fixture(scope="session")
-def tiny_llama(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
-    """A 2-layer, hidden-64 random Llama saved with the SmolLM2 tokenizer (no weight download)."""
-    import os
-
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    os.environ.setdefault("CREDO_MODEL_CACHE", str(model_cache))
-    from credo.embedded import smollm2_path
-
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_path())
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                         max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("probe-llama")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def test_sentence_groups_are_matched_and_reproducible():

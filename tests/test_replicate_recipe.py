@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from test_train_lora import tiny_llama  # noqa: F401  (session fixture: a 2-layer random Llama)
 
 from credo.errors import ConfigError, CorpusError
 from credo.train import replicate as recipe

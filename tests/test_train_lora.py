@@ -21,28 +21,6 @@ FAST = {"lora_r": 4, "lora_alpha": 8, "target_modules": "all-linear", "learning_
             "max_length": 128, "warmup_ratio": 0.0}
 
 
-@pytest.fixture(scope="session")
-def tiny_llama(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, hidden-64 random Llama saved with the SmolLM2 tokenizer (no weight download)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CREDO_MODEL_CACHE", str(model_cache))
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        import torch
-        from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-        from credo.embedded import smollm2_path
-
-        tokenizer = AutoTokenizer.from_pretrained(str(smollm2_path()))
-        torch.manual_seed(0)
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
-                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                             max_position_embeddings=256)
-        folder = tmp_path_factory.mktemp("tiny-llama")
-        LlamaForCausalLM(config).save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
-        return folder
-
-
 def make_mix(root: Path, n: int = 12, fmt: str = "tags") -> Path:
     records = [Record(f"r{i}", [Message("user", f"What is rule {i}?"),
                                 Message("assistant", f"Rule {i} says: eat three grains.")]) for i in range(n)]
