@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from credo.authoring import scaffold_worldview
-from credo.authoring.lint import lint_worldview
 from credo.worldviews import load_worldview
 
 
@@ -40,6 +39,8 @@ def lint(
 
     Example: credo lint credo/worldviews/data/gramenism
     """
+    from credo.authoring.lint import lint_worldview  # numpy/MinHash: keep `credo --help` light
+
     wv = load_worldview(spec)
     findings = lint_worldview(wv)
     if judge:
