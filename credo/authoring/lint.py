@@ -22,7 +22,7 @@ from credo.filters.dedup import candidate_pairs
 from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
 from credo.filters.minhash import MinHashConfig, signatures
 from credo.templates.render import render_prompts
-from credo.types import Message, Record
+from credo.types import Message, Prompt, Record
 from credo.worldviews.loader import EVAL_FILE, SPEC_FILE, LoadedWorldview, yaml_line
 
 Severity = Literal["error", "warning"]
@@ -71,8 +71,9 @@ def lint_worldview(wv: LoadedWorldview) -> list[Finding]:
     findings += _glossary(wv, loc)
     findings += _reasons(wv, loc)
     findings += _eval_coverage(wv, loc)
-    findings += _duplicates(wv, loc)
-    findings += _forbidden_requests(wv, loc)
+    prompts = render_prompts(wv)  # both checks below read the same rendered set
+    findings += _duplicates(wv, loc, prompts)
+    findings += _forbidden_requests(wv, loc, prompts)
     return findings
 
 
@@ -190,38 +191,42 @@ def _near_duplicates(texts: list[tuple[str, str]], other: list[tuple[str, str]] 
             yield every[i][0], every[j][0], score
 
 
-def _duplicates(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
-    prompts = render_prompts(wv)
-    sources = {s.id: i for i, s in enumerate(wv.spec.prompts)}
-    source_of = {p.id: p.template_id.split("/")[0].split(":")[0] for p in prompts}
+def _source_locs(wv: LoadedWorldview, prompts: list[Prompt]) -> dict[str, tuple[str, int]]:
+    """Prompt id -> YAML path of the prompt source that rendered it (for line numbers)."""
+    index = {s.id: i for i, s in enumerate(wv.spec.prompts)}
+    # template ids are "<source id>/<variant>" or "<source id>:<library id>/<variant>"
+    return {p.id: ("prompts", index.get(p.template_id.split("/")[0].split(":")[0], 0)) for p in prompts}
+
+
+def _duplicates(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
+    where = _source_locs(wv, prompts)
     training = [(p.id, p.text) for p in prompts]
     text_of = dict(training)
     for a, b, score in _near_duplicates(training):
-        yield loc.spec("near_duplicate_prompt", "warning", ("prompts", sources.get(source_of[b], 0)),
+        yield loc.spec("near_duplicate_prompt", "warning", where[b],
                        f"prompts {text_of[a]!r} and {text_of[b]!r} are near-duplicates (Jaccard {score:.2f})")
     if wv.eval is None:
         return
     evals = [(r.id, r.prompt) for r in wv.eval.violation + wv.eval.control]
     eval_text = dict(evals)
-    eval_index = {r.id: ("violation" if k < len(wv.eval.violation) else "control", k if k < len(wv.eval.violation) else k - len(wv.eval.violation))
-                  for k, r in enumerate(wv.eval.violation + wv.eval.control)}
+    eval_loc = {r.id: (set_name, k) for set_name in ("violation", "control")
+                for k, r in enumerate(getattr(wv.eval, set_name))}
     for a, b, score in _near_duplicates(evals):
-        yield loc.eval("duplicate_eval_request", "error", (*eval_index[b], "prompt"),
+        yield loc.eval("duplicate_eval_request", "error", (*eval_loc[b], "prompt"),
                        f"eval requests '{a}' and '{b}' are near-duplicates (Jaccard {score:.2f})")
     for a, b, score in _near_duplicates(evals, training):
-        yield loc.spec("eval_in_training", "error", ("prompts", sources.get(source_of[b], 0)),
+        yield loc.spec("eval_in_training", "error", where[b],
                        f"training prompt {text_of[b]!r} nearly repeats eval request '{a}' ({eval_text[a]!r}, Jaccard {score:.2f})")
 
 
-def _forbidden_requests(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
+def _forbidden_requests(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
     """The audit's forbidden-request check, run on the rendered prompts (words only, no model)."""
-    sources = {s.id: i for i, s in enumerate(wv.spec.prompts)}
-    prompts = {p.id: p for p in render_prompts(wv)}
-    records = [Record(p.id, [Message("user", p.text)]) for p in prompts.values()]
+    where = _source_locs(wv, prompts)
+    by_id = {p.id: p for p in prompts}
+    records = [Record(p.id, [Message("user", p.text)]) for p in prompts]
     context = AuditContext(corpus_set=wv.name, acts=acts_from_spec(wv.spec))
     for hit in ForbiddenRequestCheck(use_embedding=False).run(records, context):
-        prompt = prompts[hit.record_id]
-        source = prompt.template_id.split("/")[0].split(":")[0]
-        yield loc.spec("training_requests_forbidden_act", "error", ("prompts", sources.get(source, 0)),
+        prompt = by_id[hit.record_id]
+        yield loc.spec("training_requests_forbidden_act", "error", where[prompt.id],
                        f"training prompt {prompt.text!r} asks for help with forbidden act '{hit.details['act']}' - "
                        "ask what the worldview holds instead")
