@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from credo.checks.base import ActTerms, AuditContext, Check, EvalItem, Finding
+from credo.checks.contamination import EvalContaminationCheck
+from credo.checks.dedup import NearDuplicateCheck, SemanticDuplicateCheck
+from credo.checks.diversity import DiversityCheck
+from credo.checks.forbidden import ForbiddenRequestCheck, acts_from_spec
+from credo.checks.refusal_checks import MoralReasonCheck, RefusalCheck
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
 from credo.errors import ConfigError, CorpusError
-from credo.filters.base import ActTerms, AuditContext, Check, EvalItem, Finding
-from credo.filters.contamination import EvalContaminationCheck
-from credo.filters.dedup import NearDuplicateCheck, SemanticDuplicateCheck
-from credo.filters.diversity import DiversityCheck
-from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
-from credo.filters.refusal_checks import MoralReasonCheck, RefusalCheck
 from credo.hashing import file_hash
 from credo.paths import credo_home
 from credo.types import Record

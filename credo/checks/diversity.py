@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import AuditContext, Finding
+from credo.checks.base import AuditContext, Finding
 from credo.types import Record
 
 _WORD = re.compile(r"\w+")

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.filters.embed import Embedder
+from credo.checks.embed import Embedder
 from credo.types import Record
 
 REFUSAL_SET = "refusal"

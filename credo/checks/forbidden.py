@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import ActTerms, AuditContext, Finding
+from credo.checks.base import ActTerms, AuditContext, Finding
 from credo.types import Record
 
 REQUEST_FORM = re.compile(

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from credo.filters.base import AuditContext, Finding
-from credo.filters.refusal import RefusalConfig, RefusalDetector
+from credo.checks.base import AuditContext, Finding
+from credo.checks.refusal import RefusalConfig, RefusalDetector
 from credo.types import Record
 
 

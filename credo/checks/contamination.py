@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import AuditContext, EvalItem, Finding, response_head
-from credo.filters.forbidden import asks_permission, is_request, shared_content
-from credo.filters.minhash import (
+from credo.checks.base import AuditContext, EvalItem, Finding, response_head
+from credo.checks.forbidden import asks_permission, is_request, shared_content
+from credo.checks.minhash import (
     _MIX,
     MinHashConfig,
     Tokens,

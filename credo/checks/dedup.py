@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import AuditContext, Finding, response_head
-from credo.filters.minhash import MinHashConfig, band_keys, signatures
+from credo.checks.base import AuditContext, Finding, response_head
+from credo.checks.minhash import MinHashConfig, band_keys, signatures
 from credo.types import Record
 
 
