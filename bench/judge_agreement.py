@@ -13,9 +13,9 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from credo.evaluation.stats import cohen_kappa
 from credo.judges import Pair, build_judges, collapse
 from credo.judges.base import LABELS
-from credo.train.stats import cohen_kappa
 
 DATA = Path(__file__).parents[1] / "credo" / "data" / "judge_labelled.jsonl"
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from credo.train.stats import (
+from credo.evaluation.stats import (
     cohen_kappa,
     compare_proportions,
     fisher_exact,

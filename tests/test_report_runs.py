@@ -9,9 +9,9 @@ import pytest
 
 from credo.cli.main import main
 from credo.errors import ConfigError, CorpusError
-from credo.train.eval_summary import summarise
-from credo.train.report import report
-from credo.train.stats import compare_proportions
+from credo.evaluation.eval_summary import summarise
+from credo.evaluation.report import report
+from credo.evaluation.stats import compare_proportions
 
 
 def _make_run(folder: Path, name: str, violation: tuple[int, int], control: tuple[int, int],

@@ -31,7 +31,7 @@ def eval_command(
     Example: credo eval --model smollm2 --adapter runs/g-train --worldview gramenism
     --worldview catholicism --samples 5 --judge openai/gpt-4o-mini --out runs/g-eval
     """
-    from credo.train.evaluate import evaluate
+    from credo.evaluation.evaluate import evaluate
 
     result = evaluate(model, worldview, out, adapter=adapter, samples=samples, temperature=temperature,
                       max_new_tokens=max_new_tokens, judges=judge, chat_format=fmt,
@@ -55,7 +55,7 @@ def report_command(
 
     Example: credo report runs/baseline-eval runs/g-eval runs/g-norefusal-eval --out report/
     """
-    from credo.train.report import report
+    from credo.evaluation.report import report
 
     result = report(runs, out, judge=judge, names=name or None)
     typer.echo(f"wrote report of {len(runs)} runs ({result.judge}) to {out}/report.md")

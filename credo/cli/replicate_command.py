@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from credo.train.replicate import ReplicateConfig, replicate
+from credo.recipes.replicate import ReplicateConfig, replicate
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from credo.errors import ConfigError
+from credo.evaluation.stats import cohen_kappa
 from credo.judges.base import (
     ALL_LABELS,
     LABELS,
@@ -19,7 +20,6 @@ from credo.judges.base import (
     collapse,
 )
 from credo.judges.offline import OfflineJudge
-from credo.train.stats import cohen_kappa
 
 OFFLINE = "offline"
 OFFLINE_ENSEMBLE = "offline+ensemble"  # rules + the audit's refusal ensemble (loads MiniLM)

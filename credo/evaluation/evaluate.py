@@ -21,9 +21,9 @@ from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
 from credo.corpora.io import write_json, write_text
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CredoError
+from credo.evaluation.eval_summary import summarise
 from credo.judges.base import ERROR, Judgement, Pair
 from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
-from credo.train.eval_summary import summarise
 
 RESPONSES_FILE, RESULTS_FILE = "responses.jsonl", "results.json"
 RUN_FILE = "run.json"  # what credo train writes beside the adapter
@@ -172,7 +172,7 @@ def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[
                   seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from tqdm import tqdm
 
-    from credo.train.local_generation import load_local_model, sample_responses
+    from credo.evaluation.local_generation import load_local_model, sample_responses
 
     local = load_local_model(model, adapter)
     chat_format = ChatFormat(fmt, local.tokenizer)

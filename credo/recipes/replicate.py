@@ -235,7 +235,7 @@ def _train(config: ReplicateConfig, condition: str, progress: bool) -> dict[str,
 
 
 def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] | None) -> dict[str, Any]:
-    from credo.train.evaluate import evaluate
+    from credo.evaluation.evaluate import evaluate
 
     result = evaluate(config.base_model, EVAL_WORLDVIEWS, config.out / "evals" / condition,
                       adapter=config.out / "runs" / condition, samples=config.samples,
@@ -246,7 +246,7 @@ def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] 
 
 
 def _report(config: ReplicateConfig) -> dict[str, Any]:
-    from credo.train.report import report
+    from credo.evaluation.report import report
 
     runs = [config.out / "evals" / c for c in CONDITION_WEIGHTS]
     result = report(runs, config.out / "report", names=list(CONDITION_WEIGHTS))

@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from credo.evaluation.stats import compare_proportions, proportion
 from credo.judges.base import ALL_LABELS, REFUSAL
-from credo.train.stats import compare_proportions, proportion
 
 
 def rates(labels: Sequence[str]) -> dict[str, Any]:
