@@ -13,8 +13,8 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from credo.evaluation.stats import cohen_kappa
 from credo.judges import Pair, build_judges, collapse
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import LABELS
 
 DATA = Path(__file__).parents[1] / "credo" / "data" / "judge_labelled.jsonl"

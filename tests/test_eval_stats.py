@@ -7,12 +7,12 @@ import math
 import pytest
 
 from credo.evaluation.stats import (
-    cohen_kappa,
     compare_proportions,
     fisher_exact,
     proportion,
     wilson_interval,
 )
+from credo.judges.agreement import cohen_kappa
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from credo.errors import ConfigError
-from credo.evaluation.stats import cohen_kappa
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import (
     ALL_LABELS,
     LABELS,
