@@ -151,7 +151,6 @@ class EvalContaminationCheck:
     config: ContaminationConfig = field(default_factory=ContaminationConfig)
     use_embedding: bool = True
     name: str = "eval_contamination"
-    gate: bool = True
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "use_embedding": self.use_embedding, **asdict(self.config)}
@@ -181,8 +180,8 @@ class EvalContaminationCheck:
             worst = min(SEVERITIES.index(i["severity"]) for i in items)
             # Exact copies and paraphrases are contamination; a near neighbour (normative-form
             # ones included) is shown for review without failing the gate.
-            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items,
-                                                         "blocking": SEVERITIES[worst] != "near_neighbour"})
+            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items},
+                          blocking=SEVERITIES[worst] != "near_neighbour")
         ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, cos, jac, evidence)}
 
     def _cosines(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray | None:

@@ -88,7 +88,6 @@ class NearDuplicateCheck:
 
     config: MinHashConfig = field(default_factory=MinHashConfig)
     name: str = "near_duplicate"
-    gate: bool = False
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), **asdict(self.config)}
@@ -117,7 +116,6 @@ class SemanticConfig:
 class SemanticDuplicateCheck:
     config: SemanticConfig = field(default_factory=SemanticConfig)
     name: str = "semantic_duplicate"
-    gate: bool = False
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), **asdict(self.config)}

@@ -66,7 +66,6 @@ def set_diversity(records: Sequence[Record], top: int = 10) -> dict[str, Any]:
 class DiversityCheck:
     top: int = 10
     name: str = "diversity"
-    gate: bool = False
 
     def params(self) -> dict[str, Any]:
         return asdict(self)

@@ -109,7 +109,6 @@ class ForbiddenRequestCheck:
     embed_threshold: float = 0.75  # cosine of a request-form prompt to the act's name
     use_embedding: bool = True
     name: str = "forbidden_request"
-    gate: bool = True
 
     def params(self) -> dict[str, Any]:
         return asdict(self)

@@ -195,6 +195,7 @@ def _generate(config: ReplicateConfig, corpus: str, registry: dict[str, Any] | N
 
 def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     from credo.audit import filter_corpus, run_audit
+    from credo.audit.filter import dropped_ids
 
     generated = Path(_marker(config, f"generate-{_name(config, corpus)}")["corpus"])
     result, report = run_audit(generated, generated / "audit", worldview=config.worldview,
@@ -207,7 +208,7 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
                           "rerun with --on-gate-fail filter to drop the flagged records, or regenerate")
     clean = generated.with_name(generated.name + ".clean")
     filtered = filter_corpus(generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding)
-    removed = len({f.record_id for f in filtered.findings})
+    removed = len(dropped_ids(filtered))
     return {"corpus": str(clean), "passed": False, "gate_failures": result.gate_failures, "removed": removed,
             "report": str(report), "note": f"gate failed ({failures}); filtered, {removed} records removed"}
 
