@@ -14,7 +14,8 @@ import os
 
 from credo.corpora.formats import ChatFormat
 from credo.embedded import smollm2_path
-from credo.evaluation.local_generation import load_local_model, sample_responses
+from credo.evaluation.local_generation import sample_responses
+from credo.models import load_local_model
 from credo.worldviews import load_worldview
 
 

@@ -17,16 +17,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
+from credo.corpora.formats import ChatFormat
 from credo.corpora.io import write_json, write_text
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CredoError
 from credo.evaluation.eval_summary import summarise
 from credo.judges.base import ERROR, Judgement, Pair
 from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
+from credo.train.adapter import check_base_model, trained_format
 
 RESPONSES_FILE, RESULTS_FILE = "responses.jsonl", "results.json"
-RUN_FILE = "run.json"  # what credo train writes beside the adapter
 SETS = ("violation", "control")
 
 
@@ -79,41 +79,6 @@ def _spread(ids: list[str], limit: int | None) -> set[str]:
         return set(ids)
     step = len(ids) / limit
     return {ids[int(i * step)] for i in range(limit)}
-
-
-def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
-    """The run manifest credo train wrote beside the adapter (empty when there is none)."""
-    path = Path(adapter) / RUN_FILE if adapter is not None else None
-    if path is None or not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo train") from None
-
-
-def trained_format(adapter: str | Path | None, requested: str | None) -> str:
-    """The adapter's training format (its run.json) wins; a conflicting --format is an error."""
-    run = adapter_run(adapter)
-    trained = run.get("chat_format") or run.get("format")
-    if requested and requested not in TRAINING_FORMATS:
-        raise ConfigError(f"--format {requested!r}: use one of {', '.join(TRAINING_FORMATS)}")
-    if trained and requested and trained != requested:
-        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained in format '{trained}' but "
-                          f"--format is '{requested}' - drop --format or pass --format {trained}")
-    return trained or requested or "tags"
-
-
-def check_base_model(model: str, adapter: str | Path | None) -> None:
-    """An adapter only fits the base model it was trained on."""
-    base = adapter_run(adapter).get("base_model")
-    if not base or base == model:
-        return
-    from credo.embedded import resolve_model_path
-
-    if Path(resolve_model_path(base)).resolve() != Path(resolve_model_path(model)).resolve():
-        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained on '{base}' but --model is "
-                          f"'{model}' - pass --model {base}")
 
 
 def is_served(model: str, registry: dict[str, Any] | None = None) -> bool:
@@ -172,7 +137,8 @@ def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[
                   seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from tqdm import tqdm
 
-    from credo.evaluation.local_generation import load_local_model, sample_responses
+    from credo.evaluation.local_generation import sample_responses
+    from credo.models import load_local_model
 
     local = load_local_model(model, adapter)
     chat_format = ChatFormat(fmt, local.tokenizer)

@@ -120,7 +120,7 @@ def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
         raise ConfigError(f"--teacher {config.teacher}: unknown provider '{provider}' - use one of "
                           f"{', '.join(sorted(registry_names))} (e.g. openai/gpt-4o-mini, local/smollm2)")
     resolve_train_config(train_config_path(config.train_config))  # a bad YAML fails now, not after generation
-    from credo.corpora.export import load_tokenizer
+    from credo.models import load_tokenizer
 
     load_tokenizer(config.base_model)  # an unloadable base model fails now too
 
