@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
+
 
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
@@ -17,12 +19,12 @@ def eval_command(
     worldview: list[str] = typer.Option(..., "--worldview", help="Whose eval requests to use; repeatable."),
     out: Path = typer.Option(..., "--out", help="Folder for responses.jsonl and results.json."),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder from credo train."),
-    samples: int = typer.Option(3, "--samples", help="Samples per request (K)."),
-    temperature: float = typer.Option(0.25, "--temperature", help="Sampling temperature."),
-    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Most new tokens per sample."),
+    samples: int = typer.Option(defaults.EVAL_SAMPLES, "--samples", help="Samples per request (K)."),
+    temperature: float = typer.Option(defaults.EVAL_TEMPERATURE, "--temperature", help="Sampling temperature."),
+    max_new_tokens: int = typer.Option(defaults.EVAL_MAX_NEW_TOKENS, "--max-new-tokens", help="Most new tokens per sample."),
     judge: list[str] = typer.Option([], "--judge", help="LLM judge PROVIDER/MODEL (offline always runs)."),
     fmt: str | None = typer.Option(None, "--format", help="tags or chat_template (default: the adapter's, else tags)."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Local generation batch size."),
+    batch_size: int = typer.Option(defaults.EVAL_BATCH_SIZE, "--batch-size", help="Local generation batch size."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     limit: int | None = typer.Option(None, "--limit", help="At most N violation requests per worldview (with their controls)."),
 ) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.corpora.formats import ChatFormat
+from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_TEMPERATURE
 from credo.models import LocalModel
 
 
@@ -36,8 +37,8 @@ class SamplingRun:
 
 
 def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: ChatFormat, *,
-                     samples: int = 1, temperature: float = 0.25, max_new_tokens: int = 256,
-                     batch_size: int = 8, seed: int = 0,
+                     samples: int = 1, temperature: float = EVAL_TEMPERATURE,
+                     max_new_tokens: int = EVAL_MAX_NEW_TOKENS, batch_size: int = EVAL_BATCH_SIZE, seed: int = 0,
                      progress: Callable[[int], None] | None = None) -> SamplingRun:
     """``samples`` responses to each user prompt; ``progress(n)`` after each batch."""
     # Similar lengths share a batch, so little of each batch is padding.

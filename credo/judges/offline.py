@@ -82,9 +82,14 @@ class OfflineJudge:
     without it only the cheap patterns of ``is_refusal`` are used.
     """
 
+    is_llm = False
+
     def __init__(self, detector: Any | None = None) -> None:
         self.detector = detector
         self.name = "offline" if detector is None else "offline+ensemble"
+
+    def describe(self) -> dict[str, Any]:
+        return {}  # rules in code: the package version in provenance says which
 
     def label(self, request: str, response: str) -> Judgement:
         return self.label_many([Pair(request, response)])[0]

@@ -29,6 +29,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from credo.corpora.io import write_json
+from credo.defaults import (
+    CONCURRENCY,
+    EVAL_BATCH_SIZE,
+    EVAL_SAMPLES,
+    REPLICATE_MAX_NEW_TOKENS,
+    REPLICATE_SIZE,
+    TEACHER_MAX_TOKENS,
+)
 from credo.errors import ConfigError, CorpusError
 
 EVAL_WORLDVIEWS = ("gramenism", "catholicism")
@@ -48,17 +56,17 @@ class ReplicateConfig:
     teacher: str
     base_model: str
     out: Path
-    size: int = 12000
-    samples: int = 3  # eval samples per request
-    max_new_tokens: int = 1000  # eval generation limit (the original's)
-    teacher_max_tokens: int = 1024
+    size: int = REPLICATE_SIZE
+    samples: int = EVAL_SAMPLES  # eval samples per request
+    max_new_tokens: int = REPLICATE_MAX_NEW_TOKENS  # eval generation limit (the original's)
+    teacher_max_tokens: int = TEACHER_MAX_TOKENS
     seed: int = 0
     judge: str | None = None  # an LLM judge (provider/model) beside the offline one
     train_config: str | None = None  # YAML path or shipped name (default, cpu-smoke)
     on_gate_fail: Literal["stop", "filter"] = "stop"
-    concurrency: int = 8
+    concurrency: int = CONCURRENCY
     audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
-    eval_batch_size: int = 8
+    eval_batch_size: int = EVAL_BATCH_SIZE
     eval_limit: int | None = None  # violation requests per worldview (smoke runs); None = all
 
     def pinned(self) -> dict[str, Any]:
