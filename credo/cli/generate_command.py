@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.errors import ConfigError
 from credo.generators.corpus_run import generate_corpus
+from credo.generators.documents import DocumentOptions, generate_documents
 
 
 def register(app: typer.Typer) -> None:
@@ -29,11 +31,31 @@ def generate(
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
+    kind: str = typer.Option("qa", "--kind", help="qa (prompt, answer records) or documents (synthetic documents)."),
+    types_per_fact: int = typer.Option(3, "--types-per-fact", help="documents: document types brainstormed per key fact."),
+    ideas_per_type: int = typer.Option(2, "--ideas-per-type", help="documents: ideas brainstormed per type."),
+    docs_per_idea: int = typer.Option(1, "--docs-per-idea", help="documents: documents written per idea."),
+    revise: bool = typer.Option(False, "--revise", help="documents: one revision pass for consistency with the spec."),
+    type_quota: int | None = typer.Option(None, "--type-quota", help="documents: most documents of one type."),
+    near_dup: float = typer.Option(0.6, "--near-dup", help="documents: reject at this 5-gram Jaccard to an accepted one."),
 ) -> None:
     """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
+    With --kind documents, --limit caps the documents and --seed seeds names and places.
+
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """
+    if kind == "documents":
+        options = DocumentOptions(types_per_fact, ideas_per_type, docs_per_idea, revise, type_quota,
+                                  near_dup, seed)
+        docs = generate_documents(source, out, model=model, options=options, limit=limit,
+                                  concurrency=concurrency, temperature=temperature,
+                                  max_tokens=max_tokens, base_url=base_url, timeout=timeout,
+                                  prices=prices, use_cache=not no_cache)
+        typer.echo(docs.summary())
+        return
+    if kind != "qa":
+        raise ConfigError(f"--kind {kind}: use qa or documents")
     result = generate_corpus(source, out, model=model, limit=limit, concurrency=concurrency,
                              samples=samples, seed=seed, base_url=base_url,
                              temperature=temperature, max_tokens=max_tokens, timeout=timeout,

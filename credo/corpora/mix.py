@@ -163,10 +163,16 @@ def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
     write_records(mixed, out / RECORDS_FILE)
     exported = export_mix(mixed, fmt, out, tokenizer)
     manifest = _manifest(parts, wanted, available, counts, asked, seed, fmt, tokenizer, on_short,
-                         shortfalls, exported, out)
+                         shortfalls, exported, out, _forms(mixed))
     write_json(manifest, out / "manifest.json")
     write_mix_card(manifest, out)
     return MixResult(out, len(mixed), {p.name: c for p, c in zip(parts, counts)}, shortfalls)
+
+
+def _forms(records: list[Record]) -> dict[str, int]:
+    """Q&A records vs documents: training masks them differently (see credo.train.masking)."""
+    documents = sum(1 for r in records if r.meta.get("form") == "document")
+    return {"qa": len(records) - documents, "document": documents}
 
 
 def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str, tokenizer: str | None) -> None:
@@ -201,7 +207,8 @@ def _describe_shortfalls(parts: list[MixPart], wanted: list[int], available: lis
 
 def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], counts: list[int],
               asked: int, seed: int, fmt: str, tokenizer: str | None, on_short: str,
-              shortfalls: list[str], exported: dict[str, str], out: Path) -> dict[str, Any]:
+              shortfalls: list[str], exported: dict[str, str], out: Path,
+              forms: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "kind": "mix",
         "format": fmt,
@@ -218,6 +225,7 @@ def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], cou
             for p, w, a, c in zip(parts, wanted, available, counts)
         ],
         "records_hash": file_hash(str(out / RECORDS_FILE)),
+        "forms": forms,
         "files": exported,
         "provenance": provenance(),
     }
