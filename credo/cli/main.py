@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "credo.cli.mix_command",  # mix
     "credo.cli.train_command",  # train
     "credo.cli.replicate_command",  # replicate
+    "credo.cli.sweep_command",  # sweep
     "credo.cli.generate_command",  # generate
     "credo.cli.judge_command",  # judge
     "credo.cli.eval_commands",  # eval, report
