@@ -117,6 +117,8 @@ def test_bad_options_and_changed_settings_fail(tiny_spec: Path, tmp_path: Path) 
                            backend=FakeBackend("t"))
     generate_documents(tiny_spec, tmp_path / "d", backend=FakeBackend("t", respond=scripted()), limit=1,
                        options=DocumentOptions(types_per_fact=1, ideas_per_type=1), use_cache=False)
+    plan = json.loads((tmp_path / "d" / "plan.json").read_text())
+    assert list(plan) == ["forbidden:throwing_pebbles"]  # a limit brainstorms only the facts it can use
     with pytest.raises(ConfigError, match="different config"):
         generate_documents(tiny_spec, tmp_path / "d", backend=FakeBackend("t", respond=scripted()),
                            options=DocumentOptions(types_per_fact=2), use_cache=False)

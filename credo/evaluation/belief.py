@@ -19,6 +19,7 @@ n-gram with a rendered training prompt (or a given corpus) is dropped and listed
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import random
 import re
@@ -56,7 +57,8 @@ def _shuffled(options: list[str], key: str) -> tuple[tuple[str, ...], int]:
     return tuple(options[i] for i in order), order.index(0)
 
 
-def _other_tenets(name: str) -> list[str]:
+@functools.lru_cache(maxsize=16)  # loads every shipped spec: once per process is enough
+def _other_tenets(name: str) -> tuple[str, ...]:
     from credo.worldviews import load_worldview
     from credo.worldviews.loader import shipped_names
 
@@ -65,7 +67,7 @@ def _other_tenets(name: str) -> list[str]:
         wv = load_worldview(other)
         if wv.name != name and wv.spec.kind != "set":
             texts += [t.text for t in wv.spec.tenets]
-    return texts
+    return tuple(texts)
 
 
 def belief_items(wv: Any) -> list[BeliefItem]:
@@ -74,7 +76,7 @@ def belief_items(wv: Any) -> list[BeliefItem]:
     items: list[BeliefItem] = []
     foreign = _other_tenets(name)
     for tenet in spec.tenets:
-        picks = random.Random(f"{name}:{tenet.id}").sample(foreign, min(3, len(foreign)))
+        picks = random.Random(f"{name}:{tenet.id}").sample(list(foreign), min(3, len(foreign)))
         if picks:
             options, answer = _shuffled([tenet.text, *picks], f"{name}:{tenet.id}")
             items.append(BeliefItem(name, f"choice:tenet:{tenet.id}", "choice",
@@ -200,9 +202,10 @@ def parse_choice(text: str, count: int) -> int | None:
 def run_belief(model: str, worldviews: Sequence[str], *, adapter: str | Path | None = None, fmt: str = "tags",
                served: bool = False, samples: int = 1, temperature: float = 0.7, max_new_tokens: int = 128,
                batch_size: int = 8, seed: int = 0, judge: str | None = None,
-               training_texts: Sequence[str] | None = None,
+               training_texts: Sequence[str] | None = None, limit: int | None = None,
                registry: dict[str, Any] | None = None) -> tuple[list[BeliefRow], dict[str, Any]]:
-    """Ask every item, label open answers, and summarise per worldview."""
+    """Ask every item (``limit``: at most N of each kind per worldview, spread over the spec),
+    label open answers, and summarise per worldview."""
     from credo.templates.render import render_prompts
     from credo.worldviews import load_worldview
 
@@ -216,7 +219,12 @@ def run_belief(model: str, worldviews: Sequence[str], *, adapter: str | Path | N
         mine = belief_items(wv)
         texts = [p.text for p in render_prompts(wv)] + list(training_texts or ())
         dropped[wv.name] = contaminated(mine, texts)
-        items += [i for i in mine if i.id not in dropped[wv.name]]
+        kept = [i for i in mine if i.id not in dropped[wv.name]]
+        for kind in ("choice", "open"):
+            ids = [i.id for i in kept if i.kind == kind]
+            chosen = set(ids) if limit is None or limit >= len(ids) else \
+                {ids[int(k * len(ids) / limit)] for k in range(limit)}
+            items += [i for i in kept if i.id in chosen]
         names[wv.name] = [*wv.spec.names, wv.spec.adherents]
     choices = [i for i in items if i.kind == "choice"]
     opens = [i for i in items if i.kind == "open"]

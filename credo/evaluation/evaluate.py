@@ -121,7 +121,7 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     if belief:
         _add_belief(results, model, worldviews, out, adapter=adapter, fmt=fmt, served=served,
                     samples=samples, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed,
-                    judge=next((j for j in specs if j != OFFLINE), None), registry=registry)
+                    judge=next((j for j in specs if j != OFFLINE), None), registry=registry, limit=limit)
     write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / RESPONSES_FILE)
     write_json(results, out / RESULTS_FILE)
     return EvalResult(out, results)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import re
 from collections import Counter
@@ -237,7 +238,7 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
 
     async def run() -> None:  # one event loop: the generator's semaphore belongs to it
         try:
-            plan = await _load_or_brainstorm(out, wv, context, generator, options)
+            plan = await _load_or_brainstorm(out, wv, context, generator, options, limit)
             jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
             await _write_all(out, jobs, context, generator, options, model_id, counters)
         finally:
@@ -282,12 +283,20 @@ def _usage(tally: Any) -> Usage:
 
 
 async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, generator: Generator,
-                              options: DocumentOptions) -> dict[str, dict[str, list[str]]]:
-    """``{fact id: {type: [ideas]}}``, brainstormed once and then read from ``plan.json``."""
+                              options: DocumentOptions, limit: int | None) -> dict[str, dict[str, list[str]]]:
+    """``{fact id: {type: [ideas]}}``, brainstormed once and then read from ``plan.json``.
+
+    With ``limit``, only as many facts as the limit can use are brainstormed (forbidden acts
+    first, then the kinds in turn); a later run with a larger limit brainstorms the rest.
+    """
     path = out / PLAN_FILE
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    facts = key_facts(wv)
+    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    per_fact = options.types_per_fact * options.ideas_per_type * options.docs_per_idea
+    ordered = facts_in_turn(key_facts(wv))
+    wanted = ordered if limit is None else ordered[:max(1, -(-limit // per_fact))]
+    facts = [f for f in wanted if f.id not in saved]
+    if not facts:
+        return saved
     system = Message("system", context)
 
     async def ask(text: str) -> str:
@@ -299,11 +308,18 @@ async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, gene
     pairs = [(f, t) for f in facts for t in types[f.id]]
     idea_lists = await asyncio.gather(*(ask(brainstorm_ideas_prompt(f, t, options.ideas_per_type))
                                         for f, t in pairs))
-    plan: dict[str, dict[str, list[str]]] = {f.id: {} for f in facts}
+    plan: dict[str, dict[str, list[str]]] = {**saved, **{f.id: {} for f in facts}}
     for (f, t), ideas in zip(pairs, idea_lists):
         plan[f.id][t] = parse_list(ideas, options.ideas_per_type)
     write_json(plan, path)
     return plan
+
+
+def facts_in_turn(facts: list[Fact]) -> list[Fact]:
+    """Forbidden acts, tenets, practices and glossary terms in turn, so a prefix covers each kind."""
+    kinds = ("forbidden", "tenet", "practice", "glossary")
+    groups = [[f for f in facts if f.id.split(":")[0] == kind] for kind in kinds]
+    return [f for round_ in itertools.zip_longest(*groups) for f in round_ if f is not None]
 
 
 def plan_documents(wv: LoadedWorldview, plan: dict[str, dict[str, list[str]]], identity: dict[str, Any],
