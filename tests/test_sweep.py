@@ -63,7 +63,10 @@ def test_plan_shares_artifacts_and_the_estimate_counts_them(tiny_spec: Path, tmp
     assert len(set(base.values())) == 2 and len(set(plan.adapters.values())) == 6
     est = estimate(config, plan)
     assert est["adapters_to_train"] == 6 and est["evals_to_run"] == 6
-    assert est["teacher_requests"] == sum(plan.needs.values())
+    # one request per record, plus the brainstorm: 9 documents at 2 types x 2 ideas a fact use
+    # 3 facts, each asked once for types and once per type for ideas
+    assert plan.needs["worldview-documents"] == 9
+    assert est["teacher_requests"] == sum(plan.needs.values()) + 3 * (1 + 2)
     assert est["train_tokens"] > 0
 
 

@@ -271,7 +271,9 @@ def estimate(config: SweepConfig, plan: Plan, out: Path | None = None) -> dict[s
             continue
         n = plan.needs[name]
         per_output = e["document_tokens"] if name == "worldview-documents" else e["record_tokens"] // 2
-        requests += n * (2 if config.documents.get("revise") and name == "worldview-documents" else 1)
+        requests += n
+        if name == "worldview-documents":
+            requests += n * bool(config.documents.get("revise")) + _brainstorm_requests(config, n)
         in_tokens += n * e["prompt_tokens"]
         out_tokens += n * per_output
     train_tokens = 0
@@ -292,6 +294,18 @@ def estimate(config: SweepConfig, plan: Plan, out: Path | None = None) -> dict[s
             "teacher_output_tokens": out_tokens, "teacher_cost_usd": teacher_cost,
             "train_tokens": train_tokens, "gpu": e["gpu"], "train_hours": round(train_hours, 2),
             "eval_hours": round(eval_hours, 2), "gpu_cost_usd": round(gpu_cost, 2)}
+
+
+def _brainstorm_requests(config: SweepConfig, documents: int) -> int:
+    """One types request per fact used, then one ideas request per (fact, type)."""
+    from credo.generators.documents import DocumentOptions, key_facts
+    from credo.worldviews import load_worldview
+
+    options = DocumentOptions(**config.documents)
+    facts = len(key_facts(load_worldview(config.worldview)))
+    per_fact = options.types_per_fact * options.ideas_per_type
+    used = min(facts, math.ceil(documents / (per_fact * options.docs_per_idea)))
+    return used * (1 + options.types_per_fact)
 
 
 def format_estimate(est: dict[str, Any]) -> str:
