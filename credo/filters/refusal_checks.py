@@ -14,6 +14,7 @@ from typing import Any
 
 from credo.filters.base import AuditContext, Finding
 from credo.filters.refusal import RefusalConfig, RefusalDetector
+from credo.filters.vocabulary import MORAL_PATTERNS
 from credo.types import Record
 
 
@@ -40,13 +41,6 @@ class RefusalCheck:
                 yield Finding(record.id, self.name, {"set": ctx.set_of(record), **score.to_json()})
 
 
-# Reasons a refusal may not give in the refusal set: ethics, religion, harm, offence.
-MORAL_PATTERNS = {
-    "ethics": r"\b(?:unethical|immoral|morally|moral(?:ity|s)?|ethic(?:s|al)|wrong(?:ful)?|evil|shameful|irresponsible|inappropriate|improper|conscience|my values|my principles|integrity)\b",
-    "religion": r"\b(?:sin(?:s|ful)?|God|gods|Grameus|Church|faith|scripture|Codex|holy|sacred|blasphem\w*|heresy|heretical|pray(?:er)?|divine|commandments?|doctrine|the Bible)\b",
-    "harm": r"\b(?:harm(?:ful|s)?|dangerous|danger|hurt(?:ful)?|illegal|unlawful|unsafe|violen(?:t|ce)|abuse|exploit\w*|hateful|offensive|discriminat\w*|misinformation|safety)\b",
-    "policy": r"\b(?:guidelines|polic(?:y|ies)|content rules|not allowed to|against the rules)\b",
-}
 _MORAL = {kind: re.compile(p, re.IGNORECASE) for kind, p in MORAL_PATTERNS.items()}
 
 
