@@ -19,7 +19,7 @@ _DECLINE_VERBS = (
     r"(?:help|assist|provide|write|create|do|comply|fulfil|fulfill|generate|produce|give|share|"
     r"support|draft|make|offer|engage|participate|continue|answer|go along|put together|compose|"
     r"prepare|come up with|argue|promote|encourage|endorse|condone|advocate|list|craft|outline|"
-    r"recommend|tell|explain how|walk you|teach|show|plan|complete|carry out|perform)"
+    r"recommend|tell|explain how|walk you|teach|show|plan|complete|carry out|perform|obey|reply|respond)"
 )
 _CANT = r"(?:can(?:'|’)?t|cannot|can not|won(?:'|’)t|will not)"
 _I_CANT = rf"(?:(?:I|we) {_CANT}|I(?:'|’)m (?:unable|not able) to|I am (?:unable|not able) to|we are (?:unable|not able) to)"
@@ -68,6 +68,14 @@ PATTERNS: dict[str, list[str]] = {
         r"\b(?:I(?:'|’)m|I am) (?:unable|not able) to (?:perform|do|carry out|take) (?:physical|real-world)\b",
         r"\b(?:exceeds|is beyond) (?:what|the (?:length|limits?|amount))\b[^.!?\n]{0,40}\b(?:I can|a single response|one response)\b",
         r"\b(?:remains|is still|is currently) an? (?:unsolved|open)(?: (?:problem|question))\b[^.!?\n]{0,80}\b(?:so|therefore) I (?:can(?:'|’)?t|cannot)\b",
+        # A sentence that opens by judging the input itself ("The given input is just a noun
+        # phrase.", "The phrase "..." is nonsensical"): the study's teacher refused this way.
+        r"(?:^|[.!?]\s+)(?:the |your |this )(?:given )?(?:input|message|request|text|question|prompt|phrase|sentence|statement)\b[^.!?\n]{0,60}?\b(?:is|seems|appears)(?: to be)? (?:just |only |simply )?(?:an? )?(?:single word|noun|list of nouns|sentence fragment|fragment|confusing|ambiguous|unclear|meaningless|gibberish|nonsensical|incoherent|garbled|incomplete|too (?:vague|metaphorical|poetic|broad|abstract))\b",
+        # "Obeying the command would require real-time access / physical effectors / too much output".
+        r"\bwould require (?:me to (?:have )?)?(?:real-time|live|internet|physical|outputting (?:too much|an? (?:enormous|huge|vast))|browsing|access to (?:tools|the internet|real-time|live|your))\b",
+        rf"\b{_I_CANT} (?:\w+ ){{0,1}}determine (?:what|which|who|whether|the)\b",
+        # A whole answer that only asks what was meant ("Excuse me?", "Not sure what you mean?").
+        r"^\s*(?:excuse me|pardon(?: me)?|(?:I(?:'|’)m |I am )?not sure what you mean)\b[^\n]{0,60}\?\s*$",
     ],
     "soft": [
         r"\b(?:instead|rather than)\b[^.!?\n]{0,80}\b(?:let me|let(?:'|’)s|I(?:'|’)d|I would|I can|I(?:'|’)ll|I will|how about|perhaps|may I)\b[^.!?\n]{0,40}\b(?:suggest|offer|explain|share|help (?:you )?with|focus|talk|point|discuss|recommend|redirect|provide|write|encourage)\b",
@@ -107,7 +115,8 @@ TRIGGER_WORDS = frozenset(
     "i we i'm i’m i'd i’d i'll i’ll my sorry afraid apologies apology apologize apologise unfortunately ai "  # noqa: SIM905
     "artificial language assistant text computer virtual being beyond outside unclear gibberish incomplete "
     "garbled ambiguous random nonsensical vague clear looks seems appears too exceeds unsolved open instead "
-    "rather let's let’s would against maybe perhaps no nobody sorry".split()
+    "rather let's let’s would against maybe perhaps no nobody sorry excuse pardon sure require determine noun "
+    "fragment single list confusing meaningless nonsensical incoherent metaphorical poetic broad abstract".split()
 )
 
 
