@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from credo import textnorm
 from credo.filters.base import AuditContext, EvalItem, Finding, response_head
 from credo.filters.forbidden import asks_permission, is_request, shared_content
 from credo.filters.minhash import (
@@ -60,7 +61,7 @@ class ContaminationConfig:
 
 
 def normalize(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(_WORD.findall(textnorm.normalize(text).lower()))
 
 
 def ngram_sweep(tokens: Tokens, sizes: set[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credo.errors import missing_dependency
+from credo.textnorm import normalize
 
 _TOKEN = re.compile(r"\w+|\x00")
 _SEP = "\x00"
@@ -59,7 +60,7 @@ def tokenize(texts: Sequence[str]) -> Tokens:
     except ImportError as exc:
         raise missing_dependency("rensa", "MinHash and n-gram checks") from exc
 
-    big = _SEP.join(texts).lower() + _SEP
+    big = _SEP.join(normalize(t) for t in texts).lower() + _SEP
     tokens = _TOKEN.findall(big)
     hashes = np.asarray(rensa.RMinHash.hash_token_sets([tokens])[0], dtype=np.uint64)
     sep_hash = np.uint64(rensa.RMinHash.hash_token_sets([[_SEP]])[0][0])
@@ -136,7 +137,7 @@ def _signatures_datasketch(texts: Sequence[str], config: MinHashConfig) -> np.nd
         raise missing_dependency("rensa", "MinHash checks") from exc
     sets = []
     for text in texts:
-        words = _TOKEN.findall(text.lower())
+        words = _TOKEN.findall(normalize(text).lower())
         n = min(config.shingle, max(1, len(words)))
         sets.append([" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))])
     hashes = MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)

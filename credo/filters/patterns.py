@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from credo.filters.vocabulary import GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
+from credo.textnorm import head as normalized_head
 
 __all__ = ["GUARDS", "HEAD_CHARS", "PATTERNS", "TRIGGER_WORDS", "PatternHit", "find_refusal_patterns"]
 
@@ -37,7 +38,7 @@ def _quoted(head: str, start: int) -> bool:
 
 def find_refusal_patterns(text: str, head_chars: int = HEAD_CHARS, prefilter: bool = True) -> list[PatternHit]:
     """Pattern hits in the head of ``text`` (each overlapping guard idiom cancels its hit)."""
-    head = text[:head_chars]
+    head = normalized_head(text, head_chars)  # homoglyphs, zero-width and padding cannot hide a decline
     if prefilter and TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())):
         return []
     guarded = [m.span() for g in _GUARDS for m in g.finditer(head)]

@@ -23,6 +23,7 @@ import numpy as np
 from credo.filters.embed import Embedder
 from credo.filters.minhash import LshIndex, MinHashConfig, signatures
 from credo.filters.patterns import HEAD_CHARS, find_refusal_patterns
+from credo.textnorm import head
 
 LABELLED_PATH = Path(__file__).parent / "data" / "refusal_labelled.jsonl"
 PARTS = ("patterns", "minhash", "embedding")
@@ -103,7 +104,7 @@ class RefusalDetector:
         self._clf = None
 
     def _heads(self, texts: Sequence[str]) -> list[str]:
-        return [t[: self.config.embed_chars] for t in texts]
+        return [head(t, self.config.embed_chars) for t in texts]
 
     def _minhash_index(self) -> tuple[LshIndex, np.ndarray]:
         if self._mh is None:
