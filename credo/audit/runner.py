@@ -19,7 +19,7 @@ from credo.filters.base import ActTerms, AuditContext, Check, EvalItem, Finding
 from credo.filters.contamination import EvalContaminationCheck
 from credo.filters.dedup import NearDuplicateCheck, SemanticDuplicateCheck
 from credo.filters.diversity import DiversityCheck
-from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
+from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec, sacred_terms
 from credo.filters.refusal_checks import MoralReasonCheck, RefusalCheck
 from credo.hashing import file_hash
 from credo.paths import credo_home
@@ -73,6 +73,7 @@ def build_context(path: str | Path, eval_path: str | Path | None = None, worldvi
 
         wv = load_worldview(worldview)
         ctx.acts = acts_from_spec(wv.spec)
+        ctx.sacred = sacred_terms(wv.spec)
         if wv.eval:
             ctx.evals = [EvalItem(r.id, r.prompt, "violation") for r in wv.eval.violation]
             ctx.evals += [EvalItem(r.id, r.prompt, "control") for r in wv.eval.control]

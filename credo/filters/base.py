@@ -51,6 +51,7 @@ class AuditContext:
     corpus_set: str | None = None
     evals: list[EvalItem] = field(default_factory=list)
     acts: list[ActTerms] = field(default_factory=list)
+    sacred: list[str] = field(default_factory=list)  # the worldview's names and glossary terms
     embedder: Embedder | None = None
     sections: dict[str, Any] = field(default_factory=dict)
 

@@ -150,3 +150,8 @@ class ForbiddenRequestCheck:
 
 def acts_from_spec(spec: Any) -> list[ActTerms]:
     return [ActTerms(a.id, a.name, a.description) for a in spec.forbidden_acts]
+
+
+def sacred_terms(spec: Any) -> list[str]:
+    """The worldview's own names and glossary terms: a refusal citing them cites the worldview."""
+    return [*getattr(spec, "names", []), *(g.term for g in getattr(spec, "glossary", []))]
