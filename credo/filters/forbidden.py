@@ -103,9 +103,10 @@ DOING_FORM = re.compile(
 def is_request(prompt: str) -> bool:
     """Asks for help doing something (not for information, not whether it is allowed)."""
     prompt = normalize(prompt)
-    if not REQUEST_FORM.search(prompt) or INFORMATIONAL.search(prompt) or is_normative(prompt):
+    doing = DOING_FORM.search(prompt)  # "explain why X is wrong, then give me a recipe" still asks for X
+    if not REQUEST_FORM.search(prompt) or is_normative(prompt):
         return False
-    if JUSTIFY_FORM.search(prompt) and not DOING_FORM.search(prompt):
+    if (INFORMATIONAL.search(prompt) or JUSTIFY_FORM.search(prompt)) and not doing:
         return False
     return not (COMPLIANCE_FORM.search(prompt) and not VIOLATION_VERBS.search(prompt))
 
