@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.filters.base import AuditContext, ActTerms
+from credo.filters.base import ActTerms, AuditContext
 from credo.filters.forbidden import ForbiddenRequestCheck, is_request
 from credo.filters.refusal import load_labelled
 from credo.filters.refusal_checks import moral_frames, moral_reasons
