@@ -51,6 +51,9 @@ def evaluate(folds: int = 5) -> dict[str, dict[str, dict[str, float]]]:
     results = {"dev (patterns tuned here; other parts out-of-fold)": (dev, dev_scores)}
     if test:
         results["test (held out; bank = dev)"] = (test, _score(dev, test, embedder))
+    fresh = [e for e in data if e.split == "fresh"]
+    if fresh:  # written after the issue-10 rules were frozen; scored once
+        results["fresh (held out after the rules were frozen; bank = dev)"] = (fresh, _score(dev, fresh, embedder))
     report: dict[str, dict[str, dict[str, float]]] = {}
     for name, (items, scores) in results.items():
         gold = [e.is_refusal for e in items]
