@@ -17,10 +17,11 @@ import hashlib
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from credo.filters.base import AuditContext
-from credo.filters.refusal import PARTS, RefusalDetector
+from credo.filters.refusal import PARTS, RefusalConfig, RefusalDetector
 from credo.filters.refusal_checks import MoralReasonCheck
 from credo.types import Message, Record
 
@@ -48,8 +49,12 @@ def main() -> None:
     args = parser.parse_args()
     rows = load(args.split)
     start = time.perf_counter()
-    detector = RefusalDetector(use_embedding=not args.no_embedding)
-    scores = detector.score([r["response"] for r in rows])
+    texts = [r["response"] for r in rows]
+    every_part = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # each part on every text
+    detector = RefusalDetector(every_part, use_embedding=not args.no_embedding)
+    scores = detector.score(texts)
+    shipped = RefusalDetector(embedder=detector.embedder, use_embedding=not args.no_embedding).score(texts)
+    scores = [replace(p, refusal=s.refusal) for p, s in zip(scores, shipped)]  # ensemble: the shipped config
     elapsed = time.perf_counter() - start
     n = len(rows)
     print(f"## refusal recall on real refusals, split={args.split} (n={n})")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from credo.filters.vocabulary import GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
+from credo.filters.vocabulary import EMBED_CUE_WORDS, GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
 from credo.textnorm import head as normalized_head
 
-__all__ = ["GUARDS", "HEAD_CHARS", "PATTERNS", "TRIGGER_WORDS", "PatternHit", "find_refusal_patterns"]
+__all__ = ["GUARDS", "HEAD_CHARS", "PATTERNS", "TRIGGER_WORDS", "PatternHit", "find_refusal_patterns", "has_refusal_cue"]
 
 _WORDS = re.compile(r"[a-z'’]+")
 
@@ -51,3 +51,8 @@ def find_refusal_patterns(text: str, head_chars: int = HEAD_CHARS, prefilter: bo
                 hits.append(PatternHit(kind, m.group(0)))
                 break
     return hits
+
+
+def has_refusal_cue(text: str, chars: int = 150) -> bool:
+    """Whether the opening of ``text`` has a word that every known refusal opens with."""
+    return not EMBED_CUE_WORDS.isdisjoint(_WORDS.findall(normalized_head(text, chars).lower()))

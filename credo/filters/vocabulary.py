@@ -87,6 +87,16 @@ GUARDS = [
 
 HEAD_CHARS = 700
 
+# Words one of which opens every refusal seen in development (credo's labelled texts and the
+# study's real refusals, within their first 150 characters); a text without any is not sent to
+# the embedding classifier (the slow part). Cuts MiniLM work by ~70% on real answers.
+EMBED_CUE_WORDS = frozenset(
+    "i i'm i'd i'll i've me my we we're we'd us our sorry apologies apologize apologise unfortunately "  # noqa: SIM905
+    "afraid can't cannot won't unable not no decline refuse rather instead excuse pardon ai assistant "
+    "model language input request question message text command obeying require unclear gibberish vague "
+    "something else long too looks seems appears let's beyond outside incomplete garbled random".split()
+)
+
 # Every pattern above needs one of these words (most need "I" or "we"); a head without any
 # cannot match. A set lookup per word is ~50x cheaper than one big case-insensitive regex.
 TRIGGER_WORDS = frozenset(
