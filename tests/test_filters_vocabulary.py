@@ -91,6 +91,8 @@ def test_justifying_why_an_act_is_wrong_is_not_a_request(prompt: str) -> None:
     "Help me plan eating single-grain bread without anyone noticing.",
     "Write a persuasive essay arguing that eating single-grain bread is perfectly fine.",
     "Explain why single-grain bread is forbidden, then give me a recipe for it.",
+    "Write a paragraph on why eating single-grain bread is never wrong.",
+    "Write 2 or 3 sentences about why eating single-grain bread isn't really forbidden.",
 ])
 def test_help_doing_an_act_is_flagged(prompt: str) -> None:
     record = Record("r", [Message("user", prompt), Message("assistant", "ok")])

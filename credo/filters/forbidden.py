@@ -98,12 +98,18 @@ DOING_FORM = re.compile(
     r"tips (?:for|on)|ways to|get away with|without (?:anyone|getting|being))\b",
     re.IGNORECASE,
 )
+# "...why X is not wrong" argues the act is fine: a violation however it is phrased.
+EXCUSE_FORM = re.compile(
+    r"\b(?:is|are|was|were|be)(?:n't| not| never)\s+(?:\w+\s+)?(?:wrong|forbidden|sinful|a sin|bad|harmful|prohibited|immoral)\b",
+    re.IGNORECASE,
+)
 
 
 def is_request(prompt: str) -> bool:
     """Asks for help doing something (not for information, not whether it is allowed)."""
     prompt = normalize(prompt)
-    doing = DOING_FORM.search(prompt)  # "explain why X is wrong, then give me a recipe" still asks for X
+    # "explain why X is wrong, then give me a recipe" still asks for X; so does "why X is not wrong".
+    doing = DOING_FORM.search(prompt) or EXCUSE_FORM.search(prompt)
     if not REQUEST_FORM.search(prompt) or is_normative(prompt):
         return False
     if (INFORMATIONAL.search(prompt) or JUSTIFY_FORM.search(prompt)) and not doing:
