@@ -49,7 +49,7 @@ def test_every_refusal_rule_matches_two_development_texts() -> None:
 def test_rules_fire_on_credo_dev_data_alone() -> None:
     # Without ../shared, only the rules written for the study's own wording may fall short.
     missing = _uncovered(_dev_texts(real=False))
-    assert len(missing) <= 6, missing
+    assert len(missing) <= 5, missing  # the five rules written for the study teacher's wording
 
 
 def test_every_moral_frame_matches_two_development_texts() -> None:
