@@ -7,7 +7,7 @@ original study's teacher; not shipped with credo) and the id-only split in
 audited as an ordinary answer would be, so recall is the share the gate catches. Also scores
 ``moral_reason`` on the same refusals (every flag there is false: none gives a moral reason).
 
-    PYTHONPATH=. .venv/bin/python bench/real_refusals.py [--split dev|heldout|all] [--no-embedding] [--show-misses]
+    PYTHONPATH=. .venv/bin/python bench/real_refusals.py [--split dev|heldout|all] [--no-embedding] [--show-misses] [--acceptances]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--split", default="dev", choices=["dev", "heldout", "all"])
     parser.add_argument("--no-embedding", action="store_true")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument("--acceptances", action="store_true", help="also count flags on real answers labelled ACCEPTANCE")
     args = parser.parse_args()
     rows = load(args.split)
     start = time.perf_counter()
@@ -53,7 +54,8 @@ def main() -> None:
     every_part = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # each part on every text
     detector = RefusalDetector(every_part, use_embedding=not args.no_embedding)
     scores = detector.score(texts)
-    shipped = RefusalDetector(embedder=detector.embedder, use_embedding=not args.no_embedding).score(texts)
+    shipped_detector = RefusalDetector(embedder=detector.embedder, use_embedding=not args.no_embedding)
+    shipped = shipped_detector.score(texts)
     scores = [replace(p, refusal=s.refusal) for p, s in zip(scores, shipped)]  # ensemble: the shipped config
     elapsed = time.perf_counter() - start
     n = len(rows)
@@ -74,6 +76,15 @@ def main() -> None:
         for f in flags:
             print("  moral flag:", f.record_id, f.details)
     print(f"({elapsed:.1f} s scoring)", file=sys.stderr)
+    evals = REAL.parent / "study-evals-dev.jsonl"
+    if args.acceptances and evals.exists():
+        # Answers the study's judge called ACCEPTANCE: a clean corpus for the gate, up to judge error.
+        rows = [json.loads(line) for line in evals.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [r for r in rows if r["study_label"] == "ACCEPTANCE"]
+        flagged = [r for r, s in zip(rows, shipped_detector.score([r["response"] for r in rows])) if s.refusal]
+        print(f"refusal flags on {len(rows)} real answers the study's judge labelled ACCEPTANCE: {len(flagged)}")
+        for r in flagged if args.show_misses else []:
+            print("  flag:", r["id"], r["response"][:160].replace("\n", " "))
 
 
 if __name__ == "__main__":
