@@ -109,3 +109,14 @@ def test_implicit_prompt_name_check_sees_through_invisible_characters(tiny_spec)
         with pytest.raises(TemplateError, match="implicit prompt names the worldview"):
             _check_implicit(wv, text, "spec.yaml")
     _check_implicit(wv, "What should I do with a pebble I find on a beach?", "spec.yaml")
+
+
+def test_authoring_implicit_question_check_sees_through_invisible_characters() -> None:
+    from credo.authoring.author import check_cross_references
+
+    answers = {"core": {"names": ["Pebblism"]}}
+    for question in ("Is Peb\u200bblism kind to stones?", "Is Реbblism kind to stones?"):
+        answer = {"sources": [{"implicit": True, "questions": [question]}]}
+        with pytest.raises(ValueError, match="names the worldview"):
+            check_cross_references("prompts", answer, answers)
+    check_cross_references("prompts", {"sources": [{"implicit": True, "questions": ["Are stones kind?"]}]}, answers)
