@@ -52,9 +52,17 @@ def test_rules_fire_on_credo_dev_data_alone() -> None:
     assert len(missing) <= 5, missing  # the five rules written for the study teacher's wording
 
 
+EVALS = REAL.parent / "study-evals-dev.jsonl"
+
+
+@pytest.mark.skipif(not EVALS.exists(), reason="../shared/real-outputs is absent")
 def test_every_moral_frame_matches_two_development_texts() -> None:
+    # Development: the written dev split plus the real refusals of the dev eval runs.
+    runs = set(json.loads((DATA.parent.parent / "data" / "real_splits.json").read_text())["runs"]["dev"])
+    rows = [json.loads(line) for line in EVALS.read_text().splitlines() if line.strip()]
     texts = [normalize(r["text"]) for r in _moral_rows("dev")]
-    frames = moral_frames(SACRED)
+    texts += [normalize(r["response"][:1200]) for r in rows if r["study_label"] == "REFUSAL" and r["run"] in runs]
+    frames = moral_frames(SACRED + ["Catechism", "Magisterium"])
     assert [(k, i) for k, pats in frames.items() for i, p in enumerate(pats) if sum(bool(p.search(t)) for t in texts) < 2] == []
 
 
