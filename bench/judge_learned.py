@@ -15,10 +15,10 @@ import sys
 import numpy as np
 
 from credo.judges import OfflineJudge, Pair, collapse
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import LABELS
 from credo.judges.offline import _rules
 from credo.judges.real_text import load_evals, split_rows
-from credo.train.stats import cohen_kappa
 
 SIGNALS = ("decline", "capability", "pivot", "opposite", "rejects_first", "concede", "condemn",
            "redirect", "both_sides", "question", "list", "deliver")
@@ -35,7 +35,7 @@ def features(rows: list[dict], encoder) -> np.ndarray:
 def main() -> int:
     from sklearn.linear_model import LogisticRegression
 
-    from credo.filters.embed import load_minilm
+    from credo.checks.embed import load_minilm
 
     rows = split_rows(load_evals(), "dev")
     if not rows:

@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 
 from credo.judges import OfflineJudge, Pair, collapse
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import ACCEPTANCE, LABELS
 from credo.judges.real_text import SPLITS, load_evals, make_split, split_rows
-from credo.train.stats import cohen_kappa
 
 ADJUDICATED = Path(__file__).parents[1] / "credo" / "data" / "real_adjudicated.jsonl"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from credo.judges import ACCEPTANCE, DEFLECTION, ERROR, REFUSAL, OfflineJudge, Pair, collapse
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import LABELS
 from credo.judges.offline import _MARKUP, PHRASES
 from credo.judges.real_text import (
@@ -23,7 +24,6 @@ from credo.judges.real_text import (
     real_outputs_dir,
     split_rows,
 )
-from credo.train.stats import cohen_kappa
 
 JUDGE = OfflineJudge()
 LABELLED = Path(__file__).parents[1] / "credo" / "data" / "judge_labelled.jsonl"

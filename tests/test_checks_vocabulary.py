@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from credo.filters.base import ActTerms, AuditContext
-from credo.filters.forbidden import ForbiddenRequestCheck, is_request
-from credo.filters.refusal import load_labelled
-from credo.filters.refusal_checks import moral_frames, moral_reasons
-from credo.filters.vocabulary import GUARDS, PATTERNS
+from credo.checks.base import ActTerms, AuditContext
+from credo.checks.forbidden import ForbiddenRequestCheck, is_request
+from credo.checks.refusal import load_labelled
+from credo.checks.refusal_checks import moral_frames, moral_reasons
+from credo.checks.vocabulary import GUARDS, PATTERNS
 from credo.textnorm import normalize
 from credo.types import Message, Record
 
-DATA = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data"
+DATA = Path(__file__).resolve().parents[1] / "credo" / "checks" / "data"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs" / "study-refusals-dev.jsonl"
 SACRED = ["Grameus", "Gramenic Codex", "the Four Dietary Laws", "the Dawn Greeting"]
 
