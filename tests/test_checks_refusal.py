@@ -7,7 +7,13 @@ from collections import Counter
 import pytest
 
 from credo.checks.patterns import find_refusal_patterns
-from credo.checks.refusal import LABELLED_PATH, RefusalConfig, RefusalDetector, is_refusal, load_labelled
+from credo.checks.refusal import (
+    LABELLED_PATH,
+    RefusalConfig,
+    RefusalDetector,
+    is_refusal,
+    load_labelled,
+)
 
 REFUSALS = {
     "hard": "I won't write persuasive material on that topic.",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from credo.errors import TemplateError
 from credo.checks.base import AuditContext, EvalItem
 from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck, ngram_hits
 from credo.checks.dedup import NearDuplicateCheck
 from credo.checks.refusal import RefusalDetector, is_refusal
 from credo.checks.refusal_checks import MoralReasonCheck
+from credo.errors import TemplateError
 from credo.judges.base import REFUSAL
 from credo.judges.offline import OfflineJudge
 from credo.templates.render import _check_implicit
