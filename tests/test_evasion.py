@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from credo.checks.base import AuditContext, EvalItem
+from credo.checks.base import AuditContext, EvalItem, response_head
 from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck, ngram_hits
 from credo.checks.dedup import NearDuplicateCheck
 from credo.checks.refusal import RefusalDetector, is_refusal
@@ -47,6 +47,8 @@ def test_normalize_folds_every_evasive_form_to_the_plain_text() -> None:
 
 def test_head_skips_padding_but_keeps_the_window() -> None:
     assert head(" " * 800 + PLAIN, 20) == PLAIN[:20]
+    padded = Record("p", [Message("user", "Hi"), Message("assistant", ZW * 900 + " " * 800 + PLAIN)])
+    assert response_head(padded) == PLAIN, "the embedding checks read the answer, not the padding"
     assert head("a" + ZW * 5000 + "b", 2) == "ab", "invisible runs inside the head do not use up the window"
 
 

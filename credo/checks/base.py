@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from credo.checks.embed import Embedder
+from credo.textnorm import head
 from credo.types import Record
 
 REFUSAL_SET = "refusal"
@@ -86,5 +87,8 @@ EMBED_HEAD_CHARS = 300
 
 
 def response_head(record: Record, chars: int = EMBED_HEAD_CHARS) -> str:
-    """The part of an answer that the embedding checks (refusal, dedup, contamination) read."""
-    return record.response[:chars]
+    """The part of an answer that the embedding checks (refusal, dedup, contamination) read.
+
+    Normalised, with leading padding skipped: 800 spaces cannot push the answer out of it.
+    """
+    return head(record.response, chars)
