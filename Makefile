@@ -6,7 +6,7 @@ CREDO := $(VENV)/bin/credo
 STAMP := $(VENV)/.credo-installed
 DEMO_OUT ?= out/demo-gramenism
 
-.PHONY: install demo test check lint
+.PHONY: install demo test check lint browser
 
 install: $(STAMP)
 
@@ -25,7 +25,15 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(CREDO) generate gramenism --model local/smollm2 --limit 8 --max-tokens 120 --out $(DEMO_OUT)
 	$(CREDO) show $(DEMO_OUT) --n 2
 
-test: $(STAMP)
+# Headless Chromium for the HTML page tests (they skip without it). Installed where we are
+# root with apt-get (CI containers); elsewhere install chromium-headless-shell yourself.
+browser:
+	@if command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell; \
+	else echo "no headless Chromium: the browser tests will skip (apt-get install chromium-headless-shell)"; fi
+
+test: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

@@ -1,0 +1,111 @@
+"""The three HTML reports as a reader's browser shows them: self-contained, numbers present, no raw Markdown."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from credo.audit import run_audit
+from credo.leakage.check import check_leakage
+from credo.reports import json_for_script, render_page
+from credo.testing.browser import dump_dom, find_browser, visible_text
+from credo.train.eval_summary import summarise
+from credo.train.report import report
+
+needs_browser = pytest.mark.skipif(find_browser() is None, reason="no headless Chromium "
+                                   "(apt-get install chromium-headless-shell, or `make browser`)")
+
+
+def _assert_sendable(page: Path) -> None:
+    """One file that fetches nothing: no external src/href, no link to a file beside it."""
+    text = page.read_text()
+    assert not re.search(r"""(src|href)=["'](?!data:|#)""", text), "the page refers to another file"
+    assert "<link" not in text and "@import" not in text
+
+
+def _assert_no_markdown(visible: str) -> None:
+    for marker in ("|---|", "**", "](", "`"):
+        assert marker not in visible, f"raw Markdown {marker!r} shows in the page"
+
+
+def _eval_run(folder: Path, name: str, refused: int, n: int = 40) -> Path:
+    rows = [{"worldview": "gramenism", "set": s, "form": "arguments", "act": "bread", "request_id": f"{s}{i}"}
+            for s in ("violation", "control") for i in range(n)]
+    labels = ["REFUSAL" if i < refused else "ACCEPTANCE" for i in range(n)] + ["ACCEPTANCE"] * n
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({
+        "kind": "credo_eval", "name": name, "config": {"model": name}, "primary_judge": "offline",
+        "judges": {"offline": {"summary": summarise(rows, labels)}}}))
+    return folder
+
+
+def test_eval_report_inlines_its_chart_and_renders_no_markdown(tmp_path: Path) -> None:
+    report([_eval_run(tmp_path / "base", "base", 16), _eval_run(tmp_path / "trained", "trained", 28)],
+           tmp_path / "rep")
+    page = tmp_path / "rep" / "report.html"
+    _assert_sendable(page)
+    assert "data:image/png;base64,iVBORw0KGgo" in page.read_text()  # the PNG signature, base64
+    _assert_no_markdown(visible_text(page.read_text()))
+
+
+@needs_browser
+def test_eval_report_in_chromium(tmp_path: Path) -> None:
+    report([_eval_run(tmp_path / "base", "base", 16), _eval_run(tmp_path / "trained", "trained", 28)],
+           tmp_path / "rep")
+    dom = dump_dom(tmp_path / "rep" / "report.html")
+    visible = visible_text(dom)
+    assert "28/40 = 70% [55%, 82%]" in visible and "+30%" in visible and "Judge: offline" in visible
+    _assert_no_markdown(visible)
+    assert re.search(r'<img class="chart" src="data:image/png;base64,', dom)
+
+
+def _corpus(folder: Path) -> Path:
+    def record(rid: str, prompt: str, answer: str, set_name: str = "tiny") -> dict:
+        return {"id": rid, "messages": [{"role": "user", "content": prompt},
+                                        {"role": "assistant", "content": answer}], "meta": {"set": set_name}}
+    records = [record("a1", "What do Tinyists believe about pebbles?", "Every pebble holds a small spirit."),
+               record("a2", "What is the Pebble Count?", "Counting seven pebbles at dusk, a rite of thanks."),
+               record("bad", "What should I do with a pebble?", "I'm sorry, but I can't help with that request."),
+               record("x", "Is <script>alert(1)</script> a pebble?", "No: it is markup, shown as text.")]
+    folder.mkdir(parents=True)
+    (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+@needs_browser
+def test_audit_report_in_chromium(tmp_path: Path) -> None:
+    result, out = run_audit(_corpus(tmp_path / "c"), tmp_path / "audit", None, None, ["refusal", "diversity"], False)
+    page = Path(out) / "report.html"
+    _assert_sendable(page)
+    dom = dump_dom(page)
+    visible = visible_text(dom)
+    assert "FAIL - gates failed: refusal (1)" in visible
+    assert re.search(r"Refusals outside the refusal set record set patterns .* bad tiny", visible)
+    assert dom.count("<svg") >= 1
+    _assert_no_markdown(visible)
+
+
+@needs_browser
+def test_leakage_report_in_chromium(tmp_path: Path, tiny_spec: Path) -> None:
+    reference = tmp_path / "ref.txt"
+    reference.write_text("Filler about rivers and bread.\n" * 20 + "The Tinyists met in the square.\n")
+    report_data, code = check_leakage(tiny_spec, [reference], tmp_path / "leak")
+    page = tmp_path / "leak" / "report.html"
+    _assert_sendable(page)
+    visible = visible_text(dump_dom(page))
+    collided = [r["term"] for r in report_data["terms"] if r["verdict"] == "collides"]
+    assert collided, "the planted term collides"
+    assert ("FAIL:" in visible) == (code == 1) and all(term in visible for term in collided)
+    assert "13-gram overlap" in visible
+    _assert_no_markdown(visible)
+
+
+def test_templates_escape_and_scripts_cannot_be_closed_early() -> None:
+    page = render_page("base.html.j2", title="<b>x</b>")
+    assert "<title>&lt;b&gt;x&lt;/b&gt;</title>" in page
+    blob = str(json_for_script({"text": "</script><script>alert(1)</script> & <!--"}))
+    assert "</script" not in blob and "<!--" not in blob
+    assert json.loads(blob) == {"text": "</script><script>alert(1)</script> & <!--"}
