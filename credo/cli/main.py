@@ -28,7 +28,7 @@ COMMAND_MODULES = [
     "credo.cli.eval_commands",  # eval, report
     "credo.cli.audit_commands",  # audit, filter
     "credo.cli.leakage_commands",  # leakage, probe
-    "credo.cli.view_command",  # view
+    "credo.cli.view_command",  # view, demo
 ]
 
 

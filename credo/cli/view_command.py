@@ -1,4 +1,4 @@
-"""``credo view``: a static page to browse records, audit flags and judge labels side by side."""
+"""``credo view`` (a static page to browse records, flags and labels) and ``credo demo`` (the main job whole)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     app.command("view")(view)
+    app.command("demo")(demo)
 
 
 def view(
@@ -40,3 +41,25 @@ def view(
             pass
         finally:
             server.server_close()
+
+
+def demo(
+    out: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the corpus, audit and page."),
+    worldview: str = typer.Option("gramenism", "--worldview", help="Shipped name or spec folder."),
+    model: str = typer.Option("local/smollm2", "--model", help="Teacher (the embedded model needs no key)."),
+    limit: int = typer.Option(8, "--limit", help="Prompts to answer."),
+    max_tokens: int = typer.Option(64, "--max-tokens", help="Longest answer, in tokens."),
+    temperature: float = typer.Option(0.5, "--temperature", help="Teacher sampling temperature."),
+    no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
+) -> None:
+    """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
+
+    No key, no network. Exit 1 when an audit gate fails, like credo audit.
+    Example: credo demo --out out/demo
+    """
+    from credo.demo import run_demo, summary
+
+    result = run_demo(out, worldview=worldview, model=model, limit=limit, max_tokens=max_tokens,
+                      temperature=temperature, embedding=not no_embedding)
+    typer.echo("\n" + summary(result))
+    raise typer.Exit(0 if result.audit.passed else 1)
