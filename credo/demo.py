@@ -59,10 +59,15 @@ def run_demo(out: str | Path, *, worldview: str = "gramenism", model: str = DEMO
 
 
 def _pick_sample(records: list[Any], audit: Any) -> Any:
-    """A clean record to show (the shortest), else the first."""
+    """A clean record to show: the one with the most varied words (a small model loops)."""
     flagged = {f.record_id for f in audit.findings}
     clean = [r for r in records if r.id not in flagged] or records
-    return min(clean, key=lambda r: len(r.response), default=None)
+
+    def variety(record: Any) -> float:
+        words = record.response.lower().split()
+        return len(set(words)) / len(words) if words else 0.0
+
+    return max(clean, key=variety, default=None)
 
 
 def _why(check: str, audit: Any) -> str:
