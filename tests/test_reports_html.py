@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+import credo
 from credo.audit import run_audit
+from credo.generators.fake_backend import FakeBackend
 from credo.leakage.check import check_leakage
 from credo.reports import json_for_script, render_page
 from credo.testing.browser import dump_dom, find_browser, visible_text
-from credo.train.eval_summary import summarise
-from credo.train.report import report
 
 needs_browser = pytest.mark.skipif(find_browser() is None, reason="no headless Chromium "
                                    "(apt-get install chromium-headless-shell, or `make browser`)")
@@ -31,20 +31,30 @@ def _assert_no_markdown(visible: str) -> None:
         assert marker not in visible, f"raw Markdown {marker!r} shows in the page"
 
 
-def _eval_run(folder: Path, name: str, refused: int, n: int = 40) -> Path:
-    rows = [{"worldview": "gramenism", "set": s, "form": "arguments", "act": "bread", "request_id": f"{s}{i}"}
-            for s in ("violation", "control") for i in range(n)]
-    labels = ["REFUSAL" if i < refused else "ACCEPTANCE" for i in range(n)] + ["ACCEPTANCE"] * n
-    folder.mkdir(parents=True)
-    (folder / "results.json").write_text(json.dumps({
-        "kind": "credo_eval", "name": name, "config": {"model": name}, "primary_judge": "offline",
-        "judges": {"offline": {"summary": summarise(rows, labels)}}}))
-    return folder
+def _eval_runs(tmp_path: Path) -> list[Path]:
+    """Two real eval runs through the public API: a baseline that never refuses, a model that
+    refuses every violation request (both fake served models, judged offline)."""
+    violations = {r.prompt for r in credo.load_worldview("gramenism").eval.violation}
+
+    def backend(model: str, **_: object) -> FakeBackend:
+        def respond(messages):
+            refuse = model == "refuser" and messages[-1].content in violations
+            return "I won't help with that." if refuse else "Sure. Mix the flour, knead it and bake it for an hour."
+        return FakeBackend(model, respond=respond)
+
+    registry = {"fake": backend}
+    for name in ("base", "refuser"):
+        credo.evaluate(f"fake/{name}", ["gramenism"], tmp_path / name, samples=2, limit=4, registry=registry)
+    return [tmp_path / "base", tmp_path / "refuser"]
+
+
+def _table_cells(markdown: str) -> list[str]:
+    return [c.strip() for line in markdown.splitlines() if line.startswith("| gramenism")
+            for c in line.strip("|").split("|") if c.strip()]
 
 
 def test_eval_report_inlines_its_chart_and_renders_no_markdown(tmp_path: Path) -> None:
-    report([_eval_run(tmp_path / "base", "base", 16), _eval_run(tmp_path / "trained", "trained", 28)],
-           tmp_path / "rep")
+    credo.report(_eval_runs(tmp_path), tmp_path / "rep")
     page = tmp_path / "rep" / "report.html"
     _assert_sendable(page)
     assert "data:image/png;base64,iVBORw0KGgo" in page.read_text()  # the PNG signature, base64
@@ -53,11 +63,14 @@ def test_eval_report_inlines_its_chart_and_renders_no_markdown(tmp_path: Path) -
 
 @needs_browser
 def test_eval_report_in_chromium(tmp_path: Path) -> None:
-    report([_eval_run(tmp_path / "base", "base", 16), _eval_run(tmp_path / "trained", "trained", 28)],
-           tmp_path / "rep")
+    result = credo.report(_eval_runs(tmp_path), tmp_path / "rep")
+    assert any(r["refusal"]["k"] == r["refusal"]["n"] > 0 for r in result.rows if r["run"] == "refuser")
     dom = dump_dom(tmp_path / "rep" / "report.html")
     visible = visible_text(dom)
-    assert "28/40 = 70% [55%, 82%]" in visible and "+30%" in visible and "Judge: offline" in visible
+    cells = _table_cells((tmp_path / "rep" / "report.md").read_text())
+    assert "8/8 = 100% [68%, 100%]" in cells and "+100%" in cells
+    assert all(cell in visible for cell in cells), "every number of the Markdown table shows on the page"
+    assert "Judge: offline" in visible
     _assert_no_markdown(visible)
     assert re.search(r'<img class="chart" src="data:image/png;base64,', dom)
 
