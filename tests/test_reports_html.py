@@ -122,3 +122,17 @@ def test_templates_escape_and_scripts_cannot_be_closed_early() -> None:
     blob = str(json_for_script({"text": "</script><script>alert(1)</script> & <!--"}))
     assert "</script" not in blob and "<!--" not in blob
     assert json.loads(blob) == {"text": "</script><script>alert(1)</script> & <!--"}
+
+
+def test_leakage_page_shows_weak_verdicts_and_the_strength_of_a_clean_result(tmp_path: Path, tiny_spec: Path) -> None:
+    from credo.leakage.report import leakage_html
+
+    reference = tmp_path / "ref.txt"
+    reference.write_text("Filler about rivers and bread.\n" * 20)
+    report_data, _ = check_leakage(tiny_spec, [reference], tmp_path / "leak")
+    report_data["terms"][0]["weak"] = True
+    report_data["strength"] = {"statement": "the reference is 0.0 MB: too small to clear a term", "weak": True}
+    visible = visible_text(leakage_html(report_data))
+    assert f"{report_data['terms'][0]['verdict']} (weak)" in visible
+    assert "Strength: the reference is 0.0 MB: too small to clear a term." in visible
+    _assert_no_markdown(visible)

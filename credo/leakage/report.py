@@ -17,7 +17,10 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
     lines = [
         f"{heading} Leakage check: {wv['name']} ({wv['kind']})",
         "",
-        f"Reference: {_reference_line(ref)}",
+        (
+            f"Reference: {len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} "
+            f"words; index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)."
+        ),
         "",
         _verdict_line(gate),
         "",
@@ -60,16 +63,19 @@ def _verdict_line(gate: dict, markdown: bool = True) -> str:
 
 
 def _reference_line(ref: dict) -> str:
-    return (f"{len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} words; "
-            f"index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s).")
+    documents = f" in {ref['documents']:,} document(s)" if "documents" in ref else ""
+    return (f"{len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} words{documents}; "
+            f"index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)"
+            f"{' (reused from the cache)' if ref.get('cached') else ''}.")
 
 
 def leakage_html(report: dict) -> str:
     """The report as one self-contained page from the shared template (no Markdown in it)."""
     from credo.reports import render_page
 
-    terms = [{**r, "count_text": f"{r['count']}" + (f" (online {r['online_count']})" if "online_count" in r else "")}
-             for r in report["terms"]]
+    terms = [{**r, "count_text": f"{r['count']}" + (f" (online {r['online_count']})" if "online_count" in r else ""),
+              "verdict_text": f"{r['verdict']} (weak)" if r.get("weak") else r["verdict"]} for r in report["terms"]]
+    strength = report.get("strength")  # how much a clean result can say, when the check reports it
     groups = [{"name": g, "found": f"{s['found']:,}", "ngrams": f"{s['ngrams']:,}", "fraction": _pct(s["fraction"]),
                "passages": s["passages_with_ngrams"],
                "top": [{"where": t["where"], "fraction": _pct(t["fraction"]), "text": t["text"][:200],
@@ -79,6 +85,7 @@ def leakage_html(report: dict) -> str:
                        f"({report['worldview']['kind']})", reference=_reference_line(report["reference"]),
                        verdict=_verdict_line(report["gate"], markdown=False),
                        status="fail" if report["gate"]["failed"] else "pass", terms=terms,
+                       strength=strength["statement"] if strength else "", weak=bool(strength and strength["weak"]),
                        n=report["settings"]["n"], groups=groups)
 
 
