@@ -49,17 +49,21 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _verdict_line(gate: dict, markdown: bool = True) -> str:
+def _verdict_line(gate: dict) -> str:
     if gate["failed"]:
-        fail, flag = ("**FAIL**", "`allow_collision: true`") if markdown else ("FAIL", "allow_collision: true")
         return (
-            f"{fail}: {len(gate['collisions'])} term(s) of this invented worldview occur in the reference: "
+            f"**FAIL**: {len(gate['collisions'])} term(s) of this invented worldview occur in the reference: "
             f"{', '.join(gate['collisions'])}. Rename them, or mark a deliberate real word with "
-            f"{flag} in the spec's glossary."
+            f"`allow_collision: true` in the spec's glossary."
         )
     if gate["collisions"] and not gate["applies"]:
         return f"{len(gate['collisions'])} term(s) occur in the reference (expected: not an invented worldview)."
     return "PASS: no unallowed term of this worldview occurs in the reference."
+
+
+def _plain(markdown: str) -> str:
+    """A Markdown line as page text: the HTML shows emphasis with its own styles."""
+    return markdown.replace("**", "").replace("`", "")
 
 
 def _reference_line(ref: dict) -> str:
@@ -83,7 +87,7 @@ def leakage_html(report: dict) -> str:
               for g, s in report["overlap"].items()]
     return render_page("leakage.html.j2", title=f"Leakage check: {report['worldview']['name']} "
                        f"({report['worldview']['kind']})", reference=_reference_line(report["reference"]),
-                       verdict=_verdict_line(report["gate"], markdown=False),
+                       verdict=_plain(_verdict_line(report["gate"])),
                        status="fail" if report["gate"]["failed"] else "pass", terms=terms,
                        strength=strength["statement"] if strength else "", weak=bool(strength and strength["weak"]),
                        n=report["settings"]["n"], groups=groups)
