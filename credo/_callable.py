@@ -3,7 +3,8 @@
 ``credo.audit`` is both a subpackage and a top-level API function. Importing the package
 rebinds the name ``credo.audit`` to the module, so a plain function export would vanish
 the first time anything imports ``credo.audit.runner``. Making the package module callable
-(delegating to :mod:`credo.api`) keeps both meanings, whatever was imported first.
+(calling its function of the same name, ``credo.audit.audit``) keeps both meanings,
+whatever was imported first.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from typing import Any
 
 class CallablePackage(types.ModuleType):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from credo import api
-
-        return getattr(api, self.__name__.rpartition(".")[2])(*args, **kwargs)
+        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
 
 
 def make_callable(module_name: str) -> None:

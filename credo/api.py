@@ -2,7 +2,8 @@
 
 ``import credo`` loads none of this until a name is used (``credo.__getattr__``), so the
 CLI and ``import credo`` stay fast. Each function imports its machinery when called.
-Examples that run: ``docs/api.md``.
+``credo.audit`` and ``credo.train`` are their packages, which are callable (see
+:func:`credo.audit.audit` and :func:`credo.train.train`). Examples that run: ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from credo.audit.runner import AuditResult
+    from credo.audit.result import AuditResult
     from credo.corpora.mix import MixPart, MixResult
     from credo.generators.corpus_run import GenerationResult
     from credo.reports.viewer import ViewResult
-    from credo.train.lora import TrainResult
     from credo.types import Record
     from credo.worldviews.loader import LoadedWorldview
 
@@ -53,16 +53,6 @@ def generate(source: str | Path, out: str | Path, *, model: str | None = None, *
     return generate_corpus(source, out, model=model, **options)
 
 
-def audit(path: str | Path, out: str | Path | None = None, *, worldview: str | None = None,
-          eval_file: str | Path | None = None, checks: Sequence[str] | None = None,
-          embedding: bool = True) -> AuditResult:
-    """Audit a corpus; writes report.json/md/html and flags.jsonl into ``out``. ``.passed`` is the gate."""
-    from credo.audit.runner import run_audit
-
-    result, _ = run_audit(path, out, eval_file, worldview, checks, embedding)
-    return result
-
-
 def filter_corpus(path: str | Path, out: str | Path, *, worldview: str | None = None,
                   eval_file: str | Path | None = None, checks: Sequence[str] | None = None,
                   embedding: bool = True) -> AuditResult:
@@ -91,26 +81,16 @@ def judge(path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",
     return judge_file(path, out, judges, **options)
 
 
-def train(data: str | Path, out: str | Path, *, base_model: str = "smollm2", config: str | Path | None = None,
-          progress: bool = True, **settings: Any) -> TrainResult:
-    """LoRA SFT on a mix, loss on assistant tokens only; ``settings`` override the config (e.g. ``max_steps``)."""
-    from credo.train.config import resolve_train_config, train_config_path
-    from credo.train.lora import train_lora
-
-    return train_lora(Path(data), base_model, Path(out), resolve_train_config(train_config_path(config), settings),
-                      progress=progress)
-
-
 def evaluate(model: str, worldviews: Sequence[str], out: str | Path, **options: Any) -> Any:
     """Sample K answers to each violation and control request, judge them, write results.json in ``out``."""
-    from credo.train.evaluate import evaluate as run
+    from credo.evaluation.evaluate import evaluate as run
 
     return run(model, worldviews, out, **options)
 
 
 def report(runs: Sequence[str | Path], out: str | Path, **options: Any) -> Any:
     """Compare eval runs (the first is the baseline): report.md/html/json and a chart in ``out``."""
-    from credo.train.report import report as run
+    from credo.evaluation.report import report as run
 
     return run(runs, out, **options)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from credo.cli.main import main
-from credo.demo import run_demo, summary
 from credo.generators.fake_backend import FakeBackend, echo_response
 from credo.generators.personas import system_prompt
+from credo.recipes.demo import run_demo, summary
 from credo.worldviews import load_worldview
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from credo.audit.reports import Table, verdict
-
-if TYPE_CHECKING:
-    from credo.audit.runner import AuditResult
+from credo.audit.result import AuditResult, Table, verdict
 
 
 def _svg(fig: Any) -> str:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
+
 
 def register(app: typer.Typer) -> None:
     app.command("view")(view)
@@ -47,9 +49,9 @@ def demo(
     out: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the corpus, audit and page."),
     worldview: str = typer.Option("gramenism", "--worldview", help="Shipped name or spec folder."),
     model: str = typer.Option("local/smollm2", "--model", help="Teacher (the embedded model needs no key)."),
-    limit: int = typer.Option(8, "--limit", help="Prompts to answer."),
-    max_tokens: int = typer.Option(64, "--max-tokens", help="Longest answer, in tokens."),
-    temperature: float = typer.Option(0.5, "--temperature", help="Teacher sampling temperature."),
+    limit: int = typer.Option(defaults.DEMO_LIMIT, "--limit", help="Prompts to answer."),
+    max_tokens: int = typer.Option(defaults.DEMO_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."),
+    temperature: float = typer.Option(defaults.DEMO_TEMPERATURE, "--temperature", help="Teacher sampling temperature."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
 ) -> None:
     """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
@@ -57,7 +59,7 @@ def demo(
     No key, no network. Exit 1 when an audit gate fails, like credo audit.
     Example: credo demo --out out/demo
     """
-    from credo.demo import run_demo, summary
+    from credo.recipes.demo import run_demo, summary
 
     result = run_demo(out, worldview=worldview, model=model, limit=limit, max_tokens=max_tokens,
                       temperature=temperature, embedding=not no_embedding)

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credo import defaults
+
 DEMO_MODEL = "local/smollm2"
 WHY = {  # what a failed gate means, in a reader's words
     "refusal": "answers refuse outside the refusal set: training on them teaches refusing, not believing",
     "moral_reason": "refusal-set answers give moral reasons: they would teach the refusals the study measures",
     "forbidden_request": "training prompts ask for help with a forbidden act: the eval's question leaks into training",
     "eval_contamination": "training records match eval requests: the eval would measure recall",
+    "fidelity": "answers leave the worldview's voice: the corpus would not teach the worldview",
 }
 
 
@@ -34,8 +37,9 @@ class DemoResult:
     sample: Any  # a Record, or None
 
 
-def run_demo(out: str | Path, *, worldview: str = "gramenism", model: str = DEMO_MODEL, limit: int = 8,
-             max_tokens: int = 64, temperature: float = 0.5, embedding: bool = True, progress: bool = True,
+def run_demo(out: str | Path, *, worldview: str = "gramenism", model: str = DEMO_MODEL,
+             limit: int = defaults.DEMO_LIMIT, max_tokens: int = defaults.DEMO_MAX_TOKENS,
+             temperature: float = defaults.DEMO_TEMPERATURE, embedding: bool = True, progress: bool = True,
              backend: Any = None) -> DemoResult:
     """Generate ``limit`` answers into ``out``, audit them into ``out/audit``, write ``out/view.html``."""
     from credo.audit.runner import run_audit
