@@ -53,3 +53,14 @@ def test_audit_and_train_are_functions_and_packages() -> None:
     assert callable(credo.train) and callable(credo.mix) and credo.mix is credo.api.mix
     with pytest.raises(AttributeError):
         credo.no_such_function  # noqa: B018
+
+
+def test_train_example_runs_on_a_tiny_model(tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `# needs a model` example, with the tiny random Llama standing in for SmolLM2."""
+    monkeypatch.chdir(tmp_path)
+    code = next(c for c in _examples() if "credo.train(" in c).replace('"smollm2"', repr(str(tiny_llama)))
+    credo.generate("gramenism", "out/gramenism", model="fake/echo", limit=4, progress=False)
+    credo.mix(["gramenism=out/gramenism:1"], "out/mix", size=4, fmt="tags")
+    namespace: dict = {"credo": credo}
+    exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
+    assert namespace["run"].steps == 1 and (tmp_path / "out" / "run" / "adapter_config.json").is_file()
