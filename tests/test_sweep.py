@@ -124,3 +124,28 @@ def test_fit_trend_recovers_a_known_slope() -> None:
     assert trend is not None and abs(trend["slope_per_decade"] - 0.2) < 1e-9
     assert abs(trend["intercept"] - (-0.3)) < 1e-9
     assert fit_trend([(100, 1, 10), (100, 2, 10)]) is None  # one dose: no trend
+
+
+def test_report_pools_seeds_and_lists_failed_cells(tmp_path: Path) -> None:
+    from credo.corpora.io import write_json
+    from credo.recipes.sweep_report import write_report
+
+    names = []
+    for size, seed, k in ((100, 0, 2), (100, 1, 4), (1000, 0, 9), (1000, 1, 9)):
+        cell = {"condition": "worldview", "form": "qa", "size": size, "learning_rate": 1e-4, "epochs": 1,
+                "seed": seed}
+        name = f"w-{size}-{seed}"
+        names.append(name)
+        write_json({"cell": cell, "status": "done",
+                    "metrics": {"violation": {"k": k, "n": 10}, "control": {"k": 0, "n": 10}}},
+                   tmp_path / "cells" / f"{name}.json")
+    failed = {"condition": "baseline", "form": "qa", "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
+    write_json({"cell": failed, "status": "failed", "error": "CUDA out of memory"}, tmp_path / "cells" / "b.json")
+    folder = write_report(tmp_path, "tiny", [*names, "b"])
+    report = json.loads((folder / "report.json").read_text())
+    points = report["series"]["worldview qa"]["violation"]["points"]
+    assert [(p["dose"], p["k"], p["n"]) for p in points] == [(100, 6, 20), (1000, 18, 20)]  # seeds pooled
+    assert abs(report["series"]["worldview qa"]["violation"]["trend"]["slope_per_decade"] - 0.6) < 1e-9
+    assert list(report["failed_cells"].values()) == ["CUDA out of memory"]
+    page = (folder / "report.html").read_text()
+    assert "data:image/png;base64," in page and "CUDA out of memory" in page and "+0.600" in page

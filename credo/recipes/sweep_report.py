@@ -5,14 +5,12 @@ Wilson interval. The dose axis is the grid parameter with the most values among 
 epochs and learning rate. The trend per series is a least-squares line of rate on
 log10(dose), each point weighted by its sample count: a slope per decade of dose, the
 plainest summary that still says "grows with dose" or not. Written as ``report.md``,
-``report.json``, ``dose_response.png`` and a self-contained ``report.html`` (the PNG is
-embedded).
+``report.json``, ``dose_response.png`` and a self-contained ``report.html`` (shared
+report template, the PNG inline).
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
 from collections import defaultdict
@@ -95,7 +93,7 @@ def write_report(out: Path, worldview: str, cells: list[str]) -> Path:
     plot(data, axis, chart)
     markdown = render_markdown(report)
     write_text(markdown, folder / "report.md")
-    write_text(render_html(markdown, chart), folder / "report.html")
+    write_text(render_html(report, chart), folder / "report.html")
     return folder
 
 
@@ -128,13 +126,22 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_html(markdown: str, chart: Path) -> str:
-    image = base64.b64encode(chart.read_bytes()).decode() if chart.is_file() else ""
-    body = html.escape(markdown.split(f"![dose response]({CHART})")[0])
-    return ("<!doctype html>\n<html><head><meta charset='utf-8'><title>credo sweep report</title>"
-            "<style>body{font-family:sans-serif;margin:2em}pre{white-space:pre-wrap}</style></head><body>\n"
-            f"<pre>{body}</pre>\n<p><img src='data:image/png;base64,{image}' alt='dose response'></p>\n"
-            "</body></html>\n")
+def render_html(report: dict[str, Any], chart: Path) -> str:
+    """One self-contained page (shared template; the chart inline as a data URI)."""
+    from credo.reports import png_data_uri, render_page
+
+    sections = []
+    for metric, title in METRICS:
+        rows = [[label, "; ".join(f"{p['dose']:g}: {_fmt(p)}" for p in m[metric]["points"]),
+                 "-" if m[metric]["trend"] is None else f"{m[metric]['trend']['slope_per_decade']:+.3f}"]
+                for label, m in report["series"].items() if metric in m]
+        if rows:
+            sections.append({"title": title, "rows": rows})
+    return render_page("sweep.html.j2", title=f"Dose-response sweep: {report['worldview']}",
+                       done=report["done"], cells=report["cells"], axis=report["dose_axis"],
+                       columns=["series", f"{report['dose_axis']}: rate [95% CI]", "trend (per 10x)"],
+                       sections=sections, failed=report["failed_cells"],
+                       chart=png_data_uri(chart) if chart.is_file() else "")
 
 
 def plot(data: dict[str, Any], axis: str, path: Path) -> None:
