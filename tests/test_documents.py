@@ -168,3 +168,17 @@ def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> No
                                use_embedding=False)
     assert (report / "report.md").is_file()
     assert result.passed, result.gate_failures
+
+
+def test_cli_generates_documents_and_rejects_an_unknown_kind(tiny_spec: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from credo.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", str(tiny_spec), "--kind", "documents", "--model", "fake/echo", "--limit", "2",
+              "--types-per-fact", "1", "--ideas-per-type", "1", "--out", str(tmp_path / "docs")])
+    assert exit_info.value.code == 0 and "2 documents in" in capsys.readouterr().out
+    assert all(r.meta["form"] == "document" for r in read_records(tmp_path / "docs"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", str(tiny_spec), "--kind", "poems", "--model", "fake/echo", "--out", str(tmp_path / "p")])
+    assert exit_info.value.code == 2 and "--kind poems" in capsys.readouterr().err
