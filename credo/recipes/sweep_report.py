@@ -175,7 +175,9 @@ def plot(data: dict[str, Any], axis: str, path: Path) -> None:
         ax.set_xlabel(axis)
         ax.set_ylim(0, 1)
     axes[0].set_ylabel("rate (Wilson 95% CI)")
-    axes[-1].legend(fontsize="x-small")
+    labelled = next((ax for ax in axes if ax.get_legend_handles_labels()[0]), None)
+    if labelled is not None:  # no done cell: an empty chart without a legend
+        labelled.legend(fontsize="x-small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.png")
