@@ -254,8 +254,8 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
             cache.close()
     tally = tally_corpus(out)
     run = generator.stats.to_json(model_id, table)
-    missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused
-                  and j.id not in _rejected_ids(out))
+    rejected = _rejected_ids(out)
+    missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected)
     price = table.price(model_id)
     manifest = build_manifest(
         status="incomplete" if failure or missing else "complete", identity=identity,
