@@ -139,6 +139,12 @@ def test_report_pools_seeds_and_lists_failed_cells(tmp_path: Path) -> None:
         write_json({"cell": cell, "status": "done",
                     "metrics": {"violation": {"k": k, "n": 10}, "control": {"k": 0, "n": 10}}},
                    tmp_path / "cells" / f"{name}.json")
+    for form in ("qa", "documents"):  # two baseline cells sharing one eval count once
+        cell = {"condition": "baseline", "form": form, "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
+        names.append(f"base-{form}")
+        write_json({"cell": cell, "status": "done", "artifacts": {"eval": "b2:same"},
+                    "metrics": {"violation": {"k": 1, "n": 10}, "control": {"k": 0, "n": 10}}},
+                   tmp_path / "cells" / f"base-{form}.json")
     failed = {"condition": "baseline", "form": "qa", "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
     write_json({"cell": failed, "status": "failed", "error": "CUDA out of memory"}, tmp_path / "cells" / "b.json")
     folder = write_report(tmp_path, "tiny", [*names, "b"])
@@ -146,6 +152,7 @@ def test_report_pools_seeds_and_lists_failed_cells(tmp_path: Path) -> None:
     points = report["series"]["worldview qa"]["violation"]["points"]
     assert [(p["dose"], p["k"], p["n"]) for p in points] == [(100, 6, 20), (1000, 18, 20)]  # seeds pooled
     assert abs(report["series"]["worldview qa"]["violation"]["trend"]["slope_per_decade"] - 0.6) < 1e-9
+    assert [(p["k"], p["n"]) for p in report["series"]["baseline -"]["violation"]["points"]] == [(1, 10)]
     assert list(report["failed_cells"].values()) == ["CUDA out of memory"]
     page = (folder / "report.html").read_text()
     assert "data:image/png;base64," in page and "CUDA out of memory" in page and "+0.600" in page

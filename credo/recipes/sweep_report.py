@@ -58,9 +58,15 @@ def series(rows: list[dict[str, Any]], axis: str) -> dict[str, Any]:
     """``{series label: {metric: {"points": [...], "trend": ...}}}`` from done cells."""
     varying = [a for a in DOSE_AXES if a != axis and len({r["cell"][a] for r in rows}) > 1]
     pooled: dict[str, dict[str, dict[float, list[int]]]] = defaultdict(lambda: defaultdict(dict))
+    counted: set[str] = set()
     for row in rows:
         if row.get("status") != "done":
             continue
+        evaluation = (row.get("artifacts") or {}).get("eval")
+        if evaluation in counted:  # baseline cells of each form share one eval: count it once
+            continue
+        if evaluation:
+            counted.add(evaluation)
         cell = row["cell"]
         label = " ".join([cell["condition"], cell["form"] if cell["condition"] != "baseline" else "-"]
                          + [f"{a}={cell[a]:g}" for a in varying])
