@@ -157,16 +157,18 @@ def plot(data: dict[str, Any], axis: str, path: Path) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, NullFormatter
     except ImportError:
         raise missing_dependency("matplotlib", "the sweep chart") from None
     fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6), sharey=True)
     for ax, (metric, title) in zip(axes, METRICS):
-        for label, metrics in data.items():
+        for index, (label, metrics) in enumerate(data.items()):
             entry = metrics.get(metric)
             if not entry:
                 continue
             points = [p for p in entry["points"] if p["rate"] is not None]
-            xs = [p["dose"] for p in points]
+            dodge = 10 ** (0.015 * (index - (len(data) - 1) / 2))  # series side by side, not on top
+            xs = [p["dose"] * dodge for p in points]
             ys = [p["rate"] for p in points]
             errs = [[p["rate"] - p["low"] for p in points], [p["high"] - p["rate"] for p in points]]
             line = ax.errorbar(xs, ys, yerr=errs, fmt="o", capsize=3, label=label)
@@ -177,6 +179,9 @@ def plot(data: dict[str, Any], axis: str, path: Path) -> None:
                 ax.plot(grid, [trend["intercept"] + trend["slope_per_decade"] * math.log10(x) for x in grid],
                         color=line[0].get_color(), alpha=0.6)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(sorted({p["dose"] for m in data.values() for p in m.get(metric, {}).get("points", [])}))
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel(axis)
         ax.set_ylim(0, 1)
