@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.checks.embed import Embedder
+from credo.checks.embed import Embedder, StaticEmbedder
 from credo.types import Record
 
 REFUSAL_SET = "refusal"
@@ -55,6 +55,7 @@ class AuditContext:
     evals: list[EvalItem] = field(default_factory=list)
     acts: list[ActTerms] = field(default_factory=list)
     embedder: Embedder | None = None
+    static: StaticEmbedder | None = None  # fast candidates; MiniLM (``embedder``) confirms them
     sections: dict[str, Any] = field(default_factory=dict)
 
     def set_of(self, record: Record) -> str:
@@ -68,6 +69,11 @@ class AuditContext:
         if self.embedder is None:
             self.embedder = Embedder()
         return self.embedder
+
+    def get_static(self) -> StaticEmbedder:
+        if self.static is None:
+            self.static = StaticEmbedder()
+        return self.static
 
 
 class Check(Protocol):
