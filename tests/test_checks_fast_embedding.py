@@ -60,7 +60,7 @@ def test_fast_semantic_dedup_agrees_with_minilm_only() -> None:
 
     (slow, _), (fast, params) = found(False), found(True)
     assert slow == fast == [("k2", "k1"), ("k3", "k1")]
-    assert params["candidate_pairs"] >= 2 and "static0.8" in params["config"]
+    assert params["candidate_pairs"] >= 2 and "static0.85" in params["config"]
 
 
 def test_fast_contamination_agrees_with_minilm_only() -> None:
