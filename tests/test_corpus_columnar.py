@@ -12,6 +12,7 @@ from credo.audit.runner import audit_corpus
 from credo.corpora.columnar import write_parquet
 from credo.corpora.io import read_records
 from credo.errors import CorpusError
+from credo.hashing import file_hash
 from credo.types import Record
 
 
@@ -78,3 +79,13 @@ def test_bad_parquet_row_names_file_and_row(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist([{"id": "a", "text": "no messages"}]), tmp_path / "y.parquet")
     with pytest.raises(CorpusError, match=r"y\.parquet: row 1: missing 'messages'"):
         list(read_records(tmp_path / "y.parquet"))
+
+
+def test_mix_reads_a_parquet_part(tmp_path: Path) -> None:
+    from credo.corpora.mix import mix_corpora, parse_part
+
+    write_parquet(_records(CLEAN), tmp_path / "pq" / "records.parquet")
+    mix_corpora([parse_part(f"w={tmp_path / 'pq'}:1")], len(CLEAN), 0, "tags", tmp_path / "mix")
+    assert sorted(r.id for r in read_records(tmp_path / "mix")) == sorted(r["id"] for r in CLEAN)
+    manifest = (tmp_path / "mix" / "manifest.json").read_text()
+    assert file_hash(str(tmp_path / "pq" / "records.parquet")) in manifest  # the part is named by its Parquet file
