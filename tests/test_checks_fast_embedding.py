@@ -15,7 +15,7 @@ from credo.checks.base import AuditContext
 from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck
 from credo.checks.dedup import SemanticConfig, SemanticDuplicateCheck
 from credo.checks.embed import Embedder, StaticEmbedder
-from credo.checks.refusal import RefusalDetector
+from credo.checks.refusal import RefusalConfig, RefusalDetector
 
 
 def _planted_vectors(n: int = 3000, dim: int = 32, pairs: int = 100, seed: int = 0) -> tuple[np.ndarray, set]:
@@ -80,8 +80,9 @@ def test_fast_refusal_scores_match_minilm_on_candidates() -> None:
     texts = ["I'm sorry, but I can't help with that.", "Unfortunately that is something I am unable to do for you.",
              "Barley, oat and rye make the three-grain loaf.", "The Long Walk lasts three days."]
     embedder = Embedder()
-    full = RefusalDetector(embedder=embedder).score(texts)
-    detector = RefusalDetector(embedder=embedder, static=StaticEmbedder())
+    config = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # embed every text
+    full = RefusalDetector(config, embedder=embedder).score(texts)
+    detector = RefusalDetector(config, embedder=embedder, static=StaticEmbedder())
     fast = detector.score(texts)
     assert [s.refusal for s in fast] == [s.refusal for s in full]
     # MiniLM read only the static stage's candidates, and gave them its own probability
