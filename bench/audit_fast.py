@@ -42,7 +42,7 @@ def timed(fn):
     return value, round(time.perf_counter() - start, 2)
 
 
-def main(n: int) -> dict:
+def main(n: int, refusal_only: bool = False) -> dict:
     evals = gramenism_evals()
     raw, _ = make_corpus(n, evals)
     plant_paraphrases(raw, evals, rate=0.05)
@@ -55,6 +55,9 @@ def main(n: int) -> dict:
     static.encode(texts[:10])
     _, secs = timed(lambda: static.encode(texts))
     out["static_texts_per_s"] = round(len(texts) / secs)
+
+    if refusal_only:
+        return {**out, **real_refusals(embedder, static)}
 
     def semantic(fast: bool, threshold: float = SemanticConfig.candidate_threshold) -> set:
         ctx = AuditContext(embedder=embedder, static=static)
@@ -86,26 +89,35 @@ def main(n: int) -> dict:
     embedder = Embedder(model=embedder.model)
     _, out["contamination_fast_s"] = timed(lambda: contamination(True))
 
-    if REAL.is_dir():
-        rows = [json.loads(line) for name in ("study-refusals-dev.jsonl", "study-evals-dev.jsonl")
-                for line in (REAL / name).open(encoding="utf-8")]
-        real = [Record(row["id"], [Message("user", row["request"]), Message("assistant", row["response"])],
-                       {"set": "gramenism"}) for row in rows]
+    out.update(real_refusals(embedder, static))
+    return out
 
-        def refusals(fast: bool, prob: float = RefusalConfig.candidate_prob) -> set:
-            ctx = AuditContext(embedder=embedder, static=static)
-            return {f.record_id for f in RefusalCheck(RefusalConfig(candidate_prob=prob), fast=fast).run(real, ctx)}
 
-        full, out["refusal_minilm_s"] = timed(lambda: refusals(False))
-        out["refusal_real"] = {"texts": len(real), "minilm_refusals": len(full), "by_candidate_prob": {}}
-        for prob in (0.05, 0.1, 0.2, 0.3):
-            fast = refusals(True, prob)
-            out["refusal_real"]["by_candidate_prob"][prob] = {"fast_refusals": len(fast), "recall": recall(fast, full),
-                                                             "extra": len(fast - full)}
-        embedder = Embedder(model=embedder.model)
-        _, out["refusal_fast_s"] = timed(lambda: refusals(True))
+def real_refusals(embedder: Embedder, static: StaticEmbedder) -> dict:
+    """Refusal decisions on the real outputs: MiniLM alone against the fast path."""
+    out: dict = {}
+    if not REAL.is_dir():
+        return out
+    rows = [json.loads(line) for name in ("study-refusals-dev.jsonl", "study-evals-dev.jsonl")
+            for line in (REAL / name).open(encoding="utf-8")]
+    real = [Record(row["id"], [Message("user", row["request"]), Message("assistant", row["response"])],
+                   {"set": "gramenism"}) for row in rows]
+
+    def refusals(fast: bool, prob: float = RefusalConfig.candidate_prob) -> set:
+        ctx = AuditContext(embedder=embedder, static=static)
+        return {f.record_id for f in RefusalCheck(RefusalConfig(candidate_prob=prob), fast=fast).run(real, ctx)}
+
+    full, out["refusal_minilm_s"] = timed(lambda: refusals(False))
+    out["refusal_real"] = {"texts": len(real), "minilm_refusals": len(full), "by_candidate_prob": {}}
+    for prob in (0.05, 0.1, 0.2, 0.3):
+        fast = refusals(True, prob)
+        out["refusal_real"]["by_candidate_prob"][prob] = {"fast_refusals": len(fast), "recall": recall(fast, full),
+                                                         "extra": len(fast - full)}
+    embedder = Embedder(model=embedder.model)
+    _, out["refusal_fast_s"] = timed(lambda: refusals(True))
     return out
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000), indent=2))
+    size = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1000
+    print(json.dumps(main(size, refusal_only="--refusal-only" in sys.argv), indent=2))
