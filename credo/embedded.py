@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from credo.errors import DependencyError
@@ -102,6 +103,7 @@ def static_minilm_path(vocabulary: list[str] | None = None, target: Path | None 
             "the static embedding model needs model2vec's distill extra - install it with "
             "`pip install 'model2vec[distill]' skeletoken==0.6.1` (see pyproject.toml)"
         ) from exc
+    print(f"credo: distilling the static embedding model into {target} (once; minutes on a CPU)", file=sys.stderr)
     model = distill(str(minilm_path()), vocabulary=vocabulary, device="cpu", pca_dims=256)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     model.save_pretrained(str(partial))
