@@ -116,10 +116,10 @@ def generate_corpus(
     prompts = render_prompts(wv)[:limit] if limit else render_prompts(wv)
     plan = _RunPlan(
         identity=identity, prices=load_price_table(prices),
-        jobs=plan_jobs(wv, prompts, identity, getattr(backend, "max_context_chars", None)),
+        jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
         config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
                 "concurrency": concurrency, "samples": samples, "seed": seed,
-                "base_url": getattr(backend, "base_url", None), "timeout": policy.timeout,
+                "base_url": backend.base_url, "timeout": policy.timeout,
                 "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
                 "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in")},
         source=_source_info(wv, prompts))

@@ -1,64 +1,37 @@
 """``openai/<model>``: the OpenAI chat completions API and every server that speaks it.
 
 vLLM, Ollama and llama.cpp servers work through ``--base-url`` or ``OPENAI_BASE_URL``; such
-a server needs no key. The SDK's own retries are off (``max_retries=0``): the engine owns
-retries, so that backoff, Retry-After and the retry budget are the same for every backend.
-
-Requests go through the SDK's generic ``post`` (same client, auth, errors and response
-models) rather than ``chat.completions.create``, whose recursive TypedDict transform of the
-messages cost ~3 ms of CPU per request here - the bottleneck at high concurrency on 2 cores
-(see BENCHMARKS.md).
+a server needs no key. Client setup, errors and close live in :class:`SDKBackend`.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from credo.errors import BackendError, missing_dependency
-from credo.generators._http import (
-    classify_sdk_error,
-    is_content_filter_error,
-    retry_after_seconds,
-    shard_count,
-)
-from credo.generators.base import MalformedResponseError, RetryDecision, SamplingParams
+from credo.generators.base import MalformedResponseError, SamplingParams
+from credo.generators.sdk_backend import SDKBackend
 from credo.types import Completion, Message, Usage
 
 _STOP_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
                  "tool_calls": "stop", "function_call": "stop"}
 
 
-class OpenAIBackend:
+class OpenAIBackend(SDKBackend):
     provider = "openai"
+    sdk_name = "openai"
+    client_class = "AsyncOpenAI"
+    key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+    key_optional_with_base_url = True
+    #: The batch API's endpoint for these requests (see credo.generators.batch_api).
+    batch_url = "/v1/chat/completions"
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, max_concurrency: int | None = None,
-                 concurrency: int = 8) -> None:
-        try:
-            import openai
-        except ImportError as exc:
-            raise missing_dependency("openai", "the openai backend", extra="api") from exc
-        self._sdk = openai
-        self.model = model
-        self.max_concurrency = max_concurrency
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if not self.base_url:
-                raise BackendError(
-                    f"openai/{model}: no API key - set OPENAI_API_KEY, or pass --base-url "
-                    "for an OpenAI-compatible server that needs none")
-            key = "no-key"  # local servers ignore it; the SDK insists on a value
+    def response_type(self) -> type:
         from openai.types.chat import ChatCompletion
 
-        self._response_type = ChatCompletion
-        self._clients = [openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0,
-                                            timeout=timeout)
-                         for _ in range(shard_count(concurrency))]
-        self._next = 0
+        return ChatCompletion
 
-    async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
+    def request_body(self, messages: list[Message], params: SamplingParams) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model,
                                    "messages": [m.to_json() for m in messages],
                                    "temperature": params.temperature,
@@ -67,17 +40,21 @@ class OpenAIBackend:
             request["top_p"] = params.top_p
         if params.seed is not None:
             request["seed"] = params.seed
+        return request
+
+    async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
         try:
-            response = await self._client().post("/chat/completions", body=request,
-                                               cast_to=self._response_type)
+            response = await self.post("/chat/completions", self.request_body(messages, params))
         except self._sdk.BadRequestError as exc:
-            if is_content_filter_error(exc, self._sdk):
+            if self.is_content_filter(exc):
                 return Completion("", stop_reason="content_filter", model=self.model,
                                   refusal_reason=str(getattr(exc, "code", "") or "content_filter"))
             raise
-        return self._completion(response)
+        return self.completion(response)
 
-    def _completion(self, response: Any) -> Completion:
+    def completion(self, response: Any) -> Completion:
+        if isinstance(response, dict):  # a batch result line's body
+            response = self._response_type.model_validate(response)
         choices = getattr(response, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
             raise MalformedResponseError(f"openai/{self.model}: response has no choices")
@@ -93,17 +70,3 @@ class OpenAIBackend:
             usage=Usage(getattr(usage, "prompt_tokens", 0) or 0,
                         getattr(usage, "completion_tokens", 0) or 0),
             refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None))
-
-    def classify_error(self, exc: BaseException) -> RetryDecision:
-        return classify_sdk_error(exc, self._sdk)
-
-    def retry_after(self, exc: BaseException) -> float | None:
-        return retry_after_seconds(exc)
-
-    def _client(self) -> Any:
-        self._next = (self._next + 1) % len(self._clients)
-        return self._clients[self._next]
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.close()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from credo.errors import ConfigError
-from credo.generators.base import Backend, RetryDecision
+from credo.generators.base import Backend, RetryDecision, backend_timeout
 
 log = logging.getLogger("credo.generators.retry")
 T = TypeVar("T")
@@ -91,7 +91,7 @@ async def call_with_retry(
     A backend whose ``request_timeout`` attribute is None (the local model, whose queued
     requests wait behind whole batches) is never timed out here.
     """
-    timeout = getattr(backend, "request_timeout", policy.timeout)
+    timeout = backend_timeout(backend, policy.timeout)
     sleep = sleep or asyncio.sleep
     rng = rng or random.Random()
     started = time.monotonic()
