@@ -11,7 +11,8 @@ buckets down to what the server says remains.
 
 On a 429 every request waits out the server's Retry-After together (one pause, not one per
 request) and the window of requests in flight halves; it grows back by a quarter request per
-success (additive increase, multiplicative decrease), so a run settles below the limit instead of
+success; the buckets' pace drops by a fifth and recovers slowly (additive increase,
+multiplicative decrease), so a run settles below a limit it was not told about instead of
 meeting a storm of 429s.
 """
 
@@ -34,10 +35,11 @@ _ANTHROPIC = {"requests": "requests", "input-tokens": "input-tokens",
 
 @dataclass
 class _Bucket:
-    per_second: float
+    per_second: float  # current pace: lowered on a 429, recovering towards target
     capacity: float
     level: float
     stamp: float
+    target: float  # the limit's pace (limit / 60 x MARGIN)
 
     def refill(self, now: float) -> None:
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_second)
@@ -52,7 +54,7 @@ class RateLimiter:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.burst = burst
-        self.explicit = {k for k, v in (("requests", rpm), ("tokens", tpm)) if v}
+        self.explicit = {k: v for k, v in (("requests", rpm), ("tokens", tpm)) if v}
         self.buckets: dict[str, _Bucket] = {}
         for name, limit in (("requests", rpm), ("tokens", tpm)):
             if limit:
@@ -75,9 +77,11 @@ class RateLimiter:
         capacity = max(1.0, per_second * self.burst)
         bucket = self.buckets.get(name)
         if bucket is None:
-            self.buckets[name] = _Bucket(per_second, capacity, capacity, self._clock())
-        elif abs(bucket.per_second - per_second) > 1e-9:
-            bucket.per_second, bucket.capacity = per_second, capacity
+            self.buckets[name] = _Bucket(per_second, capacity, capacity, self._clock(),
+                                         per_second)
+        elif abs(bucket.target - per_second) > 1e-9:
+            bucket.per_second = min(bucket.per_second, per_second)
+            bucket.target, bucket.capacity = per_second, capacity
             bucket.level = min(bucket.level, capacity)
 
     def observe(self, headers: Mapping[str, str]) -> None:
@@ -89,8 +93,8 @@ class RateLimiter:
                 limit = _number(_header(headers, prefix, kind, "limit"))
                 if not limit:
                     continue
-                if name not in self.explicit:
-                    self._set_limit(name, limit)
+                # an explicit limit is for servers without headers; a lower header wins
+                self._set_limit(name, min(limit, self.explicit.get(name, limit)))
                 remaining = _number(_header(headers, prefix, kind, "remaining"))
                 bucket = self.buckets.get(name)
                 if bucket is not None and remaining is not None:
@@ -132,6 +136,8 @@ class RateLimiter:
         """A request answered: correct the input estimate, widen the window."""
         self._release()
         self.window = min(self.max_in_flight, self.window + 0.25)
+        for bucket in self.buckets.values():
+            bucket.per_second = min(bucket.target, bucket.per_second + bucket.target * 0.002)
         if input_tokens > 0 and prompt_chars > 0:
             # learn the text's characters per token (moving average)
             self._chars_per_token += 0.1 * (prompt_chars / input_tokens - self._chars_per_token)
@@ -155,6 +161,7 @@ class RateLimiter:
         self.paused_until = max(self.paused_until, self._clock() + pause)
         for bucket in self.buckets.values():
             bucket.level = min(bucket.level, 0.0)
+            bucket.per_second = max(bucket.target * 0.05, bucket.per_second * 0.8)
         log.info("rate limited: pausing %.2fs, in-flight window now %d", pause, int(self.window))
 
     def _release(self) -> None:
@@ -166,7 +173,7 @@ class RateLimiter:
         self._changed.set()
 
     def to_json(self) -> dict[str, object]:
-        return {"limits_per_minute": {n: round(b.per_second * 60 / MARGIN)
+        return {"limits_per_minute": {n: round(b.target * 60 / MARGIN)
                                       for n, b in self.buckets.items()},
                 "rate_limited": self.limited, "paced_seconds": round(self.waited, 2)}
 

@@ -40,12 +40,13 @@ class RateLimits:
     """RPM + TPM buckets shared by every request the server answers."""
 
     def __init__(self, rpm: float | None = None, tpm: float | None = None,
-                 burst: float = 1.0) -> None:
+                 burst: float = 1.0, headers: bool = True) -> None:
         self.rpm, self.tpm = rpm, tpm
         self.limited = 0  # 429s sent
         self.admitted = 0
         self._lock = threading.Lock()
         self.burst = burst
+        self.send_headers = headers  # False: a proxy that enforces limits but only says 429
         self._buckets: dict[str, dict[str, _Bucket]] = {}  # api -> kind -> bucket
 
     def _for(self, api: str) -> dict[str, _Bucket]:
@@ -76,7 +77,7 @@ class RateLimits:
                 self.admitted += 1
             else:
                 self.limited += 1
-            headers = self._headers(api, buckets)
+            headers = self._headers(api, buckets) if self.send_headers else {}
         if wait:
             headers["retry-after"] = f"{wait:.3f}"
             headers["retry-after-ms"] = str(int(wait * 1000) + 1)

@@ -68,7 +68,7 @@ class FakeServer:
     def __init__(self, latency: float = 0.0, *, retry_after: float | str = 0,
                  slow_seconds: float = 5.0, respond: Callable[[list[dict]], str] | None = None,
                  port: int = 0, record: bool = True, rpm: float | None = None,
-                 tpm: float | None = None, burst: float = 1.0,
+                 tpm: float | None = None, burst: float = 1.0, limit_headers: bool = True,
                  batch_faults: BatchFaults | None = None) -> None:
         self.latency = latency
         self.retry_after = retry_after
@@ -79,7 +79,7 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
-        self.limits = RateLimits(rpm, tpm, burst) if (rpm or tpm) else None
+        self.limits = RateLimits(rpm, tpm, burst, limit_headers) if (rpm or tpm) else None
         self.batches = FakeBatches(lambda messages: self.respond(messages), batch_faults)
         self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
         self.batches.url = self.url
