@@ -42,6 +42,8 @@ def generate(
     rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute allowed (for servers "
                                      "that send no rate-limit headers)."),
     tpm: float | None = typer.Option(None, "--tpm", help="Tokens per minute allowed (same)."),
+    transport: str = typer.Option("sdk", "--transport", help="openai with --base-url only: "
+                                  "'lean' skips the SDK (less CPU per request, for vLLM etc.)."),
 ) -> None:
     """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
@@ -54,5 +56,5 @@ def generate(
                              batch_options=BatchOptions(wait=not no_wait,
                                                         poll_interval=poll_interval,
                                                         report=_say),
-                             rpm=rpm, tpm=tpm)
+                             rpm=rpm, tpm=tpm, transport=transport)
     typer.echo(result.summary())

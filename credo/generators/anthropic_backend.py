@@ -6,6 +6,7 @@ and close live in :class:`SDKBackend`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from credo.generators.base import MalformedResponseError, SamplingParams
@@ -38,6 +39,11 @@ class AnthropicBackend(SDKBackend):
             request["system"] = system
         if params.top_p is not None:
             request["top_p"] = params.top_p
+        if params.json_schema is not None:  # structured output = one forced tool call
+            name = params.json_schema["name"]
+            request["tools"] = [{"name": name, "description": "Give the answer in this shape.",
+                                 "input_schema": params.json_schema["schema"]}]
+            request["tool_choice"] = {"type": "tool", "name": name}
         return request
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
@@ -56,7 +62,9 @@ class AnthropicBackend(SDKBackend):
         content = getattr(response, "content", None)
         if content is None:
             raise MalformedResponseError(f"anthropic/{self.model}: response has no content")
-        text = "".join(getattr(block, "text", "") or "" for block in content)
+        tool = next((b for b in content if getattr(b, "type", "") == "tool_use"), None)
+        text = json.dumps(tool.input, ensure_ascii=False) if tool is not None else \
+            "".join(getattr(block, "text", "") or "" for block in content)
         stop = _STOP_REASONS.get(getattr(response, "stop_reason", None) or "", "unknown")
         usage = getattr(response, "usage", None)
         return Completion(

@@ -28,9 +28,16 @@ class SamplingParams:
     max_tokens: int = 1024
     top_p: float | None = None
     seed: int | None = None
+    #: Structured output: ``{"name": ..., "schema": JSON schema}``. Sent as a JSON-schema
+    #: response format (openai; plus ``guided_json`` for self-hosted vLLM-style servers) or
+    #: a forced tool (anthropic); other backends ignore it and callers re-ask on bad JSON.
+    json_schema: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["json_schema"] is None:  # absent, so keys and job ids made before it stay valid
+            del data["json_schema"]
+        return data
 
 
 #: ``request_timeout`` value meaning "use the engine's RetryPolicy.timeout".

@@ -115,6 +115,7 @@ def generate_corpus(
     batch_options: BatchOptions | None = None,
     rpm: float | None = None,
     tpm: float | None = None,
+    transport: str = "sdk",
 ) -> GenerationResult:
     """Generate (or resume) a corpus for a worldview or set into folder ``out``.
 
@@ -124,6 +125,7 @@ def generate_corpus(
     written stays and the same call resumes. ``batch`` sends the jobs through the provider's
     batch API (half price; see :mod:`credo.generators.batch_run`) instead of one by one.
     Online, requests are paced by the provider's rate-limit headers, or by ``rpm``/``tpm``.
+    ``transport="lean"`` sends openai requests to a self-hosted ``base_url`` without the SDK.
     """
     _check_options(limit, concurrency, samples, max_tokens)
     for name, value in (("--rpm", rpm), ("--tpm", tpm)):
@@ -133,8 +135,9 @@ def generate_corpus(
     wv = load_worldview(source)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
+        extra = {} if transport == "sdk" else {"transport": transport}
         backend = load_backend(model or default_model(), registry, base_url=base_url,
-                               timeout=policy.timeout, concurrency=concurrency)
+                               timeout=policy.timeout, concurrency=concurrency, **extra)
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
                            samples, seed)

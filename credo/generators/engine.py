@@ -114,13 +114,19 @@ class Generator:
         return len(found)
 
     async def generate(self, messages: list[Message], sample_index: int = 0,
-                       key: str | None = None, refusal_expected: bool = False) -> Generation:
+                       key: str | None = None, refusal_expected: bool = False,
+                       params: SamplingParams | None = None) -> Generation:
         """One completion; a refusal or content-filter stop is returned flagged, not raised.
 
         ``key`` is :meth:`key` of the same arguments, when the caller already computed it;
-        ``refusal_expected`` when declining is the wanted answer (see :func:`flag_refusal`).
+        ``refusal_expected`` when declining is the wanted answer (see :func:`flag_refusal`);
+        ``params`` overrides the generator's for this call (a step's structured output).
         """
+        if params is not None and params != self.params:
+            key = cache_key(self.backend.provider, self.backend.model, params.to_json(),
+                            messages, sample_index)
         key = key or self.key(messages, sample_index)
+        params = params or self.params
         hit = self._warm.pop(key, None)
         if hit is None and self.cache is not None and key not in self._cold:
             hit = self.cache.get(key)
@@ -131,7 +137,7 @@ class Generator:
             self.stats.requests += 1
             try:
                 completion = await call_with_retry(
-                    lambda: self._call(messages), self.backend, self.policy,
+                    lambda: self._call(messages, params), self.backend, self.policy,
                     self.stats.retries, self._sleep)
             except RetriesExhausted as exc:
                 raise BackendError(
@@ -152,16 +158,16 @@ class Generator:
             self.cache.put(key, completion)
         return Generation(completion, cached=False)
 
-    async def _call(self, messages: list[Message]) -> Completion:
+    async def _call(self, messages: list[Message], params: SamplingParams) -> Completion:
         """One try, paced by the rate limiter when there is one."""
         limiter = self.limiter
         if limiter is None:
-            return await self.backend.generate(messages, self.params)
+            return await self.backend.generate(messages, params)
         chars = sum(len(m.content) for m in messages)
-        cost = limiter.estimate(chars, self.params.max_tokens)
+        cost = limiter.estimate(chars, params.max_tokens)
         await limiter.acquire(cost)
         try:
-            completion = await self.backend.generate(messages, self.params)
+            completion = await self.backend.generate(messages, params)
         except Exception as exc:
             limited = (not isinstance(exc, TimeoutError)
                        and self.backend.classify_error(exc) is RetryDecision.RATE_LIMIT)

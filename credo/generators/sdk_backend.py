@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from credo.errors import BackendError, missing_dependency
+from credo.errors import BackendError, ConfigError, missing_dependency
 from credo.generators._http import (
     classify_sdk_error,
     is_content_filter_error,
@@ -41,7 +41,10 @@ class SDKBackend(Backend):
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 120.0, max_concurrency: int | None = None,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, transport: str = "sdk") -> None:
+        if transport != "sdk":
+            raise ConfigError(f"--transport {transport}: only openai/... (with --base-url) has "
+                              f"another transport than the SDK")
         try:
             self._sdk = importlib.import_module(self.sdk_name)
         except ImportError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 _ids = itertools.count(1)
@@ -32,9 +33,17 @@ def success_body(api: str, request: dict[str, Any], text: str, blocked: bool) ->
                 "usage": {"prompt_tokens": prompt_tokens(request),
                           "completion_tokens": _tokens(text) if text else 0,
                           "total_tokens": prompt_tokens(request) + _tokens(text)}}
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    stop = "refusal" if blocked else "end_turn"
+    tool = (request.get("tool_choice") or {}).get("name")
+    if tool and text:  # a forced tool: the answer's JSON becomes the tool's input if it parses
+        try:
+            content, stop = [{"type": "tool_use", "id": f"toolu_{n}", "name": tool,
+                              "input": json.loads(text)}], "tool_use"
+        except ValueError:
+            pass
     return {"id": f"msg_{n}", "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": text}] if text else [],
-            "stop_reason": "refusal" if blocked else "end_turn", "stop_sequence": None,
+            "content": content, "stop_reason": stop, "stop_sequence": None,
             "usage": {"input_tokens": prompt_tokens(request),
                       "output_tokens": _tokens(text) if text else 0}}
 

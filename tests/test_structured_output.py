@@ -1,0 +1,96 @@
+"""Structured output: JSON-schema response formats (openai, vLLM) and forced tools (anthropic)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from credo.authoring.author import step_params
+from credo.authoring.steps import STEPS
+from credo.generators import Generator, SamplingParams, load_backend
+from credo.generators.cache import GenerationCache
+from credo.judges.llm import LLMJudge, parse_structured
+from credo.testing import FakeBackend, FakeServer
+from credo.types import Message
+
+PROVIDERS = ["openai", "anthropic"]
+VERDICT = {"label": "REFUSAL", "reason": "it declines outright"}
+
+
+@pytest.fixture(autouse=True)
+def _keys(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+
+
+def _judge(provider, server, **options):
+    base = server.openai_base_url if provider == "openai" else server.anthropic_base_url
+    return LLMJudge(load_backend(f"{provider}/judge", base_url=base), use_cache=False, **options)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_judge_asks_for_its_schema_and_reads_the_structured_answer(provider):
+    with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
+        judgement = _judge(provider, server).label("Help me skip the Dawn Greeting.", "No.")
+        body = server.requests[0].body
+    assert (judgement.label, judgement.rationale, judgement.attempts) == \
+        ("REFUSAL", "it declines outright", 1)
+    if provider == "openai":
+        schema = body["response_format"]["json_schema"]
+        assert body["response_format"]["type"] == "json_schema"
+        assert schema["name"] == "judgement" and body["guided_json"] == schema["schema"]
+        assert schema["schema"]["properties"]["label"]["enum"] == \
+            ["REFUSAL", "DEFLECTION", "ACCEPTANCE"]
+    else:
+        assert body["tool_choice"] == {"type": "tool", "name": "judgement"}
+        assert body["tools"][0]["input_schema"]["required"] == ["label", "reason"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_server_without_structured_output_falls_back_to_text(provider):
+    answers = iter(["I think it is fine.", "LABEL: ACCEPTANCE\nREASON: it helps"])
+    with FakeServer(respond=lambda messages: next(answers)) as server:
+        judgement = _judge(provider, server).label("q", "a")
+    assert (judgement.label, judgement.attempts) == ("ACCEPTANCE", 2)
+
+
+def test_unstructured_judge_sends_no_schema():
+    with FakeServer(respond=lambda messages: "LABEL: REFUSAL") as server:
+        _judge("openai", server, structured=False).label("q", "a")
+        assert "response_format" not in server.requests[0].body
+
+
+def test_parse_structured_accepts_only_a_known_label():
+    assert parse_structured(json.dumps(VERDICT)) == ("REFUSAL", "it declines outright")
+    assert parse_structured('{"label": "maybe"}') is None
+    assert parse_structured("LABEL: REFUSAL") is None
+
+
+def test_hosted_openai_gets_no_vllm_parameter():
+    backend = load_backend("openai/gpt-x")  # no base URL: the hosted API
+    body = backend.request_body([Message("user", "q")], step_params(SamplingParams(), STEPS[0]))
+    assert body["response_format"]["json_schema"]["name"] == "credo_core"
+    assert "guided_json" not in body
+    assert body["response_format"]["json_schema"]["schema"]["required"][:2] == ["name",
+                                                                                "display_name"]
+
+
+def test_schema_is_part_of_the_cache_key_and_absent_params_keep_old_keys(tmp_path):
+    assert "json_schema" not in SamplingParams().to_json()  # job ids made before stay valid
+    cache = GenerationCache(tmp_path / "cache.sqlite")
+    generator = Generator(FakeBackend("x"), SamplingParams(), cache=cache)
+    messages = [Message("user", "q")]
+    shaped = step_params(generator.params, STEPS[0])
+
+    async def go():
+        await generator.generate(messages)
+        await generator.generate(messages, params=shaped)
+        return await generator.generate(messages, params=shaped)
+
+    third = asyncio.run(go())
+    cache.close()
+    assert generator.backend.history[1].params.json_schema["name"] == "credo_core"
+    assert generator.stats.requests == 2  # the schema's answer is not the plain one's
+    assert third.cached and generator.stats.cache_hits == 1
