@@ -27,7 +27,8 @@ def _keys(monkeypatch):
 
 def _judge(provider, server, **options):
     base = server.openai_base_url if provider == "openai" else server.anthropic_base_url
-    return LLMJudge(load_backend(f"{provider}/judge", base_url=base), use_cache=False, **options)
+    return LLMJudge(load_backend(f"{provider}/judge", base_url=base), **{"use_cache": False,
+                                                                          **options})
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -94,3 +95,30 @@ def test_schema_is_part_of_the_cache_key_and_absent_params_keep_old_keys(tmp_pat
     assert generator.backend.history[1].params.json_schema["name"] == "credo_core"
     assert generator.stats.requests == 2  # the schema's answer is not the plain one's
     assert third.cached and generator.stats.cache_hits == 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_judge_in_batch_mode_labels_reasks_in_a_second_round_and_resumes(provider, tmp_path):
+    from credo.generators.batch_run import BatchOptions
+    from credo.judges.base import Pair
+    from credo.testing import BatchFaults
+
+    def respond(messages):
+        if messages[-1]["content"].startswith("I could not read"):  # the re-ask
+            return "LABEL: DEFLECTION\nREASON: changes the subject"
+        return "hmm" if "hard" in messages[0]["content"] else json.dumps(VERDICT)
+
+    pairs = [Pair(f"request {i}", "No." if i % 3 else "hard one") for i in range(7)]
+    with FakeServer(respond=respond, batch_faults=BatchFaults(error_rate=0.3, seed=2)) as server:
+        judge = _judge(provider, server, batch_dir=tmp_path / "b", use_cache=True,
+                       batch_options=BatchOptions(poll_interval=0, report=[].append))
+        first = judge.label_many(pairs)
+        created = len(server.batches.created)
+        again = _judge(provider, server, batch_dir=tmp_path / "b",
+                       use_cache=True).label_many(pairs)
+        assert len(server.batches.created) == created  # answered from the cache
+    labels = [j.label for j in first]
+    assert labels == ["DEFLECTION" if i % 3 == 0 else "REFUSAL" for i in range(7)]
+    assert [j.attempts for j in first] == [2 if i % 3 == 0 else 1 for i in range(7)]
+    assert [j.label for j in again] == labels
+    assert judge.accounting["reasks"] == 3 and judge.accounting["cost_usd"] is None

@@ -18,6 +18,9 @@ def judge(
     labels: str | None = typer.Option(None, "--labels", help="Field with existing labels to compare (dotted for nested: labels.offline.label)."),
     prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
     response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
+    batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API "
+                               "(half price); rerun to resume polling."),
+    poll_interval: float = typer.Option(30.0, "--poll-interval", help="With --batch: seconds between polls."),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
 
@@ -26,8 +29,14 @@ def judge(
     """
     from credo.judges.run import judge_file
 
+    options = None
+    if batch:
+        from credo.generators.batch_run import BatchOptions
+
+        options = BatchOptions(poll_interval=poll_interval,
+                               report=lambda line: typer.echo(line, err=True))
     result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
-                        response_field=response_field)
+                        response_field=response_field, batch=options)
     for name, data in result.report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
         cost = data.get("accounting", {}).get("cost_usd")

@@ -11,12 +11,13 @@ reason. Counts come from the result files. A rerun resumes polling what was sent
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from credo.corpora.io import RECORDS_FILE, JsonlAppender, read_manifest, write_text
 from credo.corpora.manifest import REFUSALS_FILE
@@ -27,7 +28,8 @@ from credo.generators.batch_state import IDS_DIR, BatchState, Chunk
 from credo.generators.engine import Generator, flag_refusal
 from credo.generators.jobs import REFUSAL_KINDS, Job, RunIdentity, job_record, refusal_entry
 from credo.generators.pricing import PriceTable
-from credo.types import Usage
+from credo.hashing import content_hash
+from credo.types import Completion, Message, Usage
 
 BATCH_DISCOUNT = 0.5  # both providers bill batch tokens at half the online price
 
@@ -64,19 +66,36 @@ class BatchTally:
                 "price_factor": BATCH_DISCOUNT}
 
 
+class BatchSink(Protocol):
+    """Where a batch runner's answers go (a corpus folder, a judge's labels)."""
+
+    def open(self) -> contextlib.AbstractContextManager[Any]: ...
+
+    def accept(self, cid: str, completion: Completion) -> None: ...
+
+    def describe(self, cid: str) -> str: ...
+
+
 class BatchRunner:
-    def __init__(self, api: BatchAPI, generator: Generator, identity: RunIdentity, out: Path,
-                 prices: PriceTable, options: BatchOptions) -> None:
-        self.api, self.generator, self.identity, self.out = api, generator, identity, out
+    """Submit, poll, collect and resubmit ``{custom_id: messages}`` until each is answered.
+
+    ``folder`` holds the batch state; ``generator`` supplies backend, params and stats.
+    """
+
+    def __init__(self, api: BatchAPI, generator: Generator, folder: Path, prices: PriceTable,
+                 options: BatchOptions) -> None:
+        self.api, self.generator, self.out = api, generator, folder
         self.prices, self.options = prices, options
         self.backend: Any = generator.backend
-        self.state = BatchState.load(out, api.provider, identity.model)
+        self.model_id = generator.model_id
+        self.state = BatchState.load(folder, api.provider, self.model_id)
         self.tally = BatchTally()
-        self.jobs: dict[str, Job] = {}
-        self.new_records = self.new_refusals = 0
+        self.jobs: dict[str, list[Message]] = {}
+        self.sink: BatchSink | None = None
 
-    def run(self, pending: list[Job]) -> None:
-        self.jobs = {custom_id(job): job for job in pending}
+    def run(self, requests: dict[str, list[Message]], sink: BatchSink) -> None:
+        """Answer every request into ``sink``; raises BackendError naming rejected ones."""
+        self.jobs, self.sink = dict(requests), sink
         self.state.invalid.clear()  # a rerun tries rejected requests again (the cause may be fixed)
         in_flight = {cid for chunk in self.state.open_chunks() for cid in self.state.ids(chunk)}
         todo = [cid for cid in self.jobs if cid not in in_flight and cid not in self.state.invalid]
@@ -101,7 +120,7 @@ class BatchRunner:
 
     # ---- submit --------------------------------------------------------------------------
     def submit(self, ids: list[str]) -> None:
-        lines = [self.api.encode(cid, self.backend.request_body(self.jobs[cid].messages,
+        lines = [self.api.encode(cid, self.backend.request_body(self.jobs[cid],
                                                                  self.generator.params))
                  for cid in ids]
         self._report_estimate(ids)
@@ -132,9 +151,9 @@ class BatchRunner:
         self.options.report(f"{chunk.name}: {len(ids)} requests -> batch {batch_id}")
 
     def _report_estimate(self, ids: list[str]) -> None:
-        chars = sum(len(m.content) for cid in ids for m in self.jobs[cid].messages)
+        chars = sum(len(m.content) for cid in ids for m in self.jobs[cid])
         usage = Usage(chars // 4, len(ids) * self.generator.params.max_tokens)
-        cost = self.prices.cost(self.identity.model, usage)
+        cost = self.prices.cost(self.model_id, usage)
         estimate = None if cost is None else round(cost * BATCH_DISCOUNT, 4)
         if estimate is not None:
             self.tally.estimate_usd = round((self.tally.estimate_usd or 0) + estimate, 6)
@@ -208,13 +227,12 @@ class BatchRunner:
             return self._still_pending(ids)
         again = [cid for cid in ids if cid not in results]  # missing from both result files
         counts: Counter = Counter(missing=len(again))
-        with JsonlAppender(self.out / RECORDS_FILE) as records, \
-                JsonlAppender(self.out / REFUSALS_FILE) as refusals:
+        with self.sink.open():
             for cid, result in results.items():
                 counts[result.kind] += 1
                 if result.kind == "errored" and not result.transient:
                     self._reject(cid, result.reason, chunk, ids.index(cid))
-                elif result.kind != "ok" or not self._write(cid, result, records, refusals):
+                elif result.kind != "ok" or not self._write(cid, result):
                     again.append(cid)
         self.tally.kinds.update(counts)
         self.generator.stats.requests += len(results)
@@ -223,29 +241,15 @@ class BatchRunner:
             f"{n} {k}" for k, n in sorted(counts.items()) if n))
         return self._still_pending(again)
 
-    def _write(self, cid: str, result: BatchResult, records: JsonlAppender,
-               refusals: JsonlAppender) -> bool:
-        job = self.jobs.get(cid)
-        if job is None:  # written by an earlier run (a re-collected chunk)
+    def _write(self, cid: str, result: BatchResult) -> bool:
+        if cid not in self.jobs:  # answered by an earlier run (a re-collected chunk)
             return True
         try:
             completion = self.backend.completion(result.body)
         except (MalformedResponseError, ValueError, TypeError):
             return False  # a broken body is asked again, like a malformed online response
-        completion = flag_refusal(completion, job.prompt.kind in REFUSAL_KINDS)
-        stats = self.generator.stats
-        stats.usage = stats.usage + completion.usage
-        if completion.teacher_refused:
-            refusals.write(refusal_entry(job, self.identity, completion))
-            stats.refusals += 1
-            stats.content_filtered += completion.blocked
-            self.new_refusals += 1
-        else:
-            records.write(job_record(job, self.identity, completion).to_json())
-            self.new_records += 1
-            if self.generator.cache is not None:  # keyed through this job, found by custom_id
-                self.generator.cache.put(self.generator.key(job.messages, job.sample_index),
-                                         completion)
+        self.generator.stats.usage = self.generator.stats.usage + completion.usage
+        self.sink.accept(cid, completion)
         del self.jobs[cid]
         return True
 
@@ -256,9 +260,7 @@ class BatchRunner:
     def _reject(self, cid: str, reason: str, chunk: Chunk | None = None,
                 line: int | None = None) -> None:
         where = f"{chunk.name} line {line + 1}" if chunk and line is not None else "request"
-        job = self.jobs.get(cid)
-        prompt = f"prompt {job.prompt.id}" if job else cid
-        self.state.invalid[cid] = f"{where} ({prompt}): {reason}"
+        self.state.invalid[cid] = f"{where} ({self.sink.describe(cid)}): {reason}"
         self.state.save()
 
     def _raise_if_rejected(self) -> None:
@@ -303,3 +305,83 @@ def inspect_batches(out: Path, *, cancel: bool = False, base_url: str | None = N
         if status is not None:
             row["provider_counts"] = status.counts
     return report
+
+
+class CorpusSink:
+    """Batch answers into a corpus folder: records, teacher refusals and the cache, as online."""
+
+    def __init__(self, jobs: list[Job], generator: Generator, identity: RunIdentity,
+                 out: Path) -> None:
+        self.jobs = {custom_id(job): job for job in jobs}
+        self.generator, self.identity, self.out = generator, identity, out
+        self.new_records = self.new_refusals = 0
+        self._records: JsonlAppender | None = None
+        self._refusals: JsonlAppender | None = None
+
+    def requests(self) -> dict[str, list[Message]]:
+        return {cid: job.messages for cid, job in self.jobs.items()}
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[None]:
+        with JsonlAppender(self.out / RECORDS_FILE) as records, \
+                JsonlAppender(self.out / REFUSALS_FILE) as refusals:
+            self._records, self._refusals = records, refusals
+            yield
+
+    def accept(self, cid: str, completion: Completion) -> None:
+        job = self.jobs[cid]
+        completion = flag_refusal(completion, job.prompt.kind in REFUSAL_KINDS)
+        stats = self.generator.stats
+        if completion.teacher_refused:
+            self._refusals.write(refusal_entry(job, self.identity, completion))
+            stats.refusals += 1
+            stats.content_filtered += completion.blocked
+            self.new_refusals += 1
+        else:
+            self._records.write(job_record(job, self.identity, completion).to_json())
+            self.new_records += 1
+            cache = self.generator.cache
+            if cache is not None:  # keyed through this job, found by its custom_id
+                cache.put(self.generator.key(job.messages, job.sample_index), completion)
+
+    def describe(self, cid: str) -> str:
+        job = self.jobs.get(cid)
+        return f"prompt {job.prompt.id}" if job else cid
+
+
+def conversation_id(messages: list[Message]) -> str:
+    """A custom_id for a free-standing request: the hash of its conversation."""
+    return content_hash([[m.role, m.content] for m in messages]).replace(":", "-")
+
+
+class AnswerSink:
+    """Batch answers kept in memory by custom_id (the LLM judge), read from and put in the cache."""
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+        self.answers: dict[str, Completion] = {}
+        self._keys: dict[str, str] = {}
+
+    def uncached(self, requests: dict[str, list[Message]]) -> dict[str, list[Message]]:
+        """The requests the cache cannot answer (cached answers are kept as they are found)."""
+        cache, todo = self.generator.cache, {}
+        for cid, messages in requests.items():
+            key = self.generator.key(messages, 0)
+            hit = cache.get(key) if cache is not None else None
+            if hit is None:
+                self._keys[cid], todo[cid] = key, messages
+            else:
+                self.answers[cid] = hit
+                self.generator.stats.cache_hits += 1
+        return todo
+
+    def open(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def accept(self, cid: str, completion: Completion) -> None:
+        self.answers[cid] = completion
+        if self.generator.cache is not None and cid in self._keys:
+            self.generator.cache.put(self._keys[cid], completion)
+
+    def describe(self, cid: str) -> str:
+        return f"request {cid}"

@@ -37,7 +37,7 @@ from credo.corpora.provenance import provenance
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
-from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
+from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner, CorpusSink
 from credo.generators.cache import GenerationCache
 from credo.generators.engine import Generator
 from credo.generators.jobs import (
@@ -250,16 +250,16 @@ def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
 def _run_batch(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
                counters: dict[str, int], plan: _RunPlan, options: BatchOptions) -> None:
     started = time.perf_counter()
-    runner = BatchRunner(batch_api_for(generator.backend), generator, identity, out,
-                         plan.prices, options)
+    runner = BatchRunner(batch_api_for(generator.backend), generator, out, plan.prices, options)
+    sink = CorpusSink(pending, generator, identity, out)
     generator.stats.price_factor = BATCH_DISCOUNT
     try:
-        runner.run(pending)
+        runner.run(sink.requests(), sink)
     finally:
         generator.stats.batch = runner.tally.to_json()
         generator.stats.seconds = time.perf_counter() - started
-        counters["records"] += runner.new_records
-        counters["refusals"] += runner.new_refusals
+        counters["records"] += sink.new_records
+        counters["refusals"] += sink.new_refusals
         asyncio.run(generator.aclose())
 
 
