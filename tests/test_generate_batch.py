@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from credo.generators.corpus_run import generate_corpus
 from credo.testing import REFUSAL_TEXT, BatchFaults, FakeServer
 
 PROVIDERS = ["openai", "anthropic"]
+ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "A faithful answer to: "
 
 
@@ -204,3 +206,30 @@ def test_batch_mode_needs_a_batch_provider_and_names_a_missing_key(tiny_spec, tm
     with pytest.raises(BackendError, match="ANTHROPIC_API_KEY"):
         generate_corpus(tiny_spec, tmp_path / "b", model="anthropic/teacher", batch=True,
                         progress=False)
+
+
+def test_kill_9_while_polling_then_rerun_resumes_without_resubmitting(tiny_spec, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "c"
+    with FakeServer() as server:
+        command = [sys.executable, "-m", "credo.cli.main", "generate", str(tiny_spec),
+                   "--model", "openai/teacher", "--base-url", server.openai_base_url,
+                   "--samples", "3", "--out", str(out), "--batch", "--poll-interval", "60"]
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            for line in process.stderr:  # the last chunk is sent: the run now sleeps to poll
+                if line.startswith("chunk-0007:"):
+                    break
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.wait()
+        sent = list(server.batches.created)
+        assert len(sent) == 7
+        result = _batch(tiny_spec, out, server, "openai")
+        assert server.batches.created == sent
+    assert result.manifest["status"] == "complete" and len(_records(out)) == 27
