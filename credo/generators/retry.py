@@ -99,7 +99,9 @@ async def call_with_retry(
     while True:
         attempt += 1
         try:
-            return await asyncio.wait_for(call(), timeout=timeout)
+            # asyncio.timeout, unlike wait_for, wraps no extra task around each try
+            async with asyncio.timeout(timeout):
+                return await call()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
