@@ -105,6 +105,8 @@ class OpenAIBatchAPI:
         counts = batch.request_counts
         invalid = [((e.line - 1) if e.line else None, f"{e.code}: {e.message}")
                    for e in (batch.errors.data if batch.errors and batch.errors.data else [])]
+        if batch.status == "failed" and not invalid:
+            invalid = [(None, "the batch failed and the provider gave no reason")]
         return BatchStatus(batch.status,
                            batch.status in ("completed", "failed", "expired", "cancelled"),
                            {"total": counts.total, "completed": counts.completed,

@@ -111,8 +111,9 @@ class BatchRunner:
                 rounds += 1
                 self.submit(todo)
             if not self.options.wait:
-                self.options.report("submitted; rerun the same command (or `credo batches "
-                                    f"{self.out}`) to check and collect")
+                self.options.report(f"{len(self.state.open_chunks())} batch(es) open; rerun the "
+                                    f"same command to collect (`credo batches {self.out}` "
+                                    "shows their state)")
                 return
             todo = self.poll_until_done()
             self.tally.resubmitted += len(todo)
