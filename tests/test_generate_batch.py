@@ -233,3 +233,17 @@ def test_kill_9_while_polling_then_rerun_resumes_without_resubmitting(tiny_spec,
         result = _batch(tiny_spec, out, server, "openai")
         assert server.batches.created == sent
     assert result.manifest["status"] == "complete" and len(_records(out)) == 27
+
+
+def test_requests_are_validated_before_upload():
+    from credo.generators.batch_run import validate_requests
+
+    good = json.dumps({"custom_id": "a", "body": {"model": "m", "max_tokens": 5,
+                                                  "messages": [{"role": "user", "content": "q"}]}})
+    validate_requests(["a"], [good.encode()])
+    with pytest.raises(BackendError, match="duplicate custom_id"):
+        validate_requests(["a", "a"], [good.encode()] * 2)
+    with pytest.raises(BackendError, match="is not 1-64"):
+        validate_requests(["b2:abc"], [good.encode()])
+    with pytest.raises(BackendError, match="lacks model"):
+        validate_requests(["a"], [b'{"custom_id": "a", "params": {"model": "m"}}'])

@@ -12,6 +12,8 @@ reason. Counts come from the result files. A rerun resumes polling what was sent
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,6 +34,22 @@ from credo.hashing import content_hash
 from credo.types import Completion, Message, Usage
 
 BATCH_DISCOUNT = 0.5  # both providers bill batch tokens at half the online price
+
+
+_CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def validate_requests(ids: list[str], lines: list[bytes]) -> None:
+    """What both providers check at submission, checked before anything is uploaded."""
+    if len(set(ids)) != len(ids):
+        raise BackendError("batch: duplicate custom_id in one submission (a bug: please report)")
+    for cid, line in zip(ids, lines):
+        if not _CUSTOM_ID.match(cid):
+            raise BackendError(f"batch: custom_id {cid!r} is not 1-64 of [A-Za-z0-9_-]")
+        request = json.loads(line)
+        body = request.get("body") or request.get("params") or {}
+        if not body.get("model") or not body.get("messages") or not body.get("max_tokens"):
+            raise BackendError(f"batch: request {cid} lacks model, messages or max_tokens")
 
 
 def custom_id(job: Job) -> str:
@@ -124,6 +142,7 @@ class BatchRunner:
         lines = [self.api.encode(cid, self.backend.request_body(self.jobs[cid],
                                                                  self.generator.params))
                  for cid in ids]
+        validate_requests(ids, lines)
         self._report_estimate(ids)
         for indices in chunk_lines(lines, self.api.max_requests, self.api.max_bytes):
             part = [ids[i] for i in indices]
