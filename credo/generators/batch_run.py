@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from credo.corpora.io import RECORDS_FILE, JsonlAppender, read_manifest, write_text
 from credo.corpora.manifest import REFUSALS_FILE
-from credo.errors import BackendError, CorpusError
+from credo.errors import BackendError, ConfigError, CorpusError
 from credo.generators.base import MalformedResponseError
 from credo.generators.batch_api import BatchAPI, BatchRejected, BatchResult, chunk_lines
 from credo.generators.batch_state import IDS_DIR, BatchState, Chunk
@@ -102,6 +102,8 @@ class BatchRunner:
 
     def __init__(self, api: BatchAPI, generator: Generator, folder: Path, prices: PriceTable,
                  options: BatchOptions) -> None:
+        if options.poll_interval < 0 or options.max_rounds < 1:
+            raise ConfigError(f"--poll-interval {options.poll_interval}: must be >= 0 seconds")
         self.api, self.generator, self.out = api, generator, folder
         self.prices, self.options = prices, options
         self.backend: Any = generator.backend
