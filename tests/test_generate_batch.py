@@ -247,3 +247,15 @@ def test_requests_are_validated_before_upload():
         validate_requests(["b2:abc"], [good.encode()])
     with pytest.raises(BackendError, match="lacks model"):
         validate_requests(["a"], [b'{"custom_id": "a", "params": {"model": "m"}}'])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_batch_expiring_midway_keeps_its_answers_and_resends_the_rest(provider, tiny_spec,
+                                                                       tmp_path):
+    with FakeServer(batch_faults=BatchFaults(expire_batches={1})) as server:
+        result = _batch(tiny_spec, tmp_path / "c", server, provider, samples=1)
+        first = server.batches.batches[server.batches.created[0]]
+    assert first.status in ("expired", "ended")
+    assert result.manifest["last_run"]["batch"]["results"]["expired"] == 2  # half of chunk 1
+    assert result.manifest["status"] == "complete" and len(_records(tmp_path / "c")) == 9
+    _assert_each_answer_matches_its_prompt(tmp_path / "c")
