@@ -37,7 +37,8 @@ from credo.corpora.provenance import provenance
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
-from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner, CorpusSink
+from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
+from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
 from credo.generators.engine import Generator
 from credo.generators.jobs import (

@@ -164,13 +164,8 @@ class LLMJudge:
 
         from credo.generators import Generator
         from credo.generators.batch_api import batch_api_for
-        from credo.generators.batch_run import (
-            BATCH_DISCOUNT,
-            AnswerSink,
-            BatchOptions,
-            BatchRunner,
-            conversation_id,
-        )
+        from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
+        from credo.generators.batch_sinks import AnswerSink, conversation_id
         from credo.generators.cache import GenerationCache
         from credo.generators.pricing import load_price_table
 
