@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from credo.defaults import TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.types import Completion, Message
 
 
@@ -24,8 +25,8 @@ class RetryDecision(enum.Enum):
 class SamplingParams:
     """Everything that changes the output (and so belongs in the cache key)."""
 
-    temperature: float = 0.85
-    max_tokens: int = 1024
+    temperature: float = TEACHER_TEMPERATURE
+    max_tokens: int = TEACHER_MAX_TOKENS
     top_p: float | None = None
     seed: int | None = None
     #: Structured output: ``{"name": ..., "schema": JSON schema}``. Sent as a JSON-schema
