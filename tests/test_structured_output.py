@@ -122,3 +122,23 @@ def test_judge_in_batch_mode_labels_reasks_in_a_second_round_and_resumes(provide
     assert [j.attempts for j in first] == [2 if i % 3 == 0 else 1 for i in range(7)]
     assert [j.label for j in again] == labels
     assert judge.accounting["reasks"] == 3 and judge.accounting["cost_usd"] is None
+
+
+def test_judge_command_batch_flag(tmp_path, monkeypatch, capsys):
+    from credo.cli.main import main
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"prompt": f"q{i}", "response": "No."}) + "\n"
+                             for i in range(3)))
+    with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        try:
+            main(["judge", str(pairs), "--judge", "openai/judge", "--batch",
+                  "--poll-interval", "0", "--out", str(tmp_path / "out")])
+        except SystemExit as exit_:
+            assert not exit_.code
+        assert len(server.batches.created) == 1
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["judges"]["openai/judge"]["counts"]["REFUSAL"] == 3
+    assert (tmp_path / "out" / "batch-openai-judge" / "batches.json").exists()
+    assert "chunk-0001: 3 requests" in capsys.readouterr().err

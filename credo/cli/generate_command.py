@@ -38,7 +38,7 @@ def generate(
                                "(half price, results within 24 h); rerun to resume polling."),
     no_wait: bool = typer.Option(False, "--no-wait", help="With --batch: submit, then exit; "
                                  "rerun (or `credo batches OUT`) later."),
-    poll_interval: float = typer.Option(30.0, "--poll-interval", help="With --batch: seconds "
+    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds "
                                         "between status polls."),
     rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute allowed (for servers "
                                      "that send no rate-limit headers)."),

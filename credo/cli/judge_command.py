@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
+
 
 def register(app: typer.Typer) -> None:
     app.command("judge")(judge)
@@ -20,7 +22,7 @@ def judge(
     response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
     batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API "
                                "(half price); rerun to resume polling."),
-    poll_interval: float = typer.Option(30.0, "--poll-interval", help="With --batch: seconds between polls."),
+    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds between polls."),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from credo import defaults
 from credo.corpora.io import read_manifest, write_text
 from credo.errors import BackendError, ConfigError, CorpusError
 from credo.generators.base import MalformedResponseError
@@ -52,7 +53,7 @@ def validate_requests(ids: list[str], lines: list[bytes]) -> None:
 @dataclass
 class BatchOptions:
     wait: bool = True  # poll until done; False: submit (or report) and return
-    poll_interval: float = 30.0
+    poll_interval: float = defaults.BATCH_POLL_SECONDS
     max_rounds: int = 6  # submissions of leftovers before giving up (a rerun continues)
     report: Callable[[str], None] = print
     sleep: Callable[[float], None] = time.sleep
