@@ -41,7 +41,7 @@ def test_judge_asks_for_its_schema_and_reads_the_structured_answer(provider):
     if provider == "openai":
         schema = body["response_format"]["json_schema"]
         assert body["response_format"]["type"] == "json_schema"
-        assert schema["name"] == "judgement" and body["guided_json"] == schema["schema"]
+        assert schema["name"] == "judgement" and "guided_json" not in body  # a proxy may refuse it
         assert schema["schema"]["properties"]["label"]["enum"] == \
             ["REFUSAL", "DEFLECTION", "ACCEPTANCE"]
     else:
@@ -142,3 +142,11 @@ def test_judge_command_batch_flag(tmp_path, monkeypatch, capsys):
     assert report["judges"]["openai/judge"]["counts"]["REFUSAL"] == 3
     assert (tmp_path / "out" / "batch-openai-judge" / "batches.json").exists()
     assert "chunk-0001: 3 requests" in capsys.readouterr().err
+
+
+def test_lean_transport_adds_vllm_guided_json():
+    backend = load_backend("openai/m", base_url="http://127.0.0.1:9/v1", transport="lean")
+    params = step_params(SamplingParams(), STEPS[0])
+    body = backend.request_body([Message("user", "q")], params)
+    assert body["guided_json"] == params.json_schema["schema"]
+    assert body["response_format"]["json_schema"]["schema"] == body["guided_json"]

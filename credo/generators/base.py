@@ -30,8 +30,8 @@ class SamplingParams:
     top_p: float | None = None
     seed: int | None = None
     #: Structured output: ``{"name": ..., "schema": JSON schema}``. Sent as a JSON-schema
-    #: response format (openai; plus ``guided_json`` for self-hosted vLLM-style servers) or
-    #: a forced tool (anthropic); other backends ignore it and callers re-ask on bad JSON.
+    #: response format (openai; plus vLLM's ``guided_json`` with ``--transport lean``) or a
+    #: forced tool (anthropic); other backends ignore it and callers re-ask on bad JSON.
     json_schema: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:

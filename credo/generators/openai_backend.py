@@ -62,13 +62,9 @@ class OpenAIBackend(SDKBackend):
         if params.json_schema is not None:
             request["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": params.json_schema["name"], "schema": params.json_schema["schema"]}}
-            if self.self_hosted:  # vLLM's guided decoding (older servers ignore response_format)
+            if self._lean is not None:  # self-hosted: vLLM's guided decoding parameter too
                 request["guided_json"] = params.json_schema["schema"]
         return request
-
-    @property
-    def self_hosted(self) -> bool:
-        return bool(self.base_url) and "api.openai.com" not in (self.base_url or "")
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
         if self._lean is not None:
