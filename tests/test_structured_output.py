@@ -150,3 +150,18 @@ def test_lean_transport_adds_vllm_guided_json():
     body = backend.request_body([Message("user", "q")], params)
     assert body["guided_json"] == params.json_schema["schema"]
     assert body["response_format"]["json_schema"]["schema"] == body["guided_json"]
+
+
+def test_eval_judges_in_batch_mode(tiny_spec, tmp_path, monkeypatch):
+    from credo.evaluation.evaluate import evaluate
+    from credo.generators.batch_run import BatchOptions
+
+    with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        result = evaluate("fake/gen", [str(tiny_spec)], tmp_path / "ev", samples=1,
+                          judges=["openai/judge"],
+                          judge_batch=BatchOptions(poll_interval=0, report=[].append))
+        assert len(server.batches.created) == 1
+    counts = result.results["judges"]["openai/judge"]["summary"]["tiny"]["violation"]
+    assert counts["rates"]["REFUSAL"]["rate"] == 1.0
+    assert (tmp_path / "ev" / "batch-openai-judge" / "batches.json").exists()

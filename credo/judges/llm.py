@@ -240,3 +240,12 @@ class LLMJudge:
         cost = stats["cost_usd"]
         self.accounting["cost_usd"] = None if cost is None or self.accounting["cost_usd"] is None \
             else self.accounting["cost_usd"] + cost
+
+
+def send_in_batches(judges: Sequence[Any], folder: Path, options: Any) -> None:
+    """Make every LLM judge among ``judges`` use its provider's batch API (state in
+    ``folder/batch-<judge>/``); other judges are left as they are."""
+    for judge in judges:
+        if isinstance(judge, LLMJudge):
+            judge.batch_dir = Path(folder) / ("batch-" + judge.name.replace("/", "-"))
+            judge.batch_options = options

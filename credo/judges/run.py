@@ -103,12 +103,9 @@ def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offl
     path, out = Path(path), Path(out)
     built = build_judges(list(judges), registry)  # an unknown judge fails before reading
     if batch is not None:
-        from credo.judges.llm import LLMJudge
+        from credo.judges.llm import send_in_batches
 
-        for judge in built:
-            if isinstance(judge, LLMJudge):
-                judge.batch_dir = out / ("batch-" + judge.name.replace("/", "-"))
-                judge.batch_options = batch
+        send_in_batches(built, out, batch)
     items = read_pairs(path, prompt_field, response_field, labels_field)
     judged = label_pairs([i.pair for i in items], built)
     _write_labels(out / LABELS_FILE, items, judged)
