@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
 from credo.generators.batch_run import inspect_batches
 
 
@@ -18,7 +18,7 @@ def batches(
     out: Path = typer.Argument(..., help="Corpus folder of a `credo generate --batch` run."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel every batch still open."),
     base_url: str | None = typer.Option(None, "--base-url", help="API base URL (default: the run's)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show (or cancel) the provider batches of a corpus folder; rerun generate to collect.
 
@@ -26,7 +26,7 @@ def batches(
     """
     report = inspect_batches(out, cancel=cancel, base_url=base_url)
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        echo_json(report)
         return
     typer.echo(f"{report['model']}: {len(report['chunks'])} chunk(s), {report['open']} open, "
                f"{report['rejected_requests']} request(s) rejected")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +24,7 @@ def judge(
     batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API "
                                "(half price); rerun to resume polling."),
     poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds between polls."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
 
@@ -39,6 +41,9 @@ def judge(
                                report=lambda line: typer.echo(line, err=True))
     result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
                         response_field=response_field, batch=options)
+    if as_json:
+        echo_json({**result.report, "pairs": result.n, "out": str(out)})
+        return
     for name, data in result.report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
         cost = data.get("accounting", {}).get("cost_usd")
