@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credo.checks.refusal import is_refusal
@@ -64,11 +64,9 @@ def flag_refusal(completion: Completion, refusal_expected: bool = False) -> Comp
     """
     if completion.blocked:
         reason = completion.refusal_reason or completion.stop_reason
-        return Completion(completion.text, completion.stop_reason, completion.usage,
-                          completion.model, True, reason)
+        return replace(completion, teacher_refused=True, refusal_reason=reason)
     if not refusal_expected and is_refusal(completion.text):
-        return Completion(completion.text, completion.stop_reason, completion.usage,
-                          completion.model, True, "refusal_text")
+        return replace(completion, teacher_refused=True, refusal_reason="refusal_text")
     return completion
 
 
