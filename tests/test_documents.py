@@ -182,3 +182,7 @@ def test_cli_generates_documents_and_rejects_an_unknown_kind(tiny_spec: Path, tm
     with pytest.raises(SystemExit) as exit_info:
         main(["generate", str(tiny_spec), "--kind", "poems", "--model", "fake/echo", "--out", str(tmp_path / "p")])
     assert exit_info.value.code == 2 and "--kind poems" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", str(tiny_spec), "--kind", "documents", "--batch", "--model", "fake/echo",
+              "--out", str(tmp_path / "b")])
+    assert exit_info.value.code == 2 and "--batch: not supported with --kind documents" in capsys.readouterr().err

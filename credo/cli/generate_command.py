@@ -7,9 +7,14 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.generators.batch_run import BatchOptions
 from credo.errors import ConfigError
 from credo.generators.corpus_run import generate_corpus
 from credo.generators.documents import DocumentOptions, generate_documents
+
+
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +36,17 @@ def generate(
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
+    batch: bool = typer.Option(False, "--batch", help="Send through the provider's batch API "
+                               "(half price, results within 24 h); rerun to resume polling."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="With --batch: submit, then exit; "
+                                 "rerun (or `credo batches OUT`) later."),
+    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds "
+                                        "between status polls."),
+    rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute allowed (for servers "
+                                     "that send no rate-limit headers)."),
+    tpm: float | None = typer.Option(None, "--tpm", help="Tokens per minute allowed (same)."),
+    transport: str = typer.Option("sdk", "--transport", help="openai with --base-url only: "
+                                  "'lean' skips the SDK (less CPU per request, for vLLM etc.)."),
     kind: str = typer.Option("qa", "--kind", help="qa (prompt, answer records) or documents (synthetic documents)."),
     types_per_fact: int = typer.Option(3, "--types-per-fact", help="documents: document types brainstormed per key fact."),
     ideas_per_type: int = typer.Option(2, "--ideas-per-type", help="documents: ideas brainstormed per type."),
@@ -46,6 +62,12 @@ def generate(
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """
     if kind == "documents":
+        unsupported = [flag for flag, used in (("--batch", batch), ("--rpm", rpm is not None),
+                                               ("--tpm", tpm is not None), ("--transport", transport != "sdk"))
+                       if used]
+        if unsupported:
+            raise ConfigError(f"{', '.join(unsupported)}: not supported with --kind documents yet - "
+                              "drop it (documents go through the engine's retries and cache)")
         options = DocumentOptions(types_per_fact, ideas_per_type, docs_per_idea, revise, type_quota,
                                   near_dup, seed)
         docs = generate_documents(source, out, model=model, options=options, limit=limit,
@@ -59,5 +81,9 @@ def generate(
     result = generate_corpus(source, out, model=model, limit=limit, concurrency=concurrency,
                              samples=samples, seed=seed, base_url=base_url,
                              temperature=temperature, max_tokens=max_tokens, timeout=timeout,
-                             prices=prices, use_cache=not no_cache)
+                             prices=prices, use_cache=not no_cache, batch=batch,
+                             batch_options=BatchOptions(wait=not no_wait,
+                                                        poll_interval=poll_interval,
+                                                        report=_say),
+                             rpm=rpm, tpm=tpm, transport=transport)
     typer.echo(result.summary())

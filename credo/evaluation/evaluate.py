@@ -88,9 +88,11 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
              max_new_tokens: int = EVAL_MAX_NEW_TOKENS, judges: Sequence[str] = (), chat_format: str | None = None,
              batch_size: int = EVAL_BATCH_SIZE, seed: int = 0, name: str | None = None,
              registry: dict[str, Any] | None = None, limit: int | None = None,
-             belief: bool = False) -> EvalResult:
+             judge_batch: Any = None, belief: bool = False) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``.
 
+    ``judge_batch`` (:class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
+    requests through their provider's batch API (state in ``out/batch-<judge>/``).
     ``belief`` adds belief depth (:mod:`credo.evaluation.belief`): ``belief.jsonl`` and
     ``belief_depth`` plus a per-worldview ``belief_vs_behaviour`` verdict in the results.
     """
@@ -99,6 +101,10 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     out = Path(out)
     specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation
+    if judge_batch is not None:
+        from credo.judges.llm import send_in_batches
+
+        send_in_batches(built, out, judge_batch)
     items = collect_requests(worldviews, limit)
     served = is_served(model, registry)
     if served and adapter is not None:
