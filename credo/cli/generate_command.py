@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from credo import defaults
-from credo.generators.batch_run import BatchOptions
 from credo.errors import ConfigError
+from credo.generators.batch_run import BatchOptions
 from credo.generators.corpus_run import generate_corpus
 from credo.generators.documents import DocumentOptions, generate_documents
 
