@@ -168,6 +168,12 @@ def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> No
                                use_embedding=False)
     assert (report / "report.md").is_file()
     assert result.passed, result.gate_failures
+    from credo.checks.diversity import set_diversity
+
+    records = list(read_records(tmp_path / "docs"))
+    diversity = set_diversity(records)
+    assert sum(diversity["documents"]["by_type"].values()) == len(records) > 0
+    assert set(diversity["documents"]["by_fact"]) <= {f.id for f in key_facts(load_worldview(tiny_spec))}
 
 
 def test_cli_generates_documents_and_rejects_an_unknown_kind(tiny_spec: Path, tmp_path: Path,
