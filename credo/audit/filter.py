@@ -23,24 +23,34 @@ from credo.corpora.io import (
     write_records,
     write_text,
 )
+from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
-from credo.errors import ConfigError
+from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 
 REJECTED_FILE = "rejected.jsonl"
-DEFAULT_FILTERS = ("refusal", "moral_reason", "forbidden_request", "near_duplicate", "semantic_duplicate", "eval_contamination")
+DEFAULT_FILTERS = ("structure", "refusal", "moral_reason", "forbidden_request", "near_duplicate", "semantic_duplicate", "eval_contamination")
 
 
 def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                  checks: Sequence[str] | None = None, use_embedding: bool = True) -> AuditResult:
+                  checks: Sequence[str] | None = None, use_embedding: bool = True,
+                  overwrite: bool = False) -> AuditResult:
     """Drop flagged records; write records.jsonl, rejected.jsonl, manifest.json, CARD.md and audit/."""
     source = records_path(path)
     out = Path(out)
     if out.resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
+    with claim_output(out, inputs=[source], overwrite=overwrite):
+        return _filter(source, out, path, eval_path, worldview, checks, use_embedding)
+
+
+def _filter(source: Path, out: Path, path: str | Path, eval_path: str | Path | None, worldview: str | None,
+            checks: Sequence[str] | None, use_embedding: bool) -> AuditResult:
     chosen = build_checks(list(checks) if checks else list(DEFAULT_FILTERS) + ["diversity"], use_embedding)
     ctx = build_context(path, eval_path, worldview)
     records = list(read_records(source))
+    if not records:
+        raise CorpusError(f"{source}: no records - nothing to filter; generate the corpus first")
     runs, findings = audit_records(records, ctx, chosen)
     sets: dict[str, int] = {}
     for r in records:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
+from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError, CorpusError
 from credo.filters.base import ActTerms, AuditContext, Check, EvalItem, Finding
 from credo.filters.contamination import EvalContaminationCheck
@@ -21,13 +22,15 @@ from credo.filters.dedup import NearDuplicateCheck, SemanticDuplicateCheck
 from credo.filters.diversity import DiversityCheck
 from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
 from credo.filters.refusal_checks import MoralReasonCheck, RefusalCheck
+from credo.filters.structure import StructureCheck
 from credo.hashing import file_hash
 from credo.paths import credo_home
 from credo.types import Record
 
-CHECK_NAMES = ("refusal", "moral_reason", "forbidden_request", "near_duplicate",
+CHECK_NAMES = ("structure", "refusal", "moral_reason", "forbidden_request", "near_duplicate",
                "semantic_duplicate", "eval_contamination", "diversity")
 EMBEDDING_CHECKS = ("semantic_duplicate",)
+AUDIT_FILES = ("report.json", "flags.jsonl")
 
 
 def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True) -> list[Check]:
@@ -39,6 +42,7 @@ def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True)
     if not use_embedding:
         chosen = [n for n in chosen if n not in EMBEDDING_CHECKS]
     factories = {
+        "structure": StructureCheck,
         "refusal": lambda: RefusalCheck(use_embedding=use_embedding),
         "moral_reason": MoralReasonCheck,
         "forbidden_request": lambda: ForbiddenRequestCheck(use_embedding=use_embedding),
@@ -145,15 +149,20 @@ def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | 
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
+    source_hash = file_hash(str(source))
+    target = Path(out) if out else credo_home() / "audits" / source_hash.replace(":", "-")
+    # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
+    check_output(target, inputs=[source], replaceable=AUDIT_FILES)
     ctx = build_context(path, eval_path, worldview)
     records = list(read_records(source))
-    source_hash = file_hash(str(source))
+    if not records:
+        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
     runs, findings = audit_records(records, ctx, chosen)
     sets: dict[str, int] = {}
     for record in records:
         sets[ctx.set_of(record)] = sets.get(ctx.set_of(record), 0) + 1
     result = AuditResult(str(source), source_hash, len(records), sets, runs, findings, ctx.sections,
                          len(ctx.evals), ctx.acts)
-    target = Path(out) if out else credo_home() / "audits" / source_hash.replace(":", "-")
-    write_reports(result, target)
+    with output_lock(target):
+        write_reports(result, target)
     return result, target

@@ -45,6 +45,7 @@ def filter_(
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated filters (default: all gates + dedup)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -52,6 +53,6 @@ def filter_(
     """
     from credo.audit import filter_corpus
 
-    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite)
     removed = len({f.record_id for f in result.findings})
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -18,6 +18,7 @@ def judge(
     labels: str | None = typer.Option(None, "--labels", help="Field with existing labels to compare (dotted for nested: labels.offline.label)."),
     prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
     response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier labels in --out."),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
 
@@ -27,7 +28,7 @@ def judge(
     from credo.judges.run import judge_file
 
     result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
-                        response_field=response_field)
+                        response_field=response_field, overwrite=overwrite)
     for name, data in result.report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
         cost = data.get("accounting", {}).get("cost_usd")
