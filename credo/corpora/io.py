@@ -144,13 +144,16 @@ def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
         raise CorpusError(f"{where}: the last message is the user's - a record ends with the assistant's answer")
     if not isinstance(data.get("meta") or {}, dict):
         raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
-    record = Record.from_json(data)
+    return repaired_record(Record.from_json(data))
+
+
+def repaired_record(record: Record) -> Record:
+    """``record`` with text UTF-8 cannot carry repaired, and a meta note saying where."""
     repaired = [i for i, m in enumerate(record.messages) if repair_text(m.content) != m.content]
-    if repaired or repair_text(record.id) != record.id:
-        record = Record(repair_text(record.id),
-                        [type(m)(m.role, repair_text(m.content)) for m in record.messages],
-                        {**record.meta, REPAIRED_KEY: f"lone surrogates replaced with U+FFFD in messages {repaired}"})
-    return record
+    if not repaired and repair_text(record.id) == record.id:
+        return record
+    return Record(repair_text(record.id), [type(m)(m.role, repair_text(m.content)) for m in record.messages],
+                  {**record.meta, REPAIRED_KEY: f"lone surrogates replaced with U+FFFD in messages {repaired}"})
 
 
 def repair_tail(path: Path) -> int:

@@ -11,6 +11,7 @@ command, with nothing lost and nothing duplicated. Teacher refusals go to
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from credo.corpora.io import (
     JsonlAppender,
     iter_jsonl,
     repair_tail,
+    repaired_record,
     write_text,
 )
 from credo.corpora.manifest import (
@@ -33,10 +35,12 @@ from credo.corpora.manifest import (
     tally_corpus,
     write_manifest,
 )
+from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.cache import GenerationCache
+from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import Job, RunIdentity, job_record, plan_jobs, refusal_entry
 from credo.generators.pricing import PRICES_AS_OF, PriceTable, load_price_table
@@ -104,7 +108,9 @@ def generate_corpus(
     written stays and the same call resumes.
     """
     _check_options(limit, concurrency, samples, max_tokens)
+    _check_finite(temperature=temperature, top_p=top_p, timeout=timeout)
     out = Path(out)
+    check_output(out, resumable=True)  # a root, a file, a bad name: refused before any request
     wv = load_worldview(source)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
@@ -119,12 +125,24 @@ def generate_corpus(
         jobs=plan_jobs(wv, prompts, identity, getattr(backend, "max_context_chars", None)),
         config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
                 "concurrency": concurrency, "samples": samples, "seed": seed,
-                "base_url": getattr(backend, "base_url", None), "timeout": policy.timeout,
+                "base_url": redact_url(getattr(backend, "base_url", None)), "timeout": policy.timeout,
                 "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
                 "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in")},
         source=_source_info(wv, prompts))
-    check_resumable(out, identity.to_json())
-    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out):
+        check_resumable(out, identity.to_json())
+        manifest, failure, counters = _generate(out, plan, backend, params, policy, identity, use_cache,
+                                                concurrency, progress)
+    if failure is not None:
+        raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
+                           f"records are saved in {out}; rerun the same command to resume") from failure
+    return GenerationResult(out, manifest, counters["records"], counters["refusals"])
+
+
+def _generate(out: Path, plan: _RunPlan, backend: Backend, params: SamplingParams, policy: RetryPolicy,
+              identity: RunIdentity, use_cache: bool, concurrency: int, progress: bool
+              ) -> tuple[dict[str, Any], BackendError | None, dict[str, int]]:
+    """Run the pending jobs into ``out`` (locked by the caller); the final manifest."""
     write_manifest(out, plan.manifest("running"))
     cache = GenerationCache() if use_cache else None
     generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
@@ -137,11 +155,7 @@ def generate_corpus(
     finally:
         if cache is not None:
             cache.close()
-    manifest = _finish(out, plan, generator, failed=failure is not None)
-    if failure is not None:
-        raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
-                           f"records are saved in {out}; rerun the same command to resume") from failure
-    return GenerationResult(out, manifest, counters["records"], counters["refusals"])
+    return _finish(out, plan, generator, failed=failure is not None), failure, counters
 
 
 @dataclass
@@ -188,6 +202,12 @@ def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens
             raise ConfigError(f"{name} {value}: must be a positive whole number")
 
 
+def _check_finite(**options: float | None) -> None:
+    for name, value in options.items():
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be a finite number >= 0")
+
+
 def _source_info(wv: LoadedWorldview, prompts: list) -> dict[str, Any]:
     return {"name": wv.name, "kind": wv.spec.kind, "display_name": wv.spec.display_name,
             "path": str(wv.root), "spec_hash": wv.spec_hash, "prompts": len(prompts),
@@ -229,7 +249,7 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
                     refusals.write(refusal_entry(job, identity, completion))
                     counters["refusals"] += 1
                 else:
-                    records.write(job_record(job, identity, completion).to_json())
+                    records.write(repaired_record(job_record(job, identity, completion)).to_json())
                     counters["records"] += 1
                 bar.update(1)
 
