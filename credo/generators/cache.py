@@ -16,14 +16,14 @@ import json
 import logging
 import sqlite3
 import threading
-from pathlib import Path
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, get_args
 
+from credo.corpora.io import dumps
 from credo.generators.base import SamplingParams
 from credo.hashing import content_hash
 from credo.paths import credo_home
-from credo.corpora.io import dumps
 from credo.types import Completion, Message, StopReason
 
 log = logging.getLogger("credo.generators.cache")
