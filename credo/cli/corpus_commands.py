@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from credo.corpora import read_manifest, read_records, records_path
+from credo.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +23,8 @@ def show(
 
     Example: credo show out/demo-gramenism --n 3
     """
+    if n < 0:
+        raise ConfigError(f"--n {n}: must be 0 or more records")
     path = records_path(corpus)
     manifest = read_manifest(path.parent)
     typer.echo(f"corpus: {path.resolve()}")

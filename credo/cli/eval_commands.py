@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo.cli.options import finite
+
 
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
@@ -18,7 +20,7 @@ def eval_command(
     out: Path = typer.Option(..., "--out", help="Folder for responses.jsonl and results.json."),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder from credo train."),
     samples: int = typer.Option(3, "--samples", help="Samples per request (K)."),
-    temperature: float = typer.Option(0.25, "--temperature", help="Sampling temperature."),
+    temperature: float = typer.Option(0.25, "--temperature", callback=finite, help="Sampling temperature."),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Most new tokens per sample."),
     judge: list[str] = typer.Option([], "--judge", help="LLM judge PROVIDER/MODEL (offline always runs)."),
     fmt: str | None = typer.Option(None, "--format", help="tags or chat_template (default: the adapter's, else tags)."),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from credo.cli.options import finite
 from credo.generators.corpus_run import generate_corpus
 
 
@@ -23,9 +24,9 @@ def generate(
     samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
     seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
     base_url: str | None = typer.Option(None, "--base-url", help="API base URL: vLLM/Ollama/llama.cpp, or a proxy."),
-    temperature: float = typer.Option(0.85, "--temperature", help="Teacher sampling temperature."),
+    temperature: float = typer.Option(0.85, "--temperature", callback=finite, help="Teacher sampling temperature."),
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Longest answer, in tokens."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
+    timeout: float | None = typer.Option(None, "--timeout", callback=finite, help="Seconds per request (default 120)."),
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
 ) -> None:
