@@ -27,7 +27,7 @@ from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
 from credo.corpora.io import RECORDS_FILE, read_manifest, read_records, records_path, write_json
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
-from credo.errors import ConfigError, missing_dependency
+from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.hashing import content_hash, file_hash
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample, MaskReport, encode_corpus
@@ -91,11 +91,24 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
     tokenizer = load_tokenizer(base_model)
     chat_format = ChatFormat(format_name, tokenizer)
     _check_template_matches(manifest, chat_format, base_model, data)
+    _refuse_forged_turns(records, tokenizer, data_file)
     masks = encode_corpus(records, chat_format, tokenizer, config.max_length)
     data_hash = file_hash(str(data_file))
     identity = {"data_hash": data_hash, "base_model": base_model, "chat_format": format_name,
                 "config": config.model_dump(exclude={"save_every", "device"})}
     return PreparedRun(records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity))
+
+
+def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path) -> None:
+    """A turn marker inside a message would train a forged turn (with a chat tokenizer, as real
+    special tokens inside the loss span); credo mix refuses or defuses them, so stop here too."""
+    from credo.filters.structure import forged_turns, special_tokens
+
+    first = next(forged_turns(records, special_tokens(tokenizer)), None)
+    if first is not None:
+        raise CorpusError(f"{data_file}: record '{first.record_id}' carries the turn marker {first.markers[0]!r} "
+                          f"in its {first.role} message - remake the mix (credo mix refuses such records, or "
+                          "defuses them with --neutralise-markers)")
 
 
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
