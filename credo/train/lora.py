@@ -24,7 +24,15 @@ from typing import Any
 
 from credo.corpora.export import load_tokenizer
 from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
-from credo.corpora.io import RECORDS_FILE, read_manifest, read_records, records_path, write_json
+from credo.corpora.io import (
+    RECORDS_FILE,
+    read_manifest,
+    read_records,
+    records_path,
+    write_json,
+    write_text,
+)
+from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
 from credo.errors import ConfigError, CorpusError, missing_dependency
@@ -63,7 +71,13 @@ class TrainResult:
 def train_lora(data: Path, base_model: str, out: Path, config: TrainConfig,
                progress: bool = True) -> TrainResult:
     """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc."""
-    prepared = prepare_run(data, base_model, config)
+    check_output(out, inputs=[records_path(data)], resumable=True)  # one run per folder, never over the mix
+    prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
+    with output_lock(out):
+        return _train(prepared, base_model, Path(out), config, progress)
+
+
+def _train(prepared: PreparedRun, base_model: str, out: Path, config: TrainConfig, progress: bool) -> TrainResult:
     done = _finished_run(out, prepared.fingerprint)
     if done is not None:
         return done
@@ -352,10 +366,9 @@ def _finished_run(out: Path, fingerprint: str) -> TrainResult | None:
 
 
 def _write_token_counts(masks: MaskReport, out: Path) -> None:
-    with (out / "trained_tokens.jsonl").open("w", encoding="utf-8") as handle:
-        for example in masks.examples:
-            handle.write(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
-                                     "trained": example.trained_tokens}) + "\n")
+    write_text("".join(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
+                                   "trained": example.trained_tokens}) + "\n" for example in masks.examples),
+               out / "trained_tokens.jsonl")
 
 
 def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, state: LoopState,
