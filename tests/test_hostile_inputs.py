@@ -169,6 +169,11 @@ CASES = {
                                    2, "--timeout nan: not a finite number"),
     "generate --temperature inf": Case(lambda t, s: ["generate", s, "--model", "fake/echo", "--out", t / "g", "--temperature", "inf"],
                                        2, "--temperature inf: not a finite number"),
+    "train --lr nan": Case(lambda t, s: ["train", "--data", t / "m", "--base-model", "smollm2", "--out", t / "run", "--lr", "nan"],
+                           2, "--lr nan: not a finite number"),
+    "train config .nan": Case(lambda t, s: ((t / "c.yaml").write_text("learning_rate: .nan\n"),
+                                            ["train", "--data", corpus(t / "m", clean_rows(2)), "--base-model", "smollm2",
+                                             "--out", t / "run", "--config", t / "c.yaml"])[1], 2, "should be a finite number"),
     # 8/9. malformed records at every reader
     "deeply nested JSON": Case(lambda t, s: ["audit", corpus(t / "a", [], ("[" * 100000 + "]" * 100000,)), "--no-embedding", "--out", t / "r"],
                                2, "records.jsonl:1:"),
@@ -215,6 +220,14 @@ def test_hostile_input_is_one_line_and_exit_code(name: str, tmp_path: Path, tiny
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     assert {k: file_hash(str(tmp_path / k)) for k in case.kept} == before
+
+
+def test_retry_env_nan_is_refused(tmp_path: Path, tiny_spec: Path, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDO_RETRY_TIMEOUT", "nan")
+    code, err = run(["generate", tiny_spec, "--model", "fake/echo", "--out", tmp_path / "g"], capsys)
+    assert code == 2 and "CREDO_RETRY_TIMEOUT='nan': not a finite number" in err
+    assert not (tmp_path / "g" / "records.jsonl").exists()
 
 
 def test_overwrite_flag_replaces_a_mix_and_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
