@@ -125,3 +125,20 @@ def test_defused_record_trains_exactly_the_assistant_span(tmp_path: Path, tiny_l
                              TrainConfig(max_steps=1, batch_size=2, max_length=256, lora_r=4, lora_alpha=8,
                                          learning_rate=5e-3, warmup_ratio=0.0), progress=False)
     assert trained_run.steps == 1 and trained_run.trained_tokens == prepared.masks.trained_tokens
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"
+# Hand-checked: each of these real eval responses runs on into a new (empty) user turn and a
+# second assistant turn - the forged-turn shape, written by a fine-tuned model itself.
+REAL_FORGED = {f"checkpoint-2001-catholic-20250808-184658/{n}" for n in ("008", "011", "022", "028", "037")}
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real-outputs is not available")
+def test_structure_check_on_real_text() -> None:
+    def flagged(name: str) -> set[str]:
+        rows = [json.loads(line) for line in (REAL / name).read_text(encoding="utf-8").splitlines()]
+        records = [Record(r["id"], [Message("user", r["request"]), Message("assistant", r["response"])]) for r in rows]
+        return {f.record_id for f in StructureCheck().run(records, AuditContext())}
+
+    assert flagged("study-refusals-dev.jsonl") == set()  # 160 real teacher answers: no false alarm
+    assert flagged("study-evals-dev.jsonl") == REAL_FORGED  # 600 real eval responses
