@@ -161,6 +161,9 @@ CASES = {
                                 2, "filesystems allow 255 bytes per name"),
     "--out under a file": Case(lambda t, s: (_two_corpora(t), (t / "f").write_text("keep"), _mix(t, f"a={t / 'a'}:1", out="f/sub"))[2],
                                2, "is a file", ("f",)),
+    "generate --out the spec folder": Case(lambda t, s: (shutil.copytree(s, t / "spec"),
+                                                         ["generate", t / "spec", "--model", "fake/echo", "--out", t / "spec"])[1],
+                                           2, "holds the input", ("spec/spec.yaml",)),
     # 7/8. bad numbers and options
     "--part a=X:nan": Case(lambda t, s: (_two_corpora(t), _mix(t, f"a={t / 'a'}:nan"))[1], 2, "weight must be a finite number"),
     "--part a=X:inf": Case(lambda t, s: (_two_corpora(t), _mix(t, f"a={t / 'a'}:inf"))[1], 2, "weight must be a finite number"),
@@ -220,6 +223,25 @@ def test_hostile_input_is_one_line_and_exit_code(name: str, tmp_path: Path, tiny
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     assert {k: file_hash(str(tmp_path / k)) for k in case.kept} == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_corpora(tmp_path)
+    locked = tmp_path / "ro"
+    locked.mkdir(mode=0o500)
+    try:
+        code, err = run(_mix(tmp_path, f"a={tmp_path / 'a'}:1", out="ro/mix"), capsys)
+    finally:
+        locked.chmod(0o700)
+    assert code == 2 and "is not writable by this user" in err and err.count("\n") == 1
+
+
+def test_out_above_the_inputs_is_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_corpora(tmp_path)  # corpora in tmp/a and tmp/b; the mix goes into tmp itself
+    code, err = run(["mix", "--part", f"a={tmp_path / 'a'}:1", "--size", "4", "--out", tmp_path], capsys)
+    assert code == 0, err
+    assert len((tmp_path / "a" / "records.jsonl").read_text().splitlines()) == 6
 
 
 def test_retry_env_nan_is_refused(tmp_path: Path, tiny_spec: Path, capsys: pytest.CaptureFixture[str],

@@ -55,7 +55,7 @@ def check_output(out: str | Path, *, option: str = "--out", inputs: Iterable[str
         raise ConfigError(f"{option} {out}: is a file, not a folder - pass a folder path")
     for given in inputs:
         source = Path(given).expanduser().resolve()
-        if source == resolved or resolved in source.parents:
+        if source == resolved or source.parent == resolved:  # the input file would sit in --out
             raise ConfigError(f"{option} {out}: holds the input {given} - write to another folder "
                               "(a command never replaces what it reads, even with --overwrite)")
     if resolved.is_dir() and not overwrite and not resumable:

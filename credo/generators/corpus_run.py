@@ -110,8 +110,9 @@ def generate_corpus(
     _check_options(limit, concurrency, samples, max_tokens)
     _check_finite(temperature=temperature, top_p=top_p, timeout=timeout)
     out = Path(out)
-    check_output(out, resumable=True)  # a root, a file, a bad name: refused before any request
     wv = load_worldview(source)
+    # a root, a file, a bad name, the spec folder itself: refused before any request
+    check_output(out, inputs=[wv.root / "spec.yaml"], resumable=True)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         backend = load_backend(model or default_model(), registry, base_url=base_url,
