@@ -429,3 +429,13 @@ def test_author_questions_are_never_jinja_source() -> None:
     source = next(p for p in spec["prompts"] if p["id"] == "authored_q")
     assert source["text"] == QUESTION_TEMPLATE and hostile not in json.dumps(source["text"])
     assert render(source["text"], {"question": hostile, "wv": {"summary": "LEAK"}}, "t") == hostile
+
+
+def test_nan_and_surrogates_never_reach_a_written_file(tmp_path: Path) -> None:
+    from credo.corpora.io import JsonlAppender, loads, write_json
+
+    write_json({"weight": float("nan"), "cost": float("inf"), "note": "bad \ud83d"}, tmp_path / "m.json")
+    assert loads((tmp_path / "m.json").read_text(encoding="utf-8")) == {"weight": None, "cost": None, "note": "bad \ufffd"}
+    with JsonlAppender(tmp_path / "r.jsonl") as writer:
+        writer.write({"id": "x", "score": float("-inf")})
+    assert loads((tmp_path / "r.jsonl").read_text(encoding="utf-8")) == {"id": "x", "score": None}
