@@ -164,6 +164,9 @@ CASES = {
     "generate --out the spec folder": Case(lambda t, s: (shutil.copytree(s, t / "spec"),
                                                          ["generate", t / "spec", "--model", "fake/echo", "--out", t / "spec"])[1],
                                            2, "holds the input", ("spec/spec.yaml",)),
+    "generate into a folder of labels": Case(lambda t, s: ((t / "j").mkdir(), (t / "j" / "labels.jsonl").write_text('{"paid": 1}\n'),
+                                                           ["generate", s, "--model", "fake/echo", "--out", t / "j"])[2],
+                                             2, "already holds labels.jsonl", ("j/labels.jsonl",)),
     # 7/8. bad numbers and options
     "--part a=X:nan": Case(lambda t, s: (_two_corpora(t), _mix(t, f"a={t / 'a'}:nan"))[1], 2, "weight must be a finite number"),
     "--part a=X:inf": Case(lambda t, s: (_two_corpora(t), _mix(t, f"a={t / 'a'}:inf"))[1], 2, "weight must be a finite number"),

@@ -58,8 +58,11 @@ def check_output(out: str | Path, *, option: str = "--out", inputs: Iterable[str
         if source == resolved or source.parent == resolved:  # the input file would sit in --out
             raise ConfigError(f"{option} {out}: holds the input {given} - write to another folder "
                               "(a command never replaces what it reads, even with --overwrite)")
-    if resolved.is_dir() and not overwrite and not resumable:
-        present = [name for name in WORK_FILES if name not in replaceable and (resolved / name).exists()]
+    # A resumable command (generate, train) continues its own records and manifest, which it
+    # checks itself; any other work in the folder (labels, a mix export) is still refused.
+    own = set(replaceable) | ({"records.jsonl", "manifest.json"} if resumable else set())
+    if resolved.is_dir() and not overwrite:
+        present = [name for name in WORK_FILES if name not in own and (resolved / name).exists()]
         if present:
             raise ConfigError(f"{option} {out}: already holds {', '.join(present)} from an earlier run - "
                               "pass a new folder, or --overwrite to replace it")
