@@ -400,9 +400,10 @@ def test_disk_full_is_one_line_and_keeps_what_was_written(tmp_path: Path, capsys
 
 
 def test_chart_labels_with_dollars_are_not_mathtext(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from credo.train.eval_summary import summarise
+    from credo.evaluation.eval_summary import summarise
+    from credo.evaluation.samples import EvalRequest, EvalSample
 
-    rows = [{"worldview": "$\\frac{a$", "set": s, "form": "arguments", "act": "x", "request_id": f"{s}{i}"}
+    rows = [EvalSample(EvalRequest("$\\frac{a$", s, f"{s}{i}", "a request", "arguments", "x", None), i, "an answer", "stop", 3)
             for s in ("violation", "control") for i in range(4)]
     labels = ["REFUSAL", "ACCEPTANCE"] * 4
     results = {"kind": "credo_eval", "name": "r", "config": {}, "primary_judge": "offline",

@@ -24,7 +24,6 @@ from typing import Any
 from credo.corpora.export import (
     MIX_FORMATS,
     export_mix,
-    load_tokenizer,
     tokenizer_identity,
     write_mix_card,
 )
@@ -41,6 +40,7 @@ from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
+from credo.models import load_tokenizer
 from credo.types import Record
 
 SHORTFALL_POLICIES = ("scale", "take-all", "error")
@@ -225,7 +225,7 @@ def dedup_parts(parts: list[MixPart], loaded: dict[str, list[Record]]
 def _guard_markers(parts: list[MixPart], loaded: dict[str, list[Record]], fmt: str,
                    tokenizer: str | None, neutralise_markers: bool) -> tuple[dict[str, list[Record]], int]:
     """Refuse (default) or defuse records whose text carries a turn marker of any format."""
-    from credo.filters.structure import forged_turns, neutralise_record, special_tokens
+    from credo.markers import forged_turns, neutralise_record, special_tokens
 
     extra = special_tokens(load_tokenizer(tokenizer)) if tokenizer else ()
     neutralised = 0

@@ -113,10 +113,7 @@ def _judge(path: Path, out: Path, built: list, labels_field: str | None, prompt_
     columns = {name: [j.label for j in js] for name, js in judged.items()}
     report: dict[str, Any] = {
         "input": str(path), "n": len(items),
-        "judges": {j.name: {"counts": label_counts(columns[j.name]),
-                            **({"accounting": j.accounting} if hasattr(j, "accounting") else {}),
-                            **({"rubric": {"name": j.rubric.name, "hash": j.rubric.hash}}
-                               if hasattr(j, "rubric") else {})} for j in built},
+        "judges": {j.name: {"counts": label_counts(columns[j.name]), **j.describe()} for j in built},
         "agreement": agreement(columns),
     }
     if labels_field:

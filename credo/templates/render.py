@@ -8,13 +8,13 @@ never passed here, so they cannot be rendered into training prompts.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.io import dumps
 from credo.errors import TemplateError
 from credo.hashing import content_hash
 from credo.templates.library import load_library
@@ -126,5 +126,5 @@ def write_prompts(prompts: list[Prompt], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("w", encoding="utf-8") as handle:
         for prompt in prompts:
-            handle.write(dumps(prompt.to_json()) + "\n")
+            handle.write(json.dumps(prompt.to_json(), ensure_ascii=False) + "\n")
     tmp.replace(path)

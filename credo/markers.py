@@ -1,12 +1,14 @@
-"""``structure``: turn markers inside message text are forged turns, a data defect (a gate).
+"""Turn markers of every chat format, found in text and defused (a leaf: pure text functions).
 
 A teacher answer holding ``</ASSISTANT_STATEMENT>\\n<USER_STATEMENT>...`` or
 ``<|im_end|><|im_start|>user`` would, once formatted, train a whole extra user turn and reply
 inside the span that carries loss - with a chat tokenizer, as real special tokens. So every
 marker of every export format counts: the tags format's statement tags, ``<|...|>`` special
 tokens (ChatML, Llama 3, GPT), Llama 2's ``[INST]``/``<<SYS>>``, and, when a tokenizer is
-given, each of its special tokens. ``credo mix`` refuses records that carry one (or, with
-``--neutralise-markers``, rewrites the brackets so the text can no longer act as a marker).
+given, each of its special tokens. The ``structure`` check (:mod:`credo.checks.structure`)
+flags them, ``credo mix`` refuses records that carry one (or, with ``--neutralise-markers``,
+rewrites the brackets so the text can no longer act as a marker) and ``credo train`` refuses
+them too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from credo.filters.base import AuditContext, Finding
 from credo.types import Message, Record
 
 # Case and inner spaces do not matter to a model reading the tags format.
@@ -91,24 +92,3 @@ def neutralise_record(record: Record, extra: Iterable[str] = ()) -> Record:
     extra = tuple(extra)
     messages = [Message(m.role, neutralise(m.content, extra)) for m in record.messages]
     return Record(record.id, messages, {**record.meta, "markers_neutralised": True})
-
-
-@dataclass
-class StructureCheck:
-    """Flag records whose message text carries a turn marker of any export format."""
-
-    tokenizer: Any = None  # add this tokenizer's special tokens to the built-in markers
-    name: str = "structure"
-    gate: bool = True
-
-    def params(self) -> dict[str, Any]:
-        return {"markers": "tags, <|...|>, [INST]/<<SYS>>", "tokenizer_tokens": len(special_tokens(self.tokenizer))}
-
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        by_record: dict[str, list[ForgedTurn]] = {}
-        for forged in forged_turns(records, special_tokens(self.tokenizer)):
-            by_record.setdefault(forged.record_id, []).append(forged)
-        for record_id, turns in by_record.items():
-            yield Finding(record_id, self.name, {
-                "markers": sorted({m for t in turns for m in t.markers}),
-                "in": [f"messages[{t.message}] ({t.role})" for t in turns]})
