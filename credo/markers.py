@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from credo.textnorm import normalize
 from credo.types import Message, Record
 
 # Case and inner spaces do not matter to a model reading the tags format.
@@ -83,12 +84,20 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
     extra = tuple(extra)
     for record in records:
         for index, message in enumerate(record.messages):
-            found = find_markers(message.content, extra)
+            # Zero-width or full-width look-alikes (<USER_\u200bSTATEMENT>) read as markers too.
+            found = find_markers(message.content, extra) or find_markers(normalize(message.content), extra)
             if found:
                 yield ForgedTurn(record.id, index, message.role, tuple(dict.fromkeys(found)))
 
 
 def neutralise_record(record: Record, extra: Iterable[str] = ()) -> Record:
     extra = tuple(extra)
-    messages = [Message(m.role, neutralise(m.content, extra)) for m in record.messages]
+    messages = [Message(m.role, _defused(m.content, extra)) for m in record.messages]
     return Record(record.id, messages, {**record.meta, "markers_neutralised": True})
+
+
+def _defused(text: str, extra: tuple[str, ...]) -> str:
+    text = neutralise(text, extra)
+    if find_markers(normalize(text), extra):  # a marker hidden by look-alike characters
+        text = neutralise(normalize(text), extra)
+    return text

@@ -41,6 +41,7 @@ from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.models import load_tokenizer
+from credo.textnorm import normalize
 from credo.types import Record
 
 SHORTFALL_POLICIES = ("scale", "take-all", "error")
@@ -194,8 +195,9 @@ def _mix(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path, tokeni
 
 
 def _content_key(record: Record) -> tuple[tuple[str, str], ...]:
-    # Whitespace-folded and case-folded, so a re-generated copy of the same answer counts once.
-    return tuple((m.role, " ".join(m.content.split()).casefold()) for m in record.messages)
+    # Normalised (credo.textnorm) and case-folded, so a copy differing only in spacing,
+    # case or look-alike characters counts once.
+    return tuple((m.role, normalize(m.content).casefold()) for m in record.messages)
 
 
 def dedup_parts(parts: list[MixPart], loaded: dict[str, list[Record]]

@@ -94,19 +94,25 @@ def _reference(data: dict[str, Any], field: str, where: str) -> str:
 def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), *,
                labels_field: str | None = None, prompt_field: str | None = None,
                response_field: str | None = None, registry: dict[str, Any] | None = None,
-               overwrite: bool = False) -> JudgeRunResult:
+               batch: Any = None, overwrite: bool = False) -> JudgeRunResult:
     """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md.
 
-    Earlier labels in ``out`` (possibly paid for) are kept unless ``overwrite``.
+    ``batch`` (a :class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
+    requests through their provider's batch API; state in ``out/batch-<judge>/``. Earlier
+    labels in ``out`` (possibly paid for) are kept unless ``overwrite``.
     """
     path, out = Path(path), Path(out)
     built = build_judges(list(judges), registry)  # an unknown judge fails before reading
     with claim_output(out, inputs=[path], overwrite=overwrite):
-        return _judge(path, out, built, labels_field, prompt_field, response_field)
+        return _judge(path, out, built, labels_field, prompt_field, response_field, batch)
 
 
 def _judge(path: Path, out: Path, built: list, labels_field: str | None, prompt_field: str | None,
-           response_field: str | None) -> JudgeRunResult:
+           response_field: str | None, batch: Any) -> JudgeRunResult:
+    if batch is not None:
+        from credo.judges.llm import send_in_batches
+
+        send_in_batches(built, out, batch)
     items = read_pairs(path, prompt_field, response_field, labels_field)
     judged = label_pairs([i.pair for i in items], built)
     _write_labels(out / LABELS_FILE, items, judged)
