@@ -30,7 +30,7 @@ from credo.errors import ConfigError, CorpusError
 
 LOCK_FILE = ".credo.lock"
 # Files that mean "this folder already holds work": a corpus, a mix, labels, a filter result.
-WORK_FILES = ("records.jsonl", "labels.jsonl", "manifest.json", "text.jsonl", "openai.jsonl",
+WORK_FILES = ("records.jsonl", "records.parquet", "labels.jsonl", "manifest.json", "text.jsonl", "openai.jsonl",
               "rejected.jsonl", "report.json", "flags.jsonl")
 
 try:
