@@ -17,11 +17,13 @@ from credo.checks.base import AuditContext, Check, EvalItem, Finding
 from credo.checks.forbidden import acts_from_spec, sacred_terms
 from credo.checks.registry import CHECK_NAMES, build_checks, check_spec
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
+from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.paths import credo_home
 from credo.types import Record
 
+AUDIT_FILES = ("report.json", "flags.jsonl")
 # The result types and the registry's names stay importable from here for older callers.
 __all__ = ["CHECK_NAMES", "AuditResult", "CheckRun", "audit_corpus", "audit_records", "build_checks",
            "build_context", "load_evals", "run_audit"]
@@ -78,6 +80,8 @@ def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldvie
     source = records_path(path)
     ctx = build_context(path, eval_path, worldview)
     records = list(read_records(source))
+    if not records:
+        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
     runs, findings = audit_records(records, ctx, chosen)
     sets: dict[str, int] = {}
     for record in records:
@@ -94,7 +98,10 @@ def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | 
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
+    target = Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
+    # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
+    check_output(target, inputs=[source], replaceable=AUDIT_FILES)
     result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding)
-    target = Path(out) if out else credo_home() / "audits" / result.source_hash.replace(":", "-")
-    write_reports(result, target)
+    with output_lock(target):
+        write_reports(result, target)
     return result, target

@@ -21,11 +21,10 @@ LIBRARY_SOURCES = [
 ]
 
 
-def _literal(question: str) -> str:
-    """Questions are data, not templates: keep Jinja syntax in them inert."""
-    if "{" in question or "%}" in question:
-        return "{% raw %}" + question + "{% endraw %}"
-    return question
+# Model-written questions are data, never Jinja source: each source renders one fixed
+# template over a ``question`` slot, so no text a model writes is ever parsed as a template
+# (wrapping it in {% raw %} could be closed from inside with {% endraw %}).
+QUESTION_TEMPLATE = "{{ question }}"
 
 
 def build_spec(answers: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
@@ -36,7 +35,8 @@ def build_spec(answers: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict
     personas = [{**p, "canon": list(documents)} for p in answers["personas"]["personas"]]
     prompts = [{"id": sid, "kind": kind, "template": template} for sid, kind, template in LIBRARY_SOURCES]
     prompts += [{"id": f"authored_{s['id']}", "kind": s["kind"], "implicit": s["implicit"],
-                 "text": [_literal(q) for q in s["questions"]]} for s in answers["prompts"]["sources"]]
+                 "text": QUESTION_TEMPLATE, "slots": {"question": list(s["questions"])}}
+                for s in answers["prompts"]["sources"]]
     spec = {
         "name": core["name"], "kind": "invented", "display_name": core["display_name"],
         "adherents": core["adherents"], "names": core["names"], "summary": core["summary"],

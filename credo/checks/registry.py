@@ -17,6 +17,7 @@ from credo.checks.dedup import NearDuplicateCheck, SemanticDuplicateCheck
 from credo.checks.diversity import DiversityCheck
 from credo.checks.forbidden import ForbiddenRequestCheck
 from credo.checks.refusal_checks import MoralReasonCheck, RefusalCheck
+from credo.checks.structure import StructureCheck
 from credo.errors import ConfigError
 
 # "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
@@ -37,6 +38,7 @@ class CheckSpec:
 
 
 CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("structure", StructureCheck, gate=True, drops=True),  # turn markers in text: forged turns
     CheckSpec("refusal", RefusalCheck, gate=True, drops=True, embedding="optional"),
     CheckSpec("moral_reason", MoralReasonCheck, gate=True, drops=True),
     CheckSpec("forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"),

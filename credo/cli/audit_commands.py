@@ -52,6 +52,7 @@ def filter_(
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
@@ -61,6 +62,7 @@ def filter_(
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
 
-    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, output_format)
+    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
+                           output_format)
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli.options import finite
 from credo.generators.batch_run import BatchOptions
 from credo.generators.corpus_run import generate_corpus
 
@@ -29,20 +30,20 @@ def generate(
     samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
     seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
     base_url: str | None = typer.Option(None, "--base-url", help="API base URL: vLLM/Ollama/llama.cpp, or a proxy."),
-    temperature: float = typer.Option(defaults.TEACHER_TEMPERATURE, "--temperature", help="Teacher sampling temperature."),
+    temperature: float = typer.Option(defaults.TEACHER_TEMPERATURE, "--temperature", callback=finite, help="Teacher sampling temperature."),
     max_tokens: int = typer.Option(defaults.TEACHER_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
+    timeout: float | None = typer.Option(None, "--timeout", callback=finite, help="Seconds per request (default 120)."),
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
     batch: bool = typer.Option(False, "--batch", help="Send through the provider's batch API "
                                "(half price, results within 24 h); rerun to resume polling."),
     no_wait: bool = typer.Option(False, "--no-wait", help="With --batch: submit, then exit; "
                                  "rerun (or `credo batches OUT`) later."),
-    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds "
+    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", callback=finite, help="With --batch: seconds "
                                         "between status polls."),
-    rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute allowed (for servers "
+    rpm: float | None = typer.Option(None, "--rpm", callback=finite, help="Requests per minute allowed (for servers "
                                      "that send no rate-limit headers)."),
-    tpm: float | None = typer.Option(None, "--tpm", help="Tokens per minute allowed (same)."),
+    tpm: float | None = typer.Option(None, "--tpm", callback=finite, help="Tokens per minute allowed (same)."),
     transport: str = typer.Option("sdk", "--transport", help="openai with --base-url only: "
                                   "'lean' skips the SDK (less CPU per request, for vLLM etc.)."),
 ) -> None:

@@ -11,6 +11,7 @@ command, with nothing lost and nothing duplicated. Teacher refusals go to
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from credo.corpora.io import (
     JsonlAppender,
     iter_jsonl,
     repair_tail,
+    repaired_record,
     write_text,
 )
 from credo.corpora.manifest import (
@@ -33,6 +35,7 @@ from credo.corpora.manifest import (
     tally_corpus,
     write_manifest,
 )
+from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
@@ -41,6 +44,7 @@ from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
 from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
+from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import (
     REFUSAL_KINDS,
@@ -133,8 +137,11 @@ def generate_corpus(
     for name, value in (("--rpm", rpm), ("--tpm", tpm)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} {value}: must be a positive number per minute")
+    _check_finite(temperature=temperature, top_p=top_p, timeout=timeout, rpm=rpm, tpm=tpm)
     out = Path(out)
     wv = load_worldview(source)
+    # a root, a file, a bad name, the spec folder itself: refused before any request
+    check_output(out, inputs=[wv.root / "spec.yaml"], resumable=True)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         extra = {} if transport == "sdk" else {"transport": transport}
@@ -149,37 +156,37 @@ def generate_corpus(
         jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
         config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
                 "concurrency": concurrency, "samples": samples, "seed": seed,
-                "base_url": backend.base_url, "timeout": policy.timeout,
+                "base_url": redact_url(backend.base_url), "timeout": policy.timeout,
                 "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
                 "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in"),
                 "mode": "batch" if batch else "online"},
         source=_source_info(wv, prompts), price_factor=BATCH_DISCOUNT if batch else 1.0)
-    check_resumable(out, identity.to_json())
-    out.mkdir(parents=True, exist_ok=True)
-    write_manifest(out, plan.manifest("running"))
-    cache = GenerationCache() if use_cache else None
-    limiter = None
-    if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
-        limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
-    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency,
-                          limiter=limiter)
-    counters = {"records": 0, "refusals": 0}
-    failure: BackendError | None = None
-    try:
-        if batch:
-            _run_batch(_pending_jobs(out, plan.jobs), generator, identity, out, counters, plan,
-                       batch_options or BatchOptions())
-        else:
-            asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters,
-                             progress))
-    except BackendError as exc:
-        failure = exc
-    finally:
-        if cache is not None:
-            cache.close()
-    if limiter is not None:
-        generator.stats.rate_limits = limiter.to_json()
-    manifest = _finish(out, plan, generator, failed=failure is not None)
+    with output_lock(out):  # one writer per folder; the kernel releases it on any exit
+        check_resumable(out, identity.to_json())
+        write_manifest(out, plan.manifest("running"))
+        cache = GenerationCache() if use_cache else None
+        limiter = None
+        if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
+            limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
+        generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency,
+                              limiter=limiter)
+        counters = {"records": 0, "refusals": 0}
+        failure: BackendError | None = None
+        try:
+            if batch:
+                _run_batch(_pending_jobs(out, plan.jobs), generator, identity, out, counters, plan,
+                           batch_options or BatchOptions())
+            else:
+                asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters,
+                                 progress))
+        except BackendError as exc:
+            failure = exc
+        finally:
+            if cache is not None:
+                cache.close()
+        if limiter is not None:
+            generator.stats.rate_limits = limiter.to_json()
+        manifest = _finish(out, plan, generator, failed=failure is not None)
     if failure is not None:
         raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
                            f"records are saved in {out}; rerun the same command to resume") from failure
@@ -231,6 +238,12 @@ def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens
                         ("--samples", samples), ("--max-tokens", max_tokens)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} {value}: must be a positive whole number")
+
+
+def _check_finite(**options: float | None) -> None:
+    for name, value in options.items():
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be a finite number >= 0")
 
 
 def _source_info(wv: LoadedWorldview, prompts: list) -> dict[str, Any]:
@@ -287,7 +300,7 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
                     refusals.write(refusal_entry(job, identity, completion))
                     counters["refusals"] += 1
                 else:
-                    records.write(job_record(job, identity, completion).to_json())
+                    records.write(repaired_record(job_record(job, identity, completion)).to_json())
                     counters["records"] += 1
                 bar.update(1)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,10 +46,19 @@ def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
     return list(prompts.values())
 
 
+MAX_RENDERS_PER_SOURCE = 100_000  # variants x items x slot values; a real spec needs hundreds
+
+
 def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where: str) -> Iterator[Prompt]:
     variants, over, slots, template_id = _resolve(source, where)
     items = _collection(wv, over, where) if over else [None]
     slot_names = sorted(slots)
+    count = len(variants) * len(items) * math.prod(len(slots[n]) for n in slot_names)
+    if count > MAX_RENDERS_PER_SOURCE:
+        sizes = " x ".join([f"{len(variants)} variants", f"{len(items)} items",
+                            *(f"{len(slots[n])} {n}" for n in slot_names)])
+        raise TemplateError(f"{where}: {sizes} = {count:,} prompts, over the cap of "
+                            f"{MAX_RENDERS_PER_SOURCE:,} - use fewer slot values or split the source")
     base = {"wv": worldview_context(wv)}
     for variant_index, text in enumerate(variants):
         template_hash = content_hash(text)
