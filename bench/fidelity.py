@@ -1,0 +1,71 @@
+"""Precision and recall of the offline fidelity detector on the labelled answers.
+
+"Positive" means "not faithful" (distanced, disclaiming, fictional, contradicting, off the
+worldview): precision is the share of flagged answers that were truly out of voice, recall the
+share of out-of-voice answers flagged. The split was fixed (a hash of each id) before the
+detector existed; the patterns were tuned on ``dev`` only, and ``test`` is scored with
+``--split test`` once.
+
+    .venv/bin/python bench/fidelity.py --split dev
+    .venv/bin/python bench/fidelity.py --split test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from credo.filters.fidelity import FAITHFUL, FidelityDetector, shipped_profiles
+
+DATA = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data" / "fidelity_labelled.jsonl"
+
+
+def load(split: str) -> list[dict]:
+    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if split == "all" or r["split"] == split]
+
+
+def evaluate(split: str, show_errors: bool = False) -> dict:
+    rows = load(split)
+    profiles = shipped_profiles()
+    detectors = {name: FidelityDetector(p, profiles) for name, p in profiles.items()}
+    start = time.perf_counter()
+    predicted = [detectors[r["worldview"]].verdict(r["response"]) for r in rows]
+    seconds = time.perf_counter() - start
+    tp = fp = fn = 0
+    recall_by_label: Counter = Counter()
+    per_label: Counter = Counter(r["label"] for r in rows)
+    exact = 0
+    for row, v in zip(rows, predicted):
+        gold, flag = row["label"] != FAITHFUL, not v.faithful
+        tp += gold and flag
+        fp += flag and not gold
+        fn += gold and not flag
+        recall_by_label[row["label"]] += flag if gold else not flag
+        exact += v.label == row["label"]
+        if show_errors and gold != flag:
+            print(f"{row['id']:<26} gold={row['label']:<14} got={v.label:<14} {v.evidence[:60]!r} {row['response'][:90]!r}")
+    return {
+        "split": split, "n": len(rows),
+        "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else 1.0,
+        "fp": fp, "fn": fn,
+        "label_accuracy": round(exact / len(rows), 3),
+        "per_label_correct": {k: f"{recall_by_label[k]}/{n}" for k, n in sorted(per_label.items())},
+        "answers_per_second": round(len(rows) / seconds) if seconds else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="dev")
+    parser.add_argument("--errors", action="store_true", help="print every misclassified answer")
+    args = parser.parse_args()
+    print(json.dumps(evaluate(args.split, args.errors), indent=2))
+
+
+if __name__ == "__main__":
+    main()
