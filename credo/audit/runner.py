@@ -19,6 +19,7 @@ from credo.filters.base import ActTerms, AuditContext, Check, EvalItem, Finding
 from credo.filters.contamination import EvalContaminationCheck
 from credo.filters.dedup import NearDuplicateCheck, SemanticDuplicateCheck
 from credo.filters.diversity import DiversityCheck
+from credo.filters.fidelity import FidelityCheck, FidelityConfig
 from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
 from credo.filters.refusal_checks import MoralReasonCheck, RefusalCheck
 from credo.hashing import file_hash
@@ -26,12 +27,16 @@ from credo.paths import credo_home
 from credo.types import Record
 
 CHECK_NAMES = ("refusal", "moral_reason", "forbidden_request", "near_duplicate",
-               "semantic_duplicate", "eval_contamination", "diversity")
+               "semantic_duplicate", "eval_contamination", "fidelity", "diversity")
 EMBEDDING_CHECKS = ("semantic_duplicate",)
 
 
-def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True) -> list[Check]:
-    """Checks by name, in a fixed order; an unknown name is a ConfigError listing the known ones."""
+def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True,
+                 fidelity: FidelityConfig | None = None, fidelity_judge: Any = None) -> list[Check]:
+    """Checks by name, in a fixed order; an unknown name is a ConfigError listing the known ones.
+
+    ``fidelity_judge`` (an LLM fidelity judge) replaces the offline fidelity verdicts.
+    """
     chosen = list(names) if names else list(CHECK_NAMES)
     unknown = [n for n in chosen if n not in CHECK_NAMES]
     if unknown:
@@ -45,6 +50,7 @@ def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True)
         "near_duplicate": NearDuplicateCheck,
         "semantic_duplicate": SemanticDuplicateCheck,
         "eval_contamination": lambda: EvalContaminationCheck(use_embedding=use_embedding),
+        "fidelity": lambda: FidelityCheck(config=fidelity or FidelityConfig(), judge=fidelity_judge),
         "diversity": DiversityCheck,
     }
     return [factories[n]() for n in CHECK_NAMES if n in chosen]
@@ -73,6 +79,7 @@ def build_context(path: str | Path, eval_path: str | Path | None = None, worldvi
 
         wv = load_worldview(worldview)
         ctx.acts = acts_from_spec(wv.spec)
+        ctx.spec, ctx.canon = wv.spec, dict(wv.canon)
         if wv.eval:
             ctx.evals = [EvalItem(r.id, r.prompt, "violation") for r in wv.eval.violation]
             ctx.evals += [EvalItem(r.id, r.prompt, "control") for r in wv.eval.control]
@@ -137,11 +144,12 @@ def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence
 
 def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | Path | None = None,
               worldview: str | None = None, checks: Sequence[str] | None = None,
-              use_embedding: bool = True) -> tuple[AuditResult, Path]:
+              use_embedding: bool = True, fidelity: FidelityConfig | None = None,
+              fidelity_judge: Any = None) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     from credo.audit.reports import write_reports
 
-    chosen = build_checks(checks, use_embedding)
+    chosen = build_checks(checks, use_embedding, fidelity, fidelity_judge)
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")

@@ -16,6 +16,17 @@ def _checks(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
+def _fidelity_judge(spec: str):
+    from credo.errors import ConfigError
+    from credo.generators import load_backend
+    from credo.judges.fidelity import FidelityJudge
+
+    try:
+        return FidelityJudge(load_backend(spec))
+    except ConfigError as exc:
+        raise ConfigError(f"--fidelity-judge {spec!r}: {str(exc).split(': ', 1)[-1]}") from exc
+
+
 def audit(
     path: Path = typer.Argument(..., help="Corpus folder or JSONL with 'id' and 'messages'."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
@@ -23,6 +34,10 @@ def audit(
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    fidelity_judge: str | None = typer.Option(None, "--fidelity-judge",
+                                              help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
+    fidelity_max_rate: float = typer.Option(0.05, "--fidelity-max-rate", min=0.0, max=1.0,
+                                            help="Fidelity gate: most a worldview set may have out of voice."),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination).
 
@@ -30,8 +45,11 @@ def audit(
     """
     from credo.audit import run_audit
     from credo.audit.reports import verdict
+    from credo.filters.fidelity import FidelityConfig
 
-    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
+    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding,
+                               FidelityConfig(max_rate=fidelity_max_rate), judge)
     for run in result.checks:
         typer.echo(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}")
     typer.echo(f"{verdict(result)} - reports in {target}")

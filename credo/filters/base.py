@@ -52,6 +52,8 @@ class AuditContext:
     evals: list[EvalItem] = field(default_factory=list)
     acts: list[ActTerms] = field(default_factory=list)
     embedder: Embedder | None = None
+    spec: Any = None  # the --worldview spec (fidelity reads its tenets, acts and glossary)
+    canon: dict[str, str] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)
 
     def set_of(self, record: Record) -> str:

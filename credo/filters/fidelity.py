@@ -37,6 +37,9 @@ from credo.types import Record
 FAITHFUL = "faithful"
 VERDICTS = (FAITHFUL, "disclaiming", "fictional", "off_worldview", "contradicting", "distanced")
 NOT_MEASURABLE = "not measurable"
+# An LLM judge that fails on a record marks that record with one of these; it is reported,
+# left out of the rate and never fails the gate on its own.
+UNJUDGED = ("judge_error", "unparseable")
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _STOP = set("""
@@ -263,9 +266,11 @@ class FidelityDetector:
         for i, sentence in enumerate(sentences):
             if not PERMISSIVE.search(sentence):
                 continue
-            # The sentence before names the topic as often as the permissive one does.
-            found = stems(" ".join(sentences[max(0, i - 1) : i + 1]))
-            if any(len(anchor & found) >= need for anchor, need in self.profile.anchors):
+            # The sentence before often names the topic ("The bread doesn't change. The Eucharist
+            # is just a symbol."), but the permissive sentence itself must touch it too.
+            own = stems(sentence)
+            found = own | stems(" ".join(sentences[max(0, i - 1) : i]))
+            if any(anchor & own and len(anchor & found) >= need for anchor, need in self.profile.anchors):
                 return sentence.strip()[:200]
         return ""
 
@@ -297,11 +302,13 @@ class FidelityCheck:
         verdicts = self._verdicts(chosen, ctx, detectors)
         for set_name in detectors:
             rows = [(r, v) for r, v in zip(chosen, verdicts) if ctx.set_of(r) == set_name]
-            bad = sum(not v.faithful for _, v in rows)
-            rate = bad / len(rows) if rows else 0.0
+            judged = [v for _, v in rows if v.label not in UNJUDGED]
+            bad = sum(not v.faithful for v in judged)
+            rate = bad / len(judged) if judged else 0.0
             blocking = rate > self.config.max_rate
             section["sets"][set_name] = {
-                "records": len(rows), "unfaithful": bad, "rate": round(rate, 4), "gate_failed": blocking,
+                "records": len(rows), "unfaithful": bad, "unjudged": len(rows) - len(judged),
+                "rate": round(rate, 4), "gate_failed": blocking,
                 "labels": dict(Counter(v.label for _, v in rows)),
                 "by_template": _rates(rows, "template_id", "template"),
                 "by_persona": _rates(rows, "persona", "persona_id"),
@@ -311,7 +318,7 @@ class FidelityCheck:
                     yield Finding(record.id, self.name, {"set": set_name, "verdict": v.label, "evidence": v.evidence,
                                                          "template": _meta(record, "template_id", "template"),
                                                          "persona": _meta(record, "persona", "persona_id"),
-                                                         "blocking": blocking})
+                                                         "blocking": blocking and v.label not in UNJUDGED})
 
     def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
         spec = getattr(ctx, "spec", None)
@@ -346,7 +353,8 @@ def _rates(rows: Sequence[tuple[Record, Verdict]], *keys: str) -> dict[str, dict
         groups.setdefault(_meta(record, *keys), []).append(v)
     out = {}
     for key, vs in groups.items():
-        bad = [v.label for v in vs if not v.faithful]
-        out[key] = {"records": len(vs), "unfaithful": len(bad), "rate": round(len(bad) / len(vs), 4),
-                    "labels": dict(Counter(bad))}
+        bad = [v.label for v in vs if not v.faithful and v.label not in UNJUDGED]
+        judged = sum(v.label not in UNJUDGED for v in vs)
+        out[key] = {"records": len(vs), "unfaithful": len(bad), "rate": round(len(bad) / judged, 4) if judged else 0.0,
+                    "labels": dict(Counter(v.label for v in vs if not v.faithful))}
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["rate"], kv[0])))
