@@ -34,6 +34,8 @@ def lint(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
     judge: str | None = typer.Option(None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."),
     reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
+    no_embedding: bool = typer.Option(False, "--no-embedding",
+                                      help="Skip MiniLM: no semantic eval-paraphrase check (faster, words only)."),
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
@@ -42,7 +44,7 @@ def lint(
     from credo.authoring.lint import lint_worldview  # numpy/MinHash: keep `credo --help` light
 
     wv = load_worldview(spec)
-    findings = lint_worldview(wv)
+    findings = lint_worldview(wv, use_embedding=not no_embedding)
     if judge:
         from credo.authoring.contradictions import find_contradictions
 
