@@ -20,8 +20,11 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
         "",
         (
             f"Reference: {len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} "
-            f"words; index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)."
+            f"words in {ref.get('documents', 0):,} document(s); index {ref['index_bytes'] / 1e6:.1f} MB in "
+            f"{ref['shards']} shard(s){' (reused from the cache)' if ref.get('cached') else ''}."
         ),
+        "",
+        _strength_line(report),
         "",
         _verdict_line(gate),
         "",
@@ -34,7 +37,7 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
         example = row["examples"][0].replace("|", "\\|") if row["examples"] else ""
         count = f"{row['count']}" + (f" (online {row['online_count']})" if "online_count" in row else "")
         lines.append(
-            f"| {row['term']} | {row['kind']} | {count} | {row['verdict']} | "
+            f"| {row['term']} | {row['kind']} | {count} | {_verdict(row)} | "
             f"{'yes' if row['allowed'] else ''} | {example} |"
         )
     lines += ["", f"{heading}# {report['settings']['n']}-gram overlap", ""]
@@ -48,6 +51,17 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
             if top.get("in_reference"):
                 lines.append(f"    - in the reference: {top['in_reference']}")
     return "\n".join(lines) + "\n"
+
+
+def _verdict(row: dict) -> str:
+    return f"{row['verdict']} (weak)" if row.get("weak") else row["verdict"]
+
+
+def _strength_line(report: dict) -> str:
+    strength = report.get("strength")
+    if not strength:
+        return ""
+    return f"**Strength**: {strength['statement']}." if strength["weak"] else f"Strength: {strength['statement']}."
 
 
 def _verdict_line(gate: dict) -> str:
@@ -66,7 +80,7 @@ def leakage_html(report: dict) -> str:
     e = html.escape
     rows = "".join(
         f"<tr class='{e(r['verdict'])}'><td>{e(r['term'])}</td><td>{e(r['kind'])}</td><td>{r['count']}</td>"
-        f"<td>{e(r['verdict'])}</td><td>{'yes' if r['allowed'] else ''}</td>"
+        f"<td>{e(_verdict(r))}</td><td>{'yes' if r['allowed'] else ''}</td>"
         f"<td>{'<br>'.join(e(x) for x in r['examples'])}</td></tr>"
         for r in report["terms"]
     )
@@ -82,7 +96,7 @@ def leakage_html(report: dict) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>"
         "body{font-family:sans-serif;max-width:70em;margin:auto}td,th{border:1px solid #ccc;padding:4px;"
         "vertical-align:top}table{border-collapse:collapse}.collides td{background:#fde2e2}</style></head>"
-        f"<body><h1>{e(title)}</h1><p>{e(_verdict_line(report['gate']))}</p>"
+        f"<body><h1>{e(title)}</h1><p>{e(_verdict_line(report['gate']))}</p><p>{e(_strength_line(report))}</p>"
         "<h2>Terms</h2><table><tr><th>term</th><th>kind</th><th>count</th><th>verdict</th><th>allowed</th>"
         f"<th>examples</th></tr>{rows}</table><h2>N-gram overlap</h2><ul>{groups}</ul></body></html>\n"
     )
