@@ -140,3 +140,29 @@ def test_parse_json_object_variants() -> None:
     assert parse_json_object('```json\n{"a": [1, 2]}\n```') == {"a": [1, 2]}
     with pytest.raises(ValueError, match="not valid JSON"):
         parse_json_object('{"a": }')
+
+
+def test_a_killed_run_resumes_with_the_same_command_and_reports_progress(tmp_path: Path) -> None:
+    premise, out = "A faith that reveres rivers.", tmp_path / "r"
+    dying = scripted({"the worldview's canon": ['{"documents": []}'] * 3})
+    with pytest.raises(AuthoringError):  # stands in for a kill during the canon step
+        author_worldview(premise, out, backend=dying)
+    lines: list[str] = []
+    again = scripted()
+    result = author_worldview(premise, out, backend=again, max_tokens=123, progress=lines.append)
+    assert result.reused == ["core", "lore", "personas"] and result.ran == ["canon", "prompts", "eval"]
+    assert {r.params.max_tokens for r in again.history} == {123}
+    assert lines[0] == "[1/6] core: done earlier, reused"
+    assert lines[3] == "[4/6] canon: asking fake/author ..."
+    assert lines[4].startswith("[4/6] canon: done in ") and "s (elapsed " in lines[4]
+    # Another premise in the same folder is still refused: nothing is overwritten.
+    with pytest.raises(ConfigError, match="already exists"):
+        author_worldview("A faith that reveres mountains.", out, backend=scripted())
+
+
+def test_max_tokens_must_be_positive(tmp_path: Path) -> None:
+    from credo.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["author", "A faith that reveres rivers.", "--out", str(tmp_path / "r"), "--max-tokens", "0"])
+    assert exc.value.code == 2 and not (tmp_path / "r").exists()
