@@ -37,11 +37,25 @@ def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
             for prompt in _render_source(wv, index, source, f"prompts.{index} ({source.id})"):
                 prompts.setdefault(prompt.id, prompt)
         except TemplateError as exc:
-            # Locating the source's line needs a YAML parse: only pay for it on failure.
-            spec_path = wv.root / SPEC_FILE
-            line = yaml_line(spec_path.read_text(encoding="utf-8"), ("prompts", index)) or "?"
-            raise TemplateError(f"{spec_path}:{line}: {exc}") from exc
+            # Locating the line needs a YAML parse: only pay for it on failure.
+            raise TemplateError(f"{_error_where(wv, index, source, getattr(exc, 'variant', None))}: {exc}") from exc
     return list(prompts.values())
+
+
+def _error_where(wv: LoadedWorldview, index: int, source: PromptSource, variant: int | None) -> str:
+    """The failing variant's own line: its item in an inline ``text:`` list, or in the library."""
+    spec_path = wv.root / SPEC_FILE
+    loc: tuple = ("prompts", index)
+    if variant is not None:
+        loc = ("prompts", index, "text", variant) if isinstance(source.text, list) else (
+            ("prompts", index, "text") if source.text is not None else ("prompts", index, "template"))
+    where = f"{spec_path}:{yaml_line(spec_path.read_text(encoding='utf-8'), loc) or '?'}"
+    if variant is not None and source.template is not None:
+        from credo.templates.library import LIBRARY_PATH
+
+        line = yaml_line(LIBRARY_PATH.read_text(encoding="utf-8"), (source.template, "variants", variant))
+        where += f" (library {LIBRARY_PATH.name}:{line or '?'}, variant {variant})"
+    return where
 
 
 def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where: str) -> Iterator[Prompt]:
@@ -56,9 +70,13 @@ def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where:
             for values in itertools.product(*(slots[n] for n in slot_names)):
                 bound = dict(zip(slot_names, values))
                 context = {**base, **bound, **({"item": item} if item is not None else {})}
-                rendered = render(text, context, f"{where} variant {variant_index}")
-                if source.implicit:
-                    _check_implicit(wv, rendered, where)
+                try:
+                    rendered = render(text, context, f"{where} variant {variant_index}")
+                    if source.implicit:
+                        _check_implicit(wv, rendered, where)
+                except TemplateError as exc:
+                    exc.variant = variant_index  # type: ignore[attr-defined]  # for the line number
+                    raise
                 slot_record = {k: str(v) for k, v in bound.items()}
                 if item is not None:
                     slot_record["item"] = str(item.get("id") or item.get("term"))
