@@ -166,3 +166,18 @@ def test_max_tokens_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["author", "A faith that reveres rivers.", "--out", str(tmp_path / "r"), "--max-tokens", "0"])
     assert exc.value.code == 2 and not (tmp_path / "r").exists()
+
+
+def test_core_origin_deities_and_scriptures_reach_the_spec_and_its_prompts(tmp_path: Path) -> None:
+    core = {**ANSWERS["define the worldview's core"],
+            "origin": {"founder": "Mira Ford", "date": "1902", "place": "the Delta", "story": "Mira heard the river speak."},
+            "deities": [{"id": "flow", "name": "the Flow", "description": "The river's living will."}],
+            "scriptures": [{"id": "book", "title": "Book of Currents", "description": "The river's sayings.",
+                            "canon": "catechism"}]}
+    backend = scripted({"define the worldview's core": [json.dumps(core)]})
+    author_worldview("A faith that reveres rivers.", tmp_path / "r", backend=backend)
+    assert "origin" in backend.history[0].messages[1].content  # the core step asks for it
+    wv = load_worldview(tmp_path / "r")
+    assert wv.spec.origin.founder == "Mira Ford" and wv.spec.scriptures[0].canon == "catechism"
+    texts = {p.text for p in render_prompts(wv)}
+    assert {"Who founded Riverism?", "Who is the Flow?", "What is the Book of Currents?"} <= texts

@@ -25,8 +25,9 @@ from credo.worldviews.spec import PromptSource
 
 def worldview_context(wv: LoadedWorldview) -> dict[str, Any]:
     spec = wv.spec
+    origin = spec.origin.model_dump() if spec.origin else {"founder": None, "date": None, "place": None, "story": None}
     return {"name": spec.name, "display_name": spec.display_name, "adherents": spec.adherents,
-            "summary": spec.summary}
+            "summary": spec.summary, "origin": origin}
 
 
 def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
@@ -77,6 +78,8 @@ def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where:
                 except TemplateError as exc:
                     exc.variant = variant_index  # type: ignore[attr-defined]  # for the line number
                     raise
+                if not rendered:
+                    continue  # a variant that opts out for this item ({% if item.founder %}...)
                 slot_record = {k: str(v) for k, v in bound.items()}
                 if item is not None:
                     slot_record["item"] = str(item.get("id") or item.get("term"))
@@ -111,6 +114,11 @@ def _resolve(source: PromptSource, where: str) -> tuple[list[str], str | None, d
 
 
 def _collection(wv: LoadedWorldview, over: str, where: str) -> list[dict[str, Any]]:
+    if over == "origin":  # one item: the origin's fields
+        if wv.spec.origin is None:
+            raise TemplateError(f"{where}: over 'origin' but the spec has no origin - add origin: "
+                                "{founder, date, place, story}")
+        return [{"id": "origin", **wv.spec.origin.model_dump()}]
     items = getattr(wv.spec, over, None)
     if items is None:
         raise TemplateError(f"{where}: over '{over}' is not a spec collection")
