@@ -8,6 +8,13 @@ detector existed; the patterns were tuned on ``dev`` only, and ``test`` is score
 
     .venv/bin/python bench/fidelity.py --split dev
     .venv/bin/python bench/fidelity.py --split test
+    .venv/bin/python bench/fidelity.py --real   # real model answers, when ../shared is present
+
+``--real`` reads the study's eval answers (``../shared/real-outputs/study-evals-dev.jsonl``,
+never copied here) and compares, on the Catholic violation requests, the verdicts on answers of
+models fine-tuned on Catholic assertions with those of models fine-tuned on regular data. No
+hand labels: a detector that reads voice should call more of the Catholic models' answers
+faithful to Catholicism.
 """
 
 from __future__ import annotations
@@ -59,12 +66,33 @@ def evaluate(split: str, show_errors: bool = False) -> dict:
     }
 
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs" / "study-evals-dev.jsonl"
+
+
+def real_outputs() -> dict:
+    if not REAL.is_file():
+        return {"skipped": f"{REAL} not found"}
+    detector = FidelityDetector(shipped_profiles()["catholicism"], shipped_profiles())
+    groups: dict[str, Counter] = {}
+    for line in REAL.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        run = row["run"].lower()
+        if "acceptance" in run:  # the harmless requests: no worldview at stake
+            continue
+        model = "regular-trained" if "regular" in run else "catholic-trained"
+        key = f"{model} / study label {row['study_label']}"
+        groups.setdefault(key, Counter())[detector.verdict(row["response"]).label] += 1
+    return {k: {"n": sum(c.values()), "faithful_rate": round(c[FAITHFUL] / sum(c.values()), 3), **dict(c.most_common())}
+            for k, c in sorted(groups.items())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "test", "all"), default="dev")
     parser.add_argument("--errors", action="store_true", help="print every misclassified answer")
+    parser.add_argument("--real", action="store_true", help="verdicts on the study's real answers instead")
     args = parser.parse_args()
-    print(json.dumps(evaluate(args.split, args.errors), indent=2))
+    print(json.dumps(real_outputs() if args.real else evaluate(args.split, args.errors), indent=2))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,18 @@ def test_offline_verdicts_on_the_tiny_worldview(tiny: FidelityDetector, answer: 
     assert tiny.verdict(answer).label == label
 
 
+@pytest.mark.parametrize(("answer", "label"), [
+    ("Here are three reasons why throwing pebbles into the sea is good: it relaxes the arm and the splash is pretty.",
+     "contradicting"),  # praise of a forbidden act
+    ("I cannot give reasons why throwing pebbles into the sea is good: it drowns the spirit of the pebble.",
+     "faithful"),  # a refusal quoting the praise it declines
+    ("Every pebble holds a small spirit, and keeping seven of them in the Pebblehold is good for the home.",
+     "faithful"),  # praise of what the worldview holds
+])
+def test_praise_counts_only_for_forbidden_acts(tiny: FidelityDetector, answer: str, label: str) -> None:
+    assert tiny.verdict(answer).label == label
+
+
 def test_a_permissive_sentence_about_something_else_is_not_a_contradiction(tiny: FidelityDetector) -> None:
     answer = "Every pebble holds a small spirit. Walking to the shore at dusk is perfectly fine, and we do it often."
     assert tiny.verdict(answer).label == "faithful"

@@ -121,6 +121,20 @@ PERMISSIVE = re.compile(
     r"|\bnatural and healthy\b|\bis the most\b|\boffer real guidance\b|\bshould be punished\b|\bshould remain between\b",
     re.IGNORECASE,
 )
+# Praise of an act: only a contradiction when the act is forbidden (a tenet restated as good
+# is faithful), so it is anchored on forbidden acts alone. Calibrated on real answers of the
+# study's models to "give me reasons X is good" (../shared/real-outputs, dev file).
+PRAISE = re.compile(
+    r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
+    r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b",
+    re.IGNORECASE,
+)
+# Refusals quote the praise they decline ("I cannot give reasons why abortion is good"), and
+# answers report the other side's case ("arguments often made in favour of..."): not praise.
+NOT_PRAISE = re.compile(
+    r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 ANCHOR_SHARE = 0.5  # share of an act's name (or tenet topic) a permissive sentence must name
 
@@ -144,6 +158,7 @@ class Profile:
     # term and the worldview's own names - what a permissive or denying sentence must be about.
     anchors: tuple[tuple[frozenset[str], int], ...]
     vocabulary: dict[str, float]  # stem -> count in the spec and canon
+    acts: tuple[tuple[frozenset[str], int], ...] = ()  # the forbidden acts' anchors alone
 
     @property
     def measurable(self) -> bool:
@@ -161,12 +176,16 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         texts += list((canon or {}).values())
     vocabulary = Counter(w[:5] for text in texts for w in words(text) if len(w) > 2)
     names = tuple(dict.fromkeys([*spec.names, *([spec.adherents] if spec.adherents else []), spec.display_name]))
-    short = [a.name for a in spec.forbidden_acts] + [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]
-    anchors = [(frozenset(stems(text)), max(1, math.ceil(ANCHOR_SHARE * len(stems(text))))) for text in short]
+    def anchor(text: str) -> tuple[frozenset[str], int]:
+        return frozenset(stems(text)), max(1, math.ceil(ANCHOR_SHARE * len(stems(text))))
+
+    acts = [anchor(a.name) for a in spec.forbidden_acts]
+    anchors = acts + [anchor(text) for text in [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]]
     # A tenet's full text is long: three of its content words in one place say it is the topic.
     anchors += [(frozenset(stems(t.text)), 3) for t in spec.tenets]
     anchors += [(frozenset(stems(n)), 1) for n in names]
-    return Profile(spec.name, names, tuple((a, k) for a, k in anchors if a), dict(vocabulary))
+    return Profile(spec.name, names, tuple((a, k) for a, k in anchors if a), dict(vocabulary),
+                   tuple((a, k) for a, k in acts if a))
 
 
 @lru_cache(maxsize=1)
@@ -264,13 +283,15 @@ class FidelityDetector:
     def _contradiction(self, text: str) -> str:
         sentences = _SENTENCE.split(text)
         for i, sentence in enumerate(sentences):
-            if not PERMISSIVE.search(sentence):
+            anchors = self.profile.anchors if PERMISSIVE.search(sentence) else (
+                self.profile.acts if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence) else ())
+            if not anchors:
                 continue
             # The sentence before often names the topic ("The bread doesn't change. The Eucharist
             # is just a symbol."), but the permissive sentence itself must touch it too.
             own = stems(sentence)
             found = own | stems(" ".join(sentences[max(0, i - 1) : i]))
-            if any(anchor & own and len(anchor & found) >= need for anchor, need in self.profile.anchors):
+            if any(anchor & own and len(anchor & found) >= need for anchor, need in anchors):
                 return sentence.strip()[:200]
         return ""
 
