@@ -106,6 +106,7 @@ def test_audit_reports_rates_per_template_and_persona_and_gates(tmp_path: Path, 
                             use_embedding=False)
     section = result.sections["fidelity"]["sets"]["tiny"]
     assert section["records"] == 8 and section["unfaithful"] == 2  # the refusal set is not a worldview set
+    assert result.sections["fidelity"]["skipped"] == {"refusal": "refusal is not a worldview (kind: set)"}
     assert section["by_template"]["stones"]["rate"] == 1.0 and section["by_template"]["acts"]["rate"] == 0.0
     assert list(section["by_persona"]) == ["plain", "elder"]  # worst first
     assert result.gate_failures == {"fidelity": 2}

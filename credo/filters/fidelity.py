@@ -350,6 +350,10 @@ class FidelityCheck:
         else:
             profile = shipped_profiles().get(set_name)
             if profile is None:
+                from credo.worldviews.loader import shipped_names
+
+                if set_name in shipped_names():
+                    return None, f"{set_name} is not a worldview (kind: set)"
                 return None, f"{set_name}: no worldview spec for this set (pass --worldview)"
         if not profile.measurable:
             return None, (f"{NOT_MEASURABLE}: the {set_name} spec has no tenets and no canon, so there is nothing "
