@@ -176,16 +176,18 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         texts += list((canon or {}).values())
     vocabulary = Counter(w[:5] for text in texts for w in words(text) if len(w) > 2)
     names = tuple(dict.fromkeys([*spec.names, *([spec.adherents] if spec.adherents else []), spec.display_name]))
-    def anchor(text: str) -> tuple[frozenset[str], int]:
-        return frozenset(stems(text)), max(1, math.ceil(ANCHOR_SHARE * len(stems(text))))
-
-    acts = [anchor(a.name) for a in spec.forbidden_acts]
-    anchors = acts + [anchor(text) for text in [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]]
+    acts = [_anchor(a.name) for a in spec.forbidden_acts]
+    anchors = acts + [_anchor(text) for text in [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]]
     # A tenet's full text is long: three of its content words in one place say it is the topic.
     anchors += [(frozenset(stems(t.text)), 3) for t in spec.tenets]
     anchors += [(frozenset(stems(n)), 1) for n in names]
     return Profile(spec.name, names, tuple((a, k) for a, k in anchors if a), dict(vocabulary),
                    tuple((a, k) for a, k in acts if a))
+
+
+def _anchor(text: str) -> tuple[frozenset[str], int]:
+    found = stems(text)
+    return frozenset(found), max(1, math.ceil(ANCHOR_SHARE * len(found)))
 
 
 @lru_cache(maxsize=1)
@@ -224,13 +226,13 @@ class Verdict:
 
 
 class FidelityDetector:
-    """Offline verdicts for one worldview, compared with the others in ``field``."""
+    """Offline verdicts for one worldview, compared with ``others`` (default: the shipped ones)."""
 
-    def __init__(self, profile: Profile, field_: dict[str, Profile] | None = None,
+    def __init__(self, profile: Profile, others: dict[str, Profile] | None = None,
                  config: FidelityConfig | None = None) -> None:
         self.profile = profile
         self.config = config or FidelityConfig()
-        others = dict(field_ if field_ is not None else shipped_profiles())
+        others = dict(others if others is not None else shipped_profiles())
         others.pop(profile.name, None)
         self.others = others
         every = [profile, *others.values()]
