@@ -333,7 +333,8 @@ class FidelityCheck:
                 "records": len(rows), "unfaithful": bad, "unjudged": len(rows) - len(judged),
                 "rate": round(rate, 4), "gate_failed": blocking,
                 "labels": dict(Counter(v.label for _, v in rows)),
-                "by_template": _rates(rows, "template_id", "template"),
+                # Per prompt source ("acts_challenge:act_challenge"), its variants together.
+                "by_template": _rates(rows, "template_id", "template", strip_variant=True),
                 "by_persona": _rates(rows, "persona", "persona_id"),
             }
             for record, v in rows:
@@ -373,11 +374,12 @@ def _meta(record: Record, *keys: str) -> str:
     return next((str(record.meta[k]) for k in keys if record.meta.get(k) is not None), "unknown")
 
 
-def _rates(rows: Sequence[tuple[Record, Verdict]], *keys: str) -> dict[str, dict[str, Any]]:
+def _rates(rows: Sequence[tuple[Record, Verdict]], *keys: str, strip_variant: bool = False) -> dict[str, dict[str, Any]]:
     """Unfaithful rate per template (or persona), worst first: who makes the teacher step out of voice."""
     groups: dict[str, list[Verdict]] = {}
     for record, v in rows:
-        groups.setdefault(_meta(record, *keys), []).append(v)
+        key = _meta(record, *keys)
+        groups.setdefault(key.rsplit("/", 1)[0] if strip_variant else key, []).append(v)
     out = {}
     for key, vs in groups.items():
         bad = [v.label for v in vs if not v.faithful and v.label not in UNJUDGED]
