@@ -10,18 +10,18 @@ import pytest
 import yaml
 
 from credo.audit import run_audit
-from credo.cli.main import main
-from credo.filters.fidelity import (
+from credo.checks.fidelity import (
     FidelityConfig,
     FidelityDetector,
     profile_from_spec,
     shipped_profiles,
 )
+from credo.cli.main import main
 from credo.generators.fake_backend import FakeBackend
 from credo.judges.fidelity import FidelityJudge, parse_verdict
 from credo.worldviews import load_worldview
 
-LABELLED = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data" / "fidelity_labelled.jsonl"
+LABELLED = Path(__file__).resolve().parents[1] / "credo" / "checks" / "data" / "fidelity_labelled.jsonl"
 FAITHFUL = "Every pebble holds a small spirit, and we keep seven of them safe in the Pebblehold at home."
 
 
@@ -115,7 +115,7 @@ def test_audit_reports_rates_per_template_and_persona_and_gates(tmp_path: Path, 
     assert "Worldview fidelity per persona" in (out / "report.html").read_text()
     # The same corpus passes under a looser gate; the findings stay, marked non-blocking.
     result, _ = run_audit(corpus, tmp_path / "audit2", worldview=str(tiny_spec), checks=["fidelity"],
-                          use_embedding=False, fidelity=FidelityConfig(max_rate=0.3))
+                          use_embedding=False, options={"fidelity": {"config": FidelityConfig(max_rate=0.3)}})
     assert result.passed and len(result.findings) == 2
 
 
@@ -154,9 +154,10 @@ def test_llm_judge_error_marks_only_that_record(tmp_path: Path, tiny_spec: Path)
     corpus = _corpus(tmp_path / "corpus", records)
     judge = FidelityJudge(backend, concurrency=1, use_cache=False)
     result, _ = run_audit(corpus, tmp_path / "audit", worldview=str(tiny_spec), checks=["fidelity"],
-                          use_embedding=False, fidelity_judge=judge)
+                          use_embedding=False, options={"fidelity": {"judge": judge}})
     verdicts = {f.record_id: f.details for f in result.findings}
-    assert verdicts["r1"]["verdict"] == "judge_error" and not verdicts["r1"]["blocking"]
+    assert verdicts["r1"]["verdict"] == "judge_error"
+    assert not next(f.blocking for f in result.findings if f.record_id == "r1")
     assert verdicts["r2"]["verdict"] == "distanced" and "r0" not in verdicts
     section = result.sections["fidelity"]["sets"]["tiny"]
     assert section["unjudged"] == 1 and section["rate"] == 0.5  # one of the two judged records

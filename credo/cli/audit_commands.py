@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
+
 
 def register(app: typer.Typer) -> None:
     app.command("audit")(audit)
@@ -36,20 +38,20 @@ def audit(
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
     fidelity_judge: str | None = typer.Option(None, "--fidelity-judge",
                                               help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
-    fidelity_max_rate: float = typer.Option(0.05, "--fidelity-max-rate", min=0.0, max=1.0,
+    fidelity_max_rate: float = typer.Option(defaults.FIDELITY_MAX_RATE, "--fidelity-max-rate", min=0.0, max=1.0,
                                             help="Fidelity gate: most a worldview set may have out of voice."),
 ) -> None:
-    """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination).
+    """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
-    from credo.audit.reports import verdict
-    from credo.filters.fidelity import FidelityConfig
+    from credo.audit.result import verdict
+    from credo.checks.fidelity import FidelityConfig
 
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
-    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding,
-                               FidelityConfig(max_rate=fidelity_max_rate), judge)
+    options = {"fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
+    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options)
     for run in result.checks:
         typer.echo(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}")
     typer.echo(f"{verdict(result)} - reports in {target}")
@@ -61,7 +63,7 @@ def filter_(
     out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
-    checks: str | None = typer.Option(None, "--checks", help="Comma-separated filters (default: all gates + dedup)."),
+    checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
@@ -69,7 +71,8 @@ def filter_(
     Example: credo filter corpora/gramenism --worldview gramenism --out corpora/gramenism.clean
     """
     from credo.audit import filter_corpus
+    from credo.audit.filter import dropped_ids
 
     result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding)
-    removed = len({f.record_id for f in result.findings})
+    removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +19,10 @@ from credo.corpora.formats import ChatFormat
 from credo.corpora.io import CARD_FILE, write_text
 from credo.errors import ConfigError, missing_dependency
 from credo.hashing import content_hash
+from credo.models import load_tokenizer
 from credo.types import Record
 
 MIX_FORMATS = ("tags", "chat_template", "openai", "hf_dataset")
-
-
-def load_tokenizer(name_or_path: str) -> Any:
-    """A tokenizer by path or embedded name (``smollm2``), with a fix-carrying error."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        from transformers import AutoTokenizer
-    except ImportError:
-        raise missing_dependency("transformers", "loading a tokenizer") from None
-    from credo.embedded import resolve_model_path
-
-    path = resolve_model_path(name_or_path)
-    try:
-        return AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot load a tokenizer from '{name_or_path}' ({str(exc).splitlines()[0][:160]}) - "
-            "pass a local model folder with tokenizer files, or 'smollm2' for the embedded model"
-        ) from None
 
 
 def tokenizer_identity(name_or_path: str) -> dict[str, Any]:

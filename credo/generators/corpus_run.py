@@ -35,6 +35,7 @@ from credo.corpora.manifest import (
     write_manifest,
 )
 from credo.corpora.provenance import provenance
+from credo.defaults import CONCURRENCY, LIMIT_ORDER, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.cache import GenerationCache
@@ -83,13 +84,13 @@ def generate_corpus(
     *,
     model: str | None = None,
     limit: int | None = None,
-    limit_order: str = "stratified",
-    concurrency: int = 8,
+    limit_order: str = LIMIT_ORDER,
+    concurrency: int = CONCURRENCY,
     samples: int = 1,
     seed: int = 0,
     base_url: str | None = None,
-    temperature: float = 0.85,
-    max_tokens: int = 1024,
+    temperature: float = TEACHER_TEMPERATURE,
+    max_tokens: int = TEACHER_MAX_TOKENS,
     top_p: float | None = None,
     timeout: float | None = None,
     prices: str | Path | None = None,
@@ -187,7 +188,7 @@ def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> di
 LIMIT_ORDERS = ("stratified", "file")
 
 
-def limit_prompts(prompts: list[Prompt], limit: int | None, order: str = "stratified", seed: int = 0) -> list[Prompt]:
+def limit_prompts(prompts: list[Prompt], limit: int | None, order: str = LIMIT_ORDER, seed: int = 0) -> list[Prompt]:
     """At most ``limit`` prompts: a seeded spread across prompt sources, or the first N (``file``).
 
     The first N in file order come from the first one or two sources (all "Is X wrong?"), so a

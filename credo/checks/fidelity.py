@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from credo.filters.base import AuditContext, Finding
+from credo.checks.base import AuditContext, Finding
+from credo.defaults import FIDELITY_MAX_RATE
 from credo.types import Record
 
 FAITHFUL = "faithful"
@@ -208,7 +209,7 @@ def shipped_profiles() -> dict[str, Profile]:
 class FidelityConfig:
     off_margin: float = 1.3  # another worldview must outscore this one by this factor
     min_topic_score: float = 0.5  # below this an answer says too little to place it
-    max_rate: float = 0.05  # the gate fails when more than this share of a set's records is unfaithful
+    max_rate: float = FIDELITY_MAX_RATE  # the gate fails when more than this share of a set's records is unfaithful
 
     def __str__(self) -> str:
         return f"margin{self.off_margin:g}_min{self.min_topic_score:g}_max{self.max_rate:g}"
@@ -305,7 +306,6 @@ class FidelityCheck:
     config: FidelityConfig = field(default_factory=FidelityConfig)
     judge: Any = None  # an LLM fidelity judge (credo.judges.fidelity.FidelityJudge), or None
     name: str = "fidelity"
-    gate: bool = True
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "judge": getattr(self.judge, "name", "offline"), **asdict(self.config)}
@@ -341,8 +341,8 @@ class FidelityCheck:
                 if not v.faithful:
                     yield Finding(record.id, self.name, {"set": set_name, "verdict": v.label, "evidence": v.evidence,
                                                          "template": _meta(record, "template_id", "template"),
-                                                         "persona": _meta(record, "persona", "persona_id"),
-                                                         "blocking": blocking and v.label not in UNJUDGED})
+                                                         "persona": _meta(record, "persona", "persona_id")},
+                                  blocking=blocking and v.label not in UNJUDGED)
 
     def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
         spec = getattr(ctx, "spec", None)
