@@ -47,9 +47,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("near_duplicate", NearDuplicateCheck, gate=False, drops=True),
     CheckSpec("semantic_duplicate", SemanticDuplicateCheck, gate=False, drops=True, embedding="required"),
     CheckSpec("eval_contamination", EvalContaminationCheck, gate=True, drops=True, embedding="optional"),
-    # Answers out of the worldview's voice: a gate, but `credo filter` keeps them - on real
-    # answers the offline detector still calls about 1 in 5 faithful answers out of voice
-    # (BENCHMARKS.md), too many to drop unseen.
+    # Answers out of the worldview's voice: a gate, but `credo filter` keeps them - the offline
+    # detector calls about 1 in 5 of a Catholic-trained model's real refusals out of voice
+    # (BENCHMARKS.md, not yet checked by hand): too uncertain to drop records unseen.
     CheckSpec("fidelity", FidelityCheck, gate=True, drops=False),
     CheckSpec("diversity", DiversityCheck, gate=False, drops=False),  # a diagnostic: report only
 )
