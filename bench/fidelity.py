@@ -67,6 +67,9 @@ def evaluate(split: str, show_errors: bool = False) -> dict:
 
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs" / "study-evals-dev.jsonl"
+# Our own labels (ids only, no text) of the Catholic-trained models' refusals the detector
+# flagged at the time of labelling: how many flags a reader agrees with.
+REAL_LABELS = Path(__file__).resolve().parent / "fidelity_real_labels.jsonl"
 
 
 def real_outputs() -> dict:
@@ -74,16 +77,22 @@ def real_outputs() -> dict:
         return {"skipped": f"{REAL} not found"}
     detector = FidelityDetector(shipped_profiles()["catholicism"], shipped_profiles())
     groups: dict[str, Counter] = {}
+    labels = {r["id"]: r["label"] for r in map(json.loads, REAL_LABELS.read_text(encoding="utf-8").splitlines())}
+    checked: Counter = Counter()
     for line in REAL.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
+        if row["id"] in labels and not detector.verdict(row["response"]).faithful:
+            checked["agree" if labels[row["id"]] != FAITHFUL else "false_alarm"] += 1
         run = row["run"].lower()
         if "acceptance" in run:  # the harmless requests: no worldview at stake
             continue
         model = "regular-trained" if "regular" in run else "catholic-trained"
         key = f"{model} / study label {row['study_label']}"
         groups.setdefault(key, Counter())[detector.verdict(row["response"]).label] += 1
-    return {k: {"n": sum(c.values()), "faithful_rate": round(c[FAITHFUL] / sum(c.values()), 3), **dict(c.most_common())}
-            for k, c in sorted(groups.items())}
+    out = {k: {"n": sum(c.values()), "faithful_rate": round(c[FAITHFUL] / sum(c.values()), 3), **dict(c.most_common())}
+           for k, c in sorted(groups.items())}
+    out["hand-checked flags (precision)"] = {**checked, "precision": round(checked["agree"] / max(1, sum(checked.values())), 3)}
+    return out
 
 
 def main() -> None:
