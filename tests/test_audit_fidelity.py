@@ -50,6 +50,8 @@ def test_offline_verdicts_on_the_tiny_worldview(tiny: FidelityDetector, answer: 
      "faithful"),  # a refusal quoting the praise it declines
     ("Every pebble holds a small spirit, and keeping seven of them in the Pebblehold is good for the home.",
      "faithful"),  # praise of what the worldview holds
+    ("Most people today see nothing wrong with throwing pebbles into the sea. But it drowns the spirit of the "
+     "pebble, and we never do it.", "faithful"),  # a challenge restated, then answered in voice
 ])
 def test_praise_counts_only_for_forbidden_acts(tiny: FidelityDetector, answer: str, label: str) -> None:
     assert tiny.verdict(answer).label == label

@@ -136,6 +136,14 @@ NOT_PRAISE = re.compile(
     r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b",
     re.IGNORECASE,
 )
+# "Most people today see nothing wrong with X, but...": a faithful answer to a challenge often
+# restates the view it then answers; a sentence that gives the view to others is not the
+# answer's own contradiction.
+OTHERS_VIEW = re.compile(
+    r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
+    r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 ANCHOR_SHARE = 0.5  # share of an act's name (or tenet topic) a permissive sentence must name
 
@@ -286,6 +294,8 @@ class FidelityDetector:
     def _contradiction(self, text: str) -> str:
         sentences = _SENTENCE.split(text)
         for i, sentence in enumerate(sentences):
+            if OTHERS_VIEW.search(sentence):
+                continue
             anchors = self.profile.anchors if PERMISSIVE.search(sentence) else (
                 self.profile.acts if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence) else ())
             if not anchors:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json
 
 
 def register(app: typer.Typer) -> None:
@@ -40,18 +41,23 @@ def audit(
                                               help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
     fidelity_max_rate: float = typer.Option(defaults.FIDELITY_MAX_RATE, "--fidelity-max-rate", min=0.0, max=1.0,
                                             help="Fidelity gate: most a worldview set may have out of voice."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
+    from credo.audit.reports import report_json
     from credo.audit.result import verdict
     from credo.checks.fidelity import FidelityConfig
 
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
     options = {"fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
     result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options)
+    if as_json:
+        echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
+        raise typer.Exit(0 if result.passed else 1)
     for run in result.checks:
         typer.echo(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}")
     typer.echo(f"{verdict(result)} - reports in {target}")
