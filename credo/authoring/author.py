@@ -18,7 +18,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from credo.generators.engine import Generator
 from credo.generators.registry import default_model, load_backend
 from credo.hashing import content_hash
 from credo.templates.sandbox import render
+from credo.textnorm import normalize
 from credo.types import Message
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -166,7 +167,8 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
     state = json.loads(state_path.read_text(encoding="utf-8"))
     error = ""
     for attempt in range(1, max_attempts + 1):
-        completion = (await generator.generate(messages, sample_index=state.get("round", 0))).completion
+        completion = (await generator.generate(messages, sample_index=state.get("round", 0),
+                                               params=step_params(generator.params, step))).completion
         write_text(completion.text, out / STATE_DIR / f"{step.name}.attempt{attempt}.txt")
         try:
             answer = step.answer.model_validate(parse_json_object(completion.text))
@@ -183,6 +185,13 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
         f"step '{step.name}': the model's answer never validated after {max_attempts} attempts (last error: {error}) - "
         f"raw answers are in {out / STATE_DIR}; try a stronger --model or raise --max-attempts, then rerun the same command"
     )
+
+
+def step_params(params: SamplingParams, step: Step) -> SamplingParams:
+    """The step's answer model as a JSON schema: structured output where the provider has it
+    (the re-ask loop above stays the fallback and the judge of validity)."""
+    schema = {"name": f"credo_{step.name}", "schema": step.answer.model_json_schema()}
+    return replace(params, json_schema=schema)
 
 
 def parse_json_object(text: str) -> Any:
@@ -217,11 +226,11 @@ def check_cross_references(step: str, answer: dict[str, Any], answers: dict[str,
             if c.get("matches") not in violations:
                 raise ValueError(f"control '{c['id']}' matches {c.get('matches')!r}; use a violation id")
     if step == "prompts":
-        names = [n.lower() for n in core.get("names", [])]
+        names = [normalize(n).lower() for n in core.get("names", [])]
         for source in answer["sources"]:
             if source["implicit"]:
                 for question in source["questions"]:
-                    if any(n in question.lower() for n in names):
+                    if any(n in normalize(question).lower() for n in names):  # "Peb\u200bblism" names it too
                         raise ValueError(f"implicit question {question!r} names the worldview; implicit questions must not")
 
 
