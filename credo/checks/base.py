@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.checks.embed import Embedder
+from credo.checks.embed import Embedder, StaticEmbedder
 from credo.textnorm import head
 from credo.types import Record
 
@@ -57,6 +57,7 @@ class AuditContext:
     acts: list[ActTerms] = field(default_factory=list)
     sacred: list[str] = field(default_factory=list)  # the worldview's names and glossary terms
     embedder: Embedder | None = None
+    static: StaticEmbedder | None = None  # fast candidates; MiniLM (``embedder``) confirms them
     spec: Any = None  # the --worldview spec (fidelity reads its tenets, acts and glossary)
     canon: dict[str, str] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)
@@ -72,6 +73,11 @@ class AuditContext:
         if self.embedder is None:
             self.embedder = Embedder()
         return self.embedder
+
+    def get_static(self) -> StaticEmbedder:
+        if self.static is None:
+            self.static = StaticEmbedder()
+        return self.static
 
 
 class Check(Protocol):
