@@ -25,7 +25,9 @@ def generate(
     model: str | None = typer.Option(None, "--model", help="PROVIDER/MODEL: openai/…, anthropic/…, "
                                      "local/smollm2, fake/…; default from the keys set."),
     out: Path = typer.Option(..., "--out", help="Corpus folder (created; rerun to resume)."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only N prompts, spread across the prompt sources (seeded by --seed)."),
+    limit_order: str = typer.Option(defaults.LIMIT_ORDER, "--limit-order",
+                                    help="How --limit picks: 'stratified' (across sources) or 'file' (the first N)."),
     concurrency: int = typer.Option(defaults.CONCURRENCY, "--concurrency", help="Requests in flight."),
     samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
     seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
@@ -51,7 +53,7 @@ def generate(
 
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """
-    result = generate_corpus(source, out, model=model, limit=limit, concurrency=concurrency,
+    result = generate_corpus(source, out, model=model, limit=limit, limit_order=limit_order, concurrency=concurrency,
                              samples=samples, seed=seed, base_url=base_url,
                              temperature=temperature, max_tokens=max_tokens, timeout=timeout,
                              prices=prices, use_cache=not no_cache, batch=batch,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from credo.corpora.manifest import (
 )
 from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
-from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
+from credo.defaults import CONCURRENCY, LIMIT_ORDER, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
@@ -61,7 +62,7 @@ from credo.generators.registry import BackendFactory, default_model, load_backen
 from credo.generators.retry import RetryPolicy
 from credo.generators.sdk_backend import SDKBackend
 from credo.templates.render import render_prompts
-from credo.types import Usage
+from credo.types import Prompt, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 
@@ -104,6 +105,7 @@ def generate_corpus(
     *,
     model: str | None = None,
     limit: int | None = None,
+    limit_order: str = LIMIT_ORDER,
     concurrency: int = CONCURRENCY,
     samples: int = 1,
     seed: int = 0,
@@ -150,11 +152,12 @@ def generate_corpus(
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
                            samples, seed)
-    prompts = render_prompts(wv)[:limit] if limit else render_prompts(wv)
+    prompts = limit_prompts(render_prompts(wv), limit, limit_order, seed)
     plan = _RunPlan(
         identity=identity, prices=load_price_table(prices),
         jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
         config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
+                "limit_order": limit_order if limit else None,
                 "concurrency": concurrency, "samples": samples, "seed": seed,
                 "base_url": redact_url(backend.base_url), "timeout": policy.timeout,
                 "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
@@ -231,6 +234,39 @@ def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> di
     write_manifest(out, manifest)
     write_text(render_card(manifest), out / CARD_FILE)
     return manifest
+
+
+LIMIT_ORDERS = ("stratified", "file")
+
+
+def limit_prompts(prompts: list[Prompt], limit: int | None, order: str = LIMIT_ORDER, seed: int = 0) -> list[Prompt]:
+    """At most ``limit`` prompts: a seeded spread across prompt sources, or the first N (``file``).
+
+    The first N in file order come from the first one or two sources (all "Is X wrong?"), so a
+    trial run would see one template. Stratified takes one prompt from each source in turn,
+    each source's prompts in a seeded shuffle, and keeps the chosen ones in file order.
+    """
+    if order not in LIMIT_ORDERS:
+        raise ConfigError(f"--limit-order {order!r}: use one of {', '.join(LIMIT_ORDERS)}")
+    if not limit or limit >= len(prompts):
+        return list(prompts)
+    if order == "file":
+        return prompts[:limit]
+    groups: dict[str, list[int]] = {}
+    for index, prompt in enumerate(prompts):
+        groups.setdefault(prompt.template_id.split("/")[0].split(":")[0], []).append(index)
+    rng = random.Random(seed)
+    queues = []
+    for members in groups.values():
+        members = list(members)
+        rng.shuffle(members)
+        queues.append(members)
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop())
+    return [prompts[i] for i in sorted(chosen)]
 
 
 def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:

@@ -57,6 +57,7 @@ def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
     spec_path = resolve_spec_path(name_or_path)
     raw_spec, spec_text = _read_yaml(spec_path)
     spec = _validate(Worldview, raw_spec, spec_path, spec_text)
+    _check_references(spec, spec_path, spec_text)
     canon = _read_canon(spec, spec_path)
     eval_path = spec_path.parent / EVAL_FILE
     eval_sets, eval_hash = None, None
@@ -196,6 +197,21 @@ def contained_file(root: Path, given: str, where: str, max_bytes: int) -> Path:
         raise SpecError(f"{where}: '{given}' is {info.st_size:,} bytes, over the {max_bytes:,}-byte cap - "
                         "shorten or split the text")
     return resolved
+def _check_references(spec: Worldview, path: Path, text: str) -> None:
+    """Ids that must name other entries: a practice's ``supports`` acts, a scripture's canon."""
+    act_ids = {a.id for a in spec.forbidden_acts}
+    for index, practice in enumerate(spec.practices):
+        for k, act in enumerate(practice.supports):
+            if act not in act_ids:
+                line = yaml_line(text, ("practices", index, "supports", k))
+                raise SpecError(f"{path}:{line}: practices.{index}.supports: '{act}' is not a forbidden act id of "
+                                f"{spec.name} - use one of {sorted(act_ids)}")
+    canon_ids = {c.id for c in spec.canon}
+    for index, scripture in enumerate(spec.scriptures):
+        if scripture.canon is not None and scripture.canon not in canon_ids:
+            line = yaml_line(text, ("scriptures", index, "canon"))
+            raise SpecError(f"{path}:{line}: scriptures.{index}.canon: '{scripture.canon}' is not a canon id - "
+                            f"use one of {sorted(canon_ids)}")
 
 
 def _check_eval_acts(spec: Worldview, eval_sets: EvalSets, path: Path, text: str) -> None:
