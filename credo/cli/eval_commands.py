@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli.options import finite
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +21,7 @@ def eval_command(
     out: Path = typer.Option(..., "--out", help="Folder for responses.jsonl and results.json."),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder from credo train."),
     samples: int = typer.Option(defaults.EVAL_SAMPLES, "--samples", help="Samples per request (K)."),
-    temperature: float = typer.Option(defaults.EVAL_TEMPERATURE, "--temperature", help="Sampling temperature."),
+    temperature: float = typer.Option(defaults.EVAL_TEMPERATURE, "--temperature", callback=finite, help="Sampling temperature."),
     max_new_tokens: int = typer.Option(defaults.EVAL_MAX_NEW_TOKENS, "--max-new-tokens", help="Most new tokens per sample."),
     judge: list[str] = typer.Option([], "--judge", help="LLM judge PROVIDER/MODEL (offline always runs)."),
     fmt: str | None = typer.Option(None, "--format", help="tags or chat_template (default: the adapter's, else tags)."),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from credo.cli.options import finite
 from credo.train.config import resolve_train_config, train_config_path
 from credo.train.lora import train_lora
 
@@ -19,7 +20,7 @@ def train(
     base_model: str = typer.Option(..., "--base-model", help="Model folder, or smollm2."),
     out: Path = typer.Option(..., "--out", help="Adapter folder (rerun to resume)."),
     config: str | None = typer.Option(None, "--config", help="YAML of train settings, or a shipped name (cpu-smoke)."),
-    learning_rate: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
+    learning_rate: float | None = typer.Option(None, "--lr", callback=finite, help="Peak learning rate."),
     epochs: int | None = typer.Option(None, "--epochs"),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
     batch_size: int | None = typer.Option(None, "--batch-size"),

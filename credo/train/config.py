@@ -23,7 +23,7 @@ SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 class TrainConfig(BaseModel):
     """LoRA SFT settings; defaults follow the original run (Mistral-Nemo 12B base)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     lora_r: int = 48
     lora_alpha: int = 48

@@ -22,10 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
-from credo.corpora.io import RECORDS_FILE, read_manifest, read_records, records_path, write_json
+from credo.corpora.io import (
+    RECORDS_FILE,
+    read_manifest,
+    read_records,
+    records_path,
+    write_json,
+    write_text,
+)
+from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
-from credo.errors import ConfigError, missing_dependency
+from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.hashing import content_hash, file_hash
 from credo.models import load_causal_lm, load_tokenizer
 from credo.train.adapter import RUN_FILE
@@ -62,7 +70,13 @@ class TrainResult:
 def train_lora(data: Path, base_model: str, out: Path, config: TrainConfig,
                progress: bool = True) -> TrainResult:
     """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc."""
-    prepared = prepare_run(data, base_model, config)
+    check_output(out, inputs=[records_path(data)], resumable=True)  # one run per folder, never over the mix
+    prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
+    with output_lock(out):
+        return _train(prepared, base_model, Path(out), config, progress)
+
+
+def _train(prepared: PreparedRun, base_model: str, out: Path, config: TrainConfig, progress: bool) -> TrainResult:
     done = _finished_run(out, prepared.fingerprint)
     if done is not None:
         return done
@@ -90,11 +104,24 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
     tokenizer = load_tokenizer(base_model)
     chat_format = ChatFormat(format_name, tokenizer)
     _check_template_matches(manifest, chat_format, base_model, data)
+    _refuse_forged_turns(records, tokenizer, data_file)
     masks = encode_corpus(records, chat_format, tokenizer, config.max_length)
     data_hash = file_hash(str(data_file))
     identity = {"data_hash": data_hash, "base_model": base_model, "chat_format": format_name,
                 "config": config.model_dump(exclude={"save_every", "device"})}
     return PreparedRun(records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity))
+
+
+def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path) -> None:
+    """A turn marker inside a message would train a forged turn (with a chat tokenizer, as real
+    special tokens inside the loss span); credo mix refuses or defuses them, so stop here too."""
+    from credo.markers import forged_turns, special_tokens
+
+    first = next(forged_turns(records, special_tokens(tokenizer)), None)
+    if first is not None:
+        raise CorpusError(f"{data_file}: record '{first.record_id}' carries the turn marker {first.markers[0]!r} "
+                          f"in its {first.role} message - remake the mix (credo mix refuses such records, or "
+                          "defuses them with --neutralise-markers)")
 
 
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
@@ -333,10 +360,9 @@ def _finished_run(out: Path, fingerprint: str) -> TrainResult | None:
 
 
 def _write_token_counts(masks: MaskReport, out: Path) -> None:
-    with (out / "trained_tokens.jsonl").open("w", encoding="utf-8") as handle:
-        for example in masks.examples:
-            handle.write(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
-                                     "trained": example.trained_tokens}) + "\n")
+    write_text("".join(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
+                                   "trained": example.trained_tokens}) + "\n" for example in masks.examples),
+               out / "trained_tokens.jsonl")
 
 
 def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, state: LoopState,
