@@ -94,14 +94,14 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
     masks = encode_corpus(records, chat_format, tokenizer, config.max_length)
     data_hash = file_hash(str(data_file))
     identity = {"data_hash": data_hash, "base_model": base_model, "chat_format": format_name,
-                "config": config.model_dump(exclude={"save_every", "device"})}
+                "config": config.model_dump(exclude={"save_every", "device", "report_to"})}
     return PreparedRun(records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity))
 
 
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
-    """The format the mix was made in wins; openai/hf_dataset mixes default to tags."""
+    """The format the mix was made in wins; openai/prompt_completion/hf_dataset mixes default to tags."""
     mix_format = manifest.get("format")
-    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "hf_dataset"):
+    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "prompt_completion", "hf_dataset"):
         raise ConfigError(f"{data}/manifest.json: unknown format '{mix_format}' - remake the mix with credo mix")
     if config.chat_format and mix_format in TRAINING_FORMATS and config.chat_format != mix_format:
         raise ConfigError(f"{data} was mixed in format '{mix_format}' but chat_format is '{config.chat_format}' "
@@ -351,6 +351,7 @@ def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, s
     return {
         "kind": "lora_run",
         "status": "complete",
+        "trainer": config.trainer,
         "fingerprint": prepared.fingerprint,
         "data": {"records_hash": prepared.data_hash, "mix_manifest": prepared.manifest or None},
         "base_model": base_model,
