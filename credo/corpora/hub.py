@@ -19,8 +19,8 @@ import yaml
 
 from credo.corpora.export import hf_dataset
 from credo.corpora.io import CARD_FILE, read_manifest, read_records, records_path, write_text
-from credo.hashing import file_hash
 from credo.errors import BackendError, ConfigError, CorpusError, missing_dependency
+from credo.hashing import file_hash
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
 OUR_FILES = {"README.md", "data"}  # what a hub folder holds; anything else there is not ours
