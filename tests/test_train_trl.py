@@ -20,44 +20,34 @@ from tests.test_train_lora import FAST, make_mix, run_cli  # noqa: E402
 
 def test_trl_run_has_the_layout_credo_eval_reads(tiny_llama: Path, tiny_spec: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Both trainers from the same seeded LoRA start, first step on the whole mix: the same
+    loss, so TRL saw the token ids and loss mask credo verified; and the same output files."""
+    from credo.cli.main import main
     from credo.train.evaluate import evaluate
 
-    mix = make_mix(tmp_path)
-    flags = ["--lora-r", "4", "--lr", "5e-3", "--batch-size", "2", "--max-length", "128", "--device", "cpu"]
+    mix = make_mix(tmp_path, n=6)
+    flags = ["--lora-r", "4", "--lr", "5e-3", "--batch-size", "6", "--max-length", "128", "--device", "cpu",
+             "--epochs", "2"]
     with pytest.raises(SystemExit) as done:
-        from credo.cli.main import main
-
         main(["train", "--data", str(mix), "--base-model", str(tiny_llama), "--out", str(tmp_path / "trl"),
-              "--trainer", "trl", "--max-steps", "3", *flags])
+              "--trainer", "trl", *flags])
     assert done.value.code in (0, None)
-    assert "trained 3 steps" in capsys.readouterr().out
+    assert "trained 2 steps" in capsys.readouterr().out
     lora.train_lora(mix, str(tiny_llama), tmp_path / "credo",
-                    resolve_train_config(None, {"lora_r": 4, "learning_rate": 5e-3, "batch_size": 2,
-                                                "max_length": 128, "device": "cpu", "max_steps": 3}),
-                    progress=False)
+                    resolve_train_config(None, {"lora_r": 4, "learning_rate": 5e-3, "batch_size": 6, "epochs": 2,
+                                                "max_length": 128, "device": "cpu"}), progress=False)
     files = {p.name for p in (tmp_path / "trl").iterdir()}
     assert files == {p.name for p in (tmp_path / "credo").iterdir()}  # adapter, run.json, token counts
     trl_run = json.loads((tmp_path / "trl" / "run.json").read_text())
     credo_run = json.loads((tmp_path / "credo" / "run.json").read_text())
     assert set(trl_run) == set(credo_run) and trl_run["trainer"] == "trl" and credo_run["trainer"] == "credo"
-    assert [p["step"] for p in trl_run["loss_curve"]] == [1, 2, 3] and trl_run["steps"] == 3
+    assert [p["step"] for p in trl_run["loss_curve"]] == [1, 2] and trl_run["steps"] == 2
+    assert trl_run["loss_curve"][0]["loss"] == pytest.approx(credo_run["loss_curve"][0]["loss"], abs=1e-3)
     assert trl_run["trained_tokens"] == credo_run["trained_tokens"]  # the same verified masks
+    assert trl_run["tokens_seen"] == 2 * trl_run["trained_tokens"]["total_tokens"]  # each record once an epoch
     result = evaluate(str(tiny_llama), [str(tiny_spec)], tmp_path / "ev", adapter=tmp_path / "trl",
                       samples=1, max_new_tokens=4)
     assert result.results["config"]["adapter"] == str(tmp_path / "trl")
-
-
-def test_trl_trains_the_same_tokens_and_labels_as_credo(tiny_llama: Path, tmp_path: Path) -> None:
-    """One step on the whole mix from the same seeded LoRA start: the same loss, so TRL saw
-    the same token ids and the same loss mask credo verified."""
-    mix = make_mix(tmp_path, n=6)
-    settings = {**FAST, "batch_size": 6, "max_steps": 1, "device": "cpu"}
-    ours = lora.train_lora(mix, str(tiny_llama), tmp_path / "credo", TrainConfig(**settings), progress=False)
-    theirs = train_trl(mix, str(tiny_llama), tmp_path / "trl", TrainConfig(**settings, trainer="trl"),
-                       progress=False)
-    assert theirs.final_loss == pytest.approx(ours.final_loss, abs=1e-3)
-    run = json.loads((tmp_path / "trl" / "run.json").read_text())
-    assert run["tokens_seen"] == run["trained_tokens"]["total_tokens"]  # every record, once, unpadded
 
 
 def test_trl_options_and_bad_trl_args_fail_before_training(tiny_llama: Path, tmp_path: Path,
@@ -75,3 +65,40 @@ def test_trl_options_and_bad_trl_args_fail_before_training(tiny_llama: Path, tmp
     with pytest.raises(ConfigError, match="needs a CUDA GPU"):
         train_trl(mix, str(tiny_llama), tmp_path / "q", TrainConfig(**FAST, trainer="trl", load_in_4bit=True,
                                                                      device="cpu"), progress=False)
+
+
+def test_trl_run_resumes_from_its_last_checkpoint(tiny_llama: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from safetensors.torch import load_file
+    from trl import SFTTrainer
+
+    mix = make_mix(tmp_path, n=8)
+    config = TrainConfig(**FAST, trainer="trl", save_every=2, device="cpu")  # 4 steps of 2
+    train_trl(mix, str(tiny_llama), tmp_path / "straight", config, progress=False)
+    real_step = SFTTrainer.training_step
+    calls = []
+
+    def crash_on_third(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run is stopped after the step-2 checkpoint
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(SFTTrainer, "training_step", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        train_trl(mix, str(tiny_llama), tmp_path / "stopped", config, progress=False)
+    assert (tmp_path / "stopped" / "checkpoint" / "checkpoint-2").is_dir()
+    assert not (tmp_path / "stopped" / "run.json").exists()
+    monkeypatch.setattr(SFTTrainer, "training_step", real_step)
+    with pytest.raises(ConfigError, match="different run"):  # another run's checkpoint is not resumed
+        train_trl(mix, str(tiny_llama), tmp_path / "stopped", TrainConfig(**{**FAST, "lora_r": 8}, trainer="trl",
+                                                                         save_every=2, device="cpu"), progress=False)
+    resumed = train_trl(mix, str(tiny_llama), tmp_path / "stopped", config, progress=False)
+    assert resumed.resumed_from == 2 and resumed.steps == 4
+    run = json.loads((tmp_path / "stopped" / "run.json").read_text())
+    assert [p["step"] for p in run["loss_curve"]] == [1, 2, 3, 4] and run["resumed_from"] == 2
+    assert not (tmp_path / "stopped" / "checkpoint").exists()
+    straight = load_file(str(tmp_path / "straight" / "adapter_model.safetensors"))
+    after = load_file(str(tmp_path / "stopped" / "adapter_model.safetensors"))
+    for name, tensor in straight.items():
+        assert (tensor - after[name]).abs().max() < 1e-4, name
