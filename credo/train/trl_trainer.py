@@ -68,6 +68,10 @@ def train_trl(data: Path, base_model: str, out: Path, config: TrainConfig,
     model = build_peft_model(_load_model(base_model, config), config)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
                          processing_class=prepared.tokenizer)
+    if not progress:  # without a progress bar the Trainer prints every log line instead
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     started = time.monotonic()
     trainer.train(resume_from_checkpoint=bool(resume_step))
     elapsed = time.monotonic() - started
