@@ -102,3 +102,15 @@ def test_trl_run_resumes_from_its_last_checkpoint(tiny_llama: Path, tmp_path: Pa
     after = load_file(str(tmp_path / "stopped" / "adapter_model.safetensors"))
     for name, tensor in straight.items():
         assert (tensor - after[name]).abs().max() < 1e-4, name
+
+
+def test_trl_packing_keeps_records_apart(tiny_llama: Path, tmp_path: Path) -> None:
+    """Packed rows hold several records; on the same batch the loss equals the unpacked one,
+    so no record attends to another and the same tokens carry loss."""
+    mix = make_mix(tmp_path, n=6)
+    settings = {**FAST, "batch_size": 6, "max_steps": 1, "device": "cpu", "max_length": 64, "trainer": "trl"}
+    plain = train_trl(mix, str(tiny_llama), tmp_path / "plain", TrainConfig(**settings), progress=False)
+    packed = train_trl(mix, str(tiny_llama), tmp_path / "packed", TrainConfig(**settings, packing=True),
+                       progress=False)
+    assert packed.final_loss == pytest.approx(plain.final_loss, abs=1e-4)
+    assert json.loads((tmp_path / "packed" / "run.json").read_text())["config"]["packing"] is True

@@ -179,8 +179,9 @@ def _claim_checkpoints(folder: Path, fingerprint: str) -> int:
     elif (folder / "state.json").is_file():
         raise ConfigError(f"{folder} holds a checkpoint of credo's own trainer - rerun with --trainer credo, "
                           "or delete that folder to start over")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json({"fingerprint": fingerprint}, marker)
+    if int(os.environ.get("RANK", "0")) == 0:  # under accelerate launch, one process writes it
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json({"fingerprint": fingerprint}, marker)
     steps = [int(p.name.rpartition("-")[2]) for p in folder.glob("checkpoint-*") if p.name.rpartition("-")[2].isdigit()]
     return max(steps, default=0)
 
