@@ -11,8 +11,9 @@
   same conversational ``prompt``/``completion`` columns.
 
 Every trainer-ready file also keeps ``id`` and ``meta`` (a JSON string in Arrow files, where
-records' meta keys and types vary). ``prompt``/``completion`` is the dataset shape TRL,
-Axolotl and Unsloth train on the completion only, with no code and no template markers.
+records' meta keys and types vary). ``prompt``/``completion`` is the dataset shape TRL's
+``SFTTrainer`` (and Unsloth, which trains through it) puts loss on the completion only, with no
+code and no template markers (``tests/test_trainer_exports.py`` checks it token by token).
 ``records.jsonl`` itself opens with ``load_dataset("json", data_files=...)``.
 """
 
