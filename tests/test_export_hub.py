@@ -136,3 +136,22 @@ def test_format_export_of_a_corpus_and_the_openai_minimum(mix: Path, tmp_path: P
     assert cli(["export", str(mix), "--format", "prompt_completion", "--out", str(tmp_path / "pc")]) == 0
     row = json.loads((tmp_path / "pc" / "prompt_completion.jsonl").read_text().splitlines()[0])
     assert row["prompt"][0]["role"] == "user" and row["meta"]["mix_part"] == "gramenism"
+
+
+def test_generated_corpus_exports_with_its_card_and_full_meta(tiny_spec: Path, tmp_path: Path) -> None:
+    from datasets import load_dataset
+
+    from credo.generators import generate_corpus
+
+    corpus = tmp_path / "corpus"
+    generate_corpus(tiny_spec, corpus, model="fake/echo", samples=1, progress=False)
+    assert cli(["export", str(corpus), "--hub"]) == 0
+    out = corpus / "hub"
+    train = load_dataset(str(out), split="train")
+    records = (corpus / "records.jsonl").read_text().splitlines()
+    assert len(train) == len(records) > 0
+    meta = json.loads(train[0]["meta"])
+    assert {"persona_id", "prompt_id", "slots", "usage"} <= set(meta)  # the engine's meta, whole
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "corpus (fake/echo)" in readme and "- credo\n" in readme
+    assert front_matter(out)["dataset_info"]["splits"][0]["num_examples"] == len(records)

@@ -49,7 +49,8 @@ def write_hub_folder(corpus: Path, out: Path, license: str = "other", language: 
     dataset = hf_dataset(records)
     dataset.to_parquet(str(tmp / DATA_FILE))
     card = (source.parent / CARD_FILE).read_text(encoding="utf-8") if (source.parent / CARD_FILE).is_file() else ""
-    card = card.replace(str(source.parent), source.parent.name)  # no local paths in a public card
+    # a card meant for publishing names folders, not this machine's paths
+    card = card.replace(str(source.parent), source.parent.name).replace(str(Path.home()), "~")
     front = front_matter(dataset, tmp / DATA_FILE, manifest, license, language)
     readme = render_readme(front, card, manifest, source.parent.name, repo or "OWNER/NAME", file_hash(str(source)))
     write_text(readme, tmp / "README.md")
