@@ -55,7 +55,7 @@ def test_trl_options_and_bad_trl_args_fail_before_training(tiny_llama: Path, tmp
     mix = make_mix(tmp_path)
     base = ["train", "--data", str(mix), "--base-model", str(tiny_llama), "--out", str(tmp_path / "run")]
     assert run_cli([*base, "--packing"]) == 2
-    assert "packing need trainer 'trl'" in capsys.readouterr().err
+    assert "packing needs trainer 'trl'" in capsys.readouterr().err
     assert run_cli([*base, "--trainer", "trl", "--trl-arg", "no_such_field=1"]) == 2
     assert "trl_args" in capsys.readouterr().err
     assert run_cli([*base, "--trainer", "trl", "--trl-arg", "max_length=9"]) == 2
@@ -114,3 +114,20 @@ def test_trl_packing_keeps_records_apart(tiny_llama: Path, tmp_path: Path) -> No
                        progress=False)
     assert packed.final_loss == pytest.approx(plain.final_loss, abs=1e-4)
     assert json.loads((tmp_path / "packed" / "run.json").read_text())["config"]["packing"] is True
+
+
+def test_trl_settings_come_from_yaml_env_and_flags_like_the_rest(tmp_path: Path) -> None:
+    from credo.cli.train_command import parse_trl_args
+    from credo.train.trl_trainer import sft_arguments
+
+    yaml_file = tmp_path / "train.yaml"
+    yaml_file.write_text("trainer: trl\npacking: true\ntrl_args: {optim: adamw_torch, logging_steps: 5}\n")
+    env = {"CREDO_TRAIN_REPORT_TO": "tensorboard,wandb"}
+    config = resolve_train_config(yaml_file, {"trl_args": parse_trl_args(["logging_steps=10"])}, env)
+    assert config.packing and config.report_to == ["tensorboard", "wandb"]
+    assert config.trl_args == {"logging_steps": 10}  # a flag replaces the YAML mapping whole
+    arguments = sft_arguments(config, tmp_path / "ck", total_steps=20, progress=False)
+    assert arguments["packing"] and arguments["logging_steps"] == 10 and arguments["warmup_steps"] == 1
+    assert arguments["report_to"] == ["tensorboard", "wandb"] and arguments["weight_decay"] == 0.0
+    with pytest.raises(ConfigError, match="gradient_checkpointing, packing need trainer 'trl'"):
+        resolve_train_config(None, {"gradient_checkpointing": True, "packing": True})

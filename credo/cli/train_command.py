@@ -51,7 +51,7 @@ def train(
     flags = {"learning_rate": learning_rate, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
              "lora_r": lora_r, "max_length": max_length, "chat_format": chat_format, "device": device, "seed": seed,
              "trainer": trainer, "gradient_checkpointing": gradient_checkpointing, "packing": packing,
-             "load_in_4bit": load_in_4bit, "report_to": _report_to(report_to),
+             "load_in_4bit": load_in_4bit, "report_to": report_to,
              "trl_args": parse_trl_args(trl_arg) if trl_arg else None}
     settings = resolve_train_config(train_config_path(config), flags)
     if settings.trainer == "trl":
@@ -75,8 +75,3 @@ def parse_trl_args(pairs: list[str]) -> dict[str, object]:
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
 
-
-def _report_to(value: str | None) -> str | list[str] | None:
-    if value is None or "," not in value:
-        return value
-    return [v.strip() for v in value.split(",") if v.strip()]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from credo.errors import ConfigError
 
@@ -55,12 +55,20 @@ class TrainConfig(BaseModel):
     report_to: str | list[str] = "none"  # tensorboard, wandb, ... (logging only: not in the fingerprint)
     trl_args: dict[str, Any] = {}
 
+    @field_validator("report_to")
+    @classmethod
+    def _split_report_to(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str) and "," in value:  # "tensorboard,wandb" from an env variable
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
     @model_validator(mode="after")
     def _trl_options_need_trl(self) -> TrainConfig:
         if self.trainer == "credo":
             used = [name for name in TRL_ONLY if getattr(self, name) != TrainConfig.model_fields[name].default]
             if used:
-                raise ValueError(f"{', '.join(used)} need trainer 'trl' (--trainer trl)")
+                verb = "needs" if len(used) == 1 else "need"
+                raise ValueError(f"{', '.join(used)} {verb} trainer 'trl' (--trainer trl)")
         return self
 
 
