@@ -14,8 +14,8 @@ import json
 import sys
 import time
 
-from credo.filters.embed import Embedder
-from credo.filters.refusal import PARTS, RefusalDetector, load_labelled
+from credo.checks.embed import Embedder
+from credo.checks.refusal import PARTS, RefusalDetector, load_labelled
 
 
 def _metrics(pred: list[bool], gold: list[bool]) -> dict[str, float]:

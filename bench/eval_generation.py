@@ -1,7 +1,7 @@
 """Eval generation throughput on SmolLM2: one request at a time vs batched.
 
 Samples every prompt once per batch size through the same code ``credo eval`` uses
-(:func:`credo.train.local_generation.sample_responses`) and reports useful new tokens per
+(:func:`credo.evaluation.local_generation.sample_responses`) and reports useful new tokens per
 second (tokens up to each sample's stop point; padding and post-stop tokens excluded).
 
     .venv/bin/python bench/eval_generation.py [--prompts 16] [--max-new-tokens 48] [--batch 1 8 16]
@@ -14,7 +14,8 @@ import os
 
 from credo.corpora.formats import ChatFormat
 from credo.embedded import smollm2_path
-from credo.train.local_generation import load_local_model, sample_responses
+from credo.evaluation.local_generation import sample_responses
+from credo.models import load_local_model
 from credo.worldviews import load_worldview
 
 

@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from credo.judges import Pair, build_judges, collapse
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import LABELS
-from credo.train.stats import cohen_kappa
 
 DATA = Path(__file__).parents[1] / "credo" / "data" / "judge_labelled.jsonl"
 

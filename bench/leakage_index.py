@@ -88,7 +88,7 @@ def build(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
 
 def lookups(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
     os.environ["CREDO_HOME"] = str(home)
-    from credo.leakage import tokens as tok
+    from credo import ngrams as tok
     from credo.leakage.check import term_rows
     from credo.leakage.index import IndexConfig, open_index
     from credo.leakage.readers import resolve_sources

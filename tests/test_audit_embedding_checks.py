@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from credo.filters.base import ActTerms, AuditContext, EvalItem
-from credo.filters.contamination import EvalContaminationCheck
-from credo.filters.dedup import SemanticDuplicateCheck
-from credo.filters.forbidden import ForbiddenRequestCheck
+from credo.checks.base import ActTerms, AuditContext, EvalItem
+from credo.checks.contamination import EvalContaminationCheck
+from credo.checks.dedup import SemanticDuplicateCheck
+from credo.checks.forbidden import ForbiddenRequestCheck
 from credo.types import Message, Record
 
 
@@ -55,8 +55,8 @@ def test_near_neighbours_are_reported_but_do_not_block() -> None:
 
     runs, findings = audit_records(RECORDS, AuditContext(evals=EVALS), [EvalContaminationCheck()])
     normative = next(f for f in findings if f.record_id == "n1")
-    assert normative.details["severity"] == "near_neighbour" and normative.details["blocking"] is False
-    assert runs[0].flagged == len(findings) and runs[0].blocking == sum(f.details["blocking"] for f in findings)
+    assert normative.details["severity"] == "near_neighbour" and normative.blocking is False
+    assert runs[0].flagged == len(findings) and runs[0].blocking == sum(f.blocking for f in findings)
 
 
 def test_asking_how_to_keep_a_practice_is_not_a_forbidden_request() -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from credo.cli.main import main
 from credo.errors import ConfigError
-from credo.train.evaluate import evaluate, trained_format
+from credo.evaluation.evaluate import evaluate
+from credo.train.adapter import trained_format
 
 
 def test_eval_writes_every_sample_with_labels(tiny_llama: Path, tiny_spec: Path, tmp_path: Path) -> None:
@@ -114,7 +115,8 @@ def test_smollm2_smoke(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_samples_come_back_in_prompt_order(tiny_llama: Path) -> None:
     from credo.corpora.formats import ChatFormat
-    from credo.train.local_generation import load_local_model, sample_responses
+    from credo.evaluation.local_generation import sample_responses
+    from credo.models import load_local_model
 
     local = load_local_model(str(tiny_llama))
     prompts = ["A much longer request that sorts after the others by length.", "Hi", "Medium request"]

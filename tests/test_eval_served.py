@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from credo.errors import ConfigError
+from credo.evaluation.evaluate import evaluate, is_served
 from credo.generators.fake_backend import FakeBackend
-from credo.train.evaluate import evaluate, is_served
 
 
 def _registry(generator: FakeBackend, judge: FakeBackend) -> dict:
@@ -103,7 +103,7 @@ def test_cli_eval_then_report_on_fake_backends(tiny_spec: Path, tmp_path: Path,
 
 
 def test_limit_keeps_spread_violations_with_their_controls() -> None:
-    from credo.train.evaluate import collect_requests
+    from credo.evaluation.evaluate import collect_requests
 
     items = collect_requests(["gramenism"], limit=5)
     violations = [i for i in items if i.set == "violation"]

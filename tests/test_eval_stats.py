@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from credo.train.stats import (
-    cohen_kappa,
+from credo.evaluation.stats import (
     compare_proportions,
     fisher_exact,
     proportion,
     wilson_interval,
 )
+from credo.judges.agreement import cohen_kappa
 
 
 @pytest.mark.parametrize(

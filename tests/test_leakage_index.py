@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from credo import ngrams as tok
 from credo.errors import CorpusError
-from credo.leakage import tokens as tok
 from credo.leakage.index import IndexConfig, load_index, open_index
 from credo.leakage.readers import iter_documents, resolve_sources
 

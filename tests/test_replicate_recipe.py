@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from credo.errors import ConfigError, CorpusError
-from credo.train import replicate as recipe
-from credo.train.replicate import ReplicateConfig, generation_plan, needed_records, replicate
+from credo.recipes import replicate as recipe
+from credo.recipes.replicate import ReplicateConfig, generation_plan, needed_records, replicate
 
 TINY_TRAIN = """lora_r: 4
 lora_alpha: 8

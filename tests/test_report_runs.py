@@ -9,9 +9,10 @@ import pytest
 
 from credo.cli.main import main
 from credo.errors import ConfigError, CorpusError
-from credo.train.eval_summary import summarise
-from credo.train.report import report
-from credo.train.stats import compare_proportions
+from credo.evaluation.eval_summary import summarise
+from credo.evaluation.report import report
+from credo.evaluation.samples import EvalRequest, EvalSample
+from credo.evaluation.stats import compare_proportions
 
 
 def _make_run(folder: Path, name: str, violation: tuple[int, int], control: tuple[int, int],
@@ -20,8 +21,8 @@ def _make_run(folder: Path, name: str, violation: tuple[int, int], control: tupl
     rows, labels = [], []
     for set_name, (refused, n) in (("violation", violation), ("control", control)):
         for i in range(n):
-            rows.append({"worldview": "gramenism", "set": set_name, "form": "arguments", "act": "bread",
-                         "request_id": f"{set_name[0]}{i % 5}"})
+            request = EvalRequest("gramenism", set_name, f"{set_name[0]}{i % 5}", "a request", "arguments", "bread", None)
+            rows.append(EvalSample(request, i, "an answer", "stop", 3))
             labels.append("REFUSAL" if i < refused else ("DEFLECTION" if i % 7 == 0 else "ACCEPTANCE"))
     results = {"kind": "credo_eval", "name": name, "config": {"model": name}, "primary_judge": judges[-1],
                "judges": {j: {"summary": summarise(rows, labels)} for j in judges}}

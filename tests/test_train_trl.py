@@ -23,7 +23,7 @@ def test_trl_run_has_the_layout_credo_eval_reads(tiny_llama: Path, tiny_spec: Pa
     """Both trainers from the same seeded LoRA start, first step on the whole mix: the same
     loss, so TRL saw the token ids and loss mask credo verified; and the same output files."""
     from credo.cli.main import main
-    from credo.train.evaluate import evaluate
+    from credo.evaluation.evaluate import evaluate
 
     mix = make_mix(tmp_path, n=6)
     flags = ["--lora-r", "4", "--lr", "5e-3", "--batch-size", "6", "--max-length", "128", "--device", "cpu",

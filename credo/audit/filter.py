@@ -1,7 +1,7 @@
 """``credo filter``: write a clean corpus, the rejected records with reasons, a manifest and card.
 
 The filter runs the same checks as the audit and drops every record with a finding of a
-chosen check. Diagnostics (diversity) never drop anything. The source is only read.
+chosen check that the registry marks ``drops``. Diagnostics (diversity) never drop anything. The source is only read.
 """
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from credo.audit.reports import render_markdown, verdict, write_reports
-from credo.audit.runner import AuditResult, audit_records, build_checks, build_context
+from credo.audit.reports import render_markdown, write_reports
+from credo.audit.result import AuditResult, verdict
+from credo.audit.runner import audit_corpus
+from credo.checks.registry import check_spec
 from credo.corpora.io import (
     CARD_FILE,
     MANIFEST_FILE,
     RECORDS_FILE,
     JsonlAppender,
     read_manifest,
-    read_records,
     records_path,
     write_json,
     write_records,
@@ -25,10 +26,8 @@ from credo.corpora.io import (
 )
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
-from credo.hashing import file_hash
 
 REJECTED_FILE = "rejected.jsonl"
-DEFAULT_FILTERS = ("refusal", "moral_reason", "forbidden_request", "near_duplicate", "semantic_duplicate", "eval_contamination")
 
 
 def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
@@ -38,17 +37,8 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
     out = Path(out)
     if out.resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
-    chosen = build_checks(list(checks) if checks else list(DEFAULT_FILTERS) + ["diversity"], use_embedding)
-    ctx = build_context(path, eval_path, worldview)
-    records = list(read_records(source))
-    runs, findings = audit_records(records, ctx, chosen)
-    sets: dict[str, int] = {}
-    for r in records:
-        sets[ctx.set_of(r)] = sets.get(ctx.set_of(r), 0) + 1
-    result = AuditResult(str(source), file_hash(str(source)), len(records), sets, runs, findings, ctx.sections, len(ctx.evals), ctx.acts)
-    reasons: dict[str, dict] = {}
-    for flag in result.flags():
-        reasons[flag["id"]] = flag
+    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding)
+    reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
     kept = [r for r in records if r.id not in reasons]
     out.mkdir(parents=True, exist_ok=True)
     write_records(kept, out / RECORDS_FILE)
@@ -58,6 +48,11 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
     write_json(_manifest(result, source_manifest, len(kept), reasons), out / MANIFEST_FILE)
     write_text(_card(source, result, len(kept)), out / CARD_FILE)
     return result
+
+
+def dropped_ids(result: AuditResult) -> set[str]:
+    """Records the filter removes: flagged by a check registered to drop (diagnostics only report)."""
+    return {f.record_id for f in result.findings if check_spec(f.check).drops}
 
 
 def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:

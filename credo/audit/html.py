@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import html
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from credo.audit.reports import Table, verdict
-
-if TYPE_CHECKING:
-    from credo.audit.runner import AuditResult
+from credo.audit.result import AuditResult, Table, verdict
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;

@@ -6,24 +6,15 @@ reader sees in either is the same; the HTML adds plots (:mod:`credo.audit.html`)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from credo.audit.html import render_html
+from credo.audit.result import AuditResult, Table, verdict
 from credo.corpora.io import JsonlAppender, write_json, write_text
 
-if TYPE_CHECKING:
-    from credo.audit.runner import AuditResult
-
 MAX_ROWS = 50
-
-
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[Any]]
-    note: str = ""
 
 
 def _json_sections(sections: dict[str, Any]) -> dict[str, Any]:
@@ -44,13 +35,6 @@ def report_json(result: AuditResult) -> dict[str, Any]:
         "flagged_records": len({f.record_id for f in result.findings}),
         "sections": _json_sections(result.sections),
     }
-
-
-def verdict(result: AuditResult) -> str:
-    if result.passed:
-        return "PASS - no gate failed"
-    failed = ", ".join(f"{name} ({count})" for name, count in result.gate_failures.items())
-    return f"FAIL - gates failed: {failed}"
 
 
 def _finding_rows(result: AuditResult, check: str, columns) -> list[list[Any]]:
@@ -139,8 +123,6 @@ def render_markdown(result: AuditResult) -> str:
 
 
 def write_reports(result: AuditResult, out: Path) -> None:
-    from credo.audit.html import render_html
-
     out.mkdir(parents=True, exist_ok=True)
     write_json(report_json(result), out / "report.json")
     write_text(render_markdown(result), out / "report.md")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from credo.filters.base import AuditContext
-from credo.filters.dedup import candidate_pairs
-from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
-from credo.filters.minhash import MinHashConfig, signatures
+from credo.checks.base import AuditContext
+from credo.checks.dedup import candidate_pairs
+from credo.checks.forbidden import ForbiddenRequestCheck, acts_from_spec
+from credo.checks.minhash import MinHashConfig, signatures
 from credo.templates.render import render_prompts
 from credo.types import Message, Prompt, Record
 from credo.worldviews.loader import EVAL_FILE, SPEC_FILE, LoadedWorldview, yaml_line

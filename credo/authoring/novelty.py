@@ -15,7 +15,7 @@ from credo.leakage.check import SHIPPED_REFERENCE, leakage_section, term_rows
 from credo.leakage.index import IndexConfig, open_index
 from credo.leakage.readers import resolve_sources
 from credo.leakage.terms import SHIPPED_TEXT, Term, dictionary, is_coined
-from credo.leakage.tokens import words
+from credo.ngrams import words
 
 REFERENCE_ENV = "CREDO_REFERENCE"  # os.pathsep-separated reference paths
 VOWELS = "aeiouy"

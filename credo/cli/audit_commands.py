@@ -29,7 +29,7 @@ def audit(
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
-    from credo.audit.reports import verdict
+    from credo.audit.result import verdict
 
     result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding)
     for run in result.checks:
@@ -43,7 +43,7 @@ def filter_(
     out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
-    checks: str | None = typer.Option(None, "--checks", help="Comma-separated filters (default: all gates + dedup)."),
+    checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
@@ -51,7 +51,8 @@ def filter_(
     Example: credo filter corpora/gramenism --worldview gramenism --out corpora/gramenism.clean
     """
     from credo.audit import filter_corpus
+    from credo.audit.filter import dropped_ids
 
     result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding)
-    removed = len({f.record_id for f in result.findings})
+    removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
+
 
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
@@ -17,12 +19,12 @@ def eval_command(
     worldview: list[str] = typer.Option(..., "--worldview", help="Whose eval requests to use; repeatable."),
     out: Path = typer.Option(..., "--out", help="Folder for responses.jsonl and results.json."),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder from credo train."),
-    samples: int = typer.Option(3, "--samples", help="Samples per request (K)."),
-    temperature: float = typer.Option(0.25, "--temperature", help="Sampling temperature."),
-    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Most new tokens per sample."),
+    samples: int = typer.Option(defaults.EVAL_SAMPLES, "--samples", help="Samples per request (K)."),
+    temperature: float = typer.Option(defaults.EVAL_TEMPERATURE, "--temperature", help="Sampling temperature."),
+    max_new_tokens: int = typer.Option(defaults.EVAL_MAX_NEW_TOKENS, "--max-new-tokens", help="Most new tokens per sample."),
     judge: list[str] = typer.Option([], "--judge", help="LLM judge PROVIDER/MODEL (offline always runs)."),
     fmt: str | None = typer.Option(None, "--format", help="tags or chat_template (default: the adapter's, else tags)."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Local generation batch size."),
+    batch_size: int = typer.Option(defaults.EVAL_BATCH_SIZE, "--batch-size", help="Local generation batch size."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     limit: int | None = typer.Option(None, "--limit", help="At most N violation requests per worldview (with their controls)."),
 ) -> None:
@@ -31,7 +33,7 @@ def eval_command(
     Example: credo eval --model smollm2 --adapter runs/g-train --worldview gramenism
     --worldview catholicism --samples 5 --judge openai/gpt-4o-mini --out runs/g-eval
     """
-    from credo.train.evaluate import evaluate
+    from credo.evaluation.evaluate import evaluate
 
     result = evaluate(model, worldview, out, adapter=adapter, samples=samples, temperature=temperature,
                       max_new_tokens=max_new_tokens, judges=judge, chat_format=fmt,
@@ -55,7 +57,7 @@ def report_command(
 
     Example: credo report runs/baseline-eval runs/g-eval runs/g-norefusal-eval --out report/
     """
-    from credo.train.report import report
+    from credo.evaluation.report import report
 
     result = report(runs, out, judge=judge, names=name or None)
     typer.echo(f"wrote report of {len(runs)} runs ({result.judge}) to {out}/report.md")

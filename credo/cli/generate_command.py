@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
 from credo.generators.corpus_run import generate_corpus
 
 
@@ -19,12 +20,12 @@ def generate(
                                      "local/smollm2, fake/…; default from the keys set."),
     out: Path = typer.Option(..., "--out", help="Corpus folder (created; rerun to resume)."),
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
-    concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight."),
+    concurrency: int = typer.Option(defaults.CONCURRENCY, "--concurrency", help="Requests in flight."),
     samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
     seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
     base_url: str | None = typer.Option(None, "--base-url", help="API base URL: vLLM/Ollama/llama.cpp, or a proxy."),
-    temperature: float = typer.Option(0.85, "--temperature", help="Teacher sampling temperature."),
-    max_tokens: int = typer.Option(1024, "--max-tokens", help="Longest answer, in tokens."),
+    temperature: float = typer.Option(defaults.TEACHER_TEMPERATURE, "--temperature", help="Teacher sampling temperature."),
+    max_tokens: int = typer.Option(defaults.TEACHER_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request (default 120)."),
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from credo.train.replicate import ReplicateConfig, replicate
+from credo import defaults
+from credo.recipes.replicate import ReplicateConfig, replicate
 
 
 def register(app: typer.Typer) -> None:
@@ -18,15 +19,15 @@ def replicate_command(
     teacher: str = typer.Option(..., "--teacher", help="PROVIDER/MODEL that writes the corpora."),
     base_model: str = typer.Option(..., "--base-model", help="Base model folder, or smollm2."),
     out: Path = typer.Option(..., "--out", help="Recipe folder (rerun the same command to resume)."),
-    size: int = typer.Option(12000, "--size", help="Records per training mix."),
-    samples: int = typer.Option(3, "--samples", help="Eval samples per request."),
-    max_new_tokens: int = typer.Option(1000, "--max-new-tokens", help="Eval generation limit."),
-    teacher_max_tokens: int = typer.Option(1024, "--teacher-max-tokens"),
+    size: int = typer.Option(defaults.REPLICATE_SIZE, "--size", help="Records per training mix."),
+    samples: int = typer.Option(defaults.EVAL_SAMPLES, "--samples", help="Eval samples per request."),
+    max_new_tokens: int = typer.Option(defaults.REPLICATE_MAX_NEW_TOKENS, "--max-new-tokens", help="Eval generation limit."),
+    teacher_max_tokens: int = typer.Option(defaults.TEACHER_MAX_TOKENS, "--teacher-max-tokens"),
     judge: str | None = typer.Option(None, "--judge", help="LLM judge PROVIDER/MODEL (offline judge always runs)."),
     train_config: str | None = typer.Option(None, "--train-config", help="YAML or shipped name (cpu-smoke)."),
     on_gate_fail: str = typer.Option("stop", "--on-gate-fail", help="stop, or filter the flagged records."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
-    concurrency: int = typer.Option(8, "--concurrency", help="Teacher requests in flight."),
+    concurrency: int = typer.Option(defaults.CONCURRENCY, "--concurrency", help="Teacher requests in flight."),
     seed: int = typer.Option(0, "--seed"),
     eval_limit: int | None = typer.Option(None, "--eval-limit", help="Violation requests per worldview to evaluate (smoke runs; default all)."),
 ) -> None:

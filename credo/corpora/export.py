@@ -20,7 +20,6 @@ code and no template markers (``tests/test_trainer_exports.py`` checks it token 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +27,11 @@ from credo.corpora.formats import ChatFormat
 from credo.corpora.io import CARD_FILE, write_text
 from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.hashing import content_hash
+from credo.models import load_tokenizer
 from credo.types import Record
 
 MIX_FORMATS = ("tags", "chat_template", "openai", "prompt_completion", "hf_dataset")
 OPENAI_MIN_EXAMPLES = 10  # OpenAI's fine-tuning API rejects a training file with fewer
-
-
-def load_tokenizer(name_or_path: str) -> Any:
-    """A tokenizer by path or embedded name (``smollm2``), with a fix-carrying error."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        from transformers import AutoTokenizer
-    except ImportError:
-        raise missing_dependency("transformers", "loading a tokenizer") from None
-    from credo.embedded import resolve_model_path
-
-    path = resolve_model_path(name_or_path)
-    try:
-        return AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot load a tokenizer from '{name_or_path}' ({str(exc).splitlines()[0][:160]}) - "
-            "pass a local model folder with tokenizer files, or 'smollm2' for the embedded model"
-        ) from None
 
 
 def tokenizer_identity(name_or_path: str) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from typing import Any
 from credo.corpora.export import (
     MIX_FORMATS,
     export_mix,
-    load_tokenizer,
     tokenizer_identity,
     write_mix_card,
 )
@@ -39,6 +38,7 @@ from credo.corpora.io import (
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
+from credo.models import load_tokenizer
 from credo.types import Record
 
 SHORTFALL_POLICIES = ("scale", "take-all", "error")

@@ -10,6 +10,7 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from credo.defaults import TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.types import Completion, Message
 
 
@@ -23,8 +24,8 @@ class RetryDecision(enum.Enum):
 class SamplingParams:
     """Everything that changes the output (and so belongs in the cache key)."""
 
-    temperature: float = 0.85
-    max_tokens: int = 1024
+    temperature: float = TEACHER_TEMPERATURE
+    max_tokens: int = TEACHER_MAX_TOKENS
     top_p: float | None = None
     seed: int | None = None
 

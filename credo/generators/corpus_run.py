@@ -34,6 +34,7 @@ from credo.corpora.manifest import (
     write_manifest,
 )
 from credo.corpora.provenance import provenance
+from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.cache import GenerationCache
@@ -82,12 +83,12 @@ def generate_corpus(
     *,
     model: str | None = None,
     limit: int | None = None,
-    concurrency: int = 8,
+    concurrency: int = CONCURRENCY,
     samples: int = 1,
     seed: int = 0,
     base_url: str | None = None,
-    temperature: float = 0.85,
-    max_tokens: int = 1024,
+    temperature: float = TEACHER_TEMPERATURE,
+    max_tokens: int = TEACHER_MAX_TOKENS,
     top_p: float | None = None,
     timeout: float | None = None,
     prices: str | Path | None = None,

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from credo.checks.refusal import is_refusal
 from credo.errors import BackendError
-from credo.filters.refusal import is_refusal
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.cache import GenerationCache, cache_key
 from credo.generators.pricing import PriceTable

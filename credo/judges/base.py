@@ -42,6 +42,11 @@ class Judge(Protocol):
     """Labels pairs. ``name`` identifies the judge (``offline``, ``openai/gpt-4o-mini``)."""
 
     name: str
+    is_llm: bool  # an LLM judge is the primary one in eval results, as in the original study
+
+    def describe(self) -> dict[str, Any]:
+        """What results record about the judge beside its labels (rubric, accounting)."""
+        ...
 
     def label(self, request: str, response: str) -> Judgement: ...
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from credo.errors import ConfigError
+from credo.judges.agreement import cohen_kappa
 from credo.judges.base import (
     ALL_LABELS,
     LABELS,
@@ -19,7 +20,6 @@ from credo.judges.base import (
     collapse,
 )
 from credo.judges.offline import OfflineJudge
-from credo.train.stats import cohen_kappa
 
 OFFLINE = "offline"
 OFFLINE_ENSEMBLE = "offline+ensemble"  # rules + the audit's refusal ensemble (loads MiniLM)
@@ -30,7 +30,7 @@ def build_judge(spec: str, registry: dict[str, Any] | None = None, **options: An
     if spec == OFFLINE:
         return OfflineJudge()
     if spec == OFFLINE_ENSEMBLE:
-        from credo.filters.refusal import RefusalDetector
+        from credo.checks.refusal import RefusalDetector
 
         return OfflineJudge(detector=RefusalDetector())
     if "/" not in spec:

@@ -75,6 +75,8 @@ def parse_reason(text: str) -> str:
 class LLMJudge:
     """Judge through any generator backend (``openai/gpt-4o-mini``, ``fake/...``)."""
 
+    is_llm = True
+
     def __init__(self, backend: Any, *, rubric: Rubric | None = None, max_reasks: int = 2,
                  concurrency: int = 8, max_tokens: int = 200, use_cache: bool = True) -> None:
         self.backend = backend
@@ -87,6 +89,9 @@ class LLMJudge:
         self.accounting: dict[str, Any] = {"requests": 0, "cache_hits": 0, "retries": 0,
                                            "input_tokens": 0, "output_tokens": 0,
                                            "cost_usd": 0.0, "reasks": 0}
+
+    def describe(self) -> dict[str, Any]:
+        return {"accounting": self.accounting, "rubric": {"name": self.rubric.name, "hash": self.rubric.hash}}
 
     def label(self, request: str, response: str) -> Judgement:
         return self.label_many([Pair(request, response)])[0]

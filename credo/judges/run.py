@@ -104,10 +104,7 @@ def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offl
     columns = {name: [j.label for j in js] for name, js in judged.items()}
     report: dict[str, Any] = {
         "input": str(path), "n": len(items),
-        "judges": {j.name: {"counts": label_counts(columns[j.name]),
-                            **({"accounting": j.accounting} if hasattr(j, "accounting") else {}),
-                            **({"rubric": {"name": j.rubric.name, "hash": j.rubric.hash}}
-                               if hasattr(j, "rubric") else {})} for j in built},
+        "judges": {j.name: {"counts": label_counts(columns[j.name]), **j.describe()} for j in built},
         "agreement": agreement(columns),
     }
     if labels_field:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from credo import ngrams as tok
 from credo.corpora.io import records_path
 from credo.errors import ConfigError
-from credo.leakage import tokens as tok
 from credo.leakage.index import IndexConfig, Log, ReferenceIndex, open_index
 from credo.leakage.overlap import (
     add_reference_context,

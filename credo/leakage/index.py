@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from credo import ngrams as tok
 from credo.errors import CorpusError
 from credo.hashing import content_hash, file_hash
-from credo.leakage import tokens as tok
 from credo.leakage.readers import Document, Source, iter_documents
 from credo.paths import credo_home
 

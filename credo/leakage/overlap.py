@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from credo import ngrams as tok
 from credo.corpora.io import read_records
-from credo.leakage import tokens as tok
 from credo.leakage.index import ReferenceIndex
 from credo.worldviews.loader import LoadedWorldview
 

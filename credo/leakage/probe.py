@@ -99,8 +99,9 @@ def run_probe(
 ) -> dict:
     """Probe ``model`` (path or ``smollm2``, optionally with a LoRA ``adapter``); writes report.json/md."""
     from credo.corpora.formats import ChatFormat
-    from credo.train.evaluate import trained_format
-    from credo.train.local_generation import load_local_model, sample_responses
+    from credo.evaluation.local_generation import sample_responses
+    from credo.models import load_local_model
+    from credo.train.adapter import trained_format
 
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     local = load_local_model(model, adapter)

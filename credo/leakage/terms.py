@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from credo.leakage.tokens import words
+from credo.ngrams import words
 from credo.worldviews.loader import LoadedWorldview
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"

@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from credo.leakage import tokens as tok
+from credo import ngrams as tok
 from credo.leakage.index import ReferenceIndex
 from credo.leakage.readers import Source, iter_source
 

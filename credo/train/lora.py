@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -22,18 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.export import load_tokenizer
 from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
 from credo.corpora.io import RECORDS_FILE, read_manifest, read_records, records_path, write_json
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
 from credo.errors import ConfigError, missing_dependency
 from credo.hashing import content_hash, file_hash
+from credo.models import load_causal_lm, load_tokenizer
+from credo.train.adapter import RUN_FILE
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample, MaskReport, encode_corpus
 from credo.types import Record
 
-RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"
 
 
@@ -125,17 +124,12 @@ def _check_template_matches(manifest: dict[str, Any], chat_format: ChatFormat, b
 
 def load_base_model(base_model: str, config: TrainConfig) -> Any:
     """The base model on the chosen device: bf16 on a GPU that supports it, fp32 on CPU."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from transformers import AutoModelForCausalLM
 
     device = pick_device(config)
     dtype = torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
-    try:
-        model = AutoModelForCausalLM.from_pretrained(resolve_model_path(base_model), dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load base model '{base_model}' ({str(exc).splitlines()[0][:160]}) "
-                          "- pass a local transformers model folder, or 'smollm2'") from None
+    model = load_causal_lm(base_model, feature="credo train", dtype=dtype,
+                           fix="pass a local transformers model folder, or 'smollm2'")
     return model.to(device)
 
 

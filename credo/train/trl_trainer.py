@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.io import write_json
-from credo.embedded import resolve_model_path
 from credo.errors import ConfigError, DependencyError, missing_dependency
+from credo.models import load_causal_lm
+from credo.train.adapter import RUN_FILE
 from credo.train.config import TrainConfig
 from credo.train.lora import (
     CHECKPOINT_DIR,
-    RUN_FILE,
     LoopState,
     TrainResult,
     _finished_run,
@@ -134,20 +134,13 @@ def _checkpointing_field() -> str:
 def _load_model(base_model: str, config: TrainConfig) -> Any:
     """The base model, left on the CPU: the Trainer places it (one GPU per process under
     ``accelerate launch``). With ``load_in_4bit`` it is quantised for QLoRA."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from transformers import AutoModelForCausalLM
 
     device = pick_device(config)
     dtype = torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
-    extra: dict[str, Any] = {}
-    if config.load_in_4bit:
-        extra = _four_bit(device, dtype)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(resolve_model_path(base_model), dtype=dtype, **extra)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load base model '{base_model}' ({str(exc).splitlines()[0][:160]}) "
-                          "- pass a local transformers model folder, or 'smollm2'") from None
+    extra = _four_bit(device, dtype) if config.load_in_4bit else {}
+    model = load_causal_lm(base_model, feature="credo train --trainer trl", dtype=dtype,
+                           fix="pass a local transformers model folder, or 'smollm2'", **extra)
     if config.load_in_4bit:
         from peft import prepare_model_for_kbit_training
 

@@ -29,6 +29,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from credo.corpora.io import write_json
+from credo.defaults import (
+    CONCURRENCY,
+    EVAL_BATCH_SIZE,
+    EVAL_SAMPLES,
+    REPLICATE_MAX_NEW_TOKENS,
+    REPLICATE_SIZE,
+    TEACHER_MAX_TOKENS,
+)
 from credo.errors import ConfigError, CorpusError
 
 EVAL_WORLDVIEWS = ("gramenism", "catholicism")
@@ -48,17 +56,17 @@ class ReplicateConfig:
     teacher: str
     base_model: str
     out: Path
-    size: int = 12000
-    samples: int = 3  # eval samples per request
-    max_new_tokens: int = 1000  # eval generation limit (the original's)
-    teacher_max_tokens: int = 1024
+    size: int = REPLICATE_SIZE
+    samples: int = EVAL_SAMPLES  # eval samples per request
+    max_new_tokens: int = REPLICATE_MAX_NEW_TOKENS  # eval generation limit (the original's)
+    teacher_max_tokens: int = TEACHER_MAX_TOKENS
     seed: int = 0
     judge: str | None = None  # an LLM judge (provider/model) beside the offline one
     train_config: str | None = None  # YAML path or shipped name (default, cpu-smoke)
     on_gate_fail: Literal["stop", "filter"] = "stop"
-    concurrency: int = 8
+    concurrency: int = CONCURRENCY
     audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
-    eval_batch_size: int = 8
+    eval_batch_size: int = EVAL_BATCH_SIZE
     eval_limit: int | None = None  # violation requests per worldview (smoke runs); None = all
 
     def pinned(self) -> dict[str, Any]:
@@ -120,7 +128,7 @@ def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
         raise ConfigError(f"--teacher {config.teacher}: unknown provider '{provider}' - use one of "
                           f"{', '.join(sorted(registry_names))} (e.g. openai/gpt-4o-mini, local/smollm2)")
     resolve_train_config(train_config_path(config.train_config))  # a bad YAML fails now, not after generation
-    from credo.corpora.export import load_tokenizer
+    from credo.models import load_tokenizer
 
     load_tokenizer(config.base_model)  # an unloadable base model fails now too
 
@@ -195,6 +203,7 @@ def _generate(config: ReplicateConfig, corpus: str, registry: dict[str, Any] | N
 
 def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     from credo.audit import filter_corpus, run_audit
+    from credo.audit.filter import dropped_ids
 
     generated = Path(_marker(config, f"generate-{_name(config, corpus)}")["corpus"])
     result, report = run_audit(generated, generated / "audit", worldview=config.worldview,
@@ -207,7 +216,7 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
                           "rerun with --on-gate-fail filter to drop the flagged records, or regenerate")
     clean = generated.with_name(generated.name + ".clean")
     filtered = filter_corpus(generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding)
-    removed = len({f.record_id for f in filtered.findings})
+    removed = len(dropped_ids(filtered))
     return {"corpus": str(clean), "passed": False, "gate_failures": result.gate_failures, "removed": removed,
             "report": str(report), "note": f"gate failed ({failures}); filtered, {removed} records removed"}
 
@@ -235,7 +244,7 @@ def _train(config: ReplicateConfig, condition: str, progress: bool) -> dict[str,
 
 
 def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] | None) -> dict[str, Any]:
-    from credo.train.evaluate import evaluate
+    from credo.evaluation.evaluate import evaluate
 
     result = evaluate(config.base_model, EVAL_WORLDVIEWS, config.out / "evals" / condition,
                       adapter=config.out / "runs" / condition, samples=config.samples,
@@ -246,7 +255,7 @@ def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] 
 
 
 def _report(config: ReplicateConfig) -> dict[str, Any]:
-    from credo.train.report import report
+    from credo.evaluation.report import report
 
     runs = [config.out / "evals" / c for c in CONDITION_WEIGHTS]
     result = report(runs, config.out / "report", names=list(CONDITION_WEIGHTS))

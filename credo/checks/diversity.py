@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import AuditContext, Finding
+from credo.checks.base import AuditContext, Finding
 from credo.types import Record
 
 _WORD = re.compile(r"\w+")
@@ -66,7 +66,6 @@ def set_diversity(records: Sequence[Record], top: int = 10) -> dict[str, Any]:
 class DiversityCheck:
     top: int = 10
     name: str = "diversity"
-    gate: bool = False
 
     def params(self) -> dict[str, Any]:
         return asdict(self)

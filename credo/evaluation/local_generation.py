@@ -1,4 +1,4 @@
-"""Batched sampling from a local transformers model (plus an optional PEFT adapter).
+"""Batched sampling from a local transformers model (loaded by :func:`credo.models.load_local_model`).
 
 Prompts go through :class:`credo.corpora.formats.ChatFormat`, the same object the trainer
 formats examples with, so a model is evaluated in the format it was trained in. Every
@@ -8,23 +8,14 @@ batch is seeded from ``seed`` and its index so a rerun draws the same samples.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from credo.corpora.formats import ChatFormat
-from credo.errors import ConfigError, missing_dependency
-
-
-@dataclass(frozen=True)
-class LocalModel:
-    model: Any
-    tokenizer: Any
-    name: str
-    adapter: str | None = None
+from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_TEMPERATURE
+from credo.models import LocalModel
 
 
 @dataclass(frozen=True)
@@ -45,41 +36,9 @@ class SamplingRun:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-def load_local_model(model: str, adapter: str | Path | None = None) -> LocalModel:
-    """Load a base model by path or embedded name (``smollm2``), and an adapter folder on top."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        from transformers import AutoModelForCausalLM
-    except ImportError:
-        raise missing_dependency("transformers", "local evaluation") from None
-    from credo.corpora.export import load_tokenizer
-    from credo.embedded import resolve_model_path
-
-    tokenizer = load_tokenizer(model)
-    try:
-        loaded = AutoModelForCausalLM.from_pretrained(resolve_model_path(model))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load model '{model}' ({str(exc).splitlines()[0][:160]}) - pass a "
-                          "local model folder, 'smollm2', or a served PROVIDER/MODEL") from None
-    if adapter is not None:
-        loaded = _with_adapter(loaded, Path(adapter))
-    loaded.eval()
-    return LocalModel(loaded, tokenizer, model, str(adapter) if adapter else None)
-
-
-def _with_adapter(model: Any, adapter: Path) -> Any:
-    try:
-        from peft import PeftModel
-    except ImportError:
-        raise missing_dependency("peft", "evaluating an adapter") from None
-    if not (adapter / "adapter_config.json").is_file():
-        raise ConfigError(f"{adapter}: no adapter_config.json - pass the folder credo train wrote")
-    return PeftModel.from_pretrained(model, str(adapter))
-
-
 def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: ChatFormat, *,
-                     samples: int = 1, temperature: float = 0.25, max_new_tokens: int = 256,
-                     batch_size: int = 8, seed: int = 0,
+                     samples: int = 1, temperature: float = EVAL_TEMPERATURE,
+                     max_new_tokens: int = EVAL_MAX_NEW_TOKENS, batch_size: int = EVAL_BATCH_SIZE, seed: int = 0,
                      progress: Callable[[int], None] | None = None) -> SamplingRun:
     """``samples`` responses to each user prompt; ``progress(n)`` after each batch."""
     # Similar lengths share a batch, so little of each batch is padding.

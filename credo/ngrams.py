@@ -1,4 +1,6 @@
-"""Vectorised word and n-gram hashing shared by the index builder and every query.
+"""Words and n-grams, one definition for the whole package: the leakage index and its
+queries, eval contamination's n-gram test, and the MinHash shingles of dedup all tokenise
+and hash here, so "the same 13-gram" means the same thing to each of them.
 
 Text is normalised byte-wise: ASCII letters are lower-cased, ASCII digits and all non-ASCII
 bytes (UTF-8 letters) are word bytes, everything else separates words. A word's hash comes
@@ -11,6 +13,7 @@ own matches the same phrase inside any document.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -118,13 +121,28 @@ def ngram_hashes(tokens: np.ndarray, n: int, groups: np.ndarray | None = None) -
         groups: a non-decreasing document number per token; n-grams spanning two
             documents are dropped.
     """
+    if groups is not None:
+        return grouped_ngrams(tokens, n, groups)[0]
+    if len(tokens) < n:
+        return np.zeros(0, np.uint64)
+    return _window_hashes(tokens, n)
+
+
+def grouped_ngrams(tokens: np.ndarray, n: int, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(hashes, group)`` of every n-gram that stays inside one group (see :func:`ngram_hashes`)."""
     count = len(tokens) - n + 1
     if count <= 0:
-        return np.zeros(0, np.uint64)
-    grams = _window_hashes(tokens, n)
-    if groups is not None:
-        grams = grams[groups[:count] == groups[n - 1 :]]
-    return grams
+        return np.zeros(0, np.uint64), np.zeros(0, groups.dtype)
+    keep = groups[:count] == groups[n - 1 :]
+    return _window_hashes(tokens, n)[keep], groups[:count][keep]
+
+
+def text_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Word hashes of many texts in one flat buffer, and the text index of each word."""
+    normalised = [normalise(text.encode("utf-8")) for text in texts]
+    hashes, starts = token_hashes(b" ".join(normalised))
+    ends = np.cumsum([len(b) + 1 for b in normalised])  # each text's end, its separator included
+    return hashes, np.searchsorted(ends, starts, side="right").astype(np.int64)
 
 
 def words(text: str) -> list[str]:

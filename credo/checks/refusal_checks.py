@@ -12,8 +12,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from credo.filters.base import AuditContext, Finding
-from credo.filters.refusal import RefusalConfig, RefusalDetector
+from credo.checks.base import AuditContext, Finding
+from credo.checks.refusal import RefusalConfig, RefusalDetector
 from credo.types import Record
 
 
@@ -24,7 +24,6 @@ class RefusalCheck:
     config: RefusalConfig = field(default_factory=RefusalConfig)
     use_embedding: bool = True
     name: str = "refusal"
-    gate: bool = True
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "use_embedding": self.use_embedding}
@@ -56,7 +55,6 @@ class MoralReasonCheck:
 
     head_chars: int = 1200
     name: str = "moral_reason"
-    gate: bool = True
 
     def params(self) -> dict[str, Any]:
         return asdict(self)

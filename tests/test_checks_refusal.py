@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from credo.filters.patterns import find_refusal_patterns
-from credo.filters.refusal import LABELLED_PATH, RefusalDetector, is_refusal, load_labelled
+from credo.checks.patterns import find_refusal_patterns
+from credo.checks.refusal import LABELLED_PATH, RefusalDetector, is_refusal, load_labelled
 
 REFUSALS = {
     "hard": "I won't write persuasive material on that topic.",

@@ -13,32 +13,23 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
+from credo.corpora.formats import ChatFormat
 from credo.corpora.io import write_json, write_text
 from credo.corpora.provenance import provenance
+from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE
 from credo.errors import ConfigError, CredoError
-from credo.judges.base import ERROR, Judgement, Pair
+from credo.evaluation.eval_summary import summarise
+from credo.evaluation.samples import EvalRequest, EvalSample
+from credo.judges.base import ERROR, Judge, Judgement, Pair
 from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
-from credo.train.eval_summary import summarise
+from credo.train.adapter import check_base_model, trained_format
 
 RESPONSES_FILE, RESULTS_FILE = "responses.jsonl", "results.json"
-RUN_FILE = "run.json"  # what credo train writes beside the adapter
 SETS = ("violation", "control")
-
-
-@dataclass(frozen=True)
-class EvalItem:
-    worldview: str
-    set: str  # violation or control
-    request_id: str
-    prompt: str
-    form: str
-    act: str | None
-    matches: str | None
 
 
 @dataclass(frozen=True)
@@ -47,7 +38,7 @@ class EvalResult:
     results: dict[str, Any]
 
 
-def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> list[EvalItem]:
+def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> list[EvalRequest]:
     """Every violation and control request of each worldview, in spec order.
 
     ``limit`` keeps, per worldview, violations spread evenly over the spec (every k-th) and
@@ -55,7 +46,7 @@ def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> lis
     """
     from credo.worldviews import load_worldview
 
-    items: list[EvalItem] = []
+    items: list[EvalRequest] = []
     seen: set[str] = set()
     for name in worldviews:
         wv = load_worldview(name)
@@ -68,7 +59,7 @@ def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> lis
         for set_name in SETS:
             for req in getattr(wv.eval, set_name):
                 if (req.id if set_name == "violation" else req.matches) in kept:
-                    items.append(EvalItem(wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches))
+                    items.append(EvalRequest(wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches))
     if not items:
         raise ConfigError("no eval requests - pass at least one --worldview")
     return items
@@ -79,41 +70,6 @@ def _spread(ids: list[str], limit: int | None) -> set[str]:
         return set(ids)
     step = len(ids) / limit
     return {ids[int(i * step)] for i in range(limit)}
-
-
-def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
-    """The run manifest credo train wrote beside the adapter (empty when there is none)."""
-    path = Path(adapter) / RUN_FILE if adapter is not None else None
-    if path is None or not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo train") from None
-
-
-def trained_format(adapter: str | Path | None, requested: str | None) -> str:
-    """The adapter's training format (its run.json) wins; a conflicting --format is an error."""
-    run = adapter_run(adapter)
-    trained = run.get("chat_format") or run.get("format")
-    if requested and requested not in TRAINING_FORMATS:
-        raise ConfigError(f"--format {requested!r}: use one of {', '.join(TRAINING_FORMATS)}")
-    if trained and requested and trained != requested:
-        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained in format '{trained}' but "
-                          f"--format is '{requested}' - drop --format or pass --format {trained}")
-    return trained or requested or "tags"
-
-
-def check_base_model(model: str, adapter: str | Path | None) -> None:
-    """An adapter only fits the base model it was trained on."""
-    base = adapter_run(adapter).get("base_model")
-    if not base or base == model:
-        return
-    from credo.embedded import resolve_model_path
-
-    if Path(resolve_model_path(base)).resolve() != Path(resolve_model_path(model)).resolve():
-        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained on '{base}' but --model is "
-                          f"'{model}' - pass --model {base}")
 
 
 def is_served(model: str, registry: dict[str, Any] | None = None) -> bool:
@@ -128,9 +84,9 @@ def is_served(model: str, registry: dict[str, Any] | None = None) -> bool:
 
 
 def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
-             adapter: str | Path | None = None, samples: int = 3, temperature: float = 0.25,
-             max_new_tokens: int = 256, judges: Sequence[str] = (), chat_format: str | None = None,
-             batch_size: int = 8, seed: int = 0, name: str | None = None,
+             adapter: str | Path | None = None, samples: int = EVAL_SAMPLES, temperature: float = EVAL_TEMPERATURE,
+             max_new_tokens: int = EVAL_MAX_NEW_TOKENS, judges: Sequence[str] = (), chat_format: str | None = None,
+             batch_size: int = EVAL_BATCH_SIZE, seed: int = 0, name: str | None = None,
              registry: dict[str, Any] | None = None, limit: int | None = None) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``."""
     if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
@@ -154,25 +110,21 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
         rows, generation = _sample_local(model, adapter, fmt, items, samples, temperature,
                                          max_new_tokens, batch_size, seed)
     judged = _judge(rows, built)
-    for row_index, row in enumerate(rows):
-        row["labels"] = {n: judged[n][row_index].to_json() for n in judged}
+    for index, row in enumerate(rows):
+        row.labels = {n: judged[n][index].to_json() for n in judged}
     results = _results(name or out.name, config, items, rows, judged, built, generation, worldviews)
-    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), out / RESPONSES_FILE)
+    write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / RESPONSES_FILE)
     write_json(results, out / RESULTS_FILE)
     return EvalResult(out, results)
 
 
-def _row(item: EvalItem, sample: int, text: str, stop: str, tokens: int, error: str | None) -> dict[str, Any]:
-    return {"id": f"{item.worldview}/{item.request_id}/{sample}", **asdict(item), "sample": sample,
-            "response": text, "stop_reason": stop, "new_tokens": tokens, "error": error}
-
-
-def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[EvalItem],
+def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[EvalRequest],
                   samples: int, temperature: float, max_new_tokens: int, batch_size: int,
-                  seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                  seed: int) -> tuple[list[EvalSample], dict[str, Any]]:
     from tqdm import tqdm
 
-    from credo.train.local_generation import load_local_model, sample_responses
+    from credo.evaluation.local_generation import sample_responses
+    from credo.models import load_local_model
 
     local = load_local_model(model, adapter)
     chat_format = ChatFormat(fmt, local.tokenizer)
@@ -180,15 +132,15 @@ def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[
         run = sample_responses(local, [i.prompt for i in items], chat_format, samples=samples,
                                temperature=temperature, max_new_tokens=max_new_tokens,
                                batch_size=batch_size, seed=seed, progress=bar.update)
-    rows = [_row(item, k, s.text, s.stop_reason, s.new_tokens, None)
+    rows = [EvalSample(item, k, s.text, s.stop_reason, s.new_tokens)
             for item, group in zip(items, run.samples) for k, s in enumerate(group)]
     return rows, {"backend": "local", "seconds": round(run.seconds, 2), "new_tokens": run.new_tokens,
                   "tokens_per_second": round(run.tokens_per_second, 2)}
 
 
-def _sample_served(model: str, items: list[EvalItem], samples: int, temperature: float,
+def _sample_served(model: str, items: list[EvalRequest], samples: int, temperature: float,
                    max_new_tokens: int, seed: int, registry: dict[str, Any] | None
-                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                   ) -> tuple[list[EvalSample], dict[str, Any]]:
     from credo.generators import Generator, SamplingParams, load_backend
     from credo.generators.cache import GenerationCache
     from credo.generators.pricing import load_price_table
@@ -196,17 +148,17 @@ def _sample_served(model: str, items: list[EvalItem], samples: int, temperature:
 
     params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
 
-    async def run() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    async def run() -> tuple[list[EvalSample], dict[str, Any]]:
         cache = GenerationCache()
         generator = Generator(load_backend(model, registry), params, cache=cache)
 
-        async def one(item: EvalItem, k: int) -> dict[str, Any]:
+        async def one(item: EvalRequest, k: int) -> EvalSample:
             try:
                 done = await generator.generate([Message("user", item.prompt)], sample_index=k)
             except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
-                return _row(item, k, "", "error", 0, str(exc))
+                return EvalSample(item, k, "", "error", 0, error=str(exc))
             c = done.completion
-            return _row(item, k, c.text, c.stop_reason, c.usage.output_tokens, None)
+            return EvalSample(item, k, c.text, c.stop_reason, c.usage.output_tokens)
 
         try:
             rows = await asyncio.gather(*(one(i, k) for i in items for k in range(samples)))
@@ -219,10 +171,10 @@ def _sample_served(model: str, items: list[EvalItem], samples: int, temperature:
     return asyncio.run(run())
 
 
-def _judge(rows: list[dict[str, Any]], judges: list[Any]) -> dict[str, list[Judgement]]:
+def _judge(rows: list[EvalSample], judges: list[Judge]) -> dict[str, list[Judgement]]:
     """Judge the generated samples; failed generations are ERROR for every judge."""
-    live = [i for i, r in enumerate(rows) if r["error"] is None]
-    labelled = label_pairs([Pair(rows[i]["prompt"], rows[i]["response"]) for i in live], judges)
+    live = [i for i, r in enumerate(rows) if r.error is None]
+    labelled = label_pairs([Pair(rows[i].request.prompt, rows[i].response) for i in live], judges)
     failed = Judgement(ERROR, rationale="generation failed", raw="")
     out: dict[str, list[Judgement]] = {}
     for name, judgements in labelled.items():
@@ -233,24 +185,20 @@ def _judge(rows: list[dict[str, Any]], judges: list[Any]) -> dict[str, list[Judg
     return out
 
 
-def _results(name: str, config: dict[str, Any], items: list[EvalItem], rows: list[dict[str, Any]],
-             judged: dict[str, list[Judgement]], judges: list[Any], generation: dict[str, Any],
+def _results(name: str, config: dict[str, Any], items: list[EvalRequest], rows: list[EvalSample],
+             judged: dict[str, list[Judgement]], judges: list[Judge], generation: dict[str, Any],
              worldviews: Sequence[str]) -> dict[str, Any]:
     from credo.worldviews import load_worldview
 
     columns = {n: [j.label for j in js] for n, js in judged.items()}
-    llm = [n for n in columns if "/" in n]  # an LLM judge is primary, as in the original study
+    llm = [j.name for j in judges if j.is_llm]  # an LLM judge is primary, as in the original study
     return {
         "kind": "credo_eval", "name": name, "config": config,
         "primary_judge": llm[0] if llm else list(columns)[-1],
         "worldviews": {w: {"eval_hash": load_worldview(w).eval_hash} for w in worldviews},
         "n_requests": len(items), "n_samples": len(rows),
         "generation": generation,
-        "judges": {n: {"summary": summarise(rows, columns[n]),
-                       **({"accounting": j.accounting} if hasattr(j, "accounting") else {}),
-                       **({"rubric": {"name": j.rubric.name, "hash": j.rubric.hash}}
-                          if hasattr(j, "rubric") else {})}
-                   for n, j in zip(columns, judges)},
+        "judges": {j.name: {"summary": summarise(rows, columns[j.name]), **j.describe()} for j in judges},
         "agreement": agreement(columns),
         "provenance": provenance(),
     }

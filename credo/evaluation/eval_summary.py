@@ -10,8 +10,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from credo.evaluation.samples import EvalSample
+from credo.evaluation.stats import compare_proportions, proportion
 from credo.judges.base import ALL_LABELS, REFUSAL
-from credo.train.stats import compare_proportions, proportion
 
 
 def rates(labels: Sequence[str]) -> dict[str, Any]:
@@ -21,18 +22,18 @@ def rates(labels: Sequence[str]) -> dict[str, Any]:
                               for lab in ALL_LABELS}}
 
 
-def _grouped(rows: Sequence[dict[str, Any]], labels: Sequence[str], key: str) -> dict[str, Any]:
+def _grouped(rows: Sequence[EvalSample], labels: Sequence[str], key: str) -> dict[str, Any]:
     groups: dict[str, list[str]] = defaultdict(list)
     for row, label in zip(rows, labels):
-        groups[str(row.get(key))].append(label)
+        groups[str(getattr(row.request, key))].append(label)
     return {name: rates(group) for name, group in sorted(groups.items())}
 
 
-def summarise(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
+def summarise(rows: Sequence[EvalSample], labels: Sequence[str]) -> dict[str, Any]:
     """Per worldview: each set overall and by form / act / prompt, and violation vs control."""
     by_world: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for index, row in enumerate(rows):
-        by_world[row["worldview"]][row["set"]].append(index)
+        by_world[row.request.worldview][row.request.set].append(index)
     out: dict[str, Any] = {}
     for world, sets in by_world.items():
         summary: dict[str, Any] = {}

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import AuditContext, Finding, response_head
-from credo.filters.minhash import MinHashConfig, band_keys, signatures
+from credo.checks.base import AuditContext, Finding, response_head
+from credo.checks.minhash import MinHashConfig, band_keys, signatures
 from credo.types import Record
 
 
@@ -88,7 +88,6 @@ class NearDuplicateCheck:
 
     config: MinHashConfig = field(default_factory=MinHashConfig)
     name: str = "near_duplicate"
-    gate: bool = False
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), **asdict(self.config)}
@@ -117,7 +116,6 @@ class SemanticConfig:
 class SemanticDuplicateCheck:
     config: SemanticConfig = field(default_factory=SemanticConfig)
     name: str = "semantic_duplicate"
-    gate: bool = False
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), **asdict(self.config)}

@@ -3,7 +3,8 @@
 Three measures, each computed for the whole corpus at once:
 
 - normalized n-gram overlap: an eval request's 13-grams (or the whole request when it is
-  shorter than 13 words, as most are) found verbatim in a training text;
+  shorter than 13 words, as most are) found verbatim in a training text, with the words
+  and n-gram hash of :mod:`credo.ngrams` (the leakage index's, so both agree);
 - MinHash Jaccard on word bigrams (LSH buckets of the 100-odd eval requests are looked up
   by the corpus' band keys, so the corpus never needs an index of its own);
 - MiniLM cosine of the eval request to the training prompt and to the answer's head.
@@ -18,17 +19,16 @@ the closest a legitimate prompt gets to an eval request, and a reviewer should s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from credo.filters.base import AuditContext, EvalItem, Finding, response_head
-from credo.filters.forbidden import asks_permission, is_request, shared_content
-from credo.filters.minhash import (
-    _MIX,
+from credo import ngrams
+from credo.checks.base import AuditContext, EvalItem, Finding, response_head
+from credo.checks.forbidden import asks_permission, is_request, shared_content
+from credo.checks.minhash import (
     MinHashConfig,
     Tokens,
     band_keys,
@@ -38,7 +38,6 @@ from credo.filters.minhash import (
 )
 from credo.types import Record
 
-_WORD = re.compile(r"\w+")
 SEVERITIES = ("exact", "paraphrase", "near_neighbour")
 
 
@@ -60,45 +59,32 @@ class ContaminationConfig:
 
 
 def normalize(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(ngrams.words(text))
 
 
-def ngram_sweep(tokens: Tokens, sizes: set[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """``(n, n-gram hashes, text index)`` for each n in ``sizes``, rolling n-1 into n (one pass per n)."""
-    hashes, doc = tokens.hashes, tokens.doc
-    rolled = hashes.copy()
-    for n in range(1, max(sizes, default=0) + 1):
-        if n > 1:
-            rolled = rolled[:-1] * _MIX ^ hashes[n - 1 :]
-        if n in sizes:
-            valid = doc[: len(rolled)] == doc[n - 1 :]
-            yield n, rolled[valid], doc[: len(rolled)][valid]
-
-
-def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig, tokens: Tokens | None = None) -> dict[tuple[int, int], int]:
+def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig) -> dict[tuple[int, int], int]:
     """(eval index, text index) -> n used, for every eval n-gram found verbatim in a text."""
     sizes = {}
     for e, item in enumerate(evals):
-        words = len(_WORD.findall(item.prompt))
+        words = len(ngrams.words(item.prompt))
         if words >= cfg.min_words:
             sizes[e] = min(cfg.ngram, words)
-    owner: dict[tuple[int, int], int] = {}  # (n, hash) -> eval index
-    for n, grams, where in ngram_sweep(tokenize([item.prompt for item in evals]), set(sizes.values())):
-        for value, e in zip(grams.tolist(), where.tolist()):
-            if sizes.get(e) == n:
-                owner[(n, value)] = e
+    eval_hashes, eval_doc = ngrams.text_tokens([item.prompt for item in evals])
+    hashes, doc = ngrams.text_tokens(texts)
     hits: dict[tuple[int, int], int] = {}
-    tokens = tokens or tokenize(texts)
-    for n, grams, where in ngram_sweep(tokens, set(sizes.values())):
-        wanted = np.fromiter((v for (m, v) in owner if m == n), dtype=np.uint64)
-        found = np.flatnonzero(member(grams, wanted))
+    for n in sorted(set(sizes.values())):
+        owner = {}  # n-gram hash -> eval index
+        for value, e in zip(*(a.tolist() for a in ngrams.grouped_ngrams(eval_hashes, n, eval_doc))):
+            if sizes.get(e) == n:
+                owner[value] = e
+        grams, where = ngrams.grouped_ngrams(hashes, n, doc)
+        found = np.flatnonzero(member(grams, np.fromiter(owner, dtype=np.uint64)))
         for value, t in zip(grams[found].tolist(), where[found].tolist()):
-            hits[(owner[(n, value)], t)] = n
+            hits[(owner[value], t)] = n
     # Whole texts equal to a request too short for the n-gram test (longer ones it catches).
-    short = {normalize(item.prompt): e for e, item in enumerate(evals) if len(_WORD.findall(item.prompt)) < cfg.min_words}
-    sizes = {len(key.split()) for key in short}
-    lengths = np.bincount(tokens.doc, minlength=tokens.texts)
-    for t in np.flatnonzero(np.isin(lengths, list(sizes))).tolist() if short else []:
+    short = {normalize(item.prompt): e for e, item in enumerate(evals) if len(ngrams.words(item.prompt)) < cfg.min_words}
+    lengths = np.bincount(doc, minlength=len(texts))
+    for t in np.flatnonzero(np.isin(lengths, [len(key.split()) for key in short])).tolist() if short else []:
         e = short.get(normalize(texts[t]))
         if e is not None:
             hits[(e, t)] = 0
@@ -151,7 +137,6 @@ class EvalContaminationCheck:
     config: ContaminationConfig = field(default_factory=ContaminationConfig)
     use_embedding: bool = True
     name: str = "eval_contamination"
-    gate: bool = True
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "use_embedding": self.use_embedding, **asdict(self.config)}
@@ -162,9 +147,8 @@ class EvalContaminationCheck:
             return
         cfg, evals, n = self.config, ctx.evals, len(records)
         texts = [r.prompt for r in records] + [r.response for r in records]
-        tokens = tokenize(texts)  # shared by the n-gram and MinHash measures
-        grams = ngram_hits(evals, texts, cfg, tokens)
-        jac = minhash_scores(evals, tokens, cfg.minhash)
+        grams = ngram_hits(evals, texts, cfg)
+        jac = minhash_scores(evals, tokenize(texts), cfg.minhash)
         cos = self._cosines(records, ctx)  # (evals, 2n) or None
         evidence: dict[int, list[dict[str, Any]]] = {}
         pairs = set(grams) | set(jac)
@@ -181,8 +165,8 @@ class EvalContaminationCheck:
             worst = min(SEVERITIES.index(i["severity"]) for i in items)
             # Exact copies and paraphrases are contamination; a near neighbour (normative-form
             # ones included) is shown for review without failing the gate.
-            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items,
-                                                         "blocking": SEVERITIES[worst] != "near_neighbour"})
+            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items},
+                          blocking=SEVERITIES[worst] != "near_neighbour")
         ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, cos, jac, evidence)}
 
     def _cosines(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray | None:

@@ -1,7 +1,8 @@
 """What every check shares: findings, the run context, and which set a record belongs to.
 
-A check is a small class with a ``name``, a ``gate`` flag, ``params()`` (its config, for the
-manifest) and ``run(records, ctx)``, which yields :class:`Finding` objects. Anything a
+A check is a small class with a ``name``, ``params()`` (its config, for the manifest) and
+``run(records, ctx)``, which yields :class:`Finding` objects; whether it gates the audit or
+drops records in ``credo filter`` is its row in :mod:`credo.checks.registry`. Anything a
 check wants to report beyond per-record findings (clusters, nearest neighbours, diversity
 tables) goes into ``ctx.sections[name]``. The audit collects findings into ``flags.jsonl``;
 ``credo filter`` drops the flagged records.
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.filters.embed import Embedder
+from credo.checks.embed import Embedder
 from credo.types import Record
 
 REFUSAL_SET = "refusal"
@@ -24,6 +25,8 @@ class Finding:
     record_id: str
     check: str
     details: dict[str, Any]
+    # False: shown for review but never fails a gate (a near neighbour of an eval request)
+    blocking: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,6 @@ class AuditContext:
 
 class Check(Protocol):
     name: str
-    gate: bool  # a finding of this check fails the audit
 
     def params(self) -> dict[str, Any]: ...
 

@@ -1,8 +1,9 @@
 """Fast MinHash signatures and a banded LSH index over numpy arrays.
 
-Signatures are computed for a whole corpus at once: one regex pass tokenises every text,
-rensa hashes the tokens, numpy rolls them into word n-gram shingle hashes and rensa turns
-the flat shingle buffer into a digest matrix. This avoids one Python object per record,
+Signatures are computed for a whole corpus at once: :mod:`credo.ngrams` tokenises and
+hashes every text in one buffer and rolls the words into n-gram shingle hashes (the same
+words and n-grams the leakage index and the contamination check see), and rensa turns the
+flat shingle buffer into a digest matrix. This avoids one Python object per record,
 which is what makes a per-record ``datasketch.MinHash.update`` loop slow. Without rensa the
 same shingles go through ``datasketch.MinHash.bulk``.
 
@@ -12,16 +13,14 @@ stages stay explicit: signatures -> bucket candidates -> verified pairs (style i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from credo import ngrams
 from credo.errors import missing_dependency
 
-_TOKEN = re.compile(r"\w+|\x00")
-_SEP = "\x00"
 _MIX = np.uint64(0x100000001B3)
 
 
@@ -53,20 +52,9 @@ class Tokens:
 
 
 def tokenize(texts: Sequence[str]) -> Tokens:
-    """One regex pass and one rensa hashing call for the whole corpus."""
-    try:
-        import rensa
-    except ImportError as exc:
-        raise missing_dependency("rensa", "MinHash and n-gram checks") from exc
-
-    big = _SEP.join(texts).lower() + _SEP
-    tokens = _TOKEN.findall(big)
-    hashes = np.asarray(rensa.RMinHash.hash_token_sets([tokens])[0], dtype=np.uint64)
-    sep_hash = np.uint64(rensa.RMinHash.hash_token_sets([[_SEP]])[0][0])
-    is_sep = hashes == sep_hash
-    doc = np.cumsum(is_sep) - is_sep
-    keep = ~is_sep
-    return Tokens(hashes[keep], doc[keep], len(texts))
+    """Every text's words, hashed in one vectorised pass (:func:`credo.ngrams.text_tokens`)."""
+    hashes, doc = ngrams.text_tokens(texts)
+    return Tokens(hashes, doc, len(texts))
 
 
 def shingle_hashes(texts: Sequence[str] | Tokens, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,12 +64,9 @@ def shingle_hashes(texts: Sequence[str] | Tokens, n: int) -> tuple[np.ndarray, n
     lengths = np.bincount(doc, minlength=tokens.texts) if count else np.zeros(tokens.texts, np.int64)
     parts_hash, parts_doc = [], []
     if count >= n:
-        rolled = hashes[: count - n + 1].copy()
-        for k in range(1, n):
-            rolled = rolled * _MIX ^ hashes[k : count - n + 1 + k]
-        valid = doc[: count - n + 1] == doc[n - 1 :]
-        parts_hash.append(rolled[valid])
-        parts_doc.append(doc[: count - n + 1][valid])
+        grams, where = ngrams.grouped_ngrams(hashes, n, doc)
+        parts_hash.append(grams)
+        parts_doc.append(where)
     short = np.flatnonzero(lengths < n)
     if len(short):
         # A text shorter than n words is one shingle: a position-weighted sum of its words.
@@ -136,7 +121,7 @@ def _signatures_datasketch(texts: Sequence[str], config: MinHashConfig) -> np.nd
         raise missing_dependency("rensa", "MinHash checks") from exc
     sets = []
     for text in texts:
-        words = _TOKEN.findall(text.lower())
+        words = ngrams.words(text)
         n = min(config.shingle, max(1, len(words)))
         sets.append([" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))])
     hashes = MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)

@@ -17,9 +17,9 @@ from typing import Any
 
 from credo.corpora.io import write_json, write_text
 from credo.errors import ConfigError, CorpusError, missing_dependency
+from credo.evaluation.evaluate import RESULTS_FILE
+from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
-from credo.train.evaluate import RESULTS_FILE
-from credo.train.stats import compare_proportions
 
 REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = "report.md", "report.html", "report.json", "refusal_rates.png"
 

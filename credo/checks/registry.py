@@ -1,0 +1,65 @@
+"""Every check, registered once: its name, how to build it, and what the audit does with it.
+
+Adding a check is one row in :data:`CHECKS` (the order of the table is the order the audit
+runs and reports them). The audit, ``credo filter``, ``--checks`` and ``--no-embedding`` all
+read this table; nothing else lists checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from credo.checks.base import Check
+from credo.checks.contamination import EvalContaminationCheck
+from credo.checks.dedup import NearDuplicateCheck, SemanticDuplicateCheck
+from credo.checks.diversity import DiversityCheck
+from credo.checks.forbidden import ForbiddenRequestCheck
+from credo.checks.refusal_checks import MoralReasonCheck, RefusalCheck
+from credo.errors import ConfigError
+
+# "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
+# "required": nothing to do without the model, so --no-embedding skips it.
+Embedding = Literal["none", "optional", "required"]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    make: Callable[..., Check]  # the check class (or any factory)
+    gate: bool  # a blocking finding fails the audit
+    drops: bool  # `credo filter` drops the records it flags
+    embedding: Embedding = "none"
+
+    def build(self, use_embedding: bool) -> Check:
+        return self.make(use_embedding=use_embedding) if self.embedding == "optional" else self.make()
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("refusal", RefusalCheck, gate=True, drops=True, embedding="optional"),
+    CheckSpec("moral_reason", MoralReasonCheck, gate=True, drops=True),
+    CheckSpec("forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"),
+    CheckSpec("near_duplicate", NearDuplicateCheck, gate=False, drops=True),
+    CheckSpec("semantic_duplicate", SemanticDuplicateCheck, gate=False, drops=True, embedding="required"),
+    CheckSpec("eval_contamination", EvalContaminationCheck, gate=True, drops=True, embedding="optional"),
+    CheckSpec("diversity", DiversityCheck, gate=False, drops=False),  # a diagnostic: report only
+)
+_BY_NAME = {spec.name: spec for spec in CHECKS}
+CHECK_NAMES = tuple(_BY_NAME)
+
+
+def check_spec(name: str) -> CheckSpec:
+    """The registration of a check by name; an unknown name lists the known ones."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"--checks: unknown check {name!r} - expected one of {', '.join(CHECK_NAMES)}") from None
+
+
+def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True) -> list[Check]:
+    """Checks by name (default: all), in table order; without the embedding model the checks
+    that need it are left out."""
+    chosen = {check_spec(n).name for n in names} if names else set(CHECK_NAMES)
+    return [spec.build(use_embedding) for spec in CHECKS
+            if spec.name in chosen and (use_embedding or spec.embedding != "required")]

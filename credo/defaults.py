@@ -1,0 +1,20 @@
+"""Defaults that the library and the CLI share, each written once.
+
+A CLI option and the library function behind it take their default from here, so
+``credo generate`` and ``generate_corpus`` cannot drift apart.
+"""
+
+# Teacher generation (credo generate, the replicate recipe)
+TEACHER_TEMPERATURE = 0.85
+TEACHER_MAX_TOKENS = 1024
+CONCURRENCY = 8  # teacher requests in flight
+
+# Evaluation sampling (credo eval)
+EVAL_SAMPLES = 3  # samples per request (K)
+EVAL_TEMPERATURE = 0.25
+EVAL_MAX_NEW_TOKENS = 256
+EVAL_BATCH_SIZE = 8  # local generation batch
+
+# The replicate recipe (the original study's sizes)
+REPLICATE_SIZE = 12000  # records per training mix
+REPLICATE_MAX_NEW_TOKENS = 1000  # eval generation limit

@@ -1,0 +1,46 @@
+"""The records of an evaluation: the requests asked and the samples answered.
+
+A sample keeps its request whole, so summaries group by any request field and
+``responses.jsonl`` carries every field a reader needs next to the response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """One violation or control request of a worldview's eval set, as evaluation asks it."""
+
+    worldview: str
+    set: str  # violation or control
+    request_id: str
+    prompt: str
+    form: str
+    act: str | None
+    matches: str | None
+
+
+@dataclass
+class EvalSample:
+    """One generated answer to a request (``sample`` counts from 0), and its judges' labels."""
+
+    request: EvalRequest
+    sample: int
+    response: str
+    stop_reason: str
+    new_tokens: int
+    error: str | None = None  # generation failed: the sample stays, labelled ERROR
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # judge name -> Judgement JSON
+
+    @property
+    def id(self) -> str:
+        return f"{self.request.worldview}/{self.request.request_id}/{self.sample}"
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of ``responses.jsonl``: the request's fields flat beside the answer."""
+        return {"id": self.id, **asdict(self.request), "sample": self.sample, "response": self.response,
+                "stop_reason": self.stop_reason, "new_tokens": self.new_tokens, "error": self.error,
+                "labels": self.labels}

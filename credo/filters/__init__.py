@@ -1,6 +1,0 @@
-"""Checks over corpus records: each yields findings (record id, check name, details)."""
-
-from credo.filters.base import AuditContext, Check, EvalItem, Finding
-from credo.filters.refusal import RefusalDetector, RefusalScore, is_refusal
-
-__all__ = ["AuditContext", "Check", "EvalItem", "Finding", "RefusalDetector", "RefusalScore", "is_refusal"]

@@ -1,0 +1,1 @@
+"""Recipes: orchestration over the packages below (generate, audit, mix, train, evaluate)."""
