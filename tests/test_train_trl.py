@@ -109,7 +109,9 @@ def test_trl_packing_keeps_records_apart(tiny_llama: Path, tmp_path: Path) -> No
     so no record attends to another and the same tokens carry loss."""
     mix = make_mix(tmp_path, n=6)
     settings = {**FAST, "batch_size": 6, "max_steps": 1, "device": "cpu", "max_length": 64, "trainer": "trl"}
-    plain = train_trl(mix, str(tiny_llama), tmp_path / "plain", TrainConfig(**settings), progress=False)
+    # through train_lora, as credo replicate calls it: the settings' trainer decides
+    plain = lora.train_lora(mix, str(tiny_llama), tmp_path / "plain", TrainConfig(**settings), progress=False)
+    assert json.loads((tmp_path / "plain" / "run.json").read_text())["trainer"] == "trl"
     packed = train_trl(mix, str(tiny_llama), tmp_path / "packed", TrainConfig(**settings, packing=True),
                        progress=False)
     assert packed.final_loss == pytest.approx(plain.final_loss, abs=1e-4)

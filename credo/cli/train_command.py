@@ -9,6 +9,7 @@ import yaml
 
 from credo.errors import ConfigError
 from credo.train.config import resolve_train_config, train_config_path
+from credo.train.lora import train_lora  # runs TRL's SFTTrainer when the settings say trainer: trl
 
 
 def register(app: typer.Typer) -> None:
@@ -54,11 +55,7 @@ def train(
              "load_in_4bit": load_in_4bit, "report_to": report_to,
              "trl_args": parse_trl_args(trl_arg) if trl_arg else None}
     settings = resolve_train_config(train_config_path(config), flags)
-    if settings.trainer == "trl":
-        from credo.train.trl_trainer import train_trl as run
-    else:
-        from credo.train.lora import train_lora as run
-    result = run(data, base_model, out, settings)
+    result = train_lora(data, base_model, out, settings)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""
     typer.echo(f"trained {result.steps} steps on {result.trained_tokens} assistant tokens "

@@ -61,7 +61,14 @@ class TrainResult:
 
 def train_lora(data: Path, base_model: str, out: Path, config: TrainConfig,
                progress: bool = True) -> TrainResult:
-    """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc."""
+    """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc.
+
+    Settings with ``trainer: trl`` run the same preparation on TRL's ``SFTTrainer`` instead
+    (:mod:`credo.train.trl_trainer`), so every caller honours the trainer the settings name."""
+    if config.trainer == "trl":
+        from credo.train.trl_trainer import train_trl
+
+        return train_trl(data, base_model, out, config, progress=progress)
     prepared = prepare_run(data, base_model, config)
     done = _finished_run(out, prepared.fingerprint)
     if done is not None:
