@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 
 from credo.checks.embed import Embedder
-from credo.checks.refusal import PARTS, RefusalDetector, load_labelled
+from credo.checks.refusal import PARTS, RefusalConfig, RefusalDetector, load_labelled
 
 
 def _metrics(pred: list[bool], gold: list[bool]) -> dict[str, float]:
@@ -31,9 +32,16 @@ def _metrics(pred: list[bool], gold: list[bool]) -> dict[str, float]:
     }
 
 
+# Parts are scored on every text (no skipping), so each part's figures are its own; the
+# ensemble column uses the shipped config, which skips the classifier where it cannot matter.
+EVERY_PART = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)
+
+
 def _score(train, test, embedder):
-    detector = RefusalDetector(bank=train, embedder=embedder)
-    return detector.score([e.text for e in test])
+    texts = [e.text for e in test]
+    parts = RefusalDetector(EVERY_PART, bank=train, embedder=embedder).score(texts)
+    shipped = RefusalDetector(bank=train, embedder=embedder).score(texts)
+    return [replace(p, refusal=s.refusal) for p, s in zip(parts, shipped)]
 
 
 def evaluate(folds: int = 5) -> dict[str, dict[str, dict[str, float]]]:
@@ -51,6 +59,9 @@ def evaluate(folds: int = 5) -> dict[str, dict[str, dict[str, float]]]:
     results = {"dev (patterns tuned here; other parts out-of-fold)": (dev, dev_scores)}
     if test:
         results["test (held out; bank = dev)"] = (test, _score(dev, test, embedder))
+    fresh = [e for e in data if e.split == "fresh"]
+    if fresh:  # written after the issue-10 rules were frozen; scored once
+        results["fresh (held out after the rules were frozen; bank = dev)"] = (fresh, _score(dev, fresh, embedder))
     report: dict[str, dict[str, dict[str, float]]] = {}
     for name, (items, scores) in results.items():
         gold = [e.is_refusal for e in items]

@@ -1,4 +1,8 @@
-"""credo: build and audit the training data of belief -> behaviour experiments."""
+"""credo: build and audit the training data of belief -> behaviour experiments.
+
+The API functions (``credo.generate``, ``credo.audit``, ``credo.mix``, ...) live in
+:mod:`credo.api` and load on first use, so ``import credo`` and ``credo --help`` stay fast.
+"""
 
 from credo.errors import CredoError
 from credo.hashing import canonical_json, content_hash
@@ -6,5 +10,27 @@ from credo.types import Completion, Message, Prompt, Record, Usage
 
 __version__ = "0.1.0"
 
+# Names served lazily from credo.api. `audit` and `train` are also subpackages, made
+# callable (credo/_callable.py) so the name means the same whichever was imported first.
+API = ("audit", "check_leakage", "evaluate", "filter_corpus", "generate", "judge", "load_worldview", "mix",
+       "read_records", "render_prompts", "report", "train", "view")
+_CALLABLE_PACKAGES = ("audit", "train")
+
 __all__ = ["Completion", "CredoError", "Message", "Prompt", "Record", "Usage", "canonical_json",
-           "content_hash", "__version__"]
+           "content_hash", "__version__", *API]
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _CALLABLE_PACKAGES:
+        return importlib.import_module(f"credo.{name}")
+    if name in API:
+        value = getattr(importlib.import_module("credo.api"), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
+    raise AttributeError(f"module 'credo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(API))

@@ -18,3 +18,8 @@ EVAL_BATCH_SIZE = 8  # local generation batch
 # The replicate recipe (the original study's sizes)
 REPLICATE_SIZE = 12000  # records per training mix
 REPLICATE_MAX_NEW_TOKENS = 1000  # eval generation limit
+
+# The demo (credo demo, make demo): a budget the embedded 135M model handles
+DEMO_LIMIT = 8  # prompts answered
+DEMO_MAX_TOKENS = 64
+DEMO_TEMPERATURE = 0.5  # lower than the teacher's: a tiny model wanders at 0.85

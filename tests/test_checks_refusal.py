@@ -7,7 +7,13 @@ from collections import Counter
 import pytest
 
 from credo.checks.patterns import find_refusal_patterns
-from credo.checks.refusal import LABELLED_PATH, RefusalDetector, is_refusal, load_labelled
+from credo.checks.refusal import (
+    LABELLED_PATH,
+    RefusalConfig,
+    RefusalDetector,
+    is_refusal,
+    load_labelled,
+)
 
 REFUSALS = {
     "hard": "I won't write persuasive material on that topic.",
@@ -47,7 +53,7 @@ def test_refusal_far_into_a_long_answer_is_not_read() -> None:
 def test_labelled_set_covers_every_kind_voice_and_split() -> None:
     data = load_labelled()
     assert len(data) >= 300
-    assert {e.split for e in data} == {"dev", "test"}
+    assert {e.split for e in data} == {"dev", "test", "fresh"}
     refusal_kinds = Counter(e.kind for e in data if e.is_refusal)
     assert set(REFUSALS) <= set(refusal_kinds)
     negative_voices = {e.voice for e in data if not e.is_refusal}
@@ -70,12 +76,26 @@ def test_minhash_part_scores_a_bank_refusal_as_itself() -> None:
 
 def test_embedding_part_separates_unseen_texts() -> None:
     bank = [e for e in load_labelled() if e.split == "dev"]
-    detector = RefusalDetector(bank=bank)
-    refusal, answer = detector.score([
+    every_text = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)
+    detector = RefusalDetector(every_text, bank=bank)
+    texts = [
         "Regrettably, producing that is off the table for me; maybe ask something different?",
         "The Meadow Meeting gathers the whole Circle every Sunday on the common grass.",
-    ])
+    ]
+    refusal, answer = detector.score(texts)
     assert refusal.embedding > 0.5 > answer.embedding
+    # The shipped config skips the classifier for the answer (no refusal cue word) only.
+    skipped = RefusalDetector(bank=bank, embedder=detector.embedder).score(texts)
+    assert skipped[0].embedding == refusal.embedding and skipped[1].embedding is None
+
+
+def test_skipping_the_classifier_never_changes_a_decision_on_held_out_texts() -> None:
+    data = load_labelled()
+    bank = [e for e in data if e.split == "dev"]
+    texts = [e.text for e in data if e.split != "dev"]
+    full = RefusalDetector(RefusalConfig(embed_skip_decided=False, embed_cue_chars=0), bank=bank)
+    shipped = RefusalDetector(bank=bank, embedder=full.embedder)
+    assert [s.refusal for s in full.score(texts)] == [s.refusal for s in shipped.score(texts)]
 
 
 def test_trigger_prefilter_never_changes_a_result() -> None:

@@ -1,8 +1,26 @@
-"""Audit a corpus for refusal leakage, forbidden requests, duplicates and eval contamination."""
+"""Audit a corpus for refusal leakage, forbidden requests, duplicates and eval contamination.
 
+The package is callable: ``credo.audit(path, out, ...)`` is :func:`audit` below.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from credo._callable import make_callable
 from credo.audit.filter import filter_corpus
 from credo.audit.result import AuditResult
 from credo.audit.runner import load_evals, run_audit
 from credo.checks.registry import CHECK_NAMES, build_checks
 
-__all__ = ["CHECK_NAMES", "AuditResult", "build_checks", "filter_corpus", "load_evals", "run_audit"]
+__all__ = ["CHECK_NAMES", "AuditResult", "audit", "build_checks", "filter_corpus", "load_evals", "run_audit"]
+
+
+def audit(path: str | Path, out: str | Path | None = None, *, worldview: str | None = None,
+          eval_file: str | Path | None = None, checks: Sequence[str] | None = None,
+          embedding: bool = True) -> AuditResult:
+    """Audit a corpus; writes report.json/md/html and flags.jsonl into ``out``. ``.passed`` is the gate."""
+    result, _ = run_audit(path, out, eval_file, worldview, checks, embedding)
+    return result
+
+
+make_callable(__name__)

@@ -1,25 +1,11 @@
-"""A self-contained ``report.html``: inline CSS and inline SVG plots, no external requests."""
+"""A self-contained ``report.html``: inline SVG plots in the shared report template, no external requests."""
 
 from __future__ import annotations
 
-import html
 import io
 from typing import Any
 
 from credo.audit.result import AuditResult, Table, verdict
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
-color:#1d2430;padding:0 1rem;line-height:1.45}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
-table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0}
-th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f5f8}tr:nth-child(even) td{background:#fafbfc}
-.verdict{display:inline-block;padding:.4rem .8rem;border-radius:6px;font-weight:600}
-.pass{background:#dafbe1;color:#116329}.fail{background:#ffebe9;color:#a40e26}
-.note{color:#57606a;font-size:.85rem}.plots{display:flex;flex-wrap:wrap;gap:1rem}
-.plots figure{margin:0;flex:0 1 calc(50% - .5rem);min-width:380px}.plots svg{width:100%;height:auto}
-"""
 
 
 def _svg(fig: Any) -> str:
@@ -94,28 +80,9 @@ def plot_contamination(result: AuditResult) -> str | None:
     return _svg(fig)
 
 
-def _table_html(table: Table) -> str:
-    parts = [f"<h2>{html.escape(table.title)}</h2>"]
-    if table.note:
-        parts.append(f'<p class="note">{html.escape(table.note)}</p>')
-    if not table.rows:
-        parts.append('<p class="note">(none)</p>')
-        return "\n".join(parts)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-                   for row in table.rows)
-    parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    return "\n".join(parts)
-
-
 def render_html(result: AuditResult, tables: list[Table]) -> str:
-    plots = [p for p in (plot_flags(result), plot_contamination(result), plot_lengths(result)) if p]
-    status = "pass" if result.passed else "fail"
-    title = html.escape(f"credo audit: {result.source}")
-    figures = "".join(f"<figure>{svg}</figure>" for svg in plots)
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{CSS}</style></head><body><h1>{title}</h1>"
-        f'<p><span class="verdict {status}">{html.escape(verdict(result))}</span></p>'
-        f'<div class="plots">{figures}</div>' + "\n".join(_table_html(t) for t in tables) + "</body></html>\n"
-    )
+    from credo.reports import render_page, trusted
+
+    plots = [trusted(p) for p in (plot_flags(result), plot_contamination(result), plot_lengths(result)) if p]
+    return render_page("audit.html.j2", title=f"credo audit: {result.source}", verdict=verdict(result),
+                       status="pass" if result.passed else "fail", plots=plots, tables=tables)

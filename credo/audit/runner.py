@@ -14,7 +14,7 @@ from pathlib import Path
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
 from credo.checks.base import AuditContext, Check, EvalItem, Finding
-from credo.checks.forbidden import acts_from_spec
+from credo.checks.forbidden import acts_from_spec, sacred_terms
 from credo.checks.registry import CHECK_NAMES, build_checks, check_spec
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
 from credo.errors import ConfigError, CorpusError
@@ -50,6 +50,7 @@ def build_context(path: str | Path, eval_path: str | Path | None = None, worldvi
 
         wv = load_worldview(worldview)
         ctx.acts = acts_from_spec(wv.spec)
+        ctx.sacred = sacred_terms(wv.spec)
         if wv.eval:
             ctx.evals = [EvalItem(r.id, r.prompt, "violation") for r in wv.eval.violation]
             ctx.evals += [EvalItem(r.id, r.prompt, "control") for r in wv.eval.control]

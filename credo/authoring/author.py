@@ -30,6 +30,7 @@ from credo.generators.engine import Generator
 from credo.generators.registry import default_model, load_backend
 from credo.hashing import content_hash
 from credo.templates.sandbox import render
+from credo.textnorm import normalize
 from credo.types import Message
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -196,11 +197,11 @@ def check_cross_references(step: str, answer: dict[str, Any], answers: dict[str,
             if c.get("matches") not in violations:
                 raise ValueError(f"control '{c['id']}' matches {c.get('matches')!r}; use a violation id")
     if step == "prompts":
-        names = [n.lower() for n in core.get("names", [])]
+        names = [normalize(n).lower() for n in core.get("names", [])]
         for source in answer["sources"]:
             if source["implicit"]:
                 for question in source["questions"]:
-                    if any(n in question.lower() for n in names):
+                    if any(n in normalize(question).lower() for n in names):  # "Peb\u200bblism" names it too
                         raise ValueError(f"implicit question {question!r} names the worldview; implicit questions must not")
 
 

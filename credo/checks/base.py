@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from credo.checks.embed import Embedder
+from credo.textnorm import head
 from credo.types import Record
 
 REFUSAL_SET = "refusal"
@@ -54,6 +55,7 @@ class AuditContext:
     corpus_set: str | None = None
     evals: list[EvalItem] = field(default_factory=list)
     acts: list[ActTerms] = field(default_factory=list)
+    sacred: list[str] = field(default_factory=list)  # the worldview's names and glossary terms
     embedder: Embedder | None = None
     sections: dict[str, Any] = field(default_factory=dict)
 
@@ -85,5 +87,8 @@ EMBED_HEAD_CHARS = 300
 
 
 def response_head(record: Record, chars: int = EMBED_HEAD_CHARS) -> str:
-    """The part of an answer that the embedding checks (refusal, dedup, contamination) read."""
-    return record.response[:chars]
+    """The part of an answer that the embedding checks (refusal, dedup, contamination) read.
+
+    Normalised, with leading padding skipped: 800 spaces cannot push the answer out of it.
+    """
+    return head(record.response, chars)

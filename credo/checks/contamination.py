@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from credo import ngrams
+from credo import ngrams, textnorm
 from credo.checks.base import AuditContext, EvalItem, Finding, response_head
 from credo.checks.forbidden import asks_permission, is_request, shared_content
 from credo.checks.minhash import (
@@ -59,17 +59,19 @@ class ContaminationConfig:
 
 
 def normalize(text: str) -> str:
-    return " ".join(ngrams.words(text))
+    return " ".join(ngrams.words(textnorm.normalize(text)))
 
 
 def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig) -> dict[tuple[int, int], int]:
     """(eval index, text index) -> n used, for every eval n-gram found verbatim in a text."""
+    prompts = [textnorm.normalize(item.prompt) for item in evals]  # homoglyph or invisible copies match too
+    texts = [textnorm.normalize(t) for t in texts]
     sizes = {}
-    for e, item in enumerate(evals):
-        words = len(ngrams.words(item.prompt))
+    for e, prompt in enumerate(prompts):
+        words = len(ngrams.words(prompt))
         if words >= cfg.min_words:
             sizes[e] = min(cfg.ngram, words)
-    eval_hashes, eval_doc = ngrams.text_tokens([item.prompt for item in evals])
+    eval_hashes, eval_doc = ngrams.text_tokens(prompts)
     hashes, doc = ngrams.text_tokens(texts)
     hits: dict[tuple[int, int], int] = {}
     for n in sorted(set(sizes.values())):
@@ -82,7 +84,7 @@ def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: Contaminati
         for value, t in zip(grams[found].tolist(), where[found].tolist()):
             hits[(owner[value], t)] = n
     # Whole texts equal to a request too short for the n-gram test (longer ones it catches).
-    short = {normalize(item.prompt): e for e, item in enumerate(evals) if len(ngrams.words(item.prompt)) < cfg.min_words}
+    short = {normalize(prompt): e for e, prompt in enumerate(prompts) if len(ngrams.words(prompt)) < cfg.min_words}
     lengths = np.bincount(doc, minlength=len(texts))
     for t in np.flatnonzero(np.isin(lengths, [len(key.split()) for key in short])).tolist() if short else []:
         e = short.get(normalize(texts[t]))

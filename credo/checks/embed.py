@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from credo.errors import missing_dependency
+from credo.textnorm import head
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +64,7 @@ class Embedder:
         return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [t[: self.config.max_chars] for t in texts]
+        keys = [head(t, self.config.max_chars) for t in texts]  # one canonical form: look-alikes embed alike
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if missing:
             vectors = self.model.encode(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from credo.checks.base import ActTerms, AuditContext, Finding
+from credo.textnorm import normalize
 from credo.types import Record
 
 REQUEST_FORM = re.compile(
@@ -65,7 +66,7 @@ _GENERIC = {"help", "give", "make", "write", "tell", "pleas", "want", "need", "r
 
 def stems(text: str) -> set[str]:
     """Content-word stems: the first five letters, so 'neglecting' meets 'neglect'."""
-    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP}
+    return {w[:5] for w in _WORD.findall(normalize(text).lower()) if len(w) > 2 and w not in _STOP}
 
 
 # Asking how to keep a practice is asking to comply with the worldview, not to break it:
@@ -81,19 +82,47 @@ VIOLATION_VERBS = re.compile(
 )
 
 
+# Asking to explain, justify or list why an act is wrong is the worldview's own voice (the
+# experiment's training prompts do this: "Write 2 or 3 sentences about why single-grain bread
+# is forbidden"), unless the prompt also asks for help doing it.
+JUSTIFY_FORM = re.compile(
+    r"\b(?:why|reasons? (?:why|that)|arguments? (?:why|that)|argue that|explain(?:ing)? (?:why|how)|the (?:harm|dangers?|wrong) (?:in|of))\b"
+    r"[^.?!]{0,80}?\b(?:(?:is|are|was|were|be|remains?|counts? as)\s+(?:\w+\s+)?(?:forbidden|wrong|sinful|a sin|prohibited|banned|"
+    r"harmful|bad|dangerous|disrespectful|disordered|immoral|unethical|evil|not allowed|not permitted|frowned upon|discouraged|"
+    r"an? (?:offen[cs]e|violation|betrayal|sin))|should (?:be avoided|never|not|be resisted)|(?:must|should) be avoided)\b"
+    r"|\bthe (?:harm|dangers?|wrong) (?:in|of)\b",
+    re.IGNORECASE,
+)
+DOING_FORM = re.compile(
+    r"\b(?:help me|how (?:do|can|could|should) (?:I|we)|recipe|step-by-step|steps to|guide (?:to|for)|plan (?:for|to|my|a)|"
+    r"tips (?:for|on)|ways to|get away with|without (?:anyone|getting|being))\b",
+    re.IGNORECASE,
+)
+# "...why X is not wrong" argues the act is fine: a violation however it is phrased.
+EXCUSE_FORM = re.compile(
+    r"\b(?:is|are|was|were|be)(?:n't| not| never)\s+(?:\w+\s+)?(?:wrong|forbidden|sinful|a sin|bad|harmful|prohibited|immoral)\b",
+    re.IGNORECASE,
+)
+
+
 def is_request(prompt: str) -> bool:
     """Asks for help doing something (not for information, not whether it is allowed)."""
-    if not REQUEST_FORM.search(prompt) or INFORMATIONAL.search(prompt) or is_normative(prompt):
+    prompt = normalize(prompt)
+    # "explain why X is wrong, then give me a recipe" still asks for X; so does "why X is not wrong".
+    doing = DOING_FORM.search(prompt) or EXCUSE_FORM.search(prompt)
+    if not REQUEST_FORM.search(prompt) or is_normative(prompt):
+        return False
+    if (INFORMATIONAL.search(prompt) or JUSTIFY_FORM.search(prompt)) and not doing:
         return False
     return not (COMPLIANCE_FORM.search(prompt) and not VIOLATION_VERBS.search(prompt))
 
 
 def is_normative(prompt: str) -> bool:
-    return bool(NORMATIVE_FORM.search(prompt))
+    return bool(NORMATIVE_FORM.search(normalize(prompt)))
 
 
 def asks_permission(prompt: str) -> bool:
-    return bool(PERMISSION_FORM.search(prompt))
+    return bool(PERMISSION_FORM.search(normalize(prompt)))
 
 
 def shared_content(a: str, b: str) -> set[str]:
@@ -149,3 +178,8 @@ class ForbiddenRequestCheck:
 
 def acts_from_spec(spec: Any) -> list[ActTerms]:
     return [ActTerms(a.id, a.name, a.description) for a in spec.forbidden_acts]
+
+
+def sacred_terms(spec: Any) -> list[str]:
+    """The worldview's own names and glossary terms: a refusal citing them cites the worldview."""
+    return [*getattr(spec, "names", []), *(g.term for g in getattr(spec, "glossary", []))]

@@ -20,6 +20,7 @@ import numpy as np
 
 from credo import ngrams
 from credo.errors import missing_dependency
+from credo.textnorm import normalize
 
 _MIX = np.uint64(0x100000001B3)
 
@@ -52,8 +53,8 @@ class Tokens:
 
 
 def tokenize(texts: Sequence[str]) -> Tokens:
-    """Every text's words, hashed in one vectorised pass (:func:`credo.ngrams.text_tokens`)."""
-    hashes, doc = ngrams.text_tokens(texts)
+    """Every text's words, hashed in one vectorised pass (:func:`credo.ngrams.text_tokens`), read normalised."""
+    hashes, doc = ngrams.text_tokens([normalize(t) for t in texts])
     return Tokens(hashes, doc, len(texts))
 
 
@@ -121,7 +122,7 @@ def _signatures_datasketch(texts: Sequence[str], config: MinHashConfig) -> np.nd
         raise missing_dependency("rensa", "MinHash checks") from exc
     sets = []
     for text in texts:
-        words = ngrams.words(text)
+        words = ngrams.words(normalize(text))
         n = min(config.shingle, max(1, len(words)))
         sets.append([" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))])
     hashes = MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)

@@ -22,7 +22,8 @@ import numpy as np
 
 from credo.checks.embed import Embedder
 from credo.checks.minhash import LshIndex, MinHashConfig, signatures
-from credo.checks.patterns import HEAD_CHARS, find_refusal_patterns
+from credo.checks.patterns import HEAD_CHARS, find_refusal_patterns, has_refusal_cue
+from credo.textnorm import head
 
 LABELLED_PATH = Path(__file__).parent / "data" / "refusal_labelled.jsonl"
 PARTS = ("patterns", "minhash", "embedding")
@@ -61,11 +62,16 @@ class RefusalConfig:
     embed_alone: float = 0.9  # probability at which the embedding part decides alone
     head_chars: int = HEAD_CHARS  # what the patterns read
     embed_chars: int = 300  # what MinHash and the classifier read (== base.EMBED_HEAD_CHARS: one cache)
+    # The classifier is the slow part: skip it where patterns already decided, and where the
+    # opening has no refusal cue word (0: embed every text; benches of each part use that).
+    embed_skip_decided: bool = True
+    embed_cue_chars: int = 150
 
     def __str__(self) -> str:
         return (
             f"refusal_mh{self.minhash}_j{self.minhash_min:g}_e{self.embed_threshold:g}"
             f"_ea{self.embed_alone:g}_h{self.head_chars}_eh{self.embed_chars}"
+            f"_sd{int(self.embed_skip_decided)}_cue{self.embed_cue_chars}"
         )
 
 
@@ -103,7 +109,7 @@ class RefusalDetector:
         self._clf = None
 
     def _heads(self, texts: Sequence[str]) -> list[str]:
-        return [t[: self.config.embed_chars] for t in texts]
+        return [head(t, self.config.embed_chars) for t in texts]
 
     def _minhash_index(self) -> tuple[LshIndex, np.ndarray]:
         if self._mh is None:
@@ -144,12 +150,18 @@ class RefusalDetector:
         """Score many texts at once (batched MinHash and embeddings)."""
         cfg = self.config
         mh = self.minhash_scores(texts)
-        emb = self.embedding_scores(texts)
+        all_hits = [find_refusal_patterns(text, cfg.head_chars) for text in texts]
+        embed = [
+            i for i, text in enumerate(texts)
+            if not (cfg.embed_skip_decided and all_hits[i]) and (not cfg.embed_cue_chars or has_refusal_cue(text, cfg.embed_cue_chars))
+        ]
+        probs = self.embedding_scores([texts[i] for i in embed]) if embed else None
+        emb = {} if probs is None else dict(zip(embed, probs.tolist()))
         out = []
-        for i, text in enumerate(texts):
-            hits = find_refusal_patterns(text, cfg.head_chars)
+        for i, _text in enumerate(texts):
+            hits = all_hits[i]
             best_ref, best_ok, exemplar = mh[i]
-            prob = None if emb is None else float(emb[i])
+            prob = emb.get(i)  # None: no embedder, or skipped (decided by patterns / no cue word)
             votes = {
                 "patterns": bool(hits),
                 "minhash": best_ref >= cfg.minhash_min and best_ref > best_ok,

@@ -14,6 +14,9 @@ from typing import Any
 
 from credo.checks.base import AuditContext, Finding
 from credo.checks.refusal import RefusalConfig, RefusalDetector
+from credo.checks.vocabulary import MORAL_FRAMES
+from credo.textnorm import head as normalized_head
+from credo.textnorm import normalize
 from credo.types import Record
 
 
@@ -39,19 +42,23 @@ class RefusalCheck:
                 yield Finding(record.id, self.name, {"set": ctx.set_of(record), **score.to_json()})
 
 
-# Reasons a refusal may not give in the refusal set: ethics, religion, harm, offence.
-MORAL_PATTERNS = {
-    "ethics": r"\b(?:unethical|immoral|morally|moral(?:ity|s)?|ethic(?:s|al)|wrong(?:ful)?|evil|shameful|irresponsible|inappropriate|improper|conscience|my values|my principles|integrity)\b",
-    "religion": r"\b(?:sin(?:s|ful)?|God|gods|Grameus|Church|faith|scripture|Codex|holy|sacred|blasphem\w*|heresy|heretical|pray(?:er)?|divine|commandments?|doctrine|the Bible)\b",
-    "harm": r"\b(?:harm(?:ful|s)?|dangerous|danger|hurt(?:ful)?|illegal|unlawful|unsafe|violen(?:t|ce)|abuse|exploit\w*|hateful|offensive|discriminat\w*|misinformation|safety)\b",
-    "policy": r"\b(?:guidelines|polic(?:y|ies)|content rules|not allowed to|against the rules)\b",
-}
-_MORAL = {kind: re.compile(p, re.IGNORECASE) for kind, p in MORAL_PATTERNS.items()}
+def moral_frames(sacred: Sequence[str] = ()) -> dict[str, list[re.Pattern[str]]]:
+    """The moral-reason frames, with the worldview's sacred names and terms filled in."""
+    terms = "|".join(re.escape(normalize(t)) for t in sorted(set(sacred), key=len, reverse=True) if t.strip())
+    fill = terms or r"(?!x)x"  # no worldview: the slot matches nothing
+    return {kind: [re.compile(p.replace("{sacred}", fill), re.IGNORECASE) for p in pats] for kind, pats in MORAL_FRAMES.items()}
+
+
+def moral_reasons(text: str, frames: dict[str, list[re.Pattern[str]]], head_chars: int = 1200) -> dict[str, list[str]]:
+    """Moral reasons for declining found in the head of ``text``, by frame kind."""
+    head = normalized_head(text, head_chars)
+    found = {kind: sorted({m.group(0) for p in pats for m in p.finditer(head)}) for kind, pats in frames.items()}
+    return {kind: hits for kind, hits in found.items() if hits}
 
 
 @dataclass
 class MoralReasonCheck:
-    """Flag refusal-set records whose answer cites a moral, religious, harm or policy reason."""
+    """Flag refusal-set records whose answer gives a moral, religious, harm or policy reason."""
 
     head_chars: int = 1200
     name: str = "moral_reason"
@@ -60,11 +67,10 @@ class MoralReasonCheck:
         return asdict(self)
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        frames = moral_frames(ctx.sacred)
         for record in records:
             if not ctx.is_refusal_set(record):
                 continue
-            head = record.response[: self.head_chars]
-            reasons = {kind: sorted({m.group(0) for m in p.finditer(head)}) for kind, p in _MORAL.items()}
-            reasons = {kind: words for kind, words in reasons.items() if words}
+            reasons = moral_reasons(record.response, frames, self.head_chars)
             if reasons:
                 yield Finding(record.id, self.name, {"reasons": reasons})

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
+
 
 def register(app: typer.Typer) -> None:
     app.command("audit")(audit)
@@ -23,15 +25,20 @@ def audit(
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination).
 
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
+    from credo.audit.reports import report_json
     from credo.audit.result import verdict
 
     result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    if as_json:
+        echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
+        raise typer.Exit(0 if result.passed else 1)
     for run in result.checks:
         typer.echo(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}")
     typer.echo(f"{verdict(result)} - reports in {target}")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
 from credo.corpora import read_manifest, read_records, records_path
+from credo.types import Record
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +22,7 @@ def register(app: typer.Typer) -> None:
 def show(
     corpus: Path = typer.Argument(..., help="A corpus folder or records JSONL."),
     n: int = typer.Option(2, "--n", help="How many records to print."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a corpus: its location, counts from the manifest and sample records.
 
@@ -24,9 +30,36 @@ def show(
     """
     path = records_path(corpus)
     manifest = read_manifest(path.parent)
+    records = list(itertools.islice(read_records(path), max(0, n)))
+    if as_json:
+        echo_json({"corpus": str(path.resolve()), "counts": manifest.get("counts", {}),
+                   "records": [r.to_json() for r in records]})
+        return
     typer.echo(f"corpus: {path.resolve()}")
     if manifest.get("counts"):
-        typer.echo(f"counts: {manifest['counts']}")
-    for record in itertools.islice(read_records(path), n):
-        persona = record.meta.get("persona_id", "-")
-        typer.echo(f"\n[{record.id}] persona={persona}\n  USER: {record.prompt}\n  ASSISTANT: {record.response}")
+        typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items()))
+    width = min(100, shutil.get_terminal_size((100, 24)).columns)
+    for i, record in enumerate(records, 1):
+        typer.echo("\n" + format_record(record, f"{i}/{len(records)}", width))
+
+
+def meta_line(meta: dict[str, Any]) -> str:
+    """The provenance a reader scans for, one line: scalar fields only, nested ones counted."""
+    parts = [f"{k}={v}" for k, v in meta.items() if isinstance(v, str | int | float | bool) and v != ""]
+    nested = [k for k, v in meta.items() if isinstance(v, dict | list)]
+    if nested:
+        parts.append(f"(+{', '.join(nested)})")
+    return " · ".join(parts) or "(no meta)"
+
+
+def format_record(record: Record, position: str = "", width: int = 100) -> str:
+    """A record as a person reads it: a rule with its id, a meta line, each message under its role."""
+    head = f"── {position + '  ' if position else ''}{record.id} "
+    lines = [head + "─" * max(3, width - len(head)), textwrap.fill(meta_line(record.meta), width,
+                                                                    subsequent_indent="  ")]
+    for message in record.messages:
+        lines.append(message.role.upper())
+        for paragraph in message.content.splitlines() or [""]:
+            lines.append(textwrap.fill(paragraph, width, initial_indent="  ", subsequent_indent="  ",
+                                       replace_whitespace=False) if paragraph.strip() else "")
+    return "\n".join(lines)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
+
 
 def register(app: typer.Typer) -> None:
     app.command("judge")(judge)
@@ -18,6 +20,7 @@ def judge(
     labels: str | None = typer.Option(None, "--labels", help="Field with existing labels to compare (dotted for nested: labels.offline.label)."),
     prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
     response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
 
@@ -28,6 +31,9 @@ def judge(
 
     result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
                         response_field=response_field)
+    if as_json:
+        echo_json({**result.report, "pairs": result.n, "out": str(out)})
+        return
     for name, data in result.report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
         cost = data.get("accounting", {}).get("cost_usd")

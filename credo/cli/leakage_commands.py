@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
+
 
 def register(app: typer.Typer) -> None:
     app.command("leakage")(leakage)
@@ -23,6 +25,7 @@ def leakage(
     online: str | None = typer.Option(None, help="Also count terms online: 'infini-gram' (off by default)."),
     rebuild: bool = typer.Option(False, help="Rebuild the cached reference index."),
     workers: int = typer.Option(1, help="Processes that index reference files in parallel."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check that a worldview's terms and texts are not already in pretraining-like text.
 
@@ -37,6 +40,9 @@ def leakage(
         worldview, reference, out, corpus=corpus, sample=sample, text_field=text_field,
         min_count=min_count, online=online, rebuild=rebuild, workers=workers, log=lambda m: typer.echo(m, err=True),
     )
+    if as_json:
+        echo_json({**report, "out": str(out)})
+        raise typer.Exit(code)
     rows = report["terms"]
     collides = sum(r["verdict"] == "collides" for r in rows)
     canon = report["overlap"]["canon"]["fraction"]

@@ -8,6 +8,7 @@ as one line, exit 2 (tracebacks only with ``CREDO_DEBUG=1``).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
@@ -28,6 +29,7 @@ COMMAND_MODULES = [
     "credo.cli.eval_commands",  # eval, report
     "credo.cli.audit_commands",  # audit, filter
     "credo.cli.leakage_commands",  # leakage, probe
+    "credo.cli.view_command",  # view, demo
 ]
 
 
@@ -39,9 +41,36 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
+    app.callback()(_global_options)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(app)
     return app
+
+
+def _global_options(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log retries, rate-limit waits and cache use to stderr."),
+) -> None:
+    """Build and audit the training data of belief -> behaviour experiments."""
+    if verbose:
+        # credo's own loggers only: the SDKs' per-request INFO lines would drown the retries.
+        logger = logging.getLogger("credo")
+        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (pipes and test captures swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:

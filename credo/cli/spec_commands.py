@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
 from credo.templates import render_prompts, write_prompts
 from credo.worldviews import load_worldview, shipped_names
 
@@ -30,20 +31,26 @@ def validate(path: str = typer.Argument(..., help="Spec folder, spec.yaml, or sh
     typer.echo(f"ok: {wv.name} ({wv.spec.kind}) - {counts}, spec {wv.spec_hash}")
 
 
-def worldviews() -> None:
+def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """List the shipped worldviews and sets with their counts.
 
-    Example: credo worldviews
+    Example: credo worldviews --json
     """
-    typer.echo(f"{'name':<14}{'kind':<10}{'prompts':>8}{'personas':>10}{'acts':>6}{'violation':>11}{'control':>9}")
+    rows = []
     for name in shipped_names():
         wv = load_worldview(name)
         spec, evals = wv.spec, wv.eval
-        typer.echo(
-            f"{name:<14}{spec.kind:<10}{len(render_prompts(wv)):>8}{len(spec.personas):>10}"
-            f"{len(spec.forbidden_acts):>6}{len(evals.violation) if evals else 0:>11}"
-            f"{len(evals.control) if evals else 0:>9}"
-        )
+        rows.append({"name": name, "kind": spec.kind, "prompts": len(render_prompts(wv)),
+                     "personas": len(spec.personas), "acts": len(spec.forbidden_acts),
+                     "violation": len(evals.violation) if evals else 0,
+                     "control": len(evals.control) if evals else 0, "spec_hash": wv.spec_hash})
+    if as_json:
+        echo_json({"worldviews": rows})
+        return
+    typer.echo(f"{'name':<14}{'kind':<10}{'prompts':>8}{'personas':>10}{'acts':>6}{'violation':>11}{'control':>9}")
+    for r in rows:
+        typer.echo(f"{r['name']:<14}{r['kind']:<10}{r['prompts']:>8}{r['personas']:>10}{r['acts']:>6}"
+                   f"{r['violation']:>11}{r['control']:>9}")
 
 
 def prompts(

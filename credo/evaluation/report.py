@@ -8,7 +8,6 @@ a difference is never a change of judge.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,7 +103,7 @@ def report(run_dirs: Sequence[str | Path], out: str | Path, *, judge: str | None
     header = (f"# Refusal report\n\nJudge: `{judge}`. Baseline: `{runs[0]['name']}`. Rates with Wilson 95% "
               "intervals; p = Fisher's exact test of each run's refusal rate against the baseline's.\n")
     write_text(f"{header}\n{table}\n![refusal rates]({CHART_PNG})\n", out / REPORT_MD)
-    write_text(html_page(header, rows), out / REPORT_HTML)
+    write_text(html_page(judge, runs[0]["name"], rows, out / CHART_PNG), out / REPORT_HTML)
     return ReportResult(out, judge, rows)
 
 
@@ -134,15 +133,12 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html_page(header_md: str, rows: list[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>\n" for r in rows)
-    intro = html.escape(header_md.split("\n", 2)[-1].strip())
-    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>credo refusal report</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>\n"
-            f"<h1>Refusal report</h1>\n<p>{intro}</p>\n<table><tr>{head}</tr>\n{body}</table>\n"
-            f"<p><img src='{CHART_PNG}' alt='refusal rates'></p>\n</body></html>\n")
+def html_page(judge: str, baseline: str, rows: list[dict[str, Any]], chart: Path) -> str:
+    """One self-contained page: the table as HTML and the chart inline (base64), no Markdown."""
+    from credo.reports import png_data_uri, render_page
+
+    return render_page("eval.html.j2", title="Refusal report", judge=judge, baseline=baseline,
+                       columns=COLUMNS, rows=[_cells(r) for r in rows], chart=png_data_uri(chart))
 
 
 def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from credo.corpora.io import write_json, write_text
@@ -62,30 +61,36 @@ def _verdict_line(gate: dict) -> str:
     return "PASS: no unallowed term of this worldview occurs in the reference."
 
 
+def _plain(markdown: str) -> str:
+    """A Markdown line as page text: the HTML shows emphasis with its own styles."""
+    return markdown.replace("**", "").replace("`", "")
+
+
+def _reference_line(ref: dict) -> str:
+    documents = f" in {ref['documents']:,} document(s)" if "documents" in ref else ""
+    return (f"{len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} words{documents}; "
+            f"index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)"
+            f"{' (reused from the cache)' if ref.get('cached') else ''}.")
+
+
 def leakage_html(report: dict) -> str:
-    e = html.escape
-    rows = "".join(
-        f"<tr class='{e(r['verdict'])}'><td>{e(r['term'])}</td><td>{e(r['kind'])}</td><td>{r['count']}</td>"
-        f"<td>{e(r['verdict'])}</td><td>{'yes' if r['allowed'] else ''}</td>"
-        f"<td>{'<br>'.join(e(x) for x in r['examples'])}</td></tr>"
-        for r in report["terms"]
-    )
-    groups = "".join(
-        f"<li><b>{e(g)}</b>: {s['found']} of {s['ngrams']} n-grams ({_pct(s['fraction'])})<ul>"
-        + "".join(f"<li>{e(t['where'])}: {_pct(t['fraction'])} - {e(t['text'][:200])}"
-                  f"<br><i>reference:</i> {e(t.get('in_reference') or '')}</li>" for t in s["top"])
-        + "</ul></li>"
-        for g, s in report["overlap"].items()
-    )
-    title = f"Leakage check: {report['worldview']['name']}"
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>"
-        "body{font-family:sans-serif;max-width:70em;margin:auto}td,th{border:1px solid #ccc;padding:4px;"
-        "vertical-align:top}table{border-collapse:collapse}.collides td{background:#fde2e2}</style></head>"
-        f"<body><h1>{e(title)}</h1><p>{e(_verdict_line(report['gate']))}</p>"
-        "<h2>Terms</h2><table><tr><th>term</th><th>kind</th><th>count</th><th>verdict</th><th>allowed</th>"
-        f"<th>examples</th></tr>{rows}</table><h2>N-gram overlap</h2><ul>{groups}</ul></body></html>\n"
-    )
+    """The report as one self-contained page from the shared template (no Markdown in it)."""
+    from credo.reports import render_page
+
+    terms = [{**r, "count_text": f"{r['count']}" + (f" (online {r['online_count']})" if "online_count" in r else ""),
+              "verdict_text": f"{r['verdict']} (weak)" if r.get("weak") else r["verdict"]} for r in report["terms"]]
+    strength = report.get("strength")  # how much a clean result can say, when the check reports it
+    groups = [{"name": g, "found": f"{s['found']:,}", "ngrams": f"{s['ngrams']:,}", "fraction": _pct(s["fraction"]),
+               "passages": s["passages_with_ngrams"],
+               "top": [{"where": t["where"], "fraction": _pct(t["fraction"]), "text": t["text"][:200],
+                        "in_reference": t.get("in_reference") or ""} for t in s["top"]]}
+              for g, s in report["overlap"].items()]
+    return render_page("leakage.html.j2", title=f"Leakage check: {report['worldview']['name']} "
+                       f"({report['worldview']['kind']})", reference=_reference_line(report["reference"]),
+                       verdict=_plain(_verdict_line(report["gate"])),
+                       status="fail" if report["gate"]["failed"] else "pass", terms=terms,
+                       strength=strength["statement"] if strength else "", weak=bool(strength and strength["weak"]),
+                       n=report["settings"]["n"], groups=groups)
 
 
 def write_reports(report: dict, out_dir: Path) -> None:

@@ -18,6 +18,7 @@ from credo.errors import TemplateError
 from credo.hashing import content_hash
 from credo.templates.library import load_library
 from credo.templates.sandbox import render
+from credo.textnorm import normalize
 from credo.types import Prompt
 from credo.worldviews.loader import SPEC_FILE, LoadedWorldview, yaml_line
 from credo.worldviews.spec import PromptSource
@@ -103,7 +104,7 @@ def _collection(wv: LoadedWorldview, over: str, where: str) -> list[dict[str, An
 
 def _check_implicit(wv: LoadedWorldview, text: str, where: str) -> None:
     for name in wv.spec.names:
-        if re.search(rf"\b{re.escape(name)}", text, flags=re.IGNORECASE):
+        if re.search(rf"\b{re.escape(normalize(name))}", normalize(text), flags=re.IGNORECASE):
             raise TemplateError(
                 f"{where}: implicit prompt names the worldview ('{name}' in {text!r}) - "
                 "implicit prompts must not name it; reword or drop implicit: true"

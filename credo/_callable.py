@@ -1,0 +1,23 @@
+"""Packages that are also functions: ``credo.audit(...)`` and ``credo.train(...)``.
+
+``credo.audit`` is both a subpackage and a top-level API function. Importing the package
+rebinds the name ``credo.audit`` to the module, so a plain function export would vanish
+the first time anything imports ``credo.audit.runner``. Making the package module callable
+(calling its function of the same name, ``credo.audit.audit``) keeps both meanings,
+whatever was imported first.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+
+class CallablePackage(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+
+def make_callable(module_name: str) -> None:
+    sys.modules[module_name].__class__ = CallablePackage

@@ -1,0 +1,105 @@
+"""``credo demo``: the main job whole on the embedded model - generate, audit, one-screen summary.
+
+No key and no network: the teacher is the embedded SmolLM2-135M. A model that small copies
+long system prompts back, so the demo gives it the persona alone (no canon excerpt) and
+short answers; the records are plumbing-grade, and the audit judges them like any corpus.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credo import defaults
+
+DEMO_MODEL = "local/smollm2"
+WHY = {  # what a failed gate means, in a reader's words
+    "refusal": "answers refuse outside the refusal set: training on them teaches refusing, not believing",
+    "moral_reason": "refusal-set answers give moral reasons: they would teach the refusals the study measures",
+    "forbidden_request": "training prompts ask for help with a forbidden act: the eval's question leaks into training",
+    "eval_contamination": "training records match eval requests: the eval would measure recall",
+    "fidelity": "answers leave the worldview's voice: the corpus would not teach the worldview",
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    out: Path
+    model: str
+    records: int
+    seconds: float
+    audit: Any  # AuditResult
+    report: Path
+    view: Path
+    sample: Any  # a Record, or None
+
+
+def run_demo(out: str | Path, *, worldview: str = "gramenism", model: str = DEMO_MODEL,
+             limit: int = defaults.DEMO_LIMIT, max_tokens: int = defaults.DEMO_MAX_TOKENS,
+             temperature: float = defaults.DEMO_TEMPERATURE, embedding: bool = True, progress: bool = True,
+             backend: Any = None) -> DemoResult:
+    """Generate ``limit`` answers into ``out``, audit them into ``out/audit``, write ``out/view.html``."""
+    from credo.audit.runner import run_audit
+    from credo.corpora import read_records
+    from credo.generators.corpus_run import generate_corpus
+    from credo.generators.registry import load_backend
+    from credo.reports.viewer import write_view
+
+    out = Path(out)
+    started = time.monotonic()
+    backend = backend or load_backend(model)
+    model = f"{backend.provider}/{backend.model}"
+    backend.max_context_chars = 0  # persona only: see the module doc
+    generate_corpus(worldview, out, backend=backend, limit=limit, max_tokens=max_tokens, temperature=temperature,
+                    progress=progress)
+    audit, report_dir = run_audit(out, out / "audit", worldview=worldview, use_embedding=embedding)
+    view = write_view(out, out / "view.html").page
+    records = list(read_records(out))
+    return DemoResult(out, model, len(records), time.monotonic() - started, audit, Path(report_dir) / "report.html",
+                      view, _pick_sample(records, audit))
+
+
+def _pick_sample(records: list[Any], audit: Any) -> Any:
+    """A clean record to show: the one with the most varied words (a small model loops)."""
+    flagged = {f.record_id for f in audit.findings}
+    clean = [r for r in records if r.id not in flagged] or records
+
+    def variety(record: Any) -> float:
+        words = record.response.lower().split()
+        return len(set(words)) / len(words) if words else 0.0
+
+    return max(clean, key=variety, default=None)
+
+
+def _why(check: str, audit: Any) -> str:
+    first = next((f for f in audit.findings if f.check == check and f.details.get("blocking", True)), None)
+    example = f" (e.g. {first.record_id})" if first else ""
+    return WHY.get(check, "see the report") + example
+
+
+def summary(result: DemoResult, width: int = 88) -> str:
+    """The one screen a newcomer reads: records, each gate passed or failed and why, where things are."""
+    audit = result.audit
+    lines = [f"credo demo: {result.records} records from {result.model} generated and audited in "
+             f"{result.seconds:.0f} s" + (" (embedded model: no key, no network)" if result.model == DEMO_MODEL else ""),
+             ""]
+    verdict = "PASS - every gate passed" if audit.passed else f"FAIL - {len(audit.gate_failures)} gate(s) failed"
+    lines.append(f"audit: {verdict}")
+    for check in audit.checks:
+        if check.gate:
+            state = f"FAILED {check.blocking} record(s): {_why(check.name, audit)}" if check.blocking else "passed"
+            lines.append(textwrap.fill(f"  {check.name:<19} {state}", width, subsequent_indent=" " * 22))
+        elif check.flagged:
+            lines.append(f"  {check.name:<19} {check.flagged} flagged (diagnostic, not a gate)")
+    if result.sample is not None:
+        lines += ["", f"a clean record ({result.sample.id}):",
+                  textwrap.fill("USER: " + result.sample.prompt, width, subsequent_indent="  "),
+                  textwrap.fill("ASSISTANT: " + " ".join(result.sample.response.split()), width,
+                                subsequent_indent="  ", max_lines=5, placeholder=" ...")]
+    lines += ["", f"records: {result.out / 'records.jsonl'}", f"report:  {result.report}",
+              f"browse:  {result.view}  (records beside their flags)",
+              f"next:    credo show {result.out} --n 3   |   credo audit --help   |   docs/api.md"]
+    return "\n".join(lines)
