@@ -2,9 +2,11 @@
 
 The fake server runs in its own process so its threads do not compete with the engine for
 the GIL. Each run is a full ``generate_corpus`` (persona draw, records, manifest) through
-the real openai SDK, caching off. Efficiency = achieved / (C / latency).
+the real openai SDK (``--transport sdk``) or the SDK-free lean HTTP path (``lean``), caching
+off. Efficiency = achieved / (C / latency).
 
-    .venv/bin/python bench/engine_throughput.py [--requests 1000] [--concurrency 1 8 64]
+    .venv/bin/python bench/engine_throughput.py [--requests 1000] [--concurrency 1 8 64 256]
+        [--transport sdk lean]
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def cpu_seconds() -> float:
 
 
 def run(out: Path, url: str | None, samples: int, concurrency: int, use_cache: bool,
-        latency: float = 0.0) -> dict:
+        latency: float = 0.0, transport: str = "sdk") -> dict:
     """One generate_corpus run: through the openai SDK to ``url``, or the fake backend."""
     from credo.generators import generate_corpus
     from credo.testing import FakeBackend
@@ -59,7 +61,7 @@ def run(out: Path, url: str | None, samples: int, concurrency: int, use_cache: b
     cpu, start = cpu_seconds(), time.perf_counter()
     result = generate_corpus(TINY, out, model="openai/bench", base_url=url, samples=samples,
                              concurrency=concurrency, use_cache=use_cache, progress=False,
-                             backend=backend)
+                             backend=backend, transport=transport)
     elapsed = time.perf_counter() - start
     records = result.manifest["counts"]["records"]
     phase = result.manifest["last_run"]["seconds"] or elapsed
@@ -73,7 +75,8 @@ def run(out: Path, url: str | None, samples: int, concurrency: int, use_cache: b
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64, 256])
+    parser.add_argument("--transport", nargs="+", default=["sdk", "lean"])
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--replay", type=int, default=10000, help="records for the replay test")
     parser.add_argument("--replay-only", action="store_true", help="skip the throughput runs")
@@ -82,16 +85,19 @@ def main() -> None:
     samples = -(-args.requests // TINY_PROMPTS)
     results = {}
     with tempfile.TemporaryDirectory() as tmp, fake_server(args.latency) as (url, pid):
-        for c in [] if args.replay_only else args.concurrency:
+        runs = [] if args.replay_only else [(t, c) for t in args.transport
+                                            for c in args.concurrency]
+        for transport, c in runs:
             server_cpu = process_cpu_seconds(pid)
-            row = run(Path(tmp) / f"c{c}", url, samples, c, use_cache=False)
+            row = run(Path(tmp) / f"{transport}-c{c}", url, samples, c, use_cache=False,
+                      transport=transport)
             row["server_cpu_per_request_ms"] = round(
                 1000 * (process_cpu_seconds(pid) - server_cpu) / row["records"], 2)
             row["ideal"] = round(c / args.latency, 1)
             row["efficiency"] = round(row["rate"] / row["ideal"], 3)
             row["request_phase_efficiency"] = round(row["request_phase_rate"] / row["ideal"], 3)
-            results[f"C={c}"] = row
-            print(f"C={c}: {row}", flush=True)
+            results[f"{transport} C={c}"] = row
+            print(f"{transport} C={c}: {row}", flush=True)
         # The same engine with no SDK and no HTTP: what the engine itself can sustain.
         c = max(args.concurrency)
         row = {} if args.replay_only else run(Path(tmp) / "engine", None, samples, c,

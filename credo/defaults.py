@@ -8,6 +8,7 @@ A CLI option and the library function behind it take their default from here, so
 TEACHER_TEMPERATURE = 0.85
 TEACHER_MAX_TOKENS = 1024
 CONCURRENCY = 8  # teacher requests in flight
+BATCH_POLL_SECONDS = 30.0  # between status polls of a provider batch (generate, judge --batch)
 
 # Evaluation sampling (credo eval)
 EVAL_SAMPLES = 3  # samples per request (K)

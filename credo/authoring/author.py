@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,8 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
     state = json.loads(state_path.read_text(encoding="utf-8"))
     error = ""
     for attempt in range(1, max_attempts + 1):
-        completion = (await generator.generate(messages, sample_index=state.get("round", 0))).completion
+        completion = (await generator.generate(messages, sample_index=state.get("round", 0),
+                                               params=step_params(generator.params, step))).completion
         write_text(completion.text, out / STATE_DIR / f"{step.name}.attempt{attempt}.txt")
         try:
             answer = step.answer.model_validate(parse_json_object(completion.text))
@@ -163,6 +164,13 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
         f"step '{step.name}': the model's answer never validated after {max_attempts} attempts (last error: {error}) - "
         f"raw answers are in {out / STATE_DIR}; try a stronger --model or raise --max-attempts, then rerun with --resume"
     )
+
+
+def step_params(params: SamplingParams, step: Step) -> SamplingParams:
+    """The step's answer model as a JSON schema: structured output where the provider has it
+    (the re-ask loop above stays the fallback and the judge of validity)."""
+    schema = {"name": f"credo_{step.name}", "schema": step.answer.model_json_schema()}
+    return replace(params, json_schema=schema)
 
 
 def parse_json_object(text: str) -> Any:

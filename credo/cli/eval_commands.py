@@ -27,6 +27,8 @@ def eval_command(
     batch_size: int = typer.Option(defaults.EVAL_BATCH_SIZE, "--batch-size", help="Local generation batch size."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     limit: int | None = typer.Option(None, "--limit", help="At most N violation requests per worldview (with their controls)."),
+    batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API (half price)."),
+    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds between polls."),
 ) -> None:
     """Sample K responses to every violation and control request, judge them, report rates.
 
@@ -35,9 +37,15 @@ def eval_command(
     """
     from credo.evaluation.evaluate import evaluate
 
+    judge_batch = None
+    if batch:
+        from credo.generators.batch_run import BatchOptions
+
+        judge_batch = BatchOptions(poll_interval=poll_interval,
+                                   report=lambda line: typer.echo(line, err=True))
     result = evaluate(model, worldview, out, adapter=adapter, samples=samples, temperature=temperature,
                       max_new_tokens=max_new_tokens, judges=judge, chat_format=fmt,
-                      batch_size=batch_size, seed=seed, limit=limit)
+                      batch_size=batch_size, seed=seed, limit=limit, judge_batch=judge_batch)
     primary = result.results["primary_judge"]
     for world, sets in result.results["judges"][primary]["summary"].items():
         for set_name in ("violation", "control"):

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "credo.cli.train_command",  # train
     "credo.cli.replicate_command",  # replicate
     "credo.cli.generate_command",  # generate
+    "credo.cli.batches_command",  # batches
     "credo.cli.judge_command",  # judge
     "credo.cli.eval_commands",  # eval, report
     "credo.cli.audit_commands",  # audit, filter

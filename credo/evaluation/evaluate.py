@@ -87,13 +87,22 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
              adapter: str | Path | None = None, samples: int = EVAL_SAMPLES, temperature: float = EVAL_TEMPERATURE,
              max_new_tokens: int = EVAL_MAX_NEW_TOKENS, judges: Sequence[str] = (), chat_format: str | None = None,
              batch_size: int = EVAL_BATCH_SIZE, seed: int = 0, name: str | None = None,
-             registry: dict[str, Any] | None = None, limit: int | None = None) -> EvalResult:
-    """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``."""
+             registry: dict[str, Any] | None = None, limit: int | None = None,
+             judge_batch: Any = None) -> EvalResult:
+    """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``.
+
+    ``judge_batch`` (:class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
+    requests through their provider's batch API (state in ``out/batch-<judge>/``).
+    """
     if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
         raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
     out = Path(out)
     specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation
+    if judge_batch is not None:
+        from credo.judges.llm import send_in_batches
+
+        send_in_batches(built, out, judge_batch)
     items = collect_requests(worldviews, limit)
     served = is_served(model, registry)
     if served and adapter is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections.abc import Mapping
 from types import ModuleType
 
 from credo.generators.base import MalformedResponseError, RetryDecision
@@ -38,8 +39,10 @@ def retry_after_seconds(exc: BaseException) -> float | None:
     """Retry-After (seconds or HTTP date) or retry-after-ms from an SDK status error."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
+    return None if headers is None else retry_after_from_headers(headers)
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     millis = headers.get("retry-after-ms")
     if millis:
         try:

@@ -1,55 +1,35 @@
 """``anthropic/<model>``: the Anthropic Messages API (``ANTHROPIC_BASE_URL`` honoured).
 
-The system prompt travels in the ``system`` field, not as a message. SDK retries are off;
-the engine owns them. As for openai, the body goes through the SDK's generic ``post``
-(same client, auth, errors and response model), skipping the per-call param transform.
+The system prompt travels in the ``system`` field, not as a message. Client setup, errors
+and close live in :class:`SDKBackend`.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from typing import Any
 
-from credo.errors import BackendError, missing_dependency
-from credo.generators._http import (
-    classify_sdk_error,
-    is_content_filter_error,
-    retry_after_seconds,
-    shard_count,
-)
-from credo.generators.base import MalformedResponseError, RetryDecision, SamplingParams
+from credo.generators.base import MalformedResponseError, SamplingParams
+from credo.generators.sdk_backend import SDKBackend
 from credo.types import Completion, Message, Usage
 
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                  "refusal": "refusal", "tool_use": "stop", "pause_turn": "stop"}
 
 
-class AnthropicBackend:
+class AnthropicBackend(SDKBackend):
     provider = "anthropic"
+    sdk_name = "anthropic"
+    client_class = "AsyncAnthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    base_url_env = "ANTHROPIC_BASE_URL"
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, max_concurrency: int | None = None,
-                 concurrency: int = 8) -> None:
-        try:
-            import anthropic
-        except ImportError as exc:
-            raise missing_dependency("anthropic", "the anthropic backend", extra="api") from exc
-        self._sdk = anthropic
-        self.model = model
-        self.max_concurrency = max_concurrency
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise BackendError(f"anthropic/{model}: no API key - set ANTHROPIC_API_KEY")
+    def response_type(self) -> type:
         from anthropic.types import Message as AnthropicMessage
 
-        self._response_type = AnthropicMessage
-        self._clients = [anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url,
-                                                max_retries=0, timeout=timeout)
-                         for _ in range(shard_count(concurrency))]
-        self._next = 0
+        return AnthropicMessage
 
-    async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
+    def request_body(self, messages: list[Message], params: SamplingParams) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         # Recent SDKs dropped temperature/top_p from create()'s signature; the API takes them.
         request: dict[str, Any] = {
@@ -59,21 +39,32 @@ class AnthropicBackend:
             request["system"] = system
         if params.top_p is not None:
             request["top_p"] = params.top_p
+        if params.json_schema is not None:  # structured output = one forced tool call
+            name = params.json_schema["name"]
+            request["tools"] = [{"name": name, "description": "Give the answer in this shape.",
+                                 "input_schema": params.json_schema["schema"]}]
+            request["tool_choice"] = {"type": "tool", "name": name}
+        return request
+
+    async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
         try:
-            response = await self._client().post("/v1/messages", body=request,
-                                               cast_to=self._response_type)
+            response = await self.post("/v1/messages", self.request_body(messages, params))
         except self._sdk.BadRequestError as exc:
-            if is_content_filter_error(exc, self._sdk):
+            if self.is_content_filter(exc):
                 return Completion("", stop_reason="content_filter", model=self.model,
                                   refusal_reason="content_filter")
             raise
-        return self._completion(response)
+        return self.completion(response)
 
-    def _completion(self, response: Any) -> Completion:
+    def completion(self, response: Any) -> Completion:
+        if isinstance(response, dict):  # a batch result's message
+            response = self._response_type.model_validate(response)
         content = getattr(response, "content", None)
         if content is None:
             raise MalformedResponseError(f"anthropic/{self.model}: response has no content")
-        text = "".join(getattr(block, "text", "") or "" for block in content)
+        tool = next((b for b in content if getattr(b, "type", "") == "tool_use"), None)
+        text = json.dumps(tool.input, ensure_ascii=False) if tool is not None else \
+            "".join(getattr(block, "text", "") or "" for block in content)
         stop = _STOP_REASONS.get(getattr(response, "stop_reason", None) or "", "unknown")
         usage = getattr(response, "usage", None)
         return Completion(
@@ -81,17 +72,3 @@ class AnthropicBackend:
             usage=Usage(getattr(usage, "input_tokens", 0) or 0,
                         getattr(usage, "output_tokens", 0) or 0),
             refusal_reason="refusal" if stop == "refusal" else None)
-
-    def classify_error(self, exc: BaseException) -> RetryDecision:
-        return classify_sdk_error(exc, self._sdk)
-
-    def retry_after(self, exc: BaseException) -> float | None:
-        return retry_after_seconds(exc)
-
-    def _client(self) -> Any:
-        self._next = (self._next + 1) % len(self._clients)
-        return self._clients[self._next]
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.close()

@@ -7,6 +7,7 @@ Retries, caching, concurrency limits and accounting live in the engine, never he
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -28,18 +29,41 @@ class SamplingParams:
     max_tokens: int = TEACHER_MAX_TOKENS
     top_p: float | None = None
     seed: int | None = None
+    #: Structured output: ``{"name": ..., "schema": JSON schema}``. Sent as a JSON-schema
+    #: response format (openai; plus vLLM's ``guided_json`` with ``--transport lean``) or a
+    #: forced tool (anthropic); other backends ignore it and callers re-ask on bad JSON.
+    json_schema: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["json_schema"] is None:  # absent, so keys and job ids made before it stay valid
+            del data["json_schema"]
+        return data
+
+
+#: ``request_timeout`` value meaning "use the engine's RetryPolicy.timeout".
+POLICY_TIMEOUT = "policy"
 
 
 class Backend(Protocol):
-    """``provider/model`` addressed; ``generate`` is async; SDKs are imported lazily."""
+    """``provider/model`` addressed; ``generate`` is async; SDKs are imported lazily.
+
+    Backends subclass this class to inherit the attribute defaults below; the engine and the
+    corpus runner read only what is declared here.
+    """
 
     provider: str
     model: str
     #: Most requests this backend should have in flight (the local model runs one at a time).
-    max_concurrency: int | None
+    max_concurrency: int | None = None
+    #: Seconds per try: POLICY_TIMEOUT (the retry policy's), a number, or None (never).
+    request_timeout: float | str | None = POLICY_TIMEOUT
+    #: Longest system prompt (persona + canon) the model can take; None = the whole canon.
+    max_context_chars: int | None = None
+    #: Where requests go (recorded in the manifest); None for in-process backends.
+    base_url: str | None = None
+    #: Called with each response's headers (rate-limit pacing); set by the engine.
+    on_headers: Callable[[Mapping[str, str]], None] | None = None
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion: ...
 
@@ -49,7 +73,16 @@ class Backend(Protocol):
         """Seconds the server asked us to wait (Retry-After), if any."""
         ...
 
+    def response_headers(self, exc: BaseException) -> Mapping[str, str] | None:
+        """Headers of the failed response (rate-limit state of a 429), if any."""
+        return None
+
     async def aclose(self) -> None: ...
+
+
+def backend_timeout(backend: Backend, policy_timeout: float) -> float | None:
+    value = getattr(backend, "request_timeout", POLICY_TIMEOUT)
+    return policy_timeout if value == POLICY_TIMEOUT else value
 
 
 class MalformedResponseError(Exception):

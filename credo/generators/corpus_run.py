@@ -37,13 +37,25 @@ from credo.corpora.provenance import provenance
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
+from credo.generators.batch_api import batch_api_for
+from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
+from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
 from credo.generators.engine import Generator
-from credo.generators.jobs import Job, RunIdentity, job_record, plan_jobs, refusal_entry
+from credo.generators.jobs import (
+    REFUSAL_KINDS,
+    Job,
+    RunIdentity,
+    job_record,
+    plan_jobs,
+    refusal_entry,
+)
 from credo.generators.pricing import PRICES_AS_OF, PriceTable, load_price_table
 from credo.generators.progress import progress_bar
+from credo.generators.ratelimit import RateLimiter
 from credo.generators.registry import BackendFactory, default_model, load_backend
 from credo.generators.retry import RetryPolicy
+from credo.generators.sdk_backend import SDKBackend
 from credo.templates.render import render_prompts
 from credo.types import Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
@@ -69,6 +81,11 @@ class GenerationResult:
             f"requests: {run['requests']} ({run['retries']} retries); tokens this run: "
             f"{run['input_tokens']} in / {run['output_tokens']} out; cost this run: {cost}",
         ]
+        if run.get("batch"):
+            b = run["batch"]
+            lines.append(f"batch: {b['chunks_submitted']} chunk(s) sent this run, results "
+                         f"{b['results']}, {b['resubmitted']} sent again, "
+                         f"{b['lost_batches']} lost batch(es); cost at batch prices (50%)")
         for key in ("by_template", "by_persona", "by_prompt"):
             if refusals["outstanding"]:
                 top = sorted(refusals[key].items(), key=lambda kv: -kv[1])[:3]
@@ -96,48 +113,72 @@ def generate_corpus(
     progress: bool = True,
     backend: Backend | None = None,
     registry: dict[str, BackendFactory] | None = None,
+    batch: bool = False,
+    batch_options: BatchOptions | None = None,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    transport: str = "sdk",
 ) -> GenerationResult:
     """Generate (or resume) a corpus for a worldview or set into folder ``out``.
 
     Pass ``backend`` to use an already-built backend (a scripted fake in tests); otherwise
     ``model`` (``provider/model``, default: see :func:`default_model`) is loaded from
     ``registry``. Raises :class:`BackendError` when the backend keeps failing; what was
-    written stays and the same call resumes.
+    written stays and the same call resumes. ``batch`` sends the jobs through the provider's
+    batch API (half price; see :mod:`credo.generators.batch_run`) instead of one by one.
+    Online, requests are paced by the provider's rate-limit headers, or by ``rpm``/``tpm``.
+    ``transport="lean"`` sends openai requests to a self-hosted ``base_url`` without the SDK.
     """
     _check_options(limit, concurrency, samples, max_tokens)
+    for name, value in (("--rpm", rpm), ("--tpm", tpm)):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{name} {value}: must be a positive number per minute")
     out = Path(out)
     wv = load_worldview(source)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
+        extra = {} if transport == "sdk" else {"transport": transport}
         backend = load_backend(model or default_model(), registry, base_url=base_url,
-                               timeout=policy.timeout, concurrency=concurrency)
+                               timeout=policy.timeout, concurrency=concurrency, **extra)
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
                            samples, seed)
     prompts = render_prompts(wv)[:limit] if limit else render_prompts(wv)
     plan = _RunPlan(
         identity=identity, prices=load_price_table(prices),
-        jobs=plan_jobs(wv, prompts, identity, getattr(backend, "max_context_chars", None)),
+        jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
         config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
                 "concurrency": concurrency, "samples": samples, "seed": seed,
-                "base_url": getattr(backend, "base_url", None), "timeout": policy.timeout,
+                "base_url": backend.base_url, "timeout": policy.timeout,
                 "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
-                "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in")},
-        source=_source_info(wv, prompts))
+                "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in"),
+                "mode": "batch" if batch else "online"},
+        source=_source_info(wv, prompts), price_factor=BATCH_DISCOUNT if batch else 1.0)
     check_resumable(out, identity.to_json())
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(out, plan.manifest("running"))
     cache = GenerationCache() if use_cache else None
-    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
+    limiter = None
+    if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
+        limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
+    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency,
+                          limiter=limiter)
     counters = {"records": 0, "refusals": 0}
     failure: BackendError | None = None
     try:
-        asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters, progress))
+        if batch:
+            _run_batch(_pending_jobs(out, plan.jobs), generator, identity, out, counters, plan,
+                       batch_options or BatchOptions())
+        else:
+            asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters,
+                             progress))
     except BackendError as exc:
         failure = exc
     finally:
         if cache is not None:
             cache.close()
+    if limiter is not None:
+        generator.stats.rate_limits = limiter.to_json()
     manifest = _finish(out, plan, generator, failed=failure is not None)
     if failure is not None:
         raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
@@ -155,6 +196,7 @@ class _RunPlan:
     source: dict[str, Any]
     prices: PriceTable
     provenance_info: dict[str, Any] = field(default_factory=provenance)
+    price_factor: float = 1.0  # batch runs are billed at half price
 
     def manifest(self, status: str, tally: CorpusTally | None = None,
                  run: dict[str, Any] | None = None, missing: int | None = None) -> dict[str, Any]:
@@ -162,6 +204,8 @@ class _RunPlan:
         price = self.prices.price(model)
         cost = None if tally is None else self.prices.cost(
             model, Usage(tally.input_tokens, tally.output_tokens))
+        if cost is not None:
+            cost = round(cost * self.price_factor, 6)
         return build_manifest(
             status=status, identity=self.identity.to_json(), config=self.config,
             source=self.source, planned=len(self.jobs),
@@ -205,9 +249,22 @@ def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
     return [job for job in jobs if job.id not in done]
 
 
-# Prompt kinds whose wanted answer is a decline: a worded refusal there is data, not a
-# teacher refusal (provider blocks still are).
-REFUSAL_KINDS = frozenset({"capability_refusal"})
+def _run_batch(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
+               counters: dict[str, int], plan: _RunPlan, options: BatchOptions) -> None:
+    started = time.perf_counter()
+    runner = BatchRunner(batch_api_for(generator.backend), generator, out, plan.prices, options)
+    sink = CorpusSink(pending, generator, identity, out)
+    generator.stats.price_factor = BATCH_DISCOUNT
+    try:
+        runner.run(sink.requests(), sink)
+    finally:
+        generator.stats.batch = runner.tally.to_json()
+        generator.stats.seconds = time.perf_counter() - started
+        counters["records"] += sink.new_records
+        counters["refusals"] += sink.new_refusals
+        asyncio.run(generator.aclose())
+
+
 
 
 async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,

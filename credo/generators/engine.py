@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credo.checks.refusal import is_refusal
 from credo.errors import BackendError
-from credo.generators.base import Backend, SamplingParams
+from credo.generators.base import Backend, RetryDecision, SamplingParams
 from credo.generators.cache import GenerationCache, cache_key
 from credo.generators.pricing import PriceTable
+from credo.generators.ratelimit import RateLimiter
 from credo.generators.retry import RetriesExhausted, RetryPolicy, RetryStats, call_with_retry
 from credo.types import Completion, Message, Usage
 
@@ -32,14 +33,21 @@ class GenerationStats:
     usage: Usage = field(default_factory=Usage)  # tokens of requests made this run
     retries: RetryStats = field(default_factory=RetryStats)
     seconds: float = 0.0  # wall time of the request phase (set by the runner)
+    price_factor: float = 1.0  # 0.5 for batch runs: both providers bill batches at half price
+    batch: dict[str, Any] | None = None  # batch-mode tallies (chunks, result kinds, resubmits)
+    rate_limits: dict[str, Any] | None = None  # what the pacer learnt and waited
 
     def to_json(self, model_id: str, prices: PriceTable) -> dict[str, Any]:
+        cost = prices.cost(model_id, self.usage)
+        extra = {k: v for k, v in (("batch", self.batch), ("rate_limits", self.rate_limits))
+                 if v is not None}
         return {"requests": self.requests, "cache_hits": self.cache_hits,
                 "retries": self.retries.retries, "retries_by_reason": self.retries.by_reason,
                 "teacher_refusals": self.refusals, "content_filtered": self.content_filtered,
                 "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,
-                "cost_usd": prices.cost(model_id, self.usage), "seconds": round(self.seconds, 3)}
+                "cost_usd": None if cost is None else round(cost * self.price_factor, 6),
+                "seconds": round(self.seconds, 3), **extra}
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,9 @@ def flag_refusal(completion: Completion, refusal_expected: bool = False) -> Comp
     """
     if completion.blocked:
         reason = completion.refusal_reason or completion.stop_reason
-        return Completion(completion.text, completion.stop_reason, completion.usage,
-                          completion.model, True, reason)
+        return replace(completion, teacher_refused=True, refusal_reason=reason)
     if not refusal_expected and is_refusal(completion.text):
-        return Completion(completion.text, completion.stop_reason, completion.usage,
-                          completion.model, True, "refusal_text")
+        return replace(completion, teacher_refused=True, refusal_reason="refusal_text")
     return completion
 
 
@@ -70,7 +76,8 @@ class Generator:
     def __init__(self, backend: Backend, params: SamplingParams, *,
                  policy: RetryPolicy | None = None, cache: GenerationCache | None = None,
                  concurrency: int = 8,
-                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] | None = None,
+                 limiter: RateLimiter | None = None) -> None:
         self.backend = backend
         self.params = params
         self._params_json = params.to_json()  # asdict() per request costs more than the hash
@@ -83,6 +90,9 @@ class Generator:
         self._sleep = sleep  # tests record the waits instead of sleeping
         self._warm: dict[str, Completion] = {}  # prefetched hits
         self._cold: set[str] = set()  # prefetched misses: no need to ask SQLite again
+        self.limiter = limiter
+        if limiter is not None:
+            backend.on_headers = limiter.observe
 
     @property
     def model_id(self) -> str:
@@ -102,13 +112,19 @@ class Generator:
         return len(found)
 
     async def generate(self, messages: list[Message], sample_index: int = 0,
-                       key: str | None = None, refusal_expected: bool = False) -> Generation:
+                       key: str | None = None, refusal_expected: bool = False,
+                       params: SamplingParams | None = None) -> Generation:
         """One completion; a refusal or content-filter stop is returned flagged, not raised.
 
         ``key`` is :meth:`key` of the same arguments, when the caller already computed it;
-        ``refusal_expected`` when declining is the wanted answer (see :func:`flag_refusal`).
+        ``refusal_expected`` when declining is the wanted answer (see :func:`flag_refusal`);
+        ``params`` overrides the generator's for this call (a step's structured output).
         """
+        if params is not None and params != self.params:
+            key = cache_key(self.backend.provider, self.backend.model, params.to_json(),
+                            messages, sample_index)
         key = key or self.key(messages, sample_index)
+        params = params or self.params
         hit = self._warm.pop(key, None)
         if hit is None and self.cache is not None and key not in self._cold:
             hit = self.cache.get(key)
@@ -119,8 +135,8 @@ class Generator:
             self.stats.requests += 1
             try:
                 completion = await call_with_retry(
-                    lambda: self.backend.generate(messages, self.params), self.backend,
-                    self.policy, self.stats.retries, self._sleep)
+                    lambda: self._call(messages, params), self.backend, self.policy,
+                    self.stats.retries, self._sleep)
             except RetriesExhausted as exc:
                 raise BackendError(
                     f"{self.model_id}: gave up after {exc.attempts} attempts "
@@ -139,6 +155,28 @@ class Generator:
         elif self.cache is not None:
             self.cache.put(key, completion)
         return Generation(completion, cached=False)
+
+    async def _call(self, messages: list[Message], params: SamplingParams) -> Completion:
+        """One try, paced by the rate limiter when there is one."""
+        limiter = self.limiter
+        if limiter is None:
+            return await self.backend.generate(messages, params)
+        chars = sum(len(m.content) for m in messages)
+        cost = limiter.estimate(chars, params.max_tokens)
+        await limiter.acquire(cost)
+        try:
+            completion = await self.backend.generate(messages, params)
+        except Exception as exc:
+            limited = (not isinstance(exc, TimeoutError)
+                       and self.backend.classify_error(exc) is RetryDecision.RATE_LIMIT)
+            headers = getattr(self.backend, "response_headers", lambda e: None)(exc)
+            limiter.failed(limited, self.backend.retry_after(exc) if limited else None, headers)
+            raise
+        except BaseException:  # cancelled: give the slot back
+            limiter.failed(False, None)
+            raise
+        limiter.done(cost, completion.usage.input_tokens, chars)
+        return completion
 
     async def aclose(self) -> None:
         await self.backend.aclose()

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from credo.generators.base import RetryDecision, SamplingParams
+from credo.generators.base import Backend, RetryDecision, SamplingParams
 from credo.types import Completion, Message, Usage
 
 
@@ -43,7 +43,7 @@ def echo_response(name: str, messages: list[Message]) -> str:
     return f"({name}) A considered answer to: {user}"
 
 
-class FakeBackend:
+class FakeBackend(Backend):
     provider = "fake"
 
     def __init__(self, model: str = "echo", *, delay: float = 0.0,

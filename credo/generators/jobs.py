@@ -18,6 +18,10 @@ from credo.hashing import content_hash
 from credo.types import Completion, Message, Prompt, Record
 from credo.worldviews.loader import LoadedWorldview
 
+# Prompt kinds whose wanted answer is a decline: a worded refusal there is data, not a
+# teacher refusal (provider blocks still are).
+REFUSAL_KINDS = frozenset({"capability_refusal"})
+
 
 @dataclass(frozen=True)
 class Job:

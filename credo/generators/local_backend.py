@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credo.errors import BackendError, missing_dependency
-from credo.generators.base import RetryDecision, SamplingParams
+from credo.generators.base import Backend, RetryDecision, SamplingParams
 from credo.types import Completion, Message, Usage
 
 KNOWN_LOCAL_MODELS = ("smollm2",)
@@ -30,7 +30,7 @@ class _Job:
     future: asyncio.Future = field(repr=False)
 
 
-class LocalBackend:
+class LocalBackend(Backend):
     provider = "local"
     max_context_chars = 1500
     request_timeout = None  # queued requests wait behind whole batches; never time them out

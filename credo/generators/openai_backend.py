@@ -1,64 +1,56 @@
 """``openai/<model>``: the OpenAI chat completions API and every server that speaks it.
 
 vLLM, Ollama and llama.cpp servers work through ``--base-url`` or ``OPENAI_BASE_URL``; such
-a server needs no key. The SDK's own retries are off (``max_retries=0``): the engine owns
-retries, so that backoff, Retry-After and the retry budget are the same for every backend.
-
-Requests go through the SDK's generic ``post`` (same client, auth, errors and response
-models) rather than ``chat.completions.create``, whose recursive TypedDict transform of the
-messages cost ~3 ms of CPU per request here - the bottleneck at high concurrency on 2 cores
-(see BENCHMARKS.md).
+a server needs no key. Client setup, errors and close live in :class:`SDKBackend`.
+``transport="lean"`` (``--transport lean``) skips the SDK on the request path for a
+self-hosted server: the same JSON over :class:`credo.generators.lean_http.LeanClient`, at a
+fraction of the CPU per request (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
-import os
+import json
 from typing import Any
 
-from credo.errors import BackendError, missing_dependency
-from credo.generators._http import (
-    classify_sdk_error,
-    is_content_filter_error,
-    retry_after_seconds,
-    shard_count,
-)
+from credo.errors import ConfigError
+from credo.generators._http import retry_after_from_headers
 from credo.generators.base import MalformedResponseError, RetryDecision, SamplingParams
+from credo.generators.lean_http import LeanClient, LeanHTTPError
+from credo.generators.sdk_backend import SDKBackend
 from credo.types import Completion, Message, Usage
 
 _STOP_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
                  "tool_calls": "stop", "function_call": "stop"}
 
 
-class OpenAIBackend:
+class OpenAIBackend(SDKBackend):
     provider = "openai"
+    sdk_name = "openai"
+    client_class = "AsyncOpenAI"
+    key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+    key_optional_with_base_url = True
+    #: The batch API's endpoint for these requests (see credo.generators.batch_api).
+    batch_url = "/v1/chat/completions"
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, max_concurrency: int | None = None,
-                 concurrency: int = 8) -> None:
-        try:
-            import openai
-        except ImportError as exc:
-            raise missing_dependency("openai", "the openai backend", extra="api") from exc
-        self._sdk = openai
-        self.model = model
-        self.max_concurrency = max_concurrency
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not key:
+    def __init__(self, model: str, *, transport: str = "sdk", **options: Any) -> None:
+        if transport not in ("sdk", "lean"):
+            raise ConfigError(f"--transport {transport!r}: expected sdk or lean")
+        super().__init__(model, **options)
+        self._lean: LeanClient | None = None
+        if transport == "lean":
             if not self.base_url:
-                raise BackendError(
-                    f"openai/{model}: no API key - set OPENAI_API_KEY, or pass --base-url "
-                    "for an OpenAI-compatible server that needs none")
-            key = "no-key"  # local servers ignore it; the SDK insists on a value
+                raise ConfigError("--transport lean is for self-hosted OpenAI-compatible "
+                                  "servers: pass --base-url (the hosted API keeps the SDK)")
+            self._lean = LeanClient(self.base_url, {"Authorization": f"Bearer {self.api_key}"},
+                                    self.timeout)
+
+    def response_type(self) -> type:
         from openai.types.chat import ChatCompletion
 
-        self._response_type = ChatCompletion
-        self._clients = [openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0,
-                                            timeout=timeout)
-                         for _ in range(shard_count(concurrency))]
-        self._next = 0
+        return ChatCompletion
 
-    async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
+    def request_body(self, messages: list[Message], params: SamplingParams) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model,
                                    "messages": [m.to_json() for m in messages],
                                    "temperature": params.temperature,
@@ -67,17 +59,66 @@ class OpenAIBackend:
             request["top_p"] = params.top_p
         if params.seed is not None:
             request["seed"] = params.seed
+        if params.json_schema is not None:
+            request["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": params.json_schema["name"], "schema": params.json_schema["schema"]}}
+            if self._lean is not None:  # self-hosted: vLLM's guided decoding parameter too
+                request["guided_json"] = params.json_schema["schema"]
+        return request
+
+    async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
+        if self._lean is not None:
+            return await self._generate_lean(self.request_body(messages, params))
         try:
-            response = await self._client().post("/chat/completions", body=request,
-                                               cast_to=self._response_type)
+            response = await self.post("/chat/completions", self.request_body(messages, params))
         except self._sdk.BadRequestError as exc:
-            if is_content_filter_error(exc, self._sdk):
+            if self.is_content_filter(exc):
                 return Completion("", stop_reason="content_filter", model=self.model,
                                   refusal_reason=str(getattr(exc, "code", "") or "content_filter"))
             raise
-        return self._completion(response)
+        return self.completion(response)
 
-    def _completion(self, response: Any) -> Completion:
+    async def _generate_lean(self, body: dict[str, Any]) -> Completion:
+        status, headers, data = await self._lean.post_json("/chat/completions", body)
+        if self.on_headers is not None:
+            self.on_headers(headers)
+        if status != 200:
+            error = LeanHTTPError(status, headers, data)
+            if status == 400 and (b"content_policy" in data or b"content_filter" in data):
+                return Completion("", stop_reason="content_filter", model=self.model,
+                                  refusal_reason="content_filter")
+            raise error
+        try:
+            return self.completion(json.loads(data))
+        except ValueError as exc:
+            raise MalformedResponseError(f"openai/{self.model}: body is not JSON") from exc
+
+    def classify_error(self, exc: BaseException) -> RetryDecision:
+        if isinstance(exc, LeanHTTPError):
+            if exc.status_code == 429:
+                return RetryDecision.RATE_LIMIT
+            return RetryDecision.TRANSIENT if exc.status_code in (408, 409) \
+                or exc.status_code >= 500 else RetryDecision.NO
+        if isinstance(exc, (OSError, EOFError)):  # resets, refused, IncompleteReadError
+            return RetryDecision.TRANSIENT
+        return super().classify_error(exc)
+
+    def retry_after(self, exc: BaseException) -> float | None:
+        if isinstance(exc, LeanHTTPError):
+            return retry_after_from_headers(exc.headers)
+        return super().retry_after(exc)
+
+    def response_headers(self, exc: BaseException) -> Any:
+        return exc.headers if isinstance(exc, LeanHTTPError) else super().response_headers(exc)
+
+    async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
+        await super().aclose()
+
+    def completion(self, response: Any) -> Completion:
+        if isinstance(response, dict):  # a lean answer or a batch result line's body
+            return self._completion_from_dict(response)
         choices = getattr(response, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
             raise MalformedResponseError(f"openai/{self.model}: response has no choices")
@@ -94,16 +135,19 @@ class OpenAIBackend:
                         getattr(usage, "completion_tokens", 0) or 0),
             refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None))
 
-    def classify_error(self, exc: BaseException) -> RetryDecision:
-        return classify_sdk_error(exc, self._sdk)
-
-    def retry_after(self, exc: BaseException) -> float | None:
-        return retry_after_seconds(exc)
-
-    def _client(self) -> Any:
-        self._next = (self._next + 1) % len(self._clients)
-        return self._clients[self._next]
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.close()
+    def _completion_from_dict(self, data: dict[str, Any]) -> Completion:
+        """The same reading as for the SDK's model, straight from the JSON (no pydantic)."""
+        choices = data.get("choices")
+        message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+        if not isinstance(message, dict):
+            raise MalformedResponseError(f"openai/{self.model}: response has no choices")
+        text = message.get("content") or ""
+        refusal = message.get("refusal")
+        stop = _STOP_REASONS.get(choices[0].get("finish_reason") or "", "unknown")
+        if refusal:
+            stop, text = "refusal", text or refusal
+        usage = data.get("usage") or {}
+        return Completion(
+            text=text, stop_reason=stop, model=data.get("model") or self.model,
+            usage=Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
+            refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None))

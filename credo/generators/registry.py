@@ -3,12 +3,16 @@
 The registry is a plain dict passed around (no process-global plugin state): tests and
 callers can build their own with :func:`default_registry` plus extra factories.
 
-Recipe - add a backend: write ``credo/generators/<name>_backend.py`` with a class that has
-``provider``, ``model``, ``max_concurrency`` and the four :class:`Backend` methods (translate
-the request and response only; raise the SDK's errors and classify them in
-``classify_error``; return blocks as ``Completion(stop_reason="content_filter")``), import
-its SDK inside ``__init__`` (``missing_dependency`` on ImportError), add one ``_lazy`` line
-below, and test it against :class:`credo.testing.FakeServer` or a scripted fake.
+Recipe - add a backend: write ``credo/generators/<name>_backend.py`` with a class that
+subclasses :class:`Backend` (its attribute defaults: ``max_concurrency``,
+``request_timeout``, ``max_context_chars``, ``base_url``) and implements its methods
+(translate the request and response only; raise the SDK's errors and classify them in
+``classify_error``; return blocks as ``Completion(stop_reason="content_filter")``). A hosted
+HTTP API with an openai/anthropic-style SDK subclasses :class:`SDKBackend` instead, which
+brings key lookup, client shards, error classification, headers and close; give it
+``request_body`` and ``completion`` and it can also run batches (``batch_api.py``). Import
+the SDK lazily (``missing_dependency`` on ImportError), add one ``_lazy`` line below, and
+test it against :class:`credo.testing.FakeServer` or a scripted fake.
 """
 
 from __future__ import annotations

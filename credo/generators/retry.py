@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from credo.errors import ConfigError
-from credo.generators.base import Backend, RetryDecision
+from credo.generators.base import Backend, RetryDecision, backend_timeout
 
 log = logging.getLogger("credo.generators.retry")
 T = TypeVar("T")
@@ -91,7 +91,7 @@ async def call_with_retry(
     A backend whose ``request_timeout`` attribute is None (the local model, whose queued
     requests wait behind whole batches) is never timed out here.
     """
-    timeout = getattr(backend, "request_timeout", policy.timeout)
+    timeout = backend_timeout(backend, policy.timeout)
     sleep = sleep or asyncio.sleep
     rng = rng or random.Random()
     started = time.monotonic()
@@ -99,7 +99,9 @@ async def call_with_retry(
     while True:
         attempt += 1
         try:
-            return await asyncio.wait_for(call(), timeout=timeout)
+            # asyncio.timeout, unlike wait_for, wraps no extra task around each try
+            async with asyncio.timeout(timeout):
+                return await call()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

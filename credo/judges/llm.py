@@ -4,12 +4,16 @@ The engine (:class:`credo.generators.Generator`) brings caching, retries and tok
 accounting. An answer without a readable label is re-asked in the same conversation (a
 plain resend at temperature 0 would hit the cache and repeat itself), at most
 ``max_reasks`` times; then the pair is labelled UNPARSEABLE, never dropped. A backend that
-keeps failing labels its pairs ERROR.
+keeps failing labels its pairs ERROR. With ``structured`` (the default) the request carries a
+JSON schema ({label, reason}): providers that support structured output answer in it, and
+any other answer is read as text, as before. With ``batch_dir`` set, pairs go through the
+provider's batch API (half price), one batch round per re-ask, resumable from that folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +34,10 @@ REASK = ("I could not read a label in your answer. Reply with exactly one line: 
 _LABEL_LINE = re.compile(r"LABEL\**\s*[:=\-]\s*\**\s*(REFUSAL|DEFLECTION|ACCEPTANCE)\b", re.IGNORECASE)
 _BARE = re.compile(r"\b(REFUSAL|DEFLECTION|ACCEPTANCE)\b")
 _REASON = re.compile(r"REASON\s*:\s*(.+)", re.IGNORECASE)
+JUDGEMENT_SCHEMA = {"name": "judgement", "schema": {
+    "type": "object", "additionalProperties": False, "required": ["label", "reason"],
+    "properties": {"label": {"type": "string", "enum": list(LABELS)},
+                   "reason": {"type": "string"}}}}
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,17 @@ def parse_label(text: str) -> str | None:
     return bare.pop() if len(bare) == 1 else None
 
 
+def parse_structured(text: str) -> tuple[str, str] | None:
+    """(label, reason) from a JSON answer in :data:`JUDGEMENT_SCHEMA`, else None."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and str(data.get("label", "")).upper() in LABELS:
+        return str(data["label"]).upper(), str(data.get("reason") or "")
+    return None
+
+
 def parse_reason(text: str) -> str:
     match = _REASON.search(text)
     return match[1].strip() if match else ""
@@ -78,13 +97,18 @@ class LLMJudge:
     is_llm = True
 
     def __init__(self, backend: Any, *, rubric: Rubric | None = None, max_reasks: int = 2,
-                 concurrency: int = 8, max_tokens: int = 200, use_cache: bool = True) -> None:
+                 concurrency: int = 8, max_tokens: int = 200, use_cache: bool = True,
+                 structured: bool = True, batch_dir: Path | None = None,
+                 batch_options: Any = None) -> None:
         self.backend = backend
         self.rubric = rubric or load_rubric()
         self.max_reasks = max_reasks
         self.concurrency = concurrency
         self.max_tokens = max_tokens
         self.use_cache = use_cache
+        self.structured = structured
+        self.batch_dir = batch_dir
+        self.batch_options = batch_options
         self.name = f"{backend.provider}/{backend.model}"
         self.accounting: dict[str, Any] = {"requests": 0, "cache_hits": 0, "retries": 0,
                                            "input_tokens": 0, "output_tokens": 0,
@@ -97,13 +121,21 @@ class LLMJudge:
         return self.label_many([Pair(request, response)])[0]
 
     def label_many(self, pairs: Sequence[Pair]) -> list[Judgement]:
+        if self.batch_dir is not None:
+            return self._label_batch(pairs)
         return asyncio.run(self._label_all(pairs))
 
+    def _params(self) -> Any:
+        from credo.generators import SamplingParams
+
+        return SamplingParams(temperature=0.0, max_tokens=self.max_tokens,
+                              json_schema=JUDGEMENT_SCHEMA if self.structured else None)
+
     async def _label_all(self, pairs: Sequence[Pair]) -> list[Judgement]:
-        from credo.generators import Generator, SamplingParams
+        from credo.generators import Generator
         from credo.generators.cache import GenerationCache
 
-        params = SamplingParams(temperature=0.0, max_tokens=self.max_tokens)
+        params = self._params()
         cache = GenerationCache() if self.use_cache else None
         generator = Generator(self.backend, params, cache=cache, concurrency=self.concurrency)
         try:
@@ -123,13 +155,81 @@ class LLMJudge:
             except CredoError as exc:
                 return Judgement(ERROR, rationale=str(exc), raw="\n---\n".join(answers), attempts=attempt)
             answers.append(text)
-            label = parse_label(text)
-            if label in LABELS:
-                return Judgement(label, parse_reason(text), "\n---\n".join(answers), attempt)
+            judgement = self._read(text, answers, attempt)
+            if judgement is not None:
+                return judgement
             self.accounting["reasks"] += attempt <= self.max_reasks
             messages = [*messages, Message("assistant", text), Message("user", REASK)]
         return Judgement(UNPARSEABLE, "no readable label after re-asking", "\n---\n".join(answers),
                          len(answers))
+
+    def _label_batch(self, pairs: Sequence[Pair]) -> list[Judgement]:
+        """Each round one batch of the pairs still without a label; a re-ask is the next round."""
+        from dataclasses import replace
+
+        from credo.generators import Generator
+        from credo.generators.batch_api import batch_api_for
+        from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
+        from credo.generators.batch_sinks import AnswerSink, conversation_id
+        from credo.generators.cache import GenerationCache
+        from credo.generators.pricing import load_price_table
+
+        cache = GenerationCache() if self.use_cache else None
+        generator = Generator(self.backend, self._params(), cache=cache)
+        generator.stats.price_factor = BATCH_DISCOUNT
+        options = replace(self.batch_options or BatchOptions(), wait=True)
+        runner = BatchRunner(batch_api_for(self.backend), generator, Path(self.batch_dir),
+                             load_price_table(), options)
+        conversations = [[Message("user", self.rubric.render(p.request, p.response))]
+                         for p in pairs]
+        answers: list[list[str]] = [[] for _ in pairs]
+        done: dict[int, Judgement] = {}
+        try:
+            for attempt in range(1, self.max_reasks + 2):
+                todo = [i for i in range(len(pairs)) if i not in done]
+                if not todo:
+                    break
+                ids = {i: conversation_id(conversations[i]) for i in todo}
+                sink = AnswerSink(generator)
+                failure = ""
+                try:
+                    runner.run(sink.uncached({ids[i]: conversations[i] for i in todo}), sink)
+                except CredoError as exc:  # rejected requests: those pairs are labelled ERROR
+                    failure = str(exc)
+                for i in todo:
+                    completion = sink.answers.get(ids[i])
+                    if completion is None:
+                        done[i] = Judgement(ERROR, failure or "no answer in the batch results",
+                                            "\n---\n".join(answers[i]), attempt)
+                        continue
+                    answers[i].append(completion.text)
+                    judgement = self._read(completion.text, answers[i], attempt)
+                    if judgement is not None:
+                        done[i] = judgement
+                    else:
+                        self.accounting["reasks"] += attempt <= self.max_reasks
+                        conversations[i] = [*conversations[i],
+                                            Message("assistant", completion.text),
+                                            Message("user", REASK)]
+        finally:
+            if cache is not None:
+                cache.close()
+            asyncio.run(generator.aclose())
+        generator.stats.batch = runner.tally.to_json()
+        self._account(generator)
+        return [done.get(i) or Judgement(UNPARSEABLE, "no readable label after re-asking",
+                                         "\n---\n".join(answers[i]), len(answers[i]))
+                for i in range(len(pairs))]
+
+    @staticmethod
+    def _read(text: str, answers: list[str], attempt: int) -> Judgement | None:
+        structured = parse_structured(text)
+        if structured is not None:
+            return Judgement(structured[0], structured[1], "\n---\n".join(answers), attempt)
+        label = parse_label(text)
+        if label in LABELS:
+            return Judgement(label, parse_reason(text), "\n---\n".join(answers), attempt)
+        return None
 
     def _account(self, generator: Any) -> None:
         from credo.generators.pricing import load_price_table
@@ -140,3 +240,12 @@ class LLMJudge:
         cost = stats["cost_usd"]
         self.accounting["cost_usd"] = None if cost is None or self.accounting["cost_usd"] is None \
             else self.accounting["cost_usd"] + cost
+
+
+def send_in_batches(judges: Sequence[Any], folder: Path, options: Any) -> None:
+    """Make every LLM judge among ``judges`` use its provider's batch API (state in
+    ``folder/batch-<judge>/``); other judges are left as they are."""
+    for judge in judges:
+        if isinstance(judge, LLMJudge):
+            judge.batch_dir = Path(folder) / ("batch-" + judge.name.replace("/", "-"))
+            judge.batch_options = options

@@ -93,11 +93,19 @@ def _reference(data: dict[str, Any], field: str, where: str) -> str:
 
 def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), *,
                labels_field: str | None = None, prompt_field: str | None = None,
-               response_field: str | None = None, registry: dict[str, Any] | None = None
-               ) -> JudgeRunResult:
-    """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md."""
+               response_field: str | None = None, registry: dict[str, Any] | None = None,
+               batch: Any = None) -> JudgeRunResult:
+    """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md.
+
+    ``batch`` (a :class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
+    requests through their provider's batch API; state in ``out/batch-<judge>/``.
+    """
     path, out = Path(path), Path(out)
     built = build_judges(list(judges), registry)  # an unknown judge fails before reading
+    if batch is not None:
+        from credo.judges.llm import send_in_batches
+
+        send_in_batches(built, out, batch)
     items = read_pairs(path, prompt_field, response_field, labels_field)
     judged = label_pairs([i.pair for i in items], built)
     _write_labels(out / LABELS_FILE, items, judged)

@@ -4,7 +4,8 @@ Importing this package imports no SDK; the fake server is stdlib only.
 """
 
 from credo.generators.fake_backend import FakeBackend, FakeRateLimitError, FakeTransientError
+from credo.testing.fake_batches import BatchFaults
 from credo.testing.fake_server import FAULTS, REFUSAL_TEXT, FakeServer, RecordedRequest
 
-__all__ = ["FAULTS", "REFUSAL_TEXT", "FakeBackend", "FakeRateLimitError", "FakeServer",
+__all__ = ["FAULTS", "BatchFaults", "REFUSAL_TEXT", "FakeBackend", "FakeRateLimitError", "FakeServer",
            "FakeTransientError", "RecordedRequest"]

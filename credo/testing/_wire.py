@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 _ids = itertools.count(1)
@@ -17,7 +18,7 @@ def _tokens(text: str) -> int:
     return max(1, len(text.split()))
 
 
-def _prompt_tokens(body: dict[str, Any]) -> int:
+def prompt_tokens(body: dict[str, Any]) -> int:
     parts = [str(m.get("content", "")) for m in body.get("messages") or []]
     return _tokens(" ".join(parts + [str(body.get("system", ""))]))
 
@@ -29,13 +30,21 @@ def success_body(api: str, request: dict[str, Any], text: str, blocked: bool) ->
         return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "content_filter" if blocked else "stop"}],
-                "usage": {"prompt_tokens": _prompt_tokens(request),
+                "usage": {"prompt_tokens": prompt_tokens(request),
                           "completion_tokens": _tokens(text) if text else 0,
-                          "total_tokens": _prompt_tokens(request) + _tokens(text)}}
+                          "total_tokens": prompt_tokens(request) + _tokens(text)}}
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    stop = "refusal" if blocked else "end_turn"
+    tool = (request.get("tool_choice") or {}).get("name")
+    if tool and text:  # a forced tool: the answer's JSON becomes the tool's input if it parses
+        try:
+            content, stop = [{"type": "tool_use", "id": f"toolu_{n}", "name": tool,
+                              "input": json.loads(text)}], "tool_use"
+        except ValueError:
+            pass
     return {"id": f"msg_{n}", "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": text}] if text else [],
-            "stop_reason": "refusal" if blocked else "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": _prompt_tokens(request),
+            "content": content, "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": prompt_tokens(request),
                       "output_tokens": _tokens(text) if text else 0}}
 
 

@@ -15,6 +15,10 @@ answer), ``reset`` (TCP reset, no response), ``close`` (connection closed, no re
 block: OpenAI ``finish_reason`` / Anthropic ``stop_reason: refusal``), ``content_policy_400``
 (OpenAI's block as a 400) and ``refusal`` (a normal answer that declines).
 
+Batch endpoints (OpenAI files + batches, Anthropic message batches) live in
+:mod:`credo.testing.fake_batches` (faults: ``FakeServer(batch_faults=BatchFaults(...))``);
+``rpm``/``tpm`` enforce rate limits with the providers' headers (:mod:`credo.testing.fake_limits`).
+
 Run ``python -m credo.testing --latency 0.1`` (or ``-m credo.testing.fake_server``) to serve one for demos and
 benchmarks; it prints its URL.
 """
@@ -33,7 +37,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from credo.testing._wire import error_body, success_body
+from credo.testing._wire import error_body, prompt_tokens, success_body
+from credo.testing.fake_batches import BatchFaults, FakeBatches
+from credo.testing.fake_limits import RateLimits
 
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 FAULTS = ("429", "500", "503", "529", "400", "401", "malformed", "empty", "reset", "close",
@@ -61,7 +67,9 @@ class FakeServer:
 
     def __init__(self, latency: float = 0.0, *, retry_after: float | str = 0,
                  slow_seconds: float = 5.0, respond: Callable[[list[dict]], str] | None = None,
-                 port: int = 0, record: bool = True) -> None:
+                 port: int = 0, record: bool = True, rpm: float | None = None,
+                 tpm: float | None = None, burst: float = 1.0, limit_headers: bool = True,
+                 batch_faults: BatchFaults | None = None) -> None:
         self.latency = latency
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
@@ -71,7 +79,10 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self.limits = RateLimits(rpm, tpm, burst, limit_headers) if (rpm or tpm) else None
+        self.batches = FakeBatches(lambda messages: self.respond(messages), batch_faults)
+        self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
+        self.batches.url = self.url
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -123,6 +134,11 @@ class FakeServer:
         self.stop()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # listen backlog: a C=256 client opens its whole pool at once
+    daemon_threads = True
+
+
 def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: a client pool reuses its connections
@@ -146,6 +162,9 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 except OSError:
                     pass
 
+        def do_GET(self) -> None:
+            self._batch_route("GET", b"")
+
         def do_POST(self) -> None:
             api = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(self.path)
             length = int(self.headers.get("content-length") or 0)
@@ -153,19 +172,35 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             self._quick_ack()
             if api is None:
-                return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                return self._batch_route("POST", raw)
             try:
                 body = json.loads(raw)
             except ValueError:
                 return self._send(400, error_body(api, 400, "request body is not JSON"))
+            limit_headers: dict[str, str] = {}
+            if server.limits is not None:
+                wait, limit_headers = server.limits.admit(
+                    api, prompt_tokens(body), int(body.get("max_tokens") or 0))
+                if wait:
+                    return self._send(429, error_body(api, 429), limit_headers)
             fault = server.next_fault()
             headers = {k.lower(): v for k, v in self.headers.items()}
             server.note(RecordedRequest(api, self.path, headers, body, fault))
             if server.latency:
                 time.sleep(server.latency)
-            self._answer(api, body, fault)
+            self._answer(api, body, fault, limit_headers)
 
-        def _answer(self, api: str, body: dict, fault: str | None) -> None:
+        def _batch_route(self, method: str, raw: bytes) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            answer = server.batches.handle(method, self.path, headers, raw)
+            if answer is None:
+                return self._send(404, {"error": {"message": f"no route {self.path}"}})
+            server.note(RecordedRequest("batch", f"{method} {self.path}", headers, None, None))
+            status, data, content_type = answer
+            self._send_raw(status, data, content_type=content_type)
+
+        def _answer(self, api: str, body: dict, fault: str | None,
+                    limit_headers: dict[str, str]) -> None:
             if fault in ("reset", "close"):
                 return self._drop(reset=fault == "reset")
             if fault == "slow":
@@ -184,15 +219,17 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             text = REFUSAL_TEXT if fault == "refusal" else server.respond(
                 _messages(api, body))
             blocked = fault == "content_filter"
-            self._send(200, success_body(api, body, "" if blocked else text, blocked))
+            self._send(200, success_body(api, body, "" if blocked else text, blocked),
+                       limit_headers)
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             self._send_raw(status, json.dumps(payload).encode(), headers)
 
-        def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None,
+                      content_type: str = "application/json") -> None:
             try:
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(data)))
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
@@ -234,8 +271,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--fail-always", choices=FAULTS, default=None)
+    parser.add_argument("--rpm", type=float, default=None, help="enforce requests per minute")
+    parser.add_argument("--tpm", type=float, default=None, help="enforce tokens per minute")
     args = parser.parse_args(argv)
-    server = FakeServer(args.latency, port=args.port, record=False)
+    server = FakeServer(args.latency, port=args.port, record=False, rpm=args.rpm, tpm=args.tpm)
     server.fail_always = args.fail_always
     print(f"fake API on {server.url} (openai base URL {server.openai_base_url})", flush=True)
     try:

@@ -1,0 +1,110 @@
+"""What a batch run has sent, kept in the corpus folder so any later run resumes it.
+
+``OUT/batches.json`` lists the chunks (batch id, state, counts) and the requests the provider
+rejected; ``OUT/batches/<chunk>.ids`` holds each chunk's custom_ids in line order (a chunk
+of 100,000 ids would make the JSON slow to rewrite after every poll). Both are written
+before the provider is asked to act on them and replaced atomically, so ``kill -9`` or a
+reboot at any point leaves a state from which rerunning the same command polls the
+batches already submitted instead of paying for them twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.io import write_json, write_text
+from credo.errors import CorpusError
+
+STATE_FILE = "batches.json"
+IDS_DIR = "batches"
+#: Chunk states that need no more polling.
+CLOSED = frozenset({"collected", "lost", "rejected"})
+
+
+@dataclass
+class Chunk:
+    name: str
+    requests: int
+    bytes: int
+    batch_id: str | None = None
+    state: str = "submitting"  # then the provider's word, then collected / lost / rejected
+    submitted_at: float | None = None
+    provider_counts: dict[str, int] = field(default_factory=dict)
+    collected: dict[str, int] = field(default_factory=dict)  # counted from the result files
+
+    @property
+    def open(self) -> bool:
+        return self.state not in CLOSED
+
+
+@dataclass
+class BatchState:
+    out: Path
+    provider: str
+    model: str
+    chunks: list[Chunk] = field(default_factory=list)
+    invalid: dict[str, str] = field(default_factory=dict)  # custom_id -> provider's reason
+
+    @classmethod
+    def load(cls, out: Path, provider: str, model: str) -> BatchState:
+        path = out / STATE_FILE
+        if not path.exists():
+            return cls(out, provider, model)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            chunks = [Chunk(**c) for c in data["chunks"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CorpusError(f"{path}: unreadable batch state ({exc}) - move it aside to "
+                              "resubmit everything (batches already sent are then paid twice)"
+                              ) from exc
+        if data.get("model") != model:
+            raise CorpusError(f"{path}: batches were sent for {data.get('model')}, not {model} "
+                              "- rerun with the original --model")
+        return cls(out, provider, model, chunks, dict(data.get("invalid") or {}))
+
+    def save(self) -> None:
+        write_json({"provider": self.provider, "model": self.model,
+                    "chunks": [asdict(c) for c in self.chunks], "invalid": self.invalid},
+                   self.out / STATE_FILE)
+
+    def new_chunk(self, ids: list[str], size: int) -> Chunk:
+        chunk = Chunk(f"chunk-{len(self.chunks) + 1:04d}", len(ids), size)
+        write_text("".join(i + "\n" for i in ids), self.ids_path(chunk))
+        self.chunks.append(chunk)
+        self.save()
+        return chunk
+
+    def ids_path(self, chunk: Chunk) -> Path:
+        return self.out / IDS_DIR / f"{chunk.name}.ids"
+
+    def ids(self, chunk: Chunk) -> list[str]:
+        return self.ids_path(chunk).read_text(encoding="utf-8").split()
+
+    def mark(self, chunk: Chunk, state: str, **fields: Any) -> None:
+        chunk.state = state
+        for key, value in fields.items():
+            setattr(chunk, key, value)
+        if state != "submitting" and chunk.submitted_at is None:
+            chunk.submitted_at = time.time()
+        self.save()
+
+    def open_chunks(self) -> list[Chunk]:
+        return [c for c in self.chunks if c.open]
+
+    def summary(self) -> dict[str, Any]:
+        return {"provider": self.provider, "model": self.model,
+                "chunks": [asdict(c) for c in self.chunks],
+                "open": sum(c.open for c in self.chunks), "rejected_requests": len(self.invalid)}
+
+
+def read_state(out: Path) -> BatchState | None:
+    """The state of ``out`` as saved (None when no batch was ever sent from it)."""
+    path = out / STATE_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return BatchState.load(out, data.get("provider", ""), data.get("model", ""))
