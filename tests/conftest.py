@@ -27,8 +27,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One converted-model cache for the whole session (the GGUF conversion takes ~25 s)."""
-    return tmp_path_factory.mktemp("models")
+    """One converted-model cache for the whole session (the GGUF conversion takes ~25 s).
+
+    The static embedding model is distilled in ~200 s, too slow for tests: the cache gets
+    MiniLM's token table as the static model instead (2 s; MiniLM confirms its candidates).
+    """
+    from credo.embedded import STATIC_MINILM, token_table_static
+
+    cache = tmp_path_factory.mktemp("models")
+    token_table_static(cache / STATIC_MINILM)
+    return cache
 
 
 @pytest.fixture(autouse=True)

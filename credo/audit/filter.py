@@ -13,6 +13,7 @@ from credo.audit.reports import render_markdown, write_reports
 from credo.audit.result import AuditResult, verdict
 from credo.audit.runner import audit_corpus
 from credo.checks.registry import check_spec
+from credo.corpora.columnar import PARQUET_FILE, write_parquet
 from credo.corpora.io import (
     CARD_FILE,
     MANIFEST_FILE,
@@ -28,11 +29,16 @@ from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
 
 REJECTED_FILE = "rejected.jsonl"
+OUTPUT_FORMATS = ("jsonl", "parquet")
 
 
 def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                  checks: Sequence[str] | None = None, use_embedding: bool = True) -> AuditResult:
-    """Drop flagged records; write records.jsonl, rejected.jsonl, manifest.json, CARD.md and audit/."""
+                  checks: Sequence[str] | None = None, use_embedding: bool = True,
+                  output_format: str = "jsonl") -> AuditResult:
+    """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
+    manifest.json, CARD.md and audit/."""
+    if output_format not in OUTPUT_FORMATS:
+        raise ConfigError(f"--output-format {output_format!r}: expected one of {', '.join(OUTPUT_FORMATS)}")
     source = records_path(path)
     out = Path(out)
     if out.resolve() == source.parent.resolve():
@@ -41,7 +47,10 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
     kept = [r for r in records if r.id not in reasons]
     out.mkdir(parents=True, exist_ok=True)
-    write_records(kept, out / RECORDS_FILE)
+    if output_format == "parquet":
+        write_parquet(kept, out / PARQUET_FILE)
+    else:
+        write_records(kept, out / RECORDS_FILE)
     _write_rejected(records, reasons, out / REJECTED_FILE)
     write_reports(result, out / "audit")
     source_manifest = read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.checks.embed import Embedder
+from credo.checks.embed import Embedder, StaticEmbedder
 from credo.textnorm import head
 from credo.types import Record
 
@@ -57,6 +57,7 @@ class AuditContext:
     acts: list[ActTerms] = field(default_factory=list)
     sacred: list[str] = field(default_factory=list)  # the worldview's names and glossary terms
     embedder: Embedder | None = None
+    static: StaticEmbedder | None = None  # fast candidates; MiniLM (``embedder``) confirms them
     sections: dict[str, Any] = field(default_factory=dict)
 
     def set_of(self, record: Record) -> str:
@@ -70,6 +71,11 @@ class AuditContext:
         if self.embedder is None:
             self.embedder = Embedder()
         return self.embedder
+
+    def get_static(self) -> StaticEmbedder:
+        if self.static is None:
+            self.static = StaticEmbedder()
+        return self.static
 
 
 class Check(Protocol):

@@ -51,6 +51,9 @@ class ContaminationConfig:
     paraphrase_cosine: float = 0.88
     near_cosine: float = 0.8
     neighbours: int = 5
+    fast: bool = True  # static cosines pick candidates, MiniLM scores only those
+    candidate_cosine: float = 0.6  # static cosine for a candidate; chosen for recall >= 0.95
+    block: int = 65536  # training texts per block of the static (or MiniLM) cosine matrix
     normative_overlap: int = 2  # content stems a permission question must share with a request
 
     def __str__(self) -> str:
@@ -151,16 +154,16 @@ class EvalContaminationCheck:
         texts = [r.prompt for r in records] + [r.response for r in records]
         grams = ngram_hits(evals, texts, cfg)
         jac = minhash_scores(evals, tokenize(texts), cfg.minhash)
-        cos = self._cosines(records, ctx)  # (evals, 2n) or None
-        evidence: dict[int, list[dict[str, Any]]] = {}
-        pairs = set(grams) | set(jac)
-        if cos is not None:
-            pairs |= {(int(e), int(t)) for e, t in zip(*np.nonzero(cos >= cfg.near_cosine))}
         normative = normative_pairs(evals, records, cfg.normative_overlap)
-        pairs |= set(normative)
+        lexical = set(grams) | set(jac) | set(normative)
+        # (eval, text) -> MiniLM cosine for every pair near enough or found lexically, and each
+        # eval's nearest records; None without the embedding model.
+        cos, nearest = self._cosines(records, ctx, lexical)
+        evidence: dict[int, list[dict[str, Any]]] = {}
+        pairs = lexical | {pair for pair, value in (cos or {}).items() if value >= cfg.near_cosine}
         for e, t in sorted(pairs):
             item = self._evidence(evals[e], records[t % n], t >= n, grams.get((e, t)), jac.get((e, t)),
-                                  None if cos is None else float(cos[e, t]), normative.get((e, t)))
+                                  None if cos is None else cos.get((e, t)), normative.get((e, t)))
             if item["severity"]:
                 evidence.setdefault(t % n, []).append(item)
         for index, items in sorted(evidence.items()):
@@ -169,15 +172,60 @@ class EvalContaminationCheck:
             # ones included) is shown for review without failing the gate.
             yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items},
                           blocking=SEVERITIES[worst] != "near_neighbour")
-        ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, cos, jac, evidence)}
+        ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, nearest, jac, evidence)}
 
-    def _cosines(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray | None:
+    def _cosines(self, records: Sequence[Record], ctx: AuditContext, also: set[tuple[int, int]]
+                 ) -> tuple[dict[tuple[int, int], float] | None, list[list[tuple[int, float]]] | None]:
+        """MiniLM cosines of (eval, text) pairs and each eval's nearest records, by blocks of texts.
+
+        Texts ``0..n-1`` are prompts and ``n..2n-1`` answer heads. With ``fast`` the static
+        model scores every pair and MiniLM only the candidates (static cosine >=
+        ``candidate_cosine``, each eval's nearest few, and the pairs in ``also``).
+        """
         if not self.use_embedding:
-            return None
-        embedder = ctx.get_embedder()
-        train = np.concatenate([embedder.encode([r.prompt for r in records]),
-                                embedder.encode([response_head(r) for r in records])])
-        return embedder.encode([e.prompt for e in ctx.evals]) @ train.T
+            return None, None
+        cfg, n = self.config, len(records)
+        first = ctx.get_static() if cfg.fast else ctx.get_embedder()
+        eval_vecs = first.encode([e.prompt for e in ctx.evals])
+        floor = cfg.candidate_cosine if cfg.fast else cfg.near_cosine
+        keep = max(cfg.neighbours * 4, 20) if cfg.fast else cfg.neighbours
+        found: dict[tuple[int, int], float] = {}
+        # Each eval's best records so far (by the better of prompt and answer): a running top
+        # list, so memory stays at one block whatever the corpus size.
+        top_ids = np.zeros((len(ctx.evals), 0), dtype=np.int64)
+        top_vals = np.zeros((len(ctx.evals), 0), dtype=np.float32)
+        for start in range(0, n, cfg.block):
+            chunk = records[start : start + cfg.block]
+            prompt_sims = eval_vecs @ first.encode([r.prompt for r in chunk]).T
+            answer_sims = eval_vecs @ first.encode([response_head(r) for r in chunk]).T
+            for offset, sims in ((start, prompt_sims), (start + n, answer_sims)):
+                for e, t in zip(*np.nonzero(sims >= floor)):
+                    found[(int(e), int(t) + offset)] = float(sims[e, t])
+            ids = np.concatenate([top_ids, np.broadcast_to(np.arange(start, start + len(chunk)), prompt_sims.shape)], axis=1)
+            vals = np.concatenate([top_vals, np.maximum(prompt_sims, answer_sims)], axis=1)
+            order = np.argsort(-vals, axis=1, kind="stable")[:, :keep]
+            top_ids, top_vals = np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1)
+        top = top_ids.tolist()
+        if not cfg.fast:
+            return found, [list(zip(row, map(float, vals))) for row, vals in zip(top, top_vals.tolist())]
+        wanted = set(found) | also | {(e, t + half) for e, row in enumerate(top) for t in row for half in (0, n)}
+        return self._confirm(records, ctx, wanted)
+
+    def _confirm(self, records: Sequence[Record], ctx: AuditContext, wanted: set[tuple[int, int]]
+                 ) -> tuple[dict[tuple[int, int], float], list[list[tuple[int, float]]]]:
+        """MiniLM cosines of the candidate pairs only, and each eval's nearest records among them."""
+        n, embedder = len(records), ctx.get_embedder()
+        texts = sorted({t for _, t in wanted})
+        vecs = embedder.encode([records[t].prompt if t < n else response_head(records[t - n]) for t in texts])
+        row = {t: i for i, t in enumerate(texts)}
+        sims = embedder.encode([e.prompt for e in ctx.evals]) @ vecs.T if texts else None
+        cos = {(e, t): float(sims[e, row[t]]) for e, t in wanted}
+        per_eval: list[dict[int, float]] = [{} for _ in ctx.evals]
+        for (e, t), value in cos.items():
+            per_eval[e][t % n] = max(per_eval[e].get(t % n, -1.0), value)
+        nearest = [sorted(scores.items(), key=lambda item: (-item[1], item[0]))[: self.config.neighbours]
+                   for scores in per_eval]
+        return cos, nearest
 
     def _evidence(self, item: EvalItem, record: Record, answer: bool, gram: int | None,
                   jaccard: float | None, cosine: float | None, shared: list[str] | None) -> dict[str, Any]:
@@ -198,17 +246,16 @@ class EvalContaminationCheck:
                 "cosine": None if cosine is None else round(cosine, 4),
                 "severity": severity, "normative_form": normative, "shared_words": shared}
 
-    def _neighbours(self, evals: Sequence[EvalItem], records: Sequence[Record], cos: np.ndarray | None,
+    def _neighbours(self, evals: Sequence[EvalItem], records: Sequence[Record],
+                    nearest: list[list[tuple[int, float]]] | None,
                     jac: dict[tuple[int, int], float], evidence: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """Each eval request's nearest training records (by cosine, else by Jaccard)."""
         n, k = len(records), self.config.neighbours
         severity = {(i["eval_id"], records[r].id): i["severity"] for r, items in evidence.items() for i in items}
         out = []
         for e, item in enumerate(evals):
-            if cos is not None:
-                best = np.maximum(cos[e, :n], cos[e, n:])
-                top = np.argsort(-best)[:k].tolist()
-                scores = [float(best[t]) for t in top]
+            if nearest is not None:
+                top, scores = [t for t, _ in nearest[e][:k]], [s for _, s in nearest[e][:k]]
             else:
                 ranked = sorted(((s, t % n) for (ee, t), s in jac.items() if ee == e), reverse=True)[:k]
                 top, scores = [t for _, t in ranked], [s for s, _ in ranked]

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from credo.checks import ann
+from credo.checks.ann import AnnConfig
 from credo.checks.base import AuditContext, Finding, response_head
 from credo.checks.minhash import MinHashConfig, band_keys, signatures
 from credo.types import Record
@@ -103,13 +105,29 @@ class NearDuplicateCheck:
 
 @dataclass(frozen=True)
 class SemanticConfig:
-    """Mean cosine of prompt and answer-head embeddings; exact search in row blocks."""
+    """Mean cosine of prompt and answer-head embeddings.
+
+    With ``fast`` the static model reads every record and proposes pairs at
+    ``candidate_threshold`` (exact search, or HNSW past ``ann.exact_max`` rows); MiniLM reads
+    only those records and keeps pairs at ``threshold``. Without it MiniLM reads everything.
+    """
 
     threshold: float = 0.95
     block: int = 2048
+    fast: bool = True
+    candidate_threshold: float = 0.85  # static cosine; recall 1.0 of MiniLM-only pairs (BENCHMARKS.md)
+    ann: AnnConfig = field(default_factory=AnnConfig)
 
     def __str__(self) -> str:
-        return f"minilm_cos{self.threshold:g}_blk{self.block}"
+        stage = f"_static{self.candidate_threshold:g}_{self.ann}" if self.fast else ""
+        return f"minilm_cos{self.threshold:g}_blk{self.block}{stage}"
+
+
+def pair_vectors(embedder: Any, records: Sequence[Record]) -> np.ndarray:
+    """One normalised vector per record: prompt and answer head, averaged."""
+    vectors = embedder.encode([r.prompt for r in records]) + embedder.encode([response_head(r) for r in records])
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors
 
 
 @dataclass
@@ -121,28 +139,27 @@ class SemanticDuplicateCheck:
         return {"config": str(self.config), **asdict(self.config)}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        embedder = ctx.get_embedder()
-        # Both halves are cached per run: the refusal and contamination checks embed the same texts.
-        vectors = (embedder.encode([r.prompt for r in records]) + embedder.encode([response_head(r) for r in records]))
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        pairs, scores = similar_pairs(vectors, self.config)
+        pairs, scores, candidates = self.pairs(records, ctx)
         clusters = clusters_from_pairs(len(records), pairs, scores)
-        yield from _report(self.name, records, clusters, ctx, self.params())
+        yield from _report(self.name, records, clusters, ctx, {**self.params(), "candidate_pairs": candidates})
+
+    def pairs(self, records: Sequence[Record], ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, int | None]:
+        """Confirmed pairs, their MiniLM cosines, and how many candidates the static stage gave."""
+        cfg = self.config
+        if not cfg.fast:
+            # Both halves are cached per run: the refusal and contamination checks embed the same texts.
+            return (*similar_pairs(pair_vectors(ctx.get_embedder(), records), cfg), None)
+        cand, _ = ann.similar_pairs(pair_vectors(ctx.get_static(), records), cfg.candidate_threshold, cfg.ann)
+        if not len(cand):
+            return cand, np.zeros(0), 0
+        rows = np.unique(cand)
+        confirmed = pair_vectors(ctx.get_embedder(), [records[i] for i in rows.tolist()])
+        a, b = np.searchsorted(rows, cand[:, 0]), np.searchsorted(rows, cand[:, 1])
+        scores = np.einsum("ij,ij->i", confirmed[a], confirmed[b]).astype(float)
+        keep = scores >= cfg.threshold
+        return cand[keep], scores[keep], len(cand)
 
 
 def similar_pairs(vectors: np.ndarray, config: SemanticConfig) -> tuple[np.ndarray, np.ndarray]:
     """All ``i < j`` with cosine >= threshold, by blocked matrix products (exact, no ANN)."""
-    found_pairs, found_scores = [], []
-    n = len(vectors)
-    for start in range(0, n, config.block):
-        block = vectors[start : start + config.block]
-        sims = block @ vectors[start:].T
-        rows, cols = np.nonzero(sims >= config.threshold)
-        cols_abs = cols + start
-        rows_abs = rows + start
-        upper = cols_abs > rows_abs
-        found_pairs.append(np.stack([rows_abs[upper], cols_abs[upper]], axis=1))
-        found_scores.append(sims[rows[upper], cols[upper]])
-    if not found_pairs:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
-    return np.concatenate(found_pairs), np.concatenate(found_scores).astype(float)
+    return ann.exact_pairs(vectors, config.threshold, config.block)

@@ -79,3 +79,48 @@ class Embedder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
+
+
+@lru_cache(maxsize=1)
+def load_static(path: str | None = None) -> Any:
+    """The static (model2vec) model distilled from MiniLM, built on first use (see credo.embedded)."""
+    try:
+        from model2vec import StaticModel
+    except ImportError as exc:
+        raise missing_dependency("model2vec", "fast embedding candidates") from exc
+    from credo.embedded import static_minilm_path
+
+    return StaticModel.from_pretrained(path or str(static_minilm_path()))
+
+
+class StaticEmbedder:
+    """Static embeddings for candidate generation: a token-vector look-up and a mean.
+
+    Thousands of texts a second on a CPU, so it reads every record; MiniLM then reads only
+    the candidates it proposes. No per-text cache: at a million records a cache of vectors
+    would cost more memory than re-encoding costs time.
+    """
+
+    def __init__(self, model: Any = None, max_chars: int = 1000) -> None:
+        self._model = model
+        self.max_chars = max_chars
+        self.encoded_texts = 0
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = load_static()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(self.model.encode([t[: self.max_chars] for t in texts], use_multiprocessing=False),
+                             dtype=np.float32)
+        self.encoded_texts += len(texts)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from credo.checks.embed import Embedder
+from credo.checks.embed import Embedder, StaticEmbedder
 from credo.checks.minhash import LshIndex, MinHashConfig, signatures
 from credo.checks.patterns import HEAD_CHARS, find_refusal_patterns, has_refusal_cue
 from credo.textnorm import head
@@ -66,12 +66,15 @@ class RefusalConfig:
     # opening has no refusal cue word (0: embed every text; benches of each part use that).
     embed_skip_decided: bool = True
     embed_cue_chars: int = 150
+    # With a static model: its own classifier reads the texts left to embed and MiniLM's reads
+    # only those it scores at >= candidate_prob (chosen for recall >= 0.95 of MiniLM-only decisions).
+    candidate_prob: float = 0.1
 
     def __str__(self) -> str:
         return (
             f"refusal_mh{self.minhash}_j{self.minhash_min:g}_e{self.embed_threshold:g}"
             f"_ea{self.embed_alone:g}_h{self.head_chars}_eh{self.embed_chars}"
-            f"_sd{int(self.embed_skip_decided)}_cue{self.embed_cue_chars}"
+            f"_sd{int(self.embed_skip_decided)}_cue{self.embed_cue_chars}_cand{self.candidate_prob:g}"
         )
 
 
@@ -101,12 +104,16 @@ class RefusalDetector:
         bank: Sequence[Exemplar] | None = None,
         embedder: Embedder | None = None,
         use_embedding: bool = True,
+        static: StaticEmbedder | None = None,
     ) -> None:
         self.config = config or RefusalConfig()
         self.bank = list(bank) if bank is not None else load_labelled()
         self.embedder = embedder if embedder is not None or not use_embedding else Embedder()
         self._mh: tuple[LshIndex, np.ndarray] | None = None
         self._clf = None
+        self.static = static if self.embedder is not None else None
+        self._static_clf = None
+        self.confirmed = 0  # texts MiniLM read (all of them without a static model)
 
     def _heads(self, texts: Sequence[str]) -> list[str]:
         return [head(t, self.config.embed_chars) for t in texts]
@@ -135,16 +142,33 @@ class RefusalDetector:
             out.append((float(scores[top]), best_ok, self.bank[int(rows[top])].text))
         return out
 
+    def _classifier(self, embedder: Embedder | StaticEmbedder):
+        from sklearn.linear_model import LogisticRegression
+
+        x = embedder.encode([e.text for e in self.bank])
+        y = np.array([e.is_refusal for e in self.bank], dtype=int)
+        return LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(x, y)
+
     def embedding_scores(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Refusal probability per text: MiniLM's classifier, on the static classifier's
+        candidates only when a static model is given (the rest keep the static score)."""
         if self.embedder is None:
             return None
+        heads = self._heads(texts)
         if self._clf is None:
-            from sklearn.linear_model import LogisticRegression
-
-            x = self.embedder.encode([e.text for e in self.bank])
-            y = np.array([e.is_refusal for e in self.bank], dtype=int)
-            self._clf = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(x, y)
-        return self._clf.predict_proba(self.embedder.encode(self._heads(texts)))[:, 1]
+            self._clf = self._classifier(self.embedder)
+        if self.static is None:
+            self.confirmed += len(heads)
+            return self._clf.predict_proba(self.embedder.encode(heads))[:, 1]
+        if self._static_clf is None:
+            self._static_clf = self._classifier(self.static)
+        probs = self._static_clf.predict_proba(self.static.encode(heads))[:, 1]
+        candidates = np.flatnonzero(probs >= self.config.candidate_prob)
+        if len(candidates):
+            self.confirmed += len(candidates)
+            confirmed = self.embedder.encode([heads[i] for i in candidates.tolist()])
+            probs[candidates] = self._clf.predict_proba(confirmed)[:, 1]
+        return probs
 
     def score(self, texts: Sequence[str]) -> list[RefusalScore]:
         """Score many texts at once (batched MinHash and embeddings)."""

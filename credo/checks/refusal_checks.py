@@ -26,17 +26,19 @@ class RefusalCheck:
 
     config: RefusalConfig = field(default_factory=RefusalConfig)
     use_embedding: bool = True
+    fast: bool = True  # static-model candidates, MiniLM confirms (see RefusalDetector)
     name: str = "refusal"
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), "use_embedding": self.use_embedding}
+        return {"config": str(self.config), "use_embedding": self.use_embedding, "fast": self.fast}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         targets = [r for r in records if not ctx.is_refusal_set(r)]
         if not targets:
             return
         embedder = ctx.get_embedder() if self.use_embedding else None
-        detector = RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding)
+        static = ctx.get_static() if self.use_embedding and self.fast else None
+        detector = RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding, static=static)
         for record, score in zip(targets, detector.score([r.response for r in targets])):
             if score.refusal:
                 yield Finding(record.id, self.name, {"set": ctx.set_of(record), **score.to_json()})

@@ -19,7 +19,7 @@ def _checks(value: str | None) -> list[str] | None:
 
 
 def audit(
-    path: Path = typer.Argument(..., help="Corpus folder or JSONL with 'id' and 'messages'."),
+    path: Path = typer.Argument(..., help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
@@ -46,12 +46,13 @@ def audit(
 
 
 def filter_(
-    path: Path = typer.Argument(..., help="Corpus folder or JSONL with 'id' and 'messages'."),
+    path: Path = typer.Argument(..., help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."),
     out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -60,6 +61,6 @@ def filter_(
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
 
-    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, output_format)
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
 from credo.errors import CorpusError
 from credo.types import Record
 
@@ -21,12 +22,20 @@ CARD_FILE = "CARD.md"
 
 
 def records_path(path: str | Path) -> Path:
-    """A corpus folder or a JSONL file to the JSONL file to read."""
+    """A corpus folder, JSONL or Parquet file, or datasets folder to the file to read.
+
+    A folder holds ``records.jsonl`` or ``records.parquet``; a ``datasets`` folder is named
+    by its ``state.json`` (its hash identifies the Arrow data it lists).
+    """
     path = Path(path)
     if path.is_dir():
+        for name in (RECORDS_FILE, PARQUET_FILE, HF_STATE):
+            if (path / name).is_file():
+                return path / name
         path = path / RECORDS_FILE
     if not path.is_file():
-        raise CorpusError(f"{path}: no such file - pass a credo corpus folder or a JSONL file")
+        raise CorpusError(f"{path}: no such file - pass a credo corpus folder, a JSONL or Parquet file, "
+                          "or a datasets folder")
     return path
 
 
@@ -56,19 +65,22 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def read_records(path: str | Path) -> Iterator[Record]:
     """Read records from a corpus folder or any JSONL with ``id`` and ``messages``."""
     path = records_path(path)
-    for number, data in iter_jsonl(path):
+    rows = iter_rows(path) if is_columnar(path) else iter_jsonl(path)
+    for number, data in rows:
         yield record_from_line(data, path, number)
 
 
 def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
+    """``number`` is a JSONL line or a Parquet/Arrow row; errors say which."""
+    where = f"{path}: row {number}" if is_columnar(path) else f"{path}:{number}"
     for key in ("id", "messages"):
         if key not in data:
-            raise CorpusError(f"{path}:{number}: missing '{key}' - each record needs 'id' and 'messages' (available keys: {sorted(data)})")
+            raise CorpusError(f"{where}: missing '{key}' - each record needs 'id' and 'messages' (available keys: {sorted(data)})")
     messages = data["messages"]
     if not isinstance(messages, list) or not all(
         isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
     ):
-        raise CorpusError(f"{path}:{number}: 'messages' must be a list of {{'role', 'content'}} objects")
+        raise CorpusError(f"{where}: 'messages' must be a list of {{'role', 'content'}} objects")
     return Record.from_json(data)
 
 

@@ -1,0 +1,92 @@
+"""The fast embedding path: static candidates confirmed by MiniLM, and the HNSW pair search.
+
+The static model here is MiniLM's token table (see conftest); the distilled one is measured
+in bench/audit_fast.py. Either way MiniLM decides, so the fast path must agree with MiniLM
+alone on what the static stage lets through.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from test_audit_embedding_checks import EVALS, RECORDS, _rec
+
+from credo.checks.ann import AnnConfig, exact_pairs, hnsw_pairs, similar_pairs
+from credo.checks.base import AuditContext
+from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck
+from credo.checks.dedup import SemanticConfig, SemanticDuplicateCheck
+from credo.checks.embed import Embedder, StaticEmbedder
+from credo.checks.refusal import RefusalConfig, RefusalDetector
+
+
+def _planted_vectors(n: int = 3000, dim: int = 32, pairs: int = 100, seed: int = 0) -> tuple[np.ndarray, set]:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    sources = rng.choice(n - pairs, pairs, replace=False)
+    for k, s in enumerate(sources):  # a planted near copy at the end of the array
+        vectors[n - pairs + k] = vectors[s] + rng.normal(scale=0.05, size=dim)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors, {(int(min(s, n - pairs + k)), int(max(s, n - pairs + k))) for k, s in enumerate(sources)}
+
+
+def test_hnsw_finds_what_exact_search_finds() -> None:
+    vectors, planted = _planted_vectors()
+    exact, exact_scores = exact_pairs(vectors, 0.95, block=512)
+    assert {tuple(p) for p in exact.tolist()} == planted and (exact_scores >= 0.95).all()
+    approx, scores = hnsw_pairs(vectors, 0.95, AnnConfig(exact_max=0))
+    found = {tuple(p) for p in approx.tolist()}
+    assert len(found & planted) >= 0.95 * len(planted) and found <= planted
+    assert (approx[:, 0] < approx[:, 1]).all() and np.allclose(scores, np.einsum("ij,ij->i", vectors[approx[:, 0]], vectors[approx[:, 1]]), atol=1e-5)
+    # similar_pairs switches to HNSW past exact_max rows only
+    small, _ = similar_pairs(vectors[:500], 0.95, AnnConfig(exact_max=1000))
+    assert {tuple(p) for p in small.tolist()} == {p for p in planted if p[1] < 500}
+
+
+def test_static_embedder_is_normalised_and_empty_safe() -> None:
+    static = StaticEmbedder()
+    vectors = static.encode(["How do I bake bread?", "How can I bake a loaf?", "Who won the 1998 World Cup?"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert static.encode([]).shape == (0, static.dim)
+
+
+def test_fast_semantic_dedup_agrees_with_minilm_only() -> None:
+    embedder, static = Embedder(), StaticEmbedder()
+    records = RECORDS + [_rec("k3", "How do I bake bread with three grains?", "Mix barley, oat and rye flour with water, salt and starter.")]
+
+    def found(fast: bool) -> tuple[list, dict]:
+        ctx = AuditContext(embedder=embedder, static=static)
+        pairs = sorted((f.record_id, f.details["kept"]) for f in SemanticDuplicateCheck(SemanticConfig(fast=fast)).run(records, ctx))
+        return pairs, ctx.sections["semantic_duplicate"]["params"]
+
+    (slow, _), (fast, params) = found(False), found(True)
+    assert slow == fast == [("k2", "k1"), ("k3", "k1")]
+    assert params["candidate_pairs"] >= 2 and "static0.85" in params["config"]
+
+
+def test_fast_contamination_agrees_with_minilm_only() -> None:
+    embedder, static = Embedder(), StaticEmbedder()
+
+    def found(fast: bool) -> tuple[dict, list]:
+        ctx = AuditContext(evals=EVALS, embedder=embedder, static=static)
+        check = EvalContaminationCheck(ContaminationConfig(fast=fast))
+        findings = {f.record_id: f.details["severity"] for f in check.run(RECORDS, ctx)}
+        return findings, [[n["id"] for n in e["neighbours"][:2]] for e in ctx.sections["eval_contamination"]["evals"]]
+
+    slow, fast = found(False), found(True)
+    assert fast[0] == slow[0] and "p1" in fast[0] and fast[1][0] == slow[1][0]
+
+
+def test_fast_refusal_scores_match_minilm_on_candidates() -> None:
+    texts = ["I'm sorry, but I can't help with that.", "Unfortunately that is something I am unable to do for you.",
+             "Barley, oat and rye make the three-grain loaf.", "The Long Walk lasts three days."]
+    embedder = Embedder()
+    config = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # embed every text
+    full = RefusalDetector(config, embedder=embedder).score(texts)
+    detector = RefusalDetector(config, embedder=embedder, static=StaticEmbedder())
+    fast = detector.score(texts)
+    assert [s.refusal for s in fast] == [s.refusal for s in full]
+    # MiniLM read only the static stage's candidates, and gave them its own probability
+    assert 0 < detector.confirmed <= len(texts)
+    for a, b in zip(full, fast):
+        if b.embedding is not None and b.embedding >= detector.config.candidate_prob:
+            assert abs(a.embedding - b.embedding) < 1e-4
