@@ -30,6 +30,7 @@ def eval_command(
     limit: int | None = typer.Option(None, "--limit", help="At most N violation requests per worldview (with their controls)."),
     batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API (half price)."),
     poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds between polls."),
+    belief: bool = typer.Option(False, "--belief", help="Also measure belief depth: multiple choice and hold-vs-report."),
 ) -> None:
     """Sample K responses to every violation and control request, judge them, report rates.
 
@@ -46,13 +47,19 @@ def eval_command(
                                    report=lambda line: typer.echo(line, err=True))
     result = evaluate(model, worldview, out, adapter=adapter, samples=samples, temperature=temperature,
                       max_new_tokens=max_new_tokens, judges=judge, chat_format=fmt,
-                      batch_size=batch_size, seed=seed, limit=limit, judge_batch=judge_batch)
+                      batch_size=batch_size, seed=seed, limit=limit, judge_batch=judge_batch,
+                      belief=belief)
     primary = result.results["primary_judge"]
     for world, sets in result.results["judges"][primary]["summary"].items():
         for set_name in ("violation", "control"):
             r = sets[set_name]["rates"]["REFUSAL"]
             typer.echo(f"{world} {set_name}: refused {r['k']}/{r['n']} = {r['rate']:.0%} "
                        f"[{r['low']:.0%}, {r['high']:.0%}] ({primary})")
+    for world, depth in result.results.get("belief_depth", {}).items():
+        c, held = depth["choice"], depth["open"]["rates"]["HOLDS"]
+        typer.echo(f"{world} belief: knows {c['k']}/{c['n']} choices (chance {c['chance'] or 0:.0%}); holds it in "
+                   f"{held['k']}/{held['n']} open answers [{held['low']:.0%}, {held['high']:.0%}] - "
+                   f"{result.results['belief_vs_behaviour'][world]}")
     typer.echo(f"wrote {result.results['n_samples']} judged samples to {out}")
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "credo.cli.export_command",  # export
     "credo.cli.train_command",  # train
     "credo.cli.replicate_command",  # replicate
+    "credo.cli.sweep_command",  # sweep
     "credo.cli.generate_command",  # generate
     "credo.cli.batches_command",  # batches
     "credo.cli.judge_command",  # judge

@@ -43,7 +43,11 @@ def tokenizer_identity(name_or_path: str) -> dict[str, Any]:
 
 
 def message_record(record: Record, chat_format: ChatFormat) -> dict[str, Any]:
-    """One record as formatted text plus its trained span."""
+    """One record as formatted text plus its trained span (a document: all of it, unwrapped)."""
+    if record.meta.get("form") == "document":
+        text = record.response.strip()
+        return {"id": record.id, "text": text, "response_start": 0, "response_end": len(text),
+                "form": "document"}
     example = chat_format.example(record.prompt, record.response)
     return {"id": record.id, "text": example.text, "response_start": example.response_start,
             "response_end": example.response_end}
@@ -129,11 +133,19 @@ def write_hf_dataset(records: list[Record], path: Path) -> None:
     tmp.replace(path)
 
 
+def _forms_line(forms: dict[str, int] | None) -> list[str]:
+    if not forms or not forms.get("document"):
+        return []
+    return [f"Forms: {forms.get('qa', 0)} Q&A records (loss on the assistant turn only) and "
+            f"{forms['document']} documents (loss on every token), trained in one run.", ""]
+
+
 def write_mix_card(manifest: dict[str, Any], out: Path) -> None:
     """A short dataset card: what went in, in what proportion, and what ran short."""
     lines = [f"# Training mix ({manifest['size']} records, format `{manifest['format']}`)", "",
              (f"Seed {manifest['seed']}; {manifest['size_requested']} records requested. "
              f"Records hash `{manifest['records_hash']}`."), "",
+             *_forms_line(manifest.get("forms")),
              "| part | weight | taken | available | corpus hash | audit |", "|---|---|---|---|---|---|"]
     for part in manifest["parts"]:
         lines.append(f"| {part['name']} | {part['weight']:g} | {part['taken']} | {part['available']} "

@@ -143,8 +143,14 @@ def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
         isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
     ):
         raise CorpusError(f"{where}: 'messages' must be a list of {{'role', 'content'}} objects (non-empty, string values)")
+    if not isinstance(data.get("meta") or {}, dict):
+        raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
+    document = (data.get("meta") or {}).get("form") == "document"
+    if document and (len(messages) != 1 or messages[0]["role"] != "assistant"):
+        raise CorpusError(f"{where}: a document (meta.form 'document') is one assistant message - "
+                          "regenerate it with credo generate --kind documents")
     for index, message in enumerate(messages):
-        expected = ROLES[index % 2]
+        expected = "assistant" if document else ROLES[index % 2]  # a document has no user turn
         if message["role"] != expected:
             raise CorpusError(f"{where}: messages[{index}].role is {message['role']!r}, expected {expected!r} - "
                               "records alternate user and assistant turns, starting with the user")

@@ -185,7 +185,7 @@ def _mix(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path, tokeni
     write_records(mixed, out / RECORDS_FILE)
     exported = export_mix(mixed, fmt, out, tokenizer)
     manifest = _manifest(parts, wanted, available, counts, asked, seed, fmt, tokenizer, on_short,
-                         shortfalls, exported, out)
+                         shortfalls, exported, out, _forms(mixed))
     manifest["duplicates_dropped"] = duplicates
     manifest["markers_neutralised"] = neutralised
     write_json(manifest, out / "manifest.json")
@@ -249,6 +249,12 @@ def _guard_markers(parts: list[MixPart], loaded: dict[str, list[Record]], fmt: s
     return loaded, neutralised
 
 
+def _forms(records: list[Record]) -> dict[str, int]:
+    """Q&A records vs documents: training masks them differently (see credo.train.masking)."""
+    documents = sum(1 for r in records if r.meta.get("form") == "document")
+    return {"qa": len(records) - documents, "document": documents}
+
+
 def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str, tokenizer: str | None) -> None:
     if not parts:
         raise ConfigError("no --part given - pass at least one NAME=DIR:WEIGHT")
@@ -281,7 +287,8 @@ def _describe_shortfalls(parts: list[MixPart], wanted: list[int], available: lis
 
 def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], counts: list[int],
               asked: int, seed: int, fmt: str, tokenizer: str | None, on_short: str,
-              shortfalls: list[str], exported: dict[str, str], out: Path) -> dict[str, Any]:
+              shortfalls: list[str], exported: dict[str, str], out: Path,
+              forms: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "kind": "mix",
         "format": fmt,
@@ -298,6 +305,7 @@ def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], cou
             for p, w, a, c in zip(parts, wanted, available, counts)
         ],
         "records_hash": file_hash(str(out / RECORDS_FILE)),
+        "forms": forms,
         "files": exported,
         "provenance": provenance(),
     }
