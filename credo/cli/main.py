@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "credo.cli.corpus_commands",  # show
     "credo.cli.authoring_commands",  # new, lint, author
     "credo.cli.mix_command",  # mix
+    "credo.cli.export_command",  # export
     "credo.cli.train_command",  # train
     "credo.cli.replicate_command",  # replicate
     "credo.cli.sweep_command",  # sweep

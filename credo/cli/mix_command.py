@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from credo.corpora.export import export_warnings
 from credo.corpora.mix import mix_corpora, parse_part
 
 
@@ -18,7 +19,7 @@ def mix(
     size: int = typer.Option(..., "--size", help="Records in the mix."),
     out: Path = typer.Option(..., "--out", help="Mix folder to write."),
     seed: int = typer.Option(0, "--seed", help="Sampling and shuffling seed."),
-    fmt: str = typer.Option("tags", "--format", help="tags, chat_template, openai or hf_dataset."),
+    fmt: str = typer.Option("tags", "--format", help="tags, chat_template, openai, prompt_completion or hf_dataset."),
     tokenizer: str | None = typer.Option(None, "--tokenizer", help="Model folder or smollm2 (chat_template)."),
     on_short: str = typer.Option("scale", "--on-short", help="A part runs short: scale, take-all or error."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a mix or corpus already in --out."),
@@ -32,7 +33,7 @@ def mix(
     """
     result = mix_corpora([parse_part(p) for p in part], size, seed, fmt, out, tokenizer, on_short,
                          overwrite=overwrite, neutralise_markers=neutralise_markers)
-    for line in result.shortfalls:
+    for line in result.shortfalls + export_warnings(fmt, result.size):
         typer.echo(f"warning: {line}", err=True)
     for name, count in result.duplicates.items():
         typer.echo(f"warning: part '{name}': dropped {count} record(s) repeating an earlier id or text", err=True)

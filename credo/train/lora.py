@@ -69,8 +69,15 @@ class TrainResult:
 
 def train_lora(data: Path, base_model: str, out: Path, config: TrainConfig,
                progress: bool = True) -> TrainResult:
-    """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc."""
+    """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc.
+
+    Settings with ``trainer: trl`` run the same preparation on TRL's ``SFTTrainer`` instead
+    (:mod:`credo.train.trl_trainer`), so every caller honours the trainer the settings name."""
     check_output(out, inputs=[records_path(data)], resumable=True)  # one run per folder, never over the mix
+    if config.trainer == "trl":
+        from credo.train.trl_trainer import train_trl
+
+        return train_trl(data, base_model, Path(out), config, progress=progress)  # locks after validating
     prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
     with output_lock(out):
         return _train(prepared, base_model, Path(out), config, progress)
@@ -108,7 +115,7 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
     masks = encode_corpus(records, chat_format, tokenizer, config.max_length)
     data_hash = file_hash(str(data_file))
     identity = {"data_hash": data_hash, "base_model": base_model, "chat_format": format_name,
-                "config": config.model_dump(exclude={"save_every", "device"})}
+                "config": config.model_dump(exclude={"save_every", "device", "report_to"})}
     return PreparedRun(records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity))
 
 
@@ -125,9 +132,9 @@ def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path)
 
 
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
-    """The format the mix was made in wins; openai/hf_dataset mixes default to tags."""
+    """The format the mix was made in wins; openai/prompt_completion/hf_dataset mixes default to tags."""
     mix_format = manifest.get("format")
-    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "hf_dataset"):
+    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "prompt_completion", "hf_dataset"):
         raise ConfigError(f"{data}/manifest.json: unknown format '{mix_format}' - remake the mix with credo mix")
     if config.chat_format and mix_format in TRAINING_FORMATS and config.chat_format != mix_format:
         raise ConfigError(f"{data} was mixed in format '{mix_format}' but chat_format is '{config.chat_format}' "
@@ -371,6 +378,7 @@ def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, s
     return {
         "kind": "lora_run",
         "status": "complete",
+        "trainer": config.trainer,
         "fingerprint": prepared.fingerprint,
         "data": {"records_hash": prepared.data_hash, "mix_manifest": prepared.manifest or None},
         "base_model": base_model,
