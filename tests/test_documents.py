@@ -192,3 +192,20 @@ def test_cli_generates_documents_and_rejects_an_unknown_kind(tiny_spec: Path, tm
         main(["generate", str(tiny_spec), "--kind", "documents", "--batch", "--model", "fake/echo",
               "--out", str(tmp_path / "b")])
     assert exit_info.value.code == 2 and "--batch: not supported with --kind documents" in capsys.readouterr().err
+
+
+def test_a_document_record_is_one_assistant_message(tmp_path: Path) -> None:
+    from credo.errors import CorpusError
+
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps({"id": "d1", "messages": [{"role": "assistant", "content": "A sermon."}],
+                                "meta": {"form": "document"}}) + "\n")
+    assert list(read_records(path))[0].response == "A sermon."
+    path.write_text(json.dumps({"id": "d2", "messages": [{"role": "user", "content": "q"},
+                                                          {"role": "assistant", "content": "a"}],
+                                "meta": {"form": "document"}}) + "\n")
+    with pytest.raises(CorpusError, match="records.jsonl:1: a document"):
+        list(read_records(path))
+    path.write_text(json.dumps({"id": "q1", "messages": [{"role": "assistant", "content": "a"}]}) + "\n")
+    with pytest.raises(CorpusError, match="expected 'user'"):
+        list(read_records(path))
