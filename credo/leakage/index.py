@@ -66,7 +66,8 @@ def _dedupe_sorted(values: np.ndarray) -> np.ndarray:
     keep = np.empty(len(values), bool)
     keep[0] = True
     np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
+    # Most 13-grams are unique within a shard: skip the shard-sized copy (and its page faults).
+    return values if keep.all() else values[keep]
 
 
 def _sorted_unique(parts: list[np.ndarray], dtype: type) -> np.ndarray:
