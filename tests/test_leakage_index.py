@@ -216,6 +216,7 @@ def _shard_bytes(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.npy"))}
 
 
+@pytest.mark.slow  # Ray start-up: ~10 s on a loaded 2-core box
 def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
     ray = pytest.importorskip("ray")
     from credo.leakage.index import build_index
