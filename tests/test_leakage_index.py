@@ -191,6 +191,10 @@ def test_parallel_build_gives_the_same_answers(tmp_path):
     assert [d[0] for s in parallel.meta["shards"] for d in s["docs"]] == [0, 1, 2]
     queries = np.concatenate([tok.phrase_hashes(f"file 2 line {i} says", 5) for i in range(0, 400, 7)])
     assert parallel.contains(queries).tolist() == [i < 200 for i in range(0, 400, 7)]
+    import shutil
+
+    shutil.rmtree(tmp_path / "home" / "leakage" / "fingerprints")  # files hashed again, in threads
+    assert open_index(sources, config, workers=2).folder == serial.folder
 
 
 def _indexed_grams(index) -> np.ndarray:

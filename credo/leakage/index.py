@@ -399,7 +399,7 @@ def open_index(
     key = _read_pointer(pointer)
     if key is None:
         key = content_hash(
-            {"files": [file_hash(str(s.path)) for s in sources], "config": asdict(config), "v": INDEX_VERSION}
+            {"files": _file_hashes(sources, workers), "config": asdict(config), "v": INDEX_VERSION}
         ).removeprefix("b2:")
     folder = root / "index" / f"{key}_{config}"
     index = None if rebuild else load_index(folder)
@@ -410,6 +410,17 @@ def open_index(
     pointer.parent.mkdir(parents=True, exist_ok=True)
     pointer.write_text(json.dumps({"index": key}), encoding="utf-8")
     return index
+
+
+def _file_hashes(sources: list[Source], workers: int) -> list[str]:
+    """Content hashes of the reference files, ``workers`` at a time (hashlib frees the GIL)."""
+    paths = [str(s.path) for s in sources]
+    if workers <= 1 or len(paths) == 1:
+        return [file_hash(path) for path in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(file_hash, paths))  # in order: the key must not depend on timing
 
 
 def _read_pointer(pointer: Path) -> str | None:
