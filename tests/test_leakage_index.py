@@ -237,6 +237,9 @@ def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         with_ray = build_index(sources, tmp_path / "ray", config, workers=2, engine="ray")
+        (tmp_path / "part-9.txt").write_bytes(b"x\x00 binary")  # a task's bad file: its own error
+        with pytest.raises(CorpusError, match=r"part-9.txt: binary data"):
+            build_index(resolve_sources(sorted(tmp_path.glob("part-*.txt"))), tmp_path / "bad", config, engine="ray")
     finally:
         if started_here:
             ray.shutdown()

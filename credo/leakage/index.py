@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from credo import ngrams as tok
-from credo.errors import ConfigError, CorpusError, missing_dependency
+from credo.errors import ConfigError, CorpusError, CredoError, missing_dependency
 from credo.hashing import content_hash, file_hash
 from credo.leakage.readers import Document, Source, iter_documents
 from credo.paths import credo_home
@@ -223,7 +223,14 @@ def _build_with_ray(
         raise missing_dependency("ray", "--engine ray") from exc
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"--address {address}: no Ray cluster there ({first_line}) - start one with "
+                "`ray start --head` or leave out --address for a local Ray"
+            ) from exc
     try:
         parts = workers if workers > 1 else int(ray.cluster_resources().get("CPU", 1))
         groups = _split(sources, max(1, min(parts, len(sources))))
@@ -234,7 +241,12 @@ def _build_with_ray(
             task.remote(group, first, folder, config, _prefix(number, len(groups)))
             for number, (first, group) in enumerate(groups)
         ]
-        return [shard for result in ray.get(refs) for shard in result]
+        try:
+            return [shard for result in ray.get(refs) for shard in result]
+        except ray.exceptions.RayTaskError as exc:  # a bad file: its one-line error, not Ray's trace
+            if isinstance(exc.cause, CredoError):
+                raise exc.cause from None
+            raise
     finally:
         if started_here:
             ray.shutdown()
