@@ -8,8 +8,9 @@ folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
@@ -17,11 +18,13 @@ from credo.checks.base import AuditContext, Check, EvalItem, Finding
 from credo.checks.forbidden import acts_from_spec, sacred_terms
 from credo.checks.registry import CHECK_NAMES, build_checks, check_spec
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
+from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.paths import credo_home
 from credo.types import Record
 
+AUDIT_FILES = ("report.json", "flags.jsonl")
 # The result types and the registry's names stay importable from here for older callers.
 __all__ = ["CHECK_NAMES", "AuditResult", "CheckRun", "audit_corpus", "audit_records", "build_checks",
            "build_context", "load_evals", "run_audit"]
@@ -50,6 +53,7 @@ def build_context(path: str | Path, eval_path: str | Path | None = None, worldvi
 
         wv = load_worldview(worldview)
         ctx.acts = acts_from_spec(wv.spec)
+        ctx.spec, ctx.canon = wv.spec, dict(wv.canon)
         ctx.sacred = sacred_terms(wv.spec)
         if wv.eval:
             ctx.evals = [EvalItem(r.id, r.prompt, "violation") for r in wv.eval.violation]
@@ -71,13 +75,17 @@ def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence
 
 
 def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                 checks: Sequence[str] | None = None, use_embedding: bool = True) -> tuple[AuditResult, list[Record]]:
+                 checks: Sequence[str] | None = None, use_embedding: bool = True,
+                 options: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[AuditResult, list[Record]]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
-    :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here)."""
-    chosen = build_checks(checks, use_embedding)
+    :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
+    ``options`` are per-check settings, e.g. ``{"fidelity": {"judge": ..., "config": ...}}``."""
+    chosen = build_checks(checks, use_embedding, options)
     source = records_path(path)
     ctx = build_context(path, eval_path, worldview)
     records = list(read_records(source))
+    if not records:
+        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
     runs, findings = audit_records(records, ctx, chosen)
     sets: dict[str, int] = {}
     for record in records:
@@ -89,12 +97,16 @@ def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldvie
 
 def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | Path | None = None,
               worldview: str | None = None, checks: Sequence[str] | None = None,
-              use_embedding: bool = True) -> tuple[AuditResult, Path]:
+              use_embedding: bool = True,
+              options: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
-    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding)
-    target = Path(out) if out else credo_home() / "audits" / result.source_hash.replace(":", "-")
-    write_reports(result, target)
+    target = Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
+    # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
+    check_output(target, inputs=[source], replaceable=AUDIT_FILES)
+    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, options)
+    with output_lock(target):
+        write_reports(result, target)
     return result, target
