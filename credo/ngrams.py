@@ -133,6 +133,8 @@ def grouped_ngrams(tokens: np.ndarray, n: int, groups: np.ndarray) -> tuple[np.n
     count = len(tokens) - n + 1
     if count <= 0:
         return np.zeros(0, np.uint64), np.zeros(0, groups.dtype)
+    if groups[0] == groups[-1]:  # non-decreasing, so one group: every window stays inside it
+        return _window_hashes(tokens, n), groups[:count]
     keep = groups[:count] == groups[n - 1 :]
     return _window_hashes(tokens, n)[keep], groups[:count][keep]
 

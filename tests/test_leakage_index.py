@@ -191,3 +191,66 @@ def test_parallel_build_gives_the_same_answers(tmp_path):
     assert [d[0] for s in parallel.meta["shards"] for d in s["docs"]] == [0, 1, 2]
     queries = np.concatenate([tok.phrase_hashes(f"file 2 line {i} says", 5) for i in range(0, 400, 7)])
     assert parallel.contains(queries).tolist() == [i < 200 for i in range(0, 400, 7)]
+    import shutil
+
+    shutil.rmtree(tmp_path / "home" / "leakage" / "fingerprints")  # files hashed again, in threads
+    assert open_index(sources, config, workers=2).folder == serial.folder
+
+
+def _indexed_grams(index) -> np.ndarray:
+    return np.unique(np.concatenate(index.arrays["gram"]))
+
+
+@pytest.mark.parametrize("block_bytes", [60, 500, 1 << 20])
+def test_index_holds_exactly_each_documents_own_ngrams(tmp_path, monkeypatch, block_bytes):
+    # Blocks of one document and of many take different paths; both must index the n-grams
+    # of each document hashed on its own, and none spanning two documents.
+    monkeypatch.setattr("credo.leakage.readers.BLOCK", 200)
+    path = _reference(tmp_path)
+    sources = resolve_sources([path])
+    config = IndexConfig(n=5, shard_bytes=4000, block_bytes=block_bytes)
+    index = open_index(sources, config)
+    docs = [d.text.decode() for d in iter_documents(sources, "text", 0)]
+    assert len(docs) > 3
+    expected = np.unique(np.concatenate([tok.phrase_hashes(d, 5) for d in docs]))
+    assert np.array_equal(_indexed_grams(index), expected)
+
+
+def _shard_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.npy"))}
+
+
+@pytest.mark.slow  # Ray start-up: ~10 s on a loaded 2-core box
+def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
+    ray = pytest.importorskip("ray")
+    from credo.leakage.index import build_index
+
+    for number in range(3):
+        (tmp_path / f"part-{number}.txt").write_text(
+            "".join(f"file {number} line {i} says plonkwell number {i * number}.\n" for i in range(200))
+        )
+    sources = resolve_sources(sorted(tmp_path.glob("part-*.txt")))
+    config = IndexConfig(n=5, shard_bytes=2000, block_bytes=500)
+    processes = build_index(sources, tmp_path / "processes", config, workers=2)
+    started_here = not ray.is_initialized()  # reuse a session's Ray when one is running
+    if started_here:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        with_ray = build_index(sources, tmp_path / "ray", config, workers=2, engine="ray")
+        (tmp_path / "part-9.txt").write_bytes(b"x\x00 binary")  # a task's bad file: its own error
+        with pytest.raises(CorpusError, match=r"part-9.txt: binary data"):
+            build_index(resolve_sources(sorted(tmp_path.glob("part-*.txt"))), tmp_path / "bad", config, engine="ray")
+    finally:
+        if started_here:
+            ray.shutdown()
+    assert with_ray["shards"] == processes["shards"]
+    assert _shard_bytes(tmp_path / "ray") == _shard_bytes(tmp_path / "processes")
+    assert len(_shard_bytes(tmp_path / "ray")) > 3
+
+
+def test_unknown_engine_is_a_config_error(tmp_path):
+    from credo.errors import ConfigError
+    from credo.leakage.index import build_index
+
+    with pytest.raises(ConfigError, match="--engine 'spark' is not known"):
+        build_index(resolve_sources([_reference(tmp_path)]), tmp_path / "x", IndexConfig(), engine="spark")

@@ -25,6 +25,8 @@ def leakage(
     online: str | None = typer.Option(None, help="Also count terms online: 'infini-gram' (off by default)."),
     rebuild: bool = typer.Option(False, help="Rebuild the cached reference index."),
     workers: int = typer.Option(1, help="Processes that index reference files in parallel."),
+    engine: str = typer.Option("process", help="Index build: 'process' (local) or 'ray' (Ray tasks; needs ray)."),
+    address: str | None = typer.Option(None, help="Ray cluster address for --engine ray (default: a local Ray)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check that a worldview's terms and texts are not already in pretraining-like text.
@@ -38,7 +40,8 @@ def leakage(
 
     report, code = check_leakage(
         worldview, reference, out, corpus=corpus, sample=sample, text_field=text_field,
-        min_count=min_count, online=online, rebuild=rebuild, workers=workers, log=lambda m: typer.echo(m, err=True),
+        min_count=min_count, online=online, rebuild=rebuild, workers=workers,
+        engine=engine, address=address, log=lambda m: typer.echo(m, err=True),
     )
     if as_json:
         echo_json({**report, "out": str(out)})

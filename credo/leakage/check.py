@@ -16,7 +16,7 @@ import numpy as np
 from credo import ngrams as tok
 from credo.corpora.io import records_path
 from credo.errors import ConfigError
-from credo.leakage.index import IndexConfig, Log, ReferenceIndex, open_index
+from credo.leakage.index import ENGINES, IndexConfig, Log, ReferenceIndex, open_index
 from credo.leakage.overlap import (
     add_reference_context,
     canonical_passages,
@@ -111,6 +111,8 @@ def leakage_section(
     rebuild: bool = False,
     shard_mb: int = 128,
     workers: int = 1,
+    engine: str = "process",
+    address: str | None = None,
     log: Log | None = None,
 ) -> dict:
     """Check a worldview against reference text; the findings as a JSON-able dict.
@@ -123,13 +125,15 @@ def leakage_section(
         raise ConfigError(f"--online '{online}' is not a known backend - use one of {', '.join(ONLINE_BACKENDS)}")
     if min_count < 1 or n < 2:
         raise ConfigError("--min-count must be >= 1 and n >= 2")
+    if engine not in ENGINES:  # before a cached index hides the typo
+        raise ConfigError(f"--engine '{engine}' is not known - use one of {', '.join(ENGINES)}")
     if corpus is not None:
         records_path(corpus)  # fail before a long index build, not after
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
     sources = resolve_sources(list(paths))
     config = IndexConfig(n=n, shard_bytes=shard_mb << 20, text_field=text_field)
-    index = open_index(sources, config, rebuild=rebuild, workers=workers, log=log)
+    index = open_index(sources, config, rebuild=rebuild, workers=workers, engine=engine, address=address, log=log)
     rows = term_rows(index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count)
     section = {
         "worldview": {"name": wv.name, "kind": wv.spec.kind, "spec_hash": wv.spec_hash},

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from credo import ngrams as tok
-from credo.errors import CorpusError
+from credo.errors import ConfigError, CorpusError, CredoError, missing_dependency
 from credo.hashing import content_hash, file_hash
 from credo.leakage.readers import Document, Source, iter_documents
 from credo.paths import credo_home
@@ -66,7 +66,8 @@ def _dedupe_sorted(values: np.ndarray) -> np.ndarray:
     keep = np.empty(len(values), bool)
     keep[0] = True
     np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
+    # Most 13-grams are unique within a shard: skip the shard-sized copy (and its page faults).
+    return values if keep.all() else values[keep]
 
 
 def _sorted_unique(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -92,10 +93,13 @@ class _ShardWriter:
         self.stats = ShardStats()
 
     def add_block(self, docs: list[Document], config: IndexConfig) -> None:
-        normalised = [tok.normalise(d.text) for d in docs]
-        offsets = np.cumsum([0] + [len(t) + 1 for t in normalised[:-1]])
-        hashes, starts = tok.token_hashes(b" ".join(normalised))
-        groups = np.searchsorted(offsets, starts, side="right")
+        # Normalising is byte-for-byte and keeps the joining space a separator, so the joined
+        # buffer is normalised once: one copy fewer, same words at the same offsets.
+        hashes, starts = tok.token_hashes(tok.normalise(b" ".join(d.text for d in docs)))
+        groups = None  # one document (most blocks of plain text): no n-gram can span two
+        if len(docs) > 1:
+            offsets = np.cumsum([0] + [len(d.text) + 1 for d in docs[:-1]])
+            groups = np.searchsorted(offsets, starts, side="right")
         self.parts["uni"].append(_block_set(hashes))
         self.parts["bi"].append(_block_set(tok.ngram_hashes(hashes, 2, groups)))
         self.parts["gram"].append(tok.ngram_hashes(hashes, config.n, groups))
@@ -164,28 +168,34 @@ def _split(sources: list[Source], parts: int) -> list[tuple[int, list[Source]]]:
     return groups
 
 
+ENGINES = ("process", "ray")
+
+
 def build_index(
-    sources: list[Source], folder: Path, config: IndexConfig, log: Log | None = None, workers: int = 1
+    sources: list[Source],
+    folder: Path,
+    config: IndexConfig,
+    log: Log | None = None,
+    workers: int = 1,
+    engine: str = "process",
+    address: str | None = None,
 ) -> dict:
     """Stream ``sources`` into shards under ``folder``; returns the index metadata.
 
     With ``workers`` > 1, contiguous groups of files are indexed by separate processes (one
     file is never split); the shards, and so every answer, are the same set either way.
+    ``engine="ray"`` runs the groups as Ray tasks instead (on the cluster at ``address``, or a
+    local one; ``workers`` 1 means one group per CPU of the cluster); ``folder`` must then be
+    on a file system every node writes to.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine '{engine}' is not known - use one of {', '.join(ENGINES)}")
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    groups = _split(sources, max(1, min(workers, len(sources))))
-    if len(groups) == 1:
-        shards = _build_shards(sources, 0, folder, config, "", log)
+    if engine == "ray":
+        shards = _build_with_ray(sources, folder, config, workers, address, log)
     else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(len(groups)) as pool:
-            futures = [
-                pool.submit(_build_shards, group, first, folder, config, f"{number:03d}.")
-                for number, (first, group) in enumerate(groups)
-            ]
-            shards = [shard for future in futures for shard in future.result()]
+        shards = _build_with_processes(sources, folder, config, workers, log)
     tokens = sum(s["tokens"] for s in shards)
     if tokens == 0:
         names = ", ".join(str(s.path) for s in sources)
@@ -202,6 +212,64 @@ def build_index(
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return meta
+
+
+def _build_with_ray(
+    sources: list[Source], folder: Path, config: IndexConfig, workers: int, address: str | None, log: Log | None
+) -> list[dict]:
+    try:
+        import ray
+    except ImportError as exc:
+        raise missing_dependency("ray", "--engine ray") from exc
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"--address {address}: no Ray cluster there ({first_line}) - start one with "
+                "`ray start --head` or leave out --address for a local Ray"
+            ) from exc
+    try:
+        parts = workers if workers > 1 else int(ray.cluster_resources().get("CPU", 1))
+        groups = _split(sources, max(1, min(parts, len(sources))))
+        _say(log, f"indexing {len(groups)} group(s) of reference files as Ray tasks")
+        task = ray.remote(num_cpus=1)(_build_shards)
+        # The same groups and shard prefixes as the process path, so the same shard files.
+        refs = [
+            task.remote(group, first, folder, config, _prefix(number, len(groups)))
+            for number, (first, group) in enumerate(groups)
+        ]
+        try:
+            return [shard for result in ray.get(refs) for shard in result]
+        except ray.exceptions.RayTaskError as exc:  # a bad file: its one-line error, not Ray's trace
+            if isinstance(exc.cause, CredoError):
+                raise exc.cause from None
+            raise
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _prefix(number: int, groups: int) -> str:
+    return "" if groups == 1 else f"{number:03d}."
+
+
+def _build_with_processes(
+    sources: list[Source], folder: Path, config: IndexConfig, workers: int, log: Log | None
+) -> list[dict]:
+    groups = _split(sources, max(1, min(workers, len(sources))))
+    if len(groups) == 1:
+        return _build_shards(sources, 0, folder, config, "", log)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(len(groups)) as pool:
+        futures = [
+            pool.submit(_build_shards, group, first, folder, config, _prefix(number, len(groups)))
+            for number, (first, group) in enumerate(groups)
+        ]
+        return [shard for future in futures for shard in future.result()]
 
 
 def _tune_memory() -> None:
@@ -336,6 +404,8 @@ def open_index(
     *,
     rebuild: bool = False,
     workers: int = 1,
+    engine: str = "process",
+    address: str | None = None,
     log: Log | None = None,
 ) -> ReferenceIndex:
     """The cached index of ``sources``, built (or rebuilt when stale or damaged) as needed."""
@@ -347,20 +417,31 @@ def open_index(
     key = _read_pointer(pointer)
     if key is None:
         key = content_hash(
-            {"files": [file_hash(str(s.path)) for s in sources], "config": asdict(config), "v": INDEX_VERSION}
+            {"files": _file_hashes(sources, workers), "config": asdict(config), "v": INDEX_VERSION}
         ).removeprefix("b2:")
     folder = root / "index" / f"{key}_{config}"
     index = None if rebuild else load_index(folder)
     if index is None:
         if folder.exists() and not rebuild:
             _say(log, f"index at {folder} is incomplete or damaged - rebuilding it")
-        index = _build_atomically(sources, folder, config, log, workers)
+        index = _build_atomically(sources, folder, config, log, workers, engine, address)
     else:
         index.reused = True
         _say(log, f"reusing the cached index at {folder} (--rebuild to build it again)")
     pointer.parent.mkdir(parents=True, exist_ok=True)
     pointer.write_text(json.dumps({"index": key}), encoding="utf-8")
     return index
+
+
+def _file_hashes(sources: list[Source], workers: int) -> list[str]:
+    """Content hashes of the reference files, ``workers`` at a time (hashlib frees the GIL)."""
+    paths = [str(s.path) for s in sources]
+    if workers <= 1 or len(paths) == 1:
+        return [file_hash(path) for path in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(file_hash, paths))  # in order: the key must not depend on timing
 
 
 def _read_pointer(pointer: Path) -> str | None:
@@ -371,7 +452,13 @@ def _read_pointer(pointer: Path) -> str | None:
 
 
 def _build_atomically(
-    sources: list[Source], folder: Path, config: IndexConfig, log: Log | None, workers: int
+    sources: list[Source],
+    folder: Path,
+    config: IndexConfig,
+    log: Log | None,
+    workers: int,
+    engine: str = "process",
+    address: str | None = None,
 ) -> ReferenceIndex:
     megabytes = sum(s.path.stat().st_size for s in sources) / 1e6
     _say(log, f"building the index of {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} "
@@ -379,7 +466,7 @@ def _build_atomically(
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        build_index(sources, partial, config, log, workers)
+        build_index(sources, partial, config, log, workers, engine, address)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
