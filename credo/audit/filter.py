@@ -34,7 +34,7 @@ OUTPUT_FORMATS = ("jsonl", "parquet")
 
 def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
                   checks: Sequence[str] | None = None, use_embedding: bool = True,
-                  output_format: str = "jsonl") -> AuditResult:
+                  output_format: str = "jsonl", engine: str = "local", address: str | None = None) -> AuditResult:
     """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
     manifest.json, CARD.md and audit/."""
     if output_format not in OUTPUT_FORMATS:
@@ -43,7 +43,7 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
     out = Path(out)
     if out.resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
-    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding)
+    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine, address)
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
     kept = [r for r in records if r.id not in reasons]
     out.mkdir(parents=True, exist_ok=True)

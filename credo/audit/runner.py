@@ -71,14 +71,24 @@ def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence
 
 
 def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                 checks: Sequence[str] | None = None, use_embedding: bool = True) -> tuple[AuditResult, list[Record]]:
+                 checks: Sequence[str] | None = None, use_embedding: bool = True, engine: str = "local",
+                 address: str | None = None) -> tuple[AuditResult, list[Record]]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
-    :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here)."""
+    :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
+    ``engine="ray"`` runs them on a Ray cluster (:mod:`credo.audit.ray_engine`)."""
+    from credo.audit.ray_engine import check_engine
+
+    check_engine(engine, address)
     chosen = build_checks(checks, use_embedding)
     source = records_path(path)
     ctx = build_context(path, eval_path, worldview)
     records = list(read_records(source))
-    runs, findings = audit_records(records, ctx, chosen)
+    if engine == "ray":
+        from credo.audit.ray_engine import audit_records_ray
+
+        runs, findings = audit_records_ray(records, ctx, chosen, use_embedding, address)
+    else:
+        runs, findings = audit_records(records, ctx, chosen)
     sets: dict[str, int] = {}
     for record in records:
         sets[ctx.set_of(record)] = sets.get(ctx.set_of(record), 0) + 1
@@ -89,12 +99,12 @@ def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldvie
 
 def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | Path | None = None,
               worldview: str | None = None, checks: Sequence[str] | None = None,
-              use_embedding: bool = True) -> tuple[AuditResult, Path]:
+              use_embedding: bool = True, engine: str = "local", address: str | None = None) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
-    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding)
+    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine, address)
     target = Path(out) if out else credo_home() / "audits" / result.source_hash.replace(":", "-")
     write_reports(result, target)
     return result, target

@@ -25,6 +25,8 @@ def audit(
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination).
@@ -35,7 +37,7 @@ def audit(
     from credo.audit.reports import report_json
     from credo.audit.result import verdict
 
-    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding)
+    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, engine, address)
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
@@ -53,6 +55,8 @@ def filter_(
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -61,6 +65,7 @@ def filter_(
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
 
-    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, output_format)
+    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, output_format,
+                           engine, address)
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")
