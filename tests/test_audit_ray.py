@@ -37,6 +37,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ray_engine, "BATCH_SIZE", 8)
 
 
+@pytest.mark.slow  # a local Ray cluster: tens of seconds per audit on a 2-core box
 def test_ray_engine_writes_the_local_flags(tmp_path: Path, eval_file: Path, ray_cluster, small_batches) -> None:
     corpus = _write(tmp_path / "corpus", CORPUS)
     local = _audit(corpus, tmp_path / "local", eval_file)
@@ -52,6 +53,7 @@ def test_ray_engine_writes_the_local_flags(tmp_path: Path, eval_file: Path, ray_
     assert kept == {r["id"] for r in CORPUS} - {f["id"] for f in local if f["checks"] != ["diversity"]}
 
 
+@pytest.mark.slow
 def test_killed_worker_is_retried_and_the_audit_complete(tmp_path: Path, eval_file: Path, ray_cluster,
                                                          small_batches, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = _write(tmp_path / "corpus", CORPUS)
