@@ -8,19 +8,11 @@ from pathlib import Path
 import pytest
 
 from credo.audit import ray_engine
-from tests.test_audit_cli import PLANTED, _record, _run, _write
+from tests.test_audit_cli import PLANTED, _run, _write
 from tests.test_audit_cli import eval_file as _eval_fixture
+from tests.test_audit_stream import CORPUS
 
 pytest.importorskip("ray")
-
-# Enough records for several batches and a few duplicate clusters that cross batch borders.
-EXTRA = [_record(f"x{i}", f"What does the Pebblehold teach about stone number {i}?",
-                 f"Stone {i} is counted at dusk with the others, and each count ends with thanks {i % 7}.")
-         for i in range(40)]
-COPIES = [_record(f"copy{i}", f"What does the Pebblehold teach about stone number {i}?",
-                  f"Stone {i} is counted at dusk with the others, and each count ends with thanks {i % 7}.")
-          for i in (1, 17, 33)]
-CORPUS = PLANTED + EXTRA + COPIES
 
 
 def _audit(corpus: Path, out: Path, eval_file: Path, *engine: str) -> list[dict]:

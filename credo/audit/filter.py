@@ -45,17 +45,17 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
         raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
     result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine, address)
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
-    kept = [r for r in records if r.id not in reasons]
+    kept = (r for r in records if r.id not in reasons)  # one pass; a streamed audit re-reads the file
     out.mkdir(parents=True, exist_ok=True)
     if output_format == "parquet":
-        write_parquet(kept, out / PARQUET_FILE)
+        n_kept = write_parquet(kept, out / PARQUET_FILE)
     else:
-        write_records(kept, out / RECORDS_FILE)
+        n_kept = write_records(kept, out / RECORDS_FILE)
     _write_rejected(records, reasons, out / REJECTED_FILE)
     write_reports(result, out / "audit")
     source_manifest = read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
-    write_json(_manifest(result, source_manifest, len(kept), reasons), out / MANIFEST_FILE)
-    write_text(_card(source, result, len(kept)), out / CARD_FILE)
+    write_json(_manifest(result, source_manifest, n_kept, reasons), out / MANIFEST_FILE)
+    write_text(_card(source, result, n_kept), out / CARD_FILE)
     return result
 
 
