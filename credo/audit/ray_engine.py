@@ -6,7 +6,7 @@ What runs where:
   actor pool; each actor builds its checks (and embedding models) once, with a fraction of
   a CPU so that a 2-CPU cluster never deadlocks on two 1-CPU actors;
 - near_duplicate: MinHash signatures per batch on the cluster, then one row per
-  (band, band key) hash-partitioned by ``groupby`` into candidate pairs; the driver verifies
+  (band, band key) hash-partitioned (``repartition(keys=...)``) into candidate pairs; the driver verifies
   pairs on the signatures and joins clusters over the small edge list;
 - semantic_duplicate, eval_contamination and diversity compare the whole corpus with itself
   or the eval set and run in the driver, as in the local engine.
@@ -112,11 +112,18 @@ def _bands(batch: dict[str, np.ndarray], config) -> dict[str, np.ndarray]:
             "key": keys.reshape(-1).view(np.int64), "index": np.repeat(batch["index"], bands)}
 
 
-def _bucket_pairs(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    # Every member paired with the bucket's first record, as the local engine does: enough for
-    # union-find, and the same pairs (so the same scores) on both engines.
-    members = np.unique(group["index"])
-    return {"a": np.full(len(members) - 1, members[0], dtype=np.int64), "b": members[1:]}
+def _bucket_pairs(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Pairs within each (band, key) bucket of one hash partition (a bucket never spans two).
+
+    Every member is paired with the bucket's first record, as the local engine does: enough
+    for union-find, and the same pairs (so the same scores) on both engines."""
+    band, key, index = block["band"], block["key"], block["index"]
+    order = np.lexsort((index, key, band))
+    band, key, index = band[order], key[order], index[order]
+    same = np.flatnonzero((band[1:] == band[:-1]) & (key[1:] == key[:-1]))
+    starts = np.flatnonzero(np.concatenate([[True], (band[1:] != band[:-1]) | (key[1:] != key[:-1])]))
+    first = index[starts[np.searchsorted(starts, same + 1, side="right") - 1]]
+    return {"a": first.astype(np.int64), "b": index[same + 1].astype(np.int64)}
 
 
 def _near_duplicates(ds, records: Sequence[Record], check: NearDuplicateCheck, ctx: AuditContext,
@@ -124,8 +131,10 @@ def _near_duplicates(ds, records: Sequence[Record], check: NearDuplicateCheck, c
     cfg = check.config
     signed = ds.map_batches(_sign, fn_kwargs={"config": cfg, "fail_once": fail_once}, batch_size=BATCH_SIZE,
                             num_cpus=ACTOR_CPUS, max_retries=RETRIES).materialize()
+    # Hash-partition the (band, key) rows so that a bucket lies in one block, then pair per block.
     pairs_ds = (signed.map_batches(_bands, fn_kwargs={"config": cfg}, batch_size=BATCH_SIZE, num_cpus=ACTOR_CPUS)
-                .groupby(["band", "key"]).map_groups(_bucket_pairs, num_cpus=ACTOR_CPUS))
+                .repartition(max(2, len(records) // (BATCH_SIZE * 4)), keys=["band", "key"])
+                .map_batches(_bucket_pairs, batch_size=None, num_cpus=ACTOR_CPUS))
     edges = [(int(r["a"]), int(r["b"])) for r in pairs_ds.iter_rows()]
     pairs = np.unique(np.array(edges, dtype=np.int64).reshape(-1, 2), axis=0)
     # Signatures (not records) come back to the driver to verify the candidate pairs.
