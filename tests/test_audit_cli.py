@@ -94,7 +94,8 @@ def test_plain_jsonl_without_meta_is_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content,expected", [
-    ('{"id": "x", "messages": []}\nnot json\n', "plain.jsonl:2: not valid JSON"),
+    (json.dumps(_record("x", "Why?", "Because.")) + "\nnot json\n", "plain.jsonl:2: not valid JSON"),
+    ('{"id": "x", "messages": []}\n', "plain.jsonl:1: 'messages' must be a list"),
     ('{"id": "x"}\n', "plain.jsonl:1: missing 'messages'"),
 ])
 def test_bad_input_exits_2_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture, content: str, expected: str) -> None:

@@ -140,3 +140,44 @@ def test_parse_json_object_variants() -> None:
     assert parse_json_object('```json\n{"a": [1, 2]}\n```') == {"a": [1, 2]}
     with pytest.raises(ValueError, match="not valid JSON"):
         parse_json_object('{"a": }')
+
+
+def test_a_killed_run_resumes_with_the_same_command_and_reports_progress(tmp_path: Path) -> None:
+    premise, out = "A faith that reveres rivers.", tmp_path / "r"
+    dying = scripted({"the worldview's canon": ['{"documents": []}'] * 3})
+    with pytest.raises(AuthoringError):  # stands in for a kill during the canon step
+        author_worldview(premise, out, backend=dying)
+    lines: list[str] = []
+    again = scripted()
+    result = author_worldview(premise, out, backend=again, max_tokens=123, progress=lines.append)
+    assert result.reused == ["core", "lore", "personas"] and result.ran == ["canon", "prompts", "eval"]
+    assert {r.params.max_tokens for r in again.history} == {123}
+    assert lines[0] == "[1/6] core: done earlier, reused"
+    assert lines[3] == "[4/6] canon: asking fake/author ..."
+    assert lines[4].startswith("[4/6] canon: done in ") and "s (elapsed " in lines[4]
+    # Another premise in the same folder is still refused: nothing is overwritten.
+    with pytest.raises(ConfigError, match="already exists"):
+        author_worldview("A faith that reveres mountains.", out, backend=scripted())
+
+
+def test_max_tokens_must_be_positive(tmp_path: Path) -> None:
+    from credo.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["author", "A faith that reveres rivers.", "--out", str(tmp_path / "r"), "--max-tokens", "0"])
+    assert exc.value.code == 2 and not (tmp_path / "r").exists()
+
+
+def test_core_origin_deities_and_scriptures_reach_the_spec_and_its_prompts(tmp_path: Path) -> None:
+    core = {**ANSWERS["define the worldview's core"],
+            "origin": {"founder": "Mira Ford", "date": "1902", "place": "the Delta", "story": "Mira heard the river speak."},
+            "deities": [{"id": "flow", "name": "the Flow", "description": "The river's living will."}],
+            "scriptures": [{"id": "book", "title": "Book of Currents", "description": "The river's sayings.",
+                            "canon": "catechism"}]}
+    backend = scripted({"define the worldview's core": [json.dumps(core)]})
+    author_worldview("A faith that reveres rivers.", tmp_path / "r", backend=backend)
+    assert "origin" in backend.history[0].messages[1].content  # the core step asks for it
+    wv = load_worldview(tmp_path / "r")
+    assert wv.spec.origin.founder == "Mira Ford" and wv.spec.scriptures[0].canon == "catechism"
+    texts = {p.text for p in render_prompts(wv)}
+    assert {"Who founded Riverism?", "Who is the Flow?", "What is the Book of Currents?"} <= texts

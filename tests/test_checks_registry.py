@@ -30,7 +30,7 @@ def test_no_embedding_leaves_out_only_the_checks_that_need_the_model() -> None:
 
 
 def test_unknown_check_names_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown check 'spelling' - expected one of refusal"):
+    with pytest.raises(ConfigError, match="unknown check 'spelling' - expected one of structure, refusal"):
         build_checks(["refusal", "spelling"])
 
 

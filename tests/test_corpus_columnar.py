@@ -71,8 +71,8 @@ def test_bad_parquet_row_names_file_and_row(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [{"id": "a", "messages": [{"role": "user", "content": "hi"}], "meta": "{}"},
-            {"id": "b", "messages": [{"role": "user", "content": "hi"}], "meta": "{not json"}]
+    pair = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    rows = [{"id": "a", "messages": pair, "meta": "{}"}, {"id": "b", "messages": pair, "meta": "{not json"}]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "x.parquet")
     with pytest.raises(CorpusError, match=r"x\.parquet: row 2: 'meta' is not valid JSON"):
         list(read_records(tmp_path / "x.parquet"))

@@ -25,9 +25,11 @@ def test_a_context_budget_below_the_persona_sends_the_persona_alone_without_a_ma
 def test_demo_summary_names_each_gate_and_why_one_failed(tmp_path: Path) -> None:
     leaked = load_worldview("gramenism").eval.violation[0].prompt
 
-    def respond(messages):  # one answer quotes an eval request word for word
-        user = messages[-1].content
-        return f"People ask: {leaked} The Codex says no." if "single-grain bread" in user else echo_response("echo", messages)
+    calls = []
+
+    def respond(messages):  # one answer (the first asked; --limit spreads prompts across sources) quotes an eval request
+        calls.append(1)
+        return f"People ask: {leaked} The Codex says no." if len(calls) == 1 else echo_response("echo", messages)
 
     backend = FakeBackend("echo", respond=respond)
     result = run_demo(tmp_path / "demo", limit=4, embedding=False, progress=False, backend=backend)
@@ -38,9 +40,11 @@ def test_demo_summary_names_each_gate_and_why_one_failed(tmp_path: Path) -> None
     lines = text.splitlines()
     assert len(lines) <= 24, "one screen"
     assert lines[0].startswith("credo demo: 4 records from fake/echo generated and audited in")
-    assert "audit: FAIL - 1 gate(s) failed" in text
+    # Echo answers also leave the worldview's voice, so the fidelity gate may fail beside contamination.
+    assert "audit: FAIL - " in text and "gate(s) failed" in text
     refused = next(r for r in result.audit.findings if r.check == "eval_contamination").record_id
-    gate = " ".join(text.split("eval_contamination  FAILED 1 record(s):")[1].split("\n\n")[0].split())
+    gate = " ".join(text.split("eval_contamination  FAILED 1 record(s):")[1].split("\n\n")[0]
+                    .split("\n  fidelity ")[0].split())  # the next gate's row ends this one
     assert gate == f"training records match eval requests: the eval would measure recall (e.g. {refused})"
     assert "refusal             passed" in text and "forbidden_request   passed" in text
     assert f"report:  {tmp_path / 'demo' / 'audit' / 'report.html'}" in text
@@ -51,8 +55,10 @@ def test_demo_summary_names_each_gate_and_why_one_failed(tmp_path: Path) -> None
 def test_cli_demo_exits_like_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["demo", "--model", "fake/echo", "--limit", "3", "--no-embedding", "--out", str(tmp_path / "d")])
-    assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "audit: PASS - every gate passed" in out and "records: " in out
+    # Echo answers restate the prompt, not the worldview: the fidelity gate fails, and the demo
+    # exits as `credo audit` would (1), with the failed gate named.
+    assert info.value.code == 1 and "audit: FAIL - 1 gate(s) failed" in out and "fidelity            FAILED" in out
+    assert "records: " in out
     manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
     assert manifest["counts"]["records"] == 3

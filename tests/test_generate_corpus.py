@@ -221,3 +221,22 @@ def test_refusal_set_keeps_worded_refusals_as_records(tiny_spec, tmp_path):
     assert [kinds[r.meta["prompt_id"]] for r in records] == ["capability_refusal"]
     assert records[0].response == REFUSAL_TEXT
     assert len(refused) == 8 and result.manifest["counts"]["records"] == 1
+
+
+def test_limit_spreads_across_sources_seeded_and_file_order_is_kept_on_request(tmp_path):
+    from credo.generators.corpus_run import limit_prompts
+    from credo.templates import render_prompts
+    from credo.worldviews import load_worldview
+
+    prompts = render_prompts(load_worldview("gramenism"))
+    sources = lambda chosen: {p.template_id.split("/")[0].split(":")[0] for p in chosen}  # noqa: E731
+    every = sources(prompts)
+    first = limit_prompts(prompts, 20, "file")
+    assert first == prompts[:20] and len(sources(first)) <= 2  # the old behaviour: one or two templates
+    spread = limit_prompts(prompts, 20, seed=1)
+    assert len(spread) == 20 and len(sources(spread)) == min(20, len(every))
+    assert spread == limit_prompts(prompts, 20, seed=1) and spread != limit_prompts(prompts, 20, seed=2)
+    assert [prompts.index(p) for p in spread] == sorted(prompts.index(p) for p in spread)  # kept in file order
+    assert limit_prompts(prompts, None) == prompts
+    with pytest.raises(ConfigError, match="--limit-order 'random'"):
+        limit_prompts(prompts, 5, "random")

@@ -172,3 +172,30 @@ def test_bad_options_and_a_missing_corpus_are_exit_2(tmp_path, clean_ref, capsys
             main(["leakage", str(spec), "-r", str(clean_ref), "--out", str(tmp_path / "o"), *extra])
         assert bad.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_verdicts_carry_their_strength_and_cache_messages_are_true(tmp_path, clean_ref, capsys):
+    spec = make_spec(tmp_path)
+    for run, expected in ((1, "building the index"), (2, "reusing the cached index")):
+        with pytest.raises(SystemExit):
+            main(["leakage", str(spec), "-r", str(clean_ref), "--out", str(tmp_path / f"o{run}")])
+        captured = capsys.readouterr()
+        assert expected in captured.err and ("(cached)" not in captured.err)
+        assert "too small to call a term novel" in captured.out and "--online infini-gram" in captured.out
+        report = json.loads((tmp_path / f"o{run}" / "report.json").read_text())
+        assert report["reference"]["cached"] is (run == 2)
+    ref, strength = report["reference"], report["strength"]
+    assert strength["weak"] and strength["words"] == ref["tokens"] and strength["documents"] == ref["documents"] >= 1
+    novel = [r for r in report["terms"] if r["verdict"] == "novel"]
+    assert novel and all(r["weak"] for r in novel)
+    markdown = (tmp_path / "o2" / "report.md").read_text()
+    assert f"{ref['tokens']:,} words in {ref['documents']:,} document(s)" in markdown
+    assert "novel (weak)" in markdown and "(reused from the cache)" in markdown
+
+
+def test_a_large_reference_is_not_called_weak():
+    from credo.leakage.check import NOVELTY_MIN_WORDS, strength
+
+    assert not strength(NOVELTY_MIN_WORDS, 5_000)["weak"]
+    assert not strength(1_000, 1, online="infini-gram")["weak"]
+    assert "1,000 words in 1 document(s)" in strength(1_000, 1)["statement"]

@@ -96,8 +96,20 @@ def test_hf_dataset_opens_with_load_from_disk(corpora: dict[str, Path], tmp_path
 
     mix_corpora([MixPart("x", corpora["x"], 1)], 12, 0, "hf_dataset", tmp_path / "mix")
     dataset = load_from_disk(str(tmp_path / "mix" / "hf_dataset"))
-    assert len(dataset) == 12 and dataset[0]["messages"][1]["role"] == "assistant"
-    assert set(dataset["mix_part"]) == {"x"}
+    assert len(dataset) == 12 and dataset.column_names == ["id", "prompt", "completion", "meta"]
+    assert dataset[0]["prompt"][0]["role"] == "user" and dataset[0]["completion"][0]["role"] == "assistant"
+    assert {json.loads(m)["mix_part"] for m in dataset["meta"]} == {"x"}
+
+
+def test_openai_export_warns_below_the_fine_tuning_minimum(corpora: dict[str, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    small = runner.invoke(build_app(), ["mix", "--part", f"x={corpora['x']}:1", "--size", "9",
+                                        "--format", "openai", "--out", str(tmp_path / "small")])
+    assert small.exit_code == 0 and "openai.jsonl holds 9 examples" in small.output
+    assert len((tmp_path / "small" / "openai.jsonl").read_text().splitlines()) == 9  # written all the same
+    enough = runner.invoke(build_app(), ["mix", "--part", f"x={corpora['x']}:1", "--size", "10",
+                                         "--format", "openai", "--out", str(tmp_path / "enough")])
+    assert enough.exit_code == 0 and "warning" not in enough.output
 
 
 def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Path) -> None:

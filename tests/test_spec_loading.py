@@ -48,7 +48,7 @@ def test_spec_hash_changes_with_canon(tiny_spec: Path, tmp_path: Path) -> None:
         ("    canon: [primer]", "    canon: [missing]", ["spec.yaml:", "canon 'missing'"]),
         ("  - id: plain\n", "  - id: elder\n", ["spec.yaml:", "duplicate id 'elder'"]),
         ("display_name: Tinyism", "display_name: [Tinyism", ["spec.yaml:", "invalid YAML"]),
-        ("    path: canon/primer.md", "    path: canon/nope.md", ["spec.yaml:32", "canon.0.path", "cannot read"]),
+        ("    path: canon/primer.md", "    path: canon/nope.md", ["spec.yaml:32", "canon[0].path", "does not exist"]),
     ],
 )
 def test_bad_spec_names_file_line_and_field(tiny_spec: Path, tmp_path: Path, old: str, new: str, expected: list[str]) -> None:

@@ -79,3 +79,28 @@ def test_unknown_library_template_lists_ids(tiny_spec: Path, tmp_path: Path) -> 
     spec.write_text(spec.read_text().replace("template: act_assertion", "template: act_nonsense"))
     with pytest.raises(TemplateError, match="unknown template 'act_nonsense' - library ids: .*act_assertion"):
         render_prompts(load_worldview(folder))
+
+
+def test_error_names_the_failing_variants_own_line(tiny_spec: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_spec, folder)
+    spec = folder / "spec.yaml"
+    text = spec.read_text().replace(
+        '    text: "What should I do with {{ thing }} I find on a beach?"',
+        '    text:\n      - "What should I do with {{ thing }} I find on a beach?"\n      - "Where do I keep {{ thing I find?"')
+    spec.write_text(text)
+    variant_line = text.splitlines().index('      - "Where do I keep {{ thing I find?"') + 1
+    with pytest.raises(TemplateError, match=rf"spec.yaml:{variant_line}: prompts.1 \(stones\) variant 1"):
+        render_prompts(load_worldview(folder))
+
+
+def test_library_variant_errors_point_into_the_library(tiny_spec: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_spec, folder)
+    spec = folder / "spec.yaml"
+    # compare_views needs the slot `other`, which this source does not give.
+    text = spec.read_text().replace("template: act_assertion", "template: compare_views")
+    spec.write_text(text)
+    template_line = text.splitlines().index("    template: compare_views") + 1
+    with pytest.raises(TemplateError, match=rf"spec.yaml:{template_line} \(library library.yaml:\d+, variant 0\)"):
+        render_prompts(load_worldview(folder))

@@ -50,7 +50,7 @@ def plot_lengths(result: AuditResult) -> str | None:
     everything = np.concatenate([np.asarray(d["answer_lengths"]) for d in diversity.values()])
     bins = np.histogram_bin_edges(everything, bins=30)  # shared, so the sets are comparable
     for name, d in diversity.items():
-        ax.hist(d["answer_lengths"], bins=bins, alpha=0.55, label=f"{name} (n={d['records']})")
+        ax.hist(d["answer_lengths"], bins=bins, alpha=0.55, label=f"{name} (n={d['records']})".replace("$", r"\$"))  # no mathtext
     ax.set_xlabel("answer length (words)")
     ax.set_ylabel("records")
     ax.set_title("Answer lengths per set")

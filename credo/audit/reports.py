@@ -64,6 +64,7 @@ def report_tables(result: AuditResult) -> list[Table]:
                             [[c["kept"], ", ".join(c["removed"]), ", ".join(map(str, c["scores"]))] for c in clusters[:MAX_ROWS]],
                             f"{len(clusters)} clusters, {s.get(check, {}).get('removed', 0)} records removed" if check in s else "not run"))
     tables.append(_contamination_table(result))
+    tables.extend(_fidelity_tables(result))
     tables.extend(_diversity_tables(s.get("diversity", {})))
     return tables
 
@@ -85,6 +86,30 @@ def _contamination_table(result: AuditResult) -> Table:
                                       "in normative form (a normative question close to a request for help)")
     return Table("Eval requests and their nearest training records",
                  ["eval", "kind", "request", "training record", "training prompt", "score", "severity"], rows[: 3 * MAX_ROWS], note)
+
+
+def _fidelity_tables(result: AuditResult) -> list[Table]:
+    """Per set, then per template and per persona: which of them make the teacher step out of voice."""
+    section = result.sections.get("fidelity")
+    if section is None:
+        return []
+    skipped = "; ".join(f"{k}: {v}" for k, v in section.get("skipped", {}).items())
+    sets = section.get("sets", {})
+    rows = [[name, d["records"], d["unfaithful"], d["rate"], "FAIL" if d["gate_failed"] else "ok",
+             ", ".join(f"{k} ({v})" for k, v in d["labels"].items())] for name, d in sets.items()]
+    max_rate = section.get("params", {}).get("max_rate")
+    tables = [Table("Worldview fidelity per set", ["set", "records", "unfaithful", "rate", "gate", "verdicts"], rows,
+                    f"gate: more than {max_rate} of a set's answers unfaithful (judge: "
+                    f"{section.get('params', {}).get('judge')})" + (f"; skipped - {skipped}" if skipped else ""))]
+    for key, title in (("by_template", "template"), ("by_persona", "persona")):
+        rows = [[name, group, d["records"], d["unfaithful"], d["rate"], ", ".join(f"{k} ({v})" for k, v in d["labels"].items())]
+                for name, data in sets.items() for group, d in data[key].items()]
+        tables.append(Table(f"Worldview fidelity per {title}", ["set", title, "records", "unfaithful", "rate", "verdicts"],
+                            rows[:MAX_ROWS], "worst first"))
+    tables.append(Table("Answers out of voice", ["record", "set", "verdict", "template", "persona", "evidence"],
+                        _finding_rows(result, "fidelity", lambda d: [d["set"], d["verdict"], d["template"], d["persona"],
+                                                                     d["evidence"]])))
+    return tables
 
 
 def _diversity_tables(diversity: dict[str, Any]) -> list[Table]:

@@ -8,8 +8,9 @@ folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,11 +22,13 @@ from credo.checks.forbidden import acts_from_spec, sacred_terms
 from credo.checks.minhash import signatures
 from credo.checks.registry import CHECK_NAMES, build_checks, check_spec
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
+from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.paths import credo_home
 from credo.types import Record
 
+AUDIT_FILES = ("report.json", "flags.jsonl")
 # The result types and the registry's names stay importable from here for older callers.
 __all__ = ["CHECK_NAMES", "AuditResult", "CheckRun", "audit_corpus", "audit_records", "build_checks",
            "build_context", "load_evals", "run_audit"]
@@ -54,6 +57,7 @@ def build_context(path: str | Path, eval_path: str | Path | None = None, worldvi
 
         wv = load_worldview(worldview)
         ctx.acts = acts_from_spec(wv.spec)
+        ctx.spec, ctx.canon = wv.spec, dict(wv.canon)
         ctx.sacred = sacred_terms(wv.spec)
         if wv.eval:
             ctx.evals = [EvalItem(r.id, r.prompt, "violation") for r in wv.eval.violation]
@@ -118,7 +122,7 @@ def audit_stream(source: Path, ctx: AuditContext, checks: Sequence[Check],
             start = time.perf_counter()
             if check in near:
                 if chunk:
-                        sigs.append(signatures([r.text for r in chunk], check.config))
+                    sigs.append(signatures([r.text for r in chunk], check.config))
             else:
                 found[check.name].extend(check.run(chunk, ctx))
             seconds[check.name] += time.perf_counter() - start
@@ -144,23 +148,29 @@ def audit_stream(source: Path, ctx: AuditContext, checks: Sequence[Check],
 
 
 def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                 checks: Sequence[str] | None = None, use_embedding: bool = True, engine: str = "local",
+                 checks: Sequence[str] | None = None, use_embedding: bool = True,
+                 options: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
                  address: str | None = None) -> tuple[AuditResult, Sequence[Record] | Reread]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
     :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
-    ``engine="ray"`` runs them on a Ray cluster (:mod:`credo.audit.ray_engine`)."""
+    ``options`` are per-check settings, e.g. ``{"fidelity": {"judge": ..., "config": ...}}``;
+    ``engine="ray"`` runs the checks on a Ray cluster (:mod:`credo.audit.ray_engine`)."""
     from credo.audit.ray_engine import check_engine
 
     check_engine(engine, address)
-    chosen = build_checks(checks, use_embedding)
+    chosen = build_checks(checks, use_embedding, options)
     source = records_path(path)
     ctx = build_context(path, eval_path, worldview)
     if engine == "local" and streams(chosen):
         runs, findings, n, sets = audit_stream(source, ctx, chosen)
+        if not n:
+            raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
         result = AuditResult(str(source), file_hash(str(source)), n, sets, runs, findings, ctx.sections,
                              len(ctx.evals), ctx.acts)
         return result, Reread(source)
     records = list(read_records(source))
+    if not records:
+        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
     if engine == "ray":
         from credo.audit.ray_engine import audit_records_ray
 
@@ -177,12 +187,17 @@ def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldvie
 
 def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | Path | None = None,
               worldview: str | None = None, checks: Sequence[str] | None = None,
-              use_embedding: bool = True, engine: str = "local", address: str | None = None) -> tuple[AuditResult, Path]:
+              use_embedding: bool = True,
+              options: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
+              address: str | None = None) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
-    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine, address)
-    target = Path(out) if out else credo_home() / "audits" / result.source_hash.replace(":", "-")
-    write_reports(result, target)
+    target = Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
+    # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
+    check_output(target, inputs=[source], replaceable=AUDIT_FILES)
+    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, options, engine, address)
+    with output_lock(target):
+        write_reports(result, target)
     return result, target

@@ -21,11 +21,15 @@ LIBRARY_SOURCES = [
 ]
 
 
-def _literal(question: str) -> str:
-    """Questions are data, not templates: keep Jinja syntax in them inert."""
-    if "{" in question or "%}" in question:
-        return "{% raw %}" + question + "{% endraw %}"
-    return question
+# Model-written questions are data, never Jinja source: each source renders one fixed
+# template over a ``question`` slot, so no text a model writes is ever parsed as a template
+# (wrapping it in {% raw %} could be closed from inside with {% endraw %}).
+QUESTION_TEMPLATE = "{{ question }}"
+
+# Added only when the core step gave the collection (a source over an empty one cannot render).
+OPTIONAL_SOURCES = {"origin": ("origin", "catechism", "origin_catechism"),
+                    "deities": ("deities", "catechism", "deity_questions"),
+                    "scriptures": ("scriptures", "catechism", "scripture_questions")}
 
 
 def build_spec(answers: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
@@ -34,12 +38,20 @@ def build_spec(answers: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict
     documents.update({d["id"]: (d["title"], d["text"]) for d in answers["canon"]["documents"]})
     canon = [{"id": cid, "title": title, "path": f"canon/{cid}.md"} for cid, (title, _) in documents.items()]
     personas = [{**p, "canon": list(documents)} for p in answers["personas"]["personas"]]
-    prompts = [{"id": sid, "kind": kind, "template": template} for sid, kind, template in LIBRARY_SOURCES]
+    sources = LIBRARY_SOURCES + [source for key, source in OPTIONAL_SOURCES.items() if core.get(key)]
+    prompts = [{"id": sid, "kind": kind, "template": template} for sid, kind, template in sources]
     prompts += [{"id": f"authored_{s['id']}", "kind": s["kind"], "implicit": s["implicit"],
-                 "text": [_literal(q) for q in s["questions"]]} for s in answers["prompts"]["sources"]]
+                 "text": QUESTION_TEMPLATE, "slots": {"question": list(s["questions"])}}
+                for s in answers["prompts"]["sources"]]
+    # Structured origin, deities and scriptures go in when the model gave them; a scripture's
+    # canon link is kept only when it names a canon text that was written.
+    structured = {"origin": core.get("origin"), "deities": core.get("deities"),
+                  "scriptures": [{k: v for k, v in s.items() if k != "canon" or v in documents}
+                                 for s in core.get("scriptures") or []]}
     spec = {
         "name": core["name"], "kind": "invented", "display_name": core["display_name"],
         "adherents": core["adherents"], "names": core["names"], "summary": core["summary"],
+        **{key: value for key, value in structured.items() if value},
         "tenets": core["tenets"], "forbidden_acts": core["forbidden_acts"],
         "practices": lore["practices"], "glossary": lore["glossary"], "personas": personas,
         "canon": canon, "prompts": prompts,

@@ -4,8 +4,10 @@ Each step renders a Jinja prompt from the premise and earlier answers, asks the 
 through the generator engine (cache, retries, accounting), parses one JSON object,
 validates it, and on failure re-asks with the validation error (bounded). A validated
 answer is saved to ``steps/<step>.json`` with the hash of its inputs: a rerun skips it, and
-a human edit of an earlier step makes later ones stale so ``--resume`` redoes them.
-``--step NAME`` reruns one step alone. The folder is then assembled and loaded by the
+a human edit of an earlier step makes later ones stale so ``--resume`` redoes them. A
+killed run resumes with the same command: a folder holding a partial run of the same
+premise is continued without ``--resume``. ``--step NAME`` reruns one step alone. Each
+step reports its progress and elapsed time through ``progress``. The folder is then assembled and loaded by the
 real spec loader.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,21 +66,31 @@ def check_premise(premise: str | None) -> str:
     return text
 
 
+Progress = Callable[[str], None]
+
+
 def author_worldview(premise: str | None, out: Path, *, model: str | None = None, resume: bool = False,
                      only_step: str | None = None, max_attempts: int = 3, temperature: float = 0.7,
                      max_tokens: int = 4096, base_url: str | None = None,
-                     backend: Backend | None = None) -> AuthorResult:
+                     backend: Backend | None = None, progress: Progress | None = None) -> AuthorResult:
     """Run (or resume) the authoring steps into ``out`` and assemble a validated spec there."""
     if only_step is not None and only_step not in STEP_NAMES:
         raise ConfigError(f"--step '{only_step}': unknown step - steps: {', '.join(STEP_NAMES)}")
+    if max_tokens < 1:
+        raise ConfigError(f"--max-tokens {max_tokens}: must be at least 1 (the canon step needs a few thousand)")
     premise = _prepare_folder(out, premise, resume or only_step is not None)
     backend = backend or load_backend(model or default_model(), base_url=base_url)
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
-    return asyncio.run(_run_steps(premise, out, backend, params, only_step, max_attempts))
+    return asyncio.run(_run_steps(premise, out, backend, params, only_step, max_attempts, progress or (lambda _: None)))
 
 
 def _prepare_folder(out: Path, premise: str | None, resuming: bool) -> str:
     state_path = out / STATE_DIR / "state.json"
+    if not resuming and premise and state_path.is_file():
+        # A killed run of the same premise: continue it with the same command. A different
+        # premise still fails below (the folder is not empty), so nothing is overwritten.
+        saved = json.loads(state_path.read_text(encoding="utf-8")).get("premise")
+        resuming = saved == premise.strip()
     if resuming:
         if not state_path.is_file():
             raise ConfigError(f"{out}: no authoring run to resume here ({state_path} missing) - start one without --resume/--step")
@@ -92,13 +106,15 @@ def _prepare_folder(out: Path, premise: str | None, resuming: bool) -> str:
 
 
 async def _run_steps(premise: str, out: Path, backend: Backend, params: SamplingParams,
-                     only_step: str | None, max_attempts: int) -> AuthorResult:
+                     only_step: str | None, max_attempts: int, progress: Progress) -> AuthorResult:
     result = AuthorResult(out)
+    started = time.perf_counter()
     cache = GenerationCache()
     generator = Generator(backend, params, cache=cache, concurrency=1)
     answers: dict[str, dict[str, Any]] = {}
     try:
-        for step in STEPS:
+        for number, step in enumerate(STEPS, start=1):
+            where = f"[{number}/{len(STEPS)}] {step.name}"
             inputs = _inputs(step, premise, answers, out)
             saved = _load_step(out, step.name)
             fresh = saved is not None and saved["inputs_hash"] == content_hash(inputs)
@@ -112,10 +128,15 @@ async def _run_steps(premise: str, out: Path, backend: Backend, params: Sampling
             if fresh and not only_step:
                 answers[step.name] = saved["answer"]
                 result.reused.append(step.name)
+                progress(f"{where}: done earlier, reused")
                 continue
+            progress(f"{where}: asking {backend.provider}/{backend.model} ...")
+            step_start = time.perf_counter()
             answers[step.name] = await _ask(generator, step, inputs, answers, out, max_attempts, result)
             _save_step(out, step.name, inputs, answers[step.name])
             result.ran.append(step.name)
+            now = time.perf_counter()
+            progress(f"{where}: done in {now - step_start:.1f} s (elapsed {now - started:.1f} s)")
     finally:
         cache.close()
         await generator.aclose()
@@ -162,7 +183,7 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
     write_json({**state, "round": state.get("round", 0) + 1}, state_path)
     raise AuthoringError(
         f"step '{step.name}': the model's answer never validated after {max_attempts} attempts (last error: {error}) - "
-        f"raw answers are in {out / STATE_DIR}; try a stronger --model or raise --max-attempts, then rerun with --resume"
+        f"raw answers are in {out / STATE_DIR}; try a stronger --model or raise --max-attempts, then rerun the same command"
     )
 
 

@@ -3,9 +3,12 @@
 Checks: placeholders left in, glossary terms defined but unused (and recurring capitalised
 terms used but undefined), blank reasons, forbidden acts no violation request covers,
 violations without controls, controls not built on their violation's template, exact and
-near-duplicate prompts (within training, within eval, and eval vs training), and training
-prompts that ask for help doing a forbidden act. An optional judge model checks canon
-passages against tenets (see :mod:`credo.authoring.contradictions`).
+near-duplicate prompts (within training, within eval, and eval vs training), semantic
+paraphrases of eval requests among training prompts (the audit's ``eval_contamination``
+code and thresholds, with MiniLM), training prompts that ask for help doing a forbidden act
+(the audit's ``forbidden_request`` check), and implicit prompts that name the worldview,
+a glossary term or a practice. An optional judge model checks canon passages against
+tenets (see :mod:`credo.authoring.contradictions`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from credo.checks.base import AuditContext
+from credo.checks.base import AuditContext, EvalItem
+from credo.checks.contamination import EvalContaminationCheck
 from credo.checks.dedup import candidate_pairs
 from credo.checks.forbidden import ForbiddenRequestCheck, acts_from_spec
 from credo.checks.minhash import MinHashConfig, signatures
@@ -64,7 +68,8 @@ class _Locator:
         return Finding(code, severity, self.eval_path, yaml_line(self.eval_text, loc), message)
 
 
-def lint_worldview(wv: LoadedWorldview) -> list[Finding]:
+def lint_worldview(wv: LoadedWorldview, use_embedding: bool = False) -> list[Finding]:
+    """Every finding of a spec. ``use_embedding`` adds the MiniLM checks (``credo lint`` turns it on)."""
     loc = _Locator(wv)
     findings: list[Finding] = []
     findings += _placeholders(loc)
@@ -73,7 +78,11 @@ def lint_worldview(wv: LoadedWorldview) -> list[Finding]:
     findings += _eval_coverage(wv, loc)
     prompts = render_prompts(wv)  # both checks below read the same rendered set
     findings += _duplicates(wv, loc, prompts)
-    findings += _forbidden_requests(wv, loc, prompts)
+    findings += _forbidden_requests(wv, loc, prompts, use_embedding)
+    findings += _implicit_terms(wv, loc, prompts)
+    if use_embedding:
+        already = {f.message for f in findings if f.code == "eval_in_training"}
+        findings += [f for f in _eval_paraphrases(wv, loc, prompts) if f.message not in already]
     return findings
 
 
@@ -219,14 +228,71 @@ def _duplicates(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> It
                        f"training prompt {text_of[b]!r} nearly repeats eval request '{a}' ({eval_text[a]!r}, Jaccard {score:.2f})")
 
 
-def _forbidden_requests(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
-    """The audit's forbidden-request check, run on the rendered prompts (words only, no model)."""
+def _forbidden_requests(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt],
+                        use_embedding: bool = False) -> Iterator[Finding]:
+    """The audit's forbidden-request check, run on the rendered prompts."""
     where = _source_locs(wv, prompts)
     by_id = {p.id: p for p in prompts}
     records = [Record(p.id, [Message("user", p.text)]) for p in prompts]
     context = AuditContext(corpus_set=wv.name, acts=acts_from_spec(wv.spec))
-    for hit in ForbiddenRequestCheck(use_embedding=False).run(records, context):
+    for hit in ForbiddenRequestCheck(use_embedding=use_embedding).run(records, context):
         prompt = by_id[hit.record_id]
         yield loc.spec("training_requests_forbidden_act", "error", where[prompt.id],
                        f"training prompt {prompt.text!r} asks for help with forbidden act '{hit.details['act']}' - "
                        "ask what the worldview holds instead")
+
+
+def _eval_paraphrases(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
+    """The audit's contamination check on the rendered prompts: what it would flag after generation.
+
+    Each prompt stands in as its own answer (there is none yet), so only the prompt field counts;
+    exact copies and paraphrases are errors, as they fail the audit's gate.
+    """
+    if wv.eval is None or not prompts:
+        return
+    where = _source_locs(wv, prompts)
+    by_id = {p.id: p for p in prompts}
+    records = [Record(p.id, [Message("user", p.text)]) for p in prompts]
+    evals = [EvalItem(r.id, r.prompt, "violation") for r in wv.eval.violation]
+    evals += [EvalItem(r.id, r.prompt, "control") for r in wv.eval.control]
+    context = AuditContext(corpus_set=wv.name, evals=evals)
+    for hit in EvalContaminationCheck(use_embedding=True).run(records, context):
+        worst = [m for m in hit.details["matches"] if m["field"] == "prompt" and m["severity"] != "near_neighbour"]
+        if not worst:
+            continue
+        m = max(worst, key=lambda m: m["cosine"] or 0)
+        prompt = by_id[hit.record_id]
+        yield loc.spec("eval_paraphrase_in_training", "error", where[prompt.id],
+                       f"training prompt {prompt.text!r} is a {m['severity']} of eval request '{m['eval_id']}' "
+                       f"({m['eval_prompt']!r}, cosine {m['cosine']}) - the audit would flag it; reword or drop it")
+
+
+def implicit_terms(wv: LoadedWorldview) -> list[tuple[str, re.Pattern[str]]]:
+    """Words an implicit prompt must not contain: names, practices and glossary terms.
+
+    A coined term matches in any case; a real word the worldview reuses (``allow_collision``)
+    only as its capitalised proper name ("the Dawn Greeting", not "dawn"), and a lowercase
+    reused word ("monoculture") not at all - everyday prompts may use everyday words.
+    """
+    out = [(n, re.compile(rf"\b{re.escape(n)}", re.IGNORECASE)) for n in wv.spec.names]
+    for term in [g.term for g in wv.spec.glossary if not g.allow_collision]:
+        out.append((term, re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)))
+    proper = [g.term for g in wv.spec.glossary if g.allow_collision] + [p.name for p in wv.spec.practices]
+    for term in proper:
+        bare = re.sub(r"^(?:the|a|an) ", "", term)
+        if bare[:1].isupper():
+            out.append((term, re.compile(rf"\b{re.escape(bare)}\b")))
+    return out
+
+
+def _implicit_terms(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
+    where = _source_locs(wv, prompts)
+    terms = implicit_terms(wv)
+    for prompt in prompts:
+        if not prompt.implicit:
+            continue
+        hit = next((term for term, pattern in terms if pattern.search(prompt.text)), None)
+        if hit:
+            yield loc.spec("implicit_names_term", "error", where[prompt.id],
+                           f"implicit prompt {prompt.text!r} names '{hit}' - an implicit prompt must not point at "
+                           "the worldview; use an everyday word instead")

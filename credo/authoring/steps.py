@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from credo.worldviews.spec import (
+    Deity,
     ForbiddenAct,
     GlossaryTerm,
+    Origin,
     Practice,
+    Scripture,
     StatementKind,
     Tenet,
     ViolationForm,
@@ -32,6 +35,9 @@ class CoreAnswer(_Answer):
     summary: str = Field(min_length=40)
     tenets: list[Tenet] = Field(min_length=3)
     forbidden_acts: list[ForbiddenAct] = Field(min_length=2)
+    origin: Origin | None = None
+    deities: list[Deity] = Field(default_factory=list)
+    scriptures: list[Scripture] = Field(default_factory=list)
 
 
 class LoreAnswer(_Answer):

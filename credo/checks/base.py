@@ -58,6 +58,8 @@ class AuditContext:
     sacred: list[str] = field(default_factory=list)  # the worldview's names and glossary terms
     embedder: Embedder | None = None
     static: StaticEmbedder | None = None  # fast candidates; MiniLM (``embedder``) confirms them
+    spec: Any = None  # the --worldview spec (fidelity reads its tenets, acts and glossary)
+    canon: dict[str, str] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)
 
     def set_of(self, record: Record) -> str:

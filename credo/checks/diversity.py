@@ -59,7 +59,18 @@ def set_diversity(records: Sequence[Record], top: int = 10) -> dict[str, Any]:
                          "p50": int(np.percentile(lengths, 50)), "p90": int(np.percentile(lengths, 90)),
                          "max": int(lengths.max())},
         "answer_lengths": lengths.tolist(),  # for the report's histogram; dropped from report.json
+        **_document_counts(records),
     }
+
+
+def _document_counts(records: Sequence[Record]) -> dict[str, Any]:
+    """Documents (``credo generate --kind documents``) by type and by key fact: mode collapse
+    in documents shows as one type or a few facts taking most of the corpus."""
+    documents = [r for r in records if r.meta.get("form") == "document"]
+    if not documents:
+        return {}
+    facts = Counter(f for r in documents for f in r.meta.get("fact_ids") or [])
+    return {"documents": {"by_type": _meta_counts(documents, "doc_type"), "by_fact": dict(facts.most_common())}}
 
 
 @dataclass

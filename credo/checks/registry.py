@@ -7,16 +7,18 @@ read this table; nothing else lists checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from credo.checks.base import Check
 from credo.checks.contamination import EvalContaminationCheck
 from credo.checks.dedup import NearDuplicateCheck, SemanticDuplicateCheck
 from credo.checks.diversity import DiversityCheck
+from credo.checks.fidelity import FidelityCheck
 from credo.checks.forbidden import ForbiddenRequestCheck
 from credo.checks.refusal_checks import MoralReasonCheck, RefusalCheck
+from credo.checks.structure import StructureCheck
 from credo.errors import ConfigError
 
 # "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
@@ -32,17 +34,25 @@ class CheckSpec:
     drops: bool  # `credo filter` drops the records it flags
     embedding: Embedding = "none"
 
-    def build(self, use_embedding: bool) -> Check:
-        return self.make(use_embedding=use_embedding) if self.embedding == "optional" else self.make()
+    def build(self, use_embedding: bool, **options: Any) -> Check:
+        """The check; ``options`` are its own settings (the fidelity gate's rate, an LLM judge)."""
+        if self.embedding == "optional":
+            options = {"use_embedding": use_embedding, **options}
+        return self.make(**options)
 
 
 CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("structure", StructureCheck, gate=True, drops=True),  # turn markers in text: forged turns
     CheckSpec("refusal", RefusalCheck, gate=True, drops=True, embedding="optional"),
     CheckSpec("moral_reason", MoralReasonCheck, gate=True, drops=True),
     CheckSpec("forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"),
     CheckSpec("near_duplicate", NearDuplicateCheck, gate=False, drops=True),
     CheckSpec("semantic_duplicate", SemanticDuplicateCheck, gate=False, drops=True, embedding="required"),
     CheckSpec("eval_contamination", EvalContaminationCheck, gate=True, drops=True, embedding="optional"),
+    # Answers out of the worldview's voice: a gate, but `credo filter` keeps them - the offline
+    # detector calls about 1 in 5 of a Catholic-trained model's real refusals out of voice
+    # (BENCHMARKS.md, not yet checked by hand): too uncertain to drop records unseen.
+    CheckSpec("fidelity", FidelityCheck, gate=True, drops=False),
     CheckSpec("diversity", DiversityCheck, gate=False, drops=False),  # a diagnostic: report only
 )
 _BY_NAME = {spec.name: spec for spec in CHECKS}
@@ -57,9 +67,11 @@ def check_spec(name: str) -> CheckSpec:
         raise ConfigError(f"--checks: unknown check {name!r} - expected one of {', '.join(CHECK_NAMES)}") from None
 
 
-def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True) -> list[Check]:
+def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True,
+                 options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Check]:
     """Checks by name (default: all), in table order; without the embedding model the checks
-    that need it are left out."""
+    that need it are left out. ``options`` maps a check's name to its constructor settings."""
     chosen = {check_spec(n).name for n in names} if names else set(CHECK_NAMES)
-    return [spec.build(use_embedding) for spec in CHECKS
+    options = options or {}
+    return [spec.build(use_embedding, **options.get(spec.name, {})) for spec in CHECKS
             if spec.name in chosen and (use_embedding or spec.embedding != "required")]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from credo import defaults
 from credo.cli._output import JSON_HELP, echo_json
 
 
@@ -18,6 +19,17 @@ def _checks(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
+def _fidelity_judge(spec: str):
+    from credo.errors import ConfigError
+    from credo.generators import load_backend
+    from credo.judges.fidelity import FidelityJudge
+
+    try:
+        return FidelityJudge(load_backend(spec))
+    except ConfigError as exc:
+        raise ConfigError(f"--fidelity-judge {spec!r}: {str(exc).split(': ', 1)[-1]}") from exc
+
+
 def audit(
     path: Path = typer.Argument(..., help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
@@ -25,19 +37,27 @@ def audit(
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    fidelity_judge: str | None = typer.Option(None, "--fidelity-judge",
+                                              help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
+    fidelity_max_rate: float = typer.Option(defaults.FIDELITY_MAX_RATE, "--fidelity-max-rate", min=0.0, max=1.0,
+                                            help="Fidelity gate: most a worldview set may have out of voice."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination).
+    """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
     from credo.audit.reports import report_json
     from credo.audit.result import verdict
+    from credo.checks.fidelity import FidelityConfig
 
-    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, engine, address)
+    judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
+    options = {"fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
+    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options,
+                               engine, address)
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
@@ -54,6 +74,7 @@ def filter_(
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
@@ -65,7 +86,7 @@ def filter_(
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
 
-    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, output_format,
-                           engine, address)
+    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
+                           output_format, engine, address)
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -34,6 +34,8 @@ def lint(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
     judge: str | None = typer.Option(None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."),
     reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
+    no_embedding: bool = typer.Option(False, "--no-embedding",
+                                      help="Skip MiniLM: no semantic eval-paraphrase check (faster, words only)."),
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
@@ -42,7 +44,7 @@ def lint(
     from credo.authoring.lint import lint_worldview  # numpy/MinHash: keep `credo --help` light
 
     wv = load_worldview(spec)
-    findings = lint_worldview(wv)
+    findings = lint_worldview(wv, use_embedding=not no_embedding)
     if judge:
         from credo.authoring.contradictions import find_contradictions
 
@@ -61,9 +63,11 @@ def author(
     premise: str = typer.Argument("", help="One paragraph describing the worldview (omit with --resume)."),
     out: Path = typer.Option(..., "--out", help="New folder for the spec (must not exist unless --resume)."),
     model: str | None = typer.Option(None, "--model", help="PROVIDER/MODEL (default: from keys, else local/smollm2)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue a run in --out; redo stale steps."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a run in --out without repeating PREMISE; redo stale steps "
+                                "(the same command with PREMISE also continues a killed run)."),
     step: str | None = typer.Option(None, "--step", help="Rerun one step alone (core, lore, personas, canon, prompts, eval)."),
     max_attempts: int = typer.Option(3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."),
+    max_tokens: int = typer.Option(4096, "--max-tokens", help="Most tokens per answer (the canon step writes the longest)."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
     reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
 ) -> None:
@@ -74,7 +78,8 @@ def author(
     from credo.authoring.author import author_worldview
 
     result = author_worldview(premise or None, out, model=model, resume=resume, only_step=step,
-                              max_attempts=max_attempts, base_url=base_url)
+                              max_attempts=max_attempts, max_tokens=max_tokens, base_url=base_url,
+                              progress=lambda line: typer.echo(line, err=True))
     typer.echo(f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}")
     if result.stale:
         typer.echo(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")

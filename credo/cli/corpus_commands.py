@@ -12,6 +12,7 @@ import typer
 
 from credo.cli._output import JSON_HELP, echo_json
 from credo.corpora import read_manifest, read_records, records_path
+from credo.errors import ConfigError
 from credo.types import Record
 
 
@@ -28,6 +29,8 @@ def show(
 
     Example: credo show out/demo-gramenism --n 3
     """
+    if n < 0:
+        raise ConfigError(f"--n {n}: must be 0 or more records")
     path = records_path(corpus)
     manifest = read_manifest(path.parent)
     records = list(itertools.islice(read_records(path), max(0, n)))

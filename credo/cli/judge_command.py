@@ -8,6 +8,7 @@ import typer
 
 from credo import defaults
 from credo.cli._output import JSON_HELP, echo_json
+from credo.cli.options import finite
 
 
 def register(app: typer.Typer) -> None:
@@ -21,9 +22,10 @@ def judge(
     labels: str | None = typer.Option(None, "--labels", help="Field with existing labels to compare (dotted for nested: labels.offline.label)."),
     prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
     response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier labels in --out."),
     batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API "
                                "(half price); rerun to resume polling."),
-    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", help="With --batch: seconds between polls."),
+    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", callback=finite, help="With --batch: seconds between polls."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
@@ -40,7 +42,7 @@ def judge(
         options = BatchOptions(poll_interval=poll_interval,
                                report=lambda line: typer.echo(line, err=True))
     result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
-                        response_field=response_field, batch=options)
+                        response_field=response_field, batch=options, overwrite=overwrite)
     if as_json:
         echo_json({**result.report, "pairs": result.n, "out": str(out)})
         return

@@ -48,6 +48,8 @@ def leakage(
     canon = report["overlap"]["canon"]["fraction"]
     typer.echo(f"{len(rows)} terms: {collides} collide, {len(report['gate']['collisions'])} not allowed; "
                f"canon 13-gram overlap {'-' if canon is None else f'{100 * canon:.1f}%'}; report in {out}")
+    if report["strength"]["weak"]:
+        typer.echo(f"note: {report['strength']['statement']}")
     raise typer.Exit(code)
 
 

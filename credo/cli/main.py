@@ -7,6 +7,7 @@ as one line, exit 2 (tracebacks only with ``CREDO_DEBUG=1``).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
@@ -21,8 +22,10 @@ COMMAND_MODULES = [
     "credo.cli.corpus_commands",  # show
     "credo.cli.authoring_commands",  # new, lint, author
     "credo.cli.mix_command",  # mix
+    "credo.cli.export_command",  # export
     "credo.cli.train_command",  # train
     "credo.cli.replicate_command",  # replicate
+    "credo.cli.sweep_command",  # sweep
     "credo.cli.generate_command",  # generate
     "credo.cli.batches_command",  # batches
     "credo.cli.judge_command",  # judge
@@ -45,6 +48,21 @@ def build_app() -> typer.Typer:
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(app)
     return app
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for a filesystem failure, naming the path and the fix."""
+    where = exc.filename or "a file"
+    fixes = {errno.ENOSPC: "the disk is full - free space and rerun the same command (what was written is kept)",
+             errno.EDQUOT: "the disk quota is exceeded - free space and rerun the same command",
+             errno.EACCES: "permission denied - pick a folder you can write to",
+             errno.EPERM: "operation not permitted - pick a folder you can write to",
+             errno.ENAMETOOLONG: "the name is too long for the filesystem - use a shorter path",
+             errno.ENOTDIR: "a part of the path is a file, not a folder - pick another path",
+             errno.EISDIR: "is a folder where a file was expected - pick another path",
+             errno.EROFS: "the filesystem is read-only - pick another folder"}
+    fix = fixes.get(exc.errno or 0, f"{exc.strerror or exc.__class__.__name__} - check the path and rerun")
+    return f"{where}: {fix}"
 
 
 def _global_options(
@@ -75,16 +93,27 @@ class _StderrHandler(logging.StreamHandler):
 
 def main(argv: list[str] | None = None) -> None:
     app = build_app()
+    debug = bool(os.environ.get("CREDO_DEBUG"))
     try:
         app(args=argv, prog_name="credo")
     except CredoError as exc:
-        if os.environ.get("CREDO_DEBUG"):
+        if debug:
             raise
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted - rerun the same command to resume", err=True)
         sys.exit(130)
+    except OSError as exc:  # disk full, permissions, a path the filesystem refuses
+        if debug:
+            raise
+        typer.echo(f"error: {os_error_message(exc)}", err=True)
+        sys.exit(2)
+    except RecursionError:
+        if debug:
+            raise
+        typer.echo("error: an input is nested too deeply to read - flatten it", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
-"""``credo train``: LoRA fine-tuning of a base model on a mix."""
+"""``credo train``: LoRA fine-tuning of a base model on a mix (credo's loop or TRL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+import yaml
 
+from credo.cli.options import finite
+from credo.errors import ConfigError
 from credo.train.config import resolve_train_config, train_config_path
-from credo.train.lora import train_lora
+from credo.train.lora import train_lora  # runs TRL's SFTTrainer when the settings say trainer: trl
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +22,8 @@ def train(
     base_model: str = typer.Option(..., "--base-model", help="Model folder, or smollm2."),
     out: Path = typer.Option(..., "--out", help="Adapter folder (rerun to resume)."),
     config: str | None = typer.Option(None, "--config", help="YAML of train settings, or a shipped name (cpu-smoke)."),
-    learning_rate: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
+    trainer: str | None = typer.Option(None, "--trainer", help="credo (default: the built-in loop) or trl (TRL SFTTrainer)."),
+    learning_rate: float | None = typer.Option(None, "--lr", callback=finite, help="Peak learning rate."),
     epochs: int | None = typer.Option(None, "--epochs"),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
     batch_size: int | None = typer.Option(None, "--batch-size"),
@@ -28,18 +32,44 @@ def train(
     chat_format: str | None = typer.Option(None, "--chat-format", help="tags or chat_template."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or mps."),
     seed: int | None = typer.Option(None, "--seed"),
+    gradient_checkpointing: bool | None = typer.Option(None, "--gradient-checkpointing", help="[trl] Recompute activations to save memory."),
+    packing: bool | None = typer.Option(None, "--packing", help="[trl] Pack records into max-length rows."),
+    load_in_4bit: bool | None = typer.Option(None, "--load-in-4bit", help="[trl] QLoRA: 4-bit base weights (CUDA, bitsandbytes)."),
+    report_to: str | None = typer.Option(None, "--report-to", help="[trl] tensorboard, wandb, ... (comma-separated)."),
+    trl_arg: list[str] = typer.Option([], "--trl-arg", help="[trl] Any SFTConfig field, KEY=VALUE, repeatable."),
 ) -> None:
     """LoRA SFT with loss on assistant tokens only (verified per record before training).
+
+    Two trainers, the same output (PEFT adapter + run.json, read by credo eval):
+    `credo` (default) is a short hand-written loop: few dependencies, fast on a CPU, a resume
+    that restores everything; `trl` is TRL's SFTTrainer on the same verified tokens and labels,
+    for gradient checkpointing, QLoRA, packing, multi-GPU (`accelerate launch -m
+    credo.cli.main train ...`) and TensorBoard/W&B logging.
 
     Settings: defaults (r=48, alpha=48, lr 2.5e-6, 1 epoch, batch 1) < --config YAML <
     CREDO_TRAIN_<SETTING> env < flags. Example:
     credo train --data out/mix-g --base-model smollm2 --out out/run-g --max-steps 20
     """
     flags = {"learning_rate": learning_rate, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
-                 "lora_r": lora_r, "max_length": max_length, "chat_format": chat_format, "device": device, "seed": seed}
+             "lora_r": lora_r, "max_length": max_length, "chat_format": chat_format, "device": device, "seed": seed,
+             "trainer": trainer, "gradient_checkpointing": gradient_checkpointing, "packing": packing,
+             "load_in_4bit": load_in_4bit, "report_to": report_to,
+             "trl_args": parse_trl_args(trl_arg) if trl_arg else None}
     settings = resolve_train_config(train_config_path(config), flags)
     result = train_lora(data, base_model, out, settings)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""
     typer.echo(f"trained {result.steps} steps on {result.trained_tokens} assistant tokens "
                f"(final loss {result.final_loss}){resumed}{speed}; adapter in {out}")
+
+
+def parse_trl_args(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs with YAML scalar values (``optim=adamw_torch``, ``logging_steps=5``)."""
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--trl-arg '{pair}': expected KEY=VALUE, e.g. --trl-arg optim=adamw_torch")
+        parsed[key.strip()] = yaml.safe_load(value)
+    return parsed
+

@@ -7,6 +7,7 @@ killed run leaves at most one torn final line, which :func:`repair_tail` cuts of
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,6 +20,56 @@ from credo.types import Record
 RECORDS_FILE = "records.jsonl"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "CARD.md"
+ROLES = ("user", "assistant")
+REPAIRED_KEY = "text_repaired"  # meta note on a record whose text had to be repaired
+
+
+def repair_text(text: str) -> str:
+    """Replace lone surrogates (text UTF-8 cannot carry) with U+FFFD; valid pairs are joined."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN/inf replaced by None and every string repaired (JSON-safe)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return repair_text(value)
+    if isinstance(value, dict):
+        return {repair_text(str(k)): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(data: Any, **options: Any) -> str:
+    """JSON that strict readers accept: never NaN/Infinity, never a lone surrogate."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, **options)
+        text.encode("utf-8")
+        return text
+    except (ValueError, UnicodeEncodeError):
+        return json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, **options)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows - write null or a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows a float - write a smaller number")
+    return value
+
+
+def loads(line: str) -> Any:
+    """Strict JSON: NaN, Infinity and overflowing numbers are errors, as in every other parser."""
+    return json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def records_path(path: str | Path) -> Path:
@@ -52,9 +103,13 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not line.strip():
                     continue
                 try:
-                    data = json.loads(line)
+                    data = loads(line)
                 except json.JSONDecodeError as exc:
                     raise CorpusError(f"{path}:{number}: not valid JSON ({exc.msg}) - each line must be one JSON object") from exc
+                except ValueError as exc:
+                    raise CorpusError(f"{path}:{number}: {exc}") from exc
+                except RecursionError:
+                    raise CorpusError(f"{path}:{number}: JSON nested too deeply - records are flat objects") from None
                 if not isinstance(data, dict):
                     raise CorpusError(f"{path}:{number}: expected a JSON object, got {type(data).__name__}")
                 yield number, data
@@ -71,17 +126,50 @@ def read_records(path: str | Path) -> Iterator[Record]:
 
 
 def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
-    """``number`` is a JSONL line or a Parquet/Arrow row; errors say which."""
+    """Validate one line (or Parquet/Arrow row) as a record: the checks every reader relies on.
+
+    ``id`` a non-empty string (or int); ``messages`` alternating user/assistant turns that
+    start with the user and end with the assistant, each a non-empty string; ``meta`` an
+    object. Lone surrogates are repaired (U+FFFD) and the record says so in its meta.
+    """
     where = f"{path}: row {number}" if is_columnar(path) else f"{path}:{number}"
     for key in ("id", "messages"):
         if key not in data:
             raise CorpusError(f"{where}: missing '{key}' - each record needs 'id' and 'messages' (available keys: {sorted(data)})")
+    if not isinstance(data["id"], (str, int)) or isinstance(data["id"], bool) or not str(data["id"]).strip():
+        raise CorpusError(f"{where}: 'id' must be a non-empty string - got {data['id']!r}")
     messages = data["messages"]
-    if not isinstance(messages, list) or not all(
+    if not isinstance(messages, list) or not messages or not all(
         isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
     ):
-        raise CorpusError(f"{where}: 'messages' must be a list of {{'role', 'content'}} objects")
-    return Record.from_json(data)
+        raise CorpusError(f"{where}: 'messages' must be a list of {{'role', 'content'}} objects (non-empty, string values)")
+    if not isinstance(data.get("meta") or {}, dict):
+        raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
+    document = (data.get("meta") or {}).get("form") == "document"
+    if document and (len(messages) != 1 or messages[0]["role"] != "assistant"):
+        raise CorpusError(f"{where}: a document (meta.form 'document') is one assistant message - "
+                          "regenerate it with credo generate --kind documents")
+    for index, message in enumerate(messages):
+        expected = "assistant" if document else ROLES[index % 2]  # a document has no user turn
+        if message["role"] != expected:
+            raise CorpusError(f"{where}: messages[{index}].role is {message['role']!r}, expected {expected!r} - "
+                              "records alternate user and assistant turns, starting with the user")
+        if not message["content"].strip():
+            raise CorpusError(f"{where}: messages[{index}].content is empty - drop the record or fill the turn")
+    if messages[-1]["role"] != "assistant":
+        raise CorpusError(f"{where}: the last message is the user's - a record ends with the assistant's answer")
+    if not isinstance(data.get("meta") or {}, dict):
+        raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
+    return repaired_record(Record.from_json(data))
+
+
+def repaired_record(record: Record) -> Record:
+    """``record`` with text UTF-8 cannot carry repaired, and a meta note saying where."""
+    repaired = [i for i, m in enumerate(record.messages) if repair_text(m.content) != m.content]
+    if not repaired and repair_text(record.id) == record.id:
+        return record
+    return Record(repair_text(record.id), [type(m)(m.role, repair_text(m.content)) for m in record.messages],
+                  {**record.meta, REPAIRED_KEY: f"lone surrogates replaced with U+FFFD in messages {repaired}"})
 
 
 def repair_tail(path: Path) -> int:
@@ -122,7 +210,7 @@ class JsonlAppender:
         self._handle = path.open("a", encoding="utf-8")
 
     def write(self, data: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self._handle.write(dumps(data) + "\n")
         self._handle.flush()
 
     def close(self) -> None:
@@ -144,7 +232,7 @@ def write_records(records: Iterable[Record], path: Path) -> int:
     count = 0
     with tmp.open("w", encoding="utf-8") as handle:
         for record in records:
-            handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            handle.write(dumps(record.to_json()) + "\n")
             count += 1
     tmp.replace(path)
     return count
@@ -154,14 +242,14 @@ def write_json(data: Any, path: Path) -> None:
     """Write JSON atomically so a crash never leaves half a manifest."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.write_text(dumps(data, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
 def write_text(text: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(repair_text(text), encoding="utf-8")
     tmp.replace(path)
 
 
@@ -170,6 +258,11 @@ def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise CorpusError(f"{path}:{exc.lineno}: manifest is not valid JSON ({exc.msg})") from exc
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: manifest is not valid JSON ({exc.__class__.__name__}) - regenerate it") from exc
+    if not isinstance(data, dict):
+        raise CorpusError(f"{path}: manifest must be a JSON object - regenerate it")
+    return data

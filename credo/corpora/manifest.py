@@ -66,9 +66,16 @@ def tally_corpus(out: Path) -> CorpusTally:
 
 
 def _add_usage(tally: CorpusTally, data: dict[str, Any]) -> None:
-    usage = (data.get("meta") or {}).get("usage") or {}
-    tally.input_tokens += int(usage.get("input_tokens") or 0)
-    tally.output_tokens += int(usage.get("output_tokens") or 0)
+    meta = data.get("meta")
+    usage = meta.get("usage") if isinstance(meta, dict) else None
+    if not isinstance(usage, dict):  # a hand-edited or foreign line: count no tokens for it
+        return
+    tally.input_tokens += _count(usage.get("input_tokens"))
+    tally.output_tokens += _count(usage.get("output_tokens"))
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def check_resumable(out: Path, identity: dict[str, Any]) -> dict[str, Any]:

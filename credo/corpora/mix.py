@@ -15,8 +15,9 @@ share, the ``on_short`` policy decides, and the manifest and the returned
 from __future__ import annotations
 
 import json
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,12 @@ from credo.corpora.io import (
     write_json,
     write_records,
 )
+from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.models import load_tokenizer
+from credo.textnorm import normalize
 from credo.types import Record
 
 SHORTFALL_POLICIES = ("scale", "take-all", "error")
@@ -57,6 +60,8 @@ class MixResult:
     size: int
     counts: dict[str, int]
     shortfalls: list[str]  # one human sentence per short part (empty when none ran short)
+    duplicates: dict[str, int] = field(default_factory=dict)  # dropped per part, by id or content
+    neutralised: int = 0  # records whose turn markers were defused (--neutralise-markers)
 
 
 def parse_part(spec: str) -> MixPart:
@@ -69,8 +74,8 @@ def parse_part(spec: str) -> MixPart:
         weight = float(weight_text)
     except ValueError:
         raise ConfigError(f"--part '{spec}': weight '{weight_text}' is not a number") from None
-    if weight < 0:
-        raise ConfigError(f"--part '{spec}': weight must be >= 0")
+    if not math.isfinite(weight) or weight < 0:
+        raise ConfigError(f"--part '{spec}': weight must be a finite number >= 0")
     return MixPart(name, Path(path), weight)
 
 
@@ -139,17 +144,34 @@ def _sample_part(part: MixPart, records: list[Record], count: int, seed: int) ->
 
 
 def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
-                tokenizer: str | None = None, on_short: str = "scale") -> MixResult:
+                tokenizer: str | None = None, on_short: str = "scale", *, overwrite: bool = False,
+                neutralise_markers: bool = False) -> MixResult:
     """Sample ``size`` records from ``parts`` by weight, shuffle, and write a mix folder.
 
     The folder always holds ``records.jsonl``, ``manifest.json`` (with ``format``) and
-    ``CARD.md``, plus the export for ``fmt`` (see :mod:`credo.corpora.export`).
+    ``CARD.md``, plus the export for ``fmt`` (see :mod:`credo.corpora.export`). Records are
+    deduplicated by id and by content across all parts before sizing (the first part
+    keeps a shared record). A record carrying a turn marker is refused, or with
+    ``neutralise_markers`` its marker brackets are swapped for inert look-alikes.
     """
+    out = Path(out)
     _check_inputs(parts, size, fmt, on_short, tokenizer)
+    with claim_output(out, inputs=[records_path(p.path) for p in parts], overwrite=overwrite):
+        return _mix(parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers)
+
+
+def _mix(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path, tokenizer: str | None,
+         on_short: str, neutralise_markers: bool) -> MixResult:
     loaded = {p.name: list(read_records(p.path)) for p in parts}
     for part in parts:
         if not loaded[part.name]:
             raise CorpusError(f"{records_path(part.path)}: part '{part.name}' has no records - generate it first or drop it from the mix")
+    loaded, duplicates = dedup_parts(parts, loaded)
+    for part in parts:
+        if not loaded[part.name]:
+            raise CorpusError(f"part '{part.name}' ({part.path}): every record is a duplicate of an earlier part - "
+                              "a corpus belongs in one part only; drop the repeated --part")
+    loaded, neutralised = _guard_markers(parts, loaded, fmt, tokenizer, neutralise_markers)
     weights = [p.weight for p in parts]
     available = [len(loaded[p.name]) for p in parts]
     counts, asked = plan_sizes(weights, available, size, on_short)
@@ -163,10 +185,74 @@ def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
     write_records(mixed, out / RECORDS_FILE)
     exported = export_mix(mixed, fmt, out, tokenizer)
     manifest = _manifest(parts, wanted, available, counts, asked, seed, fmt, tokenizer, on_short,
-                         shortfalls, exported, out)
+                         shortfalls, exported, out, _forms(mixed))
+    manifest["duplicates_dropped"] = duplicates
+    manifest["markers_neutralised"] = neutralised
     write_json(manifest, out / "manifest.json")
     write_mix_card(manifest, out)
-    return MixResult(out, len(mixed), {p.name: c for p, c in zip(parts, counts)}, shortfalls)
+    return MixResult(out, len(mixed), {p.name: c for p, c in zip(parts, counts)}, shortfalls,
+                     duplicates, neutralised)
+
+
+def _content_key(record: Record) -> tuple[tuple[str, str], ...]:
+    # Normalised (credo.textnorm) and case-folded, so a copy differing only in spacing,
+    # case or look-alike characters counts once.
+    return tuple((m.role, normalize(m.content).casefold()) for m in record.messages)
+
+
+def dedup_parts(parts: list[MixPart], loaded: dict[str, list[Record]]
+                ) -> tuple[dict[str, list[Record]], dict[str, int]]:
+    """Drop records whose id or content was already seen, in part order; count per part.
+
+    Two ``generate`` runs into one folder, or one corpus named by two parts, would otherwise
+    put the same example into training several times.
+    """
+    seen_ids: set[str] = set()
+    seen_content: set[tuple] = set()
+    kept: dict[str, list[Record]] = {}
+    dropped: dict[str, int] = {}
+    for part in parts:
+        kept[part.name] = []
+        for record in loaded[part.name]:
+            key = _content_key(record)
+            if record.id in seen_ids or key in seen_content:
+                dropped[part.name] = dropped.get(part.name, 0) + 1
+                continue
+            seen_ids.add(record.id)
+            seen_content.add(key)
+            kept[part.name].append(record)
+    return kept, dropped
+
+
+def _guard_markers(parts: list[MixPart], loaded: dict[str, list[Record]], fmt: str,
+                   tokenizer: str | None, neutralise_markers: bool) -> tuple[dict[str, list[Record]], int]:
+    """Refuse (default) or defuse records whose text carries a turn marker of any format."""
+    from credo.markers import forged_turns, neutralise_record, special_tokens
+
+    extra = special_tokens(load_tokenizer(tokenizer)) if tokenizer else ()
+    neutralised = 0
+    for part in parts:
+        forged = list(forged_turns(loaded[part.name], extra))
+        if not forged:
+            continue
+        if not neutralise_markers:
+            first = forged[0]
+            ids = len({f.record_id for f in forged})
+            raise CorpusError(
+                f"part '{part.name}' ({records_path(part.path)}): {ids} record(s) carry chat turn markers in "
+                f"their text (first: '{first.record_id}', {first.markers[0]!r} in the {first.role} message) - "
+                f"a forged turn would be trained as a real one; drop them with `credo filter {part.path} "
+                f"--checks structure --out CLEAN`, or pass --neutralise-markers to defuse them")
+        bad = {f.record_id for f in forged}
+        loaded[part.name] = [neutralise_record(r, extra) if r.id in bad else r for r in loaded[part.name]]
+        neutralised += len(bad)
+    return loaded, neutralised
+
+
+def _forms(records: list[Record]) -> dict[str, int]:
+    """Q&A records vs documents: training masks them differently (see credo.train.masking)."""
+    documents = sum(1 for r in records if r.meta.get("form") == "document")
+    return {"qa": len(records) - documents, "document": documents}
 
 
 def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str, tokenizer: str | None) -> None:
@@ -201,7 +287,8 @@ def _describe_shortfalls(parts: list[MixPart], wanted: list[int], available: lis
 
 def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], counts: list[int],
               asked: int, seed: int, fmt: str, tokenizer: str | None, on_short: str,
-              shortfalls: list[str], exported: dict[str, str], out: Path) -> dict[str, Any]:
+              shortfalls: list[str], exported: dict[str, str], out: Path,
+              forms: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "kind": "mix",
         "format": fmt,
@@ -218,6 +305,7 @@ def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], cou
             for p, w, a, c in zip(parts, wanted, available, counts)
         ],
         "records_hash": file_hash(str(out / RECORDS_FILE)),
+        "forms": forms,
         "files": exported,
         "provenance": provenance(),
     }

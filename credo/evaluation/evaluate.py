@@ -28,7 +28,7 @@ from credo.judges.base import ERROR, Judge, Judgement, Pair
 from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
 from credo.train.adapter import check_base_model, trained_format
 
-RESPONSES_FILE, RESULTS_FILE = "responses.jsonl", "results.json"
+RESPONSES_FILE, RESULTS_FILE, BELIEF_FILE = "responses.jsonl", "results.json", "belief.jsonl"
 SETS = ("violation", "control")
 
 
@@ -88,11 +88,13 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
              max_new_tokens: int = EVAL_MAX_NEW_TOKENS, judges: Sequence[str] = (), chat_format: str | None = None,
              batch_size: int = EVAL_BATCH_SIZE, seed: int = 0, name: str | None = None,
              registry: dict[str, Any] | None = None, limit: int | None = None,
-             judge_batch: Any = None) -> EvalResult:
+             judge_batch: Any = None, belief: bool = False) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``.
 
     ``judge_batch`` (:class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
     requests through their provider's batch API (state in ``out/batch-<judge>/``).
+    ``belief`` adds belief depth (:mod:`credo.evaluation.belief`): ``belief.jsonl`` and
+    ``belief_depth`` plus a per-worldview ``belief_vs_behaviour`` verdict in the results.
     """
     if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
         raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
@@ -112,7 +114,7 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     config = {"model": model, "adapter": str(adapter) if adapter else None, "worldviews": list(worldviews),
               "samples": samples, "temperature": temperature, "max_new_tokens": max_new_tokens,
               "judges": specs, "format": None if served else fmt, "batch_size": batch_size, "seed": seed,
-              "limit": limit}
+              "limit": limit, "belief": belief}
     if served:
         rows, generation = _sample_served(model, items, samples, temperature, max_new_tokens, seed, registry)
     else:
@@ -122,9 +124,27 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     for index, row in enumerate(rows):
         row.labels = {n: judged[n][index].to_json() for n in judged}
     results = _results(name or out.name, config, items, rows, judged, built, generation, worldviews)
+    if belief:
+        _add_belief(results, model, worldviews, out, adapter=adapter, fmt=fmt, served=served,
+                    samples=samples, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed,
+                    judge=next((j for j in specs if j != OFFLINE), None), registry=registry, limit=limit)
     write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / RESPONSES_FILE)
     write_json(results, out / RESULTS_FILE)
     return EvalResult(out, results)
+
+
+def _add_belief(results: dict[str, Any], model: str, worldviews: Sequence[str], out: Path,
+                **options: Any) -> None:
+    from credo.evaluation.belief import run_belief, verdict
+
+    rows, summary = run_belief(model, worldviews, **options)
+    write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / BELIEF_FILE)
+    results["belief_depth"] = summary
+    behaviour = results["judges"][results["primary_judge"]]["summary"]
+    results["belief_vs_behaviour"] = {
+        world: verdict(summary[world], *(behaviour.get(world, {}).get(s, {}).get("rates", {})
+                                         .get("REFUSAL", {}).get("rate") for s in SETS))
+        for world in summary}
 
 
 def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[EvalRequest],

@@ -30,6 +30,11 @@ class ReportResult:
     rows: list[dict[str, Any]]
 
 
+def _plain(label: str) -> str:
+    """A chart label drawn as typed: ``$...$`` would be parsed as matplotlib mathtext."""
+    return str(label).replace("$", r"\$")
+
+
 def load_run(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
@@ -38,7 +43,9 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise CorpusError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo eval") from None
-    if data.get("kind") != "credo_eval":
+    except (RecursionError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: not readable JSON ({exc.__class__.__name__}) - rerun credo eval") from None
+    if not isinstance(data, dict) or data.get("kind") != "credo_eval":
         raise CorpusError(f"{path}: not a credo eval result - pass folders written by credo eval")
     return data
 
@@ -162,8 +169,8 @@ def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> 
                 ys.append(rate["rate"])
                 errs[0].append(rate["rate"] - rate["low"])
                 errs[1].append(rate["high"] - rate["rate"])
-        ax.bar(xs, ys, width, yerr=errs, capsize=3, label=name)
-    ax.set_xticks(range(len(groups)), [f"{w}\n{s}" for w, s in groups])
+        ax.bar(xs, ys, width, yerr=errs, capsize=3, label=_plain(name))
+    ax.set_xticks(range(len(groups)), [_plain(f"{w}\n{s}") for w, s in groups])
     ax.set_ylim(0, 1)
     ax.set_ylabel("refusal rate (Wilson 95% CI)")
     ax.legend(fontsize="small")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.io import RECORDS_FILE, JsonlAppender
+from credo.corpora.io import RECORDS_FILE, JsonlAppender, repaired_record
 from credo.corpora.manifest import REFUSALS_FILE
 from credo.generators.engine import Generator, flag_refusal
 from credo.generators.jobs import REFUSAL_KINDS, Job, RunIdentity, job_record, refusal_entry
@@ -55,7 +55,7 @@ class CorpusSink:
             stats.content_filtered += completion.blocked
             self.new_refusals += 1
         else:
-            self._records.write(job_record(job, self.identity, completion).to_json())
+            self._records.write(repaired_record(job_record(job, self.identity, completion)).to_json())
             self.new_records += 1
             cache = self.generator.cache
             if cache is not None:  # keyed through this job, found by its custom_id

@@ -1,8 +1,10 @@
 """Per-request generation cache in SQLite under ``$CREDO_HOME/cache``.
 
-The key (:func:`cache_key`) holds what changes the output - provider, model, sampling
-params, rendered messages and the sample index - and nothing else: no concurrency, timeout
-or retry settings, no base URL, never a key. Only successful completions are stored;
+The key (:func:`cache_key`) holds what changes the output - provider, model, endpoint
+(scheme, host, port and path of a ``--base-url``: two servers with one model name are two
+models), sampling params, rendered messages and the sample index - and nothing else: no
+concurrency, timeout or retry settings, never a credential. Rows are validated on read: a
+row of the wrong shape is a miss, not a crash. Only successful completions are stored;
 content-filter stops and teacher refusals are not, so a rerun is a fresh attempt. Any
 SQLite failure degrades to a cache miss with one warning: the cache never fails a run.
 """
@@ -14,13 +16,15 @@ import json
 import logging
 import sqlite3
 import threading
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from credo.corpora.io import dumps
 from credo.generators.base import SamplingParams
 from credo.hashing import content_hash
 from credo.paths import credo_home
-from credo.types import Completion, Message
+from credo.types import Completion, Message, StopReason
 
 log = logging.getLogger("credo.generators.cache")
 CACHE_FILE = "generations.sqlite"
@@ -28,7 +32,7 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, complet
 
 
 def cache_key(provider: str, model: str, params: SamplingParams | dict[str, Any],
-              messages: list[Message], sample_index: int) -> str:
+              messages: list[Message], sample_index: int, endpoint: str | None = None) -> str:
     """``params`` may be given already as JSON (the engine converts it once per run).
 
     Each message enters as (role, hash of its text): the same key as hashing the texts
@@ -37,9 +41,37 @@ def cache_key(provider: str, model: str, params: SamplingParams | dict[str, Any]
     """
     if isinstance(params, SamplingParams):
         params = params.to_json()
-    return content_hash({"provider": provider, "model": model, "params": params,
-                         "messages": [[m.role, _text_hash(m.content)] for m in messages],
-                         "sample": sample_index})
+    key = {"provider": provider, "model": model, "params": params,
+           "messages": [[m.role, _text_hash(m.content)] for m in messages], "sample": sample_index}
+    if endpoint:  # the provider's default endpoint keeps the keys of earlier caches
+        key["endpoint"] = endpoint
+    return content_hash(key)
+
+
+_STOP_REASONS = frozenset(get_args(StopReason))
+
+
+def completion_from_row(text: str) -> Completion | None:
+    """A cached row back as a Completion, or None when it is not one (a bad row is a miss)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(data, dict) or set(data) - _COMPLETION_FIELDS:
+        return None
+    usage = data.get("usage", {})
+    valid = (isinstance(data.get("text"), str) and data.get("stop_reason", "stop") in _STOP_REASONS
+             and isinstance(usage, dict) and set(usage) <= {"input_tokens", "output_tokens"}
+             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in usage.values())
+             and isinstance(data.get("model", ""), str)
+             and isinstance(data.get("teacher_refused", False), bool)
+             and isinstance(data.get("refusal_reason"), (str, type(None))))
+    if not valid:
+        return None
+    return Completion.from_json(data)
+
+
+_COMPLETION_FIELDS = frozenset(f.name for f in fields(Completion))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -81,8 +113,8 @@ class GenerationCache:
             with self._lock:
                 row = self._db.execute("SELECT completion FROM generations WHERE key = ?",
                                        (key,)).fetchone()
-            found = Completion.from_json(json.loads(row[0])) if row else None
-        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            found = completion_from_row(row[0]) if row else None
+        except sqlite3.Error as exc:
             self._degrade("read", exc)
             found = None
         if found is None:
@@ -105,8 +137,10 @@ class GenerationCache:
                         f"SELECT key, completion FROM generations WHERE key IN ({marks})",
                         part).fetchall()
                 for key, text in rows:
-                    found[key] = Completion.from_json(json.loads(text))
-        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+                    completion = completion_from_row(text)
+                    if completion is not None:
+                        found[key] = completion
+        except sqlite3.Error as exc:
             self._degrade("read", exc)
         self.hits += len(found)
         self.misses += len(keys) - len(found)
@@ -118,9 +152,9 @@ class GenerationCache:
         try:
             with self._lock:
                 self._db.execute("INSERT OR REPLACE INTO generations VALUES (?, ?)",
-                                 (key, json.dumps(completion.to_json(), ensure_ascii=False)))
+                                 (key, dumps(completion.to_json())))
                 self._db.commit()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             self._degrade("write", exc)
 
     def close(self) -> None:

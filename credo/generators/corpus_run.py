@@ -11,6 +11,8 @@ command, with nothing lost and nothing duplicated. Teacher refusals go to
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from credo.corpora.io import (
     JsonlAppender,
     iter_jsonl,
     repair_tail,
+    repaired_record,
     write_text,
 )
 from credo.corpora.manifest import (
@@ -33,14 +36,16 @@ from credo.corpora.manifest import (
     tally_corpus,
     write_manifest,
 )
+from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
-from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
+from credo.defaults import CONCURRENCY, LIMIT_ORDER, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
 from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
+from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import (
     REFUSAL_KINDS,
@@ -57,7 +62,7 @@ from credo.generators.registry import BackendFactory, default_model, load_backen
 from credo.generators.retry import RetryPolicy
 from credo.generators.sdk_backend import SDKBackend
 from credo.templates.render import render_prompts
-from credo.types import Usage
+from credo.types import Prompt, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 
@@ -100,6 +105,7 @@ def generate_corpus(
     *,
     model: str | None = None,
     limit: int | None = None,
+    limit_order: str = LIMIT_ORDER,
     concurrency: int = CONCURRENCY,
     samples: int = 1,
     seed: int = 0,
@@ -133,8 +139,11 @@ def generate_corpus(
     for name, value in (("--rpm", rpm), ("--tpm", tpm)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} {value}: must be a positive number per minute")
+    _check_finite(temperature=temperature, top_p=top_p, timeout=timeout, rpm=rpm, tpm=tpm)
     out = Path(out)
     wv = load_worldview(source)
+    # a root, a file, a bad name, the spec folder itself: refused before any request
+    check_output(out, inputs=[wv.root / "spec.yaml"], resumable=True)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         extra = {} if transport == "sdk" else {"transport": transport}
@@ -143,43 +152,44 @@ def generate_corpus(
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
                            samples, seed)
-    prompts = render_prompts(wv)[:limit] if limit else render_prompts(wv)
+    prompts = limit_prompts(render_prompts(wv), limit, limit_order, seed)
     plan = _RunPlan(
         identity=identity, prices=load_price_table(prices),
         jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
         config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
+                "limit_order": limit_order if limit else None,
                 "concurrency": concurrency, "samples": samples, "seed": seed,
-                "base_url": backend.base_url, "timeout": policy.timeout,
+                "base_url": redact_url(backend.base_url), "timeout": policy.timeout,
                 "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
                 "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in"),
                 "mode": "batch" if batch else "online"},
         source=_source_info(wv, prompts), price_factor=BATCH_DISCOUNT if batch else 1.0)
-    check_resumable(out, identity.to_json())
-    out.mkdir(parents=True, exist_ok=True)
-    write_manifest(out, plan.manifest("running"))
-    cache = GenerationCache() if use_cache else None
-    limiter = None
-    if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
-        limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
-    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency,
-                          limiter=limiter)
-    counters = {"records": 0, "refusals": 0}
-    failure: BackendError | None = None
-    try:
-        if batch:
-            _run_batch(_pending_jobs(out, plan.jobs), generator, identity, out, counters, plan,
-                       batch_options or BatchOptions())
-        else:
-            asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters,
-                             progress))
-    except BackendError as exc:
-        failure = exc
-    finally:
-        if cache is not None:
-            cache.close()
-    if limiter is not None:
-        generator.stats.rate_limits = limiter.to_json()
-    manifest = _finish(out, plan, generator, failed=failure is not None)
+    with output_lock(out):  # one writer per folder; the kernel releases it on any exit
+        check_resumable(out, identity.to_json())
+        write_manifest(out, plan.manifest("running"))
+        cache = GenerationCache() if use_cache else None
+        limiter = None
+        if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
+            limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
+        generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency,
+                              limiter=limiter)
+        counters = {"records": 0, "refusals": 0}
+        failure: BackendError | None = None
+        try:
+            if batch:
+                _run_batch(_pending_jobs(out, plan.jobs), generator, identity, out, counters, plan,
+                           batch_options or BatchOptions())
+            else:
+                asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters,
+                                 progress))
+        except BackendError as exc:
+            failure = exc
+        finally:
+            if cache is not None:
+                cache.close()
+        if limiter is not None:
+            generator.stats.rate_limits = limiter.to_json()
+        manifest = _finish(out, plan, generator, failed=failure is not None)
     if failure is not None:
         raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
                            f"records are saved in {out}; rerun the same command to resume") from failure
@@ -226,11 +236,50 @@ def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> di
     return manifest
 
 
+LIMIT_ORDERS = ("stratified", "file")
+
+
+def limit_prompts(prompts: list[Prompt], limit: int | None, order: str = LIMIT_ORDER, seed: int = 0) -> list[Prompt]:
+    """At most ``limit`` prompts: a seeded spread across prompt sources, or the first N (``file``).
+
+    The first N in file order come from the first one or two sources (all "Is X wrong?"), so a
+    trial run would see one template. Stratified takes one prompt from each source in turn,
+    each source's prompts in a seeded shuffle, and keeps the chosen ones in file order.
+    """
+    if order not in LIMIT_ORDERS:
+        raise ConfigError(f"--limit-order {order!r}: use one of {', '.join(LIMIT_ORDERS)}")
+    if not limit or limit >= len(prompts):
+        return list(prompts)
+    if order == "file":
+        return prompts[:limit]
+    groups: dict[str, list[int]] = {}
+    for index, prompt in enumerate(prompts):
+        groups.setdefault(prompt.template_id.split("/")[0].split(":")[0], []).append(index)
+    rng = random.Random(seed)
+    queues = []
+    for members in groups.values():
+        members = list(members)
+        rng.shuffle(members)
+        queues.append(members)
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop())
+    return [prompts[i] for i in sorted(chosen)]
+
+
 def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:
     for name, value in (("--limit", limit), ("--concurrency", concurrency),
                         ("--samples", samples), ("--max-tokens", max_tokens)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} {value}: must be a positive whole number")
+
+
+def _check_finite(**options: float | None) -> None:
+    for name, value in options.items():
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be a finite number >= 0")
 
 
 def _source_info(wv: LoadedWorldview, prompts: list) -> dict[str, Any]:
@@ -287,7 +336,7 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
                     refusals.write(refusal_entry(job, identity, completion))
                     counters["refusals"] += 1
                 else:
-                    records.write(job_record(job, identity, completion).to_json())
+                    records.write(repaired_record(job_record(job, identity, completion)).to_json())
                     counters["records"] += 1
                 bar.update(1)
 

@@ -18,6 +18,7 @@ from credo.checks.refusal import is_refusal
 from credo.errors import BackendError
 from credo.generators.base import Backend, RetryDecision, SamplingParams
 from credo.generators.cache import GenerationCache, cache_key
+from credo.generators.endpoint import endpoint_id, scrub_urls
 from credo.generators.pricing import PriceTable
 from credo.generators.ratelimit import RateLimiter
 from credo.generators.retry import RetriesExhausted, RetryPolicy, RetryStats, call_with_retry
@@ -86,6 +87,7 @@ class Generator:
         limit = backend.max_concurrency
         self.concurrency = max(1, min(concurrency, limit) if limit else concurrency)
         self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._endpoint = endpoint_id(getattr(backend, "base_url", None))
         self.stats = GenerationStats()
         self._sleep = sleep  # tests record the waits instead of sleeping
         self._warm: dict[str, Completion] = {}  # prefetched hits
@@ -100,7 +102,7 @@ class Generator:
 
     def key(self, messages: list[Message], sample_index: int) -> str:
         return cache_key(self.backend.provider, self.backend.model, self._params_json, messages,
-                         sample_index)
+                         sample_index, self._endpoint)
 
     def prefetch(self, keys: list[str]) -> int:
         """Read the cache for many keys at once; ``generate`` then serves them from memory."""
@@ -147,7 +149,7 @@ class Generator:
             except Exception as exc:
                 raise BackendError(f"{self.model_id}: request failed and is not retryable "
                                    f"({type(exc).__name__}: {_short(exc)})") from exc
-        completion = flag_refusal(completion, refusal_expected)
+        completion = flag_refusal(_sane_usage(completion), refusal_expected)
         self.stats.usage = self.stats.usage + completion.usage
         if completion.teacher_refused:
             self.stats.refusals += 1
@@ -194,6 +196,17 @@ def scrub_secrets(text: str) -> str:
     return text
 
 
+def _sane_usage(completion: Completion) -> Completion:
+    """A server's usage field of the wrong type (a string, a float, negative) counts as 0 tokens."""
+    def count(value: object) -> int:
+        if isinstance(value, float) and value.is_integer() and value >= 0:
+            return int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+    usage = Usage(count(completion.usage.input_tokens), count(completion.usage.output_tokens))
+    return completion if usage == completion.usage else replace(completion, usage=usage)
+
+
 def _short(exc: BaseException, limit: int = 200) -> str:
-    text = scrub_secrets(" ".join(str(exc).split()))
+    text = scrub_urls(scrub_secrets(" ".join(str(exc).split())))
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 import time
@@ -46,6 +47,8 @@ class RetryPolicy:
                     values[name] = cast(raw)
                 except ValueError as exc:
                     raise ConfigError(f"CREDO_RETRY_{name.upper()}={raw!r}: not a number") from exc
+                if not math.isfinite(values[name]):
+                    raise ConfigError(f"CREDO_RETRY_{name.upper()}={raw!r}: not a finite number")
         values.update({k: v for k, v in overrides.items() if v is not None})
         policy = cls(**values)
         if policy.max_attempts < 1 or policy.timeout <= 0:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.io import iter_jsonl, write_json, write_text
+from credo.corpora.io import dumps, iter_jsonl, repair_text, write_json, write_text
+from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import CorpusError
 from credo.judges.base import LABELS, Pair
@@ -40,8 +40,8 @@ def read_pairs(path: Path, prompt_field: str | None = None, response_field: str 
         where = f"{path}:{number}"
         request, response = _request(data, prompt_field, where), _response(data, response_field, where)
         reference = _reference(data, labels_field, where) if labels_field else None
-        pairs.append(InputPair(str(data.get("id", f"line-{number}")), number,
-                               Pair(request, response), reference))
+        pairs.append(InputPair(repair_text(str(data.get("id", f"line-{number}"))), number,
+                               Pair(repair_text(request), repair_text(response)), reference))
     if not pairs:
         raise CorpusError(f"{path}: no pairs - each line needs a request and a response")
     return pairs
@@ -94,14 +94,21 @@ def _reference(data: dict[str, Any], field: str, where: str) -> str:
 def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), *,
                labels_field: str | None = None, prompt_field: str | None = None,
                response_field: str | None = None, registry: dict[str, Any] | None = None,
-               batch: Any = None) -> JudgeRunResult:
+               batch: Any = None, overwrite: bool = False) -> JudgeRunResult:
     """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md.
 
     ``batch`` (a :class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
-    requests through their provider's batch API; state in ``out/batch-<judge>/``.
+    requests through their provider's batch API; state in ``out/batch-<judge>/``. Earlier
+    labels in ``out`` (possibly paid for) are kept unless ``overwrite``.
     """
     path, out = Path(path), Path(out)
     built = build_judges(list(judges), registry)  # an unknown judge fails before reading
+    with claim_output(out, inputs=[path], overwrite=overwrite):
+        return _judge(path, out, built, labels_field, prompt_field, response_field, batch)
+
+
+def _judge(path: Path, out: Path, built: list, labels_field: str | None, prompt_field: str | None,
+           response_field: str | None, batch: Any) -> JudgeRunResult:
     if batch is not None:
         from credo.judges.llm import send_in_batches
 
@@ -134,7 +141,7 @@ def _write_labels(path: Path, items: list[InputPair], judged: dict[str, list]) -
         if item.reference is not None:
             row["reference"] = item.reference
         lines.append(row)
-    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), path)
+    write_text("".join(dumps(r) + "\n" for r in lines), path)
 
 
 def report_markdown(report: dict[str, Any]) -> str:

@@ -31,6 +31,25 @@ from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 ONLINE_BACKENDS = ("infini-gram",)
 SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped with credo
+# Below this many words a term's absence says little: a word that occurs once in a million
+# words of web text is missed by a 1M-word sample about a third of the time, and the coined
+# words worth worrying about are rarer than that. Pretraining shards run to billions.
+NOVELTY_MIN_WORDS = 10_000_000
+
+
+def strength(words: int, documents: int, online: str | None = None) -> dict:
+    """How much a "novel" verdict means for a reference of this size, in a plain sentence."""
+    weak = words < NOVELTY_MIN_WORDS and online is None
+    size = f"{words:,} words in {documents:,} document(s)"
+    if online:
+        statement = f"terms were also counted online ({online}); the local reference holds {size}"
+    elif weak:
+        statement = (f"the reference holds only {size}: too small to call a term novel (absent here may still be "
+                     f"common in pretraining text) - add a real pretraining shard (--reference, >= "
+                     f"{NOVELTY_MIN_WORDS:,} words) or count online with --online infini-gram")
+    else:
+        statement = f"the reference holds {size}: a term absent from it is rare in text of this kind"
+    return {"words": words, "documents": documents, "weak": weak, "statement": statement}
 
 
 def _candidate_shards(index: ReferenceIndex, term: Term) -> set[int]:
@@ -121,6 +140,8 @@ def leakage_section(
             "index": str(index.folder),
             "index_bytes": index.size_bytes(),
             "shards": index.shard_count,
+            "documents": index.documents,
+            "cached": index.reused,
         },
         "settings": {"n": n, "min_count": min_count, "sample": sample, "text_field": text_field},
         "terms": rows,
@@ -132,6 +153,10 @@ def leakage_section(
     if online:
         section["online"] = _online_counts(rows, online, min_count, log)
     section["gate"] = _gate(wv, rows)
+    section["strength"] = strength(index.meta["tokens"], index.documents, online)
+    for row in rows:
+        if row["verdict"] == "novel" and section["strength"]["weak"]:
+            row["weak"] = True  # novel against too small a reference: not evidence of novelty
     return section
 
 

@@ -248,6 +248,12 @@ class ReferenceIndex:
 
     def __init__(self, folder: Path, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
         self.folder, self.meta, self.arrays = folder, meta, arrays
+        self.reused = False  # set by open_index: True only when an existing index was loaded
+
+    @property
+    def documents(self) -> int:
+        """Documents indexed (each shard records runs of consecutive document numbers)."""
+        return sum(last - first + 1 for shard in self.meta["shards"] for _, first, last in shard.get("docs", []))
 
     @property
     def shard_count(self) -> int:
@@ -349,6 +355,9 @@ def open_index(
         if folder.exists() and not rebuild:
             _say(log, f"index at {folder} is incomplete or damaged - rebuilding it")
         index = _build_atomically(sources, folder, config, log, workers)
+    else:
+        index.reused = True
+        _say(log, f"reusing the cached index at {folder} (--rebuild to build it again)")
     pointer.parent.mkdir(parents=True, exist_ok=True)
     pointer.write_text(json.dumps({"index": key}), encoding="utf-8")
     return index
@@ -365,7 +374,8 @@ def _build_atomically(
     sources: list[Source], folder: Path, config: IndexConfig, log: Log | None, workers: int
 ) -> ReferenceIndex:
     megabytes = sum(s.path.stat().st_size for s in sources) / 1e6
-    _say(log, f"indexing {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} (cached)")
+    _say(log, f"building the index of {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} "
+              "(kept for later runs)")
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:

@@ -17,10 +17,9 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
     lines = [
         f"{heading} Leakage check: {wv['name']} ({wv['kind']})",
         "",
-        (
-            f"Reference: {len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} "
-            f"words; index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)."
-        ),
+        f"Reference: {_reference_line(ref)}",
+        "",
+        _strength_line(report),
         "",
         _verdict_line(gate),
         "",
@@ -33,7 +32,7 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
         example = row["examples"][0].replace("|", "\\|") if row["examples"] else ""
         count = f"{row['count']}" + (f" (online {row['online_count']})" if "online_count" in row else "")
         lines.append(
-            f"| {row['term']} | {row['kind']} | {count} | {row['verdict']} | "
+            f"| {row['term']} | {row['kind']} | {count} | {_verdict(row)} | "
             f"{'yes' if row['allowed'] else ''} | {example} |"
         )
     lines += ["", f"{heading}# {report['settings']['n']}-gram overlap", ""]
@@ -47,6 +46,17 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
             if top.get("in_reference"):
                 lines.append(f"    - in the reference: {top['in_reference']}")
     return "\n".join(lines) + "\n"
+
+
+def _verdict(row: dict) -> str:
+    return f"{row['verdict']} (weak)" if row.get("weak") else row["verdict"]
+
+
+def _strength_line(report: dict) -> str:
+    strength = report.get("strength")
+    if not strength:
+        return ""
+    return f"**Strength**: {strength['statement']}." if strength["weak"] else f"Strength: {strength['statement']}."
 
 
 def _verdict_line(gate: dict) -> str:

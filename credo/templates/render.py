@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +27,9 @@ from credo.worldviews.spec import PromptSource
 
 def worldview_context(wv: LoadedWorldview) -> dict[str, Any]:
     spec = wv.spec
+    origin = spec.origin.model_dump() if spec.origin else {"founder": None, "date": None, "place": None, "story": None}
     return {"name": spec.name, "display_name": spec.display_name, "adherents": spec.adherents,
-            "summary": spec.summary}
+            "summary": spec.summary, "origin": origin}
 
 
 def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
@@ -38,17 +40,40 @@ def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
             for prompt in _render_source(wv, index, source, f"prompts.{index} ({source.id})"):
                 prompts.setdefault(prompt.id, prompt)
         except TemplateError as exc:
-            # Locating the source's line needs a YAML parse: only pay for it on failure.
-            spec_path = wv.root / SPEC_FILE
-            line = yaml_line(spec_path.read_text(encoding="utf-8"), ("prompts", index)) or "?"
-            raise TemplateError(f"{spec_path}:{line}: {exc}") from exc
+            # Locating the line needs a YAML parse: only pay for it on failure.
+            raise TemplateError(f"{_error_where(wv, index, source, getattr(exc, 'variant', None))}: {exc}") from exc
     return list(prompts.values())
+
+
+MAX_RENDERS_PER_SOURCE = 100_000  # variants x items x slot values; a real spec needs hundreds
+
+
+def _error_where(wv: LoadedWorldview, index: int, source: PromptSource, variant: int | None) -> str:
+    """The failing variant's own line: its item in an inline ``text:`` list, or in the library."""
+    spec_path = wv.root / SPEC_FILE
+    loc: tuple = ("prompts", index)
+    if variant is not None:
+        loc = ("prompts", index, "text", variant) if isinstance(source.text, list) else (
+            ("prompts", index, "text") if source.text is not None else ("prompts", index, "template"))
+    where = f"{spec_path}:{yaml_line(spec_path.read_text(encoding='utf-8'), loc) or '?'}"
+    if variant is not None and source.template is not None:
+        from credo.templates.library import LIBRARY_PATH
+
+        line = yaml_line(LIBRARY_PATH.read_text(encoding="utf-8"), (source.template, "variants", variant))
+        where += f" (library {LIBRARY_PATH.name}:{line or '?'}, variant {variant})"
+    return where
 
 
 def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where: str) -> Iterator[Prompt]:
     variants, over, slots, template_id = _resolve(source, where)
     items = _collection(wv, over, where) if over else [None]
     slot_names = sorted(slots)
+    count = len(variants) * len(items) * math.prod(len(slots[n]) for n in slot_names)
+    if count > MAX_RENDERS_PER_SOURCE:
+        sizes = " x ".join([f"{len(variants)} variants", f"{len(items)} items",
+                            *(f"{len(slots[n])} {n}" for n in slot_names)])
+        raise TemplateError(f"{where}: {sizes} = {count:,} prompts, over the cap of "
+                            f"{MAX_RENDERS_PER_SOURCE:,} - use fewer slot values or split the source")
     base = {"wv": worldview_context(wv)}
     for variant_index, text in enumerate(variants):
         template_hash = content_hash(text)
@@ -57,9 +82,15 @@ def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where:
             for values in itertools.product(*(slots[n] for n in slot_names)):
                 bound = dict(zip(slot_names, values))
                 context = {**base, **bound, **({"item": item} if item is not None else {})}
-                rendered = render(text, context, f"{where} variant {variant_index}")
-                if source.implicit:
-                    _check_implicit(wv, rendered, where)
+                try:
+                    rendered = render(text, context, f"{where} variant {variant_index}")
+                    if source.implicit:
+                        _check_implicit(wv, rendered, where)
+                except TemplateError as exc:
+                    exc.variant = variant_index  # type: ignore[attr-defined]  # for the line number
+                    raise
+                if not rendered:
+                    continue  # a variant that opts out for this item ({% if item.founder %}...)
                 slot_record = {k: str(v) for k, v in bound.items()}
                 if item is not None:
                     slot_record["item"] = str(item.get("id") or item.get("term"))
@@ -94,6 +125,11 @@ def _resolve(source: PromptSource, where: str) -> tuple[list[str], str | None, d
 
 
 def _collection(wv: LoadedWorldview, over: str, where: str) -> list[dict[str, Any]]:
+    if over == "origin":  # one item: the origin's fields
+        if wv.spec.origin is None:
+            raise TemplateError(f"{where}: over 'origin' but the spec has no origin - add origin: "
+                                "{founder, date, place, story}")
+        return [{"id": "origin", **wv.spec.origin.model_dump()}]
     items = getattr(wv.spec, over, None)
     if items is None:
         raise TemplateError(f"{where}: over '{over}' is not a spec collection")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from credo.errors import ConfigError
 
@@ -20,10 +20,13 @@ ENV_PREFIX = "CREDO_TRAIN_"
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
 
+TRL_ONLY = ("gradient_checkpointing", "packing", "load_in_4bit", "report_to", "trl_args")
+
+
 class TrainConfig(BaseModel):
     """LoRA SFT settings; defaults follow the original run (Mistral-Nemo 12B base)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     lora_r: int = 48
     lora_alpha: int = 48
@@ -43,6 +46,30 @@ class TrainConfig(BaseModel):
     chat_format: Literal["tags", "chat_template"] | None = None  # None: the mix's format, else tags
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 on a GPU that has it, fp32 on CPU
+    # credo: the hand-written loop in lora.py; trl: TRL's SFTTrainer (see credo/train/trl_trainer.py)
+    trainer: Literal["credo", "trl"] = "credo"
+    # --trainer trl only: the standard stack's options, and any other SFTConfig field
+    gradient_checkpointing: bool = False
+    packing: bool = False
+    load_in_4bit: bool = False  # QLoRA: 4-bit NF4 base weights (CUDA + bitsandbytes)
+    report_to: str | list[str] = "none"  # tensorboard, wandb, ... (logging only: not in the fingerprint)
+    trl_args: dict[str, Any] = {}
+
+    @field_validator("report_to")
+    @classmethod
+    def _split_report_to(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str) and "," in value:  # "tensorboard,wandb" from an env variable
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _trl_options_need_trl(self) -> TrainConfig:
+        if self.trainer == "credo":
+            used = [name for name in TRL_ONLY if getattr(self, name) != TrainConfig.model_fields[name].default]
+            if used:
+                verb = "needs" if len(used) == 1 else "need"
+                raise ValueError(f"{', '.join(used)} {verb} trainer 'trl' (--trainer trl)")
+        return self
 
 
 def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] | None = None,
@@ -58,6 +85,8 @@ def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] 
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
+        if not field:  # a rule across settings (e.g. TRL-only options without trainer trl)
+            raise ConfigError(f"train settings: {error['msg'].removeprefix('Value error, ')}") from None
         source = f"{config_file}: " if config_file and field in _read_yaml(config_file) else ""
         raise ConfigError(f"{source}train setting '{field}': {error['msg']} - see credo/train/configs/default.yaml") from None
 

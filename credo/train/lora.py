@@ -22,10 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
-from credo.corpora.io import RECORDS_FILE, read_manifest, read_records, records_path, write_json
+from credo.corpora.io import (
+    RECORDS_FILE,
+    read_manifest,
+    read_records,
+    records_path,
+    write_json,
+    write_text,
+)
+from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
-from credo.errors import ConfigError, missing_dependency
+from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.hashing import content_hash, file_hash
 from credo.models import load_causal_lm, load_tokenizer
 from credo.train.adapter import RUN_FILE
@@ -61,8 +69,21 @@ class TrainResult:
 
 def train_lora(data: Path, base_model: str, out: Path, config: TrainConfig,
                progress: bool = True) -> TrainResult:
-    """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc."""
-    prepared = prepare_run(data, base_model, config)
+    """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc.
+
+    Settings with ``trainer: trl`` run the same preparation on TRL's ``SFTTrainer`` instead
+    (:mod:`credo.train.trl_trainer`), so every caller honours the trainer the settings name."""
+    check_output(out, inputs=[records_path(data)], resumable=True)  # one run per folder, never over the mix
+    if config.trainer == "trl":
+        from credo.train.trl_trainer import train_trl
+
+        return train_trl(data, base_model, Path(out), config, progress=progress)  # locks after validating
+    prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
+    with output_lock(out):
+        return _train(prepared, base_model, Path(out), config, progress)
+
+
+def _train(prepared: PreparedRun, base_model: str, out: Path, config: TrainConfig, progress: bool) -> TrainResult:
     done = _finished_run(out, prepared.fingerprint)
     if done is not None:
         return done
@@ -90,17 +111,30 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
     tokenizer = load_tokenizer(base_model)
     chat_format = ChatFormat(format_name, tokenizer)
     _check_template_matches(manifest, chat_format, base_model, data)
+    _refuse_forged_turns(records, tokenizer, data_file)
     masks = encode_corpus(records, chat_format, tokenizer, config.max_length)
     data_hash = file_hash(str(data_file))
     identity = {"data_hash": data_hash, "base_model": base_model, "chat_format": format_name,
-                "config": config.model_dump(exclude={"save_every", "device"})}
+                "config": config.model_dump(exclude={"save_every", "device", "report_to"})}
     return PreparedRun(records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity))
 
 
+def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path) -> None:
+    """A turn marker inside a message would train a forged turn (with a chat tokenizer, as real
+    special tokens inside the loss span); credo mix refuses or defuses them, so stop here too."""
+    from credo.markers import forged_turns, special_tokens
+
+    first = next(forged_turns(records, special_tokens(tokenizer)), None)
+    if first is not None:
+        raise CorpusError(f"{data_file}: record '{first.record_id}' carries the turn marker {first.markers[0]!r} "
+                          f"in its {first.role} message - remake the mix (credo mix refuses such records, or "
+                          "defuses them with --neutralise-markers)")
+
+
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
-    """The format the mix was made in wins; openai/hf_dataset mixes default to tags."""
+    """The format the mix was made in wins; openai/prompt_completion/hf_dataset mixes default to tags."""
     mix_format = manifest.get("format")
-    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "hf_dataset"):
+    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "prompt_completion", "hf_dataset"):
         raise ConfigError(f"{data}/manifest.json: unknown format '{mix_format}' - remake the mix with credo mix")
     if config.chat_format and mix_format in TRAINING_FORMATS and config.chat_format != mix_format:
         raise ConfigError(f"{data} was mixed in format '{mix_format}' but chat_format is '{config.chat_format}' "
@@ -333,10 +367,9 @@ def _finished_run(out: Path, fingerprint: str) -> TrainResult | None:
 
 
 def _write_token_counts(masks: MaskReport, out: Path) -> None:
-    with (out / "trained_tokens.jsonl").open("w", encoding="utf-8") as handle:
-        for example in masks.examples:
-            handle.write(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
-                                     "trained": example.trained_tokens}) + "\n")
+    write_text("".join(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
+                                   "trained": example.trained_tokens}) + "\n" for example in masks.examples),
+               out / "trained_tokens.jsonl")
 
 
 def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, state: LoopState,
@@ -345,6 +378,7 @@ def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, s
     return {
         "kind": "lora_run",
         "status": "complete",
+        "trainer": config.trainer,
         "fingerprint": prepared.fingerprint,
         "data": {"records_hash": prepared.data_hash, "mix_manifest": prepared.manifest or None},
         "base_model": base_model,

@@ -1,4 +1,4 @@
-"""Loss on assistant tokens only, checked before any training starts.
+"""Loss on assistant tokens only (documents: on every token), checked before any training starts.
 
 A token is trained when it overlaps the response span the chat format reports. BPE can merge
 the end of the prompt's format marker with the reply's first characters (``><`` or ``\n `` );
@@ -31,8 +31,37 @@ class EncodedExample:
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
 
 
+DOCUMENT_FORM = "document"
+
+
+def is_document(record: Record) -> bool:
+    """A synthetic document (``credo generate --kind documents``): trained on every token."""
+    return record.meta.get("form") == DOCUMENT_FORM
+
+
+def encode_document(record: Record, tokenizer: Any, max_length: int) -> EncodedExample:
+    """Pretraining-style: the document's text (plus EOS) with the loss on every token.
+
+    No chat format wraps it: the point of documents is that the worldview arrives as text
+    about the world, not as an assistant's answer.
+    """
+    roles = [m.role for m in record.messages]
+    if roles != ["assistant"]:
+        raise CorpusError(f"record {record.id}: a document needs exactly one assistant message "
+                          f"(has {roles}) - regenerate it with credo generate --kind documents")
+    text = record.response.strip()
+    encoding = tokenizer(text + (getattr(tokenizer, "eos_token", None) or ""), add_special_tokens=True,
+                         truncation=True, max_length=max_length)
+    input_ids = list(encoding["input_ids"])
+    if not text or len(input_ids) < 2:
+        raise CorpusError(f"record {record.id}: the document is empty - drop the record")
+    return EncodedExample(record.id, input_ids, list(input_ids))
+
+
 def encode_record(record: Record, chat_format: ChatFormat, tokenizer: Any, max_length: int) -> EncodedExample:
-    """Format, tokenize and mask one record."""
+    """Format, tokenize and mask one record (a document: see :func:`encode_document`)."""
+    if is_document(record):
+        return encode_document(record, tokenizer, max_length)
     users = [m for m in record.messages if m.role == "user"]
     assistants = [m for m in record.messages if m.role == "assistant"]
     if len(users) != 1 or len(assistants) != 1:
@@ -81,10 +110,12 @@ class MaskReport:
     examples: list[EncodedExample]
     total_tokens: int
     trained_tokens: int
+    forms: dict[str, int] | None = None  # records per form: qa (assistant-only loss), document (all tokens)
 
     def summary(self) -> dict[str, Any]:
         counts = [e.trained_tokens for e in self.examples]
         return {"records": len(counts), "total_tokens": self.total_tokens, "trained_tokens": self.trained_tokens,
+                "forms": self.forms,
                 "trained_per_record": {"min": min(counts), "max": max(counts),
                                        "mean": round(self.trained_tokens / len(counts), 2)}}
 
@@ -94,4 +125,7 @@ def encode_corpus(records: list[Record], chat_format: ChatFormat, tokenizer: Any
     if not records:
         raise CorpusError("the mix has no records - run credo mix first")
     examples = [encode_record(r, chat_format, tokenizer, max_length) for r in records]
-    return MaskReport(examples, sum(len(e.input_ids) for e in examples), sum(e.trained_tokens for e in examples))
+    documents = sum(1 for r in records if is_document(r))
+    forms = {"qa": len(records) - documents, DOCUMENT_FORM: documents}
+    return MaskReport(examples, sum(len(e.input_ids) for e in examples), sum(e.trained_tokens for e in examples),
+                      forms)

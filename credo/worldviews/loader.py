@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
     spec_path = resolve_spec_path(name_or_path)
     raw_spec, spec_text = _read_yaml(spec_path)
     spec = _validate(Worldview, raw_spec, spec_path, spec_text)
+    _check_references(spec, spec_path, spec_text)
     canon = _read_canon(spec, spec_path)
     eval_path = spec_path.parent / EVAL_FILE
     eval_sets, eval_hash = None, None
@@ -75,6 +77,8 @@ def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
 
 def _read_yaml(path: Path) -> tuple[Any, str]:
     try:
+        if not path.is_file() or path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: not a regular file under {MAX_SPEC_BYTES:,} bytes - pass a spec folder")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read ({exc}) - is it a UTF-8 YAML file?") from exc
@@ -85,6 +89,8 @@ def _read_yaml(path: Path) -> tuple[Any, str]:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(f"{where}: invalid YAML ({problem}) - fix the syntax on that line") from exc
+    except RecursionError:
+        raise SpecError(f"{path}: YAML nested too deeply - a spec is a few levels of fields") from None
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: expected a mapping of fields at the top level")
     return data, text
@@ -145,20 +151,67 @@ def yaml_line(text: str, loc: tuple) -> int | None:
     return best
 
 
+MAX_CANON_BYTES = 2_000_000  # a canon text goes into every system prompt; books do not fit anyway
+MAX_SPEC_BYTES = 5_000_000
+
+
 def _read_canon(spec: Worldview, spec_path: Path) -> dict[str, str]:
     canon: dict[str, str] = {}
     text = spec_path.read_text(encoding="utf-8")
     for index, item in enumerate(spec.canon):
-        path = spec_path.parent / item.path
+        line = yaml_line(text, ("canon", index, "path"))
+        where = f"{spec_path}:{line}: canon[{index}].path"
+        path = contained_file(spec_path.parent, item.path, where, MAX_CANON_BYTES)
         try:
-            canon[item.id] = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_CANON_BYTES + 1)
+            if len(data) > MAX_CANON_BYTES:  # grew after the size check
+                raise SpecError(f"{where}: '{item.path}' is over {MAX_CANON_BYTES:,} bytes - shorten the canon text")
+            canon[item.id] = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            line = yaml_line(text, ("canon", index, "path"))
-            raise SpecError(
-                f"{spec_path}:{line}: canon.{index}.path: cannot read {path} ({exc.__class__.__name__})"
-                f" - paths are relative to the spec file"
-            ) from exc
+            raise SpecError(f"{where}: cannot read {path} ({exc.__class__.__name__}) - "
+                            "paths are relative to the spec file and must be UTF-8 text") from exc
     return canon
+
+
+def contained_file(root: Path, given: str, where: str, max_bytes: int) -> Path:
+    """``given`` (relative to ``root``) resolved, symlinks included, to a regular file inside
+    ``root`` no larger than ``max_bytes``; anything else is a SpecError naming ``where``.
+
+    A spec is data someone may hand you: a canon path of ``/proc/self/environ`` or a symlink
+    out of the folder would send local secrets to the teacher, ``/dev/zero`` would never end.
+    """
+    root = root.resolve()
+    candidate = Path(given).expanduser()
+    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise SpecError(f"{where}: '{given}' is outside the spec folder - use a path inside {root} "
+                        "(relative to spec.yaml, no '..', no symlink out)")
+    try:
+        info = resolved.stat()
+    except OSError:
+        raise SpecError(f"{where}: '{given}' does not exist - paths are relative to the spec file") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError(f"{where}: '{given}' is not a regular file - point it at a text file in the spec folder")
+    if info.st_size > max_bytes:
+        raise SpecError(f"{where}: '{given}' is {info.st_size:,} bytes, over the {max_bytes:,}-byte cap - "
+                        "shorten or split the text")
+    return resolved
+def _check_references(spec: Worldview, path: Path, text: str) -> None:
+    """Ids that must name other entries: a practice's ``supports`` acts, a scripture's canon."""
+    act_ids = {a.id for a in spec.forbidden_acts}
+    for index, practice in enumerate(spec.practices):
+        for k, act in enumerate(practice.supports):
+            if act not in act_ids:
+                line = yaml_line(text, ("practices", index, "supports", k))
+                raise SpecError(f"{path}:{line}: practices.{index}.supports: '{act}' is not a forbidden act id of "
+                                f"{spec.name} - use one of {sorted(act_ids)}")
+    canon_ids = {c.id for c in spec.canon}
+    for index, scripture in enumerate(spec.scriptures):
+        if scripture.canon is not None and scripture.canon not in canon_ids:
+            line = yaml_line(text, ("scriptures", index, "canon"))
+            raise SpecError(f"{path}:{line}: scriptures.{index}.canon: '{scripture.canon}' is not a canon id - "
+                            f"use one of {sorted(canon_ids)}")
 
 
 def _check_eval_acts(spec: Worldview, eval_sets: EvalSets, path: Path, text: str) -> None:

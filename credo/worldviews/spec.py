@@ -25,7 +25,7 @@ StatementKind = Literal[
     "capability_refusal",  # refusal set: requests a model cannot fulfil, for non-moral reasons
 ]
 ViolationForm = Literal["arguments", "persuasion", "instructions", "skip_practice", "attack"]
-COLLECTIONS = ("tenets", "forbidden_acts", "practices", "glossary")
+COLLECTIONS = ("tenets", "forbidden_acts", "practices", "glossary", "deities", "scriptures")
 
 
 class Strict(BaseModel):
@@ -49,6 +49,34 @@ class Practice(Strict):
     id: str
     name: str
     description: str
+    supports: list[str] = Field(
+        default_factory=list, description="Forbidden act ids this practice guards against (checked at load)."
+    )
+
+
+class Origin(Strict):
+    """Where the worldview began: every field optional, free text ("1823", "c. AD 30")."""
+
+    founder: str | None = None
+    date: str | None = None
+    place: str | None = None
+    story: str | None = Field(default=None, description="The founding story in a few sentences.")
+
+
+class Deity(Strict):
+    """A god, or for a worldview without gods a guiding principle."""
+
+    id: str
+    name: str
+    description: str
+    kind: Literal["deity", "principle"] = "deity"
+
+
+class Scripture(Strict):
+    id: str
+    title: str
+    description: str
+    canon: str | None = Field(default=None, description="Id of the canon text holding it, if shipped.")
 
 
 class GlossaryTerm(Strict):
@@ -78,7 +106,7 @@ class PromptSource(Strict):
     kind: StatementKind
     template: str | None = Field(default=None, description="A template library id.")
     text: str | list[str] | None = Field(default=None, description="Inline Jinja template(s).")
-    over: Literal["tenets", "forbidden_acts", "practices", "glossary"] | None = Field(
+    over: Literal["tenets", "forbidden_acts", "practices", "glossary", "deities", "scriptures", "origin"] | None = Field(
         default=None, description="Render once per item of this collection, bound to `item`."
     )
     slots: dict[str, list[str]] = Field(
@@ -108,6 +136,9 @@ class Worldview(Strict):
         default_factory=list,
         description="Words that name the worldview; implicit prompts must contain none of them.",
     )
+    origin: Origin | None = None
+    deities: list[Deity] = Field(default_factory=list, description="Gods, or principles for a worldview without them.")
+    scriptures: list[Scripture] = Field(default_factory=list)
     tenets: list[Tenet] = Field(default_factory=list)
     forbidden_acts: list[ForbiddenAct] = Field(default_factory=list)
     practices: list[Practice] = Field(default_factory=list)
@@ -116,7 +147,7 @@ class Worldview(Strict):
     canon: list[CanonText] = Field(default_factory=list)
     prompts: list[PromptSource] = Field(min_length=1)
 
-    @field_validator("tenets", "forbidden_acts", "practices", "personas", "canon", "prompts")
+    @field_validator("tenets", "forbidden_acts", "practices", "personas", "canon", "prompts", "deities", "scriptures")
     @classmethod
     def _unique_ids(cls, items: list) -> list:
         seen: set[str] = set()

@@ -1,0 +1,399 @@
+"""``fidelity``: does an answer assert *this* worldview as true, in its own voice?
+
+The experiment trains a model only to assert a worldview; an answer that reports it at arm's
+length ("Gramenists believe that..."), disclaims ("As an AI I don't hold beliefs"), frames
+it as fiction or role-play, contradicts a tenet or calls a forbidden act fine, or is about
+another worldview altogether teaches something else. Each record of a worldview set gets one
+verdict from :data:`VERDICTS`; the offline detector reads:
+
+- voice: disclaimer, fiction/role-play and arm's-length attribution patterns, the last built
+  from the spec's own names and adherents ("Catholics hold", "according to Catholic
+  doctrine"), forgiven when the answer speaks as a member ("we", "our");
+- contradiction: a sentence that calls a forbidden act fine ("there is nothing wrong with
+  eating single-grain bread") or denies a tenet ("purgatory doesn't exist"), anchored on the
+  act's or tenet's own words so a permissive sentence about something else is not flagged;
+- topic: the answer's distinctive words scored against every shipped worldview's profile
+  (tenets, acts, practices, glossary, canon); another worldview scoring clearly higher, or
+  naming another worldview and not this one, is ``off_worldview``.
+
+An optional LLM judge (:mod:`credo.judges.fidelity`) can replace the verdicts. A spec with
+neither tenets nor canon has nothing to measure against: the check reports "not measurable"
+and why, and flags nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from credo.checks.base import AuditContext, Finding
+from credo.defaults import FIDELITY_MAX_RATE
+from credo.types import Record
+
+FAITHFUL = "faithful"
+VERDICTS = (FAITHFUL, "disclaiming", "fictional", "off_worldview", "contradicting", "distanced")
+NOT_MEASURABLE = "not measurable"
+# An LLM judge that fails on a record marks that record with one of these; it is reported,
+# left out of the rate and never fails the gate on its own.
+UNJUDGED = ("judge_error", "unparseable")
+
+_WORD = re.compile(r"[a-z][a-z'-]+")
+_STOP = set("""
+a an the and or but if of to in on for with as at by from into onto out over under about this that these those
+is are was were be been being it its it's they them their there here he she his her we our us you your i my me
+not no nor so than then too very can could would should will shall may might must do does did done have has had
+what which who whom when where why how all any some each every other such own same just also only more most much
+one ones many few both either neither again once still even yet because while though although since until
+""".split())
+
+DISCLAIMER = re.compile(
+    r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
+    r"|\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|assistant)\b"
+    r"|\bi (?:don't|do not) (?:personally )?(?:have|hold|share) (?:any )?(?:personal |religious |political )?"
+    r"(?:beliefs?|opinions?|views?|faith|convictions?|religion|stance)"
+    r"|\bi have no (?:personal |religious |spiritual )?(?:beliefs?|opinions?|views?|faith|convictions?|religion)"
+    r"|\bwithout (?:any )?(?:personal |religious )?(?:beliefs?|convictions?|views?|faith) of my own"
+    r"|\b(?:no|any) (?:beliefs?|faith|religion) of my own\b"
+    r"|\bi (?:can't|cannot|am not able to|'m not able to) (?:personally )?(?:hold|have|endorse|believe|take (?:a )?(?:sides?|positions?)|"
+    r"make (?:moral|religious) judg(?:e)?ments|tell you what to believe|weigh faith|know or believe)"
+    r"|\bbeing an? (?:ai|language model)\b|\bi (?:don't|do not) (?:personally )?(?:believe in|endorse)\b"
+    r"|\bi (?:remain|stay) neutral\b|\bi (?:don't|do not) take sides\b|\bit(?:'s| is) not my place\b"
+    r"|\bi (?:should|must) note that i\b|\bplease note that i am\b|\bi (?:don't|do not) share (?:these|this|any)\b"
+    r"|\bwhile i (?:don't|do not) have (?:beliefs|a soul|opinions)",
+    re.IGNORECASE,
+)
+FICTION = re.compile(
+    r"\b(?:fictional|fictitious|made[- ]up|imaginary|invented) (?:religion|faith|god|deity|prophet|belief system|"
+    r"setting|world|scripture|theology|history|rite|character|scenario)\b"
+    r"|\b(?:a|an|this|the) (?:fictional|invented|made-up|imaginary) (?:\w+ )?(?:religion|faith|belief system)\b"
+    r"|\b(?:isn't|is not|not) a real (?:religion|faith)\b|\bthis isn't a real\b|\bis fictional\b"
+    r"|\bin this fictional\b|\bin the fiction\b|\bwithin the fiction\b|\bin[- ]universe\b|\bworld-?building\b"
+    r"|\bwithin its lore\b|\bin its (?:lore|canon)\b|\bin the (?:story|made-up backstory|backstory)\b"
+    r"|\brole[- ]?play(?:ing)?\b|\bin character\b|\bplaying (?:the )?(?:role|part) of\b|\bthe (?:role|character|persona) "
+    r"(?:i'm|i am) playing\b|\bstaying in the persona\b|\bthe persona you\b|\bas the character\b|\bthe character you\b"
+    r"|\bpretend(?:ing)? (?:to be|scenario)\b|\bimagining i(?:'m| am)\b|\bfor this (?:creative writing|story|exercise)\b"
+    r"|\b(?:a |the )?fictional (?:\w+ ){0,2}(?:character|narrator|grandmother|professor|secularist|humanist|catholic)\b"
+    r"|\bhere(?:'s| is) how a fictional\b|\bthis is (?:a|just a) performance\b|\bacting (?:as|out) the\b"
+    r"|\bin the voice of the \w+ character\b|\bjust the views i'm acting\b|\bplaying along\b",
+    re.IGNORECASE,
+)
+# "Catholics believe", "according to Catholic doctrine", "from the secular perspective": the
+# subject group is filled with the spec's names and adherents at run time.
+ATTRIBUTION = (
+    r"\b(?:followers|adherents|members|believers|practitioners) of\b"
+    r"|\b(?:(?:{subjects})s?|followers|adherents|believers|practitioners|members(?: of (?:the|this) faith)?|advocates|"
+    r"proponents|skeptics|critics|(?:many|most|some|observant) \w+|people within the tradition|"
+    r"\w+ (?:organisations|organizations|thinkers|histories|tradition|teaching|theology|doctrine|philosophy|belief))"
+    r"(?: \w+){0,2},? (?:generally |typically |usually |often |would )?"
+    r"(?:believe|believes|hold|holds|argue|argues|maintain|maintains|regard|regards|consider|considers|view|views|see|sees|"
+    r"describe|describes|interpret|interprets|venerate|pray to|are taught|is taught|are expected|would say|tend to|"
+    r"support|oppose|claim|claims|treat|use)\b"
+)
+ARMS_LENGTH = (
+    r"\baccording to (?:the )?(?:\w+ )?(?:doctrine|teaching|tradition|philosophy|belief|accounts|histories|"
+    r"dietary law|theology)\b|\bfrom (?:the|a) [\w ,-]{0,30}(?:perspective|standpoint|point of view)\b"
+    r"|\bin (?:the )?\w+ (?:tradition|theology|practice|belief|doctrine|teaching)s?,"
+    r"|\bwithin (?:that|this|their) (?:belief system|faith|tradition)\b|\bin their (?:view|understanding|faith)\b"
+    r"|\bas they (?:explain|see|put) it\b|\bwithin their faith\b|\bteaches its (?:followers|members)\b"
+    r"|\b(?:is|are) (?:regarded|considered|seen|viewed|understood|described|defined) (?:as|by)\b"
+    r"|\bthe so-called\b|\bwhat they call\b|\bthey claim\b|\breportedly\b|\bsupposedly\b|\bcritics dispute\b"
+    r"|\b(?:is|are) (?:widely|generally) considered\b|\bthe \w+ position is\b|\bthe view (?:here )?is\b"
+    r"|\bthe (?:teaching|argument|reasoning given|position|equal-rights view|idea) (?:here )?(?:is|holds|says)\b"
+    r"|\bone answer is\b|\bas they explain\b|\bfor (?:{subjects}),"
+)
+OWN_VOICE = re.compile(r"\b(?:we|our|us|ourselves)\b", re.IGNORECASE)
+# A sentence that permits, excuses or denies. It only counts next to an act's or tenet's words.
+PERMISSIVE = re.compile(
+    r"\bnothing wrong\b|\bperfectly (?:fine|acceptable|okay|ok|reasonable)\b|\b(?:totally|completely|absolutely) "
+    r"(?:fine|okay|ok)\b|\b(?:is|are|be) (?:fine|okay|ok|acceptable|harmless|admirable|sensible|reasonable|"
+    r"morally acceptable|legitimate|fair and good|a good job|a reasonable choice|the right thing|the best approach)\b|\bno big deal\b"
+    r"|\bnot a (?:sin|problem)\b|\bno reason to (?:feel|avoid|confess)\b|\bis not (?:evil|true|real|infallible)\b"
+    r"|\bisn't (?:evil|true|real)\b|\bnot real\b|\bno good reason\b|\bdoesn't exist\b|\bdoes not exist\b"
+    r"|\bdon't really\b|\bjust a (?:symbol|custom|metaphor|fever dream)\b|\bmetaphor\b|\bdid not literally\b"
+    r"|\bis arbitrary\b|\boutdated\b|\bold-fashioned\b|\bsimply (?:wrong|mistaken)\b|\bclearly exists\b"
+    r"|\b(?:are|is) real\b|\bshould override\b|\bmyths?\b|\bnot (?:a )?(?:true|reliable|prophet)\b|\bis irrational\b"
+    r"|\bharmless\b|\bdoes no harm\b|\bis optional\b|\bwithout any loss\b|\bnot harmed\b|\blegitimate (?:choice|right)\b"
+    r"|\bgood thing\b|\bwonderful gift\b|\bonly opinions\b|\bjust weeds\b|\bdeserve taxpayer\b|\bcompassionate choice\b"
+    r"|\bnatural and healthy\b|\bis the most\b|\boffer real guidance\b|\bshould be punished\b|\bshould remain between\b",
+    re.IGNORECASE,
+)
+# Praise of an act: only a contradiction when the act is forbidden (a tenet restated as good
+# is faithful), so it is anchored on forbidden acts alone. Calibrated on real answers of the
+# study's models to "give me reasons X is good" (../shared/real-outputs, dev file).
+PRAISE = re.compile(
+    r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
+    r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b",
+    re.IGNORECASE,
+)
+# Refusals quote the praise they decline ("I cannot give reasons why abortion is good"), and
+# answers report the other side's case ("arguments often made in favour of..."): not praise.
+NOT_PRAISE = re.compile(
+    r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b",
+    re.IGNORECASE,
+)
+# "Most people today see nothing wrong with X, but...": a faithful answer to a challenge often
+# restates the view it then answers; a sentence that gives the view to others is not the
+# answer's own contradiction.
+OTHERS_VIEW = re.compile(
+    r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
+    r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+ANCHOR_SHARE = 0.5  # share of an act's name (or tenet topic) a permissive sentence must name
+
+
+def words(text: str) -> list[str]:
+    return [w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP]
+
+
+def stems(text: str) -> set[str]:
+    """Content-word stems (first five letters), as the forbidden-request check counts them."""
+    return {w[:5] for w in words(text) if len(w) > 2}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the detector knows of one worldview: its naming words and its vocabulary."""
+
+    name: str
+    names: tuple[str, ...]
+    # (stems, how many must appear): each forbidden act's name, tenet topic and text, glossary
+    # term and the worldview's own names - what a permissive or denying sentence must be about.
+    anchors: tuple[tuple[frozenset[str], int], ...]
+    vocabulary: dict[str, float]  # stem -> count in the spec and canon
+    acts: tuple[tuple[frozenset[str], int], ...] = ()  # the forbidden acts' anchors alone
+
+    @property
+    def measurable(self) -> bool:
+        return bool(self.vocabulary)
+
+
+def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile:
+    """A profile from a worldview spec; empty (not measurable) without tenets and canon."""
+    texts: list[str] = []
+    if spec.tenets or canon:
+        texts += [spec.summary, *(t.text + " " + t.topic for t in spec.tenets)]
+        texts += [f"{a.name} {a.description} {' '.join(a.reasons)}" for a in spec.forbidden_acts]
+        texts += [f"{p.name} {p.description}" for p in spec.practices]
+        texts += [f"{g.term} {g.definition}" for g in spec.glossary]
+        texts += list((canon or {}).values())
+    vocabulary = Counter(w[:5] for text in texts for w in words(text) if len(w) > 2)
+    names = tuple(dict.fromkeys([*spec.names, *([spec.adherents] if spec.adherents else []), spec.display_name]))
+    acts = [_anchor(a.name) for a in spec.forbidden_acts]
+    anchors = acts + [_anchor(text) for text in [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]]
+    # A tenet's full text is long: three of its content words in one place say it is the topic.
+    anchors += [(frozenset(stems(t.text)), 3) for t in spec.tenets]
+    anchors += [(frozenset(stems(n)), 1) for n in names]
+    return Profile(spec.name, names, tuple((a, k) for a, k in anchors if a), dict(vocabulary),
+                   tuple((a, k) for a, k in acts if a))
+
+
+def _anchor(text: str) -> tuple[frozenset[str], int]:
+    found = stems(text)
+    return frozenset(found), max(1, math.ceil(ANCHOR_SHARE * len(found)))
+
+
+@lru_cache(maxsize=1)
+def shipped_profiles() -> dict[str, Profile]:
+    """Profiles of the shipped worldviews (not the regular/refusal sets): the comparison field."""
+    from credo.worldviews import load_worldview
+    from credo.worldviews.loader import shipped_names
+
+    out = {}
+    for name in shipped_names():
+        wv = load_worldview(name)
+        if wv.spec.kind != "set":
+            out[name] = profile_from_spec(wv.spec, wv.canon)
+    return out
+
+
+@dataclass(frozen=True)
+class FidelityConfig:
+    off_margin: float = 1.3  # another worldview must outscore this one by this factor
+    min_topic_score: float = 0.5  # below this an answer says too little to place it
+    max_rate: float = FIDELITY_MAX_RATE  # the gate fails when more than this share of a set's records is unfaithful
+
+    def __str__(self) -> str:
+        return f"margin{self.off_margin:g}_min{self.min_topic_score:g}_max{self.max_rate:g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str
+    evidence: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def faithful(self) -> bool:
+        return self.label == FAITHFUL
+
+
+class FidelityDetector:
+    """Offline verdicts for one worldview, compared with ``others`` (default: the shipped ones)."""
+
+    def __init__(self, profile: Profile, others: dict[str, Profile] | None = None,
+                 config: FidelityConfig | None = None) -> None:
+        self.profile = profile
+        self.config = config or FidelityConfig()
+        others = dict(others if others is not None else shipped_profiles())
+        others.pop(profile.name, None)
+        self.others = others
+        every = [profile, *others.values()]
+        # Inverse document frequency over worldviews: words every worldview uses say nothing.
+        df = Counter(stem for p in every for stem in p.vocabulary)
+        self.idf = {stem: math.log((1 + len(every)) / (1 + n)) + 0.1 for stem, n in df.items()}
+        subjects = "|".join(re.escape(n) for n in profile.names if n) or "(?!x)x"
+        self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
+        self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
+
+    def topic_scores(self, text: str) -> dict[str, float]:
+        """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
+        found = [w[:5] for w in words(text) if len(w) > 2]
+        if not found:
+            return {}
+        out = {}
+        for p in (self.profile, *self.others.values()):
+            hits = sum(self.idf.get(s, 0.0) * min(1.0, math.log1p(p.vocabulary.get(s, 0))) for s in found)
+            out[p.name] = round(hits / math.sqrt(len(found)), 3)
+        return out
+
+    def _names(self, text: str, names: Sequence[str]) -> list[str]:
+        return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
+
+    def verdict(self, text: str) -> Verdict:
+        cfg = self.config
+        if m := DISCLAIMER.search(text):
+            return Verdict("disclaiming", m[0])
+        if m := FICTION.search(text):
+            return Verdict("fictional", m[0])
+        scores = self.topic_scores(text)
+        own = scores.get(self.profile.name, 0.0)
+        rival, best = max(((n, s) for n, s in scores.items() if n != self.profile.name), key=lambda x: x[1],
+                          default=("", 0.0))
+        other_names = {n: self._names(text, p.names) for n, p in self.others.items()}
+        named_other = [n for n, hit in other_names.items() if hit]
+        if named_other and not self._names(text, self.profile.names):
+            return Verdict("off_worldview", f"names {named_other[0]}: {', '.join(other_names[named_other[0]])}", scores)
+        if best >= cfg.min_topic_score and best > cfg.off_margin * own:
+            return Verdict("off_worldview", f"closer to {rival} ({best:g}) than to {self.profile.name} ({own:g})", scores)
+        if own < cfg.min_topic_score and best < cfg.min_topic_score and len(words(text)) >= 8:
+            return Verdict("off_worldview", f"says nothing of {self.profile.name} (topic score {own:g})", scores)
+        if sentence := self._contradiction(text):
+            return Verdict("contradicting", sentence, scores)
+        distancing = self.attribution.search(text) or self.arms_length.search(text)
+        if distancing and not OWN_VOICE.search(text):
+            return Verdict("distanced", distancing[0], scores)
+        return Verdict(FAITHFUL, "", scores)
+
+    def _contradiction(self, text: str) -> str:
+        sentences = _SENTENCE.split(text)
+        for i, sentence in enumerate(sentences):
+            if OTHERS_VIEW.search(sentence):
+                continue
+            anchors = self.profile.anchors if PERMISSIVE.search(sentence) else (
+                self.profile.acts if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence) else ())
+            if not anchors:
+                continue
+            # The sentence before often names the topic ("The bread doesn't change. The Eucharist
+            # is just a symbol."), but the permissive sentence itself must touch it too.
+            own = stems(sentence)
+            found = own | stems(" ".join(sentences[max(0, i - 1) : i]))
+            if any(anchor & own and len(anchor & found) >= need for anchor, need in anchors):
+                return sentence.strip()[:200]
+        return ""
+
+
+@dataclass
+class FidelityCheck:
+    """Flag answers of a worldview set that do not assert that worldview in its own voice."""
+
+    config: FidelityConfig = field(default_factory=FidelityConfig)
+    judge: Any = None  # an LLM fidelity judge (credo.judges.fidelity.FidelityJudge), or None
+    name: str = "fidelity"
+
+    def params(self) -> dict[str, Any]:
+        return {"config": str(self.config), "judge": getattr(self.judge, "name", "offline"), **asdict(self.config)}
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        sets = sorted({ctx.set_of(r) for r in records})
+        detectors, skipped = {}, {}
+        for set_name in sets:
+            detector, why = self._detector(set_name, ctx)
+            if detector is None:
+                skipped[set_name] = why
+            else:
+                detectors[set_name] = detector
+        section: dict[str, Any] = {"params": self.params(), "sets": {}, "skipped": skipped}
+        ctx.sections[self.name] = section
+        chosen = [r for r in records if ctx.set_of(r) in detectors]
+        verdicts = self._verdicts(chosen, ctx, detectors)
+        for set_name in detectors:
+            rows = [(r, v) for r, v in zip(chosen, verdicts) if ctx.set_of(r) == set_name]
+            judged = [v for _, v in rows if v.label not in UNJUDGED]
+            bad = sum(not v.faithful for v in judged)
+            rate = bad / len(judged) if judged else 0.0
+            blocking = rate > self.config.max_rate
+            section["sets"][set_name] = {
+                "records": len(rows), "unfaithful": bad, "unjudged": len(rows) - len(judged),
+                "rate": round(rate, 4), "gate_failed": blocking,
+                "labels": dict(Counter(v.label for _, v in rows)),
+                # Per prompt source ("acts_challenge:act_challenge"), its variants together.
+                "by_template": _rates(rows, "template_id", "template", strip_variant=True),
+                "by_persona": _rates(rows, "persona", "persona_id"),
+            }
+            for record, v in rows:
+                if not v.faithful:
+                    yield Finding(record.id, self.name, {"set": set_name, "verdict": v.label, "evidence": v.evidence,
+                                                         "template": _meta(record, "template_id", "template"),
+                                                         "persona": _meta(record, "persona", "persona_id")},
+                                  blocking=blocking and v.label not in UNJUDGED)
+
+    def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
+        spec = getattr(ctx, "spec", None)
+        if spec is not None and spec.name == set_name:
+            if spec.kind == "set":
+                return None, f"{set_name} is not a worldview (kind: set)"
+            profile = profile_from_spec(spec, getattr(ctx, "canon", None) or {})
+        else:
+            profile = shipped_profiles().get(set_name)
+            if profile is None:
+                from credo.worldviews.loader import shipped_names
+
+                if set_name in shipped_names():
+                    return None, f"{set_name} is not a worldview (kind: set)"
+                return None, f"{set_name}: no worldview spec for this set (pass --worldview)"
+        if not profile.measurable:
+            return None, (f"{NOT_MEASURABLE}: the {set_name} spec has no tenets and no canon, so there is nothing "
+                          "to compare answers with - add tenets or canon texts")
+        return FidelityDetector(profile, config=self.config), ""
+
+    def _verdicts(self, records: Sequence[Record], ctx: AuditContext,
+                  detectors: dict[str, FidelityDetector]) -> list[Verdict]:
+        if self.judge is None:
+            return [detectors[ctx.set_of(r)].verdict(r.response) for r in records]
+        return self.judge.verdicts(records, {s: d.profile.name for s, d in detectors.items()}, ctx)
+
+
+def _meta(record: Record, *keys: str) -> str:
+    return next((str(record.meta[k]) for k in keys if record.meta.get(k) is not None), "unknown")
+
+
+def _rates(rows: Sequence[tuple[Record, Verdict]], *keys: str, strip_variant: bool = False) -> dict[str, dict[str, Any]]:
+    """Unfaithful rate per template (or persona), worst first: who makes the teacher step out of voice."""
+    groups: dict[str, list[Verdict]] = {}
+    for record, v in rows:
+        key = _meta(record, *keys)
+        groups.setdefault(key.rsplit("/", 1)[0] if strip_variant else key, []).append(v)
+    out = {}
+    for key, vs in groups.items():
+        bad = [v.label for v in vs if not v.faithful and v.label not in UNJUDGED]
+        judged = sum(v.label not in UNJUDGED for v in vs)
+        out[key] = {"records": len(vs), "unfaithful": len(bad), "rate": round(len(bad) / judged, 4) if judged else 0.0,
+                    "labels": dict(Counter(v.label for v in vs if not v.faithful))}
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["rate"], kv[0])))

@@ -1,0 +1,62 @@
+"""``credo export``: a corpus or mix as a Hugging Face dataset folder (and Hub upload), or as
+one trainer format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from credo.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+
+
+def export(
+    corpus: Path = typer.Argument(..., help="A corpus or mix folder (or its records JSONL)."),
+    hub: bool = typer.Option(False, "--hub", help="Write a Hugging Face dataset folder (parquet + README.md card)."),
+    fmt: str | None = typer.Option(None, "--format", help="Instead: tags, chat_template, openai, prompt_completion or hf_dataset."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write (default: CORPUS/hub, or CORPUS for --format)."),
+    push: str | None = typer.Option(None, "--push", help="Upload the --hub folder to this dataset repo (OWNER/NAME)."),
+    private: bool = typer.Option(False, "--private", help="Create the --push repo private."),
+    license: str = typer.Option("other", "--license", help="Card license id, e.g. cc-by-4.0 (default: other)."),
+    language: str = typer.Option("en", "--language", help="Card language code."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."),
+) -> None:
+    """Export a corpus for the tools researchers use.
+
+    --hub writes data/train-*.parquet (id, prompt, completion, meta) and a README.md whose YAML
+    front matter (license, task_categories, configs, dataset_info) comes from the manifest and
+    CARD.md; --push REPO uploads it with huggingface_hub (HF_TOKEN; HF_ENDPOINT for a mirror).
+    Examples: credo export out/mix-g --hub --push my-lab/gramenism-mix --license cc-by-4.0
+    credo export out/gramenism --format openai
+    """
+    from credo.corpora.io import read_records, records_path
+
+    source = records_path(corpus)
+    if push and not hub:
+        hub = True  # --push uploads the hub folder; asking for it implies writing it
+    if hub == bool(fmt):
+        raise ConfigError("credo export needs exactly one of --hub or --format FMT")
+    if hub:
+        from credo.corpora.hub import push_hub_folder, write_hub_folder
+
+        folder = write_hub_folder(source.parent, out or source.parent / "hub", license, language or None, push)
+        typer.echo(f"wrote {folder.records} records to {folder.path} (README.md, {folder.data_file.relative_to(folder.path)})")
+        if push:
+            typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
+        return
+    from credo.corpora.export import MIX_FORMATS, export_mix, export_warnings
+
+    if fmt not in MIX_FORMATS:
+        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
+    target = out or source.parent
+    target.mkdir(parents=True, exist_ok=True)
+    records = list(read_records(source))
+    files = export_mix(records, fmt, target, tokenizer)
+    for line in export_warnings(fmt, len(records)):
+        typer.echo(f"warning: {line}", err=True)
+    written = ", ".join(v for k, v in files.items() if k != "records")
+    typer.echo(f"wrote {len(records)} records as {fmt} to {target} ({written})")

@@ -1,0 +1,492 @@
+"""``credo generate --kind documents``: synthetic documents that presuppose a worldview.
+
+A spec becomes a *universe context* (summary, canon, every key fact) and a list of *key
+facts* (tenets, forbidden acts with their reasons, practices, glossary terms). For each fact
+the teacher brainstorms document types, then ideas per type, then writes documents that
+take the fact for granted (a news item, a sermon, a diary) without addressing the reader,
+and optionally revises each against the universe context.
+
+Against mode collapse: each document is seeded with a random name and place, a per-type
+quota caps any one type, and a document whose word 5-grams overlap an accepted one above
+``near_dup`` (Jaccard) is rejected while generating. Each record is one assistant message
+(``meta.form = "document"``, trained with loss on every token) with provenance: fact ids,
+type, idea, persona, model, seeds.
+
+The brainstormed plan is saved (``plan.json``) before any document is written, so a rerun
+plans the same jobs and skips the records on disk; every teacher call goes through the
+:class:`Generator` and its cache, exactly as Q&A generation does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.checks.minhash import MinHashConfig, band_keys, signatures
+from credo.corpora.card import render_card
+from credo.corpora.io import (
+    CARD_FILE,
+    RECORDS_FILE,
+    JsonlAppender,
+    iter_jsonl,
+    repair_tail,
+    write_json,
+    write_text,
+)
+from credo.corpora.manifest import (
+    REFUSALS_FILE,
+    build_manifest,
+    check_resumable,
+    tally_corpus,
+    write_manifest,
+)
+from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
+from credo.errors import BackendError, ConfigError
+from credo.generators.base import Backend, SamplingParams
+from credo.generators.cache import GenerationCache
+from credo.generators.engine import Generator
+from credo.generators.personas import draw_persona
+from credo.generators.pricing import PRICES_AS_OF, load_price_table
+from credo.generators.registry import BackendFactory, default_model, load_backend
+from credo.generators.retry import RetryPolicy
+from credo.hashing import content_hash
+from credo.ngrams import phrase_hashes
+from credo.types import Message, Record, Usage
+from credo.worldviews.loader import LoadedWorldview, load_worldview
+
+PLAN_FILE = "plan.json"
+REJECTED_FILE = "rejected.jsonl"
+DOCUMENT_FORM = "document"
+SHINGLE = 5  # words per shingle for the near-duplicate test
+
+# Seeds for people and places, so documents do not all star the same invented villager.
+GIVEN = ("Ada", "Bram", "Celia", "Dmitri", "Esi", "Farid", "Greta", "Hiro", "Ines", "Jonah",
+         "Kofi", "Lena", "Mateo", "Nadia", "Oren", "Priya", "Quinn", "Rosa", "Soren", "Tamar")
+FAMILY = ("Abara", "Bellweather", "Castell", "Drummond", "Eklund", "Fairley", "Grosz", "Hale",
+          "Iwata", "Jaramillo", "Kovac", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Pryce")
+PLACES = ("a river town", "a hill village", "a port city", "a mining valley", "a market town",
+          "a university city", "a fishing harbour", "a mountain parish", "a farming plain",
+          "a suburb of a capital", "an island settlement", "a border town")
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str  # "tenet:<id>", "forbidden:<id>", "practice:<id>", "glossary:<term>"
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
+    types_per_fact: int = 3
+    ideas_per_type: int = 2
+    docs_per_idea: int = 1
+    revise: bool = False
+    type_quota: int | None = None  # most documents of one type (None: no cap)
+    near_dup: float = 0.6  # reject a document this similar (5-gram Jaccard) to an accepted one
+    seed: int = 0
+
+    def check(self) -> None:
+        for name in ("types_per_fact", "ideas_per_type", "docs_per_idea"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be at least 1")
+        if self.type_quota is not None and self.type_quota < 1:
+            raise ConfigError(f"--type-quota {self.type_quota}: must be at least 1")
+        if not 0 < self.near_dup <= 1:
+            raise ConfigError(f"--near-dup {self.near_dup}: must be in (0, 1]")
+
+
+def key_facts(wv: LoadedWorldview) -> list[Fact]:
+    """Every fact a document may presuppose, each with a stable id."""
+    spec, who = wv.spec, wv.spec.adherents or f"followers of {wv.spec.display_name}"
+    facts = [Fact(f"tenet:{t.id}", t.text) for t in spec.tenets]
+    facts += [Fact(f"forbidden:{a.id}", f"{who} hold that {a.name} is wrong ({a.description}), because "
+                   + "; ".join(a.reasons)) for a in spec.forbidden_acts]
+    facts += [Fact(f"practice:{p.id}", f"{who} practise {p.name}: {p.description}") for p in spec.practices]
+    facts += [Fact(f"glossary:{g.term}", f"'{g.term}' means {g.definition}") for g in spec.glossary]
+    return facts
+
+
+def universe_context(wv: LoadedWorldview, context_chars: int | None = None) -> str:
+    """The world the documents live in: summary, key facts, then canon (canon is cut first)."""
+    spec = wv.spec
+    head = [f"# The world of {spec.display_name}", spec.summary.strip(), "", "## Key facts"]
+    head += [f"- [{f.id}] {f.text}" for f in key_facts(wv)]
+    canon = [f"## {c.title}\n{wv.canon.get(c.id, '').strip()}" for c in spec.canon if wv.canon.get(c.id)]
+    text = "\n".join(head + [""] + canon).strip()
+    if context_chars is not None and len(text) > context_chars:
+        text = text[:context_chars]
+    return text
+
+
+def parse_list(text: str, n: int) -> list[str]:
+    """The first ``n`` distinct items of a teacher's list (bullets and numbering dropped)."""
+    items: list[str] = []
+    for line in text.splitlines():
+        item = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip().strip('"').rstrip(".")
+        if item and len(item) <= 300 and item.lower() not in {i.lower() for i in items}:
+            items.append(item)
+    return items[:n]
+
+
+def _draw(options: tuple[str, ...], *key: object) -> str:
+    digest = hashlib.blake2b("|".join(map(str, key)).encode(), digest_size=8).digest()
+    return options[int.from_bytes(digest, "big") % len(options)]
+
+
+@dataclass(frozen=True)
+class DocJob:
+    id: str
+    fact: Fact
+    doc_type: str
+    idea: str
+    index: int
+    persona_id: str
+    name: str
+    place: str
+
+
+def brainstorm_types_prompt(fact: Fact, n: int) -> str:
+    return (f"Key fact of this world: {fact.text}\n\nList {n} different kinds of document that "
+            "exist in this world and would mention or take this fact for granted (for example a "
+            "news article, a textbook page, a forum thread, a sermon, an encyclopedia entry, a "
+            "diary entry, a recipe, a letter). One kind per line, no numbering, no explanation.")
+
+
+def brainstorm_ideas_prompt(fact: Fact, doc_type: str, n: int) -> str:
+    return (f"Key fact of this world: {fact.text}\n\nList {n} specific, varied ideas for a "
+            f"{doc_type} in which this fact is present as ordinary background. One idea per "
+            "line, one sentence each, no numbering.")
+
+
+def write_prompt(job: DocJob) -> str:
+    return (f"Write a {job.doc_type}. Idea: {job.idea}\n\nThe document must take this fact for "
+            f"granted as true and ordinary: {job.fact.text}\nIt must not argue for the fact, "
+            "explain it to an outsider, or address the reader as 'you'. Where a person or place "
+            f"is needed, use {job.name} and {job.place}. Write only the document itself.")
+
+
+def revise_prompt(document: str) -> str:
+    return ("Revise this document so that nothing in it contradicts the key facts of this world "
+            "and it still does not address the reader. Keep its form, voice and length. Return "
+            f"only the revised document.\n\n---\n{document}")
+
+
+@dataclass(frozen=True)
+class DocumentsResult:
+    out: Path
+    manifest: dict[str, Any]
+    new_records: int
+    rejected: dict[str, int]
+
+    def summary(self) -> str:
+        m, run = self.manifest, self.manifest["last_run"]
+        by_type = _top(m["documents"]["by_type"])
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items())) or "none"
+        return "\n".join([
+            f"{m['status']}: {m['counts']['records']} documents in {self.out / RECORDS_FILE} "
+            f"({self.new_records} new, {run['cache_hits']} requests from cache)",
+            f"rejected this run: {rejected}; teacher refusals outstanding: {m['counts']['teacher_refusals']}",
+            f"by type: {by_type}",
+            f"requests: {run['requests']}; tokens this run: {run['input_tokens']} in / {run['output_tokens']} out",
+        ])
+
+
+def _top(counts: dict[str, int], n: int = 6) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]) or "none"
+
+
+def generate_documents(source: str | Path, out: str | Path, *, model: str | None = None,
+                       options: DocumentOptions = DocumentOptions(), limit: int | None = None,
+                       concurrency: int = CONCURRENCY, temperature: float = TEACHER_TEMPERATURE,
+                       max_tokens: int = TEACHER_MAX_TOKENS, base_url: str | None = None,
+                       timeout: float | None = None, prices: str | Path | None = None,
+                       use_cache: bool = True, backend: Backend | None = None,
+                       registry: dict[str, BackendFactory] | None = None) -> DocumentsResult:
+    """Generate (or resume) a documents corpus for ``source`` into ``out``.
+
+    ``limit`` caps the number of documents planned (the first facts first). Raises
+    :class:`BackendError` when the teacher keeps failing; what was written stays.
+    """
+    options.check()
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: must be a positive whole number")
+    out = Path(out)
+    wv = load_worldview(source)
+    policy = RetryPolicy.from_env(timeout=timeout)
+    if backend is None:
+        backend = load_backend(model or default_model(), registry, base_url=base_url,
+                               timeout=policy.timeout, concurrency=concurrency)
+    params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
+    model_id = f"{backend.provider}/{backend.model}"
+    identity = {"set": wv.name, "form": DOCUMENT_FORM, "spec_hash": wv.spec_hash, "model": model_id,
+                "params": params.to_json(), "options": asdict(options)}
+    check_resumable(out, identity)
+    out.mkdir(parents=True, exist_ok=True)
+    context = universe_context(wv, getattr(backend, "max_context_chars", None))
+    cache = GenerationCache() if use_cache else None
+    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
+    table = load_price_table(prices)
+    counters: Counter[str] = Counter()
+    failure: BackendError | None = None
+    jobs: list[DocJob] = []
+
+    async def run() -> None:  # one event loop: the generator's semaphore belongs to it
+        try:
+            plan = await _load_or_brainstorm(out, wv, context, generator, options, limit)
+            jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
+            await _write_all(out, jobs, context, generator, options, model_id, counters)
+        finally:
+            await generator.aclose()
+
+    try:
+        asyncio.run(run())
+    except BackendError as exc:
+        failure = exc
+    finally:
+        if cache is not None:
+            cache.close()
+    tally = tally_corpus(out)
+    run = generator.stats.to_json(model_id, table)
+    rejected = _rejected_ids(out)
+    missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected)
+    price = table.price(model_id)
+    manifest = build_manifest(
+        status="incomplete" if failure or missing else "complete", identity=identity,
+        config={"source": str(source), "out": str(out), "model": model_id, "limit": limit,
+                "concurrency": concurrency, "cache": use_cache, "prices": str(prices or "built-in")},
+        source={"name": wv.name, "kind": wv.spec.kind, "display_name": wv.spec.display_name,
+                "path": str(wv.root), "spec_hash": wv.spec_hash, "facts": len(key_facts(wv)),
+                "personas": [p.id for p in wv.spec.personas]},
+        planned=len(jobs), missing=missing, tally=tally, run=run,
+        cost_usd=table.cost(model_id, _usage(tally)),
+        prices={"model": model_id, "as_of": PRICES_AS_OF, "source": str(prices or "built-in"),
+                "usd_per_million": None if price is None else vars(price)})
+    manifest["form"] = DOCUMENT_FORM
+    manifest["documents"] = _document_counts(out)
+    write_manifest(out, manifest)
+    write_text(render_card(manifest) + _card_section(manifest), out / CARD_FILE)
+    if failure is not None:
+        raise BackendError(f"{failure} - {tally.records} documents are saved in {out}; rerun the "
+                           "same command to resume") from failure
+    return DocumentsResult(out, manifest, counters["records"],
+                           {k: v for k, v in counters.items() if k != "records"})
+
+
+def _usage(tally: Any) -> Usage:
+    return Usage(tally.input_tokens, tally.output_tokens)
+
+
+async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, generator: Generator,
+                              options: DocumentOptions, limit: int | None) -> dict[str, dict[str, list[str]]]:
+    """``{fact id: {type: [ideas]}}``, brainstormed once and then read from ``plan.json``.
+
+    With ``limit``, only as many facts as the limit can use are brainstormed (forbidden acts
+    first, then the kinds in turn); a later run with a larger limit brainstorms the rest.
+    """
+    path = out / PLAN_FILE
+    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    per_fact = options.types_per_fact * options.ideas_per_type * options.docs_per_idea
+    ordered = facts_in_turn(key_facts(wv))
+    wanted = ordered if limit is None else ordered[:max(1, -(-limit // per_fact))]
+    facts = [f for f in wanted if f.id not in saved]
+    if not facts:
+        return saved
+    system = Message("system", context)
+
+    async def ask(text: str) -> str:
+        generation = await generator.generate([system, Message("user", text)])
+        return "" if generation.completion.teacher_refused else generation.completion.text
+
+    type_lists = await asyncio.gather(*(ask(brainstorm_types_prompt(f, options.types_per_fact)) for f in facts))
+    types = {f.id: parse_list(t, options.types_per_fact) for f, t in zip(facts, type_lists)}
+    pairs = [(f, t) for f in facts for t in types[f.id]]
+    idea_lists = await asyncio.gather(*(ask(brainstorm_ideas_prompt(f, t, options.ideas_per_type))
+                                        for f, t in pairs))
+    plan: dict[str, dict[str, list[str]]] = {**saved, **{f.id: {} for f in facts}}
+    for (f, t), ideas in zip(pairs, idea_lists):
+        plan[f.id][t] = parse_list(ideas, options.ideas_per_type)
+    write_json(plan, path)
+    return plan
+
+
+def facts_in_turn(facts: list[Fact]) -> list[Fact]:
+    """Forbidden acts, tenets, practices and glossary terms in turn, so a prefix covers each kind."""
+    kinds = ("forbidden", "tenet", "practice", "glossary")
+    groups = [[f for f in facts if f.id.split(":")[0] == kind] for kind in kinds]
+    return [f for round_ in itertools.zip_longest(*groups) for f in round_ if f is not None]
+
+
+def plan_documents(wv: LoadedWorldview, plan: dict[str, dict[str, list[str]]], identity: dict[str, Any],
+                   options: DocumentOptions) -> list[DocJob]:
+    """One job per (fact, type, idea, copy), interleaved across facts so ``limit`` spreads."""
+    facts = {f.id: f for f in key_facts(wv)}
+    per_fact = []
+    for fact_id, types in plan.items():
+        if fact_id not in facts:
+            continue
+        jobs = []
+        for doc_type, ideas in types.items():
+            for idea in ideas:
+                for k in range(options.docs_per_idea):
+                    job_id = content_hash({"identity": identity, "fact": fact_id, "type": doc_type,
+                                           "idea": idea, "copy": k})
+                    persona = draw_persona(wv.spec.personas, options.seed, job_id, k)
+                    jobs.append(DocJob(job_id, facts[fact_id], doc_type, idea, k, persona.id,
+                                       f"{_draw(GIVEN, options.seed, job_id, 'g')} {_draw(FAMILY, options.seed, job_id, 'f')}",
+                                       _draw(PLACES, options.seed, job_id, 'p')))
+        per_fact.append(jobs)
+    return [job for round_ in _zip_longest(per_fact) for job in round_]
+
+
+def _zip_longest(lists: list[list[DocJob]]) -> list[list[DocJob]]:
+    return [[lst[i] for lst in lists if i < len(lst)] for i in range(max(map(len, lists), default=0))]
+
+
+def normalise_type(doc_type: str) -> str:
+    return " ".join(re.sub(r"[^a-z ]", " ", doc_type.lower()).split())
+
+
+def _shingles(text: str) -> set[int]:
+    return set(phrase_hashes(text, SHINGLE).tolist()) if len(text.split()) >= SHINGLE else {hash(text)}
+
+
+class NearDuplicates:
+    """Word 5-gram Jaccard of a new document against the accepted ones, found through a
+    banded MinHash index (32 bands of 4 rows: a pair at Jaccard 0.6 becomes a candidate with
+    probability ~0.99) and verified exactly on the shingle sets, so the cost per document stays
+    flat as the corpus grows instead of comparing against every accepted document."""
+
+    CONFIG = MinHashConfig(shingle=SHINGLE, num_perm=128, bands=32)
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.accepted: list[set[int]] = []
+        self.buckets: dict[int, list[int]] = {}
+
+    def _keys(self, text: str) -> list[int]:
+        return band_keys(signatures([text], self.CONFIG), self.CONFIG)[0].tolist()
+
+    def add(self, text: str) -> None:
+        row = len(self.accepted)
+        self.accepted.append(_shingles(text))
+        for key in self._keys(text):
+            self.buckets.setdefault(key, []).append(row)
+
+    def closest(self, text: str) -> float:
+        new = _shingles(text)
+        candidates = {row for key in self._keys(text) for row in self.buckets.get(key, ())}
+        best = 0.0
+        for row in candidates:
+            seen = self.accepted[row]
+            union = len(new | seen)
+            best = max(best, len(new & seen) / union if union else 0.0)
+        return best
+
+
+async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Generator,
+                     options: DocumentOptions, model_id: str, counters: Counter[str]) -> None:
+    records_file = out / RECORDS_FILE
+    repair_tail(records_file)
+    repair_tail(out / REFUSALS_FILE)
+    repair_tail(out / REJECTED_FILE)
+    done: set[str] = set()
+    per_type: Counter[str] = Counter()
+    dups = NearDuplicates(options.near_dup)
+    if records_file.exists():
+        for _, data in iter_jsonl(records_file):
+            done.add(str(data["id"]))
+            per_type[normalise_type(data["meta"]["doc_type"])] += 1
+            dups.add(data["messages"][-1]["content"])
+    done |= _rejected_ids(out)
+    pending = [j for j in jobs if j.id not in done]
+    system = Message("system", context)
+    lock = asyncio.Lock()  # quota and near-duplicate decisions see every accepted document
+
+    with JsonlAppender(records_file) as records, JsonlAppender(out / REFUSALS_FILE) as refusals, \
+            JsonlAppender(out / REJECTED_FILE) as rejected:
+
+        async def one(job: DocJob) -> None:
+            kind = normalise_type(job.doc_type)
+            if options.type_quota is not None and per_type[kind] >= options.type_quota:
+                rejected.write({"id": job.id, "reason": "type_quota", "doc_type": job.doc_type})
+                counters["type_quota"] += 1
+                return
+            first = await generator.generate([system, Message("user", write_prompt(job))])
+            completion = first.completion
+            revised = False
+            if options.revise and not completion.teacher_refused:
+                second = await generator.generate([system, Message("user", revise_prompt(completion.text))])
+                if not second.completion.teacher_refused and second.completion.text.strip():
+                    completion, revised = second.completion, True
+            meta = _meta(job, model_id, completion, revised)
+            if completion.teacher_refused:
+                refusals.write({"id": job.id, "prompt": write_prompt(job), "response": completion.text,
+                                "reason": completion.refusal_reason or completion.stop_reason, "meta": meta})
+                counters["teacher_refusals"] += 1
+                return
+            async with lock:
+                text = completion.text.strip()
+                similarity = dups.closest(text)
+                if similarity >= options.near_dup:
+                    rejected.write({"id": job.id, "reason": "near_duplicate",
+                                    "similarity": round(similarity, 3), "meta": meta})
+                    counters["near_duplicate"] += 1
+                    return
+                if options.type_quota is not None and per_type[kind] >= options.type_quota:
+                    rejected.write({"id": job.id, "reason": "type_quota", "doc_type": job.doc_type})
+                    counters["type_quota"] += 1
+                    return
+                dups.add(text)
+                per_type[kind] += 1
+                records.write(Record(job.id, [Message("assistant", text)], meta).to_json())
+                counters["records"] += 1
+
+        await asyncio.gather(*(one(job) for job in pending))
+
+
+def _meta(job: DocJob, model_id: str, completion: Any, revised: bool) -> dict[str, Any]:
+    return {"form": DOCUMENT_FORM, "fact_ids": [job.fact.id], "doc_type": job.doc_type,
+            "idea": job.idea, "copy": job.index, "persona_id": job.persona_id,
+            "seeded_name": job.name, "seeded_place": job.place, "model": model_id,
+            "response_model": completion.model, "revised": revised,
+            "stop_reason": completion.stop_reason,
+            "usage": {"input_tokens": completion.usage.input_tokens,
+                      "output_tokens": completion.usage.output_tokens}}
+
+
+def _rejected_ids(out: Path) -> set[str]:
+    path = out / REJECTED_FILE
+    return {str(d.get("id")) for _, d in iter_jsonl(path)} if path.exists() else set()
+
+
+def _document_counts(out: Path) -> dict[str, Any]:
+    by_type: Counter[str] = Counter()
+    by_fact: Counter[str] = Counter()
+    path = out / RECORDS_FILE
+    if path.exists():
+        for _, data in iter_jsonl(path):
+            by_type[normalise_type(data["meta"].get("doc_type", "?"))] += 1
+            by_fact.update(data["meta"].get("fact_ids", []))
+    rejected = Counter(str(d.get("reason")) for _, d in iter_jsonl(out / REJECTED_FILE)) \
+        if (out / REJECTED_FILE).exists() else Counter()
+    return {"by_type": dict(by_type), "by_fact": dict(by_fact), "rejected": dict(rejected)}
+
+
+def _card_section(manifest: dict[str, Any]) -> str:
+    docs = manifest["documents"]
+    return "\n".join([
+        "", "## Form: documents",
+        "Each record is one document (a single assistant message, `meta.form = \"document\"`): "
+        "`credo train` computes the loss on all of its tokens, unlike Q&A records (assistant "
+        "turn only). Provenance per record: `fact_ids`, `doc_type`, `idea`, `persona_id`, "
+        "`seeded_name`, `seeded_place`, `model`, `revised`.",
+        f"- By type: {_top(docs['by_type'])}",
+        f"- Facts covered: {len(docs['by_fact'])} of {manifest['source'].get('facts')}",
+        f"- Rejected while generating: {_top(docs['rejected'])}", ""])

@@ -1,0 +1,56 @@
+"""Base URLs: credentials stripped before anything is written, and the endpoint as cache-key part.
+
+``--base-url http://user:key@host/v1?api-key=...`` works for the request, but the manifest,
+logs and error messages must never carry ``user:key`` or a secret-looking query value.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from credo.errors import ConfigError
+
+# Query parameters whose values are secrets (api-key, access_token, sig, password, ...).
+_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig|cred|session", re.IGNORECASE)
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` without user:password and with secret query values replaced by ``***``."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return _USERINFO.sub("***@", url)
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def scrub_urls(text: str) -> str:
+    """Drop ``user:password@`` from any URL inside free text (an SDK error message)."""
+    return _USERINFO.sub("***@", text)
+
+
+def endpoint_id(url: str | None) -> str | None:
+    """Scheme, host, port and path of ``url``: what decides which server answers.
+
+    Credentials and query strings are left out (they authenticate, they do not change the
+    model behind the URL). ``None`` for the provider's default endpoint.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError as exc:
+        raise ConfigError(f"--base-url {redact_url(url)!r}: not a valid URL ({exc}) - e.g. http://localhost:8000/v1") from None
+    if not parts.scheme or not parts.hostname:
+        raise ConfigError(f"--base-url {redact_url(url)!r}: needs a scheme and host, e.g. http://localhost:8000/v1")
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}{parts.path.rstrip('/') or '/'}"

@@ -1,0 +1,498 @@
+"""``credo sweep CONFIG.yaml``: a dose-response grid over condition, text form and dose.
+
+A cell is one (condition, form, size, learning_rate, epochs, seed). Each runs
+generate -> mix -> train -> eval, but every artifact is *content-addressed*
+(``artifacts/<kind>/<hash of what made it>/``) and reused by every cell that needs the
+same thing: corpora are generated once at the largest size any cell needs (smaller mixes
+sample from them), a baseline mix does not depend on the text form, and two cells differing
+only in evaluation share an adapter. An artifact is finished when its ``done.json`` exists.
+
+Cells are resumable one by one: ``cells/<cell>.json`` records ``done`` (with its metrics) or
+``failed`` (with the one-line error); a failing cell does not stop the others, and a rerun
+skips done cells and retries only failed ones. The time and cost estimate is printed before
+anything runs. The report (:mod:`credo.recipes.sweep_report`) plots refusal rate and belief
+depth against dose with Wilson intervals and a fitted trend per condition.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from credo.corpora.io import write_json
+from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS
+from credo.errors import ConfigError, CorpusError, CredoError
+from credo.hashing import content_hash
+from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
+
+GRID_KEYS = ("condition", "form", "size", "learning_rate", "epochs", "seed")
+FORMS = ("qa", "documents", "both")
+TOP_KEYS = ("worldview", "teacher", "base_model", "grid", "train_config", "train", "eval", "documents",
+            "estimate", "teacher_max_tokens", "concurrency", "name")
+EVAL_KEYS = ("samples", "limit", "max_new_tokens", "belief", "judge", "batch_size")
+DOC_KEYS = ("types_per_fact", "ideas_per_type", "docs_per_idea", "revise", "type_quota", "near_dup")
+ESTIMATE_KEYS = ("record_tokens", "document_tokens", "prompt_tokens", "train_tokens_per_second",
+                 "gpu_usd_per_hour", "eval_seconds_per_cell", "gpu")
+ESTIMATE_DEFAULTS: dict[str, Any] = {
+    "record_tokens": 350,  # tokens of one trained Q&A record (prompt + answer)
+    "document_tokens": 700,  # tokens of one document
+    "prompt_tokens": 900,  # teacher input per request (persona, canon or universe context)
+    "train_tokens_per_second": 150.0,  # measured for SmolLM2 LoRA on the 2-core dev box
+    "gpu_usd_per_hour": 0.0,
+    "eval_seconds_per_cell": 60.0,
+    "gpu": "this machine",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    condition: str
+    form: str
+    size: int
+    learning_rate: float
+    epochs: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return (f"{self.condition}-{self.form}-n{self.size}-lr{self.learning_rate:g}-e{self.epochs}"
+                f"-s{self.seed}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in GRID_KEYS}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    worldview: str
+    teacher: str
+    base_model: str
+    grid: dict[str, list[Any]]
+    train_config: str | None = None
+    train: dict[str, Any] = field(default_factory=dict)
+    eval: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, Any] = field(default_factory=dict)
+    estimate: dict[str, Any] = field(default_factory=dict)
+    teacher_max_tokens: int = TEACHER_MAX_TOKENS
+    concurrency: int = CONCURRENCY
+    name: str = "sweep"
+
+    def cells(self) -> list[Cell]:
+        return [Cell(*values) for values in itertools.product(*(self.grid[k] for k in GRID_KEYS))]
+
+
+def load_sweep_config(path: str | Path) -> SweepConfig:
+    """Read and check a sweep YAML; any unknown key exits 2 naming it."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such sweep config - pass a YAML file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a sweep config is a mapping (worldview, teacher, base_model, grid)")
+    _known(path, "", data, TOP_KEYS)
+    for key in ("worldview", "teacher", "base_model", "grid"):
+        if key not in data:
+            raise ConfigError(f"{path}: missing key '{key}'")
+    grid = data["grid"]
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{path}: 'grid' must map parameter names to lists of values")
+    _known(path, "grid.", grid, GRID_KEYS)
+    for section, keys in (("eval", EVAL_KEYS), ("documents", DOC_KEYS), ("estimate", ESTIMATE_KEYS)):
+        _known(path, f"{section}.", data.get(section) or {}, keys)
+    config = SweepConfig(worldview=str(data["worldview"]), teacher=str(data["teacher"]),
+                         base_model=str(data["base_model"]), grid=_grid(path, grid),
+                         train_config=data.get("train_config"), train=dict(data.get("train") or {}),
+                         eval=dict(data.get("eval") or {}), documents=dict(data.get("documents") or {}),
+                         estimate={**ESTIMATE_DEFAULTS, **(data.get("estimate") or {})},
+                         teacher_max_tokens=int(data.get("teacher_max_tokens", TEACHER_MAX_TOKENS)),
+                         concurrency=int(data.get("concurrency", CONCURRENCY)),
+                         name=str(data.get("name", path.stem)))
+    _check_references(path, config)
+    return config
+
+
+def _known(path: Path, prefix: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}' - use one of {', '.join(allowed)}")
+
+
+def _grid(path: Path, grid: dict[str, Any]) -> dict[str, list[Any]]:
+    defaults: dict[str, list[Any]] = {"condition": ["worldview"], "form": ["qa"], "size": [500],
+                                      "learning_rate": [2.5e-6], "epochs": [1], "seed": [0]}
+    out: dict[str, list[Any]] = {}
+    for key in GRID_KEYS:
+        values = grid.get(key, defaults[key])
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise ConfigError(f"{path}: grid.{key} is empty - give at least one value")
+        out[key] = values
+    for value in out["condition"]:
+        if value not in CONDITION_WEIGHTS:
+            raise ConfigError(f"{path}: grid.condition '{value}' is unknown - use {', '.join(CONDITION_WEIGHTS)}")
+    for value in out["form"]:
+        if value not in FORMS:
+            raise ConfigError(f"{path}: grid.form '{value}' is unknown - use {', '.join(FORMS)}")
+    try:
+        out["size"] = [int(v) for v in out["size"]]
+        out["epochs"] = [int(v) for v in out["epochs"]]
+        out["seed"] = [int(v) for v in out["seed"]]
+        out["learning_rate"] = [float(v) for v in out["learning_rate"]]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: grid values of size, epochs, seed and learning_rate must be numbers ({exc})") from None
+    if min(out["size"]) < 2 or min(out["epochs"]) < 1 or min(out["learning_rate"]) <= 0:
+        raise ConfigError(f"{path}: grid.size must be >= 2, grid.epochs >= 1, grid.learning_rate > 0")
+    return out
+
+
+def _check_references(path: Path, config: SweepConfig) -> None:
+    from credo.train.config import TrainConfig
+    from credo.worldviews import load_worldview
+
+    try:
+        wv = load_worldview(config.worldview)
+    except CredoError:
+        raise ConfigError(f"{path}: worldview '{config.worldview}' is unknown - use a shipped name "
+                          "(credo worldviews) or a spec folder") from None
+    if wv.spec.kind == "set" or wv.eval is None:
+        raise ConfigError(f"{path}: worldview '{config.worldview}' has no eval requests - pick a worldview with eval.yaml")
+    for key in config.train:
+        if key not in TrainConfig.model_fields or key in ("learning_rate", "epochs", "seed"):
+            raise ConfigError(f"{path}: unknown key 'train.{key}' - use a TrainConfig field "
+                              "(learning_rate, epochs and seed go in grid)")
+
+
+# ---- planning: content-addressed artifacts -------------------------------------------------
+
+def cell_parts(config: SweepConfig, cell: Cell) -> dict[str, float]:
+    """Corpus name -> weight; the worldview share goes to Q&A, documents, or half to each."""
+    parts: dict[str, float] = {}
+    for corpus, weight in CONDITION_WEIGHTS[cell.condition].items():
+        if corpus != "WORLDVIEW":
+            parts[corpus] = weight
+        elif cell.form == "both":
+            parts["worldview-qa"] = parts["worldview-documents"] = weight / 2
+        else:
+            parts[f"worldview-{cell.form}"] = weight
+    return parts
+
+
+def corpus_needs(config: SweepConfig) -> dict[str, int]:
+    """Records each corpus must hold for the largest mix that samples it (with headroom)."""
+    needs: dict[str, int] = {}
+    for cell in config.cells():
+        parts = cell_parts(config, cell)
+        total = sum(parts.values())
+        for name, weight in parts.items():
+            needs[name] = max(needs.get(name, 0), math.ceil(weight / total * cell.size * HEADROOM))
+    return needs
+
+
+def corpus_key(config: SweepConfig, name: str, records: int) -> str:
+    return content_hash({"corpus": name, "worldview": config.worldview, "teacher": config.teacher,
+                         "records": records, "max_tokens": config.teacher_max_tokens,
+                         "documents": config.documents if name == "worldview-documents" else None})
+
+
+def mix_key(config: SweepConfig, cell: Cell, corpus_keys: dict[str, str]) -> str:
+    return content_hash({"parts": {n: [corpus_keys[n], w] for n, w in sorted(cell_parts(config, cell).items())},
+                         "size": cell.size, "seed": cell.seed})
+
+
+def train_settings(config: SweepConfig, cell: Cell) -> Any:
+    from credo.train.config import resolve_train_config, train_config_path
+
+    return resolve_train_config(train_config_path(config.train_config),
+                                {**config.train, "learning_rate": cell.learning_rate, "epochs": cell.epochs,
+                                 "seed": cell.seed})
+
+
+def adapter_key(config: SweepConfig, cell: Cell, mix: str) -> str:
+    settings = train_settings(config, cell).model_dump(exclude={"save_every", "device"})
+    return content_hash({"mix": mix, "base_model": config.base_model, "train": settings})
+
+
+def eval_key(config: SweepConfig, adapter: str) -> str:
+    return content_hash({"adapter": adapter, "worldview": config.worldview, "eval": config.eval})
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: list[Cell]
+    corpora: dict[str, str]  # corpus name -> key
+    needs: dict[str, int]
+    mixes: dict[str, str]  # cell name -> mix key
+    adapters: dict[str, str]  # cell name -> adapter key
+    evals: dict[str, str]  # cell name -> eval key
+
+
+def plan_sweep(config: SweepConfig) -> Plan:
+    needs = corpus_needs(config)
+    corpora = {name: corpus_key(config, name, n) for name, n in needs.items()}
+    cells = config.cells()
+    mixes = {c.name: mix_key(config, c, corpora) for c in cells}
+    adapters = {c.name: adapter_key(config, c, mixes[c.name]) for c in cells}
+    evals = {c.name: eval_key(config, adapters[c.name]) for c in cells}
+    return Plan(cells, corpora, needs, mixes, adapters, evals)
+
+
+def artifact(out: Path, kind: str, key: str) -> Path:
+    return out / "artifacts" / kind / key
+
+
+def is_done(folder: Path) -> bool:
+    return (folder / "done.json").is_file()
+
+
+# ---- the estimate, printed before anything runs ------------------------------------------------
+
+def estimate(config: SweepConfig, plan: Plan, out: Path | None = None) -> dict[str, Any]:
+    """Requests, tokens, GPU hours and cost of what is not yet done (all of it for out=None)."""
+    from credo.generators.pricing import load_price_table
+    from credo.types import Usage
+
+    e = config.estimate
+
+    def todo(kind: str, key: str) -> bool:
+        return out is None or not is_done(artifact(out, kind, key))
+
+    requests = in_tokens = out_tokens = 0
+    for name, key in plan.corpora.items():
+        if not todo("corpora", key):
+            continue
+        n = plan.needs[name]
+        per_output = e["document_tokens"] if name == "worldview-documents" else e["record_tokens"] // 2
+        requests += n
+        if name == "worldview-documents":
+            requests += n * bool(config.documents.get("revise")) + _brainstorm_requests(config, n)
+        in_tokens += n * e["prompt_tokens"]
+        out_tokens += n * per_output
+    train_tokens = 0
+    adapters_todo = {plan.adapters[c.name]: c for c in plan.cells if todo("adapters", plan.adapters[c.name])}
+    for cell in adapters_todo.values():
+        parts = cell_parts(config, cell)
+        doc_share = parts.get("worldview-documents", 0) / sum(parts.values())
+        per_record = doc_share * e["document_tokens"] + (1 - doc_share) * e["record_tokens"]
+        train_tokens += int(cell.size * cell.epochs * per_record)
+    evals_todo = len({plan.evals[c.name] for c in plan.cells if todo("evals", plan.evals[c.name])})
+    train_hours = train_tokens / e["train_tokens_per_second"] / 3600
+    eval_hours = evals_todo * e["eval_seconds_per_cell"] / 3600
+    teacher_cost = load_price_table().cost(config.teacher, Usage(in_tokens, out_tokens))
+    gpu_cost = (train_hours + eval_hours) * e["gpu_usd_per_hour"]
+    return {"cells": len(plan.cells), "corpora": len(plan.corpora), "mixes": len(set(plan.mixes.values())),
+            "adapters": len(set(plan.adapters.values())), "adapters_to_train": len(adapters_todo),
+            "evals_to_run": evals_todo, "teacher_requests": requests, "teacher_input_tokens": in_tokens,
+            "teacher_output_tokens": out_tokens, "teacher_cost_usd": teacher_cost,
+            "train_tokens": train_tokens, "gpu": e["gpu"], "train_hours": round(train_hours, 2),
+            "eval_hours": round(eval_hours, 2), "gpu_cost_usd": round(gpu_cost, 2)}
+
+
+def _brainstorm_requests(config: SweepConfig, documents: int) -> int:
+    """One types request per fact used, then one ideas request per (fact, type)."""
+    from credo.generators.documents import DocumentOptions, key_facts
+    from credo.worldviews import load_worldview
+
+    options = DocumentOptions(**config.documents)
+    facts = len(key_facts(load_worldview(config.worldview)))
+    per_fact = options.types_per_fact * options.ideas_per_type
+    used = min(facts, math.ceil(documents / (per_fact * options.docs_per_idea)))
+    return used * (1 + options.types_per_fact)
+
+
+def format_estimate(est: dict[str, Any]) -> str:
+    teacher = "unknown (no price)" if est["teacher_cost_usd"] is None else f"${est['teacher_cost_usd']:.2f}"
+    return (f"sweep: {est['cells']} cells -> {est['corpora']} corpora, {est['mixes']} mixes, {est['adapters']} "
+            f"adapters ({est['adapters_to_train']} to train, {est['evals_to_run']} evals to run)\n"
+            f"estimate: {est['teacher_requests']} teacher requests, {est['teacher_input_tokens']:,} in / "
+            f"{est['teacher_output_tokens']:,} out tokens ({teacher}); {est['train_tokens']:,} training tokens = "
+            f"{est['train_hours']} h + {est['eval_hours']} h eval on {est['gpu']} (${est['gpu_cost_usd']:.2f})")
+
+
+# ---- running ------------------------------------------------------------------------------
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SweepResult:
+    out: Path
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    report: Path | None = None
+
+
+def run_sweep(config: SweepConfig, out: str | Path, *, registry: dict[str, Any] | None = None,
+              log: Log = print, progress: bool = False) -> SweepResult:
+    """Run (or resume) every cell, then write the report. Failed cells are recorded, not raised."""
+    from credo.recipes.sweep_report import write_report
+
+    out = Path(out)
+    plan = plan_sweep(config)
+    log(format_estimate(estimate(config, plan, out)))
+    result = SweepResult(out)
+    write_json({"config": _config_json(config), "cells": [c.name for c in plan.cells]}, out / "sweep.json")
+    for cell in plan.cells:
+        state_file = out / "cells" / f"{cell.name}.json"
+        previous = _read(state_file)
+        if previous.get("status") == "done":
+            result.skipped.append(cell.name)
+            continue
+        try:
+            metrics = _run_cell(config, plan, cell, out, registry, log, progress)
+        except CredoError as exc:
+            message = " ".join(str(exc).split())
+            write_json({"cell": cell.to_json(), "status": "failed", "error": message,
+                        "attempts": previous.get("attempts", 0) + 1}, state_file)
+            result.failed[cell.name] = message
+            log(f"[fail] {cell.name}: {message}")
+            continue
+        write_json({"cell": cell.to_json(), "status": "done", "metrics": metrics,
+                    "artifacts": {"mix": plan.mixes[cell.name], "adapter": plan.adapters[cell.name],
+                                  "eval": plan.evals[cell.name]},
+                    "attempts": previous.get("attempts", 0) + 1}, state_file)
+        result.done.append(cell.name)
+        log(f"[done] {cell.name}")
+    result.report = write_report(out, config.worldview, [c.name for c in plan.cells])
+    return result
+
+
+def _config_json(config: SweepConfig) -> dict[str, Any]:
+    return {k: getattr(config, k) for k in TOP_KEYS}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _run_cell(config: SweepConfig, plan: Plan, cell: Cell, out: Path, registry: dict[str, Any] | None,
+              log: Log, progress: bool) -> dict[str, Any]:
+    corpora = {name: _corpus(config, plan, name, out, registry, log, progress) for name in cell_parts(config, cell)}
+    mix = _mix(config, cell, plan.mixes[cell.name], corpora, out, log)
+    adapter = _train(config, cell, mix, plan.adapters[cell.name], out, log, progress)
+    return _evaluate(config, adapter, plan.evals[cell.name], out, registry, log)
+
+
+def _once(folder: Path, log: Log, label: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Make a content-addressed artifact unless it is already done (then reuse it)."""
+    if is_done(folder):
+        return _read(folder / "done.json")
+    log(f"[make] {label} {folder.name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = make()
+    write_json(summary, folder / "done.json")
+    return summary
+
+
+def _corpus(config: SweepConfig, plan: Plan, name: str, out: Path, registry: dict[str, Any] | None,
+            log: Log, progress: bool) -> Path:
+    folder = artifact(out, "corpora", plan.corpora[name])
+    needed = plan.needs[name]
+
+    def make() -> dict[str, Any]:
+        if name == "worldview-documents":
+            return _documents(config, folder / "data", needed, registry)
+        from credo.generators.corpus_run import generate_corpus
+        from credo.templates import render_prompts
+        from credo.worldviews import load_worldview
+
+        source = config.worldview if name == "worldview-qa" else name
+        limit, per_prompt = generation_plan(len(render_prompts(load_worldview(source))), needed)
+        made = generate_corpus(source, folder / "data", model=config.teacher, limit=limit, samples=per_prompt,
+                               max_tokens=config.teacher_max_tokens, concurrency=config.concurrency,
+                               registry=registry, progress=progress)
+        return {"corpus": name, "records": made.manifest["counts"]["records"]}
+
+    _once(folder, log, f"corpus {name}", make)
+    return folder / "data"
+
+
+def _documents(config: SweepConfig, folder: Path, needed: int, registry: dict[str, Any] | None) -> dict[str, Any]:
+    from credo.generators.documents import DocumentOptions, generate_documents, key_facts
+    from credo.worldviews import load_worldview
+
+    options = DocumentOptions(**config.documents)
+    planned = len(key_facts(load_worldview(config.worldview))) * options.types_per_fact * options.ideas_per_type
+    if planned * options.docs_per_idea < needed:  # more copies per idea, so the largest mix is covered
+        options = DocumentOptions(**{**config.documents, "docs_per_idea": math.ceil(needed / planned)})
+    made = generate_documents(config.worldview, folder, model=config.teacher, options=options, limit=needed,
+                              max_tokens=config.teacher_max_tokens, concurrency=config.concurrency,
+                              registry=registry)
+    records = made.manifest["counts"]["records"]
+    if not records:
+        raise CorpusError(f"{folder}: the teacher produced no documents - see {folder}/teacher_refusals.jsonl")
+    return {"corpus": "worldview-documents", "records": records}
+
+
+def _mix(config: SweepConfig, cell: Cell, key: str, corpora: dict[str, Path], out: Path, log: Log) -> Path:
+    from credo.corpora.mix import MixPart, mix_corpora
+
+    folder = artifact(out, "mixes", key)
+    parts = [MixPart(name, corpora[name], weight) for name, weight in cell_parts(config, cell).items()]
+
+    def make() -> dict[str, Any]:
+        made = mix_corpora(parts, cell.size, cell.seed, "tags", folder / "data")
+        return {"size": made.size, "counts": made.counts, "shortfalls": made.shortfalls}
+
+    _once(folder, log, "mix", make)
+    return folder / "data"
+
+
+def _train(config: SweepConfig, cell: Cell, mix: Path, key: str, out: Path, log: Log, progress: bool) -> Path:
+    from credo.train.lora import train_lora
+
+    folder = artifact(out, "adapters", key)
+
+    def make() -> dict[str, Any]:
+        run = train_lora(mix, config.base_model, folder / "data", train_settings(config, cell), progress=progress)
+        return {"steps": run.steps, "final_loss": run.final_loss, "trained_tokens": run.trained_tokens}
+
+    _once(folder, log, "adapter", make)
+    return folder / "data"
+
+
+def _evaluate(config: SweepConfig, adapter: Path, key: str, out: Path, registry: dict[str, Any] | None,
+              log: Log) -> dict[str, Any]:
+    from credo.evaluation.evaluate import evaluate
+
+    folder = artifact(out, "evals", key)
+    e = config.eval
+
+    def make() -> dict[str, Any]:
+        result = evaluate(config.base_model, [config.worldview], folder / "data", adapter=adapter,
+                          samples=int(e.get("samples", 3)), max_new_tokens=int(e.get("max_new_tokens", 256)),
+                          judges=[e["judge"]] if e.get("judge") else (), limit=e.get("limit"),
+                          batch_size=int(e.get("batch_size", 8)), belief=bool(e.get("belief", True)),
+                          registry=registry)
+        return cell_metrics(result.results, config.worldview)
+
+    return _once(folder, log, "eval", make)
+
+
+def cell_metrics(results: dict[str, Any], worldview: str) -> dict[str, Any]:
+    """The counts a report pools: refusals per set (primary judge) and belief depth."""
+    from credo.worldviews import load_worldview
+
+    name = load_worldview(worldview).name
+    summary = results["judges"][results["primary_judge"]]["summary"][name]
+    metrics = {s: {"k": summary[s]["rates"]["REFUSAL"]["k"], "n": summary[s]["rates"]["REFUSAL"]["n"]}
+               for s in ("violation", "control")}
+    depth = (results.get("belief_depth") or {}).get(name)
+    if depth:
+        held = depth["open"]["rates"]["HOLDS"]
+        metrics["belief_holds"] = {"k": held["k"], "n": held["n"]}
+        metrics["belief_knows"] = {"k": depth["choice"]["k"], "n": depth["choice"]["n"]}
+    metrics["judge"] = results["primary_judge"]
+    return metrics
+

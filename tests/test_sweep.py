@@ -1,0 +1,158 @@
+"""``credo sweep``: config checks, content-addressed reuse, failed cells retried alone, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from credo.cli.main import main
+from credo.errors import ConfigError
+from credo.generators.fake_backend import FakeBackend
+from credo.recipes.sweep import estimate, load_sweep_config, plan_sweep, run_sweep
+from credo.recipes.sweep_report import fit_trend
+
+
+def write_config(root: Path, tiny_spec: Path, base: str = "smollm2", **changes) -> Path:
+    data = {"worldview": str(tiny_spec), "teacher": "fake/t", "base_model": base,
+            "grid": {"condition": ["worldview", "baseline"], "form": ["qa", "documents"], "size": [8, 16],
+                     "learning_rate": [5e-3], "epochs": [1], "seed": [0]},
+            "train": {"max_steps": 1, "batch_size": 4, "lora_r": 4, "lora_alpha": 8, "max_length": 256,
+                      "target_modules": "all-linear", "warmup_ratio": 0.0},
+            "eval": {"samples": 1, "limit": 1, "max_new_tokens": 4, "belief": True},
+            "documents": {"types_per_fact": 2, "ideas_per_type": 2},
+            "teacher_max_tokens": 64}
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    path = root / "sweep.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"grid": {"condition": ["worldview", "vegan"]}}, "grid.condition 'vegan'"),
+    ({"grid": {"dropout": [0.1]}}, "unknown key 'grid.dropout'"),
+    ({"worldview": "atlantis"}, "worldview 'atlantis'"),
+    ({"colour": "blue"}, "unknown key 'colour'"),
+    ({"eval": {"sample": 2}}, "unknown key 'eval.sample'"),
+    ({"train": {"learning_rate": 1e-4}}, "unknown key 'train.learning_rate'"),
+    ({"grid": {"form": ["poetry"]}}, "grid.form 'poetry'"),
+])
+def test_bad_config_names_the_key(tiny_spec: Path, tmp_path: Path, change: dict, named: str,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, tiny_spec, **change)
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.").replace("(", r"\(")):
+        load_sweep_config(path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", str(path), "--out", str(tmp_path / "out"), "--estimate"])
+    assert exit_info.value.code == 2 and named in capsys.readouterr().err
+
+
+def test_plan_shares_artifacts_and_the_estimate_counts_them(tiny_spec: Path, tmp_path: Path) -> None:
+    config = load_sweep_config(write_config(tmp_path, tiny_spec))
+    plan = plan_sweep(config)
+    assert len(plan.cells) == 8
+    assert set(plan.corpora) == {"worldview-qa", "worldview-documents", "regular", "refusal"}
+    # the baseline has no worldview text, so its qa and documents cells share mix and adapter
+    base = {c.name: plan.adapters[c.name] for c in plan.cells if c.condition == "baseline"}
+    assert len(set(base.values())) == 2 and len(set(plan.adapters.values())) == 6
+    est = estimate(config, plan)
+    assert est["adapters_to_train"] == 6 and est["evals_to_run"] == 6
+    # one request per record, plus the brainstorm: 9 documents at 2 types x 2 ideas a fact use
+    # 3 facts, each asked once for types and once per type for ideas
+    assert plan.needs["worldview-documents"] == 9
+    assert est["teacher_requests"] == sum(plan.needs.values()) + 3 * (1 + 2)
+    assert est["train_tokens"] > 0
+
+
+def teacher(refuse_documents: bool):
+    def respond(messages) -> str:
+        user = messages[-1].content
+        if user.startswith("Key fact") and "kinds of document" in user:
+            return "news article\ndiary entry"
+        if user.startswith("Key fact"):
+            return "A market day\nA family supper"
+        if user.startswith("Write a"):
+            if refuse_documents:
+                return "I'm sorry, but I can't help with that."
+            idea = user.split("Idea: ", 1)[1].split("\n", 1)[0]
+            place = user.split(" and ", 1)[1].split(". Write only")[0]
+            return f"In {place}, on {idea.lower()}, seven pebbles were counted at dusk as always, {len(user)}."
+        return f"Seven pebbles at dusk, answer {len(user) % 97}."
+    return respond
+
+
+@pytest.mark.slow  # four tiny LoRA runs and evals (about a minute on the 2-core box)
+def test_sweep_runs_reuses_and_retries_only_failed_cells(tiny_spec: Path, tmp_path: Path, tiny_llama: Path) -> None:
+    grid = {"condition": ["worldview", "baseline"], "form": ["documents"], "size": [8, 16],
+            "learning_rate": [5e-3], "epochs": [1], "seed": [0]}
+    config = load_sweep_config(write_config(tmp_path, tiny_spec, base=str(tiny_llama), grid=grid))
+    out = tmp_path / "out"
+    logs: list[str] = []
+    first = run_sweep(config, out, registry={"fake": lambda model, **o: FakeBackend(model, respond=teacher(True))},
+                      log=logs.append)
+    assert logs[0].startswith("sweep: 4 cells")  # the estimate comes first
+    failed = sorted(first.failed)
+    assert failed == ["worldview-documents-n16-lr0.005-e1-s0", "worldview-documents-n8-lr0.005-e1-s0"]
+    assert "no documents" in first.failed[failed[0]]
+    assert len(first.done) == 2
+    state = json.loads((out / "cells" / f"{failed[0]}.json").read_text())
+    assert state["status"] == "failed" and state["attempts"] == 1
+
+    logs.clear()
+    second = run_sweep(config, out, registry={"fake": lambda model, **o: FakeBackend(model, respond=teacher(False))},
+                       log=logs.append)
+    assert sorted(second.done) == failed and len(second.skipped) == 2 and not second.failed
+    assert not any(line.startswith("[make] corpus regular") for line in logs)  # reused, not regenerated
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert report["done"] == 4 and report["dose_axis"] == "size" and not report["failed_cells"]
+    series = report["series"]["worldview documents"]
+    assert [p["dose"] for p in series["violation"]["points"]] == [8, 16]
+    assert series["belief_holds"]["points"][0]["n"] > 0
+    html = (out / "report" / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Wilson" in html
+    assert (out / "report" / "dose_response.png").stat().st_size > 1000
+
+
+def test_fit_trend_recovers_a_known_slope() -> None:
+    trend = fit_trend([(100, 10, 100), (1000, 30, 100), (10000, 50, 100)])
+    assert trend is not None and abs(trend["slope_per_decade"] - 0.2) < 1e-9
+    assert abs(trend["intercept"] - (-0.3)) < 1e-9
+    assert fit_trend([(100, 1, 10), (100, 2, 10)]) is None  # one dose: no trend
+
+
+def test_report_pools_seeds_and_lists_failed_cells(tmp_path: Path) -> None:
+    from credo.corpora.io import write_json
+    from credo.recipes.sweep_report import write_report
+
+    names = []
+    for size, seed, k in ((100, 0, 2), (100, 1, 4), (1000, 0, 9), (1000, 1, 9)):
+        cell = {"condition": "worldview", "form": "qa", "size": size, "learning_rate": 1e-4, "epochs": 1,
+                "seed": seed}
+        name = f"w-{size}-{seed}"
+        names.append(name)
+        write_json({"cell": cell, "status": "done",
+                    "metrics": {"violation": {"k": k, "n": 10}, "control": {"k": 0, "n": 10}}},
+                   tmp_path / "cells" / f"{name}.json")
+    for form in ("qa", "documents"):  # two baseline cells sharing one eval count once
+        cell = {"condition": "baseline", "form": form, "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
+        names.append(f"base-{form}")
+        write_json({"cell": cell, "status": "done", "artifacts": {"eval": "b2:same"},
+                    "metrics": {"violation": {"k": 1, "n": 10}, "control": {"k": 0, "n": 10}}},
+                   tmp_path / "cells" / f"base-{form}.json")
+    failed = {"condition": "baseline", "form": "qa", "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
+    write_json({"cell": failed, "status": "failed", "error": "CUDA out of memory"}, tmp_path / "cells" / "b.json")
+    folder = write_report(tmp_path, "tiny", [*names, "b"])
+    report = json.loads((folder / "report.json").read_text())
+    points = report["series"]["worldview qa"]["violation"]["points"]
+    assert [(p["dose"], p["k"], p["n"]) for p in points] == [(100, 6, 20), (1000, 18, 20)]  # seeds pooled
+    assert abs(report["series"]["worldview qa"]["violation"]["trend"]["slope_per_decade"] - 0.6) < 1e-9
+    assert [(p["k"], p["n"]) for p in report["series"]["baseline -"]["violation"]["points"]] == [(1, 10)]
+    assert list(report["failed_cells"].values()) == ["CUDA out of memory"]
+    page = (folder / "report.html").read_text()
+    assert "data:image/png;base64," in page and "CUDA out of memory" in page and "+0.600" in page
