@@ -81,3 +81,13 @@ def tiny_llama(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         LlamaForCausalLM(config).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         return folder
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster for the whole session: 2 CPUs, loopback, no dashboard."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _node_ip_address="127.0.0.1", ignore_reinit_error=True)
+    yield ray
+    ray.shutdown()

@@ -35,7 +35,8 @@ OUTPUT_FORMATS = ("jsonl", "parquet")
 
 def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
                   checks: Sequence[str] | None = None, use_embedding: bool = True,
-                  overwrite: bool = False, output_format: str = "jsonl") -> AuditResult:
+                  overwrite: bool = False, output_format: str = "jsonl", engine: str = "local",
+                  address: str | None = None) -> AuditResult:
     """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
     manifest.json, CARD.md and audit/."""
     if output_format not in OUTPUT_FORMATS:
@@ -45,24 +46,26 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
     if out.resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
     with claim_output(out, inputs=[source], overwrite=overwrite):
-        return _filter(source, out, path, eval_path, worldview, checks, use_embedding, output_format)
+        return _filter(source, out, path, eval_path, worldview, checks, use_embedding, output_format,
+                       engine, address)
 
 
 def _filter(source: Path, out: Path, path: str | Path, eval_path: str | Path | None, worldview: str | None,
-            checks: Sequence[str] | None, use_embedding: bool, output_format: str) -> AuditResult:
-    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding)
+            checks: Sequence[str] | None, use_embedding: bool, output_format: str, engine: str = "local",
+            address: str | None = None) -> AuditResult:
+    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine=engine, address=address)
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
-    kept = [r for r in records if r.id not in reasons]
+    kept = (r for r in records if r.id not in reasons)  # one pass; a streamed audit re-reads the file
     out.mkdir(parents=True, exist_ok=True)
     if output_format == "parquet":
-        write_parquet(kept, out / PARQUET_FILE)
+        n_kept = write_parquet(kept, out / PARQUET_FILE)
     else:
-        write_records(kept, out / RECORDS_FILE)
+        n_kept = write_records(kept, out / RECORDS_FILE)
     _write_rejected(records, reasons, out / REJECTED_FILE)
     write_reports(result, out / "audit")
     source_manifest = read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
-    write_json(_manifest(result, source_manifest, len(kept), reasons), out / MANIFEST_FILE)
-    write_text(_card(source, result, len(kept)), out / CARD_FILE)
+    write_json(_manifest(result, source_manifest, n_kept, reasons), out / MANIFEST_FILE)
+    write_text(_card(source, result, n_kept), out / CARD_FILE)
     return result
 
 

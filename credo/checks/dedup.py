@@ -95,12 +95,21 @@ class NearDuplicateCheck:
         return {"config": str(self.config), **asdict(self.config)}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        sigs = signatures([r.text for r in records], self.config)
-        pairs = candidate_pairs(sigs, self.config)
-        scores = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) if len(pairs) else np.zeros(0)
-        keep = scores >= self.config.threshold
-        clusters = clusters_from_pairs(len(records), pairs[keep], scores[keep])
-        yield from _report(self.name, records, clusters, ctx, self.params())
+        sigs = signatures([r.text for r in records], self.config) if records else None
+        yield from near_duplicates(self, records, sigs, ctx)
+
+
+def near_duplicates(check: NearDuplicateCheck, records: Sequence[Any], sigs: np.ndarray | None,
+                    ctx: AuditContext) -> Iterator[Finding]:
+    """Findings from the records' signatures; only ``records[i].id`` is read, so a streamed
+    audit passes ids and the signatures it computed batch by batch."""
+    if sigs is None:
+        sigs = np.zeros((0, check.config.num_perm), dtype=np.uint64)
+    pairs = candidate_pairs(sigs, check.config)
+    scores = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) if len(pairs) else np.zeros(0)
+    keep = scores >= check.config.threshold
+    clusters = clusters_from_pairs(len(records), pairs[keep], scores[keep])
+    yield from _report(check.name, records, clusters, ctx, check.params())
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ def audit(
                                               help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
     fidelity_max_rate: float = typer.Option(defaults.FIDELITY_MAX_RATE, "--fidelity-max-rate", min=0.0, max=1.0,
                                             help="Fidelity gate: most a worldview set may have out of voice."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
@@ -54,7 +56,8 @@ def audit(
 
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
     options = {"fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
-    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options)
+    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options,
+                               engine, address)
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
@@ -73,6 +76,8 @@ def filter_(
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -82,6 +87,6 @@ def filter_(
     from credo.audit.filter import dropped_ids
 
     result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
-                           output_format)
+                           output_format, engine, address)
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")

@@ -1,0 +1,65 @@
+"""``--engine ray``: the same flags.jsonl as the local engine, a killed worker retried, a bad address."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from credo.audit import ray_engine
+from tests.test_audit_cli import PLANTED, _run, _write
+from tests.test_audit_cli import eval_file as _eval_fixture
+from tests.test_audit_stream import CORPUS
+
+pytest.importorskip("ray")
+
+
+def _audit(corpus: Path, out: Path, eval_file: Path, *engine: str) -> list[dict]:
+    code = _run(["audit", str(corpus), "--out", str(out), "--eval", str(eval_file), "--no-embedding", *engine])
+    assert code == 1  # planted refusals and the eval copy fail the gate on both engines
+    return [json.loads(line) for line in (out / "flags.jsonl").read_text().splitlines()]
+
+
+eval_file = _eval_fixture  # the CLI tests' eval requests (one copied into the corpus)
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ray_engine, "BATCH_SIZE", 8)
+
+
+@pytest.mark.slow  # a local Ray cluster: tens of seconds per audit on a 2-core box
+def test_ray_engine_writes_the_local_flags(tmp_path: Path, eval_file: Path, ray_cluster, small_batches) -> None:
+    corpus = _write(tmp_path / "corpus", CORPUS)
+    local = _audit(corpus, tmp_path / "local", eval_file)
+    ray = _audit(corpus, tmp_path / "ray", eval_file, "--engine", "ray")
+    assert ray == local
+    flagged = {f["id"]: f["checks"] for f in ray}
+    assert "refusal" in flagged["bad_refusal"] and "eval_contamination" in flagged["leak"]
+    assert {"dup", "copy1", "copy17", "copy33"} <= {i for i, c in flagged.items() if "near_duplicate" in c}
+    # filter on Ray keeps exactly what the local filter keeps
+    assert _run(["filter", str(corpus), "--out", str(tmp_path / "clean"), "--eval", str(eval_file),
+                 "--no-embedding", "--engine", "ray"]) == 0
+    kept = {json.loads(line)["id"] for line in (tmp_path / "clean" / "records.jsonl").read_text().splitlines()}
+    assert kept == {r["id"] for r in CORPUS} - {f["id"] for f in local if f["checks"] != ["diversity"]}
+
+
+@pytest.mark.slow
+def test_killed_worker_is_retried_and_the_audit_complete(tmp_path: Path, eval_file: Path, ray_cluster,
+                                                         small_batches, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _write(tmp_path / "corpus", CORPUS)
+    local = _audit(corpus, tmp_path / "local", eval_file)
+    flag = tmp_path / "die-once"
+    flag.write_text("")
+    monkeypatch.setenv(ray_engine.FAIL_ONCE_ENV, str(flag))
+    assert _audit(corpus, tmp_path / "ray", eval_file, "--engine", "ray") == local
+    assert not flag.exists()  # a worker did die (it removed the flag on its way out)
+
+
+def test_unreachable_address_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    corpus = _write(tmp_path / "corpus", PLANTED)
+    code = _run(["audit", str(corpus), "--out", str(tmp_path / "out"), "--engine", "ray", "--address", "127.0.0.1:1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "127.0.0.1:1" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
