@@ -174,9 +174,16 @@ def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> 
     ax.set_ylim(0, 1)
     ax.set_ylabel("refusal rate (Wilson 95% CI)")
     ax.legend(fontsize="small")
+    save_chart(fig, path, dpi=120)
+
+
+def save_chart(fig: Any, path: Path, dpi: int) -> None:
+    """Write a matplotlib figure atomically (a half-written PNG never replaces a good one)."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     tmp.replace(path)

@@ -19,6 +19,7 @@ from typing import Any
 
 from credo.corpora.io import write_json, write_text
 from credo.errors import missing_dependency
+from credo.evaluation.report import save_chart
 from credo.evaluation.stats import proportion
 
 DOSE_AXES = ("size", "epochs", "learning_rate")
@@ -189,9 +190,4 @@ def plot(data: dict[str, Any], axis: str, path: Path) -> None:
     labelled = next((ax for ax in axes if ax.get_legend_handles_labels()[0]), None)
     if labelled is not None:  # no done cell: an empty chart without a legend
         labelled.legend(fontsize="x-small")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    save_chart(fig, path, dpi=110)
