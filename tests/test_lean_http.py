@@ -100,3 +100,18 @@ def test_lean_needs_a_base_url_and_openai(monkeypatch):
         load_backend("openai/m", transport="lean")
     with pytest.raises(ConfigError, match="only openai"):
         load_backend("anthropic/m", transport="lean", base_url="http://127.0.0.1:1")
+
+
+def test_lean_runs_without_the_sdk_and_the_sdk_transport_still_names_it(monkeypatch):
+    """The lean path neither imports the SDK nor builds its clients (seconds of start-up)."""
+    import sys
+
+    from credo.errors import CredoError
+
+    with FakeServer() as server:
+        monkeypatch.setitem(sys.modules, "openai", None)  # importing it now fails
+        generator, result = _generate(server)
+        assert result.completion.text == "A faithful answer to: Why count pebbles?"
+        assert generator.backend._clients == []
+        with pytest.raises(CredoError, match="openai"):
+            load_backend("openai/m", base_url=server.openai_base_url)

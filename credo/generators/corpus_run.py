@@ -319,7 +319,9 @@ def _run_batch(pending: list[Job], generator: Generator, identity: RunIdentity, 
 async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
                counters: dict[str, int], progress: bool) -> None:
     started = time.perf_counter()
-    keys = {job.id: generator.key(job.messages, job.sample_index) for job in pending}
+    # cache keys (one hash per job) only when there is a cache to read
+    keys = ({job.id: generator.key(job.messages, job.sample_index) for job in pending}
+            if generator.cache is not None else {})
     generator.prefetch(list(keys.values()))
     queue = iter(pending)
     with JsonlAppender(out / RECORDS_FILE) as records, \
@@ -329,7 +331,7 @@ async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, 
         async def worker() -> None:
             for job in queue:  # one shared iterator: each job is taken by exactly one worker
                 generation = await generator.generate(
-                    job.messages, job.sample_index, key=keys[job.id],
+                    job.messages, job.sample_index, key=keys.get(job.id),
                     refusal_expected=job.prompt.kind in REFUSAL_KINDS)
                 completion = generation.completion
                 if completion.teacher_refused:

@@ -125,14 +125,15 @@ class Generator:
         if params is not None and params != self.params:
             key = cache_key(self.backend.provider, self.backend.model, params.to_json(),
                             messages, sample_index)
-        key = key or self.key(messages, sample_index)
         params = params or self.params
-        hit = self._warm.pop(key, None)
-        if hit is None and self.cache is not None and key not in self._cold:
-            hit = self.cache.get(key)
-        if hit is not None:
-            self.stats.cache_hits += 1
-            return Generation(hit, cached=True)
+        if self.cache is not None:  # the key only addresses the cache: no hashing without one
+            key = key or self.key(messages, sample_index)
+            hit = self._warm.pop(key, None)
+            if hit is None and key not in self._cold:
+                hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return Generation(hit, cached=True)
         async with self._semaphore:
             self.stats.requests += 1
             try:

@@ -36,7 +36,8 @@ class OpenAIBackend(SDKBackend):
     def __init__(self, model: str, *, transport: str = "sdk", **options: Any) -> None:
         if transport not in ("sdk", "lean"):
             raise ConfigError(f"--transport {transport!r}: expected sdk or lean")
-        super().__init__(model, **options)
+        # the lean path never touches the SDK: importing it costs ~0.5-1 s of start-up
+        super().__init__(model, load_sdk=transport == "sdk", **options)
         self._lean: LeanClient | None = None
         if transport == "lean":
             if not self.base_url:

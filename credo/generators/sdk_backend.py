@@ -41,24 +41,23 @@ class SDKBackend(Backend):
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 120.0, max_concurrency: int | None = None,
-                 concurrency: int = 8, transport: str = "sdk") -> None:
+                 concurrency: int = 8, transport: str = "sdk", load_sdk: bool = True) -> None:
         if transport != "sdk":
             raise ConfigError(f"--transport {transport}: only openai/... (with --base-url) has "
                               f"another transport than the SDK")
-        try:
-            self._sdk = importlib.import_module(self.sdk_name)
-        except ImportError as exc:
-            raise missing_dependency(self.sdk_name, f"the {self.provider} backend",
-                                     extra="api") from exc
+        self._sdk_module: Any = None
+        self._response_model: type | None = None
+        if load_sdk:  # a missing SDK is named before the first request
+            self._sdk  # noqa: B018
         self.model = model
         self.max_concurrency = max_concurrency
         self.base_url = base_url or os.environ.get(self.base_url_env) or None
         self.api_key = self._find_key(api_key)
         self.timeout = timeout
-        self._response_type = self.response_type()
-        cls = getattr(self._sdk, self.client_class)
-        self._clients = [cls(api_key=self.api_key, base_url=self.base_url, max_retries=0,
-                             timeout=timeout) for _ in range(shard_count(concurrency))]
+        # Built on first use: a lean-transport run never posts through the SDK, and each
+        # client loads the system CA store (~20 ms; 32 clients at C=256).
+        self._shards = shard_count(concurrency)
+        self._clients: list[Any] = []
         self._next = 0
 
     def _find_key(self, api_key: str | None) -> str:
@@ -70,6 +69,23 @@ class SDKBackend(Backend):
         hint = (", or pass --base-url for an OpenAI-compatible server that needs none"
                 if self.key_optional_with_base_url else "")
         raise BackendError(f"{self.provider}/{self.model}: no API key - set {self.key_env}{hint}")
+
+    @property
+    def _sdk(self) -> Any:
+        """The SDK module, imported on first use (a lean-transport run may never need it)."""
+        if self._sdk_module is None:
+            try:
+                self._sdk_module = importlib.import_module(self.sdk_name)
+            except ImportError as exc:
+                raise missing_dependency(self.sdk_name, f"the {self.provider} backend",
+                                         extra="api") from exc
+        return self._sdk_module
+
+    @property
+    def _response_type(self) -> type:
+        if self._response_model is None:
+            self._response_model = self.response_type()
+        return self._response_model
 
     def response_type(self) -> type:
         raise NotImplementedError
@@ -98,6 +114,10 @@ class SDKBackend(Backend):
         return getattr(getattr(exc, "response", None), "headers", None)
 
     def _client(self) -> Any:
+        if not self._clients:
+            cls = getattr(self._sdk, self.client_class)
+            self._clients = [cls(api_key=self.api_key, base_url=self.base_url, max_retries=0,
+                                 timeout=self.timeout) for _ in range(self._shards)]
         self._next = (self._next + 1) % len(self._clients)
         return self._clients[self._next]
 
@@ -108,5 +128,6 @@ class SDKBackend(Backend):
                    timeout=self.timeout)
 
     async def aclose(self) -> None:
-        for client in self._clients:
+        clients, self._clients = self._clients, []
+        for client in clients:
             await client.close()
