@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from credo.audit.result import AuditResult
     from credo.corpora.mix import MixPart, MixResult
     from credo.generators.corpus_run import GenerationResult
+    from credo.recipes.sweep import SweepResult
     from credo.reports.viewer import ViewResult
     from credo.types import Record
     from credo.worldviews.loader import LoadedWorldview
@@ -109,3 +110,18 @@ def view(source: str | Path, *, out: str | Path | None = None, audit: str | Path
     from credo.reports.viewer import write_view
 
     return write_view(source, out, audit=audit, labels=labels)
+
+
+def sweep(config: str | Path, out: str | Path, *, estimate_only: bool = False,
+          **options: Any) -> SweepResult | dict[str, Any]:
+    """Run (or resume) a dose-response sweep from a YAML config into ``out``; returns the cell outcomes.
+
+    ``estimate_only=True`` returns the time and cost estimate (requests, tokens, GPU hours) and runs
+    nothing, as ``credo sweep --estimate``. ``options``: ``log``, ``progress``.
+    """
+    from credo.recipes.sweep import estimate, load_sweep_config, plan_sweep, run_sweep
+
+    settings = load_sweep_config(config)
+    if estimate_only:
+        return estimate(settings, plan_sweep(settings), Path(out))
+    return run_sweep(settings, out, **options)

@@ -189,9 +189,14 @@ def test_cli_generates_documents_and_rejects_an_unknown_kind(tiny_spec: Path, tm
         main(["generate", str(tiny_spec), "--kind", "poems", "--model", "fake/echo", "--out", str(tmp_path / "p")])
     assert exit_info.value.code == 2 and "--kind poems" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
+        main(["generate", str(tiny_spec), "--kind", "documents", "--rpm", "60", "--model", "fake/echo",
+              "--out", str(tmp_path / "r")])
+    assert exit_info.value.code == 2 and "--rpm: not supported with --kind documents" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # --batch works for documents, with a batch provider
         main(["generate", str(tiny_spec), "--kind", "documents", "--batch", "--model", "fake/echo",
               "--out", str(tmp_path / "b")])
-    assert exit_info.value.code == 2 and "--batch: not supported with --kind documents" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--batch needs a provider with a batch API" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()  # refused before anything was written
 
 
 def test_a_document_record_is_one_assistant_message(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def generate(
     prices: Path | None = typer.Option(None, "--prices", help="YAML/JSON price table override."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the request cache."),
     batch: bool = typer.Option(False, "--batch", help="Send through the provider's batch API "
-                               "(half price, results within 24 h); rerun to resume polling."),
+                               "(half price, results within 24 h); rerun to resume polling. With --kind "
+                               "documents each stage (types, ideas, documents, revisions) is one round."),
     no_wait: bool = typer.Option(False, "--no-wait", help="With --batch: submit, then exit; "
                                  "rerun (or `credo batches OUT`) later."),
     poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", callback=finite, help="With --batch: seconds "
@@ -65,7 +66,7 @@ def generate(
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """
     if kind == "documents":
-        unsupported = [flag for flag, used in (("--batch", batch), ("--rpm", rpm is not None),
+        unsupported = [flag for flag, used in (("--rpm", rpm is not None),
                                                ("--tpm", tpm is not None), ("--transport", transport != "sdk"),
                                                ("--limit-order", limit_order != defaults.LIMIT_ORDER))
                        if used]
@@ -77,7 +78,9 @@ def generate(
         docs = generate_documents(source, out, model=model, options=options, limit=limit,
                                   concurrency=concurrency, temperature=temperature,
                                   max_tokens=max_tokens, base_url=base_url, timeout=timeout,
-                                  prices=prices, use_cache=not no_cache)
+                                  prices=prices, use_cache=not no_cache, batch=batch,
+                                  batch_options=BatchOptions(wait=not no_wait, poll_interval=poll_interval,
+                                                             report=_say))
         typer.echo(docs.summary())
         return
     if kind != "qa":

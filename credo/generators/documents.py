@@ -25,6 +25,7 @@ import itertools
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,10 @@ from credo.corpora.manifest import (
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
+from credo.generators.batch_api import batch_api_for
+from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
+from credo.generators.documents_batch import BatchPending, BatchPrefetch
 from credo.generators.engine import Generator
 from credo.generators.personas import draw_persona
 from credo.generators.pricing import PRICES_AS_OF, load_price_table
@@ -184,6 +188,7 @@ class DocumentsResult:
     manifest: dict[str, Any]
     new_records: int
     rejected: dict[str, int]
+    batches_open: bool = False  # --no-wait: batches sent, a rerun collects them
 
     def summary(self) -> str:
         m, run = self.manifest, self.manifest["last_run"]
@@ -195,7 +200,9 @@ class DocumentsResult:
             f"rejected this run: {rejected}; teacher refusals outstanding: {m['counts']['teacher_refusals']}",
             f"by type: {by_type}",
             f"requests: {run['requests']}; tokens this run: {run['input_tokens']} in / {run['output_tokens']} out",
-        ])
+        ] + ([f"batch: {run['batch']['chunks_submitted']} chunk(s) sent this run, results "
+              f"{run['batch']['results']}; cost at batch prices (50%)"] if run.get("batch") else [])
+            + (["batches are open: rerun the same command to collect them"] if self.batches_open else []))
 
 
 def _top(counts: dict[str, int], n: int = 6) -> str:
@@ -208,11 +215,14 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
                        max_tokens: int = TEACHER_MAX_TOKENS, base_url: str | None = None,
                        timeout: float | None = None, prices: str | Path | None = None,
                        use_cache: bool = True, backend: Backend | None = None,
-                       registry: dict[str, BackendFactory] | None = None) -> DocumentsResult:
+                       registry: dict[str, BackendFactory] | None = None, batch: bool = False,
+                       batch_options: BatchOptions | None = None) -> DocumentsResult:
     """Generate (or resume) a documents corpus for ``source`` into ``out``.
 
     ``limit`` caps the number of documents planned (the first facts first). Raises
-    :class:`BackendError` when the teacher keeps failing; what was written stays.
+    :class:`BackendError` when the teacher keeps failing; what was written stays. ``batch``
+    sends every stage (brainstorms, documents, revisions) through the provider's batch API,
+    one round per stage (see :mod:`credo.generators.documents_batch`).
     """
     options.check()
     if limit is not None and limit < 1:
@@ -228,6 +238,8 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
     identity = {"set": wv.name, "form": DOCUMENT_FORM, "spec_hash": wv.spec_hash, "model": model_id,
                 "params": params.to_json(), "options": asdict(options)}
     check_resumable(out, identity)
+    if batch:
+        batch_api_for(backend)  # a provider without a batch API fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
     context = universe_context(wv, getattr(backend, "max_context_chars", None))
     cache = GenerationCache() if use_cache else None
@@ -235,13 +247,15 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
     table = load_price_table(prices)
     counters: Counter[str] = Counter()
     failure: BackendError | None = None
+    pending_batches = False
     jobs: list[DocJob] = []
+    prefetch = BatchPrefetch(generator, out, table, batch_options or BatchOptions()) if batch else None
 
     async def run() -> None:  # one event loop: the generator's semaphore belongs to it
         try:
-            plan = await _load_or_brainstorm(out, wv, context, generator, options, limit)
+            plan = await _load_or_brainstorm(out, wv, context, generator, options, limit, prefetch)
             jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
-            await _write_all(out, jobs, context, generator, options, model_id, counters)
+            await _write_all(out, jobs, context, generator, options, model_id, counters, prefetch)
         finally:
             await generator.aclose()
 
@@ -249,18 +263,24 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
         asyncio.run(run())
     except BackendError as exc:
         failure = exc
+    except BatchPending:
+        pending_batches = True
     finally:
         if cache is not None:
             cache.close()
     tally = tally_corpus(out)
+    if prefetch is not None:  # batch answers were handed over as warm cache entries
+        generator.stats.cache_hits -= prefetch.served
+        generator.stats.batch = prefetch.tally()
     run = generator.stats.to_json(model_id, table)
     rejected = _rejected_ids(out)
     missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected)
     price = table.price(model_id)
     manifest = build_manifest(
-        status="incomplete" if failure or missing else "complete", identity=identity,
+        status="incomplete" if failure or missing or pending_batches else "complete", identity=identity,
         config={"source": str(source), "out": str(out), "model": model_id, "limit": limit,
-                "concurrency": concurrency, "cache": use_cache, "prices": str(prices or "built-in")},
+                "concurrency": concurrency, "cache": use_cache, "prices": str(prices or "built-in"),
+                "base_url": base_url, "mode": "batch" if batch else "online"},
         source={"name": wv.name, "kind": wv.spec.kind, "display_name": wv.spec.display_name,
                 "path": str(wv.root), "spec_hash": wv.spec_hash, "facts": len(key_facts(wv)),
                 "personas": [p.id for p in wv.spec.personas]},
@@ -276,7 +296,7 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
         raise BackendError(f"{failure} - {tally.records} documents are saved in {out}; rerun the "
                            "same command to resume") from failure
     return DocumentsResult(out, manifest, counters["records"],
-                           {k: v for k, v in counters.items() if k != "records"})
+                           {k: v for k, v in counters.items() if k != "records"}, pending_batches)
 
 
 def _usage(tally: Any) -> Usage:
@@ -284,7 +304,8 @@ def _usage(tally: Any) -> Usage:
 
 
 async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, generator: Generator,
-                              options: DocumentOptions, limit: int | None) -> dict[str, dict[str, list[str]]]:
+                              options: DocumentOptions, limit: int | None,
+                              prefetch: Prefetch | None = None) -> dict[str, dict[str, list[str]]]:
     """``{fact id: {type: [ideas]}}``, brainstormed once and then read from ``plan.json``.
 
     With ``limit``, only as many facts as the limit can use are brainstormed (forbidden acts
@@ -304,16 +325,29 @@ async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, gene
         generation = await generator.generate([system, Message("user", text)])
         return "" if generation.completion.teacher_refused else generation.completion.text
 
-    type_lists = await asyncio.gather(*(ask(brainstorm_types_prompt(f, options.types_per_fact)) for f in facts))
+    type_prompts = [brainstorm_types_prompt(f, options.types_per_fact) for f in facts]
+    await _batch_stage(prefetch, [[system, Message("user", p)] for p in type_prompts])
+    type_lists = await asyncio.gather(*(ask(p) for p in type_prompts))
     types = {f.id: parse_list(t, options.types_per_fact) for f, t in zip(facts, type_lists)}
     pairs = [(f, t) for f in facts for t in types[f.id]]
-    idea_lists = await asyncio.gather(*(ask(brainstorm_ideas_prompt(f, t, options.ideas_per_type))
-                                        for f, t in pairs))
+    idea_prompts = [brainstorm_ideas_prompt(f, t, options.ideas_per_type) for f, t in pairs]
+    await _batch_stage(prefetch, [[system, Message("user", p)] for p in idea_prompts])
+    idea_lists = await asyncio.gather(*(ask(p) for p in idea_prompts))
     plan: dict[str, dict[str, list[str]]] = {**saved, **{f.id: {} for f in facts}}
     for (f, t), ideas in zip(pairs, idea_lists):
         plan[f.id][t] = parse_list(ideas, options.ideas_per_type)
     write_json(plan, path)
     return plan
+
+
+Prefetch = Callable[[list[list[Message]]], list[Any]]
+
+
+async def _batch_stage(prefetch: Prefetch | None, conversations: list[list[Message]]) -> list[Any]:
+    """In batch mode, answer a whole stage through the batch API before the stage asks."""
+    if prefetch is None or not conversations:
+        return []
+    return await asyncio.to_thread(prefetch, conversations)  # polls and sleeps: off the event loop
 
 
 def facts_in_turn(facts: list[Fact]) -> list[Fact]:
@@ -391,7 +425,8 @@ class NearDuplicates:
 
 
 async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Generator,
-                     options: DocumentOptions, model_id: str, counters: Counter[str]) -> None:
+                     options: DocumentOptions, model_id: str, counters: Counter[str],
+                     prefetch: Prefetch | None = None) -> None:
     records_file = out / RECORDS_FILE
     repair_tail(records_file)
     repair_tail(out / REFUSALS_FILE)
@@ -408,6 +443,10 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
     pending = [j for j in jobs if j.id not in done]
     system = Message("system", context)
     lock = asyncio.Lock()  # quota and near-duplicate decisions see every accepted document
+    written = await _batch_stage(prefetch, [[system, Message("user", write_prompt(j))] for j in pending])
+    if options.revise:
+        await _batch_stage(prefetch, [[system, Message("user", revise_prompt(c.text))]
+                                      for c in written if not c.teacher_refused])
 
     with JsonlAppender(records_file) as records, JsonlAppender(out / REFUSALS_FILE) as refusals, \
             JsonlAppender(out / REJECTED_FILE) as rejected:

@@ -113,6 +113,10 @@ class Generator:
         self._cold.update(k for k in keys if k not in found)
         return len(found)
 
+    def warm(self, key: str, completion: Completion) -> None:
+        """Hold an answer got another way (a batch) for the next ``generate`` of ``key``."""
+        self._warm[key] = completion
+
     async def generate(self, messages: list[Message], sample_index: int = 0,
                        key: str | None = None, refusal_expected: bool = False,
                        params: SamplingParams | None = None) -> Generation:

@@ -1,11 +1,13 @@
 """``credo sweep CONFIG.yaml``: a dose-response grid over condition, text form and dose.
 
 A cell is one (condition, form, size, learning_rate, epochs, seed). Each runs
-generate -> mix -> train -> eval, but every artifact is *content-addressed*
+generate -> audit -> mix -> train -> eval, but every artifact is *content-addressed*
 (``artifacts/<kind>/<hash of what made it>/``) and reused by every cell that needs the
 same thing: corpora are generated once at the largest size any cell needs (smaller mixes
-sample from them), a baseline mix does not depend on the text form, and two cells differing
-only in evaluation share an adapter. An artifact is finished when its ``done.json`` exists.
+sample from them) and audited once (a failed gate fails the cells that need the corpus, or
+with ``audit.on_gate_fail: filter`` they mix the filtered copy, as ``credo replicate``), a
+baseline mix does not depend on the text form, and two cells differing only in evaluation
+share an adapter. An artifact is finished when its ``done.json`` exists.
 
 Cells are resumable one by one: ``cells/<cell>.json`` records ``done`` (with its metrics) or
 ``failed`` (with the one-line error); a failing cell does not stop the others, and a rerun
@@ -34,8 +36,10 @@ from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
 GRID_KEYS = ("condition", "form", "size", "learning_rate", "epochs", "seed")
 FORMS = ("qa", "documents", "both")
 TOP_KEYS = ("worldview", "teacher", "base_model", "grid", "train_config", "train", "eval", "documents",
-            "estimate", "teacher_max_tokens", "concurrency", "name")
+            "audit", "estimate", "teacher_max_tokens", "concurrency", "name")
 EVAL_KEYS = ("samples", "limit", "max_new_tokens", "belief", "judge", "batch_size")
+AUDIT_KEYS = ("on_gate_fail", "embedding")
+AUDIT_DEFAULTS: dict[str, Any] = {"on_gate_fail": "stop", "embedding": True}  # as `credo replicate`
 DOC_KEYS = ("types_per_fact", "ideas_per_type", "docs_per_idea", "revise", "type_quota", "near_dup")
 ESTIMATE_KEYS = ("record_tokens", "document_tokens", "prompt_tokens", "train_tokens_per_second",
                  "gpu_usd_per_hour", "eval_seconds_per_cell", "gpu")
@@ -78,6 +82,7 @@ class SweepConfig:
     train: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
     documents: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=lambda: dict(AUDIT_DEFAULTS))
     estimate: dict[str, Any] = field(default_factory=dict)
     teacher_max_tokens: int = TEACHER_MAX_TOKENS
     concurrency: int = CONCURRENCY
@@ -106,12 +111,19 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
     if not isinstance(grid, dict):
         raise ConfigError(f"{path}: 'grid' must map parameter names to lists of values")
     _known(path, "grid.", grid, GRID_KEYS)
-    for section, keys in (("eval", EVAL_KEYS), ("documents", DOC_KEYS), ("estimate", ESTIMATE_KEYS)):
+    for section, keys in (("eval", EVAL_KEYS), ("documents", DOC_KEYS), ("audit", AUDIT_KEYS),
+                          ("estimate", ESTIMATE_KEYS)):
         _known(path, f"{section}.", data.get(section) or {}, keys)
+    audit = {**AUDIT_DEFAULTS, **(data.get("audit") or {})}
+    if audit["on_gate_fail"] not in ("stop", "filter"):
+        raise ConfigError(f"{path}: audit.on_gate_fail '{audit['on_gate_fail']}' is unknown - use stop or filter")
+    if not isinstance(audit["embedding"], bool):
+        raise ConfigError(f"{path}: audit.embedding must be true or false")
     config = SweepConfig(worldview=str(data["worldview"]), teacher=str(data["teacher"]),
                          base_model=str(data["base_model"]), grid=_grid(path, grid),
                          train_config=data.get("train_config"), train=dict(data.get("train") or {}),
                          eval=dict(data.get("eval") or {}), documents=dict(data.get("documents") or {}),
+                         audit=audit,
                          estimate={**ESTIMATE_DEFAULTS, **(data.get("estimate") or {})},
                          teacher_max_tokens=int(data.get("teacher_max_tokens", TEACHER_MAX_TOKENS)),
                          concurrency=int(data.get("concurrency", CONCURRENCY)),
@@ -203,8 +215,13 @@ def corpus_key(config: SweepConfig, name: str, records: int) -> str:
                          "documents": config.documents if name == "worldview-documents" else None})
 
 
-def mix_key(config: SweepConfig, cell: Cell, corpus_keys: dict[str, str]) -> str:
-    return content_hash({"parts": {n: [corpus_keys[n], w] for n, w in sorted(cell_parts(config, cell).items())},
+def audit_key(config: SweepConfig, corpus: str) -> str:
+    """An audited corpus: the generated one and the audit settings (a filtered corpus differs)."""
+    return content_hash({"corpus": corpus, "worldview": config.worldview, "audit": config.audit})
+
+
+def mix_key(config: SweepConfig, cell: Cell, audit_keys: dict[str, str]) -> str:
+    return content_hash({"parts": {n: [audit_keys[n], w] for n, w in sorted(cell_parts(config, cell).items())},
                          "size": cell.size, "seed": cell.seed})
 
 
@@ -230,6 +247,7 @@ class Plan:
     cells: list[Cell]
     corpora: dict[str, str]  # corpus name -> key
     needs: dict[str, int]
+    audits: dict[str, str]  # corpus name -> audit key
     mixes: dict[str, str]  # cell name -> mix key
     adapters: dict[str, str]  # cell name -> adapter key
     evals: dict[str, str]  # cell name -> eval key
@@ -238,11 +256,12 @@ class Plan:
 def plan_sweep(config: SweepConfig) -> Plan:
     needs = corpus_needs(config)
     corpora = {name: corpus_key(config, name, n) for name, n in needs.items()}
+    audits = {name: audit_key(config, key) for name, key in corpora.items()}
     cells = config.cells()
-    mixes = {c.name: mix_key(config, c, corpora) for c in cells}
+    mixes = {c.name: mix_key(config, c, audits) for c in cells}
     adapters = {c.name: adapter_key(config, c, mixes[c.name]) for c in cells}
     evals = {c.name: eval_key(config, adapters[c.name]) for c in cells}
-    return Plan(cells, corpora, needs, mixes, adapters, evals)
+    return Plan(cells, corpora, needs, audits, mixes, adapters, evals)
 
 
 def artifact(out: Path, kind: str, key: str) -> Path:
@@ -378,10 +397,22 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _run_cell(config: SweepConfig, plan: Plan, cell: Cell, out: Path, registry: dict[str, Any] | None,
               log: Log, progress: bool) -> dict[str, Any]:
-    corpora = {name: _corpus(config, plan, name, out, registry, log, progress) for name in cell_parts(config, cell)}
+    corpora = prepare_corpora(config, plan, cell, out, registry=registry, log=log, progress=progress)
     mix = _mix(config, cell, plan.mixes[cell.name], corpora, out, log)
     adapter = _train(config, cell, mix, plan.adapters[cell.name], out, log, progress)
     return _evaluate(config, adapter, plan.evals[cell.name], out, registry, log)
+
+
+def prepare_corpora(config: SweepConfig, plan: Plan, cell: Cell, out: str | Path, *,
+                    registry: dict[str, Any] | None = None, log: Log = print,
+                    progress: bool = False) -> dict[str, Path]:
+    """Generate (or reuse) and audit every corpus ``cell`` mixes: corpus name -> folder to mix.
+
+    Raises :class:`CorpusError` when an audit gate fails and ``audit.on_gate_fail`` is stop.
+    """
+    out = Path(out)
+    return {name: _audit(config, plan, name, _corpus(config, plan, name, out, registry, log, progress), out, log)
+            for name in cell_parts(config, cell)}
 
 
 def _once(folder: Path, log: Log, label: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -416,6 +447,33 @@ def _corpus(config: SweepConfig, plan: Plan, name: str, out: Path, registry: dic
 
     _once(folder, log, f"corpus {name}", make)
     return folder / "data"
+
+
+def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, log: Log) -> Path:
+    """The audit gates on a generated corpus, as ``credo replicate`` runs them: a failed gate
+    fails every cell that needs the corpus, or (``audit.on_gate_fail: filter``) the flagged
+    records are dropped and the cells mix the clean copy. Returns the corpus to mix."""
+    from credo.audit import filter_corpus, run_audit
+    from credo.audit.filter import dropped_ids
+
+    folder = artifact(out, "audits", plan.audits[name])
+    embedding = config.audit["embedding"]
+
+    def make() -> dict[str, Any]:
+        result, report = run_audit(corpus, folder / "report", worldview=config.worldview, use_embedding=embedding)
+        if result.passed:
+            return {"corpus": name, "passed": True, "filtered": False, "removed": 0}
+        failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
+        if config.audit["on_gate_fail"] == "stop":
+            raise CorpusError(f"audit gate failed for corpus {name}: {failures} - read {report}/report.md; "
+                              "set audit.on_gate_fail: filter in the sweep config to drop the flagged records")
+        filtered = filter_corpus(corpus, folder / "data", worldview=config.worldview, use_embedding=embedding,
+                                 overwrite=True)
+        return {"corpus": name, "passed": False, "filtered": True, "gate_failures": result.gate_failures,
+                "removed": len(dropped_ids(filtered))}
+
+    summary = _once(folder, log, f"audit {name}", make)
+    return folder / "data" if summary["filtered"] else corpus
 
 
 def _documents(config: SweepConfig, folder: Path, needed: int, registry: dict[str, Any] | None) -> dict[str, Any]:
