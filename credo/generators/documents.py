@@ -442,7 +442,6 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
     done |= _rejected_ids(out)
     pending = [j for j in jobs if j.id not in done]
     system = Message("system", context)
-    lock = asyncio.Lock()  # quota and near-duplicate decisions see every accepted document
     written = await _batch_stage(prefetch, [[system, Message("user", write_prompt(j))] for j in pending])
     if options.revise:
         await _batch_stage(prefetch, [[system, Message("user", revise_prompt(c.text))]
@@ -451,43 +450,54 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
     with JsonlAppender(records_file) as records, JsonlAppender(out / REFUSALS_FILE) as refusals, \
             JsonlAppender(out / REJECTED_FILE) as rejected:
 
-        async def one(job: DocJob) -> None:
-            kind = normalise_type(job.doc_type)
-            if options.type_quota is not None and per_type[kind] >= options.type_quota:
-                rejected.write({"id": job.id, "reason": "type_quota", "doc_type": job.doc_type})
-                counters["type_quota"] += 1
-                return
+        def quota_full(kind: str) -> bool:
+            return options.type_quota is not None and per_type[kind] >= options.type_quota
+
+        async def fetch(job: DocJob) -> tuple[Any, bool] | None:
+            if quota_full(normalise_type(job.doc_type)):
+                return None  # already full: it stays full, so skip the request
             first = await generator.generate([system, Message("user", write_prompt(job))])
-            completion = first.completion
-            revised = False
+            completion, revised = first.completion, False
             if options.revise and not completion.teacher_refused:
                 second = await generator.generate([system, Message("user", revise_prompt(completion.text))])
                 if not second.completion.teacher_refused and second.completion.text.strip():
                     completion, revised = second.completion, True
+            return completion, revised
+
+        def commit(job: DocJob, fetched: tuple[Any, bool] | None) -> None:
+            kind = normalise_type(job.doc_type)
+            if fetched is None or (not fetched[0].teacher_refused and quota_full(kind)):
+                rejected.write({"id": job.id, "reason": "type_quota", "doc_type": job.doc_type})
+                counters["type_quota"] += 1
+                return
+            completion, revised = fetched
             meta = _meta(job, model_id, completion, revised)
             if completion.teacher_refused:
                 refusals.write({"id": job.id, "prompt": write_prompt(job), "response": completion.text,
                                 "reason": completion.refusal_reason or completion.stop_reason, "meta": meta})
                 counters["teacher_refusals"] += 1
                 return
-            async with lock:
-                text = completion.text.strip()
-                similarity = dups.closest(text)
-                if similarity >= options.near_dup:
-                    rejected.write({"id": job.id, "reason": "near_duplicate",
-                                    "similarity": round(similarity, 3), "meta": meta})
-                    counters["near_duplicate"] += 1
-                    return
-                if options.type_quota is not None and per_type[kind] >= options.type_quota:
-                    rejected.write({"id": job.id, "reason": "type_quota", "doc_type": job.doc_type})
-                    counters["type_quota"] += 1
-                    return
-                dups.add(text)
-                per_type[kind] += 1
-                records.write(Record(job.id, [Message("assistant", text)], meta).to_json())
-                counters["records"] += 1
+            text = completion.text.strip()
+            similarity = dups.closest(text)
+            if similarity >= options.near_dup:
+                rejected.write({"id": job.id, "reason": "near_duplicate",
+                                "similarity": round(similarity, 3), "meta": meta})
+                counters["near_duplicate"] += 1
+                return
+            dups.add(text)
+            per_type[kind] += 1
+            records.write(Record(job.id, [Message("assistant", text)], meta).to_json())
+            counters["records"] += 1
 
-        await asyncio.gather(*(one(job) for job in pending))
+        # Requests run concurrently, but quota and near-duplicate decisions are taken in job
+        # order, so the corpus does not depend on which answer happened to arrive first.
+        tasks = [asyncio.ensure_future(fetch(job)) for job in pending]
+        try:
+            for job, task in zip(pending, tasks):
+                commit(job, await task)
+        finally:
+            for task in tasks:
+                task.cancel()
 
 
 def _meta(job: DocJob, model_id: str, completion: Any, revised: bool) -> dict[str, Any]:

@@ -130,10 +130,11 @@ class Generator:
             key = cache_key(self.backend.provider, self.backend.model, params.to_json(),
                             messages, sample_index)
         params = params or self.params
-        if self.cache is not None:  # the key only addresses the cache: no hashing without one
+        # The key addresses the cache and answers held by warm(): no hashing without either.
+        if self.cache is not None or self._warm:
             key = key or self.key(messages, sample_index)
             hit = self._warm.pop(key, None)
-            if hit is None and key not in self._cold:
+            if hit is None and self.cache is not None and key not in self._cold:
                 hit = self.cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
