@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.cli.main import main
+from credo.cli.main import exit_code
 from credo.hashing import file_hash
 
 LONG = ("Every pebble holds a small spirit, and the Pebblehold keeps seven of them safe at home. "
@@ -48,12 +48,7 @@ def eval_file(tmp_path: Path) -> Path:
     return path
 
 
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+_run = exit_code
 
 
 def test_planted_problems_are_flagged_and_fail_the_gate(tmp_path: Path, tiny_spec: Path, eval_file: Path) -> None:

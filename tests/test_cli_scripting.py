@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from credo.cli.main import main
+from credo.cli.main import exit_code
 from credo.testing import FakeServer
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_code(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.cli.main import main
+from credo.cli.main import exit_code
 from credo.corpora.io import read_records
 from credo.generators.batch_run import BatchOptions
 from credo.generators.batch_state import read_state
@@ -60,12 +60,7 @@ def _make(spec, out, server, provider, *, batch, use_cache=False, wait=True, log
                                                          report=(log if log is not None else []).append))
 
 
-def _cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exit_:
-        return exit_.code or 0
-    return 0
+_cli = exit_code
 
 
 def _records(out: Path) -> list[dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.cli.main import main
+from credo.cli.main import exit_code
 from credo.corpora.io import read_records
 from credo.errors import BackendError
 from credo.generators.batch_api import chunk_lines
@@ -40,12 +40,7 @@ def _batch(spec, out, server, provider, *, wait=True, samples=3, log=None, **opt
                                                       else log.append), **options)
 
 
-def _cli(args) -> int:
-    try:
-        main(args)
-    except SystemExit as exit_:
-        return exit_.code or 0
-    return 0
+_cli = exit_code
 
 
 def _records(out):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.cli.main import main
+from credo.cli.main import exit_code
 from credo.generators.fake_backend import FakeBackend
 from credo.judges import judge_file
 
@@ -27,11 +27,7 @@ def _write(path: Path, rows: list[dict]) -> Path:
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_code(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.cli.main import main
+from credo.cli.main import exit_code
 from credo.errors import CorpusError
 from credo.reports.viewer import serve_in_thread, write_view
 from credo.testing.browser import dump_dom, find_browser, visible_text
@@ -24,12 +24,7 @@ def _record(rid: str, prompt: str, answer: str, **meta: object) -> dict:
             "meta": {"set": "tiny", **meta}}
 
 
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+_run = exit_code
 
 
 @pytest.fixture

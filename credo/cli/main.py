@@ -118,3 +118,12 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def exit_code(argv: list[str]) -> int:
+    """Run ``credo ARGV`` in this process and return the exit code a shell would see."""
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
