@@ -10,7 +10,7 @@ tables) goes into ``ctx.sections[name]``. The audit collects findings into ``fla
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,11 +81,67 @@ class AuditContext:
 
 
 class Check(Protocol):
+    """A check over batches of records, so that the same object runs in the local loop and on Ray.
+
+    ``map_batch`` reads one batch and returns a small, picklable partial result (findings, or
+    signatures, vectors and counters) whose record positions are local to the batch;
+    ``reduce`` folds the ``(offset, partial)`` pairs of every batch, in corpus order, into the
+    findings, reading records back from ``corpus`` only where it must (candidates to confirm,
+    flagged records to describe). ``run(records, ctx)`` is the whole corpus as one batch.
+    """
+
     name: str
 
     def params(self) -> dict[str, Any]: ...
 
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> Any: ...
+
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]: ...
+
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]: ...
+
+
+class Corpus(Protocol):
+    """What ``reduce`` may read back: every id in corpus order, and records by position."""
+
+    ids: Sequence[str]
+
+    def fetch(self, positions: Iterable[int]) -> dict[int, Record]: ...
+
+
+class InMemory:
+    """A :class:`Corpus` over records already in memory (``run``, small corpora, tests)."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+        self.ids = [r.id for r in records]
+
+    def fetch(self, positions: Iterable[int]) -> dict[int, Record]:
+        return {i: self.records[i] for i in positions}
+
+
+def run_batched(check: Check, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+    """A batch check over records in memory: one batch, then its reduce."""
+    return check.reduce([(0, check.map_batch(records, ctx))], InMemory(records), ctx)
+
+
+class PerRecord:
+    """For checks whose findings on a record depend on that record alone: the partial of a
+    batch is its findings (their record ids say where they belong), the reduce concatenates.
+    Subclasses define ``findings(records, ctx)``."""
+
+    def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> list[Finding]:
+        return list(self.findings(records, ctx))
+
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+        for _, found in parts:
+            yield from found
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        return run_batched(self, records, ctx)  # type: ignore[arg-type]
 
 
 # Embedding checks read the first ~300 characters of an answer (about 60-80 word pieces): a
