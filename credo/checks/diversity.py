@@ -178,16 +178,45 @@ def hll_registers(hashes: np.ndarray, p: int = HLL_P) -> np.ndarray:
     return registers
 
 
+def _sigma(x: float) -> float:
+    if x == 1.0:
+        return math.inf
+    y, z = 1.0, x
+    while True:
+        x *= x
+        before, z = z, z + x * y
+        y += y
+        if z == before:
+            return z
+
+
+def _tau(x: float) -> float:
+    if x in (0.0, 1.0):
+        return 0.0
+    y, z = 1.0, 1.0 - x
+    while True:
+        x = math.sqrt(x)
+        before = z
+        y *= 0.5
+        z -= (1.0 - x) ** 2 * y
+        if z == before:
+            return z / 3
+
+
 def hll_estimate(registers: np.ndarray) -> float:
-    """Distinct count from HyperLogLog registers (Flajolet et al. 2007, with linear counting
-    for small counts; 64-bit hashes need no large-range correction)."""
+    """Distinct count from HyperLogLog registers, by Ertl's improved estimator ("New
+    cardinality estimation algorithms for HyperLogLog sketches", 2017): unbiased from a
+    handful of items up, without the empirical bias tables of HyperLogLog++ (the classic
+    estimator is 2-3% high around 2.5 x 16,384 items, where it hands over from linear
+    counting)."""
     m = len(registers)
-    alpha = 0.7213 / (1 + 1.079 / m)
-    estimate = alpha * m * m / float(np.sum(np.ldexp(1.0, -registers.astype(np.int64))))
-    zeros = int(np.count_nonzero(registers == 0))
-    if estimate <= 2.5 * m and zeros:
-        return m * math.log(m / zeros)
-    return estimate
+    q = 64 - int(math.log2(m))
+    counts = np.bincount(registers, minlength=q + 2).astype(np.float64)
+    z = m * _tau(1.0 - counts[q + 1] / m)
+    for k in range(q, 0, -1):
+        z = 0.5 * (z + counts[k])
+    z += m * _sigma(counts[0] / m)
+    return m * m / (2 * math.log(2)) / z if z else 0.0
 
 
 @dataclass
