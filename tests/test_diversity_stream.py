@@ -250,3 +250,23 @@ def test_set_diversity_and_bad_config() -> None:
         DiversityCheck(heavy_capacity=0)
     with pytest.raises(ConfigError, match="diversity.exact_cap"):
         DiversityCheck(exact_cap="many")  # type: ignore[arg-type]
+
+
+def test_reports_render_the_section_and_say_what_is_estimated(tmp_path: Path) -> None:
+    from credo.audit.reports import write_reports
+    from credo.audit.result import AuditResult, CheckRun
+
+    records = corpus()
+    ctx = AuditContext()
+    check = DiversityCheck(exact_cap=50, heavy_capacity=3)
+    check.run(records, ctx)
+    result = AuditResult("c/records.jsonl", "h", len(records), {n: len(r) for n, r in by_set(records).items()},
+                         [CheckRun("diversity", False, check.params(), 0, 0.1)], [], ctx.sections)
+    write_reports(result, tmp_path)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "estimated - core distinct_2: HyperLogLog estimate" in markdown
+    assert "core repeated_sentences: lower bounds, each at most" in markdown
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert "answer_lengths" not in saved["sections"]["diversity"]["core"]
+    assert saved["sections"]["diversity"]["core"]["estimated"]["distinct_2"].startswith("HyperLogLog")
+    assert "<svg" in (tmp_path / "report.html").read_text()  # the answer-length histogram
