@@ -162,6 +162,7 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     ordered = np.sort(values)
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
+
 def hll_registers(hashes: np.ndarray, p: int = HLL_P) -> np.ndarray:
     """HyperLogLog registers of 64-bit hashes: bucket from the top ``p`` bits, rank = 1 +
     the leading zeros of the other ``64 - p`` bits; each register keeps its highest rank."""
@@ -179,6 +180,7 @@ def hll_registers(hashes: np.ndarray, p: int = HLL_P) -> np.ndarray:
 
 
 def _sigma(x: float) -> float:
+    """Ertl's sigma(x) = x + sum_k x**(2**k) * 2**(k-1): the share of empty registers' term."""
     if x == 1.0:
         return math.inf
     y, z = 1.0, x
@@ -191,6 +193,7 @@ def _sigma(x: float) -> float:
 
 
 def _tau(x: float) -> float:
+    """Ertl's tau(x) = (1 - x - sum_k (1 - x**(2**-k))**2 * 2**-k) / 3: the saturated registers' term."""
     if x in (0.0, 1.0):
         return 0.0
     y, z = 1.0, 1.0 - x
