@@ -81,6 +81,13 @@ class DiversityCheck:
     def params(self) -> dict[str, Any]:
         return asdict(self)
 
+    # Interim: the partial is the batch itself (replaced by streaming sketches).
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> list[Record]:
+        return list(records)
+
+    def reduce(self, parts, corpus, ctx: AuditContext) -> Iterator[Finding]:
+        return self.run([r for _, batch in parts for r in batch], ctx)
+
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         by_set: dict[str, list[Record]] = {}
         for record in records:
