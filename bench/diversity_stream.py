@@ -72,10 +72,10 @@ def main(n: int) -> dict:
     check.reduce([(0, check.map_batch(first[:10], ctx))], InMemory(first[:10]), ctx)  # warm up imports
     baseline = rss_mb()
     spent = {"generate": 0.0, "map_batch": 0.0}
-    partial_bytes = 0
+    partial_bytes = total_bytes = 0
 
     def partials() -> Iterator[tuple[int, object]]:
-        nonlocal partial_bytes
+        nonlocal partial_bytes, total_bytes
         import pickle
 
         offset, batch = 0, first
@@ -83,7 +83,8 @@ def main(n: int) -> dict:
             start = time.perf_counter()
             part = check.map_batch(batch, ctx)
             spent["map_batch"] += time.perf_counter() - start
-            partial_bytes = max(partial_bytes, len(pickle.dumps(part)))
+            size = len(pickle.dumps(part))
+            partial_bytes, total_bytes = max(partial_bytes, size), total_bytes + size
             yield offset, part
             offset += len(batch)
             start = time.perf_counter()
@@ -99,6 +100,8 @@ def main(n: int) -> dict:
             "map_batch_seconds": round(spent["map_batch"], 1), "generate_seconds": round(spent["generate"], 1),
             "baseline_rss_mb": round(baseline), "peak_rss_mb": round(peak), "extra_rss_mb": round(peak - baseline),
             "largest_partial_kb": round(partial_bytes / 1024),
+            # what a runner that holds every partial until reduce would hold
+            "all_partials_mb": round(total_bytes / 2**20),
             "distinct_1": section["distinct_1"], "distinct_2": section["distinct_2"],
             "prompt_distinct_2": section["prompt_distinct_2"], "estimated": section["estimated"],
             "top_sentence": section["repeated_sentences"][:1], "answer_words": section["answer_words"]}
