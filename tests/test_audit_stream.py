@@ -34,6 +34,9 @@ def test_streamed_audit_matches_the_whole_corpus_audit(tmp_path: Path, tiny_spec
     assert {f.record_id for f in findings if f.check == "near_duplicate"} >= {"dup", "copy1", "copy17", "copy33"}
     assert {f.record_id for f in findings if f.check == "eval_contamination"} >= {"leak"}
     assert read.fetch([3, 0, 50]) == {0: records[0], 3: records[3], 50: records[50]}
+    pooled_ctx = build_context(corpus, eval_file, worldview=str(tiny_spec))
+    p_runs, p_findings, _, _ = audit_stream(corpus / "records.jsonl", pooled_ctx, checks, batch=5, workers=2)
+    assert p_findings == findings and pooled_ctx.sections == whole_ctx.sections  # two processes, same audit
 
 
 def test_streamed_filter_rereads_the_corpus_for_the_kept_records(tmp_path: Path) -> None:

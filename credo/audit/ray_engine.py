@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from credo.audit.result import CheckRun
-from credo.checks.base import AuditContext, Check, Finding
+from credo.checks.base import AuditContext, Check, Finding, Parts
 from credo.checks.dedup import NearDuplicateCheck, Rows
 from credo.checks.registry import check_spec
 from credo.corpora.columnar import is_columnar
@@ -191,7 +191,7 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
     try:
         out = out.materialize()
         corpus, sets = Reread(source), {}
-        parts: dict[str, list[tuple[int, Any]]] = {n: [] for n in names}
+        parts = {c.name: Parts(c) for c in checks}
         seconds = dict.fromkeys(names, 0.0)
         offsets: dict[str, int] = {}
         for row in out.iter_rows():
@@ -200,7 +200,7 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
             batch_parts, batch_seconds = pickle.loads(row["parts"])
             for name in names:
                 if name not in shuffled:
-                    parts[name].append((len(corpus.ids), batch_parts[name]))
+                    parts[name].add(len(corpus.ids), batch_parts[name])
                 seconds[name] += batch_seconds[name]
             corpus.ids.extend(ids)
             for name in batch_sets:
@@ -212,14 +212,12 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
             pass
         raise CorpusError(f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})") from exc
     runs, findings = [], []
-    from credo.audit.runner import drain
-
     for check in checks:
         start = time.perf_counter()
         if isinstance(check, NearDuplicateCheck):
             found = _near_duplicates(out, check, corpus, offsets, ctx)
         else:
-            found = list(check.reduce(drain(parts[check.name]), corpus, ctx))
+            found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
         spent = seconds[check.name] + time.perf_counter() - start
         runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), round(spent, 3),
                              sum(f.blocking for f in found)))

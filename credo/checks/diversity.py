@@ -424,14 +424,19 @@ class DiversityCheck:
             by_set.setdefault(ctx.set_of(record), []).append(record)
         return {name: SetPart.of(rs, self.exact_cap, self.heavy_capacity) for name, rs in by_set.items()}
 
+    def combine(self, a: dict[str, SetPart], b: dict[str, SetPart]) -> dict[str, SetPart]:
+        """Two partials as one (sketches merge): the engines keep one running partial."""
+        for name, part in b.items():
+            if name in a:
+                a[name].merge(part)
+            else:
+                a[name] = part
+        return a
+
     def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
         sets: dict[str, SetPart] = {}
         for _, partial in parts:
-            for name, part in partial.items():
-                if name in sets:
-                    sets[name].merge(part)
-                else:
-                    sets[name] = part
+            sets = self.combine(sets, partial)
         ctx.sections[self.name] = {name: sets[name].section(self.top) for name in sorted(sets)}
         return iter(())
 

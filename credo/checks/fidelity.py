@@ -234,6 +234,13 @@ class Verdict:
         return self.label == FAITHFUL
 
 
+@lru_cache(maxsize=256)
+def _any_name(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for "any of these names, as a word"."""
+    alternatives = "|".join(re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives or '(?!x)x'})\b", re.IGNORECASE)
+
+
 class FidelityDetector:
     """Offline verdicts for one worldview, compared with ``others`` (default: the shipped ones)."""
 
@@ -264,6 +271,8 @@ class FidelityDetector:
         return out
 
     def _names(self, text: str, names: Sequence[str]) -> list[str]:
+        if not _any_name(tuple(names)).search(text):  # one scan rules out most answers
+            return []
         return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
 
     def verdict(self, text: str) -> Verdict:
@@ -348,16 +357,22 @@ class FidelityCheck:
                 unfaithful.append((set_name, record.id, v.label, v.evidence, template, persona))
         return {"skipped": skipped, "tallies": tallies, "unfaithful": unfaithful}
 
+    def combine(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        """Two consecutive batches' partials as one: counts add, out-of-voice records append."""
+        a["skipped"].update(b["skipped"])
+        for set_name, tally in b["tallies"].items():
+            a["tallies"].setdefault(set_name, _Tally()).merge(tally)
+        a["unfaithful"].extend(b["unfaithful"])
+        return a
+
     def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
-        skipped: dict[str, str] = {}
-        tallies: dict[str, _Tally] = {}
-        unfaithful: dict[str, list[tuple]] = {}
+        merged: dict[str, Any] = {"skipped": {}, "tallies": {}, "unfaithful": []}
         for _, part in parts:
-            skipped.update(part["skipped"])
-            for set_name, tally in part["tallies"].items():
-                tallies.setdefault(set_name, _Tally()).merge(tally)
-            for row in part["unfaithful"]:
-                unfaithful.setdefault(row[0], []).append(row[1:])
+            merged = self.combine(merged, part)
+        skipped, tallies = merged["skipped"], merged["tallies"]
+        unfaithful: dict[str, list[tuple]] = {}
+        for row in merged["unfaithful"]:
+            unfaithful.setdefault(row[0], []).append(row[1:])
         section: dict[str, Any] = {"params": self.params(), "sets": {}, "skipped": dict(sorted(skipped.items()))}
         ctx.sections[self.name] = section
         for set_name in sorted(tallies):
