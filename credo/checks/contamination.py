@@ -53,12 +53,26 @@ class ContaminationConfig:
     neighbours: int = 5
     fast: bool = True  # static cosines pick candidates, MiniLM scores only those
     candidate_cosine: float = 0.6  # static cosine for a candidate; chosen for recall >= 0.95
+    confirm: bool = True  # False: static cosines decide, at the static thresholds below (no MiniLM)
+    static_paraphrase_cosine: float = 0.88
+    static_near_cosine: float = 0.8
     block: int = 65536  # training texts per block of the static (or MiniLM) cosine matrix
     normative_overlap: int = 2  # content stems a permission question must share with a request
 
     def __str__(self) -> str:
-        return (f"{self.ngram}gram_mh{self.minhash}_j{self.exact_jaccard:g}/{self.paraphrase_jaccard:g}"
-                f"_cos{self.paraphrase_cosine:g}/{self.near_cosine:g}")
+        cosines = (f"_static{self.static_paraphrase_cosine:g}/{self.static_near_cosine:g}" if self.static_only
+                   else f"_cos{self.paraphrase_cosine:g}/{self.near_cosine:g}")
+        return f"{self.ngram}gram_mh{self.minhash}_j{self.exact_jaccard:g}/{self.paraphrase_jaccard:g}{cosines}"
+
+    @property
+    def static_only(self) -> bool:
+        return self.fast and not self.confirm
+
+    def cosines(self) -> tuple[float, float]:
+        """The (paraphrase, near neighbour) cosine thresholds of the model that decides."""
+        if self.static_only:
+            return self.static_paraphrase_cosine, self.static_near_cosine
+        return self.paraphrase_cosine, self.near_cosine
 
 
 def normalize(text: str) -> str:
@@ -173,7 +187,7 @@ class EvalContaminationCheck:
             eval_vecs = first.encode([e.prompt for e in evals])
             prompt_sims = eval_vecs @ first.encode([r.prompt for r in records]).T
             answer_sims = eval_vecs @ first.encode([response_head(r) for r in records]).T
-            floor = cfg.candidate_cosine if cfg.fast else cfg.near_cosine
+            floor = cfg.cosines()[1] if not cfg.fast or cfg.static_only else cfg.candidate_cosine
             for half, sims in ((0, prompt_sims), (1, answer_sims)):
                 for e, t in zip(*np.nonzero(sims >= floor)):
                     part["cos"][(int(e), 2 * int(t) + half)] = float(sims[e, t])
@@ -185,7 +199,8 @@ class EvalContaminationCheck:
 
     def _keep(self) -> int:
         """How many nearest records per eval are kept: the report's few, or candidates for MiniLM."""
-        return max(self.config.neighbours * 4, 20) if self.config.fast else self.config.neighbours
+        cfg = self.config
+        return max(cfg.neighbours * 4, 20) if cfg.fast and not cfg.static_only else cfg.neighbours
 
     def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
         if not ctx.evals:
@@ -210,7 +225,7 @@ class EvalContaminationCheck:
                 top_ids, top_vals = np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1)
         lexical = set(grams) | set(jac) | set(normative)
         cos, nearest, records = self._cosines(corpus, ctx, lexical, found, top_ids, top_vals)
-        pairs = lexical | {pair for pair, value in (cos or {}).items() if value >= cfg.near_cosine}
+        pairs = lexical | {pair for pair, value in (cos or {}).items() if value >= cfg.cosines()[1]}
         records.update(corpus.fetch({t // 2 for _, t in pairs} - set(records)))
         evidence: dict[int, list[dict[str, Any]]] = {}
         for e, t in sorted(pairs, key=lambda p: (p[0], p[1] % 2, p[1] // 2)):
@@ -238,7 +253,7 @@ class EvalContaminationCheck:
         """
         if not self.use_embedding:
             return None, None, {}
-        if not self.config.fast:
+        if not self.config.fast or self.config.static_only:  # the batches' cosines are the decision
             nearest = [list(zip(row, map(float, vals))) for row, vals in zip(top_ids.tolist(), top_vals.tolist())]
             return found, nearest, {}
         wanted = set(found) | also | {(e, 2 * t + half) for e, row in enumerate(top_ids.tolist()) for t in row for half in (0, 1)}
@@ -259,12 +274,13 @@ class EvalContaminationCheck:
     def _evidence(self, item: EvalItem, record: Record, answer: bool, gram: int | None,
                   jaccard: float | None, cosine: float | None, shared: list[str] | None) -> dict[str, Any]:
         cfg = self.config
+        paraphrase_cosine, near_cosine = cfg.cosines()
         severity = None
         if gram is not None or (jaccard or 0) >= cfg.exact_jaccard:
             severity = "exact"
-        elif (cosine or 0) >= cfg.paraphrase_cosine or (jaccard or 0) >= cfg.paraphrase_jaccard:
+        elif (cosine or 0) >= paraphrase_cosine or (jaccard or 0) >= cfg.paraphrase_jaccard:
             severity = "paraphrase"
-        elif (cosine or 0) >= cfg.near_cosine:
+        elif (cosine or 0) >= near_cosine:
             severity = "near_neighbour"
         normative = shared is not None
         if normative and severity is None:

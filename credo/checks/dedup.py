@@ -162,8 +162,12 @@ class SemanticConfig:
     fast: bool = True
     candidate_threshold: float = 0.85  # static cosine; recall 1.0 of MiniLM-only pairs (BENCHMARKS.md)
     ann: AnnConfig = field(default_factory=AnnConfig)
+    confirm: bool = True  # False: static pairs at static_threshold are the decision (no MiniLM)
+    static_threshold: float = 0.9  # static cosine standing in for MiniLM's 0.95 (BENCHMARKS.md)
 
     def __str__(self) -> str:
+        if self.fast and not self.confirm:
+            return f"static_cos{self.static_threshold:g}_{self.ann}"
         stage = f"_static{self.candidate_threshold:g}_{self.ann}" if self.fast else ""
         return f"minilm_cos{self.threshold:g}_blk{self.block}{stage}"
 
@@ -211,6 +215,9 @@ class SemanticDuplicateCheck:
         cfg = self.config
         if not cfg.fast:
             return (*ann.exact_pairs(vectors, cfg.threshold, cfg.block), None)
+        if not cfg.confirm:
+            pairs, scores = ann.similar_pairs(vectors, cfg.static_threshold, cfg.ann)
+            return pairs, scores, len(pairs)
         cand, _ = ann.similar_pairs(vectors, cfg.candidate_threshold, cfg.ann)
         if not len(cand):
             return cand, np.zeros(0), 0

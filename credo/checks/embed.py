@@ -97,13 +97,16 @@ class StaticEmbedder:
     """Static embeddings for candidate generation: a token-vector look-up and a mean.
 
     Thousands of texts a second on a CPU, so it reads every record; MiniLM then reads only
-    the candidates it proposes. No per-text cache: at a million records a cache of vectors
-    would cost more memory than re-encoding costs time.
+    the candidates it proposes. The cache holds about the last batch's texts (semantic dedup
+    and contamination read the same prompts and answer heads of a batch), never a corpus:
+    at a million records a cache of every vector would cost more memory than re-encoding.
     """
 
-    def __init__(self, model: Any = None, max_chars: int = 1000) -> None:
+    def __init__(self, model: Any = None, max_chars: int = 1000, cache_size: int = 32768) -> None:
         self._model = model
         self.max_chars = max_chars
+        self.cache_size = cache_size
+        self._cache: dict[str, np.ndarray] = {}
         self.encoded_texts = 0
 
     @property
@@ -119,8 +122,17 @@ class StaticEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.asarray(self.model.encode([t[: self.max_chars] for t in texts], use_multiprocessing=False),
-                             dtype=np.float32)
-        self.encoded_texts += len(texts)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors
+        keys = [t[: self.max_chars] for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            vectors = np.asarray(self.model.encode(missing, use_multiprocessing=False), dtype=np.float32)
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            self.encoded_texts += len(missing)
+            if len(self._cache) + len(missing) > self.cache_size:
+                self._cache.clear()
+            if len(missing) <= self.cache_size:
+                self._cache.update(zip(missing, vectors))
+            else:
+                found = dict(zip(missing, vectors))
+                return np.stack([self._cache.get(k, found.get(k)) for k in keys])
+        return np.stack([self._cache[k] for k in keys])

@@ -29,6 +29,8 @@ class PatternHit:
 _FLAGS = re.IGNORECASE | re.MULTILINE
 _COMPILED = {kind: [re.compile(p, _FLAGS) for p in pats] for kind, pats in PATTERNS.items()}
 _GUARDS = [re.compile(p, _FLAGS) for p in GUARDS]
+# Every pattern as one alternation: one scan rules out a head that matches none of them.
+_ANY = re.compile("|".join(f"(?:{p})" for pats in PATTERNS.values() for p in pats), _FLAGS)
 
 
 def _quoted(head: str, start: int) -> bool:
@@ -39,7 +41,7 @@ def _quoted(head: str, start: int) -> bool:
 def find_refusal_patterns(text: str, head_chars: int = HEAD_CHARS, prefilter: bool = True) -> list[PatternHit]:
     """Pattern hits in the head of ``text`` (each overlapping guard idiom cancels its hit)."""
     head = normalized_head(text, head_chars)  # homoglyphs, zero-width and padding cannot hide a decline
-    if prefilter and TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())):
+    if prefilter and (TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())) or not _ANY.search(head)):
         return []
     guarded = [m.span() for g in _GUARDS for m in g.finditer(head)]
     hits: list[PatternHit] = []

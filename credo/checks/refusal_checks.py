@@ -27,19 +27,30 @@ class RefusalCheck(PerRecord):
     config: RefusalConfig = field(default_factory=RefusalConfig)
     use_embedding: bool = True
     fast: bool = True  # static-model candidates, MiniLM confirms (see RefusalDetector)
+    confirm: bool = True  # False: the static model's own classifier decides (no MiniLM)
     name: str = "refusal"
+    _built: tuple[Any, Any] = field(default=(None, None), repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), "use_embedding": self.use_embedding, "fast": self.fast}
+        return {"config": str(self.config), "use_embedding": self.use_embedding, "fast": self.fast,
+                "confirm": self.confirm}
+
+    def detector(self, ctx: AuditContext) -> RefusalDetector:
+        """One detector per audit: its exemplar index and classifiers are built once, not per batch."""
+        if self._built[0] is not ctx:
+            embedder = None
+            if self.use_embedding:
+                embedder = ctx.get_static() if self.fast and not self.confirm else ctx.get_embedder()
+            static = ctx.get_static() if self.use_embedding and self.fast and self.confirm else None
+            self._built = (ctx, RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding,
+                                                static=static))
+        return self._built[1]
 
     def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         targets = [r for r in records if not ctx.is_refusal_set(r)]
         if not targets:
             return
-        embedder = ctx.get_embedder() if self.use_embedding else None
-        static = ctx.get_static() if self.use_embedding and self.fast else None
-        detector = RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding, static=static)
-        for record, score in zip(targets, detector.score([r.response for r in targets])):
+        for record, score in zip(targets, self.detector(ctx).score([r.response for r in targets])):
             if score.refusal:
                 yield Finding(record.id, self.name, {"set": ctx.set_of(record), **score.to_json()})
 

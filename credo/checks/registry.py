@@ -34,10 +34,11 @@ class CheckSpec:
     drops: bool  # `credo filter` drops the records it flags
     embedding: Embedding = "none"
 
-    def build(self, use_embedding: bool, **options: Any) -> Check:
-        """The check; ``options`` are its own settings (the fidelity gate's rate, an LLM judge)."""
+    def build(self, embed: bool, **options: Any) -> Check:
+        """The check; ``options`` are its own settings (the fidelity gate's rate, an LLM judge),
+        and may turn its embedding stage off (``use_embedding``) but never on without ``embed``."""
         if self.embedding == "optional":
-            options = {"use_embedding": use_embedding, **options}
+            options = {**options, "use_embedding": embed and options.get("use_embedding", True)}
         return self.make(**options)
 
 
@@ -65,6 +66,32 @@ def check_spec(name: str) -> CheckSpec:
         return _BY_NAME[name]
     except KeyError:
         raise ConfigError(f"--checks: unknown check {name!r} - expected one of {', '.join(CHECK_NAMES)}") from None
+
+
+EMBEDDING_MODES = ("fast", "minilm", "static")
+
+
+def embedding_options(mode: str) -> dict[str, dict[str, Any]]:
+    """Per-check settings for an embedding mode: ``fast`` (the default: the static model
+    proposes, MiniLM confirms), ``minilm`` (MiniLM reads everything) or ``static`` (the static
+    model decides at its own thresholds; no MiniLM, so no torch: the million-record setting;
+    forbidden_request is then lexical)."""
+    from credo.checks.contamination import ContaminationConfig
+    from credo.checks.dedup import SemanticConfig
+
+    if mode not in EMBEDDING_MODES:
+        raise ConfigError(f"--embedding {mode!r}: expected one of {', '.join(EMBEDDING_MODES)}")
+    if mode == "fast":
+        return {}
+    fast, confirm = mode != "minilm", mode != "static"
+    options: dict[str, dict[str, Any]] = {
+        "refusal": {"fast": fast, "confirm": confirm},
+        "semantic_duplicate": {"config": SemanticConfig(fast=fast, confirm=confirm)},
+        "eval_contamination": {"config": ContaminationConfig(fast=fast, confirm=confirm)},
+    }
+    if mode == "static":
+        options["forbidden_request"] = {"use_embedding": False}
+    return options
 
 
 def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True,

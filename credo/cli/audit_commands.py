@@ -30,6 +30,10 @@ def _fidelity_judge(spec: str):
         raise ConfigError(f"--fidelity-judge {spec!r}: {str(exc).split(': ', 1)[-1]}") from exc
 
 
+EMBEDDING_HELP = ("fast (static model proposes, MiniLM confirms), minilm (MiniLM reads everything) or "
+                  "static (the static model decides: no MiniLM; for millions of records).")
+
+
 def audit(
     path: Path = typer.Argument(..., help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."),
     eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
@@ -37,6 +41,7 @@ def audit(
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    embedding: str = typer.Option("fast", "--embedding", help=EMBEDDING_HELP),
     fidelity_judge: str | None = typer.Option(None, "--fidelity-judge",
                                               help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
     fidelity_max_rate: float = typer.Option(defaults.FIDELITY_MAX_RATE, "--fidelity-max-rate", min=0.0, max=1.0,
@@ -54,9 +59,10 @@ def audit(
     from credo.audit.reports import report_json
     from credo.audit.result import verdict
     from credo.checks.fidelity import FidelityConfig
+    from credo.checks.registry import embedding_options
 
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
-    options = {"fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
+    options = {**embedding_options(embedding), "fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
     result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options,
                                engine, address, workers)
     if as_json:
@@ -75,6 +81,7 @@ def filter_(
     worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
     checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
     no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    embedding: str = typer.Option("fast", "--embedding", help=EMBEDDING_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
@@ -87,8 +94,9 @@ def filter_(
     """
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
+    from credo.checks.registry import embedding_options
 
     result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
-                           output_format, engine, address, workers)
+                           output_format, engine, address, workers, embedding_options(embedding))
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")
