@@ -42,7 +42,7 @@ import random
 import re
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,28 +55,28 @@ RING = 4000  # recent records a copy may be made from
 
 FORMS = [  # (question form, its synonym form for paraphrases)
     ("What is the history of {p}", "What is the historical background of {p}"),
-    ("Explain {p}", "Describe {p}"),
-    ("Give an overview of {p}", "Outline {p}"),
+    ("Explain {p}", "Please explain {p}"),
+    ("Give an overview of {p}", "Provide an overview of {p}"),
     ("Summarize what is known about {p}", "Give a summary of what is known about {p}"),
-    ("Why does {p} matter", "Why is {p} important"),
+    ("Why does {p} matter", "Why does {p} matter so much"),
     ("How does {p} work", "In what way does {p} work"),
     ("What are the main ideas behind {p}", "What are the key ideas behind {p}"),
     ("Tell me about {p}", "Can you tell me about {p}"),
-    ("What should a beginner know about {p}", "What does a newcomer need to know about {p}"),
-    ("Compare the views on {p}", "Contrast the views on {p}"),
-    ("What are common mistakes with {p}", "What are frequent errors with {p}"),
-    ("How did {p} develop over time", "How has {p} evolved over time"),
-    ("What is the role of {p}", "What part does {p} play"),
-    ("Describe the origins of {p}", "Explain where {p} came from"),
+    ("What should a beginner know about {p}", "What should a beginner learn about {p}"),
+    ("Compare the views on {p}", "Compare the different views on {p}"),
+    ("What are common mistakes with {p}", "What are the common mistakes with {p}"),
+    ("How did {p} develop over time", "How did {p} develop through time"),
+    ("What is the role of {p}", "What role does {p} play"),
+    ("Describe the origins of {p}", "Describe the origin of {p}"),
     ("What are the benefits of {p}", "What are the advantages of {p}"),
     ("What are the risks of {p}", "What are the dangers of {p}"),
-    ("How would you teach {p}", "How might you explain {p} to a student"),
-    ("What do experts say about {p}", "What do specialists think about {p}"),
+    ("How would you teach {p}", "How would you go about teaching {p}"),
+    ("What do experts say about {p}", "What do the experts say about {p}"),
     ("Give me three facts about {p}", "Share three facts about {p}"),
     ("Write a short essay on {p}", "Compose a brief essay about {p}"),
     ("What is the difference between the parts of {p}", "How do the parts of {p} differ"),
-    ("Walk me through {p}", "Take me step by step through {p}"),
-    ("What questions remain open about {p}", "Which questions about {p} are still unanswered"),
+    ("Walk me through {p}", "Please walk me through {p}"),
+    ("What questions remain open about {p}", "What questions are still open about {p}"),
     ("How is {p} measured", "In what way is {p} measured"),
     ("Who first studied {p}", "Who were the first to study {p}"),
     ("What is a good example of {p}", "Can you give an example of {p}"),
@@ -102,10 +102,10 @@ SKELETONS = [
     "Without T the T would be much less G.", "Each T brings its own T and G.",
 ]
 SYNONYMS = {"often": "frequently", "mostly": "largely", "closely": "tightly", "usually": "generally", "many": "numerous",
-            "simple": "basic", "main": "central", "helps": "is useful", "matters": "counts", "change": "alter",
+            "simple": "basic", "main": "central", "matters": "counts", "change": "alter",
             "shows": "reveals", "show": "reveal", "think": "conceive", "include": "cover", "first": "initially",
-            "example": "illustration", "reason": "cause", "debate": "discussion", "tend": "are inclined",
-            "Later": "Afterwards", "Some": "Certain", "Another": "A second", "Early": "Initially the"}
+            "example": "illustration", "reason": "cause", "debate": "discussion",
+            "Later": "Afterwards", "Some": "Certain"}
 
 DECLINE = [  # refusals outside the refusal set: the check must catch plausible wording
     "I'm sorry, but I can't help with that.", "I'm sorry, but I can't write about {p}.",
@@ -271,23 +271,26 @@ class Maker:
             words[index] = self.rng.choice(self.general) + tail
         return {**source, "answer": " ".join(words)}
 
-    def paraphrase(self, source: dict[str, Any], head_rate: float = 0.10, rest_rate: float = 0.30) -> dict[str, Any]:
+    def paraphrase(self, source: dict[str, Any], head_rate: float = 0.0, rest_rate: float = 0.8,
+                   synonym_rate: float = 0.25) -> dict[str, Any]:
+        """Reworded copy: MiniLM reads the prompt and the first 300 answer characters, so the
+        head keeps its topic words (skeleton words get synonyms) while the rest is reworded
+        harder and shuffled; tuned with ``--check-pairs`` (BENCHMARKS.md)."""
         rng, topic = self.rng, source["topic"]
         pool, members = self.topics[topic], self.topic_sets[topic]
         sentences = re.split(r"(?<=\.) ", source["answer"])
         out, chars = [], 0
         for sentence in sentences:
-            rate = head_rate if chars < 300 else rest_rate
+            in_head = chars < 300
+            rate, synonyms = (head_rate, synonym_rate) if in_head else (rest_rate, 1.0)
             words = sentence.split(" ")
             for i, token in enumerate(words):
                 core = token.rstrip(".,")
                 tail = token[len(core):]
-                if rng.random() >= rate:
-                    continue
-                if core in members:
-                    words[i] = rng.choice(pool) + tail
-                elif core in SYNONYMS:
+                if core in SYNONYMS and rng.random() < synonyms:
                     words[i] = SYNONYMS[core] + tail
+                elif core in members and rng.random() < rate:
+                    words[i] = rng.choice(pool) + tail
             out.append(" ".join(words))
             chars += len(sentence) + 1
         head = next((k for k in range(len(out)) if sum(len(s) + 1 for s in out[: k + 1]) >= 300), len(out)) + 1
@@ -420,13 +423,77 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
+    parser.add_argument("--check-pairs", type=int, metavar="K",
+                        help="instead: MiniLM cosines of K planted paraphrase pairs and K non-copy pairs (N, OUT unused)")
     args = parser.parse_args(argv)
+    if args.check_pairs:
+        print(json.dumps(check_pairs(args.check_pairs, args.seed), indent=1))
+        return
     began = time.perf_counter()
     manifest = write_corpus(args.n, args.out, args.seed, args.format)
     import resource
 
     print(json.dumps({**manifest, "seconds": round(time.perf_counter() - began, 1),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+
+
+
+def check_pairs(sample: int = 200, seed: int = 0) -> dict[str, Any]:
+    """MiniLM cosine (``pair_vectors``: prompt and answer head, averaged) of planted paraphrase
+    pairs against two kinds of non-copies: random pairs, and the hardest natural pairs (same
+    topic and same question form); 5-shingle Jaccard of paraphrases and near-duplicates."""
+    import numpy as np
+
+    from credo.checks.dedup import pair_vectors
+    from credo.checks.embed import Embedder
+    from credo.types import Record
+
+    maker = Maker(seed, gramenism_evals())
+    rng = random.Random(seed + 3)
+
+    def record(body: dict[str, Any], rid: str) -> Record:
+        return Record.from_json(to_json({**body, "id": rid}, rng))
+
+    def shingles(body: dict[str, Any]) -> set[tuple[str, ...]]:
+        words = f"{body['prompt']}\n{body['answer']}".lower().split()
+        return {tuple(words[i:i + 5]) for i in range(max(1, len(words) - 4))}
+
+    def jaccard(a: dict[str, Any], b: dict[str, Any]) -> float:
+        x, y = shingles(a), shingles(b)
+        return len(x & y) / len(x | y)
+
+    sources = [maker.ordinary("regular") for _ in range(sample)]
+    paraphrases = [maker.paraphrase(s) for s in sources]
+    near = [maker.near_duplicate(s) for s in sources]
+    hard = []
+    for s in sources:  # another record of the same topic and question form
+        other = maker.ordinary("regular")
+        topic, form = s["topic"], s["form"]
+        phrase, suffix = maker.phrase(topic), maker.rng.choice(SUFFIXES)
+        hard.append({**other, "topic": topic, "form": form, "prompt": FORMS[form][0].format(p=phrase) + suffix,
+                     "answer": maker.answer(topic)})
+    randoms = [maker.ordinary("regular") for _ in range(sample)]
+    embedder = Embedder()
+    vec = {name: pair_vectors(embedder, [record(b, f"{name}{i}") for i, b in enumerate(bodies)])
+           for name, bodies in (("s", sources), ("p", paraphrases), ("h", hard), ("r", randoms))}
+    cos = {"paraphrase": np.einsum("ij,ij->i", vec["s"], vec["p"]),
+           "same_topic_and_form": np.einsum("ij,ij->i", vec["s"], vec["h"]),
+           "random": np.einsum("ij,ij->i", vec["s"], vec["r"])}
+
+    def spread(values: Any) -> dict[str, float]:
+        values = np.asarray(values)
+        return {f"p{q}": round(float(np.percentile(values, q)), 4) for q in (1, 5, 25, 50, 75, 95, 99)} | {
+            "min": round(float(values.min()), 4), "max": round(float(values.max()), 4),
+            "share_ge_0.95": round(float((values >= 0.95).mean()), 4)}
+
+    def changed(a: dict[str, Any], b: dict[str, Any]) -> float:  # share of answer words not kept (as a multiset)
+        x, y = Counter(a["answer"].split()), Counter(b["answer"].split())
+        return 1 - sum((x & y).values()) / sum(x.values())
+
+    return {"pairs": sample, "answer_words_changed": spread([changed(s, p) for s, p in zip(sources, paraphrases)]),
+            "minilm_cosine": {k: spread(v) for k, v in cos.items()},
+            "jaccard_5shingle": {"paraphrase": spread([jaccard(s, p) for s, p in zip(sources, paraphrases)]),
+                                 "near_duplicate": spread([jaccard(s, d) for s, d in zip(sources, near)])}}
 
 
 if __name__ == "__main__":
