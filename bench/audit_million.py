@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from million_synth import write_corpus  # noqa: E402
+from million_synth import VERSION, write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CATCHES = {"near_duplicate": ("near_duplicate", "semantic_duplicate"), "paraphrase": ("semantic_duplicate", "near_duplicate"),
@@ -111,7 +111,8 @@ def corpus(n: int, keep: Path | None, seed: int, fmt: str) -> tuple[Path, dict[s
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("records") == n and manifest.get("seed") == seed and manifest.get("format") == fmt:
+        same = {"records": n, "seed": seed, "format": fmt, "version": VERSION}
+        if all(manifest.get(key) == value for key, value in same.items()):
             return folder, {"reused": True}
     began = time.perf_counter()
     write_corpus(n, folder, seed, fmt)

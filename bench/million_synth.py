@@ -52,6 +52,7 @@ REFUSAL_SET_RATE = 0.10
 MIN_PLANTED = 40  # per kind, so a small corpus still measures recall on more than a handful
 TOPICS, TOPIC_WORDS, GENERAL_WORDS = 2000, 40, 2500
 RING = 4000  # recent records a copy may be made from
+VERSION = 2  # bump when the records change, so a kept corpus is not reused stale
 
 FORMS = [  # (question form, its synonym form for paraphrases)
     ("What is the history of {p}", "What is the historical background of {p}"),
@@ -410,7 +411,7 @@ def write_corpus(n: int, out: Path, seed: int = 0, fmt: str = "jsonl") -> dict[s
             for row in rows():
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         tmp.replace(out / "records.jsonl")
-    manifest = {"synthetic": True, "generator": "bench/million_synth.py", "seed": seed, "records": n,
+    manifest = {"synthetic": True, "generator": "bench/million_synth.py", "version": VERSION, "seed": seed, "records": n,
                 "format": fmt, "sets": sets, "planted": {k: len(v) for k, v in planted.items()}}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     (out / "planted.json").write_text(json.dumps(planted) + "\n")
