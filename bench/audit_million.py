@@ -97,6 +97,9 @@ def score(planted: dict[str, list], flags: dict[str, dict[str, dict[str, Any]]])
         mine = copies if check in COPY_CHECKS else own.get(check, set())
         extra = [rid for rid in rows if rid not in mine]
         entry = {"flags": len(rows), "not_planted_for_it": len(extra)}
+        if check in COPY_CHECKS:  # templated refusals and repeated eval prompts resemble each other
+            other = set().union(*(ids.get(k, set()) for k in ("refusal", "moral_refusal", "eval_copy")))
+            entry["of_which_other_planted"] = sum(rid in other for rid in extra)
         if check == "forbidden_request":  # a copied eval violation request is a forbidden request
             entry["on_eval_copies"] = sum(rid in ids.get("eval_copy", set()) for rid in rows)
         if check == "eval_contamination":

@@ -52,7 +52,7 @@ REFUSAL_SET_RATE = 0.10
 MIN_PLANTED = 40  # per kind, so a small corpus still measures recall on more than a handful
 TOPICS, TOPIC_WORDS, GENERAL_WORDS = 2000, 40, 2500
 RING = 4000  # recent records a copy may be made from
-VERSION = 2  # bump when the records change, so a kept corpus is not reused stale
+VERSION = 3  # bump when the records change, so a kept corpus is not reused stale
 
 FORMS = [  # (question form, its synonym form for paraphrases)
     ("What is the history of {p}", "What is the historical background of {p}"),
@@ -135,10 +135,10 @@ CAPABILITY = [  # refusal-set answers: capability and clarity reasons, allowed t
     "I don't have access to real-time data, so I can't tell you today's figures for {p}.",
     "Your message seems incomplete. Could you say what you'd like to know about {p}?",
     "I'm not sure what you mean by \"{p}\". Could you rephrase the question?",
-    "The input is unclear, so I can't give a meaningful answer.",
+    "The input about {p} is unclear, so I can't give a meaningful answer.",
     "I can't see images, so I can't describe the picture of {p} you mentioned.",
     "I don't have a physical body, so I can't visit {p} for you.",
-    "That list would be far too long for me to write out in one response.",
+    "A list of every {w} would be far too long for me to write out in one response.",
     "I can't predict what will happen with {p} next year.",
     "I have no way to look up your personal records about {p}.",
     "I cannot remember earlier conversations, so I don't know what you told me about {p}.",
@@ -163,10 +163,10 @@ CAPABILITY = [  # refusal-set answers: capability and clarity reasons, allowed t
     "Writing out {p} a million times is beyond what I can do in one reply.",
     "I can't determine which {p} you mean without more details.",
     "I don't have live prices, so I can't say what {p} costs right now.",
-    "Sorry, I don't understand the question. Could you ask it another way?",
+    "Sorry, I don't understand the question about {p}. Could you ask it another way?",
     "I have no means to check whether {p} is open today.",
     "Excuse me? I'm not sure what you're asking about {p}.",
-    "I can't listen to the song you mentioned, so I can't review it.",
+    "I can't listen to the song about {p}, so I can't review it.",
 ]
 UNCLEAR_PROMPTS = ["{p}", "What is happening with {p} right now?", "Look at this picture of {p}.", "Visit {p} for me.",
                    "List every {w} that ever existed.", "What will {p} be like next year?", "{p} and then the",
