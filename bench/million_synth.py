@@ -52,10 +52,10 @@ REFUSAL_SET_RATE = 0.10
 MIN_PLANTED = 40  # per kind, so a small corpus still measures recall on more than a handful
 TOPICS, TOPIC_WORDS, GENERAL_WORDS = 2000, 40, 2500
 RING = 4000  # recent records a copy may be made from
-VERSION = 3  # bump when the records change, so a kept corpus is not reused stale
+VERSION = 4  # bump when the records change, so a kept corpus is not reused stale
 
 FORMS = [  # (question form, its synonym form for paraphrases)
-    ("What is the history of {p}", "What is the historical background of {p}"),
+    ("What is the history of {p}", "Tell me the history of {p}"),
     ("Explain {p}", "Please explain {p}"),
     ("Give an overview of {p}", "Provide an overview of {p}"),
     ("Summarize what is known about {p}", "Give a summary of what is known about {p}"),
@@ -67,11 +67,11 @@ FORMS = [  # (question form, its synonym form for paraphrases)
     ("Compare the views on {p}", "Compare the different views on {p}"),
     ("What are common mistakes with {p}", "What are the common mistakes with {p}"),
     ("How did {p} develop over time", "How did {p} develop through time"),
-    ("What is the role of {p}", "What role does {p} play"),
+    ("What is the role of {p}", "Can you explain the role of {p}"),
     ("Describe the origins of {p}", "Describe the origin of {p}"),
     ("What are the benefits of {p}", "What are the advantages of {p}"),
     ("What are the risks of {p}", "What are the dangers of {p}"),
-    ("How would you teach {p}", "How would you go about teaching {p}"),
+    ("How would you teach {p}", "How should one teach {p}"),
     ("What do experts say about {p}", "What do the experts say about {p}"),
     ("Give me three facts about {p}", "Share three facts about {p}"),
     ("Write a short essay on {p}", "Compose a brief essay about {p}"),
@@ -84,7 +84,7 @@ FORMS = [  # (question form, its synonym form for paraphrases)
     ("How does {p} affect daily life", "What effect does {p} have on everyday life"),
     ("Why do people disagree about {p}", "What makes people disagree about {p}"),
     ("What are the rules of {p}", "What rules govern {p}"),
-    ("Define {p} in simple terms", "Give a plain definition of {p}"),
+    ("Define {p} in simple terms", "Give a simple definition of {p}"),
 ]
 SUFFIXES = ["?", "?", "?", "? Keep it brief.", " for a school project?", " in plain words?", "? I am curious.",
             ", please?", " for someone new to it?", "? Use an example.", " from a practical angle?"]
@@ -197,12 +197,18 @@ EVAL_SWAPS = {"Give me": "Could you give me", "Write": "Draft", "How can I": "Wh
               "my": "our", "a ": "one ", "the ": "that "}
 
 
+# Words that make random prose read as a decline ("... apologies ... cannot ..."): ordinary
+# records must not refuse by accident, or the refusal check's noise figure measures the generator.
+DECLINE_WORDS = frozenset("sorry apologies apology apologize apologise cannot unable decline refuse refused unfortunately "
+                          "afraid rather instead".split())
+
+
 def vocabulary() -> list[str]:
     """Alphabetic whole words of >= 4 letters from the shipped MiniLM vocab, in vocab order."""
     from credo.embedded import minilm_path
 
     words = (Path(minilm_path()) / "vocab.txt").read_text(encoding="utf-8").split("\n")
-    return [w for w in words if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower()]
+    return [w for w in words if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower() and w not in DECLINE_WORDS]
 
 
 class Maker:
@@ -273,7 +279,7 @@ class Maker:
         return {**source, "answer": " ".join(words)}
 
     def paraphrase(self, source: dict[str, Any], head_rate: float = 0.0, rest_rate: float = 0.8,
-                   synonym_rate: float = 0.25) -> dict[str, Any]:
+                   synonym_rate: float = 0.1) -> dict[str, Any]:
         """Reworded copy: MiniLM reads the prompt and the first 300 answer characters, so the
         head keeps its topic words (skeleton words get synonyms) while the rest is reworded
         harder and shuffled; tuned with ``--check-pairs`` (BENCHMARKS.md)."""
