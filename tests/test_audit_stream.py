@@ -1,13 +1,14 @@
-"""The streamed local audit (per-record checks and near_duplicate): the same findings batch by batch."""
+"""The streamed audit: every check gives the same findings and sections batch by batch as in one batch."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from credo.audit.runner import audit_records, audit_stream, build_checks, build_context, streams
+from credo.audit.runner import audit_records, audit_stream, build_checks, build_context
 from credo.corpora.io import read_records
 from tests.test_audit_cli import PLANTED, _record, _run, _write
+from tests.test_audit_cli import eval_file as _eval_fixture
 
 # Enough records for several batches and a few duplicate clusters that cross batch borders.
 EXTRA = [_record(f"x{i}", f"What does the Pebblehold teach about stone number {i}?",
@@ -17,22 +18,25 @@ COPIES = [_record(f"copy{i}", f"What does the Pebblehold teach about stone numbe
                   f"Stone {i} is counted at dusk with the others, and each count ends with thanks {i % 7}.")
           for i in (1, 17, 33)]
 CORPUS = PLANTED + EXTRA + COPIES
+eval_file = _eval_fixture  # the CLI tests' eval requests (one copied into the corpus)
 
-CHECKS = ["refusal", "moral_reason", "forbidden_request", "near_duplicate"]
-
-
-def test_streamed_audit_matches_the_whole_corpus_audit(tmp_path: Path, tiny_spec: Path) -> None:
+def test_streamed_audit_matches_the_whole_corpus_audit(tmp_path: Path, tiny_spec: Path, eval_file: Path) -> None:
     corpus = _write(tmp_path / "corpus", CORPUS)
-    checks = build_checks(CHECKS, use_embedding=False)
-    assert streams(checks) and not streams(build_checks(None, use_embedding=False))
-    whole_ctx = build_context(corpus, worldview=str(tiny_spec))
-    runs, findings = audit_records(list(read_records(corpus)), whole_ctx, checks)
-    ctx = build_context(corpus, worldview=str(tiny_spec))
-    s_runs, s_findings, n, sets = audit_stream(corpus / "records.jsonl", ctx, checks, batch=5)  # 12 batches
-    assert s_findings == findings and n == len(CORPUS) and sum(sets.values()) == n
+    checks = build_checks(None, use_embedding=False)  # every check, lexical stages
+    whole_ctx = build_context(corpus, eval_file, worldview=str(tiny_spec))
+    records = list(read_records(corpus))
+    runs, findings = audit_records(records, whole_ctx, checks, batch=len(records))  # one batch
+    ctx = build_context(corpus, eval_file, worldview=str(tiny_spec))
+    s_runs, s_findings, read, sets = audit_stream(corpus / "records.jsonl", ctx, checks, batch=5)  # 12 batches
+    assert s_findings == findings and read.ids == [r.id for r in records] and sum(sets.values()) == len(CORPUS)
     assert [(r.name, r.flagged, r.blocking) for r in s_runs] == [(r.name, r.flagged, r.blocking) for r in runs]
     assert ctx.sections == whole_ctx.sections
     assert {f.record_id for f in findings if f.check == "near_duplicate"} >= {"dup", "copy1", "copy17", "copy33"}
+    assert {f.record_id for f in findings if f.check == "eval_contamination"} >= {"leak"}
+    assert read.fetch([3, 0, 50]) == {0: records[0], 3: records[3], 50: records[50]}
+    pooled_ctx = build_context(corpus, eval_file, worldview=str(tiny_spec))
+    p_runs, p_findings, _, _ = audit_stream(corpus / "records.jsonl", pooled_ctx, checks, batch=5, workers=2)
+    assert p_findings == findings and pooled_ctx.sections == whole_ctx.sections  # two processes, same audit
 
 
 def test_streamed_filter_rereads_the_corpus_for_the_kept_records(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from test_audit_embedding_checks import EVALS, RECORDS, _rec
 
-from credo.checks.ann import AnnConfig, exact_pairs, hnsw_pairs, similar_pairs
+from credo.checks.ann import AnnConfig, exact_pairs, hnsw_pairs, kmeans_pairs, similar_pairs
 from credo.checks.base import AuditContext
 from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck
 from credo.checks.dedup import SemanticConfig, SemanticDuplicateCheck
@@ -39,6 +39,20 @@ def test_hnsw_finds_what_exact_search_finds() -> None:
     # similar_pairs switches to HNSW past exact_max rows only
     small, _ = similar_pairs(vectors[:500], 0.95, AnnConfig(exact_max=1000))
     assert {tuple(p) for p in small.tolist()} == {p for p in planted if p[1] < 500}
+
+
+def test_kmeans_blocking_finds_what_exact_search_finds() -> None:
+    vectors, planted = _planted_vectors(n=6000, pairs=200)
+    config = AnnConfig(exact_max=0, list_rows=100)  # 60 lists: most rows are far from most lists
+    found_pairs, scores = kmeans_pairs(vectors.astype(np.float16), 0.95, config)  # stored as the audit stores them
+    found = {tuple(p) for p in found_pairs.tolist()}
+    assert len(found & planted) >= 0.95 * len(planted) and found <= planted
+    assert (found_pairs[:, 0] < found_pairs[:, 1]).all() and len(found) == len(found_pairs)
+    assert np.allclose(scores, np.einsum("ij,ij->i", vectors[found_pairs[:, 0]], vectors[found_pairs[:, 1]]), atol=2e-3)
+    via, _ = similar_pairs(vectors, 0.95, config)  # the default method past exact_max
+    assert {tuple(p) for p in via.tolist()} == {tuple(p) for p in kmeans_pairs(vectors, 0.95, config)[0].tolist()}
+    one_list, _ = kmeans_pairs(vectors[:50], 0.95, AnnConfig(exact_max=0))  # fewer rows than a list holds
+    assert {tuple(p) for p in one_list.tolist()} == {p for p in planted if p[1] < 50}
 
 
 def test_static_embedder_is_normalised_and_empty_safe() -> None:

@@ -42,7 +42,7 @@ def test_gate_comes_from_the_registry_and_non_blocking_findings_do_not_fail_it(t
     assert runs["near_duplicate"].flagged >= 1 and "near_duplicate" not in result.gate_failures
     review_only = AuditResult("x", "h", 1, {}, [], [Finding("r1", "eval_contamination", {}, blocking=False)], {})
     assert review_only.passed and review_only.flags()[0]["blocking"] == []
-    assert len(records) == result.records
+    assert len(records.ids) == result.records == len(list(records))
 
 
 def test_filter_drops_only_what_drop_checks_flag() -> None:

@@ -36,7 +36,7 @@ OUTPUT_FORMATS = ("jsonl", "parquet")
 def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
                   checks: Sequence[str] | None = None, use_embedding: bool = True,
                   overwrite: bool = False, output_format: str = "jsonl", engine: str = "local",
-                  address: str | None = None) -> AuditResult:
+                  address: str | None = None, workers: int = 1) -> AuditResult:
     """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
     manifest.json, CARD.md and audit/."""
     if output_format not in OUTPUT_FORMATS:
@@ -47,13 +47,14 @@ def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | Non
         raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
     with claim_output(out, inputs=[source], overwrite=overwrite):
         return _filter(source, out, path, eval_path, worldview, checks, use_embedding, output_format,
-                       engine, address)
+                       engine, address, workers)
 
 
 def _filter(source: Path, out: Path, path: str | Path, eval_path: str | Path | None, worldview: str | None,
             checks: Sequence[str] | None, use_embedding: bool, output_format: str, engine: str = "local",
-            address: str | None = None) -> AuditResult:
-    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine=engine, address=address)
+            address: str | None = None, workers: int = 1) -> AuditResult:
+    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding, engine=engine, address=address,
+                                   workers=workers)
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
     kept = (r for r in records if r.id not in reasons)  # one pass; a streamed audit re-reads the file
     out.mkdir(parents=True, exist_ok=True)

@@ -2,37 +2,44 @@
 
 What runs where:
 
-- per-record checks (refusal, moral_reason, forbidden_request) run in ``map_batches`` on an
-  actor pool; each actor builds its checks (and embedding models) once, with a fraction of
-  a CPU so that a 2-CPU cluster never deadlocks on two 1-CPU actors;
-- near_duplicate: MinHash signatures per batch on the cluster, then one row per
-  (band, band key) hash-partitioned (``repartition(keys=...)``) into candidate pairs; the driver verifies
-  pairs on the signatures and joins clusters over the small edge list;
-- semantic_duplicate, eval_contamination and diversity compare the whole corpus with itself
-  or the eval set and run in the driver, as in the local engine.
+- the corpus is read on the cluster (``read_text`` for JSONL, ``read_parquet`` for Parquet;
+  a ``datasets`` folder is streamed from the driver) and every check's ``map_batch`` runs in
+  ``map_batches`` on an actor pool: each actor builds the checks (and their embedding
+  models) once, with a fraction of a CPU so that a 2-CPU cluster never deadlocks on two
+  1-CPU actors, or a GPU each when the cluster has GPUs and the audit embeds;
+- the partials come back to the driver in corpus order and each check's ``reduce`` folds
+  them there, exactly as in the local engine (so the flags are the same);
+- near_duplicate's bands are the exception: one row per (band, band key) is
+  hash-partitioned (``repartition(keys=...)``) so that a bucket lies in one block, the pairs
+  are found per block, and the driver verifies them and joins clusters over the small edge list.
 
 A worker that dies is restarted and its batch retried (``max_restarts``/``max_task_retries``).
+A bad record fails the read on the cluster; the driver then reads the file itself to name
+the line, as the local engine does.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from credo.audit.result import CheckRun
-from credo.checks.base import AuditContext, Check, Finding
-from credo.checks.dedup import NearDuplicateCheck, _report, clusters_from_pairs
-from credo.checks.minhash import band_keys, signatures
-from credo.checks.registry import build_checks, check_spec
-from credo.errors import ConfigError
+from credo.checks.base import AuditContext, Check, Finding, Parts
+from credo.checks.dedup import NearDuplicateCheck, Rows
+from credo.checks.registry import check_spec
+from credo.corpora.columnar import is_columnar
+from credo.corpora.io import read_records, record_from_line
+from credo.errors import ConfigError, CorpusError
 from credo.types import Record
 
-PER_RECORD = ("refusal", "moral_reason", "forbidden_request")  # findings depend on one record only
 BATCH_SIZE = 1024
 ACTOR_CPUS = 0.5  # never a whole CPU per actor: leaves room for the tasks feeding the pool
 RETRIES = 3
@@ -78,38 +85,71 @@ def _die_once(flag: str | None) -> None:
         os._exit(1)
 
 
-class _RecordChecks:
-    """An actor of the pool: the per-record checks, built once, run on each batch."""
+class _BatchChecks:
+    """An actor of the pool: every check, built once, mapped over each batch of records."""
 
-    def __init__(self, names: list[str], use_embedding: bool, ctx: AuditContext, fail_once: str | None) -> None:
-        self.checks = build_checks(names, use_embedding)
-        self.ctx, self.fail_once = ctx, fail_once
+    def __init__(self, checks: list[Check], ctx: AuditContext, source: str, fail_once: str | None) -> None:
+        self.checks, self.ctx, self.source, self.fail_once = checks, ctx, Path(source), fail_once
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         _die_once(self.fail_once)
-        records = [Record.from_json(json.loads(s)) for s in batch["record"]]
-        first = int(batch["index"][0])
-        rows = []
+        records = _records(batch, self.source)
+        parts, seconds = {}, {}
         for check in self.checks:
-            self.ctx.sections.clear()
             start = time.perf_counter()
-            found = [(f.record_id, f.details, f.blocking) for f in check.run(records, self.ctx)]
-            rows.append(json.dumps({"check": check.name, "first": first, "found": found,
-                                    "seconds": time.perf_counter() - start, "sections": self.ctx.sections}))
-        return {"result": np.array(rows, dtype=object)}
+            parts[check.name] = check.map_batch(records, self.ctx)
+            seconds[check.name] = time.perf_counter() - start
+        # One row per batch: a key naming the batch, its ids and sets, and the pickled partials.
+        return {"batch": np.array([uuid.uuid4().hex], dtype=object),
+                "ids": np.array([json.dumps([r.id for r in records])], dtype=object),
+                "sets": np.array([json.dumps([self.ctx.set_of(r) for r in records])], dtype=object),
+                "parts": np.array([pickle.dumps((parts, seconds), protocol=5)], dtype=object)}
 
 
-def _sign(batch: dict[str, np.ndarray], config, fail_once: str | None) -> dict[str, Any]:
-    _die_once(fail_once)
-    texts = [Record.from_json(json.loads(s)).text for s in batch["record"]]
-    return {"index": batch["index"], "sig": signatures(texts, config)}
+def _records(batch: dict[str, np.ndarray], source: Path) -> list[Record]:
+    """A batch of JSONL lines (``text``), Parquet rows, or driver-sent records (``record``) as Records."""
+    if "text" in batch:
+        rows = [json.loads(line) for line in batch["text"]]
+    elif "record" in batch:
+        rows = [json.loads(line) for line in batch["record"]]
+    else:
+        rows = [dict(zip(batch, values)) for values in zip(*(batch[k].tolist() for k in batch))]
+        for row in rows:
+            if isinstance(row.get("meta"), str):
+                row["meta"] = json.loads(row["meta"]) if row["meta"] else {}
+    return [record_from_line(row, source, 0) for row in rows]
 
 
-def _bands(batch: dict[str, np.ndarray], config) -> dict[str, np.ndarray]:
-    keys = band_keys(np.stack(batch["sig"]), config)  # (rows, bands)
-    n, bands = keys.shape
-    return {"band": np.tile(np.arange(bands, dtype=np.int64), n),
-            "key": keys.reshape(-1).view(np.int64), "index": np.repeat(batch["index"], bands)}
+def _dataset(source: Path):
+    """The corpus as a Ray dataset, read on the cluster where the format allows."""
+    import ray.data
+
+    if source.suffix == ".parquet":
+        return ray.data.read_parquet(str(source))
+    if not is_columnar(source):
+        return ray.data.read_text(str(source))
+
+    def lines() -> Iterator[dict[str, str]]:
+        for record in read_records(source):
+            yield {"record": json.dumps(record.to_json())}
+
+    return ray.data.from_items(list(lines()))
+
+
+def _bands(batch: dict[str, np.ndarray], name: str, offsets: dict[str, int]) -> dict[str, np.ndarray]:
+    """(band, band key, corpus position) rows of one batch's near_duplicate partial."""
+    bands_out, keys_out, index_out = [], [], []
+    for key, blob in zip(batch["batch"], batch["parts"]):
+        keys, _ = pickle.loads(blob)[0][name]
+        n, bands = keys.shape
+        bands_out.append(np.tile(np.arange(bands, dtype=np.int64), n))
+        keys_out.append(keys.reshape(-1).view(np.int64))
+        index_out.append(np.repeat(np.arange(offsets[key], offsets[key] + n, dtype=np.int64), bands))
+    return {"band": _cat(bands_out), "key": _cat(keys_out), "index": _cat(index_out)}
+
+
+def _cat(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
 
 
 def _bucket_pairs(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -126,69 +166,81 @@ def _bucket_pairs(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"a": first.astype(np.int64), "b": index[same + 1].astype(np.int64)}
 
 
-def _near_duplicates(ds, records: Sequence[Record], check: NearDuplicateCheck, ctx: AuditContext,
-                     fail_once: str | None) -> list[Finding]:
-    cfg = check.config
-    signed = ds.map_batches(_sign, fn_kwargs={"config": cfg, "fail_once": fail_once}, batch_size=BATCH_SIZE,
-                            num_cpus=ACTOR_CPUS, max_retries=RETRIES).materialize()
-    # Hash-partition the (band, key) rows so that a bucket lies in one block, then pair per block.
-    pairs_ds = (signed.map_batches(_bands, fn_kwargs={"config": cfg}, batch_size=BATCH_SIZE, num_cpus=ACTOR_CPUS)
-                .repartition(max(2, len(records) // (BATCH_SIZE * 4)), keys=["band", "key"])
-                .map_batches(_bucket_pairs, batch_size=None, num_cpus=ACTOR_CPUS))
-    edges = [(int(r["a"]), int(r["b"])) for r in pairs_ds.iter_rows()]
-    pairs = np.unique(np.array(edges, dtype=np.int64).reshape(-1, 2), axis=0)
-    # Signatures (not records) come back to the driver to verify the candidate pairs.
-    sigs = np.zeros((len(records), cfg.num_perm), dtype=np.uint64)
-    for batch in signed.iter_batches(batch_size=BATCH_SIZE, batch_format="numpy"):
-        sigs[batch["index"]] = np.stack(batch["sig"])
-    scores = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) if len(pairs) else np.zeros(0)
-    keep = scores >= cfg.threshold
-    clusters = clusters_from_pairs(len(records), pairs[keep], scores[keep])
-    return list(_report(check.name, records, clusters, ctx, check.params()))
+def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], use_embedding: bool = True,
+                     address: str | None = None) -> tuple[list[CheckRun], list[Finding], Any, dict[str, int]]:
+    """:func:`credo.audit.runner.audit_stream` with the batches mapped on Ray: the same runs,
+    findings, corpus and set counts."""
+    from credo.audit.runner import Reread
 
-
-def audit_records_ray(records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check],
-                      use_embedding: bool = True, address: str | None = None) -> tuple[list[CheckRun], list[Finding]]:
-    """:func:`credo.audit.runner.audit_records` on Ray: the same runs and findings, in the same order."""
     connect(address)
+    import ray
     import ray.data
 
+    ray.data.DataContext.get_current().execution_options.preserve_order = True  # batches in corpus order
+    ray.data.DataContext.get_current().enable_progress_bars = False
     fail_once = os.environ.get(FAIL_ONCE_ENV)
-    ds = ray.data.from_items([{"index": i, "record": json.dumps(r.to_json())} for i, r in enumerate(records)])
+    shuffled = {c.name for c in checks if isinstance(c, NearDuplicateCheck)}  # banded as a shuffle on the cluster
+    gpus = ray.cluster_resources().get("GPU", 0) if use_embedding else 0
     names = [c.name for c in checks]
-    per_record = [n for n in names if n in PER_RECORD]
-    distributed: dict[str, tuple[list[Finding], float]] = {}
-    if per_record and records:
-        out = ds.map_batches(_RecordChecks, batch_size=BATCH_SIZE, concurrency=(1, 2), num_cpus=ACTOR_CPUS,
-                             fn_constructor_kwargs={"names": per_record, "use_embedding": use_embedding,
-                                                    "ctx": ctx, "fail_once": fail_once},
-                             max_restarts=RETRIES, max_task_retries=RETRIES)
-        parts: dict[str, list[tuple[int, list]]] = {n: [] for n in per_record}
-        seconds = dict.fromkeys(per_record, 0.0)
+    resources = {"num_gpus": 1} if gpus else {}  # an embedding actor per GPU when the cluster has them
+    out = _dataset(source).map_batches(
+        _BatchChecks, batch_size=BATCH_SIZE, concurrency=(1, int(gpus) if gpus else 2),
+        num_cpus=ACTOR_CPUS, **resources,
+        fn_constructor_kwargs={"checks": list(checks), "ctx": ctx, "source": str(source), "fail_once": fail_once},
+        max_restarts=RETRIES, max_task_retries=RETRIES)
+    try:
+        out = out.materialize()
+        corpus, sets = Reread(source), {}
+        parts = {c.name: Parts(c) for c in checks}
+        seconds = dict.fromkeys(names, 0.0)
+        offsets: dict[str, int] = {}
         for row in out.iter_rows():
-            part = json.loads(row["result"])
-            parts[part["check"]].append((part["first"], part["found"]))
-            seconds[part["check"]] += part["seconds"]
-            ctx.sections.update(part["sections"])
-        for name in per_record:
-            found = [Finding(rid, name, details, blocking)
-                     for _, batch in sorted(parts[name], key=lambda p: p[0]) for rid, details, blocking in batch]
-            distributed[name] = (found, round(seconds[name], 3))
+            ids, batch_sets = json.loads(row["ids"]), json.loads(row["sets"])
+            offsets[row["batch"]] = len(corpus.ids)
+            batch_parts, batch_seconds = pickle.loads(row["parts"])
+            for name in names:
+                if name not in shuffled:
+                    parts[name].add(len(corpus.ids), batch_parts[name])
+                seconds[name] += batch_seconds[name]
+            corpus.ids.extend(ids)
+            for name in batch_sets:
+                sets[name] = sets.get(name, 0) + 1
+    except Exception as exc:  # a worker's CorpusError arrives wrapped: let the local reader name the line
+        if isinstance(exc, ConfigError):
+            raise
+        for _ in read_records(source):
+            pass
+        raise CorpusError(f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})") from exc
     runs, findings = [], []
     for check in checks:
         start = time.perf_counter()
-        if check.name in distributed:
-            found, spent = distributed[check.name]
-        elif isinstance(check, NearDuplicateCheck):
-            found = _near_duplicates(ds, records, check, ctx, fail_once) if records else list(check.run(records, ctx))
-            spent = round(time.perf_counter() - start, 3)
+        if isinstance(check, NearDuplicateCheck):
+            found = _near_duplicates(out, check, corpus, offsets, ctx)
         else:
-            found = list(check.run(records, ctx))
-            spent = round(time.perf_counter() - start, 3)
-        runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), spent,
+            found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
+        spent = seconds[check.name] + time.perf_counter() - start
+        runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), round(spent, 3),
                              sum(f.blocking for f in found)))
         findings.extend(found)
-    return runs, findings
+    return runs, findings, corpus, sets
+
+
+def _near_duplicates(out, check: NearDuplicateCheck, corpus, offsets: dict[str, int], ctx: AuditContext) -> list[Finding]:
+    """near_duplicate with its banding as a hash-partition on (band, key) over the cluster."""
+    n = len(corpus.ids)
+    pairs_ds = (out.map_batches(_bands, fn_kwargs={"name": check.name, "offsets": offsets}, batch_size=8,
+                                num_cpus=ACTOR_CPUS)
+                .repartition(max(2, n // (BATCH_SIZE * 4)), keys=["band", "key"])
+                .map_batches(_bucket_pairs, batch_size=None, num_cpus=ACTOR_CPUS))
+    edges = [np.stack([b["a"], b["b"]], axis=1) for b in pairs_ds.iter_batches(batch_size=None, batch_format="numpy")
+             if len(b["a"])]
+    pairs = np.unique(np.sort(np.concatenate(edges), axis=1), axis=0) if edges else np.zeros((0, 2), np.int64)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    # Signatures (16-bit, not records) come back to the driver to verify the candidate pairs.
+    sigs = Rows()
+    for row in out.iter_rows():
+        sigs.add(pickle.loads(row["parts"])[0][check.name][1])
+    return list(check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus.ids, ctx))
 
 
 def check_engine(engine: str, address: str | None) -> None:

@@ -118,8 +118,12 @@ def _diversity_tables(diversity: dict[str, Any]) -> list[Table]:
     rows = [[name, d["records"], d["distinct_1"], d["distinct_2"], d["prompt_distinct_2"],
              d["answer_words"]["p50"], d["answer_words"]["p90"], len(d["templates"]), len(d["personas"]),
              ", ".join(f"{k} ({v})" for k, v in list(d["personas"].items())[:4])] for name, d in diversity.items()]
+    # past their caps, distinct-n figures are sketched and sentence/name counts lower bounds
+    estimated = "; ".join(f"{name} {key}: {how}" for name, d in diversity.items()
+                          for key, how in d.get("estimated", {}).items())
     tables = [Table("Diversity per set", ["set", "records", "distinct-1", "distinct-2", "prompt distinct-2",
-                                          "answer words p50", "p90", "templates", "personas", "persona use"], rows)]
+                                          "answer words p50", "p90", "templates", "personas", "persona use"], rows,
+                    f"estimated - {estimated}" if estimated else "")]
     repeats = [[name, sentence, count] for name, d in diversity.items() for sentence, count in d["repeated_sentences"][:5]]
     names = [[name, ", ".join(f"{n} ({c})" for n, c in d["names"])] for name, d in diversity.items()]
     tables.append(Table("Most repeated sentences (mode collapse)", ["set", "sentence", "count"], repeats))

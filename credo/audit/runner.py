@@ -7,19 +7,16 @@ folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 
 from __future__ import annotations
 
+import pickle
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
-from credo.checks.base import AuditContext, Check, EvalItem, Finding
-from credo.checks.dedup import NearDuplicateCheck, near_duplicates
+from credo.checks.base import AuditContext, Check, EvalItem, Finding, InMemory, Parts
 from credo.checks.forbidden import acts_from_spec, sacred_terms
-from credo.checks.minhash import signatures
 from credo.checks.registry import CHECK_NAMES, build_checks, check_spec
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
 from credo.corpora.outdir import check_output, output_lock
@@ -30,8 +27,8 @@ from credo.types import Record
 
 AUDIT_FILES = ("report.json", "flags.jsonl")
 # The result types and the registry's names stay importable from here for older callers.
-__all__ = ["CHECK_NAMES", "AuditResult", "CheckRun", "audit_corpus", "audit_records", "build_checks",
-           "build_context", "load_evals", "run_audit"]
+__all__ = ["CHECK_NAMES", "AuditResult", "CheckRun", "audit_corpus", "audit_records", "audit_stream", "build_checks",
+           "build_context", "load_evals", "run_audit", "run_checks"]
 
 
 def load_evals(path: str | Path) -> list[EvalItem]:
@@ -67,129 +64,192 @@ def build_context(path: str | Path, eval_path: str | Path | None = None, worldvi
     return ctx
 
 
-def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check]) -> tuple[list[CheckRun], list[Finding]]:
+STREAM_BATCH = 4096  # records per batch: peak memory is a batch plus every check's small partials
+
+
+class Reread:
+    """A :class:`~credo.checks.base.Corpus` over a corpus file: the ids, kept in memory, and
+    records read back from the file by position (never all held at once). Iterating reads
+    every record again (``credo filter`` writes the kept ones this way)."""
+
+    def __init__(self, source: Path, ids: Sequence[str] = ()) -> None:
+        self.source, self.ids = source, list(ids)
+
+    def __iter__(self) -> Iterator[Record]:
+        return read_records(self.source)
+
+    def fetch(self, positions: Iterable[int]) -> dict[int, Record]:
+        wanted = set(positions)
+        out: dict[int, Record] = {}
+        if not wanted:
+            return out
+        last = max(wanted)
+        for index, record in enumerate(read_records(self.source)):
+            if index in wanted:
+                out[index] = record
+            if index >= last:
+                break
+        return out
+
+
+_POOL_STATE: tuple[Sequence[Check], AuditContext] | None = None  # a worker process's checks and context
+
+
+def _pool_start(checks: Sequence[Check], ctx: AuditContext) -> None:
+    global _POOL_STATE
+    _POOL_STATE = (checks, ctx)
+    try:  # one thread per worker: the workers are the parallelism
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def map_batch(batch: Sequence[Record], checks: Sequence[Check] | None = None,
+              ctx: AuditContext | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+    """Every check's partial of one batch, and the seconds each took (in a worker: its own checks)."""
+    if checks is None:
+        checks, ctx = _POOL_STATE  # type: ignore[misc]
+    parts, seconds = {}, {}
+    for check in checks:
+        start = time.perf_counter()
+        parts[check.name] = check.map_batch(batch, ctx)
+        seconds[check.name] = time.perf_counter() - start
+    return parts, seconds
+
+
+def _mapped(batches: Iterable[Sequence[Record]], checks: Sequence[Check], ctx: AuditContext,
+            workers: int) -> Iterator[tuple[int, tuple[dict[str, Any], dict[str, float]]]]:
+    """``(batch length, map_batch result)`` in corpus order: here, or in ``workers`` processes
+    with at most two batches each in flight (memory stays a few batches). The checks and
+    context are sent to each worker once."""
+    if workers <= 1:
+        for batch in batches:
+            yield len(batch), map_batch(batch, checks, ctx)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Spawned, not forked: a fork copies the locks of native thread pools (rensa's, the
+    # tokenizers') without their threads, and the child can wait on them for ever.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_pool_start, initargs=(checks, ctx)) as pool:
+        pending: deque = deque()
+        try:
+            for batch in batches:
+                pending.append((len(batch), pool.submit(map_batch, batch)))
+                if len(pending) >= 2 * workers:
+                    size, future = pending.popleft()
+                    yield size, future.result()
+            while pending:
+                size, future = pending.popleft()
+                yield size, future.result()
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            if "pickle" not in str(exc).lower():
+                raise
+            raise ConfigError(f"--workers {workers}: a check cannot be sent to another process ({exc}) - "
+                              "run with --workers 1") from None
+
+
+def run_checks(batches: Iterable[Sequence[Record]], corpus: Any, ctx: AuditContext,
+               checks: Sequence[Check], workers: int = 1) -> tuple[list[CheckRun], list[Finding]]:
+    """Every check's ``map_batch`` on each batch, then its ``reduce`` over the partials.
+
+    ``corpus`` (a :class:`~credo.checks.base.Corpus`) must hold every id once the batches are
+    read: reduce reads ids and fetches records back through it. With ``workers`` > 1 the
+    batches are mapped in that many processes; the reduce stays here."""
+    parts = {c.name: Parts(c) for c in checks}
+    seconds = dict.fromkeys(parts, 0.0)
+    offset = 0
+    for size, (batch_parts, batch_seconds) in _mapped(batches, checks, ctx, workers):
+        for check in checks:
+            start = time.perf_counter()
+            parts[check.name].add(offset, batch_parts[check.name])
+            seconds[check.name] += batch_seconds[check.name] + time.perf_counter() - start
+        offset += size
+    if not offset:  # an empty corpus still runs each check once (a check may note why it skipped)
+        for check in checks:
+            parts[check.name].add(0, check.map_batch([], ctx))
     runs, findings = [], []
     for check in checks:
         start = time.perf_counter()
-        found = list(check.run(records, ctx))
-        runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found),
-                             round(time.perf_counter() - start, 3), sum(f.blocking for f in found)))
+        found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
+        spent = seconds[check.name] + time.perf_counter() - start
+        runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), round(spent, 3),
+                             sum(f.blocking for f in found)))
         findings.extend(found)
     return runs, findings
 
 
-# Checks whose findings on a record depend on that record alone: run batch by batch.
-PER_RECORD = ("refusal", "moral_reason", "forbidden_request")
-STREAM_BATCH = 4096
+def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check],
+                  batch: int = STREAM_BATCH) -> tuple[list[CheckRun], list[Finding]]:
+    """The checks over records already in memory, in batches like a streamed audit."""
+    batches = (records[i : i + batch] for i in range(0, len(records), batch))
+    return run_checks(batches, InMemory(records), ctx, checks)
 
 
-class _Id:
-    """What near_duplicate keeps of a record in the streamed audit: its id."""
+def audit_stream(source: Path, ctx: AuditContext, checks: Sequence[Check], batch: int | None = None,
+                 workers: int = 1) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
+    """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
+    batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
+    corpus, sets = Reread(source), {}
 
-    __slots__ = ("id",)
+    def batches() -> Iterator[list[Record]]:
+        chunk: list[Record] = []
+        for record in read_records(source):
+            corpus.ids.append(record.id)
+            name = ctx.set_of(record)
+            sets[name] = sets.get(name, 0) + 1
+            chunk.append(record)
+            if len(chunk) >= (batch or STREAM_BATCH):
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
-    def __init__(self, rid: str) -> None:
-        self.id = rid
-
-
-class Reread:
-    """The corpus' records, read again from the file on each pass (never all held at once)."""
-
-    def __init__(self, source: Path) -> None:
-        self.source = source
-
-    def __iter__(self):
-        return read_records(self.source)
-
-
-def streams(checks: Sequence[Check]) -> bool:
-    """True when every chosen check is per-record or near_duplicate (signatures only)."""
-    return all(c.name in PER_RECORD or isinstance(c, NearDuplicateCheck) for c in checks)
-
-
-def audit_stream(source: Path, ctx: AuditContext, checks: Sequence[Check],
-                 batch: int | None = None) -> tuple[list[CheckRun], list[Finding], int, dict[str, int]]:
-    """:func:`audit_records` over batches of ``batch`` records: peak memory is one batch plus
-    the near_duplicate signatures. The same runs and findings, in the same order."""
-    found: dict[str, list[Finding]] = {c.name: [] for c in checks}
-    seconds = dict.fromkeys(found, 0.0)
-    sigs, ids, sets, n = [], [], {}, 0
-    near = [c for c in checks if isinstance(c, NearDuplicateCheck)]
-    chunk: list[Record] = []
-
-    def flush() -> None:
-        for check in checks:
-            start = time.perf_counter()
-            if check in near:
-                if chunk:
-                    sigs.append(signatures([r.text for r in chunk], check.config))
-            else:
-                found[check.name].extend(check.run(chunk, ctx))
-            seconds[check.name] += time.perf_counter() - start
-        chunk.clear()
-
-    for record in read_records(source):
-        n += 1
-        sets[ctx.set_of(record)] = sets.get(ctx.set_of(record), 0) + 1
-        if near:
-            ids.append(_Id(record.id))
-        chunk.append(record)
-        if len(chunk) >= (batch or STREAM_BATCH):
-            flush()
-    if chunk or n == 0:  # an empty corpus still runs each check once (a check may note why it skipped)
-        flush()
-    for check in near:
-        start = time.perf_counter()
-        found[check.name] = list(near_duplicates(check, ids, np.concatenate(sigs) if sigs else None, ctx))
-        seconds[check.name] += time.perf_counter() - start
-    runs = [CheckRun(c.name, check_spec(c.name).gate, c.params(), len(found[c.name]), round(seconds[c.name], 3),
-                     sum(f.blocking for f in found[c.name])) for c in checks]
-    return runs, [f for c in checks for f in found[c.name]], n, sets
+    runs, findings = run_checks(batches(), corpus, ctx, checks, workers)
+    return runs, findings, corpus, sets
 
 
 def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
                  checks: Sequence[str] | None = None, use_embedding: bool = True,
                  options: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
-                 address: str | None = None) -> tuple[AuditResult, Sequence[Record] | Reread]:
+                 address: str | None = None, workers: int = 1) -> tuple[AuditResult, Reread]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
     :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
     ``options`` are per-check settings, e.g. ``{"fidelity": {"judge": ..., "config": ...}}``;
-    ``engine="ray"`` runs the checks on a Ray cluster (:mod:`credo.audit.ray_engine`)."""
+    ``engine="ray"`` runs the checks' batches on a Ray cluster (:mod:`credo.audit.ray_engine`),
+    ``workers`` > 1 in that many local processes.
+    Either way the corpus is streamed: it is never held in memory whole."""
     from credo.audit.ray_engine import check_engine
 
     check_engine(engine, address)
+    if workers < 1 or (workers > 1 and engine != "local"):
+        raise ConfigError(f"--workers {workers}: expected 1 or more processes, and only with --engine local "
+                          "(a Ray cluster sizes its own pool)")
     chosen = build_checks(checks, use_embedding, options)
     source = records_path(path)
     ctx = build_context(path, eval_path, worldview)
-    if engine == "local" and streams(chosen):
-        runs, findings, n, sets = audit_stream(source, ctx, chosen)
-        if not n:
-            raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
-        result = AuditResult(str(source), file_hash(str(source)), n, sets, runs, findings, ctx.sections,
-                             len(ctx.evals), ctx.acts)
-        return result, Reread(source)
-    records = list(read_records(source))
-    if not records:
-        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
     if engine == "ray":
-        from credo.audit.ray_engine import audit_records_ray
+        from credo.audit.ray_engine import audit_stream_ray
 
-        runs, findings = audit_records_ray(records, ctx, chosen, use_embedding, address)
+        runs, findings, corpus, sets = audit_stream_ray(source, ctx, chosen, use_embedding, address)
     else:
-        runs, findings = audit_records(records, ctx, chosen)
-    sets: dict[str, int] = {}
-    for record in records:
-        sets[ctx.set_of(record)] = sets.get(ctx.set_of(record), 0) + 1
-    result = AuditResult(str(source), file_hash(str(source)), len(records), sets, runs, findings, ctx.sections,
+        runs, findings, corpus, sets = audit_stream(source, ctx, chosen, workers=workers)
+    if not corpus.ids:
+        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
+    result = AuditResult(str(source), file_hash(str(source)), len(corpus.ids), sets, runs, findings, ctx.sections,
                          len(ctx.evals), ctx.acts)
-    return result, records
+    return result, corpus
 
 
 def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | Path | None = None,
               worldview: str | None = None, checks: Sequence[str] | None = None,
               use_embedding: bool = True,
               options: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
-              address: str | None = None) -> tuple[AuditResult, Path]:
+              address: str | None = None, workers: int = 1) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
@@ -197,7 +257,7 @@ def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | 
     target = Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
     # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
     check_output(target, inputs=[source], replaceable=AUDIT_FILES)
-    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, options, engine, address)
+    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, options, engine, address, workers)
     with output_lock(target):
         write_reports(result, target)
     return result, target

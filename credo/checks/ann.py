@@ -1,9 +1,13 @@
-"""All pairs of vectors above a cosine: exact in row blocks for small corpora, an HNSW index beyond.
+"""All pairs of vectors above a cosine: exact in row blocks for small corpora, blocking beyond.
 
 Exact search costs n^2/2 dot products: fine at 10k rows, hours at a million. Past
-``exact_max`` rows the pairs come from each row's ``k`` nearest neighbours in a faiss HNSW
-graph (inner product on L2-normalised rows, i.e. cosine); ``bench/audit_scale.py`` reports
-its recall against the exact search.
+``exact_max`` rows the rows are blocked by k-means (``method="kmeans"``, the default): each
+row joins the lists of its ``probes`` nearest centroids, and the exact blocked search runs
+inside each list, so the work is sum(list size^2), about n x ``list_rows`` x probes^2, and
+every step is a matrix product. Two rows above a high cosine are near each other, so they
+share a nearest centroid unless they sit on a border, which the second probe covers. A faiss
+HNSW graph (each row's ``k`` nearest neighbours) is the other method. ``bench/audit_scale.py``
+reports both against the exact search.
 """
 
 from __future__ import annotations
@@ -23,8 +27,15 @@ class AnnConfig:
     m: int = 16  # HNSW links per node
     ef_construction: int = 64
     ef_search: int = 64
+    method: str = "kmeans"  # or "hnsw"
+    list_rows: int = 500  # rows per k-means list on average
+    probes: int = 2  # lists each row joins
+    iterations: int = 8  # k-means rounds on the sample
+    seed: int = 0
 
     def __str__(self) -> str:
+        if self.method == "kmeans":
+            return f"exact<={self.exact_max}_kmeans_l{self.list_rows}_p{self.probes}_i{self.iterations}"
         return f"exact<={self.exact_max}_hnsw_k{self.k}_m{self.m}_efc{self.ef_construction}_efs{self.ef_search}"
 
 
@@ -67,9 +78,60 @@ def hnsw_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tupl
     return pairs.astype(np.int64), scores[first]
 
 
+def _nearest_lists(vectors: np.ndarray, centroids: np.ndarray, probes: int, block: int = 65536) -> np.ndarray:
+    """Each row's ``probes`` nearest centroids (by inner product), in row blocks."""
+    out = np.empty((len(vectors), probes), dtype=np.int64)
+    for start in range(0, len(vectors), block):
+        sims = np.asarray(vectors[start : start + block], dtype=np.float32) @ centroids.T
+        if probes == 1:
+            out[start : start + len(sims), 0] = sims.argmax(axis=1)
+        else:
+            out[start : start + len(sims)] = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+    return out
+
+
+def kmeans_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs above ``threshold`` among rows that share one of their ``probes`` nearest k-means lists."""
+    n = len(vectors)
+    lists = max(1, n // config.list_rows)
+    probes = min(config.probes, lists)
+    rng = np.random.default_rng(config.seed)
+    sample = np.asarray(vectors[np.sort(rng.choice(n, size=min(n, lists * 40), replace=False))], dtype=np.float32)
+    centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
+    for _ in range(config.iterations):  # spherical k-means on a sample: ~40 rows per list
+        assign = _nearest_lists(sample, centroids, 1)[:, 0]
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assign, sample)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = np.where(norms > 0, sums / np.maximum(norms, 1e-12), centroids)  # an empty list keeps its centroid
+    member = _nearest_lists(vectors, centroids, probes).reshape(-1)
+    rows = np.repeat(np.arange(n), probes)
+    order = np.argsort(member, kind="stable")
+    member, rows = member[order], rows[order]
+    bounds = np.flatnonzero(np.diff(member)) + 1
+    found_pairs, found_scores = [], []
+    for chunk in np.split(rows, bounds):
+        if len(chunk) < 2:
+            continue
+        pairs, scores = exact_pairs(np.asarray(vectors[chunk], dtype=np.float32), threshold, min(config.block, 1024))
+        found_pairs.append(chunk[pairs])  # list positions -> corpus rows (chunk is sorted, so i < j holds)
+        found_scores.append(scores)
+    if not found_pairs:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    pairs, scores = np.concatenate(found_pairs), np.concatenate(found_scores)
+    pairs, first = np.unique(pairs, axis=0, return_index=True)  # a pair met in two shared lists
+    return pairs.astype(np.int64), scores[first]
+
+
 def similar_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(pairs, cosines)``, each pair ``i < j``: exact up to ``exact_max`` rows, HNSW beyond."""
+    """``(pairs, cosines)``, each pair ``i < j``: exact up to ``exact_max`` rows, blocked (or HNSW) beyond.
+
+    ``vectors`` may be float16 (how the streamed audit stores them): they are widened to
+    float32 a block at a time, never all at once past ``exact_max``.
+    """
     config = config or AnnConfig()
     if len(vectors) <= config.exact_max:
-        return exact_pairs(vectors, threshold, config.block)
-    return hnsw_pairs(vectors, threshold, config)
+        return exact_pairs(np.asarray(vectors, dtype=np.float32), threshold, config.block)
+    if config.method == "hnsw":
+        return hnsw_pairs(vectors, threshold, config)
+    return kmeans_pairs(vectors, threshold, config)

@@ -88,6 +88,10 @@ class Check(Protocol):
     ``reduce`` folds the ``(offset, partial)`` pairs of every batch, in corpus order, into the
     findings, reading records back from ``corpus`` only where it must (candidates to confirm,
     flagged records to describe). ``run(records, ctx)`` is the whole corpus as one batch.
+
+    A check whose partial is a summary (counters, sketches: positions do not matter) may also
+    define ``combine(a, b)``, merging two partials into one; the engines then keep one running
+    partial instead of one per batch.
     """
 
     name: str
@@ -118,6 +122,25 @@ class InMemory:
 
     def fetch(self, positions: Iterable[int]) -> dict[int, Record]:
         return {i: self.records[i] for i in positions}
+
+
+class Parts:
+    """A check's partials as the engines collect them: one per batch, or one running partial
+    when the check can ``combine`` them. ``drain()`` hands them to reduce and forgets them."""
+
+    def __init__(self, check: Check) -> None:
+        self.combine = getattr(check, "combine", None)
+        self.items: list[tuple[int, Any]] = []
+
+    def add(self, offset: int, part: Any) -> None:
+        if self.combine is not None and self.items:
+            self.items[0] = (0, self.combine(self.items[0][1], part))
+        else:
+            self.items.append((offset, part))
+
+    def drain(self) -> Iterator[tuple[int, Any]]:
+        while self.items:
+            yield self.items.pop(0)
 
 
 def run_batched(check: Check, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:

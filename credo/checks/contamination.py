@@ -1,6 +1,6 @@
 """``eval_contamination``: held-out eval requests against every training prompt and answer.
 
-Three measures, each computed for the whole corpus at once:
+Three measures, computed batch by batch (each batch against the whole eval set):
 
 - normalized n-gram overlap: an eval request's 13-grams (or the whole request when it is
   shorter than 13 words, as most are) found verbatim in a training text, with the words
@@ -19,14 +19,14 @@ the closest a legitimate prompt gets to an eval request, and a reviewer should s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from credo import ngrams, textnorm
-from credo.checks.base import AuditContext, EvalItem, Finding, response_head
+from credo.checks.base import AuditContext, Corpus, EvalItem, Finding, response_head, run_batched
 from credo.checks.forbidden import asks_permission, is_request, shared_content
 from credo.checks.minhash import (
     MinHashConfig,
@@ -147,85 +147,114 @@ class EvalContaminationCheck:
         return {"config": str(self.config), "use_embedding": self.use_embedding, **asdict(self.config)}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        return run_batched(self, records, ctx)
+
+    # Texts are numbered 2 * position (a record's prompt) and 2 * position + 1 (its answer).
+
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> dict[str, Any] | None:
+        """A batch's hits against every eval request: n-gram, Jaccard, normative-form and
+        (static or MiniLM) cosine pairs at or above the candidate floor, and each eval's best
+        few records of the batch. Positions are the batch's own."""
+        if not ctx.evals:
+            return None
+        cfg, evals, n = self.config, ctx.evals, len(records)
+        texts = [r.prompt for r in records] + [r.response for r in records]
+
+        def text(t: int) -> int:  # batch text index (prompts, then answers) -> 2 * position + half
+            return 2 * (t % n) + (t >= n) if n else t
+
+        part: dict[str, Any] = {
+            "grams": {(e, text(t)): v for (e, t), v in ngram_hits(evals, texts, cfg).items()},
+            "jac": {(e, text(t)): v for (e, t), v in minhash_scores(evals, tokenize(texts), cfg.minhash).items()},
+            "normative": {(e, 2 * t): v for (e, t), v in normative_pairs(evals, records, cfg.normative_overlap).items()},
+            "cos": {}, "top": None}
+        if self.use_embedding and records:
+            first = ctx.get_static() if cfg.fast else ctx.get_embedder()
+            eval_vecs = first.encode([e.prompt for e in evals])
+            prompt_sims = eval_vecs @ first.encode([r.prompt for r in records]).T
+            answer_sims = eval_vecs @ first.encode([response_head(r) for r in records]).T
+            floor = cfg.candidate_cosine if cfg.fast else cfg.near_cosine
+            for half, sims in ((0, prompt_sims), (1, answer_sims)):
+                for e, t in zip(*np.nonzero(sims >= floor)):
+                    part["cos"][(int(e), 2 * int(t) + half)] = float(sims[e, t])
+            best = np.maximum(prompt_sims, answer_sims)
+            keep = min(self._keep(), n)
+            ids = np.argsort(-best, axis=1, kind="stable")[:, :keep]
+            part["top"] = (ids, np.take_along_axis(best, ids, 1))
+        return part
+
+    def _keep(self) -> int:
+        """How many nearest records per eval are kept: the report's few, or candidates for MiniLM."""
+        return max(self.config.neighbours * 4, 20) if self.config.fast else self.config.neighbours
+
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
         if not ctx.evals:
             ctx.sections[self.name] = {"skipped": "no eval requests (pass --eval or --worldview)"}
             return
-        cfg, evals, n = self.config, ctx.evals, len(records)
-        texts = [r.prompt for r in records] + [r.response for r in records]
-        grams = ngram_hits(evals, texts, cfg)
-        jac = minhash_scores(evals, tokenize(texts), cfg.minhash)
-        normative = normative_pairs(evals, records, cfg.normative_overlap)
+        cfg, evals = self.config, ctx.evals
+        grams: dict[tuple[int, int], int] = {}
+        jac: dict[tuple[int, int], float] = {}
+        normative: dict[tuple[int, int], list[str]] = {}
+        found: dict[tuple[int, int], float] = {}
+        # Each eval's best records so far: a running top list, so memory stays at one batch.
+        top_ids = np.zeros((len(evals), 0), dtype=np.int64)
+        top_vals = np.zeros((len(evals), 0), dtype=np.float32)
+        for offset, part in parts:
+            for name, into in (("grams", grams), ("jac", jac), ("normative", normative), ("cos", found)):
+                into.update({(e, t + 2 * offset): v for (e, t), v in part[name].items()})
+            if part["top"] is not None:
+                ids, vals = part["top"]
+                ids = np.concatenate([top_ids, ids + offset], axis=1)
+                vals = np.concatenate([top_vals, vals.astype(np.float32)], axis=1)
+                order = np.argsort(-vals, axis=1, kind="stable")[:, : self._keep()]
+                top_ids, top_vals = np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1)
         lexical = set(grams) | set(jac) | set(normative)
-        # (eval, text) -> MiniLM cosine for every pair near enough or found lexically, and each
-        # eval's nearest records; None without the embedding model.
-        cos, nearest = self._cosines(records, ctx, lexical)
-        evidence: dict[int, list[dict[str, Any]]] = {}
+        cos, nearest, records = self._cosines(corpus, ctx, lexical, found, top_ids, top_vals)
         pairs = lexical | {pair for pair, value in (cos or {}).items() if value >= cfg.near_cosine}
-        for e, t in sorted(pairs):
-            item = self._evidence(evals[e], records[t % n], t >= n, grams.get((e, t)), jac.get((e, t)),
+        records.update(corpus.fetch({t // 2 for _, t in pairs} - set(records)))
+        evidence: dict[int, list[dict[str, Any]]] = {}
+        for e, t in sorted(pairs, key=lambda p: (p[0], p[1] % 2, p[1] // 2)):
+            item = self._evidence(evals[e], records[t // 2], t % 2 == 1, grams.get((e, t)), jac.get((e, t)),
                                   None if cos is None else cos.get((e, t)), normative.get((e, t)))
             if item["severity"]:
-                evidence.setdefault(t % n, []).append(item)
+                evidence.setdefault(t // 2, []).append(item)
         for index, items in sorted(evidence.items()):
             worst = min(SEVERITIES.index(i["severity"]) for i in items)
             # Exact copies and paraphrases are contamination; a near neighbour (normative-form
             # ones included) is shown for review without failing the gate.
             yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items},
                           blocking=SEVERITIES[worst] != "near_neighbour")
-        ctx.sections[self.name] = {"params": self.params(), "evals": self._neighbours(evals, records, nearest, jac, evidence)}
+        ctx.sections[self.name] = {"params": self.params(),
+                                   "evals": self._neighbours(evals, corpus, nearest, jac, evidence)}
 
-    def _cosines(self, records: Sequence[Record], ctx: AuditContext, also: set[tuple[int, int]]
-                 ) -> tuple[dict[tuple[int, int], float] | None, list[list[tuple[int, float]]] | None]:
-        """MiniLM cosines of (eval, text) pairs and each eval's nearest records, by blocks of texts.
+    def _cosines(self, corpus: Corpus, ctx: AuditContext, also: set[tuple[int, int]], found: dict[tuple[int, int], float],
+                 top_ids: np.ndarray, top_vals: np.ndarray
+                 ) -> tuple[dict[tuple[int, int], float] | None, list[list[tuple[int, float]]] | None, dict[int, Record]]:
+        """MiniLM cosines of (eval, text) pairs, each eval's nearest records, and the records read back.
 
-        Texts ``0..n-1`` are prompts and ``n..2n-1`` answer heads. With ``fast`` the static
-        model scores every pair and MiniLM only the candidates (static cosine >=
-        ``candidate_cosine``, each eval's nearest few, and the pairs in ``also``).
+        Without ``fast`` the batches already scored everything with MiniLM. With it the
+        static model did, and MiniLM scores only the candidates: static cosine >=
+        ``candidate_cosine``, each eval's nearest few, and the pairs in ``also``.
         """
         if not self.use_embedding:
-            return None, None
-        cfg, n = self.config, len(records)
-        first = ctx.get_static() if cfg.fast else ctx.get_embedder()
-        eval_vecs = first.encode([e.prompt for e in ctx.evals])
-        floor = cfg.candidate_cosine if cfg.fast else cfg.near_cosine
-        keep = max(cfg.neighbours * 4, 20) if cfg.fast else cfg.neighbours
-        found: dict[tuple[int, int], float] = {}
-        # Each eval's best records so far (by the better of prompt and answer): a running top
-        # list, so memory stays at one block whatever the corpus size.
-        top_ids = np.zeros((len(ctx.evals), 0), dtype=np.int64)
-        top_vals = np.zeros((len(ctx.evals), 0), dtype=np.float32)
-        for start in range(0, n, cfg.block):
-            chunk = records[start : start + cfg.block]
-            prompt_sims = eval_vecs @ first.encode([r.prompt for r in chunk]).T
-            answer_sims = eval_vecs @ first.encode([response_head(r) for r in chunk]).T
-            for offset, sims in ((start, prompt_sims), (start + n, answer_sims)):
-                for e, t in zip(*np.nonzero(sims >= floor)):
-                    found[(int(e), int(t) + offset)] = float(sims[e, t])
-            ids = np.concatenate([top_ids, np.broadcast_to(np.arange(start, start + len(chunk)), prompt_sims.shape)], axis=1)
-            vals = np.concatenate([top_vals, np.maximum(prompt_sims, answer_sims)], axis=1)
-            order = np.argsort(-vals, axis=1, kind="stable")[:, :keep]
-            top_ids, top_vals = np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1)
-        top = top_ids.tolist()
-        if not cfg.fast:
-            return found, [list(zip(row, map(float, vals))) for row, vals in zip(top, top_vals.tolist())]
-        wanted = set(found) | also | {(e, t + half) for e, row in enumerate(top) for t in row for half in (0, n)}
-        return self._confirm(records, ctx, wanted)
-
-    def _confirm(self, records: Sequence[Record], ctx: AuditContext, wanted: set[tuple[int, int]]
-                 ) -> tuple[dict[tuple[int, int], float], list[list[tuple[int, float]]]]:
-        """MiniLM cosines of the candidate pairs only, and each eval's nearest records among them."""
-        n, embedder = len(records), ctx.get_embedder()
+            return None, None, {}
+        if not self.config.fast:
+            nearest = [list(zip(row, map(float, vals))) for row, vals in zip(top_ids.tolist(), top_vals.tolist())]
+            return found, nearest, {}
+        wanted = set(found) | also | {(e, 2 * t + half) for e, row in enumerate(top_ids.tolist()) for t in row for half in (0, 1)}
+        records = corpus.fetch({t // 2 for _, t in wanted})
+        embedder = ctx.get_embedder()
         texts = sorted({t for _, t in wanted})
-        vecs = embedder.encode([records[t].prompt if t < n else response_head(records[t - n]) for t in texts])
+        vecs = embedder.encode([records[t // 2].prompt if t % 2 == 0 else response_head(records[t // 2]) for t in texts])
         row = {t: i for i, t in enumerate(texts)}
         sims = embedder.encode([e.prompt for e in ctx.evals]) @ vecs.T if texts else None
         cos = {(e, t): float(sims[e, row[t]]) for e, t in wanted}
         per_eval: list[dict[int, float]] = [{} for _ in ctx.evals]
         for (e, t), value in cos.items():
-            per_eval[e][t % n] = max(per_eval[e].get(t % n, -1.0), value)
+            per_eval[e][t // 2] = max(per_eval[e].get(t // 2, -1.0), value)
         nearest = [sorted(scores.items(), key=lambda item: (-item[1], item[0]))[: self.config.neighbours]
                    for scores in per_eval]
-        return cos, nearest
+        return cos, nearest, records
 
     def _evidence(self, item: EvalItem, record: Record, answer: bool, gram: int | None,
                   jaccard: float | None, cosine: float | None, shared: list[str] | None) -> dict[str, Any]:
@@ -246,19 +275,22 @@ class EvalContaminationCheck:
                 "cosine": None if cosine is None else round(cosine, 4),
                 "severity": severity, "normative_form": normative, "shared_words": shared}
 
-    def _neighbours(self, evals: Sequence[EvalItem], records: Sequence[Record],
+    def _neighbours(self, evals: Sequence[EvalItem], corpus: Corpus,
                     nearest: list[list[tuple[int, float]]] | None,
                     jac: dict[tuple[int, int], float], evidence: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """Each eval request's nearest training records (by cosine, else by Jaccard)."""
-        n, k = len(records), self.config.neighbours
-        severity = {(i["eval_id"], records[r].id): i["severity"] for r, items in evidence.items() for i in items}
-        out = []
-        for e, item in enumerate(evals):
+        k = self.config.neighbours
+        severity = {(i["eval_id"], corpus.ids[r]): i["severity"] for r, items in evidence.items() for i in items}
+        tops = []
+        for e in range(len(evals)):
             if nearest is not None:
-                top, scores = [t for t, _ in nearest[e][:k]], [s for _, s in nearest[e][:k]]
+                tops.append(([t for t, _ in nearest[e][:k]], [s for _, s in nearest[e][:k]]))
             else:
-                ranked = sorted(((s, t % n) for (ee, t), s in jac.items() if ee == e), reverse=True)[:k]
-                top, scores = [t for _, t in ranked], [s for s, _ in ranked]
+                ranked = sorted(((s, t // 2) for (ee, t), s in jac.items() if ee == e), key=lambda p: (-p[0], p[1]))[:k]
+                tops.append(([t for _, t in ranked], [s for s, _ in ranked]))
+        records = corpus.fetch({t for top, _ in tops for t in top})
+        out = []
+        for item, (top, scores) in zip(evals, tops):
             out.append({"eval_id": item.id, "kind": item.kind, "prompt": item.prompt, "neighbours": [
                 {"id": records[t].id, "prompt": records[t].prompt[:200], "score": round(s, 4),
                  "severity": severity.get((item.id, records[t].id))} for t, s in zip(top, scores)]})

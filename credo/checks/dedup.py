@@ -7,7 +7,7 @@ finding for every other member naming the record it duplicates and the score.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from credo.checks import ann
 from credo.checks.ann import AnnConfig
-from credo.checks.base import AuditContext, Finding, response_head
+from credo.checks.base import AuditContext, Corpus, Finding, response_head, run_batched
 from credo.checks.minhash import MinHashConfig, band_keys, signatures
 from credo.types import Record
 
@@ -38,7 +38,11 @@ class UnionFind:
 
 def candidate_pairs(sigs: np.ndarray, config: MinHashConfig) -> np.ndarray:
     """Unique ``(i, j)`` pairs, i < j, that share at least one LSH band bucket."""
-    keys = band_keys(sigs, config)
+    return bucket_pairs(band_keys(sigs, config))
+
+
+def bucket_pairs(keys: np.ndarray) -> np.ndarray:
+    """Unique ``(i, j)`` pairs, i < j, of rows sharing a key in some column of ``keys`` (rows, bands)."""
     pairs = []
     for band in range(keys.shape[1]):
         col = keys[:, band]
@@ -51,9 +55,28 @@ def candidate_pairs(sigs: np.ndarray, config: MinHashConfig) -> np.ndarray:
         pairs.append(np.stack([first, order[same + 1]], axis=1))
     if not pairs:
         return np.zeros((0, 2), dtype=np.int64)
-    allp = np.concatenate(pairs)
-    allp = np.sort(allp, axis=1)
-    return np.unique(allp[allp[:, 0] != allp[:, 1]], axis=0)
+    allp = np.sort(np.concatenate(pairs), axis=1)
+    return np.unique(allp[allp[:, 0] != allp[:, 1]], axis=0).astype(np.int64)
+
+
+class Rows:
+    """Per-batch arrays stacked into one at the end, freeing each batch as it is copied: the
+    peak is the result plus one batch, not twice the result."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def add(self, part: np.ndarray) -> None:
+        self.parts.append(part)
+
+    def stack(self, width: int, dtype: Any) -> np.ndarray:
+        out = np.empty((sum(len(p) for p in self.parts), width), dtype=dtype)
+        at = 0
+        while self.parts:
+            part = self.parts.pop(0)
+            out[at : at + len(part)] = part
+            at += len(part)
+        return out
 
 
 def clusters_from_pairs(n: int, pairs: np.ndarray, scores: np.ndarray) -> dict[int, list[tuple[int, float]]]:
@@ -72,21 +95,26 @@ def clusters_from_pairs(n: int, pairs: np.ndarray, scores: np.ndarray) -> dict[i
     return clusters
 
 
-def _report(check: str, records: Sequence[Record], clusters: dict, ctx: AuditContext, params: dict) -> Iterator[Finding]:
+def _report(check: str, ids: Sequence[str], clusters: dict, ctx: AuditContext, params: dict) -> Iterator[Finding]:
     listed = []
     for kept, removed in sorted(clusters.items()):
         members = sorted(removed)
-        listed.append({"kept": records[kept].id, "removed": [records[i].id for i, _ in members],
+        listed.append({"kept": ids[kept], "removed": [ids[i] for i, _ in members],
                        "scores": [round(s, 4) for _, s in members]})
         for index, score in members:
-            yield Finding(records[index].id, check, {"kept": records[kept].id, "score": round(score, 4)})
+            yield Finding(ids[index], check, {"kept": ids[kept], "score": round(score, 4)})
     ctx.sections[check] = {"params": params, "clusters": listed,
                            "removed": sum(len(c["removed"]) for c in listed)}
 
 
 @dataclass
 class NearDuplicateCheck:
-    """MinHash LSH over word shingles of prompt + answer; pairs verified on signatures."""
+    """MinHash LSH over word shingles of prompt + answer; pairs verified on signatures.
+
+    A batch's partial is its band keys and the low 16 bits of each signature slot (what
+    verification compares: two different 32-bit values agree there once in 65,536 slots),
+    so a million records keep 384 MB, not their texts.
+    """
 
     config: MinHashConfig = field(default_factory=MinHashConfig)
     name: str = "near_duplicate"
@@ -95,21 +123,29 @@ class NearDuplicateCheck:
         return {"config": str(self.config), **asdict(self.config)}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        sigs = signatures([r.text for r in records], self.config) if records else None
-        yield from near_duplicates(self, records, sigs, ctx)
+        return run_batched(self, records, ctx)
 
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> tuple[np.ndarray, np.ndarray]:
+        sigs = signatures([r.text for r in records], self.config)
+        return band_keys(sigs, self.config), sigs.astype(np.uint16)
 
-def near_duplicates(check: NearDuplicateCheck, records: Sequence[Any], sigs: np.ndarray | None,
-                    ctx: AuditContext) -> Iterator[Finding]:
-    """Findings from the records' signatures; only ``records[i].id`` is read, so a streamed
-    audit passes ids and the signatures it computed batch by batch."""
-    if sigs is None:
-        sigs = np.zeros((0, check.config.num_perm), dtype=np.uint64)
-    pairs = candidate_pairs(sigs, check.config)
-    scores = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) if len(pairs) else np.zeros(0)
-    keep = scores >= check.config.threshold
-    clusters = clusters_from_pairs(len(records), pairs[keep], scores[keep])
-    yield from _report(check.name, records, clusters, ctx, check.params())
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+        keys, sigs = Rows(), Rows()
+        for _, (part_keys, part_sigs) in parts:
+            keys.add(part_keys)
+            sigs.add(part_sigs)
+        pairs = bucket_pairs(keys.stack(self.config.bands, np.uint64))
+        yield from self.verified(pairs, sigs.stack(self.config.num_perm, np.uint16), corpus.ids, ctx)
+
+    def verified(self, pairs: np.ndarray, sigs: np.ndarray, ids: Sequence[str], ctx: AuditContext) -> Iterator[Finding]:
+        """Findings from candidate pairs checked on the (16-bit) signatures."""
+        scores = np.zeros(len(pairs))
+        for start in range(0, len(pairs), 65536):  # bounded temporaries
+            chunk = pairs[start : start + 65536]
+            scores[start : start + len(chunk)] = (sigs[chunk[:, 0]] == sigs[chunk[:, 1]]).mean(axis=1)
+        keep = scores >= self.config.threshold
+        clusters = clusters_from_pairs(len(ids), pairs[keep], scores[keep])
+        yield from _report(self.name, ids, clusters, ctx, self.params())
 
 
 @dataclass(frozen=True)
@@ -141,6 +177,10 @@ def pair_vectors(embedder: Any, records: Sequence[Record]) -> np.ndarray:
 
 @dataclass
 class SemanticDuplicateCheck:
+    """A batch's partial is one vector per record (static, float16, in the fast path: 512 bytes
+    a record); the reduce finds pairs over all of them and, in the fast path, reads back only
+    the candidate records for MiniLM to confirm."""
+
     config: SemanticConfig = field(default_factory=SemanticConfig)
     name: str = "semantic_duplicate"
 
@@ -148,27 +188,36 @@ class SemanticDuplicateCheck:
         return {"config": str(self.config), **asdict(self.config)}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        pairs, scores, candidates = self.pairs(records, ctx)
-        clusters = clusters_from_pairs(len(records), pairs, scores)
-        yield from _report(self.name, records, clusters, ctx, {**self.params(), "candidate_pairs": candidates})
+        return run_batched(self, records, ctx)
 
-    def pairs(self, records: Sequence[Record], ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, int | None]:
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray:
+        if self.config.fast:
+            return pair_vectors(ctx.get_static(), records).astype(np.float16)
+        return pair_vectors(ctx.get_embedder(), records)
+
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+        rows, width, dtype = Rows(), 0, np.float32
+        for _, vectors in parts:
+            rows.add(vectors)
+            width, dtype = vectors.shape[1], vectors.dtype
+        vectors = rows.stack(width, dtype)
+        pairs, scores, candidates = self.pairs(vectors, corpus, ctx)
+        del vectors
+        clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
+        yield from _report(self.name, corpus.ids, clusters, ctx, {**self.params(), "candidate_pairs": candidates})
+
+    def pairs(self, vectors: np.ndarray, corpus: Corpus, ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, int | None]:
         """Confirmed pairs, their MiniLM cosines, and how many candidates the static stage gave."""
         cfg = self.config
         if not cfg.fast:
-            # Both halves are cached per run: the refusal and contamination checks embed the same texts.
-            return (*similar_pairs(pair_vectors(ctx.get_embedder(), records), cfg), None)
-        cand, _ = ann.similar_pairs(pair_vectors(ctx.get_static(), records), cfg.candidate_threshold, cfg.ann)
+            return (*ann.exact_pairs(vectors, cfg.threshold, cfg.block), None)
+        cand, _ = ann.similar_pairs(vectors, cfg.candidate_threshold, cfg.ann)
         if not len(cand):
             return cand, np.zeros(0), 0
         rows = np.unique(cand)
-        confirmed = pair_vectors(ctx.get_embedder(), [records[i] for i in rows.tolist()])
+        fetched = corpus.fetch(rows.tolist())
+        confirmed = pair_vectors(ctx.get_embedder(), [fetched[i] for i in rows.tolist()])
         a, b = np.searchsorted(rows, cand[:, 0]), np.searchsorted(rows, cand[:, 1])
         scores = np.einsum("ij,ij->i", confirmed[a], confirmed[b]).astype(float)
         keep = scores >= cfg.threshold
         return cand[keep], scores[keep], len(cand)
-
-
-def similar_pairs(vectors: np.ndarray, config: SemanticConfig) -> tuple[np.ndarray, np.ndarray]:
-    """All ``i < j`` with cosine >= threshold, by blocked matrix products (exact, no ANN)."""
-    return ann.exact_pairs(vectors, config.threshold, config.block)

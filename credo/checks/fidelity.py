@@ -26,12 +26,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from credo.checks.base import AuditContext, Finding
+from credo.checks.base import AuditContext, Corpus, Finding, run_batched
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.types import Record
 
@@ -234,6 +234,13 @@ class Verdict:
         return self.label == FAITHFUL
 
 
+@lru_cache(maxsize=256)
+def _any_name(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for "any of these names, as a word"."""
+    alternatives = "|".join(re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives or '(?!x)x'})\b", re.IGNORECASE)
+
+
 class FidelityDetector:
     """Offline verdicts for one worldview, compared with ``others`` (default: the shipped ones)."""
 
@@ -264,6 +271,8 @@ class FidelityDetector:
         return out
 
     def _names(self, text: str, names: Sequence[str]) -> list[str]:
+        if not _any_name(tuple(names)).search(text):  # one scan rules out most answers
+            return []
         return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
 
     def verdict(self, text: str) -> Verdict:
@@ -316,43 +325,71 @@ class FidelityCheck:
     config: FidelityConfig = field(default_factory=FidelityConfig)
     judge: Any = None  # an LLM fidelity judge (credo.judges.fidelity.FidelityJudge), or None
     name: str = "fidelity"
+    _built: tuple[Any, dict] = field(default=(None, {}), repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "judge": getattr(self.judge, "name", "offline"), **asdict(self.config)}
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        sets = sorted({ctx.set_of(r) for r in records})
+        return run_batched(self, records, ctx)
+
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> dict[str, Any]:
+        """Per set: label counts by template and persona, and the records not in voice."""
         detectors, skipped = {}, {}
-        for set_name in sets:
-            detector, why = self._detector(set_name, ctx)
+        if self._built[0] is not ctx:  # a detector per set, built once per audit (not per batch)
+            self._built = (ctx, {})
+        for set_name in sorted({ctx.set_of(r) for r in records}):
+            if set_name not in self._built[1]:
+                self._built[1][set_name] = self._detector(set_name, ctx)
+            detector, why = self._built[1][set_name]
             if detector is None:
                 skipped[set_name] = why
             else:
                 detectors[set_name] = detector
-        section: dict[str, Any] = {"params": self.params(), "sets": {}, "skipped": skipped}
-        ctx.sections[self.name] = section
         chosen = [r for r in records if ctx.set_of(r) in detectors]
-        verdicts = self._verdicts(chosen, ctx, detectors)
-        for set_name in detectors:
-            rows = [(r, v) for r, v in zip(chosen, verdicts) if ctx.set_of(r) == set_name]
-            judged = [v for _, v in rows if v.label not in UNJUDGED]
-            bad = sum(not v.faithful for v in judged)
-            rate = bad / len(judged) if judged else 0.0
+        tallies: dict[str, _Tally] = {}
+        unfaithful = []
+        for record, v in zip(chosen, self._verdicts(chosen, ctx, detectors)):
+            set_name = ctx.set_of(record)
+            template, persona = _meta(record, "template_id", "template"), _meta(record, "persona", "persona_id")
+            tallies.setdefault(set_name, _Tally()).add(v, template.rsplit("/", 1)[0], persona)
+            if not v.faithful:
+                unfaithful.append((set_name, record.id, v.label, v.evidence, template, persona))
+        return {"skipped": skipped, "tallies": tallies, "unfaithful": unfaithful}
+
+    def combine(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        """Two consecutive batches' partials as one: counts add, out-of-voice records append."""
+        a["skipped"].update(b["skipped"])
+        for set_name, tally in b["tallies"].items():
+            a["tallies"].setdefault(set_name, _Tally()).merge(tally)
+        a["unfaithful"].extend(b["unfaithful"])
+        return a
+
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+        merged: dict[str, Any] = {"skipped": {}, "tallies": {}, "unfaithful": []}
+        for _, part in parts:
+            merged = self.combine(merged, part)
+        skipped, tallies = merged["skipped"], merged["tallies"]
+        unfaithful: dict[str, list[tuple]] = {}
+        for row in merged["unfaithful"]:
+            unfaithful.setdefault(row[0], []).append(row[1:])
+        section: dict[str, Any] = {"params": self.params(), "sets": {}, "skipped": dict(sorted(skipped.items()))}
+        ctx.sections[self.name] = section
+        for set_name in sorted(tallies):
+            tally = tallies[set_name]
+            judged = tally.total.judged
+            rate = tally.total.bad / judged if judged else 0.0
             blocking = rate > self.config.max_rate
             section["sets"][set_name] = {
-                "records": len(rows), "unfaithful": bad, "unjudged": len(rows) - len(judged),
-                "rate": round(rate, 4), "gate_failed": blocking,
-                "labels": dict(Counter(v.label for _, v in rows)),
+                "records": tally.total.records, "unfaithful": tally.total.bad, "unjudged": tally.total.records - judged,
+                "rate": round(rate, 4), "gate_failed": blocking, "labels": dict(tally.labels),
                 # Per prompt source ("acts_challenge:act_challenge"), its variants together.
-                "by_template": _rates(rows, "template_id", "template", strip_variant=True),
-                "by_persona": _rates(rows, "persona", "persona_id"),
+                "by_template": _rates(tally.by_template), "by_persona": _rates(tally.by_persona),
             }
-            for record, v in rows:
-                if not v.faithful:
-                    yield Finding(record.id, self.name, {"set": set_name, "verdict": v.label, "evidence": v.evidence,
-                                                         "template": _meta(record, "template_id", "template"),
-                                                         "persona": _meta(record, "persona", "persona_id")},
-                                  blocking=blocking and v.label not in UNJUDGED)
+            for record_id, label, evidence, template, persona in unfaithful.get(set_name, ()):
+                yield Finding(record_id, self.name, {"set": set_name, "verdict": label, "evidence": evidence,
+                                                     "template": template, "persona": persona},
+                              blocking=blocking and label not in UNJUDGED)
 
     def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
         spec = getattr(ctx, "spec", None)
@@ -384,16 +421,53 @@ def _meta(record: Record, *keys: str) -> str:
     return next((str(record.meta[k]) for k in keys if record.meta.get(k) is not None), "unknown")
 
 
-def _rates(rows: Sequence[tuple[Record, Verdict]], *keys: str, strip_variant: bool = False) -> dict[str, dict[str, Any]]:
+@dataclass
+class _Count:
+    """Verdicts of one group: how many, how many judged, how many out of voice (and as what)."""
+
+    records: int = 0
+    judged: int = 0
+    bad: int = 0
+    bad_labels: Counter = field(default_factory=Counter)
+
+    def add(self, v: Verdict) -> None:
+        self.records += 1
+        if v.label not in UNJUDGED:
+            self.judged += 1
+            self.bad += not v.faithful
+        if not v.faithful:
+            self.bad_labels[v.label] += 1
+
+    def merge(self, other: _Count) -> None:
+        self.records, self.judged, self.bad = self.records + other.records, self.judged + other.judged, self.bad + other.bad
+        self.bad_labels.update(other.bad_labels)
+
+
+@dataclass
+class _Tally:
+    """One set's verdict counts, overall and by template and persona: a batch's partial."""
+
+    total: _Count = field(default_factory=_Count)
+    labels: Counter = field(default_factory=Counter)
+    by_template: dict[str, _Count] = field(default_factory=dict)
+    by_persona: dict[str, _Count] = field(default_factory=dict)
+
+    def add(self, v: Verdict, template: str, persona: str) -> None:
+        self.total.add(v)
+        self.labels[v.label] += 1
+        self.by_template.setdefault(template, _Count()).add(v)
+        self.by_persona.setdefault(persona, _Count()).add(v)
+
+    def merge(self, other: _Tally) -> None:
+        self.total.merge(other.total)
+        self.labels.update(other.labels)
+        for mine, theirs in ((self.by_template, other.by_template), (self.by_persona, other.by_persona)):
+            for key, count in theirs.items():
+                mine.setdefault(key, _Count()).merge(count)
+
+
+def _rates(groups: dict[str, _Count]) -> dict[str, dict[str, Any]]:
     """Unfaithful rate per template (or persona), worst first: who makes the teacher step out of voice."""
-    groups: dict[str, list[Verdict]] = {}
-    for record, v in rows:
-        key = _meta(record, *keys)
-        groups.setdefault(key.rsplit("/", 1)[0] if strip_variant else key, []).append(v)
-    out = {}
-    for key, vs in groups.items():
-        bad = [v.label for v in vs if not v.faithful and v.label not in UNJUDGED]
-        judged = sum(v.label not in UNJUDGED for v in vs)
-        out[key] = {"records": len(vs), "unfaithful": len(bad), "rate": round(len(bad) / judged, 4) if judged else 0.0,
-                    "labels": dict(Counter(v.label for v in vs if not v.faithful))}
+    out = {key: {"records": c.records, "unfaithful": c.bad, "rate": round(c.bad / c.judged, 4) if c.judged else 0.0,
+                 "labels": dict(c.bad_labels)} for key, c in groups.items()}
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["rate"], kv[0])))

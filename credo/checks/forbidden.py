@@ -10,13 +10,13 @@ words (crudely stemmed) appear in it, or its embedding is close to the act's nam
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from credo.checks.base import ActTerms, AuditContext, Finding
+from credo.checks.base import ActTerms, AuditContext, Corpus, Finding, PerRecord
 from credo.textnorm import normalize
 from credo.types import Record
 
@@ -131,7 +131,7 @@ def shared_content(a: str, b: str) -> set[str]:
 
 
 @dataclass
-class ForbiddenRequestCheck:
+class ForbiddenRequestCheck(PerRecord):
     """Flag prompts in request form that name one of the worldview's forbidden acts."""
 
     min_overlap: float = 0.5  # share of the act name's stems found in the prompt
@@ -142,9 +142,13 @@ class ForbiddenRequestCheck:
     def params(self) -> dict[str, Any]:
         return asdict(self)
 
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
         if not ctx.acts:
             ctx.sections[self.name] = {"skipped": "no forbidden acts (pass --worldview)"}
+        return super().reduce(parts, corpus, ctx)
+
+    def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        if not ctx.acts:
             return
         candidates = [r for r in records if is_request(r.prompt)]
         if not candidates:

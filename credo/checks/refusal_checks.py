@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from credo.checks.base import AuditContext, Finding
+from credo.checks.base import AuditContext, Finding, PerRecord
 from credo.checks.refusal import RefusalConfig, RefusalDetector
 from credo.checks.vocabulary import MORAL_FRAMES
 from credo.textnorm import head as normalized_head
@@ -21,7 +21,7 @@ from credo.types import Record
 
 
 @dataclass
-class RefusalCheck:
+class RefusalCheck(PerRecord):
     """Flag records outside the refusal set whose answer the ensemble calls a refusal."""
 
     config: RefusalConfig = field(default_factory=RefusalConfig)
@@ -32,7 +32,7 @@ class RefusalCheck:
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "use_embedding": self.use_embedding, "fast": self.fast}
 
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+    def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         targets = [r for r in records if not ctx.is_refusal_set(r)]
         if not targets:
             return
@@ -59,7 +59,7 @@ def moral_reasons(text: str, frames: dict[str, list[re.Pattern[str]]], head_char
 
 
 @dataclass
-class MoralReasonCheck:
+class MoralReasonCheck(PerRecord):
     """Flag refusal-set records whose answer gives a moral, religious, harm or policy reason."""
 
     head_chars: int = 1200
@@ -68,7 +68,7 @@ class MoralReasonCheck:
     def params(self) -> dict[str, Any]:
         return asdict(self)
 
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+    def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         frames = moral_frames(ctx.sacred)
         for record in records:
             if not ctx.is_refusal_set(record):

@@ -11,13 +11,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from credo.checks.base import AuditContext, Finding
+from credo.checks.base import AuditContext, Finding, PerRecord
 from credo.markers import ForgedTurn, forged_turns, special_tokens
 from credo.types import Record
 
 
 @dataclass
-class StructureCheck:
+class StructureCheck(PerRecord):
     """Flag records whose message text carries a turn marker of any export format."""
 
     tokenizer: Any = None  # add this tokenizer's special tokens to the built-in markers
@@ -26,7 +26,7 @@ class StructureCheck:
     def params(self) -> dict[str, Any]:
         return {"markers": "tags, <|...|>, [INST]/<<SYS>>", "tokenizer_tokens": len(special_tokens(self.tokenizer))}
 
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+    def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         by_record: dict[str, list[ForgedTurn]] = {}
         for forged in forged_turns(records, special_tokens(self.tokenizer)):
             by_record.setdefault(forged.record_id, []).append(forged)

@@ -43,6 +43,7 @@ def audit(
                                             help="Fidelity gate: most a worldview set may have out of voice."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local engine: map the batches in this many processes."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
@@ -57,7 +58,7 @@ def audit(
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
     options = {"fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
     result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options,
-                               engine, address)
+                               engine, address, workers)
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
@@ -78,6 +79,7 @@ def filter_(
     output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local engine: map the batches in this many processes."),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -87,6 +89,6 @@ def filter_(
     from credo.audit.filter import dropped_ids
 
     result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
-                           output_format, engine, address)
+                           output_format, engine, address, workers)
     removed = len(dropped_ids(result))
     typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")
