@@ -5,7 +5,9 @@
 
 Generates the corpus with ``million_synth`` (or reuses ``--keep DIR`` when it already holds
 one of that size), runs ``credo audit CORPUS --out OUT --worldview gramenism`` as a child
-process, and reads ``OUT/flags.jsonl``. Peak RSS is the child's (``RUSAGE_CHILDREN``).
+process, and reads ``OUT/flags.jsonl``. Peak RSS is the child's (``RUSAGE_CHILDREN``: the
+largest of the child and the descendants it waited for; with ``--engine ray`` the cluster's
+daemons and workers are not among them, so it is the driver's alone).
 
 Recall per planted kind, counting a record as caught when one of these checks flags it:
 near_duplicate: near_duplicate or semantic_duplicate; paraphrase: semantic_duplicate or
