@@ -7,7 +7,9 @@ folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -98,12 +100,11 @@ _POOL_STATE: tuple[Sequence[Check], AuditContext] | None = None  # a worker proc
 def _pool_start(checks: Sequence[Check], ctx: AuditContext) -> None:
     global _POOL_STATE
     _POOL_STATE = (checks, ctx)
-    try:  # one thread per worker: the workers are the parallelism
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+    # One thread per worker (the workers are the parallelism), read by torch if MiniLM loads;
+    # set, not imported: torch costs ~300 MB a process and the static mode never needs it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 def map_batch(batch: Sequence[Record], checks: Sequence[Check] | None = None,

@@ -258,17 +258,24 @@ class FidelityDetector:
         subjects = "|".join(re.escape(n) for n in profile.names if n) or "(?!x)x"
         self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
         self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
+        self._weights: dict[str, list[float]] | None = None
 
     def topic_scores(self, text: str) -> dict[str, float]:
         """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
         found = [w[:5] for w in words(text) if len(w) > 2]
         if not found:
             return {}
-        out = {}
-        for p in (self.profile, *self.others.values()):
-            hits = sum(self.idf.get(s, 0.0) * min(1.0, math.log1p(p.vocabulary.get(s, 0))) for s in found)
-            out[p.name] = round(hits / math.sqrt(len(found)), 3)
-        return out
+        if self._weights is None:  # stem -> its weight in every profile, looked up once per word
+            profiles = (self.profile, *self.others.values())
+            self._weights = {stem: [self.idf[stem] * min(1.0, math.log1p(p.vocabulary.get(stem, 0))) for p in profiles]
+                             for stem in self.idf}
+        totals = [0.0] * (1 + len(self.others))
+        for stem in found:
+            weights = self._weights.get(stem)
+            if weights is not None:
+                totals = [t + w for t, w in zip(totals, weights)]
+        names = (self.profile.name, *(p.name for p in self.others.values()))
+        return {name: round(total / math.sqrt(len(found)), 3) for name, total in zip(names, totals)}
 
     def _names(self, text: str, names: Sequence[str]) -> list[str]:
         if not _any_name(tuple(names)).search(text):  # one scan rules out most answers

@@ -95,6 +95,41 @@ class RefusalScore:
         return asdict(self)
 
 
+class Logistic:
+    """L2-regularised logistic regression with balanced class weights, fitted by Newton's
+    method: the optimum scikit-learn's ``LogisticRegression(C=c, class_weight="balanced")``
+    reaches (the problem is convex), without importing scikit-learn and SciPy (~130 MB in
+    every audit worker) for a 384-weight model."""
+
+    def __init__(self, weights: np.ndarray, bias: float) -> None:
+        self.weights, self.bias = weights, bias
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, c: float = 1.0, steps: int = 50) -> Logistic:
+        x = np.asarray(x, dtype=np.float64)
+        n, d = x.shape
+        counts = np.bincount(y, minlength=2)
+        sample = (n / (2.0 * counts))[y]  # "balanced": each class weighs half
+        design = np.hstack([x, np.ones((n, 1))])
+        theta = np.zeros(d + 1)
+        ridge = np.full(d + 1, 1.0 / c)
+        ridge[-1] = 0.0  # the intercept is not penalised
+        for _ in range(steps):
+            p = 1.0 / (1.0 + np.exp(-(design @ theta)))
+            grad = design.T @ (sample * (p - y)) + ridge * theta
+            hessian = (design * (sample * p * (1 - p))[:, None]).T @ design + np.diag(ridge)
+            step = np.linalg.solve(hessian + 1e-10 * np.eye(d + 1), grad)
+            theta -= step
+            if np.abs(step).max() < 1e-10:
+                break
+        return cls(theta[:-1], float(theta[-1]))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """``(n, 2)`` probabilities of (not refusal, refusal), as scikit-learn gives them."""
+        p = 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) @ self.weights + self.bias)))
+        return np.stack([1 - p, p], axis=1)
+
+
 class RefusalDetector:
     """The ensemble. Heavy parts load on first use; one instance per audit run."""
 
@@ -142,12 +177,10 @@ class RefusalDetector:
             out.append((float(scores[top]), best_ok, self.bank[int(rows[top])].text))
         return out
 
-    def _classifier(self, embedder: Embedder | StaticEmbedder):
-        from sklearn.linear_model import LogisticRegression
-
+    def _classifier(self, embedder: Embedder | StaticEmbedder) -> Logistic:
         x = embedder.encode([e.text for e in self.bank])
         y = np.array([e.is_refusal for e in self.bank], dtype=int)
-        return LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(x, y)
+        return Logistic.fit(x, y, c=4.0)
 
     def embedding_scores(self, texts: Sequence[str]) -> np.ndarray | None:
         """Refusal probability per text: MiniLM's classifier, on the static classifier's
