@@ -23,6 +23,7 @@ import json
 import os
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -195,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder, made = corpus(args.n, args.keep, args.seed, args.format)
     out = args.out or folder.with_name(folder.name + "_audit")
+    if out.is_dir():  # never score an earlier run's flags
+        shutil.rmtree(out)
     audit = run_audit(folder, out, args.engine, shlex.split(args.extra))
+    if audit["exit"] not in (0, 1):
+        sys.exit(f"audit failed (exit {audit['exit']}):\n{audit['stderr_tail']}")
     planted = json.loads((folder / "planted.json").read_text())
     result = {"n": args.n, "corpus": str(folder), "corpus_made": made, "engine": args.engine, "extra": args.extra,
               "audit": audit, **score(planted, read_flags(out / "flags.jsonl"))}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Zero-width characters, soft hyphen, word joiner, BOM and bidi controls: invisible, so
 # dropping them never changes what a reader sees.
@@ -40,6 +41,7 @@ _SPACE = re.compile(r"\s+")
 _LEADING = re.compile(rf"[\s{_INVISIBLE}]+")
 
 
+@lru_cache(maxsize=16384)  # about two batches of texts: checks of one batch read the same texts
 def normalize(text: str) -> str:
     """The canonical form every detector reads (idempotent)."""
     if text.isascii():

@@ -61,6 +61,11 @@ def test_static_embedder_is_normalised_and_empty_safe() -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     assert static.encode([]).shape == (0, static.dim)
+    small = StaticEmbedder(cache_size=3)  # the cache holds about one batch; past it, it starts again
+    first = small.encode(["a b", "c d"])
+    again = small.encode(["c d", "e f", "g h"])  # over the cache: cleared, and "c d" still answered
+    assert np.allclose(again[0], first[1]) and small.encoded_texts == 4
+    assert np.allclose(small.encode(["e f"] * 5), again[1])
 
 
 def test_fast_semantic_dedup_agrees_with_minilm_only() -> None:

@@ -43,6 +43,7 @@ def exact_pairs(vectors: np.ndarray, threshold: float, block: int = 2048) -> tup
     """All ``i < j`` with cosine >= threshold, by blocked matrix products."""
     found_pairs, found_scores = [], []
     n = len(vectors)
+    block = max(1, min(block, (1 << 25) // max(n, 1)))  # a block's similarity matrix stays ~128 MB
     for start in range(0, n, block):
         sims = vectors[start : start + block] @ vectors[start:].T
         rows, cols = np.nonzero(sims >= threshold)

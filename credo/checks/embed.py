@@ -123,16 +123,15 @@ class StaticEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         keys = [t[: self.max_chars] for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
         if missing:
             vectors = np.asarray(self.model.encode(missing, use_multiprocessing=False), dtype=np.float32)
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             self.encoded_texts += len(missing)
-            if len(self._cache) + len(missing) > self.cache_size:
+            known.update(zip(missing, vectors))
+            if len(self._cache) + len(missing) > self.cache_size:  # a new batch: forget the last
                 self._cache.clear()
             if len(missing) <= self.cache_size:
                 self._cache.update(zip(missing, vectors))
-            else:
-                found = dict(zip(missing, vectors))
-                return np.stack([self._cache.get(k, found.get(k)) for k in keys])
-        return np.stack([self._cache[k] for k in keys])
+        return np.stack([known[k] for k in keys])

@@ -206,7 +206,6 @@ class RefusalDetector:
     def score(self, texts: Sequence[str]) -> list[RefusalScore]:
         """Score many texts at once (batched MinHash and embeddings)."""
         cfg = self.config
-        mh = self.minhash_scores(texts)
         all_hits = [find_refusal_patterns(text, cfg.head_chars) for text in texts]
         embed = [
             i for i, text in enumerate(texts)
@@ -214,10 +213,15 @@ class RefusalDetector:
         ]
         probs = self.embedding_scores([texts[i] for i in embed]) if embed else None
         emb = {} if probs is None else dict(zip(embed, probs.tolist()))
+        # The MinHash vote only decides together with an embedding vote; skipping decided work
+        # (the audit's setting) scores it only there and on pattern hits (their evidence).
+        scored = range(len(texts)) if not cfg.embed_skip_decided else [
+            i for i in range(len(texts)) if all_hits[i] or emb.get(i, -1.0) >= cfg.embed_threshold]
+        mh = dict(zip(scored, self.minhash_scores([texts[i] for i in scored]))) if len(scored) else {}
         out = []
         for i, _text in enumerate(texts):
             hits = all_hits[i]
-            best_ref, best_ok, exemplar = mh[i]
+            best_ref, best_ok, exemplar = mh.get(i, (0.0, 0.0, None))
             prob = emb.get(i)  # None: no embedder, or skipped (decided by patterns / no cue word)
             votes = {
                 "patterns": bool(hits),
