@@ -19,7 +19,7 @@ FLOORS = {
     "corpora": 1, "templates": 1, "checks": 1,
     "models": 0, "worldviews": 0, "embedded": 0,
 }
-LEAVES = {"errors", "hashing", "paths", "types", "defaults", "ngrams", "textnorm", "markers", "_callable"}
+LEAVES = {"errors", "hashing", "paths", "types", "defaults", "ngrams", "textnorm", "markers", "_callable", "raycluster"}
 
 
 def _imported(tree: ast.AST) -> set[str]:

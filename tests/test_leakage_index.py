@@ -254,3 +254,14 @@ def test_unknown_engine_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="--engine 'spark' is not known"):
         build_index(resolve_sources([_reference(tmp_path)]), tmp_path / "x", IndexConfig(), engine="spark")
+
+
+def test_unreachable_ray_address_fails_fast_naming_it(tmp_path):
+    pytest.importorskip("ray")
+    from credo.errors import ConfigError
+    from credo.leakage.index import build_index
+
+    with pytest.raises(ConfigError, match="--address 127.0.0.1:1: no Ray cluster answers there"):
+        build_index(resolve_sources([_reference(tmp_path)]), tmp_path / "x", IndexConfig(), engine="ray",
+                    address="127.0.0.1:1")
+    assert not any((tmp_path / "x").rglob("*.npy"))  # no shard written

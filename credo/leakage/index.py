@@ -29,6 +29,7 @@ from credo.errors import ConfigError, CorpusError, CredoError, missing_dependenc
 from credo.hashing import content_hash, file_hash
 from credo.leakage.readers import Document, Source, iter_documents
 from credo.paths import credo_home
+from credo.raycluster import connect
 
 INDEX_VERSION = 1
 KINDS = {"uni": np.uint32, "bi": np.uint32, "gram": np.uint64}
@@ -222,15 +223,7 @@ def _build_with_ray(
     except ImportError as exc:
         raise missing_dependency("ray", "--engine ray") from exc
     started_here = not ray.is_initialized()
-    if started_here:
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(
-                f"--address {address}: no Ray cluster there ({first_line}) - start one with "
-                "`ray start --head` or leave out --address for a local Ray"
-            ) from exc
+    connect(address)  # a dead address fails in seconds, naming it
     try:
         parts = workers if workers > 1 else int(ray.cluster_resources().get("CPU", 1))
         groups = _split(sources, max(1, min(parts, len(sources))))
