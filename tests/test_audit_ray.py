@@ -8,15 +8,21 @@ from pathlib import Path
 import pytest
 
 from credo.audit import ray_engine
-from tests.test_audit_cli import PLANTED, _run, _write
+from tests.test_audit_cli import PLANTED, _record, _run, _write
 from tests.test_audit_cli import eval_file as _eval_fixture
 from tests.test_audit_stream import CORPUS
+
+# Reworded copies (MinHash misses them, embeddings do not): semantic duplicates of x1, x17.
+PARAPHRASES = [_record(f"para{i}", f"What is the Pebblehold's teaching on stone number {i}?",
+                       f"Stone {i} gets counted at dusk along with the others, and every count closes with thanks {i % 7}.")
+               for i in (1, 17)]
 
 pytest.importorskip("ray")
 
 
-def _audit(corpus: Path, out: Path, eval_file: Path, *engine: str) -> list[dict]:
-    code = _run(["audit", str(corpus), "--out", str(out), "--eval", str(eval_file), "--no-embedding", *engine])
+def _audit(corpus: Path, out: Path, eval_file: Path, *engine: str, no_embedding: bool = True) -> list[dict]:
+    code = _run(["audit", str(corpus), "--out", str(out), "--eval", str(eval_file),
+                 *(["--no-embedding"] if no_embedding else []), *engine])
     assert code == 1  # planted refusals and the eval copy fail the gate on both engines
     return [json.loads(line) for line in (out / "flags.jsonl").read_text().splitlines()]
 
@@ -55,6 +61,19 @@ def test_killed_worker_is_retried_and_the_audit_complete(tmp_path: Path, eval_fi
     monkeypatch.setenv(ray_engine.FAIL_ONCE_ENV, str(flag))
     assert _audit(corpus, tmp_path / "ray", eval_file, "--engine", "ray") == local
     assert not flag.exists()  # a worker did die (it removed the flag on its way out)
+
+
+@pytest.mark.slow
+def test_ray_engine_embeds_in_its_actors_and_writes_the_local_flags(tmp_path: Path, eval_file: Path, ray_cluster,
+                                                                    small_batches) -> None:
+    """The static embedding stages (semantic dedup, contamination, the refusal classifier)
+    run in the actor pool: the same flags as the local engine, and the paraphrases found."""
+    corpus = _write(tmp_path / "corpus", CORPUS + PARAPHRASES)
+    static = ("--embedding", "static")
+    local = _audit(corpus, tmp_path / "local", eval_file, *static, no_embedding=False)
+    ray = _audit(corpus, tmp_path / "ray", eval_file, "--engine", "ray", *static, no_embedding=False)
+    assert ray == local
+    assert {"para1", "para17"} <= {f["id"] for f in ray if "semantic_duplicate" in f["checks"]}
 
 
 def test_unreachable_address_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

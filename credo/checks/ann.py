@@ -12,6 +12,8 @@ reports both against the exact search.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,13 +31,14 @@ class AnnConfig:
     ef_search: int = 64
     method: str = "kmeans"  # or "hnsw"
     list_rows: int = 500  # rows per k-means list on average
-    probes: int = 2  # lists each row joins
+    probes: int = 3  # lists each row joins
     iterations: int = 8  # k-means rounds on the sample
+    rounds: int = 2  # independent clusterings whose pairs are joined (recall 0.96 at 1M, BENCHMARKS.md)
     seed: int = 0
 
     def __str__(self) -> str:
         if self.method == "kmeans":
-            return f"exact<={self.exact_max}_kmeans_l{self.list_rows}_p{self.probes}_i{self.iterations}"
+            return f"exact<={self.exact_max}_kmeans_l{self.list_rows}_p{self.probes}_i{self.iterations}_r{self.rounds}"
         return f"exact<={self.exact_max}_hnsw_k{self.k}_m{self.m}_efc{self.ef_construction}_efs{self.ef_search}"
 
 
@@ -79,11 +82,17 @@ def hnsw_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tupl
     return pairs.astype(np.int64), scores[first]
 
 
-def _nearest_lists(vectors: np.ndarray, centroids: np.ndarray, probes: int, block: int = 65536) -> np.ndarray:
-    """Each row's ``probes`` nearest centroids (by inner product), in row blocks."""
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def _nearest_lists(vectors: np.ndarray, centroids: np.ndarray, probes: int, mean: np.ndarray | None = None) -> np.ndarray:
+    """Each row's ``probes`` nearest centroids (by inner product, after taking away ``mean``), in row blocks."""
     out = np.empty((len(vectors), probes), dtype=np.int64)
+    block = max(1, (1 << 22) // max(1, len(centroids)))  # rows x lists stays ~16 MB per temporary
     for start in range(0, len(vectors), block):
-        sims = np.asarray(vectors[start : start + block], dtype=np.float32) @ centroids.T
+        rows = np.asarray(vectors[start : start + block], dtype=np.float32)
+        sims = (_unit(rows - mean) if mean is not None else rows) @ centroids.T
         if probes == 1:
             out[start : start + len(sims), 0] = sims.argmax(axis=1)
         else:
@@ -92,12 +101,31 @@ def _nearest_lists(vectors: np.ndarray, centroids: np.ndarray, probes: int, bloc
 
 
 def kmeans_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs above ``threshold`` among rows that share one of their ``probes`` nearest k-means lists."""
+    """Pairs above ``threshold`` among rows that share one of their ``probes`` nearest k-means
+    lists, in any of ``rounds`` independent clusterings (a pair split by one border is
+    rarely split by the next: the union of rounds is what multiple hash tables are to LSH)."""
+    found_pairs, found_scores = [], []
+    for round_ in range(config.rounds):
+        pairs, scores = _kmeans_round(vectors, threshold, config, config.seed + round_)
+        found_pairs.append(pairs)
+        found_scores.append(scores)
+    pairs, scores = np.concatenate(found_pairs), np.concatenate(found_scores)
+    if config.rounds > 1 and len(pairs):
+        pairs, first = np.unique(pairs, axis=0, return_index=True)
+        scores = scores[first]
+    return pairs, scores
+
+
+def _kmeans_round(vectors: np.ndarray, threshold: float, config: AnnConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(vectors)
     lists = max(1, n // config.list_rows)
     probes = min(config.probes, lists)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(seed)
     sample = np.asarray(vectors[np.sort(rng.choice(n, size=min(n, lists * 40), replace=False))], dtype=np.float32)
+    # Texts of one corpus share a large common direction (its style, its skeleton words);
+    # lists drawn around the mean would split near neighbours on arbitrary borders.
+    mean = sample.mean(axis=0)
+    sample = _unit(sample - mean)
     centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
     for _ in range(config.iterations):  # spherical k-means on a sample: ~40 rows per list
         assign = _nearest_lists(sample, centroids, 1)[:, 0]
@@ -105,18 +133,19 @@ def kmeans_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tu
         np.add.at(sums, assign, sample)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         centroids = np.where(norms > 0, sums / np.maximum(norms, 1e-12), centroids)  # an empty list keeps its centroid
-    member = _nearest_lists(vectors, centroids, probes).reshape(-1)
+    member = _nearest_lists(vectors, centroids, probes, mean).reshape(-1)
     rows = np.repeat(np.arange(n), probes)
     order = np.argsort(member, kind="stable")
     member, rows = member[order], rows[order]
     bounds = np.flatnonzero(np.diff(member)) + 1
-    found_pairs, found_scores = [], []
-    for chunk in np.split(rows, bounds):
-        if len(chunk) < 2:
-            continue
+    def within(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pairs, scores = exact_pairs(np.asarray(vectors[chunk], dtype=np.float32), threshold, min(config.block, 1024))
-        found_pairs.append(chunk[pairs])  # list positions -> corpus rows (chunk is sorted, so i < j holds)
-        found_scores.append(scores)
+        return chunk[pairs], scores  # list positions -> corpus rows (chunk is sorted, so i < j holds)
+
+    # Lists are independent and their matrix products release the GIL: a thread per core.
+    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+        found = list(pool.map(within, [c for c in np.split(rows, bounds) if len(c) >= 2]))
+    found_pairs, found_scores = [p for p, _ in found], [s for _, s in found]
     if not found_pairs:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     pairs, scores = np.concatenate(found_pairs), np.concatenate(found_scores)
