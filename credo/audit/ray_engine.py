@@ -154,7 +154,12 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
     shuffled = {c.name for c in checks if isinstance(c, NearDuplicateCheck)}  # banded as a shuffle on the cluster
     gpus = ray.cluster_resources().get("GPU", 0) if use_embedding else 0
     names = [c.name for c in checks]
-    resources = {"num_gpus": 1} if gpus else {}  # an embedding actor per GPU when the cluster has them
+    resources: dict[str, Any] = {"num_gpus": 1} if gpus else {}  # an embedding actor per GPU when the cluster has them
+    # Actors find models and caches where the driver does (a cluster started earlier, or on
+    # other machines, has its own environment; paths must exist there, e.g. a shared disk).
+    passed = {k: v for k, v in os.environ.items() if k.startswith("CREDO_") or k in ("HF_HUB_OFFLINE", "HF_HOME")}
+    if passed:
+        resources["runtime_env"] = {"env_vars": passed}
     out = _dataset(source).map_batches(
         _BatchChecks, batch_size=BATCH_SIZE, concurrency=(1, int(gpus) if gpus else 2),
         num_cpus=ACTOR_CPUS, **resources,
