@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from credo.checks.base import AuditContext
+from credo.checks.embed import StaticEmbedder
 from credo.checks.refusal import PARTS, RefusalConfig, RefusalDetector
 from credo.checks.refusal_checks import MoralReasonCheck
 from credo.types import Message, Record
@@ -45,6 +46,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev", choices=["dev", "heldout", "all"])
     parser.add_argument("--no-embedding", action="store_true")
+    parser.add_argument("--static", action="store_true",
+                        help="the classifier on static embeddings deciding alone (credo audit --embedding static)")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--acceptances", action="store_true", help="also count flags on real answers labelled ACCEPTANCE")
     args = parser.parse_args()
@@ -52,14 +55,16 @@ def main() -> None:
     start = time.perf_counter()
     texts = [r["response"] for r in rows]
     every_part = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # each part on every text
-    detector = RefusalDetector(every_part, use_embedding=not args.no_embedding)
+    static = StaticEmbedder() if args.static else None
+    detector = RefusalDetector(every_part, embedder=static, use_embedding=not args.no_embedding)
     scores = detector.score(texts)
     shipped_detector = RefusalDetector(embedder=detector.embedder, use_embedding=not args.no_embedding)
     shipped = shipped_detector.score(texts)
     scores = [replace(p, refusal=s.refusal) for p, s in zip(scores, shipped)]  # ensemble: the shipped config
     elapsed = time.perf_counter() - start
     n = len(rows)
-    print(f"## refusal recall on real refusals, split={args.split} (n={n})")
+    mode = "static embeddings alone" if args.static else "MiniLM" if not args.no_embedding else "no embedding"
+    print(f"## refusal recall on real refusals, split={args.split} (n={n}), classifier: {mode}")
     print("| part | caught | recall |\n|---|---|---|")
     for part in PARTS:
         caught = sum(s.votes[part] for s in scores)
