@@ -23,19 +23,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import time
 import uuid
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from credo.audit.result import CheckRun
+from credo.audit.runner import Reread, map_batch, reduce_checks
 from credo.checks.base import AuditContext, Check, Finding, Parts
 from credo.checks.dedup import NearDuplicateCheck, Rows
-from credo.checks.registry import check_spec
-from credo.corpora.columnar import is_columnar
+from credo.corpora.columnar import is_columnar, with_meta
 from credo.corpora.io import read_records, record_from_line
 from credo.errors import ConfigError, CorpusError
 from credo.raycluster import connect
@@ -66,11 +66,7 @@ class _BatchChecks:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         _die_once(self.fail_once)
         records = _records(batch, self.source)
-        parts, seconds = {}, {}
-        for check in self.checks:
-            start = time.perf_counter()
-            parts[check.name] = check.map_batch(records, self.ctx)
-            seconds[check.name] = time.perf_counter() - start
+        parts, seconds = map_batch(records, self.checks, self.ctx)
         # One row per batch: a key naming the batch, its ids and sets, and the pickled partials.
         return {"batch": np.array([uuid.uuid4().hex], dtype=object),
                 "ids": np.array([json.dumps([r.id for r in records])], dtype=object),
@@ -80,15 +76,11 @@ class _BatchChecks:
 
 def _records(batch: dict[str, np.ndarray], source: Path) -> list[Record]:
     """A batch of JSONL lines (``text``), Parquet rows, or driver-sent records (``record``) as Records."""
-    if "text" in batch:
-        rows = [json.loads(line) for line in batch["text"]]
-    elif "record" in batch:
-        rows = [json.loads(line) for line in batch["record"]]
+    column = next((c for c in ("text", "record") if c in batch), None)
+    if column:
+        rows = [json.loads(line) for line in batch[column]]
     else:
-        rows = [dict(zip(batch, values)) for values in zip(*(batch[k].tolist() for k in batch))]
-        for row in rows:
-            if isinstance(row.get("meta"), str):
-                row["meta"] = json.loads(row["meta"]) if row["meta"] else {}
+        rows = [with_meta(dict(zip(batch, values)), source, 0) for values in zip(*(batch[k].tolist() for k in batch))]
     return [record_from_line(row, source, 0) for row in rows]
 
 
@@ -142,8 +134,6 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
                      address: str | None = None) -> tuple[list[CheckRun], list[Finding], Any, dict[str, int]]:
     """:func:`credo.audit.runner.audit_stream` with the batches mapped on Ray: the same runs,
     findings, corpus and set counts."""
-    from credo.audit.runner import Reread
-
     connect(address)
     import ray
     import ray.data
@@ -188,18 +178,8 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
         for _ in read_records(source):
             pass
         raise CorpusError(f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})") from exc
-    runs, findings = [], []
-    for check in checks:
-        start = time.perf_counter()
-        if isinstance(check, NearDuplicateCheck):
-            found = _near_duplicates(out, check, corpus, offsets, ctx)
-        else:
-            found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
-        spent = seconds[check.name] + time.perf_counter() - start
-        runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), round(spent, 3),
-                             sum(f.blocking for f in found)))
-        findings.extend(found)
-    return runs, findings, corpus, sets
+    banded = {c.name: partial(_near_duplicates, out, c, corpus, offsets, ctx) for c in checks if c.name in shuffled}
+    return (*reduce_checks(checks, parts, seconds, corpus, ctx, banded), corpus, sets)
 
 
 def _near_duplicates(out, check: NearDuplicateCheck, corpus, offsets: dict[str, int], ctx: AuditContext) -> list[Finding]:

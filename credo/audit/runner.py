@@ -11,7 +11,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,8 @@ class Reread:
     records read back from the file by position (never all held at once). Iterating reads
     every record again (``credo filter`` writes the kept ones this way)."""
 
-    def __init__(self, source: Path, ids: Sequence[str] = ()) -> None:
-        self.source, self.ids = source, list(ids)
+    def __init__(self, source: Path) -> None:
+        self.source, self.ids = source, []
 
     def __iter__(self) -> Iterator[Record]:
         return read_records(self.source)
@@ -173,10 +173,21 @@ def run_checks(batches: Iterable[Sequence[Record]], corpus: Any, ctx: AuditConte
     if not offset:  # an empty corpus still runs each check once (a check may note why it skipped)
         for check in checks:
             parts[check.name].add(0, check.map_batch([], ctx))
+    return reduce_checks(checks, parts, seconds, corpus, ctx)
+
+
+def reduce_checks(checks: Sequence[Check], parts: Mapping[str, Parts], seconds: Mapping[str, float], corpus: Any,
+                  ctx: AuditContext, reducers: Mapping[str, Callable[[], list[Finding]]] | None = None
+                  ) -> tuple[list[CheckRun], list[Finding]]:
+    """Each check's reduce over its partials, in table order, with its run (map + reduce seconds).
+    ``reducers`` replaces a check's reduce (the Ray engine bands near_duplicate on the cluster)."""
     runs, findings = [], []
     for check in checks:
         start = time.perf_counter()
-        found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
+        if reducers and check.name in reducers:
+            found = reducers[check.name]()
+        else:
+            found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
         spent = seconds[check.name] + time.perf_counter() - start
         runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), round(spent, 3),
                              sum(f.blocking for f in found)))

@@ -63,13 +63,18 @@ def iter_rows(path: Path, rows: int = BATCH_ROWS) -> Iterator[tuple[int, dict[st
     for batch in _arrow_batches(path, rows):
         for data in batch.to_pylist():
             number += 1
-            meta = data.get("meta")
-            if isinstance(meta, str):
-                try:
-                    data["meta"] = json.loads(meta) if meta else {}
-                except json.JSONDecodeError as exc:
-                    raise CorpusError(f"{path}: row {number}: 'meta' is not valid JSON ({exc.msg})") from exc
-            yield number, data
+            yield number, with_meta(data, path, number)
+
+
+def with_meta(data: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
+    """A Parquet/Arrow row with its ``meta`` column (a JSON string) read back as an object."""
+    meta = data.get("meta")
+    if isinstance(meta, str):
+        try:
+            data["meta"] = json.loads(meta) if meta else {}
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{path}: row {number}: 'meta' is not valid JSON ({exc.msg})") from exc
+    return data
 
 
 def write_parquet(records: Iterable[Record], path: Path, rows: int = BATCH_ROWS) -> int:
