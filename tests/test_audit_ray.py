@@ -76,6 +76,20 @@ def test_ray_engine_embeds_in_its_actors_and_writes_the_local_flags(tmp_path: Pa
     assert {"para1", "para17"} <= {f["id"] for f in ray if "semantic_duplicate" in f["checks"]}
 
 
+@pytest.mark.slow
+def test_ray_engine_reads_a_parquet_corpus_on_the_cluster(tmp_path: Path, eval_file: Path, ray_cluster,
+                                                          small_batches) -> None:
+    from credo.corpora.columnar import write_parquet
+    from credo.types import Record
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write_parquet([Record.from_json(r) for r in CORPUS], folder / "records.parquet")
+    local = _audit(folder, tmp_path / "local", eval_file)
+    assert _audit(folder, tmp_path / "ray", eval_file, "--engine", "ray") == local
+    assert "near_duplicate" in {c for f in local for c in f["checks"]}
+
+
 def test_unreachable_address_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
     code = _run(["audit", str(corpus), "--out", str(tmp_path / "out"), "--engine", "ray", "--address", "127.0.0.1:1"])

@@ -63,7 +63,7 @@ class _BatchChecks:
     def __init__(self, checks: list[Check], ctx: AuditContext, source: str, fail_once: str | None) -> None:
         self.checks, self.ctx, self.source, self.fail_once = checks, ctx, Path(source), fail_once
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, batch: Any) -> dict[str, np.ndarray]:
         _die_once(self.fail_once)
         records = _records(batch, self.source)
         parts, seconds = map_batch(records, self.checks, self.ctx)
@@ -74,13 +74,14 @@ class _BatchChecks:
                 "parts": np.array([pickle.dumps((parts, seconds), protocol=5)], dtype=object)}
 
 
-def _records(batch: dict[str, np.ndarray], source: Path) -> list[Record]:
-    """A batch of JSONL lines (``text``), Parquet rows, or driver-sent records (``record``) as Records."""
-    column = next((c for c in ("text", "record") if c in batch), None)
+def _records(batch: Any, source: Path) -> list[Record]:
+    """A batch (an Arrow table) of JSONL lines (``text``), driver-sent records (``record``) or
+    Parquet rows as Records. Arrow, not numpy: numpy batches turn nested lists into arrays."""
+    column = next((c for c in ("text", "record") if c in batch.column_names), None)
     if column:
-        rows = [json.loads(line) for line in batch[column]]
+        rows = [json.loads(line) for line in batch.column(column).to_pylist()]
     else:
-        rows = [with_meta(dict(zip(batch, values)), source, 0) for values in zip(*(batch[k].tolist() for k in batch))]
+        rows = [with_meta(row, source, 0) for row in batch.to_pylist()]
     return [record_from_line(row, source, 0) for row in rows]
 
 
@@ -151,7 +152,7 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
     if passed:
         resources["runtime_env"] = {"env_vars": passed}
     out = _dataset(source).map_batches(
-        _BatchChecks, batch_size=BATCH_SIZE, concurrency=(1, int(gpus) if gpus else 2),
+        _BatchChecks, batch_size=BATCH_SIZE, batch_format="pyarrow", concurrency=(1, int(gpus) if gpus else 2),
         num_cpus=ACTOR_CPUS, **resources,
         fn_constructor_kwargs={"checks": list(checks), "ctx": ctx, "source": str(source), "fail_once": fail_once},
         max_restarts=RETRIES, max_task_retries=RETRIES)
