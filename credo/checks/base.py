@@ -10,7 +10,7 @@ tables) goes into ``ctx.sections[name]``. The audit collects findings into ``fla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,6 +61,13 @@ class AuditContext:
     spec: Any = None  # the --worldview spec (fidelity reads its tenets, acts and glossary)
     canon: dict[str, str] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)
+    built: dict[Any, Any] = field(default_factory=dict, repr=False)  # see once()
+
+    def once(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, built once per audit under ``key`` (a check's detectors, not rebuilt per batch)."""
+        if key not in self.built:
+            self.built[key] = make()
+        return self.built[key]
 
     def set_of(self, record: Record) -> str:
         """The set a record belongs to: its ``meta["set"]``, else the corpus manifest's."""

@@ -332,7 +332,6 @@ class FidelityCheck:
     config: FidelityConfig = field(default_factory=FidelityConfig)
     judge: Any = None  # an LLM fidelity judge (credo.judges.fidelity.FidelityJudge), or None
     name: str = "fidelity"
-    _built: tuple[Any, dict] = field(default=(None, {}), repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "judge": getattr(self.judge, "name", "offline"), **asdict(self.config)}
@@ -343,12 +342,8 @@ class FidelityCheck:
     def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> dict[str, Any]:
         """Per set: label counts by template and persona, and the records not in voice."""
         detectors, skipped = {}, {}
-        if self._built[0] is not ctx:  # a detector per set, built once per audit (not per batch)
-            self._built = (ctx, {})
-        for set_name in sorted({ctx.set_of(r) for r in records}):
-            if set_name not in self._built[1]:
-                self._built[1][set_name] = self._detector(set_name, ctx)
-            detector, why = self._built[1][set_name]
+        for set_name in sorted({ctx.set_of(r) for r in records}):  # a detector per set, built once per audit
+            detector, why = ctx.once((self.name, str(self.config), set_name), lambda s=set_name: self._detector(s, ctx))
             if detector is None:
                 skipped[set_name] = why
             else:

@@ -29,7 +29,6 @@ class RefusalCheck(PerRecord):
     fast: bool = True  # static-model candidates, MiniLM confirms (see RefusalDetector)
     confirm: bool = True  # False: the static model's own classifier decides (no MiniLM)
     name: str = "refusal"
-    _built: tuple[Any, Any] = field(default=(None, None), repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
         return {"config": str(self.config), "use_embedding": self.use_embedding, "fast": self.fast,
@@ -37,14 +36,14 @@ class RefusalCheck(PerRecord):
 
     def detector(self, ctx: AuditContext) -> RefusalDetector:
         """One detector per audit: its exemplar index and classifiers are built once, not per batch."""
-        if self._built[0] is not ctx:
+        def make() -> RefusalDetector:
             embedder = None
             if self.use_embedding:
                 embedder = ctx.get_static() if self.fast and not self.confirm else ctx.get_embedder()
             static = ctx.get_static() if self.use_embedding and self.fast and self.confirm else None
-            self._built = (ctx, RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding,
-                                                static=static))
-        return self._built[1]
+            return RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding, static=static)
+
+        return ctx.once((self.name, str(self.params())), make)
 
     def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         targets = [r for r in records if not ctx.is_refusal_set(r)]
