@@ -34,7 +34,7 @@ def _translation_table() -> bytes:
 TABLE = _translation_table()
 
 
-def _mix(h: np.ndarray) -> np.ndarray:
+def spread(h: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads polynomial hashes over all 64 bits (in place)."""
     h ^= h >> np.uint64(30)
     h *= np.uint64(0xBF58476D1CE4E5B9)
@@ -83,7 +83,7 @@ def token_hashes(normalised: bytes) -> tuple[np.ndarray, np.ndarray]:
     tail *= _K2
     hashes ^= tail
     hashes += lengths.astype(np.uint64)
-    hashes = _mix(hashes)
+    hashes = spread(hashes)
     long_words = np.flatnonzero(lengths > 16)
     for i in long_words.tolist():  # exact, and rare in natural text
         digest = hashlib.blake2b(normalised[starts[i] : ends[i]], digest_size=8).digest()

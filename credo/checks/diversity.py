@@ -168,7 +168,7 @@ def hll_registers(hashes: np.ndarray, p: int = HLL_P) -> np.ndarray:
     the leading zeros of the other ``64 - p`` bits; each register keeps its highest rank."""
     registers = np.zeros(1 << p, np.uint8)
     for at in range(0, len(hashes), _HLL_CHUNK):  # in chunks: the temporaries stay a few MB
-        mixed = ngrams._mix(np.asarray(hashes[at : at + _HLL_CHUNK], np.uint64).copy())  # spread sums
+        mixed = ngrams.spread(np.asarray(hashes[at : at + _HLL_CHUNK], np.uint64).copy())  # spread sums
         bucket = (mixed >> np.uint64(64 - p)).astype(np.int64)
         rest = (mixed & np.uint64((1 << (64 - p)) - 1)).astype(np.float64)  # < 2**53: exact
         rank = (64 - p + 1) - np.frexp(rest)[1]  # frexp's exponent is the bit length (0 for 0)
