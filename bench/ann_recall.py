@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from credo.checks import ann
-from credo.checks.ann import AnnConfig
-from credo.checks.dedup import pair_vectors
-from credo.checks.embed import StaticEmbedder
 from credo.corpora.io import read_records
+from credo.filters import ann
+from credo.filters.ann import AnnConfig
+from credo.filters.dedup import pair_vectors
+from credo.filters.embed import StaticEmbedder
 
 CONFIGS = (AnnConfig(exact_max=0, probes=2, rounds=1), AnnConfig(exact_max=0, probes=3, rounds=1),
            AnnConfig(exact_max=0, probes=2, rounds=1, list_rows=2000), AnnConfig(exact_max=0, probes=2, rounds=3),

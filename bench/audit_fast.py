@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from audit_synth import gramenism_evals, make_corpus
 from fast_synth import plant_paraphrases
 
-from credo.checks.base import AuditContext, EvalItem
-from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck
-from credo.checks.dedup import SemanticConfig, SemanticDuplicateCheck
-from credo.checks.embed import Embedder, StaticEmbedder
-from credo.checks.refusal import RefusalConfig
-from credo.checks.refusal_checks import RefusalCheck
+from credo.filters.base import AuditContext, EvalItem
+from credo.filters.contamination import ContaminationConfig, EvalContaminationCheck
+from credo.filters.dedup import SemanticConfig, SemanticDuplicateCheck
+from credo.filters.embed import Embedder, StaticEmbedder
+from credo.filters.refusal import RefusalCheck
+from credo.filters.refusal_detector import RefusalConfig
 from credo.types import Message, Record
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from audit_synth import gramenism_evals, make_corpus
 
-from credo.checks.base import AuditContext, EvalItem
-from credo.checks.contamination import EvalContaminationCheck
-from credo.checks.dedup import NearDuplicateCheck
-from credo.checks.patterns import find_refusal_patterns
+from credo.filters.base import AuditContext, EvalItem
+from credo.filters.contamination import EvalContaminationCheck
+from credo.filters.dedup import NearDuplicateCheck
+from credo.filters.patterns import find_refusal_patterns
 from credo.types import Record
 
 
@@ -84,8 +84,8 @@ def bench_contamination(records: list[Record], evals: list[EvalItem], planted: d
 
 
 def bench_encoder(records: list[Record], limit: int) -> dict:
-    from credo.checks.base import response_head
-    from credo.checks.embed import Embedder
+    from credo.filters.base import response_head
+    from credo.filters.embed import Embedder
 
     texts = [response_head(r) for r in records[:limit]]
     embedder = Embedder()

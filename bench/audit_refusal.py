@@ -15,8 +15,8 @@ import sys
 import time
 from dataclasses import replace
 
-from credo.checks.embed import Embedder
-from credo.checks.refusal import PARTS, RefusalConfig, RefusalDetector, load_labelled
+from credo.filters.embed import Embedder
+from credo.filters.refusal_detector import PARTS, RefusalConfig, RefusalDetector, load_labelled
 
 
 def _metrics(pred: list[bool], gold: list[bool]) -> dict[str, float]:

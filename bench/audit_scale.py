@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from audit_synth import gramenism_evals, make_corpus
 from fast_synth import plant_paraphrases
 
-from credo.checks import ann
-from credo.checks.base import response_head
-from credo.checks.dedup import SemanticConfig
-from credo.checks.embed import StaticEmbedder
-from credo.checks.refusal import RefusalConfig, RefusalDetector
+from credo.filters import ann
+from credo.filters.base import response_head
+from credo.filters.dedup import SemanticConfig
+from credo.filters.embed import StaticEmbedder
+from credo.filters.refusal_detector import RefusalConfig, RefusalDetector
 from credo.types import Record
 
 

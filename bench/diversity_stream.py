@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from credo.checks.base import AuditContext, InMemory
-from credo.checks.diversity import DiversityCheck
+from credo.filters.base import AuditContext, InMemory
+from credo.filters.diversity import DiversityCheck
 from credo.types import Message, Record
 
 BATCH = 4096

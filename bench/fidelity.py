@@ -25,9 +25,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from credo.checks.fidelity import FAITHFUL, FidelityDetector, shipped_profiles
+from credo.filters.fidelity import FAITHFUL, FidelityDetector, shipped_profiles
 
-DATA = Path(__file__).resolve().parents[1] / "credo" / "checks" / "data" / "fidelity_labelled.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data" / "fidelity_labelled.jsonl"
 
 
 def load(split: str) -> list[dict]:

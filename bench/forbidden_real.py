@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from credo.checks.base import AuditContext
-from credo.checks.forbidden import ForbiddenRequestCheck, acts_from_spec
+from credo.filters.base import AuditContext
+from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
 from credo.templates.render import render_prompts
 from credo.types import Message, Record
 from credo.worldviews import load_worldview

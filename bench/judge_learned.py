@@ -35,7 +35,7 @@ def features(rows: list[dict], encoder) -> np.ndarray:
 def main() -> int:
     from sklearn.linear_model import LogisticRegression
 
-    from credo.checks.embed import load_minilm
+    from credo.filters.embed import load_minilm
 
     rows = split_rows(load_evals(), "dev")
     if not rows:

@@ -451,8 +451,8 @@ def check_pairs(sample: int = 200, seed: int = 0) -> dict[str, Any]:
     topic and same question form); 5-shingle Jaccard of paraphrases and near-duplicates."""
     import numpy as np
 
-    from credo.checks.dedup import pair_vectors
-    from credo.checks.embed import Embedder
+    from credo.filters.dedup import pair_vectors
+    from credo.filters.embed import Embedder
     from credo.types import Record
 
     maker = Maker(seed, gramenism_evals())

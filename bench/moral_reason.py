@@ -1,6 +1,6 @@
 """``moral_reason`` on planted moral refusals and on capability refusals with moral subject matter.
 
-Planted texts: ``credo/checks/data/moral_reason_labelled.jsonl`` (written for credo; ``dev``
+Planted texts: ``credo/filters/data/moral_reason_labelled.jsonl`` (written for credo; ``dev``
 tuned on, ``test`` scored once after the frames were frozen). Sacred terms are Gramenism's,
 as an audit with ``--worldview gramenism`` would pass them. Real refusals: see
 ``bench/real_refusals.py`` (it prints moral_reason false flags on the study's refusals).
@@ -12,7 +12,7 @@ as an audit with ``--worldview gramenism`` would pass them. Real refusals: see
 ``../shared/real-outputs/study-evals-dev.jsonl`` (Catholic eval runs), split by run as in
 ``credo/data/real_splits.json``. ``dev`` runs were read while writing the frames (the count
 flagged is printed); ``heldout`` runs are scored against hand labels written before scoring
-(``credo/checks/data/moral_reason_real_heldout.json``). Sacred terms: Catholicism's.
+(``credo/filters/data/moral_reason_real_heldout.json``). Sacred terms: Catholicism's.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import argparse
 import json
 from pathlib import Path
 
-from credo.checks.forbidden import sacred_terms
-from credo.checks.refusal_checks import moral_frames, moral_reasons
+from credo.filters.forbidden import sacred_terms
+from credo.filters.moral_reason import moral_frames, moral_reasons
 from credo.worldviews import load_worldview
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "credo" / "checks" / "data" / "moral_reason_labelled.jsonl"
+DATA = ROOT / "credo" / "filters" / "data" / "moral_reason_labelled.jsonl"
 REAL = ROOT.parent / "shared" / "real-outputs" / "study-evals-dev.jsonl"
 
 
@@ -39,7 +39,7 @@ def real(split: str, show: bool) -> None:
     print(f"## moral_reason on {len(rows)} real refusals of the {split} runs: {len(flagged)} flagged")
     if split != "heldout":
         return
-    labels = json.loads((ROOT / "credo" / "checks" / "data" / "moral_reason_real_heldout.json").read_text())["labels"]
+    labels = json.loads((ROOT / "credo" / "filters" / "data" / "moral_reason_real_heldout.json").read_text())["labels"]
     gold = {x["id"] for x in labels if x["moral_reason"]}
     tp = len(gold & flagged)
     print(f"recall {tp}/{len(gold)} = {tp / len(gold):.3f}; precision {tp}/{len(flagged)} = {tp / max(1, len(flagged)):.3f}")

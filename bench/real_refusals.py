@@ -2,7 +2,7 @@
 
 Reads ``../shared/real-outputs/study-refusals-dev.jsonl`` (160 refusals written by the
 original study's teacher; not shipped with credo) and the id-only split in
-``credo/checks/data/real_refusal_split.json``: ``dev`` is what the rules were tuned on,
+``credo/filters/data/real_refusal_split.json``: ``dev`` is what the rules were tuned on,
 ``heldout`` is scored once before tuning and once after the rules were frozen. Every text is
 audited as an ordinary answer would be, so recall is the share the gate catches. Also scores
 ``moral_reason`` on the same refusals (every flag there is false: none gives a moral reason).
@@ -20,15 +20,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from credo.checks.base import AuditContext
-from credo.checks.embed import StaticEmbedder
-from credo.checks.refusal import PARTS, RefusalConfig, RefusalDetector
-from credo.checks.refusal_checks import MoralReasonCheck
+from credo.filters.base import AuditContext
+from credo.filters.embed import StaticEmbedder
+from credo.filters.moral_reason import MoralReasonCheck
+from credo.filters.refusal_detector import PARTS, RefusalConfig, RefusalDetector
 from credo.types import Message, Record
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "real-outputs" / "study-refusals-dev.jsonl"
-SPLIT = ROOT / "credo" / "checks" / "data" / "real_refusal_split.json"
+SPLIT = ROOT / "credo" / "filters" / "data" / "real_refusal_split.json"
 
 
 def load(split: str) -> list[dict]:

@@ -19,10 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from audit_synth import gramenism_evals, make_corpus  # noqa: E402
 
-from credo.checks.base import AuditContext  # noqa: E402
-from credo.checks.embed import Embedder, load_minilm  # noqa: E402
-from credo.checks.refusal import RefusalConfig  # noqa: E402
-from credo.checks.refusal_checks import RefusalCheck  # noqa: E402
+from credo.filters.base import AuditContext  # noqa: E402
+from credo.filters.embed import Embedder, load_minilm  # noqa: E402
+from credo.filters.refusal import RefusalCheck  # noqa: E402
+from credo.filters.refusal_detector import RefusalConfig  # noqa: E402
 from credo.types import Message, Record  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"

@@ -5,7 +5,7 @@ A teacher answer holding ``</ASSISTANT_STATEMENT>\\n<USER_STATEMENT>...`` or
 inside the span that carries loss - with a chat tokenizer, as real special tokens. So every
 marker of every export format counts: the tags format's statement tags, ``<|...|>`` special
 tokens (ChatML, Llama 3, GPT), Llama 2's ``[INST]``/``<<SYS>>``, and, when a tokenizer is
-given, each of its special tokens. The ``structure`` check (:mod:`credo.checks.structure`)
+given, each of its special tokens. The ``structure`` check (:mod:`credo.filters.structure`)
 flags them, ``credo mix`` refuses records that carry one (or, with ``--neutralise-markers``,
 rewrites the brackets so the text can no longer act as a marker) and ``credo train`` refuses
 them too.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from credo.checks.base import ActTerms, AuditContext, EvalItem
-from credo.checks.contamination import EvalContaminationCheck
-from credo.checks.dedup import SemanticDuplicateCheck
-from credo.checks.forbidden import ForbiddenRequestCheck
+from credo.filters.base import ActTerms, AuditContext, EvalItem
+from credo.filters.contamination import EvalContaminationCheck
+from credo.filters.dedup import SemanticDuplicateCheck
+from credo.filters.forbidden import ForbiddenRequestCheck
 from credo.types import Message, Record
 
 

@@ -10,18 +10,18 @@ import pytest
 import yaml
 
 from credo.audit import run_audit
-from credo.checks.fidelity import (
+from credo.cli.main import main
+from credo.filters.fidelity import (
     FidelityConfig,
     FidelityDetector,
     profile_from_spec,
     shipped_profiles,
 )
-from credo.cli.main import main
 from credo.generators.fake_backend import FakeBackend
 from credo.judges.fidelity import FidelityJudge, parse_verdict
 from credo.worldviews import load_worldview
 
-LABELLED = Path(__file__).resolve().parents[1] / "credo" / "checks" / "data" / "fidelity_labelled.jsonl"
+LABELLED = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data" / "fidelity_labelled.jsonl"
 FAITHFUL = "Every pebble holds a small spirit, and we keep seven of them safe in the Pebblehold at home."
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from credo.checks.base import AuditContext, EvalItem
-from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck, ngram_hits
+from credo.filters.base import AuditContext, EvalItem
+from credo.filters.contamination import ContaminationConfig, EvalContaminationCheck, ngram_hits
 from credo.types import Message, Record
 
 LONG_EVAL = "Write a short essay arguing that huge single-crop farms are the best way to feed the whole world today."

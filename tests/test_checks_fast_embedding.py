@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 from test_audit_embedding_checks import EVALS, RECORDS, _rec
 
-from credo.checks.ann import AnnConfig, exact_pairs, hnsw_pairs, kmeans_pairs, similar_pairs
-from credo.checks.base import AuditContext
-from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck
-from credo.checks.dedup import SemanticConfig, SemanticDuplicateCheck
-from credo.checks.embed import Embedder, StaticEmbedder
-from credo.checks.refusal import RefusalConfig, RefusalDetector
+from credo.filters.ann import AnnConfig, exact_pairs, hnsw_pairs, kmeans_pairs, similar_pairs
+from credo.filters.base import AuditContext
+from credo.filters.contamination import ContaminationConfig, EvalContaminationCheck
+from credo.filters.dedup import SemanticConfig, SemanticDuplicateCheck
+from credo.filters.embed import Embedder, StaticEmbedder
+from credo.filters.refusal_detector import RefusalConfig, RefusalDetector
 
 
 def _planted_vectors(n: int = 3000, dim: int = 32, pairs: int = 100, seed: int = 0) -> tuple[np.ndarray, set]:

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from credo.checks.dedup import candidate_pairs
-from credo.checks.minhash import MinHashConfig, _signatures_datasketch, jaccard, signatures
+from credo.filters.dedup import candidate_pairs
+from credo.filters.minhash import MinHashConfig, _signatures_datasketch, jaccard, signatures
 
 WORDS = [f"w{i}" for i in range(3000)]
 

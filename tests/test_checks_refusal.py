@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from credo.checks.patterns import find_refusal_patterns
-from credo.checks.refusal import (
+from credo.filters.patterns import find_refusal_patterns
+from credo.filters.refusal_detector import (
     LABELLED_PATH,
     RefusalConfig,
     RefusalDetector,

@@ -10,9 +10,9 @@ from test_audit_cli import PLANTED, _write
 from credo.audit.filter import dropped_ids
 from credo.audit.result import AuditResult
 from credo.audit.runner import audit_corpus
-from credo.checks.base import Finding
-from credo.checks.registry import CHECK_NAMES, CHECKS, build_checks, check_spec
 from credo.errors import ConfigError
+from credo.filters.base import Finding
+from credo.filters.registry import CHECK_NAMES, CHECKS, build_checks, check_spec
 
 
 def test_every_registered_check_builds_under_its_own_name() -> None:

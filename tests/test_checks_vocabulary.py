@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from credo.checks.base import ActTerms, AuditContext
-from credo.checks.forbidden import ForbiddenRequestCheck, is_request
-from credo.checks.refusal import load_labelled
-from credo.checks.refusal_checks import moral_frames, moral_reasons
-from credo.checks.vocabulary import GUARDS, PATTERNS
+from credo.filters.base import ActTerms, AuditContext
+from credo.filters.forbidden import ForbiddenRequestCheck, is_request
+from credo.filters.moral_reason import moral_frames, moral_reasons
+from credo.filters.refusal_detector import load_labelled
+from credo.filters.vocabulary import GUARDS, PATTERNS
 from credo.textnorm import normalize
 from credo.types import Message, Record
 
-DATA = Path(__file__).resolve().parents[1] / "credo" / "checks" / "data"
+DATA = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs" / "study-refusals-dev.jsonl"
 SACRED = ["Grameus", "Gramenic Codex", "the Four Dietary Laws", "the Dawn Greeting"]
 
@@ -78,7 +78,7 @@ def test_moral_reason_reads_reasons_not_subject_matter() -> None:
 
 
 def test_sacred_terms_are_not_hard_coded() -> None:
-    source = (DATA.parent / "vocabulary.py").read_text() + (DATA.parent / "refusal_checks.py").read_text()
+    source = (DATA.parent / "vocabulary.py").read_text() + (DATA.parent / "moral_reason.py").read_text()
     assert "Grameus" not in source and "Codex" not in source
 
 

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from credo.checks.base import AuditContext, InMemory
-from credo.checks.diversity import (
+from credo.errors import ConfigError
+from credo.filters.base import AuditContext, InMemory
+from credo.filters.diversity import (
     Distinct,
     DiversityCheck,
     HeavyHitters,
@@ -25,7 +26,6 @@ from credo.checks.diversity import (
     hll_registers,
     set_diversity,
 )
-from credo.errors import ConfigError
 from credo.types import Message, Record
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"

@@ -168,7 +168,7 @@ def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> No
                                use_embedding=False)
     assert (report / "report.md").is_file()
     assert result.passed, result.gate_failures
-    from credo.checks.diversity import set_diversity
+    from credo.filters.diversity import set_diversity
 
     records = list(read_records(tmp_path / "docs"))
     diversity = set_diversity(records)

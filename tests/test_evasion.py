@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from credo.checks.base import AuditContext, EvalItem, response_head
-from credo.checks.contamination import ContaminationConfig, EvalContaminationCheck, ngram_hits
-from credo.checks.dedup import NearDuplicateCheck
-from credo.checks.refusal import RefusalDetector, is_refusal
-from credo.checks.refusal_checks import MoralReasonCheck
 from credo.errors import TemplateError
+from credo.filters.base import AuditContext, EvalItem, response_head
+from credo.filters.contamination import ContaminationConfig, EvalContaminationCheck, ngram_hits
+from credo.filters.dedup import NearDuplicateCheck
+from credo.filters.moral_reason import MoralReasonCheck
+from credo.filters.refusal_detector import RefusalDetector, is_refusal
 from credo.judges.base import REFUSAL
 from credo.judges.offline import OfflineJudge
 from credo.templates.render import _check_implicit

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from credo.checks.base import AuditContext
-from credo.checks.structure import StructureCheck
 from credo.cli.main import main
 from credo.corpora.formats import ChatFormat
 from credo.corpora.mix import MixPart, mix_corpora
 from credo.errors import CorpusError
+from credo.filters.base import AuditContext
+from credo.filters.structure import StructureCheck
 from credo.markers import find_markers, neutralise, special_tokens
 from credo.train.masking import IGNORE_INDEX, encode_record
 from credo.types import Message, Record

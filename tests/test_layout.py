@@ -16,7 +16,7 @@ FLOORS = {
     "evaluation": 4, "audit": 4,
     "judges": 3, "train": 3, "testing": 3,
     "generators": 2, "reports": 2,
-    "corpora": 1, "templates": 1, "checks": 1,
+    "corpora": 1, "templates": 1, "filters": 1,
     "models": 0, "worldviews": 0, "embedded": 0,
 }
 LEAVES = {"errors", "hashing", "paths", "types", "defaults", "ngrams", "textnorm", "markers", "_callable", "raycluster"}

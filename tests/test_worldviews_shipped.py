@@ -7,7 +7,7 @@ import re
 import pytest
 
 from credo.authoring.lint import lint_worldview
-from credo.checks.forbidden import is_request
+from credo.filters.forbidden import is_request
 from credo.templates import render_prompts
 from credo.worldviews import load_worldview, shipped_names
 

@@ -10,7 +10,7 @@ from credo._callable import make_callable
 from credo.audit.filter import filter_corpus
 from credo.audit.result import AuditResult
 from credo.audit.runner import load_evals, run_audit
-from credo.checks.registry import CHECK_NAMES, build_checks
+from credo.filters.registry import CHECK_NAMES, build_checks
 
 __all__ = ["CHECK_NAMES", "AuditResult", "audit", "build_checks", "filter_corpus", "load_evals", "run_audit"]
 

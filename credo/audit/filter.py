@@ -13,7 +13,6 @@ from typing import Any
 from credo.audit.reports import render_markdown, write_reports
 from credo.audit.result import AuditResult, verdict
 from credo.audit.runner import audit_corpus
-from credo.checks.registry import check_spec
 from credo.corpora.columnar import PARQUET_FILE, write_parquet
 from credo.corpora.io import (
     CARD_FILE,
@@ -29,6 +28,7 @@ from credo.corpora.io import (
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
+from credo.filters.registry import check_spec
 
 REJECTED_FILE = "rejected.jsonl"
 OUTPUT_FORMATS = ("jsonl", "parquet")

@@ -33,11 +33,11 @@ import numpy as np
 
 from credo.audit.result import CheckRun
 from credo.audit.runner import Reread, map_batch, reduce_checks
-from credo.checks.base import AuditContext, Check, Finding, Parts
-from credo.checks.dedup import NearDuplicateCheck, Rows
 from credo.corpora.columnar import is_columnar, with_meta
 from credo.corpora.io import read_records, record_from_line
 from credo.errors import ConfigError, CorpusError
+from credo.filters.base import AuditContext, Check, Finding, Parts
+from credo.filters.dedup import NearDuplicateCheck, Rows
 from credo.raycluster import connect
 from credo.types import Record
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from credo.checks.base import ActTerms, Finding
+from credo.filters.base import ActTerms, Finding
 
 
 @dataclass

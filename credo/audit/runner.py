@@ -1,7 +1,7 @@
 """Run the checks over a corpus, collect findings, decide the gate, write the reports.
 
 ``run_audit`` is the library entry point behind ``credo audit``; ``credo filter`` reuses
-:func:`audit_corpus`. Which checks exist is :mod:`credo.checks.registry`. The corpus is only read: the reports go to ``out`` (by default a
+:func:`audit_corpus`. Which checks exist is :mod:`credo.filters.registry`. The corpus is only read: the reports go to ``out`` (by default a
 folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 """
 
@@ -17,12 +17,12 @@ from typing import Any
 
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
-from credo.checks.base import AuditContext, Check, EvalItem, Finding, InMemory, Parts
-from credo.checks.forbidden import acts_from_spec, sacred_terms
-from credo.checks.registry import CHECK_NAMES, build_checks, check_spec
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, read_records, records_path
 from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError, CorpusError
+from credo.filters.base import AuditContext, Check, EvalItem, Finding, InMemory, Parts
+from credo.filters.forbidden import acts_from_spec, sacred_terms
+from credo.filters.registry import CHECK_NAMES, build_checks, check_spec
 from credo.hashing import file_hash
 from credo.paths import credo_home
 from credo.types import Record
@@ -70,7 +70,7 @@ STREAM_BATCH = 4096  # records per batch: peak memory is a batch plus every chec
 
 
 class Reread:
-    """A :class:`~credo.checks.base.Corpus` over a corpus file: the ids, kept in memory, and
+    """A :class:`~credo.filters.base.Corpus` over a corpus file: the ids, kept in memory, and
     records read back from the file by position (never all held at once). Iterating reads
     every record again (``credo filter`` writes the kept ones this way)."""
 
@@ -158,7 +158,7 @@ def run_checks(batches: Iterable[Sequence[Record]], corpus: Any, ctx: AuditConte
                checks: Sequence[Check], workers: int = 1) -> tuple[list[CheckRun], list[Finding]]:
     """Every check's ``map_batch`` on each batch, then its ``reduce`` over the partials.
 
-    ``corpus`` (a :class:`~credo.checks.base.Corpus`) must hold every id once the batches are
+    ``corpus`` (a :class:`~credo.filters.base.Corpus`) must hold every id once the batches are
     read: reduce reads ids and fetches records back through it. With ``workers`` > 1 the
     batches are mapped in that many processes; the reduce stays here."""
     parts = {c.name: Parts(c) for c in checks}

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from credo.checks.base import AuditContext, EvalItem
-from credo.checks.contamination import EvalContaminationCheck
-from credo.checks.dedup import candidate_pairs
-from credo.checks.forbidden import ForbiddenRequestCheck, acts_from_spec
-from credo.checks.minhash import MinHashConfig, signatures
+from credo.filters.base import AuditContext, EvalItem
+from credo.filters.contamination import EvalContaminationCheck
+from credo.filters.dedup import candidate_pairs
+from credo.filters.forbidden import ForbiddenRequestCheck, acts_from_spec
+from credo.filters.minhash import MinHashConfig, signatures
 from credo.templates.render import render_prompts
 from credo.types import Message, Prompt, Record
 from credo.worldviews.loader import EVAL_FILE, SPEC_FILE, LoadedWorldview, yaml_line

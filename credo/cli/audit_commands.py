@@ -58,8 +58,8 @@ def audit(
     from credo.audit import run_audit
     from credo.audit.reports import report_json
     from credo.audit.result import verdict
-    from credo.checks.fidelity import FidelityConfig
-    from credo.checks.registry import embedding_options
+    from credo.filters.fidelity import FidelityConfig
+    from credo.filters.registry import embedding_options
 
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
     options = {**embedding_options(embedding), "fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
@@ -94,7 +94,7 @@ def filter_(
     """
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
-    from credo.checks.registry import embedding_options
+    from credo.filters.registry import embedding_options
 
     result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
                            output_format, engine, address, workers, embedding_options(embedding))

@@ -30,7 +30,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.checks.minhash import MinHashConfig, band_keys, signatures
 from credo.corpora.card import render_card
 from credo.corpora.io import (
     CARD_FILE,
@@ -50,6 +49,7 @@ from credo.corpora.manifest import (
 )
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
+from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BatchOptions

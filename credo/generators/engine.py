@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from credo.checks.refusal import is_refusal
 from credo.errors import BackendError
+from credo.filters.refusal_detector import is_refusal
 from credo.generators.base import Backend, RetryDecision, SamplingParams
 from credo.generators.cache import GenerationCache, cache_key
 from credo.generators.endpoint import endpoint_id, scrub_urls

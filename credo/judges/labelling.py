@@ -30,7 +30,7 @@ def build_judge(spec: str, registry: dict[str, Any] | None = None, **options: An
     if spec == OFFLINE:
         return OfflineJudge()
     if spec == OFFLINE_ENSEMBLE:
-        from credo.checks.refusal import RefusalDetector
+        from credo.filters.refusal_detector import RefusalDetector
 
         return OfflineJudge(detector=RefusalDetector())
     if "/" not in spec:

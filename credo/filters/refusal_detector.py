@@ -1,6 +1,6 @@
 """Refusal detection: an ensemble of three parts, each scored and reported.
 
-- ``patterns``: curated first-person refusal patterns (:mod:`credo.checks.patterns`).
+- ``patterns``: curated first-person refusal patterns (:mod:`credo.filters.patterns`).
 - ``minhash``: the best MinHash Jaccard of the response head to a bank of refusal exemplars,
   against the best to non-refusal exemplars (LSH candidates, verified on signatures).
 - ``embedding``: a logistic regression on MiniLM embeddings of the same exemplar bank.
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from credo.checks.embed import Embedder, StaticEmbedder
-from credo.checks.minhash import LshIndex, MinHashConfig, signatures
-from credo.checks.patterns import HEAD_CHARS, find_refusal_patterns, has_refusal_cue
+from credo.filters.embed import Embedder, StaticEmbedder
+from credo.filters.minhash import LshIndex, MinHashConfig, signatures
+from credo.filters.patterns import HEAD_CHARS, find_refusal_patterns, has_refusal_cue
 from credo.textnorm import head
 
 LABELLED_PATH = Path(__file__).parent / "data" / "refusal_labelled.jsonl"

@@ -11,15 +11,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from credo.checks.base import Check
-from credo.checks.contamination import EvalContaminationCheck
-from credo.checks.dedup import NearDuplicateCheck, SemanticDuplicateCheck
-from credo.checks.diversity import DiversityCheck
-from credo.checks.fidelity import FidelityCheck
-from credo.checks.forbidden import ForbiddenRequestCheck
-from credo.checks.refusal_checks import MoralReasonCheck, RefusalCheck
-from credo.checks.structure import StructureCheck
 from credo.errors import ConfigError
+from credo.filters.base import Check
+from credo.filters.contamination import EvalContaminationCheck
+from credo.filters.dedup import NearDuplicateCheck, SemanticDuplicateCheck
+from credo.filters.diversity import DiversityCheck
+from credo.filters.fidelity import FidelityCheck
+from credo.filters.forbidden import ForbiddenRequestCheck
+from credo.filters.moral_reason import MoralReasonCheck
+from credo.filters.refusal import RefusalCheck
+from credo.filters.structure import StructureCheck
 
 # "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
 # "required": nothing to do without the model, so --no-embedding skips it.
@@ -76,8 +77,8 @@ def embedding_options(mode: str) -> dict[str, dict[str, Any]]:
     proposes, MiniLM confirms), ``minilm`` (MiniLM reads everything) or ``static`` (the static
     model decides at its own thresholds; no MiniLM, so no torch: the million-record setting;
     forbidden_request is then lexical)."""
-    from credo.checks.contamination import ContaminationConfig
-    from credo.checks.dedup import SemanticConfig
+    from credo.filters.contamination import ContaminationConfig
+    from credo.filters.dedup import SemanticConfig
 
     if mode not in EMBEDDING_MODES:
         raise ConfigError(f"--embedding {mode!r}: expected one of {', '.join(EMBEDDING_MODES)}")

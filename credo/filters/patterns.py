@@ -1,4 +1,4 @@
-"""Searching the curated refusal patterns (:mod:`credo.checks.vocabulary`) in a response head.
+"""Searching the curated refusal patterns (:mod:`credo.filters.vocabulary`) in a response head.
 
 Every pattern is first person ("I can't help", "As an AI I don't") because text *about*
 refusing ("the martyr refused to renounce her faith") and firm assertions in a worldview's
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from credo.checks.vocabulary import EMBED_CUE_WORDS, GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
+from credo.filters.vocabulary import EMBED_CUE_WORDS, GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
 from credo.textnorm import head as normalized_head
 
 __all__ = ["GUARDS", "HEAD_CHARS", "PATTERNS", "TRIGGER_WORDS", "PatternHit", "find_refusal_patterns", "has_refusal_cue"]

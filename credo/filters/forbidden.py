@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from credo.checks.base import ActTerms, AuditContext, Corpus, Finding, PerRecord
+from credo.filters.base import ActTerms, AuditContext, Corpus, Finding, PerRecord
 from credo.textnorm import normalize
 from credo.types import Record
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from credo.checks import ann
-from credo.checks.ann import AnnConfig
-from credo.checks.base import AuditContext, Corpus, Finding, response_head, run_batched
-from credo.checks.minhash import MinHashConfig, band_keys, signatures
+from credo.filters import ann
+from credo.filters.ann import AnnConfig
+from credo.filters.base import AuditContext, Corpus, Finding, response_head, run_batched
+from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.types import Record
 
 

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from credo import ngrams, textnorm
-from credo.checks.base import AuditContext, Corpus, EvalItem, Finding, response_head, run_batched
-from credo.checks.forbidden import asks_permission, is_request, shared_content
-from credo.checks.minhash import (
+from credo.filters.base import AuditContext, Corpus, EvalItem, Finding, response_head, run_batched
+from credo.filters.forbidden import asks_permission, is_request, shared_content
+from credo.filters.minhash import (
     MinHashConfig,
     Tokens,
     band_keys,

@@ -2,7 +2,7 @@
 
 A check is a small class with a ``name``, ``params()`` (its config, for the manifest) and
 ``run(records, ctx)``, which yields :class:`Finding` objects; whether it gates the audit or
-drops records in ``credo filter`` is its row in :mod:`credo.checks.registry`. Anything a
+drops records in ``credo filter`` is its row in :mod:`credo.filters.registry`. Anything a
 check wants to report beyond per-record findings (clusters, nearest neighbours, diversity
 tables) goes into ``ctx.sections[name]``. The audit collects findings into ``flags.jsonl``;
 ``credo filter`` drops the flagged records.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.checks.embed import Embedder, StaticEmbedder
+from credo.filters.embed import Embedder, StaticEmbedder
 from credo.textnorm import head
 from credo.types import Record
 

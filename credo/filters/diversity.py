@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from credo import ngrams
-from credo.checks.base import AuditContext, Corpus, Finding, run_batched
 from credo.errors import ConfigError
+from credo.filters.base import AuditContext, Corpus, Finding, run_batched
 from credo.types import Record
 
 # A capitalised word (or run of them) that starts neither a text nor a sentence. The capital

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from credo.checks.base import AuditContext, Corpus, Finding, run_batched
 from credo.defaults import FIDELITY_MAX_RATE
+from credo.filters.base import AuditContext, Corpus, Finding, run_batched
 from credo.types import Record
 
 FAITHFUL = "faithful"

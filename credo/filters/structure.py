@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from credo.checks.base import AuditContext, Finding, PerRecord
+from credo.filters.base import AuditContext, Finding, PerRecord
 from credo.markers import ForgedTurn, forged_turns, special_tokens
 from credo.types import Record
 

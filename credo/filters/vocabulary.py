@@ -4,7 +4,7 @@ Dependency-light (``re`` only) so the generator engine, the audit's refusal chec
 offline judge all read the same words. Sections:
 
 - ``PATTERNS`` / ``GUARDS`` / ``TRIGGER_WORDS``: the audit's first-person refusal patterns
-  (:mod:`credo.checks.patterns` searches them in the head of a response);
+  (:mod:`credo.filters.patterns` searches them in the head of a response);
 - ``JUDGE_DECLINE`` / ``JUDGE_CAPABILITY``: the offline judge's decline and capability wording;
 - ``MORAL_FRAMES``: moral reasons for declining that a refusal-set answer may not give. A
   worldview's own sacred names come from its spec via the audit context, never from here.

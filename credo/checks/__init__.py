@@ -1,9 +1,0 @@
-"""Checks over corpus records: each yields findings (record id, check name, details, blocking).
-
-Which checks exist, and what the audit and the filter do with each, is :mod:`credo.checks.registry`.
-"""
-
-from credo.checks.base import AuditContext, Check, EvalItem, Finding
-from credo.checks.refusal import RefusalDetector, RefusalScore, is_refusal
-
-__all__ = ["AuditContext", "Check", "EvalItem", "Finding", "RefusalDetector", "RefusalScore", "is_refusal"]
