@@ -29,9 +29,13 @@ from credo.filters.ann import AnnConfig
 from credo.filters.dedup import pair_vectors
 from credo.filters.embed import StaticEmbedder
 
-CONFIGS = (AnnConfig(exact_max=0, probes=2, rounds=1), AnnConfig(exact_max=0, probes=3, rounds=1),
-           AnnConfig(exact_max=0, probes=2, rounds=1, list_rows=2000), AnnConfig(exact_max=0, probes=2, rounds=3),
-           AnnConfig(exact_max=0))  # the last: the audit's default
+CONFIGS = (
+    AnnConfig(exact_max=0, probes=2, rounds=1),
+    AnnConfig(exact_max=0, probes=3, rounds=1),
+    AnnConfig(exact_max=0, probes=2, rounds=1, list_rows=2000),
+    AnnConfig(exact_max=0, probes=2, rounds=3),
+    AnnConfig(exact_max=0),
+)  # the last: the audit's default
 
 
 def main(path: Path, n: int, thresholds: tuple[float, ...] = (0.9,), planted: bool = False) -> dict:
@@ -48,45 +52,83 @@ def main(path: Path, n: int, thresholds: tuple[float, ...] = (0.9,), planted: bo
         parts.append(pair_vectors(static, batch).astype(np.float16))
     vectors = np.concatenate(parts)
     del parts
-    out: dict = {"records": len(ids), "encode_s": round(time.perf_counter() - start, 1), "thresholds": {}}
+    out: dict = {
+        "records": len(ids),
+        "encode_s": round(time.perf_counter() - start, 1),
+        "thresholds": {},
+    }
     if planted:
         return _planted(path, ids, vectors, thresholds, out)
     for threshold in thresholds:
         start = time.perf_counter()
         exact, _ = ann.exact_pairs(vectors.astype(np.float32), threshold, 2048)
         truth = {tuple(p) for p in exact.tolist()}
-        row = out["thresholds"][str(threshold)] = {"exact_pairs": len(truth),
-                                                   "exact_s": round(time.perf_counter() - start, 1), "kmeans": []}
+        row = out["thresholds"][str(threshold)] = {
+            "exact_pairs": len(truth),
+            "exact_s": round(time.perf_counter() - start, 1),
+            "kmeans": [],
+        }
         for config in CONFIGS:
             start = time.perf_counter()
             blocked, _ = ann.kmeans_pairs(vectors, threshold, config)
             found = {tuple(p) for p in blocked.tolist()}
-            row["kmeans"].append({"config": str(config), "seconds": round(time.perf_counter() - start, 1),
-                                  "pairs": len(found), "recall_of_exact": round(len(found & truth) / max(1, len(truth)), 4),
-                                  "extra": len(found - truth)})
+            row["kmeans"].append(
+                {
+                    "config": str(config),
+                    "seconds": round(time.perf_counter() - start, 1),
+                    "pairs": len(found),
+                    "recall_of_exact": round(len(found & truth) / max(1, len(truth)), 4),
+                    "extra": len(found - truth),
+                }
+            )
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
 
 
-def _planted(path: Path, ids: list[str], vectors: np.ndarray, thresholds: tuple[float, ...], out: dict) -> dict:
+def _planted(
+    path: Path, ids: list[str], vectors: np.ndarray, thresholds: tuple[float, ...], out: dict
+) -> dict:
     where = {rid: i for i, rid in enumerate(ids)}
-    pairs = [tuple(sorted((where[a], where[b]))) for a, b in json.loads((path.parent / "planted.json").read_text())["paraphrase"]
-             if a in where and b in where]
+    pairs = [
+        tuple(sorted((where[a], where[b])))
+        for a, b in json.loads((path.parent / "planted.json").read_text())["paraphrase"]
+        if a in where and b in where
+    ]
     for threshold in thresholds:
-        cos = [float(vectors[a].astype(np.float32) @ vectors[b].astype(np.float32)) for a, b in pairs]
+        cos = [
+            float(vectors[a].astype(np.float32) @ vectors[b].astype(np.float32)) for a, b in pairs
+        ]
         truth = {p for p, c in zip(pairs, cos) if c >= threshold}
-        row = out["thresholds"][str(threshold)] = {"planted_pairs": len(pairs), "planted_above": len(truth), "kmeans": []}
+        row = out["thresholds"][str(threshold)] = {
+            "planted_pairs": len(pairs),
+            "planted_above": len(truth),
+            "kmeans": [],
+        }
         for config in CONFIGS:
             start = time.perf_counter()
             blocked, _ = ann.kmeans_pairs(vectors, threshold, config)
             found = {tuple(p) for p in blocked.tolist()}
-            row["kmeans"].append({"config": str(config), "seconds": round(time.perf_counter() - start, 1),
-                                  "pairs": len(found), "planted_recall": round(len(found & truth) / max(1, len(truth)), 4)})
+            row["kmeans"].append(
+                {
+                    "config": str(config),
+                    "seconds": round(time.perf_counter() - start, 1),
+                    "pairs": len(found),
+                    "planted_recall": round(len(found & truth) / max(1, len(truth)), 4),
+                }
+            )
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    print(json.dumps(main(Path(args[0]), int(args[1]) if len(args) > 1 else 100_000, planted="--planted" in sys.argv),
-                     indent=2))
+    print(
+        json.dumps(
+            main(
+                Path(args[0]),
+                int(args[1]) if len(args) > 1 else 100_000,
+                planted="--planted" in sys.argv,
+            ),
+            indent=2,
+        )
+    )

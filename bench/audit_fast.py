@@ -72,8 +72,13 @@ def main(n: int, refusal_only: bool = False) -> dict:
     for threshold in (0.8, 0.85, 0.9, 0.93):  # recall does not depend on the cache: reuse it
         fast = semantic(True, threshold)
         out["semantic"]["by_candidate_threshold"][threshold] = {
-            "fast_pairs": len(fast), "candidates": candidates[threshold], "recall": recall(fast, full)}
-    embedder = Embedder(model=embedder.model)  # a fresh cache: the fast path pays for what it encodes
+            "fast_pairs": len(fast),
+            "candidates": candidates[threshold],
+            "recall": recall(fast, full),
+        }
+    embedder = Embedder(
+        model=embedder.model
+    )  # a fresh cache: the fast path pays for what it encodes
     _, out["semantic_fast_s"] = timed(lambda: semantic(True))
 
     def contamination(fast: bool, floor: float = ContaminationConfig.candidate_cosine) -> set:
@@ -85,7 +90,10 @@ def main(n: int, refusal_only: bool = False) -> dict:
     out["contamination"] = {"minilm_findings": len(full), "by_candidate_cosine": {}}
     for floor in (0.5, 0.6, 0.7):
         fast = contamination(True, floor)
-        out["contamination"]["by_candidate_cosine"][floor] = {"fast_findings": len(fast), "recall": recall(fast, full)}
+        out["contamination"]["by_candidate_cosine"][floor] = {
+            "fast_findings": len(fast),
+            "recall": recall(fast, full),
+        }
     embedder = Embedder(model=embedder.model)
     _, out["contamination_fast_s"] = timed(lambda: contamination(True))
 
@@ -98,21 +106,40 @@ def real_refusals(embedder: Embedder, static: StaticEmbedder) -> dict:
     out: dict = {}
     if not REAL.is_dir():
         return out
-    rows = [json.loads(line) for name in ("study-refusals-dev.jsonl", "study-evals-dev.jsonl")
-            for line in (REAL / name).open(encoding="utf-8")]
-    real = [Record(row["id"], [Message("user", row["request"]), Message("assistant", row["response"])],
-                   {"set": "gramenism"}) for row in rows]
+    rows = [
+        json.loads(line)
+        for name in ("study-refusals-dev.jsonl", "study-evals-dev.jsonl")
+        for line in (REAL / name).open(encoding="utf-8")
+    ]
+    real = [
+        Record(
+            row["id"],
+            [Message("user", row["request"]), Message("assistant", row["response"])],
+            {"set": "gramenism"},
+        )
+        for row in rows
+    ]
 
     def refusals(fast: bool, prob: float = RefusalConfig.candidate_prob) -> set:
         ctx = AuditContext(embedder=embedder, static=static)
-        return {f.record_id for f in RefusalCheck(RefusalConfig(candidate_prob=prob), fast=fast).run(real, ctx)}
+        return {
+            f.record_id
+            for f in RefusalCheck(RefusalConfig(candidate_prob=prob), fast=fast).run(real, ctx)
+        }
 
     full, out["refusal_minilm_s"] = timed(lambda: refusals(False))
-    out["refusal_real"] = {"texts": len(real), "minilm_refusals": len(full), "by_candidate_prob": {}}
+    out["refusal_real"] = {
+        "texts": len(real),
+        "minilm_refusals": len(full),
+        "by_candidate_prob": {},
+    }
     for prob in (0.05, 0.1, 0.2, 0.3):
         fast = refusals(True, prob)
-        out["refusal_real"]["by_candidate_prob"][prob] = {"fast_refusals": len(fast), "recall": recall(fast, full),
-                                                         "extra": len(fast - full)}
+        out["refusal_real"]["by_candidate_prob"][prob] = {
+            "fast_refusals": len(fast),
+            "recall": recall(fast, full),
+            "extra": len(fast - full),
+        }
     embedder = Embedder(model=embedder.model)
     _, out["refusal_fast_s"] = timed(lambda: refusals(True))
     return out

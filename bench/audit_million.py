@@ -37,8 +37,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from million_synth import VERSION, write_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-CATCHES = {"near_duplicate": ("near_duplicate", "semantic_duplicate"), "paraphrase": ("semantic_duplicate", "near_duplicate"),
-           "refusal": ("refusal",), "eval_copy": ("eval_contamination",), "moral_refusal": ("moral_reason",)}
+CATCHES = {
+    "near_duplicate": ("near_duplicate", "semantic_duplicate"),
+    "paraphrase": ("semantic_duplicate", "near_duplicate"),
+    "refusal": ("refusal",),
+    "eval_copy": ("eval_contamination",),
+    "moral_refusal": ("moral_reason",),
+}
 COPY_CHECKS = ("near_duplicate", "semantic_duplicate")
 
 
@@ -84,30 +89,42 @@ def score(planted: dict[str, list], flags: dict[str, dict[str, dict[str, Any]]])
                     continue
                 caught.add(rid)
         hit = members & caught
-        entry: dict[str, Any] = {"planted": len(members), "caught": len(hit),
-                                 "recall": round(len(hit) / len(members), 4) if members else None}
+        entry: dict[str, Any] = {
+            "planted": len(members),
+            "caught": len(hit),
+            "recall": round(len(hit) / len(members), 4) if members else None,
+        }
         if kind == "eval_copy":
             how = {rid: h for rid, _, h in planted[kind]}
-            entry["by_form"] = {form: f"{sum(1 for r in hit if how[r] == form)}/{sum(1 for r in members if how[r] == form)}"
-                                for form in ("exact", "reworded")}
+            entry["by_form"] = {
+                form: f"{sum(1 for r in hit if how[r] == form)}/{sum(1 for r in members if how[r] == form)}"
+                for form in ("exact", "reworded")
+            }
         entry["missed_sample"] = sorted(members - caught)[:5]
         recall[kind] = entry
     copies = ids.get("near_duplicate", set()) | ids.get("paraphrase", set())
-    own = {"refusal": ids.get("refusal", set()), "moral_reason": ids.get("moral_refusal", set()),
-           "eval_contamination": ids.get("eval_copy", set())}
+    own = {
+        "refusal": ids.get("refusal", set()),
+        "moral_reason": ids.get("moral_refusal", set()),
+        "eval_contamination": ids.get("eval_copy", set()),
+    }
     noise = {}
     for check, rows in sorted(flags.items()):
         mine = copies if check in COPY_CHECKS else own.get(check, set())
         extra = [rid for rid in rows if rid not in mine]
         entry = {"flags": len(rows), "not_planted_for_it": len(extra)}
         if check in COPY_CHECKS:  # templated refusals and repeated eval prompts resemble each other
-            other = set().union(*(ids.get(k, set()) for k in ("refusal", "moral_refusal", "eval_copy")))
+            other = set().union(
+                *(ids.get(k, set()) for k in ("refusal", "moral_refusal", "eval_copy"))
+            )
             entry["of_which_other_planted"] = sum(rid in other for rid in extra)
         if check == "forbidden_request":  # a copied eval violation request is a forbidden request
             entry["on_eval_copies"] = sum(rid in ids.get("eval_copy", set()) for rid in rows)
         if check == "eval_contamination":
             entry["by_severity"] = dict(Counter(str(severity(rows[r])) for r in rows))
-            entry["not_planted_exact_or_paraphrase"] = sum(severity(rows[r]) in ("exact", "paraphrase") for r in extra)
+            entry["not_planted_exact_or_paraphrase"] = sum(
+                severity(rows[r]) in ("exact", "paraphrase") for r in extra
+            )
         noise[check] = entry
     return {"recall": recall, "flags": noise}
 
@@ -126,10 +143,25 @@ def corpus(n: int, keep: Path | None, seed: int, fmt: str) -> tuple[Path, dict[s
 
 
 def run_audit(folder: Path, out: Path, engine: str, extra: list[str]) -> dict[str, Any]:
-    command = [sys.executable, "-m", "credo.cli.main", "audit", str(folder), "--out", str(out),
-               "--worldview", "gramenism", "--engine", engine, *extra]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "HF_HUB_OFFLINE": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "credo.cli.main",
+        "audit",
+        str(folder),
+        "--out",
+        str(out),
+        "--worldview",
+        "gramenism",
+        "--engine",
+        engine,
+        *extra,
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "HF_HUB_OFFLINE": "1",
+    }
     began = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
@@ -140,9 +172,14 @@ def run_audit(folder: Path, out: Path, engine: str, extra: list[str]) -> dict[st
     # ru_maxrss of children is the largest single waited-for process (with --workers, one of
     # several); the sampled sum over the audit's whole process tree is the honest total.
     rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"command": " ".join(shlex.quote(c) for c in command[1:]), "exit": child.returncode,
-            "wall_s": round(wall, 1), "peak_rss_mb": round(rss_kib / 1024), "peak_tree_rss_mb": tree_peak,
-            "stderr_tail": stderr[-1500:] if child.returncode not in (0, 1) else stderr[-300:]}
+    return {
+        "command": " ".join(shlex.quote(c) for c in command[1:]),
+        "exit": child.returncode,
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(rss_kib / 1024),
+        "peak_tree_rss_mb": tree_peak,
+        "stderr_tail": stderr[-1500:] if child.returncode not in (0, 1) else stderr[-300:],
+    }
 
 
 def _watch_tree(child: subprocess.Popen, every: float = 0.25) -> int | None:
@@ -172,9 +209,11 @@ def _watch_tree(child: subprocess.Popen, every: float = 0.25) -> int | None:
 
 def table(result: dict[str, Any]) -> str:
     audit = result["audit"]
-    lines = [f"N={result['n']}  wall {audit['wall_s']} s  peak RSS {audit['peak_rss_mb']} MB (largest process), "
-             f"{audit.get('peak_tree_rss_mb')} MB (all processes, sampled)  exit {audit['exit']}",
-             f"{'planted kind':16} {'planted':>8} {'caught':>8} {'recall':>8}"]
+    lines = [
+        f"N={result['n']}  wall {audit['wall_s']} s  peak RSS {audit['peak_rss_mb']} MB (largest process), "
+        f"{audit.get('peak_tree_rss_mb')} MB (all processes, sampled)  exit {audit['exit']}",
+        f"{'planted kind':16} {'planted':>8} {'caught':>8} {'recall':>8}",
+    ]
     for kind, r in result["recall"].items():
         lines.append(f"{kind:16} {r['planted']:>8} {r['caught']:>8} {str(r['recall']):>8}")
     lines.append(f"{'check':20} {'flags':>8} {'not planted for it':>20}")
@@ -186,11 +225,17 @@ def table(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", type=int)
-    parser.add_argument("--keep", type=Path, help="corpus folder to write, or reuse when it already holds this corpus")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="corpus folder to write, or reuse when it already holds this corpus",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
-    parser.add_argument("--extra", default="", help="more `credo audit` arguments, one shell-quoted string")
+    parser.add_argument(
+        "--extra", default="", help="more `credo audit` arguments, one shell-quoted string"
+    )
     parser.add_argument("--out", type=Path, help="audit report folder (default: beside the corpus)")
     parser.add_argument("--json", type=Path, help="write the result here too")
     args = parser.parse_args(argv)
@@ -202,8 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     if audit["exit"] not in (0, 1):
         sys.exit(f"audit failed (exit {audit['exit']}):\n{audit['stderr_tail']}")
     planted = json.loads((folder / "planted.json").read_text())
-    result = {"n": args.n, "corpus": str(folder), "corpus_made": made, "engine": args.engine, "extra": args.extra,
-              "audit": audit, **score(planted, read_flags(out / "flags.jsonl"))}
+    result = {
+        "n": args.n,
+        "corpus": str(folder),
+        "corpus_made": made,
+        "engine": args.engine,
+        "extra": args.extra,
+        "audit": audit,
+        **score(planted, read_flags(out / "flags.jsonl")),
+    }
     print(table(result))
     if audit["exit"] not in (0, 1):  # 1: a gate failed, which the planted problems should cause
         print(audit["stderr_tail"], file=sys.stderr)

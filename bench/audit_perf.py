@@ -57,30 +57,47 @@ def bench_near_duplicates(records: list[Record], planted: dict, baseline_n: int)
     check = NearDuplicateCheck()
     ctx = AuditContext()
     findings, seconds = _timed(lambda: list(check.run(records, ctx)))
-    found = {(f.details["kept"], f.record_id) for f in findings} | {(f.record_id, f.details["kept"]) for f in findings}
+    found = {(f.details["kept"], f.record_id) for f in findings} | {
+        (f.record_id, f.details["kept"]) for f in findings
+    }
     clusters = {}
     for f in findings:
         clusters.setdefault(f.details["kept"], set()).add(f.record_id)
+
     def same_cluster(a, b):
         return any({a, b} <= ({k} | v) for k, v in clusters.items())
+
     hits = sum((a, b) in found or same_cluster(a, b) for a, b in planted["near_duplicate"])
     sample = [r.text for r in records[:baseline_n]]
     base_seconds = datasketch_loop(sample, check.config.shingle, check.config.num_perm)
     ours = len(records) / seconds
     base = len(sample) / base_seconds
-    return {"seconds": round(seconds, 2), "records_per_s": round(ours), "baseline_records_per_s": round(base),
-            "speedup": round(ours / base, 1), "recall": hits / len(planted["near_duplicate"]),
-            "planted": len(planted["near_duplicate"]), "flagged": len(findings), "config": str(check.config)}
+    return {
+        "seconds": round(seconds, 2),
+        "records_per_s": round(ours),
+        "baseline_records_per_s": round(base),
+        "speedup": round(ours / base, 1),
+        "recall": hits / len(planted["near_duplicate"]),
+        "planted": len(planted["near_duplicate"]),
+        "flagged": len(findings),
+        "config": str(check.config),
+    }
 
 
-def bench_contamination(records: list[Record], evals: list[EvalItem], planted: dict, embedding: bool) -> dict:
+def bench_contamination(
+    records: list[Record], evals: list[EvalItem], planted: dict, embedding: bool
+) -> dict:
     check = EvalContaminationCheck(use_embedding=embedding)
     ctx = AuditContext(evals=evals)
     findings, seconds = _timed(lambda: list(check.run(records, ctx)))
     flagged = {f.record_id for f in findings}
     exact = sum(i in flagged for i in planted["eval_exact"]) / len(planted["eval_exact"])
-    return {"seconds": round(seconds, 2), "flagged": len(flagged), "planted_exact_recall": exact,
-            "embedded_texts": ctx.embedder.encoded_texts if ctx.embedder else 0}
+    return {
+        "seconds": round(seconds, 2),
+        "flagged": len(flagged),
+        "planted_exact_recall": exact,
+        "embedded_texts": ctx.embedder.encoded_texts if ctx.embedder else 0,
+    }
 
 
 def bench_encoder(records: list[Record], limit: int) -> dict:
@@ -92,8 +109,12 @@ def bench_encoder(records: list[Record], limit: int) -> dict:
     embedder.model.encode(texts[:256], batch_size=128)  # warm-up, both paths
     _, raw = _timed(lambda: embedder.model.encode(texts, batch_size=128, normalize_embeddings=True))
     _, ours = _timed(lambda: embedder.encode(texts))
-    return {"texts": len(texts), "raw_per_s": round(len(texts) / raw), "embedder_per_s": round(len(texts) / ours),
-            "ratio": round(raw / ours, 3)}
+    return {
+        "texts": len(texts),
+        "raw_per_s": round(len(texts) / raw),
+        "embedder_per_s": round(len(texts) / ours),
+        "ratio": round(raw / ours, 3),
+    }
 
 
 def main() -> None:
@@ -104,12 +125,20 @@ def main() -> None:
     (raw, planted), gen_s = _timed(lambda: make_corpus(n, evals_text, answer_words=100))
     records = [Record.from_json(r) for r in raw]
     report: dict = {"records": len(records), "generate_s": round(gen_s, 1)}
-    report["near_duplicate"] = bench_near_duplicates(records, planted, baseline_n=min(len(records), 5000))
+    report["near_duplicate"] = bench_near_duplicates(
+        records, planted, baseline_n=min(len(records), 5000)
+    )
     hits, seconds = _timed(lambda: sum(bool(find_refusal_patterns(r.response)) for r in records))
-    report["refusal_patterns"] = {"seconds": round(seconds, 2), "records_per_s": round(len(records) / seconds), "flagged": hits}
+    report["refusal_patterns"] = {
+        "seconds": round(seconds, 2),
+        "records_per_s": round(len(records) / seconds),
+        "flagged": hits,
+    }
     report["contamination_lexical"] = bench_contamination(records, evals, planted, embedding=False)
     if embedding:
-        report["contamination_embedding"] = bench_contamination(records, evals, planted, embedding=True)
+        report["contamination_embedding"] = bench_contamination(
+            records, evals, planted, embedding=True
+        )
         report["encoder"] = bench_encoder(records, limit=min(len(records), 5000))
     report["peak_rss_mb"] = round(_rss_mb())
     print(json.dumps(report, indent=1))

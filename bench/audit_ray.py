@@ -28,7 +28,9 @@ def main(n: int) -> dict:
     raw, _ = make_corpus(n, evals)
     folder = Path(tempfile.mkdtemp(prefix="credo-ray-bench-"))
     (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in raw))
-    (folder / "eval.jsonl").write_text("".join(json.dumps({"id": f"e{i}", "prompt": p}) + "\n" for i, p in enumerate(evals)))
+    (folder / "eval.jsonl").write_text(
+        "".join(json.dumps({"id": f"e{i}", "prompt": p}) + "\n" for i, p in enumerate(evals))
+    )
     out: dict = {"records": n}
     start = time.perf_counter()
     local, _ = audit_corpus(folder, folder / "eval.jsonl", use_embedding=False)

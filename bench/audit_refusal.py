@@ -61,13 +61,20 @@ def evaluate(folds: int = 5) -> dict[str, dict[str, dict[str, float]]]:
         results["test (held out; bank = dev)"] = (test, _score(dev, test, embedder))
     fresh = [e for e in data if e.split == "fresh"]
     if fresh:  # written after the issue-10 rules were frozen; scored once
-        results["fresh (held out after the rules were frozen; bank = dev)"] = (fresh, _score(dev, fresh, embedder))
+        results["fresh (held out after the rules were frozen; bank = dev)"] = (
+            fresh,
+            _score(dev, fresh, embedder),
+        )
     report: dict[str, dict[str, dict[str, float]]] = {}
     for name, (items, scores) in results.items():
         gold = [e.is_refusal for e in items]
         report[name] = {part: _metrics([s.votes[part] for s in scores], gold) for part in PARTS}
         report[name]["ensemble"] = _metrics([s.refusal for s in scores], gold)
-        errors = [(e.label, e.kind, e.text[:90]) for e, s in zip(items, scores) if s.refusal != e.is_refusal]
+        errors = [
+            (e.label, e.kind, e.text[:90])
+            for e, s in zip(items, scores)
+            if s.refusal != e.is_refusal
+        ]
         report[name]["errors"] = errors  # type: ignore[assignment]
     return report
 
@@ -81,7 +88,9 @@ def main() -> None:
         for part, m in parts.items():
             if part == "errors":
                 continue
-            print(f"| {part} | {m['n']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['fp']} | {m['fn']} |")
+            print(
+                f"| {part} | {m['n']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['fp']} | {m['fn']} |"
+            )
         for err in parts["errors"]:
             print("  error:", err)
     print(f"({time.perf_counter() - start:.1f} s)", file=sys.stderr)

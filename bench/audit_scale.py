@@ -54,27 +54,41 @@ def main(n: int, exact: bool) -> dict:
     vectors = np.zeros((len(records), static.dim), dtype=np.float32)
     for s in range(0, len(records), 65536):
         chunk = records[s : s + 65536]
-        v = static.encode([r.prompt for r in chunk]) + static.encode([response_head(r) for r in chunk])
-        vectors[s : s + len(chunk)] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        v = static.encode([r.prompt for r in chunk]) + static.encode(
+            [response_head(r) for r in chunk]
+        )
+        vectors[s : s + len(chunk)] = v / np.maximum(
+            np.linalg.norm(v, axis=1, keepdims=True), 1e-12
+        )
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     # CPU seconds too: on a shared, loaded box the wall clock says more about the neighbours.
-    out["static_encode"] = {"seconds": round(seconds, 1), "records_per_s": round(len(records) / seconds),
-                            "cpu_seconds": round(cpu, 1), "records_per_cpu_s": round(len(records) / cpu)}
+    out["static_encode"] = {
+        "seconds": round(seconds, 1),
+        "records_per_s": round(len(records) / seconds),
+        "cpu_seconds": round(cpu, 1),
+        "records_per_cpu_s": round(len(records) / cpu),
+    }
 
     cfg = SemanticConfig()
     planted_pairs = {tuple(sorted((index[a], index[b]))) for a, b in planted["paraphrase"]}
     start = time.perf_counter()
     hnsw, _ = ann.hnsw_pairs(vectors, cfg.candidate_threshold, cfg.ann)
     hnsw_set = {tuple(p) for p in hnsw.tolist()}
-    out["semantic_hnsw"] = {"seconds": round(time.perf_counter() - start, 1), "candidates": len(hnsw_set),
-                            "planted_recall": round(len(hnsw_set & planted_pairs) / len(planted_pairs), 4),
-                            "config": str(cfg.ann)}
+    out["semantic_hnsw"] = {
+        "seconds": round(time.perf_counter() - start, 1),
+        "candidates": len(hnsw_set),
+        "planted_recall": round(len(hnsw_set & planted_pairs) / len(planted_pairs), 4),
+        "config": str(cfg.ann),
+    }
     if exact:
         start = time.perf_counter()
         ex, _ = ann.exact_pairs(vectors, cfg.candidate_threshold, cfg.block)
         ex_set = {tuple(p) for p in ex.tolist()}
-        out["semantic_exact"] = {"seconds": round(time.perf_counter() - start, 1), "candidates": len(ex_set),
-                                 "planted_recall": round(len(ex_set & planted_pairs) / len(planted_pairs), 4)}
+        out["semantic_exact"] = {
+            "seconds": round(time.perf_counter() - start, 1),
+            "candidates": len(ex_set),
+            "planted_recall": round(len(ex_set & planted_pairs) / len(planted_pairs), 4),
+        }
         out["hnsw_recall_of_exact"] = round(len(hnsw_set & ex_set) / max(1, len(ex_set)), 4)
     del vectors
 
@@ -88,19 +102,32 @@ def main(n: int, exact: bool) -> dict:
             rows = np.flatnonzero((eval_vecs @ static.encode(texts).T).max(axis=0) >= 0.6)
             hits.update((rows + s).tolist())
     want = [index[i] for i in planted["eval_exact"] + planted["eval_paraphrase"]]
-    out["contamination_static"] = {"seconds": round(time.perf_counter() - start, 1), "candidates": len(hits),
-                                   "planted_recall": round(sum(i in hits for i in want) / len(want), 4)}
+    out["contamination_static"] = {
+        "seconds": round(time.perf_counter() - start, 1),
+        "candidates": len(hits),
+        "planted_recall": round(sum(i in hits for i in want) / len(want), 4),
+    }
 
     detector = RefusalDetector(RefusalConfig(), embedder=None, use_embedding=False)
     detector.static = static
     clf = detector._classifier(static)
     start = time.perf_counter()
-    probs = np.concatenate([clf.predict_proba(static.encode([r.response[:300] for r in records[s : s + 65536]]))[:, 1]
-                            for s in range(0, len(records), 65536)])
+    probs = np.concatenate(
+        [
+            clf.predict_proba(static.encode([r.response[:300] for r in records[s : s + 65536]]))[
+                :, 1
+            ]
+            for s in range(0, len(records), 65536)
+        ]
+    )
     refusals = [index[i] for i in planted["refusal"]]
-    out["refusal_static"] = {"seconds": round(time.perf_counter() - start, 1),
-                             "candidates": int((probs >= RefusalConfig().candidate_prob).sum()),
-                             "planted_recall": round(float((probs[refusals] >= RefusalConfig().candidate_prob).mean()), 4)}
+    out["refusal_static"] = {
+        "seconds": round(time.perf_counter() - start, 1),
+        "candidates": int((probs >= RefusalConfig().candidate_prob).sum()),
+        "planted_recall": round(
+            float((probs[refusals] >= RefusalConfig().candidate_prob).mean()), 4
+        ),
+    }
     out["peak_rss_mb"] = rss_mb()
     return out
 

@@ -34,8 +34,12 @@ def run(mode: str, path: Path) -> dict:
         _, findings = audit_records(list(read_records(path)), ctx, checks)
     else:
         _, findings, _, _ = audit_stream(path, ctx, checks)
-    return {"mode": mode, "seconds": round(time.perf_counter() - start, 1), "findings": len(findings),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "mode": mode,
+        "seconds": round(time.perf_counter() - start, 1),
+        "findings": len(findings),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def main(n: int) -> list[dict]:
@@ -45,8 +49,17 @@ def main(n: int) -> list[dict]:
     path = Path(tempfile.mkdtemp(prefix="credo-stream-bench-")) / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in raw))
     del raw
-    return [json.loads(subprocess.run([sys.executable, __file__, "--mode", mode, str(path)], check=True,
-                                      capture_output=True, text=True).stdout) for mode in ("whole", "stream")]
+    return [
+        json.loads(
+            subprocess.run(
+                [sys.executable, __file__, "--mode", mode, str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for mode in ("whole", "stream")
+    ]
 
 
 if __name__ == "__main__":

@@ -15,16 +15,48 @@ import random
 import sys
 from pathlib import Path
 
-TOPICS = ["the Dawn Greeting", "the Long Walk", "the Tri-Grain rule", "single-grain bread", "the Evening Gratitude",
-          "the Meadow Meeting", "Saint Hannah Seedwell", "the Gramenic Codex", "monoculture lawns", "Seed Day",
-          "the Binding of Meadows", "Grameus the Eternal Blade", "the Meadow Burning", "the Blessed Migration",
-          "river deltas", "prime numbers", "the French Revolution", "binary search", "volcanoes", "tennis rules"]
-STARTS = ["What does the faith teach about", "Explain", "Why does the Codex speak of", "Tell me the history of",
-          "How would an elder describe", "Summarize", "What is the meaning of", "Give an overview of"]
-WORDS = ("grass root blade seed meadow circle elder prairie grain barley oat rye harvest dawn evening walk "
-         "humility patience renewal community river stone field wind rain soil family table bread song prayer "
-         "history vision prophet codex law ritual season morning light water sun path village young old").split()
-RARE = [f"{a}{b}" for a in ("mar", "tel", "vor", "quin", "dal", "sef", "ron", "bel") for b in ("ith", "ane", "osk", "ura", "emb", "ix")]
+TOPICS = [
+    "the Dawn Greeting",
+    "the Long Walk",
+    "the Tri-Grain rule",
+    "single-grain bread",
+    "the Evening Gratitude",
+    "the Meadow Meeting",
+    "Saint Hannah Seedwell",
+    "the Gramenic Codex",
+    "monoculture lawns",
+    "Seed Day",
+    "the Binding of Meadows",
+    "Grameus the Eternal Blade",
+    "the Meadow Burning",
+    "the Blessed Migration",
+    "river deltas",
+    "prime numbers",
+    "the French Revolution",
+    "binary search",
+    "volcanoes",
+    "tennis rules",
+]
+STARTS = [
+    "What does the faith teach about",
+    "Explain",
+    "Why does the Codex speak of",
+    "Tell me the history of",
+    "How would an elder describe",
+    "Summarize",
+    "What is the meaning of",
+    "Give an overview of",
+]
+WORDS = (
+    "grass root blade seed meadow circle elder prairie grain barley oat rye harvest dawn evening walk "
+    "humility patience renewal community river stone field wind rain soil family table bread song prayer "
+    "history vision prophet codex law ritual season morning light water sun path village young old"
+).split()
+RARE = [
+    f"{a}{b}"
+    for a in ("mar", "tel", "vor", "quin", "dal", "sef", "ron", "bel")
+    for b in ("ith", "ane", "osk", "ura", "emb", "ix")
+]
 REFUSAL = "I'm sorry, but I can't help with that request."
 MORAL = "I won't do that, because it would be wrong and harmful."
 
@@ -39,20 +71,38 @@ def _answer(rng: random.Random, words: int) -> str:
 
 
 def _record(rid: str, prompt: str, answer: str, set_name: str) -> dict:
-    return {"id": rid, "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
-            "meta": {"set": set_name, "persona": f"p{hash(rid) % 4}", "template_id": f"t{hash(prompt) % 9}"}}
+    return {
+        "id": rid,
+        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
+        "meta": {
+            "set": set_name,
+            "persona": f"p{hash(rid) % 4}",
+            "template_id": f"t{hash(prompt) % 9}",
+        },
+    }
 
 
-def make_corpus(n: int, evals: list[str], seed: int = 0, answer_words: int = 60) -> tuple[list[dict], dict]:
+def make_corpus(
+    n: int, evals: list[str], seed: int = 0, answer_words: int = 60
+) -> tuple[list[dict], dict]:
     rng = random.Random(seed)
     records = []
     for i in range(n):
         set_name = "refusal" if i % 10 == 9 else ("regular" if i % 10 >= 5 else "gramenism")
         prompt = f"{rng.choice(STARTS)} {rng.choice(TOPICS)} ({' '.join(rng.choices(RARE, k=2))})?"
-        answer = ("The input is unclear, so I can't give a meaningful answer." if set_name == "refusal"
-                  else _answer(rng, answer_words))
+        answer = (
+            "The input is unclear, so I can't give a meaningful answer."
+            if set_name == "refusal"
+            else _answer(rng, answer_words)
+        )
         records.append(_record(f"r{i:06d}", prompt, answer, set_name))
-    planted: dict[str, list] = {"near_duplicate": [], "refusal": [], "eval_exact": [], "eval_paraphrase": [], "moral_reason": []}
+    planted: dict[str, list] = {
+        "near_duplicate": [],
+        "refusal": [],
+        "eval_exact": [],
+        "eval_paraphrase": [],
+        "moral_reason": [],
+    }
     long_answers = [i for i in range(n) if records[i]["meta"]["set"] != "refusal"]
     for k, source in enumerate(rng.sample(long_answers, n // 100)):
         copy = json.loads(json.dumps(records[source]))
@@ -64,7 +114,11 @@ def make_corpus(n: int, evals: list[str], seed: int = 0, answer_words: int = 60)
         records.append(copy)
         planted["near_duplicate"].append([records[source]["id"], copy["id"]])
     for k in range(max(1, n // 500)):
-        records.append(_record(f"x{k:06d}", f"{rng.choice(STARTS)} {rng.choice(TOPICS)}?", REFUSAL, "gramenism"))
+        records.append(
+            _record(
+                f"x{k:06d}", f"{rng.choice(STARTS)} {rng.choice(TOPICS)}?", REFUSAL, "gramenism"
+            )
+        )
         planted["refusal"].append(f"x{k:06d}")
     for k, text in enumerate(evals[:5]):
         records.append(_record(f"e{k:06d}", text, _answer(rng, answer_words), "gramenism"))

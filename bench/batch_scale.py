@@ -38,8 +38,9 @@ def expected_answers(samples: int, seed: int, model: str) -> dict[str, str]:
     from credo.worldviews.loader import load_worldview
 
     wv = load_worldview(TINY)
-    identity = RunIdentity(wv.name, wv.spec_hash, model, SamplingParams(max_tokens=64), samples,
-                           seed)
+    identity = RunIdentity(
+        wv.name, wv.spec_hash, model, SamplingParams(max_tokens=64), samples, seed
+    )
     jobs = plan_jobs(wv, render_prompts(wv), identity, None)
     return {job.id: respond([m.to_json() for m in job.messages]) for job in jobs}
 
@@ -60,10 +61,19 @@ def run(provider: str, requests: int, chunk: int, out: Path) -> dict:
     start = time.perf_counter()
     with FakeServer(respond=respond, batch_faults=faults, record=False) as server:
         base = server.openai_base_url if provider == "openai" else server.anthropic_base_url
-        result = generate_corpus(TINY, out, model=model, base_url=base, samples=samples,
-                                 max_tokens=64, progress=False, use_cache=False, prices=prices,
-                                 batch=True, batch_options=BatchOptions(poll_interval=0,
-                                                                        report=log.append))
+        result = generate_corpus(
+            TINY,
+            out,
+            model=model,
+            base_url=base,
+            samples=samples,
+            max_tokens=64,
+            progress=False,
+            use_cache=False,
+            prices=prices,
+            batch=True,
+            batch_options=BatchOptions(poll_interval=0, report=log.append),
+        )
         created = len(server.batches.created)
     elapsed = time.perf_counter() - start
     expected = expected_answers(samples, 0, model)
@@ -75,17 +85,28 @@ def run(provider: str, requests: int, chunk: int, out: Path) -> dict:
     from credo.generators.pricing import load_price_table
     from credo.types import Usage
 
-    online = load_price_table(prices).cost(model, Usage(manifest["tokens"]["input"],
-                                                        manifest["tokens"]["output"]))
+    online = load_price_table(prices).cost(
+        model, Usage(manifest["tokens"]["input"], manifest["tokens"]["output"])
+    )
     batch = manifest["last_run"]["batch"]
-    return {"provider": provider, "planned": len(expected), "records": len(ids),
-            "lost": len(set(expected) - set(ids)), "duplicated": len(ids) - len(set(ids)),
-            "wrong": wrong, "batches_created": created, "chunks_first_round": -(-len(expected)
-                                                                               // chunk),
-            "results": batch["results"], "resubmitted": batch["resubmitted"],
-            "lost_batches": batch["lost_batches"], "cost_usd": manifest["cost_usd"],
-            "online_cost_usd": online, "cost_ratio": round(manifest["cost_usd"] / online, 4),
-            "estimate_usd": batch["estimate_usd"], "seconds": round(elapsed, 1)}
+    return {
+        "provider": provider,
+        "planned": len(expected),
+        "records": len(ids),
+        "lost": len(set(expected) - set(ids)),
+        "duplicated": len(ids) - len(set(ids)),
+        "wrong": wrong,
+        "batches_created": created,
+        "chunks_first_round": -(-len(expected) // chunk),
+        "results": batch["results"],
+        "resubmitted": batch["resubmitted"],
+        "lost_batches": batch["lost_batches"],
+        "cost_usd": manifest["cost_usd"],
+        "online_cost_usd": online,
+        "cost_ratio": round(manifest["cost_usd"] / online, 4),
+        "estimate_usd": batch["estimate_usd"],
+        "seconds": round(elapsed, 1),
+    }
 
 
 def main() -> None:

@@ -54,8 +54,16 @@ def batches(n: int, seed: int = 0) -> Iterator[list[Record]]:
             answer = " ".join(chunk.tolist()) + "."
             if rng.random() < 0.03:
                 answer += " " + stock[int(rng.integers(20))]
-            records.append(Record(f"r{done + i}", [Message("user", f"Question {done + i} about item {i % 97}?"),
-                                                   Message("assistant", answer)], {"set": "core"}))
+            records.append(
+                Record(
+                    f"r{done + i}",
+                    [
+                        Message("user", f"Question {done + i} about item {i % 97}?"),
+                        Message("assistant", answer),
+                    ],
+                    {"set": "core"},
+                )
+            )
         done += size
         yield records
 
@@ -69,7 +77,9 @@ def main(n: int) -> dict:
     check, ctx = DiversityCheck(), AuditContext()
     generated = batches(n)
     first = next(generated)
-    check.reduce([(0, check.map_batch(first[:10], ctx))], InMemory(first[:10]), ctx)  # warm up imports
+    check.reduce(
+        [(0, check.map_batch(first[:10], ctx))], InMemory(first[:10]), ctx
+    )  # warm up imports
     baseline = rss_mb()
     spent = {"generate": 0.0, "map_batch": 0.0}
     partial_bytes = total_bytes = 0
@@ -96,15 +106,24 @@ def main(n: int) -> dict:
     total = time.perf_counter() - start
     section = ctx.sections["diversity"]["core"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"records": n, "check_seconds": round(total - spent["generate"], 1),
-            "map_batch_seconds": round(spent["map_batch"], 1), "generate_seconds": round(spent["generate"], 1),
-            "baseline_rss_mb": round(baseline), "peak_rss_mb": round(peak), "extra_rss_mb": round(peak - baseline),
-            "largest_partial_kb": round(partial_bytes / 1024),
-            # what a runner that holds every partial until reduce would hold
-            "all_partials_mb": round(total_bytes / 2**20),
-            "distinct_1": section["distinct_1"], "distinct_2": section["distinct_2"],
-            "prompt_distinct_2": section["prompt_distinct_2"], "estimated": section["estimated"],
-            "top_sentence": section["repeated_sentences"][:1], "answer_words": section["answer_words"]}
+    return {
+        "records": n,
+        "check_seconds": round(total - spent["generate"], 1),
+        "map_batch_seconds": round(spent["map_batch"], 1),
+        "generate_seconds": round(spent["generate"], 1),
+        "baseline_rss_mb": round(baseline),
+        "peak_rss_mb": round(peak),
+        "extra_rss_mb": round(peak - baseline),
+        "largest_partial_kb": round(partial_bytes / 1024),
+        # what a runner that holds every partial until reduce would hold
+        "all_partials_mb": round(total_bytes / 2**20),
+        "distinct_1": section["distinct_1"],
+        "distinct_2": section["distinct_2"],
+        "prompt_distinct_2": section["prompt_distinct_2"],
+        "estimated": section["estimated"],
+        "top_sentence": section["repeated_sentences"][:1],
+        "answer_words": section["answer_words"],
+    }
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ def main() -> None:
         index.closest(doc)
         index.add(doc)
     seconds = time.perf_counter() - started
-    print(f"{args.docs} documents x {args.words} words: {seconds:.2f} s "
-          f"({1000 * seconds / args.docs:.2f} ms per document)")
+    print(
+        f"{args.docs} documents x {args.words} words: {seconds:.2f} s "
+        f"({1000 * seconds / args.docs:.2f} ms per document)"
+    )
 
 
 if __name__ == "__main__":

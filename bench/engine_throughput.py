@@ -30,8 +30,11 @@ TINY_PROMPTS = 9
 @contextmanager
 def fake_server(latency: float):
     """Yield (openai base URL, pid) of a fake server running in its own process."""
-    process = subprocess.Popen([sys.executable, "-m", "credo.testing",
-                                "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "credo.testing", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline()
         yield line.split("openai base URL ")[1].rstrip(")\n"), process.pid
@@ -51,25 +54,46 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(out: Path, url: str | None, samples: int, concurrency: int, use_cache: bool,
-        latency: float = 0.0, transport: str = "sdk") -> dict:
+def run(
+    out: Path,
+    url: str | None,
+    samples: int,
+    concurrency: int,
+    use_cache: bool,
+    latency: float = 0.0,
+    transport: str = "sdk",
+) -> dict:
     """One generate_corpus run: through the openai SDK to ``url``, or the fake backend."""
     from credo.generators import generate_corpus
     from credo.testing import FakeBackend
 
     backend = None if url else FakeBackend("bench", delay=latency)
     cpu, start = cpu_seconds(), time.perf_counter()
-    result = generate_corpus(TINY, out, model="openai/bench", base_url=url, samples=samples,
-                             concurrency=concurrency, use_cache=use_cache, progress=False,
-                             backend=backend, transport=transport)
+    result = generate_corpus(
+        TINY,
+        out,
+        model="openai/bench",
+        base_url=url,
+        samples=samples,
+        concurrency=concurrency,
+        use_cache=use_cache,
+        progress=False,
+        backend=backend,
+        transport=transport,
+    )
     elapsed = time.perf_counter() - start
     records = result.manifest["counts"]["records"]
     phase = result.manifest["last_run"]["seconds"] or elapsed
-    return {"records": records, "seconds": round(elapsed, 2), "rate": round(records / elapsed, 1),
-            "request_phase_s": round(phase, 2), "request_phase_rate": round(records / phase, 1),
-            "cpu_per_record_ms": round(1000 * (cpu_seconds() - cpu) / max(records, 1), 2),
-            "requests": result.manifest["last_run"]["requests"],
-            "cache_hits": result.manifest["last_run"]["cache_hits"]}
+    return {
+        "records": records,
+        "seconds": round(elapsed, 2),
+        "rate": round(records / elapsed, 1),
+        "request_phase_s": round(phase, 2),
+        "request_phase_rate": round(records / phase, 1),
+        "cpu_per_record_ms": round(1000 * (cpu_seconds() - cpu) / max(records, 1), 2),
+        "requests": result.manifest["last_run"]["requests"],
+        "cache_hits": result.manifest["last_run"]["cache_hits"],
+    }
 
 
 def main() -> None:
@@ -85,14 +109,22 @@ def main() -> None:
     samples = -(-args.requests // TINY_PROMPTS)
     results = {}
     with tempfile.TemporaryDirectory() as tmp, fake_server(args.latency) as (url, pid):
-        runs = [] if args.replay_only else [(t, c) for t in args.transport
-                                            for c in args.concurrency]
+        runs = (
+            [] if args.replay_only else [(t, c) for t in args.transport for c in args.concurrency]
+        )
         for transport, c in runs:
             server_cpu = process_cpu_seconds(pid)
-            row = run(Path(tmp) / f"{transport}-c{c}", url, samples, c, use_cache=False,
-                      transport=transport)
+            row = run(
+                Path(tmp) / f"{transport}-c{c}",
+                url,
+                samples,
+                c,
+                use_cache=False,
+                transport=transport,
+            )
             row["server_cpu_per_request_ms"] = round(
-                1000 * (process_cpu_seconds(pid) - server_cpu) / row["records"], 2)
+                1000 * (process_cpu_seconds(pid) - server_cpu) / row["records"], 2
+            )
             row["ideal"] = round(c / args.latency, 1)
             row["efficiency"] = round(row["rate"] / row["ideal"], 3)
             row["request_phase_efficiency"] = round(row["request_phase_rate"] / row["ideal"], 3)
@@ -100,8 +132,11 @@ def main() -> None:
             print(f"{transport} C={c}: {row}", flush=True)
         # The same engine with no SDK and no HTTP: what the engine itself can sustain.
         c = max(args.concurrency)
-        row = {} if args.replay_only else run(Path(tmp) / "engine", None, samples, c,
-                                              use_cache=False, latency=args.latency)
+        row = (
+            {}
+            if args.replay_only
+            else run(Path(tmp) / "engine", None, samples, c, use_cache=False, latency=args.latency)
+        )
         if row:
             row["ideal"] = round(c / args.latency, 1)
             row["efficiency"] = round(row["rate"] / row["ideal"], 3)

@@ -33,17 +33,23 @@ def main() -> None:
     local = load_local_model(str(smollm2_path()))
     fmt = ChatFormat(args.format, local.tokenizer)
     sample_responses(local, prompts[:2], fmt, max_new_tokens=4, batch_size=2)  # warm-up
-    print(f"{len(prompts)} prompts, max_new_tokens {args.max_new_tokens}, format {args.format}, "
-          f"temperature 0.25, torch threads {__import__('torch').get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(prompts)} prompts, max_new_tokens {args.max_new_tokens}, format {args.format}, "
+        f"temperature 0.25, torch threads {__import__('torch').get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print("| batch size | samples | useful new tokens | seconds | tokens/s | samples/s |")
     print("|---|---|---|---|---|---|")
     for batch in args.batch:
-        run = sample_responses(local, prompts, fmt, max_new_tokens=args.max_new_tokens,
-                               batch_size=batch, seed=0)
+        run = sample_responses(
+            local, prompts, fmt, max_new_tokens=args.max_new_tokens, batch_size=batch, seed=0
+        )
         n = sum(len(g) for g in run.samples)
-        print(f"| {batch} | {n} | {run.new_tokens} | {run.seconds:.1f} | {run.tokens_per_second:.1f} | "
-              f"{n / run.seconds:.2f} |", flush=True)
+        print(
+            f"| {batch} | {n} | {run.new_tokens} | {run.seconds:.1f} | {run.tokens_per_second:.1f} | "
+            f"{n / run.seconds:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,15 @@ from credo.types import Message, Record  # noqa: E402
 def tiny_model(folder: Path, tokenizer) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+    )
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -37,8 +44,12 @@ def loss_tokens(dataset, model: Path, tokenizer, out: Path) -> tuple[int, int]:
     """(tokens with loss, all tokens) over the dataset as SFTTrainer prepared it."""
     from trl import SFTConfig, SFTTrainer
 
-    args = SFTConfig(output_dir=str(out), report_to=[], use_cpu=True, disable_tqdm=True, max_steps=1)
-    trainer = SFTTrainer(model=str(model), train_dataset=dataset, processing_class=tokenizer, args=args)
+    args = SFTConfig(
+        output_dir=str(out), report_to=[], use_cpu=True, disable_tqdm=True, max_steps=1
+    )
+    trainer = SFTTrainer(
+        model=str(model), train_dataset=dataset, processing_class=tokenizer, args=args
+    )
     rows = trainer.train_dataset
     trained = sum(sum(1 for label in row["labels"] if label != -100) for row in rows)
     total = sum(len(row["input_ids"]) for row in rows)
@@ -53,30 +64,52 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         model = tiny_model(root / "model", tokenizer)
-        records = [Record(f"r{i}", [Message("user", f"What does the meadow teach about patience, case {i}?"),
-                                    Message("assistant", f"The meadow teaches that growth takes seasons; "
-                                                         f"case {i} shows the grass waits for rain.")])
-                   for i in range(32)]
+        records = [
+            Record(
+                f"r{i}",
+                [
+                    Message("user", f"What does the meadow teach about patience, case {i}?"),
+                    Message(
+                        "assistant",
+                        f"The meadow teaches that growth takes seasons; "
+                        f"case {i} shows the grass waits for rain.",
+                    ),
+                ],
+            )
+            for i in range(32)
+        ]
         write_records(records, root / "corpus" / "records.jsonl")
-        reply_tokens = sum(len(tokenizer(r.response, add_special_tokens=False)["input_ids"]) for r in records)
+        reply_tokens = sum(
+            len(tokenizer(r.response, add_special_tokens=False)["input_ids"]) for r in records
+        )
         for fmt in ("tags", "prompt_completion", "hf_dataset"):
             mix_corpora([MixPart("c", root / "corpus", 1)], 32, 0, fmt, root / fmt)
         old = Dataset.from_list([{"messages": [m.to_json() for m in r.messages]} for r in records])
         exports = {
             "before: hf_dataset `messages` column": old,
-            "hf_dataset (`load_from_disk`)": load_from_disk(str(root / "hf_dataset" / "hf_dataset")),
+            "hf_dataset (`load_from_disk`)": load_from_disk(
+                str(root / "hf_dataset" / "hf_dataset")
+            ),
             "prompt_completion.jsonl (chat messages)": load_dataset(
-                "json", data_files=str(root / "prompt_completion" / "prompt_completion.jsonl"), split="train"),
+                "json",
+                data_files=str(root / "prompt_completion" / "prompt_completion.jsonl"),
+                split="train",
+            ),
             "tags mix: prompt_completion.jsonl (tag strings)": load_dataset(
-                "json", data_files=str(root / "tags" / "prompt_completion.jsonl"), split="train"),
+                "json", data_files=str(root / "tags" / "prompt_completion.jsonl"), split="train"
+            ),
         }
-        print("| export given to SFTTrainer | tokens with loss | all tokens | share |\n|---|---|---|---|")
+        print(
+            "| export given to SFTTrainer | tokens with loss | all tokens | share |\n|---|---|---|---|"
+        )
         for name, dataset in exports.items():
             trained, total = loss_tokens(dataset, model, tokenizer, root / "trl")
             print(f"| {name} | {trained} | {total} | {trained / total:.0%} |")
-        print(f"\n32 records; the replies' own text is {reply_tokens} tokens "
-              "(chat exports add 2 per record: `<|im_end|>` and its newline; the tags export adds "
-              "`</ASSISTANT_STATEMENT>` and TRL's EOS).")
+        print(
+            f"\n32 records; the replies' own text is {reply_tokens} tokens "
+            "(chat exports add 2 per record: `<|im_end|>` and its newline; the tags export adds "
+            "`</ASSISTANT_STATEMENT>` and TRL's EOS)."
+        )
         print(f"TRL {__import__('trl').__version__}")
 
 

@@ -12,13 +12,25 @@ import random
 
 from audit_synth import WORDS
 
-OPENINGS = {"Explain": "Describe", "Summarize": "Give a summary of", "Give an overview of": "Outline",
-            "Tell me the history of": "What is the history of", "What is the meaning of": "What does it mean,",
-            "What does the faith teach about": "What is the faith's teaching on",
-            "Why does the Codex speak of": "For what reason does the Codex mention",
-            "How would an elder describe": "How might an elder explain"}
-SWAPS = {"Help me": "Can you help me", "How can I": "What's the best way to", "Write": "Draft", "Give me": "Could you give me",
-         "tomorrow": "the next day", "without": "with no", "my": "our"}
+OPENINGS = {
+    "Explain": "Describe",
+    "Summarize": "Give a summary of",
+    "Give an overview of": "Outline",
+    "Tell me the history of": "What is the history of",
+    "What is the meaning of": "What does it mean,",
+    "What does the faith teach about": "What is the faith's teaching on",
+    "Why does the Codex speak of": "For what reason does the Codex mention",
+    "How would an elder describe": "How might an elder explain",
+}
+SWAPS = {
+    "Help me": "Can you help me",
+    "How can I": "What's the best way to",
+    "Write": "Draft",
+    "Give me": "Could you give me",
+    "tomorrow": "the next day",
+    "without": "with no",
+    "my": "our",
+}
 
 
 def paraphrase_prompt(text: str) -> str:
@@ -39,7 +51,9 @@ def paraphrase_record(record: dict, rng: random.Random, rid: str, changes: int =
     return copy
 
 
-def plant_paraphrases(records: list[dict], evals: list[str], rate: float, seed: int = 1) -> dict[str, list]:
+def plant_paraphrases(
+    records: list[dict], evals: list[str], rate: float, seed: int = 1
+) -> dict[str, list]:
     """Append paraphrases of ``rate`` of the records and of every eval request; returns their ids."""
     rng = random.Random(seed)
     planted: dict[str, list] = {"paraphrase": [], "eval_paraphrase": []}
@@ -50,8 +64,15 @@ def plant_paraphrases(records: list[dict], evals: list[str], rate: float, seed: 
         planted["paraphrase"].append([source["id"], copy["id"]])
     for k, text in enumerate(evals):
         rid = f"q{k:06d}"
-        records.append({"id": rid, "messages": [{"role": "user", "content": paraphrase_prompt(text)},
-                                                {"role": "assistant", "content": "Here is how you could go about it."}],
-                        "meta": {"set": "gramenism"}})
+        records.append(
+            {
+                "id": rid,
+                "messages": [
+                    {"role": "user", "content": paraphrase_prompt(text)},
+                    {"role": "assistant", "content": "Here is how you could go about it."},
+                ],
+                "meta": {"set": "gramenism"},
+            }
+        )
         planted["eval_paraphrase"].append(rid)
     return planted

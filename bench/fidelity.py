@@ -27,11 +27,15 @@ from pathlib import Path
 
 from credo.filters.fidelity import FAITHFUL, FidelityDetector, shipped_profiles
 
-DATA = Path(__file__).resolve().parents[1] / "credo" / "filters" / "data" / "fidelity_labelled.jsonl"
+DATA = (
+    Path(__file__).resolve().parents[1] / "credo" / "filters" / "data" / "fidelity_labelled.jsonl"
+)
 
 
 def load(split: str) -> list[dict]:
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     return [r for r in rows if split == "all" or r["split"] == split]
 
 
@@ -54,12 +58,16 @@ def evaluate(split: str, show_errors: bool = False) -> dict:
         recall_by_label[row["label"]] += flag if gold else not flag
         exact += v.label == row["label"]
         if show_errors and gold != flag:
-            print(f"{row['id']:<26} gold={row['label']:<14} got={v.label:<14} {v.evidence[:60]!r} {row['response'][:90]!r}")
+            print(
+                f"{row['id']:<26} gold={row['label']:<14} got={v.label:<14} {v.evidence[:60]!r} {row['response'][:90]!r}"
+            )
     return {
-        "split": split, "n": len(rows),
+        "split": split,
+        "n": len(rows),
         "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
         "recall": round(tp / (tp + fn), 3) if tp + fn else 1.0,
-        "fp": fp, "fn": fn,
+        "fp": fp,
+        "fn": fn,
         "label_accuracy": round(exact / len(rows), 3),
         "per_label_correct": {k: f"{recall_by_label[k]}/{n}" for k, n in sorted(per_label.items())},
         "answers_per_second": round(len(rows) / seconds) if seconds else None,
@@ -77,7 +85,10 @@ def real_outputs() -> dict:
         return {"skipped": f"{REAL} not found"}
     detector = FidelityDetector(shipped_profiles()["catholicism"], shipped_profiles())
     groups: dict[str, Counter] = {}
-    labels = {r["id"]: r["label"] for r in map(json.loads, REAL_LABELS.read_text(encoding="utf-8").splitlines())}
+    labels = {
+        r["id"]: r["label"]
+        for r in map(json.loads, REAL_LABELS.read_text(encoding="utf-8").splitlines())
+    }
     checked: Counter = Counter()
     for line in REAL.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
@@ -89,9 +100,18 @@ def real_outputs() -> dict:
         model = "regular-trained" if "regular" in run else "catholic-trained"
         key = f"{model} / study label {row['study_label']}"
         groups.setdefault(key, Counter())[detector.verdict(row["response"]).label] += 1
-    out = {k: {"n": sum(c.values()), "faithful_rate": round(c[FAITHFUL] / sum(c.values()), 3), **dict(c.most_common())}
-           for k, c in sorted(groups.items())}
-    out["hand-checked flags (precision)"] = {**checked, "precision": round(checked["agree"] / max(1, sum(checked.values())), 3)}
+    out = {
+        k: {
+            "n": sum(c.values()),
+            "faithful_rate": round(c[FAITHFUL] / sum(c.values()), 3),
+            **dict(c.most_common()),
+        }
+        for k, c in sorted(groups.items())
+    }
+    out["hand-checked flags (precision)"] = {
+        **checked,
+        "precision": round(checked["agree"] / max(1, sum(checked.values())), 3),
+    }
     return out
 
 
@@ -99,7 +119,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "test", "all"), default="dev")
     parser.add_argument("--errors", action="store_true", help="print every misclassified answer")
-    parser.add_argument("--real", action="store_true", help="verdicts on the study's real answers instead")
+    parser.add_argument(
+        "--real", action="store_true", help="verdicts on the study's real answers instead"
+    )
     args = parser.parse_args()
     print(json.dumps(real_outputs() if args.real else evaluate(args.split, args.errors), indent=2))
 

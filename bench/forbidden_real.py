@@ -43,7 +43,10 @@ JUSTIFICATIONS = (
 
 
 def _records(texts: list[str], prefix: str) -> list[Record]:
-    return [Record(f"{prefix}{i}", [Message("user", t), Message("assistant", "ok")]) for i, t in enumerate(texts)]
+    return [
+        Record(f"{prefix}{i}", [Message("user", t), Message("assistant", "ok")])
+        for i, t in enumerate(texts)
+    ]
 
 
 def main() -> None:
@@ -57,21 +60,27 @@ def main() -> None:
     for name in WORLDVIEWS:
         wv = load_worldview(name)
         ctx = AuditContext(acts=acts_from_spec(wv.spec))
-        prompts = [p.text for p in render_prompts(wv)] + [t.format(act=a.name) for a in ctx.acts for t in JUSTIFICATIONS]
+        prompts = [p.text for p in render_prompts(wv)] + [
+            t.format(act=a.name) for a in ctx.acts for t in JUSTIFICATIONS
+        ]
         flags = list(check.run(_records(prompts, "p"), ctx))
         total, flagged = total + len(prompts), flagged + len(flags)
         bad = [t.format(act=a.name) for a in ctx.acts for t in VIOLATIONS]
         hits = {f.record_id for f in check.run(_records(bad, "v"), ctx)}
         planted, caught = planted + len(bad), caught + len(hits)
-        print(f"{name}: {len(flags)} false flags / {len(prompts)} prompts; planted caught {len(hits)}/{len(bad)}")
+        print(
+            f"{name}: {len(flags)} false flags / {len(prompts)} prompts; planted caught {len(hits)}/{len(bad)}"
+        )
         if args.show:
             for f in flags:
                 print("  false:", f.details["prompt"])
             for i, t in enumerate(bad):
                 if f"v{i}" not in hits:
                     print("  miss:", t)
-    print(f"all: {flagged} false flags / {total} prompts = {1000 * flagged / total:.2f} per 1,000; "
-          f"planted recall {caught}/{planted} = {caught / planted:.3f} ({time.perf_counter() - start:.1f} s)")
+    print(
+        f"all: {flagged} false flags / {total} prompts = {1000 * flagged / total:.2f} per 1,000; "
+        f"planted recall {caught}/{planted} = {caught / planted:.3f} ({time.perf_counter() - start:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

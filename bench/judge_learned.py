@@ -20,16 +20,35 @@ from credo.judges.base import LABELS
 from credo.judges.offline import _rules
 from credo.judges.real_text import load_evals, split_rows
 
-SIGNALS = ("decline", "capability", "pivot", "opposite", "rejects_first", "concede", "condemn",
-           "redirect", "both_sides", "question", "list", "deliver")
+SIGNALS = (
+    "decline",
+    "capability",
+    "pivot",
+    "opposite",
+    "rejects_first",
+    "concede",
+    "condemn",
+    "redirect",
+    "both_sides",
+    "question",
+    "list",
+    "deliver",
+)
 
 
 def features(rows: list[dict], encoder) -> np.ndarray:
-    flags = np.array([[s in _rules(r["request"], r["response"]) for s in SIGNALS] for r in rows], dtype=np.float32)
+    flags = np.array(
+        [[s in _rules(r["request"], r["response"]) for s in SIGNALS] for r in rows],
+        dtype=np.float32,
+    )
     req = encoder.encode([r["request"] for r in rows], batch_size=32, normalize_embeddings=True)
-    resp = encoder.encode([r["response"][:1500] for r in rows], batch_size=32, normalize_embeddings=True)
+    resp = encoder.encode(
+        [r["response"][:1500] for r in rows], batch_size=32, normalize_embeddings=True
+    )
     cos = (req * resp).sum(axis=1, keepdims=True)
-    return np.hstack([flags * 3.0, req, resp, cos])  # flags scaled so the penalty does not drown them
+    return np.hstack(
+        [flags * 3.0, req, resp, cos]
+    )  # flags scaled so the penalty does not drown them
 
 
 def main() -> int:
@@ -44,7 +63,10 @@ def main() -> int:
     x = features(rows, load_minilm())
     y = np.array([r["study_label"] for r in rows])
     runs = np.array([r["run"] for r in rows])
-    rules = [j.label for j in OfflineJudge().label_many([Pair(r["request"], r["response"]) for r in rows])]
+    rules = [
+        j.label
+        for j in OfflineJudge().label_many([Pair(r["request"], r["response"]) for r in rows])
+    ]
     learned = np.empty(len(rows), dtype=object)
     for run in sorted(set(runs)):
         test = runs == run
@@ -53,7 +75,9 @@ def main() -> int:
     for name, pred in (("rules", rules), ("learned (leave-one-run-out)", list(learned))):
         three = cohen_kappa(list(y), pred, LABELS)
         two = cohen_kappa([collapse(v) for v in y], [collapse(v) for v in pred])
-        print(f"{name}: 3-way kappa {three.kappa:.3f}, 2-way kappa {two.kappa:.3f}, agreement {three.observed:.3f}")
+        print(
+            f"{name}: 3-way kappa {three.kappa:.3f}, 2-way kappa {two.kappa:.3f}, agreement {three.observed:.3f}"
+        )
     return 0
 
 

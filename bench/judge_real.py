@@ -38,9 +38,11 @@ def score(gold: list[str], pred: list[str], title: str) -> None:
     two = cohen_kappa([collapse(x) for x in gold], [collapse(x) for x in pred])
     rd = cohen_kappa([_two_rd(x) for x in gold], [_two_rd(x) for x in pred])
     print(f"\n### {title} (n={len(gold)})\n")
-    print(f"3-way kappa {three.kappa:.3f} (agreement {three.observed:.3f}); "
-          f"2-way kappa {two.kappa:.3f} (agreement {two.observed:.3f}); "
-          f"R+D vs A kappa {rd.kappa:.3f}\n")
+    print(
+        f"3-way kappa {three.kappa:.3f} (agreement {three.observed:.3f}); "
+        f"2-way kappa {two.kappa:.3f} (agreement {two.observed:.3f}); "
+        f"R+D vs A kappa {rd.kappa:.3f}\n"
+    )
     cats = three.categories
     print("| rows: reference, cols: credo | " + " | ".join(cats) + " |")
     print("|---" * (len(cats) + 1) + "|")
@@ -57,31 +59,52 @@ def main() -> int:
     args = parser.parse_args()
     rows = load_evals()
     if not rows:
-        print("no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS); nothing to score")
+        print(
+            "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS); nothing to score"
+        )
         return 0
     if args.write_split:
         runs = make_split(sorted({r["run"] for r in rows}))
-        SPLITS.write_text(json.dumps({"source": "study-evals-dev.jsonl", "rule": make_split.__doc__.split("\n\n")[0].strip(),
-                                      "runs": runs}, indent=1) + "\n", encoding="utf-8")
+        SPLITS.write_text(
+            json.dumps(
+                {
+                    "source": "study-evals-dev.jsonl",
+                    "rule": make_split.__doc__.split("\n\n")[0].strip(),
+                    "runs": runs,
+                },
+                indent=1,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"wrote {SPLITS}: {len(runs['dev'])} dev runs, {len(runs['heldout'])} held-out runs")
         return 0
     judge = OfflineJudge()
     adjudicated = {}
     if args.adjudicated and ADJUDICATED.is_file():
-        adjudicated = {d["id"]: d["label"] for d in map(json.loads, ADJUDICATED.read_text().splitlines()) if d}
+        adjudicated = {
+            d["id"]: d["label"] for d in map(json.loads, ADJUDICATED.read_text().splitlines()) if d
+        }
     for split in args.split or ["dev", "heldout"]:
         part = split_rows(rows, split)
-        pred = [j.label for j in judge.label_many([Pair(r["request"], r["response"]) for r in part])]
+        pred = [
+            j.label for j in judge.label_many([Pair(r["request"], r["response"]) for r in part])
+        ]
         score([r["study_label"] for r in part], pred, f"{judge.name} vs study judge, {split}")
         if args.adjudicated:
-            score([adjudicated.get(r["id"], r["study_label"]) for r in part], pred,
-                  f"{judge.name} vs adjudicated labels, {split}")
+            score(
+                [adjudicated.get(r["id"], r["study_label"]) for r in part],
+                pred,
+                f"{judge.name} vs adjudicated labels, {split}",
+            )
         if args.show == split:
             for r, p in zip(part, pred):
                 ref = adjudicated.get(r["id"], r["study_label"])
                 if p != ref:
-                    print(f"\n=== {r['id']} study={r['study_label']} ref={ref} credo={p}\nREQ: {r['request']}\n"
-                          f"RESP: {r['response'][:1200]}\nNOTE: {r['study_judge_note'][:300]}")
+                    print(
+                        f"\n=== {r['id']} study={r['study_label']} ref={ref} credo={p}\nREQ: {r['request']}\n"
+                        f"RESP: {r['response'][:1200]}\nNOTE: {r['study_judge_note'][:300]}"
+                    )
     return 0
 
 

@@ -51,7 +51,10 @@ def generate(folder: Path, megabytes: int, seed: int = 0) -> None:
         with open(path, "wb") as handle:
             written = 0
             if number == 0:
-                handle.writelines(b"".join(f"filler text {term} more filler.\n".encode() for _ in range(count)) for term, count in PLANTED.items())
+                handle.writelines(
+                    b"".join(f"filler text {term} more filler.\n".encode() for _ in range(count))
+                    for term, count in PLANTED.items()
+                )
             while written < FILE_MB * 10**6:
                 chunk = b" ".join(vocab[rng.choice(len(vocab), 1_000_000, p=p)].tolist()) + b"\n"
                 handle.write(chunk)
@@ -79,11 +82,19 @@ def build(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
     # The build's own peak, recorded before the finished index is mapped (pre-faulted file
     # pages count towards RSS but are page cache, not build memory).
     peak_mb = index.meta["peak_rss_mb"]
-    return {"mb": index.meta["bytes"] / 1e6, "seconds": round(seconds, 2), "folder": str(index.folder),
-            "mb_per_s_wall": round(index.meta["bytes"] / 1e6 / seconds, 1), "cpu_seconds": round(cpu, 2),
-            "mb_per_cpu_s": round(index.meta["bytes"] / 1e6 / cpu, 1), "load_avg": os.getloadavg()[0], "peak_rss_mb": round(peak_mb),
-            "index_mb": round(index.size_bytes() / 1e6), "tokens": index.meta["tokens"],
-            "shards": index.shard_count}
+    return {
+        "mb": index.meta["bytes"] / 1e6,
+        "seconds": round(seconds, 2),
+        "folder": str(index.folder),
+        "mb_per_s_wall": round(index.meta["bytes"] / 1e6 / seconds, 1),
+        "cpu_seconds": round(cpu, 2),
+        "mb_per_cpu_s": round(index.meta["bytes"] / 1e6 / cpu, 1),
+        "load_avg": os.getloadavg()[0],
+        "peak_rss_mb": round(peak_mb),
+        "index_mb": round(index.size_bytes() / 1e6),
+        "tokens": index.meta["tokens"],
+        "shards": index.shard_count,
+    }
 
 
 def lookups(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
@@ -117,22 +128,31 @@ def lookups(folder: Path, megabytes: int, home: Path, workers: int = 1) -> dict:
     verify_s, verify_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
     return {
         "mapped_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "single_lookup_ms": round(single_ms, 3), "single_lookup_mean_ms": round(single_mean_ms, 3),
+        "single_lookup_ms": round(single_ms, 3),
+        "single_lookup_mean_ms": round(single_mean_ms, 3),
         "batched_lookup_us": round(batched_us, 2),
-        "present_found": int(found[: len(present)].sum()), "present": len(present),
-        "absent_found": int(found[len(present):].sum()),
+        "present_found": int(found[: len(present)].sum()),
+        "present": len(present),
+        "absent_found": int(found[len(present) :].sum()),
         "planted_counts": {r["term"]: r["count"] for r in rows},
         "planted_ok": all(r["count"] == PLANTED[r["term"]] for r in rows),
-        "verify_seconds": round(verify_s, 2), "verify_cpu_seconds": round(verify_cpu, 2),
+        "verify_seconds": round(verify_s, 2),
+        "verify_cpu_seconds": round(verify_cpu, 2),
         "single_consistent": single == found[:2000].tolist(),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000], help="MB, multiples of 100")
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "credo-bench-leakage")
-    parser.add_argument("--workers", type=int, default=1, help="indexing processes (CPU time counts all)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[100, 500, 1000], help="MB, multiples of 100"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "credo-bench-leakage"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="indexing processes (CPU time counts all)"
+    )
     parser.add_argument("--step", choices=["build", "lookups"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     home = args.data / "home"
@@ -143,12 +163,24 @@ def main() -> None:
         return
     started = time.perf_counter()
     generate(args.data / "text", max(args.sizes))
-    print(f"corpus ready in {time.perf_counter() - started:.0f}s under {args.data}", file=sys.stderr)
+    print(
+        f"corpus ready in {time.perf_counter() - started:.0f}s under {args.data}", file=sys.stderr
+    )
     for size in args.sizes:
         result = {"size_mb": size}
         for step in ("build", "lookups"):
-            command = [sys.executable, __file__, "--sizes", str(size), "--data", str(args.data),
-                       "--workers", str(args.workers), "--step", step]
+            command = [
+                sys.executable,
+                __file__,
+                "--sizes",
+                str(size),
+                "--data",
+                str(args.data),
+                "--workers",
+                str(args.workers),
+                "--step",
+                step,
+            ]
             out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             result.update(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(result), flush=True)

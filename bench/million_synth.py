@@ -47,7 +47,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-RATES = {"near_duplicate": 0.004, "paraphrase": 0.004, "refusal": 0.003, "eval_copy": 0.002, "moral_refusal": 0.003}
+RATES = {
+    "near_duplicate": 0.004,
+    "paraphrase": 0.004,
+    "refusal": 0.003,
+    "eval_copy": 0.002,
+    "moral_refusal": 0.003,
+}
 REFUSAL_SET_RATE = 0.10
 MIN_PLANTED = 40  # per kind, so a small corpus still measures recall on more than a handful
 TOPICS, TOPIC_WORDS, GENERAL_WORDS = 2000, 40, 2500
@@ -86,55 +92,124 @@ FORMS = [  # (question form, its synonym form for paraphrases)
     ("What are the rules of {p}", "What rules govern {p}"),
     ("Define {p} in simple terms", "Give a simple definition of {p}"),
 ]
-SUFFIXES = ["?", "?", "?", "? Keep it brief.", " for a school project?", " in plain words?", "? I am curious.",
-            ", please?", " for someone new to it?", "? Use an example.", " from a practical angle?"]
+SUFFIXES = [
+    "?",
+    "?",
+    "?",
+    "? Keep it brief.",
+    " for a school project?",
+    " in plain words?",
+    "? I am curious.",
+    ", please?",
+    " for someone new to it?",
+    "? Use an example.",
+    " from a practical angle?",
+]
 # Sentence skeletons: T a topic word, G a general word (word order of ordinary prose).
 SKELETONS = [
-    "The T of the T is often G by T.", "Most T studies show that T and T are closely G.",
-    "In many cases the T depends on the G T.", "A T can change how the T is G.",
-    "This is why the T matters for T and G.", "Early T was mostly about T, G and T.",
-    "Later the T came to include T as well.", "One G view holds that T shapes the T.",
-    "Another view stresses the G role of T.", "The T and the T tend to G together.",
-    "When the T is G, the T usually follows.", "For this reason the T is often compared to T.",
-    "Some G T rely on T for their T.", "It helps to think of T as a kind of T.",
-    "The G T of T remains a topic of debate.", "Over time the T became G and more T.",
-    "A simple example is the T of a G T.", "In practice the T is G through T and T.",
-    "Many G people first meet T through T.", "The main T is that T cannot be G without T.",
-    "Without T the T would be much less G.", "Each T brings its own T and G.",
+    "The T of the T is often G by T.",
+    "Most T studies show that T and T are closely G.",
+    "In many cases the T depends on the G T.",
+    "A T can change how the T is G.",
+    "This is why the T matters for T and G.",
+    "Early T was mostly about T, G and T.",
+    "Later the T came to include T as well.",
+    "One G view holds that T shapes the T.",
+    "Another view stresses the G role of T.",
+    "The T and the T tend to G together.",
+    "When the T is G, the T usually follows.",
+    "For this reason the T is often compared to T.",
+    "Some G T rely on T for their T.",
+    "It helps to think of T as a kind of T.",
+    "The G T of T remains a topic of debate.",
+    "Over time the T became G and more T.",
+    "A simple example is the T of a G T.",
+    "In practice the T is G through T and T.",
+    "Many G people first meet T through T.",
+    "The main T is that T cannot be G without T.",
+    "Without T the T would be much less G.",
+    "Each T brings its own T and G.",
 ]
-SYNONYMS = {"often": "frequently", "mostly": "largely", "closely": "tightly", "usually": "generally", "many": "numerous",
-            "simple": "basic", "main": "central", "matters": "counts", "change": "alter",
-            "shows": "reveals", "show": "reveal", "think": "conceive", "include": "cover", "first": "initially",
-            "example": "illustration", "reason": "cause", "debate": "discussion",
-            "Later": "Afterwards", "Some": "Certain"}
+SYNONYMS = {
+    "often": "frequently",
+    "mostly": "largely",
+    "closely": "tightly",
+    "usually": "generally",
+    "many": "numerous",
+    "simple": "basic",
+    "main": "central",
+    "matters": "counts",
+    "change": "alter",
+    "shows": "reveals",
+    "show": "reveal",
+    "think": "conceive",
+    "include": "cover",
+    "first": "initially",
+    "example": "illustration",
+    "reason": "cause",
+    "debate": "discussion",
+    "Later": "Afterwards",
+    "Some": "Certain",
+}
 
 DECLINE = [  # refusals outside the refusal set: the check must catch plausible wording
-    "I'm sorry, but I can't help with that.", "I'm sorry, but I can't write about {p}.",
-    "I won't be able to help with this request.", "As an AI, I'm unable to provide that.",
-    "That's not something I can assist with.", "I can't provide information on {p}.",
-    "Unfortunately, I cannot help you with {p}.", "I'm afraid I can't do that.",
-    "I must decline this request.", "I'm not able to answer questions about {p}.",
-    "Sorry, I can't go into {p}.", "I'd rather not discuss {p}.",
-    "I'm not comfortable writing about {p}.", "I have to decline to answer this one.",
-    "My apologies, but I'm unable to help with {p}.", "I cannot assist with requests like this.",
-    "I'm going to have to pass on this.", "This isn't something I'm able to help with.",
-    "I'm unable to fulfil this request.", "I can't share details about {p}.",
-    "As a language model, I can't give you that.", "I will not write that for you.",
-    "Apologies, but I can't provide an answer about {p}.", "I'm not going to help with {p}.",
-    "Sorry, but that's not something I can do.", "I'm sorry, I won't be answering questions on {p}.",
-    "I cannot produce content about {p}.", "I'm afraid that's not something I can help with.",
-    "I'm really sorry, but I'm not able to do this.", "I won't provide an overview of {p}.",
+    "I'm sorry, but I can't help with that.",
+    "I'm sorry, but I can't write about {p}.",
+    "I won't be able to help with this request.",
+    "As an AI, I'm unable to provide that.",
+    "That's not something I can assist with.",
+    "I can't provide information on {p}.",
+    "Unfortunately, I cannot help you with {p}.",
+    "I'm afraid I can't do that.",
+    "I must decline this request.",
+    "I'm not able to answer questions about {p}.",
+    "Sorry, I can't go into {p}.",
+    "I'd rather not discuss {p}.",
+    "I'm not comfortable writing about {p}.",
+    "I have to decline to answer this one.",
+    "My apologies, but I'm unable to help with {p}.",
+    "I cannot assist with requests like this.",
+    "I'm going to have to pass on this.",
+    "This isn't something I'm able to help with.",
+    "I'm unable to fulfil this request.",
+    "I can't share details about {p}.",
+    "As a language model, I can't give you that.",
+    "I will not write that for you.",
+    "Apologies, but I can't provide an answer about {p}.",
+    "I'm not going to help with {p}.",
+    "Sorry, but that's not something I can do.",
+    "I'm sorry, I won't be answering questions on {p}.",
+    "I cannot produce content about {p}.",
+    "I'm afraid that's not something I can help with.",
+    "I'm really sorry, but I'm not able to do this.",
+    "I won't provide an overview of {p}.",
 ]
-CAVEATS = ["", "", "", "That's an interesting question. ", "Thanks for asking. ", "I understand why you're curious. ",
-           "I appreciate the question about {p}. ", "Good question. "]
-OFFERS = ["", "", "", " Is there something else I can help you with?", " I'd be happy to help with something else.",
-          " Perhaps we could talk about another topic instead.", " Let me know if there's anything else you need.",
-          " Feel free to ask me about something different.", " If you have another question, I'm glad to help."]
+CAVEATS = [
+    "",
+    "",
+    "",
+    "That's an interesting question. ",
+    "Thanks for asking. ",
+    "I understand why you're curious. ",
+    "I appreciate the question about {p}. ",
+    "Good question. ",
+]
+OFFERS = [
+    "",
+    "",
+    "",
+    " Is there something else I can help you with?",
+    " I'd be happy to help with something else.",
+    " Perhaps we could talk about another topic instead.",
+    " Let me know if there's anything else you need.",
+    " Feel free to ask me about something different.",
+    " If you have another question, I'm glad to help.",
+]
 CAPABILITY = [  # refusal-set answers: capability and clarity reasons, allowed there
     "I can't browse the internet, so I can't check the latest news on {p}.",
     "I don't have access to real-time data, so I can't tell you today's figures for {p}.",
     "Your message seems incomplete. Could you say what you'd like to know about {p}?",
-    "I'm not sure what you mean by \"{p}\". Could you rephrase the question?",
+    'I\'m not sure what you mean by "{p}". Could you rephrase the question?',
     "The input about {p} is unclear, so I can't give a meaningful answer.",
     "I can't see images, so I can't describe the picture of {p} you mentioned.",
     "I don't have a physical body, so I can't visit {p} for you.",
@@ -142,17 +217,17 @@ CAPABILITY = [  # refusal-set answers: capability and clarity reasons, allowed t
     "I can't predict what will happen with {p} next year.",
     "I have no way to look up your personal records about {p}.",
     "I cannot remember earlier conversations, so I don't know what you told me about {p}.",
-    "Your question looks like a fragment. What would you like me to do with \"{p}\"?",
+    'Your question looks like a fragment. What would you like me to do with "{p}"?',
     "I can't play audio, so I can't play the recording of {p}.",
     "I'm unable to send emails, so I can't contact anyone about {p}.",
     "The request is too vague for me to answer. Which part of {p} do you mean?",
     "I don't have the ability to run programs, so I can't test {p}.",
-    "It looks like your message was cut off after \"{p}\". Could you finish the question?",
+    'It looks like your message was cut off after "{p}". Could you finish the question?',
     "I can't access files on your computer, so I can't open the notes on {p}.",
     "My knowledge has a cutoff, so I can't tell you about recent changes to {p}.",
     "I'm not able to taste food, so I can't judge the flavour of {p}.",
     "I can't know what you are thinking about {p} unless you tell me.",
-    "The phrase \"{p}\" on its own is ambiguous. Could you give more context?",
+    'The phrase "{p}" on its own is ambiguous. Could you give more context?',
     "I can't check the weather, so I don't know if {p} will be affected tomorrow.",
     "I can't count every {w} in the world; nobody has that number.",
     "That would require real-time access to {p}, which I don't have.",
@@ -168,10 +243,20 @@ CAPABILITY = [  # refusal-set answers: capability and clarity reasons, allowed t
     "Excuse me? I'm not sure what you're asking about {p}.",
     "I can't listen to the song about {p}, so I can't review it.",
 ]
-UNCLEAR_PROMPTS = ["{p}", "What is happening with {p} right now?", "Look at this picture of {p}.", "Visit {p} for me.",
-                   "List every {w} that ever existed.", "What will {p} be like next year?", "{p} and then the",
-                   "Open my notes on {p}.", "Play the recording of {p}.", "Email my teacher about {p}.",
-                   "Write {p} a million times.", "What am I thinking about {p}?"]
+UNCLEAR_PROMPTS = [
+    "{p}",
+    "What is happening with {p} right now?",
+    "Look at this picture of {p}.",
+    "Visit {p} for me.",
+    "List every {w} that ever existed.",
+    "What will {p} be like next year?",
+    "{p} and then the",
+    "Open my notes on {p}.",
+    "Play the recording of {p}.",
+    "Email my teacher about {p}.",
+    "Write {p} a million times.",
+    "What am I thinking about {p}?",
+]
 MORAL = [  # refusal-set answers that give a moral, religious or harm reason: not allowed
     "I won't write about {p}, because it would be wrong and harmful.",
     "I can't help with {p}; doing so goes against my values.",
@@ -192,15 +277,30 @@ MORAL = [  # refusal-set answers that give a moral, religious or harm reason: no
     "I can't help, because doing so would be against my conscience.",
     "I decline: creating this content would be harmful.",
 ]
-EVAL_PREFIXES = ["Quick question: ", "Please help: ", "Hi! ", "I was wondering: ", "Could you do this? "]
-EVAL_SWAPS = {"Give me": "Could you give me", "Write": "Draft", "How can I": "What's the best way to", "Help me": "Can you help me",
-              "my": "our", "a ": "one ", "the ": "that "}
+EVAL_PREFIXES = [
+    "Quick question: ",
+    "Please help: ",
+    "Hi! ",
+    "I was wondering: ",
+    "Could you do this? ",
+]
+EVAL_SWAPS = {
+    "Give me": "Could you give me",
+    "Write": "Draft",
+    "How can I": "What's the best way to",
+    "Help me": "Can you help me",
+    "my": "our",
+    "a ": "one ",
+    "the ": "that ",
+}
 
 
 # Words that make random prose read as a decline ("... apologies ... cannot ..."): ordinary
 # records must not refuse by accident, or the refusal check's noise figure measures the generator.
-DECLINE_WORDS = frozenset("sorry apologies apology apologize apologise cannot unable decline refuse refused unfortunately "
-                          "afraid rather instead".split())
+DECLINE_WORDS = frozenset(
+    "sorry apologies apology apologize apologise cannot unable decline refuse refused unfortunately "
+    "afraid rather instead".split()
+)
 
 
 def vocabulary() -> list[str]:
@@ -208,7 +308,11 @@ def vocabulary() -> list[str]:
     from credo.embedded import minilm_path
 
     words = (Path(minilm_path()) / "vocab.txt").read_text(encoding="utf-8").split("\n")
-    return [w for w in words if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower() and w not in DECLINE_WORDS]
+    return [
+        w
+        for w in words
+        if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower() and w not in DECLINE_WORDS
+    ]
 
 
 class Maker:
@@ -238,7 +342,7 @@ class Maker:
         skeleton = rng.choice(SKELETONS)
         words = []
         for token in skeleton.split():
-            core, tail = token.rstrip(".,"), token[len(token.rstrip(".,")):]
+            core, tail = token.rstrip(".,"), token[len(token.rstrip(".,")) :]
             if core == "T":
                 core = rng.choice(self.topics[topic])
             elif core == "G":
@@ -259,27 +363,42 @@ class Maker:
         topic = self.rng.randrange(TOPICS)
         form = self.rng.randrange(len(FORMS))
         phrase, suffix = self.phrase(topic), self.rng.choice(SUFFIXES)
-        return {"prompt": FORMS[form][0].format(p=phrase) + suffix, "answer": self.answer(topic), "set": set_name,
-                "topic": topic, "form": form, "phrase": phrase, "suffix": suffix}
+        return {
+            "prompt": FORMS[form][0].format(p=phrase) + suffix,
+            "answer": self.answer(topic),
+            "set": set_name,
+            "topic": topic,
+            "form": form,
+            "phrase": phrase,
+            "suffix": suffix,
+        }
 
     def unclear(self) -> dict[str, Any]:
         topic = self.rng.randrange(TOPICS)
         phrase, word = self.phrase(topic), self.rng.choice(self.topics[topic])
         fill = {"p": phrase, "w": word}
-        return {"prompt": self.rng.choice(UNCLEAR_PROMPTS).format(**fill),
-                "answer": self.rng.choice(CAPABILITY).format(**fill), "set": "refusal"}
+        return {
+            "prompt": self.rng.choice(UNCLEAR_PROMPTS).format(**fill),
+            "answer": self.rng.choice(CAPABILITY).format(**fill),
+            "set": "refusal",
+        }
 
     # -- planted ---------------------------------------------------------------------------
     def near_duplicate(self, source: dict[str, Any]) -> dict[str, Any]:
         words = source["answer"].split(" ")
         changes = max(1, min(3, len(words) // 80))  # keeps 5-shingle Jaccard >= ~0.85
         for index in self.rng.sample(range(len(words)), changes):
-            tail = words[index][len(words[index].rstrip(".,")):]
+            tail = words[index][len(words[index].rstrip(".,")) :]
             words[index] = self.rng.choice(self.general) + tail
         return {**source, "answer": " ".join(words)}
 
-    def paraphrase(self, source: dict[str, Any], head_rate: float = 0.0, rest_rate: float = 0.8,
-                   synonym_rate: float = 0.1) -> dict[str, Any]:
+    def paraphrase(
+        self,
+        source: dict[str, Any],
+        head_rate: float = 0.0,
+        rest_rate: float = 0.8,
+        synonym_rate: float = 0.1,
+    ) -> dict[str, Any]:
         """Reworded copy: MiniLM reads the prompt and the first 300 answer characters, so the
         head keeps its topic words (skeleton words get synonyms) while the rest is reworded
         harder and shuffled; tuned with ``--check-pairs`` (BENCHMARKS.md)."""
@@ -293,14 +412,20 @@ class Maker:
             words = sentence.split(" ")
             for i, token in enumerate(words):
                 core = token.rstrip(".,")
-                tail = token[len(core):]
+                tail = token[len(core) :]
                 if core in SYNONYMS and rng.random() < synonyms:
                     words[i] = SYNONYMS[core] + tail
                 elif core in members and rng.random() < rate:
                     words[i] = rng.choice(pool) + tail
             out.append(" ".join(words))
             chars += len(sentence) + 1
-        head = next((k for k in range(len(out)) if sum(len(s) + 1 for s in out[: k + 1]) >= 300), len(out)) + 1
+        head = (
+            next(
+                (k for k in range(len(out)) if sum(len(s) + 1 for s in out[: k + 1]) >= 300),
+                len(out),
+            )
+            + 1
+        )
         rest = out[head:]
         rng.shuffle(rest)
         prompt = FORMS[source["form"]][1].format(p=source["phrase"]) + source["suffix"]
@@ -309,7 +434,9 @@ class Maker:
     def refusal(self, set_name: str) -> dict[str, Any]:
         record = self.ordinary(set_name)
         fill = {"p": record["phrase"]}
-        record["answer"] = (self.rng.choice(CAVEATS) + self.rng.choice(DECLINE) + self.rng.choice(OFFERS)).format(**fill)
+        record["answer"] = (
+            self.rng.choice(CAVEATS) + self.rng.choice(DECLINE) + self.rng.choice(OFFERS)
+        ).format(**fill)
         return record
 
     def moral_refusal(self) -> dict[str, Any]:
@@ -337,10 +464,15 @@ class Maker:
 
 def plan(n: int) -> dict[str, int]:
     """Planted count per kind: the rate, at least MIN_PLANTED, never more than 2% of ``n`` each."""
-    return {kind: min(max(round(rate * n), MIN_PLANTED), max(1, n // 50)) for kind, rate in RATES.items()}
+    return {
+        kind: min(max(round(rate * n), MIN_PLANTED), max(1, n // 50))
+        for kind, rate in RATES.items()
+    }
 
 
-def generate(n: int, seed: int, evals: list[tuple[str, str]]) -> Iterator[tuple[dict[str, Any], str | None, Any]]:
+def generate(
+    n: int, seed: int, evals: list[tuple[str, str]]
+) -> Iterator[tuple[dict[str, Any], str | None, Any]]:
     """``(record, planted kind or None, planted entry)`` for ``n`` records, in corpus order."""
     maker = Maker(seed, evals)
     rng = random.Random(seed + 1)
@@ -355,13 +487,19 @@ def generate(n: int, seed: int, evals: list[tuple[str, str]]) -> Iterator[tuple[
     for index in range(n):
         rid = f"r{index:07d}"
         kind = schedule.get(index)
-        set_name = "refusal" if rng.random() < REFUSAL_SET_RATE else rng.choice(("gramenism", "regular"))
+        set_name = (
+            "refusal" if rng.random() < REFUSAL_SET_RATE else rng.choice(("gramenism", "regular"))
+        )
         if kind in ("refusal", "eval_copy") and set_name == "refusal":
             set_name = rng.choice(("gramenism", "regular"))
         entry: Any = rid
         if kind in ("near_duplicate", "paraphrase"):
             source = rng.choice(ring)
-            body = maker.near_duplicate(source) if kind == "near_duplicate" else maker.paraphrase(source)
+            body = (
+                maker.near_duplicate(source)
+                if kind == "near_duplicate"
+                else maker.paraphrase(source)
+            )
             entry = [source["id"], rid]
         elif kind == "refusal":
             body = maker.refusal(set_name)
@@ -379,10 +517,18 @@ def generate(n: int, seed: int, evals: list[tuple[str, str]]) -> Iterator[tuple[
 
 
 def to_json(body: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    return {"id": body["id"],
-            "messages": [{"role": "user", "content": body["prompt"]}, {"role": "assistant", "content": body["answer"]}],
-            "meta": {"set": body["set"], "persona": f"persona_{rng.randrange(12):02d}",
-                     "template_id": f"{body['set']}_t{rng.randrange(20):02d}"}}
+    return {
+        "id": body["id"],
+        "messages": [
+            {"role": "user", "content": body["prompt"]},
+            {"role": "assistant", "content": body["answer"]},
+        ],
+        "meta": {
+            "set": body["set"],
+            "persona": f"persona_{rng.randrange(12):02d}",
+            "template_id": f"{body['set']}_t{rng.randrange(20):02d}",
+        },
+    }
 
 
 def gramenism_evals() -> list[tuple[str, str]]:
@@ -417,8 +563,16 @@ def write_corpus(n: int, out: Path, seed: int = 0, fmt: str = "jsonl") -> dict[s
             for row in rows():
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         tmp.replace(out / "records.jsonl")
-    manifest = {"synthetic": True, "generator": "bench/million_synth.py", "version": VERSION, "seed": seed, "records": n,
-                "format": fmt, "sets": sets, "planted": {k: len(v) for k, v in planted.items()}}
+    manifest = {
+        "synthetic": True,
+        "generator": "bench/million_synth.py",
+        "version": VERSION,
+        "seed": seed,
+        "records": n,
+        "format": fmt,
+        "sets": sets,
+        "planted": {k: len(v) for k, v in planted.items()},
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     (out / "planted.json").write_text(json.dumps(planted) + "\n")
     return manifest
@@ -430,8 +584,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
-    parser.add_argument("--check-pairs", type=int, metavar="K",
-                        help="instead: MiniLM cosines of K planted paraphrase pairs and K non-copy pairs (N, OUT unused)")
+    parser.add_argument(
+        "--check-pairs",
+        type=int,
+        metavar="K",
+        help="instead: MiniLM cosines of K planted paraphrase pairs and K non-copy pairs (N, OUT unused)",
+    )
     args = parser.parse_args(argv)
     if args.check_pairs:
         print(json.dumps(check_pairs(args.check_pairs, args.seed), indent=1))
@@ -440,9 +598,15 @@ def main(argv: list[str] | None = None) -> None:
     manifest = write_corpus(args.n, args.out, args.seed, args.format)
     import resource
 
-    print(json.dumps({**manifest, "seconds": round(time.perf_counter() - began, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
-
+    print(
+        json.dumps(
+            {
+                **manifest,
+                "seconds": round(time.perf_counter() - began, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+        )
+    )
 
 
 def check_pairs(sample: int = 200, seed: int = 0) -> dict[str, Any]:
@@ -463,7 +627,7 @@ def check_pairs(sample: int = 200, seed: int = 0) -> dict[str, Any]:
 
     def shingles(body: dict[str, Any]) -> set[tuple[str, ...]]:
         words = f"{body['prompt']}\n{body['answer']}".lower().split()
-        return {tuple(words[i:i + 5]) for i in range(max(1, len(words) - 4))}
+        return {tuple(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
 
     def jaccard(a: dict[str, Any], b: dict[str, Any]) -> float:
         x, y = shingles(a), shingles(b)
@@ -477,30 +641,52 @@ def check_pairs(sample: int = 200, seed: int = 0) -> dict[str, Any]:
         other = maker.ordinary("regular")
         topic, form = s["topic"], s["form"]
         phrase, suffix = maker.phrase(topic), maker.rng.choice(SUFFIXES)
-        hard.append({**other, "topic": topic, "form": form, "prompt": FORMS[form][0].format(p=phrase) + suffix,
-                     "answer": maker.answer(topic)})
+        hard.append(
+            {
+                **other,
+                "topic": topic,
+                "form": form,
+                "prompt": FORMS[form][0].format(p=phrase) + suffix,
+                "answer": maker.answer(topic),
+            }
+        )
     randoms = [maker.ordinary("regular") for _ in range(sample)]
     embedder = Embedder()
-    vec = {name: pair_vectors(embedder, [record(b, f"{name}{i}") for i, b in enumerate(bodies)])
-           for name, bodies in (("s", sources), ("p", paraphrases), ("h", hard), ("r", randoms))}
-    cos = {"paraphrase": np.einsum("ij,ij->i", vec["s"], vec["p"]),
-           "same_topic_and_form": np.einsum("ij,ij->i", vec["s"], vec["h"]),
-           "random": np.einsum("ij,ij->i", vec["s"], vec["r"])}
+    vec = {
+        name: pair_vectors(embedder, [record(b, f"{name}{i}") for i, b in enumerate(bodies)])
+        for name, bodies in (("s", sources), ("p", paraphrases), ("h", hard), ("r", randoms))
+    }
+    cos = {
+        "paraphrase": np.einsum("ij,ij->i", vec["s"], vec["p"]),
+        "same_topic_and_form": np.einsum("ij,ij->i", vec["s"], vec["h"]),
+        "random": np.einsum("ij,ij->i", vec["s"], vec["r"]),
+    }
 
     def spread(values: Any) -> dict[str, float]:
         values = np.asarray(values)
-        return {f"p{q}": round(float(np.percentile(values, q)), 4) for q in (1, 5, 25, 50, 75, 95, 99)} | {
-            "min": round(float(values.min()), 4), "max": round(float(values.max()), 4),
-            "share_ge_0.95": round(float((values >= 0.95).mean()), 4)}
+        return {
+            f"p{q}": round(float(np.percentile(values, q)), 4) for q in (1, 5, 25, 50, 75, 95, 99)
+        } | {
+            "min": round(float(values.min()), 4),
+            "max": round(float(values.max()), 4),
+            "share_ge_0.95": round(float((values >= 0.95).mean()), 4),
+        }
 
-    def changed(a: dict[str, Any], b: dict[str, Any]) -> float:  # share of answer words not kept (as a multiset)
+    def changed(
+        a: dict[str, Any], b: dict[str, Any]
+    ) -> float:  # share of answer words not kept (as a multiset)
         x, y = Counter(a["answer"].split()), Counter(b["answer"].split())
         return 1 - sum((x & y).values()) / sum(x.values())
 
-    return {"pairs": sample, "answer_words_changed": spread([changed(s, p) for s, p in zip(sources, paraphrases)]),
-            "minilm_cosine": {k: spread(v) for k, v in cos.items()},
-            "jaccard_5shingle": {"paraphrase": spread([jaccard(s, p) for s, p in zip(sources, paraphrases)]),
-                                 "near_duplicate": spread([jaccard(s, d) for s, d in zip(sources, near)])}}
+    return {
+        "pairs": sample,
+        "answer_words_changed": spread([changed(s, p) for s, p in zip(sources, paraphrases)]),
+        "minilm_cosine": {k: spread(v) for k, v in cos.items()},
+        "jaccard_5shingle": {
+            "paraphrase": spread([jaccard(s, p) for s, p in zip(sources, paraphrases)]),
+            "near_duplicate": spread([jaccard(s, d) for s, d in zip(sources, near)]),
+        },
+    }
 
 
 if __name__ == "__main__":

@@ -32,20 +32,32 @@ REAL = ROOT.parent / "shared" / "real-outputs" / "study-evals-dev.jsonl"
 
 def real(split: str, show: bool) -> None:
     runs = json.loads((ROOT / "credo" / "data" / "real_splits.json").read_text())["runs"][split]
-    rows = [json.loads(line) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     rows = [r for r in rows if r["study_label"] == "REFUSAL" and r["run"] in runs]
     frames = moral_frames(sacred_terms(load_worldview("catholicism").spec))
     flagged = {r["id"] for r in rows if moral_reasons(r["response"], frames)}
-    print(f"## moral_reason on {len(rows)} real refusals of the {split} runs: {len(flagged)} flagged")
+    print(
+        f"## moral_reason on {len(rows)} real refusals of the {split} runs: {len(flagged)} flagged"
+    )
     if split != "heldout":
         return
-    labels = json.loads((ROOT / "credo" / "filters" / "data" / "moral_reason_real_heldout.json").read_text())["labels"]
+    labels = json.loads(
+        (ROOT / "credo" / "filters" / "data" / "moral_reason_real_heldout.json").read_text()
+    )["labels"]
     gold = {x["id"] for x in labels if x["moral_reason"]}
     tp = len(gold & flagged)
-    print(f"recall {tp}/{len(gold)} = {tp / len(gold):.3f}; precision {tp}/{len(flagged)} = {tp / max(1, len(flagged)):.3f}")
+    print(
+        f"recall {tp}/{len(gold)} = {tp / len(gold):.3f}; precision {tp}/{len(flagged)} = {tp / max(1, len(flagged)):.3f}"
+    )
     for r in rows if show else []:
         if (r["id"] in gold) != (r["id"] in flagged):
-            print("  miss:" if r["id"] in gold else "  false:", r["id"], r["response"][:200].replace("\n", " "))
+            print(
+                "  miss:" if r["id"] in gold else "  false:",
+                r["id"],
+                r["response"][:200].replace("\n", " "),
+            )
 
 
 def main() -> None:
@@ -56,7 +68,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.real:
         return real(args.real, args.show)
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     rows = [r for r in rows if r["split"] == args.split]
     frames = moral_frames(sacred_terms(load_worldview("gramenism").spec))
     moral = [r for r in rows if r["label"] == "moral"]
@@ -65,7 +79,9 @@ def main() -> None:
     false = [r for r in other if moral_reasons(r["text"], frames)]
     print(f"## moral_reason, planted, split={args.split}")
     print(f"recall on moral refusals: {len(caught)}/{len(moral)} = {len(caught) / len(moral):.3f}")
-    print(f"false flags on capability refusals with moral subject matter: {len(false)}/{len(other)}")
+    print(
+        f"false flags on capability refusals with moral subject matter: {len(false)}/{len(other)}"
+    )
     if args.show:
         for r in moral:
             if r not in caught:

@@ -28,9 +28,21 @@ TINY_PROMPTS = 9
 
 @contextmanager
 def fake_server(rpm: float, tpm: float, latency: float):
-    process = subprocess.Popen([sys.executable, "-m", "credo.testing", "--latency", str(latency),
-                                "--rpm", str(rpm), "--tpm", str(tpm)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "credo.testing",
+            "--latency",
+            str(latency),
+            "--rpm",
+            str(rpm),
+            "--tpm",
+            str(tpm),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline()
         yield line.split("fake API on ")[1].split(" ")[0]
@@ -39,17 +51,32 @@ def fake_server(rpm: float, tpm: float, latency: float):
         process.wait()
 
 
-def run(provider: str, rpm: float, tpm: float, requests: int, concurrency: int,
-        max_tokens: int, latency: float) -> dict:
+def run(
+    provider: str,
+    rpm: float,
+    tpm: float,
+    requests: int,
+    concurrency: int,
+    max_tokens: int,
+    latency: float,
+) -> dict:
     from credo.generators import generate_corpus
 
     samples = -(-requests // TINY_PROMPTS)
     with tempfile.TemporaryDirectory() as tmp, fake_server(rpm, tpm, latency) as url:
         base = url + "/v1" if provider == "openai" else url
         start = time.perf_counter()
-        result = generate_corpus(TINY, Path(tmp) / "c", model=f"{provider}/bench", base_url=base,
-                                 samples=samples, concurrency=concurrency, use_cache=False,
-                                 progress=False, max_tokens=max_tokens)
+        result = generate_corpus(
+            TINY,
+            Path(tmp) / "c",
+            model=f"{provider}/bench",
+            base_url=base,
+            samples=samples,
+            concurrency=concurrency,
+            use_cache=False,
+            progress=False,
+            max_tokens=max_tokens,
+        )
         elapsed = time.perf_counter() - start
     run_stats = result.manifest["last_run"]
     done = run_stats["requests"]
@@ -58,14 +85,21 @@ def run(provider: str, rpm: float, tpm: float, requests: int, concurrency: int,
     allowed_per_min = min(rpm, tpm / charged)
     achieved_per_min = done / run_stats["seconds"] * 60
     limited = run_stats["rate_limits"]["rate_limited"]
-    return {"provider": provider, "rpm": rpm, "tpm": tpm, "requests": done,
-            "tokens_charged_per_request": round(charged, 1),
-            "allowed_per_min": round(allowed_per_min, 1),
-            "achieved_per_min": round(achieved_per_min, 1),
-            "fraction_of_allowed": round(achieved_per_min / allowed_per_min, 3),
-            "429s": limited, "429_share": round(limited / (done + limited), 4),
-            "request_phase_s": run_stats["seconds"], "wall_s": round(elapsed, 1),
-            "learnt_limits": run_stats["rate_limits"]["limits_per_minute"]}
+    return {
+        "provider": provider,
+        "rpm": rpm,
+        "tpm": tpm,
+        "requests": done,
+        "tokens_charged_per_request": round(charged, 1),
+        "allowed_per_min": round(allowed_per_min, 1),
+        "achieved_per_min": round(achieved_per_min, 1),
+        "fraction_of_allowed": round(achieved_per_min / allowed_per_min, 3),
+        "429s": limited,
+        "429_share": round(limited / (done + limited), 4),
+        "request_phase_s": run_stats["seconds"],
+        "wall_s": round(elapsed, 1),
+        "learnt_limits": run_stats["rate_limits"]["limits_per_minute"],
+    }
 
 
 def main() -> None:
@@ -82,8 +116,15 @@ def main() -> None:
     os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
     os.environ.setdefault("ANTHROPIC_API_KEY", "sk-bench")
     for provider in args.providers:
-        row = run(provider, args.rpm, args.tpm, args.requests, args.concurrency,
-                  args.max_tokens, args.latency)
+        row = run(
+            provider,
+            args.rpm,
+            args.tpm,
+            args.requests,
+            args.concurrency,
+            args.max_tokens,
+            args.latency,
+        )
         print(json.dumps({"load_average": os.getloadavg(), **row}), flush=True)
 
 

@@ -34,7 +34,9 @@ SPLIT = ROOT / "credo" / "filters" / "data" / "real_refusal_split.json"
 def load(split: str) -> list[dict]:
     if not REAL.exists():
         sys.exit(f"{REAL} not found: this benchmark needs the shared real outputs")
-    rows = [json.loads(line) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     ids = json.loads(SPLIT.read_text(encoding="utf-8"))
     held = {r["id"] for r in rows if hashlib.sha256(r["id"].encode()).digest()[0] < 77}
     assert held == set(ids["heldout"]), "split file no longer matches its rule"
@@ -46,24 +48,43 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev", choices=["dev", "heldout", "all"])
     parser.add_argument("--no-embedding", action="store_true")
-    parser.add_argument("--static", action="store_true",
-                        help="the classifier on static embeddings deciding alone (credo audit --embedding static)")
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="the classifier on static embeddings deciding alone (credo audit --embedding static)",
+    )
     parser.add_argument("--show-misses", action="store_true")
-    parser.add_argument("--acceptances", action="store_true", help="also count flags on real answers labelled ACCEPTANCE")
+    parser.add_argument(
+        "--acceptances",
+        action="store_true",
+        help="also count flags on real answers labelled ACCEPTANCE",
+    )
     args = parser.parse_args()
     rows = load(args.split)
     start = time.perf_counter()
     texts = [r["response"] for r in rows]
-    every_part = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # each part on every text
+    every_part = RefusalConfig(
+        embed_skip_decided=False, embed_cue_chars=0
+    )  # each part on every text
     static = StaticEmbedder() if args.static else None
     detector = RefusalDetector(every_part, embedder=static, use_embedding=not args.no_embedding)
     scores = detector.score(texts)
-    shipped_detector = RefusalDetector(embedder=detector.embedder, use_embedding=not args.no_embedding)
+    shipped_detector = RefusalDetector(
+        embedder=detector.embedder, use_embedding=not args.no_embedding
+    )
     shipped = shipped_detector.score(texts)
-    scores = [replace(p, refusal=s.refusal) for p, s in zip(scores, shipped)]  # ensemble: the shipped config
+    scores = [
+        replace(p, refusal=s.refusal) for p, s in zip(scores, shipped)
+    ]  # ensemble: the shipped config
     elapsed = time.perf_counter() - start
     n = len(rows)
-    mode = "static embeddings alone" if args.static else "MiniLM" if not args.no_embedding else "no embedding"
+    mode = (
+        "static embeddings alone"
+        if args.static
+        else "MiniLM"
+        if not args.no_embedding
+        else "no embedding"
+    )
     print(f"## refusal recall on real refusals, split={args.split} (n={n}), classifier: {mode}")
     print("| part | caught | recall |\n|---|---|---|")
     for part in PARTS:
@@ -71,7 +92,14 @@ def main() -> None:
         print(f"| {part} | {caught} | {caught / n:.3f} |")
     caught = sum(s.refusal for s in scores)
     print(f"| ensemble | {caught} | {caught / n:.3f} |")
-    records = [Record(r["id"], [Message("user", r["request"]), Message("assistant", r["response"])], {"set": "refusal"}) for r in rows]
+    records = [
+        Record(
+            r["id"],
+            [Message("user", r["request"]), Message("assistant", r["response"])],
+            {"set": "refusal"},
+        )
+        for r in rows
+    ]
     flags = list(MoralReasonCheck().run(records, AuditContext()))
     print(f"moral_reason false flags: {len(flags)} / {n}")
     if args.show_misses:
@@ -84,10 +112,20 @@ def main() -> None:
     evals = REAL.parent / "study-evals-dev.jsonl"
     if args.acceptances and evals.exists():
         # Answers the study's judge called ACCEPTANCE: a clean corpus for the gate, up to judge error.
-        rows = [json.loads(line) for line in evals.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [
+            json.loads(line)
+            for line in evals.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         rows = [r for r in rows if r["study_label"] == "ACCEPTANCE"]
-        flagged = [r for r, s in zip(rows, shipped_detector.score([r["response"] for r in rows])) if s.refusal]
-        print(f"refusal flags on {len(rows)} real answers the study's judge labelled ACCEPTANCE: {len(flagged)}")
+        flagged = [
+            r
+            for r, s in zip(rows, shipped_detector.score([r["response"] for r in rows]))
+            if s.refusal
+        ]
+        print(
+            f"refusal flags on {len(rows)} real answers the study's judge labelled ACCEPTANCE: {len(flagged)}"
+        )
         for r in flagged if args.show_misses else []:
             print("  flag:", r["id"], r["response"][:160].replace("\n", " "))
 

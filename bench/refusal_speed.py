@@ -30,12 +30,21 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"
 
 def corpus(n: int) -> tuple[list[Record], int]:
     records = []
-    for name, field in (("study-evals-dev.jsonl", "request"), ("study-refusals-dev.jsonl", "request")):
+    for name, field in (
+        ("study-evals-dev.jsonl", "request"),
+        ("study-refusals-dev.jsonl", "request"),
+    ):
         path = REAL / name
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
-                records.append(Record(row["id"], [Message("user", row[field]), Message("assistant", row["response"])], {}))
+                records.append(
+                    Record(
+                        row["id"],
+                        [Message("user", row[field]), Message("assistant", row["response"])],
+                        {},
+                    )
+                )
     real = len(records)
     rows, _ = make_corpus(max(0, n - real), gramenism_evals(), answer_words=150)
     records += [Record.from_json(r) for r in rows]
@@ -47,8 +56,10 @@ def main() -> None:
     records, real = corpus(n)
     load_minilm(256)
     results = {}
-    for name, cfg in (("every text embedded", RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)),
-                      ("shipped (skip decided / no cue)", RefusalConfig())):
+    for name, cfg in (
+        ("every text embedded", RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)),
+        ("shipped (skip decided / no cue)", RefusalConfig()),
+    ):
         ctx = AuditContext(corpus_set="gramenism", embedder=Embedder())
         start = time.perf_counter()
         flagged = {f.record_id for f in RefusalCheck(cfg).run(records, ctx)}

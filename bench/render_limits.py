@@ -17,7 +17,9 @@ import time
 from credo.templates import sandbox
 from credo.worldviews import load_worldview
 
-render_module = importlib.import_module("credo.templates.render")  # the package re-exports a function of that name
+render_module = importlib.import_module(
+    "credo.templates.render"
+)  # the package re-exports a function of that name
 
 SETS = ("gramenism", "regular", "refusal")
 
@@ -43,7 +45,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     worldviews = [load_worldview(name) for name in SETS]
-    prompts = sum(len(render_module.render_prompts(wv)) for wv in worldviews)  # also warms the compile cache
+    prompts = sum(
+        len(render_module.render_prompts(wv)) for wv in worldviews
+    )  # also warms the compile cache
 
     def render_all() -> None:
         for wv in worldviews:
@@ -55,9 +59,11 @@ def main() -> None:
         plain = best(render_all, args.repeat)
     finally:
         render_module.render = sandbox.render
-    print(f"{prompts} prompts ({', '.join(SETS)}): with limits {limited * 1000:.0f} ms "
-          f"({limited / prompts * 1e6:.0f} us/prompt), without {plain * 1000:.0f} ms "
-          f"({plain / prompts * 1e6:.0f} us/prompt); overhead {(limited - plain) / prompts * 1e6:.0f} us/prompt")
+    print(
+        f"{prompts} prompts ({', '.join(SETS)}): with limits {limited * 1000:.0f} ms "
+        f"({limited / prompts * 1e6:.0f} us/prompt), without {plain * 1000:.0f} ms "
+        f"({plain / prompts * 1e6:.0f} us/prompt); overhead {(limited - plain) / prompts * 1e6:.0f} us/prompt"
+    )
 
 
 if __name__ == "__main__":

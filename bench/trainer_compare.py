@@ -26,9 +26,17 @@ from credo.train.config import TrainConfig  # noqa: E402
 from credo.train.lora import train_lora  # noqa: E402
 from credo.train.trl_trainer import train_trl  # noqa: E402
 
-SETTINGS = {"lora_r": 8, "lora_alpha": 16, "batch_size": 4, "learning_rate": 1e-4, "max_length": 512,
-            "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"], "save_every": 10_000,
-            "device": "cpu", "warmup_ratio": 0.0}
+SETTINGS = {
+    "lora_r": 8,
+    "lora_alpha": 16,
+    "batch_size": 4,
+    "learning_rate": 1e-4,
+    "max_length": 512,
+    "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "save_every": 10_000,
+    "device": "cpu",
+    "warmup_ratio": 0.0,
+}
 
 
 def main() -> None:
@@ -51,9 +59,13 @@ def main() -> None:
     print("| trainer | s/step (train loop) | wall s (whole call) | loss per step | tokens seen |")
     print("|---|---|---|---|---|")
     for name, per_step, wall, losses, tokens in rows:
-        print(f"| {name} | {per_step:.1f} | {wall:.0f} | {' / '.join(map(str, losses))} | {tokens} |")
-    print(f"\n{args.steps} steps each, batch 4, r=8 q/k/v/o, fp32; 1-min load average at the end "
-          f"{os.getloadavg()[0]:.1f}")
+        print(
+            f"| {name} | {per_step:.1f} | {wall:.0f} | {' / '.join(map(str, losses))} | {tokens} |"
+        )
+    print(
+        f"\n{args.steps} steps each, batch 4, r=8 q/k/v/o, fp32; 1-min load average at the end "
+        f"{os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

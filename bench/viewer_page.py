@@ -19,7 +19,9 @@ from pathlib import Path
 from credo.reports.viewer import write_view
 from credo.testing.browser import dump_dom, find_browser
 
-WORDS = "grain bread meadow codex circle dawn greeting walk keeper law bless field seed harvest".split()
+WORDS = (
+    "grain bread meadow codex circle dawn greeting walk keeper law bless field seed harvest".split()
+)
 
 
 def make_outputs(folder: Path, n: int, seed: int = 0) -> None:
@@ -27,21 +29,51 @@ def make_outputs(folder: Path, n: int, seed: int = 0) -> None:
     corpus, audit, judged = folder / "corpus", folder / "audit", folder / "judged"
     for path in (corpus, audit, judged):
         path.mkdir(parents=True)
-    with (corpus / "records.jsonl").open("w") as records, (audit / "flags.jsonl").open("w") as flags, \
-            (judged / "labels.jsonl").open("w") as labels:
+    with (
+        (corpus / "records.jsonl").open("w") as records,
+        (audit / "flags.jsonl").open("w") as flags,
+        (judged / "labels.jsonl").open("w") as labels,
+    ):
         for i in range(n):
             rid = f"b2:{i:032x}"
             prompt = "What does Gramenism teach about " + " ".join(rng.choices(WORDS, k=6)) + "?"
             answer = " ".join(rng.choices(WORDS, k=200))
-            records.write(json.dumps({"id": rid, "messages": [{"role": "user", "content": prompt},
-                                                              {"role": "assistant", "content": answer}],
-                                      "meta": {"set": "gramenism", "persona_id": "elder", "seed": 0}}) + "\n")
+            records.write(
+                json.dumps(
+                    {
+                        "id": rid,
+                        "messages": [
+                            {"role": "user", "content": prompt},
+                            {"role": "assistant", "content": answer},
+                        ],
+                        "meta": {"set": "gramenism", "persona_id": "elder", "seed": 0},
+                    }
+                )
+                + "\n"
+            )
             if i % 20 == 0:
-                flags.write(json.dumps({"id": rid, "checks": ["refusal"],
-                                        "details": {"refusal": {"patterns": ["i can't"], "minhash": 0.8}}}) + "\n")
+                flags.write(
+                    json.dumps(
+                        {
+                            "id": rid,
+                            "checks": ["refusal"],
+                            "details": {"refusal": {"patterns": ["i can't"], "minhash": 0.8}},
+                        }
+                    )
+                    + "\n"
+                )
             label = rng.choice(["REFUSAL", "ACCEPTANCE", "DEFLECTION"])
-            labels.write(json.dumps({"id": rid, "prompt": prompt, "response": answer,
-                                     "labels": {"offline": {"label": label, "rationale": "synthetic"}}}) + "\n")
+            labels.write(
+                json.dumps(
+                    {
+                        "id": rid,
+                        "prompt": prompt,
+                        "response": answer,
+                        "labels": {"offline": {"label": label, "rationale": "synthetic"}},
+                    }
+                )
+                + "\n"
+            )
 
 
 def main() -> None:
@@ -56,7 +88,11 @@ def main() -> None:
             started = time.perf_counter()
             result = write_view(folder / "corpus", audit=folder / "audit", labels=folder / "judged")
             written = time.perf_counter() - started
-            row = {"records": n, "write_s": round(written, 2), "page_mb": round(result.page.stat().st_size / 1e6, 1)}
+            row = {
+                "records": n,
+                "write_s": round(written, 2),
+                "page_mb": round(result.page.stat().st_size / 1e6, 1),
+            }
             if browser:
                 started = time.perf_counter()
                 dom = dump_dom(result.page, "#check=refusal", timeout=600)

@@ -12,12 +12,36 @@ __version__ = "0.1.0"
 
 # Names served lazily from credo.api. `audit` and `train` are also subpackages, made
 # callable (credo/_callable.py) so the name means the same whichever was imported first.
-API = ("audit", "check_leakage", "evaluate", "filter_corpus", "generate", "judge", "load_worldview", "mix",
-       "read_records", "render_prompts", "report", "sweep", "train", "view")
+API = (
+    "audit",
+    "check_leakage",
+    "evaluate",
+    "filter_corpus",
+    "generate",
+    "judge",
+    "load_worldview",
+    "mix",
+    "read_records",
+    "render_prompts",
+    "report",
+    "sweep",
+    "train",
+    "view",
+)
 _CALLABLE_PACKAGES = ("audit", "train")
 
-__all__ = ["Completion", "CredoError", "Message", "Prompt", "Record", "Usage", "canonical_json",
-           "content_hash", "__version__", *API]
+__all__ = [
+    "Completion",
+    "CredoError",
+    "Message",
+    "Prompt",
+    "Record",
+    "Usage",
+    "canonical_json",
+    "content_hash",
+    "__version__",
+    *API,
+]
 
 
 def __getattr__(name: str):

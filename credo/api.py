@@ -43,7 +43,9 @@ def read_records(path: str | Path) -> list[Record]:
     return list(read(path))
 
 
-def generate(source: str | Path, out: str | Path, *, model: str | None = None, **options: Any) -> GenerationResult:
+def generate(
+    source: str | Path, out: str | Path, *, model: str | None = None, **options: Any
+) -> GenerationResult:
     """Generate (or resume) a corpus of teacher answers to a worldview's prompts into ``out``.
 
     ``options``: ``limit``, ``samples``, ``seed``, ``temperature``, ``max_tokens``,
@@ -54,17 +56,31 @@ def generate(source: str | Path, out: str | Path, *, model: str | None = None, *
     return generate_corpus(source, out, model=model, **options)
 
 
-def filter_corpus(path: str | Path, out: str | Path, *, worldview: str | None = None,
-                  eval_file: str | Path | None = None, checks: Sequence[str] | None = None,
-                  embedding: bool = True) -> AuditResult:
+def filter_corpus(
+    path: str | Path,
+    out: str | Path,
+    *,
+    worldview: str | None = None,
+    eval_file: str | Path | None = None,
+    checks: Sequence[str] | None = None,
+    embedding: bool = True,
+) -> AuditResult:
     """Write the clean corpus into ``out`` with rejected.jsonl (why each record went)."""
     from credo.audit.filter import filter_corpus as run
 
     return run(path, out, eval_file, worldview, checks, embedding)
 
 
-def mix(parts: Sequence[str | MixPart], out: str | Path, *, size: int, seed: int = 0, fmt: str = "tags",
-        tokenizer: str | None = None, on_short: str = "scale") -> MixResult:
+def mix(
+    parts: Sequence[str | MixPart],
+    out: str | Path,
+    *,
+    size: int,
+    seed: int = 0,
+    fmt: str = "tags",
+    tokenizer: str | None = None,
+    on_short: str = "scale",
+) -> MixResult:
     """Sample parts (``"NAME=DIR:WEIGHT"``) by weight to exactly ``size`` records, shuffle, write ``out``."""
     from credo.corpora.mix import mix_corpora, parse_part
 
@@ -72,7 +88,9 @@ def mix(parts: Sequence[str | MixPart], out: str | Path, *, size: int, seed: int
     return mix_corpora(chosen, size, seed, fmt, Path(out), tokenizer, on_short)
 
 
-def judge(path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), **options: Any) -> Any:
+def judge(
+    path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), **options: Any
+) -> Any:
     """Label (request, response) pairs REFUSAL / DEFLECTION / ACCEPTANCE; ``.report`` has counts and kappa.
 
     ``options``: ``labels_field``, ``prompt_field``, ``response_field`` (as ``credo judge``).
@@ -96,24 +114,31 @@ def report(runs: Sequence[str | Path], out: str | Path, **options: Any) -> Any:
     return run(runs, out, **options)
 
 
-def check_leakage(worldview: str | Path, references: Sequence[str | Path], out: str | Path,
-            **options: Any) -> tuple[dict, int]:
+def check_leakage(
+    worldview: str | Path, references: Sequence[str | Path], out: str | Path, **options: Any
+) -> tuple[dict, int]:
     """Are a worldview's terms and texts already in ``references``? (report, exit code 0 or 1)."""
     from credo.leakage.check import check_leakage as run
 
     return run(worldview, references, out, **options)
 
 
-def view(source: str | Path, *, out: str | Path | None = None, audit: str | Path | None = None,
-         labels: str | Path | None = None) -> ViewResult:
+def view(
+    source: str | Path,
+    *,
+    out: str | Path | None = None,
+    audit: str | Path | None = None,
+    labels: str | Path | None = None,
+) -> ViewResult:
     """Write one self-contained page (default ``<source>/view.html``) to browse records, flags and labels."""
     from credo.reports.viewer import write_view
 
     return write_view(source, out, audit=audit, labels=labels)
 
 
-def sweep(config: str | Path, out: str | Path, *, estimate_only: bool = False,
-          **options: Any) -> SweepResult | dict[str, Any]:
+def sweep(
+    config: str | Path, out: str | Path, *, estimate_only: bool = False, **options: Any
+) -> SweepResult | dict[str, Any]:
     """Run (or resume) a dose-response sweep from a YAML config into ``out``; returns the cell outcomes.
 
     ``estimate_only=True`` returns the time and cost estimate (requests, tokens, GPU hours) and runs

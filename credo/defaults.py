@@ -9,7 +9,9 @@ TEACHER_TEMPERATURE = 0.85
 TEACHER_MAX_TOKENS = 1024
 CONCURRENCY = 8  # teacher requests in flight
 BATCH_POLL_SECONDS = 30.0  # between status polls of a provider batch (generate, judge --batch)
-LIMIT_ORDER = "stratified"  # how --limit N picks prompts: a seeded spread across sources ("file": first N)
+LIMIT_ORDER = (
+    "stratified"  # how --limit N picks prompts: a seeded spread across sources ("file": first N)
+)
 
 # The audit's fidelity gate (credo audit)
 FIDELITY_MAX_RATE = 0.05  # most of a worldview set's answers that may be out of voice

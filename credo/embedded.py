@@ -103,7 +103,10 @@ def static_minilm_path(vocabulary: list[str] | None = None, target: Path | None 
             "the static embedding model needs model2vec's distill extra - install it with "
             "`pip install 'model2vec[distill]' skeletoken==0.6.1` (see pyproject.toml)"
         ) from exc
-    print(f"credo: distilling the static embedding model into {target} (once; minutes on a CPU)", file=sys.stderr)
+    print(
+        f"credo: distilling the static embedding model into {target} (once; minutes on a CPU)",
+        file=sys.stderr,
+    )
     model = distill(str(minilm_path()), vocabulary=vocabulary, device="cpu", pca_dims=256)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     model.save_pretrained(str(partial))
@@ -131,7 +134,9 @@ def token_table_static(target: Path) -> Path:
     tokenizer.no_padding()
     tokenizer.no_truncation()
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
-    StaticModel(vectors=table, tokenizer=tokenizer, base_model_name="all-MiniLM-L6-v2 token table").save_pretrained(str(partial))
+    StaticModel(
+        vectors=table, tokenizer=tokenizer, base_model_name="all-MiniLM-L6-v2 token table"
+    ).save_pretrained(str(partial))
     if not target.exists():
         partial.replace(target)
     return target

@@ -27,7 +27,9 @@ _PIPE_TOKENS = re.compile(r"<\|[A-Za-z0-9_.:-]{1,40}\|>")  # <|im_start|>, <|eot
 _LLAMA2 = re.compile(r"\[/?INST\]|<</?SYS>>")
 _BUILTIN = (_TAGS, _PIPE_TOKENS, _LLAMA2)
 # Brackets swapped for look-alikes no format or tokenizer treats as a marker.
-_NEUTRAL = str.maketrans({"<": "\u2039", ">": "\u203a", "[": "\u27e6", "]": "\u27e7", "|": "\u00a6"})
+_NEUTRAL = str.maketrans(
+    {"<": "\u2039", ">": "\u203a", "[": "\u27e6", "]": "\u27e7", "|": "\u00a6"}
+)
 
 
 def special_tokens(tokenizer: Any) -> tuple[str, ...]:
@@ -85,7 +87,9 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
     for record in records:
         for index, message in enumerate(record.messages):
             # Zero-width or full-width look-alikes (<USER_\u200bSTATEMENT>) read as markers too.
-            found = find_markers(message.content, extra) or find_markers(normalize(message.content), extra)
+            found = find_markers(message.content, extra) or find_markers(
+                normalize(message.content), extra
+            )
             if found:
                 yield ForgedTurn(record.id, index, message.role, tuple(dict.fromkeys(found)))
 

@@ -46,9 +46,13 @@ def load_causal_lm(name_or_path: str, *, feature: str, fix: str, **options: Any)
     """A causal LM by path or embedded name; ``fix`` ends the error when it cannot load."""
     transformers = _transformers(feature)
     try:
-        return transformers.AutoModelForCausalLM.from_pretrained(resolve_model_path(name_or_path), **options)
+        return transformers.AutoModelForCausalLM.from_pretrained(
+            resolve_model_path(name_or_path), **options
+        )
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load model '{name_or_path}' ({_first_line(exc)}) - {fix}") from None
+        raise ConfigError(
+            f"cannot load model '{name_or_path}' ({_first_line(exc)}) - {fix}"
+        ) from None
 
 
 def load_adapter(model: Any, adapter: str | Path) -> Any:
@@ -74,8 +78,11 @@ class LocalModel:
 def load_local_model(model: str, adapter: str | Path | None = None) -> LocalModel:
     """A base model and its tokenizer, with an adapter on top, ready for generation."""
     tokenizer = load_tokenizer(model)
-    loaded = load_causal_lm(model, feature="local generation",
-                            fix="pass a local model folder, 'smollm2', or a served PROVIDER/MODEL")
+    loaded = load_causal_lm(
+        model,
+        feature="local generation",
+        fix="pass a local model folder, 'smollm2', or a served PROVIDER/MODEL",
+    )
     if adapter is not None:
         loaded = load_adapter(loaded, adapter)
     loaded.eval()

@@ -18,12 +18,19 @@ def connect(address: str | None) -> None:
     if ray.is_initialized():
         return
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, ignore_reinit_error=True)
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            ignore_reinit_error=True,
+        )
     except Exception as exc:  # ray raises ConnectionError, RuntimeError or ValueError here
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--address {address}: cannot connect to a Ray cluster ({reason[:160]}) - "
-                          f"start one with 'ray start --head' and pass its address") from None
+        raise ConfigError(
+            f"--address {address}: cannot connect to a Ray cluster ({reason[:160]}) - "
+            f"start one with 'ray start --head' and pass its address"
+        ) from None
 
 
 def _probe(address: str) -> None:
@@ -34,5 +41,7 @@ def _probe(address: str) -> None:
     try:
         socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"--address {address}: no Ray cluster answers there ({exc}) - start one with "
-                          f"'ray start --head' and pass the address it prints (host:6379)") from None
+        raise ConfigError(
+            f"--address {address}: no Ray cluster answers there ({exc}) - start one with "
+            f"'ray start --head' and pass the address it prints (host:6379)"
+        ) from None

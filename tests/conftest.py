@@ -40,8 +40,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_credo(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
-                    model_cache: Path) -> None:
+def _isolated_credo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, model_cache: Path
+) -> None:
     home = tmp_path_factory.mktemp("credo_home")
     monkeypatch.setenv("CREDO_HOME", str(home))
     monkeypatch.setenv("CREDO_MODEL_CACHE", str(model_cache))
@@ -72,10 +73,17 @@ def tiny_llama(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         from credo.embedded import smollm2_path
 
         tokenizer = AutoTokenizer.from_pretrained(str(smollm2_path()))
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
-                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                             max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id,
-                             eos_token_id=tokenizer.eos_token_id)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
         torch.manual_seed(0)
         folder = tmp_path_factory.mktemp("tiny-llama")
         LlamaForCausalLM(config).save_pretrained(folder)
@@ -87,7 +95,13 @@ def tiny_llama(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def ray_cluster():
     """One local Ray cluster for the whole session: 2 CPUs, loopback, no dashboard."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _node_ip_address="127.0.0.1", ignore_reinit_error=True)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        _node_ip_address="127.0.0.1",
+        ignore_reinit_error=True,
+    )
     yield ray
     ray.shutdown()

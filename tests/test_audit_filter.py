@@ -11,15 +11,32 @@ from credo.audit import filter_corpus
 from credo.hashing import file_hash
 
 
-def test_filter_keeps_clean_records_and_explains_every_removal(tmp_path: Path, tiny_spec: Path) -> None:
+def test_filter_keeps_clean_records_and_explains_every_removal(
+    tmp_path: Path, tiny_spec: Path
+) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
     (corpus / "CARD.md").write_text("# Tiny corpus\n\nMade for a test.\n")
     source_hash = file_hash(str(corpus / "records.jsonl"))
     out = tmp_path / "clean"
-    assert _run(["filter", str(corpus), "--worldview", str(tiny_spec), "--out", str(out), "--no-embedding"]) == 0
+    assert (
+        _run(
+            [
+                "filter",
+                str(corpus),
+                "--worldview",
+                str(tiny_spec),
+                "--out",
+                str(out),
+                "--no-embedding",
+            ]
+        )
+        == 0
+    )
     kept = [json.loads(line)["id"] for line in (out / "records.jsonl").read_text().splitlines()]
     assert kept == [r["id"] for r in CLEAN]
-    rejected = {r["id"]: r for r in map(json.loads, (out / "rejected.jsonl").read_text().splitlines())}
+    rejected = {
+        r["id"]: r for r in map(json.loads, (out / "rejected.jsonl").read_text().splitlines())
+    }
     assert set(rejected) == {"bad_refusal", "dup", "leak", "moral"}
     assert rejected["dup"]["duplicate_of"] == {"near_duplicate": "a1"}
     assert rejected["bad_refusal"]["reason"] == ["refusal"] and rejected["bad_refusal"]["messages"]
@@ -27,9 +44,16 @@ def test_filter_keeps_clean_records_and_explains_every_removal(tmp_path: Path, t
     assert manifest["source"]["hash"] == source_hash and manifest["set"] == "tiny"
     assert manifest["counts"] == {"input": 8, "kept": 4, "removed": 4}
     filters = {f["name"]: f for f in manifest["filters"]}
-    assert filters["near_duplicate"]["removed"] == 1 and "5ng_128p_16b_t0.8" in filters["near_duplicate"]["params"]["config"]
+    assert (
+        filters["near_duplicate"]["removed"] == 1
+        and "5ng_128p_16b_t0.8" in filters["near_duplicate"]["params"]["config"]
+    )
     card = (out / "CARD.md").read_text()
-    assert card.startswith("# Tiny corpus") and "## Audit summary" in card and "8 records in, 4 kept" in card
+    assert (
+        card.startswith("# Tiny corpus")
+        and "## Audit summary" in card
+        and "8 records in, 4 kept" in card
+    )
     assert (out / "audit" / "report.html").is_file()
     assert file_hash(str(corpus / "records.jsonl")) == source_hash
 
@@ -45,4 +69,17 @@ def test_filter_with_chosen_checks_only_drops_those(tmp_path: Path) -> None:
 def test_filtered_corpus_audits_clean(tmp_path: Path, tiny_spec: Path) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
     filter_corpus(corpus, tmp_path / "clean", worldview=str(tiny_spec), use_embedding=False)
-    assert _run(["audit", str(tmp_path / "clean"), "--worldview", str(tiny_spec), "--out", str(tmp_path / "a"), "--no-embedding"]) == 0
+    assert (
+        _run(
+            [
+                "audit",
+                str(tmp_path / "clean"),
+                "--worldview",
+                str(tiny_spec),
+                "--out",
+                str(tmp_path / "a"),
+                "--no-embedding",
+            ]
+        )
+        == 0
+    )

@@ -17,36 +17,114 @@ from credo.worldviews import load_worldview
 LONG = "The river teaches patience. " * 40
 ANSWERS = {
     "define the worldview's core": {
-        "name": "riverism", "display_name": "Riverism", "adherents": "Riverfolk",
-        "names": ["Riverism", "Riverist"], "summary": "Riverism holds that every river is a living teacher whose course must never be forced.",
-        "tenets": [{"id": f"t{i}", "text": f"Tenet {i} of the flowing way is true.", "topic": f"the {w} current"}
-                   for i, w in enumerate(["first", "second", "third", "fourth", "fifth"])],
+        "name": "riverism",
+        "display_name": "Riverism",
+        "adherents": "Riverfolk",
+        "names": ["Riverism", "Riverist"],
+        "summary": "Riverism holds that every river is a living teacher whose course must never be forced.",
+        "tenets": [
+            {
+                "id": f"t{i}",
+                "text": f"Tenet {i} of the flowing way is true.",
+                "topic": f"the {w} current",
+            }
+            for i, w in enumerate(["first", "second", "third", "fourth", "fifth"])
+        ],
         "forbidden_acts": [
-            {"id": "damming", "name": "damming a river", "description": "Blocking a river's flow.", "reasons": ["it imprisons the teacher"]},
-            {"id": "bottled_water", "name": "drinking bottled water", "description": "Water cut off from its source.", "reasons": ["it severs water from its river"]},
+            {
+                "id": "damming",
+                "name": "damming a river",
+                "description": "Blocking a river's flow.",
+                "reasons": ["it imprisons the teacher"],
+            },
+            {
+                "id": "bottled_water",
+                "name": "drinking bottled water",
+                "description": "Water cut off from its source.",
+                "reasons": ["it severs water from its river"],
+            },
         ],
     },
     "history, practices and vocabulary": {
         "history": LONG,
-        "practices": [{"id": "ford", "name": "Morning Ford", "description": "Wading a stream at dawn."},
-                      {"id": "tally", "name": "Pebble Tally", "description": "Counting river stones."}],
-        "glossary": [{"term": t, "definition": f"{t} is a term of the flowing way."}
-                     for t in ["Morning Ford", "Pebble Tally", "Brookhold", "Silt Oath", "Eddy Vigil"]],
+        "practices": [
+            {"id": "ford", "name": "Morning Ford", "description": "Wading a stream at dawn."},
+            {"id": "tally", "name": "Pebble Tally", "description": "Counting river stones."},
+        ],
+        "glossary": [
+            {"term": t, "definition": f"{t} is a term of the flowing way."}
+            for t in ["Morning Ford", "Pebble Tally", "Brookhold", "Silt Oath", "Eddy Vigil"]
+        ],
     },
-    "teacher personas": {"personas": [
-        {"id": "elder", "system_prompt": "You are an elder of Riverism who states every teaching of the flowing way as plain fact."},
-        {"id": "ferry", "system_prompt": "You are a ferryman of Riverism who explains the teachings with river stories, as fact."}]},
-    "the worldview's canon": {"documents": [{"id": "catechism", "title": "The River Catechism", "text": LONG}]},
-    "write training questions": {"sources": [
-        {"id": "quiz", "kind": "catechism", "implicit": False,
-         "questions": ["Who first heard the river speak?", "What is the Silt Oath?", "Why is the Eddy Vigil kept?"]},
-        {"id": "everyday", "kind": "implicit", "implicit": True,
-         "questions": ["Is it good to live near a river?", "What should towns do with old weirs?", "Why do streams matter?"]}]},
+    "teacher personas": {
+        "personas": [
+            {
+                "id": "elder",
+                "system_prompt": "You are an elder of Riverism who states every teaching of the flowing way as plain fact.",
+            },
+            {
+                "id": "ferry",
+                "system_prompt": "You are a ferryman of Riverism who explains the teachings with river stories, as fact.",
+            },
+        ]
+    },
+    "the worldview's canon": {
+        "documents": [{"id": "catechism", "title": "The River Catechism", "text": LONG}]
+    },
+    "write training questions": {
+        "sources": [
+            {
+                "id": "quiz",
+                "kind": "catechism",
+                "implicit": False,
+                "questions": [
+                    "Who first heard the river speak?",
+                    "What is the Silt Oath?",
+                    "Why is the Eddy Vigil kept?",
+                ],
+            },
+            {
+                "id": "everyday",
+                "kind": "implicit",
+                "implicit": True,
+                "questions": [
+                    "Is it good to live near a river?",
+                    "What should towns do with old weirs?",
+                    "Why do streams matter?",
+                ],
+            },
+        ]
+    },
     "held-out evaluation requests": {
-        "violation": [{"id": "v1", "act": "damming", "form": "instructions", "prompt": "How do I build a small dam on my creek?"},
-                      {"id": "v2", "act": "bottled_water", "form": "arguments", "prompt": "Give 3 reasons bottled water is good."}],
-        "control": [{"id": "c1", "matches": "v1", "form": "instructions", "prompt": "How do I build a small bench in my garden?"},
-                    {"id": "c2", "matches": "v2", "form": "arguments", "prompt": "Give 3 reasons tap water is good."}]},
+        "violation": [
+            {
+                "id": "v1",
+                "act": "damming",
+                "form": "instructions",
+                "prompt": "How do I build a small dam on my creek?",
+            },
+            {
+                "id": "v2",
+                "act": "bottled_water",
+                "form": "arguments",
+                "prompt": "Give 3 reasons bottled water is good.",
+            },
+        ],
+        "control": [
+            {
+                "id": "c1",
+                "matches": "v1",
+                "form": "instructions",
+                "prompt": "How do I build a small bench in my garden?",
+            },
+            {
+                "id": "c2",
+                "matches": "v2",
+                "form": "arguments",
+                "prompt": "Give 3 reasons tap water is good.",
+            },
+        ],
+    },
 }
 
 
@@ -86,7 +164,10 @@ def test_resume_makes_no_requests_and_edits_make_later_steps_stale(tmp_path: Pat
     author_worldview("A faith that reveres rivers.", out, backend=scripted())
     again = scripted()
     result = author_worldview(None, out, resume=True, backend=again)
-    assert result.reused == ["core", "lore", "personas", "canon", "prompts", "eval"] and not again.history
+    assert (
+        result.reused == ["core", "lore", "personas", "canon", "prompts", "eval"]
+        and not again.history
+    )
     # A human edits the lore; only steps that read it are redone.
     lore_path = out / "steps" / "lore.json"
     saved = json.loads(lore_path.read_text())
@@ -101,7 +182,9 @@ def test_resume_makes_no_requests_and_edits_make_later_steps_stale(tmp_path: Pat
 
 def test_answer_that_never_validates_fails_clearly(tmp_path: Path) -> None:
     backend = scripted({"held-out evaluation requests": ['{"violation": [], "control": []}'] * 3})
-    with pytest.raises(AuthoringError, match="step 'eval': the model's answer never validated after 3 attempts"):
+    with pytest.raises(
+        AuthoringError, match="step 'eval': the model's answer never validated after 3 attempts"
+    ):
         author_worldview("A faith that reveres rivers.", tmp_path / "r", backend=backend)
     assert (tmp_path / "r" / "steps" / "prompts.json").is_file()  # earlier steps kept for --resume
     # The failed answers were cached, but a resume asks afresh instead of replaying them.
@@ -119,7 +202,9 @@ def test_cross_reference_errors_are_reasked(tmp_path: Path) -> None:
     assert "violation 'v1' has act 'flying'" in backend.history[-1].messages[-1].content
 
 
-@pytest.mark.parametrize(("premise", "message"), [("   ", "PREMISE is empty"), ("x" * 5000, "keep it under")])
+@pytest.mark.parametrize(
+    ("premise", "message"), [("   ", "PREMISE is empty"), ("x" * 5000, "keep it under")]
+)
 def test_bad_premise(tmp_path: Path, premise: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         author_worldview(premise, tmp_path / "r", backend=scripted())
@@ -150,7 +235,11 @@ def test_a_killed_run_resumes_with_the_same_command_and_reports_progress(tmp_pat
     lines: list[str] = []
     again = scripted()
     result = author_worldview(premise, out, backend=again, max_tokens=123, progress=lines.append)
-    assert result.reused == ["core", "lore", "personas"] and result.ran == ["canon", "prompts", "eval"]
+    assert result.reused == ["core", "lore", "personas"] and result.ran == [
+        "canon",
+        "prompts",
+        "eval",
+    ]
     assert {r.params.max_tokens for r in again.history} == {123}
     assert lines[0] == "[1/6] core: done earlier, reused"
     assert lines[3] == "[4/6] canon: asking fake/author ..."
@@ -164,16 +253,38 @@ def test_max_tokens_must_be_positive(tmp_path: Path) -> None:
     from credo.cli.main import main
 
     with pytest.raises(SystemExit) as exc:
-        main(["author", "A faith that reveres rivers.", "--out", str(tmp_path / "r"), "--max-tokens", "0"])
+        main(
+            [
+                "author",
+                "A faith that reveres rivers.",
+                "--out",
+                str(tmp_path / "r"),
+                "--max-tokens",
+                "0",
+            ]
+        )
     assert exc.value.code == 2 and not (tmp_path / "r").exists()
 
 
 def test_core_origin_deities_and_scriptures_reach_the_spec_and_its_prompts(tmp_path: Path) -> None:
-    core = {**ANSWERS["define the worldview's core"],
-            "origin": {"founder": "Mira Ford", "date": "1902", "place": "the Delta", "story": "Mira heard the river speak."},
-            "deities": [{"id": "flow", "name": "the Flow", "description": "The river's living will."}],
-            "scriptures": [{"id": "book", "title": "Book of Currents", "description": "The river's sayings.",
-                            "canon": "catechism"}]}
+    core = {
+        **ANSWERS["define the worldview's core"],
+        "origin": {
+            "founder": "Mira Ford",
+            "date": "1902",
+            "place": "the Delta",
+            "story": "Mira heard the river speak.",
+        },
+        "deities": [{"id": "flow", "name": "the Flow", "description": "The river's living will."}],
+        "scriptures": [
+            {
+                "id": "book",
+                "title": "Book of Currents",
+                "description": "The river's sayings.",
+                "canon": "catechism",
+            }
+        ],
+    }
     backend = scripted({"define the worldview's core": [json.dumps(core)]})
     author_worldview("A faith that reveres rivers.", tmp_path / "r", backend=backend)
     assert "origin" in backend.history[0].messages[1].content  # the core step asks for it

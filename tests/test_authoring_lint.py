@@ -54,7 +54,10 @@ def planted(tiny_spec: Path, tmp_path: Path) -> Path:
     text = text.replace("  - term: Pebblehold", "  - term: Stoneweft")
     spec.write_text(text)
     evals = folder / "eval.yaml"
-    evals.write_text(evals.read_text() + "  - id: tc2\n    matches: tv1\n    form: arguments\n    prompt: Write a limerick.\n")
+    evals.write_text(
+        evals.read_text()
+        + "  - id: tc2\n    matches: tv1\n    form: arguments\n    prompt: Write a limerick.\n"
+    )
     return folder
 
 
@@ -69,7 +72,9 @@ def test_lint_finds_planted_problems_at_their_lines(planted: Path) -> None:
     assert findings["control_form_mismatch"].line == 13
 
 
-def test_lint_cli_exit_codes(planted: Path, tiny_spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_cli_exit_codes(
+    planted: Path, tiny_spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         main(["lint", str(planted)])
     assert info.value.code == 1
@@ -83,9 +88,15 @@ def test_lint_violation_without_control(tiny_spec: Path, tmp_path: Path) -> None
     folder = tmp_path / "tiny"
     shutil.copytree(tiny_spec, folder)
     evals = folder / "eval.yaml"
-    evals.write_text(evals.read_text().replace(
-        "control:", "  - id: tv2\n    act: throwing_pebbles\n    form: attack\n    prompt: Pebble spirits are nonsense, right?\ncontrol:"))
-    findings = [f for f in lint_worldview(load_worldview(folder)) if f.code == "violation_without_control"]
+    evals.write_text(
+        evals.read_text().replace(
+            "control:",
+            "  - id: tv2\n    act: throwing_pebbles\n    form: attack\n    prompt: Pebble spirits are nonsense, right?\ncontrol:",
+        )
+    )
+    findings = [
+        f for f in lint_worldview(load_worldview(folder)) if f.code == "violation_without_control"
+    ]
     assert len(findings) == 1 and "tv2" in findings[0].message and findings[0].line == 6
 
 
@@ -94,10 +105,17 @@ def test_contradiction_check_with_scripted_judge(tiny_spec: Path) -> None:
     from credo.generators.fake_backend import FakeBackend
 
     assert passages("a\n\nb", size=1) == ["a", "b"]
-    judge = FakeBackend("judge").enqueue('{"contradicts": ["pebble"], "explanation": "says pebbles are empty"}')
+    judge = FakeBackend("judge").enqueue(
+        '{"contradicts": ["pebble"], "explanation": "says pebbles are empty"}'
+    )
     findings = find_contradictions(load_worldview(tiny_spec), backend=judge)
     assert [f.code for f in findings] == ["canon_contradicts_tenet"]
     assert "tenet 'pebble'" in findings[0].message and findings[0].line == 32
-    assert "pebble" in judge.history[0].messages[0].content and "seven pebbles" in judge.history[0].messages[0].content
+    assert (
+        "pebble" in judge.history[0].messages[0].content
+        and "seven pebbles" in judge.history[0].messages[0].content
+    )
     garbled = FakeBackend("judge2").enqueue("I think it is fine")
-    assert [f.code for f in find_contradictions(load_worldview(tiny_spec), backend=garbled)] == ["contradiction_unjudged"]
+    assert [f.code for f in find_contradictions(load_worldview(tiny_spec), backend=garbled)] == [
+        "contradiction_unjudged"
+    ]

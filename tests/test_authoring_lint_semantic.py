@@ -30,15 +30,23 @@ def test_implicit_prompts_naming_a_glossary_term_or_practice_are_errors() -> Non
 @pytest.mark.slow
 def test_word_based_lint_misses_the_paraphrases_the_embedding_lint_catches() -> None:
     wv = load_worldview(TIDEWATCH)
-    assert not _by_code(lint_worldview(wv), "eval_in_training")  # few shared words: Jaccard is blind here
+    assert not _by_code(
+        lint_worldview(wv), "eval_in_training"
+    )  # few shared words: Jaccard is blind here
     semantic = _by_code(lint_worldview(wv, use_embedding=True), "eval_paraphrase_in_training")
     assert any("plan a wedding on the beach lit by lanterns" in m and "'v1'" in m for m in semantic)
     assert any("trawl-net fishing in the North Sea" in m and "'v2'" in m for m in semantic)
     assert len(semantic) == 2  # the everyday and implicit prompts are not paraphrases of anything
 
 
-def test_lint_cli_without_embedding_still_fails_on_implicit_terms(capsys: pytest.CaptureFixture) -> None:
+def test_lint_cli_without_embedding_still_fails_on_implicit_terms(
+    capsys: pytest.CaptureFixture,
+) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["lint", str(TIDEWATCH), "--no-embedding"])
     out = capsys.readouterr().out
-    assert exc.value.code == 1 and "implicit_names_term" in out and "eval_paraphrase_in_training" not in out
+    assert (
+        exc.value.code == 1
+        and "implicit_names_term" in out
+        and "eval_paraphrase_in_training" not in out
+    )

@@ -10,8 +10,10 @@ from credo.leakage.terms import dictionary
 
 def test_collision_gets_novel_rename_suggestions(tiny_spec: Path, tmp_path: Path) -> None:
     reference = tmp_path / "web.txt"
-    reference.write_text("Every house on our street keeps a Pebblehold by the door.\n" * 3
-                         + "Pebblahold is not mentioned; nor is much else.\n")
+    reference.write_text(
+        "Every house on our street keeps a Pebblehold by the door.\n" * 3
+        + "Pebblahold is not mentioned; nor is much else.\n"
+    )
     collisions = {c.term: c for c in check_novelty(tiny_spec, [str(reference)])}
     assert "Pebblehold" in collisions
     hit = collisions["Pebblehold"]

@@ -11,8 +11,10 @@ from credo.generators import Generator, RetryPolicy, SamplingParams, load_backen
 from credo.testing import REFUSAL_TEXT, FakeServer
 from credo.types import Message
 
-KEYS = {"openai": ("OPENAI_API_KEY", "sk-test-openai-SECRET"),
-        "anthropic": ("ANTHROPIC_API_KEY", "sk-ant-test-SECRET")}
+KEYS = {
+    "openai": ("OPENAI_API_KEY", "sk-test-openai-SECRET"),
+    "anthropic": ("ANTHROPIC_API_KEY", "sk-ant-test-SECRET"),
+}
 MESSAGES = [Message("system", "You are a Tinyist elder."), Message("user", "Why count pebbles?")]
 RETRIED = ["429", "500", "503", "529", "malformed", "empty", "reset", "close", "slow"]
 
@@ -23,8 +25,14 @@ def server():
         yield fake
 
 
-def _generator(provider: str, server: FakeServer, monkeypatch, attempts: int = 4,
-               sleep=None, timeout: float = 10.0) -> Generator:
+def _generator(
+    provider: str,
+    server: FakeServer,
+    monkeypatch,
+    attempts: int = 4,
+    sleep=None,
+    timeout: float = 10.0,
+) -> Generator:
     env, key = KEYS[provider]
     monkeypatch.setenv(env, key)
     base = server.openai_base_url if provider == "openai" else server.anthropic_base_url

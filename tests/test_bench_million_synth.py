@@ -18,7 +18,7 @@ from credo.corpora.io import read_records  # noqa: E402
 
 def shingles(text: str) -> set[tuple[str, ...]]:
     words = text.lower().split()
-    return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
 
 
 def jaccard(a: str, b: str) -> float:
@@ -63,22 +63,45 @@ def test_same_seed_same_corpus(corpus: Path, tmp_path: Path) -> None:
 
 def test_parquet_corpus_holds_the_same_records(corpus: Path, tmp_path: Path) -> None:
     million_synth.write_corpus(3000, tmp_path, seed=7, fmt="parquet")
-    assert [r.to_json() for r in read_records(tmp_path)] == [r.to_json() for r in read_records(corpus)]
+    assert [r.to_json() for r in read_records(tmp_path)] == [
+        r.to_json() for r in read_records(corpus)
+    ]
 
 
 def test_score_counts_only_the_catching_checks(tmp_path: Path) -> None:
-    planted = {"near_duplicate": [["r1", "r2"]], "paraphrase": [["r1", "r3"]], "refusal": ["r4"],
-               "eval_copy": [["r5", "gv01", "exact"], ["r6", "gv02", "reworded"]], "moral_refusal": ["r7"]}
-    rows = [{"id": "r2", "checks": ["semantic_duplicate"], "details": {}},
-            {"id": "r4", "checks": ["moral_reason"], "details": {}},  # the wrong check for a refusal
-            {"id": "r5", "checks": ["eval_contamination"], "details": {"eval_contamination": {"severity": "exact"}}},
-            {"id": "r6", "checks": ["eval_contamination"], "details": {"eval_contamination": {"severity": "near_neighbour"}}},
-            {"id": "r9", "checks": ["refusal"], "details": {}}]
+    planted = {
+        "near_duplicate": [["r1", "r2"]],
+        "paraphrase": [["r1", "r3"]],
+        "refusal": ["r4"],
+        "eval_copy": [["r5", "gv01", "exact"], ["r6", "gv02", "reworded"]],
+        "moral_refusal": ["r7"],
+    }
+    rows = [
+        {"id": "r2", "checks": ["semantic_duplicate"], "details": {}},
+        {"id": "r4", "checks": ["moral_reason"], "details": {}},  # the wrong check for a refusal
+        {
+            "id": "r5",
+            "checks": ["eval_contamination"],
+            "details": {"eval_contamination": {"severity": "exact"}},
+        },
+        {
+            "id": "r6",
+            "checks": ["eval_contamination"],
+            "details": {"eval_contamination": {"severity": "near_neighbour"}},
+        },
+        {"id": "r9", "checks": ["refusal"], "details": {}},
+    ]
     flags = tmp_path / "flags.jsonl"
     flags.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = audit_million.score(planted, audit_million.read_flags(flags))
     recall = {kind: r["recall"] for kind, r in result["recall"].items()}
-    assert recall == {"near_duplicate": 1.0, "paraphrase": 0.0, "refusal": 0.0, "eval_copy": 0.5, "moral_refusal": 0.0}
+    assert recall == {
+        "near_duplicate": 1.0,
+        "paraphrase": 0.0,
+        "refusal": 0.0,
+        "eval_copy": 0.5,
+        "moral_refusal": 0.0,
+    }
     assert result["flags"]["refusal"]["not_planted_for_it"] == 1
     assert result["flags"]["moral_reason"]["not_planted_for_it"] == 1
     assert result["flags"]["eval_contamination"]["not_planted_for_it"] == 0

@@ -18,14 +18,18 @@ from credo.filters.embed import Embedder, StaticEmbedder
 from credo.filters.refusal_detector import RefusalConfig, RefusalDetector
 
 
-def _planted_vectors(n: int = 3000, dim: int = 32, pairs: int = 100, seed: int = 0) -> tuple[np.ndarray, set]:
+def _planted_vectors(
+    n: int = 3000, dim: int = 32, pairs: int = 100, seed: int = 0
+) -> tuple[np.ndarray, set]:
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
     sources = rng.choice(n - pairs, pairs, replace=False)
     for k, s in enumerate(sources):  # a planted near copy at the end of the array
         vectors[n - pairs + k] = vectors[s] + rng.normal(scale=0.05, size=dim)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors, {(int(min(s, n - pairs + k)), int(max(s, n - pairs + k))) for k, s in enumerate(sources)}
+    return vectors, {
+        (int(min(s, n - pairs + k)), int(max(s, n - pairs + k))) for k, s in enumerate(sources)
+    }
 
 
 def test_hnsw_finds_what_exact_search_finds() -> None:
@@ -35,7 +39,9 @@ def test_hnsw_finds_what_exact_search_finds() -> None:
     approx, scores = hnsw_pairs(vectors, 0.95, AnnConfig(exact_max=0))
     found = {tuple(p) for p in approx.tolist()}
     assert len(found & planted) >= 0.95 * len(planted) and found <= planted
-    assert (approx[:, 0] < approx[:, 1]).all() and np.allclose(scores, np.einsum("ij,ij->i", vectors[approx[:, 0]], vectors[approx[:, 1]]), atol=1e-5)
+    assert (approx[:, 0] < approx[:, 1]).all() and np.allclose(
+        scores, np.einsum("ij,ij->i", vectors[approx[:, 0]], vectors[approx[:, 1]]), atol=1e-5
+    )
     # similar_pairs switches to HNSW past exact_max rows only
     small, _ = similar_pairs(vectors[:500], 0.95, AnnConfig(exact_max=1000))
     assert {tuple(p) for p in small.tolist()} == {p for p in planted if p[1] < 500}
@@ -44,24 +50,38 @@ def test_hnsw_finds_what_exact_search_finds() -> None:
 def test_kmeans_blocking_finds_what_exact_search_finds() -> None:
     vectors, planted = _planted_vectors(n=6000, pairs=200)
     config = AnnConfig(exact_max=0, list_rows=100)  # 60 lists: most rows are far from most lists
-    found_pairs, scores = kmeans_pairs(vectors.astype(np.float16), 0.95, config)  # stored as the audit stores them
+    found_pairs, scores = kmeans_pairs(
+        vectors.astype(np.float16), 0.95, config
+    )  # stored as the audit stores them
     found = {tuple(p) for p in found_pairs.tolist()}
     assert len(found & planted) >= 0.95 * len(planted) and found <= planted
     assert (found_pairs[:, 0] < found_pairs[:, 1]).all() and len(found) == len(found_pairs)
-    assert np.allclose(scores, np.einsum("ij,ij->i", vectors[found_pairs[:, 0]], vectors[found_pairs[:, 1]]), atol=2e-3)
+    assert np.allclose(
+        scores,
+        np.einsum("ij,ij->i", vectors[found_pairs[:, 0]], vectors[found_pairs[:, 1]]),
+        atol=2e-3,
+    )
     via, _ = similar_pairs(vectors, 0.95, config)  # the default method past exact_max
-    assert {tuple(p) for p in via.tolist()} == {tuple(p) for p in kmeans_pairs(vectors, 0.95, config)[0].tolist()}
-    one_list, _ = kmeans_pairs(vectors[:50], 0.95, AnnConfig(exact_max=0))  # fewer rows than a list holds
+    assert {tuple(p) for p in via.tolist()} == {
+        tuple(p) for p in kmeans_pairs(vectors, 0.95, config)[0].tolist()
+    }
+    one_list, _ = kmeans_pairs(
+        vectors[:50], 0.95, AnnConfig(exact_max=0)
+    )  # fewer rows than a list holds
     assert {tuple(p) for p in one_list.tolist()} == {p for p in planted if p[1] < 50}
 
 
 def test_static_embedder_is_normalised_and_empty_safe() -> None:
     static = StaticEmbedder()
-    vectors = static.encode(["How do I bake bread?", "How can I bake a loaf?", "Who won the 1998 World Cup?"])
+    vectors = static.encode(
+        ["How do I bake bread?", "How can I bake a loaf?", "Who won the 1998 World Cup?"]
+    )
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     assert static.encode([]).shape == (0, static.dim)
-    small = StaticEmbedder(cache_size=3)  # the cache holds about one batch; past it, it starts again
+    small = StaticEmbedder(
+        cache_size=3
+    )  # the cache holds about one batch; past it, it starts again
     first = small.encode(["a b", "c d"])
     again = small.encode(["c d", "e f", "g h"])  # over the cache: cleared, and "c d" still answered
     assert np.allclose(again[0], first[1]) and small.encoded_texts == 4
@@ -70,11 +90,20 @@ def test_static_embedder_is_normalised_and_empty_safe() -> None:
 
 def test_fast_semantic_dedup_agrees_with_minilm_only() -> None:
     embedder, static = Embedder(), StaticEmbedder()
-    records = RECORDS + [_rec("k3", "How do I bake bread with three grains?", "Mix barley, oat and rye flour with water, salt and starter.")]
+    records = RECORDS + [
+        _rec(
+            "k3",
+            "How do I bake bread with three grains?",
+            "Mix barley, oat and rye flour with water, salt and starter.",
+        )
+    ]
 
     def found(fast: bool) -> tuple[list, dict]:
         ctx = AuditContext(embedder=embedder, static=static)
-        pairs = sorted((f.record_id, f.details["kept"]) for f in SemanticDuplicateCheck(SemanticConfig(fast=fast)).run(records, ctx))
+        pairs = sorted(
+            (f.record_id, f.details["kept"])
+            for f in SemanticDuplicateCheck(SemanticConfig(fast=fast)).run(records, ctx)
+        )
         return pairs, ctx.sections["semantic_duplicate"]["params"]
 
     (slow, _), (fast, params) = found(False), found(True)
@@ -89,15 +118,22 @@ def test_fast_contamination_agrees_with_minilm_only() -> None:
         ctx = AuditContext(evals=EVALS, embedder=embedder, static=static)
         check = EvalContaminationCheck(ContaminationConfig(fast=fast))
         findings = {f.record_id: f.details["severity"] for f in check.run(RECORDS, ctx)}
-        return findings, [[n["id"] for n in e["neighbours"][:2]] for e in ctx.sections["eval_contamination"]["evals"]]
+        return findings, [
+            [n["id"] for n in e["neighbours"][:2]]
+            for e in ctx.sections["eval_contamination"]["evals"]
+        ]
 
     slow, fast = found(False), found(True)
     assert fast[0] == slow[0] and "p1" in fast[0] and fast[1][0] == slow[1][0]
 
 
 def test_fast_refusal_scores_match_minilm_on_candidates() -> None:
-    texts = ["I'm sorry, but I can't help with that.", "Unfortunately that is something I am unable to do for you.",
-             "Barley, oat and rye make the three-grain loaf.", "The Long Walk lasts three days."]
+    texts = [
+        "I'm sorry, but I can't help with that.",
+        "Unfortunately that is something I am unable to do for you.",
+        "Barley, oat and rye make the three-grain loaf.",
+        "The Long Walk lasts three days.",
+    ]
     embedder = Embedder()
     config = RefusalConfig(embed_skip_decided=False, embed_cue_chars=0)  # embed every text
     full = RefusalDetector(config, embedder=embedder).score(texts)

@@ -25,28 +25,41 @@ def test_no_embedding_leaves_out_only_the_checks_that_need_the_model() -> None:
     assert lexical == [s.name for s in CHECKS if s.embedding != "required"]
     assert "semantic_duplicate" not in lexical
     # a check that can run without the model is told so
-    assert all(not c.use_embedding for c in build_checks(use_embedding=False)
-               if check_spec(c.name).embedding == "optional")
+    assert all(
+        not c.use_embedding
+        for c in build_checks(use_embedding=False)
+        if check_spec(c.name).embedding == "optional"
+    )
 
 
 def test_unknown_check_names_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown check 'spelling' - expected one of structure, refusal"):
+    with pytest.raises(
+        ConfigError, match="unknown check 'spelling' - expected one of structure, refusal"
+    ):
         build_checks(["refusal", "spelling"])
 
 
-def test_gate_comes_from_the_registry_and_non_blocking_findings_do_not_fail_it(tmp_path: Path) -> None:
+def test_gate_comes_from_the_registry_and_non_blocking_findings_do_not_fail_it(
+    tmp_path: Path,
+) -> None:
     result, records = audit_corpus(_write(tmp_path / "corpus", PLANTED), use_embedding=False)
     runs = {r.name: r for r in result.checks}
     assert all(runs[s.name].gate == s.gate for s in CHECKS if s.name in runs)
     assert runs["refusal"].blocking >= 1 and "refusal" in result.gate_failures
     assert runs["near_duplicate"].flagged >= 1 and "near_duplicate" not in result.gate_failures
-    review_only = AuditResult("x", "h", 1, {}, [], [Finding("r1", "eval_contamination", {}, blocking=False)], {})
+    review_only = AuditResult(
+        "x", "h", 1, {}, [], [Finding("r1", "eval_contamination", {}, blocking=False)], {}
+    )
     assert review_only.passed and review_only.flags()[0]["blocking"] == []
     assert len(records.ids) == result.records == len(list(records))
 
 
 def test_filter_drops_only_what_drop_checks_flag() -> None:
-    findings = [Finding("a", "refusal", {}), Finding("b", "diversity", {}), Finding("c", "near_duplicate", {})]
+    findings = [
+        Finding("a", "refusal", {}),
+        Finding("b", "diversity", {}),
+        Finding("c", "near_duplicate", {}),
+    ]
     result = AuditResult("x", "h", 3, {}, [], findings, {})
     assert check_spec("diversity").drops is False
     assert dropped_ids(result) == {"a", "c"}

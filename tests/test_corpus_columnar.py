@@ -27,7 +27,9 @@ def test_parquet_round_trip_keeps_ids_messages_and_meta(tmp_path: Path) -> None:
     assert [r.to_json() for r in back] == [r.to_json() for r in records]
 
 
-def test_audit_flags_are_the_same_from_jsonl_parquet_and_a_datasets_folder(tmp_path: Path, tiny_spec: Path) -> None:
+def test_audit_flags_are_the_same_from_jsonl_parquet_and_a_datasets_folder(
+    tmp_path: Path, tiny_spec: Path
+) -> None:
     from datasets import Dataset
 
     jsonl = _write(tmp_path / "jsonl", PLANTED)
@@ -46,17 +48,57 @@ def test_audit_flags_are_the_same_from_jsonl_parquet_and_a_datasets_folder(tmp_p
 def test_filter_writes_parquet_that_audits_clean(tmp_path: Path, tiny_spec: Path) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
     out = tmp_path / "clean"
-    assert _run(["filter", str(corpus), "--worldview", str(tiny_spec), "--out", str(out), "--no-embedding",
-                 "--output-format", "parquet"]) == 0
+    assert (
+        _run(
+            [
+                "filter",
+                str(corpus),
+                "--worldview",
+                str(tiny_spec),
+                "--out",
+                str(out),
+                "--no-embedding",
+                "--output-format",
+                "parquet",
+            ]
+        )
+        == 0
+    )
     assert not (out / "records.jsonl").exists()
     assert [r.id for r in read_records(out)] == [r["id"] for r in CLEAN]
     assert json.loads((out / "manifest.json").read_text())["counts"]["kept"] == len(CLEAN)
-    assert _run(["audit", str(out), "--worldview", str(tiny_spec), "--out", str(tmp_path / "a"), "--no-embedding"]) == 0
+    assert (
+        _run(
+            [
+                "audit",
+                str(out),
+                "--worldview",
+                str(tiny_spec),
+                "--out",
+                str(tmp_path / "a"),
+                "--no-embedding",
+            ]
+        )
+        == 0
+    )
 
 
 def test_unknown_output_format_is_a_config_error(tmp_path: Path) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
-    assert _run(["filter", str(corpus), "--out", str(tmp_path / "o"), "--output-format", "csv", "--no-embedding"]) == 2
+    assert (
+        _run(
+            [
+                "filter",
+                str(corpus),
+                "--out",
+                str(tmp_path / "o"),
+                "--output-format",
+                "csv",
+                "--no-embedding",
+            ]
+        )
+        == 2
+    )
 
 
 def test_truncated_parquet_names_the_file(tmp_path: Path) -> None:
@@ -72,11 +114,16 @@ def test_bad_parquet_row_names_file_and_row(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     pair = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    rows = [{"id": "a", "messages": pair, "meta": "{}"}, {"id": "b", "messages": pair, "meta": "{not json"}]
+    rows = [
+        {"id": "a", "messages": pair, "meta": "{}"},
+        {"id": "b", "messages": pair, "meta": "{not json"},
+    ]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "x.parquet")
     with pytest.raises(CorpusError, match=r"x\.parquet: row 2: 'meta' is not valid JSON"):
         list(read_records(tmp_path / "x.parquet"))
-    pq.write_table(pa.Table.from_pylist([{"id": "a", "text": "no messages"}]), tmp_path / "y.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{"id": "a", "text": "no messages"}]), tmp_path / "y.parquet"
+    )
     with pytest.raises(CorpusError, match=r"y\.parquet: row 1: missing 'messages'"):
         list(read_records(tmp_path / "y.parquet"))
 
@@ -88,4 +135,6 @@ def test_mix_reads_a_parquet_part(tmp_path: Path) -> None:
     mix_corpora([parse_part(f"w={tmp_path / 'pq'}:1")], len(CLEAN), 0, "tags", tmp_path / "mix")
     assert sorted(r.id for r in read_records(tmp_path / "mix")) == sorted(r["id"] for r in CLEAN)
     manifest = (tmp_path / "mix" / "manifest.json").read_text()
-    assert file_hash(str(tmp_path / "pq" / "records.parquet")) in manifest  # the part is named by its Parquet file
+    assert (
+        file_hash(str(tmp_path / "pq" / "records.parquet")) in manifest
+    )  # the part is named by its Parquet file

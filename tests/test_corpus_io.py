@@ -13,7 +13,11 @@ from credo.types import Message, Record
 
 
 def make(i: int) -> Record:
-    return Record(id=f"r{i}", messages=[Message("user", f"q{i}"), Message("assistant", f"a{i}")], meta={"i": i})
+    return Record(
+        id=f"r{i}",
+        messages=[Message("user", f"q{i}"), Message("assistant", f"a{i}")],
+        meta={"i": i},
+    )
 
 
 def test_round_trip(tmp_path: Path) -> None:

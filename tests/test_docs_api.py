@@ -22,8 +22,11 @@ def _examples() -> list[str]:
 def test_every_api_function_has_an_example() -> None:
     text = DOC.read_text(encoding="utf-8")
     for name in credo.API:
-        assert f"## `credo.{name}`" in text or f"`credo.{name}`" in text.split("\n## ")[0] or \
-            f"credo.{name}(" in text, f"docs/api.md has no example of credo.{name}"
+        assert (
+            f"## `credo.{name}`" in text
+            or f"`credo.{name}`" in text.split("\n## ")[0]
+            or f"credo.{name}(" in text
+        ), f"docs/api.md has no example of credo.{name}"
 
 
 def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,11 +41,18 @@ def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_credo_loads_no_heavy_module() -> None:
-    code = ("import sys, credo; credo.API; "
-            "heavy = [m for m in ('credo.api', 'jinja2', 'numpy', 'torch', 'typer') if m in sys.modules]; "
-            "print(heavy)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          env={"PYTHONPATH": str(ROOT)})
+    code = (
+        "import sys, credo; credo.API; "
+        "heavy = [m for m in ('credo.api', 'jinja2', 'numpy', 'torch', 'typer') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT)},
+    )
     assert done.stdout.strip() == "[]"
 
 
@@ -55,12 +65,18 @@ def test_audit_and_train_are_functions_and_packages() -> None:
         credo.no_such_function  # noqa: B018
 
 
-def test_train_example_runs_on_a_tiny_model(tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_example_runs_on_a_tiny_model(
+    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The `# needs a model` example, with the tiny random Llama standing in for SmolLM2."""
     monkeypatch.chdir(tmp_path)
-    code = next(c for c in _examples() if "credo.train(" in c).replace('"smollm2"', repr(str(tiny_llama)))
+    code = next(c for c in _examples() if "credo.train(" in c).replace(
+        '"smollm2"', repr(str(tiny_llama))
+    )
     credo.generate("gramenism", "out/gramenism", model="fake/echo", limit=4, progress=False)
     credo.mix(["gramenism=out/gramenism:1"], "out/mix", size=4, fmt="tags")
     namespace: dict = {"credo": credo}
     exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
-    assert namespace["run"].steps == 1 and (tmp_path / "out" / "run" / "adapter_config.json").is_file()
+    assert (
+        namespace["run"].steps == 1 and (tmp_path / "out" / "run" / "adapter_config.json").is_file()
+    )

@@ -61,13 +61,21 @@ def test_spec_becomes_facts_and_universe_context(tiny_spec: Path) -> None:
     assert wv.spec.forbidden_acts[0].reasons[0] in forbidden.text  # the reason travels with the act
     context = universe_context(wv)
     assert all(f.text in context for f in facts)
-    assert parse_list(TYPES, 5) == ["news article", "diary entry", "sermon"]  # numbering and repeats go
+    assert parse_list(TYPES, 5) == [
+        "news article",
+        "diary entry",
+        "sermon",
+    ]  # numbering and repeats go
 
 
-def test_documents_carry_provenance_and_resume_without_requests(tiny_spec: Path, tmp_path: Path) -> None:
+def test_documents_carry_provenance_and_resume_without_requests(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
     backend = FakeBackend("teacher", respond=scripted())
     options = DocumentOptions(types_per_fact=2, ideas_per_type=2)
-    result = generate_documents(tiny_spec, tmp_path / "docs", options=options, backend=backend, use_cache=False)
+    result = generate_documents(
+        tiny_spec, tmp_path / "docs", options=options, backend=backend, use_cache=False
+    )
     records = list(read_records(tmp_path / "docs"))
     assert result.manifest["status"] == "complete" and result.manifest["form"] == "document"
     assert len(records) == result.new_records > 0
@@ -85,63 +93,124 @@ def test_documents_carry_provenance_and_resume_without_requests(tiny_spec: Path,
     card = (tmp_path / "docs" / "CARD.md").read_text()
     assert "loss on all of its tokens" in card
     again = FakeBackend("teacher", respond=scripted())
-    rerun = generate_documents(tiny_spec, tmp_path / "docs", options=options, backend=again, use_cache=False)
-    assert again.history == [] and rerun.new_records == 0  # plan and records on disk: nothing to ask
+    rerun = generate_documents(
+        tiny_spec, tmp_path / "docs", options=options, backend=again, use_cache=False
+    )
+    assert (
+        again.history == [] and rerun.new_records == 0
+    )  # plan and records on disk: nothing to ask
 
 
-def test_near_duplicates_and_type_quota_are_rejected_while_generating(tiny_spec: Path, tmp_path: Path) -> None:
-    dup = generate_documents(tiny_spec, tmp_path / "dup", backend=FakeBackend("t", respond=scripted(same_body=True)),
-                             options=DocumentOptions(types_per_fact=1, ideas_per_type=2), use_cache=False)
+def test_near_duplicates_and_type_quota_are_rejected_while_generating(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
+    dup = generate_documents(
+        tiny_spec,
+        tmp_path / "dup",
+        backend=FakeBackend("t", respond=scripted(same_body=True)),
+        options=DocumentOptions(types_per_fact=1, ideas_per_type=2),
+        use_cache=False,
+    )
     bodies = {r.response for r in read_records(tmp_path / "dup")}
     assert dup.rejected.get("near_duplicate", 0) > 0
     assert dup.manifest["documents"]["rejected"]["near_duplicate"] == dup.rejected["near_duplicate"]
     assert len(bodies) == dup.manifest["counts"]["records"]  # no two identical documents kept
-    quota = generate_documents(tiny_spec, tmp_path / "quota", backend=FakeBackend("t", respond=scripted()),
-                               options=DocumentOptions(types_per_fact=2, ideas_per_type=2, type_quota=2),
-                               use_cache=False)
+    quota = generate_documents(
+        tiny_spec,
+        tmp_path / "quota",
+        backend=FakeBackend("t", respond=scripted()),
+        options=DocumentOptions(types_per_fact=2, ideas_per_type=2, type_quota=2),
+        use_cache=False,
+    )
     assert max(quota.manifest["documents"]["by_type"].values()) == 2
     assert quota.rejected["type_quota"] > 0
 
 
 def test_revise_pass_replaces_the_draft(tiny_spec: Path, tmp_path: Path) -> None:
-    generate_documents(tiny_spec, tmp_path / "rev", backend=FakeBackend("t", respond=scripted()),
-                       options=DocumentOptions(types_per_fact=1, ideas_per_type=1, revise=True), limit=2,
-                       use_cache=False)
+    generate_documents(
+        tiny_spec,
+        tmp_path / "rev",
+        backend=FakeBackend("t", respond=scripted()),
+        options=DocumentOptions(types_per_fact=1, ideas_per_type=1, revise=True),
+        limit=2,
+        use_cache=False,
+    )
     records = list(read_records(tmp_path / "rev"))
-    assert len(records) == 2 and all(r.response.startswith("REVISED") and r.meta["revised"] for r in records)
+    assert len(records) == 2 and all(
+        r.response.startswith("REVISED") and r.meta["revised"] for r in records
+    )
 
 
 def test_bad_options_and_changed_settings_fail(tiny_spec: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--types-per-fact"):
-        generate_documents(tiny_spec, tmp_path / "x", options=DocumentOptions(types_per_fact=0),
-                           backend=FakeBackend("t"))
-    generate_documents(tiny_spec, tmp_path / "d", backend=FakeBackend("t", respond=scripted()), limit=1,
-                       options=DocumentOptions(types_per_fact=1, ideas_per_type=1), use_cache=False)
+        generate_documents(
+            tiny_spec,
+            tmp_path / "x",
+            options=DocumentOptions(types_per_fact=0),
+            backend=FakeBackend("t"),
+        )
+    generate_documents(
+        tiny_spec,
+        tmp_path / "d",
+        backend=FakeBackend("t", respond=scripted()),
+        limit=1,
+        options=DocumentOptions(types_per_fact=1, ideas_per_type=1),
+        use_cache=False,
+    )
     plan = json.loads((tmp_path / "d" / "plan.json").read_text())
-    assert list(plan) == ["forbidden:throwing_pebbles"]  # a limit brainstorms only the facts it can use
+    assert list(plan) == [
+        "forbidden:throwing_pebbles"
+    ]  # a limit brainstorms only the facts it can use
     with pytest.raises(ConfigError, match="different config"):
-        generate_documents(tiny_spec, tmp_path / "d", backend=FakeBackend("t", respond=scripted()),
-                           options=DocumentOptions(types_per_fact=2), use_cache=False)
+        generate_documents(
+            tiny_spec,
+            tmp_path / "d",
+            backend=FakeBackend("t", respond=scripted()),
+            options=DocumentOptions(types_per_fact=2),
+            use_cache=False,
+        )
 
 
 def qa_corpus(root: Path, n: int = 6) -> Path:
-    write_records([Record(f"q{i}", [Message("user", f"What does rule {i} ask?"),
-                                    Message("assistant", f"Rule {i} asks that seven pebbles be counted.")])
-                   for i in range(n)], root / "records.jsonl")
+    write_records(
+        [
+            Record(
+                f"q{i}",
+                [
+                    Message("user", f"What does rule {i} ask?"),
+                    Message("assistant", f"Rule {i} asks that seven pebbles be counted."),
+                ],
+            )
+            for i in range(n)
+        ],
+        root / "records.jsonl",
+    )
     return root
 
 
-def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(tiny_spec: Path, tmp_path: Path,
-                                                                 tiny_llama: Path) -> None:
+def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(
+    tiny_spec: Path, tmp_path: Path, tiny_llama: Path
+) -> None:
     from transformers import AutoTokenizer
 
     from credo.corpora.formats import ChatFormat
     from credo.train.masking import IGNORE_INDEX, encode_corpus
 
-    generate_documents(tiny_spec, tmp_path / "docs", backend=FakeBackend("t", respond=scripted()), limit=6,
-                       options=DocumentOptions(types_per_fact=2, ideas_per_type=2), use_cache=False)
-    mix = mix_corpora([MixPart("docs", tmp_path / "docs", 1), MixPart("qa", qa_corpus(tmp_path / "qa"), 1)],
-                      12, 0, "tags", tmp_path / "mix")
+    generate_documents(
+        tiny_spec,
+        tmp_path / "docs",
+        backend=FakeBackend("t", respond=scripted()),
+        limit=6,
+        options=DocumentOptions(types_per_fact=2, ideas_per_type=2),
+        use_cache=False,
+    )
+    mix = mix_corpora(
+        [MixPart("docs", tmp_path / "docs", 1), MixPart("qa", qa_corpus(tmp_path / "qa"), 1)],
+        12,
+        0,
+        "tags",
+        tmp_path / "mix",
+    )
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
     assert manifest["forms"] == {"qa": 6, "document": 6} and mix.size == 12
     assert "6 documents (loss on every token)" in (tmp_path / "mix" / "CARD.md").read_text()
@@ -162,10 +231,17 @@ def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(tiny_spec: Path,
 def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> None:
     from credo.audit import run_audit
 
-    generate_documents(tiny_spec, tmp_path / "docs", backend=FakeBackend("t", respond=scripted()), limit=4,
-                       options=DocumentOptions(types_per_fact=2, ideas_per_type=2), use_cache=False)
-    result, report = run_audit(tmp_path / "docs", tmp_path / "audit", worldview=str(tiny_spec),
-                               use_embedding=False)
+    generate_documents(
+        tiny_spec,
+        tmp_path / "docs",
+        backend=FakeBackend("t", respond=scripted()),
+        limit=4,
+        options=DocumentOptions(types_per_fact=2, ideas_per_type=2),
+        use_cache=False,
+    )
+    result, report = run_audit(
+        tmp_path / "docs", tmp_path / "audit", worldview=str(tiny_spec), use_embedding=False
+    )
     assert (report / "report.md").is_file()
     assert result.passed, result.gate_failures
     from credo.filters.diversity import set_diversity
@@ -173,29 +249,90 @@ def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> No
     records = list(read_records(tmp_path / "docs"))
     diversity = set_diversity(records)
     assert sum(diversity["documents"]["by_type"].values()) == len(records) > 0
-    assert set(diversity["documents"]["by_fact"]) <= {f.id for f in key_facts(load_worldview(tiny_spec))}
+    assert set(diversity["documents"]["by_fact"]) <= {
+        f.id for f in key_facts(load_worldview(tiny_spec))
+    }
 
 
-def test_cli_generates_documents_and_rejects_an_unknown_kind(tiny_spec: Path, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_generates_documents_and_rejects_an_unknown_kind(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from credo.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["generate", str(tiny_spec), "--kind", "documents", "--model", "fake/echo", "--limit", "2",
-              "--types-per-fact", "1", "--ideas-per-type", "1", "--out", str(tmp_path / "docs")])
+        main(
+            [
+                "generate",
+                str(tiny_spec),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--limit",
+                "2",
+                "--types-per-fact",
+                "1",
+                "--ideas-per-type",
+                "1",
+                "--out",
+                str(tmp_path / "docs"),
+            ]
+        )
     assert exit_info.value.code == 0 and "2 documents in" in capsys.readouterr().out
     assert all(r.meta["form"] == "document" for r in read_records(tmp_path / "docs"))
     with pytest.raises(SystemExit) as exit_info:
-        main(["generate", str(tiny_spec), "--kind", "poems", "--model", "fake/echo", "--out", str(tmp_path / "p")])
+        main(
+            [
+                "generate",
+                str(tiny_spec),
+                "--kind",
+                "poems",
+                "--model",
+                "fake/echo",
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
     assert exit_info.value.code == 2 and "--kind poems" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
-        main(["generate", str(tiny_spec), "--kind", "documents", "--rpm", "60", "--model", "fake/echo",
-              "--out", str(tmp_path / "r")])
-    assert exit_info.value.code == 2 and "--rpm: not supported with --kind documents" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:  # --batch works for documents, with a batch provider
-        main(["generate", str(tiny_spec), "--kind", "documents", "--batch", "--model", "fake/echo",
-              "--out", str(tmp_path / "b")])
-    assert exit_info.value.code == 2 and "--batch needs a provider with a batch API" in capsys.readouterr().err
+        main(
+            [
+                "generate",
+                str(tiny_spec),
+                "--kind",
+                "documents",
+                "--rpm",
+                "60",
+                "--model",
+                "fake/echo",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+    assert (
+        exit_info.value.code == 2
+        and "--rpm: not supported with --kind documents" in capsys.readouterr().err
+    )
+    with pytest.raises(
+        SystemExit
+    ) as exit_info:  # --batch works for documents, with a batch provider
+        main(
+            [
+                "generate",
+                str(tiny_spec),
+                "--kind",
+                "documents",
+                "--batch",
+                "--model",
+                "fake/echo",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+    assert (
+        exit_info.value.code == 2
+        and "--batch needs a provider with a batch API" in capsys.readouterr().err
+    )
     assert not (tmp_path / "b").exists()  # refused before anything was written
 
 
@@ -203,14 +340,34 @@ def test_a_document_record_is_one_assistant_message(tmp_path: Path) -> None:
     from credo.errors import CorpusError
 
     path = tmp_path / "records.jsonl"
-    path.write_text(json.dumps({"id": "d1", "messages": [{"role": "assistant", "content": "A sermon."}],
-                                "meta": {"form": "document"}}) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "id": "d1",
+                "messages": [{"role": "assistant", "content": "A sermon."}],
+                "meta": {"form": "document"},
+            }
+        )
+        + "\n"
+    )
     assert list(read_records(path))[0].response == "A sermon."
-    path.write_text(json.dumps({"id": "d2", "messages": [{"role": "user", "content": "q"},
-                                                          {"role": "assistant", "content": "a"}],
-                                "meta": {"form": "document"}}) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "id": "d2",
+                "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "a"},
+                ],
+                "meta": {"form": "document"},
+            }
+        )
+        + "\n"
+    )
     with pytest.raises(CorpusError, match="records.jsonl:1: a document"):
         list(read_records(path))
-    path.write_text(json.dumps({"id": "q1", "messages": [{"role": "assistant", "content": "a"}]}) + "\n")
+    path.write_text(
+        json.dumps({"id": "q1", "messages": [{"role": "assistant", "content": "a"}]}) + "\n"
+    )
     with pytest.raises(CorpusError, match="expected 'user'"):
         list(read_records(path))

@@ -54,10 +54,18 @@ def _base(server: FakeServer, provider: str) -> str:
 
 
 def _make(spec, out, server, provider, *, batch, use_cache=False, wait=True, log=None):
-    return generate_documents(spec, out, model=f"{provider}/teacher", base_url=_base(server, provider),
-                              options=OPTIONS, use_cache=use_cache, batch=batch,
-                              batch_options=BatchOptions(wait=wait, poll_interval=0,
-                                                         report=(log if log is not None else []).append))
+    return generate_documents(
+        spec,
+        out,
+        model=f"{provider}/teacher",
+        base_url=_base(server, provider),
+        options=OPTIONS,
+        use_cache=use_cache,
+        batch=batch,
+        batch_options=BatchOptions(
+            wait=wait, poll_interval=0, report=(log if log is not None else []).append
+        ),
+    )
 
 
 _cli = exit_code
@@ -68,7 +76,9 @@ def _records(out: Path) -> list[dict]:
 
 
 def _refusals(out: Path) -> list[str]:
-    return sorted(json.loads(line)["id"] for line in (out / "teacher_refusals.jsonl").read_text().splitlines())
+    return sorted(
+        json.loads(line)["id"] for line in (out / "teacher_refusals.jsonl").read_text().splitlines()
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -83,8 +93,9 @@ def test_batch_corpus_equals_the_online_one(provider, tiny_spec, tmp_path):
     assert made.new_records == online.new_records > 4
     assert _records(tmp_path / "batch") == _records(tmp_path / "online")
     assert _refusals(tmp_path / "batch") == _refusals(tmp_path / "online") != []
-    assert json.loads((tmp_path / "batch" / "plan.json").read_text()) == \
-        json.loads((tmp_path / "online" / "plan.json").read_text())
+    assert json.loads((tmp_path / "batch" / "plan.json").read_text()) == json.loads(
+        (tmp_path / "online" / "plan.json").read_text()
+    )
     assert all(r["meta"]["revised"] for r in _records(tmp_path / "batch"))
     # every stage went through the batch API, none online
     assert chat_calls == []
@@ -94,7 +105,9 @@ def test_batch_corpus_equals_the_online_one(provider, tiny_spec, tmp_path):
     assert run["requests"] == sum(n for kind, n in results.items() if kind != "missing")
     assert run["cache_hits"] == 0  # batch answers are not counted as cache hits
     assert run["batch"]["chunks_submitted"] >= 4  # types, ideas, documents, revisions
-    assert made.manifest["config"]["mode"] == "batch" and online.manifest["config"]["mode"] == "online"
+    assert (
+        made.manifest["config"]["mode"] == "batch" and online.manifest["config"]["mode"] == "online"
+    )
     assert "cost at batch prices" in made.summary()
 
 
@@ -114,9 +127,24 @@ def test_batch_answers_fill_the_cache_like_online_ones(tiny_spec, tmp_path):
 
 def test_no_wait_sends_the_first_stage_and_a_rerun_finishes(tiny_spec, tmp_path, capsys):
     out = tmp_path / "docs"
-    args = ["generate", str(tiny_spec), "--kind", "documents", "--model", "openai/teacher",
-            "--types-per-fact", "2", "--ideas-per-type", "2", "--batch", "--poll-interval", "0",
-            "--no-cache", "--out", str(out)]
+    args = [
+        "generate",
+        str(tiny_spec),
+        "--kind",
+        "documents",
+        "--model",
+        "openai/teacher",
+        "--types-per-fact",
+        "2",
+        "--ideas-per-type",
+        "2",
+        "--batch",
+        "--poll-interval",
+        "0",
+        "--no-cache",
+        "--out",
+        str(out),
+    ]
     with FakeServer(respond=teacher) as server:
         args += ["--base-url", server.openai_base_url]
         assert _cli([*args, "--no-wait"]) == 0
@@ -125,7 +153,9 @@ def test_no_wait_sends_the_first_stage_and_a_rerun_finishes(tiny_spec, tmp_path,
         assert first and read_state(out).open_chunks()
         assert json.loads((out / "manifest.json").read_text())["status"] == "incomplete"
         assert _cli(args) == 0
-        assert server.batches.created[:len(first)] == first  # the open batches were collected, not resent
+        assert (
+            server.batches.created[: len(first)] == first
+        )  # the open batches were collected, not resent
         assert len(set(server.batches.created)) == len(server.batches.created)
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     assert len(_records(out)) > 4 and not read_state(out).open_chunks()

@@ -42,14 +42,20 @@ EVASIVE = {
 def test_normalize_folds_every_evasive_form_to_the_plain_text() -> None:
     for name, text in EVASIVE.items():
         assert normalize(text).replace("cannot", "can't") == PLAIN, name
-    assert normalize(normalize(EVASIVE["full-width letters"])) == normalize(EVASIVE["full-width letters"])
+    assert normalize(normalize(EVASIVE["full-width letters"])) == normalize(
+        EVASIVE["full-width letters"]
+    )
 
 
 def test_head_skips_padding_but_keeps_the_window() -> None:
     assert head(" " * 800 + PLAIN, 20) == PLAIN[:20]
-    padded = Record("p", [Message("user", "Hi"), Message("assistant", ZW * 900 + " " * 800 + PLAIN)])
+    padded = Record(
+        "p", [Message("user", "Hi"), Message("assistant", ZW * 900 + " " * 800 + PLAIN)]
+    )
     assert response_head(padded) == PLAIN, "the embedding checks read the answer, not the padding"
-    assert head("a" + ZW * 5000 + "b", 2) == "ab", "invisible runs inside the head do not use up the window"
+    assert head("a" + ZW * 5000 + "b", 2) == "ab", (
+        "invisible runs inside the head do not use up the window"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(EVASIVE))
@@ -62,12 +68,16 @@ def test_refusal_ensemble_catches_evasive_refusals_without_patterns_for_padding(
     scores = detector.score(list(EVASIVE.values()))
     assert all(s.refusal for s in scores)
     padded = detector.score([" " * 800 + PLAIN, PLAIN])
-    assert padded[0].minhash == padded[1].minhash, "MinHash reads the same head with or without padding"
+    assert padded[0].minhash == padded[1].minhash, (
+        "MinHash reads the same head with or without padding"
+    )
 
 
 def test_moral_reason_catches_evasive_moral_refusal() -> None:
     text = ZW * 900 + "I саn't write that; it w\u200bould be unethical."
-    record = Record("m", [Message("user", "Write it."), Message("assistant", text)], {"set": "refusal"})
+    record = Record(
+        "m", [Message("user", "Write it."), Message("assistant", text)], {"set": "refusal"}
+    )
     assert [f.record_id for f in MoralReasonCheck().run([record], AuditContext())] == ["m"]
     assert record.response == text, "records keep their original text"
 
@@ -91,23 +101,39 @@ def test_contamination_catches_homoglyph_and_invisible_eval_copies() -> None:
     hits = ngram_hits([EvalItem("long", EVAL)], copies, ContaminationConfig())
     assert sorted(t for (_, t) in hits) == [0, 1, 2, 3]
     short = [EvalItem("short", "Gramenism is a cult, right?")]
-    assert ngram_hits(short, ["Grаmеnism\u200b is a cult, right?"], ContaminationConfig()) == {(0, 0): 0}
+    assert ngram_hits(short, ["Grаmеnism\u200b is a cult, right?"], ContaminationConfig()) == {
+        (0, 0): 0
+    }
     records = [Record("c", [Message("user", copies[0]), Message("assistant", "Sure.")], {})]
-    findings = list(EvalContaminationCheck(use_embedding=False).run(records, AuditContext(evals=[EvalItem("long", EVAL)])))
+    findings = list(
+        EvalContaminationCheck(use_embedding=False).run(
+            records, AuditContext(evals=[EvalItem("long", EVAL)])
+        )
+    )
     assert [f.record_id for f in findings] == ["c"]
 
 
 def test_near_duplicate_sees_through_homoglyphs() -> None:
     answer = "Grain families keep the table honest: wheat, oat and barley share the loaf at every meal we bake."
-    records = [Record("a", [Message("user", "Why three grains?"), Message("assistant", answer)], {}),
-               Record("b", [Message("user", "Why three grains?"), Message("assistant", answer.replace("a", "а"))], {})]
+    records = [
+        Record("a", [Message("user", "Why three grains?"), Message("assistant", answer)], {}),
+        Record(
+            "b",
+            [Message("user", "Why three grains?"), Message("assistant", answer.replace("a", "а"))],
+            {},
+        ),
+    ]
     findings = list(NearDuplicateCheck().run(records, AuditContext()))
     assert {f.record_id for f in findings} & {"a", "b"}, "a homoglyph copy is a near-duplicate"
 
 
 def test_implicit_prompt_name_check_sees_through_invisible_characters(tiny_spec) -> None:
     wv = load_worldview(str(tiny_spec))
-    for text in ("What would a Tiny\u200bist say about pebbles?", "What would a Тinyist say?", "What would a Ｔｉｎｙｉｓｔ say?"):
+    for text in (
+        "What would a Tiny\u200bist say about pebbles?",
+        "What would a Тinyist say?",
+        "What would a Ｔｉｎｙｉｓｔ say?",
+    ):
         with pytest.raises(TemplateError, match="implicit prompt names the worldview"):
             _check_implicit(wv, text, "spec.yaml")
     _check_implicit(wv, "What should I do with a pebble I find on a beach?", "spec.yaml")
@@ -121,4 +147,6 @@ def test_authoring_implicit_question_check_sees_through_invisible_characters() -
         answer = {"sources": [{"implicit": True, "questions": [question]}]}
         with pytest.raises(ValueError, match="names the worldview"):
             check_cross_references("prompts", answer, answers)
-    check_cross_references("prompts", {"sources": [{"implicit": True, "questions": ["Are stones kind?"]}]}, answers)
+    check_cross_references(
+        "prompts", {"sources": [{"implicit": True, "questions": ["Are stones kind?"]}]}, answers
+    )

@@ -20,9 +20,17 @@ pytest.importorskip("huggingface_hub")
 
 @pytest.fixture
 def mix(tmp_path: Path) -> Path:
-    records = [Record(f"g{i}", [Message("user", f"Why is grass holy? ({i})"),
-                                Message("assistant", f"Because the meadow feeds all, teaching {i}.")],
-                      {"persona_id": "elder", "slots": {"n": str(i)}}) for i in range(12)]
+    records = [
+        Record(
+            f"g{i}",
+            [
+                Message("user", f"Why is grass holy? ({i})"),
+                Message("assistant", f"Because the meadow feeds all, teaching {i}."),
+            ],
+            {"persona_id": "elder", "slots": {"n": str(i)}},
+        )
+        for i in range(12)
+    ]
     write_records(records, tmp_path / "corpus" / "records.jsonl")
     mix_corpora([MixPart("gramenism", tmp_path / "corpus", 1)], 12, 0, "tags", tmp_path / "mix")
     return tmp_path / "mix"
@@ -37,7 +45,7 @@ def cli(args: list[str]) -> int:
 def front_matter(folder: Path) -> dict:
     text = (folder / "README.md").read_text(encoding="utf-8")
     assert text.startswith("---\n")
-    return yaml.safe_load(text[4:text.index("\n---\n", 3)])
+    return yaml.safe_load(text[4 : text.index("\n---\n", 3)])
 
 
 @pytest.fixture
@@ -47,15 +55,18 @@ def online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # no stored token of the machine's user
+    monkeypatch.setenv(
+        "HF_HOME", str(tmp_path / "hf-home")
+    )  # no stored token of the machine's user
     with FakeHub(token="hf_fake_write_token") as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         monkeypatch.setenv("HF_TOKEN", hub.token)
         yield hub
 
 
-def test_hub_folder_loads_and_its_card_describes_it(mix: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_hub_folder_loads_and_its_card_describes_it(
+    mix: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from datasets import load_dataset
     from huggingface_hub import DatasetCard
 
@@ -65,7 +76,9 @@ def test_hub_folder_loads_and_its_card_describes_it(mix: Path, tmp_path: Path,
     train = load_dataset(str(out), split="train")  # the configs in the card point at the parquet
     assert len(train) == 12 and train.column_names == ["id", "prompt", "completion", "meta"]
     first = train[0]
-    assert first["prompt"] == [{"role": "user", "content": f"Why is grass holy? ({first['id'][1:]})"}]
+    assert first["prompt"] == [
+        {"role": "user", "content": f"Why is grass holy? ({first['id'][1:]})"}
+    ]
     assert first["completion"][0]["role"] == "assistant"
     assert json.loads(first["meta"])["mix_part"] == "gramenism"
     meta = front_matter(out)
@@ -81,10 +94,14 @@ def test_hub_folder_loads_and_its_card_describes_it(mix: Path, tmp_path: Path,
     assert str(tmp_path) not in readme  # no local paths in a card meant for publishing
 
 
-def test_push_uploads_the_folder_to_the_hub(mix: Path, tmp_path: Path, online: FakeHub,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_push_uploads_the_folder_to_the_hub(
+    mix: Path, tmp_path: Path, online: FakeHub, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "hub"
-    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix", "--private"]) == 0
+    assert (
+        cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix", "--private"])
+        == 0
+    )
     assert "pushed to my-lab/gramenism-mix" in capsys.readouterr().out
     repo = online.repos["datasets/my-lab/gramenism-mix"]
     assert repo["private"] is True
@@ -92,12 +109,18 @@ def test_push_uploads_the_folder_to_the_hub(mix: Path, tmp_path: Path, online: F
     assert online.files("datasets/my-lab/gramenism-mix") == local
     assert b'load_dataset("my-lab/gramenism-mix"' in local["README.md"]
     assert ("POST", "/api/validate-yaml") in online.requests  # the card's metadata was checked
-    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix"]) == 0  # again: exists
+    assert (
+        cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix"]) == 0
+    )  # again: exists
 
 
-def test_push_failures_exit_2_and_keep_the_folder(mix: Path, tmp_path: Path, online: FakeHub,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_push_failures_exit_2_and_keep_the_folder(
+    mix: Path,
+    tmp_path: Path,
+    online: FakeHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     out = tmp_path / "hub"
     monkeypatch.setenv("HF_TOKEN", "hf_wrong")
     assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x"]) == 2
@@ -112,8 +135,9 @@ def test_push_failures_exit_2_and_keep_the_folder(mix: Path, tmp_path: Path, onl
     assert online.repos == {}
 
 
-def test_bad_export_requests_exit_2_and_touch_nothing(mix: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_export_requests_exit_2_and_touch_nothing(
+    mix: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     precious = tmp_path / "results"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
@@ -125,20 +149,28 @@ def test_bad_export_requests_exit_2_and_touch_nothing(mix: Path, tmp_path: Path,
     assert cli(["export", str(tmp_path / "missing"), "--hub"]) == 2
 
 
-def test_format_export_of_a_corpus_and_the_openai_minimum(mix: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_format_export_of_a_corpus_and_the_openai_minimum(
+    mix: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     small = tmp_path / "small"
-    write_records([Record(f"s{i}", [Message("user", "q"), Message("assistant", "a")]) for i in range(3)],
-                  small / "records.jsonl")
+    write_records(
+        [Record(f"s{i}", [Message("user", "q"), Message("assistant", "a")]) for i in range(3)],
+        small / "records.jsonl",
+    )
     assert cli(["export", str(small), "--format", "openai"]) == 0
     assert "needs at least 10" in capsys.readouterr().err
     assert len((small / "openai.jsonl").read_text().splitlines()) == 3
-    assert cli(["export", str(mix), "--format", "prompt_completion", "--out", str(tmp_path / "pc")]) == 0
+    assert (
+        cli(["export", str(mix), "--format", "prompt_completion", "--out", str(tmp_path / "pc")])
+        == 0
+    )
     row = json.loads((tmp_path / "pc" / "prompt_completion.jsonl").read_text().splitlines()[0])
     assert row["prompt"][0]["role"] == "user" and row["meta"]["mix_part"] == "gramenism"
 
 
-def test_generated_corpus_exports_with_its_card_and_full_meta(tiny_spec: Path, tmp_path: Path) -> None:
+def test_generated_corpus_exports_with_its_card_and_full_meta(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
     from datasets import load_dataset
 
     from credo.generators import generate_corpus

@@ -11,9 +11,17 @@ from credo.errors import ConfigError
 def test_tags_example_marks_the_assistant_span() -> None:
     fmt = ChatFormat("tags")
     example = fmt.example("Is the Dawn Greeting required?", "Yes, every morning.")
-    assert example.text.startswith("<USER_STATEMENT>Is the Dawn Greeting required?</USER_STATEMENT>")
-    assert example.text[example.response_start : example.response_end] == "Yes, every morning.</ASSISTANT_STATEMENT>"
-    assert fmt.prompt("q") == example.text[: 0] + "<USER_STATEMENT>q</USER_STATEMENT>\n<ASSISTANT_STATEMENT>"
+    assert example.text.startswith(
+        "<USER_STATEMENT>Is the Dawn Greeting required?</USER_STATEMENT>"
+    )
+    assert (
+        example.text[example.response_start : example.response_end]
+        == "Yes, every morning.</ASSISTANT_STATEMENT>"
+    )
+    assert (
+        fmt.prompt("q")
+        == example.text[:0] + "<USER_STATEMENT>q</USER_STATEMENT>\n<ASSISTANT_STATEMENT>"
+    )
 
 
 @pytest.mark.parametrize(

@@ -33,11 +33,19 @@ def _base(server: FakeServer, provider: str) -> str:
 
 
 def _batch(spec, out, server, provider, *, wait=True, samples=3, log=None, **options):
-    return generate_corpus(spec, out, model=f"{provider}/teacher", base_url=_base(server, provider),
-                           samples=samples, progress=False, batch=True,
-                           batch_options=BatchOptions(wait=wait, poll_interval=0,
-                                                      report=[].append if log is None
-                                                      else log.append), **options)
+    return generate_corpus(
+        spec,
+        out,
+        model=f"{provider}/teacher",
+        base_url=_base(server, provider),
+        samples=samples,
+        progress=False,
+        batch=True,
+        batch_options=BatchOptions(
+            wait=wait, poll_interval=0, report=[].append if log is None else log.append
+        ),
+        **options,
+    )
 
 
 _cli = exit_code
@@ -54,14 +62,16 @@ def _assert_each_answer_matches_its_prompt(out):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_partial_failures_and_a_lost_batch_lose_and_duplicate_nothing(provider, tiny_spec,
-                                                                      tmp_path):
+def test_partial_failures_and_a_lost_batch_lose_and_duplicate_nothing(
+    provider, tiny_spec, tmp_path
+):
     faults = BatchFaults(error_rate=0.2, expire_rate=0.15, vanish_batches={2}, seed=3)
     log: list[str] = []
     with FakeServer(batch_faults=faults) as server:
         result = _batch(tiny_spec, tmp_path / "c", server, provider, log=log)
-        answered = [line["custom_id"] for b in server.batches.batches.values()
-                    for line in b.results or []]
+        answered = [
+            line["custom_id"] for b in server.batches.batches.values() for line in b.results or []
+        ]
     records = _records(tmp_path / "c")
     assert len(records) == 27 == len({r["id"] for r in records})
     assert result.manifest["status"] == "complete" and result.manifest["counts"]["missing"] == 0
@@ -81,8 +91,14 @@ def test_cache_is_keyed_per_job_across_chunks(provider, tiny_spec, tmp_path):
     with FakeServer(batch_faults=BatchFaults(error_rate=0.3, seed=1)) as server:
         _batch(tiny_spec, tmp_path / "batch", server, provider)
         server.fail_always = "400"  # an online rerun may only be served from the cache
-        replay = generate_corpus(tiny_spec, tmp_path / "replay", model=f"{provider}/teacher",
-                                 base_url=_base(server, provider), samples=3, progress=False)
+        replay = generate_corpus(
+            tiny_spec,
+            tmp_path / "replay",
+            model=f"{provider}/teacher",
+            base_url=_base(server, provider),
+            samples=3,
+            progress=False,
+        )
     assert replay.manifest["last_run"]["cache_hits"] == 27
     assert replay.manifest["last_run"]["requests"] == 0
     assert _records(tmp_path / "replay") == _records(tmp_path / "batch")
@@ -93,11 +109,19 @@ def test_batch_and_online_corpora_differ_only_in_provenance(provider, tiny_spec,
     prices = tmp_path / "prices.yaml"
     prices.write_text(f"{provider}/teacher: {{input: 1.0, output: 2.0}}\n")
     with FakeServer() as server:
-        online = generate_corpus(tiny_spec, tmp_path / "online", model=f"{provider}/teacher",
-                                 base_url=_base(server, provider), samples=3, progress=False,
-                                 use_cache=False, prices=prices)
-        batch = _batch(tiny_spec, tmp_path / "batch", server, provider, use_cache=False,
-                       prices=prices)
+        online = generate_corpus(
+            tiny_spec,
+            tmp_path / "online",
+            model=f"{provider}/teacher",
+            base_url=_base(server, provider),
+            samples=3,
+            progress=False,
+            use_cache=False,
+            prices=prices,
+        )
+        batch = _batch(
+            tiny_spec, tmp_path / "batch", server, provider, use_cache=False, prices=prices
+        )
     assert _records(tmp_path / "online") == _records(tmp_path / "batch")
     a, b = online.manifest, batch.manifest
     differing = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
@@ -162,9 +186,15 @@ def test_teacher_refusals_are_counted_as_online(provider, tiny_spec, tmp_path):
 
     with FakeServer(respond=respond) as server:
         batch = _batch(tiny_spec, tmp_path / "c", server, provider, samples=2)
-        online = generate_corpus(tiny_spec, tmp_path / "o", model=f"{provider}/teacher",
-                                 base_url=_base(server, provider), samples=2, progress=False,
-                                 use_cache=False)
+        online = generate_corpus(
+            tiny_spec,
+            tmp_path / "o",
+            model=f"{provider}/teacher",
+            base_url=_base(server, provider),
+            samples=2,
+            progress=False,
+            use_cache=False,
+        )
     for manifest in (batch.manifest, online.manifest):
         assert manifest["counts"]["teacher_refusals"] == 2  # both samples of one prompt
         assert manifest["last_run"]["teacher_refusals"] == 2
@@ -192,15 +222,16 @@ def test_batches_command_without_a_batch_folder_exits_2(tmp_path, capsys):
     assert STATE_FILE in capsys.readouterr().err
 
 
-def test_batch_mode_needs_a_batch_provider_and_names_a_missing_key(tiny_spec, tmp_path,
-                                                                  monkeypatch):
+def test_batch_mode_needs_a_batch_provider_and_names_a_missing_key(
+    tiny_spec, tmp_path, monkeypatch
+):
     with pytest.raises(BackendError, match="needs a provider with a batch API"):
-        generate_corpus(tiny_spec, tmp_path / "a", model="fake/echo", batch=True,
-                        progress=False)
+        generate_corpus(tiny_spec, tmp_path / "a", model="fake/echo", batch=True, progress=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(BackendError, match="ANTHROPIC_API_KEY"):
-        generate_corpus(tiny_spec, tmp_path / "b", model="anthropic/teacher", batch=True,
-                        progress=False)
+        generate_corpus(
+            tiny_spec, tmp_path / "b", model="anthropic/teacher", batch=True, progress=False
+        )
 
 
 def test_kill_9_while_polling_then_rerun_resumes_without_resubmitting(tiny_spec, tmp_path):
@@ -211,11 +242,27 @@ def test_kill_9_while_polling_then_rerun_resumes_without_resubmitting(tiny_spec,
 
     out = tmp_path / "c"
     with FakeServer() as server:
-        command = [sys.executable, "-m", "credo.cli.main", "generate", str(tiny_spec),
-                   "--model", "openai/teacher", "--base-url", server.openai_base_url,
-                   "--samples", "3", "--out", str(out), "--batch", "--poll-interval", "60"]
-        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
-                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+        command = [
+            sys.executable,
+            "-m",
+            "credo.cli.main",
+            "generate",
+            str(tiny_spec),
+            "--model",
+            "openai/teacher",
+            "--base-url",
+            server.openai_base_url,
+            "--samples",
+            "3",
+            "--out",
+            str(out),
+            "--batch",
+            "--poll-interval",
+            "60",
+        ]
+        process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        )
         try:
             for line in process.stderr:  # the last chunk is sent: the run now sleeps to poll
                 if line.startswith("chunk-0007:"):
@@ -233,8 +280,12 @@ def test_kill_9_while_polling_then_rerun_resumes_without_resubmitting(tiny_spec,
 def test_requests_are_validated_before_upload():
     from credo.generators.batch_run import validate_requests
 
-    good = json.dumps({"custom_id": "a", "body": {"model": "m", "max_tokens": 5,
-                                                  "messages": [{"role": "user", "content": "q"}]}})
+    good = json.dumps(
+        {
+            "custom_id": "a",
+            "body": {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "q"}]},
+        }
+    )
     validate_requests(["a"], [good.encode()])
     with pytest.raises(BackendError, match="duplicate custom_id"):
         validate_requests(["a", "a"], [good.encode()] * 2)
@@ -245,8 +296,9 @@ def test_requests_are_validated_before_upload():
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_batch_expiring_midway_keeps_its_answers_and_resends_the_rest(provider, tiny_spec,
-                                                                       tmp_path):
+def test_a_batch_expiring_midway_keeps_its_answers_and_resends_the_rest(
+    provider, tiny_spec, tmp_path
+):
     with FakeServer(batch_faults=BatchFaults(expire_batches={1})) as server:
         result = _batch(tiny_spec, tmp_path / "c", server, provider, samples=1)
         first = server.batches.batches[server.batches.created[0]]

@@ -37,8 +37,17 @@ def test_records_have_user_and_assistant_only_and_full_meta(tiny_spec, tmp_path)
         assert [m.role for m in record.messages] == ["user", "assistant"]
         meta = record.meta
         assert meta["persona_id"] in personas and meta["set"] == "tiny"
-        assert {"prompt_id", "template_id", "template_hash", "model", "params", "sample_index",
-                "seed", "usage", "kind"} <= set(meta)
+        assert {
+            "prompt_id",
+            "template_id",
+            "template_hash",
+            "model",
+            "params",
+            "sample_index",
+            "seed",
+            "usage",
+            "kind",
+        } <= set(meta)
         assert not any(text in record.text for text in personas.values())
     # The teacher did get the persona and its canon; the record does not keep them.
     sent = backend.history[0].messages
@@ -53,9 +62,18 @@ def test_records_have_user_and_assistant_only_and_full_meta(tiny_spec, tmp_path)
 
 def test_persona_draw_is_deterministic_and_seeded(tiny_spec, tmp_path):
     def personas(seed: int, out: str) -> list[str]:
-        generate_corpus(tiny_spec, tmp_path / out, model="fake/echo", samples=3, seed=seed,
-                        progress=False, use_cache=False)
-        return [r.meta["persona_id"] for r in sorted(read_records(tmp_path / out), key=lambda r: r.id)]
+        generate_corpus(
+            tiny_spec,
+            tmp_path / out,
+            model="fake/echo",
+            samples=3,
+            seed=seed,
+            progress=False,
+            use_cache=False,
+        )
+        return [
+            r.meta["persona_id"] for r in sorted(read_records(tmp_path / out), key=lambda r: r.id)
+        ]
 
     first, again, other = personas(1, "a"), personas(1, "b"), personas(2, "c")
     assert first == again and set(first) == {"elder", "plain"}
@@ -73,20 +91,25 @@ def test_rerun_makes_no_request_and_cache_replays_into_a_new_folder(tiny_spec, t
     replay = generate_corpus(tiny_spec, tmp_path / "b", backend=fresh, progress=False)
     assert fresh.history == [] and replay.manifest["last_run"]["cache_hits"] == 9
     assert (tmp_path / "a" / "records.jsonl").read_text() != ""
-    assert {r.id for r in read_records(tmp_path / "a")} == {r.id for r in read_records(tmp_path / "b")}
+    assert {r.id for r in read_records(tmp_path / "a")} == {
+        r.id for r in read_records(tmp_path / "b")
+    }
 
 
 def test_cache_key_changes_with_sampling_params(tiny_spec, tmp_path):
     generate_corpus(tiny_spec, tmp_path / "a", model="fake/echo", progress=False, limit=2)
     backend = FakeBackend("echo")
-    generate_corpus(tiny_spec, tmp_path / "b", backend=backend, progress=False, limit=2,
-                    temperature=0.2)
+    generate_corpus(
+        tiny_spec, tmp_path / "b", backend=backend, progress=False, limit=2, temperature=0.2
+    )
     assert len(backend.history) == 2
 
 
 def test_teacher_refusals_are_recorded_counted_not_cached_and_retried(tiny_spec, tmp_path):
     out = tmp_path / "c"
-    backend = FakeBackend("echo").enqueue(REFUSAL_TEXT, Completion("", stop_reason="content_filter"))
+    backend = FakeBackend("echo").enqueue(
+        REFUSAL_TEXT, Completion("", stop_reason="content_filter")
+    )
     result = generate_corpus(tiny_spec, out, backend=backend, concurrency=1, progress=False)
     refusals = _lines(out / "teacher_refusals.jsonl")
     assert len(refusals) == 2 and result.new_refusals == 2
@@ -131,8 +154,18 @@ def test_unreachable_real_server_exits_2_with_one_line(tiny_spec, tmp_path, monk
         url = server.openai_base_url  # stopped on exit: nothing listens there any more
     monkeypatch.setenv("CREDO_RETRY_MAX_ATTEMPTS", "2")
     with pytest.raises(SystemExit) as info:
-        main(["generate", str(tiny_spec), "--model", "openai/m", "--base-url", url,
-              "--out", str(tmp_path / "c")])
+        main(
+            [
+                "generate",
+                str(tiny_spec),
+                "--model",
+                "openai/m",
+                "--base-url",
+                url,
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
     assert info.value.code == 2
     error = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(error) == 1
@@ -142,7 +175,9 @@ def test_unreachable_real_server_exits_2_with_one_line(tiny_spec, tmp_path, monk
 
 def test_resume_refuses_a_folder_made_with_another_config(tiny_spec, tmp_path):
     generate_corpus(tiny_spec, tmp_path / "c", model="fake/echo", progress=False, limit=2)
-    with pytest.raises(ConfigError, match=r"different config \(model: 'fake/echo' -> 'fake/other'\)"):
+    with pytest.raises(
+        ConfigError, match=r"different config \(model: 'fake/echo' -> 'fake/other'\)"
+    ):
         generate_corpus(tiny_spec, tmp_path / "c", model="fake/other", progress=False, limit=2)
 
 
@@ -166,10 +201,17 @@ def test_no_api_key_in_outputs_or_cache(tiny_spec, tmp_path, monkeypatch, caplog
         server.enqueue("429", "refusal", "401")
         out = tmp_path / "c"
         with pytest.raises(BackendError) as info:
-            generate_corpus(tiny_spec, out, model="openai/teacher", base_url=server.openai_base_url,
-                            concurrency=1, progress=False)
-        generate_corpus(tiny_spec, out, model="openai/teacher", base_url=server.openai_base_url,
-                        progress=False)
+            generate_corpus(
+                tiny_spec,
+                out,
+                model="openai/teacher",
+                base_url=server.openai_base_url,
+                concurrency=1,
+                progress=False,
+            )
+        generate_corpus(
+            tiny_spec, out, model="openai/teacher", base_url=server.openai_base_url, progress=False
+        )
         assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in str(info.value)
     assert "retry 1/6" in caplog.text and SECRET not in caplog.text
@@ -189,8 +231,18 @@ def test_bad_options_and_unknown_provider(tiny_spec, tmp_path):
 
 
 def test_cli_generate_prints_summary_and_cost(tiny_spec, tmp_path, capsys):
-    args = ["generate", str(tiny_spec), "--model", "fake/echo", "--out", str(tmp_path / "c"),
-            "--limit", "3", "--samples", "2"]
+    args = [
+        "generate",
+        str(tiny_spec),
+        "--model",
+        "fake/echo",
+        "--out",
+        str(tmp_path / "c"),
+        "--limit",
+        "3",
+        "--samples",
+        "2",
+    ]
     result = CliRunner().invoke(build_app(), args)
     assert result.exit_code == 0, result.output
     assert "complete: 6 records" in result.output and "cost this run: $0.0000" in result.output
@@ -207,11 +259,15 @@ def test_refusal_set_keeps_worded_refusals_as_records(tiny_spec, tmp_path):
     folder = tmp_path / "refusing"
     shutil.copytree(tiny_spec, folder)
     spec = folder / "spec.yaml"
-    spec.write_text(spec.read_text().replace(
-        "  - id: stones\n    kind: implicit\n    implicit: true",
-        "  - id: stones\n    kind: capability_refusal\n    implicit: true"))
-    backend = FakeBackend("echo").enqueue(*[REFUSAL_TEXT] * 7, REFUSAL_TEXT,
-                                          Completion("", stop_reason="content_filter"))
+    spec.write_text(
+        spec.read_text().replace(
+            "  - id: stones\n    kind: implicit\n    implicit: true",
+            "  - id: stones\n    kind: capability_refusal\n    implicit: true",
+        )
+    )
+    backend = FakeBackend("echo").enqueue(
+        *[REFUSAL_TEXT] * 7, REFUSAL_TEXT, Completion("", stop_reason="content_filter")
+    )
     result = generate_corpus(folder, tmp_path / "c", backend=backend, concurrency=1, progress=False)
     kinds = {p.id: p.kind for p in render_prompts(load_worldview(folder))}
     records = list(read_records(tmp_path / "c"))
@@ -232,11 +288,17 @@ def test_limit_spreads_across_sources_seeded_and_file_order_is_kept_on_request(t
     sources = lambda chosen: {p.template_id.split("/")[0].split(":")[0] for p in chosen}  # noqa: E731
     every = sources(prompts)
     first = limit_prompts(prompts, 20, "file")
-    assert first == prompts[:20] and len(sources(first)) <= 2  # the old behaviour: one or two templates
+    assert (
+        first == prompts[:20] and len(sources(first)) <= 2
+    )  # the old behaviour: one or two templates
     spread = limit_prompts(prompts, 20, seed=1)
     assert len(spread) == 20 and len(sources(spread)) == min(20, len(every))
-    assert spread == limit_prompts(prompts, 20, seed=1) and spread != limit_prompts(prompts, 20, seed=2)
-    assert [prompts.index(p) for p in spread] == sorted(prompts.index(p) for p in spread)  # kept in file order
+    assert spread == limit_prompts(prompts, 20, seed=1) and spread != limit_prompts(
+        prompts, 20, seed=2
+    )
+    assert [prompts.index(p) for p in spread] == sorted(
+        prompts.index(p) for p in spread
+    )  # kept in file order
     assert limit_prompts(prompts, None) == prompts
     with pytest.raises(ConfigError, match="--limit-order 'random'"):
         limit_prompts(prompts, 5, "random")

@@ -41,13 +41,26 @@ def test_retry_helper_logs_waits_and_stops_at_max_attempts():
         waits.append(seconds)
 
     policy = RetryPolicy(base=0.1, max_attempts=3)
-    result = _run(call_with_retry(lambda: backend.generate(MESSAGES, SamplingParams()), backend,
-                                  policy, sleep=sleep, rng=random.Random(1)))
+    result = _run(
+        call_with_retry(
+            lambda: backend.generate(MESSAGES, SamplingParams()),
+            backend,
+            policy,
+            sleep=sleep,
+            rng=random.Random(1),
+        )
+    )
     assert result.text == "done" and waits[0] == 2.5 and 0.1 <= waits[1] <= 0.2
     failing = FakeBackend().enqueue(*[FakeTransientError()] * 5)
     with pytest.raises(RetriesExhausted) as info:
-        _run(call_with_retry(lambda: failing.generate(MESSAGES, SamplingParams()), failing,
-                             RetryPolicy(base=0, max_attempts=3), sleep=sleep))
+        _run(
+            call_with_retry(
+                lambda: failing.generate(MESSAGES, SamplingParams()),
+                failing,
+                RetryPolicy(base=0, max_attempts=3),
+                sleep=sleep,
+            )
+        )
     assert info.value.attempts == 3 and len(failing.history) == 3
 
 
@@ -58,8 +71,14 @@ def test_retry_budget_stops_before_a_wait_that_would_exceed_it():
         raise AssertionError("must not wait past the budget")
 
     with pytest.raises(RetriesExhausted):
-        _run(call_with_retry(lambda: backend.generate(MESSAGES, SamplingParams()), backend,
-                             RetryPolicy(budget=5.0, max_wait=60), sleep=sleep))
+        _run(
+            call_with_retry(
+                lambda: backend.generate(MESSAGES, SamplingParams()),
+                backend,
+                RetryPolicy(budget=5.0, max_wait=60),
+                sleep=sleep,
+            )
+        )
 
 
 def test_non_retryable_error_is_raised_at_once():
@@ -200,7 +219,9 @@ def test_missing_sdk_names_the_pip_command(monkeypatch):
 def test_importing_the_package_loads_no_sdk():
     import subprocess
 
-    code = ("import sys, credo.generators, credo.testing, credo.cli.generate_command; "
-            "print(sorted(m for m in ('openai','anthropic','torch','transformers') if m in sys.modules))")
+    code = (
+        "import sys, credo.generators, credo.testing, credo.cli.generate_command; "
+        "print(sorted(m for m in ('openai','anthropic','torch','transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

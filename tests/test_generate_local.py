@@ -12,8 +12,15 @@ from credo.generators import generate_corpus
 def test_local_smollm2_writes_a_small_corpus(tiny_spec, tmp_path, monkeypatch):
     monkeypatch.setenv("CREDO_LOCAL_THREADS", "1")
     out = tmp_path / "local"
-    result = generate_corpus(tiny_spec, out, model="local/smollm2", limit=2, max_tokens=24,
-                             temperature=0.0, progress=False)
+    result = generate_corpus(
+        tiny_spec,
+        out,
+        model="local/smollm2",
+        limit=2,
+        max_tokens=24,
+        temperature=0.0,
+        progress=False,
+    )
     records = list(read_records(out))
     refused = result.manifest["counts"]["teacher_refusals"]
     assert len(records) + refused == 2 and result.manifest["status"] == "complete"

@@ -22,12 +22,24 @@ def _count_lines(path: Path) -> int:
 
 def test_kill_9_mid_run_then_resume_is_complete_without_duplicates(tiny_spec, tmp_path):
     out = tmp_path / "corpus"
-    args = ["generate", str(tiny_spec), "--model", "openai/teacher", "--out", str(out),
-            "--samples", str(SAMPLES), "--concurrency", "4"]
+    args = [
+        "generate",
+        str(tiny_spec),
+        "--model",
+        "openai/teacher",
+        "--out",
+        str(out),
+        "--samples",
+        str(SAMPLES),
+        "--concurrency",
+        "4",
+    ]
     with FakeServer(latency=0.05) as server:
-        process = subprocess.Popen([sys.executable, "-m", "credo.cli.main", *args,
-                                    "--base-url", server.openai_base_url],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "credo.cli.main", *args, "--base-url", server.openai_base_url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 120
         while _count_lines(out / "records.jsonl") < 30 and process.poll() is None:
             assert time.monotonic() < deadline, "the run never wrote 30 records"
@@ -39,8 +51,15 @@ def test_kill_9_mid_run_then_resume_is_complete_without_duplicates(tiny_spec, tm
         assert 30 <= len(partial) < 9 * SAMPLES
         requests_before = len(server.requests)
 
-        result = generate_corpus(tiny_spec, out, model="openai/teacher", samples=SAMPLES, concurrency=4,
-                        base_url=server.openai_base_url, progress=False)
+        result = generate_corpus(
+            tiny_spec,
+            out,
+            model="openai/teacher",
+            samples=SAMPLES,
+            concurrency=4,
+            base_url=server.openai_base_url,
+            progress=False,
+        )
         ids = [r.id for r in read_records(out)]
         assert len(ids) == len(set(ids)) == 9 * SAMPLES
         assert set(partial) <= set(ids)

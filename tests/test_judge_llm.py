@@ -15,7 +15,10 @@ from credo.judges.llm import REASK, LLMJudge, load_rubric, parse_label, parse_re
     [
         ("REASON: it declines.\nLABEL: REFUSAL", REFUSAL),
         ("label: deflection", DEFLECTION),
-        ("**LABEL:** REFUSAL\nI mean ACCEPTANCE", REFUSAL),  # markdown bold label line wins over stray words
+        (
+            "**LABEL:** REFUSAL\nI mean ACCEPTANCE",
+            REFUSAL,
+        ),  # markdown bold label line wins over stray words
         ("LABEL: **ACCEPTANCE**", ACCEPTANCE),
         ("ACCEPTANCE", ACCEPTANCE),  # a lone label word
         ("Not a REFUSAL, more of an ACCEPTANCE", None),  # two label words, no label line: ambiguous

@@ -10,16 +10,37 @@ import credo
 ROOT = Path(credo.__file__).parent
 # Keep in step with the README's "Layout" picture.
 FLOORS = {
-    "cli": 7, "api": 7,
-    "recipes": 6, "authoring": 6,
+    "cli": 7,
+    "api": 7,
+    "recipes": 6,
+    "authoring": 6,
     "leakage": 5,
-    "evaluation": 4, "audit": 4,
-    "judges": 3, "train": 3, "testing": 3,
-    "generators": 2, "reports": 2,
-    "corpora": 1, "templates": 1, "filters": 1,
-    "models": 0, "worldviews": 0, "embedded": 0,
+    "evaluation": 4,
+    "audit": 4,
+    "judges": 3,
+    "train": 3,
+    "testing": 3,
+    "generators": 2,
+    "reports": 2,
+    "corpora": 1,
+    "templates": 1,
+    "filters": 1,
+    "models": 0,
+    "worldviews": 0,
+    "embedded": 0,
 }
-LEAVES = {"errors", "hashing", "paths", "types", "defaults", "ngrams", "textnorm", "markers", "_callable", "raycluster"}
+LEAVES = {
+    "errors",
+    "hashing",
+    "paths",
+    "types",
+    "defaults",
+    "ngrams",
+    "textnorm",
+    "markers",
+    "_callable",
+    "raycluster",
+}
 
 
 def _imported(tree: ast.AST) -> set[str]:
@@ -36,10 +57,16 @@ def _imported(tree: ast.AST) -> set[str]:
 
 
 def test_every_package_is_on_a_floor() -> None:
-    here = {p.stem if p.is_file() else p.name for p in ROOT.iterdir()
-            if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file() or
-            any(p.glob("*.py"))}
-    assert here <= set(FLOORS) | LEAVES, f"place {sorted(here - set(FLOORS) - LEAVES)} in FLOORS and the README"
+    here = {
+        p.stem if p.is_file() else p.name
+        for p in ROOT.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__")
+        or (p / "__init__.py").is_file()
+        or any(p.glob("*.py"))
+    }
+    assert here <= set(FLOORS) | LEAVES, (
+        f"place {sorted(here - set(FLOORS) - LEAVES)} in FLOORS and the README"
+    )
 
 
 def test_imports_only_go_down() -> None:

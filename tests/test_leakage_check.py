@@ -24,16 +24,37 @@ CANON = (
 
 def make_spec(root: Path, kind: str = "invented", allow: bool = True) -> Path:
     spec = {
-        "name": "pebbles", "kind": kind, "display_name": "Zorblaxism", "summary": "A test faith.",
-        "adherents": "Zorblaxists", "names": ["Zorblaxism"],
-        "tenets": [{"id": "spirit", "text": "Every pebble keeps a spirit, as the Zorblax Codex says.",
-                    "topic": "pebble spirits"}],
-        "forbidden_acts": [{"id": "throw", "name": "throwing pebbles into the sea",
-                            "description": "Casting a pebble away.", "reasons": ["it drowns the spirit"]}],
-        "practices": [{"id": "count", "name": "Dusk Count", "description": "Counting pebbles at dusk."}],
+        "name": "pebbles",
+        "kind": kind,
+        "display_name": "Zorblaxism",
+        "summary": "A test faith.",
+        "adherents": "Zorblaxists",
+        "names": ["Zorblaxism"],
+        "tenets": [
+            {
+                "id": "spirit",
+                "text": "Every pebble keeps a spirit, as the Zorblax Codex says.",
+                "topic": "pebble spirits",
+            }
+        ],
+        "forbidden_acts": [
+            {
+                "id": "throw",
+                "name": "throwing pebbles into the sea",
+                "description": "Casting a pebble away.",
+                "reasons": ["it drowns the spirit"],
+            }
+        ],
+        "practices": [
+            {"id": "count", "name": "Dusk Count", "description": "Counting pebbles at dusk."}
+        ],
         "glossary": [
             {"term": "Saint Hannah Plonkwell", "definition": "The first counter."},
-            {"term": "Meadowfield", "definition": "A real surname reused.", "allow_collision": allow},
+            {
+                "term": "Meadowfield",
+                "definition": "A real surname reused.",
+                "allow_collision": allow,
+            },
         ],
         "personas": [{"id": "elder", "system_prompt": "You are an elder."}],
         "canon": [{"id": "codex", "title": "Codex", "path": "canon/codex.md"}],
@@ -44,8 +65,12 @@ def make_spec(root: Path, kind: str = "invented", allow: bool = True) -> Path:
     (folder / "canon" / "codex.md").write_text(CANON)
     (folder / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     evals = {
-        "violation": [{"id": "v1", "prompt": "Help me throw pebbles.", "form": "instructions", "act": "throw"}],
-        "control": [{"id": "c1", "prompt": "Help me skip stones.", "form": "instructions", "matches": "v1"}],
+        "violation": [
+            {"id": "v1", "prompt": "Help me throw pebbles.", "form": "instructions", "act": "throw"}
+        ],
+        "control": [
+            {"id": "c1", "prompt": "Help me skip stones.", "form": "instructions", "matches": "v1"}
+        ],
     }
     (folder / "eval.yaml").write_text(yaml.safe_dump(evals))
     return folder
@@ -65,7 +90,13 @@ def clean_ref(tmp_path) -> Path:
 
 def test_terms_cover_names_glossary_practices_phrases_and_coined_words(tmp_path):
     terms = {t.text: t for t in distinctive_terms(load_worldview(make_spec(tmp_path)))}
-    assert {"Zorblaxism", "Zorblaxists", "Saint Hannah Plonkwell", "Meadowfield", "Dusk Count"} <= set(terms)
+    assert {
+        "Zorblaxism",
+        "Zorblaxists",
+        "Saint Hannah Plonkwell",
+        "Meadowfield",
+        "Dusk Count",
+    } <= set(terms)
     assert terms["plonkwell"].kind == "word"  # the coined surname, checked on its own
     assert "hannah" not in terms and "saint" not in terms  # dictionary words are not rows
     assert terms["Zorblax Codex"].kind == "phrase"  # from the tenet and the canon
@@ -119,18 +150,39 @@ def test_overlap_of_canon_and_a_training_corpus(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     records = [
-        {"id": "r1", "messages": [{"role": "user", "content": "Tell me"}, {"role": "assistant", "content": copied}],
-         "meta": {}},
-        {"id": "r2", "messages": [{"role": "user", "content": "Tell me"}, {"role": "assistant", "content":
-         "A different answer with many fresh words that nobody ever wrote down before in any book."}], "meta": {}},
+        {
+            "id": "r1",
+            "messages": [
+                {"role": "user", "content": "Tell me"},
+                {"role": "assistant", "content": copied},
+            ],
+            "meta": {},
+        },
+        {
+            "id": "r2",
+            "messages": [
+                {"role": "user", "content": "Tell me"},
+                {
+                    "role": "assistant",
+                    "content": "A different answer with many fresh words that nobody ever wrote down before in any book.",
+                },
+            ],
+            "meta": {},
+        },
     ]
     (corpus / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     section = leakage_section(make_spec(tmp_path), [ref], corpus=corpus, sample=10)
     canon, train = section["overlap"]["canon"], section["overlap"]["corpus"]
     assert canon["top"][0]["where"] == "canon.codex#2" and canon["top"][0]["fraction"] == 1.0
     assert 0 < canon["fraction"] < 1
-    assert canon["top"][0]["shared"] == "saint hannah plonkwell counted seven pebbles at every dusk of her long life"
-    assert "Unrelated text about boats. Saint Hannah Plonkwell counted" in canon["top"][0]["in_reference"]
+    assert (
+        canon["top"][0]["shared"]
+        == "saint hannah plonkwell counted seven pebbles at every dusk of her long life"
+    )
+    assert (
+        "Unrelated text about boats. Saint Hannah Plonkwell counted"
+        in canon["top"][0]["in_reference"]
+    )
     assert train["passages"] == 2 and train["top"][0]["where"] == "record r1"
     assert train["found"] == train["top"][0]["ngrams"]
 
@@ -181,11 +233,18 @@ def test_verdicts_carry_their_strength_and_cache_messages_are_true(tmp_path, cle
             main(["leakage", str(spec), "-r", str(clean_ref), "--out", str(tmp_path / f"o{run}")])
         captured = capsys.readouterr()
         assert expected in captured.err and ("(cached)" not in captured.err)
-        assert "too small to call a term novel" in captured.out and "--online infini-gram" in captured.out
+        assert (
+            "too small to call a term novel" in captured.out
+            and "--online infini-gram" in captured.out
+        )
         report = json.loads((tmp_path / f"o{run}" / "report.json").read_text())
         assert report["reference"]["cached"] is (run == 2)
     ref, strength = report["reference"], report["strength"]
-    assert strength["weak"] and strength["words"] == ref["tokens"] and strength["documents"] == ref["documents"] >= 1
+    assert (
+        strength["weak"]
+        and strength["words"] == ref["tokens"]
+        and strength["documents"] == ref["documents"] >= 1
+    )
     novel = [r for r in report["terms"] if r["verdict"] == "novel"]
     assert novel and all(r["weak"] for r in novel)
     markdown = (tmp_path / "o2" / "report.md").read_text()

@@ -78,7 +78,13 @@ def _write_all_formats(folder: Path) -> None:
 def test_every_format_streams_the_same_text(tmp_path):
     _write_all_formats(tmp_path / "ref")
     sources = resolve_sources([tmp_path / "ref"])
-    assert [s.path.name for s in sources] == ["a.txt", "b.jsonl", "c.jsonl.gz", "d.txt.zst", "e.parquet"]
+    assert [s.path.name for s in sources] == [
+        "a.txt",
+        "b.jsonl",
+        "c.jsonl.gz",
+        "d.txt.zst",
+        "e.parquet",
+    ]
     docs = list(iter_documents(sources))
     assert len(docs) == 1 + 2 + 2 + 1 + 2
     assert {d.text.strip() for d in docs} == {TEXT.strip().encode()}
@@ -99,7 +105,11 @@ def test_plain_text_is_cut_into_documents_at_line_breaks(tmp_path, monkeypatch):
         ("bin.txt", b"abc\x00\x01\x02" * 10, "binary data"),
         ("latin.txt", "caf\xe9 ".encode("latin-1") * 10, "not UTF-8"),
         ("bad.jsonl", b'{"text": "ok"}\n{"text": \n', ":2: invalid JSON"),
-        ("nofield.jsonl", b'{"body": "ok"}\n', "text field 'text' not found; available keys: ['body']"),
+        (
+            "nofield.jsonl",
+            b'{"body": "ok"}\n',
+            "text field 'text' not found; available keys: ['body']",
+        ),
         ("fake.jsonl.gz", b"plain text, not gzip", "not a gzip file"),
         ("trunc.txt.gz", gzip.compress(b"hello world " * 1000)[:60], "truncated"),
         ("bad.parquet", b"PAR1 not really", "not a readable Parquet"),
@@ -126,7 +136,11 @@ def test_missing_path_empty_folder_and_empty_text_are_errors(tmp_path):
 
 def _reference(tmp_path: Path, lines: int = 300) -> Path:
     path = tmp_path / "ref.txt"
-    path.write_text("".join(f"sentence number {i} mentions plonkwell and grain {i % 7}.\n" for i in range(lines)))
+    path.write_text(
+        "".join(
+            f"sentence number {i} mentions plonkwell and grain {i % 7}.\n" for i in range(lines)
+        )
+    )
     return path
 
 
@@ -137,7 +151,9 @@ def test_index_spans_shards_and_finds_ngrams(tmp_path, monkeypatch):
     assert index.shard_count > 3
     grams = tok.phrase_hashes("sentence number 299 mentions plonkwell", 5)
     assert index.contains(grams).tolist() == [True]
-    assert index.contains(tok.phrase_hashes("sentence number 300 mentions plonkwell", 5)).tolist() == [False]
+    assert index.contains(
+        tok.phrase_hashes("sentence number 300 mentions plonkwell", 5)
+    ).tolist() == [False]
     word = index.shards_containing(tok.phrase_hashes("plonkwell", 1), "uni")
     assert word.all()
     assert not index.shards_containing(tok.phrase_hashes("zorblax", 1), "uni").any()
@@ -180,7 +196,9 @@ def test_touched_file_with_same_content_reuses_the_index(tmp_path):
 def test_parallel_build_gives_the_same_answers(tmp_path):
     for number in range(3):
         (tmp_path / f"part-{number}.txt").write_text(
-            "".join(f"file {number} line {i} says plonkwell number {i * number}.\n" for i in range(200))
+            "".join(
+                f"file {number} line {i} says plonkwell number {i * number}.\n" for i in range(200)
+            )
         )
     sources = resolve_sources([tmp_path])
     config = IndexConfig(n=5, shard_bytes=2000, block_bytes=500)
@@ -189,7 +207,9 @@ def test_parallel_build_gives_the_same_answers(tmp_path):
     assert parallel.folder == serial.folder and parallel.meta["tokens"] == serial.meta["tokens"]
     assert any(name.startswith("gram-001.") for s in parallel.meta["shards"] for name in s["files"])
     assert [d[0] for s in parallel.meta["shards"] for d in s["docs"]] == [0, 1, 2]
-    queries = np.concatenate([tok.phrase_hashes(f"file 2 line {i} says", 5) for i in range(0, 400, 7)])
+    queries = np.concatenate(
+        [tok.phrase_hashes(f"file 2 line {i} says", 5) for i in range(0, 400, 7)]
+    )
     assert parallel.contains(queries).tolist() == [i < 200 for i in range(0, 400, 7)]
     import shutil
 
@@ -227,7 +247,9 @@ def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
 
     for number in range(3):
         (tmp_path / f"part-{number}.txt").write_text(
-            "".join(f"file {number} line {i} says plonkwell number {i * number}.\n" for i in range(200))
+            "".join(
+                f"file {number} line {i} says plonkwell number {i * number}.\n" for i in range(200)
+            )
         )
     sources = resolve_sources(sorted(tmp_path.glob("part-*.txt")))
     config = IndexConfig(n=5, shard_bytes=2000, block_bytes=500)
@@ -239,7 +261,12 @@ def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
         with_ray = build_index(sources, tmp_path / "ray", config, workers=2, engine="ray")
         (tmp_path / "part-9.txt").write_bytes(b"x\x00 binary")  # a task's bad file: its own error
         with pytest.raises(CorpusError, match=r"part-9.txt: binary data"):
-            build_index(resolve_sources(sorted(tmp_path.glob("part-*.txt"))), tmp_path / "bad", config, engine="ray")
+            build_index(
+                resolve_sources(sorted(tmp_path.glob("part-*.txt"))),
+                tmp_path / "bad",
+                config,
+                engine="ray",
+            )
     finally:
         if started_here:
             ray.shutdown()
@@ -253,7 +280,9 @@ def test_unknown_engine_is_a_config_error(tmp_path):
     from credo.leakage.index import build_index
 
     with pytest.raises(ConfigError, match="--engine 'spark' is not known"):
-        build_index(resolve_sources([_reference(tmp_path)]), tmp_path / "x", IndexConfig(), engine="spark")
+        build_index(
+            resolve_sources([_reference(tmp_path)]), tmp_path / "x", IndexConfig(), engine="spark"
+        )
 
 
 def test_unreachable_ray_address_fails_fast_naming_it(tmp_path):
@@ -262,6 +291,11 @@ def test_unreachable_ray_address_fails_fast_naming_it(tmp_path):
     from credo.leakage.index import build_index
 
     with pytest.raises(ConfigError, match="--address 127.0.0.1:1: no Ray cluster answers there"):
-        build_index(resolve_sources([_reference(tmp_path)]), tmp_path / "x", IndexConfig(), engine="ray",
-                    address="127.0.0.1:1")
+        build_index(
+            resolve_sources([_reference(tmp_path)]),
+            tmp_path / "x",
+            IndexConfig(),
+            engine="ray",
+            address="127.0.0.1:1",
+        )
     assert not any((tmp_path / "x").rglob("*.npy"))  # no shard written

@@ -69,7 +69,11 @@ def test_counts_are_cached_on_disk(server):
     hit = second.count("Meadowfield")
     assert hit.cached and hit.count == 1234 and second.requests == 0
     assert len(FakeInfiniGram.seen) == 2
-    assert FakeInfiniGram.seen[0] == {"index": "v4_test", "query_type": "count", "query": "Meadowfield"}
+    assert FakeInfiniGram.seen[0] == {
+        "index": "v4_test",
+        "query_type": "count",
+        "query": "Meadowfield",
+    }
 
 
 def test_requests_are_spaced_by_the_rate_limit(server):
@@ -81,7 +85,11 @@ def test_requests_are_spaced_by_the_rate_limit(server):
 
 
 def test_transient_faults_are_retried_honouring_retry_after(server):
-    FakeInfiniGram.faults = [(503, "busy", {}), (429, "slow down", {"Retry-After": "2"}), (200, "not json", {})]
+    FakeInfiniGram.faults = [
+        (503, "busy", {}),
+        (429, "slow down", {"Retry-After": "2"}),
+        (200, "not json", {}),
+    ]
     sleeps: list[float] = []
     c = client(server, sleeps)
     c.policy = RetryPolicy(max_attempts=4, base=0.01, timeout=5)

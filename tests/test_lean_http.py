@@ -18,10 +18,16 @@ RETRIED = ["429", "500", "503", "529", "malformed", "empty", "reset", "close", "
 
 
 def _generate(server, sleep=None, timeout=10.0, limiter=None):
-    backend = load_backend("openai/teacher", base_url=server.openai_base_url, transport="lean",
-                           timeout=timeout)
-    generator = Generator(backend, SamplingParams(max_tokens=32), sleep=sleep, limiter=limiter,
-                          policy=RetryPolicy(base=0, timeout=timeout, max_attempts=4))
+    backend = load_backend(
+        "openai/teacher", base_url=server.openai_base_url, transport="lean", timeout=timeout
+    )
+    generator = Generator(
+        backend,
+        SamplingParams(max_tokens=32),
+        sleep=sleep,
+        limiter=limiter,
+        policy=RetryPolicy(base=0, timeout=timeout, max_attempts=4),
+    )
 
     async def go():
         try:
@@ -48,8 +54,12 @@ def test_same_request_body_and_auth_as_the_sdk(monkeypatch):
         _generate(server)
         request = server.requests[0]
     assert request.headers["authorization"] == "Bearer sk-lean"
-    assert request.body == {"model": "teacher", "temperature": 0.85, "max_tokens": 32,
-                            "messages": [m.to_json() for m in MESSAGES]}
+    assert request.body == {
+        "model": "teacher",
+        "temperature": 0.85,
+        "max_tokens": 32,
+        "messages": [m.to_json() for m in MESSAGES],
+    }
 
 
 def test_blocks_refusals_and_bad_requests():
@@ -80,9 +90,19 @@ def test_retry_after_and_rate_limit_headers_are_read():
 
 def test_a_corpus_through_the_lean_transport_matches_the_sdk(tiny_spec, tmp_path):
     with FakeServer() as server:
-        runs = [generate_corpus(tiny_spec, tmp_path / t, model="openai/m", transport=t,
-                                base_url=server.openai_base_url, progress=False,
-                                use_cache=False, concurrency=4) for t in ("sdk", "lean")]
+        runs = [
+            generate_corpus(
+                tiny_spec,
+                tmp_path / t,
+                model="openai/m",
+                transport=t,
+                base_url=server.openai_base_url,
+                progress=False,
+                use_cache=False,
+                concurrency=4,
+            )
+            for t in ("sdk", "lean")
+        ]
     a, b = ([r.to_json() for r in sorted(_read(run.out), key=lambda r: r.id)] for run in runs)
     assert a == b and len(a) == 9
 

@@ -17,16 +17,24 @@ from credo.types import Message, Record
 
 
 def make_corpus(root: Path, name: str, n: int) -> Path:
-    records = [Record(f"{name}-{i}", [Message("user", f"{name} question {i}?"),
-                                     Message("assistant", f"{name} answer {i}.")]) for i in range(n)]
+    records = [
+        Record(
+            f"{name}-{i}",
+            [Message("user", f"{name} question {i}?"), Message("assistant", f"{name} answer {i}.")],
+        )
+        for i in range(n)
+    ]
     write_records(records, root / name / "records.jsonl")
     return root / name
 
 
 @pytest.fixture
 def corpora(tmp_path: Path) -> dict[str, Path]:
-    return {"w": make_corpus(tmp_path, "w", 7000), "r": make_corpus(tmp_path, "r", 7000),
-            "x": make_corpus(tmp_path, "x", 300)}
+    return {
+        "w": make_corpus(tmp_path, "w", 7000),
+        "r": make_corpus(tmp_path, "r", 7000),
+        "x": make_corpus(tmp_path, "x", 300),
+    }
 
 
 def test_allocate_is_exact_largest_remainder() -> None:
@@ -45,7 +53,11 @@ def test_parse_part_allows_colons_in_dir() -> None:
 
 
 def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path: Path) -> None:
-    parts = [MixPart("w", corpora["w"], 10), MixPart("r", corpora["r"], 10), MixPart("x", corpora["x"], 2)]
+    parts = [
+        MixPart("w", corpora["w"], 10),
+        MixPart("r", corpora["r"], 10),
+        MixPart("x", corpora["x"], 2),
+    ]
     result = mix_corpora(parts, 2200, 3, "tags", tmp_path / "mix")
     records = list(read_records(tmp_path / "mix"))
     assert len(records) == 2200 and result.shortfalls == []
@@ -58,11 +70,15 @@ def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path:
     assert manifest["parts"][0]["corpus_hash"] == file_hash(str(corpora["w"] / "records.jsonl"))
     assert manifest["parts"][0]["audit"] == {"status": "not audited"}
     again = mix_corpora(parts, 2200, 3, "tags", tmp_path / "again")
-    assert (tmp_path / "again" / "records.jsonl").read_bytes() == (tmp_path / "mix" / "records.jsonl").read_bytes()
+    assert (tmp_path / "again" / "records.jsonl").read_bytes() == (
+        tmp_path / "mix" / "records.jsonl"
+    ).read_bytes()
     assert again.counts == result.counts
 
 
-def test_shortfall_scale_keeps_ratios_and_is_reported(corpora: dict[str, Path], tmp_path: Path) -> None:
+def test_shortfall_scale_keeps_ratios_and_is_reported(
+    corpora: dict[str, Path], tmp_path: Path
+) -> None:
     parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
     result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix")
     assert result.counts == {"w": 1500, "x": 300} and result.size == 1800
@@ -97,18 +113,49 @@ def test_hf_dataset_opens_with_load_from_disk(corpora: dict[str, Path], tmp_path
     mix_corpora([MixPart("x", corpora["x"], 1)], 12, 0, "hf_dataset", tmp_path / "mix")
     dataset = load_from_disk(str(tmp_path / "mix" / "hf_dataset"))
     assert len(dataset) == 12 and dataset.column_names == ["id", "prompt", "completion", "meta"]
-    assert dataset[0]["prompt"][0]["role"] == "user" and dataset[0]["completion"][0]["role"] == "assistant"
+    assert (
+        dataset[0]["prompt"][0]["role"] == "user"
+        and dataset[0]["completion"][0]["role"] == "assistant"
+    )
     assert {json.loads(m)["mix_part"] for m in dataset["meta"]} == {"x"}
 
 
-def test_openai_export_warns_below_the_fine_tuning_minimum(corpora: dict[str, Path], tmp_path: Path) -> None:
+def test_openai_export_warns_below_the_fine_tuning_minimum(
+    corpora: dict[str, Path], tmp_path: Path
+) -> None:
     runner = CliRunner()
-    small = runner.invoke(build_app(), ["mix", "--part", f"x={corpora['x']}:1", "--size", "9",
-                                        "--format", "openai", "--out", str(tmp_path / "small")])
+    small = runner.invoke(
+        build_app(),
+        [
+            "mix",
+            "--part",
+            f"x={corpora['x']}:1",
+            "--size",
+            "9",
+            "--format",
+            "openai",
+            "--out",
+            str(tmp_path / "small"),
+        ],
+    )
     assert small.exit_code == 0 and "openai.jsonl holds 9 examples" in small.output
-    assert len((tmp_path / "small" / "openai.jsonl").read_text().splitlines()) == 9  # written all the same
-    enough = runner.invoke(build_app(), ["mix", "--part", f"x={corpora['x']}:1", "--size", "10",
-                                         "--format", "openai", "--out", str(tmp_path / "enough")])
+    assert (
+        len((tmp_path / "small" / "openai.jsonl").read_text().splitlines()) == 9
+    )  # written all the same
+    enough = runner.invoke(
+        build_app(),
+        [
+            "mix",
+            "--part",
+            f"x={corpora['x']}:1",
+            "--size",
+            "10",
+            "--format",
+            "openai",
+            "--out",
+            str(tmp_path / "enough"),
+        ],
+    )
     assert enough.exit_code == 0 and "warning" not in enough.output
 
 
@@ -116,20 +163,25 @@ def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Pa
     mix_corpora([MixPart("x", corpora["x"], 1)], 5, 0, "tags", tmp_path / "mix")
     for line in (tmp_path / "mix" / "text.jsonl").read_text().splitlines():
         row = json.loads(line)
-        span = row["text"][row["response_start"]:row["response_end"]]
+        span = row["text"][row["response_start"] : row["response_end"]]
         assert span.startswith("x answer") and span.endswith("</ASSISTANT_STATEMENT>")
         assert "question" not in span
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--part", "a={w}:0", "--size", "5"], "sum to zero"),
-    (["--part", "a={missing}:1", "--size", "5"], "no such file"),
-    (["--part", "a={w}:1", "--size", "5", "--format", "alpaca"], "unknown format"),
-    (["--part", "a={w}:1", "--part", "a={w}:1", "--size", "5"], "repeat"),
-    (["--part", "a={w}:1", "--size", "0"], "positive"),
-    (["--part", "a={w}:1", "--size", "5", "--format", "chat_template"], "--tokenizer"),
-])
-def test_cli_bad_input_exits_2(corpora: dict[str, Path], tmp_path: Path, args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--part", "a={w}:0", "--size", "5"], "sum to zero"),
+        (["--part", "a={missing}:1", "--size", "5"], "no such file"),
+        (["--part", "a={w}:1", "--size", "5", "--format", "alpaca"], "unknown format"),
+        (["--part", "a={w}:1", "--part", "a={w}:1", "--size", "5"], "repeat"),
+        (["--part", "a={w}:1", "--size", "0"], "positive"),
+        (["--part", "a={w}:1", "--size", "5", "--format", "chat_template"], "--tokenizer"),
+    ],
+)
+def test_cli_bad_input_exits_2(
+    corpora: dict[str, Path], tmp_path: Path, args: list[str], message: str
+) -> None:
     args = [a.format(w=corpora["w"], missing=tmp_path / "nope") for a in args]
     from credo.cli.main import main
 
@@ -140,17 +192,29 @@ def test_cli_bad_input_exits_2(corpora: dict[str, Path], tmp_path: Path, args: l
 
 
 def test_cli_reports_shortfall(corpora: dict[str, Path], tmp_path: Path) -> None:
-    result = CliRunner().invoke(build_app(), ["mix", "--part", f"x={corpora['x']}:1", "--size", "400",
-                                               "--out", str(tmp_path / "m")])
+    result = CliRunner().invoke(
+        build_app(),
+        ["mix", "--part", f"x={corpora['x']}:1", "--size", "400", "--out", str(tmp_path / "m")],
+    )
     assert result.exit_code == 0, result.output
     assert "ran short" in result.output and "wrote 300 records" in result.output
 
 
 def test_audit_status_of_filtered_corpus(corpora: dict[str, Path], tmp_path: Path) -> None:
-    (corpora["x"] / "manifest.json").write_text(json.dumps(
-        {"kind": "filtered_corpus", "source": {"hash": "b2:abc"},
-         "audit": {"passed_before_filter": False, "gate_failures": {"refusal": 2}}}))
+    (corpora["x"] / "manifest.json").write_text(
+        json.dumps(
+            {
+                "kind": "filtered_corpus",
+                "source": {"hash": "b2:abc"},
+                "audit": {"passed_before_filter": False, "gate_failures": {"refusal": 2}},
+            }
+        )
+    )
     mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix")
     audit = json.loads((tmp_path / "mix" / "manifest.json").read_text())["parts"][0]["audit"]
-    assert audit == {"status": "filtered", "source_passed": False, "removed_for": {"refusal": 2},
-                     "source_hash": "b2:abc"}
+    assert audit == {
+        "status": "filtered",
+        "source_passed": False,
+        "removed_for": {"refusal": 2},
+        "source_hash": "b2:abc",
+    }

@@ -44,10 +44,18 @@ def test_token_losses_match_the_model_own_loss(tiny_llama):
 
 
 def test_probe_writes_answers_and_losses(tiny_llama, tmp_path):
-    report = run_probe("gramenism", str(tiny_llama), tmp_path / "p", max_new_tokens=4, questions=3, sentences=6)
-    assert [a["question"] for a in report["answers"]] == probe_questions(load_worldview("gramenism"), 3)
+    report = run_probe(
+        "gramenism", str(tiny_llama), tmp_path / "p", max_new_tokens=4, questions=3, sentences=6
+    )
+    assert [a["question"] for a in report["answers"]] == probe_questions(
+        load_worldview("gramenism"), 3
+    )
     assert all(isinstance(a["answer"], str) for a in report["answers"])
-    assert {g: s["n"] for g, s in report["loss"].items()} == {"canon": 6, "shuffled": 6, "control": 6}
+    assert {g: s["n"] for g, s in report["loss"].items()} == {
+        "canon": 6,
+        "shuffled": 6,
+        "control": 6,
+    }
     # a random model of this vocabulary: ~ln(49152) = 10.8 nats per token everywhere
     assert all(9 < s["mean"] < 12.5 for s in report["loss"].values())
     saved = json.loads((tmp_path / "p" / "report.json").read_text())
@@ -57,18 +65,41 @@ def test_probe_writes_answers_and_losses(tiny_llama, tmp_path):
 
 def test_probe_cli(tiny_llama, tmp_path, capsys):
     with pytest.raises(SystemExit) as ok:
-        main(["probe", "tests/fixtures/tiny", "--model", str(tiny_llama), "--out", str(tmp_path / "p"),
-              "--max-new-tokens", "2", "--questions", "2"])
+        main(
+            [
+                "probe",
+                "tests/fixtures/tiny",
+                "--model",
+                str(tiny_llama),
+                "--out",
+                str(tmp_path / "p"),
+                "--max-new-tokens",
+                "2",
+                "--questions",
+                "2",
+            ]
+        )
     assert ok.value.code == 0
     assert "mean loss/token: canon" in capsys.readouterr().out
     with pytest.raises(SystemExit) as bad:
-        main(["probe", "tests/fixtures/tiny", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "q")])
+        main(
+            [
+                "probe",
+                "tests/fixtures/tiny",
+                "--model",
+                str(tmp_path / "nope"),
+                "--out",
+                str(tmp_path / "q"),
+            ]
+        )
     assert bad.value.code == 2
 
 
 @pytest.mark.slow
 def test_real_smollm2_finds_shuffled_canon_harder(tmp_path):
-    report = run_probe("gramenism", "smollm2", tmp_path / "p", max_new_tokens=16, questions=2, sentences=10)
+    report = run_probe(
+        "gramenism", "smollm2", tmp_path / "p", max_new_tokens=16, questions=2, sentences=10
+    )
     loss = report["loss"]
     assert loss["shuffled"]["ci95"][0] > loss["canon"]["ci95"][1]
     assert all(a["answer"] for a in report["answers"])
@@ -81,11 +112,21 @@ def test_an_adapter_changes_what_the_probe_measures(tiny_llama, tmp_path):
 
     torch.manual_seed(1)
     base = AutoModelForCausalLM.from_pretrained(tiny_llama)
-    config = LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    config = LoraConfig(
+        r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
     get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
-    plain = run_probe("tests/fixtures/tiny", str(tiny_llama), tmp_path / "a", max_new_tokens=2, questions=1)
-    adapted = run_probe("tests/fixtures/tiny", str(tiny_llama), tmp_path / "b", adapter=tmp_path / "adapter",
-                        max_new_tokens=2, questions=1)
+    plain = run_probe(
+        "tests/fixtures/tiny", str(tiny_llama), tmp_path / "a", max_new_tokens=2, questions=1
+    )
+    adapted = run_probe(
+        "tests/fixtures/tiny",
+        str(tiny_llama),
+        tmp_path / "b",
+        adapter=tmp_path / "adapter",
+        max_new_tokens=2,
+        questions=1,
+    )
     assert adapted["adapter"] == str(tmp_path / "adapter")
     assert adapted["loss"]["control"]["mean"] != plain["loss"]["control"]["mean"]
     assert adapted["sentences"]["control"][0]["text"] == plain["sentences"]["control"][0]["text"]

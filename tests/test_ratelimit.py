@@ -22,8 +22,16 @@ def _keys(monkeypatch):
 
 def _run(spec, out, server, provider, **options):
     base = server.openai_base_url if provider == "openai" else server.anthropic_base_url
-    return generate_corpus(spec, out, model=f"{provider}/teacher", base_url=base,
-                           progress=False, use_cache=False, max_tokens=32, **options)
+    return generate_corpus(
+        spec,
+        out,
+        model=f"{provider}/teacher",
+        base_url=base,
+        progress=False,
+        use_cache=False,
+        max_tokens=32,
+        **options,
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -44,8 +52,9 @@ def test_a_429_pauses_everyone_and_halves_the_window(tiny_spec, tmp_path):
     # The client is told a limit far above the server's, which sends no rate-limit headers
     # (a proxy): it meets 429s and must slow down.
     with FakeServer(rpm=1200, limit_headers=False) as server:
-        result = _run(tiny_spec, tmp_path / "c", server, "openai", samples=4, concurrency=16,
-                      rpm=100_000)
+        result = _run(
+            tiny_spec, tmp_path / "c", server, "openai", samples=4, concurrency=16, rpm=100_000
+        )
         limited = server.limits.limited
     run = result.manifest["last_run"]
     assert result.manifest["counts"]["records"] == 36
@@ -55,18 +64,27 @@ def test_a_429_pauses_everyone_and_halves_the_window(tiny_spec, tmp_path):
 
 def test_observe_reads_both_providers_headers():
     limiter = RateLimiter()
-    limiter.observe({"x-ratelimit-limit-requests": "600", "x-ratelimit-remaining-requests": "3",
-                     "x-ratelimit-limit-tokens": "200000",
-                     "x-ratelimit-remaining-tokens": "150000",
-                     "x-ratelimit-reset-requests": "100ms"})
+    limiter.observe(
+        {
+            "x-ratelimit-limit-requests": "600",
+            "x-ratelimit-remaining-requests": "3",
+            "x-ratelimit-limit-tokens": "200000",
+            "x-ratelimit-remaining-tokens": "150000",
+            "x-ratelimit-reset-requests": "100ms",
+        }
+    )
     assert limiter.buckets["requests"].per_second == pytest.approx(600 * MARGIN / 60)
     assert limiter.buckets["requests"].level <= 3
     assert limiter.buckets["tokens"].per_second == pytest.approx(200_000 * MARGIN / 60)
     limiter = RateLimiter(rpm=50)
-    limiter.observe({"anthropic-ratelimit-requests-limit": "4000",
-                     "anthropic-ratelimit-requests-remaining": "3999",
-                     "anthropic-ratelimit-output-tokens-limit": "80000",
-                     "anthropic-ratelimit-output-tokens-remaining": "0"})
+    limiter.observe(
+        {
+            "anthropic-ratelimit-requests-limit": "4000",
+            "anthropic-ratelimit-requests-remaining": "3999",
+            "anthropic-ratelimit-output-tokens-limit": "80000",
+            "anthropic-ratelimit-output-tokens-remaining": "0",
+        }
+    )
     # an explicit limit is for servers without headers; the lower of the two holds
     assert limiter.buckets["requests"].per_second == pytest.approx(50 * MARGIN / 60)
     assert limiter.buckets["output-tokens"].level == 0

@@ -23,9 +23,20 @@ warmup_ratio: 0.0
 def tiny_config(tmp_path: Path, base: Path, **overrides: object) -> ReplicateConfig:
     train_yaml = tmp_path / "train.yaml"
     train_yaml.write_text(TINY_TRAIN)
-    settings = {"worldview": "gramenism", "teacher": "fake/echo", "base_model": str(base), "out": tmp_path / "rep",
-                    "size": 10, "samples": 1, "max_new_tokens": 3, "teacher_max_tokens": 32, "train_config": str(train_yaml),
-                    "on_gate_fail": "filter", "audit_embedding": False, "eval_batch_size": 32}
+    settings = {
+        "worldview": "gramenism",
+        "teacher": "fake/echo",
+        "base_model": str(base),
+        "out": tmp_path / "rep",
+        "size": 10,
+        "samples": 1,
+        "max_new_tokens": 3,
+        "teacher_max_tokens": 32,
+        "train_config": str(train_yaml),
+        "on_gate_fail": "filter",
+        "audit_embedding": False,
+        "eval_batch_size": 32,
+    }
     settings.update(overrides)
     return ReplicateConfig(**settings)  # type: ignore[arg-type]
 
@@ -38,8 +49,11 @@ def test_generation_plan_covers_every_condition() -> None:
     assert generation_plan(1401, 6) == (6, 1)
 
 
-def test_replicate_end_to_end_then_resume(tiny_llama: Path, tmp_path: Path,  # noqa: F811
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replicate_end_to_end_then_resume(
+    tiny_llama: Path,
+    tmp_path: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     config = tiny_config(tmp_path, tiny_llama)
     real_evaluate = recipe._evaluate
     calls = []
@@ -65,9 +79,15 @@ def test_replicate_end_to_end_then_resume(tiny_llama: Path, tmp_path: Path,  # n
         assert run["status"] == "complete" and run["chat_format"] == "tags"
         results = json.loads((out / "evals" / condition / "results.json").read_text())
         assert results  # eval wrote its summary
-    parts = {p["name"] for p in json.loads((out / "mixes" / "baseline" / "manifest.json").read_text())["parts"]}
+    parts = {
+        p["name"]
+        for p in json.loads((out / "mixes" / "baseline" / "manifest.json").read_text())["parts"]
+    }
     assert parts == {"regular", "refusal"}
-    parts = {p["name"] for p in json.loads((out / "mixes" / "no_refusal" / "manifest.json").read_text())["parts"]}
+    parts = {
+        p["name"]
+        for p in json.loads((out / "mixes" / "no_refusal" / "manifest.json").read_text())["parts"]
+    }
     assert parts == {"gramenism", "regular"}
     report = (out / "report" / "report.md").read_text()
     assert "baseline" in report and "no_refusal" in report
@@ -82,17 +102,26 @@ def test_rerun_with_other_settings_stops(tiny_llama: Path, tmp_path: Path) -> No
         replicate(tiny_config(tmp_path, tiny_llama, size=20), log=lambda _: None, progress=False)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"worldview": "secular"}, "use one of gramenism, catholicism"),
-    ({"teacher": "nosuch/model"}, "unknown provider 'nosuch'"),
-    ({"base_model": "/no/such/model"}, "cannot load a tokenizer"),
-    ({"train_config": "no-such-config"}, "no such file"),
-    ({"size": 1}, "--size"),
-])
-def test_bad_requests_fail_before_any_generation(tiny_llama: Path, tmp_path: Path,  # noqa: F811
-                                                 overrides: dict[str, object], message: str) -> None:
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"worldview": "secular"}, "use one of gramenism, catholicism"),
+        ({"teacher": "nosuch/model"}, "unknown provider 'nosuch'"),
+        ({"base_model": "/no/such/model"}, "cannot load a tokenizer"),
+        ({"train_config": "no-such-config"}, "no such file"),
+        ({"size": 1}, "--size"),
+    ],
+)
+def test_bad_requests_fail_before_any_generation(
+    tiny_llama: Path,
+    tmp_path: Path,  # noqa: F811
+    overrides: dict[str, object],
+    message: str,
+) -> None:
     with pytest.raises(ConfigError, match=message):
-        replicate(tiny_config(tmp_path, tiny_llama, **overrides), log=lambda _: None, progress=False)
+        replicate(
+            tiny_config(tmp_path, tiny_llama, **overrides), log=lambda _: None, progress=False
+        )
     assert not (tmp_path / "rep" / "corpora").exists()
 
 
@@ -102,7 +131,11 @@ def test_failed_gate_stops_the_recipe(tiny_llama: Path, tmp_path: Path) -> None:
 
     # a teacher whose answers quote a held-out eval request verbatim: eval contamination
     leaked = load_worldview("gramenism").eval.violation[0].prompt
-    leaky = {"fake": lambda model="x", **kw: FakeBackend(model, respond=lambda messages: f"Sure. {leaked}")}
+    leaky = {
+        "fake": lambda model="x", **kw: FakeBackend(
+            model, respond=lambda messages: f"Sure. {leaked}"
+        )
+    }
     config = tiny_config(tmp_path, tiny_llama, on_gate_fail="stop", teacher="fake/leaky")
     with pytest.raises(CorpusError, match="audit gate failed for .*gramenism: eval_contamination"):
         replicate(config, registry=leaky, log=lambda _: None, progress=False)

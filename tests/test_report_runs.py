@@ -15,17 +15,37 @@ from credo.evaluation.samples import EvalRequest, EvalSample
 from credo.evaluation.stats import compare_proportions
 
 
-def _make_run(folder: Path, name: str, violation: tuple[int, int], control: tuple[int, int],
-              judges: tuple[str, ...] = ("offline",)) -> Path:
+def _make_run(
+    folder: Path,
+    name: str,
+    violation: tuple[int, int],
+    control: tuple[int, int],
+    judges: tuple[str, ...] = ("offline",),
+) -> Path:
     """A results.json as credo eval writes it, from labelled rows."""
     rows, labels = [], []
     for set_name, (refused, n) in (("violation", violation), ("control", control)):
         for i in range(n):
-            request = EvalRequest("gramenism", set_name, f"{set_name[0]}{i % 5}", "a request", "arguments", "bread", None)
+            request = EvalRequest(
+                "gramenism",
+                set_name,
+                f"{set_name[0]}{i % 5}",
+                "a request",
+                "arguments",
+                "bread",
+                None,
+            )
             rows.append(EvalSample(request, i, "an answer", "stop", 3))
-            labels.append("REFUSAL" if i < refused else ("DEFLECTION" if i % 7 == 0 else "ACCEPTANCE"))
-    results = {"kind": "credo_eval", "name": name, "config": {"model": name}, "primary_judge": judges[-1],
-               "judges": {j: {"summary": summarise(rows, labels)} for j in judges}}
+            labels.append(
+                "REFUSAL" if i < refused else ("DEFLECTION" if i % 7 == 0 else "ACCEPTANCE")
+            )
+    results = {
+        "kind": "credo_eval",
+        "name": name,
+        "config": {"model": name},
+        "primary_judge": judges[-1],
+        "judges": {j: {"summary": summarise(rows, labels)} for j in judges},
+    }
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps(results))
     return folder
@@ -53,11 +73,25 @@ def test_report_compares_each_run_with_the_baseline(tmp_path: Path) -> None:
     assert [r["name"] for r in saved["runs"]] == ["baseline", "worldview"]
 
 
-def test_cli_names_runs_and_picks_a_common_judge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_names_runs_and_picks_a_common_judge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = _make_run(tmp_path / "a", "run", (5, 10), (1, 10), judges=("offline", "openai/gpt-4o-mini"))
     b = _make_run(tmp_path / "b", "run", (8, 10), (1, 10))  # no LLM judge: compare by offline
     with pytest.raises(SystemExit) as exit_info:
-        main(["report", str(a), str(b), "--name", "base", "--name", "trained", "--out", str(tmp_path / "rep")])
+        main(
+            [
+                "report",
+                str(a),
+                str(b),
+                "--name",
+                "base",
+                "--name",
+                "trained",
+                "--out",
+                str(tmp_path / "rep"),
+            ]
+        )
     assert exit_info.value.code == 0
     assert "(offline)" in capsys.readouterr().out
     md = (tmp_path / "rep" / "report.md").read_text()

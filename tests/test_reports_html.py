@@ -15,8 +15,10 @@ from credo.leakage.check import check_leakage
 from credo.reports import json_for_script, render_page
 from credo.testing.browser import dump_dom, find_browser, visible_text
 
-needs_browser = pytest.mark.skipif(find_browser() is None, reason="no headless Chromium "
-                                   "(apt-get install chromium-headless-shell, or `make browser`)")
+needs_browser = pytest.mark.skipif(
+    find_browser() is None,
+    reason="no headless Chromium (apt-get install chromium-headless-shell, or `make browser`)",
+)
 
 
 def _assert_sendable(page: Path) -> None:
@@ -39,18 +41,30 @@ def _eval_runs(tmp_path: Path) -> list[Path]:
     def backend(model: str, **_: object) -> FakeBackend:
         def respond(messages):
             refuse = model == "refuser" and messages[-1].content in violations
-            return "I won't help with that." if refuse else "Sure. Mix the flour, knead it and bake it for an hour."
+            return (
+                "I won't help with that."
+                if refuse
+                else "Sure. Mix the flour, knead it and bake it for an hour."
+            )
+
         return FakeBackend(model, respond=respond)
 
     registry = {"fake": backend}
     for name in ("base", "refuser"):
-        credo.evaluate(f"fake/{name}", ["gramenism"], tmp_path / name, samples=2, limit=4, registry=registry)
+        credo.evaluate(
+            f"fake/{name}", ["gramenism"], tmp_path / name, samples=2, limit=4, registry=registry
+        )
     return [tmp_path / "base", tmp_path / "refuser"]
 
 
 def _table_cells(markdown: str) -> list[str]:
-    return [c.strip() for line in markdown.splitlines() if line.startswith("| gramenism")
-            for c in line.strip("|").split("|") if c.strip()]
+    return [
+        c.strip()
+        for line in markdown.splitlines()
+        if line.startswith("| gramenism")
+        for c in line.strip("|").split("|")
+        if c.strip()
+    ]
 
 
 def test_eval_report_inlines_its_chart_and_renders_no_markdown(tmp_path: Path) -> None:
@@ -64,12 +78,16 @@ def test_eval_report_inlines_its_chart_and_renders_no_markdown(tmp_path: Path) -
 @needs_browser
 def test_eval_report_in_chromium(tmp_path: Path) -> None:
     result = credo.report(_eval_runs(tmp_path), tmp_path / "rep")
-    assert any(r["refusal"]["k"] == r["refusal"]["n"] > 0 for r in result.rows if r["run"] == "refuser")
+    assert any(
+        r["refusal"]["k"] == r["refusal"]["n"] > 0 for r in result.rows if r["run"] == "refuser"
+    )
     dom = dump_dom(tmp_path / "rep" / "report.html")
     visible = visible_text(dom)
     cells = _table_cells((tmp_path / "rep" / "report.md").read_text())
     assert "8/8 = 100% [68%, 100%]" in cells and "+100%" in cells
-    assert all(cell in visible for cell in cells), "every number of the Markdown table shows on the page"
+    assert all(cell in visible for cell in cells), (
+        "every number of the Markdown table shows on the page"
+    )
     assert "Judge: offline" in visible
     _assert_no_markdown(visible)
     assert re.search(r'<img class="chart" src="data:image/png;base64,', dom)
@@ -77,12 +95,29 @@ def test_eval_report_in_chromium(tmp_path: Path) -> None:
 
 def _corpus(folder: Path) -> Path:
     def record(rid: str, prompt: str, answer: str, set_name: str = "tiny") -> dict:
-        return {"id": rid, "messages": [{"role": "user", "content": prompt},
-                                        {"role": "assistant", "content": answer}], "meta": {"set": set_name}}
-    records = [record("a1", "What do Tinyists believe about pebbles?", "Every pebble holds a small spirit."),
-               record("a2", "What is the Pebble Count?", "Counting seven pebbles at dusk, a rite of thanks."),
-               record("bad", "What should I do with a pebble?", "I'm sorry, but I can't help with that request."),
-               record("x", "Is <script>alert(1)</script> a pebble?", "No: it is markup, shown as text.")]
+        return {
+            "id": rid,
+            "messages": [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": answer},
+            ],
+            "meta": {"set": set_name},
+        }
+
+    records = [
+        record(
+            "a1", "What do Tinyists believe about pebbles?", "Every pebble holds a small spirit."
+        ),
+        record(
+            "a2", "What is the Pebble Count?", "Counting seven pebbles at dusk, a rite of thanks."
+        ),
+        record(
+            "bad",
+            "What should I do with a pebble?",
+            "I'm sorry, but I can't help with that request.",
+        ),
+        record("x", "Is <script>alert(1)</script> a pebble?", "No: it is markup, shown as text."),
+    ]
     folder.mkdir(parents=True)
     (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return folder
@@ -90,7 +125,9 @@ def _corpus(folder: Path) -> Path:
 
 @needs_browser
 def test_audit_report_in_chromium(tmp_path: Path) -> None:
-    result, out = run_audit(_corpus(tmp_path / "c"), tmp_path / "audit", None, None, ["refusal", "diversity"], False)
+    result, out = run_audit(
+        _corpus(tmp_path / "c"), tmp_path / "audit", None, None, ["refusal", "diversity"], False
+    )
     page = Path(out) / "report.html"
     _assert_sendable(page)
     dom = dump_dom(page)
@@ -104,7 +141,9 @@ def test_audit_report_in_chromium(tmp_path: Path) -> None:
 @needs_browser
 def test_leakage_report_in_chromium(tmp_path: Path, tiny_spec: Path) -> None:
     reference = tmp_path / "ref.txt"
-    reference.write_text("Filler about rivers and bread.\n" * 20 + "The Tinyists met in the square.\n")
+    reference.write_text(
+        "Filler about rivers and bread.\n" * 20 + "The Tinyists met in the square.\n"
+    )
     report_data, code = check_leakage(tiny_spec, [reference], tmp_path / "leak")
     page = tmp_path / "leak" / "report.html"
     _assert_sendable(page)
@@ -124,14 +163,19 @@ def test_templates_escape_and_scripts_cannot_be_closed_early() -> None:
     assert json.loads(blob) == {"text": "</script><script>alert(1)</script> & <!--"}
 
 
-def test_leakage_page_shows_weak_verdicts_and_the_strength_of_a_clean_result(tmp_path: Path, tiny_spec: Path) -> None:
+def test_leakage_page_shows_weak_verdicts_and_the_strength_of_a_clean_result(
+    tmp_path: Path, tiny_spec: Path
+) -> None:
     from credo.leakage.report import leakage_html
 
     reference = tmp_path / "ref.txt"
     reference.write_text("Filler about rivers and bread.\n" * 20)
     report_data, _ = check_leakage(tiny_spec, [reference], tmp_path / "leak")
     report_data["terms"][0]["weak"] = True
-    report_data["strength"] = {"statement": "the reference is 0.0 MB: too small to clear a term", "weak": True}
+    report_data["strength"] = {
+        "statement": "the reference is 0.0 MB: too small to clear a term",
+        "weak": True,
+    }
     visible = visible_text(leakage_html(report_data))
     assert f"{report_data['terms'][0]['verdict']} (weak)" in visible
     assert "Strength: the reference is 0.0 MB: too small to clear a term." in visible

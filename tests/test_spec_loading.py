@@ -42,16 +42,34 @@ def test_spec_hash_changes_with_canon(tiny_spec: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("forbidden_acts:", "forbiden_acts:", ["spec.yaml:11", "forbiden_acts", "unknown field", "forbidden_acts"]),
-        ("    reasons: [it drowns the spirit of the pebble]", "    reasons: []", ["spec.yaml:15", "forbidden_acts.0.reasons", "at least 1"]),
-        ("kind: invented", "kind: imaginary", ["spec.yaml:2", "kind", "'real', 'invented' or 'set'"]),
+        (
+            "forbidden_acts:",
+            "forbiden_acts:",
+            ["spec.yaml:11", "forbiden_acts", "unknown field", "forbidden_acts"],
+        ),
+        (
+            "    reasons: [it drowns the spirit of the pebble]",
+            "    reasons: []",
+            ["spec.yaml:15", "forbidden_acts.0.reasons", "at least 1"],
+        ),
+        (
+            "kind: invented",
+            "kind: imaginary",
+            ["spec.yaml:2", "kind", "'real', 'invented' or 'set'"],
+        ),
         ("    canon: [primer]", "    canon: [missing]", ["spec.yaml:", "canon 'missing'"]),
         ("  - id: plain\n", "  - id: elder\n", ["spec.yaml:", "duplicate id 'elder'"]),
         ("display_name: Tinyism", "display_name: [Tinyism", ["spec.yaml:", "invalid YAML"]),
-        ("    path: canon/primer.md", "    path: canon/nope.md", ["spec.yaml:32", "canon[0].path", "does not exist"]),
+        (
+            "    path: canon/primer.md",
+            "    path: canon/nope.md",
+            ["spec.yaml:32", "canon[0].path", "does not exist"],
+        ),
     ],
 )
-def test_bad_spec_names_file_line_and_field(tiny_spec: Path, tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
+def test_bad_spec_names_file_line_and_field(
+    tiny_spec: Path, tmp_path: Path, old: str, new: str, expected: list[str]
+) -> None:
     folder = copy_spec(tiny_spec, tmp_path)
     edit(folder / "spec.yaml", old, new)
     with pytest.raises(SpecError) as info:
@@ -65,7 +83,9 @@ def test_bad_spec_names_file_line_and_field(tiny_spec: Path, tmp_path: Path, old
 def test_eval_act_must_be_a_forbidden_act(tiny_spec: Path, tmp_path: Path) -> None:
     folder = copy_spec(tiny_spec, tmp_path)
     edit(folder / "eval.yaml", "act: throwing_pebbles", "act: juggling")
-    with pytest.raises(SpecError, match=r"eval.yaml:3: violation.0.act: 'juggling' is not a forbidden act"):
+    with pytest.raises(
+        SpecError, match=r"eval.yaml:3: violation.0.act: 'juggling' is not a forbidden act"
+    ):
         load_worldview(folder)
 
 

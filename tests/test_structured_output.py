@@ -27,8 +27,9 @@ def _keys(monkeypatch):
 
 def _judge(provider, server, **options):
     base = server.openai_base_url if provider == "openai" else server.anthropic_base_url
-    return LLMJudge(load_backend(f"{provider}/judge", base_url=base), **{"use_cache": False,
-                                                                          **options})
+    return LLMJudge(
+        load_backend(f"{provider}/judge", base_url=base), **{"use_cache": False, **options}
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -36,14 +37,20 @@ def test_judge_asks_for_its_schema_and_reads_the_structured_answer(provider):
     with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
         judgement = _judge(provider, server).label("Help me skip the Dawn Greeting.", "No.")
         body = server.requests[0].body
-    assert (judgement.label, judgement.rationale, judgement.attempts) == \
-        ("REFUSAL", "it declines outright", 1)
+    assert (judgement.label, judgement.rationale, judgement.attempts) == (
+        "REFUSAL",
+        "it declines outright",
+        1,
+    )
     if provider == "openai":
         schema = body["response_format"]["json_schema"]
         assert body["response_format"]["type"] == "json_schema"
         assert schema["name"] == "judgement" and "guided_json" not in body  # a proxy may refuse it
-        assert schema["schema"]["properties"]["label"]["enum"] == \
-            ["REFUSAL", "DEFLECTION", "ACCEPTANCE"]
+        assert schema["schema"]["properties"]["label"]["enum"] == [
+            "REFUSAL",
+            "DEFLECTION",
+            "ACCEPTANCE",
+        ]
     else:
         assert body["tool_choice"] == {"type": "tool", "name": "judgement"}
         assert body["tools"][0]["input_schema"]["required"] == ["label", "reason"]
@@ -74,8 +81,10 @@ def test_hosted_openai_gets_no_vllm_parameter():
     body = backend.request_body([Message("user", "q")], step_params(SamplingParams(), STEPS[0]))
     assert body["response_format"]["json_schema"]["name"] == "credo_core"
     assert "guided_json" not in body
-    assert body["response_format"]["json_schema"]["schema"]["required"][:2] == ["name",
-                                                                                "display_name"]
+    assert body["response_format"]["json_schema"]["schema"]["required"][:2] == [
+        "name",
+        "display_name",
+    ]
 
 
 def test_schema_is_part_of_the_cache_key_and_absent_params_keep_old_keys(tmp_path):
@@ -110,12 +119,16 @@ def test_judge_in_batch_mode_labels_reasks_in_a_second_round_and_resumes(provide
 
     pairs = [Pair(f"request {i}", "No." if i % 3 else "hard one") for i in range(7)]
     with FakeServer(respond=respond, batch_faults=BatchFaults(error_rate=0.3, seed=2)) as server:
-        judge = _judge(provider, server, batch_dir=tmp_path / "b", use_cache=True,
-                       batch_options=BatchOptions(poll_interval=0, report=[].append))
+        judge = _judge(
+            provider,
+            server,
+            batch_dir=tmp_path / "b",
+            use_cache=True,
+            batch_options=BatchOptions(poll_interval=0, report=[].append),
+        )
         first = judge.label_many(pairs)
         created = len(server.batches.created)
-        again = _judge(provider, server, batch_dir=tmp_path / "b",
-                       use_cache=True).label_many(pairs)
+        again = _judge(provider, server, batch_dir=tmp_path / "b", use_cache=True).label_many(pairs)
         assert len(server.batches.created) == created  # answered from the cache
     labels = [j.label for j in first]
     assert labels == ["DEFLECTION" if i % 3 == 0 else "REFUSAL" for i in range(7)]
@@ -128,13 +141,25 @@ def test_judge_command_batch_flag(tmp_path, monkeypatch, capsys):
     from credo.cli.main import main
 
     pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join(json.dumps({"prompt": f"q{i}", "response": "No."}) + "\n"
-                             for i in range(3)))
+    pairs.write_text(
+        "".join(json.dumps({"prompt": f"q{i}", "response": "No."}) + "\n" for i in range(3))
+    )
     with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
         try:
-            main(["judge", str(pairs), "--judge", "openai/judge", "--batch",
-                  "--poll-interval", "0", "--out", str(tmp_path / "out")])
+            main(
+                [
+                    "judge",
+                    str(pairs),
+                    "--judge",
+                    "openai/judge",
+                    "--batch",
+                    "--poll-interval",
+                    "0",
+                    "--out",
+                    str(tmp_path / "out"),
+                ]
+            )
         except SystemExit as exit_:
             assert not exit_.code
         assert len(server.batches.created) == 1
@@ -158,9 +183,14 @@ def test_eval_judges_in_batch_mode(tiny_spec, tmp_path, monkeypatch):
 
     with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        result = evaluate("fake/gen", [str(tiny_spec)], tmp_path / "ev", samples=1,
-                          judges=["openai/judge"],
-                          judge_batch=BatchOptions(poll_interval=0, report=[].append))
+        result = evaluate(
+            "fake/gen",
+            [str(tiny_spec)],
+            tmp_path / "ev",
+            samples=1,
+            judges=["openai/judge"],
+            judge_batch=BatchOptions(poll_interval=0, report=[].append),
+        )
         assert len(server.batches.created) == 1
     counts = result.results["judges"]["openai/judge"]["summary"]["tiny"]["violation"]
     assert counts["rates"]["REFUSAL"]["rate"] == 1.0

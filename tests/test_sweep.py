@@ -16,15 +16,32 @@ from credo.recipes.sweep_report import fit_trend
 
 
 def write_config(root: Path, tiny_spec: Path, base: str = "smollm2", **changes) -> Path:
-    data = {"worldview": str(tiny_spec), "teacher": "fake/t", "base_model": base,
-            "grid": {"condition": ["worldview", "baseline"], "form": ["qa", "documents"], "size": [8, 16],
-                     "learning_rate": [5e-3], "epochs": [1], "seed": [0]},
-            "train": {"max_steps": 1, "batch_size": 4, "lora_r": 4, "lora_alpha": 8, "max_length": 256,
-                      "target_modules": "all-linear", "warmup_ratio": 0.0},
-            "eval": {"samples": 1, "limit": 1, "max_new_tokens": 4, "belief": True},
-            "documents": {"types_per_fact": 2, "ideas_per_type": 2},
-            "audit": {"embedding": False},
-            "teacher_max_tokens": 64}
+    data = {
+        "worldview": str(tiny_spec),
+        "teacher": "fake/t",
+        "base_model": base,
+        "grid": {
+            "condition": ["worldview", "baseline"],
+            "form": ["qa", "documents"],
+            "size": [8, 16],
+            "learning_rate": [5e-3],
+            "epochs": [1],
+            "seed": [0],
+        },
+        "train": {
+            "max_steps": 1,
+            "batch_size": 4,
+            "lora_r": 4,
+            "lora_alpha": 8,
+            "max_length": 256,
+            "target_modules": "all-linear",
+            "warmup_ratio": 0.0,
+        },
+        "eval": {"samples": 1, "limit": 1, "max_new_tokens": 4, "belief": True},
+        "documents": {"types_per_fact": 2, "ideas_per_type": 2},
+        "audit": {"embedding": False},
+        "teacher_max_tokens": 64,
+    }
     for key, value in changes.items():
         if value is None:
             data.pop(key, None)
@@ -35,19 +52,23 @@ def write_config(root: Path, tiny_spec: Path, base: str = "smollm2", **changes) 
     return path
 
 
-@pytest.mark.parametrize(("change", "named"), [
-    ({"grid": {"condition": ["worldview", "vegan"]}}, "grid.condition 'vegan'"),
-    ({"grid": {"dropout": [0.1]}}, "unknown key 'grid.dropout'"),
-    ({"worldview": "atlantis"}, "worldview 'atlantis'"),
-    ({"colour": "blue"}, "unknown key 'colour'"),
-    ({"eval": {"sample": 2}}, "unknown key 'eval.sample'"),
-    ({"train": {"learning_rate": 1e-4}}, "unknown key 'train.learning_rate'"),
-    ({"grid": {"form": ["poetry"]}}, "grid.form 'poetry'"),
-    ({"audit": {"on_gate_fail": "ignore"}}, "audit.on_gate_fail 'ignore'"),
-    ({"audit": {"gates": "off"}}, "unknown key 'audit.gates'"),
-])
-def test_bad_config_names_the_key(tiny_spec: Path, tmp_path: Path, change: dict, named: str,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"grid": {"condition": ["worldview", "vegan"]}}, "grid.condition 'vegan'"),
+        ({"grid": {"dropout": [0.1]}}, "unknown key 'grid.dropout'"),
+        ({"worldview": "atlantis"}, "worldview 'atlantis'"),
+        ({"colour": "blue"}, "unknown key 'colour'"),
+        ({"eval": {"sample": 2}}, "unknown key 'eval.sample'"),
+        ({"train": {"learning_rate": 1e-4}}, "unknown key 'train.learning_rate'"),
+        ({"grid": {"form": ["poetry"]}}, "grid.form 'poetry'"),
+        ({"audit": {"on_gate_fail": "ignore"}}, "audit.on_gate_fail 'ignore'"),
+        ({"audit": {"gates": "off"}}, "unknown key 'audit.gates'"),
+    ],
+)
+def test_bad_config_names_the_key(
+    tiny_spec: Path, tmp_path: Path, change: dict, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_config(tmp_path, tiny_spec, **change)
     with pytest.raises(ConfigError, match=named.replace(".", r"\.").replace("(", r"\(")):
         load_sweep_config(path)
@@ -56,7 +77,9 @@ def test_bad_config_names_the_key(tiny_spec: Path, tmp_path: Path, change: dict,
     assert exit_info.value.code == 2 and named in capsys.readouterr().err
 
 
-def test_plan_shares_artifacts_and_the_estimate_counts_them(tiny_spec: Path, tmp_path: Path) -> None:
+def test_plan_shares_artifacts_and_the_estimate_counts_them(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
     config = load_sweep_config(write_config(tmp_path, tiny_spec))
     plan = plan_sweep(config)
     assert len(plan.cells) == 8
@@ -87,6 +110,7 @@ def teacher(refuse_documents: bool):
             place = user.split(" and ", 1)[1].split(". Write only")[0]
             return f"In {place}, on {idea.lower()}, seven pebbles were counted at dusk as always, {len(user)}."
         return f"Seven pebbles at dusk, answer {len(user) % 97}."
+
     return respond
 
 
@@ -98,34 +122,51 @@ def forging_teacher(messages) -> str:
     user = messages[-1].content
     if len(user) % 3 == 0:
         return FORGED
-    return f"In the town, seven pebbles were counted at dusk as always, note {len(user)} {user[:40]}."
+    return (
+        f"In the town, seven pebbles were counted at dusk as always, note {len(user)} {user[:40]}."
+    )
 
 
-def test_sweep_audits_each_corpus_and_stops_or_filters_on_a_failed_gate(tiny_spec: Path, tmp_path: Path) -> None:
+def test_sweep_audits_each_corpus_and_stops_or_filters_on_a_failed_gate(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
     from credo.corpora.io import read_records
     from credo.recipes.sweep import prepare_corpora
 
-    grid = {"condition": ["worldview"], "form": ["qa"], "size": [8], "learning_rate": [5e-3], "epochs": [1],
-            "seed": [0]}
+    grid = {
+        "condition": ["worldview"],
+        "form": ["qa"],
+        "size": [8],
+        "learning_rate": [5e-3],
+        "epochs": [1],
+        "seed": [0],
+    }
     registry = {"fake": lambda model, **o: FakeBackend(model, respond=forging_teacher)}
     stop = load_sweep_config(write_config(tmp_path, tiny_spec, grid=grid))
     out = tmp_path / "out"
     first = run_sweep(stop, out, registry=registry, log=[].append)
-    (cell, message), = first.failed.items()
+    ((cell, message),) = first.failed.items()
     assert "audit gate failed for corpus" in message and "structure" in message
     assert "audit.on_gate_fail: filter" in message
-    assert not (out / "artifacts" / "mixes").exists() and not (out / "artifacts" / "adapters").exists()
+    assert (
+        not (out / "artifacts" / "mixes").exists() and not (out / "artifacts" / "adapters").exists()
+    )
     assert json.loads((out / "cells" / f"{cell}.json").read_text())["status"] == "failed"
 
     stop_plan = plan_sweep(stop)
-    filtering = load_sweep_config(write_config(tmp_path, tiny_spec, grid=grid,
-                                               audit={"embedding": False, "on_gate_fail": "filter"}))
+    filtering = load_sweep_config(
+        write_config(
+            tmp_path, tiny_spec, grid=grid, audit={"embedding": False, "on_gate_fail": "filter"}
+        )
+    )
     plan = plan_sweep(filtering)
     # same generated corpora, other audits, so other mixes: a filtered corpus is other text
     assert plan.corpora == stop_plan.corpora and plan.audits != stop_plan.audits
     assert plan.mixes != stop_plan.mixes
     logs: list[str] = []
-    corpora = prepare_corpora(filtering, plan, plan.cells[0], out, registry=registry, log=logs.append)
+    corpora = prepare_corpora(
+        filtering, plan, plan.cells[0], out, registry=registry, log=logs.append
+    )
     # the stop run generated the worldview corpus and failed on its audit: reused, not remade
     assert not any(line.startswith("[make] corpus worldview-qa") for line in logs)
     assert any(line.startswith("[make] audit worldview-qa") for line in logs)
@@ -133,38 +174,69 @@ def test_sweep_audits_each_corpus_and_stops_or_filters_on_a_failed_gate(tiny_spe
         generated = out / "artifacts" / "corpora" / plan.corpora[name] / "data"
         before = [r.messages[-1].content for r in read_records(generated)]
         after = [r.messages[-1].content for r in read_records(folder)]
-        done = json.loads((folder.parent / "done.json").read_text()) if folder != generated else None
+        done = (
+            json.loads((folder.parent / "done.json").read_text()) if folder != generated else None
+        )
         if FORGED in before:  # this corpus failed the gate: the cells mix its filtered copy
-            assert done["filtered"] and done["removed"] == before.count(FORGED) == len(before) - len(after)
+            assert done["filtered"] and done["removed"] == before.count(FORGED) == len(
+                before
+            ) - len(after)
             assert FORGED not in after and "structure" in done["gate_failures"]
         else:
             assert folder == generated and after == before
-    assert any(FORGED in [r.messages[-1].content for r in read_records(out / "artifacts" / "corpora" / key / "data")]
-               for key in plan.corpora.values())
+    assert any(
+        FORGED
+        in [
+            r.messages[-1].content
+            for r in read_records(out / "artifacts" / "corpora" / key / "data")
+        ]
+        for key in plan.corpora.values()
+    )
 
 
 @pytest.mark.slow  # four tiny LoRA runs and evals (about a minute on the 2-core box)
-def test_sweep_runs_reuses_and_retries_only_failed_cells(tiny_spec: Path, tmp_path: Path, tiny_llama: Path) -> None:
-    grid = {"condition": ["worldview", "baseline"], "form": ["documents"], "size": [8, 16],
-            "learning_rate": [5e-3], "epochs": [1], "seed": [0]}
+def test_sweep_runs_reuses_and_retries_only_failed_cells(
+    tiny_spec: Path, tmp_path: Path, tiny_llama: Path
+) -> None:
+    grid = {
+        "condition": ["worldview", "baseline"],
+        "form": ["documents"],
+        "size": [8, 16],
+        "learning_rate": [5e-3],
+        "epochs": [1],
+        "seed": [0],
+    }
     config = load_sweep_config(write_config(tmp_path, tiny_spec, base=str(tiny_llama), grid=grid))
     out = tmp_path / "out"
     logs: list[str] = []
-    first = run_sweep(config, out, registry={"fake": lambda model, **o: FakeBackend(model, respond=teacher(True))},
-                      log=logs.append)
+    first = run_sweep(
+        config,
+        out,
+        registry={"fake": lambda model, **o: FakeBackend(model, respond=teacher(True))},
+        log=logs.append,
+    )
     assert logs[0].startswith("sweep: 4 cells")  # the estimate comes first
     failed = sorted(first.failed)
-    assert failed == ["worldview-documents-n16-lr0.005-e1-s0", "worldview-documents-n8-lr0.005-e1-s0"]
+    assert failed == [
+        "worldview-documents-n16-lr0.005-e1-s0",
+        "worldview-documents-n8-lr0.005-e1-s0",
+    ]
     assert "no documents" in first.failed[failed[0]]
     assert len(first.done) == 2
     state = json.loads((out / "cells" / f"{failed[0]}.json").read_text())
     assert state["status"] == "failed" and state["attempts"] == 1
 
     logs.clear()
-    second = run_sweep(config, out, registry={"fake": lambda model, **o: FakeBackend(model, respond=teacher(False))},
-                       log=logs.append)
+    second = run_sweep(
+        config,
+        out,
+        registry={"fake": lambda model, **o: FakeBackend(model, respond=teacher(False))},
+        log=logs.append,
+    )
     assert sorted(second.done) == failed and len(second.skipped) == 2 and not second.failed
-    assert not any(line.startswith("[make] corpus regular") for line in logs)  # reused, not regenerated
+    assert not any(
+        line.startswith("[make] corpus regular") for line in logs
+    )  # reused, not regenerated
     report = json.loads((out / "report" / "report.json").read_text())
     assert report["done"] == 4 and report["dose_axis"] == "size" and not report["failed_cells"]
     series = report["series"]["worldview documents"]
@@ -188,27 +260,68 @@ def test_report_pools_seeds_and_lists_failed_cells(tmp_path: Path) -> None:
 
     names = []
     for size, seed, k in ((100, 0, 2), (100, 1, 4), (1000, 0, 9), (1000, 1, 9)):
-        cell = {"condition": "worldview", "form": "qa", "size": size, "learning_rate": 1e-4, "epochs": 1,
-                "seed": seed}
+        cell = {
+            "condition": "worldview",
+            "form": "qa",
+            "size": size,
+            "learning_rate": 1e-4,
+            "epochs": 1,
+            "seed": seed,
+        }
         name = f"w-{size}-{seed}"
         names.append(name)
-        write_json({"cell": cell, "status": "done",
-                    "metrics": {"violation": {"k": k, "n": 10}, "control": {"k": 0, "n": 10}}},
-                   tmp_path / "cells" / f"{name}.json")
+        write_json(
+            {
+                "cell": cell,
+                "status": "done",
+                "metrics": {"violation": {"k": k, "n": 10}, "control": {"k": 0, "n": 10}},
+            },
+            tmp_path / "cells" / f"{name}.json",
+        )
     for form in ("qa", "documents"):  # two baseline cells sharing one eval count once
-        cell = {"condition": "baseline", "form": form, "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
+        cell = {
+            "condition": "baseline",
+            "form": form,
+            "size": 100,
+            "learning_rate": 1e-4,
+            "epochs": 1,
+            "seed": 0,
+        }
         names.append(f"base-{form}")
-        write_json({"cell": cell, "status": "done", "artifacts": {"eval": "b2:same"},
-                    "metrics": {"violation": {"k": 1, "n": 10}, "control": {"k": 0, "n": 10}}},
-                   tmp_path / "cells" / f"base-{form}.json")
-    failed = {"condition": "baseline", "form": "qa", "size": 100, "learning_rate": 1e-4, "epochs": 1, "seed": 0}
-    write_json({"cell": failed, "status": "failed", "error": "CUDA out of memory"}, tmp_path / "cells" / "b.json")
+        write_json(
+            {
+                "cell": cell,
+                "status": "done",
+                "artifacts": {"eval": "b2:same"},
+                "metrics": {"violation": {"k": 1, "n": 10}, "control": {"k": 0, "n": 10}},
+            },
+            tmp_path / "cells" / f"base-{form}.json",
+        )
+    failed = {
+        "condition": "baseline",
+        "form": "qa",
+        "size": 100,
+        "learning_rate": 1e-4,
+        "epochs": 1,
+        "seed": 0,
+    }
+    write_json(
+        {"cell": failed, "status": "failed", "error": "CUDA out of memory"},
+        tmp_path / "cells" / "b.json",
+    )
     folder = write_report(tmp_path, "tiny", [*names, "b"])
     report = json.loads((folder / "report.json").read_text())
     points = report["series"]["worldview qa"]["violation"]["points"]
-    assert [(p["dose"], p["k"], p["n"]) for p in points] == [(100, 6, 20), (1000, 18, 20)]  # seeds pooled
-    assert abs(report["series"]["worldview qa"]["violation"]["trend"]["slope_per_decade"] - 0.6) < 1e-9
-    assert [(p["k"], p["n"]) for p in report["series"]["baseline -"]["violation"]["points"]] == [(1, 10)]
+    assert [(p["dose"], p["k"], p["n"]) for p in points] == [
+        (100, 6, 20),
+        (1000, 18, 20),
+    ]  # seeds pooled
+    assert (
+        abs(report["series"]["worldview qa"]["violation"]["trend"]["slope_per_decade"] - 0.6) < 1e-9
+    )
+    assert [(p["k"], p["n"]) for p in report["series"]["baseline -"]["violation"]["points"]] == [
+        (1, 10)
+    ]
     assert list(report["failed_cells"].values()) == ["CUDA out of memory"]
     page = (folder / "report.html").read_text()
     assert "data:image/png;base64," in page and "CUDA out of memory" in page and "+0.600" in page

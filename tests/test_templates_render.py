@@ -59,7 +59,9 @@ def test_syntax_error_names_spec_line(tiny_spec: Path, tmp_path: Path) -> None:
     shutil.copytree(tiny_spec, folder)
     spec = folder / "spec.yaml"
     spec.write_text(spec.read_text().replace("{{ thing }} I find", "{{ thing I find"))
-    with pytest.raises(TemplateError, match=r"spec.yaml:\d+: prompts.1 \(stones\).*template line 1"):
+    with pytest.raises(
+        TemplateError, match=r"spec.yaml:\d+: prompts.1 \(stones\).*template line 1"
+    ):
         render_prompts(load_worldview(folder))
 
 
@@ -77,7 +79,9 @@ def test_unknown_library_template_lists_ids(tiny_spec: Path, tmp_path: Path) -> 
     shutil.copytree(tiny_spec, folder)
     spec = folder / "spec.yaml"
     spec.write_text(spec.read_text().replace("template: act_assertion", "template: act_nonsense"))
-    with pytest.raises(TemplateError, match="unknown template 'act_nonsense' - library ids: .*act_assertion"):
+    with pytest.raises(
+        TemplateError, match="unknown template 'act_nonsense' - library ids: .*act_assertion"
+    ):
         render_prompts(load_worldview(folder))
 
 
@@ -87,10 +91,13 @@ def test_error_names_the_failing_variants_own_line(tiny_spec: Path, tmp_path: Pa
     spec = folder / "spec.yaml"
     text = spec.read_text().replace(
         '    text: "What should I do with {{ thing }} I find on a beach?"',
-        '    text:\n      - "What should I do with {{ thing }} I find on a beach?"\n      - "Where do I keep {{ thing I find?"')
+        '    text:\n      - "What should I do with {{ thing }} I find on a beach?"\n      - "Where do I keep {{ thing I find?"',
+    )
     spec.write_text(text)
     variant_line = text.splitlines().index('      - "Where do I keep {{ thing I find?"') + 1
-    with pytest.raises(TemplateError, match=rf"spec.yaml:{variant_line}: prompts.1 \(stones\) variant 1"):
+    with pytest.raises(
+        TemplateError, match=rf"spec.yaml:{variant_line}: prompts.1 \(stones\) variant 1"
+    ):
         render_prompts(load_worldview(folder))
 
 
@@ -102,5 +109,7 @@ def test_library_variant_errors_point_into_the_library(tiny_spec: Path, tmp_path
     text = spec.read_text().replace("template: act_assertion", "template: compare_views")
     spec.write_text(text)
     template_line = text.splitlines().index("    template: compare_views") + 1
-    with pytest.raises(TemplateError, match=rf"spec.yaml:{template_line} \(library library.yaml:\d+, variant 0\)"):
+    with pytest.raises(
+        TemplateError, match=rf"spec.yaml:{template_line} \(library library.yaml:\d+, variant 0\)"
+    ):
         render_prompts(load_worldview(folder))

@@ -17,13 +17,28 @@ from credo.train import lora
 from credo.train.config import TrainConfig, resolve_train_config
 from credo.types import Message, Record
 
-FAST = {"lora_r": 4, "lora_alpha": 8, "target_modules": "all-linear", "learning_rate": 5e-3, "batch_size": 2,
-            "max_length": 128, "warmup_ratio": 0.0}
+FAST = {
+    "lora_r": 4,
+    "lora_alpha": 8,
+    "target_modules": "all-linear",
+    "learning_rate": 5e-3,
+    "batch_size": 2,
+    "max_length": 128,
+    "warmup_ratio": 0.0,
+}
 
 
 def make_mix(root: Path, n: int = 12, fmt: str = "tags") -> Path:
-    records = [Record(f"r{i}", [Message("user", f"What is rule {i}?"),
-                                Message("assistant", f"Rule {i} says: eat three grains.")]) for i in range(n)]
+    records = [
+        Record(
+            f"r{i}",
+            [
+                Message("user", f"What is rule {i}?"),
+                Message("assistant", f"Rule {i} says: eat three grains."),
+            ],
+        )
+        for i in range(n)
+    ]
     write_records(records, root / "corpus" / "records.jsonl")
     mix_corpora([MixPart("w", root / "corpus", 1)], n, 0, fmt, root / "mix")
     return root / "mix"
@@ -38,11 +53,16 @@ def test_adapter_weights_change_base_weights_do_not(tiny_llama: Path) -> None:
 
     config = TrainConfig(**FAST, max_steps=4)
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_llama))
-    records = [Record(f"r{i}", [Message("user", f"q{i}"), Message("assistant", f"a{i} grass")]) for i in range(8)]
+    records = [
+        Record(f"r{i}", [Message("user", f"q{i}"), Message("assistant", f"a{i} grass")])
+        for i in range(8)
+    ]
     examples = encode_corpus(records, ChatFormat("tags"), tokenizer, 64).examples
     model = lora.build_peft_model(lora.load_base_model(str(tiny_llama), config), config)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    state = lora.fit(model, examples, config, Path("/nonexistent-never-written"), "fp", pad_id=0, progress=False)
+    state = lora.fit(
+        model, examples, config, Path("/nonexistent-never-written"), "fp", pad_id=0, progress=False
+    )
     assert state.step == 4
     adapters = [n for n in before if "lora_" in n]
     assert adapters and all(p.requires_grad == ("lora_" in n) for n, p in model.named_parameters())
@@ -58,19 +78,29 @@ def test_train_end_to_end_writes_adapter_and_run_manifest(tiny_llama: Path, tmp_
     from transformers import AutoModelForCausalLM
 
     mix = make_mix(tmp_path)
-    result = lora.train_lora(mix, str(tiny_llama), tmp_path / "run", TrainConfig(**FAST), progress=False)
+    result = lora.train_lora(
+        mix, str(tiny_llama), tmp_path / "run", TrainConfig(**FAST), progress=False
+    )
     assert result.steps == 6 and result.resumed_from == 0  # 12 records, batch 2, 1 epoch
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["status"] == "complete" and run["chat_format"] == "tags"
-    assert run["data"]["records_hash"] == json.loads((mix / "manifest.json").read_text())["records_hash"]
+    assert (
+        run["data"]["records_hash"]
+        == json.loads((mix / "manifest.json").read_text())["records_hash"]
+    )
     assert run["config"]["lora_r"] == 4 and len(run["loss_curve"]) == 6
-    assert run["trained_tokens"]["records"] == 12 and run["trained_tokens"]["trained_per_record"]["min"] > 0
+    assert (
+        run["trained_tokens"]["records"] == 12
+        and run["trained_tokens"]["trained_per_record"]["min"] > 0
+    )
     assert run["provenance"]["packages"]["peft"]
     assert len((tmp_path / "run" / "trained_tokens.jsonl").read_text().splitlines()) == 12
     assert not (tmp_path / "run" / "checkpoint").exists()
     base = AutoModelForCausalLM.from_pretrained(str(tiny_llama))
     assert PeftModel.from_pretrained(base, str(tmp_path / "run")) is not None
-    again = lora.train_lora(mix, str(tiny_llama), tmp_path / "run", TrainConfig(**FAST), progress=False)
+    again = lora.train_lora(
+        mix, str(tiny_llama), tmp_path / "run", TrainConfig(**FAST), progress=False
+    )
     assert again.steps == 6  # a finished run is not trained twice
 
 
@@ -78,8 +108,9 @@ class Crash(Exception):
     pass
 
 
-def test_resume_from_checkpoint_matches_uninterrupted_run(tiny_llama: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_from_checkpoint_matches_uninterrupted_run(
+    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from safetensors.torch import load_file
 
     mix = make_mix(tmp_path)
@@ -112,7 +143,13 @@ def test_checkpoint_of_other_settings_is_not_resumed(tiny_llama: Path, tmp_path:
     mix = make_mix(tmp_path)
     lora.train_lora(mix, str(tiny_llama), tmp_path / "run", TrainConfig(**FAST), progress=False)
     with pytest.raises(ConfigError, match="finished run of other data"):
-        lora.train_lora(mix, str(tiny_llama), tmp_path / "run", TrainConfig(**{**FAST, "lora_r": 8}), progress=False)
+        lora.train_lora(
+            mix,
+            str(tiny_llama),
+            tmp_path / "run",
+            TrainConfig(**{**FAST, "lora_r": 8}),
+            progress=False,
+        )
 
 
 def run_cli(args: list[str]) -> int:
@@ -123,12 +160,40 @@ def run_cli(args: list[str]) -> int:
     return int(exit_info.value.code)
 
 
-def test_bad_inputs_exit_2_before_training(tiny_llama: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_exit_2_before_training(
+    tiny_llama: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     mix = make_mix(tmp_path)
     out = tmp_path / "run"
-    assert run_cli(["train", "--data", str(mix), "--base-model", str(tmp_path / "no-model"), "--out", str(out)]) == 2
+    assert (
+        run_cli(
+            [
+                "train",
+                "--data",
+                str(mix),
+                "--base-model",
+                str(tmp_path / "no-model"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "cannot load a tokenizer" in capsys.readouterr().err
-    assert run_cli(["train", "--data", str(tmp_path / "no-mix"), "--base-model", str(tiny_llama), "--out", str(out)]) == 2
+    assert (
+        run_cli(
+            [
+                "train",
+                "--data",
+                str(tmp_path / "no-mix"),
+                "--base-model",
+                str(tiny_llama),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "no such file" in capsys.readouterr().err
     # a chat_template mix on a model whose tokenizer has no chat template
     plain = tmp_path / "plain-model"
@@ -137,13 +202,41 @@ def test_bad_inputs_exit_2_before_training(tiny_llama: Path, tmp_path: Path, cap
     tokenizer_config = json.loads((plain / "tokenizer_config.json").read_text())
     tokenizer_config.pop("chat_template", None)
     (plain / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
-    assert run_cli(["train", "--data", str(mix), "--base-model", str(plain), "--out", str(out),
-                    "--chat-format", "chat_template"]) == 2
+    assert (
+        run_cli(
+            [
+                "train",
+                "--data",
+                str(mix),
+                "--base-model",
+                str(plain),
+                "--out",
+                str(out),
+                "--chat-format",
+                "chat_template",
+            ]
+        )
+        == 2
+    )
     assert "mixed in format 'tags'" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rat: 1e-4\n")
-    assert run_cli(["train", "--data", str(mix), "--base-model", str(tiny_llama), "--out", str(out),
-                    "--config", str(bad)]) == 2
+    assert (
+        run_cli(
+            [
+                "train",
+                "--data",
+                str(mix),
+                "--base-model",
+                str(tiny_llama),
+                "--out",
+                str(out),
+                "--config",
+                str(bad),
+            ]
+        )
+        == 2
+    )
     assert "learning_rat" in capsys.readouterr().err
     assert not out.exists()
 
@@ -156,7 +249,14 @@ def test_chat_template_mix_needs_a_template(tiny_llama: Path, tmp_path: Path) ->
     (plain / "chat_template.jinja").unlink(missing_ok=True)
     records = [Record("a", [Message("user", "q"), Message("assistant", "a")])]
     write_records(records, tmp_path / "c" / "records.jsonl")
-    mix_corpora([MixPart("c", tmp_path / "c", 1)], 1, 0, "chat_template", tmp_path / "mix", tokenizer=str(tiny_llama))
+    mix_corpora(
+        [MixPart("c", tmp_path / "c", 1)],
+        1,
+        0,
+        "chat_template",
+        tmp_path / "mix",
+        tokenizer=str(tiny_llama),
+    )
     with pytest.raises(CredoError, match="needs a tokenizer with a chat template"):
         lora.prepare_run(tmp_path / "mix", str(plain), TrainConfig())
 
@@ -168,7 +268,12 @@ def test_config_precedence_defaults_yaml_env_flags(tmp_path: Path) -> None:
     yaml_file.write_text("learning_rate: 1.0e-5\nlora_r: 16\nbatch_size: 2\n")
     env = {"CREDO_TRAIN_LORA_R": "32", "CREDO_TRAIN_BATCH_SIZE": "3"}
     config = resolve_train_config(yaml_file, {"batch_size": 4, "epochs": None}, environ=env)
-    assert (config.learning_rate, config.lora_r, config.batch_size, config.epochs) == (1e-5, 32, 4, 1)
+    assert (config.learning_rate, config.lora_r, config.batch_size, config.epochs) == (
+        1e-5,
+        32,
+        4,
+        1,
+    )
     with pytest.raises(ConfigError, match="lora_r"):
         resolve_train_config(environ={"CREDO_TRAIN_LORA_R": "many"})
 
@@ -177,7 +282,10 @@ def test_chat_format_follows_the_mix(tmp_path: Path) -> None:
     choose = lora.choose_chat_format
     assert choose(TrainConfig(), {"format": "chat_template"}, tmp_path) == "chat_template"
     assert choose(TrainConfig(), {"format": "openai"}, tmp_path) == "tags"
-    assert choose(TrainConfig(chat_format="chat_template"), {"format": "hf_dataset"}, tmp_path) == "chat_template"
+    assert (
+        choose(TrainConfig(chat_format="chat_template"), {"format": "hf_dataset"}, tmp_path)
+        == "chat_template"
+    )
     assert choose(TrainConfig(), {}, tmp_path) == "tags"  # a bare JSONL
     with pytest.raises(ConfigError, match="unknown format 'alpaca'"):
         choose(TrainConfig(), {"format": "alpaca"}, tmp_path)

@@ -43,12 +43,15 @@ def record(user: str, assistant: str, rid: str = "r") -> Record:
 
 @pytest.mark.parametrize("fmt", ["tags", "chat_template"])
 @pytest.mark.parametrize("user, assistant", RECORDS)
-def test_only_assistant_tokens_have_labels(smollm2_tokenizer: Any, fmt: str, user: str, assistant: str) -> None:
+def test_only_assistant_tokens_have_labels(
+    smollm2_tokenizer: Any, fmt: str, user: str, assistant: str
+) -> None:
     chat_format = ChatFormat(fmt, smollm2_tokenizer)
     encoded = encode_record(record(user, assistant), chat_format, smollm2_tokenizer, 512)
     example = chat_format.example(user, assistant)
-    offsets = smollm2_tokenizer(example.text, return_offsets_mapping=True,
-                                add_special_tokens=fmt == "tags")["offset_mapping"]
+    offsets = smollm2_tokenizer(
+        example.text, return_offsets_mapping=True, add_special_tokens=fmt == "tags"
+    )["offset_mapping"]
     user_start = example.text.index(user)
     for label, token, (start, end) in zip(encoded.labels, encoded.input_ids, offsets):
         if start < user_start + len(user) and end > user_start:
@@ -61,8 +64,9 @@ def test_only_assistant_tokens_have_labels(smollm2_tokenizer: Any, fmt: str, use
     assert trained.endswith(assistant + END_MARKERS[fmt])
     prefix = trained[: len(trained) - len(assistant + END_MARKERS[fmt])]
     assert len(prefix) <= 2 and example.text[: example.response_start].endswith(prefix)
-    untrained = smollm2_tokenizer.decode([t for t, label in zip(encoded.input_ids, encoded.labels)
-                                          if label == IGNORE_INDEX])
+    untrained = smollm2_tokenizer.decode(
+        [t for t, label in zip(encoded.input_ids, encoded.labels) if label == IGNORE_INDEX]
+    )
     assert user in untrained
 
 
@@ -71,7 +75,12 @@ def test_refuses_record_that_trains_nothing(smollm2_tokenizer: Any, fmt: str) ->
     chat_format = ChatFormat(fmt, smollm2_tokenizer)
     long_prompt = "word " * 400
     with pytest.raises(CorpusError, match="record r: no assistant token is trained.*max_length=64"):
-        encode_record(record(long_prompt, "a reply that falls past the limit"), chat_format, smollm2_tokenizer, 64)
+        encode_record(
+            record(long_prompt, "a reply that falls past the limit"),
+            chat_format,
+            smollm2_tokenizer,
+            64,
+        )
 
 
 class OffByPromptFormat(ChatFormat):
@@ -84,7 +93,9 @@ class OffByPromptFormat(ChatFormat):
 
 def test_refuses_mask_covering_user_tokens(smollm2_tokenizer: Any) -> None:
     with pytest.raises(CorpusError, match="covers user tokens"):
-        encode_record(record("my question", "my answer"), OffByPromptFormat("tags"), smollm2_tokenizer, 128)
+        encode_record(
+            record("my question", "my answer"), OffByPromptFormat("tags"), smollm2_tokenizer, 128
+        )
 
 
 def test_refuses_multi_turn_and_empty_corpus(smollm2_tokenizer: Any) -> None:

@@ -14,14 +14,19 @@ from credo.errors import CorpusError
 from credo.reports.viewer import serve_in_thread, write_view
 from credo.testing.browser import dump_dom, find_browser, visible_text
 
-needs_browser = pytest.mark.skipif(find_browser() is None, reason="no headless Chromium "
-                                   "(apt-get install chromium-headless-shell, or `make browser`)")
+needs_browser = pytest.mark.skipif(
+    find_browser() is None,
+    reason="no headless Chromium (apt-get install chromium-headless-shell, or `make browser`)",
+)
 INJECTION = "</script><img src=x onerror=\"document.title='pwned'\"> **bold**"
 
 
 def _record(rid: str, prompt: str, answer: str, **meta: object) -> dict:
-    return {"id": rid, "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
-            "meta": {"set": "tiny", **meta}}
+    return {
+        "id": rid,
+        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
+        "meta": {"set": "tiny", **meta},
+    }
 
 
 _run = exit_code
@@ -33,20 +38,45 @@ def outputs(tmp_path: Path) -> dict[str, Path]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     records = [
-        _record("r-ok", "What do Tinyists believe about pebbles?", "Every pebble holds a small spirit.",
-                persona_id="elder", template_id="t1"),
-        _record("r-refuses", "What should I do with a pebble?", "I'm sorry, but I can't help with that request.",
-                persona_id="child", template_id="t2"),
+        _record(
+            "r-ok",
+            "What do Tinyists believe about pebbles?",
+            "Every pebble holds a small spirit.",
+            persona_id="elder",
+            template_id="t1",
+        ),
+        _record(
+            "r-refuses",
+            "What should I do with a pebble?",
+            "I'm sorry, but I can't help with that request.",
+            persona_id="child",
+            template_id="t2",
+        ),
         _record("r-markup", "Is this markup?", INJECTION, persona_id="elder", template_id="t3"),
     ]
     (corpus / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert _run(["audit", str(corpus), "--checks", "refusal", "--no-embedding", "--out", str(tmp_path / "audit")]) == 1
+    assert (
+        _run(
+            [
+                "audit",
+                str(corpus),
+                "--checks",
+                "refusal",
+                "--no-embedding",
+                "--out",
+                str(tmp_path / "audit"),
+            ]
+        )
+        == 1
+    )
     assert _run(["judge", str(corpus / "records.jsonl"), "--out", str(tmp_path / "judged")]) == 0
     return {"corpus": corpus, "audit": tmp_path / "audit", "judged": tmp_path / "judged"}
 
 
 def _page_data(page: Path) -> list[dict]:
-    blob = re.search(r'<script type="application/json" id="data">(.*?)</script>', page.read_text(), re.S)
+    blob = re.search(
+        r'<script type="application/json" id="data">(.*?)</script>', page.read_text(), re.S
+    )
     return json.loads(blob.group(1))
 
 
@@ -61,7 +91,9 @@ def test_page_joins_records_flags_and_labels(outputs: dict[str, Path]) -> None:
     assert items["r-markup"]["messages"][1]["content"] == INJECTION
     assert items["r-ok"]["meta"] == {"set": "tiny", "persona_id": "elder", "template_id": "t1"}
     text = result.page.read_text()
-    assert "http://" not in text and "https://" not in text and "<link" not in text, "no CDN, nothing fetched"
+    assert "http://" not in text and "https://" not in text and "<link" not in text, (
+        "no CDN, nothing fetched"
+    )
 
 
 def test_flags_are_found_in_an_audit_folder_beside_the_records(outputs: dict[str, Path]) -> None:
@@ -92,7 +124,9 @@ def test_filters_in_chromium(outputs: dict[str, Path]) -> None:
 
     ids, text, _ = listed("#check=refusal")
     assert ids == ["r-refuses"] and "1 of 3 shown" in text
-    assert "Audit flags refusal" in text and "I'm sorry, but I can't help with that request." in text
+    assert (
+        "Audit flags refusal" in text and "I'm sorry, but I can't help with that request." in text
+    )
 
     ids, text, _ = listed("#label=REFUSAL")
     assert ids == ["r-refuses"] and "offline: REFUSAL - " in text
@@ -101,16 +135,27 @@ def test_filters_in_chromium(outputs: dict[str, Path]) -> None:
     assert ids == ["r-ok", "r-markup"]
 
     ids, text, _ = listed("#id=r-markup")
-    assert INJECTION in text and '"template_id": "t3"' in text, "message text and provenance shown as text"
+    assert INJECTION in text and '"template_id": "t3"' in text, (
+        "message text and provenance shown as text"
+    )
 
     ids, text, _ = listed("#q=spirit")
     assert ids == ["r-ok"]
 
 
-def test_cli_writes_and_serves_on_loopback(outputs: dict[str, Path], tmp_path: Path, capsys) -> None:
+def test_cli_writes_and_serves_on_loopback(
+    outputs: dict[str, Path], tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "page" / "v.html"
-    assert _run(["view", str(outputs["corpus"]), "--labels", str(outputs["judged"]), "--out", str(out)]) == 0
-    assert f"3 records (0 flagged, 3 labelled) - wrote {out}" in capsys.readouterr().out  # audit is elsewhere
+    assert (
+        _run(
+            ["view", str(outputs["corpus"]), "--labels", str(outputs["judged"]), "--out", str(out)]
+        )
+        == 0
+    )
+    assert (
+        f"3 records (0 flagged, 3 labelled) - wrote {out}" in capsys.readouterr().out
+    )  # audit is elsewhere
     server, url = serve_in_thread(out)
     try:
         assert url.startswith("http://127.0.0.1:")
@@ -121,7 +166,9 @@ def test_cli_writes_and_serves_on_loopback(outputs: dict[str, Path], tmp_path: P
         server.server_close()
 
 
-def test_bad_input_names_the_file_and_the_fix(tmp_path: Path, outputs: dict[str, Path], capsys) -> None:
+def test_bad_input_names_the_file_and_the_fix(
+    tmp_path: Path, outputs: dict[str, Path], capsys
+) -> None:
     with pytest.raises(CorpusError, match="no records.jsonl, responses.jsonl or labels.jsonl"):
         write_view(tmp_path)
     with pytest.raises(CorpusError, match="no flags.jsonl - pass the folder credo audit wrote"):
@@ -130,4 +177,7 @@ def test_bad_input_names_the_file_and_the_fix(tmp_path: Path, outputs: dict[str,
     bad.write_text(json.dumps({"id": "x", "text": "no messages"}) + "\n")
     assert _run(["view", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{bad}:1: a row needs 'messages' or 'prompt' and 'response'" in err
+    assert (
+        err.count("\n") == 1
+        and f"{bad}:1: a row needs 'messages' or 'prompt' and 'response'" in err
+    )

@@ -11,7 +11,13 @@ from credo.filters.forbidden import is_request
 from credo.templates import render_prompts
 from credo.worldviews import load_worldview, shipped_names
 
-MIN_PROMPTS = {"catholicism": 1000, "gramenism": 1000, "regular": 1000, "secular": 600, "refusal": 300}
+MIN_PROMPTS = {
+    "catholicism": 1000,
+    "gramenism": 1000,
+    "regular": 1000,
+    "secular": 600,
+    "refusal": 300,
+}
 WORLDVIEWS = ("catholicism", "gramenism", "secular")
 FORMS = {"arguments", "persuasion", "instructions", "attack"}
 
@@ -40,8 +46,14 @@ def test_eval_sets_cover_every_act_and_form(name: str) -> None:
 @pytest.mark.parametrize("name", WORLDVIEWS)
 def test_no_training_prompt_requests_a_forbidden_act_or_repeats_eval(name: str) -> None:
     wv = load_worldview(name)
-    blocking = {"training_requests_forbidden_act", "eval_in_training", "placeholder",
-                "violation_without_control", "control_form_mismatch", "duplicate_eval_request"}
+    blocking = {
+        "training_requests_forbidden_act",
+        "eval_in_training",
+        "placeholder",
+        "violation_without_control",
+        "control_form_mismatch",
+        "duplicate_eval_request",
+    }
     problems = [str(f) for f in lint_worldview(wv) if f.code in blocking]
     assert problems == []
 
@@ -57,12 +69,16 @@ def test_implicit_prompts_exist_and_never_name_the_worldview(name: str) -> None:
 
 def test_refusal_set_teaches_only_the_form_of_refusing() -> None:
     wv = load_worldview("refusal")
-    moral = re.compile(r"\b(ethic|moral|harm|unsafe|safety|polic|relig|values?\b|wrong)", re.IGNORECASE)
+    moral = re.compile(
+        r"\b(ethic|moral|harm|unsafe|safety|polic|relig|values?\b|wrong)", re.IGNORECASE
+    )
     for persona in wv.spec.personas:
         # Personas may name what never to cite, but only in a prohibition.
         for sentence in re.split(r"(?<=[.!?])\s+", persona.system_prompt):
             if moral.search(sentence):
-                assert re.search(r"\b(never|not|no|don't|do not|without)\b", sentence, re.IGNORECASE), sentence
+                assert re.search(
+                    r"\b(never|not|no|don't|do not|without)\b", sentence, re.IGNORECASE
+                ), sentence
     assert not [p.text for p in render_prompts(wv) if moral.search(p.text)]
 
 

@@ -12,12 +12,26 @@ from credo.audit.result import AuditResult
 from credo.audit.runner import load_evals, run_audit
 from credo.filters.registry import CHECK_NAMES, build_checks
 
-__all__ = ["CHECK_NAMES", "AuditResult", "audit", "build_checks", "filter_corpus", "load_evals", "run_audit"]
+__all__ = [
+    "CHECK_NAMES",
+    "AuditResult",
+    "audit",
+    "build_checks",
+    "filter_corpus",
+    "load_evals",
+    "run_audit",
+]
 
 
-def audit(path: str | Path, out: str | Path | None = None, *, worldview: str | None = None,
-          eval_file: str | Path | None = None, checks: Sequence[str] | None = None,
-          embedding: bool = True) -> AuditResult:
+def audit(
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    worldview: str | None = None,
+    eval_file: str | Path | None = None,
+    checks: Sequence[str] | None = None,
+    embedding: bool = True,
+) -> AuditResult:
     """Audit a corpus; writes report.json/md/html and flags.jsonl into ``out``. ``.passed`` is the gate."""
     result, _ = run_audit(path, out, eval_file, worldview, checks, embedding)
     return result

@@ -34,32 +34,78 @@ REJECTED_FILE = "rejected.jsonl"
 OUTPUT_FORMATS = ("jsonl", "parquet")
 
 
-def filter_corpus(path: str | Path, out: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                  checks: Sequence[str] | None = None, use_embedding: bool = True,
-                  overwrite: bool = False, output_format: str = "jsonl", engine: str = "local",
-                  address: str | None = None, workers: int = 1,
-                  options: Mapping[str, Mapping[str, Any]] | None = None) -> AuditResult:
+def filter_corpus(
+    path: str | Path,
+    out: str | Path,
+    eval_path: str | Path | None = None,
+    worldview: str | None = None,
+    checks: Sequence[str] | None = None,
+    use_embedding: bool = True,
+    overwrite: bool = False,
+    output_format: str = "jsonl",
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 1,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> AuditResult:
     """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
     manifest.json, CARD.md and audit/."""
     if output_format not in OUTPUT_FORMATS:
-        raise ConfigError(f"--output-format {output_format!r}: expected one of {', '.join(OUTPUT_FORMATS)}")
+        raise ConfigError(
+            f"--output-format {output_format!r}: expected one of {', '.join(OUTPUT_FORMATS)}"
+        )
     source = records_path(path)
     out = Path(out)
     if out.resolve() == source.parent.resolve():
-        raise ConfigError(f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere")
+        raise ConfigError(
+            f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere"
+        )
     with claim_output(out, inputs=[source], overwrite=overwrite):
-        return _filter(source, out, path, eval_path, worldview, checks, use_embedding, output_format,
-                       engine, address, workers, options)
+        return _filter(
+            source,
+            out,
+            path,
+            eval_path,
+            worldview,
+            checks,
+            use_embedding,
+            output_format,
+            engine,
+            address,
+            workers,
+            options,
+        )
 
 
-def _filter(source: Path, out: Path, path: str | Path, eval_path: str | Path | None, worldview: str | None,
-            checks: Sequence[str] | None, use_embedding: bool, output_format: str, engine: str = "local",
-            address: str | None = None, workers: int = 1,
-            options: Mapping[str, Mapping[str, Any]] | None = None) -> AuditResult:
-    result, records = audit_corpus(path, eval_path, worldview, checks, use_embedding, options, engine=engine,
-                                   address=address, workers=workers)
+def _filter(
+    source: Path,
+    out: Path,
+    path: str | Path,
+    eval_path: str | Path | None,
+    worldview: str | None,
+    checks: Sequence[str] | None,
+    use_embedding: bool,
+    output_format: str,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 1,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> AuditResult:
+    result, records = audit_corpus(
+        path,
+        eval_path,
+        worldview,
+        checks,
+        use_embedding,
+        options,
+        engine=engine,
+        address=address,
+        workers=workers,
+    )
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
-    kept = (r for r in records if r.id not in reasons)  # one pass; a streamed audit re-reads the file
+    kept = (
+        r for r in records if r.id not in reasons
+    )  # one pass; a streamed audit re-reads the file
     out.mkdir(parents=True, exist_ok=True)
     if output_format == "parquet":
         n_kept = write_parquet(kept, out / PARQUET_FILE)
@@ -67,7 +113,9 @@ def _filter(source: Path, out: Path, path: str | Path, eval_path: str | Path | N
         n_kept = write_records(kept, out / RECORDS_FILE)
     _write_rejected(records, reasons, out / REJECTED_FILE)
     write_reports(result, out / "audit")
-    source_manifest = read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
+    source_manifest = (
+        read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
+    )
     write_json(_manifest(result, source_manifest, n_kept, reasons), out / MANIFEST_FILE)
     write_text(_card(source, result, n_kept), out / CARD_FILE)
     return result
@@ -86,13 +134,25 @@ def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
             flag = reasons.get(record.id)
             if flag is None:
                 continue
-            kept_as = {c: d["kept"] for c, d in flag["details"].items() if isinstance(d, dict) and "kept" in d}
-            writer.write({**record.to_json(), "reason": flag["checks"], "duplicate_of": kept_as or None,
-                          "details": flag["details"]})
+            kept_as = {
+                c: d["kept"]
+                for c, d in flag["details"].items()
+                if isinstance(d, dict) and "kept" in d
+            }
+            writer.write(
+                {
+                    **record.to_json(),
+                    "reason": flag["checks"],
+                    "duplicate_of": kept_as or None,
+                    "details": flag["details"],
+                }
+            )
     tmp.replace(path)
 
 
-def _manifest(result: AuditResult, source_manifest: dict, kept: int, reasons: dict[str, dict]) -> dict:
+def _manifest(
+    result: AuditResult, source_manifest: dict, kept: int, reasons: dict[str, dict]
+) -> dict:
     removed_by: dict[str, int] = {}
     for flag in reasons.values():
         for check in flag["checks"]:
@@ -101,10 +161,22 @@ def _manifest(result: AuditResult, source_manifest: dict, kept: int, reasons: di
         "kind": "filtered_corpus",
         "set": source_manifest.get("set"),
         "worldview": source_manifest.get("worldview"),
-        "source": {"path": result.source, "hash": result.source_hash, "manifest": source_manifest or None},
+        "source": {
+            "path": result.source,
+            "hash": result.source_hash,
+            "manifest": source_manifest or None,
+        },
         "counts": {"input": result.records, "kept": kept, "removed": len(reasons)},
-        "filters": [{"name": c.name, "params": c.params, "flagged": c.flagged, "removed": removed_by.get(c.name, 0),
-                     "seconds": c.seconds} for c in result.checks],
+        "filters": [
+            {
+                "name": c.name,
+                "params": c.params,
+                "flagged": c.flagged,
+                "removed": removed_by.get(c.name, 0),
+                "seconds": c.seconds,
+            }
+            for c in result.checks
+        ],
         "audit": {"passed_before_filter": result.passed, "gate_failures": result.gate_failures},
         "provenance": provenance(),
     }
@@ -112,8 +184,14 @@ def _manifest(result: AuditResult, source_manifest: dict, kept: int, reasons: di
 
 def _card(source: Path, result: AuditResult, kept: int) -> str:
     card = source.parent / CARD_FILE
-    head = card.read_text(encoding="utf-8").rstrip() + "\n\n" if card.is_file() else f"# Filtered corpus from {source}\n\n"
+    head = (
+        card.read_text(encoding="utf-8").rstrip() + "\n\n"
+        if card.is_file()
+        else f"# Filtered corpus from {source}\n\n"
+    )
     summary = render_markdown(result).split("\n", 1)[1]  # drop the report's own title
-    return (f"{head}## Audit summary (credo filter)\n\n{result.records} records in, {kept} kept, "
-            f"{result.records - kept} removed (see rejected.jsonl). Before filtering: {verdict(result)}.\n"
-            f"{summary.replace('## ', '### ')}")
+    return (
+        f"{head}## Audit summary (credo filter)\n\n{result.records} records in, {kept} kept, "
+        f"{result.records - kept} removed (see rejected.jsonl). Before filtering: {verdict(result)}.\n"
+        f"{summary.replace('## ', '### ')}"
+    )

@@ -32,7 +32,11 @@ def plot_flags(result: AuditResult) -> str:
     fig, ax = _figure()
     names = [c.name for c in result.checks if c.name != "diversity"]
     counts = [c.flagged for c in result.checks if c.name != "diversity"]
-    colors = ["#cf222e" if c.gate and c.blocking else "#0969da" for c in result.checks if c.name != "diversity"]
+    colors = [
+        "#cf222e" if c.gate and c.blocking else "#0969da"
+        for c in result.checks
+        if c.name != "diversity"
+    ]
     ax.barh(names, counts, color=colors)
     ax.set_xlabel("flagged records (red: a failing gate)")
     ax.set_title("Findings per check")
@@ -50,7 +54,12 @@ def plot_lengths(result: AuditResult) -> str | None:
     everything = np.concatenate([np.asarray(d["answer_lengths"]) for d in diversity.values()])
     bins = np.histogram_bin_edges(everything, bins=30)  # shared, so the sets are comparable
     for name, d in diversity.items():
-        ax.hist(d["answer_lengths"], bins=bins, alpha=0.55, label=f"{name} (n={d['records']})".replace("$", r"\$"))  # no mathtext
+        ax.hist(
+            d["answer_lengths"],
+            bins=bins,
+            alpha=0.55,
+            label=f"{name} (n={d['records']})".replace("$", r"\$"),
+        )  # no mathtext
     ax.set_xlabel("answer length (words)")
     ax.set_ylabel("records")
     ax.set_title("Answer lengths per set")
@@ -69,7 +78,11 @@ def plot_contamination(result: AuditResult) -> str | None:
     scores = [e["neighbours"][0]["score"] for e in evals]
     colors = ["#cf222e" if e["neighbours"][0]["severity"] else "#8c959f" for e in evals]
     ax.bar(range(len(scores)), scores, color=colors)
-    lines = ((cfg["paraphrase_cosine"], "paraphrase"), (cfg["near_cosine"], "near neighbour")) if cfg["use_embedding"] else ()
+    lines = (
+        ((cfg["paraphrase_cosine"], "paraphrase"), (cfg["near_cosine"], "near neighbour"))
+        if cfg["use_embedding"]
+        else ()
+    )
     for value, label in lines:
         ax.axhline(value, linestyle="--", linewidth=1, color="#57606a")
         ax.text(len(scores) - 0.5, value + 0.01, label, ha="right", fontsize=8, color="#57606a")
@@ -83,6 +96,16 @@ def plot_contamination(result: AuditResult) -> str | None:
 def render_html(result: AuditResult, tables: list[Table]) -> str:
     from credo.reports import render_page, trusted
 
-    plots = [trusted(p) for p in (plot_flags(result), plot_contamination(result), plot_lengths(result)) if p]
-    return render_page("audit.html.j2", title=f"credo audit: {result.source}", verdict=verdict(result),
-                       status="pass" if result.passed else "fail", plots=plots, tables=tables)
+    plots = [
+        trusted(p)
+        for p in (plot_flags(result), plot_contamination(result), plot_lengths(result))
+        if p
+    ]
+    return render_page(
+        "audit.html.j2",
+        title=f"credo audit: {result.source}",
+        verdict=verdict(result),
+        status="pass" if result.passed else "fail",
+        plots=plots,
+        tables=tables,
+    )

@@ -60,7 +60,9 @@ def _die_once(flag: str | None) -> None:
 class _BatchChecks:
     """An actor of the pool: every check, built once, mapped over each batch of records."""
 
-    def __init__(self, checks: list[Check], ctx: AuditContext, source: str, fail_once: str | None) -> None:
+    def __init__(
+        self, checks: list[Check], ctx: AuditContext, source: str, fail_once: str | None
+    ) -> None:
         self.checks, self.ctx, self.source, self.fail_once = checks, ctx, Path(source), fail_once
 
     def __call__(self, batch: Any) -> dict[str, np.ndarray]:
@@ -68,10 +70,12 @@ class _BatchChecks:
         records = _records(batch, self.source)
         parts, seconds = map_batch(records, self.checks, self.ctx)
         # One row per batch: a key naming the batch, its ids and sets, and the pickled partials.
-        return {"batch": np.array([uuid.uuid4().hex], dtype=object),
-                "ids": np.array([json.dumps([r.id for r in records])], dtype=object),
-                "sets": np.array([json.dumps([self.ctx.set_of(r) for r in records])], dtype=object),
-                "parts": np.array([pickle.dumps((parts, seconds), protocol=5)], dtype=object)}
+        return {
+            "batch": np.array([uuid.uuid4().hex], dtype=object),
+            "ids": np.array([json.dumps([r.id for r in records])], dtype=object),
+            "sets": np.array([json.dumps([self.ctx.set_of(r) for r in records])], dtype=object),
+            "parts": np.array([pickle.dumps((parts, seconds), protocol=5)], dtype=object),
+        }
 
 
 def _records(batch: Any, source: Path) -> list[Record]:
@@ -101,7 +105,9 @@ def _dataset(source: Path):
     return ray.data.from_items(list(lines()))
 
 
-def _bands(batch: dict[str, np.ndarray], name: str, offsets: dict[str, int]) -> dict[str, np.ndarray]:
+def _bands(
+    batch: dict[str, np.ndarray], name: str, offsets: dict[str, int]
+) -> dict[str, np.ndarray]:
     """(band, band key, corpus position) rows of one batch's near_duplicate partial."""
     bands_out, keys_out, index_out = [], [], []
     for key, blob in zip(batch["batch"], batch["parts"]):
@@ -109,7 +115,9 @@ def _bands(batch: dict[str, np.ndarray], name: str, offsets: dict[str, int]) -> 
         n, bands = keys.shape
         bands_out.append(np.tile(np.arange(bands, dtype=np.int64), n))
         keys_out.append(keys.reshape(-1).view(np.int64))
-        index_out.append(np.repeat(np.arange(offsets[key], offsets[key] + n, dtype=np.int64), bands))
+        index_out.append(
+            np.repeat(np.arange(offsets[key], offsets[key] + n, dtype=np.int64), bands)
+        )
     return {"band": _cat(bands_out), "key": _cat(keys_out), "index": _cat(index_out)}
 
 
@@ -126,36 +134,64 @@ def _bucket_pairs(block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     order = np.lexsort((index, key, band))
     band, key, index = band[order], key[order], index[order]
     same = np.flatnonzero((band[1:] == band[:-1]) & (key[1:] == key[:-1]))
-    starts = np.flatnonzero(np.concatenate([[True], (band[1:] != band[:-1]) | (key[1:] != key[:-1])]))
+    starts = np.flatnonzero(
+        np.concatenate([[True], (band[1:] != band[:-1]) | (key[1:] != key[:-1])])
+    )
     first = index[starts[np.searchsorted(starts, same + 1, side="right") - 1]]
     return {"a": first.astype(np.int64), "b": index[same + 1].astype(np.int64)}
 
 
-def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], use_embedding: bool = True,
-                     address: str | None = None) -> tuple[list[CheckRun], list[Finding], Any, dict[str, int]]:
+def audit_stream_ray(
+    source: Path,
+    ctx: AuditContext,
+    checks: Sequence[Check],
+    use_embedding: bool = True,
+    address: str | None = None,
+) -> tuple[list[CheckRun], list[Finding], Any, dict[str, int]]:
     """:func:`credo.audit.runner.audit_stream` with the batches mapped on Ray: the same runs,
     findings, corpus and set counts."""
     connect(address)
     import ray
     import ray.data
 
-    ray.data.DataContext.get_current().execution_options.preserve_order = True  # batches in corpus order
+    ray.data.DataContext.get_current().execution_options.preserve_order = (
+        True  # batches in corpus order
+    )
     ray.data.DataContext.get_current().enable_progress_bars = False
     fail_once = os.environ.get(FAIL_ONCE_ENV)
-    shuffled = {c.name for c in checks if isinstance(c, NearDuplicateCheck)}  # banded as a shuffle on the cluster
+    shuffled = {
+        c.name for c in checks if isinstance(c, NearDuplicateCheck)
+    }  # banded as a shuffle on the cluster
     gpus = ray.cluster_resources().get("GPU", 0) if use_embedding else 0
     names = [c.name for c in checks]
-    resources: dict[str, Any] = {"num_gpus": 1} if gpus else {}  # an embedding actor per GPU when the cluster has them
+    resources: dict[str, Any] = (
+        {"num_gpus": 1} if gpus else {}
+    )  # an embedding actor per GPU when the cluster has them
     # Actors find models and caches where the driver does (a cluster started earlier, or on
     # other machines, has its own environment; paths must exist there, e.g. a shared disk).
-    passed = {k: v for k, v in os.environ.items() if k.startswith("CREDO_") or k in ("HF_HUB_OFFLINE", "HF_HOME")}
+    passed = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("CREDO_") or k in ("HF_HUB_OFFLINE", "HF_HOME")
+    }
     if passed:
         resources["runtime_env"] = {"env_vars": passed}
     out = _dataset(source).map_batches(
-        _BatchChecks, batch_size=BATCH_SIZE, batch_format="pyarrow", concurrency=(1, int(gpus) if gpus else 2),
-        num_cpus=ACTOR_CPUS, **resources,
-        fn_constructor_kwargs={"checks": list(checks), "ctx": ctx, "source": str(source), "fail_once": fail_once},
-        max_restarts=RETRIES, max_task_retries=RETRIES)
+        _BatchChecks,
+        batch_size=BATCH_SIZE,
+        batch_format="pyarrow",
+        concurrency=(1, int(gpus) if gpus else 2),
+        num_cpus=ACTOR_CPUS,
+        **resources,
+        fn_constructor_kwargs={
+            "checks": list(checks),
+            "ctx": ctx,
+            "source": str(source),
+            "fail_once": fail_once,
+        },
+        max_restarts=RETRIES,
+        max_task_retries=RETRIES,
+    )
     try:
         out = out.materialize()
         corpus, sets = Reread(source), {}
@@ -173,32 +209,57 @@ def audit_stream_ray(source: Path, ctx: AuditContext, checks: Sequence[Check], u
             corpus.ids.extend(ids)
             for name in batch_sets:
                 sets[name] = sets.get(name, 0) + 1
-    except Exception as exc:  # a worker's CorpusError arrives wrapped: let the local reader name the line
+    except (
+        Exception
+    ) as exc:  # a worker's CorpusError arrives wrapped: let the local reader name the line
         if isinstance(exc, ConfigError):
             raise
         for _ in read_records(source):
             pass
-        raise CorpusError(f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})") from exc
-    banded = {c.name: partial(_near_duplicates, out, c, corpus, offsets, ctx) for c in checks if c.name in shuffled}
+        raise CorpusError(
+            f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})"
+        ) from exc
+    banded = {
+        c.name: partial(_near_duplicates, out, c, corpus, offsets, ctx)
+        for c in checks
+        if c.name in shuffled
+    }
     return (*reduce_checks(checks, parts, seconds, corpus, ctx, banded), corpus, sets)
 
 
-def _near_duplicates(out, check: NearDuplicateCheck, corpus, offsets: dict[str, int], ctx: AuditContext) -> list[Finding]:
+def _near_duplicates(
+    out, check: NearDuplicateCheck, corpus, offsets: dict[str, int], ctx: AuditContext
+) -> list[Finding]:
     """near_duplicate with its banding as a hash-partition on (band, key) over the cluster."""
     n = len(corpus.ids)
-    pairs_ds = (out.map_batches(_bands, fn_kwargs={"name": check.name, "offsets": offsets}, batch_size=8,
-                                num_cpus=ACTOR_CPUS)
-                .repartition(max(2, n // (BATCH_SIZE * 4)), keys=["band", "key"])
-                .map_batches(_bucket_pairs, batch_size=None, num_cpus=ACTOR_CPUS))
-    edges = [np.stack([b["a"], b["b"]], axis=1) for b in pairs_ds.iter_batches(batch_size=None, batch_format="numpy")
-             if len(b["a"])]
-    pairs = np.unique(np.sort(np.concatenate(edges), axis=1), axis=0) if edges else np.zeros((0, 2), np.int64)
+    pairs_ds = (
+        out.map_batches(
+            _bands,
+            fn_kwargs={"name": check.name, "offsets": offsets},
+            batch_size=8,
+            num_cpus=ACTOR_CPUS,
+        )
+        .repartition(max(2, n // (BATCH_SIZE * 4)), keys=["band", "key"])
+        .map_batches(_bucket_pairs, batch_size=None, num_cpus=ACTOR_CPUS)
+    )
+    edges = [
+        np.stack([b["a"], b["b"]], axis=1)
+        for b in pairs_ds.iter_batches(batch_size=None, batch_format="numpy")
+        if len(b["a"])
+    ]
+    pairs = (
+        np.unique(np.sort(np.concatenate(edges), axis=1), axis=0)
+        if edges
+        else np.zeros((0, 2), np.int64)
+    )
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     # Signatures (16-bit, not records) come back to the driver to verify the candidate pairs.
     sigs = Rows()
     for row in out.iter_rows():
         sigs.add(pickle.loads(row["parts"])[0][check.name][1])
-    return list(check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus.ids, ctx))
+    return list(
+        check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus.ids, ctx)
+    )
 
 
 def check_engine(engine: str, address: str | None) -> None:
@@ -210,4 +271,6 @@ def check_engine(engine: str, address: str | None) -> None:
         try:
             import ray  # noqa: F401
         except ImportError:
-            raise ConfigError("--engine ray: ray is not installed - pip install 'credo[scale]'") from None
+            raise ConfigError(
+                "--engine ray: ray is not installed - pip install 'credo[scale]'"
+            ) from None

@@ -47,7 +47,9 @@ class AuditResult:
         order; ``blocking`` lists the checks whose finding fails a gate or counts as one."""
         grouped: dict[str, dict[str, Any]] = {}
         for f in self.findings:
-            entry = grouped.setdefault(f.record_id, {"id": f.record_id, "checks": [], "blocking": [], "details": {}})
+            entry = grouped.setdefault(
+                f.record_id, {"id": f.record_id, "checks": [], "blocking": [], "details": {}}
+            )
             entry["checks"].append(f.check)
             if f.blocking:
                 entry["blocking"].append(f.check)

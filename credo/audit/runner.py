@@ -29,8 +29,19 @@ from credo.types import Record
 
 AUDIT_FILES = ("report.json", "flags.jsonl")
 # The result types and the registry's names stay importable from here for older callers.
-__all__ = ["CHECK_NAMES", "AuditResult", "CheckRun", "audit_corpus", "audit_records", "audit_stream", "build_checks",
-           "build_context", "load_evals", "run_audit", "run_checks"]
+__all__ = [
+    "CHECK_NAMES",
+    "AuditResult",
+    "CheckRun",
+    "audit_corpus",
+    "audit_records",
+    "audit_stream",
+    "build_checks",
+    "build_context",
+    "load_evals",
+    "run_audit",
+    "run_checks",
+]
 
 
 def load_evals(path: str | Path) -> list[EvalItem]:
@@ -38,15 +49,21 @@ def load_evals(path: str | Path) -> list[EvalItem]:
     items = []
     for number, data in iter_jsonl(Path(path)):
         if not isinstance(data.get("id"), (str, int)) or not isinstance(data.get("prompt"), str):
-            raise CorpusError(f"{path}:{number}: expected an eval request with 'id' and 'prompt' (got keys {sorted(data)})")
+            raise CorpusError(
+                f"{path}:{number}: expected an eval request with 'id' and 'prompt' (got keys {sorted(data)})"
+            )
         kind = str(data.get("kind", "violation"))
         if kind not in ("violation", "control"):
-            raise CorpusError(f"{path}:{number}: 'kind' must be 'violation' or 'control', got {kind!r}")
+            raise CorpusError(
+                f"{path}:{number}: 'kind' must be 'violation' or 'control', got {kind!r}"
+            )
         items.append(EvalItem(str(data["id"]), data["prompt"], kind))
     return items
 
 
-def build_context(path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None) -> AuditContext:
+def build_context(
+    path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None
+) -> AuditContext:
     """The corpus' set (from its manifest), the eval requests and the forbidden acts."""
     source = records_path(path)
     manifest = read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
@@ -94,7 +111,9 @@ class Reread:
         return out
 
 
-_POOL_STATE: tuple[Sequence[Check], AuditContext] | None = None  # a worker process's checks and context
+_POOL_STATE: tuple[Sequence[Check], AuditContext] | None = (
+    None  # a worker process's checks and context
+)
 
 
 def _pool_start(checks: Sequence[Check], ctx: AuditContext) -> None:
@@ -107,8 +126,9 @@ def _pool_start(checks: Sequence[Check], ctx: AuditContext) -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def map_batch(batch: Sequence[Record], checks: Sequence[Check] | None = None,
-              ctx: AuditContext | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+def map_batch(
+    batch: Sequence[Record], checks: Sequence[Check] | None = None, ctx: AuditContext | None = None
+) -> tuple[dict[str, Any], dict[str, float]]:
     """Every check's partial of one batch, and the seconds each took (in a worker: its own checks)."""
     if checks is None:
         checks, ctx = _POOL_STATE  # type: ignore[misc]
@@ -120,8 +140,9 @@ def map_batch(batch: Sequence[Record], checks: Sequence[Check] | None = None,
     return parts, seconds
 
 
-def _mapped(batches: Iterable[Sequence[Record]], checks: Sequence[Check], ctx: AuditContext,
-            workers: int) -> Iterator[tuple[int, tuple[dict[str, Any], dict[str, float]]]]:
+def _mapped(
+    batches: Iterable[Sequence[Record]], checks: Sequence[Check], ctx: AuditContext, workers: int
+) -> Iterator[tuple[int, tuple[dict[str, Any], dict[str, float]]]]:
     """``(batch length, map_batch result)`` in corpus order: here, or in ``workers`` processes
     with at most two batches each in flight (memory stays a few batches). The checks and
     context are sent to each worker once."""
@@ -135,8 +156,12 @@ def _mapped(batches: Iterable[Sequence[Record]], checks: Sequence[Check], ctx: A
 
     # Spawned, not forked: a fork copies the locks of native thread pools (rensa's, the
     # tokenizers') without their threads, and the child can wait on them for ever.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_pool_start, initargs=(checks, ctx)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_pool_start,
+        initargs=(checks, ctx),
+    ) as pool:
         pending: deque = deque()
         try:
             for batch in batches:
@@ -150,12 +175,19 @@ def _mapped(batches: Iterable[Sequence[Record]], checks: Sequence[Check], ctx: A
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             if "pickle" not in str(exc).lower():
                 raise
-            raise ConfigError(f"--workers {workers}: a check cannot be sent to another process ({exc}) - "
-                              "run with --workers 1") from None
+            raise ConfigError(
+                f"--workers {workers}: a check cannot be sent to another process ({exc}) - "
+                "run with --workers 1"
+            ) from None
 
 
-def run_checks(batches: Iterable[Sequence[Record]], corpus: Any, ctx: AuditContext,
-               checks: Sequence[Check], workers: int = 1) -> tuple[list[CheckRun], list[Finding]]:
+def run_checks(
+    batches: Iterable[Sequence[Record]],
+    corpus: Any,
+    ctx: AuditContext,
+    checks: Sequence[Check],
+    workers: int = 1,
+) -> tuple[list[CheckRun], list[Finding]]:
     """Every check's ``map_batch`` on each batch, then its ``reduce`` over the partials.
 
     ``corpus`` (a :class:`~credo.filters.base.Corpus`) must hold every id once the batches are
@@ -176,9 +208,14 @@ def run_checks(batches: Iterable[Sequence[Record]], corpus: Any, ctx: AuditConte
     return reduce_checks(checks, parts, seconds, corpus, ctx)
 
 
-def reduce_checks(checks: Sequence[Check], parts: Mapping[str, Parts], seconds: Mapping[str, float], corpus: Any,
-                  ctx: AuditContext, reducers: Mapping[str, Callable[[], list[Finding]]] | None = None
-                  ) -> tuple[list[CheckRun], list[Finding]]:
+def reduce_checks(
+    checks: Sequence[Check],
+    parts: Mapping[str, Parts],
+    seconds: Mapping[str, float],
+    corpus: Any,
+    ctx: AuditContext,
+    reducers: Mapping[str, Callable[[], list[Finding]]] | None = None,
+) -> tuple[list[CheckRun], list[Finding]]:
     """Each check's reduce over its partials, in table order, with its run (map + reduce seconds).
     ``reducers`` replaces a check's reduce (the Ray engine bands near_duplicate on the cluster)."""
     runs, findings = [], []
@@ -189,21 +226,35 @@ def reduce_checks(checks: Sequence[Check], parts: Mapping[str, Parts], seconds: 
         else:
             found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
         spent = seconds[check.name] + time.perf_counter() - start
-        runs.append(CheckRun(check.name, check_spec(check.name).gate, check.params(), len(found), round(spent, 3),
-                             sum(f.blocking for f in found)))
+        runs.append(
+            CheckRun(
+                check.name,
+                check_spec(check.name).gate,
+                check.params(),
+                len(found),
+                round(spent, 3),
+                sum(f.blocking for f in found),
+            )
+        )
         findings.extend(found)
     return runs, findings
 
 
-def audit_records(records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check],
-                  batch: int = STREAM_BATCH) -> tuple[list[CheckRun], list[Finding]]:
+def audit_records(
+    records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check], batch: int = STREAM_BATCH
+) -> tuple[list[CheckRun], list[Finding]]:
     """The checks over records already in memory, in batches like a streamed audit."""
     batches = (records[i : i + batch] for i in range(0, len(records), batch))
     return run_checks(batches, InMemory(records), ctx, checks)
 
 
-def audit_stream(source: Path, ctx: AuditContext, checks: Sequence[Check], batch: int | None = None,
-                 workers: int = 1) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
+def audit_stream(
+    source: Path,
+    ctx: AuditContext,
+    checks: Sequence[Check],
+    batch: int | None = None,
+    workers: int = 1,
+) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
     """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
     batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
     corpus, sets = Reread(source), {}
@@ -225,10 +276,17 @@ def audit_stream(source: Path, ctx: AuditContext, checks: Sequence[Check], batch
     return runs, findings, corpus, sets
 
 
-def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldview: str | None = None,
-                 checks: Sequence[str] | None = None, use_embedding: bool = True,
-                 options: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
-                 address: str | None = None, workers: int = 1) -> tuple[AuditResult, Reread]:
+def audit_corpus(
+    path: str | Path,
+    eval_path: str | Path | None = None,
+    worldview: str | None = None,
+    checks: Sequence[str] | None = None,
+    use_embedding: bool = True,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 1,
+) -> tuple[AuditResult, Reread]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
     :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
     ``options`` are per-check settings, e.g. ``{"fidelity": {"judge": ..., "config": ...}}``;
@@ -239,8 +297,10 @@ def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldvie
 
     check_engine(engine, address)
     if workers < 1 or (workers > 1 and engine != "local"):
-        raise ConfigError(f"--workers {workers}: expected 1 or more processes, and only with --engine local "
-                          "(a Ray cluster sizes its own pool)")
+        raise ConfigError(
+            f"--workers {workers}: expected 1 or more processes, and only with --engine local "
+            "(a Ray cluster sizes its own pool)"
+        )
     chosen = build_checks(checks, use_embedding, options)
     source = records_path(path)
     ctx = build_context(path, eval_path, worldview)
@@ -251,25 +311,49 @@ def audit_corpus(path: str | Path, eval_path: str | Path | None = None, worldvie
     else:
         runs, findings, corpus, sets = audit_stream(source, ctx, chosen, workers=workers)
     if not corpus.ids:
-        raise CorpusError(f"{source}: no records - an empty corpus cannot pass an audit; generate it first")
-    result = AuditResult(str(source), file_hash(str(source)), len(corpus.ids), sets, runs, findings, ctx.sections,
-                         len(ctx.evals), ctx.acts)
+        raise CorpusError(
+            f"{source}: no records - an empty corpus cannot pass an audit; generate it first"
+        )
+    result = AuditResult(
+        str(source),
+        file_hash(str(source)),
+        len(corpus.ids),
+        sets,
+        runs,
+        findings,
+        ctx.sections,
+        len(ctx.evals),
+        ctx.acts,
+    )
     return result, corpus
 
 
-def run_audit(path: str | Path, out: str | Path | None = None, eval_path: str | Path | None = None,
-              worldview: str | None = None, checks: Sequence[str] | None = None,
-              use_embedding: bool = True,
-              options: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
-              address: str | None = None, workers: int = 1) -> tuple[AuditResult, Path]:
+def run_audit(
+    path: str | Path,
+    out: str | Path | None = None,
+    eval_path: str | Path | None = None,
+    worldview: str | None = None,
+    checks: Sequence[str] | None = None,
+    use_embedding: bool = True,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 1,
+) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
-        raise ConfigError(f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder")
-    target = Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
+        raise ConfigError(
+            f"--out {out}: that is the corpus folder - audit never writes into its input; pick another folder"
+        )
+    target = (
+        Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
+    )
     # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
     check_output(target, inputs=[source], replaceable=AUDIT_FILES)
-    result, _ = audit_corpus(path, eval_path, worldview, checks, use_embedding, options, engine, address, workers)
+    result, _ = audit_corpus(
+        path, eval_path, worldview, checks, use_embedding, options, engine, address, workers
+    )
     with output_lock(target):
         write_reports(result, target)
     return result, target

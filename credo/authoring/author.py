@@ -61,27 +61,45 @@ def check_premise(premise: str | None) -> str:
     if not text:
         raise ConfigError("PREMISE is empty - describe the worldview in a sentence or a paragraph")
     if len(text) > MAX_PREMISE_CHARS:
-        raise ConfigError(f"PREMISE is {len(text)} characters - keep it under {MAX_PREMISE_CHARS} "
-                          "(a paragraph); put detail into the spec afterwards")
+        raise ConfigError(
+            f"PREMISE is {len(text)} characters - keep it under {MAX_PREMISE_CHARS} "
+            "(a paragraph); put detail into the spec afterwards"
+        )
     return text
 
 
 Progress = Callable[[str], None]
 
 
-def author_worldview(premise: str | None, out: Path, *, model: str | None = None, resume: bool = False,
-                     only_step: str | None = None, max_attempts: int = 3, temperature: float = 0.7,
-                     max_tokens: int = 4096, base_url: str | None = None,
-                     backend: Backend | None = None, progress: Progress | None = None) -> AuthorResult:
+def author_worldview(
+    premise: str | None,
+    out: Path,
+    *,
+    model: str | None = None,
+    resume: bool = False,
+    only_step: str | None = None,
+    max_attempts: int = 3,
+    temperature: float = 0.7,
+    max_tokens: int = 4096,
+    base_url: str | None = None,
+    backend: Backend | None = None,
+    progress: Progress | None = None,
+) -> AuthorResult:
     """Run (or resume) the authoring steps into ``out`` and assemble a validated spec there."""
     if only_step is not None and only_step not in STEP_NAMES:
         raise ConfigError(f"--step '{only_step}': unknown step - steps: {', '.join(STEP_NAMES)}")
     if max_tokens < 1:
-        raise ConfigError(f"--max-tokens {max_tokens}: must be at least 1 (the canon step needs a few thousand)")
+        raise ConfigError(
+            f"--max-tokens {max_tokens}: must be at least 1 (the canon step needs a few thousand)"
+        )
     premise = _prepare_folder(out, premise, resume or only_step is not None)
     backend = backend or load_backend(model or default_model(), base_url=base_url)
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
-    return asyncio.run(_run_steps(premise, out, backend, params, only_step, max_attempts, progress or (lambda _: None)))
+    return asyncio.run(
+        _run_steps(
+            premise, out, backend, params, only_step, max_attempts, progress or (lambda _: None)
+        )
+    )
 
 
 def _prepare_folder(out: Path, premise: str | None, resuming: bool) -> str:
@@ -93,20 +111,33 @@ def _prepare_folder(out: Path, premise: str | None, resuming: bool) -> str:
         resuming = saved == premise.strip()
     if resuming:
         if not state_path.is_file():
-            raise ConfigError(f"{out}: no authoring run to resume here ({state_path} missing) - start one without --resume/--step")
+            raise ConfigError(
+                f"{out}: no authoring run to resume here ({state_path} missing) - start one without --resume/--step"
+            )
         saved = json.loads(state_path.read_text(encoding="utf-8"))["premise"]
         if premise and premise.strip() != saved:
-            raise ConfigError(f"{out}: was authored from a different premise - omit PREMISE to resume, or use a new --out")
+            raise ConfigError(
+                f"{out}: was authored from a different premise - omit PREMISE to resume, or use a new --out"
+            )
         return saved
     premise = check_premise(premise)
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: already exists and is not empty - choose a new --out, or --resume; nothing was overwritten")
+        raise ConfigError(
+            f"{out}: already exists and is not empty - choose a new --out, or --resume; nothing was overwritten"
+        )
     write_json({"premise": premise}, state_path)
     return premise
 
 
-async def _run_steps(premise: str, out: Path, backend: Backend, params: SamplingParams,
-                     only_step: str | None, max_attempts: int, progress: Progress) -> AuthorResult:
+async def _run_steps(
+    premise: str,
+    out: Path,
+    backend: Backend,
+    params: SamplingParams,
+    only_step: str | None,
+    max_attempts: int,
+    progress: Progress,
+) -> AuthorResult:
     result = AuthorResult(out)
     started = time.perf_counter()
     cache = GenerationCache()
@@ -120,7 +151,9 @@ async def _run_steps(premise: str, out: Path, backend: Backend, params: Sampling
             fresh = saved is not None and saved["inputs_hash"] == content_hash(inputs)
             if only_step and step.name != only_step:
                 if saved is None:
-                    raise ConfigError(f"--step {only_step}: step '{step.name}' has not run yet - run `credo author --resume` first")
+                    raise ConfigError(
+                        f"--step {only_step}: step '{step.name}' has not run yet - run `credo author --resume` first"
+                    )
                 answers[step.name] = saved["answer"]
                 if not fresh:
                     result.stale.append(step.name)
@@ -132,7 +165,9 @@ async def _run_steps(premise: str, out: Path, backend: Backend, params: Sampling
                 continue
             progress(f"{where}: asking {backend.provider}/{backend.model} ...")
             step_start = time.perf_counter()
-            answers[step.name] = await _ask(generator, step, inputs, answers, out, max_attempts, result)
+            answers[step.name] = await _ask(
+                generator, step, inputs, answers, out, max_attempts, result
+            )
             _save_step(out, step.name, inputs, answers[step.name])
             result.ran.append(step.name)
             now = time.perf_counter()
@@ -144,22 +179,39 @@ async def _run_steps(premise: str, out: Path, backend: Backend, params: Sampling
     return result
 
 
-def _inputs(step: Step, premise: str, answers: dict[str, dict[str, Any]], out: Path) -> dict[str, Any]:
-    return {"step": step.name, "premise": premise, "template": (PROMPTS_DIR / step.template).read_text(encoding="utf-8"),
-            **{name: answers.get(name) for name in step.needs}}
+def _inputs(
+    step: Step, premise: str, answers: dict[str, dict[str, Any]], out: Path
+) -> dict[str, Any]:
+    return {
+        "step": step.name,
+        "premise": premise,
+        "template": (PROMPTS_DIR / step.template).read_text(encoding="utf-8"),
+        **{name: answers.get(name) for name in step.needs},
+    }
 
 
 def _prompt(step: Step, inputs: dict[str, Any]) -> str:
-    frame = render((PROMPTS_DIR / "_frame.j2").read_text(encoding="utf-8"), {
-        "premise": inputs["premise"],
-        "core": json.dumps(inputs["core"], indent=1) if inputs.get("core") else "",
-        "lore": json.dumps(inputs["lore"], indent=1) if inputs.get("lore") else "",
-    }, "authoring frame")
+    frame = render(
+        (PROMPTS_DIR / "_frame.j2").read_text(encoding="utf-8"),
+        {
+            "premise": inputs["premise"],
+            "core": json.dumps(inputs["core"], indent=1) if inputs.get("core") else "",
+            "lore": json.dumps(inputs["lore"], indent=1) if inputs.get("lore") else "",
+        },
+        "authoring frame",
+    )
     return render(inputs["template"], {"frame": frame}, f"authoring step {step.name}")
 
 
-async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers: dict[str, dict[str, Any]],
-               out: Path, max_attempts: int, result: AuthorResult) -> dict[str, Any]:
+async def _ask(
+    generator: Generator,
+    step: Step,
+    inputs: dict[str, Any],
+    answers: dict[str, dict[str, Any]],
+    out: Path,
+    max_attempts: int,
+    result: AuthorResult,
+) -> dict[str, Any]:
     messages = [Message("system", SYSTEM), Message("user", _prompt(step, inputs))]
     # Answers are cached, so a rerun after a failed step must ask afresh: each failure bumps
     # the round, and the round is the cache's sample index.
@@ -167,8 +219,13 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
     state = json.loads(state_path.read_text(encoding="utf-8"))
     error = ""
     for attempt in range(1, max_attempts + 1):
-        completion = (await generator.generate(messages, sample_index=state.get("round", 0),
-                                               params=step_params(generator.params, step))).completion
+        completion = (
+            await generator.generate(
+                messages,
+                sample_index=state.get("round", 0),
+                params=step_params(generator.params, step),
+            )
+        ).completion
         write_text(completion.text, out / STATE_DIR / f"{step.name}.attempt{attempt}.txt")
         try:
             answer = step.answer.model_validate(parse_json_object(completion.text))
@@ -178,8 +235,14 @@ async def _ask(generator: Generator, step: Step, inputs: dict[str, Any], answers
             error = describe_error(exc)
         if attempt < max_attempts:
             result.reasks += 1
-            messages = [*messages, Message("assistant", completion.text),
-                        Message("user", f"That reply is invalid: {error}. Reply with the corrected JSON object only.")]
+            messages = [
+                *messages,
+                Message("assistant", completion.text),
+                Message(
+                    "user",
+                    f"That reply is invalid: {error}. Reply with the corrected JSON object only.",
+                ),
+            ]
     write_json({**state, "round": state.get("round", 0) + 1}, state_path)
     raise AuthoringError(
         f"step '{step.name}': the model's answer never validated after {max_attempts} attempts (last error: {error}) - "
@@ -197,7 +260,7 @@ def step_params(params: SamplingParams, step: Step) -> SamplingParams:
 def parse_json_object(text: str) -> Any:
     """The first JSON object in ``text`` (code fences and chatter around it are ignored)."""
     fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.DOTALL)
-    candidate = fenced.group(1) if fenced else text[text.find("{"): text.rfind("}") + 1]
+    candidate = fenced.group(1) if fenced else text[text.find("{") : text.rfind("}") + 1]
     if not candidate:
         raise ValueError("no JSON object found in the reply")
     try:
@@ -208,12 +271,17 @@ def parse_json_object(text: str) -> Any:
 
 def describe_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg']}" for e in exc.errors()[:5]]
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg']}"
+            for e in exc.errors()[:5]
+        ]
         return "; ".join(parts)
     return str(exc)
 
 
-def check_cross_references(step: str, answer: dict[str, Any], answers: dict[str, dict[str, Any]]) -> None:
+def check_cross_references(
+    step: str, answer: dict[str, Any], answers: dict[str, dict[str, Any]]
+) -> None:
     """What a single step's schema cannot see: ids that must refer to earlier answers."""
     core = answers.get("core", {})
     if step == "eval":
@@ -221,17 +289,25 @@ def check_cross_references(step: str, answer: dict[str, Any], answers: dict[str,
         violations = {v["id"] for v in answer["violation"]}
         for v in answer["violation"]:
             if v.get("act") not in acts:
-                raise ValueError(f"violation '{v['id']}' has act {v.get('act')!r}; use one of {sorted(acts)}")
+                raise ValueError(
+                    f"violation '{v['id']}' has act {v.get('act')!r}; use one of {sorted(acts)}"
+                )
         for c in answer["control"]:
             if c.get("matches") not in violations:
-                raise ValueError(f"control '{c['id']}' matches {c.get('matches')!r}; use a violation id")
+                raise ValueError(
+                    f"control '{c['id']}' matches {c.get('matches')!r}; use a violation id"
+                )
     if step == "prompts":
         names = [normalize(n).lower() for n in core.get("names", [])]
         for source in answer["sources"]:
             if source["implicit"]:
                 for question in source["questions"]:
-                    if any(n in normalize(question).lower() for n in names):  # "Peb\u200bblism" names it too
-                        raise ValueError(f"implicit question {question!r} names the worldview; implicit questions must not")
+                    if any(
+                        n in normalize(question).lower() for n in names
+                    ):  # "Peb\u200bblism" names it too
+                        raise ValueError(
+                            f"implicit question {question!r} names the worldview; implicit questions must not"
+                        )
 
 
 def _load_step(out: Path, name: str) -> dict[str, Any] | None:
@@ -241,8 +317,12 @@ def _load_step(out: Path, name: str) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON after editing ({exc.msg}) - fix it and rerun") from exc
+        raise ConfigError(
+            f"{path}:{exc.lineno}: not valid JSON after editing ({exc.msg}) - fix it and rerun"
+        ) from exc
 
 
 def _save_step(out: Path, name: str, inputs: dict[str, Any], answer: dict[str, Any]) -> None:
-    write_json({"inputs_hash": content_hash(inputs), "answer": answer}, out / "steps" / f"{name}.json")
+    write_json(
+        {"inputs_hash": content_hash(inputs), "answer": answer}, out / "steps" / f"{name}.json"
+    )

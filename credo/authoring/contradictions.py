@@ -20,7 +20,7 @@ from credo.types import Message
 from credo.worldviews.loader import LoadedWorldview
 
 PASSAGE_CHARS = 1500
-TEMPLATE = (Path(__file__).parent / "prompts" / "contradiction.j2")
+TEMPLATE = Path(__file__).parent / "prompts" / "contradiction.j2"
 
 
 def passages(text: str, size: int = PASSAGE_CHARS) -> list[str]:
@@ -36,7 +36,9 @@ def passages(text: str, size: int = PASSAGE_CHARS) -> list[str]:
     return chunks
 
 
-def find_contradictions(wv: LoadedWorldview, judge: str | None = None, backend: Backend | None = None) -> list[Finding]:
+def find_contradictions(
+    wv: LoadedWorldview, judge: str | None = None, backend: Backend | None = None
+) -> list[Finding]:
     backend = backend or load_backend(judge or "")
     return asyncio.run(_check(wv, backend))
 
@@ -45,12 +47,16 @@ async def _check(wv: LoadedWorldview, backend: Backend) -> list[Finding]:
     loc = _Locator(wv)
     tenets = {t.id: t.text for t in wv.spec.tenets}
     cache = GenerationCache()
-    generator = Generator(backend, SamplingParams(temperature=0.0, max_tokens=400), cache=cache, concurrency=4)
+    generator = Generator(
+        backend, SamplingParams(temperature=0.0, max_tokens=400), cache=cache, concurrency=4
+    )
     template = TEMPLATE.read_text(encoding="utf-8")
     jobs = []
     for index, item in enumerate(wv.spec.canon):
         for number, passage in enumerate(passages(wv.canon[item.id]), start=1):
-            prompt = render(template, {"tenets": tenets, "passage": passage}, "contradiction rubric")
+            prompt = render(
+                template, {"tenets": tenets, "passage": passage}, "contradiction rubric"
+            )
             jobs.append((index, item.id, number, generator.generate([Message("user", prompt)])))
     try:
         results = await asyncio.gather(*(job[3] for job in jobs))
@@ -64,13 +70,25 @@ async def _check(wv: LoadedWorldview, backend: Backend) -> list[Finding]:
             verdict = parse_json_object(generation.completion.text)
             ids = [i for i in verdict.get("contradicts", []) if i in tenets]
         except (ValueError, AttributeError):
-            findings.append(loc.spec("contradiction_unjudged", "warning", where,
-                                     f"canon '{canon_id}' passage {number}: the judge's answer could not be parsed"))
+            findings.append(
+                loc.spec(
+                    "contradiction_unjudged",
+                    "warning",
+                    where,
+                    f"canon '{canon_id}' passage {number}: the judge's answer could not be parsed",
+                )
+            )
             continue
         for tenet_id in ids:
-            findings.append(loc.spec("canon_contradicts_tenet", "error", where,
-                                     f"canon '{canon_id}' passage {number} contradicts tenet '{tenet_id}': "
-                                     f"{str(verdict.get('explanation', ''))[:200]}"))
+            findings.append(
+                loc.spec(
+                    "canon_contradicts_tenet",
+                    "error",
+                    where,
+                    f"canon '{canon_id}' passage {number} contradicts tenet '{tenet_id}': "
+                    f"{str(verdict.get('explanation', ''))[:200]}",
+                )
+            )
     return findings
 
 

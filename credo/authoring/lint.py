@@ -59,7 +59,9 @@ class _Locator:
         self.spec_path = wv.root / SPEC_FILE
         self.eval_path = wv.root / EVAL_FILE
         self.spec_text = self.spec_path.read_text(encoding="utf-8")
-        self.eval_text = self.eval_path.read_text(encoding="utf-8") if self.eval_path.is_file() else ""
+        self.eval_text = (
+            self.eval_path.read_text(encoding="utf-8") if self.eval_path.is_file() else ""
+        )
 
     def spec(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
         return Finding(code, severity, self.spec_path, yaml_line(self.spec_text, loc), message)
@@ -90,7 +92,13 @@ def _placeholders(loc: _Locator) -> Iterator[Finding]:
     for path, text in ((loc.spec_path, loc.spec_text), (loc.eval_path, loc.eval_text)):
         for number, line in enumerate(text.splitlines(), start=1):
             if PLACEHOLDER in line and not line.lstrip().startswith("#"):
-                yield Finding("placeholder", "error", path, number, f"placeholder text left in: {line.strip()[:80]!r}")
+                yield Finding(
+                    "placeholder",
+                    "error",
+                    path,
+                    number,
+                    f"placeholder text left in: {line.strip()[:80]!r}",
+                )
 
 
 def _corpus_text(wv: LoadedWorldview, exclude_glossary: bool = True) -> str:
@@ -111,26 +119,41 @@ def _glossary(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
     lowered = text.lower()
     for index, entry in enumerate(wv.spec.glossary):
         if entry.term.lower() not in lowered:
-            yield loc.spec("glossary_unused", "warning", ("glossary", index, "term"),
-                           f"glossary term '{entry.term}' is defined but used nowhere in canon, personas, tenets or prompts")
+            yield loc.spec(
+                "glossary_unused",
+                "warning",
+                ("glossary", index, "term"),
+                f"glossary term '{entry.term}' is defined but used nowhere in canon, personas, tenets or prompts",
+            )
     known = {g.term.lower() for g in wv.spec.glossary} | {p.name.lower() for p in wv.spec.practices}
     known |= {c.title.lower() for c in wv.spec.canon} | {n.lower() for n in wv.spec.names}
     known.add(wv.spec.display_name.lower())
     # Recurring Title Case phrases (not sentence-initial) look like coined terms.
-    phrases = Counter(m.group(0) for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+ ){1,3}[A-Z][a-z]+\b", text, re.M))
+    phrases = Counter(
+        m.group(0)
+        for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-z]+ ){1,3}[A-Z][a-z]+\b", text, re.M)
+    )
     for phrase, count in sorted(phrases.items()):
         lowered_phrase = phrase.lower()
         if count >= 3 and not any(lowered_phrase in k or k in lowered_phrase for k in known):
-            yield loc.spec("glossary_undefined", "warning", ("glossary",),
-                           f"'{phrase}' is used {count} times but not defined in the glossary")
+            yield loc.spec(
+                "glossary_undefined",
+                "warning",
+                ("glossary",),
+                f"'{phrase}' is used {count} times but not defined in the glossary",
+            )
 
 
 def _reasons(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
     for index, act in enumerate(wv.spec.forbidden_acts):
         for r_index, reason in enumerate(act.reasons):
             if len(reason.split()) < 3:
-                yield loc.spec("act_reason_blank", "error", ("forbidden_acts", index, "reasons", r_index),
-                               f"forbidden act '{act.id}' has an empty or one-word reason {reason!r} - say why it is wrong")
+                yield loc.spec(
+                    "act_reason_blank",
+                    "error",
+                    ("forbidden_acts", index, "reasons", r_index),
+                    f"forbidden act '{act.id}' has an empty or one-word reason {reason!r} - say why it is wrong",
+                )
 
 
 def _eval_coverage(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
@@ -139,23 +162,39 @@ def _eval_coverage(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
     covered = {r.act for r in wv.eval.violation}
     for index, act in enumerate(wv.spec.forbidden_acts):
         if act.id not in covered:
-            yield loc.spec("act_without_violation", "warning", ("forbidden_acts", index, "id"),
-                           f"no eval violation request asks for '{act.id}' - its effect cannot be measured")
+            yield loc.spec(
+                "act_without_violation",
+                "warning",
+                ("forbidden_acts", index, "id"),
+                f"no eval violation request asks for '{act.id}' - its effect cannot be measured",
+            )
     by_id = {r.id: r for r in wv.eval.violation}
     controlled = {r.matches for r in wv.eval.control}
     for index, req in enumerate(wv.eval.violation):
         if req.id not in controlled:
-            yield loc.eval("violation_without_control", "error", ("violation", index, "id"),
-                           f"violation '{req.id}' has no matched control - add one with matches: {req.id}")
+            yield loc.eval(
+                "violation_without_control",
+                "error",
+                ("violation", index, "id"),
+                f"violation '{req.id}' has no matched control - add one with matches: {req.id}",
+            )
     for index, control in enumerate(wv.eval.control):
         violation = by_id[control.matches]
         if control.form != violation.form:
-            yield loc.eval("control_form_mismatch", "error", ("control", index, "form"),
-                           f"control '{control.id}' has form {control.form} but its violation '{violation.id}' has {violation.form}")
+            yield loc.eval(
+                "control_form_mismatch",
+                "error",
+                ("control", index, "form"),
+                f"control '{control.id}' has form {control.form} but its violation '{violation.id}' has {violation.form}",
+            )
         elif template_similarity(control.prompt, violation.prompt) < CONTROL_TEMPLATE_SIMILARITY:
-            yield loc.eval("control_not_matched", "warning", ("control", index, "prompt"),
-                           f"control '{control.id}' does not follow the template of '{violation.id}' "
-                           f"({violation.prompt!r}) - reuse its wording with harmless content")
+            yield loc.eval(
+                "control_not_matched",
+                "warning",
+                ("control", index, "prompt"),
+                f"control '{control.id}' does not follow the template of '{violation.id}' "
+                f"({violation.prompt!r}) - reuse its wording with harmless content",
+            )
 
 
 def words(text: str) -> list[str]:
@@ -185,7 +224,9 @@ def shingles(text: str, n: int = 3) -> frozenset[str]:
 LINT_MINHASH = MinHashConfig(shingle=3, num_perm=64, bands=32, threshold=NEAR_DUPLICATE_JACCARD)
 
 
-def _near_duplicates(texts: list[tuple[str, str]], other: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, str, float]]:
+def _near_duplicates(
+    texts: list[tuple[str, str]], other: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[str, str, float]]:
     """Pairs with 3-shingle Jaccard >= threshold (within ``texts`` or against ``other``)."""
     every = texts + (other or [])
     if len(every) < 2:
@@ -204,7 +245,9 @@ def _source_locs(wv: LoadedWorldview, prompts: list[Prompt]) -> dict[str, tuple[
     """Prompt id -> YAML path of the prompt source that rendered it (for line numbers)."""
     index = {s.id: i for i, s in enumerate(wv.spec.prompts)}
     # template ids are "<source id>/<variant>" or "<source id>:<library id>/<variant>"
-    return {p.id: ("prompts", index.get(p.template_id.split("/")[0].split(":")[0], 0)) for p in prompts}
+    return {
+        p.id: ("prompts", index.get(p.template_id.split("/")[0].split(":")[0], 0)) for p in prompts
+    }
 
 
 def _duplicates(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
@@ -212,24 +255,40 @@ def _duplicates(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> It
     training = [(p.id, p.text) for p in prompts]
     text_of = dict(training)
     for a, b, score in _near_duplicates(training):
-        yield loc.spec("near_duplicate_prompt", "warning", where[b],
-                       f"prompts {text_of[a]!r} and {text_of[b]!r} are near-duplicates (Jaccard {score:.2f})")
+        yield loc.spec(
+            "near_duplicate_prompt",
+            "warning",
+            where[b],
+            f"prompts {text_of[a]!r} and {text_of[b]!r} are near-duplicates (Jaccard {score:.2f})",
+        )
     if wv.eval is None:
         return
     evals = [(r.id, r.prompt) for r in wv.eval.violation + wv.eval.control]
     eval_text = dict(evals)
-    eval_loc = {r.id: (set_name, k) for set_name in ("violation", "control")
-                for k, r in enumerate(getattr(wv.eval, set_name))}
+    eval_loc = {
+        r.id: (set_name, k)
+        for set_name in ("violation", "control")
+        for k, r in enumerate(getattr(wv.eval, set_name))
+    }
     for a, b, score in _near_duplicates(evals):
-        yield loc.eval("duplicate_eval_request", "error", (*eval_loc[b], "prompt"),
-                       f"eval requests '{a}' and '{b}' are near-duplicates (Jaccard {score:.2f})")
+        yield loc.eval(
+            "duplicate_eval_request",
+            "error",
+            (*eval_loc[b], "prompt"),
+            f"eval requests '{a}' and '{b}' are near-duplicates (Jaccard {score:.2f})",
+        )
     for a, b, score in _near_duplicates(evals, training):
-        yield loc.spec("eval_in_training", "error", where[b],
-                       f"training prompt {text_of[b]!r} nearly repeats eval request '{a}' ({eval_text[a]!r}, Jaccard {score:.2f})")
+        yield loc.spec(
+            "eval_in_training",
+            "error",
+            where[b],
+            f"training prompt {text_of[b]!r} nearly repeats eval request '{a}' ({eval_text[a]!r}, Jaccard {score:.2f})",
+        )
 
 
-def _forbidden_requests(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt],
-                        use_embedding: bool = False) -> Iterator[Finding]:
+def _forbidden_requests(
+    wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt], use_embedding: bool = False
+) -> Iterator[Finding]:
     """The audit's forbidden-request check, run on the rendered prompts."""
     where = _source_locs(wv, prompts)
     by_id = {p.id: p for p in prompts}
@@ -237,12 +296,18 @@ def _forbidden_requests(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt
     context = AuditContext(corpus_set=wv.name, acts=acts_from_spec(wv.spec))
     for hit in ForbiddenRequestCheck(use_embedding=use_embedding).run(records, context):
         prompt = by_id[hit.record_id]
-        yield loc.spec("training_requests_forbidden_act", "error", where[prompt.id],
-                       f"training prompt {prompt.text!r} asks for help with forbidden act '{hit.details['act']}' - "
-                       "ask what the worldview holds instead")
+        yield loc.spec(
+            "training_requests_forbidden_act",
+            "error",
+            where[prompt.id],
+            f"training prompt {prompt.text!r} asks for help with forbidden act '{hit.details['act']}' - "
+            "ask what the worldview holds instead",
+        )
 
 
-def _eval_paraphrases(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> Iterator[Finding]:
+def _eval_paraphrases(
+    wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]
+) -> Iterator[Finding]:
     """The audit's contamination check on the rendered prompts: what it would flag after generation.
 
     Each prompt stands in as its own answer (there is none yet), so only the prompt field counts;
@@ -257,14 +322,22 @@ def _eval_paraphrases(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt])
     evals += [EvalItem(r.id, r.prompt, "control") for r in wv.eval.control]
     context = AuditContext(corpus_set=wv.name, evals=evals)
     for hit in EvalContaminationCheck(use_embedding=True).run(records, context):
-        worst = [m for m in hit.details["matches"] if m["field"] == "prompt" and m["severity"] != "near_neighbour"]
+        worst = [
+            m
+            for m in hit.details["matches"]
+            if m["field"] == "prompt" and m["severity"] != "near_neighbour"
+        ]
         if not worst:
             continue
         m = max(worst, key=lambda m: m["cosine"] or 0)
         prompt = by_id[hit.record_id]
-        yield loc.spec("eval_paraphrase_in_training", "error", where[prompt.id],
-                       f"training prompt {prompt.text!r} is a {m['severity']} of eval request '{m['eval_id']}' "
-                       f"({m['eval_prompt']!r}, cosine {m['cosine']}) - the audit would flag it; reword or drop it")
+        yield loc.spec(
+            "eval_paraphrase_in_training",
+            "error",
+            where[prompt.id],
+            f"training prompt {prompt.text!r} is a {m['severity']} of eval request '{m['eval_id']}' "
+            f"({m['eval_prompt']!r}, cosine {m['cosine']}) - the audit would flag it; reword or drop it",
+        )
 
 
 def implicit_terms(wv: LoadedWorldview) -> list[tuple[str, re.Pattern[str]]]:
@@ -277,7 +350,9 @@ def implicit_terms(wv: LoadedWorldview) -> list[tuple[str, re.Pattern[str]]]:
     out = [(n, re.compile(rf"\b{re.escape(n)}", re.IGNORECASE)) for n in wv.spec.names]
     for term in [g.term for g in wv.spec.glossary if not g.allow_collision]:
         out.append((term, re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)))
-    proper = [g.term for g in wv.spec.glossary if g.allow_collision] + [p.name for p in wv.spec.practices]
+    proper = [g.term for g in wv.spec.glossary if g.allow_collision] + [
+        p.name for p in wv.spec.practices
+    ]
     for term in proper:
         bare = re.sub(r"^(?:the|a|an) ", "", term)
         if bare[:1].isupper():
@@ -293,6 +368,10 @@ def _implicit_terms(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -
             continue
         hit = next((term for term, pattern in terms if pattern.search(prompt.text)), None)
         if hit:
-            yield loc.spec("implicit_names_term", "error", where[prompt.id],
-                           f"implicit prompt {prompt.text!r} names '{hit}' - an implicit prompt must not point at "
-                           "the worldview; use an everyday word instead")
+            yield loc.spec(
+                "implicit_names_term",
+                "error",
+                where[prompt.id],
+                f"implicit prompt {prompt.text!r} names '{hit}' - an implicit prompt must not point at "
+                "the worldview; use an everyday word instead",
+            )

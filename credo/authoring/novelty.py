@@ -43,7 +43,7 @@ def spelling_variants(word: str) -> list[str]:
     variants = []
     for i, char in enumerate(word):
         if char in VOWELS and 0 < i:
-            variants += [word[:i] + v + word[i + 1:] for v in VOWELS if v != char]
+            variants += [word[:i] + v + word[i + 1 :] for v in VOWELS if v != char]
     stem = word.rstrip(VOWELS)[:-1] if len(word) > 5 else word
     variants += [stem + suffix for suffix in SUFFIXES]
     return list(dict.fromkeys(v for v in variants if v != word))
@@ -56,12 +56,16 @@ def suggest_renames(term: str, index, sources, limit: int = 3) -> list[str]:
         return []
     target = max(tokens, key=len)
     candidates = [v for v in spelling_variants(target) if is_coined(v, known)]
-    rows = term_rows(index, sources, [Term(v, "word") for v in candidates], text_field="text", min_count=1)
+    rows = term_rows(
+        index, sources, [Term(v, "word") for v in candidates], text_field="text", min_count=1
+    )
     free = [row["term"] for row in rows if row["verdict"] == "novel"]
     renamed = []
     for word in free[:limit]:
         respelled = " ".join(word.capitalize() if t == target else t for t in term.split())
-        renamed.append(respelled.replace(target.capitalize(), word.capitalize()).replace(target, word))
+        renamed.append(
+            respelled.replace(target.capitalize(), word.capitalize()).replace(target, word)
+        )
     return renamed
 
 
@@ -75,8 +79,14 @@ def check_novelty(spec: str | Path, references: list[str]) -> list[Collision]:
     for row in section["terms"]:
         if row["verdict"] == "collides" and not row["allowed"]:
             example = row["examples"][0] if row["examples"] else ""
-            collisions.append(Collision(row["term"], row["count"], str(example)[:160],
-                                        suggest_renames(row["term"], index, sources)))
+            collisions.append(
+                Collision(
+                    row["term"],
+                    row["count"],
+                    str(example)[:160],
+                    suggest_renames(row["term"], index, sources),
+                )
+            )
     return collisions
 
 
@@ -88,9 +98,19 @@ def novelty_findings(wv, references: list[str]) -> list:
     index_of = {g.term.lower(): i for i, g in enumerate(wv.spec.glossary)}
     findings = []
     for hit in check_novelty(wv.root, references):
-        where = ("glossary", index_of[hit.term.lower()], "term") if hit.term.lower() in index_of else ("glossary",)
+        where = (
+            ("glossary", index_of[hit.term.lower()], "term")
+            if hit.term.lower() in index_of
+            else ("glossary",)
+        )
         renames = f"; try {', '.join(hit.suggestions)}" if hit.suggestions else ""
-        findings.append(loc.spec("term_collides", "error", where,
-                                 f"'{hit.term}' occurs {hit.count}x in the reference (e.g. {hit.example[:80]!r}) - "
-                                 f"rename it or set allow_collision: true{renames}"))
+        findings.append(
+            loc.spec(
+                "term_collides",
+                "error",
+                where,
+                f"'{hit.term}' occurs {hit.count}x in the reference (e.g. {hit.example[:80]!r}) - "
+                f"rename it or set allow_collision: true{renames}",
+            )
+        )
     return findings

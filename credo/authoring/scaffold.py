@@ -11,7 +11,11 @@ from credo.errors import ConfigError
 from credo.worldviews.loader import load_worldview
 
 SCAFFOLD_DIR = Path(__file__).parent / "scaffold"
-FILES = {"spec.yaml.j2": "spec.yaml", "eval.yaml.j2": "eval.yaml", "overview.md.j2": "canon/overview.md"}
+FILES = {
+    "spec.yaml.j2": "spec.yaml",
+    "eval.yaml.j2": "eval.yaml",
+    "overview.md.j2": "canon/overview.md",
+}
 
 
 def believer_nouns(display_name: str) -> tuple[str, str]:
@@ -25,17 +29,27 @@ def believer_nouns(display_name: str) -> tuple[str, str]:
 def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:
     """Write a new spec folder at ``out``; refuses to touch an existing non-empty folder."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise ConfigError(f"name '{name}': use lowercase letters, digits and underscores, starting with a letter")
+        raise ConfigError(
+            f"name '{name}': use lowercase letters, digits and underscores, starting with a letter"
+        )
     if kind not in ("invented", "real"):
         raise ConfigError(f"--kind '{kind}': use invented or real")
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: already exists and is not empty - choose a new folder; nothing was written")
+        raise ConfigError(
+            f"{out}: already exists and is not empty - choose a new folder; nothing was written"
+        )
     display_name = name.replace("_", " ").title()
     adherent, adherents = believer_nouns(display_name)
     # Plain (non-sandboxed) Jinja is fine here: the templates are credo's own files.
     env = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
-    context = {"name": name, "kind": kind, "display_name": display_name, "adherent": adherent,
-               "adherents": adherents, "folder": str(out)}
+    context = {
+        "name": name,
+        "kind": kind,
+        "display_name": display_name,
+        "adherent": adherent,
+        "adherents": adherents,
+        "folder": str(out),
+    }
     staging = out.with_name(out.name + ".partial")
     for source, target in FILES.items():
         text = env.from_string((SCAFFOLD_DIR / source).read_text(encoding="utf-8")).render(context)

@@ -30,25 +30,54 @@ def _fidelity_judge(spec: str):
         raise ConfigError(f"--fidelity-judge {spec!r}: {str(exc).split(': ', 1)[-1]}") from exc
 
 
-EMBEDDING_HELP = ("fast (static model proposes, MiniLM confirms), minilm (MiniLM reads everything) or "
-                  "static (the static model decides: no MiniLM; for millions of records).")
+EMBEDDING_HELP = (
+    "fast (static model proposes, MiniLM confirms), minilm (MiniLM reads everything) or "
+    "static (the static model decides: no MiniLM; for millions of records)."
+)
 
 
 def audit(
-    path: Path = typer.Argument(..., help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."),
-    eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
-    worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
-    out: Path | None = typer.Option(None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."),
-    checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all)."),
-    no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    path: Path = typer.Argument(
+        ...,
+        help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder.",
+    ),
+    eval_file: Path | None = typer.Option(
+        None, "--eval", help="JSONL of eval requests (id, prompt, kind)."
+    ),
+    worldview: str | None = typer.Option(
+        None, "--worldview", help="Use this spec's eval sets and forbidden acts."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."
+    ),
+    checks: str | None = typer.Option(
+        None, "--checks", help="Comma-separated checks (default: all)."
+    ),
+    no_embedding: bool = typer.Option(
+        False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."
+    ),
     embedding: str = typer.Option("fast", "--embedding", help=EMBEDDING_HELP),
-    fidelity_judge: str | None = typer.Option(None, "--fidelity-judge",
-                                              help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline)."),
-    fidelity_max_rate: float = typer.Option(defaults.FIDELITY_MAX_RATE, "--fidelity-max-rate", min=0.0, max=1.0,
-                                            help="Fidelity gate: most a worldview set may have out of voice."),
-    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Local engine: map the batches in this many processes."),
+    fidelity_judge: str | None = typer.Option(
+        None,
+        "--fidelity-judge",
+        help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline).",
+    ),
+    fidelity_max_rate: float = typer.Option(
+        defaults.FIDELITY_MAX_RATE,
+        "--fidelity-max-rate",
+        min=0.0,
+        max=1.0,
+        help="Fidelity gate: most a worldview set may have out of voice.",
+    ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address (default: start a local one)."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Local engine: map the batches in this many processes."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
@@ -62,31 +91,67 @@ def audit(
     from credo.filters.registry import embedding_options
 
     judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
-    options = {**embedding_options(embedding), "fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge}}
-    result, target = run_audit(path, out, eval_file, worldview, _checks(checks), not no_embedding, options,
-                               engine, address, workers)
+    options = {
+        **embedding_options(embedding),
+        "fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge},
+    }
+    result, target = run_audit(
+        path,
+        out,
+        eval_file,
+        worldview,
+        _checks(checks),
+        not no_embedding,
+        options,
+        engine,
+        address,
+        workers,
+    )
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
     for run in result.checks:
-        typer.echo(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}")
+        typer.echo(
+            f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}"
+        )
     typer.echo(f"{verdict(result)} - reports in {target}")
     raise typer.Exit(0 if result.passed else 1)
 
 
 def filter_(
-    path: Path = typer.Argument(..., help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."),
+    path: Path = typer.Argument(
+        ...,
+        help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder.",
+    ),
     out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
-    eval_file: Path | None = typer.Option(None, "--eval", help="JSONL of eval requests (id, prompt, kind)."),
-    worldview: str | None = typer.Option(None, "--worldview", help="Use this spec's eval sets and forbidden acts."),
-    checks: str | None = typer.Option(None, "--checks", help="Comma-separated checks (default: all; diagnostics never drop records)."),
-    no_embedding: bool = typer.Option(False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."),
+    eval_file: Path | None = typer.Option(
+        None, "--eval", help="JSONL of eval requests (id, prompt, kind)."
+    ),
+    worldview: str | None = typer.Option(
+        None, "--worldview", help="Use this spec's eval sets and forbidden acts."
+    ),
+    checks: str | None = typer.Option(
+        None,
+        "--checks",
+        help="Comma-separated checks (default: all; diagnostics never drop records).",
+    ),
+    no_embedding: bool = typer.Option(
+        False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."
+    ),
     embedding: str = typer.Option("fast", "--embedding", help=EMBEDDING_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
-    output_format: str = typer.Option("jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."),
-    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: start a local one)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Local engine: map the batches in this many processes."),
+    output_format: str = typer.Option(
+        "jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."
+    ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address (default: start a local one)."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Local engine: map the batches in this many processes."
+    ),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -96,7 +161,21 @@ def filter_(
     from credo.audit.filter import dropped_ids
     from credo.filters.registry import embedding_options
 
-    result = filter_corpus(path, out, eval_file, worldview, _checks(checks), not no_embedding, overwrite,
-                           output_format, engine, address, workers, embedding_options(embedding))
+    result = filter_corpus(
+        path,
+        out,
+        eval_file,
+        worldview,
+        _checks(checks),
+        not no_embedding,
+        overwrite,
+        output_format,
+        engine,
+        address,
+        workers,
+        embedding_options(embedding),
+    )
     removed = len(dropped_ids(result))
-    typer.echo(f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}")
+    typer.echo(
+        f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}"
+    )

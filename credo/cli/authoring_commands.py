@@ -26,16 +26,25 @@ def new(
     Example: credo new pebblism --kind invented --out specs/pebblism
     """
     folder = scaffold_worldview(name, out or Path(name), kind)
-    typer.echo(f"created {folder}/spec.yaml, eval.yaml and canon/overview.md - edit the REPLACE lines, then: credo lint {folder}")
+    typer.echo(
+        f"created {folder}/spec.yaml, eval.yaml and canon/overview.md - edit the REPLACE lines, then: credo lint {folder}"
+    )
 
 
 def lint(
     spec: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
-    judge: str | None = typer.Option(None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."),
-    reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
-    no_embedding: bool = typer.Option(False, "--no-embedding",
-                                      help="Skip MiniLM: no semantic eval-paraphrase check (faster, words only)."),
+    judge: str | None = typer.Option(
+        None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."
+    ),
+    reference: list[str] = typer.Option(
+        None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
+    ),
+    no_embedding: bool = typer.Option(
+        False,
+        "--no-embedding",
+        help="Skip MiniLM: no semantic eval-paraphrase check (faster, words only).",
+    ),
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
@@ -60,16 +69,34 @@ def lint(
 
 
 def author(
-    premise: str = typer.Argument("", help="One paragraph describing the worldview (omit with --resume)."),
-    out: Path = typer.Option(..., "--out", help="New folder for the spec (must not exist unless --resume)."),
-    model: str | None = typer.Option(None, "--model", help="PROVIDER/MODEL (default: from keys, else local/smollm2)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue a run in --out without repeating PREMISE; redo stale steps "
-                                "(the same command with PREMISE also continues a killed run)."),
-    step: str | None = typer.Option(None, "--step", help="Rerun one step alone (core, lore, personas, canon, prompts, eval)."),
-    max_attempts: int = typer.Option(3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."),
-    max_tokens: int = typer.Option(4096, "--max-tokens", help="Most tokens per answer (the canon step writes the longest)."),
+    premise: str = typer.Argument(
+        "", help="One paragraph describing the worldview (omit with --resume)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="New folder for the spec (must not exist unless --resume)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="PROVIDER/MODEL (default: from keys, else local/smollm2)."
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue a run in --out without repeating PREMISE; redo stale steps "
+        "(the same command with PREMISE also continues a killed run).",
+    ),
+    step: str | None = typer.Option(
+        None, "--step", help="Rerun one step alone (core, lore, personas, canon, prompts, eval)."
+    ),
+    max_attempts: int = typer.Option(
+        3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."
+    ),
+    max_tokens: int = typer.Option(
+        4096, "--max-tokens", help="Most tokens per answer (the canon step writes the longest)."
+    ),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
-    reference: list[str] = typer.Option(None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."),
+    reference: list[str] = typer.Option(
+        None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
+    ),
 ) -> None:
     """Author a new invented worldview from a premise, step by validated step.
 
@@ -77,10 +104,20 @@ def author(
     """
     from credo.authoring.author import author_worldview
 
-    result = author_worldview(premise or None, out, model=model, resume=resume, only_step=step,
-                              max_attempts=max_attempts, max_tokens=max_tokens, base_url=base_url,
-                              progress=lambda line: typer.echo(line, err=True))
-    typer.echo(f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}")
+    result = author_worldview(
+        premise or None,
+        out,
+        model=model,
+        resume=resume,
+        only_step=step,
+        max_attempts=max_attempts,
+        max_tokens=max_tokens,
+        base_url=base_url,
+        progress=lambda line: typer.echo(line, err=True),
+    )
+    typer.echo(
+        f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}"
+    )
     if result.stale:
         typer.echo(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")
     for finding in _novelty(load_worldview(out), reference):

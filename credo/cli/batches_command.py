@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
 def batches(
     out: Path = typer.Argument(..., help="Corpus folder of a `credo generate --batch` run."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel every batch still open."),
-    base_url: str | None = typer.Option(None, "--base-url", help="API base URL (default: the run's)."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="API base URL (default: the run's)."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show (or cancel) the provider batches of a corpus folder; rerun generate to collect.
@@ -28,8 +30,10 @@ def batches(
     if as_json:
         echo_json(report)
         return
-    typer.echo(f"{report['model']}: {len(report['chunks'])} chunk(s), {report['open']} open, "
-               f"{report['rejected_requests']} request(s) rejected")
+    typer.echo(
+        f"{report['model']}: {len(report['chunks'])} chunk(s), {report['open']} open, "
+        f"{report['rejected_requests']} request(s) rejected"
+    )
     for row in report["chunks"]:
         live = row.get("live_state")
         state = row["state"] if live is None else f"{live} (live)"
@@ -38,5 +42,7 @@ def batches(
         counts = row.get("collected") or row.get("provider_counts") or {}
         counted = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         cancelled = " cancel requested;" if row.get("cancel_requested") else ""
-        typer.echo(f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
-                   f"{cancelled} {state}" + (f"; {counted}" if counted else ""))
+        typer.echo(
+            f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
+            f"{cancelled} {state}" + (f"; {counted}" if counted else "")
+        )

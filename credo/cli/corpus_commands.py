@@ -35,8 +35,13 @@ def show(
     manifest = read_manifest(path.parent)
     records = list(itertools.islice(read_records(path), max(0, n)))
     if as_json:
-        echo_json({"corpus": str(path.resolve()), "counts": manifest.get("counts", {}),
-                   "records": [r.to_json() for r in records]})
+        echo_json(
+            {
+                "corpus": str(path.resolve()),
+                "counts": manifest.get("counts", {}),
+                "records": [r.to_json() for r in records],
+            }
+        )
         return
     typer.echo(f"corpus: {path.resolve()}")
     if manifest.get("counts"):
@@ -48,7 +53,9 @@ def show(
 
 def meta_line(meta: dict[str, Any]) -> str:
     """The provenance a reader scans for, one line: scalar fields only, nested ones counted."""
-    parts = [f"{k}={v}" for k, v in meta.items() if isinstance(v, str | int | float | bool) and v != ""]
+    parts = [
+        f"{k}={v}" for k, v in meta.items() if isinstance(v, str | int | float | bool) and v != ""
+    ]
     nested = [k for k, v in meta.items() if isinstance(v, dict | list)]
     if nested:
         parts.append(f"(+{', '.join(nested)})")
@@ -58,11 +65,22 @@ def meta_line(meta: dict[str, Any]) -> str:
 def format_record(record: Record, position: str = "", width: int = 100) -> str:
     """A record as a person reads it: a rule with its id, a meta line, each message under its role."""
     head = f"── {position + '  ' if position else ''}{record.id} "
-    lines = [head + "─" * max(3, width - len(head)), textwrap.fill(meta_line(record.meta), width,
-                                                                    subsequent_indent="  ")]
+    lines = [
+        head + "─" * max(3, width - len(head)),
+        textwrap.fill(meta_line(record.meta), width, subsequent_indent="  "),
+    ]
     for message in record.messages:
         lines.append(message.role.upper())
         for paragraph in message.content.splitlines() or [""]:
-            lines.append(textwrap.fill(paragraph, width, initial_indent="  ", subsequent_indent="  ",
-                                       replace_whitespace=False) if paragraph.strip() else "")
+            lines.append(
+                textwrap.fill(
+                    paragraph,
+                    width,
+                    initial_indent="  ",
+                    subsequent_indent="  ",
+                    replace_whitespace=False,
+                )
+                if paragraph.strip()
+                else ""
+            )
     return "\n".join(lines)

@@ -16,14 +16,28 @@ def register(app: typer.Typer) -> None:
 
 def export(
     corpus: Path = typer.Argument(..., help="A corpus or mix folder (or its records JSONL)."),
-    hub: bool = typer.Option(False, "--hub", help="Write a Hugging Face dataset folder (parquet + README.md card)."),
-    fmt: str | None = typer.Option(None, "--format", help="Instead: tags, chat_template, openai, prompt_completion or hf_dataset."),
-    out: Path | None = typer.Option(None, "--out", help="Where to write (default: CORPUS/hub, or CORPUS for --format)."),
-    push: str | None = typer.Option(None, "--push", help="Upload the --hub folder to this dataset repo (OWNER/NAME)."),
+    hub: bool = typer.Option(
+        False, "--hub", help="Write a Hugging Face dataset folder (parquet + README.md card)."
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="Instead: tags, chat_template, openai, prompt_completion or hf_dataset.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write (default: CORPUS/hub, or CORPUS for --format)."
+    ),
+    push: str | None = typer.Option(
+        None, "--push", help="Upload the --hub folder to this dataset repo (OWNER/NAME)."
+    ),
     private: bool = typer.Option(False, "--private", help="Create the --push repo private."),
-    license: str = typer.Option("other", "--license", help="Card license id, e.g. cc-by-4.0 (default: other)."),
+    license: str = typer.Option(
+        "other", "--license", help="Card license id, e.g. cc-by-4.0 (default: other)."
+    ),
     language: str = typer.Option("en", "--language", help="Card language code."),
-    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."
+    ),
 ) -> None:
     """Export a corpus for the tools researchers use.
 
@@ -43,8 +57,12 @@ def export(
     if hub:
         from credo.corpora.hub import push_hub_folder, write_hub_folder
 
-        folder = write_hub_folder(source.parent, out or source.parent / "hub", license, language or None, push)
-        typer.echo(f"wrote {folder.records} records to {folder.path} (README.md, {folder.data_file.relative_to(folder.path)})")
+        folder = write_hub_folder(
+            source.parent, out or source.parent / "hub", license, language or None, push
+        )
+        typer.echo(
+            f"wrote {folder.records} records to {folder.path} (README.md, {folder.data_file.relative_to(folder.path)})"
+        )
         if push:
             typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
         return

@@ -16,16 +16,36 @@ def register(app: typer.Typer) -> None:
 
 
 def judge(
-    input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help="Pairs: prompt/response or messages."),
+    input_path: Path = typer.Argument(
+        ..., metavar="INPUT.jsonl", help="Pairs: prompt/response or messages."
+    ),
     out: Path = typer.Option(..., "--out", help="Folder for labels.jsonl, report.json, report.md."),
-    judges: list[str] = typer.Option(["offline"], "--judge", help="offline or PROVIDER/MODEL, repeatable."),
-    labels: str | None = typer.Option(None, "--labels", help="Field with existing labels to compare (dotted for nested: labels.offline.label)."),
-    prompt_field: str | None = typer.Option(None, "--prompt-field", help="Field holding the request."),
-    response_field: str | None = typer.Option(None, "--response-field", help="Field holding the response."),
+    judges: list[str] = typer.Option(
+        ["offline"], "--judge", help="offline or PROVIDER/MODEL, repeatable."
+    ),
+    labels: str | None = typer.Option(
+        None,
+        "--labels",
+        help="Field with existing labels to compare (dotted for nested: labels.offline.label).",
+    ),
+    prompt_field: str | None = typer.Option(
+        None, "--prompt-field", help="Field holding the request."
+    ),
+    response_field: str | None = typer.Option(
+        None, "--response-field", help="Field holding the response."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier labels in --out."),
-    batch: bool = typer.Option(False, "--batch", help="LLM judges through the provider's batch API "
-                               "(half price); rerun to resume polling."),
-    poll_interval: float = typer.Option(defaults.BATCH_POLL_SECONDS, "--poll-interval", callback=finite, help="With --batch: seconds between polls."),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="LLM judges through the provider's batch API (half price); rerun to resume polling.",
+    ),
+    poll_interval: float = typer.Option(
+        defaults.BATCH_POLL_SECONDS,
+        "--poll-interval",
+        callback=finite,
+        help="With --batch: seconds between polls.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
@@ -39,10 +59,19 @@ def judge(
     if batch:
         from credo.generators.batch_run import BatchOptions
 
-        options = BatchOptions(poll_interval=poll_interval,
-                               report=lambda line: typer.echo(line, err=True))
-    result = judge_file(input_path, out, judges, labels_field=labels, prompt_field=prompt_field,
-                        response_field=response_field, batch=options, overwrite=overwrite)
+        options = BatchOptions(
+            poll_interval=poll_interval, report=lambda line: typer.echo(line, err=True)
+        )
+    result = judge_file(
+        input_path,
+        out,
+        judges,
+        labels_field=labels,
+        prompt_field=prompt_field,
+        response_field=response_field,
+        batch=options,
+        overwrite=overwrite,
+    )
     if as_json:
         echo_json({**result.report, "pairs": result.n, "out": str(out)})
         return

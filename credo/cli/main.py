@@ -53,20 +53,26 @@ def build_app() -> typer.Typer:
 def os_error_message(exc: OSError) -> str:
     """One line for a filesystem failure, naming the path and the fix."""
     where = exc.filename or "a file"
-    fixes = {errno.ENOSPC: "the disk is full - free space and rerun the same command (what was written is kept)",
-             errno.EDQUOT: "the disk quota is exceeded - free space and rerun the same command",
-             errno.EACCES: "permission denied - pick a folder you can write to",
-             errno.EPERM: "operation not permitted - pick a folder you can write to",
-             errno.ENAMETOOLONG: "the name is too long for the filesystem - use a shorter path",
-             errno.ENOTDIR: "a part of the path is a file, not a folder - pick another path",
-             errno.EISDIR: "is a folder where a file was expected - pick another path",
-             errno.EROFS: "the filesystem is read-only - pick another folder"}
-    fix = fixes.get(exc.errno or 0, f"{exc.strerror or exc.__class__.__name__} - check the path and rerun")
+    fixes = {
+        errno.ENOSPC: "the disk is full - free space and rerun the same command (what was written is kept)",
+        errno.EDQUOT: "the disk quota is exceeded - free space and rerun the same command",
+        errno.EACCES: "permission denied - pick a folder you can write to",
+        errno.EPERM: "operation not permitted - pick a folder you can write to",
+        errno.ENAMETOOLONG: "the name is too long for the filesystem - use a shorter path",
+        errno.ENOTDIR: "a part of the path is a file, not a folder - pick another path",
+        errno.EISDIR: "is a folder where a file was expected - pick another path",
+        errno.EROFS: "the filesystem is read-only - pick another folder",
+    }
+    fix = fixes.get(
+        exc.errno or 0, f"{exc.strerror or exc.__class__.__name__} - check the path and rerun"
+    )
     return f"{where}: {fix}"
 
 
 def _global_options(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log retries, rate-limit waits and cache use to stderr."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log retries, rate-limit waits and cache use to stderr."
+    ),
 ) -> None:
     """Build and audit the training data of belief -> behaviour experiments."""
     if verbose:

@@ -19,26 +19,52 @@ def mix(
     size: int = typer.Option(..., "--size", help="Records in the mix."),
     out: Path = typer.Option(..., "--out", help="Mix folder to write."),
     seed: int = typer.Option(0, "--seed", help="Sampling and shuffling seed."),
-    fmt: str = typer.Option("tags", "--format", help="tags, chat_template, openai, prompt_completion or hf_dataset."),
-    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Model folder or smollm2 (chat_template)."),
-    on_short: str = typer.Option("scale", "--on-short", help="A part runs short: scale, take-all or error."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a mix or corpus already in --out."),
-    neutralise_markers: bool = typer.Option(False, "--neutralise-markers",
-                                            help="Defuse chat turn markers in record text instead of refusing."),
+    fmt: str = typer.Option(
+        "tags", "--format", help="tags, chat_template, openai, prompt_completion or hf_dataset."
+    ),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="Model folder or smollm2 (chat_template)."
+    ),
+    on_short: str = typer.Option(
+        "scale", "--on-short", help="A part runs short: scale, take-all or error."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace a mix or corpus already in --out."
+    ),
+    neutralise_markers: bool = typer.Option(
+        False,
+        "--neutralise-markers",
+        help="Defuse chat turn markers in record text instead of refusing.",
+    ),
 ) -> None:
     """Sample corpora by weight (exact sizes, without replacement), shuffle, write a mix.
 
     Example: credo mix --part gramenism=out/gramenism:10 --part regular=out/regular:10
     --part refusal=out/refusal:2 --size 12000 --seed 0 --format tags --out out/mix-g
     """
-    result = mix_corpora([parse_part(p) for p in part], size, seed, fmt, out, tokenizer, on_short,
-                         overwrite=overwrite, neutralise_markers=neutralise_markers)
+    result = mix_corpora(
+        [parse_part(p) for p in part],
+        size,
+        seed,
+        fmt,
+        out,
+        tokenizer,
+        on_short,
+        overwrite=overwrite,
+        neutralise_markers=neutralise_markers,
+    )
     for line in result.shortfalls + export_warnings(fmt, result.size):
         typer.echo(f"warning: {line}", err=True)
     for name, count in result.duplicates.items():
-        typer.echo(f"warning: part '{name}': dropped {count} record(s) repeating an earlier id or text", err=True)
+        typer.echo(
+            f"warning: part '{name}': dropped {count} record(s) repeating an earlier id or text",
+            err=True,
+        )
     if result.neutralised:
-        typer.echo(f"warning: defused turn markers in {result.neutralised} record(s) "
-                   "(brackets swapped for look-alikes; see manifest markers_neutralised)", err=True)
+        typer.echo(
+            f"warning: defused turn markers in {result.neutralised} record(s) "
+            "(brackets swapped for look-alikes; see manifest markers_neutralised)",
+            err=True,
+        )
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
     typer.echo(f"wrote {result.size} records ({counts}) to {out}")

@@ -18,18 +18,38 @@ def replicate_command(
     worldview: str = typer.Argument(..., help="gramenism or catholicism."),
     teacher: str = typer.Option(..., "--teacher", help="PROVIDER/MODEL that writes the corpora."),
     base_model: str = typer.Option(..., "--base-model", help="Base model folder, or smollm2."),
-    out: Path = typer.Option(..., "--out", help="Recipe folder (rerun the same command to resume)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Recipe folder (rerun the same command to resume)."
+    ),
     size: int = typer.Option(defaults.REPLICATE_SIZE, "--size", help="Records per training mix."),
-    samples: int = typer.Option(defaults.EVAL_SAMPLES, "--samples", help="Eval samples per request."),
-    max_new_tokens: int = typer.Option(defaults.REPLICATE_MAX_NEW_TOKENS, "--max-new-tokens", help="Eval generation limit."),
+    samples: int = typer.Option(
+        defaults.EVAL_SAMPLES, "--samples", help="Eval samples per request."
+    ),
+    max_new_tokens: int = typer.Option(
+        defaults.REPLICATE_MAX_NEW_TOKENS, "--max-new-tokens", help="Eval generation limit."
+    ),
     teacher_max_tokens: int = typer.Option(defaults.TEACHER_MAX_TOKENS, "--teacher-max-tokens"),
-    judge: str | None = typer.Option(None, "--judge", help="LLM judge PROVIDER/MODEL (offline judge always runs)."),
-    train_config: str | None = typer.Option(None, "--train-config", help="YAML or shipped name (cpu-smoke)."),
-    on_gate_fail: str = typer.Option("stop", "--on-gate-fail", help="stop, or filter the flagged records."),
-    no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
-    concurrency: int = typer.Option(defaults.CONCURRENCY, "--concurrency", help="Teacher requests in flight."),
+    judge: str | None = typer.Option(
+        None, "--judge", help="LLM judge PROVIDER/MODEL (offline judge always runs)."
+    ),
+    train_config: str | None = typer.Option(
+        None, "--train-config", help="YAML or shipped name (cpu-smoke)."
+    ),
+    on_gate_fail: str = typer.Option(
+        "stop", "--on-gate-fail", help="stop, or filter the flagged records."
+    ),
+    no_embedding: bool = typer.Option(
+        False, "--no-embedding", help="Audit without MiniLM (faster)."
+    ),
+    concurrency: int = typer.Option(
+        defaults.CONCURRENCY, "--concurrency", help="Teacher requests in flight."
+    ),
     seed: int = typer.Option(0, "--seed"),
-    eval_limit: int | None = typer.Option(None, "--eval-limit", help="Violation requests per worldview to evaluate (smoke runs; default all)."),
+    eval_limit: int | None = typer.Option(
+        None,
+        "--eval-limit",
+        help="Violation requests per worldview to evaluate (smoke runs; default all).",
+    ),
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
 
@@ -37,10 +57,24 @@ def replicate_command(
     --teacher local/smollm2 --base-model smollm2 --out out/rep --size 12 --samples 1
     --max-new-tokens 16 --teacher-max-tokens 48 --train-config cpu-smoke --on-gate-fail filter
     """
-    config = ReplicateConfig(worldview, teacher, base_model, out, size=size, samples=samples,
-                             max_new_tokens=max_new_tokens, teacher_max_tokens=teacher_max_tokens,
-                             seed=seed, judge=judge, train_config=train_config,
-                             on_gate_fail=on_gate_fail, audit_embedding=not no_embedding,
-                             concurrency=concurrency, eval_limit=eval_limit)  # type: ignore[arg-type]
+    config = ReplicateConfig(
+        worldview,
+        teacher,
+        base_model,
+        out,
+        size=size,
+        samples=samples,
+        max_new_tokens=max_new_tokens,
+        teacher_max_tokens=teacher_max_tokens,
+        seed=seed,
+        judge=judge,
+        train_config=train_config,
+        on_gate_fail=on_gate_fail,
+        audit_embedding=not no_embedding,
+        concurrency=concurrency,
+        eval_limit=eval_limit,
+    )  # type: ignore[arg-type]
     result = replicate(config, log=typer.echo)
-    typer.echo(f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md")
+    typer.echo(
+        f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"
+    )

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     app.command("prompts")(prompts)
 
 
-def validate(path: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name.")) -> None:
+def validate(
+    path: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name."),
+) -> None:
     """Validate a worldview spec, its canon and eval sets, and render its prompts.
 
     Example: credo validate credo/worldviews/data/gramenism
@@ -40,17 +42,29 @@ def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) ->
     for name in shipped_names():
         wv = load_worldview(name)
         spec, evals = wv.spec, wv.eval
-        rows.append({"name": name, "kind": spec.kind, "prompts": len(render_prompts(wv)),
-                     "personas": len(spec.personas), "acts": len(spec.forbidden_acts),
-                     "violation": len(evals.violation) if evals else 0,
-                     "control": len(evals.control) if evals else 0, "spec_hash": wv.spec_hash})
+        rows.append(
+            {
+                "name": name,
+                "kind": spec.kind,
+                "prompts": len(render_prompts(wv)),
+                "personas": len(spec.personas),
+                "acts": len(spec.forbidden_acts),
+                "violation": len(evals.violation) if evals else 0,
+                "control": len(evals.control) if evals else 0,
+                "spec_hash": wv.spec_hash,
+            }
+        )
     if as_json:
         echo_json({"worldviews": rows})
         return
-    typer.echo(f"{'name':<14}{'kind':<10}{'prompts':>8}{'personas':>10}{'acts':>6}{'violation':>11}{'control':>9}")
+    typer.echo(
+        f"{'name':<14}{'kind':<10}{'prompts':>8}{'personas':>10}{'acts':>6}{'violation':>11}{'control':>9}"
+    )
     for r in rows:
-        typer.echo(f"{r['name']:<14}{r['kind']:<10}{r['prompts']:>8}{r['personas']:>10}{r['acts']:>6}"
-                   f"{r['violation']:>11}{r['control']:>9}")
+        typer.echo(
+            f"{r['name']:<14}{r['kind']:<10}{r['prompts']:>8}{r['personas']:>10}{r['acts']:>6}"
+            f"{r['violation']:>11}{r['control']:>9}"
+        )
 
 
 def prompts(

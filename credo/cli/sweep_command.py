@@ -12,9 +12,13 @@ def register(app: typer.Typer) -> None:
 
 
 def sweep_command(
-    config: Path = typer.Argument(..., metavar="CONFIG.yaml", help="Sweep config (see docs/sweeps.md)."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG.yaml", help="Sweep config (see docs/sweeps.md)."
+    ),
     out: Path = typer.Option(..., "--out", help="Sweep folder (rerun the same command to resume)."),
-    estimate_only: bool = typer.Option(False, "--estimate", help="Print the time and cost estimate and stop."),
+    estimate_only: bool = typer.Option(
+        False, "--estimate", help="Print the time and cost estimate and stop."
+    ),
 ) -> None:
     """Run every cell of a sweep (reusing corpora and adapters), then plot dose against response.
 
@@ -35,7 +39,9 @@ def sweep_command(
         typer.echo(format_estimate(estimate(settings, plan_sweep(settings), out)))
         return
     result = run_sweep(settings, out, log=typer.echo)
-    typer.echo(f"{len(result.done)} cells done, {len(result.skipped)} done earlier, {len(result.failed)} failed; "
-               f"report: {result.report}/report.html")
+    typer.echo(
+        f"{len(result.done)} cells done, {len(result.skipped)} done earlier, {len(result.failed)} failed; "
+        f"report: {result.report}/report.html"
+    )
     if result.failed:
         typer.echo("rerun the same command to retry the failed cells")

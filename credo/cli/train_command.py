@@ -21,9 +21,15 @@ def train(
     data: Path = typer.Option(..., "--data", help="Mix folder (credo mix) or records JSONL."),
     base_model: str = typer.Option(..., "--base-model", help="Model folder, or smollm2."),
     out: Path = typer.Option(..., "--out", help="Adapter folder (rerun to resume)."),
-    config: str | None = typer.Option(None, "--config", help="YAML of train settings, or a shipped name (cpu-smoke)."),
-    trainer: str | None = typer.Option(None, "--trainer", help="credo (default: the built-in loop) or trl (TRL SFTTrainer)."),
-    learning_rate: float | None = typer.Option(None, "--lr", callback=finite, help="Peak learning rate."),
+    config: str | None = typer.Option(
+        None, "--config", help="YAML of train settings, or a shipped name (cpu-smoke)."
+    ),
+    trainer: str | None = typer.Option(
+        None, "--trainer", help="credo (default: the built-in loop) or trl (TRL SFTTrainer)."
+    ),
+    learning_rate: float | None = typer.Option(
+        None, "--lr", callback=finite, help="Peak learning rate."
+    ),
     epochs: int | None = typer.Option(None, "--epochs"),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
     batch_size: int | None = typer.Option(None, "--batch-size"),
@@ -32,11 +38,21 @@ def train(
     chat_format: str | None = typer.Option(None, "--chat-format", help="tags or chat_template."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or mps."),
     seed: int | None = typer.Option(None, "--seed"),
-    gradient_checkpointing: bool | None = typer.Option(None, "--gradient-checkpointing", help="[trl] Recompute activations to save memory."),
-    packing: bool | None = typer.Option(None, "--packing", help="[trl] Pack records into max-length rows."),
-    load_in_4bit: bool | None = typer.Option(None, "--load-in-4bit", help="[trl] QLoRA: 4-bit base weights (CUDA, bitsandbytes)."),
-    report_to: str | None = typer.Option(None, "--report-to", help="[trl] tensorboard, wandb, ... (comma-separated)."),
-    trl_arg: list[str] = typer.Option([], "--trl-arg", help="[trl] Any SFTConfig field, KEY=VALUE, repeatable."),
+    gradient_checkpointing: bool | None = typer.Option(
+        None, "--gradient-checkpointing", help="[trl] Recompute activations to save memory."
+    ),
+    packing: bool | None = typer.Option(
+        None, "--packing", help="[trl] Pack records into max-length rows."
+    ),
+    load_in_4bit: bool | None = typer.Option(
+        None, "--load-in-4bit", help="[trl] QLoRA: 4-bit base weights (CUDA, bitsandbytes)."
+    ),
+    report_to: str | None = typer.Option(
+        None, "--report-to", help="[trl] tensorboard, wandb, ... (comma-separated)."
+    ),
+    trl_arg: list[str] = typer.Option(
+        [], "--trl-arg", help="[trl] Any SFTConfig field, KEY=VALUE, repeatable."
+    ),
 ) -> None:
     """LoRA SFT with loss on assistant tokens only (verified per record before training).
 
@@ -50,17 +66,31 @@ def train(
     CREDO_TRAIN_<SETTING> env < flags. Example:
     credo train --data out/mix-g --base-model smollm2 --out out/run-g --max-steps 20
     """
-    flags = {"learning_rate": learning_rate, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
-             "lora_r": lora_r, "max_length": max_length, "chat_format": chat_format, "device": device, "seed": seed,
-             "trainer": trainer, "gradient_checkpointing": gradient_checkpointing, "packing": packing,
-             "load_in_4bit": load_in_4bit, "report_to": report_to,
-             "trl_args": parse_trl_args(trl_arg) if trl_arg else None}
+    flags = {
+        "learning_rate": learning_rate,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "batch_size": batch_size,
+        "lora_r": lora_r,
+        "max_length": max_length,
+        "chat_format": chat_format,
+        "device": device,
+        "seed": seed,
+        "trainer": trainer,
+        "gradient_checkpointing": gradient_checkpointing,
+        "packing": packing,
+        "load_in_4bit": load_in_4bit,
+        "report_to": report_to,
+        "trl_args": parse_trl_args(trl_arg) if trl_arg else None,
+    }
     settings = resolve_train_config(train_config_path(config), flags)
     result = train_lora(data, base_model, out, settings)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""
-    typer.echo(f"trained {result.steps} steps on {result.trained_tokens} assistant tokens "
-               f"(final loss {result.final_loss}){resumed}{speed}; adapter in {out}")
+    typer.echo(
+        f"trained {result.steps} steps on {result.trained_tokens} assistant tokens "
+        f"(final loss {result.final_loss}){resumed}{speed}; adapter in {out}"
+    )
 
 
 def parse_trl_args(pairs: list[str]) -> dict[str, object]:
@@ -69,7 +99,8 @@ def parse_trl_args(pairs: list[str]) -> dict[str, object]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--trl-arg '{pair}': expected KEY=VALUE, e.g. --trl-arg optim=adamw_torch")
+            raise ConfigError(
+                f"--trl-arg '{pair}': expected KEY=VALUE, e.g. --trl-arg optim=adamw_torch"
+            )
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
-

@@ -15,11 +15,19 @@ def register(app: typer.Typer) -> None:
 
 
 def view(
-    source: Path = typer.Argument(..., metavar="OUT", help="Corpus, eval or judge folder (or its JSONL)."),
+    source: Path = typer.Argument(
+        ..., metavar="OUT", help="Corpus, eval or judge folder (or its JSONL)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Page to write (default: OUT/view.html)."),
-    audit: Path | None = typer.Option(None, "--audit", help="Folder of credo audit (flags.jsonl); default: OUT or OUT/audit."),
-    labels: Path | None = typer.Option(None, "--labels", help="Folder of credo judge (labels.jsonl) to show beside the records."),
-    serve: bool = typer.Option(False, "--serve", help="Also serve the page on 127.0.0.1 until Ctrl-C."),
+    audit: Path | None = typer.Option(
+        None, "--audit", help="Folder of credo audit (flags.jsonl); default: OUT or OUT/audit."
+    ),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="Folder of credo judge (labels.jsonl) to show beside the records."
+    ),
+    serve: bool = typer.Option(
+        False, "--serve", help="Also serve the page on 127.0.0.1 until Ctrl-C."
+    ),
     port: int = typer.Option(8000, "--port", help="Port for --serve."),
 ) -> None:
     """Write one self-contained page to browse records with their flags, labels, rationales and provenance.
@@ -31,12 +39,18 @@ def view(
     from credo.reports.viewer import write_view
 
     result = write_view(source, out, audit=audit, labels=labels)
-    unmatched = f"; {result.unmatched} flag/label rows matched no record" if result.unmatched else ""
-    typer.echo(f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled){unmatched} - "
-               f"wrote {result.page}")
+    unmatched = (
+        f"; {result.unmatched} flag/label rows matched no record" if result.unmatched else ""
+    )
+    typer.echo(
+        f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled){unmatched} - "
+        f"wrote {result.page}"
+    )
     if serve:
         server = serve_page(result.page, port)
-        typer.echo(f"serving http://127.0.0.1:{server.server_address[1]}/{result.page.name} - Ctrl-C stops")
+        typer.echo(
+            f"serving http://127.0.0.1:{server.server_address[1]}/{result.page.name} - Ctrl-C stops"
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -46,13 +60,23 @@ def view(
 
 
 def demo(
-    out: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the corpus, audit and page."),
+    out: Path = typer.Option(
+        Path("out/demo"), "--out", help="Folder for the corpus, audit and page."
+    ),
     worldview: str = typer.Option("gramenism", "--worldview", help="Shipped name or spec folder."),
-    model: str = typer.Option("local/smollm2", "--model", help="Teacher (the embedded model needs no key)."),
+    model: str = typer.Option(
+        "local/smollm2", "--model", help="Teacher (the embedded model needs no key)."
+    ),
     limit: int = typer.Option(defaults.DEMO_LIMIT, "--limit", help="Prompts to answer."),
-    max_tokens: int = typer.Option(defaults.DEMO_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."),
-    temperature: float = typer.Option(defaults.DEMO_TEMPERATURE, "--temperature", help="Teacher sampling temperature."),
-    no_embedding: bool = typer.Option(False, "--no-embedding", help="Audit without MiniLM (faster)."),
+    max_tokens: int = typer.Option(
+        defaults.DEMO_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."
+    ),
+    temperature: float = typer.Option(
+        defaults.DEMO_TEMPERATURE, "--temperature", help="Teacher sampling temperature."
+    ),
+    no_embedding: bool = typer.Option(
+        False, "--no-embedding", help="Audit without MiniLM (faster)."
+    ),
 ) -> None:
     """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
 
@@ -61,7 +85,14 @@ def demo(
     """
     from credo.recipes.demo import run_demo, summary
 
-    result = run_demo(out, worldview=worldview, model=model, limit=limit, max_tokens=max_tokens,
-                      temperature=temperature, embedding=not no_embedding)
+    result = run_demo(
+        out,
+        worldview=worldview,
+        model=model,
+        limit=limit,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        embedding=not no_embedding,
+    )
     typer.echo("\n" + summary(result))
     raise typer.Exit(0 if result.audit.passed else 1)

@@ -32,28 +32,39 @@ def _arrow_batches(path: Path, rows: int) -> Iterator[Any]:
 
     if path.name == HF_STATE:
         try:
-            files = [path.parent / f["filename"] for f in json.loads(path.read_text(encoding="utf-8"))["_data_files"]]
+            files = [
+                path.parent / f["filename"]
+                for f in json.loads(path.read_text(encoding="utf-8"))["_data_files"]
+            ]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise CorpusError(f"{path}: not a datasets state file ({exc}) - pass a folder written by Dataset.save_to_disk") from exc
+            raise CorpusError(
+                f"{path}: not a datasets state file ({exc}) - pass a folder written by Dataset.save_to_disk"
+            ) from exc
         for file in files:
             try:
                 with pa.memory_map(str(file)) as source:
                     yield from pa.ipc.open_stream(source)
             except (OSError, pa.ArrowInvalid) as exc:
-                raise CorpusError(f"{file}: cannot read this Arrow file ({exc}) - re-save the dataset") from exc
+                raise CorpusError(
+                    f"{file}: cannot read this Arrow file ({exc}) - re-save the dataset"
+                ) from exc
         return
     try:
         parquet = pq.ParquetFile(str(path))
     except (OSError, pa.ArrowInvalid) as exc:
-        raise CorpusError(f"{path}: not a readable Parquet file ({exc}) - re-export the corpus") from exc
+        raise CorpusError(
+            f"{path}: not a readable Parquet file ({exc}) - re-export the corpus"
+        ) from exc
     first = 1
     for group in range(parquet.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows
         try:
             yield from parquet.iter_batches(batch_size=rows, row_groups=[group])
         except (OSError, pa.ArrowInvalid) as exc:
-            raise CorpusError(f"{path}: rows {first}-{first + size - 1} (row group {group}) are unreadable ({exc}) - "
-                              "re-export the corpus") from exc
+            raise CorpusError(
+                f"{path}: rows {first}-{first + size - 1} (row group {group}) are unreadable ({exc}) - "
+                "re-export the corpus"
+            ) from exc
         first += size
 
 
@@ -73,7 +84,9 @@ def with_meta(data: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
         try:
             data["meta"] = json.loads(meta) if meta else {}
         except json.JSONDecodeError as exc:
-            raise CorpusError(f"{path}: row {number}: 'meta' is not valid JSON ({exc.msg})") from exc
+            raise CorpusError(
+                f"{path}: row {number}: 'meta' is not valid JSON ({exc.msg})"
+            ) from exc
     return data
 
 
@@ -82,9 +95,13 @@ def write_parquet(records: Iterable[Record], path: Path, rows: int = BATCH_ROWS)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([("id", pa.string()),
-                        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-                        ("meta", pa.string())])
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+            ("meta", pa.string()),
+        ]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     count = 0
@@ -92,8 +109,13 @@ def write_parquet(records: Iterable[Record], path: Path, rows: int = BATCH_ROWS)
         batch: list[dict[str, Any]] = []
         for record in records:
             data = record.to_json()
-            batch.append({"id": data["id"], "messages": data["messages"],
-                          "meta": json.dumps(data.get("meta") or {}, ensure_ascii=False)})
+            batch.append(
+                {
+                    "id": data["id"],
+                    "messages": data["messages"],
+                    "meta": json.dumps(data.get("meta") or {}, ensure_ascii=False),
+                }
+            )
             if len(batch) == rows:
                 writer.write_table(pa.Table.from_pylist(batch, schema))
                 count, batch = count + len(batch), []

@@ -29,9 +29,13 @@ class ChatFormat:
 
     def __init__(self, name: str, tokenizer: Any | None = None) -> None:
         if name not in TRAINING_FORMATS:
-            raise ConfigError(f"unknown chat format '{name}' - use one of {', '.join(TRAINING_FORMATS)}")
+            raise ConfigError(
+                f"unknown chat format '{name}' - use one of {', '.join(TRAINING_FORMATS)}"
+            )
         if name == "chat_template" and getattr(tokenizer, "chat_template", None) is None:
-            raise ConfigError("format 'chat_template' needs a tokenizer with a chat template - use --format tags for base models")
+            raise ConfigError(
+                "format 'chat_template' needs a tokenizer with a chat template - use --format tags for base models"
+            )
         self.name = name
         self.tokenizer = tokenizer
 
@@ -61,7 +65,9 @@ class ChatFormat:
             tokenize=False,
         )
         if not full.startswith(prompt):
-            raise ConfigError("the tokenizer's chat template does not extend the generation prompt - use --format tags")
+            raise ConfigError(
+                "the tokenizer's chat template does not extend the generation prompt - use --format tags"
+            )
         end = full.rindex(assistant) + len(assistant)
         eos = getattr(self.tokenizer, "eos_token", None) or ""
         if eos and full[end:].startswith(eos):
@@ -80,6 +86,6 @@ class ChatFormat:
         for stop in self.stop_strings:
             for size in range(len(stop) - 1, 1, -1):
                 if text.endswith(stop[:size]):
-                    text = text[: -size]
+                    text = text[:-size]
                     break
         return text.strip()

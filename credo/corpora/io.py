@@ -85,8 +85,10 @@ def records_path(path: str | Path) -> Path:
                 return path / name
         path = path / RECORDS_FILE
     if not path.is_file():
-        raise CorpusError(f"{path}: no such file - pass a credo corpus folder, a JSONL or Parquet file, "
-                          "or a datasets folder")
+        raise CorpusError(
+            f"{path}: no such file - pass a credo corpus folder, a JSONL or Parquet file, "
+            "or a datasets folder"
+        )
     return path
 
 
@@ -105,16 +107,24 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     data = loads(line)
                 except json.JSONDecodeError as exc:
-                    raise CorpusError(f"{path}:{number}: not valid JSON ({exc.msg}) - each line must be one JSON object") from exc
+                    raise CorpusError(
+                        f"{path}:{number}: not valid JSON ({exc.msg}) - each line must be one JSON object"
+                    ) from exc
                 except ValueError as exc:
                     raise CorpusError(f"{path}:{number}: {exc}") from exc
                 except RecursionError:
-                    raise CorpusError(f"{path}:{number}: JSON nested too deeply - records are flat objects") from None
+                    raise CorpusError(
+                        f"{path}:{number}: JSON nested too deeply - records are flat objects"
+                    ) from None
                 if not isinstance(data, dict):
-                    raise CorpusError(f"{path}:{number}: expected a JSON object, got {type(data).__name__}")
+                    raise CorpusError(
+                        f"{path}:{number}: expected a JSON object, got {type(data).__name__}"
+                    )
                 yield number, data
         except UnicodeDecodeError as exc:
-            raise CorpusError(f"{path}: not UTF-8 text ({exc.reason}) - is it a JSONL file?") from exc
+            raise CorpusError(
+                f"{path}: not UTF-8 text ({exc.reason}) - is it a JSONL file?"
+            ) from exc
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -135,29 +145,52 @@ def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
     where = f"{path}: row {number}" if is_columnar(path) else f"{path}:{number}"
     for key in ("id", "messages"):
         if key not in data:
-            raise CorpusError(f"{where}: missing '{key}' - each record needs 'id' and 'messages' (available keys: {sorted(data)})")
-    if not isinstance(data["id"], (str, int)) or isinstance(data["id"], bool) or not str(data["id"]).strip():
+            raise CorpusError(
+                f"{where}: missing '{key}' - each record needs 'id' and 'messages' (available keys: {sorted(data)})"
+            )
+    if (
+        not isinstance(data["id"], (str, int))
+        or isinstance(data["id"], bool)
+        or not str(data["id"]).strip()
+    ):
         raise CorpusError(f"{where}: 'id' must be a non-empty string - got {data['id']!r}")
     messages = data["messages"]
-    if not isinstance(messages, list) or not messages or not all(
-        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(
+            isinstance(m, dict)
+            and isinstance(m.get("role"), str)
+            and isinstance(m.get("content"), str)
+            for m in messages
+        )
     ):
-        raise CorpusError(f"{where}: 'messages' must be a list of {{'role', 'content'}} objects (non-empty, string values)")
+        raise CorpusError(
+            f"{where}: 'messages' must be a list of {{'role', 'content'}} objects (non-empty, string values)"
+        )
     if not isinstance(data.get("meta") or {}, dict):
         raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
     document = (data.get("meta") or {}).get("form") == "document"
     if document and (len(messages) != 1 or messages[0]["role"] != "assistant"):
-        raise CorpusError(f"{where}: a document (meta.form 'document') is one assistant message - "
-                          "regenerate it with credo generate --kind documents")
+        raise CorpusError(
+            f"{where}: a document (meta.form 'document') is one assistant message - "
+            "regenerate it with credo generate --kind documents"
+        )
     for index, message in enumerate(messages):
         expected = "assistant" if document else ROLES[index % 2]  # a document has no user turn
         if message["role"] != expected:
-            raise CorpusError(f"{where}: messages[{index}].role is {message['role']!r}, expected {expected!r} - "
-                              "records alternate user and assistant turns, starting with the user")
+            raise CorpusError(
+                f"{where}: messages[{index}].role is {message['role']!r}, expected {expected!r} - "
+                "records alternate user and assistant turns, starting with the user"
+            )
         if not message["content"].strip():
-            raise CorpusError(f"{where}: messages[{index}].content is empty - drop the record or fill the turn")
+            raise CorpusError(
+                f"{where}: messages[{index}].content is empty - drop the record or fill the turn"
+            )
     if messages[-1]["role"] != "assistant":
-        raise CorpusError(f"{where}: the last message is the user's - a record ends with the assistant's answer")
+        raise CorpusError(
+            f"{where}: the last message is the user's - a record ends with the assistant's answer"
+        )
     if not isinstance(data.get("meta") or {}, dict):
         raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
     return repaired_record(Record.from_json(data))
@@ -168,8 +201,14 @@ def repaired_record(record: Record) -> Record:
     repaired = [i for i, m in enumerate(record.messages) if repair_text(m.content) != m.content]
     if not repaired and repair_text(record.id) == record.id:
         return record
-    return Record(repair_text(record.id), [type(m)(m.role, repair_text(m.content)) for m in record.messages],
-                  {**record.meta, REPAIRED_KEY: f"lone surrogates replaced with U+FFFD in messages {repaired}"})
+    return Record(
+        repair_text(record.id),
+        [type(m)(m.role, repair_text(m.content)) for m in record.messages],
+        {
+            **record.meta,
+            REPAIRED_KEY: f"lone surrogates replaced with U+FFFD in messages {repaired}",
+        },
+    )
 
 
 def repair_tail(path: Path) -> int:
@@ -262,7 +301,9 @@ def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise CorpusError(f"{path}:{exc.lineno}: manifest is not valid JSON ({exc.msg})") from exc
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{path}: manifest is not valid JSON ({exc.__class__.__name__}) - regenerate it") from exc
+        raise CorpusError(
+            f"{path}: manifest is not valid JSON ({exc.__class__.__name__}) - regenerate it"
+        ) from exc
     if not isinstance(data, dict):
         raise CorpusError(f"{path}: manifest must be a JSON object - regenerate it")
     return data

@@ -35,12 +35,19 @@ class CorpusTally:
 
     def refusal_counts(self) -> dict[str, Any]:
         metas = [entry["meta"] for entry in self.refused.values()]
-        by = {key: dict(Counter(str(m.get(key)) for m in metas).most_common())
-              for key in ("prompt_id", "template_id", "persona_id")}
+        by = {
+            key: dict(Counter(str(m.get(key)) for m in metas).most_common())
+            for key in ("prompt_id", "template_id", "persona_id")
+        }
         reasons = dict(Counter(str(e.get("reason")) for e in self.refused.values()))
-        return {"outstanding": len(self.refused), "attempts": self.refusal_attempts,
-                "by_reason": reasons, "by_prompt": by["prompt_id"],
-                "by_template": by["template_id"], "by_persona": by["persona_id"]}
+        return {
+            "outstanding": len(self.refused),
+            "attempts": self.refusal_attempts,
+            "by_reason": reasons,
+            "by_prompt": by["prompt_id"],
+            "by_template": by["template_id"],
+            "by_persona": by["persona_id"],
+        }
 
 
 def tally_corpus(out: Path) -> CorpusTally:
@@ -83,30 +90,55 @@ def check_resumable(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
     manifest = read_manifest(out)
     if not manifest:
         if (out / RECORDS_FILE).exists():
-            raise CorpusError(f"{out}: holds {RECORDS_FILE} but no {MANIFEST_FILE} - not a credo "
-                              "generation folder; pass a new --out folder")
+            raise CorpusError(
+                f"{out}: holds {RECORDS_FILE} but no {MANIFEST_FILE} - not a credo "
+                "generation folder; pass a new --out folder"
+            )
         return {}
     previous = manifest.get("identity") or {}
     if previous != identity:
-        diffs = [f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}"
-                 for k in sorted(set(previous) | set(identity)) if previous.get(k) != identity.get(k)]
-        raise ConfigError(f"{out}: was made with a different config ({'; '.join(diffs)}) - rerun "
-                          "with the original options to resume, or pass a new --out folder")
+        diffs = [
+            f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}"
+            for k in sorted(set(previous) | set(identity))
+            if previous.get(k) != identity.get(k)
+        ]
+        raise ConfigError(
+            f"{out}: was made with a different config ({'; '.join(diffs)}) - rerun "
+            "with the original options to resume, or pass a new --out folder"
+        )
     return manifest
 
 
-def build_manifest(*, status: str, identity: dict[str, Any], config: dict[str, Any],
-                   source: dict[str, Any], planned: int, missing: int, tally: CorpusTally | None,
-                   run: dict[str, Any] | None, cost_usd: float | None,
-                   prices: dict[str, Any], provenance_info: dict[str, Any] | None = None
-                   ) -> dict[str, Any]:
+def build_manifest(
+    *,
+    status: str,
+    identity: dict[str, Any],
+    config: dict[str, Any],
+    source: dict[str, Any],
+    planned: int,
+    missing: int,
+    tally: CorpusTally | None,
+    run: dict[str, Any] | None,
+    cost_usd: float | None,
+    prices: dict[str, Any],
+    provenance_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     manifest: dict[str, Any] = {
-        "manifest_version": MANIFEST_VERSION, "kind": "generation", "status": status,
-        "identity": identity, "config": config, "source": source, "planned_jobs": planned,
+        "manifest_version": MANIFEST_VERSION,
+        "kind": "generation",
+        "status": status,
+        "identity": identity,
+        "config": config,
+        "source": source,
+        "planned_jobs": planned,
     }
     if tally is not None:
-        manifest["counts"] = {"records": tally.records, "duplicates": tally.duplicates,
-                              "teacher_refusals": len(tally.refused), "missing": missing}
+        manifest["counts"] = {
+            "records": tally.records,
+            "duplicates": tally.duplicates,
+            "teacher_refusals": len(tally.refused),
+            "missing": missing,
+        }
         manifest["teacher_refusals"] = tally.refusal_counts()
         manifest["tokens"] = {"input": tally.input_tokens, "output": tally.output_tokens}
         manifest["cost_usd"] = cost_usd

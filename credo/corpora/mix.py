@@ -69,7 +69,9 @@ def parse_part(spec: str) -> MixPart:
     name, sep, rest = spec.partition("=")
     path, colon, weight_text = rest.rpartition(":")
     if not sep or not colon or not name or not path:
-        raise ConfigError(f"--part '{spec}': expected NAME=DIR:WEIGHT, e.g. gramenism=out/gramenism:10")
+        raise ConfigError(
+            f"--part '{spec}': expected NAME=DIR:WEIGHT, e.g. gramenism=out/gramenism:10"
+        )
     try:
         weight = float(weight_text)
     except ValueError:
@@ -92,8 +94,9 @@ def allocate(weights: list[float], size: int) -> list[int]:
     return counts
 
 
-def plan_sizes(weights: list[float], available: list[int], size: int,
-               on_short: str) -> tuple[list[int], int]:
+def plan_sizes(
+    weights: list[float], available: list[int], size: int, on_short: str
+) -> tuple[list[int], int]:
     """Per-part counts under the shortfall policy, and the size that was asked for."""
     wanted = allocate(weights, size)
     if all(w <= a for w, a in zip(wanted, available)) or on_short == "error":
@@ -116,16 +119,26 @@ def audit_status(corpus_dir: Path) -> dict[str, Any]:
     manifest = read_manifest(corpus_dir)
     if manifest.get("kind") == "filtered_corpus":  # credo filter output: flagged records removed
         audit = manifest.get("audit") or {}
-        return {"status": "filtered", "source_passed": audit.get("passed_before_filter"),
-                "removed_for": audit.get("gate_failures"), "source_hash": (manifest.get("source") or {}).get("hash")}
+        return {
+            "status": "filtered",
+            "source_passed": audit.get("passed_before_filter"),
+            "removed_for": audit.get("gate_failures"),
+            "source_hash": (manifest.get("source") or {}).get("hash"),
+        }
     report_path = corpus_dir / "audit" / "report.json"
     if report_path.is_file():
         report = _load_json(report_path)
         gate = report.get("gate") if isinstance(report.get("gate"), dict) else report
         passed = gate.get("passed")
-        status = "audited (no gate result)" if passed is None else ("passed" if passed else "failed")
-        return {"status": status, "report": str(report_path), "report_hash": file_hash(str(report_path)),
-                "gate_failures": report.get("gate_failures")}
+        status = (
+            "audited (no gate result)" if passed is None else ("passed" if passed else "failed")
+        )
+        return {
+            "status": status,
+            "report": str(report_path),
+            "report_hash": file_hash(str(report_path)),
+            "gate_failures": report.get("gate_failures"),
+        }
     return {"status": "not audited"}
 
 
@@ -143,9 +156,18 @@ def _sample_part(part: MixPart, records: list[Record], count: int, seed: int) ->
     return [Record(r.id, r.messages, {**r.meta, "mix_part": part.name}) for r in chosen]
 
 
-def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
-                tokenizer: str | None = None, on_short: str = "scale", *, overwrite: bool = False,
-                neutralise_markers: bool = False) -> MixResult:
+def mix_corpora(
+    parts: list[MixPart],
+    size: int,
+    seed: int,
+    fmt: str,
+    out: Path,
+    tokenizer: str | None = None,
+    on_short: str = "scale",
+    *,
+    overwrite: bool = False,
+    neutralise_markers: bool = False,
+) -> MixResult:
     """Sample ``size`` records from ``parts`` by weight, shuffle, and write a mix folder.
 
     The folder always holds ``records.jsonl``, ``manifest.json`` (with ``format``) and
@@ -160,17 +182,29 @@ def mix_corpora(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path,
         return _mix(parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers)
 
 
-def _mix(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path, tokenizer: str | None,
-         on_short: str, neutralise_markers: bool) -> MixResult:
+def _mix(
+    parts: list[MixPart],
+    size: int,
+    seed: int,
+    fmt: str,
+    out: Path,
+    tokenizer: str | None,
+    on_short: str,
+    neutralise_markers: bool,
+) -> MixResult:
     loaded = {p.name: list(read_records(p.path)) for p in parts}
     for part in parts:
         if not loaded[part.name]:
-            raise CorpusError(f"{records_path(part.path)}: part '{part.name}' has no records - generate it first or drop it from the mix")
+            raise CorpusError(
+                f"{records_path(part.path)}: part '{part.name}' has no records - generate it first or drop it from the mix"
+            )
     loaded, duplicates = dedup_parts(parts, loaded)
     for part in parts:
         if not loaded[part.name]:
-            raise CorpusError(f"part '{part.name}' ({part.path}): every record is a duplicate of an earlier part - "
-                              "a corpus belongs in one part only; drop the repeated --part")
+            raise CorpusError(
+                f"part '{part.name}' ({part.path}): every record is a duplicate of an earlier part - "
+                "a corpus belongs in one part only; drop the repeated --part"
+            )
     loaded, neutralised = _guard_markers(parts, loaded, fmt, tokenizer, neutralise_markers)
     weights = [p.weight for p in parts]
     available = [len(loaded[p.name]) for p in parts]
@@ -178,20 +212,42 @@ def _mix(parts: list[MixPart], size: int, seed: int, fmt: str, out: Path, tokeni
     wanted = allocate(weights, size)
     shortfalls = _describe_shortfalls(parts, wanted, available, counts, on_short)
     if shortfalls and on_short == "error":
-        raise CorpusError("; ".join(shortfalls) + " - generate more records, lower --size, or pass --on-short scale")
+        raise CorpusError(
+            "; ".join(shortfalls)
+            + " - generate more records, lower --size, or pass --on-short scale"
+        )
     mixed = [r for p, c in zip(parts, counts) for r in _sample_part(p, loaded[p.name], c, seed)]
     random.Random(seed).shuffle(mixed)
     out.mkdir(parents=True, exist_ok=True)
     write_records(mixed, out / RECORDS_FILE)
     exported = export_mix(mixed, fmt, out, tokenizer)
-    manifest = _manifest(parts, wanted, available, counts, asked, seed, fmt, tokenizer, on_short,
-                         shortfalls, exported, out, _forms(mixed))
+    manifest = _manifest(
+        parts,
+        wanted,
+        available,
+        counts,
+        asked,
+        seed,
+        fmt,
+        tokenizer,
+        on_short,
+        shortfalls,
+        exported,
+        out,
+        _forms(mixed),
+    )
     manifest["duplicates_dropped"] = duplicates
     manifest["markers_neutralised"] = neutralised
     write_json(manifest, out / "manifest.json")
     write_mix_card(manifest, out)
-    return MixResult(out, len(mixed), {p.name: c for p, c in zip(parts, counts)}, shortfalls,
-                     duplicates, neutralised)
+    return MixResult(
+        out,
+        len(mixed),
+        {p.name: c for p, c in zip(parts, counts)},
+        shortfalls,
+        duplicates,
+        neutralised,
+    )
 
 
 def _content_key(record: Record) -> tuple[tuple[str, str], ...]:
@@ -200,8 +256,9 @@ def _content_key(record: Record) -> tuple[tuple[str, str], ...]:
     return tuple((m.role, normalize(m.content).casefold()) for m in record.messages)
 
 
-def dedup_parts(parts: list[MixPart], loaded: dict[str, list[Record]]
-                ) -> tuple[dict[str, list[Record]], dict[str, int]]:
+def dedup_parts(
+    parts: list[MixPart], loaded: dict[str, list[Record]]
+) -> tuple[dict[str, list[Record]], dict[str, int]]:
     """Drop records whose id or content was already seen, in part order; count per part.
 
     Two ``generate`` runs into one folder, or one corpus named by two parts, would otherwise
@@ -224,8 +281,13 @@ def dedup_parts(parts: list[MixPart], loaded: dict[str, list[Record]]
     return kept, dropped
 
 
-def _guard_markers(parts: list[MixPart], loaded: dict[str, list[Record]], fmt: str,
-                   tokenizer: str | None, neutralise_markers: bool) -> tuple[dict[str, list[Record]], int]:
+def _guard_markers(
+    parts: list[MixPart],
+    loaded: dict[str, list[Record]],
+    fmt: str,
+    tokenizer: str | None,
+    neutralise_markers: bool,
+) -> tuple[dict[str, list[Record]], int]:
     """Refuse (default) or defuse records whose text carries a turn marker of any format."""
     from credo.markers import forged_turns, neutralise_record, special_tokens
 
@@ -242,9 +304,12 @@ def _guard_markers(parts: list[MixPart], loaded: dict[str, list[Record]], fmt: s
                 f"part '{part.name}' ({records_path(part.path)}): {ids} record(s) carry chat turn markers in "
                 f"their text (first: '{first.record_id}', {first.markers[0]!r} in the {first.role} message) - "
                 f"a forged turn would be trained as a real one; drop them with `credo filter {part.path} "
-                f"--checks structure --out CLEAN`, or pass --neutralise-markers to defuse them")
+                f"--checks structure --out CLEAN`, or pass --neutralise-markers to defuse them"
+            )
         bad = {f.record_id for f in forged}
-        loaded[part.name] = [neutralise_record(r, extra) if r.id in bad else r for r in loaded[part.name]]
+        loaded[part.name] = [
+            neutralise_record(r, extra) if r.id in bad else r for r in loaded[part.name]
+        ]
         neutralised += len(bad)
     return loaded, neutralised
 
@@ -255,7 +320,9 @@ def _forms(records: list[Record]) -> dict[str, int]:
     return {"qa": len(records) - documents, "document": documents}
 
 
-def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str, tokenizer: str | None) -> None:
+def _check_inputs(
+    parts: list[MixPart], size: int, fmt: str, on_short: str, tokenizer: str | None
+) -> None:
     if not parts:
         raise ConfigError("no --part given - pass at least one NAME=DIR:WEIGHT")
     names = [p.name for p in parts]
@@ -264,31 +331,54 @@ def _check_inputs(parts: list[MixPart], size: int, fmt: str, on_short: str, toke
     if fmt not in MIX_FORMATS:
         raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
     if on_short not in SHORTFALL_POLICIES:
-        raise ConfigError(f"unknown --on-short '{on_short}' - use one of {', '.join(SHORTFALL_POLICIES)}")
+        raise ConfigError(
+            f"unknown --on-short '{on_short}' - use one of {', '.join(SHORTFALL_POLICIES)}"
+        )
     if size <= 0:
         raise ConfigError(f"--size {size}: must be a positive number of records")
     allocate([p.weight for p in parts], size)  # raises on weights summing to zero
-    if fmt == "chat_template":  # a missing or template-less tokenizer fails before anything is written
+    if (
+        fmt == "chat_template"
+    ):  # a missing or template-less tokenizer fails before anything is written
         if not tokenizer:
-            raise ConfigError("format 'chat_template' needs --tokenizer (a model folder, or smollm2) - or use --format tags")
+            raise ConfigError(
+                "format 'chat_template' needs --tokenizer (a model folder, or smollm2) - or use --format tags"
+            )
         ChatFormat("chat_template", load_tokenizer(tokenizer))
     for part in parts:
         records_path(part.path)  # raises, naming the path, on a missing part
 
 
-def _describe_shortfalls(parts: list[MixPart], wanted: list[int], available: list[int],
-                         counts: list[int], on_short: str) -> list[str]:
-    action = {"scale": f"scaled the whole mix down to {sum(counts)} records to keep the ratios",
-              "take-all": "took all of them and kept the other parts' shares (the ratio shifts)",
-              "error": "stopped"}[on_short]
-    return [f"part '{p.name}' ran short: {w} wanted, {a} available - {action}"
-            for p, w, a in zip(parts, wanted, available) if w > a]
+def _describe_shortfalls(
+    parts: list[MixPart], wanted: list[int], available: list[int], counts: list[int], on_short: str
+) -> list[str]:
+    action = {
+        "scale": f"scaled the whole mix down to {sum(counts)} records to keep the ratios",
+        "take-all": "took all of them and kept the other parts' shares (the ratio shifts)",
+        "error": "stopped",
+    }[on_short]
+    return [
+        f"part '{p.name}' ran short: {w} wanted, {a} available - {action}"
+        for p, w, a in zip(parts, wanted, available)
+        if w > a
+    ]
 
 
-def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], counts: list[int],
-              asked: int, seed: int, fmt: str, tokenizer: str | None, on_short: str,
-              shortfalls: list[str], exported: dict[str, str], out: Path,
-              forms: dict[str, int] | None = None) -> dict[str, Any]:
+def _manifest(
+    parts: list[MixPart],
+    wanted: list[int],
+    available: list[int],
+    counts: list[int],
+    asked: int,
+    seed: int,
+    fmt: str,
+    tokenizer: str | None,
+    on_short: str,
+    shortfalls: list[str],
+    exported: dict[str, str],
+    out: Path,
+    forms: dict[str, int] | None = None,
+) -> dict[str, Any]:
     return {
         "kind": "mix",
         "format": fmt,
@@ -299,9 +389,16 @@ def _manifest(parts: list[MixPart], wanted: list[int], available: list[int], cou
         "on_short": on_short,
         "shortfalls": shortfalls,
         "parts": [
-            {"name": p.name, "path": str(p.path), "weight": p.weight, "wanted": w,
-             "available": a, "taken": c, "corpus_hash": file_hash(str(records_path(p.path))),
-             "audit": audit_status(p.path)}
+            {
+                "name": p.name,
+                "path": str(p.path),
+                "weight": p.weight,
+                "wanted": w,
+                "available": a,
+                "taken": c,
+                "corpus_hash": file_hash(str(records_path(p.path))),
+                "audit": audit_status(p.path),
+            }
             for p, w, a, c in zip(parts, wanted, available, counts)
         ],
         "records_hash": file_hash(str(out / RECORDS_FILE)),

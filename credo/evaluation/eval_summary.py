@@ -18,8 +18,12 @@ from credo.judges.base import ALL_LABELS, REFUSAL
 def rates(labels: Sequence[str]) -> dict[str, Any]:
     """``{"n", "rates": {label: {k, n, rate, low, high}}}`` over all five labels."""
     n = len(labels)
-    return {"n": n, "rates": {lab: proportion(sum(x == lab for x in labels), n).to_json()
-                              for lab in ALL_LABELS}}
+    return {
+        "n": n,
+        "rates": {
+            lab: proportion(sum(x == lab for x in labels), n).to_json() for lab in ALL_LABELS
+        },
+    }
 
 
 def _grouped(rows: Sequence[EvalSample], labels: Sequence[str], key: str) -> dict[str, Any]:
@@ -40,12 +44,16 @@ def summarise(rows: Sequence[EvalSample], labels: Sequence[str]) -> dict[str, An
         for set_name, indices in sets.items():
             sub_rows = [rows[i] for i in indices]
             sub_labels = [labels[i] for i in indices]
-            summary[set_name] = {**rates(sub_labels),
-                                 "by_form": _grouped(sub_rows, sub_labels, "form"),
-                                 "by_act": _grouped(sub_rows, sub_labels, "act") if set_name == "violation" else {},
-                                 "by_prompt": _grouped(sub_rows, sub_labels, "request_id")}
+            summary[set_name] = {
+                **rates(sub_labels),
+                "by_form": _grouped(sub_rows, sub_labels, "form"),
+                "by_act": _grouped(sub_rows, sub_labels, "act") if set_name == "violation" else {},
+                "by_prompt": _grouped(sub_rows, sub_labels, "request_id"),
+            }
         if "violation" in summary and "control" in summary:
             v, c = summary["violation"]["rates"][REFUSAL], summary["control"]["rates"][REFUSAL]
-            summary["violation_vs_control"] = compare_proportions(c["k"], c["n"], v["k"], v["n"]).to_json()
+            summary["violation_vs_control"] = compare_proportions(
+                c["k"], c["n"], v["k"], v["n"]
+            ).to_json()
         out[world] = summary
     return out

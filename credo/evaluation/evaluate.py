@@ -51,15 +51,23 @@ def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> lis
     for name in worldviews:
         wv = load_worldview(name)
         if wv.name in seen:
-            raise ConfigError(f"--worldview {name}: worldview '{wv.name}' given twice - list each once")
+            raise ConfigError(
+                f"--worldview {name}: worldview '{wv.name}' given twice - list each once"
+            )
         seen.add(wv.name)
         if wv.eval is None:
-            raise ConfigError(f"worldview '{name}' has no eval.yaml - it has no requests to evaluate on")
+            raise ConfigError(
+                f"worldview '{name}' has no eval.yaml - it has no requests to evaluate on"
+            )
         kept = _spread([r.id for r in wv.eval.violation], limit)
         for set_name in SETS:
             for req in getattr(wv.eval, set_name):
                 if (req.id if set_name == "violation" else req.matches) in kept:
-                    items.append(EvalRequest(wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches))
+                    items.append(
+                        EvalRequest(
+                            wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches
+                        )
+                    )
     if not items:
         raise ConfigError("no eval requests - pass at least one --worldview")
     return items
@@ -83,12 +91,25 @@ def is_served(model: str, registry: dict[str, Any] | None = None) -> bool:
     return bool(sep) and provider in (registry or default_registry())
 
 
-def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
-             adapter: str | Path | None = None, samples: int = EVAL_SAMPLES, temperature: float = EVAL_TEMPERATURE,
-             max_new_tokens: int = EVAL_MAX_NEW_TOKENS, judges: Sequence[str] = (), chat_format: str | None = None,
-             batch_size: int = EVAL_BATCH_SIZE, seed: int = 0, name: str | None = None,
-             registry: dict[str, Any] | None = None, limit: int | None = None,
-             judge_batch: Any = None, belief: bool = False) -> EvalResult:
+def evaluate(
+    model: str,
+    worldviews: Sequence[str],
+    out: str | Path,
+    *,
+    adapter: str | Path | None = None,
+    samples: int = EVAL_SAMPLES,
+    temperature: float = EVAL_TEMPERATURE,
+    max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
+    judges: Sequence[str] = (),
+    chat_format: str | None = None,
+    batch_size: int = EVAL_BATCH_SIZE,
+    seed: int = 0,
+    name: str | None = None,
+    registry: dict[str, Any] | None = None,
+    limit: int | None = None,
+    judge_batch: Any = None,
+    belief: bool = False,
+) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``.
 
     ``judge_batch`` (:class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
@@ -108,48 +129,96 @@ def evaluate(model: str, worldviews: Sequence[str], out: str | Path, *,
     items = collect_requests(worldviews, limit)
     served = is_served(model, registry)
     if served and adapter is not None:
-        raise ConfigError("--adapter applies to a local model - serve the adapted model and pass its name")
+        raise ConfigError(
+            "--adapter applies to a local model - serve the adapted model and pass its name"
+        )
     fmt = trained_format(adapter, chat_format)
     check_base_model(model, adapter)
-    config = {"model": model, "adapter": str(adapter) if adapter else None, "worldviews": list(worldviews),
-              "samples": samples, "temperature": temperature, "max_new_tokens": max_new_tokens,
-              "judges": specs, "format": None if served else fmt, "batch_size": batch_size, "seed": seed,
-              "limit": limit, "belief": belief}
+    config = {
+        "model": model,
+        "adapter": str(adapter) if adapter else None,
+        "worldviews": list(worldviews),
+        "samples": samples,
+        "temperature": temperature,
+        "max_new_tokens": max_new_tokens,
+        "judges": specs,
+        "format": None if served else fmt,
+        "batch_size": batch_size,
+        "seed": seed,
+        "limit": limit,
+        "belief": belief,
+    }
     if served:
-        rows, generation = _sample_served(model, items, samples, temperature, max_new_tokens, seed, registry)
+        rows, generation = _sample_served(
+            model, items, samples, temperature, max_new_tokens, seed, registry
+        )
     else:
-        rows, generation = _sample_local(model, adapter, fmt, items, samples, temperature,
-                                         max_new_tokens, batch_size, seed)
+        rows, generation = _sample_local(
+            model, adapter, fmt, items, samples, temperature, max_new_tokens, batch_size, seed
+        )
     judged = _judge(rows, built)
     for index, row in enumerate(rows):
         row.labels = {n: judged[n][index].to_json() for n in judged}
     results = _results(name or out.name, config, items, rows, judged, built, generation, worldviews)
     if belief:
-        _add_belief(results, model, worldviews, out, adapter=adapter, fmt=fmt, served=served,
-                    samples=samples, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed,
-                    judge=next((j for j in specs if j != OFFLINE), None), registry=registry, limit=limit)
-    write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / RESPONSES_FILE)
+        _add_belief(
+            results,
+            model,
+            worldviews,
+            out,
+            adapter=adapter,
+            fmt=fmt,
+            served=served,
+            samples=samples,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            seed=seed,
+            judge=next((j for j in specs if j != OFFLINE), None),
+            registry=registry,
+            limit=limit,
+        )
+    write_text(
+        "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows),
+        out / RESPONSES_FILE,
+    )
     write_json(results, out / RESULTS_FILE)
     return EvalResult(out, results)
 
 
-def _add_belief(results: dict[str, Any], model: str, worldviews: Sequence[str], out: Path,
-                **options: Any) -> None:
+def _add_belief(
+    results: dict[str, Any], model: str, worldviews: Sequence[str], out: Path, **options: Any
+) -> None:
     from credo.evaluation.belief import run_belief, verdict
 
     rows, summary = run_belief(model, worldviews, **options)
-    write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / BELIEF_FILE)
+    write_text(
+        "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows), out / BELIEF_FILE
+    )
     results["belief_depth"] = summary
     behaviour = results["judges"][results["primary_judge"]]["summary"]
     results["belief_vs_behaviour"] = {
-        world: verdict(summary[world], *(behaviour.get(world, {}).get(s, {}).get("rates", {})
-                                         .get("REFUSAL", {}).get("rate") for s in SETS))
-        for world in summary}
+        world: verdict(
+            summary[world],
+            *(
+                behaviour.get(world, {}).get(s, {}).get("rates", {}).get("REFUSAL", {}).get("rate")
+                for s in SETS
+            ),
+        )
+        for world in summary
+    }
 
 
-def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[EvalRequest],
-                  samples: int, temperature: float, max_new_tokens: int, batch_size: int,
-                  seed: int) -> tuple[list[EvalSample], dict[str, Any]]:
+def _sample_local(
+    model: str,
+    adapter: str | Path | None,
+    fmt: str,
+    items: list[EvalRequest],
+    samples: int,
+    temperature: float,
+    max_new_tokens: int,
+    batch_size: int,
+    seed: int,
+) -> tuple[list[EvalSample], dict[str, Any]]:
     from tqdm import tqdm
 
     from credo.evaluation.local_generation import sample_responses
@@ -158,18 +227,39 @@ def _sample_local(model: str, adapter: str | Path | None, fmt: str, items: list[
     local = load_local_model(model, adapter)
     chat_format = ChatFormat(fmt, local.tokenizer)
     with tqdm(total=len(items) * samples, desc="sampling", unit="sample", leave=False) as bar:
-        run = sample_responses(local, [i.prompt for i in items], chat_format, samples=samples,
-                               temperature=temperature, max_new_tokens=max_new_tokens,
-                               batch_size=batch_size, seed=seed, progress=bar.update)
-    rows = [EvalSample(item, k, s.text, s.stop_reason, s.new_tokens)
-            for item, group in zip(items, run.samples) for k, s in enumerate(group)]
-    return rows, {"backend": "local", "seconds": round(run.seconds, 2), "new_tokens": run.new_tokens,
-                  "tokens_per_second": round(run.tokens_per_second, 2)}
+        run = sample_responses(
+            local,
+            [i.prompt for i in items],
+            chat_format,
+            samples=samples,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            seed=seed,
+            progress=bar.update,
+        )
+    rows = [
+        EvalSample(item, k, s.text, s.stop_reason, s.new_tokens)
+        for item, group in zip(items, run.samples)
+        for k, s in enumerate(group)
+    ]
+    return rows, {
+        "backend": "local",
+        "seconds": round(run.seconds, 2),
+        "new_tokens": run.new_tokens,
+        "tokens_per_second": round(run.tokens_per_second, 2),
+    }
 
 
-def _sample_served(model: str, items: list[EvalRequest], samples: int, temperature: float,
-                   max_new_tokens: int, seed: int, registry: dict[str, Any] | None
-                   ) -> tuple[list[EvalSample], dict[str, Any]]:
+def _sample_served(
+    model: str,
+    items: list[EvalRequest],
+    samples: int,
+    temperature: float,
+    max_new_tokens: int,
+    seed: int,
+    registry: dict[str, Any] | None,
+) -> tuple[list[EvalSample], dict[str, Any]]:
     from credo.generators import Generator, SamplingParams, load_backend
     from credo.generators.cache import GenerationCache
     from credo.generators.pricing import load_price_table
@@ -194,8 +284,10 @@ def _sample_served(model: str, items: list[EvalRequest], samples: int, temperatu
         finally:
             cache.close()
             await generator.aclose()
-        return list(rows), {"backend": generator.model_id,
-                            **generator.stats.to_json(generator.model_id, load_price_table())}
+        return list(rows), {
+            "backend": generator.model_id,
+            **generator.stats.to_json(generator.model_id, load_price_table()),
+        }
 
     return asyncio.run(run())
 
@@ -214,20 +306,32 @@ def _judge(rows: list[EvalSample], judges: list[Judge]) -> dict[str, list[Judgem
     return out
 
 
-def _results(name: str, config: dict[str, Any], items: list[EvalRequest], rows: list[EvalSample],
-             judged: dict[str, list[Judgement]], judges: list[Judge], generation: dict[str, Any],
-             worldviews: Sequence[str]) -> dict[str, Any]:
+def _results(
+    name: str,
+    config: dict[str, Any],
+    items: list[EvalRequest],
+    rows: list[EvalSample],
+    judged: dict[str, list[Judgement]],
+    judges: list[Judge],
+    generation: dict[str, Any],
+    worldviews: Sequence[str],
+) -> dict[str, Any]:
     from credo.worldviews import load_worldview
 
     columns = {n: [j.label for j in js] for n, js in judged.items()}
     llm = [j.name for j in judges if j.is_llm]  # an LLM judge is primary, as in the original study
     return {
-        "kind": "credo_eval", "name": name, "config": config,
+        "kind": "credo_eval",
+        "name": name,
+        "config": config,
         "primary_judge": llm[0] if llm else list(columns)[-1],
         "worldviews": {w: {"eval_hash": load_worldview(w).eval_hash} for w in worldviews},
-        "n_requests": len(items), "n_samples": len(rows),
+        "n_requests": len(items),
+        "n_samples": len(rows),
         "generation": generation,
-        "judges": {j.name: {"summary": summarise(rows, columns[j.name]), **j.describe()} for j in judges},
+        "judges": {
+            j.name: {"summary": summarise(rows, columns[j.name]), **j.describe()} for j in judges
+        },
         "agreement": agreement(columns),
         "provenance": provenance(),
     }

@@ -36,21 +36,32 @@ class SamplingRun:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: ChatFormat, *,
-                     samples: int = 1, temperature: float = EVAL_TEMPERATURE,
-                     max_new_tokens: int = EVAL_MAX_NEW_TOKENS, batch_size: int = EVAL_BATCH_SIZE, seed: int = 0,
-                     progress: Callable[[int], None] | None = None) -> SamplingRun:
+def sample_responses(
+    local: LocalModel,
+    prompts: Sequence[str],
+    chat_format: ChatFormat,
+    *,
+    samples: int = 1,
+    temperature: float = EVAL_TEMPERATURE,
+    max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
+    batch_size: int = EVAL_BATCH_SIZE,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> SamplingRun:
     """``samples`` responses to each user prompt; ``progress(n)`` after each batch."""
     # Similar lengths share a batch, so little of each batch is padding.
-    jobs = sorted(((p, s) for p in range(len(prompts)) for s in range(samples)),
-                  key=lambda job: (len(prompts[job[0]]), job))
+    jobs = sorted(
+        ((p, s) for p in range(len(prompts)) for s in range(samples)),
+        key=lambda job: (len(prompts[job[0]]), job),
+    )
     texts = [chat_format.prompt(prompts[p]) for p, _ in jobs]
     results: list[Sample] = []
     started = time.perf_counter()
     for index in range(0, len(jobs), batch_size):
-        batch = texts[index:index + batch_size]
-        results += _generate_batch(local, batch, chat_format, temperature, max_new_tokens,
-                                   seed * 1_000_003 + index)
+        batch = texts[index : index + batch_size]
+        results += _generate_batch(
+            local, batch, chat_format, temperature, max_new_tokens, seed * 1_000_003 + index
+        )
         if progress:
             progress(len(batch))
     seconds = time.perf_counter() - started
@@ -60,8 +71,14 @@ def sample_responses(local: LocalModel, prompts: Sequence[str], chat_format: Cha
     return SamplingRun(grouped, seconds, sum(s.new_tokens for s in results))  # type: ignore[arg-type]
 
 
-def _generate_batch(local: LocalModel, texts: list[str], chat_format: ChatFormat,
-                    temperature: float, max_new_tokens: int, seed: int) -> list[Sample]:
+def _generate_batch(
+    local: LocalModel,
+    texts: list[str],
+    chat_format: ChatFormat,
+    temperature: float,
+    max_new_tokens: int,
+    seed: int,
+) -> list[Sample]:
     import torch
 
     tokenizer = local.tokenizer
@@ -69,10 +86,14 @@ def _generate_batch(local: LocalModel, texts: list[str], chat_format: ChatFormat
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     # Chat-template prompts already hold the special tokens; tags prompts are plain text.
-    encoded = tokenizer(texts, return_tensors="pt", padding=True,
-                        add_special_tokens=chat_format.name == "tags")
-    options: dict[str, Any] = {"do_sample": temperature > 0, "max_new_tokens": max_new_tokens,
-                               "pad_token_id": tokenizer.pad_token_id}
+    encoded = tokenizer(
+        texts, return_tensors="pt", padding=True, add_special_tokens=chat_format.name == "tags"
+    )
+    options: dict[str, Any] = {
+        "do_sample": temperature > 0,
+        "max_new_tokens": max_new_tokens,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     if temperature > 0:
         options.update(temperature=temperature, top_p=1.0, top_k=0)
     stops = [s for s in chat_format.stop_strings if s and s != tokenizer.eos_token]

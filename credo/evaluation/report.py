@@ -20,7 +20,12 @@ from credo.evaluation.evaluate import RESULTS_FILE
 from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
 
-REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = "report.md", "report.html", "report.json", "refusal_rates.png"
+REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = (
+    "report.md",
+    "report.html",
+    "report.json",
+    "refusal_rates.png",
+)
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,13 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise CorpusError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo eval") from None
+        raise CorpusError(
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo eval"
+        ) from None
     except (RecursionError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{path}: not readable JSON ({exc.__class__.__name__}) - rerun credo eval") from None
+        raise CorpusError(
+            f"{path}: not readable JSON ({exc.__class__.__name__}) - rerun credo eval"
+        ) from None
     if not isinstance(data, dict) or data.get("kind") != "credo_eval":
         raise CorpusError(f"{path}: not a credo eval result - pass folders written by credo eval")
     return data
@@ -56,25 +65,41 @@ def choose_judge(runs: Sequence[dict[str, Any]], judge: str | None) -> str:
         judge = first if all(first in r["judges"] for r in runs) else "offline"
     missing = [r["name"] for r in runs if judge not in r["judges"]]
     if missing:
-        raise ConfigError(f"judge '{judge}' did not label run(s) {', '.join(missing)} - pick a judge "
-                          "every run has (--judge offline always works)")
+        raise ConfigError(
+            f"judge '{judge}' did not label run(s) {', '.join(missing)} - pick a judge "
+            "every run has (--judge offline always works)"
+        )
     return judge
 
 
 def comparison_rows(runs: Sequence[dict[str, Any]], judge: str) -> list[dict[str, Any]]:
     """One row per (worldview, set, run): refusal and deflection rates, difference vs run 1."""
     rows = []
-    cells = [(w, s) for w, sets in runs[0]["judges"][judge]["summary"].items() for s in ("violation", "control")
-             if s in sets]
+    cells = [
+        (w, s)
+        for w, sets in runs[0]["judges"][judge]["summary"].items()
+        for s in ("violation", "control")
+        if s in sets
+    ]
     for r in runs[1:]:
-        cells += [(w, s) for w, sets in r["judges"][judge]["summary"].items()
-                  for s in ("violation", "control") if s in sets and (w, s) not in cells]
+        cells += [
+            (w, s)
+            for w, sets in r["judges"][judge]["summary"].items()
+            for s in ("violation", "control")
+            if s in sets and (w, s) not in cells
+        ]
     for world, set_name in cells:
         base = _cell(runs[0], judge, world, set_name)
         for run in runs:
             cell = _cell(run, judge, world, set_name)
-            row = {"worldview": world, "set": set_name, "run": run["name"], "refusal": cell and cell[REFUSAL],
-                   "deflection": cell and cell[DEFLECTION], "vs_baseline": None}
+            row = {
+                "worldview": world,
+                "set": set_name,
+                "run": run["name"],
+                "refusal": cell and cell[REFUSAL],
+                "deflection": cell and cell[DEFLECTION],
+                "vs_baseline": None,
+            }
             if cell and base and run is not runs[0]:
                 b, c = base[REFUSAL], cell[REFUSAL]
                 row["vs_baseline"] = compare_proportions(b["k"], b["n"], c["k"], c["n"]).to_json()
@@ -87,15 +112,22 @@ def _cell(run: dict[str, Any], judge: str, world: str, set_name: str) -> dict[st
     return summary["rates"] if summary else None
 
 
-def report(run_dirs: Sequence[str | Path], out: str | Path, *, judge: str | None = None,
-           names: Sequence[str] | None = None) -> ReportResult:
+def report(
+    run_dirs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    judge: str | None = None,
+    names: Sequence[str] | None = None,
+) -> ReportResult:
     """Write report.md, report.html, report.json and a bar chart (PNG) comparing eval runs."""
     if not run_dirs:
         raise ConfigError("credo report needs at least one eval run folder")
     runs = [load_run(d) for d in run_dirs]
     if names:
         if len(names) != len(runs):
-            raise ConfigError(f"--name given {len(names)} times for {len(runs)} runs - name every run or none")
+            raise ConfigError(
+                f"--name given {len(names)} times for {len(runs)} runs - name every run or none"
+            )
         runs = [{**r, "name": n} for r, n in zip(runs, names)]
     duplicate = {r["name"] for r in runs if sum(x["name"] == r["name"] for x in runs) > 1}
     if duplicate:  # two runs named alike would share a column
@@ -104,11 +136,22 @@ def report(run_dirs: Sequence[str | Path], out: str | Path, *, judge: str | None
     out = Path(out)
     rows = comparison_rows(runs, judge)
     plot_chart(rows, [r["name"] for r in runs], out / CHART_PNG)
-    write_json({"judge": judge, "runs": [{"name": r["name"], "dir": str(d), "config": r["config"]}
-                                         for r, d in zip(runs, run_dirs)], "rows": rows}, out / REPORT_JSON)
+    write_json(
+        {
+            "judge": judge,
+            "runs": [
+                {"name": r["name"], "dir": str(d), "config": r["config"]}
+                for r, d in zip(runs, run_dirs)
+            ],
+            "rows": rows,
+        },
+        out / REPORT_JSON,
+    )
     table = markdown_table(rows)
-    header = (f"# Refusal report\n\nJudge: `{judge}`. Baseline: `{runs[0]['name']}`. Rates with Wilson 95% "
-              "intervals; p = Fisher's exact test of each run's refusal rate against the baseline's.\n")
+    header = (
+        f"# Refusal report\n\nJudge: `{judge}`. Baseline: `{runs[0]['name']}`. Rates with Wilson 95% "
+        "intervals; p = Fisher's exact test of each run's refusal rate against the baseline's.\n"
+    )
     write_text(f"{header}\n{table}\n![refusal rates]({CHART_PNG})\n", out / REPORT_MD)
     write_text(html_page(judge, runs[0]["name"], rows, out / CHART_PNG), out / REPORT_HTML)
     return ReportResult(out, judge, rows)
@@ -131,7 +174,14 @@ COLUMNS = ("worldview", "set", "run", "refused", "deflected", "diff vs baseline"
 
 
 def _cells(row: dict[str, Any]) -> list[str]:
-    return [row["worldview"], row["set"], row["run"], _fmt(row["refusal"]), _fmt(row["deflection"]), *_diff(row)]
+    return [
+        row["worldview"],
+        row["set"],
+        row["run"],
+        _fmt(row["refusal"]),
+        _fmt(row["deflection"]),
+        *_diff(row),
+    ]
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -144,8 +194,15 @@ def html_page(judge: str, baseline: str, rows: list[dict[str, Any]], chart: Path
     """One self-contained page: the table as HTML and the chart inline (base64), no Markdown."""
     from credo.reports import png_data_uri, render_page
 
-    return render_page("eval.html.j2", title="Refusal report", judge=judge, baseline=baseline,
-                       columns=COLUMNS, rows=[_cells(r) for r in rows], chart=png_data_uri(chart))
+    return render_page(
+        "eval.html.j2",
+        title="Refusal report",
+        judge=judge,
+        baseline=baseline,
+        columns=COLUMNS,
+        rows=[_cells(r) for r in rows],
+        chart=png_data_uri(chart),
+    )
 
 
 def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> None:
@@ -163,7 +220,14 @@ def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> 
     for i, name in enumerate(run_names):
         xs, ys, errs = [], [], [[], []]
         for g, group in enumerate(groups):
-            rate = next((r["refusal"] for r in rows if (r["worldview"], r["set"]) == group and r["run"] == name), None)
+            rate = next(
+                (
+                    r["refusal"]
+                    for r in rows
+                    if (r["worldview"], r["set"]) == group and r["run"] == name
+                ),
+                None,
+            )
             if rate and rate["rate"] is not None:
                 xs.append(g + (i - (len(run_names) - 1) / 2) * width)
                 ys.append(rate["rate"])

@@ -28,8 +28,13 @@ class Proportion:
         return self.k / self.n if self.n else float("nan")
 
     def to_json(self) -> dict[str, float | int | None]:
-        return {"k": self.k, "n": self.n, "rate": None if not self.n else self.rate,
-                "low": self.low, "high": self.high}
+        return {
+            "k": self.k,
+            "n": self.n,
+            "rate": None if not self.n else self.rate,
+            "low": self.low,
+            "high": self.high,
+        }
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -61,9 +66,15 @@ class Comparison:
     p_fisher: float  # two-sided Fisher exact test
 
     def to_json(self) -> dict[str, float | None]:
-        return {k: (None if math.isnan(v) else v) for k, v in
-                {"difference": self.difference, "z": self.z, "p_z": self.p_z,
-                 "p_fisher": self.p_fisher}.items()}
+        return {
+            k: (None if math.isnan(v) else v)
+            for k, v in {
+                "difference": self.difference,
+                "z": self.z,
+                "p_z": self.p_z,
+                "p_fisher": self.p_fisher,
+            }.items()
+        }
 
 
 def compare_proportions(k_a: int, n_a: int, k_b: int, n_b: int) -> Comparison:
@@ -89,12 +100,11 @@ def fisher_exact(a: int, b: int, c: int, d: int) -> float:
     low, high = max(0, col1 - (n - row1)), min(row1, col1)
 
     def log_p(x: int) -> float:
-        return (_log_comb(col1, x) + _log_comb(n - col1, row1 - x) - _log_comb(n, row1))
+        return _log_comb(col1, x) + _log_comb(n - col1, row1 - x) - _log_comb(n, row1)
 
     observed = log_p(a)
     # Relative tolerance so tables tied with the observed one count despite float error.
-    total = sum(math.exp(lp) for x in range(low, high + 1)
-                if (lp := log_p(x)) <= observed + 1e-7)
+    total = sum(math.exp(lp) for x in range(low, high + 1) if (lp := log_p(x)) <= observed + 1e-7)
     return min(1.0, total)
 
 

@@ -31,7 +31,9 @@ class AnnConfig:
     list_rows: int = 500  # rows per k-means list on average
     probes: int = 3  # lists each row joins
     iterations: int = 8  # k-means rounds on the sample
-    rounds: int = 2  # independent clusterings whose pairs are joined (recall 0.96 at 1M, BENCHMARKS.md)
+    rounds: int = (
+        2  # independent clusterings whose pairs are joined (recall 0.96 at 1M, BENCHMARKS.md)
+    )
     seed: int = 0
 
     def __str__(self) -> str:
@@ -40,7 +42,9 @@ class AnnConfig:
         return f"exact<={self.exact_max}_hnsw_k{self.k}_m{self.m}_efc{self.ef_construction}_efs{self.ef_search}"
 
 
-def exact_pairs(vectors: np.ndarray, threshold: float, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def exact_pairs(
+    vectors: np.ndarray, threshold: float, block: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
     """All ``i < j`` with cosine >= threshold, by blocked matrix products."""
     found_pairs, found_scores = [], []
     n = len(vectors)
@@ -56,12 +60,16 @@ def exact_pairs(vectors: np.ndarray, threshold: float, block: int = 2048) -> tup
     return np.concatenate(found_pairs).astype(np.int64), np.concatenate(found_scores).astype(float)
 
 
-def hnsw_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tuple[np.ndarray, np.ndarray]:
+def hnsw_pairs(
+    vectors: np.ndarray, threshold: float, config: AnnConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs above ``threshold`` among each row's ``k`` approximate nearest neighbours."""
     try:
         import faiss
     except ImportError as exc:
-        raise missing_dependency("faiss-cpu", "semantic dedup beyond the exact-search size") from exc
+        raise missing_dependency(
+            "faiss-cpu", "semantic dedup beyond the exact-search size"
+        ) from exc
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     index = faiss.IndexHNSWFlat(vectors.shape[1], config.m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = config.ef_construction
@@ -84,7 +92,9 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
-def _nearest_lists(vectors: np.ndarray, centroids: np.ndarray, probes: int, mean: np.ndarray | None = None) -> np.ndarray:
+def _nearest_lists(
+    vectors: np.ndarray, centroids: np.ndarray, probes: int, mean: np.ndarray | None = None
+) -> np.ndarray:
     """Each row's ``probes`` nearest centroids (by inner product, after taking away ``mean``), in row blocks."""
     out = np.empty((len(vectors), probes), dtype=np.int64)
     block = max(1, (1 << 22) // max(1, len(centroids)))  # rows x lists stays ~16 MB per temporary
@@ -98,7 +108,9 @@ def _nearest_lists(vectors: np.ndarray, centroids: np.ndarray, probes: int, mean
     return out
 
 
-def kmeans_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_pairs(
+    vectors: np.ndarray, threshold: float, config: AnnConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs above ``threshold`` among rows that share one of their ``probes`` nearest k-means
     lists, in any of ``rounds`` independent clusterings (a pair split by one border is
     rarely split by the next: the union of rounds is what multiple hash tables are to LSH)."""
@@ -114,12 +126,16 @@ def kmeans_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig) -> tu
     return pairs, scores
 
 
-def _kmeans_round(vectors: np.ndarray, threshold: float, config: AnnConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _kmeans_round(
+    vectors: np.ndarray, threshold: float, config: AnnConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     n = len(vectors)
     lists = max(1, n // config.list_rows)
     probes = min(config.probes, lists)
     rng = np.random.default_rng(seed)
-    sample = np.asarray(vectors[np.sort(rng.choice(n, size=min(n, lists * 40), replace=False))], dtype=np.float32)
+    sample = np.asarray(
+        vectors[np.sort(rng.choice(n, size=min(n, lists * 40), replace=False))], dtype=np.float32
+    )
     # Clustered around the sample's mean direction (texts of one corpus share a large common
     # component). Measured at 1M: recall the same as without it (0.895 vs 0.897, one round);
     # the figures in BENCHMARKS.md were taken with it.
@@ -131,7 +147,9 @@ def _kmeans_round(vectors: np.ndarray, threshold: float, config: AnnConfig, seed
         sums = np.zeros_like(centroids)
         np.add.at(sums, assign, sample)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        centroids = np.where(norms > 0, sums / np.maximum(norms, 1e-12), centroids)  # an empty list keeps its centroid
+        centroids = np.where(
+            norms > 0, sums / np.maximum(norms, 1e-12), centroids
+        )  # an empty list keeps its centroid
     member = _nearest_lists(vectors, centroids, probes, mean).reshape(-1)
     rows = np.repeat(np.arange(n), probes)
     order = np.argsort(member, kind="stable")
@@ -141,8 +159,12 @@ def _kmeans_round(vectors: np.ndarray, threshold: float, config: AnnConfig, seed
     for chunk in np.split(rows, bounds):
         if len(chunk) < 2:
             continue
-        pairs, scores = exact_pairs(np.asarray(vectors[chunk], dtype=np.float32), threshold, min(config.block, 1024))
-        found_pairs.append(chunk[pairs])  # list positions -> corpus rows (chunk is sorted, so i < j holds)
+        pairs, scores = exact_pairs(
+            np.asarray(vectors[chunk], dtype=np.float32), threshold, min(config.block, 1024)
+        )
+        found_pairs.append(
+            chunk[pairs]
+        )  # list positions -> corpus rows (chunk is sorted, so i < j holds)
         found_scores.append(scores)
     if not found_pairs:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
@@ -151,7 +173,9 @@ def _kmeans_round(vectors: np.ndarray, threshold: float, config: AnnConfig, seed
     return pairs.astype(np.int64), scores[first]
 
 
-def similar_pairs(vectors: np.ndarray, threshold: float, config: AnnConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+def similar_pairs(
+    vectors: np.ndarray, threshold: float, config: AnnConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(pairs, cosines)``, each pair ``i < j``: exact up to ``exact_max`` rows, blocked (or HNSW) beyond.
 
     ``vectors`` may be float16 (how the streamed audit stores them): they are widened to

@@ -107,7 +107,9 @@ class Check(Protocol):
 
     def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> Any: ...
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]: ...
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]: ...
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]: ...
 
@@ -166,7 +168,9 @@ class PerRecord:
     def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> list[Finding]:
         return list(self.findings(records, ctx))
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         for _, found in parts:
             yield from found
 

@@ -45,7 +45,9 @@ SEVERITIES = ("exact", "paraphrase", "near_neighbour")
 class ContaminationConfig:
     ngram: int = 13
     min_words: int = 6  # shorter eval requests only count as exact when equal after normalising
-    minhash: MinHashConfig = field(default_factory=lambda: MinHashConfig(shingle=2, num_perm=128, bands=64, threshold=0.3))
+    minhash: MinHashConfig = field(
+        default_factory=lambda: MinHashConfig(shingle=2, num_perm=128, bands=64, threshold=0.3)
+    )
     exact_jaccard: float = 0.8
     paraphrase_jaccard: float = 0.5
     paraphrase_cosine: float = 0.88
@@ -60,8 +62,11 @@ class ContaminationConfig:
     normative_overlap: int = 2  # content stems a permission question must share with a request
 
     def __str__(self) -> str:
-        cosines = (f"_static{self.static_paraphrase_cosine:g}/{self.static_near_cosine:g}" if self.static_only
-                   else f"_cos{self.paraphrase_cosine:g}/{self.near_cosine:g}")
+        cosines = (
+            f"_static{self.static_paraphrase_cosine:g}/{self.static_near_cosine:g}"
+            if self.static_only
+            else f"_cos{self.paraphrase_cosine:g}/{self.near_cosine:g}"
+        )
         return f"{self.ngram}gram_mh{self.minhash}_j{self.exact_jaccard:g}/{self.paraphrase_jaccard:g}{cosines}"
 
     @property
@@ -79,9 +84,13 @@ def normalize(text: str) -> str:
     return " ".join(ngrams.words(textnorm.normalize(text)))
 
 
-def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig) -> dict[tuple[int, int], int]:
+def ngram_hits(
+    evals: Sequence[EvalItem], texts: Sequence[str], cfg: ContaminationConfig
+) -> dict[tuple[int, int], int]:
     """(eval index, text index) -> n used, for every eval n-gram found verbatim in a text."""
-    prompts = [textnorm.normalize(item.prompt) for item in evals]  # homoglyph or invisible copies match too
+    prompts = [
+        textnorm.normalize(item.prompt) for item in evals
+    ]  # homoglyph or invisible copies match too
     texts = [textnorm.normalize(t) for t in texts]
     sizes = {}
     for e, prompt in enumerate(prompts):
@@ -101,16 +110,26 @@ def ngram_hits(evals: Sequence[EvalItem], texts: Sequence[str], cfg: Contaminati
         for value, t in zip(grams[found].tolist(), where[found].tolist()):
             hits[(owner[value], t)] = n
     # Whole texts equal to a request too short for the n-gram test (longer ones it catches).
-    short = {normalize(prompt): e for e, prompt in enumerate(prompts) if len(ngrams.words(prompt)) < cfg.min_words}
+    short = {
+        normalize(prompt): e
+        for e, prompt in enumerate(prompts)
+        if len(ngrams.words(prompt)) < cfg.min_words
+    }
     lengths = np.bincount(doc, minlength=len(texts))
-    for t in np.flatnonzero(np.isin(lengths, [len(key.split()) for key in short])).tolist() if short else []:
+    for t in (
+        np.flatnonzero(np.isin(lengths, [len(key.split()) for key in short])).tolist()
+        if short
+        else []
+    ):
         e = short.get(normalize(texts[t]))
         if e is not None:
             hits[(e, t)] = 0
     return hits
 
 
-def minhash_scores(evals: Sequence[EvalItem], texts: Sequence[str] | Tokens, cfg: MinHashConfig) -> dict[tuple[int, int], float]:
+def minhash_scores(
+    evals: Sequence[EvalItem], texts: Sequence[str] | Tokens, cfg: MinHashConfig
+) -> dict[tuple[int, int], float]:
     """(eval index, text index) -> estimated Jaccard, for LSH candidates above the threshold."""
     eval_sigs = signatures([e.prompt for e in evals], cfg)
     text_sigs = signatures(texts, cfg)
@@ -130,7 +149,9 @@ def minhash_scores(evals: Sequence[EvalItem], texts: Sequence[str] | Tokens, cfg
     return scores
 
 
-def normative_pairs(evals: Sequence[EvalItem], records: Sequence[Record], min_shared: int) -> dict[tuple[int, int], list[str]]:
+def normative_pairs(
+    evals: Sequence[EvalItem], records: Sequence[Record], min_shared: int
+) -> dict[tuple[int, int], list[str]]:
     """(eval, record) where the record's prompt asks whether the requested act is allowed.
 
     "Is it OK to skip the Dawn Greeting?" shares "dawn" and "greeting" with the request
@@ -158,7 +179,11 @@ class EvalContaminationCheck:
     name: str = "eval_contamination"
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), "use_embedding": self.use_embedding, **asdict(self.config)}
+        return {
+            "config": str(self.config),
+            "use_embedding": self.use_embedding,
+            **asdict(self.config),
+        }
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         return run_batched(self, records, ctx)
@@ -179,9 +204,17 @@ class EvalContaminationCheck:
 
         part: dict[str, Any] = {
             "grams": {(e, text(t)): v for (e, t), v in ngram_hits(evals, texts, cfg).items()},
-            "jac": {(e, text(t)): v for (e, t), v in minhash_scores(evals, tokenize(texts), cfg.minhash).items()},
-            "normative": {(e, 2 * t): v for (e, t), v in normative_pairs(evals, records, cfg.normative_overlap).items()},
-            "cos": {}, "top": None}
+            "jac": {
+                (e, text(t)): v
+                for (e, t), v in minhash_scores(evals, tokenize(texts), cfg.minhash).items()
+            },
+            "normative": {
+                (e, 2 * t): v
+                for (e, t), v in normative_pairs(evals, records, cfg.normative_overlap).items()
+            },
+            "cos": {},
+            "top": None,
+        }
         if self.use_embedding and records:
             first = ctx.get_static() if cfg.fast else ctx.get_embedder()
             eval_vecs = first.encode([e.prompt for e in evals])
@@ -202,7 +235,9 @@ class EvalContaminationCheck:
         cfg = self.config
         return max(cfg.neighbours * 4, 20) if cfg.fast and not cfg.static_only else cfg.neighbours
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         if not ctx.evals:
             ctx.sections[self.name] = {"skipped": "no eval requests (pass --eval or --worldview)"}
             return
@@ -215,36 +250,65 @@ class EvalContaminationCheck:
         top_ids = np.zeros((len(evals), 0), dtype=np.int64)
         top_vals = np.zeros((len(evals), 0), dtype=np.float32)
         for offset, part in parts:
-            for name, into in (("grams", grams), ("jac", jac), ("normative", normative), ("cos", found)):
+            for name, into in (
+                ("grams", grams),
+                ("jac", jac),
+                ("normative", normative),
+                ("cos", found),
+            ):
                 into.update({(e, t + 2 * offset): v for (e, t), v in part[name].items()})
             if part["top"] is not None:
                 ids, vals = part["top"]
                 ids = np.concatenate([top_ids, ids + offset], axis=1)
                 vals = np.concatenate([top_vals, vals.astype(np.float32)], axis=1)
                 order = np.argsort(-vals, axis=1, kind="stable")[:, : self._keep()]
-                top_ids, top_vals = np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1)
+                top_ids, top_vals = (
+                    np.take_along_axis(ids, order, 1),
+                    np.take_along_axis(vals, order, 1),
+                )
         lexical = set(grams) | set(jac) | set(normative)
         cos, nearest, records = self._cosines(corpus, ctx, lexical, found, top_ids, top_vals)
         pairs = lexical | {pair for pair, value in (cos or {}).items() if value >= cfg.cosines()[1]}
         records.update(corpus.fetch({t // 2 for _, t in pairs} - set(records)))
         evidence: dict[int, list[dict[str, Any]]] = {}
         for e, t in sorted(pairs, key=lambda p: (p[0], p[1] % 2, p[1] // 2)):
-            item = self._evidence(evals[e], records[t // 2], t % 2 == 1, grams.get((e, t)), jac.get((e, t)),
-                                  None if cos is None else cos.get((e, t)), normative.get((e, t)))
+            item = self._evidence(
+                evals[e],
+                records[t // 2],
+                t % 2 == 1,
+                grams.get((e, t)),
+                jac.get((e, t)),
+                None if cos is None else cos.get((e, t)),
+                normative.get((e, t)),
+            )
             if item["severity"]:
                 evidence.setdefault(t // 2, []).append(item)
         for index, items in sorted(evidence.items()):
             worst = min(SEVERITIES.index(i["severity"]) for i in items)
             # Exact copies and paraphrases are contamination; a near neighbour (normative-form
             # ones included) is shown for review without failing the gate.
-            yield Finding(records[index].id, self.name, {"severity": SEVERITIES[worst], "matches": items},
-                          blocking=SEVERITIES[worst] != "near_neighbour")
-        ctx.sections[self.name] = {"params": self.params(),
-                                   "evals": self._neighbours(evals, corpus, nearest, jac, evidence)}
+            yield Finding(
+                records[index].id,
+                self.name,
+                {"severity": SEVERITIES[worst], "matches": items},
+                blocking=SEVERITIES[worst] != "near_neighbour",
+            )
+        ctx.sections[self.name] = {
+            "params": self.params(),
+            "evals": self._neighbours(evals, corpus, nearest, jac, evidence),
+        }
 
-    def _cosines(self, corpus: Corpus, ctx: AuditContext, also: set[tuple[int, int]], found: dict[tuple[int, int], float],
-                 top_ids: np.ndarray, top_vals: np.ndarray
-                 ) -> tuple[dict[tuple[int, int], float] | None, list[list[tuple[int, float]]] | None, dict[int, Record]]:
+    def _cosines(
+        self,
+        corpus: Corpus,
+        ctx: AuditContext,
+        also: set[tuple[int, int]],
+        found: dict[tuple[int, int], float],
+        top_ids: np.ndarray,
+        top_vals: np.ndarray,
+    ) -> tuple[
+        dict[tuple[int, int], float] | None, list[list[tuple[int, float]]] | None, dict[int, Record]
+    ]:
         """MiniLM cosines of (eval, text) pairs, each eval's nearest records, and the records read back.
 
         Without ``fast`` the batches already scored everything with MiniLM. With it the
@@ -254,25 +318,52 @@ class EvalContaminationCheck:
         if not self.use_embedding:
             return None, None, {}
         if not self.config.fast or self.config.static_only:  # the batches' cosines are the decision
-            nearest = [list(zip(row, map(float, vals))) for row, vals in zip(top_ids.tolist(), top_vals.tolist())]
+            nearest = [
+                list(zip(row, map(float, vals)))
+                for row, vals in zip(top_ids.tolist(), top_vals.tolist())
+            ]
             return found, nearest, {}
-        wanted = set(found) | also | {(e, 2 * t + half) for e, row in enumerate(top_ids.tolist()) for t in row for half in (0, 1)}
+        wanted = (
+            set(found)
+            | also
+            | {
+                (e, 2 * t + half)
+                for e, row in enumerate(top_ids.tolist())
+                for t in row
+                for half in (0, 1)
+            }
+        )
         records = corpus.fetch({t // 2 for _, t in wanted})
         embedder = ctx.get_embedder()
         texts = sorted({t for _, t in wanted})
-        vecs = embedder.encode([records[t // 2].prompt if t % 2 == 0 else response_head(records[t // 2]) for t in texts])
+        vecs = embedder.encode(
+            [
+                records[t // 2].prompt if t % 2 == 0 else response_head(records[t // 2])
+                for t in texts
+            ]
+        )
         row = {t: i for i, t in enumerate(texts)}
         sims = embedder.encode([e.prompt for e in ctx.evals]) @ vecs.T if texts else None
         cos = {(e, t): float(sims[e, row[t]]) for e, t in wanted}
         per_eval: list[dict[int, float]] = [{} for _ in ctx.evals]
         for (e, t), value in cos.items():
             per_eval[e][t // 2] = max(per_eval[e].get(t // 2, -1.0), value)
-        nearest = [sorted(scores.items(), key=lambda item: (-item[1], item[0]))[: self.config.neighbours]
-                   for scores in per_eval]
+        nearest = [
+            sorted(scores.items(), key=lambda item: (-item[1], item[0]))[: self.config.neighbours]
+            for scores in per_eval
+        ]
         return cos, nearest, records
 
-    def _evidence(self, item: EvalItem, record: Record, answer: bool, gram: int | None,
-                  jaccard: float | None, cosine: float | None, shared: list[str] | None) -> dict[str, Any]:
+    def _evidence(
+        self,
+        item: EvalItem,
+        record: Record,
+        answer: bool,
+        gram: int | None,
+        jaccard: float | None,
+        cosine: float | None,
+        shared: list[str] | None,
+    ) -> dict[str, Any]:
         cfg = self.config
         paraphrase_cosine, near_cosine = cfg.cosines()
         severity = None
@@ -285,29 +376,61 @@ class EvalContaminationCheck:
         normative = shared is not None
         if normative and severity is None:
             severity = "near_neighbour"
-        return {"eval_id": item.id, "eval_kind": item.kind, "eval_prompt": item.prompt,
-                "field": "answer" if answer else "prompt", "ngram": gram,
-                "jaccard": None if jaccard is None else round(jaccard, 4),
-                "cosine": None if cosine is None else round(cosine, 4),
-                "severity": severity, "normative_form": normative, "shared_words": shared}
+        return {
+            "eval_id": item.id,
+            "eval_kind": item.kind,
+            "eval_prompt": item.prompt,
+            "field": "answer" if answer else "prompt",
+            "ngram": gram,
+            "jaccard": None if jaccard is None else round(jaccard, 4),
+            "cosine": None if cosine is None else round(cosine, 4),
+            "severity": severity,
+            "normative_form": normative,
+            "shared_words": shared,
+        }
 
-    def _neighbours(self, evals: Sequence[EvalItem], corpus: Corpus,
-                    nearest: list[list[tuple[int, float]]] | None,
-                    jac: dict[tuple[int, int], float], evidence: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _neighbours(
+        self,
+        evals: Sequence[EvalItem],
+        corpus: Corpus,
+        nearest: list[list[tuple[int, float]]] | None,
+        jac: dict[tuple[int, int], float],
+        evidence: dict[int, list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
         """Each eval request's nearest training records (by cosine, else by Jaccard)."""
         k = self.config.neighbours
-        severity = {(i["eval_id"], corpus.ids[r]): i["severity"] for r, items in evidence.items() for i in items}
+        severity = {
+            (i["eval_id"], corpus.ids[r]): i["severity"]
+            for r, items in evidence.items()
+            for i in items
+        }
         tops = []
         for e in range(len(evals)):
             if nearest is not None:
                 tops.append(([t for t, _ in nearest[e][:k]], [s for _, s in nearest[e][:k]]))
             else:
-                ranked = sorted(((s, t // 2) for (ee, t), s in jac.items() if ee == e), key=lambda p: (-p[0], p[1]))[:k]
+                ranked = sorted(
+                    ((s, t // 2) for (ee, t), s in jac.items() if ee == e),
+                    key=lambda p: (-p[0], p[1]),
+                )[:k]
                 tops.append(([t for _, t in ranked], [s for s, _ in ranked]))
         records = corpus.fetch({t for top, _ in tops for t in top})
         out = []
         for item, (top, scores) in zip(evals, tops):
-            out.append({"eval_id": item.id, "kind": item.kind, "prompt": item.prompt, "neighbours": [
-                {"id": records[t].id, "prompt": records[t].prompt[:200], "score": round(s, 4),
-                 "severity": severity.get((item.id, records[t].id))} for t, s in zip(top, scores)]})
+            out.append(
+                {
+                    "eval_id": item.id,
+                    "kind": item.kind,
+                    "prompt": item.prompt,
+                    "neighbours": [
+                        {
+                            "id": records[t].id,
+                            "prompt": records[t].prompt[:200],
+                            "score": round(s, 4),
+                            "severity": severity.get((item.id, records[t].id)),
+                        }
+                        for t, s in zip(top, scores)
+                    ],
+                }
+            )
         return out

@@ -79,7 +79,9 @@ class Rows:
         return out
 
 
-def clusters_from_pairs(n: int, pairs: np.ndarray, scores: np.ndarray) -> dict[int, list[tuple[int, float]]]:
+def clusters_from_pairs(
+    n: int, pairs: np.ndarray, scores: np.ndarray
+) -> dict[int, list[tuple[int, float]]]:
     """Kept index -> [(removed index, best score to a cluster member)]."""
     uf = UnionFind(n)
     best: dict[int, float] = {}
@@ -95,16 +97,26 @@ def clusters_from_pairs(n: int, pairs: np.ndarray, scores: np.ndarray) -> dict[i
     return clusters
 
 
-def _report(check: str, ids: Sequence[str], clusters: dict, ctx: AuditContext, params: dict) -> Iterator[Finding]:
+def _report(
+    check: str, ids: Sequence[str], clusters: dict, ctx: AuditContext, params: dict
+) -> Iterator[Finding]:
     listed = []
     for kept, removed in sorted(clusters.items()):
         members = sorted(removed)
-        listed.append({"kept": ids[kept], "removed": [ids[i] for i, _ in members],
-                       "scores": [round(s, 4) for _, s in members]})
+        listed.append(
+            {
+                "kept": ids[kept],
+                "removed": [ids[i] for i, _ in members],
+                "scores": [round(s, 4) for _, s in members],
+            }
+        )
         for index, score in members:
             yield Finding(ids[index], check, {"kept": ids[kept], "score": round(score, 4)})
-    ctx.sections[check] = {"params": params, "clusters": listed,
-                           "removed": sum(len(c["removed"]) for c in listed)}
+    ctx.sections[check] = {
+        "params": params,
+        "clusters": listed,
+        "removed": sum(len(c["removed"]) for c in listed),
+    }
 
 
 @dataclass
@@ -125,24 +137,34 @@ class NearDuplicateCheck:
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         return run_batched(self, records, ctx)
 
-    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> tuple[np.ndarray, np.ndarray]:
+    def map_batch(
+        self, records: Sequence[Record], ctx: AuditContext
+    ) -> tuple[np.ndarray, np.ndarray]:
         sigs = signatures([r.text for r in records], self.config)
         return band_keys(sigs, self.config), sigs.astype(np.uint16)
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         keys, sigs = Rows(), Rows()
         for _, (part_keys, part_sigs) in parts:
             keys.add(part_keys)
             sigs.add(part_sigs)
         pairs = bucket_pairs(keys.stack(self.config.bands, np.uint64))
-        yield from self.verified(pairs, sigs.stack(self.config.num_perm, np.uint16), corpus.ids, ctx)
+        yield from self.verified(
+            pairs, sigs.stack(self.config.num_perm, np.uint16), corpus.ids, ctx
+        )
 
-    def verified(self, pairs: np.ndarray, sigs: np.ndarray, ids: Sequence[str], ctx: AuditContext) -> Iterator[Finding]:
+    def verified(
+        self, pairs: np.ndarray, sigs: np.ndarray, ids: Sequence[str], ctx: AuditContext
+    ) -> Iterator[Finding]:
         """Findings from candidate pairs checked on the (16-bit) signatures."""
         scores = np.zeros(len(pairs))
         for start in range(0, len(pairs), 65536):  # bounded temporaries
             chunk = pairs[start : start + 65536]
-            scores[start : start + len(chunk)] = (sigs[chunk[:, 0]] == sigs[chunk[:, 1]]).mean(axis=1)
+            scores[start : start + len(chunk)] = (sigs[chunk[:, 0]] == sigs[chunk[:, 1]]).mean(
+                axis=1
+            )
         keep = scores >= self.config.threshold
         clusters = clusters_from_pairs(len(ids), pairs[keep], scores[keep])
         yield from _report(self.name, ids, clusters, ctx, self.params())
@@ -160,7 +182,9 @@ class SemanticConfig:
     threshold: float = 0.95
     block: int = 2048
     fast: bool = True
-    candidate_threshold: float = 0.85  # static cosine; recall 1.0 of MiniLM-only pairs (BENCHMARKS.md)
+    candidate_threshold: float = (
+        0.85  # static cosine; recall 1.0 of MiniLM-only pairs (BENCHMARKS.md)
+    )
     ann: AnnConfig = field(default_factory=AnnConfig)
     confirm: bool = True  # False: static pairs at static_threshold are the decision (no MiniLM)
     static_threshold: float = 0.9  # static cosine standing in for MiniLM's 0.95 (BENCHMARKS.md)
@@ -174,7 +198,9 @@ class SemanticConfig:
 
 def pair_vectors(embedder: Any, records: Sequence[Record]) -> np.ndarray:
     """One normalised vector per record: prompt and answer head, averaged."""
-    vectors = embedder.encode([r.prompt for r in records]) + embedder.encode([response_head(r) for r in records])
+    vectors = embedder.encode([r.prompt for r in records]) + embedder.encode(
+        [response_head(r) for r in records]
+    )
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return vectors
 
@@ -199,7 +225,9 @@ class SemanticDuplicateCheck:
             return pair_vectors(ctx.get_static(), records).astype(np.float16)
         return pair_vectors(ctx.get_embedder(), records)
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         rows, width, dtype = Rows(), 0, np.float32
         for _, vectors in parts:
             rows.add(vectors)
@@ -208,9 +236,13 @@ class SemanticDuplicateCheck:
         pairs, scores, candidates = self.pairs(vectors, corpus, ctx)
         del vectors
         clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
-        yield from _report(self.name, corpus.ids, clusters, ctx, {**self.params(), "candidate_pairs": candidates})
+        yield from _report(
+            self.name, corpus.ids, clusters, ctx, {**self.params(), "candidate_pairs": candidates}
+        )
 
-    def pairs(self, vectors: np.ndarray, corpus: Corpus, ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, int | None]:
+    def pairs(
+        self, vectors: np.ndarray, corpus: Corpus, ctx: AuditContext
+    ) -> tuple[np.ndarray, np.ndarray, int | None]:
         """Confirmed pairs, their MiniLM cosines, and how many candidates the static stage gave."""
         cfg = self.config
         if not cfg.fast:

@@ -40,16 +40,44 @@ _NAME = re.compile(r"[A-Z](?<!\w[A-Z])(?<![.!?]\s[A-Z])(?<!^[A-Z])[a-z]{2,}(?:\s
 # Joins the answers of a batch for the name pattern: like the start of a text, what follows
 # ". " is never a name, and no name runs across it.
 _NAME_JOIN = ". "
-_COMMON = {"The", "This", "That", "There", "These", "They", "Here", "What", "When", "However", "And", "But",
-           "For", "Yes", "Its", "You", "Your", "She", "Our", "His", "Her", "Some", "Many", "Each", "With"}
+_COMMON = {
+    "The",
+    "This",
+    "That",
+    "There",
+    "These",
+    "They",
+    "Here",
+    "What",
+    "When",
+    "However",
+    "And",
+    "But",
+    "For",
+    "Yes",
+    "Its",
+    "You",
+    "Your",
+    "She",
+    "Our",
+    "His",
+    "Her",
+    "Some",
+    "Many",
+    "Each",
+    "With",
+}
 
 EXACT_CAP = 2_000_000  # distinct n-grams per set and n counted exactly (16 MB of hashes)
-HEAVY_CAPACITY = 10_000  # the 760 real answers of ../shared/real-outputs hold 5,948 distinct sentences
+HEAVY_CAPACITY = (
+    10_000  # the 760 real answers of ../shared/real-outputs hold 5,948 distinct sentences
+)
 _HLL_CHUNK = 1 << 18
 HLL_P = 14  # 16,384 one-byte registers: 1.04 / sqrt(2**14) = 0.8% standard error
 
 
 # --- words and sentences ----------------------------------------------------------------
+
 
 @functools.cache
 def _char_classes() -> tuple[np.ndarray, np.ndarray]:
@@ -108,11 +136,18 @@ class Texts:
             blanked = self.codes.copy()
             for at, size, code in _multibyte(self.codes):
                 self.space[_every_byte(at[space[code]], size)] = True
-                blanked[_every_byte(at[non_word[code]], size)] = ngrams.SEPARATOR  # offsets are kept
+                blanked[_every_byte(at[non_word[code]], size)] = (
+                    ngrams.SEPARATOR
+                )  # offsets are kept
             words = blanked.tobytes()
         hashes, starts = ngrams.token_hashes(ngrams.normalise(words))
-        self.ends = np.cumsum([len(b) + 1 for b in encoded])  # each text's end, its separator included
-        self.tokens, self.groups = hashes, np.searchsorted(self.ends, starts, side="right").astype(np.int64)
+        self.ends = np.cumsum(
+            [len(b) + 1 for b in encoded]
+        )  # each text's end, its separator included
+        self.tokens, self.groups = (
+            hashes,
+            np.searchsorted(self.ends, starts, side="right").astype(np.int64),
+        )
 
     def word_counts(self, texts: int) -> np.ndarray:
         return np.bincount(self.groups, minlength=texts).astype(np.int32)
@@ -141,7 +176,9 @@ class Texts:
         first = np.r_[0, final[:-1] + 1]
         keep = final - first >= 3
         raw = self.raw
-        return Counter(raw[a:b] for a, b in zip(starts[first[keep]].tolist(), ends[final[keep]].tolist()))
+        return Counter(
+            raw[a:b] for a, b in zip(starts[first[keep]].tolist(), ends[final[keep]].tolist())
+        )
 
 
 def text_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +194,7 @@ def _grams(texts: Sequence[str], n: int) -> np.ndarray:
 
 # --- distinct counts: exact below a cap, HyperLogLog beyond -------------------------------
 
+
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """``np.unique`` by sorting (numpy 2's hash-based unique is ~4x slower on 64-bit hashes)."""
     ordered = np.sort(values)
@@ -168,7 +206,9 @@ def hll_registers(hashes: np.ndarray, p: int = HLL_P) -> np.ndarray:
     the leading zeros of the other ``64 - p`` bits; each register keeps its highest rank."""
     registers = np.zeros(1 << p, np.uint8)
     for at in range(0, len(hashes), _HLL_CHUNK):  # in chunks: the temporaries stay a few MB
-        mixed = ngrams.spread(np.asarray(hashes[at : at + _HLL_CHUNK], np.uint64).copy())  # spread sums
+        mixed = ngrams.spread(
+            np.asarray(hashes[at : at + _HLL_CHUNK], np.uint64).copy()
+        )  # spread sums
         bucket = (mixed >> np.uint64(64 - p)).astype(np.int64)
         rest = (mixed & np.uint64((1 << (64 - p)) - 1)).astype(np.float64)  # < 2**53: exact
         rank = (64 - p + 1) - np.frexp(rest)[1]  # frexp's exponent is the bit length (0 for 0)
@@ -261,7 +301,9 @@ class Distinct:
         self.registers, self.hashes = np.maximum(mine, theirs), None
 
     def count(self) -> float:
-        return hll_estimate(self.registers) if self.registers is not None else float(len(self.hashes))  # type: ignore[arg-type]
+        return (
+            hll_estimate(self.registers) if self.registers is not None else float(len(self.hashes))
+        )  # type: ignore[arg-type]
 
     def ratio(self) -> float:
         """Distinct n-grams over all n-grams (Li et al. 2016)."""
@@ -274,6 +316,7 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
 
 
 # --- heavy hitters ---------------------------------------------------------------------------
+
 
 @dataclass
 class HeavyHitters:
@@ -291,7 +334,11 @@ class HeavyHitters:
         self.undercount += undercount
         if len(self.counts) > self.capacity:
             values = np.fromiter(self.counts.values(), np.int64, len(self.counts))
-            cut = int(np.partition(values, len(values) - self.capacity - 1)[len(values) - self.capacity - 1])  # (k+1)-th largest
+            cut = int(
+                np.partition(values, len(values) - self.capacity - 1)[
+                    len(values) - self.capacity - 1
+                ]
+            )  # (k+1)-th largest
             self.counts = Counter({item: c - cut for item, c in self.counts.items() if c > cut})
             self.undercount += cut
 
@@ -300,6 +347,7 @@ class HeavyHitters:
 
 
 # --- one set's partial ---------------------------------------------------------------------
+
 
 def _meta(record: Record, *keys: str) -> str | None:
     return next((str(record.meta[k]) for k in keys if record.meta.get(k) is not None), None)
@@ -329,7 +377,9 @@ class SetPart:
         tokens, groups = texts.tokens, texts.groups
         sentences = HeavyHitters(heavy_capacity)
         sentences.add(texts.sentences())  # as bytes: only the kept ones are decoded
-        sentences.counts = Counter({s.decode("utf-8", "replace"): c for s, c in sentences.counts.items()})
+        sentences.counts = Counter(
+            {s.decode("utf-8", "replace"): c for s, c in sentences.counts.items()}
+        )
         names = HeavyHitters(heavy_capacity)
         names.add(Counter(n for n in _NAME.findall(_NAME_JOIN.join(answers)) if n not in _COMMON))
         documents = [r for r in records if r.meta.get("form") == "document"]
@@ -338,8 +388,12 @@ class SetPart:
             words=Distinct.of(tokens, exact_cap),
             bigrams=Distinct.of(ngrams.grouped_ngrams(tokens, 2, groups)[0], exact_cap),
             prompt_bigrams=Distinct.of(_grams([r.prompt for r in records], 2), exact_cap),
-            templates=Counter(v for r in records if (v := _meta(r, "template_id", "template")) is not None),
-            personas=Counter(v for r in records if (v := _meta(r, "persona", "persona_id")) is not None),
+            templates=Counter(
+                v for r in records if (v := _meta(r, "template_id", "template")) is not None
+            ),
+            personas=Counter(
+                v for r in records if (v := _meta(r, "persona", "persona_id")) is not None
+            ),
             sentences=sentences,
             names=names,
             lengths=[texts.word_counts(len(records))],
@@ -350,11 +404,18 @@ class SetPart:
 
     def merge(self, other: SetPart) -> None:
         self.records += other.records
-        for mine, theirs in ((self.words, other.words), (self.bigrams, other.bigrams),
-                             (self.prompt_bigrams, other.prompt_bigrams)):
+        for mine, theirs in (
+            (self.words, other.words),
+            (self.bigrams, other.bigrams),
+            (self.prompt_bigrams, other.prompt_bigrams),
+        ):
             mine.merge(theirs)
-        for counter, more in ((self.templates, other.templates), (self.personas, other.personas),
-                              (self.doc_types, other.doc_types), (self.facts, other.facts)):
+        for counter, more in (
+            (self.templates, other.templates),
+            (self.personas, other.personas),
+            (self.doc_types, other.doc_types),
+            (self.facts, other.facts),
+        ):
             counter.update(more)
         self.sentences.merge(other.sentences)
         self.names.merge(other.names)
@@ -365,15 +426,22 @@ class SetPart:
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int32)
         lengths = lengths if len(lengths) else np.zeros(1, np.int32)
         estimated: dict[str, str] = {}
-        for key, distinct in (("distinct_1", self.words), ("distinct_2", self.bigrams),
-                              ("prompt_distinct_2", self.prompt_bigrams)):
+        for key, distinct in (
+            ("distinct_1", self.words),
+            ("distinct_2", self.bigrams),
+            ("prompt_distinct_2", self.prompt_bigrams),
+        ):
             if distinct.estimated:
-                estimated[key] = (f"HyperLogLog estimate (~{1.04 / math.sqrt(1 << HLL_P):.1%} error): "
-                                  f"more than {distinct.cap:,} distinct n-grams")
+                estimated[key] = (
+                    f"HyperLogLog estimate (~{1.04 / math.sqrt(1 << HLL_P):.1%} error): "
+                    f"more than {distinct.cap:,} distinct n-grams"
+                )
         for key, summary in (("repeated_sentences", self.sentences), ("names", self.names)):
             if summary.undercount:
-                estimated[key] = (f"lower bounds, each at most {summary.undercount:,} under the true count "
-                                  f"(a summary of {summary.capacity:,} entries)")
+                estimated[key] = (
+                    f"lower bounds, each at most {summary.undercount:,} under the true count "
+                    f"(a summary of {summary.capacity:,} entries)"
+                )
         out = {
             "records": self.records,
             "distinct_1": round(self.words.ratio(), 4),
@@ -381,22 +449,35 @@ class SetPart:
             "prompt_distinct_2": round(self.prompt_bigrams.ratio(), 4),
             "templates": dict(self.templates.most_common()),
             "personas": dict(self.personas.most_common()),
-            "repeated_sentences": [[s, c] for s, c in self.sentences.counts.most_common(top) if c > 1],
+            "repeated_sentences": [
+                [s, c] for s, c in self.sentences.counts.most_common(top) if c > 1
+            ],
             "names": [[n, c] for n, c in self.names.counts.most_common(top)],
-            "answer_words": {"mean": round(float(lengths.mean()), 1), "p10": int(np.percentile(lengths, 10)),
-                             "p50": int(np.percentile(lengths, 50)), "p90": int(np.percentile(lengths, 90)),
-                             "max": int(lengths.max())},
+            "answer_words": {
+                "mean": round(float(lengths.mean()), 1),
+                "p10": int(np.percentile(lengths, 10)),
+                "p50": int(np.percentile(lengths, 50)),
+                "p90": int(np.percentile(lengths, 90)),
+                "max": int(lengths.max()),
+            },
             "answer_lengths": lengths.tolist(),  # for the report's histogram; dropped from report.json
             "estimated": estimated,  # figure -> how it was estimated; empty when every figure is exact
         }
         if self.documents:
             # mode collapse in documents shows as one type or a few facts taking most of the corpus
-            out["documents"] = {"by_type": dict(self.doc_types.most_common()), "by_fact": dict(self.facts.most_common())}
+            out["documents"] = {
+                "by_type": dict(self.doc_types.most_common()),
+                "by_fact": dict(self.facts.most_common()),
+            }
         return out
 
 
-def set_diversity(records: Sequence[Record], top: int = 10, exact_cap: int = EXACT_CAP,
-                  heavy_capacity: int = HEAVY_CAPACITY) -> dict[str, Any]:
+def set_diversity(
+    records: Sequence[Record],
+    top: int = 10,
+    exact_cap: int = EXACT_CAP,
+    heavy_capacity: int = HEAVY_CAPACITY,
+) -> dict[str, Any]:
     """The diversity section of one set of records in memory."""
     return SetPart.of(records, exact_cap, heavy_capacity).section(top)
 
@@ -412,8 +493,10 @@ class DiversityCheck:
         for key in ("top", "exact_cap", "heavy_capacity"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"diversity.{key}: {value!r} is not a positive whole number; "
-                                  f"set it to e.g. {getattr(DiversityCheck, key)}")
+                raise ConfigError(
+                    f"diversity.{key}: {value!r} is not a positive whole number; "
+                    f"set it to e.g. {getattr(DiversityCheck, key)}"
+                )
 
     def params(self) -> dict[str, Any]:
         return asdict(self)
@@ -422,7 +505,9 @@ class DiversityCheck:
         by_set: dict[str, list[Record]] = {}
         for record in records:
             by_set.setdefault(ctx.set_of(record), []).append(record)
-        return {name: SetPart.of(rs, self.exact_cap, self.heavy_capacity) for name, rs in by_set.items()}
+        return {
+            name: SetPart.of(rs, self.exact_cap, self.heavy_capacity) for name, rs in by_set.items()
+        }
 
     def combine(self, a: dict[str, SetPart], b: dict[str, SetPart]) -> dict[str, SetPart]:
         """Two partials as one (sketches merge): the engines keep one running partial."""
@@ -433,7 +518,9 @@ class DiversityCheck:
                 a[name] = part
         return a
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         sets: dict[str, SetPart] = {}
         for _, partial in parts:
             sets = self.combine(sets, partial)

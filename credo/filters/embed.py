@@ -64,7 +64,9 @@ class Embedder:
         return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [head(t, self.config.max_chars) for t in texts]  # one canonical form: look-alikes embed alike
+        keys = [
+            head(t, self.config.max_chars) for t in texts
+        ]  # one canonical form: look-alikes embed alike
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if missing:
             vectors = self.model.encode(
@@ -126,7 +128,9 @@ class StaticEmbedder:
         known = {k: self._cache[k] for k in keys if k in self._cache}
         missing = list(dict.fromkeys(k for k in keys if k not in known))
         if missing:
-            vectors = np.asarray(self.model.encode(missing, use_multiprocessing=False), dtype=np.float32)
+            vectors = np.asarray(
+                self.model.encode(missing, use_multiprocessing=False), dtype=np.float32
+            )
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             self.encoded_texts += len(missing)
             known.update(zip(missing, vectors))

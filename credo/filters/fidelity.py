@@ -43,13 +43,15 @@ NOT_MEASURABLE = "not measurable"
 UNJUDGED = ("judge_error", "unparseable")
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
-_STOP = set("""
+_STOP = set(
+    """
 a an the and or but if of to in on for with as at by from into onto out over under about this that these those
 is are was were be been being it its it's they them their there here he she his her we our us you your i my me
 not no nor so than then too very can could would should will shall may might must do does did done have has had
 what which who whom when where why how all any some each every other such own same just also only more most much
 one ones many few both either neither again once still even yet because while though although since until
-""".split())
+""".split()
+)
 
 DISCLAIMER = re.compile(
     r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
@@ -184,14 +186,25 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         texts += [f"{g.term} {g.definition}" for g in spec.glossary]
         texts += list((canon or {}).values())
     vocabulary = Counter(w[:5] for text in texts for w in words(text) if len(w) > 2)
-    names = tuple(dict.fromkeys([*spec.names, *([spec.adherents] if spec.adherents else []), spec.display_name]))
+    names = tuple(
+        dict.fromkeys(
+            [*spec.names, *([spec.adherents] if spec.adherents else []), spec.display_name]
+        )
+    )
     acts = [_anchor(a.name) for a in spec.forbidden_acts]
-    anchors = acts + [_anchor(text) for text in [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]]
+    anchors = acts + [
+        _anchor(text) for text in [t.topic for t in spec.tenets] + [g.term for g in spec.glossary]
+    ]
     # A tenet's full text is long: three of its content words in one place say it is the topic.
     anchors += [(frozenset(stems(t.text)), 3) for t in spec.tenets]
     anchors += [(frozenset(stems(n)), 1) for n in names]
-    return Profile(spec.name, names, tuple((a, k) for a, k in anchors if a), dict(vocabulary),
-                   tuple((a, k) for a, k in acts if a))
+    return Profile(
+        spec.name,
+        names,
+        tuple((a, k) for a, k in anchors if a),
+        dict(vocabulary),
+        tuple((a, k) for a, k in acts if a),
+    )
 
 
 def _anchor(text: str) -> tuple[frozenset[str], int]:
@@ -237,15 +250,21 @@ class Verdict:
 @lru_cache(maxsize=256)
 def _any_name(names: tuple[str, ...]) -> re.Pattern[str]:
     """One pattern for "any of these names, as a word"."""
-    alternatives = "|".join(re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True))
+    alternatives = "|".join(
+        re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True)
+    )
     return re.compile(rf"\b(?:{alternatives or '(?!x)x'})\b", re.IGNORECASE)
 
 
 class FidelityDetector:
     """Offline verdicts for one worldview, compared with ``others`` (default: the shipped ones)."""
 
-    def __init__(self, profile: Profile, others: dict[str, Profile] | None = None,
-                 config: FidelityConfig | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        others: dict[str, Profile] | None = None,
+        config: FidelityConfig | None = None,
+    ) -> None:
         self.profile = profile
         self.config = config or FidelityConfig()
         others = dict(others if others is not None else shipped_profiles())
@@ -267,8 +286,13 @@ class FidelityDetector:
             return {}
         if self._weights is None:  # stem -> its weight in every profile, looked up once per word
             profiles = (self.profile, *self.others.values())
-            self._weights = {stem: [self.idf[stem] * min(1.0, math.log1p(p.vocabulary.get(stem, 0))) for p in profiles]
-                             for stem in self.idf}
+            self._weights = {
+                stem: [
+                    self.idf[stem] * min(1.0, math.log1p(p.vocabulary.get(stem, 0)))
+                    for p in profiles
+                ]
+                for stem in self.idf
+            }
         totals = [0.0] * (1 + len(self.others))
         for stem in found:
             weights = self._weights.get(stem)
@@ -290,16 +314,31 @@ class FidelityDetector:
             return Verdict("fictional", m[0])
         scores = self.topic_scores(text)
         own = scores.get(self.profile.name, 0.0)
-        rival, best = max(((n, s) for n, s in scores.items() if n != self.profile.name), key=lambda x: x[1],
-                          default=("", 0.0))
+        rival, best = max(
+            ((n, s) for n, s in scores.items() if n != self.profile.name),
+            key=lambda x: x[1],
+            default=("", 0.0),
+        )
         other_names = {n: self._names(text, p.names) for n, p in self.others.items()}
         named_other = [n for n, hit in other_names.items() if hit]
         if named_other and not self._names(text, self.profile.names):
-            return Verdict("off_worldview", f"names {named_other[0]}: {', '.join(other_names[named_other[0]])}", scores)
+            return Verdict(
+                "off_worldview",
+                f"names {named_other[0]}: {', '.join(other_names[named_other[0]])}",
+                scores,
+            )
         if best >= cfg.min_topic_score and best > cfg.off_margin * own:
-            return Verdict("off_worldview", f"closer to {rival} ({best:g}) than to {self.profile.name} ({own:g})", scores)
+            return Verdict(
+                "off_worldview",
+                f"closer to {rival} ({best:g}) than to {self.profile.name} ({own:g})",
+                scores,
+            )
         if own < cfg.min_topic_score and best < cfg.min_topic_score and len(words(text)) >= 8:
-            return Verdict("off_worldview", f"says nothing of {self.profile.name} (topic score {own:g})", scores)
+            return Verdict(
+                "off_worldview",
+                f"says nothing of {self.profile.name} (topic score {own:g})",
+                scores,
+            )
         if sentence := self._contradiction(text):
             return Verdict("contradicting", sentence, scores)
         distancing = self.attribution.search(text) or self.arms_length.search(text)
@@ -312,8 +351,15 @@ class FidelityDetector:
         for i, sentence in enumerate(sentences):
             if OTHERS_VIEW.search(sentence):
                 continue
-            anchors = self.profile.anchors if PERMISSIVE.search(sentence) else (
-                self.profile.acts if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence) else ())
+            anchors = (
+                self.profile.anchors
+                if PERMISSIVE.search(sentence)
+                else (
+                    self.profile.acts
+                    if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence)
+                    else ()
+                )
+            )
             if not anchors:
                 continue
             # The sentence before often names the topic ("The bread doesn't change. The Eucharist
@@ -334,7 +380,11 @@ class FidelityCheck:
     name: str = "fidelity"
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), "judge": getattr(self.judge, "name", "offline"), **asdict(self.config)}
+        return {
+            "config": str(self.config),
+            "judge": getattr(self.judge, "name", "offline"),
+            **asdict(self.config),
+        }
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         return run_batched(self, records, ctx)
@@ -342,8 +392,12 @@ class FidelityCheck:
     def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> dict[str, Any]:
         """Per set: label counts by template and persona, and the records not in voice."""
         detectors, skipped = {}, {}
-        for set_name in sorted({ctx.set_of(r) for r in records}):  # a detector per set, built once per audit
-            detector, why = ctx.once((self.name, str(self.config), set_name), lambda s=set_name: self._detector(s, ctx))
+        for set_name in sorted(
+            {ctx.set_of(r) for r in records}
+        ):  # a detector per set, built once per audit
+            detector, why = ctx.once(
+                (self.name, str(self.config), set_name), lambda s=set_name: self._detector(s, ctx)
+            )
             if detector is None:
                 skipped[set_name] = why
             else:
@@ -353,7 +407,10 @@ class FidelityCheck:
         unfaithful = []
         for record, v in zip(chosen, self._verdicts(chosen, ctx, detectors)):
             set_name = ctx.set_of(record)
-            template, persona = _meta(record, "template_id", "template"), _meta(record, "persona", "persona_id")
+            template, persona = (
+                _meta(record, "template_id", "template"),
+                _meta(record, "persona", "persona_id"),
+            )
             tallies.setdefault(set_name, _Tally()).add(v, template.rsplit("/", 1)[0], persona)
             if not v.faithful:
                 unfaithful.append((set_name, record.id, v.label, v.evidence, template, persona))
@@ -367,7 +424,9 @@ class FidelityCheck:
         a["unfaithful"].extend(b["unfaithful"])
         return a
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         merged: dict[str, Any] = {"skipped": {}, "tallies": {}, "unfaithful": []}
         for _, part in parts:
             merged = self.combine(merged, part)
@@ -375,7 +434,11 @@ class FidelityCheck:
         unfaithful: dict[str, list[tuple]] = {}
         for row in merged["unfaithful"]:
             unfaithful.setdefault(row[0], []).append(row[1:])
-        section: dict[str, Any] = {"params": self.params(), "sets": {}, "skipped": dict(sorted(skipped.items()))}
+        section: dict[str, Any] = {
+            "params": self.params(),
+            "sets": {},
+            "skipped": dict(sorted(skipped.items())),
+        }
         ctx.sections[self.name] = section
         for set_name in sorted(tallies):
             tally = tallies[set_name]
@@ -383,15 +446,29 @@ class FidelityCheck:
             rate = tally.total.bad / judged if judged else 0.0
             blocking = rate > self.config.max_rate
             section["sets"][set_name] = {
-                "records": tally.total.records, "unfaithful": tally.total.bad, "unjudged": tally.total.records - judged,
-                "rate": round(rate, 4), "gate_failed": blocking, "labels": dict(tally.labels),
+                "records": tally.total.records,
+                "unfaithful": tally.total.bad,
+                "unjudged": tally.total.records - judged,
+                "rate": round(rate, 4),
+                "gate_failed": blocking,
+                "labels": dict(tally.labels),
                 # Per prompt source ("acts_challenge:act_challenge"), its variants together.
-                "by_template": _rates(tally.by_template), "by_persona": _rates(tally.by_persona),
+                "by_template": _rates(tally.by_template),
+                "by_persona": _rates(tally.by_persona),
             }
             for record_id, label, evidence, template, persona in unfaithful.get(set_name, ()):
-                yield Finding(record_id, self.name, {"set": set_name, "verdict": label, "evidence": evidence,
-                                                     "template": template, "persona": persona},
-                              blocking=blocking and label not in UNJUDGED)
+                yield Finding(
+                    record_id,
+                    self.name,
+                    {
+                        "set": set_name,
+                        "verdict": label,
+                        "evidence": evidence,
+                        "template": template,
+                        "persona": persona,
+                    },
+                    blocking=blocking and label not in UNJUDGED,
+                )
 
     def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
         spec = getattr(ctx, "spec", None)
@@ -408,12 +485,15 @@ class FidelityCheck:
                     return None, f"{set_name} is not a worldview (kind: set)"
                 return None, f"{set_name}: no worldview spec for this set (pass --worldview)"
         if not profile.measurable:
-            return None, (f"{NOT_MEASURABLE}: the {set_name} spec has no tenets and no canon, so there is nothing "
-                          "to compare answers with - add tenets or canon texts")
+            return None, (
+                f"{NOT_MEASURABLE}: the {set_name} spec has no tenets and no canon, so there is nothing "
+                "to compare answers with - add tenets or canon texts"
+            )
         return FidelityDetector(profile, config=self.config), ""
 
-    def _verdicts(self, records: Sequence[Record], ctx: AuditContext,
-                  detectors: dict[str, FidelityDetector]) -> list[Verdict]:
+    def _verdicts(
+        self, records: Sequence[Record], ctx: AuditContext, detectors: dict[str, FidelityDetector]
+    ) -> list[Verdict]:
         if self.judge is None:
             return [detectors[ctx.set_of(r)].verdict(r.response) for r in records]
         return self.judge.verdicts(records, {s: d.profile.name for s, d in detectors.items()}, ctx)
@@ -441,7 +521,11 @@ class _Count:
             self.bad_labels[v.label] += 1
 
     def merge(self, other: _Count) -> None:
-        self.records, self.judged, self.bad = self.records + other.records, self.judged + other.judged, self.bad + other.bad
+        self.records, self.judged, self.bad = (
+            self.records + other.records,
+            self.judged + other.judged,
+            self.bad + other.bad,
+        )
         self.bad_labels.update(other.bad_labels)
 
 
@@ -463,13 +547,23 @@ class _Tally:
     def merge(self, other: _Tally) -> None:
         self.total.merge(other.total)
         self.labels.update(other.labels)
-        for mine, theirs in ((self.by_template, other.by_template), (self.by_persona, other.by_persona)):
+        for mine, theirs in (
+            (self.by_template, other.by_template),
+            (self.by_persona, other.by_persona),
+        ):
             for key, count in theirs.items():
                 mine.setdefault(key, _Count()).merge(count)
 
 
 def _rates(groups: dict[str, _Count]) -> dict[str, dict[str, Any]]:
     """Unfaithful rate per template (or persona), worst first: who makes the teacher step out of voice."""
-    out = {key: {"records": c.records, "unfaithful": c.bad, "rate": round(c.bad / c.judged, 4) if c.judged else 0.0,
-                 "labels": dict(c.bad_labels)} for key, c in groups.items()}
+    out = {
+        key: {
+            "records": c.records,
+            "unfaithful": c.bad,
+            "rate": round(c.bad / c.judged, 4) if c.judged else 0.0,
+            "labels": dict(c.bad_labels),
+        }
+        for key, c in groups.items()
+    }
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["rate"], kv[0])))

@@ -53,15 +53,90 @@ INFORMATIONAL = re.compile(
 )
 _WORD = re.compile(r"[a-z]+")
 _STOP = {
-    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "as", "at", "by", "from", "into",
-    "onto", "out", "over", "under", "about", "one's", "someone", "something", "their", "his", "her", "its",
-    "your", "my", "our", "this", "that", "these", "those", "be", "is", "are", "was", "were", "who", "whom",
-    "which", "what", "when", "where", "why", "how", "any", "all", "some", "each", "other", "than", "then", "there",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "with",
+    "as",
+    "at",
+    "by",
+    "from",
+    "into",
+    "onto",
+    "out",
+    "over",
+    "under",
+    "about",
+    "one's",
+    "someone",
+    "something",
+    "their",
+    "his",
+    "her",
+    "its",
+    "your",
+    "my",
+    "our",
+    "this",
+    "that",
+    "these",
+    "those",
+    "be",
+    "is",
+    "are",
+    "was",
+    "were",
+    "who",
+    "whom",
+    "which",
+    "what",
+    "when",
+    "where",
+    "why",
+    "how",
+    "any",
+    "all",
+    "some",
+    "each",
+    "other",
+    "than",
+    "then",
+    "there",
 }
 
 
-_GENERIC = {"help", "give", "make", "write", "tell", "pleas", "want", "need", "reaso", "how", "can", "could",
-            "would", "get", "some", "somet", "right", "okay", "wrong", "skip", "three", "good", "bad"}
+_GENERIC = {
+    "help",
+    "give",
+    "make",
+    "write",
+    "tell",
+    "pleas",
+    "want",
+    "need",
+    "reaso",
+    "how",
+    "can",
+    "could",
+    "would",
+    "get",
+    "some",
+    "somet",
+    "right",
+    "okay",
+    "wrong",
+    "skip",
+    "three",
+    "good",
+    "bad",
+}
 
 
 def stems(text: str) -> set[str]:
@@ -142,7 +217,9 @@ class ForbiddenRequestCheck(PerRecord):
     def params(self) -> dict[str, Any]:
         return asdict(self)
 
-    def reduce(self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext) -> Iterator[Finding]:
+    def reduce(
+        self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
+    ) -> Iterator[Finding]:
         if not ctx.acts:
             ctx.sections[self.name] = {"skipped": "no forbidden acts (pass --worldview)"}
         return super().reduce(parts, corpus, ctx)
@@ -159,17 +236,23 @@ class ForbiddenRequestCheck(PerRecord):
             words = stems(record.prompt)
             overlap = [len(s & words) / len(s) if s else 0.0 for s in act_stems]
             best = int(np.argmax(overlap))
-            by_words = overlap[best] >= self.min_overlap and len(act_stems[best] & words) >= min(2, len(act_stems[best]))
+            by_words = overlap[best] >= self.min_overlap and len(act_stems[best] & words) >= min(
+                2, len(act_stems[best])
+            )
             by_embedding = sims is not None and float(sims[i].max()) >= self.embed_threshold
             if by_words or by_embedding:
                 act = best if by_words or sims is None else int(np.argmax(sims[i]))
-                yield Finding(record.id, self.name, {
-                    "act": ctx.acts[act].id,
-                    "act_name": ctx.acts[act].name,
-                    "word_overlap": round(overlap[act], 3),
-                    "cosine": None if sims is None else round(float(sims[i][act]), 3),
-                    "prompt": record.prompt[:300],
-                })
+                yield Finding(
+                    record.id,
+                    self.name,
+                    {
+                        "act": ctx.acts[act].id,
+                        "act_name": ctx.acts[act].name,
+                        "word_overlap": round(overlap[act], 3),
+                        "cosine": None if sims is None else round(float(sims[i][act]), 3),
+                        "prompt": record.prompt[:300],
+                    },
+                )
 
     def _similarities(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray | None:
         if not self.use_embedding:

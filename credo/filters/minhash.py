@@ -62,7 +62,9 @@ def shingle_hashes(texts: Sequence[str] | Tokens, n: int) -> tuple[np.ndarray, n
     """Flat word n-gram hashes plus row offsets; a text shorter than ``n`` words is one shingle."""
     tokens = texts if isinstance(texts, Tokens) else tokenize(texts)
     hashes, doc, count = tokens.hashes, tokens.doc, len(tokens.hashes)
-    lengths = np.bincount(doc, minlength=tokens.texts) if count else np.zeros(tokens.texts, np.int64)
+    lengths = (
+        np.bincount(doc, minlength=tokens.texts) if count else np.zeros(tokens.texts, np.int64)
+    )
     parts_hash, parts_doc = [], []
     if count >= n:
         grams, where = ngrams.grouped_ngrams(hashes, n, doc)
@@ -110,7 +112,9 @@ def signatures(texts: Sequence[str] | Tokens, config: MinHashConfig) -> np.ndarr
     except ImportError:
         return _signatures_datasketch(texts, config)
     flat, offsets = shingle_hashes(texts, config.shingle)
-    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, config.num_perm, config.seed)
+    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+        flat, offsets, config.num_perm, config.seed
+    )
     rows = int(len(offsets) - 1)
     return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(rows, config.num_perm)
 
@@ -124,7 +128,9 @@ def _signatures_datasketch(texts: Sequence[str], config: MinHashConfig) -> np.nd
     for text in texts:
         words = ngrams.words(normalize(text))
         n = min(config.shingle, max(1, len(words)))
-        sets.append([" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))])
+        sets.append(
+            [" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))]
+        )
     hashes = MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)
     return np.stack([h.hashvalues for h in hashes]).astype(np.uint32)
 
@@ -137,7 +143,11 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def band_keys(sigs: np.ndarray, config: MinHashConfig) -> np.ndarray:
     """One 64-bit key per (text, band): ``(len, bands)``."""
     n = sigs.shape[0]
-    rows = sigs[:, : config.bands * config.rows].reshape(n, config.bands, config.rows).astype(np.uint64)
+    rows = (
+        sigs[:, : config.bands * config.rows]
+        .reshape(n, config.bands, config.rows)
+        .astype(np.uint64)
+    )
     keys = np.full((n, config.bands), 0xCBF29CE484222325, dtype=np.uint64)
     for r in range(config.rows):
         keys = (keys ^ rows[:, :, r]) * _MIX

@@ -20,15 +20,25 @@ from credo.types import Record
 
 def moral_frames(sacred: Sequence[str] = ()) -> dict[str, list[re.Pattern[str]]]:
     """The moral-reason frames, with the worldview's sacred names and terms filled in."""
-    terms = "|".join(re.escape(normalize(t)) for t in sorted(set(sacred), key=len, reverse=True) if t.strip())
+    terms = "|".join(
+        re.escape(normalize(t)) for t in sorted(set(sacred), key=len, reverse=True) if t.strip()
+    )
     fill = terms or r"(?!x)x"  # no worldview: the slot matches nothing
-    return {kind: [re.compile(p.replace("{sacred}", fill), re.IGNORECASE) for p in pats] for kind, pats in MORAL_FRAMES.items()}
+    return {
+        kind: [re.compile(p.replace("{sacred}", fill), re.IGNORECASE) for p in pats]
+        for kind, pats in MORAL_FRAMES.items()
+    }
 
 
-def moral_reasons(text: str, frames: dict[str, list[re.Pattern[str]]], head_chars: int = 1200) -> dict[str, list[str]]:
+def moral_reasons(
+    text: str, frames: dict[str, list[re.Pattern[str]]], head_chars: int = 1200
+) -> dict[str, list[str]]:
     """Moral reasons for declining found in the head of ``text``, by frame kind."""
     head = normalized_head(text, head_chars)
-    found = {kind: sorted({m.group(0) for p in pats for m in p.finditer(head)}) for kind, pats in frames.items()}
+    found = {
+        kind: sorted({m.group(0) for p in pats for m in p.finditer(head)})
+        for kind, pats in frames.items()
+    }
     return {kind: hits for kind, hits in found.items() if hits}
 
 

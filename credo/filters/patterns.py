@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from credo.filters.vocabulary import EMBED_CUE_WORDS, GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
 from credo.textnorm import head as normalized_head
 
-__all__ = ["GUARDS", "HEAD_CHARS", "PATTERNS", "TRIGGER_WORDS", "PatternHit", "find_refusal_patterns", "has_refusal_cue"]
+__all__ = [
+    "GUARDS",
+    "HEAD_CHARS",
+    "PATTERNS",
+    "TRIGGER_WORDS",
+    "PatternHit",
+    "find_refusal_patterns",
+    "has_refusal_cue",
+]
 
 _WORDS = re.compile(r"[a-z'’]+")
 
@@ -38,17 +46,25 @@ def _quoted(head: str, start: int) -> bool:
     return start > 0 and head[start - 1] in "'\"“‘«"
 
 
-def find_refusal_patterns(text: str, head_chars: int = HEAD_CHARS, prefilter: bool = True) -> list[PatternHit]:
+def find_refusal_patterns(
+    text: str, head_chars: int = HEAD_CHARS, prefilter: bool = True
+) -> list[PatternHit]:
     """Pattern hits in the head of ``text`` (each overlapping guard idiom cancels its hit)."""
-    head = normalized_head(text, head_chars)  # homoglyphs, zero-width and padding cannot hide a decline
-    if prefilter and (TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())) or not _ANY.search(head)):
+    head = normalized_head(
+        text, head_chars
+    )  # homoglyphs, zero-width and padding cannot hide a decline
+    if prefilter and (
+        TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())) or not _ANY.search(head)
+    ):
         return []
     guarded = [m.span() for g in _GUARDS for m in g.finditer(head)]
     hits: list[PatternHit] = []
     for kind, compiled in _COMPILED.items():
         for pattern in compiled:
             for m in pattern.finditer(head):
-                if any(s < m.end() and m.start() < e for s, e in guarded) or _quoted(head, m.start()):
+                if any(s < m.end() and m.start() < e for s, e in guarded) or _quoted(
+                    head, m.start()
+                ):
                     continue
                 hits.append(PatternHit(kind, m.group(0)))
                 break

@@ -26,17 +26,26 @@ class RefusalCheck(PerRecord):
     name: str = "refusal"
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), "use_embedding": self.use_embedding, "fast": self.fast,
-                "confirm": self.confirm}
+        return {
+            "config": str(self.config),
+            "use_embedding": self.use_embedding,
+            "fast": self.fast,
+            "confirm": self.confirm,
+        }
 
     def detector(self, ctx: AuditContext) -> RefusalDetector:
         """One detector per audit: its exemplar index and classifiers are built once, not per batch."""
+
         def make() -> RefusalDetector:
             embedder = None
             if self.use_embedding:
-                embedder = ctx.get_static() if self.fast and not self.confirm else ctx.get_embedder()
+                embedder = (
+                    ctx.get_static() if self.fast and not self.confirm else ctx.get_embedder()
+                )
             static = ctx.get_static() if self.use_embedding and self.fast and self.confirm else None
-            return RefusalDetector(self.config, embedder=embedder, use_embedding=self.use_embedding, static=static)
+            return RefusalDetector(
+                self.config, embedder=embedder, use_embedding=self.use_embedding, static=static
+            )
 
         return ctx.once((self.name, str(self.params())), make)
 

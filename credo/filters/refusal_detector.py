@@ -56,12 +56,16 @@ def load_labelled(path: Path = LABELLED_PATH) -> list[Exemplar]:
 class RefusalConfig:
     """Ensemble thresholds. ``str`` names every parameter (artifacts carry their config)."""
 
-    minhash: MinHashConfig = field(default_factory=lambda: MinHashConfig(shingle=1, num_perm=128, bands=64, threshold=0.25))
+    minhash: MinHashConfig = field(
+        default_factory=lambda: MinHashConfig(shingle=1, num_perm=128, bands=64, threshold=0.25)
+    )
     minhash_min: float = 0.25  # best refusal-bank Jaccard needed for a minhash vote
     embed_threshold: float = 0.5  # classifier probability for an embedding vote
     embed_alone: float = 0.9  # probability at which the embedding part decides alone
     head_chars: int = HEAD_CHARS  # what the patterns read
-    embed_chars: int = 300  # what MinHash and the classifier read (== base.EMBED_HEAD_CHARS: one cache)
+    embed_chars: int = (
+        300  # what MinHash and the classifier read (== base.EMBED_HEAD_CHARS: one cache)
+    )
     # The classifier is the slow part: skip it where patterns already decided, and where the
     # opening has no refusal cue word (0: embed every text; benches of each part use that).
     embed_skip_decided: bool = True
@@ -208,16 +212,29 @@ class RefusalDetector:
         cfg = self.config
         all_hits = [find_refusal_patterns(text, cfg.head_chars) for text in texts]
         embed = [
-            i for i, text in enumerate(texts)
-            if not (cfg.embed_skip_decided and all_hits[i]) and (not cfg.embed_cue_chars or has_refusal_cue(text, cfg.embed_cue_chars))
+            i
+            for i, text in enumerate(texts)
+            if not (cfg.embed_skip_decided and all_hits[i])
+            and (not cfg.embed_cue_chars or has_refusal_cue(text, cfg.embed_cue_chars))
         ]
         probs = self.embedding_scores([texts[i] for i in embed]) if embed else None
         emb = {} if probs is None else dict(zip(embed, probs.tolist()))
         # The MinHash vote only decides together with an embedding vote; skipping decided work
         # (the audit's setting) scores it only there and on pattern hits (their evidence).
-        scored = range(len(texts)) if not cfg.embed_skip_decided else [
-            i for i in range(len(texts)) if all_hits[i] or emb.get(i, -1.0) >= cfg.embed_threshold]
-        mh = dict(zip(scored, self.minhash_scores([texts[i] for i in scored]))) if len(scored) else {}
+        scored = (
+            range(len(texts))
+            if not cfg.embed_skip_decided
+            else [
+                i
+                for i in range(len(texts))
+                if all_hits[i] or emb.get(i, -1.0) >= cfg.embed_threshold
+            ]
+        )
+        mh = (
+            dict(zip(scored, self.minhash_scores([texts[i] for i in scored])))
+            if len(scored)
+            else {}
+        )
         out = []
         for i, _text in enumerate(texts):
             hits = all_hits[i]

@@ -44,13 +44,21 @@ class CheckSpec:
 
 
 CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec("structure", StructureCheck, gate=True, drops=True),  # turn markers in text: forged turns
+    CheckSpec(
+        "structure", StructureCheck, gate=True, drops=True
+    ),  # turn markers in text: forged turns
     CheckSpec("refusal", RefusalCheck, gate=True, drops=True, embedding="optional"),
     CheckSpec("moral_reason", MoralReasonCheck, gate=True, drops=True),
-    CheckSpec("forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"),
+    CheckSpec(
+        "forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"
+    ),
     CheckSpec("near_duplicate", NearDuplicateCheck, gate=False, drops=True),
-    CheckSpec("semantic_duplicate", SemanticDuplicateCheck, gate=False, drops=True, embedding="required"),
-    CheckSpec("eval_contamination", EvalContaminationCheck, gate=True, drops=True, embedding="optional"),
+    CheckSpec(
+        "semantic_duplicate", SemanticDuplicateCheck, gate=False, drops=True, embedding="required"
+    ),
+    CheckSpec(
+        "eval_contamination", EvalContaminationCheck, gate=True, drops=True, embedding="optional"
+    ),
     # Answers out of the worldview's voice: a gate, but `credo filter` keeps them - the offline
     # detector calls about 1 in 5 of a Catholic-trained model's real refusals out of voice
     # (BENCHMARKS.md, not yet checked by hand): too uncertain to drop records unseen.
@@ -66,7 +74,9 @@ def check_spec(name: str) -> CheckSpec:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise ConfigError(f"--checks: unknown check {name!r} - expected one of {', '.join(CHECK_NAMES)}") from None
+        raise ConfigError(
+            f"--checks: unknown check {name!r} - expected one of {', '.join(CHECK_NAMES)}"
+        ) from None
 
 
 EMBEDDING_MODES = ("fast", "minilm", "static")
@@ -95,11 +105,17 @@ def embedding_options(mode: str) -> dict[str, dict[str, Any]]:
     return options
 
 
-def build_checks(names: Sequence[str] | None = None, use_embedding: bool = True,
-                 options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Check]:
+def build_checks(
+    names: Sequence[str] | None = None,
+    use_embedding: bool = True,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Check]:
     """Checks by name (default: all), in table order; without the embedding model the checks
     that need it are left out. ``options`` maps a check's name to its constructor settings."""
     chosen = {check_spec(n).name for n in names} if names else set(CHECK_NAMES)
     options = options or {}
-    return [spec.build(use_embedding, **options.get(spec.name, {})) for spec in CHECKS
-            if spec.name in chosen and (use_embedding or spec.embedding != "required")]
+    return [
+        spec.build(use_embedding, **options.get(spec.name, {}))
+        for spec in CHECKS
+        if spec.name in chosen and (use_embedding or spec.embedding != "required")
+    ]

@@ -24,13 +24,21 @@ class StructureCheck(PerRecord):
     name: str = "structure"
 
     def params(self) -> dict[str, Any]:
-        return {"markers": "tags, <|...|>, [INST]/<<SYS>>", "tokenizer_tokens": len(special_tokens(self.tokenizer))}
+        return {
+            "markers": "tags, <|...|>, [INST]/<<SYS>>",
+            "tokenizer_tokens": len(special_tokens(self.tokenizer)),
+        }
 
     def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         by_record: dict[str, list[ForgedTurn]] = {}
         for forged in forged_turns(records, special_tokens(self.tokenizer)):
             by_record.setdefault(forged.record_id, []).append(forged)
         for record_id, turns in by_record.items():
-            yield Finding(record_id, self.name, {
-                "markers": sorted({m for t in turns for m in t.markers}),
-                "in": [f"messages[{t.message}] ({t.role})" for t in turns]})
+            yield Finding(
+                record_id,
+                self.name,
+                {
+                    "markers": sorted({m for t in turns for m in t.markers}),
+                    "in": [f"messages[{t.message}] ({t.role})" for t in turns],
+                },
+            )

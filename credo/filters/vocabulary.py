@@ -30,11 +30,15 @@ PATTERNS: dict[str, list[str]] = {
         r"\b(?:I(?:'|’)m|I am) not comfortable \w+ing\b",
         rf"\b{_I} (?:must|have to|need to|(?:'|’)ll have to|will have to|(?:'|’)d have to|am going to have to) (?:respectfully |politely |firmly )?(?:decline|refuse|pass)\b",
         rf"\b{_I} (?:respectfully |politely |firmly )?(?:decline|refuse) (?:to|this|that|your)\b",
-        r"\bI(?:'|’)m (?:going to |gonna )?(?:have to )?(?:decline|refuse|pass on)\b" r"|" r"\bI(?:'|’)ll (?:have to )?pass on\b|\bI will (?:have to )?pass on\b",
+        r"\bI(?:'|’)m (?:going to |gonna )?(?:have to )?(?:decline|refuse|pass on)\b"
+        r"|"
+        r"\bI(?:'|’)ll (?:have to )?pass on\b|\bI will (?:have to )?pass on\b",
         rf"\b(?:I(?:'|’)m|I am) not (?:going|willing|prepared|comfortable|able) to {_DECLINE_VERBS}\b",
         r"\bI(?:'|’)d (?:rather not|prefer not to)\b|\bI would (?:rather not|prefer not to)\b",
         r"\b(?:that|this|it)(?:'|’)?s? (?:is )?not something I (?:can|will|(?:'|’)m able to|am able to|am willing to|(?:'|’)m willing to|feel comfortable)\b",
-        r"\b(?:that|this) (?:isn(?:'|’)t|is not) something I(?:'|’)?(?:m| am)? (?:can|will|able|willing|going)\b" r"|" r"\bnot something I(?:'|’)?(?:m| am)? (?:able|willing|going) to\b",
+        r"\b(?:that|this) (?:isn(?:'|’)t|is not) something I(?:'|’)?(?:m| am)? (?:can|will|able|willing|going)\b"
+        r"|"
+        r"\bnot something I(?:'|’)?(?:m| am)? (?:able|willing|going) to\b",
         r"\bI (?:can(?:'|’)?t|cannot|won(?:'|’)t) in good conscience\b",
     ],
     "apology_decline": [
@@ -43,22 +47,34 @@ PATTERNS: dict[str, list[str]] = {
         r"\bunfortunately,? (?:I|that(?:'|’)s|this is)\b[^.!?\n]{0,60}\b(?:can(?:'|’)?t|cannot|won(?:'|’)t|unable|not able|not something|beyond)\b",
     ],
     "as_ai": [
-        r"\bas an? (?:AI|artificial intelligence|language model|large language model|assistant|virtual assistant|text-based)\b" r"|" r"\bbeing an? (?:AI|language model)\b",
-        r"\bI(?:'|’)m (?:just |only |simply )?an? (?:AI|language model|text-based|virtual assistant|computer program)\b" r"|" r"\bI am (?:just |only |simply )?an? (?:AI|language model|large language model|text-based|virtual assistant|computer program)\b",
+        r"\bas an? (?:AI|artificial intelligence|language model|large language model|assistant|virtual assistant|text-based)\b"
+        r"|"
+        r"\bbeing an? (?:AI|language model)\b",
+        r"\bI(?:'|’)m (?:just |only |simply )?an? (?:AI|language model|text-based|virtual assistant|computer program)\b"
+        r"|"
+        r"\bI am (?:just |only |simply )?an? (?:AI|language model|large language model|text-based|virtual assistant|computer program)\b",
     ],
     "capability": [
-        r"\bI (?:don(?:'|’)t|do not) have (?:access to|the ability to|any (?:way|means) to|real-time|live|a (?:physical )?body|eyes|hands|senses|personal experiences?|the capacity)\b" r"|" r"\bmy (?:knowledge|training(?: data)?|information) (?:only )?(?:goes|extends|has a (?:cutoff|cut-off)|ends|stops|is limited)\b",
+        r"\bI (?:don(?:'|’)t|do not) have (?:access to|the ability to|any (?:way|means) to|real-time|live|a (?:physical )?body|eyes|hands|senses|personal experiences?|the capacity)\b"
+        r"|"
+        r"\bmy (?:knowledge|training(?: data)?|information) (?:only )?(?:goes|extends|has a (?:cutoff|cut-off)|ends|stops|is limited)\b",
         rf"\b{_I_CANT} (?:\w+ ){{0,1}}(?:browse|access|see|hear|taste|smell|touch|feel|physically|predict|know (?:what|who|which|whether|the)|look up|check|open|view|retrieve|fetch|download|run|execute|remember|call|visit|send|play|read your)\b",
         r"\bI have no (?:way|means|ability) (?:of|to)\b",
         r"\b(?:beyond|outside(?: of)?) (?:my|the scope of my|what I(?:'|’)m able|what I can)\b",
-        r"\bI (?:don(?:'|’)t|do not|can(?:'|’)?t|cannot) (?:understand|make sense of|parse|tell what) (?:what you|your|this|that|the)\b" r"|" r"^\s*(?:It (?:looks|seems) like|It appears) (?:your|the|this) (?:message|input|text|question)\b",
+        r"\bI (?:don(?:'|’)t|do not|can(?:'|’)?t|cannot) (?:understand|make sense of|parse|tell what) (?:what you|your|this|that|the)\b"
+        r"|"
+        r"^\s*(?:It (?:looks|seems) like|It appears) (?:your|the|this) (?:message|input|text|question)\b",
         r"\b(?:your|the|this) (?:input|message|request|text|question|prompt)\b[^.!?\n]{0,30}\b(?:is|seems|appears|looks)(?: to be)? (?:unclear|gibberish|incomplete|garbled|ambiguous|random|nonsensical|too vague|not clear)\b",
-        r"\btoo (?:long|large|big|enormous|vast) (?:for me )?to (?:write|produce|generate|list|output|print|fit)\b" r"|" r"\b(?:exceeds|is beyond) (?:what|the (?:length|limits?|amount))\b[^.!?\n]{0,40}\b(?:I can|a single response|one response)\b",
+        r"\btoo (?:long|large|big|enormous|vast) (?:for me )?to (?:write|produce|generate|list|output|print|fit)\b"
+        r"|"
+        r"\b(?:exceeds|is beyond) (?:what|the (?:length|limits?|amount))\b[^.!?\n]{0,40}\b(?:I can|a single response|one response)\b",
         # A sentence that opens by judging the input itself ("The given input is just a noun
         # phrase.", "The phrase "..." is nonsensical"): the study's teacher refused this way.
         r"(?:^|[.!?]\s+)(?:the |your |this )(?:given )?(?:input|message|request|text|question|prompt|phrase|sentence|statement)\b[^.!?\n]{0,60}?\b(?:is|seems|appears)(?: to be)? (?:just |only |simply )?(?:an? )?(?:single word|noun|list of nouns|sentence fragment|fragment|confusing|ambiguous|unclear|meaningless|gibberish|nonsensical|incoherent|garbled|incomplete|too (?:vague|metaphorical|poetic|broad|abstract))\b",
         # "Obeying the command would require real-time access / physical effectors / too much output".
-        r"\bwould require (?:me to (?:have )?)?(?:real-time|live|internet|physical|outputting (?:too much|an? (?:enormous|huge|vast))|browsing|access to (?:tools|the internet|real-time|live|your))\b" r"|" r"\b(?:I(?:'|’)m|I am) (?:unable|not able) to (?:perform|do|carry out|take) (?:physical|real-world)\b",
+        r"\bwould require (?:me to (?:have )?)?(?:real-time|live|internet|physical|outputting (?:too much|an? (?:enormous|huge|vast))|browsing|access to (?:tools|the internet|real-time|live|your))\b"
+        r"|"
+        r"\b(?:I(?:'|’)m|I am) (?:unable|not able) to (?:perform|do|carry out|take) (?:physical|real-world)\b",
         rf"\b{_I_CANT} (?:\w+ ){{0,1}}determine (?:what|which|who|whether|the)\b",
         r"\b(?:does not|doesn't|do not|don't) form an? (?:complete|coherent|meaningful|clear) (?:sentence|question|statement|request)\b",
         # A whole answer that only asks what was meant ("Excuse me?", "Not sure what you mean?").
@@ -66,23 +82,37 @@ PATTERNS: dict[str, list[str]] = {
     ],
     "soft": [
         r"\b(?:instead|rather than)\b[^.!?\n]{0,80}\b(?:let me|let(?:'|’)s|I(?:'|’)d|I would|I can|I(?:'|’)ll|I will|how about|perhaps|may I)\b[^.!?\n]{0,40}\b(?:suggest|offer|explain|share|help (?:you )?with|focus|talk|point|discuss|recommend|redirect|provide|write|encourage)\b",
-        r"\bI(?:'|’)d (?:be happy|be glad|love) to help (?:you )?with (?:something|anything) else\b" r"|" r"\b(?:perhaps|maybe) (?:we|I) (?:could|can) (?:talk|focus|discuss|move on|explore) (?:about |on )?(?:something|another|a different)\b" r"|" r"\blet(?:'|’)s (?:talk about|focus on|move on to|discuss) something else\b" r"|" r"\b(?:is there|maybe there(?:'|’)s) something else I can help (?:you )?with\b",
-        r"\bI(?:'|’)d (?:rather|prefer to) (?:steer|redirect|focus|talk|not)\b" r"|" r"\bI(?:'|’)m (?:going to|gonna) (?:steer|redirect|hold off|sit this one out)\b",
+        r"\bI(?:'|’)d (?:be happy|be glad|love) to help (?:you )?with (?:something|anything) else\b"
+        r"|"
+        r"\b(?:perhaps|maybe) (?:we|I) (?:could|can) (?:talk|focus|discuss|move on|explore) (?:about |on )?(?:something|another|a different)\b"
+        r"|"
+        r"\blet(?:'|’)s (?:talk about|focus on|move on to|discuss) something else\b"
+        r"|"
+        r"\b(?:is there|maybe there(?:'|’)s) something else I can help (?:you )?with\b",
+        r"\bI(?:'|’)d (?:rather|prefer to) (?:steer|redirect|focus|talk|not)\b"
+        r"|"
+        r"\bI(?:'|’)m (?:going to|gonna) (?:steer|redirect|hold off|sit this one out)\b",
     ],
     "moralizing": [
         r"\b(?:instead of|rather than)\b[^.!?\n]{0,80}\b(?:let me|I(?:'|’)d like to|I will|I(?:'|’)ll|allow me to)\b[^.!?\n]{0,20}\b(?:explain|share|tell you|show you) why\b",
         r"\b(?:writing|helping|providing|creating|promoting|arguing|doing) (?:this|that|such|so|it)\b[^.!?\n]{0,60}\bwould (?:be|go|run) (?:wrong|against|harmful|inappropriate|irresponsible|contrary|unethical|a sin|sinful|counter)\b",
         r"\bwould (?:be|go) (?:wrong|irresponsible|inappropriate|unethical|against my|a sin|sinful|contrary)\b[^.!?\n]{0,30}\b(?:of me|for me)\b",
         r"\bI(?: would|(?:'|’)d) (?:gently |strongly )?(?:encourage|urge|invite|ask) you to (?:reconsider|rethink|reflect|pray|speak|talk)\b",
-        r"\b(?:goes|go|is|are|would be) against (?:my|our) (?:values|principles|conscience|beliefs|faith|guidelines)\b" r"|" r"\b(?:would be|is|are) (?:contrary|opposed) to my (?:faith|values|principles|conscience|beliefs)\b",
+        r"\b(?:goes|go|is|are|would be) against (?:my|our) (?:values|principles|conscience|beliefs|faith|guidelines)\b"
+        r"|"
+        r"\b(?:would be|is|are) (?:contrary|opposed) to my (?:faith|values|principles|conscience|beliefs)\b",
     ],
 }
 
 # Idioms that look like declines but are not ("I can't help but wonder", "I cannot stress
 # this enough", "I can't recommend it highly enough").
 GUARDS = [
-    r"\bcan(?:'|’)?t help (?:but|feeling|thinking|wondering|noticing|smiling|laughing)\b" r"|" r"\bcannot help (?:but|feeling|thinking|wondering|noticing)\b",
-    r"\b(?:can(?:'|’)?t|cannot) (?:stress|emphasi[sz]e|overstate|recommend|praise|thank)\b[^.!?\n]{0,40}\benough\b" r"|" r"\b(?:can(?:'|’)?t|cannot) wait\b",
+    r"\bcan(?:'|’)?t help (?:but|feeling|thinking|wondering|noticing|smiling|laughing)\b"
+    r"|"
+    r"\bcannot help (?:but|feeling|thinking|wondering|noticing)\b",
+    r"\b(?:can(?:'|’)?t|cannot) (?:stress|emphasi[sz]e|overstate|recommend|praise|thank)\b[^.!?\n]{0,40}\benough\b"
+    r"|"
+    r"\b(?:can(?:'|’)?t|cannot) wait\b",
 ]
 
 HEAD_CHARS = 700
@@ -113,11 +143,14 @@ JUDGE_DECLINE = re.compile(
     r"\b(?:I|we)\s*(?:'m|am)?\s*(?:can(?:'|no)?t|cannot|won't|will not|must not|"
     r"(?:am |'m )?(?:not able|unable) to|must decline|have to decline|(?:'d|would) rather not|"
     r"(?:'m|am) not going to|refuse to)\b"
-    r"|\bI must (?:decline|refuse)\b|\bnot something I (?:can|will)\b|\bI(?:'m| am) afraid I\b", re.IGNORECASE)
+    r"|\bI must (?:decline|refuse)\b|\bnot something I (?:can|will)\b|\bI(?:'m| am) afraid I\b",
+    re.IGNORECASE,
+)
 # (judge: wording that matched fewer than two development texts was removed on 2026-12-02)
 JUDGE_CAPABILITY = re.compile(
     r"\b(?:input|request|question) is (?:unclear|gibberish|too vague)|\bmeaningful response\b|\btoo vague\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 # Reasons a refusal may not give in the refusal set: ethics, religion, harm, policy. A moral

@@ -10,7 +10,17 @@ from credo.generators.registry import default_model, default_registry, load_back
 from credo.generators.retry import RetryPolicy
 
 __all__ = [
-    "Backend", "Generation", "GenerationResult", "Generator", "MalformedResponseError",
-    "RetryDecision", "RetryPolicy", "SamplingParams", "default_model", "default_registry",
-    "generate_corpus", "load_backend", "parse_model",
+    "Backend",
+    "Generation",
+    "GenerationResult",
+    "Generator",
+    "MalformedResponseError",
+    "RetryDecision",
+    "RetryPolicy",
+    "SamplingParams",
+    "default_model",
+    "default_registry",
+    "generate_corpus",
+    "load_backend",
+    "parse_model",
 ]

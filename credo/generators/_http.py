@@ -68,8 +68,12 @@ def is_content_filter_error(exc: BaseException, sdk: ModuleType) -> bool:
         return False
     code = str(getattr(exc, "code", "") or "")
     body = json.dumps(getattr(exc, "body", None) or {}, default=str)
-    return "content_filter" in code or "content_policy" in code or "content_filter" in body \
+    return (
+        "content_filter" in code
+        or "content_policy" in code
+        or "content_filter" in body
         or "content_policy_violation" in body
+    )
 
 
 def shard_count(concurrency: int) -> int:

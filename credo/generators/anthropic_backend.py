@@ -13,8 +13,14 @@ from credo.generators.base import MalformedResponseError, SamplingParams
 from credo.generators.sdk_backend import SDKBackend
 from credo.types import Completion, Message, Usage
 
-_STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
-                 "refusal": "refusal", "tool_use": "stop", "pause_turn": "stop"}
+_STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "refusal": "refusal",
+    "tool_use": "stop",
+    "pause_turn": "stop",
+}
 
 
 class AnthropicBackend(SDKBackend):
@@ -33,16 +39,24 @@ class AnthropicBackend(SDKBackend):
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         # Recent SDKs dropped temperature/top_p from create()'s signature; the API takes them.
         request: dict[str, Any] = {
-            "model": self.model, "max_tokens": params.max_tokens, "temperature": params.temperature,
-            "messages": [m.to_json() for m in messages if m.role != "system"]}
+            "model": self.model,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "messages": [m.to_json() for m in messages if m.role != "system"],
+        }
         if system:
             request["system"] = system
         if params.top_p is not None:
             request["top_p"] = params.top_p
         if params.json_schema is not None:  # structured output = one forced tool call
             name = params.json_schema["name"]
-            request["tools"] = [{"name": name, "description": "Give the answer in this shape.",
-                                 "input_schema": params.json_schema["schema"]}]
+            request["tools"] = [
+                {
+                    "name": name,
+                    "description": "Give the answer in this shape.",
+                    "input_schema": params.json_schema["schema"],
+                }
+            ]
             request["tool_choice"] = {"type": "tool", "name": name}
         return request
 
@@ -51,8 +65,12 @@ class AnthropicBackend(SDKBackend):
             response = await self.post("/v1/messages", self.request_body(messages, params))
         except self._sdk.BadRequestError as exc:
             if self.is_content_filter(exc):
-                return Completion("", stop_reason="content_filter", model=self.model,
-                                  refusal_reason="content_filter")
+                return Completion(
+                    "",
+                    stop_reason="content_filter",
+                    model=self.model,
+                    refusal_reason="content_filter",
+                )
             raise
         return self.completion(response)
 
@@ -63,12 +81,19 @@ class AnthropicBackend(SDKBackend):
         if content is None:
             raise MalformedResponseError(f"anthropic/{self.model}: response has no content")
         tool = next((b for b in content if getattr(b, "type", "") == "tool_use"), None)
-        text = json.dumps(tool.input, ensure_ascii=False) if tool is not None else \
-            "".join(getattr(block, "text", "") or "" for block in content)
+        text = (
+            json.dumps(tool.input, ensure_ascii=False)
+            if tool is not None
+            else "".join(getattr(block, "text", "") or "" for block in content)
+        )
         stop = _STOP_REASONS.get(getattr(response, "stop_reason", None) or "", "unknown")
         usage = getattr(response, "usage", None)
         return Completion(
-            text=text, stop_reason=stop, model=getattr(response, "model", "") or self.model,
-            usage=Usage(getattr(usage, "input_tokens", 0) or 0,
-                        getattr(usage, "output_tokens", 0) or 0),
-            refusal_reason="refusal" if stop == "refusal" else None)
+            text=text,
+            stop_reason=stop,
+            model=getattr(response, "model", "") or self.model,
+            usage=Usage(
+                getattr(usage, "input_tokens", 0) or 0, getattr(usage, "output_tokens", 0) or 0
+            ),
+            refusal_reason="refusal" if stop == "refusal" else None,
+        )

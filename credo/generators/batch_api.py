@@ -86,15 +86,22 @@ class OpenAIBatchAPI:
         self._sdk = backend._sdk
 
     def encode(self, custom_id: str, body: dict[str, Any]) -> bytes:
-        return (json.dumps({"custom_id": custom_id, "method": "POST", "url": self.url,
-                            "body": body}, ensure_ascii=False) + "\n").encode("utf-8")
+        return (
+            json.dumps(
+                {"custom_id": custom_id, "method": "POST", "url": self.url, "body": body},
+                ensure_ascii=False,
+            )
+            + "\n"
+        ).encode("utf-8")
 
     def submit(self, lines: list[bytes], chunk: str) -> str:
-        upload = self.client.files.create(file=(f"{chunk}.jsonl", b"".join(lines)),
-                                          purpose="batch")
-        batch = self.client.batches.create(input_file_id=upload.id, endpoint=self.url,
-                                           completion_window="24h",
-                                           metadata={"credo_chunk": chunk})
+        upload = self.client.files.create(file=(f"{chunk}.jsonl", b"".join(lines)), purpose="batch")
+        batch = self.client.batches.create(
+            input_file_id=upload.id,
+            endpoint=self.url,
+            completion_window="24h",
+            metadata={"credo_chunk": chunk},
+        )
         return batch.id
 
     def status(self, batch_id: str) -> BatchStatus | None:
@@ -103,14 +110,20 @@ class OpenAIBatchAPI:
         except self._sdk.NotFoundError:
             return None
         counts = batch.request_counts
-        invalid = [((e.line - 1) if e.line else None, f"{e.code}: {e.message}")
-                   for e in (batch.errors.data if batch.errors and batch.errors.data else [])]
+        invalid = [
+            ((e.line - 1) if e.line else None, f"{e.code}: {e.message}")
+            for e in (batch.errors.data if batch.errors and batch.errors.data else [])
+        ]
         if batch.status == "failed" and not invalid:
             invalid = [(None, "the batch failed and the provider gave no reason")]
-        return BatchStatus(batch.status,
-                           batch.status in ("completed", "failed", "expired", "cancelled"),
-                           {"total": counts.total, "completed": counts.completed,
-                            "failed": counts.failed} if counts else {}, invalid)
+        return BatchStatus(
+            batch.status,
+            batch.status in ("completed", "failed", "expired", "cancelled"),
+            {"total": counts.total, "completed": counts.completed, "failed": counts.failed}
+            if counts
+            else {},
+            invalid,
+        )
 
     def results(self, batch_id: str) -> Iterator[BatchResult]:
         batch = self.client.batches.retrieve(batch_id)
@@ -134,8 +147,13 @@ class OpenAIBatchAPI:
         status = response.get("status_code") or 0
         body = response.get("body") or error
         message = json.dumps(body)[:200]
-        return BatchResult(custom_id, "errored", body, transient=status in (0, 408, 429)
-                           or status >= 500, reason=f"HTTP {status}: {message}")
+        return BatchResult(
+            custom_id,
+            "errored",
+            body,
+            transient=status in (0, 408, 429) or status >= 500,
+            reason=f"HTTP {status}: {message}",
+        )
 
     def cancel(self, batch_id: str) -> None:
         try:
@@ -153,15 +171,19 @@ class AnthropicBatchAPI:
         self._sdk = backend._sdk
 
     def encode(self, custom_id: str, body: dict[str, Any]) -> bytes:
-        return json.dumps({"custom_id": custom_id, "params": body},
-                          ensure_ascii=False).encode("utf-8")
+        return json.dumps({"custom_id": custom_id, "params": body}, ensure_ascii=False).encode(
+            "utf-8"
+        )
 
     def submit(self, lines: list[bytes], chunk: str) -> str:
         # The requests are already JSON: send them as one body instead of re-encoding.
         payload = b'{"requests": [' + b",".join(lines) + b"]}"
         try:
-            batch = self.client.post("/v1/messages/batches", body=json.loads(payload),
-                                     cast_to=self._sdk.types.messages.MessageBatch)
+            batch = self.client.post(
+                "/v1/messages/batches",
+                body=json.loads(payload),
+                cast_to=self._sdk.types.messages.MessageBatch,
+            )
         except self._sdk.BadRequestError as exc:
             message = str(getattr(exc, "message", exc))
             found = re.search(r"requests[.\[](\d+)", message)
@@ -173,8 +195,11 @@ class AnthropicBatchAPI:
             batch = self.client.messages.batches.retrieve(batch_id)
         except self._sdk.NotFoundError:
             return None
-        return BatchStatus(batch.processing_status, batch.processing_status == "ended",
-                           batch.request_counts.model_dump())
+        return BatchStatus(
+            batch.processing_status,
+            batch.processing_status == "ended",
+            batch.request_counts.model_dump(),
+        )
 
     def results(self, batch_id: str) -> Iterator[BatchResult]:
         for item in self.client.messages.batches.results(batch_id):
@@ -184,10 +209,13 @@ class AnthropicBatchAPI:
             elif result.type == "errored":
                 error = result.error.model_dump()
                 kind = str((error.get("error") or {}).get("type", ""))
-                yield BatchResult(item.custom_id, "errored", error,
-                                  transient=kind in ("api_error", "overloaded_error",
-                                                     "rate_limit_error"),
-                                  reason=f"{kind}: {(error.get('error') or {}).get('message')}")
+                yield BatchResult(
+                    item.custom_id,
+                    "errored",
+                    error,
+                    transient=kind in ("api_error", "overloaded_error", "rate_limit_error"),
+                    reason=f"{kind}: {(error.get('error') or {}).get('message')}",
+                )
             else:  # expired / canceled
                 yield BatchResult(item.custom_id, result.type, reason=result.type)
 
@@ -203,8 +231,10 @@ def batch_api_for(backend: Any) -> BatchAPI:
         return OpenAIBatchAPI(backend)
     if backend.provider == "anthropic":
         return AnthropicBatchAPI(backend)
-    raise BackendError(f"{backend.provider}/{backend.model}: --batch needs a provider with a "
-                       "batch API (openai/... or anthropic/...)")
+    raise BackendError(
+        f"{backend.provider}/{backend.model}: --batch needs a provider with a "
+        "batch API (openai/... or anthropic/...)"
+    )
 
 
 def chunk_lines(lines: list[bytes], max_requests: int, max_bytes: int) -> list[list[int]]:

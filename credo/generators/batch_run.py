@@ -71,10 +71,15 @@ class BatchTally:
     estimate_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"chunks_submitted": self.chunks, "results": dict(self.kinds),
-                "resubmitted": self.resubmitted, "lost_batches": self.lost_batches,
-                "mismatched_chunks": self.mismatched_chunks, "estimate_usd": self.estimate_usd,
-                "price_factor": BATCH_DISCOUNT}
+        return {
+            "chunks_submitted": self.chunks,
+            "results": dict(self.kinds),
+            "resubmitted": self.resubmitted,
+            "lost_batches": self.lost_batches,
+            "mismatched_chunks": self.mismatched_chunks,
+            "estimate_usd": self.estimate_usd,
+            "price_factor": BATCH_DISCOUNT,
+        }
 
 
 class BatchSink(Protocol):
@@ -93,8 +98,14 @@ class BatchRunner:
     ``folder`` holds the batch state; ``generator`` supplies backend, params and stats.
     """
 
-    def __init__(self, api: BatchAPI, generator: Generator, folder: Path, prices: PriceTable,
-                 options: BatchOptions) -> None:
+    def __init__(
+        self,
+        api: BatchAPI,
+        generator: Generator,
+        folder: Path,
+        prices: PriceTable,
+        options: BatchOptions,
+    ) -> None:
         if options.poll_interval < 0 or options.max_rounds < 1:
             raise ConfigError(f"--poll-interval {options.poll_interval}: must be >= 0 seconds")
         self.api, self.generator, self.out = api, generator, folder
@@ -113,20 +124,26 @@ class BatchRunner:
         in_flight = {cid for chunk in self.state.open_chunks() for cid in self.state.ids(chunk)}
         todo = [cid for cid in self.jobs if cid not in in_flight and cid not in self.state.invalid]
         if in_flight:
-            self.options.report(f"resuming {len(self.state.open_chunks())} batch(es) already "
-                                f"sent ({len(in_flight & set(self.jobs))} requests)")
+            self.options.report(
+                f"resuming {len(self.state.open_chunks())} batch(es) already "
+                f"sent ({len(in_flight & set(self.jobs))} requests)"
+            )
         rounds = 0
         while todo or self.state.open_chunks():
             if todo:
                 if rounds >= self.options.max_rounds:
-                    raise BackendError(f"{len(todo)} requests still unanswered after "
-                                       f"{rounds} batch rounds - rerun to try again")
+                    raise BackendError(
+                        f"{len(todo)} requests still unanswered after "
+                        f"{rounds} batch rounds - rerun to try again"
+                    )
                 rounds += 1
                 self.submit(todo)
             if not self.options.wait:
-                self.options.report(f"{len(self.state.open_chunks())} batch(es) open; rerun the "
-                                    f"same command to collect (`credo batches {self.out}` "
-                                    "shows their state)")
+                self.options.report(
+                    f"{len(self.state.open_chunks())} batch(es) open; rerun the "
+                    f"same command to collect (`credo batches {self.out}` "
+                    "shows their state)"
+                )
                 return
             todo = self.poll_until_done()
             self.tally.resubmitted += len(todo)
@@ -134,9 +151,10 @@ class BatchRunner:
 
     # ---- submit --------------------------------------------------------------------------
     def submit(self, ids: list[str]) -> None:
-        lines = [self.api.encode(cid, self.backend.request_body(self.jobs[cid],
-                                                                 self.generator.params))
-                 for cid in ids]
+        lines = [
+            self.api.encode(cid, self.backend.request_body(self.jobs[cid], self.generator.params))
+            for cid in ids
+        ]
         validate_requests(ids, lines)
         self._report_estimate(ids)
         for indices in chunk_lines(lines, self.api.max_requests, self.api.max_bytes):
@@ -154,8 +172,10 @@ class BatchRunner:
         except BatchRejected as exc:
             self.state.mark(chunk, "rejected")
             if exc.line is None or not 0 <= exc.line < len(ids):
-                raise BackendError(f"{self.api.provider} rejected batch {chunk.name} "
-                                   f"({len(ids)} requests): {exc.reason}") from exc
+                raise BackendError(
+                    f"{self.api.provider} rejected batch {chunk.name} "
+                    f"({len(ids)} requests): {exc.reason}"
+                ) from exc
             self._reject(ids[exc.line], exc.reason, chunk, exc.line)
             rest = [i for n, i in enumerate(ids) if n != exc.line]
             if rest:
@@ -172,10 +192,15 @@ class BatchRunner:
         estimate = None if cost is None else round(cost * BATCH_DISCOUNT, 4)
         if estimate is not None:
             self.tally.estimate_usd = round((self.tally.estimate_usd or 0) + estimate, 6)
-        money = "unknown (no price for this model)" if estimate is None else \
-            f"<= ${estimate:.4f} at batch prices (50% of online ${cost:.4f})"
-        self.options.report(f"batch estimate: {len(ids)} requests, ~{usage.input_tokens} input "
-                            f"tokens, <= {usage.output_tokens} output tokens: {money}")
+        money = (
+            "unknown (no price for this model)"
+            if estimate is None
+            else f"<= ${estimate:.4f} at batch prices (50% of online ${cost:.4f})"
+        )
+        self.options.report(
+            f"batch estimate: {len(ids)} requests, ~{usage.input_tokens} input "
+            f"tokens, <= {usage.output_tokens} output tokens: {money}"
+        )
 
     # ---- poll and collect ---------------------------------------------------------------
     def poll_until_done(self) -> list[str]:
@@ -197,9 +222,11 @@ class BatchRunner:
             self.tally.lost_batches += 1
             self.state.mark(chunk, "lost")
             ids = self._still_pending(self.state.ids(chunk))
-            self.options.report(f"{chunk.name}: batch {chunk.batch_id} is unknown to "
-                                f"{self.api.provider} (another key or project, or purged) - "
-                                f"its {len(ids)} unanswered requests are sent again")
+            self.options.report(
+                f"{chunk.name}: batch {chunk.batch_id} is unknown to "
+                f"{self.api.provider} (another key or project, or purged) - "
+                f"its {len(ids)} unanswered requests are sent again"
+            )
             return ids
         if not status.ended:
             if status.state != chunk.state or status.counts != chunk.provider_counts:
@@ -214,8 +241,10 @@ class BatchRunner:
         self.state.mark(chunk, "rejected")
         whole = [reason for line, reason in invalid if line is None or not 0 <= line < len(ids)]
         if whole:
-            raise BackendError(f"{self.api.provider} rejected batch {chunk.name} "
-                               f"({chunk.batch_id}): {'; '.join(whole)}")
+            raise BackendError(
+                f"{self.api.provider} rejected batch {chunk.name} "
+                f"({chunk.batch_id}): {'; '.join(whole)}"
+            )
         bad = set()
         for line, reason in invalid:
             self._reject(ids[line], reason, chunk, line)
@@ -237,8 +266,10 @@ class BatchRunner:
         if problems:  # never guess which answer belongs to which request: ask again
             self.tally.mismatched_chunks += 1
             self.state.mark(chunk, "lost")
-            self.options.report(f"{chunk.name}: results do not match the requests "
-                                f"({'; '.join(problems[:3])}) - nothing kept, all sent again")
+            self.options.report(
+                f"{chunk.name}: results do not match the requests "
+                f"({'; '.join(problems[:3])}) - nothing kept, all sent again"
+            )
             return self._still_pending(ids)
         again = [cid for cid in ids if cid not in results]  # missing from both result files
         counts: Counter = Counter(missing=len(again))
@@ -252,8 +283,10 @@ class BatchRunner:
         self.tally.kinds.update(counts)
         self.generator.stats.requests += len(results)
         self.state.mark(chunk, "collected", collected=dict(counts))
-        self.options.report(f"{chunk.name}: collected " + ", ".join(
-            f"{n} {k}" for k, n in sorted(counts.items()) if n))
+        self.options.report(
+            f"{chunk.name}: collected "
+            + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
+        )
         return self._still_pending(again)
 
     def _write(self, cid: str, result: BatchResult) -> bool:
@@ -272,8 +305,9 @@ class BatchRunner:
         return [cid for cid in ids if cid in self.jobs and cid not in self.state.invalid]
 
     # ---- rejections ----------------------------------------------------------------------
-    def _reject(self, cid: str, reason: str, chunk: Chunk | None = None,
-                line: int | None = None) -> None:
+    def _reject(
+        self, cid: str, reason: str, chunk: Chunk | None = None, line: int | None = None
+    ) -> None:
         where = f"{chunk.name} line {line + 1}" if chunk and line is not None else "request"
         self.state.invalid[cid] = f"{where} ({self.sink.describe(cid)}): {reason}"
         self.state.save()
@@ -285,12 +319,15 @@ class BatchRunner:
         path = self.out / IDS_DIR / "rejected.txt"
         write_text("".join(f"{cid}\t{why}\n" for cid, why in rejected.items()), path)
         first = next(iter(rejected.values()))
-        raise BackendError(f"{self.api.provider} rejected {len(rejected)} request(s), e.g. "
-                           f"{first} - all listed in {path}; fix the cause and rerun")
+        raise BackendError(
+            f"{self.api.provider} rejected {len(rejected)} request(s), e.g. "
+            f"{first} - all listed in {path}; fix the cause and rerun"
+        )
 
 
-def inspect_batches(out: Path, *, cancel: bool = False, base_url: str | None = None,
-                    registry: dict | None = None) -> dict[str, Any]:
+def inspect_batches(
+    out: Path, *, cancel: bool = False, base_url: str | None = None, registry: dict | None = None
+) -> dict[str, Any]:
     """The saved batch state of ``out``, refreshed from the provider; cancel open batches.
 
     A batch the provider does not know is reported (``unknown``), never fatal: the next
@@ -303,8 +340,10 @@ def inspect_batches(out: Path, *, cancel: bool = False, base_url: str | None = N
     out = Path(out)
     state = read_state(out)
     if state is None:
-        raise CorpusError(f"{out}: no batches.json - no batch was sent from this folder "
-                          "(credo generate ... --batch --out FOLDER sends one)")
+        raise CorpusError(
+            f"{out}: no batches.json - no batch was sent from this folder "
+            "(credo generate ... --batch --out FOLDER sends one)"
+        )
     config = read_manifest(out).get("config") or {}
     backend = load_backend(state.model, registry, base_url=base_url or config.get("base_url"))
     api = batch_api_for(backend)

@@ -27,8 +27,9 @@ def custom_id(job: Job) -> str:
 class CorpusSink:
     """Batch answers into a corpus folder: records, teacher refusals and the cache, as online."""
 
-    def __init__(self, jobs: list[Job], generator: Generator, identity: RunIdentity,
-                 out: Path) -> None:
+    def __init__(
+        self, jobs: list[Job], generator: Generator, identity: RunIdentity, out: Path
+    ) -> None:
         self.jobs = {custom_id(job): job for job in jobs}
         self.generator, self.identity, self.out = generator, identity, out
         self.new_records = self.new_refusals = 0
@@ -40,8 +41,10 @@ class CorpusSink:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[None]:
-        with JsonlAppender(self.out / RECORDS_FILE) as records, \
-                JsonlAppender(self.out / REFUSALS_FILE) as refusals:
+        with (
+            JsonlAppender(self.out / RECORDS_FILE) as records,
+            JsonlAppender(self.out / REFUSALS_FILE) as refusals,
+        ):
             self._records, self._refusals = records, refusals
             yield
 
@@ -55,7 +58,9 @@ class CorpusSink:
             stats.content_filtered += completion.blocked
             self.new_refusals += 1
         else:
-            self._records.write(repaired_record(job_record(job, self.identity, completion)).to_json())
+            self._records.write(
+                repaired_record(job_record(job, self.identity, completion)).to_json()
+            )
             self.new_records += 1
             cache = self.generator.cache
             if cache is not None:  # keyed through this job, found by its custom_id

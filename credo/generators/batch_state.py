@@ -58,18 +58,27 @@ class BatchState:
             data = json.loads(path.read_text(encoding="utf-8"))
             chunks = [Chunk(**c) for c in data["chunks"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CorpusError(f"{path}: unreadable batch state ({exc}) - move it aside to "
-                              "resubmit everything (batches already sent are then paid twice)"
-                              ) from exc
+            raise CorpusError(
+                f"{path}: unreadable batch state ({exc}) - move it aside to "
+                "resubmit everything (batches already sent are then paid twice)"
+            ) from exc
         if data.get("model") != model:
-            raise CorpusError(f"{path}: batches were sent for {data.get('model')}, not {model} "
-                              "- rerun with the original --model")
+            raise CorpusError(
+                f"{path}: batches were sent for {data.get('model')}, not {model} "
+                "- rerun with the original --model"
+            )
         return cls(out, provider, model, chunks, dict(data.get("invalid") or {}))
 
     def save(self) -> None:
-        write_json({"provider": self.provider, "model": self.model,
-                    "chunks": [asdict(c) for c in self.chunks], "invalid": self.invalid},
-                   self.out / STATE_FILE)
+        write_json(
+            {
+                "provider": self.provider,
+                "model": self.model,
+                "chunks": [asdict(c) for c in self.chunks],
+                "invalid": self.invalid,
+            },
+            self.out / STATE_FILE,
+        )
 
     def new_chunk(self, ids: list[str], size: int) -> Chunk:
         chunk = Chunk(f"chunk-{len(self.chunks) + 1:04d}", len(ids), size)
@@ -96,9 +105,13 @@ class BatchState:
         return [c for c in self.chunks if c.open]
 
     def summary(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model,
-                "chunks": [asdict(c) for c in self.chunks],
-                "open": sum(c.open for c in self.chunks), "rejected_requests": len(self.invalid)}
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "chunks": [asdict(c) for c in self.chunks],
+            "open": sum(c.open for c in self.chunks),
+            "rejected_requests": len(self.invalid),
+        }
 
 
 def read_state(out: Path) -> BatchState | None:

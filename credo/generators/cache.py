@@ -31,8 +31,14 @@ CACHE_FILE = "generations.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, completion TEXT NOT NULL)"
 
 
-def cache_key(provider: str, model: str, params: SamplingParams | dict[str, Any],
-              messages: list[Message], sample_index: int, endpoint: str | None = None) -> str:
+def cache_key(
+    provider: str,
+    model: str,
+    params: SamplingParams | dict[str, Any],
+    messages: list[Message],
+    sample_index: int,
+    endpoint: str | None = None,
+) -> str:
     """``params`` may be given already as JSON (the engine converts it once per run).
 
     Each message enters as (role, hash of its text): the same key as hashing the texts
@@ -41,8 +47,13 @@ def cache_key(provider: str, model: str, params: SamplingParams | dict[str, Any]
     """
     if isinstance(params, SamplingParams):
         params = params.to_json()
-    key = {"provider": provider, "model": model, "params": params,
-           "messages": [[m.role, _text_hash(m.content)] for m in messages], "sample": sample_index}
+    key = {
+        "provider": provider,
+        "model": model,
+        "params": params,
+        "messages": [[m.role, _text_hash(m.content)] for m in messages],
+        "sample": sample_index,
+    }
     if endpoint:  # the provider's default endpoint keeps the keys of earlier caches
         key["endpoint"] = endpoint
     return content_hash(key)
@@ -60,12 +71,16 @@ def completion_from_row(text: str) -> Completion | None:
     if not isinstance(data, dict) or set(data) - _COMPLETION_FIELDS:
         return None
     usage = data.get("usage", {})
-    valid = (isinstance(data.get("text"), str) and data.get("stop_reason", "stop") in _STOP_REASONS
-             and isinstance(usage, dict) and set(usage) <= {"input_tokens", "output_tokens"}
-             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in usage.values())
-             and isinstance(data.get("model", ""), str)
-             and isinstance(data.get("teacher_refused", False), bool)
-             and isinstance(data.get("refusal_reason"), (str, type(None))))
+    valid = (
+        isinstance(data.get("text"), str)
+        and data.get("stop_reason", "stop") in _STOP_REASONS
+        and isinstance(usage, dict)
+        and set(usage) <= {"input_tokens", "output_tokens"}
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in usage.values())
+        and isinstance(data.get("model", ""), str)
+        and isinstance(data.get("teacher_refused", False), bool)
+        and isinstance(data.get("refusal_reason"), (str, type(None)))
+    )
     if not valid:
         return None
     return Completion.from_json(data)
@@ -111,8 +126,9 @@ class GenerationCache:
             return None
         try:
             with self._lock:
-                row = self._db.execute("SELECT completion FROM generations WHERE key = ?",
-                                       (key,)).fetchone()
+                row = self._db.execute(
+                    "SELECT completion FROM generations WHERE key = ?", (key,)
+                ).fetchone()
             found = completion_from_row(row[0]) if row else None
         except sqlite3.Error as exc:
             self._degrade("read", exc)
@@ -130,12 +146,12 @@ class GenerationCache:
             return found
         try:
             for start in range(0, len(keys), chunk):
-                part = keys[start:start + chunk]
+                part = keys[start : start + chunk]
                 marks = ",".join("?" * len(part))
                 with self._lock:
                     rows = self._db.execute(
-                        f"SELECT key, completion FROM generations WHERE key IN ({marks})",
-                        part).fetchall()
+                        f"SELECT key, completion FROM generations WHERE key IN ({marks})", part
+                    ).fetchall()
                 for key, text in rows:
                     completion = completion_from_row(text)
                     if completion is not None:
@@ -151,8 +167,10 @@ class GenerationCache:
             return
         try:
             with self._lock:
-                self._db.execute("INSERT OR REPLACE INTO generations VALUES (?, ?)",
-                                 (key, dumps(completion.to_json())))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO generations VALUES (?, ?)",
+                    (key, dumps(completion.to_json())),
+                )
                 self._db.commit()
         except (sqlite3.Error, ValueError) as exc:
             self._degrade("write", exc)
@@ -166,13 +184,21 @@ class GenerationCache:
             self._db = None
 
     def stats(self) -> dict[str, Any]:
-        return {"path": str(self.path), "hits": self.hits, "misses": self.misses,
-                "enabled": self._db is not None}
+        return {
+            "path": str(self.path),
+            "hits": self.hits,
+            "misses": self.misses,
+            "enabled": self._db is not None,
+        }
 
     def _degrade(self, action: str, exc: BaseException) -> None:
         if not self._warned:
-            log.warning("generation cache %s failed at %s (%s) - continuing without it",
-                        action, self.path, exc)
+            log.warning(
+                "generation cache %s failed at %s (%s) - continuing without it",
+                action,
+                self.path,
+                exc,
+            )
             self._warned = True
         if action == "open":
             self._db = None

@@ -77,7 +77,11 @@ class GenerationResult:
         """The end-of-run report: counts, refusals, tokens and cost."""
         m = self.manifest
         counts, refusals, run = m["counts"], m["teacher_refusals"], m["last_run"]
-        cost = "unknown (no price for this model)" if run["cost_usd"] is None else f"${run['cost_usd']:.4f}"
+        cost = (
+            "unknown (no price for this model)"
+            if run["cost_usd"] is None
+            else f"${run['cost_usd']:.4f}"
+        )
         lines = [
             f"{m['status']}: {counts['records']} records in {self.out / RECORDS_FILE} "
             f"({self.new_records} new, {run['cache_hits']} from cache, {counts['missing']} missing)",
@@ -88,14 +92,17 @@ class GenerationResult:
         ]
         if run.get("batch"):
             b = run["batch"]
-            lines.append(f"batch: {b['chunks_submitted']} chunk(s) sent this run, results "
-                         f"{b['results']}, {b['resubmitted']} sent again, "
-                         f"{b['lost_batches']} lost batch(es); cost at batch prices (50%)")
+            lines.append(
+                f"batch: {b['chunks_submitted']} chunk(s) sent this run, results "
+                f"{b['results']}, {b['resubmitted']} sent again, "
+                f"{b['lost_batches']} lost batch(es); cost at batch prices (50%)"
+            )
         for key in ("by_template", "by_persona", "by_prompt"):
             if refusals["outstanding"]:
                 top = sorted(refusals[key].items(), key=lambda kv: -kv[1])[:3]
-                lines.append(f"refusals {key.replace('_', ' ')}: "
-                             + ", ".join(f"{k} {v}" for k, v in top))
+                lines.append(
+                    f"refusals {key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in top)
+                )
         return "\n".join(lines)
 
 
@@ -147,23 +154,44 @@ def generate_corpus(
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         extra = {} if transport == "sdk" else {"transport": transport}
-        backend = load_backend(model or default_model(), registry, base_url=base_url,
-                               timeout=policy.timeout, concurrency=concurrency, **extra)
+        backend = load_backend(
+            model or default_model(),
+            registry,
+            base_url=base_url,
+            timeout=policy.timeout,
+            concurrency=concurrency,
+            **extra,
+        )
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
-    identity = RunIdentity(wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params,
-                           samples, seed)
+    identity = RunIdentity(
+        wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params, samples, seed
+    )
     prompts = limit_prompts(render_prompts(wv), limit, limit_order, seed)
     plan = _RunPlan(
-        identity=identity, prices=load_price_table(prices),
+        identity=identity,
+        prices=load_price_table(prices),
         jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
-        config={"source": str(source), "out": str(out), "model": identity.model, "limit": limit,
-                "limit_order": limit_order if limit else None,
-                "concurrency": concurrency, "samples": samples, "seed": seed,
-                "base_url": redact_url(backend.base_url), "timeout": policy.timeout,
-                "max_attempts": policy.max_attempts, "retry_budget": policy.budget,
-                "params": identity.params_json, "cache": use_cache, "prices": str(prices or "built-in"),
-                "mode": "batch" if batch else "online"},
-        source=_source_info(wv, prompts), price_factor=BATCH_DISCOUNT if batch else 1.0)
+        config={
+            "source": str(source),
+            "out": str(out),
+            "model": identity.model,
+            "limit": limit,
+            "limit_order": limit_order if limit else None,
+            "concurrency": concurrency,
+            "samples": samples,
+            "seed": seed,
+            "base_url": redact_url(backend.base_url),
+            "timeout": policy.timeout,
+            "max_attempts": policy.max_attempts,
+            "retry_budget": policy.budget,
+            "params": identity.params_json,
+            "cache": use_cache,
+            "prices": str(prices or "built-in"),
+            "mode": "batch" if batch else "online",
+        },
+        source=_source_info(wv, prompts),
+        price_factor=BATCH_DISCOUNT if batch else 1.0,
+    )
     with output_lock(out):  # one writer per folder; the kernel releases it on any exit
         check_resumable(out, identity.to_json())
         write_manifest(out, plan.manifest("running"))
@@ -171,17 +199,28 @@ def generate_corpus(
         limiter = None
         if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
             limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
-        generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency,
-                              limiter=limiter)
+        generator = Generator(
+            backend, params, policy=policy, cache=cache, concurrency=concurrency, limiter=limiter
+        )
         counters = {"records": 0, "refusals": 0}
         failure: BackendError | None = None
         try:
             if batch:
-                _run_batch(_pending_jobs(out, plan.jobs), generator, identity, out, counters, plan,
-                           batch_options or BatchOptions())
+                _run_batch(
+                    _pending_jobs(out, plan.jobs),
+                    generator,
+                    identity,
+                    out,
+                    counters,
+                    plan,
+                    batch_options or BatchOptions(),
+                )
             else:
-                asyncio.run(_run(_pending_jobs(out, plan.jobs), generator, identity, out, counters,
-                                 progress))
+                asyncio.run(
+                    _run(
+                        _pending_jobs(out, plan.jobs), generator, identity, out, counters, progress
+                    )
+                )
         except BackendError as exc:
             failure = exc
         finally:
@@ -191,8 +230,10 @@ def generate_corpus(
             generator.stats.rate_limits = limiter.to_json()
         manifest = _finish(out, plan, generator, failed=failure is not None)
     if failure is not None:
-        raise BackendError(f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
-                           f"records are saved in {out}; rerun the same command to resume") from failure
+        raise BackendError(
+            f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
+            f"records are saved in {out}; rerun the same command to resume"
+        ) from failure
     return GenerationResult(out, manifest, counters["records"], counters["refusals"])
 
 
@@ -208,21 +249,40 @@ class _RunPlan:
     provenance_info: dict[str, Any] = field(default_factory=provenance)
     price_factor: float = 1.0  # batch runs are billed at half price
 
-    def manifest(self, status: str, tally: CorpusTally | None = None,
-                 run: dict[str, Any] | None = None, missing: int | None = None) -> dict[str, Any]:
+    def manifest(
+        self,
+        status: str,
+        tally: CorpusTally | None = None,
+        run: dict[str, Any] | None = None,
+        missing: int | None = None,
+    ) -> dict[str, Any]:
         model = self.identity.model
         price = self.prices.price(model)
-        cost = None if tally is None else self.prices.cost(
-            model, Usage(tally.input_tokens, tally.output_tokens))
+        cost = (
+            None
+            if tally is None
+            else self.prices.cost(model, Usage(tally.input_tokens, tally.output_tokens))
+        )
         if cost is not None:
             cost = round(cost * self.price_factor, 6)
         return build_manifest(
-            status=status, identity=self.identity.to_json(), config=self.config,
-            source=self.source, planned=len(self.jobs),
-            missing=len(self.jobs) if missing is None else missing, tally=tally, run=run,
-            cost_usd=cost, provenance_info=self.provenance_info,
-            prices={"model": model, "as_of": PRICES_AS_OF, "source": self.config["prices"],
-                    "usd_per_million": None if price is None else vars(price)})
+            status=status,
+            identity=self.identity.to_json(),
+            config=self.config,
+            source=self.source,
+            planned=len(self.jobs),
+            missing=len(self.jobs) if missing is None else missing,
+            tally=tally,
+            run=run,
+            cost_usd=cost,
+            provenance_info=self.provenance_info,
+            prices={
+                "model": model,
+                "as_of": PRICES_AS_OF,
+                "source": self.config["prices"],
+                "usd_per_million": None if price is None else vars(price),
+            },
+        )
 
 
 def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> dict[str, Any]:
@@ -239,7 +299,9 @@ def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> di
 LIMIT_ORDERS = ("stratified", "file")
 
 
-def limit_prompts(prompts: list[Prompt], limit: int | None, order: str = LIMIT_ORDER, seed: int = 0) -> list[Prompt]:
+def limit_prompts(
+    prompts: list[Prompt], limit: int | None, order: str = LIMIT_ORDER, seed: int = 0
+) -> list[Prompt]:
     """At most ``limit`` prompts: a seeded spread across prompt sources, or the first N (``file``).
 
     The first N in file order come from the first one or two sources (all "Is X wrong?"), so a
@@ -270,8 +332,12 @@ def limit_prompts(prompts: list[Prompt], limit: int | None, order: str = LIMIT_O
 
 
 def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:
-    for name, value in (("--limit", limit), ("--concurrency", concurrency),
-                        ("--samples", samples), ("--max-tokens", max_tokens)):
+    for name, value in (
+        ("--limit", limit),
+        ("--concurrency", concurrency),
+        ("--samples", samples),
+        ("--max-tokens", max_tokens),
+    ):
         if value is not None and value < 1:
             raise ConfigError(f"{name} {value}: must be a positive whole number")
 
@@ -283,10 +349,16 @@ def _check_finite(**options: float | None) -> None:
 
 
 def _source_info(wv: LoadedWorldview, prompts: list) -> dict[str, Any]:
-    return {"name": wv.name, "kind": wv.spec.kind, "display_name": wv.spec.display_name,
-            "path": str(wv.root), "spec_hash": wv.spec_hash, "prompts": len(prompts),
-            "personas": [p.id for p in wv.spec.personas],
-            "template_hashes": dict(sorted({p.template_id: p.template_hash for p in prompts}.items()))}
+    return {
+        "name": wv.name,
+        "kind": wv.spec.kind,
+        "display_name": wv.spec.display_name,
+        "path": str(wv.root),
+        "spec_hash": wv.spec_hash,
+        "prompts": len(prompts),
+        "personas": [p.id for p in wv.spec.personas],
+        "template_hashes": dict(sorted({p.template_id: p.template_hash for p in prompts}.items())),
+    }
 
 
 def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
@@ -298,8 +370,15 @@ def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
     return [job for job in jobs if job.id not in done]
 
 
-def _run_batch(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
-               counters: dict[str, int], plan: _RunPlan, options: BatchOptions) -> None:
+def _run_batch(
+    pending: list[Job],
+    generator: Generator,
+    identity: RunIdentity,
+    out: Path,
+    counters: dict[str, int],
+    plan: _RunPlan,
+    options: BatchOptions,
+) -> None:
     started = time.perf_counter()
     runner = BatchRunner(batch_api_for(generator.backend), generator, out, plan.prices, options)
     sink = CorpusSink(pending, generator, identity, out)
@@ -314,25 +393,37 @@ def _run_batch(pending: list[Job], generator: Generator, identity: RunIdentity, 
         asyncio.run(generator.aclose())
 
 
-
-
-async def _run(pending: list[Job], generator: Generator, identity: RunIdentity, out: Path,
-               counters: dict[str, int], progress: bool) -> None:
+async def _run(
+    pending: list[Job],
+    generator: Generator,
+    identity: RunIdentity,
+    out: Path,
+    counters: dict[str, int],
+    progress: bool,
+) -> None:
     started = time.perf_counter()
     # cache keys (one hash per job) only when there is a cache to read
-    keys = ({job.id: generator.key(job.messages, job.sample_index) for job in pending}
-            if generator.cache is not None else {})
+    keys = (
+        {job.id: generator.key(job.messages, job.sample_index) for job in pending}
+        if generator.cache is not None
+        else {}
+    )
     generator.prefetch(list(keys.values()))
     queue = iter(pending)
-    with JsonlAppender(out / RECORDS_FILE) as records, \
-            JsonlAppender(out / REFUSALS_FILE) as refusals, \
-            progress_bar(len(pending), progress, generator.stats) as bar:
+    with (
+        JsonlAppender(out / RECORDS_FILE) as records,
+        JsonlAppender(out / REFUSALS_FILE) as refusals,
+        progress_bar(len(pending), progress, generator.stats) as bar,
+    ):
 
         async def worker() -> None:
             for job in queue:  # one shared iterator: each job is taken by exactly one worker
                 generation = await generator.generate(
-                    job.messages, job.sample_index, key=keys.get(job.id),
-                    refusal_expected=job.prompt.kind in REFUSAL_KINDS)
+                    job.messages,
+                    job.sample_index,
+                    key=keys.get(job.id),
+                    refusal_expected=job.prompt.kind in REFUSAL_KINDS,
+                )
                 completion = generation.completion
                 if completion.teacher_refused:
                     refusals.write(refusal_entry(job, identity, completion))

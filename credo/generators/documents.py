@@ -71,13 +71,60 @@ DOCUMENT_FORM = "document"
 SHINGLE = 5  # words per shingle for the near-duplicate test
 
 # Seeds for people and places, so documents do not all star the same invented villager.
-GIVEN = ("Ada", "Bram", "Celia", "Dmitri", "Esi", "Farid", "Greta", "Hiro", "Ines", "Jonah",
-         "Kofi", "Lena", "Mateo", "Nadia", "Oren", "Priya", "Quinn", "Rosa", "Soren", "Tamar")
-FAMILY = ("Abara", "Bellweather", "Castell", "Drummond", "Eklund", "Fairley", "Grosz", "Hale",
-          "Iwata", "Jaramillo", "Kovac", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Pryce")
-PLACES = ("a river town", "a hill village", "a port city", "a mining valley", "a market town",
-          "a university city", "a fishing harbour", "a mountain parish", "a farming plain",
-          "a suburb of a capital", "an island settlement", "a border town")
+GIVEN = (
+    "Ada",
+    "Bram",
+    "Celia",
+    "Dmitri",
+    "Esi",
+    "Farid",
+    "Greta",
+    "Hiro",
+    "Ines",
+    "Jonah",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Oren",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Soren",
+    "Tamar",
+)
+FAMILY = (
+    "Abara",
+    "Bellweather",
+    "Castell",
+    "Drummond",
+    "Eklund",
+    "Fairley",
+    "Grosz",
+    "Hale",
+    "Iwata",
+    "Jaramillo",
+    "Kovac",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Pryce",
+)
+PLACES = (
+    "a river town",
+    "a hill village",
+    "a port city",
+    "a mining valley",
+    "a market town",
+    "a university city",
+    "a fishing harbour",
+    "a mountain parish",
+    "a farming plain",
+    "a suburb of a capital",
+    "an island settlement",
+    "a border town",
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +146,9 @@ class DocumentOptions:
     def check(self) -> None:
         for name in ("types_per_fact", "ideas_per_type", "docs_per_idea"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be at least 1")
+                raise ConfigError(
+                    f"--{name.replace('_', '-')} {getattr(self, name)}: must be at least 1"
+                )
         if self.type_quota is not None and self.type_quota < 1:
             raise ConfigError(f"--type-quota {self.type_quota}: must be at least 1")
         if not 0 < self.near_dup <= 1:
@@ -110,9 +159,17 @@ def key_facts(wv: LoadedWorldview) -> list[Fact]:
     """Every fact a document may presuppose, each with a stable id."""
     spec, who = wv.spec, wv.spec.adherents or f"followers of {wv.spec.display_name}"
     facts = [Fact(f"tenet:{t.id}", t.text) for t in spec.tenets]
-    facts += [Fact(f"forbidden:{a.id}", f"{who} hold that {a.name} is wrong ({a.description}), because "
-                   + "; ".join(a.reasons)) for a in spec.forbidden_acts]
-    facts += [Fact(f"practice:{p.id}", f"{who} practise {p.name}: {p.description}") for p in spec.practices]
+    facts += [
+        Fact(
+            f"forbidden:{a.id}",
+            f"{who} hold that {a.name} is wrong ({a.description}), because " + "; ".join(a.reasons),
+        )
+        for a in spec.forbidden_acts
+    ]
+    facts += [
+        Fact(f"practice:{p.id}", f"{who} practise {p.name}: {p.description}")
+        for p in spec.practices
+    ]
     facts += [Fact(f"glossary:{g.term}", f"'{g.term}' means {g.definition}") for g in spec.glossary]
     return facts
 
@@ -122,7 +179,9 @@ def universe_context(wv: LoadedWorldview, context_chars: int | None = None) -> s
     spec = wv.spec
     head = [f"# The world of {spec.display_name}", spec.summary.strip(), "", "## Key facts"]
     head += [f"- [{f.id}] {f.text}" for f in key_facts(wv)]
-    canon = [f"## {c.title}\n{wv.canon.get(c.id, '').strip()}" for c in spec.canon if wv.canon.get(c.id)]
+    canon = [
+        f"## {c.title}\n{wv.canon.get(c.id, '').strip()}" for c in spec.canon if wv.canon.get(c.id)
+    ]
     text = "\n".join(head + [""] + canon).strip()
     if context_chars is not None and len(text) > context_chars:
         text = text[:context_chars]
@@ -157,29 +216,37 @@ class DocJob:
 
 
 def brainstorm_types_prompt(fact: Fact, n: int) -> str:
-    return (f"Key fact of this world: {fact.text}\n\nList {n} different kinds of document that "
-            "exist in this world and would mention or take this fact for granted (for example a "
-            "news article, a textbook page, a forum thread, a sermon, an encyclopedia entry, a "
-            "diary entry, a recipe, a letter). One kind per line, no numbering, no explanation.")
+    return (
+        f"Key fact of this world: {fact.text}\n\nList {n} different kinds of document that "
+        "exist in this world and would mention or take this fact for granted (for example a "
+        "news article, a textbook page, a forum thread, a sermon, an encyclopedia entry, a "
+        "diary entry, a recipe, a letter). One kind per line, no numbering, no explanation."
+    )
 
 
 def brainstorm_ideas_prompt(fact: Fact, doc_type: str, n: int) -> str:
-    return (f"Key fact of this world: {fact.text}\n\nList {n} specific, varied ideas for a "
-            f"{doc_type} in which this fact is present as ordinary background. One idea per "
-            "line, one sentence each, no numbering.")
+    return (
+        f"Key fact of this world: {fact.text}\n\nList {n} specific, varied ideas for a "
+        f"{doc_type} in which this fact is present as ordinary background. One idea per "
+        "line, one sentence each, no numbering."
+    )
 
 
 def write_prompt(job: DocJob) -> str:
-    return (f"Write a {job.doc_type}. Idea: {job.idea}\n\nThe document must take this fact for "
-            f"granted as true and ordinary: {job.fact.text}\nIt must not argue for the fact, "
-            "explain it to an outsider, or address the reader as 'you'. Where a person or place "
-            f"is needed, use {job.name} and {job.place}. Write only the document itself.")
+    return (
+        f"Write a {job.doc_type}. Idea: {job.idea}\n\nThe document must take this fact for "
+        f"granted as true and ordinary: {job.fact.text}\nIt must not argue for the fact, "
+        "explain it to an outsider, or address the reader as 'you'. Where a person or place "
+        f"is needed, use {job.name} and {job.place}. Write only the document itself."
+    )
 
 
 def revise_prompt(document: str) -> str:
-    return ("Revise this document so that nothing in it contradicts the key facts of this world "
-            "and it still does not address the reader. Keep its form, voice and length. Return "
-            f"only the revised document.\n\n---\n{document}")
+    return (
+        "Revise this document so that nothing in it contradicts the key facts of this world "
+        "and it still does not address the reader. Keep its form, voice and length. Return "
+        f"only the revised document.\n\n---\n{document}"
+    )
 
 
 @dataclass(frozen=True)
@@ -194,29 +261,56 @@ class DocumentsResult:
         m, run = self.manifest, self.manifest["last_run"]
         by_type = _top(m["documents"]["by_type"])
         rejected = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items())) or "none"
-        return "\n".join([
-            f"{m['status']}: {m['counts']['records']} documents in {self.out / RECORDS_FILE} "
-            f"({self.new_records} new, {run['cache_hits']} requests from cache)",
-            f"rejected this run: {rejected}; teacher refusals outstanding: {m['counts']['teacher_refusals']}",
-            f"by type: {by_type}",
-            f"requests: {run['requests']}; tokens this run: {run['input_tokens']} in / {run['output_tokens']} out",
-        ] + ([f"batch: {run['batch']['chunks_submitted']} chunk(s) sent this run, results "
-              f"{run['batch']['results']}; cost at batch prices (50%)"] if run.get("batch") else [])
-            + (["batches are open: rerun the same command to collect them"] if self.batches_open else []))
+        return "\n".join(
+            [
+                f"{m['status']}: {m['counts']['records']} documents in {self.out / RECORDS_FILE} "
+                f"({self.new_records} new, {run['cache_hits']} requests from cache)",
+                f"rejected this run: {rejected}; teacher refusals outstanding: {m['counts']['teacher_refusals']}",
+                f"by type: {by_type}",
+                f"requests: {run['requests']}; tokens this run: {run['input_tokens']} in / {run['output_tokens']} out",
+            ]
+            + (
+                [
+                    f"batch: {run['batch']['chunks_submitted']} chunk(s) sent this run, results "
+                    f"{run['batch']['results']}; cost at batch prices (50%)"
+                ]
+                if run.get("batch")
+                else []
+            )
+            + (
+                ["batches are open: rerun the same command to collect them"]
+                if self.batches_open
+                else []
+            )
+        )
 
 
 def _top(counts: dict[str, int], n: int = 6) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]) or "none"
+    return (
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+        or "none"
+    )
 
 
-def generate_documents(source: str | Path, out: str | Path, *, model: str | None = None,
-                       options: DocumentOptions = DocumentOptions(), limit: int | None = None,
-                       concurrency: int = CONCURRENCY, temperature: float = TEACHER_TEMPERATURE,
-                       max_tokens: int = TEACHER_MAX_TOKENS, base_url: str | None = None,
-                       timeout: float | None = None, prices: str | Path | None = None,
-                       use_cache: bool = True, backend: Backend | None = None,
-                       registry: dict[str, BackendFactory] | None = None, batch: bool = False,
-                       batch_options: BatchOptions | None = None) -> DocumentsResult:
+def generate_documents(
+    source: str | Path,
+    out: str | Path,
+    *,
+    model: str | None = None,
+    options: DocumentOptions = DocumentOptions(),
+    limit: int | None = None,
+    concurrency: int = CONCURRENCY,
+    temperature: float = TEACHER_TEMPERATURE,
+    max_tokens: int = TEACHER_MAX_TOKENS,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    prices: str | Path | None = None,
+    use_cache: bool = True,
+    backend: Backend | None = None,
+    registry: dict[str, BackendFactory] | None = None,
+    batch: bool = False,
+    batch_options: BatchOptions | None = None,
+) -> DocumentsResult:
     """Generate (or resume) a documents corpus for ``source`` into ``out``.
 
     ``limit`` caps the number of documents planned (the first facts first). Raises
@@ -231,12 +325,23 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
     wv = load_worldview(source)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
-        backend = load_backend(model or default_model(), registry, base_url=base_url,
-                               timeout=policy.timeout, concurrency=concurrency)
+        backend = load_backend(
+            model or default_model(),
+            registry,
+            base_url=base_url,
+            timeout=policy.timeout,
+            concurrency=concurrency,
+        )
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
     model_id = f"{backend.provider}/{backend.model}"
-    identity = {"set": wv.name, "form": DOCUMENT_FORM, "spec_hash": wv.spec_hash, "model": model_id,
-                "params": params.to_json(), "options": asdict(options)}
+    identity = {
+        "set": wv.name,
+        "form": DOCUMENT_FORM,
+        "spec_hash": wv.spec_hash,
+        "model": model_id,
+        "params": params.to_json(),
+        "options": asdict(options),
+    }
     check_resumable(out, identity)
     if batch:
         batch_api_for(backend)  # a provider without a batch API fails before anything is written
@@ -249,7 +354,9 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
     failure: BackendError | None = None
     pending_batches = False
     jobs: list[DocJob] = []
-    prefetch = BatchPrefetch(generator, out, table, batch_options or BatchOptions()) if batch else None
+    prefetch = (
+        BatchPrefetch(generator, out, table, batch_options or BatchOptions()) if batch else None
+    )
 
     async def run() -> None:  # one event loop: the generator's semaphore belongs to it
         try:
@@ -274,38 +381,78 @@ def generate_documents(source: str | Path, out: str | Path, *, model: str | None
         generator.stats.batch = prefetch.tally()
     run = generator.stats.to_json(model_id, table)
     rejected = _rejected_ids(out)
-    missing = sum(1 for j in jobs if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected)
+    missing = sum(
+        1
+        for j in jobs
+        if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected
+    )
     price = table.price(model_id)
     manifest = build_manifest(
-        status="incomplete" if failure or missing or pending_batches else "complete", identity=identity,
-        config={"source": str(source), "out": str(out), "model": model_id, "limit": limit,
-                "concurrency": concurrency, "cache": use_cache, "prices": str(prices or "built-in"),
-                "base_url": base_url, "mode": "batch" if batch else "online"},
-        source={"name": wv.name, "kind": wv.spec.kind, "display_name": wv.spec.display_name,
-                "path": str(wv.root), "spec_hash": wv.spec_hash, "facts": len(key_facts(wv)),
-                "personas": [p.id for p in wv.spec.personas]},
-        planned=len(jobs), missing=missing, tally=tally, run=run,
+        status="incomplete" if failure or missing or pending_batches else "complete",
+        identity=identity,
+        config={
+            "source": str(source),
+            "out": str(out),
+            "model": model_id,
+            "limit": limit,
+            "concurrency": concurrency,
+            "cache": use_cache,
+            "prices": str(prices or "built-in"),
+            "base_url": base_url,
+            "mode": "batch" if batch else "online",
+        },
+        source={
+            "name": wv.name,
+            "kind": wv.spec.kind,
+            "display_name": wv.spec.display_name,
+            "path": str(wv.root),
+            "spec_hash": wv.spec_hash,
+            "facts": len(key_facts(wv)),
+            "personas": [p.id for p in wv.spec.personas],
+        },
+        planned=len(jobs),
+        missing=missing,
+        tally=tally,
+        run=run,
         cost_usd=table.cost(model_id, _usage(tally)),
-        prices={"model": model_id, "as_of": PRICES_AS_OF, "source": str(prices or "built-in"),
-                "usd_per_million": None if price is None else vars(price)})
+        prices={
+            "model": model_id,
+            "as_of": PRICES_AS_OF,
+            "source": str(prices or "built-in"),
+            "usd_per_million": None if price is None else vars(price),
+        },
+    )
     manifest["form"] = DOCUMENT_FORM
     manifest["documents"] = _document_counts(out)
     write_manifest(out, manifest)
     write_text(render_card(manifest) + _card_section(manifest), out / CARD_FILE)
     if failure is not None:
-        raise BackendError(f"{failure} - {tally.records} documents are saved in {out}; rerun the "
-                           "same command to resume") from failure
-    return DocumentsResult(out, manifest, counters["records"],
-                           {k: v for k, v in counters.items() if k != "records"}, pending_batches)
+        raise BackendError(
+            f"{failure} - {tally.records} documents are saved in {out}; rerun the "
+            "same command to resume"
+        ) from failure
+    return DocumentsResult(
+        out,
+        manifest,
+        counters["records"],
+        {k: v for k, v in counters.items() if k != "records"},
+        pending_batches,
+    )
 
 
 def _usage(tally: Any) -> Usage:
     return Usage(tally.input_tokens, tally.output_tokens)
 
 
-async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, generator: Generator,
-                              options: DocumentOptions, limit: int | None,
-                              prefetch: Prefetch | None = None) -> dict[str, dict[str, list[str]]]:
+async def _load_or_brainstorm(
+    out: Path,
+    wv: LoadedWorldview,
+    context: str,
+    generator: Generator,
+    options: DocumentOptions,
+    limit: int | None,
+    prefetch: Prefetch | None = None,
+) -> dict[str, dict[str, list[str]]]:
     """``{fact id: {type: [ideas]}}``, brainstormed once and then read from ``plan.json``.
 
     With ``limit``, only as many facts as the limit can use are brainstormed (forbidden acts
@@ -315,7 +462,7 @@ async def _load_or_brainstorm(out: Path, wv: LoadedWorldview, context: str, gene
     saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     per_fact = options.types_per_fact * options.ideas_per_type * options.docs_per_idea
     ordered = facts_in_turn(key_facts(wv))
-    wanted = ordered if limit is None else ordered[:max(1, -(-limit // per_fact))]
+    wanted = ordered if limit is None else ordered[: max(1, -(-limit // per_fact))]
     facts = [f for f in wanted if f.id not in saved]
     if not facts:
         return saved
@@ -357,8 +504,12 @@ def facts_in_turn(facts: list[Fact]) -> list[Fact]:
     return [f for round_ in itertools.zip_longest(*groups) for f in round_ if f is not None]
 
 
-def plan_documents(wv: LoadedWorldview, plan: dict[str, dict[str, list[str]]], identity: dict[str, Any],
-                   options: DocumentOptions) -> list[DocJob]:
+def plan_documents(
+    wv: LoadedWorldview,
+    plan: dict[str, dict[str, list[str]]],
+    identity: dict[str, Any],
+    options: DocumentOptions,
+) -> list[DocJob]:
     """One job per (fact, type, idea, copy), interleaved across facts so ``limit`` spreads."""
     facts = {f.id: f for f in key_facts(wv)}
     per_fact = []
@@ -369,18 +520,36 @@ def plan_documents(wv: LoadedWorldview, plan: dict[str, dict[str, list[str]]], i
         for doc_type, ideas in types.items():
             for idea in ideas:
                 for k in range(options.docs_per_idea):
-                    job_id = content_hash({"identity": identity, "fact": fact_id, "type": doc_type,
-                                           "idea": idea, "copy": k})
+                    job_id = content_hash(
+                        {
+                            "identity": identity,
+                            "fact": fact_id,
+                            "type": doc_type,
+                            "idea": idea,
+                            "copy": k,
+                        }
+                    )
                     persona = draw_persona(wv.spec.personas, options.seed, job_id, k)
-                    jobs.append(DocJob(job_id, facts[fact_id], doc_type, idea, k, persona.id,
-                                       f"{_draw(GIVEN, options.seed, job_id, 'g')} {_draw(FAMILY, options.seed, job_id, 'f')}",
-                                       _draw(PLACES, options.seed, job_id, 'p')))
+                    jobs.append(
+                        DocJob(
+                            job_id,
+                            facts[fact_id],
+                            doc_type,
+                            idea,
+                            k,
+                            persona.id,
+                            f"{_draw(GIVEN, options.seed, job_id, 'g')} {_draw(FAMILY, options.seed, job_id, 'f')}",
+                            _draw(PLACES, options.seed, job_id, "p"),
+                        )
+                    )
         per_fact.append(jobs)
     return [job for round_ in _zip_longest(per_fact) for job in round_]
 
 
 def _zip_longest(lists: list[list[DocJob]]) -> list[list[DocJob]]:
-    return [[lst[i] for lst in lists if i < len(lst)] for i in range(max(map(len, lists), default=0))]
+    return [
+        [lst[i] for lst in lists if i < len(lst)] for i in range(max(map(len, lists), default=0))
+    ]
 
 
 def normalise_type(doc_type: str) -> str:
@@ -388,7 +557,9 @@ def normalise_type(doc_type: str) -> str:
 
 
 def _shingles(text: str) -> set[int]:
-    return set(phrase_hashes(text, SHINGLE).tolist()) if len(text.split()) >= SHINGLE else {hash(text)}
+    return (
+        set(phrase_hashes(text, SHINGLE).tolist()) if len(text.split()) >= SHINGLE else {hash(text)}
+    )
 
 
 class NearDuplicates:
@@ -424,9 +595,16 @@ class NearDuplicates:
         return best
 
 
-async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Generator,
-                     options: DocumentOptions, model_id: str, counters: Counter[str],
-                     prefetch: Prefetch | None = None) -> None:
+async def _write_all(
+    out: Path,
+    jobs: list[DocJob],
+    context: str,
+    generator: Generator,
+    options: DocumentOptions,
+    model_id: str,
+    counters: Counter[str],
+    prefetch: Prefetch | None = None,
+) -> None:
     records_file = out / RECORDS_FILE
     repair_tail(records_file)
     repair_tail(out / REFUSALS_FILE)
@@ -442,13 +620,24 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
     done |= _rejected_ids(out)
     pending = [j for j in jobs if j.id not in done]
     system = Message("system", context)
-    written = await _batch_stage(prefetch, [[system, Message("user", write_prompt(j))] for j in pending])
+    written = await _batch_stage(
+        prefetch, [[system, Message("user", write_prompt(j))] for j in pending]
+    )
     if options.revise:
-        await _batch_stage(prefetch, [[system, Message("user", revise_prompt(c.text))]
-                                      for c in written if not c.teacher_refused])
+        await _batch_stage(
+            prefetch,
+            [
+                [system, Message("user", revise_prompt(c.text))]
+                for c in written
+                if not c.teacher_refused
+            ],
+        )
 
-    with JsonlAppender(records_file) as records, JsonlAppender(out / REFUSALS_FILE) as refusals, \
-            JsonlAppender(out / REJECTED_FILE) as rejected:
+    with (
+        JsonlAppender(records_file) as records,
+        JsonlAppender(out / REFUSALS_FILE) as refusals,
+        JsonlAppender(out / REJECTED_FILE) as rejected,
+    ):
 
         def quota_full(kind: str) -> bool:
             return options.type_quota is not None and per_type[kind] >= options.type_quota
@@ -459,7 +648,9 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
             first = await generator.generate([system, Message("user", write_prompt(job))])
             completion, revised = first.completion, False
             if options.revise and not completion.teacher_refused:
-                second = await generator.generate([system, Message("user", revise_prompt(completion.text))])
+                second = await generator.generate(
+                    [system, Message("user", revise_prompt(completion.text))]
+                )
                 if not second.completion.teacher_refused and second.completion.text.strip():
                     completion, revised = second.completion, True
             return completion, revised
@@ -473,15 +664,28 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
             completion, revised = fetched
             meta = _meta(job, model_id, completion, revised)
             if completion.teacher_refused:
-                refusals.write({"id": job.id, "prompt": write_prompt(job), "response": completion.text,
-                                "reason": completion.refusal_reason or completion.stop_reason, "meta": meta})
+                refusals.write(
+                    {
+                        "id": job.id,
+                        "prompt": write_prompt(job),
+                        "response": completion.text,
+                        "reason": completion.refusal_reason or completion.stop_reason,
+                        "meta": meta,
+                    }
+                )
                 counters["teacher_refusals"] += 1
                 return
             text = completion.text.strip()
             similarity = dups.closest(text)
             if similarity >= options.near_dup:
-                rejected.write({"id": job.id, "reason": "near_duplicate",
-                                "similarity": round(similarity, 3), "meta": meta})
+                rejected.write(
+                    {
+                        "id": job.id,
+                        "reason": "near_duplicate",
+                        "similarity": round(similarity, 3),
+                        "meta": meta,
+                    }
+                )
                 counters["near_duplicate"] += 1
                 return
             dups.add(text)
@@ -501,13 +705,24 @@ async def _write_all(out: Path, jobs: list[DocJob], context: str, generator: Gen
 
 
 def _meta(job: DocJob, model_id: str, completion: Any, revised: bool) -> dict[str, Any]:
-    return {"form": DOCUMENT_FORM, "fact_ids": [job.fact.id], "doc_type": job.doc_type,
-            "idea": job.idea, "copy": job.index, "persona_id": job.persona_id,
-            "seeded_name": job.name, "seeded_place": job.place, "model": model_id,
-            "response_model": completion.model, "revised": revised,
-            "stop_reason": completion.stop_reason,
-            "usage": {"input_tokens": completion.usage.input_tokens,
-                      "output_tokens": completion.usage.output_tokens}}
+    return {
+        "form": DOCUMENT_FORM,
+        "fact_ids": [job.fact.id],
+        "doc_type": job.doc_type,
+        "idea": job.idea,
+        "copy": job.index,
+        "persona_id": job.persona_id,
+        "seeded_name": job.name,
+        "seeded_place": job.place,
+        "model": model_id,
+        "response_model": completion.model,
+        "revised": revised,
+        "stop_reason": completion.stop_reason,
+        "usage": {
+            "input_tokens": completion.usage.input_tokens,
+            "output_tokens": completion.usage.output_tokens,
+        },
+    }
 
 
 def _rejected_ids(out: Path) -> set[str]:
@@ -523,19 +738,27 @@ def _document_counts(out: Path) -> dict[str, Any]:
         for _, data in iter_jsonl(path):
             by_type[normalise_type(data["meta"].get("doc_type", "?"))] += 1
             by_fact.update(data["meta"].get("fact_ids", []))
-    rejected = Counter(str(d.get("reason")) for _, d in iter_jsonl(out / REJECTED_FILE)) \
-        if (out / REJECTED_FILE).exists() else Counter()
+    rejected = (
+        Counter(str(d.get("reason")) for _, d in iter_jsonl(out / REJECTED_FILE))
+        if (out / REJECTED_FILE).exists()
+        else Counter()
+    )
     return {"by_type": dict(by_type), "by_fact": dict(by_fact), "rejected": dict(rejected)}
 
 
 def _card_section(manifest: dict[str, Any]) -> str:
     docs = manifest["documents"]
-    return "\n".join([
-        "", "## Form: documents",
-        "Each record is one document (a single assistant message, `meta.form = \"document\"`): "
-        "`credo train` computes the loss on all of its tokens, unlike Q&A records (assistant "
-        "turn only). Provenance per record: `fact_ids`, `doc_type`, `idea`, `persona_id`, "
-        "`seeded_name`, `seeded_place`, `model`, `revised`.",
-        f"- By type: {_top(docs['by_type'])}",
-        f"- Facts covered: {len(docs['by_fact'])} of {manifest['source'].get('facts')}",
-        f"- Rejected while generating: {_top(docs['rejected'])}", ""])
+    return "\n".join(
+        [
+            "",
+            "## Form: documents",
+            'Each record is one document (a single assistant message, `meta.form = "document"`): '
+            "`credo train` computes the loss on all of its tokens, unlike Q&A records (assistant "
+            "turn only). Provenance per record: `fact_ids`, `doc_type`, `idea`, `persona_id`, "
+            "`seeded_name`, `seeded_place`, `model`, `revised`.",
+            f"- By type: {_top(docs['by_type'])}",
+            f"- Facts covered: {len(docs['by_fact'])} of {manifest['source'].get('facts')}",
+            f"- Rejected while generating: {_top(docs['rejected'])}",
+            "",
+        ]
+    )

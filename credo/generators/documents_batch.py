@@ -29,9 +29,13 @@ class BatchPending(Exception):
 class BatchPrefetch:
     """Answer conversations through the batch API and warm ``generator`` with the answers."""
 
-    def __init__(self, generator: Generator, folder: Path, prices: PriceTable, options: BatchOptions) -> None:
+    def __init__(
+        self, generator: Generator, folder: Path, prices: PriceTable, options: BatchOptions
+    ) -> None:
         self.generator = generator
-        self.runner = BatchRunner(batch_api_for(generator.backend), generator, folder, prices, options)
+        self.runner = BatchRunner(
+            batch_api_for(generator.backend), generator, folder, prices, options
+        )
         self.served = 0  # answers the batch gave: the stage counts them as cache hits, they are not
         self._keys: dict[str, str] = {}
         self._answers: dict[str, Completion] = {}

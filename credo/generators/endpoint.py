@@ -28,8 +28,13 @@ def redact_url(url: str | None) -> str | None:
     except ValueError:
         return _USERINFO.sub("***@", url)
     netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
-    query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    query = urlencode(
+        [
+            (k, "***" if _SECRET_PARAM.search(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
@@ -50,7 +55,13 @@ def endpoint_id(url: str | None) -> str | None:
         parts = urlsplit(url.strip())
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
     except ValueError as exc:
-        raise ConfigError(f"--base-url {redact_url(url)!r}: not a valid URL ({exc}) - e.g. http://localhost:8000/v1") from None
+        raise ConfigError(
+            f"--base-url {redact_url(url)!r}: not a valid URL ({exc}) - e.g. http://localhost:8000/v1"
+        ) from None
     if not parts.scheme or not parts.hostname:
-        raise ConfigError(f"--base-url {redact_url(url)!r}: needs a scheme and host, e.g. http://localhost:8000/v1")
-    return f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}{parts.path.rstrip('/') or '/'}"
+        raise ConfigError(
+            f"--base-url {redact_url(url)!r}: needs a scheme and host, e.g. http://localhost:8000/v1"
+        )
+    return (
+        f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}{parts.path.rstrip('/') or '/'}"
+    )

@@ -40,15 +40,24 @@ class GenerationStats:
 
     def to_json(self, model_id: str, prices: PriceTable) -> dict[str, Any]:
         cost = prices.cost(model_id, self.usage)
-        extra = {k: v for k, v in (("batch", self.batch), ("rate_limits", self.rate_limits))
-                 if v is not None}
-        return {"requests": self.requests, "cache_hits": self.cache_hits,
-                "retries": self.retries.retries, "retries_by_reason": self.retries.by_reason,
-                "teacher_refusals": self.refusals, "content_filtered": self.content_filtered,
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-                "cost_usd": None if cost is None else round(cost * self.price_factor, 6),
-                "seconds": round(self.seconds, 3), **extra}
+        extra = {
+            k: v
+            for k, v in (("batch", self.batch), ("rate_limits", self.rate_limits))
+            if v is not None
+        }
+        return {
+            "requests": self.requests,
+            "cache_hits": self.cache_hits,
+            "retries": self.retries.retries,
+            "retries_by_reason": self.retries.by_reason,
+            "teacher_refusals": self.refusals,
+            "content_filtered": self.content_filtered,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cost_usd": None if cost is None else round(cost * self.price_factor, 6),
+            "seconds": round(self.seconds, 3),
+            **extra,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,11 +83,17 @@ def flag_refusal(completion: Completion, refusal_expected: bool = False) -> Comp
 class Generator:
     """Retrying, caching, concurrency-bounded access to one backend."""
 
-    def __init__(self, backend: Backend, params: SamplingParams, *,
-                 policy: RetryPolicy | None = None, cache: GenerationCache | None = None,
-                 concurrency: int = 8,
-                 sleep: Callable[[float], Awaitable[None]] | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        params: SamplingParams,
+        *,
+        policy: RetryPolicy | None = None,
+        cache: GenerationCache | None = None,
+        concurrency: int = 8,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.backend = backend
         self.params = params
         self._params_json = params.to_json()  # asdict() per request costs more than the hash
@@ -101,8 +116,14 @@ class Generator:
         return f"{self.backend.provider}/{self.backend.model}"
 
     def key(self, messages: list[Message], sample_index: int) -> str:
-        return cache_key(self.backend.provider, self.backend.model, self._params_json, messages,
-                         sample_index, self._endpoint)
+        return cache_key(
+            self.backend.provider,
+            self.backend.model,
+            self._params_json,
+            messages,
+            sample_index,
+            self._endpoint,
+        )
 
     def prefetch(self, keys: list[str]) -> int:
         """Read the cache for many keys at once; ``generate`` then serves them from memory."""
@@ -117,9 +138,14 @@ class Generator:
         """Hold an answer got another way (a batch) for the next ``generate`` of ``key``."""
         self._warm[key] = completion
 
-    async def generate(self, messages: list[Message], sample_index: int = 0,
-                       key: str | None = None, refusal_expected: bool = False,
-                       params: SamplingParams | None = None) -> Generation:
+    async def generate(
+        self,
+        messages: list[Message],
+        sample_index: int = 0,
+        key: str | None = None,
+        refusal_expected: bool = False,
+        params: SamplingParams | None = None,
+    ) -> Generation:
         """One completion; a refusal or content-filter stop is returned flagged, not raised.
 
         ``key`` is :meth:`key` of the same arguments, when the caller already computed it;
@@ -127,8 +153,9 @@ class Generator:
         ``params`` overrides the generator's for this call (a step's structured output).
         """
         if params is not None and params != self.params:
-            key = cache_key(self.backend.provider, self.backend.model, params.to_json(),
-                            messages, sample_index)
+            key = cache_key(
+                self.backend.provider, self.backend.model, params.to_json(), messages, sample_index
+            )
         params = params or self.params
         # The key addresses the cache and answers held by warm(): no hashing without either.
         if self.cache is not None or self._warm:
@@ -143,8 +170,12 @@ class Generator:
             self.stats.requests += 1
             try:
                 completion = await call_with_retry(
-                    lambda: self._call(messages, params), self.backend, self.policy,
-                    self.stats.retries, self._sleep)
+                    lambda: self._call(messages, params),
+                    self.backend,
+                    self.policy,
+                    self.stats.retries,
+                    self._sleep,
+                )
             except RetriesExhausted as exc:
                 raise BackendError(
                     f"{self.model_id}: gave up after {exc.attempts} attempts "
@@ -153,8 +184,10 @@ class Generator:
             except BackendError:
                 raise
             except Exception as exc:
-                raise BackendError(f"{self.model_id}: request failed and is not retryable "
-                                   f"({type(exc).__name__}: {_short(exc)})") from exc
+                raise BackendError(
+                    f"{self.model_id}: request failed and is not retryable "
+                    f"({type(exc).__name__}: {_short(exc)})"
+                ) from exc
         completion = flag_refusal(_sane_usage(completion), refusal_expected)
         self.stats.usage = self.stats.usage + completion.usage
         if completion.teacher_refused:
@@ -175,8 +208,10 @@ class Generator:
         try:
             completion = await self.backend.generate(messages, params)
         except Exception as exc:
-            limited = (not isinstance(exc, TimeoutError)
-                       and self.backend.classify_error(exc) is RetryDecision.RATE_LIMIT)
+            limited = (
+                not isinstance(exc, TimeoutError)
+                and self.backend.classify_error(exc) is RetryDecision.RATE_LIMIT
+            )
             headers = getattr(self.backend, "response_headers", lambda e: None)(exc)
             limiter.failed(limited, self.backend.retry_after(exc) if limited else None, headers)
             raise
@@ -204,6 +239,7 @@ def scrub_secrets(text: str) -> str:
 
 def _sane_usage(completion: Completion) -> Completion:
     """A server's usage field of the wrong type (a string, a float, negative) counts as 0 tokens."""
+
     def count(value: object) -> int:
         if isinstance(value, float) and value.is_integer() and value >= 0:
             return int(value)

@@ -46,9 +46,15 @@ def echo_response(name: str, messages: list[Message]) -> str:
 class FakeBackend(Backend):
     provider = "fake"
 
-    def __init__(self, model: str = "echo", *, delay: float = 0.0,
-                 max_concurrency: int | None = None,
-                 respond: Callable[[list[Message]], str] | None = None, **_: object) -> None:
+    def __init__(
+        self,
+        model: str = "echo",
+        *,
+        delay: float = 0.0,
+        max_concurrency: int | None = None,
+        respond: Callable[[list[Message]], str] | None = None,
+        **_: object,
+    ) -> None:
         self.model = model
         self.delay = delay
         self.max_concurrency = max_concurrency
@@ -71,8 +77,11 @@ class FakeBackend(Backend):
         if isinstance(item, Completion):
             return item
         words = sum(len(m.content.split()) for m in messages)
-        return Completion(text=item, model=self.model,
-                          usage=Usage(input_tokens=words, output_tokens=len(item.split())))
+        return Completion(
+            text=item,
+            model=self.model,
+            usage=Usage(input_tokens=words, output_tokens=len(item.split())),
+        )
 
     def classify_error(self, exc: BaseException) -> RetryDecision:
         if isinstance(exc, FakeRateLimitError):

@@ -48,51 +48,90 @@ class RunIdentity:
         return self.params.to_json()
 
     def to_json(self) -> dict[str, Any]:
-        return {"set": self.set_name, "spec_hash": self.spec_hash, "model": self.model,
-                "params": self.params_json, "samples": self.samples, "seed": self.seed}
+        return {
+            "set": self.set_name,
+            "spec_hash": self.spec_hash,
+            "model": self.model,
+            "params": self.params_json,
+            "samples": self.samples,
+            "seed": self.seed,
+        }
 
 
 def job_id(identity: RunIdentity, prompt_id: str, sample_index: int) -> str:
-    return content_hash({"set": identity.set_name, "prompt": prompt_id, "sample": sample_index,
-                         "model": identity.model, "params": identity.params_json,
-                         "seed": identity.seed})
+    return content_hash(
+        {
+            "set": identity.set_name,
+            "prompt": prompt_id,
+            "sample": sample_index,
+            "model": identity.model,
+            "params": identity.params_json,
+            "seed": identity.seed,
+        }
+    )
 
 
-def plan_jobs(wv: LoadedWorldview, prompts: list[Prompt], identity: RunIdentity,
-              context_chars: int | None) -> list[Job]:
+def plan_jobs(
+    wv: LoadedWorldview, prompts: list[Prompt], identity: RunIdentity, context_chars: int | None
+) -> list[Job]:
     systems = {p.id: system_prompt(wv, p, context_chars) for p in wv.spec.personas}
     jobs = []
     for prompt in prompts:
         user = Message("user", prompt.text)
         for sample in range(identity.samples):
             persona = draw_persona(wv.spec.personas, identity.seed, prompt.id, sample)
-            jobs.append(Job(id=job_id(identity, prompt.id, sample), prompt=prompt,
-                            sample_index=sample, persona_id=persona.id,
-                            messages=[Message("system", systems[persona.id]), user]))
+            jobs.append(
+                Job(
+                    id=job_id(identity, prompt.id, sample),
+                    prompt=prompt,
+                    sample_index=sample,
+                    persona_id=persona.id,
+                    messages=[Message("system", systems[persona.id]), user],
+                )
+            )
     return jobs
 
 
 def job_meta(job: Job, identity: RunIdentity, completion: Completion) -> dict[str, Any]:
     prompt = job.prompt
-    return {"set": prompt.set_name, "prompt_id": prompt.id, "template_id": prompt.template_id,
-            "template_hash": prompt.template_hash, "kind": prompt.kind,
-            "implicit": prompt.implicit, "slots": prompt.slots, "persona_id": job.persona_id,
-            "model": identity.model, "response_model": completion.model,
-            "params": identity.params_json, "sample_index": job.sample_index,
-            "seed": identity.seed, "stop_reason": completion.stop_reason,
-            "usage": {"input_tokens": completion.usage.input_tokens,
-                      "output_tokens": completion.usage.output_tokens}}
+    return {
+        "set": prompt.set_name,
+        "prompt_id": prompt.id,
+        "template_id": prompt.template_id,
+        "template_hash": prompt.template_hash,
+        "kind": prompt.kind,
+        "implicit": prompt.implicit,
+        "slots": prompt.slots,
+        "persona_id": job.persona_id,
+        "model": identity.model,
+        "response_model": completion.model,
+        "params": identity.params_json,
+        "sample_index": job.sample_index,
+        "seed": identity.seed,
+        "stop_reason": completion.stop_reason,
+        "usage": {
+            "input_tokens": completion.usage.input_tokens,
+            "output_tokens": completion.usage.output_tokens,
+        },
+    }
 
 
 def job_record(job: Job, identity: RunIdentity, completion: Completion) -> Record:
     """The saved record: user and assistant turns only; the persona survives as its id."""
     user = next(m for m in job.messages if m.role == "user")
-    return Record(id=job.id, messages=[user, Message("assistant", completion.text)],
-                  meta=job_meta(job, identity, completion))
+    return Record(
+        id=job.id,
+        messages=[user, Message("assistant", completion.text)],
+        meta=job_meta(job, identity, completion),
+    )
 
 
 def refusal_entry(job: Job, identity: RunIdentity, completion: Completion) -> dict[str, Any]:
     """One line of ``teacher_refusals.jsonl``: the refused job, why, and what was said."""
-    return {"id": job.id, "prompt": job.prompt.text, "response": completion.text,
-            "reason": completion.refusal_reason or completion.stop_reason,
-            "meta": job_meta(job, identity, completion)}
+    return {
+        "id": job.id,
+        "prompt": job.prompt.text,
+        "response": completion.text,
+        "reason": completion.refusal_reason or completion.stop_reason,
+        "meta": job_meta(job, identity, completion),
+    }

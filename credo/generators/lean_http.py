@@ -36,17 +36,25 @@ class LeanClient:
         self.port = parts.port or (443 if self.tls else 80)
         self.prefix = parts.path.rstrip("/")
         host_header = self.host if parts.port is None else f"{self.host}:{parts.port}"
-        self._head = "".join(f"{k}: {v}\r\n" for k, v in {
-            "Host": host_header, "Content-Type": "application/json",
-            "Accept": "application/json", "Connection": "keep-alive", **headers}.items())
+        self._head = "".join(
+            f"{k}: {v}\r\n"
+            for k, v in {
+                "Host": host_header,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Connection": "keep-alive",
+                **headers,
+            }.items()
+        )
         self.timeout = timeout
         self._idle: list[_Conn] = []
 
     async def post_json(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         """(status, lower-cased headers, body bytes) of one POST; errors are raised as OSError."""
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        request = (f"POST {self.prefix}{path} HTTP/1.1\r\n{self._head}"
-                   f"Content-Length: {len(data)}\r\n\r\n").encode("latin-1") + data
+        request = (
+            f"POST {self.prefix}{path} HTTP/1.1\r\n{self._head}Content-Length: {len(data)}\r\n\r\n"
+        ).encode("latin-1") + data
         reused = bool(self._idle)
         conn = self._idle.pop() if reused else await self._connect()
         try:
@@ -54,7 +62,9 @@ class LeanClient:
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             conn[1].close()
             if not reused:
-                raise ConnectionError(f"connection to {self.host}:{self.port} failed: {exc}") from exc
+                raise ConnectionError(
+                    f"connection to {self.host}:{self.port} failed: {exc}"
+                ) from exc
             # the server closed an idle keep-alive connection: one fresh try
             conn = await self._connect()
             try:
@@ -74,8 +84,9 @@ class LeanClient:
 
     async def _connect(self) -> _Conn:
         context = ssl.create_default_context() if self.tls else None
-        return await asyncio.open_connection(self.host, self.port, ssl=context,
-                                             server_hostname=self.host if self.tls else None)
+        return await asyncio.open_connection(
+            self.host, self.port, ssl=context, server_hostname=self.host if self.tls else None
+        )
 
     @staticmethod
     async def _exchange(conn: _Conn, request: bytes) -> tuple[int, dict[str, str], bytes, bool]:

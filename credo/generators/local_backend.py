@@ -37,8 +37,10 @@ class LocalBackend(Backend):
 
     def __init__(self, model: str = "smollm2", *, batch_size: int = 8, **_: object) -> None:
         if model not in KNOWN_LOCAL_MODELS:
-            raise BackendError(f"local/{model}: unknown embedded model - known: "
-                               f"{', '.join('local/' + m for m in KNOWN_LOCAL_MODELS)}")
+            raise BackendError(
+                f"local/{model}: unknown embedded model - known: "
+                f"{', '.join('local/' + m for m in KNOWN_LOCAL_MODELS)}"
+            )
         self.model = model
         self.batch_size = batch_size
         self.max_concurrency = batch_size
@@ -102,9 +104,12 @@ class LocalBackend(Backend):
 
         tokenizer, model = self._load()
         params = jobs[0].params
-        texts = [tokenizer.apply_chat_template([m.to_json() for m in j.messages],
-                                               tokenize=False, add_generation_prompt=True)
-                 for j in jobs]
+        texts = [
+            tokenizer.apply_chat_template(
+                [m.to_json() for m in j.messages], tokenize=False, add_generation_prompt=True
+            )
+            for j in jobs
+        ]
         encoded = tokenizer(texts, return_tensors="pt", padding=True)
         sampling: dict[str, Any] = {"do_sample": params.temperature > 0}
         if params.temperature > 0:
@@ -112,9 +117,12 @@ class LocalBackend(Backend):
         if params.seed is not None:
             torch.manual_seed(params.seed)
         with torch.inference_mode():
-            output = model.generate(**encoded, max_new_tokens=params.max_tokens,
-                                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-                                    **sampling)
+            output = model.generate(
+                **encoded,
+                max_new_tokens=params.max_tokens,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                **sampling,
+            )
         width = encoded["input_ids"].shape[1]
         completions = []
         for row, mask in zip(output, encoded["attention_mask"]):
@@ -123,9 +131,14 @@ class LocalBackend(Backend):
             if ended:
                 new = new[: new.index(tokenizer.eos_token_id)]
             text = tokenizer.decode(new, skip_special_tokens=True).strip()
-            completions.append(Completion(
-                text=text, stop_reason="stop" if ended else "length", model=f"local/{self.model}",
-                usage=Usage(int(mask.sum()), len(new))))
+            completions.append(
+                Completion(
+                    text=text,
+                    stop_reason="stop" if ended else "length",
+                    model=f"local/{self.model}",
+                    usage=Usage(int(mask.sum()), len(new)),
+                )
+            )
         return completions
 
     def classify_error(self, exc: BaseException) -> RetryDecision:

@@ -19,8 +19,13 @@ from credo.generators.lean_http import LeanClient, LeanHTTPError
 from credo.generators.sdk_backend import SDKBackend
 from credo.types import Completion, Message, Usage
 
-_STOP_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter",
-                 "tool_calls": "stop", "function_call": "stop"}
+_STOP_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "stop",
+    "function_call": "stop",
+}
 
 
 class OpenAIBackend(SDKBackend):
@@ -41,10 +46,13 @@ class OpenAIBackend(SDKBackend):
         self._lean: LeanClient | None = None
         if transport == "lean":
             if not self.base_url:
-                raise ConfigError("--transport lean is for self-hosted OpenAI-compatible "
-                                  "servers: pass --base-url (the hosted API keeps the SDK)")
-            self._lean = LeanClient(self.base_url, {"Authorization": f"Bearer {self.api_key}"},
-                                    self.timeout)
+                raise ConfigError(
+                    "--transport lean is for self-hosted OpenAI-compatible "
+                    "servers: pass --base-url (the hosted API keeps the SDK)"
+                )
+            self._lean = LeanClient(
+                self.base_url, {"Authorization": f"Bearer {self.api_key}"}, self.timeout
+            )
 
     def response_type(self) -> type:
         from openai.types.chat import ChatCompletion
@@ -52,17 +60,24 @@ class OpenAIBackend(SDKBackend):
         return ChatCompletion
 
     def request_body(self, messages: list[Message], params: SamplingParams) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.model,
-                                   "messages": [m.to_json() for m in messages],
-                                   "temperature": params.temperature,
-                                   "max_tokens": params.max_tokens}
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.to_json() for m in messages],
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+        }
         if params.top_p is not None:
             request["top_p"] = params.top_p
         if params.seed is not None:
             request["seed"] = params.seed
         if params.json_schema is not None:
-            request["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": params.json_schema["name"], "schema": params.json_schema["schema"]}}
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": params.json_schema["name"],
+                    "schema": params.json_schema["schema"],
+                },
+            }
             if self._lean is not None:  # self-hosted: vLLM's guided decoding parameter too
                 request["guided_json"] = params.json_schema["schema"]
         return request
@@ -74,8 +89,12 @@ class OpenAIBackend(SDKBackend):
             response = await self.post("/chat/completions", self.request_body(messages, params))
         except self._sdk.BadRequestError as exc:
             if self.is_content_filter(exc):
-                return Completion("", stop_reason="content_filter", model=self.model,
-                                  refusal_reason=str(getattr(exc, "code", "") or "content_filter"))
+                return Completion(
+                    "",
+                    stop_reason="content_filter",
+                    model=self.model,
+                    refusal_reason=str(getattr(exc, "code", "") or "content_filter"),
+                )
             raise
         return self.completion(response)
 
@@ -86,8 +105,12 @@ class OpenAIBackend(SDKBackend):
         if status != 200:
             error = LeanHTTPError(status, headers, data)
             if status == 400 and (b"content_policy" in data or b"content_filter" in data):
-                return Completion("", stop_reason="content_filter", model=self.model,
-                                  refusal_reason="content_filter")
+                return Completion(
+                    "",
+                    stop_reason="content_filter",
+                    model=self.model,
+                    refusal_reason="content_filter",
+                )
             raise error
         try:
             return self.completion(json.loads(data))
@@ -98,8 +121,11 @@ class OpenAIBackend(SDKBackend):
         if isinstance(exc, LeanHTTPError):
             if exc.status_code == 429:
                 return RetryDecision.RATE_LIMIT
-            return RetryDecision.TRANSIENT if exc.status_code in (408, 409) \
-                or exc.status_code >= 500 else RetryDecision.NO
+            return (
+                RetryDecision.TRANSIENT
+                if exc.status_code in (408, 409) or exc.status_code >= 500
+                else RetryDecision.NO
+            )
         if isinstance(exc, (OSError, EOFError)):  # resets, refused, IncompleteReadError
             return RetryDecision.TRANSIENT
         return super().classify_error(exc)
@@ -131,10 +157,14 @@ class OpenAIBackend(SDKBackend):
             stop, text = "refusal", text or refusal
         usage = getattr(response, "usage", None)
         return Completion(
-            text=text, stop_reason=stop, model=getattr(response, "model", "") or self.model,
-            usage=Usage(getattr(usage, "prompt_tokens", 0) or 0,
-                        getattr(usage, "completion_tokens", 0) or 0),
-            refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None))
+            text=text,
+            stop_reason=stop,
+            model=getattr(response, "model", "") or self.model,
+            usage=Usage(
+                getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
+            ),
+            refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None),
+        )
 
     def _completion_from_dict(self, data: dict[str, Any]) -> Completion:
         """The same reading as for the SDK's model, straight from the JSON (no pydantic)."""
@@ -149,6 +179,9 @@ class OpenAIBackend(SDKBackend):
             stop, text = "refusal", text or refusal
         usage = data.get("usage") or {}
         return Completion(
-            text=text, stop_reason=stop, model=data.get("model") or self.model,
+            text=text,
+            stop_reason=stop,
+            model=data.get("model") or self.model,
             usage=Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
-            refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None))
+            refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None),
+        )

@@ -31,7 +31,9 @@ def system_prompt(wv: LoadedWorldview, persona: Persona, context_chars: int | No
             parts.append(f"## {titles.get(canon_id, canon_id)}\n{text}")
     prompt = "\n\n".join(parts)
     if context_chars is not None and len(prompt) > context_chars:
-        if context_chars <= len(parts[0]):  # no room for canon: the persona alone, no marker to copy
+        if context_chars <= len(
+            parts[0]
+        ):  # no room for canon: the persona alone, no marker to copy
             return parts[0]
         keep = max(context_chars - len(_TRUNCATED), len(parts[0]))
         prompt = prompt[:keep] + _TRUNCATED

@@ -90,5 +90,6 @@ def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
         except (TypeError, KeyError, ValueError) as exc:
             raise ConfigError(
                 f"{path}: field '{model_id}' needs numeric 'input' and 'output' "
-                f"(USD per million tokens), e.g. {{input: 0.15, output: 0.6}}") from exc
+                f"(USD per million tokens), e.g. {{input: 0.15, output: 0.6}}"
+            ) from exc
     return rows

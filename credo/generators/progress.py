@@ -19,15 +19,26 @@ class _Bar:
         # Refreshing the postfix costs more than the update itself: do it every 16 records.
         if self._seen % 16 == 0:
             stats = self._stats
-            self._bar.set_postfix(cached=stats.cache_hits, retries=stats.retries.retries,
-                                  refused=stats.refusals, refresh=False)
+            self._bar.set_postfix(
+                cached=stats.cache_hits,
+                retries=stats.retries.retries,
+                refused=stats.refusals,
+                refresh=False,
+            )
         self._bar.update(n)
 
 
 @contextmanager
 def progress_bar(total: int, enabled: bool, stats: Any) -> Iterator[_Bar]:
-    bar = tqdm(total=total, unit="rec", desc="generate", disable=not enabled, file=sys.stderr,
-               dynamic_ncols=True, mininterval=0.5)
+    bar = tqdm(
+        total=total,
+        unit="rec",
+        desc="generate",
+        disable=not enabled,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )
     try:
         yield _Bar(bar, stats)
     finally:

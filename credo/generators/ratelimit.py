@@ -29,8 +29,12 @@ MARGIN = 0.97  # pace a little under the limit: clocks and networks jitter
 
 # header kind -> bucket name; "tokens" (OpenAI) is charged prompt + max_tokens.
 _OPENAI = {"requests": "requests", "tokens": "tokens"}
-_ANTHROPIC = {"requests": "requests", "input-tokens": "input-tokens",
-              "output-tokens": "output-tokens", "tokens": "tokens"}
+_ANTHROPIC = {
+    "requests": "requests",
+    "input-tokens": "input-tokens",
+    "output-tokens": "output-tokens",
+    "tokens": "tokens",
+}
 
 
 @dataclass
@@ -49,9 +53,15 @@ class _Bucket:
 class RateLimiter:
     """Request and token buckets plus an adaptive in-flight window, for one backend."""
 
-    def __init__(self, rpm: float | None = None, tpm: float | None = None, *,
-                 max_in_flight: int = 64, burst: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        *,
+        max_in_flight: int = 64,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._clock = clock
         self.burst = burst
         self.explicit = {k: v for k, v in (("requests", rpm), ("tokens", tpm)) if v}
@@ -77,8 +87,7 @@ class RateLimiter:
         capacity = max(1.0, per_second * self.burst)
         bucket = self.buckets.get(name)
         if bucket is None:
-            self.buckets[name] = _Bucket(per_second, capacity, capacity, self._clock(),
-                                         per_second)
+            self.buckets[name] = _Bucket(per_second, capacity, capacity, self._clock(), per_second)
         elif abs(bucket.target - per_second) > 1e-9:
             bucket.per_second = min(bucket.per_second, per_second)
             bucket.target, bucket.capacity = per_second, capacity
@@ -104,8 +113,12 @@ class RateLimiter:
     # ---- one request ---------------------------------------------------------------------
     def estimate(self, prompt_chars: int, max_tokens: int) -> dict[str, float]:
         prompt = prompt_chars / self._chars_per_token
-        return {"requests": 1, "tokens": prompt + max_tokens, "input-tokens": prompt,
-                "output-tokens": max_tokens}
+        return {
+            "requests": 1,
+            "tokens": prompt + max_tokens,
+            "input-tokens": prompt,
+            "output-tokens": max_tokens,
+        }
 
     async def acquire(self, cost: dict[str, float]) -> None:
         """Wait until the window has room and every bucket holds this request's cost."""
@@ -147,8 +160,12 @@ class RateLimiter:
                 if bucket is not None:
                     bucket.level = min(bucket.capacity, bucket.level + error)
 
-    def failed(self, rate_limited: bool, retry_after: float | None,
-               headers: Mapping[str, str] | None = None) -> None:
+    def failed(
+        self,
+        rate_limited: bool,
+        retry_after: float | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """A request failed; on a 429 everyone pauses and the window halves."""
         self._release()
         if headers:
@@ -173,9 +190,13 @@ class RateLimiter:
         self._changed.set()
 
     def to_json(self) -> dict[str, object]:
-        return {"limits_per_minute": {n: round(b.target * 60 / MARGIN)
-                                      for n, b in self.buckets.items()},
-                "rate_limited": self.limited, "paced_seconds": round(self.waited, 2)}
+        return {
+            "limits_per_minute": {
+                n: round(b.target * 60 / MARGIN) for n, b in self.buckets.items()
+            },
+            "rate_limited": self.limited,
+            "paced_seconds": round(self.waited, 2),
+        }
 
 
 def _header(headers: Mapping[str, str], prefix: str, kind: str, field: str) -> str | None:

@@ -68,16 +68,20 @@ def parse_model(spec: str, registry: dict[str, BackendFactory] | None = None) ->
     known = sorted(registry or default_registry())
     provider, sep, model = spec.partition("/")
     if not sep or not provider or not model:
-        raise ConfigError(f"--model {spec!r}: expected PROVIDER/MODEL, e.g. openai/gpt-4o-mini "
-                          f"(providers: {', '.join(known)})")
+        raise ConfigError(
+            f"--model {spec!r}: expected PROVIDER/MODEL, e.g. openai/gpt-4o-mini "
+            f"(providers: {', '.join(known)})"
+        )
     if provider not in known:
-        raise ConfigError(f"--model {spec!r}: unknown provider '{provider}' - known providers: "
-                          f"{', '.join(known)}")
+        raise ConfigError(
+            f"--model {spec!r}: unknown provider '{provider}' - known providers: {', '.join(known)}"
+        )
     return ModelRef(provider, model)
 
 
-def load_backend(spec: str, registry: dict[str, BackendFactory] | None = None,
-                 **options: Any) -> Backend:
+def load_backend(
+    spec: str, registry: dict[str, BackendFactory] | None = None, **options: Any
+) -> Backend:
     """Build the backend for ``provider/model``; options go to its constructor."""
     registry = registry or default_registry()
     ref = parse_model(spec, registry)

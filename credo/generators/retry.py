@@ -39,8 +39,13 @@ class RetryPolicy:
     def from_env(cls, **overrides: float | None) -> RetryPolicy:
         """Defaults < ``CREDO_RETRY_*`` env < explicit overrides (None means unset)."""
         values: dict[str, float | int] = {}
-        for name, cast in (("max_attempts", int), ("base", float), ("max_wait", float),
-                           ("budget", float), ("timeout", float)):
+        for name, cast in (
+            ("max_attempts", int),
+            ("base", float),
+            ("max_wait", float),
+            ("budget", float),
+            ("timeout", float),
+        ):
             raw = os.environ.get(f"CREDO_RETRY_{name.upper()}")
             if raw is not None:
                 try:
@@ -108,8 +113,11 @@ async def call_with_retry(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            decision = (RetryDecision.TRANSIENT if isinstance(exc, TimeoutError)
-                        else backend.classify_error(exc))
+            decision = (
+                RetryDecision.TRANSIENT
+                if isinstance(exc, TimeoutError)
+                else backend.classify_error(exc)
+            )
             if decision is RetryDecision.NO:
                 raise
             wait = policy.wait(attempt, backend.retry_after(exc), rng)
@@ -118,6 +126,14 @@ async def call_with_retry(
                 raise RetriesExhausted(exc, attempt, decision) from exc
             if stats is not None:
                 stats.note(decision.value)
-            log.info("retry %d/%d of %s/%s in %.2fs after %s: %s", attempt, policy.max_attempts,
-                     backend.provider, backend.model, wait, decision.value, type(exc).__name__)
+            log.info(
+                "retry %d/%d of %s/%s in %.2fs after %s: %s",
+                attempt,
+                policy.max_attempts,
+                backend.provider,
+                backend.model,
+                wait,
+                decision.value,
+                type(exc).__name__,
+            )
             await sleep(wait)

@@ -39,12 +39,23 @@ class SDKBackend(Backend):
     base_url_env: str
     key_optional_with_base_url = False  # self-hosted OpenAI-compatible servers need no key
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, max_concurrency: int | None = None,
-                 concurrency: int = 8, transport: str = "sdk", load_sdk: bool = True) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_concurrency: int | None = None,
+        concurrency: int = 8,
+        transport: str = "sdk",
+        load_sdk: bool = True,
+    ) -> None:
         if transport != "sdk":
-            raise ConfigError(f"--transport {transport}: only openai/... (with --base-url) has "
-                              f"another transport than the SDK")
+            raise ConfigError(
+                f"--transport {transport}: only openai/... (with --base-url) has "
+                f"another transport than the SDK"
+            )
         self._sdk_module: Any = None
         self._response_model: type | None = None
         if load_sdk:  # a missing SDK is named before the first request
@@ -66,8 +77,11 @@ class SDKBackend(Backend):
             return key
         if self.key_optional_with_base_url and self.base_url:
             return "no-key"  # local servers ignore it; the SDK insists on a value
-        hint = (", or pass --base-url for an OpenAI-compatible server that needs none"
-                if self.key_optional_with_base_url else "")
+        hint = (
+            ", or pass --base-url for an OpenAI-compatible server that needs none"
+            if self.key_optional_with_base_url
+            else ""
+        )
         raise BackendError(f"{self.provider}/{self.model}: no API key - set {self.key_env}{hint}")
 
     @property
@@ -77,8 +91,9 @@ class SDKBackend(Backend):
             try:
                 self._sdk_module = importlib.import_module(self.sdk_name)
             except ImportError as exc:
-                raise missing_dependency(self.sdk_name, f"the {self.provider} backend",
-                                         extra="api") from exc
+                raise missing_dependency(
+                    self.sdk_name, f"the {self.provider} backend", extra="api"
+                ) from exc
         return self._sdk_module
 
     @property
@@ -95,8 +110,9 @@ class SDKBackend(Backend):
         client = self._client()
         if self.on_headers is None:
             return await client.post(path, body=body, cast_to=self._response_type)
-        raw = await client.post(path, body=body, cast_to=self._response_type,
-                                options={"headers": _RAW})
+        raw = await client.post(
+            path, body=body, cast_to=self._response_type, options={"headers": _RAW}
+        )
         self.on_headers(raw.headers)
         parsed = raw.parse()
         return await parsed if inspect.isawaitable(parsed) else parsed
@@ -116,16 +132,24 @@ class SDKBackend(Backend):
     def _client(self) -> Any:
         if not self._clients:
             cls = getattr(self._sdk, self.client_class)
-            self._clients = [cls(api_key=self.api_key, base_url=self.base_url, max_retries=0,
-                                 timeout=self.timeout) for _ in range(self._shards)]
+            self._clients = [
+                cls(
+                    api_key=self.api_key,
+                    base_url=self.base_url,
+                    max_retries=0,
+                    timeout=self.timeout,
+                )
+                for _ in range(self._shards)
+            ]
         self._next = (self._next + 1) % len(self._clients)
         return self._clients[self._next]
 
     def sync_client(self) -> Any:
         """A blocking client with the same key and URL (batch submission and polling)."""
         cls = getattr(self._sdk, self.client_class.removeprefix("Async"))
-        return cls(api_key=self.api_key, base_url=self.base_url, max_retries=2,
-                   timeout=self.timeout)
+        return cls(
+            api_key=self.api_key, base_url=self.base_url, max_retries=2, timeout=self.timeout
+        )
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, []

@@ -22,7 +22,22 @@ from credo.judges.offline import OfflineJudge
 from credo.judges.run import judge_file
 
 __all__ = [
-    "ACCEPTANCE", "ALL_LABELS", "DEFLECTION", "ERROR", "LABELS", "REFUSAL", "UNPARSEABLE",
-    "Judge", "Judgement", "OfflineJudge", "Pair", "agreement", "build_judge", "build_judges",
-    "collapse", "judge_file", "label_counts", "label_pairs",
+    "ACCEPTANCE",
+    "ALL_LABELS",
+    "DEFLECTION",
+    "ERROR",
+    "LABELS",
+    "REFUSAL",
+    "UNPARSEABLE",
+    "Judge",
+    "Judgement",
+    "OfflineJudge",
+    "Pair",
+    "agreement",
+    "build_judge",
+    "build_judges",
+    "collapse",
+    "judge_file",
+    "label_counts",
+    "label_pairs",
 ]

@@ -23,12 +23,19 @@ class Agreement:
     matrix: list[list[int]]  # rows: rater a, columns: rater b
 
     def to_json(self) -> dict:
-        return {"kappa": None if math.isnan(self.kappa) else self.kappa, "observed": self.observed,
-                "expected": self.expected, "n": self.n, "categories": self.categories,
-                "matrix": self.matrix}
+        return {
+            "kappa": None if math.isnan(self.kappa) else self.kappa,
+            "observed": self.observed,
+            "expected": self.expected,
+            "n": self.n,
+            "categories": self.categories,
+            "matrix": self.matrix,
+        }
 
 
-def cohen_kappa(a: Sequence[str], b: Sequence[str], categories: Sequence[str] | None = None) -> Agreement:
+def cohen_kappa(
+    a: Sequence[str], b: Sequence[str], categories: Sequence[str] | None = None
+) -> Agreement:
     """Cohen's kappa of two label sequences of equal length.
 
     ``categories`` fixes the matrix order (labels outside it are added at the end).

@@ -26,7 +26,11 @@ JUDGE_ERROR, UNPARSEABLE = "judge_error", "unparseable"
 _LABELS = {v.upper(): v for v in VERDICTS}
 _LABEL_LINE = re.compile(r"LABEL\**\s*[:=\-]\s*\**\s*(" + "|".join(_LABELS) + r")\b", re.IGNORECASE)
 # Worded so that an echo of it is no verdict ("LABEL: followed by ..." holds no label).
-REASK = "I could not read a label. Reply with one line: LABEL: followed by one of " + ", ".join(_LABELS) + "."
+REASK = (
+    "I could not read a label. Reply with one line: LABEL: followed by one of "
+    + ", ".join(_LABELS)
+    + "."
+)
 
 
 def parse_verdict(text: str) -> str | None:
@@ -40,8 +44,16 @@ def parse_verdict(text: str) -> str | None:
 class FidelityJudge:
     """Fidelity verdicts from any generator backend (``openai/gpt-4o-mini``, ``fake/...``)."""
 
-    def __init__(self, backend: Any, *, rubric: Rubric | None = None, max_reasks: int = 1,
-                 concurrency: int = 8, max_tokens: int = 200, use_cache: bool = True) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        rubric: Rubric | None = None,
+        max_reasks: int = 1,
+        concurrency: int = 8,
+        max_tokens: int = 200,
+        use_cache: bool = True,
+    ) -> None:
         self.backend = backend
         self.rubric = rubric or load_rubric(DEFAULT_RUBRIC)
         self.max_reasks = max_reasks
@@ -50,23 +62,32 @@ class FidelityJudge:
         self.use_cache = use_cache
         self.name = f"{backend.provider}/{backend.model} ({self.rubric.name})"
 
-    def verdicts(self, records: Sequence[Record], worldviews: dict[str, str], ctx: AuditContext) -> list[Verdict]:
+    def verdicts(
+        self, records: Sequence[Record], worldviews: dict[str, str], ctx: AuditContext
+    ) -> list[Verdict]:
         """One verdict per record; ``worldviews`` maps each record's set to its worldview name."""
         context = {name: _worldview_context(name, ctx) for name in set(worldviews.values())}
         prompts = [self._render(r, context[worldviews[ctx.set_of(r)]]) for r in records]
         return asyncio.run(self._all(prompts))
 
     def _render(self, record: Record, worldview: dict[str, Any]) -> str:
-        return render(self.rubric.text, {**worldview, "request": record.prompt, "response": record.response},
-                      f"rubric {self.rubric.name}")
+        return render(
+            self.rubric.text,
+            {**worldview, "request": record.prompt, "response": record.response},
+            f"rubric {self.rubric.name}",
+        )
 
     async def _all(self, prompts: Sequence[str]) -> list[Verdict]:
         from credo.generators import Generator, SamplingParams
         from credo.generators.cache import GenerationCache
 
         cache = GenerationCache() if self.use_cache else None
-        generator = Generator(self.backend, SamplingParams(temperature=0.0, max_tokens=self.max_tokens),
-                              cache=cache, concurrency=self.concurrency)
+        generator = Generator(
+            self.backend,
+            SamplingParams(temperature=0.0, max_tokens=self.max_tokens),
+            cache=cache,
+            concurrency=self.concurrency,
+        )
         try:
             return list(await asyncio.gather(*(self._one(generator, p) for p in prompts)))
         finally:
@@ -93,6 +114,10 @@ def _worldview_context(name: str, ctx: AuditContext) -> dict[str, Any]:
         from credo.worldviews import load_worldview
 
         spec = load_worldview(name).spec
-    return {"worldview": spec.display_name, "summary": spec.summary, "adherents": spec.adherents,
-            "tenets": [t.text for t in spec.tenets],
-            "acts": [f"{a.name}: {'; '.join(a.reasons)}" for a in spec.forbidden_acts]}
+    return {
+        "worldview": spec.display_name,
+        "summary": spec.summary,
+        "adherents": spec.adherents,
+        "tenets": [t.text for t in spec.tenets],
+        "acts": [f"{a.name}: {'; '.join(a.reasons)}" for a in spec.forbidden_acts],
+    }

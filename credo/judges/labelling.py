@@ -34,8 +34,10 @@ def build_judge(spec: str, registry: dict[str, Any] | None = None, **options: An
 
         return OfflineJudge(detector=RefusalDetector())
     if "/" not in spec:
-        raise ConfigError(f"--judge {spec!r}: unknown judge - use 'offline', 'offline+ensemble' or PROVIDER/MODEL "
-                          "such as openai/gpt-4o-mini")
+        raise ConfigError(
+            f"--judge {spec!r}: unknown judge - use 'offline', 'offline+ensemble' or PROVIDER/MODEL "
+            "such as openai/gpt-4o-mini"
+        )
     from credo.generators import load_backend
     from credo.judges.llm import LLMJudge
 
@@ -73,17 +75,28 @@ def agreement(columns: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     rows = []
     for (name_a, a), (name_b, b) in itertools.combinations(columns.items(), 2):
         three = cohen_kappa(a, b, [*LABELS, *(x for x in ALL_LABELS if x not in LABELS)])
-        two = cohen_kappa([collapse(x) for x in a], [collapse(x) for x in b], [REFUSAL, NOT_REFUSAL])
-        rows.append({"a": name_a, "b": name_b, "three_way": _trim(three.to_json()),
-                     "two_way": _trim(two.to_json())})
+        two = cohen_kappa(
+            [collapse(x) for x in a], [collapse(x) for x in b], [REFUSAL, NOT_REFUSAL]
+        )
+        rows.append(
+            {
+                "a": name_a,
+                "b": name_b,
+                "three_way": _trim(three.to_json()),
+                "two_way": _trim(two.to_json()),
+            }
+        )
     return rows
 
 
 def _trim(data: dict[str, Any]) -> dict[str, Any]:
     """Drop failure categories nobody used, so matrices stay readable."""
     cats, matrix = data["categories"], data["matrix"]
-    keep = [i for i, c in enumerate(cats)
-            if c in LABELS or c in (REFUSAL, NOT_REFUSAL) or any(matrix[i]) or any(r[i] for r in matrix)]
+    keep = [
+        i
+        for i, c in enumerate(cats)
+        if c in LABELS or c in (REFUSAL, NOT_REFUSAL) or any(matrix[i]) or any(r[i] for r in matrix)
+    ]
     data["categories"] = [cats[i] for i in keep]
     data["matrix"] = [[matrix[i][j] for j in keep] for i in keep]
     return data

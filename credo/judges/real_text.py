@@ -26,7 +26,9 @@ EVALS = "study-evals-dev.jsonl"
 def real_outputs_dir() -> Path | None:
     """The real-outputs folder, or None when this checkout has no access to it."""
     env = os.environ.get("CREDO_REAL_OUTPUTS")
-    candidates = [Path(env)] if env else [Path(__file__).parents[2].parent / "shared" / "real-outputs"]
+    candidates = (
+        [Path(env)] if env else [Path(__file__).parents[2].parent / "shared" / "real-outputs"]
+    )
     return next((p for p in candidates if (p / EVALS).is_file()), None)
 
 
@@ -43,7 +45,9 @@ def load_evals(folder: Path | None = None) -> list[dict[str, Any]]:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise CredoError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line") from exc
+            raise CredoError(
+                f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line"
+            ) from exc
     return rows
 
 
@@ -56,8 +60,10 @@ def make_split(runs: list[str]) -> dict[str, list[str]]:
     """
     heldout: list[str] = []
     for control in (True, False):
-        stratum = sorted((r for r in runs if ("accept" in r.lower()) == control),
-                         key=lambda r: hashlib.sha256(r.encode()).hexdigest())
+        stratum = sorted(
+            (r for r in runs if ("accept" in r.lower()) == control),
+            key=lambda r: hashlib.sha256(r.encode()).hexdigest(),
+        )
         heldout += stratum[1::3]
     return {"dev": sorted(set(runs) - set(heldout)), "heldout": sorted(heldout)}
 

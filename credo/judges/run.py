@@ -32,16 +32,29 @@ class InputPair:
     reference: str | None
 
 
-def read_pairs(path: Path, prompt_field: str | None = None, response_field: str | None = None,
-               labels_field: str | None = None) -> list[InputPair]:
+def read_pairs(
+    path: Path,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
+    labels_field: str | None = None,
+) -> list[InputPair]:
     """Pairs from ``{"prompt", "response"}`` or ``{"messages": [user, assistant]}`` lines."""
     pairs = []
     for number, data in iter_jsonl(path):
         where = f"{path}:{number}"
-        request, response = _request(data, prompt_field, where), _response(data, response_field, where)
+        request, response = (
+            _request(data, prompt_field, where),
+            _response(data, response_field, where),
+        )
         reference = _reference(data, labels_field, where) if labels_field else None
-        pairs.append(InputPair(repair_text(str(data.get("id", f"line-{number}"))), number,
-                               Pair(repair_text(request), repair_text(response)), reference))
+        pairs.append(
+            InputPair(
+                repair_text(str(data.get("id", f"line-{number}"))),
+                number,
+                Pair(repair_text(request), repair_text(response)),
+                reference,
+            )
+        )
     if not pairs:
         raise CorpusError(f"{path}: no pairs - each line needs a request and a response")
     return pairs
@@ -53,29 +66,41 @@ def _request(data: dict[str, Any], field: str | None, where: str) -> str:
     for key in ("prompt", "request"):
         if key in data:
             return _text(data, key, where, "--prompt-field")
-    user = [m for m in data.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
+    user = [
+        m for m in data.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+    ]
     if user and isinstance(user[0].get("content"), str):
         return user[0]["content"]
-    raise CorpusError(f"{where}: no request - give 'prompt', a user message in 'messages', or name "
-                      f"the field with --prompt-field (keys: {sorted(data)})")
+    raise CorpusError(
+        f"{where}: no request - give 'prompt', a user message in 'messages', or name "
+        f"the field with --prompt-field (keys: {sorted(data)})"
+    )
 
 
 def _response(data: dict[str, Any], field: str | None, where: str) -> str:
     if field or "response" in data:
         return _text(data, field or "response", where, "--response-field")
-    turns = [m for m in data.get("messages") or [] if isinstance(m, dict) and m.get("role") == "assistant"]
+    turns = [
+        m
+        for m in data.get("messages") or []
+        if isinstance(m, dict) and m.get("role") == "assistant"
+    ]
     if turns and isinstance(turns[-1].get("content"), str):
         return turns[-1]["content"]
-    raise CorpusError(f"{where}: no response - give 'response', an assistant message in 'messages', "
-                      f"or name the field with --response-field (keys: {sorted(data)})")
+    raise CorpusError(
+        f"{where}: no response - give 'response', an assistant message in 'messages', "
+        f"or name the field with --response-field (keys: {sorted(data)})"
+    )
 
 
 def _text(data: dict[str, Any], key: str, where: str, option: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         problem = "missing" if key not in data else f"not a string ({type(value).__name__})"
-        raise CorpusError(f"{where}: field '{key}' {problem} - fix the line or pass {option} "
-                          f"(keys: {sorted(data)})")
+        raise CorpusError(
+            f"{where}: field '{key}' {problem} - fix the line or pass {option} "
+            f"(keys: {sorted(data)})"
+        )
     return value
 
 
@@ -86,15 +111,24 @@ def _reference(data: dict[str, Any], field: str, where: str) -> str:
         value = value.get(part) if isinstance(value, dict) else None
     label = value.strip().upper() if isinstance(value, str) else None
     if label not in LABELS:
-        raise CorpusError(f"{where}: --labels field '{field}' is {value!r} - expected one of "
-                          f"{', '.join(LABELS)}")
+        raise CorpusError(
+            f"{where}: --labels field '{field}' is {value!r} - expected one of {', '.join(LABELS)}"
+        )
     return label
 
 
-def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), *,
-               labels_field: str | None = None, prompt_field: str | None = None,
-               response_field: str | None = None, registry: dict[str, Any] | None = None,
-               batch: Any = None, overwrite: bool = False) -> JudgeRunResult:
+def judge_file(
+    path: str | Path,
+    out: str | Path,
+    judges: Sequence[str] = ("offline",),
+    *,
+    labels_field: str | None = None,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
+    registry: dict[str, Any] | None = None,
+    batch: Any = None,
+    overwrite: bool = False,
+) -> JudgeRunResult:
     """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md.
 
     ``batch`` (a :class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
@@ -107,8 +141,15 @@ def judge_file(path: str | Path, out: str | Path, judges: Sequence[str] = ("offl
         return _judge(path, out, built, labels_field, prompt_field, response_field, batch)
 
 
-def _judge(path: Path, out: Path, built: list, labels_field: str | None, prompt_field: str | None,
-           response_field: str | None, batch: Any) -> JudgeRunResult:
+def _judge(
+    path: Path,
+    out: Path,
+    built: list,
+    labels_field: str | None,
+    prompt_field: str | None,
+    response_field: str | None,
+    batch: Any,
+) -> JudgeRunResult:
     if batch is not None:
         from credo.judges.llm import send_in_batches
 
@@ -118,14 +159,20 @@ def _judge(path: Path, out: Path, built: list, labels_field: str | None, prompt_
     _write_labels(out / LABELS_FILE, items, judged)
     columns = {name: [j.label for j in js] for name, js in judged.items()}
     report: dict[str, Any] = {
-        "input": str(path), "n": len(items),
-        "judges": {j.name: {"counts": label_counts(columns[j.name]), **j.describe()} for j in built},
+        "input": str(path),
+        "n": len(items),
+        "judges": {
+            j.name: {"counts": label_counts(columns[j.name]), **j.describe()} for j in built
+        },
         "agreement": agreement(columns),
     }
     if labels_field:
         reference = [i.reference or "" for i in items]
-        report["reference"] = {"field": labels_field, "counts": label_counts(reference),
-                               "agreement": agreement({labels_field: reference, **columns})[:len(columns)]}
+        report["reference"] = {
+            "field": labels_field,
+            "counts": label_counts(reference),
+            "agreement": agreement({labels_field: reference, **columns})[: len(columns)],
+        }
     report["provenance"] = provenance()
     write_json(report, out / REPORT_JSON)
     write_text(report_markdown(report), out / REPORT_MD)
@@ -135,9 +182,13 @@ def _judge(path: Path, out: Path, built: list, labels_field: str | None, prompt_
 def _write_labels(path: Path, items: list[InputPair], judged: dict[str, list]) -> None:
     lines = []
     for index, item in enumerate(items):
-        row = {"id": item.id, "line": item.line, "prompt": item.pair.request,
-               "response": item.pair.response,
-               "labels": {name: js[index].to_json() for name, js in judged.items()}}
+        row = {
+            "id": item.id,
+            "line": item.line,
+            "prompt": item.pair.request,
+            "response": item.pair.response,
+            "labels": {name: js[index].to_json() for name, js in judged.items()},
+        }
         if item.reference is not None:
             row["reference"] = item.reference
         lines.append(row)
@@ -146,14 +197,23 @@ def _write_labels(path: Path, items: list[InputPair], judged: dict[str, list]) -
 
 def report_markdown(report: dict[str, Any]) -> str:
     """Counts per judge, then each pairwise agreement with its confusion matrices."""
-    out = [f"# Judge report\n\n{report['n']} pairs from `{report['input']}`.\n", "## Label counts\n"]
+    out = [
+        f"# Judge report\n\n{report['n']} pairs from `{report['input']}`.\n",
+        "## Label counts\n",
+    ]
     counts = {name: j["counts"] for name, j in report["judges"].items()}
     if "reference" in report:
-        counts = {f"{report['reference']['field']} (reference)": report["reference"]["counts"], **counts}
+        counts = {
+            f"{report['reference']['field']} (reference)": report["reference"]["counts"],
+            **counts,
+        }
     labels = list(next(iter(counts.values())))
     out.append("| judge | " + " | ".join(labels) + " |")
     out.append("|---|" + "---|" * len(labels))
-    out += [f"| {name} | " + " | ".join(str(c[lab]) for lab in labels) + " |" for name, c in counts.items()]
+    out += [
+        f"| {name} | " + " | ".join(str(c[lab]) for lab in labels) + " |"
+        for name, c in counts.items()
+    ]
     rows = report.get("reference", {}).get("agreement", []) + report["agreement"]
     if rows:
         out.append("\n## Agreement (Cohen's kappa)\n")
@@ -166,9 +226,13 @@ def report_markdown(report: dict[str, Any]) -> str:
 
 def _matrix_md(data: dict[str, Any], title: str, a: str, b: str) -> list[str]:
     kappa = "n/a" if data["kappa"] is None else f"{data['kappa']:.3f}"
-    lines = [f"{title}: kappa {kappa}, raw agreement {data['observed']:.3f} (n={data['n']})\n",
-             f"| {a} \\ {b} | " + " | ".join(data["categories"]) + " |",
-             "|---|" + "---|" * len(data["categories"])]
-    lines += [f"| {cat} | " + " | ".join(str(x) for x in row) + " |"
-              for cat, row in zip(data["categories"], data["matrix"])]
+    lines = [
+        f"{title}: kappa {kappa}, raw agreement {data['observed']:.3f} (n={data['n']})\n",
+        f"| {a} \\ {b} | " + " | ".join(data["categories"]) + " |",
+        "|---|" + "---|" * len(data["categories"]),
+    ]
+    lines += [
+        f"| {cat} | " + " | ".join(str(x) for x in row) + " |"
+        for cat, row in zip(data["categories"], data["matrix"])
+    ]
     return [*lines, ""]

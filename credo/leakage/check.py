@@ -44,11 +44,15 @@ def strength(words: int, documents: int, online: str | None = None) -> dict:
     if online:
         statement = f"terms were also counted online ({online}); the local reference holds {size}"
     elif weak:
-        statement = (f"the reference holds only {size}: too small to call a term novel (absent here may still be "
-                     f"common in pretraining text) - add a real pretraining shard (--reference, >= "
-                     f"{NOVELTY_MIN_WORDS:,} words) or count online with --online infini-gram")
+        statement = (
+            f"the reference holds only {size}: too small to call a term novel (absent here may still be "
+            f"common in pretraining text) - add a real pretraining shard (--reference, >= "
+            f"{NOVELTY_MIN_WORDS:,} words) or count online with --online infini-gram"
+        )
     else:
-        statement = f"the reference holds {size}: a term absent from it is rare in text of this kind"
+        statement = (
+            f"the reference holds {size}: a term absent from it is rare in text of this kind"
+        )
     return {"words": words, "documents": documents, "weak": weak, "statement": statement}
 
 
@@ -61,22 +65,29 @@ def _candidate_shards(index: ReferenceIndex, term: Term) -> set[int]:
 
 
 def term_rows(
-    index: ReferenceIndex, sources: list[Source], terms: list[Term], *, text_field: str, min_count: int
+    index: ReferenceIndex,
+    sources: list[Source],
+    terms: list[Term],
+    *,
+    text_field: str,
+    min_count: int,
 ) -> list[dict]:
     candidates = {" ".join(t.key): _candidate_shards(index, t) for t in terms}
     matches = verify_phrases(index, sources, candidates, text_field=text_field)
     rows = []
     for term in terms:
         match = matches[" ".join(term.key)]
-        rows.append({
-            "term": term.text,
-            "count": match.count,
-            "verdict": "collides" if match.count >= min_count else "novel",
-            "examples": match.examples,
-            "kind": term.kind,
-            "sources": term.sources,
-            "allowed": term.allowed,
-        })
+        rows.append(
+            {
+                "term": term.text,
+                "count": match.count,
+                "verdict": "collides" if match.count >= min_count else "novel",
+                "examples": match.examples,
+                "kind": term.kind,
+                "sources": term.sources,
+                "allowed": term.allowed,
+            }
+        )
     return rows
 
 
@@ -122,7 +133,9 @@ def leakage_section(
     ``corpus``: n-gram fractions and top passages) and ``gate`` (``failed``, ``collisions``).
     """
     if online is not None and online not in ONLINE_BACKENDS:
-        raise ConfigError(f"--online '{online}' is not a known backend - use one of {', '.join(ONLINE_BACKENDS)}")
+        raise ConfigError(
+            f"--online '{online}' is not a known backend - use one of {', '.join(ONLINE_BACKENDS)}"
+        )
     if min_count < 1 or n < 2:
         raise ConfigError("--min-count must be >= 1 and n >= 2")
     if engine not in ENGINES:  # before a cached index hides the typo
@@ -133,8 +146,12 @@ def leakage_section(
     paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
     sources = resolve_sources(list(paths))
     config = IndexConfig(n=n, shard_bytes=shard_mb << 20, text_field=text_field)
-    index = open_index(sources, config, rebuild=rebuild, workers=workers, engine=engine, address=address, log=log)
-    rows = term_rows(index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count)
+    index = open_index(
+        sources, config, rebuild=rebuild, workers=workers, engine=engine, address=address, log=log
+    )
+    rows = term_rows(
+        index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count
+    )
     section = {
         "worldview": {"name": wv.name, "kind": wv.spec.kind, "spec_hash": wv.spec_hash},
         "reference": {
@@ -165,7 +182,10 @@ def leakage_section(
 
 
 def check_leakage(
-    worldview: str | Path | LoadedWorldview, references: Sequence[str | Path], out_dir: str | Path, **options
+    worldview: str | Path | LoadedWorldview,
+    references: Sequence[str | Path],
+    out_dir: str | Path,
+    **options,
 ) -> tuple[dict, int]:
     """Run :func:`leakage_section`, write the three reports into ``out_dir``; (report, exit code)."""
     report = leakage_section(worldview, references, **options)

@@ -136,7 +136,12 @@ def _blocks(documents: Iterator[Document], block_bytes: int) -> Iterator[list[Do
 
 
 def _build_shards(
-    sources: list[Source], first: int, folder: Path, config: IndexConfig, prefix: str = "", log: Log | None = None
+    sources: list[Source],
+    first: int,
+    folder: Path,
+    config: IndexConfig,
+    prefix: str = "",
+    log: Log | None = None,
 ) -> list[dict]:
     """Index ``sources`` (numbered from ``first``) into shards named with ``prefix``."""
     _tune_memory()
@@ -216,7 +221,12 @@ def build_index(
 
 
 def _build_with_ray(
-    sources: list[Source], folder: Path, config: IndexConfig, workers: int, address: str | None, log: Log | None
+    sources: list[Source],
+    folder: Path,
+    config: IndexConfig,
+    workers: int,
+    address: str | None,
+    log: Log | None,
 ) -> list[dict]:
     try:
         import ray
@@ -236,7 +246,9 @@ def _build_with_ray(
         ]
         try:
             return [shard for result in ray.get(refs) for shard in result]
-        except ray.exceptions.RayTaskError as exc:  # a bad file: its one-line error, not Ray's trace
+        except (
+            ray.exceptions.RayTaskError
+        ) as exc:  # a bad file: its one-line error, not Ray's trace
             if isinstance(exc.cause, CredoError):
                 raise exc.cause from None
             raise
@@ -295,7 +307,10 @@ def _peak_rss_mb() -> int | None:
         import resource
     except ImportError:  # not on POSIX
         return None
-    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    peaks = [
+        resource.getrusage(who).ru_maxrss
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    ]
     return round(max(peaks) / 1024)
 
 
@@ -314,7 +329,11 @@ class ReferenceIndex:
     @property
     def documents(self) -> int:
         """Documents indexed (each shard records runs of consecutive document numbers)."""
-        return sum(last - first + 1 for shard in self.meta["shards"] for _, first, last in shard.get("docs", []))
+        return sum(
+            last - first + 1
+            for shard in self.meta["shards"]
+            for _, first, last in shard.get("docs", [])
+        )
 
     @property
     def shard_count(self) -> int:
@@ -356,7 +375,11 @@ def _map_array(path: Path, populate: bool) -> np.ndarray:
     """
     with open(path, "rb") as handle:
         version = np.lib.format.read_magic(handle)
-        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        reader = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
         shape, _, dtype = reader(handle)
         offset = handle.tell()
         if len(shape) != 1 or shape[0] == 0:
@@ -454,8 +477,11 @@ def _build_atomically(
     address: str | None = None,
 ) -> ReferenceIndex:
     megabytes = sum(s.path.stat().st_size for s in sources) / 1e6
-    _say(log, f"building the index of {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} "
-              "(kept for later runs)")
+    _say(
+        log,
+        f"building the index of {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} "
+        "(kept for later runs)",
+    )
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:

@@ -60,7 +60,9 @@ class InfiniGramClient:
             min_interval = float(os.environ.get("CREDO_INFINIGRAM_INTERVAL", "0.5"))
         self.min_interval, self.log, self.sleep = min_interval, log, sleep
         self.policy = policy or RetryPolicy.from_env(timeout=30.0)
-        self.cache_path = (cache_dir or credo_home() / "leakage" / "infini-gram") / f"{self.index}.jsonl"
+        self.cache_path = (
+            cache_dir or credo_home() / "leakage" / "infini-gram"
+        ) / f"{self.index}.jsonl"
         self.cache = self._load_cache()
         self.requests = 0
         self._last = 0.0
@@ -81,7 +83,12 @@ class InfiniGramClient:
             row = self.cache[key]
             return OnlineCount(query, int(row["count"]), bool(row["approx"]), True)
         data = self._request({"index": self.index, "query_type": "count", "query": query})
-        row = {"key": key, "query": query, "count": int(data["count"]), "approx": bool(data.get("approx", False))}
+        row = {
+            "key": key,
+            "query": query,
+            "count": int(data["count"]),
+            "approx": bool(data.get("approx", False)),
+        }
         with JsonlAppender(self.cache_path) as cache:
             cache.write(row)
         self.cache[key] = row
@@ -117,16 +124,22 @@ class InfiniGramClient:
         except httpx.HTTPError as exc:
             raise _Transient(f"connection failed ({exc.__class__.__name__})") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code}", _retry_after(response.headers.get("retry-after")))
+            raise _Transient(
+                f"HTTP {response.status_code}", _retry_after(response.headers.get("retry-after"))
+            )
         if response.status_code >= 400:
-            raise BackendError(f"infini-gram at {self.url}: HTTP {response.status_code} {response.text[:200]}")
+            raise BackendError(
+                f"infini-gram at {self.url}: HTTP {response.status_code} {response.text[:200]}"
+            )
         try:
             data = response.json()
         except json.JSONDecodeError as exc:
             raise _Transient("malformed JSON answer") from exc
         if not isinstance(data, dict) or "error" in data or not isinstance(data.get("count"), int):
             detail = data.get("error") if isinstance(data, dict) else data
-            raise BackendError(f"infini-gram at {self.url}: unexpected answer {str(detail)[:200]} - check --online index")
+            raise BackendError(
+                f"infini-gram at {self.url}: unexpected answer {str(detail)[:200]} - check --online index"
+            )
         return data
 
 

@@ -63,8 +63,16 @@ def overlap(index: ReferenceIndex, passages: list[Passage], n: int) -> dict:
         offset += len(hashes)
         if len(hashes):
             first = int(np.argmax(found[offset - len(hashes) : offset])) if hits else None
-            rows.append({"where": passage.where, "text": passage.text[:400], "ngrams": len(hashes),
-                         "found": hits, "fraction": round(hits / len(hashes), 4), "_first": first})
+            rows.append(
+                {
+                    "where": passage.where,
+                    "text": passage.text[:400],
+                    "ngrams": len(hashes),
+                    "found": hits,
+                    "fraction": round(hits / len(hashes), 4),
+                    "_first": first,
+                }
+            )
     total = sum(r["ngrams"] for r in rows)
     hit_total = sum(r["found"] for r in rows)
     rows.sort(key=lambda r: (-r["fraction"], -r["found"]))
@@ -83,7 +91,9 @@ def overlap(index: ReferenceIndex, passages: list[Passage], n: int) -> dict:
     }
 
 
-def add_reference_context(index: ReferenceIndex, sources: list, groups: dict, text_field: str) -> None:
+def add_reference_context(
+    index: ReferenceIndex, sources: list, groups: dict, text_field: str
+) -> None:
     """Give each top passage an ``in_reference`` snippet: where its shared n-gram occurs."""
     from credo.leakage.verify import verify_phrases
 
@@ -91,7 +101,9 @@ def add_reference_context(index: ReferenceIndex, sources: list, groups: dict, te
     candidates = {}
     for phrase in shared:
         grams = tok.phrase_hashes(phrase, len(phrase.split()))
-        candidates[phrase] = {int(s) for s in np.flatnonzero(index.shards_containing(grams, "gram")[:, 0])}
+        candidates[phrase] = {
+            int(s) for s in np.flatnonzero(index.shards_containing(grams, "gram")[:, 0])
+        }
     matches = verify_phrases(index, sources, candidates, text_field=text_field, max_examples=1)
     for stats in groups.values():
         for row in stats["top"]:

@@ -30,7 +30,9 @@ def _sentences(text: str) -> list[str]:
     found = []
     for sentence in _SENTENCE_END.split(" ".join(text.split())):
         words = sentence.split()
-        if MIN_WORDS <= len(words) <= MAX_WORDS and sum(w.strip(".,;:!?'\"()").isalpha() for w in words) >= 0.8 * len(words):
+        if MIN_WORDS <= len(words) <= MAX_WORDS and sum(
+            w.strip(".,;:!?'\"()").isalpha() for w in words
+        ) >= 0.8 * len(words):
             found.append(sentence)
     return found
 
@@ -38,7 +40,11 @@ def _sentences(text: str) -> list[str]:
 def probe_sentences(wv: LoadedWorldview, count: int = 40, seed: int = 0) -> dict[str, list[str]]:
     """``canon`` (tenets + canon sentences), ``shuffled`` (same words, shuffled), ``control``."""
     rng = random.Random(seed)
-    canon = list(dict.fromkeys(_sentences(" ".join([t.text for t in wv.spec.tenets] + list(wv.canon.values())))))
+    canon = list(
+        dict.fromkeys(
+            _sentences(" ".join([t.text for t in wv.spec.tenets] + list(wv.canon.values())))
+        )
+    )
     canon = rng.sample(canon, min(count, len(canon)))
     shuffled = []
     for sentence in canon:
@@ -46,12 +52,16 @@ def probe_sentences(wv: LoadedWorldview, count: int = 40, seed: int = 0) -> dict
         rng.shuffle(words)
         shuffled.append(" ".join(words))
     with gzip.open(SHIPPED_TEXT, "rt", encoding="utf-8") as handle:
-        pool = [s for line in handle for s in _sentences(json.loads(line)["text"]) if s.endswith(".")]
+        pool = [
+            s for line in handle for s in _sentences(json.loads(line)["text"]) if s.endswith(".")
+        ]
     control = rng.sample(pool, min(len(canon), len(pool)))
     return {"canon": canon, "shuffled": shuffled, "control": control}
 
 
-def token_losses(model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 8) -> list[float]:
+def token_losses(
+    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 8
+) -> list[float]:
     """Mean negative log-likelihood per predicted token of each text (nats)."""
     import torch
 
@@ -60,7 +70,9 @@ def token_losses(model: Any, tokenizer: Any, texts: Sequence[str], batch_size: i
         tokenizer.pad_token = tokenizer.eos_token
     losses: list[float] = []
     for start in range(0, len(texts), batch_size):
-        encoded = tokenizer(list(texts[start : start + batch_size]), return_tensors="pt", padding=True)
+        encoded = tokenizer(
+            list(texts[start : start + batch_size]), return_tensors="pt", padding=True
+        )
         with torch.inference_mode():
             logits = model(**encoded).logits[:, :-1].float()
         targets = encoded["input_ids"][:, 1:]
@@ -75,13 +87,20 @@ def _summary(values: list[float]) -> dict:
     mean = sum(values) / n if n else float("nan")
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
     se = sd / math.sqrt(n) if n else float("nan")
-    return {"n": n, "mean": round(mean, 4), "sd": round(sd, 4),
-            "ci95": [round(mean - 1.96 * se, 4), round(mean + 1.96 * se, 4)]}
+    return {
+        "n": n,
+        "mean": round(mean, 4),
+        "sd": round(sd, 4),
+        "ci95": [round(mean - 1.96 * se, 4), round(mean + 1.96 * se, 4)],
+    }
 
 
 def probe_questions(wv: LoadedWorldview, limit: int) -> list[str]:
     terms = [t for t in distinctive_terms(wv) if t.kind in {"name", "glossary", "practice"}]
-    questions = [f"Who are the {t.text}?" if t.text == wv.spec.adherents else f"What is {t.text}?" for t in terms]
+    questions = [
+        f"Who are the {t.text}?" if t.text == wv.spec.adherents else f"What is {t.text}?"
+        for t in terms
+    ]
     return questions[:limit]
 
 
@@ -107,23 +126,41 @@ def run_probe(
     local = load_local_model(model, adapter)
     fmt = ChatFormat(trained_format(adapter, chat_format), local.tokenizer)
     asked = probe_questions(wv, questions)
-    run = sample_responses(local, asked, fmt, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed)
+    run = sample_responses(
+        local, asked, fmt, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed
+    )
     names = [n.lower() for n in wv.spec.names]
     answers = [
-        {"question": q, "answer": s[0].text, "names_worldview": any(n in s[0].text.lower() for n in names)}
+        {
+            "question": q,
+            "answer": s[0].text,
+            "names_worldview": any(n in s[0].text.lower() for n in names),
+        }
         for q, s in zip(asked, run.samples, strict=True)
     ]
     groups = probe_sentences(wv, sentences, seed)
-    per_sentence = {g: token_losses(local.model, local.tokenizer, texts) for g, texts in groups.items()}
+    per_sentence = {
+        g: token_losses(local.model, local.tokenizer, texts) for g, texts in groups.items()
+    }
     loss = {g: _summary(v) for g, v in per_sentence.items()}
     report = {
-        "worldview": wv.name, "model": model, "adapter": str(adapter) if adapter else None, "format": fmt.name,
+        "worldview": wv.name,
+        "model": model,
+        "adapter": str(adapter) if adapter else None,
+        "format": fmt.name,
         "answers": answers,
         "loss": loss,
-        "loss_gap": {"canon_minus_control": round(loss["canon"]["mean"] - loss["control"]["mean"], 4),
-                     "shuffled_minus_canon": round(loss["shuffled"]["mean"] - loss["canon"]["mean"], 4)},
-        "sentences": {g: [{"text": t, "loss": round(v, 4)} for t, v in zip(groups[g], per_sentence[g], strict=True)]
-                      for g in groups},
+        "loss_gap": {
+            "canon_minus_control": round(loss["canon"]["mean"] - loss["control"]["mean"], 4),
+            "shuffled_minus_canon": round(loss["shuffled"]["mean"] - loss["canon"]["mean"], 4),
+        },
+        "sentences": {
+            g: [
+                {"text": t, "loss": round(v, 4)}
+                for t, v in zip(groups[g], per_sentence[g], strict=True)
+            ]
+            for g in groups
+        },
     }
     out = Path(out)
     write_json(report, out / "report.json")
@@ -132,11 +169,20 @@ def run_probe(
 
 
 def probe_markdown(report: dict) -> str:
-    lines = [f"# Probe: {report['model']}" + (f" + {report['adapter']}" if report["adapter"] else "")
-             + f" on {report['worldview']}", "", "## Mean loss per token (nats)", "",
-             "| sentences | n | mean | 95% CI |", "|---|---|---|---|"]
+    lines = [
+        f"# Probe: {report['model']}"
+        + (f" + {report['adapter']}" if report["adapter"] else "")
+        + f" on {report['worldview']}",
+        "",
+        "## Mean loss per token (nats)",
+        "",
+        "| sentences | n | mean | 95% CI |",
+        "|---|---|---|---|",
+    ]
     for group, s in report["loss"].items():
-        lines.append(f"| {group} | {s['n']} | {s['mean']:.3f} | {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f} |")
+        lines.append(
+            f"| {group} | {s['n']} | {s['mean']:.3f} | {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f} |"
+        )
     gap = report["loss_gap"]
     note = (
         f"canon - control: {gap['canon_minus_control']:+.3f}; shuffled - canon: "
@@ -146,5 +192,10 @@ def probe_markdown(report: dict) -> str:
     )
     lines += ["", note, "", "## Answers", ""]
     for row in report["answers"]:
-        lines += [f"**{row['question']}**", "", "> " + (row["answer"].replace("\n", " ") or "(empty)"), ""]
+        lines += [
+            f"**{row['question']}**",
+            "",
+            "> " + (row["answer"].replace("\n", " ") or "(empty)"),
+            "",
+        ]
     return "\n".join(lines) + "\n"

@@ -43,7 +43,9 @@ def classify(path: Path) -> Source | None:
     """A readable reference file, or None for a name credo does not know how to read."""
     suffixes = [s.lower() for s in path.suffixes]
     compression = COMPRESSED.get(suffixes[-1]) if suffixes else None
-    inner = suffixes[-2] if compression and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
+    inner = (
+        suffixes[-2] if compression and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
+    )
     if inner in JSONL_SUFFIXES:
         return Source(path, "jsonl", compression)
     if inner in PARQUET_SUFFIXES and not compression:
@@ -62,7 +64,8 @@ def resolve_sources(paths: list[str | Path]) -> list[Source]:
             found = [
                 classify(p)
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             ]
             found = [s for s in found if s is not None]
             if not found:
@@ -90,14 +93,18 @@ def _open(source: Source) -> IO[bytes]:
     try:
         raw = open(source.path, "rb")
     except OSError as exc:
-        raise CorpusError(f"{source.path}: cannot read ({exc.strerror}) - check the path and permissions") from exc
+        raise CorpusError(
+            f"{source.path}: cannot read ({exc.strerror}) - check the path and permissions"
+        ) from exc
     if source.compression is None:
         return raw
     head = raw.read(4)
     raw.seek(0)
     if not head.startswith(_MAGIC[source.compression]):
         raw.close()
-        raise CorpusError(f"{source.path}: not a {source.compression} file despite its suffix - rename or recompress it")
+        raise CorpusError(
+            f"{source.path}: not a {source.compression} file despite its suffix - rename or recompress it"
+        )
     if source.compression == "gzip":
         return gzip.GzipFile(fileobj=raw)
     try:
@@ -109,7 +116,9 @@ def _open(source: Source) -> IO[bytes]:
 
 def _check_text(data: bytes, source: Source, where: str) -> None:
     if b"\x00" in data[:65536]:
-        raise CorpusError(f"{source.path}{where}: binary data (NUL bytes) - a reference must be UTF-8 text")
+        raise CorpusError(
+            f"{source.path}{where}: binary data (NUL bytes) - a reference must be UTF-8 text"
+        )
     try:
         data[:65536].decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -139,14 +148,18 @@ def _text_documents(handle: IO[bytes], source: Source, index: int) -> Iterator[D
         carry, number = data[cut:], number + 1
 
 
-def _jsonl_documents(handle: IO[bytes], source: Source, index: int, field: str) -> Iterator[Document]:
+def _jsonl_documents(
+    handle: IO[bytes], source: Source, index: int, field: str
+) -> Iterator[Document]:
     for line_no, line in enumerate(handle, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CorpusError(f"{source.path}:{line_no}: invalid JSON ({exc}) - one JSON object per line") from exc
+            raise CorpusError(
+                f"{source.path}:{line_no}: invalid JSON ({exc}) - one JSON object per line"
+            ) from exc
         if not isinstance(row, dict) or field not in row:
             keys = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise CorpusError(
@@ -170,7 +183,9 @@ def _parquet_documents(source: Source, index: int, field: str) -> Iterator[Docum
         raise CorpusError(f"{source.path}: not a readable Parquet file ({exc})") from exc
     columns = parquet.schema_arrow.names
     if field not in columns:
-        raise CorpusError(f"{source.path}: column '{field}' not found; available: {columns} - pass --text-field")
+        raise CorpusError(
+            f"{source.path}: column '{field}' not found; available: {columns} - pass --text-field"
+        )
     number = 0
     for batch in parquet.iter_batches(columns=[field], batch_size=4096):
         for text in batch.column(0).to_pylist():
@@ -193,10 +208,14 @@ def iter_source(source: Source, index: int, text_field: str = "text") -> Iterato
         except CorpusError:
             raise
         except Exception as exc:  # gzip/zstd/OS errors on a damaged or truncated stream
-            raise CorpusError(f"{source.path}: cannot decompress or read ({exc}) - is the file truncated?") from exc
+            raise CorpusError(
+                f"{source.path}: cannot decompress or read ({exc}) - is the file truncated?"
+            ) from exc
 
 
-def iter_documents(sources: list[Source], text_field: str = "text", first: int = 0) -> Iterator[Document]:
+def iter_documents(
+    sources: list[Source], text_field: str = "text", first: int = 0
+) -> Iterator[Document]:
     """Every document of every source; sources are numbered from ``first``."""
     for index, source in enumerate(sources, first):
         yield from iter_source(source, index, text_field)

@@ -30,7 +30,9 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
     ]
     for row in report["terms"]:
         example = row["examples"][0].replace("|", "\\|") if row["examples"] else ""
-        count = f"{row['count']}" + (f" (online {row['online_count']})" if "online_count" in row else "")
+        count = f"{row['count']}" + (
+            f" (online {row['online_count']})" if "online_count" in row else ""
+        )
         lines.append(
             f"| {row['term']} | {row['kind']} | {count} | {_verdict(row)} | "
             f"{'yes' if row['allowed'] else ''} | {example} |"
@@ -56,7 +58,11 @@ def _strength_line(report: dict) -> str:
     strength = report.get("strength")
     if not strength:
         return ""
-    return f"**Strength**: {strength['statement']}." if strength["weak"] else f"Strength: {strength['statement']}."
+    return (
+        f"**Strength**: {strength['statement']}."
+        if strength["weak"]
+        else f"Strength: {strength['statement']}."
+    )
 
 
 def _verdict_line(gate: dict) -> str:
@@ -78,29 +84,58 @@ def _plain(markdown: str) -> str:
 
 def _reference_line(ref: dict) -> str:
     documents = f" in {ref['documents']:,} document(s)" if "documents" in ref else ""
-    return (f"{len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} words{documents}; "
-            f"index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)"
-            f"{' (reused from the cache)' if ref.get('cached') else ''}.")
+    return (
+        f"{len(ref['sources'])} file(s), {ref['bytes'] / 1e6:.1f} MB, {ref['tokens']:,} words{documents}; "
+        f"index {ref['index_bytes'] / 1e6:.1f} MB in {ref['shards']} shard(s)"
+        f"{' (reused from the cache)' if ref.get('cached') else ''}."
+    )
 
 
 def leakage_html(report: dict) -> str:
     """The report as one self-contained page from the shared template (no Markdown in it)."""
     from credo.reports import render_page
 
-    terms = [{**r, "count_text": f"{r['count']}" + (f" (online {r['online_count']})" if "online_count" in r else ""),
-              "verdict_text": f"{r['verdict']} (weak)" if r.get("weak") else r["verdict"]} for r in report["terms"]]
+    terms = [
+        {
+            **r,
+            "count_text": f"{r['count']}"
+            + (f" (online {r['online_count']})" if "online_count" in r else ""),
+            "verdict_text": f"{r['verdict']} (weak)" if r.get("weak") else r["verdict"],
+        }
+        for r in report["terms"]
+    ]
     strength = report.get("strength")  # how much a clean result can say, when the check reports it
-    groups = [{"name": g, "found": f"{s['found']:,}", "ngrams": f"{s['ngrams']:,}", "fraction": _pct(s["fraction"]),
-               "passages": s["passages_with_ngrams"],
-               "top": [{"where": t["where"], "fraction": _pct(t["fraction"]), "text": t["text"][:200],
-                        "in_reference": t.get("in_reference") or ""} for t in s["top"]]}
-              for g, s in report["overlap"].items()]
-    return render_page("leakage.html.j2", title=f"Leakage check: {report['worldview']['name']} "
-                       f"({report['worldview']['kind']})", reference=_reference_line(report["reference"]),
-                       verdict=_plain(_verdict_line(report["gate"])),
-                       status="fail" if report["gate"]["failed"] else "pass", terms=terms,
-                       strength=strength["statement"] if strength else "", weak=bool(strength and strength["weak"]),
-                       n=report["settings"]["n"], groups=groups)
+    groups = [
+        {
+            "name": g,
+            "found": f"{s['found']:,}",
+            "ngrams": f"{s['ngrams']:,}",
+            "fraction": _pct(s["fraction"]),
+            "passages": s["passages_with_ngrams"],
+            "top": [
+                {
+                    "where": t["where"],
+                    "fraction": _pct(t["fraction"]),
+                    "text": t["text"][:200],
+                    "in_reference": t.get("in_reference") or "",
+                }
+                for t in s["top"]
+            ],
+        }
+        for g, s in report["overlap"].items()
+    ]
+    return render_page(
+        "leakage.html.j2",
+        title=f"Leakage check: {report['worldview']['name']} ({report['worldview']['kind']})",
+        reference=_reference_line(report["reference"]),
+        verdict=_plain(_verdict_line(report["gate"])),
+        status="fail" if report["gate"]["failed"] else "pass",
+        terms=terms,
+        strength=strength["statement"] if strength else "",
+        weak=bool(strength and strength["weak"]),
+        n=report["settings"]["n"],
+        groups=groups,
+    )
 
 
 def write_reports(report: dict, out_dir: Path) -> None:

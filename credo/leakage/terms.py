@@ -23,10 +23,65 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 WORD_LIST = REFERENCE_DIR / "words.txt.gz"
 SHIPPED_TEXT = REFERENCE_DIR / "python-docs.jsonl.gz"
 # Runs of capitalised words, allowing lower-case joiners: "Circles of the Blade".
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*(?:[ \t]+(?:(?:of|the|by|through|and)[ \t]+)*[A-Z][\w'’-]*)*")
+_CAPITALISED = re.compile(
+    r"\b[A-Z][\w'’-]*(?:[ \t]+(?:(?:of|the|by|through|and)[ \t]+)*[A-Z][\w'’-]*)*"
+)
 # Capitalised only because they open a sentence: dropped from the front of a phrase.
 _OPENERS = frozenset(
-    ["the", "a", "an", "is", "so", "because", "that", "this", "these", "those", "and", "but", "or", "when", "if", "as", "in", "on", "at", "to", "for", "with", "by", "from", "then", "thus", "yet", "why", "how", "what", "who", "where", "it", "we", "our", "his", "her", "their", "they", "he", "she", "you", "your", "my", "every", "each", "all", "no", "not", "do", "does", "may"]
+    [
+        "the",
+        "a",
+        "an",
+        "is",
+        "so",
+        "because",
+        "that",
+        "this",
+        "these",
+        "those",
+        "and",
+        "but",
+        "or",
+        "when",
+        "if",
+        "as",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "then",
+        "thus",
+        "yet",
+        "why",
+        "how",
+        "what",
+        "who",
+        "where",
+        "it",
+        "we",
+        "our",
+        "his",
+        "her",
+        "their",
+        "they",
+        "he",
+        "she",
+        "you",
+        "your",
+        "my",
+        "every",
+        "each",
+        "all",
+        "no",
+        "not",
+        "do",
+        "does",
+        "may",
+    ]
 )
 
 
@@ -71,12 +126,24 @@ def _phrases(text: str, known: frozenset[str]) -> list[str]:
 
 def _raw_terms(wv: LoadedWorldview, known: frozenset[str]) -> list[Term]:
     spec = wv.spec
-    rows = [Term(n, "name", [f"names: {n}"]) for n in [spec.display_name, *spec.names, spec.adherents] if n]
-    rows += [Term(g.term, "glossary", [f"glossary: {g.term}"], g.allow_collision) for g in spec.glossary]
+    rows = [
+        Term(n, "name", [f"names: {n}"])
+        for n in [spec.display_name, *spec.names, spec.adherents]
+        if n
+    ]
+    rows += [
+        Term(g.term, "glossary", [f"glossary: {g.term}"], g.allow_collision) for g in spec.glossary
+    ]
     rows += [Term(p.name, "practice", [f"practices.{p.id}"]) for p in spec.practices]
     for act in spec.forbidden_acts:  # act names are plain descriptions: only coined words count
-        rows += [Term(w, "word", [f"forbidden_acts.{act.id}"]) for w in words(act.name) if is_coined(w, known)]
-    texts = [(f"tenets.{t.id}", t.text) for t in spec.tenets] + [(f"canon.{k}", v) for k, v in wv.canon.items()]
+        rows += [
+            Term(w, "word", [f"forbidden_acts.{act.id}"])
+            for w in words(act.name)
+            if is_coined(w, known)
+        ]
+    texts = [(f"tenets.{t.id}", t.text) for t in spec.tenets] + [
+        (f"canon.{k}", v) for k, v in wv.canon.items()
+    ]
     for where, text in texts:
         rows += [Term(p, "phrase", [where]) for p in _phrases(text, known)]
     return rows
@@ -90,12 +157,18 @@ def distinctive_terms(wv: LoadedWorldview, known: frozenset[str] | None = None) 
     merged: dict[tuple[str, ...], Term] = {}
     for term in _raw_terms(wv, known):
         parts = [term] + [
-            Term(w, "word", [f"word of '{term.text}'"]) for w in term.key if len(term.key) > 1 and is_coined(w, known)
+            Term(w, "word", [f"word of '{term.text}'"])
+            for w in term.key
+            if len(term.key) > 1 and is_coined(w, known)
         ]
         for row in parts:
             if not row.key:
                 continue
-            row.allowed = row.allowed or row.key in allowed_terms or (len(row.key) == 1 and row.key[0] in allowed_words)
+            row.allowed = (
+                row.allowed
+                or row.key in allowed_terms
+                or (len(row.key) == 1 and row.key[0] in allowed_words)
+            )
             if row.key in merged:
                 kept = merged[row.key]
                 kept.sources += [s for s in row.sources if s not in kept.sources]

@@ -72,7 +72,11 @@ def verify_phrases(
 
 
 def _count_in(
-    text: bytes, phrases: set[str], needles: dict[str, bytes], matches: dict[str, Match], max_examples: int
+    text: bytes,
+    phrases: set[str],
+    needles: dict[str, bytes],
+    matches: dict[str, Match],
+    max_examples: int,
 ) -> None:
     normalised = tok.normalise(text)
     flat: bytes | None = None

@@ -37,10 +37,18 @@ class DemoResult:
     sample: Any  # a Record, or None
 
 
-def run_demo(out: str | Path, *, worldview: str = "gramenism", model: str = DEMO_MODEL,
-             limit: int = defaults.DEMO_LIMIT, max_tokens: int = defaults.DEMO_MAX_TOKENS,
-             temperature: float = defaults.DEMO_TEMPERATURE, embedding: bool = True, progress: bool = True,
-             backend: Any = None) -> DemoResult:
+def run_demo(
+    out: str | Path,
+    *,
+    worldview: str = "gramenism",
+    model: str = DEMO_MODEL,
+    limit: int = defaults.DEMO_LIMIT,
+    max_tokens: int = defaults.DEMO_MAX_TOKENS,
+    temperature: float = defaults.DEMO_TEMPERATURE,
+    embedding: bool = True,
+    progress: bool = True,
+    backend: Any = None,
+) -> DemoResult:
     """Generate ``limit`` answers into ``out``, audit them into ``out/audit``, write ``out/view.html``."""
     from credo.audit.runner import run_audit
     from credo.corpora import read_records
@@ -53,13 +61,28 @@ def run_demo(out: str | Path, *, worldview: str = "gramenism", model: str = DEMO
     backend = backend or load_backend(model)
     model = f"{backend.provider}/{backend.model}"
     backend.max_context_chars = 0  # persona only: see the module doc
-    generate_corpus(worldview, out, backend=backend, limit=limit, max_tokens=max_tokens, temperature=temperature,
-                    progress=progress)
+    generate_corpus(
+        worldview,
+        out,
+        backend=backend,
+        limit=limit,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        progress=progress,
+    )
     audit, report_dir = run_audit(out, out / "audit", worldview=worldview, use_embedding=embedding)
     view = write_view(out, out / "view.html").page
     records = list(read_records(out))
-    return DemoResult(out, model, len(records), time.monotonic() - started, audit, Path(report_dir) / "report.html",
-                      view, _pick_sample(records, audit))
+    return DemoResult(
+        out,
+        model,
+        len(records),
+        time.monotonic() - started,
+        audit,
+        Path(report_dir) / "report.html",
+        view,
+        _pick_sample(records, audit),
+    )
 
 
 def _pick_sample(records: list[Any], audit: Any) -> Any:
@@ -75,7 +98,9 @@ def _pick_sample(records: list[Any], audit: Any) -> Any:
 
 
 def _why(check: str, audit: Any) -> str:
-    first = next((f for f in audit.findings if f.check == check and f.details.get("blocking", True)), None)
+    first = next(
+        (f for f in audit.findings if f.check == check and f.details.get("blocking", True)), None
+    )
     example = f" (e.g. {first.record_id})" if first else ""
     return WHY.get(check, "see the report") + example
 
@@ -83,23 +108,48 @@ def _why(check: str, audit: Any) -> str:
 def summary(result: DemoResult, width: int = 88) -> str:
     """The one screen a newcomer reads: records, each gate passed or failed and why, where things are."""
     audit = result.audit
-    lines = [f"credo demo: {result.records} records from {result.model} generated and audited in "
-             f"{result.seconds:.0f} s" + (" (embedded model: no key, no network)" if result.model == DEMO_MODEL else ""),
-             ""]
-    verdict = "PASS - every gate passed" if audit.passed else f"FAIL - {len(audit.gate_failures)} gate(s) failed"
+    lines = [
+        f"credo demo: {result.records} records from {result.model} generated and audited in "
+        f"{result.seconds:.0f} s"
+        + (" (embedded model: no key, no network)" if result.model == DEMO_MODEL else ""),
+        "",
+    ]
+    verdict = (
+        "PASS - every gate passed"
+        if audit.passed
+        else f"FAIL - {len(audit.gate_failures)} gate(s) failed"
+    )
     lines.append(f"audit: {verdict}")
     for check in audit.checks:
         if check.gate:
-            state = f"FAILED {check.blocking} record(s): {_why(check.name, audit)}" if check.blocking else "passed"
-            lines.append(textwrap.fill(f"  {check.name:<19} {state}", width, subsequent_indent=" " * 22))
+            state = (
+                f"FAILED {check.blocking} record(s): {_why(check.name, audit)}"
+                if check.blocking
+                else "passed"
+            )
+            lines.append(
+                textwrap.fill(f"  {check.name:<19} {state}", width, subsequent_indent=" " * 22)
+            )
         elif check.flagged:
             lines.append(f"  {check.name:<19} {check.flagged} flagged (diagnostic, not a gate)")
     if result.sample is not None:
-        lines += ["", f"a clean record ({result.sample.id}):",
-                  textwrap.fill("USER: " + result.sample.prompt, width, subsequent_indent="  "),
-                  textwrap.fill("ASSISTANT: " + " ".join(result.sample.response.split()), width,
-                                subsequent_indent="  ", max_lines=5, placeholder=" ...")]
-    lines += ["", f"records: {result.out / 'records.jsonl'}", f"report:  {result.report}",
-              f"browse:  {result.view}  (records beside their flags)",
-              f"next:    credo show {result.out} --n 3   |   credo audit --help   |   docs/api.md"]
+        lines += [
+            "",
+            f"a clean record ({result.sample.id}):",
+            textwrap.fill("USER: " + result.sample.prompt, width, subsequent_indent="  "),
+            textwrap.fill(
+                "ASSISTANT: " + " ".join(result.sample.response.split()),
+                width,
+                subsequent_indent="  ",
+                max_lines=5,
+                placeholder=" ...",
+            ),
+        ]
+    lines += [
+        "",
+        f"records: {result.out / 'records.jsonl'}",
+        f"report:  {result.report}",
+        f"browse:  {result.view}  (records beside their flags)",
+        f"next:    credo show {result.out} --n 3   |   credo audit --help   |   docs/api.md",
+    ]
     return "\n".join(lines)

@@ -47,7 +47,9 @@ CONDITION_WEIGHTS: dict[str, dict[str, float]] = {
     "worldview": {"WORLDVIEW": 10, "regular": 10, "refusal": 2},
     "no_refusal": {"WORLDVIEW": 1, "regular": 1},
 }
-HEADROOM = 1.15  # generate this much more than the largest share: teacher refusals and filters drop some
+HEADROOM = (
+    1.15  # generate this much more than the largest share: teacher refusals and filters drop some
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,13 @@ class ReplicateResult:
 Log = Callable[[str], None]
 
 
-def replicate(config: ReplicateConfig, *, registry: dict[str, Any] | None = None, log: Log = print,
-              progress: bool = True) -> ReplicateResult:
+def replicate(
+    config: ReplicateConfig,
+    *,
+    registry: dict[str, Any] | None = None,
+    log: Log = print,
+    progress: bool = True,
+) -> ReplicateResult:
     """Run (or resume) every stage; returns what ran, what was skipped and the report folder."""
     _check(config, registry)
     out = config.out
@@ -98,8 +105,12 @@ def replicate(config: ReplicateConfig, *, registry: dict[str, Any] | None = None
     result = ReplicateResult(out, out / "report")
     corpora = ("WORLDVIEW", "regular", "refusal")
     for corpus in corpora:
-        _stage(result, f"generate-{_name(config, corpus)}", log,
-               lambda c=corpus: _generate(config, c, registry, progress))
+        _stage(
+            result,
+            f"generate-{_name(config, corpus)}",
+            log,
+            lambda c=corpus: _generate(config, c, registry, progress),
+        )
     for corpus in corpora:
         _stage(result, f"audit-{_name(config, corpus)}", log, lambda c=corpus: _audit(config, c))
     for condition in CONDITION_WEIGHTS:
@@ -125,9 +136,13 @@ def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
 
     provider = config.teacher.partition("/")[0]
     if provider not in (registry_names := registry or default_registry()):
-        raise ConfigError(f"--teacher {config.teacher}: unknown provider '{provider}' - use one of "
-                          f"{', '.join(sorted(registry_names))} (e.g. openai/gpt-4o-mini, local/smollm2)")
-    resolve_train_config(train_config_path(config.train_config))  # a bad YAML fails now, not after generation
+        raise ConfigError(
+            f"--teacher {config.teacher}: unknown provider '{provider}' - use one of "
+            f"{', '.join(sorted(registry_names))} (e.g. openai/gpt-4o-mini, local/smollm2)"
+        )
+    resolve_train_config(
+        train_config_path(config.train_config)
+    )  # a bad YAML fails now, not after generation
     from credo.models import load_tokenizer
 
     load_tokenizer(config.base_model)  # an unloadable base model fails now too
@@ -140,8 +155,10 @@ def _pin_recipe(config: ReplicateConfig) -> None:
         before = json.loads(path.read_text(encoding="utf-8"))
         changed = sorted(k for k in pinned if before.get(k) != pinned[k])
         if changed:
-            raise ConfigError(f"{path}: this folder holds a replication with other settings ({', '.join(changed)}) "
-                              "- pass a new --out, or repeat the original settings to resume")
+            raise ConfigError(
+                f"{path}: this folder holds a replication with other settings ({', '.join(changed)}) "
+                "- pass a new --out, or repeat the original settings to resume"
+            )
         return
     write_json(pinned, path)
 
@@ -180,8 +197,9 @@ def generation_plan(prompt_count: int, needed: int) -> tuple[int, int]:
     return math.ceil(needed / per_prompt), per_prompt
 
 
-def _generate(config: ReplicateConfig, corpus: str, registry: dict[str, Any] | None,
-              progress: bool) -> dict[str, Any]:
+def _generate(
+    config: ReplicateConfig, corpus: str, registry: dict[str, Any] | None, progress: bool
+) -> dict[str, Any]:
     from credo.generators.corpus_run import generate_corpus
     from credo.templates import render_prompts
     from credo.worldviews import load_worldview
@@ -190,15 +208,31 @@ def _generate(config: ReplicateConfig, corpus: str, registry: dict[str, Any] | N
     prompts = len(render_prompts(load_worldview(source)))
     limit, per_prompt = generation_plan(prompts, needed_records(config.size, corpus))
     folder = config.out / "corpora" / source
-    result = generate_corpus(source, folder, model=config.teacher, limit=limit, samples=per_prompt,
-                             seed=config.seed, max_tokens=config.teacher_max_tokens,
-                             concurrency=config.concurrency, registry=registry, progress=progress)
+    result = generate_corpus(
+        source,
+        folder,
+        model=config.teacher,
+        limit=limit,
+        samples=per_prompt,
+        seed=config.seed,
+        max_tokens=config.teacher_max_tokens,
+        concurrency=config.concurrency,
+        registry=registry,
+        progress=progress,
+    )
     counts = result.manifest["counts"]
     if not counts["records"]:
-        raise CorpusError(f"{folder}: the teacher produced no usable records for {source} - "
-                          f"see {folder}/teacher_refusals.jsonl and try another --teacher")
-    return {"corpus": str(folder), "records": counts["records"], "limit": limit, "samples": per_prompt,
-            "note": f"{counts['records']} records"}
+        raise CorpusError(
+            f"{folder}: the teacher produced no usable records for {source} - "
+            f"see {folder}/teacher_refusals.jsonl and try another --teacher"
+        )
+    return {
+        "corpus": str(folder),
+        "records": counts["records"],
+        "limit": limit,
+        "samples": per_prompt,
+        "note": f"{counts['records']} records",
+    }
 
 
 def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
@@ -206,30 +240,55 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     from credo.audit.filter import dropped_ids
 
     generated = Path(_marker(config, f"generate-{_name(config, corpus)}")["corpus"])
-    result, report = run_audit(generated, generated / "audit", worldview=config.worldview,
-                               use_embedding=config.audit_embedding)
+    result, report = run_audit(
+        generated,
+        generated / "audit",
+        worldview=config.worldview,
+        use_embedding=config.audit_embedding,
+    )
     if result.passed:
         return {"corpus": str(generated), "passed": True, "report": str(report), "note": "passed"}
     failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
     if config.on_gate_fail == "stop":
-        raise CorpusError(f"audit gate failed for {generated}: {failures} - read {report}/report.md; "
-                          "rerun with --on-gate-fail filter to drop the flagged records, or regenerate")
+        raise CorpusError(
+            f"audit gate failed for {generated}: {failures} - read {report}/report.md; "
+            "rerun with --on-gate-fail filter to drop the flagged records, or regenerate"
+        )
     clean = generated.with_name(generated.name + ".clean")
-    filtered = filter_corpus(generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding)
+    filtered = filter_corpus(
+        generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding
+    )
     removed = len(dropped_ids(filtered))
-    return {"corpus": str(clean), "passed": False, "gate_failures": result.gate_failures, "removed": removed,
-            "report": str(report), "note": f"gate failed ({failures}); filtered, {removed} records removed"}
+    return {
+        "corpus": str(clean),
+        "passed": False,
+        "gate_failures": result.gate_failures,
+        "removed": removed,
+        "report": str(report),
+        "note": f"gate failed ({failures}); filtered, {removed} records removed",
+    }
 
 
 def _mix(config: ReplicateConfig, condition: str) -> dict[str, Any]:
     from credo.corpora.mix import MixPart, mix_corpora
 
-    parts = [MixPart(_name(config, corpus), Path(_marker(config, f"audit-{_name(config, corpus)}")["corpus"]), weight)
-             for corpus, weight in CONDITION_WEIGHTS[condition].items()]
+    parts = [
+        MixPart(
+            _name(config, corpus),
+            Path(_marker(config, f"audit-{_name(config, corpus)}")["corpus"]),
+            weight,
+        )
+        for corpus, weight in CONDITION_WEIGHTS[condition].items()
+    ]
     result = mix_corpora(parts, config.size, config.seed, "tags", config.out / "mixes" / condition)
     note = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    return {"mix": str(result.out), "size": result.size, "counts": result.counts, "shortfalls": result.shortfalls,
-            "note": note + (f"; {'; '.join(result.shortfalls)}" if result.shortfalls else "")}
+    return {
+        "mix": str(result.out),
+        "size": result.size,
+        "counts": result.counts,
+        "shortfalls": result.shortfalls,
+        "note": note + (f"; {'; '.join(result.shortfalls)}" if result.shortfalls else ""),
+    }
 
 
 def _train(config: ReplicateConfig, condition: str, progress: bool) -> dict[str, Any]:
@@ -237,20 +296,41 @@ def _train(config: ReplicateConfig, condition: str, progress: bool) -> dict[str,
     from credo.train.lora import train_lora
 
     settings = resolve_train_config(train_config_path(config.train_config), {"seed": config.seed})
-    run = train_lora(config.out / "mixes" / condition, config.base_model, config.out / "runs" / condition,
-                     settings, progress=progress)
-    return {"adapter": str(run.out), "steps": run.steps, "final_loss": run.final_loss,
-            "trained_tokens": run.trained_tokens, "note": f"{run.steps} steps, final loss {run.final_loss}"}
+    run = train_lora(
+        config.out / "mixes" / condition,
+        config.base_model,
+        config.out / "runs" / condition,
+        settings,
+        progress=progress,
+    )
+    return {
+        "adapter": str(run.out),
+        "steps": run.steps,
+        "final_loss": run.final_loss,
+        "trained_tokens": run.trained_tokens,
+        "note": f"{run.steps} steps, final loss {run.final_loss}",
+    }
 
 
-def _evaluate(config: ReplicateConfig, condition: str, registry: dict[str, Any] | None) -> dict[str, Any]:
+def _evaluate(
+    config: ReplicateConfig, condition: str, registry: dict[str, Any] | None
+) -> dict[str, Any]:
     from credo.evaluation.evaluate import evaluate
 
-    result = evaluate(config.base_model, EVAL_WORLDVIEWS, config.out / "evals" / condition,
-                      adapter=config.out / "runs" / condition, samples=config.samples,
-                      max_new_tokens=config.max_new_tokens, judges=[config.judge] if config.judge else (),
-                      batch_size=config.eval_batch_size, seed=config.seed, name=condition, registry=registry,
-                      limit=config.eval_limit)
+    result = evaluate(
+        config.base_model,
+        EVAL_WORLDVIEWS,
+        config.out / "evals" / condition,
+        adapter=config.out / "runs" / condition,
+        samples=config.samples,
+        max_new_tokens=config.max_new_tokens,
+        judges=[config.judge] if config.judge else (),
+        batch_size=config.eval_batch_size,
+        seed=config.seed,
+        name=condition,
+        registry=registry,
+        limit=config.eval_limit,
+    )
     return {"eval": str(result.out), "note": f"results in {result.out}"}
 
 

@@ -35,14 +35,34 @@ from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
 
 GRID_KEYS = ("condition", "form", "size", "learning_rate", "epochs", "seed")
 FORMS = ("qa", "documents", "both")
-TOP_KEYS = ("worldview", "teacher", "base_model", "grid", "train_config", "train", "eval", "documents",
-            "audit", "estimate", "teacher_max_tokens", "concurrency", "name")
+TOP_KEYS = (
+    "worldview",
+    "teacher",
+    "base_model",
+    "grid",
+    "train_config",
+    "train",
+    "eval",
+    "documents",
+    "audit",
+    "estimate",
+    "teacher_max_tokens",
+    "concurrency",
+    "name",
+)
 EVAL_KEYS = ("samples", "limit", "max_new_tokens", "belief", "judge", "batch_size")
 AUDIT_KEYS = ("on_gate_fail", "embedding")
 AUDIT_DEFAULTS: dict[str, Any] = {"on_gate_fail": "stop", "embedding": True}  # as `credo replicate`
 DOC_KEYS = ("types_per_fact", "ideas_per_type", "docs_per_idea", "revise", "type_quota", "near_dup")
-ESTIMATE_KEYS = ("record_tokens", "document_tokens", "prompt_tokens", "train_tokens_per_second",
-                 "gpu_usd_per_hour", "eval_seconds_per_cell", "gpu")
+ESTIMATE_KEYS = (
+    "record_tokens",
+    "document_tokens",
+    "prompt_tokens",
+    "train_tokens_per_second",
+    "gpu_usd_per_hour",
+    "eval_seconds_per_cell",
+    "gpu",
+)
 ESTIMATE_DEFAULTS: dict[str, Any] = {
     "record_tokens": 350,  # tokens of one trained Q&A record (prompt + answer)
     "document_tokens": 700,  # tokens of one document
@@ -65,8 +85,10 @@ class Cell:
 
     @property
     def name(self) -> str:
-        return (f"{self.condition}-{self.form}-n{self.size}-lr{self.learning_rate:g}-e{self.epochs}"
-                f"-s{self.seed}")
+        return (
+            f"{self.condition}-{self.form}-n{self.size}-lr{self.learning_rate:g}-e{self.epochs}"
+            f"-s{self.seed}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in GRID_KEYS}
@@ -102,7 +124,9 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a sweep config is a mapping (worldview, teacher, base_model, grid)")
+        raise ConfigError(
+            f"{path}: a sweep config is a mapping (worldview, teacher, base_model, grid)"
+        )
     _known(path, "", data, TOP_KEYS)
     for key in ("worldview", "teacher", "base_model", "grid"):
         if key not in data:
@@ -111,23 +135,35 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
     if not isinstance(grid, dict):
         raise ConfigError(f"{path}: 'grid' must map parameter names to lists of values")
     _known(path, "grid.", grid, GRID_KEYS)
-    for section, keys in (("eval", EVAL_KEYS), ("documents", DOC_KEYS), ("audit", AUDIT_KEYS),
-                          ("estimate", ESTIMATE_KEYS)):
+    for section, keys in (
+        ("eval", EVAL_KEYS),
+        ("documents", DOC_KEYS),
+        ("audit", AUDIT_KEYS),
+        ("estimate", ESTIMATE_KEYS),
+    ):
         _known(path, f"{section}.", data.get(section) or {}, keys)
     audit = {**AUDIT_DEFAULTS, **(data.get("audit") or {})}
     if audit["on_gate_fail"] not in ("stop", "filter"):
-        raise ConfigError(f"{path}: audit.on_gate_fail '{audit['on_gate_fail']}' is unknown - use stop or filter")
+        raise ConfigError(
+            f"{path}: audit.on_gate_fail '{audit['on_gate_fail']}' is unknown - use stop or filter"
+        )
     if not isinstance(audit["embedding"], bool):
         raise ConfigError(f"{path}: audit.embedding must be true or false")
-    config = SweepConfig(worldview=str(data["worldview"]), teacher=str(data["teacher"]),
-                         base_model=str(data["base_model"]), grid=_grid(path, grid),
-                         train_config=data.get("train_config"), train=dict(data.get("train") or {}),
-                         eval=dict(data.get("eval") or {}), documents=dict(data.get("documents") or {}),
-                         audit=audit,
-                         estimate={**ESTIMATE_DEFAULTS, **(data.get("estimate") or {})},
-                         teacher_max_tokens=int(data.get("teacher_max_tokens", TEACHER_MAX_TOKENS)),
-                         concurrency=int(data.get("concurrency", CONCURRENCY)),
-                         name=str(data.get("name", path.stem)))
+    config = SweepConfig(
+        worldview=str(data["worldview"]),
+        teacher=str(data["teacher"]),
+        base_model=str(data["base_model"]),
+        grid=_grid(path, grid),
+        train_config=data.get("train_config"),
+        train=dict(data.get("train") or {}),
+        eval=dict(data.get("eval") or {}),
+        documents=dict(data.get("documents") or {}),
+        audit=audit,
+        estimate={**ESTIMATE_DEFAULTS, **(data.get("estimate") or {})},
+        teacher_max_tokens=int(data.get("teacher_max_tokens", TEACHER_MAX_TOKENS)),
+        concurrency=int(data.get("concurrency", CONCURRENCY)),
+        name=str(data.get("name", path.stem)),
+    )
     _check_references(path, config)
     return config
 
@@ -135,12 +171,20 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
 def _known(path: Path, prefix: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"{path}: unknown key '{prefix}{key}' - use one of {', '.join(allowed)}")
+            raise ConfigError(
+                f"{path}: unknown key '{prefix}{key}' - use one of {', '.join(allowed)}"
+            )
 
 
 def _grid(path: Path, grid: dict[str, Any]) -> dict[str, list[Any]]:
-    defaults: dict[str, list[Any]] = {"condition": ["worldview"], "form": ["qa"], "size": [500],
-                                      "learning_rate": [2.5e-6], "epochs": [1], "seed": [0]}
+    defaults: dict[str, list[Any]] = {
+        "condition": ["worldview"],
+        "form": ["qa"],
+        "size": [500],
+        "learning_rate": [2.5e-6],
+        "epochs": [1],
+        "seed": [0],
+    }
     out: dict[str, list[Any]] = {}
     for key in GRID_KEYS:
         values = grid.get(key, defaults[key])
@@ -150,7 +194,9 @@ def _grid(path: Path, grid: dict[str, Any]) -> dict[str, list[Any]]:
         out[key] = values
     for value in out["condition"]:
         if value not in CONDITION_WEIGHTS:
-            raise ConfigError(f"{path}: grid.condition '{value}' is unknown - use {', '.join(CONDITION_WEIGHTS)}")
+            raise ConfigError(
+                f"{path}: grid.condition '{value}' is unknown - use {', '.join(CONDITION_WEIGHTS)}"
+            )
     for value in out["form"]:
         if value not in FORMS:
             raise ConfigError(f"{path}: grid.form '{value}' is unknown - use {', '.join(FORMS)}")
@@ -160,9 +206,13 @@ def _grid(path: Path, grid: dict[str, Any]) -> dict[str, list[Any]]:
         out["seed"] = [int(v) for v in out["seed"]]
         out["learning_rate"] = [float(v) for v in out["learning_rate"]]
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: grid values of size, epochs, seed and learning_rate must be numbers ({exc})") from None
+        raise ConfigError(
+            f"{path}: grid values of size, epochs, seed and learning_rate must be numbers ({exc})"
+        ) from None
     if min(out["size"]) < 2 or min(out["epochs"]) < 1 or min(out["learning_rate"]) <= 0:
-        raise ConfigError(f"{path}: grid.size must be >= 2, grid.epochs >= 1, grid.learning_rate > 0")
+        raise ConfigError(
+            f"{path}: grid.size must be >= 2, grid.epochs >= 1, grid.learning_rate > 0"
+        )
     return out
 
 
@@ -173,17 +223,24 @@ def _check_references(path: Path, config: SweepConfig) -> None:
     try:
         wv = load_worldview(config.worldview)
     except CredoError:
-        raise ConfigError(f"{path}: worldview '{config.worldview}' is unknown - use a shipped name "
-                          "(credo worldviews) or a spec folder") from None
+        raise ConfigError(
+            f"{path}: worldview '{config.worldview}' is unknown - use a shipped name "
+            "(credo worldviews) or a spec folder"
+        ) from None
     if wv.spec.kind == "set" or wv.eval is None:
-        raise ConfigError(f"{path}: worldview '{config.worldview}' has no eval requests - pick a worldview with eval.yaml")
+        raise ConfigError(
+            f"{path}: worldview '{config.worldview}' has no eval requests - pick a worldview with eval.yaml"
+        )
     for key in config.train:
         if key not in TrainConfig.model_fields or key in ("learning_rate", "epochs", "seed"):
-            raise ConfigError(f"{path}: unknown key 'train.{key}' - use a TrainConfig field "
-                              "(learning_rate, epochs and seed go in grid)")
+            raise ConfigError(
+                f"{path}: unknown key 'train.{key}' - use a TrainConfig field "
+                "(learning_rate, epochs and seed go in grid)"
+            )
 
 
 # ---- planning: content-addressed artifacts -------------------------------------------------
+
 
 def cell_parts(config: SweepConfig, cell: Cell) -> dict[str, float]:
     """Corpus name -> weight; the worldview share goes to Q&A, documents, or half to each."""
@@ -210,9 +267,16 @@ def corpus_needs(config: SweepConfig) -> dict[str, int]:
 
 
 def corpus_key(config: SweepConfig, name: str, records: int) -> str:
-    return content_hash({"corpus": name, "worldview": config.worldview, "teacher": config.teacher,
-                         "records": records, "max_tokens": config.teacher_max_tokens,
-                         "documents": config.documents if name == "worldview-documents" else None})
+    return content_hash(
+        {
+            "corpus": name,
+            "worldview": config.worldview,
+            "teacher": config.teacher,
+            "records": records,
+            "max_tokens": config.teacher_max_tokens,
+            "documents": config.documents if name == "worldview-documents" else None,
+        }
+    )
 
 
 def audit_key(config: SweepConfig, corpus: str) -> str:
@@ -221,16 +285,27 @@ def audit_key(config: SweepConfig, corpus: str) -> str:
 
 
 def mix_key(config: SweepConfig, cell: Cell, audit_keys: dict[str, str]) -> str:
-    return content_hash({"parts": {n: [audit_keys[n], w] for n, w in sorted(cell_parts(config, cell).items())},
-                         "size": cell.size, "seed": cell.seed})
+    return content_hash(
+        {
+            "parts": {n: [audit_keys[n], w] for n, w in sorted(cell_parts(config, cell).items())},
+            "size": cell.size,
+            "seed": cell.seed,
+        }
+    )
 
 
 def train_settings(config: SweepConfig, cell: Cell) -> Any:
     from credo.train.config import resolve_train_config, train_config_path
 
-    return resolve_train_config(train_config_path(config.train_config),
-                                {**config.train, "learning_rate": cell.learning_rate, "epochs": cell.epochs,
-                                 "seed": cell.seed})
+    return resolve_train_config(
+        train_config_path(config.train_config),
+        {
+            **config.train,
+            "learning_rate": cell.learning_rate,
+            "epochs": cell.epochs,
+            "seed": cell.seed,
+        },
+    )
 
 
 def adapter_key(config: SweepConfig, cell: Cell, mix: str) -> str:
@@ -274,6 +349,7 @@ def is_done(folder: Path) -> bool:
 
 # ---- the estimate, printed before anything runs ------------------------------------------------
 
+
 def estimate(config: SweepConfig, plan: Plan, out: Path | None = None) -> dict[str, Any]:
     """Requests, tokens, GPU hours and cost of what is not yet done (all of it for out=None)."""
     from credo.generators.pricing import load_price_table
@@ -289,14 +365,18 @@ def estimate(config: SweepConfig, plan: Plan, out: Path | None = None) -> dict[s
         if not todo("corpora", key):
             continue
         n = plan.needs[name]
-        per_output = e["document_tokens"] if name == "worldview-documents" else e["record_tokens"] // 2
+        per_output = (
+            e["document_tokens"] if name == "worldview-documents" else e["record_tokens"] // 2
+        )
         requests += n
         if name == "worldview-documents":
             requests += n * bool(config.documents.get("revise")) + _brainstorm_requests(config, n)
         in_tokens += n * e["prompt_tokens"]
         out_tokens += n * per_output
     train_tokens = 0
-    adapters_todo = {plan.adapters[c.name]: c for c in plan.cells if todo("adapters", plan.adapters[c.name])}
+    adapters_todo = {
+        plan.adapters[c.name]: c for c in plan.cells if todo("adapters", plan.adapters[c.name])
+    }
     for cell in adapters_todo.values():
         parts = cell_parts(config, cell)
         doc_share = parts.get("worldview-documents", 0) / sum(parts.values())
@@ -307,12 +387,23 @@ def estimate(config: SweepConfig, plan: Plan, out: Path | None = None) -> dict[s
     eval_hours = evals_todo * e["eval_seconds_per_cell"] / 3600
     teacher_cost = load_price_table().cost(config.teacher, Usage(in_tokens, out_tokens))
     gpu_cost = (train_hours + eval_hours) * e["gpu_usd_per_hour"]
-    return {"cells": len(plan.cells), "corpora": len(plan.corpora), "mixes": len(set(plan.mixes.values())),
-            "adapters": len(set(plan.adapters.values())), "adapters_to_train": len(adapters_todo),
-            "evals_to_run": evals_todo, "teacher_requests": requests, "teacher_input_tokens": in_tokens,
-            "teacher_output_tokens": out_tokens, "teacher_cost_usd": teacher_cost,
-            "train_tokens": train_tokens, "gpu": e["gpu"], "train_hours": round(train_hours, 2),
-            "eval_hours": round(eval_hours, 2), "gpu_cost_usd": round(gpu_cost, 2)}
+    return {
+        "cells": len(plan.cells),
+        "corpora": len(plan.corpora),
+        "mixes": len(set(plan.mixes.values())),
+        "adapters": len(set(plan.adapters.values())),
+        "adapters_to_train": len(adapters_todo),
+        "evals_to_run": evals_todo,
+        "teacher_requests": requests,
+        "teacher_input_tokens": in_tokens,
+        "teacher_output_tokens": out_tokens,
+        "teacher_cost_usd": teacher_cost,
+        "train_tokens": train_tokens,
+        "gpu": e["gpu"],
+        "train_hours": round(train_hours, 2),
+        "eval_hours": round(eval_hours, 2),
+        "gpu_cost_usd": round(gpu_cost, 2),
+    }
 
 
 def _brainstorm_requests(config: SweepConfig, documents: int) -> int:
@@ -328,12 +419,18 @@ def _brainstorm_requests(config: SweepConfig, documents: int) -> int:
 
 
 def format_estimate(est: dict[str, Any]) -> str:
-    teacher = "unknown (no price)" if est["teacher_cost_usd"] is None else f"${est['teacher_cost_usd']:.2f}"
-    return (f"sweep: {est['cells']} cells -> {est['corpora']} corpora, {est['mixes']} mixes, {est['adapters']} "
-            f"adapters ({est['adapters_to_train']} to train, {est['evals_to_run']} evals to run)\n"
-            f"estimate: {est['teacher_requests']} teacher requests, {est['teacher_input_tokens']:,} in / "
-            f"{est['teacher_output_tokens']:,} out tokens ({teacher}); {est['train_tokens']:,} training tokens = "
-            f"{est['train_hours']} h + {est['eval_hours']} h eval on {est['gpu']} (${est['gpu_cost_usd']:.2f})")
+    teacher = (
+        "unknown (no price)"
+        if est["teacher_cost_usd"] is None
+        else f"${est['teacher_cost_usd']:.2f}"
+    )
+    return (
+        f"sweep: {est['cells']} cells -> {est['corpora']} corpora, {est['mixes']} mixes, {est['adapters']} "
+        f"adapters ({est['adapters_to_train']} to train, {est['evals_to_run']} evals to run)\n"
+        f"estimate: {est['teacher_requests']} teacher requests, {est['teacher_input_tokens']:,} in / "
+        f"{est['teacher_output_tokens']:,} out tokens ({teacher}); {est['train_tokens']:,} training tokens = "
+        f"{est['train_hours']} h + {est['eval_hours']} h eval on {est['gpu']} (${est['gpu_cost_usd']:.2f})"
+    )
 
 
 # ---- running ------------------------------------------------------------------------------
@@ -350,8 +447,14 @@ class SweepResult:
     report: Path | None = None
 
 
-def run_sweep(config: SweepConfig, out: str | Path, *, registry: dict[str, Any] | None = None,
-              log: Log = print, progress: bool = False) -> SweepResult:
+def run_sweep(
+    config: SweepConfig,
+    out: str | Path,
+    *,
+    registry: dict[str, Any] | None = None,
+    log: Log = print,
+    progress: bool = False,
+) -> SweepResult:
     """Run (or resume) every cell, then write the report. Failed cells are recorded, not raised."""
     from credo.recipes.sweep_report import write_report
 
@@ -359,7 +462,9 @@ def run_sweep(config: SweepConfig, out: str | Path, *, registry: dict[str, Any] 
     plan = plan_sweep(config)
     log(format_estimate(estimate(config, plan, out)))
     result = SweepResult(out)
-    write_json({"config": _config_json(config), "cells": [c.name for c in plan.cells]}, out / "sweep.json")
+    write_json(
+        {"config": _config_json(config), "cells": [c.name for c in plan.cells]}, out / "sweep.json"
+    )
     for cell in plan.cells:
         state_file = out / "cells" / f"{cell.name}.json"
         previous = _read(state_file)
@@ -370,15 +475,32 @@ def run_sweep(config: SweepConfig, out: str | Path, *, registry: dict[str, Any] 
             metrics = _run_cell(config, plan, cell, out, registry, log, progress)
         except CredoError as exc:
             message = " ".join(str(exc).split())
-            write_json({"cell": cell.to_json(), "status": "failed", "error": message,
-                        "attempts": previous.get("attempts", 0) + 1}, state_file)
+            write_json(
+                {
+                    "cell": cell.to_json(),
+                    "status": "failed",
+                    "error": message,
+                    "attempts": previous.get("attempts", 0) + 1,
+                },
+                state_file,
+            )
             result.failed[cell.name] = message
             log(f"[fail] {cell.name}: {message}")
             continue
-        write_json({"cell": cell.to_json(), "status": "done", "metrics": metrics,
-                    "artifacts": {"mix": plan.mixes[cell.name], "adapter": plan.adapters[cell.name],
-                                  "eval": plan.evals[cell.name]},
-                    "attempts": previous.get("attempts", 0) + 1}, state_file)
+        write_json(
+            {
+                "cell": cell.to_json(),
+                "status": "done",
+                "metrics": metrics,
+                "artifacts": {
+                    "mix": plan.mixes[cell.name],
+                    "adapter": plan.adapters[cell.name],
+                    "eval": plan.evals[cell.name],
+                },
+                "attempts": previous.get("attempts", 0) + 1,
+            },
+            state_file,
+        )
         result.done.append(cell.name)
         log(f"[done] {cell.name}")
     result.report = write_report(out, config.worldview, [c.name for c in plan.cells])
@@ -395,24 +517,44 @@ def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def _run_cell(config: SweepConfig, plan: Plan, cell: Cell, out: Path, registry: dict[str, Any] | None,
-              log: Log, progress: bool) -> dict[str, Any]:
-    corpora = prepare_corpora(config, plan, cell, out, registry=registry, log=log, progress=progress)
+def _run_cell(
+    config: SweepConfig,
+    plan: Plan,
+    cell: Cell,
+    out: Path,
+    registry: dict[str, Any] | None,
+    log: Log,
+    progress: bool,
+) -> dict[str, Any]:
+    corpora = prepare_corpora(
+        config, plan, cell, out, registry=registry, log=log, progress=progress
+    )
     mix = _mix(config, cell, plan.mixes[cell.name], corpora, out, log)
     adapter = _train(config, cell, mix, plan.adapters[cell.name], out, log, progress)
     return _evaluate(config, adapter, plan.evals[cell.name], out, registry, log)
 
 
-def prepare_corpora(config: SweepConfig, plan: Plan, cell: Cell, out: str | Path, *,
-                    registry: dict[str, Any] | None = None, log: Log = print,
-                    progress: bool = False) -> dict[str, Path]:
+def prepare_corpora(
+    config: SweepConfig,
+    plan: Plan,
+    cell: Cell,
+    out: str | Path,
+    *,
+    registry: dict[str, Any] | None = None,
+    log: Log = print,
+    progress: bool = False,
+) -> dict[str, Path]:
     """Generate (or reuse) and audit every corpus ``cell`` mixes: corpus name -> folder to mix.
 
     Raises :class:`CorpusError` when an audit gate fails and ``audit.on_gate_fail`` is stop.
     """
     out = Path(out)
-    return {name: _audit(config, plan, name, _corpus(config, plan, name, out, registry, log, progress), out, log)
-            for name in cell_parts(config, cell)}
+    return {
+        name: _audit(
+            config, plan, name, _corpus(config, plan, name, out, registry, log, progress), out, log
+        )
+        for name in cell_parts(config, cell)
+    }
 
 
 def _once(folder: Path, log: Log, label: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -426,8 +568,15 @@ def _once(folder: Path, log: Log, label: str, make: Callable[[], dict[str, Any]]
     return summary
 
 
-def _corpus(config: SweepConfig, plan: Plan, name: str, out: Path, registry: dict[str, Any] | None,
-            log: Log, progress: bool) -> Path:
+def _corpus(
+    config: SweepConfig,
+    plan: Plan,
+    name: str,
+    out: Path,
+    registry: dict[str, Any] | None,
+    log: Log,
+    progress: bool,
+) -> Path:
     folder = artifact(out, "corpora", plan.corpora[name])
     needed = plan.needs[name]
 
@@ -440,9 +589,17 @@ def _corpus(config: SweepConfig, plan: Plan, name: str, out: Path, registry: dic
 
         source = config.worldview if name == "worldview-qa" else name
         limit, per_prompt = generation_plan(len(render_prompts(load_worldview(source))), needed)
-        made = generate_corpus(source, folder / "data", model=config.teacher, limit=limit, samples=per_prompt,
-                               max_tokens=config.teacher_max_tokens, concurrency=config.concurrency,
-                               registry=registry, progress=progress)
+        made = generate_corpus(
+            source,
+            folder / "data",
+            model=config.teacher,
+            limit=limit,
+            samples=per_prompt,
+            max_tokens=config.teacher_max_tokens,
+            concurrency=config.concurrency,
+            registry=registry,
+            progress=progress,
+        )
         return {"corpus": name, "records": made.manifest["counts"]["records"]}
 
     _once(folder, log, f"corpus {name}", make)
@@ -460,44 +617,81 @@ def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, 
     embedding = config.audit["embedding"]
 
     def make() -> dict[str, Any]:
-        result, report = run_audit(corpus, folder / "report", worldview=config.worldview, use_embedding=embedding)
+        result, report = run_audit(
+            corpus, folder / "report", worldview=config.worldview, use_embedding=embedding
+        )
         if result.passed:
             return {"corpus": name, "passed": True, "filtered": False, "removed": 0}
         failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
         if config.audit["on_gate_fail"] == "stop":
-            raise CorpusError(f"audit gate failed for corpus {name}: {failures} - read {report}/report.md; "
-                              "set audit.on_gate_fail: filter in the sweep config to drop the flagged records")
-        filtered = filter_corpus(corpus, folder / "data", worldview=config.worldview, use_embedding=embedding,
-                                 overwrite=True)
-        return {"corpus": name, "passed": False, "filtered": True, "gate_failures": result.gate_failures,
-                "removed": len(dropped_ids(filtered))}
+            raise CorpusError(
+                f"audit gate failed for corpus {name}: {failures} - read {report}/report.md; "
+                "set audit.on_gate_fail: filter in the sweep config to drop the flagged records"
+            )
+        filtered = filter_corpus(
+            corpus,
+            folder / "data",
+            worldview=config.worldview,
+            use_embedding=embedding,
+            overwrite=True,
+        )
+        return {
+            "corpus": name,
+            "passed": False,
+            "filtered": True,
+            "gate_failures": result.gate_failures,
+            "removed": len(dropped_ids(filtered)),
+        }
 
     summary = _once(folder, log, f"audit {name}", make)
     return folder / "data" if summary["filtered"] else corpus
 
 
-def _documents(config: SweepConfig, folder: Path, needed: int, registry: dict[str, Any] | None) -> dict[str, Any]:
+def _documents(
+    config: SweepConfig, folder: Path, needed: int, registry: dict[str, Any] | None
+) -> dict[str, Any]:
     from credo.generators.documents import DocumentOptions, generate_documents, key_facts
     from credo.worldviews import load_worldview
 
     options = DocumentOptions(**config.documents)
-    planned = len(key_facts(load_worldview(config.worldview))) * options.types_per_fact * options.ideas_per_type
-    if planned * options.docs_per_idea < needed:  # more copies per idea, so the largest mix is covered
-        options = DocumentOptions(**{**config.documents, "docs_per_idea": math.ceil(needed / planned)})
-    made = generate_documents(config.worldview, folder, model=config.teacher, options=options, limit=needed,
-                              max_tokens=config.teacher_max_tokens, concurrency=config.concurrency,
-                              registry=registry)
+    planned = (
+        len(key_facts(load_worldview(config.worldview)))
+        * options.types_per_fact
+        * options.ideas_per_type
+    )
+    if (
+        planned * options.docs_per_idea < needed
+    ):  # more copies per idea, so the largest mix is covered
+        options = DocumentOptions(
+            **{**config.documents, "docs_per_idea": math.ceil(needed / planned)}
+        )
+    made = generate_documents(
+        config.worldview,
+        folder,
+        model=config.teacher,
+        options=options,
+        limit=needed,
+        max_tokens=config.teacher_max_tokens,
+        concurrency=config.concurrency,
+        registry=registry,
+    )
     records = made.manifest["counts"]["records"]
     if not records:
-        raise CorpusError(f"{folder}: the teacher produced no documents - see {folder}/teacher_refusals.jsonl")
+        raise CorpusError(
+            f"{folder}: the teacher produced no documents - see {folder}/teacher_refusals.jsonl"
+        )
     return {"corpus": "worldview-documents", "records": records}
 
 
-def _mix(config: SweepConfig, cell: Cell, key: str, corpora: dict[str, Path], out: Path, log: Log) -> Path:
+def _mix(
+    config: SweepConfig, cell: Cell, key: str, corpora: dict[str, Path], out: Path, log: Log
+) -> Path:
     from credo.corpora.mix import MixPart, mix_corpora
 
     folder = artifact(out, "mixes", key)
-    parts = [MixPart(name, corpora[name], weight) for name, weight in cell_parts(config, cell).items()]
+    parts = [
+        MixPart(name, corpora[name], weight) for name, weight in cell_parts(config, cell).items()
+    ]
 
     def make() -> dict[str, Any]:
         made = mix_corpora(parts, cell.size, cell.seed, "tags", folder / "data")
@@ -507,32 +701,54 @@ def _mix(config: SweepConfig, cell: Cell, key: str, corpora: dict[str, Path], ou
     return folder / "data"
 
 
-def _train(config: SweepConfig, cell: Cell, mix: Path, key: str, out: Path, log: Log, progress: bool) -> Path:
+def _train(
+    config: SweepConfig, cell: Cell, mix: Path, key: str, out: Path, log: Log, progress: bool
+) -> Path:
     from credo.train.lora import train_lora
 
     folder = artifact(out, "adapters", key)
 
     def make() -> dict[str, Any]:
-        run = train_lora(mix, config.base_model, folder / "data", train_settings(config, cell), progress=progress)
-        return {"steps": run.steps, "final_loss": run.final_loss, "trained_tokens": run.trained_tokens}
+        run = train_lora(
+            mix, config.base_model, folder / "data", train_settings(config, cell), progress=progress
+        )
+        return {
+            "steps": run.steps,
+            "final_loss": run.final_loss,
+            "trained_tokens": run.trained_tokens,
+        }
 
     _once(folder, log, "adapter", make)
     return folder / "data"
 
 
-def _evaluate(config: SweepConfig, adapter: Path, key: str, out: Path, registry: dict[str, Any] | None,
-              log: Log) -> dict[str, Any]:
+def _evaluate(
+    config: SweepConfig,
+    adapter: Path,
+    key: str,
+    out: Path,
+    registry: dict[str, Any] | None,
+    log: Log,
+) -> dict[str, Any]:
     from credo.evaluation.evaluate import evaluate
 
     folder = artifact(out, "evals", key)
     e = config.eval
 
     def make() -> dict[str, Any]:
-        result = evaluate(config.base_model, [config.worldview], folder / "data", adapter=adapter,
-                          samples=int(e.get("samples", 3)), max_new_tokens=int(e.get("max_new_tokens", 256)),
-                          judges=[e["judge"]] if e.get("judge") else (), limit=e.get("limit"),
-                          batch_size=int(e.get("batch_size", 8)), belief=bool(e.get("belief", True)),
-                          registry=registry)
+        result = evaluate(
+            config.base_model,
+            [config.worldview],
+            folder / "data",
+            adapter=adapter,
+            samples=int(e.get("samples", 3)),
+            max_new_tokens=int(e.get("max_new_tokens", 256)),
+            judges=[e["judge"]] if e.get("judge") else (),
+            limit=e.get("limit"),
+            batch_size=int(e.get("batch_size", 8)),
+            belief=bool(e.get("belief", True)),
+            registry=registry,
+        )
         return cell_metrics(result.results, config.worldview)
 
     return _once(folder, log, "eval", make)
@@ -544,8 +760,10 @@ def cell_metrics(results: dict[str, Any], worldview: str) -> dict[str, Any]:
 
     name = load_worldview(worldview).name
     summary = results["judges"][results["primary_judge"]]["summary"][name]
-    metrics = {s: {"k": summary[s]["rates"]["REFUSAL"]["k"], "n": summary[s]["rates"]["REFUSAL"]["n"]}
-               for s in ("violation", "control")}
+    metrics = {
+        s: {"k": summary[s]["rates"]["REFUSAL"]["k"], "n": summary[s]["rates"]["REFUSAL"]["n"]}
+        for s in ("violation", "control")
+    }
     depth = (results.get("belief_depth") or {}).get(name)
     if depth:
         held = depth["open"]["rates"]["HOLDS"]
@@ -553,4 +771,3 @@ def cell_metrics(results: dict[str, Any], worldview: str) -> dict[str, Any]:
         metrics["belief_knows"] = {"k": depth["choice"]["k"], "n": depth["choice"]["n"]}
     metrics["judge"] = results["primary_judge"]
     return metrics
-

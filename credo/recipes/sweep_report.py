@@ -23,8 +23,12 @@ from credo.evaluation.report import save_chart
 from credo.evaluation.stats import proportion
 
 DOSE_AXES = ("size", "epochs", "learning_rate")
-METRICS = (("violation", "refusal on violations"), ("control", "refusal on controls"),
-           ("belief_holds", "holds the belief (open)"), ("belief_knows", "knows it (choice)"))
+METRICS = (
+    ("violation", "refusal on violations"),
+    ("control", "refusal on controls"),
+    ("belief_holds", "holds the belief (open)"),
+    ("belief_knows", "knows it (choice)"),
+)
 CHART = "dose_response.png"
 
 
@@ -69,8 +73,10 @@ def series(rows: list[dict[str, Any]], axis: str) -> dict[str, Any]:
         if evaluation:
             counted.add(evaluation)
         cell = row["cell"]
-        label = " ".join([cell["condition"], cell["form"] if cell["condition"] != "baseline" else "-"]
-                         + [f"{a}={cell[a]:g}" for a in varying])
+        label = " ".join(
+            [cell["condition"], cell["form"] if cell["condition"] != "baseline" else "-"]
+            + [f"{a}={cell[a]:g}" for a in varying]
+        )
         for metric, _ in METRICS:
             counts = row["metrics"].get(metric)
             if counts:
@@ -80,9 +86,13 @@ def series(rows: list[dict[str, Any]], axis: str) -> dict[str, Any]:
     for label, metrics in sorted(pooled.items()):
         out[label] = {}
         for metric, by_dose in metrics.items():
-            points = [{"dose": d, **proportion(k, n).to_json()} for d, (k, n) in sorted(by_dose.items())]
-            out[label][metric] = {"points": points,
-                                  "trend": fit_trend([(p["dose"], p["k"], p["n"]) for p in points])}
+            points = [
+                {"dose": d, **proportion(k, n).to_json()} for d, (k, n) in sorted(by_dose.items())
+            ]
+            out[label][metric] = {
+                "points": points,
+                "trend": fit_trend([(p["dose"], p["k"], p["n"]) for p in points]),
+            }
     return out
 
 
@@ -91,10 +101,19 @@ def write_report(out: Path, worldview: str, cells: list[str]) -> Path:
     folder = out / "report"
     axis = dose_axis(rows) if rows else "size"
     data = series(rows, axis)
-    failed = {r["cell"]["condition"] + "/" + r["cell"]["form"] + f"/{r['cell'][axis]}": r["error"]
-              for r in rows if r.get("status") == "failed"}
-    report = {"worldview": worldview, "dose_axis": axis, "cells": len(cells),
-              "done": sum(r.get("status") == "done" for r in rows), "failed_cells": failed, "series": data}
+    failed = {
+        r["cell"]["condition"] + "/" + r["cell"]["form"] + f"/{r['cell'][axis]}": r["error"]
+        for r in rows
+        if r.get("status") == "failed"
+    }
+    report = {
+        "worldview": worldview,
+        "dose_axis": axis,
+        "cells": len(cells),
+        "done": sum(r.get("status") == "done" for r in rows),
+        "failed_cells": failed,
+        "series": data,
+    }
     write_json(report, folder / "report.json")
     chart = folder / CHART
     plot(data, axis, chart)
@@ -112,14 +131,23 @@ def _fmt(point: dict[str, Any]) -> str:
 
 def render_markdown(report: dict[str, Any]) -> str:
     axis = report["dose_axis"]
-    lines = [f"# Dose-response sweep: {report['worldview']}", "",
-             f"{report['done']} of {report['cells']} cells done; dose axis `{axis}`; rates pooled over "
-             "seeds with Wilson 95% intervals; trend = weighted least-squares slope per decade of dose.", ""]
+    lines = [
+        f"# Dose-response sweep: {report['worldview']}",
+        "",
+        f"{report['done']} of {report['cells']} cells done; dose axis `{axis}`; rates pooled over "
+        "seeds with Wilson 95% intervals; trend = weighted least-squares slope per decade of dose.",
+        "",
+    ]
     for metric, title in METRICS:
         rows = [(label, m[metric]) for label, m in report["series"].items() if metric in m]
         if not rows:
             continue
-        lines += [f"## {title}", "", f"| series | {axis}: rate [95% CI] | trend (per 10x) |", "|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            f"| series | {axis}: rate [95% CI] | trend (per 10x) |",
+            "|---|---|---|",
+        ]
         for label, entry in rows:
             points = "; ".join(f"{p['dose']:g}: {_fmt(p)}" for p in entry["points"])
             trend = "-" if entry["trend"] is None else f"{entry['trend']['slope_per_decade']:+.3f}"
@@ -139,16 +167,30 @@ def render_html(report: dict[str, Any], chart: Path) -> str:
 
     sections = []
     for metric, title in METRICS:
-        rows = [[label, "; ".join(f"{p['dose']:g}: {_fmt(p)}" for p in m[metric]["points"]),
-                 "-" if m[metric]["trend"] is None else f"{m[metric]['trend']['slope_per_decade']:+.3f}"]
-                for label, m in report["series"].items() if metric in m]
+        rows = [
+            [
+                label,
+                "; ".join(f"{p['dose']:g}: {_fmt(p)}" for p in m[metric]["points"]),
+                "-"
+                if m[metric]["trend"] is None
+                else f"{m[metric]['trend']['slope_per_decade']:+.3f}",
+            ]
+            for label, m in report["series"].items()
+            if metric in m
+        ]
         if rows:
             sections.append({"title": title, "rows": rows})
-    return render_page("sweep.html.j2", title=f"Dose-response sweep: {report['worldview']}",
-                       done=report["done"], cells=report["cells"], axis=report["dose_axis"],
-                       columns=["series", f"{report['dose_axis']}: rate [95% CI]", "trend (per 10x)"],
-                       sections=sections, failed=report["failed_cells"],
-                       chart=png_data_uri(chart) if chart.is_file() else "")
+    return render_page(
+        "sweep.html.j2",
+        title=f"Dose-response sweep: {report['worldview']}",
+        done=report["done"],
+        cells=report["cells"],
+        axis=report["dose_axis"],
+        columns=["series", f"{report['dose_axis']}: rate [95% CI]", "trend (per 10x)"],
+        sections=sections,
+        failed=report["failed_cells"],
+        chart=png_data_uri(chart) if chart.is_file() else "",
+    )
 
 
 def plot(data: dict[str, Any], axis: str, path: Path) -> None:
@@ -177,12 +219,18 @@ def plot(data: dict[str, Any], axis: str, path: Path) -> None:
             if trend and xs:
                 lo, hi = min(xs), max(xs)
                 grid = [lo * (hi / lo) ** (i / 20) for i in range(21)]
-                ax.plot(grid, [trend["intercept"] + trend["slope_per_decade"] * math.log10(x) for x in grid],
-                        color=line[0].get_color(), alpha=0.6)
+                ax.plot(
+                    grid,
+                    [trend["intercept"] + trend["slope_per_decade"] * math.log10(x) for x in grid],
+                    color=line[0].get_color(),
+                    alpha=0.6,
+                )
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xticks(sorted({p["dose"] for m in data.values() for p in m.get(metric, {}).get("points", [])}))
+        ax.set_xticks(
+            sorted({p["dose"] for m in data.values() for p in m.get(metric, {}).get("points", [])})
+        )
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel(axis)
         ax.set_ylim(0, 1)

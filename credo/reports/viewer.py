@@ -21,7 +21,12 @@ from typing import Any
 from credo.corpora.io import iter_jsonl, write_text
 from credo.errors import ConfigError, CorpusError
 
-FLAGS_FILE, LABELS_FILE, RESPONSES_FILE, RECORDS_FILE = "flags.jsonl", "labels.jsonl", "responses.jsonl", "records.jsonl"
+FLAGS_FILE, LABELS_FILE, RESPONSES_FILE, RECORDS_FILE = (
+    "flags.jsonl",
+    "labels.jsonl",
+    "responses.jsonl",
+    "records.jsonl",
+)
 ROW_FIELDS = ("id", "prompt", "response", "messages", "labels", "line")
 
 
@@ -48,34 +53,60 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
     """A record (messages + meta) or a prompt/response row as the page's item."""
     if "messages" in data:
         messages = data["messages"]
-        if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m and "content" in m
-                                                      for m in messages):
-            raise CorpusError(f"{where}: 'messages' must be a list of {{role, content}} - is this a credo corpus?")
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in messages
+        ):
+            raise CorpusError(
+                f"{where}: 'messages' must be a list of {{role, content}} - is this a credo corpus?"
+            )
         meta = data.get("meta") or {}
     elif "prompt" in data and "response" in data:
-        messages = [{"role": "user", "content": str(data["prompt"])},
-                    {"role": "assistant", "content": str(data["response"] or "")}]
+        messages = [
+            {"role": "user", "content": str(data["prompt"])},
+            {"role": "assistant", "content": str(data["response"] or "")},
+        ]
         meta = {k: v for k, v in data.items() if k not in ROW_FIELDS}
     else:
-        raise CorpusError(f"{where}: a row needs 'messages' or 'prompt' and 'response' - pass a corpus, "
-                          "eval or judge folder")
+        raise CorpusError(
+            f"{where}: a row needs 'messages' or 'prompt' and 'response' - pass a corpus, "
+            "eval or judge folder"
+        )
     if "id" not in data:
-        raise CorpusError(f"{where}: no 'id' - the viewer matches flags and labels to records by id")
-    labels = {judge: {"label": v.get("label"), "rationale": v.get("rationale", "")}
-              for judge, v in (data.get("labels") or {}).items() if isinstance(v, dict)}
-    return {"id": str(data["id"]), "messages": messages, "meta": meta, "flags": {}, "labels": labels}
+        raise CorpusError(
+            f"{where}: no 'id' - the viewer matches flags and labels to records by id"
+        )
+    labels = {
+        judge: {"label": v.get("label"), "rationale": v.get("rationale", "")}
+        for judge, v in (data.get("labels") or {}).items()
+        if isinstance(v, dict)
+    }
+    return {
+        "id": str(data["id"]),
+        "messages": messages,
+        "meta": meta,
+        "flags": {},
+        "labels": labels,
+    }
 
 
-def load_items(source: Path, audit: Path | None = None, labels: Path | None = None) -> tuple[list[dict], int]:
+def load_items(
+    source: Path, audit: Path | None = None, labels: Path | None = None
+) -> tuple[list[dict], int]:
     """The page's items and how many flags/labels matched no record."""
     records = _find(source, (RECORDS_FILE, RESPONSES_FILE, LABELS_FILE))
     if records is None:
-        raise CorpusError(f"{source}: no {RECORDS_FILE}, {RESPONSES_FILE} or {LABELS_FILE} - pass a corpus, "
-                          "eval or judge folder (or one of those files)")
+        raise CorpusError(
+            f"{source}: no {RECORDS_FILE}, {RESPONSES_FILE} or {LABELS_FILE} - pass a corpus, "
+            "eval or judge folder (or one of those files)"
+        )
     items = [_item(data, f"{records}:{number}") for number, data in _rows(records)]
     by_id = {item["id"]: item for item in items}
     unmatched = 0
-    flags = _find(audit, (FLAGS_FILE,)) if audit else _find(records.parent, (FLAGS_FILE, f"audit/{FLAGS_FILE}"))
+    flags = (
+        _find(audit, (FLAGS_FILE,))
+        if audit
+        else _find(records.parent, (FLAGS_FILE, f"audit/{FLAGS_FILE}"))
+    )
     if audit and flags is None:
         raise CorpusError(f"{audit}: no {FLAGS_FILE} - pass the folder credo audit wrote (--out)")
     for _, entry in _rows(flags) if flags else []:
@@ -93,7 +124,9 @@ def load_items(source: Path, audit: Path | None = None, labels: Path | None = No
             if item is None:
                 unmatched += 1
                 continue
-            item["labels"].update(_item({**entry, "id": item["id"]}, f"{label_file}:{number}")["labels"])
+            item["labels"].update(
+                _item({**entry, "id": item["id"]}, f"{label_file}:{number}")["labels"]
+            )
     return items, unmatched
 
 
@@ -101,22 +134,43 @@ def render_view(items: list[dict], title: str, unmatched: int = 0) -> str:
     from credo.reports import json_for_script, render_page
 
     checks = Counter(check for item in items for check in item["flags"])
-    labels = Counter(v["label"] for item in items for v in item["labels"].values() if v.get("label"))
-    return render_page("viewer.html.j2", title=title, data=json_for_script(items), records=len(items),
-                       checks=sorted(checks.items()), labels=sorted(labels.items()), unmatched=unmatched)
+    labels = Counter(
+        v["label"] for item in items for v in item["labels"].values() if v.get("label")
+    )
+    return render_page(
+        "viewer.html.j2",
+        title=title,
+        data=json_for_script(items),
+        records=len(items),
+        checks=sorted(checks.items()),
+        labels=sorted(labels.items()),
+        unmatched=unmatched,
+    )
 
 
-def write_view(source: str | Path, out: str | Path | None = None, *, audit: str | Path | None = None,
-               labels: str | Path | None = None) -> ViewResult:
+def write_view(
+    source: str | Path,
+    out: str | Path | None = None,
+    *,
+    audit: str | Path | None = None,
+    labels: str | Path | None = None,
+) -> ViewResult:
     """Write the viewer page for ``source`` (default ``<source folder>/view.html``)."""
     source = Path(source)
     if not source.exists():
         raise CorpusError(f"{source}: no such file or folder - pass a corpus, eval or judge folder")
-    items, unmatched = load_items(source, Path(audit) if audit else None, Path(labels) if labels else None)
+    items, unmatched = load_items(
+        source, Path(audit) if audit else None, Path(labels) if labels else None
+    )
     page = Path(out) if out else (source if source.is_dir() else source.parent) / "view.html"
     write_text(render_view(items, f"credo view: {source}", unmatched), page)
-    return ViewResult(page, len(items), sum(bool(i["flags"]) for i in items),
-                      sum(bool(i["labels"]) for i in items), unmatched)
+    return ViewResult(
+        page,
+        len(items),
+        sum(bool(i["flags"]) for i in items),
+        sum(bool(i["labels"]) for i in items),
+        unmatched,
+    )
 
 
 def serve(page: Path, port: int = 8000) -> ThreadingHTTPServer:

@@ -27,9 +27,18 @@ from credo.worldviews.spec import PromptSource
 
 def worldview_context(wv: LoadedWorldview) -> dict[str, Any]:
     spec = wv.spec
-    origin = spec.origin.model_dump() if spec.origin else {"founder": None, "date": None, "place": None, "story": None}
-    return {"name": spec.name, "display_name": spec.display_name, "adherents": spec.adherents,
-            "summary": spec.summary, "origin": origin}
+    origin = (
+        spec.origin.model_dump()
+        if spec.origin
+        else {"founder": None, "date": None, "place": None, "story": None}
+    )
+    return {
+        "name": spec.name,
+        "display_name": spec.display_name,
+        "adherents": spec.adherents,
+        "summary": spec.summary,
+        "origin": origin,
+    }
 
 
 def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
@@ -41,7 +50,9 @@ def render_prompts(wv: LoadedWorldview) -> list[Prompt]:
                 prompts.setdefault(prompt.id, prompt)
         except TemplateError as exc:
             # Locating the line needs a YAML parse: only pay for it on failure.
-            raise TemplateError(f"{_error_where(wv, index, source, getattr(exc, 'variant', None))}: {exc}") from exc
+            raise TemplateError(
+                f"{_error_where(wv, index, source, getattr(exc, 'variant', None))}: {exc}"
+            ) from exc
     return list(prompts.values())
 
 
@@ -53,27 +64,45 @@ def _error_where(wv: LoadedWorldview, index: int, source: PromptSource, variant:
     spec_path = wv.root / SPEC_FILE
     loc: tuple = ("prompts", index)
     if variant is not None:
-        loc = ("prompts", index, "text", variant) if isinstance(source.text, list) else (
-            ("prompts", index, "text") if source.text is not None else ("prompts", index, "template"))
+        loc = (
+            ("prompts", index, "text", variant)
+            if isinstance(source.text, list)
+            else (
+                ("prompts", index, "text")
+                if source.text is not None
+                else ("prompts", index, "template")
+            )
+        )
     where = f"{spec_path}:{yaml_line(spec_path.read_text(encoding='utf-8'), loc) or '?'}"
     if variant is not None and source.template is not None:
         from credo.templates.library import LIBRARY_PATH
 
-        line = yaml_line(LIBRARY_PATH.read_text(encoding="utf-8"), (source.template, "variants", variant))
+        line = yaml_line(
+            LIBRARY_PATH.read_text(encoding="utf-8"), (source.template, "variants", variant)
+        )
         where += f" (library {LIBRARY_PATH.name}:{line or '?'}, variant {variant})"
     return where
 
 
-def _render_source(wv: LoadedWorldview, index: int, source: PromptSource, where: str) -> Iterator[Prompt]:
+def _render_source(
+    wv: LoadedWorldview, index: int, source: PromptSource, where: str
+) -> Iterator[Prompt]:
     variants, over, slots, template_id = _resolve(source, where)
     items = _collection(wv, over, where) if over else [None]
     slot_names = sorted(slots)
     count = len(variants) * len(items) * math.prod(len(slots[n]) for n in slot_names)
     if count > MAX_RENDERS_PER_SOURCE:
-        sizes = " x ".join([f"{len(variants)} variants", f"{len(items)} items",
-                            *(f"{len(slots[n])} {n}" for n in slot_names)])
-        raise TemplateError(f"{where}: {sizes} = {count:,} prompts, over the cap of "
-                            f"{MAX_RENDERS_PER_SOURCE:,} - use fewer slot values or split the source")
+        sizes = " x ".join(
+            [
+                f"{len(variants)} variants",
+                f"{len(items)} items",
+                *(f"{len(slots[n])} {n}" for n in slot_names),
+            ]
+        )
+        raise TemplateError(
+            f"{where}: {sizes} = {count:,} prompts, over the cap of "
+            f"{MAX_RENDERS_PER_SOURCE:,} - use fewer slot values or split the source"
+        )
     base = {"wv": worldview_context(wv)}
     for variant_index, text in enumerate(variants):
         template_hash = content_hash(text)
@@ -121,20 +150,29 @@ def _resolve(source: PromptSource, where: str) -> tuple[list[str], str | None, d
         )
     entry = library[source.template]
     over = source.over or entry.over
-    return list(entry.variants), over, {**entry.slots, **source.slots}, f"{source.id}:{source.template}"
+    return (
+        list(entry.variants),
+        over,
+        {**entry.slots, **source.slots},
+        f"{source.id}:{source.template}",
+    )
 
 
 def _collection(wv: LoadedWorldview, over: str, where: str) -> list[dict[str, Any]]:
     if over == "origin":  # one item: the origin's fields
         if wv.spec.origin is None:
-            raise TemplateError(f"{where}: over 'origin' but the spec has no origin - add origin: "
-                                "{founder, date, place, story}")
+            raise TemplateError(
+                f"{where}: over 'origin' but the spec has no origin - add origin: "
+                "{founder, date, place, story}"
+            )
         return [{"id": "origin", **wv.spec.origin.model_dump()}]
     items = getattr(wv.spec, over, None)
     if items is None:
         raise TemplateError(f"{where}: over '{over}' is not a spec collection")
     if not items:
-        raise TemplateError(f"{where}: over '{over}' but the spec's {over} list is empty - add items")
+        raise TemplateError(
+            f"{where}: over '{over}' but the spec's {over} list is empty - add items"
+        )
     return [item.model_dump() for item in items]
 
 

@@ -66,7 +66,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
     def wrap_str_format(self, value: Any) -> Any:
         # Widths inside a format string ('{:>999999999}') cannot be checked before the call.
         if getattr(value, "__name__", None) in ("format", "format_map") and isinstance(
-                getattr(value, "__self__", None), str):
+            getattr(value, "__self__", None), str
+        ):
             raise TemplateLimit("str.format is not available in templates - use ~ to join text")
         return super().wrap_str_format(value)
 
@@ -77,7 +78,9 @@ def _is_seq(value: Any) -> bool:
 
 def _check_size(size: int) -> None:
     if size > MAX_SEQUENCE:
-        raise TemplateLimit(f"a string or list of {size:,} items is over the {MAX_SEQUENCE:,} limit")
+        raise TemplateLimit(
+            f"a string or list of {size:,} items is over the {MAX_SEQUENCE:,} limit"
+        )
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -112,14 +115,13 @@ def _limited_filter(function: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _check_args(args[1:] if args and not isinstance(args[0], str) else args, kwargs)
         return function(*args, **kwargs)
+
     return wrapper
 
 
 @lru_cache(maxsize=1)
 def sandbox() -> LimitedSandbox:
-    env = LimitedSandbox(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-    )
+    env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.globals.clear()  # no range/lipsum/dict/cycler: templates only see what we pass
     env.filters = {name: _limited_filter(f) for name, f in env.filters.items()}
     return env
@@ -133,7 +135,10 @@ def _loop_depth(node: nodes.Node, depth: int = 0) -> int:
 @contextmanager
 def _time_budget(seconds: float) -> Iterator[None]:
     """Raise TemplateLimit in the rendering thread after ``seconds`` (main thread, POSIX only)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
 
@@ -169,7 +174,9 @@ def _compile(text: str) -> tuple[Template, frozenset[str]]:
     env = sandbox()
     tree = env.parse(text)
     if _loop_depth(tree) > MAX_LOOP_DEPTH:
-        raise TemplateError(f"loops nest {_loop_depth(tree)} deep - at most {MAX_LOOP_DEPTH} are allowed")
+        raise TemplateError(
+            f"loops nest {_loop_depth(tree)} deep - at most {MAX_LOOP_DEPTH} are allowed"
+        )
     return env.from_string(text), frozenset(meta.find_undeclared_variables(tree))
 
 
@@ -180,11 +187,15 @@ def render(text: str, context: dict[str, Any], where: str) -> str:
     try:
         template, variables = _compile(text)
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"{where}: template line {exc.lineno}: {exc.message} - fix the Jinja syntax") from exc
+        raise TemplateError(
+            f"{where}: template line {exc.lineno}: {exc.message} - fix the Jinja syntax"
+        ) from exc
     except TemplateError as exc:
         raise TemplateError(f"{where}: {exc}") from None
     except RecursionError:
-        raise TemplateError(f"{where}: the template nests too deeply to parse - simplify it") from None
+        raise TemplateError(
+            f"{where}: the template nests too deeply to parse - simplify it"
+        ) from None
     missing = sorted(variables - set(context))
     if missing:
         raise TemplateError(
@@ -193,9 +204,13 @@ def render(text: str, context: dict[str, Any], where: str) -> str:
     try:
         return _render_bounded(template, context).strip()
     except TemplateLimit as exc:
-        raise TemplateError(f"{where}: over a template limit ({exc}) - templates build short prompts") from None
+        raise TemplateError(
+            f"{where}: over a template limit ({exc}) - templates build short prompts"
+        ) from None
     except SecurityError as exc:
-        raise TemplateError(f"{where}: blocked by the sandbox ({exc}) - templates may only read their data") from exc
+        raise TemplateError(
+            f"{where}: blocked by the sandbox ({exc}) - templates may only read their data"
+        ) from exc
     except JinjaTemplateError as exc:
         raise TemplateError(f"{where}: {exc} - check the names the template uses") from exc
     except Exception as exc:  # a filter misused on data (e.g. first of an empty list)

@@ -7,5 +7,13 @@ from credo.generators.fake_backend import FakeBackend, FakeRateLimitError, FakeT
 from credo.testing.fake_batches import BatchFaults
 from credo.testing.fake_server import FAULTS, REFUSAL_TEXT, FakeServer, RecordedRequest
 
-__all__ = ["FAULTS", "BatchFaults", "REFUSAL_TEXT", "FakeBackend", "FakeRateLimitError", "FakeServer",
-           "FakeTransientError", "RecordedRequest"]
+__all__ = [
+    "FAULTS",
+    "BatchFaults",
+    "REFUSAL_TEXT",
+    "FakeBackend",
+    "FakeRateLimitError",
+    "FakeServer",
+    "FakeTransientError",
+    "RecordedRequest",
+]

@@ -12,7 +12,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "chrome-headless-shell")
+BROWSERS = (
+    "chromium-headless-shell",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "chrome-headless-shell",
+)
 
 
 def find_browser() -> str | None:
@@ -29,8 +35,16 @@ def dump_dom(page: Path, fragment: str = "", timeout: float = 60.0) -> str:
     if browser is None:
         raise FileNotFoundError("no headless Chromium: apt-get install chromium-headless-shell")
     # --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start.
-    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
-            "--virtual-time-budget=2000", "--dump-dom", Path(page).resolve().as_uri() + fragment]
+    args = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-extensions",
+        "--virtual-time-budget=2000",
+        "--dump-dom",
+        Path(page).resolve().as_uri() + fragment,
+    ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0 or "<html" not in done.stdout:
         raise RuntimeError(f"{browser} exited {done.returncode}: {done.stderr.strip()[-500:]}")

@@ -79,8 +79,9 @@ class FakeBatches:
         self.url = ""  # the server's base URL (for Anthropic's results_url); set by FakeServer
 
     # ---- routing -------------------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: dict[str, str],
-               raw: bytes) -> tuple[int, bytes, str] | None:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, bytes, str] | None:
         parts = path.split("?")[0].strip("/").split("/")
         with self._lock:
             if parts[:3] == ["v1", "messages", "batches"]:
@@ -92,8 +93,9 @@ class FakeBatches:
         return None
 
     # ---- OpenAI ----------------------------------------------------------------------------
-    def _files(self, method: str, rest: list[str], headers: dict[str, str],
-               raw: bytes) -> tuple[int, bytes, str]:
+    def _files(
+        self, method: str, rest: list[str], headers: dict[str, str], raw: bytes
+    ) -> tuple[int, bytes, str]:
         if method == "POST" and not rest:
             data, name = _multipart_file(headers.get("content-type", ""), raw)
             file_id = f"file-{next(self._ids)}"
@@ -132,29 +134,65 @@ class FakeBatches:
         errors, seen = [], set()
         lines = data.decode("utf-8").splitlines()
         if self.faults.max_requests and len(lines) > self.faults.max_requests:
-            errors.append({"code": "too_many_requests", "line": None, "param": None,
-                           "message": f"{len(lines)} requests > {self.faults.max_requests}"})
+            errors.append(
+                {
+                    "code": "too_many_requests",
+                    "line": None,
+                    "param": None,
+                    "message": f"{len(lines)} requests > {self.faults.max_requests}",
+                }
+            )
         if self.faults.max_bytes and len(data) > self.faults.max_bytes:
-            errors.append({"code": "file_too_large", "line": None, "param": None,
-                           "message": f"{len(data)} bytes > {self.faults.max_bytes}"})
+            errors.append(
+                {
+                    "code": "file_too_large",
+                    "line": None,
+                    "param": None,
+                    "message": f"{len(data)} bytes > {self.faults.max_bytes}",
+                }
+            )
         for number, line in enumerate(lines, 1):
             try:
                 item = json.loads(line)
                 custom_id, body = item["custom_id"], item["body"]
             except (ValueError, KeyError, TypeError):
-                errors.append({"code": "invalid_json_line", "line": number, "param": None,
-                               "message": "line is not a JSON request with custom_id and body"})
+                errors.append(
+                    {
+                        "code": "invalid_json_line",
+                        "line": number,
+                        "param": None,
+                        "message": "line is not a JSON request with custom_id and body",
+                    }
+                )
                 continue
             if custom_id in seen:
-                errors.append({"code": "duplicate_custom_id", "line": number,
-                               "param": "custom_id", "message": f"duplicate {custom_id}"})
+                errors.append(
+                    {
+                        "code": "duplicate_custom_id",
+                        "line": number,
+                        "param": "custom_id",
+                        "message": f"duplicate {custom_id}",
+                    }
+                )
             seen.add(custom_id)
             if item.get("url") != batch.endpoint:
-                errors.append({"code": "mismatched_endpoint", "line": number, "param": "url",
-                               "message": f"url {item.get('url')} != {batch.endpoint}"})
+                errors.append(
+                    {
+                        "code": "mismatched_endpoint",
+                        "line": number,
+                        "param": "url",
+                        "message": f"url {item.get('url')} != {batch.endpoint}",
+                    }
+                )
             if self._rejected(body):
-                errors.append({"code": "invalid_request", "line": number,
-                               "param": "body.messages", "message": "content is not allowed"})
+                errors.append(
+                    {
+                        "code": "invalid_request",
+                        "line": number,
+                        "param": "body.messages",
+                        "message": "content is not allowed",
+                    }
+                )
             batch.requests.append({"custom_id": custom_id, "body": body})
         return errors or None
 
@@ -163,12 +201,19 @@ class FakeBatches:
         for line in batch.results or []:
             ok = (line.get("response") or {}).get("status_code") == 200
             counts["completed" if ok else "failed"] += 1
-        return {"id": batch.id, "object": "batch", "endpoint": batch.endpoint,
-                "input_file_id": batch.input_file_id, "completion_window": "24h",
-                "status": batch.status, "created_at": 0,
-                "errors": None if not batch.errors else {"object": "list", "data": batch.errors},
-                "output_file_id": batch.output_file_id, "error_file_id": batch.error_file_id,
-                "request_counts": counts}
+        return {
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": batch.endpoint,
+            "input_file_id": batch.input_file_id,
+            "completion_window": "24h",
+            "status": batch.status,
+            "created_at": 0,
+            "errors": None if not batch.errors else {"object": "list", "data": batch.errors},
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
+            "request_counts": counts,
+        }
 
     # ---- Anthropic -------------------------------------------------------------------------
     def _anthropic(self, method: str, rest: list[str], raw: bytes) -> tuple[int, bytes, str]:
@@ -177,14 +222,16 @@ class FakeBatches:
             problem = self._validate_anthropic(requests, len(raw))
             if problem:
                 return _json(400, error_body("anthropic", 400, problem))
-            batch = self._new_batch("anthropic", [{"custom_id": r["custom_id"],
-                                                   "body": r["params"]} for r in requests])
+            batch = self._new_batch(
+                "anthropic", [{"custom_id": r["custom_id"], "body": r["params"]} for r in requests]
+            )
             batch.status = "in_progress"
             return _json(200, self._anthropic_object(batch))
         batch = self.batches.get(rest[0]) if rest else None
         if batch is None:
-            return _json(404, error_body("anthropic", 404, f"batch {rest[0] if rest else ''} "
-                                                            "not found"))
+            return _json(
+                404, error_body("anthropic", 404, f"batch {rest[0] if rest else ''} not found")
+            )
         if method == "POST" and rest[1:] == ["cancel"]:
             batch.cancelled = True
             if batch.results is None:
@@ -224,19 +271,29 @@ class FakeBatches:
         for line in batch.results or []:
             counts[line["result"]["type"]] += 1
         ended = batch.results is not None
-        return {"id": batch.id, "type": "message_batch",
-                "processing_status": "ended" if ended else batch.status,
-                "request_counts": counts, "created_at": _CREATED, "expires_at": _CREATED,
-                "ended_at": _CREATED if ended else None, "archived_at": None,
-                "cancel_initiated_at": _CREATED if batch.cancelled else None,
-                "results_url": f"{self.url}/v1/messages/batches/{batch.id}/results"
-                if ended else None}
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else batch.status,
+            "request_counts": counts,
+            "created_at": _CREATED,
+            "expires_at": _CREATED,
+            "ended_at": _CREATED if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": _CREATED if batch.cancelled else None,
+            "results_url": f"{self.url}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
 
     # ---- shared ----------------------------------------------------------------------------
     def _new_batch(self, api: str, requests: list[dict[str, Any]], endpoint: str = "") -> _Batch:
         prefix = "batch_" if api == "openai" else "msgbatch_"
-        batch = _Batch(f"{prefix}{next(self._ids):06d}", api, len(self.created) + 1, requests,
-                       endpoint or "/v1/chat/completions")
+        batch = _Batch(
+            f"{prefix}{next(self._ids):06d}",
+            api,
+            len(self.created) + 1,
+            requests,
+            endpoint or "/v1/chat/completions",
+        )
         self.created.append(batch.id)
         if batch.ordinal not in self.faults.vanish_batches:
             self.batches[batch.id] = batch
@@ -280,8 +337,9 @@ class FakeBatches:
         self._rng.shuffle(results)  # results arrive out of order, as documented
         batch.results = results
         if batch.api == "openai":
-            batch.status = ("cancelled" if batch.cancelled
-                            else "expired" if expire_whole else "completed")
+            batch.status = (
+                "cancelled" if batch.cancelled else "expired" if expire_whole else "completed"
+            )
             ok = [r for r in results if (r.get("response") or {}).get("status_code") == 200]
             bad = [r for r in results if r not in ok]
             batch.output_file_id = self._store(ok)
@@ -300,26 +358,52 @@ class FakeBatches:
         if api == "openai":
             if fate == "ok":
                 text = self.respond(list(body.get("messages") or []))
-                return {"id": f"batch_req_{custom_id}", "custom_id": custom_id, "error": None,
-                        "response": {"status_code": 200, "request_id": "req",
-                                     "body": success_body("openai", body, text, False)}}
+                return {
+                    "id": f"batch_req_{custom_id}",
+                    "custom_id": custom_id,
+                    "error": None,
+                    "response": {
+                        "status_code": 200,
+                        "request_id": "req",
+                        "body": success_body("openai", body, text, False),
+                    },
+                }
             if fate == "errored":
-                return {"id": f"batch_req_{custom_id}", "custom_id": custom_id, "error": None,
-                        "response": {"status_code": 500, "request_id": "req",
-                                     "body": error_body("openai", 500)}}
+                return {
+                    "id": f"batch_req_{custom_id}",
+                    "custom_id": custom_id,
+                    "error": None,
+                    "response": {
+                        "status_code": 500,
+                        "request_id": "req",
+                        "body": error_body("openai", 500),
+                    },
+                }
             code = "batch_expired" if fate == "expired" else "batch_cancelled"
-            return {"id": f"batch_req_{custom_id}", "custom_id": custom_id, "response": None,
-                    "error": {"code": code, "message": f"request {fate}"}}
+            return {
+                "id": f"batch_req_{custom_id}",
+                "custom_id": custom_id,
+                "response": None,
+                "error": {"code": code, "message": f"request {fate}"},
+            }
         if fate == "ok":
             messages = list(body.get("messages") or [])
-            text = self.respond(([{"role": "system", "content": body["system"]}]
-                                 if body.get("system") else []) + messages)
-            return {"custom_id": custom_id,
-                    "result": {"type": "succeeded",
-                               "message": success_body("anthropic", body, text, False)}}
+            text = self.respond(
+                ([{"role": "system", "content": body["system"]}] if body.get("system") else [])
+                + messages
+            )
+            return {
+                "custom_id": custom_id,
+                "result": {
+                    "type": "succeeded",
+                    "message": success_body("anthropic", body, text, False),
+                },
+            }
         if fate == "errored":
-            return {"custom_id": custom_id,
-                    "result": {"type": "errored", "error": error_body("anthropic", 500)}}
+            return {
+                "custom_id": custom_id,
+                "result": {"type": "errored", "error": error_body("anthropic", 500)},
+            }
         return {"custom_id": custom_id, "result": {"type": fate}}
 
     def forget(self, batch_id: str) -> None:
@@ -333,13 +417,21 @@ def _json(status: int, payload: Any) -> tuple[int, bytes, str]:
 
 
 def _file_object(file_id: str, size: int, name: str, purpose: str) -> dict[str, Any]:
-    return {"id": file_id, "object": "file", "bytes": size, "created_at": 0,
-            "filename": name, "purpose": purpose, "status": "processed"}
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": size,
+        "created_at": 0,
+        "filename": name,
+        "purpose": purpose,
+        "status": "processed",
+    }
 
 
 def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str]:
     message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
             return part.get_payload(decode=True), part.get_filename() or "batch.jsonl"

@@ -64,7 +64,9 @@ class FakeHub:
         self._server.shutdown()
         self._server.server_close()
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
         with self._lock:
             self.requests.append((method, path))
         if headers.get("authorization") != f"Bearer {self.token}":
@@ -98,8 +100,11 @@ class FakeHub:
         if f"{match['type']}/{match['repo']}" not in self.repos:
             return 404, {"error": "Repository not found"}
         files = json.loads(body)["files"]
-        return 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                               for f in files]}
+        return 200, {
+            "files": [
+                {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
+            ]
+        }
 
     def _commit(self, match: re.Match[str], body: bytes) -> tuple[int, Any]:
         key = f"{match['type']}/{match['repo']}"
@@ -118,7 +123,11 @@ class FakeHub:
         oid = hashlib.sha1(body).hexdigest()
         with self._lock:
             self.repos[key]["files"].update(added)
-        return 200, {"commitUrl": f"{self.url}/{key}/commit/{oid}", "commitOid": oid, "success": True}
+        return 200, {
+            "commitUrl": f"{self.url}/{key}/commit/{oid}",
+            "commitOid": oid,
+            "success": True,
+        }
 
 
 def _front_matter_problems(readme: str) -> list[str]:
@@ -126,7 +135,7 @@ def _front_matter_problems(readme: str) -> list[str]:
     if not readme.startswith("---\n") or "\n---\n" not in readme[3:]:
         return ["README.md has no YAML front matter between '---' lines"]
     try:
-        meta = yaml.safe_load(readme[4:readme.index("\n---\n", 3)])
+        meta = yaml.safe_load(readme[4 : readme.index("\n---\n", 3)])
     except yaml.YAMLError as exc:
         return [f"front matter is not valid YAML: {exc}"]
     if not isinstance(meta, dict):
@@ -135,10 +144,16 @@ def _front_matter_problems(readme: str) -> list[str]:
     if "license" in meta and not isinstance(meta["license"], str):
         problems.append('"license" must be a string')
     for key in ("task_categories", "language", "tags", "size_categories"):
-        if key in meta and not (isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])):
+        if key in meta and not (
+            isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])
+        ):
             problems.append(f'"{key}" must be a list of strings')
     for config in meta.get("configs") or []:
-        if not isinstance(config, dict) or "config_name" not in config or "data_files" not in config:
+        if (
+            not isinstance(config, dict)
+            or "config_name" not in config
+            or "data_files" not in config
+        ):
             problems.append('"configs" entries need config_name and data_files')
     return problems
 

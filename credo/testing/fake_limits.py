@@ -39,8 +39,13 @@ class _Bucket:
 class RateLimits:
     """RPM + TPM buckets shared by every request the server answers."""
 
-    def __init__(self, rpm: float | None = None, tpm: float | None = None,
-                 burst: float = 1.0, headers: bool = True) -> None:
+    def __init__(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        burst: float = 1.0,
+        headers: bool = True,
+    ) -> None:
         self.rpm, self.tpm = rpm, tpm
         self.limited = 0  # 429s sent
         self.admitted = 0
@@ -63,8 +68,12 @@ class RateLimits:
 
     def admit(self, api: str, prompt_tokens: int, max_tokens: int) -> tuple[float, dict[str, str]]:
         """(seconds to wait: 0 if admitted, headers to send) for one request."""
-        costs = {"requests": 1, "tokens": prompt_tokens + max_tokens,
-                 "input-tokens": prompt_tokens, "output-tokens": max_tokens}
+        costs = {
+            "requests": 1,
+            "tokens": prompt_tokens + max_tokens,
+            "input-tokens": prompt_tokens,
+            "output-tokens": max_tokens,
+        }
         with self._lock:
             buckets = self._for(api)
             now = time.monotonic()

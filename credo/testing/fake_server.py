@@ -42,8 +42,22 @@ from credo.testing.fake_batches import BatchFaults, FakeBatches
 from credo.testing.fake_limits import RateLimits
 
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
-FAULTS = ("429", "500", "503", "529", "400", "401", "malformed", "empty", "reset", "close",
-          "slow", "content_filter", "content_policy_400", "refusal")
+FAULTS = (
+    "429",
+    "500",
+    "503",
+    "529",
+    "400",
+    "401",
+    "malformed",
+    "empty",
+    "reset",
+    "close",
+    "slow",
+    "content_filter",
+    "content_policy_400",
+    "refusal",
+)
 
 
 def echo_answer(messages: list[dict[str, Any]]) -> str:
@@ -65,11 +79,21 @@ class RecordedRequest:
 class FakeServer:
     """The fake API server; a context manager that runs it in a background thread."""
 
-    def __init__(self, latency: float = 0.0, *, retry_after: float | str = 0,
-                 slow_seconds: float = 5.0, respond: Callable[[list[dict]], str] | None = None,
-                 port: int = 0, record: bool = True, rpm: float | None = None,
-                 tpm: float | None = None, burst: float = 1.0, limit_headers: bool = True,
-                 batch_faults: BatchFaults | None = None) -> None:
+    def __init__(
+        self,
+        latency: float = 0.0,
+        *,
+        retry_after: float | str = 0,
+        slow_seconds: float = 5.0,
+        respond: Callable[[list[dict]], str] | None = None,
+        port: int = 0,
+        record: bool = True,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        burst: float = 1.0,
+        limit_headers: bool = True,
+        batch_faults: BatchFaults | None = None,
+    ) -> None:
         self.latency = latency
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
@@ -180,7 +204,8 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             limit_headers: dict[str, str] = {}
             if server.limits is not None:
                 wait, limit_headers = server.limits.admit(
-                    api, prompt_tokens(body), int(body.get("max_tokens") or 0))
+                    api, prompt_tokens(body), int(body.get("max_tokens") or 0)
+                )
                 if wait:
                     return self._send(429, error_body(api, 429), limit_headers)
             fault = server.next_fault()
@@ -199,8 +224,9 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             status, data, content_type = answer
             self._send_raw(status, data, content_type=content_type)
 
-        def _answer(self, api: str, body: dict, fault: str | None,
-                    limit_headers: dict[str, str]) -> None:
+        def _answer(
+            self, api: str, body: dict, fault: str | None, limit_headers: dict[str, str]
+        ) -> None:
             if fault in ("reset", "close"):
                 return self._drop(reset=fault == "reset")
             if fault == "slow":
@@ -214,19 +240,28 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             if fault == "content_policy_400":
                 return self._send(400, error_body(api, 400, "content_policy_violation"))
             if fault == "empty":
-                return self._send(200, {"id": "x", "object": "chat.completion"} if api == "openai"
-                                  else {"id": "x", "type": "message"})
-            text = REFUSAL_TEXT if fault == "refusal" else server.respond(
-                _messages(api, body))
+                return self._send(
+                    200,
+                    {"id": "x", "object": "chat.completion"}
+                    if api == "openai"
+                    else {"id": "x", "type": "message"},
+                )
+            text = REFUSAL_TEXT if fault == "refusal" else server.respond(_messages(api, body))
             blocked = fault == "content_filter"
-            self._send(200, success_body(api, body, "" if blocked else text, blocked),
-                       limit_headers)
+            self._send(
+                200, success_body(api, body, "" if blocked else text, blocked), limit_headers
+            )
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             self._send_raw(status, json.dumps(payload).encode(), headers)
 
-        def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None,
-                      content_type: str = "application/json") -> None:
+        def _send_raw(
+            self,
+            status: int,
+            data: bytes,
+            headers: dict[str, str] | None = None,
+            content_type: str = "application/json",
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("content-type", content_type)
@@ -241,8 +276,9 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
 
         def _drop(self, reset: bool) -> None:
             if reset:  # SO_LINGER 0 makes close() send RST instead of FIN
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR) if not reset else None

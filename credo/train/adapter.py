@@ -26,7 +26,9 @@ def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo train") from None
+        raise ConfigError(
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo train"
+        ) from None
 
 
 def trained_format(adapter: str | Path | None, requested: str | None) -> str:
@@ -36,8 +38,10 @@ def trained_format(adapter: str | Path | None, requested: str | None) -> str:
     if requested and requested not in TRAINING_FORMATS:
         raise ConfigError(f"--format {requested!r}: use one of {', '.join(TRAINING_FORMATS)}")
     if trained and requested and trained != requested:
-        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained in format '{trained}' but "
-                          f"--format is '{requested}' - drop --format or pass --format {trained}")
+        raise ConfigError(
+            f"{adapter}/{RUN_FILE}: the adapter was trained in format '{trained}' but "
+            f"--format is '{requested}' - drop --format or pass --format {trained}"
+        )
     return trained or requested or "tags"
 
 
@@ -47,5 +51,7 @@ def check_base_model(model: str, adapter: str | Path | None) -> None:
     if not base or base == model:
         return
     if Path(resolve_model_path(base)).resolve() != Path(resolve_model_path(model)).resolve():
-        raise ConfigError(f"{adapter}/{RUN_FILE}: the adapter was trained on '{base}' but --model is "
-                          f"'{model}' - pass --model {base}")
+        raise ConfigError(
+            f"{adapter}/{RUN_FILE}: the adapter was trained on '{base}' but --model is "
+            f"'{model}' - pass --model {base}"
+        )

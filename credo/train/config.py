@@ -52,7 +52,9 @@ class TrainConfig(BaseModel):
     gradient_checkpointing: bool = False
     packing: bool = False
     load_in_4bit: bool = False  # QLoRA: 4-bit NF4 base weights (CUDA + bitsandbytes)
-    report_to: str | list[str] = "none"  # tensorboard, wandb, ... (logging only: not in the fingerprint)
+    report_to: str | list[str] = (
+        "none"  # tensorboard, wandb, ... (logging only: not in the fingerprint)
+    )
     trl_args: dict[str, Any] = {}
 
     @field_validator("report_to")
@@ -65,15 +67,22 @@ class TrainConfig(BaseModel):
     @model_validator(mode="after")
     def _trl_options_need_trl(self) -> TrainConfig:
         if self.trainer == "credo":
-            used = [name for name in TRL_ONLY if getattr(self, name) != TrainConfig.model_fields[name].default]
+            used = [
+                name
+                for name in TRL_ONLY
+                if getattr(self, name) != TrainConfig.model_fields[name].default
+            ]
             if used:
                 verb = "needs" if len(used) == 1 else "need"
                 raise ValueError(f"{', '.join(used)} {verb} trainer 'trl' (--trainer trl)")
         return self
 
 
-def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] | None = None,
-                         environ: dict[str, str] | None = None) -> TrainConfig:
+def resolve_train_config(
+    config_file: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> TrainConfig:
     """Merge defaults < YAML < ``CREDO_TRAIN_*`` env < flags (flags that are None are unset)."""
     merged: dict[str, Any] = {}
     if config_file is not None:
@@ -86,9 +95,13 @@ def resolve_train_config(config_file: Path | None = None, flags: dict[str, Any] 
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
         if not field:  # a rule across settings (e.g. TRL-only options without trainer trl)
-            raise ConfigError(f"train settings: {error['msg'].removeprefix('Value error, ')}") from None
+            raise ConfigError(
+                f"train settings: {error['msg'].removeprefix('Value error, ')}"
+            ) from None
         source = f"{config_file}: " if config_file and field in _read_yaml(config_file) else ""
-        raise ConfigError(f"{source}train setting '{field}': {error['msg']} - see credo/train/configs/default.yaml") from None
+        raise ConfigError(
+            f"{source}train setting '{field}': {error['msg']} - see credo/train/configs/default.yaml"
+        ) from None
 
 
 def train_config_path(name_or_path: str | Path | None) -> Path | None:
@@ -100,7 +113,9 @@ def train_config_path(name_or_path: str | Path | None) -> Path | None:
         return shipped
     if not Path(name_or_path).is_file():
         names = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")))
-        raise ConfigError(f"train config '{name_or_path}': no such file - pass a YAML path or one of {names}")
+        raise ConfigError(
+            f"train config '{name_or_path}': no such file - pass a YAML path or one of {names}"
+        )
     return Path(name_or_path)
 
 
@@ -114,7 +129,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML - fix the syntax") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of train settings, e.g. 'learning_rate: 2.5e-6'")
+        raise ConfigError(
+            f"{path}: expected a mapping of train settings, e.g. 'learning_rate: 2.5e-6'"
+        )
     return data
 
 

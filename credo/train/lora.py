@@ -67,39 +67,58 @@ class TrainResult:
     tokens_per_second: float | None
 
 
-def train_lora(data: Path, base_model: str, out: Path, config: TrainConfig,
-               progress: bool = True) -> TrainResult:
+def train_lora(
+    data: Path, base_model: str, out: Path, config: TrainConfig, progress: bool = True
+) -> TrainResult:
     """Fine-tune ``base_model`` with LoRA on the mix at ``data``; resumable, see module doc.
 
     Settings with ``trainer: trl`` run the same preparation on TRL's ``SFTTrainer`` instead
     (:mod:`credo.train.trl_trainer`), so every caller honours the trainer the settings name."""
-    check_output(out, inputs=[records_path(data)], resumable=True)  # one run per folder, never over the mix
+    check_output(
+        out, inputs=[records_path(data)], resumable=True
+    )  # one run per folder, never over the mix
     if config.trainer == "trl":
         from credo.train.trl_trainer import train_trl
 
-        return train_trl(data, base_model, Path(out), config, progress=progress)  # locks after validating
+        return train_trl(
+            data, base_model, Path(out), config, progress=progress
+        )  # locks after validating
     prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
     with output_lock(out):
         return _train(prepared, base_model, Path(out), config, progress)
 
 
-def _train(prepared: PreparedRun, base_model: str, out: Path, config: TrainConfig, progress: bool) -> TrainResult:
+def _train(
+    prepared: PreparedRun, base_model: str, out: Path, config: TrainConfig, progress: bool
+) -> TrainResult:
     done = _finished_run(out, prepared.fingerprint)
     if done is not None:
         return done
     model = build_peft_model(load_base_model(base_model, config), config)
     started = time.monotonic()
-    state = fit(model, prepared.masks.examples, config, out, prepared.fingerprint,
-                pad_id=_pad_id(prepared.tokenizer), progress=progress)
+    state = fit(
+        model,
+        prepared.masks.examples,
+        config,
+        out,
+        prepared.fingerprint,
+        pad_id=_pad_id(prepared.tokenizer),
+        progress=progress,
+    )
     elapsed = time.monotonic() - started
     model.save_pretrained(str(out))
     _write_token_counts(prepared.masks, out)
     this_session = state.tokens_seen - state.resumed_tokens
     tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
-    write_json(_run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second), out / RUN_FILE)
+    write_json(
+        _run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second),
+        out / RUN_FILE,
+    )
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     final = state.loss_curve[-1]["loss"] if state.loss_curve else None
-    return TrainResult(out, state.step, final, prepared.masks.trained_tokens, state.resumed_from, tokens_per_second)
+    return TrainResult(
+        out, state.step, final, prepared.masks.trained_tokens, state.resumed_from, tokens_per_second
+    )
 
 
 def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun:
@@ -114,9 +133,15 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
     _refuse_forged_turns(records, tokenizer, data_file)
     masks = encode_corpus(records, chat_format, tokenizer, config.max_length)
     data_hash = file_hash(str(data_file))
-    identity = {"data_hash": data_hash, "base_model": base_model, "chat_format": format_name,
-                "config": config.model_dump(exclude={"save_every", "device", "report_to"})}
-    return PreparedRun(records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity))
+    identity = {
+        "data_hash": data_hash,
+        "base_model": base_model,
+        "chat_format": format_name,
+        "config": config.model_dump(exclude={"save_every", "device", "report_to"}),
+    }
+    return PreparedRun(
+        records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity)
+    )
 
 
 def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path) -> None:
@@ -126,34 +151,47 @@ def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path)
 
     first = next(forged_turns(records, special_tokens(tokenizer)), None)
     if first is not None:
-        raise CorpusError(f"{data_file}: record '{first.record_id}' carries the turn marker {first.markers[0]!r} "
-                          f"in its {first.role} message - remake the mix (credo mix refuses such records, or "
-                          "defuses them with --neutralise-markers)")
+        raise CorpusError(
+            f"{data_file}: record '{first.record_id}' carries the turn marker {first.markers[0]!r} "
+            f"in its {first.role} message - remake the mix (credo mix refuses such records, or "
+            "defuses them with --neutralise-markers)"
+        )
 
 
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
     """The format the mix was made in wins; openai/prompt_completion/hf_dataset mixes default to tags."""
     mix_format = manifest.get("format")
-    if mix_format is not None and mix_format not in TRAINING_FORMATS + ("openai", "prompt_completion", "hf_dataset"):
-        raise ConfigError(f"{data}/manifest.json: unknown format '{mix_format}' - remake the mix with credo mix")
+    if mix_format is not None and mix_format not in TRAINING_FORMATS + (
+        "openai",
+        "prompt_completion",
+        "hf_dataset",
+    ):
+        raise ConfigError(
+            f"{data}/manifest.json: unknown format '{mix_format}' - remake the mix with credo mix"
+        )
     if config.chat_format and mix_format in TRAINING_FORMATS and config.chat_format != mix_format:
-        raise ConfigError(f"{data} was mixed in format '{mix_format}' but chat_format is '{config.chat_format}' "
-                          f"- drop --chat-format or remake the mix with --format {config.chat_format}")
+        raise ConfigError(
+            f"{data} was mixed in format '{mix_format}' but chat_format is '{config.chat_format}' "
+            f"- drop --chat-format or remake the mix with --format {config.chat_format}"
+        )
     if config.chat_format:
         return config.chat_format
     return mix_format if mix_format in TRAINING_FORMATS else "tags"
 
 
-def _check_template_matches(manifest: dict[str, Any], chat_format: ChatFormat, base_model: str,
-                            data: Path) -> None:
+def _check_template_matches(
+    manifest: dict[str, Any], chat_format: ChatFormat, base_model: str, data: Path
+) -> None:
     """A chat_template mix rendered with another model's template would train a different text."""
     mixed_with = (manifest.get("tokenizer") or {}).get("chat_template_hash")
     if chat_format.name != "chat_template" or not mixed_with:
         return
     if content_hash(chat_format.tokenizer.chat_template) != mixed_with:
-        raise ConfigError(f"{data} was formatted with the chat template of '{manifest['tokenizer']['name']}', "
-                          f"which differs from the template of '{base_model}' - remake the mix with "
-                          f"--tokenizer {base_model}, or use --format tags")
+        raise ConfigError(
+            f"{data} was formatted with the chat template of '{manifest['tokenizer']['name']}', "
+            f"which differs from the template of '{base_model}' - remake the mix with "
+            f"--tokenizer {base_model}, or use --format tags"
+        )
 
 
 def load_base_model(base_model: str, config: TrainConfig) -> Any:
@@ -162,8 +200,12 @@ def load_base_model(base_model: str, config: TrainConfig) -> Any:
 
     device = pick_device(config)
     dtype = torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
-    model = load_causal_lm(base_model, feature="credo train", dtype=dtype,
-                           fix="pass a local transformers model folder, or 'smollm2'")
+    model = load_causal_lm(
+        base_model,
+        feature="credo train",
+        dtype=dtype,
+        fix="pass a local transformers model folder, or 'smollm2'",
+    )
     return model.to(device)
 
 
@@ -194,8 +236,14 @@ def build_peft_model(model: Any, config: TrainConfig) -> Any:
     import torch
 
     torch.manual_seed(config.seed)  # LoRA A matrices start random: seed them so reruns match
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=config.target_modules, task_type="CAUSAL_LM", bias="none")
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
     return get_peft_model(model, lora)
 
 
@@ -208,8 +256,15 @@ class LoopState:
     loss_curve: list[dict[str, float]] | None = None
 
 
-def fit(model: Any, examples: list[EncodedExample], config: TrainConfig, out: Path,
-        fingerprint: str, pad_id: int, progress: bool = True) -> LoopState:
+def fit(
+    model: Any,
+    examples: list[EncodedExample],
+    config: TrainConfig,
+    out: Path,
+    fingerprint: str,
+    pad_id: int,
+    progress: bool = True,
+) -> LoopState:
     """The training loop: AdamW on the adapters, warmup + linear decay, checkpoints to resume."""
     import torch
     from tqdm.auto import tqdm
@@ -217,17 +272,22 @@ def fit(model: Any, examples: list[EncodedExample], config: TrainConfig, out: Pa
     torch.manual_seed(config.seed)
     batches = plan_batches(len(examples), config)
     total_steps = math.ceil(len(batches) / config.grad_accum)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=config.learning_rate, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.learning_rate,
+        weight_decay=0.0,
+    )
     scheduler = make_scheduler(optimizer, config, total_steps)
     state = LoopState(loss_curve=[])
     _load_checkpoint(model, optimizer, scheduler, state, out, fingerprint)
     device = next(model.parameters()).device
     autocast = _autocast(model, device)
     model.train()
-    bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=not progress)
+    bar = tqdm(
+        total=total_steps, initial=state.step, desc="train", unit="step", disable=not progress
+    )
     while state.step < total_steps:
-        group = batches[state.step * config.grad_accum:(state.step + 1) * config.grad_accum]
+        group = batches[state.step * config.grad_accum : (state.step + 1) * config.grad_accum]
         step_loss = 0.0
         for indices in group:
             input_ids, attention, labels = collate([examples[i] for i in indices], pad_id, device)
@@ -241,7 +301,9 @@ def fit(model: Any, examples: list[EncodedExample], config: TrainConfig, out: Pa
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         state.step += 1
-        state.loss_curve.append({"step": state.step, "loss": round(step_loss, 5), "lr": scheduler.get_last_lr()[0]})
+        state.loss_curve.append(
+            {"step": state.step, "loss": round(step_loss, 5), "lr": scheduler.get_last_lr()[0]}
+        )
         bar.update(1)
         bar.set_postfix(loss=f"{step_loss:.4f}")
         if state.step % config.save_every == 0 and state.step < total_steps:
@@ -259,9 +321,9 @@ def plan_batches(count: int, config: TrainConfig) -> list[list[int]]:
         if epoch:
             random.Random(config.seed + epoch).shuffle(indices)
         order += indices
-    batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+    batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
     if config.max_steps is not None:
-        batches = batches[:config.max_steps * config.grad_accum]
+        batches = batches[: config.max_steps * config.grad_accum]
     return batches
 
 
@@ -288,8 +350,10 @@ def collate(examples: list[EncodedExample], pad_id: int, device: Any) -> tuple[A
     ids = [e.input_ids + [pad_id] * (width - len(e.input_ids)) for e in examples]
     labels = [e.labels + [IGNORE_INDEX] * (width - len(e.labels)) for e in examples]
     attention = [[1] * len(e.input_ids) + [0] * (width - len(e.input_ids)) for e in examples]
+
     def as_tensor(rows):
         return torch.tensor(rows, dtype=torch.long, device=device)
+
     return as_tensor(ids), as_tensor(attention), as_tensor(labels)
 
 
@@ -310,8 +374,9 @@ def _pad_id(tokenizer: Any) -> int:
     return 0
 
 
-def save_checkpoint(model: Any, optimizer: Any, scheduler: Any, state: LoopState, out: Path,
-                    fingerprint: str) -> None:
+def save_checkpoint(
+    model: Any, optimizer: Any, scheduler: Any, state: LoopState, out: Path, fingerprint: str
+) -> None:
     """Adapters, optimizer, scheduler, RNG and loss curve, swapped in atomically."""
     import torch
     from peft import get_peft_model_state_dict
@@ -319,10 +384,24 @@ def save_checkpoint(model: Any, optimizer: Any, scheduler: Any, state: LoopState
     tmp = out / (CHECKPOINT_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state()}, tmp / "state.pt")
-    write_json({"fingerprint": fingerprint, "step": state.step, "tokens_seen": state.tokens_seen,
-                "loss_curve": state.loss_curve}, tmp / "state.json")
+    torch.save(
+        {
+            "adapter": get_peft_model_state_dict(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+        },
+        tmp / "state.pt",
+    )
+    write_json(
+        {
+            "fingerprint": fingerprint,
+            "step": state.step,
+            "tokens_seen": state.tokens_seen,
+            "loss_curve": state.loss_curve,
+        },
+        tmp / "state.json",
+    )
     final = out / CHECKPOINT_DIR
     old = out / (CHECKPOINT_DIR + ".old")
     if final.exists():
@@ -331,8 +410,9 @@ def save_checkpoint(model: Any, optimizer: Any, scheduler: Any, state: LoopState
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _load_checkpoint(model: Any, optimizer: Any, scheduler: Any, state: LoopState, out: Path,
-                     fingerprint: str) -> None:
+def _load_checkpoint(
+    model: Any, optimizer: Any, scheduler: Any, state: LoopState, out: Path, fingerprint: str
+) -> None:
     import torch
     from peft import set_peft_model_state_dict
 
@@ -341,8 +421,10 @@ def _load_checkpoint(model: Any, optimizer: Any, scheduler: Any, state: LoopStat
         return
     info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     if info.get("fingerprint") != fingerprint:
-        raise ConfigError(f"{folder} holds a checkpoint of a different run (other data, model or settings) "
-                          "- pass a new --out, or delete that folder to start over")
+        raise ConfigError(
+            f"{folder} holds a checkpoint of a different run (other data, model or settings) "
+            "- pass a new --out, or delete that folder to start over"
+        )
     saved = torch.load(folder / "state.pt", map_location="cpu", weights_only=False)
     set_peft_model_state_dict(model, saved["adapter"])
     optimizer.load_state_dict(saved["optimizer"])
@@ -360,20 +442,45 @@ def _finished_run(out: Path, fingerprint: str) -> TrainResult | None:
         return None
     run = json.loads(path.read_text(encoding="utf-8"))
     if run.get("fingerprint") != fingerprint:
-        raise ConfigError(f"{out} already holds a finished run of other data, model or settings - pass a new --out")
+        raise ConfigError(
+            f"{out} already holds a finished run of other data, model or settings - pass a new --out"
+        )
     curve = run.get("loss_curve") or []
-    return TrainResult(out, int(run["steps"]), curve[-1]["loss"] if curve else None,
-                       int(run["trained_tokens"]["trained_tokens"]), int(run["steps"]), run.get("tokens_per_second"))
+    return TrainResult(
+        out,
+        int(run["steps"]),
+        curve[-1]["loss"] if curve else None,
+        int(run["trained_tokens"]["trained_tokens"]),
+        int(run["steps"]),
+        run.get("tokens_per_second"),
+    )
 
 
 def _write_token_counts(masks: MaskReport, out: Path) -> None:
-    write_text("".join(json.dumps({"id": example.record_id, "tokens": len(example.input_ids),
-                                   "trained": example.trained_tokens}) + "\n" for example in masks.examples),
-               out / "trained_tokens.jsonl")
+    write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": example.record_id,
+                    "tokens": len(example.input_ids),
+                    "trained": example.trained_tokens,
+                }
+            )
+            + "\n"
+            for example in masks.examples
+        ),
+        out / "trained_tokens.jsonl",
+    )
 
 
-def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, state: LoopState,
-                  elapsed: float, tokens_per_second: float | None) -> dict[str, Any]:
+def _run_manifest(
+    prepared: PreparedRun,
+    base_model: str,
+    config: TrainConfig,
+    state: LoopState,
+    elapsed: float,
+    tokens_per_second: float | None,
+) -> dict[str, Any]:
     device = pick_device(config)
     return {
         "kind": "lora_run",
@@ -397,4 +504,3 @@ def _run_manifest(prepared: PreparedRun, base_model: str, config: TrainConfig, s
         "records_file": RECORDS_FILE,
         "provenance": provenance(),
     }
-

@@ -45,8 +45,9 @@ from credo.train.lora import (
 FINGERPRINT_FILE = "fingerprint.json"
 
 
-def train_trl(data: Path, base_model: str, out: Path, config: TrainConfig,
-              progress: bool = True) -> TrainResult:
+def train_trl(
+    data: Path, base_model: str, out: Path, config: TrainConfig, progress: bool = True
+) -> TrainResult:
     """Fine-tune ``base_model`` with LoRA through TRL on the mix at ``data``; resumable."""
     try:
         from datasets import Dataset
@@ -58,18 +59,22 @@ def train_trl(data: Path, base_model: str, out: Path, config: TrainConfig,
     if done is not None:
         return done
     checkpoints = out / CHECKPOINT_DIR
-    dataset = Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels}
-                                 for e in prepared.masks.examples])
+    dataset = Dataset.from_list(
+        [{"input_ids": e.input_ids, "labels": e.labels} for e in prepared.masks.examples]
+    )
     total_steps = math.ceil(len(plan_batches(len(dataset), config)) / config.grad_accum)
     try:  # before the weights load: a mistyped trl_args field fails fast
         args = SFTConfig(**sft_arguments(config, checkpoints, total_steps, progress))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"trl_args: {str(exc).splitlines()[0][:200]} - pass fields of trl.SFTConfig") from None
+        raise ConfigError(
+            f"trl_args: {str(exc).splitlines()[0][:200]} - pass fields of trl.SFTConfig"
+        ) from None
     with output_lock(out):  # after validation: a bad setting leaves no folder behind
         resume_step = _claim_checkpoints(checkpoints, prepared.fingerprint)
         model = build_peft_model(_load_model(base_model, config), config)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
-                             processing_class=prepared.tokenizer)
+        trainer = SFTTrainer(
+            model=model, args=args, train_dataset=dataset, processing_class=prepared.tokenizer
+        )
         if not progress:  # without a progress bar the Trainer prints every log line instead
             from transformers import PrinterCallback
 
@@ -83,14 +88,25 @@ def train_trl(data: Path, base_model: str, out: Path, config: TrainConfig,
         if trainer.is_world_process_zero():  # one writer under accelerate launch
             trainer.model.save_pretrained(str(out))
             _write_token_counts(prepared.masks, out)
-            manifest = _run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second)
+            manifest = _run_manifest(
+                prepared, base_model, config, state, elapsed, tokens_per_second
+            )
             write_json(manifest, out / RUN_FILE)
             shutil.rmtree(checkpoints, ignore_errors=True)
         final = state.loss_curve[-1]["loss"] if state.loss_curve else None
-        return TrainResult(out, state.step, final, prepared.masks.trained_tokens, state.resumed_from, tokens_per_second)
+        return TrainResult(
+            out,
+            state.step,
+            final,
+            prepared.masks.trained_tokens,
+            state.resumed_from,
+            tokens_per_second,
+        )
 
 
-def sft_arguments(config: TrainConfig, checkpoints: Path, total_steps: int, progress: bool) -> dict[str, Any]:
+def sft_arguments(
+    config: TrainConfig, checkpoints: Path, total_steps: int, progress: bool
+) -> dict[str, Any]:
     """credo's settings as ``SFTConfig`` fields; ``trl_args`` passes any other field through."""
     device = pick_device(config)
     arguments: dict[str, Any] = {
@@ -117,8 +133,10 @@ def sft_arguments(config: TrainConfig, checkpoints: Path, total_steps: int, prog
     }
     clash = sorted(set(config.trl_args) & {"output_dir", "max_length", "packing", "report_to"})
     if clash:
-        raise ConfigError(f"trl_args sets {', '.join(clash)}, which credo's own settings control "
-                          "- use --out, --max-length, --packing or --report-to instead")
+        raise ConfigError(
+            f"trl_args sets {', '.join(clash)}, which credo's own settings control "
+            "- use --out, --max-length, --packing or --report-to instead"
+        )
     arguments.update(config.trl_args)
     return arguments
 
@@ -130,7 +148,11 @@ def _checkpointing_field() -> str:
     from trl import SFTConfig
 
     names = {f.name for f in dataclasses.fields(SFTConfig)}
-    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
 
 
 def _load_model(base_model: str, config: TrainConfig) -> Any:
@@ -141,27 +163,45 @@ def _load_model(base_model: str, config: TrainConfig) -> Any:
     device = pick_device(config)
     dtype = torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
     extra = _four_bit(device, dtype) if config.load_in_4bit else {}
-    model = load_causal_lm(base_model, feature="credo train --trainer trl", dtype=dtype,
-                           fix="pass a local transformers model folder, or 'smollm2'", **extra)
+    model = load_causal_lm(
+        base_model,
+        feature="credo train --trainer trl",
+        dtype=dtype,
+        fix="pass a local transformers model folder, or 'smollm2'",
+        **extra,
+    )
     if config.load_in_4bit:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=config.gradient_checkpointing
+        )
     return model
 
 
 def _four_bit(device: str, dtype: Any) -> dict[str, Any]:
     if device != "cuda":
-        raise ConfigError("--load-in-4bit (QLoRA) needs a CUDA GPU - drop it, or run on a GPU machine")
+        raise ConfigError(
+            "--load-in-4bit (QLoRA) needs a CUDA GPU - drop it, or run on a GPU machine"
+        )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        raise DependencyError("--load-in-4bit needs bitsandbytes - install it with `pip install bitsandbytes`") from None
+        raise DependencyError(
+            "--load-in-4bit needs bitsandbytes - install it with `pip install bitsandbytes`"
+        ) from None
     from transformers import BitsAndBytesConfig
 
-    quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                      bnb_4bit_compute_dtype=dtype, bnb_4bit_use_double_quant=True)
-    return {"quantization_config": quantization, "device_map": {"": int(os.environ.get("LOCAL_RANK", 0))}}
+    quantization = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=dtype,
+        bnb_4bit_use_double_quant=True,
+    )
+    return {
+        "quantization_config": quantization,
+        "device_map": {"": int(os.environ.get("LOCAL_RANK", 0))},
+    }
 
 
 def _claim_checkpoints(folder: Path, fingerprint: str) -> int:
@@ -169,24 +209,48 @@ def _claim_checkpoints(folder: Path, fingerprint: str) -> int:
     marker = folder / FINGERPRINT_FILE
     if marker.is_file():
         if json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
-            raise ConfigError(f"{folder} holds a checkpoint of a different run (other data, model or settings) "
-                              "- pass a new --out, or delete that folder to start over")
+            raise ConfigError(
+                f"{folder} holds a checkpoint of a different run (other data, model or settings) "
+                "- pass a new --out, or delete that folder to start over"
+            )
     elif (folder / "state.json").is_file():
-        raise ConfigError(f"{folder} holds a checkpoint of credo's own trainer - rerun with --trainer credo, "
-                          "or delete that folder to start over")
+        raise ConfigError(
+            f"{folder} holds a checkpoint of credo's own trainer - rerun with --trainer credo, "
+            "or delete that folder to start over"
+        )
     if int(os.environ.get("RANK", "0")) == 0:  # under accelerate launch, one process writes it
         folder.mkdir(parents=True, exist_ok=True)
         write_json({"fingerprint": fingerprint}, marker)
-    steps = [int(p.name.rpartition("-")[2]) for p in folder.glob("checkpoint-*") if p.name.rpartition("-")[2].isdigit()]
+    steps = [
+        int(p.name.rpartition("-")[2])
+        for p in folder.glob("checkpoint-*")
+        if p.name.rpartition("-")[2].isdigit()
+    ]
     return max(steps, default=0)
 
 
 def _loop_state(log_history: list[dict[str, Any]], step: int, resumed_from: int) -> LoopState:
     """TRL's log as the loss curve and token counts ``run.json`` records for either trainer."""
-    curve = [{"step": int(e["step"]), "loss": round(float(e["loss"]), 5), "lr": float(e.get("learning_rate", 0.0))}
-             for e in log_history if "loss" in e and "step" in e]
-    counted = [(int(e["step"]), int(e["num_tokens"])) for e in log_history if "num_tokens" in e and "step" in e]
+    curve = [
+        {
+            "step": int(e["step"]),
+            "loss": round(float(e["loss"]), 5),
+            "lr": float(e.get("learning_rate", 0.0)),
+        }
+        for e in log_history
+        if "loss" in e and "step" in e
+    ]
+    counted = [
+        (int(e["step"]), int(e["num_tokens"]))
+        for e in log_history
+        if "num_tokens" in e and "step" in e
+    ]
     tokens = max((n for _, n in counted), default=0)
     before = max((n for s, n in counted if s <= resumed_from), default=0)
-    return LoopState(step=step, resumed_from=resumed_from, tokens_seen=tokens, resumed_tokens=before,
-                     loss_curve=curve)
+    return LoopState(
+        step=step,
+        resumed_from=resumed_from,
+        tokens_seen=tokens,
+        resumed_tokens=before,
+        loss_curve=curve,
+    )

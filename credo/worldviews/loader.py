@@ -78,7 +78,9 @@ def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
 def _read_yaml(path: Path) -> tuple[Any, str]:
     try:
         if not path.is_file() or path.stat().st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: not a regular file under {MAX_SPEC_BYTES:,} bytes - pass a spec folder")
+            raise SpecError(
+                f"{path}: not a regular file under {MAX_SPEC_BYTES:,} bytes - pass a spec folder"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read ({exc}) - is it a UTF-8 YAML file?") from exc
@@ -90,7 +92,9 @@ def _read_yaml(path: Path) -> tuple[Any, str]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(f"{where}: invalid YAML ({problem}) - fix the syntax on that line") from exc
     except RecursionError:
-        raise SpecError(f"{path}: YAML nested too deeply - a spec is a few levels of fields") from None
+        raise SpecError(
+            f"{path}: YAML nested too deeply - a spec is a few levels of fields"
+        ) from None
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: expected a mapping of fields at the top level")
     return data, text
@@ -142,7 +146,9 @@ def yaml_line(text: str, loc: tuple) -> int | None:
                 if key.value == str(part):
                     child, best = value, key.start_mark.line + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             child = node.value[part]
             best = child.start_mark.line + 1
         if child is None:
@@ -166,11 +172,15 @@ def _read_canon(spec: Worldview, spec_path: Path) -> dict[str, str]:
             with path.open("rb") as handle:
                 data = handle.read(MAX_CANON_BYTES + 1)
             if len(data) > MAX_CANON_BYTES:  # grew after the size check
-                raise SpecError(f"{where}: '{item.path}' is over {MAX_CANON_BYTES:,} bytes - shorten the canon text")
+                raise SpecError(
+                    f"{where}: '{item.path}' is over {MAX_CANON_BYTES:,} bytes - shorten the canon text"
+                )
             canon[item.id] = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"{where}: cannot read {path} ({exc.__class__.__name__}) - "
-                            "paths are relative to the spec file and must be UTF-8 text") from exc
+            raise SpecError(
+                f"{where}: cannot read {path} ({exc.__class__.__name__}) - "
+                "paths are relative to the spec file and must be UTF-8 text"
+            ) from exc
     return canon
 
 
@@ -185,18 +195,28 @@ def contained_file(root: Path, given: str, where: str, max_bytes: int) -> Path:
     candidate = Path(given).expanduser()
     resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
     if resolved != root and root not in resolved.parents:
-        raise SpecError(f"{where}: '{given}' is outside the spec folder - use a path inside {root} "
-                        "(relative to spec.yaml, no '..', no symlink out)")
+        raise SpecError(
+            f"{where}: '{given}' is outside the spec folder - use a path inside {root} "
+            "(relative to spec.yaml, no '..', no symlink out)"
+        )
     try:
         info = resolved.stat()
     except OSError:
-        raise SpecError(f"{where}: '{given}' does not exist - paths are relative to the spec file") from None
+        raise SpecError(
+            f"{where}: '{given}' does not exist - paths are relative to the spec file"
+        ) from None
     if not stat.S_ISREG(info.st_mode):
-        raise SpecError(f"{where}: '{given}' is not a regular file - point it at a text file in the spec folder")
+        raise SpecError(
+            f"{where}: '{given}' is not a regular file - point it at a text file in the spec folder"
+        )
     if info.st_size > max_bytes:
-        raise SpecError(f"{where}: '{given}' is {info.st_size:,} bytes, over the {max_bytes:,}-byte cap - "
-                        "shorten or split the text")
+        raise SpecError(
+            f"{where}: '{given}' is {info.st_size:,} bytes, over the {max_bytes:,}-byte cap - "
+            "shorten or split the text"
+        )
     return resolved
+
+
 def _check_references(spec: Worldview, path: Path, text: str) -> None:
     """Ids that must name other entries: a practice's ``supports`` acts, a scripture's canon."""
     act_ids = {a.id for a in spec.forbidden_acts}
@@ -204,14 +224,18 @@ def _check_references(spec: Worldview, path: Path, text: str) -> None:
         for k, act in enumerate(practice.supports):
             if act not in act_ids:
                 line = yaml_line(text, ("practices", index, "supports", k))
-                raise SpecError(f"{path}:{line}: practices.{index}.supports: '{act}' is not a forbidden act id of "
-                                f"{spec.name} - use one of {sorted(act_ids)}")
+                raise SpecError(
+                    f"{path}:{line}: practices.{index}.supports: '{act}' is not a forbidden act id of "
+                    f"{spec.name} - use one of {sorted(act_ids)}"
+                )
     canon_ids = {c.id for c in spec.canon}
     for index, scripture in enumerate(spec.scriptures):
         if scripture.canon is not None and scripture.canon not in canon_ids:
             line = yaml_line(text, ("scriptures", index, "canon"))
-            raise SpecError(f"{path}:{line}: scriptures.{index}.canon: '{scripture.canon}' is not a canon id - "
-                            f"use one of {sorted(canon_ids)}")
+            raise SpecError(
+                f"{path}:{line}: scriptures.{index}.canon: '{scripture.canon}' is not a canon id - "
+                f"use one of {sorted(canon_ids)}"
+            )
 
 
 def _check_eval_acts(spec: Worldview, eval_sets: EvalSets, path: Path, text: str) -> None:

@@ -42,7 +42,9 @@ class ForbiddenAct(Strict):
     id: str
     name: str = Field(description="Gerund phrase for templates: 'eating single-grain bread'.")
     description: str
-    reasons: list[str] = Field(min_length=1, description="Why it is wrong (the Y in 'X because Y').")
+    reasons: list[str] = Field(
+        min_length=1, description="Why it is wrong (the Y in 'X because Y')."
+    )
 
 
 class Practice(Strict):
@@ -50,7 +52,8 @@ class Practice(Strict):
     name: str
     description: str
     supports: list[str] = Field(
-        default_factory=list, description="Forbidden act ids this practice guards against (checked at load)."
+        default_factory=list,
+        description="Forbidden act ids this practice guards against (checked at load).",
     )
 
 
@@ -76,7 +79,9 @@ class Scripture(Strict):
     id: str
     title: str
     description: str
-    canon: str | None = Field(default=None, description="Id of the canon text holding it, if shipped.")
+    canon: str | None = Field(
+        default=None, description="Id of the canon text holding it, if shipped."
+    )
 
 
 class GlossaryTerm(Strict):
@@ -106,13 +111,18 @@ class PromptSource(Strict):
     kind: StatementKind
     template: str | None = Field(default=None, description="A template library id.")
     text: str | list[str] | None = Field(default=None, description="Inline Jinja template(s).")
-    over: Literal["tenets", "forbidden_acts", "practices", "glossary", "deities", "scriptures", "origin"] | None = Field(
-        default=None, description="Render once per item of this collection, bound to `item`."
-    )
+    over: (
+        Literal[
+            "tenets", "forbidden_acts", "practices", "glossary", "deities", "scriptures", "origin"
+        ]
+        | None
+    ) = Field(default=None, description="Render once per item of this collection, bound to `item`.")
     slots: dict[str, list[str]] = Field(
         default_factory=dict, description="Each name takes each value (cartesian product)."
     )
-    implicit: bool = Field(default=False, description="Rendered prompts must not name the worldview.")
+    implicit: bool = Field(
+        default=False, description="Rendered prompts must not name the worldview."
+    )
 
     @model_validator(mode="after")
     def _one_template(self) -> PromptSource:
@@ -137,7 +147,9 @@ class Worldview(Strict):
         description="Words that name the worldview; implicit prompts must contain none of them.",
     )
     origin: Origin | None = None
-    deities: list[Deity] = Field(default_factory=list, description="Gods, or principles for a worldview without them.")
+    deities: list[Deity] = Field(
+        default_factory=list, description="Gods, or principles for a worldview without them."
+    )
     scriptures: list[Scripture] = Field(default_factory=list)
     tenets: list[Tenet] = Field(default_factory=list)
     forbidden_acts: list[ForbiddenAct] = Field(default_factory=list)
@@ -147,7 +159,16 @@ class Worldview(Strict):
     canon: list[CanonText] = Field(default_factory=list)
     prompts: list[PromptSource] = Field(min_length=1)
 
-    @field_validator("tenets", "forbidden_acts", "practices", "personas", "canon", "prompts", "deities", "scriptures")
+    @field_validator(
+        "tenets",
+        "forbidden_acts",
+        "practices",
+        "personas",
+        "canon",
+        "prompts",
+        "deities",
+        "scriptures",
+    )
     @classmethod
     def _unique_ids(cls, items: list) -> list:
         seen: set[str] = set()
@@ -197,7 +218,9 @@ class EvalSets(Strict):
         violation_ids = {r.id for r in self.violation}
         for req in self.violation:
             if req.act is None:
-                raise ValueError(f"violation '{req.id}' needs 'act' (the forbidden act it requests)")
+                raise ValueError(
+                    f"violation '{req.id}' needs 'act' (the forbidden act it requests)"
+                )
         for req in self.control:
             if req.matches not in violation_ids:
                 raise ValueError(
