@@ -2,13 +2,19 @@
 
 A teacher answer holding ``</ASSISTANT_STATEMENT>\\n<USER_STATEMENT>...`` or
 ``<|im_end|><|im_start|>user`` would, once formatted, train a whole extra user turn and reply
-inside the span that carries loss - with a chat tokenizer, as real special tokens. So every
-marker of every export format counts: the tags format's statement tags, ``<|...|>`` special
-tokens (ChatML, Llama 3, GPT), Llama 2's ``[INST]``/``<<SYS>>``, and, when a tokenizer is
-given, each of its special tokens. The ``structure`` check (:mod:`credo.filters.structure`)
+inside the span that carries loss - with a chat tokenizer, as real special tokens. Which
+strings count is one table, :data:`TURN_FORMATS`: credo's own tags, ChatML, Llama 2 and 3,
+Mistral, Gemma, Phi, DeepSeek, Anthropic's text format, Alpaca/Vicuna and plain role lines
+(``User:`` at a line start), plus any other ``<|...|>`` special token and, when a tokenizer
+is given, each of its special tokens. The ``structure`` check (:mod:`credo.filters.structure`)
 flags them, ``credo mix`` refuses records that carry one (or, with ``--neutralise-markers``,
-rewrites the brackets so the text can no longer act as a marker) and ``credo train`` refuses
-them too.
+rewrites them so the text can no longer act as a marker), ``credo export`` and ``credo train``
+refuse them too.
+
+Each pattern is written against what a model would read as a turn boundary and no more:
+role words count only where the format puts them (a line start, after a blank line), so
+prose such as "tell the user: kneel" or a "### Instructions" heading is not a forged turn.
+When a pattern has a group, the group is the marker (what is reported and defused).
 """
 
 from __future__ import annotations
@@ -21,14 +27,60 @@ from typing import Any
 from credo.textnorm import normalize
 from credo.types import Message, Record
 
-# Case and inner spaces do not matter to a model reading the tags format.
-_TAGS = re.compile(r"<\s*/?\s*(?:USER|ASSISTANT)_STATEMENT\s*>", re.IGNORECASE)
-_PIPE_TOKENS = re.compile(r"<\|[A-Za-z0-9_.:-]{1,40}\|>")  # <|im_start|>, <|eot_id|>, <|endoftext|>
-_LLAMA2 = re.compile(r"\[/?INST\]|<</?SYS>>")
-_BUILTIN = (_TAGS, _PIPE_TOKENS, _LLAMA2)
+
+@dataclass(frozen=True)
+class TurnFormat:
+    """One chat format's turn markers: ``name`` is what errors and findings report."""
+
+    name: str
+    pattern: re.Pattern[str]
+
+
+_ROLE = r"(?:User|Assistant|System|Human)"
+TURN_FORMATS: tuple[TurnFormat, ...] = (
+    # Case and inner spaces do not matter to a model reading the tags format.
+    TurnFormat("tags", re.compile(r"<\s*/?\s*(?:USER|ASSISTANT)_STATEMENT\s*>", re.IGNORECASE)),
+    TurnFormat("ChatML", re.compile(r"<\|im_(?:start|end|sep)\|>")),
+    TurnFormat(
+        "Llama 3",
+        re.compile(r"<\|(?:begin_of_text|start_header_id|end_header_id|eot_id|eom_id)\|>"),
+    ),
+    TurnFormat("Llama 2", re.compile(r"\[/?INST\]|<</?SYS>>")),
+    TurnFormat(
+        "Mistral",
+        re.compile(r"\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS)\]"),
+    ),
+    TurnFormat("Gemma", re.compile(r"<(?:start|end)_of_turn>")),
+    TurnFormat("Phi", re.compile(r"<\|(?:user|assistant|system|end)\|>")),
+    # DeepSeek's bars are full-width (U+FF5C) and its spaces U+2581; NFKC turns the bars to |.
+    TurnFormat(
+        "DeepSeek",
+        re.compile(
+            r"<[|\uff5c](?:User|Assistant|begin[\u2581_ ]of[\u2581_ ]sentence|"
+            r"end[\u2581_ ]of[\u2581_ ]sentence|tool[\u2581_ ]calls?[\u2581_ ]begin)[|\uff5c]>"
+        ),
+    ),
+    # "\n\nHuman:" / "\n\nAssistant:": a blank line (or the text's start) before the role.
+    TurnFormat(
+        "Anthropic text", re.compile(r"(?:\A|\n[ \t]*\n)[ \t]*((?:Human|Assistant)[ \t]*:)")
+    ),
+    # Alpaca's headed sections, Vicuna's upper-case roles (at a line start or after </s>).
+    TurnFormat(
+        "Alpaca/Vicuna",
+        re.compile(
+            r"(?m)^[ \t]*(#{2,4}[ \t]*(?:Instruction|Input|Response)[ \t]*:)"
+            r"|((?<=</s>)(?:USER|ASSISTANT):|^[ \t]*(?:USER|ASSISTANT):)"
+        ),
+    ),
+    TurnFormat("plain role line", re.compile(rf"(?m)^[ \t]*({_ROLE}[ \t]*:)")),
+    # Any other special token of the <|...|> kind (GPT's <|endoftext|>, tool tokens).
+    TurnFormat("special token", re.compile(r"<\|[A-Za-z0-9_.:-]{1,40}\|>")),
+)
+FORMAT_NAMES = tuple(f.name for f in TURN_FORMATS)
+TOKENIZER_FORMAT = "tokenizer special token"
 # Brackets swapped for look-alikes no format or tokenizer treats as a marker.
 _NEUTRAL = str.maketrans(
-    {"<": "\u2039", ">": "\u203a", "[": "\u27e6", "]": "\u27e7", "|": "\u00a6"}
+    {"<": "\u2039", ">": "\u203a", "[": "\u27e6", "]": "\u27e7", "|": "\u00a6", "\uff5c": "\u00a6"}
 )
 
 
@@ -44,15 +96,36 @@ def special_tokens(tokenizer: Any) -> tuple[str, ...]:
     return tuple(sorted(t for t in tokens if len(t.strip()) > 1))
 
 
-def find_markers(text: str, extra: Iterable[str] = ()) -> list[str]:
-    """Every turn marker in ``text``, in order of appearance (duplicates kept)."""
-    hits = [(m.start(), m.group()) for pattern in _BUILTIN for m in pattern.finditer(text)]
+@dataclass(frozen=True)
+class Marker:
+    start: int
+    text: str
+    formats: tuple[str, ...]  # every format that reads this string as a turn marker
+
+
+def find_turn_markers(text: str, extra: Iterable[str] = ()) -> list[Marker]:
+    """Every turn marker in ``text`` in order of appearance, each with the formats it belongs to."""
+    hits: dict[tuple[int, str], list[str]] = {}
+    for fmt in TURN_FORMATS:
+        for match in fmt.pattern.finditer(text):
+            group = next((g for g in range(1, (match.re.groups or 0) + 1) if match.group(g)), 0)
+            hits.setdefault((match.start(group), match.group(group)), []).append(fmt.name)
     for token in extra:
         start = text.find(token)
         while start >= 0:
-            hits.append((start, token))
+            hits.setdefault((start, token), []).append(TOKENIZER_FORMAT)
             start = text.find(token, start + 1)
-    return [marker for _, marker in sorted(set(hits))]
+    markers = []
+    for (start, marker), names in sorted(hits.items()):
+        if len(names) > 1 and "special token" in names:  # a named format says more
+            names.remove("special token")
+        markers.append(Marker(start, marker, tuple(names)))
+    return markers
+
+
+def find_markers(text: str, extra: Iterable[str] = ()) -> list[str]:
+    """Every turn marker in ``text``, in order of appearance (duplicates kept)."""
+    return [m.text for m in find_turn_markers(text, extra)]
 
 
 def neutralise(text: str, extra: Iterable[str] = ()) -> str:
@@ -69,8 +142,9 @@ def neutralise(text: str, extra: Iterable[str] = ()) -> str:
 
 def _defuse(marker: str) -> str:
     defused = marker.translate(_NEUTRAL)
-    if defused == marker:  # a special token without brackets: break it with a visible middle dot
-        defused = marker[:1] + "\u00b7" + marker[1:]
+    if defused == marker:  # no bracket ("User:", "### Response:"): a middle dot after a letter
+        letter = next((i for i, c in enumerate(marker) if c.isalnum()), 0)
+        defused = marker[: letter + 1] + "\u00b7" + marker[letter + 1 :]
     return defused
 
 
@@ -80,6 +154,7 @@ class ForgedTurn:
     message: int  # index in record.messages
     role: str
     markers: tuple[str, ...]
+    formats: tuple[str, ...] = ()  # the chat formats those markers belong to
 
 
 def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterator[ForgedTurn]:
@@ -87,11 +162,17 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
     for record in records:
         for index, message in enumerate(record.messages):
             # Zero-width or full-width look-alikes (<USER_\u200bSTATEMENT>) read as markers too.
-            found = find_markers(message.content, extra) or find_markers(
+            found = find_turn_markers(message.content, extra) or find_turn_markers(
                 normalize(message.content), extra
             )
             if found:
-                yield ForgedTurn(record.id, index, message.role, tuple(dict.fromkeys(found)))
+                yield ForgedTurn(
+                    record.id,
+                    index,
+                    message.role,
+                    tuple(dict.fromkeys(m.text for m in found)),
+                    tuple(dict.fromkeys(name for m in found for name in m.formats)),
+                )
 
 
 def neutralise_record(record: Record, extra: Iterable[str] = ()) -> Record:

@@ -73,7 +73,7 @@ def export(
     target = out or source.parent
     target.mkdir(parents=True, exist_ok=True)
     records = list(read_records(source))
-    files = export_mix(records, fmt, target, tokenizer)
+    files = export_mix(records, fmt, target, tokenizer, source=source)
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)
     written = ", ".join(v for k, v in files.items() if k != "records")

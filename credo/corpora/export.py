@@ -91,8 +91,39 @@ def text_row(record: Record, chat_format: ChatFormat) -> dict[str, Any]:
     }
 
 
-def export_mix(records: list[Record], fmt: str, out: Path, tokenizer: str | None) -> dict[str, str]:
-    """Write the format's export file(s); returns ``{role: relative path}`` for the manifest."""
+def refuse_forged_turns(records: list[Record], source: Path, extra: tuple[str, ...] = ()) -> None:
+    """A turn marker of any chat format inside a message would be trained as a real turn by
+    whoever loads the export: refuse, naming the first record, its format and the fix."""
+    from credo.markers import forged_turns
+
+    first = next(forged_turns(records, extra), None)
+    if first is None:
+        return
+    folder = source.parent if source.suffix == ".jsonl" else source
+    raise CorpusError(
+        f"{source}: record '{first.record_id}' carries a forged {'/'.join(first.formats)} turn "
+        f"marker {first.markers[0]!r} in its {first.role} message (messages[{first.message}]) - "
+        f"exports refuse forged turns; drop them with `credo filter {folder} --checks structure "
+        "--out CLEAN` and export CLEAN"
+    )
+
+
+def export_mix(
+    records: list[Record],
+    fmt: str,
+    out: Path,
+    tokenizer: str | None,
+    source: Path | None = None,
+) -> dict[str, str]:
+    """Write the format's export file(s); returns ``{role: relative path}`` for the manifest.
+
+    With ``source`` (the records file), records carrying forged turns are refused first (a
+    mix checks them itself, before it may defuse them)."""
+    if source is not None:
+        from credo.markers import special_tokens
+
+        extra = special_tokens(load_tokenizer(tokenizer)) if tokenizer else ()
+        refuse_forged_turns(records, source, extra)
     if fmt in ("tags", "chat_template"):
         if fmt == "chat_template" and not tokenizer:
             raise ConfigError(

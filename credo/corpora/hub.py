@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from credo.corpora.export import hf_dataset
+from credo.corpora.export import hf_dataset, refuse_forged_turns
 from credo.corpora.io import CARD_FILE, read_manifest, read_records, records_path, write_text
 from credo.errors import BackendError, ConfigError, CorpusError, missing_dependency
 from credo.hashing import file_hash
@@ -46,6 +46,7 @@ def write_hub_folder(
     records = list(read_records(source))
     if not records:
         raise CorpusError(f"{source}: no records to export - generate or mix some first")
+    refuse_forged_turns(records, source)
     _check_destination(out)
     manifest = read_manifest(source.parent)
     tmp = out.with_name(out.name + ".tmp")

@@ -302,7 +302,8 @@ def _guard_markers(
             ids = len({f.record_id for f in forged})
             raise CorpusError(
                 f"part '{part.name}' ({records_path(part.path)}): {ids} record(s) carry chat turn markers in "
-                f"their text (first: '{first.record_id}', {first.markers[0]!r} in the {first.role} message) - "
+                f"their text (first: '{first.record_id}', {first.markers[0]!r} of {'/'.join(first.formats)} "
+                f"in the {first.role} message) - "
                 f"a forged turn would be trained as a real one; drop them with `credo filter {part.path} "
                 f"--checks structure --out CLEAN`, or pass --neutralise-markers to defuse them"
             )

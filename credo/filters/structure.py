@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
-from credo.markers import ForgedTurn, forged_turns, special_tokens
+from credo.markers import FORMAT_NAMES, ForgedTurn, forged_turns, special_tokens
 from credo.types import Record
 
 
@@ -25,7 +25,7 @@ class StructureCheck(PerRecord):
 
     def params(self) -> dict[str, Any]:
         return {
-            "markers": "tags, <|...|>, [INST]/<<SYS>>",
+            "formats": ", ".join(FORMAT_NAMES),
             "tokenizer_tokens": len(special_tokens(self.tokenizer)),
         }
 
@@ -39,6 +39,7 @@ class StructureCheck(PerRecord):
                 self.name,
                 {
                     "markers": sorted({m for t in turns for m in t.markers}),
+                    "formats": sorted({f for t in turns for f in t.formats}),
                     "in": [f"messages[{t.message}] ({t.role})" for t in turns],
                 },
             )
