@@ -26,16 +26,22 @@ def view(
         None, "--labels", help="Folder of credo judge (labels.jsonl) to show beside the records."
     ),
     serve: bool = typer.Option(
-        False, "--serve", help="Also serve the page on 127.0.0.1 until Ctrl-C."
+        False,
+        "--serve",
+        help="Instead of a page, serve the records on 127.0.0.1 from an index (paged, filtered server-side).",
     ),
-    port: int = typer.Option(8000, "--port", help="Port for --serve."),
+    port: int = typer.Option(8000, "--port", help="Port for --serve (0 picks a free one)."),
 ) -> None:
     """Write one self-contained page to browse records with their flags, labels, rationales and provenance.
 
     Filter by check or label, search text, open any record's meta; the filter is in the URL.
+    --serve builds an SQLite index (once, in $CREDO_HOME) and serves only the viewer and its
+    records API on 127.0.0.1, a page at a time: for corpora too large for one page.
     Example: credo view out/gramenism --audit audits/gramenism --labels judged/ --serve
     """
-    from credo.reports.viewer import serve as serve_page
+    if serve:
+        _serve(source, audit, labels, port)
+        return
     from credo.reports.viewer import write_view
 
     result = write_view(source, out, audit=audit, labels=labels)
@@ -46,17 +52,20 @@ def view(
         f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled){unmatched} - "
         f"wrote {result.page}"
     )
-    if serve:
-        server = serve_page(result.page, port)
-        typer.echo(
-            f"serving http://127.0.0.1:{server.server_address[1]}/{result.page.name} - Ctrl-C stops"
-        )
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+
+
+def _serve(source: Path, audit: Path | None, labels: Path | None, port: int) -> None:
+    from credo.reports.view_server import serve_index
+
+    server = serve_index(source, audit, labels, port)
+    typer.echo(f"{server.index.records} records - serving {server.url} - Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        server.index.close()
 
 
 def demo(

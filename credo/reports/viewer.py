@@ -1,7 +1,8 @@
 """``credo view``: one static page to browse records beside their audit flags and judge labels.
 
 The page is self-contained (data as JSON in the page, vanilla JS, the shared stylesheet),
-so it can be opened from disk, mailed, or served on 127.0.0.1. It reads what credo writes:
+so it can be opened from disk or mailed; for large corpora ``credo view --serve`` pages and
+filters on the server instead (:mod:`credo.reports.view_server`). It reads what credo writes:
 
 - records: a corpus folder / ``records.jsonl``, an eval folder's ``responses.jsonl`` or a
   judge folder's ``labels.jsonl`` (rows with ``prompt``/``response``);
@@ -11,15 +12,13 @@ so it can be opened from disk, mailed, or served on 127.0.0.1. It reads what cre
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from credo.corpora.io import iter_jsonl, write_text
-from credo.errors import ConfigError, CorpusError
+from credo.errors import CorpusError
 
 FLAGS_FILE, LABELS_FILE, RESPONSES_FILE, RECORDS_FILE = (
     "flags.jsonl",
@@ -59,7 +58,16 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
             raise CorpusError(
                 f"{where}: 'messages' must be a list of {{role, content}} - is this a credo corpus?"
             )
+        for index, message in enumerate(messages):
+            for field in ("role", "content"):
+                if not isinstance(message[field], str):
+                    raise CorpusError(
+                        f"{where}: messages[{index}].{field} is {_kind(message[field])}, not text - "
+                        "fix or drop that record (every message's role and content are strings)"
+                    )
         meta = data.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise CorpusError(f"{where}: 'meta' is {_kind(meta)}, not an object - fix that record")
     elif "prompt" in data and "response" in data:
         messages = [
             {"role": "user", "content": str(data["prompt"])},
@@ -75,9 +83,15 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
         raise CorpusError(
             f"{where}: no 'id' - the viewer matches flags and labels to records by id"
         )
+    raw_labels = data.get("labels") or {}
+    if not isinstance(raw_labels, dict):
+        raise CorpusError(
+            f"{where}: 'labels' is {_kind(raw_labels)}, not an object of judge -> label - "
+            "pass the folder credo judge wrote"
+        )
     labels = {
-        judge: {"label": v.get("label"), "rationale": v.get("rationale", "")}
-        for judge, v in (data.get("labels") or {}).items()
+        str(judge): {"label": str(v.get("label") or ""), "rationale": str(v.get("rationale", ""))}
+        for judge, v in raw_labels.items()
         if isinstance(v, dict)
     }
     return {
@@ -87,6 +101,20 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
         "flags": {},
         "labels": labels,
     }
+
+
+def _kind(value: object) -> str:
+    """How a JSON value reads in an error: 'a number', 'null', 'a list'."""
+    if value is None:
+        return "null"
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
+    return names.get(type(value), type(value).__name__)
 
 
 def load_items(
@@ -171,27 +199,3 @@ def write_view(
         sum(bool(i["labels"]) for i in items),
         unmatched,
     )
-
-
-def serve(page: Path, port: int = 8000) -> ThreadingHTTPServer:
-    """Serve the page's folder on 127.0.0.1 (port 0 picks a free one); the caller runs ``serve_forever``."""
-    folder = str(Path(page).resolve().parent)
-
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=folder, **kwargs)
-
-        def log_message(self, *args: Any) -> None:  # one page, no request log wanted
-            pass
-
-    try:
-        return ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    except OSError as exc:
-        raise ConfigError(f"port {port}: {exc.strerror} - pick another with --port") from None
-
-
-def serve_in_thread(page: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
-    """Start :func:`serve` in a daemon thread; (server, URL of the page). For tests and notebooks."""
-    server = serve(page, port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/{Path(page).name}"

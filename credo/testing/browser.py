@@ -29,8 +29,21 @@ def find_browser() -> str | None:
     return next((path for path in map(shutil.which, BROWSERS) if path), None)
 
 
-def dump_dom(page: Path, fragment: str = "", timeout: float = 60.0) -> str:
-    """The serialised DOM of ``page`` (``fragment`` is appended to its URL, e.g. ``#label=REFUSAL``)."""
+def dump_dom(page: Path | str, fragment: str = "", timeout: float = 60.0) -> str:
+    """The serialised DOM of ``page`` (a file, or an http URL as a string); ``fragment`` is
+    appended to its URL, e.g. ``#label=REFUSAL``."""
+    url = page if isinstance(page, str) else Path(page).resolve().as_uri()
+    return _chromium(["--dump-dom", url + fragment], timeout)
+
+
+def screenshot(page: Path | str, out: Path, size: str = "1280,800", timeout: float = 60.0) -> Path:
+    """A PNG of ``page`` as a reader's window of ``size`` pixels shows it (for a human to check)."""
+    url = page if isinstance(page, str) else Path(page).resolve().as_uri()
+    _chromium([f"--window-size={size}", f"--screenshot={out}", url], timeout, dom=False)
+    return out
+
+
+def _chromium(extra: list[str], timeout: float, dom: bool = True) -> str:
     browser = find_browser()
     if browser is None:
         raise FileNotFoundError("no headless Chromium: apt-get install chromium-headless-shell")
@@ -42,11 +55,10 @@ def dump_dom(page: Path, fragment: str = "", timeout: float = 60.0) -> str:
         "--disable-gpu",
         "--disable-extensions",
         "--virtual-time-budget=2000",
-        "--dump-dom",
-        Path(page).resolve().as_uri() + fragment,
+        *extra,
     ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0 or "<html" not in done.stdout:
+    if done.returncode != 0 or (dom and "<html" not in done.stdout):
         raise RuntimeError(f"{browser} exited {done.returncode}: {done.stderr.strip()[-500:]}")
     return done.stdout
 

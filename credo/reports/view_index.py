@@ -1,0 +1,338 @@
+"""An SQLite index over a folder's records, flags and labels, so ``credo view --serve`` pages and
+filters a million records server-side instead of embedding them all in one page.
+
+The index is built once per version of the inputs into ``$CREDO_HOME/view-index/`` (a cache:
+the user's folder is never written), keyed by the records file's resolved path, and rebuilt
+when the records, flags or labels file changes (size or mtime). Tables:
+
+- ``records(rowid, id, preview, item)``: the viewer's item as JSON (messages, meta, labels);
+- ``flags(rowid, name, details)`` and ``labels(rowid, judge, label)``: indexed by name/label;
+- ``search``: a contentless FTS5 table over id and message text (word-prefix search).
+
+Building streams the files in batches (memory stays flat); a query touches only the indexes
+and the page it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.io import iter_jsonl
+from credo.errors import ConfigError, CorpusError
+from credo.hashing import content_hash
+from credo.paths import credo_home
+
+INDEX_VERSION = 1
+PAGE_MAX = 500  # rows one request may ask for
+_BATCH = 5000
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SCHEMA = """
+CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE records(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, preview TEXT NOT NULL,
+                     item TEXT NOT NULL);
+CREATE TABLE flags(rowid INTEGER NOT NULL, name TEXT NOT NULL, details TEXT NOT NULL);
+CREATE TABLE labels(rowid INTEGER NOT NULL, judge TEXT NOT NULL, label TEXT NOT NULL);
+CREATE VIRTUAL TABLE search USING fts5(body, content='', detail=none);
+"""
+_INDEXES = """
+CREATE INDEX flags_by_name ON flags(name, rowid);
+CREATE INDEX flags_by_row ON flags(rowid);
+CREATE INDEX labels_by_label ON labels(label, rowid);
+CREATE INDEX labels_by_row ON labels(rowid);
+"""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The files one view reads: records, and optionally flags and labels."""
+
+    records: Path
+    flags: Path | None = None
+    labels: Path | None = None
+
+    def signature(self) -> str:
+        parts: list[Any] = [INDEX_VERSION]
+        for path in (self.records, self.flags, self.labels):
+            if path is None:
+                parts.append(None)
+                continue
+            stat = path.stat()
+            parts.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+        return content_hash(parts)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One page of the list: filters as in the static page's URL (``check='-'``: no flag)."""
+
+    check: str = ""
+    label: str = ""
+    q: str = ""
+    offset: int = 0
+    limit: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.offset <= 10**9 or not 1 <= self.limit <= PAGE_MAX:
+            raise ConfigError(
+                f"offset {self.offset} / limit {self.limit}: offset >= 0, limit 1..{PAGE_MAX}"
+            )
+
+
+def index_path(sources: Sources) -> Path:
+    return (
+        credo_home() / "view-index" / f"{content_hash(str(sources.records.resolve()))[:24]}.sqlite"
+    )
+
+
+def open_index(sources: Sources) -> ViewIndex:
+    """The index for ``sources``, built (or rebuilt, when an input changed) on first use."""
+    path = index_path(sources)
+    signature = sources.signature()
+    if path.is_file():
+        try:
+            index = ViewIndex(path)
+            if index.info.get("signature") == signature:
+                return index
+            index.close()
+        except sqlite3.DatabaseError:
+            pass  # a damaged cache file is rebuilt, never trusted
+    build_index(sources, path, signature)
+    return ViewIndex(path)
+
+
+def build_index(sources: Sources, path: Path, signature: str) -> None:
+    """Write the index to a temporary file and move it into place (a crash leaves no half index)."""
+    from credo.reports.viewer import _item
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    try:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        rowids: dict[str, int] = {}
+        batch: list[tuple[int, str, str, str, str]] = []
+        labels: list[tuple[int, str, str]] = []
+        for number, data in iter_jsonl(sources.records):
+            item = _item(data, f"{sources.records}:{number}")
+            if item["id"] in rowids:
+                raise CorpusError(
+                    f"{sources.records}:{number}: id '{item['id']}' repeats an earlier record - "
+                    "ids are unique in a corpus; drop the duplicate"
+                )
+            rowid = rowids[item["id"]] = len(rowids) + 1
+            del item["flags"]
+            body = item["id"] + " " + " ".join(m["content"] for m in item["messages"])
+            batch.append(
+                (rowid, item["id"], _preview(item), json.dumps(item, ensure_ascii=False), body)
+            )
+            labels.extend((rowid, j, v["label"]) for j, v in item["labels"].items() if v["label"])
+            if len(batch) >= _BATCH:
+                _flush(db, batch, labels)
+        _flush(db, batch, labels)
+        unmatched = _add_flags(db, sources.flags, rowids) if sources.flags else 0
+        if sources.labels and sources.labels != sources.records:
+            unmatched += _add_labels(db, sources.labels, rowids)
+        db.executescript(_INDEXES)
+        info = {
+            "signature": signature,
+            "source": str(sources.records),
+            "records": str(len(rowids)),
+            "unmatched": str(unmatched),
+        }
+        db.executemany("INSERT INTO info VALUES (?, ?)", info.items())
+        db.commit()
+    except BaseException:
+        db.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    db.close()
+    os.replace(tmp, path)
+
+
+def _preview(item: dict[str, Any]) -> str:
+    prompt = next((m["content"] for m in item["messages"] if m["role"] == "user"), "")
+    return str(prompt)[:160]
+
+
+def _flush(
+    db: sqlite3.Connection,
+    batch: list[tuple[int, str, str, str, str]],
+    labels: list[tuple[int, str, str]],
+) -> None:
+    db.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", (row[:4] for row in batch))
+    db.executemany("INSERT INTO search(rowid, body) VALUES (?, ?)", ((r[0], r[4]) for r in batch))
+    db.executemany("INSERT INTO labels VALUES (?, ?, ?)", labels)
+    batch.clear()
+    labels.clear()
+
+
+def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> int:
+    unmatched, rows = 0, list[tuple[int, str, str]]()
+    for _, entry in iter_jsonl(flags):
+        rowid = rowids.get(str(entry.get("id")))
+        details = entry.get("details")
+        if rowid is None or not isinstance(details, dict):
+            unmatched += 1
+            continue
+        rows.extend(
+            (rowid, str(name), json.dumps(d, ensure_ascii=False)) for name, d in details.items()
+        )
+        if len(rows) >= _BATCH:
+            db.executemany("INSERT INTO flags VALUES (?, ?, ?)", rows)
+            rows.clear()
+    db.executemany("INSERT INTO flags VALUES (?, ?, ?)", rows)
+    return unmatched
+
+
+def _add_labels(db: sqlite3.Connection, labels: Path, rowids: dict[str, int]) -> int:
+    from credo.reports.viewer import _item
+
+    unmatched = 0
+    for number, entry in iter_jsonl(labels):
+        rowid = rowids.get(str(entry.get("id")))
+        if rowid is None:
+            unmatched += 1
+            continue
+        found = _item({**entry, "id": entry.get("id")}, f"{labels}:{number}")["labels"]
+        row = db.execute("SELECT item FROM records WHERE rowid = ?", (rowid,)).fetchone()
+        item = json.loads(row[0])
+        item["labels"].update(found)
+        db.execute("UPDATE records SET item = ? WHERE rowid = ?", (json.dumps(item), rowid))
+        db.executemany(
+            "INSERT INTO labels VALUES (?, ?, ?)",
+            [(rowid, j, v["label"]) for j, v in found.items() if v["label"]],
+        )
+    return unmatched
+
+
+def fts_query(text: str) -> str | None:
+    """Words of ``text`` as an FTS5 query: every word, as a prefix (``pebb`` finds pebbles)."""
+    words = _WORD.findall(text)[:16]
+    return " AND ".join(f'"{w}"*' for w in words) or None
+
+
+class ViewIndex:
+    """Read side of the index: facets, one filtered page, one record."""
+
+    def __init__(self, path: Path) -> None:
+        # Read-only, one connection per thread (the server answers on several threads).
+        self.path = path
+        self.db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        self.info = dict(self.db.execute("SELECT key, value FROM info").fetchall())
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def records(self) -> int:
+        return int(self.info["records"])
+
+    def facets(self) -> dict[str, list[tuple[str, int]]]:
+        checks = self.db.execute(
+            "SELECT name, count(*) FROM flags GROUP BY name ORDER BY name"
+        ).fetchall()
+        labels = self.db.execute(
+            "SELECT label, count(*) FROM labels GROUP BY label ORDER BY label"
+        ).fetchall()
+        return {"checks": checks, "labels": labels}
+
+    def page(self, query: Query) -> dict[str, Any]:
+        where, params = self._where(query)
+        total = self.db.execute(f"SELECT count(*) FROM records r {where}", params).fetchone()[0]
+        rows = self.db.execute(
+            f"SELECT r.rowid, r.id, r.preview FROM records r {where} ORDER BY r.rowid LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset],
+        ).fetchall()
+        tags = self._tags([rowid for rowid, _, _ in rows])
+        return {
+            "total": total,
+            "offset": query.offset,
+            "items": [
+                {"id": rid, "preview": preview, "tags": tags.get(rowid, [])}
+                for rowid, rid, preview in rows
+            ],
+        }
+
+    def record(self, record_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT rowid, item FROM records WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        item: dict[str, Any] = json.loads(row[1])
+        item["flags"] = {
+            name: json.loads(details)
+            for name, details in self.db.execute(
+                "SELECT name, details FROM flags WHERE rowid = ? ORDER BY name", (row[0],)
+            )
+        }
+        return item
+
+    def _where(self, query: Query) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.check == "-":
+            clauses.append("NOT EXISTS (SELECT 1 FROM flags f WHERE f.rowid = r.rowid)")
+        elif query.check:
+            clauses.append("r.rowid IN (SELECT rowid FROM flags WHERE name = ?)")
+            params.append(query.check)
+        if query.label:
+            clauses.append("r.rowid IN (SELECT rowid FROM labels WHERE label = ?)")
+            params.append(query.label)
+        match = fts_query(query.q) if query.q else None
+        if query.q and match is None:
+            clauses.append("r.id = ?")  # no word in it: only an exact id can match
+            params.append(query.q)
+        elif match:
+            clauses.append(
+                "(r.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) OR r.id = ?)"
+            )
+            params.extend([match, query.q])
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _tags(self, rowids: list[int]) -> dict[int, list[str]]:
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        tags: dict[int, list[str]] = {}
+        for rowid, tag in self.db.execute(
+            f"SELECT rowid, name FROM flags WHERE rowid IN ({marks}) "
+            f"UNION ALL SELECT rowid, label FROM labels WHERE rowid IN ({marks})",
+            [*rowids, *rowids],
+        ):
+            tags.setdefault(rowid, []).append(tag)
+        return tags
+
+
+def resolve_sources(source: Path, audit: Path | None, labels: Path | None) -> Sources:
+    """The records, flags and labels files of a view, found as the static page finds them."""
+    from credo.reports.viewer import FLAGS_FILE, LABELS_FILE, RECORDS_FILE, RESPONSES_FILE, _find
+
+    if not source.exists():
+        raise CorpusError(f"{source}: no such file or folder - pass a corpus, eval or judge folder")
+    records = _find(source, (RECORDS_FILE, RESPONSES_FILE, LABELS_FILE))
+    if records is None:
+        raise CorpusError(
+            f"{source}: no {RECORDS_FILE}, {RESPONSES_FILE} or {LABELS_FILE} - pass a corpus, "
+            "eval or judge folder (or one of those files)"
+        )
+    flags = (
+        _find(audit, (FLAGS_FILE,))
+        if audit
+        else _find(records.parent, (FLAGS_FILE, f"audit/{FLAGS_FILE}"))
+    )
+    if audit and flags is None:
+        raise CorpusError(f"{audit}: no {FLAGS_FILE} - pass the folder credo audit wrote (--out)")
+    label_file = _find(labels, (LABELS_FILE,)) if labels else None
+    if labels and label_file is None:
+        raise CorpusError(f"{labels}: no {LABELS_FILE} - pass the folder credo judge wrote (--out)")
+    return Sources(records, flags, label_file)
