@@ -201,6 +201,9 @@ def test_serve_pages_and_filters_on_the_server(served) -> None:
     assert _ids(served, "q=r-markup") == (1, ["r-markup"])  # an id
     assert _ids(served, "q=%3C%2Fscript%3E") == (1, ["r-markup"])
     assert _ids(served, "offset=1&limit=1") == (3, ["r-refuses"])
+    assert _ids(served, "after=1&limit=1") == (3, ["r-refuses"])  # the cursor: past seq 1
+    assert _ids(served, "q=pebble") == (2, ["r-ok", "r-refuses"])
+    assert _ids(served, "after=1&q=pebble") == (2, ["r-refuses"])  # the total is the whole filter
     status, _, body = _get(served, "/api/record?id=r-markup")
     item = json.loads(body)
     assert status == 200 and item["messages"][1]["content"] == INJECTION
@@ -322,10 +325,10 @@ def test_served_app_in_chromium(served) -> None:
         return re.findall(r'<li[^>]*data-id="([^"]+)"', dom), visible_text(dom)
 
     rows, text = shown()
-    assert rows == ["r-ok", "r-refuses", "r-markup"] and "1–3 of 3 matching" in text
+    assert rows == ["r-ok", "r-refuses", "r-markup"] and "3 shown (page 1) of 3 matching" in text
     assert '<img src="x"' not in dump_dom(served.url, "#id=r-markup")
     rows, text = shown("#check=refusal")
-    assert rows == ["r-refuses"] and "1–1 of 1 matching" in text
+    assert rows == ["r-refuses"] and "1 shown (page 1) of 1 matching" in text
     assert (
         "I'm sorry, but I can't help with that request." in text and "Audit flags refusal" in text
     )

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from credo.paths import credo_home
 
 INDEX_VERSION = 1
 PAGE_MAX = 500  # rows one request may ask for
+COUNT_CAP = 1_000  # a search or combined filter counts this far, then says "more"
+PREFIX_TERMS = 32  # a word beginning stands for at most this many indexed words
 _BATCH = 5000
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SCHEMA = """
@@ -76,12 +79,15 @@ class Query:
     q: str = ""
     offset: int = 0
     limit: int = 100
+    after: int = 0  # only records past this position (``seq``): O(page) paging at any depth
 
     def __post_init__(self) -> None:
         if not 0 <= self.offset <= 10**9 or not 1 <= self.limit <= PAGE_MAX:
             raise ConfigError(
                 f"offset {self.offset} / limit {self.limit}: offset >= 0, limit 1..{PAGE_MAX}"
             )
+        if not 0 <= self.after <= 2**62:
+            raise ConfigError(f"after {self.after}: a record position, >= 0")
 
 
 def index_path(sources: Sources) -> Path:
@@ -212,10 +218,32 @@ def _add_labels(db: sqlite3.Connection, labels: Path, rowids: dict[str, int]) ->
     return unmatched
 
 
-def fts_query(text: str) -> str | None:
-    """Words of ``text`` as an FTS5 query: every word, as a prefix (``pebb`` finds pebbles)."""
-    words = _WORD.findall(text)[:16]
-    return " AND ".join(f'"{w}"*' for w in words) or None
+def fts_query(text: str, completions: Callable[[str], list[str]] | None = None) -> str | None:
+    """Words of ``text`` as an FTS5 query, all required. With ``completions``, the last word
+    also matches the indexed words it begins (as typed: ``pebb`` finds pebbles), spelled out
+    as an OR of whole words - FTS5's own ``pebb*`` reads every match before the first row."""
+    words = [w.lower() for w in _WORD.findall(text)[:16]]
+    if not words:
+        return None
+    terms = [f'"{w}"' for w in words]
+    if completions is not None:
+        spelled = [w for w in completions(words[-1]) if w != words[-1]]
+        if spelled:
+            terms[-1] = "(" + " OR ".join([terms[-1], *(f'"{w}"' for w in spelled)]) + ")"
+    return " AND ".join(terms)
+
+
+_AFTER = "r.rowid > ?"
+
+
+def _params_per_clause(clauses: list[str], params: list[Any]) -> list[list[Any]]:
+    """``params`` split by the clause whose ``?`` each fills."""
+    out, at = [], 0
+    for clause in clauses:
+        n = clause.count("?")
+        out.append(params[at : at + n])
+        at += n
+    return out
 
 
 class ViewIndex:
@@ -228,6 +256,17 @@ class ViewIndex:
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
         self.info = dict(self.db.execute("SELECT key, value FROM info").fetchall())
+        self._flagged: int | None = None
+        self.db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, search, row)")
+
+    def completions(self, start: str) -> list[str]:
+        """Indexed words that begin with ``start`` (a bounded range scan of the vocabulary)."""
+        end = start[:-1] + chr(ord(start[-1]) + 1)
+        rows = self.db.execute(
+            "SELECT term FROM temp.vocab WHERE term >= ? AND term < ? ORDER BY cnt DESC LIMIT ?",
+            (start, end, PREFIX_TERMS),
+        )
+        return [term for (term,) in rows]
 
     def close(self) -> None:
         self.db.close()
@@ -246,21 +285,68 @@ class ViewIndex:
         return {"checks": checks, "labels": labels}
 
     def page(self, query: Query) -> dict[str, Any]:
-        where, params = self._where(query)
-        total = self.db.execute(f"SELECT count(*) FROM records r {where}", params).fetchone()[0]
+        """One page of matching records in file order, the total, and whether it was capped.
+
+        A search drives the query from the FTS index (its rowids come in order, so a page
+        stops early); counting every match of a common word would read all of them, so
+        combined filters count up to :data:`COUNT_CAP` and say ``more``."""
+        conds, params = self._filters(query)
+        source, order = "records r", "r.rowid"
+        if query.q:
+            if self.db.execute("SELECT 1 FROM records WHERE id = ?", (query.q,)).fetchone():
+                conds, params = ["r.id = ?", *conds], [query.q, *params]
+            else:
+                match = fts_query(query.q, self.completions)
+                if match is None:
+                    return {"total": 0, "more": False, "offset": query.offset, "items": []}
+                source = "search s JOIN records r ON r.rowid = s.rowid"
+                order = "s.rowid"
+                conds, params = ["search MATCH ?", *conds], [match, *params]
+
+        def where(parts: list[str]) -> str:
+            return "WHERE " + " AND ".join(parts) if parts else ""
+
+        # The total counts the whole filter, not what lies past the ``after`` cursor.
+        counted = [(c, p) for c, p in zip(conds, _params_per_clause(conds, params)) if c != _AFTER]
+        total, more = self._count(
+            query, source, where([c for c, _ in counted]), [x for _, p in counted for x in p]
+        )
         rows = self.db.execute(
-            f"SELECT r.rowid, r.id, r.preview FROM records r {where} ORDER BY r.rowid LIMIT ? OFFSET ?",
+            f"SELECT r.rowid, r.id, r.preview FROM {source} {where(conds)} ORDER BY {order} "
+            "LIMIT ? OFFSET ?",
             [*params, query.limit, query.offset],
         ).fetchall()
         tags = self._tags([rowid for rowid, _, _ in rows])
         return {
             "total": total,
+            "more": more,
             "offset": query.offset,
             "items": [
-                {"id": rid, "preview": preview, "tags": tags.get(rowid, [])}
+                {"seq": rowid, "id": rid, "preview": preview, "tags": tags.get(rowid, [])}
                 for rowid, rid, preview in rows
             ],
         }
+
+    def _count(self, query: Query, source: str, where: str, params: list[Any]) -> tuple[int, bool]:
+        """Exact from the indexes for one filter; capped for a search or combined filters."""
+        single = [bool(query.check), bool(query.label), bool(query.q)]
+        if sum(single) == 0:
+            return self.records, False
+        if single == [True, False, False] and query.check == "-":
+            if self._flagged is None:
+                row = self.db.execute("SELECT count(DISTINCT rowid) FROM flags").fetchone()
+                self._flagged = int(row[0])
+            return self.records - self._flagged, False
+        if single == [True, False, False]:
+            sql = "SELECT count(DISTINCT rowid) FROM flags WHERE name = ?"
+            return int(self.db.execute(sql, (query.check,)).fetchone()[0]), False
+        if single == [False, True, False]:
+            sql = "SELECT count(DISTINCT rowid) FROM labels WHERE label = ?"
+            return int(self.db.execute(sql, (query.label,)).fetchone()[0]), False
+        counted = self.db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {source} {where} LIMIT {COUNT_CAP + 1})", params
+        ).fetchone()[0]
+        return min(int(counted), COUNT_CAP), counted > COUNT_CAP
 
     def record(self, record_id: str) -> dict[str, Any] | None:
         row = self.db.execute(
@@ -277,7 +363,7 @@ class ViewIndex:
         }
         return item
 
-    def _where(self, query: Query) -> tuple[str, list[Any]]:
+    def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         if query.check == "-":
@@ -288,16 +374,10 @@ class ViewIndex:
         if query.label:
             clauses.append("r.rowid IN (SELECT rowid FROM labels WHERE label = ?)")
             params.append(query.label)
-        match = fts_query(query.q) if query.q else None
-        if query.q and match is None:
-            clauses.append("r.id = ?")  # no word in it: only an exact id can match
-            params.append(query.q)
-        elif match:
-            clauses.append(
-                "(r.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) OR r.id = ?)"
-            )
-            params.extend([match, query.q])
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+        if query.after:
+            clauses.append(_AFTER)
+            params.append(query.after)
+        return clauses, params
 
     def _tags(self, rowids: list[int]) -> dict[int, list[str]]:
         if not rowids:

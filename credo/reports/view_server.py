@@ -98,6 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
                     q=params.get("q", "")[:500],
                     offset=int(params.get("offset", "0")),
                     limit=int(params.get("limit", "100")),
+                    after=int(params.get("after", "0")),
                 )
             except (ValueError, CredoError) as exc:
                 self._send(400, {"error": str(exc)})
