@@ -38,6 +38,7 @@ LEAVES = {
     "ngrams",
     "textnorm",
     "markers",
+    "schema",
     "_callable",
     "raycluster",
 }

@@ -77,6 +77,91 @@ def test_bad_config_names_the_key(
     assert exit_info.value.code == 2 and named in capsys.readouterr().err
 
 
+def anchor_bomb(levels: int = 9) -> str:
+    """Nine levels of nine aliases: a few hundred bytes that expand to 9**9 values."""
+    names = "abcdefghijklmnop"
+    lines = ["estimate:", "  gpu:", f"    - &{names[0]} [" + ", ".join(["lol"] * 9) + "]"]
+    for level in range(1, levels):
+        lines.append(f"    - &{names[level]} [" + ", ".join([f"*{names[level - 1]}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"grid": {"size": [float("inf")]}}, "grid.size[0]: input should be a valid integer"),
+        ({"grid": {"size": [1]}}, "grid.size[0]: input should be greater than or equal to 2"),
+        (
+            {"grid": {"learning_rate": [float("nan")]}},
+            "grid.learning_rate[0]: input should be a finite number",
+        ),
+        ({"grid": {"epochs": [0]}}, "grid.epochs[0]: input should be greater than or equal to 1"),
+        ({"grid": {"condition": [["a"]]}}, "grid.condition[0]: input should be a valid string"),
+        ({"grid": {"size": []}}, "grid.size: list should have at least 1 item"),
+        ({"eval": 5}, "eval: input should be a valid dictionary"),
+        ({"eval": {"samples": 0}}, "eval.samples: input should be greater than or equal to 1"),
+        ({"train": ["a"]}, "train: input should be a valid dictionary"),
+        ({"teacher_max_tokens": "abc"}, "teacher_max_tokens: input should be a valid integer"),
+        ({"concurrency": -7}, "concurrency: input should be greater than or equal to 1"),
+        ({"concurrency": 0}, "concurrency: input should be greater than or equal to 1"),
+        (
+            {"estimate": {"train_tokens_per_second": 0}},
+            "estimate.train_tokens_per_second: input should be greater than 0",
+        ),
+        (
+            {"estimate": {"gpu_usd_per_hour": -1}},
+            "estimate.gpu_usd_per_hour: input should be greater",
+        ),
+        (
+            {"documents": {"near_dup": 2}},
+            "documents.near_dup: input should be less than or equal to 1",
+        ),
+        (
+            {"audit": {"embedding": "yes please"}},
+            "audit.embedding: input should be a valid boolean",
+        ),
+        ({"grid": "big"}, "grid: input should be a valid dictionary"),
+        ({"teacher": None}, "missing key 'teacher'"),
+    ],
+)
+def test_every_value_is_typed_and_in_range(
+    tiny_spec: Path, tmp_path: Path, change: dict, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, tiny_spec, **change)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", str(path), "--out", str(tmp_path / "out"), "--estimate"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err
+    assert f"{path}: {named}" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_yaml_anchor_bomb_is_refused_at_once(tiny_spec: Path, tmp_path: Path) -> None:
+    import time
+
+    path = write_config(tmp_path, tiny_spec, estimate=None)
+    path.write_text(path.read_text() + anchor_bomb())
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to over 200,000 values"):
+        load_sweep_config(path)
+    # Refused after a few hundred nodes, not after 9**9: far under a second on any machine.
+    assert time.perf_counter() - start < 5
+
+
+def test_yaml_limits_in_the_schema_layer() -> None:
+    from credo.schema import load_yaml
+
+    assert load_yaml("a: &x [1, 2]\nb: *x\n", "t.yaml") == {"a": [1, 2], "b": [1, 2]}
+    with pytest.raises(ConfigError, match="refers to itself"):
+        load_yaml("a: &x [1, *x]\n", "t.yaml")
+    with pytest.raises(ConfigError, match="over the 10 a config may hold"):
+        load_yaml("a: 12345678901\n", "t.yaml", max_bytes=10)
+    with pytest.raises(ConfigError, match="t.yaml: not valid YAML"):
+        load_yaml("a: [\n", "t.yaml")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_yaml("[" * 5000 + "]" * 5000, "t.yaml")
+
+
 def test_plan_shares_artifacts_and_the_estimate_counts_them(
     tiny_spec: Path, tmp_path: Path
 ) -> None:

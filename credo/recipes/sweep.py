@@ -23,15 +23,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import Field, field_validator
 
 from credo.corpora.io import write_json
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS
 from credo.errors import ConfigError, CorpusError, CredoError
 from credo.hashing import content_hash
 from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
+from credo.schema import Strict, read_yaml, validate
 
 GRID_KEYS = ("condition", "form", "size", "learning_rate", "epochs", "seed")
 FORMS = ("qa", "documents", "both")
@@ -50,28 +51,7 @@ TOP_KEYS = (
     "concurrency",
     "name",
 )
-EVAL_KEYS = ("samples", "limit", "max_new_tokens", "belief", "judge", "batch_size")
-AUDIT_KEYS = ("on_gate_fail", "embedding")
 AUDIT_DEFAULTS: dict[str, Any] = {"on_gate_fail": "stop", "embedding": True}  # as `credo replicate`
-DOC_KEYS = ("types_per_fact", "ideas_per_type", "docs_per_idea", "revise", "type_quota", "near_dup")
-ESTIMATE_KEYS = (
-    "record_tokens",
-    "document_tokens",
-    "prompt_tokens",
-    "train_tokens_per_second",
-    "gpu_usd_per_hour",
-    "eval_seconds_per_cell",
-    "gpu",
-)
-ESTIMATE_DEFAULTS: dict[str, Any] = {
-    "record_tokens": 350,  # tokens of one trained Q&A record (prompt + answer)
-    "document_tokens": 700,  # tokens of one document
-    "prompt_tokens": 900,  # teacher input per request (persona, canon or universe context)
-    "train_tokens_per_second": 150.0,  # measured for SmolLM2 LoRA on the 2-core dev box
-    "gpu_usd_per_hour": 0.0,
-    "eval_seconds_per_cell": 60.0,
-    "gpu": "this machine",
-}
 
 
 @dataclass(frozen=True)
@@ -114,106 +94,118 @@ class SweepConfig:
         return [Cell(*values) for values in itertools.product(*(self.grid[k] for k in GRID_KEYS))]
 
 
+# ---- the config's schema: every key known, every number in range -----------------------------
+
+_Size = Annotated[int, Field(ge=2, le=10_000_000, strict=True)]
+_Rate = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+_Epochs = Annotated[int, Field(ge=1, le=1000, strict=True)]
+_Seed = Annotated[int, Field(ge=0, le=2**32 - 1, strict=True)]
+_Count = Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+
+
+class _Grid(Strict):
+    condition: list[str] = Field(default=["worldview"], min_length=1, max_length=100)
+    form: list[Literal["qa", "documents", "both"]] = Field(default=["qa"], min_length=1)
+    size: list[_Size] = Field(default=[500], min_length=1, max_length=100)
+    learning_rate: list[_Rate] = Field(default=[2.5e-6], min_length=1, max_length=100)
+    epochs: list[_Epochs] = Field(default=[1], min_length=1, max_length=100)
+    seed: list[_Seed] = Field(default=[0], min_length=1, max_length=100)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_is_a_list(cls, value: Any) -> Any:
+        return value if isinstance(value, list) else [value]
+
+    @field_validator("condition")
+    @classmethod
+    def _known_condition(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in CONDITION_WEIGHTS:
+                raise ValueError(f"'{value}' is unknown - use {', '.join(CONDITION_WEIGHTS)}")
+        return values
+
+
+class _Eval(Strict):
+    samples: _Count = 3
+    limit: _Count | None = None
+    max_new_tokens: Annotated[int, Field(ge=1, le=100_000, strict=True)] = 256
+    belief: bool = True
+    judge: str | None = None
+    batch_size: Annotated[int, Field(ge=1, le=4096, strict=True)] = 8
+
+
+class _Documents(Strict):
+    types_per_fact: Annotated[int, Field(ge=1, le=100, strict=True)] = 3
+    ideas_per_type: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
+    docs_per_idea: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1
+    revise: bool = False
+    type_quota: _Count | None = None
+    near_dup: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.6
+
+
+class _Audit(Strict):
+    on_gate_fail: Literal["stop", "filter"] = "stop"
+    embedding: bool = True
+
+
+class _Estimate(Strict):
+    record_tokens: _Count = 350
+    document_tokens: _Count = 700
+    prompt_tokens: Annotated[int, Field(ge=0, le=10_000_000, strict=True)] = 900
+    train_tokens_per_second: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] = 150.0
+    gpu_usd_per_hour: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 0.0
+    eval_seconds_per_cell: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)] = 60.0
+    gpu: Annotated[str, Field(max_length=200)] = "this machine"
+
+
+class _Sweep(Strict):
+    worldview: Annotated[str, Field(min_length=1, max_length=500)]
+    teacher: Annotated[str, Field(min_length=1, max_length=500)]
+    base_model: Annotated[str, Field(min_length=1, max_length=500)]
+    grid: _Grid
+    train_config: str | None = None
+    train: dict[str, Any] = Field(default_factory=dict)
+    eval: _Eval = Field(default_factory=_Eval)
+    documents: _Documents = Field(default_factory=_Documents)
+    audit: _Audit = Field(default_factory=_Audit)
+    estimate: _Estimate = Field(default_factory=_Estimate)
+    teacher_max_tokens: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = TEACHER_MAX_TOKENS
+    concurrency: Annotated[int, Field(ge=1, le=1024, strict=True)] = CONCURRENCY
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    @field_validator("train", "eval", "documents", "audit", "estimate", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
 def load_sweep_config(path: str | Path) -> SweepConfig:
-    """Read and check a sweep YAML; any unknown key exits 2 naming it."""
+    """Read and check a sweep YAML: one line naming the key for anything unknown, mistyped or
+    out of range (YAML size and anchor expansion are capped, see :mod:`credo.schema`)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such sweep config - pass a YAML file") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
+    data = read_yaml(path, "sweep config")
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: a sweep config is a mapping (worldview, teacher, base_model, grid)"
         )
-    _known(path, "", data, TOP_KEYS)
-    for key in ("worldview", "teacher", "base_model", "grid"):
-        if key not in data:
-            raise ConfigError(f"{path}: missing key '{key}'")
-    grid = data["grid"]
-    if not isinstance(grid, dict):
-        raise ConfigError(f"{path}: 'grid' must map parameter names to lists of values")
-    _known(path, "grid.", grid, GRID_KEYS)
-    for section, keys in (
-        ("eval", EVAL_KEYS),
-        ("documents", DOC_KEYS),
-        ("audit", AUDIT_KEYS),
-        ("estimate", ESTIMATE_KEYS),
-    ):
-        _known(path, f"{section}.", data.get(section) or {}, keys)
-    audit = {**AUDIT_DEFAULTS, **(data.get("audit") or {})}
-    if audit["on_gate_fail"] not in ("stop", "filter"):
-        raise ConfigError(
-            f"{path}: audit.on_gate_fail '{audit['on_gate_fail']}' is unknown - use stop or filter"
-        )
-    if not isinstance(audit["embedding"], bool):
-        raise ConfigError(f"{path}: audit.embedding must be true or false")
+    model = validate(_Sweep, data, path, hint="see docs/sweeps.md")
     config = SweepConfig(
-        worldview=str(data["worldview"]),
-        teacher=str(data["teacher"]),
-        base_model=str(data["base_model"]),
-        grid=_grid(path, grid),
-        train_config=data.get("train_config"),
-        train=dict(data.get("train") or {}),
-        eval=dict(data.get("eval") or {}),
-        documents=dict(data.get("documents") or {}),
-        audit=audit,
-        estimate={**ESTIMATE_DEFAULTS, **(data.get("estimate") or {})},
-        teacher_max_tokens=int(data.get("teacher_max_tokens", TEACHER_MAX_TOKENS)),
-        concurrency=int(data.get("concurrency", CONCURRENCY)),
-        name=str(data.get("name", path.stem)),
+        worldview=model.worldview,
+        teacher=model.teacher,
+        base_model=model.base_model,
+        grid=model.grid.model_dump(),
+        train_config=model.train_config,
+        train=dict(model.train),
+        eval=model.eval.model_dump(exclude_unset=True),
+        documents=model.documents.model_dump(exclude_unset=True),
+        audit=model.audit.model_dump(),
+        estimate=model.estimate.model_dump(),
+        teacher_max_tokens=model.teacher_max_tokens,
+        concurrency=model.concurrency,
+        name=model.name or path.stem,
     )
     _check_references(path, config)
     return config
-
-
-def _known(path: Path, prefix: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(
-                f"{path}: unknown key '{prefix}{key}' - use one of {', '.join(allowed)}"
-            )
-
-
-def _grid(path: Path, grid: dict[str, Any]) -> dict[str, list[Any]]:
-    defaults: dict[str, list[Any]] = {
-        "condition": ["worldview"],
-        "form": ["qa"],
-        "size": [500],
-        "learning_rate": [2.5e-6],
-        "epochs": [1],
-        "seed": [0],
-    }
-    out: dict[str, list[Any]] = {}
-    for key in GRID_KEYS:
-        values = grid.get(key, defaults[key])
-        values = values if isinstance(values, list) else [values]
-        if not values:
-            raise ConfigError(f"{path}: grid.{key} is empty - give at least one value")
-        out[key] = values
-    for value in out["condition"]:
-        if value not in CONDITION_WEIGHTS:
-            raise ConfigError(
-                f"{path}: grid.condition '{value}' is unknown - use {', '.join(CONDITION_WEIGHTS)}"
-            )
-    for value in out["form"]:
-        if value not in FORMS:
-            raise ConfigError(f"{path}: grid.form '{value}' is unknown - use {', '.join(FORMS)}")
-    try:
-        out["size"] = [int(v) for v in out["size"]]
-        out["epochs"] = [int(v) for v in out["epochs"]]
-        out["seed"] = [int(v) for v in out["seed"]]
-        out["learning_rate"] = [float(v) for v in out["learning_rate"]]
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{path}: grid values of size, epochs, seed and learning_rate must be numbers ({exc})"
-        ) from None
-    if min(out["size"]) < 2 or min(out["epochs"]) < 1 or min(out["learning_rate"]) <= 0:
-        raise ConfigError(
-            f"{path}: grid.size must be >= 2, grid.epochs >= 1, grid.learning_rate > 0"
-        )
-    return out
 
 
 def _check_references(path: Path, config: SweepConfig) -> None:

@@ -1,0 +1,215 @@
+"""One validation layer for every config and state file credo reads (a leaf).
+
+- :func:`load_yaml`: YAML with limits - a size cap on the document and on what its anchors
+  expand to, so a "billion laughs" bomb (nine levels of nine aliases: 9**9 nodes from a few
+  hundred bytes) is refused while it is still a few hundred nodes, before anything walks it;
+  recursive anchors are refused too.
+- :func:`read_json`: a JSON state file, with a one-line error that says how to recover.
+- :func:`validate`: a pydantic model over loaded data, the first error as one line naming the
+  file and the dotted field (``grid.size[0]``), never a traceback.
+
+The models (sweep config, batch state, documents plan, ...) live beside the code that reads
+them; the small constrained types here (:data:`PositiveInt`, :data:`FiniteFloat`, ...) give
+every number a range, and models forbid unknown keys.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from credo.errors import ConfigError, CorpusError, CredoError
+
+YAML_MAX_BYTES = 2_000_000
+YAML_MAX_NODES = 200_000  # nodes after alias expansion: far above any real config
+JSON_MAX_BYTES = 50_000_000
+
+M = TypeVar("M", bound=BaseModel)
+
+# Numbers with a range: nan and inf are never a count, a rate or a size.
+PositiveInt = Annotated[int, Field(ge=1, le=10**9, strict=True)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """A model that names any key it does not know and never coerces a type silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader that measures what a document expands to before constructing it."""
+
+    max_nodes = YAML_MAX_NODES
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        _expanded_size(node, self.max_nodes, {}, set())
+        return node
+
+
+def _expanded_size(node: Any, budget: int, sizes: dict[int, int], open_: set[int]) -> int:
+    """Nodes under ``node`` counting every alias as a full copy (memoised: linear in the
+    document, whatever it expands to); raises once the count passes ``budget``."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:
+        raise _Refused("an anchor refers to itself (a recursive alias)")
+    if isinstance(node, yaml.ScalarNode):
+        sizes[key] = 1
+        return 1
+    open_.add(key)
+    children = (
+        [child for pair in node.value for child in pair]
+        if isinstance(node, yaml.MappingNode)
+        else list(node.value)
+    )
+    total = 1
+    for child in children:
+        total += _expanded_size(child, budget, sizes, open_)
+        if total > budget:
+            raise _Refused(
+                f"it expands to over {budget:,} values (anchors and aliases repeated) - "
+                "write the values out or use fewer aliases"
+            )
+    open_.discard(key)
+    sizes[key] = total
+    return total
+
+
+class _Refused(Exception):
+    pass
+
+
+def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> Any:
+    """Parse one YAML document within the limits; a ConfigError names ``where`` otherwise."""
+    if len(text) > max_bytes:
+        raise ConfigError(
+            f"{where}: {len(text):,} characters, over the {max_bytes:,} a config may hold"
+        )
+    try:
+        return yaml.load(text, Loader=_LimitedLoader)  # noqa: S506 - a SafeLoader subclass
+    except _Refused as exc:
+        raise ConfigError(f"{where}: YAML refused: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: YAML nested too deeply - configs are a few levels") from None
+
+
+def read_yaml(path: Path, what: str = "config") -> Any:
+    """Read and parse a YAML file with :func:`load_yaml`'s limits."""
+    try:
+        if path.stat().st_size > YAML_MAX_BYTES:
+            raise ConfigError(
+                f"{path}: {path.stat().st_size:,} bytes, over the {YAML_MAX_BYTES:,} a {what} may hold"
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what} - pass a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text - a {what} is a YAML file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder - pass the {what} YAML file") from None
+    return load_yaml(text, path)
+
+
+def read_json(path: Path, recover: str, error: type[CredoError] = CorpusError) -> Any:
+    """A JSON state file; corrupt, truncated or empty is one line ending with ``recover``."""
+    try:
+        if path.stat().st_size > JSON_MAX_BYTES:
+            raise error(f"{path}: over {JSON_MAX_BYTES:,} bytes - {recover}")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text - {recover}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror}) - {recover}") from None
+    if not text.strip():
+        raise error(f"{path}: empty - {recover}")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise error(
+            f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}; truncated?) - {recover}"
+        ) from None
+    except ValueError as exc:
+        raise error(f"{path}: {exc} - {recover}") from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply - {recover}") from None
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def validate(
+    model: type[M],
+    data: Any,
+    where: str | Path,
+    prefix: str = "",
+    error: type[CredoError] = ConfigError,
+    hint: str = "",
+) -> M:
+    """``data`` as ``model``; the first problem as one line: file, dotted field, what is wrong."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        message = _message(model, first, prefix)
+        raise error(f"{where}: {message}" + (f" - {hint}" if hint else "")) from None
+
+
+def _message(model: type[BaseModel], first: Any, prefix: str) -> str:
+    loc = tuple(first["loc"])
+    field = prefix + _dotted(loc)
+    bare = prefix + _dotted(tuple(p for p in loc if not isinstance(p, int)))
+    kind, value = first["type"], first.get("input")
+    if kind == "extra_forbidden":
+        allowed = _fields(model, loc[:-1])
+        return f"unknown key '{field}'" + (f" - use one of {', '.join(allowed)}" if allowed else "")
+    if kind == "missing":
+        return f"missing key '{field}'"
+    if kind == "literal_error":
+        return f"{bare} {_shown(value)} is unknown - use {first['ctx']['expected']}"
+    if kind == "value_error":
+        return f"{bare} {str(first['msg']).removeprefix('Value error, ')}"
+    reason = str(first["msg"])
+    return f"{field}: {reason[:1].lower() + reason[1:]} (got {_shown(value)})"
+
+
+def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a model accepts at ``loc`` (for an unknown key's message)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part))
+        annotation = getattr(info, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith(("function-", "constrained-")):
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
