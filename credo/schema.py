@@ -182,7 +182,8 @@ def _message(model: type[BaseModel], first: Any, prefix: str) -> str:
     if kind == "value_error":
         return f"{bare} {str(first['msg']).removeprefix('Value error, ')}"
     reason = str(first["msg"])
-    return f"{field}: {reason[:1].lower() + reason[1:]} (got {_shown(value)})"
+    reason = f"{reason[:1].lower() + reason[1:]} (got {_shown(value)})"
+    return f"{field}: {reason}" if field else reason
 
 
 def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

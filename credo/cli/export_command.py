@@ -66,13 +66,19 @@ def export(
         if push:
             typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
         return
-    from credo.corpora.export import MIX_FORMATS, export_mix, export_warnings
+    from credo.corpora.export import (
+        MIX_FORMATS,
+        export_mix,
+        export_warnings,
+        refuse_forged_turns,
+    )
 
     if fmt not in MIX_FORMATS:
         raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
     target = out or source.parent
-    target.mkdir(parents=True, exist_ok=True)
     records = list(read_records(source))
+    refuse_forged_turns(records, source)  # before anything is created
+    target.mkdir(parents=True, exist_ok=True)
     files = export_mix(records, fmt, target, tokenizer, source=source)
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)

@@ -10,14 +10,16 @@ batches already submitted instead of paying for them twice.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from credo.corpora.io import write_json, write_text
 from credo.errors import CorpusError
+from credo.schema import Strict, read_json, validate
 
 STATE_FILE = "batches.json"
 IDS_DIR = "batches"
@@ -54,20 +56,14 @@ class BatchState:
         path = out / STATE_FILE
         if not path.exists():
             return cls(out, provider, model)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            chunks = [Chunk(**c) for c in data["chunks"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        saved = _read(path)
+        if saved.model != model:
             raise CorpusError(
-                f"{path}: unreadable batch state ({exc}) - move it aside to "
-                "resubmit everything (batches already sent are then paid twice)"
-            ) from exc
-        if data.get("model") != model:
-            raise CorpusError(
-                f"{path}: batches were sent for {data.get('model')}, not {model} "
+                f"{path}: batches were sent for {saved.model}, not {model} "
                 "- rerun with the original --model"
             )
-        return cls(out, provider, model, chunks, dict(data.get("invalid") or {}))
+        chunks = [Chunk(**c.model_dump()) for c in saved.chunks]
+        return cls(out, provider, model, chunks, dict(saved.invalid))
 
     def save(self) -> None:
         write_json(
@@ -91,7 +87,16 @@ class BatchState:
         return self.out / IDS_DIR / f"{chunk.name}.ids"
 
     def ids(self, chunk: Chunk) -> list[str]:
-        return self.ids_path(chunk).read_text(encoding="utf-8").split()
+        path = self.ids_path(chunk)
+        try:
+            return path.read_text(encoding="utf-8").split()
+        except (OSError, UnicodeDecodeError):
+            raise CorpusError(
+                f"{path}: missing or unreadable, so the requests of {chunk.name} (batch "
+                f"{chunk.batch_id or 'not sent'}) cannot be matched - to recover, run `credo batches "
+                f"{self.out} --cancel`, move {self.out / STATE_FILE} aside and rerun the same "
+                "generate: records already saved are kept, that chunk's requests are sent again"
+            ) from None
 
     def mark(self, chunk: Chunk, state: str, **fields: Any) -> None:
         chunk.state = state
@@ -119,5 +124,37 @@ def read_state(out: Path) -> BatchState | None:
     path = out / STATE_FILE
     if not path.exists():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return BatchState.load(out, data.get("provider", ""), data.get("model", ""))
+    saved = _read(path)
+    return BatchState.load(out, saved.provider, saved.model)
+
+
+class _SavedChunk(Strict):
+    name: Annotated[str, Field(pattern=r"^chunk-[0-9]{4,9}$")]
+    requests: Annotated[int, Field(ge=0, le=10**9, strict=True)]
+    bytes: Annotated[int, Field(ge=0, le=10**13, strict=True)]
+    batch_id: Annotated[str, Field(max_length=500)] | None = None
+    state: Annotated[str, Field(max_length=100)] = "submitting"
+    submitted_at: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    provider_counts: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    collected: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+
+class _SavedState(Strict):
+    provider: str = ""
+    model: Annotated[str, Field(min_length=1, max_length=500)]
+    chunks: list[_SavedChunk]
+    invalid: dict[str, str] = Field(default_factory=dict)
+
+
+def _read(path: Path) -> _SavedState:
+    recover = (
+        f"move it aside (mv {path} {path}.bad) and rerun the same generate to resubmit every "
+        "request not yet in records.jsonl (batches already sent are then paid twice)"
+    )
+    data = read_json(path, recover)
+    if not isinstance(data, dict):
+        raise CorpusError(
+            f"{path}: not a batch state (a JSON object with model and chunks, got "
+            f"{type(data).__name__}) - {recover}"
+        )
+    return validate(_SavedState, data, path, error=CorpusError, hint=recover)

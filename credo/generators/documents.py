@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import RootModel
 
 from credo.corpora.card import render_card
 from credo.corpora.io import (
@@ -48,7 +49,7 @@ from credo.corpora.manifest import (
     write_manifest,
 )
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
-from credo.errors import BackendError, ConfigError
+from credo.errors import BackendError, ConfigError, CorpusError
 from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
@@ -62,6 +63,7 @@ from credo.generators.registry import BackendFactory, default_model, load_backen
 from credo.generators.retry import RetryPolicy
 from credo.hashing import content_hash
 from credo.ngrams import phrase_hashes
+from credo.schema import read_json, validate
 from credo.types import Message, Record, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
@@ -153,6 +155,37 @@ class DocumentOptions:
             raise ConfigError(f"--type-quota {self.type_quota}: must be at least 1")
         if not 0 < self.near_dup <= 1:
             raise ConfigError(f"--near-dup {self.near_dup}: must be in (0, 1]")
+
+
+class _Plan(RootModel[dict[str, dict[str, list[str]]]]):
+    """``plan.json``: fact id -> document type -> ideas."""
+
+
+def read_plan(path: Path) -> dict[str, dict[str, list[str]]]:
+    """The saved brainstorm, checked: a damaged plan is one line saying how to recover."""
+    recover = (
+        f"move it aside (mv {path} {path}.bad) and rerun: the plan is brainstormed again "
+        "(documents already in records.jsonl are kept)"
+    )
+    data = read_json(path, recover, error=CorpusError)
+    return validate(_Plan, data, path, error=CorpusError, hint=recover).root
+
+
+def _saved_document(data: dict[str, Any], where: str) -> tuple[str, str]:
+    """(doc_type, text) of a saved documents record; anything else is not this kind of folder."""
+    meta, messages = data.get("meta"), data.get("messages")
+    doc_type = meta.get("doc_type") if isinstance(meta, dict) else None
+    text = (
+        messages[-1].get("content")
+        if isinstance(messages, list) and messages and isinstance(messages[-1], dict)
+        else None
+    )
+    if "id" not in data or not isinstance(doc_type, str) or not isinstance(text, str):
+        raise CorpusError(
+            f"{where}: not a document record (no meta.doc_type) - this folder holds another "
+            "kind of corpus; pass a new --out for --kind documents"
+        )
+    return doc_type, text
 
 
 def key_facts(wv: LoadedWorldview) -> list[Fact]:
@@ -319,8 +352,13 @@ def generate_documents(
     one round per stage (see :mod:`credo.generators.documents_batch`).
     """
     options.check()
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit {limit}: must be a positive whole number")
+    for name, value in (
+        ("--limit", limit),
+        ("--concurrency", concurrency),
+        ("--max-tokens", max_tokens),
+    ):
+        if value is not None and not 1 <= value <= 10**7:
+            raise ConfigError(f"{name} {value}: must be a positive whole number")
     out = Path(out)
     wv = load_worldview(source)
     policy = RetryPolicy.from_env(timeout=timeout)
@@ -459,7 +497,7 @@ async def _load_or_brainstorm(
     first, then the kinds in turn); a later run with a larger limit brainstorms the rest.
     """
     path = out / PLAN_FILE
-    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    saved = read_plan(path) if path.is_file() else {}
     per_fact = options.types_per_fact * options.ideas_per_type * options.docs_per_idea
     ordered = facts_in_turn(key_facts(wv))
     wanted = ordered if limit is None else ordered[: max(1, -(-limit // per_fact))]
@@ -613,10 +651,11 @@ async def _write_all(
     per_type: Counter[str] = Counter()
     dups = NearDuplicates(options.near_dup)
     if records_file.exists():
-        for _, data in iter_jsonl(records_file):
+        for number, data in iter_jsonl(records_file):
+            doc_type, text = _saved_document(data, f"{records_file}:{number}")
             done.add(str(data["id"]))
-            per_type[normalise_type(data["meta"]["doc_type"])] += 1
-            dups.add(data["messages"][-1]["content"])
+            per_type[normalise_type(doc_type)] += 1
+            dups.add(text)
     done |= _rejected_ids(out)
     pending = [j for j in jobs if j.id not in done]
     system = Message("system", context)
