@@ -62,7 +62,7 @@ def _expanded_size(node: Any, budget: int, sizes: dict[int, int], open_: set[int
     if key in sizes:
         return sizes[key]
     if key in open_:
-        raise _Refused("an anchor refers to itself (a recursive alias)")
+        raise YamlRefused("an anchor refers to itself (a recursive alias)")
     if isinstance(node, yaml.ScalarNode):
         sizes[key] = 1
         return 1
@@ -76,7 +76,7 @@ def _expanded_size(node: Any, budget: int, sizes: dict[int, int], open_: set[int
     for child in children:
         total += _expanded_size(child, budget, sizes, open_)
         if total > budget:
-            raise _Refused(
+            raise YamlRefused(
                 f"it expands to over {budget:,} values (anchors and aliases repeated) - "
                 "write the values out or use fewer aliases"
             )
@@ -85,8 +85,14 @@ def _expanded_size(node: Any, budget: int, sizes: dict[int, int], open_: set[int
     return total
 
 
-class _Refused(Exception):
-    pass
+class YamlRefused(Exception):
+    """A YAML document over the limits (its message says which)."""
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with the expansion limit; raises ``yaml.YAMLError`` or
+    :class:`YamlRefused` for callers that word their own errors (line numbers, SpecError)."""
+    return yaml.load(text, Loader=_LimitedLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> Any:
@@ -96,8 +102,8 @@ def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> 
             f"{where}: {len(text):,} characters, over the {max_bytes:,} a config may hold"
         )
     try:
-        return yaml.load(text, Loader=_LimitedLoader)  # noqa: S506 - a SafeLoader subclass
-    except _Refused as exc:
+        return parse_yaml(text)
+    except YamlRefused as exc:
         raise ConfigError(f"{where}: YAML refused: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None

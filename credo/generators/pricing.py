@@ -9,6 +9,7 @@ unknown cost (None), never a made-up one.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from credo.errors import ConfigError
+from credo.schema import YamlRefused, parse_yaml
 from credo.types import Usage
 
 PRICES_AS_OF = "2025-06"
@@ -78,8 +80,8 @@ def load_price_table(path: str | Path | None = None) -> PriceTable:
 def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+        data = json.loads(text) if path.suffix == ".json" else parse_yaml(text)
+    except (OSError, ValueError, yaml.YAMLError, YamlRefused) as exc:
         raise ConfigError(f"{path}: cannot read the price table ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a price table maps 'provider/model' to {{input, output}}")
@@ -92,4 +94,9 @@ def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
                 f"{path}: field '{model_id}' needs numeric 'input' and 'output' "
                 f"(USD per million tokens), e.g. {{input: 0.15, output: 0.6}}"
             ) from exc
+        if not all(math.isfinite(v) and 0 <= v <= 1e6 for v in rows[str(model_id)]):
+            raise ConfigError(
+                f"{path}: field '{model_id}': prices must be finite, >= 0 and at most 1e6 "
+                "USD per million tokens"
+            )
     return rows

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from credo.errors import ConfigError
+from credo.schema import YamlRefused, parse_yaml
 
 ENV_PREFIX = "CREDO_TRAIN_"
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
@@ -121,7 +122,11 @@ def train_config_path(name_or_path: str | Path | None) -> Path | None:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = parse_yaml(Path(path).read_text(encoding="utf-8")) or {}
+    except YamlRefused as exc:
+        raise ConfigError(f"{path}: YAML refused: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text - a train config is a YAML file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
     except yaml.YAMLError as exc:

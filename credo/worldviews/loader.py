@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from credo.errors import SpecError
 from credo.hashing import content_hash
+from credo.schema import YamlRefused, parse_yaml
 from credo.worldviews.spec import EvalSets, Worldview
 
 SHIPPED_DIR = Path(__file__).parent / "data"
@@ -85,7 +86,9 @@ def _read_yaml(path: Path) -> tuple[Any, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read ({exc}) - is it a UTF-8 YAML file?") from exc
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
+    except YamlRefused as exc:
+        raise SpecError(f"{path}: YAML refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
