@@ -382,3 +382,14 @@ def test_bad_input_names_the_file_and_the_fix(
         err.count("\n") == 1
         and f"{bad}:1: a row needs 'messages' or 'prompt' and 'response'" in err
     )
+
+
+def test_a_large_static_page_points_to_serve(
+    outputs: dict[str, Path], capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credo.cli import view_command
+
+    monkeypatch.setattr(view_command, "STATIC_PAGE_MAX", 2)
+    assert _run(["view", str(outputs["corpus"])]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "all 3 records" in err and "credo view --serve" in err

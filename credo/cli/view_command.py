@@ -8,6 +8,8 @@ import typer
 
 from credo import defaults
 
+STATIC_PAGE_MAX = 20_000  # past this the one-file page takes seconds to open (BENCHMARKS.md)
+
 
 def register(app: typer.Typer) -> None:
     app.command("view")(view)
@@ -52,6 +54,12 @@ def view(
         f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled){unmatched} - "
         f"wrote {result.page}"
     )
+    if result.records > STATIC_PAGE_MAX:
+        typer.echo(
+            f"warning: the page embeds all {result.records:,} records and loads slowly - "
+            "`credo view --serve` pages them from an index instead",
+            err=True,
+        )
 
 
 def _serve(source: Path, audit: Path | None, labels: Path | None, port: int) -> None:

@@ -34,7 +34,7 @@ PAGE_MAX = 500  # rows one request may ask for
 COUNT_CAP = 1_000  # a search or combined filter counts this far, then says "more"
 PREFIX_TERMS = 32  # a word beginning stands for at most this many indexed words
 _BATCH = 5000
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 splits: "_" separates words
 _SCHEMA = """
 CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, preview TEXT NOT NULL,

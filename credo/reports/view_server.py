@@ -15,6 +15,7 @@ to 127.0.0.1 sends its own name as ``Host`` and gets a 400.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,6 +65,13 @@ class ViewServer(ThreadingHTTPServer):
             raise ConfigError(f"port {port}: {exc.strerror} - pick another with --port") from None
         self.allowed_hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line on stderr instead of socketserver's traceback; the server keeps serving."""
+        import sys
+
+        error = sys.exc_info()[1]
+        print(f"credo view: a request failed ({type(error).__name__}: {error})", file=sys.stderr)
+
     @property
     def port(self) -> int:
         return int(self.server_address[1])
@@ -103,8 +111,13 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, CredoError) as exc:
                 self._send(400, {"error": str(exc)})
                 return
-            with self.server.lock:
-                self._send(200, self.server.index.page(query))
+            try:
+                with self.server.lock:
+                    page = self.server.index.page(query)
+            except sqlite3.Error:  # a search SQLite cannot read: the reader's input, not a crash
+                self._send(400, {"error": "search not understood - use words or an id"})
+                return
+            self._send(200, page)
         elif url.path == "/api/record":
             with self.server.lock:
                 item = self.server.index.record(params.get("id", ""))
