@@ -410,3 +410,28 @@ def test_report_pools_seeds_and_lists_failed_cells(tmp_path: Path) -> None:
     assert list(report["failed_cells"].values()) == ["CUDA out of memory"]
     page = (folder / "report.html").read_text()
     assert "data:image/png;base64," in page and "CUDA out of memory" in page and "+0.600" in page
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"status": "done", "metr', "not valid JSON"),
+        ("", "empty"),
+        ("[]", "not a JSON object"),
+        ('{"status": "done", "attempts": "3"}', "attempts: input should be a valid integer"),
+        ('{"status": "maybe"}', "status 'maybe' is unknown"),
+    ],
+)
+def test_a_damaged_cell_state_names_itself_and_the_fix(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    from credo.errors import CorpusError
+    from credo.recipes.sweep import _read
+
+    path = tmp_path / "cells" / "c.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    with pytest.raises(CorpusError) as info:
+        _read(path)
+    assert says in str(info.value) and f"delete {path} and rerun" in str(info.value)
+    assert _read(tmp_path / "missing.json") == {}

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from credo.corpora.io import write_json
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS
 from credo.errors import ConfigError, CorpusError, CredoError
 from credo.hashing import content_hash
 from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
-from credo.schema import Strict, read_yaml, validate
+from credo.schema import Strict, read_json, read_yaml, validate
 
 GRID_KEYS = ("condition", "form", "size", "learning_rate", "epochs", "seed")
 FORMS = ("qa", "documents", "both")
@@ -503,10 +503,24 @@ def _config_json(config: SweepConfig) -> dict[str, Any]:
     return {k: getattr(config, k) for k in TOP_KEYS}
 
 
-def _read(path: Path) -> dict[str, Any]:
-    import json
+class _SavedState(BaseModel):
+    """What the sweep reads back from ``cells/<cell>.json`` and an artifact's ``done.json``."""
 
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    model_config = ConfigDict(extra="allow")
+    status: Literal["done", "failed"] | None = None
+    attempts: Annotated[int, Field(ge=0, le=10**6, strict=True)] = 0
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """A saved cell or artifact state; damaged, it names itself and how to redo that step."""
+    if not path.is_file():
+        return {}
+    recover = f"delete {path} and rerun: that step is done again (the others are reused)"
+    data = read_json(path, recover)
+    if not isinstance(data, dict):
+        raise CorpusError(f"{path}: not a JSON object - {recover}")
+    validate(_SavedState, data, path, error=CorpusError, hint=recover)
+    return data
 
 
 def _run_cell(
