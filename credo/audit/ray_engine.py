@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from credo.audit.engine import Reread, map_batch, reduce_checks
 from credo.audit.result import CheckRun
-from credo.audit.runner import Reread, map_batch, reduce_checks
 from credo.corpora.columnar import is_columnar, with_meta
 from credo.corpora.io import read_records, record_from_line
 from credo.errors import ConfigError, CorpusError
