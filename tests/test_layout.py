@@ -40,6 +40,7 @@ LEAVES = {
     "markers",
     "_callable",
     "raycluster",
+    "plugins",
 }
 
 

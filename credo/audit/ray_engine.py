@@ -257,9 +257,7 @@ def _near_duplicates(
     sigs = Rows()
     for row in out.iter_rows():
         sigs.add(pickle.loads(row["parts"])[0][check.name][1])
-    return list(
-        check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus.ids, ctx)
-    )
+    return list(check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus, ctx))
 
 
 def check_engine(engine: str, address: str | None) -> None:

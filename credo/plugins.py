@@ -1,0 +1,54 @@
+"""Third-party checks, backends and export formats, found through entry points (as llm's
+plugins are): a package names its objects in its ``pyproject.toml``,
+
+    [project.entry-points."credo.filters"]
+    mycheck = "credo_mycheck:CHECKS"
+
+and ``pip install`` is all it takes. The groups are :data:`GROUPS`; each registry
+(:mod:`credo.filters.registry`, :mod:`credo.generators.registry`,
+:mod:`credo.corpora.export`) reads its own group and checks what it gets.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from credo.errors import ConfigError
+
+FILTERS, BACKENDS, EXPORTS = "credo.filters", "credo.backends", "credo.exports"
+GROUPS = (FILTERS, BACKENDS, EXPORTS)
+
+
+@cache
+def plugin_objects(group: str) -> tuple[tuple[str, Any], ...]:
+    """``(entry point name, loaded object)`` for every installed plugin of ``group``, sorted
+    by name; a plugin that fails to import is named with the package that provides it."""
+    found = []
+    for point in sorted(entry_points(group=group), key=lambda p: p.name):
+        try:
+            found.append((point.name, point.load()))
+        except Exception as exc:  # any import-time failure of third-party code
+            package = point.dist.name if point.dist else "an installed package"
+            raise ConfigError(
+                f"plugin {point.name!r} ({group}, from {package}): cannot load "
+                f"{point.value!r} ({type(exc).__name__}: {exc}) - fix or uninstall {package}"
+            ) from exc
+    return tuple(found)
+
+
+def declarations(group: str, kind: type) -> list[Any]:
+    """The ``kind`` objects the plugins of ``group`` declare: an entry point names one, or a
+    tuple of them (a check module's ``CHECKS``)."""
+    out = []
+    for name, obj in plugin_objects(group):
+        items = obj if isinstance(obj, (list, tuple)) else [obj]
+        for item in items:
+            if not isinstance(item, kind):
+                raise ConfigError(
+                    f"plugin {name!r} ({group}): expected a {kind.__name__} (or a tuple of them), "
+                    f"got {type(item).__name__} - point the entry point at the declaration"
+                )
+            out.append(item)
+    return out
