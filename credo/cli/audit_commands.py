@@ -85,7 +85,7 @@ def audit(
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
-    from credo.audit.reports import report_json
+    from credo.audit.reports import render_text, report_json
     from credo.audit.result import verdict
     from credo.filters.fidelity import FidelityConfig
     from credo.filters.registry import embedding_options
@@ -110,11 +110,7 @@ def audit(
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
-    for run in result.checks:
-        typer.echo(
-            f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}"
-        )
-    typer.echo(f"{verdict(result)} - reports in {target}")
+    typer.echo(render_text(result, target))  # failing gates and their worst records first
     raise typer.Exit(0 if result.passed else 1)
 
 
