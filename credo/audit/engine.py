@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
 from credo.corpora.io import read_records
 from credo.errors import ConfigError
@@ -130,6 +131,7 @@ def run_checks(
     ctx: AuditContext,
     checks: Sequence[Check],
     workers: int = 1,
+    progress: AuditProgress | None = None,
 ) -> tuple[list[CheckRun], list[Finding]]:
     """Every check's ``map_batch`` on each batch, then its ``reduce`` over the partials.
 
@@ -145,10 +147,12 @@ def run_checks(
             parts[check.name].add(offset, batch_parts[check.name])
             seconds[check.name] += batch_seconds[check.name] + time.perf_counter() - start
         offset += size
+        if progress is not None:
+            progress.mapped(offset, seconds)
     if not offset:  # an empty corpus still runs each check once (a check may note why it skipped)
         for check in checks:
             parts[check.name].add(0, check.map_batch([], ctx))
-    return reduce_checks(checks, parts, seconds, corpus, ctx)
+    return reduce_checks(checks, parts, seconds, corpus, ctx, progress=progress)
 
 
 def reduce_checks(
@@ -158,11 +162,14 @@ def reduce_checks(
     corpus: Any,
     ctx: AuditContext,
     reducers: Mapping[str, Callable[[], list[Finding]]] | None = None,
+    progress: AuditProgress | None = None,
 ) -> tuple[list[CheckRun], list[Finding]]:
     """Each check's reduce over its partials, in table order, with its run (map + reduce seconds).
     ``reducers`` replaces a check's reduce (the Ray engine bands near_duplicate on the cluster)."""
     runs, findings = [], []
     for check in checks:
+        if progress is not None:
+            progress.reducing(check.name)
         start = time.perf_counter()
         if reducers and check.name in reducers:
             found = reducers[check.name]()
@@ -197,6 +204,7 @@ def audit_stream(
     checks: Sequence[Check],
     batch: int | None = None,
     workers: int = 1,
+    progress: AuditProgress | None = None,
 ) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
     """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
     batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
@@ -215,5 +223,5 @@ def audit_stream(
         if chunk:
             yield chunk
 
-    runs, findings = run_checks(batches(), corpus, ctx, checks, workers)
+    runs, findings = run_checks(batches(), corpus, ctx, checks, workers, progress)
     return runs, findings, corpus, sets

@@ -7,7 +7,7 @@ folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from credo.audit.engine import (
     reduce_checks,
     run_checks,
 )
+from credo.audit.progress import AuditProgress, count_lines
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
 from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, records_path
@@ -101,6 +102,7 @@ def audit_corpus(
     engine: str = "local",
     address: str | None = None,
     workers: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[AuditResult, Reread]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
     :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
@@ -124,7 +126,10 @@ def audit_corpus(
 
         runs, findings, corpus, sets = audit_stream_ray(source, ctx, chosen, use_embedding, address)
     else:
-        runs, findings, corpus, sets = audit_stream(source, ctx, chosen, workers=workers)
+        reporter = AuditProgress(count_lines(source), progress) if progress else None
+        runs, findings, corpus, sets = audit_stream(
+            source, ctx, chosen, workers=workers, progress=reporter
+        )
     if not corpus.ids:
         raise CorpusError(
             f"{source}: no records - an empty corpus cannot pass an audit; generate it first"
@@ -154,6 +159,7 @@ def run_audit(
     engine: str = "local",
     address: str | None = None,
     workers: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
     source = records_path(path)
@@ -167,7 +173,16 @@ def run_audit(
     # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
     check_output(target, inputs=[source], replaceable=AUDIT_FILES)
     result, _ = audit_corpus(
-        path, eval_path, worldview, checks, use_embedding, options, engine, address, workers
+        path,
+        eval_path,
+        worldview,
+        checks,
+        use_embedding,
+        options,
+        engine,
+        address,
+        workers,
+        progress=progress,
     )
     with output_lock(target):
         write_reports(result, target)

@@ -79,6 +79,9 @@ def audit(
         1, "--workers", min=1, help="Local engine: map the batches in this many processes."
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = typer.Option(
+        False, "--quiet", help="No progress lines on stderr (long audits print them)."
+    ),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
@@ -106,6 +109,7 @@ def audit(
         engine,
         address,
         workers,
+        progress=None if quiet else lambda line: typer.echo(line, err=True),
     )
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
