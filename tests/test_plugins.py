@@ -207,3 +207,12 @@ def test_a_plugin_cannot_take_a_builtin_name(
             lookup()
     finally:
         plugin_objects.cache_clear()
+
+
+def test_contributing_shows_the_tested_plugin_in_full() -> None:
+    """CONTRIBUTING.md's examples are these files, so the copyable ones are the tested ones."""
+    guide = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for name in ("check.py", "backend.py", "export.py"):
+        source = (TOY / "credo_toyplugin" / name).read_text(encoding="utf-8")
+        assert f"```python\n{source}```" in guide, name
+    assert f"```toml\n{(TOY / 'pyproject.toml').read_text(encoding='utf-8')}```" in guide

@@ -94,13 +94,15 @@ def _view(table: Table) -> dict[str, Any]:
             if row[i] and row[j]:
                 runs = word_diff(str(row[i]), str(row[j]))
                 row[i], row[j] = _marked(runs, 0), _marked(runs, 1)
-    link = f"{TABLES_DIR}/{table.key}.jsonl" if f"{TABLES_DIR}/" in table.note else ""
+    link = f"{TABLES_DIR}/{table.key}.jsonl"
+    note, _, after = table.note.partition(link)  # the path in the note becomes the link
     return {
         "title": table.title,
         "headers": table.headers,
         "rows": rows,
-        "note": table.note,
-        "link": link,
+        "note": note,
+        "link": link if _ else "",
+        "after": after,
         "gate": table.key.startswith("gate-"),
         "compare": table.compare is not None,
     }

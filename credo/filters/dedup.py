@@ -303,8 +303,7 @@ def cluster_table(report: CheckReport) -> list[Table]:
             f"{title} clusters",
             ["kept", "closest copy", "score", "copies", "kept text", "copy text"],
             rows,
-            f"{len(clusters)} clusters, {report.section.get('removed', 0)} records removed; "
-            "differing words marked",
+            f"{len(clusters)} clusters, {report.section.get('removed', 0)} records removed",
             compare=(4, 5),
         )
     ]
