@@ -22,11 +22,17 @@ GROUPS = (FILTERS, BACKENDS, EXPORTS)
 
 
 @cache
+def _installed() -> Any:  # EntryPoints (3.12+) or SelectableGroups (3.11): both .select()
+    """Every installed entry point, read once (each read walks every installed package)."""
+    return entry_points()
+
+
+@cache
 def plugin_objects(group: str) -> tuple[tuple[str, Any], ...]:
     """``(entry point name, loaded object)`` for every installed plugin of ``group``, sorted
     by name; a plugin that fails to import is named with the package that provides it."""
     found = []
-    for point in sorted(entry_points(group=group), key=lambda p: p.name):
+    for point in sorted(_installed().select(group=group), key=lambda p: p.name):
         try:
             found.append((point.name, point.load()))
         except Exception as exc:  # any import-time failure of third-party code
@@ -52,3 +58,9 @@ def declarations(group: str, kind: type) -> list[Any]:
                 )
             out.append(item)
     return out
+
+
+def reset() -> None:
+    """Forget what was found (after installing a plugin into a running process: tests)."""
+    _installed.cache_clear()
+    plugin_objects.cache_clear()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from credo.errors import ConfigError
-from credo.plugins import BACKENDS, EXPORTS, FILTERS, plugin_objects
+from credo.plugins import BACKENDS, EXPORTS, FILTERS, reset
 from credo.types import Message, Record
 
 TOY = Path(__file__).parent / "plugins" / "credo_toyplugin"
@@ -57,9 +57,9 @@ def toy_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "PYTHONPATH",
         os.pathsep.join([str(site), str(TOY), str(REPO), os.environ.get("PYTHONPATH", "")]),
     )
-    plugin_objects.cache_clear()
+    reset()
     yield site
-    plugin_objects.cache_clear()
+    reset()
 
 
 def credo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -156,7 +156,7 @@ def test_toy_export_from_the_command_line(toy_site: Path, tmp_path: Path) -> Non
 
 
 def test_without_the_plugin_the_names_are_unknown(tmp_path: Path) -> None:
-    plugin_objects.cache_clear()
+    reset()
     data = corpus(tmp_path / "corpus")
     run = credo("audit", str(data), "--checks", "toy", "--out", str(tmp_path / "a"), cwd=tmp_path)
     assert run.returncode == 2
@@ -170,7 +170,7 @@ def test_a_broken_plugin_is_named_in_one_line(
     install(site, {FILTERS: {"broken": "credo_toyplugin.missing:CHECKS"}})
     monkeypatch.syspath_prepend(str(TOY))
     monkeypatch.syspath_prepend(str(site))
-    plugin_objects.cache_clear()
+    reset()
     from credo.filters.registry import check_spec
 
     try:
@@ -179,7 +179,7 @@ def test_a_broken_plugin_is_named_in_one_line(
         ):
             check_spec("broken")
     finally:
-        plugin_objects.cache_clear()
+        reset()
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ def test_a_plugin_cannot_take_a_builtin_name(
     site = tmp_path / "site"
     install(site, {group: {"clash": value}})
     monkeypatch.syspath_prepend(str(site))
-    plugin_objects.cache_clear()
+    reset()
     from credo.corpora.export import export_formats
     from credo.filters.registry import all_checks
     from credo.generators.registry import all_backends
@@ -206,7 +206,7 @@ def test_a_plugin_cannot_take_a_builtin_name(
         with pytest.raises(ConfigError, match=message):
             lookup()
     finally:
-        plugin_objects.cache_clear()
+        reset()
 
 
 def test_contributing_shows_the_tested_plugin_in_full() -> None:

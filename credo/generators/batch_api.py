@@ -230,7 +230,7 @@ def batch_api_for(backend: Any) -> BatchAPI:
     """The batch API the backend's provider declares (see its ``BACKEND``)."""
     from credo.generators.registry import batch_api_for as declared
 
-    return declared(backend)  # type: ignore[no-any-return]
+    return declared(backend)
 
 
 def chunk_lines(lines: list[bytes], max_requests: int, max_bytes: int) -> list[list[int]]:
