@@ -154,3 +154,14 @@ def test_count_lines(tmp_path: Path) -> None:
     path.write_text('{"a": 1}\n{"a": 2}', encoding="utf-8")
     assert count_lines(path) == 2
     assert count_lines(tmp_path / "data.parquet") is None
+
+
+def test_a_check_that_declares_no_table_still_shows_its_findings() -> None:
+    """A check with no report declaration (or whose plugin is gone) gets a table of its details."""
+    result = _result(refusals=0)
+    result.checks.append(CheckRun("mystery", True, {"level": 3}, 1, 0.1, 1))
+    result.findings.append(Finding("m1", "mystery", {"why": "odd", "score": 0.4}))
+    report = render_markdown(result)
+    assert "## Failing gate: mystery (1 records)" in report
+    assert "## Mystery findings" in report and "| m1 | odd | 0.4 |" in report
+    assert "| mystery | level | 3 |" in report
