@@ -133,6 +133,7 @@ def test_progress_is_throttled_with_rate_and_eta() -> None:
     clock.now = 12
     progress.mapped(48_000, {"refusal": 9.0, "dedup": 1.2})  # throttled
     progress.reducing("dedup")
+    progress.reducing("diversity")  # a quick fold right after: not another line
     assert lines[0] == (
         "audit: 40,000/100,000 records (40%), 4,000 records/s, ETA 15 s - "
         "slowest checks: refusal 5,000/s, dedup 40,000/s"

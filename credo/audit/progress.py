@@ -78,8 +78,10 @@ class AuditProgress:
         self.write(line)
 
     def reducing(self, name: str) -> None:
-        """Before a check folds its partials (dedup's pairs, contamination's neighbours)."""
-        if not self.silent and self.clock() - self.started >= self.every:
+        """Before a check folds its partials (dedup's pairs, contamination's neighbours); quick
+        folds in a row say it once (a line at most every second)."""
+        now = self.clock()
+        if not self.silent and now - self.started >= self.every and now - self.last >= 1.0:
             self.write(
                 f"audit: {name}: combining the batches ({_duration(self.clock() - self.started)} so far)"
             )
