@@ -11,14 +11,18 @@ and ``pip install`` is all it takes. The groups are :data:`GROUPS`; each registr
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 from credo.errors import ConfigError
 
 FILTERS, BACKENDS, EXPORTS = "credo.filters", "credo.backends", "credo.exports"
 GROUPS = (FILTERS, BACKENDS, EXPORTS)
+T = TypeVar("T")
 
 
 @cache
@@ -58,6 +62,33 @@ def declarations(group: str, kind: type) -> list[Any]:
                 )
             out.append(item)
     return out
+
+
+def declared_in(package: str, attribute: str, suffix: str = "") -> list[Any]:
+    """What the modules of a credo package declare: each module (named ``*suffix``) whose
+    ``attribute`` is set adds it (one declaration, or a tuple of them). The built-ins."""
+    found: list[Any] = []
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if info.name.endswith(suffix):
+            value = getattr(importlib.import_module(f"{package}.{info.name}"), attribute, ())
+            found.extend(value if isinstance(value, (list, tuple)) else [value])
+    return found
+
+
+def with_plugins(
+    builtins: list[T], group: str, kind: type, name: Callable[[T], str], what: str
+) -> dict[str, T]:
+    """Built-in declarations and the plugins' of ``group`` by name; a plugin may not take a
+    built-in's name (``what`` says what the name is: "check", "provider", "format")."""
+    found = {name(item): item for item in builtins}
+    for item in declarations(group, kind):
+        if name(item) in found:
+            raise ConfigError(
+                f"plugin {what} {name(item)!r} ({group}): a built-in {what} has that name - "
+                f"rename the plugin's {what}"
+            )
+        found[name(item)] = item
+    return found
 
 
 def reset() -> None:

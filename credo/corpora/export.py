@@ -14,8 +14,6 @@ code and no template markers (``tests/test_trainer_exports.py`` checks it token 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from credo.corpora.text_export import message_record, text_row
 from credo.errors import ConfigError
 from credo.hashing import content_hash
 from credo.models import load_tokenizer
-from credo.plugins import EXPORTS, declarations
+from credo.plugins import EXPORTS, declared_in, with_plugins
 from credo.types import Record
 
 __all__ = [
@@ -51,12 +49,7 @@ __all__ = [
 @cache
 def builtin_exports() -> tuple[ExportSpec, ...]:
     """The declarations of this package's ``*_export`` modules."""
-    package = importlib.import_module("credo.corpora")
-    found: list[ExportSpec] = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.endswith("_export"):
-            found.extend(importlib.import_module(f"credo.corpora.{info.name}").EXPORTS)
-    return tuple(found)
+    return tuple(declared_in("credo.corpora", "EXPORTS", suffix="_export"))
 
 
 MIX_FORMATS = tuple(spec.name for spec in builtin_exports())  # built-ins; see export_formats()
@@ -64,15 +57,7 @@ MIX_FORMATS = tuple(spec.name for spec in builtin_exports())  # built-ins; see e
 
 def export_formats() -> dict[str, ExportSpec]:
     """Built-in and plugin formats by name; a plugin may not take a built-in's name."""
-    specs = {spec.name: spec for spec in builtin_exports()}
-    for spec in declarations(EXPORTS, ExportSpec):
-        if spec.name in specs:
-            raise ConfigError(
-                f"plugin export {spec.name!r} ({EXPORTS}): a built-in format has that name - "
-                "rename the plugin's format"
-            )
-        specs[spec.name] = spec
-    return specs
+    return with_plugins(list(builtin_exports()), EXPORTS, ExportSpec, lambda s: s.name, "format")
 
 
 def export_spec(fmt: str) -> ExportSpec:

@@ -9,15 +9,13 @@ all read it; adding a check is its one module.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from credo.errors import ConfigError
 from credo.filters.base import Check
 from credo.filters.spec import CheckSpec, Embedding
-from credo.plugins import FILTERS, declarations
+from credo.plugins import FILTERS, declared_in, with_plugins
 
 __all__ = [
     "CHECKS",
@@ -34,12 +32,7 @@ __all__ = [
 
 def builtin_checks() -> tuple[CheckSpec, ...]:
     """The checks declared by the modules of this package, in their declared order."""
-    package = importlib.import_module("credo.filters")
-    found: list[CheckSpec] = []
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"credo.filters.{info.name}")
-        found.extend(getattr(module, "CHECKS", ()))
-    return tuple(sorted(found, key=lambda s: s.order))
+    return tuple(sorted(declared_in("credo.filters", "CHECKS"), key=lambda s: s.order))
 
 
 CHECKS = builtin_checks()  # the built-ins; plugins join in all_checks()
@@ -48,14 +41,8 @@ CHECK_NAMES = tuple(spec.name for spec in CHECKS)
 
 def all_checks() -> tuple[CheckSpec, ...]:
     """Built-in and plugin checks, in order; a plugin may not take a built-in's name."""
-    plugins = declarations(FILTERS, CheckSpec)
-    for spec in plugins:
-        if spec.name in CHECK_NAMES:
-            raise ConfigError(
-                f"plugin check {spec.name!r} ({FILTERS}): a built-in check has that name - "
-                "rename the plugin's check"
-            )
-    return tuple(sorted((*CHECKS, *plugins), key=lambda s: s.order))
+    specs = with_plugins(list(CHECKS), FILTERS, CheckSpec, lambda s: s.name, "check")
+    return tuple(sorted(specs.values(), key=lambda s: s.order))
 
 
 def check_spec(name: str) -> CheckSpec:

@@ -23,9 +23,7 @@ scripted fake. CONTRIBUTING.md shows a whole one.
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -34,7 +32,7 @@ from typing import Any
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend
 from credo.generators.spec import BackendSpec
-from credo.plugins import BACKENDS, declarations
+from credo.plugins import BACKENDS, declared_in, with_plugins
 
 BackendFactory = Callable[..., Backend]
 
@@ -51,27 +49,14 @@ class ModelRef:
 @cache
 def builtin_backends() -> tuple[BackendSpec, ...]:
     """The declarations of this package's ``*_backend`` modules (no SDK is imported)."""
-    package = importlib.import_module("credo.generators")
-    found = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.endswith("_backend"):
-            module = importlib.import_module(f"credo.generators.{info.name}")
-            if isinstance(getattr(module, "BACKEND", None), BackendSpec):
-                found.append(module.BACKEND)
+    found = declared_in("credo.generators", "BACKEND", suffix="_backend")
     return tuple(sorted(found, key=lambda s: s.provider))
 
 
 def all_backends() -> dict[str, BackendSpec]:
     """Built-in and plugin backends by provider; a plugin may not take a built-in's name."""
-    specs = {spec.provider: spec for spec in builtin_backends()}
-    for spec in declarations(BACKENDS, BackendSpec):
-        if spec.provider in specs:
-            raise ConfigError(
-                f"plugin backend {spec.provider!r} ({BACKENDS}): a built-in provider has that "
-                "name - rename the plugin's provider"
-            )
-        specs[spec.provider] = spec
-    return specs
+    builtins = list(builtin_backends())
+    return with_plugins(builtins, BACKENDS, BackendSpec, lambda s: s.provider, "provider")
 
 
 def backend_spec(provider: str) -> BackendSpec:
