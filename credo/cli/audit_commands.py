@@ -51,7 +51,9 @@ def audit(
         None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."
     ),
     checks: str | None = typer.Option(
-        None, "--checks", help="Comma-separated checks (default: all)."
+        None,
+        "--checks",
+        help="Comma-separated checks (default: all built-in; a plugin's when named).",
     ),
     no_embedding: bool = typer.Option(
         False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."
