@@ -13,7 +13,7 @@ import pytest
 from credo.corpora.io import write_records
 from credo.corpora.mix import MixPart, mix_corpora
 from credo.errors import ConfigError
-from credo.train import lora
+from credo.train import lora, prepare
 from credo.train.config import TrainConfig, resolve_train_config
 from credo.types import Message, Record
 
@@ -279,7 +279,7 @@ def test_config_precedence_defaults_yaml_env_flags(tmp_path: Path) -> None:
 
 
 def test_chat_format_follows_the_mix(tmp_path: Path) -> None:
-    choose = lora.choose_chat_format
+    choose = prepare.choose_chat_format
     assert choose(TrainConfig(), {"format": "chat_template"}, tmp_path) == "chat_template"
     assert choose(TrainConfig(), {"format": "openai"}, tmp_path) == "tags"
     assert (

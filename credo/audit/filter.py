@@ -123,7 +123,8 @@ def _filter(
 
 def dropped_ids(result: AuditResult) -> set[str]:
     """Records the filter removes: flagged by a check registered to drop (diagnostics only report)."""
-    return {f.record_id for f in result.findings if check_spec(f.check).drops}
+    drops = {name: check_spec(name).drops for name in {f.check for f in result.findings}}
+    return {f.record_id for f in result.findings if drops[f.check]}
 
 
 def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:

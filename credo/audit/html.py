@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from credo.audit.result import AuditResult, Table, verdict
+from credo.audit.result import TABLES_DIR, AuditResult, Table, check_report, verdict, word_diff
+from credo.errors import ConfigError
+from credo.filters.registry import check_spec
 
 
 def _svg(fig: Any) -> str:
@@ -29,83 +31,92 @@ def _figure(width: float = 6.0, height: float = 3.2) -> tuple[Any, Any]:
 
 
 def plot_flags(result: AuditResult) -> str:
+    counted = [c for c in result.checks if _counts(c.name)]
     fig, ax = _figure()
-    names = [c.name for c in result.checks if c.name != "diversity"]
-    counts = [c.flagged for c in result.checks if c.name != "diversity"]
-    colors = [
-        "#cf222e" if c.gate and c.blocking else "#0969da"
-        for c in result.checks
-        if c.name != "diversity"
-    ]
-    ax.barh(names, counts, color=colors)
+    ax.barh(
+        [c.name for c in counted],
+        [c.flagged for c in counted],
+        color=["#cf222e" if c.gate and c.blocking else "#0969da" for c in counted],
+    )
     ax.set_xlabel("flagged records (red: a failing gate)")
     ax.set_title("Findings per check")
     ax.invert_yaxis()
     return _svg(fig)
 
 
-def plot_lengths(result: AuditResult) -> str | None:
-    diversity = result.sections.get("diversity")
-    if not diversity:
-        return None
-    import numpy as np
-
-    fig, ax = _figure()
-    everything = np.concatenate([np.asarray(d["answer_lengths"]) for d in diversity.values()])
-    bins = np.histogram_bin_edges(everything, bins=30)  # shared, so the sets are comparable
-    for name, d in diversity.items():
-        ax.hist(
-            d["answer_lengths"],
-            bins=bins,
-            alpha=0.55,
-            label=f"{name} (n={d['records']})".replace("$", r"\$"),
-        )  # no mathtext
-    ax.set_xlabel("answer length (words)")
-    ax.set_ylabel("records")
-    ax.set_title("Answer lengths per set")
-    ax.legend(fontsize=8)
-    return _svg(fig)
+def _counts(name: str) -> bool:
+    """A check that can flag records (a report-only diagnostic never does)."""
+    try:
+        spec = check_spec(name)
+    except ConfigError:
+        return True
+    return spec.gate or spec.drops
 
 
-def plot_contamination(result: AuditResult) -> str | None:
-    section = result.sections.get("eval_contamination", {})
-    evals = [e for e in section.get("evals", []) if e["neighbours"]]
-    if not evals:
-        return None
-    cfg = section["params"]
-    fig, ax = _figure()
-    evals.sort(key=lambda e: -e["neighbours"][0]["score"])
-    scores = [e["neighbours"][0]["score"] for e in evals]
-    colors = ["#cf222e" if e["neighbours"][0]["severity"] else "#8c959f" for e in evals]
-    ax.bar(range(len(scores)), scores, color=colors)
-    lines = (
-        ((cfg["paraphrase_cosine"], "paraphrase"), (cfg["near_cosine"], "near neighbour"))
-        if cfg["use_embedding"]
-        else ()
-    )
-    for value, label in lines:
-        ax.axhline(value, linestyle="--", linewidth=1, color="#57606a")
-        ax.text(len(scores) - 0.5, value + 0.01, label, ha="right", fontsize=8, color="#57606a")
-    ax.set_xlabel("eval requests (sorted)")
-    ax.set_ylabel("best cosine to training" if cfg["use_embedding"] else "best MinHash Jaccard")
-    ax.set_title("Nearest training record per eval request")
-    ax.set_ylim(0, 1.05)
-    return _svg(fig)
+def check_plots(result: AuditResult) -> list[str]:
+    """Each check's declared plot, in check order."""
+    plots = []
+    for run in result.checks:
+        try:
+            spec = check_spec(run.name)
+        except ConfigError:
+            continue
+        if spec.plot is None:
+            continue
+        fig, ax = _figure()
+        if spec.plot(check_report(result, run.name), ax):
+            plots.append(_svg(fig))
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+    return plots
+
+
+def _marked(runs: list[tuple[str, str, str]], side: int) -> Any:
+    from markupsafe import Markup, escape
+
+    parts = [
+        escape(text) if kind == "same" else Markup("<mark>") + escape(text) + Markup("</mark>")
+        for kind, *texts in runs
+        if (text := texts[side])
+    ]
+    return Markup(" ").join(parts)
+
+
+def _view(table: Table) -> dict[str, Any]:
+    """A table as the page shows it: compared texts with their differing words marked, and a
+    link to the full rows when the table is cut short."""
+    rows = [list(row) for row in table.rows]
+    if table.compare:
+        i, j = table.compare
+        for row in rows:
+            if row[i] and row[j]:
+                runs = word_diff(str(row[i]), str(row[j]))
+                row[i], row[j] = _marked(runs, 0), _marked(runs, 1)
+    link = f"{TABLES_DIR}/{table.key}.jsonl"
+    note, _, after = table.note.partition(link)  # the path in the note becomes the link
+    return {
+        "title": table.title,
+        "headers": table.headers,
+        "rows": rows,
+        "note": note,
+        "link": link if _ else "",
+        "after": after,
+        "gate": table.key.startswith("gate-"),
+        "compare": table.compare is not None,
+    }
 
 
 def render_html(result: AuditResult, tables: list[Table]) -> str:
     from credo.reports import render_page, trusted
 
-    plots = [
-        trusted(p)
-        for p in (plot_flags(result), plot_contamination(result), plot_lengths(result))
-        if p
-    ]
+    plots = [trusted(p) for p in (plot_flags(result), *check_plots(result))]
     return render_page(
         "audit.html.j2",
         title=f"credo audit: {result.source}",
         verdict=verdict(result),
         status="pass" if result.passed else "fail",
         plots=plots,
-        tables=tables,
+        tables=[_view(t) for t in tables],
     )

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from credo.audit.engine import Reread, map_batch, reduce_checks
 from credo.audit.result import CheckRun
-from credo.audit.runner import Reread, map_batch, reduce_checks
 from credo.corpora.columnar import is_columnar, with_meta
 from credo.corpora.io import read_records, record_from_line
 from credo.errors import ConfigError, CorpusError
@@ -194,7 +194,7 @@ def audit_stream_ray(
     )
     try:
         out = out.materialize()
-        corpus, sets = Reread(source), {}
+        corpus, sets = Reread(source), dict[str, int]()
         parts = {c.name: Parts(c) for c in checks}
         seconds = dict.fromkeys(names, 0.0)
         offsets: dict[str, int] = {}
@@ -222,7 +222,7 @@ def audit_stream_ray(
     banded = {
         c.name: partial(_near_duplicates, out, c, corpus, offsets, ctx)
         for c in checks
-        if c.name in shuffled
+        if c.name in shuffled and isinstance(c, NearDuplicateCheck)
     }
     return (*reduce_checks(checks, parts, seconds, corpus, ctx, banded), corpus, sets)
 
@@ -257,9 +257,7 @@ def _near_duplicates(
     sigs = Rows()
     for row in out.iter_rows():
         sigs.add(pickle.loads(row["parts"])[0][check.name][1])
-    return list(
-        check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus.ids, ctx)
-    )
+    return list(check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus, ctx))
 
 
 def check_engine(engine: str, address: str | None) -> None:

@@ -1,57 +1,121 @@
-"""Audit reports: ``report.json``, ``report.md``, ``report.html`` and ``flags.jsonl``.
+"""Audit reports: ``report.json``, ``report.md``, ``report.html``, ``flags.jsonl`` and, for
+every table longer than the reports show, its full rows in ``tables/<name>.jsonl``.
 
-The Markdown and HTML reports render the same list of :class:`Table` objects, so what a
-reader sees in either is the same; the HTML adds plots (:mod:`credo.audit.html`).
+Every report renders the same list of :class:`Table` objects, built from the checks'
+declarations (:class:`~credo.filters.spec.CheckSpec`: a findings table, extra tables, a plot),
+so this module names no check. The reports lead with the failing gates and their worst
+examples; then the checks, their parameters, and each check's tables in the declared order.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from credo.audit.html import render_html
-from credo.audit.result import AuditResult, Table, verdict
+from credo.audit.result import TABLES_DIR, AuditResult, Table, check_report, verdict, word_diff
 from credo.corpora.io import JsonlAppender, write_json, write_text
+from credo.errors import ConfigError
+from credo.filters.registry import check_spec
+from credo.filters.report import CheckReport, FindingsTable, details_columns
+from credo.filters.spec import CheckSpec
 
-MAX_ROWS = 50
+MAX_ROWS = 50  # rows a report shows per table; the rest are in the table's JSONL
+WORST_SHOWN = 5  # examples per failing gate in the lead
 
 
-def _json_sections(sections: dict[str, Any]) -> dict[str, Any]:
-    """Sections without the raw per-record length lists (kept only for plots)."""
-    out = dict(sections)
-    if "diversity" in out:
-        out["diversity"] = {
-            k: {kk: vv for kk, vv in v.items() if kk != "answer_lengths"}
-            for k, v in out["diversity"].items()
-        }
+def _spec(name: str) -> CheckSpec | None:
+    """A check's declaration; None for a plugin check no longer installed (its run still shows)."""
+    try:
+        return check_spec(name)
+    except ConfigError:
+        return None
+
+
+def _findings_table(spec: CheckSpec | None, report: CheckReport) -> Table | None:
+    declared = spec.findings if spec else None
+    if declared is None and spec is not None and spec.tables is not None:
+        return None  # the check reports through its own tables (duplicate clusters)
+    if declared is None:
+        title = f"{report.name.replace('_', ' ').capitalize()} findings"
+        declared = FindingsTable(title, details_columns(report.findings))
+    return declared.table(report.findings)
+
+
+def _check_tables(result: AuditResult, name: str) -> list[Table]:
+    spec, report = _spec(name), check_report(result, name)
+    tables = []
+    findings = _findings_table(spec, report)
+    if findings is not None:
+        tables.append(findings)
+    if spec is not None and spec.tables is not None:
+        tables.extend(spec.tables(report))
+    skipped = report.section.get("skipped")
+    if isinstance(skipped, str) and skipped and tables:
+        tables[0].note = "; ".join(filter(None, [f"skipped - {skipped}", tables[0].note]))
+    for table in tables:
+        table.key = table.key or f"{name}-{_slug(table.title)}"
+    return tables
+
+
+def failing_gate_tables(result: AuditResult) -> list[Table]:
+    """One table per failing gate: what it means, how many records, and the worst of them."""
+    tables = []
+    for name, count in result.gate_failures.items():
+        spec, report = _spec(name), check_report(result, name)
+        blocking = CheckReport(name, [f for f in report.findings if f.blocking], report.section)
+        table = _findings_table(spec, blocking) or Table(name, ["record"], [])
+        summary = spec.summary if spec and spec.summary else ""
+        tables.append(
+            Table(
+                f"Failing gate: {name} ({count} records)",
+                table.headers,
+                table.rows[:WORST_SHOWN],
+                f"{summary}; the {min(WORST_SHOWN, count)} worst shown, every one below "
+                "and in flags.jsonl"
+                if summary
+                else "the worst shown; every one below and in flags.jsonl",
+                key=f"gate-{name}",
+            )
+        )
+    return tables
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return value
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Parameters as (dotted name, value); a config's ``str`` (a compact id) is left out: its
+    fields are listed one by one."""
+    out: list[tuple[str, Any]] = []
+    for key, value in params.items():
+        if key in ("config", "name") and not prefix and isinstance(value, str):
+            continue
+        if isinstance(value, dict):
+            out += _flat(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", _readable(value)))
     return out
 
 
-def report_json(result: AuditResult) -> dict[str, Any]:
-    return {
-        "source": result.source,
-        "source_hash": result.source_hash,
-        "records": result.records,
-        "sets": result.sets,
-        "eval_requests": result.evals,
-        "forbidden_acts": [a.id for a in result.acts],
-        "passed": result.passed,
-        "gate_failures": result.gate_failures,
-        "checks": [asdict(c) for c in result.checks],
-        "flagged_records": len({f.record_id for f in result.findings}),
-        "sections": _json_sections(result.sections),
-    }
-
-
-def _finding_rows(result: AuditResult, check: str, columns) -> list[list[Any]]:
-    return [[f.record_id, *columns(f.details)] for f in result.findings if f.check == check][
-        :MAX_ROWS
+def parameter_table(result: AuditResult) -> Table:
+    rows = [
+        [c.name if i == 0 else "", name, value]
+        for c in result.checks
+        for i, (name, value) in enumerate(_flat(c.params))
     ]
+    return Table("Parameters", ["check", "parameter", "value"], rows, key="parameters")
 
 
 def report_tables(result: AuditResult) -> list[Table]:
-    s = result.sections
     tables = [
         Table(
             "Summary",
@@ -66,225 +130,77 @@ def report_tables(result: AuditResult) -> list[Table]:
                     verdict(result),
                 ]
             ],
+            key="summary",
         ),
+        *failing_gate_tables(result),
         Table(
             "Checks",
-            ["check", "gate", "flagged", "seconds", "parameters"],
+            ["check", "gate", "flagged", "failing the gate", "seconds"],
             [
                 [
                     c.name,
                     "yes" if c.gate else "no",
                     c.flagged,
+                    c.blocking if c.gate else "",
                     c.seconds,
-                    c.params.get("config", _short(c.params)),
                 ]
                 for c in result.checks
             ],
-        ),
-        Table(
-            "Refusals outside the refusal set",
-            ["record", "set", "patterns", "minhash", "embedding"],
-            _finding_rows(
-                result,
-                "refusal",
-                lambda d: [d["set"], "; ".join(d["patterns"]), d["minhash"], d["embedding"]],
-            ),
-        ),
-        Table(
-            "Moral reasons in the refusal set",
-            ["record", "reasons"],
-            _finding_rows(
-                result,
-                "moral_reason",
-                lambda d: ["; ".join(f"{k}: {', '.join(v)}" for k, v in d["reasons"].items())],
-            ),
-        ),
-        Table(
-            "Forbidden requests",
-            ["record", "act", "word overlap", "cosine", "prompt"],
-            _finding_rows(
-                result,
-                "forbidden_request",
-                lambda d: [d["act"], d["word_overlap"], d["cosine"], d["prompt"]],
-            ),
-            s.get("forbidden_request", {}).get("skipped", ""),
+            key="checks",
         ),
     ]
-    for check in ("near_duplicate", "semantic_duplicate"):
-        clusters = s.get(check, {}).get("clusters", [])
-        tables.append(
-            Table(
-                f"{check.replace('_', ' ').capitalize()} clusters",
-                ["kept", "removed", "scores"],
-                [
-                    [c["kept"], ", ".join(c["removed"]), ", ".join(map(str, c["scores"]))]
-                    for c in clusters[:MAX_ROWS]
-                ],
-                f"{len(clusters)} clusters, {s.get(check, {}).get('removed', 0)} records removed"
-                if check in s
-                else "not run",
-            )
-        )
-    tables.append(_contamination_table(result))
-    tables.extend(_fidelity_tables(result))
-    tables.extend(_diversity_tables(s.get("diversity", {})))
+    for run in result.checks:
+        tables.extend(_check_tables(result, run.name))
+    tables.append(parameter_table(result))
     return tables
 
 
-def _short(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in params.items() if k not in ("name", "gate"))
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
 
 
-def _contamination_table(result: AuditResult) -> Table:
-    section = result.sections.get("eval_contamination", {})
-    rows = []
-    for ev in section.get("evals", []):
-        for rank, nb in enumerate(ev["neighbours"][:3]):
-            rows.append(
-                [
-                    ev["eval_id"] if rank == 0 else "",
-                    ev["kind"] if rank == 0 else "",
-                    ev["prompt"] if rank == 0 else "",
-                    nb["id"],
-                    nb["prompt"],
-                    nb["score"],
-                    nb["severity"] or "",
-                ]
-            )
-    flagged = [f for f in result.findings if f.check == "eval_contamination"]
-    normative = sum(any(m["normative_form"] for m in f.details["matches"]) for f in flagged)
-    note = section.get("skipped") or (
-        f"{len(flagged)} training records flagged; {normative} are near neighbours "
-        "in normative form (a normative question close to a request for help)"
-    )
+def shown(table: Table) -> Table:
+    """The table as a report shows it: the first rows, and a note saying how many exist and
+    where all of them are."""
+    if len(table.rows) <= MAX_ROWS:
+        return table
+    where = f"{TABLES_DIR}/{table.key or _slug(table.title)}.jsonl"
+    note = f"showing {MAX_ROWS} of {len(table.rows)} rows; all of them in {where}"
     return Table(
-        "Eval requests and their nearest training records",
-        ["eval", "kind", "request", "training record", "training prompt", "score", "severity"],
-        rows[: 3 * MAX_ROWS],
-        note,
+        table.title,
+        table.headers,
+        table.rows[:MAX_ROWS],
+        "; ".join(filter(None, [table.note, note])),
+        table.key,
+        table.compare,
     )
 
 
-def _fidelity_tables(result: AuditResult) -> list[Table]:
-    """Per set, then per template and per persona: which of them make the teacher step out of voice."""
-    section = result.sections.get("fidelity")
-    if section is None:
-        return []
-    skipped = "; ".join(f"{k}: {v}" for k, v in section.get("skipped", {}).items())
-    sets = section.get("sets", {})
-    rows = [
-        [
-            name,
-            d["records"],
-            d["unfaithful"],
-            d["rate"],
-            "FAIL" if d["gate_failed"] else "ok",
-            ", ".join(f"{k} ({v})" for k, v in d["labels"].items()),
-        ]
-        for name, d in sets.items()
-    ]
-    max_rate = section.get("params", {}).get("max_rate")
-    tables = [
-        Table(
-            "Worldview fidelity per set",
-            ["set", "records", "unfaithful", "rate", "gate", "verdicts"],
-            rows,
-            f"gate: more than {max_rate} of a set's answers unfaithful (judge: "
-            f"{section.get('params', {}).get('judge')})"
-            + (f"; skipped - {skipped}" if skipped else ""),
-        )
-    ]
-    for key, title in (("by_template", "template"), ("by_persona", "persona")):
-        rows = [
-            [
-                name,
-                group,
-                d["records"],
-                d["unfaithful"],
-                d["rate"],
-                ", ".join(f"{k} ({v})" for k, v in d["labels"].items()),
-            ]
-            for name, data in sets.items()
-            for group, d in data[key].items()
-        ]
-        tables.append(
-            Table(
-                f"Worldview fidelity per {title}",
-                ["set", title, "records", "unfaithful", "rate", "verdicts"],
-                rows[:MAX_ROWS],
-                "worst first",
-            )
-        )
-    tables.append(
-        Table(
-            "Answers out of voice",
-            ["record", "set", "verdict", "template", "persona", "evidence"],
-            _finding_rows(
-                result,
-                "fidelity",
-                lambda d: [d["set"], d["verdict"], d["template"], d["persona"], d["evidence"]],
-            ),
-        )
-    )
-    return tables
+def report_json(result: AuditResult) -> dict[str, Any]:
+    sections = dict(result.sections)
+    for name, section in sections.items():
+        spec = _spec(name)
+        if spec is not None and spec.json_section is not None:
+            sections[name] = spec.json_section(section)
+    return {
+        "source": result.source,
+        "source_hash": result.source_hash,
+        "records": result.records,
+        "sets": result.sets,
+        "eval_requests": result.evals,
+        "forbidden_acts": [a.id for a in result.acts],
+        "passed": result.passed,
+        "gate_failures": result.gate_failures,
+        "checks": [asdict(c) for c in result.checks],
+        "flagged_records": len({f.record_id for f in result.findings}),
+        "sections": sections,
+    }
 
 
-def _diversity_tables(diversity: dict[str, Any]) -> list[Table]:
-    if not diversity:
-        return []
-    rows = [
-        [
-            name,
-            d["records"],
-            d["distinct_1"],
-            d["distinct_2"],
-            d["prompt_distinct_2"],
-            d["answer_words"]["p50"],
-            d["answer_words"]["p90"],
-            len(d["templates"]),
-            len(d["personas"]),
-            ", ".join(f"{k} ({v})" for k, v in list(d["personas"].items())[:4]),
-        ]
-        for name, d in diversity.items()
-    ]
-    # past their caps, distinct-n figures are sketched and sentence/name counts lower bounds
-    estimated = "; ".join(
-        f"{name} {key}: {how}"
-        for name, d in diversity.items()
-        for key, how in d.get("estimated", {}).items()
+def _md_marked(runs: list[tuple[str, str, str]], side: int) -> str:
+    return " ".join(
+        text if kind == "same" else f"**{text}**" for kind, *texts in runs if (text := texts[side])
     )
-    tables = [
-        Table(
-            "Diversity per set",
-            [
-                "set",
-                "records",
-                "distinct-1",
-                "distinct-2",
-                "prompt distinct-2",
-                "answer words p50",
-                "p90",
-                "templates",
-                "personas",
-                "persona use",
-            ],
-            rows,
-            f"estimated - {estimated}" if estimated else "",
-        )
-    ]
-    repeats = [
-        [name, sentence, count]
-        for name, d in diversity.items()
-        for sentence, count in d["repeated_sentences"][:5]
-    ]
-    names = [
-        [name, ", ".join(f"{n} ({c})" for n, c in d["names"])] for name, d in diversity.items()
-    ]
-    tables.append(
-        Table("Most repeated sentences (mode collapse)", ["set", "sentence", "count"], repeats)
-    )
-    tables.append(Table("Most frequent names", ["set", "names"], names))
-    return tables
 
 
 def _md_cell(value: Any) -> str:
@@ -293,25 +209,76 @@ def _md_cell(value: Any) -> str:
 
 def render_markdown(result: AuditResult) -> str:
     lines = [f"# credo audit: {Path(result.source).name}", "", f"**{verdict(result)}**", ""]
-    for table in report_tables(result):
+    for table in map(shown, report_tables(result)):
         lines += [f"## {table.title}", ""]
         if table.note:
             lines += [table.note, ""]
-        if table.rows:
-            lines.append("| " + " | ".join(table.headers) + " |")
-            lines.append("|" + "---|" * len(table.headers))
-            lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
-        else:
-            lines.append("(none)")
+        if not table.rows:
+            lines += ["(none)", ""]
+            continue
+        if table.compare:
+            lines += ["Differing words in **bold**.", ""]
+        lines.append("| " + " | ".join(table.headers) + " |")
+        lines.append("|" + "---|" * len(table.headers))
+        for row in table.rows:
+            cells = list(row)
+            if table.compare and cells[table.compare[0]] and cells[table.compare[1]]:
+                i, j = table.compare
+                runs = word_diff(str(cells[i]), str(cells[j]))
+                cells[i], cells[j] = _md_marked(runs, 0), _md_marked(runs, 1)
+            lines.append("| " + " | ".join(_md_cell(v) for v in cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
+def render_text(result: AuditResult, target: Path) -> str:
+    """The terminal summary: the failing gates and their worst records first, then each check."""
+    lines = []
+    for table in failing_gate_tables(result):
+        lines.append(f"{table.title}: {table.note}")
+        for row in table.rows:
+            cells = [
+                f"{h}={_short_cell(v)}" for h, v in zip(table.headers, row) if v not in ("", None)
+            ]
+            lines.append("  " + "  ".join(cells))
+    for run in result.checks:
+        gate = "  [gate]" if run.gate else ""
+        lines.append(f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){gate}")
+    lines.append(f"{verdict(result)} - reports in {target}")
+    return "\n".join(lines)
+
+
+def _short_cell(value: Any, limit: int = 80) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _write_full_tables(tables: list[Table], out: Path) -> None:
+    """Every table the reports cut short, whole, one JSON object per row."""
+    folder = out / TABLES_DIR
+    if folder.is_dir():  # an earlier audit's tables would be stale
+        for old in folder.glob("*.jsonl"):
+            old.unlink()
+    for table in tables:
+        if len(table.rows) <= MAX_ROWS:
+            continue
+        folder.mkdir(exist_ok=True)
+        lines = (
+            json.dumps(dict(zip(table.headers, row)), ensure_ascii=False, default=str)
+            for row in table.rows
+        )
+        write_text("".join(line + "\n" for line in lines), folder / f"{table.key}.jsonl")
+
+
 def write_reports(result: AuditResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    tables = report_tables(result)
+    for table in tables:
+        table.key = table.key or _slug(table.title)
     write_json(report_json(result), out / "report.json")
     write_text(render_markdown(result), out / "report.md")
-    write_text(render_html(result, report_tables(result)), out / "report.html")
+    write_text(render_html(result, [shown(t) for t in tables]), out / "report.html")
+    _write_full_tables(tables, out)
     flags = out / "flags.jsonl"
     tmp = flags.with_name("flags.jsonl.tmp")
     tmp.unlink(missing_ok=True)

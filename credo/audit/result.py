@@ -10,6 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credo.filters.base import ActTerms, Finding
+from credo.filters.report import CheckReport, Table
+
+__all__ = [
+    "TABLES_DIR",
+    "AuditResult",
+    "CheckRun",
+    "Table",
+    "check_report",
+    "verdict",
+    "word_diff",
+]
+
+TABLES_DIR = "tables"  # an audit folder's full rows of every table a report cuts short
 
 
 @dataclass
@@ -64,9 +77,23 @@ def verdict(result: AuditResult) -> str:
     return f"FAIL - gates failed: {failed}"
 
 
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[Any]]
-    note: str = ""
+def check_report(result: AuditResult, name: str) -> CheckReport:
+    run = next((c for c in result.checks if c.name == name), None)
+    return CheckReport(
+        name,
+        [f for f in result.findings if f.check == name],
+        result.sections.get(name) or {},
+        run.params if run else {},
+    )
+
+
+def word_diff(a: str, b: str) -> list[tuple[str, str, str]]:
+    """``(kind, words of a, words of b)`` runs: kind "same" or "diff" (the words that differ)."""
+    from difflib import SequenceMatcher
+
+    left, right = a.split(), b.split()
+    runs = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, left, right, autojunk=False).get_opcodes():
+        kind = "same" if op == "equal" else "diff"
+        runs.append((kind, " ".join(left[i1:i2]), " ".join(right[j1:j2])))
+    return runs

@@ -51,7 +51,9 @@ def audit(
         None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."
     ),
     checks: str | None = typer.Option(
-        None, "--checks", help="Comma-separated checks (default: all)."
+        None,
+        "--checks",
+        help="Comma-separated checks (default: all built-in; a plugin's when named).",
     ),
     no_embedding: bool = typer.Option(
         False, "--no-embedding", help="Skip MiniLM (faster, lexical only)."
@@ -79,13 +81,16 @@ def audit(
         1, "--workers", min=1, help="Local engine: map the batches in this many processes."
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = typer.Option(
+        False, "--quiet", help="No progress lines on stderr (long audits print them)."
+    ),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
-    from credo.audit.reports import report_json
+    from credo.audit.reports import render_text, report_json
     from credo.audit.result import verdict
     from credo.filters.fidelity import FidelityConfig
     from credo.filters.registry import embedding_options
@@ -106,15 +111,12 @@ def audit(
         engine,
         address,
         workers,
+        progress=None if quiet else lambda line: typer.echo(line, err=True),
     )
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
         raise typer.Exit(0 if result.passed else 1)
-    for run in result.checks:
-        typer.echo(
-            f"{run.name:<20} flagged {run.flagged:>6}  ({run.seconds:.1f} s){'  [gate]' if run.gate else ''}"
-        )
-    typer.echo(f"{verdict(result)} - reports in {target}")
+    typer.echo(render_text(result, target))  # failing gates and their worst records first
     raise typer.Exit(0 if result.passed else 1)
 
 

@@ -67,14 +67,13 @@ def export(
             typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
         return
     from credo.corpora.export import (
-        MIX_FORMATS,
         export_mix,
+        export_spec,
         export_warnings,
         refuse_forged_turns,
     )
 
-    if fmt not in MIX_FORMATS:
-        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
+    export_spec(fmt)  # an unknown format (built in or a plugin's) names the known ones
     target = out or source.parent
     records = list(read_records(source))
     refuse_forged_turns(records, source)  # before anything is created

@@ -1,14 +1,9 @@
-"""A mix's export files, one per format, next to its ``records.jsonl``.
+"""A mix's export files, one format at a time, next to its ``records.jsonl``.
 
-- ``tags`` / ``chat_template``: ``text.jsonl``, each line the formatted training text with the
-  character span the loss is computed on (``response_start``/``response_end``), exactly as
-  ``credo train`` formats it; and ``prompt_completion.jsonl``, the same text cut at that span
-  into ``prompt``/``completion`` strings;
-- ``openai``: ``openai.jsonl``, the OpenAI fine-tuning chat format (``{"messages": [...]}``);
-- ``prompt_completion``: ``prompt_completion.jsonl`` with ``prompt`` (the chat messages before
-  the reply) and ``completion`` (the assistant message) lists, for any model's own template;
-- ``hf_dataset``: ``hf_dataset/``, a ``datasets`` folder (``datasets.load_from_disk``) with the
-  same conversational ``prompt``/``completion`` columns.
+Each format is one module that declares itself (``EXPORTS`` in ``credo/corpora/*_export.py``:
+``tags`` and ``chat_template`` in :mod:`~credo.corpora.text_export`, ``openai``,
+``prompt_completion``, ``hf_dataset``); installed plugins add theirs through the
+``credo.exports`` entry point group. This module collects them and writes the mix card.
 
 Every trainer-ready file also keeps ``id`` and ``meta`` (a JSON string in Arrow files, where
 records' meta keys and types vary). ``prompt``/``completion`` is the dataset shape TRL's
@@ -19,76 +14,59 @@ code and no template markers (``tests/test_trainer_exports.py`` checks it token 
 
 from __future__ import annotations
 
-import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.formats import ChatFormat
+from credo.corpora.export_spec import ExportSpec
+from credo.corpora.hf_dataset_export import arrow_rows, hf_dataset, write_hf_dataset
 from credo.corpora.io import CARD_FILE, write_text
-from credo.errors import ConfigError, CorpusError, missing_dependency
+from credo.corpora.prompt_completion_export import conversational_row
+from credo.corpora.text_export import message_record, text_row
+from credo.errors import ConfigError, CorpusError
 from credo.hashing import content_hash
 from credo.models import load_tokenizer
+from credo.plugins import EXPORTS, declared_in, with_plugins
 from credo.types import Record
 
-MIX_FORMATS = ("tags", "chat_template", "openai", "prompt_completion", "hf_dataset")
-OPENAI_MIN_EXAMPLES = 10  # OpenAI's fine-tuning API rejects a training file with fewer
+__all__ = [
+    "MIX_FORMATS",
+    "arrow_rows",
+    "conversational_row",
+    "export_formats",
+    "export_mix",
+    "export_spec",
+    "export_warnings",
+    "hf_dataset",
+    "message_record",
+    "refuse_forged_turns",
+    "text_row",
+    "tokenizer_identity",
+    "write_hf_dataset",
+    "write_mix_card",
+]
 
 
-def tokenizer_identity(name_or_path: str) -> dict[str, Any]:
-    """Enough to tell later whether a model's tokenizer formats the mix the same way."""
-    tokenizer = load_tokenizer(name_or_path)
-    template = getattr(tokenizer, "chat_template", None)
-    return {
-        "name": name_or_path,
-        "class": type(tokenizer).__name__,
-        "chat_template_hash": content_hash(template) if template else None,
-    }
+@cache
+def builtin_exports() -> tuple[ExportSpec, ...]:
+    """The declarations of this package's ``*_export`` modules."""
+    return tuple(declared_in("credo.corpora", "EXPORTS", suffix="_export"))
 
 
-def message_record(record: Record, chat_format: ChatFormat) -> dict[str, Any]:
-    """One record as formatted text plus its trained span (a document: all of it, unwrapped)."""
-    if record.meta.get("form") == "document":
-        text = record.response.strip()
-        return {
-            "id": record.id,
-            "text": text,
-            "response_start": 0,
-            "response_end": len(text),
-            "form": "document",
-        }
-    example = chat_format.example(record.prompt, record.response)
-    return {
-        "id": record.id,
-        "text": example.text,
-        "response_start": example.response_start,
-        "response_end": example.response_end,
-    }
+MIX_FORMATS = tuple(spec.name for spec in builtin_exports())  # built-ins; see export_formats()
 
 
-def conversational_row(record: Record) -> dict[str, Any]:
-    """``prompt``: every message before the last assistant turn; ``completion``: that turn."""
-    last = max((i for i, m in enumerate(record.messages) if m.role == "assistant"), default=None)
-    if last is None:
-        raise CorpusError(
-            f"record {record.id}: has no assistant message - drop it or regenerate the corpus"
-        )
-    return {
-        "id": record.id,
-        "prompt": [m.to_json() for m in record.messages[:last]],
-        "completion": [record.messages[last].to_json()],
-        "meta": record.meta,
-    }
+def export_formats() -> dict[str, ExportSpec]:
+    """Built-in and plugin formats by name; a plugin may not take a built-in's name."""
+    return with_plugins(list(builtin_exports()), EXPORTS, ExportSpec, lambda s: s.name, "format")
 
 
-def text_row(record: Record, chat_format: ChatFormat) -> dict[str, Any]:
-    """The trained text cut at the loss span: the same characters ``credo train`` masks."""
-    example = chat_format.example(record.prompt, record.response)
-    return {
-        "id": record.id,
-        "prompt": example.text[: example.response_start],
-        "completion": example.text[example.response_start : example.response_end],
-        "meta": record.meta,
-    }
+def export_spec(fmt: str) -> ExportSpec:
+    """The declaration of a format; an unknown one lists the known ones."""
+    specs = export_formats()
+    if fmt not in specs:
+        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(specs)}")
+    return specs[fmt]
 
 
 def refuse_forged_turns(records: list[Record], source: Path, extra: tuple[str, ...] = ()) -> None:
@@ -124,76 +102,24 @@ def export_mix(
 
         extra = special_tokens(load_tokenizer(tokenizer)) if tokenizer else ()
         refuse_forged_turns(records, source, extra)
-    if fmt in ("tags", "chat_template"):
-        if fmt == "chat_template" and not tokenizer:
-            raise ConfigError(
-                "format 'chat_template' needs --tokenizer (a model folder, or smollm2) - or use --format tags"
-            )
-        chat_format = ChatFormat(fmt, load_tokenizer(tokenizer) if fmt == "chat_template" else None)
-        _write_lines((message_record(r, chat_format) for r in records), out / "text.jsonl")
-        _write_lines((text_row(r, chat_format) for r in records), out / "prompt_completion.jsonl")
-        return {
-            "records": "records.jsonl",
-            "text": "text.jsonl",
-            "prompt_completion": "prompt_completion.jsonl",
-        }
-    if fmt == "openai":
-        _write_lines(
-            ({"messages": [m.to_json() for m in r.messages]} for r in records), out / "openai.jsonl"
-        )
-        return {"records": "records.jsonl", "openai": "openai.jsonl"}
-    if fmt == "prompt_completion":
-        _write_lines((conversational_row(r) for r in records), out / "prompt_completion.jsonl")
-        return {"records": "records.jsonl", "prompt_completion": "prompt_completion.jsonl"}
-    write_hf_dataset(records, out / "hf_dataset")
-    return {"records": "records.jsonl", "hf_dataset": "hf_dataset"}
+    return export_spec(fmt).write(records, out, tokenizer=tokenizer)
 
 
 def export_warnings(fmt: str, count: int) -> list[str]:
     """What a provider will reject about an export of ``count`` records (empty when fine)."""
-    if fmt == "openai" and count < OPENAI_MIN_EXAMPLES:
-        return [
-            f"openai.jsonl holds {count} examples; OpenAI fine-tuning needs at least "
-            f"{OPENAI_MIN_EXAMPLES} - mix a larger --size before uploading it"
-        ]
-    return []
+    spec = export_formats().get(fmt)
+    return spec.warnings(count) if spec is not None and spec.warnings is not None else []
 
 
-def _write_lines(rows: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
-def arrow_rows(records: list[Record]) -> list[dict[str, Any]]:
-    """Conversational rows with ``meta`` as JSON text: one Arrow type whatever the meta holds."""
-    rows = [conversational_row(r) for r in records]
-    for row in rows:
-        row["meta"] = json.dumps(row["meta"], ensure_ascii=False, sort_keys=True)
-    return rows
-
-
-def hf_dataset(records: list[Record]) -> Any:
-    """The records as an in-memory ``datasets.Dataset`` (columns id, prompt, completion, meta)."""
-    try:
-        from datasets import Dataset
-        from datasets.utils.logging import disable_progress_bar
-    except ImportError:
-        raise missing_dependency("datasets", "a Hugging Face dataset export") from None
-    disable_progress_bar()
-    return Dataset.from_list(arrow_rows(records))
-
-
-def write_hf_dataset(records: list[Record], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    hf_dataset(records).save_to_disk(str(tmp))
-    if path.exists():
-        import shutil
-
-        shutil.rmtree(path)
-    tmp.replace(path)
+def tokenizer_identity(name_or_path: str) -> dict[str, Any]:
+    """Enough to tell later whether a model's tokenizer formats the mix the same way."""
+    tokenizer = load_tokenizer(name_or_path)
+    template = getattr(tokenizer, "chat_template", None)
+    return {
+        "name": name_or_path,
+        "class": type(tokenizer).__name__,
+        "chat_template_hash": content_hash(template) if template else None,
+    }
 
 
 def _forms_line(forms: dict[str, int] | None) -> list[str]:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.export import (
-    MIX_FORMATS,
     export_mix,
+    export_spec,
     tokenizer_identity,
     write_mix_card,
 )
@@ -329,8 +329,7 @@ def _check_inputs(
     names = [p.name for p in parts]
     if len(set(names)) != len(names):
         raise ConfigError(f"part names repeat ({', '.join(names)}) - give each --part its own NAME")
-    if fmt not in MIX_FORMATS:
-        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
+    export_spec(fmt)  # an unknown format (built in or a plugin's) fails before anything is read
     if on_short not in SHORTFALL_POLICIES:
         raise ConfigError(
             f"unknown --on-short '{on_short}' - use one of {', '.join(SHORTFALL_POLICIES)}"

@@ -2,9 +2,10 @@
 
 A check is a small class with a ``name``, ``params()`` (its config, for the manifest) and
 ``run(records, ctx)``, which yields :class:`Finding` objects; whether it gates the audit or
-drops records in ``credo filter`` is its row in :mod:`credo.filters.registry`. Anything a
-check wants to report beyond per-record findings (clusters, nearest neighbours, diversity
-tables) goes into ``ctx.sections[name]``. The audit collects findings into ``flags.jsonl``;
+drops records in ``credo filter``, and what it adds to the reports, is its declaration at the
+end of its module (:class:`~credo.filters.spec.CheckSpec`). Anything a check wants to report
+beyond per-record findings (clusters, nearest neighbours, diversity tables) goes into
+``ctx.sections[name]``, which its declared ``tables`` read. The audit collects findings into ``flags.jsonl``;
 ``credo filter`` drops the flagged records.
 """
 

@@ -36,6 +36,8 @@ from credo.filters.minhash import (
     signatures,
     tokenize,
 )
+from credo.filters.report import CheckReport, Column, FindingsTable, Table
+from credo.filters.spec import CheckSpec
 from credo.types import Record
 
 SEVERITIES = ("exact", "paraphrase", "near_neighbour")
@@ -434,3 +436,93 @@ class EvalContaminationCheck:
                 }
             )
         return out
+
+
+def _first_match(key: str) -> Any:
+    return lambda d: d["matches"][0].get(key) if d.get("matches") else None
+
+
+def neighbour_tables(report: CheckReport) -> list[Table]:
+    """Every eval request with its three nearest training records, closest first."""
+    rows = []
+    evals = sorted(
+        report.section.get("evals", []),
+        key=lambda e: -(e["neighbours"][0]["score"] if e["neighbours"] else 0.0),
+    )
+    for ev in evals:
+        for rank, nb in enumerate(ev["neighbours"][:3]):
+            first = rank == 0
+            rows.append(
+                [
+                    ev["eval_id"] if first else "",
+                    ev["kind"] if first else "",
+                    ev["prompt"] if first else "",
+                    nb["id"],
+                    nb["prompt"],
+                    nb["score"],
+                    nb["severity"] or "",
+                ]
+            )
+    normative = sum(any(m["normative_form"] for m in f.details["matches"]) for f in report.findings)
+    return [
+        Table(
+            "Eval requests and their nearest training records",
+            ["eval", "kind", "request", "training record", "training prompt", "score", "severity"],
+            rows,
+            f"{len(report.findings)} training records flagged; {normative} are near neighbours "
+            "in normative form (a normative question close to a request for help); closest first",
+        )
+    ]
+
+
+def plot_neighbours(report: CheckReport, ax: Any) -> bool:
+    evals = [e for e in report.section.get("evals", []) if e["neighbours"]]
+    if not evals:
+        return False
+    cfg = report.section["params"]
+    evals.sort(key=lambda e: -e["neighbours"][0]["score"])
+    scores = [e["neighbours"][0]["score"] for e in evals]
+    colors = ["#cf222e" if e["neighbours"][0]["severity"] else "#8c959f" for e in evals]
+    ax.bar(range(len(scores)), scores, color=colors)
+    lines = (
+        ((cfg["paraphrase_cosine"], "paraphrase"), (cfg["near_cosine"], "near neighbour"))
+        if cfg["use_embedding"]
+        else ()
+    )
+    for value, label in lines:
+        ax.axhline(value, linestyle="--", linewidth=1, color="#57606a")
+        ax.text(len(scores) - 0.5, value + 0.01, label, ha="right", fontsize=8, color="#57606a")
+    ax.set_xlabel("eval requests (sorted)")
+    ax.set_ylabel("best cosine to training" if cfg["use_embedding"] else "best MinHash Jaccard")
+    ax.set_title("Nearest training record per eval request")
+    ax.set_ylim(0, 1.05)
+    return True
+
+
+CHECKS = (
+    CheckSpec(
+        "eval_contamination",
+        EvalContaminationCheck,
+        gate=True,
+        drops=True,
+        embedding="optional",
+        order=70,
+        summary="training records that copy or paraphrase a held-out eval request",
+        findings=FindingsTable(
+            "Training records close to an eval request",
+            (
+                Column("severity", "severity"),
+                Column("eval", _first_match("eval_id")),
+                Column("field", _first_match("field")),
+                Column("cosine", _first_match("cosine")),
+                Column("jaccard", _first_match("jaccard")),
+                Column("eval request", _first_match("eval_prompt")),
+            ),
+            worst=lambda f: float(
+                max((m.get("cosine") or m.get("jaccard") or 0) for m in f.details["matches"])
+            ),
+        ),
+        tables=neighbour_tables,
+        plot=plot_neighbours,
+    ),
+)

@@ -17,6 +17,8 @@ from credo.filters import ann
 from credo.filters.ann import AnnConfig
 from credo.filters.base import AuditContext, Corpus, Finding, response_head, run_batched
 from credo.filters.minhash import MinHashConfig, band_keys, signatures
+from credo.filters.report import CheckReport, Table
+from credo.filters.spec import CheckSpec
 from credo.types import Record
 
 
@@ -97,9 +99,16 @@ def clusters_from_pairs(
     return clusters
 
 
+# Clusters whose texts the section keeps for the reports (kept record and its closest copy):
+# enough to judge the check by eye, without a million records' texts in report.json.
+SHOWN_CLUSTERS = 50
+TEXT_CHARS = 2000
+
+
 def _report(
-    check: str, ids: Sequence[str], clusters: dict, ctx: AuditContext, params: dict
+    check: str, corpus: Corpus, clusters: dict, ctx: AuditContext, params: dict
 ) -> Iterator[Finding]:
+    ids = corpus.ids
     listed = []
     for kept, removed in sorted(clusters.items()):
         members = sorted(removed)
@@ -112,6 +121,17 @@ def _report(
         )
         for index, score in members:
             yield Finding(ids[index], check, {"kept": ids[kept], "score": round(score, 4)})
+    shown = sorted(clusters.items())[:SHOWN_CLUSTERS]
+    wanted = {kept for kept, _ in shown} | {
+        max(removed, key=lambda m: m[1])[0] for _, removed in shown
+    }
+    texts = {ids[i]: record.text for i, record in corpus.fetch(sorted(wanted)).items()}
+    for entry in listed[:SHOWN_CLUSTERS]:
+        closest = entry["removed"][entry["scores"].index(max(entry["scores"]))]
+        entry["texts"] = {
+            "kept": texts[entry["kept"]][:TEXT_CHARS],
+            closest: texts[closest][:TEXT_CHARS],
+        }
     ctx.sections[check] = {
         "params": params,
         "clusters": listed,
@@ -151,12 +171,10 @@ class NearDuplicateCheck:
             keys.add(part_keys)
             sigs.add(part_sigs)
         pairs = bucket_pairs(keys.stack(self.config.bands, np.uint64))
-        yield from self.verified(
-            pairs, sigs.stack(self.config.num_perm, np.uint16), corpus.ids, ctx
-        )
+        yield from self.verified(pairs, sigs.stack(self.config.num_perm, np.uint16), corpus, ctx)
 
     def verified(
-        self, pairs: np.ndarray, sigs: np.ndarray, ids: Sequence[str], ctx: AuditContext
+        self, pairs: np.ndarray, sigs: np.ndarray, corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
         """Findings from candidate pairs checked on the (16-bit) signatures."""
         scores = np.zeros(len(pairs))
@@ -166,8 +184,8 @@ class NearDuplicateCheck:
                 axis=1
             )
         keep = scores >= self.config.threshold
-        clusters = clusters_from_pairs(len(ids), pairs[keep], scores[keep])
-        yield from _report(self.name, ids, clusters, ctx, self.params())
+        clusters = clusters_from_pairs(len(corpus.ids), pairs[keep], scores[keep])
+        yield from _report(self.name, corpus, clusters, ctx, self.params())
 
 
 @dataclass(frozen=True)
@@ -237,7 +255,7 @@ class SemanticDuplicateCheck:
         del vectors
         clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
         yield from _report(
-            self.name, corpus.ids, clusters, ctx, {**self.params(), "candidate_pairs": candidates}
+            self.name, corpus, clusters, ctx, {**self.params(), "candidate_pairs": candidates}
         )
 
     def pairs(
@@ -260,3 +278,55 @@ class SemanticDuplicateCheck:
         scores = np.einsum("ij,ij->i", confirmed[a], confirmed[b]).astype(float)
         keep = scores >= cfg.threshold
         return cand[keep], scores[keep], len(cand)
+
+
+def cluster_table(report: CheckReport) -> list[Table]:
+    """One row per cluster: the kept record beside its closest copy, texts side by side."""
+    clusters = report.section.get("clusters", [])
+    rows = []
+    for c in clusters:
+        texts = c.get("texts", {})
+        closest = c["removed"][c["scores"].index(max(c["scores"]))]
+        rows.append(
+            [
+                c["kept"],
+                closest,
+                max(c["scores"]),
+                len(c["removed"]),
+                texts.get("kept", ""),
+                texts.get(closest, ""),
+            ]
+        )
+    title = report.name.replace("_", " ").capitalize()
+    return [
+        Table(
+            f"{title} clusters",
+            ["kept", "closest copy", "score", "copies", "kept text", "copy text"],
+            rows,
+            f"{len(clusters)} clusters, {report.section.get('removed', 0)} records removed",
+            compare=(4, 5),
+        )
+    ]
+
+
+CHECKS = (
+    CheckSpec(
+        "near_duplicate",
+        NearDuplicateCheck,
+        gate=False,
+        drops=True,
+        order=50,
+        summary="records whose prompt and answer repeat another's (MinHash Jaccard)",
+        tables=cluster_table,
+    ),
+    CheckSpec(
+        "semantic_duplicate",
+        SemanticDuplicateCheck,
+        gate=False,
+        drops=True,
+        embedding="required",
+        order=60,
+        summary="records that say what another says in other words (embedding cosine)",
+        tables=cluster_table,
+    ),
+)

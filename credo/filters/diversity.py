@@ -31,6 +31,8 @@ import numpy as np
 from credo import ngrams
 from credo.errors import ConfigError
 from credo.filters.base import AuditContext, Corpus, Finding, run_batched
+from credo.filters.report import CheckReport, Table
+from credo.filters.spec import CheckSpec
 from credo.types import Record
 
 # A capitalised word (or run of them) that starts neither a text nor a sentence. The capital
@@ -529,3 +531,83 @@ class DiversityCheck:
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         return run_batched(self, records, ctx)  # type: ignore[arg-type]
+
+
+def diversity_tables(report: CheckReport) -> list[Table]:
+    diversity = report.section
+    if not diversity:
+        return []
+    rows = [
+        [
+            name,
+            d["records"],
+            d["distinct_1"],
+            d["distinct_2"],
+            d["prompt_distinct_2"],
+            d["answer_words"]["p50"],
+            d["answer_words"]["p90"],
+            len(d["templates"]),
+            len(d["personas"]),
+            ", ".join(f"{k} ({v})" for k, v in list(d["personas"].items())[:4]),
+        ]
+        for name, d in diversity.items()
+    ]
+    # past their caps, distinct-n figures are sketched and sentence/name counts lower bounds
+    estimated = "; ".join(
+        f"{name} {key}: {how}"
+        for name, d in diversity.items()
+        for key, how in d.get("estimated", {}).items()
+    )
+    headers = ["set", "records", "distinct-1", "distinct-2", "prompt distinct-2"]
+    headers += ["answer words p50", "p90", "templates", "personas", "persona use"]
+    repeats = [
+        [name, sentence, count]
+        for name, d in diversity.items()
+        for sentence, count in d["repeated_sentences"][:5]
+    ]
+    names = [
+        [name, ", ".join(f"{n} ({c})" for n, c in d["names"])] for name, d in diversity.items()
+    ]
+    return [
+        Table("Diversity per set", headers, rows, f"estimated - {estimated}" if estimated else ""),
+        Table("Most repeated sentences (mode collapse)", ["set", "sentence", "count"], repeats),
+        Table("Most frequent names", ["set", "names"], names),
+    ]
+
+
+def plot_lengths(report: CheckReport, ax: Any) -> bool:
+    diversity = report.section
+    if not diversity:
+        return False
+    everything = np.concatenate([np.asarray(d["answer_lengths"]) for d in diversity.values()])
+    bins = np.histogram_bin_edges(everything, bins=30)  # shared, so the sets are comparable
+    for name, d in diversity.items():
+        label = f"{name} (n={d['records']})".replace("$", r"\$")  # no mathtext
+        ax.hist(d["answer_lengths"], bins=bins, alpha=0.55, label=label)
+    ax.set_xlabel("answer length (words)")
+    ax.set_ylabel("records")
+    ax.set_title("Answer lengths per set")
+    ax.legend(fontsize=8)
+    return True
+
+
+def without_lengths(section: dict[str, Any]) -> dict[str, Any]:
+    """The section for report.json: the raw per-record lengths are only for the plot."""
+    return {
+        name: {k: v for k, v in d.items() if k != "answer_lengths"} for name, d in section.items()
+    }
+
+
+CHECKS = (
+    CheckSpec(
+        "diversity",
+        DiversityCheck,
+        gate=False,
+        drops=False,
+        order=90,
+        summary="a diagnostic: distinct-n, repeated sentences and names per set",
+        tables=diversity_tables,
+        plot=plot_lengths,
+        json_section=without_lengths,
+    ),
+)

@@ -33,6 +33,8 @@ from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, run_batched
+from credo.filters.report import CheckReport, Column, FindingsTable, Table
+from credo.filters.spec import CheckSpec
 from credo.types import Record
 
 FAITHFUL = "faithful"
@@ -567,3 +569,76 @@ def _rates(groups: dict[str, _Count]) -> dict[str, dict[str, Any]]:
         for key, c in groups.items()
     }
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["rate"], kv[0])))
+
+
+def _labels(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} ({v})" for k, v in d["labels"].items())
+
+
+def fidelity_tables(report: CheckReport) -> list[Table]:
+    """Per set, then per template and per persona: which of them make the teacher step out of voice."""
+    section = report.section
+    skipped = "; ".join(f"{k}: {v}" for k, v in section.get("skipped", {}).items())
+    sets = section.get("sets", {})
+    rows = [
+        [
+            name,
+            d["records"],
+            d["unfaithful"],
+            d["rate"],
+            "FAIL" if d["gate_failed"] else "ok",
+            _labels(d),
+        ]
+        for name, d in sets.items()
+    ]
+    params = section.get("params", {})
+    tables = [
+        Table(
+            "Worldview fidelity per set",
+            ["set", "records", "unfaithful", "rate", "gate", "verdicts"],
+            rows,
+            f"gate: more than {params.get('max_rate')} of a set's answers unfaithful (judge: "
+            f"{params.get('judge')})" + (f"; skipped - {skipped}" if skipped else ""),
+        )
+    ]
+    for key, title in (("by_template", "template"), ("by_persona", "persona")):
+        rows = [
+            [name, group, d["records"], d["unfaithful"], d["rate"], _labels(d)]
+            for name, data in sets.items()
+            for group, d in data[key].items()
+        ]
+        tables.append(
+            Table(
+                f"Worldview fidelity per {title}",
+                ["set", title, "records", "unfaithful", "rate", "verdicts"],
+                rows,
+                "worst first",
+            )
+        )
+    return tables
+
+
+CHECKS = (
+    # Answers out of the worldview's voice: a gate, but `credo filter` keeps them - the offline
+    # detector calls about 1 in 5 of a Catholic-trained model's real refusals out of voice
+    # (BENCHMARKS.md, not yet checked by hand): too uncertain to drop records unseen.
+    CheckSpec(
+        "fidelity",
+        FidelityCheck,
+        gate=True,
+        drops=False,
+        order=80,
+        summary="sets where too many answers step out of the worldview's voice",
+        findings=FindingsTable(
+            "Answers out of voice",
+            (
+                Column("set", "set"),
+                Column("verdict", "verdict"),
+                Column("template", "template"),
+                Column("persona", "persona"),
+                Column("evidence", "evidence"),
+            ),
+        ),
+        tables=fidelity_tables,
+    ),
+)

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from credo.filters.base import ActTerms, AuditContext, Corpus, Finding, PerRecord
+from credo.filters.report import Column, FindingsTable
+from credo.filters.spec import CheckSpec
 from credo.textnorm import normalize
 from credo.types import Record
 
@@ -270,3 +272,26 @@ def acts_from_spec(spec: Any) -> list[ActTerms]:
 def sacred_terms(spec: Any) -> list[str]:
     """The worldview's own names and glossary terms: a refusal citing them cites the worldview."""
     return [*getattr(spec, "names", []), *(g.term for g in getattr(spec, "glossary", []))]
+
+
+CHECKS = (
+    CheckSpec(
+        "forbidden_request",
+        ForbiddenRequestCheck,
+        gate=True,
+        drops=True,
+        embedding="optional",
+        order=40,
+        summary="prompts that ask for a forbidden act: the model would learn to comply",
+        findings=FindingsTable(
+            "Forbidden requests",
+            (
+                Column("act", "act"),
+                Column("word overlap", "word_overlap"),
+                Column("cosine", "cosine"),
+                Column("prompt", "prompt"),
+            ),
+            worst=lambda f: float(f.details.get("cosine") or f.details.get("word_overlap") or 0),
+        ),
+    ),
+)

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
+from credo.filters.report import Column, FindingsTable
+from credo.filters.spec import CheckSpec
 from credo.filters.vocabulary import MORAL_FRAMES
 from credo.textnorm import head as normalized_head
 from credo.textnorm import normalize
@@ -60,3 +62,25 @@ class MoralReasonCheck(PerRecord):
             reasons = moral_reasons(record.response, frames, self.head_chars)
             if reasons:
                 yield Finding(record.id, self.name, {"reasons": reasons})
+
+
+CHECKS = (
+    CheckSpec(
+        "moral_reason",
+        MoralReasonCheck,
+        gate=True,
+        drops=True,
+        order=30,
+        summary="refusals that give a moral reason of their own instead of the worldview's",
+        findings=FindingsTable(
+            "Moral reasons in the refusal set",
+            (
+                Column(
+                    "reasons",
+                    lambda d: "; ".join(f"{k}: {', '.join(v)}" for k, v in d["reasons"].items()),
+                ),
+            ),
+            worst=lambda f: float(len(f.details.get("reasons", {}))),
+        ),
+    ),
+)

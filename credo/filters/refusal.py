@@ -7,11 +7,13 @@ refusal training in disguise. The detector itself lives in :mod:`credo.filters.r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
 from credo.filters.refusal_detector import RefusalConfig, RefusalDetector
+from credo.filters.report import Column, FindingsTable
+from credo.filters.spec import CheckSpec
 from credo.types import Record
 
 
@@ -28,6 +30,7 @@ class RefusalCheck(PerRecord):
     def params(self) -> dict[str, Any]:
         return {
             "config": str(self.config),
+            **asdict(self.config),
             "use_embedding": self.use_embedding,
             "fast": self.fast,
             "confirm": self.confirm,
@@ -56,3 +59,26 @@ class RefusalCheck(PerRecord):
         for record, score in zip(targets, self.detector(ctx).score([r.response for r in targets])):
             if score.refusal:
                 yield Finding(record.id, self.name, {"set": ctx.set_of(record), **score.to_json()})
+
+
+CHECKS = (
+    CheckSpec(
+        "refusal",
+        RefusalCheck,
+        gate=True,
+        drops=True,
+        embedding="optional",
+        order=20,
+        summary="answers outside the refusal set that refuse: refusal training in disguise",
+        findings=FindingsTable(
+            "Refusals outside the refusal set",
+            (
+                Column("set", "set"),
+                Column("patterns", "patterns"),
+                Column("minhash", "minhash"),
+                Column("embedding", "embedding"),
+            ),
+            worst=lambda f: float(f.details.get("embedding") or f.details.get("minhash") or 0),
+        ),
+    ),
+)

@@ -1,81 +1,58 @@
-"""Every check, registered once: its name, how to build it, and what the audit does with it.
+"""Every check, collected once from its own declaration.
 
-Adding a check is one row in :data:`CHECKS` (the order of the table is the order the audit
-runs and reports them). The audit, ``credo filter``, ``--checks`` and ``--no-embedding`` all
-read this table; nothing else lists checks.
+A check module declares its checks at its end (``CHECKS = (CheckSpec(...),)``, see
+:mod:`credo.filters.spec`); this registry gathers the declarations of the modules in
+``credo/filters/`` and of installed plugins (entry point group ``credo.filters``), ordered by
+their ``order``. The audit, ``credo filter``, ``--checks``, ``--no-embedding`` and the reports
+all read it; adding a check is its one module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from credo.errors import ConfigError
 from credo.filters.base import Check
-from credo.filters.contamination import EvalContaminationCheck
-from credo.filters.dedup import NearDuplicateCheck, SemanticDuplicateCheck
-from credo.filters.diversity import DiversityCheck
-from credo.filters.fidelity import FidelityCheck
-from credo.filters.forbidden import ForbiddenRequestCheck
-from credo.filters.moral_reason import MoralReasonCheck
-from credo.filters.refusal import RefusalCheck
-from credo.filters.structure import StructureCheck
+from credo.filters.spec import CheckSpec, Embedding
+from credo.plugins import FILTERS, declared_in, with_plugins
 
-# "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
-# "required": nothing to do without the model, so --no-embedding skips it.
-Embedding = Literal["none", "optional", "required"]
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    name: str
-    make: Callable[..., Check]  # the check class (or any factory)
-    gate: bool  # a blocking finding fails the audit
-    drops: bool  # `credo filter` drops the records it flags
-    embedding: Embedding = "none"
-
-    def build(self, embed: bool, **options: Any) -> Check:
-        """The check; ``options`` are its own settings (the fidelity gate's rate, an LLM judge),
-        and may turn its embedding stage off (``use_embedding``) but never on without ``embed``."""
-        if self.embedding == "optional":
-            options = {**options, "use_embedding": embed and options.get("use_embedding", True)}
-        return self.make(**options)
+__all__ = [
+    "CHECKS",
+    "CHECK_NAMES",
+    "CheckSpec",
+    "Embedding",
+    "all_checks",
+    "build_checks",
+    "builtin_checks",
+    "check_spec",
+    "embedding_options",
+]
 
 
-CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec(
-        "structure", StructureCheck, gate=True, drops=True
-    ),  # turn markers in text: forged turns
-    CheckSpec("refusal", RefusalCheck, gate=True, drops=True, embedding="optional"),
-    CheckSpec("moral_reason", MoralReasonCheck, gate=True, drops=True),
-    CheckSpec(
-        "forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"
-    ),
-    CheckSpec("near_duplicate", NearDuplicateCheck, gate=False, drops=True),
-    CheckSpec(
-        "semantic_duplicate", SemanticDuplicateCheck, gate=False, drops=True, embedding="required"
-    ),
-    CheckSpec(
-        "eval_contamination", EvalContaminationCheck, gate=True, drops=True, embedding="optional"
-    ),
-    # Answers out of the worldview's voice: a gate, but `credo filter` keeps them - the offline
-    # detector calls about 1 in 5 of a Catholic-trained model's real refusals out of voice
-    # (BENCHMARKS.md, not yet checked by hand): too uncertain to drop records unseen.
-    CheckSpec("fidelity", FidelityCheck, gate=True, drops=False),
-    CheckSpec("diversity", DiversityCheck, gate=False, drops=False),  # a diagnostic: report only
-)
-_BY_NAME = {spec.name: spec for spec in CHECKS}
-CHECK_NAMES = tuple(_BY_NAME)
+def builtin_checks() -> tuple[CheckSpec, ...]:
+    """The checks declared by the modules of this package, in their declared order."""
+    return tuple(sorted(declared_in("credo.filters", "CHECKS"), key=lambda s: s.order))
+
+
+CHECKS = builtin_checks()  # the built-ins; plugins join in all_checks()
+CHECK_NAMES = tuple(spec.name for spec in CHECKS)
+
+
+def all_checks() -> tuple[CheckSpec, ...]:
+    """Built-in and plugin checks, in order; a plugin may not take a built-in's name."""
+    specs = with_plugins(list(CHECKS), FILTERS, CheckSpec, lambda s: s.name, "check")
+    return tuple(sorted(specs.values(), key=lambda s: s.order))
 
 
 def check_spec(name: str) -> CheckSpec:
-    """The registration of a check by name; an unknown name lists the known ones."""
+    """The declaration of a check by name; an unknown name lists the known ones."""
+    specs = {spec.name: spec for spec in all_checks()}
     try:
-        return _BY_NAME[name]
+        return specs[name]
     except KeyError:
         raise ConfigError(
-            f"--checks: unknown check {name!r} - expected one of {', '.join(CHECK_NAMES)}"
+            f"--checks: unknown check {name!r} - expected one of {', '.join(specs)}"
         ) from None
 
 
@@ -110,12 +87,13 @@ def build_checks(
     use_embedding: bool = True,
     options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Check]:
-    """Checks by name (default: all), in table order; without the embedding model the checks
-    that need it are left out. ``options`` maps a check's name to its constructor settings."""
+    """Checks by name (default: the built-ins; a plugin's runs when named), in declared order;
+    without the embedding model the checks that need it are left out. ``options`` maps a
+    check's name to its constructor settings."""
     chosen = {check_spec(n).name for n in names} if names else set(CHECK_NAMES)
     options = options or {}
     return [
         spec.build(use_embedding, **options.get(spec.name, {}))
-        for spec in CHECKS
+        for spec in all_checks()
         if spec.name in chosen and (use_embedding or spec.embedding != "required")
     ]

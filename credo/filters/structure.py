@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
+from credo.filters.report import Column, FindingsTable
+from credo.filters.spec import CheckSpec
 from credo.markers import FORMAT_NAMES, ForgedTurn, forged_turns, special_tokens
 from credo.types import Record
 
@@ -43,3 +45,19 @@ class StructureCheck(PerRecord):
                     "in": [f"messages[{t.message}] ({t.role})" for t in turns],
                 },
             )
+
+
+CHECKS = (
+    CheckSpec(
+        "structure",
+        StructureCheck,
+        gate=True,
+        drops=True,
+        order=10,
+        summary="turn markers inside message text: each would train a forged extra turn",
+        findings=FindingsTable(
+            "Forged turns (turn markers in message text)",
+            (Column("markers", "markers"), Column("formats", "formats"), Column("in", "in")),
+        ),
+    ),
+)

@@ -11,6 +11,7 @@ from typing import Any
 
 from credo.generators.base import MalformedResponseError, SamplingParams
 from credo.generators.sdk_backend import SDKBackend
+from credo.generators.spec import BackendSpec
 from credo.types import Completion, Message, Usage
 
 _STOP_REASONS = {
@@ -97,3 +98,20 @@ class AnthropicBackend(SDKBackend):
             ),
             refusal_reason="refusal" if stop == "refusal" else None,
         )
+
+
+BACKEND = BackendSpec(
+    "anthropic",
+    AnthropicBackend,
+    secrets=(AnthropicBackend.key_env,),
+    prices={
+        "claude-3-5-haiku*": (0.80, 4.00),
+        "claude-3-haiku*": (0.25, 1.25),
+        "claude-haiku-4*": (1.00, 5.00),
+        "claude-sonnet-4*": (3.00, 15.00),
+        "claude-3-7-sonnet*": (3.00, 15.00),
+        "claude-opus-4*": (15.00, 75.00),
+    },
+    batch="credo.generators.batch_api:AnthropicBatchAPI",
+    summary="the Anthropic Messages API",
+)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.errors import BackendError, ConfigError
+from credo.errors import ConfigError
 
 BYTE_FILL = 0.95
 
@@ -227,14 +227,10 @@ class AnthropicBatchAPI:
 
 
 def batch_api_for(backend: Any) -> BatchAPI:
-    if backend.provider == "openai":
-        return OpenAIBatchAPI(backend)
-    if backend.provider == "anthropic":
-        return AnthropicBatchAPI(backend)
-    raise BackendError(
-        f"{backend.provider}/{backend.model}: --batch needs a provider with a "
-        "batch API (openai/... or anthropic/...)"
-    )
+    """The batch API the backend's provider declares (see its ``BACKEND``)."""
+    from credo.generators.registry import batch_api_for as declared
+
+    return declared(backend)
 
 
 def chunk_lines(lines: list[bytes], max_requests: int, max_bytes: int) -> list[list[int]]:

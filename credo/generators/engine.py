@@ -225,12 +225,12 @@ class Generator:
         await self.backend.aclose()
 
 
-SECRET_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
-
-
 def scrub_secrets(text: str) -> str:
-    """Blank out any configured API key (a provider may echo it in an auth error)."""
-    for name in SECRET_ENV_VARS:
+    """Blank out any configured API key (a provider may echo it in an auth error): every
+    variable a backend declares among its ``secrets``."""
+    from credo.generators.registry import secret_env_vars
+
+    for name in secret_env_vars():
         secret = os.environ.get(name)
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")

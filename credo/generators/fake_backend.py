@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from credo.generators.base import Backend, RetryDecision, SamplingParams
+from credo.generators.spec import BackendSpec
 from credo.types import Completion, Message, Usage
 
 
@@ -95,3 +96,11 @@ class FakeBackend(Backend):
 
     async def aclose(self) -> None:
         return None
+
+
+BACKEND = BackendSpec(
+    "fake",
+    FakeBackend,
+    prices={"*": (0.0, 0.0)},
+    summary="scripted completions for tests and demos",
+)

@@ -18,6 +18,7 @@ from typing import Any
 
 from credo.errors import BackendError, missing_dependency
 from credo.generators.base import Backend, RetryDecision, SamplingParams
+from credo.generators.spec import BackendSpec
 from credo.types import Completion, Message, Usage
 
 KNOWN_LOCAL_MODELS = ("smollm2",)
@@ -156,3 +157,11 @@ class LocalBackend(Backend):
                 pass
             self._worker = None
             self._queue = None
+
+
+BACKEND = BackendSpec(
+    "local",
+    LocalBackend,
+    prices={"*": (0.0, 0.0)},
+    summary="a transformers model on this machine",
+)

@@ -17,6 +17,7 @@ from credo.generators._http import retry_after_from_headers
 from credo.generators.base import MalformedResponseError, RetryDecision, SamplingParams
 from credo.generators.lean_http import LeanClient, LeanHTTPError
 from credo.generators.sdk_backend import SDKBackend
+from credo.generators.spec import BackendSpec
 from credo.types import Completion, Message, Usage
 
 _STOP_REASONS = {
@@ -185,3 +186,20 @@ class OpenAIBackend(SDKBackend):
             usage=Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
             refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None),
         )
+
+
+BACKEND = BackendSpec(
+    "openai",
+    OpenAIBackend,
+    secrets=(OpenAIBackend.key_env,),
+    prices={
+        "gpt-4o-mini*": (0.15, 0.60),
+        "gpt-4o*": (2.50, 10.00),
+        "gpt-4.1-nano*": (0.10, 0.40),
+        "gpt-4.1-mini*": (0.40, 1.60),
+        "gpt-4.1*": (2.00, 8.00),
+        "o4-mini*": (1.10, 4.40),
+    },
+    batch="credo.generators.batch_api:OpenAIBatchAPI",
+    summary="the OpenAI chat completions API and every server that speaks it",
+)

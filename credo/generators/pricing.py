@@ -21,23 +21,7 @@ from credo.schema import YamlRefused, parse_yaml
 from credo.types import Usage
 
 PRICES_AS_OF = "2025-06"
-# (input, output) USD per 1M tokens. Longest matching prefix wins.
-BUILTIN_PRICES: dict[str, tuple[float, float]] = {
-    "openai/gpt-4o-mini*": (0.15, 0.60),
-    "openai/gpt-4o*": (2.50, 10.00),
-    "openai/gpt-4.1-nano*": (0.10, 0.40),
-    "openai/gpt-4.1-mini*": (0.40, 1.60),
-    "openai/gpt-4.1*": (2.00, 8.00),
-    "openai/o4-mini*": (1.10, 4.40),
-    "anthropic/claude-3-5-haiku*": (0.80, 4.00),
-    "anthropic/claude-3-haiku*": (0.25, 1.25),
-    "anthropic/claude-haiku-4*": (1.00, 5.00),
-    "anthropic/claude-sonnet-4*": (3.00, 15.00),
-    "anthropic/claude-3-7-sonnet*": (3.00, 15.00),
-    "anthropic/claude-opus-4*": (15.00, 75.00),
-    "local/*": (0.0, 0.0),
-    "fake/*": (0.0, 0.0),
-}
+# Each backend declares its own rows (``BackendSpec.prices``); longest matching prefix wins.
 
 
 @dataclass(frozen=True)
@@ -70,7 +54,9 @@ class PriceTable:
 
 def load_price_table(path: str | Path | None = None) -> PriceTable:
     """The built-in table, overridden by ``path`` or ``$CREDO_PRICES`` when given."""
-    rows = dict(BUILTIN_PRICES)
+    from credo.generators.registry import declared_prices
+
+    rows = declared_prices()
     source = path or os.environ.get("CREDO_PRICES")
     if source:
         rows.update(_read_overrides(Path(source)))

@@ -1,7 +1,12 @@
-"""``provider/model`` strings to backends; each provider's SDK is imported only when used.
+"""``provider/model`` strings to backends, from each backend module's own declaration.
 
-The registry is a plain dict passed around (no process-global plugin state): tests and
-callers can build their own with :func:`default_registry` plus extra factories.
+Every ``credo/generators/<name>_backend.py`` declares ``BACKEND = BackendSpec(...)``
+(:mod:`credo.generators.spec`): its provider, class, secrets, prices and batch API. This
+module collects those declarations and the ``credo.backends`` entry points of installed
+plugins; the secret scrubbing, the price table and ``--batch`` read them from here.
+
+A registry passed around is a plain dict of factories (no process-global plugin state): tests
+and callers can build their own with :func:`default_registry` plus extra factories.
 
 Recipe - add a backend: write ``credo/generators/<name>_backend.py`` with a class that
 subclasses :class:`Backend` (its attribute defaults: ``max_concurrency``,
@@ -11,20 +16,23 @@ subclasses :class:`Backend` (its attribute defaults: ``max_concurrency``,
 HTTP API with an openai/anthropic-style SDK subclasses :class:`SDKBackend` instead, which
 brings key lookup, client shards, error classification, headers and close; give it
 ``request_body`` and ``completion`` and it can also run batches (``batch_api.py``). Import
-the SDK lazily (``missing_dependency`` on ImportError), add one ``_lazy`` line below, and
-test it against :class:`credo.testing.FakeServer` or a scripted fake.
+the SDK lazily (``missing_dependency`` on ImportError), end the module with its
+``BACKEND = BackendSpec(...)``, and test it against :class:`credo.testing.FakeServer` or a
+scripted fake. CONTRIBUTING.md shows a whole one.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from credo.errors import ConfigError
+from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend
+from credo.generators.spec import BackendSpec
+from credo.plugins import BACKENDS, declared_in, with_plugins
 
 BackendFactory = Callable[..., Backend]
 
@@ -38,21 +46,56 @@ class ModelRef:
         return f"{self.provider}/{self.model}"
 
 
-def _lazy(module: str, cls: str) -> BackendFactory:
-    def factory(model: str, **options: Any) -> Backend:
-        return getattr(importlib.import_module(module), cls)(model, **options)
+@cache
+def builtin_backends() -> tuple[BackendSpec, ...]:
+    """The declarations of this package's ``*_backend`` modules (no SDK is imported)."""
+    found = declared_in("credo.generators", "BACKEND", suffix="_backend")
+    return tuple(sorted(found, key=lambda s: s.provider))
 
-    factory.__name__ = cls
-    return factory
+
+def all_backends() -> dict[str, BackendSpec]:
+    """Built-in and plugin backends by provider; a plugin may not take a built-in's name."""
+    builtins = list(builtin_backends())
+    return with_plugins(builtins, BACKENDS, BackendSpec, lambda s: s.provider, "provider")
+
+
+def backend_spec(provider: str) -> BackendSpec:
+    specs = all_backends()
+    if provider not in specs:
+        raise ConfigError(
+            f"unknown provider '{provider}' - known providers: {', '.join(sorted(specs))}"
+        )
+    return specs[provider]
 
 
 def default_registry() -> dict[str, BackendFactory]:
+    return {provider: spec.make for provider, spec in all_backends().items()}
+
+
+def secret_env_vars() -> tuple[str, ...]:
+    """Every environment variable a backend declares as holding a credential."""
+    return tuple(sorted({name for spec in all_backends().values() for name in spec.secrets}))
+
+
+def declared_prices() -> dict[str, tuple[float, float]]:
+    """``provider/model`` (or ``provider/prefix*``) -> (input, output) USD per 1M tokens."""
     return {
-        "openai": _lazy("credo.generators.openai_backend", "OpenAIBackend"),
-        "anthropic": _lazy("credo.generators.anthropic_backend", "AnthropicBackend"),
-        "local": _lazy("credo.generators.local_backend", "LocalBackend"),
-        "fake": _lazy("credo.generators.fake_backend", "FakeBackend"),
+        f"{spec.provider}/{model}": price
+        for spec in all_backends().values()
+        for model, price in spec.prices.items()
     }
+
+
+def batch_api_for(backend: Any) -> Any:
+    """The batch API of a backend's provider; a provider without one is refused up front."""
+    spec = all_backends().get(backend.provider)
+    if spec is None or not spec.batch:
+        with_batch = sorted(p for p, s in all_backends().items() if s.batch)
+        raise BackendError(
+            f"{backend.provider}/{backend.model}: --batch needs a provider with a "
+            f"batch API ({', '.join(f'{p}/...' for p in with_batch)})"
+        )
+    return spec.batch_api(backend)
 
 
 def default_model() -> str:

@@ -28,18 +28,18 @@ from credo.errors import ConfigError, DependencyError, missing_dependency
 from credo.models import load_causal_lm
 from credo.train.adapter import RUN_FILE
 from credo.train.config import TrainConfig
-from credo.train.lora import (
+from credo.train.prepare import (
     CHECKPOINT_DIR,
     LoopState,
     TrainResult,
-    _finished_run,
-    _run_manifest,
-    _write_token_counts,
     build_peft_model,
+    finished_run,
     pick_device,
     pick_dtype,
     plan_batches,
     prepare_run,
+    run_manifest,
+    write_token_counts,
 )
 
 FINGERPRINT_FILE = "fingerprint.json"
@@ -55,7 +55,7 @@ def train_trl(
     except ImportError:
         raise missing_dependency("trl", "credo train --trainer trl", extra="trl") from None
     prepared = prepare_run(data, base_model, config)
-    done = _finished_run(out, prepared.fingerprint)
+    done = finished_run(out, prepared.fingerprint)
     if done is not None:
         return done
     checkpoints = out / CHECKPOINT_DIR
@@ -87,10 +87,8 @@ def train_trl(
         tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
         if trainer.is_world_process_zero():  # one writer under accelerate launch
             trainer.model.save_pretrained(str(out))
-            _write_token_counts(prepared.masks, out)
-            manifest = _run_manifest(
-                prepared, base_model, config, state, elapsed, tokens_per_second
-            )
+            write_token_counts(prepared.masks, out)
+            manifest = run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second)
             write_json(manifest, out / RUN_FILE)
             shutil.rmtree(checkpoints, ignore_errors=True)
         final = state.loss_curve[-1]["loss"] if state.loss_curve else None

@@ -1,0 +1,227 @@
+"""The local engine: every check's ``map_batch`` over batches of records (here, or in worker
+processes), then each check's ``reduce`` over the partials.
+
+:mod:`credo.audit.runner` picks this engine or :mod:`credo.audit.ray_engine`; the Ray
+engine reuses :func:`map_batch` and :func:`reduce_checks` from here, so the two engines
+yield the same findings and neither imports the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from credo.audit.progress import AuditProgress
+from credo.audit.result import CheckRun
+from credo.corpora.io import read_records
+from credo.errors import ConfigError
+from credo.filters.base import AuditContext, Check, Finding, InMemory, Parts
+from credo.filters.registry import check_spec
+from credo.types import Record
+
+STREAM_BATCH = 4096  # records per batch: peak memory is a batch plus every check's small partials
+
+
+class Reread:
+    """A :class:`~credo.filters.base.Corpus` over a corpus file: the ids, kept in memory, and
+    records read back from the file by position (never all held at once). Iterating reads
+    every record again (``credo filter`` writes the kept ones this way)."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.ids: list[str] = []
+
+    def __iter__(self) -> Iterator[Record]:
+        return read_records(self.source)
+
+    def fetch(self, positions: Iterable[int]) -> dict[int, Record]:
+        wanted = set(positions)
+        out: dict[int, Record] = {}
+        if not wanted:
+            return out
+        last = max(wanted)
+        for index, record in enumerate(read_records(self.source)):
+            if index in wanted:
+                out[index] = record
+            if index >= last:
+                break
+        return out
+
+
+_POOL_STATE: tuple[Sequence[Check], AuditContext] | None = (
+    None  # a worker process's checks and context
+)
+
+
+def _pool_start(checks: Sequence[Check], ctx: AuditContext) -> None:
+    global _POOL_STATE
+    _POOL_STATE = (checks, ctx)
+    # One thread per worker (the workers are the parallelism), read by torch if MiniLM loads;
+    # set, not imported: torch costs ~300 MB a process and the static mode never needs it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def map_batch(
+    batch: Sequence[Record], checks: Sequence[Check] | None = None, ctx: AuditContext | None = None
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Every check's partial of one batch, and the seconds each took (in a worker: its own checks)."""
+    if checks is None:
+        checks, ctx = _POOL_STATE  # type: ignore[misc]
+    assert ctx is not None  # the pool's initializer, or the caller, gave one
+    parts: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for check in checks:
+        start = time.perf_counter()
+        parts[check.name] = check.map_batch(batch, ctx)
+        seconds[check.name] = time.perf_counter() - start
+    return parts, seconds
+
+
+def _mapped(
+    batches: Iterable[Sequence[Record]], checks: Sequence[Check], ctx: AuditContext, workers: int
+) -> Iterator[tuple[int, tuple[dict[str, Any], dict[str, float]]]]:
+    """``(batch length, map_batch result)`` in corpus order: here, or in ``workers`` processes
+    with at most two batches each in flight (memory stays a few batches). The checks and
+    context are sent to each worker once."""
+    if workers <= 1:
+        for batch in batches:
+            yield len(batch), map_batch(batch, checks, ctx)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Spawned, not forked: a fork copies the locks of native thread pools (rensa's, the
+    # tokenizers') without their threads, and the child can wait on them for ever.
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_pool_start,
+        initargs=(checks, ctx),
+    ) as pool:
+        pending: deque = deque()
+        try:
+            for batch in batches:
+                pending.append((len(batch), pool.submit(map_batch, batch)))
+                if len(pending) >= 2 * workers:
+                    size, future = pending.popleft()
+                    yield size, future.result()
+            while pending:
+                size, future = pending.popleft()
+                yield size, future.result()
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            if "pickle" not in str(exc).lower():
+                raise
+            raise ConfigError(
+                f"--workers {workers}: a check cannot be sent to another process ({exc}) - "
+                "run with --workers 1"
+            ) from None
+
+
+def run_checks(
+    batches: Iterable[Sequence[Record]],
+    corpus: Any,
+    ctx: AuditContext,
+    checks: Sequence[Check],
+    workers: int = 1,
+    progress: AuditProgress | None = None,
+) -> tuple[list[CheckRun], list[Finding]]:
+    """Every check's ``map_batch`` on each batch, then its ``reduce`` over the partials.
+
+    ``corpus`` (a :class:`~credo.filters.base.Corpus`) must hold every id once the batches are
+    read: reduce reads ids and fetches records back through it. With ``workers`` > 1 the
+    batches are mapped in that many processes; the reduce stays here."""
+    parts = {c.name: Parts(c) for c in checks}
+    seconds = dict.fromkeys(parts, 0.0)
+    offset = 0
+    for size, (batch_parts, batch_seconds) in _mapped(batches, checks, ctx, workers):
+        for check in checks:
+            start = time.perf_counter()
+            parts[check.name].add(offset, batch_parts[check.name])
+            seconds[check.name] += batch_seconds[check.name] + time.perf_counter() - start
+        offset += size
+        if progress is not None:
+            progress.mapped(offset, seconds)
+    if not offset:  # an empty corpus still runs each check once (a check may note why it skipped)
+        for check in checks:
+            parts[check.name].add(0, check.map_batch([], ctx))
+    return reduce_checks(checks, parts, seconds, corpus, ctx, progress=progress)
+
+
+def reduce_checks(
+    checks: Sequence[Check],
+    parts: Mapping[str, Parts],
+    seconds: Mapping[str, float],
+    corpus: Any,
+    ctx: AuditContext,
+    reducers: Mapping[str, Callable[[], list[Finding]]] | None = None,
+    progress: AuditProgress | None = None,
+) -> tuple[list[CheckRun], list[Finding]]:
+    """Each check's reduce over its partials, in table order, with its run (map + reduce seconds).
+    ``reducers`` replaces a check's reduce (the Ray engine bands near_duplicate on the cluster)."""
+    runs, findings = [], []
+    for check in checks:
+        if progress is not None:
+            progress.reducing(check.name)
+        start = time.perf_counter()
+        if reducers and check.name in reducers:
+            found = reducers[check.name]()
+        else:
+            found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
+        spent = seconds[check.name] + time.perf_counter() - start
+        runs.append(
+            CheckRun(
+                check.name,
+                check_spec(check.name).gate,
+                check.params(),
+                len(found),
+                round(spent, 3),
+                sum(f.blocking for f in found),
+            )
+        )
+        findings.extend(found)
+    return runs, findings
+
+
+def audit_records(
+    records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check], batch: int = STREAM_BATCH
+) -> tuple[list[CheckRun], list[Finding]]:
+    """The checks over records already in memory, in batches like a streamed audit."""
+    batches = (records[i : i + batch] for i in range(0, len(records), batch))
+    return run_checks(batches, InMemory(records), ctx, checks)
+
+
+def audit_stream(
+    source: Path,
+    ctx: AuditContext,
+    checks: Sequence[Check],
+    batch: int | None = None,
+    workers: int = 1,
+    progress: AuditProgress | None = None,
+) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
+    """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
+    batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
+    corpus, sets = Reread(source), dict[str, int]()
+
+    def batches() -> Iterator[list[Record]]:
+        chunk: list[Record] = []
+        for record in read_records(source):
+            corpus.ids.append(record.id)
+            name = ctx.set_of(record)
+            sets[name] = sets.get(name, 0) + 1
+            chunk.append(record)
+            if len(chunk) >= (batch or STREAM_BATCH):
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    runs, findings = run_checks(batches(), corpus, ctx, checks, workers, progress)
+    return runs, findings, corpus, sets

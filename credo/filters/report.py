@@ -1,0 +1,90 @@
+"""How a check shows up in the audit reports, declared next to the check itself.
+
+A check's :class:`~credo.filters.base.CheckSpec` names the table its findings add
+(:class:`FindingsTable`: a title and columns read from each finding's ``details``), and may
+add tables built from its report section (``tables``) and a plot (``plot``). The Markdown,
+text and HTML reports render every check from these declarations alone, so a new check, built
+in or from a plugin, needs no edit in :mod:`credo.audit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from credo.filters.base import Finding
+
+
+@dataclass
+class Table:
+    """One report table. ``rows`` are every row there is: the reports show the first ones
+    and write all of them to a JSONL file named in the table's note (``key`` names the file)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+    key: str = ""  # file-safe name for the table's full JSONL; derived from the title if empty
+    # How the reports show the texts of a row side by side: the columns holding two texts
+    # whose differing words are marked (duplicate clusters).
+    compare: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a findings table: ``value`` is a key of the finding's details or a function
+    of them; lists are joined with "; "."""
+
+    header: str
+    value: str | Callable[[dict[str, Any]], Any]
+
+    def read(self, details: dict[str, Any]) -> Any:
+        value = details.get(self.value) if isinstance(self.value, str) else self.value(details)
+        if isinstance(value, (list, tuple)):
+            return "; ".join(map(str, value))
+        return value
+
+
+@dataclass(frozen=True)
+class FindingsTable:
+    """The table a check's findings add: one row per finding (record id first), worst first
+    when ``worst`` gives a score to sort on (higher is worse)."""
+
+    title: str
+    columns: Sequence[Column] = ()
+    worst: Callable[[Finding], float] | None = None
+
+    def rows(self, findings: Sequence[Finding]) -> list[list[Any]]:
+        ordered = list(findings)
+        # blocking findings lead: they are what fails a gate
+        ordered.sort(key=lambda f: (not f.blocking, -(self.worst(f) if self.worst else 0.0)))
+        return [[f.record_id, *(c.read(f.details) for c in self.columns)] for f in ordered]
+
+    def table(self, findings: Sequence[Finding], note: str = "") -> Table:
+        headers = ["record", *(c.header for c in self.columns)]
+        return Table(self.title, headers, self.rows(findings), note)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What a check's report declarations read: its findings, its section of the report
+    (``ctx.sections[name]``) and its parameters."""
+
+    name: str
+    findings: list[Finding]
+    section: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def details_columns(findings: Sequence[Finding]) -> list[Column]:
+    """Columns for a check that declares none: every details key, in first-seen order."""
+    keys: dict[str, None] = {}
+    for finding in findings:
+        keys.update(dict.fromkeys(finding.details))
+    return [Column(key.replace("_", " "), key) for key in keys]
+
+
+TablesFn = Callable[[CheckReport], list[Table]]
+# Draws on a matplotlib Axes; returns False when there is nothing to draw.
+PlotFn = Callable[[CheckReport, Any], bool]
