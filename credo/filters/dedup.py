@@ -97,25 +97,46 @@ def clusters_from_pairs(
     return clusters
 
 
+LISTED_CLUSTERS = (
+    1000  # clusters listed in the section, largest first (flags.jsonl has every member)
+)
+LISTED_MEMBERS = 100  # members listed per cluster
+ONE_CLUSTER_SHARE = 0.5  # a cluster holding this share of the corpus is reported as a collapse
+
+
 def _report(
     check: str, ids: Sequence[str], clusters: dict, ctx: AuditContext, params: dict
 ) -> Iterator[Finding]:
-    listed = []
-    for kept, removed in sorted(clusters.items()):
+    """A finding per removed record; the section summarises clusters (size, exemplar, spread)
+    instead of materialising them, so one cluster of a million members costs a few lines."""
+    summaries = []
+    for kept, removed in clusters.items():
         members = sorted(removed)
-        listed.append(
-            {
-                "kept": ids[kept],
-                "removed": [ids[i] for i, _ in members],
-                "scores": [round(s, 4) for _, s in members],
-            }
-        )
         for index, score in members:
             yield Finding(ids[index], check, {"kept": ids[kept], "score": round(score, 4)})
+        scores = [s for _, s in members]
+        summaries.append((len(members) + 1, kept, members, min(scores), max(scores)))
+    summaries.sort(key=lambda c: (-c[0], c[1]))
+    listed = [
+        {
+            "kept": ids[kept],
+            "size": size,
+            "removed": [ids[i] for i, _ in members[:LISTED_MEMBERS]],
+            "scores": [round(s, 4) for _, s in members[:LISTED_MEMBERS]],
+            "spread": [round(low, 4), round(high, 4)],  # lowest and highest link score
+        }
+        for size, kept, members, low, high in summaries[:LISTED_CLUSTERS]
+    ]
+    largest = summaries[0][0] if summaries else 0
     ctx.sections[check] = {
         "params": params,
         "clusters": listed,
-        "removed": sum(len(c["removed"]) for c in listed),
+        "cluster_count": len(summaries),
+        "clusters_listed": len(listed),
+        "largest_cluster": largest,
+        # A corpus that is mostly one cluster is a diversity failure more than a dedup finding.
+        "one_big_cluster": bool(ids) and largest >= ONE_CLUSTER_SHARE * len(ids),
+        "removed": sum(size - 1 for size, *_ in summaries),
     }
 
 
@@ -277,7 +298,10 @@ class SemanticDuplicateCheck:
         """Confirmed pairs, their MiniLM cosines, and how many candidates the static stage gave."""
         cfg = self.config
         if not cfg.fast:
-            return (*ann.exact_pairs(vectors, cfg.threshold, cfg.block), None)
+            return (
+                *ann.exact_pairs(vectors, cfg.threshold, cfg.block, cfg.ann.max_neighbours),
+                None,
+            )
         centred = cfg.centre and len(vectors) >= cfg.centre_min_rows
         if centred:
             centre_rows(vectors)
