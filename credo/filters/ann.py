@@ -35,6 +35,8 @@ class AnnConfig:
         2  # independent clusterings whose pairs are joined (recall 0.96 at 1M, BENCHMARKS.md)
     )
     seed: int = 0
+    # Links kept per row (see exact_pairs): bounds a one-big-cluster corpus by size, not redundancy.
+    max_neighbours: int = 16
 
     def __str__(self) -> str:
         if self.method == "kmeans":
@@ -43,21 +45,54 @@ class AnnConfig:
 
 
 def exact_pairs(
-    vectors: np.ndarray, threshold: float, block: int = 2048
+    vectors: np.ndarray, threshold: float, block: int = 2048, max_neighbours: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All ``i < j`` with cosine >= threshold, by blocked matrix products."""
+    """All ``i < j`` with cosine >= threshold, by blocked matrix products.
+
+    With ``max_neighbours`` each row keeps only its nearest that many partners among the rows
+    after it, plus one link to its best partner before it when none was kept otherwise: union-find
+    needs a spanning set of links, not every pair, so a corpus that is one big cluster (a
+    mode-collapsed teacher) costs about rows x k pairs instead of rows^2 / 2, and every row
+    with a partner above the threshold still gets at least one link.
+    """
     found_pairs, found_scores = [], []
     n = len(vectors)
+    linked = np.zeros(n, dtype=bool)
     block = max(1, min(block, (1 << 25) // max(n, 1)))  # a block's similarity matrix stays ~128 MB
     for start in range(0, n, block):
         sims = vectors[start : start + block] @ vectors[start:].T
         rows, cols = np.nonzero(sims >= threshold)
         upper = cols > rows  # cols are offset by start like rows: same test
-        found_pairs.append(np.stack([rows[upper] + start, cols[upper] + start], axis=1))
-        found_scores.append(sims[rows[upper], cols[upper]])
+        rows, cols = rows[upper], cols[upper]
+        if max_neighbours is not None and len(rows) > max_neighbours:
+            keep = _nearest_per_row(sims, rows, cols, max_neighbours)
+            linked[rows[keep] + start] = True
+            linked[cols[keep] + start] = True
+            orphan = ~keep & ~linked[cols + start]
+            if orphan.any():  # a column whose partners all sit in full rows: its best one
+                order = np.lexsort((-sims[rows[orphan], cols[orphan]], cols[orphan]))
+                first = np.concatenate([[True], np.diff(cols[orphan][order]) != 0])
+                keep[np.flatnonzero(orphan)[order[first]]] = True
+                linked[cols[keep] + start] = True
+            rows, cols = rows[keep], cols[keep]
+        found_pairs.append(np.stack([rows + start, cols + start], axis=1))
+        found_scores.append(sims[rows, cols])
     if not found_pairs:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     return np.concatenate(found_pairs).astype(np.int64), np.concatenate(found_scores).astype(float)
+
+
+def _nearest_per_row(sims: np.ndarray, rows: np.ndarray, cols: np.ndarray, k: int) -> np.ndarray:
+    """A mask over the ``(rows, cols)`` hits (``rows`` ascending, as np.nonzero gives them)
+    keeping each row's ``k`` of highest similarity."""
+    keep = np.ones(len(rows), dtype=bool)
+    counts = np.bincount(rows, minlength=sims.shape[0])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for row in np.flatnonzero(counts > k):
+        lo, hi = starts[row], starts[row] + counts[row]
+        drop = np.argpartition(-sims[row, cols[lo:hi]], k)[k:]
+        keep[lo + drop] = False
+    return keep
 
 
 def hnsw_pairs(
@@ -160,7 +195,10 @@ def _kmeans_round(
         if len(chunk) < 2:
             continue
         pairs, scores = exact_pairs(
-            np.asarray(vectors[chunk], dtype=np.float32), threshold, min(config.block, 1024)
+            np.asarray(vectors[chunk], dtype=np.float32),
+            threshold,
+            min(config.block, 1024),
+            config.max_neighbours,
         )
         found_pairs.append(
             chunk[pairs]
@@ -183,7 +221,9 @@ def similar_pairs(
     """
     config = config or AnnConfig()
     if len(vectors) <= config.exact_max:
-        return exact_pairs(np.asarray(vectors, dtype=np.float32), threshold, config.block)
+        return exact_pairs(
+            np.asarray(vectors, dtype=np.float32), threshold, config.block, config.max_neighbours
+        )
     if config.method == "hnsw":
         return hnsw_pairs(vectors, threshold, config)
     return kmeans_pairs(vectors, threshold, config)
