@@ -126,9 +126,29 @@ def report_tables(result: AuditResult) -> list[Table]:
             )
         )
     tables.append(_contamination_table(result))
+    tables.append(_truncation_table(result))
     tables.extend(_fidelity_tables(result))
     tables.extend(_diversity_tables(s.get("diversity", {})))
     return tables
+
+
+def _truncation_table(result: AuditResult) -> Table:
+    """Per set: answers cut off at max tokens, their share, and the gate."""
+    section = result.sections.get("truncation")
+    if section is None:
+        return Table("Truncated answers (stopped at max tokens)", [], [], "not run")
+    max_rate = section["params"]["max_rate"]
+    return Table(
+        "Truncated answers (stopped at max tokens)",
+        ["set", "records", "truncated", "rate", "no stop reason", "gate"],
+        [
+            [name, t["records"], t["truncated"], t["rate"], t["unknown"]]
+            + ["FAILED" if t["gate_failed"] else "ok"]
+            for name, t in section["sets"].items()
+        ],
+        f"{section['truncated']} truncated in all; the gate fails a set above {max_rate:g} "
+        "(--truncation-max-rate); `credo filter` drops them",
+    )
 
 
 def _short(params: dict[str, Any]) -> str:

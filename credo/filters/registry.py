@@ -21,6 +21,7 @@ from credo.filters.forbidden import ForbiddenRequestCheck
 from credo.filters.moral_reason import MoralReasonCheck
 from credo.filters.refusal import RefusalCheck
 from credo.filters.structure import StructureCheck
+from credo.filters.truncation import TruncationCheck
 
 # "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
 # "required": nothing to do without the model, so --no-embedding skips it.
@@ -49,6 +50,8 @@ CHECKS: tuple[CheckSpec, ...] = (
     ),  # turn markers in text: forged turns
     CheckSpec("refusal", RefusalCheck, gate=True, drops=True, embedding="optional"),
     CheckSpec("moral_reason", MoralReasonCheck, gate=True, drops=True),
+    # answers the teacher stopped at max tokens (meta.stop_reason "length"): cut off mid-thought
+    CheckSpec("truncation", TruncationCheck, gate=True, drops=True),
     CheckSpec(
         "forbidden_request", ForbiddenRequestCheck, gate=True, drops=True, embedding="optional"
     ),
