@@ -154,7 +154,7 @@ def _threshold(check: dict[str, Any], params: dict[str, Any]) -> str:
     rate = params.get("max_rate")
     if rate is None and isinstance(config, str) and "_max" in config:
         rate = config.rsplit("_max", 1)[1]  # fidelity's config name ends in _max<rate>
-    if rate is not None:
+    if rate is not None and float(rate) > 0:
         return f"at most {float(rate):.0%} of a set"
     return "0 records"
 
@@ -175,7 +175,7 @@ def _detector(params: dict[str, Any]) -> str:
 
 def _leakage(gate: Any) -> str:
     if not isinstance(gate, dict):
-        return "not checked (run `credo audit --reference` or `credo leakage`)"
+        return "not checked by the audit (see `credo leakage WORLDVIEW --reference ...`)"
     if not gate.get("applies"):
         return "not applicable (not an invented worldview)"
     if gate.get("failed"):
