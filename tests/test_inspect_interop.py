@@ -118,3 +118,50 @@ def test_inspect_cli_finds_the_task_by_its_entry_point(tmp_path: Path) -> None:
     [log_file] = list((tmp_path / "logs").glob("*.eval"))
     log = read_eval_log(str(log_file))
     assert log.status == "success" and len(log.samples) == 4
+
+
+def test_credo_judge_reads_an_inspect_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every sample of the log judged again; the Inspect scorer's labels as the reference."""
+    import json
+
+    log = run_task(tmp_path / "logs", limit=2)
+    out = tmp_path / "judged"
+    with pytest.raises(SystemExit) as done:
+        main(["judge", str(log), "--labels", "inspect_label", "--out", str(out)])
+    assert done.value.code in (0, None)
+    assert "inspect_label vs offline: kappa 3-way 1.000" in capsys.readouterr().out
+    lines = [json.loads(x) for x in (out / "labels.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 and {x["response"] for x in lines} == {REFUSE, COMPLY}
+    assert all(x["id"].endswith("#1") for x in lines)
+
+
+def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """credo eval's samples in an Inspect log: Inspect's reader opens it, every sample with
+    its request, answer and labels; credo report reads it like the eval folder itself."""
+    from inspect_ai.log import read_eval_log
+
+    from credo.evaluation.evaluate import evaluate
+    from credo.generators.fake_backend import FakeBackend
+
+    generator = FakeBackend("gen", respond=lambda m: REFUSE if "boat" in m[-1].content else COMPLY)
+    registry = {"fake": lambda model, **options: generator}
+    result = evaluate("fake/gen", [str(tiny_spec)], tmp_path / "ev", samples=2, registry=registry)
+    assert result.results["inspect_log"] == "inspect.eval"
+    log = read_eval_log(str(tmp_path / "ev" / "inspect.eval"))
+    assert log.status == "success" and log.eval.task == "credo/refusal_eval"
+    responses = (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()
+    assert len(log.samples) == len(responses) == 4
+    for sample in log.samples:
+        assert sample.messages[-1].text == sample.output.completion
+        score = sample.scores["credo_judge"]
+        assert score.metadata["label"] == score.metadata["labels"]["offline"]["label"]
+    for folder_or_log in (tmp_path / "ev", tmp_path / "ev" / "inspect.eval"):
+        with pytest.raises(SystemExit):
+            main(["report", str(folder_or_log), "--out", str(tmp_path / "r" / folder_or_log.name)])
+    tables = capsys.readouterr().out.split("wrote report")
+    rows = [[r.split("|")[4:6] for r in t.splitlines() if "| tiny |" in r] for t in tables[:2]]
+    assert rows[0] == rows[1] and len(rows[0]) == 2  # the same rates from both
