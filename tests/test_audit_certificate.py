@@ -57,14 +57,15 @@ def test_mix_refuses_a_failed_audit_and_the_override_is_on_every_card(
     result, _ = run_audit(bad, bad / "audit", checks=CHECKS, use_embedding=False)
     assert not result.passed and result.gate_failures == {"truncation": 3}
     mix = tmp_path / "mix"
-    code, out, err = cli(["mix", "--part", f"g={bad}:1", "--size", 6, "--out", mix], capsys)
+    code, out, err = cli(["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix], capsys)
     assert code == 2 and not mix.exists()
     assert err.count("\n") == 1 and "its audit failed (gates failed: truncation 3)" in err
     assert "--allow-failed-audit" in err
     code, out, err = cli(
-        ["mix", "--part", f"g={bad}:1", "--size", 6, "--out", mix, "--allow-failed-audit"], capsys
+        ["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix, "--allow-failed-audit"], capsys
     )
     assert code == 0, err
+    assert "warning: 3 record(s) stopped at max tokens" in err
     assert "failed (used with --allow-failed-audit)" in (mix / "CARD.md").read_text()
     hub = tmp_path / "hub"
     code, out, err = cli(["export", mix, "--hub", "--out", hub, "--license", "cc-by-4.0"], capsys)
@@ -78,6 +79,7 @@ def test_mix_refuses_a_failed_audit_and_the_override_is_on_every_card(
     assert "Exported without a passing audit" in readme and "--allow-failed-audit" in readme
     assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
     assert "3 record(s) stopped at max tokens" in readme
+    assert "3 record(s) of this mix stopped at max tokens" in readme
     for card in cards(tmp_path):
         text = card.read_text(encoding="utf-8")
         DatasetCard.load(str(card))  # every card parses
@@ -172,3 +174,30 @@ def test_truncation_gate_is_configurable(tmp_path: Path) -> None:
     assert (
         "Truncated answers (stopped at max tokens)" in report and "| gramenism | 20 | 1 |" in report
     )
+
+
+def test_demo_truncated_answers_reach_the_audit_and_every_card(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`credo demo` on a teacher that runs out of tokens (as the embedded model does at 64
+    tokens: 7 of 8 in `make demo`): the audit gate, the summary, CARD.md and the Hub card say so."""
+    from credo.generators.fake_backend import FakeBackend
+    from credo.recipes.demo import run_demo, summary
+
+    cut = Completion("The meadow is holy because", "length", Usage(5, 64), "echo")
+    backend = FakeBackend("echo").enqueue(cut, cut, cut)
+    demo = tmp_path / "demo"
+    result = run_demo(demo, limit=4, embedding=False, progress=False, backend=backend)
+    assert result.audit.gate_failures["truncation"] == 3
+    text = " ".join(summary(result).split())
+    assert "truncation FAILED 3 record(s): answers stopped at max tokens" in text
+    assert "Truncated (stopped at max tokens 64): 3 of 4 records" in (demo / "CARD.md").read_text()
+    hub = tmp_path / "hub"
+    args = ["export", demo, "--hub", "--out", hub, "--license", "cc-by-4.0"]
+    assert cli(args, capsys)[0] == 2  # the demo's audit failed
+    code, _, err = cli([*args, "--allow-failed-audit"], capsys)
+    assert code == 0, err
+    readme = (hub / "README.md").read_text(encoding="utf-8")
+    assert "**Truncated** (stopped at max tokens): 3 of 4 records" in readme
+    assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
+    assert "The corpus: 3 answer(s) stopped at max tokens" in readme

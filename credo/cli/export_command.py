@@ -100,5 +100,9 @@ def export(
     files = export_mix(records, fmt, target, tokenizer)
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)
+    from credo.corpora.mix import truncated_count
+
+    if truncated := truncated_count(records):
+        typer.echo(f"warning: {truncated} record(s) stopped at max tokens (cut off)", err=True)
     written = ", ".join(v for k, v in files.items() if k != "records")
     typer.echo(f"wrote {len(records)} records as {fmt} to {target} ({written})")

@@ -77,5 +77,11 @@ def mix(
             "(brackets swapped for look-alikes; see manifest markers_neutralised)",
             err=True,
         )
+    if result.truncated:
+        typer.echo(
+            f"warning: {result.truncated} record(s) stopped at max tokens (answers cut off "
+            "mid-thought) - drop them with `credo filter --checks truncation` on the part",
+            err=True,
+        )
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
     typer.echo(f"wrote {result.size} records ({counts}) to {out}")

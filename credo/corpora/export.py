@@ -199,6 +199,12 @@ def write_mix_card(manifest: dict[str, Any], out: Path) -> None:
             f"| {part['name']} | {part['weight']:g} | {part['taken']} | {part['available']} "
             f"| `{part['corpus_hash']}` | {_audit_cell(part['audit'])} |"
         )
+    if manifest.get("truncated"):
+        lines += [
+            "",
+            f"{manifest['truncated']} record(s) stopped at max tokens (answers cut off "
+            "mid-thought); `credo filter --checks truncation` drops them from a part.",
+        ]
     if manifest["shortfalls"]:
         lines += ["", "## Shortfalls", ""] + [f"- {s}" for s in manifest["shortfalls"]]
     lines += [

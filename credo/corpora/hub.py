@@ -180,7 +180,7 @@ def render_card(
         template_path=str(CARD_TEMPLATE),
         title=title,
         summary=summary,
-        warnings=_warnings(cert, parts),
+        warnings=_warnings(cert, parts, manifest),
         load_snippet=load_snippet(repo),
         parts=parts,
         kind=kind,
@@ -194,8 +194,15 @@ def render_card(
     return DatasetCard(scrub_paths(content, [folder]))
 
 
-def _warnings(cert: Certificate, parts: list[dict[str, Any]]) -> list[str]:
+def _warnings(
+    cert: Certificate, parts: list[dict[str, Any]], manifest: dict[str, Any]
+) -> list[str]:
     lines = []
+    if manifest.get("kind") == "mix" and manifest.get("truncated"):
+        lines.append(
+            f"{manifest['truncated']} record(s) of this mix stopped at max tokens "
+            "(cut off mid-thought)."
+        )
     if cert.override:
         lines.append(
             f"Exported without a passing audit ({cert.status}: {cert.reason}), with `{cert.override}`."

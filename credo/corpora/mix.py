@@ -62,6 +62,7 @@ class MixResult:
     shortfalls: list[str]  # one human sentence per short part (empty when none ran short)
     duplicates: dict[str, int] = field(default_factory=dict)  # dropped per part, by id or content
     neutralised: int = 0  # records whose turn markers were defused (--neutralise-markers)
+    truncated: int = 0  # records whose answer stopped at max tokens (meta.stop_reason "length")
 
 
 def parse_part(spec: str) -> MixPart:
@@ -230,6 +231,7 @@ def _mix(
     )
     manifest["duplicates_dropped"] = duplicates
     manifest["markers_neutralised"] = neutralised
+    manifest["truncated"] = truncated_count(mixed)
     write_json(manifest, out / "manifest.json")
     write_mix_card(manifest, out)
     return MixResult(
@@ -239,7 +241,13 @@ def _mix(
         shortfalls,
         duplicates,
         neutralised,
+        manifest["truncated"],
     )
+
+
+def truncated_count(records: list[Record]) -> int:
+    """Records whose answer stopped at max tokens: cut off mid-thought (a truncation finding)."""
+    return sum(1 for r in records if r.meta.get("stop_reason") == "length")
 
 
 def _content_key(record: Record) -> tuple[tuple[str, str], ...]:
