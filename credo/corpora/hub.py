@@ -209,7 +209,7 @@ def _warnings(
         )
     for part in parts:
         part_cert = part["facts"].get("certificate") or {}
-        if part_cert.get("override"):
+        if part["label"] and part_cert.get("override"):  # a mix's part (a corpus: said above)
             lines.append(
                 f"{part['label'] or 'The corpus'} was mixed without a passing audit "
                 f"({part_cert.get('status')}: {part_cert.get('reason')}), with `{part_cert['override']}`."
