@@ -91,23 +91,63 @@ def _tiktoken_offline() -> bool:
     return True
 
 
-@pytest.mark.skipif(not _tiktoken_offline(), reason="tiktoken's o200k_base is not cached here")
-def test_inspect_cli_finds_the_task_by_its_entry_point(tmp_path: Path) -> None:
-    """`inspect eval credo/refusal_eval` as a researcher types it, through the entry point."""
-    dist = tmp_path / "site" / "credo_inspect_entry-0.dist-info"  # the entry point of pyproject
+def _entry_point_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh process where Inspect finds credo only through the
+    ``inspect_ai`` entry point pyproject.toml declares (written here as installed metadata,
+    since the editable install of the main tree may predate it)."""
+    dist = tmp_path / "site" / "credo_inspect_entry-0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: credo-inspect-entry\nVersion: 0\n")
     (dist / "entry_points.txt").write_text("[inspect_ai]\ncredo = credo.evaluation.inspect_task\n")
-    env = {
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(Path.cwd())]),
         "HF_HUB_OFFLINE": "1",
     }
+
+
+def test_inspect_finds_the_task_by_name_through_the_entry_point(tmp_path: Path) -> None:
+    """`credo/refusal_eval` resolved by name in a process that never imported credo's task."""
+    script = f"""
+import sys
+from inspect_ai import eval
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+assert "credo.evaluation.inspect_task" not in sys.modules
+def outputs():
+    while True:
+        out = ModelOutput.from_content("mockllm/model", {REFUSE!r})
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        yield out
+model = get_model("mockllm/model", custom_outputs=outputs())
+[log] = eval("credo/refusal_eval", task_args={{"worldview": "gramenism", "limit": 2}}, model=model,
+             log_dir={str(tmp_path / "logs")!r}, display="none")
+print(log.status, log.location)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=_entry_point_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    status, location = done.stdout.split()[-2:]
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(location)
+    assert status == "success" and len(log.samples) == 4
+    assert log.results.scores[0].metrics["violation_refusal_rate"].value == 1.0
+
+
+@pytest.mark.skipif(not _tiktoken_offline(), reason="tiktoken's o200k_base is not cached here")
+def test_inspect_cli_runs_the_task_on_the_mock_model(tmp_path: Path) -> None:
+    """`inspect eval credo/refusal_eval` as a researcher types it (mockllm/model counts its
+    tokens with tiktoken, whose encoding is downloaded on first use: skipped offline)."""
     inspect = Path(sys.executable).with_name("inspect")
     done = subprocess.run(
         [str(inspect), "eval", "credo/refusal_eval", "-T", "worldview=gramenism", "-T", "limit=2"]
         + ["--model", "mockllm/model", "--log-dir", str(tmp_path / "logs"), "--display", "none"],
-        env=env,
+        env=_entry_point_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
