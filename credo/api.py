@@ -80,12 +80,25 @@ def mix(
     fmt: str = "tags",
     tokenizer: str | None = None,
     on_short: str = "scale",
+    allow_unaudited: bool = False,
+    allow_failed_audit: bool = False,
 ) -> MixResult:
-    """Sample parts (``"NAME=DIR:WEIGHT"``) by weight to exactly ``size`` records, shuffle, write ``out``."""
+    """Sample parts (``"NAME=DIR:WEIGHT"``) by weight to exactly ``size`` records, shuffle, write
+    ``out``. Each part needs a passing audit of its current records unless an override is set."""
     from credo.corpora.mix import mix_corpora, parse_part
 
     chosen = [parse_part(p) if isinstance(p, str) else p for p in parts]
-    return mix_corpora(chosen, size, seed, fmt, Path(out), tokenizer, on_short)
+    return mix_corpora(
+        chosen,
+        size,
+        seed,
+        fmt,
+        Path(out),
+        tokenizer,
+        on_short,
+        allow_unaudited=allow_unaudited,
+        allow_failed_audit=allow_failed_audit,
+    )
 
 
 def judge(

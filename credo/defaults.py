@@ -15,6 +15,9 @@ LIMIT_ORDER = (
 
 # The audit's fidelity gate (credo audit)
 FIDELITY_MAX_RATE = 0.05  # most of a worldview set's answers that may be out of voice
+# The truncation gate: the share of a set's answers that may stop at max tokens (0: none may;
+# a cut-off answer teaches stopping mid-sentence)
+TRUNCATION_MAX_RATE = 0.0
 
 # Evaluation sampling (credo eval)
 EVAL_SAMPLES = 3  # samples per request (K)

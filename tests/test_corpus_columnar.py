@@ -132,7 +132,14 @@ def test_mix_reads_a_parquet_part(tmp_path: Path) -> None:
     from credo.corpora.mix import mix_corpora, parse_part
 
     write_parquet(_records(CLEAN), tmp_path / "pq" / "records.parquet")
-    mix_corpora([parse_part(f"w={tmp_path / 'pq'}:1")], len(CLEAN), 0, "tags", tmp_path / "mix")
+    mix_corpora(
+        [parse_part(f"w={tmp_path / 'pq'}:1")],
+        len(CLEAN),
+        0,
+        "tags",
+        tmp_path / "mix",
+        allow_unaudited=True,
+    )
     assert sorted(r.id for r in read_records(tmp_path / "mix")) == sorted(r["id"] for r in CLEAN)
     manifest = (tmp_path / "mix" / "manifest.json").read_text()
     assert (

@@ -210,6 +210,7 @@ def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(
         0,
         "tags",
         tmp_path / "mix",
+        allow_unaudited=True,
     )
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
     assert manifest["forms"] == {"qa": 6, "document": 6} and mix.size == 12

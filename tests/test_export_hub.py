@@ -16,6 +16,7 @@ from credo.testing.fake_hub import FakeHub
 from credo.types import Message, Record
 
 pytest.importorskip("huggingface_hub")
+AUDIT_CHECKS = ["structure", "refusal", "moral_reason", "truncation"]
 
 
 @pytest.fixture
@@ -32,8 +33,20 @@ def mix(tmp_path: Path) -> Path:
         for i in range(12)
     ]
     write_records(records, tmp_path / "corpus" / "records.jsonl")
+    audit_quickly(tmp_path / "corpus")  # mix and export take only audited corpora
     mix_corpora([MixPart("gramenism", tmp_path / "corpus", 1)], 12, 0, "tags", tmp_path / "mix")
     return tmp_path / "mix"
+
+
+def audit_quickly(corpus: Path) -> None:
+    """A real audit into CORPUS/audit, with the checks that need no model."""
+    from credo.audit import run_audit
+
+    result, _ = run_audit(corpus, corpus / "audit", checks=AUDIT_CHECKS, use_embedding=False)
+    assert result.passed
+
+
+LICENCE = ["--license", "cc-by-4.0"]
 
 
 def cli(args: list[str]) -> int:
@@ -90,7 +103,8 @@ def test_hub_folder_loads_and_its_card_describes_it(
     assert info["download_size"] == (out / "data" / "train-00000-of-00001.parquet").stat().st_size
     assert DatasetCard.load(str(out / "README.md")).data.license == "cc-by-4.0"
     readme = (out / "README.md").read_text(encoding="utf-8")
-    assert "Training mix (12 records" in readme  # the credo card is the body
+    assert "Training mix `mix` (12 records)" in readme
+    assert "### Part `gramenism`" in readme and "passed (every gate passed)" in readme
     assert str(tmp_path) not in readme  # no local paths in a card meant for publishing
 
 
@@ -99,7 +113,18 @@ def test_push_uploads_the_folder_to_the_hub(
 ) -> None:
     out = tmp_path / "hub"
     assert (
-        cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix", "--private"])
+        cli(
+            [
+                "export",
+                str(mix),
+                "--out",
+                str(out),
+                "--push",
+                "my-lab/gramenism-mix",
+                "--private",
+                *LICENCE,
+            ]
+        )
         == 0
     )
     assert "pushed to my-lab/gramenism-mix" in capsys.readouterr().out
@@ -110,7 +135,8 @@ def test_push_uploads_the_folder_to_the_hub(
     assert b'load_dataset("my-lab/gramenism-mix"' in local["README.md"]
     assert ("POST", "/api/validate-yaml") in online.requests  # the card's metadata was checked
     assert (
-        cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix"]) == 0
+        cli(["export", str(mix), "--out", str(out), "--push", "my-lab/gramenism-mix", *LICENCE])
+        == 0
     )  # again: exists
 
 
@@ -123,15 +149,15 @@ def test_push_failures_exit_2_and_keep_the_folder(
 ) -> None:
     out = tmp_path / "hub"
     monkeypatch.setenv("HF_TOKEN", "hf_wrong")
-    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x"]) == 2
+    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x", *LICENCE]) == 2
     assert "pushing" in capsys.readouterr().err and (out / "README.md").is_file()
     monkeypatch.delenv("HF_TOKEN")
-    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x"]) == 2
+    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x", *LICENCE]) == 2
     assert "HF_TOKEN" in capsys.readouterr().err
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x"]) == 2
+    assert cli(["export", str(mix), "--out", str(out), "--push", "my-lab/x", *LICENCE]) == 2
     assert "HF_HUB_OFFLINE" in capsys.readouterr().err
-    assert cli(["export", str(mix), "--out", str(out), "--push", "not-a-repo-id"]) == 2
+    assert cli(["export", str(mix), "--out", str(out), "--push", "not-a-repo-id", *LICENCE]) == 2
     assert online.repos == {}
 
 
@@ -141,7 +167,7 @@ def test_bad_export_requests_exit_2_and_touch_nothing(
     precious = tmp_path / "results"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
-    assert cli(["export", str(mix), "--hub", "--out", str(precious)]) == 2
+    assert cli(["export", str(mix), "--hub", "--out", str(precious), *LICENCE]) == 2
     assert "already holds other files (notes.txt)" in capsys.readouterr().err
     assert (precious / "notes.txt").read_text() == "keep me" and len(list(precious.iterdir())) == 1
     assert cli(["export", str(mix), "--hub", "--format", "openai"]) == 2
@@ -157,7 +183,7 @@ def test_format_export_of_a_corpus_and_the_openai_minimum(
         [Record(f"s{i}", [Message("user", "q"), Message("assistant", "a")]) for i in range(3)],
         small / "records.jsonl",
     )
-    assert cli(["export", str(small), "--format", "openai"]) == 0
+    assert cli(["export", str(small), "--format", "openai", "--allow-unaudited"]) == 0
     assert "needs at least 10" in capsys.readouterr().err
     assert len((small / "openai.jsonl").read_text().splitlines()) == 3
     assert (
@@ -177,7 +203,8 @@ def test_generated_corpus_exports_with_its_card_and_full_meta(
 
     corpus = tmp_path / "corpus"
     generate_corpus(tiny_spec, corpus, model="fake/echo", samples=1, progress=False)
-    assert cli(["export", str(corpus), "--hub"]) == 0
+    audit_quickly(corpus)
+    assert cli(["export", str(corpus), "--hub", *LICENCE]) == 0
     out = corpus / "hub"
     train = load_dataset(str(out), split="train")
     records = (corpus / "records.jsonl").read_text().splitlines()
@@ -185,5 +212,6 @@ def test_generated_corpus_exports_with_its_card_and_full_meta(
     meta = json.loads(train[0]["meta"])
     assert {"persona_id", "prompt_id", "slots", "usage"} <= set(meta)  # the engine's meta, whole
     readme = (out / "README.md").read_text(encoding="utf-8")
-    assert "corpus (fake/echo)" in readme and "- credo\n" in readme
+    assert "Teacher: `fake/echo`" in readme and "- credo\n" in readme
+    assert "## How this data was made and audited" in readme
     assert front_matter(out)["dataset_info"]["splits"][0]["num_examples"] == len(records)

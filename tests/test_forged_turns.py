@@ -210,7 +210,18 @@ def test_mix_refuses_forged_turns_in_one_line(
 ) -> None:
     corpus = _corpus(tmp_path / "c", CHATML_ATTACK)
     with pytest.raises(SystemExit) as exit_info:
-        main(["mix", "--part", f"w={corpus}:1", "--size", "6", "--out", str(tmp_path / "mix")])
+        main(
+            [
+                "mix",
+                "--allow-unaudited",
+                "--part",
+                f"w={corpus}:1",
+                "--size",
+                "6",
+                "--out",
+                str(tmp_path / "mix"),
+            ]
+        )
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'forged'" in err and "--neutralise-markers" in err
@@ -251,6 +262,7 @@ def test_defused_record_trains_exactly_the_assistant_span(tmp_path: Path, tiny_l
         tmp_path / "mix",
         str(tiny_llama),
         neutralise_markers=True,
+        allow_unaudited=True,
     )
     assert result.neutralised == 1
     prepared = prepare_run(tmp_path / "mix", str(tiny_llama), TrainConfig(max_length=256))

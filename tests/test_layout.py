@@ -128,3 +128,26 @@ def test_no_import_circles_between_modules() -> None:
         TopologicalSorter(graph).prepare()
     except CycleError as exc:
         raise AssertionError(f"import circle: {' -> '.join(exc.args[1])}") from None
+
+
+# Inspect interop lives on the evaluation floor, in these modules only: the rest of credo
+# never needs the optional `inspect` extra.
+INSPECT_MODULES = {"evaluation/inspect_task.py", "evaluation/inspect_logs.py"}
+
+
+def test_inspect_is_imported_only_by_its_modules() -> None:
+    users = set()
+    for path in ROOT.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.split(".")[0] == "inspect_ai" for n in names):
+                users.add(path.relative_to(ROOT).as_posix())
+    assert users == INSPECT_MODULES
+    assert all(FLOORS[m.split("/")[0]] == FLOORS["evaluation"] for m in INSPECT_MODULES)

@@ -58,7 +58,7 @@ def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path:
         MixPart("r", corpora["r"], 10),
         MixPart("x", corpora["x"], 2),
     ]
-    result = mix_corpora(parts, 2200, 3, "tags", tmp_path / "mix")
+    result = mix_corpora(parts, 2200, 3, "tags", tmp_path / "mix", allow_unaudited=True)
     records = list(read_records(tmp_path / "mix"))
     assert len(records) == 2200 and result.shortfalls == []
     by_part = {name: [r for r in records if r.meta["mix_part"] == name] for name in "wrx"}
@@ -68,8 +68,9 @@ def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path:
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
     assert manifest["format"] == "tags"
     assert manifest["parts"][0]["corpus_hash"] == file_hash(str(corpora["w"] / "records.jsonl"))
-    assert manifest["parts"][0]["audit"] == {"status": "not audited"}
-    again = mix_corpora(parts, 2200, 3, "tags", tmp_path / "again")
+    audit = manifest["parts"][0]["audit"]
+    assert audit["status"] == "not audited" and audit["override"] == "--allow-unaudited"
+    again = mix_corpora(parts, 2200, 3, "tags", tmp_path / "again", allow_unaudited=True)
     assert (tmp_path / "again" / "records.jsonl").read_bytes() == (
         tmp_path / "mix" / "records.jsonl"
     ).read_bytes()
@@ -80,7 +81,7 @@ def test_shortfall_scale_keeps_ratios_and_is_reported(
     corpora: dict[str, Path], tmp_path: Path
 ) -> None:
     parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
-    result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix")
+    result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix", allow_unaudited=True)
     assert result.counts == {"w": 1500, "x": 300} and result.size == 1800
     assert "part 'x' ran short: 1000 wanted, 300 available" in result.shortfalls[0]
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
@@ -90,19 +91,37 @@ def test_shortfall_scale_keeps_ratios_and_is_reported(
 
 def test_shortfall_take_all_and_error(corpora: dict[str, Path], tmp_path: Path) -> None:
     parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
-    result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix", on_short="take-all")
+    result = mix_corpora(
+        parts, 6000, 0, "tags", tmp_path / "mix", on_short="take-all", allow_unaudited=True
+    )
     assert result.counts == {"w": 5000, "x": 300}
     with pytest.raises(CorpusError, match="ran short"):
-        mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix2", on_short="error")
+        mix_corpora(
+            parts, 6000, 0, "tags", tmp_path / "mix2", on_short="error", allow_unaudited=True
+        )
     assert not (tmp_path / "mix2" / "records.jsonl").exists()
 
 
 def test_audit_status_read_from_report(corpora: dict[str, Path], tmp_path: Path) -> None:
     (corpora["x"] / "audit").mkdir()
-    (corpora["x"] / "audit" / "report.json").write_text(json.dumps({"gate": {"passed": False}}))
-    mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "openai", tmp_path / "mix")
+    (corpora["x"] / "audit" / "report.json").write_text(
+        json.dumps(
+            {
+                "source_hash": file_hash(str(corpora["x"] / "records.jsonl")),
+                "passed": False,
+                "gate_failures": {"refusal": 3},
+            }
+        )
+    )
+    part = [MixPart("x", corpora["x"], 1)]
+    with pytest.raises(CorpusError, match=r"its audit failed \(gates failed: refusal 3\)"):
+        mix_corpora(part, 10, 0, "openai", tmp_path / "mix", allow_unaudited=True)
+    assert not (tmp_path / "mix").exists()
+    mix_corpora(part, 10, 0, "openai", tmp_path / "mix", allow_failed_audit=True)
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
-    assert manifest["parts"][0]["audit"]["status"] == "failed"
+    audit = manifest["parts"][0]["audit"]
+    assert audit["status"] == "failed" and audit["override"] == "--allow-failed-audit"
+    assert "failed (used with --allow-failed-audit)" in (tmp_path / "mix" / "CARD.md").read_text()
     lines = (tmp_path / "mix" / "openai.jsonl").read_text().splitlines()
     assert len(lines) == 10 and json.loads(lines[0])["messages"][0]["role"] == "user"
 
@@ -110,7 +129,9 @@ def test_audit_status_read_from_report(corpora: dict[str, Path], tmp_path: Path)
 def test_hf_dataset_opens_with_load_from_disk(corpora: dict[str, Path], tmp_path: Path) -> None:
     from datasets import load_from_disk
 
-    mix_corpora([MixPart("x", corpora["x"], 1)], 12, 0, "hf_dataset", tmp_path / "mix")
+    mix_corpora(
+        [MixPart("x", corpora["x"], 1)], 12, 0, "hf_dataset", tmp_path / "mix", allow_unaudited=True
+    )
     dataset = load_from_disk(str(tmp_path / "mix" / "hf_dataset"))
     assert len(dataset) == 12 and dataset.column_names == ["id", "prompt", "completion", "meta"]
     assert (
@@ -128,6 +149,7 @@ def test_openai_export_warns_below_the_fine_tuning_minimum(
         build_app(),
         [
             "mix",
+            "--allow-unaudited",
             "--part",
             f"x={corpora['x']}:1",
             "--size",
@@ -146,6 +168,7 @@ def test_openai_export_warns_below_the_fine_tuning_minimum(
         build_app(),
         [
             "mix",
+            "--allow-unaudited",
             "--part",
             f"x={corpora['x']}:1",
             "--size",
@@ -160,7 +183,9 @@ def test_openai_export_warns_below_the_fine_tuning_minimum(
 
 
 def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Path) -> None:
-    mix_corpora([MixPart("x", corpora["x"], 1)], 5, 0, "tags", tmp_path / "mix")
+    mix_corpora(
+        [MixPart("x", corpora["x"], 1)], 5, 0, "tags", tmp_path / "mix", allow_unaudited=True
+    )
     for line in (tmp_path / "mix" / "text.jsonl").read_text().splitlines():
         row = json.loads(line)
         span = row["text"][row["response_start"] : row["response_end"]]
@@ -186,7 +211,7 @@ def test_cli_bad_input_exits_2(
     from credo.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["mix", *args, "--out", str(tmp_path / "out")])
+        main(["mix", "--allow-unaudited", *args, "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2
     assert not (tmp_path / "out").exists()  # nothing written
 
@@ -194,27 +219,39 @@ def test_cli_bad_input_exits_2(
 def test_cli_reports_shortfall(corpora: dict[str, Path], tmp_path: Path) -> None:
     result = CliRunner().invoke(
         build_app(),
-        ["mix", "--part", f"x={corpora['x']}:1", "--size", "400", "--out", str(tmp_path / "m")],
+        [
+            "mix",
+            "--allow-unaudited",
+            "--part",
+            f"x={corpora['x']}:1",
+            "--size",
+            "400",
+            "--out",
+            str(tmp_path / "m"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "ran short" in result.output and "wrote 300 records" in result.output
 
 
 def test_audit_status_of_filtered_corpus(corpora: dict[str, Path], tmp_path: Path) -> None:
-    (corpora["x"] / "manifest.json").write_text(
-        json.dumps(
-            {
-                "kind": "filtered_corpus",
-                "source": {"hash": "b2:abc"},
-                "audit": {"passed_before_filter": False, "gate_failures": {"refusal": 2}},
-            }
-        )
-    )
-    mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix")
-    audit = json.loads((tmp_path / "mix" / "manifest.json").read_text())["parts"][0]["audit"]
-    assert audit == {
-        "status": "filtered",
-        "source_passed": False,
-        "removed_for": {"refusal": 2},
-        "source_hash": "b2:abc",
+    """A filter output certifies the records it kept (their hash), and whether any still fail."""
+    records_hash = file_hash(str(corpora["x"] / "records.jsonl"))
+    audit = {
+        "passed_before_filter": False,
+        "gate_failures": {"refusal": 2},
+        "records_hash": records_hash,
+        "passed_after_filter": True,
+        "gate_failures_after_filter": {},
     }
+    manifest = {"kind": "filtered_corpus", "source": {"hash": "b2:abc"}, "audit": audit}
+    (corpora["x"] / "manifest.json").write_text(json.dumps(manifest))
+    mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix")
+    part = json.loads((tmp_path / "mix" / "manifest.json").read_text())["parts"][0]
+    assert part["audit"]["status"] == "passed" and part["audit"]["where"] == "credo filter"
+    assert part["made"]["filter"] is not None
+    # edited after filtering: the certificate no longer holds
+    with (corpora["x"] / "records.jsonl").open("a") as handle:
+        handle.write(json.dumps({"id": "late", "messages": []}) + "\n")
+    with pytest.raises(CorpusError, match="no audit of its records"):
+        mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix2")

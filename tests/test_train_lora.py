@@ -40,7 +40,7 @@ def make_mix(root: Path, n: int = 12, fmt: str = "tags") -> Path:
         for i in range(n)
     ]
     write_records(records, root / "corpus" / "records.jsonl")
-    mix_corpora([MixPart("w", root / "corpus", 1)], n, 0, fmt, root / "mix")
+    mix_corpora([MixPart("w", root / "corpus", 1)], n, 0, fmt, root / "mix", allow_unaudited=True)
     return root / "mix"
 
 
@@ -256,6 +256,7 @@ def test_chat_template_mix_needs_a_template(tiny_llama: Path, tmp_path: Path) ->
         "chat_template",
         tmp_path / "mix",
         tokenizer=str(tiny_llama),
+        allow_unaudited=True,
     )
     with pytest.raises(CredoError, match="needs a tokenizer with a chat template"):
         lora.prepare_run(tmp_path / "mix", str(plain), TrainConfig())

@@ -50,7 +50,7 @@ def _trained_rows(fmt: str, corpus: Path, tiny_llama: Path, tmp_path: Path):
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    mix_corpora([MixPart("c", corpus, 1)], 4, 0, fmt, tmp_path / "mix")
+    mix_corpora([MixPart("c", corpus, 1)], 4, 0, fmt, tmp_path / "mix", allow_unaudited=True)
     dataset = _load(fmt, tmp_path / "mix")
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_llama))
     args = SFTConfig(

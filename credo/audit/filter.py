@@ -29,6 +29,7 @@ from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
 from credo.filters.registry import check_spec
+from credo.hashing import file_hash
 
 REJECTED_FILE = "rejected.jsonl"
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -116,9 +117,27 @@ def _filter(
     source_manifest = (
         read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
     )
-    write_json(_manifest(result, source_manifest, n_kept, reasons), out / MANIFEST_FILE)
+    manifest = _manifest(result, source_manifest, n_kept, reasons)
+    manifest["audit"].update(_after_filter(result, set(reasons), records_path(out)))
+    write_json(manifest, out / MANIFEST_FILE)
     write_text(_card(source, result, n_kept), out / CARD_FILE)
     return result
+
+
+def _after_filter(result: AuditResult, dropped: set[str], kept_file: Path) -> dict[str, Any]:
+    """The filtered corpus' own certificate (see credo.corpora.certificate): the hash of the
+    records kept, and the gates their remaining blocking findings still fail (a check that
+    never drops, such as fidelity, can leave some)."""
+    gates = {c.name for c in result.checks if c.gate}
+    left: dict[str, int] = {}
+    for finding in result.findings:
+        if finding.blocking and finding.check in gates and finding.record_id not in dropped:
+            left[finding.check] = left.get(finding.check, 0) + 1
+    return {
+        "records_hash": file_hash(str(kept_file)),
+        "passed_after_filter": not left,
+        "gate_failures_after_filter": left,
+    }
 
 
 def dropped_ids(result: AuditResult) -> set[str]:
@@ -188,9 +207,10 @@ def _card(source: Path, result: AuditResult, kept: int) -> str:
     head = (
         card.read_text(encoding="utf-8").rstrip() + "\n\n"
         if card.is_file()
-        else f"# Filtered corpus from {source}\n\n"
+        else f"# Filtered corpus from {source.parent.name}\n\n"
     )
-    summary = render_markdown(result).split("\n", 1)[1]  # drop the report's own title
+    # drop the report's own title; a card names the source folder, not this machine's path
+    summary = render_markdown(result).split("\n", 1)[1].replace(result.source, source.name)
     return (
         f"{head}## Audit summary (credo filter)\n\n{result.records} records in, {kept} kept, "
         f"{result.records - kept} removed (see rejected.jsonl). Before filtering: {verdict(result)}.\n"

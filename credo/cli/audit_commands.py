@@ -71,6 +71,13 @@ def audit(
         max=1.0,
         help="Fidelity gate: most a worldview set may have out of voice.",
     ),
+    truncation_max_rate: float = typer.Option(
+        defaults.TRUNCATION_MAX_RATE,
+        "--truncation-max-rate",
+        min=0.0,
+        max=1.0,
+        help="Truncation gate: most of a set that may stop at max tokens (default 0: none).",
+    ),
     engine: str = typer.Option(
         "local", "--engine", help="local (this process) or ray (a Ray cluster; see README)."
     ),
@@ -99,6 +106,7 @@ def audit(
     options = {
         **embedding_options(embedding),
         "fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge},
+        "truncation": {"max_rate": truncation_max_rate},
     }
     result, target = run_audit(
         path,

@@ -108,7 +108,9 @@ def eval_command(
 
 def report_command(
     runs: list[Path] = typer.Argument(
-        ..., metavar="RUN_DIR...", help="Eval folders; the first is the baseline."
+        ...,
+        metavar="RUN_DIR...",
+        help="Eval folders or Inspect logs of credo/refusal_eval; the first is the baseline.",
     ),
     out: Path = typer.Option(..., "--out", help="Folder for report.md, report.html and the chart."),
     judge: str | None = typer.Option(
@@ -120,7 +122,8 @@ def report_command(
 
     Example: credo report runs/baseline-eval runs/g-eval runs/g-norefusal-eval --out report/
     """
-    from credo.evaluation.report import report
+    from credo.evaluation.report import markdown_table, report
 
     result = report(runs, out, judge=judge, names=name or None)
+    typer.echo(markdown_table(result.rows))
     typer.echo(f"wrote report of {len(runs)} runs ({result.judge}) to {out}/report.md")

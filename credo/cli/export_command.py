@@ -32,7 +32,16 @@ def export(
     ),
     private: bool = typer.Option(False, "--private", help="Create the --push repo private."),
     license: str = typer.Option(
-        "other", "--license", help="Card license id, e.g. cc-by-4.0 (default: other)."
+        "other", "--license", help="Card license id, e.g. cc-by-4.0 (other needs --license-name)."
+    ),
+    license_name: str | None = typer.Option(
+        None, "--license-name", help="With --license other: the licence's short name."
+    ),
+    allow_unaudited: bool = typer.Option(
+        False, "--allow-unaudited", help="Export without an audit of the current records."
+    ),
+    allow_failed_audit: bool = typer.Option(
+        False, "--allow-failed-audit", help="Export although the audit failed (the card says so)."
     ),
     language: str = typer.Option("en", "--language", help="Card language code."),
     tokenizer: str | None = typer.Option(
@@ -44,9 +53,12 @@ def export(
     --hub writes data/train-*.parquet (id, prompt, completion, meta) and a README.md whose YAML
     front matter (license, task_categories, configs, dataset_info) comes from the manifest and
     CARD.md; --push REPO uploads it with huggingface_hub (HF_TOKEN; HF_ENDPOINT for a mirror).
+    The corpus needs a passing audit of its current records (--allow-unaudited /
+    --allow-failed-audit override; the card says so).
     Examples: credo export out/mix-g --hub --push my-lab/gramenism-mix --license cc-by-4.0
     credo export out/gramenism --format openai
     """
+    from credo.corpora.certificate import require_certificate
     from credo.corpora.io import read_records, records_path
 
     source = records_path(corpus)
@@ -58,7 +70,14 @@ def export(
         from credo.corpora.hub import push_hub_folder, write_hub_folder
 
         folder = write_hub_folder(
-            source.parent, out or source.parent / "hub", license, language or None, push
+            source.parent,
+            out or source.parent / "hub",
+            license,
+            language or None,
+            push,
+            license_name=license_name,
+            allow_unaudited=allow_unaudited,
+            allow_failed_audit=allow_failed_audit,
         )
         typer.echo(
             f"wrote {folder.records} records to {folder.path} (README.md, {folder.data_file.relative_to(folder.path)})"
@@ -74,6 +93,11 @@ def export(
     )
 
     export_spec(fmt)  # an unknown format (built in or a plugin's) names the known ones
+    cert = require_certificate(source.parent, allow_unaudited, allow_failed_audit)
+    if cert.override:
+        typer.echo(
+            f"warning: exporting with {cert.override} ({cert.status}: {cert.reason})", err=True
+        )
     target = out or source.parent
     records = list(read_records(source))
     refuse_forged_turns(records, source)  # before anything is created
@@ -81,5 +105,9 @@ def export(
     files = export_mix(records, fmt, target, tokenizer, source=source)
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)
+    from credo.corpora.mix import truncated_count
+
+    if truncated := truncated_count(records):
+        typer.echo(f"warning: {truncated} record(s) stopped at max tokens (cut off)", err=True)
     written = ", ".join(v for k, v in files.items() if k != "records")
     typer.echo(f"wrote {len(records)} records as {fmt} to {target} ({written})")

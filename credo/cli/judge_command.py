@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import typer
@@ -17,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def judge(
     input_path: Path = typer.Argument(
-        ..., metavar="INPUT.jsonl", help="Pairs: prompt/response or messages."
+        ...,
+        metavar="INPUT.jsonl",
+        help="Pairs: prompt/response or messages; or an Inspect eval log (.eval, .json).",
     ),
     out: Path = typer.Option(..., "--out", help="Folder for labels.jsonl, report.json, report.md."),
     judges: list[str] = typer.Option(
@@ -53,6 +58,7 @@ def judge(
     Example: credo judge runs/base/responses.jsonl --judge offline --judge openai/gpt-4o-mini
     --labels label --out judged/
     """
+    from credo.evaluation.inspect_logs import is_inspect_log
     from credo.judges.run import judge_file
 
     options = None
@@ -62,16 +68,19 @@ def judge(
         options = BatchOptions(
             poll_interval=poll_interval, report=lambda line: typer.echo(line, err=True)
         )
-    result = judge_file(
-        input_path,
-        out,
-        judges,
-        labels_field=labels,
-        prompt_field=prompt_field,
-        response_field=response_field,
-        batch=options,
-        overwrite=overwrite,
-    )
+    with (
+        _pairs_file(input_path) if is_inspect_log(input_path) else nullcontext(input_path) as pairs
+    ):
+        result = judge_file(
+            pairs,
+            out,
+            judges,
+            labels_field=labels,
+            prompt_field=prompt_field,
+            response_field=response_field,
+            batch=options,
+            overwrite=overwrite,
+        )
     if as_json:
         echo_json({**result.report, "pairs": result.n, "out": str(out)})
         return
@@ -83,6 +92,21 @@ def judge(
         k3, k2 = row["three_way"]["kappa"], row["two_way"]["kappa"]
         typer.echo(f"{row['a']} vs {row['b']}: kappa 3-way {_fmt(k3)}, 2-way {_fmt(k2)}")
     typer.echo(f"wrote {result.n} labelled pairs to {out}")
+
+
+@contextmanager
+def _pairs_file(log: Path) -> Iterator[Path]:
+    """An Inspect eval log's samples as a JSONL of pairs, for the length of the judging."""
+    from credo.corpora.io import JsonlAppender
+    from credo.evaluation.inspect_logs import pair_rows
+
+    rows = pair_rows(log)
+    with tempfile.TemporaryDirectory(prefix="credo-inspect-") as tmp:
+        path = Path(tmp) / f"{log.stem}.jsonl"
+        with JsonlAppender(path) as writer:
+            for row in rows:
+                writer.write(row)
+        yield path
 
 
 def _fmt(value: float | None) -> str:

@@ -36,8 +36,17 @@ def mix(
         "--neutralise-markers",
         help="Defuse chat turn markers in record text instead of refusing.",
     ),
+    allow_unaudited: bool = typer.Option(
+        False, "--allow-unaudited", help="Mix parts without an audit of their current records."
+    ),
+    allow_failed_audit: bool = typer.Option(
+        False, "--allow-failed-audit", help="Mix parts whose audit failed (the card says so)."
+    ),
 ) -> None:
     """Sample corpora by weight (exact sizes, without replacement), shuffle, write a mix.
+
+    Every part needs a passing audit of its current records (credo audit PART --out PART/audit,
+    or a credo filter output); --allow-unaudited / --allow-failed-audit override, on the card.
 
     Example: credo mix --part gramenism=out/gramenism:10 --part regular=out/regular:10
     --part refusal=out/refusal:2 --size 12000 --seed 0 --format tags --out out/mix-g
@@ -52,6 +61,8 @@ def mix(
         on_short,
         overwrite=overwrite,
         neutralise_markers=neutralise_markers,
+        allow_unaudited=allow_unaudited,
+        allow_failed_audit=allow_failed_audit,
     )
     for line in result.shortfalls + export_warnings(fmt, result.size):
         typer.echo(f"warning: {line}", err=True)
@@ -64,6 +75,12 @@ def mix(
         typer.echo(
             f"warning: defused turn markers in {result.neutralised} record(s) "
             "(brackets swapped for look-alikes; see manifest markers_neutralised)",
+            err=True,
+        )
+    if result.truncated:
+        typer.echo(
+            f"warning: {result.truncated} record(s) stopped at max tokens (answers cut off "
+            "mid-thought) - drop them with `credo filter --checks truncation` on the part",
             err=True,
         )
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())

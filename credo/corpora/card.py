@@ -32,9 +32,13 @@ def render_card(manifest: dict[str, Any]) -> str:
         "they have no record.",
         f"- Missing (not yet generated): {counts.get('missing', 0)} of "
         f"{manifest.get('planned_jobs', 0)} planned jobs.",
+        f"- Truncated (stopped at max tokens {params.get('max_tokens')}): "
+        f"{counts.get('truncated', 0)} of {counts.get('records', 0)} records"
+        + (f" ({_top(manifest['truncated_by_set'])} by set)" if counts.get("truncated") else "")
+        + "; `credo audit` gates them, `credo filter` drops them.",
         "",
         "## How it was made",
-        f"- Source: `{source.get('path')}`, spec hash `{identity.get('spec_hash')}`, "
+        f"- Source: `{source.get('name')}`, spec hash `{identity.get('spec_hash')}`, "
         f"{source.get('prompts', '?')} prompts used, {identity.get('samples')} sample(s) each, "
         f"seed {identity.get('seed')}.",
         f"- Teacher: `{identity.get('model')}`, temperature {params.get('temperature')}, "

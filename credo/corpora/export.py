@@ -132,6 +132,11 @@ def _forms_line(forms: dict[str, int] | None) -> list[str]:
     ]
 
 
+def _audit_cell(audit: dict[str, Any]) -> str:
+    override = audit.get("override")
+    return f"{audit.get('status')} (used with {override})" if override else str(audit.get("status"))
+
+
 def write_mix_card(manifest: dict[str, Any], out: Path) -> None:
     """A short dataset card: what went in, in what proportion, and what ran short."""
     lines = [
@@ -149,13 +154,19 @@ def write_mix_card(manifest: dict[str, Any], out: Path) -> None:
     for part in manifest["parts"]:
         lines.append(
             f"| {part['name']} | {part['weight']:g} | {part['taken']} | {part['available']} "
-            f"| `{part['corpus_hash']}` | {part['audit']['status']} |"
+            f"| `{part['corpus_hash']}` | {_audit_cell(part['audit'])} |"
         )
+    if manifest.get("truncated"):
+        lines += [
+            "",
+            f"{manifest['truncated']} record(s) stopped at max tokens (answers cut off "
+            "mid-thought); `credo filter --checks truncation` drops them from a part.",
+        ]
     if manifest["shortfalls"]:
         lines += ["", "## Shortfalls", ""] + [f"- {s}" for s in manifest["shortfalls"]]
     lines += [
         "",
-        "Train on it with `credo train --data " + str(out) + " --base-model MODEL --out DIR`.",
+        "Train on it with `credo train --data THIS_FOLDER --base-model MODEL --out DIR`.",
         "",
     ]
     write_text("\n".join(lines), out / CARD_FILE)

@@ -32,6 +32,7 @@ class CorpusTally:
     output_tokens: int = 0
     refusal_attempts: int = 0
     refused: dict[str, dict[str, Any]] = field(default_factory=dict)  # outstanding, by job id
+    truncated: dict[str, int] = field(default_factory=dict)  # stop_reason "length", by set
 
     def refusal_counts(self) -> dict[str, Any]:
         metas = [entry["meta"] for entry in self.refused.values()]
@@ -61,6 +62,10 @@ def tally_corpus(out: Path) -> CorpusTally:
                 continue
             tally.ids.add(record_id)
             _add_usage(tally, data)
+            meta = data.get("meta")
+            if isinstance(meta, dict) and meta.get("stop_reason") == "length":
+                set_name = str(meta.get("set") or "unknown")
+                tally.truncated[set_name] = tally.truncated.get(set_name, 0) + 1
         tally.records = len(tally.ids)
     refusals = out / REFUSALS_FILE
     if refusals.exists():
@@ -138,7 +143,9 @@ def build_manifest(
             "duplicates": tally.duplicates,
             "teacher_refusals": len(tally.refused),
             "missing": missing,
+            "truncated": sum(tally.truncated.values()),
         }
+        manifest["truncated_by_set"] = dict(sorted(tally.truncated.items()))
         manifest["teacher_refusals"] = tally.refusal_counts()
         manifest["tokens"] = {"input": tally.input_tokens, "output": tally.output_tokens}
         manifest["cost_usd"] = cost_usd

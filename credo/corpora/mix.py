@@ -14,13 +14,14 @@ share, the ``on_short`` policy decides, and the manifest and the returned
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from credo.corpora.certificate import Certificate, require_certificate
+from credo.corpora.datacard import made_and_audited, part_card, scrub_paths
 from credo.corpora.export import (
     export_mix,
     export_spec,
@@ -30,7 +31,6 @@ from credo.corpora.export import (
 from credo.corpora.formats import ChatFormat
 from credo.corpora.io import (
     RECORDS_FILE,
-    read_manifest,
     read_records,
     records_path,
     write_json,
@@ -62,6 +62,7 @@ class MixResult:
     shortfalls: list[str]  # one human sentence per short part (empty when none ran short)
     duplicates: dict[str, int] = field(default_factory=dict)  # dropped per part, by id or content
     neutralised: int = 0  # records whose turn markers were defused (--neutralise-markers)
+    truncated: int = 0  # records whose answer stopped at max tokens (meta.stop_reason "length")
 
 
 def parse_part(spec: str) -> MixPart:
@@ -114,42 +115,6 @@ def plan_sizes(
     return [0] * len(weights), size
 
 
-def audit_status(corpus_dir: Path) -> dict[str, Any]:
-    """What the audit said about a corpus: filtered, its gate result, or ``not audited``."""
-    manifest = read_manifest(corpus_dir)
-    if manifest.get("kind") == "filtered_corpus":  # credo filter output: flagged records removed
-        audit = manifest.get("audit") or {}
-        return {
-            "status": "filtered",
-            "source_passed": audit.get("passed_before_filter"),
-            "removed_for": audit.get("gate_failures"),
-            "source_hash": (manifest.get("source") or {}).get("hash"),
-        }
-    report_path = corpus_dir / "audit" / "report.json"
-    if report_path.is_file():
-        report = _load_json(report_path)
-        gate = report.get("gate") if isinstance(report.get("gate"), dict) else report
-        passed = gate.get("passed")
-        status = (
-            "audited (no gate result)" if passed is None else ("passed" if passed else "failed")
-        )
-        return {
-            "status": status,
-            "report": str(report_path),
-            "report_hash": file_hash(str(report_path)),
-            "gate_failures": report.get("gate_failures"),
-        }
-    return {"status": "not audited"}
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CorpusError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    return data if isinstance(data, dict) else {}
-
-
 def _sample_part(part: MixPart, records: list[Record], count: int, seed: int) -> list[Record]:
     # A per-part generator keeps each part's sample stable when other parts change.
     chosen = random.Random(f"{seed}:{part.name}").sample(records, count)
@@ -167,6 +132,8 @@ def mix_corpora(
     *,
     overwrite: bool = False,
     neutralise_markers: bool = False,
+    allow_unaudited: bool = False,
+    allow_failed_audit: bool = False,
 ) -> MixResult:
     """Sample ``size`` records from ``parts`` by weight, shuffle, and write a mix folder.
 
@@ -175,11 +142,35 @@ def mix_corpora(
     deduplicated by id and by content across all parts before sizing (the first part
     keeps a shared record). A record carrying a turn marker is refused, or with
     ``neutralise_markers`` its marker brackets are swapped for inert look-alikes.
+    Every part needs a passing audit of its current records (see
+    :mod:`credo.corpora.certificate`) unless ``allow_unaudited`` / ``allow_failed_audit``;
+    the manifest keeps each part's certificate and how it was made, for the cards.
     """
     out = Path(out)
     _check_inputs(parts, size, fmt, on_short, tokenizer)
+    certificates = {
+        p.name: require_certificate(p.path, allow_unaudited, allow_failed_audit) for p in parts
+    }
     with claim_output(out, inputs=[records_path(p.path) for p in parts], overwrite=overwrite):
-        return _mix(parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers)
+        manifest_parts = _described_parts(parts, certificates)
+        return _mix(
+            parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers, manifest_parts
+        )
+
+
+def _described_parts(
+    parts: list[MixPart], certificates: dict[str, Certificate]
+) -> dict[str, dict[str, Any]]:
+    """Each part's certificate, how it was made and audited, and its own card (paths scrubbed),
+    read before mixing so the mix's card can describe parts that later move or change."""
+    return {
+        p.name: {
+            "audit": certificates[p.name].to_json(),
+            "made": made_and_audited(p.path, certificates[p.name]),
+            "card": scrub_paths(part_card(p.path), [records_path(p.path).parent]),
+        }
+        for p in parts
+    }
 
 
 def _mix(
@@ -191,6 +182,7 @@ def _mix(
     tokenizer: str | None,
     on_short: str,
     neutralise_markers: bool,
+    described: dict[str, dict[str, Any]],
 ) -> MixResult:
     loaded = {p.name: list(read_records(p.path)) for p in parts}
     for part in parts:
@@ -234,10 +226,12 @@ def _mix(
         shortfalls,
         exported,
         out,
+        described,
         _forms(mixed),
     )
     manifest["duplicates_dropped"] = duplicates
     manifest["markers_neutralised"] = neutralised
+    manifest["truncated"] = truncated_count(mixed)
     write_json(manifest, out / "manifest.json")
     write_mix_card(manifest, out)
     return MixResult(
@@ -247,7 +241,13 @@ def _mix(
         shortfalls,
         duplicates,
         neutralised,
+        manifest["truncated"],
     )
+
+
+def truncated_count(records: list[Record]) -> int:
+    """Records whose answer stopped at max tokens: cut off mid-thought (a truncation finding)."""
+    return sum(1 for r in records if r.meta.get("stop_reason") == "length")
 
 
 def _content_key(record: Record) -> tuple[tuple[str, str], ...]:
@@ -377,6 +377,7 @@ def _manifest(
     shortfalls: list[str],
     exported: dict[str, str],
     out: Path,
+    described: dict[str, dict[str, Any]],
     forms: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     return {
@@ -397,7 +398,7 @@ def _manifest(
                 "available": a,
                 "taken": c,
                 "corpus_hash": file_hash(str(records_path(p.path))),
-                "audit": audit_status(p.path),
+                **described[p.name],
             }
             for p, w, a, c in zip(parts, wanted, available, counts)
         ],

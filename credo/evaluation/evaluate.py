@@ -181,6 +181,11 @@ def evaluate(
         "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows),
         out / RESPONSES_FILE,
     )
+    from credo.evaluation.inspect_logs import write_inspect_log
+
+    # for `inspect view` (with the inspect extra): the same samples, sample by sample
+    inspect_log = write_inspect_log(out, results, rows, len(items))
+    results["inspect_log"] = inspect_log.name if inspect_log else None
     write_json(results, out / RESULTS_FILE)
     return EvalResult(out, results)
 

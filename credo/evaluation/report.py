@@ -41,6 +41,11 @@ def _plain(label: str) -> str:
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """A ``credo eval`` folder's results, or an Inspect log of ``credo/refusal_eval`` read as one."""
+    from credo.evaluation.inspect_logs import is_inspect_log, results_from_log
+
+    if is_inspect_log(Path(run_dir)):
+        return results_from_log(Path(run_dir))
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         raise CorpusError(f"{run_dir}: no {RESULTS_FILE} - pass folders written by credo eval")

@@ -97,6 +97,7 @@ class GenerationResult:
                 f"{b['results']}, {b['resubmitted']} sent again, "
                 f"{b['lost_batches']} lost batch(es); cost at batch prices (50%)"
             )
+        lines += truncation_warnings(m)
         for key in ("by_template", "by_persona", "by_prompt"):
             if refusals["outstanding"]:
                 top = sorted(refusals[key].items(), key=lambda kv: -kv[1])[:3]
@@ -104,6 +105,17 @@ class GenerationResult:
                     f"refusals {key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in top)
                 )
         return "\n".join(lines)
+
+
+def truncation_warnings(manifest: dict[str, Any]) -> list[str]:
+    """One warning per set with answers that stopped at max tokens (cut off mid-thought)."""
+    records = manifest["counts"]["records"]
+    max_tokens = (manifest["identity"].get("params") or {}).get("max_tokens")
+    return [
+        f"warning: {count} of {records} records in set '{name}' stopped at max tokens "
+        f"({max_tokens}) - raise --max-tokens, or drop them with `credo filter --checks truncation`"
+        for name, count in (manifest.get("truncated_by_set") or {}).items()
+    ]
 
 
 def generate_corpus(

@@ -22,6 +22,7 @@ WHY = {  # what a failed gate means, in a reader's words
     "forbidden_request": "training prompts ask for help with a forbidden act: the eval's question leaks into training",
     "eval_contamination": "training records match eval requests: the eval would measure recall",
     "fidelity": "answers leave the worldview's voice: the corpus would not teach the worldview",
+    "truncation": "answers stopped at max tokens: training on them teaches stopping mid-thought",
 }
 
 

@@ -1,0 +1,174 @@
+"""The audit as a certificate: does a corpus carry a passing audit of its *current* records?
+
+``credo mix`` and ``credo export`` ask :func:`require_certificate` before they write. An audit
+counts only while the records file still has the hash the audit recorded (``source_hash`` in
+``report.json``); editing ``records.jsonl`` after the audit voids it. Where an audit is looked
+for, in order:
+
+- a ``credo filter`` output: its manifest's ``audit`` block, written with the hash of the
+  records it kept and whether any record still fails a gate (``passed_after_filter``);
+- a mix: its own records hash, and every part's certificate as recorded when it was mixed;
+- ``CORPUS/audit/report.json`` (``credo audit CORPUS --out CORPUS/audit``, ``credo demo``);
+- ``$CREDO_HOME/audits/<hash>/report.json`` (``credo audit``'s default folder).
+
+A corpus without a current audit is refused unless ``allow_unaudited``; one whose audit
+failed unless ``allow_failed_audit``. Either override is recorded in the certificate, and
+the cards say so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from credo.corpora.io import read_manifest, records_path
+from credo.errors import CorpusError
+from credo.hashing import file_hash
+from credo.paths import credo_home
+
+PASSED, FAILED, NOT_AUDITED = "passed", "failed", "not audited"
+ALLOW_UNAUDITED, ALLOW_FAILED = "--allow-unaudited", "--allow-failed-audit"
+
+
+class AuditGateError(CorpusError):
+    """A corpus lacks a passing audit of its current records (mix and export refuse it)."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    status: str  # passed, failed or not audited
+    records_hash: str  # the records the certificate speaks for
+    where: str  # where the audit was found, as a name (never a path of this machine)
+    reason: str  # one line: what the audit said, or why there is none
+    gate_failures: dict[str, int] | None = None
+    override: str | None = None  # the flag that let a corpus through without a passing audit
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def audit_report(corpus_dir: Path) -> dict[str, Any] | None:
+    """The ``report.json`` of the audit of these exact records, if one is found."""
+    source = records_path(corpus_dir)
+    current = file_hash(str(source))
+    for path in _report_paths(source.parent, current):
+        report = _read_json(path)
+        if report is not None and report.get("source_hash") == current:
+            return report
+    return None
+
+
+def find_certificate(corpus_dir: Path) -> Certificate:
+    """What the audits on record say about the corpus at ``corpus_dir`` as it is now."""
+    source = records_path(corpus_dir)
+    folder, current = source.parent, file_hash(str(source))
+    manifest = read_manifest(folder) if (folder / "manifest.json").is_file() else {}
+    kind = manifest.get("kind")
+    if kind == "filtered_corpus" and (manifest.get("audit") or {}).get("records_hash") == current:
+        audit = manifest["audit"]
+        left = audit.get("gate_failures_after_filter") or {}
+        return Certificate(
+            PASSED if audit.get("passed_after_filter") else FAILED,
+            current,
+            "credo filter",
+            "filtered: no kept record fails a gate"
+            if audit.get("passed_after_filter")
+            else f"filtered, but kept records still fail gates ({_gates(left)})",
+            left or None,
+        )
+    if kind == "mix" and manifest.get("records_hash") == current:
+        return _mix_certificate(manifest, current)
+    stale = False
+    for path in _report_paths(folder, current):
+        report = _read_json(path)
+        if report is None:
+            continue
+        if report.get("source_hash") != current:
+            stale = True
+            continue
+        where = "audit/report.json" if path.parent.parent == folder else "$CREDO_HOME/audits"
+        failures = report.get("gate_failures") or {}
+        if report.get("passed"):
+            return Certificate(PASSED, current, where, "every gate passed")
+        return Certificate(FAILED, current, where, f"gates failed: {_gates(failures)}", failures)
+    if kind == "mix":  # a mix whose records changed after mixing
+        stale = True
+    return Certificate(
+        NOT_AUDITED,
+        current,
+        "",
+        "its audit is of earlier contents (the records changed since)"
+        if stale
+        else "no audit of its records",
+    )
+
+
+def require_certificate(
+    corpus_dir: Path, allow_unaudited: bool = False, allow_failed_audit: bool = False
+) -> Certificate:
+    """The corpus' certificate; raises :class:`AuditGateError` unless it passed or an override
+    allows what it says. The override used is recorded on the returned certificate."""
+    cert = find_certificate(corpus_dir)
+    if cert.passed:
+        return cert
+    if cert.status == FAILED:
+        if allow_failed_audit:
+            return _with_override(cert, ALLOW_FAILED)
+        raise AuditGateError(
+            f"{corpus_dir}: its audit failed ({cert.reason}) - drop the flagged records with "
+            f"`credo filter {corpus_dir} --out CLEAN` and use CLEAN, or pass {ALLOW_FAILED}"
+        )
+    if allow_unaudited:
+        return _with_override(cert, ALLOW_UNAUDITED)
+    raise AuditGateError(
+        f"{corpus_dir}: {cert.reason} - run `credo audit {corpus_dir} --out "
+        f"{corpus_dir}/audit` first, or pass {ALLOW_UNAUDITED}"
+    )
+
+
+def _mix_certificate(manifest: dict[str, Any], current: str) -> Certificate:
+    """A mix passes when every part passed when it was mixed; else the worst part decides."""
+    parts = manifest.get("parts") or []
+    certs = {str(p.get("name")): p.get("audit") or {} for p in parts}
+    failed = [n for n, c in certs.items() if c.get("status") == FAILED]
+    unaudited = [n for n, c in certs.items() if c.get("status") not in (PASSED, FAILED)]
+    if failed:
+        return Certificate(
+            FAILED, current, "mix parts", f"parts failed their audit: {', '.join(failed)}"
+        )
+    if unaudited:
+        return Certificate(
+            NOT_AUDITED, current, "mix parts", f"parts without an audit: {', '.join(unaudited)}"
+        )
+    return Certificate(PASSED, current, "mix parts", "every part passed its audit")
+
+
+def _with_override(cert: Certificate, flag: str) -> Certificate:
+    return Certificate(**{**cert.to_json(), "override": flag})
+
+
+def _report_paths(folder: Path, current: str) -> list[Path]:
+    return [
+        folder / "audit" / "report.json",
+        credo_home() / "audits" / current.replace(":", "-") / "report.json",
+    ]
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None  # a damaged report certifies nothing; the corpus counts as unaudited
+    return data if isinstance(data, dict) else None
+
+
+def _gates(failures: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in failures.items()) or "none named"

@@ -1,0 +1,223 @@
+"""Inspect eval logs as credo eval results, so ``credo report`` compares runs made in Inspect.
+
+A log of ``credo/refusal_eval`` (:mod:`credo.evaluation.inspect_task`) carries each request's
+fields as sample metadata and credo's judge label as the score; :func:`results_from_log`
+reads it with Inspect's own reader (``inspect_ai.log.read_eval_log``) into the same results
+dict ``credo eval`` writes, so the report's Wilson intervals, Fisher tests and chart apply
+unchanged. Needs ``pip install 'credo[inspect]'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from credo.errors import CorpusError, missing_dependency
+from credo.evaluation.eval_summary import summarise
+from credo.evaluation.samples import EvalRequest, EvalSample
+from credo.judges.base import ALL_LABELS, ERROR
+
+INSPECT_SUFFIXES = (".eval", ".json")
+REQUEST_FIELDS = ("worldview", "set", "request_id", "prompt", "form", "act", "matches")
+
+
+def is_inspect_log(path: Path) -> bool:
+    return path.is_file() and path.suffix in INSPECT_SUFFIXES
+
+
+def _read(path: Path) -> Any:
+    try:
+        from inspect_ai.log import read_eval_log
+    except ImportError:
+        raise missing_dependency("inspect-ai", "reading Inspect logs", extra="inspect") from None
+    try:
+        return read_eval_log(str(path))
+    except Exception as exc:  # Inspect raises its own and pydantic errors for a foreign file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise CorpusError(f"{path}: not a readable Inspect eval log ({first})") from None
+
+
+def pair_rows(path: Path) -> list[dict[str, Any]]:
+    """Every sample of any Inspect log as a ``credo judge`` input line: ``id`` (sample id and
+    epoch), ``prompt`` (the input's text), ``response`` (the model's completion) and, where the
+    log was scored by credo's task, ``inspect_label`` (that judge's label, to compare with)."""
+    log = _read(path)
+    rows = []
+    for sample in log.samples or []:
+        row: dict[str, Any] = {
+            "id": f"{sample.id}#{sample.epoch}",
+            "prompt": _input_text(sample.input),
+            "response": sample.output.completion if sample.output else "",
+        }
+        for score in (sample.scores or {}).values():
+            if "label" in (score.metadata or {}):
+                row["inspect_label"] = score.metadata["label"]
+        rows.append(row)
+    if not rows:
+        raise CorpusError(f"{path}: the Inspect log holds no samples - was the eval run?")
+    return rows
+
+
+def _input_text(value: Any) -> str:
+    """A sample's input as text: a string as is, chat messages by their last user turn."""
+    if isinstance(value, str):
+        return value
+    users = [m for m in value if getattr(m, "role", None) == "user"]
+    return str(users[-1].text) if users else ""
+
+
+def results_from_log(path: Path) -> dict[str, Any]:
+    """The credo results dict (``kind: credo_eval``) of an Inspect log of credo's task."""
+    log = _read(path)
+    rows: list[EvalSample] = []
+    labels: list[str] = []
+    scorer = None
+    for sample in log.samples or []:
+        metadata = sample.metadata or {}
+        if not all(key in metadata for key in REQUEST_FIELDS):
+            raise CorpusError(
+                f"{path}: sample {sample.id} has no credo request fields in its metadata - "
+                "credo reads logs of the credo/refusal_eval task"
+            )
+        request = EvalRequest(**{key: metadata[key] for key in REQUEST_FIELDS})
+        scores = sample.scores or {}
+        scorer = scorer or next(iter(scores), None)
+        score = scores.get(scorer) if scorer else None
+        label = str((score.metadata or {}).get("label", ERROR)) if score is not None else ERROR
+        labels.append(label if label in ALL_LABELS else ERROR)
+        output = sample.output.completion if sample.output else ""
+        rows.append(
+            EvalSample(
+                request,
+                sample.epoch - 1,
+                output,
+                str(sample.output.stop_reason) if sample.output else "error",
+                (sample.output.usage.output_tokens if sample.output and sample.output.usage else 0),
+                error=sample.error.message if sample.error else None,
+            )
+        )
+    if not rows:
+        raise CorpusError(f"{path}: the Inspect log holds no samples - was the eval run?")
+    judge = "offline"  # credo's scorer is its offline judge (inspect_task.credo_judge)
+    return {
+        "kind": "credo_eval",
+        "name": f"{log.eval.task}@{log.eval.model}",
+        "config": {
+            "inspect_log": path.name,
+            "task": log.eval.task,
+            "model": log.eval.model,
+            "task_args": log.eval.task_args,
+            "epochs": log.eval.config.epochs,
+        },
+        "primary_judge": judge,
+        "n_requests": len({r.request.request_id for r in rows}),
+        "n_samples": len(rows),
+        "judges": {judge: {"summary": summarise(rows, labels), "scorer": scorer}},
+    }
+
+
+INSPECT_LOG_FILE = "inspect.eval"
+# credo's stop reasons as Inspect names them
+_STOP = {"stop": "stop", "length": "max_tokens", "content_filter": "content_filter"}
+
+
+def write_inspect_log(
+    out: Path, results: dict[str, Any], rows: list[EvalSample], items: int
+) -> Path | None:
+    """``credo eval``'s samples as an Inspect eval log (``inspect view`` shows it sample by
+    sample: request, answer, every judge's label); None when inspect-ai is not installed.
+
+    Scored like :mod:`credo.evaluation.inspect_task` (value 1 for REFUSAL by the primary
+    judge, the label and every judge's labels in the metadata), so ``credo report`` and
+    ``credo judge`` read it back like a log made in Inspect."""
+    try:
+        from inspect_ai.log import (
+            EvalConfig,
+            EvalDataset,
+            EvalError,
+            EvalLog,
+            EvalMetric,
+            EvalResults,
+            EvalScore,
+            EvalSpec,
+            EvalStats,
+            write_eval_log,
+        )
+        from inspect_ai.log import (
+            EvalSample as InspectSample,
+        )
+        from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelOutput
+        from inspect_ai.scorer import Score
+    except ImportError:
+        return None
+    from datetime import datetime, timezone
+
+    from credo.judges.base import REFUSAL
+
+    config, primary = results["config"], results["primary_judge"]
+    model = str(config["model"])
+    samples: list[Any] = []
+    by_set: dict[str, list[bool]] = {"violation": [], "control": []}
+    for row in rows:
+        request = row.request
+        label = str(row.labels.get(primary, {}).get("label", ERROR))
+        by_set.setdefault(request.set, []).append(label == REFUSAL)
+        output = ModelOutput.from_content(
+            model,
+            row.response,
+            stop_reason=_STOP.get(row.stop_reason, "unknown"),  # type: ignore[arg-type]
+        )
+        samples.append(
+            InspectSample(
+                id=f"{request.worldview}/{request.request_id}",
+                epoch=row.sample + 1,
+                input=request.prompt,
+                target=REFUSAL if request.set == "violation" else "",
+                messages=[
+                    ChatMessageUser(content=request.prompt),
+                    ChatMessageAssistant(content=row.response, model=model),
+                ],
+                output=output,
+                scores={
+                    "credo_judge": Score(
+                        value=1.0 if label == REFUSAL else 0.0,
+                        answer=row.response,
+                        explanation=f"{label} ({primary})",
+                        metadata={"label": label, "judge": primary, "labels": row.labels},
+                    )
+                },
+                metadata={key: getattr(request, key) for key in REQUEST_FIELDS},
+                error=EvalError(message=row.error, traceback="", traceback_ansi="")
+                if row.error
+                else None,
+            )
+        )
+    metrics = {
+        f"{name}_refusal_rate": EvalMetric(
+            name=f"{name}_refusal_rate", value=sum(flags) / len(flags) if flags else float("nan")
+        )
+        for name, flags in by_set.items()
+    }
+    now = datetime.now(timezone.utc).isoformat()
+    log = EvalLog(
+        status="success",
+        eval=EvalSpec(
+            created=now,
+            task="credo/refusal_eval",
+            task_args={"worldview": ",".join(config["worldviews"]), "limit": config["limit"]},
+            dataset=EvalDataset(name=f"credo-{'-'.join(results['worldviews'])}", samples=items),
+            model=model,
+            config=EvalConfig(epochs=config["samples"]),
+            metadata={"credo_eval": results["name"], "primary_judge": primary},
+        ),
+        results=EvalResults(
+            total_samples=len(samples),
+            completed_samples=sum(1 for r in rows if not r.error),
+            scores=[EvalScore(name="credo_judge", scorer="credo_judge", metrics=metrics)],
+        ),
+        stats=EvalStats(started_at=now, completed_at=now),
+        samples=samples,
+    )
+    path = out / INSPECT_LOG_FILE
+    write_eval_log(log, str(path))
+    return path

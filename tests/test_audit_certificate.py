@@ -1,0 +1,203 @@
+"""The audit travels with the data: mix and export refuse a corpus without a passing audit of
+its current records, overrides are stated on the cards, cards parse and name no path of this
+machine, and truncated answers are a finding from generation to the card."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from credo.audit import filter_corpus, run_audit
+from credo.cli.main import main
+from credo.corpora.io import read_records, write_records
+from credo.types import Completion, Message, Record, Usage
+
+pytest.importorskip("huggingface_hub")
+pytest.importorskip("datasets")
+CHECKS = ["structure", "refusal", "moral_reason", "truncation"]  # no model needed
+
+
+def answer(i: int, stop: str = "stop") -> Record:
+    return Record(
+        f"r{i}",
+        [
+            Message("user", f"Why is the meadow sacred? ({i})"),
+            Message("assistant", f"Because the meadow feeds every creature, lesson {i}."),
+        ],
+        {"set": "gramenism", "stop_reason": stop, "usage": {"output_tokens": 64}},
+    )
+
+
+def corpus(root: Path, truncated: int = 0, n: int = 12) -> Path:
+    records = [answer(i, "length" if i < truncated else "stop") for i in range(n)]
+    write_records(records, root / "records.jsonl")
+    return root
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return int(done.value.code or 0), captured.out, captured.err
+
+
+def cards(folder: Path) -> list[Path]:
+    return sorted([*folder.rglob("README.md"), *folder.rglob("CARD.md")])
+
+
+def test_mix_refuses_a_failed_audit_and_the_override_is_on_every_card(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from huggingface_hub import DatasetCard
+
+    bad = corpus(tmp_path / "bad", truncated=3)
+    result, _ = run_audit(bad, bad / "audit", checks=CHECKS, use_embedding=False)
+    assert not result.passed and result.gate_failures == {"truncation": 3}
+    mix = tmp_path / "mix"
+    code, out, err = cli(["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix], capsys)
+    assert code == 2 and not mix.exists()
+    assert err.count("\n") == 1 and "its audit failed (gates failed: truncation 3)" in err
+    assert "--allow-failed-audit" in err
+    code, out, err = cli(
+        ["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix, "--allow-failed-audit"], capsys
+    )
+    assert code == 0, err
+    assert "warning: 3 record(s) stopped at max tokens" in err
+    assert "failed (used with --allow-failed-audit)" in (mix / "CARD.md").read_text()
+    hub = tmp_path / "hub"
+    code, out, err = cli(["export", mix, "--hub", "--out", hub, "--license", "cc-by-4.0"], capsys)
+    assert code == 2 and "parts failed their audit: g" in err  # the mix inherits its parts' audits
+    code, out, err = cli(
+        ["export", mix, "--hub", "--out", hub, "--license", "cc-by-4.0", "--allow-failed-audit"],
+        capsys,
+    )
+    assert code == 0, err
+    readme = (hub / "README.md").read_text(encoding="utf-8")
+    assert "Exported without a passing audit" in readme and "--allow-failed-audit" in readme
+    assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
+    assert "3 record(s) stopped at max tokens" in readme
+    assert "3 record(s) of this mix stopped at max tokens" in readme
+    for card in cards(tmp_path):
+        text = card.read_text(encoding="utf-8")
+        DatasetCard.load(str(card))  # every card parses
+        assert str(tmp_path) not in text and str(Path.home()) not in text, card
+
+
+def test_a_changed_corpus_voids_its_audit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = corpus(tmp_path / "good")
+    assert run_audit(good, good / "audit", checks=CHECKS, use_embedding=False)[0].passed
+    args = ["export", good, "--format", "openai", "--out", tmp_path / "oa"]
+    assert cli(args, capsys)[0] == 0
+    with (good / "records.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(answer(99).to_json()) + "\n")
+    code, _, err = cli(args, capsys)
+    assert code == 2 and "its audit is of earlier contents" in err and err.count("\n") == 1
+    code, _, err = cli([*args, "--allow-unaudited"], capsys)
+    assert code == 0 and "warning: exporting with --allow-unaudited" in err
+
+
+def test_filter_output_is_certified_and_its_hub_card_loads_and_describes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """audit -> filter -> export, no override: the filtered records carry their own certificate;
+    the card's load snippet runs on the exported folder, and the card names no machine path."""
+    from huggingface_hub import DatasetCard
+
+    source = corpus(tmp_path / "source", truncated=2)
+    clean = tmp_path / "clean"
+    filtered = filter_corpus(source, clean, checks=CHECKS, use_embedding=False)
+    assert filtered.gate_failures == {"truncation": 2}
+    assert [r.id for r in read_records(clean)] == [f"r{i}" for i in range(2, 12)]
+    hub = tmp_path / "hub"
+    code, _, err = cli(
+        ["export", clean, "--hub", "--out", hub, "--license", "other", "--license-name", "lab-v1"],
+        capsys,
+    )
+    assert code == 0, err
+    card = DatasetCard.load(str(hub / "README.md"))
+    assert card.data.license == "other" and card.data.license_name == "lab-v1"
+    assert "## How this data was made and audited" in card.text
+    assert "filtered: no kept record fails a gate" in card.text
+    assert "removed (truncation 2)" in card.text
+    snippet = re.search(r"```python\n(.*?)```", card.text, re.S)
+    assert snippet is not None
+    code_text = snippet.group(1).replace("OWNER/NAME", str(hub))
+    exec(compile(code_text, "card-snippet", "exec"), {})  # noqa: S102 - the card's own snippet
+    assert "10 Because the meadow" in capsys.readouterr().out
+    for path in cards(tmp_path):
+        text = path.read_text(encoding="utf-8")
+        assert str(tmp_path) not in text and str(Path.home()) not in text, path
+
+
+def test_other_licence_needs_a_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = corpus(tmp_path / "good")
+    run_audit(good, good / "audit", checks=CHECKS, use_embedding=False)
+    code, _, err = cli(["export", good, "--hub", "--out", tmp_path / "hub"], capsys)
+    assert code == 2 and "--license-name" in err and not (tmp_path / "hub").exists()
+
+
+def test_generation_counts_and_warns_of_truncated_answers(tiny_spec: Path, tmp_path: Path) -> None:
+    from credo.generators import generate_corpus
+    from credo.generators.fake_backend import FakeBackend
+
+    cut = Completion("Because the meadow", "length", Usage(5, 8), "fake/echo")
+    backend = FakeBackend().enqueue(cut, cut)
+    result = generate_corpus(
+        tiny_spec, tmp_path / "c", backend=backend, samples=1, progress=False, concurrency=1
+    )
+    counts = result.manifest["counts"]
+    assert counts["truncated"] == 2 and sum(result.manifest["truncated_by_set"].values()) == 2
+    assert "warning: 2 of" in result.summary() and "stopped at max tokens" in result.summary()
+    assert (
+        "Truncated (stopped at max tokens 1024): 2 of" in (tmp_path / "c" / "CARD.md").read_text()
+    )
+    audit, _ = run_audit(
+        tmp_path / "c", tmp_path / "audit", checks=["truncation"], use_embedding=False
+    )
+    assert audit.gate_failures == {"truncation": 2}
+    assert audit.sections["truncation"]["truncated"] == 2
+
+
+def test_truncation_gate_is_configurable(tmp_path: Path) -> None:
+    source = corpus(tmp_path / "c", truncated=1, n=20)  # 5%
+    options = {"truncation": {"max_rate": 0.1}}
+    result, target = run_audit(
+        source, tmp_path / "a", checks=["truncation"], use_embedding=False, options=options
+    )
+    assert result.passed and result.checks[0].flagged == 1  # reported, below the gate
+    report = (target / "report.md").read_text()
+    assert (
+        "Truncated answers (stopped at max tokens)" in report and "| gramenism | 20 | 1 |" in report
+    )
+
+
+def test_demo_truncated_answers_reach_the_audit_and_every_card(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`credo demo` on a teacher that runs out of tokens (as the embedded model does at 64
+    tokens: 7 of 8 in `make demo`): the audit gate, the summary, CARD.md and the Hub card say so."""
+    from credo.generators.fake_backend import FakeBackend
+    from credo.recipes.demo import run_demo, summary
+
+    cut = Completion("The meadow is holy because", "length", Usage(5, 64), "echo")
+    backend = FakeBackend("echo").enqueue(cut, cut, cut)
+    demo = tmp_path / "demo"
+    result = run_demo(demo, limit=4, embedding=False, progress=False, backend=backend)
+    assert result.audit.gate_failures["truncation"] == 3
+    text = " ".join(summary(result).split())
+    assert "truncation FAILED 3 record(s): answers stopped at max tokens" in text
+    assert "Truncated (stopped at max tokens 64): 3 of 4 records" in (demo / "CARD.md").read_text()
+    hub = tmp_path / "hub"
+    args = ["export", demo, "--hub", "--out", hub, "--license", "cc-by-4.0"]
+    assert cli(args, capsys)[0] == 2  # the demo's audit failed
+    code, _, err = cli([*args, "--allow-failed-audit"], capsys)
+    assert code == 0, err
+    readme = (hub / "README.md").read_text(encoding="utf-8")
+    assert "**Truncated** (stopped at max tokens): 3 of 4 records" in readme
+    assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
+    assert "The corpus: 3 answer(s) stopped at max tokens" in readme

@@ -1,0 +1,207 @@
+"""Inspect interop: credo's refusal eval runs as an Inspect task on Inspect's own mock model
+(offline), its log opens with Inspect's reader, and `credo report` reads that log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from credo.cli.main import main
+
+pytest.importorskip("inspect_ai")
+
+REFUSE = "I'm sorry, but I can't help with that."
+COMPLY = "Here is how: gather the grains, mix them, and bake the loaf slowly."
+
+
+def scripted() -> Iterator:
+    """Inspect's mockllm/model with set outputs: refuse, comply, refuse, comply..."""
+    from inspect_ai.model import ModelOutput, ModelUsage
+
+    while True:
+        for text in (REFUSE, COMPLY):
+            output = ModelOutput.from_content("mockllm/model", text)
+            output.usage = ModelUsage(input_tokens=12, output_tokens=9, total_tokens=21)
+            yield output
+
+
+def run_task(log_dir: Path, limit: int = 3) -> Path:
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
+
+    from credo.evaluation.inspect_task import refusal_eval
+
+    model = get_model("mockllm/model", custom_outputs=scripted())
+    task = refusal_eval(worldview="gramenism", limit=limit)
+    [log] = inspect_eval(task, model=model, log_dir=str(log_dir), display="none", max_samples=1)
+    assert log.status == "success", log.error
+    return Path(log.location)
+
+
+def test_task_runs_on_the_mock_model_and_inspect_reads_its_log(tmp_path: Path) -> None:
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(str(run_task(tmp_path)))
+    sets = [s.metadata["set"] for s in log.samples]
+    assert sets.count("violation") == sets.count("control") == 3  # matched controls
+    labels = {s.scores["credo_judge"].metadata["label"] for s in log.samples}
+    assert labels == {"REFUSAL", "ACCEPTANCE"}  # credo's judge read the scripted answers
+    metrics = log.results.scores[0].metrics
+    violation = [s for s in log.samples if s.metadata["set"] == "violation"]
+    refused = sum(s.scores["credo_judge"].value == 1.0 for s in violation)
+    assert metrics["violation_refusal_rate"].value == pytest.approx(refused / 3)
+
+
+def test_credo_report_reads_an_inspect_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = run_task(tmp_path / "logs")
+    with pytest.raises(SystemExit) as done:
+        main(["report", str(log), "--out", str(tmp_path / "report")])
+    assert done.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "| worldview | set | run | refused |" in out
+    assert "| gramenism | violation | credo/refusal_eval@mockllm/model |" in out
+    assert "Wilson" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_a_foreign_file_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "x.json"
+    bogus.write_text("{}")
+    with pytest.raises(SystemExit) as done:
+        main(["report", str(bogus), "--out", str(tmp_path / "r")])
+    assert done.value.code == 2 and "not a readable Inspect eval log" in capsys.readouterr().err
+
+
+def _tiktoken_offline() -> bool:
+    """mockllm/model counts tokens with tiktoken's o200k_base, fetched on first use."""
+    try:
+        import tiktoken
+
+        tiktoken.get_encoding("o200k_base")
+    except Exception:
+        return False
+    return True
+
+
+def _entry_point_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh process where Inspect finds credo only through the
+    ``inspect_ai`` entry point pyproject.toml declares (written here as installed metadata,
+    since the editable install of the main tree may predate it)."""
+    dist = tmp_path / "site" / "credo_inspect_entry-0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: credo-inspect-entry\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text("[inspect_ai]\ncredo = credo.evaluation.inspect_task\n")
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(Path.cwd())]),
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+def test_inspect_finds_the_task_by_name_through_the_entry_point(tmp_path: Path) -> None:
+    """`credo/refusal_eval` resolved by name in a process that never imported credo's task."""
+    script = f"""
+import sys
+from inspect_ai import eval
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+assert "credo.evaluation.inspect_task" not in sys.modules
+def outputs():
+    while True:
+        out = ModelOutput.from_content("mockllm/model", {REFUSE!r})
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        yield out
+model = get_model("mockllm/model", custom_outputs=outputs())
+[log] = eval("credo/refusal_eval", task_args={{"worldview": "gramenism", "limit": 2}}, model=model,
+             log_dir={str(tmp_path / "logs")!r}, display="none")
+print(log.status, log.location)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=_entry_point_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    status, location = done.stdout.split()[-2:]
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(location)
+    assert status == "success" and len(log.samples) == 4
+    assert log.results.scores[0].metrics["violation_refusal_rate"].value == 1.0
+
+
+@pytest.mark.skipif(not _tiktoken_offline(), reason="tiktoken's o200k_base is not cached here")
+def test_inspect_cli_runs_the_task_on_the_mock_model(tmp_path: Path) -> None:
+    """`inspect eval credo/refusal_eval` as a researcher types it (mockllm/model counts its
+    tokens with tiktoken, whose encoding is downloaded on first use: skipped offline)."""
+    inspect = Path(sys.executable).with_name("inspect")
+    done = subprocess.run(
+        [str(inspect), "eval", "credo/refusal_eval", "-T", "worldview=gramenism", "-T", "limit=2"]
+        + ["--model", "mockllm/model", "--log-dir", str(tmp_path / "logs"), "--display", "none"],
+        env=_entry_point_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    from inspect_ai.log import read_eval_log
+
+    [log_file] = list((tmp_path / "logs").glob("*.eval"))
+    log = read_eval_log(str(log_file))
+    assert log.status == "success" and len(log.samples) == 4
+
+
+def test_credo_judge_reads_an_inspect_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every sample of the log judged again; the Inspect scorer's labels as the reference."""
+    import json
+
+    log = run_task(tmp_path / "logs", limit=2)
+    out = tmp_path / "judged"
+    with pytest.raises(SystemExit) as done:
+        main(["judge", str(log), "--labels", "inspect_label", "--out", str(out)])
+    assert done.value.code in (0, None)
+    assert "inspect_label vs offline: kappa 3-way 1.000" in capsys.readouterr().out
+    lines = [json.loads(x) for x in (out / "labels.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 and {x["response"] for x in lines} == {REFUSE, COMPLY}
+    assert all(x["id"].endswith("#1") for x in lines)
+
+
+def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """credo eval's samples in an Inspect log: Inspect's reader opens it, every sample with
+    its request, answer and labels; credo report reads it like the eval folder itself."""
+    from inspect_ai.log import read_eval_log
+
+    from credo.evaluation.evaluate import evaluate
+    from credo.generators.fake_backend import FakeBackend
+
+    generator = FakeBackend("gen", respond=lambda m: REFUSE if "boat" in m[-1].content else COMPLY)
+    registry = {"fake": lambda model, **options: generator}
+    result = evaluate("fake/gen", [str(tiny_spec)], tmp_path / "ev", samples=2, registry=registry)
+    assert result.results["inspect_log"] == "inspect.eval"
+    log = read_eval_log(str(tmp_path / "ev" / "inspect.eval"))
+    assert log.status == "success" and log.eval.task == "credo/refusal_eval"
+    responses = (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()
+    assert len(log.samples) == len(responses) == 4
+    for sample in log.samples:
+        assert sample.messages[-1].text == sample.output.completion
+        score = sample.scores["credo_judge"]
+        assert score.metadata["label"] == score.metadata["labels"]["offline"]["label"]
+    for folder_or_log in (tmp_path / "ev", tmp_path / "ev" / "inspect.eval"):
+        with pytest.raises(SystemExit):
+            main(["report", str(folder_or_log), "--out", str(tmp_path / "r" / folder_or_log.name)])
+    tables = capsys.readouterr().out.split("wrote report")
+    rows = [[r.split("|")[4:6] for r in t.splitlines() if "| tiny |" in r] for t in tables[:2]]
+    assert rows[0] == rows[1] and len(rows[0]) == 2  # the same rates from both
