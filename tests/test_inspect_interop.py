@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,7 +67,8 @@ def test_credo_report_reads_an_inspect_log(
     assert done.value.code in (0, None)
     out = capsys.readouterr().out
     assert "| worldview | set | run | refused |" in out
-    assert "| gramenism | violation | credo/refusal_eval@mockllm/model |" in out
+    # the task's registry name carries the package prefix when found through the entry point
+    assert re.search(r"\| gramenism \| violation \| (credo/)?refusal_eval@mockllm/model \|", out)
     assert "Wilson" in (tmp_path / "report" / "report.md").read_text()
 
 
@@ -95,13 +97,26 @@ def _entry_point_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a fresh process where Inspect finds credo only through the
     ``inspect_ai`` entry point pyproject.toml declares (written here as installed metadata,
     since the editable install of the main tree may predate it)."""
+    from importlib.metadata import entry_points
+
     dist = tmp_path / "site" / "credo_inspect_entry-0.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: credo-inspect-entry\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text("[inspect_ai]\ncredo = credo.evaluation.inspect_task\n")
+    installed = any(
+        e.value == "credo.evaluation.inspect_task" for e in entry_points(group="inspect_ai")
+    )
+    if not installed:  # a second declaration of the same name makes Inspect find no task
+        (dist / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: credo-inspect-entry\nVersion: 0\n"
+        )
+        (dist / "entry_points.txt").write_text(
+            "[inspect_ai]\ncredo = credo.evaluation.inspect_task\n"
+        )
     return {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(Path.cwd())]),
+        # the tree on the path would add its credo.egg-info: a second credo with the same entry
+        "PYTHONPATH": os.pathsep.join(
+            [str(tmp_path / "site")] + ([] if installed else [str(Path.cwd())])
+        ),
         "HF_HUB_OFFLINE": "1",
     }
 
@@ -126,6 +141,7 @@ print(log.status, log.location)
     done = subprocess.run(
         [sys.executable, "-c", script],
         env=_entry_point_env(tmp_path),
+        cwd=tmp_path,  # not the tree: its credo.egg-info would declare the entry point twice
         capture_output=True,
         text=True,
         timeout=300,

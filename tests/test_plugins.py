@@ -149,7 +149,16 @@ def test_toy_backend_has_no_batch_api(toy_site: Path) -> None:
 
 def test_toy_export_from_the_command_line(toy_site: Path, tmp_path: Path) -> None:
     data = corpus(tmp_path / "corpus")
-    run = credo("export", str(data), "--format", "toy", "--out", str(tmp_path / "e"), cwd=tmp_path)
+    run = credo(
+        "export",
+        str(data),
+        "--format",
+        "toy",
+        "--out",
+        str(tmp_path / "e"),
+        "--allow-unaudited",
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr
     lines = (tmp_path / "e" / "toy.txt").read_text(encoding="utf-8").splitlines()
     assert lines[1] == "r1\tWE NEVER CUT THE GRASS!"

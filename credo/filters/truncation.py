@@ -98,7 +98,7 @@ def truncation_table(report: CheckReport) -> list[Table]:
     max_rate = section["params"]["max_rate"]
     return [
         Table(
-            "Truncated answers per set (stopped at max tokens)",
+            "Truncated answers (stopped at max tokens)",
             ["set", "records", "truncated", "rate", "no stop reason", "gate"],
             [
                 [name, t["records"], t["truncated"], t["rate"], t["unknown"]]
@@ -120,7 +120,7 @@ CHECKS = (
         order=85,
         summary="answers the teacher stopped at max tokens: training on them teaches stopping mid-thought",
         findings=FindingsTable(
-            "Truncated answers",
+            "Truncated records",
             (Column("set", "set"), Column("output tokens", "output_tokens")),
         ),
         tables=truncation_table,
