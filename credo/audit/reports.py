@@ -12,7 +12,8 @@ from typing import Any
 
 from credo.audit.html import render_html
 from credo.audit.result import AuditResult, Table, verdict
-from credo.corpora.io import JsonlAppender, write_json, write_text
+from credo.corpora.io import dumps, write_json, write_text
+from credo.runs import write_lines_atomic
 
 MAX_ROWS = 50
 
@@ -312,10 +313,4 @@ def write_reports(result: AuditResult, out: Path) -> None:
     write_json(report_json(result), out / "report.json")
     write_text(render_markdown(result), out / "report.md")
     write_text(render_html(result, report_tables(result)), out / "report.html")
-    flags = out / "flags.jsonl"
-    tmp = flags.with_name("flags.jsonl.tmp")
-    tmp.unlink(missing_ok=True)
-    with JsonlAppender(tmp) as writer:
-        for entry in result.flags():
-            writer.write(entry)
-    tmp.replace(flags)
+    write_lines_atomic(out / "flags.jsonl", (dumps(entry) for entry in result.flags()))

@@ -38,6 +38,9 @@ def export(
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the export files in an --out that holds other work."
+    ),
 ) -> None:
     """Export a corpus for the tools researchers use.
 
@@ -66,14 +69,13 @@ def export(
         if push:
             typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
         return
-    from credo.corpora.export import MIX_FORMATS, export_mix, export_warnings
+    from credo.corpora.export import MIX_FORMATS, claim_export, export_mix, export_warnings
 
     if fmt not in MIX_FORMATS:
         raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
-    target = out or source.parent
-    target.mkdir(parents=True, exist_ok=True)
     records = list(read_records(source))
-    files = export_mix(records, fmt, target, tokenizer)
+    with claim_export(source, out, overwrite) as target:
+        files = export_mix(records, fmt, target, tokenizer)
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)
     written = ", ".join(v for k, v in files.items() if k != "records")

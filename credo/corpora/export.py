@@ -20,6 +20,8 @@ code and no template markers (``tests/test_trainer_exports.py`` checks it token 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from credo.corpora.io import CARD_FILE, write_text
 from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.hashing import content_hash
 from credo.models import load_tokenizer
+from credo.runs import WORK_FILES, building_dir, claim_output, replace_dir, write_lines_atomic
 from credo.types import Record
 
 MIX_FORMATS = ("tags", "chat_template", "openai", "prompt_completion", "hf_dataset")
@@ -91,6 +94,30 @@ def text_row(record: Record, chat_format: ChatFormat) -> dict[str, Any]:
     }
 
 
+EXPORT_FILES = ("text.jsonl", "prompt_completion.jsonl", "openai.jsonl", "hf_dataset")
+
+
+@contextmanager
+def claim_export(source: Path, out: Path | None, overwrite: bool = False) -> Iterator[Path]:
+    """The folder an export writes into, checked and locked for the block.
+
+    By default the corpus's own folder (the export files sit beside its records); any other
+    folder must not be the root or home, nor hold another corpus, mix or export, unless
+    ``overwrite``.
+    """
+    target = source.parent if out is None else out
+    own = target.expanduser().resolve() == source.parent.resolve()
+    with claim_output(
+        target,
+        inputs=() if own else [source],
+        overwrite=overwrite,
+        replaceable=WORK_FILES if own else (),
+        owns=() if own else EXPORT_FILES,
+        command="credo export",
+    ) as folder:
+        yield folder
+
+
 def export_mix(records: list[Record], fmt: str, out: Path, tokenizer: str | None) -> dict[str, str]:
     """Write the format's export file(s); returns ``{role: relative path}`` for the manifest."""
     if fmt in ("tags", "chat_template"):
@@ -129,11 +156,7 @@ def export_warnings(fmt: str, count: int) -> list[str]:
 
 
 def _write_lines(rows: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_lines_atomic(path, (json.dumps(row, ensure_ascii=False) for row in rows))
 
 
 def arrow_rows(records: list[Record]) -> list[dict[str, Any]]:
@@ -156,13 +179,10 @@ def hf_dataset(records: list[Record]) -> Any:
 
 
 def write_hf_dataset(records: list[Record], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    hf_dataset(records).save_to_disk(str(tmp))
-    if path.exists():
-        import shutil
-
-        shutil.rmtree(path)
-    tmp.replace(path)
+    with building_dir(path) as tmp:
+        hf_dataset(records).save_to_disk(str(tmp / "data"))
+        replace_dir(tmp / "data", path)
+        tmp.rmdir()
 
 
 def _forms_line(forms: dict[str, int] | None) -> list[str]:
