@@ -287,6 +287,8 @@ def check_output(
     # any other work in the folder (labels, a mix export) is still refused.
     resuming = resumable and (resolved / MANIFEST_FILE).is_file()
     own = set(replaceable) | ({"records.jsonl", MANIFEST_FILE} if resumable else set())
+    if resuming:
+        own |= set(owns)
     if resolved.is_dir() and not overwrite:
         present = [name for name in WORK_FILES if name not in own and (resolved / name).exists()]
         if not resuming:
