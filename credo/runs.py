@@ -262,13 +262,14 @@ def check_output(
     resumable: bool = False,
     replaceable: Iterable[str] = (),
     owns: Iterable[str] = (),
+    manifest: str = MANIFEST_FILE,
 ) -> Path:
     """Refuse an output folder that is unusable, is or holds an input, or holds others' work.
 
     ``replaceable`` names files the command may rewrite freely (an audit's own reports);
     ``owns`` names files it writes that a user may also keep there (``CARD.md``, ``sweep.json``):
     they are refused unless the folder is this command's own run being resumed (its
-    ``manifest.json`` present; the command then checks the manifest is its own).
+    ``manifest`` file present; the command then checks the manifest is its own).
     """
     out = Path(out)
     resolved = out.expanduser().resolve()
@@ -285,8 +286,8 @@ def check_output(
             )
     # A resumable command continues its own records and manifest, which it checks itself;
     # any other work in the folder (labels, a mix export) is still refused.
-    resuming = resumable and (resolved / MANIFEST_FILE).is_file()
-    own = set(replaceable) | ({"records.jsonl", MANIFEST_FILE} if resumable else set())
+    resuming = resumable and (resolved / manifest).is_file()
+    own = set(replaceable) | ({"records.jsonl", manifest} if resumable else set())
     if resuming:
         own |= set(owns)
     if resolved.is_dir() and not overwrite:
@@ -440,6 +441,7 @@ def claim_output(
     resumable: bool = False,
     replaceable: Iterable[str] = (),
     owns: Iterable[str] = (),
+    manifest: str = MANIFEST_FILE,
     command: str | None = None,
 ) -> Iterator[Path]:
     """:func:`check_output`, then hold :func:`output_lock` for the block."""
@@ -451,6 +453,7 @@ def claim_output(
         resumable=resumable,
         replaceable=replaceable,
         owns=owns,
+        manifest=manifest,
     )
     with output_lock(out, command) as folder:
         yield folder
@@ -517,6 +520,7 @@ def open_run(
         overwrite=overwrite,
         resumable=resumable,
         owns=owns,
+        manifest=manifest_file,
         command=f"credo {command}",
     ) as folder:
         if check is not None:
