@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -368,17 +368,17 @@ def command_name() -> str:
     return f"credo {first}" if re.fullmatch(r"[a-z][a-z-]{0,30}", first) else "credo"
 
 
-def lock_holder(out: str | Path) -> dict[str, Any] | None:
+def lock_holder(out: str | Path, lock_name: str = LOCK_FILE) -> dict[str, Any] | None:
     """What the lock file says about its holder."""
     try:
-        data = json.loads((Path(out) / LOCK_FILE).read_text(encoding="utf-8"))
+        data = json.loads((Path(out) / lock_name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def _refused(out: Path) -> CorpusError:
-    holder = lock_holder(out) or {}
+def _refused(out: Path, lock_name: str) -> CorpusError:
+    holder = lock_holder(out, lock_name) or {}
     return CorpusError(
         scrub(
             f"{out}: another credo run is writing into this folder (pid {holder.get('pid', '?')} on "
@@ -389,11 +389,17 @@ def _refused(out: Path) -> CorpusError:
 
 
 @contextmanager
-def output_lock(out: str | Path, command: str | None = None) -> Iterator[Path]:
-    """Hold the folder's exclusive lock for the block; a held lock is a CorpusError at once."""
+def output_lock(
+    out: str | Path, command: str | None = None, lock_name: str = LOCK_FILE
+) -> Iterator[Path]:
+    """Hold the folder's exclusive lock for the block; a held lock is a CorpusError at once.
+
+    ``lock_name`` names another lock in the folder, for a command that writes one file there.
+    """
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / LOCK_FILE
+    path = out / lock_name
     while True:
         handle = path.open("a+", encoding="utf-8")
         if fcntl is None:
@@ -404,7 +410,7 @@ def output_lock(out: str | Path, command: str | None = None) -> Iterator[Path]:
             handle.close()
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise
-            raise _refused(out) from None
+            raise _refused(out, lock_name) from None
         try:  # the holder before us may have removed the file we opened: lock the new one
             if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
                 break
@@ -429,6 +435,9 @@ def output_lock(out: str | Path, command: str | None = None) -> Iterator[Path]:
     finally:
         path.unlink(missing_ok=True)  # while still held: nobody can hold the old inode after
         handle.close()  # closing releases the flock
+        if created:  # a run refused before writing anything leaves no empty folder behind
+            with suppress(OSError):
+                out.rmdir()
 
 
 @contextmanager
