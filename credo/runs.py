@@ -58,6 +58,7 @@ except ImportError:  # Windows: no advisory locks; the other checks still apply
     fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
+A = TypeVar("A", bound="JsonlAppender")
 
 
 # ---- the one atomic writer ------------------------------------------------------------------
@@ -236,7 +237,7 @@ class JsonlAppender:
         os.fsync(self._handle.fileno())
         self._handle.close()
 
-    def __enter__(self) -> JsonlAppender:
+    def __enter__(self: A) -> A:
         return self
 
     def __exit__(self, *exc: object) -> None:

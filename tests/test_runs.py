@@ -284,3 +284,45 @@ def test_no_lock_is_left_after_a_run(tiny_spec: Path, tmp_path: Path) -> None:
     out = _corpus(tiny_spec, tmp_path / "corpus")
     assert not (out / LOCK_FILE).exists()
     assert not [p for p in os.listdir(out) if "credo-tmp" in p]
+
+
+def test_cache_key_keeps_the_endpoint_when_params_are_overridden(tmp_path: Path) -> None:
+    """Two servers with one model name never share answers, whatever the sampling params."""
+    import asyncio
+
+    from credo.generators import Generator, SamplingParams
+    from credo.generators.cache import GenerationCache
+    from credo.types import Message
+
+    cache = GenerationCache(tmp_path / "cache.sqlite")
+    params = SamplingParams(temperature=0.0, max_tokens=16)
+    override = SamplingParams(temperature=0.0, max_tokens=32)
+    messages = [Message("user", "Is it wrong to throw pebbles?")]
+
+    def ask(url: str, with_params: SamplingParams | None) -> bool:
+        backend = FakeBackend("same-name")
+        backend.base_url = url
+        generator = Generator(backend, params, cache=cache)
+        return asyncio.run(generator.generate(messages, params=with_params)).cached
+
+    try:
+        for with_params in (None, override):
+            assert not ask("http://server-a:8000/v1", with_params)
+            assert ask("http://server-a:8000/v1", with_params)  # same endpoint: cached
+            assert not ask("http://server-b:8000/v1", with_params)  # another server: asked
+            assert ask("http://user:pw@server-b:8000/v1?api-key=q", with_params)  # same server
+    finally:
+        cache.close()
+
+
+def test_documents_refuse_the_home_folder_and_a_users_plan(tiny_spec: Path, tmp_path: Path) -> None:
+    from credo.generators.documents import generate_documents
+
+    with pytest.raises(ConfigError, match="refusing to write into"):
+        generate_documents(tiny_spec, Path("~"), backend=FakeBackend("t"), limit=1)
+    out = tmp_path / "docs"
+    out.mkdir()
+    (out / "plan.json").write_text('{"mine": true}\n')
+    with pytest.raises(ConfigError, match="plan.json"):
+        generate_documents(tiny_spec, out, backend=FakeBackend("t"), limit=1)
+    assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
