@@ -488,7 +488,8 @@ class Run:
         """Write the manifest now (``manifest`` replaces the one held, when given)."""
         if manifest is not None:
             self.manifest = manifest
-        self.manifest.setdefault("provenance", provenance())
+        if "provenance" not in self.manifest:  # (setdefault would run git every save)
+            self.manifest["provenance"] = provenance()
         write_json_atomic(self.folder / self.manifest_file, self.manifest)
         self._saved_at = time.monotonic()
 
