@@ -172,6 +172,8 @@ def test_eval_kill_9_then_rerun_is_complete_from_the_cache(tiny_spec: Path, tmp_
         env = {"OPENAI_BASE_URL": _with_creds(server.openai_base_url)}
         process = _credo(args, **env)
         _wait_for(lambda: len(server.requests) >= 20, process)
+        lock = (out / LOCK_FILE).read_bytes()
+        assert b'"command": "credo eval"' in lock and not any(s in lock for s in SECRETS)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         asked = len(server.requests)

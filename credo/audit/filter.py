@@ -61,7 +61,7 @@ def filter_corpus(
         raise ConfigError(
             f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere"
         )
-    with claim_output(out, inputs=[source], overwrite=overwrite):
+    with claim_output(out, inputs=[source], overwrite=overwrite, owns=(CARD_FILE,)):
         return _filter(
             source,
             out,

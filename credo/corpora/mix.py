@@ -178,7 +178,13 @@ def mix_corpora(
     """
     out = Path(out)
     _check_inputs(parts, size, fmt, on_short, tokenizer)
-    with claim_output(out, inputs=[records_path(p.path) for p in parts], overwrite=overwrite):
+    with claim_output(
+        out,
+        inputs=[records_path(p.path) for p in parts],
+        overwrite=overwrite,
+        owns=("CARD.md",),  # a user's card there is refused, not replaced
+        command="credo mix",
+    ):
         return _mix(parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers)
 
 
