@@ -26,8 +26,11 @@ _QUERY_SECRET = re.compile(
     r"(?P<value>[^&\s\"'<>#]+)",
     re.IGNORECASE,
 )
-_BEARER = re.compile(r"(?P<name>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{4,})", re.IGNORECASE)
-_KEY_LIKE = re.compile(r"\b(?P<name>sk-(?:ant-|proj-)?|hf_)(?P<value>[A-Za-z0-9_-]{8,})")
+# Token-sized values only, so "the bearer of" or a file named hf_dataset stay as they are.
+_BEARER = re.compile(r"(?P<name>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{12,})", re.IGNORECASE)
+_KEY_LIKE = re.compile(
+    r"\b(?P<name>sk-(?:ant-|proj-)?)(?P<value>[A-Za-z0-9_-]{16,})|\b(?P<hf>hf_)[A-Za-z0-9]{30,}"
+)
 _MIN_ENV_SECRET = 6  # shorter values would blank ordinary words
 
 
@@ -50,7 +53,7 @@ def scrub(text: str) -> str:
     text = _USERINFO.sub(MASK + "@", text)
     text = _QUERY_SECRET.sub(lambda m: m["name"] + MASK, text)
     text = _BEARER.sub(lambda m: m["name"] + MASK, text)
-    return _KEY_LIKE.sub(lambda m: m["name"] + MASK, text)
+    return _KEY_LIKE.sub(lambda m: (m["name"] or m["hf"]) + MASK, text)
 
 
 def scrub_data(data: Any) -> Any:
