@@ -26,6 +26,7 @@ FLOORS = {
     "templates": 1,
     "filters": 1,
     "models": 0,
+    "runs": 0,
     "worldviews": 0,
     "embedded": 0,
 }
@@ -42,6 +43,8 @@ LEAVES = {
     "_callable",
     "raycluster",
     "plugins",
+    "redact",
+    "provenance",
 }
 
 
@@ -82,6 +85,12 @@ def test_imports_only_go_down() -> None:
             if FLOORS.get(target, 99) >= FLOORS[package]:
                 upward.append(f"{path.relative_to(ROOT.parent)} -> credo.{target}")
     assert not upward, "imports that do not go down a floor: " + "; ".join(sorted(upward))
+
+
+def test_run_skeleton_imports_only_leaves() -> None:
+    """credo/runs.py sits under corpora, generators and everything that writes a folder."""
+    tree = ast.parse((ROOT / "runs.py").read_text(encoding="utf-8"))
+    assert _imported(tree) <= LEAVES
 
 
 def test_leaves_import_no_package() -> None:

@@ -129,12 +129,15 @@ def test_toy_backend_generates_and_declares_secrets_and_prices(
     assert len(records) == 2
     assert all(r["messages"][-1]["content"].startswith("TOY ANSWER:") for r in records)
 
-    from credo.generators.engine import scrub_secrets
     from credo.generators.pricing import load_price_table
+    from credo.generators.registry import all_backends
     from credo.types import Usage
 
     monkeypatch.setenv("TOY_API_KEY", "toy-secret-123")
-    assert scrub_secrets("auth failed for key toy-secret-123") == "auth failed for key ***"
+    from credo.redact import scrub
+
+    all_backends()  # reading the declarations tells the scrubber the toy's credential
+    assert scrub("auth failed for key toy-secret-123") == "auth failed for key ***"
     assert load_price_table().cost("toy/anything", Usage(1_000_000, 1_000_000)) == 3.0
 
 

@@ -6,7 +6,7 @@ chosen check that the registry marks ``drops``. Diagnostics (diversity) never dr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from credo.corpora.io import (
     CARD_FILE,
     MANIFEST_FILE,
     RECORDS_FILE,
-    JsonlAppender,
+    dumps,
     read_manifest,
     records_path,
     write_json,
@@ -30,6 +30,7 @@ from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
 from credo.filters.registry import check_spec
 from credo.hashing import file_hash
+from credo.runs import write_lines_atomic
 
 REJECTED_FILE = "rejected.jsonl"
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -61,7 +62,7 @@ def filter_corpus(
         raise ConfigError(
             f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere"
         )
-    with claim_output(out, inputs=[source], overwrite=overwrite):
+    with claim_output(out, inputs=[source], overwrite=overwrite, owns=(CARD_FILE,)):
         return _filter(
             source,
             out,
@@ -147,9 +148,7 @@ def dropped_ids(result: AuditResult) -> set[str]:
 
 
 def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    with JsonlAppender(tmp) as writer:
+    def rows() -> Iterator[str]:
         for record in records:
             flag = reasons.get(record.id)
             if flag is None:
@@ -159,7 +158,7 @@ def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
                 for c, d in flag["details"].items()
                 if isinstance(d, dict) and "kept" in d
             }
-            writer.write(
+            yield dumps(
                 {
                     **record.to_json(),
                     "reason": flag["checks"],
@@ -167,7 +166,8 @@ def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
                     "details": flag["details"],
                 }
             )
-    tmp.replace(path)
+
+    write_lines_atomic(path, rows())
 
 
 def _manifest(

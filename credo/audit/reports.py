@@ -17,11 +17,12 @@ from typing import Any
 
 from credo.audit.html import render_html
 from credo.audit.result import TABLES_DIR, AuditResult, Table, check_report, verdict, word_diff
-from credo.corpora.io import JsonlAppender, write_json, write_text
+from credo.corpora.io import dumps, write_json, write_text
 from credo.errors import ConfigError
 from credo.filters.registry import check_spec
 from credo.filters.report import CheckReport, FindingsTable, details_columns
 from credo.filters.spec import CheckSpec
+from credo.runs import write_lines_atomic
 
 MAX_ROWS = 50  # rows a report shows per table; the rest are in the table's JSONL
 WORST_SHOWN = 5  # examples per failing gate in the lead
@@ -279,10 +280,4 @@ def write_reports(result: AuditResult, out: Path) -> None:
     write_text(render_markdown(result), out / "report.md")
     write_text(render_html(result, [shown(t) for t in tables]), out / "report.html")
     _write_full_tables(tables, out)
-    flags = out / "flags.jsonl"
-    tmp = flags.with_name("flags.jsonl.tmp")
-    tmp.unlink(missing_ok=True)
-    with JsonlAppender(tmp) as writer:
-        for entry in result.flags():
-            writer.write(entry)
-    tmp.replace(flags)
+    write_lines_atomic(out / "flags.jsonl", (dumps(entry) for entry in result.flags()))

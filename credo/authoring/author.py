@@ -33,6 +33,7 @@ from credo.generators.cache import GenerationCache
 from credo.generators.engine import Generator
 from credo.generators.registry import default_model, load_backend
 from credo.hashing import content_hash
+from credo.runs import LOCK_FILE, claim_output
 from credo.templates.sandbox import render
 from credo.textnorm import normalize
 from credo.types import Message
@@ -92,14 +93,15 @@ def author_worldview(
         raise ConfigError(
             f"--max-tokens {max_tokens}: must be at least 1 (the canon step needs a few thousand)"
         )
-    premise = _prepare_folder(out, premise, resume or only_step is not None)
-    backend = backend or load_backend(model or default_model(), base_url=base_url)
-    params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
-    return asyncio.run(
-        _run_steps(
-            premise, out, backend, params, only_step, max_attempts, progress or (lambda _: None)
+    with claim_output(out, command="credo author"):  # one writer; never a root or home folder
+        premise = _prepare_folder(out, premise, resume or only_step is not None)
+        backend = backend or load_backend(model or default_model(), base_url=base_url)
+        params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
+        return asyncio.run(
+            _run_steps(
+                premise, out, backend, params, only_step, max_attempts, progress or (lambda _: None)
+            )
         )
-    )
 
 
 def _prepare_folder(out: Path, premise: str | None, resuming: bool) -> str:
@@ -121,7 +123,7 @@ def _prepare_folder(out: Path, premise: str | None, resuming: bool) -> str:
             )
         return saved
     premise = check_premise(premise)
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise ConfigError(
             f"{out}: already exists and is not empty - choose a new --out, or --resume; nothing was overwritten"
         )

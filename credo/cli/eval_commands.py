@@ -57,6 +57,9 @@ def eval_command(
     belief: bool = typer.Option(
         False, "--belief", help="Also measure belief depth: multiple choice and hold-vs-report."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an eval with other options in --out."
+    ),
 ) -> None:
     """Sample K responses to every violation and control request, judge them, report rates.
 
@@ -87,6 +90,7 @@ def eval_command(
         limit=limit,
         judge_batch=judge_batch,
         belief=belief,
+        overwrite=overwrite,
     )
     primary = result.results["primary_judge"]
     for world, sets in result.results["judges"][primary]["summary"].items():

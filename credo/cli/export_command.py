@@ -47,6 +47,9 @@ def export(
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the export files in an --out that holds other work."
+    ),
 ) -> None:
     """Export a corpus for the tools researchers use.
 
@@ -86,6 +89,7 @@ def export(
             typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
         return
     from credo.corpora.export import (
+        claim_export,
         export_mix,
         export_spec,
         export_warnings,
@@ -98,11 +102,10 @@ def export(
         typer.echo(
             f"warning: exporting with {cert.override} ({cert.status}: {cert.reason})", err=True
         )
-    target = out or source.parent
     records = list(read_records(source))
     refuse_forged_turns(records, source)  # before anything is created
-    target.mkdir(parents=True, exist_ok=True)
-    files = export_mix(records, fmt, target, tokenizer, source=source)
+    with claim_export(source, out, overwrite) as target:
+        files = export_mix(records, fmt, target, tokenizer, source=source)
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)
     from credo.corpora.mix import truncated_count

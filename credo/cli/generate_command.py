@@ -121,6 +121,9 @@ def generate(
     near_dup: float = typer.Option(
         0.6, "--near-dup", help="documents: reject at this 5-gram Jaccard to an accepted one."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Write into a folder holding other files (a CARD.md, ...)."
+    ),
 ) -> None:
     """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
@@ -162,6 +165,7 @@ def generate(
             use_cache=not no_cache,
             batch=batch,
             batch_options=BatchOptions(wait=not no_wait, poll_interval=poll_interval, report=_say),
+            overwrite=overwrite,
         )
         typer.echo(docs.summary())
         return
@@ -187,5 +191,6 @@ def generate(
         rpm=rpm,
         tpm=tpm,
         transport=transport,
+        overwrite=overwrite,
     )
     typer.echo(result.summary())

@@ -16,6 +16,7 @@ import sys
 import typer
 
 from credo.errors import CredoError
+from credo.redact import scrub
 
 COMMAND_MODULES = [
     "credo.cli.spec_commands",  # validate, worldviews, prompts
@@ -96,6 +97,9 @@ class _StderrHandler(logging.StreamHandler):
     def stream(self, value: object) -> None:
         pass
 
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))  # a logged URL or header never shows a credential
+
 
 def main(argv: list[str] | None = None) -> None:
     app = build_app()
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     except CredoError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {scrub(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted - rerun the same command to resume", err=True)
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:  # disk full, permissions, a path the filesystem refuses
         if debug:
             raise
-        typer.echo(f"error: {os_error_message(exc)}", err=True)
+        typer.echo(f"error: {scrub(os_error_message(exc))}", err=True)
         sys.exit(2)
     except RecursionError:
         if debug:

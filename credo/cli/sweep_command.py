@@ -38,10 +38,13 @@ def sweep_command(
     if estimate_only:
         typer.echo(format_estimate(estimate(settings, plan_sweep(settings), out)))
         return
-    result = run_sweep(settings, out, log=typer.echo)
+    result = run_sweep(settings, out, log=typer.echo, inputs=[config])
     typer.echo(
         f"{len(result.done)} cells done, {len(result.skipped)} done earlier, {len(result.failed)} failed; "
         f"report: {result.report}/report.html"
     )
     if result.failed:
         typer.echo("rerun the same command to retry the failed cells")
+    if result.failed and not result.done and not result.skipped:
+        typer.echo(f"error: every cell failed - see {out}/cells/*.json", err=True)
+        raise typer.Exit(1)

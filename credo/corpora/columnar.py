@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.errors import CorpusError
+from credo.runs import atomic_path
 from credo.types import Record
 
 PARQUET_FILE = "records.parquet"
@@ -102,10 +103,8 @@ def write_parquet(records: Iterable[Record], path: Path, rows: int = BATCH_ROWS)
             ("meta", pa.string()),
         ]
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     count = 0
-    with pq.ParquetWriter(str(tmp), schema) as writer:
+    with atomic_path(path) as tmp, pq.ParquetWriter(str(tmp), schema) as writer:
         batch: list[dict[str, Any]] = []
         for record in records:
             data = record.to_json()
@@ -122,5 +121,4 @@ def write_parquet(records: Iterable[Record], path: Path, rows: int = BATCH_ROWS)
         if batch:
             writer.write_table(pa.Table.from_pylist(batch, schema))
             count += len(batch)
-    tmp.replace(path)
     return count

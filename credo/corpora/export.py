@@ -14,6 +14,8 @@ code and no template markers (``tests/test_trainer_exports.py`` checks it token 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from credo.errors import ConfigError, CorpusError
 from credo.hashing import content_hash
 from credo.models import load_tokenizer
 from credo.plugins import EXPORTS, declared_in, with_plugins
+from credo.runs import WORK_FILES, claim_output
 from credo.types import Record
 
 __all__ = [
@@ -120,6 +123,30 @@ def tokenizer_identity(name_or_path: str) -> dict[str, Any]:
         "class": type(tokenizer).__name__,
         "chat_template_hash": content_hash(template) if template else None,
     }
+
+
+EXPORT_FILES = ("text.jsonl", "prompt_completion.jsonl", "openai.jsonl", "hf_dataset")
+
+
+@contextmanager
+def claim_export(source: Path, out: Path | None, overwrite: bool = False) -> Iterator[Path]:
+    """The folder an export writes into, checked and locked for the block.
+
+    By default the corpus's own folder (the export files sit beside its records); any other
+    folder must not be the root or home, nor hold another corpus, mix or export, unless
+    ``overwrite``.
+    """
+    target = source.parent if out is None else out
+    own = target.expanduser().resolve() == source.parent.resolve()
+    with claim_output(
+        target,
+        inputs=() if own else [source],
+        overwrite=overwrite,
+        replaceable=WORK_FILES if own else (),
+        owns=() if own else EXPORT_FILES,
+        command="credo export",
+    ) as folder:
+        yield folder
 
 
 def _forms_line(forms: dict[str, int] | None) -> list[str]:

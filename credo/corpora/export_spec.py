@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credo.runs import write_lines_atomic
 from credo.types import Record
 
 # write(records, out, tokenizer=...) -> {role: path relative to out} of every file written
@@ -35,11 +36,7 @@ class ExportSpec:
 
 def write_lines(rows: Iterable[dict[str, Any]], path: Path) -> None:
     """JSON lines, written to a temporary file and moved into place (never half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_lines_atomic(path, (json.dumps(row, ensure_ascii=False) for row in rows))
 
 
 def jsonl_export(

@@ -5,7 +5,6 @@ keys and types vary; an Arrow column needs one type)."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from credo.corpora.export_spec import ExportSpec
 from credo.corpora.prompt_completion_export import conversational_row
 from credo.errors import missing_dependency
+from credo.runs import building_dir, replace_dir
 from credo.types import Record
 
 
@@ -36,11 +36,10 @@ def hf_dataset(records: Sequence[Record]) -> Any:
 
 
 def write_hf_dataset(records: Sequence[Record], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    hf_dataset(records).save_to_disk(str(tmp))
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.replace(path)
+    with building_dir(path) as tmp:
+        hf_dataset(records).save_to_disk(str(tmp / "data"))
+        replace_dir(tmp / "data", path)
+        tmp.rmdir()
 
 
 def write(records: Sequence[Record], out: Path, tokenizer: str | None = None) -> dict[str, str]:

@@ -11,7 +11,6 @@ the Hub's viewer read it as is. ``push_hub_folder`` uploads it with ``huggingfac
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from credo.corpora.export import hf_dataset, refuse_forged_turns
 from credo.corpora.io import read_manifest, read_records, records_path
 from credo.errors import BackendError, ConfigError, CorpusError, missing_dependency
 from credo.hashing import file_hash
+from credo.runs import LOCK_FILE, building_dir, claim_output, replace_dir
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
 CARD_TEMPLATE = Path(__file__).with_name("hub_card.md.j2")
@@ -60,8 +60,34 @@ def write_hub_folder(
     refuse_forged_turns(records, source)
     _check_destination(out)
     manifest = read_manifest(source.parent)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    with claim_output(out, inputs=[source], command="credo export"), building_dir(out) as tmp:
+        _write_folder(
+            tmp,
+            source,
+            records,
+            manifest,
+            cert,
+            license=license,
+            language=language,
+            license_name=license_name,
+            repo=repo,
+        )
+        replace_dir(tmp, out)  # the old folder held only an earlier export (checked above)
+    return HubFolder(out, len(records), out / DATA_FILE, out / "README.md")
+
+
+def _write_folder(
+    tmp: Path,
+    source: Path,
+    records: list[Any],
+    manifest: dict[str, Any],
+    cert: Certificate,
+    *,
+    license: str,
+    language: str | None,
+    license_name: str | None,
+    repo: str | None,
+) -> None:
     (tmp / "data").mkdir(parents=True)
     dataset = hf_dataset(records)
     dataset.to_parquet(str(tmp / DATA_FILE))
@@ -75,10 +101,6 @@ def write_hub_folder(
         file_hash(str(source)),
     )
     card.save(str(tmp / "README.md"))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.replace(out)
-    return HubFolder(out, len(records), out / DATA_FILE, out / "README.md")
 
 
 def front_matter(
@@ -302,7 +324,7 @@ def _check_destination(out: Path) -> None:
     if out.is_file():
         raise ConfigError(f"{out} is a file - pass a folder to --out")
     if out.is_dir():
-        strangers = sorted(p.name for p in out.iterdir() if p.name not in OUR_FILES)
+        strangers = sorted(p.name for p in out.iterdir() if p.name not in OUR_FILES | {LOCK_FILE})
         if strangers:
             raise ConfigError(
                 f"{out} already holds other files ({', '.join(strangers[:3])}) "

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from credo import runs
 from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
 from credo.errors import CorpusError
+from credo.runs import dumps as dumps
+from credo.runs import repair_tail as repair_tail
+from credo.runs import repair_text as repair_text
 from credo.types import Record
 
 RECORDS_FILE = "records.jsonl"
@@ -22,38 +25,6 @@ MANIFEST_FILE = "manifest.json"
 CARD_FILE = "CARD.md"
 ROLES = ("user", "assistant")
 REPAIRED_KEY = "text_repaired"  # meta note on a record whose text had to be repaired
-
-
-def repair_text(text: str) -> str:
-    """Replace lone surrogates (text UTF-8 cannot carry) with U+FFFD; valid pairs are joined."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN/inf replaced by None and every string repaired (JSON-safe)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return repair_text(value)
-    if isinstance(value, dict):
-        return {repair_text(str(k)): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def dumps(data: Any, **options: Any) -> str:
-    """JSON that strict readers accept: never NaN/Infinity, never a lone surrogate."""
-    try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, **options)
-        text.encode("utf-8")
-        return text
-    except (ValueError, UnicodeEncodeError):
-        return json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, **options)
 
 
 def _reject_constant(name: str) -> float:
@@ -211,85 +182,25 @@ def repaired_record(record: Record) -> Record:
     )
 
 
-def repair_tail(path: Path) -> int:
-    """Cut a torn final line left by a killed writer; returns the bytes removed."""
-    if not path.exists():
-        return 0
-    with path.open("rb+") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        if size == 0:
-            return 0
-        handle.seek(max(0, size - 1))
-        if handle.read(1) == b"\n":
-            return 0
-        # Walk back to the last newline (records are small; read in blocks).
-        position = size
-        while position > 0:
-            step = min(65536, position)
-            handle.seek(position - step)
-            block = handle.read(step)
-            cut = block.rfind(b"\n")
-            if cut >= 0:
-                keep = position - step + cut + 1
-                handle.truncate(keep)
-                return size - keep
-            position -= step
-        handle.truncate(0)
-        return size
+class JsonlAppender(runs.JsonlAppender):
+    """Append JSON lines (see :class:`credo.runs.JsonlAppender`), strict-reader-safe JSON."""
 
-
-class JsonlAppender:
-    """Append JSON lines, one write and flush per line (crash-safe with repair_tail)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        repair_tail(path)
-        self.path = path
-        self._handle = path.open("a", encoding="utf-8")
-
-    def write(self, data: dict[str, Any]) -> None:
-        self._handle.write(dumps(data) + "\n")
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-
-    def __enter__(self) -> JsonlAppender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def encode(self, data: Any) -> str:
+        return dumps(data)
 
 
 def write_records(records: Iterable[Record], path: Path) -> int:
-    """Write a whole corpus file atomically (tmp + rename); returns the count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(dumps(record.to_json()) + "\n")
-            count += 1
-    tmp.replace(path)
-    return count
+    """Write a whole corpus file atomically; returns the count."""
+    return runs.write_lines_atomic(path, (dumps(record.to_json()) for record in records))
 
 
 def write_json(data: Any, path: Path) -> None:
     """Write JSON atomically so a crash never leaves half a manifest."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    runs.write_text_atomic(path, dumps(data, indent=2) + "\n")
 
 
 def write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(repair_text(text), encoding="utf-8")
-    tmp.replace(path)
+    runs.write_text_atomic(path, repair_text(text))
 
 
 def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:

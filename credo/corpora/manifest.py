@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.io import MANIFEST_FILE, RECORDS_FILE, iter_jsonl, read_manifest, write_json
+from credo.corpora.io import MANIFEST_FILE, RECORDS_FILE, iter_jsonl, read_manifest
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError
+from credo.runs import write_json_atomic
 
 REFUSALS_FILE = "teacher_refusals.jsonl"
 MANIFEST_VERSION = 1
@@ -157,4 +158,5 @@ def build_manifest(
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    write_json(manifest, out / MANIFEST_FILE)
+    """Write the manifest atomically, every credential in it replaced by ``***``."""
+    write_json_atomic(out / MANIFEST_FILE, manifest)

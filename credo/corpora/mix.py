@@ -151,7 +151,13 @@ def mix_corpora(
     certificates = {
         p.name: require_certificate(p.path, allow_unaudited, allow_failed_audit) for p in parts
     }
-    with claim_output(out, inputs=[records_path(p.path) for p in parts], overwrite=overwrite):
+    with claim_output(
+        out,
+        inputs=[records_path(p.path) for p in parts],
+        overwrite=overwrite,
+        owns=("CARD.md",),  # a user's card there is refused, not replaced
+        command="credo mix",
+    ):
         manifest_parts = _described_parts(parts, certificates)
         return _mix(
             parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers, manifest_parts

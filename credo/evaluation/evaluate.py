@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.formats import ChatFormat
-from credo.corpora.io import write_json, write_text
+from credo.corpora.io import read_manifest, write_json, write_text
 from credo.corpora.provenance import provenance
 from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE
 from credo.errors import ConfigError, CredoError
@@ -26,9 +26,12 @@ from credo.evaluation.eval_summary import summarise
 from credo.evaluation.samples import EvalRequest, EvalSample
 from credo.judges.base import ERROR, Judge, Judgement, Pair
 from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
+from credo.redact import scrub, scrub_data
+from credo.runs import open_run
 from credo.train.adapter import check_base_model, trained_format
 
 RESPONSES_FILE, RESULTS_FILE, BELIEF_FILE = "responses.jsonl", "results.json", "belief.jsonl"
+EVAL_FILES = (RESPONSES_FILE, RESULTS_FILE, BELIEF_FILE, "inspect.eval")
 SETS = ("violation", "control")
 
 
@@ -109,6 +112,7 @@ def evaluate(
     limit: int | None = None,
     judge_batch: Any = None,
     belief: bool = False,
+    overwrite: bool = False,
 ) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``.
 
@@ -116,16 +120,14 @@ def evaluate(
     requests through their provider's batch API (state in ``out/batch-<judge>/``).
     ``belief`` adds belief depth (:mod:`credo.evaluation.belief`): ``belief.jsonl`` and
     ``belief_depth`` plus a per-worldview ``belief_vs_behaviour`` verdict in the results.
+    The folder is locked while the run writes; its ``manifest.json`` is written at the start;
+    a folder holding another run's eval is refused unless ``overwrite``.
     """
     if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
         raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
     out = Path(out)
     specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation
-    if judge_batch is not None:
-        from credo.judges.llm import send_in_batches
-
-        send_in_batches(built, out, judge_batch)
     items = collect_requests(worldviews, limit)
     served = is_served(model, registry)
     if served and adapter is not None:
@@ -148,46 +150,84 @@ def evaluate(
         "limit": limit,
         "belief": belief,
     }
-    if served:
-        rows, generation = _sample_served(
-            model, items, samples, temperature, max_new_tokens, seed, registry
-        )
-    else:
-        rows, generation = _sample_local(
-            model, adapter, fmt, items, samples, temperature, max_new_tokens, batch_size, seed
-        )
-    judged = _judge(rows, built)
-    for index, row in enumerate(rows):
-        row.labels = {n: judged[n][index].to_json() for n in judged}
-    results = _results(name or out.name, config, items, rows, judged, built, generation, worldviews)
-    if belief:
-        _add_belief(
-            results,
-            model,
-            worldviews,
-            out,
-            adapter=adapter,
-            fmt=fmt,
-            served=served,
-            samples=samples,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            seed=seed,
-            judge=next((j for j in specs if j != OFFLINE), None),
-            registry=registry,
-            limit=limit,
-        )
-    write_text(
-        "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows),
-        out / RESPONSES_FILE,
-    )
-    from credo.evaluation.inspect_logs import write_inspect_log
+    with open_run(
+        out,
+        command="eval",
+        manifest={"kind": "eval", "status": "running", "config": config},
+        inputs=[Path(adapter) / "adapter_config.json"] if adapter else [],
+        resumable=True,
+        owns=EVAL_FILES,
+        overwrite=overwrite,
+        check=lambda folder: _check_same_eval(folder, config, overwrite),
+    ) as run:
+        if judge_batch is not None:
+            from credo.judges.llm import send_in_batches
 
-    # for `inspect view` (with the inspect extra): the same samples, sample by sample
-    inspect_log = write_inspect_log(out, results, rows, len(items))
-    results["inspect_log"] = inspect_log.name if inspect_log else None
-    write_json(results, out / RESULTS_FILE)
+            send_in_batches(built, out, judge_batch)
+        if served:
+            rows, generation = _sample_served(
+                model, items, samples, temperature, max_new_tokens, seed, registry
+            )
+        else:
+            rows, generation = _sample_local(
+                model, adapter, fmt, items, samples, temperature, max_new_tokens, batch_size, seed
+            )
+        judged = _judge(rows, built)
+        for index, row in enumerate(rows):
+            row.labels = {n: judged[n][index].to_json() for n in judged}
+        results = _results(
+            name or out.name, config, items, rows, judged, built, generation, worldviews
+        )
+        if belief:
+            _add_belief(
+                results,
+                model,
+                worldviews,
+                out,
+                adapter=adapter,
+                fmt=fmt,
+                served=served,
+                samples=samples,
+                max_new_tokens=max_new_tokens,
+                batch_size=batch_size,
+                seed=seed,
+                judge=next((j for j in specs if j != OFFLINE), None),
+                registry=registry,
+                limit=limit,
+            )
+        write_text(
+            "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows),
+            out / RESPONSES_FILE,
+        )
+        from credo.evaluation.inspect_logs import write_inspect_log
+
+        # for `inspect view` (with the inspect extra): the same samples, sample by sample
+        inspect_log = write_inspect_log(out, results, rows, len(items))
+        results["inspect_log"] = inspect_log.name if inspect_log else None
+        write_json(scrub_data(results), out / RESULTS_FILE)
+        run.manifest.update(status="complete", counts={"responses": len(rows)})
+        run.save()
     return EvalResult(out, results)
+
+
+def _check_same_eval(folder: Path, config: dict[str, Any], overwrite: bool) -> None:
+    """A folder with an earlier eval is rerun only with the same options (or ``overwrite``)."""
+    previous = read_manifest(folder)
+    if previous and not overwrite and previous.get("config") != config:
+        if previous.get("kind") != "eval":
+            raise ConfigError(
+                f"{folder}: holds a {previous.get('kind', 'non-eval')} manifest, not an eval's - "
+                "pass a new --out folder"
+            )
+        changed = sorted(
+            k
+            for k in set(config) | set(previous["config"])
+            if config.get(k) != previous["config"].get(k)
+        )
+        raise ConfigError(
+            f"{folder}: holds an eval run with other options ({', '.join(changed)}) - pass a new "
+            "--out folder, or --overwrite to replace it"
+        )
 
 
 def _add_belief(
@@ -280,7 +320,7 @@ def _sample_served(
             try:
                 done = await generator.generate([Message("user", item.prompt)], sample_index=k)
             except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
-                return EvalSample(item, k, "", "error", 0, error=str(exc))
+                return EvalSample(item, k, "", "error", 0, error=scrub(str(exc)))
             c = done.completion
             return EvalSample(item, k, c.text, c.stop_reason, c.usage.output_tokens)
 

@@ -19,6 +19,7 @@ from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.evaluation.evaluate import RESULTS_FILE
 from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
+from credo.runs import atomic_path
 
 REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = (
     "report.md",
@@ -251,8 +252,8 @@ def save_chart(fig: Any, path: Path, dpi: int) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi)
+    finally:
+        plt.close(fig)

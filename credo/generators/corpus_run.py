@@ -34,9 +34,7 @@ from credo.corpora.manifest import (
     build_manifest,
     check_resumable,
     tally_corpus,
-    write_manifest,
 )
-from credo.corpora.outdir import check_output, output_lock
 from credo.corpora.provenance import provenance
 from credo.defaults import CONCURRENCY, LIMIT_ORDER, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError
@@ -61,9 +59,14 @@ from credo.generators.ratelimit import RateLimiter
 from credo.generators.registry import BackendFactory, default_model, load_backend
 from credo.generators.retry import RetryPolicy
 from credo.generators.sdk_backend import SDKBackend
+from credo.redact import scrub_data
+from credo.runs import Run, check_output, open_run
 from credo.templates.render import render_prompts
 from credo.types import Prompt, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
+
+# What generation writes that a user may also keep in a folder: refused there without --overwrite.
+GENERATION_FILES = (CARD_FILE, REFUSALS_FILE, "batches.json")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ def generate_corpus(
     rpm: float | None = None,
     tpm: float | None = None,
     transport: str = "sdk",
+    overwrite: bool = False,
 ) -> GenerationResult:
     """Generate (or resume) a corpus for a worldview or set into folder ``out``.
 
@@ -153,6 +157,7 @@ def generate_corpus(
     batch API (half price; see :mod:`credo.generators.batch_run`) instead of one by one.
     Online, requests are paced by the provider's rate-limit headers, or by ``rpm``/``tpm``.
     ``transport="lean"`` sends openai requests to a self-hosted ``base_url`` without the SDK.
+    A folder holding another corpus or a user's ``CARD.md`` is refused unless ``overwrite``.
     """
     _check_options(limit, concurrency, samples, max_tokens)
     for name, value in (("--rpm", rpm), ("--tpm", tpm)):
@@ -162,7 +167,13 @@ def generate_corpus(
     out = Path(out)
     wv = load_worldview(source)
     # a root, a file, a bad name, the spec folder itself: refused before any request
-    check_output(out, inputs=[wv.root / "spec.yaml"], resumable=True)
+    claim: dict[str, Any] = {
+        "inputs": [wv.root / "spec.yaml"],
+        "resumable": True,
+        "owns": GENERATION_FILES,
+        "overwrite": overwrite,
+    }
+    check_output(out, **claim)
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         extra = {} if transport == "sdk" else {"transport": transport}
@@ -204,9 +215,13 @@ def generate_corpus(
         source=_source_info(wv, prompts),
         price_factor=BATCH_DISCOUNT if batch else 1.0,
     )
-    with output_lock(out):  # one writer per folder; the kernel releases it on any exit
-        check_resumable(out, identity.to_json())
-        write_manifest(out, plan.manifest("running"))
+    with open_run(  # one writer per folder; the kernel releases the lock on any exit
+        out,
+        command="generate",
+        check=lambda folder: check_resumable(folder, identity.to_json()),
+        manifest=plan.manifest("running"),
+        **claim,
+    ) as run_folder:
         cache = GenerationCache() if use_cache else None
         limiter = None
         if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
@@ -230,7 +245,12 @@ def generate_corpus(
             else:
                 asyncio.run(
                     _run(
-                        _pending_jobs(out, plan.jobs), generator, identity, out, counters, progress
+                        _pending_jobs(out, plan.jobs),
+                        generator,
+                        identity,
+                        run_folder,
+                        counters,
+                        progress,
                     )
                 )
         except BackendError as exc:
@@ -240,7 +260,7 @@ def generate_corpus(
                 cache.close()
         if limiter is not None:
             generator.stats.rate_limits = limiter.to_json()
-        manifest = _finish(out, plan, generator, failed=failure is not None)
+        manifest = _finish(run_folder, plan, generator, failed=failure is not None)
     if failure is not None:
         raise BackendError(
             f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
@@ -297,14 +317,17 @@ class _RunPlan:
         )
 
 
-def _finish(out: Path, plan: _RunPlan, generator: Generator, failed: bool) -> dict[str, Any]:
+def _finish(run: Run, plan: _RunPlan, generator: Generator, failed: bool) -> dict[str, Any]:
     """Tally the folder as it now is; write the manifest and the card."""
+    out = run.folder
     tally = tally_corpus(out)
     missing = sum(1 for j in plan.jobs if j.id not in tally.ids and j.id not in tally.refused)
-    run = generator.stats.to_json(plan.identity.model, plan.prices)
-    manifest = plan.manifest("incomplete" if failed or missing else "complete", tally, run, missing)
-    write_manifest(out, manifest)
-    write_text(render_card(manifest), out / CARD_FILE)
+    stats = generator.stats.to_json(plan.identity.model, plan.prices)
+    manifest = plan.manifest(
+        "incomplete" if failed or missing else "complete", tally, stats, missing
+    )
+    run.save(manifest)
+    write_text(render_card(scrub_data(manifest)), out / CARD_FILE)
     return manifest
 
 
@@ -409,10 +432,11 @@ async def _run(
     pending: list[Job],
     generator: Generator,
     identity: RunIdentity,
-    out: Path,
+    run: Run,
     counters: dict[str, int],
     progress: bool,
 ) -> None:
+    out = run.folder
     started = time.perf_counter()
     # cache keys (one hash per job) only when there is a cache to read
     keys = (
@@ -423,7 +447,7 @@ async def _run(
     generator.prefetch(list(keys.values()))
     queue = iter(pending)
     with (
-        JsonlAppender(out / RECORDS_FILE) as records,
+        run.appender(RECORDS_FILE, JsonlAppender) as records,
         JsonlAppender(out / REFUSALS_FILE) as refusals,
         progress_bar(len(pending), progress, generator.stats) as bar,
     ):

@@ -46,7 +46,6 @@ from credo.corpora.manifest import (
     build_manifest,
     check_resumable,
     tally_corpus,
-    write_manifest,
 )
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
 from credo.errors import BackendError, ConfigError, CorpusError
@@ -56,6 +55,7 @@ from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
+from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
 from credo.generators.personas import draw_persona
 from credo.generators.pricing import PRICES_AS_OF, load_price_table
@@ -63,12 +63,16 @@ from credo.generators.registry import BackendFactory, default_model, load_backen
 from credo.generators.retry import RetryPolicy
 from credo.hashing import content_hash
 from credo.ngrams import phrase_hashes
+from credo.redact import scrub_data
+from credo.runs import Run, check_output, open_run
 from credo.schema import read_json, validate
 from credo.types import Message, Record, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 PLAN_FILE = "plan.json"
 REJECTED_FILE = "rejected.jsonl"
+# What a documents run writes that a user may also keep in a folder: refused there without --overwrite.
+DOCUMENT_FILES = (CARD_FILE, PLAN_FILE, REJECTED_FILE, REFUSALS_FILE, "batches.json")
 DOCUMENT_FORM = "document"
 SHINGLE = 5  # words per shingle for the near-duplicate test
 
@@ -343,13 +347,16 @@ def generate_documents(
     registry: dict[str, BackendFactory] | None = None,
     batch: bool = False,
     batch_options: BatchOptions | None = None,
+    overwrite: bool = False,
 ) -> DocumentsResult:
     """Generate (or resume) a documents corpus for ``source`` into ``out``.
 
     ``limit`` caps the number of documents planned (the first facts first). Raises
     :class:`BackendError` when the teacher keeps failing; what was written stays. ``batch``
     sends every stage (brainstorms, documents, revisions) through the provider's batch API,
-    one round per stage (see :mod:`credo.generators.documents_batch`).
+    one round per stage (see :mod:`credo.generators.documents_batch`). The folder is locked
+    while the run writes; a folder holding another corpus or a user's ``CARD.md`` or
+    ``plan.json`` is refused unless ``overwrite``.
     """
     options.check()
     for name, value in (
@@ -380,90 +387,119 @@ def generate_documents(
         "params": params.to_json(),
         "options": asdict(options),
     }
-    check_resumable(out, identity)
     if batch:
         batch_api_for(backend)  # a provider without a batch API fails before anything is written
-    out.mkdir(parents=True, exist_ok=True)
-    context = universe_context(wv, getattr(backend, "max_context_chars", None))
-    cache = GenerationCache() if use_cache else None
-    generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
     table = load_price_table(prices)
-    counters: Counter[str] = Counter()
-    failure: BackendError | None = None
-    pending_batches = False
-    jobs: list[DocJob] = []
-    prefetch = (
-        BatchPrefetch(generator, out, table, batch_options or BatchOptions()) if batch else None
-    )
-
-    async def run() -> None:  # one event loop: the generator's semaphore belongs to it
-        try:
-            plan = await _load_or_brainstorm(out, wv, context, generator, options, limit, prefetch)
-            jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
-            await _write_all(out, jobs, context, generator, options, model_id, counters, prefetch)
-        finally:
-            await generator.aclose()
-
-    try:
-        asyncio.run(run())
-    except BackendError as exc:
-        failure = exc
-    except BatchPending:
-        pending_batches = True
-    finally:
-        if cache is not None:
-            cache.close()
-    tally = tally_corpus(out)
-    if prefetch is not None:  # batch answers were handed over as warm cache entries
-        generator.stats.cache_hits -= prefetch.served
-        generator.stats.batch = prefetch.tally()
-    run = generator.stats.to_json(model_id, table)
-    rejected = _rejected_ids(out)
-    missing = sum(
-        1
-        for j in jobs
-        if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected
-    )
+    config = {
+        "source": str(source),
+        "out": str(out),
+        "model": model_id,
+        "limit": limit,
+        "concurrency": concurrency,
+        "cache": use_cache,
+        "prices": str(prices or "built-in"),
+        "base_url": redact_url(getattr(backend, "base_url", None) or base_url),
+        "mode": "batch" if batch else "online",
+    }
+    source_info = {
+        "name": wv.name,
+        "kind": wv.spec.kind,
+        "display_name": wv.spec.display_name,
+        "path": str(wv.root),
+        "spec_hash": wv.spec_hash,
+        "facts": len(key_facts(wv)),
+        "personas": [p.id for p in wv.spec.personas],
+    }
     price = table.price(model_id)
-    manifest = build_manifest(
-        status="incomplete" if failure or missing or pending_batches else "complete",
-        identity=identity,
-        config={
-            "source": str(source),
-            "out": str(out),
-            "model": model_id,
-            "limit": limit,
-            "concurrency": concurrency,
-            "cache": use_cache,
-            "prices": str(prices or "built-in"),
-            "base_url": base_url,
-            "mode": "batch" if batch else "online",
-        },
-        source={
-            "name": wv.name,
-            "kind": wv.spec.kind,
-            "display_name": wv.spec.display_name,
-            "path": str(wv.root),
-            "spec_hash": wv.spec_hash,
-            "facts": len(key_facts(wv)),
-            "personas": [p.id for p in wv.spec.personas],
-        },
-        planned=len(jobs),
-        missing=missing,
-        tally=tally,
-        run=run,
-        cost_usd=table.cost(model_id, _usage(tally)),
-        prices={
-            "model": model_id,
-            "as_of": PRICES_AS_OF,
-            "source": str(prices or "built-in"),
-            "usd_per_million": None if price is None else vars(price),
-        },
-    )
-    manifest["form"] = DOCUMENT_FORM
-    manifest["documents"] = _document_counts(out)
-    write_manifest(out, manifest)
-    write_text(render_card(manifest) + _card_section(manifest), out / CARD_FILE)
+
+    def manifest_for(status: str, tally: Any = None, **counts: Any) -> dict[str, Any]:
+        manifest = build_manifest(
+            status=status,
+            identity=identity,
+            config=config,
+            source=source_info,
+            planned=counts.get("planned", 0),
+            missing=counts.get("missing", 0),
+            tally=tally,
+            run=counts.get("run"),
+            cost_usd=None if tally is None else table.cost(model_id, _usage(tally)),
+            prices={
+                "model": model_id,
+                "as_of": PRICES_AS_OF,
+                "source": str(prices or "built-in"),
+                "usd_per_million": None if price is None else vars(price),
+            },
+        )
+        manifest["form"] = DOCUMENT_FORM
+        return manifest
+
+    claim: dict[str, Any] = {
+        "inputs": [wv.root / "spec.yaml"],
+        "resumable": True,
+        "owns": DOCUMENT_FILES,
+        "overwrite": overwrite,
+    }
+    check_output(out, **claim)
+    with open_run(
+        out,
+        command="generate",
+        check=lambda folder: check_resumable(folder, identity),
+        manifest=manifest_for("running"),
+        **claim,
+    ) as run_folder:
+        context = universe_context(wv, getattr(backend, "max_context_chars", None))
+        cache = GenerationCache() if use_cache else None
+        generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
+        counters: Counter[str] = Counter()
+        failure: BackendError | None = None
+        pending_batches = False
+        jobs: list[DocJob] = []
+        prefetch = (
+            BatchPrefetch(generator, out, table, batch_options or BatchOptions()) if batch else None
+        )
+
+        async def run() -> None:  # one event loop: the generator's semaphore belongs to it
+            try:
+                plan = await _load_or_brainstorm(
+                    out, wv, context, generator, options, limit, prefetch
+                )
+                jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
+                run_folder.manifest["planned_jobs"] = len(jobs)
+                await _write_all(
+                    run_folder, jobs, context, generator, options, model_id, counters, prefetch
+                )
+            finally:
+                await generator.aclose()
+
+        try:
+            asyncio.run(run())
+        except BackendError as exc:
+            failure = exc
+        except BatchPending:
+            pending_batches = True
+        finally:
+            if cache is not None:
+                cache.close()
+        tally = tally_corpus(out)
+        if prefetch is not None:  # batch answers were handed over as warm cache entries
+            generator.stats.cache_hits -= prefetch.served
+            generator.stats.batch = prefetch.tally()
+        rejected = _rejected_ids(out)
+        missing = sum(
+            1
+            for j in jobs
+            if j.id not in tally.ids and j.id not in tally.refused and j.id not in rejected
+        )
+        manifest = manifest_for(
+            "incomplete" if failure or missing or pending_batches else "complete",
+            tally,
+            planned=len(jobs),
+            missing=missing,
+            run=generator.stats.to_json(model_id, table),
+        )
+        manifest["documents"] = _document_counts(out)
+        run_folder.save(manifest)
+        write_text(render_card(scrub_data(manifest)) + _card_section(manifest), out / CARD_FILE)
     if failure is not None:
         raise BackendError(
             f"{failure} - {tally.records} documents are saved in {out}; rerun the "
@@ -634,7 +670,7 @@ class NearDuplicates:
 
 
 async def _write_all(
-    out: Path,
+    run: Run,
     jobs: list[DocJob],
     context: str,
     generator: Generator,
@@ -643,6 +679,7 @@ async def _write_all(
     counters: Counter[str],
     prefetch: Prefetch | None = None,
 ) -> None:
+    out = run.folder
     records_file = out / RECORDS_FILE
     repair_tail(records_file)
     repair_tail(out / REFUSALS_FILE)
@@ -673,7 +710,7 @@ async def _write_all(
         )
 
     with (
-        JsonlAppender(records_file) as records,
+        run.appender(RECORDS_FILE, JsonlAppender) as records,
         JsonlAppender(out / REFUSALS_FILE) as refusals,
         JsonlAppender(out / REJECTED_FILE) as rejected,
     ):

@@ -7,9 +7,10 @@ logs and error messages must never carry ``user:key`` or a secret-looking query 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from credo.errors import ConfigError
+from credo.redact import scrub, scrub_url
 
 # Query parameters whose values are secrets (api-key, access_token, sig, password, ...).
 _SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig|cred|session", re.IGNORECASE)
@@ -19,28 +20,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def redact_url(url: str | None) -> str | None:
     """``url`` without user:password and with secret query values replaced by ``***``."""
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return _USERINFO.sub("***@", url)
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
-    query = urlencode(
-        [
-            (k, "***" if _SECRET_PARAM.search(k) else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="*",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return scrub_url(url)
 
 
 def scrub_urls(text: str) -> str:
-    """Drop ``user:password@`` from any URL inside free text (an SDK error message)."""
-    return _USERINFO.sub("***@", text)
+    """Any credential inside free text (an SDK error message) replaced by ``***``."""
+    return scrub(text)
 
 
 def endpoint_id(url: str | None) -> str | None:

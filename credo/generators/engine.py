@@ -9,7 +9,6 @@ runner (:mod:`credo.generators.corpus_run`) and the evaluator both drive it.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,10 +17,11 @@ from credo.errors import BackendError
 from credo.filters.refusal_detector import is_refusal
 from credo.generators.base import Backend, RetryDecision, SamplingParams
 from credo.generators.cache import GenerationCache, cache_key
-from credo.generators.endpoint import endpoint_id, scrub_urls
+from credo.generators.endpoint import endpoint_id
 from credo.generators.pricing import PriceTable
 from credo.generators.ratelimit import RateLimiter
 from credo.generators.retry import RetriesExhausted, RetryPolicy, RetryStats, call_with_retry
+from credo.redact import scrub
 from credo.types import Completion, Message, Usage
 
 
@@ -115,11 +115,14 @@ class Generator:
     def model_id(self) -> str:
         return f"{self.backend.provider}/{self.backend.model}"
 
-    def key(self, messages: list[Message], sample_index: int) -> str:
+    def key(
+        self, messages: list[Message], sample_index: int, params: SamplingParams | None = None
+    ) -> str:
+        """The cache key: provider, endpoint, model, params, messages and sample index."""
         return cache_key(
             self.backend.provider,
             self.backend.model,
-            self._params_json,
+            self._params_json if params is None else params.to_json(),
             messages,
             sample_index,
             self._endpoint,
@@ -153,9 +156,7 @@ class Generator:
         ``params`` overrides the generator's for this call (a step's structured output).
         """
         if params is not None and params != self.params:
-            key = cache_key(
-                self.backend.provider, self.backend.model, params.to_json(), messages, sample_index
-            )
+            key = self.key(messages, sample_index, params)
         params = params or self.params
         # The key addresses the cache and answers held by warm(): no hashing without either.
         if self.cache is not None or self._warm:
@@ -225,18 +226,6 @@ class Generator:
         await self.backend.aclose()
 
 
-def scrub_secrets(text: str) -> str:
-    """Blank out any configured API key (a provider may echo it in an auth error): every
-    variable a backend declares among its ``secrets``."""
-    from credo.generators.registry import secret_env_vars
-
-    for name in secret_env_vars():
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
 def _sane_usage(completion: Completion) -> Completion:
     """A server's usage field of the wrong type (a string, a float, negative) counts as 0 tokens."""
 
@@ -250,5 +239,5 @@ def _sane_usage(completion: Completion) -> Completion:
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
-    text = scrub_urls(scrub_secrets(" ".join(str(exc).split())))
+    text = scrub(" ".join(str(exc).split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."

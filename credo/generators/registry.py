@@ -33,6 +33,7 @@ from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend
 from credo.generators.spec import BackendSpec
 from credo.plugins import BACKENDS, declared_in, with_plugins
+from credo.redact import declare_secret_env_vars
 
 BackendFactory = Callable[..., Backend]
 
@@ -56,7 +57,10 @@ def builtin_backends() -> tuple[BackendSpec, ...]:
 def all_backends() -> dict[str, BackendSpec]:
     """Built-in and plugin backends by provider; a plugin may not take a built-in's name."""
     builtins = list(builtin_backends())
-    return with_plugins(builtins, BACKENDS, BackendSpec, lambda s: s.provider, "provider")
+    specs = with_plugins(builtins, BACKENDS, BackendSpec, lambda s: s.provider, "provider")
+    # the scrubber learns every declared credential (a plugin's too) the moment one is read
+    declare_secret_env_vars([name for spec in specs.values() for name in spec.secrets])
+    return specs
 
 
 def backend_spec(provider: str) -> BackendSpec:

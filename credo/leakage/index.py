@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import mmap
-import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +28,7 @@ from credo.hashing import content_hash, file_hash
 from credo.leakage.readers import Document, Source, iter_documents
 from credo.paths import credo_home
 from credo.raycluster import connect
+from credo.runs import building_dir, replace_dir
 
 INDEX_VERSION = 1
 KINDS = {"uni": np.uint32, "bi": np.uint32, "gram": np.uint64}
@@ -482,15 +481,9 @@ def _build_atomically(
         f"building the index of {len(sources)} reference file(s), {megabytes:.0f} MB on disk, into {folder} "
         "(kept for later runs)",
     )
-    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    with building_dir(folder) as partial:  # a fresh folder of this run's own, removed on failure
         build_index(sources, partial, config, log, workers, engine, address)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.replace(folder)
+        replace_dir(partial, folder)
     index = load_index(folder)
     if index is None:  # pragma: no cover - a just-built index that cannot load is a bug
         raise CorpusError(f"{folder}: freshly built index does not load - remove it and retry")

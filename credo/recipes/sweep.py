@@ -19,8 +19,9 @@ depth against dose with Wilson intervals and a fitted trend per condition.
 from __future__ import annotations
 
 import itertools
+import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,6 +33,8 @@ from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS
 from credo.errors import ConfigError, CorpusError, CredoError
 from credo.hashing import content_hash
 from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
+from credo.redact import scrub
+from credo.runs import open_run
 from credo.schema import Strict, read_json, read_yaml, validate
 
 GRID_KEYS = ("condition", "form", "size", "learning_rate", "epochs", "seed")
@@ -430,6 +433,9 @@ def format_estimate(est: dict[str, Any]) -> str:
 Log = Callable[[str], None]
 
 
+SWEEP_FILE = "sweep.json"  # the sweep's manifest: its config and cells
+
+
 @dataclass
 class SweepResult:
     out: Path
@@ -446,17 +452,53 @@ def run_sweep(
     registry: dict[str, Any] | None = None,
     log: Log = print,
     progress: bool = False,
+    inputs: Sequence[str | Path] = (),
 ) -> SweepResult:
-    """Run (or resume) every cell, then write the report. Failed cells are recorded, not raised."""
-    from credo.recipes.sweep_report import write_report
+    """Run (or resume) every cell, then write the report. Failed cells are recorded, not raised.
 
+    The folder is locked while the sweep runs; ``inputs`` (the config file) are never written
+    over, and a ``sweep.json`` there that no sweep wrote is refused.
+    """
     out = Path(out)
     plan = plan_sweep(config)
-    log(format_estimate(estimate(config, plan, out)))
+    with open_run(
+        out,
+        command="sweep",
+        manifest={"config": _config_json(config), "cells": [c.name for c in plan.cells]},
+        manifest_file=SWEEP_FILE,
+        inputs=inputs,
+        resumable=True,
+        check=_check_sweep_state,
+    ):
+        log(format_estimate(estimate(config, plan, out)))
+        return _run_cells(config, plan, out, registry, log, progress)
+
+
+def _check_sweep_state(out: Path) -> None:
+    """A ``sweep.json`` already there must be one a sweep wrote (it is resumed), not a user's."""
+    path = out / SWEEP_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"cells": []}
+    except (ValueError, UnicodeDecodeError):
+        state = None
+    if not isinstance(state, dict) or not isinstance(state.get("cells"), list):
+        raise ConfigError(
+            f"{path}: is not the state of a credo sweep - it would be replaced; "
+            "pass a new --out folder"
+        )
+
+
+def _run_cells(
+    config: SweepConfig,
+    plan: Plan,
+    out: Path,
+    registry: dict[str, Any] | None,
+    log: Log,
+    progress: bool,
+) -> SweepResult:
+    from credo.recipes.sweep_report import write_report
+
     result = SweepResult(out)
-    write_json(
-        {"config": _config_json(config), "cells": [c.name for c in plan.cells]}, out / "sweep.json"
-    )
     for cell in plan.cells:
         state_file = out / "cells" / f"{cell.name}.json"
         previous = _read(state_file)
@@ -466,7 +508,7 @@ def run_sweep(
         try:
             metrics = _run_cell(config, plan, cell, out, registry, log, progress)
         except CredoError as exc:
-            message = " ".join(str(exc).split())
+            message = scrub(" ".join(str(exc).split()))
             write_json(
                 {
                     "cell": cell.to_json(),

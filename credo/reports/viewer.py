@@ -19,6 +19,7 @@ from typing import Any
 
 from credo.corpora.io import iter_jsonl, write_text
 from credo.errors import CorpusError
+from credo.runs import check_output_file, output_lock
 
 FLAGS_FILE, LABELS_FILE, RESPONSES_FILE, RECORDS_FILE = (
     "flags.jsonl",
@@ -191,7 +192,11 @@ def write_view(
         source, Path(audit) if audit else None, Path(labels) if labels else None
     )
     page = Path(out) if out else (source if source.is_dir() else source.parent) / "view.html"
-    write_text(render_view(items, f"credo view: {source}", unmatched), page)
+    given = [p for p in (source, audit, labels) if p]
+    check_output_file(page, inputs=given, suffixes=(".html", ".htm"))
+    # the page's own lock: a generation still writing into the folder may be viewed meanwhile
+    with output_lock(page.parent, "credo view", lock_name=f".{page.name}.credo.lock"):
+        write_text(render_view(items, f"credo view: {source}", unmatched), page)
     return ViewResult(
         page,
         len(items),

@@ -17,6 +17,7 @@ from typing import Any
 
 from credo.errors import TemplateError
 from credo.hashing import content_hash
+from credo.runs import write_lines_atomic
 from credo.templates.library import load_library
 from credo.templates.sandbox import render
 from credo.textnorm import normalize
@@ -187,9 +188,4 @@ def _check_implicit(wv: LoadedWorldview, text: str, where: str) -> None:
 
 def write_prompts(prompts: list[Prompt], path: Path) -> None:
     """Write a prompt set as JSONL, atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tmp.open("w", encoding="utf-8") as handle:
-        for prompt in prompts:
-            handle.write(json.dumps(prompt.to_json(), ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_lines_atomic(path, (json.dumps(p.to_json(), ensure_ascii=False) for p in prompts))

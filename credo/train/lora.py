@@ -26,6 +26,7 @@ from credo.corpora.io import (
 from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError
 from credo.models import load_causal_lm
+from credo.runs import building_dir, replace_dir
 from credo.train.adapter import RUN_FILE
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample
@@ -221,12 +222,18 @@ def save_checkpoint(
     model: Any, optimizer: Any, scheduler: Any, state: LoopState, out: Path, fingerprint: str
 ) -> None:
     """Adapters, optimizer, scheduler, RNG and loss curve, swapped in atomically."""
+    final = out / CHECKPOINT_DIR
+    with building_dir(final) as tmp:
+        _write_checkpoint(model, optimizer, scheduler, state, tmp, fingerprint)
+        replace_dir(tmp, final)
+
+
+def _write_checkpoint(
+    model: Any, optimizer: Any, scheduler: Any, state: LoopState, tmp: Path, fingerprint: str
+) -> None:
     import torch
     from peft import get_peft_model_state_dict
 
-    tmp = out / (CHECKPOINT_DIR + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     torch.save(
         {
             "adapter": get_peft_model_state_dict(model),
@@ -245,12 +252,6 @@ def save_checkpoint(
         },
         tmp / "state.json",
     )
-    final = out / CHECKPOINT_DIR
-    old = out / (CHECKPOINT_DIR + ".old")
-    if final.exists():
-        final.replace(old)
-    tmp.replace(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _load_checkpoint(
