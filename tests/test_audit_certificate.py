@@ -97,8 +97,8 @@ def test_a_changed_corpus_voids_its_audit(
         handle.write(json.dumps(answer(99).to_json()) + "\n")
     code, _, err = cli(args, capsys)
     assert code == 2 and "its audit is of earlier contents" in err and err.count("\n") == 1
-    code, _, err = cli([*args, "--allow-unaudited"], capsys)
-    assert code == 0 and "warning: exporting with --allow-unaudited" in err
+    code, _, err = cli([*args, "--allow-unaudited", "--overwrite"], capsys)
+    assert code == 0 and "warning: exported with --allow-unaudited" in err
 
 
 def test_filter_output_is_certified_and_its_hub_card_loads_and_describes_it(

@@ -181,11 +181,37 @@ def _argv(command: str, tiny_spec: Path, tmp_path: Path, out: Path) -> tuple[lis
         return ["sweep", str(_sweep_config(tmp_path, tiny_spec)), "--out", str(out)], out, LOCK_FILE
     corpus = _corpus(tiny_spec, tmp_path / "corpus")
     if command == "export":
-        return ["export", str(corpus), "--format", "openai", "--out", str(out)], out, LOCK_FILE
+        return (
+            ["export", str(corpus), "--format", "openai", "--allow-unaudited", "--out", str(out)],
+            out,
+            LOCK_FILE,
+        )
     if command == "hub":
-        return ["export", str(corpus), "--hub", "--out", str(out)], out, LOCK_FILE
+        return (
+            [
+                "export",
+                str(corpus),
+                "--hub",
+                "--allow-unaudited",
+                "--license",
+                "cc-by-4.0",
+                "--out",
+                str(out),
+            ],
+            out,
+            LOCK_FILE,
+        )
     if command == "mix":
-        argv = ["mix", "--part", f"a={corpus}:1", "--size", "2", "--on-short", "take-all"]
+        argv = [
+            "mix",
+            "--part",
+            f"a={corpus}:1",
+            "--size",
+            "2",
+            "--on-short",
+            "take-all",
+            "--allow-unaudited",
+        ]
         return [*argv, "--out", str(out)], out, LOCK_FILE
     page = out / "page.html"
     return ["view", str(corpus), "--out", str(page)], out, f".{page.name}.credo.lock"
@@ -214,11 +240,19 @@ def test_export_refuses_root_and_another_mixs_folder(
 ) -> None:
     corpus = _corpus(tiny_spec, tmp_path / "corpus")
     other = _corpus(tiny_spec, tmp_path / "other")
-    assert exit_code(["export", str(other), "--format", "openai"]) == 0
+    assert exit_code(["export", str(other), "--format", "openai", "--allow-unaudited"]) == 0
     kept = (other / "openai.jsonl").read_text()
-    assert exit_code(["export", str(corpus), "--format", "openai", "--out", str(other)]) == 2
+    assert (
+        exit_code(
+            ["export", str(corpus), "--format", "openai", "--allow-unaudited", "--out", str(other)]
+        )
+        == 2
+    )
     assert (other / "openai.jsonl").read_text() == kept
-    assert exit_code(["export", str(corpus), "--format", "openai", "--out", "/"]) == 2
+    assert (
+        exit_code(["export", str(corpus), "--format", "openai", "--allow-unaudited", "--out", "/"])
+        == 2
+    )
     assert not Path("/openai.jsonl").exists()
     err = capsys.readouterr().err
     assert "already holds" in err and "refusing to write into /" in err
@@ -231,7 +265,21 @@ def test_hub_export_never_touches_a_neighbouring_folder(tiny_spec: Path, tmp_pat
     neighbour.mkdir()
     (neighbour / "thesis.tex").write_text("years of work\n")
     for _ in range(2):  # the second run replaces the first export
-        assert exit_code(["export", str(corpus), "--hub", "--out", str(tmp_path / "pub")]) == 0
+        assert (
+            exit_code(
+                [
+                    "export",
+                    str(corpus),
+                    "--hub",
+                    "--allow-unaudited",
+                    "--license",
+                    "cc-by-4.0",
+                    "--out",
+                    str(tmp_path / "pub"),
+                ]
+            )
+            == 0
+        )
     assert (neighbour / "thesis.tex").read_text() == "years of work\n"
     assert sorted(p.name for p in (tmp_path / "pub").iterdir()) == ["README.md", "data"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "pub", "pub.tmp"]

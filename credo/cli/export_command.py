@@ -98,14 +98,14 @@ def export(
 
     export_spec(fmt)  # an unknown format (built in or a plugin's) names the known ones
     cert = require_certificate(source.parent, allow_unaudited, allow_failed_audit)
-    if cert.override:
-        typer.echo(
-            f"warning: exporting with {cert.override} ({cert.status}: {cert.reason})", err=True
-        )
     records = list(read_records(source))
-    refuse_forged_turns(records, source)  # before anything is created
+    refuse_forged_turns(records, source)  # before anything is created or said
     with claim_export(source, out, overwrite) as target:
         files = export_mix(records, fmt, target, tokenizer, source=source)
+    if cert.override:
+        typer.echo(
+            f"warning: exported with {cert.override} ({cert.status}: {cert.reason})", err=True
+        )
     for line in export_warnings(fmt, len(records)):
         typer.echo(f"warning: {line}", err=True)
     from credo.corpora.mix import truncated_count

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -443,7 +444,7 @@ def generate_documents(
     with open_run(
         out,
         command="generate",
-        check=lambda folder: check_resumable(folder, identity),
+        check=lambda folder: _check_resumable_documents(folder, identity),
         manifest=manifest_for("running"),
         **claim,
     ) as run_folder:
@@ -624,6 +625,24 @@ def _zip_longest(lists: list[list[DocJob]]) -> list[list[DocJob]]:
     return [
         [lst[i] for lst in lists if i < len(lst)] for i in range(max(map(len, lists), default=0))
     ]
+
+
+def _check_resumable_documents(folder: Path, identity: Any) -> None:
+    """Before the manifest is touched: the folder resumes this run and holds only documents
+    (a Q&A record there is refused with nothing changed on disk)."""
+    check_resumable(folder, identity)
+    if (folder / PLAN_FILE).is_file():
+        read_plan(folder / PLAN_FILE)  # a damaged plan is one line, before anything is written
+    records_file = folder / RECORDS_FILE
+    if not records_file.exists():
+        return
+    with records_file.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line (kill -9): the run repairs it; a bad one fails later
+            _saved_document(data if isinstance(data, dict) else {}, f"{records_file}:{number}")
 
 
 def normalise_type(doc_type: str) -> str:
