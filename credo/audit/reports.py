@@ -83,11 +83,11 @@ def report_tables(result: AuditResult) -> list[Table]:
         ),
         Table(
             "Refusals outside the refusal set",
-            ["record", "set", "patterns", "minhash", "embedding"],
+            ["record", "set", "patterns", "P(refusal)"],
             _finding_rows(
                 result,
                 "refusal",
-                lambda d: [d["set"], "; ".join(d["patterns"]), d["minhash"], d["embedding"]],
+                lambda d: [d["set"], "; ".join(d["patterns"]), d["probability"]],
             ),
         ),
         Table(
