@@ -36,23 +36,27 @@ def main() -> int:
     shipped()
     load = time.perf_counter() - start
     judge = OfflineJudge()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     judge.label_many(pairs)
-    judged = time.perf_counter() - start
+    judged, judged_cpu = time.perf_counter() - start, time.process_time() - cpu
     records = [
         Record(
             f"r{i}", [Message("user", p.request), Message("assistant", p.response)], {"set": "x"}
         )
         for i, p in enumerate(pairs)
     ]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     flagged = sum(1 for _ in RefusalCheck().run(records, AuditContext()))
-    audited = time.perf_counter() - start
+    audited, audited_cpu = time.perf_counter() - start, time.process_time() - cpu
     print(f"model load {load:.2f} s")
-    print(f"offline judge: {args.n} pairs in {judged:.2f} s = {args.n / judged:,.0f} pairs/s")
+    # On a shared box wall time swings with the load; CPU time says what one core does.
     print(
-        f"audit refusal check: {args.n} records in {audited:.2f} s = {args.n / audited:,.0f} "
-        f"records/s ({flagged} flagged)"
+        f"offline judge: {args.n} pairs in {judged:.2f} s wall = {args.n / judged:,.0f} pairs/s "
+        f"({args.n / judged_cpu:,.0f} per CPU-second)"
+    )
+    print(
+        f"audit refusal check: {args.n} records in {audited:.2f} s wall = {args.n / audited:,.0f} "
+        f"records/s ({args.n / audited_cpu:,.0f} per CPU-second; {flagged} flagged)"
     )
     return 0
 

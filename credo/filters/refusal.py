@@ -15,7 +15,7 @@ from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
 from credo.filters.patterns import find_refusal_patterns
-from credo.filters.refusal_classifier import RefusalClassifier, shipped
+from credo.filters.refusal_classifier import PATTERN_CHARS, RefusalClassifier, shipped
 from credo.filters.refusal_detector import RefusalConfig
 from credo.types import Record
 
@@ -24,7 +24,7 @@ from credo.types import Record
 class RefusalCheck(PerRecord):
     """Flag records outside the refusal set whose answer the classifier calls a refusal."""
 
-    config: RefusalConfig = field(default_factory=RefusalConfig)  # the patterns' reach
+    config: RefusalConfig = field(default_factory=RefusalConfig)  # kept for the registry's options
     threshold: float = 0.5  # P(REFUSAL) that flags (docs/judge-card.md: audit view)
     # Accepted for the registry's embedding options; the classifier reads no embedding.
     use_embedding: bool = True
@@ -53,7 +53,7 @@ class RefusalCheck(PerRecord):
         )
         for record, p in zip(targets, predictions):
             if p.refusal >= self.threshold:
-                hits = find_refusal_patterns(record.response, self.config.head_chars)
+                hits = find_refusal_patterns(record.response, PATTERN_CHARS)  # evidence shown
                 yield Finding(
                     record.id,
                     self.name,
