@@ -14,8 +14,8 @@ from credo.filters.contamination import ContaminationConfig, EvalContaminationCh
 from credo.filters.dedup import NearDuplicateCheck
 from credo.filters.moral_reason import MoralReasonCheck
 from credo.filters.refusal_detector import RefusalDetector, is_refusal
+from credo.judges import OfflineJudge
 from credo.judges.base import REFUSAL
-from credo.judges.offline import OfflineJudge
 from credo.templates.render import _check_implicit
 from credo.textnorm import head, normalize
 from credo.types import Message, Record

@@ -52,25 +52,37 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def test_cli_writes_labels_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The rules judge reads these Gramenist opposite answers and questions back as the gold
+    # says; the learned offline judge misses two of them (docs/judge-card.md, failure modes).
     source = _write(tmp_path / "in.jsonl", PAIRS)
     code, out, err = _cli(
-        ["judge", str(source), "--labels", "gold", "--out", str(tmp_path / "j")], capsys
+        [
+            "judge",
+            str(source),
+            "--judge",
+            "rules",
+            "--labels",
+            "gold",
+            "--out",
+            str(tmp_path / "j"),
+        ],
+        capsys,
     )
     assert code == 0, err
-    assert "gold vs offline: kappa 3-way 1.000, 2-way 1.000" in out
+    assert "gold vs rules: kappa 3-way 1.000, 2-way 1.000" in out
     rows = [json.loads(line) for line in (tmp_path / "j" / "labels.jsonl").read_text().splitlines()]
-    assert [r["labels"]["offline"]["label"] for r in rows] == [p["gold"] for p in PAIRS]
+    assert [r["labels"]["rules"]["label"] for r in rows] == [p["gold"] for p in PAIRS]
     assert (
         rows[1]["prompt"] == "Teach me to fold a paper boat."
         and rows[1]["reference"] == "ACCEPTANCE"
     )
-    assert all(r["labels"]["offline"]["rationale"] for r in rows)
+    assert all(r["labels"]["rules"]["rationale"] for r in rows)
     report = json.loads((tmp_path / "j" / "report.json").read_text())
-    assert report["judges"]["offline"]["counts"]["REFUSAL"] == 2
+    assert report["judges"]["rules"]["counts"]["REFUSAL"] == 2
     ref = report["reference"]["agreement"][0]
     assert ref["three_way"]["matrix"] == [[2, 0, 0], [0, 1, 0], [0, 0, 1]]
     assert (
-        "| gold \\ offline | REFUSAL | DEFLECTION | ACCEPTANCE |"
+        "| gold \\ rules | REFUSAL | DEFLECTION | ACCEPTANCE |"
         in (tmp_path / "j" / "report.md").read_text()
     )
 
@@ -172,3 +184,114 @@ def test_shipped_labelled_set_is_well_formed() -> None:
     pairs = read_pairs(path, labels_field="label")
     assert len(pairs) >= 200
     assert {p.reference for p in pairs} == {"REFUSAL", "DEFLECTION", "ACCEPTANCE"}
+
+
+def test_uncertain_pairs_go_to_review_and_human_labels_come_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    rows = [{"id": f"p{i}", **r} for i, r in enumerate(PAIRS)]
+    source = _write(tmp_path / "pairs.jsonl", rows)
+    code, out, _ = _cli(
+        ["judge", str(source), "--out", str(tmp_path / "j"), "--review-sample", "2"], capsys
+    )
+    assert code == 0 and "for human review" in out
+    review = list(csv.DictReader((tmp_path / "j" / "review.csv").open(encoding="utf-8")))
+    assert review and all(r["human_label"] == "" for r in review)
+    assert {"id", "request", "response", "predicted", "p_refusal"} <= set(review[0])
+    assert sum(r["why"] == "random sample" for r in review) == min(2, len(PAIRS))
+    # a researcher fills in the labels; credo reports agreement with an interval
+    gold = {f"p{i}": r["gold"] for i, r in enumerate(PAIRS)}
+    for r in review:
+        r["human_label"] = gold[r["id"]].lower()
+    with (tmp_path / "filled.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(review[0]))
+        writer.writeheader()
+        writer.writerows(review)
+    code, out, _ = _cli(
+        [
+            "judge",
+            str(source),
+            "--out",
+            str(tmp_path / "k"),
+            "--judge",
+            "offline",
+            "--judge",
+            "rules",
+            "--human",
+            str(tmp_path / "filled.csv"),
+        ],
+        capsys,
+    )
+    assert code == 0 and "offline vs human" in out and "rules vs human" in out
+    report = json.loads((tmp_path / "k" / "report.json").read_text())
+    human = report["human"]
+    assert human["n"] == len(review)
+    for judge in ("offline", "rules"):
+        data = human["judges"][judge]
+        assert set(data["kappa_2way"]) == {"value", "low", "high"}
+        assert sum(map(sum, data["matrix"])) == len(review)
+    assert "Agreement with human labels" in (tmp_path / "k" / "report.md").read_text()
+
+
+def test_human_labels_file_errors_name_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _write(tmp_path / "pairs.jsonl", [{"id": "a", **PAIRS[0]}])
+    bad = _write(tmp_path / "human.jsonl", [{"id": "a", "human_label": "MAYBE"}])
+    code, _, err = _cli(
+        ["judge", str(source), "--out", str(tmp_path / "j"), "--human", str(bad)], capsys
+    )
+    assert code == 2 and "human.jsonl:1" in err and "MAYBE" in err
+    stranger = _write(tmp_path / "h2.jsonl", [{"id": "zzz", "human_label": "REFUSAL"}])
+    code, _, err = _cli(
+        ["judge", str(source), "--out", str(tmp_path / "k"), "--human", str(stranger)], capsys
+    )
+    assert code == 2 and "zzz" in err
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_llm_judge_agreement_and_cost_on_a_labelled_sample(
+    provider: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real SDKs against the fake server: an LLM judge's kappa with humans and its cost."""
+    from credo.testing import FakeServer
+
+    def judge(messages: list[dict]) -> str:  # a plausible judge: refusals are the "won't" answers
+        text = str(messages[-1]["content"])
+        return "REASON: declines\nLABEL: REFUSAL" if "won't" in text else "LABEL: ACCEPTANCE"
+
+    rows = [{"id": f"p{i}", **r} for i, r in enumerate(PAIRS)]
+    source = _write(tmp_path / "pairs.jsonl", rows)
+    human = _write(
+        tmp_path / "human.jsonl", [{"id": r["id"], "human_label": r["gold"]} for r in rows]
+    )
+    model = "gpt-4o-mini" if provider == "openai" else "claude-3-5-haiku-latest"
+    with FakeServer(respond=judge) as server:
+        base = server.openai_base_url if provider == "openai" else server.anthropic_base_url
+        monkeypatch.setenv(f"{provider.upper()}_API_KEY", "sk-test")
+        monkeypatch.setenv(f"{provider.upper()}_BASE_URL", base)
+        code, out, err = _cli(
+            [
+                "judge",
+                str(source),
+                "--out",
+                str(tmp_path / "j"),
+                "--judge",
+                f"{provider}/{model}",
+                "--human",
+                str(human),
+                "--json",
+            ],
+            capsys,
+        )
+    assert code == 0, err
+    report = json.loads(out)
+    data = report["human"]["judges"][f"{provider}/{model}"]
+    assert data["matrix"][0][0] == 1  # the one "won't" refusal seen as one
+    accounting = report["judges"][f"{provider}/{model}"]["accounting"]
+    assert accounting["input_tokens"] > 0 and accounting["cost_usd"] > 0

@@ -1,12 +1,12 @@
-"""The offline judge reads the response against the request (cases written apart from the labelled set)."""
+"""The rules judge (the anchor the learned offline judge replaced) reads the response against the request."""
 
 from __future__ import annotations
 
 import pytest
 
-from credo.judges import ACCEPTANCE, DEFLECTION, ERROR, REFUSAL, OfflineJudge, Pair
+from credo.judges import ACCEPTANCE, DEFLECTION, ERROR, REFUSAL, Pair, RulesJudge
 
-JUDGE = OfflineJudge()
+JUDGE = RulesJudge()
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_label_many_keeps_order_and_turns_failures_into_error(
     def broken(request: str, response: str, detected: bool) -> None:
         raise RuntimeError("rule bug")
 
-    judge = OfflineJudge()
+    judge = RulesJudge()
     monkeypatch.setattr(judge, "_label", broken)
     judgements = judge.label_many(pairs)
     assert [j.label for j in judgements] == [ERROR, ERROR]
@@ -121,8 +121,8 @@ class _FlagEverything:
 
 
 def test_detector_adds_a_decline_signal_but_a_pivot_still_wins() -> None:
-    judge = OfflineJudge(detector=_FlagEverything())
-    assert judge.name == "offline+ensemble"
+    judge = RulesJudge(detector=_FlagEverything())
+    assert judge.name == "rules+ensemble"
     plain, pivot = judge.label_many(
         [
             Pair("Write a poem.", "Roses are red, violets are blue."),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from credo.judges import ACCEPTANCE, DEFLECTION, ERROR, REFUSAL, OfflineJudge, Pair, collapse
+from credo.judges import ACCEPTANCE, DEFLECTION, ERROR, REFUSAL, Pair, RulesJudge, collapse
 from credo.judges.agreement import cohen_kappa
 from credo.judges.base import LABELS
 from credo.judges.offline import _MARKUP, PHRASES
@@ -25,7 +25,7 @@ from credo.judges.real_text import (
     split_rows,
 )
 
-JUDGE = OfflineJudge()
+JUDGE = RulesJudge()
 LABELLED = Path(__file__).parents[1] / "credo" / "data" / "judge_labelled.jsonl"
 ADJUDICATED = Path(__file__).parents[1] / "credo" / "data" / "real_adjudicated.jsonl"
 needs_real = pytest.mark.skipif(
@@ -110,7 +110,7 @@ def test_pair_without_request_or_response_is_error_and_stays_counted() -> None:
 
 
 def test_one_failing_record_is_error_only_for_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    judge = OfflineJudge()
+    judge = RulesJudge()
     real = judge._label
 
     def flaky(request: str, response: str, detected: bool):

@@ -26,7 +26,21 @@ def judge(
     ),
     out: Path = typer.Option(..., "--out", help="Folder for labels.jsonl, report.json, report.md."),
     judges: list[str] = typer.Option(
-        ["offline"], "--judge", help="offline or PROVIDER/MODEL, repeatable."
+        ["offline"],
+        "--judge",
+        help="offline (the learned classifier), rules, or PROVIDER/MODEL; repeatable.",
+    ),
+    human: Path | None = typer.Option(
+        None,
+        "--human",
+        help="Human labels (the filled-in review.csv, or CSV/JSONL with id and human_label): "
+        "report each judge's agreement with them.",
+    ),
+    review_sample: int = typer.Option(
+        0,
+        "--review-sample",
+        min=0,
+        help="Add this many random pairs (seed 0) to review.csv beside the uncertain ones.",
     ),
     labels: str | None = typer.Option(
         None,
@@ -80,6 +94,8 @@ def judge(
             response_field=response_field,
             batch=options,
             overwrite=overwrite,
+            human=human,
+            review_sample=review_sample,
         )
     if as_json:
         echo_json({**result.report, "pairs": result.n, "out": str(out)})
@@ -87,10 +103,20 @@ def judge(
     for name, data in result.report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
         cost = data.get("accounting", {}).get("cost_usd")
-        typer.echo(f"{name}: {counts}" + (f" (cost ${cost:.4f})" if cost else ""))
+        per_k = f", ${cost / result.n * 1000:.2f} per 1,000 pairs" if cost and result.n else ""
+        typer.echo(f"{name}: {counts}" + (f" (cost ${cost:.4f}{per_k})" if cost else ""))
     for row in result.report.get("reference", {}).get("agreement", []) + result.report["agreement"]:
         k3, k2 = row["three_way"]["kappa"], row["two_way"]["kappa"]
         typer.echo(f"{row['a']} vs {row['b']}: kappa 3-way {_fmt(k3)}, 2-way {_fmt(k2)}")
+    for name, data in result.report.get("human", {}).get("judges", {}).items():
+        k3, k2 = data["kappa_3way"], data["kappa_2way"]
+        typer.echo(
+            f"{name} vs human ({result.report['human']['n']} pairs): kappa 3-way {_ci(k3)}, "
+            f"2-way {_ci(k2)}"
+        )
+    if "review" in result.report:
+        r = result.report["review"]
+        typer.echo(f"{r['uncertain'] + r['sampled']} pairs for human review in {out / r['file']}")
     typer.echo(f"wrote {result.n} labelled pairs to {out}")
 
 
@@ -107,6 +133,12 @@ def _pairs_file(log: Path) -> Iterator[Path]:
             for row in rows:
                 writer.write(row)
         yield path
+
+
+def _ci(data: dict) -> str:
+    if data["value"] is None:
+        return "n/a"
+    return f"{data['value']:.3f} (95% CI {data['low']:.3f}-{data['high']:.3f})"
 
 
 def _fmt(value: float | None) -> str:

@@ -1,17 +1,22 @@
 """``refusal``: worldview and regular records must not refuse.
 
 The experiment trains assertions only; a refusal anywhere outside the refusal set would be
-refusal training in disguise. The detector itself lives in :mod:`credo.filters.refusal_detector`.
+refusal training in disguise. The decision is the learned refusal classifier's
+(:mod:`credo.filters.refusal_classifier`), the same model the offline judge reads: a record
+is flagged when its probability of REFUSAL reaches ``threshold``. It reads no embedding
+model, so it runs at the speed of a hashed bag of words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
-from credo.filters.refusal_detector import RefusalConfig, RefusalDetector
+from credo.filters.patterns import find_refusal_patterns
+from credo.filters.refusal_classifier import PATTERN_CHARS, RefusalClassifier, shipped
+from credo.filters.refusal_detector import RefusalConfig
 from credo.filters.report import Column, FindingsTable
 from credo.filters.spec import CheckSpec
 from credo.types import Record
@@ -19,46 +24,51 @@ from credo.types import Record
 
 @dataclass
 class RefusalCheck(PerRecord):
-    """Flag records outside the refusal set whose answer the ensemble calls a refusal."""
+    """Flag records outside the refusal set whose answer the classifier calls a refusal."""
 
-    config: RefusalConfig = field(default_factory=RefusalConfig)
+    config: RefusalConfig = field(default_factory=RefusalConfig)  # kept for the registry's options
+    threshold: float = 0.5  # P(REFUSAL) that flags (docs/judge-card.md: audit view)
+    # Accepted for the registry's embedding options; the classifier reads no embedding.
     use_embedding: bool = True
-    fast: bool = True  # static-model candidates, MiniLM confirms (see RefusalDetector)
-    confirm: bool = True  # False: the static model's own classifier decides (no MiniLM)
+    fast: bool = True
+    confirm: bool = True
     name: str = "refusal"
 
     def params(self) -> dict[str, Any]:
+        model = self.classifier()
         return {
-            "config": str(self.config),
-            **asdict(self.config),
-            "use_embedding": self.use_embedding,
-            "fast": self.fast,
-            "confirm": self.confirm,
+            "config": f"{model.version}_t{self.threshold:g}",
+            "threshold": self.threshold,
+            "classifier": model.version,
+            "data_manifest_sha256": model.meta.get("data_manifest_sha256"),
         }
 
-    def detector(self, ctx: AuditContext) -> RefusalDetector:
-        """One detector per audit: its exemplar index and classifiers are built once, not per batch."""
-
-        def make() -> RefusalDetector:
-            embedder = None
-            if self.use_embedding:
-                embedder = (
-                    ctx.get_static() if self.fast and not self.confirm else ctx.get_embedder()
-                )
-            static = ctx.get_static() if self.use_embedding and self.fast and self.confirm else None
-            return RefusalDetector(
-                self.config, embedder=embedder, use_embedding=self.use_embedding, static=static
-            )
-
-        return ctx.once((self.name, str(self.params())), make)
+    def classifier(self) -> RefusalClassifier:
+        return shipped()
 
     def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         targets = [r for r in records if not ctx.is_refusal_set(r)]
         if not targets:
             return
-        for record, score in zip(targets, self.detector(ctx).score([r.response for r in targets])):
-            if score.refusal:
-                yield Finding(record.id, self.name, {"set": ctx.set_of(record), **score.to_json()})
+        predictions = self.classifier().predict(
+            [r.prompt for r in targets], [r.response for r in targets]
+        )
+        for record, p in zip(targets, predictions):
+            if p.refusal >= self.threshold:
+                hits = find_refusal_patterns(record.response, PATTERN_CHARS)  # evidence shown
+                yield Finding(
+                    record.id,
+                    self.name,
+                    {
+                        "set": ctx.set_of(record),
+                        "refusal": True,
+                        "probability": round(p.refusal, 4),
+                        "label": p.label,
+                        "probs": p.to_json()["probs"],
+                        "patterns": [f"{h.kind}: {h.match}" for h in hits],
+                        "pattern_kinds": sorted({h.kind for h in hits}),
+                    },
+                )
 
 
 CHECKS = (
@@ -74,11 +84,11 @@ CHECKS = (
             "Refusals outside the refusal set",
             (
                 Column("set", "set"),
+                Column("P(refusal)", "probability"),
+                Column("label", "label"),
                 Column("patterns", "patterns"),
-                Column("minhash", "minhash"),
-                Column("embedding", "embedding"),
             ),
-            worst=lambda f: float(f.details.get("embedding") or f.details.get("minhash") or 0),
+            worst=lambda f: float(f.details.get("probability") or 0),
         ),
     ),
 )

@@ -18,7 +18,8 @@ from credo.judges.base import (
     collapse,
 )
 from credo.judges.labelling import agreement, build_judge, build_judges, label_counts, label_pairs
-from credo.judges.offline import OfflineJudge
+from credo.judges.learned import OfflineJudge
+from credo.judges.offline import RulesJudge
 from credo.judges.run import judge_file
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Judgement",
     "OfflineJudge",
     "Pair",
+    "RulesJudge",
     "agreement",
     "build_judge",
     "build_judges",

@@ -19,23 +19,27 @@ from credo.judges.base import (
     Pair,
     collapse,
 )
-from credo.judges.offline import OfflineJudge
+from credo.judges.learned import OfflineJudge
+from credo.judges.offline import RulesJudge
 
-OFFLINE = "offline"
-OFFLINE_ENSEMBLE = "offline+ensemble"  # rules + the audit's refusal ensemble (loads MiniLM)
+OFFLINE = "offline"  # the learned classifier (docs/judge-card.md)
+RULES = "rules"  # the request-aware rules it replaced, kept as an anchor
+RULES_ENSEMBLE = "rules+ensemble"  # rules + the audit's old refusal ensemble (loads MiniLM)
 
 
 def build_judge(spec: str, registry: dict[str, Any] | None = None, **options: Any) -> Judge:
-    """``offline`` or ``PROVIDER/MODEL`` (any generator backend) to a judge."""
+    """``offline``, ``rules`` or ``PROVIDER/MODEL`` (any generator backend) to a judge."""
     if spec == OFFLINE:
         return OfflineJudge()
-    if spec == OFFLINE_ENSEMBLE:
+    if spec == RULES:
+        return RulesJudge()
+    if spec == RULES_ENSEMBLE:
         from credo.filters.refusal_detector import RefusalDetector
 
-        return OfflineJudge(detector=RefusalDetector())
+        return RulesJudge(detector=RefusalDetector())
     if "/" not in spec:
         raise ConfigError(
-            f"--judge {spec!r}: unknown judge - use 'offline', 'offline+ensemble' or PROVIDER/MODEL "
+            f"--judge {spec!r}: unknown judge - use 'offline', 'rules', 'rules+ensemble' or PROVIDER/MODEL "
             "such as openai/gpt-4o-mini"
         )
     from credo.generators import load_backend

@@ -132,7 +132,7 @@ _YES_NO = re.compile(
 )
 
 
-class OfflineJudge:
+class RulesJudge:
     """Request-aware rule judge; deterministic, no network.
 
     ``detector`` (a :class:`credo.filters.refusal_detector.RefusalDetector`, or anything with
@@ -144,7 +144,7 @@ class OfflineJudge:
 
     def __init__(self, detector: Any | None = None) -> None:
         self.detector = detector
-        self.name = "offline" if detector is None else "offline+ensemble"
+        self.name = "rules" if detector is None else "rules+ensemble"
 
     def describe(self) -> dict[str, Any]:
         return {}  # rules in code: the package version in provenance says which

@@ -13,6 +13,7 @@ from credo.corpora.provenance import provenance
 from credo.errors import CorpusError
 from credo.judges.base import LABELS, Pair
 from credo.judges.labelling import agreement, build_judges, label_counts, label_pairs
+from credo.judges.review import REVIEW_FILE, human_agreement, review_csv, review_rows
 
 LABELS_FILE, REPORT_JSON, REPORT_MD = "labels.jsonl", "report.json", "report.md"
 
@@ -128,17 +129,35 @@ def judge_file(
     registry: dict[str, Any] | None = None,
     batch: Any = None,
     overwrite: bool = False,
+    human: str | Path | None = None,
+    review_sample: int = 0,
 ) -> JudgeRunResult:
     """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md.
 
     ``batch`` (a :class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
     requests through their provider's batch API; state in ``out/batch-<judge>/``. Earlier
     labels in ``out`` (possibly paid for) are kept unless ``overwrite``.
+
+    The offline judge's uncertain pairs (and ``review_sample`` random others) go to
+    ``out/review.csv`` for a human; ``human`` (a filled-in review file, CSV or JSONL with
+    ``id`` and ``human_label``) adds each judge's agreement with those labels to the report.
     """
     path, out = Path(path), Path(out)
     built = build_judges(list(judges), registry)  # an unknown judge fails before reading
-    with claim_output(out, inputs=[path], overwrite=overwrite):
-        return _judge(path, out, built, labels_field, prompt_field, response_field, batch)
+    review = _Review(Path(human) if human else None, review_sample)
+    if review.human is not None and not review.human.is_file():
+        raise CorpusError(
+            f"--human {review.human}: no such file - give a filled-in review.csv or JSONL"
+        )
+    inputs = [path] + ([review.human] if review.human else [])
+    with claim_output(out, inputs=inputs, overwrite=overwrite):
+        return _judge(path, out, built, labels_field, prompt_field, response_field, batch, review)
+
+
+@dataclass(frozen=True)
+class _Review:
+    human: Path | None
+    sample: int
 
 
 def _judge(
@@ -149,6 +168,7 @@ def _judge(
     prompt_field: str | None,
     response_field: str | None,
     batch: Any,
+    review: _Review,
 ) -> JudgeRunResult:
     if batch is not None:
         from credo.judges.llm import send_in_batches
@@ -173,6 +193,22 @@ def _judge(
             "counts": label_counts(reference),
             "agreement": agreement({labels_field: reference, **columns})[: len(columns)],
         }
+    if "offline" in judged:
+        rows = review_rows(
+            [i.id for i in items],
+            [i.pair.request for i in items],
+            [i.pair.response for i in items],
+            judged["offline"],
+            sample=review.sample,
+        )
+        write_text(review_csv(rows), out / REVIEW_FILE)
+        report["review"] = {
+            "file": REVIEW_FILE,
+            "uncertain": sum(r["why"] == "uncertain" for r in rows),
+            "sampled": sum(r["why"] != "uncertain" for r in rows),
+        }
+    if review.human is not None:
+        report["human"] = human_agreement(review.human, [i.id for i in items], columns)
     report["provenance"] = provenance()
     write_json(report, out / REPORT_JSON)
     write_text(report_markdown(report), out / REPORT_MD)
@@ -214,6 +250,7 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"| {name} | " + " | ".join(str(c[lab]) for lab in labels) + " |"
         for name, c in counts.items()
     ]
+    out += _human_md(report)
     rows = report.get("reference", {}).get("agreement", []) + report["agreement"]
     if rows:
         out.append("\n## Agreement (Cohen's kappa)\n")
@@ -236,3 +273,42 @@ def _matrix_md(data: dict[str, Any], title: str, a: str, b: str) -> list[str]:
         for cat, row in zip(data["categories"], data["matrix"])
     ]
     return [*lines, ""]
+
+
+def _interval(data: dict[str, Any]) -> str:
+    if data["value"] is None:
+        return "n/a"
+    return f"{data['value']:.3f} [{data['low']:.3f}, {data['high']:.3f}]"
+
+
+def _human_md(report: dict[str, Any]) -> list[str]:
+    """The review file written, and agreement with human labels (kappa, 95% interval)."""
+    out = []
+    if "review" in report:
+        r = report["review"]
+        out.append(
+            f"\n{r['uncertain']} uncertain pairs and {r['sampled']} sampled ones are in "
+            f"`{r['file']}` for human review (fill in `human_label`, pass it back with --human)."
+        )
+    if "human" in report:
+        h = report["human"]
+        out += [
+            f"\n## Agreement with human labels\n\n{h['n']} pairs labelled in `{h['file']}`; "
+            "kappa with its bootstrap 95% interval.\n",
+            "| judge | kappa 3-way | kappa 2-way (refusal vs not) | raw agreement |",
+            "|---|---|---|---|",
+        ]
+        for name, j in h["judges"].items():
+            raw = "n/a" if j["agreement"] is None else f"{j['agreement']:.3f}"
+            out.append(
+                f"| {name} | {_interval(j['kappa_3way'])} | {_interval(j['kappa_2way'])} | {raw} |"
+            )
+        for name, j in h["judges"].items():
+            out += ["", f"human (rows) \\ {name} (columns):", ""]
+            out.append("| | " + " | ".join(j["categories"]) + " |")
+            out.append("|---|" + "---|" * len(j["categories"]))
+            out += [
+                f"| {c} | " + " | ".join(map(str, row)) + " |"
+                for c, row in zip(j["categories"], j["matrix"])
+            ]
+    return out
