@@ -22,8 +22,8 @@ def _result(refusals: int = 120) -> AuditResult:
             {
                 "set": "worldview",
                 "patterns": ["apology: I'm sorry"],
-                "minhash": 0.1,
-                "embedding": i / refusals,
+                "probability": i / refusals,
+                "label": "REFUSAL",
             },
         )
         for i in range(refusals)
@@ -82,7 +82,7 @@ def test_a_cut_table_says_how_many_rows_exist_and_where_they_all_are(tmp_path: P
     where = "tables/refusal-refusals-outside-the-refusal-set.jsonl"
     assert f"showing {MAX_ROWS} of 120 rows; all of them in {where}" in report
     rows = [json.loads(line) for line in (tmp_path / where).open()]
-    assert len(rows) == 120 and rows[0]["record"] == "r119" and rows[0]["embedding"] == 119 / 120
+    assert len(rows) == 120 and rows[0]["record"] == "r119" and rows[0]["P(refusal)"] == 119 / 120
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert f'<a href="{where}">' in html
     # a rerun with fewer findings leaves no stale full table behind

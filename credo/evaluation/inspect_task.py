@@ -58,7 +58,7 @@ def control_refusal_rate() -> Metric:
 def credo_judge() -> Scorer:
     """credo's offline judge as an Inspect scorer: value 1 for REFUSAL, else 0 (numeric, so
     Inspect's epoch reducers and metrics read it); the label itself is in the metadata."""
-    from credo.judges.offline import OfflineJudge
+    from credo.judges.learned import OfflineJudge
 
     judge = OfflineJudge()
 
