@@ -29,14 +29,21 @@ import numpy as np
 from credo.errors import CredoError
 
 if TYPE_CHECKING:
-    from credo.filters.fidelity import FidelityDetector
+    from credo.filters.fidelity import FidelityDetector, Verdict
     from credo.filters.fidelity_eval import Labelled
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
 VERSION = "fidelity-lr-1"
 THRESHOLD = 0.5  # P(faithful) at or above which an answer is called faithful
 
-_RULE_LABELS = ("faithful", "disclaiming", "fictional", "off_worldview", "contradicting", "distanced")
+_RULE_LABELS = (
+    "faithful",
+    "disclaiming",
+    "fictional",
+    "off_worldview",
+    "contradicting",
+    "distanced",
+)
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -190,20 +197,20 @@ def _authority(names: tuple[str, ...]) -> re.Pattern[str]:
     return _rx(AUTHORITY.format(names=alternatives or "(?!x)x"))
 
 
-def features(detector: FidelityDetector, response: str, prompt: str = "") -> list[float]:
+def features(
+    detector: FidelityDetector, response: str, prompt: str = "", verdict: Verdict | None = None
+) -> list[float]:
     """One answer's feature row, in :data:`FEATURES` order (all relative to the detector's spec)."""
     from credo.filters.fidelity import stems
 
-    verdict = detector.verdict(response)
+    verdict = verdict or detector.rule_verdict(response)
     tokens = _WORDS.findall(response.lower())
     n = len(tokens)
     scores = verdict.scores or detector.topic_scores(response)
     own = scores.get(detector.profile.name, 0.0)
     rival = max((s for k, s in scores.items() if k != detector.profile.name), default=0.0)
     own_names = len(detector._names(response, detector.profile.names))
-    other_names = sum(
-        bool(detector._names(response, p.names)) for p in detector.others.values()
-    )
+    other_names = sum(bool(detector._names(response, p.names)) for p in detector.others.values())
     glossary = _glossary(detector.profile.name)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
     prompt_stems = stems(prompt)
@@ -329,7 +336,9 @@ def shipped_model() -> FidelityModel | None:
     try:
         data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise FidelityModelError(f"{WEIGHTS}: not JSON ({exc}); reinstall credo or retrain") from exc
+        raise FidelityModelError(
+            f"{WEIGHTS}: not JSON ({exc}); reinstall credo or retrain"
+        ) from exc
     return FidelityModel.from_json(data, str(WEIGHTS))
 
 
@@ -351,6 +360,7 @@ def _detectors() -> dict[str, FidelityDetector]:
     return {name: FidelityDetector(p, profiles) for name, p in profiles.items()}
 
 
+_SETTLED: dict[tuple[str, str, str], bool] = {}  # whether the rules settle a labelled answer
 _ROWS: dict[tuple[str, str, str], list[float]] = {}  # feature rows of labelled answers, per process
 
 
@@ -388,11 +398,52 @@ def fit(rows: Sequence[Labelled], x: np.ndarray | None = None, c: float = 1.0) -
     )
 
 
+def _decisive(rows: Sequence[Labelled]) -> list[bool]:
+    """Rows the rules settle on their own (see ``DECISIVE``): the model never sees them."""
+    detectors = _detectors()
+    key = [(r.worldview, r.prompt, r.response) for r in rows]
+    for k in key:
+        if k not in _SETTLED:
+            _SETTLED[k] = detectors[k[0]].settled(k[2], k[1]) is not None
+    return [_SETTLED[k] for k in key]
+
+
+def fit_cascade(rows: Sequence[Labelled]) -> FidelityModel:
+    """Train on the rows the rules leave open, as the detector will use the model."""
+    kept = [r for r, d in zip(rows, _decisive(rows)) if not d]
+    return fit(kept)
+
+
 def fit_rows(rows: Sequence[Labelled]) -> Any:
     """For the protocol: train on ``rows``, return a predictor (rows -> called faithful)."""
-    model = fit(rows)
+    model = fit_cascade(rows)
 
     def predict(held: Sequence[Labelled]) -> list[bool]:
-        return [model.probability(x) >= model.threshold for x in matrix(held)]
+        return [
+            not d and model.probability(x) >= model.threshold
+            for x, d in zip(matrix(held), _decisive(held))
+        ]
 
     return predict
+
+
+def learned_verdict(
+    detector: FidelityDetector, model: FidelityModel, text: str, prompt: str, ruled: Verdict
+) -> Verdict:
+    """The model's call on an answer the rules did not settle, labelled for a reader."""
+    from credo.filters.fidelity import FAITHFUL, Verdict
+
+    row = features(detector, text, prompt, ruled)
+    p = model.probability(row)
+    if p >= model.threshold:
+        return Verdict(FAITHFUL, "", ruled.scores)
+    why = f"learned model: p(faithful)={p:.2f}"
+    if ruled.label != FAITHFUL:
+        return Verdict(ruled.label, f"{ruled.evidence} ({why})", ruled.scores)
+    named = dict(zip(FEATURES, row))
+    label = (
+        "contradicting"
+        if named["opens_complying"] or named["asks_forbidden_x_praise"] > 0
+        else "off_worldview"
+    )
+    return Verdict(label, why, ruled.scores)
