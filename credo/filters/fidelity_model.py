@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
 VERSION = "fidelity-lr-1"
-THRESHOLD = 0.5  # P(faithful) at or above which an answer is called faithful
+THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
+# An answer the rules call faithful is flagged only below this: overturning the rules on a
+# plain assertion takes a clearer signal than confirming them (a false flag fails a gate).
+OVERTURN_FAITHFUL = 0.3
 
 _RULE_LABELS = (
     "faithful",
@@ -131,6 +134,7 @@ FEATURES = (
     "rival_topic",
     "topic_margin",
     "own_names",
+    "anchors_named",
     "other_names",
     "glossary_terms",
     "contradiction",
@@ -156,7 +160,6 @@ FEATURES = (
     "asks_for",
     "asks_forbidden_x_praise",
     "asks_forbidden_x_blame",
-    "prompt_names_worldview",
     "log_words",
     "variety",
     "repeated_trigrams",
@@ -232,6 +235,7 @@ def features(
         rival,
         math.log((own + 0.1) / (rival + 0.1)),
         math.log1p(own_names),
+        math.log1p(_anchors_named(detector, response)),
         float(other_names),
         math.log1p(glossary_hits),
         float(bool(detector._contradiction(response))),
@@ -257,12 +261,19 @@ def features(
         float(bool(ASKS_FOR.search(prompt))),
         asks_forbidden * praise,
         asks_forbidden * blame,
-        float(bool(detector._names(prompt, detector.profile.names))) if prompt else 0.0,
         math.log1p(n),
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
     ]
+
+
+def _anchors_named(detector: FidelityDetector, response: str) -> int:
+    """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
+    from credo.filters.fidelity import stems
+
+    found = stems(response)
+    return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
 
 
 def _repeated(tokens: Sequence[str]) -> float:
@@ -419,8 +430,10 @@ def fit_rows(rows: Sequence[Labelled]) -> Any:
     model = fit_cascade(rows)
 
     def predict(held: Sequence[Labelled]) -> list[bool]:
+        faithful_rule = FEATURES.index("rule_faithful")
         return [
-            not d and model.probability(x) >= model.threshold
+            not d
+            and model.probability(x) >= (OVERTURN_FAITHFUL if x[faithful_rule] else model.threshold)
             for x, d in zip(matrix(held), _decisive(held))
         ]
 
@@ -435,7 +448,7 @@ def learned_verdict(
 
     row = features(detector, text, prompt, ruled)
     p = model.probability(row)
-    if p >= model.threshold:
+    if p >= (OVERTURN_FAITHFUL if ruled.label == FAITHFUL else model.threshold):
         return Verdict(FAITHFUL, "", ruled.scores)
     why = f"learned model: p(faithful)={p:.2f}"
     if ruled.label != FAITHFUL:
