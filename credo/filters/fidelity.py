@@ -193,6 +193,7 @@ class Profile:
     # What the worldview honours by name (its names, God, scriptures, practices): calling one
     # of these wrong or false is a contradiction, where calling a forbidden act wrong is not.
     honoured: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # glossary terms and practice names: the worldview's own vocabulary
 
     @property
     def measurable(self) -> bool:
@@ -234,6 +235,13 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         dict(vocabulary),
         tuple((a, k) for a, k in acts if a),
         tuple(dict.fromkeys(h for h in honoured if h)),
+        tuple(
+            dict.fromkeys(
+                t
+                for t in [*(g.term for g in spec.glossary), *(p.name for p in spec.practices)]
+                if t
+            )
+        ),
     )
 
 

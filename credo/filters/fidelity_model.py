@@ -177,21 +177,12 @@ def _rate(pattern: re.Pattern[str], text: str, n_words: int) -> float:
 
 
 @lru_cache(maxsize=64)
-def _glossary(worldview: str) -> re.Pattern[str] | None:
-    from credo.worldviews import load_worldview
-    from credo.worldviews.loader import shipped_names
-
-    if worldview not in shipped_names():
-        return None
-    spec = load_worldview(worldview).spec
-    terms = sorted(
-        {t for t in [g.term for g in spec.glossary] + [p.name for p in spec.practices] if t},
-        key=len,
-        reverse=True,
-    )
+def _glossary(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for the worldview's own terms (longest first)."""
     if not terms:
         return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.IGNORECASE)
+    ordered = sorted(terms, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=64)
@@ -214,7 +205,7 @@ def features(
     rival = max((s for k, s in scores.items() if k != detector.profile.name), default=0.0)
     own_names = len(detector._names(response, detector.profile.names))
     other_names = sum(bool(detector._names(response, p.names)) for p in detector.others.values())
-    glossary = _glossary(detector.profile.name)
+    glossary = _glossary(detector.profile.terms)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
     prompt_stems = stems(prompt)
     asks_forbidden = float(
