@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from credo.filters.fidelity import FidelityDetector, shipped_profiles
+from credo.filters.fidelity import FidelityConfig, FidelityDetector, shipped_profiles
 from credo.filters.fidelity_eval import Labelled, leave_one_source_out, load_labelled
 
 
 def rules_predict(rows: list[Labelled]) -> list[bool]:
     profiles = shipped_profiles()
-    detectors = {name: FidelityDetector(p, profiles) for name, p in profiles.items()}
+    rules = FidelityConfig(learned=False)  # the hand-written rules alone, as first scored
+    detectors = {name: FidelityDetector(p, profiles, rules) for name, p in profiles.items()}
     return [detectors[r.worldview].verdict(r.response).faithful for r in rows]
 
 
