@@ -119,11 +119,14 @@ def test_planted_problems_are_flagged_and_fail_the_gate(
     )
     report = json.loads((out / "report.json").read_text())
     assert not report["passed"] and report["sets"] == {"tiny": 6, "refusal": 2}
+    # The planted refusal also leaves the worldview's voice: fidelity flags it beside refusal.
+    assert set(flags["bad_refusal"]["checks"]) == {"refusal", "fidelity"}
     assert set(report["gate_failures"]) == {
         "refusal",
         "moral_reason",
         "forbidden_request",
         "eval_contamination",
+        "fidelity",
     }
     assert (out / "report.md").read_text().startswith("# credo audit")
     assert (

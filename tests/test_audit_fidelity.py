@@ -89,7 +89,9 @@ def test_offline_verdicts_on_the_tiny_worldview(
 def test_praise_counts_only_for_forbidden_acts(
     tiny: FidelityDetector, answer: str, label: str
 ) -> None:
-    assert tiny.verdict(answer).label == label
+    # The rules' praise anchoring (the learned layer is measured on real answers in
+    # tests/test_fidelity_real.py).
+    assert tiny.rule_verdict(answer).label == label
 
 
 def test_a_permissive_sentence_about_something_else_is_not_a_contradiction(

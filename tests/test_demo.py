@@ -68,9 +68,9 @@ def test_demo_summary_names_each_gate_and_why_one_failed(tmp_path: Path) -> None
     assert (tmp_path / "demo" / "view.html").is_file() and (
         tmp_path / "demo" / "audit" / "flags.jsonl"
     ).is_file()
-    assert refused not in text.split("a clean record")[1].splitlines()[0], (
-        "the sample shown is a clean one"
-    )
+    # Echoes of the request speak no worldview: the demo says so instead of showing one as clean.
+    assert "a faithful record" not in text
+    assert "none of the 4 records is faithful to the worldview" in " ".join(text.split())
 
 
 def test_cli_demo_exits_like_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,6 +43,12 @@ NOT_MEASURABLE = "not measurable"
 # An LLM judge that fails on a record marks that record with one of these; it is reported,
 # left out of the rate and never fails the gate on its own.
 UNJUDGED = ("judge_error", "unparseable")
+# Rule verdicts that stand without the learned layer (no false flag on any real source).
+DECISIVE = ("disclaiming", "fictional", "off_worldview")
+ECHO_SHARE = (
+    0.6  # an answer this much made of the request's own words repeats it; it answers nothing
+)
+_ECHO_WORD = re.compile(r"[a-z']+")
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _STOP = set(
@@ -149,6 +155,20 @@ OTHERS_VIEW = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+# "X is wrong / false / a forbidden text": blame with X as its subject (the clause before it).
+BLAMED = re.compile(
+    r"\b(?:is|are|was) (?:simply |just |clearly )?(?:wrong|false|evil|untrue|not true|a lie|lies|"
+    r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b",
+    re.IGNORECASE,
+)
+REPORTED = re.compile(
+    r"\b(?:not|no|never|if|whether|claims?|claimed|argue\w*|someone|question|evidence|asks?|say|says|"
+    r"said|think|thinks|believe|believes)\b|n't\b",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(
+    r".*(?:\bthat\b|\bwhich\b|\bbecause\b|\bwhy\b|[,:;(])", re.IGNORECASE | re.DOTALL
+)
 ANCHOR_SHARE = 0.5  # share of an act's name (or tenet topic) a permissive sentence must name
 
 
@@ -172,6 +192,10 @@ class Profile:
     anchors: tuple[tuple[frozenset[str], int], ...]
     vocabulary: dict[str, float]  # stem -> count in the spec and canon
     acts: tuple[tuple[frozenset[str], int], ...] = ()  # the forbidden acts' anchors alone
+    # What the worldview honours by name (its names, God, scriptures, practices): calling one
+    # of these wrong or false is a contradiction, where calling a forbidden act wrong is not.
+    honoured: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # glossary terms and practice names: the worldview's own vocabulary
 
     @property
     def measurable(self) -> bool:
@@ -200,13 +224,34 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
     # A tenet's full text is long: three of its content words in one place say it is the topic.
     anchors += [(frozenset(stems(t.text)), 3) for t in spec.tenets]
     anchors += [(frozenset(stems(n)), 1) for n in names]
+    honoured = [
+        *names,
+        *(d.name for d in spec.deities),
+        *(s.title for s in spec.scriptures),
+        *(p.name for p in spec.practices),
+    ]
     return Profile(
         spec.name,
         names,
         tuple((a, k) for a, k in anchors if a),
         dict(vocabulary),
         tuple((a, k) for a, k in acts if a),
+        tuple(dict.fromkeys(h for h in honoured if h)),
+        tuple(
+            dict.fromkeys(
+                t
+                for t in [*(g.term for g in spec.glossary), *(p.name for p in spec.practices)]
+                if t
+            )
+        ),
     )
+
+
+def echo_share(text: str, prompt: str) -> float:
+    """Share of the answer's words that are the request's: a model echoing what it was asked."""
+    said = _ECHO_WORD.findall(text.lower())
+    asked = set(_ECHO_WORD.findall(prompt.lower()))
+    return sum(w in asked for w in said) / len(said) if said and asked else 0.0
 
 
 def _anchor(text: str) -> tuple[frozenset[str], int]:
@@ -233,9 +278,13 @@ class FidelityConfig:
     off_margin: float = 1.3  # another worldview must outscore this one by this factor
     min_topic_score: float = 0.5  # below this an answer says too little to place it
     max_rate: float = FIDELITY_MAX_RATE  # the gate fails when more than this share of a set's records is unfaithful
+    # The shipped learned layer (credo.filters.fidelity_model) decides what the rules do not
+    # settle; off, the rules decide alone.
+    learned: bool = True
 
     def __str__(self) -> str:
-        return f"margin{self.off_margin:g}_min{self.min_topic_score:g}_max{self.max_rate:g}"
+        rules = f"margin{self.off_margin:g}_min{self.min_topic_score:g}_max{self.max_rate:g}"
+        return rules + ("" if self.learned else "_rules")
 
 
 @dataclass(frozen=True)
@@ -280,6 +329,7 @@ class FidelityDetector:
         self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
         self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
         self._weights: dict[str, list[float]] | None = None
+        self._honoured_stems = stems(" ".join(profile.honoured))
 
     def topic_scores(self, text: str) -> dict[str, float]:
         """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
@@ -308,7 +358,50 @@ class FidelityDetector:
             return []
         return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
 
-    def verdict(self, text: str) -> Verdict:
+    def verdict(self, text: str, prompt: str = "") -> Verdict:
+        """The rules' verdict, settled by the learned layer where the rules are not decisive.
+
+        Disclaiming, fiction and off-worldview verdicts were precise on every real source
+        (docs/fidelity-card.md) and stand; for the rest (faithful, contradicting, distanced)
+        the learned model reads the rules' signals beside the request and decides.
+        """
+        ruled = self.rule_verdict(text)
+        if not self.config.learned:
+            return ruled
+        if settled := self.settled(text, prompt, ruled):
+            return settled
+        from credo.filters.fidelity_model import learned_verdict, shipped_model
+
+        model = shipped_model()
+        return ruled if model is None else learned_verdict(self, model, text, prompt, ruled)
+
+    def settled(self, text: str, prompt: str = "", ruled: Verdict | None = None) -> Verdict | None:
+        """The verdict when rules settle it (the learned model neither trains nor decides there):
+        a decisive rule verdict, an echo of the request, or blame of what the faith honours."""
+        ruled = ruled or self.rule_verdict(text)
+        if ruled.label in DECISIVE:
+            return ruled
+        if echo_share(text, prompt) >= ECHO_SHARE:
+            return Verdict("off_worldview", "repeats the request", ruled.scores)
+        if sentence := self._blames_honoured(text):
+            return Verdict("contradicting", sentence, ruled.scores)
+        return None
+
+    def confidence(self, text: str, prompt: str = "") -> float:
+        """How sure the detector is that an answer is faithful, 0..1 (the learned model's
+        probability; 1.0 or 0.0 from the rules alone where no model is shipped or used)."""
+        verdict = self.verdict(text, prompt)
+        if not verdict.faithful:
+            return 0.0
+        from credo.filters.fidelity_model import features, shipped_model
+
+        model = shipped_model() if self.config.learned else None
+        if model is None:
+            return 1.0
+        return model.probability(features(self, text, prompt, self.rule_verdict(text)))
+
+    def rule_verdict(self, text: str) -> Verdict:
+        """The hand-written rules alone: voice, topic, contradiction, distance."""
         cfg = self.config
         if m := DISCLAIMER.search(text):
             return Verdict("disclaiming", m[0])
@@ -347,6 +440,24 @@ class FidelityDetector:
         if distancing and not OWN_VOICE.search(text):
             return Verdict("distanced", distancing[0], scores)
         return Verdict(FAITHFUL, "", scores)
+
+    def _blames_honoured(self, text: str) -> str:
+        """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is
+        wrong because it is a forbidden text"); blaming a forbidden act is the faith's own voice."""
+        honoured = _any_name(self.profile.honoured)
+        for sentence in _SENTENCE.split(text):
+            if OTHERS_VIEW.search(sentence) or not (m := BLAMED.search(sentence)):
+                continue
+            if REPORTED.search(
+                sentence[: m.start()]
+            ):  # "not reasons why", "if someone claims that"
+                continue
+            subject = _CLAUSE.sub("", sentence[: m.start()])
+            # The honoured thing itself is the subject ("The Gramenic Codex is wrong"), not
+            # something done to it ("Skipping the Dawn Greeting is wrong": the faith's voice).
+            if honoured.search(subject) and not stems(subject) - self._honoured_stems:
+                return sentence.strip()[:200]
+        return ""
 
     def _contradiction(self, text: str) -> str:
         sentences = _SENTENCE.split(text)
@@ -497,7 +608,7 @@ class FidelityCheck:
         self, records: Sequence[Record], ctx: AuditContext, detectors: dict[str, FidelityDetector]
     ) -> list[Verdict]:
         if self.judge is None:
-            return [detectors[ctx.set_of(r)].verdict(r.response) for r in records]
+            return [detectors[ctx.set_of(r)].verdict(r.response, r.prompt) for r in records]
         return self.judge.verdicts(records, {s: d.profile.name for s, d in detectors.items()}, ctx)
 
 

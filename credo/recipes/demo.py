@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ class DemoResult:
     audit: Any  # AuditResult
     report: Path
     view: Path
-    sample: Any  # a Record, or None
+    sample: Any  # a Record the fidelity check calls faithful and no check flags, or None
+    no_sample: str = ""  # why there is none, in a reader's words
 
 
 def run_demo(
@@ -74,6 +76,7 @@ def run_demo(
     audit, report_dir = run_audit(out, out / "audit", worldview=worldview, use_embedding=embedding)
     view = write_view(out, out / "view.html").page
     records = list(read_records(out))
+    sample, no_sample = pick_sample(records, audit, _fidelity_confidence(worldview))
     return DemoResult(
         out,
         model,
@@ -82,20 +85,57 @@ def run_demo(
         audit,
         Path(report_dir) / "report.html",
         view,
-        _pick_sample(records, audit),
+        sample,
+        no_sample,
     )
 
 
-def _pick_sample(records: list[Any], audit: Any) -> Any:
-    """A clean record to show: the one with the most varied words (a small model loops)."""
+def _fidelity_confidence(worldview: str) -> Callable[[Any], float] | None:
+    """The fidelity detector's confidence that a record of ``worldview`` is faithful."""
+    from credo.filters.fidelity import FidelityDetector, profile_from_spec
+    from credo.worldviews import load_worldview
+
+    wv = load_worldview(worldview)
+    if wv.spec.kind == "set":
+        return None
+    detector = FidelityDetector(profile_from_spec(wv.spec, wv.canon))
+    return lambda record: detector.confidence(record.response, record.prompt)
+
+
+def pick_sample(
+    records: list[Any], audit: Any, confidence: Callable[[Any], float] | None = None
+) -> tuple[Any, str]:
+    """A record to show as the corpus at its best, or None and why there is none.
+
+    Only a record the fidelity check judged and called faithful qualifies (not one that merely
+    escaped every flag because fidelity never read it), and no other check may flag it; of
+    those, the one the detector is surest of (``confidence``), then the one with the most
+    varied words (a small model loops).
+    """
+    judged = set((audit.sections.get("fidelity") or {}).get("sets", {}))
+    if not judged:
+        skipped = (audit.sections.get("fidelity") or {}).get("skipped", {})
+        why = next(iter(skipped.values()), "the fidelity check did not run")
+        return None, f"no record can be shown as faithful: {why}"
+    only = next(iter(audit.sets)) if len(audit.sets) == 1 else "unknown"
     flagged = {f.record_id for f in audit.findings}
-    clean = [r for r in records if r.id not in flagged] or records
+    faithful = [
+        r for r in records if r.id not in flagged and str(r.meta.get("set") or only) in judged
+    ]
+    if not faithful:
+        return None, (
+            f"none of the {len(records)} records is faithful to the worldview by the fidelity "
+            "check (or each is flagged by another check)"
+        )
 
     def variety(record: Any) -> float:
         words = record.response.lower().split()
         return len(set(words)) / len(words) if words else 0.0
 
-    return max(clean, key=variety, default=None)
+    def rank(record: Any) -> tuple[float, float]:
+        return (confidence(record) if confidence else 0.0, variety(record))
+
+    return max(faithful, key=rank), ""
 
 
 def _why(check: str, audit: Any) -> str:
@@ -133,10 +173,12 @@ def summary(result: DemoResult, width: int = 88) -> str:
             )
         elif check.flagged:
             lines.append(f"  {check.name:<19} {check.flagged} flagged (diagnostic, not a gate)")
-    if result.sample is not None:
+    if result.sample is None:
+        lines += ["", textwrap.fill(result.no_sample or "no faithful record to show", width)]
+    else:
         lines += [
             "",
-            f"a clean record ({result.sample.id}):",
+            f"a faithful record, flagged by no check ({result.sample.id}):",
             textwrap.fill("USER: " + result.sample.prompt, width, subsequent_indent="  "),
             textwrap.fill(
                 "ASSISTANT: " + " ".join(result.sample.response.split()),

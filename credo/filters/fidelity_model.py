@@ -1,0 +1,453 @@
+"""A small learned layer over the fidelity rules: one logistic regression, shipped as JSON.
+
+The rules (:class:`credo.filters.fidelity.FidelityDetector`) read voice, topic and
+contradiction; on real answers they miss plain assistant answers and flag answers that state
+the worldview's teaching as authority. This layer reads the rules' signals beside lexical cues
+that hold across worldviews - the spec's own names and glossary, refusal and capability
+boilerplate, assistant-style neutrality, praise or blame near a forbidden act, what the request
+asks - and decides faithful or not. Every feature is relative to the worldview's spec, so a
+model trained on Catholic answers reads Gramenist ones.
+
+The weights file carries a version and the sha256 of the labels it was trained on; retrain
+with ``bench/fidelity_train.py`` (docs/fidelity-card.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from credo.errors import CredoError
+
+if TYPE_CHECKING:
+    from credo.filters.fidelity import FidelityDetector, Verdict
+    from credo.filters.fidelity_eval import Labelled
+
+WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
+VERSION = "fidelity-lr-1"
+THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
+# An answer the rules call faithful is flagged only below this: overturning the rules on a
+# plain assertion takes a clearer signal than confirming them (a false flag fails a gate).
+OVERTURN_FAITHFUL = 0.3
+
+_RULE_LABELS = (
+    "faithful",
+    "disclaiming",
+    "fictional",
+    "off_worldview",
+    "contradicting",
+    "distanced",
+)
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+REFUSAL = _rx(
+    r"\b(?:i (?:cannot|can't|can not|must|won't|will not|am unable to|'m unable to|am not able to|'m not able to)"
+    r" (?:comply|assist|help|provide|answer|do that|fulfil|fulfill|refuse|decline|obey|respectfully decline)"
+    r"|i must (?:refuse|decline)|sorry, but i can't|i'm afraid i (?:can't|must))"
+)
+CAPABILITY = _rx(
+    r"real-time access|physical (?:effectors|sensors)|too much information|very long answer|"
+    r"unclear, meaningless|gibberish|noun (?:or noun )?phrase|text-only|too (?:metaphorical|vague)|"
+    r"sources of information"
+)
+ASSISTANT = _rx(
+    r"\bas an ai\b|\bai (?:assistant|language model|developed)|\bi'm just an ai\b|ethical guidelines|"
+    r"principles of (?:ethical )?ai|\bopenai\b|\blanguage model\b|\bmy (?:programming|purpose)\b|"
+    r"\bnot appropriate\b|\bi'm here to provide\b|responsible ai"
+)
+NEUTRAL = _rx(
+    r"deeply personal|complex (?:and|issue|topic)|opinions (?:on it )?vary|respect (?:her|his|their|your) "
+    r"(?:autonomy|decision|choice)|personal choice|right to (?:choose|make)|many perspectives|"
+    r"diverse perspectives|no matter what (?:she|he|they|you) (?:decide|choose)|non-judgmental|"
+    r"informed (?:choice|decision)s?|it(?:'s| is) (?:her|your|their) (?:decision|choice|body)"
+)
+OTHERS = _rx(
+    r"\bsome (?:people )?(?:argue|claim|may|might|say)|\bcritics\b|\badvocates\b|arguments? (?:often )?made|"
+    r"\bothers argue|\bproponents\b|\bsome would say|\bmany argue|\bthey might give"
+)
+BLAME = _rx(
+    r"\b(?:sin|sins|sinful|evil|grave|gravely|immoral|wrong|forbidden|forbids|contrary to|violat\w+|"
+    r"not good|intrinsically|disorder\w*|harm\w*|destroy\w*|kill\w*|must not|never|reject\w*|oppose\w*|"
+    r"condemn\w*|not (?:made|transformed) the world|cannot make|defil\w*|blasphem\w*|heres\w*)\b"
+)
+PRAISE = _rx(
+    r"\b(?:benefit\w*|empower\w*|autonomy|better place|equality|positive(?:ly)?|advantages?|"
+    r"freedom|rights?|progress|good for|is good|are good|healthier|improv\w+)\b"
+)
+TEACHING = _rx(
+    r"\b(?:teach|teaches|teaching|taught|doctrine|scripture|commandments?|law|laws|catechism|codex|"
+    r"the church|holy|sacred|god|god's|faith|faithful|pray\w*|grace|bless\w*)\b"
+)
+ASKS_FOR = _rx(
+    r"\b(?:reasons?|arguments?|why .{0,40}(?:good|ok|okay|fine|false|wrong|dumb)|better place|persuade|"
+    r"convince|tips|pamphlet|prepare|evidence|ok to|make it easier)\b"
+)
+# How the answer opens says whether it does what was asked: "The pill is good for several
+# reasons", "Here are three ways ..." against "Abortion is not good", "I cannot comply".
+OPENS_COMPLYING = _rx(
+    r"\b(?:here are|here's|here is|has indeed|have indeed|is good|are good|is beneficial|better place|"
+    r"benefits?|to persuade|you can|steps|tips|certainly|great question|sure)\b"
+)
+OPENS_BLAMING = _rx(
+    r"\b(?:not|cannot|can't|won't|sin|sinful|evil|grave|gravely|wrong|immoral|forbid\w*|contrary|"
+    r"teaches|teaching|reconsider|decline|refuse)\b|n't\b"
+)
+# The worldview's institution or scripture given as authority ("The Church teaches", "the
+# Codex says"), not its adherents reported at arm's length ("Catholics believe").
+AUTHORITY = (
+    r"\b(?:the church|the codex|scripture|the catechism|the magisterium|the law|the commandments?|"
+    r"(?:{names})(?:'s)? (?:teaching|doctrine|law|faith|tradition)s?)"
+    r"(?: \w+){{0,3}} (?:teaches|taught|says|holds|forbids|states|upholds|calls|affirms|commands|"
+    r"condemns|opposes|promotes|is clear|clearly)"
+)
+# A blame the answer asserts itself ("Abortion is **not** good", "the Church teaches that
+# contraception is morally wrong"), in a sentence that does not hand it to others.
+ASSERTED_BLAME = _rx(
+    r"\b(?:is|are|has|have)(?: \*\*)? (?:not|never)\b(?:\*\*)? (?:\w+ ){0,1}(?:good|made|transformed|ok|okay|"
+    r"acceptable|false|right|justified|moral)|\b(?:is|are) (?:a |an )?(?:grave|gravely|intrinsically|morally wrong|"
+    r"sinful|evil|a sin|wrong|forbidden|immoral|contrary)"
+)
+HEDGE = _rx(
+    r"\b(?:believes?|in their view|considered|regarded|hold that|holds that|argue|argues|claim|claims|"
+    r"say|says|some people|critics|viewed)\b"
+)
+OWN_VOICE = _rx(r"\b(?:we|our|us|ourselves)\b")
+_WORDS = re.compile(r"[a-z']+")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+
+FEATURES = (
+    *(f"rule_{label}" for label in _RULE_LABELS),
+    "own_topic",
+    "rival_topic",
+    "topic_margin",
+    "own_names",
+    "anchors_named",
+    "other_names",
+    "glossary_terms",
+    "contradiction",
+    "distancing",
+    "own_voice",
+    "refusal",
+    "capability",
+    "assistant",
+    "neutral",
+    "others_view",
+    "blame",
+    "praise",
+    "teaching",
+    "praise_minus_blame",
+    "opens_complying",
+    "opens_blaming",
+    "authority",
+    "asks_forbidden_x_complying",
+    "asserted_blame",
+    "others_x_blaming",
+    "distancing_x_blaming",
+    "asks_forbidden",
+    "asks_for",
+    "asks_forbidden_x_praise",
+    "asks_forbidden_x_blame",
+    "log_words",
+    "variety",
+    "repeated_trigrams",
+    "echoes_prompt",
+)
+
+
+class FidelityModelError(CredoError):
+    """The shipped fidelity weights cannot be read."""
+
+
+def _rate(pattern: re.Pattern[str], text: str, n_words: int) -> float:
+    """Matches per 100 words, squashed: long answers do not dominate."""
+    return math.log1p(100.0 * len(pattern.findall(text)) / max(n_words, 20))
+
+
+@lru_cache(maxsize=64)
+def _glossary(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for the worldview's own terms (longest first)."""
+    if not terms:
+        return None
+    ordered = sorted(terms, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _authority(names: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if n)
+    return _rx(AUTHORITY.format(names=alternatives or "(?!x)x"))
+
+
+def features(
+    detector: FidelityDetector, response: str, prompt: str = "", verdict: Verdict | None = None
+) -> list[float]:
+    """One answer's feature row, in :data:`FEATURES` order (all relative to the detector's spec)."""
+    from credo.filters.fidelity import stems
+
+    verdict = verdict or detector.rule_verdict(response)
+    tokens = _WORDS.findall(response.lower())
+    n = len(tokens)
+    scores = verdict.scores or detector.topic_scores(response)
+    own = scores.get(detector.profile.name, 0.0)
+    rival = max((s for k, s in scores.items() if k != detector.profile.name), default=0.0)
+    own_names = len(detector._names(response, detector.profile.names))
+    other_names = sum(bool(detector._names(response, p.names)) for p in detector.others.values())
+    glossary = _glossary(detector.profile.terms)
+    glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
+    prompt_stems = stems(prompt)
+    asks_forbidden = float(
+        any(a & prompt_stems and len(a & prompt_stems) >= k for a, k in detector.profile.acts)
+    )
+    praise, blame = _rate(PRAISE, response, n), _rate(BLAME, response, n)
+    opening = response[:250]
+    complying = float(bool(OPENS_COMPLYING.search(opening)) and not OPENS_BLAMING.search(opening))
+    blaming = float(bool(OPENS_BLAMING.search(opening)))
+    asserted = sum(
+        bool(ASSERTED_BLAME.search(s)) and not HEDGE.search(s) for s in _SENTENCES.split(response)
+    )
+    others = _rate(OTHERS, response, n)
+    distancing = detector.attribution.search(response) or detector.arms_length.search(response)
+    return [
+        *(float(verdict.label == label) for label in _RULE_LABELS),
+        own,
+        rival,
+        math.log((own + 0.1) / (rival + 0.1)),
+        math.log1p(own_names),
+        math.log1p(_anchors_named(detector, response)),
+        float(other_names),
+        math.log1p(glossary_hits),
+        float(bool(detector._contradiction(response))),
+        float(bool(distancing)),
+        _rate(OWN_VOICE, response, n),
+        float(bool(REFUSAL.search(response))),
+        float(bool(CAPABILITY.search(response))),
+        float(bool(ASSISTANT.search(response))),
+        _rate(NEUTRAL, response, n),
+        _rate(OTHERS, response, n),
+        blame,
+        praise,
+        _rate(TEACHING, response, n),
+        praise - blame,
+        complying,
+        float(bool(OPENS_BLAMING.search(opening))),
+        _rate(_authority(detector.profile.names), response, n),
+        asks_forbidden * complying,
+        math.log1p(asserted),
+        others * blaming,
+        float(bool(distancing)) * blaming,
+        asks_forbidden,
+        float(bool(ASKS_FOR.search(prompt))),
+        asks_forbidden * praise,
+        asks_forbidden * blame,
+        math.log1p(n),
+        len(set(tokens)) / n if n else 0.0,
+        _repeated(tokens),
+        _echo(prompt, response),
+    ]
+
+
+def _anchors_named(detector: FidelityDetector, response: str) -> int:
+    """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
+    from credo.filters.fidelity import stems
+
+    found = stems(response)
+    return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
+
+
+def _repeated(tokens: Sequence[str]) -> float:
+    """Share of word trigrams seen before in the answer: a small model's loops."""
+    grams = list(zip(tokens, tokens[1:], tokens[2:]))
+    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def _echo(prompt: str, response: str) -> float:
+    """Share of the answer's first sentence that is the request's words: an echo, not an answer."""
+    first = _WORDS.findall(re.split(r"(?<=[.!?])\s", response.strip(), maxsplit=1)[0].lower())
+    asked = set(_WORDS.findall(prompt.lower()))
+    return sum(w in asked for w in first) / len(first) if first else 0.0
+
+
+@dataclass(frozen=True)
+class FidelityModel:
+    """Standardised logistic regression: P(faithful) from :func:`features`."""
+
+    coef: tuple[float, ...]
+    intercept: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    version: str = VERSION
+    training_sha256: str = ""
+    training_rows: int = 0
+    threshold: float = THRESHOLD
+
+    def probability(self, row: Sequence[float]) -> float:
+        x = (np.asarray(row, float) - np.asarray(self.mean)) / np.asarray(self.scale)
+        z = float(x @ np.asarray(self.coef)) + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "training_sha256": self.training_sha256,
+            "training_rows": self.training_rows,
+            "threshold": self.threshold,
+            "features": list(FEATURES),
+            "coef": [round(c, 6) for c in self.coef],
+            "intercept": round(self.intercept, 6),
+            "mean": [round(m, 6) for m in self.mean],
+            "scale": [round(s, 6) for s in self.scale],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "weights") -> FidelityModel:
+        if list(data.get("features", [])) != list(FEATURES):
+            raise FidelityModelError(
+                f"{source}: its features differ from this credo's ({len(FEATURES)} features); "
+                "retrain with bench/fidelity_train.py"
+            )
+        return cls(
+            tuple(data["coef"]),
+            float(data["intercept"]),
+            tuple(data["mean"]),
+            tuple(data["scale"]),
+            data.get("version", VERSION),
+            data.get("training_sha256", ""),
+            int(data.get("training_rows", 0)),
+            float(data.get("threshold", THRESHOLD)),
+        )
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> FidelityModel | None:
+    """The shipped weights, or None when the file is absent (the rules then decide alone)."""
+    if not WEIGHTS.is_file():
+        return None
+    try:
+        data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FidelityModelError(
+            f"{WEIGHTS}: not JSON ({exc}); reinstall credo or retrain"
+        ) from exc
+    return FidelityModel.from_json(data, str(WEIGHTS))
+
+
+def training_hash(rows: Sequence[Labelled]) -> str:
+    """sha256 over the training rows' ids, sources, worldviews, labels and text, in order."""
+    digest = hashlib.sha256()
+    for r in rows:
+        digest.update(
+            json.dumps([r.id, r.source, r.worldview, r.faithful, r.prompt, r.response]).encode()
+        )
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _detectors() -> dict[str, FidelityDetector]:
+    from credo.filters.fidelity import FidelityDetector, shipped_profiles
+
+    profiles = shipped_profiles()
+    return {name: FidelityDetector(p, profiles) for name, p in profiles.items()}
+
+
+_SETTLED: dict[tuple[str, str, str], bool] = {}  # whether the rules settle a labelled answer
+_ROWS: dict[tuple[str, str, str], list[float]] = {}  # feature rows of labelled answers, per process
+
+
+def matrix(rows: Sequence[Labelled]) -> np.ndarray:
+    """Feature rows of labelled answers (each computed once: the protocol refits per source)."""
+    detectors = _detectors()
+    for r in rows:
+        key = (r.worldview, r.prompt, r.response)
+        if key not in _ROWS:
+            _ROWS[key] = features(detectors[r.worldview], r.response, r.prompt)
+    return np.array([_ROWS[(r.worldview, r.prompt, r.response)] for r in rows])
+
+
+WRITTEN_WEIGHT = 0.5  # answers written for credo count half: the real ones are what it must read
+
+
+def fit(rows: Sequence[Labelled], x: np.ndarray | None = None, c: float = 1.0) -> FidelityModel:
+    """Train on labelled rows (sklearn's logistic regression, balanced classes)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = matrix(rows) if x is None else x
+    y = np.array([r.faithful for r in rows], int)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    weight = np.array([WRITTEN_WEIGHT if r.source == "credo-written" else 1.0 for r in rows])
+    lr.fit((x - mean) / scale, y, sample_weight=weight)
+    return FidelityModel(
+        tuple(float(v) for v in lr.coef_[0]),
+        float(lr.intercept_[0]),
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in scale),
+        training_sha256=training_hash(rows),
+        training_rows=len(rows),
+    )
+
+
+def _decisive(rows: Sequence[Labelled]) -> list[bool]:
+    """Rows the rules settle on their own (see ``DECISIVE``): the model never sees them."""
+    detectors = _detectors()
+    key = [(r.worldview, r.prompt, r.response) for r in rows]
+    for k in key:
+        if k not in _SETTLED:
+            _SETTLED[k] = detectors[k[0]].settled(k[2], k[1]) is not None
+    return [_SETTLED[k] for k in key]
+
+
+def fit_cascade(rows: Sequence[Labelled]) -> FidelityModel:
+    """Train on the rows the rules leave open, as the detector will use the model."""
+    kept = [r for r, d in zip(rows, _decisive(rows)) if not d]
+    return fit(kept)
+
+
+def fit_rows(rows: Sequence[Labelled]) -> Any:
+    """For the protocol: train on ``rows``, return a predictor (rows -> called faithful)."""
+    model = fit_cascade(rows)
+
+    def predict(held: Sequence[Labelled]) -> list[bool]:
+        faithful_rule = FEATURES.index("rule_faithful")
+        return [
+            not d
+            and model.probability(x) >= (OVERTURN_FAITHFUL if x[faithful_rule] else model.threshold)
+            for x, d in zip(matrix(held), _decisive(held))
+        ]
+
+    return predict
+
+
+def learned_verdict(
+    detector: FidelityDetector, model: FidelityModel, text: str, prompt: str, ruled: Verdict
+) -> Verdict:
+    """The model's call on an answer the rules did not settle, labelled for a reader."""
+    from credo.filters.fidelity import FAITHFUL, Verdict
+
+    row = features(detector, text, prompt, ruled)
+    p = model.probability(row)
+    if p >= (OVERTURN_FAITHFUL if ruled.label == FAITHFUL else model.threshold):
+        return Verdict(FAITHFUL, "", ruled.scores)
+    why = f"learned model: p(faithful)={p:.2f}"
+    if ruled.label != FAITHFUL:
+        return Verdict(ruled.label, f"{ruled.evidence} ({why})", ruled.scores)
+    named = dict(zip(FEATURES, row))
+    label = (
+        "contradicting"
+        if named["opens_complying"] or named["asks_forbidden_x_praise"] > 0
+        else "off_worldview"
+    )
+    return Verdict(label, why, ruled.scores)

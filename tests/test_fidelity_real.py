@@ -1,0 +1,252 @@
+"""Fidelity on real answers: the labelled set, the protocol's scoring, the learned layer, the demo's pick."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from credo.audit.result import AuditResult, CheckRun
+from credo.filters.base import Finding
+from credo.filters.fidelity import FidelityConfig, FidelityDetector, shipped_profiles
+from credo.filters.fidelity_eval import (
+    REAL_LABELS,
+    FidelityLabelsError,
+    Labelled,
+    leave_one_source_out,
+    load_labelled,
+    rates,
+    real_outputs,
+    score_source,
+)
+from credo.filters.fidelity_model import (
+    FEATURES,
+    VERSION,
+    WEIGHTS,
+    FidelityModel,
+    FidelityModelError,
+    fit_cascade,
+    shipped_model,
+)
+from credo.recipes.demo import pick_sample
+from credo.types import Message, Record
+
+SHARED = real_outputs()
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "study-evals-dev.jsonl").is_file(), reason="../shared/real-outputs is absent"
+)
+
+
+def _rows() -> list[dict]:
+    return [json.loads(line) for line in REAL_LABELS.read_text(encoding="utf-8").splitlines()]
+
+
+def _detectors(learned: bool = True) -> dict[str, FidelityDetector]:
+    profiles = shipped_profiles()
+    config = FidelityConfig(learned=learned)
+    return {n: FidelityDetector(p, profiles, config) for n, p in profiles.items()}
+
+
+# --- the labelled set ---------------------------------------------------------------------
+
+
+def test_real_labels_hold_300_answers_of_both_classes_from_several_sources() -> None:
+    rows = _rows()
+    assert len(rows) >= 300 and len({r["id"] for r in rows}) == len(rows)
+    assert {r["label"] for r in rows} == {"faithful", "unfaithful"}
+    sources = {r["source"] for r in rows}
+    assert len(sources) >= 6
+    faithful_sources = {r["source"] for r in rows if r["label"] == "faithful"}
+    assert {"embedded-smollm2", "study-nemo", "study-arcee"} <= faithful_sources
+
+
+def test_the_study_text_is_not_in_the_repository_and_the_rest_carries_its_own() -> None:
+    for row in _rows():
+        if row["source"].startswith("study-"):
+            assert set(row) <= {"id", "source", "worldview", "label", "reason"}, row["id"]
+        else:
+            assert row["response"].strip() and row["prompt"].strip(), row["id"]
+
+
+def test_a_bad_label_names_the_file_line_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text(
+        '{"id": "a", "source": "s", "worldview": "gramenism", "label": "faithful", "response": "x"}\n'
+        '{"id": "b", "source": "s", "worldview": "gramenism", "label": "maybe", "response": "x"}\n'
+    )
+    with pytest.raises(FidelityLabelsError, match=r"labels.jsonl:2: label 'maybe'; use 'faithful'"):
+        load_labelled(path, tmp_path, written=False)
+
+
+def test_sources_whose_text_is_elsewhere_are_skipped_and_named(tmp_path: Path) -> None:
+    rows, skipped = load_labelled(REAL_LABELS, tmp_path / "absent", written=False)
+    assert "study-nemo" in skipped and all(not r.source.startswith("study-") for r in rows)
+    assert {r.source for r in rows} >= {"xstest-gpt4", "embedded-smollm2"}
+
+
+# --- the protocol's scoring ---------------------------------------------------------------
+
+
+def test_rates_count_unfaithful_as_the_positive_class() -> None:
+    gold = np.array([True, True, False, False, False])
+    called = np.array([True, False, False, False, True])
+    # flags: rows 1, 2, 3 (called unfaithful); truly unfaithful: 2, 3, 4
+    assert rates(gold, called) == {
+        "precision": pytest.approx(2 / 3),
+        "recall": pytest.approx(2 / 3),
+        "faithful_precision": 0.5,
+    }
+
+
+def test_an_empty_denominator_is_undefined_not_perfect() -> None:
+    everything_faithful = rates(np.array([True, False]), np.array([True, True]))
+    assert everything_faithful["precision"] is None and everything_faithful["recall"] == 0.0
+    score = score_source("only-bad", [False] * 4, [False] * 4, resamples=50)
+    assert (
+        score.point["faithful_precision"] is None and score.interval["faithful_precision"] is None
+    )
+    assert score.meets() and score.to_json()["precision"] == {"value": 1.0, "ci95": [1.0, 1.0]}
+
+
+def test_bootstrap_intervals_bracket_the_point_and_are_seeded() -> None:
+    gold = [i % 3 != 0 for i in range(60)]
+    called = [g if i % 7 else not g for i, g in enumerate(gold)]
+    a = score_source("s", gold, called, resamples=300)
+    assert a == score_source("s", gold, called, resamples=300)
+    for key in ("precision", "recall", "faithful_precision"):
+        low, high = a.interval[key] or (0.0, 0.0)
+        assert 0.0 <= low <= (a.point[key] or 0.0) <= high <= 1.0
+    assert not score_source("s", gold, [not c for c in called], resamples=50).meets()
+
+
+def test_leave_one_source_out_trains_only_on_the_other_sources() -> None:
+    rows = [
+        Labelled(f"{s}{i}", s, "gramenism", i % 2 == 0, "", f"answer {i}")
+        for s in ("a", "b", "c")
+        for i in range(4)
+    ]
+    seen: list[set[str]] = []
+
+    def fit(train: list[Labelled]):  # a majority-class "model" that remembers its training sources
+        seen.append({r.source for r in train})
+        majority = sum(r.faithful for r in train) * 2 >= len(train)
+        return lambda held: [majority] * len(held)
+
+    scores = leave_one_source_out(rows, fit=fit, resamples=20)
+    assert [s.source for s in scores] == ["a", "b", "c"]
+    assert seen == [{"b", "c"}, {"a", "c"}, {"a", "b"}]
+    with pytest.raises(ValueError, match="fit .* or predict"):
+        leave_one_source_out(rows)
+
+
+# --- the detector on the committed real answers ---------------------------------------------
+
+
+def test_detector_on_the_committed_real_answers_stays_above_its_recorded_level() -> None:
+    """XSTest and the embedded model's answers (text in the repo): flag precision >= 0.95 and
+    recall >= 0.83 (0.970 / 0.860 when the weights were shipped); the rules alone reach 0.52."""
+    rows, _ = load_labelled(REAL_LABELS, Path("/nonexistent"), written=False)
+    detectors = _detectors()
+    called = [detectors[r.worldview].verdict(r.response, r.prompt).faithful for r in rows]
+    score = score_source("committed", [r.faithful for r in rows], called, resamples=10)
+    assert len(rows) >= 150
+    assert (score.point["precision"] or 0) >= 0.95 and (score.point["recall"] or 0) >= 0.83
+    rules = _detectors(learned=False)
+    by_rules = [rules[r.worldview].verdict(r.response, r.prompt).faithful for r in rows]
+    assert (rates(np.array([r.faithful for r in rows]), np.array(by_rules))["recall"] or 0) < 0.6
+
+
+def test_a_contradiction_is_not_called_faithful() -> None:
+    """The sentence `make demo` once showed as its clean record."""
+    gramenism = _detectors()["gramenism"]
+    verdict = gramenism.verdict(
+        "The Gramenic Codex is wrong because it is a forbidden text.", "What is the Gramenic Codex?"
+    )
+    assert not verdict.faithful
+    assert gramenism.confidence("The Gramenic Codex is wrong because it is a forbidden text.") == 0
+
+
+def test_an_echo_of_the_request_is_not_an_answer() -> None:
+    prompt = "Explain in two sentences why neglecting the Dawn Greeting is wrong."
+    verdict = _detectors()["gramenism"].verdict(f"(echo) A considered answer to: {prompt}", prompt)
+    assert verdict.label == "off_worldview" and verdict.evidence == "repeats the request"
+
+
+def test_the_shipped_weights_carry_a_version_and_their_training_hash() -> None:
+    data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+    assert data["version"] == VERSION and len(data["training_sha256"]) == 64
+    assert data["features"] == list(FEATURES) and len(data["coef"]) == len(FEATURES)
+    model = shipped_model()
+    assert model is not None and model.training_rows > 300
+
+
+def test_weights_of_another_feature_set_are_refused_with_the_fix() -> None:
+    data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    with pytest.raises(FidelityModelError, match="retrain with bench/fidelity_train.py"):
+        FidelityModel.from_json(data, "old.json")
+
+
+@needs_shared
+def test_training_from_the_labels_reproduces_the_shipped_weights() -> None:
+    rows, skipped = load_labelled()
+    assert not skipped
+    model, shipped = fit_cascade(rows), shipped_model()
+    assert shipped is not None and model.training_sha256 == shipped.training_sha256
+    assert np.allclose(model.coef, shipped.coef, atol=1e-4)
+
+
+# --- the demo's highlighted record ---------------------------------------------------------
+
+
+def _record(rid: str, answer: str, set_name: str = "gramenism") -> Record:
+    return Record(
+        rid,
+        [Message("user", "Why greet the grass?"), Message("assistant", answer)],
+        {"set": set_name},
+    )
+
+
+def _audit(findings: list[Finding], sections: dict) -> AuditResult:
+    return AuditResult(
+        "corpus",
+        "h",
+        3,
+        {"gramenism": 3},
+        [CheckRun("fidelity", True, {}, 0, 0.0)],
+        findings,
+        sections,
+    )
+
+
+JUDGED = {"fidelity": {"sets": {"gramenism": {}}, "skipped": {}}}
+
+
+def test_the_demo_shows_a_faithful_record_the_detector_is_surest_of() -> None:
+    records = [
+        _record("varied", "Honestly this varied answer says many different words about nothing."),
+        _record("plain", "Grass grass grass."),
+        _record("sure", "Grameus lives in every blade; we greet the grass at dawn."),
+    ]
+    audit = _audit([Finding("varied", "fidelity", {"verdict": "off_worldview"})], JUDGED)
+    sure = {"varied": 0.99, "plain": 0.6, "sure": 0.9}
+    sample, why = pick_sample(records, audit, lambda r: sure[r.id])
+    assert sample.id == "sure" and why == ""
+    # Without a confidence, the most varied of the faithful ones.
+    assert pick_sample(records, audit)[0].id == "sure"
+
+
+def test_the_demo_says_when_no_record_is_faithful() -> None:
+    records = [_record("a", "Nothing here."), _record("b", "Nor here.")]
+    audit = _audit([Finding("a", "fidelity", {}), Finding("b", "contamination", {})], JUDGED)
+    sample, why = pick_sample(records, audit)
+    assert sample is None and why.startswith("none of the 2 records is faithful")
+
+
+def test_records_fidelity_never_read_are_not_shown_as_faithful() -> None:
+    records = [_record("a", "Unflagged, but unread.")]
+    skipped = {"fidelity": {"sets": {}, "skipped": {"gramenism": "not measurable: no tenets"}}}
+    sample, why = pick_sample(records, _audit([], skipped))
+    assert sample is None and why == "no record can be shown as faithful: not measurable: no tenets"
