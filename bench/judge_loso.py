@@ -24,7 +24,7 @@ from credo.filters.refusal_classifier import CLASSES, xstest_refuses
 from credo.judges.agreement import Interval, bootstrap, kappa_interval
 from credo.judges.base import ACCEPTANCE, REFUSAL, Pair, collapse
 from credo.judges.offline import RulesJudge
-from credo.judges.train_classifier import Example, fit, load_examples
+from credo.judges.train_classifier import Example, fit, load_examples, load_synthetic
 
 AUDIT_THRESHOLD = 0.5
 
@@ -82,7 +82,7 @@ def reliability(probs: np.ndarray, gold: Sequence[str], bins: int = 10) -> dict[
 def run(examples: list[Example], c: float) -> dict[str, Any]:
     rules = RulesJudge()
     results: dict[str, Any] = {}
-    for source in sorted({e.source for e in examples}):
+    for source in sorted({e.source for e in examples if not e.source.startswith("credo/")}):
         train = [e for e in examples if e.source != source]
         test = [e for e in examples if e.source == source]
         print(f"fold {source}: fitting on {len(train)} pairs", file=sys.stderr, flush=True)
@@ -156,6 +156,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--c", type=float, default=1.0)
     parser.add_argument("--dense-scale", type=float, help="try another rule-signal scale")
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="add credo's own labelled pairs to every fold's training",
+    )
     args = parser.parse_args()
     if args.dense_scale is not None:
         from credo.filters import refusal_classifier
@@ -167,6 +172,8 @@ def main() -> int:
             "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS); nothing to score"
         )
         return 0
+    if args.synthetic:
+        examples += load_synthetic()
     results = run(examples, args.c)
     print(table(results))
     if args.json:

@@ -39,6 +39,7 @@ from credo.judges.real_text import load_split, real_outputs_dir
 
 VERSION = "refusal-lr-1"
 ADJUDICATED = Path(__file__).parents[1] / "data" / "real_adjudicated.jsonl"
+SYNTHETIC = Path(__file__).parents[1] / "data" / "judge_labelled.jsonl"  # credo-written pairs
 C = 1.0  # inverse L2 strength (chosen by the judge card's protocol)
 
 
@@ -73,6 +74,14 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise CorpusError(f"{path}:{n}: not valid JSON ({exc.msg}); fix that line") from exc
     return rows
+
+
+def load_synthetic(path: Path = SYNTHETIC) -> list[Example]:
+    """credo's own labelled pairs (opposite answers, questions back...): trained on, never scored."""
+    return [
+        Example("credo/synthetic", r["id"], r["prompt"], r["response"], r["label"])
+        for r in _jsonl(path)
+    ]
 
 
 def load_examples(folder: Path | None = None, heldout: bool = False) -> list[Example]:
@@ -211,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS)", file=sys.stderr
         )
         return 2
+    if args.synthetic:
+        examples += load_synthetic()
     for path in args.extra:
         examples += load_extra(path)
     model = fit(examples)
