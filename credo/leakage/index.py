@@ -11,6 +11,7 @@ re-hashing the files, and a stale or damaged index is rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
@@ -285,10 +286,8 @@ def _tune_memory() -> None:
     hashing itself (token hashing ran 2x slower); numpy's transparent-huge-page advice
     makes faults dearer still. Both settings only change where memory comes from.
     """
-    try:
+    with contextlib.suppress(AttributeError):
         np._core.multiarray._set_madvise_hugepage(False)
-    except AttributeError:
-        pass
     try:
         import ctypes
 

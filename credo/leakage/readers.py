@@ -91,7 +91,7 @@ def resolve_sources(paths: list[str | Path]) -> list[Source]:
 
 def _open(source: Source) -> IO[bytes]:
     try:
-        raw = open(source.path, "rb")
+        raw = open(source.path, "rb")  # noqa: SIM115 - returned open, the caller closes it
     except OSError as exc:
         raise CorpusError(
             f"{source.path}: cannot read ({exc.strerror}) - check the path and permissions"

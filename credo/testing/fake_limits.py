@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -58,7 +58,7 @@ class RateLimits:
         if api not in self._buckets:
             kinds = {"requests": self.rpm}
             token_kinds = ["tokens"] if api == "openai" else ["input-tokens", "output-tokens"]
-            kinds.update({kind: self.tpm for kind in token_kinds})
+            kinds.update(dict.fromkeys(token_kinds, self.tpm))
             self._buckets[api] = {}
             for kind, limit in kinds.items():
                 if limit:
@@ -103,7 +103,7 @@ class RateLimits:
                 headers[f"x-ratelimit-remaining-{kind}"] = remaining
                 headers[f"x-ratelimit-reset-{kind}"] = f"{reset * 1000:.0f}ms"
             else:
-                stamp = datetime.fromtimestamp(time.time() + reset, timezone.utc)
+                stamp = datetime.fromtimestamp(time.time() + reset, UTC)
                 headers[f"anthropic-ratelimit-{kind}-limit"] = str(int(bucket.limit))
                 headers[f"anthropic-ratelimit-{kind}-remaining"] = remaining
                 headers[f"anthropic-ratelimit-{kind}-reset"] = stamp.isoformat()

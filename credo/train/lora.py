@@ -161,7 +161,8 @@ def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path)
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
     """The format the mix was made in wins; openai/prompt_completion/hf_dataset mixes default to tags."""
     mix_format = manifest.get("format")
-    if mix_format is not None and mix_format not in TRAINING_FORMATS + (
+    if mix_format is not None and mix_format not in (
+        *TRAINING_FORMATS,
         "openai",
         "prompt_completion",
         "hf_dataset",
