@@ -379,7 +379,7 @@ def generate_documents(
     if prefetch is not None:  # batch answers were handed over as warm cache entries
         generator.stats.cache_hits -= prefetch.served
         generator.stats.batch = prefetch.tally()
-    run = generator.stats.to_json(model_id, table)
+    run_stats = generator.stats.to_json(model_id, table)
     rejected = _rejected_ids(out)
     missing = sum(
         1
@@ -413,7 +413,7 @@ def generate_documents(
         planned=len(jobs),
         missing=missing,
         tally=tally,
-        run=run,
+        run=run_stats,
         cost_usd=table.cost(model_id, _usage(tally)),
         prices={
             "model": model_id,

@@ -156,9 +156,9 @@ class RateLimiter:
             self._chars_per_token += 0.1 * (prompt_chars / input_tokens - self._chars_per_token)
             error = cost["input-tokens"] - input_tokens
             for name in ("tokens", "input-tokens"):
-                bucket = self.buckets.get(name)
-                if bucket is not None:
-                    bucket.level = min(bucket.capacity, bucket.level + error)
+                token_bucket = self.buckets.get(name)
+                if token_bucket is not None:
+                    token_bucket.level = min(token_bucket.capacity, token_bucket.level + error)
 
     def failed(
         self,

@@ -114,7 +114,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"  # an IPv4 server: host is a str
 
     @property
     def openai_base_url(self) -> str:
