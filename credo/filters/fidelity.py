@@ -28,7 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
@@ -508,7 +508,7 @@ class FidelityCheck:
             {ctx.set_of(r) for r in records}
         ):  # a detector per set, built once per audit
             detector, why = ctx.once(
-                (self.name, str(self.config), set_name), lambda s=set_name: self._detector(s, ctx)
+                (self.name, str(self.config), set_name), partial(self._detector, set_name, ctx)
             )
             if detector is None:
                 skipped[set_name] = why
@@ -584,6 +584,7 @@ class FidelityCheck:
 
     def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
         spec = getattr(ctx, "spec", None)
+        profile: Profile | None
         if spec is not None and spec.name == set_name:
             if spec.kind == "set":
                 return None, f"{set_name} is not a worldview (kind: set)"
@@ -669,7 +670,7 @@ class _Tally:
 
 def _rates(groups: dict[str, _Count]) -> dict[str, dict[str, Any]]:
     """Unfaithful rate per template (or persona), worst first: who makes the teacher step out of voice."""
-    out = {
+    out: dict[str, dict[str, Any]] = {
         key: {
             "records": c.records,
             "unfaithful": c.bad,
