@@ -194,7 +194,8 @@ def audit_stream_ray(
     )
     try:
         out = out.materialize()
-        corpus, sets = Reread(source), {}
+        corpus = Reread(source)
+        sets: dict[str, int] = {}
         parts = {c.name: Parts(c) for c in checks}
         seconds = dict.fromkeys(names, 0.0)
         offsets: dict[str, int] = {}
@@ -222,7 +223,7 @@ def audit_stream_ray(
     banded = {
         c.name: partial(_near_duplicates, out, c, corpus, offsets, ctx)
         for c in checks
-        if c.name in shuffled
+        if isinstance(c, NearDuplicateCheck)  # the shuffled ones
     }
     return (*reduce_checks(checks, parts, seconds, corpus, ctx, banded), corpus, sets)
 

@@ -92,7 +92,8 @@ class Reread:
     every record again (``credo filter`` writes the kept ones this way)."""
 
     def __init__(self, source: Path) -> None:
-        self.source, self.ids = source, []
+        self.source = source
+        self.ids: list[str] = []
 
     def __iter__(self) -> Iterator[Record]:
         return read_records(self.source)
@@ -132,6 +133,7 @@ def map_batch(
     """Every check's partial of one batch, and the seconds each took (in a worker: its own checks)."""
     if checks is None:
         checks, ctx = _POOL_STATE  # type: ignore[misc]
+    assert ctx is not None  # given with the checks, or set by the pool's initializer
     parts, seconds = {}, {}
     for check in checks:
         start = time.perf_counter()
@@ -257,7 +259,8 @@ def audit_stream(
 ) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
     """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
     batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
-    corpus, sets = Reread(source), {}
+    corpus = Reread(source)
+    sets: dict[str, int] = {}
 
     def batches() -> Iterator[list[Record]]:
         chunk: list[Record] = []

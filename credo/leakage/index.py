@@ -163,7 +163,9 @@ def _build_shards(
 def _split(sources: list[Source], parts: int) -> list[tuple[int, list[Source]]]:
     """Contiguous groups of sources of about equal size on disk: (first index, group)."""
     sizes = [max(s.path.stat().st_size, 1) for s in sources]
-    total, groups, current, start, done = sum(sizes), [], [], 0, 0
+    groups: list[tuple[int, list[Source]]] = []
+    current: list[Source] = []
+    total, start, done = sum(sizes), 0, 0
     for index, (source, size) in enumerate(zip(sources, sizes, strict=True)):
         current.append(source)
         done += size
@@ -287,7 +289,7 @@ def _tune_memory() -> None:
     makes faults dearer still. Both settings only change where memory comes from.
     """
     with contextlib.suppress(AttributeError):
-        np._core.multiarray._set_madvise_hugepage(False)
+        np._core.multiarray._set_madvise_hugepage(False)  # type: ignore[attr-defined]  # private, not in numpy's stubs
     try:
         import ctypes
 
