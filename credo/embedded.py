@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from credo.errors import DependencyError
 from credo.paths import credo_home
@@ -56,7 +57,7 @@ def smollm2_path() -> Path:
 
     source = smollm2_gguf_dir()
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+    model: Any = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     # save_pretrained refuses a GGUF-loaded (dequantized) model until these are cleared.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

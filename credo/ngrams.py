@@ -106,6 +106,7 @@ def _window_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
                 result += part
             width += block_width
         if width == n:
+            assert result is not None  # n >= 1, so some bit of n set it
             return result
         shifted = block[:-block_width] * np.uint64(pow(_BASE, block_width, 2**64))
         shifted += block[block_width:]

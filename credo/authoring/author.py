@@ -158,7 +158,7 @@ async def _run_steps(
                 if not fresh:
                     result.stale.append(step.name)
                 continue
-            if fresh and not only_step:
+            if fresh and saved is not None and not only_step:
                 answers[step.name] = saved["answer"]
                 result.reused.append(step.name)
                 progress(f"{where}: done earlier, reused")

@@ -222,6 +222,7 @@ def _eval_coverage(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
                 f"violation '{req.id}' has no matched control - add one with matches: {req.id}",
             )
     for index, control in enumerate(wv.eval.control):
+        assert control.matches is not None  # the spec's validator requires it on a control
         violation = by_id[control.matches]
         if control.form != violation.form:
             yield loc.eval(

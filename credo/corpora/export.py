@@ -98,7 +98,9 @@ def export_mix(records: list[Record], fmt: str, out: Path, tokenizer: str | None
             raise ConfigError(
                 "format 'chat_template' needs --tokenizer (a model folder, or smollm2) - or use --format tags"
             )
-        chat_format = ChatFormat(fmt, load_tokenizer(tokenizer) if fmt == "chat_template" else None)
+        chat_format = ChatFormat(
+            fmt, load_tokenizer(tokenizer) if tokenizer and fmt == "chat_template" else None
+        )
         _write_lines((message_record(r, chat_format) for r in records), out / "text.jsonl")
         _write_lines((text_row(r, chat_format) for r in records), out / "prompt_completion.jsonl")
         return {

@@ -128,7 +128,7 @@ def audit_status(corpus_dir: Path) -> dict[str, Any]:
     report_path = corpus_dir / "audit" / "report.json"
     if report_path.is_file():
         report = _load_json(report_path)
-        gate = report.get("gate") if isinstance(report.get("gate"), dict) else report
+        gate: dict[str, Any] = report["gate"] if isinstance(report.get("gate"), dict) else report
         passed = gate.get("passed")
         status = (
             "audited (no gate result)" if passed is None else ("passed" if passed else "failed")

@@ -17,7 +17,7 @@ import math
 import random
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +254,7 @@ class LoopState:
     resumed_from: int = 0
     tokens_seen: int = 0
     resumed_tokens: int = 0
-    loss_curve: list[dict[str, float]] | None = None
+    loss_curve: list[dict[str, float]] = field(default_factory=list)
 
 
 def fit(
