@@ -93,6 +93,7 @@ class FakeServer:
         tpm: float | None = None,
         burst: float = 1.0,
         limit_headers: bool = True,
+        limit_clock: Callable[[], float] = time.monotonic,
         batch_faults: BatchFaults | None = None,
     ) -> None:
         self.latency = latency
@@ -104,7 +105,9 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
-        self.limits = RateLimits(rpm, tpm, burst, limit_headers) if (rpm or tpm) else None
+        self.limits = (
+            RateLimits(rpm, tpm, burst, limit_headers, limit_clock) if (rpm or tpm) else None
+        )
         self.batches = FakeBatches(lambda messages: self.respond(messages), batch_faults)
         self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
         self.batches.url = self.url
