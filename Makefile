@@ -34,9 +34,12 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell; \
 	else echo "no headless Chromium: the browser tests will skip (apt-get install chromium-headless-shell)"; fi
 
-# What CI runs: formatting, lint and types first (seconds), then the whole suite.
+# What CI runs: formatting, lint and types first, then the whole suite on two workers
+# (pytest-xdist; the Ray tests share one worker, one cluster at a time).
+TEST_WORKERS ?= 2
+PYTEST_ARGS := -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 test: $(STAMP) browser lint types
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check credo tests bench
@@ -54,6 +57,6 @@ test-core:
 	$(CORE_VENV)/bin/python -m pip install -q --upgrade pip
 	$(CORE_VENV)/bin/python -m pip install -q -e '.[dev]'
 	@! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null || { echo "torch leaked into the dev extra"; exit 1; }
-	HF_HUB_OFFLINE=1 $(CORE_VENV)/bin/python -m pytest -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(CORE_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 check: test

@@ -241,6 +241,7 @@ def _shard_bytes(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow  # Ray start-up: ~10 s on a loaded 2-core box
+@pytest.mark.xdist_group("ray")  # beside the Ray audit tests: one cluster at a time
 def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
     ray = pytest.importorskip("ray")
     from credo.leakage.index import build_index
