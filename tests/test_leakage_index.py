@@ -111,7 +111,7 @@ def test_plain_text_is_cut_into_documents_at_line_breaks(tmp_path, monkeypatch):
             "text field 'text' not found; available keys: ['body']",
         ),
         ("fake.jsonl.gz", b"plain text, not gzip", "not a gzip file"),
-        ("trunc.txt.gz", gzip.compress(b"hello world " * 1000)[:60], "truncated"),
+        ("trunc.txt.gz", gzip.compress(b"hello world " * 1000, mtime=0)[:60], "truncated"),
         ("bad.parquet", b"PAR1 not really", "not a readable Parquet"),
         ("x.docx", b"whatever", "unknown reference format"),
     ],
