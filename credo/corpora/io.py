@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
-from credo.errors import CorpusError
+from credo.errors import ConfigError, CorpusError
 from credo.types import Record
 
 RECORDS_FILE = "records.jsonl"
@@ -290,6 +290,15 @@ def write_text(text: str, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(repair_text(text), encoding="utf-8")
     tmp.replace(path)
+
+
+def read_json_file(path: Path, fix: str) -> Any:
+    """A JSON file credo wrote and a person may have edited; a ConfigError that names the
+    line and ``fix`` when it no longer parses."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - {fix}") from None
 
 
 def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:
