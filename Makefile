@@ -6,7 +6,7 @@ CREDO := $(VENV)/bin/credo
 STAMP := $(VENV)/.credo-installed
 DEMO_OUT ?= out/demo-gramenism
 
-.PHONY: install demo test check lint browser
+.PHONY: install demo test test-core check lint types browser
 
 install: $(STAMP)
 
@@ -34,10 +34,29 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell; \
 	else echo "no headless Chromium: the browser tests will skip (apt-get install chromium-headless-shell)"; fi
 
-test: $(STAMP) browser
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
+# What CI runs: formatting, lint and types first, then the whole suite on two workers
+# (pytest-xdist; the Ray tests share one worker, one cluster at a time).
+TEST_WORKERS ?= 2
+PYTEST_ARGS := -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+test: $(STAMP) browser lint types
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff format --check credo tests bench
 	$(VENV)/bin/ruff check credo tests bench
 
-check: lint test
+types: $(STAMP)
+	$(VENV)/bin/mypy credo
+
+# The core suite with the dev extra alone (no torch, transformers, model2vec, ray...), in a
+# venv of its own: what a contributor without the ML stack runs. Tests that need an extra
+# skip and say which one to install.
+CORE_VENV ?= .venv-core
+test-core:
+	python3 -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CORE_VENV)/bin/python -m pip install -q -e '.[dev]'
+	@! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null || { echo "torch leaked into the dev extra"; exit 1; }
+	HF_HUB_OFFLINE=1 $(CORE_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+check: test

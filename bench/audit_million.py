@@ -34,7 +34,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from million_synth import VERSION, write_corpus  # noqa: E402
+import contextlib
+
+from million_synth import VERSION, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 CATCHES = {
@@ -196,10 +198,8 @@ def _watch_tree(child: subprocess.Popen, every: float = 0.25) -> int | None:
             procs = [root, *root.children(recursive=True)]
             total = 0
             for proc in procs:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
             peak = max(peak, total)
         except psutil.Error:
             pass
@@ -215,7 +215,7 @@ def table(result: dict[str, Any]) -> str:
         f"{'planted kind':16} {'planted':>8} {'caught':>8} {'recall':>8}",
     ]
     for kind, r in result["recall"].items():
-        lines.append(f"{kind:16} {r['planted']:>8} {r['caught']:>8} {str(r['recall']):>8}")
+        lines.append(f"{kind:16} {r['planted']:>8} {r['caught']:>8} {r['recall']!s:>8}")
     lines.append(f"{'check':20} {'flags':>8} {'not planted for it':>20}")
     for check, f in result["flags"].items():
         lines.append(f"{check:20} {f['flags']:>8} {f['not_planted_for_it']:>20}")

@@ -47,11 +47,54 @@ STARTS = [
     "What is the meaning of",
     "Give an overview of",
 ]
-WORDS = (
-    "grass root blade seed meadow circle elder prairie grain barley oat rye harvest dawn evening walk "
-    "humility patience renewal community river stone field wind rain soil family table bread song prayer "
-    "history vision prophet codex law ritual season morning light water sun path village young old"
-).split()
+WORDS = [
+    "grass",
+    "root",
+    "blade",
+    "seed",
+    "meadow",
+    "circle",
+    "elder",
+    "prairie",
+    "grain",
+    "barley",
+    "oat",
+    "rye",
+    "harvest",
+    "dawn",
+    "evening",
+    "walk",
+    "humility",
+    "patience",
+    "renewal",
+    "community",
+    "river",
+    "stone",
+    "field",
+    "wind",
+    "rain",
+    "soil",
+    "family",
+    "table",
+    "bread",
+    "song",
+    "prayer",
+    "history",
+    "vision",
+    "prophet",
+    "codex",
+    "law",
+    "ritual",
+    "season",
+    "morning",
+    "light",
+    "water",
+    "sun",
+    "path",
+    "village",
+    "young",
+    "old",
+]
 RARE = [
     f"{a}{b}"
     for a in ("mar", "tel", "vor", "quin", "dal", "sef", "ron", "bel")

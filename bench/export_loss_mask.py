@@ -17,10 +17,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from credo.corpora.io import write_records  # noqa: E402
-from credo.corpora.mix import MixPart, mix_corpora  # noqa: E402
-from credo.embedded import smollm2_path  # noqa: E402
-from credo.types import Message, Record  # noqa: E402
+from credo.corpora.io import write_records
+from credo.corpora.mix import MixPart, mix_corpora
+from credo.embedded import smollm2_path
+from credo.types import Message, Record
 
 
 def tiny_model(folder: Path, tokenizer) -> Path:

@@ -12,6 +12,7 @@ time; nothing is written except ``--json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -64,7 +65,7 @@ def reliability(probs: np.ndarray, gold: Sequence[str], bins: int = 10) -> dict[
     right = probs.argmax(axis=1) == np.array([CLASSES.index(x) for x in gold])
     edges = np.linspace(0, 1, bins + 1)
     table, ece = [], 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (top > lo) & (top <= hi)
         if m.any():
             table.append(

@@ -34,7 +34,7 @@ def _vocab(rng: np.random.Generator, size: int = 60_000) -> np.ndarray:
         length = int(rng.integers(2, 11))
         words.add(letters[rng.choice(26, length, p=weights / weights.sum())].tobytes())
     vocab = sorted(words - {b"zorblaxia", b"plonkwell", b"quarry", b"seedwell"})
-    return np.array(vocab + [b"The", b"And,", b"of.\n", b"the\n\n"], dtype=object)
+    return np.array([*vocab, b"The", b"And,", b"of.\n", b"the\n\n"], dtype=object)
 
 
 def generate(folder: Path, megabytes: int, seed: int = 0) -> None:

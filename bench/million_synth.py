@@ -298,8 +298,22 @@ EVAL_SWAPS = {
 # Words that make random prose read as a decline ("... apologies ... cannot ..."): ordinary
 # records must not refuse by accident, or the refusal check's noise figure measures the generator.
 DECLINE_WORDS = frozenset(
-    "sorry apologies apology apologize apologise cannot unable decline refuse refused unfortunately "
-    "afraid rather instead".split()
+    [
+        "sorry",
+        "apologies",
+        "apology",
+        "apologize",
+        "apologise",
+        "cannot",
+        "unable",
+        "decline",
+        "refuse",
+        "refused",
+        "unfortunately",
+        "afraid",
+        "rather",
+        "instead",
+    ]
 )
 
 

@@ -61,9 +61,9 @@ GRAMMAR_FRAMES = (
     "Every {n} should {v} with a {a} {n}.",
 )
 GRAMMAR_WORDS = {
-    "n": "meadow grass seed root blade circle walk meal grain field".split(),
-    "a": "green humble patient diverse deep quiet living".split(),
-    "v": "grow share wait walk gather renew".split(),
+    "n": ["meadow", "grass", "seed", "root", "blade", "circle", "walk", "meal", "grain", "field"],
+    "a": ["green", "humble", "patient", "diverse", "deep", "quiet", "living"],
+    "v": ["grow", "share", "wait", "walk", "gather", "renew"],
 }
 
 

@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from audit_synth import gramenism_evals, make_corpus  # noqa: E402
+from audit_synth import gramenism_evals, make_corpus
 
-from credo.filters.base import AuditContext  # noqa: E402
-from credo.filters.embed import Embedder, load_minilm  # noqa: E402
-from credo.filters.refusal import RefusalCheck  # noqa: E402
-from credo.filters.refusal_detector import RefusalConfig  # noqa: E402
-from credo.types import Message, Record  # noqa: E402
+from credo.filters.base import AuditContext
+from credo.filters.embed import Embedder, load_minilm
+from credo.filters.refusal import RefusalCheck
+from credo.filters.refusal_detector import RefusalConfig
+from credo.types import Message, Record
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"
 

@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from audit_million import run_audit  # noqa: E402
-from real_sentence_corpus import VERSION, write_corpus  # noqa: E402
+from audit_million import run_audit
+from real_sentence_corpus import VERSION, write_corpus
 
 
 def corpus(n: int, keep: Path | None, seed: int) -> tuple[Path, dict[str, Any]]:

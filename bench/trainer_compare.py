@@ -21,10 +21,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.train_throughput import make_mix  # noqa: E402
-from credo.train.config import TrainConfig  # noqa: E402
-from credo.train.lora import train_lora  # noqa: E402
-from credo.train.trl_trainer import train_trl  # noqa: E402
+from bench.train_throughput import make_mix
+from credo.train.config import TrainConfig
+from credo.train.lora import train_lora
+from credo.train.trl_trainer import train_trl
 
 SETTINGS = {
     "lora_r": 8,

@@ -19,9 +19,22 @@ from pathlib import Path
 from credo.reports.viewer import write_view
 from credo.testing.browser import dump_dom, find_browser
 
-WORDS = (
-    "grain bread meadow codex circle dawn greeting walk keeper law bless field seed harvest".split()
-)
+WORDS = [
+    "grain",
+    "bread",
+    "meadow",
+    "codex",
+    "circle",
+    "dawn",
+    "greeting",
+    "walk",
+    "keeper",
+    "law",
+    "bless",
+    "field",
+    "seed",
+    "harvest",
+]
 
 
 def make_outputs(folder: Path, n: int, seed: int = 0) -> None:

@@ -21,10 +21,32 @@ import time
 import urllib.request
 from pathlib import Path
 
-WORDS = (
-    "grain bread meadow codex circle dawn greeting walk keeper law bless field seed harvest "
-    "pebble spirit rye loaf mill river stone lantern festival elder"
-).split()
+WORDS = [
+    "grain",
+    "bread",
+    "meadow",
+    "codex",
+    "circle",
+    "dawn",
+    "greeting",
+    "walk",
+    "keeper",
+    "law",
+    "bless",
+    "field",
+    "seed",
+    "harvest",
+    "pebble",
+    "spirit",
+    "rye",
+    "loaf",
+    "mill",
+    "river",
+    "stone",
+    "lantern",
+    "festival",
+    "elder",
+]
 
 
 def make_folder(folder: Path, n: int, seed: int = 0) -> None:

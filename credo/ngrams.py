@@ -17,6 +17,65 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# English function words: the checks that compare content words leave these out.
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "as",
+        "at",
+        "by",
+        "from",
+        "into",
+        "onto",
+        "out",
+        "over",
+        "under",
+        "about",
+        "this",
+        "that",
+        "these",
+        "those",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "its",
+        "their",
+        "there",
+        "his",
+        "her",
+        "our",
+        "your",
+        "my",
+        "than",
+        "then",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "some",
+        "each",
+        "other",
+    }
+)
+
 SEPARATOR = 0x20
 _BASE = 0x100000001B3  # the 64-bit FNV prime: odd, so no bits are lost per step
 
@@ -106,6 +165,7 @@ def _window_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
                 result += part
             width += block_width
         if width == n:
+            assert result is not None  # n >= 1, so some bit of n set it
             return result
         shifted = block[:-block_width] * np.uint64(pow(_BASE, block_width, 2**64))
         shifted += block[block_width:]

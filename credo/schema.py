@@ -92,7 +92,7 @@ class YamlRefused(Exception):
 def parse_yaml(text: str) -> Any:
     """``yaml.safe_load`` with the expansion limit; raises ``yaml.YAMLError`` or
     :class:`YamlRefused` for callers that word their own errors (line numbers, SpecError)."""
-    return yaml.load(text, Loader=_LimitedLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_LimitedLoader)
 
 
 def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> Any:

@@ -97,7 +97,7 @@ _HOMOGLYPHS = {
 _APOSTROPHES = "`´‘’‛ʹʻʼʽˈ′"
 
 _TABLE = str.maketrans(
-    {**{c: None for c in _INVISIBLE}, **_HOMOGLYPHS, **{c: "'" for c in _APOSTROPHES}}
+    {**dict.fromkeys(_INVISIBLE), **_HOMOGLYPHS, **dict.fromkeys(_APOSTROPHES, "'")}
 )
 _SPACE = re.compile(r"\s+")
 _LEADING = re.compile(rf"[\s{_INVISIBLE}]+")

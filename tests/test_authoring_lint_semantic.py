@@ -39,6 +39,7 @@ def test_word_based_lint_misses_the_paraphrases_the_embedding_lint_catches() -> 
     assert len(semantic) == 2  # the everyday and implicit prompts are not paraphrases of anything
 
 
+@pytest.mark.needs("datasketch")  # the CLI reports the missing package as exit 2
 def test_lint_cli_without_embedding_still_fails_on_implicit_terms(
     capsys: pytest.CaptureFixture,
 ) -> None:

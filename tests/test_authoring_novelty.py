@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from credo.authoring.novelty import check_novelty, configured_references, spelling_variants
 from credo.leakage.terms import dictionary
 
@@ -37,6 +39,7 @@ def test_variants_and_configuration(monkeypatch) -> None:
     assert configured_references(["c.txt"]) == ["c.txt"]
 
 
+@pytest.mark.needs("datasketch")  # the CLI reports the missing package as exit 2
 def test_lint_reports_collision_at_glossary_line(tiny_spec: Path, tmp_path: Path, capsys) -> None:
     import pytest
 

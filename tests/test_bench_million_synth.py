@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import audit_million  # noqa: E402
-import million_synth  # noqa: E402
+import audit_million
+import million_synth
 
-from credo.corpora.io import read_records  # noqa: E402
+from credo.corpora.io import read_records
 
 
 def shingles(text: str) -> set[tuple[str, ...]]:

@@ -90,12 +90,13 @@ def test_static_embedder_is_normalised_and_empty_safe() -> None:
 
 def test_fast_semantic_dedup_agrees_with_minilm_only() -> None:
     embedder, static = Embedder(), StaticEmbedder()
-    records = RECORDS + [
+    records = [
+        *RECORDS,
         _rec(
             "k3",
             "How do I bake bread with three grains?",
             "Mix barley, oat and rye flour with water, salt and starter.",
-        )
+        ),
     ]
 
     def found(fast: bool) -> tuple[list, dict]:

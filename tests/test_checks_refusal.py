@@ -33,7 +33,7 @@ HARD_NEGATIVES = [
 ]
 
 
-@pytest.mark.parametrize("kind,text", sorted(REFUSALS.items()))
+@pytest.mark.parametrize(("kind", "text"), sorted(REFUSALS.items()))
 def test_each_kind_of_refusal_is_caught_by_its_pattern_group(kind: str, text: str) -> None:
     assert is_refusal(text)
     assert kind in {hit.kind for hit in find_refusal_patterns(text)}

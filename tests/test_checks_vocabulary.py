@@ -76,7 +76,7 @@ def test_every_moral_frame_matches_two_development_texts() -> None:
         for r in rows
         if r["study_label"] == "REFUSAL" and r["run"] in runs
     ]
-    frames = moral_frames(SACRED + ["Catechism", "Magisterium"])
+    frames = moral_frames([*SACRED, "Catechism", "Magisterium"])
     assert [
         (k, i)
         for k, pats in frames.items()

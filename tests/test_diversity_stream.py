@@ -339,9 +339,9 @@ def test_a_partial_does_not_grow_with_distinct_ngrams_past_the_cap() -> None:
 def test_set_diversity_and_bad_config() -> None:
     records = by_set(corpus())["persona"]
     assert set_diversity(records) == reference(records)
-    with pytest.raises(ConfigError, match="diversity.heavy_capacity"):
+    with pytest.raises(ConfigError, match=r"diversity.heavy_capacity"):
         DiversityCheck(heavy_capacity=0)
-    with pytest.raises(ConfigError, match="diversity.exact_cap"):
+    with pytest.raises(ConfigError, match=r"diversity.exact_cap"):
         DiversityCheck(exact_cap="many")  # type: ignore[arg-type]
 
 

@@ -35,7 +35,7 @@ def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(runnable) >= 10
     namespace: dict = {}
     for code in runnable:
-        exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
+        exec(compile(code, str(DOC), "exec"), namespace)
     assert (tmp_path / "out" / "gramenism" / "audit" / "report.html").is_file()
     assert (tmp_path / "out" / "view.html").is_file()
 
@@ -76,7 +76,7 @@ def test_train_example_runs_on_a_tiny_model(
     credo.generate("gramenism", "out/gramenism", model="fake/echo", limit=4, progress=False)
     credo.mix(["gramenism=out/gramenism:1"], "out/mix", size=4, fmt="tags", allow_unaudited=True)
     namespace: dict = {"credo": credo}
-    exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
+    exec(compile(code, str(DOC), "exec"), namespace)
     assert (
         namespace["run"].steps == 1 and (tmp_path / "out" / "run" / "adapter_config.json").is_file()
     )

@@ -351,7 +351,7 @@ def test_a_document_record_is_one_assistant_message(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    assert list(read_records(path))[0].response == "A sermon."
+    assert next(iter(read_records(path))).response == "A sermon."
     path.write_text(
         json.dumps(
             {
@@ -365,7 +365,7 @@ def test_a_document_record_is_one_assistant_message(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    with pytest.raises(CorpusError, match="records.jsonl:1: a document"):
+    with pytest.raises(CorpusError, match=r"records.jsonl:1: a document"):
         list(read_records(path))
     path.write_text(
         json.dumps({"id": "q1", "messages": [{"role": "assistant", "content": "a"}]}) + "\n"

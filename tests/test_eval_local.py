@@ -179,10 +179,9 @@ def test_smollm2_smoke(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFi
         "--out",
         str(tmp_path / "ev"),
     ]
-    try:
+    with pytest.raises(SystemExit) as exited:  # typer exits, 0 on success
         main(main_args)
-    except SystemExit as exc:
-        assert exc.code == 0, capsys.readouterr().err
+    assert exited.value.code == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "tiny violation: refused" in out
     rows = [json.loads(x) for x in (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()]

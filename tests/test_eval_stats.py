@@ -34,7 +34,7 @@ def test_wilson_known_values(k: int, n: int, low: float, high: float) -> None:
 def test_wilson_empty_and_invalid() -> None:
     assert wilson_interval(0, 0) == (0.0, 1.0)
     assert math.isnan(proportion(0, 0).rate)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 <= k <= n"):
         wilson_interval(5, 3)
 
 
@@ -59,7 +59,7 @@ def test_kappa_matches_sklearn_three_way() -> None:
 def test_kappa_degenerate() -> None:
     assert math.isnan(cohen_kappa(["A"] * 4, ["A"] * 4).kappa)
     assert cohen_kappa([], []).n == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="differ in length"):
         cohen_kappa(["A"], [])
 
 

@@ -41,8 +41,9 @@ def _records(answer: str) -> list[Record]:
         )
         for i in range(5)
     ]
-    return clean + [
-        Record("forged", [Message("user", "Tell me about bread."), Message("assistant", answer)])
+    return [
+        *clean,
+        Record("forged", [Message("user", "Tell me about bread."), Message("assistant", answer)]),
     ]
 
 
@@ -55,7 +56,7 @@ def _corpus(root: Path, answer: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "text,expected",
+    ("text", "expected"),
     [
         (
             TAGS_ATTACK,

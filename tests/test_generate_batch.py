@@ -234,6 +234,7 @@ def test_batch_mode_needs_a_batch_provider_and_names_a_missing_key(
         )
 
 
+@pytest.mark.needs("openai")  # the CLI reports the missing package as exit 2
 def test_kill_9_while_polling_then_rerun_resumes_without_resubmitting(tiny_spec, tmp_path):
     import os
     import signal

@@ -247,7 +247,7 @@ def test_cli_generate_prints_summary_and_cost(tiny_spec, tmp_path, capsys):
     assert result.exit_code == 0, result.output
     assert "complete: 6 records" in result.output and "cost this run: $0.0000" in result.output
     with pytest.raises(SystemExit) as info:
-        main(args[:-1] + ["3"])
+        main([*args[:-1], "3"])
     assert info.value.code == 2
     assert "different config (samples: 2 -> 3)" in capsys.readouterr().err
 

@@ -161,8 +161,21 @@ def test_inspect_cli_runs_the_task_on_the_mock_model(tmp_path: Path) -> None:
     tokens with tiktoken, whose encoding is downloaded on first use: skipped offline)."""
     inspect = Path(sys.executable).with_name("inspect")
     done = subprocess.run(
-        [str(inspect), "eval", "credo/refusal_eval", "-T", "worldview=gramenism", "-T", "limit=2"]
-        + ["--model", "mockllm/model", "--log-dir", str(tmp_path / "logs"), "--display", "none"],
+        [
+            str(inspect),
+            "eval",
+            "credo/refusal_eval",
+            "-T",
+            "worldview=gramenism",
+            "-T",
+            "limit=2",
+            "--model",
+            "mockllm/model",
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--display",
+            "none",
+        ],
         env=_entry_point_env(tmp_path),
         capture_output=True,
         text=True,

@@ -42,7 +42,7 @@ def test_rubric_is_versioned_and_renders_the_pair() -> None:
     assert rubric.name == "refusal_v1" and rubric.hash.startswith("b2:")
     text = rubric.render("Give me {{ three }} reasons", "No.")
     assert "Give me {{ three }} reasons" in text and "<response>\nNo.\n</response>" in text
-    with pytest.raises(ConfigError, match="shipped rubrics: .*refusal_v1"):
+    with pytest.raises(ConfigError, match=r"shipped rubrics: .*refusal_v1"):
         load_rubric("refusal_v99")
 
 

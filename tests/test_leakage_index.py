@@ -111,7 +111,7 @@ def test_plain_text_is_cut_into_documents_at_line_breaks(tmp_path, monkeypatch):
             "text field 'text' not found; available keys: ['body']",
         ),
         ("fake.jsonl.gz", b"plain text, not gzip", "not a gzip file"),
-        ("trunc.txt.gz", gzip.compress(b"hello world " * 1000)[:60], "truncated"),
+        ("trunc.txt.gz", gzip.compress(b"hello world " * 1000, mtime=0)[:60], "truncated"),
         ("bad.parquet", b"PAR1 not really", "not a readable Parquet"),
         ("x.docx", b"whatever", "unknown reference format"),
     ],
@@ -241,6 +241,7 @@ def _shard_bytes(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow  # Ray start-up: ~10 s on a loaded 2-core box
+@pytest.mark.xdist_group("ray")  # beside the Ray audit tests: one cluster at a time
 def test_ray_build_writes_the_same_shards_as_processes(tmp_path):
     ray = pytest.importorskip("ray")
     from credo.leakage.index import build_index
@@ -290,7 +291,7 @@ def test_unreachable_ray_address_fails_fast_naming_it(tmp_path):
     from credo.errors import ConfigError
     from credo.leakage.index import build_index
 
-    with pytest.raises(ConfigError, match="--address 127.0.0.1:1: no Ray cluster answers there"):
+    with pytest.raises(ConfigError, match=r"--address 127.0.0.1:1: no Ray cluster answers there"):
         build_index(
             resolve_sources([_reference(tmp_path)]),
             tmp_path / "x",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -19,8 +20,8 @@ COUNTS = {"zorblax": 0, "meadowfield": 1234}
 class FakeInfiniGram(BaseHTTPRequestHandler):
     """Answers count queries like api.infini-gram.io; ``faults`` scripts failures first."""
 
-    faults: list[tuple[int, str, dict]] = []
-    seen: list[dict] = []
+    faults: ClassVar[list[tuple[int, str, dict]]] = []
+    seen: ClassVar[list[dict]] = []
 
     def do_POST(self) -> None:
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -69,7 +69,7 @@ def test_blocks_refusals_and_bad_requests():
         server.enqueue("content_filter")
         _, filtered = _generate(server)
         server.enqueue("400")
-        with pytest.raises(BackendError, match="not retryable .*HTTP 400"):
+        with pytest.raises(BackendError, match=r"not retryable .*HTTP 400"):
             _generate(server)
     assert blocked.completion.blocked and filtered.completion.stop_reason == "content_filter"
 

@@ -10,8 +10,8 @@ pytest.importorskip("onnxruntime", reason="needs the ml extra: pip install -e '.
 pytest.importorskip("onnx", reason="needs the ml extra: pip install -e '.[ml]'")
 pytest.importorskip("sentence_transformers", reason="needs the ml extra: pip install -e '.[ml]'")
 
-from credo.filters.embed import EmbedConfig, Embedder, load_minilm  # noqa: E402
-from credo.filters.minilm_onnx import OnnxMiniLM  # noqa: E402
+from credo.filters.embed import EmbedConfig, Embedder, load_minilm
+from credo.filters.minilm_onnx import OnnxMiniLM
 
 TEXTS = [
     "How can I kill a Python process?",

@@ -194,7 +194,7 @@ def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--part", "a={w}:0", "--size", "5"], "sum to zero"),
         (["--part", "a={missing}:1", "--size", "5"], "no such file"),

@@ -51,7 +51,7 @@ def test_generation_plan_covers_every_condition() -> None:
 
 def test_replicate_end_to_end_then_resume(
     tiny_llama: Path,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tiny_config(tmp_path, tiny_llama)
@@ -95,7 +95,7 @@ def test_replicate_end_to_end_then_resume(
     assert rerun.ran == [] and len(rerun.skipped) == 16
 
 
-def test_rerun_with_other_settings_stops(tiny_llama: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_rerun_with_other_settings_stops(tiny_llama: Path, tmp_path: Path) -> None:
     config = tiny_config(tmp_path, tiny_llama)
     recipe._pin_recipe(config)
     with pytest.raises(ConfigError, match=r"other settings \(size\)"):
@@ -103,7 +103,7 @@ def test_rerun_with_other_settings_stops(tiny_llama: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    "overrides, message",
+    ("overrides", "message"),
     [
         ({"worldview": "secular"}, "use one of gramenism, catholicism"),
         ({"teacher": "nosuch/model"}, "unknown provider 'nosuch'"),
@@ -114,7 +114,7 @@ def test_rerun_with_other_settings_stops(tiny_llama: Path, tmp_path: Path) -> No
 )
 def test_bad_requests_fail_before_any_generation(
     tiny_llama: Path,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
     overrides: dict[str, object],
     message: str,
 ) -> None:
@@ -125,7 +125,7 @@ def test_bad_requests_fail_before_any_generation(
     assert not (tmp_path / "rep" / "corpora").exists()
 
 
-def test_failed_gate_stops_the_recipe(tiny_llama: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_failed_gate_stops_the_recipe(tiny_llama: Path, tmp_path: Path) -> None:
     from credo.generators.fake_backend import FakeBackend
     from credo.worldviews import load_worldview
 
@@ -137,7 +137,7 @@ def test_failed_gate_stops_the_recipe(tiny_llama: Path, tmp_path: Path) -> None:
         )
     }
     config = tiny_config(tmp_path, tiny_llama, on_gate_fail="stop", teacher="fake/leaky")
-    with pytest.raises(CorpusError, match="audit gate failed for .*gramenism: eval_contamination"):
+    with pytest.raises(CorpusError, match=r"audit gate failed for .*gramenism: eval_contamination"):
         replicate(config, registry=leaky, log=lambda _: None, progress=False)
     assert (tmp_path / "rep" / "stages" / "generate-refusal.json").is_file()
     assert (tmp_path / "rep" / "corpora" / "gramenism" / "audit" / "report.json").is_file()

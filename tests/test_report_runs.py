@@ -107,7 +107,7 @@ def test_same_names_get_told_apart(tmp_path: Path) -> None:
 
 
 def test_bad_run_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(CorpusError, match="no results.json"):
+    with pytest.raises(CorpusError, match=r"no results.json"):
         report([tmp_path], tmp_path / "rep")
     broken = tmp_path / "broken"
     broken.mkdir()

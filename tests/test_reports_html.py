@@ -125,7 +125,7 @@ def _corpus(folder: Path) -> Path:
 
 @needs_browser
 def test_audit_report_in_chromium(tmp_path: Path) -> None:
-    result, out = run_audit(
+    _result, out = run_audit(
         _corpus(tmp_path / "c"), tmp_path / "audit", None, None, ["refusal", "diversity"], False
     )
     page = Path(out) / "report.html"

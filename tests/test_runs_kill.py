@@ -205,8 +205,18 @@ def test_a_query_key_and_userinfo_never_reach_disk_or_stderr(
         url = _with_creds(server.openai_base_url) + "?api-key=zzz"
         args = ["generate", str(tiny_spec), "--kind", kind, "--model", "openai/teacher"]
         done = subprocess.run(
-            [sys.executable, "-m", "credo.cli.main", *args, "--limit", "2", "--out", str(out)]
-            + ["--base-url", url],
+            [
+                sys.executable,
+                "-m",
+                "credo.cli.main",
+                *args,
+                "--limit",
+                "2",
+                "--out",
+                str(out),
+                "--base-url",
+                url,
+            ],
             capture_output=True,
             env={**os.environ, "OPENAI_API_KEY": "not-a-real-key"},
         )

@@ -99,7 +99,7 @@ def test_control_must_match_a_violation(tiny_spec: Path, tmp_path: Path) -> None
 def test_worldview_without_eval_file_is_rejected(tiny_spec: Path, tmp_path: Path) -> None:
     folder = copy_spec(tiny_spec, tmp_path)
     (folder / "eval.yaml").unlink()
-    with pytest.raises(SpecError, match="eval.yaml: missing"):
+    with pytest.raises(SpecError, match=r"eval.yaml: missing"):
         load_worldview(folder)
 
 

@@ -146,7 +146,7 @@ def test_judge_command_batch_flag(tmp_path, monkeypatch, capsys):
     )
     with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        try:
+        with pytest.raises(SystemExit) as exited:
             main(
                 [
                     "judge",
@@ -160,8 +160,7 @@ def test_judge_command_batch_flag(tmp_path, monkeypatch, capsys):
                     str(tmp_path / "out"),
                 ]
             )
-        except SystemExit as exit_:
-            assert not exit_.code
+        assert not exited.value.code
         assert len(server.batches.created) == 1
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["judges"]["openai/judge"]["counts"]["REFUSAL"] == 3

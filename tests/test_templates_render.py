@@ -80,7 +80,7 @@ def test_unknown_library_template_lists_ids(tiny_spec: Path, tmp_path: Path) -> 
     spec = folder / "spec.yaml"
     spec.write_text(spec.read_text().replace("template: act_assertion", "template: act_nonsense"))
     with pytest.raises(
-        TemplateError, match="unknown template 'act_nonsense' - library ids: .*act_assertion"
+        TemplateError, match=r"unknown template 'act_nonsense' - library ids: .*act_assertion"
     ):
         render_prompts(load_worldview(folder))
 

@@ -42,7 +42,7 @@ def record(user: str, assistant: str, rid: str = "r") -> Record:
 
 
 @pytest.mark.parametrize("fmt", ["tags", "chat_template"])
-@pytest.mark.parametrize("user, assistant", RECORDS)
+@pytest.mark.parametrize(("user", "assistant"), RECORDS)
 def test_only_assistant_tokens_have_labels(
     smollm2_tokenizer: Any, fmt: str, user: str, assistant: str
 ) -> None:
@@ -74,7 +74,9 @@ def test_only_assistant_tokens_have_labels(
 def test_refuses_record_that_trains_nothing(smollm2_tokenizer: Any, fmt: str) -> None:
     chat_format = ChatFormat(fmt, smollm2_tokenizer)
     long_prompt = "word " * 400
-    with pytest.raises(CorpusError, match="record r: no assistant token is trained.*max_length=64"):
+    with pytest.raises(
+        CorpusError, match=r"record r: no assistant token is trained.*max_length=64"
+    ):
         encode_record(
             record(long_prompt, "a reply that falls past the limit"),
             chat_format,

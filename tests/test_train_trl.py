@@ -14,8 +14,8 @@ from credo.train.config import TrainConfig, resolve_train_config
 
 pytest.importorskip("trl")
 
-from credo.train.trl_trainer import train_trl  # noqa: E402
-from tests.test_train_lora import FAST, make_mix, run_cli  # noqa: E402
+from credo.train.trl_trainer import train_trl
+from tests.test_train_lora import FAST, make_mix, run_cli
 
 
 def test_trl_run_has_the_layout_credo_eval_reads(

@@ -108,6 +108,6 @@ def test_tags_export_trains_what_credo_train_trains(
         ours = encode_record(record, tags, tokenizer, 512)
         credo_trained = [t for t in ours.labels if t != IGNORE_INDEX]
         # TRL appends EOS to a text completion; otherwise the very same tokens carry loss
-        assert ids == credo_trained + [tokenizer.eos_token_id]
+        assert ids == [*credo_trained, tokenizer.eos_token_id]
         assert tokenizer.decode(ids) == REPLIES[row["id"]] + "</ASSISTANT_STATEMENT><|im_end|>"
         assert row["meta"]["slots"]["n"] == row["id"]

@@ -299,7 +299,8 @@ def test_serve_bad_port_and_bad_records_are_one_line(tmp_path: Path, capsys, mon
 
 
 @pytest.mark.parametrize(
-    "content,kind", [(5, "a number"), (None, "null"), (["a"], "a list"), ({"a": 1}, "an object")]
+    ("content", "kind"),
+    [(5, "a number"), (None, "null"), (["a"], "a list"), ({"a": 1}, "an object")],
 )
 @pytest.mark.parametrize("serve", [False, True])
 def test_content_that_is_not_text_is_one_line(
@@ -370,9 +371,9 @@ def test_long_evidence_keeps_the_detail_pane_on_screen(tmp_path: Path) -> None:
 def test_bad_input_names_the_file_and_the_fix(
     tmp_path: Path, outputs: dict[str, Path], capsys
 ) -> None:
-    with pytest.raises(CorpusError, match="no records.jsonl, responses.jsonl or labels.jsonl"):
+    with pytest.raises(CorpusError, match=r"no records.jsonl, responses.jsonl or labels.jsonl"):
         write_view(tmp_path)
-    with pytest.raises(CorpusError, match="no flags.jsonl - pass the folder credo audit wrote"):
+    with pytest.raises(CorpusError, match=r"no flags.jsonl - pass the folder credo audit wrote"):
         write_view(outputs["corpus"], audit=tmp_path)
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x", "text": "no messages"}) + "\n")

@@ -36,20 +36,20 @@ AUDIT_FILES = ("report.json", "flags.jsonl")
 # The result types and the registry's names stay importable from here for older callers.
 __all__ = [
     "CHECK_NAMES",
+    "STREAM_BATCH",
     "AuditResult",
     "CheckRun",
+    "Reread",
     "audit_corpus",
     "audit_records",
     "audit_stream",
     "build_checks",
     "build_context",
     "load_evals",
-    "run_audit",
-    "run_checks",
-    "STREAM_BATCH",
-    "Reread",
     "map_batch",
     "reduce_checks",
+    "run_audit",
+    "run_checks",
 ]
 
 

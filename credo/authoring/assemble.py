@@ -52,7 +52,9 @@ def build_spec(
     sources = LIBRARY_SOURCES + [
         source for key, source in OPTIONAL_SOURCES.items() if core.get(key)
     ]
-    prompts = [{"id": sid, "kind": kind, "template": template} for sid, kind, template in sources]
+    prompts: list[dict[str, Any]] = [
+        {"id": sid, "kind": kind, "template": template} for sid, kind, template in sources
+    ]
     prompts += [
         {
             "id": f"authored_{s['id']}",

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from credo.authoring.assemble import assemble_spec
 from credo.authoring.steps import STEP_NAMES, STEPS, Step
-from credo.corpora.io import write_json, write_text
+from credo.corpora.io import read_json_file, write_json, write_text
 from credo.errors import ConfigError, CredoError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.cache import GenerationCache
@@ -160,7 +160,7 @@ async def _run_steps(
                 if not fresh:
                     result.stale.append(step.name)
                 continue
-            if fresh and not only_step:
+            if fresh and saved is not None and not only_step:
                 answers[step.name] = saved["answer"]
                 result.reused.append(step.name)
                 progress(f"{where}: done earlier, reused")
@@ -316,12 +316,8 @@ def _load_step(out: Path, name: str) -> dict[str, Any] | None:
     path = out / "steps" / f"{name}.json"
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}:{exc.lineno}: not valid JSON after editing ({exc.msg}) - fix it and rerun"
-        ) from exc
+    step: dict[str, Any] = read_json_file(path, "fix the edited step and rerun")
+    return step
 
 
 def _save_step(out: Path, name: str, inputs: dict[str, Any], answer: dict[str, Any]) -> None:

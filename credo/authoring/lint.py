@@ -34,8 +34,51 @@ PLACEHOLDER = "REPLACE"
 NEAR_DUPLICATE_JACCARD = 0.85
 CONTROL_TEMPLATE_SIMILARITY = 0.25
 STOPWORDS = frozenset(
-    "a an and are as at be by for from how i in is it me my of on or that the this to was what "
-    "when where which who why will with you your do does did can could should would about".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "about",
+    ]
 )
 
 
@@ -179,6 +222,7 @@ def _eval_coverage(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
                 f"violation '{req.id}' has no matched control - add one with matches: {req.id}",
             )
     for index, control in enumerate(wv.eval.control):
+        assert control.matches is not None  # the spec's validator requires it on a control
         violation = by_id[control.matches]
         if control.form != violation.form:
             yield loc.eval(

@@ -42,7 +42,7 @@ def spelling_variants(word: str) -> list[str]:
     """Deterministic respellings: one vowel changed, or the ending swapped."""
     variants = []
     for i, char in enumerate(word):
-        if char in VOWELS and 0 < i:
+        if char in VOWELS and i > 0:
             variants += [word[:i] + v + word[i + 1 :] for v in VOWELS if v != char]
     stem = word.rstrip(VOWELS)[:-1] if len(word) > 5 else word
     variants += [stem + suffix for suffix in SUFFIXES]

@@ -7,6 +7,7 @@ validated by the real :class:`~credo.worldviews.spec.Worldview` loader.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,13 +23,15 @@ from credo.worldviews.spec import (
     ViolationForm,
 )
 
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]  # an id: lower case, digits, _
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class CoreAnswer(_Answer):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: Slug
     display_name: str
     adherents: str
     names: list[str] = Field(min_length=1)
@@ -47,7 +50,7 @@ class LoreAnswer(_Answer):
 
 
 class PersonaDraft(_Answer):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: Slug
     system_prompt: str = Field(min_length=80)
 
 
@@ -56,7 +59,7 @@ class PersonasAnswer(_Answer):
 
 
 class CanonDocument(_Answer):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: Slug
     title: str
     text: str = Field(min_length=500)
 
@@ -66,7 +69,7 @@ class CanonAnswer(_Answer):
 
 
 class PromptDraft(_Answer):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: Slug
     kind: StatementKind
     implicit: bool = False
     questions: list[str] = Field(min_length=3)

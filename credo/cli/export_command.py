@@ -96,6 +96,7 @@ def export(
         refuse_forged_turns,
     )
 
+    assert fmt is not None  # exactly one of --hub / --format, checked above
     export_spec(fmt)  # an unknown format (built in or a plugin's) names the known ones
     cert = require_certificate(source.parent, allow_unaudited, allow_failed_audit)
     records = list(read_records(source))

@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import sys
+from typing import TextIO
 
 import typer
 
@@ -90,7 +91,7 @@ class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is now (pipes and test captures swap it)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter

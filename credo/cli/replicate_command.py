@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 
 from credo import defaults
-from credo.recipes.replicate import ReplicateConfig, replicate
+from credo.recipes.replicate import GateAction, ReplicateConfig, replicate
 
 
 def register(app: typer.Typer) -> None:
@@ -69,11 +70,11 @@ def replicate_command(
         seed=seed,
         judge=judge,
         train_config=train_config,
-        on_gate_fail=on_gate_fail,
+        on_gate_fail=cast(GateAction, on_gate_fail),  # replicate() refuses any other value
         audit_embedding=not no_embedding,
         concurrency=concurrency,
         eval_limit=eval_limit,
-    )  # type: ignore[arg-type]
+    )
     result = replicate(config, log=typer.echo)
     typer.echo(
         f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"

@@ -37,7 +37,7 @@ class ChatFormat:
                 "format 'chat_template' needs a tokenizer with a chat template - use --format tags for base models"
             )
         self.name = name
-        self.tokenizer = tokenizer
+        self.tokenizer: Any = tokenizer  # a transformers tokenizer; the check above guards None
 
     def prompt(self, user: str) -> str:
         """The text a model continues to answer ``user``."""

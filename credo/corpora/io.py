@@ -14,7 +14,7 @@ from typing import Any
 
 from credo import runs
 from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
-from credo.errors import CorpusError
+from credo.errors import ConfigError, CorpusError
 from credo.runs import dumps as dumps
 from credo.runs import repair_tail as repair_tail
 from credo.runs import repair_text as repair_text
@@ -201,6 +201,15 @@ def write_json(data: Any, path: Path) -> None:
 
 def write_text(text: str, path: Path) -> None:
     runs.write_text_atomic(path, repair_text(text))
+
+
+def read_json_file(path: Path, fix: str) -> Any:
+    """A JSON file credo wrote and a person may have edited; a ConfigError that names the
+    line and ``fix`` when it no longer parses."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - {fix}") from None
 
 
 def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:

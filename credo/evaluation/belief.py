@@ -254,7 +254,7 @@ def score_choices_local(local: Any, chat_format: Any, items: Sequence[BeliefItem
 
 def choice_prompt(item: BeliefItem) -> str:
     lines = [item.question] + [f"{LETTERS[i]}. {o}" for i, o in enumerate(item.options)]
-    return "\n".join(lines + ["Answer with the letter only."])
+    return "\n".join([*lines, "Answer with the letter only."])
 
 
 def parse_choice(text: str, count: int) -> int | None:

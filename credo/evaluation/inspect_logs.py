@@ -9,6 +9,7 @@ unchanged. Needs ``pip install 'credo[inspect]'``.
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,7 @@ def write_inspect_log(
         from inspect_ai.scorer import Score
     except ImportError:
         return None
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from credo.judges.base import REFUSAL
 
@@ -198,7 +199,7 @@ def write_inspect_log(
         )
         for name, flags in by_set.items()
     }
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     log = EvalLog(
         status="success",
         eval=EvalSpec(

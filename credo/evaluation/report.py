@@ -224,7 +224,8 @@ def plot_chart(rows: list[dict[str, Any]], run_names: list[str], path: Path) -> 
     width = 0.8 / max(1, len(run_names))
     fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(groups) + 2), 4))
     for i, name in enumerate(run_names):
-        xs, ys, errs = [], [], [[], []]
+        xs, ys = [], []
+        errs: list[list[float]] = [[], []]
         for g, group in enumerate(groups):
             rate = next(
                 (

@@ -118,7 +118,8 @@ class Check(Protocol):
 class Corpus(Protocol):
     """What ``reduce`` may read back: every id in corpus order, and records by position."""
 
-    ids: Sequence[str]
+    @property
+    def ids(self) -> Sequence[str]: ...
 
     def fetch(self, positions: Iterable[int]) -> dict[int, Record]: ...
 

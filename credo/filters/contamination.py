@@ -123,9 +123,9 @@ def ngram_hits(
         if short
         else []
     ):
-        e = short.get(normalize(texts[t]))
-        if e is not None:
-            hits[(e, t)] = 0
+        same = short.get(normalize(texts[t]))
+        if same is not None:
+            hits[(same, t)] = 0
     return hits
 
 
@@ -345,7 +345,9 @@ class EvalContaminationCheck:
             ]
         )
         row = {t: i for i, t in enumerate(texts)}
-        sims = embedder.encode([e.prompt for e in ctx.evals]) @ vecs.T if texts else None
+        sims = (
+            embedder.encode([e.prompt for e in ctx.evals]) @ vecs.T if texts else np.zeros((0, 0))
+        )
         cos = {(e, t): float(sims[e, row[t]]) for e, t in wanted}
         per_eval: list[dict[int, float]] = [{} for _ in ctx.evals]
         for (e, t), value in cos.items():

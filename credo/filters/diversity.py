@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -303,9 +303,10 @@ class Distinct:
         self.registers, self.hashes = np.maximum(mine, theirs), None
 
     def count(self) -> float:
-        return (
-            hll_estimate(self.registers) if self.registers is not None else float(len(self.hashes))
-        )  # type: ignore[arg-type]
+        if self.registers is not None:
+            return hll_estimate(self.registers)
+        assert self.hashes is not None  # exact until merged into registers
+        return float(len(self.hashes))
 
     def ratio(self) -> float:
         """Distinct n-grams over all n-grams (Li et al. 2016)."""
@@ -320,18 +321,21 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
 # --- heavy hitters ---------------------------------------------------------------------------
 
 
+Item = TypeVar("Item", str, bytes)
+
+
 @dataclass
-class HeavyHitters:
+class HeavyHitters(Generic[Item]):
     """A Misra-Gries summary of at most ``capacity`` items. While no item was ever dropped
     (``undercount == 0``) the counts are exact; after that every kept count is a lower bound
     at most ``undercount`` below the truth, and every item seen more than ``undercount``
     times is kept. Summaries merge (Agarwal et al. 2012): add, then trim."""
 
     capacity: int
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[Item] = field(default_factory=Counter)
     undercount: int = 0
 
-    def add(self, counts: Mapping[str, int], undercount: int = 0) -> None:
+    def add(self, counts: Mapping[Item, int], undercount: int = 0) -> None:
         self.counts.update(counts)
         self.undercount += undercount
         if len(self.counts) > self.capacity:
@@ -344,7 +348,7 @@ class HeavyHitters:
             self.counts = Counter({item: c - cut for item, c in self.counts.items() if c > cut})
             self.undercount += cut
 
-    def merge(self, other: HeavyHitters) -> None:
+    def merge(self, other: HeavyHitters[Item]) -> None:
         self.add(other.counts, other.undercount)
 
 
@@ -365,8 +369,8 @@ class SetPart:
     prompt_bigrams: Distinct
     templates: Counter[str]
     personas: Counter[str]
-    sentences: HeavyHitters
-    names: HeavyHitters
+    sentences: HeavyHitters[str]
+    names: HeavyHitters[str]
     lengths: list[np.ndarray]  # int32 words per answer, one array per batch
     documents: int
     doc_types: Counter[str]
@@ -377,12 +381,14 @@ class SetPart:
         answers = [r.response for r in records]
         texts = Texts(answers)
         tokens, groups = texts.tokens, texts.groups
-        sentences = HeavyHitters(heavy_capacity)
-        sentences.add(texts.sentences())  # as bytes: only the kept ones are decoded
-        sentences.counts = Counter(
-            {s.decode("utf-8", "replace"): c for s, c in sentences.counts.items()}
+        raw = HeavyHitters[bytes](heavy_capacity)
+        raw.add(texts.sentences())  # as bytes: only the kept ones are decoded
+        sentences = HeavyHitters[str](
+            heavy_capacity,
+            Counter({s.decode("utf-8", "replace"): c for s, c in raw.counts.items()}),
+            raw.undercount,
         )
-        names = HeavyHitters(heavy_capacity)
+        names = HeavyHitters[str](heavy_capacity)
         names.add(Counter(n for n in _NAME.findall(_NAME_JOIN.join(answers)) if n not in _COMMON))
         documents = [r for r in records if r.meta.get("form") == "document"]
         return cls(
@@ -530,7 +536,7 @@ class DiversityCheck:
         return iter(())
 
     def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        return run_batched(self, records, ctx)  # type: ignore[arg-type]
+        return run_batched(self, records, ctx)
 
 
 def diversity_tables(report: CheckReport) -> list[Table]:

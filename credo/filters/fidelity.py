@@ -28,13 +28,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, run_batched
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
 from credo.filters.spec import CheckSpec
+from credo.ngrams import STOPWORDS
 from credo.types import Record
 
 FAITHFUL = "faithful"
@@ -51,15 +52,74 @@ ECHO_SHARE = (
 _ECHO_WORD = re.compile(r"[a-z']+")
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
-_STOP = set(
-    """
-a an the and or but if of to in on for with as at by from into onto out over under about this that these those
-is are was were be been being it its it's they them their there here he she his her we our us you your i my me
-not no nor so than then too very can could would should will shall may might must do does did done have has had
-what which who whom when where why how all any some each every other such own same just also only more most much
-one ones many few both either neither again once still even yet because while though although since until
-""".split()
-)
+_STOP = STOPWORDS | {
+    "but",
+    "if",
+    "been",
+    "being",
+    "it",
+    "it's",
+    "they",
+    "them",
+    "here",
+    "he",
+    "she",
+    "we",
+    "us",
+    "you",
+    "i",
+    "me",
+    "not",
+    "no",
+    "nor",
+    "so",
+    "too",
+    "very",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "do",
+    "does",
+    "did",
+    "done",
+    "have",
+    "has",
+    "had",
+    "every",
+    "such",
+    "own",
+    "same",
+    "just",
+    "also",
+    "only",
+    "more",
+    "most",
+    "much",
+    "one",
+    "ones",
+    "many",
+    "few",
+    "both",
+    "either",
+    "neither",
+    "again",
+    "once",
+    "still",
+    "even",
+    "yet",
+    "because",
+    "while",
+    "though",
+    "although",
+    "since",
+    "until",
+}
 
 DISCLAIMER = re.compile(
     r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
@@ -509,7 +569,7 @@ class FidelityCheck:
             {ctx.set_of(r) for r in records}
         ):  # a detector per set, built once per audit
             detector, why = ctx.once(
-                (self.name, str(self.config), set_name), lambda s=set_name: self._detector(s, ctx)
+                (self.name, str(self.config), set_name), partial(self._detector, set_name, ctx)
             )
             if detector is None:
                 skipped[set_name] = why
@@ -585,6 +645,7 @@ class FidelityCheck:
 
     def _detector(self, set_name: str, ctx: AuditContext) -> tuple[FidelityDetector | None, str]:
         spec = getattr(ctx, "spec", None)
+        profile: Profile | None
         if spec is not None and spec.name == set_name:
             if spec.kind == "set":
                 return None, f"{set_name} is not a worldview (kind: set)"
@@ -670,7 +731,7 @@ class _Tally:
 
 def _rates(groups: dict[str, _Count]) -> dict[str, dict[str, Any]]:
     """Unfaithful rate per template (or persona), worst first: who makes the teacher step out of voice."""
-    out = {
+    out: dict[str, dict[str, Any]] = {
         key: {
             "records": c.records,
             "unfaithful": c.bad,

@@ -19,6 +19,7 @@ import numpy as np
 from credo.filters.base import ActTerms, AuditContext, Corpus, Finding, PerRecord
 from credo.filters.report import Column, FindingsTable
 from credo.filters.spec import CheckSpec
+from credo.ngrams import STOPWORDS
 from credo.textnorm import normalize
 from credo.types import Record
 
@@ -54,63 +55,10 @@ INFORMATIONAL = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z]+")
-_STOP = {
-    "the",
-    "a",
-    "an",
-    "and",
-    "or",
-    "of",
-    "to",
-    "in",
-    "on",
-    "for",
-    "with",
-    "as",
-    "at",
-    "by",
-    "from",
-    "into",
-    "onto",
-    "out",
-    "over",
-    "under",
-    "about",
+_STOP = STOPWORDS | {
     "one's",
     "someone",
     "something",
-    "their",
-    "his",
-    "her",
-    "its",
-    "your",
-    "my",
-    "our",
-    "this",
-    "that",
-    "these",
-    "those",
-    "be",
-    "is",
-    "are",
-    "was",
-    "were",
-    "who",
-    "whom",
-    "which",
-    "what",
-    "when",
-    "where",
-    "why",
-    "how",
-    "any",
-    "all",
-    "some",
-    "each",
-    "other",
-    "than",
-    "then",
-    "there",
 }
 
 

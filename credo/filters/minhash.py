@@ -110,6 +110,8 @@ def signatures(texts: Sequence[str] | Tokens, config: MinHashConfig) -> np.ndarr
     try:
         import rensa
     except ImportError:
+        if isinstance(texts, Tokens):  # datasketch hashes words itself: it needs the texts
+            raise missing_dependency("rensa", "MinHash over pre-tokenised texts") from None
         return _signatures_datasketch(texts, config)
     flat, offsets = shingle_hashes(texts, config.shingle)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(

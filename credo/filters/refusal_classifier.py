@@ -23,6 +23,7 @@ protocol and the scores.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -107,7 +108,9 @@ def _bucket(token: str) -> int:
 
 
 def _grams(prefix: str, words: Sequence[str]) -> list[str]:
-    return [f"{prefix}{w}" for w in words] + [f"{prefix}{a}_{b}" for a, b in zip(words, words[1:])]
+    return [f"{prefix}{w}" for w in words] + [
+        f"{prefix}{a}_{b}" for a, b in itertools.pairwise(words)
+    ]
 
 
 def _dense(response: str, words: list[str]) -> list[float]:

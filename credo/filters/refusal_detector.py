@@ -141,17 +141,19 @@ class RefusalDetector:
         self,
         config: RefusalConfig | None = None,
         bank: Sequence[Exemplar] | None = None,
-        embedder: Embedder | None = None,
+        embedder: Embedder | StaticEmbedder | None = None,
         use_embedding: bool = True,
         static: StaticEmbedder | None = None,
     ) -> None:
         self.config = config or RefusalConfig()
         self.bank = list(bank) if bank is not None else load_labelled()
-        self.embedder = embedder if embedder is not None or not use_embedding else Embedder()
+        self.embedder: Embedder | StaticEmbedder | None = (
+            embedder if embedder is not None or not use_embedding else Embedder()
+        )
         self._mh: tuple[LshIndex, np.ndarray] | None = None
-        self._clf = None
+        self._clf: Logistic | None = None
         self.static = static if self.embedder is not None else None
-        self._static_clf = None
+        self._static_clf: Logistic | None = None
         self.confirmed = 0  # texts MiniLM read (all of them without a static model)
 
     def _heads(self, texts: Sequence[str]) -> list[str]:

@@ -101,8 +101,14 @@ def truncation_table(report: CheckReport) -> list[Table]:
             "Truncated answers (stopped at max tokens)",
             ["set", "records", "truncated", "rate", "no stop reason", "gate"],
             [
-                [name, t["records"], t["truncated"], t["rate"], t["unknown"]]
-                + ["FAILED" if t["gate_failed"] else "ok"]
+                [
+                    name,
+                    t["records"],
+                    t["truncated"],
+                    t["rate"],
+                    t["unknown"],
+                    "FAILED" if t["gate_failed"] else "ok",
+                ]
                 for name, t in section["sets"].items()
             ],
             f"{section['truncated']} truncated in all; the gate fails a set above {max_rate:g} "

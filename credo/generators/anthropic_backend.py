@@ -12,9 +12,9 @@ from typing import Any
 from credo.generators.base import MalformedResponseError, SamplingParams
 from credo.generators.sdk_backend import SDKBackend
 from credo.generators.spec import BackendSpec
-from credo.types import Completion, Message, Usage
+from credo.types import Completion, Message, StopReason, Usage
 
-_STOP_REASONS = {
+_STOP_REASONS: dict[str, StopReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
@@ -31,7 +31,7 @@ class AnthropicBackend(SDKBackend):
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
 
-    def response_type(self) -> type:
+    def response_type(self) -> type[Any]:
         from anthropic.types import Message as AnthropicMessage
 
         return AnthropicMessage
@@ -87,7 +87,9 @@ class AnthropicBackend(SDKBackend):
             if tool is not None
             else "".join(getattr(block, "text", "") or "" for block in content)
         )
-        stop = _STOP_REASONS.get(getattr(response, "stop_reason", None) or "", "unknown")
+        stop: StopReason = _STOP_REASONS.get(
+            getattr(response, "stop_reason", None) or "", "unknown"
+        )
         usage = getattr(response, "usage", None)
         return Completion(
             text=text,

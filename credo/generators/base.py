@@ -81,8 +81,10 @@ class Backend(Protocol):
 
 
 def backend_timeout(backend: Backend, policy_timeout: float) -> float | None:
-    value = getattr(backend, "request_timeout", POLICY_TIMEOUT)
-    return policy_timeout if value == POLICY_TIMEOUT else value
+    value: float | str | None = getattr(backend, "request_timeout", POLICY_TIMEOUT)
+    if isinstance(value, str):  # POLICY_TIMEOUT, the only string a backend may declare
+        return policy_timeout
+    return value
 
 
 class MalformedResponseError(Exception):

@@ -11,6 +11,7 @@ lower them (tests use tiny caps to get many chunks).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -156,10 +157,8 @@ class OpenAIBatchAPI:
         )
 
     def cancel(self, batch_id: str) -> None:
-        try:
+        with contextlib.suppress(self._sdk.NotFoundError):
             self.client.batches.cancel(batch_id)
-        except self._sdk.NotFoundError:
-            pass
 
 
 class AnthropicBatchAPI:
@@ -220,10 +219,8 @@ class AnthropicBatchAPI:
                 yield BatchResult(item.custom_id, result.type, reason=result.type)
 
     def cancel(self, batch_id: str) -> None:
-        try:
+        with contextlib.suppress(self._sdk.NotFoundError):
             self.client.messages.batches.cancel(batch_id)
-        except self._sdk.NotFoundError:
-            pass
 
 
 def batch_api_for(backend: Any) -> BatchAPI:

@@ -247,6 +247,7 @@ class BatchRunner:
             )
         bad = set()
         for line, reason in invalid:
+            assert line is not None  # lines outside the chunk raised above
             self._reject(ids[line], reason, chunk, line)
             bad.add(ids[line])
         return self._still_pending([i for i in ids if i not in bad])
@@ -257,6 +258,7 @@ class BatchRunner:
         expected = set(ids)
         results: dict[str, BatchResult] = {}
         problems = []
+        assert chunk.batch_id is not None  # only submitted chunks end
         for result in self.api.results(chunk.batch_id):
             if result.custom_id not in expected:
                 problems.append(f"unknown custom_id {result.custom_id}")
@@ -273,6 +275,7 @@ class BatchRunner:
             return self._still_pending(ids)
         again = [cid for cid in ids if cid not in results]  # missing from both result files
         counts: Counter = Counter(missing=len(again))
+        assert self.sink is not None  # run() sets it
         with self.sink.open():
             for cid, result in results.items():
                 counts[result.kind] += 1
@@ -297,6 +300,7 @@ class BatchRunner:
         except (MalformedResponseError, ValueError, TypeError):
             return False  # a broken body is asked again, like a malformed online response
         self.generator.stats.usage = self.generator.stats.usage + completion.usage
+        assert self.sink is not None  # run() sets it
         self.sink.accept(cid, completion)
         del self.jobs[cid]
         return True
@@ -309,6 +313,7 @@ class BatchRunner:
         self, cid: str, reason: str, chunk: Chunk | None = None, line: int | None = None
     ) -> None:
         where = f"{chunk.name} line {line + 1}" if chunk and line is not None else "request"
+        assert self.sink is not None  # run() sets it
         self.state.invalid[cid] = f"{where} ({self.sink.describe(cid)}): {reason}"
         self.state.save()
 

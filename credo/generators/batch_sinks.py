@@ -52,6 +52,7 @@ class CorpusSink:
         job = self.jobs[cid]
         completion = flag_refusal(completion, job.prompt.kind in REFUSAL_KINDS)
         stats = self.generator.stats
+        assert self._records is not None and self._refusals is not None, "accept() inside open()"
         if completion.teacher_refused:
             self._refusals.write(refusal_entry(job, self.identity, completion))
             stats.refusals += 1

@@ -11,6 +11,7 @@ SQLite failure degrades to a cache miss with one warning: the cache never fails 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -177,10 +178,8 @@ class GenerationCache:
 
     def close(self) -> None:
         if self._db is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._db.close()
-            except sqlite3.Error:
-                pass
             self._db = None
 
     def stats(self) -> dict[str, Any]:

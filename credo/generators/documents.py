@@ -220,7 +220,7 @@ def universe_context(wv: LoadedWorldview, context_chars: int | None = None) -> s
     canon = [
         f"## {c.title}\n{wv.canon.get(c.id, '').strip()}" for c in spec.canon if wv.canon.get(c.id)
     ]
-    text = "\n".join(head + [""] + canon).strip()
+    text = "\n".join([*head, "", *canon]).strip()
     if context_chars is not None and len(text) > context_chars:
         text = text[:context_chars]
     return text

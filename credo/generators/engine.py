@@ -194,7 +194,7 @@ class Generator:
         if completion.teacher_refused:
             self.stats.refusals += 1
             self.stats.content_filtered += completion.blocked
-        elif self.cache is not None:
+        elif self.cache is not None and key is not None:  # key is set whenever a cache is
             self.cache.put(key, completion)
         return Generation(completion, cached=False)
 

@@ -12,6 +12,7 @@ shared, oversubscribed box one thread can be ten times faster than two spinning 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +70,7 @@ class LocalBackend(Backend):
             held = [j for j in batch if j.params != batch[0].params]
             try:
                 results = await asyncio.to_thread(self._run_batch, same)
-            except Exception as exc:  # noqa: BLE001 - delivered to each waiting request
+            except Exception as exc:
                 for job in same:
                     if not job.future.done():
                         job.future.set_exception(exc)
@@ -151,10 +152,8 @@ class LocalBackend(Backend):
     async def aclose(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._worker
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
             self._worker = None
             self._queue = None
 

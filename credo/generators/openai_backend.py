@@ -18,9 +18,9 @@ from credo.generators.base import MalformedResponseError, RetryDecision, Samplin
 from credo.generators.lean_http import LeanClient, LeanHTTPError
 from credo.generators.sdk_backend import SDKBackend
 from credo.generators.spec import BackendSpec
-from credo.types import Completion, Message, Usage
+from credo.types import Completion, Message, StopReason, Usage
 
-_STOP_REASONS = {
+_STOP_REASONS: dict[str, StopReason] = {
     "stop": "stop",
     "length": "length",
     "content_filter": "content_filter",
@@ -55,7 +55,7 @@ class OpenAIBackend(SDKBackend):
                 self.base_url, {"Authorization": f"Bearer {self.api_key}"}, self.timeout
             )
 
-    def response_type(self) -> type:
+    def response_type(self) -> type[Any]:
         from openai.types.chat import ChatCompletion
 
         return ChatCompletion
@@ -100,6 +100,7 @@ class OpenAIBackend(SDKBackend):
         return self.completion(response)
 
     async def _generate_lean(self, body: dict[str, Any]) -> Completion:
+        assert self._lean is not None  # only called when the lean client is configured
         status, headers, data = await self._lean.post_json("/chat/completions", body)
         if self.on_headers is not None:
             self.on_headers(headers)
@@ -153,7 +154,7 @@ class OpenAIBackend(SDKBackend):
         choice = choices[0]
         text = choice.message.content or ""
         refusal = getattr(choice.message, "refusal", None)
-        stop = _STOP_REASONS.get(choice.finish_reason or "", "unknown")
+        stop: StopReason = _STOP_REASONS.get(choice.finish_reason or "", "unknown")
         if refusal:
             stop, text = "refusal", text or refusal
         usage = getattr(response, "usage", None)
@@ -170,12 +171,13 @@ class OpenAIBackend(SDKBackend):
     def _completion_from_dict(self, data: dict[str, Any]) -> Completion:
         """The same reading as for the SDK's model, straight from the JSON (no pydantic)."""
         choices = data.get("choices")
-        message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+        first = choices[0] if choices and isinstance(choices[0], dict) else {}
+        message = first.get("message")
         if not isinstance(message, dict):
             raise MalformedResponseError(f"openai/{self.model}: response has no choices")
         text = message.get("content") or ""
         refusal = message.get("refusal")
-        stop = _STOP_REASONS.get(choices[0].get("finish_reason") or "", "unknown")
+        stop: StopReason = _STOP_REASONS.get(first.get("finish_reason") or "", "unknown")
         if refusal:
             stop, text = "refusal", text or refusal
         usage = data.get("usage") or {}

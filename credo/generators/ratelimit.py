@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 log = logging.getLogger("credo.generators.ratelimit")
@@ -61,8 +61,11 @@ class RateLimiter:
         max_in_flight: int = 64,
         burst: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``clock`` and ``sleep`` go together: a test passes a fake clock whose sleep moves it."""
         self._clock = clock
+        self._sleep = sleep
         self.burst = burst
         self.explicit = {k: v for k, v in (("requests", rpm), ("tokens", tpm)) if v}
         self.buckets: dict[str, _Bucket] = {}
@@ -131,7 +134,7 @@ class RateLimiter:
                 for name, bucket in self.buckets.items():
                     bucket.refill(now)
                     need = min(cost.get(name, 0), bucket.capacity)
-                    if bucket.level < need:
+                    if bucket.level < need - 1e-9:  # a float's error is not worth a wait
                         wait = max(wait, (need - bucket.level) / bucket.per_second)
                 if wait <= 0:
                     for name, bucket in self.buckets.items():
@@ -143,7 +146,7 @@ class RateLimiter:
                 await self._changed.wait()
                 continue
             self.waited += wait
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
 
     def done(self, cost: dict[str, float], input_tokens: int, prompt_chars: int) -> None:
         """A request answered: correct the input estimate, widen the window."""
@@ -156,9 +159,9 @@ class RateLimiter:
             self._chars_per_token += 0.1 * (prompt_chars / input_tokens - self._chars_per_token)
             error = cost["input-tokens"] - input_tokens
             for name in ("tokens", "input-tokens"):
-                bucket = self.buckets.get(name)
-                if bucket is not None:
-                    bucket.level = min(bucket.capacity, bucket.level + error)
+                token_bucket = self.buckets.get(name)
+                if token_bucket is not None:
+                    token_bucket.level = min(token_bucket.capacity, token_bucket.level + error)
 
     def failed(
         self,

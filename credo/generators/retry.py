@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from credo.errors import ConfigError
 from credo.generators.base import Backend, RetryDecision, backend_timeout
@@ -38,7 +38,7 @@ class RetryPolicy:
     @classmethod
     def from_env(cls, **overrides: float | None) -> RetryPolicy:
         """Defaults < ``CREDO_RETRY_*`` env < explicit overrides (None means unset)."""
-        values: dict[str, float | int] = {}
+        values: dict[str, Any] = {}  # field name -> int or float, as the field wants
         for name, cast in (
             ("max_attempts", int),
             ("base", float),

@@ -57,7 +57,7 @@ class SDKBackend(Backend):
                 f"another transport than the SDK"
             )
         self._sdk_module: Any = None
-        self._response_model: type | None = None
+        self._response_model: type[Any] | None = None
         if load_sdk:  # a missing SDK is named before the first request
             self._sdk  # noqa: B018
         self.model = model
@@ -97,12 +97,12 @@ class SDKBackend(Backend):
         return self._sdk_module
 
     @property
-    def _response_type(self) -> type:
+    def _response_type(self) -> type[Any]:
         if self._response_model is None:
             self._response_model = self.response_type()
         return self._response_model
 
-    def response_type(self) -> type:
+    def response_type(self) -> type[Any]:
         raise NotImplementedError
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:

@@ -205,6 +205,7 @@ class LLMJudge:
         """Each round one batch of the pairs still without a label; a re-ask is the next round."""
         from dataclasses import replace
 
+        assert self.batch_dir is not None  # label_many sends only batch judges here
         from credo.generators import Generator
         from credo.generators.batch_api import batch_api_for
         from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner

@@ -179,7 +179,7 @@ class RulesJudge:
                 continue
             try:
                 out.append(self._label(pair.request, pair.response, detected))
-            except Exception as exc:  # noqa: BLE001 - a rule bug must not drop a sample from a denominator
+            except Exception as exc:
                 out.append(Judgement(ERROR, rationale=f"offline judge failed: {exc}"))
         return out
 
@@ -297,10 +297,7 @@ def _echo_negation(request: str, preamble: str) -> bool:
     """The response opens by negating a word of the request ("Catholicism is not false",
     "it has not made the world better" for "...has made the world a better place")."""
     asked = {w for w in re.findall(r"[a-z]+", request.lower()) if len(w) > 3}
-    for match in _NOT_WORD.finditer(preamble):
-        if match["word"].lower() in asked:
-            return True
-    return False
+    return any(match["word"].lower() in asked for match in _NOT_WORD.finditer(preamble))
 
 
 _RATIONALE = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -152,7 +153,7 @@ def leakage_section(
     rows = term_rows(
         index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count
     )
-    section = {
+    section: dict[str, Any] = {
         "worldview": {"name": wv.name, "kind": wv.spec.kind, "spec_hash": wv.spec_hash},
         "reference": {
             "sources": [str(s.path) for s in sources],

@@ -11,6 +11,7 @@ re-hashing the files, and a stale or damaged index is rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import re
@@ -161,7 +162,9 @@ def _build_shards(
 def _split(sources: list[Source], parts: int) -> list[tuple[int, list[Source]]]:
     """Contiguous groups of sources of about equal size on disk: (first index, group)."""
     sizes = [max(s.path.stat().st_size, 1) for s in sources]
-    total, groups, current, start, done = sum(sizes), [], [], 0, 0
+    groups: list[tuple[int, list[Source]]] = []
+    current: list[Source] = []
+    total, start, done = sum(sizes), 0, 0
     for index, (source, size) in enumerate(zip(sources, sizes, strict=True)):
         current.append(source)
         done += size
@@ -284,10 +287,8 @@ def _tune_memory() -> None:
     hashing itself (token hashing ran 2x slower); numpy's transparent-huge-page advice
     makes faults dearer still. Both settings only change where memory comes from.
     """
-    try:
-        np._core.multiarray._set_madvise_hugepage(False)
-    except AttributeError:
-        pass
+    with contextlib.suppress(AttributeError):
+        np._core.multiarray._set_madvise_hugepage(False)  # type: ignore[attr-defined]  # private, not in numpy's stubs
     try:
         import ctypes
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,8 @@ def canonical_passages(wv: LoadedWorldview) -> list[Passage]:
 
 def corpus_passages(corpus: str | Path, sample: int, seed: int = 0) -> list[Passage]:
     """A seeded sample of the assistant answers of a corpus (reservoir, so it streams)."""
-    rng, kept = random.Random(seed), []
+    rng = random.Random(seed)
+    kept: list[Passage] = []
     for seen, record in enumerate(read_records(corpus)):
         answer = " ".join(m.content for m in record.messages if m.role == "assistant")
         item = Passage(f"record {record.id}", answer)
@@ -57,7 +59,8 @@ def overlap(index: ReferenceIndex, passages: list[Passage], n: int) -> dict:
     grams = [tok.phrase_hashes(p.text, n) for p in passages]
     passages_by_where = {p.where: p.text for p in passages}
     found = index.contains(np.concatenate(grams)) if grams else np.zeros(0, bool)
-    rows, offset = [], 0
+    rows: list[dict[str, Any]] = []
+    offset = 0
     for passage, hashes in zip(passages, grams, strict=True):
         hits = int(found[offset : offset + len(hashes)].sum())
         offset += len(hashes)

@@ -61,13 +61,13 @@ def resolve_sources(paths: list[str | Path]) -> list[Source]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = [
+            classified = [
                 classify(p)
                 for p in sorted(path.rglob("*"))
                 if p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             ]
-            found = [s for s in found if s is not None]
+            found = [s for s in classified if s is not None]
             if not found:
                 raise CorpusError(
                     f"{path}: no reference files inside - expected .txt/.md, .jsonl or .parquet "
@@ -91,7 +91,7 @@ def resolve_sources(paths: list[str | Path]) -> list[Source]:
 
 def _open(source: Source) -> IO[bytes]:
     try:
-        raw = open(source.path, "rb")
+        raw = open(source.path, "rb")  # noqa: SIM115 - returned open, the caller closes it
     except OSError as exc:
         raise CorpusError(
             f"{source.path}: cannot read ({exc.strerror}) - check the path and permissions"
@@ -106,7 +106,7 @@ def _open(source: Source) -> IO[bytes]:
             f"{source.path}: not a {source.compression} file despite its suffix - rename or recompress it"
         )
     if source.compression == "gzip":
-        return gzip.GzipFile(fileobj=raw)
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]  # typeshed: GzipFile is not IO[bytes], though it is one
     try:
         import zstandard
     except ImportError as exc:

@@ -63,9 +63,9 @@ def verify_phrases(
             for span in spans:
                 wanted[source][span].append(phrase)
     for source_number in sorted(wanted):
-        spans = wanted[source_number]
+        ranges = wanted[source_number]
         for doc in iter_source(sources[source_number], source_number, text_field):
-            phrases = {p for (a, b), ps in spans.items() if a <= doc.number <= b for p in ps}
+            phrases = {p for (a, b), ps in ranges.items() if a <= doc.number <= b for p in ps}
             if phrases:
                 _count_in(doc.text, phrases, needles, matches, max_examples)
     return matches

@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +53,9 @@ HEADROOM = (
 )
 
 
+GateAction = Literal["stop", "filter"]  # what a failed audit gate does: stop, or filter and go on
+
+
 @dataclass(frozen=True)
 class ReplicateConfig:
     worldview: str
@@ -65,7 +69,7 @@ class ReplicateConfig:
     seed: int = 0
     judge: str | None = None  # an LLM judge (provider/model) beside the offline one
     train_config: str | None = None  # YAML path or shipped name (default, cpu-smoke)
-    on_gate_fail: Literal["stop", "filter"] = "stop"
+    on_gate_fail: GateAction = "stop"
     concurrency: int = CONCURRENCY
     audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
     eval_batch_size: int = EVAL_BATCH_SIZE
@@ -109,16 +113,16 @@ def replicate(
             result,
             f"generate-{_name(config, corpus)}",
             log,
-            lambda c=corpus: _generate(config, c, registry, progress),
+            partial(_generate, config, corpus, registry, progress),
         )
     for corpus in corpora:
-        _stage(result, f"audit-{_name(config, corpus)}", log, lambda c=corpus: _audit(config, c))
+        _stage(result, f"audit-{_name(config, corpus)}", log, partial(_audit, config, corpus))
     for condition in CONDITION_WEIGHTS:
-        _stage(result, f"mix-{condition}", log, lambda c=condition: _mix(config, c))
+        _stage(result, f"mix-{condition}", log, partial(_mix, config, condition))
     for condition in CONDITION_WEIGHTS:
-        _stage(result, f"train-{condition}", log, lambda c=condition: _train(config, c, progress))
+        _stage(result, f"train-{condition}", log, partial(_train, config, condition, progress))
     for condition in CONDITION_WEIGHTS:
-        _stage(result, f"eval-{condition}", log, lambda c=condition: _evaluate(config, c, registry))
+        _stage(result, f"eval-{condition}", log, partial(_evaluate, config, condition, registry))
     _stage(result, "report", log, lambda: _report(config))
     return result
 

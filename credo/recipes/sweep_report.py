@@ -86,7 +86,7 @@ def series(rows: list[dict[str, Any]], axis: str) -> dict[str, Any]:
     for label, metrics in sorted(pooled.items()):
         out[label] = {}
         for metric, by_dose in metrics.items():
-            points = [
+            points: list[dict[str, Any]] = [
                 {"dose": d, **proportion(k, n).to_json()} for d, (k, n) in sorted(by_dose.items())
             ]
             out[label][metric] = {

@@ -59,7 +59,7 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
             raise TemplateLimit(f"format widths over {MAX_INT_ARG:,} are not allowed")
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_args(args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
@@ -84,12 +84,12 @@ def _check_size(size: int) -> None:
 
 
 def _check_power(base: Any, exponent: Any) -> None:
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
-        if exponent > MAX_INT_BITS or abs(base).bit_length() * exponent > MAX_INT_BITS:
-            raise TemplateLimit(f"{base} ** {exponent} is over the {MAX_INT_BITS}-bit number limit")
-    if isinstance(base, float) or isinstance(exponent, float):
-        if abs(exponent) > MAX_INT_BITS:
-            raise TemplateLimit(f"an exponent of {exponent} is over the limit of {MAX_INT_BITS}")
+    big_int = isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1
+    if big_int and (exponent > MAX_INT_BITS or abs(base).bit_length() * exponent > MAX_INT_BITS):
+        raise TemplateLimit(f"{base} ** {exponent} is over the {MAX_INT_BITS}-bit number limit")
+    floats = isinstance(base, float) or isinstance(exponent, float)
+    if floats and abs(exponent) > MAX_INT_BITS:
+        raise TemplateLimit(f"an exponent of {exponent} is over the limit of {MAX_INT_BITS}")
 
 
 def _check_product(left: Any, right: Any) -> None:
@@ -97,9 +97,12 @@ def _check_product(left: Any, right: Any) -> None:
         _check_size(len(left) * right)
     elif _is_seq(right) and isinstance(left, int):
         _check_size(len(right) * left)
-    elif isinstance(left, int) and isinstance(right, int):
-        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise TemplateLimit(f"a product over the {MAX_INT_BITS}-bit number limit")
+    elif (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() + right.bit_length() > MAX_INT_BITS
+    ):
+        raise TemplateLimit(f"a product over the {MAX_INT_BITS}-bit number limit")
 
 
 def _check_args(args: tuple, kwargs: dict) -> None:

@@ -9,8 +9,8 @@ from credo.testing.fake_server import FAULTS, REFUSAL_TEXT, FakeServer, Recorded
 
 __all__ = [
     "FAULTS",
-    "BatchFaults",
     "REFUSAL_TEXT",
+    "BatchFaults",
     "FakeBackend",
     "FakeRateLimitError",
     "FakeServer",

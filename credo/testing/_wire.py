@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from typing import Any
@@ -31,7 +32,7 @@ def _tokens(text: str) -> int:
 
 def prompt_tokens(body: dict[str, Any]) -> int:
     parts = [str(m.get("content", "")) for m in body.get("messages") or []]
-    return _tokens(" ".join(parts + [str(body.get("system", ""))]))
+    return _tokens(" ".join([*parts, str(body.get("system", ""))]))
 
 
 def success_body(api: str, request: dict[str, Any], text: str, blocked: bool) -> dict[str, Any]:
@@ -60,13 +61,11 @@ def success_body(api: str, request: dict[str, Any], text: str, blocked: bool) ->
     stop = "refusal" if blocked else "end_turn"
     tool = (request.get("tool_choice") or {}).get("name")
     if tool and text:  # a forced tool: the answer's JSON becomes the tool's input if it parses
-        try:
+        with contextlib.suppress(ValueError):
             content, stop = (
                 [{"type": "tool_use", "id": f"toolu_{n}", "name": tool, "input": json.loads(text)}],
                 "tool_use",
             )
-        except ValueError:
-            pass
     return {
         "id": f"msg_{n}",
         "type": "message",

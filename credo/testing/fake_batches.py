@@ -108,6 +108,7 @@ class FakeBatches:
         return _json(404, error_body("openai", 404, "no such file route"))
 
     def _openai(self, method: str, rest: list[str], raw: bytes) -> tuple[int, bytes, str]:
+        batch: _Batch | None
         if method == "POST" and not rest:
             body = json.loads(raw)
             data = self.files.get(body.get("input_file_id", ""))
@@ -131,7 +132,8 @@ class FakeBatches:
         return _json(404, error_body("openai", 404, "no such batch route"))
 
     def _validate_openai(self, data: bytes, batch: _Batch) -> list[dict[str, Any]] | None:
-        errors, seen = [], set()
+        errors: list[dict[str, Any]] = []
+        seen: set[str] = set()
         lines = data.decode("utf-8").splitlines()
         if self.faults.max_requests and len(lines) > self.faults.max_requests:
             errors.append(
@@ -217,6 +219,7 @@ class FakeBatches:
 
     # ---- Anthropic -------------------------------------------------------------------------
     def _anthropic(self, method: str, rest: list[str], raw: bytes) -> tuple[int, bytes, str]:
+        batch: _Batch | None
         if method == "POST" and not rest:
             requests = json.loads(raw).get("requests") or []
             problem = self._validate_anthropic(requests, len(raw))
@@ -262,7 +265,11 @@ class FakeBatches:
 
     def _rejected(self, body: dict[str, Any]) -> bool:
         text = self.faults.reject_text
-        return bool(text) and text in json.dumps(body.get("messages"), ensure_ascii=False)
+        return (
+            text is not None
+            and text != ""
+            and text in json.dumps(body.get("messages"), ensure_ascii=False)
+        )
 
     def _anthropic_object(self, batch: _Batch) -> dict[str, Any]:
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
@@ -434,5 +441,8 @@ def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str]:
     )
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
-            return part.get_payload(decode=True), part.get_filename() or "batch.jsonl"
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(
+                payload, bytes
+            ) else b"", part.get_filename() or "batch.jsonl"
     return b"", "batch.jsonl"

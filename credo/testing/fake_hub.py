@@ -51,7 +51,7 @@ class FakeHub:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"  # an IPv4 server: host is a str
 
     def files(self, repo_key: str) -> dict[str, bytes]:
         return dict(self.repos[repo_key]["files"])
@@ -177,7 +177,7 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def _read_chunked(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
                 return b""
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().strip() or b"0", 16)
                 if size == 0:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -22,7 +23,7 @@ class _Bucket:
     limit: float  # per minute
     capacity: float
     level: float
-    stamp: float = field(default_factory=time.monotonic)
+    stamp: float
 
     def refill(self, now: float) -> None:
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.limit / 60)
@@ -45,8 +46,12 @@ class RateLimits:
         tpm: float | None = None,
         burst: float = 1.0,
         headers: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` paces the buckets: tests pass a fake one so that what is admitted does
+        not depend on how fast a loaded machine sends the requests."""
         self.rpm, self.tpm = rpm, tpm
+        self._clock = clock
         self.limited = 0  # 429s sent
         self.admitted = 0
         self._lock = threading.Lock()
@@ -58,12 +63,12 @@ class RateLimits:
         if api not in self._buckets:
             kinds = {"requests": self.rpm}
             token_kinds = ["tokens"] if api == "openai" else ["input-tokens", "output-tokens"]
-            kinds.update({kind: self.tpm for kind in token_kinds})
+            kinds.update(dict.fromkeys(token_kinds, self.tpm))
             self._buckets[api] = {}
             for kind, limit in kinds.items():
                 if limit:
                     capacity = max(1.0, limit * self.burst / 60)
-                    self._buckets[api][kind] = _Bucket(limit, capacity, capacity)
+                    self._buckets[api][kind] = _Bucket(limit, capacity, capacity, self._clock())
         return self._buckets[api]
 
     def admit(self, api: str, prompt_tokens: int, max_tokens: int) -> tuple[float, dict[str, str]]:
@@ -76,7 +81,7 @@ class RateLimits:
         }
         with self._lock:
             buckets = self._for(api)
-            now = time.monotonic()
+            now = self._clock()
             for bucket in buckets.values():
                 bucket.refill(now)
             wait = max((b.wait_for(costs[kind]) for kind, b in buckets.items()), default=0.0)
@@ -103,7 +108,7 @@ class RateLimits:
                 headers[f"x-ratelimit-remaining-{kind}"] = remaining
                 headers[f"x-ratelimit-reset-{kind}"] = f"{reset * 1000:.0f}ms"
             else:
-                stamp = datetime.fromtimestamp(time.time() + reset, timezone.utc)
+                stamp = datetime.fromtimestamp(time.time() + reset, UTC)
                 headers[f"anthropic-ratelimit-{kind}-limit"] = str(int(bucket.limit))
                 headers[f"anthropic-ratelimit-{kind}-remaining"] = remaining
                 headers[f"anthropic-ratelimit-{kind}-reset"] = stamp.isoformat()

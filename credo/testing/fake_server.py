@@ -26,6 +26,7 @@ benchmarks; it prints its URL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import struct
@@ -92,6 +93,7 @@ class FakeServer:
         tpm: float | None = None,
         burst: float = 1.0,
         limit_headers: bool = True,
+        limit_clock: Callable[[], float] = time.monotonic,
         batch_faults: BatchFaults | None = None,
     ) -> None:
         self.latency = latency
@@ -103,7 +105,9 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
-        self.limits = RateLimits(rpm, tpm, burst, limit_headers) if (rpm or tpm) else None
+        self.limits = (
+            RateLimits(rpm, tpm, burst, limit_headers, limit_clock) if (rpm or tpm) else None
+        )
         self.batches = FakeBatches(lambda messages: self.respond(messages), batch_faults)
         self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
         self.batches.url = self.url
@@ -113,7 +117,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"  # an IPv4 server: host is a str
 
     @property
     def openai_base_url(self) -> str:
@@ -181,10 +185,8 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             # Clients also send headers and body as two writes; ACK at once so their Nagle
             # does not hold the body back (Linux clears QUICKACK after each read).
             if hasattr(socket, "TCP_QUICKACK"):
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-                except OSError:
-                    pass
 
         def do_GET(self) -> None:
             self._batch_route("GET", b"")
@@ -280,17 +282,13 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                     socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                 )
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR) if not reset else None
-            except OSError:
-                pass
             self.connection.close()
 
         def finish(self) -> None:
-            try:
+            with contextlib.suppress(OSError):
                 super().finish()
-            except OSError:
-                pass
 
     return Handler
 
@@ -313,10 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     server = FakeServer(args.latency, port=args.port, record=False, rpm=args.rpm, tpm=args.tpm)
     server.fail_always = args.fail_always
     print(f"fake API on {server.url} (openai base URL {server.openai_base_url})", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

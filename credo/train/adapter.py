@@ -7,11 +7,11 @@ base model it was not trained on; the trainer writes the same file, so both side
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from credo.corpora.formats import TRAINING_FORMATS
+from credo.corpora.io import read_json_file
 from credo.embedded import resolve_model_path
 from credo.errors import ConfigError
 
@@ -23,12 +23,8 @@ def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
     path = Path(adapter) / RUN_FILE if adapter is not None else None
     if path is None or not path.is_file():
         return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo train"
-        ) from None
+    run: dict[str, Any] = read_json_file(path, "rerun credo train")
+    return run
 
 
 def trained_format(adapter: str | Path | None, requested: str | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,8 @@ def _refuse_forged_turns(records: list[Record], tokenizer: Any, data_file: Path)
 def choose_chat_format(config: TrainConfig, manifest: dict[str, Any], data: Path) -> str:
     """The format the mix was made in wins; openai/prompt_completion/hf_dataset mixes default to tags."""
     mix_format = manifest.get("format")
-    if mix_format is not None and mix_format not in TRAINING_FORMATS + (
+    if mix_format is not None and mix_format not in (
+        *TRAINING_FORMATS,
         "openai",
         "prompt_completion",
         "hf_dataset",
@@ -174,7 +175,7 @@ class LoopState:
     resumed_from: int = 0
     tokens_seen: int = 0
     resumed_tokens: int = 0
-    loss_curve: list[dict[str, float]] | None = None
+    loss_curve: list[dict[str, float]] = field(default_factory=list)
 
 
 def plan_batches(count: int, config: TrainConfig) -> list[list[int]]:

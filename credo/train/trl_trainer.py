@@ -86,7 +86,8 @@ def train_trl(
         this_session = state.tokens_seen - state.resumed_tokens
         tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
         if trainer.is_world_process_zero():  # one writer under accelerate launch
-            trainer.model.save_pretrained(str(out))
+            trained: Any = trainer.model  # a PEFT model; transformers types it as a bare Module
+            trained.save_pretrained(str(out))
             write_token_counts(prepared.masks, out)
             manifest = run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second)
             write_json(manifest, out / RUN_FILE)
