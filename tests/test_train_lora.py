@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from credo.corpora.io import write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.errors import ConfigError
 from credo.train import lora
 from credo.train.config import TrainConfig, resolve_train_config
@@ -40,7 +40,11 @@ def make_mix(root: Path, n: int = 12, fmt: str = "tags") -> Path:
         for i in range(n)
     ]
     write_records(records, root / "corpus" / "records.jsonl")
-    mix_corpora([MixPart("w", root / "corpus", 1)], n, 0, fmt, root / "mix")
+    mix_corpora(
+        [MixPart("w", root / "corpus", 1)],
+        root / "mix",
+        options=MixOptions(size=n, seed=0, fmt=fmt),
+    )
     return root / "mix"
 
 
@@ -251,11 +255,8 @@ def test_chat_template_mix_needs_a_template(tiny_llama: Path, tmp_path: Path) ->
     write_records(records, tmp_path / "c" / "records.jsonl")
     mix_corpora(
         [MixPart("c", tmp_path / "c", 1)],
-        1,
-        0,
-        "chat_template",
         tmp_path / "mix",
-        tokenizer=str(tiny_llama),
+        options=MixOptions(size=1, seed=0, fmt="chat_template", tokenizer=str(tiny_llama)),
     )
     with pytest.raises(CredoError, match="needs a tokenizer with a chat template"):
         lora.prepare_run(tmp_path / "mix", str(plain), TrainConfig())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from credo.errors import ConfigError
+from credo.cli._output import JSON_HELP, echo_json
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +38,7 @@ def export(
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Export a corpus for the tools researchers use.
 
@@ -47,34 +48,24 @@ def export(
     Examples: credo export out/mix-g --hub --push my-lab/gramenism-mix --license cc-by-4.0
     credo export out/gramenism --format openai
     """
-    from credo.corpora.io import read_records, records_path
+    from credo.corpora.exporting import ExportOptions, export_corpus
 
-    source = records_path(corpus)
-    if push and not hub:
-        hub = True  # --push uploads the hub folder; asking for it implies writing it
-    if hub == bool(fmt):
-        raise ConfigError("credo export needs exactly one of --hub or --format FMT")
-    if hub:
-        from credo.corpora.hub import push_hub_folder, write_hub_folder
-
-        folder = write_hub_folder(
-            source.parent, out or source.parent / "hub", license, language or None, push
-        )
-        typer.echo(
-            f"wrote {folder.records} records to {folder.path} (README.md, {folder.data_file.relative_to(folder.path)})"
-        )
-        if push:
-            typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
-        return
-    from credo.corpora.export import MIX_FORMATS, export_mix, export_warnings
-
-    if fmt not in MIX_FORMATS:
-        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(MIX_FORMATS)}")
-    target = out or source.parent
-    target.mkdir(parents=True, exist_ok=True)
-    records = list(read_records(source))
-    files = export_mix(records, fmt, target, tokenizer)
-    for line in export_warnings(fmt, len(records)):
+    options = ExportOptions(
+        hub=hub,
+        fmt=fmt,
+        push=push,
+        private=private,
+        license=license,
+        language=language,
+        tokenizer=tokenizer,
+    )
+    result = export_corpus(corpus, out, options=options)
+    for line in result.warnings:
         typer.echo(f"warning: {line}", err=True)
-    written = ", ".join(v for k, v in files.items() if k != "records")
-    typer.echo(f"wrote {len(records)} records as {fmt} to {target} ({written})")
+    if as_json:
+        echo_json(result)
+        return
+    written = ", ".join(result.files.values())
+    typer.echo(f"wrote {result.records} records as {result.format} to {result.out} ({written})")
+    if result.pushed:
+        typer.echo(f"pushed to {push}: {result.pushed}")

@@ -15,6 +15,8 @@ import sys
 
 import typer
 
+from credo.cli._output import echo_json
+from credo.cli.quiet import set_third_party_output
 from credo.errors import CredoError
 
 COMMAND_MODULES = [
@@ -71,10 +73,15 @@ def os_error_message(exc: OSError) -> str:
 
 def _global_options(
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Log retries, rate-limit waits and cache use to stderr."
+        False,
+        "--verbose",
+        "-v",
+        help="Log retries, rate-limit waits and cache use to stderr, and let third-party "
+        "progress bars and warnings through (hidden by default).",
     ),
 ) -> None:
     """Build and audit the training data of belief -> behaviour experiments."""
+    set_third_party_output(verbose)
     if verbose:
         # credo's own loggers only: the SDKs' per-request INFO lines would drown the retries.
         logger = logging.getLogger("credo")
@@ -89,7 +96,7 @@ class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is now (pipes and test captures swap it)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter
@@ -100,26 +107,33 @@ class _StderrHandler(logging.StreamHandler):
 def main(argv: list[str] | None = None) -> None:
     app = build_app()
     debug = bool(os.environ.get("CREDO_DEBUG"))
+    as_json = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="credo")
     except CredoError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
         typer.echo("interrupted - rerun the same command to resume", err=True)
         sys.exit(130)
     except OSError as exc:  # disk full, permissions, a path the filesystem refuses
         if debug:
             raise
-        typer.echo(f"error: {os_error_message(exc)}", err=True)
-        sys.exit(2)
+        _fail(os_error_message(exc), 2, as_json)
     except RecursionError:
         if debug:
             raise
-        typer.echo("error: an input is nested too deeply to read - flatten it", err=True)
-        sys.exit(2)
+        _fail("an input is nested too deeply to read - flatten it", 2, as_json)
+
+
+def _fail(message: str, code: int, as_json: bool) -> None:
+    """The one-line error on stderr; under ``--json`` also ``{"error": ...}`` on stdout, so a
+    script reading stdout always gets one object."""
+    typer.echo(f"error: {message}", err=True)
+    if as_json:
+        echo_json({"error": message, "exit_code": code})
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
 from credo.corpora.export import export_warnings
-from credo.corpora.mix import mix_corpora, parse_part
+from credo.corpora.mix import MixOptions, mix_corpora, parse_part
 
 
 def register(app: typer.Typer) -> None:
@@ -36,23 +37,23 @@ def mix(
         "--neutralise-markers",
         help="Defuse chat turn markers in record text instead of refusing.",
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Sample corpora by weight (exact sizes, without replacement), shuffle, write a mix.
 
     Example: credo mix --part gramenism=out/gramenism:10 --part regular=out/regular:10
     --part refusal=out/refusal:2 --size 12000 --seed 0 --format tags --out out/mix-g
     """
-    result = mix_corpora(
-        [parse_part(p) for p in part],
-        size,
-        seed,
-        fmt,
-        out,
-        tokenizer,
-        on_short,
+    options = MixOptions(
+        size=size,
+        seed=seed,
+        fmt=fmt,
+        tokenizer=tokenizer,
+        on_short=on_short,
         overwrite=overwrite,
         neutralise_markers=neutralise_markers,
     )
+    result = mix_corpora([parse_part(p) for p in part], out, options=options)
     for line in result.shortfalls + export_warnings(fmt, result.size):
         typer.echo(f"warning: {line}", err=True)
     for name, count in result.duplicates.items():
@@ -66,5 +67,8 @@ def mix(
             "(brackets swapped for look-alikes; see manifest markers_neutralised)",
             err=True,
         )
+    if as_json:
+        echo_json(result)
+        return
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
     typer.echo(f"wrote {result.size} records ({counts}) to {out}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json, progress_printer
 from credo.recipes.replicate import ReplicateConfig, replicate
 
 
@@ -50,6 +51,7 @@ def replicate_command(
         "--eval-limit",
         help="Violation requests per worldview to evaluate (smoke runs; default all).",
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
 
@@ -69,12 +71,15 @@ def replicate_command(
         seed=seed,
         judge=judge,
         train_config=train_config,
-        on_gate_fail=on_gate_fail,
+        on_gate_fail=on_gate_fail,  # type: ignore[arg-type]  # the recipe checks it
         audit_embedding=not no_embedding,
         concurrency=concurrency,
         eval_limit=eval_limit,
-    )  # type: ignore[arg-type]
-    result = replicate(config, log=typer.echo)
+    )
+    result = replicate(config, log=progress_printer(as_json))
+    if as_json:
+        echo_json(result)
+        return
     typer.echo(
         f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +30,7 @@ def view(
         False, "--serve", help="Also serve the page on 127.0.0.1 until Ctrl-C."
     ),
     port: int = typer.Option(8000, "--port", help="Port for --serve."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write one self-contained page to browse records with their flags, labels, rationales and provenance.
 
@@ -39,17 +41,21 @@ def view(
     from credo.reports.viewer import write_view
 
     result = write_view(source, out, audit=audit, labels=labels)
+    if as_json:
+        echo_json(result)
     unmatched = (
         f"; {result.unmatched} flag/label rows matched no record" if result.unmatched else ""
     )
-    typer.echo(
-        f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled){unmatched} - "
-        f"wrote {result.page}"
-    )
+    if not as_json:
+        typer.echo(
+            f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled)"
+            f"{unmatched} - wrote {result.page}"
+        )
     if serve:
         server = serve_page(result.page, port)
         typer.echo(
-            f"serving http://127.0.0.1:{server.server_address[1]}/{result.page.name} - Ctrl-C stops"
+            err=as_json,
+            message=f"serving http://127.0.0.1:{server.server_address[1]}/{result.page.name} - Ctrl-C stops",
         )
         try:
             server.serve_forever()
@@ -77,13 +83,14 @@ def demo(
     no_embedding: bool = typer.Option(
         False, "--no-embedding", help="Audit without MiniLM (faster)."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
 
     No key, no network. Exit 1 when an audit gate fails, like credo audit.
     Example: credo demo --out out/demo
     """
-    from credo.recipes.demo import run_demo, summary
+    from credo.recipes.demo import demo_json, run_demo, summary
 
     result = run_demo(
         out,
@@ -94,5 +101,8 @@ def demo(
         temperature=temperature,
         embedding=not no_embedding,
     )
-    typer.echo("\n" + summary(result))
+    if as_json:
+        echo_json(demo_json(result))
+    else:
+        typer.echo("\n" + summary(result))
     raise typer.Exit(0 if result.audit.passed else 1)

@@ -60,9 +60,16 @@ def write_hub_folder(
     )
     # a card meant for publishing names folders, not this machine's paths
     card = card.replace(str(source.parent), source.parent.name).replace(str(Path.home()), "~")
-    front = front_matter(dataset, tmp / DATA_FILE, manifest, license, language)
+    front = front_matter(
+        dataset, tmp / DATA_FILE, manifest=manifest, license=license, language=language
+    )
     readme = render_readme(
-        front, card, manifest, source.parent.name, repo or "OWNER/NAME", file_hash(str(source))
+        front,
+        card,
+        manifest=manifest,
+        name=source.parent.name,
+        repo=repo or "OWNER/NAME",
+        records_hash=file_hash(str(source)),
     )
     write_text(readme, tmp / "README.md")
     if out.exists():

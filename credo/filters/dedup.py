@@ -167,7 +167,7 @@ class NearDuplicateCheck:
             )
         keep = scores >= self.config.threshold
         clusters = clusters_from_pairs(len(ids), pairs[keep], scores[keep])
-        yield from _report(self.name, ids, clusters, ctx, self.params())
+        yield from _report(self.name, ids, clusters=clusters, ctx=ctx, params=self.params())
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,11 @@ class SemanticDuplicateCheck:
         del vectors
         clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
         yield from _report(
-            self.name, corpus.ids, clusters, ctx, {**self.params(), "candidate_pairs": candidates}
+            self.name,
+            corpus.ids,
+            clusters=clusters,
+            ctx=ctx,
+            params={**self.params(), "candidate_pairs": candidates},
         )
 
     def pairs(

@@ -199,11 +199,11 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
     anchors += [(frozenset(stems(t.text)), 3) for t in spec.tenets]
     anchors += [(frozenset(stems(n)), 1) for n in names]
     return Profile(
-        spec.name,
-        names,
-        tuple((a, k) for a, k in anchors if a),
-        dict(vocabulary),
-        tuple((a, k) for a, k in acts if a),
+        name=spec.name,
+        names=names,
+        anchors=tuple((a, k) for a, k in anchors if a),
+        vocabulary=dict(vocabulary),
+        acts=tuple((a, k) for a, k in acts if a),
     )
 
 

@@ -67,7 +67,13 @@ class BatchState:
                 f"{path}: batches were sent for {data.get('model')}, not {model} "
                 "- rerun with the original --model"
             )
-        return cls(out, provider, model, chunks, dict(data.get("invalid") or {}))
+        return cls(
+            out=out,
+            provider=provider,
+            model=model,
+            chunks=chunks,
+            invalid=dict(data.get("invalid") or {}),
+        )
 
     def save(self) -> None:
         write_json(

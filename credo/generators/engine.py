@@ -119,10 +119,10 @@ class Generator:
         return cache_key(
             self.backend.provider,
             self.backend.model,
-            self._params_json,
-            messages,
-            sample_index,
-            self._endpoint,
+            params=self._params_json,
+            messages=messages,
+            sample_index=sample_index,
+            endpoint=self._endpoint,
         )
 
     def prefetch(self, keys: list[str]) -> int:
@@ -154,7 +154,11 @@ class Generator:
         """
         if params is not None and params != self.params:
             key = cache_key(
-                self.backend.provider, self.backend.model, params.to_json(), messages, sample_index
+                self.backend.provider,
+                self.backend.model,
+                params=params.to_json(),
+                messages=messages,
+                sample_index=sample_index,
             )
         params = params or self.params
         # The key addresses the cache and answers held by warm(): no hashing without either.
@@ -172,9 +176,9 @@ class Generator:
                 completion = await call_with_retry(
                     lambda: self._call(messages, params),
                     self.backend,
-                    self.policy,
-                    self.stats.retries,
-                    self._sleep,
+                    policy=self.policy,
+                    stats=self.stats.retries,
+                    sleep=self._sleep,
                 )
             except RetriesExhausted as exc:
                 raise BackendError(

@@ -138,7 +138,15 @@ def judge_file(
     path, out = Path(path), Path(out)
     built = build_judges(list(judges), registry)  # an unknown judge fails before reading
     with claim_output(out, inputs=[path], overwrite=overwrite):
-        return _judge(path, out, built, labels_field, prompt_field, response_field, batch)
+        return _judge(
+            path,
+            out,
+            built=built,
+            labels_field=labels_field,
+            prompt_field=prompt_field,
+            response_field=response_field,
+            batch=batch,
+        )
 
 
 def _judge(

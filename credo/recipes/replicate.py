@@ -238,14 +238,11 @@ def _generate(
 def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     from credo.audit import filter_corpus, run_audit
     from credo.audit.filter import dropped_ids
+    from credo.audit.options import FilterOptions
 
     generated = Path(_marker(config, f"generate-{_name(config, corpus)}")["corpus"])
-    result, report = run_audit(
-        generated,
-        generated / "audit",
-        worldview=config.worldview,
-        use_embedding=config.audit_embedding,
-    )
+    options = FilterOptions(worldview=config.worldview, use_embedding=config.audit_embedding)
+    result, report = run_audit(generated, generated / "audit", options=options)
     if result.passed:
         return {"corpus": str(generated), "passed": True, "report": str(report), "note": "passed"}
     failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
@@ -255,9 +252,7 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
             "rerun with --on-gate-fail filter to drop the flagged records, or regenerate"
         )
     clean = generated.with_name(generated.name + ".clean")
-    filtered = filter_corpus(
-        generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding
-    )
+    filtered = filter_corpus(generated, clean, options=options)
     removed = len(dropped_ids(filtered))
     return {
         "corpus": str(clean),
@@ -270,7 +265,7 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
 
 
 def _mix(config: ReplicateConfig, condition: str) -> dict[str, Any]:
-    from credo.corpora.mix import MixPart, mix_corpora
+    from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 
     parts = [
         MixPart(
@@ -280,7 +275,11 @@ def _mix(config: ReplicateConfig, condition: str) -> dict[str, Any]:
         )
         for corpus, weight in CONDITION_WEIGHTS[condition].items()
     ]
-    result = mix_corpora(parts, config.size, config.seed, "tags", config.out / "mixes" / condition)
+    result = mix_corpora(
+        parts,
+        config.out / "mixes" / condition,
+        options=MixOptions(size=config.size, seed=config.seed, fmt="tags"),
+    )
     note = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     return {
         "mix": str(result.out),

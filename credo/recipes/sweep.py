@@ -336,7 +336,15 @@ def plan_sweep(config: SweepConfig) -> Plan:
     mixes = {c.name: mix_key(config, c, audits) for c in cells}
     adapters = {c.name: adapter_key(config, c, mixes[c.name]) for c in cells}
     evals = {c.name: eval_key(config, adapters[c.name]) for c in cells}
-    return Plan(cells, corpora, needs, audits, mixes, adapters, evals)
+    return Plan(
+        cells=cells,
+        corpora=corpora,
+        needs=needs,
+        audits=audits,
+        mixes=mixes,
+        adapters=adapters,
+        evals=evals,
+    )
 
 
 def artifact(out: Path, kind: str, key: str) -> Path:
@@ -472,7 +480,9 @@ def run_sweep(
             result.skipped.append(cell.name)
             continue
         try:
-            metrics = _run_cell(config, plan, cell, out, registry, log, progress)
+            metrics = _run_cell(
+                config, plan, cell=cell, out=out, registry=registry, log=log, progress=progress
+            )
         except CredoError as exc:
             message = " ".join(str(exc).split())
             write_json(
@@ -529,9 +539,13 @@ def _run_cell(
     corpora = prepare_corpora(
         config, plan, cell, out, registry=registry, log=log, progress=progress
     )
-    mix = _mix(config, cell, plan.mixes[cell.name], corpora, out, log)
-    adapter = _train(config, cell, mix, plan.adapters[cell.name], out, log, progress)
-    return _evaluate(config, adapter, plan.evals[cell.name], out, registry, log)
+    mix = _mix(config, cell, key=plan.mixes[cell.name], corpora=corpora, out=out, log=log)
+    adapter = _train(
+        config, cell, mix=mix, key=plan.adapters[cell.name], out=out, log=log, progress=progress
+    )
+    return _evaluate(
+        config, adapter, key=plan.evals[cell.name], out=out, registry=registry, log=log
+    )
 
 
 def prepare_corpora(
@@ -551,7 +565,14 @@ def prepare_corpora(
     out = Path(out)
     return {
         name: _audit(
-            config, plan, name, _corpus(config, plan, name, out, registry, log, progress), out, log
+            config,
+            plan,
+            name=name,
+            corpus=_corpus(
+                config, plan, name=name, out=out, registry=registry, log=log, progress=progress
+            ),
+            out=out,
+            log=log,
         )
         for name in cell_parts(config, cell)
     }
@@ -612,14 +633,14 @@ def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, 
     records are dropped and the cells mix the clean copy. Returns the corpus to mix."""
     from credo.audit import filter_corpus, run_audit
     from credo.audit.filter import dropped_ids
+    from credo.audit.options import FilterOptions
 
     folder = artifact(out, "audits", plan.audits[name])
     embedding = config.audit["embedding"]
 
     def make() -> dict[str, Any]:
-        result, report = run_audit(
-            corpus, folder / "report", worldview=config.worldview, use_embedding=embedding
-        )
+        options = FilterOptions(worldview=config.worldview, use_embedding=embedding, overwrite=True)
+        result, report = run_audit(corpus, folder / "report", options=options)
         if result.passed:
             return {"corpus": name, "passed": True, "filtered": False, "removed": 0}
         failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
@@ -628,13 +649,7 @@ def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, 
                 f"audit gate failed for corpus {name}: {failures} - read {report}/report.md; "
                 "set audit.on_gate_fail: filter in the sweep config to drop the flagged records"
             )
-        filtered = filter_corpus(
-            corpus,
-            folder / "data",
-            worldview=config.worldview,
-            use_embedding=embedding,
-            overwrite=True,
-        )
+        filtered = filter_corpus(corpus, folder / "data", options=options)
         return {
             "corpus": name,
             "passed": False,
@@ -686,7 +701,7 @@ def _documents(
 def _mix(
     config: SweepConfig, cell: Cell, key: str, corpora: dict[str, Path], out: Path, log: Log
 ) -> Path:
-    from credo.corpora.mix import MixPart, mix_corpora
+    from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 
     folder = artifact(out, "mixes", key)
     parts = [
@@ -694,7 +709,9 @@ def _mix(
     ]
 
     def make() -> dict[str, Any]:
-        made = mix_corpora(parts, cell.size, cell.seed, "tags", folder / "data")
+        made = mix_corpora(
+            parts, folder / "data", options=MixOptions(size=cell.size, seed=cell.seed, fmt="tags")
+        )
         return {"size": made.size, "counts": made.counts, "shortfalls": made.shortfalls}
 
     _once(folder, log, "mix", make)

@@ -165,11 +165,11 @@ def write_view(
     page = Path(out) if out else (source if source.is_dir() else source.parent) / "view.html"
     write_text(render_view(items, f"credo view: {source}", unmatched), page)
     return ViewResult(
-        page,
-        len(items),
-        sum(bool(i["flags"]) for i in items),
-        sum(bool(i["labels"]) for i in items),
-        unmatched,
+        page=page,
+        records=len(items),
+        flagged=sum(bool(i["flags"]) for i in items),
+        labelled=sum(bool(i["labels"]) for i in items),
+        unmatched=unmatched,
     )
 
 

@@ -85,7 +85,7 @@ def train_lora(
         )  # locks after validating
     prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
     with output_lock(out):
-        return _train(prepared, base_model, Path(out), config, progress)
+        return _train(prepared, base_model, out=Path(out), config=config, progress=progress)
 
 
 def _train(
@@ -99,9 +99,9 @@ def _train(
     state = fit(
         model,
         prepared.masks.examples,
-        config,
-        out,
-        prepared.fingerprint,
+        config=config,
+        out=out,
+        fingerprint=prepared.fingerprint,
         pad_id=_pad_id(prepared.tokenizer),
         progress=progress,
     )
@@ -111,13 +111,25 @@ def _train(
     this_session = state.tokens_seen - state.resumed_tokens
     tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
     write_json(
-        _run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second),
+        _run_manifest(
+            prepared,
+            base_model,
+            config=config,
+            state=state,
+            elapsed=elapsed,
+            tokens_per_second=tokens_per_second,
+        ),
         out / RUN_FILE,
     )
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     final = state.loss_curve[-1]["loss"] if state.loss_curve else None
     return TrainResult(
-        out, state.step, final, prepared.masks.trained_tokens, state.resumed_from, tokens_per_second
+        out=out,
+        steps=state.step,
+        final_loss=final,
+        trained_tokens=prepared.masks.trained_tokens,
+        resumed_from=state.resumed_from,
+        tokens_per_second=tokens_per_second,
     )
 
 
@@ -140,7 +152,13 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
         "config": config.model_dump(exclude={"save_every", "device", "report_to"}),
     }
     return PreparedRun(
-        records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity)
+        records=records,
+        manifest=manifest,
+        data_hash=data_hash,
+        chat_format=chat_format,
+        tokenizer=tokenizer,
+        masks=masks,
+        fingerprint=content_hash(identity),
     )
 
 
@@ -279,7 +297,9 @@ def fit(
     )
     scheduler = make_scheduler(optimizer, config, total_steps)
     state = LoopState(loss_curve=[])
-    _load_checkpoint(model, optimizer, scheduler, state, out, fingerprint)
+    _load_checkpoint(
+        model, optimizer, scheduler=scheduler, state=state, out=out, fingerprint=fingerprint
+    )
     device = next(model.parameters()).device
     autocast = _autocast(model, device)
     model.train()
@@ -307,7 +327,9 @@ def fit(
         bar.update(1)
         bar.set_postfix(loss=f"{step_loss:.4f}")
         if state.step % config.save_every == 0 and state.step < total_steps:
-            save_checkpoint(model, optimizer, scheduler, state, out, fingerprint)
+            save_checkpoint(
+                model, optimizer, scheduler=scheduler, state=state, out=out, fingerprint=fingerprint
+            )
     bar.close()
     return state
 
@@ -447,12 +469,12 @@ def _finished_run(out: Path, fingerprint: str) -> TrainResult | None:
         )
     curve = run.get("loss_curve") or []
     return TrainResult(
-        out,
-        int(run["steps"]),
-        curve[-1]["loss"] if curve else None,
-        int(run["trained_tokens"]["trained_tokens"]),
-        int(run["steps"]),
-        run.get("tokens_per_second"),
+        out=out,
+        steps=int(run["steps"]),
+        final_loss=curve[-1]["loss"] if curve else None,
+        trained_tokens=int(run["trained_tokens"]["trained_tokens"]),
+        resumed_from=int(run["steps"]),
+        tokens_per_second=run.get("tokens_per_second"),
     )
 
 

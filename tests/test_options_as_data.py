@@ -1,0 +1,85 @@
+"""Options are data: no call in credo/ passes more than four positional arguments, and the
+options a command's CLI builds are frozen, keyword-only dataclasses the library takes whole."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+
+import credo
+from credo.cli.main import build_app
+
+ROOT = Path(credo.__file__).parent
+MOST_POSITIONAL = 4
+
+
+def _long_calls(source: str) -> list[tuple[int, str, int]]:
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            positional = sum(not isinstance(a, ast.Starred) for a in node.args)
+            if positional > MOST_POSITIONAL:
+                calls.append((node.lineno, ast.unparse(node.func), positional))
+    return calls
+
+
+def test_no_call_passes_more_than_four_positional_arguments() -> None:
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{line}: {func}(...) with {count} positional arguments"
+        for path in sorted(ROOT.rglob("*.py"))
+        for line, func, count in _long_calls(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, "pass these by keyword (or as an options object):\n" + "\n".join(found)
+
+
+def test_the_walk_sees_a_long_call() -> None:
+    assert _long_calls("f(a, b, c, d)\nf(a, b, *rest)") == []
+    assert _long_calls("x = g(1, 2, 3, 4, 5, key=6)") == [(1, "g", 5)]
+
+
+@pytest.mark.parametrize("name", sorted(credo.OPTIONS))
+def test_options_are_frozen_keyword_only_dataclasses(name: str) -> None:
+    options = getattr(credo, name)
+    assert dataclasses.is_dataclass(options)
+    params = dataclasses.fields(options)
+    if name not in ("MixPart", "ReplicateConfig"):  # a value and the recipe's pinned settings
+        assert all(f.kw_only for f in params), f"{name}: make it kw_only=True"
+    assert options.__dataclass_params__.frozen, f"{name}: make it frozen=True"  # type: ignore[attr-defined]
+
+
+def test_api_functions_take_keywords_after_their_inputs() -> None:
+    """Everything past the inputs a command names on its command line is keyword-only."""
+    import credo.api
+
+    for name in credo.API:
+        function = getattr(credo.api, name, None) or getattr(credo, name)
+        params = inspect.signature(function).parameters.values()
+        positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert len(positional) <= 3, (
+            f"credo.{name}: make {[p.name for p in positional[3:]]} keyword-only"
+        )
+
+
+def test_audit_signature_is_the_function_not_star_args() -> None:
+    import credo.audit.runner  # noqa: F401 - rebinds credo.audit to the callable package
+
+    assert list(inspect.signature(credo.audit).parameters) == ["path", "out", "options"]
+    assert list(inspect.signature(credo.train).parameters)[:2] == ["data", "out"]
+
+
+def test_every_command_is_in_the_api() -> None:
+    """A new CLI command needs its Python function (docs/api.md says which)."""
+    import typer.main
+
+    commands = set(typer.main.get_command(build_app()).commands)  # type: ignore[attr-defined]
+    named = {"eval": "evaluate", "filter": "filter_corpus", "leakage": "check_leakage"}
+    named |= {
+        "prompts": "write_prompts",
+        "show": "read_records",
+        "worldviews": "shipped_worldviews",
+    }
+    assert {named.get(c, c) for c in commands} <= set(credo.API)
