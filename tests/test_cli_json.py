@@ -219,3 +219,12 @@ def test_third_party_progress_bars_only_with_verbose(
     assert "Loading weights" not in quiet and "it/s]" not in quiet
     exit_code(["probe", *probe, str(tmp_path / "again")])  # and quiet again after it
     assert "Loading weights" not in capsys.readouterr().err
+
+
+def test_a_usage_error_under_json_still_prints_one_object(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = exit_code(["mix", "--json"])  # --part, --size and --out missing
+    out, err = capsys.readouterr()
+    assert code == 2 and "Missing option" in err
+    assert json.loads(out)["exit_code"] == 2

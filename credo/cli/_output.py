@@ -15,6 +15,11 @@ JSON_HELP = "Print one JSON object on stdout instead of text (for scripts and jq
 def echo_json(data: Any) -> None:
     """One JSON document on stdout; paths and other odd values become strings."""
     typer.echo(json.dumps(as_data(data), indent=2, ensure_ascii=False, default=str))
+    JSON_PRINTED.append(True)
+
+
+# Set once a command printed its object: a usage error under --json then still gets one.
+JSON_PRINTED: list[bool] = []
 
 
 def as_data(value: Any) -> Any:

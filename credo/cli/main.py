@@ -15,7 +15,7 @@ import sys
 
 import typer
 
-from credo.cli._output import echo_json
+from credo.cli._output import JSON_PRINTED, echo_json
 from credo.cli.quiet import set_third_party_output
 from credo.errors import CredoError
 
@@ -108,8 +108,13 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app()
     debug = bool(os.environ.get("CREDO_DEBUG"))
     as_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    JSON_PRINTED.clear()
     try:
         app(args=argv, prog_name="credo")
+    except SystemExit as exc:  # click's usage errors exit 2 with their message on stderr
+        if as_json and exc.code == 2 and not JSON_PRINTED:
+            echo_json({"error": "the command line was not understood - see stderr", "exit_code": 2})
+        raise
     except CredoError as exc:
         if debug:
             raise
