@@ -234,8 +234,11 @@ def evaluate(
     seed: int = 0,
     limit: int | None = None,
     belief: bool = False,
+    registry: dict[str, Any] | None = None,
 ) -> EvalResult:
-    """Sample answers to each violation and control request, judge them, write results.json in ``out``."""
+    """Sample answers to each violation and control request, judge them, write results.json in ``out``.
+
+    ``registry`` maps a provider name to a backend factory (a scripted fake, a new provider)."""
     from credo.evaluation.evaluate import evaluate as run
 
     return run(
@@ -251,6 +254,7 @@ def evaluate(
         seed=seed,
         limit=limit,
         belief=belief,
+        registry=registry,
     )
 
 

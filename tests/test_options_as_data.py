@@ -83,3 +83,18 @@ def test_every_command_is_in_the_api() -> None:
         "worldviews": "shipped_worldviews",
     }
     assert {named.get(c, c) for c in commands} <= set(credo.API)
+
+
+def test_api_functions_are_typed_and_name_their_options() -> None:
+    """No ``*args``/``**options`` pass-throughs: a caller's typo fails at the call (train's
+    settings are checked by name against TrainConfig, so ``**settings`` stays there)."""
+    import credo.api
+
+    for name in credo.API:
+        function = getattr(credo.api, name, None) or getattr(credo, name)
+        signature = inspect.signature(function)
+        assert signature.return_annotation is not inspect.Signature.empty, name
+        for param in signature.parameters.values():
+            assert param.annotation is not inspect.Parameter.empty, f"credo.{name}({param.name})"
+            if name != "train":
+                assert param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD), name

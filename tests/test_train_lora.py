@@ -123,9 +123,9 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(
 
     real_save = lora.save_checkpoint
 
-    def save_then_crash(*args: Any) -> None:
-        real_save(*args)
-        if args[3].step == 4:
+    def save_then_crash(*args: Any, **kwargs: Any) -> None:
+        real_save(*args, **kwargs)
+        if kwargs["state"].step == 4:
             raise Crash  # the machine dies right after the step-4 checkpoint
 
     monkeypatch.setattr(lora, "save_checkpoint", save_then_crash)

@@ -82,13 +82,14 @@ def _global_options(
 ) -> None:
     """Build and audit the training data of belief -> behaviour experiments."""
     set_third_party_output(verbose)
+    logger = logging.getLogger("credo")
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)  # an earlier --verbose call in this process
     if verbose:
         # credo's own loggers only: the SDKs' per-request INFO lines would drown the retries.
-        logger = logging.getLogger("credo")
-        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-            handler = _StderrHandler()
-            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
-            logger.addHandler(handler)
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
         logger.setLevel(logging.INFO)
 
 
