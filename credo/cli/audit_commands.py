@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from credo import defaults
-from credo.audit.options import AuditOptions, FilterOptions, parse_checks
 from credo.cli._output import JSON_HELP, echo_json
 
 
@@ -71,6 +70,7 @@ def audit(
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
+    from credo.audit.options import AuditOptions, parse_checks
     from credo.audit.reports import report_json
     from credo.audit.result import verdict
 
@@ -140,6 +140,7 @@ def filter_(
     """
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
+    from credo.audit.options import FilterOptions, parse_checks
 
     options = FilterOptions(
         worldview=worldview,
