@@ -98,3 +98,75 @@ def test_api_functions_are_typed_and_name_their_options() -> None:
             assert param.annotation is not inspect.Parameter.empty, f"credo.{name}({param.name})"
             if name != "train":
                 assert param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD), name
+
+
+# command -> (its options class, CLI parameter -> field where the names differ, parameters
+# that are inputs or output (not options), fields set only from Python)
+NEGATED = {"no_embedding": "use_embedding", "no_cache": "use_cache", "no_wait": "wait"}
+COMMAND_OPTIONS = {
+    "audit": ("AuditOptions", {}, {"path", "out"}, {"check_options"}),
+    # the filter keeps the fidelity gate's defaults (fidelity never drops records)
+    "filter": (
+        "FilterOptions",
+        {},
+        {"path", "out"},
+        {"check_options", "fidelity_judge", "fidelity_max_rate"},
+    ),
+    "mix": ("MixOptions", {}, {"part", "out"}, set()),
+    "export": ("ExportOptions", {}, {"corpus", "out"}, set()),
+    "lint": ("LintOptions", {"reference": "references"}, {"spec"}, set()),
+    "generate": (
+        "GenerateOptions",
+        {f: f"documents.{f}" for f in ("types_per_fact", "ideas_per_type", "docs_per_idea")}
+        | {f: f"documents.{f}" for f in ("revise", "type_quota", "near_dup")},
+        {"source", "out"},
+        {"documents"},
+    ),
+}
+
+
+def _fields(options: type) -> dict[str, object]:
+    """Field -> default, nested options dataclasses flattened as ``outer.inner``."""
+    found: dict[str, object] = {}
+    for f in dataclasses.fields(options):
+        default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+        found[f.name] = default
+        if dataclasses.is_dataclass(default):
+            found |= {f"{f.name}.{k}": v for k, v in _fields(type(default)).items()}
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_OPTIONS))
+def test_each_flag_is_an_options_field_with_the_same_default(command: str) -> None:
+    """The CLI and the library cannot drift: every flag of the command sets one field of its
+    options class, with the same default, and every field has a flag (or is Python-only)."""
+    import typer.main
+
+    name, renamed, inputs, python_only = COMMAND_OPTIONS[command]
+    fields = _fields(getattr(credo, name))
+    group = typer.main.get_command(build_app())
+    flags = {
+        p.name: p.default
+        for p in group.commands[command].params  # type: ignore[attr-defined]
+        if p.name not in inputs | {"as_json"}
+    }
+    reached = set()
+    for flag, default in flags.items():
+        field = renamed.get(flag) or NEGATED.get(flag) or flag
+        assert field in fields, f"credo {command} --{flag}: no field {field} in {name}"
+        reached.add(field)
+        if flag in NEGATED:
+            default = not default
+        if fields[field] is not dataclasses.MISSING and default is not ...:
+            assert _plain(fields[field]) == _plain(default), (
+                f"credo {command} --{flag}: default {default!r}, {name}.{field} {fields[field]!r}"
+            )
+    unreached = {f for f in fields if f not in reached and f.split(".")[0] not in python_only}
+    assert not unreached, f"{name} fields without a flag on credo {command}: {sorted(unreached)}"
+
+
+def _plain(value: object) -> object:
+    """Nothing given reads the same as an empty list; a list the same as a tuple."""
+    if value in (None, (), []):
+        return None
+    return list(value) if isinstance(value, list | tuple) else value
