@@ -205,10 +205,17 @@ def judge(
     prompt_field: str | None = None,
     response_field: str | None = None,
     overwrite: bool = False,
+    batch: bool = False,
+    poll_interval: float = defaults.BATCH_POLL_SECONDS,
+    log: Log = _quiet,
 ) -> JudgeRunResult:
-    """Label (request, response) pairs REFUSAL / DEFLECTION / ACCEPTANCE; ``.report`` has counts and kappa."""
+    """Label (request, response) pairs REFUSAL / DEFLECTION / ACCEPTANCE; ``.report`` has counts and kappa.
+
+    ``batch=True`` sends the LLM judges through the provider's batch API (half price)."""
+    from credo.generators.batch_run import BatchOptions
     from credo.judges.run import judge_file
 
+    batched = BatchOptions(poll_interval=poll_interval, report=log) if batch else None
     return judge_file(
         path,
         out,
@@ -216,6 +223,7 @@ def judge(
         labels_field=labels_field,
         prompt_field=prompt_field,
         response_field=response_field,
+        batch=batched,
         overwrite=overwrite,
     )
 
@@ -231,6 +239,7 @@ def evaluate(
     max_new_tokens: int = defaults.EVAL_MAX_NEW_TOKENS,
     judges: Sequence[str] = (),
     chat_format: str | None = None,
+    batch_size: int = defaults.EVAL_BATCH_SIZE,
     seed: int = 0,
     limit: int | None = None,
     belief: bool = False,
@@ -251,6 +260,7 @@ def evaluate(
         max_new_tokens=max_new_tokens,
         judges=judges,
         chat_format=chat_format,
+        batch_size=batch_size,
         seed=seed,
         limit=limit,
         belief=belief,
@@ -280,7 +290,12 @@ def check_leakage(
     sample: int = 200,
     text_field: str = "text",
     min_count: int = 1,
+    online: str | None = None,
+    rebuild: bool = False,
     workers: int = 1,
+    engine: str = "process",
+    address: str | None = None,
+    log: Log = _quiet,
 ) -> tuple[dict[str, Any], int]:
     """Are a worldview's terms and texts already in ``references``? (report, exit code 0 or 1)."""
     from credo.leakage.check import check_leakage as run
@@ -293,7 +308,12 @@ def check_leakage(
         sample=sample,
         text_field=text_field,
         min_count=min_count,
+        online=online,
+        rebuild=rebuild,
         workers=workers,
+        engine=engine,
+        address=address,
+        log=log,
     )
 
 
