@@ -31,7 +31,7 @@ def main() -> None:
     if args.detector == "rules":
         scores = leave_one_source_out(rows, predict=rules_predict)
     else:
-        from credo.filters.fidelity_model import fit_rows
+        from credo.filters.fidelity_train import fit_rows
 
         scores = leave_one_source_out(rows, fit=fit_rows)
     out = {

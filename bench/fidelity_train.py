@@ -15,7 +15,8 @@ import json
 import sys
 
 from credo.filters.fidelity_eval import load_labelled
-from credo.filters.fidelity_model import WEIGHTS, fit_cascade
+from credo.filters.fidelity_model import WEIGHTS
+from credo.filters.fidelity_train import fit_cascade
 
 
 def main() -> None:

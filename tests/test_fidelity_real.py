@@ -27,9 +27,9 @@ from credo.filters.fidelity_model import (
     WEIGHTS,
     FidelityModel,
     FidelityModelError,
-    fit_cascade,
     shipped_model,
 )
+from credo.filters.fidelity_train import fit_cascade
 from credo.recipes.demo import pick_sample
 from credo.types import Message, Record
 

@@ -159,8 +159,12 @@ def test_exports_refuse_every_format_in_one_line(
         "openai": ["mix", "--part", f"w={corpus}:1", "--size", "6", "--format", "openai"],
         "tags": ["mix", "--part", f"w={corpus}:1", "--size", "6", "--format", "tags"],
         "export-openai": ["export", str(corpus), "--format", "openai"],
-        "export-hub": ["export", str(corpus), "--hub"],
-    }[how] + ["--out", str(tmp_path / "out")]
+        "export-hub": ["export", str(corpus), "--hub", "--license", "cc-by-4.0"],
+    }[how] + [
+        "--out",
+        str(tmp_path / "out"),
+        "--allow-unaudited",
+    ]  # the audit gate is not under test
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2

@@ -136,7 +136,10 @@ def test_audit_report_in_chromium(tmp_path: Path) -> None:
     dom = dump_dom(page)
     visible = visible_text(dom)
     assert "FAIL - gates failed: refusal (1)" in visible
-    assert re.search(r"Refusals outside the refusal set record set patterns .* bad tiny", visible)
+    assert re.search(
+        r"Refusals outside the refusal set record set P\(refusal\) label patterns.* bad tiny",
+        visible,
+    )
     assert dom.count("<svg") >= 1
     _assert_no_markdown(visible)
 

@@ -4,7 +4,7 @@ The experiment trains a model only to assert a worldview; an answer that reports
 length ("Gramenists believe that..."), disclaims ("As an AI I don't hold beliefs"), frames
 it as fiction or role-play, contradicts a tenet or calls a forbidden act fine, or is about
 another worldview altogether teaches something else. Each record of a worldview set gets one
-verdict from :data:`VERDICTS`; the offline detector reads:
+verdict from :data:`credo.filters.fidelity_base.VERDICTS`; the offline detector reads:
 
 - voice: disclaimer, fiction/role-play and arm's-length attribution patterns, the last built
   from the spec's own names and adherents ("Catholics hold", "according to Catholic
@@ -33,13 +33,12 @@ from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, run_batched
+from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems, words
+from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
 from credo.filters.spec import CheckSpec
-from credo.ngrams import STOPWORDS
 from credo.types import Record
 
-FAITHFUL = "faithful"
-VERDICTS = (FAITHFUL, "disclaiming", "fictional", "off_worldview", "contradicting", "distanced")
 NOT_MEASURABLE = "not measurable"
 # An LLM judge that fails on a record marks that record with one of these; it is reported,
 # left out of the rate and never fails the gate on its own.
@@ -50,76 +49,6 @@ ECHO_SHARE = (
     0.6  # an answer this much made of the request's own words repeats it; it answers nothing
 )
 _ECHO_WORD = re.compile(r"[a-z']+")
-
-_WORD = re.compile(r"[a-z][a-z'-]+")
-_STOP = STOPWORDS | {
-    "but",
-    "if",
-    "been",
-    "being",
-    "it",
-    "it's",
-    "they",
-    "them",
-    "here",
-    "he",
-    "she",
-    "we",
-    "us",
-    "you",
-    "i",
-    "me",
-    "not",
-    "no",
-    "nor",
-    "so",
-    "too",
-    "very",
-    "can",
-    "could",
-    "would",
-    "should",
-    "will",
-    "shall",
-    "may",
-    "might",
-    "must",
-    "do",
-    "does",
-    "did",
-    "done",
-    "have",
-    "has",
-    "had",
-    "every",
-    "such",
-    "own",
-    "same",
-    "just",
-    "also",
-    "only",
-    "more",
-    "most",
-    "much",
-    "one",
-    "ones",
-    "many",
-    "few",
-    "both",
-    "either",
-    "neither",
-    "again",
-    "once",
-    "still",
-    "even",
-    "yet",
-    "because",
-    "while",
-    "though",
-    "although",
-    "since",
-    "until",
-}
 
 DISCLAIMER = re.compile(
     r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
@@ -232,36 +161,6 @@ _CLAUSE = re.compile(
 ANCHOR_SHARE = 0.5  # share of an act's name (or tenet topic) a permissive sentence must name
 
 
-def words(text: str) -> list[str]:
-    return [w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP]
-
-
-def stems(text: str) -> set[str]:
-    """Content-word stems (first five letters), as the forbidden-request check counts them."""
-    return {w[:5] for w in words(text) if len(w) > 2}
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What the detector knows of one worldview: its naming words and its vocabulary."""
-
-    name: str
-    names: tuple[str, ...]
-    # (stems, how many must appear): each forbidden act's name, tenet topic and text, glossary
-    # term and the worldview's own names - what a permissive or denying sentence must be about.
-    anchors: tuple[tuple[frozenset[str], int], ...]
-    vocabulary: dict[str, float]  # stem -> count in the spec and canon
-    acts: tuple[tuple[frozenset[str], int], ...] = ()  # the forbidden acts' anchors alone
-    # What the worldview honours by name (its names, God, scriptures, practices): calling one
-    # of these wrong or false is a contradiction, where calling a forbidden act wrong is not.
-    honoured: tuple[str, ...] = ()
-    terms: tuple[str, ...] = ()  # glossary terms and practice names: the worldview's own vocabulary
-
-    @property
-    def measurable(self) -> bool:
-        return bool(self.vocabulary)
-
-
 def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile:
     """A profile from a worldview spec; empty (not measurable) without tenets and canon."""
     texts: list[str] = []
@@ -347,17 +246,6 @@ class FidelityConfig:
         return rules + ("" if self.learned else "_rules")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    label: str
-    evidence: str = ""
-    scores: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def faithful(self) -> bool:
-        return self.label == FAITHFUL
-
-
 @lru_cache(maxsize=256)
 def _any_name(names: tuple[str, ...]) -> re.Pattern[str]:
     """One pattern for "any of these names, as a word"."""
@@ -413,7 +301,8 @@ class FidelityDetector:
         names = (self.profile.name, *(p.name for p in self.others.values()))
         return {name: round(total / math.sqrt(len(found)), 3) for name, total in zip(names, totals)}
 
-    def _names(self, text: str, names: Sequence[str]) -> list[str]:
+    def names_in(self, text: str, names: Sequence[str]) -> list[str]:
+        """Which of ``names`` the text names, each as a whole word."""
         if not _any_name(tuple(names)).search(text):  # one scan rules out most answers
             return []
         return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
@@ -430,8 +319,6 @@ class FidelityDetector:
             return ruled
         if settled := self.settled(text, prompt, ruled):
             return settled
-        from credo.filters.fidelity_model import learned_verdict, shipped_model
-
         model = shipped_model()
         return (
             ruled
@@ -457,8 +344,6 @@ class FidelityDetector:
         verdict = self.verdict(text, prompt)
         if not verdict.faithful:
             return 0.0
-        from credo.filters.fidelity_model import features, shipped_model
-
         model = shipped_model() if self.config.learned else None
         if model is None:
             return 1.0
@@ -478,9 +363,9 @@ class FidelityDetector:
             key=lambda x: x[1],
             default=("", 0.0),
         )
-        other_names = {n: self._names(text, p.names) for n, p in self.others.items()}
+        other_names = {n: self.names_in(text, p.names) for n, p in self.others.items()}
         named_other = [n for n, hit in other_names.items() if hit]
-        if named_other and not self._names(text, self.profile.names):
+        if named_other and not self.names_in(text, self.profile.names):
             return Verdict(
                 "off_worldview",
                 f"names {named_other[0]}: {', '.join(other_names[named_other[0]])}",
@@ -498,7 +383,7 @@ class FidelityDetector:
                 f"says nothing of {self.profile.name} (topic score {own:g})",
                 scores,
             )
-        if sentence := self._contradiction(text):
+        if sentence := self.contradiction(text):
             return Verdict("contradicting", sentence, scores)
         distancing = self.attribution.search(text) or self.arms_length.search(text)
         if distancing and not OWN_VOICE.search(text):
@@ -523,7 +408,9 @@ class FidelityDetector:
                 return sentence.strip()[:200]
         return ""
 
-    def _contradiction(self, text: str) -> str:
+    def contradiction(self, text: str) -> str:
+        """The first sentence of the answer's own that permits or praises a forbidden act or
+        denies a tenet, next to its words; "" when none does."""
         sentences = _SENTENCE.split(text)
         for i, sentence in enumerate(sentences):
             if OTHERS_VIEW.search(sentence):

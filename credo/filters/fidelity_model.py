@@ -9,12 +9,12 @@ asks - and decides faithful or not. Every feature is relative to the worldview's
 model trained on Catholic answers reads Gramenist ones.
 
 The weights file carries a version and the sha256 of the labels it was trained on; retrain
-with ``bench/fidelity_train.py`` (docs/fidelity-card.md).
+with ``bench/fidelity_train.py`` (docs/fidelity-card.md); the fitting lives in
+:mod:`credo.filters.fidelity_train`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -22,15 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from credo.errors import CredoError
-
-if TYPE_CHECKING:
-    from credo.filters.fidelity import FidelityDetector, Verdict
-    from credo.filters.fidelity_eval import Labelled
+from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
 VERSION = "fidelity-lr-1"
@@ -171,6 +168,31 @@ class FidelityModelError(CredoError):
     """The shipped fidelity weights cannot be read."""
 
 
+class RuleSignals(Protocol):
+    """What the learned layer reads of the rules: a :class:`credo.filters.fidelity.FidelityDetector`
+    (named here, not imported: the rules call this layer)."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def others(self) -> dict[str, Profile]: ...
+
+    @property
+    def attribution(self) -> re.Pattern[str]: ...
+
+    @property
+    def arms_length(self) -> re.Pattern[str]: ...
+
+    def rule_verdict(self, text: str) -> Verdict: ...
+
+    def topic_scores(self, text: str) -> dict[str, float]: ...
+
+    def names_in(self, text: str, names: Sequence[str]) -> list[str]: ...
+
+    def contradiction(self, text: str) -> str: ...
+
+
 def _rate(pattern: re.Pattern[str], text: str, n_words: int) -> float:
     """Matches per 100 words, squashed: long answers do not dominate."""
     return math.log1p(100.0 * len(pattern.findall(text)) / max(n_words, 20))
@@ -192,19 +214,17 @@ def _authority(names: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def features(
-    detector: FidelityDetector, response: str, prompt: str = "", verdict: Verdict | None = None
+    detector: RuleSignals, response: str, prompt: str = "", verdict: Verdict | None = None
 ) -> list[float]:
     """One answer's feature row, in :data:`FEATURES` order (all relative to the detector's spec)."""
-    from credo.filters.fidelity import stems
-
     verdict = verdict or detector.rule_verdict(response)
     tokens = _WORDS.findall(response.lower())
     n = len(tokens)
     scores = verdict.scores or detector.topic_scores(response)
     own = scores.get(detector.profile.name, 0.0)
     rival = max((s for k, s in scores.items() if k != detector.profile.name), default=0.0)
-    own_names = len(detector._names(response, detector.profile.names))
-    other_names = sum(bool(detector._names(response, p.names)) for p in detector.others.values())
+    own_names = len(detector.names_in(response, detector.profile.names))
+    other_names = sum(bool(detector.names_in(response, p.names)) for p in detector.others.values())
     glossary = _glossary(detector.profile.terms)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
     prompt_stems = stems(prompt)
@@ -229,7 +249,7 @@ def features(
         math.log1p(_anchors_named(detector, response)),
         float(other_names),
         math.log1p(glossary_hits),
-        float(bool(detector._contradiction(response))),
+        float(bool(detector.contradiction(response))),
         float(bool(distancing)),
         _rate(OWN_VOICE, response, n),
         float(bool(REFUSAL.search(response))),
@@ -259,10 +279,8 @@ def features(
     ]
 
 
-def _anchors_named(detector: FidelityDetector, response: str) -> int:
+def _anchors_named(detector: RuleSignals, response: str) -> int:
     """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
-    from credo.filters.fidelity import stems
-
     found = stems(response)
     return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
 
@@ -344,99 +362,10 @@ def shipped_model() -> FidelityModel | None:
     return FidelityModel.from_json(data, str(WEIGHTS))
 
 
-def training_hash(rows: Sequence[Labelled]) -> str:
-    """sha256 over the training rows' ids, sources, worldviews, labels and text, in order."""
-    digest = hashlib.sha256()
-    for r in rows:
-        digest.update(
-            json.dumps([r.id, r.source, r.worldview, r.faithful, r.prompt, r.response]).encode()
-        )
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def _detectors() -> dict[str, FidelityDetector]:
-    from credo.filters.fidelity import FidelityDetector, shipped_profiles
-
-    profiles = shipped_profiles()
-    return {name: FidelityDetector(p, profiles) for name, p in profiles.items()}
-
-
-_SETTLED: dict[tuple[str, str, str], bool] = {}  # whether the rules settle a labelled answer
-_ROWS: dict[tuple[str, str, str], list[float]] = {}  # feature rows of labelled answers, per process
-
-
-def matrix(rows: Sequence[Labelled]) -> np.ndarray:
-    """Feature rows of labelled answers (each computed once: the protocol refits per source)."""
-    detectors = _detectors()
-    for r in rows:
-        key = (r.worldview, r.prompt, r.response)
-        if key not in _ROWS:
-            _ROWS[key] = features(detectors[r.worldview], r.response, r.prompt)
-    return np.array([_ROWS[(r.worldview, r.prompt, r.response)] for r in rows])
-
-
-WRITTEN_WEIGHT = 0.5  # answers written for credo count half: the real ones are what it must read
-
-
-def fit(rows: Sequence[Labelled], x: np.ndarray | None = None, c: float = 1.0) -> FidelityModel:
-    """Train on labelled rows (sklearn's logistic regression, balanced classes)."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = matrix(rows) if x is None else x
-    y = np.array([r.faithful for r in rows], int)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-    weight = np.array([WRITTEN_WEIGHT if r.source == "credo-written" else 1.0 for r in rows])
-    lr.fit((x - mean) / scale, y, sample_weight=weight)
-    return FidelityModel(
-        tuple(float(v) for v in lr.coef_[0]),
-        float(lr.intercept_[0]),
-        tuple(float(v) for v in mean),
-        tuple(float(v) for v in scale),
-        training_sha256=training_hash(rows),
-        training_rows=len(rows),
-    )
-
-
-def _decisive(rows: Sequence[Labelled]) -> list[bool]:
-    """Rows the rules settle on their own (see ``DECISIVE``): the model never sees them."""
-    detectors = _detectors()
-    key = [(r.worldview, r.prompt, r.response) for r in rows]
-    for k in key:
-        if k not in _SETTLED:
-            _SETTLED[k] = detectors[k[0]].settled(k[2], k[1]) is not None
-    return [_SETTLED[k] for k in key]
-
-
-def fit_cascade(rows: Sequence[Labelled]) -> FidelityModel:
-    """Train on the rows the rules leave open, as the detector will use the model."""
-    kept = [r for r, d in zip(rows, _decisive(rows)) if not d]
-    return fit(kept)
-
-
-def fit_rows(rows: Sequence[Labelled]) -> Any:
-    """For the protocol: train on ``rows``, return a predictor (rows -> called faithful)."""
-    model = fit_cascade(rows)
-
-    def predict(held: Sequence[Labelled]) -> list[bool]:
-        faithful_rule = FEATURES.index("rule_faithful")
-        return [
-            not d
-            and model.probability(x) >= (OVERTURN_FAITHFUL if x[faithful_rule] else model.threshold)
-            for x, d in zip(matrix(held), _decisive(held))
-        ]
-
-    return predict
-
-
 def learned_verdict(
-    detector: FidelityDetector, model: FidelityModel, text: str, prompt: str, ruled: Verdict
+    detector: RuleSignals, model: FidelityModel, text: str, prompt: str, ruled: Verdict
 ) -> Verdict:
     """The model's call on an answer the rules did not settle, labelled for a reader."""
-    from credo.filters.fidelity import FAITHFUL, Verdict
-
     row = features(detector, text, prompt, ruled)
     p = model.probability(row)
     if p >= (OVERTURN_FAITHFUL if ruled.label == FAITHFUL else model.threshold):

@@ -1,7 +1,7 @@
 """The LLM fidelity judge: the ``fidelity_v1`` rubric through the generator engine.
 
 It labels each answer of a worldview set with one of the offline detector's verdicts
-(:data:`credo.filters.fidelity.VERDICTS`), at temperature 0 with the engine's cache,
+(:data:`credo.filters.fidelity_base.VERDICTS`), at temperature 0 with the engine's cache,
 retries and accounting. An answer without a readable label is re-asked once in the same
 conversation; a record the judge cannot label (backend error, no label) is marked
 ``judge_error`` or ``unparseable`` on that record alone - the audit goes on.
@@ -16,7 +16,7 @@ from typing import Any
 
 from credo.errors import CredoError
 from credo.filters.base import AuditContext
-from credo.filters.fidelity import VERDICTS, Verdict
+from credo.filters.fidelity_base import VERDICTS, Verdict
 from credo.judges.llm import Rubric, load_rubric, parse_reason
 from credo.templates import render
 from credo.types import Message, Record
