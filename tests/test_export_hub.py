@@ -45,8 +45,11 @@ def mix(tmp_path: Path) -> Path:
 def audit_quickly(corpus: Path) -> None:
     """A real audit into CORPUS/audit, with the checks that need no model."""
     from credo.audit import run_audit
+    from credo.audit.options import AuditOptions
 
-    result, _ = run_audit(corpus, corpus / "audit", checks=AUDIT_CHECKS, use_embedding=False)
+    result, _ = run_audit(
+        corpus, corpus / "audit", options=AuditOptions(checks=AUDIT_CHECKS, use_embedding=False)
+    )
     assert result.passed
 
 
