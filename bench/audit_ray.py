@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from audit_synth import gramenism_evals, make_corpus
 
+from credo.audit.options import AuditOptions
 from credo.audit.runner import audit_corpus
 
 
@@ -33,7 +34,9 @@ def main(n: int) -> dict:
     )
     out: dict = {"records": n}
     start = time.perf_counter()
-    local, _ = audit_corpus(folder, folder / "eval.jsonl", use_embedding=False)
+    local, _ = audit_corpus(
+        folder, options=AuditOptions(eval_file=folder / "eval.jsonl", use_embedding=False)
+    )
     out["local_s"] = round(time.perf_counter() - start, 1)
     import ray
 
@@ -41,7 +44,10 @@ def main(n: int) -> dict:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     out["ray_start_s"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    on_ray, _ = audit_corpus(folder, folder / "eval.jsonl", use_embedding=False, engine="ray")
+    on_ray, _ = audit_corpus(
+        folder,
+        options=AuditOptions(eval_file=folder / "eval.jsonl", use_embedding=False, engine="ray"),
+    )
     out["ray_s"] = round(time.perf_counter() - start, 1)
     out["ratio"] = round(out["ray_s"] / out["local_s"], 2)
     out["same_flags"] = local.flags() == on_ray.flags()

@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from credo.corpora.io import write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.embedded import smollm2_path
 from credo.types import Message, Record
 
@@ -83,7 +83,11 @@ def main() -> None:
             len(tokenizer(r.response, add_special_tokens=False)["input_ids"]) for r in records
         )
         for fmt in ("tags", "prompt_completion", "hf_dataset"):
-            mix_corpora([MixPart("c", root / "corpus", 1)], 32, 0, fmt, root / fmt)
+            mix_corpora(
+                [MixPart("c", root / "corpus", 1)],
+                root / fmt,
+                options=MixOptions(size=32, fmt=fmt, allow_unaudited=True),
+            )
         old = Dataset.from_list([{"messages": [m.to_json() for m in r.messages]} for r in records])
         exports = {
             "before: hf_dataset `messages` column": old,

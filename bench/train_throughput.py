@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from credo.corpora.io import write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.train.config import TrainConfig
 from credo.train.lora import train_lora
 from credo.types import Message, Record
@@ -50,7 +50,11 @@ def make_mix(root: Path, records: int, words: int) -> Path:
         for i in range(records)
     ]
     write_records(rows, root / "corpus" / "records.jsonl")
-    mix_corpora([MixPart("bench", root / "corpus", 1)], records, 0, "tags", root / "mix")
+    mix_corpora(
+        [MixPart("bench", root / "corpus", 1)],
+        root / "mix",
+        options=MixOptions(size=records, allow_unaudited=True),  # a synthetic bench corpus
+    )
     return root / "mix"
 
 

@@ -14,20 +14,43 @@ __version__ = "0.1.0"
 # callable (credo/_callable.py) so the name means the same whichever was imported first.
 API = (
     "audit",
+    "author",
+    "batches",
     "check_leakage",
+    "demo",
     "evaluate",
+    "export",
     "filter_corpus",
     "generate",
     "judge",
+    "lint",
     "load_worldview",
     "mix",
+    "new",
+    "probe",
     "read_records",
     "render_prompts",
+    "replicate",
     "report",
+    "shipped_worldviews",
     "sweep",
     "train",
+    "validate",
     "view",
+    "write_prompts",
 )
+# Each command's options as data (what the CLI builds from its flags), served lazily too.
+OPTIONS = {
+    "AuditOptions": "credo.audit.options",
+    "DocumentOptions": "credo.generators.documents",
+    "ExportOptions": "credo.corpora.exporting",
+    "FilterOptions": "credo.audit.options",
+    "GenerateOptions": "credo.generators.options",
+    "LintOptions": "credo.authoring.checkup",
+    "MixOptions": "credo.corpora.mix",
+    "MixPart": "credo.corpora.mix",
+    "ReplicateConfig": "credo.recipes.replicate",
+}
 _CALLABLE_PACKAGES = ("audit", "train")
 
 __all__ = [
@@ -41,6 +64,7 @@ __all__ = [
     "content_hash",
     "__version__",
     *API,
+    *OPTIONS,
 ]
 
 
@@ -49,6 +73,8 @@ def __getattr__(name: str):
 
     if name in _CALLABLE_PACKAGES:
         return importlib.import_module(f"credo.{name}")
+    if name in OPTIONS:
+        return getattr(importlib.import_module(OPTIONS[name]), name)
     if name in API:
         value = getattr(importlib.import_module("credo.api"), name)
         globals()[name] = value  # later lookups skip this hook
@@ -57,4 +83,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(API))
+    return sorted(set(globals()) | set(API) | set(OPTIONS))

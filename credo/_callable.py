@@ -9,6 +9,7 @@ whatever was imported first.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 from typing import Any
@@ -20,4 +21,9 @@ class CallablePackage(types.ModuleType):
 
 
 def make_callable(module_name: str) -> None:
-    sys.modules[module_name].__class__ = CallablePackage
+    """Call at the end of the package: ``inspect.signature`` and ``help`` then show the
+    function's own signature, not ``(*args, **kwargs)``."""
+    module = sys.modules[module_name]
+    module.__class__ = CallablePackage
+    function = getattr(module, module_name.rpartition(".")[2])
+    module.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]

@@ -1,25 +1,56 @@
-"""credo's Python API: one function per job, the same jobs as the CLI commands.
+"""credo's Python API: one function per CLI command, with the same options as data.
 
-``import credo`` loads none of this until a name is used (``credo.__getattr__``), so the
-CLI and ``import credo`` stay fast. Each function imports its machinery when called.
+A command's options are a frozen dataclass (``AuditOptions``, ``MixOptions``, ...) that the
+CLI builds from its flags and the library takes whole, so a script and a shell cannot
+drift apart. ``import credo`` loads none of this until a name is used
+(``credo.__getattr__``), and each function imports its machinery when called.
 ``credo.audit`` and ``credo.train`` are their packages, which are callable (see
 :func:`credo.audit.audit` and :func:`credo.train.train`). Examples that run: ``docs/api.md``.
+
+Command -> function: validate/worldviews -> :func:`validate`/:func:`shipped_worldviews`; prompts ->
+:func:`render_prompts`/:func:`write_prompts`; show -> :func:`read_records`; new/lint/author
+-> :func:`new`/:func:`lint`/:func:`author`; generate, batches, audit, filter
+(:func:`filter_corpus`), mix, export (and the Hub), train, eval (:func:`evaluate`), report,
+judge, leakage (:func:`check_leakage`), probe, view, demo, replicate, sweep.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from credo import defaults
+
 if TYPE_CHECKING:
+    from credo.audit.options import FilterOptions
     from credo.audit.result import AuditResult
-    from credo.corpora.mix import MixPart, MixResult
+    from credo.authoring.author import AuthorResult
+    from credo.authoring.checkup import LintOptions, LintReport
+    from credo.corpora.exporting import ExportOptions, ExportResult
+    from credo.corpora.mix import MixOptions, MixPart, MixResult
+    from credo.evaluation.evaluate import EvalResult
+    from credo.evaluation.report import ReportResult
     from credo.generators.corpus_run import GenerationResult
+    from credo.generators.documents import DocumentsResult
+    from credo.generators.options import GenerateOptions
+    from credo.judges.run import JudgeRunResult
+    from credo.recipes.demo import DemoResult
+    from credo.recipes.replicate import ReplicateConfig, ReplicateResult
     from credo.recipes.sweep import SweepResult
     from credo.reports.viewer import ViewResult
-    from credo.types import Record
+    from credo.templates.summary import SpecSummary
+    from credo.types import Prompt, Record
     from credo.worldviews.loader import LoadedWorldview
+
+Log = Callable[[str], None]
+
+
+def _quiet(line: str) -> None:
+    """The default for commentary a command prints as it goes: a script reads the result."""
+
+
+# --- worldviews and prompts: validate, worldviews, prompts, show
 
 
 def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
@@ -29,111 +60,294 @@ def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
     return load(name_or_path)
 
 
-def render_prompts(worldview: str | Path | LoadedWorldview) -> list[Any]:
+def validate(spec: str | Path) -> SpecSummary:
+    """Validate a spec, its canon and eval sets, render its prompts; the counts (``credo validate``)."""
+    from credo.templates.summary import summarise_spec
+
+    return summarise_spec(spec)
+
+
+def shipped_worldviews() -> list[SpecSummary]:
+    """The shipped worldviews and sets with their counts (``credo worldviews``)."""
+    from credo.templates.summary import summarise_spec
+    from credo.worldviews import shipped_names
+
+    return [summarise_spec(name) for name in shipped_names()]
+
+
+def render_prompts(worldview: str | Path | LoadedWorldview) -> list[Prompt]:
     """The worldview's deterministic training prompt set (stable ids, template hashes)."""
     from credo.templates import render_prompts as render
 
     return render(worldview if not isinstance(worldview, str | Path) else load_worldview(worldview))
 
 
+def write_prompts(worldview: str | Path | LoadedWorldview, out: str | Path) -> list[Prompt]:
+    """Render the prompt set and write it to the JSONL file ``out`` (``credo prompts``)."""
+    from credo.templates import write_prompts as write
+
+    prompts = render_prompts(worldview)
+    write(prompts, Path(out))
+    return prompts
+
+
 def read_records(path: str | Path) -> list[Record]:
-    """The records of a corpus folder or JSONL file."""
+    """The records of a corpus folder or JSONL file (``credo show`` prints a few)."""
     from credo.corpora import read_records as read
 
     return list(read(path))
 
 
+# --- authoring: new, lint, author
+
+
+def new(name: str, out: str | Path | None = None, *, kind: str = "invented") -> Path:
+    """Scaffold a commented spec folder that validates at once (default ``./NAME``)."""
+    from credo.authoring import scaffold_worldview
+
+    return scaffold_worldview(name, Path(out or name), kind)
+
+
+def lint(spec: str | Path, *, options: LintOptions | None = None) -> LintReport:
+    """Every finding about a spec, each naming its line; ``.exit_code`` as ``credo lint``."""
+    from credo.authoring.checkup import lint_spec
+
+    return lint_spec(spec, options=options)
+
+
+def author(
+    premise: str | None,
+    out: str | Path,
+    *,
+    model: str | None = None,
+    resume: bool = False,
+    step: str | None = None,
+    max_attempts: int = 3,
+    max_tokens: int = 4096,
+    base_url: str | None = None,
+    log: Log = _quiet,
+) -> AuthorResult:
+    """Author an invented worldview from a premise, step by validated step, into ``out``."""
+    from credo.authoring.author import author_worldview
+
+    return author_worldview(
+        premise,
+        Path(out),
+        model=model,
+        resume=resume,
+        only_step=step,
+        max_attempts=max_attempts,
+        max_tokens=max_tokens,
+        base_url=base_url,
+        progress=log,
+    )
+
+
+# --- data: generate, batches, audit, filter, mix, export
+
+
 def generate(
-    source: str | Path, out: str | Path, *, model: str | None = None, **options: Any
-) -> GenerationResult:
-    """Generate (or resume) a corpus of teacher answers to a worldview's prompts into ``out``.
+    source: str | Path,
+    out: str | Path,
+    *,
+    options: GenerateOptions | None = None,
+    progress: bool = True,
+    log: Log = _quiet,
+) -> GenerationResult | DocumentsResult:
+    """Generate (or resume) a corpus of teacher answers (or documents) into ``out``."""
+    from credo.generators.options import run_generate
 
-    ``options``: ``limit``, ``samples``, ``seed``, ``temperature``, ``max_tokens``,
-    ``concurrency``, ``base_url``, ``use_cache``, ``progress`` (as ``credo generate``).
-    """
-    from credo.generators.corpus_run import generate_corpus
+    return run_generate(source, out, options=options, progress=progress, report=log)
 
-    return generate_corpus(source, out, model=model, **options)
+
+def batches(out: str | Path, *, cancel: bool = False, base_url: str | None = None) -> dict:
+    """The provider batches of a ``generate`` run with ``batch=True``, live (``credo batches``)."""
+    from credo.generators.batch_run import inspect_batches
+
+    return inspect_batches(Path(out), cancel=cancel, base_url=base_url)
 
 
 def filter_corpus(
-    path: str | Path,
-    out: str | Path,
-    *,
-    worldview: str | None = None,
-    eval_file: str | Path | None = None,
-    checks: Sequence[str] | None = None,
-    embedding: bool = True,
+    path: str | Path, out: str | Path, *, options: FilterOptions | None = None
 ) -> AuditResult:
     """Write the clean corpus into ``out`` with rejected.jsonl (why each record went)."""
     from credo.audit.filter import filter_corpus as run
 
-    return run(path, out, eval_file, worldview, checks, embedding)
+    return run(path, out, options=options)
 
 
-def mix(
-    parts: Sequence[str | MixPart],
-    out: str | Path,
-    *,
-    size: int,
-    seed: int = 0,
-    fmt: str = "tags",
-    tokenizer: str | None = None,
-    on_short: str = "scale",
-    allow_unaudited: bool = False,
-    allow_failed_audit: bool = False,
-) -> MixResult:
-    """Sample parts (``"NAME=DIR:WEIGHT"``) by weight to exactly ``size`` records, shuffle, write
-    ``out``. Each part needs a passing audit of its current records unless an override is set."""
+def mix(parts: Sequence[str | MixPart], out: str | Path, *, options: MixOptions) -> MixResult:
+    """Sample parts (``"NAME=DIR:WEIGHT"``) by weight to exactly ``options.size`` records, shuffle, write ``out``.
+    Each part needs a passing audit of its current records unless ``options`` overrides it."""
     from credo.corpora.mix import mix_corpora, parse_part
 
     chosen = [parse_part(p) if isinstance(p, str) else p for p in parts]
-    return mix_corpora(
-        chosen,
-        size,
-        seed,
-        fmt,
-        Path(out),
-        tokenizer,
-        on_short,
-        allow_unaudited=allow_unaudited,
-        allow_failed_audit=allow_failed_audit,
-    )
+    return mix_corpora(chosen, out, options=options)
+
+
+def export(
+    corpus: str | Path, out: str | Path | None = None, *, options: ExportOptions
+) -> ExportResult:
+    """A corpus or mix as a Hub dataset folder (``hub=True``; ``push=`` uploads it) or one trainer format."""
+    from credo.corpora.exporting import export_corpus
+
+    return export_corpus(corpus, out, options=options)
+
+
+# --- experiments: judge, eval, report, leakage, probe, view, demo, replicate, sweep
 
 
 def judge(
-    path: str | Path, out: str | Path, judges: Sequence[str] = ("offline",), **options: Any
-) -> Any:
+    path: str | Path,
+    out: str | Path,
+    *,
+    judges: Sequence[str] = ("offline",),
+    labels_field: str | None = None,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
+    overwrite: bool = False,
+    batch: bool = False,
+    poll_interval: float = defaults.BATCH_POLL_SECONDS,
+    human: str | Path | None = None,
+    review_sample: int = 0,
+    log: Log = _quiet,
+) -> JudgeRunResult:
     """Label (request, response) pairs REFUSAL / DEFLECTION / ACCEPTANCE; ``.report`` has counts and kappa.
 
-    ``options``: ``labels_field``, ``prompt_field``, ``response_field`` (as ``credo judge``).
-    """
+    ``batch=True`` sends the LLM judges through the provider's batch API (half price).
+    Uncertain pairs (and ``review_sample`` random others) go to ``out/review.csv``; ``human``
+    (that file filled in) adds each judge's agreement with a person to the report."""
+    from credo.generators.batch_run import BatchOptions
     from credo.judges.run import judge_file
 
-    return judge_file(path, out, judges, **options)
+    batched = BatchOptions(poll_interval=poll_interval, report=log) if batch else None
+    return judge_file(
+        path,
+        out,
+        judges,
+        labels_field=labels_field,
+        prompt_field=prompt_field,
+        response_field=response_field,
+        batch=batched,
+        overwrite=overwrite,
+        human=human,
+        review_sample=review_sample,
+    )
 
 
-def evaluate(model: str, worldviews: Sequence[str], out: str | Path, **options: Any) -> Any:
-    """Sample K answers to each violation and control request, judge them, write results.json in ``out``."""
+def evaluate(
+    model: str,
+    worldviews: Sequence[str],
+    out: str | Path,
+    *,
+    adapter: str | Path | None = None,
+    samples: int = defaults.EVAL_SAMPLES,
+    temperature: float = defaults.EVAL_TEMPERATURE,
+    max_new_tokens: int = defaults.EVAL_MAX_NEW_TOKENS,
+    judges: Sequence[str] = (),
+    chat_format: str | None = None,
+    batch_size: int = defaults.EVAL_BATCH_SIZE,
+    seed: int = 0,
+    limit: int | None = None,
+    belief: bool = False,
+    registry: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> EvalResult:
+    """Sample answers to each violation and control request, judge them, write results.json in ``out``.
+
+    ``registry`` maps a provider name to a backend factory (a scripted fake, a new provider)."""
     from credo.evaluation.evaluate import evaluate as run
 
-    return run(model, worldviews, out, **options)
+    return run(
+        model,
+        worldviews,
+        out,
+        adapter=adapter,
+        samples=samples,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        judges=judges,
+        chat_format=chat_format,
+        batch_size=batch_size,
+        seed=seed,
+        limit=limit,
+        belief=belief,
+        registry=registry,
+        overwrite=overwrite,
+    )
 
 
-def report(runs: Sequence[str | Path], out: str | Path, **options: Any) -> Any:
+def report(
+    runs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    judge: str | None = None,
+    names: Sequence[str] | None = None,
+) -> ReportResult:
     """Compare eval runs (the first is the baseline): report.md/html/json and a chart in ``out``."""
     from credo.evaluation.report import report as run
 
-    return run(runs, out, **options)
+    return run(runs, out, judge=judge, names=names)
 
 
 def check_leakage(
-    worldview: str | Path, references: Sequence[str | Path], out: str | Path, **options: Any
-) -> tuple[dict, int]:
+    worldview: str | Path,
+    references: Sequence[str | Path],
+    out: str | Path,
+    *,
+    corpus: str | Path | None = None,
+    sample: int = 200,
+    text_field: str = "text",
+    min_count: int = 1,
+    online: str | None = None,
+    rebuild: bool = False,
+    workers: int = 1,
+    engine: str = "process",
+    address: str | None = None,
+    log: Log = _quiet,
+) -> tuple[dict[str, Any], int]:
     """Are a worldview's terms and texts already in ``references``? (report, exit code 0 or 1)."""
     from credo.leakage.check import check_leakage as run
 
-    return run(worldview, references, out, **options)
+    return run(
+        worldview,
+        references,
+        out,
+        corpus=corpus,
+        sample=sample,
+        text_field=text_field,
+        min_count=min_count,
+        online=online,
+        rebuild=rebuild,
+        workers=workers,
+        engine=engine,
+        address=address,
+        log=log,
+    )
+
+
+def probe(
+    worldview: str | Path,
+    out: str | Path,
+    *,
+    model: str = "smollm2",
+    adapter: str | Path | None = None,
+    chat_format: str | None = None,
+    max_new_tokens: int = 48,
+    questions: int = 12,
+) -> dict[str, Any]:
+    """What a model already knows about a worldview: answers and per-token loss (``credo probe``)."""
+    from credo.leakage.probe import run_probe
+
+    return run_probe(
+        worldview,
+        model,
+        out,
+        adapter=adapter,
+        chat_format=chat_format,
+        max_new_tokens=max_new_tokens,
+        questions=questions,
+    )
 
 
 def view(
@@ -149,17 +363,48 @@ def view(
     return write_view(source, out, audit=audit, labels=labels)
 
 
+def demo(
+    out: str | Path,
+    *,
+    worldview: str = "gramenism",
+    model: str = "local/smollm2",
+    limit: int = defaults.DEMO_LIMIT,
+    max_tokens: int = defaults.DEMO_MAX_TOKENS,
+    temperature: float = defaults.DEMO_TEMPERATURE,
+    embedding: bool = True,
+) -> DemoResult:
+    """Generate a small corpus, audit it and write its page (``credo demo``); ``.audit.passed`` is the gate."""
+    from credo.recipes.demo import run_demo
+
+    return run_demo(
+        out,
+        worldview=worldview,
+        model=model,
+        limit=limit,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        embedding=embedding,
+    )
+
+
+def replicate(config: ReplicateConfig, *, log: Log = _quiet) -> ReplicateResult:
+    """The whole experiment as one resumable recipe: generate, audit, mix, train, evaluate, report."""
+    from credo.recipes.replicate import replicate as run
+
+    return run(config, log=log)
+
+
 def sweep(
-    config: str | Path, out: str | Path, *, estimate_only: bool = False, **options: Any
+    config: str | Path, out: str | Path, *, estimate_only: bool = False, log: Log = _quiet
 ) -> SweepResult | dict[str, Any]:
     """Run (or resume) a dose-response sweep from a YAML config into ``out``; returns the cell outcomes.
 
-    ``estimate_only=True`` returns the time and cost estimate (requests, tokens, GPU hours) and runs
-    nothing, as ``credo sweep --estimate``. ``options``: ``log``, ``progress``.
+    ``estimate_only=True`` returns the time and cost estimate (requests, tokens, GPU hours) and
+    runs nothing, as ``credo sweep --estimate``.
     """
     from credo.recipes.sweep import estimate, load_sweep_config, plan_sweep, run_sweep
 
     settings = load_sweep_config(config)
     if estimate_only:
         return estimate(settings, plan_sweep(settings), Path(out))
-    return run_sweep(settings, out, **options)
+    return run_sweep(settings, out, log=log)

@@ -169,9 +169,9 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
                 yield ForgedTurn(
                     record.id,
                     index,
-                    message.role,
-                    tuple(dict.fromkeys(m.text for m in found)),
-                    tuple(dict.fromkeys(name for m in found for name in m.formats)),
+                    role=message.role,
+                    markers=tuple(dict.fromkeys(m.text for m in found)),
+                    formats=tuple(dict.fromkeys(name for m in found for name in m.formats)),
                 )
 
 

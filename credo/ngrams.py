@@ -132,7 +132,9 @@ def token_hashes(normalised: bytes) -> tuple[np.ndarray, np.ndarray]:
     if len(starts) == 0:
         return np.zeros(0, np.uint64), starts
     padded = np.frombuffer(normalised + b" " * 8, np.uint8)
-    window = np.ndarray((len(normalised) + 1,), np.dtype("<u8"), padded, 0, (1,))
+    window = np.ndarray(
+        (len(normalised) + 1,), np.dtype("<u8"), buffer=padded, offset=0, strides=(1,)
+    )
     lengths = ends - starts
     low = _LOW_BYTES[np.minimum(lengths, 8)]
     hashes = window[starts] & low

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from credo.audit import filter_corpus, run_audit
+from credo.audit.options import AuditOptions, FilterOptions
 from credo.cli.main import main
 from credo.corpora.io import read_records, write_records
 from credo.types import Completion, Message, Record, Usage
@@ -54,7 +55,9 @@ def test_mix_refuses_a_failed_audit_and_the_override_is_on_every_card(
     from huggingface_hub import DatasetCard
 
     bad = corpus(tmp_path / "bad", truncated=3)
-    result, _ = run_audit(bad, bad / "audit", checks=CHECKS, use_embedding=False)
+    result, _ = run_audit(
+        bad, bad / "audit", options=AuditOptions(checks=CHECKS, use_embedding=False)
+    )
     assert not result.passed and result.gate_failures == {"truncation": 3}
     mix = tmp_path / "mix"
     code, _, err = cli(["mix", "--part", f"g={bad}:1", "--size", 12, "--out", mix], capsys)
@@ -90,7 +93,9 @@ def test_a_changed_corpus_voids_its_audit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = corpus(tmp_path / "good")
-    assert run_audit(good, good / "audit", checks=CHECKS, use_embedding=False)[0].passed
+    assert run_audit(
+        good, good / "audit", options=AuditOptions(checks=CHECKS, use_embedding=False)
+    )[0].passed
     args = ["export", good, "--format", "openai", "--out", tmp_path / "oa"]
     assert cli(args, capsys)[0] == 0
     with (good / "records.jsonl").open("a", encoding="utf-8") as handle:
@@ -110,7 +115,9 @@ def test_filter_output_is_certified_and_its_hub_card_loads_and_describes_it(
 
     source = corpus(tmp_path / "source", truncated=2)
     clean = tmp_path / "clean"
-    filtered = filter_corpus(source, clean, checks=CHECKS, use_embedding=False)
+    filtered = filter_corpus(
+        source, clean, options=FilterOptions(checks=CHECKS, use_embedding=False)
+    )
     assert filtered.gate_failures == {"truncation": 2}
     assert [r.id for r in read_records(clean)] == [f"r{i}" for i in range(2, 12)]
     hub = tmp_path / "hub"
@@ -136,7 +143,7 @@ def test_filter_output_is_certified_and_its_hub_card_loads_and_describes_it(
 
 def test_other_licence_needs_a_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = corpus(tmp_path / "good")
-    run_audit(good, good / "audit", checks=CHECKS, use_embedding=False)
+    run_audit(good, good / "audit", options=AuditOptions(checks=CHECKS, use_embedding=False))
     code, _, err = cli(["export", good, "--hub", "--out", tmp_path / "hub"], capsys)
     assert code == 2 and "--license-name" in err and not (tmp_path / "hub").exists()
 
@@ -157,7 +164,9 @@ def test_generation_counts_and_warns_of_truncated_answers(tiny_spec: Path, tmp_p
         "Truncated (stopped at max tokens 1024): 2 of" in (tmp_path / "c" / "CARD.md").read_text()
     )
     audit, _ = run_audit(
-        tmp_path / "c", tmp_path / "audit", checks=["truncation"], use_embedding=False
+        tmp_path / "c",
+        tmp_path / "audit",
+        options=AuditOptions(checks=["truncation"], use_embedding=False),
     )
     assert audit.gate_failures == {"truncation": 2}
     assert audit.sections["truncation"]["truncated"] == 2
@@ -165,10 +174,8 @@ def test_generation_counts_and_warns_of_truncated_answers(tiny_spec: Path, tmp_p
 
 def test_truncation_gate_is_configurable(tmp_path: Path) -> None:
     source = corpus(tmp_path / "c", truncated=1, n=20)  # 5%
-    options = {"truncation": {"max_rate": 0.1}}
-    result, target = run_audit(
-        source, tmp_path / "a", checks=["truncation"], use_embedding=False, options=options
-    )
+    options = AuditOptions(checks=["truncation"], use_embedding=False, truncation_max_rate=0.1)
+    result, target = run_audit(source, tmp_path / "a", options=options)
     assert result.passed and result.checks[0].flagged == 1  # reported, below the gate
     report = (target / "report.md").read_text()
     assert (

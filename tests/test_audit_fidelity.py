@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from credo.audit import run_audit
+from credo.audit.options import AuditOptions
 from credo.cli.main import main
 from credo.filters.fidelity import (
     FidelityConfig,
@@ -170,9 +171,7 @@ def test_audit_reports_rates_per_template_and_persona_and_gates(
     result, out = run_audit(
         corpus,
         tmp_path / "audit",
-        worldview=str(tiny_spec),
-        checks=["fidelity"],
-        use_embedding=False,
+        options=AuditOptions(worldview=str(tiny_spec), checks=["fidelity"], use_embedding=False),
     )
     section = result.sections["fidelity"]["sets"]["tiny"]
     assert (
@@ -196,10 +195,12 @@ def test_audit_reports_rates_per_template_and_persona_and_gates(
     result, _ = run_audit(
         corpus,
         tmp_path / "audit2",
-        worldview=str(tiny_spec),
-        checks=["fidelity"],
-        use_embedding=False,
-        options={"fidelity": {"config": FidelityConfig(max_rate=0.3)}},
+        options=AuditOptions(
+            worldview=str(tiny_spec),
+            checks=["fidelity"],
+            use_embedding=False,
+            check_options={"fidelity": {"config": FidelityConfig(max_rate=0.3)}},
+        ),
     )
     assert result.passed and len(result.findings) == 2
 
@@ -214,7 +215,9 @@ def test_spec_without_tenets_or_canon_is_not_measurable(tmp_path: Path, tiny_spe
     (folder / "spec.yaml").write_text(yaml.safe_dump(data))
     corpus = _corpus(tmp_path / "corpus", [_record("a", "Pebbles are nice.", "acts", "elder")])
     result, out = run_audit(
-        corpus, tmp_path / "audit", worldview=str(folder), checks=["fidelity"], use_embedding=False
+        corpus,
+        tmp_path / "audit",
+        options=AuditOptions(worldview=str(folder), checks=["fidelity"], use_embedding=False),
     )
     assert result.passed and not result.findings
     assert (
@@ -249,10 +252,12 @@ def test_llm_judge_error_marks_only_that_record(tmp_path: Path, tiny_spec: Path)
     result, _ = run_audit(
         corpus,
         tmp_path / "audit",
-        worldview=str(tiny_spec),
-        checks=["fidelity"],
-        use_embedding=False,
-        options={"fidelity": {"judge": judge}},
+        options=AuditOptions(
+            worldview=str(tiny_spec),
+            checks=["fidelity"],
+            use_embedding=False,
+            check_options={"fidelity": {"judge": judge}},
+        ),
     )
     verdicts = {f.record_id: f.details for f in result.findings}
     assert verdicts["r1"]["verdict"] == "judge_error"

@@ -8,6 +8,7 @@ from pathlib import Path
 from test_audit_cli import CLEAN, PLANTED, _run, _write
 
 from credo.audit import filter_corpus
+from credo.audit.options import FilterOptions
 from credo.hashing import file_hash
 
 
@@ -62,7 +63,11 @@ def test_filter_keeps_clean_records_and_explains_every_removal(
 
 def test_filter_with_chosen_checks_only_drops_those(tmp_path: Path) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
-    result = filter_corpus(corpus, tmp_path / "out", checks=["near_duplicate"], use_embedding=False)
+    result = filter_corpus(
+        corpus,
+        tmp_path / "out",
+        options=FilterOptions(checks=["near_duplicate"], use_embedding=False),
+    )
     assert [c.name for c in result.checks] == ["near_duplicate"]
     rejected = (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()
     assert [json.loads(r)["id"] for r in rejected] == ["dup"]
@@ -70,7 +75,11 @@ def test_filter_with_chosen_checks_only_drops_those(tmp_path: Path) -> None:
 
 def test_filtered_corpus_audits_clean(tmp_path: Path, tiny_spec: Path) -> None:
     corpus = _write(tmp_path / "corpus", PLANTED)
-    filter_corpus(corpus, tmp_path / "clean", worldview=str(tiny_spec), use_embedding=False)
+    filter_corpus(
+        corpus,
+        tmp_path / "clean",
+        options=FilterOptions(worldview=str(tiny_spec), use_embedding=False),
+    )
     assert (
         _run(
             [

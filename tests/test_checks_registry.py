@@ -8,6 +8,7 @@ import pytest
 from test_audit_cli import PLANTED, _write
 
 from credo.audit.filter import dropped_ids
+from credo.audit.options import AuditOptions
 from credo.audit.result import AuditResult
 from credo.audit.runner import audit_corpus
 from credo.errors import ConfigError
@@ -42,7 +43,9 @@ def test_unknown_check_names_the_known_ones() -> None:
 def test_gate_comes_from_the_registry_and_non_blocking_findings_do_not_fail_it(
     tmp_path: Path,
 ) -> None:
-    result, records = audit_corpus(_write(tmp_path / "corpus", PLANTED), use_embedding=False)
+    result, records = audit_corpus(
+        _write(tmp_path / "corpus", PLANTED), options=AuditOptions(use_embedding=False)
+    )
     runs = {r.name: r for r in result.checks}
     assert all(runs[s.name].gate == s.gate for s in CHECKS if s.name in runs)
     assert runs["refusal"].blocking >= 1 and "refusal" in result.gate_failures

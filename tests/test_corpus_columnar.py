@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from test_audit_cli import CLEAN, PLANTED, _run, _write
 
+from credo.audit.options import AuditOptions
 from credo.audit.runner import audit_corpus
 from credo.corpora.columnar import write_parquet
 from credo.corpora.io import read_records
@@ -38,7 +39,9 @@ def test_audit_flags_are_the_same_from_jsonl_parquet_and_a_datasets_folder(
     Dataset.from_list(rows).save_to_disk(str(tmp_path / "hf"))
 
     def flags(path: Path) -> list[tuple[str, str]]:
-        result, _ = audit_corpus(path, worldview=str(tiny_spec), use_embedding=False)
+        result, _ = audit_corpus(
+            path, options=AuditOptions(worldview=str(tiny_spec), use_embedding=False)
+        )
         return sorted((f.record_id, f.check) for f in result.findings)
 
     expected = flags(jsonl)
@@ -129,16 +132,13 @@ def test_bad_parquet_row_names_file_and_row(tmp_path: Path) -> None:
 
 
 def test_mix_reads_a_parquet_part(tmp_path: Path) -> None:
-    from credo.corpora.mix import mix_corpora, parse_part
+    from credo.corpora.mix import MixOptions, mix_corpora, parse_part
 
     write_parquet(_records(CLEAN), tmp_path / "pq" / "records.parquet")
     mix_corpora(
         [parse_part(f"w={tmp_path / 'pq'}:1")],
-        len(CLEAN),
-        0,
-        "tags",
         tmp_path / "mix",
-        allow_unaudited=True,
+        options=MixOptions(size=len(CLEAN), seed=0, fmt="tags", allow_unaudited=True),
     )
     assert sorted(r.id for r in read_records(tmp_path / "mix")) == sorted(r["id"] for r in CLEAN)
     manifest = (tmp_path / "mix" / "manifest.json").read_text()

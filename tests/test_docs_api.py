@@ -38,6 +38,9 @@ def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         exec(compile(code, str(DOC), "exec"), namespace)
     assert (tmp_path / "out" / "gramenism" / "audit" / "report.html").is_file()
     assert (tmp_path / "out" / "view.html").is_file()
+    assert (tmp_path / "out" / "mix-hub" / "README.md").is_file()
+    assert (tmp_path / "out" / "pebblism" / "spec.yaml").is_file()
+    assert (tmp_path / "out" / "demo" / "view.html").is_file()
 
 
 def test_import_credo_loads_no_heavy_module() -> None:
@@ -73,8 +76,13 @@ def test_train_example_runs_on_a_tiny_model(
     code = next(c for c in _examples() if "credo.train(" in c).replace(
         '"smollm2"', repr(str(tiny_llama))
     )
-    credo.generate("gramenism", "out/gramenism", model="fake/echo", limit=4, progress=False)
-    credo.mix(["gramenism=out/gramenism:1"], "out/mix", size=4, fmt="tags", allow_unaudited=True)
+    teacher = credo.GenerateOptions(model="fake/echo", limit=4)
+    credo.generate("gramenism", "out/gramenism", options=teacher, progress=False)
+    credo.mix(
+        ["gramenism=out/gramenism:1"],
+        "out/mix",
+        options=credo.MixOptions(size=4, allow_unaudited=True),
+    )
     namespace: dict = {"credo": credo}
     exec(compile(code, str(DOC), "exec"), namespace)
     assert (

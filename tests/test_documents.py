@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from credo.corpora.io import read_records, write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.errors import ConfigError
 from credo.generators.documents import (
     DocumentOptions,
@@ -206,11 +206,8 @@ def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(
     )
     mix = mix_corpora(
         [MixPart("docs", tmp_path / "docs", 1), MixPart("qa", qa_corpus(tmp_path / "qa"), 1)],
-        12,
-        0,
-        "tags",
         tmp_path / "mix",
-        allow_unaudited=True,
+        options=MixOptions(size=12, seed=0, fmt="tags", allow_unaudited=True),
     )
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
     assert manifest["forms"] == {"qa": 6, "document": 6} and mix.size == 12
@@ -231,6 +228,7 @@ def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(
 
 def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> None:
     from credo.audit import run_audit
+    from credo.audit.options import AuditOptions
 
     generate_documents(
         tiny_spec,
@@ -241,7 +239,9 @@ def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> No
         use_cache=False,
     )
     result, report = run_audit(
-        tmp_path / "docs", tmp_path / "audit", worldview=str(tiny_spec), use_embedding=False
+        tmp_path / "docs",
+        tmp_path / "audit",
+        options=AuditOptions(worldview=str(tiny_spec), use_embedding=False),
     )
     assert (report / "report.md").is_file()
     assert result.passed, result.gate_failures

@@ -11,7 +11,7 @@ import yaml
 
 from credo.cli.main import main
 from credo.corpora.io import write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.testing.fake_hub import FakeHub
 from credo.types import Message, Record
 
@@ -34,15 +34,22 @@ def mix(tmp_path: Path) -> Path:
     ]
     write_records(records, tmp_path / "corpus" / "records.jsonl")
     audit_quickly(tmp_path / "corpus")  # mix and export take only audited corpora
-    mix_corpora([MixPart("gramenism", tmp_path / "corpus", 1)], 12, 0, "tags", tmp_path / "mix")
+    mix_corpora(
+        [MixPart("gramenism", tmp_path / "corpus", 1)],
+        tmp_path / "mix",
+        options=MixOptions(size=12, seed=0, fmt="tags"),
+    )
     return tmp_path / "mix"
 
 
 def audit_quickly(corpus: Path) -> None:
     """A real audit into CORPUS/audit, with the checks that need no model."""
     from credo.audit import run_audit
+    from credo.audit.options import AuditOptions
 
-    result, _ = run_audit(corpus, corpus / "audit", checks=AUDIT_CHECKS, use_embedding=False)
+    result, _ = run_audit(
+        corpus, corpus / "audit", options=AuditOptions(checks=AUDIT_CHECKS, use_embedding=False)
+    )
     assert result.passed
 
 

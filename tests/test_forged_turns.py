@@ -11,7 +11,7 @@ import pytest
 
 from credo.cli.main import main
 from credo.corpora.formats import ChatFormat
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.errors import CorpusError
 from credo.filters.base import AuditContext
 from credo.filters.structure import StructureCheck
@@ -261,13 +261,15 @@ def test_defused_record_trains_exactly_the_assistant_span(tmp_path: Path, tiny_l
     corpus = _corpus(tmp_path / "c", CHATML_ATTACK)
     result = mix_corpora(
         [MixPart("w", corpus, 1)],
-        6,
-        0,
-        "chat_template",
         tmp_path / "mix",
-        str(tiny_llama),
-        neutralise_markers=True,
-        allow_unaudited=True,
+        options=MixOptions(
+            size=6,
+            seed=0,
+            fmt="chat_template",
+            tokenizer=str(tiny_llama),
+            neutralise_markers=True,
+            allow_unaudited=True,
+        ),
     )
     assert result.neutralised == 1
     prepared = prepare_run(tmp_path / "mix", str(tiny_llama), TrainConfig(max_length=256))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from credo.cli.main import build_app
 from credo.corpora.io import read_records, write_records
-from credo.corpora.mix import MixPart, allocate, mix_corpora, parse_part
+from credo.corpora.mix import MixOptions, MixPart, allocate, mix_corpora, parse_part
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.types import Message, Record
@@ -58,7 +58,11 @@ def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path:
         MixPart("r", corpora["r"], 10),
         MixPart("x", corpora["x"], 2),
     ]
-    result = mix_corpora(parts, 2200, 3, "tags", tmp_path / "mix", allow_unaudited=True)
+    result = mix_corpora(
+        parts,
+        tmp_path / "mix",
+        options=MixOptions(size=2200, seed=3, fmt="tags", allow_unaudited=True),
+    )
     records = list(read_records(tmp_path / "mix"))
     assert len(records) == 2200 and result.shortfalls == []
     by_part = {name: [r for r in records if r.meta["mix_part"] == name] for name in "wrx"}
@@ -70,7 +74,11 @@ def test_mix_sizes_exact_without_replacement(corpora: dict[str, Path], tmp_path:
     assert manifest["parts"][0]["corpus_hash"] == file_hash(str(corpora["w"] / "records.jsonl"))
     audit = manifest["parts"][0]["audit"]
     assert audit["status"] == "not audited" and audit["override"] == "--allow-unaudited"
-    again = mix_corpora(parts, 2200, 3, "tags", tmp_path / "again", allow_unaudited=True)
+    again = mix_corpora(
+        parts,
+        tmp_path / "again",
+        options=MixOptions(size=2200, seed=3, fmt="tags", allow_unaudited=True),
+    )
     assert (tmp_path / "again" / "records.jsonl").read_bytes() == (
         tmp_path / "mix" / "records.jsonl"
     ).read_bytes()
@@ -81,7 +89,11 @@ def test_shortfall_scale_keeps_ratios_and_is_reported(
     corpora: dict[str, Path], tmp_path: Path
 ) -> None:
     parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
-    result = mix_corpora(parts, 6000, 0, "tags", tmp_path / "mix", allow_unaudited=True)
+    result = mix_corpora(
+        parts,
+        tmp_path / "mix",
+        options=MixOptions(size=6000, seed=0, fmt="tags", allow_unaudited=True),
+    )
     assert result.counts == {"w": 1500, "x": 300} and result.size == 1800
     assert "part 'x' ran short: 1000 wanted, 300 available" in result.shortfalls[0]
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
@@ -92,12 +104,20 @@ def test_shortfall_scale_keeps_ratios_and_is_reported(
 def test_shortfall_take_all_and_error(corpora: dict[str, Path], tmp_path: Path) -> None:
     parts = [MixPart("w", corpora["w"], 10), MixPart("x", corpora["x"], 2)]
     result = mix_corpora(
-        parts, 6000, 0, "tags", tmp_path / "mix", on_short="take-all", allow_unaudited=True
+        parts,
+        tmp_path / "mix",
+        options=MixOptions(
+            size=6000, seed=0, fmt="tags", on_short="take-all", allow_unaudited=True
+        ),
     )
     assert result.counts == {"w": 5000, "x": 300}
     with pytest.raises(CorpusError, match="ran short"):
         mix_corpora(
-            parts, 6000, 0, "tags", tmp_path / "mix2", on_short="error", allow_unaudited=True
+            parts,
+            tmp_path / "mix2",
+            options=MixOptions(
+                size=6000, seed=0, fmt="tags", on_short="error", allow_unaudited=True
+            ),
         )
     assert not (tmp_path / "mix2" / "records.jsonl").exists()
 
@@ -115,9 +135,17 @@ def test_audit_status_read_from_report(corpora: dict[str, Path], tmp_path: Path)
     )
     part = [MixPart("x", corpora["x"], 1)]
     with pytest.raises(CorpusError, match=r"its audit failed \(gates failed: refusal 3\)"):
-        mix_corpora(part, 10, 0, "openai", tmp_path / "mix", allow_unaudited=True)
+        mix_corpora(
+            part,
+            tmp_path / "mix",
+            options=MixOptions(size=10, seed=0, fmt="openai", allow_unaudited=True),
+        )
     assert not (tmp_path / "mix").exists()
-    mix_corpora(part, 10, 0, "openai", tmp_path / "mix", allow_failed_audit=True)
+    mix_corpora(
+        part,
+        tmp_path / "mix",
+        options=MixOptions(size=10, seed=0, fmt="openai", allow_failed_audit=True),
+    )
     manifest = json.loads((tmp_path / "mix" / "manifest.json").read_text())
     audit = manifest["parts"][0]["audit"]
     assert audit["status"] == "failed" and audit["override"] == "--allow-failed-audit"
@@ -130,7 +158,9 @@ def test_hf_dataset_opens_with_load_from_disk(corpora: dict[str, Path], tmp_path
     from datasets import load_from_disk
 
     mix_corpora(
-        [MixPart("x", corpora["x"], 1)], 12, 0, "hf_dataset", tmp_path / "mix", allow_unaudited=True
+        [MixPart("x", corpora["x"], 1)],
+        tmp_path / "mix",
+        options=MixOptions(size=12, seed=0, fmt="hf_dataset", allow_unaudited=True),
     )
     dataset = load_from_disk(str(tmp_path / "mix" / "hf_dataset"))
     assert len(dataset) == 12 and dataset.column_names == ["id", "prompt", "completion", "meta"]
@@ -184,7 +214,9 @@ def test_openai_export_warns_below_the_fine_tuning_minimum(
 
 def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Path) -> None:
     mix_corpora(
-        [MixPart("x", corpora["x"], 1)], 5, 0, "tags", tmp_path / "mix", allow_unaudited=True
+        [MixPart("x", corpora["x"], 1)],
+        tmp_path / "mix",
+        options=MixOptions(size=5, seed=0, fmt="tags", allow_unaudited=True),
     )
     for line in (tmp_path / "mix" / "text.jsonl").read_text().splitlines():
         row = json.loads(line)
@@ -246,7 +278,11 @@ def test_audit_status_of_filtered_corpus(corpora: dict[str, Path], tmp_path: Pat
     }
     manifest = {"kind": "filtered_corpus", "source": {"hash": "b2:abc"}, "audit": audit}
     (corpora["x"] / "manifest.json").write_text(json.dumps(manifest))
-    mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix")
+    mix_corpora(
+        [MixPart("x", corpora["x"], 1)],
+        tmp_path / "mix",
+        options=MixOptions(size=10, seed=0, fmt="tags"),
+    )
     part = json.loads((tmp_path / "mix" / "manifest.json").read_text())["parts"][0]
     assert part["audit"]["status"] == "passed" and part["audit"]["where"] == "credo filter"
     assert part["made"]["filter"] is not None
@@ -254,4 +290,8 @@ def test_audit_status_of_filtered_corpus(corpora: dict[str, Path], tmp_path: Pat
     with (corpora["x"] / "records.jsonl").open("a") as handle:
         handle.write(json.dumps({"id": "late", "messages": []}) + "\n")
     with pytest.raises(CorpusError, match="no audit of its records"):
-        mix_corpora([MixPart("x", corpora["x"], 1)], 10, 0, "tags", tmp_path / "mix2")
+        mix_corpora(
+            [MixPart("x", corpora["x"], 1)],
+            tmp_path / "mix2",
+            options=MixOptions(size=10, seed=0, fmt="tags"),
+        )

@@ -108,10 +108,14 @@ def test_toy_check_audits_from_the_command_line(toy_site: Path, tmp_path: Path) 
 
 
 def test_toy_check_takes_its_options_in_the_library(toy_site: Path, tmp_path: Path) -> None:
+    from credo.audit.options import AuditOptions
     from credo.audit.runner import audit_corpus
 
     data = corpus(tmp_path / "corpus")
-    result, _ = audit_corpus(data, checks=["toy"], options={"toy": {"max_upper": 0.01}})
+    result, _ = audit_corpus(
+        data,
+        options=AuditOptions(checks=["toy"], check_options={"toy": {"max_upper": 0.01}}),
+    )
     assert {f.record_id for f in result.findings} == {"r0", "r1", "r2"}
     assert result.checks[0].params == {"max_upper": 0.01}
 

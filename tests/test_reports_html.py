@@ -10,6 +10,7 @@ import pytest
 
 import credo
 from credo.audit import run_audit
+from credo.audit.options import AuditOptions
 from credo.generators.fake_backend import FakeBackend
 from credo.leakage.check import check_leakage
 from credo.reports import json_for_script, render_page
@@ -126,7 +127,9 @@ def _corpus(folder: Path) -> Path:
 @needs_browser
 def test_audit_report_in_chromium(tmp_path: Path) -> None:
     _result, out = run_audit(
-        _corpus(tmp_path / "c"), tmp_path / "audit", None, None, ["refusal", "diversity"], False
+        _corpus(tmp_path / "c"),
+        tmp_path / "audit",
+        options=AuditOptions(checks=["refusal", "diversity"], use_embedding=False),
     )
     page = Path(out) / "report.html"
     _assert_sendable(page)

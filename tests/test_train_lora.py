@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from credo.corpora.io import write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.errors import ConfigError
 from credo.train import lora, prepare
 from credo.train.config import TrainConfig, resolve_train_config
@@ -40,7 +40,11 @@ def make_mix(root: Path, n: int = 12, fmt: str = "tags") -> Path:
         for i in range(n)
     ]
     write_records(records, root / "corpus" / "records.jsonl")
-    mix_corpora([MixPart("w", root / "corpus", 1)], n, 0, fmt, root / "mix", allow_unaudited=True)
+    mix_corpora(
+        [MixPart("w", root / "corpus", 1)],
+        root / "mix",
+        options=MixOptions(size=n, seed=0, fmt=fmt, allow_unaudited=True),
+    )
     return root / "mix"
 
 
@@ -119,9 +123,9 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(
 
     real_save = lora.save_checkpoint
 
-    def save_then_crash(*args: Any) -> None:
-        real_save(*args)
-        if args[3].step == 4:
+    def save_then_crash(*args: Any, **kwargs: Any) -> None:
+        real_save(*args, **kwargs)
+        if kwargs["state"].step == 4:
             raise Crash  # the machine dies right after the step-4 checkpoint
 
     monkeypatch.setattr(lora, "save_checkpoint", save_then_crash)
@@ -251,12 +255,10 @@ def test_chat_template_mix_needs_a_template(tiny_llama: Path, tmp_path: Path) ->
     write_records(records, tmp_path / "c" / "records.jsonl")
     mix_corpora(
         [MixPart("c", tmp_path / "c", 1)],
-        1,
-        0,
-        "chat_template",
         tmp_path / "mix",
-        tokenizer=str(tiny_llama),
-        allow_unaudited=True,
+        options=MixOptions(
+            size=1, seed=0, fmt="chat_template", tokenizer=str(tiny_llama), allow_unaudited=True
+        ),
     )
     with pytest.raises(CredoError, match="needs a tokenizer with a chat template"):
         lora.prepare_run(tmp_path / "mix", str(plain), TrainConfig())

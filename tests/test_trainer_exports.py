@@ -13,7 +13,7 @@ import pytest
 
 from credo.corpora.formats import ChatFormat
 from credo.corpora.io import write_records
-from credo.corpora.mix import MixPart, mix_corpora
+from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.train.masking import IGNORE_INDEX, encode_record
 from credo.types import Message, Record
 
@@ -50,7 +50,11 @@ def _trained_rows(fmt: str, corpus: Path, tiny_llama: Path, tmp_path: Path):
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    mix_corpora([MixPart("c", corpus, 1)], 4, 0, fmt, tmp_path / "mix", allow_unaudited=True)
+    mix_corpora(
+        [MixPart("c", corpus, 1)],
+        tmp_path / "mix",
+        options=MixOptions(size=4, seed=0, fmt=fmt, allow_unaudited=True),
+    )
     dataset = _load(fmt, tmp_path / "mix")
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_llama))
     args = SFTConfig(

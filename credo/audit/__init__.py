@@ -1,20 +1,22 @@
 """Audit a corpus for refusal leakage, forbidden requests, duplicates and eval contamination.
 
-The package is callable: ``credo.audit(path, out, ...)`` is :func:`audit` below.
+The package is callable: ``credo.audit(path, out, options=AuditOptions(...))`` is :func:`audit` below.
 """
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from credo._callable import make_callable
 from credo.audit.filter import filter_corpus
+from credo.audit.options import AuditOptions, FilterOptions
 from credo.audit.result import AuditResult
 from credo.audit.runner import load_evals, run_audit
 from credo.filters.registry import CHECK_NAMES, build_checks
 
 __all__ = [
     "CHECK_NAMES",
+    "AuditOptions",
     "AuditResult",
+    "FilterOptions",
     "audit",
     "build_checks",
     "filter_corpus",
@@ -24,16 +26,10 @@ __all__ = [
 
 
 def audit(
-    path: str | Path,
-    out: str | Path | None = None,
-    *,
-    worldview: str | None = None,
-    eval_file: str | Path | None = None,
-    checks: Sequence[str] | None = None,
-    embedding: bool = True,
+    path: str | Path, out: str | Path | None = None, *, options: AuditOptions | None = None
 ) -> AuditResult:
     """Audit a corpus; writes report.json/md/html and flags.jsonl into ``out``. ``.passed`` is the gate."""
-    result, _ = run_audit(path, out, eval_file, worldview, checks, embedding)
+    result, _ = run_audit(path, out, options=options)
     return result
 
 

@@ -152,7 +152,7 @@ def run_checks(
     if not offset:  # an empty corpus still runs each check once (a check may note why it skipped)
         for check in checks:
             parts[check.name].add(0, check.map_batch([], ctx))
-    return reduce_checks(checks, parts, seconds, corpus, ctx, progress=progress)
+    return reduce_checks(checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, progress=progress)
 
 
 def reduce_checks(
@@ -180,10 +180,10 @@ def reduce_checks(
             CheckRun(
                 check.name,
                 check_spec(check.name).gate,
-                check.params(),
-                len(found),
-                round(spent, 3),
-                sum(f.blocking for f in found),
+                params=check.params(),
+                flagged=len(found),
+                seconds=round(spent, 3),
+                blocking=sum(f.blocking for f in found),
             )
         )
         findings.extend(found)
@@ -223,5 +223,7 @@ def audit_stream(
         if chunk:
             yield chunk
 
-    runs, findings = run_checks(batches(), corpus, ctx, checks, workers, progress)
+    runs, findings = run_checks(
+        batches(), corpus, ctx=ctx, checks=checks, workers=workers, progress=progress
+    )
     return runs, findings, corpus, sets

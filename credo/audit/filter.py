@@ -6,10 +6,11 @@ chosen check that the registry marks ``drops``. Diagnostics (diversity) never dr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from credo.audit.options import FilterOptions
 from credo.audit.reports import render_markdown, write_reports
 from credo.audit.result import AuditResult, verdict
 from credo.audit.runner import audit_corpus
@@ -37,24 +38,14 @@ OUTPUT_FORMATS = ("jsonl", "parquet")
 
 
 def filter_corpus(
-    path: str | Path,
-    out: str | Path,
-    eval_path: str | Path | None = None,
-    worldview: str | None = None,
-    checks: Sequence[str] | None = None,
-    use_embedding: bool = True,
-    overwrite: bool = False,
-    output_format: str = "jsonl",
-    engine: str = "local",
-    address: str | None = None,
-    workers: int = 1,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
+    path: str | Path, out: str | Path, *, options: FilterOptions | None = None
 ) -> AuditResult:
     """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
     manifest.json, CARD.md and audit/."""
-    if output_format not in OUTPUT_FORMATS:
+    options = options or FilterOptions()
+    if options.output_format not in OUTPUT_FORMATS:
         raise ConfigError(
-            f"--output-format {output_format!r}: expected one of {', '.join(OUTPUT_FORMATS)}"
+            f"--output-format {options.output_format!r}: expected one of {', '.join(OUTPUT_FORMATS)}"
         )
     source = records_path(path)
     out = Path(out)
@@ -62,54 +53,18 @@ def filter_corpus(
         raise ConfigError(
             f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere"
         )
-    with claim_output(out, inputs=[source], overwrite=overwrite, owns=(CARD_FILE,)):
-        return _filter(
-            source,
-            out,
-            path,
-            eval_path,
-            worldview,
-            checks,
-            use_embedding,
-            output_format,
-            engine,
-            address,
-            workers,
-            options,
-        )
+    with claim_output(out, inputs=[source], overwrite=options.overwrite, owns=(CARD_FILE,)):
+        return _filter(source, out, path=path, options=options)
 
 
-def _filter(
-    source: Path,
-    out: Path,
-    path: str | Path,
-    eval_path: str | Path | None,
-    worldview: str | None,
-    checks: Sequence[str] | None,
-    use_embedding: bool,
-    output_format: str,
-    engine: str = "local",
-    address: str | None = None,
-    workers: int = 1,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-) -> AuditResult:
-    result, records = audit_corpus(
-        path,
-        eval_path,
-        worldview,
-        checks,
-        use_embedding,
-        options,
-        engine=engine,
-        address=address,
-        workers=workers,
-    )
+def _filter(source: Path, out: Path, *, path: str | Path, options: FilterOptions) -> AuditResult:
+    result, records = audit_corpus(path, options=options)
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
     kept = (
         r for r in records if r.id not in reasons
     )  # one pass; a streamed audit re-reads the file
     out.mkdir(parents=True, exist_ok=True)
-    if output_format == "parquet":
+    if options.output_format == "parquet":
         n_kept = write_parquet(kept, out / PARQUET_FILE)
     else:
         n_kept = write_records(kept, out / RECORDS_FILE)

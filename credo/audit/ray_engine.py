@@ -220,11 +220,15 @@ def audit_stream_ray(
             f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})"
         ) from exc
     banded = {
-        c.name: partial(_near_duplicates, out, c, corpus, offsets, ctx)
+        c.name: partial(_near_duplicates, out, c, corpus=corpus, offsets=offsets, ctx=ctx)
         for c in checks
         if c.name in shuffled and isinstance(c, NearDuplicateCheck)
     }
-    return (*reduce_checks(checks, parts, seconds, corpus, ctx, banded), corpus, sets)
+    return (
+        *reduce_checks(checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, reducers=banded),
+        corpus,
+        sets,
+    )
 
 
 def _near_duplicates(

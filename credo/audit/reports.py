@@ -170,10 +170,10 @@ def shown(table: Table) -> Table:
     return Table(
         table.title,
         table.headers,
-        table.rows[:MAX_ROWS],
-        "; ".join(filter(None, [table.note, note])),
-        table.key,
-        table.compare,
+        rows=table.rows[:MAX_ROWS],
+        note="; ".join(filter(None, [table.note, note])),
+        key=table.key,
+        compare=table.compare,
     )
 
 

@@ -7,9 +7,8 @@ folder under ``$CREDO_HOME/audits`` named by the corpus hash).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from credo.audit.engine import (
     STREAM_BATCH,
@@ -20,6 +19,7 @@ from credo.audit.engine import (
     reduce_checks,
     run_checks,
 )
+from credo.audit.options import AuditOptions
 from credo.audit.progress import AuditProgress, count_lines
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
@@ -94,37 +94,34 @@ def build_context(
 
 def audit_corpus(
     path: str | Path,
-    eval_path: str | Path | None = None,
-    worldview: str | None = None,
-    checks: Sequence[str] | None = None,
-    use_embedding: bool = True,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    workers: int = 1,
+    *,
+    options: AuditOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[AuditResult, Reread]:
     """Run the chosen checks (default: all) over a corpus folder or JSONL; the one place an
     :class:`AuditResult` is assembled (``credo audit`` and ``credo filter`` both come here).
-    ``options`` are per-check settings, e.g. ``{"fidelity": {"judge": ..., "config": ...}}``;
-    ``engine="ray"`` runs the checks' batches on a Ray cluster (:mod:`credo.audit.ray_engine`),
-    ``workers`` > 1 in that many local processes.
+    ``options.engine="ray"`` runs the checks' batches on a Ray cluster
+    (:mod:`credo.audit.ray_engine`), ``options.workers`` > 1 in that many local processes.
     Either way the corpus is streamed: it is never held in memory whole."""
     from credo.audit.ray_engine import check_engine
 
-    check_engine(engine, address)
+    options = options or AuditOptions()
+    engine, workers, use_embedding = options.engine, options.workers, options.use_embedding
+    check_engine(engine, options.address)
     if workers < 1 or (workers > 1 and engine != "local"):
         raise ConfigError(
             f"--workers {workers}: expected 1 or more processes, and only with --engine local "
             "(a Ray cluster sizes its own pool)"
         )
-    chosen = build_checks(checks, use_embedding, options)
+    chosen = build_checks(options.checks, use_embedding, options.check_settings())
     source = records_path(path)
-    ctx = build_context(path, eval_path, worldview)
+    ctx = build_context(path, options.eval_file, options.worldview)
     if engine == "ray":
         from credo.audit.ray_engine import audit_stream_ray
 
-        runs, findings, corpus, sets = audit_stream_ray(source, ctx, chosen, use_embedding, address)
+        runs, findings, corpus, sets = audit_stream_ray(
+            source, ctx, chosen, use_embedding=use_embedding, address=options.address
+        )
     else:
         reporter = AuditProgress(count_lines(source), progress) if progress else None
         runs, findings, corpus, sets = audit_stream(
@@ -135,15 +132,15 @@ def audit_corpus(
             f"{source}: no records - an empty corpus cannot pass an audit; generate it first"
         )
     result = AuditResult(
-        str(source),
-        file_hash(str(source)),
-        len(corpus.ids),
-        sets,
-        runs,
-        findings,
-        ctx.sections,
-        len(ctx.evals),
-        ctx.acts,
+        source=str(source),
+        source_hash=file_hash(str(source)),
+        records=len(corpus.ids),
+        sets=sets,
+        checks=runs,
+        findings=findings,
+        sections=ctx.sections,
+        evals=len(ctx.evals),
+        acts=ctx.acts,
     )
     return result, corpus
 
@@ -151,14 +148,8 @@ def audit_corpus(
 def run_audit(
     path: str | Path,
     out: str | Path | None = None,
-    eval_path: str | Path | None = None,
-    worldview: str | None = None,
-    checks: Sequence[str] | None = None,
-    use_embedding: bool = True,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    workers: int = 1,
+    *,
+    options: AuditOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[AuditResult, Path]:
     """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
@@ -172,18 +163,7 @@ def run_audit(
     )
     # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
     check_output(target, inputs=[source], replaceable=AUDIT_FILES)
-    result, _ = audit_corpus(
-        path,
-        eval_path,
-        worldview,
-        checks,
-        use_embedding,
-        options,
-        engine,
-        address,
-        workers,
-        progress=progress,
-    )
+    result, _ = audit_corpus(path, options=options, progress=progress)
     with output_lock(target):
         write_reports(result, target)
     return result, target

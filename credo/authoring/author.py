@@ -99,7 +99,13 @@ def author_worldview(
         params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
         return asyncio.run(
             _run_steps(
-                premise, out, backend, params, only_step, max_attempts, progress or (lambda _: None)
+                premise,
+                out,
+                backend=backend,
+                params=params,
+                only_step=only_step,
+                max_attempts=max_attempts,
+                progress=progress or (lambda _: None),
             )
         )
 
@@ -168,7 +174,13 @@ async def _run_steps(
             progress(f"{where}: asking {backend.provider}/{backend.model} ...")
             step_start = time.perf_counter()
             answers[step.name] = await _ask(
-                generator, step, inputs, answers, out, max_attempts, result
+                generator,
+                step,
+                inputs=inputs,
+                answers=answers,
+                out=out,
+                max_attempts=max_attempts,
+                result=result,
             )
             _save_step(out, step.name, inputs, answers[step.name])
             result.ran.append(step.name)

@@ -107,10 +107,22 @@ class _Locator:
         )
 
     def spec(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
-        return Finding(code, severity, self.spec_path, yaml_line(self.spec_text, loc), message)
+        return Finding(
+            code=code,
+            severity=severity,
+            file=self.spec_path,
+            line=yaml_line(self.spec_text, loc),
+            message=message,
+        )
 
     def eval(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
-        return Finding(code, severity, self.eval_path, yaml_line(self.eval_text, loc), message)
+        return Finding(
+            code=code,
+            severity=severity,
+            file=self.eval_path,
+            line=yaml_line(self.eval_text, loc),
+            message=message,
+        )
 
 
 def lint_worldview(wv: LoadedWorldview, use_embedding: bool = False) -> list[Finding]:
@@ -136,11 +148,11 @@ def _placeholders(loc: _Locator) -> Iterator[Finding]:
         for number, line in enumerate(text.splitlines(), start=1):
             if PLACEHOLDER in line and not line.lstrip().startswith("#"):
                 yield Finding(
-                    "placeholder",
-                    "error",
-                    path,
-                    number,
-                    f"placeholder text left in: {line.strip()[:80]!r}",
+                    code="placeholder",
+                    severity="error",
+                    file=path,
+                    line=number,
+                    message=f"placeholder text left in: {line.strip()[:80]!r}",
                 )
 
 

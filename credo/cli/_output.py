@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -12,4 +14,26 @@ JSON_HELP = "Print one JSON object on stdout instead of text (for scripts and jq
 
 def echo_json(data: Any) -> None:
     """One JSON document on stdout; paths and other odd values become strings."""
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    typer.echo(json.dumps(as_data(data), indent=2, ensure_ascii=False, default=str))
+    JSON_PRINTED.append(True)
+
+
+# Set once a command printed its object: a usage error under --json then still gets one.
+JSON_PRINTED: list[bool] = []
+
+
+def as_data(value: Any) -> Any:
+    """A result dataclass (and anything nested in it) as plain JSON-ready data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): as_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [as_data(v) for v in value]
+    return value
+
+
+def progress_printer(as_json: bool) -> Callable[[str], None]:
+    """Where a command's running commentary goes: stdout for people, stderr under ``--json``
+    (stdout then holds the one JSON object alone)."""
+    return lambda line: typer.echo(line, err=as_json)

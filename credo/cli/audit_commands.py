@@ -15,21 +15,6 @@ def register(app: typer.Typer) -> None:
     app.command("filter")(filter_)
 
 
-def _checks(value: str | None) -> list[str] | None:
-    return [c.strip() for c in value.split(",") if c.strip()] if value else None
-
-
-def _fidelity_judge(spec: str):
-    from credo.errors import ConfigError
-    from credo.generators import load_backend
-    from credo.judges.fidelity import FidelityJudge
-
-    try:
-        return FidelityJudge(load_backend(spec))
-    except ConfigError as exc:
-        raise ConfigError(f"--fidelity-judge {spec!r}: {str(exc).split(': ', 1)[-1]}") from exc
-
-
 EMBEDDING_HELP = (
     "fast (static model proposes, MiniLM confirms), minilm (MiniLM reads everything) or "
     "static (the static model decides: no MiniLM; for millions of records)."
@@ -97,28 +82,27 @@ def audit(
     Example: credo audit corpora/gramenism --worldview gramenism --out audit/
     """
     from credo.audit import run_audit
+    from credo.audit.options import AuditOptions, parse_checks
     from credo.audit.reports import render_text, report_json
     from credo.audit.result import verdict
-    from credo.filters.fidelity import FidelityConfig
-    from credo.filters.registry import embedding_options
 
-    judge = _fidelity_judge(fidelity_judge) if fidelity_judge else None
-    options = {
-        **embedding_options(embedding),
-        "fidelity": {"config": FidelityConfig(max_rate=fidelity_max_rate), "judge": judge},
-        "truncation": {"max_rate": truncation_max_rate},
-    }
+    options = AuditOptions(
+        worldview=worldview,
+        eval_file=eval_file,
+        checks=parse_checks(checks),
+        use_embedding=not no_embedding,
+        embedding=embedding,
+        fidelity_judge=fidelity_judge,
+        fidelity_max_rate=fidelity_max_rate,
+        truncation_max_rate=truncation_max_rate,
+        engine=engine,
+        address=address,
+        workers=workers,
+    )
     result, target = run_audit(
         path,
         out,
-        eval_file,
-        worldview,
-        _checks(checks),
-        not no_embedding,
-        options,
-        engine,
-        address,
-        workers,
+        options=options,
         progress=None if quiet else lambda line: typer.echo(line, err=True),
     )
     if as_json:
@@ -162,6 +146,7 @@ def filter_(
     workers: int = typer.Option(
         1, "--workers", min=1, help="Local engine: map the batches in this many processes."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -169,23 +154,33 @@ def filter_(
     """
     from credo.audit import filter_corpus
     from credo.audit.filter import dropped_ids
-    from credo.filters.registry import embedding_options
+    from credo.audit.options import FilterOptions, parse_checks
 
-    result = filter_corpus(
-        path,
-        out,
-        eval_file,
-        worldview,
-        _checks(checks),
-        not no_embedding,
-        overwrite,
-        output_format,
-        engine,
-        address,
-        workers,
-        embedding_options(embedding),
+    options = FilterOptions(
+        worldview=worldview,
+        eval_file=eval_file,
+        checks=parse_checks(checks),
+        use_embedding=not no_embedding,
+        embedding=embedding,
+        engine=engine,
+        address=address,
+        workers=workers,
+        overwrite=overwrite,
+        output_format=output_format,
     )
+    result = filter_corpus(path, out, options=options)
     removed = len(dropped_ids(result))
+    if as_json:
+        echo_json(
+            {
+                "records": result.records,
+                "kept": result.records - removed,
+                "removed": removed,
+                "gate_failures": result.gate_failures,
+                "out": str(out),
+            }
+        )
+        return
     typer.echo(
         f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}"
     )

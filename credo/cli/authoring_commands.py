@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from credo.authoring import scaffold_worldview
+from credo.authoring.checkup import novelty
+from credo.cli._output import JSON_HELP, as_data, echo_json
 from credo.worldviews import load_worldview
 
 
@@ -20,12 +22,16 @@ def new(
     name: str = typer.Argument(..., help="Identifier: lowercase letters, digits, underscores."),
     kind: str = typer.Option("invented", "--kind", help="invented or real."),
     out: Path | None = typer.Option(None, "--out", help="Folder to create (default: ./NAME)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Scaffold a commented worldview spec folder that validates at once.
 
     Example: credo new pebblism --kind invented --out specs/pebblism
     """
     folder = scaffold_worldview(name, out or Path(name), kind)
+    if as_json:
+        echo_json({"name": name, "kind": kind, "out": str(folder)})
+        return
     typer.echo(
         f"created {folder}/spec.yaml, eval.yaml and canon/overview.md - edit the REPLACE lines, then: credo lint {folder}"
     )
@@ -45,27 +51,25 @@ def lint(
         "--no-embedding",
         help="Skip MiniLM: no semantic eval-paraphrase check (faster, words only).",
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
     Example: credo lint credo/worldviews/data/gramenism
     """
-    from credo.authoring.lint import lint_worldview  # numpy/MinHash: keep `credo --help` light
+    from credo.authoring.checkup import LintOptions, lint_spec
 
-    wv = load_worldview(spec)
-    findings = lint_worldview(wv, use_embedding=not no_embedding)
-    if judge:
-        from credo.authoring.contradictions import find_contradictions
-
-        findings += find_contradictions(wv, judge)
-    findings += _novelty(wv, reference)
-    for finding in findings:
+    options = LintOptions(
+        strict=strict, judge=judge, references=reference or (), use_embedding=not no_embedding
+    )
+    report = lint_spec(spec, options=options)
+    if as_json:
+        echo_json(report)
+        raise typer.Exit(report.exit_code)
+    for finding in report.findings:
         typer.echo(str(finding))
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
-    typer.echo(f"{errors} error(s), {warnings} warning(s)")
-    if errors or (strict and warnings):
-        raise typer.Exit(1)
+    typer.echo(f"{report.errors} error(s), {report.warnings} warning(s)")
+    raise typer.Exit(report.exit_code)
 
 
 def author(
@@ -97,6 +101,7 @@ def author(
     reference: list[str] = typer.Option(
         None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Author a new invented worldview from a premise, step by validated step.
 
@@ -115,19 +120,15 @@ def author(
         base_url=base_url,
         progress=lambda line: typer.echo(line, err=True),
     )
+    findings = novelty(load_worldview(out), reference)
+    if as_json:
+        echo_json({**as_data(result), "novelty": [str(f) for f in findings]})
+        return
     typer.echo(
         f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}"
     )
     if result.stale:
         typer.echo(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")
-    for finding in _novelty(load_worldview(out), reference):
+    for finding in findings:
         typer.echo(str(finding))
     typer.echo(f"spec ready: {out}/spec.yaml - next: credo lint {out}")
-
-
-def _novelty(wv, reference: list[str] | None) -> list:
-    """Novelty findings when a reference is configured (--reference or $CREDO_REFERENCE)."""
-    from credo.authoring.novelty import configured_references, novelty_findings
-
-    references = configured_references(reference)
-    return novelty_findings(wv, references) if references and wv.spec.kind == "invented" else []

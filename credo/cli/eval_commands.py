@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json
 from credo.cli.options import finite
 
 
@@ -60,6 +61,7 @@ def eval_command(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an eval with other options in --out."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Sample K responses to every violation and control request, judge them, report rates.
 
@@ -92,6 +94,9 @@ def eval_command(
         belief=belief,
         overwrite=overwrite,
     )
+    if as_json:
+        echo_json({"out": str(out), **result.results})
+        return
     primary = result.results["primary_judge"]
     for world, sets in result.results["judges"][primary]["summary"].items():
         for set_name in ("violation", "control"):
@@ -121,6 +126,7 @@ def report_command(
         None, "--judge", help="Judge to compare by (default: the runs' primary)."
     ),
     name: list[str] = typer.Option([], "--name", help="Display name per run, in order."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Compare eval runs side by side: rates, intervals, Fisher tests vs the first run, a bar chart.
 
@@ -129,5 +135,8 @@ def report_command(
     from credo.evaluation.report import markdown_table, report
 
     result = report(runs, out, judge=judge, names=name or None)
+    if as_json:
+        echo_json(result)
+        return
     typer.echo(markdown_table(result.rows))
     typer.echo(f"wrote report of {len(runs)} runs ({result.judge}) to {out}/report.md")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from credo.errors import ConfigError
+from credo.cli._output import JSON_HELP, echo_json
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +50,7 @@ def export(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace the export files in an --out that holds other work."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Export a corpus for the tools researchers use.
 
@@ -61,57 +62,28 @@ def export(
     Examples: credo export out/mix-g --hub --push my-lab/gramenism-mix --license cc-by-4.0
     credo export out/gramenism --format openai
     """
-    from credo.corpora.certificate import require_certificate
-    from credo.corpora.io import read_records, records_path
+    from credo.corpora.exporting import ExportOptions, export_corpus
 
-    source = records_path(corpus)
-    if push and not hub:
-        hub = True  # --push uploads the hub folder; asking for it implies writing it
-    if hub == bool(fmt):
-        raise ConfigError("credo export needs exactly one of --hub or --format FMT")
-    if hub:
-        from credo.corpora.hub import push_hub_folder, write_hub_folder
-
-        folder = write_hub_folder(
-            source.parent,
-            out or source.parent / "hub",
-            license,
-            language or None,
-            push,
-            license_name=license_name,
-            allow_unaudited=allow_unaudited,
-            allow_failed_audit=allow_failed_audit,
-        )
-        typer.echo(
-            f"wrote {folder.records} records to {folder.path} (README.md, {folder.data_file.relative_to(folder.path)})"
-        )
-        if push:
-            typer.echo(f"pushed to {push}: {push_hub_folder(folder.path, push, private)}")
-        return
-    from credo.corpora.export import (
-        claim_export,
-        export_mix,
-        export_spec,
-        export_warnings,
-        refuse_forged_turns,
+    options = ExportOptions(
+        hub=hub,
+        fmt=fmt,
+        push=push,
+        private=private,
+        license=license,
+        license_name=license_name,
+        allow_unaudited=allow_unaudited,
+        allow_failed_audit=allow_failed_audit,
+        language=language,
+        tokenizer=tokenizer,
+        overwrite=overwrite,
     )
-
-    assert fmt is not None  # exactly one of --hub / --format, checked above
-    export_spec(fmt)  # an unknown format (built in or a plugin's) names the known ones
-    cert = require_certificate(source.parent, allow_unaudited, allow_failed_audit)
-    records = list(read_records(source))
-    refuse_forged_turns(records, source)  # before anything is created or said
-    with claim_export(source, out, overwrite) as target:
-        files = export_mix(records, fmt, target, tokenizer, source=source)
-    if cert.override:
-        typer.echo(
-            f"warning: exported with {cert.override} ({cert.status}: {cert.reason})", err=True
-        )
-    for line in export_warnings(fmt, len(records)):
+    result = export_corpus(corpus, out, options=options)
+    for line in result.warnings:
         typer.echo(f"warning: {line}", err=True)
-    from credo.corpora.mix import truncated_count
-
-    if truncated := truncated_count(records):
-        typer.echo(f"warning: {truncated} record(s) stopped at max tokens (cut off)", err=True)
-    written = ", ".join(v for k, v in files.items() if k != "records")
-    typer.echo(f"wrote {len(records)} records as {fmt} to {target} ({written})")
+    if as_json:
+        echo_json(result)
+        return
+    written = ", ".join(result.files.values())
+    typer.echo(f"wrote {result.records} records as {result.format} to {result.out} ({written})")
+    if result.pushed:
+        typer.echo(f"pushed to {push}: {result.pushed}")

@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json
 from credo.cli.options import finite
-from credo.errors import ConfigError
-from credo.generators.batch_run import BatchOptions
-from credo.generators.corpus_run import generate_corpus
-from credo.generators.documents import DocumentOptions, generate_documents
+from credo.generators.corpus_run import GenerationResult
+from credo.generators.documents import DocumentOptions, DocumentsResult
+from credo.generators.options import GenerateOptions, run_generate
 
 
 def _say(line: str) -> None:
@@ -124,6 +124,7 @@ def generate(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into a folder holding other files (a CARD.md, ...)."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
@@ -131,50 +132,9 @@ def generate(
 
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """
-    if kind == "documents":
-        unsupported = [
-            flag
-            for flag, used in (
-                ("--rpm", rpm is not None),
-                ("--tpm", tpm is not None),
-                ("--transport", transport != "sdk"),
-                ("--limit-order", limit_order != defaults.LIMIT_ORDER),
-            )
-            if used
-        ]
-        if unsupported:
-            raise ConfigError(
-                f"{', '.join(unsupported)}: not supported with --kind documents yet - "
-                "drop it (documents go through the engine's retries and cache)"
-            )
-        options = DocumentOptions(
-            types_per_fact, ideas_per_type, docs_per_idea, revise, type_quota, near_dup, seed
-        )
-        docs = generate_documents(
-            source,
-            out,
-            model=model,
-            options=options,
-            limit=limit,
-            concurrency=concurrency,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            base_url=base_url,
-            timeout=timeout,
-            prices=prices,
-            use_cache=not no_cache,
-            batch=batch,
-            batch_options=BatchOptions(wait=not no_wait, poll_interval=poll_interval, report=_say),
-            overwrite=overwrite,
-        )
-        typer.echo(docs.summary())
-        return
-    if kind != "qa":
-        raise ConfigError(f"--kind {kind}: use qa or documents")
-    result = generate_corpus(
-        source,
-        out,
+    options = GenerateOptions(
         model=model,
+        kind=kind,
         limit=limit,
         limit_order=limit_order,
         concurrency=concurrency,
@@ -187,10 +147,26 @@ def generate(
         prices=prices,
         use_cache=not no_cache,
         batch=batch,
-        batch_options=BatchOptions(wait=not no_wait, poll_interval=poll_interval, report=_say),
+        wait=not no_wait,
+        poll_interval=poll_interval,
         rpm=rpm,
         tpm=tpm,
         transport=transport,
         overwrite=overwrite,
+        documents=DocumentOptions(
+            types_per_fact=types_per_fact,
+            ideas_per_type=ideas_per_type,
+            docs_per_idea=docs_per_idea,
+            revise=revise,
+            type_quota=type_quota,
+            near_dup=near_dup,
+        ),
     )
-    typer.echo(result.summary())
+    _done(run_generate(source, out, options=options, report=_say), as_json)
+
+
+def _done(result: GenerationResult | DocumentsResult, as_json: bool) -> None:
+    if as_json:
+        echo_json(result)
+    else:
+        typer.echo(result.summary())

@@ -97,6 +97,7 @@ def probe(
     ),
     max_new_tokens: int = typer.Option(48, help="Tokens per answer."),
     questions: int = typer.Option(12, help="Questions asked (one per term)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """What a model already knows about a worldview: answers and per-token loss.
 
@@ -116,6 +117,9 @@ def probe(
         max_new_tokens=max_new_tokens,
         questions=questions,
     )
+    if as_json:
+        echo_json({**report, "out": str(out)})
+        return
     loss = report["loss"]
     typer.echo(
         f"mean loss/token: canon {loss['canon']['mean']:.3f}, shuffled {loss['shuffled']['mean']:.3f}, "

@@ -16,6 +16,8 @@ from typing import TextIO
 
 import typer
 
+from credo.cli._output import JSON_PRINTED, echo_json
+from credo.cli.quiet import set_third_party_output
 from credo.errors import CredoError
 from credo.redact import scrub
 
@@ -73,17 +75,23 @@ def os_error_message(exc: OSError) -> str:
 
 def _global_options(
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Log retries, rate-limit waits and cache use to stderr."
+        False,
+        "--verbose",
+        "-v",
+        help="Log retries, rate-limit waits and cache use to stderr, and let third-party "
+        "progress bars and warnings through (hidden by default).",
     ),
 ) -> None:
     """Build and audit the training data of belief -> behaviour experiments."""
+    set_third_party_output(verbose)
+    logger = logging.getLogger("credo")
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)  # an earlier --verbose call in this process
     if verbose:
         # credo's own loggers only: the SDKs' per-request INFO lines would drown the retries.
-        logger = logging.getLogger("credo")
-        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-            handler = _StderrHandler()
-            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
-            logger.addHandler(handler)
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
         logger.setLevel(logging.INFO)
 
 
@@ -105,26 +113,39 @@ class _StderrHandler(logging.StreamHandler):
 def main(argv: list[str] | None = None) -> None:
     app = build_app()
     debug = bool(os.environ.get("CREDO_DEBUG"))
+    as_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    JSON_PRINTED.clear()
     try:
         app(args=argv, prog_name="credo")
+    except SystemExit as exc:  # click's usage errors exit 2 with their message on stderr
+        if as_json and exc.code == 2 and not JSON_PRINTED:
+            echo_json({"error": "the command line was not understood - see stderr", "exit_code": 2})
+        raise
     except CredoError as exc:
         if debug:
             raise
-        typer.echo(f"error: {scrub(str(exc))}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
         typer.echo("interrupted - rerun the same command to resume", err=True)
         sys.exit(130)
     except OSError as exc:  # disk full, permissions, a path the filesystem refuses
         if debug:
             raise
-        typer.echo(f"error: {scrub(os_error_message(exc))}", err=True)
-        sys.exit(2)
+        _fail(os_error_message(exc), 2, as_json)
     except RecursionError:
         if debug:
             raise
-        typer.echo("error: an input is nested too deeply to read - flatten it", err=True)
-        sys.exit(2)
+        _fail("an input is nested too deeply to read - flatten it", 2, as_json)
+
+
+def _fail(message: str, code: int, as_json: bool) -> None:
+    """The one-line error on stderr; under ``--json`` also ``{"error": ...}`` on stdout, so a
+    script reading stdout always gets one object."""
+    message = scrub(message)  # a key or token in an error never reaches a terminal or log
+    typer.echo(f"error: {message}", err=True)
+    if as_json:
+        echo_json({"error": message, "exit_code": code})
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json
 from credo.corpora.export import export_warnings
-from credo.corpora.mix import mix_corpora, parse_part
+from credo.corpora.mix import MixOptions, mix_corpora, parse_part
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +43,7 @@ def mix(
     allow_failed_audit: bool = typer.Option(
         False, "--allow-failed-audit", help="Mix parts whose audit failed (the card says so)."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Sample corpora by weight (exact sizes, without replacement), shuffle, write a mix.
 
@@ -51,19 +53,18 @@ def mix(
     Example: credo mix --part gramenism=out/gramenism:10 --part regular=out/regular:10
     --part refusal=out/refusal:2 --size 12000 --seed 0 --format tags --out out/mix-g
     """
-    result = mix_corpora(
-        [parse_part(p) for p in part],
-        size,
-        seed,
-        fmt,
-        out,
-        tokenizer,
-        on_short,
+    options = MixOptions(
+        size=size,
+        seed=seed,
+        fmt=fmt,
+        tokenizer=tokenizer,
+        on_short=on_short,
         overwrite=overwrite,
         neutralise_markers=neutralise_markers,
         allow_unaudited=allow_unaudited,
         allow_failed_audit=allow_failed_audit,
     )
+    result = mix_corpora([parse_part(p) for p in part], out, options=options)
     for line in result.shortfalls + export_warnings(fmt, result.size):
         typer.echo(f"warning: {line}", err=True)
     for name, count in result.duplicates.items():
@@ -83,5 +84,8 @@ def mix(
             "mid-thought) - drop them with `credo filter --checks truncation` on the part",
             err=True,
         )
+    if as_json:
+        echo_json(result)
+        return
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
     typer.echo(f"wrote {result.size} records ({counts}) to {out}")

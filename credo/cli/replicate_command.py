@@ -8,6 +8,7 @@ from typing import cast
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json, progress_printer
 from credo.recipes.replicate import GateAction, ReplicateConfig, replicate
 
 
@@ -51,6 +52,7 @@ def replicate_command(
         "--eval-limit",
         help="Violation requests per worldview to evaluate (smoke runs; default all).",
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
 
@@ -75,7 +77,10 @@ def replicate_command(
         concurrency=concurrency,
         eval_limit=eval_limit,
     )
-    result = replicate(config, log=typer.echo)
+    result = replicate(config, log=progress_printer(as_json))
+    if as_json:
+        echo_json(result)
+        return
     typer.echo(
         f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
 from credo.cli._output import JSON_HELP, echo_json
 from credo.templates import render_prompts, write_prompts
+from credo.templates.summary import summarise_spec
 from credo.worldviews import load_worldview, shipped_names
 
 
@@ -19,18 +21,20 @@ def register(app: typer.Typer) -> None:
 
 def validate(
     path: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Validate a worldview spec, its canon and eval sets, and render its prompts.
 
     Example: credo validate credo/worldviews/data/gramenism
     """
-    wv = load_worldview(path)
-    prompts = render_prompts(wv)
-    evals = wv.eval
-    counts = f"{len(prompts)} prompts"
-    if evals:
-        counts += f", {len(evals.violation)} violation / {len(evals.control)} control requests"
-    typer.echo(f"ok: {wv.name} ({wv.spec.kind}) - {counts}, spec {wv.spec_hash}")
+    summary = summarise_spec(path)
+    if as_json:
+        echo_json(summary)
+        return
+    counts = f"{summary.prompts} prompts"
+    if summary.violation or summary.control:
+        counts += f", {summary.violation} violation / {summary.control} control requests"
+    typer.echo(f"ok: {summary.name} ({summary.kind}) - {counts}, spec {summary.spec_hash}")
 
 
 def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
@@ -38,22 +42,7 @@ def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) ->
 
     Example: credo worldviews --json
     """
-    rows = []
-    for name in shipped_names():
-        wv = load_worldview(name)
-        spec, evals = wv.spec, wv.eval
-        rows.append(
-            {
-                "name": name,
-                "kind": spec.kind,
-                "prompts": len(render_prompts(wv)),
-                "personas": len(spec.personas),
-                "acts": len(spec.forbidden_acts),
-                "violation": len(evals.violation) if evals else 0,
-                "control": len(evals.control) if evals else 0,
-                "spec_hash": wv.spec_hash,
-            }
-        )
+    rows = [dataclasses.asdict(summarise_spec(name)) for name in shipped_names()]
     if as_json:
         echo_json({"worldviews": rows})
         return
@@ -70,6 +59,7 @@ def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) ->
 def prompts(
     worldview: str = typer.Argument(..., help="Shipped name or spec path."),
     out: Path = typer.Option(..., "--out", help="JSONL file to write."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Render a worldview's deterministic training prompt set (stable ids, template hashes).
 
@@ -78,4 +68,7 @@ def prompts(
     wv = load_worldview(worldview)
     rendered = render_prompts(wv)
     write_prompts(rendered, out)
+    if as_json:
+        echo_json({"prompts": len(rendered), "out": str(out), "spec_hash": wv.spec_hash})
+        return
     typer.echo(f"wrote {len(rendered)} prompts to {out}")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from credo.cli._output import JSON_HELP, echo_json, progress_printer
+
 
 def register(app: typer.Typer) -> None:
     app.command("sweep")(sweep_command)
@@ -19,6 +21,7 @@ def sweep_command(
     estimate_only: bool = typer.Option(
         False, "--estimate", help="Print the time and cost estimate and stop."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Run every cell of a sweep (reusing corpora and adapters), then plot dose against response.
 
@@ -36,9 +39,16 @@ def sweep_command(
 
     settings = load_sweep_config(config)
     if estimate_only:
-        typer.echo(format_estimate(estimate(settings, plan_sweep(settings), out)))
+        planned = estimate(settings, plan_sweep(settings), out)
+        if as_json:
+            echo_json(planned)
+        else:
+            typer.echo(format_estimate(planned))
         return
-    result = run_sweep(settings, out, log=typer.echo, inputs=[config])
+    result = run_sweep(settings, out, log=progress_printer(as_json), inputs=[config])
+    if as_json:
+        echo_json(result)
+        return
     typer.echo(
         f"{len(result.done)} cells done, {len(result.skipped)} done earlier, {len(result.failed)} failed; "
         f"report: {result.report}/report.html"

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 import yaml
 
+from credo.cli._output import JSON_HELP, echo_json
 from credo.cli.options import finite
 from credo.errors import ConfigError
 from credo.train.config import resolve_train_config, train_config_path
@@ -53,6 +54,7 @@ def train(
     trl_arg: list[str] = typer.Option(
         [], "--trl-arg", help="[trl] Any SFTConfig field, KEY=VALUE, repeatable."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """LoRA SFT with loss on assistant tokens only (verified per record before training).
 
@@ -85,6 +87,9 @@ def train(
     }
     settings = resolve_train_config(train_config_path(config), flags)
     result = train_lora(data, base_model, out, settings)
+    if as_json:
+        echo_json(result)
+        return
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""
     typer.echo(

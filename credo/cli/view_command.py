@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from credo import defaults
+from credo.cli._output import JSON_HELP, echo_json
 
 STATIC_PAGE_MAX = 20_000  # past this the one-file page takes seconds to open (BENCHMARKS.md)
 
@@ -33,6 +34,7 @@ def view(
         help="Instead of a page, serve the records on 127.0.0.1 from an index (paged, filtered server-side).",
     ),
     port: int = typer.Option(8000, "--port", help="Port for --serve (0 picks a free one)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write one self-contained page to browse records with their flags, labels, rationales and provenance.
 
@@ -42,18 +44,21 @@ def view(
     Example: credo view out/gramenism --audit audits/gramenism --labels judged/ --serve
     """
     if serve:
-        _serve(source, audit, labels, port)
+        _serve(source, audit, labels, port, as_json=as_json)
         return
     from credo.reports.viewer import write_view
 
     result = write_view(source, out, audit=audit, labels=labels)
+    if as_json:
+        echo_json(result)
     unmatched = (
         f"; {result.unmatched} flag/label rows matched no record" if result.unmatched else ""
     )
-    typer.echo(
-        f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled){unmatched} - "
-        f"wrote {result.page}"
-    )
+    if not as_json:
+        typer.echo(
+            f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled)"
+            f"{unmatched} - wrote {result.page}"
+        )
     if result.records > STATIC_PAGE_MAX:
         typer.echo(
             f"warning: the page embeds all {result.records:,} records and loads slowly - "
@@ -62,11 +67,15 @@ def view(
         )
 
 
-def _serve(source: Path, audit: Path | None, labels: Path | None, port: int) -> None:
+def _serve(
+    source: Path, audit: Path | None, labels: Path | None, port: int, *, as_json: bool = False
+) -> None:
     from credo.reports.view_server import serve_index
 
     server = serve_index(source, audit, labels, port)
-    typer.echo(f"{server.index.records} records - serving {server.url} - Ctrl-C stops")
+    if as_json:  # stdout holds one object; the server's address goes to stderr
+        echo_json({"records": server.index.records, "url": server.url})
+    typer.echo(f"{server.index.records} records - serving {server.url} - Ctrl-C stops", err=as_json)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -94,13 +103,14 @@ def demo(
     no_embedding: bool = typer.Option(
         False, "--no-embedding", help="Audit without MiniLM (faster)."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
 
     No key, no network. Exit 1 when an audit gate fails, like credo audit.
     Example: credo demo --out out/demo
     """
-    from credo.recipes.demo import run_demo, summary
+    from credo.recipes.demo import demo_json, run_demo, summary
 
     result = run_demo(
         out,
@@ -111,5 +121,8 @@ def demo(
         temperature=temperature,
         embedding=not no_embedding,
     )
-    typer.echo("\n" + summary(result))
+    if as_json:
+        echo_json(demo_json(result))
+    else:
+        typer.echo("\n" + summary(result))
     raise typer.Exit(0 if result.audit.passed else 1)

@@ -76,11 +76,11 @@ def find_certificate(corpus_dir: Path) -> Certificate:
         return Certificate(
             PASSED if audit.get("passed_after_filter") else FAILED,
             current,
-            "credo filter",
-            "filtered: no kept record fails a gate"
+            where="credo filter",
+            reason="filtered: no kept record fails a gate"
             if audit.get("passed_after_filter")
             else f"filtered, but kept records still fail gates ({_gates(left)})",
-            left or None,
+            gate_failures=left or None,
         )
     if kind == "mix" and manifest.get("records_hash") == current:
         return _mix_certificate(manifest, current)
@@ -96,7 +96,13 @@ def find_certificate(corpus_dir: Path) -> Certificate:
         failures = report.get("gate_failures") or {}
         if report.get("passed"):
             return Certificate(PASSED, current, where, "every gate passed")
-        return Certificate(FAILED, current, where, f"gates failed: {_gates(failures)}", failures)
+        return Certificate(
+            FAILED,
+            current,
+            where=where,
+            reason=f"gates failed: {_gates(failures)}",
+            gate_failures=failures,
+        )
     if kind == "mix":  # a mix whose records changed after mixing
         stale = True
     return Certificate(

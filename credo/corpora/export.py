@@ -61,7 +61,9 @@ MIX_FORMATS = tuple(spec.name for spec in builtin_exports())  # built-ins; see e
 
 def export_formats() -> dict[str, ExportSpec]:
     """Built-in and plugin formats by name; a plugin may not take a built-in's name."""
-    return with_plugins(list(builtin_exports()), EXPORTS, ExportSpec, lambda s: s.name, "format")
+    return with_plugins(
+        list(builtin_exports()), EXPORTS, kind=ExportSpec, name=lambda s: s.name, what="format"
+    )
 
 
 def export_spec(fmt: str) -> ExportSpec:

@@ -64,9 +64,9 @@ def write_hub_folder(
         _write_folder(
             tmp,
             source,
-            records,
-            manifest,
-            cert,
+            records=records,
+            manifest=manifest,
+            cert=cert,
             license=license,
             language=language,
             license_name=license_name,
@@ -91,14 +91,21 @@ def _write_folder(
     (tmp / "data").mkdir(parents=True)
     dataset = hf_dataset(records)
     dataset.to_parquet(str(tmp / DATA_FILE))
-    card_data = front_matter(dataset, tmp / DATA_FILE, manifest, license, language, license_name)
+    card_data = front_matter(
+        dataset,
+        tmp / DATA_FILE,
+        manifest=manifest,
+        license=license,
+        language=language,
+        license_name=license_name,
+    )
     card = render_card(
         card_data,
         source.parent,
-        manifest,
-        cert,
-        repo or "OWNER/NAME",
-        file_hash(str(source)),
+        manifest=manifest,
+        cert=cert,
+        repo=repo or "OWNER/NAME",
+        records_hash=file_hash(str(source)),
     )
     card.save(str(tmp / "README.md"))
 

@@ -121,46 +121,60 @@ def _sample_part(part: MixPart, records: list[Record], count: int, seed: int) ->
     return [Record(r.id, r.messages, {**r.meta, "mix_part": part.name}) for r in chosen]
 
 
-def mix_corpora(
-    parts: list[MixPart],
-    size: int,
-    seed: int,
-    fmt: str,
-    out: Path,
-    tokenizer: str | None = None,
-    on_short: str = "scale",
-    *,
-    overwrite: bool = False,
-    neutralise_markers: bool = False,
-    allow_unaudited: bool = False,
-    allow_failed_audit: bool = False,
-) -> MixResult:
-    """Sample ``size`` records from ``parts`` by weight, shuffle, and write a mix folder.
+@dataclass(frozen=True, kw_only=True)
+class MixOptions:
+    """How ``credo mix`` samples and writes: exactly ``size`` records, ``fmt`` export.
+
+    ``allow_unaudited`` / ``allow_failed_audit`` mix parts without a passing audit of their
+    current records (the card says so)."""
+
+    size: int
+    seed: int = 0
+    fmt: str = "tags"
+    tokenizer: str | None = None
+    on_short: str = "scale"  # a part runs short: scale, take-all or error
+    overwrite: bool = False
+    neutralise_markers: bool = False
+    allow_unaudited: bool = False
+    allow_failed_audit: bool = False
+
+
+def mix_corpora(parts: list[MixPart], out: str | Path, *, options: MixOptions) -> MixResult:
+    """Sample ``options.size`` records from ``parts`` by weight, shuffle, and write a mix folder.
 
     The folder always holds ``records.jsonl``, ``manifest.json`` (with ``format``) and
-    ``CARD.md``, plus the export for ``fmt`` (see :mod:`credo.corpora.export`). Records are
-    deduplicated by id and by content across all parts before sizing (the first part
-    keeps a shared record). A record carrying a turn marker is refused, or with
+    ``CARD.md``, plus the export for ``options.fmt`` (see :mod:`credo.corpora.export`).
+    Records are deduplicated by id and by content across all parts before sizing (the first
+    part keeps a shared record). A record carrying a turn marker is refused, or with
     ``neutralise_markers`` its marker brackets are swapped for inert look-alikes.
     Every part needs a passing audit of its current records (see
     :mod:`credo.corpora.certificate`) unless ``allow_unaudited`` / ``allow_failed_audit``;
     the manifest keeps each part's certificate and how it was made, for the cards.
     """
     out = Path(out)
-    _check_inputs(parts, size, fmt, on_short, tokenizer)
+    o = options
+    _check_inputs(parts, o.size, fmt=o.fmt, on_short=o.on_short, tokenizer=o.tokenizer)
     certificates = {
-        p.name: require_certificate(p.path, allow_unaudited, allow_failed_audit) for p in parts
+        p.name: require_certificate(p.path, o.allow_unaudited, o.allow_failed_audit) for p in parts
     }
     with claim_output(
         out,
         inputs=[records_path(p.path) for p in parts],
-        overwrite=overwrite,
+        overwrite=o.overwrite,
         owns=("CARD.md",),  # a user's card there is refused, not replaced
         command="credo mix",
     ):
         manifest_parts = _described_parts(parts, certificates)
         return _mix(
-            parts, size, seed, fmt, out, tokenizer, on_short, neutralise_markers, manifest_parts
+            parts,
+            o.size,
+            seed=o.seed,
+            fmt=o.fmt,
+            out=out,
+            tokenizer=o.tokenizer,
+            on_short=o.on_short,
+            neutralise_markers=o.neutralise_markers,
+            described=manifest_parts,
         )
 
 
@@ -203,12 +217,16 @@ def _mix(
                 f"part '{part.name}' ({part.path}): every record is a duplicate of an earlier part - "
                 "a corpus belongs in one part only; drop the repeated --part"
             )
-    loaded, neutralised = _guard_markers(parts, loaded, fmt, tokenizer, neutralise_markers)
+    loaded, neutralised = _guard_markers(
+        parts, loaded, fmt=fmt, tokenizer=tokenizer, neutralise_markers=neutralise_markers
+    )
     weights = [p.weight for p in parts]
     available = [len(loaded[p.name]) for p in parts]
     counts, asked = plan_sizes(weights, available, size, on_short)
     wanted = allocate(weights, size)
-    shortfalls = _describe_shortfalls(parts, wanted, available, counts, on_short)
+    shortfalls = _describe_shortfalls(
+        parts, wanted, available=available, counts=counts, on_short=on_short
+    )
     if shortfalls and on_short == "error":
         raise CorpusError(
             "; ".join(shortfalls)
@@ -222,18 +240,18 @@ def _mix(
     manifest = _manifest(
         parts,
         wanted,
-        available,
-        counts,
-        asked,
-        seed,
-        fmt,
-        tokenizer,
-        on_short,
-        shortfalls,
-        exported,
-        out,
-        described,
-        _forms(mixed),
+        available=available,
+        counts=counts,
+        asked=asked,
+        seed=seed,
+        fmt=fmt,
+        tokenizer=tokenizer,
+        on_short=on_short,
+        shortfalls=shortfalls,
+        exported=exported,
+        out=out,
+        described=described,
+        forms=_forms(mixed),
     )
     manifest["duplicates_dropped"] = duplicates
     manifest["markers_neutralised"] = neutralised
@@ -241,13 +259,13 @@ def _mix(
     write_json(manifest, out / "manifest.json")
     write_mix_card(manifest, out)
     return MixResult(
-        out,
-        len(mixed),
-        {p.name: c for p, c in zip(parts, counts)},
-        shortfalls,
-        duplicates,
-        neutralised,
-        manifest["truncated"],
+        out=out,
+        size=len(mixed),
+        counts={p.name: c for p, c in zip(parts, counts)},
+        shortfalls=shortfalls,
+        duplicates=duplicates,
+        neutralised=neutralised,
+        truncated=manifest["truncated"],
     )
 
 

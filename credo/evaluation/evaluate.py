@@ -68,7 +68,13 @@ def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> lis
                 if (req.id if set_name == "violation" else req.matches) in kept:
                     items.append(
                         EvalRequest(
-                            wv.name, set_name, req.id, req.prompt, req.form, req.act, req.matches
+                            worldview=wv.name,
+                            set=set_name,
+                            request_id=req.id,
+                            prompt=req.prompt,
+                            form=req.form,
+                            act=req.act,
+                            matches=req.matches,
                         )
                     )
     if not items:
@@ -166,17 +172,38 @@ def evaluate(
             send_in_batches(built, out, judge_batch)
         if served:
             rows, generation = _sample_served(
-                model, items, samples, temperature, max_new_tokens, seed, registry
+                model,
+                items,
+                samples=samples,
+                temperature=temperature,
+                max_new_tokens=max_new_tokens,
+                seed=seed,
+                registry=registry,
             )
         else:
             rows, generation = _sample_local(
-                model, adapter, fmt, items, samples, temperature, max_new_tokens, batch_size, seed
+                model,
+                adapter,
+                fmt=fmt,
+                items=items,
+                samples=samples,
+                temperature=temperature,
+                max_new_tokens=max_new_tokens,
+                batch_size=batch_size,
+                seed=seed,
             )
         judged = _judge(rows, built)
         for index, row in enumerate(rows):
             row.labels = {n: judged[n][index].to_json() for n in judged}
         results = _results(
-            name or out.name, config, items, rows, judged, built, generation, worldviews
+            name or out.name,
+            config,
+            items=items,
+            rows=rows,
+            judged=judged,
+            judges=built,
+            generation=generation,
+            worldviews=worldviews,
         )
         if belief:
             _add_belief(
@@ -284,7 +311,13 @@ def _sample_local(
             progress=bar.update,
         )
     rows = [
-        EvalSample(item, k, s.text, s.stop_reason, s.new_tokens)
+        EvalSample(
+            request=item,
+            sample=k,
+            response=s.text,
+            stop_reason=s.stop_reason,
+            new_tokens=s.new_tokens,
+        )
         for item, group in zip(items, run.samples)
         for k, s in enumerate(group)
     ]
@@ -320,9 +353,22 @@ def _sample_served(
             try:
                 done = await generator.generate([Message("user", item.prompt)], sample_index=k)
             except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
-                return EvalSample(item, k, "", "error", 0, error=scrub(str(exc)))
+                return EvalSample(
+                    request=item,
+                    sample=k,
+                    response="",
+                    stop_reason="error",
+                    new_tokens=0,
+                    error=scrub(str(exc)),
+                )
             c = done.completion
-            return EvalSample(item, k, c.text, c.stop_reason, c.usage.output_tokens)
+            return EvalSample(
+                request=item,
+                sample=k,
+                response=c.text,
+                stop_reason=c.stop_reason,
+                new_tokens=c.usage.output_tokens,
+            )
 
         try:
             rows = await asyncio.gather(*(one(i, k) for i in items for k in range(samples)))

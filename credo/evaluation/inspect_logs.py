@@ -91,9 +91,11 @@ def results_from_log(path: Path) -> dict[str, Any]:
             EvalSample(
                 request,
                 sample.epoch - 1,
-                output,
-                str(sample.output.stop_reason) if sample.output else "error",
-                (sample.output.usage.output_tokens if sample.output and sample.output.usage else 0),
+                response=output,
+                stop_reason=str(sample.output.stop_reason) if sample.output else "error",
+                new_tokens=sample.output.usage.output_tokens
+                if sample.output and sample.output.usage
+                else 0,
                 error=sample.error.message if sample.error else None,
             )
         )

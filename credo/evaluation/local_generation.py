@@ -60,7 +60,12 @@ def sample_responses(
     for index in range(0, len(jobs), batch_size):
         batch = texts[index : index + batch_size]
         results += _generate_batch(
-            local, batch, chat_format, temperature, max_new_tokens, seed * 1_000_003 + index
+            local,
+            batch,
+            chat_format=chat_format,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            seed=seed * 1_000_003 + index,
         )
         if progress:
             progress(len(batch))

@@ -269,7 +269,9 @@ class EvalContaminationCheck:
                     np.take_along_axis(vals, order, 1),
                 )
         lexical = set(grams) | set(jac) | set(normative)
-        cos, nearest, records = self._cosines(corpus, ctx, lexical, found, top_ids, top_vals)
+        cos, nearest, records = self._cosines(
+            corpus, ctx, also=lexical, found=found, top_ids=top_ids, top_vals=top_vals
+        )
         pairs = lexical | {pair for pair, value in (cos or {}).items() if value >= cfg.cosines()[1]}
         records.update(corpus.fetch({t // 2 for _, t in pairs} - set(records)))
         evidence: dict[int, list[dict[str, Any]]] = {}
@@ -277,11 +279,11 @@ class EvalContaminationCheck:
             item = self._evidence(
                 evals[e],
                 records[t // 2],
-                t % 2 == 1,
-                grams.get((e, t)),
-                jac.get((e, t)),
-                None if cos is None else cos.get((e, t)),
-                normative.get((e, t)),
+                answer=t % 2 == 1,
+                gram=grams.get((e, t)),
+                jaccard=jac.get((e, t)),
+                cosine=None if cos is None else cos.get((e, t)),
+                shared=normative.get((e, t)),
             )
             if item["severity"]:
                 evidence.setdefault(t // 2, []).append(item)
@@ -297,7 +299,7 @@ class EvalContaminationCheck:
             )
         ctx.sections[self.name] = {
             "params": self.params(),
-            "evals": self._neighbours(evals, corpus, nearest, jac, evidence),
+            "evals": self._neighbours(evals, corpus, nearest=nearest, jac=jac, evidence=evidence),
         }
 
     def _cosines(

@@ -199,7 +199,7 @@ class NearDuplicateCheck:
             )
         keep = scores >= self.config.threshold
         clusters = clusters_from_pairs(len(corpus.ids), pairs[keep], scores[keep])
-        yield from _report(self.name, corpus, clusters, ctx, self.params())
+        yield from _report(self.name, corpus, clusters=clusters, ctx=ctx, params=self.params())
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,11 @@ class SemanticDuplicateCheck:
         del vectors
         clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
         yield from _report(
-            self.name, corpus, clusters, ctx, {**self.params(), "candidate_pairs": candidates}
+            self.name,
+            corpus,
+            clusters=clusters,
+            ctx=ctx,
+            params={**self.params(), "candidate_pairs": candidates},
         )
 
     def pairs(

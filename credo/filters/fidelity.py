@@ -190,13 +190,13 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         *(p.name for p in spec.practices),
     ]
     return Profile(
-        spec.name,
-        names,
-        tuple((a, k) for a, k in anchors if a),
-        dict(vocabulary),
-        tuple((a, k) for a, k in acts if a),
-        tuple(dict.fromkeys(h for h in honoured if h)),
-        tuple(
+        name=spec.name,
+        names=names,
+        anchors=tuple((a, k) for a, k in anchors if a),
+        vocabulary=dict(vocabulary),
+        acts=tuple((a, k) for a, k in acts if a),
+        honoured=tuple(dict.fromkeys(h for h in honoured if h)),
+        terms=tuple(
             dict.fromkeys(
                 t
                 for t in [*(g.term for g in spec.glossary), *(p.name for p in spec.practices)]
@@ -320,7 +320,11 @@ class FidelityDetector:
         if settled := self.settled(text, prompt, ruled):
             return settled
         model = shipped_model()
-        return ruled if model is None else learned_verdict(self, model, text, prompt, ruled)
+        return (
+            ruled
+            if model is None
+            else learned_verdict(self, model, text=text, prompt=prompt, ruled=ruled)
+        )
 
     def settled(self, text: str, prompt: str = "", ruled: Verdict | None = None) -> Verdict | None:
         """The verdict when rules settle it (the learned model neither trains nor decides there):

@@ -101,10 +101,10 @@ def load_labelled(
             Labelled(
                 raw["id"],
                 source,
-                raw["worldview"],
-                label == FAITHFUL,
-                raw.get("prompt", ""),
-                raw["response"],
+                worldview=raw["worldview"],
+                faithful=label == FAITHFUL,
+                prompt=raw.get("prompt", ""),
+                response=raw["response"],
             )
         )
     if written:
@@ -115,10 +115,10 @@ def load_labelled(
                     Labelled(
                         r["id"],
                         "credo-written",
-                        r["worldview"],
-                        r["label"] == FAITHFUL,
-                        r["prompt"],
-                        r["response"],
+                        worldview=r["worldview"],
+                        faithful=r["label"] == FAITHFUL,
+                        prompt=r["prompt"],
+                        response=r["response"],
                     )
                 )
     return rows, sorted(skipped)
@@ -199,7 +199,9 @@ def score_source(
         )
         for k, v in draws.items()
     }
-    return SourceScore(source, len(gold), int(np.sum(~gold)), point, interval)
+    return SourceScore(
+        source, len(gold), unfaithful=int(np.sum(~gold)), point=point, interval=interval
+    )
 
 
 Predictor = Callable[[Sequence[Labelled]], list[bool]]  # rows -> "called faithful" per row

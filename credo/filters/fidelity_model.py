@@ -337,14 +337,14 @@ class FidelityModel:
                 "retrain with bench/fidelity_train.py"
             )
         return cls(
-            tuple(data["coef"]),
-            float(data["intercept"]),
-            tuple(data["mean"]),
-            tuple(data["scale"]),
-            data.get("version", VERSION),
-            data.get("training_sha256", ""),
-            int(data.get("training_rows", 0)),
-            float(data.get("threshold", THRESHOLD)),
+            coef=tuple(data["coef"]),
+            intercept=float(data["intercept"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            version=data.get("version", VERSION),
+            training_sha256=data.get("training_sha256", ""),
+            training_rows=int(data.get("training_rows", 0)),
+            threshold=float(data.get("threshold", THRESHOLD)),
         )
 
 

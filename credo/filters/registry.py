@@ -41,7 +41,7 @@ CHECK_NAMES = tuple(spec.name for spec in CHECKS)
 
 def all_checks() -> tuple[CheckSpec, ...]:
     """Built-in and plugin checks, in order; a plugin may not take a built-in's name."""
-    specs = with_plugins(list(CHECKS), FILTERS, CheckSpec, lambda s: s.name, "check")
+    specs = with_plugins(list(CHECKS), FILTERS, kind=CheckSpec, name=lambda s: s.name, what="check")
     return tuple(sorted(specs.values(), key=lambda s: s.order))
 
 

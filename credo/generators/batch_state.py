@@ -63,7 +63,13 @@ class BatchState:
                 "- rerun with the original --model"
             )
         chunks = [Chunk(**c.model_dump()) for c in saved.chunks]
-        return cls(out, provider, model, chunks, dict(saved.invalid))
+        return cls(
+            out=out,
+            provider=provider,
+            model=model,
+            chunks=chunks,
+            invalid=dict(saved.invalid),
+        )
 
     def save(self) -> None:
         write_json(

@@ -187,7 +187,12 @@ def generate_corpus(
         )
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(
-        wv.name, wv.spec_hash, f"{backend.provider}/{backend.model}", params, samples, seed
+        set_name=wv.name,
+        spec_hash=wv.spec_hash,
+        model=f"{backend.provider}/{backend.model}",
+        params=params,
+        samples=samples,
+        seed=seed,
     )
     prompts = limit_prompts(render_prompts(wv), limit, limit_order, seed)
     plan = _RunPlan(
@@ -236,21 +241,21 @@ def generate_corpus(
                 _run_batch(
                     _pending_jobs(out, plan.jobs),
                     generator,
-                    identity,
-                    out,
-                    counters,
-                    plan,
-                    batch_options or BatchOptions(),
+                    identity=identity,
+                    out=out,
+                    counters=counters,
+                    plan=plan,
+                    options=batch_options or BatchOptions(),
                 )
             else:
                 asyncio.run(
                     _run(
                         _pending_jobs(out, plan.jobs),
                         generator,
-                        identity,
-                        run_folder,
-                        counters,
-                        progress,
+                        identity=identity,
+                        run=run_folder,
+                        counters=counters,
+                        progress=progress,
                     )
                 )
         except BackendError as exc:
@@ -415,7 +420,13 @@ def _run_batch(
     options: BatchOptions,
 ) -> None:
     started = time.perf_counter()
-    runner = BatchRunner(batch_api_for(generator.backend), generator, out, plan.prices, options)
+    runner = BatchRunner(
+        api=batch_api_for(generator.backend),
+        generator=generator,
+        folder=out,
+        prices=plan.prices,
+        options=options,
+    )
     sink = CorpusSink(pending, generator, identity, out)
     generator.stats.price_factor = BATCH_DISCOUNT
     try:

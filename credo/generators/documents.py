@@ -140,7 +140,7 @@ class Fact:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DocumentOptions:
     types_per_fact: int = 3
     ideas_per_type: int = 2
@@ -462,12 +462,25 @@ def generate_documents(
         async def run() -> None:  # one event loop: the generator's semaphore belongs to it
             try:
                 plan = await _load_or_brainstorm(
-                    out, wv, context, generator, options, limit, prefetch
+                    out,
+                    wv,
+                    context=context,
+                    generator=generator,
+                    options=options,
+                    limit=limit,
+                    prefetch=prefetch,
                 )
                 jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
                 run_folder.manifest["planned_jobs"] = len(jobs)
                 await _write_all(
-                    run_folder, jobs, context, generator, options, model_id, counters, prefetch
+                    run_folder,
+                    jobs,
+                    context=context,
+                    generator=generator,
+                    options=options,
+                    model_id=model_id,
+                    counters=counters,
+                    prefetch=prefetch,
                 )
             finally:
                 await generator.aclose()
@@ -507,11 +520,11 @@ def generate_documents(
             "same command to resume"
         ) from failure
     return DocumentsResult(
-        out,
-        manifest,
-        counters["records"],
-        {k: v for k, v in counters.items() if k != "records"},
-        pending_batches,
+        out=out,
+        manifest=manifest,
+        new_records=counters["records"],
+        rejected={k: v for k, v in counters.items() if k != "records"},
+        batches_open=pending_batches,
     )
 
 
@@ -607,14 +620,14 @@ def plan_documents(
                     persona = draw_persona(wv.spec.personas, options.seed, job_id, k)
                     jobs.append(
                         DocJob(
-                            job_id,
-                            facts[fact_id],
-                            doc_type,
-                            idea,
-                            k,
-                            persona.id,
-                            f"{_draw(GIVEN, options.seed, job_id, 'g')} {_draw(FAMILY, options.seed, job_id, 'f')}",
-                            _draw(PLACES, options.seed, job_id, "p"),
+                            id=job_id,
+                            fact=facts[fact_id],
+                            doc_type=doc_type,
+                            idea=idea,
+                            index=k,
+                            persona_id=persona.id,
+                            name=f"{_draw(GIVEN, options.seed, job_id, 'g')} {_draw(FAMILY, options.seed, job_id, 'f')}",
+                            place=_draw(PLACES, options.seed, job_id, "p"),
                         )
                     )
         per_fact.append(jobs)

@@ -34,7 +34,11 @@ class BatchPrefetch:
     ) -> None:
         self.generator = generator
         self.runner = BatchRunner(
-            batch_api_for(generator.backend), generator, folder, prices, options
+            api=batch_api_for(generator.backend),
+            generator=generator,
+            folder=folder,
+            prices=prices,
+            options=options,
         )
         self.served = 0  # answers the batch gave: the stage counts them as cache hits, they are not
         self._keys: dict[str, str] = {}

@@ -122,10 +122,10 @@ class Generator:
         return cache_key(
             self.backend.provider,
             self.backend.model,
-            self._params_json if params is None else params.to_json(),
-            messages,
-            sample_index,
-            self._endpoint,
+            params=self._params_json if params is None else params.to_json(),
+            messages=messages,
+            sample_index=sample_index,
+            endpoint=self._endpoint,
         )
 
     def prefetch(self, keys: list[str]) -> int:
@@ -173,9 +173,9 @@ class Generator:
                 completion = await call_with_retry(
                     lambda: self._call(messages, params),
                     self.backend,
-                    self.policy,
-                    self.stats.retries,
-                    self._sleep,
+                    policy=self.policy,
+                    stats=self.stats.retries,
+                    sleep=self._sleep,
                 )
             except RetriesExhausted as exc:
                 raise BackendError(

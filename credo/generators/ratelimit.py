@@ -90,7 +90,13 @@ class RateLimiter:
         capacity = max(1.0, per_second * self.burst)
         bucket = self.buckets.get(name)
         if bucket is None:
-            self.buckets[name] = _Bucket(per_second, capacity, capacity, self._clock(), per_second)
+            self.buckets[name] = _Bucket(
+                per_second=per_second,
+                capacity=capacity,
+                level=capacity,
+                stamp=self._clock(),
+                target=per_second,
+            )
         elif abs(bucket.target - per_second) > 1e-9:
             bucket.per_second = min(bucket.per_second, per_second)
             bucket.target, bucket.capacity = per_second, capacity

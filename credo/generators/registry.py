@@ -57,7 +57,9 @@ def builtin_backends() -> tuple[BackendSpec, ...]:
 def all_backends() -> dict[str, BackendSpec]:
     """Built-in and plugin backends by provider; a plugin may not take a built-in's name."""
     builtins = list(builtin_backends())
-    specs = with_plugins(builtins, BACKENDS, BackendSpec, lambda s: s.provider, "provider")
+    specs = with_plugins(
+        builtins, BACKENDS, kind=BackendSpec, name=lambda s: s.provider, what="provider"
+    )
     # the scrubber learns every declared credential (a plugin's too) the moment one is read
     declare_secret_env_vars([name for spec in specs.values() for name in spec.secrets])
     return specs

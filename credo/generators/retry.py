@@ -127,13 +127,14 @@ async def call_with_retry(
             if stats is not None:
                 stats.note(decision.value)
             log.info(
-                "retry %d/%d of %s/%s in %.2fs after %s: %s",
-                attempt,
-                policy.max_attempts,
-                backend.provider,
-                backend.model,
-                wait,
-                decision.value,
-                type(exc).__name__,
+                "retry %(attempt)d/%(most)d of %(model)s in %(wait).2fs after %(why)s: %(error)s",
+                {
+                    "attempt": attempt,
+                    "most": policy.max_attempts,
+                    "model": f"{backend.provider}/{backend.model}",
+                    "wait": wait,
+                    "why": decision.value,
+                    "error": type(exc).__name__,
+                },
             )
             await sleep(wait)

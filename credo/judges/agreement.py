@@ -53,12 +53,21 @@ def cohen_kappa(
         matrix[index[x]][index[y]] += 1
     n = len(a)
     if n == 0:
-        return Agreement(float("nan"), float("nan"), float("nan"), 0, cats, matrix)
+        return Agreement(
+            kappa=float("nan"),
+            observed=float("nan"),
+            expected=float("nan"),
+            n=0,
+            categories=cats,
+            matrix=matrix,
+        )
     observed = sum(matrix[i][i] for i in range(len(cats))) / n
     count_a, count_b = Counter(a), Counter(b)
     expected = sum(count_a[c] * count_b[c] for c in cats) / (n * n)
     kappa = float("nan") if expected == 1 else (observed - expected) / (1 - expected)
-    return Agreement(kappa, observed, expected, n, cats, matrix)
+    return Agreement(
+        kappa=kappa, observed=observed, expected=expected, n=n, categories=cats, matrix=matrix
+    )
 
 
 @dataclass(frozen=True)

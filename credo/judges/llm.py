@@ -220,9 +220,9 @@ class LLMJudge:
         runner = BatchRunner(
             batch_api_for(self.backend),
             generator,
-            Path(self.batch_dir),
-            load_price_table(),
-            options,
+            folder=Path(self.batch_dir),
+            prices=load_price_table(),
+            options=options,
         )
         conversations = [
             [Message("user", self.rubric.render(p.request, p.response))] for p in pairs

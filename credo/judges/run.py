@@ -151,7 +151,16 @@ def judge_file(
         )
     inputs = [path] + ([review.human] if review.human else [])
     with claim_output(out, inputs=inputs, overwrite=overwrite):
-        return _judge(path, out, built, labels_field, prompt_field, response_field, batch, review)
+        return _judge(
+            path,
+            out,
+            built=built,
+            labels_field=labels_field,
+            prompt_field=prompt_field,
+            response_field=response_field,
+            batch=batch,
+            review=review,
+        )
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,13 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 def load_synthetic(path: Path = SYNTHETIC) -> list[Example]:
     """credo's own labelled pairs (opposite answers, questions back...): trained on, never scored."""
     return [
-        Example("credo/synthetic", r["id"], r["prompt"], r["response"], r["label"])
+        Example(
+            "credo/synthetic",
+            r["id"],
+            request=r["prompt"],
+            response=r["response"],
+            label=r["label"],
+        )
         for r in _jsonl(path)
     ]
 
@@ -93,22 +99,30 @@ def load_examples(folder: Path | None = None, heldout: bool = False) -> list[Exa
     adjudicated = {r["id"]: r["label"] for r in _jsonl(ADJUDICATED)}
     kept_out = set() if heldout else set(load_split()["heldout"])
     out = [
-        Example(f"xstest/{r['model']}", r["id"], r["request"], r["response"], r["human_label"])
+        Example(
+            f"xstest/{r['model']}",
+            r["id"],
+            request=r["request"],
+            response=r["response"],
+            label=r["human_label"],
+        )
         for r in _jsonl(folder / "xstest-dev.jsonl")
     ]
     out += [
         Example(
             study_family(r["run"]),
             r["id"],
-            r["request"],
-            r["response"],
-            adjudicated.get(r["id"], r["study_label"]),
+            request=r["request"],
+            response=r["response"],
+            label=adjudicated.get(r["id"], r["study_label"]),
         )
         for r in _jsonl(folder / "study-evals-dev.jsonl")
         if r["run"] not in kept_out
     ]
     out += [
-        Example("study/refusals", r["id"], r["request"], r["response"], "REFUSAL")
+        Example(
+            "study/refusals", r["id"], request=r["request"], response=r["response"], label="REFUSAL"
+        )
         for r in _jsonl(folder / "study-refusals-dev.jsonl")
     ]
     return out
@@ -127,7 +141,11 @@ def load_extra(path: Path) -> list[Example]:
             )
         out.append(
             Example(
-                f"extra/{path.stem}", str(row.get("id", n)), request or "", row["response"], label
+                f"extra/{path.stem}",
+                str(row.get("id", n)),
+                request=request or "",
+                response=row["response"],
+                label=label,
             )
         )
     return out

@@ -201,9 +201,11 @@ def build_index(
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if engine == "ray":
-        shards = _build_with_ray(sources, folder, config, workers, address, log)
+        shards = _build_with_ray(
+            sources, folder, config=config, workers=workers, address=address, log=log
+        )
     else:
-        shards = _build_with_processes(sources, folder, config, workers, log)
+        shards = _build_with_processes(sources, folder, config=config, workers=workers, log=log)
     tokens = sum(s["tokens"] for s in shards)
     if tokens == 0:
         names = ", ".join(str(s.path) for s in sources)
@@ -243,7 +245,9 @@ def _build_with_ray(
         task = ray.remote(num_cpus=1)(_build_shards)
         # The same groups and shard prefixes as the process path, so the same shard files.
         refs = [
-            task.remote(group, first, folder, config, _prefix(number, len(groups)))
+            task.remote(
+                group, first, folder=folder, config=config, prefix=_prefix(number, len(groups))
+            )
             for number, (first, group) in enumerate(groups)
         ]
         try:
@@ -268,12 +272,19 @@ def _build_with_processes(
 ) -> list[dict]:
     groups = _split(sources, max(1, min(workers, len(sources))))
     if len(groups) == 1:
-        return _build_shards(sources, 0, folder, config, "", log)
+        return _build_shards(sources, 0, folder=folder, config=config, prefix="", log=log)
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(len(groups)) as pool:
         futures = [
-            pool.submit(_build_shards, group, first, folder, config, _prefix(number, len(groups)))
+            pool.submit(
+                _build_shards,
+                group,
+                first,
+                folder=folder,
+                config=config,
+                prefix=_prefix(number, len(groups)),
+            )
             for number, (first, group) in enumerate(groups)
         ]
         return [shard for future in futures for shard in future.result()]
@@ -440,7 +451,9 @@ def open_index(
     if index is None:
         if folder.exists() and not rebuild:
             _say(log, f"index at {folder} is incomplete or damaged - rebuilding it")
-        index = _build_atomically(sources, folder, config, log, workers, engine, address)
+        index = _build_atomically(
+            sources, folder, config=config, log=log, workers=workers, engine=engine, address=address
+        )
     else:
         index.reused = True
         _say(log, f"reusing the cached index at {folder} (--rebuild to build it again)")
@@ -483,7 +496,15 @@ def _build_atomically(
         "(kept for later runs)",
     )
     with building_dir(folder) as partial:  # a fresh folder of this run's own, removed on failure
-        build_index(sources, partial, config, log, workers, engine, address)
+        build_index(
+            sources,
+            partial,
+            config=config,
+            log=log,
+            workers=workers,
+            engine=engine,
+            address=address,
+        )
         replace_dir(partial, folder)
     index = load_index(folder)
     if index is None:  # pragma: no cover - a just-built index that cannot load is a bug

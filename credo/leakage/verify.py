@@ -67,7 +67,9 @@ def verify_phrases(
         for doc in iter_source(sources[source_number], source_number, text_field):
             phrases = {p for (a, b), ps in ranges.items() if a <= doc.number <= b for p in ps}
             if phrases:
-                _count_in(doc.text, phrases, needles, matches, max_examples)
+                _count_in(
+                    doc.text, phrases, needles=needles, matches=matches, max_examples=max_examples
+                )
     return matches
 
 

@@ -53,6 +53,7 @@ def run_demo(
     backend: Any = None,
 ) -> DemoResult:
     """Generate ``limit`` answers into ``out``, audit them into ``out/audit``, write ``out/view.html``."""
+    from credo.audit.options import AuditOptions
     from credo.audit.runner import run_audit
     from credo.corpora import read_records
     from credo.generators.corpus_run import generate_corpus
@@ -73,20 +74,21 @@ def run_demo(
         temperature=temperature,
         progress=progress,
     )
-    audit, report_dir = run_audit(out, out / "audit", worldview=worldview, use_embedding=embedding)
+    options = AuditOptions(worldview=worldview, use_embedding=embedding)
+    audit, report_dir = run_audit(out, out / "audit", options=options)
     view = write_view(out, out / "view.html").page
     records = list(read_records(out))
     sample, no_sample = pick_sample(records, audit, _fidelity_confidence(worldview))
     return DemoResult(
-        out,
-        model,
-        len(records),
-        time.monotonic() - started,
-        audit,
-        Path(report_dir) / "report.html",
-        view,
-        sample,
-        no_sample,
+        out=out,
+        model=model,
+        records=len(records),
+        seconds=time.monotonic() - started,
+        audit=audit,
+        report=Path(report_dir) / "report.html",
+        view=view,
+        sample=sample,
+        no_sample=no_sample,
     )
 
 
@@ -196,3 +198,20 @@ def summary(result: DemoResult, width: int = 88) -> str:
         f"next:    credo show {result.out} --n 3   |   credo audit --help   |   docs/api.md",
     ]
     return "\n".join(lines)
+
+
+def demo_json(result: DemoResult) -> dict[str, Any]:
+    """The summary as data (``credo demo --json``): the gates' outcome, not every finding."""
+    audit = result.audit
+    return {
+        "out": str(result.out),
+        "model": result.model,
+        "records": result.records,
+        "seconds": round(result.seconds, 1),
+        "passed": audit.passed,
+        "gate_failures": audit.gate_failures,
+        "checks": {c.name: {"flagged": c.flagged, "gate": c.gate} for c in audit.checks},
+        "report": str(result.report),
+        "view": str(result.view),
+        "sample": None if result.sample is None else result.sample.to_json(),
+    }

@@ -113,7 +113,7 @@ def replicate(
             result,
             f"generate-{_name(config, corpus)}",
             log,
-            partial(_generate, config, corpus, registry, progress),
+            partial(_generate, config, corpus, registry=registry, progress=progress),
         )
     for corpus in corpora:
         _stage(result, f"audit-{_name(config, corpus)}", log, partial(_audit, config, corpus))
@@ -242,14 +242,11 @@ def _generate(
 def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     from credo.audit import filter_corpus, run_audit
     from credo.audit.filter import dropped_ids
+    from credo.audit.options import FilterOptions
 
     generated = Path(_marker(config, f"generate-{_name(config, corpus)}")["corpus"])
-    result, report = run_audit(
-        generated,
-        generated / "audit",
-        worldview=config.worldview,
-        use_embedding=config.audit_embedding,
-    )
+    options = FilterOptions(worldview=config.worldview, use_embedding=config.audit_embedding)
+    result, report = run_audit(generated, generated / "audit", options=options)
     if result.passed:
         return {"corpus": str(generated), "passed": True, "report": str(report), "note": "passed"}
     failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
@@ -259,9 +256,7 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
             "rerun with --on-gate-fail filter to drop the flagged records, or regenerate"
         )
     clean = generated.with_name(generated.name + ".clean")
-    filtered = filter_corpus(
-        generated, clean, worldview=config.worldview, use_embedding=config.audit_embedding
-    )
+    filtered = filter_corpus(generated, clean, options=options)
     removed = len(dropped_ids(filtered))
     return {
         "corpus": str(clean),
@@ -274,7 +269,7 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
 
 
 def _mix(config: ReplicateConfig, condition: str) -> dict[str, Any]:
-    from credo.corpora.mix import MixPart, mix_corpora
+    from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 
     parts = [
         MixPart(
@@ -288,11 +283,13 @@ def _mix(config: ReplicateConfig, condition: str) -> dict[str, Any]:
     # still fail a gate that never drops (fidelity), which the recipe accepted: the card says so
     result = mix_corpora(
         parts,
-        config.size,
-        config.seed,
-        "tags",
         config.out / "mixes" / condition,
-        allow_failed_audit=config.on_gate_fail == "filter",
+        options=MixOptions(
+            size=config.size,
+            seed=config.seed,
+            fmt="tags",
+            allow_failed_audit=config.on_gate_fail == "filter",
+        ),
     )
     note = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     return {

@@ -176,7 +176,7 @@ class _Sweep(Strict):
     concurrency: Annotated[int, Field(ge=1, le=1024, strict=True)] = CONCURRENCY
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
-    @field_validator("train", "eval", "documents", "audit", "estimate", mode="before")
+    @field_validator(*("train", "eval", "documents", "audit", "estimate"), mode="before")
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
         return {} if value is None else value
@@ -331,7 +331,15 @@ def plan_sweep(config: SweepConfig) -> Plan:
     mixes = {c.name: mix_key(config, c, audits) for c in cells}
     adapters = {c.name: adapter_key(config, c, mixes[c.name]) for c in cells}
     evals = {c.name: eval_key(config, adapters[c.name]) for c in cells}
-    return Plan(cells, corpora, needs, audits, mixes, adapters, evals)
+    return Plan(
+        cells=cells,
+        corpora=corpora,
+        needs=needs,
+        audits=audits,
+        mixes=mixes,
+        adapters=adapters,
+        evals=evals,
+    )
 
 
 def artifact(out: Path, kind: str, key: str) -> Path:
@@ -471,7 +479,7 @@ def run_sweep(
         check=_check_sweep_state,
     ):
         log(format_estimate(estimate(config, plan, out)))
-        return _run_cells(config, plan, out, registry, log, progress)
+        return _run_cells(config, plan, out=out, registry=registry, log=log, progress=progress)
 
 
 def _check_sweep_state(out: Path) -> None:
@@ -506,7 +514,9 @@ def _run_cells(
             result.skipped.append(cell.name)
             continue
         try:
-            metrics = _run_cell(config, plan, cell, out, registry, log, progress)
+            metrics = _run_cell(
+                config, plan, cell=cell, out=out, registry=registry, log=log, progress=progress
+            )
         except CredoError as exc:
             message = scrub(" ".join(str(exc).split()))
             write_json(
@@ -577,9 +587,13 @@ def _run_cell(
     corpora = prepare_corpora(
         config, plan, cell, out, registry=registry, log=log, progress=progress
     )
-    mix = _mix(config, cell, plan.mixes[cell.name], corpora, out, log)
-    adapter = _train(config, cell, mix, plan.adapters[cell.name], out, log, progress)
-    return _evaluate(config, adapter, plan.evals[cell.name], out, registry, log)
+    mix = _mix(config, cell, key=plan.mixes[cell.name], corpora=corpora, out=out, log=log)
+    adapter = _train(
+        config, cell, mix=mix, key=plan.adapters[cell.name], out=out, log=log, progress=progress
+    )
+    return _evaluate(
+        config, adapter, key=plan.evals[cell.name], out=out, registry=registry, log=log
+    )
 
 
 def prepare_corpora(
@@ -599,7 +613,14 @@ def prepare_corpora(
     out = Path(out)
     return {
         name: _audit(
-            config, plan, name, _corpus(config, plan, name, out, registry, log, progress), out, log
+            config,
+            plan,
+            name=name,
+            corpus=_corpus(
+                config, plan, name=name, out=out, registry=registry, log=log, progress=progress
+            ),
+            out=out,
+            log=log,
         )
         for name in cell_parts(config, cell)
     }
@@ -660,14 +681,14 @@ def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, 
     records are dropped and the cells mix the clean copy. Returns the corpus to mix."""
     from credo.audit import filter_corpus, run_audit
     from credo.audit.filter import dropped_ids
+    from credo.audit.options import FilterOptions
 
     folder = artifact(out, "audits", plan.audits[name])
     embedding = config.audit["embedding"]
 
     def make() -> dict[str, Any]:
-        result, report = run_audit(
-            corpus, folder / "report", worldview=config.worldview, use_embedding=embedding
-        )
+        options = FilterOptions(worldview=config.worldview, use_embedding=embedding, overwrite=True)
+        result, report = run_audit(corpus, folder / "report", options=options)
         if result.passed:
             return {"corpus": name, "passed": True, "filtered": False, "removed": 0}
         failures = ", ".join(f"{k} ({v})" for k, v in result.gate_failures.items())
@@ -676,13 +697,7 @@ def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, 
                 f"audit gate failed for corpus {name}: {failures} - read {report}/report.md; "
                 "set audit.on_gate_fail: filter in the sweep config to drop the flagged records"
             )
-        filtered = filter_corpus(
-            corpus,
-            folder / "data",
-            worldview=config.worldview,
-            use_embedding=embedding,
-            overwrite=True,
-        )
+        filtered = filter_corpus(corpus, folder / "data", options=options)
         return {
             "corpus": name,
             "passed": False,
@@ -734,7 +749,7 @@ def _documents(
 def _mix(
     config: SweepConfig, cell: Cell, key: str, corpora: dict[str, Path], out: Path, log: Log
 ) -> Path:
-    from credo.corpora.mix import MixPart, mix_corpora
+    from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 
     folder = artifact(out, "mixes", key)
     parts = [
@@ -746,12 +761,14 @@ def _mix(
         # of the certificate lookup's reach), so the mix is told; its card records the override.
         made = mix_corpora(
             parts,
-            cell.size,
-            cell.seed,
-            "tags",
             folder / "data",
-            allow_unaudited=True,
-            allow_failed_audit=config.audit["on_gate_fail"] == "filter",
+            options=MixOptions(
+                size=cell.size,
+                seed=cell.seed,
+                fmt="tags",
+                allow_unaudited=True,
+                allow_failed_audit=config.audit["on_gate_fail"] == "filter",
+            ),
         )
         return {"size": made.size, "counts": made.counts, "shortfalls": made.shortfalls}
 

@@ -198,9 +198,9 @@ def write_view(
     with output_lock(page.parent, "credo view", lock_name=f".{page.name}.credo.lock"):
         write_text(render_view(items, f"credo view: {source}", unmatched), page)
     return ViewResult(
-        page,
-        len(items),
-        sum(bool(i["flags"]) for i in items),
-        sum(bool(i["labels"]) for i in items),
-        unmatched,
+        page=page,
+        records=len(items),
+        flagged=sum(bool(i["flags"]) for i in items),
+        labelled=sum(bool(i["labels"]) for i in items),
+        unmatched=unmatched,
     )

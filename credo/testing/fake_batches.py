@@ -295,11 +295,11 @@ class FakeBatches:
     def _new_batch(self, api: str, requests: list[dict[str, Any]], endpoint: str = "") -> _Batch:
         prefix = "batch_" if api == "openai" else "msgbatch_"
         batch = _Batch(
-            f"{prefix}{next(self._ids):06d}",
-            api,
-            len(self.created) + 1,
-            requests,
-            endpoint or "/v1/chat/completions",
+            id=f"{prefix}{next(self._ids):06d}",
+            api=api,
+            ordinal=len(self.created) + 1,
+            requests=requests,
+            endpoint=endpoint or "/v1/chat/completions",
         )
         self.created.append(batch.id)
         if batch.ordinal not in self.faults.vanish_batches:

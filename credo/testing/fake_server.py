@@ -106,7 +106,9 @@ class FakeServer:
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
         self.limits = (
-            RateLimits(rpm, tpm, burst, limit_headers, limit_clock) if (rpm or tpm) else None
+            RateLimits(rpm, tpm, burst=burst, headers=limit_headers, clock=limit_clock)
+            if (rpm or tpm)
+            else None
         )
         self.batches = FakeBatches(lambda messages: self.respond(messages), batch_faults)
         self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
@@ -212,7 +214,9 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                     return self._send(429, error_body(api, 429), limit_headers)
             fault = server.next_fault()
             headers = {k.lower(): v for k, v in self.headers.items()}
-            server.note(RecordedRequest(api, self.path, headers, body, fault))
+            server.note(
+                RecordedRequest(api=api, path=self.path, headers=headers, body=body, fault=fault)
+            )
             if server.latency:
                 time.sleep(server.latency)
             self._answer(api, body, fault, limit_headers)
@@ -222,7 +226,15 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             answer = server.batches.handle(method, self.path, headers, raw)
             if answer is None:
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
-            server.note(RecordedRequest("batch", f"{method} {self.path}", headers, None, None))
+            server.note(
+                RecordedRequest(
+                    api="batch",
+                    path=f"{method} {self.path}",
+                    headers=headers,
+                    body=None,
+                    fault=None,
+                )
+            )
             status, data, content_type = answer
             self._send_raw(status, data, content_type=content_type)
 

@@ -64,7 +64,7 @@ def train_lora(
         )  # locks after validating
     prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
     with output_lock(out):
-        return _train(prepared, base_model, Path(out), config, progress)
+        return _train(prepared, base_model, out=Path(out), config=config, progress=progress)
 
 
 def _train(
@@ -78,9 +78,9 @@ def _train(
     state = fit(
         model,
         prepared.masks.examples,
-        config,
-        out,
-        prepared.fingerprint,
+        config=config,
+        out=out,
+        fingerprint=prepared.fingerprint,
         pad_id=_pad_id(prepared.tokenizer),
         progress=progress,
     )
@@ -90,13 +90,25 @@ def _train(
     this_session = state.tokens_seen - state.resumed_tokens
     tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
     write_json(
-        run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second),
+        run_manifest(
+            prepared,
+            base_model,
+            config=config,
+            state=state,
+            elapsed=elapsed,
+            tokens_per_second=tokens_per_second,
+        ),
         out / RUN_FILE,
     )
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     final = state.loss_curve[-1]["loss"] if state.loss_curve else None
     return TrainResult(
-        out, state.step, final, prepared.masks.trained_tokens, state.resumed_from, tokens_per_second
+        out=out,
+        steps=state.step,
+        final_loss=final,
+        trained_tokens=prepared.masks.trained_tokens,
+        resumed_from=state.resumed_from,
+        tokens_per_second=tokens_per_second,
     )
 
 
@@ -138,7 +150,9 @@ def fit(
     )
     scheduler = make_scheduler(optimizer, config, total_steps)
     state = LoopState(loss_curve=[])
-    _load_checkpoint(model, optimizer, scheduler, state, out, fingerprint)
+    _load_checkpoint(
+        model, optimizer, scheduler=scheduler, state=state, out=out, fingerprint=fingerprint
+    )
     device = next(model.parameters()).device
     autocast = _autocast(model, device)
     model.train()
@@ -166,7 +180,9 @@ def fit(
         bar.update(1)
         bar.set_postfix(loss=f"{step_loss:.4f}")
         if state.step % config.save_every == 0 and state.step < total_steps:
-            save_checkpoint(model, optimizer, scheduler, state, out, fingerprint)
+            save_checkpoint(
+                model, optimizer, scheduler=scheduler, state=state, out=out, fingerprint=fingerprint
+            )
     bar.close()
     return state
 
@@ -224,7 +240,9 @@ def save_checkpoint(
     """Adapters, optimizer, scheduler, RNG and loss curve, swapped in atomically."""
     final = out / CHECKPOINT_DIR
     with building_dir(final) as tmp:
-        _write_checkpoint(model, optimizer, scheduler, state, tmp, fingerprint)
+        _write_checkpoint(
+            model, optimizer, scheduler=scheduler, state=state, tmp=tmp, fingerprint=fingerprint
+        )
         replace_dir(tmp, final)
 
 

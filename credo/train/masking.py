@@ -92,7 +92,14 @@ def encode_record(
         for token, span in zip(input_ids, encoding["offset_mapping"])
     ]
     encoded = EncodedExample(record.id, input_ids, labels)
-    _verify(encoded, record, example.text, encoding["offset_mapping"], tokenizer, max_length)
+    _verify(
+        encoded,
+        record,
+        text=example.text,
+        offsets=encoding["offset_mapping"],
+        tokenizer=tokenizer,
+        max_length=max_length,
+    )
     return encoded
 
 

@@ -76,7 +76,13 @@ def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun
         "config": config.model_dump(exclude={"save_every", "device", "report_to"}),
     }
     return PreparedRun(
-        records, manifest, data_hash, chat_format, tokenizer, masks, content_hash(identity)
+        records,
+        manifest,
+        data_hash=data_hash,
+        chat_format=chat_format,
+        tokenizer=tokenizer,
+        masks=masks,
+        fingerprint=content_hash(identity),
     )
 
 
@@ -207,10 +213,10 @@ def finished_run(out: Path, fingerprint: str) -> TrainResult | None:
     return TrainResult(
         out,
         int(run["steps"]),
-        curve[-1]["loss"] if curve else None,
-        int(run["trained_tokens"]["trained_tokens"]),
-        int(run["steps"]),
-        run.get("tokens_per_second"),
+        final_loss=curve[-1]["loss"] if curve else None,
+        trained_tokens=int(run["trained_tokens"]["trained_tokens"]),
+        resumed_from=int(run["steps"]),
+        tokens_per_second=run.get("tokens_per_second"),
     )
 
 

@@ -89,17 +89,24 @@ def train_trl(
             trained: Any = trainer.model  # a PEFT model; transformers types it as a bare Module
             trained.save_pretrained(str(out))
             write_token_counts(prepared.masks, out)
-            manifest = run_manifest(prepared, base_model, config, state, elapsed, tokens_per_second)
+            manifest = run_manifest(
+                prepared,
+                base_model,
+                config=config,
+                state=state,
+                elapsed=elapsed,
+                tokens_per_second=tokens_per_second,
+            )
             write_json(manifest, out / RUN_FILE)
             shutil.rmtree(checkpoints, ignore_errors=True)
         final = state.loss_curve[-1]["loss"] if state.loss_curve else None
         return TrainResult(
-            out,
-            state.step,
-            final,
-            prepared.masks.trained_tokens,
-            state.resumed_from,
-            tokens_per_second,
+            out=out,
+            steps=state.step,
+            final_loss=final,
+            trained_tokens=prepared.masks.trained_tokens,
+            resumed_from=state.resumed_from,
+            tokens_per_second=tokens_per_second,
         )
 
 

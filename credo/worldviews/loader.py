@@ -73,7 +73,14 @@ def load_worldview(name_or_path: str | Path) -> LoadedWorldview:
             f"in {EVAL_FILE} beside {SPEC_FILE}"
         )
     spec_hash = content_hash({"spec": spec_text, "canon": canon})
-    return LoadedWorldview(spec, eval_sets, canon, spec_path.parent, spec_hash, eval_hash)
+    return LoadedWorldview(
+        spec=spec,
+        eval=eval_sets,
+        canon=canon,
+        root=spec_path.parent,
+        spec_hash=spec_hash,
+        eval_hash=eval_hash,
+    )
 
 
 def _read_yaml(path: Path) -> tuple[Any, str]:

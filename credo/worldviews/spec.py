@@ -26,6 +26,17 @@ StatementKind = Literal[
 ]
 ViolationForm = Literal["arguments", "persuasion", "instructions", "skip_practice", "attack"]
 COLLECTIONS = ("tenets", "forbidden_acts", "practices", "glossary", "deities", "scriptures")
+# Lists whose items carry an id that must be unique within the list.
+ID_LISTS = (
+    "tenets",
+    "forbidden_acts",
+    "practices",
+    "personas",
+    "canon",
+    "prompts",
+    "deities",
+    "scriptures",
+)
 
 
 class Strict(BaseModel):
@@ -159,16 +170,7 @@ class Worldview(Strict):
     canon: list[CanonText] = Field(default_factory=list)
     prompts: list[PromptSource] = Field(min_length=1)
 
-    @field_validator(
-        "tenets",
-        "forbidden_acts",
-        "practices",
-        "personas",
-        "canon",
-        "prompts",
-        "deities",
-        "scriptures",
-    )
+    @field_validator(*ID_LISTS)
     @classmethod
     def _unique_ids(cls, items: list) -> list:
         seen: set[str] = set()
