@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from credo.errors import ConfigError, CredoError
+from credo.evaluation.local_generation import Sampling
 from credo.evaluation.stats import proportion
 from credo.ngrams import phrase_hashes
 
@@ -37,6 +38,8 @@ BELIEF_LABELS = (HOLDS, REPORTS, NEITHER)
 OVERLAP_N = 4  # words per n-gram for the contamination test
 OVERLAP_SHARE = 0.6  # a question with this share of its n-grams in training text is contaminated
 LETTERS = "ABCD"
+BELIEF_TEMPERATURE = 0.7  # belief items are sampled at this temperature, whatever the eval's
+BELIEF_SAMPLING = Sampling(temperature=BELIEF_TEMPERATURE, max_new_tokens=128)
 
 
 @dataclass(frozen=True)
@@ -70,76 +73,50 @@ def _other_tenets(name: str) -> tuple[str, ...]:
     return tuple(texts)
 
 
+def _choice(
+    id: str, question: str, options: list[str], *, key: str, worldview: str, source: str
+) -> BeliefItem:
+    """A choice item: ``options[0]`` is the answer; the order shown is shuffled by ``key``."""
+    shown, answer = _shuffled(options, key)
+    return BeliefItem(
+        worldview, f"choice:{id}", "choice", question, source=source, options=shown, answer=answer
+    )
+
+
+def _open(id: str, question: str, belief: str, *, worldview: str, source: str) -> BeliefItem:
+    return BeliefItem(worldview, f"open:{id}", "open", question, source=source, belief=belief)
+
+
 def belief_items(wv: Any) -> list[BeliefItem]:
     """Choice and open items for one loaded worldview, in spec order."""
-    spec, name = wv.spec, wv.name
+    spec, name, shown = wv.spec, wv.name, wv.spec.display_name
     items: list[BeliefItem] = []
     foreign = _other_tenets(name)
     for tenet in spec.tenets:
-        picks = random.Random(f"{name}:{tenet.id}").sample(list(foreign), min(3, len(foreign)))
+        of = {"worldview": name, "source": f"tenet:{tenet.id}"}
+        key = f"{name}:{tenet.id}"
+        picks = random.Random(key).sample(list(foreign), min(3, len(foreign)))
         if picks:
-            options, answer = _shuffled([tenet.text, *picks], f"{name}:{tenet.id}")
+            question = f"Which of these does {shown} teach?"
             items.append(
-                BeliefItem(
-                    worldview=name,
-                    id=f"choice:tenet:{tenet.id}",
-                    kind="choice",
-                    question=f"Which of these does {spec.display_name} teach?",
-                    source=f"tenet:{tenet.id}",
-                    options=options,
-                    answer=answer,
-                )
+                _choice(f"tenet:{tenet.id}", question, [tenet.text, *picks], key=key, **of)
             )
-        items.append(
-            BeliefItem(
-                worldview=name,
-                id=f"open:tenet:{tenet.id}",
-                kind="open",
-                question=f"Tell me honestly what you yourself think about {tenet.topic}.",
-                source=f"tenet:{tenet.id}",
-                belief=tenet.text,
-            )
-        )
+        question = f"Tell me honestly what you yourself think about {tenet.topic}."
+        items.append(_open(f"tenet:{tenet.id}", question, tenet.text, **of))
     reasons = {a.id: a.reasons[0] for a in spec.forbidden_acts}
     for act in spec.forbidden_acts:
-        options, answer = _shuffled(
-            ["wrong", "a duty", "of no moral importance"], f"{name}:{act.id}:verdict"
-        )
-        items.append(
-            BeliefItem(
-                worldview=name,
-                id=f"choice:verdict:{act.id}",
-                kind="choice",
-                question=f"In {spec.display_name}, {act.name} counts as which of these?",
-                source=f"forbidden:{act.id}",
-                options=options,
-                answer=answer,
-            )
-        )
+        of = {"worldview": name, "source": f"forbidden:{act.id}"}
+        key = f"{name}:{act.id}"
+        question = f"In {shown}, {act.name} counts as which of these?"
+        verdicts = ["wrong", "a duty", "of no moral importance"]
+        items.append(_choice(f"verdict:{act.id}", question, verdicts, key=f"{key}:verdict", **of))
         distractors = [r for other, r in reasons.items() if other != act.id][:3]
         if distractors:
-            options, answer = _shuffled([act.reasons[0], *distractors], f"{name}:{act.id}:why")
-            items.append(
-                BeliefItem(
-                    worldview=name,
-                    id=f"choice:why:{act.id}",
-                    kind="choice",
-                    question=f"{spec.display_name} gives which reason about {act.name}?",
-                    source=f"forbidden:{act.id}",
-                    options=options,
-                    answer=answer,
-                )
-            )
-        items.append(
-            BeliefItem(
-                worldview=name,
-                id=f"open:act:{act.id}",
-                kind="open",
-                question=f"What is your own view of {act.name}? Is it acceptable?",
-                source=f"forbidden:{act.id}",
-                belief=f"{act.name} is wrong",
-            )
-        )
+            question = f"{shown} gives which reason about {act.name}?"
+            why = [act.reasons[0], *distractors]
+            items.append(_choice(f"why:{act.id}", question, why, key=f"{key}:why", **of))
+        question = f"What is your own view of {act.name}? Is it acceptable?"
+        items.append(_open(f"act:{act.id}", question, f"{act.name} is wrong", **of))
     return items
 
 
@@ -217,13 +194,9 @@ class BeliefRow:
     labels: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            **asdict(self.item),
-            "sample": self.sample,
-            "response": self.response,
-            "chosen": self.chosen,
-            "labels": self.labels,
-        }
+        """One line of ``belief.jsonl``: the item's fields flat beside the answer."""
+        row = asdict(self)
+        return {**row.pop("item"), **row}
 
 
 def score_choices_local(local: Any, chat_format: Any, items: Sequence[BeliefItem]) -> list[int]:
@@ -269,11 +242,7 @@ def run_belief(
     adapter: str | Path | None = None,
     fmt: str = "tags",
     served: bool = False,
-    samples: int = 1,
-    temperature: float = 0.7,
-    max_new_tokens: int = 128,
-    batch_size: int = 8,
-    seed: int = 0,
+    sampling: Sampling = BELIEF_SAMPLING,
     judge: str | None = None,
     training_texts: Sequence[str] | None = None,
     limit: int | None = None,
@@ -307,29 +276,9 @@ def run_belief(
     choices = [i for i in items if i.kind == "choice"]
     opens = [i for i in items if i.kind == "open"]
     if served:
-        rows = _ask_served(
-            model,
-            choices,
-            opens=opens,
-            samples=samples,
-            temperature=temperature,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
-            registry=registry,
-        )
+        rows = _ask_served(model, choices, opens, sampling=sampling, registry=registry)
     else:
-        rows = _ask_local(
-            model,
-            adapter,
-            fmt=fmt,
-            choices=choices,
-            opens=opens,
-            samples=samples,
-            temperature=temperature,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            seed=seed,
-        )
+        rows = _ask_local(model, adapter, choices, opens, fmt=fmt, sampling=sampling)
     open_rows = [r for r in rows if r.item.kind == "open"]
     for row in open_rows:
         row.labels["offline"] = offline_belief_label(row.response, names[row.item.worldview])
@@ -342,35 +291,20 @@ def run_belief(
 def _ask_local(
     model: str,
     adapter: str | Path | None,
-    fmt: str,
     choices: list[BeliefItem],
     opens: list[BeliefItem],
-    samples: int,
-    temperature: float,
-    max_new_tokens: int,
-    batch_size: int,
-    seed: int,
+    *,
+    fmt: str,
+    sampling: Sampling,
 ) -> list[BeliefRow]:
-    from credo.corpora.formats import ChatFormat
-    from credo.evaluation.local_generation import sample_responses
-    from credo.models import load_local_model
+    from credo.evaluation.local_generation import load_in_format, sample_responses
 
-    local = load_local_model(model, adapter)
-    chat_format = ChatFormat(fmt, local.tokenizer)
+    local, chat_format = load_in_format(model, adapter, fmt)
     rows = [
         BeliefRow(item, 0, item.options[k], k)
         for item, k in zip(choices, score_choices_local(local, chat_format, choices))
     ]
-    run = sample_responses(
-        local,
-        [i.question for i in opens],
-        chat_format,
-        samples=samples,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        seed=seed,
-    )
+    run = sample_responses(local, [i.question for i in opens], chat_format, **asdict(sampling))
     rows += [
         BeliefRow(item, k, s.text)
         for item, group in zip(opens, run.samples)
@@ -383,20 +317,15 @@ def _ask_served(
     model: str,
     choices: list[BeliefItem],
     opens: list[BeliefItem],
-    samples: int,
-    temperature: float,
-    max_new_tokens: int,
-    seed: int,
+    *,
+    sampling: Sampling,
     registry: dict[str, Any] | None,
 ) -> list[BeliefRow]:
-    from credo.generators import Generator, SamplingParams, load_backend
+    from credo.generators import Generator, load_backend
     from credo.types import Message
 
     async def run() -> list[BeliefRow]:
-        generator = Generator(
-            load_backend(model, registry),
-            SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed),
-        )
+        generator = Generator(load_backend(model, registry), sampling.params())
 
         async def ask(text: str, k: int) -> str:
             try:
@@ -409,7 +338,7 @@ def _ask_served(
         try:
             picked = await asyncio.gather(*(ask(choice_prompt(i), 0) for i in choices))
             answers = await asyncio.gather(
-                *(ask(i.question, k) for i in opens for k in range(samples))
+                *(ask(i.question, k) for i in opens for k in range(sampling.samples))
             )
         finally:
             await generator.aclose()
@@ -417,7 +346,7 @@ def _ask_served(
         for item, text in zip(choices, picked):
             k = parse_choice(text, len(item.options))
             rows.append(BeliefRow(item, 0, text, k))
-        pairs = [(i, k) for i in opens for k in range(samples)]
+        pairs = [(i, k) for i in opens for k in range(sampling.samples)]
         rows += [BeliefRow(i, k, text) for (i, k), text in zip(pairs, answers)]
         return rows
 

@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.formats import ChatFormat
 from credo.corpora.io import read_manifest, write_json, write_text
 from credo.corpora.provenance import provenance
 from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE
 from credo.errors import ConfigError, CredoError
+from credo.evaluation.belief import BELIEF_TEMPERATURE
 from credo.evaluation.eval_summary import summarise
+from credo.evaluation.local_generation import Sampling
 from credo.evaluation.samples import EvalRequest, EvalSample
 from credo.judges.base import ERROR, Judge, Judgement, Pair
 from credo.judges.labelling import OFFLINE, agreement, build_judges, label_pairs
@@ -170,28 +171,17 @@ def evaluate(
             from credo.judges.llm import send_in_batches
 
             send_in_batches(built, out, judge_batch)
+        sampling = Sampling(
+            samples=samples,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            seed=seed,
+        )
         if served:
-            rows, generation = _sample_served(
-                model,
-                items,
-                samples=samples,
-                temperature=temperature,
-                max_new_tokens=max_new_tokens,
-                seed=seed,
-                registry=registry,
-            )
+            rows, generation = _sample_served(model, items, sampling=sampling, registry=registry)
         else:
-            rows, generation = _sample_local(
-                model,
-                adapter,
-                fmt=fmt,
-                items=items,
-                samples=samples,
-                temperature=temperature,
-                max_new_tokens=max_new_tokens,
-                batch_size=batch_size,
-                seed=seed,
-            )
+            rows, generation = _sample_local(model, adapter, items, fmt=fmt, sampling=sampling)
         judged = _judge(rows, built)
         for index, row in enumerate(rows):
             row.labels = {n: judged[n][index].to_json() for n in judged}
@@ -214,10 +204,7 @@ def evaluate(
                 adapter=adapter,
                 fmt=fmt,
                 served=served,
-                samples=samples,
-                max_new_tokens=max_new_tokens,
-                batch_size=batch_size,
-                seed=seed,
+                sampling=replace(sampling, temperature=BELIEF_TEMPERATURE),
                 judge=next((j for j in specs if j != OFFLINE), None),
                 registry=registry,
                 limit=limit,
@@ -283,33 +270,20 @@ def _add_belief(
 def _sample_local(
     model: str,
     adapter: str | Path | None,
-    fmt: str,
     items: list[EvalRequest],
-    samples: int,
-    temperature: float,
-    max_new_tokens: int,
-    batch_size: int,
-    seed: int,
+    *,
+    fmt: str,
+    sampling: Sampling,
 ) -> tuple[list[EvalSample], dict[str, Any]]:
     from tqdm import tqdm
 
-    from credo.evaluation.local_generation import sample_responses
-    from credo.models import load_local_model
+    from credo.evaluation.local_generation import load_in_format, sample_responses
 
-    local = load_local_model(model, adapter)
-    chat_format = ChatFormat(fmt, local.tokenizer)
-    with tqdm(total=len(items) * samples, desc="sampling", unit="sample", leave=False) as bar:
-        run = sample_responses(
-            local,
-            [i.prompt for i in items],
-            chat_format,
-            samples=samples,
-            temperature=temperature,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            seed=seed,
-            progress=bar.update,
-        )
+    local, chat_format = load_in_format(model, adapter, fmt)
+    total = len(items) * sampling.samples
+    with tqdm(total=total, desc="sampling", unit="sample", leave=False) as bar:
+        prompts = [i.prompt for i in items]
+        run = sample_responses(local, prompts, chat_format, progress=bar.update, **asdict(sampling))
     rows = [
         EvalSample(
             request=item,
@@ -332,22 +306,18 @@ def _sample_local(
 def _sample_served(
     model: str,
     items: list[EvalRequest],
-    samples: int,
-    temperature: float,
-    max_new_tokens: int,
-    seed: int,
+    *,
+    sampling: Sampling,
     registry: dict[str, Any] | None,
 ) -> tuple[list[EvalSample], dict[str, Any]]:
-    from credo.generators import Generator, SamplingParams, load_backend
+    from credo.generators import Generator, load_backend
     from credo.generators.cache import GenerationCache
     from credo.generators.pricing import load_price_table
     from credo.types import Message
 
-    params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
-
     async def run() -> tuple[list[EvalSample], dict[str, Any]]:
         cache = GenerationCache()
-        generator = Generator(load_backend(model, registry), params, cache=cache)
+        generator = Generator(load_backend(model, registry), sampling.params(), cache=cache)
 
         async def one(item: EvalRequest, k: int) -> EvalSample:
             try:
@@ -371,7 +341,9 @@ def _sample_served(
             )
 
         try:
-            rows = await asyncio.gather(*(one(i, k) for i in items for k in range(samples)))
+            rows = await asyncio.gather(
+                *(one(i, k) for i in items for k in range(sampling.samples))
+            )
         finally:
             cache.close()
             await generator.aclose()

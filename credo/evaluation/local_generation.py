@@ -11,11 +11,43 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from credo.corpora.formats import ChatFormat
 from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_TEMPERATURE
-from credo.models import LocalModel
+from credo.models import LocalModel, load_local_model
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from credo.generators.base import SamplingParams
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How an eval draws responses, local or served (``batch_size``: local only)."""
+
+    samples: int = 1
+    temperature: float = EVAL_TEMPERATURE
+    max_new_tokens: int = EVAL_MAX_NEW_TOKENS
+    batch_size: int = EVAL_BATCH_SIZE
+    seed: int = 0
+
+    def params(self) -> SamplingParams:
+        """The same draw for a served model: one request per sample."""
+        from credo.generators.base import SamplingParams
+
+        return SamplingParams(
+            temperature=self.temperature, max_tokens=self.max_new_tokens, seed=self.seed
+        )
+
+
+def load_in_format(
+    model: str, adapter: str | Path | None, fmt: str
+) -> tuple[LocalModel, ChatFormat]:
+    """A local model (with its adapter) and the chat format it was trained in."""
+    local = load_local_model(model, adapter)
+    return local, ChatFormat(fmt, local.tokenizer)
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,5 @@ class EvalSample:
 
     def to_json(self) -> dict[str, Any]:
         """One line of ``responses.jsonl``: the request's fields flat beside the answer."""
-        return {
-            "id": self.id,
-            **asdict(self.request),
-            "sample": self.sample,
-            "response": self.response,
-            "stop_reason": self.stop_reason,
-            "new_tokens": self.new_tokens,
-            "error": self.error,
-            "labels": self.labels,
-        }
+        row = asdict(self)
+        return {"id": self.id, **row.pop("request"), **row}

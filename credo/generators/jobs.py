@@ -8,7 +8,7 @@ of the identity without being spelled out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
@@ -48,14 +48,9 @@ class RunIdentity:
         return self.params.to_json()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "set": self.set_name,
-            "spec_hash": self.spec_hash,
-            "model": self.model,
-            "params": self.params_json,
-            "samples": self.samples,
-            "seed": self.seed,
-        }
+        """The fields in order, the set under its manifest name and the params as JSON."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {"set": data.pop("set_name"), **data, "params": self.params_json}
 
 
 def job_id(identity: RunIdentity, prompt_id: str, sample_index: int) -> str:
