@@ -7,34 +7,23 @@ and close live in :class:`SDKBackend`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from credo.generators.base import MalformedResponseError, SamplingParams
+from credo.generators.pricing import price_rows
 from credo.generators.sdk_backend import SDKBackend
-from credo.generators.spec import BackendSpec
-from credo.types import Completion, Message, StopReason, Usage
-
-_STOP_REASONS: dict[str, StopReason] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "refusal": "refusal",
-    "tool_use": "stop",
-    "pause_turn": "stop",
-}
+from credo.types import Completion, Message, StopReason
 
 
 class AnthropicBackend(SDKBackend):
     provider = "anthropic"
-    sdk_name = "anthropic"
     client_class = "AsyncAnthropic"
-    key_env = "ANTHROPIC_API_KEY"
-    base_url_env = "ANTHROPIC_BASE_URL"
-
-    def response_type(self) -> type[Any]:
-        from anthropic.types import Message as AnthropicMessage
-
-        return AnthropicMessage
+    response_class = "anthropic.types:Message"
+    stop_reasons: ClassVar[dict[str, StopReason]] = {
+        **dict.fromkeys(("end_turn", "stop_sequence", "tool_use", "pause_turn"), "stop"),
+        "max_tokens": "length",
+        "refusal": "refusal",
+    }
 
     def request_body(self, messages: list[Message], params: SamplingParams) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
@@ -62,18 +51,7 @@ class AnthropicBackend(SDKBackend):
         return request
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
-        try:
-            response = await self.post("/v1/messages", self.request_body(messages, params))
-        except self._sdk.BadRequestError as exc:
-            if self.is_content_filter(exc):
-                return Completion(
-                    "",
-                    stop_reason="content_filter",
-                    model=self.model,
-                    refusal_reason="content_filter",
-                )
-            raise
-        return self.completion(response)
+        return await self.send("/v1/messages", self.request_body(messages, params))
 
     def completion(self, response: Any) -> Completion:
         if isinstance(response, dict):  # a batch result's message
@@ -87,33 +65,23 @@ class AnthropicBackend(SDKBackend):
             if tool is not None
             else "".join(getattr(block, "text", "") or "" for block in content)
         )
-        stop: StopReason = _STOP_REASONS.get(
+        stop: StopReason = self.stop_reasons.get(
             getattr(response, "stop_reason", None) or "", "unknown"
         )
-        usage = getattr(response, "usage", None)
-        return Completion(
-            text=text,
-            stop_reason=stop,
-            model=getattr(response, "model", "") or self.model,
-            usage=Usage(
-                getattr(usage, "input_tokens", 0) or 0, getattr(usage, "output_tokens", 0) or 0
-            ),
-            refusal_reason="refusal" if stop == "refusal" else None,
-        )
+        refusal = "refusal" if stop == "refusal" else None
+        usage = ("input_tokens", "output_tokens")
+        return self.completed(response, text, stop, usage=usage, refusal=refusal)
 
 
-BACKEND = BackendSpec(
-    "anthropic",
-    AnthropicBackend,
-    secrets=(AnthropicBackend.key_env,),
-    prices={
-        "claude-3-5-haiku*": (0.80, 4.00),
-        "claude-3-haiku*": (0.25, 1.25),
-        "claude-haiku-4*": (1.00, 5.00),
-        "claude-sonnet-4*": (3.00, 15.00),
-        "claude-3-7-sonnet*": (3.00, 15.00),
-        "claude-opus-4*": (15.00, 75.00),
-    },
+BACKEND = AnthropicBackend.spec(
+    prices=price_rows("""
+        claude-3-5-haiku*    0.80   4.00
+        claude-3-haiku*      0.25   1.25
+        claude-haiku-4*      1.00   5.00
+        claude-sonnet-4*     3.00  15.00
+        claude-3-7-sonnet*   3.00  15.00
+        claude-opus-4*      15.00  75.00
+    """),
     batch="credo.generators.batch_api:AnthropicBatchAPI",
     summary="the Anthropic Messages API",
 )

@@ -10,34 +10,29 @@ fraction of the CPU per request (see BENCHMARKS.md).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from credo.errors import ConfigError
 from credo.generators._http import retry_after_from_headers
 from credo.generators.base import MalformedResponseError, RetryDecision, SamplingParams
 from credo.generators.lean_http import LeanClient, LeanHTTPError
+from credo.generators.pricing import price_rows
 from credo.generators.sdk_backend import SDKBackend
-from credo.generators.spec import BackendSpec
 from credo.types import Completion, Message, StopReason, Usage
-
-_STOP_REASONS: dict[str, StopReason] = {
-    "stop": "stop",
-    "length": "length",
-    "content_filter": "content_filter",
-    "tool_calls": "stop",
-    "function_call": "stop",
-}
 
 
 class OpenAIBackend(SDKBackend):
     provider = "openai"
-    sdk_name = "openai"
     client_class = "AsyncOpenAI"
-    key_env = "OPENAI_API_KEY"
-    base_url_env = "OPENAI_BASE_URL"
+    response_class = "openai.types.chat:ChatCompletion"
     key_optional_with_base_url = True
     #: The batch API's endpoint for these requests (see credo.generators.batch_api).
     batch_url = "/v1/chat/completions"
+    stop_reasons: ClassVar[dict[str, StopReason]] = {
+        **dict.fromkeys(("stop", "tool_calls", "function_call"), "stop"),
+        "length": "length",
+        "content_filter": "content_filter",
+    }
 
     def __init__(self, model: str, *, transport: str = "sdk", **options: Any) -> None:
         if transport not in ("sdk", "lean"):
@@ -54,11 +49,6 @@ class OpenAIBackend(SDKBackend):
             self._lean = LeanClient(
                 self.base_url, {"Authorization": f"Bearer {self.api_key}"}, self.timeout
             )
-
-    def response_type(self) -> type[Any]:
-        from openai.types.chat import ChatCompletion
-
-        return ChatCompletion
 
     def request_body(self, messages: list[Message], params: SamplingParams) -> dict[str, Any]:
         request: dict[str, Any] = {
@@ -86,18 +76,7 @@ class OpenAIBackend(SDKBackend):
     async def generate(self, messages: list[Message], params: SamplingParams) -> Completion:
         if self._lean is not None:
             return await self._generate_lean(self.request_body(messages, params))
-        try:
-            response = await self.post("/chat/completions", self.request_body(messages, params))
-        except self._sdk.BadRequestError as exc:
-            if self.is_content_filter(exc):
-                return Completion(
-                    "",
-                    stop_reason="content_filter",
-                    model=self.model,
-                    refusal_reason=str(getattr(exc, "code", "") or "content_filter"),
-                )
-            raise
-        return self.completion(response)
+        return await self.send("/chat/completions", self.request_body(messages, params))
 
     async def _generate_lean(self, body: dict[str, Any]) -> Completion:
         assert self._lean is not None  # only called when the lean client is configured
@@ -107,12 +86,7 @@ class OpenAIBackend(SDKBackend):
         if status != 200:
             error = LeanHTTPError(status, headers, data)
             if status == 400 and (b"content_policy" in data or b"content_filter" in data):
-                return Completion(
-                    "",
-                    stop_reason="content_filter",
-                    model=self.model,
-                    refusal_reason="content_filter",
-                )
+                return self.filtered()
             raise error
         try:
             return self.completion(json.loads(data))
@@ -154,19 +128,12 @@ class OpenAIBackend(SDKBackend):
         choice = choices[0]
         text = choice.message.content or ""
         refusal = getattr(choice.message, "refusal", None)
-        stop: StopReason = _STOP_REASONS.get(choice.finish_reason or "", "unknown")
+        stop: StopReason = self.stop_reasons.get(choice.finish_reason or "", "unknown")
         if refusal:
             stop, text = "refusal", text or refusal
-        usage = getattr(response, "usage", None)
-        return Completion(
-            text=text,
-            stop_reason=stop,
-            model=getattr(response, "model", "") or self.model,
-            usage=Usage(
-                getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
-            ),
-            refusal_reason=refusal or ("content_filter" if stop == "content_filter" else None),
-        )
+        refusal = refusal or ("content_filter" if stop == "content_filter" else None)
+        usage = ("prompt_tokens", "completion_tokens")
+        return self.completed(response, text, stop, usage=usage, refusal=refusal)
 
     def _completion_from_dict(self, data: dict[str, Any]) -> Completion:
         """The same reading as for the SDK's model, straight from the JSON (no pydantic)."""
@@ -177,7 +144,7 @@ class OpenAIBackend(SDKBackend):
             raise MalformedResponseError(f"openai/{self.model}: response has no choices")
         text = message.get("content") or ""
         refusal = message.get("refusal")
-        stop: StopReason = _STOP_REASONS.get(first.get("finish_reason") or "", "unknown")
+        stop: StopReason = self.stop_reasons.get(first.get("finish_reason") or "", "unknown")
         if refusal:
             stop, text = "refusal", text or refusal
         usage = data.get("usage") or {}
@@ -190,18 +157,15 @@ class OpenAIBackend(SDKBackend):
         )
 
 
-BACKEND = BackendSpec(
-    "openai",
-    OpenAIBackend,
-    secrets=(OpenAIBackend.key_env,),
-    prices={
-        "gpt-4o-mini*": (0.15, 0.60),
-        "gpt-4o*": (2.50, 10.00),
-        "gpt-4.1-nano*": (0.10, 0.40),
-        "gpt-4.1-mini*": (0.40, 1.60),
-        "gpt-4.1*": (2.00, 8.00),
-        "o4-mini*": (1.10, 4.40),
-    },
+BACKEND = OpenAIBackend.spec(
+    prices=price_rows("""
+        gpt-4o-mini*    0.15   0.60
+        gpt-4o*         2.50  10.00
+        gpt-4.1-nano*   0.10   0.40
+        gpt-4.1-mini*   0.40   1.60
+        gpt-4.1*        2.00   8.00
+        o4-mini*        1.10   4.40
+    """),
     batch="credo.generators.batch_api:OpenAIBatchAPI",
     summary="the OpenAI chat completions API and every server that speaks it",
 )

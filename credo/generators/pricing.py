@@ -24,6 +24,16 @@ PRICES_AS_OF = "2025-06"
 # Each backend declares its own rows (``BackendSpec.prices``); longest matching prefix wins.
 
 
+def price_rows(table: str) -> dict[str, tuple[float, float]]:
+    """A backend's price rows from a text table: one ``model-or-prefix* input output`` a line
+    (US dollars per million tokens)."""
+    rows = {}
+    for line in table.strip().splitlines():
+        model, input_price, output_price = line.split()
+        rows[model] = (float(input_price), float(output_price))
+    return rows
+
+
 @dataclass(frozen=True)
 class Price:
     input: float

@@ -1,7 +1,8 @@
 """The base of the hosted-API backends (openai, anthropic): one SDK client set, one contract.
 
-A subclass names its SDK, key variable, base-URL variable and response model, and translates
-requests and responses; this base imports the SDK lazily, finds the key (a missing key names
+A subclass names its provider (also its SDK's module and the prefix of the SDK's
+``<PROVIDER>_API_KEY`` and ``<PROVIDER>_BASE_URL`` variables), client and response model, and
+translates requests and responses; this base imports the SDK lazily, finds the key (a missing key names
 its variable), shards requests over several clients, classifies errors, hands every
 response's headers to ``on_headers`` (rate-limit pacing) and closes the clients.
 
@@ -17,7 +18,7 @@ import importlib
 import inspect
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from credo.errors import BackendError, ConfigError, missing_dependency
 from credo.generators._http import (
@@ -27,17 +28,42 @@ from credo.generators._http import (
     shard_count,
 )
 from credo.generators.base import Backend, RetryDecision
+from credo.generators.spec import BackendSpec
+from credo.types import Completion, StopReason, Usage
 
 _RAW = {"X-Stainless-Raw-Response": "true"}  # the SDKs' with_raw_response switch
 
 
 class SDKBackend(Backend):
-    provider: str
-    sdk_name: str  # importable module: "openai" / "anthropic"
+    provider: str  # "openai" / "anthropic"
     client_class: str  # "AsyncOpenAI" / "AsyncAnthropic"
-    key_env: str
-    base_url_env: str
+    response_class: str  # the SDK's response model, "module:Class"
+    stop_reasons: ClassVar[dict[str, StopReason]]  # the provider's stop reasons, in credo's words
+    sdk_name: str  # importable module; the provider unless a subclass says otherwise
+    key_env: str  # <PROVIDER>_API_KEY unless a subclass says otherwise
+    base_url_env: str  # <PROVIDER>_BASE_URL unless a subclass says otherwise
     key_optional_with_base_url = False  # self-hosted OpenAI-compatible servers need no key
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "provider" in cls.__dict__:
+            prefix = cls.provider.upper()
+            for name, value in (
+                ("sdk_name", cls.provider),
+                ("key_env", f"{prefix}_API_KEY"),
+                ("base_url_env", f"{prefix}_BASE_URL"),
+            ):
+                if name not in cls.__dict__:
+                    setattr(cls, name, value)
+
+    @classmethod
+    def spec(
+        cls, *, prices: Mapping[str, tuple[float, float]], batch: str, summary: str
+    ) -> BackendSpec:
+        """The backend's declaration; its secret is its key variable."""
+        return BackendSpec(
+            cls.provider, cls, secrets=(cls.key_env,), prices=prices, batch=batch, summary=summary
+        )
 
     def __init__(
         self,
@@ -99,11 +125,46 @@ class SDKBackend(Backend):
     @property
     def _response_type(self) -> type[Any]:
         if self._response_model is None:
-            self._response_model = self.response_type()
+            module, _, name = self.response_class.partition(":")
+            self._response_model = getattr(importlib.import_module(module), name)
         return self._response_model
 
-    def response_type(self) -> type[Any]:
+    def completion(self, response: Any) -> Completion:
+        """The provider's response (its SDK model, or a batch result's JSON) as a Completion."""
         raise NotImplementedError
+
+    async def send(self, path: str, body: dict[str, Any]) -> Completion:
+        """POST a request; one the provider's content filter refused is an empty Completion."""
+        try:
+            response = await self.post(path, body)
+        except self._sdk.BadRequestError as exc:
+            if self.is_content_filter(exc):
+                # openai's errors name the filter in ``code``; anthropic's carry none
+                return self.filtered(str(getattr(exc, "code", "") or "content_filter"))
+            raise
+        return self.completion(response)
+
+    def filtered(self, reason: str = "content_filter") -> Completion:
+        return Completion("", stop_reason="content_filter", model=self.model, refusal_reason=reason)
+
+    def completed(
+        self,
+        response: Any,
+        text: str,
+        stop: StopReason,
+        *,
+        usage: tuple[str, str],
+        refusal: str | None,
+    ) -> Completion:
+        """A Completion from an SDK response model; ``usage`` names its token-count fields."""
+        counts = getattr(response, "usage", None)
+        return Completion(
+            text=text,
+            stop_reason=stop,
+            model=getattr(response, "model", "") or self.model,
+            usage=Usage(*(getattr(counts, name, 0) or 0 for name in usage)),
+            refusal_reason=refusal,
+        )
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST through the next client; the parsed response model. Headers go to on_headers."""
