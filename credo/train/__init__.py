@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from credo._callable import make_callable
 
 if TYPE_CHECKING:
-    from credo.train.lora import TrainResult
+    from credo.train.outcome import TrainResult
 
 
 def train(

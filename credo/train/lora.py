@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,24 +24,19 @@ from credo.corpora.io import (
 )
 from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError
-from credo.models import load_causal_lm
 from credo.runs import building_dir, replace_dir
-from credo.train.adapter import RUN_FILE
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample
+from credo.train.outcome import TrainResult, complete_run, finished_run
 from credo.train.prepare import (
     CHECKPOINT_DIR,
     LoopState,
     PreparedRun,
-    TrainResult,
     build_peft_model,
-    finished_run,
+    load_for_training,
     pick_device,
-    pick_dtype,
     plan_batches,
     prepare_run,
-    run_manifest,
-    write_token_counts,
 )
 
 
@@ -85,46 +79,21 @@ def _train(
         progress=progress,
     )
     elapsed = time.monotonic() - started
-    model.save_pretrained(str(out))
-    write_token_counts(prepared.masks, out)
-    this_session = state.tokens_seen - state.resumed_tokens
-    tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
-    write_json(
-        run_manifest(
-            prepared,
-            base_model,
-            config=config,
-            state=state,
-            elapsed=elapsed,
-            tokens_per_second=tokens_per_second,
-        ),
-        out / RUN_FILE,
-    )
-    shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
-    final = state.loss_curve[-1]["loss"] if state.loss_curve else None
-    return TrainResult(
+    return complete_run(
+        prepared,
+        model,
+        base_model=base_model,
         out=out,
-        steps=state.step,
-        final_loss=final,
-        trained_tokens=prepared.masks.trained_tokens,
-        resumed_from=state.resumed_from,
-        tokens_per_second=tokens_per_second,
+        config=config,
+        state=state,
+        elapsed=elapsed,
     )
 
 
 def load_base_model(base_model: str, config: TrainConfig) -> Any:
     """The base model on the chosen device: bf16 on a GPU that supports it, fp32 on CPU."""
-    import torch
-
-    device = pick_device(config)
-    dtype = torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
-    model = load_causal_lm(
-        base_model,
-        feature="credo train",
-        dtype=dtype,
-        fix="pass a local transformers model folder, or 'smollm2'",
-    )
-    return model.to(device)
+    model = load_for_training(base_model, config, feature="credo train")
+    return model.to(pick_device(config))
 
 
 def fit(

@@ -1,5 +1,6 @@
-"""What both trainers share: the checks before any weights load (:func:`prepare_run`), the
-device and LoRA set-up, the batch plan, and the run folder's record of a finished run.
+"""What both trainers share before training: the checks before any weights load
+(:func:`prepare_run`), the device and LoRA set-up and the batch plan (the run's outcome is
+:mod:`credo.train.outcome`).
 
 :mod:`credo.train.lora` (credo's own loop) and :mod:`credo.train.trl_trainer` (TRL's
 ``SFTTrainer``) both build on it, so neither imports the other's internals.
@@ -7,7 +8,6 @@ device and LoRA set-up, the batch plan, and the run folder's record of a finishe
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,18 +15,13 @@ from typing import Any
 
 from credo.corpora.formats import TRAINING_FORMATS, ChatFormat
 from credo.corpora.io import (
-    RECORDS_FILE,
     read_manifest,
     read_records,
     records_path,
-    write_text,
 )
-from credo.corpora.provenance import provenance
-from credo.embedded import resolve_model_path
 from credo.errors import ConfigError, CorpusError, missing_dependency
 from credo.hashing import content_hash, file_hash
-from credo.models import load_tokenizer
-from credo.train.adapter import RUN_FILE
+from credo.models import load_causal_lm, load_tokenizer
 from credo.train.config import TrainConfig
 from credo.train.masking import MaskReport, encode_corpus
 from credo.types import Record
@@ -45,16 +40,6 @@ class PreparedRun:
     tokenizer: Any
     masks: MaskReport
     fingerprint: str  # what a checkpoint must match to be resumed
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    out: Path
-    steps: int
-    final_loss: float | None
-    trained_tokens: int
-    resumed_from: int  # optimizer step the run resumed at (0 = fresh start)
-    tokens_per_second: float | None
 
 
 def prepare_run(data: Path, base_model: str, config: TrainConfig) -> PreparedRun:
@@ -155,6 +140,24 @@ def pick_dtype(config: TrainConfig, device: str) -> str:
     return "bf16" if device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
 
 
+def load_for_training(base_model: str, config: TrainConfig, *, feature: str, **extra: Any) -> Any:
+    """The base model in the run's dtype (bf16 on a GPU that supports it, fp32 otherwise), on
+    the CPU; ``extra`` goes to ``from_pretrained`` (a quantisation config)."""
+    return load_causal_lm(
+        base_model,
+        feature=feature,
+        dtype=torch_dtype(config, pick_device(config)),
+        fix="pass a local transformers model folder, or 'smollm2'",
+        **extra,
+    )
+
+
+def torch_dtype(config: TrainConfig, device: str) -> Any:
+    import torch
+
+    return torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
+
+
 def build_peft_model(model: Any, config: TrainConfig) -> Any:
     """Wrap ``model`` with LoRA adapters; only the adapters are trainable."""
     try:
@@ -197,74 +200,3 @@ def plan_batches(count: int, config: TrainConfig) -> list[list[int]]:
     if config.max_steps is not None:
         batches = batches[: config.max_steps * config.grad_accum]
     return batches
-
-
-def finished_run(out: Path, fingerprint: str) -> TrainResult | None:
-    """A finished run with the same fingerprint is not trained twice."""
-    path = out / RUN_FILE
-    if not path.is_file():
-        return None
-    run = json.loads(path.read_text(encoding="utf-8"))
-    if run.get("fingerprint") != fingerprint:
-        raise ConfigError(
-            f"{out} already holds a finished run of other data, model or settings - pass a new --out"
-        )
-    curve = run.get("loss_curve") or []
-    return TrainResult(
-        out,
-        int(run["steps"]),
-        final_loss=curve[-1]["loss"] if curve else None,
-        trained_tokens=int(run["trained_tokens"]["trained_tokens"]),
-        resumed_from=int(run["steps"]),
-        tokens_per_second=run.get("tokens_per_second"),
-    )
-
-
-def write_token_counts(masks: MaskReport, out: Path) -> None:
-    write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": example.record_id,
-                    "tokens": len(example.input_ids),
-                    "trained": example.trained_tokens,
-                }
-            )
-            + "\n"
-            for example in masks.examples
-        ),
-        out / "trained_tokens.jsonl",
-    )
-
-
-def run_manifest(
-    prepared: PreparedRun,
-    base_model: str,
-    config: TrainConfig,
-    state: LoopState,
-    elapsed: float,
-    tokens_per_second: float | None,
-) -> dict[str, Any]:
-    device = pick_device(config)
-    return {
-        "kind": "lora_run",
-        "status": "complete",
-        "trainer": config.trainer,
-        "fingerprint": prepared.fingerprint,
-        "data": {"records_hash": prepared.data_hash, "mix_manifest": prepared.manifest or None},
-        "base_model": base_model,
-        "base_model_path": resolve_model_path(base_model),
-        "chat_format": prepared.chat_format.name,
-        "config": config.model_dump(),
-        "device": device,
-        "dtype": pick_dtype(config, device),
-        "steps": state.step,
-        "resumed_from": state.resumed_from,
-        "trained_tokens": prepared.masks.summary(),
-        "tokens_seen": state.tokens_seen,
-        "seconds": round(elapsed, 2),
-        "tokens_per_second": round(tokens_per_second, 2) if tokens_per_second else None,
-        "loss_curve": state.loss_curve,
-        "records_file": RECORDS_FILE,
-        "provenance": provenance(),
-    }

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,21 +24,18 @@ from typing import Any
 from credo.corpora.io import write_json
 from credo.corpora.outdir import output_lock
 from credo.errors import ConfigError, DependencyError, missing_dependency
-from credo.models import load_causal_lm
-from credo.train.adapter import RUN_FILE
 from credo.train.config import TrainConfig
+from credo.train.outcome import TrainResult, complete_run, finished_run
 from credo.train.prepare import (
     CHECKPOINT_DIR,
     LoopState,
-    TrainResult,
     build_peft_model,
-    finished_run,
+    load_for_training,
     pick_device,
     pick_dtype,
     plan_batches,
     prepare_run,
-    run_manifest,
-    write_token_counts,
+    torch_dtype,
 )
 
 FINGERPRINT_FILE = "fingerprint.json"
@@ -83,30 +79,15 @@ def train_trl(
         trainer.train(resume_from_checkpoint=bool(resume_step))
         elapsed = time.monotonic() - started
         state = _loop_state(trainer.state.log_history, trainer.state.global_step, resume_step)
-        this_session = state.tokens_seen - state.resumed_tokens
-        tokens_per_second = this_session / elapsed if elapsed > 0 and this_session else None
-        if trainer.is_world_process_zero():  # one writer under accelerate launch
-            trained: Any = trainer.model  # a PEFT model; transformers types it as a bare Module
-            trained.save_pretrained(str(out))
-            write_token_counts(prepared.masks, out)
-            manifest = run_manifest(
-                prepared,
-                base_model,
-                config=config,
-                state=state,
-                elapsed=elapsed,
-                tokens_per_second=tokens_per_second,
-            )
-            write_json(manifest, out / RUN_FILE)
-            shutil.rmtree(checkpoints, ignore_errors=True)
-        final = state.loss_curve[-1]["loss"] if state.loss_curve else None
-        return TrainResult(
+        return complete_run(
+            prepared,
+            trainer.model,  # a PEFT model (transformers types it as a bare Module)
+            base_model=base_model,
             out=out,
-            steps=state.step,
-            final_loss=final,
-            trained_tokens=prepared.masks.trained_tokens,
-            resumed_from=state.resumed_from,
-            tokens_per_second=tokens_per_second,
+            config=config,
+            state=state,
+            elapsed=elapsed,
+            write=trainer.is_world_process_zero(),  # one writer under accelerate launch
         )
 
 
@@ -164,18 +145,9 @@ def _checkpointing_field() -> str:
 def _load_model(base_model: str, config: TrainConfig) -> Any:
     """The base model, left on the CPU: the Trainer places it (one GPU per process under
     ``accelerate launch``). With ``load_in_4bit`` it is quantised for QLoRA."""
-    import torch
-
     device = pick_device(config)
-    dtype = torch.bfloat16 if pick_dtype(config, device) == "bf16" else torch.float32
-    extra = _four_bit(device, dtype) if config.load_in_4bit else {}
-    model = load_causal_lm(
-        base_model,
-        feature="credo train --trainer trl",
-        dtype=dtype,
-        fix="pass a local transformers model folder, or 'smollm2'",
-        **extra,
-    )
+    extra = _four_bit(device, torch_dtype(config, device)) if config.load_in_4bit else {}
+    model = load_for_training(base_model, config, feature="credo train --trainer trl", **extra)
     if config.load_in_4bit:
         from peft import prepare_model_for_kbit_training
 
