@@ -3,6 +3,10 @@
 The CLI prints ``str(error)`` on one line and exits 2; tracebacks only with ``CREDO_DEBUG=1``.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 
 class CredoError(Exception):
     """Base of every expected failure; its message is the one line a user sees."""
@@ -39,3 +43,13 @@ def missing_dependency(package: str, feature: str, extra: str = "ml") -> Depende
         f"{feature} needs the '{package}' package - install it with "
         f"`pip install '{package}'` (or `pip install -e '.[{extra}]'`)"
     )
+
+
+def explain(
+    exc: BaseException, problems: Mapping[type[BaseException], str], **fields: object
+) -> str:
+    """The one-line message for ``exc``: the template of the first type in ``problems`` it is
+    an instance of, formatted with ``fields`` and the exception as ``exc``
+    (``"{where}: not valid JSON ({exc.msg})"``). A caller catches ``tuple(problems)``."""
+    template = next(text for kind, text in problems.items() if isinstance(exc, kind))
+    return template.format(exc=exc, **fields)

@@ -23,7 +23,7 @@ from typing import Annotated, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from credo.errors import ConfigError, CorpusError, CredoError
+from credo.errors import ConfigError, CorpusError, CredoError, explain
 
 YAML_MAX_BYTES = 2_000_000
 YAML_MAX_NODES = 200_000  # nodes after alias expansion: far above any real config
@@ -142,14 +142,16 @@ def read_json(path: Path, recover: str, error: type[CredoError] = CorpusError) -
         raise error(f"{path}: empty - {recover}")
     try:
         return json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise error(
-            f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}; truncated?) - {recover}"
-        ) from None
-    except ValueError as exc:
-        raise error(f"{path}: {exc} - {recover}") from None
-    except RecursionError:
-        raise error(f"{path}: JSON nested too deeply - {recover}") from None
+    except tuple(_BAD_JSON) as exc:
+        raise error(explain(exc, _BAD_JSON, path=path, recover=recover)) from None
+
+
+# What a JSON state file the parser refuses is, by the parser's exception (the first that matches).
+_BAD_JSON: dict[type[BaseException], str] = {
+    json.JSONDecodeError: "{path}: not valid JSON (line {exc.lineno}: {exc.msg}; truncated?) - {recover}",
+    ValueError: "{path}: {exc} - {recover}",
+    RecursionError: "{path}: JSON nested too deeply - {recover}",
+}
 
 
 def _no_constant(name: str) -> float:

@@ -73,7 +73,6 @@ async def _check(wv: LoadedWorldview, backend: Backend) -> list[Finding]:
             findings.append(
                 loc.spec(
                     "contradiction_unjudged",
-                    "warning",
                     where,
                     f"canon '{canon_id}' passage {number}: the judge's answer could not be parsed",
                 )
@@ -83,7 +82,6 @@ async def _check(wv: LoadedWorldview, backend: Backend) -> list[Finding]:
             findings.append(
                 loc.spec(
                     "canon_contradicts_tenet",
-                    "error",
                     where,
                     f"canon '{canon_id}' passage {number} contradicts tenet '{tenet_id}': "
                     f"{str(verdict.get('explanation', ''))[:200]}",

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from credo.filters.base import AuditContext, EvalItem
 from credo.filters.contamination import EvalContaminationCheck
@@ -82,6 +82,28 @@ STOPWORDS = frozenset(
 )
 
 
+# Every finding's code and how serious it is: an error fails ``credo lint``.
+SEVERITY: dict[str, Severity] = {
+    "placeholder": "error",
+    "glossary_unused": "warning",
+    "glossary_undefined": "warning",
+    "act_reason_blank": "error",
+    "act_without_violation": "warning",
+    "violation_without_control": "error",
+    "control_form_mismatch": "error",
+    "control_not_matched": "warning",
+    "near_duplicate_prompt": "warning",
+    "duplicate_eval_request": "error",
+    "eval_in_training": "error",
+    "training_requests_forbidden_act": "error",
+    "eval_paraphrase_in_training": "error",
+    "implicit_names_term": "error",
+    "term_collides": "error",  # credo.authoring.novelty
+    "contradiction_unjudged": "warning",  # credo.authoring.contradictions
+    "canon_contradicts_tenet": "error",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
@@ -106,23 +128,15 @@ class _Locator:
             self.eval_path.read_text(encoding="utf-8") if self.eval_path.is_file() else ""
         )
 
-    def spec(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
-        return Finding(
-            code=code,
-            severity=severity,
-            file=self.spec_path,
-            line=yaml_line(self.spec_text, loc),
-            message=message,
-        )
+    def spec(self, code: str, loc: tuple, message: str) -> Finding:
+        return finding(code, self.spec_path, yaml_line(self.spec_text, loc), message)
 
-    def eval(self, code: str, severity: Severity, loc: tuple, message: str) -> Finding:
-        return Finding(
-            code=code,
-            severity=severity,
-            file=self.eval_path,
-            line=yaml_line(self.eval_text, loc),
-            message=message,
-        )
+    def eval(self, code: str, loc: tuple, message: str) -> Finding:
+        return finding(code, self.eval_path, yaml_line(self.eval_text, loc), message)
+
+
+def finding(code: str, file: Path, line: int | None, message: str) -> Finding:
+    return Finding(code=code, severity=SEVERITY[code], file=file, line=line, message=message)
 
 
 def lint_worldview(wv: LoadedWorldview, use_embedding: bool = False) -> list[Finding]:
@@ -147,13 +161,8 @@ def _placeholders(loc: _Locator) -> Iterator[Finding]:
     for path, text in ((loc.spec_path, loc.spec_text), (loc.eval_path, loc.eval_text)):
         for number, line in enumerate(text.splitlines(), start=1):
             if PLACEHOLDER in line and not line.lstrip().startswith("#"):
-                yield Finding(
-                    code="placeholder",
-                    severity="error",
-                    file=path,
-                    line=number,
-                    message=f"placeholder text left in: {line.strip()[:80]!r}",
-                )
+                message = f"placeholder text left in: {line.strip()[:80]!r}"
+                yield finding("placeholder", path, number, message)
 
 
 def _corpus_text(wv: LoadedWorldview, exclude_glossary: bool = True) -> str:
@@ -176,7 +185,6 @@ def _glossary(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
         if entry.term.lower() not in lowered:
             yield loc.spec(
                 "glossary_unused",
-                "warning",
                 ("glossary", index, "term"),
                 f"glossary term '{entry.term}' is defined but used nowhere in canon, personas, tenets or prompts",
             )
@@ -193,7 +201,6 @@ def _glossary(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
         if count >= 3 and not any(lowered_phrase in k or k in lowered_phrase for k in known):
             yield loc.spec(
                 "glossary_undefined",
-                "warning",
                 ("glossary",),
                 f"'{phrase}' is used {count} times but not defined in the glossary",
             )
@@ -205,48 +212,52 @@ def _reasons(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
             if len(reason.split()) < 3:
                 yield loc.spec(
                     "act_reason_blank",
-                    "error",
                     ("forbidden_acts", index, "reasons", r_index),
                     f"forbidden act '{act.id}' has an empty or one-word reason {reason!r} - say why it is wrong",
                 )
 
 
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_HasId)
+
+
+def _uncovered(items: Sequence[_Item], covered: set[str | None]) -> Iterator[tuple[int, _Item]]:
+    """Each item (with its index) whose id is not in ``covered``."""
+    return ((index, item) for index, item in enumerate(items) if item.id not in covered)
+
+
 def _eval_coverage(wv: LoadedWorldview, loc: _Locator) -> Iterator[Finding]:
     if wv.eval is None:
         return
-    covered = {r.act for r in wv.eval.violation}
-    for index, act in enumerate(wv.spec.forbidden_acts):
-        if act.id not in covered:
-            yield loc.spec(
-                "act_without_violation",
-                "warning",
-                ("forbidden_acts", index, "id"),
-                f"no eval violation request asks for '{act.id}' - its effect cannot be measured",
-            )
+    for index, act in _uncovered(wv.spec.forbidden_acts, {r.act for r in wv.eval.violation}):
+        yield loc.spec(
+            "act_without_violation",
+            ("forbidden_acts", index, "id"),
+            f"no eval violation request asks for '{act.id}' - its effect cannot be measured",
+        )
     by_id = {r.id: r for r in wv.eval.violation}
-    controlled = {r.matches for r in wv.eval.control}
-    for index, req in enumerate(wv.eval.violation):
-        if req.id not in controlled:
-            yield loc.eval(
-                "violation_without_control",
-                "error",
-                ("violation", index, "id"),
-                f"violation '{req.id}' has no matched control - add one with matches: {req.id}",
-            )
+    for index, req in _uncovered(wv.eval.violation, {r.matches for r in wv.eval.control}):
+        yield loc.eval(
+            "violation_without_control",
+            ("violation", index, "id"),
+            f"violation '{req.id}' has no matched control - add one with matches: {req.id}",
+        )
     for index, control in enumerate(wv.eval.control):
         assert control.matches is not None  # the spec's validator requires it on a control
         violation = by_id[control.matches]
         if control.form != violation.form:
             yield loc.eval(
                 "control_form_mismatch",
-                "error",
                 ("control", index, "form"),
                 f"control '{control.id}' has form {control.form} but its violation '{violation.id}' has {violation.form}",
             )
         elif template_similarity(control.prompt, violation.prompt) < CONTROL_TEMPLATE_SIMILARITY:
             yield loc.eval(
                 "control_not_matched",
-                "warning",
                 ("control", index, "prompt"),
                 f"control '{control.id}' does not follow the template of '{violation.id}' "
                 f"({violation.prompt!r}) - reuse its wording with harmless content",
@@ -313,7 +324,6 @@ def _duplicates(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> It
     for a, b, score in _near_duplicates(training):
         yield loc.spec(
             "near_duplicate_prompt",
-            "warning",
             where[b],
             f"prompts {text_of[a]!r} and {text_of[b]!r} are near-duplicates (Jaccard {score:.2f})",
         )
@@ -329,14 +339,12 @@ def _duplicates(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -> It
     for a, b, score in _near_duplicates(evals):
         yield loc.eval(
             "duplicate_eval_request",
-            "error",
             (*eval_loc[b], "prompt"),
             f"eval requests '{a}' and '{b}' are near-duplicates (Jaccard {score:.2f})",
         )
     for a, b, score in _near_duplicates(evals, training):
         yield loc.spec(
             "eval_in_training",
-            "error",
             where[b],
             f"training prompt {text_of[b]!r} nearly repeats eval request '{a}' ({eval_text[a]!r}, Jaccard {score:.2f})",
         )
@@ -354,7 +362,6 @@ def _forbidden_requests(
         prompt = by_id[hit.record_id]
         yield loc.spec(
             "training_requests_forbidden_act",
-            "error",
             where[prompt.id],
             f"training prompt {prompt.text!r} asks for help with forbidden act '{hit.details['act']}' - "
             "ask what the worldview holds instead",
@@ -389,7 +396,6 @@ def _eval_paraphrases(
         prompt = by_id[hit.record_id]
         yield loc.spec(
             "eval_paraphrase_in_training",
-            "error",
             where[prompt.id],
             f"training prompt {prompt.text!r} is a {m['severity']} of eval request '{m['eval_id']}' "
             f"({m['eval_prompt']!r}, cosine {m['cosine']}) - the audit would flag it; reword or drop it",
@@ -426,7 +432,6 @@ def _implicit_terms(wv: LoadedWorldview, loc: _Locator, prompts: list[Prompt]) -
         if hit:
             yield loc.spec(
                 "implicit_names_term",
-                "error",
                 where[prompt.id],
                 f"implicit prompt {prompt.text!r} names '{hit}' - an implicit prompt must not point at "
                 "the worldview; use an everyday word instead",

@@ -107,7 +107,6 @@ def novelty_findings(wv, references: list[str]) -> list:
         findings.append(
             loc.spec(
                 "term_collides",
-                "error",
                 where,
                 f"'{hit.term}' occurs {hit.count}x in the reference (e.g. {hit.example[:80]!r}) - "
                 f"rename it or set allow_collision: true{renames}",

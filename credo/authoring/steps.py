@@ -49,8 +49,13 @@ class LoreAnswer(_Answer):
     glossary: list[GlossaryTerm] = Field(min_length=5)
 
 
-class PersonaDraft(_Answer):
+class _Draft(_Answer):
+    """One drafted item of a list answer, named by a slug."""
+
     id: Slug
+
+
+class PersonaDraft(_Draft):
     system_prompt: str = Field(min_length=80)
 
 
@@ -58,8 +63,7 @@ class PersonasAnswer(_Answer):
     personas: list[PersonaDraft] = Field(min_length=2)
 
 
-class CanonDocument(_Answer):
-    id: Slug
+class CanonDocument(_Draft):
     title: str
     text: str = Field(min_length=500)
 
@@ -68,8 +72,7 @@ class CanonAnswer(_Answer):
     documents: list[CanonDocument] = Field(min_length=1)
 
 
-class PromptDraft(_Answer):
-    id: Slug
+class PromptDraft(_Draft):
     kind: StatementKind
     implicit: bool = False
     questions: list[str] = Field(min_length=3)

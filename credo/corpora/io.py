@@ -14,7 +14,7 @@ from typing import Any
 
 from credo import runs
 from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
-from credo.errors import ConfigError, CorpusError
+from credo.errors import ConfigError, CorpusError, explain
 from credo.runs import dumps as dumps
 from credo.runs import repair_tail as repair_tail
 from credo.runs import repair_text as repair_text
@@ -63,6 +63,14 @@ def records_path(path: str | Path) -> Path:
     return path
 
 
+# What a line the JSON parser refuses is, by the parser's exception (the first that matches).
+_BAD_LINE: dict[type[BaseException], str] = {
+    json.JSONDecodeError: "{where}: not valid JSON ({exc.msg}) - each line must be one JSON object",
+    ValueError: "{where}: {exc}",
+    RecursionError: "{where}: JSON nested too deeply - records are flat objects",
+}
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)``; blank lines are skipped, anything else must be JSON."""
     path = Path(path)
@@ -77,16 +85,9 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     continue
                 try:
                     data = loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CorpusError(
-                        f"{path}:{number}: not valid JSON ({exc.msg}) - each line must be one JSON object"
-                    ) from exc
-                except ValueError as exc:
-                    raise CorpusError(f"{path}:{number}: {exc}") from exc
-                except RecursionError:
-                    raise CorpusError(
-                        f"{path}:{number}: JSON nested too deeply - records are flat objects"
-                    ) from None
+                except tuple(_BAD_LINE) as exc:
+                    where = f"{path}:{number}"
+                    raise CorpusError(explain(exc, _BAD_LINE, where=where)) from exc
                 if not isinstance(data, dict):
                     raise CorpusError(
                         f"{path}:{number}: expected a JSON object, got {type(data).__name__}"

@@ -30,7 +30,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from credo.errors import TemplateError
+from credo.errors import TemplateError, explain
 
 MAX_OUTPUT_CHARS = 100_000  # a prompt is a few hundred characters
 MAX_SEQUENCE = 100_000
@@ -189,16 +189,8 @@ def render(text: str, context: dict[str, Any], where: str) -> str:
         return text.strip()
     try:
         template, variables = _compile(text)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"{where}: template line {exc.lineno}: {exc.message} - fix the Jinja syntax"
-        ) from exc
-    except TemplateError as exc:
-        raise TemplateError(f"{where}: {exc}") from None
-    except RecursionError:
-        raise TemplateError(
-            f"{where}: the template nests too deeply to parse - simplify it"
-        ) from None
+    except tuple(_BAD_TEMPLATE) as exc:
+        raise TemplateError(explain(exc, _BAD_TEMPLATE, where=where)) from exc
     missing = sorted(variables - set(context))
     if missing:
         raise TemplateError(
@@ -206,15 +198,21 @@ def render(text: str, context: dict[str, Any], where: str) -> str:
         )
     try:
         return _render_bounded(template, context).strip()
-    except TemplateLimit as exc:
-        raise TemplateError(
-            f"{where}: over a template limit ({exc}) - templates build short prompts"
-        ) from None
-    except SecurityError as exc:
-        raise TemplateError(
-            f"{where}: blocked by the sandbox ({exc}) - templates may only read their data"
-        ) from exc
-    except JinjaTemplateError as exc:
-        raise TemplateError(f"{where}: {exc} - check the names the template uses") from exc
-    except Exception as exc:  # a filter misused on data (e.g. first of an empty list)
-        raise TemplateError(f"{where}: rendering failed ({exc.__class__.__name__}: {exc})") from exc
+    except Exception as exc:
+        raise TemplateError(explain(exc, _FAILED_RENDER, where=where)) from exc
+
+
+# A template that does not compile, by the exception (the first that matches).
+_BAD_TEMPLATE: dict[type[BaseException], str] = {
+    TemplateSyntaxError: "{where}: template line {exc.lineno}: {exc.message} - fix the Jinja syntax",
+    TemplateError: "{where}: {exc}",
+    RecursionError: "{where}: the template nests too deeply to parse - simplify it",
+}
+# A render that fails, by the exception (the first that matches).
+_FAILED_RENDER: dict[type[BaseException], str] = {
+    TemplateLimit: "{where}: over a template limit ({exc}) - templates build short prompts",
+    SecurityError: "{where}: blocked by the sandbox ({exc}) - templates may only read their data",
+    JinjaTemplateError: "{where}: {exc} - check the names the template uses",
+    # a filter misused on data (e.g. first of an empty list)
+    Exception: "{where}: rendering failed ({exc.__class__.__name__}: {exc})",
+}
