@@ -25,23 +25,16 @@ TRACKED_PACKAGES = (
 def git_revision(start: Path | None = None) -> dict[str, Any]:
     """The commit of the credo checkout (and whether it is dirty), or None outside git."""
     where = start or Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        run = subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, timeout=5, check=True
+        )
+        return run.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
         return {"commit": commit, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

@@ -442,29 +442,10 @@ def output_lock(
 
 
 @contextmanager
-def claim_output(
-    out: str | Path,
-    *,
-    option: str = "--out",
-    inputs: Iterable[str | Path] = (),
-    overwrite: bool = False,
-    resumable: bool = False,
-    replaceable: Iterable[str] = (),
-    owns: Iterable[str] = (),
-    manifest: str = MANIFEST_FILE,
-    command: str | None = None,
-) -> Iterator[Path]:
-    """:func:`check_output`, then hold :func:`output_lock` for the block."""
-    check_output(
-        out,
-        option=option,
-        inputs=inputs,
-        overwrite=overwrite,
-        resumable=resumable,
-        replaceable=replaceable,
-        owns=owns,
-        manifest=manifest,
-    )
+def claim_output(out: str | Path, *, command: str | None = None, **checks: Any) -> Iterator[Path]:
+    """:func:`check_output` (``checks`` are its keywords), then hold :func:`output_lock` for
+    the block."""
+    check_output(out, **checks)
     with output_lock(out, command) as folder:
         yield folder
 

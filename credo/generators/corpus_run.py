@@ -49,6 +49,7 @@ from credo.generators.jobs import (
     REFUSAL_KINDS,
     Job,
     RunIdentity,
+    claim_folder,
     job_record,
     plan_jobs,
     refusal_entry,
@@ -56,11 +57,10 @@ from credo.generators.jobs import (
 from credo.generators.pricing import PRICES_AS_OF, PriceTable, load_price_table
 from credo.generators.progress import progress_bar
 from credo.generators.ratelimit import RateLimiter
-from credo.generators.registry import BackendFactory, default_model, load_backend
-from credo.generators.retry import RetryPolicy
+from credo.generators.registry import BackendFactory, load_teacher
 from credo.generators.sdk_backend import SDKBackend
 from credo.redact import scrub_data
-from credo.runs import Run, check_output, open_run
+from credo.runs import Run, open_run
 from credo.templates.render import render_prompts
 from credo.types import Prompt, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
@@ -167,24 +167,17 @@ def generate_corpus(
     out = Path(out)
     wv = load_worldview(source)
     # a root, a file, a bad name, the spec folder itself: refused before any request
-    claim: dict[str, Any] = {
-        "inputs": [wv.root / "spec.yaml"],
-        "resumable": True,
-        "owns": GENERATION_FILES,
-        "overwrite": overwrite,
-    }
-    check_output(out, **claim)
-    policy = RetryPolicy.from_env(timeout=timeout)
-    if backend is None:
-        extra = {} if transport == "sdk" else {"transport": transport}
-        backend = load_backend(
-            model or default_model(),
-            registry,
-            base_url=base_url,
-            timeout=policy.timeout,
-            concurrency=concurrency,
-            **extra,
-        )
+    claim = claim_folder(out, wv, owns=GENERATION_FILES, overwrite=overwrite)
+    extra = {} if transport == "sdk" else {"transport": transport}
+    policy, backend = load_teacher(
+        backend,
+        model,
+        registry,
+        base_url=base_url,
+        timeout=timeout,
+        concurrency=concurrency,
+        **extra,
+    )
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
     identity = RunIdentity(
         set_name=wv.name,
@@ -226,7 +219,7 @@ def generate_corpus(
         check=lambda folder: check_resumable(folder, identity.to_json()),
         manifest=plan.manifest("running"),
         **claim,
-    ) as run_folder:
+    ) as run:
         cache = GenerationCache() if use_cache else None
         limiter = None
         if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
@@ -238,26 +231,10 @@ def generate_corpus(
         failure: BackendError | None = None
         try:
             if batch:
-                _run_batch(
-                    _pending_jobs(out, plan.jobs),
-                    generator,
-                    identity=identity,
-                    out=out,
-                    counters=counters,
-                    plan=plan,
-                    options=batch_options or BatchOptions(),
-                )
+                options = batch_options or BatchOptions()
+                _run_batch(generator, plan, run=run, counters=counters, options=options)
             else:
-                asyncio.run(
-                    _run(
-                        _pending_jobs(out, plan.jobs),
-                        generator,
-                        identity=identity,
-                        run=run_folder,
-                        counters=counters,
-                        progress=progress,
-                    )
-                )
+                asyncio.run(_run(generator, plan, run=run, counters=counters, progress=progress))
         except BackendError as exc:
             failure = exc
         finally:
@@ -265,7 +242,7 @@ def generate_corpus(
                 cache.close()
         if limiter is not None:
             generator.stats.rate_limits = limiter.to_json()
-        manifest = _finish(run_folder, plan, generator, failed=failure is not None)
+        manifest = _finish(run, plan, generator, failed=failure is not None)
     if failure is not None:
         raise BackendError(
             f"{failure} - {manifest['counts']['records']} of {len(plan.jobs)} "
@@ -411,15 +388,15 @@ def _pending_jobs(out: Path, jobs: list[Job]) -> list[Job]:
 
 
 def _run_batch(
-    pending: list[Job],
     generator: Generator,
-    identity: RunIdentity,
-    out: Path,
-    counters: dict[str, int],
     plan: _RunPlan,
+    *,
+    run: Run,
+    counters: dict[str, int],
     options: BatchOptions,
 ) -> None:
     started = time.perf_counter()
+    out = run.folder
     runner = BatchRunner(
         api=batch_api_for(generator.backend),
         generator=generator,
@@ -427,7 +404,7 @@ def _run_batch(
         prices=plan.prices,
         options=options,
     )
-    sink = CorpusSink(pending, generator, identity, out)
+    sink = CorpusSink(_pending_jobs(out, plan.jobs), generator, plan.identity, out)
     generator.stats.price_factor = BATCH_DISCOUNT
     try:
         runner.run(sink.requests(), sink)
@@ -440,14 +417,15 @@ def _run_batch(
 
 
 async def _run(
-    pending: list[Job],
     generator: Generator,
-    identity: RunIdentity,
+    plan: _RunPlan,
+    *,
     run: Run,
     counters: dict[str, int],
     progress: bool,
 ) -> None:
     out = run.folder
+    pending, identity = _pending_jobs(out, plan.jobs), plan.identity
     started = time.perf_counter()
     # cache keys (one hash per job) only when there is a cache to read
     keys = (

@@ -58,14 +58,14 @@ from credo.generators.cache import GenerationCache
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
 from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
+from credo.generators.jobs import claim_folder
 from credo.generators.personas import draw_persona
 from credo.generators.pricing import PRICES_AS_OF, load_price_table
-from credo.generators.registry import BackendFactory, default_model, load_backend
-from credo.generators.retry import RetryPolicy
+from credo.generators.registry import BackendFactory, load_teacher
 from credo.hashing import content_hash
 from credo.ngrams import phrase_hashes
 from credo.redact import scrub_data
-from credo.runs import Run, check_output, open_run
+from credo.runs import Run, open_run
 from credo.schema import read_json, validate
 from credo.types import Message, Record, Usage
 from credo.worldviews.loader import LoadedWorldview, load_worldview
@@ -369,15 +369,9 @@ def generate_documents(
             raise ConfigError(f"{name} {value}: must be a positive whole number")
     out = Path(out)
     wv = load_worldview(source)
-    policy = RetryPolicy.from_env(timeout=timeout)
-    if backend is None:
-        backend = load_backend(
-            model or default_model(),
-            registry,
-            base_url=base_url,
-            timeout=policy.timeout,
-            concurrency=concurrency,
-        )
+    policy, backend = load_teacher(
+        backend, model, registry, base_url=base_url, timeout=timeout, concurrency=concurrency
+    )
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
     model_id = f"{backend.provider}/{backend.model}"
     identity = {
@@ -434,13 +428,7 @@ def generate_documents(
         manifest["form"] = DOCUMENT_FORM
         return manifest
 
-    claim: dict[str, Any] = {
-        "inputs": [wv.root / "spec.yaml"],
-        "resumable": True,
-        "owns": DOCUMENT_FILES,
-        "overwrite": overwrite,
-    }
-    check_output(out, **claim)
+    claim = claim_folder(out, wv, owns=DOCUMENT_FILES, overwrite=overwrite)
     with open_run(
         out,
         command="generate",

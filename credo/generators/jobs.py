@@ -8,13 +8,16 @@ of the identity without being spelled out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from credo.generators.base import SamplingParams
 from credo.generators.personas import draw_persona, system_prompt
 from credo.hashing import content_hash
+from credo.runs import check_output
 from credo.types import Completion, Message, Prompt, Record
 from credo.worldviews.loader import LoadedWorldview
 
@@ -51,6 +54,21 @@ class RunIdentity:
         """The fields in order, the set under its manifest name and the params as JSON."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         return {"set": data.pop("set_name"), **data, "params": self.params_json}
+
+
+def claim_folder(
+    out: Path, wv: LoadedWorldview, *, owns: Iterable[str], overwrite: bool
+) -> dict[str, Any]:
+    """Check ``out`` for a generation run of ``wv`` before any request (resumable; the spec is
+    an input, never written over); the same rules go to ``open_run``."""
+    claim: dict[str, Any] = {
+        "inputs": [wv.root / "spec.yaml"],
+        "resumable": True,
+        "owns": owns,
+        "overwrite": overwrite,
+    }
+    check_output(out, **claim)
+    return claim
 
 
 def job_id(identity: RunIdentity, prompt_id: str, sample_index: int) -> str:

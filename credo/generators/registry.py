@@ -31,6 +31,7 @@ from typing import Any
 
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend
+from credo.generators.retry import RetryPolicy
 from credo.generators.spec import BackendSpec
 from credo.plugins import BACKENDS, declared_in, with_plugins
 from credo.redact import declare_secret_env_vars
@@ -135,3 +136,21 @@ def load_backend(
     registry = registry or default_registry()
     ref = parse_model(spec, registry)
     return registry[ref.provider](ref.model, **options)
+
+
+def load_teacher(
+    backend: Backend | None,
+    model: str | None,
+    registry: dict[str, BackendFactory] | None,
+    *,
+    timeout: float | None,
+    **options: Any,
+) -> tuple[RetryPolicy, Backend]:
+    """A generation run's retry policy (``CREDO_*`` settings, ``timeout``) and its teacher:
+    ``backend`` as given, or ``model`` (default :func:`default_model`) from ``registry``."""
+    policy = RetryPolicy.from_env(timeout=timeout)
+    if backend is None:
+        backend = load_backend(
+            model or default_model(), registry, timeout=policy.timeout, **options
+        )
+    return policy, backend

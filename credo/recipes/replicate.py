@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from credo.corpora.io import write_json
 from credo.defaults import (
@@ -39,6 +39,9 @@ from credo.defaults import (
     TEACHER_MAX_TOKENS,
 )
 from credo.errors import ConfigError, CorpusError
+
+if TYPE_CHECKING:
+    from credo.generators.corpus_run import GenerationResult
 
 EVAL_WORLDVIEWS = ("gramenism", "catholicism")
 REPLICABLE = ("gramenism", "catholicism")
@@ -201,30 +204,64 @@ def generation_plan(prompt_count: int, needed: int) -> tuple[int, int]:
     return math.ceil(needed / per_prompt), per_prompt
 
 
-def _generate(
-    config: ReplicateConfig, corpus: str, registry: dict[str, Any] | None, progress: bool
-) -> dict[str, Any]:
+class TeacherSettings(Protocol):
+    """The teacher fields a replicate or sweep config shares."""
+
+    @property
+    def teacher(self) -> str: ...
+    @property
+    def teacher_max_tokens(self) -> int: ...
+    @property
+    def concurrency(self) -> int: ...
+
+
+def generate_needed(
+    config: TeacherSettings,
+    source: str,
+    folder: Path,
+    *,
+    needed: int,
+    seed: int = 0,
+    registry: dict[str, Any] | None,
+    progress: bool,
+) -> GenerationResult:
+    """A question-answer corpus of at least ``needed`` records for ``source`` from the
+    config's teacher (see :func:`generation_plan`)."""
     from credo.generators.corpus_run import generate_corpus
     from credo.templates import render_prompts
     from credo.worldviews import load_worldview
 
-    source = _name(config, corpus)
-    prompts = len(render_prompts(load_worldview(source)))
-    limit, per_prompt = generation_plan(prompts, needed_records(config.size, corpus))
-    folder = config.out / "corpora" / source
-    result = generate_corpus(
+    limit, per_prompt = generation_plan(len(render_prompts(load_worldview(source))), needed)
+    return generate_corpus(
         source,
         folder,
         model=config.teacher,
         limit=limit,
         samples=per_prompt,
-        seed=config.seed,
+        seed=seed,
         max_tokens=config.teacher_max_tokens,
         concurrency=config.concurrency,
         registry=registry,
         progress=progress,
     )
-    counts = result.manifest["counts"]
+
+
+def _generate(
+    config: ReplicateConfig, corpus: str, registry: dict[str, Any] | None, progress: bool
+) -> dict[str, Any]:
+    source = _name(config, corpus)
+    folder = config.out / "corpora" / source
+    needed = needed_records(config.size, corpus)
+    result = generate_needed(
+        config,
+        source,
+        folder,
+        needed=needed,
+        seed=config.seed,
+        registry=registry,
+        progress=progress,
+    )
+    counts, planned = result.manifest["counts"], result.manifest["config"]
     if not counts["records"]:
         raise CorpusError(
             f"{folder}: the teacher produced no usable records for {source} - "
@@ -233,8 +270,8 @@ def _generate(
     return {
         "corpus": str(folder),
         "records": counts["records"],
-        "limit": limit,
-        "samples": per_prompt,
+        "limit": planned["limit"],
+        "samples": planned["samples"],
         "note": f"{counts['records']} records",
     }
 

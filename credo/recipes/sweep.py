@@ -32,7 +32,7 @@ from credo.corpora.io import write_json
 from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS
 from credo.errors import ConfigError, CorpusError, CredoError
 from credo.hashing import content_hash
-from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generation_plan
+from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generate_needed
 from credo.redact import scrub
 from credo.runs import open_run
 from credo.schema import Strict, read_json, read_yaml, validate
@@ -652,22 +652,9 @@ def _corpus(
     def make() -> dict[str, Any]:
         if name == "worldview-documents":
             return _documents(config, folder / "data", needed, registry)
-        from credo.generators.corpus_run import generate_corpus
-        from credo.templates import render_prompts
-        from credo.worldviews import load_worldview
-
         source = config.worldview if name == "worldview-qa" else name
-        limit, per_prompt = generation_plan(len(render_prompts(load_worldview(source))), needed)
-        made = generate_corpus(
-            source,
-            folder / "data",
-            model=config.teacher,
-            limit=limit,
-            samples=per_prompt,
-            max_tokens=config.teacher_max_tokens,
-            concurrency=config.concurrency,
-            registry=registry,
-            progress=progress,
+        made = generate_needed(
+            config, source, folder / "data", needed=needed, registry=registry, progress=progress
         )
         return {"corpus": name, "records": made.manifest["counts"]["records"]}
 

@@ -395,24 +395,8 @@ class ViewIndex:
 
 def resolve_sources(source: Path, audit: Path | None, labels: Path | None) -> Sources:
     """The records, flags and labels files of a view, found as the static page finds them."""
-    from credo.reports.viewer import FLAGS_FILE, LABELS_FILE, RECORDS_FILE, RESPONSES_FILE, _find
+    from credo.reports.viewer import find_sources
 
     if not source.exists():
         raise CorpusError(f"{source}: no such file or folder - pass a corpus, eval or judge folder")
-    records = _find(source, (RECORDS_FILE, RESPONSES_FILE, LABELS_FILE))
-    if records is None:
-        raise CorpusError(
-            f"{source}: no {RECORDS_FILE}, {RESPONSES_FILE} or {LABELS_FILE} - pass a corpus, "
-            "eval or judge folder (or one of those files)"
-        )
-    flags = (
-        _find(audit, (FLAGS_FILE,))
-        if audit
-        else _find(records.parent, (FLAGS_FILE, f"audit/{FLAGS_FILE}"))
-    )
-    if audit and flags is None:
-        raise CorpusError(f"{audit}: no {FLAGS_FILE} - pass the folder credo audit wrote (--out)")
-    label_file = _find(labels, (LABELS_FILE,)) if labels else None
-    if labels and label_file is None:
-        raise CorpusError(f"{labels}: no {LABELS_FILE} - pass the folder credo judge wrote (--out)")
-    return Sources(records, flags, label_file)
+    return Sources(*find_sources(source, audit, labels))

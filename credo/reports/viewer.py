@@ -118,19 +118,17 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def load_items(
-    source: Path, audit: Path | None = None, labels: Path | None = None
-) -> tuple[list[dict], int]:
-    """The page's items and how many flags/labels matched no record."""
+def find_sources(
+    source: Path, audit: Path | None, labels: Path | None
+) -> tuple[Path, Path | None, Path | None]:
+    """The records file of ``source``, and the flags and labels files of a view (flags found
+    beside the records, or under ``audit/``, when no ``audit`` folder is given)."""
     records = _find(source, (RECORDS_FILE, RESPONSES_FILE, LABELS_FILE))
     if records is None:
         raise CorpusError(
             f"{source}: no {RECORDS_FILE}, {RESPONSES_FILE} or {LABELS_FILE} - pass a corpus, "
             "eval or judge folder (or one of those files)"
         )
-    items = [_item(data, f"{records}:{number}") for number, data in _rows(records)]
-    by_id = {item["id"]: item for item in items}
-    unmatched = 0
     flags = (
         _find(audit, (FLAGS_FILE,))
         if audit
@@ -138,15 +136,26 @@ def load_items(
     )
     if audit and flags is None:
         raise CorpusError(f"{audit}: no {FLAGS_FILE} - pass the folder credo audit wrote (--out)")
+    label_file = _find(labels, (LABELS_FILE,)) if labels else None
+    if labels and label_file is None:
+        raise CorpusError(f"{labels}: no {LABELS_FILE} - pass the folder credo judge wrote (--out)")
+    return records, flags, label_file
+
+
+def load_items(
+    source: Path, audit: Path | None = None, labels: Path | None = None
+) -> tuple[list[dict], int]:
+    """The page's items and how many flags/labels matched no record."""
+    records, flags, label_file = find_sources(source, audit, labels)
+    items = [_item(data, f"{records}:{number}") for number, data in _rows(records)]
+    by_id = {item["id"]: item for item in items}
+    unmatched = 0
     for _, entry in _rows(flags) if flags else []:
         item = by_id.get(str(entry.get("id")))
         if item is None or not isinstance(entry.get("details"), dict):
             unmatched += 1
             continue
         item["flags"].update(entry["details"])
-    label_file = _find(labels, (LABELS_FILE,)) if labels else None
-    if labels and label_file is None:
-        raise CorpusError(f"{labels}: no {LABELS_FILE} - pass the folder credo judge wrote (--out)")
     if label_file and label_file != records:
         for number, entry in _rows(label_file):
             item = by_id.get(str(entry.get("id")))
