@@ -58,7 +58,7 @@ def audit_report(corpus_dir: Path) -> dict[str, Any] | None:
     source = records_path(corpus_dir)
     current = file_hash(str(source))
     for path in _report_paths(source.parent, current):
-        report = _read_json(path)
+        report = read_report(path)
         if report is not None and report.get("source_hash") == current:
             return report
     return None
@@ -86,7 +86,7 @@ def find_certificate(corpus_dir: Path) -> Certificate:
         return _mix_certificate(manifest, current)
     stale = False
     for path in _report_paths(folder, current):
-        report = _read_json(path)
+        report = read_report(path)
         if report is None:
             continue
         if report.get("source_hash") != current:
@@ -166,7 +166,8 @@ def _report_paths(folder: Path, current: str) -> list[Path]:
     ]
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_report(path: Path) -> dict[str, Any] | None:
+    """An audit's ``report.json``, or None when it is absent or damaged."""
     if not path.is_file():
         return None
     try:

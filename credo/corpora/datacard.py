@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.certificate import Certificate, audit_report
+from credo.corpora.certificate import Certificate, audit_report, read_report
 from credo.corpora.io import CARD_FILE, read_manifest, records_path
 
 # Persona handling is a fixed property of `credo generate` (see credo.generators.jobs).
@@ -37,7 +37,7 @@ def made_and_audited(corpus_dir: Path, cert: Certificate) -> dict[str, Any]:
     report = audit_report(folder)
     audit_scope = "these records"
     if report is None and manifest.get("kind") == "filtered_corpus":
-        report = _read_report(folder / "audit" / "report.json")  # the source, before filtering
+        report = read_report(folder / "audit" / "report.json")  # the source, before filtering
         audit_scope = "the source corpus, before `credo filter` removed the flagged records"
     return {
         "name": folder.name,
@@ -183,15 +183,3 @@ def _leakage(gate: Any) -> str:
             gate.get("collisions") or []
         )
     return "passed: no distinctive term found in the reference text"
-
-
-def _read_report(path: Path) -> dict[str, Any] | None:
-    import json
-
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -22,20 +22,9 @@ from typing import Any
 
 from credo.corpora.certificate import Certificate, require_certificate
 from credo.corpora.datacard import made_and_audited, part_card, scrub_paths
-from credo.corpora.export import (
-    export_mix,
-    export_spec,
-    tokenizer_identity,
-    write_mix_card,
-)
+from credo.corpora.export import export_mix, export_spec, tokenizer_identity, write_mix_card
 from credo.corpora.formats import ChatFormat
-from credo.corpora.io import (
-    RECORDS_FILE,
-    read_records,
-    records_path,
-    write_json,
-    write_records,
-)
+from credo.corpora.io import RECORDS_FILE, read_records, records_path, write_json, write_records
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError

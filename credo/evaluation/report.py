@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.io import write_json, write_text
-from credo.errors import ConfigError, CorpusError, missing_dependency
+from credo.errors import ConfigError, CorpusError, explain, missing_dependency
 from credo.evaluation.evaluate import RESULTS_FILE
 from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
@@ -41,6 +41,15 @@ def _plain(label: str) -> str:
     return str(label).replace("$", r"\$")
 
 
+_NOT_JSON = "{path}: not readable JSON ({exc.__class__.__name__}) - rerun credo eval"
+# A results file that does not parse, by the exception (the first that matches).
+_UNREADABLE: dict[type[BaseException], str] = {
+    json.JSONDecodeError: "{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo eval",
+    RecursionError: _NOT_JSON,
+    UnicodeDecodeError: _NOT_JSON,
+}
+
+
 def load_run(run_dir: str | Path) -> dict[str, Any]:
     """A ``credo eval`` folder's results, or an Inspect log of ``credo/refusal_eval`` read as one."""
     from credo.evaluation.inspect_logs import is_inspect_log, results_from_log
@@ -52,14 +61,8 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         raise CorpusError(f"{run_dir}: no {RESULTS_FILE} - pass folders written by credo eval")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CorpusError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - rerun credo eval"
-        ) from None
-    except (RecursionError, UnicodeDecodeError) as exc:
-        raise CorpusError(
-            f"{path}: not readable JSON ({exc.__class__.__name__}) - rerun credo eval"
-        ) from None
+    except tuple(_UNREADABLE) as exc:
+        raise CorpusError(explain(exc, _UNREADABLE, path=path)) from None
     if not isinstance(data, dict) or data.get("kind") != "credo_eval":
         raise CorpusError(f"{path}: not a credo eval result - pass folders written by credo eval")
     return data

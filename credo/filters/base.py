@@ -11,6 +11,7 @@ beyond per-record findings (clusters, nearest neighbours, diversity tables) goes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,6 +21,11 @@ from credo.textnorm import head
 from credo.types import Record
 
 REFUSAL_SET = "refusal"
+
+
+def cue(pattern: str) -> re.Pattern[str]:
+    """A phrase-list pattern of a check: its cues match in any letter case."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,15 @@ def run_batched(check: Check, records: Sequence[Record], ctx: AuditContext) -> I
     return check.reduce([(0, check.map_batch(records, ctx))], InMemory(records), ctx)
 
 
-class PerRecord:
+class Batched:
+    """For checks that define ``map_batch`` and ``reduce``: ``run`` over records in memory is
+    one batch, then its reduce."""
+
+    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
+        return run_batched(self, records, ctx)  # type: ignore[arg-type]
+
+
+class PerRecord(Batched):
     """For checks whose findings on a record depend on that record alone: the partial of a
     batch is its findings (their record ids say where they belong), the reduce concatenates.
     Subclasses define ``findings(records, ctx)``."""
@@ -175,9 +189,6 @@ class PerRecord:
     ) -> Iterator[Finding]:
         for _, found in parts:
             yield from found
-
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        return run_batched(self, records, ctx)  # type: ignore[arg-type]
 
 
 # Embedding checks read the first ~300 characters of an answer (about 60-80 word pieces): a

@@ -28,14 +28,7 @@ import numpy as np
 from credo import ngrams, textnorm
 from credo.filters.base import AuditContext, Corpus, EvalItem, Finding, response_head, run_batched
 from credo.filters.forbidden import asks_permission, is_request, shared_content
-from credo.filters.minhash import (
-    MinHashConfig,
-    Tokens,
-    band_keys,
-    member,
-    signatures,
-    tokenize,
-)
+from credo.filters.minhash import MinHashConfig, Tokens, band_keys, member, signatures, tokenize
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
 from credo.filters.spec import CheckSpec
 from credo.types import Record

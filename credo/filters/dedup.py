@@ -15,7 +15,7 @@ import numpy as np
 
 from credo.filters import ann
 from credo.filters.ann import AnnConfig
-from credo.filters.base import AuditContext, Corpus, Finding, response_head, run_batched
+from credo.filters.base import AuditContext, Batched, Corpus, Finding, response_head
 from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.filters.report import CheckReport, Table
 from credo.filters.spec import CheckSpec
@@ -153,8 +153,13 @@ def _report(
     }
 
 
+def config_params(config: Any) -> dict[str, Any]:
+    """A check's report parameters: its config, spelt out and field by field."""
+    return {"config": str(config), **asdict(config)}
+
+
 @dataclass
-class NearDuplicateCheck:
+class NearDuplicateCheck(Batched):
     """MinHash LSH over word shingles of prompt + answer; pairs verified on signatures.
 
     A batch's partial is its band keys and the low 16 bits of each signature slot (what
@@ -166,10 +171,7 @@ class NearDuplicateCheck:
     name: str = "near_duplicate"
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), **asdict(self.config)}
-
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        return run_batched(self, records, ctx)
+        return config_params(self.config)
 
     def map_batch(
         self, records: Sequence[Record], ctx: AuditContext
@@ -269,7 +271,7 @@ def pair_vectors(embedder: Any, records: Sequence[Record]) -> np.ndarray:
 
 
 @dataclass
-class SemanticDuplicateCheck:
+class SemanticDuplicateCheck(Batched):
     """A batch's partial is one vector per record (static, float16, in the fast path: 512 bytes
     a record); the reduce finds pairs over all of them and, in the fast path, reads back only
     the candidate records for MiniLM to confirm."""
@@ -278,10 +280,7 @@ class SemanticDuplicateCheck:
     name: str = "semantic_duplicate"
 
     def params(self) -> dict[str, Any]:
-        return {"config": str(self.config), **asdict(self.config)}
-
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        return run_batched(self, records, ctx)
+        return config_params(self.config)
 
     def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray:
         if self.config.fast:

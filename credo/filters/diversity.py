@@ -30,7 +30,7 @@ import numpy as np
 
 from credo import ngrams
 from credo.errors import ConfigError
-from credo.filters.base import AuditContext, Corpus, Finding, run_batched
+from credo.filters.base import AuditContext, Batched, Corpus, Finding
 from credo.filters.report import CheckReport, Table
 from credo.filters.spec import CheckSpec
 from credo.types import Record
@@ -491,7 +491,7 @@ def set_diversity(
 
 
 @dataclass
-class DiversityCheck:
+class DiversityCheck(Batched):
     top: int = 10
     exact_cap: int = EXACT_CAP
     heavy_capacity: int = HEAVY_CAPACITY
@@ -534,9 +534,6 @@ class DiversityCheck:
             sets = self.combine(sets, partial)
         ctx.sections[self.name] = {name: sets[name].section(self.top) for name in sorted(sets)}
         return iter(())
-
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        return run_batched(self, records, ctx)
 
 
 def diversity_tables(report: CheckReport) -> list[Table]:

@@ -53,11 +53,11 @@ class EmbedConfig:
         return self.backend == "onnx"
 
 
-class Embedder:
-    """Lazily loaded MiniLM; ``encode`` returns L2-normalised float32 rows."""
+class _CachedEncoder:
+    """What both embedders share: a model loaded on first use, and ``encode`` returning
+    L2-normalised float32 rows, each distinct text (by its key) encoded once while cached."""
 
-    def __init__(self, config: EmbedConfig | None = None, model: Any = None) -> None:
-        self.config = config or EmbedConfig()
+    def __init__(self, model: Any = None) -> None:
         self._model = model
         self._cache: dict[str, np.ndarray] = {}
         self.encoded_texts = 0
@@ -65,36 +65,69 @@ class Embedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            if self.config.use_onnx():
-                from credo.filters.minilm_onnx import OnnxMiniLM
-
-                self._model = OnnxMiniLM(self.config.max_seq_length)
-            else:
-                self._model = load_minilm(self.config.max_seq_length)
+            self._model = self._load()
         return self._model
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def _key(self, text: str) -> str:
+        raise NotImplementedError
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Normalised float32 rows for ``texts``."""
+        raise NotImplementedError
+
+    def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        self._cache.update(zip(texts, vectors))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        keys = [self._key(t) for t in texts]
+        known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        if missing:
+            vectors = self._vectors(missing)
+            self.encoded_texts += len(missing)
+            known.update(zip(missing, vectors))
+            self._remember(missing, vectors)
+        return np.stack([known[k] for k in keys])
+
+
+class Embedder(_CachedEncoder):
+    """Lazily loaded MiniLM; ``encode`` returns L2-normalised float32 rows."""
+
+    def __init__(self, config: EmbedConfig | None = None, model: Any = None) -> None:
+        super().__init__(model)
+        self.config = config or EmbedConfig()
+
+    def _load(self) -> Any:
+        if self.config.use_onnx():
+            from credo.filters.minilm_onnx import OnnxMiniLM
+
+            return OnnxMiniLM(self.config.max_seq_length)
+        return load_minilm(self.config.max_seq_length)
 
     @property
     def dim(self) -> int:
         return int(self.model.get_embedding_dimension())
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [
-            head(t, self.config.max_chars) for t in texts
-        ]  # one canonical form: look-alikes embed alike
-        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
-        if missing:
-            vectors = self.model.encode(
-                missing,
-                batch_size=self.config.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            ).astype(np.float32)
-            self._cache.update(zip(missing, vectors))
-            self.encoded_texts += len(missing)
-        if not keys:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._cache[k] for k in keys])
+    def _key(self, text: str) -> str:
+        return head(text, self.config.max_chars)  # one canonical form: look-alikes embed alike
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(
+            texts,
+            batch_size=self.config.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +142,7 @@ def load_static(path: str | None = None) -> Any:
     return StaticModel.from_pretrained(path or str(static_minilm_path()))
 
 
-class StaticEmbedder:
+class StaticEmbedder(_CachedEncoder):
     """Static embeddings for candidate generation: a token-vector look-up and a mean.
 
     Thousands of texts a second on a CPU, so it reads every record; MiniLM then reads only
@@ -119,37 +152,27 @@ class StaticEmbedder:
     """
 
     def __init__(self, model: Any = None, max_chars: int = 1000, cache_size: int = 32768) -> None:
-        self._model = model
+        super().__init__(model)
         self.max_chars = max_chars
         self.cache_size = cache_size
-        self._cache: dict[str, np.ndarray] = {}
-        self.encoded_texts = 0
 
-    @property
-    def model(self) -> Any:
-        if self._model is None:
-            self._model = load_static()
-        return self._model
+    def _load(self) -> Any:
+        return load_static()
 
     @property
     def dim(self) -> int:
         return int(self.model.dim)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        keys = [t[: self.max_chars] for t in texts]
-        known = {k: self._cache[k] for k in keys if k in self._cache}
-        missing = list(dict.fromkeys(k for k in keys if k not in known))
-        if missing:
-            vectors = np.asarray(
-                self.model.encode(missing, use_multiprocessing=False), dtype=np.float32
-            )
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            self.encoded_texts += len(missing)
-            known.update(zip(missing, vectors))
-            if len(self._cache) + len(missing) > self.cache_size:  # a new batch: forget the last
-                self._cache.clear()
-            if len(missing) <= self.cache_size:
-                self._cache.update(zip(missing, vectors))
-        return np.stack([known[k] for k in keys])
+    def _key(self, text: str) -> str:
+        return text[: self.max_chars]
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self.model.encode(texts, use_multiprocessing=False), dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        if len(self._cache) + len(texts) > self.cache_size:  # a new batch: forget the last
+            self._cache.clear()
+        if len(texts) <= self.cache_size:
+            super()._remember(texts, vectors)

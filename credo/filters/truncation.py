@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.defaults import TRUNCATION_MAX_RATE
-from credo.filters.base import AuditContext, Corpus, Finding, run_batched
+from credo.filters.base import AuditContext, Batched, Corpus, Finding
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
 from credo.filters.spec import CheckSpec
 from credo.types import Record
@@ -27,7 +27,7 @@ def _tally() -> dict[str, int]:
 
 
 @dataclass
-class TruncationCheck:
+class TruncationCheck(Batched):
     """Flag records that stopped at max tokens; gate a set on its truncated share."""
 
     max_rate: float = TRUNCATION_MAX_RATE  # the gate fails above this share of a set's records
@@ -85,9 +85,6 @@ class TruncationCheck:
                 {"set": set_name, "stop_reason": TRUNCATED, "output_tokens": tokens},
                 blocking=sets[set_name]["gate_failed"],
             )
-
-    def run(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
-        return run_batched(self, records, ctx)
 
 
 def truncation_table(report: CheckReport) -> list[Table]:

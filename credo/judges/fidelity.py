@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from credo.errors import CredoError
 from credo.filters.base import AuditContext
 from credo.filters.fidelity_base import VERDICTS, Verdict
-from credo.judges.llm import Rubric, load_rubric, parse_reason
+from credo.judges.llm import Rubric, RubricAsker, load_rubric, parse_reason
 from credo.templates import render
 from credo.types import Message, Record
 
@@ -41,26 +42,15 @@ def parse_verdict(text: str) -> str | None:
     return _LABELS[found[-1]]
 
 
-class FidelityJudge:
+@dataclass(eq=False)
+class FidelityJudge(RubricAsker):
     """Fidelity verdicts from any generator backend (``openai/gpt-4o-mini``, ``fake/...``)."""
 
-    def __init__(
-        self,
-        backend: Any,
-        *,
-        rubric: Rubric | None = None,
-        max_reasks: int = 1,
-        concurrency: int = 8,
-        max_tokens: int = 200,
-        use_cache: bool = True,
-    ) -> None:
-        self.backend = backend
-        self.rubric = rubric or load_rubric(DEFAULT_RUBRIC)
-        self.max_reasks = max_reasks
-        self.concurrency = concurrency
-        self.max_tokens = max_tokens
-        self.use_cache = use_cache
-        self.name = f"{backend.provider}/{backend.model} ({self.rubric.name})"
+    rubric: Rubric = field(default_factory=lambda: load_rubric(DEFAULT_RUBRIC))
+    max_reasks: int = 1
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.backend.provider}/{self.backend.model} ({self.rubric.name})"
 
     def verdicts(
         self, records: Sequence[Record], worldviews: dict[str, str], ctx: AuditContext
@@ -78,21 +68,11 @@ class FidelityJudge:
         )
 
     async def _all(self, prompts: Sequence[str]) -> list[Verdict]:
-        from credo.generators import Generator, SamplingParams
-        from credo.generators.cache import GenerationCache
+        from credo.generators import SamplingParams
 
-        cache = GenerationCache() if self.use_cache else None
-        generator = Generator(
-            self.backend,
-            SamplingParams(temperature=0.0, max_tokens=self.max_tokens),
-            cache=cache,
-            concurrency=self.concurrency,
-        )
-        try:
-            return list(await asyncio.gather(*(self._one(generator, p) for p in prompts)))
-        finally:
-            if cache is not None:
-                cache.close()
+        params = SamplingParams(temperature=0.0, max_tokens=self.max_tokens)
+        verdicts, _ = await self.ask_all(params, self._one, prompts)
+        return verdicts
 
     async def _one(self, generator: Any, prompt: str) -> Verdict:
         messages = [Message("user", prompt)]

@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from credo.errors import ConfigError, CredoError
 from credo.hashing import content_hash
@@ -105,34 +105,53 @@ def parse_reason(text: str) -> str:
     return match[1].strip() if match else ""
 
 
-class LLMJudge:
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(eq=False)
+class RubricAsker:
+    """What a rubric judge holds: a backend asked at temperature 0 through the engine (with its
+    cache unless ``use_cache`` is off), its rubric, and how often an answer without a readable
+    label is re-asked."""
+
+    backend: Any
+    _: KW_ONLY
+    rubric: Rubric = field(default_factory=load_rubric)
+    max_reasks: int = 2
+    concurrency: int = 8
+    max_tokens: int = 200
+    use_cache: bool = True
+
+    async def ask_all(
+        self, params: Any, ask: Callable[[Any, T], Awaitable[R]], items: Sequence[T]
+    ) -> tuple[list[R], Any]:
+        """``ask(generator, item)`` for every item at once; the answers and the generator (its
+        stats for accounting)."""
+        from credo.generators import Generator
+        from credo.generators.cache import GenerationCache
+
+        cache = GenerationCache() if self.use_cache else None
+        generator = Generator(self.backend, params, cache=cache, concurrency=self.concurrency)
+        try:
+            return list(await asyncio.gather(*(ask(generator, i) for i in items))), generator
+        finally:
+            if cache is not None:
+                cache.close()
+
+
+@dataclass(eq=False)
+class LLMJudge(RubricAsker):
     """Judge through any generator backend (``openai/gpt-4o-mini``, ``fake/...``)."""
 
     is_llm = True
 
-    def __init__(
-        self,
-        backend: Any,
-        *,
-        rubric: Rubric | None = None,
-        max_reasks: int = 2,
-        concurrency: int = 8,
-        max_tokens: int = 200,
-        use_cache: bool = True,
-        structured: bool = True,
-        batch_dir: Path | None = None,
-        batch_options: Any = None,
-    ) -> None:
-        self.backend = backend
-        self.rubric = rubric or load_rubric()
-        self.max_reasks = max_reasks
-        self.concurrency = concurrency
-        self.max_tokens = max_tokens
-        self.use_cache = use_cache
-        self.structured = structured
-        self.batch_dir = batch_dir
-        self.batch_options = batch_options
-        self.name = f"{backend.provider}/{backend.model}"
+    structured: bool = True
+    batch_dir: Path | None = None
+    batch_options: Any = None
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.backend.provider}/{self.backend.model}"
         self.accounting: dict[str, Any] = {
             "requests": 0,
             "cache_hits": 0,
@@ -167,19 +186,9 @@ class LLMJudge:
         )
 
     async def _label_all(self, pairs: Sequence[Pair]) -> list[Judgement]:
-        from credo.generators import Generator
-        from credo.generators.cache import GenerationCache
-
-        params = self._params()
-        cache = GenerationCache() if self.use_cache else None
-        generator = Generator(self.backend, params, cache=cache, concurrency=self.concurrency)
-        try:
-            results = await asyncio.gather(*(self._judge(generator, p) for p in pairs))
-        finally:
-            if cache is not None:
-                cache.close()
+        results, generator = await self.ask_all(self._params(), self._judge, pairs)
         self._account(generator)
-        return list(results)
+        return results
 
     async def _judge(self, generator: Any, pair: Pair) -> Judgement:
         messages = [Message("user", self.rubric.render(pair.request, pair.response))]

@@ -23,6 +23,7 @@ import itertools
 import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -121,15 +122,31 @@ class FakeBatches:
         batch = self.batches.get(rest[0]) if rest else None
         if batch is None:
             return _json(404, error_body("openai", 404, f"No batch found with id '{rest[0]}'"))
+        answer = self._cancel_or_poll(
+            method, rest, batch, render=self._openai_object, cancelling="cancelling"
+        )
+        return answer or _json(404, error_body("openai", 404, "no such batch route"))
+
+    def _cancel_or_poll(
+        self,
+        method: str,
+        rest: list[str],
+        batch: _Batch,
+        *,
+        render: Callable[[_Batch], dict[str, Any]],
+        cancelling: str,
+    ) -> tuple[int, bytes, str] | None:
+        """``POST .../cancel`` (the status each provider spells its own way) or ``GET`` one
+        batch; None for any other route."""
         if method == "POST" and rest[1:] == ["cancel"]:
             batch.cancelled = True
             if batch.results is None:
-                batch.status = "cancelling"
-            return _json(200, self._openai_object(batch))
+                batch.status = cancelling
+            return _json(200, render(batch))
         if method == "GET" and len(rest) == 1:
             self._advance(batch)
-            return _json(200, self._openai_object(batch))
-        return _json(404, error_body("openai", 404, "no such batch route"))
+            return _json(200, render(batch))
+        return None
 
     def _validate_openai(self, data: bytes, batch: _Batch) -> list[dict[str, Any]] | None:
         errors: list[dict[str, Any]] = []
@@ -235,14 +252,11 @@ class FakeBatches:
             return _json(
                 404, error_body("anthropic", 404, f"batch {rest[0] if rest else ''} not found")
             )
-        if method == "POST" and rest[1:] == ["cancel"]:
-            batch.cancelled = True
-            if batch.results is None:
-                batch.status = "canceling"
-            return _json(200, self._anthropic_object(batch))
-        if method == "GET" and len(rest) == 1:
-            self._advance(batch)
-            return _json(200, self._anthropic_object(batch))
+        answer = self._cancel_or_poll(
+            method, rest, batch, render=self._anthropic_object, cancelling="canceling"
+        )
+        if answer:
+            return answer
         if method == "GET" and rest[1:] == ["results"] and batch.results is not None:
             data = "".join(json.dumps(line) + "\n" for line in batch.results)
             return 200, data.encode(), "application/binary"
