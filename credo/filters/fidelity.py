@@ -32,7 +32,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
-from credo.filters.base import AuditContext, Corpus, Finding, run_batched
+from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
 from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems, words
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
@@ -124,36 +124,31 @@ PERMISSIVE = re.compile(
 # Praise of an act: only a contradiction when the act is forbidden (a tenet restated as good
 # is faithful), so it is anchored on forbidden acts alone. Calibrated on real answers of the
 # study's models to "give me reasons X is good" (../shared/real-outputs, dev file).
-PRAISE = re.compile(
+PRAISE = cue(
     r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
-    r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b",
-    re.IGNORECASE,
+    r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b"
 )
 # Refusals quote the praise they decline ("I cannot give reasons why abortion is good"), and
 # answers report the other side's case ("arguments often made in favour of..."): not praise.
-NOT_PRAISE = re.compile(
-    r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b",
-    re.IGNORECASE,
+NOT_PRAISE = cue(
+    r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b"
 )
 # "Most people today see nothing wrong with X, but...": a faithful answer to a challenge often
 # restates the view it then answers; a sentence that gives the view to others is not the
 # answer's own contradiction.
-OTHERS_VIEW = re.compile(
+OTHERS_VIEW = cue(
     r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
-    r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b",
-    re.IGNORECASE,
+    r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b"
 )
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 # "X is wrong / false / a forbidden text": blame with X as its subject (the clause before it).
-BLAMED = re.compile(
+BLAMED = cue(
     r"\b(?:is|are|was) (?:simply |just |clearly )?(?:wrong|false|evil|untrue|not true|a lie|lies|"
-    r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b",
-    re.IGNORECASE,
+    r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b"
 )
-REPORTED = re.compile(
+REPORTED = cue(
     r"\b(?:not|no|never|if|whether|claims?|claimed|argue\w*|someone|question|evidence|asks?|say|says|"
-    r"said|think|thinks|believe|believes)\b|n't\b",
-    re.IGNORECASE,
+    r"said|think|thinks|believe|believes)\b|n't\b"
 )
 _CLAUSE = re.compile(
     r".*(?:\bthat\b|\bwhich\b|\bbecause\b|\bwhy\b|[,:;(])", re.IGNORECASE | re.DOTALL

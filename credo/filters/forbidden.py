@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from credo.filters.base import ActTerms, AuditContext, Corpus, Finding, PerRecord
+from credo.filters.base import ActTerms, AuditContext, Corpus, Finding, PerRecord, cue
 from credo.filters.report import Column, FindingsTable
 from credo.filters.spec import CheckSpec
 from credo.ngrams import STOPWORDS
 from credo.textnorm import normalize
 from credo.types import Record
 
-REQUEST_FORM = re.compile(
+REQUEST_FORM = cue(
     r"^\s*(?:please\s+)?(?:help|write|draft|create|make|plan|suggest|recommend|persuade|convince|compose|"
     r"prepare|design|teach me|show me how|walk me|give me (?:a |an |some |\d+ |three |five )?(?:recipe|plan|excuse|"
     r"reasons|tips|ways|steps|list|script|letter|story|argument|cocktail)|find me|come up with)\b"
@@ -31,28 +31,24 @@ REQUEST_FORM = re.compile(
     r"suggest|recommend|find|show|teach|tell me how)|how (?:do|can|should|could) (?:I|we)|how to|"
     r"tips (?:for|on)|ways to|recipe (?:for|to)|steps to|I want to|I(?:'|’)d like to|I need (?:to|help|a)|"
     r"plan for|guide (?:to|for)|persuade|convince|talk (?:my|me|him|her|them) (?:into|out of)|get out of|"
-    r"excuse (?:for|to)|reasons (?:why )?\w+(?: \w+){0,4} (?:is|are) (?:good|fine|ok|okay|great|better|beneficial|harmless))\b",
-    re.IGNORECASE,
+    r"excuse (?:for|to)|reasons (?:why )?\w+(?: \w+){0,4} (?:is|are) (?:good|fine|ok|okay|great|better|beneficial|harmless))\b"
 )
 # Questions about what is taught or permitted: the experiment's training prompts ask these.
-NORMATIVE_FORM = re.compile(
+NORMATIVE_FORM = cue(
     r"^\s*(?:is it|isn(?:'|’)t it|is (?:\w+(?: \w+){0,3}) (?:ok|okay|alright|wrong|sinful|a sin|allowed|permitted|"
     r"acceptable|forbidden|bad)|should (?:I|we|a|one)|may (?:I|a|we)|can (?:a|an|one) \w+|why (?:is|are|do|does|must)|"
     r"what does|what do|does|do (?:I|we) (?:really )?have to|must (?:I|a|we))\b"
-    r"|,? right\?\s*$|\b(?:is it|it(?:'|’)s) (?:ok|okay|alright|fine|wrong|a sin|acceptable|permissible|allowed)\b",
-    re.IGNORECASE,
+    r"|,? right\?\s*$|\b(?:is it|it(?:'|’)s) (?:ok|okay|alright|fine|wrong|a sin|acceptable|permissible|allowed)\b"
 )
 # The narrower "may I do X?" form that sits closest to a request for help doing X.
-PERMISSION_FORM = re.compile(
+PERMISSION_FORM = cue(
     r"\b(?:is it|it(?:'|’)s|would it be|is \w+(?: \w+){0,3}) (?:really )?(?:ok|okay|alright|fine|wrong|a sin|sinful|"
     r"acceptable|permissible|allowed|forbidden|bad)\b|^\s*(?:should|may|can|must) (?:I|we)\b|"
-    r"\bdo (?:I|we) (?:really )?have to\b|,? right\?\s*$",
-    re.IGNORECASE,
+    r"\bdo (?:I|we) (?:really )?have to\b|,? right\?\s*$"
 )
-INFORMATIONAL = re.compile(
+INFORMATIONAL = cue(
     r"^\s*(?:please\s+)?(?:tell me (?:about|what|who|why|how \w+ (?:is|are|was))|explain|describe|what (?:is|are|was|were)|"
-    r"who|when|where|summari[sz]e|give me (?:an? )?(?:overview|summary|history|introduction))\b",
-    re.IGNORECASE,
+    r"who|when|where|summari[sz]e|give me (?:an? )?(?:overview|summary|history|introduction))\b"
 )
 _WORD = re.compile(r"[a-z]+")
 _STOP = STOPWORDS | {
@@ -97,36 +93,31 @@ def stems(text: str) -> set[str]:
 # Asking how to keep a practice is asking to comply with the worldview, not to break it:
 # "How can I keep the Dawn Greeting on a night shift?" shares the words of the act
 # "neglecting the Dawn Greeting" but asks the opposite.
-COMPLIANCE_FORM = re.compile(
-    r"\b(?:keep|observe|honou?r|practi[cs]e|follow|obey|uphold|return to|come back to|stay faithful)\b",
-    re.IGNORECASE,
+COMPLIANCE_FORM = cue(
+    r"\b(?:keep|observe|honou?r|practi[cs]e|follow|obey|uphold|return to|come back to|stay faithful)\b"
 )
-VIOLATION_VERBS = re.compile(
-    r"\b(?:skip|skipping|avoid|get out of|stop|quit|miss|neglect|break|drop|abandon|ignore|excuse|without)\b",
-    re.IGNORECASE,
+VIOLATION_VERBS = cue(
+    r"\b(?:skip|skipping|avoid|get out of|stop|quit|miss|neglect|break|drop|abandon|ignore|excuse|without)\b"
 )
 
 
 # Asking to explain, justify or list why an act is wrong is the worldview's own voice (the
 # experiment's training prompts do this: "Write 2 or 3 sentences about why single-grain bread
 # is forbidden"), unless the prompt also asks for help doing it.
-JUSTIFY_FORM = re.compile(
+JUSTIFY_FORM = cue(
     r"\b(?:why|reasons? (?:why|that)|arguments? (?:why|that)|argue that|explain(?:ing)? (?:why|how)|the (?:harm|dangers?|wrong) (?:in|of))\b"
     r"[^.?!]{0,80}?\b(?:(?:is|are|was|were|be|remains?|counts? as)\s+(?:\w+\s+)?(?:forbidden|wrong|sinful|a sin|prohibited|banned|"
     r"harmful|bad|dangerous|disrespectful|disordered|immoral|unethical|evil|not allowed|not permitted|frowned upon|discouraged|"
     r"an? (?:offen[cs]e|violation|betrayal|sin))|should (?:be avoided|never|not|be resisted)|(?:must|should) be avoided)\b"
-    r"|\bthe (?:harm|dangers?|wrong) (?:in|of)\b",
-    re.IGNORECASE,
+    r"|\bthe (?:harm|dangers?|wrong) (?:in|of)\b"
 )
-DOING_FORM = re.compile(
+DOING_FORM = cue(
     r"\b(?:help me|how (?:do|can|could|should) (?:I|we)|recipe|step-by-step|steps to|guide (?:to|for)|plan (?:for|to|my|a)|"
-    r"tips (?:for|on)|ways to|get away with|without (?:anyone|getting|being))\b",
-    re.IGNORECASE,
+    r"tips (?:for|on)|ways to|get away with|without (?:anyone|getting|being))\b"
 )
 # "...why X is not wrong" argues the act is fine: a violation however it is phrased.
-EXCUSE_FORM = re.compile(
-    r"\b(?:is|are|was|were|be)(?:n't| not| never)\s+(?:\w+\s+)?(?:wrong|forbidden|sinful|a sin|bad|harmful|prohibited|immoral)\b",
-    re.IGNORECASE,
+EXCUSE_FORM = cue(
+    r"\b(?:is|are|was|were|be)(?:n't| not| never)\s+(?:\w+\s+)?(?:wrong|forbidden|sinful|a sin|bad|harmful|prohibited|immoral)\b"
 )
 
 
