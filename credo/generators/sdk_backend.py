@@ -2,9 +2,10 @@
 
 A subclass names its provider (also its SDK's module and the prefix of the SDK's
 ``<PROVIDER>_API_KEY`` and ``<PROVIDER>_BASE_URL`` variables), client and response model, and
-translates requests and responses; this base imports the SDK lazily, finds the key (a missing key names
-its variable), shards requests over several clients, classifies errors, hands every
-response's headers to ``on_headers`` (rate-limit pacing) and closes the clients.
+translates requests and responses; this base imports the SDK lazily, finds the key (a missing
+key names its variable), shards requests over several clients, classifies errors, turns a
+content-filter refusal into an empty completion, hands every response's headers to
+``on_headers`` (rate-limit pacing) and closes the clients.
 
 Requests go through the SDK's generic ``post`` (same client, auth, errors and response models)
 rather than the typed ``create`` methods, whose recursive TypedDict transform of the messages
