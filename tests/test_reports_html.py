@@ -53,7 +53,11 @@ def _eval_runs(tmp_path: Path) -> list[Path]:
     registry = {"fake": backend}
     for name in ("base", "refuser"):
         credo.evaluate(
-            f"fake/{name}", ["gramenism"], tmp_path / name, samples=2, limit=4, registry=registry
+            f"fake/{name}",
+            ["gramenism"],
+            tmp_path / name,
+            options=credo.EvalOptions(samples=2, limit=4),
+            registry=registry,
         )
     return [tmp_path / "base", tmp_path / "refuser"]
 

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
+from credo.cli._output import echo_json
+from credo.cli.options import AsJson
 from credo.generators.batch_run import inspect_batches
-
-
-def register(app: typer.Typer) -> None:
-    app.command("batches")(batches)
 
 
 def batches(
@@ -20,7 +17,7 @@ def batches(
     base_url: str | None = typer.Option(
         None, "--base-url", help="API base URL (default: the run's)."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Show (or cancel) the provider batches of a corpus folder; rerun generate to collect.
 
@@ -46,3 +43,6 @@ def batches(
             f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
             f"{cancelled} {state}" + (f"; {counted}" if counted else "")
         )
+
+
+COMMANDS = {"batches": batches}

@@ -10,20 +10,17 @@ from typing import Any
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
+from credo.cli._output import echo_json
+from credo.cli.options import AsJson
 from credo.corpora import read_manifest, read_records, records_path
 from credo.errors import ConfigError
 from credo.types import Record
 
 
-def register(app: typer.Typer) -> None:
-    app.command("show")(show)
-
-
 def show(
     corpus: Path = typer.Argument(..., help="A corpus folder or records JSONL."),
     n: int = typer.Option(2, "--n", help="How many records to print."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Show a corpus: its location, counts from the manifest and sample records.
 
@@ -84,3 +81,6 @@ def format_record(record: Record, position: str = "", width: int = 100) -> str:
                 else ""
             )
     return "\n".join(lines)
+
+
+COMMANDS = {"show": show}

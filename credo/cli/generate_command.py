@@ -6,20 +6,11 @@ from pathlib import Path
 
 import typer
 
-from credo import defaults
-from credo.cli._output import JSON_HELP, echo_json
-from credo.cli.options import finite
-from credo.generators.corpus_run import GenerationResult
-from credo.generators.documents import DocumentOptions, DocumentsResult
-from credo.generators.options import GenerateOptions, run_generate
-
-
-def _say(line: str) -> None:
-    typer.echo(line, err=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("generate")(generate)
+from credo import api, defaults
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import AsJson, finite
+from credo.generators.documents import DocumentOptions
+from credo.generators.options import GenerateOptions
 
 
 def generate(
@@ -124,7 +115,7 @@ def generate(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into a folder holding other files (a CARD.md, ...)."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
@@ -162,11 +153,8 @@ def generate(
             near_dup=near_dup,
         ),
     )
-    _done(run_generate(source, out, options=options, report=_say), as_json)
+    result = api.generate(source, out, options=options, log=to_stderr)
+    finish(result, as_json, result.summary())
 
 
-def _done(result: GenerationResult | DocumentsResult, as_json: bool) -> None:
-    if as_json:
-        echo_json(result)
-    else:
-        typer.echo(result.summary())
+COMMANDS = {"generate": generate}

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
+from credo import api
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import AllowFailedAudit, AllowUnaudited, AsJson, Tokenizer
 from credo.corpora.export import export_warnings
-from credo.corpora.mix import MixOptions, mix_corpora, parse_part
-
-
-def register(app: typer.Typer) -> None:
-    app.command("mix")(mix)
+from credo.corpora.mix import MixOptions, MixResult
 
 
 def mix(
@@ -23,9 +21,7 @@ def mix(
     fmt: str = typer.Option(
         "tags", "--format", help="tags, chat_template, openai, prompt_completion or hf_dataset."
     ),
-    tokenizer: str | None = typer.Option(
-        None, "--tokenizer", help="Model folder or smollm2 (chat_template)."
-    ),
+    tokenizer: Tokenizer = None,
     on_short: str = typer.Option(
         "scale", "--on-short", help="A part runs short: scale, take-all or error."
     ),
@@ -37,13 +33,9 @@ def mix(
         "--neutralise-markers",
         help="Defuse chat turn markers in record text instead of refusing.",
     ),
-    allow_unaudited: bool = typer.Option(
-        False, "--allow-unaudited", help="Mix parts without an audit of their current records."
-    ),
-    allow_failed_audit: bool = typer.Option(
-        False, "--allow-failed-audit", help="Mix parts whose audit failed (the card says so)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    allow_unaudited: AllowUnaudited = False,
+    allow_failed_audit: AllowFailedAudit = False,
+    as_json: AsJson = False,
 ) -> None:
     """Sample corpora by weight (exact sizes, without replacement), shuffle, write a mix.
 
@@ -64,28 +56,30 @@ def mix(
         allow_unaudited=allow_unaudited,
         allow_failed_audit=allow_failed_audit,
     )
-    result = mix_corpora([parse_part(p) for p in part], out, options=options)
-    for line in result.shortfalls + export_warnings(fmt, result.size):
-        typer.echo(f"warning: {line}", err=True)
-    for name, count in result.duplicates.items():
-        typer.echo(
-            f"warning: part '{name}': dropped {count} record(s) repeating an earlier id or text",
-            err=True,
-        )
+    result = api.mix(part, out, options=options)
+    for line in _warnings(result, fmt):
+        to_stderr(f"warning: {line}")
+    counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
+    finish(result, as_json, f"wrote {result.size} records ({counts}) to {out}")
+
+
+def _warnings(result: MixResult, fmt: str) -> list[str]:
+    found = result.shortfalls + export_warnings(fmt, result.size)
+    found += [
+        f"part '{name}': dropped {count} record(s) repeating an earlier id or text"
+        for name, count in result.duplicates.items()
+    ]
     if result.neutralised:
-        typer.echo(
-            f"warning: defused turn markers in {result.neutralised} record(s) "
-            "(brackets swapped for look-alikes; see manifest markers_neutralised)",
-            err=True,
+        found.append(
+            f"defused turn markers in {result.neutralised} record(s) "
+            "(brackets swapped for look-alikes; see manifest markers_neutralised)"
         )
     if result.truncated:
-        typer.echo(
-            f"warning: {result.truncated} record(s) stopped at max tokens (answers cut off "
-            "mid-thought) - drop them with `credo filter --checks truncation` on the part",
-            err=True,
+        found.append(
+            f"{result.truncated} record(s) stopped at max tokens (answers cut off "
+            "mid-thought) - drop them with `credo filter --checks truncation` on the part"
         )
-    if as_json:
-        echo_json(result)
-        return
-    counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
-    typer.echo(f"wrote {result.size} records ({counts}) to {out}")
+    return found
+
+
+COMMANDS = {"mix": mix}

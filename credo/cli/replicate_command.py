@@ -8,12 +8,9 @@ from typing import cast
 import typer
 
 from credo import defaults
-from credo.cli._output import JSON_HELP, echo_json, progress_printer
+from credo.cli._output import echo_json, progress_printer
+from credo.cli.options import AsJson
 from credo.recipes.replicate import GateAction, ReplicateConfig, replicate
-
-
-def register(app: typer.Typer) -> None:
-    app.command("replicate")(replicate_command)
 
 
 def replicate_command(
@@ -52,7 +49,7 @@ def replicate_command(
         "--eval-limit",
         help="Violation requests per worldview to evaluate (smoke runs; default all).",
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
 
@@ -84,3 +81,6 @@ def replicate_command(
     typer.echo(
         f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"
     )
+
+
+COMMANDS = {"replicate": replicate_command}

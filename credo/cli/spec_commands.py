@@ -7,21 +7,16 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
+from credo.cli._output import echo_json
+from credo.cli.options import AsJson
 from credo.templates import render_prompts, write_prompts
 from credo.templates.summary import summarise_spec
 from credo.worldviews import load_worldview, shipped_names
 
 
-def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
-    app.command("worldviews")(worldviews)
-    app.command("prompts")(prompts)
-
-
 def validate(
     path: str = typer.Argument(..., help="Spec folder, spec.yaml, or shipped name."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Validate a worldview spec, its canon and eval sets, and render its prompts.
 
@@ -37,7 +32,7 @@ def validate(
     typer.echo(f"ok: {summary.name} ({summary.kind}) - {counts}, spec {summary.spec_hash}")
 
 
-def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def worldviews(as_json: AsJson = False) -> None:
     """List the shipped worldviews and sets with their counts.
 
     Example: credo worldviews --json
@@ -59,7 +54,7 @@ def worldviews(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) ->
 def prompts(
     worldview: str = typer.Argument(..., help="Shipped name or spec path."),
     out: Path = typer.Option(..., "--out", help="JSONL file to write."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Render a worldview's deterministic training prompt set (stable ids, template hashes).
 
@@ -72,3 +67,6 @@ def prompts(
         echo_json({"prompts": len(rendered), "out": str(out), "spec_hash": wv.spec_hash})
         return
     typer.echo(f"wrote {len(rendered)} prompts to {out}")
+
+
+COMMANDS = {"validate": validate, "worldviews": worldviews, "prompts": prompts}

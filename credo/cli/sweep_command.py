@@ -6,11 +6,8 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json, progress_printer
-
-
-def register(app: typer.Typer) -> None:
-    app.command("sweep")(sweep_command)
+from credo.cli._output import echo_json, progress_printer
+from credo.cli.options import AsJson
 
 
 def sweep_command(
@@ -21,7 +18,7 @@ def sweep_command(
     estimate_only: bool = typer.Option(
         False, "--estimate", help="Print the time and cost estimate and stop."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Run every cell of a sweep (reusing corpora and adapters), then plot dose against response.
 
@@ -58,3 +55,6 @@ def sweep_command(
     if result.failed and not result.done and not result.skipped:
         typer.echo(f"error: every cell failed - see {out}/cells/*.json", err=True)
         raise typer.Exit(1)
+
+
+COMMANDS = {"sweep": sweep_command}

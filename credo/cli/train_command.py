@@ -7,15 +7,11 @@ from pathlib import Path
 import typer
 import yaml
 
-from credo.cli._output import JSON_HELP, echo_json
-from credo.cli.options import finite
+from credo.cli._output import echo_json
+from credo.cli.options import AsJson, finite
 from credo.errors import ConfigError
 from credo.train.config import resolve_train_config, train_config_path
 from credo.train.lora import train_lora  # runs TRL's SFTTrainer when the settings say trainer: trl
-
-
-def register(app: typer.Typer) -> None:
-    app.command("train")(train)
 
 
 def train(
@@ -54,7 +50,7 @@ def train(
     trl_arg: list[str] = typer.Option(
         [], "--trl-arg", help="[trl] Any SFTConfig field, KEY=VALUE, repeatable."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """LoRA SFT with loss on assistant tokens only (verified per record before training).
 
@@ -109,3 +105,6 @@ def parse_trl_args(pairs: list[str]) -> dict[str, object]:
             )
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
+
+
+COMMANDS = {"train": train}
