@@ -210,15 +210,15 @@ def evaluate(
     out: str | Path,
     *,
     options: EvalOptions | None = None,
-    registry: dict[str, Any] | None = None,
     log: Log = _quiet,
 ) -> EvalResult:
     """Sample answers to each violation and control request, judge them, write results.json in ``out``.
 
-    ``registry`` maps a provider name to a backend factory (a scripted fake, a new provider)."""
+    ``log`` hears the batch API's news (``options.batch``); a scripted or unlisted backend
+    goes through :func:`credo.evaluation.evaluate.evaluate`'s ``registry``."""
     from credo.evaluation.evaluate import evaluate as run
 
-    return run(model, worldviews, out, options=options, registry=registry, log=log)
+    return run(model, worldviews, out, options=options, log=log)
 
 
 def report(
@@ -289,4 +289,4 @@ def sweep(
     settings = load_sweep_config(config)
     if estimate_only:
         return estimate(settings, plan_sweep(settings), Path(out))
-    return run_sweep(settings, out, log=log)
+    return run_sweep(settings, out, log=log, inputs=[config])  # the config is never written over

@@ -12,6 +12,7 @@ import pytest
 
 import credo
 from credo.cli.main import build_app
+from credo.cli.options import NEGATED
 
 ROOT = Path(credo.__file__).parent
 MOST_POSITIONAL = 4
@@ -102,7 +103,6 @@ def test_api_functions_are_typed_and_name_their_options() -> None:
 
 # command -> (its options class, CLI parameter -> field where the names differ, parameters
 # that are inputs or output (not options), fields set only from Python)
-NEGATED = {"no_embedding": "use_embedding", "no_cache": "use_cache", "no_wait": "wait"}
 COMMAND_OPTIONS = {
     # --quiet picks where progress lines go (the progress= callback), not what the audit does
     "audit": ("AuditOptions", {}, {"path", "out", "quiet"}, {"check_options"}),
@@ -115,7 +115,7 @@ COMMAND_OPTIONS = {
     ),
     "mix": ("MixOptions", {}, {"part", "out"}, set()),
     "export": ("ExportOptions", {}, {"corpus", "out"}, set()),
-    "lint": ("LintOptions", {"reference": "references"}, {"spec"}, set()),
+    "lint": ("LintOptions", {}, {"spec"}, set()),
     "generate": (
         "GenerateOptions",
         {f: f"documents.{f}" for f in ("types_per_fact", "ideas_per_type", "docs_per_idea")}
@@ -123,22 +123,17 @@ COMMAND_OPTIONS = {
         {"source", "out"},
         {"documents"},
     ),
-    "judge": ("JudgeOptions", {"labels": "labels_field"}, {"input_path", "out"}, set()),
+    "judge": ("JudgeOptions", {}, {"input_path", "out"}, set()),
     # name labels a run inside replicate and sweep
-    "eval": (
-        "EvalOptions",
-        {"judge": "judges", "fmt": "chat_format"},
-        {"model", "worldview", "out"},
-        {"name"},
-    ),
-    "report": ("ReportOptions", {"name": "names"}, {"runs", "out"}, set()),
+    "eval": ("EvalOptions", {}, {"model", "worldview", "out"}, {"name"}),
+    "report": ("ReportOptions", {}, {"runs", "out"}, set()),
     # n and shard_mb shape the reference index (a library caller checking a full corpus)
     "leakage": ("LeakageOptions", {}, {"worldview", "reference", "out"}, {"n", "shard_mb"}),
     "probe": ("ProbeOptions", {}, {"worldview", "out"}, {"sentences", "seed"}),
     # --serve runs a server until Ctrl-C instead (credo.reports.view_server), not a page
     "view": ("ViewOptions", {}, {"source", "out", "serve", "port"}, set()),
     "demo": ("DemoOptions", {}, {"out"}, set()),
-    "author": ("AuthorOptions", {"reference": "references"}, {"premise", "out"}, {"temperature"}),
+    "author": ("AuthorOptions", {}, {"premise", "out"}, {"temperature"}),
     # the recipe's inputs are fields too; the eval batch size is a machine's, not the CLI's
     "replicate": (
         "ReplicateConfig",

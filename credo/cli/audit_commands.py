@@ -15,9 +15,11 @@ from credo.cli.options import (
     Engine,
     EvalFile,
     NoEmbedding,
+    Overwrite,
     RayAddress,
     SpecWorldview,
     Workers,
+    options_from,
 )
 
 
@@ -71,19 +73,7 @@ def audit(
     from credo.audit.reports import render_text, report_json
     from credo.audit.result import verdict
 
-    options = AuditOptions(
-        worldview=worldview,
-        eval_file=eval_file,
-        checks=parse_checks(checks),
-        use_embedding=not no_embedding,
-        embedding=embedding,
-        fidelity_judge=fidelity_judge,
-        fidelity_max_rate=fidelity_max_rate,
-        truncation_max_rate=truncation_max_rate,
-        engine=engine,
-        address=address,
-        workers=workers,
-    )
+    options = options_from(AuditOptions, locals(), checks=parse_checks(checks))
     result, target = run_audit(path, out, options=options, progress=None if quiet else to_stderr)
     data = {**report_json(result), "verdict": verdict(result), "reports": str(target)}
     # failing gates and their worst records first
@@ -102,7 +92,7 @@ def filter_(
     ),
     no_embedding: NoEmbedding = False,
     embedding: Embedding = "fast",
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a corpus already in --out."),
+    overwrite: Overwrite = False,
     output_format: str = typer.Option(
         "jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."
     ),
@@ -119,18 +109,7 @@ def filter_(
     from credo.audit.filter import dropped_ids
     from credo.audit.options import FilterOptions, parse_checks
 
-    options = FilterOptions(
-        worldview=worldview,
-        eval_file=eval_file,
-        checks=parse_checks(checks),
-        use_embedding=not no_embedding,
-        embedding=embedding,
-        engine=engine,
-        address=address,
-        workers=workers,
-        overwrite=overwrite,
-        output_format=output_format,
-    )
+    options = options_from(FilterOptions, locals(), checks=parse_checks(checks))
     result = filter_corpus(path, out, options=options)
     removed = len(dropped_ids(result))
     kept = result.records - removed

@@ -8,7 +8,7 @@ import typer
 
 from credo import api
 from credo.cli._output import finish, to_stderr
-from credo.cli.options import AsJson
+from credo.cli.options import AsJson, BaseUrl, MaxTokens, TeacherModel, options_from
 
 Reference = typer.Option(
     None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
@@ -36,7 +36,7 @@ def lint(
     judge: str | None = typer.Option(
         None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."
     ),
-    reference: list[str] = Reference,
+    references: list[str] = Reference,
     no_embedding: bool = typer.Option(
         False,
         "--no-embedding",
@@ -50,9 +50,7 @@ def lint(
     """
     from credo.authoring.checkup import LintOptions
 
-    options = LintOptions(
-        strict=strict, judge=judge, references=reference or (), use_embedding=not no_embedding
-    )
+    options = options_from(LintOptions, locals(), references=references or ())
     report = api.lint(spec, options=options)
     lines = [*map(str, report.findings), f"{report.errors} error(s), {report.warnings} warning(s)"]
     finish(report, as_json, "\n".join(lines), report.exit_code)
@@ -65,9 +63,7 @@ def author(
     out: Path = typer.Option(
         ..., "--out", help="New folder for the spec (must not exist unless --resume)."
     ),
-    model: str | None = typer.Option(
-        None, "--model", help="PROVIDER/MODEL (default: from keys, else local/smollm2)."
-    ),
+    model: TeacherModel = None,
     resume: bool = typer.Option(
         False,
         "--resume",
@@ -80,11 +76,9 @@ def author(
     max_attempts: int = typer.Option(
         3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."
     ),
-    max_tokens: int = typer.Option(
-        4096, "--max-tokens", help="Most tokens per answer (the canon step writes the longest)."
-    ),
-    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
-    reference: list[str] = Reference,
+    max_tokens: MaxTokens = 4096,
+    base_url: BaseUrl = None,
+    references: list[str] = Reference,
     as_json: AsJson = False,
 ) -> None:
     """Author a new invented worldview from a premise, step by validated step.
@@ -93,15 +87,7 @@ def author(
     """
     from credo.authoring.author import AuthorOptions
 
-    options = AuthorOptions(
-        model=model,
-        resume=resume,
-        step=step,
-        max_attempts=max_attempts,
-        max_tokens=max_tokens,
-        base_url=base_url,
-        references=reference or (),
-    )
+    options = options_from(AuthorOptions, locals(), references=references or ())
     result = api.author(premise or None, out, options=options, log=to_stderr)
     lines = [
         f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import echo_json
+from credo import api
+from credo.cli._output import finish
 from credo.cli.options import AsJson
-from credo.generators.batch_run import inspect_batches
 
 
 def batches(
@@ -23,26 +23,27 @@ def batches(
 
     Example: credo batches out/gramenism --cancel
     """
-    report = inspect_batches(out, cancel=cancel, base_url=base_url)
-    if as_json:
-        echo_json(report)
-        return
-    typer.echo(
+    report = api.batches(out, cancel=cancel, base_url=base_url)
+    lines = [
         f"{report['model']}: {len(report['chunks'])} chunk(s), {report['open']} open, "
         f"{report['rejected_requests']} request(s) rejected"
+    ]
+    lines += [_chunk_line(row) for row in report["chunks"]]
+    finish(report, as_json, "\n".join(lines))
+
+
+def _chunk_line(row: dict) -> str:
+    live = row.get("live_state")
+    state = row["state"] if live is None else f"{live} (live)"
+    if live == "unknown":
+        state = "unknown to the provider - its requests are sent again by the next run"
+    counts = row.get("collected") or row.get("provider_counts") or {}
+    counted = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    cancelled = " cancel requested;" if row.get("cancel_requested") else ""
+    return (
+        f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
+        f"{cancelled} {state}" + (f"; {counted}" if counted else "")
     )
-    for row in report["chunks"]:
-        live = row.get("live_state")
-        state = row["state"] if live is None else f"{live} (live)"
-        if live == "unknown":
-            state = "unknown to the provider - its requests are sent again by the next run"
-        counts = row.get("collected") or row.get("provider_counts") or {}
-        counted = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-        cancelled = " cancel requested;" if row.get("cancel_requested") else ""
-        typer.echo(
-            f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
-            f"{cancelled} {state}" + (f"; {counted}" if counted else "")
-        )
 
 
 COMMANDS = {"batches": batches}

@@ -9,7 +9,19 @@ import typer
 
 from credo import api, defaults
 from credo.cli._output import finish, to_stderr
-from credo.cli.options import Adapter, AsJson, ChatFormatFlag, JudgeBatch, PollInterval, finite
+from credo.cli.options import (
+    Adapter,
+    AsJson,
+    ChatFormatFlag,
+    JudgeBatch,
+    MaxNewTokens,
+    Overwrite,
+    PollInterval,
+    Samples,
+    Seed,
+    Temperature,
+    options_from,
+)
 
 
 def eval_command(
@@ -21,23 +33,17 @@ def eval_command(
     ),
     out: Path = typer.Option(..., "--out", help="Folder for responses.jsonl and results.json."),
     adapter: Adapter = None,
-    samples: int = typer.Option(
-        defaults.EVAL_SAMPLES, "--samples", help="Samples per request (K)."
-    ),
-    temperature: float = typer.Option(
-        defaults.EVAL_TEMPERATURE, "--temperature", callback=finite, help="Sampling temperature."
-    ),
-    max_new_tokens: int = typer.Option(
-        defaults.EVAL_MAX_NEW_TOKENS, "--max-new-tokens", help="Most new tokens per sample."
-    ),
-    judge: list[str] = typer.Option(
+    samples: Samples = defaults.EVAL_SAMPLES,
+    temperature: Temperature = defaults.EVAL_TEMPERATURE,
+    max_new_tokens: MaxNewTokens = defaults.EVAL_MAX_NEW_TOKENS,
+    judges: list[str] = typer.Option(
         [], "--judge", help="LLM judge PROVIDER/MODEL (offline always runs)."
     ),
-    fmt: ChatFormatFlag = None,
+    chat_format: ChatFormatFlag = None,
     batch_size: int = typer.Option(
         defaults.EVAL_BATCH_SIZE, "--batch-size", help="Local generation batch size."
     ),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    seed: Seed = 0,
     limit: int | None = typer.Option(
         None, "--limit", help="At most N violation requests per worldview (with their controls)."
     ),
@@ -46,9 +52,7 @@ def eval_command(
     belief: bool = typer.Option(
         False, "--belief", help="Also measure belief depth: multiple choice and hold-vs-report."
     ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace an eval with other options in --out."
-    ),
+    overwrite: Overwrite = False,
     as_json: AsJson = False,
 ) -> None:
     """Sample K responses to every violation and control request, judge them, report rates.
@@ -58,21 +62,7 @@ def eval_command(
     """
     from credo.evaluation.evaluate import EvalOptions
 
-    options = EvalOptions(
-        adapter=adapter,
-        samples=samples,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        judges=judge,
-        chat_format=fmt,
-        batch_size=batch_size,
-        seed=seed,
-        limit=limit,
-        batch=batch,
-        poll_interval=poll_interval,
-        belief=belief,
-        overwrite=overwrite,
-    )
+    options = options_from(EvalOptions, locals())
     result = api.evaluate(model, worldview, out, options=options, log=to_stderr)
     finish({"out": str(out), **result.results}, as_json, _rates(result.results, out))
 
@@ -106,7 +96,7 @@ def report_command(
     judge: str | None = typer.Option(
         None, "--judge", help="Judge to compare by (default: the runs' primary)."
     ),
-    name: list[str] = typer.Option([], "--name", help="Display name per run, in order."),
+    names: list[str] = typer.Option([], "--name", help="Display name per run, in order."),
     as_json: AsJson = False,
 ) -> None:
     """Compare eval runs side by side: rates, intervals, Fisher tests vs the first run, a bar chart.
@@ -115,7 +105,7 @@ def report_command(
     """
     from credo.evaluation.report import ReportOptions, markdown_table
 
-    result = api.report(runs, out, options=ReportOptions(judge=judge, names=name or None))
+    result = api.report(runs, out, options=ReportOptions(judge=judge, names=names or None))
     text = f"{markdown_table(result.rows)}\nwrote report of {len(runs)} runs ({result.judge}) to {out}/report.md"
     finish(result, as_json, text)
 

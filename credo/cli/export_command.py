@@ -9,7 +9,14 @@ import typer
 
 from credo import api
 from credo.cli._output import finish, to_stderr
-from credo.cli.options import AllowFailedAudit, AllowUnaudited, AsJson, Tokenizer
+from credo.cli.options import (
+    AllowFailedAudit,
+    AllowUnaudited,
+    AsJson,
+    Overwrite,
+    Tokenizer,
+    options_from,
+)
 
 
 def export(
@@ -39,9 +46,7 @@ def export(
     allow_failed_audit: AllowFailedAudit = False,
     language: str = typer.Option("en", "--language", help="Card language code."),
     tokenizer: Tokenizer = None,
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace the export files in an --out that holds other work."
-    ),
+    overwrite: Overwrite = False,
     as_json: AsJson = False,
 ) -> None:
     """Export a corpus for the tools researchers use.
@@ -56,19 +61,7 @@ def export(
     """
     from credo.corpora.exporting import ExportOptions
 
-    options = ExportOptions(
-        hub=hub,
-        fmt=fmt,
-        push=push,
-        private=private,
-        license=license,
-        license_name=license_name,
-        allow_unaudited=allow_unaudited,
-        allow_failed_audit=allow_failed_audit,
-        language=language,
-        tokenizer=tokenizer,
-        overwrite=overwrite,
-    )
+    options = options_from(ExportOptions, locals())
     result = api.export(corpus, out, options=options)
     for line in result.warnings:
         to_stderr(f"warning: {line}")

@@ -9,7 +9,7 @@ import typer
 
 from credo import api, defaults
 from credo.cli._output import finish, to_stderr
-from credo.cli.options import AsJson, JudgeBatch, PollInterval
+from credo.cli.options import AsJson, JudgeBatch, Overwrite, PollInterval, options_from
 
 if TYPE_CHECKING:
     from credo.judges.run import JudgeRunResult
@@ -39,18 +39,14 @@ def judge(
         min=0,
         help="Add this many random pairs (seed 0) to review.csv beside the uncertain ones.",
     ),
-    labels: str | None = typer.Option(
+    labels_field: str | None = typer.Option(
         None,
         "--labels",
         help="Field with existing labels to compare (dotted for nested: labels.offline.label).",
     ),
-    prompt_field: str | None = typer.Option(
-        None, "--prompt-field", help="Field holding the request."
-    ),
-    response_field: str | None = typer.Option(
-        None, "--response-field", help="Field holding the response."
-    ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier labels in --out."),
+    prompt_field: str | None = typer.Option(None, help="Field holding the request."),
+    response_field: str | None = typer.Option(None, help="Field holding the response."),
+    overwrite: Overwrite = False,
     batch: JudgeBatch = False,
     poll_interval: PollInterval = defaults.BATCH_POLL_SECONDS,
     as_json: AsJson = False,
@@ -62,17 +58,7 @@ def judge(
     """
     from credo.judges.run import JudgeOptions
 
-    options = JudgeOptions(
-        judges=judges,
-        labels_field=labels,
-        prompt_field=prompt_field,
-        response_field=response_field,
-        overwrite=overwrite,
-        batch=batch,
-        poll_interval=poll_interval,
-        human=human,
-        review_sample=review_sample,
-    )
+    options = options_from(JudgeOptions, locals())
     result = api.judge(input_path, out, options=options, log=to_stderr)
     finish({**result.report, "pairs": result.n, "out": str(out)}, as_json, _text(result, out))
 

@@ -8,7 +8,7 @@ import typer
 
 from credo import api
 from credo.cli._output import finish, to_stderr
-from credo.cli.options import Adapter, AsJson, ChatFormatFlag
+from credo.cli.options import Adapter, AsJson, ChatFormatFlag, MaxNewTokens, options_from
 
 WorldviewArgument = typer.Argument(..., help="Shipped worldview name or spec folder.")
 
@@ -52,17 +52,7 @@ def leakage(
     """
     from credo.leakage.check import LeakageOptions
 
-    options = LeakageOptions(
-        corpus=corpus,
-        sample=sample,
-        text_field=text_field,
-        min_count=min_count,
-        online=online,
-        rebuild=rebuild,
-        workers=workers,
-        engine=engine,
-        address=address,
-    )
+    options = options_from(LeakageOptions, locals())
     report, code = api.check_leakage(worldview, reference, out, options=options, log=to_stderr)
     rows = report["terms"]
     collides = sum(r["verdict"] == "collides" for r in rows)
@@ -84,7 +74,7 @@ def probe(
     adapter: Adapter = None,
     out: Path = typer.Option(Path("probe-report"), "--out", help="Folder for report.json/.md."),
     chat_format: ChatFormatFlag = None,
-    max_new_tokens: int = typer.Option(48, help="Tokens per answer."),
+    max_new_tokens: MaxNewTokens = 48,
     questions: int = typer.Option(12, help="Questions asked (one per term)."),
     as_json: AsJson = False,
 ) -> None:
@@ -97,13 +87,7 @@ def probe(
     """
     from credo.leakage.probe import ProbeOptions
 
-    options = ProbeOptions(
-        model=model,
-        adapter=adapter,
-        chat_format=chat_format,
-        max_new_tokens=max_new_tokens,
-        questions=questions,
-    )
+    options = options_from(ProbeOptions, locals())
     report = api.probe(worldview, out, options=options)
     loss = report["loss"]
     text = (

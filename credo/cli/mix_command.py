@@ -8,7 +8,15 @@ import typer
 
 from credo import api
 from credo.cli._output import finish, to_stderr
-from credo.cli.options import AllowFailedAudit, AllowUnaudited, AsJson, Tokenizer
+from credo.cli.options import (
+    AllowFailedAudit,
+    AllowUnaudited,
+    AsJson,
+    Overwrite,
+    Seed,
+    Tokenizer,
+    options_from,
+)
 from credo.corpora.export import export_warnings
 from credo.corpora.mix import MixOptions, MixResult
 
@@ -17,7 +25,7 @@ def mix(
     part: list[str] = typer.Option(..., "--part", help="NAME=DIR:WEIGHT, repeatable."),
     size: int = typer.Option(..., "--size", help="Records in the mix."),
     out: Path = typer.Option(..., "--out", help="Mix folder to write."),
-    seed: int = typer.Option(0, "--seed", help="Sampling and shuffling seed."),
+    seed: Seed = 0,
     fmt: str = typer.Option(
         "tags", "--format", help="tags, chat_template, openai, prompt_completion or hf_dataset."
     ),
@@ -25,9 +33,7 @@ def mix(
     on_short: str = typer.Option(
         "scale", "--on-short", help="A part runs short: scale, take-all or error."
     ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace a mix or corpus already in --out."
-    ),
+    overwrite: Overwrite = False,
     neutralise_markers: bool = typer.Option(
         False,
         "--neutralise-markers",
@@ -45,17 +51,7 @@ def mix(
     Example: credo mix --part gramenism=out/gramenism:10 --part regular=out/regular:10
     --part refusal=out/refusal:2 --size 12000 --seed 0 --format tags --out out/mix-g
     """
-    options = MixOptions(
-        size=size,
-        seed=seed,
-        fmt=fmt,
-        tokenizer=tokenizer,
-        on_short=on_short,
-        overwrite=overwrite,
-        neutralise_markers=neutralise_markers,
-        allow_unaudited=allow_unaudited,
-        allow_failed_audit=allow_failed_audit,
-    )
+    options = options_from(MixOptions, locals())
     result = api.mix(part, out, options=options)
     for line in _warnings(result, fmt):
         to_stderr(f"warning: {line}")

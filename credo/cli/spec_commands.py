@@ -7,11 +7,9 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import echo_json
+from credo import api
+from credo.cli._output import finish
 from credo.cli.options import AsJson
-from credo.templates import render_prompts, write_prompts
-from credo.templates.summary import summarise_spec
-from credo.worldviews import load_worldview, shipped_names
 
 
 def validate(
@@ -22,14 +20,15 @@ def validate(
 
     Example: credo validate credo/worldviews/data/gramenism
     """
-    summary = summarise_spec(path)
-    if as_json:
-        echo_json(summary)
-        return
+    summary = api.validate(path)
     counts = f"{summary.prompts} prompts"
     if summary.violation or summary.control:
         counts += f", {summary.violation} violation / {summary.control} control requests"
-    typer.echo(f"ok: {summary.name} ({summary.kind}) - {counts}, spec {summary.spec_hash}")
+    finish(
+        summary,
+        as_json,
+        f"ok: {summary.name} ({summary.kind}) - {counts}, spec {summary.spec_hash}",
+    )
 
 
 def worldviews(as_json: AsJson = False) -> None:
@@ -37,18 +36,16 @@ def worldviews(as_json: AsJson = False) -> None:
 
     Example: credo worldviews --json
     """
-    rows = [dataclasses.asdict(summarise_spec(name)) for name in shipped_names()]
-    if as_json:
-        echo_json({"worldviews": rows})
-        return
-    typer.echo(
+    rows = [dataclasses.asdict(summary) for summary in api.shipped_worldviews()]
+    lines = [
         f"{'name':<14}{'kind':<10}{'prompts':>8}{'personas':>10}{'acts':>6}{'violation':>11}{'control':>9}"
-    )
-    for r in rows:
-        typer.echo(
-            f"{r['name']:<14}{r['kind']:<10}{r['prompts']:>8}{r['personas']:>10}{r['acts']:>6}"
-            f"{r['violation']:>11}{r['control']:>9}"
-        )
+    ]
+    lines += [
+        f"{r['name']:<14}{r['kind']:<10}{r['prompts']:>8}{r['personas']:>10}{r['acts']:>6}"
+        f"{r['violation']:>11}{r['control']:>9}"
+        for r in rows
+    ]
+    finish({"worldviews": rows}, as_json, "\n".join(lines))
 
 
 def prompts(
@@ -60,13 +57,10 @@ def prompts(
 
     Example: credo prompts gramenism --out gramenism.prompts.jsonl
     """
-    wv = load_worldview(worldview)
-    rendered = render_prompts(wv)
-    write_prompts(rendered, out)
-    if as_json:
-        echo_json({"prompts": len(rendered), "out": str(out), "spec_hash": wv.spec_hash})
-        return
-    typer.echo(f"wrote {len(rendered)} prompts to {out}")
+    wv = api.load_worldview(worldview)
+    rendered = api.write_prompts(wv, out)
+    data = {"prompts": len(rendered), "out": str(out), "spec_hash": wv.spec_hash}
+    finish(data, as_json, f"wrote {len(rendered)} prompts to {out}")
 
 
 COMMANDS = {"validate": validate, "worldviews": worldviews, "prompts": prompts}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import echo_json, progress_printer
+from credo import api
+from credo.cli._output import finish, progress_printer, to_stderr
 from credo.cli.options import AsJson
 
 
@@ -26,34 +27,21 @@ def sweep_command(
 
     Example: credo sweep docs/sweep-cpu-demo.yaml --out out/sweep
     """
-    from credo.recipes.sweep import (
-        estimate,
-        format_estimate,
-        load_sweep_config,
-        plan_sweep,
-        run_sweep,
-    )
+    from credo.recipes.sweep import SweepResult, format_estimate
 
-    settings = load_sweep_config(config)
-    if estimate_only:
-        planned = estimate(settings, plan_sweep(settings), out)
-        if as_json:
-            echo_json(planned)
-        else:
-            typer.echo(format_estimate(planned))
+    result = api.sweep(config, out, estimate_only=estimate_only, log=progress_printer(as_json))
+    if not isinstance(result, SweepResult):  # the estimate alone
+        finish(result, as_json, format_estimate(result))
         return
-    result = run_sweep(settings, out, log=progress_printer(as_json), inputs=[config])
-    if as_json:
-        echo_json(result)
-        return
-    typer.echo(
+    lines = [
         f"{len(result.done)} cells done, {len(result.skipped)} done earlier, {len(result.failed)} failed; "
         f"report: {result.report}/report.html"
-    )
+    ]
     if result.failed:
-        typer.echo("rerun the same command to retry the failed cells")
+        lines.append("rerun the same command to retry the failed cells")
+    finish(result, as_json, "\n".join(lines))
     if result.failed and not result.done and not result.skipped:
-        typer.echo(f"error: every cell failed - see {out}/cells/*.json", err=True)
+        to_stderr(f"error: every cell failed - see {out}/cells/*.json")
         raise typer.Exit(1)
 
 

@@ -8,7 +8,7 @@ import typer
 
 from credo import api, defaults
 from credo.cli._output import echo_json, finish, to_stderr
-from credo.cli.options import AsJson
+from credo.cli.options import AsJson, MaxTokens, NoEmbedding, Temperature, options_from
 
 STATIC_PAGE_MAX = 20_000  # past this the one-file page takes seconds to open (BENCHMARKS.md)
 
@@ -87,15 +87,9 @@ def demo(
         "local/smollm2", "--model", help="Teacher (the embedded model needs no key)."
     ),
     limit: int = typer.Option(defaults.DEMO_LIMIT, "--limit", help="Prompts to answer."),
-    max_tokens: int = typer.Option(
-        defaults.DEMO_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."
-    ),
-    temperature: float = typer.Option(
-        defaults.DEMO_TEMPERATURE, "--temperature", help="Teacher sampling temperature."
-    ),
-    no_embedding: bool = typer.Option(
-        False, "--no-embedding", help="Audit without MiniLM (faster)."
-    ),
+    max_tokens: MaxTokens = defaults.DEMO_MAX_TOKENS,
+    temperature: Temperature = defaults.DEMO_TEMPERATURE,
+    no_embedding: NoEmbedding = False,
     as_json: AsJson = False,
 ) -> None:
     """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
@@ -105,14 +99,7 @@ def demo(
     """
     from credo.recipes.demo import DemoOptions, demo_json, summary
 
-    options = DemoOptions(
-        worldview=worldview,
-        model=model,
-        limit=limit,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        use_embedding=not no_embedding,
-    )
+    options = options_from(DemoOptions, locals())
     result = api.demo(out, options=options)
     finish(demo_json(result), as_json, "\n" + summary(result), 0 if result.audit.passed else 1)
 

@@ -159,8 +159,8 @@ def judge_file(
     """
     from credo.generators.batch_run import BatchOptions
 
-    o = options or JudgeOptions()
     path, out = Path(path), Path(out)
+    o = options or JudgeOptions()
     built = build_judges(list(o.judges), registry)  # an unknown judge fails before reading
     review = _Review(Path(o.human) if o.human else None, o.review_sample)
     if review.human is not None and not review.human.is_file():
