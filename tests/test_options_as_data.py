@@ -251,3 +251,13 @@ def _plain(value: object) -> object:
     if value in (None, (), []):
         return None
     return list(value) if isinstance(value, list | tuple) else value
+
+
+def test_options_from_maps_parameters_onto_fields() -> None:
+    """A command's locals() become its options: same-named fields, --no-X negated, the rest
+    (inputs, --json) ignored, given values (parsed forms) winning."""
+    from credo.cli.options import options_from
+
+    flags = {"path": "corpus", "as_json": True, "workers": 3, "no_embedding": True, "checks": "a,b"}
+    built = options_from(credo.AuditOptions, flags, checks=["a", "b"])
+    assert built == credo.AuditOptions(workers=3, use_embedding=False, checks=["a", "b"])
