@@ -10,8 +10,8 @@ import yaml
 from credo.cli._output import finish
 from credo.cli.options import AsJson, finite
 from credo.errors import ConfigError
-from credo.train.config import TrainConfig, resolve_train_config, train_config_path
-from credo.train.lora import train_lora  # runs TRL's SFTTrainer when the settings say trainer: trl
+from credo.train import train as train_with  # TRL's SFTTrainer when the settings say trl
+from credo.train.config import TrainConfig
 
 
 def train(
@@ -67,8 +67,7 @@ def train(
     # every flag but the inputs is a TrainConfig setting (None: not given, a lower layer decides)
     flags = {k: v for k, v in locals().items() if k in TrainConfig.model_fields}
     flags["trl_args"] = parse_trl_args(trl_arg) if trl_arg else None
-    settings = resolve_train_config(train_config_path(config), flags)
-    result = train_lora(data, base_model, out, settings)
+    result = train_with(data, out, base_model=base_model, config=config, **flags)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""
     text = (
