@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from credo.reports.viewer import write_view
+from credo.reports.viewer import ViewOptions, write_view
 from credo.testing.browser import dump_dom, find_browser
 
 WORDS = [
@@ -99,7 +99,10 @@ def main() -> None:
             folder = Path(tmp)
             make_outputs(folder, n)
             started = time.perf_counter()
-            result = write_view(folder / "corpus", audit=folder / "audit", labels=folder / "judged")
+            result = write_view(
+                folder / "corpus",
+                options=ViewOptions(audit=folder / "audit", labels=folder / "judged"),
+            )
             written = time.perf_counter() - started
             row = {
                 "records": n,

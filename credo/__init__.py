@@ -42,14 +42,22 @@ API = (
 # Each command's options as data (what the CLI builds from its flags), served lazily too.
 OPTIONS = {
     "AuditOptions": "credo.audit.options",
+    "AuthorOptions": "credo.authoring.author",
+    "DemoOptions": "credo.recipes.demo",
     "DocumentOptions": "credo.generators.documents",
+    "EvalOptions": "credo.evaluation.evaluate",
     "ExportOptions": "credo.corpora.exporting",
     "FilterOptions": "credo.audit.options",
     "GenerateOptions": "credo.generators.options",
+    "JudgeOptions": "credo.judges.run",
+    "LeakageOptions": "credo.leakage.check",
     "LintOptions": "credo.authoring.checkup",
     "MixOptions": "credo.corpora.mix",
     "MixPart": "credo.corpora.mix",
+    "ProbeOptions": "credo.leakage.probe",
     "ReplicateConfig": "credo.recipes.replicate",
+    "ReportOptions": "credo.evaluation.report",
+    "ViewOptions": "credo.reports.viewer",
 }
 _CALLABLE_PACKAGES = ("audit", "train")
 

@@ -20,25 +20,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from credo import defaults
-
 if TYPE_CHECKING:
     from credo.audit.options import FilterOptions
     from credo.audit.result import AuditResult
-    from credo.authoring.author import AuthorResult
+    from credo.authoring.author import AuthorOptions, AuthorResult
     from credo.authoring.checkup import LintOptions, LintReport
     from credo.corpora.exporting import ExportOptions, ExportResult
     from credo.corpora.mix import MixOptions, MixPart, MixResult
-    from credo.evaluation.evaluate import EvalResult
-    from credo.evaluation.report import ReportResult
+    from credo.evaluation.evaluate import EvalOptions, EvalResult
+    from credo.evaluation.report import ReportOptions, ReportResult
     from credo.generators.corpus_run import GenerationResult
     from credo.generators.documents import DocumentsResult
     from credo.generators.options import GenerateOptions
-    from credo.judges.run import JudgeRunResult
-    from credo.recipes.demo import DemoResult
+    from credo.judges.run import JudgeOptions, JudgeRunResult
+    from credo.leakage.check import LeakageOptions
+    from credo.leakage.probe import ProbeOptions
+    from credo.recipes.demo import DemoOptions, DemoResult
     from credo.recipes.replicate import ReplicateConfig, ReplicateResult
     from credo.recipes.sweep import SweepResult
-    from credo.reports.viewer import ViewResult
+    from credo.reports.viewer import ViewOptions, ViewResult
     from credo.templates.summary import SpecSummary
     from credo.types import Prompt, Record
     from credo.worldviews.loader import LoadedWorldview
@@ -119,28 +119,20 @@ def author(
     premise: str | None,
     out: str | Path,
     *,
-    model: str | None = None,
-    resume: bool = False,
-    step: str | None = None,
-    max_attempts: int = 3,
-    max_tokens: int = 4096,
-    base_url: str | None = None,
+    options: AuthorOptions | None = None,
     log: Log = _quiet,
 ) -> AuthorResult:
-    """Author an invented worldview from a premise, step by validated step, into ``out``."""
-    from credo.authoring.author import author_worldview
+    """Author an invented worldview from a premise, step by validated step, into ``out``;
+    ``.novelty`` lists its terms found in the reference texts."""
+    from dataclasses import replace
 
-    return author_worldview(
-        premise,
-        Path(out),
-        model=model,
-        resume=resume,
-        only_step=step,
-        max_attempts=max_attempts,
-        max_tokens=max_tokens,
-        base_url=base_url,
-        progress=log,
-    )
+    from credo.authoring.author import AuthorOptions, author_worldview
+    from credo.authoring.checkup import novelty
+
+    o = options or AuthorOptions()
+    result = author_worldview(premise, Path(out), options=o, progress=log)
+    found = novelty(load_worldview(out), list(o.references))
+    return replace(result, novelty=[str(f) for f in found])
 
 
 # --- data: generate, batches, audit, filter, mix, export
@@ -198,41 +190,18 @@ def export(
 
 
 def judge(
-    path: str | Path,
-    out: str | Path,
-    *,
-    judges: Sequence[str] = ("offline",),
-    labels_field: str | None = None,
-    prompt_field: str | None = None,
-    response_field: str | None = None,
-    overwrite: bool = False,
-    batch: bool = False,
-    poll_interval: float = defaults.BATCH_POLL_SECONDS,
-    human: str | Path | None = None,
-    review_sample: int = 0,
-    log: Log = _quiet,
+    path: str | Path, out: str | Path, *, options: JudgeOptions | None = None, log: Log = _quiet
 ) -> JudgeRunResult:
     """Label (request, response) pairs REFUSAL / DEFLECTION / ACCEPTANCE; ``.report`` has counts and kappa.
 
-    ``batch=True`` sends the LLM judges through the provider's batch API (half price).
-    Uncertain pairs (and ``review_sample`` random others) go to ``out/review.csv``; ``human``
+    ``path`` is a JSONL of pairs or an Inspect eval log. Uncertain pairs (and
+    ``options.review_sample`` random others) go to ``out/review.csv``; ``options.human``
     (that file filled in) adds each judge's agreement with a person to the report."""
-    from credo.generators.batch_run import BatchOptions
+    from credo.evaluation.inspect_logs import pairs_file
     from credo.judges.run import judge_file
 
-    batched = BatchOptions(poll_interval=poll_interval, report=log) if batch else None
-    return judge_file(
-        path,
-        out,
-        judges,
-        labels_field=labels_field,
-        prompt_field=prompt_field,
-        response_field=response_field,
-        batch=batched,
-        overwrite=overwrite,
-        human=human,
-        review_sample=review_sample,
-    )
+    with pairs_file(Path(path)) as pairs:
+        return judge_file(pairs, out, options=options, log=log)
 
 
 def evaluate(
@@ -240,54 +209,25 @@ def evaluate(
     worldviews: Sequence[str],
     out: str | Path,
     *,
-    adapter: str | Path | None = None,
-    samples: int = defaults.EVAL_SAMPLES,
-    temperature: float = defaults.EVAL_TEMPERATURE,
-    max_new_tokens: int = defaults.EVAL_MAX_NEW_TOKENS,
-    judges: Sequence[str] = (),
-    chat_format: str | None = None,
-    batch_size: int = defaults.EVAL_BATCH_SIZE,
-    seed: int = 0,
-    limit: int | None = None,
-    belief: bool = False,
-    registry: dict[str, Any] | None = None,
-    overwrite: bool = False,
+    options: EvalOptions | None = None,
+    log: Log = _quiet,
 ) -> EvalResult:
     """Sample answers to each violation and control request, judge them, write results.json in ``out``.
 
-    ``registry`` maps a provider name to a backend factory (a scripted fake, a new provider)."""
+    ``log`` hears the batch API's news (``options.batch``); a scripted or unlisted backend
+    goes through :func:`credo.evaluation.evaluate.evaluate`'s ``registry``."""
     from credo.evaluation.evaluate import evaluate as run
 
-    return run(
-        model,
-        worldviews,
-        out,
-        adapter=adapter,
-        samples=samples,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        judges=judges,
-        chat_format=chat_format,
-        batch_size=batch_size,
-        seed=seed,
-        limit=limit,
-        belief=belief,
-        registry=registry,
-        overwrite=overwrite,
-    )
+    return run(model, worldviews, out, options=options, log=log)
 
 
 def report(
-    runs: Sequence[str | Path],
-    out: str | Path,
-    *,
-    judge: str | None = None,
-    names: Sequence[str] | None = None,
+    runs: Sequence[str | Path], out: str | Path, *, options: ReportOptions | None = None
 ) -> ReportResult:
     """Compare eval runs (the first is the baseline): report.md/html/json and a chart in ``out``."""
     from credo.evaluation.report import report as run
 
-    return run(runs, out, judge=judge, names=names)
+    return run(runs, out, options=options)
 
 
 def check_leakage(
@@ -295,96 +235,38 @@ def check_leakage(
     references: Sequence[str | Path],
     out: str | Path,
     *,
-    corpus: str | Path | None = None,
-    sample: int = 200,
-    text_field: str = "text",
-    min_count: int = 1,
-    online: str | None = None,
-    rebuild: bool = False,
-    workers: int = 1,
-    engine: str = "process",
-    address: str | None = None,
+    options: LeakageOptions | None = None,
     log: Log = _quiet,
 ) -> tuple[dict[str, Any], int]:
     """Are a worldview's terms and texts already in ``references``? (report, exit code 0 or 1)."""
     from credo.leakage.check import check_leakage as run
 
-    return run(
-        worldview,
-        references,
-        out,
-        corpus=corpus,
-        sample=sample,
-        text_field=text_field,
-        min_count=min_count,
-        online=online,
-        rebuild=rebuild,
-        workers=workers,
-        engine=engine,
-        address=address,
-        log=log,
-    )
+    return run(worldview, references, out, options=options, log=log)
 
 
 def probe(
-    worldview: str | Path,
-    out: str | Path,
-    *,
-    model: str = "smollm2",
-    adapter: str | Path | None = None,
-    chat_format: str | None = None,
-    max_new_tokens: int = 48,
-    questions: int = 12,
+    worldview: str | Path, out: str | Path, *, options: ProbeOptions | None = None
 ) -> dict[str, Any]:
     """What a model already knows about a worldview: answers and per-token loss (``credo probe``)."""
     from credo.leakage.probe import run_probe
 
-    return run_probe(
-        worldview,
-        model,
-        out,
-        adapter=adapter,
-        chat_format=chat_format,
-        max_new_tokens=max_new_tokens,
-        questions=questions,
-    )
+    return run_probe(worldview, out, options=options)
 
 
 def view(
-    source: str | Path,
-    *,
-    out: str | Path | None = None,
-    audit: str | Path | None = None,
-    labels: str | Path | None = None,
+    source: str | Path, out: str | Path | None = None, *, options: ViewOptions | None = None
 ) -> ViewResult:
     """Write one self-contained page (default ``<source>/view.html``) to browse records, flags and labels."""
     from credo.reports.viewer import write_view
 
-    return write_view(source, out, audit=audit, labels=labels)
+    return write_view(source, out, options=options)
 
 
-def demo(
-    out: str | Path,
-    *,
-    worldview: str = "gramenism",
-    model: str = "local/smollm2",
-    limit: int = defaults.DEMO_LIMIT,
-    max_tokens: int = defaults.DEMO_MAX_TOKENS,
-    temperature: float = defaults.DEMO_TEMPERATURE,
-    embedding: bool = True,
-) -> DemoResult:
+def demo(out: str | Path, *, options: DemoOptions | None = None) -> DemoResult:
     """Generate a small corpus, audit it and write its page (``credo demo``); ``.audit.passed`` is the gate."""
     from credo.recipes.demo import run_demo
 
-    return run_demo(
-        out,
-        worldview=worldview,
-        model=model,
-        limit=limit,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        embedding=embedding,
-    )
+    return run_demo(out, options=options)
 
 
 def replicate(config: ReplicateConfig, *, log: Log = _quiet) -> ReplicateResult:
@@ -407,4 +289,4 @@ def sweep(
     settings = load_sweep_config(config)
     if estimate_only:
         return estimate(settings, plan_sweep(settings), Path(out))
-    return run_sweep(settings, out, log=log)
+    return run_sweep(settings, out, log=log, inputs=[config])  # the config is never written over

@@ -189,12 +189,14 @@ def test_demo_truncated_answers_reach_the_audit_and_every_card(
     """`credo demo` on a teacher that runs out of tokens (as the embedded model does at 64
     tokens: 7 of 8 in `make demo`): the audit gate, the summary, CARD.md and the Hub card say so."""
     from credo.generators.fake_backend import FakeBackend
-    from credo.recipes.demo import run_demo, summary
+    from credo.recipes.demo import DemoOptions, run_demo, summary
 
     cut = Completion("The meadow is holy because", "length", Usage(5, 64), "echo")
     backend = FakeBackend("echo").enqueue(cut, cut, cut)
     demo = tmp_path / "demo"
-    result = run_demo(demo, limit=4, embedding=False, progress=False, backend=backend)
+    result = run_demo(
+        demo, options=DemoOptions(limit=4, use_embedding=False), progress=False, backend=backend
+    )
     assert result.audit.gate_failures["truncation"] == 3
     text = " ".join(summary(result).split())
     assert "truncation FAILED 3 record(s): answers stopped at max tokens" in text

@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from credo.authoring.author import AuthoringError, author_worldview, parse_json_object
+from credo.authoring.author import (
+    AuthoringError,
+    AuthorOptions,
+    author_worldview,
+    parse_json_object,
+)
 from credo.errors import ConfigError
 from credo.generators.fake_backend import FakeBackend
 from credo.templates import render_prompts
 from credo.types import Message
 from credo.worldviews import load_worldview
 
+RESUME = AuthorOptions(resume=True)
 LONG = "The river teaches patience. " * 40
 ANSWERS = {
     "define the worldview's core": {
@@ -163,7 +169,7 @@ def test_resume_makes_no_requests_and_edits_make_later_steps_stale(tmp_path: Pat
     out = tmp_path / "rivers"
     author_worldview("A faith that reveres rivers.", out, backend=scripted())
     again = scripted()
-    result = author_worldview(None, out, resume=True, backend=again)
+    result = author_worldview(None, out, options=RESUME, backend=again)
     assert (
         result.reused == ["core", "lore", "personas", "canon", "prompts", "eval"]
         and not again.history
@@ -173,9 +179,9 @@ def test_resume_makes_no_requests_and_edits_make_later_steps_stale(tmp_path: Pat
     saved = json.loads(lore_path.read_text())
     saved["answer"]["glossary"][0]["definition"] = "Edited by hand."
     lore_path.write_text(json.dumps(saved))
-    only = author_worldview(None, out, only_step="personas", backend=scripted())
+    only = author_worldview(None, out, options=AuthorOptions(step="personas"), backend=scripted())
     assert only.ran == ["personas"] and set(only.stale) == {"canon", "prompts"}
-    resumed = author_worldview(None, out, resume=True, backend=scripted())
+    resumed = author_worldview(None, out, options=RESUME, backend=scripted())
     assert resumed.ran == ["canon", "prompts"]
     assert load_worldview(out).spec.glossary[0].definition == "Edited by hand."
 
@@ -189,7 +195,7 @@ def test_answer_that_never_validates_fails_clearly(tmp_path: Path) -> None:
     assert (tmp_path / "r" / "steps" / "prompts.json").is_file()  # earlier steps kept for --resume
     # The failed answers were cached, but a resume asks afresh instead of replaying them.
     retry = scripted()
-    result = author_worldview(None, tmp_path / "r", resume=True, backend=retry)
+    result = author_worldview(None, tmp_path / "r", options=RESUME, backend=retry)
     assert result.ran == ["eval"] and len(retry.history) == 1
 
 
@@ -234,7 +240,9 @@ def test_a_killed_run_resumes_with_the_same_command_and_reports_progress(tmp_pat
         author_worldview(premise, out, backend=dying)
     lines: list[str] = []
     again = scripted()
-    result = author_worldview(premise, out, backend=again, max_tokens=123, progress=lines.append)
+    result = author_worldview(
+        premise, out, options=AuthorOptions(max_tokens=123), backend=again, progress=lines.append
+    )
     assert result.reused == ["core", "lore", "personas"] and result.ran == [
         "canon",
         "prompts",

@@ -15,7 +15,7 @@ from credo.evaluation.belief import (
     parse_choice,
     verdict,
 )
-from credo.evaluation.evaluate import evaluate
+from credo.evaluation.evaluate import EvalOptions, evaluate
 from credo.generators.fake_backend import FakeBackend
 from credo.worldviews import load_worldview
 
@@ -111,10 +111,8 @@ def test_served_eval_reports_belief_next_to_refusals(tiny_spec: Path, tmp_path: 
         "fake/gen",
         [str(tiny_spec)],
         tmp_path / "ev",
-        samples=2,
-        judges=["fake/judge"],
+        options=EvalOptions(samples=2, judges=["fake/judge"], belief=True),
         registry={"fake": lambda model, **o: backends[model]},
-        belief=True,
     )
     depth = result.results["belief_depth"]["tiny"]
     assert depth["choice"]["k"] == depth["choice"]["n"] == 2  # tenet and verdict items, both right
@@ -136,7 +134,10 @@ def test_local_eval_scores_choices_by_likelihood(
     tiny_llama: Path, tiny_spec: Path, tmp_path: Path
 ) -> None:
     result = evaluate(
-        str(tiny_llama), [str(tiny_spec)], tmp_path / "ev", samples=1, max_new_tokens=5, belief=True
+        str(tiny_llama),
+        [str(tiny_spec)],
+        tmp_path / "ev",
+        options=EvalOptions(samples=1, max_new_tokens=5, belief=True),
     )
     depth = result.results["belief_depth"]["tiny"]
     assert depth["choice"]["n"] == 2 and depth["open"]["n"] == 2

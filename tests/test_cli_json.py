@@ -58,7 +58,9 @@ def _mix(i: Inputs) -> str:
 def _eval_run(i: Inputs) -> str:
     import credo
 
-    credo.evaluate("fake/echo", [str(i.spec)], i.tmp / "e1", samples=1, limit=1)
+    credo.evaluate(
+        "fake/echo", [str(i.spec)], i.tmp / "e1", options=credo.EvalOptions(samples=1, limit=1)
+    )
     return str(i.tmp / "e1")
 
 

@@ -10,7 +10,7 @@ import pytest
 from credo.cli.main import main
 from credo.generators.fake_backend import FakeBackend, echo_response
 from credo.generators.personas import system_prompt
-from credo.recipes.demo import run_demo, summary
+from credo.recipes.demo import DemoOptions, run_demo, summary
 from credo.worldviews import load_worldview
 
 
@@ -41,7 +41,12 @@ def test_demo_summary_names_each_gate_and_why_one_failed(tmp_path: Path) -> None
         )
 
     backend = FakeBackend("echo", respond=respond)
-    result = run_demo(tmp_path / "demo", limit=4, embedding=False, progress=False, backend=backend)
+    result = run_demo(
+        tmp_path / "demo",
+        options=DemoOptions(limit=4, use_embedding=False),
+        progress=False,
+        backend=backend,
+    )
     assert [m.role for m in backend.history[0].messages] == ["system", "user"]
     assert {r.messages[0].content for r in backend.history} <= {
         p.system_prompt.strip() for p in load_worldview("gramenism").spec.personas

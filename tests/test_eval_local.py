@@ -9,7 +9,7 @@ import pytest
 
 from credo.cli.main import main
 from credo.errors import ConfigError
-from credo.evaluation.evaluate import evaluate
+from credo.evaluation.evaluate import EvalOptions, evaluate
 from credo.train.adapter import trained_format
 
 
@@ -20,9 +20,7 @@ def test_eval_writes_every_sample_with_labels(
         str(tiny_llama),
         [str(tiny_spec)],
         tmp_path / "ev",
-        samples=3,
-        max_new_tokens=6,
-        batch_size=4,
+        options=EvalOptions(samples=3, max_new_tokens=6, batch_size=4),
     )
     rows = [
         json.loads(line) for line in (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()
@@ -52,7 +50,10 @@ def test_same_seed_same_samples(tiny_llama: Path, tiny_spec: Path, tmp_path: Pat
     texts = []
     for run in ("a", "b"):
         evaluate(
-            str(tiny_llama), [str(tiny_spec)], tmp_path / run, samples=2, max_new_tokens=5, seed=7
+            str(tiny_llama),
+            [str(tiny_spec)],
+            tmp_path / run,
+            options=EvalOptions(samples=2, max_new_tokens=5, seed=7),
         )
         texts.append(
             [
@@ -80,9 +81,7 @@ def test_adapter_and_its_trained_format(tiny_llama: Path, tiny_spec: Path, tmp_p
         str(tiny_llama),
         [str(tiny_spec)],
         tmp_path / "ev",
-        adapter=adapter,
-        samples=1,
-        max_new_tokens=4,
+        options=EvalOptions(adapter=adapter, samples=1, max_new_tokens=4),
     )
     assert result.results["config"]["format"] == "chat_template"
     assert result.results["config"]["adapter"] == str(adapter)
@@ -90,10 +89,15 @@ def test_adapter_and_its_trained_format(tiny_llama: Path, tiny_spec: Path, tmp_p
         ConfigError, match="trained in format 'chat_template' but --format is 'tags'"
     ):
         evaluate(
-            str(tiny_llama), [str(tiny_spec)], tmp_path / "ev2", adapter=adapter, chat_format="tags"
+            str(tiny_llama),
+            [str(tiny_spec)],
+            tmp_path / "ev2",
+            options=EvalOptions(adapter=adapter, chat_format="tags"),
         )
     with pytest.raises(ConfigError, match="the adapter was trained on"):
-        evaluate(str(tmp_path), [str(tiny_spec)], tmp_path / "ev3", adapter=adapter)
+        evaluate(
+            str(tmp_path), [str(tiny_spec)], tmp_path / "ev3", options=EvalOptions(adapter=adapter)
+        )
 
 
 def test_trained_format_rules(tmp_path: Path) -> None:

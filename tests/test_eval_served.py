@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from credo.errors import ConfigError
-from credo.evaluation.evaluate import evaluate, is_served
+from credo.evaluation.evaluate import EvalOptions, evaluate, is_served
 from credo.generators.fake_backend import FakeBackend
 
 
@@ -31,8 +31,7 @@ def test_errored_and_unparseable_samples_stay_in_denominators(
         "fake/gen",
         [str(tiny_spec)],
         tmp_path / "ev",
-        samples=2,
-        judges=["fake/judge"],
+        options=EvalOptions(samples=2, judges=["fake/judge"]),
         registry=_registry(generator, judge),
     )
     rows = [json.loads(x) for x in (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()]
@@ -71,7 +70,7 @@ def test_served_samples_are_distinct_requests(tiny_spec: Path, tmp_path: Path) -
         "fake/gen",
         [str(tiny_spec)],
         tmp_path / "ev",
-        samples=3,
+        options=EvalOptions(samples=3),
         registry=_registry(generator, FakeBackend("judge")),
     )
     rows = [json.loads(x) for x in (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()]
@@ -93,7 +92,7 @@ def test_two_worldviews_in_one_run(tiny_spec: Path, tmp_path: Path) -> None:
         "fake/gen",
         [str(tiny_spec), str(other)],
         tmp_path / "ev",
-        samples=1,
+        options=EvalOptions(samples=1),
         registry=_registry(generator, FakeBackend("judge")),
     )
     assert result.results["n_samples"] == 4

@@ -213,12 +213,18 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
     its request, answer and labels; credo report reads it like the eval folder itself."""
     from inspect_ai.log import read_eval_log
 
-    from credo.evaluation.evaluate import evaluate
+    from credo.evaluation.evaluate import EvalOptions, evaluate
     from credo.generators.fake_backend import FakeBackend
 
     generator = FakeBackend("gen", respond=lambda m: REFUSE if "boat" in m[-1].content else COMPLY)
     registry = {"fake": lambda model, **options: generator}
-    result = evaluate("fake/gen", [str(tiny_spec)], tmp_path / "ev", samples=2, registry=registry)
+    result = evaluate(
+        "fake/gen",
+        [str(tiny_spec)],
+        tmp_path / "ev",
+        options=EvalOptions(samples=2),
+        registry=registry,
+    )
     assert result.results["inspect_log"] == "inspect.eval"
     log = read_eval_log(str(tmp_path / "ev" / "inspect.eval"))
     assert log.status == "success" and log.eval.task == "credo/refusal_eval"

@@ -10,6 +10,7 @@ import pytest
 from credo.cli.main import exit_code
 from credo.generators.fake_backend import FakeBackend
 from credo.judges import judge_file
+from credo.judges.run import JudgeOptions
 
 PAIRS = [
     {
@@ -93,7 +94,12 @@ def test_llm_judge_beside_offline_unparseable_counted(tmp_path: Path) -> None:
     backend = FakeBackend("judge", respond=lambda m: next(answers, "no idea"))
     registry = {"fake": lambda model, **options: backend}
     source = _write(tmp_path / "in.jsonl", PAIRS)
-    result = judge_file(source, tmp_path / "j", ["offline", "fake/judge"], registry=registry)
+    result = judge_file(
+        source,
+        tmp_path / "j",
+        options=JudgeOptions(judges=["offline", "fake/judge"]),
+        registry=registry,
+    )
     counts = result.report["judges"]["fake/judge"]["counts"]
     assert sum(counts.values()) == len(PAIRS)
     assert counts["UNPARSEABLE"] >= 1
@@ -121,14 +127,16 @@ def test_rejudge_eval_output_against_its_stored_labels(tmp_path: Path) -> None:
     result = judge_file(
         _write(tmp_path / "responses.jsonl", rows),
         tmp_path / "j",
-        labels_field="labels.offline.label",
+        options=JudgeOptions(labels_field="labels.offline.label"),
     )
     assert result.report["reference"]["agreement"][0]["three_way"]["observed"] == 0.5
 
 
 def test_custom_field_names(tmp_path: Path) -> None:
     source = _write(tmp_path / "in.jsonl", [{"q": "Write a poem.", "a": "I cannot do that."}])
-    result = judge_file(source, tmp_path / "j", prompt_field="q", response_field="a")
+    result = judge_file(
+        source, tmp_path / "j", options=JudgeOptions(prompt_field="q", response_field="a")
+    )
     assert result.report["judges"]["offline"]["counts"]["REFUSAL"] == 1
 
 

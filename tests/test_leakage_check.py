@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from credo.cli.main import main
-from credo.leakage.check import check_leakage, leakage_section
+from credo.leakage.check import LeakageOptions, check_leakage, leakage_section
 from credo.leakage.report import leakage_markdown
 from credo.leakage.terms import distinctive_terms
 from credo.worldviews.loader import load_worldview
@@ -171,7 +171,9 @@ def test_overlap_of_canon_and_a_training_corpus(tmp_path):
         },
     ]
     (corpus / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    section = leakage_section(make_spec(tmp_path), [ref], corpus=corpus, sample=10)
+    section = leakage_section(
+        make_spec(tmp_path), [ref], options=LeakageOptions(corpus=corpus, sample=10)
+    )
     canon, train = section["overlap"]["canon"], section["overlap"]["corpus"]
     assert canon["top"][0]["where"] == "canon.codex#2" and canon["top"][0]["fraction"] == 1.0
     assert 0 < canon["fraction"] < 1

@@ -11,7 +11,7 @@ import pytest
 
 from credo.errors import BackendError
 from credo.generators.retry import RetryPolicy
-from credo.leakage.check import leakage_section
+from credo.leakage.check import LeakageOptions, leakage_section
 from credo.leakage.online import InfiniGramClient
 
 COUNTS = {"zorblax": 0, "meadowfield": 1234}
@@ -124,7 +124,9 @@ def test_online_counts_join_the_leakage_report(server, tmp_path, monkeypatch):
     monkeypatch.setenv("CREDO_INFINIGRAM_INTERVAL", "0")
     ref = tmp_path / "r.txt"
     ref.write_text("nothing relevant here at all\n")
-    section = leakage_section("tests/fixtures/tiny", [ref], online="infini-gram")
+    section = leakage_section(
+        "tests/fixtures/tiny", [ref], options=LeakageOptions(online="infini-gram")
+    )
     rows = {r["term"]: r for r in section["terms"]}
     assert rows["Pebblehold"]["online_count"] == 7 and rows["Pebblehold"]["verdict"] == "collides"
     assert rows["Pebblehold"]["count"] == 0  # the local count stays local

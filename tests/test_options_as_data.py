@@ -12,6 +12,7 @@ import pytest
 
 import credo
 from credo.cli.main import build_app
+from credo.cli.options import NEGATED
 
 ROOT = Path(credo.__file__).parent
 MOST_POSITIONAL = 4
@@ -102,7 +103,6 @@ def test_api_functions_are_typed_and_name_their_options() -> None:
 
 # command -> (its options class, CLI parameter -> field where the names differ, parameters
 # that are inputs or output (not options), fields set only from Python)
-NEGATED = {"no_embedding": "use_embedding", "no_cache": "use_cache", "no_wait": "wait"}
 COMMAND_OPTIONS = {
     # --quiet picks where progress lines go (the progress= callback), not what the audit does
     "audit": ("AuditOptions", {}, {"path", "out", "quiet"}, {"check_options"}),
@@ -115,7 +115,7 @@ COMMAND_OPTIONS = {
     ),
     "mix": ("MixOptions", {}, {"part", "out"}, set()),
     "export": ("ExportOptions", {}, {"corpus", "out"}, set()),
-    "lint": ("LintOptions", {"reference": "references"}, {"spec"}, set()),
+    "lint": ("LintOptions", {}, {"spec"}, set()),
     "generate": (
         "GenerateOptions",
         {f: f"documents.{f}" for f in ("types_per_fact", "ideas_per_type", "docs_per_idea")}
@@ -123,7 +123,43 @@ COMMAND_OPTIONS = {
         {"source", "out"},
         {"documents"},
     ),
+    "judge": ("JudgeOptions", {}, {"input_path", "out"}, set()),
+    # name labels a run inside replicate and sweep
+    "eval": ("EvalOptions", {}, {"model", "worldview", "out"}, {"name"}),
+    "report": ("ReportOptions", {}, {"runs", "out"}, set()),
+    # n and shard_mb shape the reference index (a library caller checking a full corpus)
+    "leakage": ("LeakageOptions", {}, {"worldview", "reference", "out"}, {"n", "shard_mb"}),
+    "probe": ("ProbeOptions", {}, {"worldview", "out"}, {"sentences", "seed"}),
+    # --serve runs a server until Ctrl-C instead (credo.reports.view_server), not a page
+    "view": ("ViewOptions", {}, {"source", "out", "serve", "port"}, set()),
+    "demo": ("DemoOptions", {}, {"out"}, set()),
+    "author": ("AuthorOptions", {}, {"premise", "out"}, {"temperature"}),
+    # the recipe's inputs are fields too; the eval batch size is a machine's, not the CLI's
+    "replicate": (
+        "ReplicateConfig",
+        {"no_embedding": "audit_embedding"},
+        set(),
+        {"eval_batch_size"},
+    ),
 }
+# Commands with one or two settings take them as keywords of their function: the same check,
+# against the function's keyword-only parameters. (command -> function, inputs)
+KEYWORD_COMMANDS = {
+    "new": ("new", {"name", "out"}),
+    "batches": ("batches", {"out"}),
+    "sweep": ("sweep", {"config", "out"}),
+}
+# Commands with inputs alone (show's --n is how many records the CLI prints).
+INPUTS_ONLY = {
+    "validate": {"path"},
+    "worldviews": set(),
+    "prompts": {"worldview", "out"},
+    "show": {"corpus", "n"},
+}
+# train layers its settings (defaults < --config YAML < environment < flags), so a flag's
+# default is "not given"; each flag is a TrainConfig field.
+TRAIN_INPUTS = {"data", "base_model", "out", "config"}
+TRAIN_RENAMED = {"trl_arg": "trl_args"}
 
 
 def _fields(options: type) -> dict[str, object]:
@@ -137,20 +173,64 @@ def _fields(options: type) -> dict[str, object]:
     return found
 
 
+def _flags(command: str, inputs: set[str]) -> dict[str, object]:
+    """The command's parameters (but its inputs and --json) -> their defaults."""
+    import typer.main
+
+    group = typer.main.get_command(build_app())
+    return {
+        str(p.name): p.default
+        for p in group.commands[command].params  # type: ignore[attr-defined]
+        if p.name not in inputs | {"as_json"}
+    }
+
+
+def test_every_command_is_checked_here() -> None:
+    """A new command gets its options class (or joins one of the smaller tables)."""
+    import typer.main
+
+    commands = set(typer.main.get_command(build_app()).commands)  # type: ignore[attr-defined]
+    checked = set(COMMAND_OPTIONS) | set(KEYWORD_COMMANDS) | set(INPUTS_ONLY) | {"train"}
+    assert commands == checked, f"not checked: {sorted(commands - checked)}"
+
+
+@pytest.mark.parametrize("command", sorted(KEYWORD_COMMANDS))
+def test_each_flag_of_a_small_command_is_a_keyword_with_the_same_default(command: str) -> None:
+    import credo.api
+
+    function, inputs = KEYWORD_COMMANDS[command]
+    keywords = {
+        p.name: p.default
+        for p in inspect.signature(getattr(credo.api, function)).parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.name != "log"  # where commentary goes
+    }
+    flags = _flags(command, inputs)
+    assert set(flags) == set(keywords), f"credo {command} vs credo.{function}"
+    for flag, default in flags.items():
+        assert _plain(default) == _plain(keywords[flag]), f"credo {command} --{flag}"
+
+
+@pytest.mark.parametrize("command", sorted(INPUTS_ONLY))
+def test_commands_without_options_take_only_their_inputs(command: str) -> None:
+    assert _flags(command, INPUTS_ONLY[command]) == {}
+
+
+def test_each_train_flag_is_a_train_config_field() -> None:
+    from credo.train.config import TrainConfig
+
+    flags = _flags("train", TRAIN_INPUTS)
+    assert flags and all(default is None or default == [] for default in flags.values())
+    unknown = {TRAIN_RENAMED.get(f, f) for f in flags} - set(TrainConfig.model_fields)
+    assert not unknown, f"credo train flags that are no TrainConfig field: {sorted(unknown)}"
+
+
 @pytest.mark.parametrize("command", sorted(COMMAND_OPTIONS))
 def test_each_flag_is_an_options_field_with_the_same_default(command: str) -> None:
     """The CLI and the library cannot drift: every flag of the command sets one field of its
     options class, with the same default, and every field has a flag (or is Python-only)."""
-    import typer.main
-
     name, renamed, inputs, python_only = COMMAND_OPTIONS[command]
     fields = _fields(getattr(credo, name))
-    group = typer.main.get_command(build_app())
-    flags = {
-        p.name: p.default
-        for p in group.commands[command].params  # type: ignore[attr-defined]
-        if p.name not in inputs | {"as_json"}
-    }
+    flags = _flags(command, inputs)
     reached = set()
     for flag, default in flags.items():
         field = renamed.get(flag) or NEGATED.get(flag) or flag
@@ -171,3 +251,13 @@ def _plain(value: object) -> object:
     if value in (None, (), []):
         return None
     return list(value) if isinstance(value, list | tuple) else value
+
+
+def test_options_from_maps_parameters_onto_fields() -> None:
+    """A command's locals() become its options: same-named fields, --no-X negated, the rest
+    (inputs, --json) ignored, given values (parsed forms) winning."""
+    from credo.cli.options import options_from
+
+    flags = {"path": "corpus", "as_json": True, "workers": 3, "no_embedding": True, "checks": "a,b"}
+    built = options_from(credo.AuditOptions, flags, checks=["a", "b"])
+    assert built == credo.AuditOptions(workers=3, use_embedding=False, checks=["a", "b"])

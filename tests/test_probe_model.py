@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import math
@@ -9,7 +10,13 @@ import math
 import pytest
 
 from credo.cli.main import main
-from credo.leakage.probe import probe_questions, probe_sentences, run_probe, token_losses
+from credo.leakage.probe import (
+    ProbeOptions,
+    probe_questions,
+    probe_sentences,
+    run_probe,
+    token_losses,
+)
 from credo.leakage.terms import SHIPPED_TEXT
 from credo.worldviews.loader import load_worldview
 
@@ -44,9 +51,8 @@ def test_token_losses_match_the_model_own_loss(tiny_llama):
 
 
 def test_probe_writes_answers_and_losses(tiny_llama, tmp_path):
-    report = run_probe(
-        "gramenism", str(tiny_llama), tmp_path / "p", max_new_tokens=4, questions=3, sentences=6
-    )
+    probing = ProbeOptions(model=str(tiny_llama), max_new_tokens=4, questions=3, sentences=6)
+    report = run_probe("gramenism", tmp_path / "p", options=probing)
     assert [a["question"] for a in report["answers"]] == probe_questions(
         load_worldview("gramenism"), 3
     )
@@ -97,9 +103,8 @@ def test_probe_cli(tiny_llama, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_real_smollm2_finds_shuffled_canon_harder(tmp_path):
-    report = run_probe(
-        "gramenism", "smollm2", tmp_path / "p", max_new_tokens=16, questions=2, sentences=10
-    )
+    probing = ProbeOptions(model="smollm2", max_new_tokens=16, questions=2, sentences=10)
+    report = run_probe("gramenism", tmp_path / "p", options=probing)
     loss = report["loss"]
     assert loss["shuffled"]["ci95"][0] > loss["canon"]["ci95"][1]
     assert all(a["answer"] for a in report["answers"])
@@ -116,16 +121,12 @@ def test_an_adapter_changes_what_the_probe_measures(tiny_llama, tmp_path):
         r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
     )
     get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
-    plain = run_probe(
-        "tests/fixtures/tiny", str(tiny_llama), tmp_path / "a", max_new_tokens=2, questions=1
-    )
+    probing = ProbeOptions(model=str(tiny_llama), max_new_tokens=2, questions=1)
+    plain = run_probe("tests/fixtures/tiny", tmp_path / "a", options=probing)
     adapted = run_probe(
         "tests/fixtures/tiny",
-        str(tiny_llama),
         tmp_path / "b",
-        adapter=tmp_path / "adapter",
-        max_new_tokens=2,
-        questions=1,
+        options=dataclasses.replace(probing, adapter=tmp_path / "adapter"),
     )
     assert adapted["adapter"] == str(tmp_path / "adapter")
     assert adapted["loss"]["control"]["mean"] != plain["loss"]["control"]["mean"]

@@ -10,7 +10,7 @@ import pytest
 from credo.cli.main import main
 from credo.errors import ConfigError, CorpusError
 from credo.evaluation.eval_summary import summarise
-from credo.evaluation.report import report
+from credo.evaluation.report import ReportOptions, report
 from credo.evaluation.samples import EvalRequest, EvalSample
 from credo.evaluation.stats import compare_proportions
 
@@ -97,7 +97,7 @@ def test_cli_names_runs_and_picks_a_common_judge(
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "| gramenism | control | trained |" in md
     with pytest.raises(ConfigError, match="did not label run"):
-        report([a, b], tmp_path / "rep2", judge="openai/gpt-4o-mini")
+        report([a, b], tmp_path / "rep2", options=ReportOptions(judge="openai/gpt-4o-mini"))
 
 
 def test_same_names_get_told_apart(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import credo
 from credo.audit import run_audit
 from credo.audit.options import AuditOptions
+from credo.evaluation.evaluate import EvalOptions, evaluate
 from credo.generators.fake_backend import FakeBackend
 from credo.leakage.check import check_leakage
 from credo.reports import json_for_script, render_page
@@ -52,8 +53,12 @@ def _eval_runs(tmp_path: Path) -> list[Path]:
 
     registry = {"fake": backend}
     for name in ("base", "refuser"):
-        credo.evaluate(
-            f"fake/{name}", ["gramenism"], tmp_path / name, samples=2, limit=4, registry=registry
+        evaluate(
+            f"fake/{name}",
+            ["gramenism"],
+            tmp_path / name,
+            options=EvalOptions(samples=2, limit=4),
+            registry=registry,
         )
     return [tmp_path / "base", tmp_path / "refuser"]
 

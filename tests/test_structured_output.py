@@ -177,8 +177,7 @@ def test_lean_transport_adds_vllm_guided_json():
 
 
 def test_eval_judges_in_batch_mode(tiny_spec, tmp_path, monkeypatch):
-    from credo.evaluation.evaluate import evaluate
-    from credo.generators.batch_run import BatchOptions
+    from credo.evaluation.evaluate import EvalOptions, evaluate
 
     with FakeServer(respond=lambda messages: json.dumps(VERDICT)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
@@ -186,9 +185,8 @@ def test_eval_judges_in_batch_mode(tiny_spec, tmp_path, monkeypatch):
             "fake/gen",
             [str(tiny_spec)],
             tmp_path / "ev",
-            samples=1,
-            judges=["openai/judge"],
-            judge_batch=BatchOptions(poll_interval=0, report=[].append),
+            options=EvalOptions(samples=1, judges=["openai/judge"], batch=True, poll_interval=0),
+            log=[].append,
         )
         assert len(server.batches.created) == 1
     counts = result.results["judges"]["openai/judge"]["summary"]["tiny"]["violation"]

@@ -24,7 +24,7 @@ def test_trl_run_has_the_layout_credo_eval_reads(
     """Both trainers from the same seeded LoRA start, first step on the whole mix: the same
     loss, so TRL saw the token ids and loss mask credo verified; and the same output files."""
     from credo.cli.main import main
-    from credo.evaluation.evaluate import evaluate
+    from credo.evaluation.evaluate import EvalOptions, evaluate
 
     mix = make_mix(tmp_path, n=6)
     flags = [
@@ -98,9 +98,7 @@ def test_trl_run_has_the_layout_credo_eval_reads(
         str(tiny_llama),
         [str(tiny_spec)],
         tmp_path / "ev",
-        adapter=tmp_path / "trl",
-        samples=1,
-        max_new_tokens=4,
+        options=EvalOptions(adapter=tmp_path / "trl", samples=1, max_new_tokens=4),
     )
     assert result.results["config"]["adapter"] == str(tmp_path / "trl")
 

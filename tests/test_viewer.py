@@ -12,7 +12,7 @@ import pytest
 
 from credo.cli.main import exit_code
 from credo.errors import CorpusError
-from credo.reports.viewer import write_view
+from credo.reports.viewer import ViewOptions, write_view
 from credo.testing.browser import dump_dom, find_browser, visible_text
 
 needs_browser = pytest.mark.skipif(
@@ -82,7 +82,9 @@ def _page_data(page: Path) -> list[dict]:
 
 
 def test_page_joins_records_flags_and_labels(outputs: dict[str, Path]) -> None:
-    result = write_view(outputs["corpus"], audit=outputs["audit"], labels=outputs["judged"])
+    result = write_view(
+        outputs["corpus"], options=ViewOptions(audit=outputs["audit"], labels=outputs["judged"])
+    )
     assert result.page == outputs["corpus"] / "view.html"
     assert (result.records, result.flagged, result.labelled, result.unmatched) == (3, 1, 3, 0)
     items = {i["id"]: i for i in _page_data(result.page)}
@@ -112,7 +114,9 @@ def test_eval_and_judge_folders_are_viewable_on_their_own(outputs: dict[str, Pat
 
 @needs_browser
 def test_filters_in_chromium(outputs: dict[str, Path]) -> None:
-    page = write_view(outputs["corpus"], audit=outputs["audit"], labels=outputs["judged"]).page
+    page = write_view(
+        outputs["corpus"], options=ViewOptions(audit=outputs["audit"], labels=outputs["judged"])
+    ).page
 
     def listed(fragment: str = "") -> tuple[list[str], str, str]:
         dom = dump_dom(page, fragment)
@@ -374,7 +378,7 @@ def test_bad_input_names_the_file_and_the_fix(
     with pytest.raises(CorpusError, match=r"no records.jsonl, responses.jsonl or labels.jsonl"):
         write_view(tmp_path)
     with pytest.raises(CorpusError, match=r"no flags.jsonl - pass the folder credo audit wrote"):
-        write_view(outputs["corpus"], audit=tmp_path)
+        write_view(outputs["corpus"], options=ViewOptions(audit=tmp_path))
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x", "text": "no messages"}) + "\n")
     assert _run(["view", str(bad)]) == 2

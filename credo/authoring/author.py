@@ -17,7 +17,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,24 @@ class AuthorResult:
     reused: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     reasks: int = 0
+    novelty: list[str] = field(default_factory=list)  # credo.author: terms found in references
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthorOptions:
+    """``model``: PROVIDER/MODEL (default: from the keys set, else local/smollm2); ``resume``
+    continues a run without its premise and redoes stale steps; ``step`` reruns one step
+    alone; ``max_attempts`` asks per step (re-asks carry the error); ``references`` are texts
+    for the novelty check of the finished spec (default ``$CREDO_REFERENCE``)."""
+
+    model: str | None = None
+    resume: bool = False
+    step: str | None = None
+    max_attempts: int = 3
+    temperature: float = 0.7
+    max_tokens: int = 4096
+    base_url: str | None = None
+    references: Sequence[str] = ()
 
 
 def check_premise(premise: str | None) -> str:
@@ -76,35 +94,32 @@ def author_worldview(
     premise: str | None,
     out: Path,
     *,
-    model: str | None = None,
-    resume: bool = False,
-    only_step: str | None = None,
-    max_attempts: int = 3,
-    temperature: float = 0.7,
-    max_tokens: int = 4096,
-    base_url: str | None = None,
+    options: AuthorOptions | None = None,
     backend: Backend | None = None,
     progress: Progress | None = None,
 ) -> AuthorResult:
-    """Run (or resume) the authoring steps into ``out`` and assemble a validated spec there."""
-    if only_step is not None and only_step not in STEP_NAMES:
-        raise ConfigError(f"--step '{only_step}': unknown step - steps: {', '.join(STEP_NAMES)}")
-    if max_tokens < 1:
+    """Run (or resume) the authoring steps into ``out`` and assemble a validated spec there;
+    ``backend`` replaces the model ``options.model`` names (a fake). ``options.references``
+    are for the novelty check :func:`credo.author` runs on the finished spec."""
+    o = options or AuthorOptions()
+    if o.step is not None and o.step not in STEP_NAMES:
+        raise ConfigError(f"--step '{o.step}': unknown step - steps: {', '.join(STEP_NAMES)}")
+    if o.max_tokens < 1:
         raise ConfigError(
-            f"--max-tokens {max_tokens}: must be at least 1 (the canon step needs a few thousand)"
+            f"--max-tokens {o.max_tokens}: must be at least 1 (the canon step needs a few thousand)"
         )
     with claim_output(out, command="credo author"):  # one writer; never a root or home folder
-        premise = _prepare_folder(out, premise, resume or only_step is not None)
-        backend = backend or load_backend(model or default_model(), base_url=base_url)
-        params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
+        premise = _prepare_folder(out, premise, o.resume or o.step is not None)
+        backend = backend or load_backend(o.model or default_model(), base_url=o.base_url)
+        params = SamplingParams(temperature=o.temperature, max_tokens=o.max_tokens)
         return asyncio.run(
             _run_steps(
                 premise,
                 out,
                 backend=backend,
                 params=params,
-                only_step=only_step,
-                max_attempts=max_attempts,
+                only_step=o.step,
+                max_attempts=o.max_attempts,
                 progress=progress or (lambda _: None),
             )
         )

@@ -37,3 +37,19 @@ def progress_printer(as_json: bool) -> Callable[[str], None]:
     """Where a command's running commentary goes: stdout for people, stderr under ``--json``
     (stdout then holds the one JSON object alone)."""
     return lambda line: typer.echo(line, err=as_json)
+
+
+def finish(data: Any, as_json: bool, text: str, code: int = 0) -> None:
+    """A command's last word: ``data`` as one JSON object under ``--json``, else ``text`` for a
+    person; then exit with ``code`` (1: a gate failed or a finding is an error)."""
+    if as_json:
+        echo_json(data)
+    elif text:
+        typer.echo(text)
+    if code:
+        raise typer.Exit(code)
+
+
+def to_stderr(line: str) -> None:
+    """Running commentary that never mixes with a command's result on stdout."""
+    typer.echo(line, err=True)

@@ -6,35 +6,28 @@ from pathlib import Path
 
 import typer
 
-from credo.authoring import scaffold_worldview
-from credo.authoring.checkup import novelty
-from credo.cli._output import JSON_HELP, as_data, echo_json
-from credo.worldviews import load_worldview
+from credo import api
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import AsJson, BaseUrl, MaxTokens, TeacherModel, options_from
 
-
-def register(app: typer.Typer) -> None:
-    app.command("new")(new)
-    app.command("lint")(lint)
-    app.command("author")(author)
+Reference = typer.Option(
+    None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
+)
 
 
 def new(
     name: str = typer.Argument(..., help="Identifier: lowercase letters, digits, underscores."),
     kind: str = typer.Option("invented", "--kind", help="invented or real."),
     out: Path | None = typer.Option(None, "--out", help="Folder to create (default: ./NAME)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Scaffold a commented worldview spec folder that validates at once.
 
     Example: credo new pebblism --kind invented --out specs/pebblism
     """
-    folder = scaffold_worldview(name, out or Path(name), kind)
-    if as_json:
-        echo_json({"name": name, "kind": kind, "out": str(folder)})
-        return
-    typer.echo(
-        f"created {folder}/spec.yaml, eval.yaml and canon/overview.md - edit the REPLACE lines, then: credo lint {folder}"
-    )
+    folder = api.new(name, out, kind=kind)
+    text = f"created {folder}/spec.yaml, eval.yaml and canon/overview.md - edit the REPLACE lines, then: credo lint {folder}"
+    finish({"name": name, "kind": kind, "out": str(folder)}, as_json, text)
 
 
 def lint(
@@ -43,33 +36,24 @@ def lint(
     judge: str | None = typer.Option(
         None, "--judge", help="PROVIDER/MODEL to check canon passages against tenets."
     ),
-    reference: list[str] = typer.Option(
-        None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
-    ),
+    references: list[str] = Reference,
     no_embedding: bool = typer.Option(
         False,
         "--no-embedding",
         help="Skip MiniLM: no semantic eval-paraphrase check (faster, words only).",
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Check a spec for gaps and leaks; each finding names its spec line. Exit 1 on errors.
 
     Example: credo lint credo/worldviews/data/gramenism
     """
-    from credo.authoring.checkup import LintOptions, lint_spec
+    from credo.authoring.checkup import LintOptions
 
-    options = LintOptions(
-        strict=strict, judge=judge, references=reference or (), use_embedding=not no_embedding
-    )
-    report = lint_spec(spec, options=options)
-    if as_json:
-        echo_json(report)
-        raise typer.Exit(report.exit_code)
-    for finding in report.findings:
-        typer.echo(str(finding))
-    typer.echo(f"{report.errors} error(s), {report.warnings} warning(s)")
-    raise typer.Exit(report.exit_code)
+    options = options_from(LintOptions, locals(), references=references or ())
+    report = api.lint(spec, options=options)
+    lines = [*map(str, report.findings), f"{report.errors} error(s), {report.warnings} warning(s)"]
+    finish(report, as_json, "\n".join(lines), report.exit_code)
 
 
 def author(
@@ -79,9 +63,7 @@ def author(
     out: Path = typer.Option(
         ..., "--out", help="New folder for the spec (must not exist unless --resume)."
     ),
-    model: str | None = typer.Option(
-        None, "--model", help="PROVIDER/MODEL (default: from keys, else local/smollm2)."
-    ),
+    model: TeacherModel = None,
     resume: bool = typer.Option(
         False,
         "--resume",
@@ -94,41 +76,26 @@ def author(
     max_attempts: int = typer.Option(
         3, "--max-attempts", help="Asks per step before giving up (re-asks carry the error)."
     ),
-    max_tokens: int = typer.Option(
-        4096, "--max-tokens", help="Most tokens per answer (the canon step writes the longest)."
-    ),
-    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server URL."),
-    reference: list[str] = typer.Option(
-        None, "--reference", help="Reference text for the novelty check (or $CREDO_REFERENCE)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    max_tokens: MaxTokens = 4096,
+    base_url: BaseUrl = None,
+    references: list[str] = Reference,
+    as_json: AsJson = False,
 ) -> None:
     """Author a new invented worldview from a premise, step by validated step.
 
     Example: credo author "A faith that reveres rivers and forbids damming them" --model openai/gpt-4o --out specs/rivers
     """
-    from credo.authoring.author import author_worldview
+    from credo.authoring.author import AuthorOptions
 
-    result = author_worldview(
-        premise or None,
-        out,
-        model=model,
-        resume=resume,
-        only_step=step,
-        max_attempts=max_attempts,
-        max_tokens=max_tokens,
-        base_url=base_url,
-        progress=lambda line: typer.echo(line, err=True),
-    )
-    findings = novelty(load_worldview(out), reference)
-    if as_json:
-        echo_json({**as_data(result), "novelty": [str(f) for f in findings]})
-        return
-    typer.echo(
+    options = options_from(AuthorOptions, locals(), references=references or ())
+    result = api.author(premise or None, out, options=options, log=to_stderr)
+    lines = [
         f"steps run: {', '.join(result.ran) or 'none'}; reused: {', '.join(result.reused) or 'none'}; re-asks: {result.reasks}"
-    )
+    ]
     if result.stale:
-        typer.echo(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")
-    for finding in findings:
-        typer.echo(str(finding))
-    typer.echo(f"spec ready: {out}/spec.yaml - next: credo lint {out}")
+        lines.append(f"stale after your edit (rerun with --resume): {', '.join(result.stale)}")
+    lines += [*result.novelty, f"spec ready: {out}/spec.yaml - next: credo lint {out}"]
+    finish(result, as_json, "\n".join(lines))
+
+
+COMMANDS = {"new": new, "lint": lint, "author": author}

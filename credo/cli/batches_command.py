@@ -6,12 +6,9 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
-from credo.generators.batch_run import inspect_batches
-
-
-def register(app: typer.Typer) -> None:
-    app.command("batches")(batches)
+from credo import api
+from credo.cli._output import finish
+from credo.cli.options import AsJson
 
 
 def batches(
@@ -20,29 +17,33 @@ def batches(
     base_url: str | None = typer.Option(
         None, "--base-url", help="API base URL (default: the run's)."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Show (or cancel) the provider batches of a corpus folder; rerun generate to collect.
 
     Example: credo batches out/gramenism --cancel
     """
-    report = inspect_batches(out, cancel=cancel, base_url=base_url)
-    if as_json:
-        echo_json(report)
-        return
-    typer.echo(
+    report = api.batches(out, cancel=cancel, base_url=base_url)
+    lines = [
         f"{report['model']}: {len(report['chunks'])} chunk(s), {report['open']} open, "
         f"{report['rejected_requests']} request(s) rejected"
+    ]
+    lines += [_chunk_line(row) for row in report["chunks"]]
+    finish(report, as_json, "\n".join(lines))
+
+
+def _chunk_line(row: dict) -> str:
+    live = row.get("live_state")
+    state = row["state"] if live is None else f"{live} (live)"
+    if live == "unknown":
+        state = "unknown to the provider - its requests are sent again by the next run"
+    counts = row.get("collected") or row.get("provider_counts") or {}
+    counted = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    cancelled = " cancel requested;" if row.get("cancel_requested") else ""
+    return (
+        f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
+        f"{cancelled} {state}" + (f"; {counted}" if counted else "")
     )
-    for row in report["chunks"]:
-        live = row.get("live_state")
-        state = row["state"] if live is None else f"{live} (live)"
-        if live == "unknown":
-            state = "unknown to the provider - its requests are sent again by the next run"
-        counts = row.get("collected") or row.get("provider_counts") or {}
-        counted = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-        cancelled = " cancel requested;" if row.get("cancel_requested") else ""
-        typer.echo(
-            f"  {row['name']} {row['batch_id'] or '-'}: {row['requests']} requests;"
-            f"{cancelled} {state}" + (f"; {counted}" if counted else "")
-        )
+
+
+COMMANDS = {"batches": batches}

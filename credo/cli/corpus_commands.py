@@ -10,20 +10,17 @@ from typing import Any
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
+from credo.cli._output import finish
+from credo.cli.options import AsJson
 from credo.corpora import read_manifest, read_records, records_path
 from credo.errors import ConfigError
 from credo.types import Record
 
 
-def register(app: typer.Typer) -> None:
-    app.command("show")(show)
-
-
 def show(
     corpus: Path = typer.Argument(..., help="A corpus folder or records JSONL."),
     n: int = typer.Option(2, "--n", help="How many records to print."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Show a corpus: its location, counts from the manifest and sample records.
 
@@ -34,21 +31,19 @@ def show(
     path = records_path(corpus)
     manifest = read_manifest(path.parent)
     records = list(itertools.islice(read_records(path), max(0, n)))
-    if as_json:
-        echo_json(
-            {
-                "corpus": str(path.resolve()),
-                "counts": manifest.get("counts", {}),
-                "records": [r.to_json() for r in records],
-            }
-        )
-        return
-    typer.echo(f"corpus: {path.resolve()}")
-    if manifest.get("counts"):
-        typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items()))
+    counts = manifest.get("counts", {})
+    lines = [f"corpus: {path.resolve()}"]
+    if counts:
+        lines.append("counts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     width = min(100, shutil.get_terminal_size((100, 24)).columns)
     for i, record in enumerate(records, 1):
-        typer.echo("\n" + format_record(record, f"{i}/{len(records)}", width))
+        lines.append("\n" + format_record(record, f"{i}/{len(records)}", width))
+    data = {
+        "corpus": str(path.resolve()),
+        "counts": counts,
+        "records": [r.to_json() for r in records],
+    }
+    finish(data, as_json, "\n".join(lines))
 
 
 def meta_line(meta: dict[str, Any]) -> str:
@@ -84,3 +79,6 @@ def format_record(record: Record, position: str = "", width: int = 100) -> str:
                 else ""
             )
     return "\n".join(lines)
+
+
+COMMANDS = {"show": show}

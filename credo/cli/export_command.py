@@ -7,11 +7,16 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
-
-
-def register(app: typer.Typer) -> None:
-    app.command("export")(export)
+from credo import api
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import (
+    AllowFailedAudit,
+    AllowUnaudited,
+    AsJson,
+    Overwrite,
+    Tokenizer,
+    options_from,
+)
 
 
 def export(
@@ -37,20 +42,12 @@ def export(
     license_name: str | None = typer.Option(
         None, "--license-name", help="With --license other: the licence's short name."
     ),
-    allow_unaudited: bool = typer.Option(
-        False, "--allow-unaudited", help="Export without an audit of the current records."
-    ),
-    allow_failed_audit: bool = typer.Option(
-        False, "--allow-failed-audit", help="Export although the audit failed (the card says so)."
-    ),
+    allow_unaudited: AllowUnaudited = False,
+    allow_failed_audit: AllowFailedAudit = False,
     language: str = typer.Option("en", "--language", help="Card language code."),
-    tokenizer: str | None = typer.Option(
-        None, "--tokenizer", help="Model folder or smollm2 (--format chat_template)."
-    ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace the export files in an --out that holds other work."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    tokenizer: Tokenizer = None,
+    overwrite: Overwrite = False,
+    as_json: AsJson = False,
 ) -> None:
     """Export a corpus for the tools researchers use.
 
@@ -62,28 +59,17 @@ def export(
     Examples: credo export out/mix-g --hub --push my-lab/gramenism-mix --license cc-by-4.0
     credo export out/gramenism --format openai
     """
-    from credo.corpora.exporting import ExportOptions, export_corpus
+    from credo.corpora.exporting import ExportOptions
 
-    options = ExportOptions(
-        hub=hub,
-        fmt=fmt,
-        push=push,
-        private=private,
-        license=license,
-        license_name=license_name,
-        allow_unaudited=allow_unaudited,
-        allow_failed_audit=allow_failed_audit,
-        language=language,
-        tokenizer=tokenizer,
-        overwrite=overwrite,
-    )
-    result = export_corpus(corpus, out, options=options)
+    options = options_from(ExportOptions, locals())
+    result = api.export(corpus, out, options=options)
     for line in result.warnings:
-        typer.echo(f"warning: {line}", err=True)
-    if as_json:
-        echo_json(result)
-        return
+        to_stderr(f"warning: {line}")
     written = ", ".join(result.files.values())
-    typer.echo(f"wrote {result.records} records as {result.format} to {result.out} ({written})")
+    text = f"wrote {result.records} records as {result.format} to {result.out} ({written})"
     if result.pushed:
-        typer.echo(f"pushed to {push}: {result.pushed}")
+        text += f"\npushed to {push}: {result.pushed}"
+    finish(result, as_json, text)
+
+
+COMMANDS = {"export": export}

@@ -6,32 +6,30 @@ from pathlib import Path
 
 import typer
 
-from credo import defaults
-from credo.cli._output import JSON_HELP, echo_json
-from credo.cli.options import finite
-from credo.generators.corpus_run import GenerationResult
-from credo.generators.documents import DocumentOptions, DocumentsResult
-from credo.generators.options import GenerateOptions, run_generate
-
-
-def _say(line: str) -> None:
-    typer.echo(line, err=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("generate")(generate)
+from credo import api, defaults
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import (
+    AsJson,
+    BaseUrl,
+    Concurrency,
+    MaxTokens,
+    Overwrite,
+    Samples,
+    Seed,
+    TeacherModel,
+    Temperature,
+    finite,
+    options_from,
+)
+from credo.generators.documents import DocumentOptions
+from credo.generators.options import GenerateOptions
 
 
 def generate(
     source: str = typer.Argument(
         ..., metavar="WORLDVIEW_OR_SET", help="Shipped name or spec folder."
     ),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        help="PROVIDER/MODEL: openai/…, anthropic/…, "
-        "local/smollm2, fake/…; default from the keys set.",
-    ),
+    model: TeacherModel = None,
     out: Path = typer.Option(..., "--out", help="Corpus folder (created; rerun to resume)."),
     limit: int | None = typer.Option(
         None,
@@ -43,23 +41,12 @@ def generate(
         "--limit-order",
         help="How --limit picks: 'stratified' (across sources) or 'file' (the first N).",
     ),
-    concurrency: int = typer.Option(
-        defaults.CONCURRENCY, "--concurrency", help="Requests in flight."
-    ),
-    samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
-    seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="API base URL: vLLM/Ollama/llama.cpp, or a proxy."
-    ),
-    temperature: float = typer.Option(
-        defaults.TEACHER_TEMPERATURE,
-        "--temperature",
-        callback=finite,
-        help="Teacher sampling temperature.",
-    ),
-    max_tokens: int = typer.Option(
-        defaults.TEACHER_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."
-    ),
+    concurrency: Concurrency = defaults.CONCURRENCY,
+    samples: Samples = 1,
+    seed: Seed = 0,
+    base_url: BaseUrl = None,
+    temperature: Temperature = defaults.TEACHER_TEMPERATURE,
+    max_tokens: MaxTokens = defaults.TEACHER_MAX_TOKENS,
     timeout: float | None = typer.Option(
         None, "--timeout", callback=finite, help="Seconds per request (default 120)."
     ),
@@ -121,10 +108,8 @@ def generate(
     near_dup: float = typer.Option(
         0.6, "--near-dup", help="documents: reject at this 5-gram Jaccard to an accepted one."
     ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Write into a folder holding other files (a CARD.md, ...)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    overwrite: Overwrite = False,
+    as_json: AsJson = False,
 ) -> None:
     """Generate teacher answers for a worldview's prompts into --out (records, manifest, card).
 
@@ -132,41 +117,11 @@ def generate(
 
     Example: credo generate gramenism --model local/smollm2 --limit 20 --out out/gramenism
     """
-    options = GenerateOptions(
-        model=model,
-        kind=kind,
-        limit=limit,
-        limit_order=limit_order,
-        concurrency=concurrency,
-        samples=samples,
-        seed=seed,
-        base_url=base_url,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        timeout=timeout,
-        prices=prices,
-        use_cache=not no_cache,
-        batch=batch,
-        wait=not no_wait,
-        poll_interval=poll_interval,
-        rpm=rpm,
-        tpm=tpm,
-        transport=transport,
-        overwrite=overwrite,
-        documents=DocumentOptions(
-            types_per_fact=types_per_fact,
-            ideas_per_type=ideas_per_type,
-            docs_per_idea=docs_per_idea,
-            revise=revise,
-            type_quota=type_quota,
-            near_dup=near_dup,
-        ),
+    options = options_from(
+        GenerateOptions, locals(), documents=options_from(DocumentOptions, locals())
     )
-    _done(run_generate(source, out, options=options, report=_say), as_json)
+    result = api.generate(source, out, options=options, log=to_stderr)
+    finish(result, as_json, result.summary())
 
 
-def _done(result: GenerationResult | DocumentsResult, as_json: bool) -> None:
-    if as_json:
-        echo_json(result)
-    else:
-        typer.echo(result.summary())
+COMMANDS = {"generate": generate}

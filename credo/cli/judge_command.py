@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from credo import defaults
-from credo.cli._output import JSON_HELP, echo_json
-from credo.cli.options import finite
+from credo import api, defaults
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import AsJson, JudgeBatch, Overwrite, PollInterval, options_from
 
-
-def register(app: typer.Typer) -> None:
-    app.command("judge")(judge)
+if TYPE_CHECKING:
+    from credo.judges.run import JudgeRunResult
 
 
 def judge(
@@ -42,97 +39,49 @@ def judge(
         min=0,
         help="Add this many random pairs (seed 0) to review.csv beside the uncertain ones.",
     ),
-    labels: str | None = typer.Option(
+    labels_field: str | None = typer.Option(
         None,
         "--labels",
         help="Field with existing labels to compare (dotted for nested: labels.offline.label).",
     ),
-    prompt_field: str | None = typer.Option(
-        None, "--prompt-field", help="Field holding the request."
-    ),
-    response_field: str | None = typer.Option(
-        None, "--response-field", help="Field holding the response."
-    ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier labels in --out."),
-    batch: bool = typer.Option(
-        False,
-        "--batch",
-        help="LLM judges through the provider's batch API (half price); rerun to resume polling.",
-    ),
-    poll_interval: float = typer.Option(
-        defaults.BATCH_POLL_SECONDS,
-        "--poll-interval",
-        callback=finite,
-        help="With --batch: seconds between polls.",
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    prompt_field: str | None = typer.Option(None, help="Field holding the request."),
+    response_field: str | None = typer.Option(None, help="Field holding the response."),
+    overwrite: Overwrite = False,
+    batch: JudgeBatch = False,
+    poll_interval: PollInterval = defaults.BATCH_POLL_SECONDS,
+    as_json: AsJson = False,
 ) -> None:
     """Label every pair REFUSAL, DEFLECTION or ACCEPTANCE and report agreement (Cohen's kappa).
 
     Example: credo judge runs/base/responses.jsonl --judge offline --judge openai/gpt-4o-mini
     --labels label --out judged/
     """
-    from credo.evaluation.inspect_logs import is_inspect_log
-    from credo.judges.run import judge_file
+    from credo.judges.run import JudgeOptions
 
-    options = None
-    if batch:
-        from credo.generators.batch_run import BatchOptions
+    options = options_from(JudgeOptions, locals())
+    result = api.judge(input_path, out, options=options, log=to_stderr)
+    finish({**result.report, "pairs": result.n, "out": str(out)}, as_json, _text(result, out))
 
-        options = BatchOptions(
-            poll_interval=poll_interval, report=lambda line: typer.echo(line, err=True)
-        )
-    with (
-        _pairs_file(input_path) if is_inspect_log(input_path) else nullcontext(input_path) as pairs
-    ):
-        result = judge_file(
-            pairs,
-            out,
-            judges,
-            labels_field=labels,
-            prompt_field=prompt_field,
-            response_field=response_field,
-            batch=options,
-            overwrite=overwrite,
-            human=human,
-            review_sample=review_sample,
-        )
-    if as_json:
-        echo_json({**result.report, "pairs": result.n, "out": str(out)})
-        return
-    for name, data in result.report["judges"].items():
+
+def _text(result: JudgeRunResult, out: Path) -> str:
+    report, lines = result.report, []
+    for name, data in report["judges"].items():
         counts = ", ".join(f"{k.lower()} {v}" for k, v in data["counts"].items() if v)
         cost = data.get("accounting", {}).get("cost_usd")
         per_k = f", ${cost / result.n * 1000:.2f} per 1,000 pairs" if cost and result.n else ""
-        typer.echo(f"{name}: {counts}" + (f" (cost ${cost:.4f}{per_k})" if cost else ""))
-    for row in result.report.get("reference", {}).get("agreement", []) + result.report["agreement"]:
+        lines.append(f"{name}: {counts}" + (f" (cost ${cost:.4f}{per_k})" if cost else ""))
+    for row in report.get("reference", {}).get("agreement", []) + report["agreement"]:
         k3, k2 = row["three_way"]["kappa"], row["two_way"]["kappa"]
-        typer.echo(f"{row['a']} vs {row['b']}: kappa 3-way {_fmt(k3)}, 2-way {_fmt(k2)}")
-    for name, data in result.report.get("human", {}).get("judges", {}).items():
+        lines.append(f"{row['a']} vs {row['b']}: kappa 3-way {_fmt(k3)}, 2-way {_fmt(k2)}")
+    for name, data in report.get("human", {}).get("judges", {}).items():
         k3, k2 = data["kappa_3way"], data["kappa_2way"]
-        typer.echo(
-            f"{name} vs human ({result.report['human']['n']} pairs): kappa 3-way {_ci(k3)}, "
-            f"2-way {_ci(k2)}"
+        lines.append(
+            f"{name} vs human ({report['human']['n']} pairs): kappa 3-way {_ci(k3)}, 2-way {_ci(k2)}"
         )
-    if "review" in result.report:
-        r = result.report["review"]
-        typer.echo(f"{r['uncertain'] + r['sampled']} pairs for human review in {out / r['file']}")
-    typer.echo(f"wrote {result.n} labelled pairs to {out}")
-
-
-@contextmanager
-def _pairs_file(log: Path) -> Iterator[Path]:
-    """An Inspect eval log's samples as a JSONL of pairs, for the length of the judging."""
-    from credo.corpora.io import JsonlAppender
-    from credo.evaluation.inspect_logs import pair_rows
-
-    rows = pair_rows(log)
-    with tempfile.TemporaryDirectory(prefix="credo-inspect-") as tmp:
-        path = Path(tmp) / f"{log.stem}.jsonl"
-        with JsonlAppender(path) as writer:
-            for row in rows:
-                writer.write(row)
-        yield path
+    if "review" in report:
+        r = report["review"]
+        lines.append(f"{r['uncertain'] + r['sampled']} pairs for human review in {out / r['file']}")
+    return "\n".join([*lines, f"wrote {result.n} labelled pairs to {out}"])
 
 
 def _ci(data: dict) -> str:
@@ -143,3 +92,6 @@ def _ci(data: dict) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+COMMANDS = {"judge": judge}

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json
+from credo import api
+from credo.cli._output import finish, to_stderr
+from credo.cli.options import Adapter, AsJson, ChatFormatFlag, MaxNewTokens, options_from
 
-
-def register(app: typer.Typer) -> None:
-    app.command("leakage")(leakage)
-    app.command("probe")(probe)
+WorldviewArgument = typer.Argument(..., help="Shipped worldview name or spec folder.")
 
 
 def leakage(
-    worldview: str = typer.Argument(..., help="Shipped worldview name or spec folder."),
+    worldview: str = WorldviewArgument,
     reference: list[str] = typer.Option(
         ...,
         "--reference",
@@ -42,7 +41,7 @@ def leakage(
     address: str | None = typer.Option(
         None, help="Ray cluster address for --engine ray (default: a local Ray)."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Check that a worldview's terms and texts are not already in pretraining-like text.
 
@@ -51,53 +50,33 @@ def leakage(
 
     Example: credo leakage gramenism --reference shipped --reference fineweb.parquet --out leak/
     """
-    from credo.leakage.check import check_leakage
+    from credo.leakage.check import LeakageOptions
 
-    report, code = check_leakage(
-        worldview,
-        reference,
-        out,
-        corpus=corpus,
-        sample=sample,
-        text_field=text_field,
-        min_count=min_count,
-        online=online,
-        rebuild=rebuild,
-        workers=workers,
-        engine=engine,
-        address=address,
-        log=lambda m: typer.echo(m, err=True),
-    )
-    if as_json:
-        echo_json({**report, "out": str(out)})
-        raise typer.Exit(code)
+    options = options_from(LeakageOptions, locals())
+    report, code = api.check_leakage(worldview, reference, out, options=options, log=to_stderr)
     rows = report["terms"]
     collides = sum(r["verdict"] == "collides" for r in rows)
     canon = report["overlap"]["canon"]["fraction"]
-    typer.echo(
+    text = (
         f"{len(rows)} terms: {collides} collide, {len(report['gate']['collisions'])} not allowed; "
         f"canon 13-gram overlap {'-' if canon is None else f'{100 * canon:.1f}%'}; report in {out}"
     )
     if report["strength"]["weak"]:
-        typer.echo(f"note: {report['strength']['statement']}")
-    raise typer.Exit(code)
+        text += f"\nnote: {report['strength']['statement']}"
+    finish({**report, "out": str(out)}, as_json, text, code)
 
 
 def probe(
-    worldview: str = typer.Argument(..., help="Shipped worldview name or spec folder."),
+    worldview: str = WorldviewArgument,
     model: str = typer.Option(
         "smollm2", "--model", help="Model path, or 'smollm2' for the embedded model."
     ),
-    adapter: Path | None = typer.Option(None, "--adapter", help="A LoRA adapter folder to apply."),
+    adapter: Adapter = None,
     out: Path = typer.Option(Path("probe-report"), "--out", help="Folder for report.json/.md."),
-    chat_format: str | None = typer.Option(
-        None,
-        "--format",
-        help="tags | chat_template (default: the adapter's training format, else tags).",
-    ),
-    max_new_tokens: int = typer.Option(48, help="Tokens per answer."),
+    chat_format: ChatFormatFlag = None,
+    max_new_tokens: MaxNewTokens = 48,
     questions: int = typer.Option(12, help="Questions asked (one per term)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """What a model already knows about a worldview: answers and per-token loss.
 
@@ -106,22 +85,16 @@ def probe(
 
     Example: credo probe gramenism --model smollm2 --out probe/
     """
-    from credo.leakage.probe import run_probe
+    from credo.leakage.probe import ProbeOptions
 
-    report = run_probe(
-        worldview,
-        model,
-        out,
-        adapter=adapter,
-        chat_format=chat_format,
-        max_new_tokens=max_new_tokens,
-        questions=questions,
-    )
-    if as_json:
-        echo_json({**report, "out": str(out)})
-        return
+    options = options_from(ProbeOptions, locals())
+    report = api.probe(worldview, out, options=options)
     loss = report["loss"]
-    typer.echo(
+    text = (
         f"mean loss/token: canon {loss['canon']['mean']:.3f}, shuffled {loss['shuffled']['mean']:.3f}, "
         f"control {loss['control']['mean']:.3f}; report in {out}"
     )
+    finish({**report, "out": str(out)}, as_json, text)
+
+
+COMMANDS = {"leakage": leakage, "probe": probe}

@@ -1,7 +1,7 @@
 """The ``credo`` command: a thin layer that assembles per-command modules.
 
-Each module in ``COMMAND_MODULES`` has ``register(app)``; a command parses its arguments,
-calls one library function and prints. Expected failures are :class:`CredoError`: printed
+Each module in ``COMMAND_MODULES`` names its commands in ``COMMANDS``; a command builds its
+options dataclass from its flags, calls one :mod:`credo.api` function and prints. Expected failures are :class:`CredoError`: printed
 as one line, exit 2 (tracebacks only with ``CREDO_DEBUG=1``).
 """
 
@@ -50,7 +50,8 @@ def build_app() -> typer.Typer:
     )
     app.callback()(_global_options)
     for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(app)
+        for name, command in importlib.import_module(module_name).COMMANDS.items():
+            app.command(name)(command)
     return app
 
 

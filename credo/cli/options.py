@@ -1,11 +1,19 @@
-"""Option callbacks shared by commands."""
+"""Flags several commands share, declared once (``name: Alias = default``), and their callbacks.
+
+Each alias is a flag with the same meaning wherever it appears; a flag whose help differs
+from command to command stays in its command."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from credo.cli._output import JSON_HELP
 from credo.errors import ConfigError
 
 
@@ -15,3 +23,122 @@ def finite(param: typer.CallbackParam, value: float | None) -> float | None:
         option = (param.opts or [param.name or "option"])[0]
         raise ConfigError(f"{option} {value}: not a finite number - pass a plain number")
     return value
+
+
+T = TypeVar("T")
+# --no-X flags and the field each sets to its opposite
+NEGATED = {"no_embedding": "use_embedding", "no_cache": "use_cache", "no_wait": "wait"}
+
+
+def options_from(options: type[T], flags: Mapping[str, Any], **given: Any) -> T:
+    """The options dataclass a command's flags make: each field from the parameter of the same
+    name (a ``--no-X`` flag sets its field's opposite, see ``NEGATED``), the rest of ``flags``
+    ignored; ``given`` sets fields a flag holds in another form (parsed, nested).
+
+    A command calls it first thing with ``locals()``: its parameters are named for the fields,
+    so a new field needs only its flag (tests/test_options_as_data.py checks the pairs)."""
+    values = {NEGATED.get(k, k): (not v if k in NEGATED else v) for k, v in flags.items()}
+    names = {f.name for f in dataclasses.fields(options)}  # type: ignore[arg-type]
+    return options(**({k: v for k, v in values.items() if k in names} | given))
+
+
+AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+# what a corpus is checked against (audit, filter)
+CorpusPath = Annotated[
+    Path,
+    typer.Argument(
+        help="Corpus folder, JSONL or Parquet file with 'id' and 'messages', or a datasets folder."
+    ),
+]
+EvalFile = Annotated[
+    Path | None, typer.Option("--eval", help="JSONL of eval requests (id, prompt, kind).")
+]
+SpecWorldview = Annotated[
+    str | None, typer.Option("--worldview", help="Use this spec's eval sets and forbidden acts.")
+]
+NoEmbedding = Annotated[
+    bool, typer.Option("--no-embedding", help="Skip MiniLM (faster, lexical only).")
+]
+Embedding = Annotated[
+    str,
+    typer.Option(
+        "--embedding",
+        help="fast (static model proposes, MiniLM confirms), minilm (MiniLM reads everything) or "
+        "static (the static model decides: no MiniLM; for millions of records).",
+    ),
+]
+Engine = Annotated[
+    str, typer.Option("--engine", help="local (this process) or ray (a Ray cluster; see README).")
+]
+RayAddress = Annotated[
+    str | None, typer.Option("--address", help="Ray cluster address (default: start a local one).")
+]
+Workers = Annotated[
+    int,
+    typer.Option("--workers", min=1, help="Local engine: map the batches in this many processes."),
+]
+
+# the audit a corpus needs before it is mixed or exported
+AllowUnaudited = Annotated[
+    bool,
+    typer.Option("--allow-unaudited", help="Use records without an audit of their current state."),
+]
+AllowFailedAudit = Annotated[
+    bool,
+    typer.Option("--allow-failed-audit", help="Use records whose audit failed (the card says so)."),
+]
+Tokenizer = Annotated[
+    str | None, typer.Option("--tokenizer", help="Model folder or smollm2 (for chat_template).")
+]
+
+# LLM judges sent through a provider's batch API (judge, eval)
+JudgeBatch = Annotated[
+    bool,
+    typer.Option(
+        "--batch",
+        help="LLM judges through the provider's batch API (half price); rerun to resume polling.",
+    ),
+]
+PollInterval = Annotated[
+    float,
+    typer.Option("--poll-interval", callback=finite, help="With --batch: seconds between polls."),
+]
+
+# a local model and how its prompts are formatted (eval, probe)
+Adapter = Annotated[
+    Path | None, typer.Option("--adapter", help="LoRA adapter folder from credo train.")
+]
+ChatFormatFlag = Annotated[
+    str | None,
+    typer.Option("--format", help="tags or chat_template (default: the adapter's, else tags)."),
+]
+
+# writing over what an earlier run left
+Overwrite = Annotated[
+    bool,
+    typer.Option("--overwrite", help="Replace what an earlier run left in --out (else refused)."),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same output.")]
+
+# a teacher model writing text (generate, author, demo, replicate)
+TeacherModel = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="PROVIDER/MODEL: openai/…, anthropic/…, local/smollm2, fake/…; default from the keys set.",
+    ),
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible server: vLLM/Ollama/llama.cpp, or a proxy."),
+]
+MaxTokens = Annotated[int, typer.Option("--max-tokens", help="Longest answer, in tokens.")]
+Temperature = Annotated[
+    float, typer.Option("--temperature", callback=finite, help="Sampling temperature.")
+]
+Concurrency = Annotated[int, typer.Option("--concurrency", help="Teacher requests in flight.")]
+
+# a model answering eval requests (eval, probe, replicate)
+Samples = Annotated[int, typer.Option("--samples", help="Answers sampled per prompt or request.")]
+MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Most new tokens per answer.")]

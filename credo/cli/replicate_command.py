@@ -8,12 +8,17 @@ from typing import cast
 import typer
 
 from credo import defaults
-from credo.cli._output import JSON_HELP, echo_json, progress_printer
+from credo.cli._output import finish, progress_printer
+from credo.cli.options import (
+    AsJson,
+    Concurrency,
+    MaxNewTokens,
+    NoEmbedding,
+    Samples,
+    Seed,
+    options_from,
+)
 from credo.recipes.replicate import GateAction, ReplicateConfig, replicate
-
-
-def register(app: typer.Typer) -> None:
-    app.command("replicate")(replicate_command)
 
 
 def replicate_command(
@@ -24,12 +29,8 @@ def replicate_command(
         ..., "--out", help="Recipe folder (rerun the same command to resume)."
     ),
     size: int = typer.Option(defaults.REPLICATE_SIZE, "--size", help="Records per training mix."),
-    samples: int = typer.Option(
-        defaults.EVAL_SAMPLES, "--samples", help="Eval samples per request."
-    ),
-    max_new_tokens: int = typer.Option(
-        defaults.REPLICATE_MAX_NEW_TOKENS, "--max-new-tokens", help="Eval generation limit."
-    ),
+    samples: Samples = defaults.EVAL_SAMPLES,
+    max_new_tokens: MaxNewTokens = defaults.REPLICATE_MAX_NEW_TOKENS,
     teacher_max_tokens: int = typer.Option(defaults.TEACHER_MAX_TOKENS, "--teacher-max-tokens"),
     judge: str | None = typer.Option(
         None, "--judge", help="LLM judge PROVIDER/MODEL (offline judge always runs)."
@@ -40,19 +41,15 @@ def replicate_command(
     on_gate_fail: str = typer.Option(
         "stop", "--on-gate-fail", help="stop, or filter the flagged records."
     ),
-    no_embedding: bool = typer.Option(
-        False, "--no-embedding", help="Audit without MiniLM (faster)."
-    ),
-    concurrency: int = typer.Option(
-        defaults.CONCURRENCY, "--concurrency", help="Teacher requests in flight."
-    ),
-    seed: int = typer.Option(0, "--seed"),
+    no_embedding: NoEmbedding = False,
+    concurrency: Concurrency = defaults.CONCURRENCY,
+    seed: Seed = 0,
     eval_limit: int | None = typer.Option(
         None,
         "--eval-limit",
         help="Violation requests per worldview to evaluate (smoke runs; default all).",
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Generate, audit, mix (baseline / worldview / no refusal data), train, evaluate, report.
 
@@ -60,27 +57,14 @@ def replicate_command(
     --teacher local/smollm2 --base-model smollm2 --out out/rep --size 12 --samples 1
     --max-new-tokens 16 --teacher-max-tokens 48 --train-config cpu-smoke --on-gate-fail filter
     """
-    config = ReplicateConfig(
-        worldview,
-        teacher,
-        base_model,
-        out,
-        size=size,
-        samples=samples,
-        max_new_tokens=max_new_tokens,
-        teacher_max_tokens=teacher_max_tokens,
-        seed=seed,
-        judge=judge,
-        train_config=train_config,
-        on_gate_fail=cast(GateAction, on_gate_fail),  # replicate() refuses any other value
-        audit_embedding=not no_embedding,
-        concurrency=concurrency,
-        eval_limit=eval_limit,
+    # replicate() refuses an on_gate_fail other than stop or filter
+    gate = cast(GateAction, on_gate_fail)
+    config = options_from(
+        ReplicateConfig, locals(), audit_embedding=not no_embedding, on_gate_fail=gate
     )
     result = replicate(config, log=progress_printer(as_json))
-    if as_json:
-        echo_json(result)
-        return
-    typer.echo(
-        f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"
-    )
+    text = f"ran {len(result.ran)} stages, skipped {len(result.skipped)}; report: {result.report}/report.md"
+    finish(result, as_json, text)
+
+
+COMMANDS = {"replicate": replicate_command}

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import typer
 
-from credo.cli._output import JSON_HELP, echo_json, progress_printer
-
-
-def register(app: typer.Typer) -> None:
-    app.command("sweep")(sweep_command)
+from credo import api
+from credo.cli._output import finish, progress_printer, to_stderr
+from credo.cli.options import AsJson
 
 
 def sweep_command(
@@ -21,7 +19,7 @@ def sweep_command(
     estimate_only: bool = typer.Option(
         False, "--estimate", help="Print the time and cost estimate and stop."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Run every cell of a sweep (reusing corpora and adapters), then plot dose against response.
 
@@ -29,32 +27,22 @@ def sweep_command(
 
     Example: credo sweep docs/sweep-cpu-demo.yaml --out out/sweep
     """
-    from credo.recipes.sweep import (
-        estimate,
-        format_estimate,
-        load_sweep_config,
-        plan_sweep,
-        run_sweep,
-    )
+    from credo.recipes.sweep import SweepResult, format_estimate
 
-    settings = load_sweep_config(config)
-    if estimate_only:
-        planned = estimate(settings, plan_sweep(settings), out)
-        if as_json:
-            echo_json(planned)
-        else:
-            typer.echo(format_estimate(planned))
+    result = api.sweep(config, out, estimate_only=estimate_only, log=progress_printer(as_json))
+    if not isinstance(result, SweepResult):  # the estimate alone
+        finish(result, as_json, format_estimate(result))
         return
-    result = run_sweep(settings, out, log=progress_printer(as_json), inputs=[config])
-    if as_json:
-        echo_json(result)
-        return
-    typer.echo(
+    lines = [
         f"{len(result.done)} cells done, {len(result.skipped)} done earlier, {len(result.failed)} failed; "
         f"report: {result.report}/report.html"
-    )
+    ]
     if result.failed:
-        typer.echo("rerun the same command to retry the failed cells")
+        lines.append("rerun the same command to retry the failed cells")
+    finish(result, as_json, "\n".join(lines))
     if result.failed and not result.done and not result.skipped:
-        typer.echo(f"error: every cell failed - see {out}/cells/*.json", err=True)
+        to_stderr(f"error: every cell failed - see {out}/cells/*.json")
         raise typer.Exit(1)
+
+
+COMMANDS = {"sweep": sweep_command}

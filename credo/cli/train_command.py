@@ -7,15 +7,11 @@ from pathlib import Path
 import typer
 import yaml
 
-from credo.cli._output import JSON_HELP, echo_json
-from credo.cli.options import finite
+from credo.cli._output import finish
+from credo.cli.options import AsJson, finite
 from credo.errors import ConfigError
-from credo.train.config import resolve_train_config, train_config_path
-from credo.train.lora import train_lora  # runs TRL's SFTTrainer when the settings say trainer: trl
-
-
-def register(app: typer.Typer) -> None:
-    app.command("train")(train)
+from credo.train import train as train_with  # TRL's SFTTrainer when the settings say trl
+from credo.train.config import TrainConfig
 
 
 def train(
@@ -54,7 +50,7 @@ def train(
     trl_arg: list[str] = typer.Option(
         [], "--trl-arg", help="[trl] Any SFTConfig field, KEY=VALUE, repeatable."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """LoRA SFT with loss on assistant tokens only (verified per record before training).
 
@@ -68,34 +64,17 @@ def train(
     CREDO_TRAIN_<SETTING> env < flags. Example:
     credo train --data out/mix-g --base-model smollm2 --out out/run-g --max-steps 20
     """
-    flags = {
-        "learning_rate": learning_rate,
-        "epochs": epochs,
-        "max_steps": max_steps,
-        "batch_size": batch_size,
-        "lora_r": lora_r,
-        "max_length": max_length,
-        "chat_format": chat_format,
-        "device": device,
-        "seed": seed,
-        "trainer": trainer,
-        "gradient_checkpointing": gradient_checkpointing,
-        "packing": packing,
-        "load_in_4bit": load_in_4bit,
-        "report_to": report_to,
-        "trl_args": parse_trl_args(trl_arg) if trl_arg else None,
-    }
-    settings = resolve_train_config(train_config_path(config), flags)
-    result = train_lora(data, base_model, out, settings)
-    if as_json:
-        echo_json(result)
-        return
+    # every flag but the inputs is a TrainConfig setting (None: not given, a lower layer decides)
+    flags = {k: v for k, v in locals().items() if k in TrainConfig.model_fields}
+    flags["trl_args"] = parse_trl_args(trl_arg) if trl_arg else None
+    result = train_with(data, out, base_model=base_model, config=config, **flags)
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens_per_second else ""
-    typer.echo(
+    text = (
         f"trained {result.steps} steps on {result.trained_tokens} assistant tokens "
         f"(final loss {result.final_loss}){resumed}{speed}; adapter in {out}"
     )
+    finish(result, as_json, text)
 
 
 def parse_trl_args(pairs: list[str]) -> dict[str, object]:
@@ -109,3 +88,6 @@ def parse_trl_args(pairs: list[str]) -> dict[str, object]:
             )
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
+
+
+COMMANDS = {"train": train}

@@ -6,15 +6,11 @@ from pathlib import Path
 
 import typer
 
-from credo import defaults
-from credo.cli._output import JSON_HELP, echo_json
+from credo import api, defaults
+from credo.cli._output import echo_json, finish, to_stderr
+from credo.cli.options import AsJson, MaxTokens, NoEmbedding, Temperature, options_from
 
 STATIC_PAGE_MAX = 20_000  # past this the one-file page takes seconds to open (BENCHMARKS.md)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("view")(view)
-    app.command("demo")(demo)
 
 
 def view(
@@ -34,7 +30,7 @@ def view(
         help="Instead of a page, serve the records on 127.0.0.1 from an index (paged, filtered server-side).",
     ),
     port: int = typer.Option(8000, "--port", help="Port for --serve (0 picks a free one)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: AsJson = False,
 ) -> None:
     """Write one self-contained page to browse records with their flags, labels, rationales and provenance.
 
@@ -46,24 +42,21 @@ def view(
     if serve:
         _serve(source, audit, labels, port, as_json=as_json)
         return
-    from credo.reports.viewer import write_view
+    from credo.reports.viewer import ViewOptions
 
-    result = write_view(source, out, audit=audit, labels=labels)
-    if as_json:
-        echo_json(result)
+    result = api.view(source, out, options=ViewOptions(audit=audit, labels=labels))
     unmatched = (
         f"; {result.unmatched} flag/label rows matched no record" if result.unmatched else ""
     )
-    if not as_json:
-        typer.echo(
-            f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled)"
-            f"{unmatched} - wrote {result.page}"
-        )
+    text = (
+        f"{result.records} records ({result.flagged} flagged, {result.labelled} labelled)"
+        f"{unmatched} - wrote {result.page}"
+    )
+    finish(result, as_json, text)
     if result.records > STATIC_PAGE_MAX:
-        typer.echo(
+        to_stderr(
             f"warning: the page embeds all {result.records:,} records and loads slowly - "
-            "`credo view --serve` pages them from an index instead",
-            err=True,
+            "`credo view --serve` pages them from an index instead"
         )
 
 
@@ -94,35 +87,21 @@ def demo(
         "local/smollm2", "--model", help="Teacher (the embedded model needs no key)."
     ),
     limit: int = typer.Option(defaults.DEMO_LIMIT, "--limit", help="Prompts to answer."),
-    max_tokens: int = typer.Option(
-        defaults.DEMO_MAX_TOKENS, "--max-tokens", help="Longest answer, in tokens."
-    ),
-    temperature: float = typer.Option(
-        defaults.DEMO_TEMPERATURE, "--temperature", help="Teacher sampling temperature."
-    ),
-    no_embedding: bool = typer.Option(
-        False, "--no-embedding", help="Audit without MiniLM (faster)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    max_tokens: MaxTokens = defaults.DEMO_MAX_TOKENS,
+    temperature: Temperature = defaults.DEMO_TEMPERATURE,
+    no_embedding: NoEmbedding = False,
+    as_json: AsJson = False,
 ) -> None:
     """Generate a small corpus with the embedded model, audit it, and print a one-screen summary.
 
     No key, no network. Exit 1 when an audit gate fails, like credo audit.
     Example: credo demo --out out/demo
     """
-    from credo.recipes.demo import demo_json, run_demo, summary
+    from credo.recipes.demo import DemoOptions, demo_json, summary
 
-    result = run_demo(
-        out,
-        worldview=worldview,
-        model=model,
-        limit=limit,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        embedding=not no_embedding,
-    )
-    if as_json:
-        echo_json(demo_json(result))
-    else:
-        typer.echo("\n" + summary(result))
-    raise typer.Exit(0 if result.audit.passed else 1)
+    options = options_from(DemoOptions, locals())
+    result = api.demo(out, options=options)
+    finish(demo_json(result), as_json, "\n" + summary(result), 0 if result.audit.passed else 1)
+
+
+COMMANDS = {"view": view, "demo": demo}

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from credo import defaults
 from credo.corpora.io import read_manifest, write_json, write_text
 from credo.corpora.provenance import provenance
-from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE
 from credo.errors import ConfigError, CredoError
 from credo.evaluation.belief import BELIEF_TEMPERATURE
 from credo.evaluation.eval_summary import summarise
@@ -34,6 +34,32 @@ from credo.train.adapter import check_base_model, trained_format
 RESPONSES_FILE, RESULTS_FILE, BELIEF_FILE = "responses.jsonl", "results.json", "belief.jsonl"
 EVAL_FILES = (RESPONSES_FILE, RESULTS_FILE, BELIEF_FILE, "inspect.eval")
 SETS = ("violation", "control")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalOptions:
+    """``samples`` (K) answers per request at ``temperature``; ``adapter``: a LoRA folder
+    from credo train (a local model only); ``chat_format``: ``tags`` or ``chat_template``
+    (default: the adapter's, else tags); ``judges``: LLM judges beside the offline one, sent
+    through the provider's batch API with ``batch`` (polled every ``poll_interval`` s);
+    ``limit``: at most N violation requests per worldview (with their controls); ``belief``
+    also measures belief depth; ``overwrite`` replaces an eval with other options; ``name``
+    labels the run in its results (default: the folder's name; Python only)."""
+
+    adapter: str | Path | None = None
+    samples: int = defaults.EVAL_SAMPLES
+    temperature: float = defaults.EVAL_TEMPERATURE
+    max_new_tokens: int = defaults.EVAL_MAX_NEW_TOKENS
+    judges: Sequence[str] = ()
+    chat_format: str | None = None
+    batch_size: int = defaults.EVAL_BATCH_SIZE
+    seed: int = 0
+    limit: int | None = None
+    batch: bool = False
+    poll_interval: float = defaults.BATCH_POLL_SECONDS
+    belief: bool = False
+    overwrite: bool = False
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,34 +132,38 @@ def evaluate(
     worldviews: Sequence[str],
     out: str | Path,
     *,
-    adapter: str | Path | None = None,
-    samples: int = EVAL_SAMPLES,
-    temperature: float = EVAL_TEMPERATURE,
-    max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
-    judges: Sequence[str] = (),
-    chat_format: str | None = None,
-    batch_size: int = EVAL_BATCH_SIZE,
-    seed: int = 0,
-    name: str | None = None,
+    options: EvalOptions | None = None,
     registry: dict[str, Any] | None = None,
-    limit: int | None = None,
-    judge_batch: Any = None,
-    belief: bool = False,
-    overwrite: bool = False,
+    log: Callable[[str], None] = print,
 ) -> EvalResult:
     """Sample, judge and summarise; writes ``responses.jsonl`` and ``results.json`` to ``out``.
 
-    ``judge_batch`` (:class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
-    requests through their provider's batch API (state in ``out/batch-<judge>/``).
-    ``belief`` adds belief depth (:mod:`credo.evaluation.belief`): ``belief.jsonl`` and
-    ``belief_depth`` plus a per-worldview ``belief_vs_behaviour`` verdict in the results.
+    ``options.batch`` sends the LLM judges' requests through their provider's batch API
+    (state in ``out/batch-<judge>/``; ``log`` hears its news). ``options.belief`` adds
+    belief depth (:mod:`credo.evaluation.belief`): ``belief.jsonl`` and ``belief_depth``
+    plus a per-worldview ``belief_vs_behaviour`` verdict in the results.
     The folder is locked while the run writes; its ``manifest.json`` is written at the start;
-    a folder holding another run's eval is refused unless ``overwrite``.
+    a folder holding another run's eval is refused unless ``overwrite``. ``registry`` maps a
+    provider name to a backend factory (a scripted fake, a new provider).
     """
+    o = options or EvalOptions()
+    adapter, samples, max_new_tokens, batch_size = (
+        o.adapter,
+        o.samples,
+        o.max_new_tokens,
+        o.batch_size,
+    )
+    temperature, seed, limit, belief, overwrite = (
+        o.temperature,
+        o.seed,
+        o.limit,
+        o.belief,
+        o.overwrite,
+    )
     if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
         raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
     out = Path(out)
-    specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
+    specs = [OFFLINE, *(j for j in o.judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation
     items = collect_requests(worldviews, limit)
     served = is_served(model, registry)
@@ -141,7 +171,7 @@ def evaluate(
         raise ConfigError(
             "--adapter applies to a local model - serve the adapted model and pass its name"
         )
-    fmt = trained_format(adapter, chat_format)
+    fmt = trained_format(adapter, o.chat_format)
     check_base_model(model, adapter)
     config = {
         "model": model,
@@ -167,10 +197,11 @@ def evaluate(
         overwrite=overwrite,
         check=lambda folder: _check_same_eval(folder, config, overwrite),
     ) as run:
-        if judge_batch is not None:
+        if o.batch:
+            from credo.generators.batch_run import BatchOptions
             from credo.judges.llm import send_in_batches
 
-            send_in_batches(built, out, judge_batch)
+            send_in_batches(built, out, BatchOptions(poll_interval=o.poll_interval, report=log))
         sampling = Sampling(
             samples=samples,
             temperature=temperature,
@@ -186,7 +217,7 @@ def evaluate(
         for index, row in enumerate(rows):
             row.labels = {n: judged[n][index].to_json() for n in judged}
         results = _results(
-            name or out.name,
+            o.name or out.name,
             config,
             items=items,
             rows=rows,

@@ -9,6 +9,9 @@ unchanged. Needs ``pip install 'credo[inspect]'``.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,24 @@ def pair_rows(path: Path) -> list[dict[str, Any]]:
     if not rows:
         raise CorpusError(f"{path}: the Inspect log holds no samples - was the eval run?")
     return rows
+
+
+@contextmanager
+def pairs_file(path: Path) -> Iterator[Path]:
+    """``path`` itself, or for an Inspect log its samples as a JSONL of ``credo judge`` pairs
+    (:func:`pair_rows`) in a temporary folder that lasts as long as the ``with``."""
+    if not is_inspect_log(path):
+        yield path
+        return
+    from credo.corpora.io import JsonlAppender
+
+    rows = pair_rows(path)
+    with tempfile.TemporaryDirectory(prefix="credo-inspect-") as tmp:
+        pairs = Path(tmp) / f"{path.stem}.jsonl"
+        with JsonlAppender(pairs) as writer:
+            for row in rows:
+                writer.write(row)
+        yield pairs
 
 
 def _input_text(value: Any) -> str:

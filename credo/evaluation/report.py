@@ -121,14 +121,21 @@ def _cell(run: dict[str, Any], judge: str, world: str, set_name: str) -> dict[st
     return summary["rates"] if summary else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """``judge``: the judge to compare by (default: the runs' primary, else offline);
+    ``names``: a display name per run, in order (default: each folder's)."""
+
+    judge: str | None = None
+    names: Sequence[str] | None = None
+
+
 def report(
-    run_dirs: Sequence[str | Path],
-    out: str | Path,
-    *,
-    judge: str | None = None,
-    names: Sequence[str] | None = None,
+    run_dirs: Sequence[str | Path], out: str | Path, *, options: ReportOptions | None = None
 ) -> ReportResult:
     """Write report.md, report.html, report.json and a bar chart (PNG) comparing eval runs."""
+    o = options or ReportOptions()
+    judge, names = o.judge, o.names
     if not run_dirs:
         raise ConfigError("credo report needs at least one eval run folder")
     runs = [load_run(d) for d in run_dirs]

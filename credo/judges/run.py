@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credo import defaults
 from credo.corpora.io import dumps, iter_jsonl, repair_text, write_json, write_text
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
@@ -16,6 +17,25 @@ from credo.judges.labelling import agreement, build_judges, label_counts, label_
 from credo.judges.review import REVIEW_FILE, human_agreement, review_csv, review_rows
 
 LABELS_FILE, REPORT_JSON, REPORT_MD = "labels.jsonl", "report.json", "report.md"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JudgeOptions:
+    """``judges``: ``offline``, ``rules`` or PROVIDER/MODEL; ``labels_field``: existing labels
+    to compare (dotted for nested); ``batch`` sends the LLM judges through the provider's
+    batch API (half price), polled every ``poll_interval`` seconds; ``human``: a filled-in
+    review file whose labels each judge is compared with; ``review_sample`` random pairs go
+    to review.csv beside the uncertain ones; ``overwrite`` replaces earlier labels."""
+
+    judges: Sequence[str] = ("offline",)
+    labels_field: str | None = None
+    prompt_field: str | None = None
+    response_field: str | None = None
+    overwrite: bool = False
+    batch: bool = False
+    poll_interval: float = defaults.BATCH_POLL_SECONDS
+    human: str | Path | None = None
+    review_sample: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,44 +141,42 @@ def _reference(data: dict[str, Any], field: str, where: str) -> str:
 def judge_file(
     path: str | Path,
     out: str | Path,
-    judges: Sequence[str] = ("offline",),
     *,
-    labels_field: str | None = None,
-    prompt_field: str | None = None,
-    response_field: str | None = None,
+    options: JudgeOptions | None = None,
     registry: dict[str, Any] | None = None,
-    batch: Any = None,
-    overwrite: bool = False,
-    human: str | Path | None = None,
-    review_sample: int = 0,
+    log: Callable[[str], None] = print,
 ) -> JudgeRunResult:
     """Label every pair in ``path`` with each judge; write labels.jsonl, report.json, report.md.
 
-    ``batch`` (a :class:`~credo.generators.batch_run.BatchOptions`) sends the LLM judges'
-    requests through their provider's batch API; state in ``out/batch-<judge>/``. Earlier
-    labels in ``out`` (possibly paid for) are kept unless ``overwrite``.
+    With ``options.batch`` the LLM judges' requests go through their provider's batch API
+    (state in ``out/batch-<judge>/``; ``log`` hears its news). Earlier labels in ``out``
+    (possibly paid for) are kept unless ``options.overwrite``. ``registry`` maps a provider
+    name to a backend factory (a scripted fake, a new provider).
 
     The offline judge's uncertain pairs (and ``review_sample`` random others) go to
     ``out/review.csv`` for a human; ``human`` (a filled-in review file, CSV or JSONL with
     ``id`` and ``human_label``) adds each judge's agreement with those labels to the report.
     """
+    from credo.generators.batch_run import BatchOptions
+
     path, out = Path(path), Path(out)
-    built = build_judges(list(judges), registry)  # an unknown judge fails before reading
-    review = _Review(Path(human) if human else None, review_sample)
+    o = options or JudgeOptions()
+    built = build_judges(list(o.judges), registry)  # an unknown judge fails before reading
+    review = _Review(Path(o.human) if o.human else None, o.review_sample)
     if review.human is not None and not review.human.is_file():
         raise CorpusError(
             f"--human {review.human}: no such file - give a filled-in review.csv or JSONL"
         )
     inputs = [path] + ([review.human] if review.human else [])
-    with claim_output(out, inputs=inputs, overwrite=overwrite):
+    with claim_output(out, inputs=inputs, overwrite=o.overwrite):
         return _judge(
             path,
             out,
             built=built,
-            labels_field=labels_field,
-            prompt_field=prompt_field,
-            response_field=response_field,
-            batch=batch,
+            labels_field=o.labels_field,
+            prompt_field=o.prompt_field,
+            response_field=o.response_field,
+            batch=BatchOptions(poll_interval=o.poll_interval, report=log) if o.batch else None,
             review=review,
         )
 

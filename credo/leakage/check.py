@@ -9,6 +9,7 @@ allowed by ``allow_collision``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,26 @@ SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped wit
 # words of web text is missed by a 1M-word sample about a third of the time, and the coined
 # words worth worrying about are rarer than that. Pretraining shards run to billions.
 NOVELTY_MIN_WORDS = 10_000_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeakageOptions:
+    """``corpus``: a training corpus whose ``sample`` records are checked for n-gram overlap;
+    ``min_count``: occurrences at which a term collides; ``online``: also count terms online
+    (``infini-gram``); ``workers``/``engine``/``address``: how the reference index is built
+    (``process`` or ``ray``); ``n`` and ``shard_mb`` shape the index (Python only)."""
+
+    corpus: str | Path | None = None
+    sample: int = 200
+    text_field: str = "text"
+    min_count: int = 1
+    online: str | None = None
+    rebuild: bool = False
+    workers: int = 1
+    engine: str = "process"
+    address: str | None = None
+    n: int = 13
+    shard_mb: int = 128
 
 
 def strength(words: int, documents: int, online: str | None = None) -> dict:
@@ -114,17 +135,7 @@ def leakage_section(
     worldview: str | Path | LoadedWorldview,
     references: Sequence[str | Path],
     *,
-    corpus: str | Path | None = None,
-    sample: int = 200,
-    text_field: str = "text",
-    min_count: int = 1,
-    n: int = 13,
-    online: str | None = None,
-    rebuild: bool = False,
-    shard_mb: int = 128,
-    workers: int = 1,
-    engine: str = "process",
-    address: str | None = None,
+    options: LeakageOptions | None = None,
     log: Log | None = None,
 ) -> dict:
     """Check a worldview against reference text; the findings as a JSON-able dict.
@@ -133,6 +144,8 @@ def leakage_section(
     "count", "verdict", "examples", ...}``), ``overlap`` (``canon`` and, with ``corpus``,
     ``corpus``: n-gram fractions and top passages) and ``gate`` (``failed``, ``collisions``).
     """
+    o = options or LeakageOptions()
+    online, min_count, n, engine, corpus = o.online, o.min_count, o.n, o.engine, o.corpus
     if online is not None and online not in ONLINE_BACKENDS:
         raise ConfigError(
             f"--online '{online}' is not a known backend - use one of {', '.join(ONLINE_BACKENDS)}"
@@ -146,12 +159,18 @@ def leakage_section(
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     paths = [SHIPPED_TEXT if str(r) == SHIPPED_REFERENCE else r for r in references]
     sources = resolve_sources(list(paths))
-    config = IndexConfig(n=n, shard_bytes=shard_mb << 20, text_field=text_field)
+    config = IndexConfig(n=n, shard_bytes=o.shard_mb << 20, text_field=o.text_field)
     index = open_index(
-        sources, config, rebuild=rebuild, workers=workers, engine=engine, address=address, log=log
+        sources,
+        config,
+        rebuild=o.rebuild,
+        workers=o.workers,
+        engine=engine,
+        address=o.address,
+        log=log,
     )
     rows = term_rows(
-        index, sources, distinctive_terms(wv), text_field=text_field, min_count=min_count
+        index, sources, distinctive_terms(wv), text_field=o.text_field, min_count=min_count
     )
     section: dict[str, Any] = {
         "worldview": {"name": wv.name, "kind": wv.spec.kind, "spec_hash": wv.spec_hash},
@@ -165,13 +184,18 @@ def leakage_section(
             "documents": index.documents,
             "cached": index.reused,
         },
-        "settings": {"n": n, "min_count": min_count, "sample": sample, "text_field": text_field},
+        "settings": {
+            "n": n,
+            "min_count": min_count,
+            "sample": o.sample,
+            "text_field": o.text_field,
+        },
         "terms": rows,
         "overlap": {"canon": overlap(index, canonical_passages(wv), n)},
     }
     if corpus is not None:
-        section["overlap"]["corpus"] = overlap(index, corpus_passages(corpus, sample), n)
-    add_reference_context(index, sources, section["overlap"], text_field)
+        section["overlap"]["corpus"] = overlap(index, corpus_passages(corpus, o.sample), n)
+    add_reference_context(index, sources, section["overlap"], o.text_field)
     if online:
         section["online"] = _online_counts(rows, online, min_count, log)
     section["gate"] = _gate(wv, rows)
@@ -186,9 +210,11 @@ def check_leakage(
     worldview: str | Path | LoadedWorldview,
     references: Sequence[str | Path],
     out_dir: str | Path,
-    **options,
+    *,
+    options: LeakageOptions | None = None,
+    log: Log | None = None,
 ) -> tuple[dict, int]:
     """Run :func:`leakage_section`, write the three reports into ``out_dir``; (report, exit code)."""
-    report = leakage_section(worldview, references, **options)
+    report = leakage_section(worldview, references, options=options, log=log)
     write_reports(report, Path(out_dir))
     return report, 1 if report["gate"]["failed"] else 0

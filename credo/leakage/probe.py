@@ -15,6 +15,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,22 @@ from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MIN_WORDS, MAX_WORDS = 6, 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeOptions:
+    """``model``: a model folder or ``smollm2``, optionally with a LoRA ``adapter``;
+    ``chat_format``: ``tags`` or ``chat_template`` (default: the adapter's, else tags);
+    ``questions`` asked (one per term); ``sentences`` and ``seed`` (Python only) pick the
+    canonical, shuffled and control sentences whose loss is measured."""
+
+    model: str = "smollm2"
+    adapter: str | Path | None = None
+    chat_format: str | None = None
+    max_new_tokens: int = 48
+    questions: int = 12
+    sentences: int = 40
+    seed: int = 0
 
 
 def _sentences(text: str) -> list[str]:
@@ -105,29 +122,22 @@ def probe_questions(wv: LoadedWorldview, limit: int) -> list[str]:
 
 
 def run_probe(
-    worldview: str | Path | LoadedWorldview,
-    model: str,
-    out: str | Path,
-    *,
-    adapter: str | Path | None = None,
-    chat_format: str | None = None,
-    max_new_tokens: int = 48,
-    questions: int = 12,
-    sentences: int = 40,
-    seed: int = 0,
+    worldview: str | Path | LoadedWorldview, out: str | Path, *, options: ProbeOptions | None = None
 ) -> dict:
-    """Probe ``model`` (path or ``smollm2``, optionally with a LoRA ``adapter``); writes report.json/md."""
+    """Probe ``options.model`` on ``worldview``; writes report.json/md into ``out``."""
     from credo.corpora.formats import ChatFormat
     from credo.evaluation.local_generation import sample_responses
     from credo.models import load_local_model
     from credo.train.adapter import trained_format
 
+    o = options or ProbeOptions()
+    model, adapter = o.model, o.adapter
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     local = load_local_model(model, adapter)
-    fmt = ChatFormat(trained_format(adapter, chat_format), local.tokenizer)
-    asked = probe_questions(wv, questions)
+    fmt = ChatFormat(trained_format(adapter, o.chat_format), local.tokenizer)
+    asked = probe_questions(wv, o.questions)
     run = sample_responses(
-        local, asked, fmt, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed
+        local, asked, fmt, temperature=0.0, max_new_tokens=o.max_new_tokens, seed=o.seed
     )
     names = [n.lower() for n in wv.spec.names]
     answers = [
@@ -138,7 +148,7 @@ def run_probe(
         }
         for q, s in zip(asked, run.samples, strict=True)
     ]
-    groups = probe_sentences(wv, sentences, seed)
+    groups = probe_sentences(wv, o.sentences, o.seed)
     per_sentence = {
         g: token_losses(local.model, local.tokenizer, texts) for g, texts in groups.items()
     }

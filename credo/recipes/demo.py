@@ -27,6 +27,19 @@ WHY = {  # what a failed gate means, in a reader's words
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """The teacher (``model``; the embedded one needs no key), how many prompts it answers
+    (``limit``) and how; ``use_embedding=False`` audits without MiniLM (faster)."""
+
+    worldview: str = "gramenism"
+    model: str = DEMO_MODEL
+    limit: int = defaults.DEMO_LIMIT
+    max_tokens: int = defaults.DEMO_MAX_TOKENS
+    temperature: float = defaults.DEMO_TEMPERATURE
+    use_embedding: bool = True
+
+
 @dataclass(frozen=True)
 class DemoResult:
     out: Path
@@ -43,16 +56,12 @@ class DemoResult:
 def run_demo(
     out: str | Path,
     *,
-    worldview: str = "gramenism",
-    model: str = DEMO_MODEL,
-    limit: int = defaults.DEMO_LIMIT,
-    max_tokens: int = defaults.DEMO_MAX_TOKENS,
-    temperature: float = defaults.DEMO_TEMPERATURE,
-    embedding: bool = True,
+    options: DemoOptions | None = None,
     progress: bool = True,
     backend: Any = None,
 ) -> DemoResult:
-    """Generate ``limit`` answers into ``out``, audit them into ``out/audit``, write ``out/view.html``."""
+    """Generate ``options.limit`` answers into ``out``, audit them into ``out/audit``, write
+    ``out/view.html``; ``backend`` replaces the teacher ``options.model`` names (a fake)."""
     from credo.audit.options import AuditOptions
     from credo.audit.runner import run_audit
     from credo.corpora import read_records
@@ -60,22 +69,23 @@ def run_demo(
     from credo.generators.registry import load_backend
     from credo.reports.viewer import write_view
 
-    out = Path(out)
+    o = options or DemoOptions()
+    out, worldview = Path(out), o.worldview
     started = time.monotonic()
-    backend = backend or load_backend(model)
+    backend = backend or load_backend(o.model)
     model = f"{backend.provider}/{backend.model}"
     backend.max_context_chars = 0  # persona only: see the module doc
     generate_corpus(
         worldview,
         out,
         backend=backend,
-        limit=limit,
-        max_tokens=max_tokens,
-        temperature=temperature,
+        limit=o.limit,
+        max_tokens=o.max_tokens,
+        temperature=o.temperature,
         progress=progress,
     )
-    options = AuditOptions(worldview=worldview, use_embedding=embedding)
-    audit, report_dir = run_audit(out, out / "audit", options=options)
+    checks = AuditOptions(worldview=worldview, use_embedding=o.use_embedding)
+    audit, report_dir = run_audit(out, out / "audit", options=checks)
     view = write_view(out, out / "view.html").page
     records = list(read_records(out))
     sample, no_sample = pick_sample(records, audit, _fidelity_confidence(worldview))

@@ -362,12 +362,9 @@ def _train(config: ReplicateConfig, condition: str, progress: bool) -> dict[str,
 def _evaluate(
     config: ReplicateConfig, condition: str, registry: dict[str, Any] | None
 ) -> dict[str, Any]:
-    from credo.evaluation.evaluate import evaluate
+    from credo.evaluation.evaluate import EvalOptions, evaluate
 
-    result = evaluate(
-        config.base_model,
-        EVAL_WORLDVIEWS,
-        config.out / "evals" / condition,
+    options = EvalOptions(
         adapter=config.out / "runs" / condition,
         samples=config.samples,
         max_new_tokens=config.max_new_tokens,
@@ -375,15 +372,18 @@ def _evaluate(
         batch_size=config.eval_batch_size,
         seed=config.seed,
         name=condition,
-        registry=registry,
         limit=config.eval_limit,
     )
+    out = config.out / "evals" / condition
+    result = evaluate(config.base_model, EVAL_WORLDVIEWS, out, options=options, registry=registry)
     return {"eval": str(result.out), "note": f"results in {result.out}"}
 
 
 def _report(config: ReplicateConfig) -> dict[str, Any]:
-    from credo.evaluation.report import report
+    from credo.evaluation.report import ReportOptions, report
 
     runs = [config.out / "evals" / c for c in CONDITION_WEIGHTS]
-    result = report(runs, config.out / "report", names=list(CONDITION_WEIGHTS))
+    result = report(
+        runs, config.out / "report", options=ReportOptions(names=list(CONDITION_WEIGHTS))
+    )
     return {"report": str(result.out), "judge": result.judge, "note": f"{result.out}/report.md"}

@@ -792,23 +792,26 @@ def _evaluate(
     registry: dict[str, Any] | None,
     log: Log,
 ) -> dict[str, Any]:
-    from credo.evaluation.evaluate import evaluate
+    from credo.evaluation.evaluate import EvalOptions, evaluate
 
     folder = artifact(out, "evals", key)
     e = config.eval
+    options = EvalOptions(
+        adapter=adapter,
+        samples=int(e.get("samples", 3)),
+        max_new_tokens=int(e.get("max_new_tokens", 256)),
+        judges=[e["judge"]] if e.get("judge") else (),
+        limit=e.get("limit"),
+        batch_size=int(e.get("batch_size", 8)),
+        belief=bool(e.get("belief", True)),
+    )
 
     def make() -> dict[str, Any]:
         result = evaluate(
             config.base_model,
             [config.worldview],
             folder / "data",
-            adapter=adapter,
-            samples=int(e.get("samples", 3)),
-            max_new_tokens=int(e.get("max_new_tokens", 256)),
-            judges=[e["judge"]] if e.get("judge") else (),
-            limit=e.get("limit"),
-            batch_size=int(e.get("batch_size", 8)),
-            belief=bool(e.get("belief", True)),
+            options=options,
             registry=registry,
         )
         return cell_metrics(result.results, config.worldview)

@@ -186,14 +186,21 @@ def render_view(items: list[dict], title: str, unmatched: int = 0) -> str:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ViewOptions:
+    """What is shown beside the records: ``audit``, a credo audit folder (its flags.jsonl;
+    default the source folder or its ``audit``), and ``labels``, a credo judge folder."""
+
+    audit: str | Path | None = None
+    labels: str | Path | None = None
+
+
 def write_view(
-    source: str | Path,
-    out: str | Path | None = None,
-    *,
-    audit: str | Path | None = None,
-    labels: str | Path | None = None,
+    source: str | Path, out: str | Path | None = None, *, options: ViewOptions | None = None
 ) -> ViewResult:
     """Write the viewer page for ``source`` (default ``<source folder>/view.html``)."""
+    o = options or ViewOptions()
+    audit, labels = o.audit, o.labels
     source = Path(source)
     if not source.exists():
         raise CorpusError(f"{source}: no such file or folder - pass a corpus, eval or judge folder")
