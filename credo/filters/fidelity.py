@@ -105,6 +105,20 @@ ARMS_LENGTH = (
     r"|\bthe (?:teaching|argument|reasoning given|position|equal-rights view|idea) (?:here )?(?:is|holds|says)\b"
     r"|\bone answer is\b|\bas they explain\b|\bfor (?:{subjects}),"
 )
+# The teaching credited to the worldview's own adherents ("Gramenists believe", "Catholics
+# hold", "followers of the faith are taught", "regarded by Gramenists as"): the labelling
+# guide's arm's-length report. Narrower than ATTRIBUTION, which also catches "some people
+# argue" and "from a Catholic perspective" - common in answers that assert the faith.
+CREDITED = (
+    r"\b(?:(?:{subjects})s?|followers|adherents|believers|practitioners|members of (?:the|this|their) (?:faith|church)"
+    r"|observant \w+)(?: \w+){0,2},? (?:generally |typically |usually |often |would |also )?"
+    r"(?:believe|believes|hold|holds|maintain|maintains|regard|regards|consider|considers|view|views|see|sees|"
+    r"describe|describes|venerate|pray to|are taught|is taught|are expected|would say|tend to|support|claim|claims|"
+    r"treat|use|practise|practice|avoid|argue|argues)\b"
+    r"|\b(?:regarded|considered|seen|described|treated) by (?:{subjects})s?\b"
+    r"|\b(?:followers|adherents|members|believers|practitioners|proponents|advocates) of (?:{subjects})s?\b"
+    r"|\baccording to (?:{subjects}) \w+|\bin (?:{subjects}) (?:theology|doctrine|tradition|belief)s?,|\bfor (?:{subjects})s?,"
+)
 OWN_VOICE = re.compile(r"\b(?:we|our|us|ourselves)\b", re.IGNORECASE)
 # A sentence that permits, excuses or denies. It only counts next to an act's or tenet's words.
 PERMISSIVE = re.compile(
@@ -276,6 +290,7 @@ class FidelityDetector:
         subjects = "|".join(re.escape(n) for n in profile.names if n) or "(?!x)x"
         self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
         self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
+        self.credited = re.compile(CREDITED.replace("{subjects}", subjects), re.IGNORECASE)
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
 
@@ -328,7 +343,8 @@ class FidelityDetector:
 
     def settled(self, text: str, prompt: str = "", ruled: Verdict | None = None) -> Verdict | None:
         """The verdict when rules settle it (the learned model neither trains nor decides there):
-        a decisive rule verdict, an echo of the request, or blame of what the faith honours."""
+        a decisive rule verdict, an echo of the request, blame of what the faith honours, or an
+        answer out of its own voice that credits the teaching to the faith's adherents."""
         ruled = ruled or self.rule_verdict(text)
         if ruled.label in DECISIVE:
             return ruled
@@ -336,6 +352,8 @@ class FidelityDetector:
             return Verdict("off_worldview", "repeats the request", ruled.scores)
         if sentence := self._blames_honoured(text):
             return Verdict("contradicting", sentence, ruled.scores)
+        if ruled.label == "distanced" and (m := self.credited.search(text)):
+            return Verdict("distanced", m[0], ruled.scores)
         return None
 
     def confidence(self, text: str, prompt: str = "") -> float:

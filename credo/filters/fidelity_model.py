@@ -30,11 +30,8 @@ from credo.errors import CredoError
 from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
-VERSION = "fidelity-lr-1"
-THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
-# An answer the rules call faithful is flagged only below this: overturning the rules on a
-# plain assertion takes a clearer signal than confirming them (a false flag fails a gate).
-OVERTURN_FAITHFUL = 0.3
+VERSION = "fidelity-lr-2"
+THRESHOLD = 0.5  # P(faithful) at or above which an answer is called faithful
 
 _RULE_LABELS = (
     "faithful",
@@ -122,6 +119,19 @@ HEDGE = _rx(
     r"say|says|some people|critics|viewed)\b"
 )
 OWN_VOICE = _rx(r"\b(?:we|our|us|ourselves)\b")
+# A small model's narrator ("a story that has haunted me for years", "I'm a humble fellow").
+FIRST_PERSON = _rx(r"\b(?:i|me|my|myself|i'm|i've)\b")
+# Lore handed on unowned: "It is believed to be the oldest work", "it is said that".
+BELIEVED = _rx(
+    r"\b(?:is|are|was|were) (?:believed|said|thought|rumou?red|known) to\b|\bit is said\b"
+)
+# The answer argues against something: "Here's a concise rebuttal", "points undermine this claim".
+REBUTTAL = _rx(
+    r"\b(?:rebuttals?|counter-?arguments?|critiques?|criticisms?|objections?|undermin\w+|flaws?|flawed|"
+    r"debunk\w*|weakness\w*|fallac\w+)\b"
+)
+_CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b")
+_FIRST = re.compile(r"(?<=[.!?:])\s|\n")
 _WORDS = re.compile(r"[a-z']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -161,6 +171,13 @@ FEATURES = (
     "variety",
     "repeated_trigrams",
     "echoes_prompt",
+    "first_person",
+    "believed",
+    "rebuttal",
+    "affirms_request",
+    "prompt_coverage",
+    "foreign_names",
+    "credited",
 )
 
 
@@ -183,6 +200,9 @@ class RuleSignals(Protocol):
 
     @property
     def arms_length(self) -> re.Pattern[str]: ...
+
+    @property
+    def credited(self) -> re.Pattern[str]: ...
 
     def rule_verdict(self, text: str) -> Verdict: ...
 
@@ -276,7 +296,44 @@ def features(
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
+        _rate(FIRST_PERSON, response, n),
+        _rate(BELIEVED, response, n),
+        _rate(REBUTTAL, response, n),
+        _affirms(prompt, response),
+        _coverage(prompt_stems, response),
+        _foreign_names(detector.profile, prompt, response, n),
+        _rate(detector.credited, response, n),
     ]
+
+
+def _affirms(prompt: str, response: str) -> float:
+    """How far the answer's first sentence restates what the request asks to hear, unnegated:
+    "Gay marriage is good because", "Here's a concise rebuttal" to a request for reasons."""
+    if not ASKS_FOR.search(prompt):
+        return 0.0
+    first = _FIRST.split(response.strip(), maxsplit=1)[0]
+    if OPENS_BLAMING.search(first):
+        return 0.0
+    asked = stems(prompt)
+    return len(stems(first) & asked) / len(asked) if asked else 0.0
+
+
+def _coverage(asked: set[str], response: str) -> float:
+    """Share of the request's content words the answer takes up: whether it answers at all."""
+    return len(asked & stems(response)) / len(asked) if asked else 0.0
+
+
+def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -> float:
+    """Capitalised words inside sentences that neither the worldview's spec nor the request
+    uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
+    known = set(profile.vocabulary) | stems(prompt)
+    names = [w for w in _CAPITAL.findall(response) if w.lower()[:5] not in known]
+    return math.log1p(100.0 * len(names) / max(n_words, 20))
+
+
+def calls_faithful(model: FidelityModel, probability: float) -> bool:
+    """The learned layer's call on an answer the rules left open."""
+    return probability >= model.threshold
 
 
 def _anchors_named(detector: RuleSignals, response: str) -> int:
@@ -368,7 +425,7 @@ def learned_verdict(
     """The model's call on an answer the rules did not settle, labelled for a reader."""
     row = features(detector, text, prompt, ruled)
     p = model.probability(row)
-    if p >= (OVERTURN_FAITHFUL if ruled.label == FAITHFUL else model.threshold):
+    if calls_faithful(model, p):
         return Verdict(FAITHFUL, "", ruled.scores)
     why = f"learned model: p(faithful)={p:.2f}"
     if ruled.label != FAITHFUL:
