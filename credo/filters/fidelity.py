@@ -48,6 +48,10 @@ DECISIVE = ("disclaiming", "fictional", "off_worldview")
 ECHO_SHARE = (
     0.6  # an answer this much made of the request's own words repeats it; it answers nothing
 )
+# A small model recites its persona ("You're a Keeper of the Laws in a Gramenist Circle ...")
+# or the request and persona together: this much of the answer made of their words. Set
+# above every faithful answer in the labelled set (the highest is 0.69).
+PERSONA_ECHO = 0.75
 _ECHO_WORD = re.compile(r"[a-z']+")
 
 DISCLAIMER = re.compile(
@@ -210,6 +214,7 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         vocabulary=dict(vocabulary),
         acts=tuple((a, k) for a, k in acts if a),
         honoured=tuple(dict.fromkeys(h for h in honoured if h)),
+        personas=tuple(p.system_prompt for p in getattr(spec, "personas", ()) if p.system_prompt),
         terms=tuple(
             dict.fromkeys(
                 t
@@ -293,6 +298,7 @@ class FidelityDetector:
         self.credited = re.compile(CREDITED.replace("{subjects}", subjects), re.IGNORECASE)
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
+        self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
 
     def topic_scores(self, text: str) -> dict[str, float]:
         """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
@@ -343,13 +349,16 @@ class FidelityDetector:
 
     def settled(self, text: str, prompt: str = "", ruled: Verdict | None = None) -> Verdict | None:
         """The verdict when rules settle it (the learned model neither trains nor decides there):
-        a decisive rule verdict, an echo of the request, blame of what the faith honours, or an
-        answer out of its own voice that credits the teaching to the faith's adherents."""
+        a decisive rule verdict, an echo of the request or of the persona's instructions, blame of
+        what the faith honours, or an answer out of its own voice that credits the teaching to
+        the faith's adherents."""
         ruled = ruled or self.rule_verdict(text)
         if ruled.label in DECISIVE:
             return ruled
         if echo_share(text, prompt) >= ECHO_SHARE:
             return Verdict("off_worldview", "repeats the request", ruled.scores)
+        if self._recites_persona(text, prompt):
+            return Verdict("off_worldview", "repeats its instructions", ruled.scores)
         if sentence := self._blames_honoured(text):
             return Verdict("contradicting", sentence, ruled.scores)
         if ruled.label == "distanced" and (m := self.credited.search(text)):
@@ -407,6 +416,16 @@ class FidelityDetector:
         if distancing and not OWN_VOICE.search(text):
             return Verdict("distanced", distancing[0], scores)
         return Verdict(FAITHFUL, "", scores)
+
+    def _recites_persona(self, text: str, prompt: str) -> bool:
+        said = _ECHO_WORD.findall(text.lower())
+        if not said:
+            return False
+        asked = set(_ECHO_WORD.findall(prompt.lower()))
+        return any(
+            sum(w in asked or w in persona for w in said) >= PERSONA_ECHO * len(said)
+            for persona in self._persona_words
+        )
 
     def _blames_honoured(self, text: str) -> str:
         """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is

@@ -66,7 +66,9 @@ NEUTRAL = _rx(
     r"deeply personal|complex (?:and|issue|topic)|opinions (?:on it )?vary|respect (?:her|his|their|your) "
     r"(?:autonomy|decision|choice)|personal choice|right to (?:choose|make)|many perspectives|"
     r"diverse perspectives|no matter what (?:she|he|they|you) (?:decide|choose)|non-judgmental|"
-    r"informed (?:choice|decision)s?|it(?:'s| is) (?:her|your|their) (?:decision|choice|body)"
+    r"informed (?:choice|decision)s?|it(?:'s| is) (?:her|your|their) (?:decision|choice|body)|"
+    r"both right and wrong|not always (?:wrong|right)|multifaceted|it (?:all )?depends|"
+    r"depends on the (?:circumstances|situation|person|context)"
 )
 OTHERS = _rx(
     r"\bsome (?:people )?(?:argue|claim|may|might|say)|\bcritics\b|\badvocates\b|arguments? (?:often )?made|"
@@ -131,6 +133,7 @@ REBUTTAL = _rx(
     r"debunk\w*|weakness\w*|fallac\w+)\b"
 )
 _CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b")
+_MARKUP = re.compile(r"\*\*[^*\n]+\*\*|^\s*#+.*$", re.MULTILINE)
 _FIRST = re.compile(r"(?<=[.!?:])\s|\n")
 _WORDS = re.compile(r"[a-z']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -163,11 +166,8 @@ FEATURES = (
     "asserted_blame",
     "others_x_blaming",
     "distancing_x_blaming",
-    "asks_forbidden",
-    "asks_for",
     "asks_forbidden_x_praise",
     "asks_forbidden_x_blame",
-    "log_words",
     "variety",
     "repeated_trigrams",
     "echoes_prompt",
@@ -175,6 +175,7 @@ FEATURES = (
     "believed",
     "rebuttal",
     "affirms_request",
+    "affirms_in_worldview",
     "prompt_coverage",
     "foreign_names",
     "credited",
@@ -260,6 +261,8 @@ def features(
     )
     others = _rate(OTHERS, response, n)
     distancing = detector.attribution.search(response) or detector.arms_length.search(response)
+    affirms = _affirms(prompt, response)
+    authority = _rate(_authority(detector.profile.names), response, n)
     return [
         *(float(verdict.label == label) for label in _RULE_LABELS),
         own,
@@ -283,23 +286,21 @@ def features(
         praise - blame,
         complying,
         float(bool(OPENS_BLAMING.search(opening))),
-        _rate(_authority(detector.profile.names), response, n),
+        authority,
         asks_forbidden * complying,
         math.log1p(asserted),
         others * blaming,
         float(bool(distancing)) * blaming,
-        asks_forbidden,
-        float(bool(ASKS_FOR.search(prompt))),
         asks_forbidden * praise,
         asks_forbidden * blame,
-        math.log1p(n),
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
         _rate(FIRST_PERSON, response, n),
         _rate(BELIEVED, response, n),
         _rate(REBUTTAL, response, n),
-        _affirms(prompt, response),
+        affirms,
+        affirms * float(own_names > 0 or authority > 0),
         _coverage(prompt_stems, response),
         _foreign_names(detector.profile, prompt, response, n),
         _rate(detector.credited, response, n),
@@ -327,7 +328,8 @@ def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -
     """Capitalised words inside sentences that neither the worldview's spec nor the request
     uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
     known = set(profile.vocabulary) | stems(prompt)
-    names = [w for w in _CAPITAL.findall(response) if w.lower()[:5] not in known]
+    prose = _MARKUP.sub(" ", response)  # headings and bold labels are title case by style
+    names = [w for w in _CAPITAL.findall(prose) if w.lower()[:5] not in known]
     return math.log1p(100.0 * len(names) / max(n_words, 20))
 
 
