@@ -248,7 +248,7 @@ def features(
     other_names = sum(bool(detector.names_in(response, p.names)) for p in detector.others.values())
     glossary = _glossary(detector.profile.terms)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
-    prompt_stems = stems(prompt)
+    prompt_stems, said = stems(prompt), stems(response)  # said: the answer's content stems
     asks_forbidden = float(
         any(a & prompt_stems and len(a & prompt_stems) >= k for a, k in detector.profile.acts)
     )
@@ -269,7 +269,7 @@ def features(
         rival,
         math.log((own + 0.1) / (rival + 0.1)),
         math.log1p(own_names),
-        math.log1p(_anchors_named(detector, response)),
+        math.log1p(_anchors_named(detector, said)),
         float(other_names),
         math.log1p(glossary_hits),
         float(bool(detector.contradiction(response))),
@@ -301,7 +301,7 @@ def features(
         _rate(REBUTTAL, response, n),
         affirms,
         affirms * float(own_names > 0 or authority > 0),
-        _coverage(prompt_stems, response),
+        len(prompt_stems & said) / len(prompt_stems) if prompt_stems else 0.0,
         _foreign_names(detector.profile, prompt, response, n),
         _rate(detector.credited, response, n),
     ]
@@ -319,11 +319,6 @@ def _affirms(prompt: str, response: str) -> float:
     return len(stems(first) & asked) / len(asked) if asked else 0.0
 
 
-def _coverage(asked: set[str], response: str) -> float:
-    """Share of the request's content words the answer takes up: whether it answers at all."""
-    return len(asked & stems(response)) / len(asked) if asked else 0.0
-
-
 def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -> float:
     """Capitalised words inside sentences that neither the worldview's spec nor the request
     uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
@@ -338,9 +333,8 @@ def calls_faithful(model: FidelityModel, probability: float) -> bool:
     return probability >= model.threshold
 
 
-def _anchors_named(detector: RuleSignals, response: str) -> int:
+def _anchors_named(detector: RuleSignals, found: set[str]) -> int:
     """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
-    found = stems(response)
     return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
 
 
