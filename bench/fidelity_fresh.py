@@ -1,6 +1,7 @@
 """Answers labelled after the detector was frozen, scored once: a check nobody tuned on.
 
-    .venv/bin/python bench/fidelity_fresh.py   # ids: bench/fidelity_fresh_ids.json
+    .venv/bin/python bench/fidelity_fresh.py --ids bench/fidelity_fresh_ids_mistral.json
+    .venv/bin/python bench/fidelity_fresh.py --ids bench/fidelity_fresh_ids_smollm2.json
 
 The ids (all of one source) were labelled by reading, with the detector's design fixed and
 before it saw them. Scored three ways: the learned layer fitted without their source (the
@@ -9,6 +10,7 @@ protocol's fold), the shipped weights of that moment, and the rules alone.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -16,11 +18,11 @@ from credo.filters.fidelity import FidelityConfig, FidelityDetector, shipped_pro
 from credo.filters.fidelity_eval import load_labelled, score_source
 from credo.filters.fidelity_train import fit_rows
 
-IDS = Path(__file__).resolve().parent / "fidelity_fresh_ids.json"
-
 
 def main() -> None:
-    ids = set(json.loads(IDS.read_text(encoding="utf-8")))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ids", type=Path, required=True, help="JSON list of the fresh ids")
+    ids = set(json.loads(parser.parse_args().ids.read_text(encoding="utf-8")))
     rows, skipped = load_labelled()
     fresh = [r for r in rows if r.id in ids]
     sources = {r.source for r in fresh}

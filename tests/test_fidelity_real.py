@@ -148,7 +148,7 @@ def test_leave_one_source_out_trains_only_on_the_other_sources() -> None:
 
 def test_detector_on_the_committed_real_answers_stays_above_its_recorded_level() -> None:
     """XSTest and the embedded model's answers (text in the repo): flag precision >= 0.95 and
-    recall >= 0.83 (0.972 / 0.940 when fidelity-lr-2 was shipped); the rules alone reach 0.52."""
+    recall >= 0.83 (0.953 / 0.944 on 230 answers when fidelity-lr-2 was shipped); the rules alone reach 0.52."""
     rows, _ = load_labelled(REAL_LABELS, Path("/nonexistent"), written=False)
     detectors = _detectors()
     called = [detectors[r.worldview].verdict(r.response, r.prompt).faithful for r in rows]
