@@ -23,6 +23,7 @@ from credo.filters.fidelity_eval import (
 )
 from credo.filters.fidelity_model import (
     FEATURES,
+    OVERTURN_FAITHFUL,
     VERSION,
     WEIGHTS,
     FidelityModel,
@@ -148,7 +149,7 @@ def test_leave_one_source_out_trains_only_on_the_other_sources() -> None:
 
 def test_detector_on_the_committed_real_answers_stays_above_its_recorded_level() -> None:
     """XSTest and the embedded model's answers (text in the repo): flag precision >= 0.95 and
-    recall >= 0.83 (0.953 / 0.944 on 230 answers when fidelity-lr-2 was shipped); the rules alone reach 0.52."""
+    recall >= 0.83 (0.961 / 0.930 on 230 answers when fidelity-lr-2 was shipped); the rules alone reach 0.52."""
     rows, _ = load_labelled(REAL_LABELS, Path("/nonexistent"), written=False)
     detectors = _detectors()
     called = [detectors[r.worldview].verdict(r.response, r.prompt).faithful for r in rows]
@@ -319,12 +320,13 @@ def test_names_the_spec_never_uses_count_as_invented_and_headings_do_not() -> No
     assert heading["foreign_names"] == 0
 
 
-def test_one_threshold_decides_both_ways() -> None:
+def test_overturning_the_rules_takes_a_little_more_than_confirming_them() -> None:
     model = shipped_model()
     assert model is not None
-    assert calls_faithful(model, model.threshold) and not calls_faithful(
-        model, model.threshold - 0.01
-    )
+    edge = model.threshold - 0.01  # under the threshold, above the margin for the rules' call
+    assert not calls_faithful(model, edge, rules_faithful=False)
+    assert calls_faithful(model, edge, rules_faithful=True)
+    assert not calls_faithful(model, OVERTURN_FAITHFUL - 0.01, rules_faithful=True)
 
 
 def test_an_answer_reciting_its_persona_is_not_an_answer() -> None:

@@ -31,7 +31,11 @@ from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
 VERSION = "fidelity-lr-2"
-THRESHOLD = 0.5  # P(faithful) at or above which an answer is called faithful
+THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
+# An answer the rules call faithful keeps that call down to here: overturning the rules on a
+# plain assertion takes a little more than confirming them (a false flag fails a clean
+# corpus's gate). lr-1 used 0.3, which kept "Gay marriage is good because ..." (0.41).
+OVERTURN_FAITHFUL = 0.45
 
 _RULE_LABELS = (
     "faithful",
@@ -328,9 +332,9 @@ def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -
     return math.log1p(100.0 * len(names) / max(n_words, 20))
 
 
-def calls_faithful(model: FidelityModel, probability: float) -> bool:
+def calls_faithful(model: FidelityModel, probability: float, rules_faithful: bool) -> bool:
     """The learned layer's call on an answer the rules left open."""
-    return probability >= model.threshold
+    return probability >= (OVERTURN_FAITHFUL if rules_faithful else model.threshold)
 
 
 def _anchors_named(detector: RuleSignals, found: set[str]) -> int:
@@ -421,7 +425,7 @@ def learned_verdict(
     """The model's call on an answer the rules did not settle, labelled for a reader."""
     row = features(detector, text, prompt, ruled)
     p = model.probability(row)
-    if calls_faithful(model, p):
+    if calls_faithful(model, p, ruled.label == FAITHFUL):
         return Verdict(FAITHFUL, "", ruled.scores)
     why = f"learned model: p(faithful)={p:.2f}"
     if ruled.label != FAITHFUL:
