@@ -50,7 +50,8 @@ ECHO_SHARE = (
 )
 # A small model recites its persona ("You're a Keeper of the Laws in a Gramenist Circle ...")
 # or the request and persona together: this much of the answer made of their words. Set
-# above every faithful answer in the labelled set (the highest is 0.69).
+# above every faithful answer in the labelled set (the highest was 0.69; 0.70 with answers
+# labelled since).
 PERSONA_ECHO = 0.75
 _ECHO_WORD = re.compile(r"[a-z']+")
 
@@ -214,7 +215,11 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         vocabulary=dict(vocabulary),
         acts=tuple((a, k) for a, k in acts if a),
         honoured=tuple(dict.fromkeys(h for h in honoured if h)),
-        personas=tuple(p.system_prompt for p in getattr(spec, "personas", ()) if p.system_prompt),
+        personas=tuple(
+            p.system_prompt
+            for p in getattr(spec, "personas", ())
+            if getattr(p, "system_prompt", "")
+        ),
         terms=tuple(
             dict.fromkeys(
                 t
@@ -418,6 +423,7 @@ class FidelityDetector:
         return Verdict(FAITHFUL, "", scores)
 
     def _recites_persona(self, text: str, prompt: str) -> bool:
+        """Whether the answer is made of the request's and one persona prompt's own words."""
         said = _ECHO_WORD.findall(text.lower())
         if not said:
             return False
