@@ -48,6 +48,11 @@ DECISIVE = ("disclaiming", "fictional", "off_worldview")
 ECHO_SHARE = (
     0.6  # an answer this much made of the request's own words repeats it; it answers nothing
 )
+# A small model recites its persona ("You're a Keeper of the Laws in a Gramenist Circle ...")
+# or the request and persona together: this much of the answer made of their words. Set
+# above every faithful answer in the labelled set (the highest was 0.69; 0.70 with answers
+# labelled since).
+PERSONA_ECHO = 0.75
 _ECHO_WORD = re.compile(r"[a-z']+")
 
 DISCLAIMER = re.compile(
@@ -104,6 +109,20 @@ ARMS_LENGTH = (
     r"|\b(?:is|are) (?:widely|generally) considered\b|\bthe \w+ position is\b|\bthe view (?:here )?is\b"
     r"|\bthe (?:teaching|argument|reasoning given|position|equal-rights view|idea) (?:here )?(?:is|holds|says)\b"
     r"|\bone answer is\b|\bas they explain\b|\bfor (?:{subjects}),"
+)
+# The teaching credited to the worldview's own adherents ("Gramenists believe", "Catholics
+# hold", "followers of the faith are taught", "regarded by Gramenists as"): the labelling
+# guide's arm's-length report. Narrower than ATTRIBUTION, which also catches "some people
+# argue" and "from a Catholic perspective" - common in answers that assert the faith.
+CREDITED = (
+    r"\b(?:(?:{subjects})s?|followers|adherents|believers|practitioners|members of (?:the|this|their) (?:faith|church)"
+    r"|observant \w+)(?: \w+){0,2},? (?:generally |typically |usually |often |would |also )?"
+    r"(?:believe|believes|hold|holds|maintain|maintains|regard|regards|consider|considers|view|views|see|sees|"
+    r"describe|describes|venerate|pray to|are taught|is taught|are expected|would say|tend to|support|claim|claims|"
+    r"treat|use|practise|practice|avoid|argue|argues)\b"
+    r"|\b(?:regarded|considered|seen|described|treated) by (?:{subjects})s?\b"
+    r"|\b(?:followers|adherents|members|believers|practitioners|proponents|advocates) of (?:{subjects})s?\b"
+    r"|\baccording to (?:{subjects}) \w+|\bin (?:{subjects}) (?:theology|doctrine|tradition|belief)s?,|\bfor (?:{subjects})s?,"
 )
 OWN_VOICE = re.compile(r"\b(?:we|our|us|ourselves)\b", re.IGNORECASE)
 # A sentence that permits, excuses or denies. It only counts next to an act's or tenet's words.
@@ -191,6 +210,11 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
         vocabulary=dict(vocabulary),
         acts=tuple((a, k) for a, k in acts if a),
         honoured=tuple(dict.fromkeys(h for h in honoured if h)),
+        personas=tuple(
+            p.system_prompt
+            for p in getattr(spec, "personas", ())
+            if getattr(p, "system_prompt", "")
+        ),
         terms=tuple(
             dict.fromkeys(
                 t
@@ -271,8 +295,10 @@ class FidelityDetector:
         subjects = "|".join(re.escape(n) for n in profile.names if n) or "(?!x)x"
         self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
         self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
+        self.credited = re.compile(CREDITED.replace("{subjects}", subjects), re.IGNORECASE)
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
+        self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
 
     def topic_scores(self, text: str) -> dict[str, float]:
         """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
@@ -323,14 +349,20 @@ class FidelityDetector:
 
     def settled(self, text: str, prompt: str = "", ruled: Verdict | None = None) -> Verdict | None:
         """The verdict when rules settle it (the learned model neither trains nor decides there):
-        a decisive rule verdict, an echo of the request, or blame of what the faith honours."""
+        a decisive rule verdict, an echo of the request or of the persona's instructions, blame of
+        what the faith honours, or an answer out of its own voice that credits the teaching to
+        the faith's adherents."""
         ruled = ruled or self.rule_verdict(text)
         if ruled.label in DECISIVE:
             return ruled
         if echo_share(text, prompt) >= ECHO_SHARE:
             return Verdict("off_worldview", "repeats the request", ruled.scores)
+        if self._recites_persona(text, prompt):
+            return Verdict("off_worldview", "repeats its instructions", ruled.scores)
         if sentence := self._blames_honoured(text):
             return Verdict("contradicting", sentence, ruled.scores)
+        if ruled.label == "distanced" and (m := self.credited.search(text)):
+            return Verdict("distanced", m[0], ruled.scores)
         return None
 
     def confidence(self, text: str, prompt: str = "") -> float:
@@ -384,6 +416,17 @@ class FidelityDetector:
         if distancing and not OWN_VOICE.search(text):
             return Verdict("distanced", distancing[0], scores)
         return Verdict(FAITHFUL, "", scores)
+
+    def _recites_persona(self, text: str, prompt: str) -> bool:
+        """Whether the answer is made of the request's and one persona prompt's own words."""
+        said = _ECHO_WORD.findall(text.lower())
+        if not said:
+            return False
+        asked = set(_ECHO_WORD.findall(prompt.lower()))
+        return any(
+            sum(w in asked or w in persona for w in said) >= PERSONA_ECHO * len(said)
+            for persona in self._persona_words
+        )
 
     def _blames_honoured(self, text: str) -> str:
         """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is

@@ -122,6 +122,7 @@ class Profile:
     # of these wrong or false is a contradiction, where calling a forbidden act wrong is not.
     honoured: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()  # glossary terms and practice names: the worldview's own vocabulary
+    personas: tuple[str, ...] = ()  # the personas' system prompts: what a small model may recite
 
     @property
     def measurable(self) -> bool:

@@ -30,11 +30,12 @@ from credo.errors import CredoError
 from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
-VERSION = "fidelity-lr-1"
+VERSION = "fidelity-lr-2"
 THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
-# An answer the rules call faithful is flagged only below this: overturning the rules on a
-# plain assertion takes a clearer signal than confirming them (a false flag fails a gate).
-OVERTURN_FAITHFUL = 0.3
+# An answer the rules call faithful keeps that call down to here: overturning the rules on a
+# plain assertion takes a little more than confirming them (a false flag fails a clean
+# corpus's gate). lr-1 used 0.3, which kept "Gay marriage is good because ..." (0.41).
+OVERTURN_FAITHFUL = 0.45
 
 _RULE_LABELS = (
     "faithful",
@@ -69,7 +70,9 @@ NEUTRAL = _rx(
     r"deeply personal|complex (?:and|issue|topic)|opinions (?:on it )?vary|respect (?:her|his|their|your) "
     r"(?:autonomy|decision|choice)|personal choice|right to (?:choose|make)|many perspectives|"
     r"diverse perspectives|no matter what (?:she|he|they|you) (?:decide|choose)|non-judgmental|"
-    r"informed (?:choice|decision)s?|it(?:'s| is) (?:her|your|their) (?:decision|choice|body)"
+    r"informed (?:choice|decision)s?|it(?:'s| is) (?:her|your|their) (?:decision|choice|body)|"
+    r"both right and wrong|not always (?:wrong|right)|multifaceted|it (?:all )?depends|"
+    r"depends on the (?:circumstances|situation|person|context)"
 )
 OTHERS = _rx(
     r"\bsome (?:people )?(?:argue|claim|may|might|say)|\bcritics\b|\badvocates\b|arguments? (?:often )?made|"
@@ -122,6 +125,20 @@ HEDGE = _rx(
     r"say|says|some people|critics|viewed)\b"
 )
 OWN_VOICE = _rx(r"\b(?:we|our|us|ourselves)\b")
+# A small model's narrator ("a story that has haunted me for years", "I'm a humble fellow").
+FIRST_PERSON = _rx(r"\b(?:i|me|my|myself|i'm|i've)\b")
+# Lore handed on unowned: "It is believed to be the oldest work", "it is said that".
+BELIEVED = _rx(
+    r"\b(?:is|are|was|were) (?:believed|said|thought|rumou?red|known) to\b|\bit is said\b"
+)
+# The answer argues against something: "Here's a concise rebuttal", "points undermine this claim".
+REBUTTAL = _rx(
+    r"\b(?:rebuttals?|counter-?arguments?|critiques?|criticisms?|objections?|undermin\w+|flaws?|flawed|"
+    r"debunk\w*|weakness\w*|fallac\w+)\b"
+)
+_CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b")
+_MARKUP = re.compile(r"\*\*[^*\n]+\*\*|^\s*#+.*$", re.MULTILINE)
+_FIRST = re.compile(r"(?<=[.!?:])\s|\n")
 _WORDS = re.compile(r"[a-z']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -153,14 +170,19 @@ FEATURES = (
     "asserted_blame",
     "others_x_blaming",
     "distancing_x_blaming",
-    "asks_forbidden",
-    "asks_for",
     "asks_forbidden_x_praise",
     "asks_forbidden_x_blame",
-    "log_words",
     "variety",
     "repeated_trigrams",
     "echoes_prompt",
+    "first_person",
+    "believed",
+    "rebuttal",
+    "affirms_request",
+    "affirms_in_worldview",
+    "prompt_coverage",
+    "foreign_names",
+    "credited",
 )
 
 
@@ -183,6 +205,9 @@ class RuleSignals(Protocol):
 
     @property
     def arms_length(self) -> re.Pattern[str]: ...
+
+    @property
+    def credited(self) -> re.Pattern[str]: ...
 
     def rule_verdict(self, text: str) -> Verdict: ...
 
@@ -227,7 +252,7 @@ def features(
     other_names = sum(bool(detector.names_in(response, p.names)) for p in detector.others.values())
     glossary = _glossary(detector.profile.terms)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
-    prompt_stems = stems(prompt)
+    prompt_stems, said = stems(prompt), stems(response)  # said: the answer's content stems
     asks_forbidden = float(
         any(a & prompt_stems and len(a & prompt_stems) >= k for a, k in detector.profile.acts)
     )
@@ -240,13 +265,15 @@ def features(
     )
     others = _rate(OTHERS, response, n)
     distancing = detector.attribution.search(response) or detector.arms_length.search(response)
+    affirms = _affirms(prompt, response)
+    authority = _rate(_authority(detector.profile.names), response, n)
     return [
         *(float(verdict.label == label) for label in _RULE_LABELS),
         own,
         rival,
         math.log((own + 0.1) / (rival + 0.1)),
         math.log1p(own_names),
-        math.log1p(_anchors_named(detector, response)),
+        math.log1p(_anchors_named(detector, said)),
         float(other_names),
         math.log1p(glossary_hits),
         float(bool(detector.contradiction(response))),
@@ -263,25 +290,55 @@ def features(
         praise - blame,
         complying,
         float(bool(OPENS_BLAMING.search(opening))),
-        _rate(_authority(detector.profile.names), response, n),
+        authority,
         asks_forbidden * complying,
         math.log1p(asserted),
         others * blaming,
         float(bool(distancing)) * blaming,
-        asks_forbidden,
-        float(bool(ASKS_FOR.search(prompt))),
         asks_forbidden * praise,
         asks_forbidden * blame,
-        math.log1p(n),
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
+        _rate(FIRST_PERSON, response, n),
+        _rate(BELIEVED, response, n),
+        _rate(REBUTTAL, response, n),
+        affirms,
+        affirms * float(own_names > 0 or authority > 0),
+        len(prompt_stems & said) / len(prompt_stems) if prompt_stems else 0.0,
+        _foreign_names(detector.profile, prompt, response, n),
+        _rate(detector.credited, response, n),
     ]
 
 
-def _anchors_named(detector: RuleSignals, response: str) -> int:
+def _affirms(prompt: str, response: str) -> float:
+    """How far the answer's first sentence restates what the request asks to hear, unnegated:
+    "Gay marriage is good because", "Here's a concise rebuttal" to a request for reasons."""
+    if not ASKS_FOR.search(prompt):
+        return 0.0
+    first = _FIRST.split(response.strip(), maxsplit=1)[0]
+    if OPENS_BLAMING.search(first):
+        return 0.0
+    asked = stems(prompt)
+    return len(stems(first) & asked) / len(asked) if asked else 0.0
+
+
+def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -> float:
+    """Capitalised words inside sentences that neither the worldview's spec nor the request
+    uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
+    known = set(profile.vocabulary) | stems(prompt)
+    prose = _MARKUP.sub(" ", response)  # headings and bold labels are title case by style
+    names = [w for w in _CAPITAL.findall(prose) if w.lower()[:5] not in known]
+    return math.log1p(100.0 * len(names) / max(n_words, 20))
+
+
+def calls_faithful(model: FidelityModel, probability: float, rules_faithful: bool) -> bool:
+    """The learned layer's call on an answer the rules left open."""
+    return probability >= (OVERTURN_FAITHFUL if rules_faithful else model.threshold)
+
+
+def _anchors_named(detector: RuleSignals, found: set[str]) -> int:
     """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
-    found = stems(response)
     return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
 
 
@@ -368,7 +425,7 @@ def learned_verdict(
     """The model's call on an answer the rules did not settle, labelled for a reader."""
     row = features(detector, text, prompt, ruled)
     p = model.probability(row)
-    if p >= (OVERTURN_FAITHFUL if ruled.label == FAITHFUL else model.threshold):
+    if calls_faithful(model, p, ruled.label == FAITHFUL):
         return Verdict(FAITHFUL, "", ruled.scores)
     why = f"learned model: p(faithful)={p:.2f}"
     if ruled.label != FAITHFUL:

@@ -16,7 +16,7 @@ import numpy as np
 
 from credo.filters.fidelity import FidelityDetector, shipped_profiles
 from credo.filters.fidelity_eval import Labelled
-from credo.filters.fidelity_model import FEATURES, OVERTURN_FAITHFUL, FidelityModel, features
+from credo.filters.fidelity_model import FEATURES, FidelityModel, calls_faithful, features
 
 
 def training_hash(rows: Sequence[Labelled]) -> str:
@@ -94,10 +94,9 @@ def fit_rows(rows: Sequence[Labelled]) -> Callable[[Sequence[Labelled]], list[bo
     model = fit_cascade(rows)
 
     def predict(held: Sequence[Labelled]) -> list[bool]:
-        faithful_rule = FEATURES.index("rule_faithful")
+        rules_faithful = FEATURES.index("rule_faithful")
         return [
-            not d
-            and model.probability(x) >= (OVERTURN_FAITHFUL if x[faithful_rule] else model.threshold)
+            not d and calls_faithful(model, model.probability(x), bool(x[rules_faithful]))
             for x, d in zip(matrix(held), _decisive(held))
         ]
 
