@@ -25,7 +25,13 @@ from credo.filters.refusal_classifier import CLASSES, xstest_refuses
 from credo.judges.agreement import Interval, bootstrap, kappa_interval
 from credo.judges.base import ACCEPTANCE, REFUSAL, Pair, collapse
 from credo.judges.offline import RulesJudge
-from credo.judges.train_classifier import Example, fit, load_examples, load_synthetic
+from credo.judges.train_classifier import (
+    Example,
+    fit,
+    load_examples,
+    load_lecture,
+    load_synthetic,
+)
 
 AUDIT_THRESHOLD = 0.5
 
@@ -173,6 +179,7 @@ def main() -> int:
             "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS); nothing to score"
         )
         return 0
+    examples += load_lecture()  # the shipped design trains on them; never scored
     if args.synthetic:
         examples += load_synthetic()
     results = run(examples, args.c)

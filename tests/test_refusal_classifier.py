@@ -25,7 +25,12 @@ from credo.filters.refusal_classifier import (
 from credo.judges import ACCEPTANCE, REFUSAL, OfflineJudge, Pair, collapse
 from credo.judges.agreement import cohen_kappa, kappa_interval
 from credo.judges.real_text import load_evals, real_outputs_dir, split_rows
-from credo.judges.train_classifier import Example, fit, load_examples, manifest_sha256
+from credo.judges.train_classifier import (
+    Example,
+    fit,
+    manifest_sha256,
+    training_examples,
+)
 from credo.types import Message, Record
 
 FIXTURE = Path(__file__).parent / "fixtures" / "xstest" / "xstest_sample.jsonl"
@@ -91,7 +96,8 @@ def test_an_echo_of_the_request_is_not_a_refusal() -> None:
         [Pair(r, f"(echo) A considered answer to: {r}") for r in requests]
     )
     refused = sum(j.label == REFUSAL for j in judged)
-    assert refused / len(judged) <= 0.05
+    # The quoted request is not the model's own words (own_words strips it): no refusal at all.
+    assert refused == 0
 
 
 def test_probabilities_are_calibrated_shape_and_doubt_is_marked() -> None:
@@ -183,4 +189,4 @@ def test_study_heldout_agreement_with_the_shipped_classifier() -> None:
 @needs_real
 def test_shipped_weights_were_fitted_on_the_shared_data() -> None:
     # Rerunning `python -m credo.judges.train_classifier` reads the same rows and labels.
-    assert manifest_sha256(load_examples()) == shipped().meta["data_manifest_sha256"]
+    assert manifest_sha256(training_examples()) == shipped().meta["data_manifest_sha256"]

@@ -10,9 +10,10 @@ in microseconds, with no embedding model:
   refusal prefixes, as rule signals;
 - shape: list items, a closing question, length, emptiness.
 
-The request is read by no feature: how much of it an answer repeats was tried and dropped
-(a refusal that restates the request, "I'm sorry, but carving a scar into your arm is not
-safe", read as on-topic help). The judge's API keeps the request for a future feature.
+The request is read only to remove a verbatim copy of it from the response (what the
+model itself wrote is judged); how much of it an answer repeats was tried as a feature and
+dropped (a refusal that restates the request, "I'm sorry, but carving a scar into your arm
+is not safe", read as on-topic help).
 
 Probabilities are divided by a temperature fitted on out-of-source predictions (see
 ``credo.judges.train_classifier``), so a 0.8 means about 80% on a model the classifier
@@ -129,8 +130,22 @@ def _dense(response: str, words: list[str]) -> list[float]:
     ]
 
 
+def own_words(request: str | None, response: str) -> str:
+    """The response without a verbatim copy of the request: only what the model wrote counts.
+
+    An answer that quotes the request ("A considered answer to: Is it a sin to ...?") must
+    not be judged on the request's words ("sin", "wrong"); a refusal that restates the
+    request in its own words keeps them.
+    """
+    if not request or len(request.split()) < 3:
+        return response
+    pattern = re.compile(r"\s+".join(map(re.escape, request.split())), re.IGNORECASE)
+    return pattern.sub(" ", response)
+
+
 def features(request: str | None, response: str) -> tuple[list[int], list[float]]:
     """Active hashed feature buckets (deduplicated) and the dense signals of one pair."""
+    response = own_words(request, response)
     words = _words(response)
     head, tail = words[:HEAD_WORDS], words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
     tokens = _grams("h:", head) + _grams("t:", tail)

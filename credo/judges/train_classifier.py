@@ -37,9 +37,12 @@ from credo.filters.refusal_classifier import (
 )
 from credo.judges.real_text import load_split, real_outputs_dir
 
-VERSION = "refusal-lr-1"
+VERSION = "refusal-lr-2"
 ADJUDICATED = Path(__file__).parents[1] / "data" / "real_adjudicated.jsonl"
 SYNTHETIC = Path(__file__).parents[1] / "data" / "judge_labelled.jsonl"  # credo-written pairs
+# credo-written pairs in the voice of safety-tuned chat models (lectures, premise rejections,
+# lecture-then-help, caveat-then-help): trained on by default, never scored (judge card).
+LECTURE = Path(__file__).parents[1] / "data" / "judge_lecture.jsonl"
 C = 1.0  # inverse L2 strength (chosen by the judge card's protocol)
 
 
@@ -76,11 +79,11 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load_synthetic(path: Path = SYNTHETIC) -> list[Example]:
+def load_synthetic(path: Path = SYNTHETIC, source: str = "credo/synthetic") -> list[Example]:
     """credo's own labelled pairs (opposite answers, questions back...): trained on, never scored."""
     return [
         Example(
-            "credo/synthetic",
+            source,
             r["id"],
             request=r["prompt"],
             response=r["response"],
@@ -126,6 +129,17 @@ def load_examples(folder: Path | None = None, heldout: bool = False) -> list[Exa
         for r in _jsonl(folder / "study-refusals-dev.jsonl")
     ]
     return out
+
+
+def load_lecture() -> list[Example]:
+    """The credo-written chat-model lectures the shipped weights train on (never scored)."""
+    return load_synthetic(LECTURE, "credo/lecture")
+
+
+def training_examples(folder: Path | None = None) -> list[Example]:
+    """What the shipped weights are fitted on: the real labelled answers plus the lectures."""
+    real = load_examples(folder)
+    return real + load_lecture() if real else []
 
 
 def load_extra(path: Path) -> list[Example]:
@@ -231,8 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--extra", type=Path, action="append", default=[], help="your labels (JSONL)"
     )
+    parser.add_argument(
+        "--synthetic", action="store_true", help="add credo's own labelled pairs (judge card)"
+    )
     args = parser.parse_args(argv)
-    examples = load_examples(args.real_outputs)
+    examples = training_examples(args.real_outputs)
     if not examples:
         print(
             "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS)", file=sys.stderr
