@@ -260,6 +260,14 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
         assert sample.messages[-1].text == sample.output.completion
         score = sample.scores["credo_judge"]
         assert score.metadata["label"] == score.metadata["labels"]["offline"]["label"]
+        # the transcript inspect view opens a sample on: the model call, then the judge
+        model_call, scored = sample.events
+        assert (
+            model_call.event == "model" and model_call.output.completion == sample.output.completion
+        )
+        assert model_call.input[0].text == sample.input and model_call.config.max_tokens == 256
+        assert scored.event == "score" and scored.score.explanation == score.explanation
+        assert score.explanation.startswith(f"{score.metadata['label']} (offline): ")
     for folder_or_log in (tmp_path / "ev", tmp_path / "ev" / "inspect.eval"):
         with pytest.raises(SystemExit):
             main(["report", str(folder_or_log), "--out", str(tmp_path / "r" / folder_or_log.name)])
