@@ -19,6 +19,10 @@ EMBEDDING_HELP = (
     "fast (static model proposes, MiniLM confirms), minilm (MiniLM reads everything) or "
     "static (the static model decides: no MiniLM; for millions of records)."
 )
+QUIET_HELP = (
+    "No progress lines on stderr (a long run prints records/s and ETA per check; "
+    "--json prints none either)."
+)
 
 
 def audit(
@@ -73,9 +77,7 @@ def audit(
         1, "--workers", min=1, help="Local engine: map the batches in this many processes."
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    quiet: bool = typer.Option(
-        False, "--quiet", help="No progress lines on stderr (long audits print them)."
-    ),
+    quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
@@ -103,7 +105,7 @@ def audit(
         path,
         out,
         options=options,
-        progress=None if quiet else lambda line: typer.echo(line, err=True),
+        progress=None if quiet or as_json else _stderr,
     )
     if as_json:
         echo_json({**report_json(result), "verdict": verdict(result), "reports": str(target)})
@@ -147,6 +149,7 @@ def filter_(
         1, "--workers", min=1, help="Local engine: map the batches in this many processes."
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -168,7 +171,9 @@ def filter_(
         overwrite=overwrite,
         output_format=output_format,
     )
-    result = filter_corpus(path, out, options=options)
+    result = filter_corpus(
+        path, out, options=options, progress=None if quiet or as_json else _stderr
+    )
     removed = len(dropped_ids(result))
     if as_json:
         echo_json(
@@ -184,3 +189,7 @@ def filter_(
     typer.echo(
         f"kept {result.records - removed} of {result.records} records, removed {removed} - wrote {out}"
     )
+
+
+def _stderr(line: str) -> None:
+    typer.echo(line, err=True)
