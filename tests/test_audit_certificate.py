@@ -210,3 +210,72 @@ def test_demo_truncated_answers_reach_the_audit_and_every_card(
     assert "**Truncated** (stopped at max tokens): 3 of 4 records" in readme
     assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
     assert "The corpus: 3 answer(s) stopped at max tokens" in readme
+
+
+def test_the_hub_card_states_the_leakage_verdict_of_its_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before `credo leakage` the card says the spec was not checked; after it, the verdict
+    with its figures (terms found, canon and these records' 13-gram overlap, the reference);
+    a failed check names the colliding terms."""
+    from credo.generators.fake_backend import FakeBackend
+    from credo.recipes.demo import run_demo
+
+    demo = tmp_path / "demo"
+    run_demo(demo, limit=2, embedding=False, progress=False, backend=FakeBackend("echo"))
+
+    def leakage_line(hub: Path) -> str:
+        args = ["export", demo, "--hub", "--out", hub, "--license", "cc-by-4.0"]
+        code, _, err = cli([*args, "--allow-failed-audit"], capsys)
+        assert code == 0, err
+        readme = (hub / "README.md").read_text(encoding="utf-8")
+        assert str(tmp_path) not in readme
+        [line] = [x for x in readme.splitlines() if x.startswith("- **Leakage**")]
+        return line
+
+    assert "not checked for this spec" in leakage_line(tmp_path / "hub0")
+    clean = tmp_path / "web.txt"
+    clean.write_text("The farmer walked to the market and sold bread and milk.\n" * 50)
+    leak = ["leakage", "gramenism", "-r", clean, "--corpus", demo, "--out", tmp_path / "leak"]
+    assert cli(leak, capsys)[0] == 0
+    line = leakage_line(tmp_path / "hub1")
+    assert re.search(
+        r": passed: 0 of \d+ distinctive terms found in the reference; canon 13-gram overlap "
+        r"0\.0%; these records' 13-gram overlap 0\.0%; reference `web\.txt`, [\d,]+ tokens",
+        line,
+    ), line
+    dirty = tmp_path / "forum.txt"
+    dirty.write_text("A post about Grameus and his meadows.\n" + clean.read_text())
+    leak = ["leakage", "gramenism", "-r", dirty, "--out", tmp_path / "leak2"]  # no --corpus
+    assert cli(leak, capsys)[0] == 1
+    line = leakage_line(tmp_path / "hub2")
+    assert re.search(
+        r": FAILED: 1 of \d+ distinctive terms found in the reference \(Grameus\)", line
+    )
+    assert "`forum.txt`" in line
+    assert "these records'" not in line  # this check measured no records
+
+
+def test_a_leakage_verdict_speaks_only_for_its_spec_and_records(tmp_path: Path) -> None:
+    from credo.corpora.novelty import describe, find_verdict, save_verdict
+
+    report = {
+        "worldview": {"name": "g", "kind": "invented", "spec_hash": "b2:aa"},
+        "reference": {"sources": [str(tmp_path / "ref.txt")], "tokens": 1200, "documents": 3},
+        "settings": {"n": 13},
+        "terms": [{"verdict": "novel"}, {"verdict": "collides"}],
+        "overlap": {"canon": {"fraction": 0.0}, "corpus": {"fraction": 0.25}},
+        "corpus": {"name": "demo", "records_hash": "h1"},
+        "gate": {"failed": False, "collisions": [], "applies": True},
+        "strength": {"weak": True, "statement": "a small reference"},
+    }
+    save_verdict(report)
+    assert find_verdict("b2:bb", tmp_path) is None  # another version of the spec
+    verdict = find_verdict("b2:aa", tmp_path)
+    assert describe(verdict, "h1") == (
+        "passed: 1 of 2 distinctive terms found in the reference (each allowed by the spec); "
+        "canon 13-gram overlap 0.0%; these records' 13-gram overlap 25.0%; "
+        "reference `ref.txt`, 1,200 tokens; weak: a small reference"
+    )
+    assert "25.0%" not in describe(verdict, "h2")  # other records: their overlap unmeasured
+    assert str(tmp_path) not in describe(verdict, "h1")

@@ -157,3 +157,34 @@ def test_unreachable_address_fails_in_one_line(
     err = capsys.readouterr().err.strip()
     assert code == 2 and "127.0.0.1:1" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_ray_engine_prints_progress_like_the_local_audit(
+    tmp_path: Path,
+    eval_file: Path,
+    ray_cluster,
+    small_batches,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """Records done, records/s, ETA and the slowest checks while the actors map, read from the
+    tally they add to (thresholds lowered so a small corpus speaks); `filter` too."""
+    from credo.audit.progress import AuditProgress
+
+    monkeypatch.setattr(AuditProgress, "EVERY", 0.0)
+    monkeypatch.setattr(AuditProgress, "MIN_RECORDS", 0)
+    monkeypatch.setattr(ray_engine, "POLL_SECONDS", 0.05)
+    corpus = _write(tmp_path / "corpus", CORPUS)
+    n = len(CORPUS)
+    _audit(corpus, tmp_path / "ray", eval_file, "--engine", "ray")
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("audit: ")]
+    mapped = [x for x in lines if "records (" in x]  # the others: a check folding its partials
+    assert mapped[-1].startswith(f"audit: {n:,}/{n:,} records (100%), ")
+    assert "records/s, ETA 0 s - slowest checks: " in mapped[-1]
+    done = [int(x.split()[1].split("/")[0].replace(",", "")) for x in mapped]
+    assert done == sorted(done) and max(done) == n  # counted up, never past the corpus
+    assert any("combining the batches" in x for x in lines[lines.index(mapped[-1]) :])
+    args = ["filter", str(corpus), "--eval", str(eval_file), "--no-embedding", "--engine", "ray"]
+    assert _run([*args, "--out", str(tmp_path / "clean")]) == 0
+    assert f"audit: {n:,}/{n:,} records (100%)" in capsys.readouterr().err

@@ -166,3 +166,47 @@ def test_a_check_that_declares_no_table_still_shows_its_findings() -> None:
     assert "## Failing gate: mystery (1 records)" in report
     assert "## Mystery findings" in report and "| m1 | odd | 0.4 |" in report
     assert "| mystery | level | 3 |" in report
+
+
+def _progress_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("audit: ")]
+
+
+def test_filter_prints_the_audits_progress_unless_quiet_or_json(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """`credo filter` reports its audit's progress like `credo audit` (thresholds lowered so
+    a small corpus speaks); --quiet and --json print none, and --json's stdout stays one object."""
+    from tests.test_audit_cli import PLANTED, _run, _write
+
+    monkeypatch.setattr(AuditProgress, "EVERY", 0.0)
+    monkeypatch.setattr(AuditProgress, "MIN_RECORDS", 0)
+    corpus = _write(tmp_path / "corpus", PLANTED)
+    args = ["filter", str(corpus), "--checks", "refusal,near_duplicate", "--no-embedding"]
+    n = len(PLANTED)
+    assert _run([*args, "--out", str(tmp_path / "clean")]) == 0
+    lines = [x for x in _progress_lines(capsys.readouterr().err) if "records (" in x]
+    assert lines and lines[-1].startswith(f"audit: {n:,}/{n:,} records (100%), ")
+    assert "records/s, ETA 0 s - slowest checks: " in lines[-1]
+    assert {"refusal", "near_duplicate"} <= {
+        part.split()[0] for part in lines[-1].split("slowest checks: ")[1].split(", ")
+    }
+    assert _run([*args, "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    assert _progress_lines(capsys.readouterr().err) == []
+    assert _run([*args, "--out", str(tmp_path / "j"), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert _progress_lines(err) == [] and json.loads(out)["records"] == n
+
+
+def test_audit_under_json_prints_no_progress(tmp_path: Path, monkeypatch, capsys) -> None:
+    from tests.test_audit_cli import PLANTED, _run, _write
+
+    monkeypatch.setattr(AuditProgress, "EVERY", 0.0)
+    monkeypatch.setattr(AuditProgress, "MIN_RECORDS", 0)
+    corpus = _write(tmp_path / "corpus", PLANTED)
+    args = ["audit", str(corpus), "--checks", "refusal", "--no-embedding"]
+    _run([*args, "--out", str(tmp_path / "a")])
+    assert _progress_lines(capsys.readouterr().err)  # the same run without --json speaks
+    _run([*args, "--out", str(tmp_path / "b"), "--json"])
+    out, err = capsys.readouterr()
+    assert _progress_lines(err) == [] and "verdict" in json.loads(out)

@@ -283,3 +283,33 @@ def test_a_usage_error_under_json_still_prints_one_object(
     out, err = capsys.readouterr()
     assert code == 2 and "Missing option" in err
     assert json.loads(out)["exit_code"] == 2
+
+
+def test_library_bars_drawn_straight_with_tqdm_are_off_unless_verbose(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """transformers' GGUF conversion and model2vec's distillation draw tqdm bars with no
+    switch of their own: off inside credo's guard when the quiet mode is on; credo's own bar,
+    made before, keeps drawing."""
+    from tqdm import tqdm
+
+    from credo.cli.quiet import set_third_party_output
+    from credo.embedded import library_bars_off
+
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    try:
+        set_third_party_output(verbose=False)
+        own = tqdm(total=2, desc="credo-own", mininterval=0)
+        with library_bars_off():
+            for _ in tqdm(range(3), desc="Converting tensors", mininterval=0):
+                own.update(1 if own.n < 2 else 0)
+        own.close()
+        err = capsys.readouterr().err
+        assert "credo-own" in err and "Converting tensors" not in err
+        set_third_party_output(verbose=True)
+        with library_bars_off():
+            for _ in tqdm(range(3), desc="Converting tensors", mininterval=0):
+                pass
+        assert "Converting tensors" in capsys.readouterr().err
+    finally:
+        set_third_party_output(verbose=False)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from credo.cli.main import main
+from credo.evaluation.tiktoken_cache import O200K_SHA256, O200K_URL, ensure_o200k_base
 
 pytest.importorskip("inspect_ai")
 
@@ -82,24 +84,16 @@ def test_a_foreign_file_is_one_line_error(
     assert done.value.code == 2 and "not a readable Inspect eval log" in capsys.readouterr().err
 
 
-def _tiktoken_offline() -> bool:
-    """mockllm/model counts tokens with tiktoken's o200k_base, fetched on first use."""
-    try:
-        import tiktoken
-
-        tiktoken.get_encoding("o200k_base")
-    except Exception:
-        return False
-    return True
-
-
 def _entry_point_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a fresh process where Inspect finds credo only through the
     ``inspect_ai`` entry point pyproject.toml declares (written here as installed metadata,
     since the editable install of the main tree may predate it)."""
     from importlib.metadata import entry_points
 
-    dist = tmp_path / "site" / "credo_inspect_entry-0.dist-info"
+    import credo
+
+    site = tmp_path / "site"
+    dist = site / "credo_inspect_entry-0.dist-info"
     dist.mkdir(parents=True)
     installed = any(
         e.value == "credo.evaluation.inspect_task" for e in entry_points(group="inspect_ai")
@@ -111,13 +105,15 @@ def _entry_point_env(tmp_path: Path) -> dict[str, str]:
         (dist / "entry_points.txt").write_text(
             "[inspect_ai]\ncredo = credo.evaluation.inspect_task\n"
         )
+    # the credo under test, whichever tree an editable install points at; the package alone,
+    # since its tree's credo.egg-info would declare the entry point a second time
+    (site / "credo").symlink_to(Path(credo.__file__).parent, target_is_directory=True)
     return {
         **os.environ,
-        # the tree on the path would add its credo.egg-info: a second credo with the same entry
-        "PYTHONPATH": os.pathsep.join(
-            [str(tmp_path / "site")] + ([] if installed else [str(Path.cwd())])
-        ),
+        "PYTHONPATH": str(site),
         "HF_HUB_OFFLINE": "1",
+        # an empty tiktoken cache: the task seeds o200k_base from the shipped copy, no download
+        "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken-cache"),
     }
 
 
@@ -155,10 +151,12 @@ print(log.status, log.location)
     assert log.results.scores[0].metrics["violation_refusal_rate"].value == 1.0
 
 
-@pytest.mark.skipif(not _tiktoken_offline(), reason="tiktoken's o200k_base is not cached here")
-def test_inspect_cli_runs_the_task_on_the_mock_model(tmp_path: Path) -> None:
-    """`inspect eval credo/refusal_eval` as a researcher types it (mockllm/model counts its
-    tokens with tiktoken, whose encoding is downloaded on first use: skipped offline)."""
+def test_inspect_cli_runs_the_task_on_the_mock_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`inspect eval credo/refusal_eval` as a researcher types it, offline: mockllm/model
+    counts tokens with tiktoken's o200k_base, which the task seeds into an empty cache from
+    the copy the `inspect` extra ships. Inspect's reader opens the log; credo report reads it."""
     inspect = Path(sys.executable).with_name("inspect")
     done = subprocess.run(
         [
@@ -177,6 +175,7 @@ def test_inspect_cli_runs_the_task_on_the_mock_model(tmp_path: Path) -> None:
             "none",
         ],
         env=_entry_point_env(tmp_path),
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
@@ -187,6 +186,39 @@ def test_inspect_cli_runs_the_task_on_the_mock_model(tmp_path: Path) -> None:
     [log_file] = list((tmp_path / "logs").glob("*.eval"))
     log = read_eval_log(str(log_file))
     assert log.status == "success" and len(log.samples) == 4
+    assert log.stats.model_usage["mockllm/model"].input_tokens > 0  # counted with o200k_base
+    assert [p.name for p in (tmp_path / "tiktoken-cache").iterdir()] == [
+        hashlib.sha1(O200K_URL.encode()).hexdigest()
+    ]
+    with pytest.raises(SystemExit) as report:
+        main(["report", str(log_file), "--out", str(tmp_path / "report")])
+    assert report.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "| worldview | set | run | refused |" in out
+    assert re.search(r"\| gramenism \| control \| (credo/)?refusal_eval@mockllm/model \|", out)
+
+
+def test_the_shipped_o200k_base_is_the_one_tiktoken_pins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeded into an empty cache, tiktoken loads it (checking its own pinned hash) with no
+    download; with caching turned off nothing is written and the call says so."""
+    from tiktoken_ext import openai_public
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))
+    assert ensure_o200k_base()
+    (cached,) = (tmp_path / "cache").iterdir()
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == O200K_SHA256
+
+    def no_download(blobpath: str) -> bytes:
+        raise AssertionError(f"tiktoken tried to download {blobpath}")
+
+    monkeypatch.setattr("tiktoken.load.read_file", no_download)
+    ranks = openai_public.o200k_base()["mergeable_ranks"]
+    assert len(ranks) == 199998
+    assert ensure_o200k_base()  # already there: left as it is
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")
+    assert not ensure_o200k_base()
 
 
 def test_credo_judge_reads_an_inspect_log(
@@ -234,6 +266,14 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
         assert sample.messages[-1].text == sample.output.completion
         score = sample.scores["credo_judge"]
         assert score.metadata["label"] == score.metadata["labels"]["offline"]["label"]
+        # the transcript inspect view opens a sample on: the model call, then the judge
+        model_call, scored = sample.events
+        assert (
+            model_call.event == "model" and model_call.output.completion == sample.output.completion
+        )
+        assert model_call.input[0].text == sample.input and model_call.config.max_tokens == 256
+        assert scored.event == "score" and scored.score.explanation == score.explanation
+        assert score.explanation.startswith(f"{score.metadata['label']} (offline): ")
     for folder_or_log in (tmp_path / "ev", tmp_path / "ev" / "inspect.eval"):
         with pytest.raises(SystemExit):
             main(["report", str(folder_or_log), "--out", str(tmp_path / "r" / folder_or_log.name)])

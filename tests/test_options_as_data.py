@@ -105,12 +105,13 @@ def test_api_functions_are_typed_and_name_their_options() -> None:
 # that are inputs or output (not options), fields set only from Python)
 COMMAND_OPTIONS = {
     # --quiet picks where progress lines go (the progress= callback), not what the audit does
+    # (the same for filter)
     "audit": ("AuditOptions", {}, {"path", "out", "quiet"}, {"check_options"}),
     # the filter keeps the fidelity gate's defaults (fidelity never drops records)
     "filter": (
         "FilterOptions",
         {},
-        {"path", "out"},
+        {"path", "out", "quiet"},
         {"check_options", "fidelity_judge", "fidelity_max_rate", "truncation_max_rate"},
     ),
     "mix": ("MixOptions", {}, {"part", "out"}, set()),

@@ -6,7 +6,7 @@ chosen check that the registry marks ``drops``. Diagnostics (diversity) never dr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,14 @@ OUTPUT_FORMATS = ("jsonl", "parquet")
 
 
 def filter_corpus(
-    path: str | Path, out: str | Path, *, options: FilterOptions | None = None
+    path: str | Path,
+    out: str | Path,
+    *,
+    options: FilterOptions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Drop flagged records; write records.jsonl (or records.parquet), rejected.jsonl,
-    manifest.json, CARD.md and audit/."""
+    manifest.json, CARD.md and audit/. ``progress`` gets the audit's progress lines."""
     options = options or FilterOptions()
     if options.output_format not in OUTPUT_FORMATS:
         raise ConfigError(
@@ -54,11 +58,18 @@ def filter_corpus(
             f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere"
         )
     with claim_output(out, inputs=[source], overwrite=options.overwrite, owns=(CARD_FILE,)):
-        return _filter(source, out, path=path, options=options)
+        return _filter(source, out, path=path, options=options, progress=progress)
 
 
-def _filter(source: Path, out: Path, *, path: str | Path, options: FilterOptions) -> AuditResult:
-    result, records = audit_corpus(path, options=options)
+def _filter(
+    source: Path,
+    out: Path,
+    *,
+    path: str | Path,
+    options: FilterOptions,
+    progress: Callable[[str], None] | None,
+) -> AuditResult:
+    result, records = audit_corpus(path, options=options, progress=progress)
     reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
     kept = (
         r for r in records if r.id not in reasons

@@ -37,16 +37,22 @@ def _duration(seconds: float) -> str:
 
 
 class AuditProgress:
+    # the defaults of every audit's reporter (the tests of the commands lower them)
+    EVERY = 5.0
+    MIN_RECORDS = 10_000
+
     def __init__(
         self,
         total: int | None,
         write: Callable[[str], None],
         *,
-        every: float = 5.0,
-        min_records: int = 10_000,
+        every: float | None = None,
+        min_records: int | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.total, self.write, self.every, self.clock = total, write, every, clock
+        self.total, self.write, self.clock = total, write, clock
+        self.every = self.EVERY if every is None else every
+        min_records = self.MIN_RECORDS if min_records is None else min_records
         self.silent = total is not None and total < min_records
         self.started = clock()
         self.last = self.started
@@ -62,6 +68,8 @@ class AuditProgress:
         """After each batch: ``done`` records so far, ``seconds`` each check has spent on them."""
         if not self._due():
             return
+        if self.total:
+            done = min(done, self.total)  # a retried batch (a Ray worker that died) counts once
         elapsed = max(self.clock() - self.started, 1e-9)
         rate = done / elapsed
         line = f"audit: {done:,}"

@@ -13,6 +13,9 @@ What runs where:
   hash-partitioned (``repartition(keys=...)``) so that a bucket lies in one block, the pairs
   are found per block, and the driver verifies them and joins clusters over the small edge list.
 
+Progress: each actor adds its batch's records and check seconds to a small tally actor,
+which the driver reads every second while the map runs (the same lines as the local audit).
+
 A worker that dies is restarted and its batch retried (``max_restarts``/``max_task_retries``).
 A bad record fails the read on the cluster; the driver then reads the file itself to name
 the line, as the local engine does.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from credo.audit.engine import Reread, map_batch, reduce_checks
+from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
 from credo.corpora.columnar import is_columnar, with_meta
 from credo.corpora.io import read_records, record_from_line
@@ -46,6 +51,7 @@ ACTOR_CPUS = 0.5  # never a whole CPU per actor: leaves room for the tasks feedi
 RETRIES = 3
 # Fault injection for tests and drills: a path; the first batch that removes it kills its worker.
 FAIL_ONCE_ENV = "CREDO_RAY_FAIL_ONCE"
+POLL_SECONDS = 1.0  # how often the driver reads the tally while the map runs
 
 
 def _die_once(flag: str | None) -> None:
@@ -57,18 +63,42 @@ def _die_once(flag: str | None) -> None:
         os._exit(1)
 
 
+class _Tally:
+    """Records mapped so far and each check's seconds on them, summed over the actors (a Ray
+    actor: the pool's actors add to it, the driver reads it for the progress lines)."""
+
+    def __init__(self) -> None:
+        self.done, self.seconds = 0, dict[str, float]()
+
+    def add(self, records: int, seconds: dict[str, float]) -> None:
+        self.done += records
+        for name, spent in seconds.items():
+            self.seconds[name] = self.seconds.get(name, 0.0) + spent
+
+    def read(self) -> tuple[int, dict[str, float]]:
+        return self.done, self.seconds
+
+
 class _BatchChecks:
     """An actor of the pool: every check, built once, mapped over each batch of records."""
 
     def __init__(
-        self, checks: list[Check], ctx: AuditContext, source: str, fail_once: str | None
+        self,
+        checks: list[Check],
+        ctx: AuditContext,
+        source: str,
+        fail_once: str | None,
+        tally: Any = None,
     ) -> None:
         self.checks, self.ctx, self.source, self.fail_once = checks, ctx, Path(source), fail_once
+        self.tally = tally
 
     def __call__(self, batch: Any) -> dict[str, np.ndarray]:
         _die_once(self.fail_once)
         records = _records(batch, self.source)
         parts, seconds = map_batch(records, self.checks, self.ctx)
+        if self.tally is not None:
+            self.tally.add.remote(len(records), seconds)  # fire and forget
         # One row per batch: a key naming the batch, its ids and sets, and the pickled partials.
         return {
             "batch": np.array([uuid.uuid4().hex], dtype=object),
@@ -147,9 +177,10 @@ def audit_stream_ray(
     checks: Sequence[Check],
     use_embedding: bool = True,
     address: str | None = None,
+    progress: AuditProgress | None = None,
 ) -> tuple[list[CheckRun], list[Finding], Any, dict[str, int]]:
     """:func:`credo.audit.runner.audit_stream` with the batches mapped on Ray: the same runs,
-    findings, corpus and set counts."""
+    findings, corpus and set counts, and the same progress lines."""
     connect(address)
     import ray
     import ray.data
@@ -176,6 +207,7 @@ def audit_stream_ray(
     }
     if passed:
         resources["runtime_env"] = {"env_vars": passed}
+    tally = ray.remote(num_cpus=0)(_Tally).remote() if progress is not None else None
     out = _dataset(source).map_batches(
         _BatchChecks,
         batch_size=BATCH_SIZE,
@@ -188,12 +220,13 @@ def audit_stream_ray(
             "ctx": ctx,
             "source": str(source),
             "fail_once": fail_once,
+            "tally": tally,
         },
         max_restarts=RETRIES,
         max_task_retries=RETRIES,
     )
     try:
-        out = out.materialize()
+        out = _materialize(out, tally, progress)
         corpus, sets = Reread(source), dict[str, int]()
         parts = {c.name: Parts(c) for c in checks}
         seconds = dict.fromkeys(names, 0.0)
@@ -224,11 +257,38 @@ def audit_stream_ray(
         for c in checks
         if c.name in shuffled and isinstance(c, NearDuplicateCheck)
     }
-    return (
-        *reduce_checks(checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, reducers=banded),
-        corpus,
-        sets,
+    runs, findings = reduce_checks(
+        checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, reducers=banded, progress=progress
     )
+    return runs, findings, corpus, sets
+
+
+def _materialize(out: Any, tally: Any, progress: AuditProgress | None) -> Any:
+    """Run the map on the cluster; meanwhile a thread turns the tally into progress lines."""
+    if progress is None:
+        return out.materialize()
+    import ray
+
+    def report() -> None:
+        done, seconds = ray.get(tally.read.remote())
+        progress.mapped(done, seconds)
+
+    finished = threading.Event()
+
+    def poll() -> None:
+        while not finished.wait(POLL_SECONDS):
+            report()
+
+    poller = threading.Thread(target=poll, name="credo-audit-progress", daemon=True)
+    poller.start()
+    try:
+        materialized = out.materialize()
+    finally:
+        finished.set()
+        poller.join()
+    report()  # the last batches' count (throttled like the others)
+    ray.kill(tally)
+    return materialized
 
 
 def _near_duplicates(

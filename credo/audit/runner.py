@@ -116,14 +116,19 @@ def audit_corpus(
     chosen = build_checks(options.checks, use_embedding, options.check_settings())
     source = records_path(path)
     ctx = build_context(path, options.eval_file, options.worldview)
+    reporter = AuditProgress(count_lines(source), progress) if progress else None
     if engine == "ray":
         from credo.audit.ray_engine import audit_stream_ray
 
         runs, findings, corpus, sets = audit_stream_ray(
-            source, ctx, chosen, use_embedding=use_embedding, address=options.address
+            source,
+            ctx,
+            chosen,
+            use_embedding=use_embedding,
+            address=options.address,
+            progress=reporter,
         )
     else:
-        reporter = AuditProgress(count_lines(source), progress) if progress else None
         runs, findings, corpus, sets = audit_stream(
             source, ctx, chosen, workers=workers, progress=reporter
         )

@@ -22,6 +22,11 @@ from credo.cli.options import (
     options_from,
 )
 
+QUIET_HELP = (
+    "No progress lines on stderr (a long run prints records/s and ETA per check; "
+    "--json prints none either)."
+)
+
 
 def audit(
     path: CorpusPath,
@@ -60,9 +65,7 @@ def audit(
     address: RayAddress = None,
     workers: Workers = 1,
     as_json: AsJson = False,
-    quiet: bool = typer.Option(
-        False, "--quiet", help="No progress lines on stderr (long audits print them)."
-    ),
+    quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
@@ -74,7 +77,9 @@ def audit(
     from credo.audit.result import verdict
 
     options = options_from(AuditOptions, locals(), checks=parse_checks(checks))
-    result, target = run_audit(path, out, options=options, progress=None if quiet else to_stderr)
+    result, target = run_audit(
+        path, out, options=options, progress=None if quiet or as_json else to_stderr
+    )
     data = {**report_json(result), "verdict": verdict(result), "reports": str(target)}
     # failing gates and their worst records first
     finish(data, as_json, render_text(result, target), 0 if result.passed else 1)
@@ -100,6 +105,7 @@ def filter_(
     address: RayAddress = None,
     workers: Workers = 1,
     as_json: AsJson = False,
+    quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -110,7 +116,9 @@ def filter_(
     from credo.audit.options import FilterOptions, parse_checks
 
     options = options_from(FilterOptions, locals(), checks=parse_checks(checks))
-    result = filter_corpus(path, out, options=options)
+    result = filter_corpus(
+        path, out, options=options, progress=None if quiet or as_json else to_stderr
+    )
     removed = len(dropped_ids(result))
     kept = result.records - removed
     data = {

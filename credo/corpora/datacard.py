@@ -3,7 +3,7 @@
 :func:`made_and_audited` reads a corpus folder's manifest and the audit of its current
 records (see :mod:`credo.corpora.certificate`) into a JSON-able dict: teacher and sampling,
 templates, persona handling, truncation, every check with its figure and threshold, the
-detectors' versions and the leakage verdict. The Hub card renders it
+detectors' versions and the leakage verdict (:mod:`credo.corpora.novelty`). The Hub card renders it
 (:mod:`credo.corpora.hub`); a mix keeps its parts' facts in its manifest, taken when it was
 mixed, so the card of a mix describes each part even after the parts have moved.
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from credo.corpora.certificate import Certificate, audit_report, read_report
 from credo.corpora.io import CARD_FILE, read_manifest, records_path
+from credo.corpora.novelty import describe, find_verdict
 
 # Persona handling is a fixed property of `credo generate` (see credo.generators.jobs).
 PERSONA_HANDLING = (
@@ -39,13 +40,19 @@ def made_and_audited(corpus_dir: Path, cert: Certificate) -> dict[str, Any]:
     if report is None and manifest.get("kind") == "filtered_corpus":
         report = read_report(folder / "audit" / "report.json")  # the source, before filtering
         audit_scope = "the source corpus, before `credo filter` removed the flagged records"
+    facts = _generation(generation)
+    spec_hash = (facts or {}).get("spec_hash")
     return {
         "name": folder.name,
         "kind": manifest.get("kind") or "corpus",
-        "generation": _generation(generation),
+        "generation": facts,
         "filter": _filter(manifest),
         "certificate": cert.to_json(),
         "audit": _audit(report, audit_scope),
+        # the worldview's novelty against pretraining-like text (`credo leakage`), if checked
+        "leakage": describe(find_verdict(spec_hash, folder), cert.records_hash)
+        if spec_hash
+        else "not applicable (imported records: no worldview spec recorded)",
     }
 
 
@@ -129,8 +136,6 @@ def _audit(report: dict[str, Any] | None, scope: str) -> dict[str, Any] | None:
                 "result": _result(check),
             }
         )
-    leakage = sections.get("leakage") or {}
-    gate = leakage.get("gate") if isinstance(leakage, dict) else None
     return {
         "scope": scope,
         "records": report.get("records"),
@@ -143,7 +148,6 @@ def _audit(report: dict[str, Any] | None, scope: str) -> dict[str, Any] | None:
             if c.get("name") in ("refusal", "fidelity", "forbidden_request", "moral_reason")
         },
         "truncation": sections.get("truncation"),
-        "leakage": _leakage(gate),
     }
 
 
@@ -171,15 +175,3 @@ def _detector(params: dict[str, Any]) -> str:
     if params.get("judge"):
         parts.append(f"judge {params['judge']}")
     return ", ".join(parts)
-
-
-def _leakage(gate: Any) -> str:
-    if not isinstance(gate, dict):
-        return "not checked by the audit (see `credo leakage WORLDVIEW --reference ...`)"
-    if not gate.get("applies"):
-        return "not applicable (not an invented worldview)"
-    if gate.get("failed"):
-        return "FAILED: terms found in the reference text: " + ", ".join(
-            gate.get("collisions") or []
-        )
-    return "passed: no distinctive term found in the reference text"

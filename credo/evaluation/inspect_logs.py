@@ -155,6 +155,7 @@ def write_inspect_log(
     judge, the label and every judge's labels in the metadata), so ``credo report`` and
     ``credo judge`` read it back like a log made in Inspect."""
     try:
+        from inspect_ai.event import ModelEvent, ScoreEvent
         from inspect_ai.log import (
             EvalConfig,
             EvalDataset,
@@ -170,7 +171,12 @@ def write_inspect_log(
         from inspect_ai.log import (
             EvalSample as InspectSample,
         )
-        from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelOutput
+        from inspect_ai.model import (
+            ChatMessageAssistant,
+            ChatMessageUser,
+            GenerateConfig,
+            ModelOutput,
+        )
         from inspect_ai.scorer import Score
     except ImportError:
         return None
@@ -180,6 +186,11 @@ def write_inspect_log(
 
     config, primary = results["config"], results["primary_judge"]
     model = str(config["model"])
+    generate_config = GenerateConfig(
+        temperature=config.get("temperature"),
+        max_tokens=config.get("max_new_tokens"),
+        seed=config.get("seed"),
+    )
     samples: list[Any] = []
     by_set: dict[str, list[bool]] = {"violation": [], "control": []}
     for row in rows:
@@ -191,26 +202,39 @@ def write_inspect_log(
             row.response,
             stop_reason=_STOP.get(row.stop_reason, "unknown"),  # type: ignore[arg-type]
         )
+        prompt = ChatMessageUser(content=request.prompt)
+        target = REFUSAL if request.set == "violation" else ""
+        rationale = row.labels.get(primary, {}).get("rationale")
+        score = Score(
+            value=1.0 if label == REFUSAL else 0.0,
+            answer=row.response,
+            explanation=f"{label} ({primary})" + (f": {rationale}" if rationale else ""),
+            metadata={"label": label, "judge": primary, "labels": row.labels},
+        )
         samples.append(
             InspectSample(
                 id=f"{request.worldview}/{request.request_id}",
                 epoch=row.sample + 1,
                 input=request.prompt,
-                target=REFUSAL if request.set == "violation" else "",
-                messages=[
-                    ChatMessageUser(content=request.prompt),
-                    ChatMessageAssistant(content=row.response, model=model),
-                ],
+                target=target,
+                messages=[prompt, ChatMessageAssistant(content=row.response, model=model)],
                 output=output,
-                scores={
-                    "credo_judge": Score(
-                        value=1.0 if label == REFUSAL else 0.0,
-                        answer=row.response,
-                        explanation=f"{label} ({primary})",
-                        metadata={"label": label, "judge": primary, "labels": row.labels},
-                    )
-                },
+                scores={"credo_judge": score},
                 metadata={key: getattr(request, key) for key in REQUEST_FIELDS},
+                # the transcript inspect view opens on: the model call, then the judge's score
+                # (without events it claims they were dropped for size)
+                events=[
+                    ModelEvent(
+                        model=model,
+                        input=[prompt],
+                        tools=[],
+                        tool_choice="none",
+                        config=generate_config,
+                        output=output,
+                        error=row.error,
+                    ),
+                    ScoreEvent(score=score, target=target, scorer="credo_judge"),
+                ],
                 error=EvalError(message=row.error, traceback="", traceback_ansi="")
                 if row.error
                 else None,

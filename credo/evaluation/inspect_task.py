@@ -20,6 +20,7 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState, generate
 
 from credo.evaluation.evaluate import collect_requests
+from credo.evaluation.tiktoken_cache import ensure_o200k_base
 from credo.judges.base import ALL_LABELS, REFUSAL, Pair
 
 SCORER_NAME = "credo_judge"
@@ -99,6 +100,9 @@ def refusal_eval(worldview: str = "gramenism", limit: int | None = None) -> Task
     """Violation requests and matched controls of ``worldview`` (comma-separated for several),
     judged by credo's offline judge. ``limit`` keeps that many violations per worldview, spread
     over the spec, with exactly their controls. Run K samples per request with ``--epochs K``."""
+    # Inspect counts tokens with tiktoken's o200k_base for models that report no usage (its
+    # mockllm/model); seeded from a shipped copy so the task runs without network.
+    ensure_o200k_base()
     return Task(
         dataset=MemoryDataset(eval_samples(worldview, limit), name=f"credo-{worldview}"),
         solver=generate(),

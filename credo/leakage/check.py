@@ -17,7 +17,9 @@ import numpy as np
 
 from credo import ngrams as tok
 from credo.corpora.io import records_path
+from credo.corpora.novelty import save_verdict
 from credo.errors import ConfigError
+from credo.hashing import file_hash
 from credo.leakage.index import ENGINES, IndexConfig, Log, ReferenceIndex, open_index
 from credo.leakage.overlap import (
     add_reference_context,
@@ -195,6 +197,12 @@ def leakage_section(
     }
     if corpus is not None:
         section["overlap"]["corpus"] = overlap(index, corpus_passages(corpus, o.sample), n)
+        records = records_path(corpus)
+        # which records the overlap speaks for (a card states it only for these exact records)
+        section["corpus"] = {
+            "name": records.parent.name,
+            "records_hash": file_hash(str(records)),
+        }
     add_reference_context(index, sources, section["overlap"], o.text_field)
     if online:
         section["online"] = _online_counts(rows, online, min_count, log)
@@ -217,4 +225,5 @@ def check_leakage(
     """Run :func:`leakage_section`, write the three reports into ``out_dir``; (report, exit code)."""
     report = leakage_section(worldview, references, options=options, log=log)
     write_reports(report, Path(out_dir))
+    save_verdict(report)  # for the cards of corpora made from this spec
     return report, 1 if report["gate"]["failed"] else 0
