@@ -43,8 +43,12 @@ def generate(
         "--limit-order",
         help="How --limit picks: 'stratified' (across sources) or 'file' (the first N).",
     ),
-    concurrency: int = typer.Option(
-        defaults.CONCURRENCY, "--concurrency", help="Requests in flight."
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        help="Requests in flight at most. Default: as many as the rate limit and the "
+        f"latency need (up to {defaults.PACED_MAX_IN_FLIGHT}); {defaults.CONCURRENCY} "
+        "where no limit is known.",
     ),
     samples: int = typer.Option(1, "--samples", help="Answers per prompt."),
     seed: int = typer.Option(0, "--seed", help="Persona draw seed."),
