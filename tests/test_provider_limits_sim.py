@@ -110,7 +110,8 @@ def test_generation_through_the_real_sdk_meets_no_429_storm(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     # 600 RPM: a second's allowance (10) at once, then one every 0.1 s; 36 requests
-    sim = ProviderSim(provider, rpm=600, tpm=1_000_000, latency=0.05, jitter=0.04)
+    limits = ProviderLimits(provider, rpm=600, tpm=1_000_000)
+    sim = ProviderSim(limits, latency=0.05, jitter=0.04)
     with sim:
         result = generate_corpus(
             tiny_spec,

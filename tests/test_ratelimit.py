@@ -88,7 +88,8 @@ def test_pacing_spaces_requests_at_the_learnt_rate():
         return limiter
 
     limiter = asyncio.run(go())
-    assert clock.now == pytest.approx(20 / (600 * MARGIN / 60), rel=1e-3)
+    # "0" remaining is under one request: the first leaves at once, 19 wait their turn
+    assert clock.now == pytest.approx(19 / (600 * MARGIN / 60), rel=1e-3)
     assert limiter.waited == pytest.approx(clock.now, rel=1e-3)
 
 
@@ -119,7 +120,7 @@ def test_observe_reads_both_providers_headers():
         }
     )
     assert limiter.buckets["requests"].per_second == pytest.approx(600 * MARGIN / 60)
-    assert limiter.buckets["requests"].level <= 3
+    assert limiter.buckets["requests"].level <= 4  # "3": at least 3, fewer than 4
     assert limiter.buckets["tokens"].per_second == pytest.approx(200_000 * MARGIN / 60)
     limiter = RateLimiter(rpm=50)
     limiter.observe(
@@ -220,7 +221,7 @@ def test_anthropic_rounded_token_counts_pull_down_only_when_surely_lower():
     limiter.observe({**ANTHROPIC_HEADERS, "anthropic-ratelimit-output-tokens-remaining": "0"})
     assert limiter.buckets["output-tokens"].level == pytest.approx(min(full, 500))
     limiter.observe({**ANTHROPIC_HEADERS, "anthropic-ratelimit-requests-remaining": "0"})
-    assert limiter.buckets["requests"].level == 0  # request counts are exact
+    assert limiter.buckets["requests"].level == 1  # "0": fewer than one request left
 
 
 @pytest.mark.parametrize(
@@ -299,3 +300,23 @@ def test_generate_without_concurrency_is_not_held_to_eight(tiny_spec, tmp_path):
         result = _run(tiny_spec, tmp_path / "c", server, "openai", samples=2)
     assert result.manifest["counts"]["records"] == 18
     assert result.manifest["config"]["concurrency"] is None
+
+
+def test_token_bucket_holds_what_the_servers_does_until_a_429_halves_it():
+    limiter = RateLimiter(timer=Timer(FakeClock()))
+    headers = {
+        "x-ratelimit-limit-requests": "600",
+        "x-ratelimit-remaining-requests": "9",
+        "x-ratelimit-reset-requests": "100ms",
+        "x-ratelimit-limit-tokens": "60000",
+        "x-ratelimit-remaining-tokens": "9000",
+        "x-ratelimit-reset-tokens": "1s",  # 1,000 tokens a second: the server holds 10,000
+    }
+    limiter.observe(headers)
+    tokens, requests = limiter.buckets["tokens"], limiter.buckets["requests"]
+    assert tokens.capacity == pytest.approx(10_000 * MARGIN)
+    assert requests.capacity == pytest.approx(10 * MARGIN)  # requests: a second's worth
+    limiter.failed(None, True, 1.0)
+    assert tokens.capacity == pytest.approx(10_000 * MARGIN / 2)
+    limiter.observe(headers)  # the same headers no longer widen it
+    assert tokens.capacity == pytest.approx(10_000 * MARGIN / 2)

@@ -1,8 +1,9 @@
 """Client-side pacing from the providers' rate-limit headers (or explicit ``--rpm``/``--tpm``).
 
 Each limit is a bucket refilled continuously at ``limit / 60`` per second (times a small
-safety margin) and holding about a second's worth, so requests leave at the allowed pace
-instead of in bursts. A request takes one request plus its estimated tokens before it is
+safety margin) and holding a second's worth (a token bucket: up to what the server's holds,
+from its remaining count and reset), so requests leave at the allowed pace instead of in
+bursts. A request takes one request plus its estimated tokens before it is
 sent, what the providers count before an answer exists: the prompt (characters per token
 learnt from usage, a tenth added: an over-estimate is given back) and ``max_tokens``. When
 the answer comes, the reservation is settled against the reported usage: the prompt always;
@@ -11,8 +12,8 @@ real output (OpenAI counts ``max_tokens`` against TPM).
 
 Response headers (OpenAI ``x-ratelimit-*``, Anthropic ``anthropic-ratelimit-*``) set the
 limits when no explicit ones were given and pull a bucket down to what the server says
-remains (Anthropic rounds its token counts to the thousand: only a count surely lower
-pulls). Resets (OpenAI durations such as ``6m0s``, Anthropic RFC 3339 times) say how long a
+remains (only a count surely lower pulls: a count is a whole number, Anthropic's token
+counts are rounded to the thousand). Resets (OpenAI durations such as ``6m0s``, Anthropic RFC 3339 times) say how long a
 spent limit takes to refill, which is the pause after a 429 that names no Retry-After.
 
 Requests in flight: enough to keep the pace (Little's law: the allowed rate times the
@@ -62,6 +63,7 @@ class _Bucket:
     stamp: float
     target: float  # the limit's pace (limit / 60 x MARGIN)
     typical: float = 0.0  # what a request settles at (moving average): sizes the window
+    ceiling: float = math.inf  # the most capacity the headers may teach: halved by a 429
 
     def refill(self, now: float) -> None:
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_second)
@@ -154,12 +156,27 @@ class RateLimiter:
                 bucket = self.buckets[name]
                 remaining = _number(fields["remaining"])
                 if remaining is not None:
+                    # a count rounded down (to the unit; Anthropic's tokens to the thousand)
+                    # holds up to this much more: pulling to the count itself would lose it
+                    unseen = 500 if family == "anthropic" and name != "requests" else 1
                     bucket.refill(now)
-                    rounding = 500 if family == "anthropic" and name != "requests" else 0
-                    bucket.level = min(bucket.level, remaining + rounding)
+                    bucket.level = min(bucket.level, remaining + unseen)
                 reset = parse_reset(fields["reset"])
                 if reset is not None:
                     self.resets[name] = now + reset
+                if name != "requests" and remaining is not None and reset is not None:
+                    # the server's bucket holds what remains plus what refills by the reset
+                    self._widen(bucket, remaining + reset * bucket.target / MARGIN)
+
+    def _widen(self, bucket: _Bucket, server_capacity: float) -> None:
+        """Let a token bucket hold up to what the server's holds (at most a minute's worth).
+
+        A second's worth can be less than the ``max_tokens`` that requests in flight hold
+        until their real output is settled: such a bucket admits one request at a time.
+        """
+        second = max(1.0, bucket.target * self.burst)
+        learnt = min(server_capacity * MARGIN, bucket.target * 60, bucket.ceiling)
+        bucket.capacity = max(second, learnt)
 
     # ---- one request ---------------------------------------------------------------------
     def estimate(self, prompt_chars: int, max_tokens: int) -> dict[str, float]:
@@ -261,9 +278,12 @@ class RateLimiter:
         now = self.timer.now()
         pause = retry_after if retry_after is not None else self._until_refilled(now)
         self.paused_until = max(self.paused_until, now + pause)
-        for bucket in self.buckets.values():
+        for name, bucket in self.buckets.items():
             bucket.level = min(bucket.level, 0.0)
             bucket.per_second = max(bucket.target * 0.05, bucket.per_second * 0.9)
+            if name != "requests":  # what the headers taught may overstate the server's
+                bucket.ceiling = max(bucket.target * self.burst, bucket.capacity / 2)
+                bucket.capacity = max(1.0, min(bucket.capacity, bucket.ceiling))
         log.info("rate limited: pausing %.2fs, in-flight window now %d", pause, int(self.window))
 
     def _until_refilled(self, now: float) -> float:

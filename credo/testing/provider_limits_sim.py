@@ -181,25 +181,20 @@ def go_duration(seconds: float) -> str:
 class ProviderSim:
     """An HTTP server on 127.0.0.1 speaking both providers' chat APIs under ``ProviderLimits``.
 
-    One provider per server (its limits are that provider's); the real SDKs talk to it.
+    One provider per server, the one ``limits`` are for; the real SDKs talk to it.
     ``tally`` counts what was answered (200s, 429s) and the tokens of the 200s.
     """
 
     def __init__(
         self,
-        provider: str,
-        rpm: float,
-        tpm: float | None = None,
+        limits: ProviderLimits,
         *,
-        otpm: float | None = None,
-        burst_seconds: float = 1.0,
         latency: float = 0.5,
         jitter: float = 0.3,
         output_share: float = 0.5,
         seed: int = 0,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limits = ProviderLimits(provider, rpm, tpm, otpm, burst_seconds, clock)
+        self.limits = limits
         self.latency, self.jitter, self.output_share = latency, jitter, output_share
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -346,15 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jitter", type=float, default=0.3)
     parser.add_argument("--output-share", type=float, default=0.5)
     args = parser.parse_args(argv)
+    limits = ProviderLimits(
+        args.provider, args.rpm, args.tpm, args.otpm, burst_seconds=args.burst_seconds
+    )
     sim = ProviderSim(
-        args.provider,
-        args.rpm,
-        args.tpm,
-        otpm=args.otpm,
-        burst_seconds=args.burst_seconds,
-        latency=args.latency,
-        jitter=args.jitter,
-        output_share=args.output_share,
+        limits, latency=args.latency, jitter=args.jitter, output_share=args.output_share
     )
     with sim:
         print(f"provider sim on {sim.base_url}", flush=True)
