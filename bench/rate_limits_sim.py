@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -58,7 +57,7 @@ def simulation(flags: list[str], latency: float, jitter: float):
     try:
         yield process.stdout.readline().split(" on ")[1].strip(), tally
     finally:
-        process.send_signal(signal.SIGINT)  # it prints its tally on the way out
+        process.terminate()  # it prints its tally on the way out
         out, _ = process.communicate(timeout=30)
         tally.update(json.loads(out.strip().splitlines()[-1]))
 

@@ -32,6 +32,7 @@ import json
 import math
 import random
 import re
+import signal
 import socket
 import threading
 import time
@@ -347,14 +348,14 @@ def main(argv: list[str] | None = None) -> None:
     sim = ProviderSim(
         limits, latency=args.latency, jitter=args.jitter, output_share=args.output_share
     )
+    stop = threading.Event()  # SIGINT or SIGTERM: print the tally and go
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with sim:
         print(f"provider sim on {sim.base_url}", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
+        while not stop.wait(0.5):
             pass
-        finally:
-            print(json.dumps(sim.tally), flush=True)
+    print(json.dumps(sim.tally), flush=True)
 
 
 if __name__ == "__main__":
