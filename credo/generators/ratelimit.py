@@ -1,26 +1,28 @@
 """Client-side pacing from the providers' rate-limit headers (or explicit ``--rpm``/``--tpm``).
 
 Each limit is a bucket refilled continuously at ``limit / 60`` per second (times a small
-safety margin) and holding a second's worth (a token bucket: up to what the server's holds,
-from its remaining count and reset), so requests leave at the allowed pace instead of in
-bursts. A request takes one request plus its estimated tokens before it is
-sent, what the providers count before an answer exists: the prompt (characters per token
-learnt from usage, a tenth added: an over-estimate is given back) and ``max_tokens``. When
-the answer comes, the reservation is settled against the reported usage: the prompt always;
-the output only against Anthropic's output limit, which the docs say is adjusted to the
-real output (OpenAI counts ``max_tokens`` against TPM).
+safety margin), so requests leave at the allowed pace instead of in bursts. A bucket holds
+a second's worth; a token bucket up to what the server's holds (what remains plus what
+refills by the reset: OpenAI's duration such as ``6m0s``, Anthropic's RFC 3339 time).
+
+A request takes one request plus its estimated tokens before it is sent, what the providers
+count before an answer exists: the prompt (characters per token learnt from usage, a tenth
+added: an over-estimate is given back) and ``max_tokens``. When the answer comes, the
+reservation is settled against the reported usage: the prompt always; the output only
+against Anthropic's output limit, which its docs say is adjusted to the real output (OpenAI
+counts ``max_tokens`` against TPM).
 
 Response headers (OpenAI ``x-ratelimit-*``, Anthropic ``anthropic-ratelimit-*``) set the
 limits when no explicit ones were given and pull a bucket down to what the server says
 remains (only a count surely lower pulls: a count is a whole number, Anthropic's token
-counts are rounded to the thousand). Resets (OpenAI durations such as ``6m0s``, Anthropic RFC 3339 times) say how long a
-spent limit takes to refill, which is the pause after a 429 that names no Retry-After.
+counts are rounded to the thousand).
 
 Requests in flight: enough to keep the pace (Little's law: the allowed rate times the
 latency seen, with room for jitter), at most ``max_in_flight``. Without a known limit the
 window is additive-increase, multiplicative-decrease: a quarter request more per success,
-half on a 429. On a 429 every request waits out the pause together (one pause, not one per
-request) and the buckets' pace drops a tenth, recovering over the next successes.
+half on a 429. On a 429 the buckets empty and their pace drops a tenth, recovering over the
+next successes; where no header stated the limits, every request also waits out the
+server's Retry-After together (one pause, not one per request).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ class RateLimiter:
         self.window = float(self.start_window or self.max_in_flight)
         self.paused_until = 0.0
         self.latency = _Latency()
-        self.resets: dict[str, float] = {}  # bucket -> clock time the server's is full again
+        self.heard = False  # whether the server's headers stated any limit
         self._chars_per_token = 4.0
         self._changed = asyncio.Event()
         self._warned = False
@@ -161,9 +163,8 @@ class RateLimiter:
                     unseen = 500 if family == "anthropic" and name != "requests" else 1
                     bucket.refill(now)
                     bucket.level = min(bucket.level, remaining + unseen)
+                self.heard = True
                 reset = parse_reset(fields["reset"])
-                if reset is not None:
-                    self.resets[name] = now + reset
                 if name != "requests" and remaining is not None and reset is not None:
                     # the server's bucket holds what remains plus what refills by the reset
                     self._widen(bucket, remaining + reset * bucket.target / MARGIN)
@@ -266,7 +267,7 @@ class RateLimiter:
         retry_after: float | None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        """A request failed (``ticket`` None: it never left); on a 429 everyone pauses."""
+        """A request failed (``ticket`` None: it never left); a 429 slows everyone."""
         if ticket is not None:
             self._release()
         if headers:
@@ -275,9 +276,11 @@ class RateLimiter:
             return
         self.limited += 1
         self.window = max(1.0, self.window / 2)
-        now = self.timer.now()
-        pause = retry_after if retry_after is not None else self._until_refilled(now)
-        self.paused_until = max(self.paused_until, now + pause)
+        # Limits the server stated: its buckets are emptied and slowed below, and the request
+        # itself waits its Retry-After (whole seconds: far more than one request's turn).
+        # Limits guessed (--rpm, or none): everyone waits what the server asked.
+        pause = 0.0 if self.heard else (1.0 if retry_after is None else retry_after)
+        self.paused_until = max(self.paused_until, self.timer.now() + pause)
         for name, bucket in self.buckets.items():
             bucket.level = min(bucket.level, 0.0)
             bucket.per_second = max(bucket.target * 0.05, bucket.per_second * 0.9)
@@ -285,12 +288,6 @@ class RateLimiter:
                 bucket.ceiling = max(bucket.target * self.burst, bucket.capacity / 2)
                 bucket.capacity = max(1.0, min(bucket.capacity, bucket.ceiling))
         log.info("rate limited: pausing %.2fs, in-flight window now %d", pause, int(self.window))
-
-    def _until_refilled(self, now: float) -> float:
-        """Seconds until the emptiest limit the server reported is full again (1 s unknown)."""
-        emptiest = min(self.buckets, key=lambda n: self.buckets[n].level, default=None)
-        reset = self.resets.get(emptiest) if emptiest else None
-        return 1.0 if reset is None else max(0.0, reset - now)
 
     def _release(self) -> None:
         self.in_flight -= 1
