@@ -300,3 +300,26 @@ def test_generate_without_concurrency_leaves_the_window_to_the_pacer(tiny_spec, 
     assert result.manifest["counts"]["records"] == 18
     assert result.manifest["config"]["concurrency"] is None
     assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] >= 2
+
+
+def test_token_bucket_holds_what_the_servers_does_until_a_429_halves_it():
+    limiter = RateLimiter(timer=Timer(FakeClock()))
+    headers = {
+        "x-ratelimit-limit-requests": "600",
+        "x-ratelimit-remaining-requests": "9",
+        "x-ratelimit-reset-requests": "100ms",
+        "x-ratelimit-limit-tokens": "60000",
+        "x-ratelimit-remaining-tokens": "9000",
+        "x-ratelimit-reset-tokens": "1s",  # 1,000 tokens a second: the server holds 10,000
+    }
+    limiter.observe(headers)
+    tokens, requests = limiter.buckets["tokens"], limiter.buckets["requests"]
+    # what surely remains (8,999) and surely refills in the 0.999 s to the reset, at our pace
+    learnt = 8_999 + 0.999 * 60_000 * MARGIN / 60
+    assert tokens.capacity == pytest.approx(learnt)
+    assert tokens.level == pytest.approx(9_001)  # a new bucket starts from the server's count
+    assert requests.capacity == pytest.approx(10 * MARGIN)  # requests: a second's worth
+    limiter.failed(None, True, 1.0)
+    assert tokens.capacity == pytest.approx(learnt / 2)
+    limiter.observe(headers)  # the same headers no longer widen it
+    assert tokens.capacity == pytest.approx(learnt / 2)

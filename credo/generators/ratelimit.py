@@ -154,30 +154,37 @@ class RateLimiter:
                 if not limit:
                     continue
                 # an explicit limit is for servers without headers; a lower header wins
+                new = name not in self.buckets
                 self._set_limit(name, min(limit, self.explicit.get(name, limit)))
+                self.heard = True
                 bucket = self.buckets[name]
                 remaining = _number(fields["remaining"])
-                if remaining is not None:
-                    # a count rounded down (to the unit; Anthropic's tokens to the thousand)
-                    # holds up to this much more: pulling to the count itself would lose it
-                    unseen = 500 if family == "anthropic" and name != "requests" else 1
-                    bucket.refill(now)
-                    bucket.level = min(bucket.level, remaining + unseen)
-                self.heard = True
+                if remaining is None:
+                    continue
+                # What the count may hide: it is a whole number (Anthropic's token counts are
+                # rounded to the thousand, its resets up to the second).
+                rounded = family == "anthropic" and name != "requests"
+                unseen, late = (500.0, 1.0) if rounded else (1.0, 0.001)
                 reset = parse_reset(fields["reset"])
-                if name != "requests" and remaining is not None and reset is not None:
-                    # the server's bucket holds what remains plus what refills by the reset
-                    self._widen(bucket, remaining + reset * bucket.target / MARGIN)
+                if name != "requests" and reset is not None:
+                    # the server's bucket holds at least what surely remains plus what
+                    # surely refills by the reset
+                    low = max(0.0, remaining - unseen) + max(0.0, reset - late) * bucket.target
+                    self._widen(bucket, low)
+                bucket.refill(now)
+                if new:  # start from what the server holds, not from a second's worth
+                    bucket.level = bucket.capacity
+                bucket.level = min(bucket.level, remaining + unseen)
 
     def _widen(self, bucket: _Bucket, server_capacity: float) -> None:
         """Let a token bucket hold up to what the server's holds (at most a minute's worth).
 
         A second's worth can be less than the ``max_tokens`` that requests in flight hold
         until their real output is settled: such a bucket admits one request at a time.
+        Only widens: each answer's count is a lower bound of the server's capacity.
         """
-        second = max(1.0, bucket.target * self.burst)
-        learnt = min(server_capacity * MARGIN, bucket.target * 60, bucket.ceiling)
-        bucket.capacity = max(second, learnt)
+        learnt = min(server_capacity, bucket.target * 60, bucket.ceiling)
+        bucket.capacity = max(bucket.capacity, learnt)
 
     # ---- one request ---------------------------------------------------------------------
     def estimate(self, prompt_chars: int, max_tokens: int) -> dict[str, float]:
