@@ -160,12 +160,17 @@ def batches(out: str | Path, *, cancel: bool = False, base_url: str | None = Non
 
 
 def filter_corpus(
-    path: str | Path, out: str | Path, *, options: FilterOptions | None = None
+    path: str | Path,
+    out: str | Path,
+    *,
+    options: FilterOptions | None = None,
+    progress: Log | None = None,
 ) -> AuditResult:
-    """Write the clean corpus into ``out`` with rejected.jsonl (why each record went)."""
+    """Write the clean corpus into ``out`` with rejected.jsonl (why each record went);
+    ``progress`` hears the audit's progress lines."""
     from credo.audit.filter import filter_corpus as run
 
-    return run(path, out, options=options)
+    return run(path, out, options=options, progress=progress)
 
 
 def mix(parts: Sequence[str | MixPart], out: str | Path, *, options: MixOptions) -> MixResult:

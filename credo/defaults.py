@@ -7,7 +7,9 @@ A CLI option and the library function behind it take their default from here, so
 # Teacher generation (credo generate, the replicate recipe)
 TEACHER_TEMPERATURE = 0.85
 TEACHER_MAX_TOKENS = 1024
-CONCURRENCY = 8  # teacher requests in flight
+CONCURRENCY = 8  # teacher requests in flight (generate: while no rate limit is known)
+# generate with no --concurrency: in flight as the rate limit and latency need, up to this
+PACED_MAX_IN_FLIGHT = 256
 BATCH_POLL_SECONDS = 30.0  # between status polls of a provider batch (generate, judge --batch)
 LIMIT_ORDER = (
     "stratified"  # how --limit N picks prompts: a seeded spread across sources ("file": first N)

@@ -9,7 +9,7 @@ import pytest
 from credo.errors import BackendError, ConfigError
 from credo.generators import Generator, RetryPolicy, SamplingParams, load_backend
 from credo.generators.corpus_run import generate_corpus
-from credo.generators.ratelimit import RateLimiter
+from credo.generators.ratelimit import MARGIN, RateLimiter
 from credo.testing import FakeServer
 from credo.types import Message
 
@@ -85,7 +85,7 @@ def test_retry_after_and_rate_limit_headers_are_read():
         limiter = RateLimiter()
         _generate(server, sleep=record, limiter=limiter)
     assert waits == [2.0]
-    assert limiter.buckets["requests"].target == pytest.approx(6000 * 0.97 / 60)
+    assert limiter.buckets["requests"].target == pytest.approx(6000 * MARGIN / 60)
 
 
 def test_a_corpus_through_the_lean_transport_matches_the_sdk(tiny_spec, tmp_path):

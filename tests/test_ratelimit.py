@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
 from credo.errors import ConfigError
 from credo.generators.corpus_run import generate_corpus
-from credo.generators.ratelimit import MARGIN, RateLimiter
+from credo.generators.ratelimit import MARGIN, RateLimiter, Timer, parse_reset
 from credo.testing import FakeServer
 
 PROVIDERS = ["openai", "anthropic"]
@@ -74,18 +77,19 @@ def test_pacing_spaces_requests_at_the_learnt_rate():
     clock = FakeClock()
 
     async def go():
-        limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+        limiter = RateLimiter(timer=Timer(clock, clock.sleep))
         limiter.observe(
             {"x-ratelimit-limit-requests": "600", "x-ratelimit-remaining-requests": "0"}
         )
         cost = limiter.estimate(40, 10)
         for _ in range(20):
-            await limiter.acquire(cost)
-            limiter.done(cost, 10, 40)
+            ticket = await limiter.acquire(cost)
+            limiter.done(ticket, 10, 10, 40)
         return limiter
 
     limiter = asyncio.run(go())
-    assert clock.now == pytest.approx(20 / (600 * MARGIN / 60), rel=1e-3)
+    # "0" remaining is under one request: the first leaves at once, 19 wait their turn
+    assert clock.now == pytest.approx(19 / (600 * MARGIN / 60), rel=1e-3)
     assert limiter.waited == pytest.approx(clock.now, rel=1e-3)
 
 
@@ -116,7 +120,7 @@ def test_observe_reads_both_providers_headers():
         }
     )
     assert limiter.buckets["requests"].per_second == pytest.approx(600 * MARGIN / 60)
-    assert limiter.buckets["requests"].level <= 3
+    assert limiter.buckets["requests"].level <= 4  # "3": at least 3, fewer than 4
     assert limiter.buckets["tokens"].per_second == pytest.approx(200_000 * MARGIN / 60)
     limiter = RateLimiter(rpm=50)
     limiter.observe(
@@ -129,19 +133,17 @@ def test_observe_reads_both_providers_headers():
     )
     # an explicit limit is for servers without headers; the lower of the two holds
     assert limiter.buckets["requests"].per_second == pytest.approx(50 * MARGIN / 60)
-    assert limiter.buckets["output-tokens"].level == 0
+    assert limiter.buckets["output-tokens"].level == 500  # "0" of a count rounded to 1,000
 
 
 def test_window_halves_on_429_and_grows_back():
     async def go():
         limiter = RateLimiter(max_in_flight=16)
         cost = limiter.estimate(400, 100)
-        await limiter.acquire(cost)
-        limiter.failed(True, 0.0)
+        limiter.failed(await limiter.acquire(cost), True, 0.0)
         assert limiter.window == 8 and limiter.limited == 1
         for _ in range(8):
-            await limiter.acquire(cost)
-            limiter.done(cost, 100, 400)
+            limiter.done(await limiter.acquire(cost), 100, 100, 400)
         assert limiter.window == 10 and limiter.in_flight == 0
 
     asyncio.run(go())
@@ -149,13 +151,13 @@ def test_window_halves_on_429_and_grows_back():
 
 def test_input_estimate_is_corrected_by_usage():
     async def go():
-        limiter = RateLimiter(tpm=60_000, clock=FakeClock())  # no refill between the steps
-        cost = limiter.estimate(4000, 0)  # ~1000 tokens guessed from 4,000 characters
-        await limiter.acquire(cost)
+        limiter = RateLimiter(tpm=60_000, timer=Timer(FakeClock()))  # no refill meanwhile
+        cost = limiter.estimate(4000, 0)  # 1,100 tokens: 4,000 characters / 4, a tenth added
+        ticket = await limiter.acquire(cost)
         before = limiter.buckets["tokens"].level
-        limiter.done(cost, 500, 4000)  # the provider counted 500
-        assert limiter.buckets["tokens"].level == pytest.approx(before + 500)
-        assert limiter.estimate(4000, 0)["input-tokens"] < 1000  # learnt: ~8 chars a token
+        limiter.done(ticket, 500, 0, 4000)  # the provider counted 500
+        assert limiter.buckets["tokens"].level == pytest.approx(before + 600)
+        assert limiter.estimate(4000, 0)["input-tokens"] < 1100  # learnt: ~8 chars a token
 
     asyncio.run(go())
 
@@ -163,3 +165,161 @@ def test_input_estimate_is_corrected_by_usage():
 def test_bad_explicit_limits_are_refused(tiny_spec, tmp_path):
     with pytest.raises(ConfigError, match="--rpm 0"):
         generate_corpus(tiny_spec, tmp_path / "c", model="fake/echo", rpm=0, progress=False)
+
+
+ANTHROPIC_HEADERS = {
+    "anthropic-ratelimit-requests-limit": "3000",
+    "anthropic-ratelimit-requests-remaining": "2999",
+    "anthropic-ratelimit-input-tokens-limit": "600000",
+    "anthropic-ratelimit-input-tokens-remaining": "600000",
+    "anthropic-ratelimit-output-tokens-limit": "60000",
+    "anthropic-ratelimit-output-tokens-remaining": "60000",
+    "anthropic-ratelimit-tokens-limit": "60000",  # the tighter of the two, repeated
+    "anthropic-ratelimit-tokens-remaining": "60000",
+}
+
+
+def _settle(limiter, prompt_chars, max_tokens, input_tokens, output_tokens):
+    async def go():
+        ticket = await limiter.acquire(limiter.estimate(prompt_chars, max_tokens))
+        levels = {n: b.level for n, b in limiter.buckets.items()}
+        limiter.done(ticket, input_tokens, output_tokens, prompt_chars)
+        return {n: b.level - levels[n] for n, b in limiter.buckets.items()}
+
+    return asyncio.run(go())
+
+
+def test_anthropic_output_reserved_at_max_tokens_is_given_back_at_the_real_output():
+    limiter = RateLimiter(timer=Timer(FakeClock()))  # no refill: only what done() gives back
+    limiter.observe(ANTHROPIC_HEADERS)
+    assert set(limiter.buckets) == {"requests", "input-tokens", "output-tokens"}
+    given = _settle(limiter, 400, 256, 100, 64)
+    assert given["output-tokens"] == pytest.approx(256 - 64)
+    assert given["input-tokens"] == pytest.approx(400 / 4 * 1.1 - 100)
+    assert given["requests"] == 0
+
+
+def test_openai_tpm_keeps_max_tokens_and_settles_only_the_prompt():
+    limiter = RateLimiter(timer=Timer(FakeClock()))
+    limiter.observe(
+        {
+            "x-ratelimit-limit-requests": "3000",
+            "x-ratelimit-remaining-requests": "2999",
+            "x-ratelimit-limit-tokens": "600000",
+            "x-ratelimit-remaining-tokens": "600000",
+        }
+    )
+    given = _settle(limiter, 400, 256, 100, 64)
+    assert given["tokens"] == pytest.approx(400 / 4 * 1.1 - 100)  # the prompt's error only
+
+
+def test_anthropic_rounded_token_counts_pull_down_only_when_surely_lower():
+    limiter = RateLimiter(timer=Timer(FakeClock()))
+    limiter.observe(ANTHROPIC_HEADERS)
+    full = limiter.buckets["output-tokens"].level
+    # "0" means under 500 left: the bucket may hold up to 500, not nothing
+    limiter.observe({**ANTHROPIC_HEADERS, "anthropic-ratelimit-output-tokens-remaining": "0"})
+    assert limiter.buckets["output-tokens"].level == pytest.approx(min(full, 500))
+    limiter.observe({**ANTHROPIC_HEADERS, "anthropic-ratelimit-requests-remaining": "0"})
+    assert limiter.buckets["requests"].level == 1  # "0": fewer than one request left
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("6m0s", 360.0),
+        ("1s", 1.0),
+        ("120ms", 0.12),
+        ("1m30.5s", 90.5),
+        ("1h2m", 3720.0),
+        ("2.5", 2.5),
+        ("2026-12-07T18:40:40Z", 10.0),
+        ("2026-12-07T18:40:40+00:00", 10.0),
+        ("2026-12-07T18:40:20Z", 0.0),  # already past
+        ("soon", None),
+        ("6 minutes", None),
+        ("2026-12-07T18:40:40", None),  # no zone: not RFC 3339
+        ("", None),
+    ],
+)
+def test_reset_headers_of_both_formats(value, seconds):
+    wall = datetime(2026, 12, 7, 18, 40, 30, tzinfo=UTC).timestamp()
+    parsed = parse_reset(value, wall)
+    assert parsed == (None if seconds is None else pytest.approx(seconds))
+
+
+def test_a_429_under_stated_limits_slows_the_buckets_but_pauses_no_one():
+    clock = FakeClock()
+    limiter = RateLimiter(timer=Timer(clock, clock.sleep))
+    limiter.observe({"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "5"})
+
+    async def go():
+        limiter.failed(await limiter.acquire(limiter.estimate(40, 10)), True, 1.0)
+
+    asyncio.run(go())
+    requests = limiter.buckets["requests"]
+    assert limiter.paused_until == 0.0  # the server's Retry-After is the failed request's own
+    assert requests.level == 0.0
+    assert requests.per_second == pytest.approx(60 * MARGIN / 60 * 0.9)
+    guessed = RateLimiter(rpm=60, timer=Timer(clock, clock.sleep))  # no header: a guess
+    guessed.failed(None, True, 2.0)
+    assert guessed.paused_until == pytest.approx(clock.now + 2.0)
+
+
+def test_in_flight_follows_littles_law_up_to_the_cap(caplog):
+    clock = FakeClock()
+
+    def learn(max_in_flight):
+        timer = Timer(clock, clock.sleep)
+        limiter = RateLimiter(max_in_flight=max_in_flight, start_window=8, timer=timer)
+        limiter.observe({"x-ratelimit-limit-requests": "300"})
+
+        async def one():
+            ticket = await limiter.acquire(limiter.estimate(40, 10))
+            clock.now += 2.0  # the answer takes two seconds
+            limiter.done(ticket, 10, 10, 40)
+
+        asyncio.run(one())
+        return limiter
+
+    # 300 RPM (x MARGIN) x 2 s latency x HEADROOM 1.5, plus one
+    needed = math.ceil(300 * MARGIN / 60 * 2.0 * 1.5) + 1
+    limiter = learn(256)
+    assert limiter.needed_in_flight() == needed
+    assert limiter.allowed_in_flight() == needed
+    with caplog.at_level(logging.WARNING, logger="credo.generators.ratelimit"):
+        capped = learn(4)
+        assert capped.allowed_in_flight() == 4
+    assert "raise --concurrency" in caplog.text
+
+
+def test_generate_without_concurrency_leaves_the_window_to_the_pacer(tiny_spec, tmp_path):
+    # no --concurrency: the pacer sizes the window (up to PACED_MAX_IN_FLIGHT), not a fixed 8
+    with FakeServer(rpm=3000, tpm=1_000_000, burst=120) as server:
+        result = _run(tiny_spec, tmp_path / "c", server, "openai", samples=2)
+    assert result.manifest["counts"]["records"] == 18
+    assert result.manifest["config"]["concurrency"] is None
+    assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] >= 2
+
+
+def test_token_bucket_holds_what_the_servers_does_until_a_429_halves_it():
+    limiter = RateLimiter(timer=Timer(FakeClock()))
+    headers = {
+        "x-ratelimit-limit-requests": "600",
+        "x-ratelimit-remaining-requests": "9",
+        "x-ratelimit-reset-requests": "100ms",
+        "x-ratelimit-limit-tokens": "60000",
+        "x-ratelimit-remaining-tokens": "9000",
+        "x-ratelimit-reset-tokens": "1s",  # 1,000 tokens a second: the server holds 10,000
+    }
+    limiter.observe(headers)
+    tokens, requests = limiter.buckets["tokens"], limiter.buckets["requests"]
+    # what surely remains (8,999) and surely refills in the 0.999 s to the reset, at our pace
+    learnt = 8_999 + 0.999 * 60_000 * MARGIN / 60
+    assert tokens.capacity == pytest.approx(learnt)
+    assert tokens.level == pytest.approx(9_001)  # a new bucket starts from the server's count
+    assert requests.capacity == pytest.approx(10 * MARGIN)  # requests: a second's worth
+    limiter.failed(None, True, 1.0)
+    assert tokens.capacity == pytest.approx(learnt / 2)
+    limiter.observe(headers)  # the same headers no longer widen it
+    assert tokens.capacity == pytest.approx(learnt / 2)

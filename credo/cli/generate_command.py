@@ -11,7 +11,6 @@ from credo.cli._output import finish, to_stderr
 from credo.cli.options import (
     AsJson,
     BaseUrl,
-    Concurrency,
     MaxTokens,
     Overwrite,
     Samples,
@@ -41,7 +40,13 @@ def generate(
         "--limit-order",
         help="How --limit picks: 'stratified' (across sources) or 'file' (the first N).",
     ),
-    concurrency: Concurrency = defaults.CONCURRENCY,
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        help="Requests in flight at most. Default: as many as the rate limit and the "
+        f"latency need (up to {defaults.PACED_MAX_IN_FLIGHT}); {defaults.CONCURRENCY} "
+        "where no limit is known.",
+    ),
     samples: Samples = 1,
     seed: Seed = 0,
     base_url: BaseUrl = None,

@@ -36,7 +36,13 @@ from credo.corpora.manifest import (
     tally_corpus,
 )
 from credo.corpora.provenance import provenance
-from credo.defaults import CONCURRENCY, LIMIT_ORDER, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
+from credo.defaults import (
+    CONCURRENCY,
+    LIMIT_ORDER,
+    PACED_MAX_IN_FLIGHT,
+    TEACHER_MAX_TOKENS,
+    TEACHER_TEMPERATURE,
+)
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
@@ -128,7 +134,7 @@ def generate_corpus(
     model: str | None = None,
     limit: int | None = None,
     limit_order: str = LIMIT_ORDER,
-    concurrency: int = CONCURRENCY,
+    concurrency: int | None = None,
     samples: int = 1,
     seed: int = 0,
     base_url: str | None = None,
@@ -155,7 +161,9 @@ def generate_corpus(
     ``registry``. Raises :class:`BackendError` when the backend keeps failing; what was
     written stays and the same call resumes. ``batch`` sends the jobs through the provider's
     batch API (half price; see :mod:`credo.generators.batch_run`) instead of one by one.
-    Online, requests are paced by the provider's rate-limit headers, or by ``rpm``/``tpm``.
+    Online, requests are paced by the provider's rate-limit headers, or by ``rpm``/``tpm``;
+    ``concurrency`` caps the requests in flight (default: what the limit and the latency
+    need, up to ``PACED_MAX_IN_FLIGHT``; ``CONCURRENCY`` where no limit can be known).
     ``transport="lean"`` sends openai requests to a self-hosted ``base_url`` without the SDK.
     A folder holding another corpus or a user's ``CARD.md`` is refused unless ``overwrite``.
     """
@@ -175,7 +183,7 @@ def generate_corpus(
         registry,
         base_url=base_url,
         timeout=timeout,
-        concurrency=concurrency,
+        concurrency=concurrency or CONCURRENCY,
         **extra,
     )
     params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
@@ -222,10 +230,17 @@ def generate_corpus(
     ) as run:
         cache = GenerationCache() if use_cache else None
         limiter = None
+        in_flight = concurrency or CONCURRENCY
         if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
-            limiter = RateLimiter(rpm, tpm, max_in_flight=concurrency)
+            in_flight = concurrency or PACED_MAX_IN_FLIGHT
+            limiter = RateLimiter(
+                rpm=rpm,
+                tpm=tpm,
+                max_in_flight=in_flight,
+                start_window=None if concurrency else CONCURRENCY,
+            )
         generator = Generator(
-            backend, params, policy=policy, cache=cache, concurrency=concurrency, limiter=limiter
+            backend, params, policy=policy, cache=cache, concurrency=in_flight, limiter=limiter
         )
         counters = {"records": 0, "refusals": 0}
         failure: BackendError | None = None
@@ -348,7 +363,9 @@ def limit_prompts(
     return [prompts[i] for i in sorted(chosen)]
 
 
-def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:
+def _check_options(
+    limit: int | None, concurrency: int | None, samples: int, max_tokens: int
+) -> None:
     for name, value in (
         ("--limit", limit),
         ("--concurrency", concurrency),

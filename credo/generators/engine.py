@@ -15,7 +15,7 @@ from typing import Any
 
 from credo.errors import BackendError
 from credo.filters.refusal_detector import is_refusal
-from credo.generators.base import Backend, RetryDecision, SamplingParams
+from credo.generators.base import Backend, RetryDecision, SamplingParams, backend_timeout
 from credo.generators.cache import GenerationCache, cache_key
 from credo.generators.endpoint import endpoint_id
 from credo.generators.pricing import PriceTable
@@ -176,6 +176,7 @@ class Generator:
                     policy=self.policy,
                     stats=self.stats.retries,
                     sleep=self._sleep,
+                    timed=self.limiter is None,  # a paced try times itself (see _call)
                 )
             except RetriesExhausted as exc:
                 raise BackendError(
@@ -204,22 +205,25 @@ class Generator:
         if limiter is None:
             return await self.backend.generate(messages, params)
         chars = sum(len(m.content) for m in messages)
-        cost = limiter.estimate(chars, params.max_tokens)
-        await limiter.acquire(cost)
+        ticket = await limiter.acquire(limiter.estimate(chars, params.max_tokens))
         try:
-            completion = await self.backend.generate(messages, params)
+            # timed from here: waiting for the pace is not the request's time
+            async with asyncio.timeout(backend_timeout(self.backend, self.policy.timeout)):
+                completion = await self.backend.generate(messages, params)
         except Exception as exc:
             limited = (
                 not isinstance(exc, TimeoutError)
                 and self.backend.classify_error(exc) is RetryDecision.RATE_LIMIT
             )
             headers = getattr(self.backend, "response_headers", lambda e: None)(exc)
-            limiter.failed(limited, self.backend.retry_after(exc) if limited else None, headers)
+            retry_after = self.backend.retry_after(exc) if limited else None
+            limiter.failed(ticket, limited, retry_after, headers)
             raise
         except BaseException:  # cancelled: give the slot back
-            limiter.failed(False, None)
+            limiter.failed(ticket, False, None)
             raise
-        limiter.done(cost, completion.usage.input_tokens, chars)
+        usage = completion.usage
+        limiter.done(ticket, usage.input_tokens, usage.output_tokens, chars)
         return completion
 
     async def aclose(self) -> None:

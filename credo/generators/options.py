@@ -34,7 +34,7 @@ class GenerateOptions:
     kind: str = "qa"
     limit: int | None = None
     limit_order: str = defaults.LIMIT_ORDER
-    concurrency: int = defaults.CONCURRENCY
+    concurrency: int | None = None  # None: as the rate limit needs (see generate_corpus)
     samples: int = 1
     seed: int = 0
     base_url: str | None = None
@@ -81,6 +81,7 @@ def run_generate(
     if o.kind == "documents":
         _refuse_qa_only(o)
         documents = dataclasses.replace(o.documents, seed=o.seed)
+        common["concurrency"] = o.concurrency or defaults.CONCURRENCY  # documents: no pacer
         return generate_documents(source, out, options=documents, **common)
     if o.kind != "qa":
         raise ConfigError(f"--kind {o.kind}: use qa or documents")

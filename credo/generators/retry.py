@@ -93,13 +93,15 @@ async def call_with_retry(
     stats: RetryStats | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
     rng: random.Random | None = None,
+    timed: bool = True,
 ) -> T:
     """Run ``call`` with ``policy.timeout`` per try, retrying what ``backend`` calls transient.
 
     A backend whose ``request_timeout`` attribute is None (the local model, whose queued
-    requests wait behind whole batches) is never timed out here.
+    requests wait behind whole batches) is never timed out here, nor is a ``call`` that times
+    its own request (``timed=False``: it first waits for the rate limiter, which is no failure).
     """
-    timeout = backend_timeout(backend, policy.timeout)
+    timeout = backend_timeout(backend, policy.timeout) if timed else None
     sleep = sleep or asyncio.sleep
     rng = rng or random.Random()
     started = time.monotonic()

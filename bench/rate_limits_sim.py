@@ -1,0 +1,132 @@
+"""Pacing against the independent provider simulation (credo.testing.provider_limits_sim).
+
+Each case serves one provider's limits in its own process and runs a full
+``generate_corpus`` through the real SDK (caching off, concurrency left to credo unless
+``--concurrency``). The client is told nothing: it learns the limits from the headers.
+Allowed rate = the lowest of each limit over what the simulation charged a request against
+it on average (requests 1; OpenAI tokens prompt + max_tokens; Anthropic input the prompt,
+output the answer actually written). Fraction of allowed = requests answered / what the
+simulation would have admitted over the request phase (the allowed rate for that long,
+plus the bucket it starts with); 429 share = 429s the simulation sent / all it answered.
+
+    .venv/bin/python bench/rate_limits_sim.py [--seconds 120] [--cases rpm-openai ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "fixtures" / "tiny"
+TINY_PROMPTS = 9
+
+# name -> simulation flags, max_tokens, expected allowed requests per minute (sizes the run)
+CASES: dict[str, tuple[list[str], int, float]] = {
+    # 300 RPM binds, enforced per second (5 at once); 1.5 s +- 0.75 s latency needs ~8 in flight
+    "rpm-openai": (["--provider", "openai", "--rpm", "300", "--tpm", "2000000"], 256, 300),
+    "rpm-anthropic": (["--provider", "anthropic", "--rpm", "300", "--tpm", "2000000"], 256, 300),
+    # TPM binds: ~300 tokens charged a request (prompt + max_tokens) against 60k TPM
+    "tpm-openai": (["--provider", "openai", "--rpm", "3000", "--tpm", "60000"], 256, 200),
+    # OTPM binds on the output written (a quarter of max_tokens), not on max_tokens; the
+    # bucket holds 10 s (2,000 tokens): room for the max_tokens held by requests in flight
+    "otpm-anthropic": (
+        [
+            *("--provider", "anthropic", "--rpm", "3000", "--tpm", "2000000"),
+            *("--otpm", "12000", "--output-share", "0.25", "--burst-seconds", "10"),
+        ],
+        256,
+        187,
+    ),
+}
+
+
+@contextmanager
+def simulation(flags: list[str], latency: float, jitter: float):
+    command = [sys.executable, "-m", "credo.testing.provider_limits_sim", *flags]
+    command += ["--latency", str(latency), "--jitter", str(jitter)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    tally: dict[str, int] = {}
+    try:
+        yield process.stdout.readline().split(" on ")[1].strip(), tally
+    finally:
+        process.terminate()  # it prints its tally on the way out
+        out, _ = process.communicate(timeout=30)
+        tally.update(json.loads(out.strip().splitlines()[-1]))
+
+
+def allowed_per_minute(flags: list[str], tally: dict[str, int]) -> float:
+    limit = dict(zip(flags[::2], flags[1::2], strict=True))
+    n = tally["ok"]
+    prompt, max_tokens, output = (
+        tally[k] / n for k in ("prompt_tokens", "max_tokens", "output_tokens")
+    )
+    rates = [float(limit["--rpm"])]
+    if limit["--provider"] == "openai":
+        rates.append(float(limit["--tpm"]) / (prompt + max_tokens))
+    else:
+        rates.append(float(limit["--tpm"]) / prompt)
+        rates.append(float(limit.get("--otpm", limit["--tpm"])) / output)
+    return min(rates)
+
+
+def run(name: str, seconds: float, latency: float, jitter: float, concurrency: int | None) -> dict:
+    from credo.generators import generate_corpus
+
+    flags, max_tokens, expected = CASES[name]
+    samples = max(1, round(expected * seconds / 60 / TINY_PROMPTS))
+    provider = flags[1]
+    options = {"samples": samples, "max_tokens": max_tokens, "use_cache": False}
+    if concurrency is not None:
+        options["concurrency"] = concurrency
+    with tempfile.TemporaryDirectory() as tmp, simulation(flags, latency, jitter) as (url, tally):
+        out = Path(tmp) / "c"
+        result = generate_corpus(
+            TINY, out, model=f"{provider}/bench", base_url=url, progress=False, **options
+        )
+    run_stats = result.manifest["last_run"]
+    # what the simulation would admit over the request phase: the rate, plus the bucket
+    # full at the start (burst seconds' worth)
+    burst = float(dict(zip(flags[::2], flags[1::2], strict=True)).get("--burst-seconds", 1))
+    allowed = allowed_per_minute(flags, tally) * (run_stats["seconds"] + burst) / 60
+    achieved = tally["ok"]
+    answered = tally["ok"] + tally["rate_limited"]
+    return {
+        "case": name,
+        "records": result.manifest["counts"]["records"],
+        "allowed_per_min": round(allowed_per_minute(flags, tally), 1),
+        "achieved_per_min": round(achieved / run_stats["seconds"] * 60, 1),
+        "allowed_requests": round(allowed, 1),
+        "fraction_of_allowed": round(achieved / allowed, 3),
+        "429s": tally["rate_limited"],
+        "429_share": round(tally["rate_limited"] / answered, 4),
+        "request_phase_s": run_stats["seconds"],
+        "client": run_stats.get("rate_limits"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--seconds", type=float, default=120, help="quota per case, at the limit")
+    parser.add_argument("--latency", type=float, default=1.5)
+    parser.add_argument("--jitter", type=float, default=0.75)
+    parser.add_argument("--concurrency", type=int, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("CREDO_HOME", tempfile.mkdtemp(prefix="credo-bench-"))
+    os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
+    os.environ.setdefault("ANTHROPIC_API_KEY", "sk-bench")
+    for name in args.cases:
+        row = run(name, args.seconds, args.latency, args.jitter, args.concurrency)
+        print(json.dumps({"load_average": os.getloadavg(), **row}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
