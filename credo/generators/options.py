@@ -81,7 +81,8 @@ def run_generate(
     if o.kind == "documents":
         _refuse_qa_only(o)
         documents = dataclasses.replace(o.documents, seed=o.seed)
-        common["concurrency"] = o.concurrency or defaults.CONCURRENCY  # documents: no pacer
+        # documents: no pacer, so no rate to size the requests in flight by
+        common["concurrency"] = defaults.CONCURRENCY if o.concurrency is None else o.concurrency
         return generate_documents(source, out, options=documents, **common)
     if o.kind != "qa":
         raise ConfigError(f"--kind {o.kind}: use qa or documents")
