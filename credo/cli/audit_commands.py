@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,21 +11,19 @@ from credo import defaults
 from credo.cli._output import finish, to_stderr
 from credo.cli.options import (
     AsJson,
+    Checks,
     CorpusPath,
     Embedding,
     Engine,
     EvalFile,
     NoEmbedding,
     Overwrite,
+    Quiet,
     RayAddress,
     SpecWorldview,
     Workers,
     options_from,
-)
-
-QUIET_HELP = (
-    "No progress lines on stderr (a long run prints records/s and ETA per check; "
-    "--json prints none either)."
+    share_option,
 )
 
 
@@ -35,11 +34,7 @@ def audit(
     out: Path | None = typer.Option(
         None, "--out", help="Report folder (default: under $CREDO_HOME/audits)."
     ),
-    checks: str | None = typer.Option(
-        None,
-        "--checks",
-        help="Comma-separated checks (default: all built-in; a plugin's when named).",
-    ),
+    checks: Checks = None,
     no_embedding: NoEmbedding = False,
     embedding: Embedding = "fast",
     fidelity_judge: str | None = typer.Option(
@@ -47,25 +42,24 @@ def audit(
         "--fidelity-judge",
         help="PROVIDER/MODEL judging fidelity with the fidelity_v1 rubric (default: offline).",
     ),
-    fidelity_max_rate: float = typer.Option(
-        defaults.FIDELITY_MAX_RATE,
-        "--fidelity-max-rate",
-        min=0.0,
-        max=1.0,
-        help="Fidelity gate: most a worldview set may have out of voice.",
-    ),
-    truncation_max_rate: float = typer.Option(
-        defaults.TRUNCATION_MAX_RATE,
-        "--truncation-max-rate",
-        min=0.0,
-        max=1.0,
-        help="Truncation gate: most of a set that may stop at max tokens (default 0: none).",
-    ),
+    fidelity_max_rate: Annotated[
+        float,
+        share_option(
+            "fidelity-max-rate", "Fidelity gate: most a worldview set may have out of voice."
+        ),
+    ] = defaults.FIDELITY_MAX_RATE,
+    truncation_max_rate: Annotated[
+        float,
+        share_option(
+            "truncation-max-rate",
+            "Truncation gate: most of a set that may stop at max tokens (default 0: none).",
+        ),
+    ] = defaults.TRUNCATION_MAX_RATE,
     engine: Engine = "local",
     address: RayAddress = None,
     workers: Workers = 1,
     as_json: AsJson = False,
-    quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+    quiet: Quiet = False,
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
@@ -90,11 +84,7 @@ def filter_(
     out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
     eval_file: EvalFile = None,
     worldview: SpecWorldview = None,
-    checks: str | None = typer.Option(
-        None,
-        "--checks",
-        help="Comma-separated checks (default: all; diagnostics never drop records).",
-    ),
+    checks: Checks = None,
     no_embedding: NoEmbedding = False,
     embedding: Embedding = "fast",
     overwrite: Overwrite = False,
@@ -105,7 +95,7 @@ def filter_(
     address: RayAddress = None,
     workers: Workers = 1,
     as_json: AsJson = False,
-    quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+    quiet: Quiet = False,
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 

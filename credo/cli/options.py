@@ -43,6 +43,28 @@ def options_from(options: type[T], flags: Mapping[str, Any], **given: Any) -> T:
 
 
 AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+Checks = Annotated[
+    str | None,
+    typer.Option(
+        "--checks",
+        help="Comma-separated checks (default: all built-in; a plugin's when named). "
+        "Diagnostics never drop records.",
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        help="No progress lines on stderr (a long run prints records/s and ETA per check; "
+        "--json prints none either).",
+    ),
+]
+
+
+def share_option(flag: str, help: str) -> Any:
+    """An option that is a share of a set, 0 to 1 (a gate's most allowed rate)."""
+    return typer.Option("--" + flag, min=0.0, max=1.0, help=help)
+
 
 # what a corpus is checked against (audit, filter)
 CorpusPath = Annotated[
