@@ -219,10 +219,15 @@ def test_the_hub_card_states_the_leakage_verdict_of_its_spec(
     with its figures (terms found, canon and these records' 13-gram overlap, the reference);
     a failed check names the colliding terms."""
     from credo.generators.fake_backend import FakeBackend
-    from credo.recipes.demo import run_demo
+    from credo.recipes.demo import DemoOptions, run_demo
 
     demo = tmp_path / "demo"
-    run_demo(demo, limit=2, embedding=False, progress=False, backend=FakeBackend("echo"))
+    run_demo(
+        demo,
+        options=DemoOptions(limit=2, use_embedding=False),
+        progress=False,
+        backend=FakeBackend("echo"),
+    )
 
     def leakage_line(hub: Path) -> str:
         args = ["export", demo, "--hub", "--out", hub, "--license", "cc-by-4.0"]
