@@ -150,7 +150,7 @@ def judge_file(
             f"--human {review.human}: no such file - give a filled-in review.csv or JSONL"
         )
     inputs = [path] + ([review.human] if review.human else [])
-    with claim_output(out, inputs=inputs, overwrite=overwrite):
+    with claim_output(out, inputs=inputs, overwrite=overwrite, command="credo judge"):
         return _judge(
             path,
             out,
