@@ -179,11 +179,13 @@ def _flush(
 
 
 def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> int:
+    from credo.reports.viewer import flag_details
+
     unmatched, rows = 0, list[tuple[int, str, str]]()
-    for _, entry in iter_jsonl(flags):
-        rowid = rowids.get(str(entry.get("id")))
-        details = entry.get("details")
-        if rowid is None or not isinstance(details, dict):
+    for number, entry in iter_jsonl(flags):
+        details = flag_details(entry, f"{flags}:{number}")
+        rowid = rowids.get(str(entry["id"]))
+        if rowid is None:
             unmatched += 1
             continue
         rows.extend(
@@ -197,15 +199,15 @@ def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> i
 
 
 def _add_labels(db: sqlite3.Connection, labels: Path, rowids: dict[str, int]) -> int:
-    from credo.reports.viewer import _item
+    from credo.reports.viewer import label_entry
 
     unmatched = 0
     for number, entry in iter_jsonl(labels):
-        rowid = rowids.get(str(entry.get("id")))
+        found = label_entry(entry, f"{labels}:{number}")
+        rowid = rowids.get(str(entry["id"]))
         if rowid is None:
             unmatched += 1
             continue
-        found = _item({**entry, "id": entry.get("id")}, f"{labels}:{number}")["labels"]
         row = db.execute("SELECT item FROM records WHERE rowid = ?", (rowid,)).fetchone()
         item = json.loads(row[0])
         item["labels"].update(found)

@@ -12,7 +12,6 @@ plus ``run.json``, ``trained_tokens.jsonl`` and, while a run is unfinished, ``ch
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import time
@@ -27,7 +26,7 @@ from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError
 from credo.models import load_causal_lm
 from credo.runs import building_dir, replace_dir
-from credo.train.adapter import RUN_FILE
+from credo.train.adapter import RUN_FILE, read_checkpoint_state
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample
 from credo.train.prepare import (
@@ -281,7 +280,7 @@ def _load_checkpoint(
     folder = out / CHECKPOINT_DIR
     if not (folder / "state.json").is_file():
         return
-    info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    info = read_checkpoint_state(folder / "state.json")
     if info.get("fingerprint") != fingerprint:
         raise ConfigError(
             f"{folder} holds a checkpoint of a different run (other data, model or settings) "
