@@ -103,6 +103,7 @@ def _umask() -> int:
 
 
 _FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (mkstemp gives 0600)
+_DIR_MODE = 0o777 & ~_umask()  # and mkdir a new folder (mkdtemp gives 0700)
 
 
 def _temp_beside(path: Path, folder: bool = False) -> tuple[Path, int]:
@@ -237,6 +238,7 @@ def building_dir(dest: str | Path) -> Iterator[Path]:
     remove_stale_temps(Path(dest).parent, names=[Path(dest).name[:80]])
     tmp, handle = _temp_beside(Path(dest), folder=True)
     try:
+        os.chmod(tmp, _DIR_MODE)  # the folder it becomes reads like any other
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

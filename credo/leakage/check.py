@@ -28,7 +28,10 @@ from credo.leakage.readers import Source, resolve_sources
 from credo.leakage.report import write_reports
 from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
 from credo.leakage.verify import verify_phrases
+from credo.runs import check_output, claim_output
 from credo.worldviews.loader import LoadedWorldview, load_worldview
+
+REPORT_FILES = ("report.json", "report.md", "report.html")
 
 ONLINE_BACKENDS = ("infini-gram",)
 SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped with credo
@@ -189,6 +192,11 @@ def check_leakage(
     **options,
 ) -> tuple[dict, int]:
     """Run :func:`leakage_section`, write the three reports into ``out_dir``; (report, exit code)."""
+    given: list[str | Path] = [options["corpus"]] if options.get("corpus") else []
+    inputs = [*given, *(r for r in references if Path(r).exists())]
+    # before the (long) check, so a bad --out fails at once; never over a reference or corpus
+    check_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage")
     report = leakage_section(worldview, references, **options)
-    write_reports(report, Path(out_dir))
+    with claim_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage"):
+        write_reports(report, Path(out_dir))
     return report, 1 if report["gate"]["failed"] else 0
