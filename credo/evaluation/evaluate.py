@@ -129,8 +129,14 @@ def evaluate(
     The folder is locked while the run writes; its ``manifest.json`` is written at the start;
     a folder holding another run's eval is refused unless ``overwrite``.
     """
-    if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
-        raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
+    for option, value, most in (
+        ("--samples", samples, 10_000),
+        ("--max-new-tokens", max_new_tokens, 1_000_000),
+        ("--batch-size", batch_size, 65_536),
+        ("--limit", limit, 10**9),
+    ):
+        if value is not None and not 1 <= value <= most:
+            raise ConfigError(f"{option} {value}: must be a whole number from 1 to {most:,}")
     out = Path(out)
     specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation

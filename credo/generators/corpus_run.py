@@ -371,6 +371,15 @@ def limit_prompts(
     return [prompts[i] for i in sorted(chosen)]
 
 
+# The largest value each count may take: beyond these a run would plan for ever, not fail.
+MAX_COUNTS = {
+    "--limit": 10**9,
+    "--concurrency": 10_000,
+    "--samples": 10_000,
+    "--max-tokens": 10_000_000,
+}
+
+
 def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens: int) -> None:
     for name, value in (
         ("--limit", limit),
@@ -378,8 +387,10 @@ def _check_options(limit: int | None, concurrency: int, samples: int, max_tokens
         ("--samples", samples),
         ("--max-tokens", max_tokens),
     ):
-        if value is not None and value < 1:
-            raise ConfigError(f"{name} {value}: must be a positive whole number")
+        if value is not None and not 1 <= value <= MAX_COUNTS[name]:
+            raise ConfigError(
+                f"{name} {value}: must be a whole number from 1 to {MAX_COUNTS[name]:,}"
+            )
 
 
 def _check_finite(**options: float | None) -> None:

@@ -55,6 +55,7 @@ from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
+from credo.generators.corpus_run import MAX_COUNTS
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
 from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
@@ -365,8 +366,10 @@ def generate_documents(
         ("--concurrency", concurrency),
         ("--max-tokens", max_tokens),
     ):
-        if value is not None and not 1 <= value <= 10**7:
-            raise ConfigError(f"{name} {value}: must be a positive whole number")
+        if value is not None and not 1 <= value <= MAX_COUNTS[name]:
+            raise ConfigError(
+                f"{name} {value}: must be a whole number from 1 to {MAX_COUNTS[name]:,}"
+            )
     out = Path(out)
     wv = load_worldview(source)
     policy = RetryPolicy.from_env(timeout=timeout)

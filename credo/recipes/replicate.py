@@ -38,7 +38,7 @@ from credo.defaults import (
     TEACHER_MAX_TOKENS,
 )
 from credo.errors import ConfigError, CorpusError
-from credo.runs import open_run
+from credo.runs import check_output, open_run
 from credo.schema import read_json
 
 EVAL_WORLDVIEWS = ("gramenism", "catholicism")
@@ -106,6 +106,12 @@ def replicate(
     progress: bool = True,
 ) -> ReplicateResult:
     """Run (or resume) every stage; returns what ran, what was skipped and the report folder."""
+    claim: dict[str, Any] = {
+        "manifest": RECIPE_FILE,
+        "resumable": True,
+        "command": "credo replicate",
+    }
+    check_output(config.out, **claim)  # a root, home or file --out fails before anything loads
     _check(config, registry)
     with open_run(
         config.out,
