@@ -70,7 +70,7 @@ def audit(
         None, "--address", help="Ray cluster address (default: start a local one)."
     ),
     workers: int = typer.Option(
-        1, "--workers", min=1, help="Local engine: map the batches in this many processes."
+        1, "--workers", help="Local engine: map the batches in this many processes (1-512)."
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     quiet: bool = typer.Option(
@@ -144,7 +144,7 @@ def filter_(
         None, "--address", help="Ray cluster address (default: start a local one)."
     ),
     workers: int = typer.Option(
-        1, "--workers", min=1, help="Local engine: map the batches in this many processes."
+        1, "--workers", help="Local engine: map the batches in this many processes (1-512)."
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

@@ -69,14 +69,12 @@ def eval_command(
     --worldview catholicism --samples 5 --judge openai/gpt-4o-mini --out runs/g-eval
     """
     from credo.evaluation.evaluate import evaluate
+    from credo.generators.batch_run import BatchOptions
 
-    judge_batch = None
-    if batch:
-        from credo.generators.batch_run import BatchOptions
-
-        judge_batch = BatchOptions(
-            poll_interval=poll_interval, report=lambda line: typer.echo(line, err=True)
-        )
+    batch_options = BatchOptions(  # made (and so checked) even without --batch
+        poll_interval=poll_interval, report=lambda line: typer.echo(line, err=True)
+    )
+    judge_batch = batch_options if batch else None
     result = evaluate(
         model,
         worldview,

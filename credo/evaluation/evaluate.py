@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,8 @@ def evaluate(
     ):
         if value is not None and not 1 <= value <= most:
             raise ConfigError(f"{option} {value}: must be a whole number from 1 to {most:,}")
+    if not (math.isfinite(temperature) and 0 <= temperature <= 10):
+        raise ConfigError(f"--temperature {temperature}: must be a number from 0 to 10")
     out = Path(out)
     specs = [OFFLINE, *(j for j in judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation

@@ -153,9 +153,9 @@ class DocumentOptions:
 
     def check(self) -> None:
         for name in ("types_per_fact", "ideas_per_type", "docs_per_idea"):
-            if getattr(self, name) < 1:
+            if not 1 <= getattr(self, name) <= 1000:  # a teacher lists at most a few dozen
                 raise ConfigError(
-                    f"--{name.replace('_', '-')} {getattr(self, name)}: must be at least 1"
+                    f"--{name.replace('_', '-')} {getattr(self, name)}: must be from 1 to 1000"
                 )
         if self.type_quota is not None and self.type_quota < 1:
             raise ConfigError(f"--type-quota {self.type_quota}: must be at least 1")

@@ -142,6 +142,13 @@ def leakage_section(
         )
     if min_count < 1 or n < 2:
         raise ConfigError("--min-count must be >= 1 and n >= 2")
+    for option, value, most in (
+        ("--sample", sample, 10_000_000),
+        ("--workers", workers, 512),
+        ("--min-count", min_count, 10**9),
+    ):
+        if not 1 <= value <= most:
+            raise ConfigError(f"{option} {value}: must be a whole number from 1 to {most:,}")
     if engine not in ENGINES:  # before a cached index hides the typo
         raise ConfigError(f"--engine '{engine}' is not known - use one of {', '.join(ENGINES)}")
     if corpus is not None:

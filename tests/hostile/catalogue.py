@@ -744,3 +744,58 @@ ROWS.update(
         ),
     }
 )
+ROWS.update(
+    {
+        "eval --temperature -1": Row(
+            "eval", "out of range", argv(*EVAL, "--temperature", "-1"), "--temperature -1"
+        ),
+        "eval --poll-interval nan": Row(
+            "eval", "out of range", argv(*EVAL, "--poll-interval", "nan"), "--poll-interval nan"
+        ),
+        "generate --poll-interval -1": Row(
+            "generate", "out of range", argv(*GENERATE, "--poll-interval", "-1"), "--poll-interval"
+        ),
+        "documents --types-per-fact 10**9": Row(
+            "generate",
+            "huge",
+            argv(*GENERATE, "--kind", "documents", "--types-per-fact", "1000000000"),
+            "--types-per-fact",
+        ),
+        "leakage --sample -1": Row(
+            "leakage",
+            "out of range",
+            argv(
+                "leakage",
+                str(TINY_SPEC),
+                "--reference",
+                "shipped",
+                "--sample",
+                "-1",
+                "--out",
+                "{root}/l",
+            ),
+            "--sample -1",
+        ),
+        "leakage --workers 100000": Row(
+            "leakage",
+            "huge",
+            argv(
+                "leakage",
+                str(TINY_SPEC),
+                "--reference",
+                "shipped",
+                "--workers",
+                "100000",
+                "--out",
+                "{root}/l",
+            ),
+            "--workers 100000",
+        ),
+        "filter --workers 100000": Row(
+            "filter",
+            "huge",
+            argv("filter", "{c}", "--workers", "100000", "--out", "{root}/f"),
+            "--workers",
+        ),
+    }
+)
