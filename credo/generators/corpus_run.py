@@ -43,7 +43,7 @@ from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
 from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
-from credo.generators.endpoint import redact_url
+from credo.generators.endpoint import endpoint_id, redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import (
     REFUSAL_KINDS,
@@ -160,6 +160,7 @@ def generate_corpus(
     A folder holding another corpus or a user's ``CARD.md`` is refused unless ``overwrite``.
     """
     _check_options(limit, concurrency, samples, max_tokens)
+    endpoint_id(base_url)  # a bad --base-url fails before the folder is made
     for name, value in (("--rpm", rpm), ("--tpm", tpm)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} {value}: must be a positive number per minute")

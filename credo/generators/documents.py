@@ -57,7 +57,7 @@ from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
 from credo.generators.corpus_run import MAX_COUNTS
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
-from credo.generators.endpoint import redact_url
+from credo.generators.endpoint import endpoint_id, redact_url
 from credo.generators.engine import Generator
 from credo.generators.personas import draw_persona
 from credo.generators.pricing import PRICES_AS_OF, load_price_table
@@ -361,6 +361,7 @@ def generate_documents(
     ``plan.json`` is refused unless ``overwrite``.
     """
     options.check()
+    endpoint_id(base_url)  # a bad --base-url fails before the folder is made
     for name, value in (
         ("--limit", limit),
         ("--concurrency", concurrency),

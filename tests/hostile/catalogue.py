@@ -799,3 +799,25 @@ ROWS.update(
         ),
     }
 )
+ROWS.update(
+    {
+        "generate --base-url ftp://": Row(
+            "generate",
+            "hostile path",
+            argv(*GENERATE, "--base-url", "ftp://host/v1"),
+            "http or https",
+        ),
+        "documents --base-url gopher://": Row(
+            "generate",
+            "hostile path",
+            argv(*GENERATE, "--kind", "documents", "--base-url", "gopher://host/v1"),
+            "http or https",
+        ),
+        "generate --base-url 100k characters": Row(
+            "generate",
+            "huge",
+            argv(*GENERATE, "--base-url", "http://" + "a" * 100_000),
+            "over the 2,048",
+        ),
+    }
+)
