@@ -22,7 +22,7 @@ from credo.corpora.formats import ChatFormat
 from credo.corpora.io import read_manifest, write_json, write_text
 from credo.corpora.provenance import provenance
 from credo.defaults import EVAL_BATCH_SIZE, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE
-from credo.errors import ConfigError, CredoError
+from credo.errors import BackendError, ConfigError, CredoError
 from credo.evaluation.eval_summary import summarise
 from credo.evaluation.samples import EvalRequest, EvalSample
 from credo.judges.base import ERROR, Judge, Judgement, Pair
@@ -243,6 +243,13 @@ def evaluate(
         write_json(scrub_data(results), out / RESULTS_FILE)
         run.manifest.update(status="complete", counts={"responses": len(rows)})
         run.save()
+    if rows and all(row.error for row in rows):  # written, but not a result: say so, exit 2
+        raise BackendError(
+            scrub(
+                f"{model}: all {len(rows)} requests failed (first: {rows[0].error}) - the rows are "
+                f"kept in {out}; check --model and the server (OPENAI_BASE_URL), then rerun"
+            )
+        )
     return EvalResult(out, results)
 
 

@@ -69,3 +69,22 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_an_eval_whose_every_request_failed_exits_2_with_its_rows_kept(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-real")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://user:hunter2pw@127.0.0.1:9/v1")
+    out = tmp_path / "ev"
+    args = ["eval", "--model", "openai/teacher", "--worldview", str(TINY_SPEC), "--samples", "1",
+            "--limit", "2", "--out", str(out)]  # fmt: skip
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2 and "all 2 requests failed" in err.strip().splitlines()[-1]
+    assert "hunter2pw" not in err
+    assert len((out / "responses.jsonl").read_text().splitlines()) == 2  # kept for a look
