@@ -144,7 +144,7 @@ def report(
     out = Path(out)
     rows = comparison_rows(runs, judge)
     with claim_output(out, inputs=_run_files(run_dirs), replaceable=files, command="credo report"):
-        _write(out, runs, run_dirs, judge, rows)
+        _write(out, runs, run_dirs=run_dirs, judge=judge, rows=rows)
     return ReportResult(out, judge, rows)
 
 
@@ -164,6 +164,7 @@ def _run_files(run_dirs: Sequence[str | Path]) -> list[Path]:
 def _write(
     out: Path,
     runs: list[dict[str, Any]],
+    *,
     run_dirs: Sequence[str | Path],
     judge: str,
     rows: list[dict[str, Any]],
