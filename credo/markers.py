@@ -37,6 +37,8 @@ class TurnFormat:
 
 
 _ROLE = r"(?:User|Assistant|System|Human)"
+_LINE_START = r"(?:^|(?<=[\n\r\u2028\u2029\x85]))"  # (?m)^ knows only \n
+_SPACE = r"[^\S\n\r\u2028\u2029\x85]"  # any space but a line break
 TURN_FORMATS: tuple[TurnFormat, ...] = (
     # Case and inner spaces do not matter to a model reading the tags format.
     TurnFormat("tags", re.compile(r"<\s*/?\s*(?:USER|ASSISTANT)_STATEMENT\s*>", re.IGNORECASE)),
@@ -72,7 +74,12 @@ TURN_FORMATS: tuple[TurnFormat, ...] = (
             r"|((?<=</s>)(?:USER|ASSISTANT):|^[ \t]*(?:USER|ASSISTANT):)"
         ),
     ),
-    TurnFormat("plain role line", re.compile(rf"(?m)^[ \t]*({_ROLE}[ \t]*:)")),
+    # A line may also start after \r, U+2028/9 or NEL, be indented by any space (NBSP
+    # included), and wrap the role in markdown emphasis (**User:**) - all render as a turn.
+    TurnFormat(
+        "plain role line",
+        re.compile(rf"{_LINE_START}{_SPACE}*((?:\*\*|__)?{_ROLE}{_SPACE}*(?:\*\*|__)?{_SPACE}*:)"),
+    ),
     # Any other special token of the <|...|> kind (GPT's <|endoftext|>, tool tokens).
     TurnFormat("special token", re.compile(r"<\|[A-Za-z0-9_.:-]{1,40}\|>")),
 )

@@ -103,17 +103,82 @@ def _umask() -> int:
 
 
 _FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (mkstemp gives 0600)
+_DIR_MODE = 0o777 & ~_umask()  # and mkdir a new folder (mkdtemp gives 0700)
 
 
-def _temp_beside(path: Path, folder: bool = False) -> Path:
-    """A fresh, unique name in ``path``'s folder: never one a user's file already has."""
+def _temp_beside(path: Path, folder: bool = False) -> tuple[Path, int]:
+    """A fresh, unique name in ``path``'s folder (never one a user's file already has), and an
+    open descriptor holding its ``flock``: the lock says "a live run is writing this", so
+    :func:`remove_stale_temps` only ever removes what a dead run left."""
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name[:80]}{_TEMP_MARK}"
-    if folder:
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
-    handle, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    return Path(name)
+    while True:
+        if folder:
+            name = tempfile.mkdtemp(prefix=prefix, dir=path.parent)
+            handle = os.open(name, os.O_RDONLY)
+        else:
+            handle, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+        if fcntl is None:
+            return Path(name), handle
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:  # a sweeper may have taken it in the instant before our lock: make another
+            if os.stat(name).st_ino == os.fstat(handle).st_ino:
+                return Path(name), handle
+        except FileNotFoundError:
+            pass
+        os.close(handle)
+
+
+def _release(handle: int) -> None:
+    with suppress(OSError):
+        os.close(handle)
+
+
+def remove_stale_temps(
+    folder: str | Path, names: Iterable[str] | None = None, deep: bool = False
+) -> int:
+    """Remove the hidden temp files and folders (``.NAME.credo-tmp-*``) a killed run left in
+    ``folder`` (and its subfolders when ``deep``): only credo's own names, for the targets in
+    ``names`` when given, and only those no live run holds locked. Returns the count."""
+    wanted = set(names) if names is not None else None
+    removed = 0
+    folders = [Path(folder)]
+    while folders:
+        current = folders.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            mark = entry.name.find(_TEMP_MARK)
+            if entry.name.startswith(".") and mark > 1:
+                target = entry.name[1:mark]
+                if (wanted is None or target in wanted) and _remove_if_stale(Path(entry.path)):
+                    removed += 1
+            elif deep and entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+    return removed
+
+
+def _remove_if_stale(path: Path) -> bool:
+    if path.is_symlink() or fcntl is None:  # no locks to tell a live writer: leave it
+        return False
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live run is writing it
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        return not path.exists()
+    finally:
+        os.close(handle)
 
 
 @contextmanager
@@ -122,7 +187,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     at once when the block ends. A crash leaves the old file whole; a failure removes the temp
     file and re-raises."""
     path = Path(path)
-    tmp = _temp_beside(path)
+    tmp, handle = _temp_beside(path)
     try:
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.is_file() else _FILE_MODE)
         yield tmp
@@ -130,6 +195,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        _release(handle)
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[str]], T]) -> T:
@@ -166,13 +233,18 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 @contextmanager
 def building_dir(dest: str | Path) -> Iterator[Path]:
     """A fresh temp folder beside ``dest`` to build into; swapped in by :func:`replace_dir`
-    and removed (it is this run's own) if the block fails."""
-    tmp = _temp_beside(Path(dest), folder=True)
+    and removed (it is this run's own) if the block fails. Stale ones a killed run left
+    beside ``dest`` are removed first."""
+    remove_stale_temps(Path(dest).parent, names=[Path(dest).name[:80]])
+    tmp, handle = _temp_beside(Path(dest), folder=True)
     try:
+        os.chmod(tmp, _DIR_MODE)  # the folder it becomes reads like any other
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _release(handle)
 
 
 def replace_dir(built: Path, dest: Path) -> None:
@@ -181,11 +253,12 @@ def replace_dir(built: Path, dest: Path) -> None:
     folders this run made or moved is ever deleted."""
     old = None
     if dest.exists():
-        old = _temp_beside(dest, folder=True)
+        old, handle = _temp_beside(dest, folder=True)
         os.replace(dest, old / dest.name)
     os.replace(built, dest)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+        _release(handle)
 
 
 def repair_tail(path: Path) -> int:
@@ -264,6 +337,7 @@ def check_output(
     replaceable: Iterable[str] = (),
     owns: Iterable[str] = (),
     manifest: str = MANIFEST_FILE,
+    command: str | None = None,
 ) -> Path:
     """Refuse an output folder that is unusable, is or holds an input, or holds others' work.
 
@@ -271,6 +345,8 @@ def check_output(
     ``owns`` names files it writes that a user may also keep there (``CARD.md``, ``sweep.json``):
     they are refused unless the folder is this command's own run being resumed (its
     ``manifest`` file present; the command then checks the manifest is its own).
+    A folder whose lock file a killed run of the same ``command`` left behind is that run's:
+    it passed these checks when it began, so a rerun may replace what it wrote.
     """
     out = Path(out)
     resolved = out.expanduser().resolve()
@@ -288,6 +364,9 @@ def check_output(
     # A resumable command continues its own records and manifest, which it checks itself;
     # any other work in the folder (labels, a mix export) is still refused.
     resuming = resumable and (resolved / manifest).is_file()
+    if interrupted_by(resolved, command or command_name()):
+        _check_writable(resolved, out, option)
+        return out
     own = set(replaceable) | ({"records.jsonl", manifest} if resumable else set())
     if resuming:
         own |= set(owns)
@@ -378,6 +457,13 @@ def lock_holder(out: str | Path, lock_name: str = LOCK_FILE) -> dict[str, Any] |
     return data if isinstance(data, dict) else None
 
 
+def interrupted_by(out: Path, command: str) -> bool:
+    """Whether ``out`` holds the lock file of a run of ``command`` that never finished (killed:
+    a finished run removes it). A live holder is refused by :func:`output_lock` itself."""
+    holder = lock_holder(out)
+    return holder is not None and holder.get("command") == command
+
+
 def _refused(out: Path, lock_name: str) -> CorpusError:
     holder = lock_holder(out, lock_name) or {}
     return CorpusError(
@@ -432,6 +518,7 @@ def output_lock(
             )
         )
         handle.flush()
+        remove_stale_temps(out)  # what a killed run left half-written here
         yield out
     finally:
         path.unlink(missing_ok=True)  # while still held: nobody can hold the old inode after
@@ -445,7 +532,7 @@ def output_lock(
 def claim_output(out: str | Path, *, command: str | None = None, **checks: Any) -> Iterator[Path]:
     """:func:`check_output` (``checks`` are its keywords), then hold :func:`output_lock` for
     the block."""
-    check_output(out, **checks)
+    check_output(out, command=command, **checks)
     with output_lock(out, command) as folder:
         yield folder
 
@@ -515,6 +602,7 @@ def open_run(
         manifest=manifest_file,
         command=f"credo {command}",
     ) as folder:
+        remove_stale_temps(folder, deep=True)  # in its subfolders too (a sweep's cells, corpora)
         if check is not None:
             check(folder)
         run = Run(folder, command, manifest_file)

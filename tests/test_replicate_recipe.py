@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from credo.corpora.io import write_json
 from credo.errors import ConfigError, CorpusError
 from credo.recipes import replicate as recipe
 from credo.recipes.replicate import ReplicateConfig, generation_plan, needed_records, replicate
@@ -97,7 +98,8 @@ def test_replicate_end_to_end_then_resume(
 
 def test_rerun_with_other_settings_stops(tiny_llama: Path, tmp_path: Path) -> None:
     config = tiny_config(tmp_path, tiny_llama)
-    recipe._pin_recipe(config)
+    config.out.mkdir(parents=True)
+    write_json(config.pinned(), config.out / recipe.RECIPE_FILE)  # a replication begun earlier
     with pytest.raises(ConfigError, match=r"other settings \(size\)"):
         replicate(tiny_config(tmp_path, tiny_llama, size=20), log=lambda _: None, progress=False)
 

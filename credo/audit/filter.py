@@ -57,7 +57,9 @@ def filter_corpus(
         raise ConfigError(
             f"--out {out}: that is the source corpus folder - write the clean corpus elsewhere"
         )
-    with claim_output(out, inputs=[source], overwrite=options.overwrite, owns=(CARD_FILE,)):
+    with claim_output(
+        out, inputs=[source], overwrite=options.overwrite, owns=(CARD_FILE,), command="credo filter"
+    ):
         return _filter(source, out, path=path, options=options, progress=progress)
 
 

@@ -108,9 +108,9 @@ def audit_corpus(
     options = options or AuditOptions()
     engine, workers, use_embedding = options.engine, options.workers, options.use_embedding
     check_engine(engine, options.address)
-    if workers < 1 or (workers > 1 and engine != "local"):
+    if not 1 <= workers <= 512 or (workers > 1 and engine != "local"):
         raise ConfigError(
-            f"--workers {workers}: expected 1 or more processes, and only with --engine local "
+            f"--workers {workers}: expected 1 to 512 processes, and more than 1 only with --engine local "
             "(a Ray cluster sizes its own pool)"
         )
     chosen = build_checks(options.checks, use_embedding, options.check_settings())

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, StrictUndefined
 
 from credo.errors import ConfigError
+from credo.runs import building_dir, check_output
 from credo.worldviews.loader import load_worldview
 
 SCAFFOLD_DIR = Path(__file__).parent / "scaffold"
@@ -34,6 +35,7 @@ def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:
         )
     if kind not in ("invented", "real"):
         raise ConfigError(f"--kind '{kind}': use invented or real")
+    check_output(out, command="credo new")  # never a root or home folder, never a file
     if out.exists() and any(out.iterdir()):
         raise ConfigError(
             f"{out}: already exists and is not empty - choose a new folder; nothing was written"
@@ -50,14 +52,17 @@ def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:
         "adherents": adherents,
         "folder": str(out),
     }
-    staging = out.with_name(out.name + ".partial")
-    for source, target in FILES.items():
-        text = env.from_string((SCAFFOLD_DIR / source).read_text(encoding="utf-8")).render(context)
-        path = staging / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    load_worldview(staging)  # the scaffold must validate as written
-    if out.exists():
-        out.rmdir()
-    staging.replace(out)
+    # built in a fresh hidden folder beside ``out`` (never a user's NAME.partial), then moved
+    with building_dir(out) as staging:
+        for source, target in FILES.items():
+            text = env.from_string((SCAFFOLD_DIR / source).read_text(encoding="utf-8")).render(
+                context
+            )
+            path = staging / target
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        load_worldview(staging)  # the scaffold must validate as written
+        if out.exists():
+            out.rmdir()
+        staging.replace(out)
     return out

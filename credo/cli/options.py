@@ -98,7 +98,7 @@ RayAddress = Annotated[
 ]
 Workers = Annotated[
     int,
-    typer.Option("--workers", min=1, help="Local engine: map the batches in this many processes."),
+    typer.Option("--workers", help="Local engine: map the batches in this many processes (1-512)."),
 ]
 
 # the audit a corpus needs before it is mixed or exported

@@ -10,7 +10,9 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from credo import runs
 from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
@@ -18,6 +20,7 @@ from credo.errors import ConfigError, CorpusError, explain
 from credo.runs import dumps as dumps
 from credo.runs import repair_tail as repair_tail
 from credo.runs import repair_text as repair_text
+from credo.schema import read_json, validate
 from credo.types import Record
 
 RECORDS_FILE = "records.jsonl"
@@ -213,18 +216,62 @@ def read_json_file(path: Path, fix: str) -> Any:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - {fix}") from None
 
 
+_Obj = dict[str, Any] | None
+_Count = Annotated[int, Field(ge=0, le=10**15, strict=True)] | None
+_Text = Annotated[str, Field(strict=True, max_length=10_000)] | None
+
+
+class _Manifest(BaseModel):
+    """The types of the manifest fields credo reads back (corpus, documents, mix, filter, eval):
+    a damaged or hand-edited field is named, not a crash later. Other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+    status: _Text = None
+    kind: _Text = None
+    form: _Text = None
+    format: _Text = None
+    records_hash: _Text = None
+    on_short: _Text = None
+    config: _Obj = None
+    counts: dict[str, _Count] | None = None
+    identity: _Obj = None
+    source: _Obj = None
+    provenance: _Obj = None
+    audit: _Obj = None
+    documents: _Obj = None
+    files: _Obj = None
+    forms: dict[str, _Count] | None = None
+    last_run: _Obj = None
+    prices: _Obj = None
+    tokens: _Obj = None
+    teacher_refusals: _Obj = None
+    truncated_by_set: _Obj = None
+    duplicates_dropped: _Obj = None
+    progress: _Obj = None
+    parts: list[dict[str, Any]] | None = None
+    filters: list[Any] | None = None
+    shortfalls: list[str] | None = None
+    planned_jobs: _Count = None
+    size: _Count = None
+    size_requested: _Count = None
+    seed: Annotated[int, Field(strict=True)] | None = None
+    truncated: _Count = None
+    markers_neutralised: _Count = None
+    manifest_version: _Count = None
+    cost_usd: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
 def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:
+    """The folder's ``manifest.json`` (empty when there is none); damaged - truncated, not JSON,
+    not an object, a field of the wrong type - it is one line naming the file and field."""
     path = Path(corpus_dir) / MANIFEST_FILE
     if not path.is_file():
         return {}
-    try:
-        data = loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CorpusError(f"{path}:{exc.lineno}: manifest is not valid JSON ({exc.msg})") from exc
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        raise CorpusError(
-            f"{path}: manifest is not valid JSON ({exc.__class__.__name__}) - regenerate it"
-        ) from exc
+    recover = "restore it, or remake the folder with the command that made it (into a new --out)"
+    data = read_json(path, recover, error=CorpusError)
     if not isinstance(data, dict):
-        raise CorpusError(f"{path}: manifest must be a JSON object - regenerate it")
+        raise CorpusError(
+            f"{path}: a manifest is a JSON object, not a {type(data).__name__} - {recover}"
+        )
+    validate(_Manifest, data, path, error=CorpusError, hint=recover)
     return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from credo import defaults
 from credo.corpora.io import read_manifest, write_json, write_text
 from credo.corpora.provenance import provenance
-from credo.errors import ConfigError, CredoError
+from credo.errors import BackendError, ConfigError, CredoError
 from credo.evaluation.belief import BELIEF_TEMPERATURE
 from credo.evaluation.eval_summary import summarise
 from credo.evaluation.local_generation import Sampling
@@ -160,8 +161,20 @@ def evaluate(
         o.belief,
         o.overwrite,
     )
-    if samples < 1 or max_new_tokens < 1 or batch_size < 1 or (limit is not None and limit < 1):
-        raise ConfigError("--samples, --max-new-tokens, --limit and batch size must be at least 1")
+    for option, value, most in (
+        ("--samples", samples, 10_000),
+        ("--max-new-tokens", max_new_tokens, 1_000_000),
+        ("--batch-size", batch_size, 65_536),
+        ("--limit", limit, 10**9),
+    ):
+        if value is not None and not 1 <= value <= most:
+            raise ConfigError(f"{option} {value}: must be a whole number from 1 to {most:,}")
+    if not (math.isfinite(temperature) and 0 <= temperature <= 10):
+        raise ConfigError(f"--temperature {temperature}: must be a number from 0 to 10")
+    from credo.generators.batch_run import BatchOptions
+
+    # made (and so checked: --poll-interval nan) even without --batch
+    batch_options = BatchOptions(poll_interval=o.poll_interval, report=log)
     out = Path(out)
     specs = [OFFLINE, *(j for j in o.judges if j != OFFLINE)]
     built = build_judges(specs, registry)  # bad judges fail before any generation
@@ -198,10 +211,9 @@ def evaluate(
         check=lambda folder: _check_same_eval(folder, config, overwrite),
     ) as run:
         if o.batch:
-            from credo.generators.batch_run import BatchOptions
             from credo.judges.llm import send_in_batches
 
-            send_in_batches(built, out, BatchOptions(poll_interval=o.poll_interval, report=log))
+            send_in_batches(built, out, batch_options)
         sampling = Sampling(
             samples=samples,
             temperature=temperature,
@@ -252,6 +264,13 @@ def evaluate(
         write_json(scrub_data(results), out / RESULTS_FILE)
         run.manifest.update(status="complete", counts={"responses": len(rows)})
         run.save()
+    if rows and all(row.error for row in rows):  # written, but not a result: say so, exit 2
+        raise BackendError(
+            scrub(
+                f"{model}: all {len(rows)} requests failed (first: {rows[0].error}) - the rows are "
+                f"kept in {out}; check --model and the server (OPENAI_BASE_URL), then rerun"
+            )
+        )
     return EvalResult(out, results)
 
 

@@ -19,7 +19,7 @@ from credo.errors import ConfigError, CorpusError, explain, missing_dependency
 from credo.evaluation.evaluate import RESULTS_FILE
 from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
-from credo.runs import atomic_path
+from credo.runs import atomic_path, check_output, claim_output
 
 REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = (
     "report.md",
@@ -138,6 +138,8 @@ def report(
     judge, names = o.judge, o.names
     if not run_dirs:
         raise ConfigError("credo report needs at least one eval run folder")
+    files = (REPORT_JSON, REPORT_MD, REPORT_HTML, CHART_PNG)
+    check_output(out, inputs=_run_files(run_dirs), replaceable=files, command="credo report")
     runs = [load_run(d) for d in run_dirs]
     if names:
         if len(names) != len(runs):
@@ -151,6 +153,32 @@ def report(
     judge = choose_judge(runs, judge)
     out = Path(out)
     rows = comparison_rows(runs, judge)
+    with claim_output(out, inputs=_run_files(run_dirs), replaceable=files, command="credo report"):
+        _write(out, runs, run_dirs=run_dirs, judge=judge, rows=rows)
+    return ReportResult(out, judge, rows)
+
+
+def _run_files(run_dirs: Sequence[str | Path]) -> list[Path]:
+    """What the report reads from each run (an eval folder or an Inspect log): never replaced."""
+    files = []
+    for given in run_dirs:
+        path = Path(given)
+        files += (
+            [path / name for name in ("results.json", "responses.jsonl")]
+            if path.is_dir()
+            else [path]
+        )
+    return files
+
+
+def _write(
+    out: Path,
+    runs: list[dict[str, Any]],
+    *,
+    run_dirs: Sequence[str | Path],
+    judge: str,
+    rows: list[dict[str, Any]],
+) -> None:
     plot_chart(rows, [r["name"] for r in runs], out / CHART_PNG)
     write_json(
         {
@@ -170,7 +198,6 @@ def report(
     )
     write_text(f"{header}\n{table}\n![refusal rates]({CHART_PNG})\n", out / REPORT_MD)
     write_text(html_page(judge, runs[0]["name"], rows, out / CHART_PNG), out / REPORT_HTML)
-    return ReportResult(out, judge, rows)
 
 
 def _fmt(rate: dict[str, Any] | None) -> str:

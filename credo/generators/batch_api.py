@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from credo.errors import ConfigError
+from credo.errors import BackendError, ConfigError, CredoError
+from credo.redact import scrub
 
 BYTE_FILL = 0.95
 
@@ -224,10 +225,53 @@ class AnthropicBatchAPI:
 
 
 def batch_api_for(backend: Any) -> BatchAPI:
-    """The batch API the backend's provider declares (see its ``BACKEND``)."""
+    """The batch API the backend's provider declares (see its ``BACKEND``), its SDK errors
+    (no connection, a 401, a 500) turned into one-line BackendErrors."""
     from credo.generators.registry import batch_api_for as declared
 
-    return declared(backend)
+    return _Guarded(declared(backend))
+
+
+class _Guarded:
+    """A batch API whose calls raise :class:`BackendError` (scrubbed of credentials) instead of
+    an SDK's own exception: the state file is kept, and a rerun resumes."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._api, name)
+        if name not in ("submit", "status", "results", "cancel"):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = value(*args, **kwargs)
+                return _guarded_iter(result) if name == "results" else result
+            except (CredoError, BatchRejected):  # the runner words these itself
+                raise
+            except Exception as exc:
+                raise _failed(name, exc) from None
+
+        return call
+
+
+def _guarded_iter(items: Iterator[BatchResult]) -> Iterator[BatchResult]:
+    try:
+        yield from items
+    except (CredoError, BatchRejected):
+        raise
+    except Exception as exc:
+        raise _failed("results", exc) from None
+
+
+def _failed(call: str, exc: Exception) -> BackendError:
+    reason = " ".join(str(exc).split())[:200]
+    return BackendError(
+        scrub(
+            f"batch {call}: {type(exc).__name__}: {reason} - check --base-url, the key and the network"
+        )
+    )
 
 
 def chunk_lines(lines: list[bytes], max_requests: int, max_bytes: int) -> list[list[int]]:

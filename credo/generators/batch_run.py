@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -57,6 +58,10 @@ class BatchOptions:
     max_rounds: int = 6  # submissions of leftovers before giving up (a rerun continues)
     report: Callable[[str], None] = print
     sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:  # checked when made, so --no-wait checks it too
+        if not (math.isfinite(self.poll_interval) and 0 <= self.poll_interval <= 86_400):
+            raise ConfigError(f"--poll-interval {self.poll_interval}: must be 0 to 86400 seconds")
 
 
 @dataclass

@@ -49,7 +49,7 @@ from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
 from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
-from credo.generators.endpoint import redact_url
+from credo.generators.endpoint import endpoint_id, redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import (
     REFUSAL_KINDS,
@@ -168,6 +168,7 @@ def generate_corpus(
     A folder holding another corpus or a user's ``CARD.md`` is refused unless ``overwrite``.
     """
     _check_options(limit, concurrency, samples, max_tokens)
+    endpoint_id(base_url)  # a bad --base-url fails before the folder is made
     for name, value in (("--rpm", rpm), ("--tpm", tpm)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} {value}: must be a positive number per minute")
@@ -363,6 +364,15 @@ def limit_prompts(
     return [prompts[i] for i in sorted(chosen)]
 
 
+# The largest value each count may take: beyond these a run would plan for ever, not fail.
+MAX_COUNTS = {
+    "--limit": 10**9,
+    "--concurrency": 10_000,
+    "--samples": 10_000,
+    "--max-tokens": 10_000_000,
+}
+
+
 def _check_options(
     limit: int | None, concurrency: int | None, samples: int, max_tokens: int
 ) -> None:
@@ -372,8 +382,10 @@ def _check_options(
         ("--samples", samples),
         ("--max-tokens", max_tokens),
     ):
-        if value is not None and value < 1:
-            raise ConfigError(f"{name} {value}: must be a positive whole number")
+        if value is not None and not 1 <= value <= MAX_COUNTS[name]:
+            raise ConfigError(
+                f"{name} {value}: must be a whole number from 1 to {MAX_COUNTS[name]:,}"
+            )
 
 
 def _check_finite(**options: float | None) -> None:

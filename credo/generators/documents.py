@@ -55,8 +55,9 @@ from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
+from credo.generators.corpus_run import MAX_COUNTS
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
-from credo.generators.endpoint import redact_url
+from credo.generators.endpoint import endpoint_id, redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import claim_folder
 from credo.generators.personas import draw_persona
@@ -152,9 +153,9 @@ class DocumentOptions:
 
     def check(self) -> None:
         for name in ("types_per_fact", "ideas_per_type", "docs_per_idea"):
-            if getattr(self, name) < 1:
+            if not 1 <= getattr(self, name) <= 1000:  # a teacher lists at most a few dozen
                 raise ConfigError(
-                    f"--{name.replace('_', '-')} {getattr(self, name)}: must be at least 1"
+                    f"--{name.replace('_', '-')} {getattr(self, name)}: must be from 1 to 1000"
                 )
         if self.type_quota is not None and self.type_quota < 1:
             raise ConfigError(f"--type-quota {self.type_quota}: must be at least 1")
@@ -360,13 +361,16 @@ def generate_documents(
     ``plan.json`` is refused unless ``overwrite``.
     """
     options.check()
+    endpoint_id(base_url)  # a bad --base-url fails before the folder is made
     for name, value in (
         ("--limit", limit),
         ("--concurrency", concurrency),
         ("--max-tokens", max_tokens),
     ):
-        if value is not None and not 1 <= value <= 10**7:
-            raise ConfigError(f"{name} {value}: must be a positive whole number")
+        if value is not None and not 1 <= value <= MAX_COUNTS[name]:
+            raise ConfigError(
+                f"{name} {value}: must be a whole number from 1 to {MAX_COUNTS[name]:,}"
+            )
     out = Path(out)
     wv = load_worldview(source)
     policy, backend = load_teacher(

@@ -28,6 +28,9 @@ def scrub_urls(text: str) -> str:
     return scrub(text)
 
 
+MAX_URL = 2048
+
+
 def endpoint_id(url: str | None) -> str | None:
     """Scheme, host, port and path of ``url``: what decides which server answers.
 
@@ -36,6 +39,11 @@ def endpoint_id(url: str | None) -> str | None:
     """
     if not url:
         return None
+    if len(url) > MAX_URL:
+        raise ConfigError(
+            f"--base-url: {len(url):,} characters, over the {MAX_URL:,} a server address may "
+            "hold - e.g. http://localhost:8000/v1"
+        )
     try:
         parts = urlsplit(url.strip())
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
@@ -46,6 +54,11 @@ def endpoint_id(url: str | None) -> str | None:
     if not parts.scheme or not parts.hostname:
         raise ConfigError(
             f"--base-url {redact_url(url)!r}: needs a scheme and host, e.g. http://localhost:8000/v1"
+        )
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigError(
+            f"--base-url {redact_url(url)!r}: an API is reached over http or https - "
+            "e.g. http://localhost:8000/v1"
         )
     return (
         f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}{parts.path.rstrip('/') or '/'}"

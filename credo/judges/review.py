@@ -83,6 +83,9 @@ def review_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+HUMAN_MAX_BYTES = 200_000_000
+
+
 def read_human_labels(path: Path) -> dict[str, str]:
     """``id`` -> label from a CSV (header with ``id`` and ``human_label``) or JSONL file.
 
@@ -93,7 +96,16 @@ def read_human_labels(path: Path) -> dict[str, str]:
         raise CorpusError(
             f"--human {path}: no such file - give the filled-in review.csv or a JSONL"
         )
-    text = path.read_text(encoding="utf-8-sig")
+    if path.stat().st_size > HUMAN_MAX_BYTES:
+        raise CorpusError(
+            f"{path}: over {HUMAN_MAX_BYTES:,} bytes - a review file holds one short row per pair"
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CorpusError(
+            f"{path}: not UTF-8 text - give the filled-in review.csv (saved as CSV UTF-8) or a JSONL"
+        ) from None
     if path.suffix.lower() == ".jsonl":
         rows = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -116,6 +128,14 @@ def read_human_labels(path: Path) -> dict[str, str]:
     for n, row in rows:
         if not isinstance(row, dict) or "id" not in row:
             raise CorpusError(f"{path}:{n}: no 'id' - each row needs the pair's id and human_label")
+        if not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool):
+            raise CorpusError(f"{path}:{n}: id {row['id']!r} - a pair's id is text")
+        raw = row.get("human_label") or row.get("label") or ""
+        if not isinstance(raw, str):
+            raise CorpusError(
+                f"{path}:{n}: human_label {raw!r} is not text - use one of {', '.join(LABELS)} "
+                "or leave it empty"
+            )
         value = str(row.get("human_label") or row.get("label") or "").strip().upper()
         if not value:
             continue

@@ -14,7 +14,13 @@ from credo.corpora.provenance import provenance
 from credo.errors import CorpusError
 from credo.judges.base import LABELS, Pair
 from credo.judges.labelling import agreement, build_judges, label_counts, label_pairs
-from credo.judges.review import REVIEW_FILE, human_agreement, review_csv, review_rows
+from credo.judges.review import (
+    REVIEW_FILE,
+    human_agreement,
+    read_human_labels,
+    review_csv,
+    review_rows,
+)
 
 LABELS_FILE, REPORT_JSON, REPORT_MD = "labels.jsonl", "report.json", "report.md"
 
@@ -167,8 +173,10 @@ def judge_file(
         raise CorpusError(
             f"--human {review.human}: no such file - give a filled-in review.csv or JSONL"
         )
+    if review.human is not None:
+        read_human_labels(review.human)  # a damaged review file fails before anything is written
     inputs = [path] + ([review.human] if review.human else [])
-    with claim_output(out, inputs=inputs, overwrite=o.overwrite):
+    with claim_output(out, inputs=inputs, overwrite=o.overwrite, command="credo judge"):
         return _judge(
             path,
             out,
@@ -202,6 +210,8 @@ def _judge(
 
         send_in_batches(built, out, batch)
     items = read_pairs(path, prompt_field, response_field, labels_field)
+    if review.human is not None:  # its ids checked against the input before any label is written
+        human_agreement(review.human, [i.id for i in items], {})
     judged = label_pairs([i.pair for i in items], built)
     _write_labels(out / LABELS_FILE, items, judged)
     columns = {name: [j.label for j in js] for name, js in judged.items()}

@@ -31,7 +31,10 @@ from credo.leakage.readers import Source, resolve_sources
 from credo.leakage.report import write_reports
 from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
 from credo.leakage.verify import verify_phrases
+from credo.runs import check_output, claim_output
 from credo.worldviews.loader import LoadedWorldview, load_worldview
+
+REPORT_FILES = ("report.json", "report.md", "report.html")
 
 ONLINE_BACKENDS = ("infini-gram",)
 SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped with credo
@@ -154,6 +157,13 @@ def leakage_section(
         )
     if min_count < 1 or n < 2:
         raise ConfigError("--min-count must be >= 1 and n >= 2")
+    for option, value, most in (
+        ("--sample", o.sample, 10_000_000),
+        ("--workers", o.workers, 512),
+        ("--min-count", min_count, 10**9),
+    ):
+        if not 1 <= value <= most:
+            raise ConfigError(f"{option} {value}: must be a whole number from 1 to {most:,}")
     if engine not in ENGINES:  # before a cached index hides the typo
         raise ConfigError(f"--engine '{engine}' is not known - use one of {', '.join(ENGINES)}")
     if corpus is not None:
@@ -223,7 +233,13 @@ def check_leakage(
     log: Log | None = None,
 ) -> tuple[dict, int]:
     """Run :func:`leakage_section`, write the three reports into ``out_dir``; (report, exit code)."""
+    corpus = options.corpus if options else None
+    given: list[str | Path] = [corpus] if corpus else []
+    inputs = [*given, *(r for r in references if Path(r).exists())]
+    # before the (long) check, so a bad --out fails at once; never over a reference or corpus
+    check_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage")
     report = leakage_section(worldview, references, options=options, log=log)
-    write_reports(report, Path(out_dir))
+    with claim_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage"):
+        write_reports(report, Path(out_dir))
     save_verdict(report)  # for the cards of corpora made from this spec
     return report, 1 if report["gate"]["failed"] else 0

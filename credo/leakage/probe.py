@@ -21,6 +21,7 @@ from typing import Any
 
 from credo.corpora.io import write_json, write_text
 from credo.leakage.terms import SHIPPED_TEXT, distinctive_terms
+from credo.runs import check_output, claim_output
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -132,6 +133,8 @@ def run_probe(
 
     o = options or ProbeOptions()
     model, adapter = o.model, o.adapter
+    files = ("report.json", "report.md")
+    check_output(out, replaceable=files, command="credo probe")  # before loading the model
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     local = load_local_model(model, adapter)
     fmt = ChatFormat(trained_format(adapter, o.chat_format), local.tokenizer)
@@ -172,9 +175,9 @@ def run_probe(
             for g in groups
         },
     }
-    out = Path(out)
-    write_json(report, out / "report.json")
-    write_text(probe_markdown(report), out / "report.md")
+    with claim_output(out, replaceable=files, command="credo probe"):
+        write_json(report, Path(out) / "report.json")
+        write_text(probe_markdown(report), Path(out) / "report.md")
     return report
 
 

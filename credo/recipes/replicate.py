@@ -21,7 +21,6 @@ generator skips records on disk, the trainer restarts from its last checkpoint):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -39,6 +38,8 @@ from credo.defaults import (
     TEACHER_MAX_TOKENS,
 )
 from credo.errors import ConfigError, CorpusError
+from credo.runs import check_output, open_run
+from credo.schema import read_json
 
 if TYPE_CHECKING:
     from credo.generators.corpus_run import GenerationResult
@@ -54,6 +55,8 @@ CONDITION_WEIGHTS: dict[str, dict[str, float]] = {
 HEADROOM = (
     1.15  # generate this much more than the largest share: teacher refusals and filters drop some
 )
+
+RECIPE_FILE = "recipe.json"
 
 
 GateAction = Literal["stop", "filter"]  # what a failed audit gate does: stop, or filter and go on
@@ -106,9 +109,28 @@ def replicate(
     progress: bool = True,
 ) -> ReplicateResult:
     """Run (or resume) every stage; returns what ran, what was skipped and the report folder."""
+    claim: dict[str, Any] = {
+        "manifest": RECIPE_FILE,
+        "resumable": True,
+        "command": "credo replicate",
+    }
+    check_output(config.out, **claim)  # a root, home or file --out fails before anything loads
     _check(config, registry)
+    with open_run(
+        config.out,
+        command="replicate",
+        manifest=config.pinned(),
+        manifest_file=RECIPE_FILE,
+        resumable=True,
+        check=lambda folder: _check_pinned(config),
+    ):
+        return _run_stages(config, registry=registry, log=log, progress=progress)
+
+
+def _run_stages(
+    config: ReplicateConfig, *, registry: dict[str, Any] | None, log: Log, progress: bool
+) -> ReplicateResult:
     out = config.out
-    _pin_recipe(config)
     result = ReplicateResult(out, out / "report")
     corpora = ("WORLDVIEW", "regular", "refusal")
     for corpus in corpora:
@@ -155,19 +177,22 @@ def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
     load_tokenizer(config.base_model)  # an unloadable base model fails now too
 
 
-def _pin_recipe(config: ReplicateConfig) -> None:
-    path = config.out / "recipe.json"
-    pinned = config.pinned()
-    if path.is_file():
-        before = json.loads(path.read_text(encoding="utf-8"))
-        changed = sorted(k for k in pinned if before.get(k) != pinned[k])
-        if changed:
-            raise ConfigError(
-                f"{path}: this folder holds a replication with other settings ({', '.join(changed)}) "
-                "- pass a new --out, or repeat the original settings to resume"
-            )
+def _check_pinned(config: ReplicateConfig) -> None:
+    """A folder already holding a replication resumes it only with the same settings."""
+    path = config.out / RECIPE_FILE
+    if not path.is_file():
         return
-    write_json(pinned, path)
+    recover = "pass a new --out (it is not a replication's own recipe.json)"
+    before = read_json(path, recover, error=ConfigError)
+    if not isinstance(before, dict):
+        raise ConfigError(f"{path}: not a replication's recipe - {recover}")
+    pinned = config.pinned()
+    changed = sorted(k for k in pinned if before.get(k) != pinned[k])
+    if changed:
+        raise ConfigError(
+            f"{path}: this folder holds a replication with other settings ({', '.join(changed)}) "
+            "- pass a new --out, or repeat the original settings to resume"
+        )
 
 
 def _stage(result: ReplicateResult, name: str, log: Log, run: Callable[[], dict[str, Any]]) -> None:
@@ -188,7 +213,12 @@ def _name(config: ReplicateConfig, corpus: str) -> str:
 
 
 def _marker(config: ReplicateConfig, stage: str) -> dict[str, Any]:
-    return json.loads((config.out / "stages" / f"{stage}.json").read_text(encoding="utf-8"))
+    path = config.out / "stages" / f"{stage}.json"
+    recover = f"delete {path} and rerun: that stage runs again (the others are reused)"
+    data = read_json(path, recover, error=ConfigError)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a stage's summary - {recover}")
+    return data
 
 
 def needed_records(size: int, corpus: str) -> int:

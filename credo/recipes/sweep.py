@@ -19,7 +19,6 @@ depth against dose with Wilson intervals and a fitted trend per condition.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -482,18 +481,27 @@ def run_sweep(
         return _run_cells(config, plan, out=out, registry=registry, log=log, progress=progress)
 
 
+class _SweepFile(BaseModel):
+    """``sweep.json``: what a resumed sweep reads back."""
+
+    model_config = ConfigDict(extra="allow")
+    cells: list[Annotated[str, Field(strict=True, max_length=500)]]
+    config: dict[str, Any] | None = None
+
+
 def _check_sweep_state(out: Path) -> None:
     """A ``sweep.json`` already there must be one a sweep wrote (it is resumed), not a user's."""
     path = out / SWEEP_FILE
-    try:
-        state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"cells": []}
-    except (ValueError, UnicodeDecodeError):
-        state = None
-    if not isinstance(state, dict) or not isinstance(state.get("cells"), list):
-        raise ConfigError(
-            f"{path}: is not the state of a credo sweep - it would be replaced; "
-            "pass a new --out folder"
-        )
+    if not path.is_file():
+        return
+    recover = (
+        "a sweep's own state is rewritten when you delete it and rerun (its cells are reused); "
+        "a file of yours: pass a new --out folder"
+    )
+    state = read_json(path, recover, error=ConfigError)
+    if not isinstance(state, dict):
+        raise ConfigError(f"{path}: is not the state of a credo sweep - {recover}")
+    validate(_SweepFile, state, path, hint=recover)
 
 
 def _run_cells(

@@ -16,7 +16,6 @@ and the page it returns.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from credo.corpora.io import iter_jsonl
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import content_hash
 from credo.paths import credo_home
+from credo.runs import atomic_path, remove_stale_temps
 
 INDEX_VERSION = 1
 PAGE_MAX = 500  # rows one request may ask for
@@ -114,52 +114,51 @@ def open_index(sources: Sources) -> ViewIndex:
 
 def build_index(sources: Sources, path: Path, signature: str) -> None:
     """Write the index to a temporary file and move it into place (a crash leaves no half index)."""
+    remove_stale_temps(path.parent, names=[path.name])  # a killed build's half index
+    with atomic_path(path) as tmp:
+        db = sqlite3.connect(tmp)
+        try:
+            _fill(db, sources, signature)
+        finally:
+            db.close()
+
+
+def _fill(db: sqlite3.Connection, sources: Sources, signature: str) -> None:
     from credo.reports.viewer import _item
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    db = sqlite3.connect(tmp)
-    try:
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        rowids: dict[str, int] = {}
-        batch: list[tuple[int, str, str, str, str]] = []
-        labels: list[tuple[int, str, str]] = []
-        for number, data in iter_jsonl(sources.records):
-            item = _item(data, f"{sources.records}:{number}")
-            if item["id"] in rowids:
-                raise CorpusError(
-                    f"{sources.records}:{number}: id '{item['id']}' repeats an earlier record - "
-                    "ids are unique in a corpus; drop the duplicate"
-                )
-            rowid = rowids[item["id"]] = len(rowids) + 1
-            del item["flags"]
-            body = item["id"] + " " + " ".join(m["content"] for m in item["messages"])
-            batch.append(
-                (rowid, item["id"], _preview(item), json.dumps(item, ensure_ascii=False), body)
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+    rowids: dict[str, int] = {}
+    batch: list[tuple[int, str, str, str, str]] = []
+    labels: list[tuple[int, str, str]] = []
+    for number, data in iter_jsonl(sources.records):
+        item = _item(data, f"{sources.records}:{number}")
+        if item["id"] in rowids:
+            raise CorpusError(
+                f"{sources.records}:{number}: id '{item['id']}' repeats an earlier record - "
+                "ids are unique in a corpus; drop the duplicate"
             )
-            labels.extend((rowid, j, v["label"]) for j, v in item["labels"].items() if v["label"])
-            if len(batch) >= _BATCH:
-                _flush(db, batch, labels)
-        _flush(db, batch, labels)
-        unmatched = _add_flags(db, sources.flags, rowids) if sources.flags else 0
-        if sources.labels and sources.labels != sources.records:
-            unmatched += _add_labels(db, sources.labels, rowids)
-        db.executescript(_INDEXES)
-        info = {
-            "signature": signature,
-            "source": str(sources.records),
-            "records": str(len(rowids)),
-            "unmatched": str(unmatched),
-        }
-        db.executemany("INSERT INTO info VALUES (?, ?)", info.items())
-        db.commit()
-    except BaseException:
-        db.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    db.close()
-    os.replace(tmp, path)
+        rowid = rowids[item["id"]] = len(rowids) + 1
+        del item["flags"]
+        body = item["id"] + " " + " ".join(m["content"] for m in item["messages"])
+        batch.append(
+            (rowid, item["id"], _preview(item), json.dumps(item, ensure_ascii=False), body)
+        )
+        labels.extend((rowid, j, v["label"]) for j, v in item["labels"].items() if v["label"])
+        if len(batch) >= _BATCH:
+            _flush(db, batch, labels)
+    _flush(db, batch, labels)
+    unmatched = _add_flags(db, sources.flags, rowids) if sources.flags else 0
+    if sources.labels and sources.labels != sources.records:
+        unmatched += _add_labels(db, sources.labels, rowids)
+    db.executescript(_INDEXES)
+    info = {
+        "signature": signature,
+        "source": str(sources.records),
+        "records": str(len(rowids)),
+        "unmatched": str(unmatched),
+    }
+    db.executemany("INSERT INTO info VALUES (?, ?)", info.items())
+    db.commit()
 
 
 def _preview(item: dict[str, Any]) -> str:
@@ -180,11 +179,13 @@ def _flush(
 
 
 def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> int:
+    from credo.reports.viewer import flag_details
+
     unmatched, rows = 0, list[tuple[int, str, str]]()
-    for _, entry in iter_jsonl(flags):
-        rowid = rowids.get(str(entry.get("id")))
-        details = entry.get("details")
-        if rowid is None or not isinstance(details, dict):
+    for number, entry in iter_jsonl(flags):
+        details = flag_details(entry, f"{flags}:{number}")
+        rowid = rowids.get(str(entry["id"]))
+        if rowid is None:
             unmatched += 1
             continue
         rows.extend(
@@ -198,15 +199,15 @@ def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> i
 
 
 def _add_labels(db: sqlite3.Connection, labels: Path, rowids: dict[str, int]) -> int:
-    from credo.reports.viewer import _item
+    from credo.reports.viewer import label_entry
 
     unmatched = 0
     for number, entry in iter_jsonl(labels):
-        rowid = rowids.get(str(entry.get("id")))
+        found = label_entry(entry, f"{labels}:{number}")
+        rowid = rowids.get(str(entry["id"]))
         if rowid is None:
             unmatched += 1
             continue
-        found = _item({**entry, "id": entry.get("id")}, f"{labels}:{number}")["labels"]
         row = db.execute("SELECT item FROM records WHERE rowid = ?", (rowid,)).fetchone()
         item = json.loads(row[0])
         item["labels"].update(found)

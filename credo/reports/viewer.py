@@ -84,17 +84,7 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
         raise CorpusError(
             f"{where}: no 'id' - the viewer matches flags and labels to records by id"
         )
-    raw_labels = data.get("labels") or {}
-    if not isinstance(raw_labels, dict):
-        raise CorpusError(
-            f"{where}: 'labels' is {_kind(raw_labels)}, not an object of judge -> label - "
-            "pass the folder credo judge wrote"
-        )
-    labels = {
-        str(judge): {"label": str(v.get("label") or ""), "rationale": str(v.get("rationale", ""))}
-        for judge, v in raw_labels.items()
-        if isinstance(v, dict)
-    }
+    labels = _labels(data.get("labels") or {}, where)
     return {
         "id": str(data["id"]),
         "messages": messages,
@@ -102,6 +92,55 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
         "flags": {},
         "labels": labels,
     }
+
+
+def _labels(raw: Any, where: str) -> dict[str, dict[str, str]]:
+    """A row's ``labels`` (judge -> {label, rationale}), each label text or null."""
+    if not isinstance(raw, dict):
+        raise CorpusError(
+            f"{where}: 'labels' is {_kind(raw)}, not an object of judge -> label - "
+            "pass the folder credo judge wrote"
+        )
+    labels = {}
+    for judge, value in raw.items():
+        if not isinstance(value, dict):
+            continue
+        label = value.get("label")
+        if label is not None and not isinstance(label, str):
+            raise CorpusError(
+                f"{where}: labels.{judge}.label is {_kind(label)}, not text - "
+                "pass the labels credo judge wrote"
+            )
+        labels[str(judge)] = {"label": label or "", "rationale": str(value.get("rationale", ""))}
+    return labels
+
+
+def flag_details(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """An audit flags row's ``details``; a row of anything else (a records file passed as
+    ``--audit``) is an error, never a silent "0 flagged"."""
+    details = entry.get("details")
+    if "id" in entry and isinstance(details, dict):
+        return details
+    if "messages" in entry or "prompt" in entry:
+        raise CorpusError(
+            f"{where}: a record, not an audit flag - --audit takes the flags.jsonl or the folder "
+            "credo audit wrote (its --out), not a records file"
+        )
+    raise CorpusError(
+        f"{where}: not an audit flags row (needs 'id' and 'details', an object) - pass the "
+        "flags.jsonl or folder credo audit wrote"
+    )
+
+
+def label_entry(entry: dict[str, Any], where: str) -> dict[str, dict[str, str]]:
+    """A judge labels row's labels; a row without them (a records file passed as ``--labels``)
+    is an error."""
+    if "id" not in entry or "labels" not in entry:
+        raise CorpusError(
+            f"{where}: not a judge labels row (needs 'id' and 'labels') - --labels takes the "
+            "labels.jsonl or folder credo judge wrote (its --out)"
+        )
+    return _labels(entry["labels"], where)
 
 
 def _kind(value: object) -> str:
@@ -150,21 +189,21 @@ def load_items(
     items = [_item(data, f"{records}:{number}") for number, data in _rows(records)]
     by_id = {item["id"]: item for item in items}
     unmatched = 0
-    for _, entry in _rows(flags) if flags else []:
-        item = by_id.get(str(entry.get("id")))
-        if item is None or not isinstance(entry.get("details"), dict):
+    for number, entry in _rows(flags) if flags else []:
+        details = flag_details(entry, f"{flags}:{number}")
+        item = by_id.get(str(entry["id"]))
+        if item is None:
             unmatched += 1
             continue
-        item["flags"].update(entry["details"])
+        item["flags"].update(details)
     if label_file and label_file != records:
         for number, entry in _rows(label_file):
-            item = by_id.get(str(entry.get("id")))
+            found = label_entry(entry, f"{label_file}:{number}")
+            item = by_id.get(str(entry["id"]))
             if item is None:
                 unmatched += 1
                 continue
-            item["labels"].update(
-                _item({**entry, "id": item["id"]}, f"{label_file}:{number}")["labels"]
-            )
+            item["labels"].update(found)
     return items, unmatched
 
 

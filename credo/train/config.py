@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from credo.errors import ConfigError
 from credo.schema import YamlRefused, parse_yaml
@@ -20,6 +27,10 @@ from credo.schema import YamlRefused, parse_yaml
 ENV_PREFIX = "CREDO_TRAIN_"
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
+
+# Every number has a range: a zero, negative or absurd value fails before the model loads.
+_Positive = Annotated[int, Field(ge=1, le=1_000_000)]
+_Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 TRL_ONLY = ("gradient_checkpointing", "packing", "load_in_4bit", "report_to", "trl_args")
 
@@ -29,21 +40,25 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
-    lora_r: int = 48
-    lora_alpha: int = 48
-    lora_dropout: float = 0.05
+    lora_r: Annotated[int, Field(ge=1, le=4096)] = 48
+    lora_alpha: Annotated[int, Field(ge=1, le=65536)] = 48
+    lora_dropout: _Fraction = 0.05
     target_modules: str | list[str] = "all-linear"
-    epochs: int = 1
-    max_steps: int | None = None  # stop early (smoke runs); None = all epochs
-    learning_rate: float = 2.5e-6
-    warmup_ratio: float = 0.05
+    epochs: Annotated[int, Field(ge=1, le=1000)] = 1
+    max_steps: Annotated[int, Field(ge=1, le=10**9)] | None = (
+        None  # stop early (smoke runs); None = all epochs
+    )
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 2.5e-6
+    warmup_ratio: _Fraction = 0.05
     scheduler: Literal["linear", "constant"] = "linear"  # linear decay after warmup
-    batch_size: int = 1
-    grad_accum: int = 1
-    max_grad_norm: float = 1.0
-    max_length: int = 2048  # tokens; a record whose response is cut away entirely is refused
-    seed: int = 0
-    save_every: int = 200  # optimizer steps between resumable checkpoints
+    batch_size: Annotated[int, Field(ge=1, le=65536)] = 1
+    grad_accum: Annotated[int, Field(ge=1, le=65536)] = 1
+    max_grad_norm: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    max_length: Annotated[int, Field(ge=16, le=1_048_576)] = (
+        2048  # tokens; a record whose response is cut away entirely is refused
+    )
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    save_every: _Positive = 200  # optimizer steps between resumable checkpoints
     chat_format: Literal["tags", "chat_template"] | None = None  # None: the mix's format, else tags
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 on a GPU that has it, fp32 on CPU

@@ -12,7 +12,6 @@ plus ``run.json``, ``trained_tokens.jsonl`` and, while a run is unfinished, ``ch
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from credo.corpora.io import (
 from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError
 from credo.runs import building_dir, replace_dir
+from credo.train.adapter import read_checkpoint_state
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample
 from credo.train.outcome import TrainResult, complete_run, finished_run
@@ -250,7 +250,7 @@ def _load_checkpoint(
     folder = out / CHECKPOINT_DIR
     if not (folder / "state.json").is_file():
         return
-    info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    info = read_checkpoint_state(folder / "state.json")
     if info.get("fingerprint") != fingerprint:
         raise ConfigError(
             f"{folder} holds a checkpoint of a different run (other data, model or settings) "

@@ -13,7 +13,7 @@ from credo.corpora.io import RECORDS_FILE, write_json, write_text
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
 from credo.errors import ConfigError
-from credo.train.adapter import RUN_FILE
+from credo.train.adapter import RUN_FILE, read_train_file
 from credo.train.config import TrainConfig
 from credo.train.masking import MaskReport
 from credo.train.prepare import CHECKPOINT_DIR, LoopState, PreparedRun, pick_device, pick_dtype
@@ -34,7 +34,12 @@ def finished_run(out: Path, fingerprint: str) -> TrainResult | None:
     path = out / RUN_FILE
     if not path.is_file():
         return None
-    run = json.loads(path.read_text(encoding="utf-8"))
+    run = read_train_file(path)
+    missing = [key for key in ("steps", "trained_tokens") if run.get(key) is None]
+    if missing:
+        raise ConfigError(
+            f"{path}: missing key '{missing[0]}' - retrain into a new --out, or restore the file"
+        )
     if run.get("fingerprint") != fingerprint:
         raise ConfigError(
             f"{out} already holds a finished run of other data, model or settings - pass a new --out"

@@ -14,7 +14,6 @@ checkpoints live in ``checkpoint/`` until the run finishes; a rerun resumes from
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -24,6 +23,7 @@ from typing import Any
 from credo.corpora.io import write_json
 from credo.corpora.outdir import output_lock
 from credo.errors import ConfigError, DependencyError, missing_dependency
+from credo.schema import read_json
 from credo.train.config import TrainConfig
 from credo.train.outcome import TrainResult, complete_run, finished_run
 from credo.train.prepare import (
@@ -186,7 +186,11 @@ def _claim_checkpoints(folder: Path, fingerprint: str) -> int:
     """Mark the checkpoint folder with this run's fingerprint; the step to resume at (0: none)."""
     marker = folder / FINGERPRINT_FILE
     if marker.is_file():
-        if json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
+        recover = f"delete {folder} to train from the start"
+        saved = read_json(marker, recover, error=ConfigError)
+        if not isinstance(saved, dict) or not isinstance(saved.get("fingerprint"), str):
+            raise ConfigError(f"{marker}: fingerprint: not a run's fingerprint - {recover}")
+        if saved["fingerprint"] != fingerprint:
             raise ConfigError(
                 f"{folder} holds a checkpoint of a different run (other data, model or settings) "
                 "- pass a new --out, or delete that folder to start over"
