@@ -475,7 +475,7 @@ CASES = {
             ["show", t / "a"],
         )[-1],
         2,
-        "manifest is not valid JSON",
+        "manifest.json: JSON nested too deeply",
     ),
     # 2. forged turns
     "forged turn in a mix": Case(

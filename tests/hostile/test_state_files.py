@@ -11,7 +11,7 @@ import pytest
 
 from credo.errors import ConfigError
 from credo.train.adapter import read_checkpoint_state
-from credo.train.prepare import finished_run
+from credo.train.outcome import finished_run
 
 GOOD = {"fingerprint": "f", "step": 2, "tokens_seen": 10, "loss_curve": [{"step": 1, "loss": 1.0}]}
 
