@@ -179,12 +179,10 @@ def _flush(
 
 
 def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> int:
-    from credo.reports.viewer import flag_details
+    from credo.reports.viewer import flag_details, matched_entries
 
     unmatched, rows = 0, list[tuple[int, str, str]]()
-    for number, entry in iter_jsonl(flags):
-        details = flag_details(entry, f"{flags}:{number}")
-        rowid = rowids.get(str(entry["id"]))
+    for rowid, details in matched_entries(flags, flag_details, rowids):
         if rowid is None:
             unmatched += 1
             continue
@@ -199,12 +197,10 @@ def _add_flags(db: sqlite3.Connection, flags: Path, rowids: dict[str, int]) -> i
 
 
 def _add_labels(db: sqlite3.Connection, labels: Path, rowids: dict[str, int]) -> int:
-    from credo.reports.viewer import label_entry
+    from credo.reports.viewer import label_entry, matched_entries
 
     unmatched = 0
-    for number, entry in iter_jsonl(labels):
-        found = label_entry(entry, f"{labels}:{number}")
-        rowid = rowids.get(str(entry["id"]))
+    for rowid, found in matched_entries(labels, label_entry, rowids):
         if rowid is None:
             unmatched += 1
             continue

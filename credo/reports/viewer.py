@@ -13,13 +13,16 @@ filters on the server instead (:mod:`credo.reports.view_server`). It reads what 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from credo.corpora.io import iter_jsonl, write_text
 from credo.errors import CorpusError
 from credo.runs import check_output_file, output_lock
+
+T = TypeVar("T")
 
 FLAGS_FILE, LABELS_FILE, RESPONSES_FILE, RECORDS_FILE = (
     "flags.jsonl",
@@ -47,6 +50,16 @@ def _find(path: Path, names: tuple[str, ...]) -> Path | None:
 
 def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return list(iter_jsonl(path))
+
+
+def matched_entries(
+    path: Path, parse: Callable[[dict[str, Any], str], dict[str, Any]], known: Mapping[str, T]
+) -> Iterator[tuple[T | None, dict[str, Any]]]:
+    """Each flag or label entry of ``path``, checked by ``parse`` (:func:`flag_details`,
+    :func:`label_entry`), with the record it names in ``known`` (None: no such record)."""
+    for number, entry in iter_jsonl(path):
+        found = parse(entry, f"{path}:{number}")
+        yield known.get(str(entry["id"])), found
 
 
 def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
@@ -189,21 +202,15 @@ def load_items(
     items = [_item(data, f"{records}:{number}") for number, data in _rows(records)]
     by_id = {item["id"]: item for item in items}
     unmatched = 0
-    for number, entry in _rows(flags) if flags else []:
-        details = flag_details(entry, f"{flags}:{number}")
-        item = by_id.get(str(entry["id"]))
-        if item is None:
-            unmatched += 1
-            continue
-        item["flags"].update(details)
+    sources = [(flags, flag_details, "flags")] if flags else []
     if label_file and label_file != records:
-        for number, entry in _rows(label_file):
-            found = label_entry(entry, f"{label_file}:{number}")
-            item = by_id.get(str(entry["id"]))
+        sources.append((label_file, label_entry, "labels"))
+    for path, parse, key in sources:
+        for item, found in matched_entries(path, parse, by_id):
             if item is None:
                 unmatched += 1
-                continue
-            item["labels"].update(found)
+            else:
+                item[key].update(found)
     return items, unmatched
 
 
