@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credo.errors import missing_dependency
+from credo.filters.spill import in_memory
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def hnsw_pairs(
         raise missing_dependency(
             "faiss-cpu", "semantic dedup beyond the exact-search size"
         ) from exc
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(in_memory(vectors), dtype=np.float32)
     index = faiss.IndexHNSWFlat(vectors.shape[1], config.m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = config.ef_construction
     index.hnsw.efSearch = max(config.ef_search, config.k)
@@ -222,7 +223,7 @@ def similar_pairs(
     config = config or AnnConfig()
     if len(vectors) <= config.exact_max:
         return exact_pairs(
-            np.asarray(vectors, dtype=np.float32), threshold, config.block, config.max_neighbours
+            in_memory(vectors, np.float32), threshold, config.block, config.max_neighbours
         )
     if config.method == "hnsw":
         return hnsw_pairs(vectors, threshold, config)
