@@ -16,7 +16,7 @@ from credo.filters.dedup import (
     SemanticDuplicateCheck,
     centre_rows,
 )
-from credo.filters.spill import SPILL_ENV, Spill, SpilledRows
+from credo.filters.spill import SPILL_ENV, Spill, SpilledIds, SpilledRows
 from credo.types import Message, Record
 
 
@@ -133,3 +133,17 @@ def test_one_big_cluster_reduces_with_pairs_bounded_by_rows() -> None:
 def test_spilled_rows_are_a_column_of_the_spill() -> None:
     column = Spill().column("x", 2, np.uint64)
     assert isinstance(column, SpilledRows) and len(column) == 0
+
+
+def test_spilled_ids_read_back_in_order(monkeypatch) -> None:
+    monkeypatch.setattr(SpilledIds, "FLUSH", 7)  # several flushes on a small list
+    ids = SpilledIds()
+    expected = [f"id-{i}-é" for i in range(50)]
+    ids.extend(expected[:20])
+    for record_id in expected[20:]:
+        ids.append(record_id)
+    assert len(ids) == 50 and ids[0] == expected[0] and ids[-1] == expected[-1]
+    assert ids[13] == expected[13] and ids[49] == expected[49] and ids[3:6] == expected[3:6]
+    assert ids == expected and list(ids) == expected and ids != expected[:-1]
+    with pytest.raises(IndexError):
+        ids[50]

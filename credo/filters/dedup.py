@@ -90,18 +90,24 @@ class Rows:
 def clusters_from_pairs(
     n: int, pairs: np.ndarray, scores: np.ndarray
 ) -> dict[int, list[tuple[int, float]]]:
-    """Kept index -> [(removed index, best score to a cluster member)]."""
-    uf = UnionFind(n)
+    """Kept index -> [(removed index, best score to a cluster member)].
+
+    Union-find runs over the rows that are in some pair only (numbered in corpus order, so
+    the earliest row of a cluster still roots it): its memory follows the pairs, not ``n``."""
+    nodes, local = np.unique(pairs, return_inverse=True)
+    local = local.reshape(-1, 2)
+    uf = UnionFind(len(nodes))
     best: dict[int, float] = {}
-    for (a, b), score in zip(pairs.tolist(), scores.tolist()):
+    for (a, b), score in zip(local.tolist(), scores.tolist()):
         uf.union(a, b)
         best[b] = max(best.get(b, 0.0), score)
         best[a] = max(best.get(a, 0.0), score)
     clusters: dict[int, list[tuple[int, float]]] = {}
+    row = nodes.tolist()
     for node, score in best.items():
         root = uf.find(node)
         if root != node:
-            clusters.setdefault(root, []).append((node, score))
+            clusters.setdefault(row[root], []).append((row[node], score))
     return clusters
 
 

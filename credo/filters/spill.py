@@ -16,9 +16,9 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -134,3 +134,82 @@ def in_memory(rows: Any, dtype: Any = None) -> np.ndarray:
     """All of ``rows`` as an array (a spilled column is read whole: only for small ones)."""
     data = rows.read() if isinstance(rows, SpilledRows) else rows
     return np.asarray(data, dtype=dtype)
+
+
+class SpilledIds(Sequence[str]):
+    """Record ids in corpus order, in a file with an offset per id (8 bytes in memory a record,
+    not a Python string of ~60): what ``corpus.ids`` is in a streamed audit."""
+
+    FLUSH = 65536
+
+    def __init__(self) -> None:
+        self._spill = Spill()
+        self._path = self._spill.folder / "ids.bin"
+        self._path.touch()
+        self._ends: list[np.ndarray] = []  # end offsets, flushed a block at a time
+        self._flushed = 0
+        self._pending: list[str] = []
+        self._size = 0
+        self._reader: Any = None
+
+    def append(self, record_id: str) -> None:
+        self._pending.append(record_id)
+        if len(self._pending) >= self.FLUSH:
+            self._flush()
+
+    def extend(self, ids: Iterable[str]) -> None:
+        for record_id in ids:
+            self.append(record_id)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = [i.encode("utf-8") for i in self._pending]
+        ends = self._size + np.cumsum([len(d) for d in data], dtype=np.int64)
+        with self._path.open("ab") as handle:
+            handle.write(b"".join(data))
+        self._ends.append(ends)
+        self._size = int(ends[-1])
+        self._flushed += len(data)
+        self._pending = []
+        if len(self._ends) > 1:  # one array: lookups stay a single searchsorted-free index
+            self._ends = [np.concatenate(self._ends)]
+
+    def __len__(self) -> int:
+        return self._flushed + len(self._pending)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index >= self._flushed:
+            return self._pending[index - self._flushed]
+        ends = self._ends[0]
+        start = int(ends[index - 1]) if index else 0
+        if self._reader is None:
+            self._reader = self._path.open("rb")
+        self._reader.seek(start)
+        return str(self._reader.read(int(ends[index]) - start).decode("utf-8"))
+
+    def __iter__(self) -> Iterator[str]:
+        for index in range(len(self)):
+            yield self[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
