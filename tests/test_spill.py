@@ -147,3 +147,15 @@ def test_spilled_ids_read_back_in_order(monkeypatch) -> None:
     assert ids == expected and list(ids) == expected and ids != expected[:-1]
     with pytest.raises(IndexError):
         ids[50]
+
+
+def test_kmeans_fitted_on_a_capped_sample_still_finds_the_copies() -> None:
+    from credo.filters.ann import kmeans_pairs
+
+    vectors = _planted_vectors(4000, copies=60)
+    column = Spill().column("v", vectors.shape[1], vectors.dtype)
+    column.add(vectors)
+    capped = AnnConfig(exact_max=0, list_rows=100, sample_max=400)  # 40 lists on 400 rows
+    pairs, _ = kmeans_pairs(column, 0.95, capped)
+    copies = {int(b) for _, b in pairs.tolist() if b >= 4000 - 60}
+    assert len(copies) >= 0.9 * 60
