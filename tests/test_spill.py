@@ -64,6 +64,9 @@ def test_spilled_rows_read_back_what_was_written(tmp_path: Path, monkeypatch) ->
         column[[9, 0, 5]], data[[9, 0, 5]]
     )
     assert np.array_equal(column[3], data[3])
+    monkeypatch.setattr("credo.filters.spill.BLOCK_BYTES", 12)  # windows of two rows
+    scattered = np.array([7, 0, 9, 3, 3, 4])
+    assert np.array_equal(column[scattered], data[scattered])
     centred, spilled = data.copy(), Spill().column("c", 3, np.float16)
     spilled.add(data)
     centre_rows(centred, block=4)

@@ -83,14 +83,28 @@ class SpilledRows:
             rows.tofile(handle)
 
     def take(self, index: np.ndarray) -> np.ndarray:
-        """The rows at ``index`` (any order), through a memory map dropped on return."""
-        if not len(index) or not self.rows:
-            return np.zeros((len(index), self.width), dtype=self.dtype)
-        mapped = np.memmap(self.path, dtype=self.dtype, mode="r", shape=(self.rows, self.width))
-        try:
-            return np.asarray(mapped[np.asarray(index)])
-        finally:
+        """The rows at ``index`` (any order), gathered through a memory map of one ~64 MB
+        window of the file at a time, each dropped before the next: a scattered sample of
+        the rows would otherwise bring most of the file's pages into the process."""
+        index = np.asarray(index, dtype=np.int64)
+        out = np.empty((len(index), self.width), dtype=self.dtype)
+        if not len(index):
+            return out
+        order = np.argsort(index, kind="stable")
+        wanted = index[order]
+        step, row_bytes = self.block_rows(), self.width * self.dtype.itemsize
+        edges = np.searchsorted(wanted, np.arange(0, self.rows + step, step))
+        for window, start in enumerate(range(0, self.rows, step)):
+            lo, hi = edges[window], edges[window + 1]
+            if lo == hi:
+                continue
+            rows = min(step, self.rows - start)
+            mapped = np.memmap(
+                self.path, self.dtype, "r", offset=start * row_bytes, shape=(rows, self.width)
+            )
+            out[order[lo:hi]] = mapped[wanted[lo:hi] - start]
             del mapped
+        return out
 
     def __getitem__(self, index: Any) -> np.ndarray:
         """Fancy or slice indexing, as on an array (what the pair searches do)."""
