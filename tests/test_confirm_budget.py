@@ -49,3 +49,26 @@ def test_contamination_keeps_each_evals_best_candidates() -> None:
     assert sorted(best_per_row(sims, 0.6, 10)) == [(0, 0), (0, 1), (0, 2), (0, 4)]
     found = {(0, 1): 0.7, (0, 3): 0.9, (0, 5): 0.9, (1, 2): 0.65, (0, 7): 0.8}
     assert capped(found, 2) == {(0, 3): 0.9, (0, 5): 0.9, (1, 2): 0.65}
+
+
+def test_the_cluster_table_says_when_candidates_overflowed_the_budget() -> None:
+    from credo.filters.dedup import cluster_table
+    from credo.filters.report import CheckReport
+
+    section = {
+        "clusters": [],
+        "cluster_count": 0,
+        "removed": 0,
+        "params": {
+            "candidate_records": 19_000,
+            "confirm_budget_rows": 2_200,
+            "unconfirmed_pairs": 38_011,
+        },
+    }
+    (table,) = cluster_table(CheckReport("semantic_duplicate", [], section))
+    assert (
+        "19000 records" in table.note and "38011 candidate pairs were not confirmed" in table.note
+    )
+    section["params"]["unconfirmed_pairs"] = 0
+    (quiet,) = cluster_table(CheckReport("semantic_duplicate", [], section))
+    assert "not confirmed" not in quiet.note
