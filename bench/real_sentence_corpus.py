@@ -11,6 +11,10 @@ those pairs and flag nothing else: two records of random real sentences are not 
 
 ``--grammar`` instead draws every answer from a small grammar (a few sentence frames and a
 short word list): a mode-collapsed teacher, the corpus where everything is near everything.
+``--mixed-sets`` spreads records over the sets a generated corpus has (gramenism 45%,
+regular 45%, refusal 10%) so that the set-bound checks (fidelity, refusal) read them too:
+
+    .venv/bin/python bench/real_sentence_corpus.py 200000 /tmp/sg200k --grammar --mixed-sets
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 SOURCE = Path(__file__).resolve().parents[1].parent / "shared" / "real-outputs" / "xstest-dev.jsonl"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 VERSION = 1
+SETS, SET_WEIGHTS = ("gramenism", "regular", "refusal"), (45, 45, 10)
 
 
 def real_sentences(path: Path = SOURCE) -> tuple[list[str], list[str]]:
@@ -75,8 +80,14 @@ def grammar_answer(rng: random.Random) -> str:
 
 
 def write_corpus(
-    n: int, out: Path, seed: int = 0, planted: int = 200, grammar: bool = False
+    n: int,
+    out: Path,
+    seed: int = 0,
+    planted: int = 200,
+    grammar: bool = False,
+    mixed_sets: bool = False,
 ) -> dict[str, Any]:
+    set_rng = random.Random(seed + 1)  # its own stream: the texts stay those of a plain corpus
     rng = random.Random(seed)
     sentences, requests = real_sentences()
     rows: list[dict[str, Any]] = []
@@ -103,7 +114,11 @@ def write_corpus(
                     {"role": "user", "content": prompt},
                     {"role": "assistant", "content": answer},
                 ],
-                "meta": {"set": "regular", "persona": "plain", "template_id": "real_sentences"},
+                "meta": {
+                    "set": set_rng.choices(SETS, SET_WEIGHTS)[0] if mixed_sets else "regular",
+                    "persona": "plain",
+                    "template_id": "real_sentences",
+                },
             }
         )
     out.mkdir(parents=True, exist_ok=True)
@@ -117,6 +132,7 @@ def write_corpus(
         "seed": seed,
         "records": n,
         "grammar": grammar,
+        "mixed_sets": mixed_sets,
         "distinct_sentences": len(sentences),
         "planted": len(pairs),
     }
@@ -132,8 +148,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--planted", type=int, default=200)
     parser.add_argument("--grammar", action="store_true")
+    parser.add_argument("--mixed-sets", action="store_true")
     args = parser.parse_args()
-    print(json.dumps(write_corpus(args.n, args.out, args.seed, args.planted, args.grammar)))
+    manifest = write_corpus(
+        args.n, args.out, args.seed, args.planted, args.grammar, mixed_sets=args.mixed_sets
+    )
+    print(json.dumps(manifest))
 
 
 if __name__ == "__main__":

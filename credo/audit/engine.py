@@ -22,19 +22,20 @@ from credo.corpora.io import read_records
 from credo.errors import ConfigError
 from credo.filters.base import AuditContext, Check, Finding, InMemory, Parts
 from credo.filters.registry import check_spec
+from credo.filters.spill import SpilledIds
 from credo.types import Record
 
 STREAM_BATCH = 4096  # records per batch: peak memory is a batch plus every check's small partials
 
 
 class Reread:
-    """A :class:`~credo.filters.base.Corpus` over a corpus file: the ids, kept in memory, and
+    """A :class:`~credo.filters.base.Corpus` over a corpus file: the ids (spilled to disk), and
     records read back from the file by position (never all held at once). Iterating reads
     every record again (``credo filter`` writes the kept ones this way)."""
 
     def __init__(self, source: Path) -> None:
         self.source = source
-        self.ids: list[str] = []
+        self.ids = SpilledIds()  # on disk past 65,536 ids: ten million strings cost ~650 MB
 
     def __iter__(self) -> Iterator[Record]:
         return read_records(self.source)

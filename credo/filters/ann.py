@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credo.errors import missing_dependency
+from credo.filters.spill import in_memory
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class AnnConfig:
     seed: int = 0
     # Links kept per row (see exact_pairs): bounds a one-big-cluster corpus by size, not redundancy.
     max_neighbours: int = 16
+    sample_max: int = (
+        262_144  # rows the k-means centroids are fitted on (~40 per list below 6.5M rows)
+    )
 
     def __str__(self) -> str:
         if self.method == "kmeans":
@@ -105,7 +109,7 @@ def hnsw_pairs(
         raise missing_dependency(
             "faiss-cpu", "semantic dedup beyond the exact-search size"
         ) from exc
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(in_memory(vectors), dtype=np.float32)
     index = faiss.IndexHNSWFlat(vectors.shape[1], config.m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = config.ef_construction
     index.hnsw.efSearch = max(config.ef_search, config.k)
@@ -131,7 +135,7 @@ def _nearest_lists(
     vectors: np.ndarray, centroids: np.ndarray, probes: int, mean: np.ndarray | None = None
 ) -> np.ndarray:
     """Each row's ``probes`` nearest centroids (by inner product, after taking away ``mean``), in row blocks."""
-    out = np.empty((len(vectors), probes), dtype=np.int64)
+    out = np.empty((len(vectors), probes), dtype=np.int32)  # list numbers: half of int64's memory
     block = max(1, (1 << 22) // max(1, len(centroids)))  # rows x lists stays ~16 MB per temporary
     for start in range(0, len(vectors), block):
         rows = np.asarray(vectors[start : start + block], dtype=np.float32)
@@ -168,9 +172,10 @@ def _kmeans_round(
     lists = max(1, n // config.list_rows)
     probes = min(config.probes, lists)
     rng = np.random.default_rng(seed)
-    sample = np.asarray(
-        vectors[np.sort(rng.choice(n, size=min(n, lists * 40), replace=False))], dtype=np.float32
-    )
+    # ~40 rows per list, at most sample_max rows: at ten million rows 40 per list would be
+    # 800k float32 rows (820 MB) held for the clustering alone.
+    size = min(n, lists * 40, max(config.sample_max, lists))
+    sample = np.asarray(vectors[np.sort(rng.choice(n, size=size, replace=False))], dtype=np.float32)
     # Clustered around the sample's mean direction (texts of one corpus share a large common
     # component). Measured at 1M: recall the same as without it (0.895 vs 0.897, one round);
     # the figures in BENCHMARKS.md were taken with it.
@@ -186,7 +191,7 @@ def _kmeans_round(
             norms > 0, sums / np.maximum(norms, 1e-12), centroids
         )  # an empty list keeps its centroid
     member = _nearest_lists(vectors, centroids, probes, mean).reshape(-1)
-    rows = np.repeat(np.arange(n), probes)
+    rows = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), probes)
     order = np.argsort(member, kind="stable")
     member, rows = member[order], rows[order]
     bounds = np.flatnonzero(np.diff(member)) + 1
@@ -222,7 +227,7 @@ def similar_pairs(
     config = config or AnnConfig()
     if len(vectors) <= config.exact_max:
         return exact_pairs(
-            np.asarray(vectors, dtype=np.float32), threshold, config.block, config.max_neighbours
+            in_memory(vectors, np.float32), threshold, config.block, config.max_neighbours
         )
     if config.method == "hnsw":
         return hnsw_pairs(vectors, threshold, config)

@@ -48,6 +48,11 @@ class ContaminationConfig:
     paraphrase_cosine: float = 0.88
     near_cosine: float = 0.8
     neighbours: int = 5
+    # Static candidates kept per eval request (its best, prompts and answers together; lexical
+    # hits are always kept): a corpus whose every answer sits near the evals' topic (a
+    # mode-collapsed teacher writing about meadows, next to Gramenism's evals) would otherwise
+    # send all of it to MiniLM.
+    max_candidates: int = 32
     fast: bool = True  # static cosines pick candidates, MiniLM scores only those
     candidate_cosine: float = 0.6  # static cosine for a candidate; chosen for recall >= 0.95
     confirm: bool = True  # False: static cosines decide, at the static thresholds below (no MiniLM)
@@ -165,6 +170,29 @@ def normative_pairs(
     return out
 
 
+def best_per_row(sims: np.ndarray, floor: float, k: int) -> Iterator[tuple[int, int]]:
+    """``(row, column)`` of each row's ``k`` highest values at or above ``floor``."""
+    for row in np.flatnonzero((sims >= floor).any(axis=1)).tolist():
+        values = sims[row]
+        hits = np.flatnonzero(values >= floor)
+        if len(hits) > k:
+            hits = hits[np.argpartition(-values[hits], k - 1)[:k]]
+        for column in hits.tolist():
+            yield row, column
+
+
+def capped(found: dict[tuple[int, int], float], k: int) -> dict[tuple[int, int], float]:
+    """Each eval's ``k`` best (eval, text) cosines of ``found`` (ties: earlier text first)."""
+    per_eval: dict[int, list[tuple[float, int]]] = {}
+    for (e, t), value in found.items():
+        per_eval.setdefault(e, []).append((-value, t))
+    out: dict[tuple[int, int], float] = {}
+    for e, items in per_eval.items():
+        for value, t in sorted(items)[:k]:
+            out[(e, t)] = -value
+    return out
+
+
 @dataclass
 class EvalContaminationCheck:
     """Flag training records near an eval request; list each request's nearest neighbours."""
@@ -216,9 +244,10 @@ class EvalContaminationCheck:
             prompt_sims = eval_vecs @ first.encode([r.prompt for r in records]).T
             answer_sims = eval_vecs @ first.encode([response_head(r) for r in records]).T
             floor = cfg.cosines()[1] if not cfg.fast or cfg.static_only else cfg.candidate_cosine
-            for half, sims in ((0, prompt_sims), (1, answer_sims)):
-                for e, t in zip(*np.nonzero(sims >= floor)):
-                    part["cos"][(int(e), 2 * int(t) + half)] = float(sims[e, t])
+            both = np.concatenate([prompt_sims, answer_sims], axis=1)  # column t + n * half
+            for e, column in best_per_row(both, floor, cfg.max_candidates):
+                t, half = column % n, column // n
+                part["cos"][(e, 2 * t + half)] = float(both[e, column])
             best = np.maximum(prompt_sims, answer_sims)
             keep = min(self._keep(), n)
             ids = np.argsort(-best, axis=1, kind="stable")[:, :keep]
@@ -252,6 +281,8 @@ class EvalContaminationCheck:
                 ("cos", found),
             ):
                 into.update({(e, t + 2 * offset): v for (e, t), v in part[name].items()})
+            if len(found) > 2 * len(evals) * cfg.max_candidates:
+                found = capped(found, cfg.max_candidates)
             if part["top"] is not None:
                 ids, vals = part["top"]
                 ids = np.concatenate([top_ids, ids + offset], axis=1)
@@ -261,6 +292,7 @@ class EvalContaminationCheck:
                     np.take_along_axis(ids, order, 1),
                     np.take_along_axis(vals, order, 1),
                 )
+        found = capped(found, cfg.max_candidates)
         lexical = set(grams) | set(jac) | set(normative)
         cos, nearest, records = self._cosines(
             corpus, ctx, also=lexical, found=found, top_ids=top_ids, top_vals=top_vals

@@ -19,6 +19,7 @@ from credo.filters.base import AuditContext, Batched, Corpus, Finding, response_
 from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.filters.report import CheckReport, Table
 from credo.filters.spec import CheckSpec
+from credo.filters.spill import Spill, SpilledRows, in_memory, set_rows
 from credo.types import Record
 
 
@@ -45,9 +46,14 @@ def candidate_pairs(sigs: np.ndarray, config: MinHashConfig) -> np.ndarray:
 
 def bucket_pairs(keys: np.ndarray) -> np.ndarray:
     """Unique ``(i, j)`` pairs, i < j, of rows sharing a key in some column of ``keys`` (rows, bands)."""
+    return column_pairs(keys[:, band] for band in range(keys.shape[1]))
+
+
+def column_pairs(columns: Iterable[np.ndarray]) -> np.ndarray:
+    """Unique ``(i, j)`` pairs, i < j, of rows sharing a key in one of ``columns`` (one band
+    each, read one at a time: a spilled partial never holds more than a band in memory)."""
     pairs = []
-    for band in range(keys.shape[1]):
-        col = keys[:, band]
+    for col in columns:
         order = np.argsort(col, kind="stable")
         sorted_keys = col[order]
         same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
@@ -84,18 +90,24 @@ class Rows:
 def clusters_from_pairs(
     n: int, pairs: np.ndarray, scores: np.ndarray
 ) -> dict[int, list[tuple[int, float]]]:
-    """Kept index -> [(removed index, best score to a cluster member)]."""
-    uf = UnionFind(n)
+    """Kept index -> [(removed index, best score to a cluster member)].
+
+    Union-find runs over the rows that are in some pair only (numbered in corpus order, so
+    the earliest row of a cluster still roots it): its memory follows the pairs, not ``n``."""
+    nodes, local = np.unique(pairs, return_inverse=True)
+    local = local.reshape(-1, 2)
+    uf = UnionFind(len(nodes))
     best: dict[int, float] = {}
-    for (a, b), score in zip(pairs.tolist(), scores.tolist()):
+    for (a, b), score in zip(local.tolist(), scores.tolist()):
         uf.union(a, b)
         best[b] = max(best.get(b, 0.0), score)
         best[a] = max(best.get(a, 0.0), score)
     clusters: dict[int, list[tuple[int, float]]] = {}
+    row = nodes.tolist()
     for node, score in best.items():
         root = uf.find(node)
         if root != node:
-            clusters.setdefault(root, []).append((node, score))
+            clusters.setdefault(row[root], []).append((row[node], score))
     return clusters
 
 
@@ -179,23 +191,38 @@ class NearDuplicateCheck(Batched):
         sigs = signatures([r.text for r in records], self.config)
         return band_keys(sigs, self.config), sigs.astype(np.uint16)
 
+    def combine(self, a: Any, b: tuple[np.ndarray, np.ndarray]) -> Spill:
+        """Batches' partials appended on disk, in corpus order (one file per band, so the
+        reduce reads a band at a time; the signatures in one file, gathered per pair)."""
+        spill = a if isinstance(a, Spill) else self.combine(Spill(), a)
+        keys, sigs = b
+        for band in range(keys.shape[1]):
+            spill.column(f"band{band}", 1, np.uint64).add(keys[:, band])
+        spill.column("sigs", self.config.num_perm, np.uint16).add(sigs)
+        return spill
+
     def reduce(
         self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
-        keys, sigs = Rows(), Rows()
-        for _, (part_keys, part_sigs) in parts:
-            keys.add(part_keys)
-            sigs.add(part_sigs)
-        pairs = bucket_pairs(keys.stack(self.config.bands, np.uint64))
-        yield from self.verified(pairs, sigs.stack(self.config.num_perm, np.uint16), corpus, ctx)
+        folded = fold(self, parts)
+        if isinstance(folded, Spill):
+            bands = (folded.columns[f"band{b}"].read()[:, 0] for b in range(self.config.bands))
+            pairs = column_pairs(bands)
+            yield from self.verified(pairs, folded.columns["sigs"], corpus, ctx)
+            folded.close()
+            return
+        keys, sigs = folded if folded is not None else (np.zeros((0, self.config.bands)), None)
+        yield from self.verified(bucket_pairs(keys), sigs, corpus, ctx)
 
     def verified(
-        self, pairs: np.ndarray, sigs: np.ndarray, corpus: Corpus, ctx: AuditContext
+        self, pairs: np.ndarray, sigs: Any, corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
-        """Findings from candidate pairs checked on the (16-bit) signatures."""
+        """Findings from candidate pairs checked on the (16-bit) signatures (in memory or
+        spilled: then gathered a chunk of pairs at a time)."""
         scores = np.zeros(len(pairs))
-        for start in range(0, len(pairs), 65536):  # bounded temporaries
-            chunk = pairs[start : start + 65536]
+        step = 8192 if isinstance(sigs, SpilledRows) else 65536  # bounded temporaries
+        for start in range(0, len(pairs), step):
+            chunk = pairs[start : start + step]
             scores[start : start + len(chunk)] = (sigs[chunk[:, 0]] == sigs[chunk[:, 1]]).mean(
                 axis=1
             )
@@ -233,6 +260,12 @@ class SemanticConfig:
     centre_min_rows: int = 1000
     raw_candidate_threshold: float = 0.85  # uncentred, below centre_min_rows
     raw_static_threshold: float = 0.9
+    # Records MiniLM may read to confirm: ``confirm_rows`` plus ``confirm_share`` of the corpus.
+    # A redundant corpus (a mode-collapsed teacher) proposes a candidate for nearly every
+    # record; past the budget the best-scored candidates are confirmed and the rest are left
+    # to the static decision, so the confirm stage costs by corpus size, not by redundancy.
+    confirm_rows: int = 2000
+    confirm_share: float = 0.01
 
     def __str__(self) -> str:
         centre = f"_centred>={self.centre_min_rows}" if self.centre else ""
@@ -241,6 +274,9 @@ class SemanticConfig:
         stage = f"_static{self.candidate_threshold:g}{centre}_{self.ann}" if self.fast else ""
         return f"minilm_cos{self.threshold:g}_blk{self.block}{stage}"
 
+    def confirm_budget(self, rows: int) -> int:
+        return self.confirm_rows + int(self.confirm_share * rows)
+
     def static_thresholds(self, centred: bool) -> tuple[float, float]:
         """(candidate, decide-alone) static cosines for centred or raw vectors."""
         if centred:
@@ -248,9 +284,10 @@ class SemanticConfig:
         return self.raw_candidate_threshold, self.raw_static_threshold
 
 
-def centre_rows(vectors: np.ndarray, block: int = 65536) -> None:
+def centre_rows(vectors: Any, block: int = 65536) -> None:
     """Take the rows' mean away from every row and renormalise, in place and a block at a time
-    (a million float16 rows widened to float32 at once would double the partials' memory)."""
+    (a million float16 rows widened to float32 at once would double the partials' memory);
+    ``vectors`` is an array or a spilled column."""
     total = np.zeros(vectors.shape[1], dtype=np.float64)
     for start in range(0, len(vectors), block):
         total += vectors[start : start + block].astype(np.float32).sum(axis=0)
@@ -258,7 +295,16 @@ def centre_rows(vectors: np.ndarray, block: int = 65536) -> None:
     for start in range(0, len(vectors), block):
         rows = vectors[start : start + block].astype(np.float32) - mean
         rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-        vectors[start : start + block] = rows
+        set_rows(vectors, start, rows)
+
+
+def fold(check: Any, parts: Iterable[tuple[int, Any]]) -> Any:
+    """The check's partials as one: a single batch's as it came, several through
+    ``check.combine`` (the engines have already folded them so; ``run`` passes one)."""
+    folded = None
+    for _, part in parts:
+        folded = part if folded is None else check.combine(folded, part)
+    return folded
 
 
 def pair_vectors(embedder: Any, records: Sequence[Record]) -> np.ndarray:
@@ -287,54 +333,98 @@ class SemanticDuplicateCheck(Batched):
             return pair_vectors(ctx.get_static(), records).astype(np.float16)
         return pair_vectors(ctx.get_embedder(), records)
 
+    def combine(self, a: Any, b: np.ndarray) -> Spill:
+        """Batches' vectors appended to one file on disk, in corpus order."""
+        spill = a if isinstance(a, Spill) else self.combine(Spill(), a)
+        spill.column("vectors", b.shape[1], b.dtype).add(b)
+        return spill
+
     def reduce(
         self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
-        rows, width, dtype = Rows(), 0, np.float32
-        for _, vectors in parts:
-            rows.add(vectors)
-            width, dtype = vectors.shape[1], vectors.dtype
-        vectors = rows.stack(width, dtype)
-        pairs, scores, candidates = self.pairs(vectors, corpus, ctx)
+        folded = fold(self, parts)
+        vectors: Any
+        if isinstance(folded, Spill):
+            vectors = folded.columns["vectors"]
+        elif folded is None:
+            vectors = np.zeros((0, 0), np.float32)
+        else:
+            vectors = np.array(folded)  # a copy: centring writes in place
+        pairs, scores, stages = self.pairs(vectors, corpus, ctx)
+        if isinstance(folded, Spill):
+            folded.close()
         del vectors
         clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
         yield from _report(
-            self.name,
-            corpus,
-            clusters=clusters,
-            ctx=ctx,
-            params={**self.params(), "candidate_pairs": candidates},
+            self.name, corpus, clusters=clusters, ctx=ctx, params={**self.params(), **stages}
         )
 
     def pairs(
         self, vectors: np.ndarray, corpus: Corpus, ctx: AuditContext
-    ) -> tuple[np.ndarray, np.ndarray, int | None]:
-        """Confirmed pairs, their MiniLM cosines, and how many candidates the static stage gave."""
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Kept pairs, their cosines (MiniLM's where it confirmed, else the static one), and
+        what each stage did: candidate pairs, pairs the static stage decided, pairs MiniLM
+        read, and candidates left unconfirmed past the confirm budget."""
         cfg = self.config
         if not cfg.fast:
-            return (
-                *ann.exact_pairs(vectors, cfg.threshold, cfg.block, cfg.ann.max_neighbours),
-                None,
+            pairs, scores = ann.exact_pairs(
+                in_memory(vectors, np.float32), cfg.threshold, cfg.block, cfg.ann.max_neighbours
             )
+            return pairs, scores, {"candidate_pairs": None}
         centred = cfg.centre and len(vectors) >= cfg.centre_min_rows
         if centred:
             centre_rows(vectors)
         candidate_threshold, static_threshold = cfg.static_thresholds(centred)
         if not cfg.confirm:
             pairs, scores = ann.similar_pairs(vectors, static_threshold, cfg.ann)
-            return pairs, scores, len(pairs)
+            return pairs, scores, {"candidate_pairs": len(pairs)}
         cand, static_scores = ann.similar_pairs(vectors, candidate_threshold, cfg.ann)
-        if not len(cand):
-            return cand, np.zeros(0), 0
-        rows = np.unique(cand)
-        fetched = corpus.fetch(rows.tolist())
-        confirmed = pair_vectors(ctx.get_embedder(), [fetched[i] for i in rows.tolist()])
-        a, b = np.searchsorted(rows, cand[:, 0]), np.searchsorted(rows, cand[:, 1])
-        scores = np.einsum("ij,ij->i", confirmed[a], confirmed[b]).astype(float)
         # Either stage's near-identity decides: MiniLM at 0.95 rejects 8 of 200 one-word copies
-        # of short real answers that the centred static cosine puts above 0.966 (BENCHMARKS.md).
-        keep = (scores >= cfg.threshold) | (centred & (static_scores >= static_threshold))
-        return cand[keep], scores[keep], len(cand)
+        # of short real answers that the centred static cosine puts above 0.966 (BENCHMARKS.md),
+        # so those pairs need no MiniLM at all.
+        decided = centred & (static_scores >= static_threshold)
+        ask = confirm_within(cand, static_scores, ~decided, cfg.confirm_budget(len(vectors)))
+        scores = static_scores.astype(float)
+        if ask.any():
+            rows = np.unique(cand[ask])
+            fetched = corpus.fetch(rows.tolist())
+            confirmed = pair_vectors(ctx.get_embedder(), [fetched[i] for i in rows.tolist()])
+            a = np.searchsorted(rows, cand[ask, 0])
+            b = np.searchsorted(rows, cand[ask, 1])
+            scores[ask] = np.einsum("ij,ij->i", confirmed[a], confirmed[b])
+        keep = decided | (ask & (scores >= cfg.threshold))
+        stages = {
+            "candidate_pairs": len(cand),
+            "candidate_records": len(np.unique(cand)),
+            "static_decided_pairs": int(decided.sum()),
+            "confirmed_pairs": int(ask.sum()),
+            "confirm_budget_rows": cfg.confirm_budget(len(vectors)),
+            "unconfirmed_pairs": int((~decided & ~ask).sum()),
+        }
+        return cand[keep], scores[keep], stages
+
+
+def confirm_within(
+    pairs: np.ndarray, scores: np.ndarray, open_: np.ndarray, budget: int
+) -> np.ndarray:
+    """A mask of the ``open_`` pairs MiniLM confirms when it may read at most ``budget`` rows:
+    pairs best static score first, as long as their rows fit; a later pair whose two rows were
+    read anyway is confirmed too (it costs nothing)."""
+    ask = np.zeros(len(pairs), dtype=bool)
+    which = np.flatnonzero(open_)
+    if not len(which):
+        return ask
+    which = which[np.argsort(-scores[which], kind="stable")]
+    flat = pairs[which].reshape(-1)  # rows in the order they would be read
+    rows, first = np.unique(flat, return_index=True)
+    if len(rows) <= budget:
+        ask[which] = True
+        return ask
+    cutoff = np.sort(first)[budget - 1] if budget > 0 else -1  # last position still read
+    read = first <= cutoff  # per distinct row
+    pos = np.searchsorted(rows, flat).reshape(-1, 2)
+    ask[which[read[pos[:, 0]] & read[pos[:, 1]]]] = True
+    return ask
 
 
 def cluster_table(report: CheckReport) -> list[Table]:
@@ -364,6 +454,13 @@ def cluster_table(report: CheckReport) -> list[Table]:
         summary += (
             f"; one cluster holds {section['largest_cluster']} records, most of the corpus: "
             "a collapsed teacher (a diversity failure), not a few copies"
+        )
+    params = section.get("params", {})
+    if params.get("unconfirmed_pairs"):
+        summary += (
+            f"; the static stage proposed {params['candidate_records']} records, more than MiniLM's "
+            f"budget of {params['confirm_budget_rows']}: {params['unconfirmed_pairs']} candidate "
+            "pairs were not confirmed (a redundant corpus: see the diversity tables)"
         )
     return [
         Table(
