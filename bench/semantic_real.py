@@ -75,15 +75,18 @@ def semhash_run(folder: Path) -> dict[str, Any]:
     result = semhash.self_deduplicate(threshold=0.9)
     wall = time.perf_counter() - began
     removed = (
-        {rows[texts.index(t)]["id"] for t in result.filtered}
+        # SemHash 0.5 lists DuplicateRecord objects (the text is .record); older, the texts
+        {rows[texts.index(getattr(t, "record", t))]["id"] for t in result.filtered}
         if hasattr(result, "filtered")
         else set()
     )
     return {
         "wall_s": round(wall, 1),
         "records_per_s": round(len(rows) / wall),
-        "removed": len(result.duplicates) if hasattr(result, "duplicates") else None,
-        "planted_found": len(copies & removed) if removed else None,
+        "removed": len(removed),
+        "planted_found": len(copies & removed),
+        # every removed record that is not a planted copy is spurious (as for credo's flags)
+        "spurious": len(removed - copies),
     }
 
 
