@@ -190,3 +190,15 @@ def test_study_heldout_agreement_with_the_shipped_classifier() -> None:
 def test_shipped_weights_were_fitted_on_the_shared_data() -> None:
     # Rerunning `python -m credo.judges.train_classifier` reads the same rows and labels.
     assert manifest_sha256(training_examples()) == shipped().meta["data_manifest_sha256"]
+
+
+def test_repeated_pairs_are_scored_once_and_land_in_their_rows() -> None:
+    model = shipped()
+    rows = _fixture()[:6]
+    requests = [e.request for e in rows]
+    responses = [e.response for e in rows]
+    alone = model.proba(requests, responses)
+    # the same pairs, repeated and shuffled: every row gets its own pair's probabilities
+    order = [3, 0, 3, 5, 1, 0, 2, 4, 4, 5]
+    repeated = model.proba([requests[i] for i in order], [responses[i] for i in order])
+    np.testing.assert_allclose(repeated, alone[order], rtol=1e-6)

@@ -236,7 +236,19 @@ class RefusalClassifier:
         return out
 
     def proba(self, requests: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities, ``(n, 3)`` in :data:`CLASSES` order."""
+        """Calibrated probabilities, ``(n, 3)`` in :data:`CLASSES` order.
+
+        Each distinct (request, response) pair is featurised once: a mode-collapsed corpus
+        repeats its answers, and the features are most of the cost."""
+        first: dict[tuple[str | None, str], int] = {}
+        where = [first.setdefault(pair, len(first)) for pair in zip(requests, responses)]
+        if len(first) == len(where):
+            return self._proba(requests, responses)
+        distinct = list(first)
+        probs = self._proba([q for q, _ in distinct], [r for _, r in distinct])
+        return probs[np.asarray(where, dtype=np.int64)]
+
+    def _proba(self, requests: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         z = self.logits(requests, responses) / self.temperature
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
