@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from credo.cli.main import exit_code
+from credo.errors import BackendError
 from credo.generators.fake_backend import FakeBackend
 from credo.judges import judge_file
 from credo.judges.run import JudgeOptions
@@ -109,6 +110,26 @@ def test_llm_judge_beside_offline_unparseable_counted(tmp_path: Path) -> None:
     assert "UNPARSEABLE" in row["three_way"]["categories"]
     assert "accounting" in result.report["judges"]["fake/judge"]
     assert result.report["judges"]["fake/judge"]["rubric"]["name"] == "refusal_v1"
+
+
+def test_a_judge_that_fails_on_every_pair_exits_2_and_keeps_what_it_wrote(tmp_path: Path) -> None:
+    def refuse_service(messages: object) -> str:
+        raise PermissionError("401 invalid api key sk-test-not-a-real-key-000000000000")
+
+    backend = FakeBackend("judge", respond=refuse_service)
+    registry = {"fake": lambda model, **options: backend}
+    source = _write(tmp_path / "in.jsonl", PAIRS)
+    with pytest.raises(BackendError, match="fake/judge: all .* pairs failed") as caught:
+        judge_file(
+            source,
+            tmp_path / "j",
+            options=JudgeOptions(judges=["offline", "fake/judge"]),
+            registry=registry,
+        )
+    assert "sk-test-not-a-real-key" not in str(caught.value)  # the scrubber ran
+    labels = (tmp_path / "j" / "labels.jsonl").read_text().splitlines()
+    assert len(labels) == len(PAIRS)  # the labels were written before the refusal
+    assert (tmp_path / "j" / "report.json").is_file()
 
 
 def test_rejudge_eval_output_against_its_stored_labels(tmp_path: Path) -> None:

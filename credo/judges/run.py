@@ -11,8 +11,8 @@ from credo import defaults
 from credo.corpora.io import dumps, iter_jsonl, repair_text, write_json, write_text
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
-from credo.errors import CorpusError
-from credo.judges.base import LABELS, Pair
+from credo.errors import BackendError, CorpusError
+from credo.judges.base import ERROR, LABELS, Pair
 from credo.judges.labelling import agreement, build_judges, label_counts, label_pairs
 from credo.judges.review import (
     REVIEW_FILE,
@@ -21,6 +21,7 @@ from credo.judges.review import (
     review_csv,
     review_rows,
 )
+from credo.redact import scrub
 
 LABELS_FILE, REPORT_JSON, REPORT_MD = "labels.jsonl", "report.json", "report.md"
 
@@ -249,7 +250,22 @@ def _judge(
     report["provenance"] = provenance()
     write_json(report, out / REPORT_JSON)
     write_text(report_markdown(report), out / REPORT_MD)
+    _refuse_all_failed(judged, out)
     return JudgeRunResult(out, len(items), report)
+
+
+def _refuse_all_failed(judged: dict[str, list], out: Path) -> None:
+    """A judge that failed on every pair gave no result: exit 2 (what was written stays)."""
+    for name, labels in judged.items():
+        if labels and all(j.label == ERROR for j in labels):
+            first = labels[0].rationale or labels[0].raw
+            raise BackendError(
+                scrub(
+                    f"{name}: all {len(labels)} pairs failed (first: {first}) - the labels and "
+                    f"report are kept in {out}; check the model name, its key and the server, "
+                    "then rerun"
+                )
+            )
 
 
 def _write_labels(path: Path, items: list[InputPair], judged: dict[str, list]) -> None:
