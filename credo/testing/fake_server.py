@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from credo.testing._http import KeepAliveHandler
 from credo.testing._wire import error_body, prompt_tokens, success_body
 from credo.testing.fake_batches import BatchFaults, FakeBatches
 from credo.testing.fake_limits import RateLimits
@@ -170,17 +171,9 @@ class _Server(ThreadingHTTPServer):
 
 
 def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: a client pool reuses its connections
-
-        def log_message(self, *args: object) -> None:  # quiet: tests read server.requests
-            return
-
+    class Handler(KeepAliveHandler):
         def setup(self) -> None:
             super().setup()
-            # Headers and body go out as two writes; with Nagle on, the body waits for the
-            # client's delayed ACK (~40 ms a request on loopback).
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._quick_ack()
 
         def _quick_ack(self) -> None:

@@ -33,7 +33,6 @@ import math
 import random
 import re
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from credo.testing._http import KeepAliveHandler
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 TALLY = ("ok", "rate_limited", "prompt_tokens", "max_tokens", "output_tokens")
@@ -298,16 +299,7 @@ def rate_limit_error(provider: str) -> dict[str, Any]:
 
 
 def _handler(sim: ProviderSim) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            return
-
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+    class Handler(KeepAliveHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             if ROUTES.get(self.path) != sim.provider:
