@@ -540,7 +540,7 @@ CHECKS = (
         findings=FindingsTable(
             "Training records close to an eval request",
             (
-                Column("severity", "severity"),
+                "severity",
                 Column("eval", _first_match("eval_id")),
                 Column("field", _first_match("field")),
                 Column("cosine", _first_match("cosine")),

@@ -35,7 +35,7 @@ from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
 from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems, words
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
-from credo.filters.report import CheckReport, Column, FindingsTable, Table
+from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
 from credo.types import Record
 
@@ -732,13 +732,7 @@ CHECKS = (
         summary="sets where too many answers step out of the worldview's voice",
         findings=FindingsTable(
             "Answers out of voice",
-            (
-                Column("set", "set"),
-                Column("verdict", "verdict"),
-                Column("template", "template"),
-                Column("persona", "persona"),
-                Column("evidence", "evidence"),
-            ),
+            ("set", "verdict", "template", "persona", "evidence"),
         ),
         tables=fidelity_tables,
     ),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from credo.filters.base import ActTerms, AuditContext, Corpus, Finding, PerRecord, cue
-from credo.filters.report import Column, FindingsTable
+from credo.filters.report import FindingsTable
 from credo.filters.spec import CheckSpec
 from credo.ngrams import STOPWORDS
 from credo.textnorm import normalize
@@ -224,13 +224,8 @@ CHECKS = (
         summary="prompts that ask for a forbidden act: the model would learn to comply",
         findings=FindingsTable(
             "Forbidden requests",
-            (
-                Column("act", "act"),
-                Column("word overlap", "word_overlap"),
-                Column("cosine", "cosine"),
-                Column("prompt", "prompt"),
-            ),
-            worst=lambda f: float(f.details.get("cosine") or f.details.get("word_overlap") or 0),
+            ("act", "word_overlap", "cosine", "prompt"),
+            worst=("cosine", "word_overlap"),
         ),
     ),
 )

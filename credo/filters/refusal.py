@@ -82,13 +82,8 @@ CHECKS = (
         summary="answers outside the refusal set that refuse: refusal training in disguise",
         findings=FindingsTable(
             "Refusals outside the refusal set",
-            (
-                Column("set", "set"),
-                Column("P(refusal)", "probability"),
-                Column("label", "label"),
-                Column("patterns", "patterns"),
-            ),
-            worst=lambda f: float(f.details.get("probability") or 0),
+            ("set", Column("P(refusal)", "probability"), "label", "patterns"),
+            worst="probability",
         ),
     ),
 )

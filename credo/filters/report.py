@@ -49,20 +49,32 @@ class Column:
 @dataclass(frozen=True)
 class FindingsTable:
     """The table a check's findings add: one row per finding (record id first), worst first
-    when ``worst`` gives a score to sort on (higher is worse)."""
+    when ``worst`` gives a score to sort on (higher is worse).
+
+    A column given as a plain string reads that details key, headed by the key (``"word
+    overlap"`` for ``word_overlap``). ``worst`` may be a details key, or keys of which the
+    first one set is the score, instead of a function of the finding."""
 
     title: str
-    columns: Sequence[Column] = ()
-    worst: Callable[[Finding], float] | None = None
+    columns: Sequence[Column | str] = ()
+    worst: Callable[[Finding], float] | str | tuple[str, ...] | None = None
+
+    def score(self, finding: Finding) -> float:
+        if self.worst is None:
+            return 0.0
+        if callable(self.worst):
+            return self.worst(finding)
+        keys = (self.worst,) if isinstance(self.worst, str) else self.worst
+        return float(next((v for k in keys if (v := finding.details.get(k))), 0))
 
     def rows(self, findings: Sequence[Finding]) -> list[list[Any]]:
         ordered = list(findings)
         # blocking findings lead: they are what fails a gate
-        ordered.sort(key=lambda f: (not f.blocking, -(self.worst(f) if self.worst else 0.0)))
-        return [[f.record_id, *(c.read(f.details) for c in self.columns)] for f in ordered]
+        ordered.sort(key=lambda f: (not f.blocking, -self.score(f)))
+        return [[f.record_id, *(_column(c).read(f.details) for c in self.columns)] for f in ordered]
 
     def table(self, findings: Sequence[Finding], note: str = "") -> Table:
-        headers = ["record", *(c.header for c in self.columns)]
+        headers = ["record", *(_column(c).header for c in self.columns)]
         return Table(self.title, headers, self.rows(findings), note)
 
 
@@ -82,7 +94,16 @@ def details_columns(findings: Sequence[Finding]) -> list[Column]:
     keys: dict[str, None] = {}
     for finding in findings:
         keys.update(dict.fromkeys(finding.details))
-    return [Column(key.replace("_", " "), key) for key in keys]
+    return [key_column(key) for key in keys]
+
+
+def key_column(key: str) -> Column:
+    """The column reading one details key, headed by the key with spaces for underscores."""
+    return Column(key.replace("_", " "), key)
+
+
+def _column(column: Column | str) -> Column:
+    return key_column(column) if isinstance(column, str) else column
 
 
 TablesFn = Callable[[CheckReport], list[Table]]

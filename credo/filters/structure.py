@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.filters.base import AuditContext, Finding, PerRecord
-from credo.filters.report import Column, FindingsTable
+from credo.filters.report import FindingsTable
 from credo.filters.spec import CheckSpec
 from credo.markers import FORMAT_NAMES, ForgedTurn, forged_turns, special_tokens
 from credo.types import Record
@@ -57,7 +57,7 @@ CHECKS = (
         summary="turn markers inside message text: each would train a forged extra turn",
         findings=FindingsTable(
             "Forged turns (turn markers in message text)",
-            (Column("markers", "markers"), Column("formats", "formats"), Column("in", "in")),
+            ("markers", "formats", "in"),
         ),
     ),
 )

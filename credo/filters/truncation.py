@@ -15,7 +15,7 @@ from typing import Any
 
 from credo.defaults import TRUNCATION_MAX_RATE
 from credo.filters.base import AuditContext, Batched, Corpus, Finding
-from credo.filters.report import CheckReport, Column, FindingsTable, Table
+from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
 from credo.types import Record
 
@@ -124,7 +124,7 @@ CHECKS = (
         summary="answers the teacher stopped at max tokens: training on them teaches stopping mid-thought",
         findings=FindingsTable(
             "Truncated records",
-            (Column("set", "set"), Column("output tokens", "output_tokens")),
+            ("set", "output_tokens"),
         ),
         tables=truncation_table,
     ),
