@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from credo import defaults
 from credo.cli._output import finish, to_stderr
 from credo.cli.options import (
-    AsJson,
     Checks,
     CorpusPath,
     Embedding,
-    Engine,
     EvalFile,
     NoEmbedding,
     Overwrite,
-    Quiet,
-    RayAddress,
     SpecWorldview,
-    Workers,
     options_from,
     share_option,
+    with_engine_flags,
 )
 
 
+@with_engine_flags
 def audit(
     path: CorpusPath,
     eval_file: EvalFile = None,
@@ -55,11 +52,7 @@ def audit(
             "Truncation gate: most of a set that may stop at max tokens (default 0: none).",
         ),
     ] = defaults.TRUNCATION_MAX_RATE,
-    engine: Engine = "local",
-    address: RayAddress = None,
-    workers: Workers = 1,
-    as_json: AsJson = False,
-    quiet: Quiet = False,
+    **flags: Any,  # ENGINE_FLAGS
 ) -> None:
     """Audit a corpus; exit 1 when a gate fails (refusal, forbidden request, moral reason, contamination, fidelity).
 
@@ -70,15 +63,15 @@ def audit(
     from credo.audit.reports import render_text, report_json
     from credo.audit.result import verdict
 
-    options = options_from(AuditOptions, locals(), checks=parse_checks(checks))
-    result, target = run_audit(
-        path, out, options=options, progress=None if quiet or as_json else to_stderr
-    )
+    options = options_from(AuditOptions, locals() | flags, checks=parse_checks(checks))
+    quiet, as_json = flags["quiet"] or flags["as_json"], flags["as_json"]
+    result, target = run_audit(path, out, options=options, progress=None if quiet else to_stderr)
     data = {**report_json(result), "verdict": verdict(result), "reports": str(target)}
     # failing gates and their worst records first
     finish(data, as_json, render_text(result, target), 0 if result.passed else 1)
 
 
+@with_engine_flags
 def filter_(
     path: CorpusPath,
     out: Path = typer.Option(..., "--out", help="Folder for the clean corpus."),
@@ -91,11 +84,7 @@ def filter_(
     output_format: str = typer.Option(
         "jsonl", "--output-format", help="jsonl (records.jsonl) or parquet (records.parquet)."
     ),
-    engine: Engine = "local",
-    address: RayAddress = None,
-    workers: Workers = 1,
-    as_json: AsJson = False,
-    quiet: Quiet = False,
+    **flags: Any,  # ENGINE_FLAGS
 ) -> None:
     """Write the clean corpus, rejected.jsonl (reason, kept record for duplicates), manifest and card.
 
@@ -105,10 +94,9 @@ def filter_(
     from credo.audit.filter import dropped_ids
     from credo.audit.options import FilterOptions, parse_checks
 
-    options = options_from(FilterOptions, locals(), checks=parse_checks(checks))
-    result = filter_corpus(
-        path, out, options=options, progress=None if quiet or as_json else to_stderr
-    )
+    options = options_from(FilterOptions, locals() | flags, checks=parse_checks(checks))
+    quiet, as_json = flags["quiet"] or flags["as_json"], flags["as_json"]
+    result = filter_corpus(path, out, options=options, progress=None if quiet else to_stderr)
     removed = len(dropped_ids(result))
     kept = result.records - removed
     data = {

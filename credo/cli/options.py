@@ -6,8 +6,9 @@ from command to command stays in its command."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -100,6 +101,30 @@ Workers = Annotated[
     int,
     typer.Option("--workers", help="Local engine: map the batches in this many processes (1-512)."),
 ]
+# the engine that maps a whole corpus, and what the command prints (audit, filter)
+ENGINE_FLAGS = {
+    "engine": (Engine, "local"),
+    "address": (RayAddress, None),
+    "workers": (Workers, 1),
+    "as_json": (AsJson, False),
+    "quiet": (Quiet, False),
+}
+C = TypeVar("C", bound=Callable[..., None])
+
+
+def with_engine_flags(command: C) -> C:
+    """``command(..., **flags)`` as a command whose last flags are ``ENGINE_FLAGS``, declared
+    once: Typer reads the signature set here and passes those flags in ``flags``."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    engine = [
+        inspect.Parameter(name, kind, default=default, annotation=flag)
+        for name, (flag, default) in ENGINE_FLAGS.items()
+    ]
+    command.__signature__ = signature.replace(parameters=[*own, *engine])  # type: ignore[attr-defined]
+    return command
+
 
 # the audit a corpus needs before it is mixed or exported
 AllowUnaudited = Annotated[
