@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
 from credo import runs
 from credo.corpora.columnar import HF_STATE, PARQUET_FILE, is_columnar, iter_rows
@@ -221,44 +221,46 @@ _Count = Annotated[int, Field(ge=0, le=10**15, strict=True)] | None
 _Text = Annotated[str, Field(strict=True, max_length=10_000)] | None
 
 
-class _Manifest(BaseModel):
-    """The types of the manifest fields credo reads back (corpus, documents, mix, filter, eval):
-    a damaged or hand-edited field is named, not a crash later. Other keys are kept as they are."""
-
-    model_config = ConfigDict(extra="allow")
-    status: _Text = None
-    kind: _Text = None
-    form: _Text = None
-    format: _Text = None
-    records_hash: _Text = None
-    on_short: _Text = None
-    config: _Obj = None
-    counts: dict[str, _Count] | None = None
-    identity: _Obj = None
-    source: _Obj = None
-    provenance: _Obj = None
-    audit: _Obj = None
-    documents: _Obj = None
-    files: _Obj = None
-    forms: dict[str, _Count] | None = None
-    last_run: _Obj = None
-    prices: _Obj = None
-    tokens: _Obj = None
-    teacher_refusals: _Obj = None
-    truncated_by_set: _Obj = None
-    duplicates_dropped: _Obj = None
-    progress: _Obj = None
-    parts: list[dict[str, Any]] | None = None
-    filters: list[Any] | None = None
-    shortfalls: list[str] | None = None
-    planned_jobs: _Count = None
-    size: _Count = None
-    size_requested: _Count = None
-    seed: Annotated[int, Field(strict=True)] | None = None
-    truncated: _Count = None
-    markers_neutralised: _Count = None
-    manifest_version: _Count = None
-    cost_usd: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+# The types of the manifest fields credo reads back (corpus, documents, mix, filter, eval):
+# a damaged or hand-edited field is named, not a crash later. Other keys are kept as they are.
+_MANIFEST_FIELDS: dict[Any, tuple[str, ...]] = {
+    _Text: ("status", "kind", "form", "format", "records_hash", "on_short"),
+    _Count: (
+        "planned_jobs",
+        "size",
+        "size_requested",
+        "truncated",
+        "markers_neutralised",
+        "manifest_version",
+    ),
+    _Obj: (
+        "config",
+        "identity",
+        "source",
+        "provenance",
+        "audit",
+        "documents",
+        "files",
+        "last_run",
+        "prices",
+        "tokens",
+        "teacher_refusals",
+        "truncated_by_set",
+        "duplicates_dropped",
+        "progress",
+    ),
+    dict[str, _Count] | None: ("counts", "forms"),
+    list[dict[str, Any]] | None: ("parts",),
+    list[Any] | None: ("filters",),
+    list[str] | None: ("shortfalls",),
+    Annotated[int, Field(strict=True)] | None: ("seed",),
+    Annotated[float, Field(ge=0, allow_inf_nan=False)] | None: ("cost_usd",),
+}
+_Manifest = create_model(  # type: ignore[call-overload]
+    "_Manifest",
+    __config__=ConfigDict(extra="allow"),
+    **{name: (kind, None) for kind, names in _MANIFEST_FIELDS.items() for name in names},
+)
 
 
 def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:
