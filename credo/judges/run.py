@@ -178,16 +178,8 @@ def judge_file(
         read_human_labels(review.human)  # a damaged review file fails before anything is written
     inputs = [path] + ([review.human] if review.human else [])
     with claim_output(out, inputs=inputs, overwrite=o.overwrite, command="credo judge"):
-        return _judge(
-            path,
-            out,
-            built=built,
-            labels_field=o.labels_field,
-            prompt_field=o.prompt_field,
-            response_field=o.response_field,
-            batch=BatchOptions(poll_interval=o.poll_interval, report=log) if o.batch else None,
-            review=review,
-        )
+        batch = BatchOptions(poll_interval=o.poll_interval, report=log) if o.batch else None
+        return _judge(path, out, built=built, options=o, batch=batch, review=review)
 
 
 @dataclass(frozen=True)
@@ -200,17 +192,16 @@ def _judge(
     path: Path,
     out: Path,
     built: list,
-    labels_field: str | None,
-    prompt_field: str | None,
-    response_field: str | None,
+    options: JudgeOptions,
     batch: Any,
     review: _Review,
 ) -> JudgeRunResult:
+    labels_field = options.labels_field
     if batch is not None:
         from credo.judges.llm import send_in_batches
 
         send_in_batches(built, out, batch)
-    items = read_pairs(path, prompt_field, response_field, labels_field)
+    items = read_pairs(path, options.prompt_field, options.response_field, labels_field)
     if review.human is not None:  # its ids checked against the input before any label is written
         human_agreement(review.human, [i.id for i in items], {})
     judged = label_pairs([i.pair for i in items], built)
