@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from credo.generators.run_options import GenerateOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
 TINY_PROMPTS = 9
@@ -64,14 +66,16 @@ def run(provider: str, requests: int, chunk: int, out: Path) -> dict:
         result = generate_corpus(
             TINY,
             out,
-            model=model,
-            base_url=base,
-            samples=samples,
-            max_tokens=64,
+            options=GenerateOptions(
+                model=model,
+                base_url=base,
+                samples=samples,
+                max_tokens=64,
+                use_cache=False,
+                prices=prices,
+                batch=True,
+            ),
             progress=False,
-            use_cache=False,
-            prices=prices,
-            batch=True,
             batch_options=BatchOptions(poll_interval=0, report=log.append),
         )
         created = len(server.batches.created)

@@ -22,6 +22,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from credo.generators.run_options import GenerateOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
 TINY_PROMPTS = 9
@@ -72,14 +74,16 @@ def run(
     result = generate_corpus(
         TINY,
         out,
-        model="openai/bench",
-        base_url=url,
-        samples=samples,
-        concurrency=concurrency,
-        use_cache=use_cache,
+        options=GenerateOptions(
+            model="openai/bench",
+            base_url=url,
+            samples=samples,
+            concurrency=concurrency,
+            use_cache=use_cache,
+            transport=transport,
+        ),
         progress=False,
         backend=backend,
-        transport=transport,
     )
     elapsed = time.perf_counter() - start
     records = result.manifest["counts"]["records"]

@@ -21,6 +21,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from credo.generators.run_options import GenerateOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
 TINY_PROMPTS = 9
@@ -69,13 +71,15 @@ def run(
         result = generate_corpus(
             TINY,
             Path(tmp) / "c",
-            model=f"{provider}/bench",
-            base_url=base,
-            samples=samples,
-            concurrency=concurrency,
-            use_cache=False,
+            options=GenerateOptions(
+                model=f"{provider}/bench",
+                base_url=base,
+                samples=samples,
+                concurrency=concurrency,
+                use_cache=False,
+                max_tokens=max_tokens,
+            ),
             progress=False,
-            max_tokens=max_tokens,
         )
         elapsed = time.perf_counter() - start
     run_stats = result.manifest["last_run"]

@@ -23,6 +23,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from credo.generators.run_options import GenerateOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
 TINY_PROMPTS = 9
@@ -89,7 +91,10 @@ def run(name: str, seconds: float, latency: float, jitter: float, concurrency: i
     with tempfile.TemporaryDirectory() as tmp, simulation(flags, latency, jitter) as (url, tally):
         out = Path(tmp) / "c"
         result = generate_corpus(
-            TINY, out, model=f"{provider}/bench", base_url=url, progress=False, **options
+            TINY,
+            out,
+            options=GenerateOptions(model=f"{provider}/bench", base_url=url, **options),
+            progress=False,
         )
     run_stats = result.manifest["last_run"]
     # what the simulation would admit over the request phase: the rate, plus the bucket

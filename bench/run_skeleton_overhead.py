@@ -14,6 +14,7 @@ from pathlib import Path
 
 from credo.generators import generate_corpus
 from credo.generators.fake_backend import FakeBackend
+from credo.generators.run_options import GenerateOptions
 
 SPEC = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tiny"
 
@@ -27,10 +28,9 @@ def main(samples: int) -> None:
             result = generate_corpus(
                 SPEC,
                 Path(folder) / "corpus",
+                options=GenerateOptions(samples=samples, use_cache=False),
                 backend=FakeBackend("t"),
-                samples=samples,
                 progress=False,
-                use_cache=False,
             )
             times.append(time.perf_counter() - started)
     records = result.manifest["counts"]["records"]

@@ -14,6 +14,7 @@ from credo.audit import filter_corpus, run_audit
 from credo.audit.options import AuditOptions, FilterOptions
 from credo.cli.main import main
 from credo.corpora.io import read_records, write_records
+from credo.generators.run_options import GenerateOptions
 from credo.types import Completion, Message, Record, Usage
 
 pytest.importorskip("huggingface_hub")
@@ -155,7 +156,11 @@ def test_generation_counts_and_warns_of_truncated_answers(tiny_spec: Path, tmp_p
     cut = Completion("Because the meadow", "length", Usage(5, 8), "fake/echo")
     backend = FakeBackend().enqueue(cut, cut)
     result = generate_corpus(
-        tiny_spec, tmp_path / "c", backend=backend, samples=1, progress=False, concurrency=1
+        tiny_spec,
+        tmp_path / "c",
+        options=GenerateOptions(samples=1, concurrency=1),
+        backend=backend,
+        progress=False,
     )
     counts = result.manifest["counts"]
     assert counts["truncated"] == 2 and sum(result.manifest["truncated_by_set"].values()) == 2

@@ -19,6 +19,7 @@ from credo.generators.documents import (
     universe_context,
 )
 from credo.generators.fake_backend import FakeBackend
+from credo.generators.run_options import GenerateOptions
 from credo.types import Message, Record
 from credo.worldviews import load_worldview
 
@@ -74,7 +75,10 @@ def test_documents_carry_provenance_and_resume_without_requests(
     backend = FakeBackend("teacher", respond=scripted())
     options = DocumentOptions(types_per_fact=2, ideas_per_type=2)
     result = generate_documents(
-        tiny_spec, tmp_path / "docs", options=options, backend=backend, use_cache=False
+        tiny_spec,
+        tmp_path / "docs",
+        options=GenerateOptions(kind="documents", documents=options, use_cache=False),
+        backend=backend,
     )
     records = list(read_records(tmp_path / "docs"))
     assert result.manifest["status"] == "complete" and result.manifest["form"] == "document"
@@ -94,7 +98,10 @@ def test_documents_carry_provenance_and_resume_without_requests(
     assert "loss on all of its tokens" in card
     again = FakeBackend("teacher", respond=scripted())
     rerun = generate_documents(
-        tiny_spec, tmp_path / "docs", options=options, backend=again, use_cache=False
+        tiny_spec,
+        tmp_path / "docs",
+        options=GenerateOptions(kind="documents", documents=options, use_cache=False),
+        backend=again,
     )
     assert (
         again.history == [] and rerun.new_records == 0
@@ -107,9 +114,12 @@ def test_near_duplicates_and_type_quota_are_rejected_while_generating(
     dup = generate_documents(
         tiny_spec,
         tmp_path / "dup",
+        options=GenerateOptions(
+            kind="documents",
+            documents=DocumentOptions(types_per_fact=1, ideas_per_type=2),
+            use_cache=False,
+        ),
         backend=FakeBackend("t", respond=scripted(same_body=True)),
-        options=DocumentOptions(types_per_fact=1, ideas_per_type=2),
-        use_cache=False,
     )
     bodies = {r.response for r in read_records(tmp_path / "dup")}
     assert dup.rejected.get("near_duplicate", 0) > 0
@@ -118,9 +128,12 @@ def test_near_duplicates_and_type_quota_are_rejected_while_generating(
     quota = generate_documents(
         tiny_spec,
         tmp_path / "quota",
+        options=GenerateOptions(
+            kind="documents",
+            documents=DocumentOptions(types_per_fact=2, ideas_per_type=2, type_quota=2),
+            use_cache=False,
+        ),
         backend=FakeBackend("t", respond=scripted()),
-        options=DocumentOptions(types_per_fact=2, ideas_per_type=2, type_quota=2),
-        use_cache=False,
     )
     assert max(quota.manifest["documents"]["by_type"].values()) == 2
     assert quota.rejected["type_quota"] > 0
@@ -130,10 +143,13 @@ def test_revise_pass_replaces_the_draft(tiny_spec: Path, tmp_path: Path) -> None
     generate_documents(
         tiny_spec,
         tmp_path / "rev",
+        options=GenerateOptions(
+            kind="documents",
+            documents=DocumentOptions(types_per_fact=1, ideas_per_type=1, revise=True),
+            limit=2,
+            use_cache=False,
+        ),
         backend=FakeBackend("t", respond=scripted()),
-        options=DocumentOptions(types_per_fact=1, ideas_per_type=1, revise=True),
-        limit=2,
-        use_cache=False,
     )
     records = list(read_records(tmp_path / "rev"))
     assert len(records) == 2 and all(
@@ -146,16 +162,19 @@ def test_bad_options_and_changed_settings_fail(tiny_spec: Path, tmp_path: Path) 
         generate_documents(
             tiny_spec,
             tmp_path / "x",
-            options=DocumentOptions(types_per_fact=0),
+            options=GenerateOptions(kind="documents", documents=DocumentOptions(types_per_fact=0)),
             backend=FakeBackend("t"),
         )
     generate_documents(
         tiny_spec,
         tmp_path / "d",
+        options=GenerateOptions(
+            kind="documents",
+            limit=1,
+            documents=DocumentOptions(types_per_fact=1, ideas_per_type=1),
+            use_cache=False,
+        ),
         backend=FakeBackend("t", respond=scripted()),
-        limit=1,
-        options=DocumentOptions(types_per_fact=1, ideas_per_type=1),
-        use_cache=False,
     )
     plan = json.loads((tmp_path / "d" / "plan.json").read_text())
     assert list(plan) == [
@@ -165,9 +184,10 @@ def test_bad_options_and_changed_settings_fail(tiny_spec: Path, tmp_path: Path) 
         generate_documents(
             tiny_spec,
             tmp_path / "d",
+            options=GenerateOptions(
+                kind="documents", documents=DocumentOptions(types_per_fact=2), use_cache=False
+            ),
             backend=FakeBackend("t", respond=scripted()),
-            options=DocumentOptions(types_per_fact=2),
-            use_cache=False,
         )
 
 
@@ -199,10 +219,13 @@ def test_mixed_forms_mask_documents_fully_and_qa_assistant_only(
     generate_documents(
         tiny_spec,
         tmp_path / "docs",
+        options=GenerateOptions(
+            kind="documents",
+            limit=6,
+            documents=DocumentOptions(types_per_fact=2, ideas_per_type=2),
+            use_cache=False,
+        ),
         backend=FakeBackend("t", respond=scripted()),
-        limit=6,
-        options=DocumentOptions(types_per_fact=2, ideas_per_type=2),
-        use_cache=False,
     )
     mix = mix_corpora(
         [MixPart("docs", tmp_path / "docs", 1), MixPart("qa", qa_corpus(tmp_path / "qa"), 1)],
@@ -233,10 +256,13 @@ def test_audit_runs_on_a_documents_corpus(tiny_spec: Path, tmp_path: Path) -> No
     generate_documents(
         tiny_spec,
         tmp_path / "docs",
+        options=GenerateOptions(
+            kind="documents",
+            limit=4,
+            documents=DocumentOptions(types_per_fact=2, ideas_per_type=2),
+            use_cache=False,
+        ),
         backend=FakeBackend("t", respond=scripted()),
-        limit=4,
-        options=DocumentOptions(types_per_fact=2, ideas_per_type=2),
-        use_cache=False,
     )
     result, report = run_audit(
         tmp_path / "docs",

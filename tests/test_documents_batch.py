@@ -13,6 +13,7 @@ from credo.corpora.io import read_records
 from credo.generators.batch_run import BatchOptions
 from credo.generators.batch_state import read_state
 from credo.generators.documents import DocumentOptions, generate_documents
+from credo.generators.run_options import GenerateOptions
 from credo.testing import REFUSAL_TEXT, BatchFaults, FakeServer
 
 PROVIDERS = ["openai", "anthropic"]
@@ -57,11 +58,14 @@ def _make(spec, out, server, provider, *, batch, use_cache=False, wait=True, log
     return generate_documents(
         spec,
         out,
-        model=f"{provider}/teacher",
-        base_url=_base(server, provider),
-        options=OPTIONS,
-        use_cache=use_cache,
-        batch=batch,
+        options=GenerateOptions(
+            kind="documents",
+            model=f"{provider}/teacher",
+            base_url=_base(server, provider),
+            documents=OPTIONS,
+            use_cache=use_cache,
+            batch=batch,
+        ),
         batch_options=BatchOptions(
             wait=wait, poll_interval=0, report=(log if log is not None else []).append
         ),

@@ -12,6 +12,7 @@ import yaml
 from credo.cli.main import main
 from credo.corpora.io import write_records
 from credo.corpora.mix import MixOptions, MixPart, mix_corpora
+from credo.generators.run_options import GenerateOptions
 from credo.testing.fake_hub import FakeHub
 from credo.types import Message, Record
 
@@ -209,7 +210,9 @@ def test_generated_corpus_exports_with_its_card_and_full_meta(
     from credo.generators import generate_corpus
 
     corpus = tmp_path / "corpus"
-    generate_corpus(tiny_spec, corpus, model="fake/echo", samples=1, progress=False)
+    generate_corpus(
+        tiny_spec, corpus, options=GenerateOptions(model="fake/echo", samples=1), progress=False
+    )
     audit_quickly(corpus)
     assert cli(["export", str(corpus), "--hub", *LICENCE]) == 0
     out = corpus / "hub"

@@ -14,6 +14,7 @@ from credo.generators.batch_api import chunk_lines
 from credo.generators.batch_run import BatchOptions
 from credo.generators.batch_state import STATE_FILE, read_state
 from credo.generators.corpus_run import generate_corpus
+from credo.generators.run_options import GenerateOptions
 from credo.testing import REFUSAL_TEXT, BatchFaults, FakeServer
 
 PROVIDERS = ["openai", "anthropic"]
@@ -36,15 +37,17 @@ def _batch(spec, out, server, provider, *, wait=True, samples=3, log=None, **opt
     return generate_corpus(
         spec,
         out,
-        model=f"{provider}/teacher",
-        base_url=_base(server, provider),
-        samples=samples,
+        options=GenerateOptions(
+            model=f"{provider}/teacher",
+            base_url=_base(server, provider),
+            samples=samples,
+            batch=True,
+            **options,
+        ),
         progress=False,
-        batch=True,
         batch_options=BatchOptions(
             wait=wait, poll_interval=0, report=[].append if log is None else log.append
         ),
-        **options,
     )
 
 
@@ -94,9 +97,9 @@ def test_cache_is_keyed_per_job_across_chunks(provider, tiny_spec, tmp_path):
         replay = generate_corpus(
             tiny_spec,
             tmp_path / "replay",
-            model=f"{provider}/teacher",
-            base_url=_base(server, provider),
-            samples=3,
+            options=GenerateOptions(
+                model=f"{provider}/teacher", base_url=_base(server, provider), samples=3
+            ),
             progress=False,
         )
     assert replay.manifest["last_run"]["cache_hits"] == 27
@@ -112,12 +115,14 @@ def test_batch_and_online_corpora_differ_only_in_provenance(provider, tiny_spec,
         online = generate_corpus(
             tiny_spec,
             tmp_path / "online",
-            model=f"{provider}/teacher",
-            base_url=_base(server, provider),
-            samples=3,
+            options=GenerateOptions(
+                model=f"{provider}/teacher",
+                base_url=_base(server, provider),
+                samples=3,
+                use_cache=False,
+                prices=prices,
+            ),
             progress=False,
-            use_cache=False,
-            prices=prices,
         )
         batch = _batch(
             tiny_spec, tmp_path / "batch", server, provider, use_cache=False, prices=prices
@@ -189,11 +194,13 @@ def test_teacher_refusals_are_counted_as_online(provider, tiny_spec, tmp_path):
         online = generate_corpus(
             tiny_spec,
             tmp_path / "o",
-            model=f"{provider}/teacher",
-            base_url=_base(server, provider),
-            samples=2,
+            options=GenerateOptions(
+                model=f"{provider}/teacher",
+                base_url=_base(server, provider),
+                samples=2,
+                use_cache=False,
+            ),
             progress=False,
-            use_cache=False,
         )
     for manifest in (batch.manifest, online.manifest):
         assert manifest["counts"]["teacher_refusals"] == 2  # both samples of one prompt
@@ -226,11 +233,19 @@ def test_batch_mode_needs_a_batch_provider_and_names_a_missing_key(
     tiny_spec, tmp_path, monkeypatch
 ):
     with pytest.raises(BackendError, match="needs a provider with a batch API"):
-        generate_corpus(tiny_spec, tmp_path / "a", model="fake/echo", batch=True, progress=False)
+        generate_corpus(
+            tiny_spec,
+            tmp_path / "a",
+            options=GenerateOptions(model="fake/echo", batch=True),
+            progress=False,
+        )
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(BackendError, match="ANTHROPIC_API_KEY"):
         generate_corpus(
-            tiny_spec, tmp_path / "b", model="anthropic/teacher", batch=True, progress=False
+            tiny_spec,
+            tmp_path / "b",
+            options=GenerateOptions(model="anthropic/teacher", batch=True),
+            progress=False,
         )
 
 

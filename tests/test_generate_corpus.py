@@ -12,6 +12,7 @@ from credo.cli.main import build_app, main
 from credo.corpora import read_records
 from credo.errors import BackendError, ConfigError
 from credo.generators import generate_corpus
+from credo.generators.run_options import GenerateOptions
 from credo.paths import credo_home
 from credo.templates.render import render_prompts
 from credo.testing import REFUSAL_TEXT, FakeBackend, FakeServer, FakeTransientError
@@ -27,7 +28,13 @@ def _lines(path: Path) -> list[dict]:
 
 def test_records_have_user_and_assistant_only_and_full_meta(tiny_spec, tmp_path):
     backend = FakeBackend("echo")
-    result = generate_corpus(tiny_spec, tmp_path / "c", backend=backend, samples=2, progress=False)
+    result = generate_corpus(
+        tiny_spec,
+        tmp_path / "c",
+        options=GenerateOptions(samples=2),
+        backend=backend,
+        progress=False,
+    )
     records = list(read_records(tmp_path / "c"))
     prompts = render_prompts(load_worldview(tiny_spec))
     assert len(records) == 2 * len(prompts) == result.manifest["counts"]["records"]
@@ -65,11 +72,8 @@ def test_persona_draw_is_deterministic_and_seeded(tiny_spec, tmp_path):
         generate_corpus(
             tiny_spec,
             tmp_path / out,
-            model="fake/echo",
-            samples=3,
-            seed=seed,
+            options=GenerateOptions(model="fake/echo", samples=3, seed=seed, use_cache=False),
             progress=False,
-            use_cache=False,
         )
         return [
             r.meta["persona_id"] for r in sorted(read_records(tmp_path / out), key=lambda r: r.id)
@@ -97,10 +101,19 @@ def test_rerun_makes_no_request_and_cache_replays_into_a_new_folder(tiny_spec, t
 
 
 def test_cache_key_changes_with_sampling_params(tiny_spec, tmp_path):
-    generate_corpus(tiny_spec, tmp_path / "a", model="fake/echo", progress=False, limit=2)
+    generate_corpus(
+        tiny_spec,
+        tmp_path / "a",
+        options=GenerateOptions(model="fake/echo", limit=2),
+        progress=False,
+    )
     backend = FakeBackend("echo")
     generate_corpus(
-        tiny_spec, tmp_path / "b", backend=backend, progress=False, limit=2, temperature=0.2
+        tiny_spec,
+        tmp_path / "b",
+        options=GenerateOptions(limit=2, temperature=0.2),
+        backend=backend,
+        progress=False,
     )
     assert len(backend.history) == 2
 
@@ -110,7 +123,9 @@ def test_teacher_refusals_are_recorded_counted_not_cached_and_retried(tiny_spec,
     backend = FakeBackend("echo").enqueue(
         REFUSAL_TEXT, Completion("", stop_reason="content_filter")
     )
-    result = generate_corpus(tiny_spec, out, backend=backend, concurrency=1, progress=False)
+    result = generate_corpus(
+        tiny_spec, out, options=GenerateOptions(concurrency=1), backend=backend, progress=False
+    )
     refusals = _lines(out / "teacher_refusals.jsonl")
     assert len(refusals) == 2 and result.new_refusals == 2
     assert {e["reason"] for e in refusals} == {"refusal_text", "content_filter"}
@@ -136,7 +151,9 @@ def test_unreachable_server_fails_clearly_and_resumes(tiny_spec, tmp_path, monke
     out = tmp_path / "c"
     backend = FakeBackend("echo").enqueue(*["ok"] * 4, *[FakeTransientError("503")] * 3)
     with pytest.raises(BackendError) as info:
-        generate_corpus(tiny_spec, out, backend=backend, concurrency=1, progress=False)
+        generate_corpus(
+            tiny_spec, out, options=GenerateOptions(concurrency=1), backend=backend, progress=False
+        )
     message = str(info.value)
     assert "gave up after 3 attempts" in message and "rerun the same command" in message
     assert "4 of 9 records" in message
@@ -174,21 +191,33 @@ def test_unreachable_real_server_exits_2_with_one_line(tiny_spec, tmp_path, monk
 
 
 def test_resume_refuses_a_folder_made_with_another_config(tiny_spec, tmp_path):
-    generate_corpus(tiny_spec, tmp_path / "c", model="fake/echo", progress=False, limit=2)
+    generate_corpus(
+        tiny_spec,
+        tmp_path / "c",
+        options=GenerateOptions(model="fake/echo", limit=2),
+        progress=False,
+    )
     with pytest.raises(
         ConfigError, match=r"different config \(model: 'fake/echo' -> 'fake/other'\)"
     ):
-        generate_corpus(tiny_spec, tmp_path / "c", model="fake/other", progress=False, limit=2)
+        generate_corpus(
+            tiny_spec,
+            tmp_path / "c",
+            options=GenerateOptions(model="fake/other", limit=2),
+            progress=False,
+        )
 
 
 def test_torn_last_line_is_repaired_on_resume(tiny_spec, tmp_path):
     out = tmp_path / "c"
-    generate_corpus(tiny_spec, out, model="fake/echo", progress=False)
+    generate_corpus(tiny_spec, out, options=GenerateOptions(model="fake/echo"), progress=False)
     records = out / "records.jsonl"
     lines = records.read_text().splitlines(keepends=True)
     records.write_text("".join(lines[:5]) + lines[5][:20])
     backend = FakeBackend("echo")
-    generate_corpus(tiny_spec, out, backend=backend, progress=False, use_cache=False)
+    generate_corpus(
+        tiny_spec, out, options=GenerateOptions(use_cache=False), backend=backend, progress=False
+    )
     assert len(backend.history) == 4
     ids = [r.id for r in read_records(out)]
     assert len(ids) == 9 == len(set(ids))
@@ -204,13 +233,16 @@ def test_no_api_key_in_outputs_or_cache(tiny_spec, tmp_path, monkeypatch, caplog
             generate_corpus(
                 tiny_spec,
                 out,
-                model="openai/teacher",
-                base_url=server.openai_base_url,
-                concurrency=1,
+                options=GenerateOptions(
+                    model="openai/teacher", base_url=server.openai_base_url, concurrency=1
+                ),
                 progress=False,
             )
         generate_corpus(
-            tiny_spec, out, model="openai/teacher", base_url=server.openai_base_url, progress=False
+            tiny_spec,
+            out,
+            options=GenerateOptions(model="openai/teacher", base_url=server.openai_base_url),
+            progress=False,
         )
         assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in str(info.value)
@@ -223,11 +255,23 @@ def test_no_api_key_in_outputs_or_cache(tiny_spec, tmp_path, monkeypatch, caplog
 
 def test_bad_options_and_unknown_provider(tiny_spec, tmp_path):
     with pytest.raises(ConfigError, match="known providers: anthropic, fake, local, openai"):
-        generate_corpus(tiny_spec, tmp_path / "c", model="nope/x", progress=False)
+        generate_corpus(
+            tiny_spec, tmp_path / "c", options=GenerateOptions(model="nope/x"), progress=False
+        )
     with pytest.raises(ConfigError, match="--concurrency 0"):
-        generate_corpus(tiny_spec, tmp_path / "c", model="fake/x", concurrency=0, progress=False)
+        generate_corpus(
+            tiny_spec,
+            tmp_path / "c",
+            options=GenerateOptions(model="fake/x", concurrency=0),
+            progress=False,
+        )
     with pytest.raises(BackendError, match="set OPENAI_API_KEY"):
-        generate_corpus(tiny_spec, tmp_path / "c", model="openai/gpt-4o-mini", progress=False)
+        generate_corpus(
+            tiny_spec,
+            tmp_path / "c",
+            options=GenerateOptions(model="openai/gpt-4o-mini"),
+            progress=False,
+        )
 
 
 def test_cli_generate_prints_summary_and_cost(tiny_spec, tmp_path, capsys):
@@ -268,7 +312,13 @@ def test_refusal_set_keeps_worded_refusals_as_records(tiny_spec, tmp_path):
     backend = FakeBackend("echo").enqueue(
         *[REFUSAL_TEXT] * 7, REFUSAL_TEXT, Completion("", stop_reason="content_filter")
     )
-    result = generate_corpus(folder, tmp_path / "c", backend=backend, concurrency=1, progress=False)
+    result = generate_corpus(
+        folder,
+        tmp_path / "c",
+        options=GenerateOptions(concurrency=1),
+        backend=backend,
+        progress=False,
+    )
     kinds = {p.id: p.kind for p in render_prompts(load_worldview(folder))}
     records = list(read_records(tmp_path / "c"))
     refused = _lines(tmp_path / "c" / "teacher_refusals.jsonl")

@@ -6,6 +6,7 @@ import pytest
 
 from credo.corpora import read_records
 from credo.generators import generate_corpus
+from credo.generators.run_options import GenerateOptions
 
 
 @pytest.mark.slow
@@ -15,10 +16,7 @@ def test_local_smollm2_writes_a_small_corpus(tiny_spec, tmp_path, monkeypatch):
     result = generate_corpus(
         tiny_spec,
         out,
-        model="local/smollm2",
-        limit=2,
-        max_tokens=24,
-        temperature=0.0,
+        options=GenerateOptions(model="local/smollm2", limit=2, max_tokens=24, temperature=0.0),
         progress=False,
     )
     records = list(read_records(out))

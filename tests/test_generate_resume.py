@@ -13,6 +13,7 @@ import pytest
 
 from credo.corpora import read_records
 from credo.generators import generate_corpus
+from credo.generators.run_options import GenerateOptions
 from credo.testing import FakeServer
 
 SAMPLES = 20  # 9 tiny prompts x 20 samples = 180 jobs
@@ -57,10 +58,12 @@ def test_kill_9_mid_run_then_resume_is_complete_without_duplicates(tiny_spec, tm
         result = generate_corpus(
             tiny_spec,
             out,
-            model="openai/teacher",
-            samples=SAMPLES,
-            concurrency=4,
-            base_url=server.openai_base_url,
+            options=GenerateOptions(
+                model="openai/teacher",
+                samples=SAMPLES,
+                concurrency=4,
+                base_url=server.openai_base_url,
+            ),
             progress=False,
         )
         ids = [r.id for r in read_records(out)]

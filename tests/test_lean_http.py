@@ -10,6 +10,7 @@ from credo.errors import BackendError, ConfigError
 from credo.generators import Generator, RetryPolicy, SamplingParams, load_backend
 from credo.generators.corpus_run import generate_corpus
 from credo.generators.ratelimit import MARGIN, RateLimiter
+from credo.generators.run_options import GenerateOptions
 from credo.testing import FakeServer
 from credo.types import Message
 
@@ -94,12 +95,14 @@ def test_a_corpus_through_the_lean_transport_matches_the_sdk(tiny_spec, tmp_path
             generate_corpus(
                 tiny_spec,
                 tmp_path / t,
-                model="openai/m",
-                transport=t,
-                base_url=server.openai_base_url,
+                options=GenerateOptions(
+                    model="openai/m",
+                    transport=t,
+                    base_url=server.openai_base_url,
+                    use_cache=False,
+                    concurrency=4,
+                ),
                 progress=False,
-                use_cache=False,
-                concurrency=4,
             )
             for t in ("sdk", "lean")
         ]

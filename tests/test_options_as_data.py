@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import math
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,7 @@ COMMAND_OPTIONS = {
         {f: f"documents.{f}" for f in ("types_per_fact", "ideas_per_type", "docs_per_idea")}
         | {f: f"documents.{f}" for f in ("revise", "type_quota", "near_dup")},
         {"source", "out"},
-        {"documents"},
+        {"documents", "top_p"},  # top_p: a library caller's, no flag yet
     ),
     "judge": ("JudgeOptions", {}, {"input_path", "out"}, set()),
     # name labels a run inside replicate and sweep
@@ -262,3 +263,27 @@ def test_options_from_maps_parameters_onto_fields() -> None:
     flags = {"path": "corpus", "as_json": True, "workers": 3, "no_embedding": True, "checks": "a,b"}
     built = options_from(credo.AuditOptions, flags, checks=["a", "b"])
     assert built == credo.AuditOptions(workers=3, use_embedding=False, checks=["a", "b"])
+
+
+def test_both_generation_runs_take_generate_options_and_check_them_alike(tmp_path: Path) -> None:
+    """``generate_corpus`` and ``generate_documents`` take one ``GenerateOptions`` (plus what
+    runs them: a backend, a registry, how batches poll), and refuse a bad count the same way
+    before any folder is made."""
+    from credo.errors import ConfigError
+    from credo.generators.corpus_run import generate_corpus
+    from credo.generators.documents import generate_documents
+
+    for run in (generate_corpus, generate_documents):
+        params = inspect.signature(run).parameters
+        assert [p for p in params if params[p].kind is not inspect.Parameter.KEYWORD_ONLY] == [
+            "source",
+            "out",
+        ]
+        assert "options" in params and len(params) <= 7, f"{run.__name__}: {list(params)}"
+        with pytest.raises(ConfigError, match="--max-tokens 0: must be a whole number"):
+            run("gramenism", tmp_path / run.__name__, options=credo.GenerateOptions(max_tokens=0))
+        assert not (tmp_path / run.__name__).exists()
+    with pytest.raises(ConfigError, match="--top-p: not supported with --kind documents"):
+        generate_documents("gramenism", tmp_path / "d", options=credo.GenerateOptions(top_p=0.9))
+    with pytest.raises(ConfigError, match="--top-p nan: must be a finite number"):
+        generate_corpus("gramenism", tmp_path / "q", options=credo.GenerateOptions(top_p=math.nan))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from credo.generators.corpus_run import generate_corpus
+from credo.generators.run_options import GenerateOptions
 from credo.testing.provider_limits_sim import (
     ProviderLimits,
     ProviderSim,
@@ -116,12 +117,14 @@ def test_generation_through_the_real_sdk_meets_no_429_storm(
         result = generate_corpus(
             tiny_spec,
             tmp_path / "c",
-            model=f"{provider}/teacher",
-            base_url=sim.base_url,
-            samples=4,
+            options=GenerateOptions(
+                model=f"{provider}/teacher",
+                base_url=sim.base_url,
+                samples=4,
+                use_cache=False,
+                max_tokens=32,
+            ),
             progress=False,
-            use_cache=False,
-            max_tokens=32,
         )
     assert result.manifest["counts"]["records"] == 36
     assert sim.tally["ok"] == 36

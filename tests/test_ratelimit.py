@@ -13,6 +13,7 @@ import pytest
 from credo.errors import ConfigError
 from credo.generators.corpus_run import generate_corpus
 from credo.generators.ratelimit import MARGIN, RateLimiter, Timer, parse_reset
+from credo.generators.run_options import GenerateOptions
 from credo.testing import FakeServer
 
 PROVIDERS = ["openai", "anthropic"]
@@ -51,12 +52,10 @@ def _run(spec, out, server, provider, **options):
     return generate_corpus(
         spec,
         out,
-        model=f"{provider}/teacher",
-        base_url=base,
+        options=GenerateOptions(
+            model=f"{provider}/teacher", base_url=base, use_cache=False, max_tokens=32, **options
+        ),
         progress=False,
-        use_cache=False,
-        max_tokens=32,
-        **options,
     )
 
 
@@ -164,7 +163,12 @@ def test_input_estimate_is_corrected_by_usage():
 
 def test_bad_explicit_limits_are_refused(tiny_spec, tmp_path):
     with pytest.raises(ConfigError, match="--rpm 0"):
-        generate_corpus(tiny_spec, tmp_path / "c", model="fake/echo", rpm=0, progress=False)
+        generate_corpus(
+            tiny_spec,
+            tmp_path / "c",
+            options=GenerateOptions(model="fake/echo", rpm=0),
+            progress=False,
+        )
 
 
 ANTHROPIC_HEADERS = {

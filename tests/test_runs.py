@@ -19,6 +19,7 @@ from credo.cli.main import exit_code
 from credo.errors import ConfigError, CorpusError
 from credo.generators import generate_corpus
 from credo.generators.fake_backend import FakeBackend
+from credo.generators.run_options import GenerateOptions
 from credo.redact import scrub, scrub_data, scrub_url
 from credo.runs import (
     LOCK_FILE,
@@ -120,11 +121,21 @@ def test_generation_never_replaces_a_users_card(tiny_spec: Path, tmp_path: Path)
     out.mkdir()
     (out / "CARD.md").write_text("my notes\n")
     with pytest.raises(ConfigError, match="CARD.md"):
-        generate_corpus(tiny_spec, out, backend=FakeBackend("t"), limit=2, progress=False)
+        generate_corpus(
+            tiny_spec,
+            out,
+            options=GenerateOptions(limit=2),
+            backend=FakeBackend("t"),
+            progress=False,
+        )
     assert sorted(p.name for p in out.iterdir()) == ["CARD.md"]
     assert (out / "CARD.md").read_text() == "my notes\n"
     generate_corpus(
-        tiny_spec, out, backend=FakeBackend("t"), limit=2, progress=False, overwrite=True
+        tiny_spec,
+        out,
+        options=GenerateOptions(limit=2, overwrite=True),
+        backend=FakeBackend("t"),
+        progress=False,
     )
     assert (out / "records.jsonl").is_file()
 
@@ -133,7 +144,13 @@ def test_generation_never_replaces_a_users_card(tiny_spec: Path, tmp_path: Path)
 
 
 def _corpus(tiny_spec: Path, folder: Path) -> Path:
-    generate_corpus(tiny_spec, folder, backend=FakeBackend("t"), limit=3, progress=False)
+    generate_corpus(
+        tiny_spec,
+        folder,
+        options=GenerateOptions(limit=3),
+        backend=FakeBackend("t"),
+        progress=False,
+    )
     return folder
 
 
@@ -370,10 +387,20 @@ def test_documents_refuse_the_home_folder_and_a_users_plan(tiny_spec: Path, tmp_
     from credo.generators.documents import generate_documents
 
     with pytest.raises(ConfigError, match="refusing to write into"):
-        generate_documents(tiny_spec, Path("~"), backend=FakeBackend("t"), limit=1)
+        generate_documents(
+            tiny_spec,
+            Path("~"),
+            options=GenerateOptions(kind="documents", limit=1),
+            backend=FakeBackend("t"),
+        )
     out = tmp_path / "docs"
     out.mkdir()
     (out / "plan.json").write_text('{"mine": true}\n')
     with pytest.raises(ConfigError, match="plan.json"):
-        generate_documents(tiny_spec, out, backend=FakeBackend("t"), limit=1)
+        generate_documents(
+            tiny_spec,
+            out,
+            options=GenerateOptions(kind="documents", limit=1),
+            backend=FakeBackend("t"),
+        )
     assert sorted(p.name for p in out.iterdir()) == ["plan.json"]

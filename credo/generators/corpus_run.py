@@ -11,7 +11,6 @@ command, with nothing lost and nothing duplicated. Teacher refusals go to
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -36,20 +35,14 @@ from credo.corpora.manifest import (
     tally_corpus,
 )
 from credo.corpora.provenance import provenance
-from credo.defaults import (
-    CONCURRENCY,
-    LIMIT_ORDER,
-    PACED_MAX_IN_FLIGHT,
-    TEACHER_MAX_TOKENS,
-    TEACHER_TEMPERATURE,
-)
+from credo.defaults import CONCURRENCY, LIMIT_ORDER, PACED_MAX_IN_FLIGHT
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
 from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
-from credo.generators.endpoint import endpoint_id, redact_url
+from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import (
     REFUSAL_KINDS,
@@ -64,6 +57,7 @@ from credo.generators.pricing import PRICES_AS_OF, PriceTable, load_price_table
 from credo.generators.progress import progress_bar
 from credo.generators.ratelimit import RateLimiter
 from credo.generators.registry import BackendFactory, load_teacher
+from credo.generators.run_options import GenerateOptions
 from credo.generators.sdk_backend import SDKBackend
 from credo.redact import scrub_data
 from credo.runs import Run, open_run
@@ -131,96 +125,76 @@ def generate_corpus(
     source: str | Path,
     out: str | Path,
     *,
-    model: str | None = None,
-    limit: int | None = None,
-    limit_order: str = LIMIT_ORDER,
-    concurrency: int | None = None,
-    samples: int = 1,
-    seed: int = 0,
-    base_url: str | None = None,
-    temperature: float = TEACHER_TEMPERATURE,
-    max_tokens: int = TEACHER_MAX_TOKENS,
-    top_p: float | None = None,
-    timeout: float | None = None,
-    prices: str | Path | None = None,
-    use_cache: bool = True,
+    options: GenerateOptions | None = None,
     progress: bool = True,
     backend: Backend | None = None,
     registry: dict[str, BackendFactory] | None = None,
-    batch: bool = False,
     batch_options: BatchOptions | None = None,
-    rpm: float | None = None,
-    tpm: float | None = None,
-    transport: str = "sdk",
-    overwrite: bool = False,
 ) -> GenerationResult:
-    """Generate (or resume) a corpus for a worldview or set into folder ``out``.
+    """Generate (or resume) a question-answer corpus for a worldview or set into folder ``out``.
 
     Pass ``backend`` to use an already-built backend (a scripted fake in tests); otherwise
-    ``model`` (``provider/model``, default: see :func:`default_model`) is loaded from
+    ``options.model`` (``provider/model``, default: see :func:`default_model`) is loaded from
     ``registry``. Raises :class:`BackendError` when the backend keeps failing; what was
-    written stays and the same call resumes. ``batch`` sends the jobs through the provider's
-    batch API (half price; see :mod:`credo.generators.batch_run`) instead of one by one.
-    Online, requests are paced by the provider's rate-limit headers, or by ``rpm``/``tpm``;
-    ``concurrency`` caps the requests in flight (default: what the limit and the latency
-    need, up to ``PACED_MAX_IN_FLIGHT``; ``CONCURRENCY`` where no limit can be known).
-    ``transport="lean"`` sends openai requests to a self-hosted ``base_url`` without the SDK.
-    A folder holding another corpus or a user's ``CARD.md`` is refused unless ``overwrite``.
+    written stays and the same call resumes. ``options.batch`` sends the jobs through the
+    provider's batch API (half price; see :mod:`credo.generators.batch_run`), polled as
+    ``batch_options`` says (default: ``options.wait`` and ``options.poll_interval``) instead of
+    one by one. Online, requests are paced by the provider's rate-limit headers, or by
+    ``rpm``/``tpm``; ``concurrency`` caps the requests in flight (default: what the limit and
+    the latency need, up to ``PACED_MAX_IN_FLIGHT``; ``CONCURRENCY`` where no limit can be
+    known). A folder holding another corpus or a user's ``CARD.md`` is refused unless
+    ``overwrite``.
     """
-    _check_options(limit, concurrency, samples, max_tokens)
-    endpoint_id(base_url)  # a bad --base-url fails before the folder is made
-    for name, value in (("--rpm", rpm), ("--tpm", tpm)):
-        if value is not None and value <= 0:
-            raise ConfigError(f"{name} {value}: must be a positive number per minute")
-    _check_finite(temperature=temperature, top_p=top_p, timeout=timeout, rpm=rpm, tpm=tpm)
+    o = options or GenerateOptions()
+    o.check()
     out = Path(out)
     wv = load_worldview(source)
     # a root, a file, a bad name, the spec folder itself: refused before any request
-    claim = claim_folder(out, wv, owns=GENERATION_FILES, overwrite=overwrite)
-    extra = {} if transport == "sdk" else {"transport": transport}
+    claim = claim_folder(out, wv, owns=GENERATION_FILES, overwrite=o.overwrite)
+    extra = {} if o.transport == "sdk" else {"transport": o.transport}
     policy, backend = load_teacher(
         backend,
-        model,
+        o.model,
         registry,
-        base_url=base_url,
-        timeout=timeout,
-        concurrency=concurrency or CONCURRENCY,
+        base_url=o.base_url,
+        timeout=o.timeout,
+        concurrency=o.concurrency or CONCURRENCY,
         **extra,
     )
-    params = SamplingParams(temperature=temperature, max_tokens=max_tokens, top_p=top_p)
+    params = SamplingParams(temperature=o.temperature, max_tokens=o.max_tokens, top_p=o.top_p)
     identity = RunIdentity(
         set_name=wv.name,
         spec_hash=wv.spec_hash,
         model=f"{backend.provider}/{backend.model}",
         params=params,
-        samples=samples,
-        seed=seed,
+        samples=o.samples,
+        seed=o.seed,
     )
-    prompts = limit_prompts(render_prompts(wv), limit, limit_order, seed)
+    prompts = limit_prompts(render_prompts(wv), o.limit, o.limit_order, o.seed)
     plan = _RunPlan(
         identity=identity,
-        prices=load_price_table(prices),
+        prices=load_price_table(o.prices),
         jobs=plan_jobs(wv, prompts, identity, backend.max_context_chars),
         config={
             "source": str(source),
             "out": str(out),
             "model": identity.model,
-            "limit": limit,
-            "limit_order": limit_order if limit else None,
-            "concurrency": concurrency,
-            "samples": samples,
-            "seed": seed,
+            "limit": o.limit,
+            "limit_order": o.limit_order if o.limit else None,
+            "concurrency": o.concurrency,
+            "samples": o.samples,
+            "seed": o.seed,
             "base_url": redact_url(backend.base_url),
             "timeout": policy.timeout,
             "max_attempts": policy.max_attempts,
             "retry_budget": policy.budget,
             "params": identity.params_json,
-            "cache": use_cache,
-            "prices": str(prices or "built-in"),
-            "mode": "batch" if batch else "online",
+            "cache": o.use_cache,
+            "prices": str(o.prices or "built-in"),
+            "mode": "batch" if o.batch else "online",
         },
         source=_source_info(wv, prompts),
-        price_factor=BATCH_DISCOUNT if batch else 1.0,
+        price_factor=BATCH_DISCOUNT if o.batch else 1.0,
     )
     with open_run(  # one writer per folder; the kernel releases the lock on any exit
         out,
@@ -229,16 +203,16 @@ def generate_corpus(
         manifest=plan.manifest("running"),
         **claim,
     ) as run:
-        cache = GenerationCache() if use_cache else None
+        cache = GenerationCache() if o.use_cache else None
         limiter = None
-        in_flight = concurrency or CONCURRENCY
-        if rpm or tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
-            in_flight = concurrency or PACED_MAX_IN_FLIGHT
+        in_flight = o.concurrency or CONCURRENCY
+        if o.rpm or o.tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
+            in_flight = o.concurrency or PACED_MAX_IN_FLIGHT
             limiter = RateLimiter(
-                rpm=rpm,
-                tpm=tpm,
+                rpm=o.rpm,
+                tpm=o.tpm,
                 max_in_flight=in_flight,
-                start_window=None if concurrency else CONCURRENCY,
+                start_window=None if o.concurrency else CONCURRENCY,
             )
         generator = Generator(
             backend, params, policy=policy, cache=cache, concurrency=in_flight, limiter=limiter
@@ -246,9 +220,9 @@ def generate_corpus(
         counters = {"records": 0, "refusals": 0}
         failure: BackendError | None = None
         try:
-            if batch:
-                options = batch_options or BatchOptions()
-                _run_batch(generator, plan, run=run, counters=counters, options=options)
+            if o.batch:
+                polling = batch_options or o.batch_polling()
+                _run_batch(generator, plan, run=run, counters=counters, options=polling)
             else:
                 asyncio.run(_run(generator, plan, run=run, counters=counters, progress=progress))
         except BackendError as exc:
@@ -362,36 +336,6 @@ def limit_prompts(
             if queue and len(chosen) < limit:
                 chosen.append(queue.pop())
     return [prompts[i] for i in sorted(chosen)]
-
-
-# The largest value each count may take: beyond these a run would plan for ever, not fail.
-MAX_COUNTS = {
-    "--limit": 10**9,
-    "--concurrency": 10_000,
-    "--samples": 10_000,
-    "--max-tokens": 10_000_000,
-}
-
-
-def _check_options(
-    limit: int | None, concurrency: int | None, samples: int, max_tokens: int
-) -> None:
-    for name, value in (
-        ("--limit", limit),
-        ("--concurrency", concurrency),
-        ("--samples", samples),
-        ("--max-tokens", max_tokens),
-    ):
-        if value is not None and not 1 <= value <= MAX_COUNTS[name]:
-            raise ConfigError(
-                f"{name} {value}: must be a whole number from 1 to {MAX_COUNTS[name]:,}"
-            )
-
-
-def _check_finite(**options: float | None) -> None:
-    for name, value in options.items():
-        if value is not None and (not math.isfinite(value) or value < 0):
-            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be a finite number >= 0")
 
 
 def _source_info(wv: LoadedWorldview, prompts: list) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +48,21 @@ from credo.corpora.manifest import (
     check_resumable,
     tally_corpus,
 )
-from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS, TEACHER_TEMPERATURE
-from credo.errors import BackendError, ConfigError, CorpusError
+from credo.defaults import CONCURRENCY
+from credo.errors import BackendError, CorpusError
 from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
 from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
-from credo.generators.corpus_run import MAX_COUNTS
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
-from credo.generators.endpoint import endpoint_id, redact_url
+from credo.generators.endpoint import redact_url
 from credo.generators.engine import Generator
 from credo.generators.jobs import claim_folder
 from credo.generators.personas import draw_persona
 from credo.generators.pricing import PRICES_AS_OF, load_price_table
 from credo.generators.registry import BackendFactory, load_teacher
+from credo.generators.run_options import DocumentOptions, GenerateOptions, refuse_qa_only
 from credo.hashing import content_hash
 from credo.ngrams import phrase_hashes
 from credo.redact import scrub_data
@@ -139,28 +139,6 @@ PLACES = (
 class Fact:
     id: str  # "tenet:<id>", "forbidden:<id>", "practice:<id>", "glossary:<term>"
     text: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class DocumentOptions:
-    types_per_fact: int = 3
-    ideas_per_type: int = 2
-    docs_per_idea: int = 1
-    revise: bool = False
-    type_quota: int | None = None  # most documents of one type (None: no cap)
-    near_dup: float = 0.6  # reject a document this similar (5-gram Jaccard) to an accepted one
-    seed: int = 0
-
-    def check(self) -> None:
-        for name in ("types_per_fact", "ideas_per_type", "docs_per_idea"):
-            if not 1 <= getattr(self, name) <= 1000:  # a teacher lists at most a few dozen
-                raise ConfigError(
-                    f"--{name.replace('_', '-')} {getattr(self, name)}: must be from 1 to 1000"
-                )
-        if self.type_quota is not None and self.type_quota < 1:
-            raise ConfigError(f"--type-quota {self.type_quota}: must be at least 1")
-        if not 0 < self.near_dup <= 1:
-            raise ConfigError(f"--near-dup {self.near_dup}: must be in (0, 1]")
 
 
 class _Plan(RootModel[dict[str, dict[str, list[str]]]]):
@@ -335,48 +313,35 @@ def generate_documents(
     source: str | Path,
     out: str | Path,
     *,
-    model: str | None = None,
-    options: DocumentOptions = DocumentOptions(),
-    limit: int | None = None,
-    concurrency: int = CONCURRENCY,
-    temperature: float = TEACHER_TEMPERATURE,
-    max_tokens: int = TEACHER_MAX_TOKENS,
-    base_url: str | None = None,
-    timeout: float | None = None,
-    prices: str | Path | None = None,
-    use_cache: bool = True,
+    options: GenerateOptions | None = None,
     backend: Backend | None = None,
     registry: dict[str, BackendFactory] | None = None,
-    batch: bool = False,
     batch_options: BatchOptions | None = None,
-    overwrite: bool = False,
 ) -> DocumentsResult:
-    """Generate (or resume) a documents corpus for ``source`` into ``out``.
+    """Generate (or resume) a documents corpus for ``source`` into ``out``, shaped by
+    ``options.documents`` (its seed is ``options.seed``).
 
     ``limit`` caps the number of documents planned (the first facts first). Raises
     :class:`BackendError` when the teacher keeps failing; what was written stays. ``batch``
     sends every stage (brainstorms, documents, revisions) through the provider's batch API,
     one round per stage (see :mod:`credo.generators.documents_batch`). The folder is locked
     while the run writes; a folder holding another corpus or a user's ``CARD.md`` or
-    ``plan.json`` is refused unless ``overwrite``.
+    ``plan.json`` is refused unless ``overwrite``. The settings only question-answer runs
+    have (``limit_order``, ``rpm``, ``tpm``, ``transport``, ``top_p``) are refused.
     """
-    options.check()
-    endpoint_id(base_url)  # a bad --base-url fails before the folder is made
-    for name, value in (
-        ("--limit", limit),
-        ("--concurrency", concurrency),
-        ("--max-tokens", max_tokens),
-    ):
-        if value is not None and not 1 <= value <= MAX_COUNTS[name]:
-            raise ConfigError(
-                f"{name} {value}: must be a whole number from 1 to {MAX_COUNTS[name]:,}"
-            )
+    o = options or GenerateOptions(kind="documents")
+    refuse_qa_only(o)
+    o.check()
+    shape = replace(o.documents, seed=o.seed)
+    shape.check()
+    # no pacer here, so no rate to size the requests in flight by
+    concurrency = CONCURRENCY if o.concurrency is None else o.concurrency
     out = Path(out)
     wv = load_worldview(source)
     policy, backend = load_teacher(
-        backend, model, registry, base_url=base_url, timeout=timeout, concurrency=concurrency
+        backend, o.model, registry, base_url=o.base_url, timeout=o.timeout, concurrency=concurrency
     )
-    params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
+    params = SamplingParams(temperature=o.temperature, max_tokens=o.max_tokens)
     model_id = f"{backend.provider}/{backend.model}"
     identity = {
         "set": wv.name,
@@ -384,21 +349,21 @@ def generate_documents(
         "spec_hash": wv.spec_hash,
         "model": model_id,
         "params": params.to_json(),
-        "options": asdict(options),
+        "options": asdict(shape),
     }
-    if batch:
+    if o.batch:
         batch_api_for(backend)  # a provider without a batch API fails before anything is written
-    table = load_price_table(prices)
+    table = load_price_table(o.prices)
     config = {
         "source": str(source),
         "out": str(out),
         "model": model_id,
-        "limit": limit,
+        "limit": o.limit,
         "concurrency": concurrency,
-        "cache": use_cache,
-        "prices": str(prices or "built-in"),
-        "base_url": redact_url(getattr(backend, "base_url", None) or base_url),
-        "mode": "batch" if batch else "online",
+        "cache": o.use_cache,
+        "prices": str(o.prices or "built-in"),
+        "base_url": redact_url(getattr(backend, "base_url", None) or o.base_url),
+        "mode": "batch" if o.batch else "online",
     }
     source_info = {
         "name": wv.name,
@@ -425,14 +390,14 @@ def generate_documents(
             prices={
                 "model": model_id,
                 "as_of": PRICES_AS_OF,
-                "source": str(prices or "built-in"),
+                "source": str(o.prices or "built-in"),
                 "usd_per_million": None if price is None else vars(price),
             },
         )
         manifest["form"] = DOCUMENT_FORM
         return manifest
 
-    claim = claim_folder(out, wv, owns=DOCUMENT_FILES, overwrite=overwrite)
+    claim = claim_folder(out, wv, owns=DOCUMENT_FILES, overwrite=o.overwrite)
     with open_run(
         out,
         command="generate",
@@ -441,14 +406,16 @@ def generate_documents(
         **claim,
     ) as run_folder:
         context = universe_context(wv, getattr(backend, "max_context_chars", None))
-        cache = GenerationCache() if use_cache else None
+        cache = GenerationCache() if o.use_cache else None
         generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
         counters: Counter[str] = Counter()
         failure: BackendError | None = None
         pending_batches = False
         jobs: list[DocJob] = []
         prefetch = (
-            BatchPrefetch(generator, out, table, batch_options or BatchOptions()) if batch else None
+            BatchPrefetch(generator, out, table, batch_options or o.batch_polling())
+            if o.batch
+            else None
         )
 
         async def run() -> None:  # one event loop: the generator's semaphore belongs to it
@@ -458,18 +425,18 @@ def generate_documents(
                     wv,
                     context=context,
                     generator=generator,
-                    options=options,
-                    limit=limit,
+                    options=shape,
+                    limit=o.limit,
                     prefetch=prefetch,
                 )
-                jobs.extend(plan_documents(wv, plan, identity, options)[:limit])
+                jobs.extend(plan_documents(wv, plan, identity, shape)[: o.limit])
                 run_folder.manifest["planned_jobs"] = len(jobs)
                 await _write_all(
                     run_folder,
                     jobs,
                     context=context,
                     generator=generator,
-                    options=options,
+                    options=shape,
                     model_id=model_id,
                     counters=counters,
                     prefetch=prefetch,

@@ -67,6 +67,7 @@ def run_demo(
     from credo.corpora import read_records
     from credo.generators.corpus_run import generate_corpus
     from credo.generators.registry import load_backend
+    from credo.generators.run_options import GenerateOptions
     from credo.reports.viewer import write_view
 
     o = options or DemoOptions()
@@ -75,15 +76,8 @@ def run_demo(
     backend = backend or load_backend(o.model)
     model = f"{backend.provider}/{backend.model}"
     backend.max_context_chars = 0  # persona only: see the module doc
-    generate_corpus(
-        worldview,
-        out,
-        backend=backend,
-        limit=o.limit,
-        max_tokens=o.max_tokens,
-        temperature=o.temperature,
-        progress=progress,
-    )
+    teacher = GenerateOptions(limit=o.limit, max_tokens=o.max_tokens, temperature=o.temperature)
+    generate_corpus(worldview, out, options=teacher, backend=backend, progress=progress)
     checks = AuditOptions(worldview=worldview, use_embedding=o.use_embedding)
     audit, report_dir = run_audit(out, out / "audit", options=checks)
     view = write_view(out, out / "view.html").page

@@ -258,22 +258,20 @@ def generate_needed(
     """A question-answer corpus of at least ``needed`` records for ``source`` from the
     config's teacher (see :func:`generation_plan`)."""
     from credo.generators.corpus_run import generate_corpus
+    from credo.generators.run_options import GenerateOptions
     from credo.templates import render_prompts
     from credo.worldviews import load_worldview
 
     limit, per_prompt = generation_plan(len(render_prompts(load_worldview(source))), needed)
-    return generate_corpus(
-        source,
-        folder,
+    teacher = GenerateOptions(
         model=config.teacher,
         limit=limit,
         samples=per_prompt,
         seed=seed,
         max_tokens=config.teacher_max_tokens,
         concurrency=config.concurrency,
-        registry=registry,
-        progress=progress,
     )
+    return generate_corpus(source, folder, options=teacher, registry=registry, progress=progress)
 
 
 def _generate(

@@ -708,7 +708,8 @@ def _audit(config: SweepConfig, plan: Plan, name: str, corpus: Path, out: Path, 
 def _documents(
     config: SweepConfig, folder: Path, needed: int, registry: dict[str, Any] | None
 ) -> dict[str, Any]:
-    from credo.generators.documents import DocumentOptions, generate_documents, key_facts
+    from credo.generators.documents import generate_documents, key_facts
+    from credo.generators.run_options import DocumentOptions, GenerateOptions
     from credo.worldviews import load_worldview
 
     options = DocumentOptions(**config.documents)
@@ -723,16 +724,16 @@ def _documents(
         options = DocumentOptions(
             **{**config.documents, "docs_per_idea": math.ceil(needed / planned)}
         )
-    made = generate_documents(
-        config.worldview,
-        folder,
+    teacher = GenerateOptions(
+        kind="documents",
         model=config.teacher,
-        options=options,
+        documents=options,
+        seed=options.seed,
         limit=needed,
         max_tokens=config.teacher_max_tokens,
         concurrency=config.concurrency,
-        registry=registry,
     )
+    made = generate_documents(config.worldview, folder, options=teacher, registry=registry)
     records = made.manifest["counts"]["records"]
     if not records:
         raise CorpusError(
