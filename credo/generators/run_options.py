@@ -42,7 +42,7 @@ class DocumentOptions:
     revise: bool = False
     type_quota: int | None = None  # most documents of one type (None: no cap)
     near_dup: float = 0.6  # reject a document this similar (5-gram Jaccard) to an accepted one
-    seed: int = 0
+    seed: int = 0  # a run sets it from GenerateOptions.seed (one seed per run)
 
     def check(self) -> None:
         for name in ("types_per_fact", "ideas_per_type", "docs_per_idea"):
