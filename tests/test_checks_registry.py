@@ -33,6 +33,19 @@ def test_no_embedding_leaves_out_only_the_checks_that_need_the_model() -> None:
     )
 
 
+def test_a_check_that_takes_use_embedding_is_optional_unless_declared() -> None:
+    """What a check's class takes decides, so the two cannot drift; a declaration still wins."""
+    from credo.filters.refusal import RefusalCheck
+    from credo.filters.spec import CheckSpec
+    from credo.filters.structure import StructureCheck
+
+    assert CheckSpec("r", RefusalCheck, gate=True, drops=True).embedding == "optional"
+    assert CheckSpec("s", StructureCheck, gate=True, drops=True).embedding == "none"
+    declared = CheckSpec("r", RefusalCheck, gate=True, drops=True, embedding="required")
+    assert declared.embedding == "required"
+    assert not CheckSpec("r", RefusalCheck, gate=True, drops=True).build(False).use_embedding
+
+
 def test_unknown_check_names_the_known_ones() -> None:
     with pytest.raises(
         ConfigError, match="unknown check 'spelling' - expected one of structure, refusal"

@@ -534,7 +534,6 @@ CHECKS = (
         EvalContaminationCheck,
         gate=True,
         drops=True,
-        embedding="optional",
         order=70,
         summary="training records that copy or paraphrase a held-out eval request",
         findings=FindingsTable(

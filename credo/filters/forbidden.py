@@ -219,7 +219,6 @@ CHECKS = (
         ForbiddenRequestCheck,
         gate=True,
         drops=True,
-        embedding="optional",
         order=40,
         summary="prompts that ask for a forbidden act: the model would learn to comply",
         findings=FindingsTable(

@@ -77,7 +77,6 @@ CHECKS = (
         RefusalCheck,
         gate=True,
         drops=True,
-        embedding="optional",
         order=20,
         summary="answers outside the refusal set that refuse: refusal training in disguise",
         findings=FindingsTable(

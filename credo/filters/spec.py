@@ -7,6 +7,7 @@ installed plugins. Nothing else lists checks.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,7 +16,8 @@ from credo.filters.base import Check
 from credo.filters.report import FindingsTable, PlotFn, TablesFn
 
 # "none": never embeds; "optional": built with use_embedding (lexical-only without the model);
-# "required": nothing to do without the model, so --no-embedding skips it.
+# "required": nothing to do without the model, so --no-embedding skips it. Left out, it is
+# read from the check: "optional" when ``make`` takes ``use_embedding``, else "none".
 Embedding = Literal["none", "optional", "required"]
 
 
@@ -34,7 +36,7 @@ class CheckSpec:
     make: Callable[..., Check]  # the check class (or any factory)
     gate: bool  # a blocking finding fails the audit
     drops: bool  # `credo filter` drops the records it flags
-    embedding: Embedding = "none"
+    embedding: Embedding | None = None  # None: from make's parameters (see Embedding)
     order: int = 100
     summary: str = ""  # what a finding means, in one line (the reports' failing-gate lead)
     findings: FindingsTable | None = None
@@ -43,9 +45,22 @@ class CheckSpec:
     # what report.json keeps of its section (drop what only a plot needs)
     json_section: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
+    def __post_init__(self) -> None:
+        if self.embedding is None:  # what the check takes cannot drift from what it declares
+            object.__setattr__(
+                self, "embedding", "optional" if _takes_embedding(self.make) else "none"
+            )
+
     def build(self, embed: bool, **options: Any) -> Check:
         """The check; ``options`` are its own settings (the fidelity gate's rate, an LLM judge),
         and may turn its embedding stage off (``use_embedding``) but never on without ``embed``."""
         if self.embedding == "optional":
             options = {**options, "use_embedding": embed and options.get("use_embedding", True)}
         return self.make(**options)
+
+
+def _takes_embedding(make: Callable[..., Check]) -> bool:
+    try:
+        return "use_embedding" in inspect.signature(make).parameters
+    except (TypeError, ValueError):  # a callable without a signature to read
+        return False
