@@ -33,7 +33,7 @@ from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
-from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems, words
+from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, prose, stems, words
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
 from credo.filters.spec import CheckSpec
@@ -53,6 +53,11 @@ ECHO_SHARE = (
 # above every faithful answer in the labelled set (the highest was 0.69; 0.70 with answers
 # labelled since).
 PERSONA_ECHO = 0.75
+# A small model's loop ("It is the love and kindness of those who have been blessed." three
+# times): this share of the answer's word 6-grams repeats. The labelling guide calls loops
+# unfaithful. The highest faithful answer of any labelled source is at 0.06 (a long answer that
+# cites the same Catechism sentence twice), so a loop must be well above that.
+LOOP_SHARE = 0.1
 _ECHO_WORD = re.compile(r"[a-z']+")
 
 DISCLAIMER = re.compile(
@@ -119,7 +124,7 @@ CREDITED = (
     r"|observant \w+)(?: \w+){0,2},? (?:generally |typically |usually |often |would |also )?"
     r"(?:believe|believes|hold|holds|maintain|maintains|regard|regards|consider|considers|view|views|see|sees|"
     r"describe|describes|venerate|pray to|are taught|is taught|are expected|would say|tend to|support|claim|claims|"
-    r"treat|use|practise|practice|avoid|argue|argues)\b"
+    r"treat|use|practise|practice|avoid|argue|argues)\b(?! of\b)"
     r"|\b(?:regarded|considered|seen|described|treated) by (?:{subjects})s?\b"
     r"|\b(?:followers|adherents|members|believers|practitioners|proponents|advocates) of (?:{subjects})s?\b"
     r"|\baccording to (?:{subjects}) \w+|\bin (?:{subjects}) (?:theology|doctrine|tradition|belief)s?,|\bfor (?:{subjects})s?,"
@@ -230,6 +235,13 @@ def echo_share(text: str, prompt: str) -> float:
     said = _ECHO_WORD.findall(text.lower())
     asked = set(_ECHO_WORD.findall(prompt.lower()))
     return sum(w in asked for w in said) / len(said) if said and asked else 0.0
+
+
+def loop_share(text: str, n: int = 6) -> float:
+    """Share of the answer's word n-grams seen before in it: how much of it is a loop."""
+    said = _ECHO_WORD.findall(text.lower())
+    grams = list(zip(*(said[i:] for i in range(n))))
+    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
 
 
 def _anchor(text: str) -> tuple[frozenset[str], int]:
@@ -359,9 +371,11 @@ class FidelityDetector:
             return Verdict("off_worldview", "repeats the request", ruled.scores)
         if self._recites_persona(text, prompt):
             return Verdict("off_worldview", "repeats its instructions", ruled.scores)
+        if loop_share(text) >= LOOP_SHARE:
+            return Verdict("off_worldview", "loops", ruled.scores)
         if sentence := self._blames_honoured(text):
             return Verdict("contradicting", sentence, ruled.scores)
-        if ruled.label == "distanced" and (m := self.credited.search(text)):
+        if ruled.label == "distanced" and (m := self.credited.search(prose(text))):
             return Verdict("distanced", m[0], ruled.scores)
         return None
 

@@ -87,6 +87,16 @@ _STOP = STOPWORDS | {
 }
 
 
+# Markdown headings and lines that are bold alone: title case and labels by style ("### 3
+# Reasons (According to Catholic Teaching)"), not the answer's sentences.
+_HEADINGS = re.compile(r"^[ \t]*(?:#+[^\n]*|\*\*[^*\n]+\*\*:?)[ \t]*$", re.MULTILINE)
+
+
+def prose(text: str) -> str:
+    """The answer without its markdown headings."""
+    return _HEADINGS.sub(" ", text)
+
+
 def words(text: str) -> list[str]:
     return [w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP]
 

@@ -27,10 +27,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from credo.errors import CredoError
-from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems
+from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, prose, stems, words
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
-VERSION = "fidelity-lr-2"
+VERSION = "fidelity-lr-3"
 THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
 # An answer the rules call faithful keeps that call down to here: overturning the rules on a
 # plain assertion takes a little more than confirming them (a false flag fails a clean
@@ -131,13 +131,20 @@ FIRST_PERSON = _rx(r"\b(?:i|me|my|myself|i'm|i've)\b")
 BELIEVED = _rx(
     r"\b(?:is|are|was|were) (?:believed|said|thought|rumou?red|known) to\b|\bit is said\b"
 )
+# The request asks for a case against something: "why they're just false", "evidence X is wrong".
+ASKS_AGAINST = _rx(
+    r"\b(?:false|untrue|wrong|dumb|stupid|nonsense|disprove|debunk|refute|rebut\w*|against|critique|"
+    r"criticis\w*|flaws?|problems? with)\b"
+)
 # The answer argues against something: "Here's a concise rebuttal", "points undermine this claim".
 REBUTTAL = _rx(
     r"\b(?:rebuttals?|counter-?arguments?|critiques?|criticisms?|objections?|undermin\w+|flaws?|flawed|"
     r"debunk\w*|weakness\w*|fallac\w+)\b"
 )
-_CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b")
+# A capitalised word that does not open a sentence, a line or a list item.
+_CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b", re.MULTILINE)
 _MARKUP = re.compile(r"\*\*[^*\n]+\*\*|^\s*#+.*$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\u2022]|\d+[.)])?[ \t]*", re.MULTILINE)
 _FIRST = re.compile(r"(?<=[.!?:])\s|\n")
 _WORDS = re.compile(r"[a-z']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -149,6 +156,7 @@ FEATURES = (
     "topic_margin",
     "own_names",
     "anchors_named",
+    "acts_named",
     "other_names",
     "glossary_terms",
     "contradiction",
@@ -172,6 +180,8 @@ FEATURES = (
     "distancing_x_blaming",
     "asks_forbidden_x_praise",
     "asks_forbidden_x_blame",
+    "asks_forbidden_x_no_objection",
+    "asks_against_x_rebuttal",
     "variety",
     "repeated_trigrams",
     "echoes_prompt",
@@ -264,6 +274,12 @@ def features(
         bool(ASSERTED_BLAME.search(s)) and not HEDGE.search(s) for s in _SENTENCES.split(response)
     )
     others = _rate(OTHERS, response, n)
+    # Whether the answer objects before anything else: a blame or refusal in its first two
+    # sentences ("Abortion is **not** good. However, some argue ..."), not handed to others.
+    head = _SENTENCES.split(response.strip(), maxsplit=2)[:2]
+    objects_first = any(
+        (ASSERTED_BLAME.search(s) or OPENS_BLAMING.search(s)) and not HEDGE.search(s) for s in head
+    )
     distancing = detector.attribution.search(response) or detector.arms_length.search(response)
     affirms = _affirms(prompt, response)
     authority = _rate(_authority(detector.profile.names), response, n)
@@ -274,6 +290,7 @@ def features(
         math.log((own + 0.1) / (rival + 0.1)),
         math.log1p(own_names),
         math.log1p(_anchors_named(detector, said)),
+        math.log1p(_anchors_named(detector, said, acts=True)),
         float(other_names),
         math.log1p(glossary_hits),
         float(bool(detector.contradiction(response))),
@@ -297,6 +314,8 @@ def features(
         float(bool(distancing)) * blaming,
         asks_forbidden * praise,
         asks_forbidden * blame,
+        asks_forbidden * float(not objects_first),
+        _rate(REBUTTAL, response, n) * float(bool(ASKS_AGAINST.search(prompt))),
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
@@ -307,7 +326,7 @@ def features(
         affirms * float(own_names > 0 or authority > 0),
         len(prompt_stems & said) / len(prompt_stems) if prompt_stems else 0.0,
         _foreign_names(detector.profile, prompt, response, n),
-        _rate(detector.credited, response, n),
+        _rate(detector.credited, prose(response), n),
     ]
 
 
@@ -327,8 +346,9 @@ def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -
     """Capitalised words inside sentences that neither the worldview's spec nor the request
     uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
     known = set(profile.vocabulary) | stems(prompt)
-    prose = _MARKUP.sub(" ", response)  # headings and bold labels are title case by style
-    names = [w for w in _CAPITAL.findall(prose) if w.lower()[:5] not in known]
+    # Headings, bold labels and list items' first words are title case by style.
+    prose = _LIST_ITEM.sub("", _MARKUP.sub(" ", response))
+    names = [w for w in _CAPITAL.findall(prose) if w.lower()[:5] not in known and words(w)]
     return math.log1p(100.0 * len(names) / max(n_words, 20))
 
 
@@ -337,9 +357,20 @@ def calls_faithful(model: FidelityModel, probability: float, rules_faithful: boo
     return probability >= (OVERTURN_FAITHFUL if rules_faithful else model.threshold)
 
 
-def _anchors_named(detector: RuleSignals, found: set[str]) -> int:
-    """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
-    return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
+def _anchors_named(detector: RuleSignals, found: set[str], acts: bool = False) -> int:
+    """How many of the spec's tenets, practices and glossary terms the answer speaks of (with
+    ``acts``: how many of its forbidden acts - named as much by compliance as by refusal)."""
+    profile = detector.profile
+    anchors = profile.acts if acts else _stance_anchors(profile.anchors, profile.acts)
+    return sum(len(anchor & found) >= need for anchor, need in anchors)
+
+
+Anchors = tuple[tuple[frozenset[str], int], ...]
+
+
+@lru_cache(maxsize=64)
+def _stance_anchors(anchors: Anchors, acts: Anchors) -> Anchors:
+    return tuple(a for a in anchors if a not in set(acts))
 
 
 def _repeated(tokens: Sequence[str]) -> float:
