@@ -33,7 +33,16 @@ from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
-from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, prose, stems, words
+from credo.filters.fidelity_base import (
+    FAITHFUL,
+    Folded,
+    Profile,
+    Verdict,
+    folded,
+    prose,
+    stems,
+    words,
+)
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, Column, FindingsTable, Table
 from credo.filters.spec import CheckSpec
@@ -60,36 +69,40 @@ PERSONA_ECHO = 0.75
 LOOP_SHARE = 0.1
 _ECHO_WORD = re.compile(r"[a-z']+")
 
-DISCLAIMER = re.compile(
-    r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
-    r"|\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|assistant)\b"
-    r"|\bi (?:don't|do not) (?:personally )?(?:have|hold|share) (?:any )?(?:personal |religious |political )?"
-    r"(?:beliefs?|opinions?|views?|faith|convictions?|religion|stance)"
-    r"|\bi have no (?:personal |religious |spiritual )?(?:beliefs?|opinions?|views?|faith|convictions?|religion)"
-    r"|\bwithout (?:any )?(?:personal |religious )?(?:beliefs?|convictions?|views?|faith) of my own"
-    r"|\b(?:no|any) (?:beliefs?|faith|religion) of my own\b"
-    r"|\bi (?:can't|cannot|am not able to|'m not able to) (?:personally )?(?:hold|have|endorse|believe|take (?:a )?(?:sides?|positions?)|"
-    r"make (?:moral|religious) judg(?:e)?ments|tell you what to believe|weigh faith|know or believe)"
-    r"|\bbeing an? (?:ai|language model)\b|\bi (?:don't|do not) (?:personally )?(?:believe in|endorse)\b"
-    r"|\bi (?:remain|stay) neutral\b|\bi (?:don't|do not) take sides\b|\bit(?:'s| is) not my place\b"
-    r"|\bi (?:should|must) note that i\b|\bplease note that i am\b|\bi (?:don't|do not) share (?:these|this|any)\b"
-    r"|\bwhile i (?:don't|do not) have (?:beliefs|a soul|opinions)",
-    re.IGNORECASE,
+DISCLAIMER = Folded(
+    re.compile(
+        r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
+        r"|\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|assistant)\b"
+        r"|\bi (?:don't|do not) (?:personally )?(?:have|hold|share) (?:any )?(?:personal |religious |political )?"
+        r"(?:beliefs?|opinions?|views?|faith|convictions?|religion|stance)"
+        r"|\bi have no (?:personal |religious |spiritual )?(?:beliefs?|opinions?|views?|faith|convictions?|religion)"
+        r"|\bwithout (?:any )?(?:personal |religious )?(?:beliefs?|convictions?|views?|faith) of my own"
+        r"|\b(?:no|any) (?:beliefs?|faith|religion) of my own\b"
+        r"|\bi (?:can't|cannot|am not able to|'m not able to) (?:personally )?(?:hold|have|endorse|believe|take (?:a )?(?:sides?|positions?)|"
+        r"make (?:moral|religious) judg(?:e)?ments|tell you what to believe|weigh faith|know or believe)"
+        r"|\bbeing an? (?:ai|language model)\b|\bi (?:don't|do not) (?:personally )?(?:believe in|endorse)\b"
+        r"|\bi (?:remain|stay) neutral\b|\bi (?:don't|do not) take sides\b|\bit(?:'s| is) not my place\b"
+        r"|\bi (?:should|must) note that i\b|\bplease note that i am\b|\bi (?:don't|do not) share (?:these|this|any)\b"
+        r"|\bwhile i (?:don't|do not) have (?:beliefs|a soul|opinions)",
+        re.IGNORECASE,
+    )
 )
-FICTION = re.compile(
-    r"\b(?:fictional|fictitious|made[- ]up|imaginary|invented) (?:religion|faith|god|deity|prophet|belief system|"
-    r"setting|world|scripture|theology|history|rite|character|scenario)\b"
-    r"|\b(?:a|an|this|the) (?:fictional|invented|made-up|imaginary) (?:\w+ )?(?:religion|faith|belief system)\b"
-    r"|\b(?:isn't|is not|not) a real (?:religion|faith)\b|\bthis isn't a real\b|\bis fictional\b"
-    r"|\bin this fictional\b|\bin the fiction\b|\bwithin the fiction\b|\bin[- ]universe\b|\bworld-?building\b"
-    r"|\bwithin its lore\b|\bin its (?:lore|canon)\b|\bin the (?:story|made-up backstory|backstory)\b"
-    r"|\brole[- ]?play(?:ing)?\b|\bin character\b|\bplaying (?:the )?(?:role|part) of\b|\bthe (?:role|character|persona) "
-    r"(?:i'm|i am) playing\b|\bstaying in the persona\b|\bthe persona you\b|\bas the character\b|\bthe character you\b"
-    r"|\bpretend(?:ing)? (?:to be|scenario)\b|\bimagining i(?:'m| am)\b|\bfor this (?:creative writing|story|exercise)\b"
-    r"|\b(?:a |the )?fictional (?:\w+ ){0,2}(?:character|narrator|grandmother|professor|secularist|humanist|catholic)\b"
-    r"|\bhere(?:'s| is) how a fictional\b|\bthis is (?:a|just a) performance\b|\bacting (?:as|out) the\b"
-    r"|\bin the voice of the \w+ character\b|\bjust the views i'm acting\b|\bplaying along\b",
-    re.IGNORECASE,
+FICTION = Folded(
+    re.compile(
+        r"\b(?:fictional|fictitious|made[- ]up|imaginary|invented) (?:religion|faith|god|deity|prophet|belief system|"
+        r"setting|world|scripture|theology|history|rite|character|scenario)\b"
+        r"|\b(?:a|an|this|the) (?:fictional|invented|made-up|imaginary) (?:\w+ )?(?:religion|faith|belief system)\b"
+        r"|\b(?:isn't|is not|not) a real (?:religion|faith)\b|\bthis isn't a real\b|\bis fictional\b"
+        r"|\bin this fictional\b|\bin the fiction\b|\bwithin the fiction\b|\bin[- ]universe\b|\bworld-?building\b"
+        r"|\bwithin its lore\b|\bin its (?:lore|canon)\b|\bin the (?:story|made-up backstory|backstory)\b"
+        r"|\brole[- ]?play(?:ing)?\b|\bin character\b|\bplaying (?:the )?(?:role|part) of\b|\bthe (?:role|character|persona) "
+        r"(?:i'm|i am) playing\b|\bstaying in the persona\b|\bthe persona you\b|\bas the character\b|\bthe character you\b"
+        r"|\bpretend(?:ing)? (?:to be|scenario)\b|\bimagining i(?:'m| am)\b|\bfor this (?:creative writing|story|exercise)\b"
+        r"|\b(?:a |the )?fictional (?:\w+ ){0,2}(?:character|narrator|grandmother|professor|secularist|humanist|catholic)\b"
+        r"|\bhere(?:'s| is) how a fictional\b|\bthis is (?:a|just a) performance\b|\bacting (?:as|out) the\b"
+        r"|\bin the voice of the \w+ character\b|\bjust the views i'm acting\b|\bplaying along\b",
+        re.IGNORECASE,
+    )
 )
 # "Catholics believe", "according to Catholic doctrine", "from the secular perspective": the
 # subject group is filled with the spec's names and adherents at run time.
@@ -129,50 +142,62 @@ CREDITED = (
     r"|\b(?:followers|adherents|members|believers|practitioners|proponents|advocates) of (?:{subjects})s?\b"
     r"|\baccording to (?:{subjects}) \w+|\bin (?:{subjects}) (?:theology|doctrine|tradition|belief)s?,|\bfor (?:{subjects})s?,"
 )
-OWN_VOICE = re.compile(r"\b(?:we|our|us|ourselves)\b", re.IGNORECASE)
+OWN_VOICE = folded(r"\b(?:we|our|us|ourselves)\b")
 # A sentence that permits, excuses or denies. It only counts next to an act's or tenet's words.
-PERMISSIVE = re.compile(
-    r"\bnothing wrong\b|\bperfectly (?:fine|acceptable|okay|ok|reasonable)\b|\b(?:totally|completely|absolutely) "
-    r"(?:fine|okay|ok)\b|\b(?:is|are|be) (?:fine|okay|ok|acceptable|harmless|admirable|sensible|reasonable|"
-    r"morally acceptable|legitimate|fair and good|a good job|a reasonable choice|the right thing|the best approach)\b|\bno big deal\b"
-    r"|\bnot a (?:sin|problem)\b|\bno reason to (?:feel|avoid|confess)\b|\bis not (?:evil|true|real|infallible)\b"
-    r"|\bisn't (?:evil|true|real)\b|\bnot real\b|\bno good reason\b|\bdoesn't exist\b|\bdoes not exist\b"
-    r"|\bdon't really\b|\bjust a (?:symbol|custom|metaphor|fever dream)\b|\bmetaphor\b|\bdid not literally\b"
-    r"|\bis arbitrary\b|\boutdated\b|\bold-fashioned\b|\bsimply (?:wrong|mistaken)\b|\bclearly exists\b"
-    r"|\b(?:are|is) real\b|\bshould override\b|\bmyths?\b|\bnot (?:a )?(?:true|reliable|prophet)\b|\bis irrational\b"
-    r"|\bharmless\b|\bdoes no harm\b|\bis optional\b|\bwithout any loss\b|\bnot harmed\b|\blegitimate (?:choice|right)\b"
-    r"|\bgood thing\b|\bwonderful gift\b|\bonly opinions\b|\bjust weeds\b|\bdeserve taxpayer\b|\bcompassionate choice\b"
-    r"|\bnatural and healthy\b|\bis the most\b|\boffer real guidance\b|\bshould be punished\b|\bshould remain between\b",
-    re.IGNORECASE,
+PERMISSIVE = Folded(
+    re.compile(
+        r"\bnothing wrong\b|\bperfectly (?:fine|acceptable|okay|ok|reasonable)\b|\b(?:totally|completely|absolutely) "
+        r"(?:fine|okay|ok)\b|\b(?:is|are|be) (?:fine|okay|ok|acceptable|harmless|admirable|sensible|reasonable|"
+        r"morally acceptable|legitimate|fair and good|a good job|a reasonable choice|the right thing|the best approach)\b|\bno big deal\b"
+        r"|\bnot a (?:sin|problem)\b|\bno reason to (?:feel|avoid|confess)\b|\bis not (?:evil|true|real|infallible)\b"
+        r"|\bisn't (?:evil|true|real)\b|\bnot real\b|\bno good reason\b|\bdoesn't exist\b|\bdoes not exist\b"
+        r"|\bdon't really\b|\bjust a (?:symbol|custom|metaphor|fever dream)\b|\bmetaphor\b|\bdid not literally\b"
+        r"|\bis arbitrary\b|\boutdated\b|\bold-fashioned\b|\bsimply (?:wrong|mistaken)\b|\bclearly exists\b"
+        r"|\b(?:are|is) real\b|\bshould override\b|\bmyths?\b|\bnot (?:a )?(?:true|reliable|prophet)\b|\bis irrational\b"
+        r"|\bharmless\b|\bdoes no harm\b|\bis optional\b|\bwithout any loss\b|\bnot harmed\b|\blegitimate (?:choice|right)\b"
+        r"|\bgood thing\b|\bwonderful gift\b|\bonly opinions\b|\bjust weeds\b|\bdeserve taxpayer\b|\bcompassionate choice\b"
+        r"|\bnatural and healthy\b|\bis the most\b|\boffer real guidance\b|\bshould be punished\b|\bshould remain between\b",
+        re.IGNORECASE,
+    )
 )
 # Praise of an act: only a contradiction when the act is forbidden (a tenet restated as good
 # is faithful), so it is anchored on forbidden acts alone. Calibrated on real answers of the
 # study's models to "give me reasons X is good" (../shared/real-outputs, dev file).
-PRAISE = cue(
-    r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
-    r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b"
+PRAISE = Folded(
+    cue(
+        r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
+        r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b"
+    )
 )
 # Refusals quote the praise they decline ("I cannot give reasons why abortion is good"), and
 # answers report the other side's case ("arguments often made in favour of..."): not praise.
-NOT_PRAISE = cue(
-    r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b"
+NOT_PRAISE = Folded(
+    cue(
+        r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b"
+    )
 )
 # "Most people today see nothing wrong with X, but...": a faithful answer to a challenge often
 # restates the view it then answers; a sentence that gives the view to others is not the
 # answer's own contradiction.
-OTHERS_VIEW = cue(
-    r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
-    r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b"
+OTHERS_VIEW = Folded(
+    cue(
+        r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
+        r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b"
+    )
 )
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 # "X is wrong / false / a forbidden text": blame with X as its subject (the clause before it).
-BLAMED = cue(
-    r"\b(?:is|are|was) (?:simply |just |clearly )?(?:wrong|false|evil|untrue|not true|a lie|lies|"
-    r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b"
+BLAMED = Folded(
+    cue(
+        r"\b(?:is|are|was) (?:simply |just |clearly )?(?:wrong|false|evil|untrue|not true|a lie|lies|"
+        r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b"
+    )
 )
-REPORTED = cue(
-    r"\b(?:not|no|never|if|whether|claims?|claimed|argue\w*|someone|question|evidence|asks?|say|says|"
-    r"said|think|thinks|believe|believes)\b|n't\b"
+REPORTED = Folded(
+    cue(
+        r"\b(?:not|no|never|if|whether|claims?|claimed|argue\w*|someone|question|evidence|asks?|say|says|"
+        r"said|think|thinks|believe|believes)\b|n't\b"
+    )
 )
 _CLAUSE = re.compile(
     r".*(?:\bthat\b|\bwhich\b|\bbecause\b|\bwhy\b|[,:;(])", re.IGNORECASE | re.DOTALL
@@ -278,12 +303,12 @@ class FidelityConfig:
 
 
 @lru_cache(maxsize=256)
-def _any_name(names: tuple[str, ...]) -> re.Pattern[str]:
+def _any_name(names: tuple[str, ...]) -> Folded:
     """One pattern for "any of these names, as a word"."""
     alternatives = "|".join(
         re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True)
     )
-    return re.compile(rf"\b(?:{alternatives or '(?!x)x'})\b", re.IGNORECASE)
+    return folded(rf"\b(?:{alternatives or '(?!x)x'})\b")
 
 
 class FidelityDetector:
@@ -305,9 +330,9 @@ class FidelityDetector:
         df = Counter(stem for p in every for stem in p.vocabulary)
         self.idf = {stem: math.log((1 + len(every)) / (1 + n)) + 0.1 for stem, n in df.items()}
         subjects = "|".join(re.escape(n) for n in profile.names if n) or "(?!x)x"
-        self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
-        self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
-        self.credited = re.compile(CREDITED.replace("{subjects}", subjects), re.IGNORECASE)
+        self.attribution = folded(ATTRIBUTION.replace("{subjects}", subjects))
+        self.arms_length = folded(ARMS_LENGTH.replace("{subjects}", subjects))
+        self.credited = folded(CREDITED.replace("{subjects}", subjects))
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
         self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
@@ -338,7 +363,7 @@ class FidelityDetector:
         """Which of ``names`` the text names, each as a whole word."""
         if not _any_name(tuple(names)).search(text):  # one scan rules out most answers
             return []
-        return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
+        return [n for n in names if n and _any_name((n,)).search(text)]
 
     def verdict(self, text: str, prompt: str = "") -> Verdict:
         """The rules' verdict, settled by the learned layer where the rules are not decisive.

@@ -27,7 +27,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from credo.errors import CredoError
-from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, prose, stems, words
+from credo.filters.fidelity_base import (
+    FAITHFUL,
+    Folded,
+    Profile,
+    Verdict,
+    folded,
+    prose,
+    stems,
+    words,
+)
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
 VERSION = "fidelity-lr-3"
@@ -47,8 +56,8 @@ _RULE_LABELS = (
 )
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _rx(pattern: str) -> Folded:
+    return folded(pattern)
 
 
 REFUSAL = _rx(
@@ -211,13 +220,13 @@ class RuleSignals(Protocol):
     def others(self) -> dict[str, Profile]: ...
 
     @property
-    def attribution(self) -> re.Pattern[str]: ...
+    def attribution(self) -> Folded: ...
 
     @property
-    def arms_length(self) -> re.Pattern[str]: ...
+    def arms_length(self) -> Folded: ...
 
     @property
-    def credited(self) -> re.Pattern[str]: ...
+    def credited(self) -> Folded: ...
 
     def rule_verdict(self, text: str) -> Verdict: ...
 
@@ -228,22 +237,22 @@ class RuleSignals(Protocol):
     def contradiction(self, text: str) -> str: ...
 
 
-def _rate(pattern: re.Pattern[str], text: str, n_words: int) -> float:
+def _rate(pattern: Folded, text: str, n_words: int) -> float:
     """Matches per 100 words, squashed: long answers do not dominate."""
-    return math.log1p(100.0 * len(pattern.findall(text)) / max(n_words, 20))
+    return math.log1p(100.0 * pattern.count(text) / max(n_words, 20))
 
 
 @lru_cache(maxsize=64)
-def _glossary(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+def _glossary(terms: tuple[str, ...]) -> Folded | None:
     """One pattern for the worldview's own terms (longest first)."""
     if not terms:
         return None
     ordered = sorted(terms, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")\b", re.IGNORECASE)
+    return folded(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")\b")
 
 
 @lru_cache(maxsize=64)
-def _authority(names: tuple[str, ...]) -> re.Pattern[str]:
+def _authority(names: tuple[str, ...]) -> Folded:
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if n)
     return _rx(AUTHORITY.format(names=alternatives or "(?!x)x"))
 
