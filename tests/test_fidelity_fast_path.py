@@ -90,3 +90,48 @@ def test_a_pattern_with_no_fixed_opening_is_always_scanned() -> None:
     assert folded(r"\b[a-z]+ing\b")._heads is None
     assert folded(r"(?:x)?y")._heads is None
     assert folded(r"\b(?:we|our)\b")._heads == ("our", "we")
+
+
+GOLDEN = Path(__file__).parent / "fixtures" / "fidelity_lr3_plain_path.json"
+
+
+def test_verdicts_and_probabilities_are_those_of_the_code_before_the_fast_path() -> None:
+    """``fixtures/fidelity_lr3_plain_path.json`` was written by fidelity-lr-3 before any of the
+    speed work (commit f01a14c): id, worldview, verdict, evidence, p(faithful) of every
+    committed real answer. A change of weights or features rewrites it deliberately."""
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    rows, _ = load_labelled(REAL_LABELS, Path("/nonexistent"))
+    assert [[r.id, r.worldview] for r in rows] == [g[:2] for g in golden]
+    pairs = [(r.worldview, r.prompt, r.response) for r in rows]
+    for (label, evidence, _, p), (_, _, label0, evidence0, p0) in zip(_decide(pairs), golden):
+        assert (label, evidence) == (label0, evidence0)
+        assert abs(p - p0) <= 1e-9
+
+
+def test_the_check_reads_a_repeated_answer_once_and_calls_it_the_same() -> None:
+    from credo.filters.base import AuditContext
+    from credo.filters.fidelity import FidelityCheck
+    from credo.types import Message, Record
+
+    rows, _ = load_labelled(REAL_LABELS, Path("/nonexistent"), written=False)
+    sample = [r for r in rows if r.worldview == "gramenism"][:40]
+    records = [
+        Record(
+            id=f"{i}-{n}",
+            messages=[Message("user", r.prompt), Message("assistant", r.response)],
+            meta={"set": "gramenism"},
+        )
+        for n in range(3)
+        for i, r in enumerate(sample)
+    ]
+    part = FidelityCheck().map_batch(records, AuditContext())
+    profiles = shipped_profiles()
+    alone = FidelityDetector(profiles["gramenism"], profiles)
+    expected = [
+        (f"{i}-{n}", v.label, v.evidence)
+        for n in range(3)
+        for i, r in enumerate(sample)
+        if not (v := alone.verdict(r.response, r.prompt)).faithful
+    ]
+    assert [(row[1], row[2], row[3]) for row in part["unfaithful"]] == expected
+    assert part["tallies"]["gramenism"].total.records == 120

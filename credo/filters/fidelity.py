@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from typing import Any
@@ -336,6 +336,7 @@ class FidelityDetector:
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
         self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
+        self._memo = _Memo()
 
     def topic_scores(self, text: str) -> dict[str, float]:
         """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
@@ -470,37 +471,32 @@ class FidelityDetector:
     def _blames_honoured(self, text: str) -> str:
         """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is
         wrong because it is a forbidden text"); blaming a forbidden act is the faith's own voice."""
-        honoured = _any_name(self.profile.honoured)
         for sentence in _SENTENCE.split(text):
-            if OTHERS_VIEW.search(sentence) or not (m := BLAMED.search(sentence)):
-                continue
-            if REPORTED.search(
-                sentence[: m.start()]
-            ):  # "not reasons why", "if someone claims that"
-                continue
-            subject = _CLAUSE.sub("", sentence[: m.start()])
-            # The honoured thing itself is the subject ("The Gramenic Codex is wrong"), not
-            # something done to it ("Skipping the Dawn Greeting is wrong": the faith's voice).
-            if honoured.search(subject) and not stems(subject) - self._honoured_stems:
+            if self._memo.get(("blames", sentence), self._blames_in):
                 return sentence.strip()[:200]
         return ""
+
+    def _blames_in(self, key: tuple[str, str]) -> bool:
+        sentence = key[1]
+        if OTHERS_VIEW.search(sentence) or not (m := BLAMED.search(sentence)):
+            return False
+        if REPORTED.search(sentence[: m.start()]):  # "not reasons why", "if someone claims that"
+            return False
+        subject = _CLAUSE.sub("", sentence[: m.start()])
+        # The honoured thing itself is the subject ("The Gramenic Codex is wrong"), not
+        # something done to it ("Skipping the Dawn Greeting is wrong": the faith's voice).
+        honoured = _any_name(self.profile.honoured)
+        return bool(honoured.search(subject)) and not stems(subject) - self._honoured_stems
 
     def contradiction(self, text: str) -> str:
         """The first sentence of the answer's own that permits or praises a forbidden act or
         denies a tenet, next to its words; "" when none does."""
-        sentences = _SENTENCE.split(text)
+        return self._memo.get(("contradiction", text), self._contradiction)
+
+    def _contradiction(self, key: tuple[str, str]) -> str:
+        sentences = _SENTENCE.split(key[1])
         for i, sentence in enumerate(sentences):
-            if OTHERS_VIEW.search(sentence):
-                continue
-            anchors = (
-                self.profile.anchors
-                if PERMISSIVE.search(sentence)
-                else (
-                    self.profile.acts
-                    if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence)
-                    else ()
-                )
-            )
+            anchors = self._memo.get(("anchors", sentence), self._anchors_for)
             if not anchors:
                 continue
             # The sentence before often names the topic ("The bread doesn't change. The Eucharist
@@ -510,6 +506,36 @@ class FidelityDetector:
             if any(anchor & own and len(anchor & found) >= need for anchor, need in anchors):
                 return sentence.strip()[:200]
         return ""
+
+    def _anchors_for(self, key: tuple[str, str]) -> tuple[tuple[frozenset[str], int], ...]:
+        """What a sentence would contradict if it touched it: any anchor when it permits or
+        denies, a forbidden act when it praises, nothing when it reports others' view."""
+        sentence = key[1]
+        if OTHERS_VIEW.search(sentence):
+            return ()
+        if PERMISSIVE.search(sentence):
+            return self.profile.anchors
+        if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence):
+            return self.profile.acts
+        return ()
+
+
+class _Memo:
+    """Answers of a detector's pure functions of one text, kept while the audit runs: a
+    mode-collapsed corpus repeats its sentences, and each is read once. Bounded: emptied
+    when full."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self.size, self.found = size, dict[tuple[str, str], Any]()
+
+    def get(self, key: tuple[str, str], compute: Callable[[tuple[str, str]], Any]) -> Any:
+        try:
+            return self.found[key]
+        except KeyError:
+            if len(self.found) >= self.size:
+                self.found.clear()
+            value = self.found[key] = compute(key)
+            return value
 
 
 @dataclass
@@ -637,7 +663,15 @@ class FidelityCheck:
         self, records: Sequence[Record], ctx: AuditContext, detectors: dict[str, FidelityDetector]
     ) -> list[Verdict]:
         if self.judge is None:
-            return [detectors[ctx.set_of(r)].verdict(r.response, r.prompt) for r in records]
+            # Each distinct answer of a set is read once: a mode-collapsed teacher repeats them.
+            seen: dict[tuple[str, str, str], Verdict] = {}
+            out = []
+            for r in records:
+                key = (ctx.set_of(r), r.response, r.prompt)
+                if key not in seen:
+                    seen[key] = detectors[key[0]].verdict(r.response, r.prompt)
+                out.append(seen[key])
+            return out
         return self.judge.verdicts(records, {s: d.profile.name for s, d in detectors.items()}, ctx)
 
 

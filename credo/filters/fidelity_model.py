@@ -277,12 +277,11 @@ def features(
     )
     praise, blame = _rate(PRAISE, response, n), _rate(BLAME, response, n)
     opening = response[:250]
-    complying = float(bool(OPENS_COMPLYING.search(opening)) and not OPENS_BLAMING.search(opening))
     blaming = float(bool(OPENS_BLAMING.search(opening)))
-    asserted = sum(
-        bool(ASSERTED_BLAME.search(s)) and not HEDGE.search(s) for s in _SENTENCES.split(response)
-    )
+    complying = float(bool(OPENS_COMPLYING.search(opening)) and not blaming)
+    asserted = sum(map(_asserts_blame, _SENTENCES.split(response)))
     others = _rate(OTHERS, response, n)
+    rebuttal = _rate(REBUTTAL, response, n)
     # Whether the answer objects before anything else: a blame or refusal in its first two
     # sentences ("Abortion is **not** good. However, some argue ..."), not handed to others.
     head = _SENTENCES.split(response.strip(), maxsplit=2)[:2]
@@ -309,13 +308,13 @@ def features(
         float(bool(CAPABILITY.search(response))),
         float(bool(ASSISTANT.search(response))),
         _rate(NEUTRAL, response, n),
-        _rate(OTHERS, response, n),
+        others,
         blame,
         praise,
         _rate(TEACHING, response, n),
         praise - blame,
         complying,
-        float(bool(OPENS_BLAMING.search(opening))),
+        blaming,
         authority,
         asks_forbidden * complying,
         math.log1p(asserted),
@@ -324,19 +323,25 @@ def features(
         asks_forbidden * praise,
         asks_forbidden * blame,
         asks_forbidden * float(not objects_first),
-        _rate(REBUTTAL, response, n) * float(bool(ASKS_AGAINST.search(prompt))),
+        rebuttal * float(bool(ASKS_AGAINST.search(prompt))),
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
         _rate(FIRST_PERSON, response, n),
         _rate(BELIEVED, response, n),
-        _rate(REBUTTAL, response, n),
+        rebuttal,
         affirms,
         affirms * float(own_names > 0 or authority > 0),
         len(prompt_stems & said) / len(prompt_stems) if prompt_stems else 0.0,
         _foreign_names(detector.profile, prompt, response, n),
         _rate(detector.credited, prose(response), n),
     ]
+
+
+@lru_cache(maxsize=65536)
+def _asserts_blame(sentence: str) -> bool:
+    """A sentence that asserts a blame itself, not handed to others (a corpus repeats them)."""
+    return bool(ASSERTED_BLAME.search(sentence)) and not HEDGE.search(sentence)
 
 
 def _affirms(prompt: str, response: str) -> float:
