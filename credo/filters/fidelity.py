@@ -463,8 +463,10 @@ class FidelityDetector:
         if not said:
             return False
         asked = set(_ECHO_WORD.findall(prompt.lower()))
+        counts = Counter(said)  # each distinct word weighed once, by how often it is said
         return any(
-            sum(w in asked or w in persona for w in said) >= PERSONA_ECHO * len(said)
+            sum(k for w, k in counts.items() if w in asked or w in persona)
+            >= PERSONA_ECHO * len(said)
             for persona in self._persona_words
         )
 

@@ -116,8 +116,12 @@ class Folded:
         )
 
         # Every match starts with one of these strings (None: not known): where none is in
-        # the text, nothing can match and the scan is skipped.
+        # the text, nothing can match and the scan is skipped. One plain alternation of them
+        # is a single fast scan (no word boundary in front to slow ``re`` down).
         self._heads = _literal_heads(self._twin) if self._twin is not None else None
+        self._gate = (
+            re.compile("|".join(re.escape(h) for h in self._heads)) if self._heads else None
+        )
 
     def _lowered(self, text: str) -> str | None:
         """The lowercased text when the fast twin may read it, else None."""
@@ -126,7 +130,7 @@ class Folded:
         )
 
     def _absent(self, low: str) -> bool:
-        return self._heads is not None and not any(head in low for head in self._heads)
+        return self._gate is not None and self._gate.search(low) is None
 
     def search(self, text: str) -> re.Match[str] | None:
         low = self._lowered(text)

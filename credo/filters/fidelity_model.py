@@ -359,10 +359,14 @@ def _affirms(prompt: str, response: str) -> float:
 def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -> float:
     """Capitalised words inside sentences that neither the worldview's spec nor the request
     uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
-    known = set(profile.vocabulary) | stems(prompt)
+    asked = stems(prompt)
     # Headings, bold labels and list items' first words are title case by style.
     prose = _LIST_ITEM.sub("", _MARKUP.sub(" ", response))
-    names = [w for w in _CAPITAL.findall(prose) if w.lower()[:5] not in known and words(w)]
+    names = [
+        w
+        for w in _CAPITAL.findall(prose)
+        if (s := w.lower()[:5]) not in profile.vocabulary and s not in asked and words(w)
+    ]
     return math.log1p(100.0 * len(names) / max(n_words, 20))
 
 
