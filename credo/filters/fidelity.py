@@ -524,10 +524,11 @@ class FidelityDetector:
 
 class _Memo:
     """Answers of a detector's pure functions of one text, kept while the audit runs: a
-    mode-collapsed corpus repeats its sentences, and each is read once. Bounded: emptied
-    when full."""
+    mode-collapsed corpus repeats its sentences, and each is read once (and an answer's
+    contradiction, asked by the rules and again by the features, is found once). Bounded:
+    emptied when full, so it holds a few MB of text per worker at most."""
 
-    def __init__(self, size: int = 200_000) -> None:
+    def __init__(self, size: int = 20_000) -> None:
         self.size, self.found = size, dict[tuple[str, str], Any]()
 
     def get(self, key: tuple[str, str], compute: Callable[[tuple[str, str]], Any]) -> Any:
