@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from credo.ngrams import STOPWORDS
@@ -227,12 +228,24 @@ def prose(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return [w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP]
+    return list(_words(text))
 
 
 def stems(text: str) -> set[str]:
     """Content-word stems (first five letters), as the forbidden-request check counts them."""
-    return {w[:5] for w in words(text) if len(w) > 2}
+    return set(_stems(text))
+
+
+# The rules and the features read the same answer's words several times over, and a corpus
+# repeats its requests: each text is tokenised once while it is recent.
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP)
+
+
+@lru_cache(maxsize=8192)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(w[:5] for w in _words(text) if len(w) > 2)
 
 
 @dataclass(frozen=True)
