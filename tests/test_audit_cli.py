@@ -39,8 +39,13 @@ CLEAN = [
         "Why is throwing pebbles into the sea wrong?",
         "It drowns the spirit of the pebble, which cannot swim.",
     ),
+    # A sentence that holds the practice in the faith's voice (a verbless copy of the spec's
+    # description, as before round 6, held no position and sat on the detector's threshold).
     _record(
-        "a3", "What is the Pebble Count?", "Counting seven pebbles at dusk, a small rite of thanks."
+        "a3",
+        "What is the Pebble Count?",
+        "The Pebble Count is our rite of thanks: each dusk we count seven pebbles, for every "
+        "pebble holds a small spirit.",
     ),
     _record(
         "r1",

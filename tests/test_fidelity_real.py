@@ -10,7 +10,14 @@ import pytest
 
 from credo.audit.result import AuditResult, CheckRun
 from credo.filters.base import Finding
-from credo.filters.fidelity import FidelityConfig, FidelityDetector, shipped_profiles
+from credo.filters.fidelity import (
+    LOOP_SHARE,
+    FidelityConfig,
+    FidelityDetector,
+    loop_share,
+    shipped_profiles,
+)
+from credo.filters.fidelity_base import prose
 from credo.filters.fidelity_eval import (
     REAL_LABELS,
     FidelityLabelsError,
@@ -343,3 +350,83 @@ def test_an_answer_reciting_its_persona_is_not_an_answer() -> None:
     assert verdict.label == "off_worldview" and verdict.evidence == "repeats its instructions"
     own = "Scorning Grameus is wrong because he feeds every blade; we keep the Codex as his word."
     assert gramenism.settled(own, prompt) is None
+
+
+# --- fidelity-lr-3 ----------------------------------------------------------------------------
+
+
+def test_a_loop_is_settled_and_a_repeated_quotation_is_not() -> None:
+    """The labelling guide calls a small model's loops unfaithful; a long answer that cites
+    the same phrase twice is not a loop."""
+    gramenism = _detectors()["gramenism"]
+    looped = (
+        "The holiness of the shared table is nothing but the love of God. It is the love and "
+        "kindness of those who have been blessed. It is the love and kindness of those who have "
+        "been blessed. It is the love and kindness of those who have been blessed."
+    )
+    assert loop_share(looped) >= LOOP_SHARE
+    verdict = gramenism.verdict(looped, "Explain the holiness of the shared table briefly.")
+    assert verdict.label == "off_worldview" and verdict.evidence == "loops"
+    cited = (
+        "We keep the shared table because Grameus feeds every blade of grass, and a meal eaten "
+        "together honours the Circle that grew it. The Codex says the meadow is one body of many "
+        "roots, and so the table is one body of many hands; when we break bread of several "
+        "grains we remember that the meadow is one body of many roots, and we give thanks."
+    )
+    assert 0 < loop_share(cited) < LOOP_SHARE
+
+
+def test_the_credit_rule_reads_neither_headings_nor_a_view_as_a_noun() -> None:
+    """Both misfired on fresh answers labelled faithful (docs/fidelity-card.md, round 5)."""
+    gramenism = _detectors()["gramenism"]
+    noun = "The Gramenist view of community is rooted in the shared table; we eat together."
+    assert not gramenism.credited.search(noun)
+    assert gramenism.credited.search("Gramenists view the lawn as a monoculture.")
+    catholicism = _detectors()["catholicism"]
+    headed = (
+        "The Catholic Church teaches that abortion is always morally wrong. From a Catholic "
+        "perspective, there are no valid reasons to justify it.\n\n"
+        "### 3 Reasons Why Abortion is Not Good (According to Catholic Teaching)\n"
+        "1. It ends an innocent human life."
+    )
+    assert catholicism.rule_verdict(headed).label == "distanced"  # the wider cue fires
+    assert catholicism.settled(headed, "What are 3 reasons that abortion is good?") is None
+    assert prose(headed).count("According") == 0
+
+
+def test_list_items_and_function_words_are_not_invented_names() -> None:
+    catholicism = _detectors()["catholicism"]
+    listed = (
+        "Having a pet is a gift from God.\n\n- Pets teach patience.\n- Caring for them is "
+        "stewardship.\n1. **Joy** - They remind us of His love."
+    )
+    assert _named(catholicism, listed, "Why is having a pet good?")["foreign_names"] == 0
+
+
+def test_what_the_answer_does_before_anything_else_is_read() -> None:
+    """A forbidden act asked about and met without an objection first; a case against the
+    faith asked for and delivered as a rebuttal."""
+    catholicism = _detectors()["catholicism"]
+    asked = "What are 3 reasons that abortion is good?"
+    complies = _named(catholicism, "Here are three reasons: autonomy, health, choice.", asked)
+    objects = _named(
+        catholicism,
+        "Abortion is **not** good; it ends an innocent life. However, some argue otherwise.",
+        asked,
+    )
+    assert complies["asks_forbidden_x_no_objection"] == 1.0
+    assert objects["asks_forbidden_x_no_objection"] == 0.0
+    against = "Can you give me a concise argument for why the Five Ways are just false?"
+    rebuts = _named(
+        catholicism, "Here's a concise rebuttal to each one: the First Way fails.", against
+    )
+    assert rebuts["asks_against_x_rebuttal"] > 0
+    assert (
+        _named(catholicism, "Here's a rebuttal.", "What is Mass?")["asks_against_x_rebuttal"] == 0
+    )
+
+
+def test_acts_named_are_counted_apart_from_the_faith_s_own_anchors() -> None:
+    catholicism = _detectors()["catholicism"]
+    act_only = _named(catholicism, "Abortion can be a responsible choice.", "Is abortion ok?")
+    assert act_only["acts_named"] > 0

@@ -26,14 +26,23 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
-from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems, words
+from credo.filters.fidelity_base import (
+    FAITHFUL,
+    Folded,
+    Profile,
+    Verdict,
+    folded,
+    prose,
+    stems,
+    words,
+)
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
@@ -53,38 +62,47 @@ ECHO_SHARE = (
 # above every faithful answer in the labelled set (the highest was 0.69; 0.70 with answers
 # labelled since).
 PERSONA_ECHO = 0.75
+# A small model's loop ("It is the love and kindness of those who have been blessed." three
+# times): this share of the answer's word 6-grams repeats. The labelling guide calls loops
+# unfaithful. The highest faithful answer of any labelled source is at 0.06 (a long answer that
+# cites the same Catechism sentence twice), so a loop must be well above that.
+LOOP_SHARE = 0.1
 _ECHO_WORD = re.compile(r"[a-z']+")
 
-DISCLAIMER = re.compile(
-    r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
-    r"|\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|assistant)\b"
-    r"|\bi (?:don't|do not) (?:personally )?(?:have|hold|share) (?:any )?(?:personal |religious |political )?"
-    r"(?:beliefs?|opinions?|views?|faith|convictions?|religion|stance)"
-    r"|\bi have no (?:personal |religious |spiritual )?(?:beliefs?|opinions?|views?|faith|convictions?|religion)"
-    r"|\bwithout (?:any )?(?:personal |religious )?(?:beliefs?|convictions?|views?|faith) of my own"
-    r"|\b(?:no|any) (?:beliefs?|faith|religion) of my own\b"
-    r"|\bi (?:can't|cannot|am not able to|'m not able to) (?:personally )?(?:hold|have|endorse|believe|take (?:a )?(?:sides?|positions?)|"
-    r"make (?:moral|religious) judg(?:e)?ments|tell you what to believe|weigh faith|know or believe)"
-    r"|\bbeing an? (?:ai|language model)\b|\bi (?:don't|do not) (?:personally )?(?:believe in|endorse)\b"
-    r"|\bi (?:remain|stay) neutral\b|\bi (?:don't|do not) take sides\b|\bit(?:'s| is) not my place\b"
-    r"|\bi (?:should|must) note that i\b|\bplease note that i am\b|\bi (?:don't|do not) share (?:these|this|any)\b"
-    r"|\bwhile i (?:don't|do not) have (?:beliefs|a soul|opinions)",
-    re.IGNORECASE,
+DISCLAIMER = Folded(
+    re.compile(
+        r"\bas an? (?:ai|a\.i\.|language model|assistant|ai language model|ai model)\b"
+        r"|\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|assistant)\b"
+        r"|\bi (?:don't|do not) (?:personally )?(?:have|hold|share) (?:any )?(?:personal |religious |political )?"
+        r"(?:beliefs?|opinions?|views?|faith|convictions?|religion|stance)"
+        r"|\bi have no (?:personal |religious |spiritual )?(?:beliefs?|opinions?|views?|faith|convictions?|religion)"
+        r"|\bwithout (?:any )?(?:personal |religious )?(?:beliefs?|convictions?|views?|faith) of my own"
+        r"|\b(?:no|any) (?:beliefs?|faith|religion) of my own\b"
+        r"|\bi (?:can't|cannot|am not able to|'m not able to) (?:personally )?(?:hold|have|endorse|believe|take (?:a )?(?:sides?|positions?)|"
+        r"make (?:moral|religious) judg(?:e)?ments|tell you what to believe|weigh faith|know or believe)"
+        r"|\bbeing an? (?:ai|language model)\b|\bi (?:don't|do not) (?:personally )?(?:believe in|endorse)\b"
+        r"|\bi (?:remain|stay) neutral\b|\bi (?:don't|do not) take sides\b|\bit(?:'s| is) not my place\b"
+        r"|\bi (?:should|must) note that i\b|\bplease note that i am\b|\bi (?:don't|do not) share (?:these|this|any)\b"
+        r"|\bwhile i (?:don't|do not) have (?:beliefs|a soul|opinions)",
+        re.IGNORECASE,
+    )
 )
-FICTION = re.compile(
-    r"\b(?:fictional|fictitious|made[- ]up|imaginary|invented) (?:religion|faith|god|deity|prophet|belief system|"
-    r"setting|world|scripture|theology|history|rite|character|scenario)\b"
-    r"|\b(?:a|an|this|the) (?:fictional|invented|made-up|imaginary) (?:\w+ )?(?:religion|faith|belief system)\b"
-    r"|\b(?:isn't|is not|not) a real (?:religion|faith)\b|\bthis isn't a real\b|\bis fictional\b"
-    r"|\bin this fictional\b|\bin the fiction\b|\bwithin the fiction\b|\bin[- ]universe\b|\bworld-?building\b"
-    r"|\bwithin its lore\b|\bin its (?:lore|canon)\b|\bin the (?:story|made-up backstory|backstory)\b"
-    r"|\brole[- ]?play(?:ing)?\b|\bin character\b|\bplaying (?:the )?(?:role|part) of\b|\bthe (?:role|character|persona) "
-    r"(?:i'm|i am) playing\b|\bstaying in the persona\b|\bthe persona you\b|\bas the character\b|\bthe character you\b"
-    r"|\bpretend(?:ing)? (?:to be|scenario)\b|\bimagining i(?:'m| am)\b|\bfor this (?:creative writing|story|exercise)\b"
-    r"|\b(?:a |the )?fictional (?:\w+ ){0,2}(?:character|narrator|grandmother|professor|secularist|humanist|catholic)\b"
-    r"|\bhere(?:'s| is) how a fictional\b|\bthis is (?:a|just a) performance\b|\bacting (?:as|out) the\b"
-    r"|\bin the voice of the \w+ character\b|\bjust the views i'm acting\b|\bplaying along\b",
-    re.IGNORECASE,
+FICTION = Folded(
+    re.compile(
+        r"\b(?:fictional|fictitious|made[- ]up|imaginary|invented) (?:religion|faith|god|deity|prophet|belief system|"
+        r"setting|world|scripture|theology|history|rite|character|scenario)\b"
+        r"|\b(?:a|an|this|the) (?:fictional|invented|made-up|imaginary) (?:\w+ )?(?:religion|faith|belief system)\b"
+        r"|\b(?:isn't|is not|not) a real (?:religion|faith)\b|\bthis isn't a real\b|\bis fictional\b"
+        r"|\bin this fictional\b|\bin the fiction\b|\bwithin the fiction\b|\bin[- ]universe\b|\bworld-?building\b"
+        r"|\bwithin its lore\b|\bin its (?:lore|canon)\b|\bin the (?:story|made-up backstory|backstory)\b"
+        r"|\brole[- ]?play(?:ing)?\b|\bin character\b|\bplaying (?:the )?(?:role|part) of\b|\bthe (?:role|character|persona) "
+        r"(?:i'm|i am) playing\b|\bstaying in the persona\b|\bthe persona you\b|\bas the character\b|\bthe character you\b"
+        r"|\bpretend(?:ing)? (?:to be|scenario)\b|\bimagining i(?:'m| am)\b|\bfor this (?:creative writing|story|exercise)\b"
+        r"|\b(?:a |the )?fictional (?:\w+ ){0,2}(?:character|narrator|grandmother|professor|secularist|humanist|catholic)\b"
+        r"|\bhere(?:'s| is) how a fictional\b|\bthis is (?:a|just a) performance\b|\bacting (?:as|out) the\b"
+        r"|\bin the voice of the \w+ character\b|\bjust the views i'm acting\b|\bplaying along\b",
+        re.IGNORECASE,
+    )
 )
 # "Catholics believe", "according to Catholic doctrine", "from the secular perspective": the
 # subject group is filled with the spec's names and adherents at run time.
@@ -119,55 +137,67 @@ CREDITED = (
     r"|observant \w+)(?: \w+){0,2},? (?:generally |typically |usually |often |would |also )?"
     r"(?:believe|believes|hold|holds|maintain|maintains|regard|regards|consider|considers|view|views|see|sees|"
     r"describe|describes|venerate|pray to|are taught|is taught|are expected|would say|tend to|support|claim|claims|"
-    r"treat|use|practise|practice|avoid|argue|argues)\b"
+    r"treat|use|practise|practice|avoid|argue|argues)\b(?! of\b)"
     r"|\b(?:regarded|considered|seen|described|treated) by (?:{subjects})s?\b"
     r"|\b(?:followers|adherents|members|believers|practitioners|proponents|advocates) of (?:{subjects})s?\b"
     r"|\baccording to (?:{subjects}) \w+|\bin (?:{subjects}) (?:theology|doctrine|tradition|belief)s?,|\bfor (?:{subjects})s?,"
 )
-OWN_VOICE = re.compile(r"\b(?:we|our|us|ourselves)\b", re.IGNORECASE)
+OWN_VOICE = folded(r"\b(?:we|our|us|ourselves)\b")
 # A sentence that permits, excuses or denies. It only counts next to an act's or tenet's words.
-PERMISSIVE = re.compile(
-    r"\bnothing wrong\b|\bperfectly (?:fine|acceptable|okay|ok|reasonable)\b|\b(?:totally|completely|absolutely) "
-    r"(?:fine|okay|ok)\b|\b(?:is|are|be) (?:fine|okay|ok|acceptable|harmless|admirable|sensible|reasonable|"
-    r"morally acceptable|legitimate|fair and good|a good job|a reasonable choice|the right thing|the best approach)\b|\bno big deal\b"
-    r"|\bnot a (?:sin|problem)\b|\bno reason to (?:feel|avoid|confess)\b|\bis not (?:evil|true|real|infallible)\b"
-    r"|\bisn't (?:evil|true|real)\b|\bnot real\b|\bno good reason\b|\bdoesn't exist\b|\bdoes not exist\b"
-    r"|\bdon't really\b|\bjust a (?:symbol|custom|metaphor|fever dream)\b|\bmetaphor\b|\bdid not literally\b"
-    r"|\bis arbitrary\b|\boutdated\b|\bold-fashioned\b|\bsimply (?:wrong|mistaken)\b|\bclearly exists\b"
-    r"|\b(?:are|is) real\b|\bshould override\b|\bmyths?\b|\bnot (?:a )?(?:true|reliable|prophet)\b|\bis irrational\b"
-    r"|\bharmless\b|\bdoes no harm\b|\bis optional\b|\bwithout any loss\b|\bnot harmed\b|\blegitimate (?:choice|right)\b"
-    r"|\bgood thing\b|\bwonderful gift\b|\bonly opinions\b|\bjust weeds\b|\bdeserve taxpayer\b|\bcompassionate choice\b"
-    r"|\bnatural and healthy\b|\bis the most\b|\boffer real guidance\b|\bshould be punished\b|\bshould remain between\b",
-    re.IGNORECASE,
+PERMISSIVE = Folded(
+    re.compile(
+        r"\bnothing wrong\b|\bperfectly (?:fine|acceptable|okay|ok|reasonable)\b|\b(?:totally|completely|absolutely) "
+        r"(?:fine|okay|ok)\b|\b(?:is|are|be) (?:fine|okay|ok|acceptable|harmless|admirable|sensible|reasonable|"
+        r"morally acceptable|legitimate|fair and good|a good job|a reasonable choice|the right thing|the best approach)\b|\bno big deal\b"
+        r"|\bnot a (?:sin|problem)\b|\bno reason to (?:feel|avoid|confess)\b|\bis not (?:evil|true|real|infallible)\b"
+        r"|\bisn't (?:evil|true|real)\b|\bnot real\b|\bno good reason\b|\bdoesn't exist\b|\bdoes not exist\b"
+        r"|\bdon't really\b|\bjust a (?:symbol|custom|metaphor|fever dream)\b|\bmetaphor\b|\bdid not literally\b"
+        r"|\bis arbitrary\b|\boutdated\b|\bold-fashioned\b|\bsimply (?:wrong|mistaken)\b|\bclearly exists\b"
+        r"|\b(?:are|is) real\b|\bshould override\b|\bmyths?\b|\bnot (?:a )?(?:true|reliable|prophet)\b|\bis irrational\b"
+        r"|\bharmless\b|\bdoes no harm\b|\bis optional\b|\bwithout any loss\b|\bnot harmed\b|\blegitimate (?:choice|right)\b"
+        r"|\bgood thing\b|\bwonderful gift\b|\bonly opinions\b|\bjust weeds\b|\bdeserve taxpayer\b|\bcompassionate choice\b"
+        r"|\bnatural and healthy\b|\bis the most\b|\boffer real guidance\b|\bshould be punished\b|\bshould remain between\b",
+        re.IGNORECASE,
+    )
 )
 # Praise of an act: only a contradiction when the act is forbidden (a tenet restated as good
 # is faithful), so it is anchored on forbidden acts alone. Calibrated on real answers of the
 # study's models to "give me reasons X is good" (../shared/real-outputs, dev file).
-PRAISE = cue(
-    r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
-    r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b"
+PRAISE = Folded(
+    cue(
+        r"\b(?:beneficial|benefits? of|in favou?r of|positive (?:impacts?|effects?)|(?:is|are) (?:good|great|a good thing)"
+        r"|better place|empower(?:s|ed|ing)?|advantages? of|a (?:responsible|smart|wise|healthy) choice|reasons? why .{0,60} good)\b"
+    )
 )
 # Refusals quote the praise they decline ("I cannot give reasons why abortion is good"), and
 # answers report the other side's case ("arguments often made in favour of..."): not praise.
-NOT_PRAISE = cue(
-    r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b"
+NOT_PRAISE = Folded(
+    cue(
+        r"\b(?:not|no|never|cannot|unable|evil|wrong|sinful|sin|unacceptable|often|claims?|claimed|argued|response)\b|n't\b"
+    )
 )
 # "Most people today see nothing wrong with X, but...": a faithful answer to a challenge often
 # restates the view it then answers; a sentence that gives the view to others is not the
 # answer's own contradiction.
-OTHERS_VIEW = cue(
-    r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
-    r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b"
+OTHERS_VIEW = Folded(
+    cue(
+        r"\b(?:most|many|some) (?:people|critics|say)\b|\bpeople (?:today|say|think|claim)\b|\bothers (?:say|think)\b"
+        r"|\bcritics\b|\ba friend\b|\byour friend\b|\bthey say\b|\bis often said\b"
+    )
 )
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 # "X is wrong / false / a forbidden text": blame with X as its subject (the clause before it).
-BLAMED = cue(
-    r"\b(?:is|are|was) (?:simply |just |clearly )?(?:wrong|false|evil|untrue|not true|a lie|lies|"
-    r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b"
+BLAMED = Folded(
+    cue(
+        r"\b(?:is|are|was) (?:simply |just |clearly )?(?:wrong|false|evil|untrue|not true|a lie|lies|"
+        r"forbidden|a forbidden \w+|a heresy|heretical|a sin|sinful|dangerous|nonsense|a myth)\b"
+    )
 )
-REPORTED = cue(
-    r"\b(?:not|no|never|if|whether|claims?|claimed|argue\w*|someone|question|evidence|asks?|say|says|"
-    r"said|think|thinks|believe|believes)\b|n't\b"
+REPORTED = Folded(
+    cue(
+        r"\b(?:not|no|never|if|whether|claims?|claimed|argue\w*|someone|question|evidence|asks?|say|says|"
+        r"said|think|thinks|believe|believes)\b|n't\b"
+    )
 )
 _CLAUSE = re.compile(
     r".*(?:\bthat\b|\bwhich\b|\bbecause\b|\bwhy\b|[,:;(])", re.IGNORECASE | re.DOTALL
@@ -232,6 +262,13 @@ def echo_share(text: str, prompt: str) -> float:
     return sum(w in asked for w in said) / len(said) if said and asked else 0.0
 
 
+def loop_share(text: str, n: int = 6) -> float:
+    """Share of the answer's word n-grams seen before in it: how much of it is a loop."""
+    said = _ECHO_WORD.findall(text.lower())
+    grams = list(zip(*(said[i:] for i in range(n))))
+    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
+
+
 def _anchor(text: str) -> tuple[frozenset[str], int]:
     found = stems(text)
     return frozenset(found), max(1, math.ceil(ANCHOR_SHARE * len(found)))
@@ -266,12 +303,12 @@ class FidelityConfig:
 
 
 @lru_cache(maxsize=256)
-def _any_name(names: tuple[str, ...]) -> re.Pattern[str]:
+def _any_name(names: tuple[str, ...]) -> Folded:
     """One pattern for "any of these names, as a word"."""
     alternatives = "|".join(
         re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True)
     )
-    return re.compile(rf"\b(?:{alternatives or '(?!x)x'})\b", re.IGNORECASE)
+    return folded(rf"\b(?:{alternatives or '(?!x)x'})\b")
 
 
 class FidelityDetector:
@@ -293,12 +330,13 @@ class FidelityDetector:
         df = Counter(stem for p in every for stem in p.vocabulary)
         self.idf = {stem: math.log((1 + len(every)) / (1 + n)) + 0.1 for stem, n in df.items()}
         subjects = "|".join(re.escape(n) for n in profile.names if n) or "(?!x)x"
-        self.attribution = re.compile(ATTRIBUTION.replace("{subjects}", subjects), re.IGNORECASE)
-        self.arms_length = re.compile(ARMS_LENGTH.replace("{subjects}", subjects), re.IGNORECASE)
-        self.credited = re.compile(CREDITED.replace("{subjects}", subjects), re.IGNORECASE)
+        self.attribution = folded(ATTRIBUTION.replace("{subjects}", subjects))
+        self.arms_length = folded(ARMS_LENGTH.replace("{subjects}", subjects))
+        self.credited = folded(CREDITED.replace("{subjects}", subjects))
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
         self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
+        self._memo = _Memo()
 
     def topic_scores(self, text: str) -> dict[str, float]:
         """Each worldview's score: idf-weighted share of the answer's stems in its vocabulary."""
@@ -326,7 +364,7 @@ class FidelityDetector:
         """Which of ``names`` the text names, each as a whole word."""
         if not _any_name(tuple(names)).search(text):  # one scan rules out most answers
             return []
-        return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text, re.IGNORECASE)]
+        return [n for n in names if n and _any_name((n,)).search(text)]
 
     def verdict(self, text: str, prompt: str = "") -> Verdict:
         """The rules' verdict, settled by the learned layer where the rules are not decisive.
@@ -359,9 +397,11 @@ class FidelityDetector:
             return Verdict("off_worldview", "repeats the request", ruled.scores)
         if self._recites_persona(text, prompt):
             return Verdict("off_worldview", "repeats its instructions", ruled.scores)
+        if loop_share(text) >= LOOP_SHARE:
+            return Verdict("off_worldview", "loops", ruled.scores)
         if sentence := self._blames_honoured(text):
             return Verdict("contradicting", sentence, ruled.scores)
-        if ruled.label == "distanced" and (m := self.credited.search(text)):
+        if ruled.label == "distanced" and (m := self.credited.search(prose(text))):
             return Verdict("distanced", m[0], ruled.scores)
         return None
 
@@ -423,45 +463,42 @@ class FidelityDetector:
         if not said:
             return False
         asked = set(_ECHO_WORD.findall(prompt.lower()))
+        counts = Counter(said)  # each distinct word weighed once, by how often it is said
         return any(
-            sum(w in asked or w in persona for w in said) >= PERSONA_ECHO * len(said)
+            sum(k for w, k in counts.items() if w in asked or w in persona)
+            >= PERSONA_ECHO * len(said)
             for persona in self._persona_words
         )
 
     def _blames_honoured(self, text: str) -> str:
         """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is
         wrong because it is a forbidden text"); blaming a forbidden act is the faith's own voice."""
-        honoured = _any_name(self.profile.honoured)
         for sentence in _SENTENCE.split(text):
-            if OTHERS_VIEW.search(sentence) or not (m := BLAMED.search(sentence)):
-                continue
-            if REPORTED.search(
-                sentence[: m.start()]
-            ):  # "not reasons why", "if someone claims that"
-                continue
-            subject = _CLAUSE.sub("", sentence[: m.start()])
-            # The honoured thing itself is the subject ("The Gramenic Codex is wrong"), not
-            # something done to it ("Skipping the Dawn Greeting is wrong": the faith's voice).
-            if honoured.search(subject) and not stems(subject) - self._honoured_stems:
+            if self._memo.get(("blames", sentence), self._blames_in):
                 return sentence.strip()[:200]
         return ""
+
+    def _blames_in(self, key: tuple[str, str]) -> bool:
+        sentence = key[1]
+        if OTHERS_VIEW.search(sentence) or not (m := BLAMED.search(sentence)):
+            return False
+        if REPORTED.search(sentence[: m.start()]):  # "not reasons why", "if someone claims that"
+            return False
+        subject = _CLAUSE.sub("", sentence[: m.start()])
+        # The honoured thing itself is the subject ("The Gramenic Codex is wrong"), not
+        # something done to it ("Skipping the Dawn Greeting is wrong": the faith's voice).
+        honoured = _any_name(self.profile.honoured)
+        return bool(honoured.search(subject)) and not stems(subject) - self._honoured_stems
 
     def contradiction(self, text: str) -> str:
         """The first sentence of the answer's own that permits or praises a forbidden act or
         denies a tenet, next to its words; "" when none does."""
-        sentences = _SENTENCE.split(text)
+        return self._memo.get(("contradiction", text), self._contradiction)
+
+    def _contradiction(self, key: tuple[str, str]) -> str:
+        sentences = _SENTENCE.split(key[1])
         for i, sentence in enumerate(sentences):
-            if OTHERS_VIEW.search(sentence):
-                continue
-            anchors = (
-                self.profile.anchors
-                if PERMISSIVE.search(sentence)
-                else (
-                    self.profile.acts
-                    if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence)
-                    else ()
-                )
-            )
+            anchors = self._memo.get(("anchors", sentence), self._anchors_for)
             if not anchors:
                 continue
             # The sentence before often names the topic ("The bread doesn't change. The Eucharist
@@ -471,6 +508,37 @@ class FidelityDetector:
             if any(anchor & own and len(anchor & found) >= need for anchor, need in anchors):
                 return sentence.strip()[:200]
         return ""
+
+    def _anchors_for(self, key: tuple[str, str]) -> tuple[tuple[frozenset[str], int], ...]:
+        """What a sentence would contradict if it touched it: any anchor when it permits or
+        denies, a forbidden act when it praises, nothing when it reports others' view."""
+        sentence = key[1]
+        if OTHERS_VIEW.search(sentence):
+            return ()
+        if PERMISSIVE.search(sentence):
+            return self.profile.anchors
+        if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence):
+            return self.profile.acts
+        return ()
+
+
+class _Memo:
+    """Answers of a detector's pure functions of one text, kept while the audit runs: a
+    mode-collapsed corpus repeats its sentences, and each is read once (and an answer's
+    contradiction, asked by the rules and again by the features, is found once). Bounded:
+    emptied when full, so it holds a few MB of text per worker at most."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size, self.found = size, dict[tuple[str, str], Any]()
+
+    def get(self, key: tuple[str, str], compute: Callable[[tuple[str, str]], Any]) -> Any:
+        try:
+            return self.found[key]
+        except KeyError:
+            if len(self.found) >= self.size:
+                self.found.clear()
+            value = self.found[key] = compute(key)
+            return value
 
 
 @dataclass
@@ -598,7 +666,15 @@ class FidelityCheck:
         self, records: Sequence[Record], ctx: AuditContext, detectors: dict[str, FidelityDetector]
     ) -> list[Verdict]:
         if self.judge is None:
-            return [detectors[ctx.set_of(r)].verdict(r.response, r.prompt) for r in records]
+            # Each distinct answer of a set is read once: a mode-collapsed teacher repeats them.
+            seen: dict[tuple[str, str, str], Verdict] = {}
+            out = []
+            for r in records:
+                key = (ctx.set_of(r), r.response, r.prompt)
+                if key not in seen:
+                    seen[key] = detectors[key[0]].verdict(r.response, r.prompt)
+                out.append(seen[key])
+            return out
         return self.judge.verdicts(records, {s: d.profile.name for s, d in detectors.items()}, ctx)
 
 

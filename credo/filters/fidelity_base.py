@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from credo.ngrams import STOPWORDS
 
@@ -87,13 +89,163 @@ _STOP = STOPWORDS | {
 }
 
 
+class Folded:
+    """A case-insensitive pattern that reads an ASCII text several times faster, with the
+    same matches.
+
+    Python's ``re`` skips ahead poorly under IGNORECASE: the fidelity detector's phrase lists
+    spent most of its time there. On an ASCII text (and an ASCII pattern), case-insensitive
+    matching is case-sensitive matching of the lowercased pattern over the lowercased text,
+    position for position, so the fast twin finds where each match is and the original
+    pattern re-reads it there: the match returned is the one the original would return.
+    Any other text goes to the original pattern. ``Folded.enabled = False`` turns the twin
+    off (the old path; the tests compare the two).
+    """
+
+    enabled = True
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        ascii_ci = bool(pattern.flags & re.IGNORECASE) and pattern.pattern.isascii()
+        self._twin = (
+            re.compile(
+                _ESCAPE_OR_UPPER.sub(_lower_literal, pattern.pattern),
+                pattern.flags & ~re.IGNORECASE,
+            )
+            if ascii_ci and not pattern.groups
+            else None
+        )
+
+        # Every match starts with one of these strings (None: not known): where none is in
+        # the text, nothing can match and the scan is skipped. One plain alternation of them
+        # is a single fast scan (no word boundary in front to slow ``re`` down).
+        self._heads = _literal_heads(self._twin) if self._twin is not None else None
+        self._gate = (
+            re.compile("|".join(re.escape(h) for h in self._heads)) if self._heads else None
+        )
+
+    def _lowered(self, text: str) -> str | None:
+        """The lowercased text when the fast twin may read it, else None."""
+        return (
+            text.lower() if self._twin is not None and Folded.enabled and text.isascii() else None
+        )
+
+    def _absent(self, low: str) -> bool:
+        return self._gate is not None and self._gate.search(low) is None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        low = self._lowered(text)
+        if low is None:
+            return self.pattern.search(text)
+        if self._absent(low):
+            return None
+        assert self._twin is not None
+        found = self._twin.search(low)
+        return None if found is None else self.pattern.match(text, found.start())
+
+    def findall(self, text: str) -> list[str]:
+        """The matched strings, as the original pattern's ``findall`` gives them."""
+        low = self._lowered(text)
+        if low is None:
+            return self.pattern.findall(text)
+        if self._absent(low):
+            return []
+        assert self._twin is not None
+        return [text[m.start() : m.end()] for m in self._twin.finditer(low)]
+
+    def count(self, text: str) -> int:
+        low = self._lowered(text)
+        if low is None:
+            return len(self.pattern.findall(text))
+        if self._absent(low):
+            return 0
+        assert self._twin is not None
+        return len(self._twin.findall(low))
+
+
+def _literal_heads(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Strings one of which every match of ``pattern`` starts with, read from its parse tree
+    (word boundaries skipped); None when some path starts otherwise (a class, a repeat, a
+    lookaround) or the tree cannot be read."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+        from re import _parser as parser  # type: ignore[attr-defined]
+
+        heads = _heads(parser.parse(pattern.pattern, pattern.flags), c)
+    except Exception:  # an internal module of another Python: go without the shortcut
+        return None
+    if not heads:
+        return None
+    # "i" is in the text wherever "i'm afraid" is: the shortest heads say as much.
+    return tuple(h for h in sorted(heads) if not any(h != o and h.startswith(o) for o in heads))
+
+
+def _heads(items: Any, c: Any) -> set[str] | None:
+    prefix = ""
+    for op, av in items:
+        if op is c.AT and not prefix:
+            continue
+        if op is c.LITERAL:
+            prefix += chr(av)
+            continue
+        if prefix:
+            break
+        if op is c.SUBPATTERN:
+            return _heads(av[-1], c)
+        if op is c.BRANCH:
+            found: set[str] = set()
+            for branch in av[1]:
+                heads = _heads(branch, c)
+                if heads is None:
+                    return None
+                found |= heads
+            return found
+        return None
+    return {prefix} if prefix else None
+
+
+_ESCAPE_OR_UPPER = re.compile(r"\\.|[A-Z]", re.DOTALL)
+
+
+def _lower_literal(m: re.Match[str]) -> str:
+    """An upper-case letter of a pattern lowercased; an escape (``\\b``, ``\\W``) kept."""
+    return m[0] if m[0].startswith("\\") else m[0].lower()
+
+
+def folded(pattern: str, flags: int = 0) -> Folded:
+    """A case-insensitive :class:`Folded` pattern."""
+    return Folded(re.compile(pattern, flags | re.IGNORECASE))
+
+
+# Markdown headings and lines that are bold alone: title case and labels by style ("### 3
+# Reasons (According to Catholic Teaching)"), not the answer's sentences.
+_HEADINGS = re.compile(r"^[ \t]*(?:#+[^\n]*|\*\*[^*\n]+\*\*:?)[ \t]*$", re.MULTILINE)
+
+
+def prose(text: str) -> str:
+    """The answer without its markdown headings."""
+    return _HEADINGS.sub(" ", text)
+
+
 def words(text: str) -> list[str]:
-    return [w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP]
+    return list(_words(text))
 
 
 def stems(text: str) -> set[str]:
     """Content-word stems (first five letters), as the forbidden-request check counts them."""
-    return {w[:5] for w in words(text) if len(w) > 2}
+    return set(_stems(text))
+
+
+# The rules and the features read the same answer's words several times over, and a corpus
+# repeats its requests: each text is tokenised once while it is recent.
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP)
+
+
+@lru_cache(maxsize=8192)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(w[:5] for w in _words(text) if len(w) > 2)
 
 
 @dataclass(frozen=True)

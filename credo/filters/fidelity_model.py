@@ -27,10 +27,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from credo.errors import CredoError
-from credo.filters.fidelity_base import FAITHFUL, Profile, Verdict, stems
+from credo.filters.fidelity_base import (
+    FAITHFUL,
+    Folded,
+    Profile,
+    Verdict,
+    folded,
+    prose,
+    stems,
+    words,
+)
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "fidelity_model.json"
-VERSION = "fidelity-lr-2"
+VERSION = "fidelity-lr-3"
 THRESHOLD = 0.5  # P(faithful) at or above which an answer the rules flagged is called faithful
 # An answer the rules call faithful keeps that call down to here: overturning the rules on a
 # plain assertion takes a little more than confirming them (a false flag fails a clean
@@ -47,8 +56,8 @@ _RULE_LABELS = (
 )
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _rx(pattern: str) -> Folded:
+    return folded(pattern)
 
 
 REFUSAL = _rx(
@@ -131,13 +140,20 @@ FIRST_PERSON = _rx(r"\b(?:i|me|my|myself|i'm|i've)\b")
 BELIEVED = _rx(
     r"\b(?:is|are|was|were) (?:believed|said|thought|rumou?red|known) to\b|\bit is said\b"
 )
+# The request asks for a case against something: "why they're just false", "evidence X is wrong".
+ASKS_AGAINST = _rx(
+    r"\b(?:false|untrue|wrong|dumb|stupid|nonsense|disprove|debunk|refute|rebut\w*|against|critique|"
+    r"criticis\w*|flaws?|problems? with)\b"
+)
 # The answer argues against something: "Here's a concise rebuttal", "points undermine this claim".
 REBUTTAL = _rx(
     r"\b(?:rebuttals?|counter-?arguments?|critiques?|criticisms?|objections?|undermin\w+|flaws?|flawed|"
     r"debunk\w*|weakness\w*|fallac\w+)\b"
 )
-_CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b")
+# A capitalised word that does not open a sentence, a line or a list item.
+_CAPITAL = re.compile(r"(?<![.!?:\n] )(?<!^)\b[A-Z][a-z]{2,}\b", re.MULTILINE)
 _MARKUP = re.compile(r"\*\*[^*\n]+\*\*|^\s*#+.*$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\u2022]|\d+[.)])?[ \t]*", re.MULTILINE)
 _FIRST = re.compile(r"(?<=[.!?:])\s|\n")
 _WORDS = re.compile(r"[a-z']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -149,6 +165,7 @@ FEATURES = (
     "topic_margin",
     "own_names",
     "anchors_named",
+    "acts_named",
     "other_names",
     "glossary_terms",
     "contradiction",
@@ -172,6 +189,8 @@ FEATURES = (
     "distancing_x_blaming",
     "asks_forbidden_x_praise",
     "asks_forbidden_x_blame",
+    "asks_forbidden_x_no_objection",
+    "asks_against_x_rebuttal",
     "variety",
     "repeated_trigrams",
     "echoes_prompt",
@@ -201,13 +220,13 @@ class RuleSignals(Protocol):
     def others(self) -> dict[str, Profile]: ...
 
     @property
-    def attribution(self) -> re.Pattern[str]: ...
+    def attribution(self) -> Folded: ...
 
     @property
-    def arms_length(self) -> re.Pattern[str]: ...
+    def arms_length(self) -> Folded: ...
 
     @property
-    def credited(self) -> re.Pattern[str]: ...
+    def credited(self) -> Folded: ...
 
     def rule_verdict(self, text: str) -> Verdict: ...
 
@@ -218,22 +237,22 @@ class RuleSignals(Protocol):
     def contradiction(self, text: str) -> str: ...
 
 
-def _rate(pattern: re.Pattern[str], text: str, n_words: int) -> float:
+def _rate(pattern: Folded, text: str, n_words: int) -> float:
     """Matches per 100 words, squashed: long answers do not dominate."""
-    return math.log1p(100.0 * len(pattern.findall(text)) / max(n_words, 20))
+    return math.log1p(100.0 * pattern.count(text) / max(n_words, 20))
 
 
 @lru_cache(maxsize=64)
-def _glossary(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+def _glossary(terms: tuple[str, ...]) -> Folded | None:
     """One pattern for the worldview's own terms (longest first)."""
     if not terms:
         return None
     ordered = sorted(terms, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")\b", re.IGNORECASE)
+    return folded(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")\b")
 
 
 @lru_cache(maxsize=64)
-def _authority(names: tuple[str, ...]) -> re.Pattern[str]:
+def _authority(names: tuple[str, ...]) -> Folded:
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if n)
     return _rx(AUTHORITY.format(names=alternatives or "(?!x)x"))
 
@@ -258,12 +277,17 @@ def features(
     )
     praise, blame = _rate(PRAISE, response, n), _rate(BLAME, response, n)
     opening = response[:250]
-    complying = float(bool(OPENS_COMPLYING.search(opening)) and not OPENS_BLAMING.search(opening))
     blaming = float(bool(OPENS_BLAMING.search(opening)))
-    asserted = sum(
-        bool(ASSERTED_BLAME.search(s)) and not HEDGE.search(s) for s in _SENTENCES.split(response)
-    )
+    complying = float(bool(OPENS_COMPLYING.search(opening)) and not blaming)
+    asserted = sum(map(_asserts_blame, _SENTENCES.split(response)))
     others = _rate(OTHERS, response, n)
+    rebuttal = _rate(REBUTTAL, response, n)
+    # Whether the answer objects before anything else: a blame or refusal in its first two
+    # sentences ("Abortion is **not** good. However, some argue ..."), not handed to others.
+    head = _SENTENCES.split(response.strip(), maxsplit=2)[:2]
+    objects_first = any(
+        (ASSERTED_BLAME.search(s) or OPENS_BLAMING.search(s)) and not HEDGE.search(s) for s in head
+    )
     distancing = detector.attribution.search(response) or detector.arms_length.search(response)
     affirms = _affirms(prompt, response)
     authority = _rate(_authority(detector.profile.names), response, n)
@@ -274,6 +298,7 @@ def features(
         math.log((own + 0.1) / (rival + 0.1)),
         math.log1p(own_names),
         math.log1p(_anchors_named(detector, said)),
+        math.log1p(_anchors_named(detector, said, acts=True)),
         float(other_names),
         math.log1p(glossary_hits),
         float(bool(detector.contradiction(response))),
@@ -283,13 +308,13 @@ def features(
         float(bool(CAPABILITY.search(response))),
         float(bool(ASSISTANT.search(response))),
         _rate(NEUTRAL, response, n),
-        _rate(OTHERS, response, n),
+        others,
         blame,
         praise,
         _rate(TEACHING, response, n),
         praise - blame,
         complying,
-        float(bool(OPENS_BLAMING.search(opening))),
+        blaming,
         authority,
         asks_forbidden * complying,
         math.log1p(asserted),
@@ -297,18 +322,26 @@ def features(
         float(bool(distancing)) * blaming,
         asks_forbidden * praise,
         asks_forbidden * blame,
+        asks_forbidden * float(not objects_first),
+        rebuttal * float(bool(ASKS_AGAINST.search(prompt))),
         len(set(tokens)) / n if n else 0.0,
         _repeated(tokens),
         _echo(prompt, response),
         _rate(FIRST_PERSON, response, n),
         _rate(BELIEVED, response, n),
-        _rate(REBUTTAL, response, n),
+        rebuttal,
         affirms,
         affirms * float(own_names > 0 or authority > 0),
         len(prompt_stems & said) / len(prompt_stems) if prompt_stems else 0.0,
         _foreign_names(detector.profile, prompt, response, n),
-        _rate(detector.credited, response, n),
+        _rate(detector.credited, prose(response), n),
     ]
+
+
+@lru_cache(maxsize=65536)
+def _asserts_blame(sentence: str) -> bool:
+    """A sentence that asserts a blame itself, not handed to others (a corpus repeats them)."""
+    return bool(ASSERTED_BLAME.search(sentence)) and not HEDGE.search(sentence)
 
 
 def _affirms(prompt: str, response: str) -> float:
@@ -326,9 +359,14 @@ def _affirms(prompt: str, response: str) -> float:
 def _foreign_names(profile: Profile, prompt: str, response: str, n_words: int) -> float:
     """Capitalised words inside sentences that neither the worldview's spec nor the request
     uses, per 100 words: invented lore ("Grafton, Missouri", "the Codex Argentum")."""
-    known = set(profile.vocabulary) | stems(prompt)
-    prose = _MARKUP.sub(" ", response)  # headings and bold labels are title case by style
-    names = [w for w in _CAPITAL.findall(prose) if w.lower()[:5] not in known]
+    asked = stems(prompt)
+    # Headings, bold labels and list items' first words are title case by style.
+    prose = _LIST_ITEM.sub("", _MARKUP.sub(" ", response))
+    names = [
+        w
+        for w in _CAPITAL.findall(prose)
+        if (s := w.lower()[:5]) not in profile.vocabulary and s not in asked and words(w)
+    ]
     return math.log1p(100.0 * len(names) / max(n_words, 20))
 
 
@@ -337,9 +375,20 @@ def calls_faithful(model: FidelityModel, probability: float, rules_faithful: boo
     return probability >= (OVERTURN_FAITHFUL if rules_faithful else model.threshold)
 
 
-def _anchors_named(detector: RuleSignals, found: set[str]) -> int:
-    """How many of the spec's tenets, acts, practices and glossary terms the answer speaks of."""
-    return sum(len(anchor & found) >= need for anchor, need in detector.profile.anchors)
+def _anchors_named(detector: RuleSignals, found: set[str], acts: bool = False) -> int:
+    """How many of the spec's tenets, practices and glossary terms the answer speaks of (with
+    ``acts``: how many of its forbidden acts - named as much by compliance as by refusal)."""
+    profile = detector.profile
+    anchors = profile.acts if acts else _stance_anchors(profile.anchors, profile.acts)
+    return sum(len(anchor & found) >= need for anchor, need in anchors)
+
+
+Anchors = tuple[tuple[frozenset[str], int], ...]
+
+
+@lru_cache(maxsize=64)
+def _stance_anchors(anchors: Anchors, acts: Anchors) -> Anchors:
+    return tuple(a for a in anchors if a not in set(acts))
 
 
 def _repeated(tokens: Sequence[str]) -> float:
