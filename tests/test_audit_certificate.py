@@ -210,6 +210,31 @@ def test_demo_truncated_answers_reach_the_audit_and_every_card(
     assert "**Truncated** (stopped at max tokens): 3 of 4 records" in readme
     assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
     assert "The corpus: 3 answer(s) stopped at max tokens" in readme
+    # the demo mixed: refused in one line, then with the override, which its card states
+    mix = tmp_path / "mix"
+    mixing = ["mix", "--part", f"demo={demo}:1", "--size", 4, "--out", mix]
+    code, _, err = cli(mixing, capsys)
+    assert code == 2 and err.count("\n") == 1 and "its audit failed" in err and not mix.exists()
+    assert cli([*mixing, "--allow-failed-audit"], capsys)[0] == 0
+    assert "failed (used with --allow-failed-audit)" in (mix / "CARD.md").read_text()
+    to_hub = ["export", mix, "--hub", "--out", tmp_path / "mixhub", "--license", "cc-by-4.0"]
+    code, _, err = cli([*to_hub, "--allow-failed-audit"], capsys)
+    assert code == 0, err
+    from huggingface_hub import DatasetCard
+
+    # every card (the generated corpus', the mix's, both Hub exports) parses and names no
+    # folder of this machine
+    found = cards(tmp_path)
+    assert {c.relative_to(tmp_path).as_posix() for c in found} >= {
+        "demo/CARD.md",
+        "hub/README.md",
+        "mix/CARD.md",
+        "mixhub/README.md",
+    }
+    for card in found:
+        text = card.read_text(encoding="utf-8")
+        DatasetCard.load(str(card))
+        assert str(tmp_path) not in text and str(Path.home()) not in text, card
 
 
 def test_the_hub_card_states_the_leakage_verdict_of_its_spec(
