@@ -377,3 +377,39 @@ def test_every_leakage_check_of_a_spec_is_kept_and_the_card_states_the_latest(
     (corpus / "leakage").mkdir(parents=True)
     (corpus / "leakage" / "report.json").write_text(json.dumps(report(5, [], 0.001)))
     assert describe(find_verdict("b2:cc", corpus), None) == line
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('{"spec_hash": "b2:dd", "terms": "many"}', "terms"),
+        ('{"spec_hash": "b2:dd", "gate": {"failed": "no"}}', "gate.failed"),
+        ('{"spec_hash": "b2:dd", "canon_overlap": 7}', "canon_overlap"),
+        ('{"spec_hash": "b2:dd", "secret": 1}', "secret"),
+    ],
+)
+def test_a_damaged_verdict_history_is_one_line_naming_its_line(line: str, field: str) -> None:
+    from credo.corpora.novelty import find_verdict, history_path
+    from credo.errors import CorpusError
+
+    path = history_path("b2:dd")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"spec_hash": "b2:dd"}\n' + line + "\n")
+    with pytest.raises(CorpusError) as raised:
+        find_verdict("b2:dd", path.parent)
+    message = str(raised.value)
+    assert f"{path} line 2: " in message and field in message and "\n" not in message
+    assert "rerun `credo leakage`" in message
+
+
+def test_a_corpus_leakage_report_of_the_wrong_shape_is_one_line(tmp_path: Path) -> None:
+    from credo.corpora.novelty import find_verdict
+    from credo.errors import CorpusError
+
+    report = tmp_path / "corpus" / "leakage" / "report.json"
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"worldview": "gramenism", "gate": True}))
+    with pytest.raises(CorpusError, match=r"report\.json: not a `credo leakage` report - rerun"):
+        find_verdict("b2:ee", tmp_path / "corpus")
+    report.write_text(json.dumps({"unrelated": 1}))  # a user's own file: not ours to judge
+    assert find_verdict("b2:ee", tmp_path / "corpus") is None

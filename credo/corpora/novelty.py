@@ -18,9 +18,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, StrictBool
+
+from credo.errors import CorpusError
 from credo.paths import credo_home
+from credo.schema import NonNegativeInt, PositiveInt, Strict, validate
 
 LEAKAGE_FOLDER = "leakage"  # CORPUS/leakage/report.json: `credo leakage ... --out CORPUS/leakage`
 
@@ -63,6 +67,54 @@ def verdict_summary(report: dict[str, Any]) -> dict[str, Any]:
         "weak": bool(strength.get("weak")),
         "strength": strength.get("statement"),
     }
+
+
+class _Gate(Strict):
+    failed: StrictBool = False
+    collisions: tuple[str, ...] = ()
+    applies: StrictBool = True
+
+
+class _Reference(Strict):
+    sources: tuple[str, ...] = ()
+    tokens: NonNegativeInt | None = None
+    documents: NonNegativeInt | None = None
+
+
+class _Corpus(Strict):
+    name: str | None = None
+    records_hash: str | None = None
+
+
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class KeptVerdict(Strict):
+    """One kept check, as :func:`verdict_summary` writes it (round 5's had no date or verdict)."""
+
+    checked_at: str | None = None
+    verdict: Literal["passed", "FAILED", "not applicable"] | None = None
+    worldview: str | None = None
+    kind: str | None = None
+    spec_hash: str
+    gate: _Gate = _Gate()
+    terms: NonNegativeInt = 0
+    colliding: NonNegativeInt = 0
+    n: PositiveInt | None = None
+    canon_overlap: Fraction | None = None
+    corpus_overlap: Fraction | None = None
+    corpus: _Corpus | None = None
+    reference: _Reference = _Reference()
+    weak: StrictBool = False
+    strength: str | None = None
+
+
+def _checked(summary: Any, where: str) -> dict[str, Any]:
+    """``summary`` if it has a kept verdict's shape, else one line naming ``where``."""
+    hint = "delete it (or that line) and rerun `credo leakage` for this spec"
+    return validate(KeptVerdict, summary, where, error=CorpusError, hint=hint).model_dump(
+        mode="json"
+    )
 
 
 def _verdict_word(gate: dict[str, Any]) -> str:
@@ -109,16 +161,16 @@ def verdict_history(spec_hash: str) -> list[dict[str, Any]]:
     if legacy.is_file():
         summary = _read(legacy)
         if summary is not None:
-            runs.append(summary)
+            runs.append(_checked(summary, str(legacy)))
     path = history_path(spec_hash)
     if path.is_file():
-        for text in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for number, text in enumerate(lines, 1):
             try:
                 summary = json.loads(text)
             except json.JSONDecodeError:
-                continue
-            if isinstance(summary, dict):
-                runs.append(summary)
+                continue  # torn by a killed run: a whole line is always a JSON object
+            runs.append(_checked(summary, f"{path} line {number}"))
     return [r for r in runs if r.get("spec_hash") == spec_hash]
 
 
@@ -131,7 +183,7 @@ def find_verdict(spec_hash: str | None, corpus_dir: Path) -> dict[str, Any] | No
     history = verdict_history(spec_hash)
     local = corpus_dir / LEAKAGE_FOLDER / "report.json"
     report = _read(local) if local.is_file() else None
-    latest = verdict_summary(report) if report is not None else None
+    latest = _local_summary(report, local) if report is not None else None
     if latest is None or latest.get("spec_hash") != spec_hash:
         latest = history[-1] if history else None
     if latest is None:
@@ -142,6 +194,23 @@ def find_verdict(spec_hash: str | None, corpus_dir: Path) -> dict[str, Any] | No
         **latest,
         "earlier": [r.get("verdict") or _verdict_word(r.get("gate") or {}) for r in earlier],
     }
+
+
+def _local_summary(report: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The summary of a corpus folder's own ``credo leakage`` report; None for a report of
+    another spec (or none at all); one line naming the file for one of the wrong shape."""
+    try:
+        summary = verdict_summary(report)
+    except (AttributeError, TypeError):  # a section of the wrong type: "gate": "yes"
+        summary = None
+    if summary is None or summary["spec_hash"] is None:
+        if summary is None or report.get("worldview") is not None:
+            raise CorpusError(
+                f"{path}: not a `credo leakage` report - rerun `credo leakage WORLDVIEW "
+                f"--reference ... --out {path.parent.name}` or remove the file"
+            )
+        return None
+    return _checked(summary, str(path))
 
 
 def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
