@@ -315,3 +315,64 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
     tables = capsys.readouterr().out.split("wrote report")
     rows = [[r.split("|")[4:6] for r in t.splitlines() if "| tiny |" in r] for t in tables[:2]]
     assert rows[0] == rows[1] and len(rows[0]) == 2  # the same rates from both
+
+
+def test_inspect_view_lists_each_sample_of_credo_eval_with_its_tokens_and_duration(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
+    """`inspect view` on credo eval's folder, in headless Chromium: the sample list's Tokens
+    column shows each sample's total from the log, and its Duration column a time, not "-"."""
+    import socket
+    import time
+    import urllib.request
+
+    from inspect_ai.log import read_eval_log_sample_summaries
+
+    from credo.evaluation.evaluate import EvalOptions, evaluate
+    from credo.generators.fake_backend import FakeBackend
+    from credo.testing.browser import find_browser, page_text
+
+    if find_browser() is None:
+        pytest.skip("no headless Chromium (apt-get install chromium-headless-shell)")
+    generator = FakeBackend("gen", respond=lambda m: COMPLY, delay=0.2)
+    out = tmp_path / "ev"
+    evaluate(
+        "fake/gen",
+        [str(tiny_spec)],
+        out,
+        options=EvalOptions(samples=1),
+        registry={"fake": lambda model, **options: generator},
+    )
+    summaries = read_eval_log_sample_summaries(str(out / "inspect.eval"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inspect = str(Path(sys.executable).with_name("inspect"))
+    view = subprocess.Popen(
+        [inspect, "view", "--log-dir", str(out), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(120):  # the server's start
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        text = page_text(
+            url + "#/logs/inspect.eval",
+            ready=lambda t: "TOKENS" in t and all(str(s.id) in t for s in summaries),
+            timeout=90,
+        )
+    finally:
+        view.terminate()
+        view.wait(timeout=30)
+    assert "TOKENS" in text and "DURATION" in text, text[:2000]
+    text = re.sub(r"\n+", "\n", text)  # one line per cell, whatever the layout's spacing
+    for s in summaries:
+        tokens = s.model_usage["fake/gen"].total_tokens
+        # id, [epoch (shown for several),] input, [target,] answer, then Tokens and Duration
+        row = rf"{re.escape(str(s.id))}\n(?:[^\n]*\n){{2,4}}{tokens}\n[\d.]+ sec\n"
+        assert re.search(row, text), (row, text[-1500:])
