@@ -249,6 +249,8 @@ def write_inspect_log(
                 model_usage={model: usage},
                 started_at=started.isoformat(),
                 completed_at=completed.isoformat(),
+                # timed from the request's start (queueing excluded), so working time is the
+                # total; a retry's backoff counts in both
                 total_time=seconds,
                 working_time=seconds,
                 # the transcript inspect view opens on: the model call, then the judge's score
