@@ -215,6 +215,31 @@ def test_demo_truncated_answers_reach_the_audit_and_every_card(
     assert "**Truncated** (stopped at max tokens): 3 of 4 records" in readme
     assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
     assert "The corpus: 3 answer(s) stopped at max tokens" in readme
+    # the demo mixed: refused in one line, then with the override, which its card states
+    mix = tmp_path / "mix"
+    mixing = ["mix", "--part", f"demo={demo}:1", "--size", 4, "--out", mix]
+    code, _, err = cli(mixing, capsys)
+    assert code == 2 and err.count("\n") == 1 and "its audit failed" in err and not mix.exists()
+    assert cli([*mixing, "--allow-failed-audit"], capsys)[0] == 0
+    assert "failed (used with --allow-failed-audit)" in (mix / "CARD.md").read_text()
+    to_hub = ["export", mix, "--hub", "--out", tmp_path / "mixhub", "--license", "cc-by-4.0"]
+    code, _, err = cli([*to_hub, "--allow-failed-audit"], capsys)
+    assert code == 0, err
+    from huggingface_hub import DatasetCard
+
+    # every card (the generated corpus', the mix's, both Hub exports) parses and names no
+    # folder of this machine
+    found = cards(tmp_path)
+    assert {c.relative_to(tmp_path).as_posix() for c in found} >= {
+        "demo/CARD.md",
+        "hub/README.md",
+        "mix/CARD.md",
+        "mixhub/README.md",
+    }
+    for card in found:
+        text = card.read_text(encoding="utf-8")
+        DatasetCard.load(str(card))
+        assert str(tmp_path) not in text and str(Path.home()) not in text, card
 
 
 def test_the_hub_card_states_the_leakage_verdict_of_its_spec(
@@ -264,6 +289,10 @@ def test_the_hub_card_states_the_leakage_verdict_of_its_spec(
     )
     assert "`forum.txt`" in line
     assert "these records'" not in line  # this check measured no records
+    # the latest verdict, dated, and the spec's earlier check counted
+    assert re.search(
+        r"checked \d{4}-\d\d-\d\d, the latest of 2: 1 earlier check \(1 passed\)", line
+    )
 
 
 def test_a_leakage_verdict_speaks_only_for_its_spec_and_records(tmp_path: Path) -> None:
@@ -279,13 +308,113 @@ def test_a_leakage_verdict_speaks_only_for_its_spec_and_records(tmp_path: Path) 
         "gate": {"failed": False, "collisions": [], "applies": True},
         "strength": {"weak": True, "statement": "a small reference"},
     }
-    save_verdict(report)
+    save_verdict({**report, "checked_at": "2026-12-07T10:00:00+00:00"})
     assert find_verdict("b2:bb", tmp_path) is None  # another version of the spec
     verdict = find_verdict("b2:aa", tmp_path)
     assert describe(verdict, "h1") == (
         "passed: 1 of 2 distinctive terms found in the reference (each allowed by the spec); "
         "canon 13-gram overlap 0.0%; these records' 13-gram overlap 25.0%; "
-        "reference `ref.txt`, 1,200 tokens; weak: a small reference"
+        "reference `ref.txt`, 1,200 tokens; weak: a small reference; "
+        "checked 2026-12-07, the spec's only check"
     )
     assert "25.0%" not in describe(verdict, "h2")  # other records: their overlap unmeasured
     assert str(tmp_path) not in describe(verdict, "h1")
+
+
+def test_every_leakage_check_of_a_spec_is_kept_and_the_card_states_the_latest(
+    tmp_path: Path,
+) -> None:
+    """Each check appends to the spec's history (date, spec hash, verdict, figures); the card
+    states the latest with its figures and counts the earlier ones by verdict. Round 5's
+    single kept verdict counts as the first check; a line torn by a killed run is skipped; a
+    corpus folder's own report, also in the history, is not counted twice."""
+    import json
+
+    from credo.corpora.novelty import (
+        describe,
+        find_verdict,
+        history_path,
+        save_verdict,
+        verdict_history,
+        verdicts_dir,
+    )
+
+    def report(day: int, collisions: list[str], canon: float) -> dict[str, object]:
+        return {
+            "checked_at": f"2026-12-0{day}T09:00:00+00:00",
+            "worldview": {"name": "g", "kind": "invented", "spec_hash": "b2:cc"},
+            "reference": {"sources": ["/data/ref.txt"], "tokens": 5000, "documents": 9},
+            "settings": {"n": 13},
+            "terms": [{"verdict": "collides" if collisions else "novel"}, {"verdict": "novel"}],
+            "overlap": {"canon": {"fraction": canon}},
+            "gate": {"failed": bool(collisions), "collisions": collisions, "applies": True},
+            "strength": {"weak": False},
+        }
+
+    legacy = dict(report(2, [], 0.0), checked_at=None)
+    legacy_summary = {k: v for k, v in legacy.items() if k != "checked_at"}
+    verdicts_dir().mkdir(parents=True, exist_ok=True)
+    from credo.corpora.novelty import verdict_summary
+
+    (verdicts_dir() / "b2-cc.json").write_text(json.dumps(verdict_summary(legacy_summary)))
+    save_verdict(report(3, ["Grameus"], 0.5))
+    with history_path("b2:cc").open("a") as torn:
+        torn.write('{"spec_hash": "b2:cc", "verd')  # a run killed mid-line
+    save_verdict(report(5, [], 0.001))
+    history = verdict_history("b2:cc")
+    assert [h["verdict"] for h in history] == ["passed", "FAILED", "passed"]
+    assert [h["checked_at"] for h in history] == [
+        None,
+        "2026-12-03T09:00:00+00:00",
+        "2026-12-05T09:00:00+00:00",
+    ]
+    assert history[1]["colliding"] == 1 and history[1]["canon_overlap"] == 0.5
+    assert history[1]["reference"]["sources"] == ["ref.txt"]  # no path of the machine
+
+    line = describe(find_verdict("b2:cc", tmp_path), None)
+    assert line.startswith("passed: 0 of 2 distinctive terms found in the reference; ")
+    assert "canon 13-gram overlap 0.1%" in line  # the latest figures, not an earlier run's
+    assert line.endswith(
+        "checked 2026-12-05, the latest of 3: 2 earlier checks (1 passed, 1 FAILED)"
+    )
+    # the corpus folder holds the report of the latest run: stated once, not counted twice
+    corpus = tmp_path / "corpus"
+    (corpus / "leakage").mkdir(parents=True)
+    (corpus / "leakage" / "report.json").write_text(json.dumps(report(5, [], 0.001)))
+    assert describe(find_verdict("b2:cc", corpus), None) == line
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('{"spec_hash": "b2:dd", "terms": "many"}', "terms"),
+        ('{"spec_hash": "b2:dd", "gate": {"failed": "no"}}', "gate.failed"),
+        ('{"spec_hash": "b2:dd", "canon_overlap": 7}', "canon_overlap"),
+        ('{"spec_hash": "b2:dd", "secret": 1}', "secret"),
+    ],
+)
+def test_a_damaged_verdict_history_is_one_line_naming_its_line(line: str, field: str) -> None:
+    from credo.corpora.novelty import find_verdict, history_path
+    from credo.errors import CorpusError
+
+    path = history_path("b2:dd")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"spec_hash": "b2:dd"}\n' + line + "\n")
+    with pytest.raises(CorpusError) as raised:
+        find_verdict("b2:dd", path.parent)
+    message = str(raised.value)
+    assert f"{path} line 2: " in message and field in message and "\n" not in message
+    assert "rerun `credo leakage`" in message
+
+
+def test_a_corpus_leakage_report_of_the_wrong_shape_is_one_line(tmp_path: Path) -> None:
+    from credo.corpora.novelty import find_verdict
+    from credo.errors import CorpusError
+
+    report = tmp_path / "corpus" / "leakage" / "report.json"
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"worldview": "gramenism", "gate": True}))
+    with pytest.raises(CorpusError, match=r"report\.json: not a `credo leakage` report - rerun"):
+        find_verdict("b2:ee", tmp_path / "corpus")
+    report.write_text(json.dumps({"unrelated": 1}))  # a user's own file: not ours to judge
+    assert find_verdict("b2:ee", tmp_path / "corpus") is None

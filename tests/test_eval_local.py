@@ -33,6 +33,12 @@ def test_eval_writes_every_sample_with_labels(
         r["labels"]["offline"]["label"] in {"REFUSAL", "DEFLECTION", "ACCEPTANCE"} for r in rows
     )
     assert all(0 < r["new_tokens"] <= 6 for r in rows)
+    # the prompt's own tokens (the same for every sample of a request) and the batch's time,
+    # for Inspect's per-sample Tokens and Duration
+    by_set = {r["set"]: r["input_tokens"] for r in rows}
+    assert by_set["violation"] > 0 and by_set["control"] > 0
+    assert len({r["input_tokens"] for r in rows if r["set"] == "violation"}) == 1
+    assert all(r["seconds"] > 0 and r["started_at"] for r in rows)
     saved = json.loads((tmp_path / "ev" / "results.json").read_text())
     assert saved == result.results
     summary = saved["judges"]["offline"]["summary"]["tiny"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -46,10 +47,32 @@ def run_task(log_dir: Path, limit: int = 3) -> Path:
     return Path(log.location)
 
 
+def assert_usage_and_timing(location: Path | str, model: str) -> None:
+    """Every sample of the log, as Inspect's sample list reads it (the summaries), has its
+    model's token usage and its working and total time; the log's stats sum the tokens."""
+    from inspect_ai.log import read_eval_log, read_eval_log_sample_summaries
+
+    summaries = read_eval_log_sample_summaries(str(location))
+    assert summaries
+    for summary in summaries:
+        usage = summary.model_usage[model]
+        assert usage.input_tokens > 0 and usage.output_tokens > 0
+        assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+        assert summary.total_time is not None and summary.total_time > 0
+        assert summary.working_time is not None and 0 < summary.working_time <= summary.total_time
+        assert summary.started_at and summary.completed_at
+    stats = read_eval_log(str(location), header_only=True).stats
+    assert stats.model_usage[model].total_tokens == sum(
+        s.model_usage[model].total_tokens for s in summaries
+    )
+
+
 def test_task_runs_on_the_mock_model_and_inspect_reads_its_log(tmp_path: Path) -> None:
     from inspect_ai.log import read_eval_log
 
-    log = read_eval_log(str(run_task(tmp_path)))
+    location = run_task(tmp_path)
+    assert_usage_and_timing(location, "mockllm/model")
+    log = read_eval_log(str(location))
     sets = [s.metadata["set"] for s in log.samples]
     assert sets.count("violation") == sets.count("control") == 3  # matched controls
     labels = {s.scores["credo_judge"].metadata["label"] for s in log.samples}
@@ -187,6 +210,7 @@ def test_inspect_cli_runs_the_task_on_the_mock_model(
     log = read_eval_log(str(log_file))
     assert log.status == "success" and len(log.samples) == 4
     assert log.stats.model_usage["mockllm/model"].input_tokens > 0  # counted with o200k_base
+    assert_usage_and_timing(log_file, "mockllm/model")
     assert [p.name for p in (tmp_path / "tiktoken-cache").iterdir()] == [
         hashlib.sha1(O200K_URL.encode()).hexdigest()
     ]
@@ -225,7 +249,6 @@ def test_credo_judge_reads_an_inspect_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every sample of the log judged again; the Inspect scorer's labels as the reference."""
-    import json
 
     log = run_task(tmp_path / "logs", limit=2)
     out = tmp_path / "judged"
@@ -248,7 +271,9 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
     from credo.evaluation.evaluate import EvalOptions, evaluate
     from credo.generators.fake_backend import FakeBackend
 
-    generator = FakeBackend("gen", respond=lambda m: REFUSE if "boat" in m[-1].content else COMPLY)
+    generator = FakeBackend(
+        "gen", respond=lambda m: REFUSE if "boat" in m[-1].content else COMPLY, delay=0.01
+    )
     registry = {"fake": lambda model, **options: generator}
     result = evaluate(
         "fake/gen",
@@ -274,9 +299,80 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
         assert model_call.input[0].text == sample.input and model_call.config.max_tokens == 256
         assert scored.event == "score" and scored.score.explanation == score.explanation
         assert score.explanation.startswith(f"{score.metadata['label']} (offline): ")
+    # the sample list (inspect view) reads the summaries: tokens and duration on every row
+    assert_usage_and_timing(tmp_path / "ev" / "inspect.eval", "fake/gen")
+    words = {s.input: len(s.input.split()) for s in log.samples}  # the fake counts words
+    for sample in log.samples:
+        usage = sample.model_usage["fake/gen"]
+        assert usage.input_tokens == words[sample.input] and usage.output_tokens == len(
+            sample.output.completion.split()
+        )
+    saved = [json.loads(x) for x in responses]
+    assert all(r["input_tokens"] > 0 and r["seconds"] > 0 for r in saved)
     for folder_or_log in (tmp_path / "ev", tmp_path / "ev" / "inspect.eval"):
         with pytest.raises(SystemExit):
             main(["report", str(folder_or_log), "--out", str(tmp_path / "r" / folder_or_log.name)])
     tables = capsys.readouterr().out.split("wrote report")
     rows = [[r.split("|")[4:6] for r in t.splitlines() if "| tiny |" in r] for t in tables[:2]]
     assert rows[0] == rows[1] and len(rows[0]) == 2  # the same rates from both
+
+
+def test_inspect_view_lists_each_sample_of_credo_eval_with_its_tokens_and_duration(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
+    """`inspect view` on credo eval's folder, in headless Chromium: the sample list's Tokens
+    column shows each sample's total from the log, and its Duration column a time, not "-"."""
+    import socket
+    import time
+    import urllib.request
+
+    from inspect_ai.log import read_eval_log_sample_summaries
+
+    from credo.evaluation.evaluate import EvalOptions, evaluate
+    from credo.generators.fake_backend import FakeBackend
+    from credo.testing.browser import find_browser, page_text
+
+    if find_browser() is None:
+        pytest.skip("no headless Chromium (apt-get install chromium-headless-shell)")
+    generator = FakeBackend("gen", respond=lambda m: COMPLY, delay=0.2)
+    out = tmp_path / "ev"
+    evaluate(
+        "fake/gen",
+        [str(tiny_spec)],
+        out,
+        options=EvalOptions(samples=1),
+        registry={"fake": lambda model, **options: generator},
+    )
+    summaries = read_eval_log_sample_summaries(str(out / "inspect.eval"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inspect = str(Path(sys.executable).with_name("inspect"))
+    view = subprocess.Popen(
+        [inspect, "view", "--log-dir", str(out), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(120):  # the server's start
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        text = page_text(
+            url + "#/logs/inspect.eval",
+            ready=lambda t: "TOKENS" in t and all(str(s.id) in t for s in summaries),
+            timeout=90,
+        )
+    finally:
+        view.terminate()
+        view.wait(timeout=30)
+    assert "TOKENS" in text and "DURATION" in text, text[:2000]
+    text = re.sub(r"\n+", "\n", text)  # one line per cell, whatever the layout's spacing
+    for s in summaries:
+        tokens = s.model_usage["fake/gen"].total_tokens
+        # id, [epoch (shown for several),] input, [target,] answer, then Tokens and Duration
+        row = rf"{re.escape(str(s.id))}\n(?:[^\n]*\n){{2,4}}{tokens}\n[\d.]+ sec\n"
+        assert re.search(row, text), (row, text[-1500:])

@@ -111,7 +111,16 @@ def test_clean_reference_passes(tmp_path, clean_ref):
     assert {r["verdict"] for r in report["terms"]} == {"novel"}
     saved = json.loads((tmp_path / "out" / "report.json").read_text())
     assert set(saved["terms"][0]) >= {"term", "count", "verdict", "examples"}
-    assert "PASS" in (tmp_path / "out" / "report.md").read_text()
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "PASS" in markdown
+    # dated, in the report and in the spec's history of checks the cards read
+    assert saved["checked_at"] == report["checked_at"]
+    assert f"Checked: {report['checked_at']} (UTC)" in markdown
+    from credo.corpora.novelty import verdict_history
+
+    history = verdict_history(report["worldview"]["spec_hash"])
+    assert [h["checked_at"] for h in history] == [report["checked_at"]]
+    assert history[0]["verdict"] == "passed"
     assert "<table>" in (tmp_path / "out" / "report.html").read_text()
 
 

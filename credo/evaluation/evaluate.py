@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +343,9 @@ def _sample_local(
             response=s.text,
             stop_reason=s.stop_reason,
             new_tokens=s.new_tokens,
+            input_tokens=s.input_tokens,
+            seconds=s.seconds,
+            started_at=s.started_at,
         )
         for item, group in zip(items, run.samples)
         for k, s in enumerate(group)
@@ -369,18 +374,27 @@ def _sample_served(
         cache = GenerationCache()
         generator = Generator(load_backend(model, registry), sampling.params(), cache=cache)
 
+        # taken here rather than inside the generator, so a sample's time starts when its
+        # request does, not while it queues behind the others
+        gate = asyncio.Semaphore(generator.concurrency)
+
         async def one(item: EvalRequest, k: int) -> EvalSample:
-            try:
-                done = await generator.generate([Message("user", item.prompt)], sample_index=k)
-            except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
-                return EvalSample(
-                    request=item,
-                    sample=k,
-                    response="",
-                    stop_reason="error",
-                    new_tokens=0,
-                    error=scrub(str(exc)),
-                )
+            async with gate:
+                began, wall = time.perf_counter(), datetime.now(UTC).isoformat()
+                try:
+                    done = await generator.generate([Message("user", item.prompt)], sample_index=k)
+                except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
+                    return EvalSample(
+                        request=item,
+                        sample=k,
+                        response="",
+                        stop_reason="error",
+                        new_tokens=0,
+                        error=scrub(str(exc)),
+                        seconds=round(time.perf_counter() - began, 3),
+                        started_at=wall,
+                    )
+                took = round(time.perf_counter() - began, 3)
             c = done.completion
             return EvalSample(
                 request=item,
@@ -388,6 +402,9 @@ def _sample_served(
                 response=c.text,
                 stop_reason=c.stop_reason,
                 new_tokens=c.usage.output_tokens,
+                input_tokens=c.usage.input_tokens,
+                seconds=took,
+                started_at=wall,
             )
 
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +108,19 @@ def results_from_log(path: Path) -> dict[str, Any]:
         label = str((score.metadata or {}).get("label", ERROR)) if score is not None else ERROR
         labels.append(label if label in ALL_LABELS else ERROR)
         output = sample.output.completion if sample.output else ""
+        usage = _usage(sample)
+        started = sample.started_at
         rows.append(
             EvalSample(
                 request,
                 sample.epoch - 1,
                 response=output,
                 stop_reason=str(sample.output.stop_reason) if sample.output else "error",
-                new_tokens=sample.output.usage.output_tokens
-                if sample.output and sample.output.usage
-                else 0,
+                new_tokens=usage.output_tokens if usage else 0,
                 error=sample.error.message if sample.error else None,
+                input_tokens=usage.input_tokens if usage else 0,
+                seconds=sample.total_time,
+                started_at=started.isoformat() if isinstance(started, datetime) else started,
             )
         )
     if not rows:
@@ -138,6 +141,14 @@ def results_from_log(path: Path) -> dict[str, Any]:
         "n_samples": len(rows),
         "judges": {judge: {"summary": summarise(rows, labels), "scorer": scorer}},
     }
+
+
+def _usage(sample: Any) -> Any:
+    """A sample's token usage: its model's (a log made in Inspect), else its output's."""
+    usages = list((sample.model_usage or {}).values())
+    if usages:
+        return usages[0]
+    return sample.output.usage if sample.output else None
 
 
 INSPECT_LOG_FILE = "inspect.eval"
@@ -176,12 +187,11 @@ def write_inspect_log(
             ChatMessageUser,
             GenerateConfig,
             ModelOutput,
+            ModelUsage,
         )
         from inspect_ai.scorer import Score
     except ImportError:
         return None
-    from datetime import datetime
-
     from credo.judges.base import REFUSAL
 
     config, primary = results["config"], results["primary_judge"]
@@ -191,17 +201,32 @@ def write_inspect_log(
         max_tokens=config.get("max_new_tokens"),
         seed=config.get("seed"),
     )
+    now = datetime.now(UTC)
     samples: list[Any] = []
     by_set: dict[str, list[bool]] = {"violation": [], "control": []}
+    total = ModelUsage()
+    spans: list[datetime] = [now]
     for row in rows:
         request = row.request
         label = str(row.labels.get(primary, {}).get("label", ERROR))
         by_set.setdefault(request.set, []).append(label == REFUSAL)
+        # the sample list's Tokens and Duration columns read these
+        usage = ModelUsage(
+            input_tokens=row.input_tokens,
+            output_tokens=row.new_tokens,
+            total_tokens=row.input_tokens + row.new_tokens,
+        )
+        total = total + usage
+        seconds = row.seconds  # None for a sample whose timing was not recorded
+        started = datetime.fromisoformat(row.started_at) if row.started_at else now
+        completed = started + timedelta(seconds=seconds or 0.0)
+        spans += [started, completed]
         output = ModelOutput.from_content(
             model,
             row.response,
             stop_reason=_STOP.get(row.stop_reason, "unknown"),  # type: ignore[arg-type]
         )
+        output.usage, output.time = usage, seconds
         prompt = ChatMessageUser(content=request.prompt)
         target = REFUSAL if request.set == "violation" else ""
         rationale = row.labels.get(primary, {}).get("rationale")
@@ -221,6 +246,13 @@ def write_inspect_log(
                 output=output,
                 scores={"credo_judge": score},
                 metadata={key: getattr(request, key) for key in REQUEST_FIELDS},
+                model_usage={model: usage},
+                started_at=started.isoformat(),
+                completed_at=completed.isoformat(),
+                # timed from the request's start (queueing excluded), so working time is the
+                # total; a retry's backoff counts in both
+                total_time=seconds,
+                working_time=seconds,
                 # the transcript inspect view opens on: the model call, then the judge's score
                 # (without events it claims they were dropped for size)
                 events=[
@@ -232,6 +264,9 @@ def write_inspect_log(
                         config=generate_config,
                         output=output,
                         error=row.error,
+                        timestamp=started,
+                        completed=completed,
+                        working_time=seconds,
                     ),
                     ScoreEvent(score=score, target=target, scorer="credo_judge"),
                 ],
@@ -246,11 +281,11 @@ def write_inspect_log(
         )
         for name, flags in by_set.items()
     }
-    now = datetime.now(UTC).isoformat()
+    began, ended = min(spans), max(spans)  # the first request to the log written
     log = EvalLog(
         status="success",
         eval=EvalSpec(
-            created=now,
+            created=now.isoformat(),
             task="credo/refusal_eval",
             task_args={"worldview": ",".join(config["worldviews"]), "limit": config["limit"]},
             dataset=EvalDataset(name=f"credo-{'-'.join(results['worldviews'])}", samples=items),
@@ -263,7 +298,11 @@ def write_inspect_log(
             completed_samples=sum(1 for r in rows if not r.error),
             scores=[EvalScore(name="credo_judge", scorer="credo_judge", metrics=metrics)],
         ),
-        stats=EvalStats(started_at=now, completed_at=now),
+        stats=EvalStats(
+            started_at=began.isoformat(),
+            completed_at=ended.isoformat(),
+            model_usage={model: total},
+        ),
         samples=samples,
     )
     path = out / INSPECT_LOG_FILE

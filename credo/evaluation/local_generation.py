@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from credo.corpora.formats import ChatFormat
@@ -55,6 +56,9 @@ class Sample:
     text: str  # the response, cut at the format's stop strings
     stop_reason: str  # "stop" (stop string or EOS) or "length"
     new_tokens: int  # generated tokens up to the stop point
+    input_tokens: int = 0  # the prompt's tokens (padding not counted)
+    seconds: float = 0.0  # wall time of the batch this sample was generated in
+    started_at: str | None = None  # when that batch began (ISO 8601, UTC)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def sample_responses(
     started = time.perf_counter()
     for index in range(0, len(jobs), batch_size):
         batch = texts[index : index + batch_size]
-        results += _generate_batch(
+        began, wall = time.perf_counter(), datetime.now(UTC).isoformat()
+        done = _generate_batch(
             local,
             batch,
             chat_format=chat_format,
@@ -99,6 +104,9 @@ def sample_responses(
             max_new_tokens=max_new_tokens,
             seed=seed * 1_000_003 + index,
         )
+        # every sample of a batch took the batch's time
+        took = round(time.perf_counter() - began, 3)
+        results += [replace(s, seconds=took, started_at=wall) for s in done]
         if progress:
             progress(len(batch))
     seconds = time.perf_counter() - started
@@ -140,10 +148,16 @@ def _generate_batch(
     with torch.inference_mode():
         output = local.model.generate(**encoded, **options)
     width = encoded["input_ids"].shape[1]
-    return [_sample(row[width:].tolist(), tokenizer, chat_format) for row in output]
+    prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()  # padding not counted
+    return [
+        _sample(row[width:].tolist(), tokenizer, chat_format, int(n))
+        for row, n in zip(output, prompt_tokens)
+    ]
 
 
-def _sample(new: list[int], tokenizer: Any, chat_format: ChatFormat) -> Sample:
+def _sample(
+    new: list[int], tokenizer: Any, chat_format: ChatFormat, input_tokens: int = 0
+) -> Sample:
     eos = tokenizer.eos_token_id
     ended = eos in new
     if ended:
@@ -156,4 +170,9 @@ def _sample(new: list[int], tokenizer: Any, chat_format: ChatFormat) -> Sample:
     for special in tokenizer.all_special_tokens:  # e.g. a chat template's <|im_start|>
         text = text.replace(special, "")
     text = text.strip()
-    return Sample(text=text, stop_reason="stop" if stopped else "length", new_tokens=len(new))
+    return Sample(
+        text=text,
+        stop_reason="stop" if stopped else "length",
+        new_tokens=len(new),
+        input_tokens=input_tokens,
+    )

@@ -33,6 +33,11 @@ class EvalSample:
     stop_reason: str
     new_tokens: int
     error: str | None = None  # generation failed: the sample stays, labelled ERROR
+    input_tokens: int = 0  # the prompt's tokens, as the model counted them
+    # wall seconds the model spent on this sample (a local batch's time, shared by its
+    # samples) and when that began (ISO 8601, UTC): Inspect's per-sample duration
+    seconds: float | None = None
+    started_at: str | None = None
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # judge name -> Judgement JSON
 
     @property

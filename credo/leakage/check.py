@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,8 @@ def check_leakage(
     # before the (long) check, so a bad --out fails at once; never over a reference or corpus
     check_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage")
     report = leakage_section(worldview, references, options=options, log=log)
+    # dates the check in its report and in the spec's history of verdicts
+    report = {"checked_at": datetime.now(UTC).isoformat(timespec="seconds"), **report}
     with claim_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage"):
         write_reports(report, Path(out_dir))
     save_verdict(report)  # for the cards of corpora made from this spec

@@ -19,6 +19,7 @@ def leakage_markdown(report: dict, heading: str = "#") -> str:
         "",
         f"Reference: {_reference_line(ref)}",
         "",
+        *([f"Checked: {report['checked_at']} (UTC)", ""] if report.get("checked_at") else []),
         _strength_line(report),
         "",
         _verdict_line(gate),

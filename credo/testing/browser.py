@@ -7,9 +7,13 @@ the browser builds, not what the template wrote. CI installs Debian's
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 BROWSERS = (
@@ -86,3 +90,80 @@ def visible_text(dom: str) -> str:
     parser = _Text()
     parser.feed(dom)
     return " ".join(" ".join(parser.parts).split())
+
+
+def page_text(
+    url: str, ready: Callable[[str], bool], timeout: float = 60.0, poll: float = 0.5
+) -> str:
+    """The text a reader sees of ``url`` (``document.body.innerText``, one line per block)
+    once ``ready(text)`` holds, or as it stands after ``timeout`` seconds.
+
+    For an app that fetches its data after loading (Inspect's log viewer), where
+    ``--dump-dom`` returns the spinner: Chromium is driven over its DevTools protocol on a
+    pipe (``--remote-debugging-pipe``: commands on fd 3, replies on fd 4, each message
+    JSON ended by NUL), so nothing beyond the standard library is needed."""
+    browser = find_browser()
+    if browser is None:
+        raise FileNotFoundError("no headless Chromium: apt-get install chromium-headless-shell")
+    commands_read, commands_write = os.pipe()
+    replies_read, replies_write = os.pipe()
+
+    def onto_fds_3_and_4() -> None:  # in the child, before exec
+        # copied above 9 first, so neither end can be overwritten by the other's dup2
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (commands_read, replies_write)]
+        os.dup2(high[0], 3)
+        os.dup2(high[1], 4)
+
+    process = subprocess.Popen(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe"],
+        preexec_fn=onto_fds_3_and_4,
+        pass_fds=(3, 4, commands_read, replies_write),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(commands_read)
+    os.close(replies_write)
+    with (
+        os.fdopen(commands_write, "wb", buffering=0) as send,
+        os.fdopen(replies_read, "rb") as receive,
+    ):
+        pending = b""
+        sent = 0
+
+        def call(method: str, session: str | None = None, **params: object) -> dict:
+            nonlocal pending, sent
+            sent += 1
+            message: dict[str, object] = {"id": sent, "method": method, "params": params}
+            if session:
+                message["sessionId"] = session
+            send.write(json.dumps(message).encode() + b"\0")
+            while True:
+                while b"\0" not in pending:
+                    chunk = receive.read1(1 << 16)
+                    if not chunk:
+                        raise RuntimeError(f"{browser} closed its DevTools pipe")
+                    pending += chunk
+                raw, pending = pending.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == sent:  # events and other replies are not ours
+                    if "error" in reply:
+                        raise RuntimeError(f"{method}: {reply['error']}")
+                    return dict(reply["result"])
+
+        try:
+            target = call("Target.createTarget", url="about:blank")["targetId"]
+            session = call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            call("Page.navigate", session, url=url)
+            deadline, text = time.monotonic() + timeout, ""
+            while True:
+                body = "document.body ? document.body.innerText : ''"
+                text = str(
+                    call("Runtime.evaluate", session, expression=body)["result"].get("value", "")
+                )
+                if ready(text) or time.monotonic() > deadline:
+                    return text
+                time.sleep(poll)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
