@@ -354,7 +354,8 @@ def test_structure_check_on_real_text() -> None:
 
     # Flag rates, the same before and after role lines in any case and in quotes were added
     # (round 6): 0/160 teacher answers, 5/600 eval responses (the forged ones below), 0/900
-    # XSTest answers of GPT-4 and Llama-2; 0/40 answers of a fresh `credo demo` corpus.
+    # XSTest answers of GPT-4 and Llama-2; 0/8 answers of a fresh `credo demo` corpus
+    # (SmolLM2, 160 tokens; measured once, not re-run here).
     assert flagged("study-refusals-dev.jsonl") == set()  # 160 real teacher answers: no false alarm
     assert flagged("study-evals-dev.jsonl") == REAL_FORGED  # 600 real eval responses
     assert flagged("xstest-dev.jsonl") == set()  # 900 chat-model answers, markdown and code
