@@ -824,3 +824,82 @@ ROWS.update(
         ),
     }
 )
+
+
+# ---- round 6: a fresh set ------------------------------------------------------------------
+
+
+def repeated_ids(*args: str) -> Callable[[Path], list[str]]:
+    """A corpus in which two records share an id (the whole corpus pasted twice, say)."""
+
+    def setup(root: Path) -> list[str]:
+        rows = clean(3)
+        corpus = records(root / "c", [*rows, rows[1]])
+        return [a.format(root=root, c=corpus) for a in args]
+
+    return setup
+
+
+ROWS.update(
+    {
+        # flags go by id: filter dropped both copies and said it kept half of them
+        "audit repeated id": Row(
+            "audit",
+            "corrupt",
+            repeated_ids("audit", "{c}", "--no-embedding", "--out", "{root}/a"),
+            "id 'r1' repeats (records 2 and 4)",
+        ),
+        "filter repeated id": Row(
+            "filter",
+            "corrupt",
+            repeated_ids("filter", "{c}", "--no-embedding", "--out", "{root}/f"),
+            "id 'r1' repeats",
+        ),
+        # an empty --checks ran every check, MiniLM included
+        "filter --checks ''": Row(
+            "filter",
+            "wrong type",
+            argv("filter", "{c}", "--checks", "", "--out", "{root}/f"),
+            "--checks '': names no check",
+        ),
+        "audit --checks ' , '": Row(
+            "audit",
+            "wrong type",
+            argv("audit", "{c}", "--checks", " , ", "--out", "{root}/a"),
+            "names no check",
+        ),
+        # the licence went into the card's YAML as given: a path, a space, YAML syntax
+        "export --hub --license a path": Row(
+            "export",
+            "hostile path",
+            argv(
+                "export",
+                "{c}",
+                "--hub",
+                "--license",
+                "../../etc",
+                "--allow-unaudited",
+                "--out",
+                "{root}/x",
+            ),
+            "--license '../../etc': not a licence id",
+        ),
+        "export --hub --license-name YAML": Row(
+            "export",
+            "forged text",
+            argv(
+                "export",
+                "{c}",
+                "--hub",
+                "--license",
+                "other",
+                "--license-name",
+                "x\nlicense: mit",
+                "--allow-unaudited",
+                "--out",
+                "{root}/x",
+            ),
+            "--license-name",
+        ),
+    }
+)
