@@ -903,3 +903,55 @@ ROWS.update(
         ),
     }
 )
+
+
+def no_line_breaks(root: Path) -> Path:
+    """A corpus file of 70 MB with no line break (a binary dump, a stream): one line, huge."""
+    folder = root / "nolines"
+    folder.mkdir()
+    with (folder / "records.jsonl").open("w") as handle:
+        for _ in range(70):
+            handle.write("x" * 1_000_000)
+    return folder
+
+
+def huge_line(*args: str) -> Callable[[Path], list[str]]:
+    def setup(root: Path) -> list[str]:
+        corpus = no_line_breaks(root)
+        return [a.format(root=root, c=corpus) for a in args]
+
+    return setup
+
+
+ROWS.update(
+    {
+        # size checks went by stat(), which a device or pipe defeats: 9 GB read and growing
+        "generate --prices /dev/zero": Row(
+            "generate", "huge", argv(*GENERATE, "--prices", "/dev/zero"), "/dev/zero: over"
+        ),
+        "sweep /dev/zero": Row(
+            "sweep",
+            "huge",
+            argv("sweep", "/dev/zero", "--out", "{root}/s", "--estimate"),
+            "/dev/zero: over",
+        ),
+        "judge /dev/zero": Row(
+            "judge",
+            "huge",
+            argv("judge", "/dev/zero", "--out", "{root}/j"),
+            "/dev/zero:1: a line of over",
+        ),
+        "judge a 70 MB line": Row(
+            "judge",
+            "huge",
+            huge_line("judge", "{c}/records.jsonl", "--out", "{root}/j"),
+            "records.jsonl:1: a line of over",
+        ),
+        "audit a 70 MB line": Row(
+            "audit",
+            "huge",
+            huge_line("audit", "{c}", "--no-embedding", "--out", "{root}/a"),
+            "records.jsonl:1: a line of over",
+        ),
+    }
+)
