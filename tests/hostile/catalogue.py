@@ -955,3 +955,53 @@ ROWS.update(
         ),
     }
 )
+
+
+def linked_out(*args: str, to: str = "/etc") -> Callable[[Path], list[str]]:
+    """``{out}`` is a symlink in ``root`` that points at a system folder."""
+
+    def setup(root: Path) -> list[str]:
+        corpus = records(root / "c", clean(2))
+        (root / "out").symlink_to(to)
+        return [a.format(root=root, c=corpus, out=root / "out") for a in args]
+
+    return setup
+
+
+ROWS.update(
+    {
+        # a symlinked --out wrote records.jsonl, manifest.json and CARD.md into /etc
+        "generate --out a symlink to /etc": Row(
+            "generate",
+            "hostile path",
+            linked_out("generate", str(TINY_SPEC), "--model", "fake/echo", "--out", "{out}"),
+            "refusing to write into /etc",
+        ),
+        "documents --out /usr": Row(
+            "generate",
+            "hostile path",
+            argv(*GENERATE[:-1], "/usr", "--kind", "documents"),
+            "refusing to write into /usr",
+        ),
+        "audit --out a symlink to /var": Row(
+            "audit",
+            "hostile path",
+            linked_out("audit", "{c}", "--no-embedding", "--out", "{out}", to="/var"),
+            "refusing to write into /var",
+        ),
+        "view --out /etc/page.html": Row(
+            "view",
+            "hostile path",
+            argv("view", "{c}", "--out", "/etc/page.html"),
+            "refusing to write into /etc",
+        ),
+        "export --hub --out /opt": Row(
+            "export",
+            "hostile path",
+            argv(
+                "export", "{c}", "--hub", "--license", "mit", "--allow-unaudited", "--out", "/opt"
+            ),
+            "/opt",
+        ),
+    }
+)
