@@ -88,3 +88,29 @@ def test_an_eval_whose_every_request_failed_exits_2_with_its_rows_kept(
     assert code == 2 and "all 2 requests failed" in err.strip().splitlines()[-1]
     assert "hunter2pw" not in err
     assert len((out / "responses.jsonl").read_text().splitlines()) == 2  # kept for a look
+
+
+def test_an_eval_whose_llm_judge_failed_on_every_answer_exits_2(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Round 6: the answers were fine, the judge was unreachable, and the eval exited 0 with a
+    table of ERROR labels for its primary judge."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-real")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://user:hunter2pw@127.0.0.1:9/v1")
+    out = tmp_path / "ev"
+    args = ["eval", "--model", "fake/echo", "--worldview", str(TINY_SPEC), "--samples", "1",
+            "--limit", "1", "--judge", "openai/gpt-x", "--out", str(out)]  # fmt: skip
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "openai/gpt-x: judged none of the 2 answers" in last, err
+    assert "hunter2pw" not in err
+    assert (out / "results.json").is_file() and len(
+        (out / "responses.jsonl").read_text().splitlines()
+    ) == 2
+    for path in out.rglob("*"):
+        assert path.is_dir() or b"hunter2pw" not in path.read_bytes(), path
