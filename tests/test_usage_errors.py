@@ -87,6 +87,7 @@ def test_every_command_has_cases() -> None:
         (["audit", "a", "b", "c"], "unexpected extra argument"),
         (["-v", "demo", "--limit"], "--limit"),
         (["--verbose"], "missing command"),
+        (["generate", "spec", "--verbose"], "before the command: credo --verbose generate ..."),
     ],
 )
 def test_group_level_usage_errors(

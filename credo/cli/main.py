@@ -187,7 +187,11 @@ def usage_error_line(exc: click.ClickException, args: list[str] | None = None) -
         command = next((a for a in args or [] if not a.startswith("-")), "")
         where = f"credo {command}" if command.isidentifier() else "credo"
     usage = " ".join(ctx.get_usage().split()).replace("Usage: ", "") if ctx is not None else ""
-    if isinstance(exc, click.NoSuchOption):
+    if isinstance(exc, click.NoSuchOption) and exc.option_name in ("--verbose", "-v"):
+        fix = (
+            f"it is credo's own option, before the command: credo {exc.option_name} {where[6:]} ..."
+        )
+    elif isinstance(exc, click.NoSuchOption):
         fix = f"drop it or pick one that '{where} --help' lists"
     elif isinstance(exc, click.MissingParameter):
         fix = f"give it: {usage}"
