@@ -1005,3 +1005,20 @@ ROWS.update(
         ),
     }
 )
+ROWS.update(
+    {
+        # credo prompts replaced a corpus's records with its prompt set, exit 0
+        "prompts --out a corpus's records.jsonl": Row(
+            "prompts",
+            "hostile path",
+            argv("prompts", str(TINY_SPEC), "--out", "{c}/records.jsonl"),
+            "holds something other than a prompt set",
+        ),
+        "prompts --out a page": Row(
+            "prompts",
+            "hostile path",
+            argv("prompts", str(TINY_SPEC), "--out", "{c}/notes.md"),
+            "must end in .jsonl",
+        ),
+    }
+)
