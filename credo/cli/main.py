@@ -121,8 +121,11 @@ def _terminated(signum: int, frame: object) -> None:
     """SIGTERM ends the run as Ctrl-C does, through ``finally`` blocks and exit handlers, so
     temp files and spill folders go (the default action would leave them)."""
     signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends it at once
-    typer.echo("terminated - rerun the same command to resume", err=True)
-    raise SystemExit(128 + signum)
+    raise _Terminated(128 + signum)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM's exit: its line is printed once the command has unwound (after its bars)."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,6 +155,9 @@ def _main(argv: list[str] | None) -> None:
     except typer.Abort:  # end of input at a prompt
         typer.echo("aborted", err=True)
         sys.exit(1)
+    except _Terminated:
+        typer.echo("terminated - rerun the same command to resume", err=True)
+        raise
     except SystemExit as exc:
         if as_json and exc.code == 2 and not JSON_PRINTED:
             echo_json({"error": "the command line was not understood - see stderr", "exit_code": 2})
