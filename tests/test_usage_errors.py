@@ -133,3 +133,4 @@ def test_help_and_json_errors_still_work(capsys: pytest.CaptureFixture[str]) -> 
     assert _run(["audit", "--help"], capsys)[0] == 0
     code, out, err = _run(["audit", "x", "--bogus", "--json"], capsys)
     assert code == 2 and json.loads(out)["exit_code"] == 2 and "--bogus" in json.loads(out)["error"]
+    assert err.count("\n") == 1 and "--bogus" in err
