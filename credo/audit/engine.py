@@ -228,7 +228,7 @@ def audit_stream(
         if chunk:
             hashes.append(_id_hashes(chunk))
             yield chunk
-        _refuse_repeated_ids(source, hashes)  # before any reduce: flags are keyed by id
+        refuse_repeated_ids(source, hashes)  # before any reduce: flags are keyed by id
 
     runs, findings = run_checks(
         batches(), corpus, ctx=ctx, checks=checks, workers=workers, progress=progress
@@ -240,7 +240,7 @@ def _id_hashes(records: Sequence[Record]) -> np.ndarray:
     return np.fromiter((hash(r.id) for r in records), dtype=np.int64, count=len(records))
 
 
-def _refuse_repeated_ids(source: Path, hashes: list[np.ndarray]) -> None:
+def refuse_repeated_ids(source: Path, hashes: list[np.ndarray]) -> None:
     """A repeated id makes every finding ambiguous (``credo filter`` drops by id, so both
     copies would go): refuse the corpus, naming the id and where it repeats."""
     if not hashes:
