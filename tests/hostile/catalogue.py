@@ -1022,3 +1022,25 @@ ROWS.update(
         ),
     }
 )
+ROWS.update(
+    {
+        # -1 passed and the whole study began (generation, training) on a careless flag
+        "replicate --eval-limit -1": Row(
+            "replicate",
+            "out of range",
+            argv(
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--eval-limit",
+                "-1",
+                "--out",
+                "{root}/r",
+            ),
+            "--eval-limit -1: must be at least 1",
+        ),
+    }
+)
