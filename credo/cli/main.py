@@ -19,8 +19,10 @@ from typing import TextIO
 import typer
 import typer.main
 
-# Typer (0.22+) carries its own copy of click; its usage errors are these classes.
-from typer._click import exceptions as click
+try:  # a recent Typer carries its own copy of click: its usage errors are these classes
+    from typer._click import exceptions as click
+except ImportError:  # an older Typer runs on click itself
+    from click import exceptions as click  # type: ignore[no-redef]
 
 from credo.cli._output import JSON_PRINTED, echo_json
 from credo.cli.quiet import set_third_party_output
@@ -148,7 +150,7 @@ def _main(argv: list[str] | None) -> None:
         # Not standalone: click's usage errors come here as exceptions, to be printed as one
         # line (click and Typer print a usage block and a boxed message).
         code = typer.main.get_command(app).main(args=argv, prog_name="credo", standalone_mode=False)
-    except click.NoArgsIsHelpError:
+    except getattr(click, "NoArgsIsHelpError", ()):  # click 8.2+
         sys.exit(2)  # the help is printed already
     except click.ClickException as exc:
         _fail(usage_error_line(exc, sys.argv[1:] if argv is None else argv), 2, as_json)
