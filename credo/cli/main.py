@@ -119,15 +119,27 @@ class _StderrHandler(logging.StreamHandler):
         return scrub(super().format(record))  # a logged URL or header never shows a credential
 
 
+_TERMINATED: list[bool] = []  # set when SIGTERM stopped this run
+
+
 def _terminated(signum: int, frame: object) -> None:
-    """SIGTERM ends the run as Ctrl-C does, through ``finally`` blocks and exit handlers, so
-    temp files and spill folders go (the default action would leave them)."""
+    """SIGTERM stops the run as Ctrl-C does - through ``finally`` blocks and exit handlers, so
+    temp files and spill folders go (the default action would leave them) - by raising SIGINT:
+    an asyncio run cancels its tasks for that, where an exception raised inside a task's step
+    would be logged as never retrieved, traceback and all."""
     signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends it at once
-    raise _Terminated(128 + signum)
+    _TERMINATED.append(True)
+    if callable(signal.getsignal(signal.SIGINT)):
+        signal.raise_signal(signal.SIGINT)
+    else:  # SIGINT ignored (a background job): interrupt here
+        raise KeyboardInterrupt
 
 
-class _Terminated(SystemExit):
-    """SIGTERM's exit: its line is printed once the command has unwound (after its bars)."""
+def _interrupted() -> None:
+    """The last line and exit code of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
+    word, code = ("terminated", 143) if _TERMINATED else ("interrupted", 130)
+    typer.echo(f"{word} - rerun the same command to resume", err=True)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,6 +158,7 @@ def _main(argv: list[str] | None) -> None:
     debug = bool(os.environ.get("CREDO_DEBUG"))
     as_json = "--json" in (sys.argv[1:] if argv is None else argv)
     JSON_PRINTED.clear()
+    _TERMINATED.clear()
     try:
         # Not standalone: click's usage errors come here as exceptions, to be printed as one
         # line (click and Typer print a usage block and a boxed message).
@@ -157,9 +170,6 @@ def _main(argv: list[str] | None) -> None:
     except typer.Abort:  # end of input at a prompt
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except _Terminated:
-        typer.echo("terminated - rerun the same command to resume", err=True)
-        raise
     except SystemExit as exc:
         if as_json and exc.code == 2 and not JSON_PRINTED:
             echo_json({"error": "the command line was not understood - see stderr", "exit_code": 2})
@@ -169,8 +179,7 @@ def _main(argv: list[str] | None) -> None:
             raise
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
-        typer.echo("interrupted - rerun the same command to resume", err=True)
-        sys.exit(130)
+        _interrupted()
     except OSError as exc:  # disk full, permissions, a path the filesystem refuses
         if debug:
             raise
@@ -179,8 +188,8 @@ def _main(argv: list[str] | None) -> None:
         if debug:
             raise
         _fail("an input is nested too deeply to read - flatten it", 2, as_json)
-    if code == 130:  # click turns Ctrl-C into exit 130
-        typer.echo("interrupted - rerun the same command to resume", err=True)
+    if code == 130:  # click turns Ctrl-C (and so SIGTERM) into exit 130
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 
