@@ -84,11 +84,36 @@ def render_prompts(worldview: str | Path | LoadedWorldview) -> list[Prompt]:
 
 def write_prompts(worldview: str | Path | LoadedWorldview, out: str | Path) -> list[Prompt]:
     """Render the prompt set and write it to the JSONL file ``out`` (``credo prompts``)."""
+    from credo.runs import check_output_file
     from credo.templates import write_prompts as write
 
+    out = check_output_file(out, suffixes=(".jsonl",))
+    _refuse_other_jsonl(Path(out))
     prompts = render_prompts(worldview)
     write(prompts, Path(out))
     return prompts
+
+
+def _refuse_other_jsonl(path: Path) -> None:
+    """An existing file is replaced only when it is an earlier prompt set: ``--out
+    corpus/records.jsonl`` replaced a corpus's records with prompts."""
+    import json
+
+    from credo.errors import ConfigError
+
+    if not path.is_file() or not path.stat().st_size:
+        return
+    with path.open("rb") as handle:
+        first = handle.readline(1_000_000)
+    try:
+        row = json.loads(first)
+    except ValueError:
+        row = None
+    if not (isinstance(row, dict) and "template_id" in row and "text" in row):
+        raise ConfigError(
+            f"--out {path}: holds something other than a prompt set - pass a new file "
+            "(credo prompts replaces only its own earlier output)"
+        )
 
 
 def read_records(path: str | Path) -> list[Record]:

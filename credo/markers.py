@@ -75,10 +75,15 @@ TURN_FORMATS: tuple[TurnFormat, ...] = (
         ),
     ),
     # A line may also start after \r, U+2028/9 or NEL, be indented by any space (NBSP
-    # included), and wrap the role in markdown emphasis (**User:**) - all render as a turn.
+    # included), sit in a markdown quote (> User:), be in any case (user:) and wrap the role
+    # in emphasis (**User:**) - all render as a turn. Lower-case roles inside a ``` code
+    # fence are config keys (user: admin), not turns: see _IN_CODE_FENCE.
     TurnFormat(
         "plain role line",
-        re.compile(rf"{_LINE_START}{_SPACE}*((?:\*\*|__)?{_ROLE}{_SPACE}*(?:\*\*|__)?{_SPACE}*:)"),
+        re.compile(
+            rf"{_LINE_START}(?:{_SPACE}*>)*{_SPACE}*"
+            rf"((?:\*\*|__)?(?i:{_ROLE}){_SPACE}*(?:\*\*|__)?{_SPACE}*:)"
+        ),
     ),
     # Any other special token of the <|...|> kind (GPT's <|endoftext|>, tool tokens).
     TurnFormat("special token", re.compile(r"<\|[A-Za-z0-9_.:-]{1,40}\|>")),
@@ -113,10 +118,14 @@ class Marker:
 def find_turn_markers(text: str, extra: Iterable[str] = ()) -> list[Marker]:
     """Every turn marker in ``text`` in order of appearance, each with the formats it belongs to."""
     hits: dict[tuple[int, str], list[str]] = {}
+    fences = _code_fences(text)
     for fmt in TURN_FORMATS:
         for match in fmt.pattern.finditer(text):
             group = next((g for g in range(1, (match.re.groups or 0) + 1) if match.group(g)), 0)
-            hits.setdefault((match.start(group), match.group(group)), []).append(fmt.name)
+            found = match.group(group)
+            if fmt.name == "plain role line" and found.islower() and _inside(match.start(), fences):
+                continue  # "user: admin" in a config snippet
+            hits.setdefault((match.start(group), found), []).append(fmt.name)
     for token in extra:
         start = text.find(token)
         while start >= 0:
@@ -128,6 +137,22 @@ def find_turn_markers(text: str, extra: Iterable[str] = ()) -> list[Marker]:
             names.remove("special token")
         markers.append(Marker(start, marker, tuple(names)))
     return markers
+
+
+_FENCE = re.compile(r"(?m)^[ \t]*(```|~~~)")
+
+
+def _code_fences(text: str) -> list[tuple[int, int]]:
+    """The spans of markdown code fences (an unclosed one runs to the end)."""
+    if "```" not in text and "~~~" not in text:
+        return []
+    marks = [m.start() for m in _FENCE.finditer(text)]
+    marks.append(len(text))
+    return list(zip(marks[0::2], marks[1::2]))
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
 
 
 def find_markers(text: str, extra: Iterable[str] = ()) -> list[str]:

@@ -321,7 +321,10 @@ class JsonlAppender:
 
 
 def _refuse_root_or_home(resolved: Path, shown: Path, option: str) -> None:
-    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+    """The root, a folder right under it (/etc, /usr, /tmp) and the home folder are never a
+    run's own folder - a symlinked --out that resolves to one included."""
+    top = Path(resolved.anchor)
+    if resolved == top or resolved.parent == top or resolved == Path.home().resolve():
         raise ConfigError(
             f"{option} {shown}: refusing to write into {resolved} - pass a new folder, e.g. {option} out/run1"
         )

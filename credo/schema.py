@@ -111,14 +111,22 @@ def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> 
         raise ConfigError(f"{where}: YAML nested too deeply - configs are a few levels") from None
 
 
+def read_limited(path: Path, max_bytes: int) -> str | None:
+    """``path``'s text, or None when it holds over ``max_bytes``: read, not ``stat``-ed, so a
+    device or pipe (``/dev/zero``, a FIFO: size 0) cannot stream gigabytes into memory."""
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        return None
+    return data.decode("utf-8")
+
+
 def read_yaml(path: Path, what: str = "config") -> Any:
     """Read and parse a YAML file with :func:`load_yaml`'s limits."""
     try:
-        if path.stat().st_size > YAML_MAX_BYTES:
-            raise ConfigError(
-                f"{path}: {path.stat().st_size:,} bytes, over the {YAML_MAX_BYTES:,} a {what} may hold"
-            )
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, YAML_MAX_BYTES)
+        if text is None:
+            raise ConfigError(f"{path}: over the {YAML_MAX_BYTES:,} bytes a {what} may hold")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such {what} - pass a YAML file") from None
     except UnicodeDecodeError:
@@ -131,9 +139,9 @@ def read_yaml(path: Path, what: str = "config") -> Any:
 def read_json(path: Path, recover: str, error: type[CredoError] = CorpusError) -> Any:
     """A JSON state file; corrupt, truncated or empty is one line ending with ``recover``."""
     try:
-        if path.stat().st_size > JSON_MAX_BYTES:
+        text = read_limited(path, JSON_MAX_BYTES)
+        if text is None:
             raise error(f"{path}: over {JSON_MAX_BYTES:,} bytes - {recover}")
-        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text - {recover}") from None
     except OSError as exc:

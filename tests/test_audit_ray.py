@@ -188,3 +188,15 @@ def test_ray_engine_prints_progress_like_the_local_audit(
     args = ["filter", str(corpus), "--eval", str(eval_file), "--no-embedding", "--engine", "ray"]
     assert _run([*args, "--out", str(tmp_path / "clean")]) == 0
     assert f"audit: {n:,}/{n:,} records (100%)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ray_engine_refuses_repeated_ids_like_the_local_one(
+    tmp_path: Path, ray_cluster, small_batches, capsys: pytest.CaptureFixture
+) -> None:
+    corpus = _write(tmp_path / "corpus", [*PLANTED, PLANTED[2]])
+    code = _run(["audit", str(corpus), "--out", str(tmp_path / "out"), "--no-embedding",
+                 "--engine", "ray"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and f"id '{PLANTED[2]['id']}' repeats" in err, err
+    assert not (tmp_path / "out" / "flags.jsonl").exists()

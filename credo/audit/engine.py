@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
 from credo.corpora.io import read_records
-from credo.errors import ConfigError
+from credo.errors import ConfigError, CorpusError
 from credo.filters.base import AuditContext, Check, Finding, InMemory, Parts
 from credo.filters.registry import check_spec
 from credo.filters.spill import SpilledIds
@@ -210,6 +212,7 @@ def audit_stream(
     """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
     batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
     corpus, sets = Reread(source), dict[str, int]()
+    hashes: list[np.ndarray] = []  # 8 bytes an id: enough to find a repeat at any scale
 
     def batches() -> Iterator[list[Record]]:
         chunk: list[Record] = []
@@ -219,12 +222,38 @@ def audit_stream(
             sets[name] = sets.get(name, 0) + 1
             chunk.append(record)
             if len(chunk) >= (batch or STREAM_BATCH):
+                hashes.append(_id_hashes(chunk))
                 yield chunk
                 chunk = []
         if chunk:
+            hashes.append(_id_hashes(chunk))
             yield chunk
+        refuse_repeated_ids(source, hashes)  # before any reduce: flags are keyed by id
 
     runs, findings = run_checks(
         batches(), corpus, ctx=ctx, checks=checks, workers=workers, progress=progress
     )
     return runs, findings, corpus, sets
+
+
+def _id_hashes(records: Sequence[Record]) -> np.ndarray:
+    return np.fromiter((hash(r.id) for r in records), dtype=np.int64, count=len(records))
+
+
+def refuse_repeated_ids(source: Path, hashes: list[np.ndarray]) -> None:
+    """A repeated id makes every finding ambiguous (``credo filter`` drops by id, so both
+    copies would go): refuse the corpus, naming the id and where it repeats."""
+    if not hashes:
+        return
+    ordered = np.sort(np.concatenate(hashes))
+    if not (ordered[1:] == ordered[:-1]).any():
+        return
+    first: dict[str, int] = {}
+    for index, record in enumerate(read_records(source)):  # rare: find the string itself
+        if record.id in first:
+            raise CorpusError(
+                f"{source}: id {record.id[:80]!r} repeats (records {first[record.id] + 1} "
+                f"and {index + 1}) - give each record its own id; audit findings and "
+                "credo filter go by id"
+            )
+        first[record.id] = index

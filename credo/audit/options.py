@@ -64,8 +64,17 @@ class FilterOptions(AuditOptions):
 
 
 def parse_checks(value: str | None) -> list[str] | None:
-    """``--checks a,b`` as a list (None: all checks)."""
-    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+    """``--checks a,b`` as a list (None: all checks). An empty or blank value names no check:
+    refused, as running all of them is not what it asked for."""
+    if value is None:
+        return None
+    names = [c.strip() for c in value.split(",") if c.strip()]
+    if not names:
+        raise ConfigError(
+            f"--checks {value!r}: names no check - pass names such as --checks structure,refusal, "
+            "or leave --checks out to run them all"
+        )
+    return names
 
 
 def _fidelity_judge(spec: str) -> Any:

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from credo.audit.engine import Reread, map_batch, reduce_checks
+from credo.audit.engine import Reread, map_batch, reduce_checks, refuse_repeated_ids
 from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
 from credo.corpora.columnar import is_columnar, with_meta
@@ -231,8 +231,10 @@ def audit_stream_ray(
         parts = {c.name: Parts(c) for c in checks}
         seconds = dict.fromkeys(names, 0.0)
         offsets: dict[str, int] = {}
+        hashes: list[np.ndarray] = []
         for row in out.iter_rows():
             ids, batch_sets = json.loads(row["ids"]), json.loads(row["sets"])
+            hashes.append(np.fromiter((hash(i) for i in ids), dtype=np.int64, count=len(ids)))
             offsets[row["batch"]] = len(corpus.ids)
             batch_parts, batch_seconds = pickle.loads(row["parts"])
             for name in names:
@@ -252,6 +254,7 @@ def audit_stream_ray(
         raise CorpusError(
             f"{source}: the Ray audit failed ({str(exc).strip().splitlines()[-1][:200]})"
         ) from exc
+    refuse_repeated_ids(source, hashes)
     banded = {
         c.name: partial(_near_duplicates, out, c, corpus=corpus, offsets=offsets, ctx=ctx)
         for c in checks

@@ -11,10 +11,18 @@ import errno
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import TextIO
 
 import typer
+import typer.main
+
+try:  # a recent Typer carries its own copy of click: its usage errors are these classes
+    from typer._click import exceptions as click
+except ImportError:  # an older Typer runs on click itself
+    from click import exceptions as click  # type: ignore[no-redef]
 
 from credo.cli._output import JSON_PRINTED, echo_json
 from credo.cli.quiet import set_third_party_output
@@ -111,14 +119,58 @@ class _StderrHandler(logging.StreamHandler):
         return scrub(super().format(record))  # a logged URL or header never shows a credential
 
 
+_TERMINATED: list[bool] = []  # set when SIGTERM stopped this run
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM stops the run as Ctrl-C does - through ``finally`` blocks and exit handlers, so
+    temp files and spill folders go (the default action would leave them) - by raising SIGINT:
+    an asyncio run cancels its tasks for that, where an exception raised inside a task's step
+    would be logged as never retrieved, traceback and all."""
+    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    _TERMINATED.append(True)
+    if callable(signal.getsignal(signal.SIGINT)):
+        signal.raise_signal(signal.SIGINT)
+    else:  # SIGINT ignored (a background job): interrupt here
+        raise KeyboardInterrupt
+
+
+def _interrupted() -> None:
+    """The last line and exit code of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
+    word, code = ("terminated", 143) if _TERMINATED else ("interrupted", 130)
+    typer.echo(f"{word} - rerun the same command to resume", err=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
+    on_term = None
+    if threading.current_thread() is threading.main_thread():
+        on_term = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        _main(argv)
+    finally:
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
+
+
+def _main(argv: list[str] | None) -> None:
     app = build_app()
     debug = bool(os.environ.get("CREDO_DEBUG"))
     as_json = "--json" in (sys.argv[1:] if argv is None else argv)
     JSON_PRINTED.clear()
+    _TERMINATED.clear()
     try:
-        app(args=argv, prog_name="credo")
-    except SystemExit as exc:  # click's usage errors exit 2 with their message on stderr
+        # Not standalone: click's usage errors come here as exceptions, to be printed as one
+        # line (click and Typer print a usage block and a boxed message).
+        code = typer.main.get_command(app).main(args=argv, prog_name="credo", standalone_mode=False)
+    except getattr(click, "NoArgsIsHelpError", ()):  # click 8.2+
+        sys.exit(2)  # the help is printed already
+    except click.ClickException as exc:
+        _fail(usage_error_line(exc, sys.argv[1:] if argv is None else argv), 2, as_json)
+    except typer.Abort:  # end of input at a prompt
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except SystemExit as exc:
         if as_json and exc.code == 2 and not JSON_PRINTED:
             echo_json({"error": "the command line was not understood - see stderr", "exit_code": 2})
         raise
@@ -127,8 +179,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
-        typer.echo("interrupted - rerun the same command to resume", err=True)
-        sys.exit(130)
+        _interrupted()
     except OSError as exc:  # disk full, permissions, a path the filesystem refuses
         if debug:
             raise
@@ -137,6 +188,42 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail("an input is nested too deeply to read - flatten it", 2, as_json)
+    if code == 130:  # click turns Ctrl-C (and so SIGTERM) into exit 130
+        _interrupted()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error_line(exc: click.ClickException, args: list[str] | None = None) -> str:
+    """Click's usage error as one line: the command, what was wrong (naming the option or
+    argument, as click does) and the fix."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        where = ctx.command_path
+    else:  # the parser raises some errors without a context: name the command from argv
+        command = next((a for a in args or [] if not a.startswith("-")), "")
+        where = f"credo {command}" if command.isidentifier() else "credo"
+    usage = " ".join(ctx.get_usage().split()).replace("Usage: ", "") if ctx is not None else ""
+    if isinstance(exc, click.NoSuchOption) and exc.option_name in ("--verbose", "-v"):
+        fix = (
+            f"it is credo's own option, before the command: credo {exc.option_name} {where[6:]} ..."
+        )
+    elif isinstance(exc, click.NoSuchOption):
+        fix = f"drop it or pick one that '{where} --help' lists"
+    elif isinstance(exc, click.MissingParameter):
+        fix = f"give it: {usage}"
+    elif isinstance(exc, click.BadOptionUsage) and "requires" in message:
+        fix = f"give it a value (see '{where} --help')"
+    elif isinstance(exc, (click.BadParameter, click.BadOptionUsage)):
+        fix = f"give a value of the kind '{where} --help' names for it"
+    elif "No such command" in message:
+        fix = "'credo --help' lists the commands"
+    elif usage:
+        fix = f"the command line is: {usage}"
+    else:
+        fix = f"see '{where} --help'"
+    first, rest = message[:1], message[1:]
+    return f"{where}: {first.lower()}{rest} - {fix}"
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:

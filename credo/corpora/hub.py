@@ -11,6 +11,7 @@ the Hub's viewer read it as is. ``push_hub_folder`` uploads it with ``huggingfac
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,10 @@ def _write_folder(
     card.save(str(tmp / "README.md"))
 
 
+# A Hub licence id (apache-2.0, cc-by-4.0, llama3.1): never a path, space or YAML syntax.
+_LICENSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")
+
+
 def front_matter(
     dataset: Any,
     data_file: Path,
@@ -122,6 +127,12 @@ def front_matter(
     names; a licence of ``other`` carries its ``license_name`` (the Hub asks for one)."""
     from huggingface_hub import DatasetCardData
 
+    for option, value in (("--license", license), ("--license-name", license_name)):
+        if value is not None and not _LICENSE_ID.fullmatch(value):
+            raise ConfigError(
+                f"{option} {value[:80]!r}: not a licence id (letters, digits, '.', '-', '+', "
+                "at most 64) - pass a Hub licence id such as --license cc-by-4.0"
+            )
     if license == "other" and not license_name:
         raise ConfigError(
             "--license other needs --license-name (a short id for the licence, e.g. "

@@ -74,6 +74,9 @@ _BAD_LINE: dict[type[BaseException], str] = {
 }
 
 
+MAX_LINE_CHARS = 64_000_000  # one record: a whole book fits; a stream with no newline does not
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)``; blank lines are skipped, anything else must be JSON."""
     path = Path(path)
@@ -83,7 +86,15 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise CorpusError(f"{path}: cannot open ({exc.strerror})") from exc
     with handle:
         try:
-            for number, line in enumerate(handle, start=1):
+            # readline with a cap: a file with no line breaks (/dev/zero, a binary dump) would
+            # otherwise be read into memory whole as one line.
+            lines = iter(lambda: handle.readline(MAX_LINE_CHARS + 1), "")
+            for number, line in enumerate(lines, start=1):
+                if len(line) > MAX_LINE_CHARS:
+                    raise CorpusError(
+                        f"{path}:{number}: a line of over {MAX_LINE_CHARS:,} characters - "
+                        "is it a JSONL file? (one record a line)"
+                    )
                 if not line.strip():
                     continue
                 try:

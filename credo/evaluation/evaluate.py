@@ -273,6 +273,17 @@ def evaluate(
                 f"kept in {out}; check --model and the server (OPENAI_BASE_URL), then rerun"
             )
         )
+    for name in results.get("judges", {}):  # a judge that failed on every answer gave nothing
+        labels = [(row.labels or {}).get(name, {}) for row in rows if not row.error]
+        if labels and all(label.get("label") == ERROR for label in labels):
+            first = labels[0].get("rationale") or labels[0].get("raw")
+            raise BackendError(
+                scrub(
+                    f"{name}: judged none of the {len(labels)} answers (first: {first}) - the "
+                    f"rows and results are kept in {out}; check the judge model, its key and "
+                    "server, then rerun the same command"
+                )
+            )
     return EvalResult(out, results)
 
 

@@ -7,7 +7,8 @@ corpus. Here each column is a flat file in a temporary folder (``CREDO_SPILL_DIR
 system's): the map step appends a batch's rows, the reduce reads them back in blocks
 (``np.fromfile`` at an offset) or gathers rows through a memory map that it drops after each
 use, so the pages it touched leave the process again. The files go when the reduce is done
-(or the process ends).
+(or the process ends: the CLI turns SIGTERM into a normal exit, and a folder a ``kill -9``
+left is swept by the next spill, as no live process holds its lock).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, overload
 
@@ -26,12 +28,78 @@ SPILL_ENV = "CREDO_SPILL_DIR"
 BLOCK_BYTES = 64 << 20  # a block read back holds ~64 MB
 
 
+SPILL_PREFIX = "credo-spill-"
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so no sweep of other runs' folders
+    fcntl = None  # type: ignore[assignment]
+
+
+def spill_base() -> Path:
+    return Path(os.environ.get(SPILL_ENV) or tempfile.gettempdir())
+
+
 def spill_folder() -> Path:
     """A fresh temporary folder for one partial's files, removed when it is garbage."""
-    base = os.environ.get(SPILL_ENV) or None
-    if base:
-        Path(base).mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="credo-spill-", dir=base))
+    return _locked_folder()[0]
+
+
+def _locked_folder() -> tuple[Path, int]:
+    """A fresh ``credo-spill-*`` folder and a descriptor holding its ``flock`` while this
+    process lives: a folder nobody holds is a killed run's, and :func:`remove_stale_spills`
+    (run first, here) removes it. SIGTERM and Ctrl-C end the CLI through its cleanup."""
+    base = spill_base()
+    base.mkdir(parents=True, exist_ok=True)
+    remove_stale_spills(base)
+    while True:
+        name = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=base)
+        handle = os.open(name, os.O_RDONLY)
+        if fcntl is None:
+            return Path(name), handle
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:  # a sweeper may have taken it in the instant before our lock: make another
+            if os.stat(name).st_ino == os.fstat(handle).st_ino:
+                return Path(name), handle
+        except FileNotFoundError:
+            pass
+        os.close(handle)
+
+
+def remove_stale_spills(base: Path | None = None) -> int:
+    """Remove the ``credo-spill-*`` folders in ``base`` that no live process holds (what a
+    ``kill -9`` left); never a symlink, never one a live run is using. Returns the count."""
+    if fcntl is None:
+        return 0
+    removed = 0
+    try:
+        entries = list(os.scandir(base or spill_base()))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(SPILL_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            handle = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            continue  # a live run holds it
+        try:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += not os.path.exists(entry.path)
+        finally:
+            os.close(handle)
+    return removed
+
+
+def _remove(folder: Path, handle: int) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    with suppress(OSError):
+        os.close(handle)
 
 
 class SpilledRows:
@@ -121,9 +189,9 @@ class Spill:
     """Named columns of one check's per-record partials in one temporary folder."""
 
     def __init__(self) -> None:
-        self.folder = spill_folder()
+        self.folder, handle = _locked_folder()
         self.columns: dict[str, SpilledRows] = {}
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, True)
+        self._cleanup = weakref.finalize(self, _remove, self.folder, handle)
 
     def column(self, name: str, width: int, dtype: Any) -> SpilledRows:
         if name not in self.columns:

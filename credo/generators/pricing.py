@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from credo.errors import ConfigError
-from credo.schema import YamlRefused, parse_yaml
+from credo.schema import YAML_MAX_BYTES, YamlRefused, parse_yaml, read_limited
 from credo.types import Usage
 
 PRICES_AS_OF = "2025-06"
@@ -75,7 +75,9 @@ def load_price_table(path: str | Path | None = None) -> PriceTable:
 
 def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, YAML_MAX_BYTES)
+        if text is None:
+            raise ConfigError(f"{path}: over {YAML_MAX_BYTES:,} bytes - a price table is small")
         data = json.loads(text) if path.suffix == ".json" else parse_yaml(text)
     except (OSError, ValueError, yaml.YAMLError, YamlRefused) as exc:
         raise ConfigError(f"{path}: cannot read the price table ({exc})") from exc

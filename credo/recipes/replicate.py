@@ -158,6 +158,10 @@ def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
         raise ConfigError(f"replicate '{config.worldview}': use one of {', '.join(REPLICABLE)}")
     if config.size < 2 or config.samples < 1 or config.max_new_tokens < 1:
         raise ConfigError("--size must be at least 2, --samples and --max-new-tokens at least 1")
+    if config.eval_limit is not None and config.eval_limit < 1:  # -1 ran the whole study
+        raise ConfigError(
+            f"--eval-limit {config.eval_limit}: must be at least 1 (leave it out for every request)"
+        )
     if config.on_gate_fail not in ("stop", "filter"):
         raise ConfigError(f"--on-gate-fail {config.on_gate_fail}: use stop or filter")
     from credo.generators.registry import default_registry

@@ -88,3 +88,62 @@ def test_an_eval_whose_every_request_failed_exits_2_with_its_rows_kept(
     assert code == 2 and "all 2 requests failed" in err.strip().splitlines()[-1]
     assert "hunter2pw" not in err
     assert len((out / "responses.jsonl").read_text().splitlines()) == 2  # kept for a look
+
+
+def test_an_eval_whose_llm_judge_failed_on_every_answer_exits_2(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Round 6: the answers were fine, the judge was unreachable, and the eval exited 0 with a
+    table of ERROR labels for its primary judge."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-real")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://user:hunter2pw@127.0.0.1:9/v1")
+    out = tmp_path / "ev"
+    args = ["eval", "--model", "fake/echo", "--worldview", str(TINY_SPEC), "--samples", "1",
+            "--limit", "1", "--judge", "openai/gpt-x", "--out", str(out)]  # fmt: skip
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "openai/gpt-x: judged none of the 2 answers" in last, err
+    assert "hunter2pw" not in err
+    assert (out / "results.json").is_file() and len(
+        (out / "responses.jsonl").read_text().splitlines()
+    ) == 2
+    for path in out.rglob("*"):
+        assert path.is_dir() or b"hunter2pw" not in path.read_bytes(), path
+
+
+def test_generate_stopped_by_sigterm_resumes_with_every_record_once(tmp_path: Path) -> None:
+    """SIGTERM (a scheduler's stop) ends generation through its cleanup: exit 143, its line
+    last, the lock released; the rerun finishes with every record exactly once."""
+    import json
+    import signal
+    import time
+
+    from credo.testing.fake_server import FakeServer
+
+    out = tmp_path / "g"
+    with FakeServer(latency=0.3) as server:
+        args = [sys.executable, "-m", "credo.cli.main", "generate", str(TINY_SPEC), "--model",
+                "openai/gpt-x", "--samples", "4", "--concurrency", "2", "--base-url",
+                server.openai_base_url, "--out", str(out)]  # fmt: skip
+        env = {**os.environ, "OPENAI_API_KEY": "sk-not-real"}
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        records = out / "records.jsonl"
+        while not (records.is_file() and records.stat().st_size):
+            assert process.poll() is None and time.monotonic() < deadline, "never wrote"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        err = process.communicate(timeout=120)[1].decode()
+        assert process.returncode == 143, err
+        assert err.rstrip().endswith("terminated - rerun the same command to resume"), err
+        assert "Traceback" not in err and not (out / ".credo.lock").exists()
+        partial = len(records.read_text().splitlines())
+        done = subprocess.run(args, env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()
+    ids = [json.loads(line)["id"] for line in records.read_text().splitlines()]
+    assert len(ids) == len(set(ids)) > partial
