@@ -112,16 +112,29 @@ def _temp_beside(path: Path, folder: bool = False) -> tuple[Path, int]:
     :func:`remove_stale_temps` only ever removes what a dead run left."""
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name[:80]}{_TEMP_MARK}"
-    while True:
+
+    def make() -> tuple[int, str]:
         if folder:
-            name = tempfile.mkdtemp(prefix=prefix, dir=path.parent)
-            handle = os.open(name, os.O_RDONLY)
-        else:
-            handle, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+            return open_folder(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+        return tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+
+    return hold_fresh(make)
+
+
+def open_folder(name: str) -> tuple[int, str]:
+    """A read-only descriptor of the folder ``name`` (what ``flock`` holds) and the name."""
+    return os.open(name, os.O_RDONLY), name
+
+
+def hold_fresh(make: Callable[[], tuple[int, str]]) -> tuple[Path, int]:
+    """Make a fresh file or folder with ``make`` (descriptor, name) and hold its ``flock``;
+    a sweeper may have removed it in the instant before the lock, so then make another."""
+    while True:
+        handle, name = make()
         if fcntl is None:
             return Path(name), handle
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:  # a sweeper may have taken it in the instant before our lock: make another
+        try:
             if os.stat(name).st_ino == os.fstat(handle).st_ino:
                 return Path(name), handle
         except FileNotFoundError:

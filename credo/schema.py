@@ -123,29 +123,50 @@ def read_limited(path: Path, max_bytes: int) -> str | None:
 
 def read_yaml(path: Path, what: str = "config") -> Any:
     """Read and parse a YAML file with :func:`load_yaml`'s limits."""
-    try:
-        text = read_limited(path, YAML_MAX_BYTES)
-        if text is None:
-            raise ConfigError(f"{path}: over the {YAML_MAX_BYTES:,} bytes a {what} may hold")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such {what} - pass a YAML file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text - a {what} is a YAML file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder - pass the {what} YAML file") from None
+    problems = {
+        "over": "over the {limit:,} bytes a {what} may hold",
+        "utf8": "not UTF-8 text - a {what} is a YAML file",
+        "missing": "no such {what} - pass a YAML file",
+        "folder": "is a folder - pass the {what} YAML file",
+        "os": "cannot read ({strerror}) - pass a readable {what} YAML file",
+    }
+    text = _read_text(path, YAML_MAX_BYTES, problems, ConfigError, what=what)
     return load_yaml(text, path)
+
+
+def _read_text(
+    path: Path, limit: int, problems: dict[str, str], error: type[CredoError], **words: str
+) -> str:
+    """``path``'s text within ``limit`` bytes, or ``error`` with the caller's wording of the
+    problem (``problems``: over, utf8, missing, folder, os; formatted with ``words``)."""
+
+    def fail(problem: str, strerror: str = "") -> CredoError:
+        template = problems.get(problem, problems["os"])
+        return error(f"{path}: " + template.format(limit=limit, strerror=strerror, **words))
+
+    try:
+        text = read_limited(path, limit)
+    except UnicodeDecodeError:
+        raise fail("utf8") from None
+    except FileNotFoundError as exc:
+        raise fail("missing", exc.strerror or "") from None
+    except IsADirectoryError as exc:
+        raise fail("folder", exc.strerror or "") from None
+    except OSError as exc:
+        raise fail("os", exc.strerror or "") from None
+    if text is None:
+        raise fail("over")
+    return text
 
 
 def read_json(path: Path, recover: str, error: type[CredoError] = CorpusError) -> Any:
     """A JSON state file; corrupt, truncated or empty is one line ending with ``recover``."""
-    try:
-        text = read_limited(path, JSON_MAX_BYTES)
-        if text is None:
-            raise error(f"{path}: over {JSON_MAX_BYTES:,} bytes - {recover}")
-    except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text - {recover}") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror}) - {recover}") from None
+    problems = {
+        "over": "over {limit:,} bytes - {recover}",
+        "utf8": "not UTF-8 text - {recover}",
+        "os": "cannot read ({strerror}) - {recover}",
+    }
+    text = _read_text(path, JSON_MAX_BYTES, problems, error, recover=recover)
     if not text.strip():
         raise error(f"{path}: empty - {recover}")
     try:

@@ -24,6 +24,8 @@ from typing import Any, overload
 
 import numpy as np
 
+from credo.runs import hold_fresh, open_folder
+
 SPILL_ENV = "CREDO_SPILL_DIR"
 BLOCK_BYTES = 64 << 20  # a block read back holds ~64 MB
 
@@ -52,18 +54,7 @@ def _locked_folder() -> tuple[Path, int]:
     base = spill_base()
     base.mkdir(parents=True, exist_ok=True)
     remove_stale_spills(base)
-    while True:
-        name = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=base)
-        handle = os.open(name, os.O_RDONLY)
-        if fcntl is None:
-            return Path(name), handle
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:  # a sweeper may have taken it in the instant before our lock: make another
-            if os.stat(name).st_ino == os.fstat(handle).st_ino:
-                return Path(name), handle
-        except FileNotFoundError:
-            pass
-        os.close(handle)
+    return hold_fresh(lambda: open_folder(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=base)))
 
 
 def remove_stale_spills(base: Path | None = None) -> int:
