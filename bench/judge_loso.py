@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from credo.judges.train_classifier import (
     Example,
     fit,
     load_examples,
+    load_extra,
     load_lecture,
     load_synthetic,
 )
@@ -168,6 +170,13 @@ def main() -> int:
         action="store_true",
         help="add credo's own labelled pairs to every fold's training",
     )
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="labelled pairs (JSONL) added to every fold's training, e.g. judge_round6_pairs.jsonl",
+    )
     args = parser.parse_args()
     if args.dense_scale is not None:
         from credo.filters import refusal_classifier
@@ -182,6 +191,8 @@ def main() -> int:
     examples += load_lecture()  # the shipped design trains on them; never scored
     if args.synthetic:
         examples += load_synthetic()
+    for path in args.extra:  # weighed with the lectures, as they would ship; never scored
+        examples += [replace(e, source="credo/lecture") for e in load_extra(path)]
     results = run(examples, args.c)
     print(table(results))
     if args.json:
