@@ -16,8 +16,8 @@ import itertools
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
