@@ -304,7 +304,7 @@ def similar_pairs(
             threshold,
             config.block,
             config.max_neighbours,
-            config.filter_dims,
+            filter_dims=config.filter_dims,
         )
     if config.method == "hnsw":
         return hnsw_pairs(vectors, threshold, config)
