@@ -89,10 +89,13 @@ def test_projected_bound_keeps_every_pair(threshold: float) -> None:
     bounded, scores = exact_pairs(vectors, threshold, 2048, 16, filter_dims=32)
     assert len(full) > 40 and np.array_equal(bounded, full)
     np.testing.assert_allclose(scores, full_scores, atol=1e-5)
-    if threshold == 0.95:  # the bound did prune: most rows of a block never reach the product
-        bound = ann._projected_bound(vectors, 32)
-        assert bound is not None
-        assert len(ann._rows_reaching(bound, 0, 2048, threshold)) < 2048 // 4
+    bound = ann._projected_bound(vectors, 32)
+    assert bound is not None
+    hits = ann._bounded_hits(vectors, bound, 0, 2048, threshold)
+    if threshold == 0.95:  # the bound pruned: under a quarter of a block's rows had a candidate
+        assert hits is not None and len(hits[0]) > 0
+    if threshold == 0.3:  # it gave up: the full products run instead
+        assert hits is None
 
 
 class Model2VecEncoder(StaticEmbedder):
