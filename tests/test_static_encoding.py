@@ -91,7 +91,7 @@ def test_projected_bound_keeps_every_pair(threshold: float) -> None:
     np.testing.assert_allclose(scores, full_scores, atol=1e-5)
     bound = ann._projected_bound(vectors, 32)
     assert bound is not None
-    hits = ann._bounded_hits(vectors, bound, 0, 2048, threshold)
+    hits = ann._bounded_hits(vectors, bound, 0, 2048, threshold=threshold)
     if threshold == 0.95:  # the bound pruned: under a quarter of a block's rows had a candidate
         assert hits is not None and len(hits[0]) > 0
     if threshold == 0.3:  # it gave up: the full products run instead

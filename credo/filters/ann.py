@@ -79,7 +79,11 @@ def exact_pairs(
     for start in range(0, n, block):
         stop = min(start + block, n)
         # (rows, cols, cosines) of the block's pairs above the threshold, both offset by start
-        hits = None if bound is None else _bounded_hits(vectors, bound, start, stop, threshold)
+        hits = (
+            None
+            if bound is None
+            else _bounded_hits(vectors, bound, start, stop, threshold=threshold)
+        )
         if hits is None:
             bound = None  # a low threshold: the bound lets most rows through, so it only costs
             sims = vectors[start:stop] @ vectors[start:].T
@@ -144,6 +148,7 @@ def _bounded_hits(
     bound: tuple[np.ndarray, np.ndarray],
     start: int,
     stop: int,
+    *,
     threshold: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The block ``start:stop``'s pairs with a later row at ``threshold`` or above, as
