@@ -8,6 +8,11 @@ it on average (requests 1; OpenAI tokens prompt + max_tokens; Anthropic input th
 output the answer actually written). Fraction of allowed = requests answered / what the
 simulation would have admitted over the request phase (the allowed rate for that long,
 plus the bucket it starts with); 429 share = 429s the simulation sent / all it answered.
+Steady = requests admitted after the first answer left the simulation (the earliest moment
+a client can know the limits) / what it would have admitted from then to the last admission
+(the rate for that long plus a full bucket): how full the client keeps the window once it
+can know it, apart from the one latency every client waits blind at the start and the one
+it waits for the last answer.
 
     .venv/bin/python bench/rate_limits_sim.py [--seconds 120] [--cases rpm-openai ...]
 """
@@ -102,6 +107,11 @@ def run(name: str, seconds: float, latency: float, jitter: float, concurrency: i
     burst = float(dict(zip(flags[::2], flags[1::2], strict=True)).get("--burst-seconds", 1))
     allowed = allowed_per_minute(flags, tally) * (run_stats["seconds"] + burst) / 60
     achieved = tally["ok"]
+    # the window once the limits can be known: after the first answer, to the last admission
+    known_at, admitted_at = tally["first_answer_at"], tally["admitted_at"]
+    rate = allowed_per_minute(flags, tally) / 60
+    span = admitted_at[-1] - known_at
+    steady = sum(t > known_at for t in admitted_at) / (rate * span + rate * burst)
     answered = tally["ok"] + tally["rate_limited"]
     return {
         "case": name,
@@ -110,6 +120,9 @@ def run(name: str, seconds: float, latency: float, jitter: float, concurrency: i
         "achieved_per_min": round(achieved / run_stats["seconds"] * 60, 1),
         "allowed_requests": round(allowed, 1),
         "fraction_of_allowed": round(achieved / allowed, 3),
+        "steady_fraction": round(steady, 3),
+        "first_answer_s": round(known_at, 2),
+        "last_admitted_s": round(admitted_at[-1], 2),
         "429s": tally["rate_limited"],
         "429_share": round(tally["rate_limited"] / answered, 4),
         "request_phase_s": run_stats["seconds"],

@@ -128,6 +128,10 @@ def test_generation_through_the_real_sdk_meets_no_429_storm(
         )
     assert result.manifest["counts"]["records"] == 36
     assert sim.tally["ok"] == 36
+    # one admission time per answer (what the bench's steady share reads), the first answer
+    # after the first admission
+    assert len(sim.admitted_at) == 36 and sim.first_answer is not None
+    assert min(sim.admitted_at) <= sim.first_answer
     # no storm: a pacer that ignored the limit would meet a 429 for most of 26 requests
     assert sim.tally["rate_limited"] <= 3
     assert result.manifest["last_run"]["rate_limits"]["limits_per_minute"]["requests"] == 600

@@ -327,3 +327,21 @@ def test_token_bucket_holds_what_the_servers_does_until_a_429_halves_it():
     assert tokens.capacity == pytest.approx(learnt / 2)
     limiter.observe(headers)  # the same headers no longer widen it
     assert tokens.capacity == pytest.approx(learnt / 2)
+
+
+def test_recipes_leave_the_window_to_the_pacer(tiny_spec, tmp_path, monkeypatch):
+    # replicate and sweep used to pass concurrency=8: at 300 RPM and 6 s a request that caps
+    # the rate at 80 RPM. Their default is now None, which generation sizes by the limits.
+    from credo.recipes.replicate import ReplicateConfig, generate_needed
+    from credo.recipes.sweep import SweepConfig
+
+    assert SweepConfig.__dataclass_fields__["concurrency"].default is None
+    with FakeServer(rpm=3000, tpm=1_000_000, burst=120) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        config = ReplicateConfig(str(tiny_spec), "openai/teacher", "smollm2", tmp_path / "rep")
+        result = generate_needed(
+            config, str(tiny_spec), tmp_path / "c", needed=9, registry=None, progress=False
+        )
+    assert result.manifest["counts"]["records"] == 9
+    assert result.manifest["config"]["concurrency"] is None
+    assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] >= 2

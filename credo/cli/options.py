@@ -184,7 +184,14 @@ MaxTokens = Annotated[int, typer.Option("--max-tokens", help="Longest answer, in
 Temperature = Annotated[
     float, typer.Option("--temperature", callback=finite, help="Sampling temperature.")
 ]
-Concurrency = Annotated[int, typer.Option("--concurrency", help="Teacher requests in flight.")]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        help="Teacher requests in flight at most. Default: what the rate limit and the latency "
+        "need (generation paced by the provider's limits); 8 where no limit is known.",
+    ),
+]
 
 # a model answering eval requests (eval, probe, replicate)
 Samples = Annotated[int, typer.Option("--samples", help="Answers sampled per prompt or request.")]

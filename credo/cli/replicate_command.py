@@ -42,7 +42,7 @@ def replicate_command(
         "stop", "--on-gate-fail", help="stop, or filter the flagged records."
     ),
     no_embedding: NoEmbedding = False,
-    concurrency: Concurrency = defaults.CONCURRENCY,
+    concurrency: Concurrency = None,
     seed: Seed = 0,
     eval_limit: int | None = typer.Option(
         None,

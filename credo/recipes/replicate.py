@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from credo.corpora.io import write_json
 from credo.defaults import (
-    CONCURRENCY,
     EVAL_BATCH_SIZE,
     EVAL_SAMPLES,
     REPLICATE_MAX_NEW_TOKENS,
@@ -76,7 +75,9 @@ class ReplicateConfig:
     judge: str | None = None  # an LLM judge (provider/model) beside the offline one
     train_config: str | None = None  # YAML path or shipped name (default, cpu-smoke)
     on_gate_fail: GateAction = "stop"
-    concurrency: int = CONCURRENCY
+    # None: generation sizes its requests in flight by the rate limit x latency (a fixed 8
+    # would cap a 300 RPM, 6 s-latency teacher at 80 RPM); 8 where no limit is known
+    concurrency: int | None = None
     audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
     eval_batch_size: int = EVAL_BATCH_SIZE
     eval_limit: int | None = None  # violation requests per worldview (smoke runs); None = all
@@ -246,7 +247,7 @@ class TeacherSettings(Protocol):
     @property
     def teacher_max_tokens(self) -> int: ...
     @property
-    def concurrency(self) -> int: ...
+    def concurrency(self) -> int | None: ...
 
 
 def generate_needed(

@@ -89,7 +89,7 @@ class SweepConfig:
     audit: dict[str, Any] = field(default_factory=lambda: dict(AUDIT_DEFAULTS))
     estimate: dict[str, Any] = field(default_factory=dict)
     teacher_max_tokens: int = TEACHER_MAX_TOKENS
-    concurrency: int = CONCURRENCY
+    concurrency: int | None = None  # None: what the rate limit needs (see ReplicateConfig)
     name: str = "sweep"
 
     def cells(self) -> list[Cell]:
@@ -172,7 +172,7 @@ class _Sweep(Strict):
     audit: _Audit = Field(default_factory=_Audit)
     estimate: _Estimate = Field(default_factory=_Estimate)
     teacher_max_tokens: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = TEACHER_MAX_TOKENS
-    concurrency: Annotated[int, Field(ge=1, le=1024, strict=True)] = CONCURRENCY
+    concurrency: Annotated[int, Field(ge=1, le=1024, strict=True)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
     @field_validator(*("train", "eval", "documents", "audit", "estimate"), mode="before")
@@ -731,7 +731,8 @@ def _documents(
         seed=options.seed,
         limit=needed,
         max_tokens=config.teacher_max_tokens,
-        concurrency=config.concurrency,
+        # documents have no pacer to size the requests in flight by
+        concurrency=config.concurrency or CONCURRENCY,
     )
     made = generate_documents(config.worldview, folder, options=teacher, registry=registry)
     records = made.manifest["counts"]["records"]

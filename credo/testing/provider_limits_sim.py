@@ -201,6 +201,10 @@ class ProviderSim:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self.tally = dict.fromkeys(TALLY, 0)
+        # When each request was admitted and when the first answer left (the server's clock):
+        # how full the window was kept once the client could know the limits.
+        self.admitted_at: list[float] = []
+        self.first_answer: float | None = None
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._httpd.request_queue_size = 512
@@ -225,6 +229,7 @@ class ProviderSim:
         prompt = prompt_tokens(self.provider, body)
         max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)
         wait = self.limits.admit(prompt, max_tokens)
+        admitted = self.limits.clock()
         if wait:
             with self._lock:
                 self.tally["rate_limited"] += 1
@@ -237,6 +242,9 @@ class ProviderSim:
         with self._lock:
             for name, value in zip(TALLY, (1, 0, prompt, max_tokens, output), strict=True):
                 self.tally[name] += value
+            self.admitted_at.append(admitted)
+            if self.first_answer is None:
+                self.first_answer = self.limits.clock()
         return 200, completion(self.provider, body, prompt, output), self.limits.headers()
 
     def __enter__(self) -> ProviderSim:
@@ -347,7 +355,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"provider sim on {sim.base_url}", flush=True)
         while not stop.wait(0.5):
             pass
-    print(json.dumps(sim.tally), flush=True)
+    start = min(sim.admitted_at, default=0.0)
+    times = {
+        "admitted_at": [round(t - start, 4) for t in sorted(sim.admitted_at)],
+        "first_answer_at": None if sim.first_answer is None else sim.first_answer - start,
+    }
+    print(json.dumps({**sim.tally, **times}), flush=True)
 
 
 if __name__ == "__main__":
