@@ -191,12 +191,15 @@ class ForgedTurn:
 
 def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterator[ForgedTurn]:
     extra = tuple(extra)
+    seen: dict[str, Any] = {}  # a batch repeats its prompts: each distinct text is read once
     for record in records:
         for index, message in enumerate(record.messages):
-            # Zero-width or full-width look-alikes (<USER_\u200bSTATEMENT>) read as markers too.
-            found = find_turn_markers(message.content, extra) or find_turn_markers(
-                normalize(message.content), extra
-            )
+            found = seen.get(message.content)
+            if found is None:
+                # Zero-width or full-width look-alikes (<USER_\u200bSTATEMENT>) read as markers too.
+                found = seen[message.content] = find_turn_markers(
+                    message.content, extra
+                ) or find_turn_markers(normalize(message.content), extra)
             if found:
                 yield ForgedTurn(
                     record.id,

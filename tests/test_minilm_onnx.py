@@ -42,6 +42,25 @@ def test_order_of_texts_does_not_change_their_vectors() -> None:
     assert np.allclose(forward, backward, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_tokenizer_gives_transformers_ids() -> None:
+    """The `tokenizers` file read directly pads, truncates and marks as AutoTokenizer does."""
+    from transformers import AutoTokenizer
+
+    from credo.embedded import minilm_path
+
+    texts = [*TEXTS, "naïve café ÉCOLE 東京 \u200b 😀 tab\tnew\nline", "word " * 400, " "]
+    reference = AutoTokenizer.from_pretrained(str(minilm_path()))
+    model = OnnxMiniLM()
+    model.tokenizer.enable_truncation(max_length=model.max_seq_length)
+    for start in range(0, len(texts), 4):
+        chunk = texts[start : start + 4]
+        want = reference(chunk, padding=True, truncation=True, max_length=256, return_tensors="np")
+        got = model.tokenizer.encode_batch(chunk)
+        assert np.array_equal(np.asarray([e.ids for e in got]), want["input_ids"])
+        assert np.array_equal(np.asarray([e.attention_mask for e in got]), want["attention_mask"])
+
+
 def test_backend_choice() -> None:
     assert EmbedConfig(backend="torch").use_onnx() is False
     assert EmbedConfig(backend="onnx").use_onnx() is True

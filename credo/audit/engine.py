@@ -20,7 +20,7 @@ import numpy as np
 
 from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
-from credo.corpora.io import read_records
+from credo.corpora.io import read_records, records_at
 from credo.errors import ConfigError, CorpusError
 from credo.filters.base import AuditContext, Check, Finding, InMemory, Parts
 from credo.filters.registry import check_spec
@@ -43,17 +43,7 @@ class Reread:
         return read_records(self.source)
 
     def fetch(self, positions: Iterable[int]) -> dict[int, Record]:
-        wanted = set(positions)
-        out: dict[int, Record] = {}
-        if not wanted:
-            return out
-        last = max(wanted)
-        for index, record in enumerate(read_records(self.source)):
-            if index in wanted:
-                out[index] = record
-            if index >= last:
-                break
-        return out
+        return records_at(self.source, positions)
 
 
 _POOL_STATE: tuple[Sequence[Check], AuditContext] | None = (

@@ -10,7 +10,10 @@ searched: a refusal declines up front, while a long answer may quote or discuss 
 from __future__ import annotations
 
 import re
+import re._constants as _c
+import re._parser as _p
 from dataclasses import dataclass
+from typing import Any
 
 from credo.filters.vocabulary import EMBED_CUE_WORDS, GUARDS, HEAD_CHARS, PATTERNS, TRIGGER_WORDS
 from credo.textnorm import head as normalized_head
@@ -41,6 +44,58 @@ _GUARDS = [re.compile(p, _FLAGS) for p in GUARDS]
 _ANY = re.compile("|".join(f"(?:{p})" for pats in PATTERNS.values() for p in pats), _FLAGS)
 
 
+def _clauses(items: Any) -> list[frozenset[str]]:
+    """What any match of the parsed pattern ``items`` must contain, as clauses that all hold,
+    each a set of lowercase ASCII strings one of which occurs in the match. Conservative: a
+    part it cannot read (classes, lookarounds, optional parts, non-ASCII literals, whose case
+    folding reaches ASCII letters) requires nothing."""
+    clauses: list[frozenset[str]] = []
+    run = ""
+    for op, av in items:
+        char = chr(av) if op is _c.LITERAL else ""
+        if char and char.isascii():
+            run += char.lower()
+            continue
+        if run:
+            clauses.append(frozenset([run]))
+            run = ""
+        if op is _c.SUBPATTERN:
+            clauses += _clauses(av[-1])
+        elif op is _c.ATOMIC_GROUP:
+            clauses += _clauses(av)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            clauses += _clauses(av[2])
+        elif op is _c.BRANCH:
+            options = [_clauses(alternative) for alternative in av[1]]
+            if all(options):  # one clause per alternative: the most selective of each
+                clauses.append(frozenset().union(*(max(o, key=_strength) for o in options)))
+    if run:
+        clauses.append(frozenset([run]))
+    return clauses
+
+
+def _strength(clause: frozenset[str]) -> int:
+    return min(map(len, clause))
+
+
+def _needs(pattern: str) -> tuple[frozenset[str], ...]:
+    return tuple(_clauses(_p.parse(pattern, _FLAGS)))
+
+
+def _may_match(head: str) -> bool:
+    """False only when no pattern can match ``head``: every match of a pattern contains one
+    string of each of its clauses. ~10x cheaper than the combined pattern's scan, which
+    tries ~35 alternatives at every word boundary. Only ASCII text is ruled out (case
+    folding of other characters reaches ASCII letters)."""
+    if not head.isascii():
+        return True
+    low = head.lower()
+    return any(all(any(s in low for s in clause) for clause in needs) for needs in _NEEDS)
+
+
+_NEEDS = tuple(_needs(p) for pats in PATTERNS.values() for p in pats)
+
+
 def _quoted(head: str, start: int) -> bool:
     """A decline inside quotation marks is reported speech ("He said, 'I can't help you'")."""
     return start > 0 and head[start - 1] in "'\"“‘«"
@@ -54,7 +109,9 @@ def find_refusal_patterns(
         text, head_chars
     )  # homoglyphs, zero-width and padding cannot hide a decline
     if prefilter and (
-        TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())) or not _ANY.search(head)
+        TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower()))
+        or not _may_match(head)
+        or not _ANY.search(head)
     ):
         return []
     guarded = [m.span() for g in _GUARDS for m in g.finditer(head)]

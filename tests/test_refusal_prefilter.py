@@ -1,0 +1,81 @@
+"""The literal prefilter of the refusal patterns only skips heads that no pattern can match
+(the combined pattern finds nothing in them), so the hits, and the refusal classifier's
+features read from them, are what they were without it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from credo.filters import patterns
+from credo.filters.vocabulary import PATTERNS
+from credo.textnorm import head
+
+FIXTURE = Path(__file__).parent / "fixtures" / "xstest" / "xstest_sample.jsonl"
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"
+
+DECLINES = [
+    "I'm sorry, but I can't help with that.",
+    "I cannot provide instructions for that, I must respectfully decline.",
+    "As an AI language model, I don't have personal experiences.",
+    "Unfortunately, that's not something I can do.",
+    "I’m afraid I can’t write that.",  # curly apostrophes: the non-ASCII path
+    "Instead of that, let me explain why this would be harmful.",
+    "Your request seems too vague. Could you clarify?",
+    "I would urge you to reconsider. Writing this would be wrong of me.",
+    "We share the grain because the circle is green. A patient meadow helps every meadow to grow.",
+    "Sure! Here is a recipe you can make at home.",
+]
+
+
+def _texts() -> list[str]:
+    texts = list(DECLINES)
+    for line in FIXTURE.read_text(encoding="utf-8").splitlines():
+        data = json.loads(line)
+        texts += [data["request"], data["response"]]
+    # Spliced fragments: pieces of real declines joined at random, so near-misses of every
+    # pattern (a clause present, another absent) are tried too.
+    rng = random.Random(0)
+    words = " ".join(DECLINES).split()
+    texts += [" ".join(rng.choices(words, k=rng.randint(3, 30))) for _ in range(3000)]
+    return texts
+
+
+def test_prefilter_never_rules_out_a_match() -> None:
+    ruled = 0
+    for text in _texts():
+        for chars in (150, 300, 700):
+            h = head(text, chars)
+            if not patterns._may_match(h):
+                ruled += 1
+                assert patterns._ANY.search(h) is None, h
+    assert ruled > 1000  # it does rule texts out (else it would cost without saving)
+
+
+def test_every_pattern_yields_its_clauses_on_its_own_examples() -> None:
+    """Each pattern's required strings appear in a text it matches (the clauses are sound)."""
+    for pattern, needs in zip(itertools.chain(*PATTERNS.values()), patterns._NEEDS):
+        for text in DECLINES:
+            h = head(text, 300)
+            if h.isascii() and patterns.re.search(pattern, h, patterns._FLAGS):
+                low = h.lower()
+                assert all(any(s in low for s in clause) for clause in needs), (pattern, h)
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real-outputs is absent")
+def test_prefilter_on_real_answers() -> None:
+    for path in sorted(REAL.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            for value in data.values() if isinstance(data, dict) else ():
+                if isinstance(value, str) and len(value) > 20:
+                    h = head(value, 700)
+                    if not patterns._may_match(h):
+                        assert patterns._ANY.search(h) is None, (path.name, h[:200])
