@@ -8,6 +8,7 @@ which reads these types and the rules' signals through a protocol.
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -168,8 +169,9 @@ def _literal_heads(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     (word boundaries skipped); None when some path starts otherwise (a class, a repeat, a
     lookaround) or the tree cannot be read."""
     try:
-        from re import _constants as c  # type: ignore[attr-defined]
-        from re import _parser as parser  # type: ignore[attr-defined]
+        # private modules (3.11+): imported by name, so no type stub is needed
+        c = importlib.import_module("re._constants")
+        parser = importlib.import_module("re._parser")
 
         heads = _heads(parser.parse(pattern.pattern, pattern.flags), c)
     except Exception:  # an internal module of another Python: go without the shortcut
