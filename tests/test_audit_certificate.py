@@ -321,6 +321,23 @@ def test_a_leakage_verdict_speaks_only_for_its_spec_and_records(tmp_path: Path) 
     assert str(tmp_path) not in describe(verdict, "h1")
 
 
+def test_two_checks_within_one_second_are_two_checks(tmp_path: Path) -> None:
+    """Checks are dated to the second; a fast machine runs two in one (CI did)."""
+    from credo.corpora.novelty import find_verdict, save_verdict
+
+    report = {
+        "checked_at": "2026-12-07T10:00:00+00:00",
+        "worldview": {"name": "g", "kind": "invented", "spec_hash": "b2:cc"},
+        "terms": [{"verdict": "novel"}],
+        "gate": {"failed": False, "collisions": [], "applies": True},
+    }
+    save_verdict(report)
+    save_verdict({**report, "gate": {"failed": True, "collisions": ["x"], "applies": True}})
+    verdict = find_verdict("b2:cc", tmp_path)
+    assert verdict is not None
+    assert verdict["verdict"] == "FAILED" and verdict["earlier"] == ["passed"]
+
+
 def test_every_leakage_check_of_a_spec_is_kept_and_the_card_states_the_latest(
     tmp_path: Path,
 ) -> None:
