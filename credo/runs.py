@@ -333,7 +333,7 @@ class JsonlAppender:
 # ---- checking a folder before writing -------------------------------------------------------
 
 
-def _refuse_root_or_home(resolved: Path, shown: Path, option: str) -> None:
+def refuse_root_or_home(resolved: Path, shown: Path, option: str) -> None:
     """The root, a folder right under it (/etc, /usr, /tmp) and the home folder are never a
     run's own folder - a symlinked --out that resolves to one included."""
     top = Path(resolved.anchor)
@@ -366,7 +366,7 @@ def check_output(
     """
     out = Path(out)
     resolved = out.expanduser().resolve()
-    _refuse_root_or_home(resolved, out, option)
+    refuse_root_or_home(resolved, out, option)
     _check_name_lengths(out, option)
     if resolved.exists() and not resolved.is_dir():
         raise ConfigError(f"{option} {out}: is a file, not a folder - pass a folder path")
@@ -410,7 +410,7 @@ def check_output_file(
     a file of another kind (``--out records.jsonl`` for an HTML page)."""
     path = Path(path)
     resolved = path.expanduser().resolve()
-    _refuse_root_or_home(resolved.parent, path, option)
+    refuse_root_or_home(resolved.parent, path, option)
     _check_name_lengths(path, option)
     if resolved.is_dir():
         raise ConfigError(f"{option} {path}: is a folder - pass a file path")

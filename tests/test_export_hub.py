@@ -183,6 +183,18 @@ def test_bad_export_requests_exit_2_and_touch_nothing(
     assert cli(["export", str(tmp_path / "missing"), "--hub"]) == 2
 
 
+def test_hub_export_never_writes_into_the_home_folder_even_when_empty(
+    mix: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty folder is a fine --out, but not the home folder (nor / or a folder under it)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setattr(Path, "home", lambda: home)
+    assert cli(["export", str(mix), "--hub", "--out", str(home), *LICENCE]) == 2
+    assert "refusing to write into" in capsys.readouterr().err
+    assert list(home.iterdir()) == []
+
+
 def test_format_export_of_a_corpus_and_the_openai_minimum(
     mix: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -230,7 +230,7 @@ def test_tags_export_marks_assistant_span(corpora: dict[str, Path], tmp_path: Pa
     [
         (["--part", "a={w}:0", "--size", "5"], "sum to zero"),
         (["--part", "a={missing}:1", "--size", "5"], "no such file"),
-        (["--part", "a={w}:1", "--size", "5", "--format", "alpaca"], "unknown format"),
+        (["--part", "a={w}:1", "--size", "5", "--format", "alpaca"], "--format: unknown format"),
         (["--part", "a={w}:1", "--part", "a={w}:1", "--size", "5"], "repeat"),
         (["--part", "a={w}:1", "--size", "0"], "positive"),
         (["--part", "a={w}:1", "--size", "5", "--format", "chat_template"], "--tokenizer"),

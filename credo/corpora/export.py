@@ -70,7 +70,7 @@ def export_spec(fmt: str) -> ExportSpec:
     """The declaration of a format; an unknown one lists the known ones."""
     specs = export_formats()
     if fmt not in specs:
-        raise ConfigError(f"unknown format '{fmt}' - use one of {', '.join(specs)}")
+        raise ConfigError(f"--format: unknown format '{fmt}' - use one of {', '.join(specs)}")
     return specs[fmt]
 
 

@@ -22,7 +22,7 @@ from credo.corpora.export import hf_dataset, refuse_forged_turns
 from credo.corpora.io import read_manifest, read_records, records_path
 from credo.errors import BackendError, ConfigError, CorpusError, missing_dependency
 from credo.hashing import file_hash
-from credo.runs import LOCK_FILE, building_dir, claim_output, replace_dir
+from credo.runs import LOCK_FILE, building_dir, claim_output, refuse_root_or_home, replace_dir
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
 CARD_TEMPLATE = Path(__file__).with_name("hub_card.md.j2")
@@ -338,7 +338,9 @@ def push_hub_folder(folder: Path, repo: str, private: bool = False) -> str:
 
 
 def _check_destination(out: Path) -> None:
-    """Never replace a folder that holds anything but an earlier hub export."""
+    """Never replace a folder that holds anything but an earlier hub export, nor the root, a
+    folder right under it or the home folder (whatever they hold)."""
+    refuse_root_or_home(out.resolve(), out, "--out")
     if out.is_file():
         raise ConfigError(f"{out} is a file - pass a folder to --out")
     if out.is_dir():
