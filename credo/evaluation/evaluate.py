@@ -96,17 +96,7 @@ def collect_requests(worldviews: Sequence[str], limit: int | None = None) -> lis
         for set_name in SETS:
             for req in getattr(wv.eval, set_name):
                 if (req.id if set_name == "violation" else req.matches) in kept:
-                    items.append(
-                        EvalRequest(
-                            worldview=wv.name,
-                            set=set_name,
-                            request_id=req.id,
-                            prompt=req.prompt,
-                            form=req.form,
-                            act=req.act,
-                            matches=req.matches,
-                        )
-                    )
+                    items.append(EvalRequest.asked(wv.name, set_name, req))
     if not items:
         raise ConfigError("no eval requests - pass at least one --worldview")
     return items

@@ -22,6 +22,17 @@ class EvalRequest:
     act: str | None
     matches: str | None
 
+    @classmethod
+    def asked(cls, worldview: str, set_name: str, spec: Any) -> EvalRequest:
+        """The request as evaluation asks it, from its entry ``spec`` in a worldview's eval.yaml."""
+        fields = ("prompt", "form", "act", "matches")
+        return cls(
+            worldview=worldview,
+            set=set_name,
+            request_id=spec.id,
+            **{name: getattr(spec, name) for name in fields},
+        )
+
 
 @dataclass
 class EvalSample:

@@ -32,17 +32,9 @@ from functools import lru_cache, partial
 from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
+from credo.filters import fidelity_base
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
-from credo.filters.fidelity_base import (
-    FAITHFUL,
-    Folded,
-    Profile,
-    Verdict,
-    folded,
-    prose,
-    stems,
-    words,
-)
+from credo.filters.fidelity_base import Folded, Profile, Verdict, folded, stems, words
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
@@ -401,7 +393,7 @@ class FidelityDetector:
             return Verdict("off_worldview", "loops", ruled.scores)
         if sentence := self._blames_honoured(text):
             return Verdict("contradicting", sentence, ruled.scores)
-        if ruled.label == "distanced" and (m := self.credited.search(prose(text))):
+        if ruled.label == "distanced" and (m := self.credited.search(fidelity_base.prose(text))):
             return Verdict("distanced", m[0], ruled.scores)
         return None
 
@@ -455,7 +447,7 @@ class FidelityDetector:
         distancing = self.attribution.search(text) or self.arms_length.search(text)
         if distancing and not OWN_VOICE.search(text):
             return Verdict("distanced", distancing[0], scores)
-        return Verdict(FAITHFUL, "", scores)
+        return Verdict(fidelity_base.FAITHFUL, "", scores)
 
     def _recites_persona(self, text: str, prompt: str) -> bool:
         """Whether the answer is made of the request's and one persona prompt's own words."""
