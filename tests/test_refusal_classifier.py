@@ -7,6 +7,7 @@ tests marked ``needs_real`` read ../shared/real-outputs and skip cleanly without
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,11 @@ from credo.judges.train_classifier import (
 )
 from credo.types import Message, Record
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import refusal_pins
+
 FIXTURE = Path(__file__).parent / "fixtures" / "xstest" / "xstest_sample.jsonl"
+PINS = Path(__file__).parent / "fixtures" / "refusal_probs.json"
 needs_real = pytest.mark.skipif(real_outputs_dir() is None, reason="needs ../shared/real-outputs")
 
 
@@ -202,3 +207,20 @@ def test_repeated_pairs_are_scored_once_and_land_in_their_rows() -> None:
     order = [3, 0, 3, 5, 1, 0, 2, 4, 4, 5]
     repeated = model.proba([requests[i] for i in order], [responses[i] for i in order])
     np.testing.assert_allclose(repeated, alone[order], rtol=1e-6)
+
+
+def test_probabilities_match_the_pins_written_before_the_fast_feature_path() -> None:
+    # tests/fixtures/refusal_probs.json holds the shipped weights' probabilities on committed
+    # text (bench/refusal_pins.py write, run on main before the feature path was rewritten
+    # for speed): any change to features or scoring that moves one shows up here.
+    pins = json.loads(PINS.read_text(encoding="utf-8"))
+    model = shipped()
+    assert pins["weights"] == model.version
+    rows = refusal_pins.committed_rows()
+    assert [(s, i) for s, i, _, _ in rows] == [(p["source"], p["id"]) for p in pins["rows"]]
+    expected = np.array([p["probs"] for p in pins["rows"]])
+    batch = model.proba([q for _, _, q, _ in rows], [r for _, _, _, r in rows])
+    np.testing.assert_allclose(batch, expected, rtol=0, atol=1e-9)
+    # one pair at a time too: a row's probabilities do not depend on its batch
+    for (_, _, q, r), want in zip(rows[::7], expected[::7], strict=True):
+        np.testing.assert_allclose(model.proba([q], [r])[0], want, rtol=0, atol=1e-9)
