@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from credo.filters.refusal_classifier import (
     shipped,
     xstest_refuses,
 )
+from credo.filters.token_buckets import WordTable
 from credo.judges import ACCEPTANCE, REFUSAL, OfflineJudge, Pair, collapse
 from credo.judges.agreement import cohen_kappa, kappa_interval
 from credo.judges.real_text import load_evals, real_outputs_dir, split_rows
@@ -224,3 +226,24 @@ def test_probabilities_match_the_pins_written_before_the_fast_feature_path() -> 
     # one pair at a time too: a row's probabilities do not depend on its batch
     for (_, _, q, r), want in zip(rows[::7], expected[::7], strict=True):
         np.testing.assert_allclose(model.proba([q], [r])[0], want, rtol=0, atol=1e-9)
+
+
+def test_batched_token_crcs_equal_zlib_on_every_kind_of_word() -> None:
+    # The hashed features must stay zlib.crc32 of "h:w" / "h:a_b" (the weights are indexed by
+    # them); token_buckets derives a pair's CRC from its words' CRCs. Words of every length
+    # (past the 64-byte shift table too), non-ASCII and apostrophes, in two runs.
+    words = ["i'm", "sorry", "?", "x" * 70, "caf\u00e9", "a", "y" * 200, "don't", "\u00fcber", "i"]
+    words += [f"w{i}" * (i % 9 + 1) for i in range(40)]
+    table = WordTable(("h:", "t:"))
+    prefix = np.array([0] * 25 + [1] * 25)
+    pair = np.ones(len(words) - 1, dtype=bool)
+    pair[24] = False  # the two runs do not pair across their border
+    for _ in range(2):  # a second call reads the table it filled
+        unigrams, pairs = table.crcs(words, prefix, pair)
+        names = [("h:", "t:")[k] for k in prefix]
+        assert unigrams.tolist() == [zlib.crc32(f"{p}{w}".encode()) for p, w in zip(names, words)]
+        expected = [
+            zlib.crc32(f"{names[i]}{words[i]}_{words[i + 1]}".encode())
+            for i in np.flatnonzero(pair)
+        ]
+        assert pairs.tolist() == expected

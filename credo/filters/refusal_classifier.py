@@ -24,7 +24,6 @@ protocol and the scores.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
@@ -39,6 +38,7 @@ import numpy as np
 
 from credo.errors import ConfigError
 from credo.filters.patterns import find_refusal_patterns
+from credo.filters.token_buckets import WordTable
 from credo.filters.vocabulary import JUDGE_CAPABILITY, JUDGE_DECLINE, PATTERNS
 from credo.textnorm import normalize
 
@@ -108,12 +108,6 @@ def _bucket(token: str) -> int:
     return zlib.crc32(token.encode("utf-8")) & ((1 << HASH_BITS) - 1)
 
 
-def _grams(prefix: str, words: Sequence[str]) -> list[str]:
-    return [f"{prefix}{w}" for w in words] + [
-        f"{prefix}{a}_{b}" for a, b in itertools.pairwise(words)
-    ]
-
-
 def _dense(response: str, words: list[str]) -> list[float]:
     opening = normalize(response[:PATTERN_CHARS])
     kinds = {hit.kind for hit in find_refusal_patterns(response, PATTERN_CHARS)}
@@ -137,37 +131,82 @@ def own_words(request: str | None, response: str) -> str:
     not be judged on the request's words ("sin", "wrong"); a refusal that restates the
     request in its own words keeps them.
     """
-    if not request or len(request.split()) < 3:
+    if not request:
         return response
-    pattern = re.compile(r"\s+".join(map(re.escape, request.split())), re.IGNORECASE)
+    words = request.split()
+    if len(words) < 3:
+        return response
+    # Compiling the request's pattern cost half the audit check's time on a corpus of
+    # distinct prompts, and most answers do not quote their request. In ASCII text a
+    # case-insensitive match holds every request word, lowercased, so when one is
+    # absent there is nothing to remove (non-ASCII case folding is left to the regex).
+    if request.isascii() and response.isascii():
+        low = response.lower()
+        if not all(word.lower() in low for word in words):
+            return response
+    pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
     return pattern.sub(" ", response)
 
 
-def features(request: str | None, response: str) -> tuple[list[int], list[float]]:
-    """Active hashed feature buckets (deduplicated) and the dense signals of one pair."""
-    response = own_words(request, response)
-    words = _words(response)
-    head, tail = words[:HEAD_WORDS], words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
-    tokens = _grams("h:", head) + _grams("t:", tail)
-    tokens += [f"o{n}:{'_'.join(words[:n])}" for n in (1, 2, 3) if len(words) >= n]
-    return sorted({_bucket(t) for t in tokens}), _dense(response, words)
+# Token prefixes of the opening ("h:") and closing ("t:") words, in WordTable column order.
+_WORD_TABLE = WordTable(("h:", "t:"))
 
 
 def design(
     requests: Sequence[str | None], responses: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A CSR-style design: (indptr, indices, data) of the hashed part and the dense block."""
-    indptr, indices, dense = [0], [], []
-    for request, response in zip(requests, responses):
-        buckets, signals = features(request, response)
-        indices.extend(buckets)
-        indptr.append(len(indices))
-        dense.append(signals)
+    """A CSR-style design: (indptr, indices, data) of the hashed part and the dense block.
+
+    The hashed part of a pair is the sorted set of buckets of its tokens: each word and word
+    pair of the opening (``h:``, first :data:`HEAD_WORDS` words) and of the closing (``t:``,
+    last :data:`TAIL_WORDS`, when the answer is longer than its opening), and its first one
+    to three words (``o1:`` .. ``o3:``). Python only splits words; the batch's tokens are
+    hashed and deduplicated in numpy (:mod:`credo.filters.token_buckets`)."""
+    words_flat: list[str] = []
+    runs: list[int] = []  # per pair: opening run length, closing run length
+    openers: list[int] = []  # (row << HASH_BITS) | bucket of the o1..o3 tokens
+    dense = []
+    for row, (request, response) in enumerate(zip(requests, responses)):
+        response = own_words(request, response)
+        words = _words(response)
+        head = words[:HEAD_WORDS]
+        tail = words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
+        words_flat += head
+        words_flat += tail
+        runs += (len(head), len(tail))
+        openers += [
+            (row << HASH_BITS) | _bucket(f"o{n}:{'_'.join(words[:n])}")
+            for n in (1, 2, 3)
+            if len(words) >= n
+        ]
+        dense.append(_dense(response, words))
+    n = len(dense)
+    lengths = np.asarray(runs, dtype=np.int64)
+    run_of = np.repeat(np.arange(len(lengths)), lengths)  # run number of each word
+    prefix = run_of & 1  # even runs are openings (h:), odd ones closings (t:)
+    pair = run_of[:-1] == run_of[1:]  # a word and the next one in its run
+    unigrams, pairs = _WORD_TABLE.crcs(words_flat, prefix, pair)
+    rows = run_of >> 1
+    mask = (1 << HASH_BITS) - 1
+    keys = np.concatenate(
+        [
+            (rows << HASH_BITS) | (unigrams & mask).astype(np.int64),
+            (rows[:-1][pair] << HASH_BITS) | (pairs & mask).astype(np.int64),
+            np.asarray(openers, dtype=np.int64),
+        ]
+    )
+    # Sorted by row, then bucket, each once: the order the weights are summed in. (A sort
+    # and a neighbour compare: np.unique hashes first, 7x slower here.)
+    keys.sort()
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys >> HASH_BITS, minlength=n), out=indptr[1:])
+    indices = keys & mask
     return (
-        np.asarray(indptr, dtype=np.int64),
-        np.asarray(indices, dtype=np.int64),
+        indptr,
+        indices,
         np.ones(len(indices), dtype=np.float32),
-        np.asarray(dense, dtype=np.float32).reshape(len(dense), len(DENSE)) * DENSE_SCALE,
+        np.asarray(dense, dtype=np.float32).reshape(n, len(DENSE)) * DENSE_SCALE,
     )
 
 
