@@ -99,17 +99,18 @@ _APOSTROPHES = "`´‘’‛ʹʻʼʽˈ′"
 _TABLE = str.maketrans(
     {**dict.fromkeys(_INVISIBLE), **_HOMOGLYPHS, **dict.fromkeys(_APOSTROPHES, "'")}
 )
-_SPACE = re.compile(r"\s+")
 _LEADING = re.compile(rf"[\s{_INVISIBLE}]+")
 
 
 @lru_cache(maxsize=16384)  # about two batches of texts: checks of one batch read the same texts
 def normalize(text: str) -> str:
     """The canonical form every detector reads (idempotent)."""
+    # " ".join(split()) folds whitespace runs and strips like re.sub(r"\s+", " ").strip(),
+    # ~3x faster: split() and the regex's \s take the same characters (all of Unicode is
+    # checked in tests/test_textnorm.py).
     if text.isascii():
-        return _SPACE.sub(" ", text.replace("`", "'")).strip()
-    text = unicodedata.normalize("NFKC", text).translate(_TABLE)
-    return _SPACE.sub(" ", text).strip()
+        return " ".join(text.replace("`", "'").split())
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_TABLE).split())
 
 
 def head(text: str, chars: int) -> str:

@@ -77,22 +77,20 @@ class WordTable:
         """Row numbers of ``words`` in :attr:`table`, adding the words not seen yet."""
         if len(self.ids) > MAX_WORDS:
             self.clear()
-        ids = list(map(self.ids.get, words))
-        if None in ids:
-            for word in words:
-                if word not in self.ids:
-                    self.ids[word] = len(self._rows)
-                    joint = ("_" + word).encode()
-                    self._rows.append(
-                        (
-                            *(zlib.crc32((p + word).encode()) for p in self.prefixes),
-                            zlib.crc32(joint),
-                            len(joint),
-                        )
+        missing = set(words).difference(self.ids)  # in C: no Python loop over the batch
+        if missing:
+            for word in sorted(missing):
+                self.ids[word] = len(self._rows)
+                joint = ("_" + word).encode()
+                self._rows.append(
+                    (
+                        *(zlib.crc32((p + word).encode()) for p in self.prefixes),
+                        zlib.crc32(joint),
+                        len(joint),
                     )
+                )
             self.table = np.asarray(self._rows, dtype=np.uint32).reshape(-1, self.table.shape[1])
-            ids = list(map(self.ids.__getitem__, words))
-        return np.asarray(ids, dtype=np.int64)
+        return np.fromiter(map(self.ids.__getitem__, words), dtype=np.int64, count=len(words))
 
     def crcs(
         self, words: list[str], prefix: np.ndarray, pair: np.ndarray
