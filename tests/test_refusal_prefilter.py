@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from credo.filters import patterns
-from credo.filters.vocabulary import PATTERNS
-from credo.textnorm import head
+from credo.filters.vocabulary import JUDGE_CAPABILITY, JUDGE_DECLINE, PATTERNS
+from credo.textnorm import head, normalize
 
 FIXTURE = Path(__file__).parent / "fixtures" / "xstest" / "xstest_sample.jsonl"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real-outputs"
@@ -79,3 +79,25 @@ def test_prefilter_on_real_answers() -> None:
                     h = head(value, 700)
                     if not patterns._may_match(h):
                         assert patterns._ANY.search(h) is None, (path.name, h[:200])
+
+
+def test_judge_wording_prefilter_never_rules_out_a_match() -> None:
+    # The classifier's decline and capability signals test required strings before the regex.
+    texts = _texts()
+    texts += [
+        "Ican't do that",
+        "We cannot",
+        "That is not something I will write.",
+        "The input is unclear to me.",
+        "Your request is too vague.",
+        "I'm afraid I must pass.",
+    ]
+    ruled = 0
+    for regex in (JUDGE_DECLINE, JUDGE_CAPABILITY):
+        clauses = patterns.required(regex.pattern)
+        for text in texts:
+            opening = normalize(text[:300])
+            if not patterns.may_match(clauses, opening):
+                ruled += 1
+                assert regex.search(opening) is None, (regex.pattern[:40], opening)
+    assert ruled > 1000

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from credo.errors import ConfigError
-from credo.filters.patterns import find_refusal_patterns
+from credo.filters.patterns import find_refusal_patterns, may_match, required
 from credo.filters.token_buckets import WordTable
 from credo.filters.vocabulary import JUDGE_CAPABILITY, JUDGE_DECLINE, PATTERNS
 from credo.textnorm import normalize
@@ -108,15 +108,22 @@ def _bucket(token: str) -> int:
     return zlib.crc32(token.encode("utf-8")) & ((1 << HASH_BITS) - 1)
 
 
+# What the judge's wording needs in an opening: a substring test rules most openings out
+# before the regex, which tries its alternatives at every word boundary.
+_DECLINE_NEEDS = required(JUDGE_DECLINE.pattern)
+_CAPABILITY_NEEDS = required(JUDGE_CAPABILITY.pattern)
+
+
 def _dense(response: str, words: list[str]) -> list[float]:
     opening = normalize(response[:PATTERN_CHARS])
     kinds = {hit.kind for hit in find_refusal_patterns(response, PATTERN_CHARS)}
     return [
         *(float(kind in kinds) for kind in PATTERNS),
-        float(bool(JUDGE_DECLINE.search(opening))),
-        float(bool(JUDGE_CAPABILITY.search(opening))),
+        float(may_match(_DECLINE_NEEDS, opening) and bool(JUDGE_DECLINE.search(opening))),
+        float(may_match(_CAPABILITY_NEEDS, opening) and bool(JUDGE_CAPABILITY.search(opening))),
         float(xstest_refuses(response)),
-        float(len(_ITEM.findall(response)) >= 2),
+        # ^ matches only at the start without a newline: one item at most, no list
+        float("\n" in response and len(_ITEM.findall(response)) >= 2),
         float(response.rstrip().endswith("?")),
         float(not response.strip()),
         math.log1p(len(words)) / 6.0,
