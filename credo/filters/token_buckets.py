@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -77,9 +78,9 @@ class WordTable:
         """Row numbers of ``words`` in :attr:`table`, adding the words not seen yet."""
         if len(self.ids) > MAX_WORDS:
             self.clear()
-        missing = set(words).difference(self.ids)  # in C: no Python loop over the batch
-        if missing:
-            for word in sorted(missing):
+        ids = np.fromiter(map(self.ids.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+        if ids.min(initial=0) < 0:  # words not seen yet: add them, then read again
+            for word in sorted(set(words).difference(self.ids)):
                 self.ids[word] = len(self._rows)
                 joint = ("_" + word).encode()
                 self._rows.append(
@@ -90,7 +91,8 @@ class WordTable:
                     )
                 )
             self.table = np.asarray(self._rows, dtype=np.uint32).reshape(-1, self.table.shape[1])
-        return np.fromiter(map(self.ids.__getitem__, words), dtype=np.int64, count=len(words))
+            ids = np.fromiter(map(self.ids.__getitem__, words), dtype=np.int64, count=len(words))
+        return ids
 
     def crcs(
         self, words: list[str], prefix: np.ndarray, pair: np.ndarray
