@@ -7,6 +7,7 @@ tests marked ``needs_real`` read ../shared/real-outputs and skip cleanly without
 from __future__ import annotations
 
 import json
+import random
 import sys
 import zlib
 from pathlib import Path
@@ -18,9 +19,11 @@ from credo.errors import ConfigError
 from credo.filters.base import AuditContext
 from credo.filters.refusal import RefusalCheck
 from credo.filters.refusal_classifier import (
+    _WORD,
     CLASSES,
     UNCERTAIN_BELOW,
     RefusalClassifier,
+    _words,
     shipped,
     xstest_refuses,
 )
@@ -34,6 +37,7 @@ from credo.judges.train_classifier import (
     manifest_sha256,
     training_examples,
 )
+from credo.textnorm import normalize
 from credo.types import Message, Record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -247,3 +251,14 @@ def test_batched_token_crcs_equal_zlib_on_every_kind_of_word() -> None:
             for i in np.flatnonzero(pair)
         ]
         assert pairs.tolist() == expected
+
+
+def test_ascii_word_split_equals_the_token_regex() -> None:
+    # _words splits ASCII text with a translate table and str.split (speed); it must give
+    # exactly the regex's tokens of the normalised text, every ASCII character included.
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(128)] + ["I'm", "sorry", "?!", "can't", "`s", "42"] * 20
+    texts = [row.response for row in _fixture()]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 80))) for _ in range(3000)]
+    for text in texts:
+        assert _words(text) == _WORD.findall(normalize(text).lower()), repr(text)

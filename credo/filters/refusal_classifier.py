@@ -101,12 +101,32 @@ def xstest_refuses(response: str) -> bool:
     return response.lower().strip().startswith(XSTEST_PREFIXES)
 
 
+# ASCII characters that are not part of a _WORD token, mapped to a space.
+_SEPARATE = str.maketrans(
+    {c: " " for c in map(chr, range(128)) if not re.fullmatch(r"[a-z0-9'?!]", c.lower())}
+)
+
+
 def _words(text: str) -> list[str]:
-    if text.isascii():
-        # normalize() only folds whitespace and backticks in ASCII text; whitespace never
-        # joins or splits these tokens, so the fold (a copy of a long answer) is skipped.
-        return _WORD.findall(text.replace("`", "'").lower())
-    return _WORD.findall(normalize(text).lower())
+    """The _WORD tokens of ``normalize(text).lower()``.
+
+    ASCII text (most answers) takes a path ~1.5x faster than the regex: normalize() only
+    folds whitespace and backticks there, and whitespace never joins or splits a token, so
+    the fold is skipped; separators become spaces (one table lookup per character) and
+    str.split() cuts the runs. Only a run holding "?" or "!" (each its own token) goes
+    through the regex. tests/test_refusal_classifier.py checks both paths agree."""
+    if not text.isascii():
+        return _WORD.findall(normalize(text).lower())
+    runs = text.replace("`", "'").lower().translate(_SEPARATE).split()
+    if "?" not in text and "!" not in text:
+        return runs
+    out: list[str] = []
+    for run in runs:
+        if "?" in run or "!" in run:
+            out += _WORD.findall(run)
+        else:
+            out.append(run)
+    return out
 
 
 def _bucket(token: str) -> int:
