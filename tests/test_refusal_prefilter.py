@@ -101,3 +101,12 @@ def test_judge_wording_prefilter_never_rules_out_a_match() -> None:
                 ruled += 1
                 assert regex.search(opening) is None, (regex.pattern[:40], opening)
     assert ruled > 1000
+
+
+def test_ascii_head_words_equal_the_word_regex() -> None:
+    rng = random.Random(1)
+    alphabet = [chr(c) for c in range(128)] + ["i'm", "sorry", "we", "can't"] * 20
+    texts = [text.lower() for text in _texts()[:500]]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 80))).lower() for _ in range(3000)]
+    for low in texts:
+        assert patterns._head_words(low) == patterns._WORDS.findall(low), repr(low)

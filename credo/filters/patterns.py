@@ -31,6 +31,14 @@ __all__ = [
 ]
 
 _WORDS = re.compile(r"[a-z'’]+")
+# ASCII characters outside _WORDS's class, mapped to a space: an ASCII head's _WORDS tokens
+# are then its str.split() runs, ~2x faster than the regex (the trigger test reads every head).
+_SEPARATE = str.maketrans({c: " " for c in map(chr, range(128)) if not re.fullmatch(r"[a-z']", c)})
+
+
+def _head_words(low: str) -> list[str]:
+    """``_WORDS.findall(low)`` for lowercased text."""
+    return low.translate(_SEPARATE).split() if low.isascii() else _WORDS.findall(low)
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,7 @@ def find_refusal_patterns(
     )  # homoglyphs, zero-width and padding cannot hide a decline
     possible = _ALL
     if prefilter:
-        if TRIGGER_WORDS.isdisjoint(_WORDS.findall(head.lower())):
+        if TRIGGER_WORDS.isdisjoint(_head_words(head.lower())):
             return []
         # Only the patterns whose required strings are all in the head are run: ~10x
         # cheaper than the combined pattern's scan, which tries ~35 alternatives at every
