@@ -220,7 +220,7 @@ def design(
     unigrams, pairs = _WORD_TABLE.crcs(words_flat, prefix, pair)
     rows = run_of >> 1
     mask = (1 << HASH_BITS) - 1
-    # Keys fit 32 bits in a batch of < 2**17 rows (the audit's are 4,096): 3x faster to sort.
+    # Keys fit 32 bits in a batch of < 2**17 rows (the audit's are 4,096): 2x faster to sort.
     dtype = np.uint32 if n < 1 << (32 - HASH_BITS) else np.int64
     keys = np.concatenate(
         [
@@ -229,8 +229,9 @@ def design(
             np.asarray(openers, dtype=dtype),
         ]
     )
-    # Sorted by row, then bucket, each once: the order the weights are summed in. (A sort
-    # and a neighbour compare: np.unique hashes first, 7x slower here.)
+    # Sorted by row, then bucket, each once: the order the weights are summed in. A sort and
+    # a neighbour compare: np.unique (numpy 2.4) hashes first, 390 ms against 2 ms for an
+    # audit batch's ~650k keys.
     keys.sort()
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
     indptr = np.zeros(n + 1, dtype=np.int64)
