@@ -106,8 +106,8 @@ _LEADING = re.compile(rf"[\s{_INVISIBLE}]+")
 def normalize(text: str) -> str:
     """The canonical form every detector reads (idempotent)."""
     # " ".join(split()) folds whitespace runs and strips like re.sub(r"\s+", " ").strip(),
-    # ~3x faster: split() and the regex's \s take the same characters (all of Unicode is
-    # checked in tests/test_textnorm.py).
+    # ~3x faster (BENCHMARKS.md, "Refusal classifier speed"): split() and the regex's \s
+    # take the same characters (all of Unicode is checked in tests/test_textnorm.py).
     if text.isascii():
         return " ".join(text.replace("`", "'").split())
     return " ".join(unicodedata.normalize("NFKC", text).translate(_TABLE).split())

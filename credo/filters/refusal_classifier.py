@@ -114,7 +114,8 @@ def _words(text: str) -> list[str]:
     folds whitespace and backticks there, and whitespace never joins or splits a token, so
     the fold is skipped; separators become spaces (one table lookup per character) and
     str.split() cuts the runs. Only a run holding "?" or "!" (each its own token) goes
-    through the regex. tests/test_refusal_classifier.py checks both paths agree."""
+    through the regex (12.9 against 17.1 us a record: BENCHMARKS.md, "Refusal classifier
+    speed"). tests/test_refusal_classifier.py checks both paths agree."""
     if not text.isascii():
         return _WORD.findall(normalize(text).lower())
     runs = text.replace("`", "'").lower().translate(_SEPARATE).split()
@@ -168,10 +169,11 @@ def own_words(request: str | None, response: str) -> str:
     words = request.split()
     if len(words) < 3:
         return response
-    # Compiling the request's pattern cost half the audit check's time on a corpus of
-    # distinct prompts, and most answers do not quote their request. In ASCII text a
-    # case-insensitive match holds every request word, lowercased, so when one is
-    # absent there is nothing to remove (non-ASCII case folding is left to the regex).
+    # Compiling the request's pattern cost 78 us of the audit check's ~300 us a record on a
+    # corpus of distinct prompts (BENCHMARKS.md, "Refusal classifier speed"), and most
+    # answers do not quote their request. In ASCII text a case-insensitive match holds every
+    # request word, lowercased, so when one is absent there is nothing to remove (non-ASCII
+    # case folding is left to the regex).
     if request.isascii() and response.isascii():
         low = response.lower()
         if not all(word.lower() in low for word in words):
@@ -231,7 +233,7 @@ def design(
     )
     # Sorted by row, then bucket, each once: the order the weights are summed in. A sort and
     # a neighbour compare: np.unique (numpy 2.4) hashes first, 390 ms against 2 ms for an
-    # audit batch's ~650k keys.
+    # audit batch's ~650k keys (BENCHMARKS.md, "Refusal classifier speed").
     keys.sort()
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
     indptr = np.zeros(n + 1, dtype=np.int64)

@@ -13,8 +13,9 @@ CRC32 is linear over GF(2): for byte strings ``a`` and ``b``,
 
 where ``shift(c, n)`` feeds ``n`` zero bytes through the CRC register. ``shift`` is linear in
 ``c`` too, so for each ``n`` it is four 256-entry lookup tables (one per byte of ``c``), and a
-batch's pairs are shifted with four numpy gathers. The identity is checked against
-``zlib.crc32`` on every kind of token in ``tests/test_refusal_classifier.py``.
+batch's pairs are shifted with four numpy gathers: 21-26 us a record against 57-60 us for a
+``zlib.crc32`` call per token (BENCHMARKS.md, "Refusal classifier speed"). The identity is
+checked against ``zlib.crc32`` on every kind of token in ``tests/test_refusal_classifier.py``.
 """
 
 from __future__ import annotations
