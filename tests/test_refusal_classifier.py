@@ -262,3 +262,20 @@ def test_ascii_word_split_equals_the_token_regex() -> None:
     texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 80))) for _ in range(3000)]
     for text in texts:
         assert _words(text) == _WORD.findall(normalize(text).lower()), repr(text)
+
+
+def test_a_full_word_table_is_cleared_and_refilled_with_the_same_crcs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from credo.filters import token_buckets
+
+    words = ["i'm", "sorry", "but", "i", "cannot", "help", "with", "that"]
+    pair = np.ones(len(words) - 1, dtype=bool)
+    table = WordTable(("h:", "t:"))
+    before = table.crcs(words, np.zeros(len(words), dtype=np.int64), pair)
+    monkeypatch.setattr(token_buckets, "MAX_WORDS", 3)
+    table.crcs([w.upper() for w in words], np.zeros(len(words), dtype=np.int64), pair)
+    after = table.crcs(words, np.zeros(len(words), dtype=np.int64), pair)
+    assert set(table.ids) == set(words)  # past the cap: cleared, then refilled with this batch
+    np.testing.assert_array_equal(before[0], after[0])
+    np.testing.assert_array_equal(before[1], after[1])

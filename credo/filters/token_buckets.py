@@ -20,6 +20,7 @@ checked against ``zlib.crc32`` on every kind of token in ``tests/test_refusal_cl
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Sequence
 from itertools import repeat
@@ -68,6 +69,7 @@ class WordTable:
 
     def __init__(self, prefixes: Sequence[str]) -> None:
         self.prefixes = tuple(prefixes)
+        self._lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
@@ -103,8 +105,9 @@ class WordTable:
 
         ``prefix`` indexes :attr:`prefixes` per position; ``pair`` has one entry per position
         but the last."""
-        ids = self.lookup(words)  # may grow the table: read it after
-        rows = self.table[ids]
+        with self._lock:  # one table per process: a thread's ids must index its table
+            ids = self.lookup(words)  # may grow (or clear and refill) the table: read it after
+            rows = self.table[ids]
         unigrams = rows[np.arange(len(words)), prefix]
         first = np.flatnonzero(pair)
         second = rows[first + 1]
