@@ -340,10 +340,11 @@ class RefusalClassifier:
         return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
     def predict(self, requests: Sequence[str | None], responses: Sequence[str]) -> list[Prediction]:
+        proba = self.proba(requests, responses)
         out = []
-        for row in self.proba(requests, responses):
-            top = int(row.argmax())
-            probs = (float(row[0]), float(row[1]), float(row[2]))
+        # argmax and the float conversion once for the batch, not per row
+        for (a, b, c), top in zip(proba.tolist(), proba.argmax(axis=1).tolist(), strict=True):
+            probs = (a, b, c)
             out.append(Prediction(CLASSES[top], probs, probs[top] < UNCERTAIN_BELOW))
         return out
 
