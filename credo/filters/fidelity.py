@@ -358,6 +358,25 @@ class FidelityDetector:
             return []
         return [n for n in names if n and _any_name((n,)).search(text)]
 
+    def named(self, text: str) -> dict[str, list[str]]:
+        """Per worldview (this one and the others), which of its names the answer names:
+        read once per answer, for the rules and again for the learned layer's features."""
+        return self._memo.get(("named", text), self._named)
+
+    def _named(self, key: tuple[str, str]) -> dict[str, list[str]]:
+        text = key[1]
+        every = (self.profile, *self.others.values())
+        return {p.name: self.names_in(text, p.names) for p in every}
+
+    def distancing(self, text: str) -> str:
+        """The first arm's-length phrase of the answer ("Catholics believe", "according to
+        the doctrine"), "" when none: read once per answer, as :meth:`named` is."""
+        return self._memo.get(("distancing", text), self._distancing)
+
+    def _distancing(self, key: tuple[str, str]) -> str:
+        found = self.attribution.search(key[1]) or self.arms_length.search(key[1])
+        return found[0] if found else ""
+
     def verdict(self, text: str, prompt: str = "") -> Verdict:
         """The rules' verdict, settled by the learned layer where the rules are not decisive.
 
@@ -422,9 +441,10 @@ class FidelityDetector:
             key=lambda x: x[1],
             default=("", 0.0),
         )
-        other_names = {n: self.names_in(text, p.names) for n, p in self.others.items()}
+        named = self.named(text)
+        other_names = {n: named[n] for n in self.others}
         named_other = [n for n, hit in other_names.items() if hit]
-        if named_other and not self.names_in(text, self.profile.names):
+        if named_other and not named[self.profile.name]:
             return Verdict(
                 "off_worldview",
                 f"names {named_other[0]}: {', '.join(other_names[named_other[0]])}",
@@ -444,9 +464,9 @@ class FidelityDetector:
             )
         if sentence := self.contradiction(text):
             return Verdict("contradicting", sentence, scores)
-        distancing = self.attribution.search(text) or self.arms_length.search(text)
+        distancing = self.distancing(text)
         if distancing and not OWN_VOICE.search(text):
-            return Verdict("distanced", distancing[0], scores)
+            return Verdict("distanced", distancing, scores)
         return Verdict(fidelity_base.FAITHFUL, "", scores)
 
     def _recites_persona(self, text: str, prompt: str) -> bool:
@@ -465,6 +485,8 @@ class FidelityDetector:
     def _blames_honoured(self, text: str) -> str:
         """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is
         wrong because it is a forbidden text"); blaming a forbidden act is the faith's own voice."""
+        if not _in_some_sentence(BLAMED, text):  # most answers blame nothing: one scan
+            return ""
         for sentence in _SENTENCE.split(text):
             if self._memo.get(("blames", sentence), self._blames_in):
                 return sentence.strip()[:200]
@@ -488,6 +510,10 @@ class FidelityDetector:
         return self._memo.get(("contradiction", text), self._contradiction)
 
     def _contradiction(self, key: tuple[str, str]) -> str:
+        # A sentence has anchors only where it permits or praises (_anchors_for): most answers
+        # do neither anywhere, and one scan of each settles it.
+        if not (_in_some_sentence(PERMISSIVE, key[1]) or _in_some_sentence(PRAISE, key[1])):
+            return ""
         sentences = _SENTENCE.split(key[1])
         for i, sentence in enumerate(sentences):
             anchors = self._memo.get(("anchors", sentence), self._anchors_for)
@@ -512,6 +538,19 @@ class FidelityDetector:
         if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence):
             return self.profile.acts
         return ()
+
+
+def _in_some_sentence(pattern: Folded, text: str) -> bool:
+    """Whether ``pattern`` could match in a sentence of ``text``: False rules every sentence
+    out at the cost of one scan instead of one per sentence (BENCHMARKS.md, "The fidelity
+    map on distinct answers").
+
+    Exact for the phrase lists passed here: a sentence is a piece of the text with white
+    space (or the text's end) on both sides, and their only assertion is ``\\b``, which reads
+    white space and a string's end alike; so a match inside a sentence is a match of the whole
+    text at the same place. ``tests/test_fidelity_fast_path.py`` holds the lists to that.
+    """
+    return pattern.search(text) is not None
 
 
 class _Memo:

@@ -234,6 +234,10 @@ class RuleSignals(Protocol):
 
     def names_in(self, text: str, names: Sequence[str]) -> list[str]: ...
 
+    def named(self, text: str) -> dict[str, list[str]]: ...
+
+    def distancing(self, text: str) -> str: ...
+
     def contradiction(self, text: str) -> str: ...
 
 
@@ -267,8 +271,9 @@ def features(
     scores = verdict.scores or detector.topic_scores(response)
     own = scores.get(detector.profile.name, 0.0)
     rival = max((s for k, s in scores.items() if k != detector.profile.name), default=0.0)
-    own_names = len(detector.names_in(response, detector.profile.names))
-    other_names = sum(bool(detector.names_in(response, p.names)) for p in detector.others.values())
+    named = detector.named(response)
+    own_names = len(named[detector.profile.name])
+    other_names = sum(bool(named[name]) for name in detector.others)
     glossary = _glossary(detector.profile.terms)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
     prompt_stems, said = stems(prompt), stems(response)  # said: the answer's content stems
@@ -279,7 +284,13 @@ def features(
     opening = response[:250]
     blaming = float(bool(OPENS_BLAMING.search(opening)))
     complying = float(bool(OPENS_COMPLYING.search(opening)) and not blaming)
-    asserted = sum(map(_asserts_blame, _SENTENCES.split(response)))
+    # One scan rules out most answers: a sentence is a piece of the answer between white
+    # space, and ASSERTED_BLAME asserts only word boundaries (as fidelity._in_some_sentence).
+    asserted = (
+        sum(map(_asserts_blame, _SENTENCES.split(response)))
+        if ASSERTED_BLAME.search(response)
+        else 0
+    )
     others = _rate(OTHERS, response, n)
     rebuttal = _rate(REBUTTAL, response, n)
     # Whether the answer objects before anything else: a blame or refusal in its first two
@@ -288,7 +299,7 @@ def features(
     objects_first = any(
         (ASSERTED_BLAME.search(s) or OPENS_BLAMING.search(s)) and not HEDGE.search(s) for s in head
     )
-    distancing = detector.attribution.search(response) or detector.arms_length.search(response)
+    distancing = detector.distancing(response)
     affirms = _affirms(prompt, response)
     authority = _rate(_authority(detector.profile.names), response, n)
     return [
