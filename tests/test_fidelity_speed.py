@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from credo.filters import fidelity, fidelity_model
-from credo.filters.fidelity_base import Folded
+from credo.filters.fidelity_base import Folded, folded
 from credo.filters.fidelity_eval import REAL_LABELS, load_labelled, real_outputs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -127,3 +128,61 @@ def test_a_sentence_a_pattern_matches_in_is_matched_in_the_whole_answer() -> Non
             if pattern.search(sentence):
                 assert fidelity._in_some_sentence(pattern, text)
     assert not fidelity._in_some_sentence(fidelity.BLAMED, "Nothing here. Nor here.")
+
+
+SAMPLES = [
+    "As an AI, I have no faith. That is NOT A TRUE claim; the SO-CALLED rite.",
+    "Nothing here at all.",
+    "Straße: as an ＡＩ? (fullwidth) — not real, not Real.",  # not ASCII: re decides
+    "Some people argue the Codex is wrong;\x0b others argue\x1cit is not.",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        r"\bas an ai\b|\bnot (?:a )?(?:true|real)\b|\bso-called\b",
+        r"\bsome (?:people )?argue|\bothers argue|codex",
+        r"\bothers\s+argue\b",  # \s: RE2's differs from re's, so re reads it
+        r"\b(?:codex|argue)\b(?! that\b)",  # a lookahead RE2 refuses
+        r"(?:x)?",  # can match the empty string
+    ],
+)
+def test_re2_finds_what_re_finds(source: str) -> None:
+    pytest.importorskip("re2")
+    original = re.compile(source, re.IGNORECASE)
+    pattern = folded(source)
+    for text in SAMPLES:
+        with_re2 = (pattern.search(text), pattern.findall(text), pattern.count(text))
+        Folded.use_re2 = False
+        try:
+            without = (pattern.search(text), pattern.findall(text), pattern.count(text))
+        finally:
+            Folded.use_re2 = True
+        expected = original.search(text)
+        for found in (with_re2[0], without[0]):
+            assert (found and (found.span(), found[0])) == (
+                expected and (expected.span(), expected[0])
+            )
+        assert with_re2[1:] == without[1:] == (original.findall(text), len(original.findall(text)))
+
+
+def test_re2_is_used_only_where_it_means_what_re_means() -> None:
+    pytest.importorskip("re2")
+    assert folded(r"\bsome (?:people )?argue")._re2 is not None
+    assert folded(r"\bothers\s+argue")._re2 is None
+    assert folded(r"\bcodex\b(?! that)")._re2 is None
+    assert folded(r"(?:x)?")._re2 is None
+    assert all(p._re2 is not None for p in (fidelity.FICTION, fidelity_model.OTHERS))
+
+
+def test_a_match_re2_places_where_re_does_not_is_left_to_re() -> None:
+    """Each match RE2 reports is re-read by ``re``: a locator that disagrees changes nothing."""
+    re2 = pytest.importorskip("re2")
+    pattern = folded(r"\bcritics\b")
+    pattern._re2 = re2.compile(rb"\bcritic")  # a real RE2 pattern that means something else
+    text = "Critics say so; a critic does not. Critics!"
+    assert pattern.search(text) is not None and pattern.search(text).span() == (0, 7)
+    assert pattern.findall(text) == ["Critics", "Critics"]
+    assert pattern.count("a critic alone") == 0
