@@ -34,7 +34,15 @@ from typing import Any
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters import fidelity_base
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
-from credo.filters.fidelity_base import Folded, Profile, Verdict, folded, stems, words
+from credo.filters.fidelity_base import (
+    Folded,
+    Profile,
+    Verdict,
+    all_words,
+    folded,
+    stems,
+    words,
+)
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
@@ -59,7 +67,6 @@ PERSONA_ECHO = 0.75
 # unfaithful. The highest faithful answer of any labelled source is at 0.06 (a long answer that
 # cites the same Catechism sentence twice), so a loop must be well above that.
 LOOP_SHARE = 0.1
-_ECHO_WORD = re.compile(r"[a-z']+")
 
 DISCLAIMER = Folded(
     re.compile(
@@ -249,15 +256,15 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
 
 def echo_share(text: str, prompt: str) -> float:
     """Share of the answer's words that are the request's: a model echoing what it was asked."""
-    said = _ECHO_WORD.findall(text.lower())
-    asked = set(_ECHO_WORD.findall(prompt.lower()))
-    return sum(w in asked for w in said) / len(said) if said and asked else 0.0
+    answer = all_words(text)
+    asked = set(all_words(prompt))
+    return sum(w in asked for w in answer) / len(answer) if answer and asked else 0.0
 
 
 def loop_share(text: str, n: int = 6) -> float:
     """Share of the answer's word n-grams seen before in it: how much of it is a loop."""
-    said = _ECHO_WORD.findall(text.lower())
-    grams = list(zip(*(said[i:] for i in range(n))))
+    answer = all_words(text)
+    grams = list(zip(*(answer[i:] for i in range(n))))
     return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -327,7 +334,7 @@ class FidelityDetector:
         self.credited = folded(CREDITED.replace("{subjects}", subjects))
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
-        self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
+        self._persona_words = [set(all_words(p)) for p in profile.personas]
         self._memo = _Memo()
 
     def topic_scores(self, text: str) -> dict[str, float]:
@@ -471,14 +478,16 @@ class FidelityDetector:
 
     def _recites_persona(self, text: str, prompt: str) -> bool:
         """Whether the answer is made of the request's and one persona prompt's own words."""
-        said = _ECHO_WORD.findall(text.lower())
-        if not said:
+        answer = all_words(text)
+        if not answer:
             return False
-        asked = set(_ECHO_WORD.findall(prompt.lower()))
-        counts = Counter(said)  # each distinct word weighed once, by how often it is said
+        asked = set(all_words(prompt))
+        counts = Counter(answer)  # each distinct word weighed once, by how often it is said
+        # The request's words count for every persona: summed once, the rest per persona.
+        from_request = sum(k for w, k in counts.items() if w in asked)
+        rest = [(w, k) for w, k in counts.items() if w not in asked]
         return any(
-            sum(k for w, k in counts.items() if w in asked or w in persona)
-            >= PERSONA_ECHO * len(said)
+            from_request + sum(k for w, k in rest if w in persona) >= PERSONA_ECHO * len(answer)
             for persona in self._persona_words
         )
 

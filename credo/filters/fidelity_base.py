@@ -295,6 +295,16 @@ def prose(text: str) -> str:
     return _HEADINGS.sub(" ", text)
 
 
+@lru_cache(maxsize=1024)
+def all_words(text: str) -> tuple[str, ...]:
+    """Every word of the text, lowercased, stop words and all (``[a-z']+``): what the echo,
+    loop and persona rules and the learned layer's counts read, once per text while recent."""
+    return tuple(_ALL_WORDS.findall(text.lower()))
+
+
+_ALL_WORDS = re.compile(r"[a-z']+")
+
+
 def words(text: str) -> list[str]:
     return list(_words(text))
 
@@ -308,7 +318,7 @@ def stems(text: str) -> set[str]:
 # repeats its requests: each text is tokenised once while it is recent.
 @lru_cache(maxsize=8192)
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP)
+    return tuple(s for w in _WORD.findall(text.lower()) if (s := w.strip("'-")) not in _STOP)
 
 
 @lru_cache(maxsize=8192)

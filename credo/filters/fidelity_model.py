@@ -32,6 +32,7 @@ from credo.filters.fidelity_base import (
     Folded,
     Profile,
     Verdict,
+    all_words,
     folded,
     prose,
     stems,
@@ -266,7 +267,7 @@ def features(
 ) -> list[float]:
     """One answer's feature row, in :data:`FEATURES` order (all relative to the detector's spec)."""
     verdict = verdict or detector.rule_verdict(response)
-    tokens = _WORDS.findall(response.lower())
+    tokens = all_words(response)
     n = len(tokens)
     scores = verdict.scores or detector.topic_scores(response)
     own = scores.get(detector.profile.name, 0.0)
@@ -411,7 +412,7 @@ def _repeated(tokens: Sequence[str]) -> float:
 def _echo(prompt: str, response: str) -> float:
     """Share of the answer's first sentence that is the request's words: an echo, not an answer."""
     first = _WORDS.findall(re.split(r"(?<=[.!?])\s", response.strip(), maxsplit=1)[0].lower())
-    asked = set(_WORDS.findall(prompt.lower()))
+    asked = set(all_words(prompt))
     return sum(w in asked for w in first) / len(first) if first else 0.0
 
 
