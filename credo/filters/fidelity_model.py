@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -392,7 +392,24 @@ def _anchors_named(detector: RuleSignals, found: set[str], acts: bool = False) -
     ``acts``: how many of its forbidden acts - named as much by compliance as by refusal)."""
     profile = detector.profile
     anchors = profile.acts if acts else _stance_anchors(profile.anchors, profile.acts)
-    return sum(len(anchor & found) >= need for anchor, need in anchors)
+    # Each stem of the answer counts for the anchors holding it: the same |anchor & found| as
+    # intersecting every anchor, read through the answer's few dozen stems.
+    holding, needs = _anchor_index(anchors)
+    shared = [0] * len(needs)
+    for stem in found:
+        for i in holding.get(stem, ()):
+            shared[i] += 1
+    return sum(n >= need for n, need in zip(shared, needs))
+
+
+@lru_cache(maxsize=64)
+def _anchor_index(anchors: Anchors) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """Stem -> the anchors (by position) that hold it, and each anchor's need."""
+    holding: dict[str, list[int]] = {}
+    for i, (anchor, _) in enumerate(anchors):
+        for stem in anchor:
+            holding.setdefault(stem, []).append(i)
+    return {s: tuple(ids) for s, ids in holding.items()}, tuple(need for _, need in anchors)
 
 
 Anchors = tuple[tuple[frozenset[str], int], ...]
@@ -430,9 +447,15 @@ class FidelityModel:
     threshold: float = THRESHOLD
 
     def probability(self, row: Sequence[float]) -> float:
-        x = (np.asarray(row, float) - np.asarray(self.mean)) / np.asarray(self.scale)
-        z = float(x @ np.asarray(self.coef)) + self.intercept
+        mean, scale, coef = self._arrays
+        x = (np.asarray(row, float) - mean) / scale
+        z = float(x @ coef) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, scale and coefficients as arrays, converted once, not once per answer."""
+        return np.asarray(self.mean), np.asarray(self.scale), np.asarray(self.coef)
 
     def to_json(self) -> dict[str, Any]:
         return {
