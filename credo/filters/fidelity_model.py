@@ -392,24 +392,7 @@ def _anchors_named(detector: RuleSignals, found: set[str], acts: bool = False) -
     ``acts``: how many of its forbidden acts - named as much by compliance as by refusal)."""
     profile = detector.profile
     anchors = profile.acts if acts else _stance_anchors(profile.anchors, profile.acts)
-    # Each stem of the answer counts for the anchors holding it: the same |anchor & found| as
-    # intersecting every anchor, read through the answer's few dozen stems.
-    holding, needs = _anchor_index(anchors)
-    shared = [0] * len(needs)
-    for stem in found:
-        for i in holding.get(stem, ()):
-            shared[i] += 1
-    return sum(n >= need for n, need in zip(shared, needs))
-
-
-@lru_cache(maxsize=64)
-def _anchor_index(anchors: Anchors) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-    """Stem -> the anchors (by position) that hold it, and each anchor's need."""
-    holding: dict[str, list[int]] = {}
-    for i, (anchor, _) in enumerate(anchors):
-        for stem in anchor:
-            holding.setdefault(stem, []).append(i)
-    return {s: tuple(ids) for s, ids in holding.items()}, tuple(need for _, need in anchors)
+    return sum(len(anchor & found) >= need for anchor, need in anchors)
 
 
 Anchors = tuple[tuple[frozenset[str], int], ...]
