@@ -186,3 +186,26 @@ def test_a_match_re2_places_where_re_does_not_is_left_to_re() -> None:
     assert pattern.search(text) is not None and pattern.search(text).span() == (0, 7)
     assert pattern.findall(text) == ["Critics", "Critics"]
     assert pattern.count("a critic alone") == 0
+
+
+def test_curly_quotes_and_dashes_keep_an_answer_on_the_fast_path() -> None:
+    """They are read as NUL, which no ASCII phrase list tells apart from them; a non-ASCII
+    letter or space leaves the answer to the original pattern."""
+    from credo.filters.fidelity_base import _lowercase
+
+    assert _lowercase("Don’t – “go” 🤗")[0] == "don\x00t \x00 \x00go\x00 \x00"  # type: ignore[index]
+    assert _lowercase("Señor") is None and _lowercase("a\u00a0b") is None
+    texts = [
+        "As an AI — I don’t hold beliefs… “It’s fine”, isn’t it?",
+        "Critics–and others–say the Codex is wrong; it’s nothing wrong.\u2028 Roleplay 🤗!",
+        "In-universe: the ‘so-called’ rite is a myth — fictional religion.",
+    ]
+    patterns = [fidelity.DISCLAIMER, fidelity.FICTION, fidelity.PERMISSIVE, fidelity.BLAMED]
+    patterns += [fidelity_model.OTHERS, fidelity_model.FIRST_PERSON, fidelity_model.HEDGE]
+    for pattern in patterns:
+        for text in texts:
+            expected = pattern.pattern.search(text)
+            found = pattern.search(text)
+            assert (found and found.span()) == (expected and expected.span()), text
+            assert pattern.findall(text) == pattern.pattern.findall(text), text
+            assert pattern.count(text) == len(pattern.pattern.findall(text)), text

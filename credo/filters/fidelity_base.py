@@ -189,13 +189,31 @@ class Folded:
 
 @lru_cache(maxsize=64)
 def _lowercase(text: str) -> tuple[str, bytes] | None:
-    """An ASCII text lowercased, as str and as bytes (RE2 reads bytes: on ASCII the offsets
-    are the same); None for any other text. Remembered: some forty phrase lists read each
-    answer in a row."""
+    """The text lowercased, as str and as bytes (RE2 reads bytes: on ASCII the offsets are
+    the same), for the twins; None where they may not read it. Remembered: some forty phrase
+    lists read each answer in a row.
+
+    Real answers are often ASCII but for curly quotes and dashes ("don’t", "–"). Such a
+    character (:func:`_neutral`) is read as NUL: the phrase lists are ASCII, so no literal
+    of theirs matches either one; neither is a word character, a digit or white space, and
+    neither has another case; so ``.``, classes, ``\\w``, ``\\s`` and ``\\b`` treat the two
+    alike, and the matches stay where they were. Any other non-ASCII character (a letter, a
+    space of its own) leaves the text to the original pattern.
+    """
     if not text.isascii():
-        return None
+        others = {c for c in text if not c.isascii()}
+        if not all(map(_neutral, others)):
+            return None
+        text = text.translate(dict.fromkeys(map(ord, others), "\x00"))
     low = text.lower()
     return low, low.encode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _neutral(c: str) -> bool:
+    """A character no ASCII phrase list can tell from NUL: not a word character, a digit or
+    white space (re's ``\\w``, ``\\d``, ``\\s`` on str), and without another case."""
+    return not (c.isalnum() or c == "_" or c.isspace()) and c.lower() == c == c.upper()
 
 
 try:  # google-re2, optional (the ml extra): without it ``re`` reads every pattern
