@@ -103,7 +103,7 @@ class Folded:
     off (the old path; the tests compare the two).
 
     Where google-re2 is installed (the ``ml`` extra), RE2 locates the twin's matches: a DFA
-    reads the text once whatever the size of the phrase list, 4-10x faster than ``re`` here
+    reads the text once whatever the size of the phrase list, 2-10x faster than ``re`` here
     (BENCHMARKS.md, "The fidelity map on distinct answers"). Only where RE2 means what ``re``
     means (:func:`_re2_twin`), and each match it reports is re-read by ``re`` at its start,
     which must end where RE2's does; otherwise ``re`` decides. ``Folded.use_re2 = False``
