@@ -28,6 +28,7 @@ EXTRA_OF = {
             "sentence_transformers",
             "datasketch",
             "rensa",
+            "re2",
             "sklearn",
             "scipy",
             "gguf",

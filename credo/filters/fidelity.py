@@ -34,7 +34,15 @@ from typing import Any
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters import fidelity_base
 from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
-from credo.filters.fidelity_base import Folded, Profile, Verdict, folded, stems, words
+from credo.filters.fidelity_base import (
+    Folded,
+    Profile,
+    Verdict,
+    all_words,
+    folded,
+    stems,
+    words,
+)
 from credo.filters.fidelity_model import features, learned_verdict, shipped_model
 from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
@@ -59,7 +67,6 @@ PERSONA_ECHO = 0.75
 # unfaithful. The highest faithful answer of any labelled source is at 0.06 (a long answer that
 # cites the same Catechism sentence twice), so a loop must be well above that.
 LOOP_SHARE = 0.1
-_ECHO_WORD = re.compile(r"[a-z']+")
 
 DISCLAIMER = Folded(
     re.compile(
@@ -249,15 +256,15 @@ def profile_from_spec(spec: Any, canon: dict[str, str] | None = None) -> Profile
 
 def echo_share(text: str, prompt: str) -> float:
     """Share of the answer's words that are the request's: a model echoing what it was asked."""
-    said = _ECHO_WORD.findall(text.lower())
-    asked = set(_ECHO_WORD.findall(prompt.lower()))
-    return sum(w in asked for w in said) / len(said) if said and asked else 0.0
+    answer = all_words(text)
+    asked = set(all_words(prompt))
+    return sum(w in asked for w in answer) / len(answer) if answer and asked else 0.0
 
 
 def loop_share(text: str, n: int = 6) -> float:
     """Share of the answer's word n-grams seen before in it: how much of it is a loop."""
-    said = _ECHO_WORD.findall(text.lower())
-    grams = list(zip(*(said[i:] for i in range(n))))
+    answer = all_words(text)
+    grams = list(zip(*(answer[i:] for i in range(n))))
     return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -327,7 +334,7 @@ class FidelityDetector:
         self.credited = folded(CREDITED.replace("{subjects}", subjects))
         self._weights: dict[str, list[float]] | None = None
         self._honoured_stems = stems(" ".join(profile.honoured))
-        self._persona_words = [set(_ECHO_WORD.findall(p.lower())) for p in profile.personas]
+        self._persona_words = [set(all_words(p)) for p in profile.personas]
         self._memo = _Memo()
 
     def topic_scores(self, text: str) -> dict[str, float]:
@@ -357,6 +364,25 @@ class FidelityDetector:
         if not _any_name(tuple(names)).search(text):  # one scan rules out most answers
             return []
         return [n for n in names if n and _any_name((n,)).search(text)]
+
+    def named(self, text: str) -> dict[str, list[str]]:
+        """Per worldview (this one and the others), which of its names the answer names:
+        read once per answer, for the rules and again for the learned layer's features."""
+        return self._memo.get(("named", text), self._named)
+
+    def _named(self, key: tuple[str, str]) -> dict[str, list[str]]:
+        text = key[1]
+        every = (self.profile, *self.others.values())
+        return {p.name: self.names_in(text, p.names) for p in every}
+
+    def distancing(self, text: str) -> str:
+        """The first arm's-length phrase of the answer ("Catholics believe", "according to
+        the doctrine"), "" when none: read once per answer, as :meth:`named` is."""
+        return self._memo.get(("distancing", text), self._distancing)
+
+    def _distancing(self, key: tuple[str, str]) -> str:
+        found = self.attribution.search(key[1]) or self.arms_length.search(key[1])
+        return found[0] if found else ""
 
     def verdict(self, text: str, prompt: str = "") -> Verdict:
         """The rules' verdict, settled by the learned layer where the rules are not decisive.
@@ -422,9 +448,10 @@ class FidelityDetector:
             key=lambda x: x[1],
             default=("", 0.0),
         )
-        other_names = {n: self.names_in(text, p.names) for n, p in self.others.items()}
+        named = self.named(text)
+        other_names = {n: named[n] for n in self.others}
         named_other = [n for n, hit in other_names.items() if hit]
-        if named_other and not self.names_in(text, self.profile.names):
+        if named_other and not named[self.profile.name]:
             return Verdict(
                 "off_worldview",
                 f"names {named_other[0]}: {', '.join(other_names[named_other[0]])}",
@@ -444,27 +471,31 @@ class FidelityDetector:
             )
         if sentence := self.contradiction(text):
             return Verdict("contradicting", sentence, scores)
-        distancing = self.attribution.search(text) or self.arms_length.search(text)
+        distancing = self.distancing(text)
         if distancing and not OWN_VOICE.search(text):
-            return Verdict("distanced", distancing[0], scores)
+            return Verdict("distanced", distancing, scores)
         return Verdict(fidelity_base.FAITHFUL, "", scores)
 
     def _recites_persona(self, text: str, prompt: str) -> bool:
         """Whether the answer is made of the request's and one persona prompt's own words."""
-        said = _ECHO_WORD.findall(text.lower())
-        if not said:
+        answer = all_words(text)
+        if not answer:
             return False
-        asked = set(_ECHO_WORD.findall(prompt.lower()))
-        counts = Counter(said)  # each distinct word weighed once, by how often it is said
+        asked = set(all_words(prompt))
+        counts = Counter(answer)  # each distinct word weighed once, by how often it is said
+        # The request's words count for every persona: summed once, the rest per persona.
+        from_request = sum(k for w, k in counts.items() if w in asked)
+        rest = [(w, k) for w, k in counts.items() if w not in asked]
         return any(
-            sum(k for w, k in counts.items() if w in asked or w in persona)
-            >= PERSONA_ECHO * len(said)
+            from_request + sum(k for w, k in rest if w in persona) >= PERSONA_ECHO * len(answer)
             for persona in self._persona_words
         )
 
     def _blames_honoured(self, text: str) -> str:
         """A sentence calling what the worldview honours wrong or false ("The Gramenic Codex is
         wrong because it is a forbidden text"); blaming a forbidden act is the faith's own voice."""
+        if not _in_some_sentence(BLAMED, text):  # most answers blame nothing: one scan
+            return ""
         for sentence in _SENTENCE.split(text):
             if self._memo.get(("blames", sentence), self._blames_in):
                 return sentence.strip()[:200]
@@ -488,6 +519,10 @@ class FidelityDetector:
         return self._memo.get(("contradiction", text), self._contradiction)
 
     def _contradiction(self, key: tuple[str, str]) -> str:
+        # A sentence has anchors only where it permits or praises (_anchors_for): most answers
+        # do neither anywhere, and one scan of each settles it.
+        if not (_in_some_sentence(PERMISSIVE, key[1]) or _in_some_sentence(PRAISE, key[1])):
+            return ""
         sentences = _SENTENCE.split(key[1])
         for i, sentence in enumerate(sentences):
             anchors = self._memo.get(("anchors", sentence), self._anchors_for)
@@ -512,6 +547,19 @@ class FidelityDetector:
         if PRAISE.search(sentence) and not NOT_PRAISE.search(sentence):
             return self.profile.acts
         return ()
+
+
+def _in_some_sentence(pattern: Folded, text: str) -> bool:
+    """Whether ``pattern`` could match in a sentence of ``text``: False rules every sentence
+    out at the cost of one scan instead of one per sentence (BENCHMARKS.md, "The fidelity
+    map on distinct answers").
+
+    Exact for the phrase lists passed here: a sentence is a piece of the text with white
+    space (or the text's end) on both sides, and their only assertion is ``\\b``, which reads
+    white space and a string's end alike; so a match inside a sentence is a match of the whole
+    text at the same place. ``tests/test_fidelity_fast_path.py`` holds the lists to that.
+    """
+    return pattern.search(text) is not None
 
 
 class _Memo:

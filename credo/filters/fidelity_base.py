@@ -101,9 +101,17 @@ class Folded:
     pattern re-reads it there: the match returned is the one the original would return.
     Any other text goes to the original pattern. ``Folded.enabled = False`` turns the twin
     off (the old path; the tests compare the two).
+
+    Where google-re2 is installed (the ``ml`` extra), RE2 locates the twin's matches: a DFA
+    reads the text once whatever the size of the phrase list, 2-10x faster than ``re`` here
+    (BENCHMARKS.md, "The fidelity map on distinct answers"). Only where RE2 means what ``re``
+    means (:func:`_re2_twin`), and each match it reports is re-read by ``re`` at its start,
+    which must end where RE2's does; otherwise ``re`` decides. ``Folded.use_re2 = False``
+    turns it off.
     """
 
     enabled = True
+    use_re2 = True
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
@@ -124,44 +132,120 @@ class Folded:
         self._gate = (
             re.compile("|".join(re.escape(h) for h in self._heads)) if self._heads else None
         )
+        self._re2 = _re2_twin(self._twin) if self._twin is not None else None
 
-    def _lowered(self, text: str) -> str | None:
-        """The lowercased text when the fast twin may read it, else None."""
-        return (
-            text.lower() if self._twin is not None and Folded.enabled and text.isascii() else None
-        )
+    def _lowered(self, text: str) -> tuple[str, bytes] | None:
+        """The lowercased text (and its bytes, for RE2) when the fast twin may read it."""
+        return _lowercase(text) if self._twin is not None and Folded.enabled else None
 
     def _absent(self, low: str) -> bool:
         return self._gate is not None and self._gate.search(low) is None
 
+    def _fast(self) -> Any:
+        return self._re2 if Folded.use_re2 else None
+
     def search(self, text: str) -> re.Match[str] | None:
-        low = self._lowered(text)
-        if low is None:
+        lowered = self._lowered(text)
+        if lowered is None:
             return self.pattern.search(text)
-        if self._absent(low):
+        low, raw = lowered
+        if (fast := self._fast()) is not None:
+            located = fast.search(raw)
+            if located is None:
+                return None
+            found = self.pattern.match(text, located.start())
+            if found is not None and found.end() == located.end():
+                return found
+        elif self._absent(low):
             return None
         assert self._twin is not None
-        found = self._twin.search(low)
-        return None if found is None else self.pattern.match(text, found.start())
+        twin = self._twin.search(low)
+        return None if twin is None else self.pattern.match(text, twin.start())
+
+    def _spans(self, low: str, raw: bytes) -> list[tuple[int, int]]:
+        """Where the twin matches in the lowercased text, as ``finditer`` gives them."""
+        assert self._twin is not None
+        if (fast := self._fast()) is not None:
+            spans = [m.span() for m in fast.finditer(raw)]
+            if all((m := self._twin.match(low, a)) and m.end() == b for a, b in spans):
+                return spans
+        elif self._absent(low):
+            return []
+        return [m.span() for m in self._twin.finditer(low)]
 
     def findall(self, text: str) -> list[str]:
         """The matched strings, as the original pattern's ``findall`` gives them."""
-        low = self._lowered(text)
-        if low is None:
+        lowered = self._lowered(text)
+        if lowered is None:
             return self.pattern.findall(text)
-        if self._absent(low):
-            return []
-        assert self._twin is not None
-        return [text[m.start() : m.end()] for m in self._twin.finditer(low)]
+        return [text[a:b] for a, b in self._spans(*lowered)]
 
     def count(self, text: str) -> int:
-        low = self._lowered(text)
-        if low is None:
+        lowered = self._lowered(text)
+        if lowered is None:
             return len(self.pattern.findall(text))
-        if self._absent(low):
-            return 0
-        assert self._twin is not None
-        return len(self._twin.findall(low))
+        return len(self._spans(*lowered))
+
+
+@lru_cache(maxsize=64)
+def _lowercase(text: str) -> tuple[str, bytes] | None:
+    """The text lowercased, as str and as bytes (RE2 reads bytes: on ASCII the offsets are
+    the same), for the twins; None where they may not read it. Remembered: some forty phrase
+    lists read each answer in a row.
+
+    Real answers are often ASCII but for curly quotes and dashes ("don’t", "–"). Such a
+    character (:func:`_neutral`) is read as NUL: the phrase lists are ASCII, so no literal
+    of theirs matches either one; neither is a word character, a digit or white space, and
+    neither has another case; so ``.``, classes, ``\\w``, ``\\s`` and ``\\b`` treat the two
+    alike, and the matches stay where they were. Any other non-ASCII character (a letter, a
+    space of its own) leaves the text to the original pattern.
+    """
+    if not text.isascii():
+        others = {c for c in text if not c.isascii()}
+        if not all(map(_neutral, others)):
+            return None
+        text = text.translate(dict.fromkeys(map(ord, others), "\x00"))
+    low = text.lower()
+    return low, low.encode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _neutral(c: str) -> bool:
+    """A character no ASCII phrase list can tell from NUL: not a word character, a digit or
+    white space (re's ``\\w``, ``\\d``, ``\\s`` on str), and without another case."""
+    return not (c.isalnum() or c == "_" or c.isspace()) and c.lower() == c == c.upper()
+
+
+try:  # google-re2, optional (the ml extra): without it ``re`` reads every pattern
+    _RE2: Any = importlib.import_module("re2")
+except ImportError:
+    _RE2 = None
+
+# Flags RE2 is not told about: a pattern compiled with them stays with ``re``.
+_RE_ONLY_FLAGS = re.MULTILINE | re.DOTALL | re.VERBOSE | re.IGNORECASE
+
+
+def _re2_twin(twin: re.Pattern[str]) -> Any:
+    """The twin compiled by RE2, or None where RE2 may not mean what ``re`` means.
+
+    On ASCII text, for literals, classes, alternation, repeats, ``.``, ``\\w`` and ``\\b``,
+    RE2's leftmost-first matching is Perl's and so ``re``'s. Left to ``re``: what RE2 refuses
+    (lookarounds, backreferences), ``\\s`` (RE2's omits the vertical tab and ``\\x1c``-
+    ``\\x1f``, which ``re`` counts), flags RE2 would not see, and patterns that can match the
+    empty string (the two iterate past an empty match differently).
+    """
+    source = twin.pattern
+    if _RE2 is None or twin.flags & _RE_ONLY_FLAGS or "\\s" in source or "\\S" in source:
+        return None
+    try:
+        parser = importlib.import_module("re._parser")
+        if parser.parse(source, twin.flags).getwidth()[0] == 0:
+            return None
+        options = _RE2.Options()
+        options.log_errors = False  # a refused pattern is expected: it stays with re
+        return _RE2.compile(source.encode("ascii"), options)
+    except Exception:  # RE2 refuses it, or another Python's parser: re reads it
+        return None
 
 
 def _literal_heads(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
@@ -229,6 +313,16 @@ def prose(text: str) -> str:
     return _HEADINGS.sub(" ", text)
 
 
+@lru_cache(maxsize=1024)
+def all_words(text: str) -> tuple[str, ...]:
+    """Every word of the text, lowercased, stop words and all (``[a-z']+``): what the echo,
+    loop and persona rules and the learned layer's counts read, once per text while recent."""
+    return tuple(_ALL_WORDS.findall(text.lower()))
+
+
+_ALL_WORDS = re.compile(r"[a-z']+")
+
+
 def words(text: str) -> list[str]:
     return list(_words(text))
 
@@ -242,7 +336,7 @@ def stems(text: str) -> set[str]:
 # repeats its requests: each text is tokenised once while it is recent.
 @lru_cache(maxsize=8192)
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-") not in _STOP)
+    return tuple(s for w in _WORD.findall(text.lower()) if (s := w.strip("'-")) not in _STOP)
 
 
 @lru_cache(maxsize=8192)

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from credo.filters.fidelity_base import (
     Folded,
     Profile,
     Verdict,
+    all_words,
     folded,
     prose,
     stems,
@@ -234,6 +235,10 @@ class RuleSignals(Protocol):
 
     def names_in(self, text: str, names: Sequence[str]) -> list[str]: ...
 
+    def named(self, text: str) -> dict[str, list[str]]: ...
+
+    def distancing(self, text: str) -> str: ...
+
     def contradiction(self, text: str) -> str: ...
 
 
@@ -262,13 +267,14 @@ def features(
 ) -> list[float]:
     """One answer's feature row, in :data:`FEATURES` order (all relative to the detector's spec)."""
     verdict = verdict or detector.rule_verdict(response)
-    tokens = _WORDS.findall(response.lower())
+    tokens = all_words(response)
     n = len(tokens)
     scores = verdict.scores or detector.topic_scores(response)
     own = scores.get(detector.profile.name, 0.0)
     rival = max((s for k, s in scores.items() if k != detector.profile.name), default=0.0)
-    own_names = len(detector.names_in(response, detector.profile.names))
-    other_names = sum(bool(detector.names_in(response, p.names)) for p in detector.others.values())
+    named = detector.named(response)
+    own_names = len(named[detector.profile.name])
+    other_names = sum(bool(named[name]) for name in detector.others)
     glossary = _glossary(detector.profile.terms)
     glossary_hits = len({m.lower() for m in glossary.findall(response)}) if glossary else 0
     prompt_stems, said = stems(prompt), stems(response)  # said: the answer's content stems
@@ -279,7 +285,13 @@ def features(
     opening = response[:250]
     blaming = float(bool(OPENS_BLAMING.search(opening)))
     complying = float(bool(OPENS_COMPLYING.search(opening)) and not blaming)
-    asserted = sum(map(_asserts_blame, _SENTENCES.split(response)))
+    # One scan rules out most answers: a sentence is a piece of the answer between white
+    # space, and ASSERTED_BLAME asserts only word boundaries (as fidelity._in_some_sentence).
+    asserted = (
+        sum(map(_asserts_blame, _SENTENCES.split(response)))
+        if ASSERTED_BLAME.search(response)
+        else 0
+    )
     others = _rate(OTHERS, response, n)
     rebuttal = _rate(REBUTTAL, response, n)
     # Whether the answer objects before anything else: a blame or refusal in its first two
@@ -288,7 +300,7 @@ def features(
     objects_first = any(
         (ASSERTED_BLAME.search(s) or OPENS_BLAMING.search(s)) and not HEDGE.search(s) for s in head
     )
-    distancing = detector.attribution.search(response) or detector.arms_length.search(response)
+    distancing = detector.distancing(response)
     affirms = _affirms(prompt, response)
     authority = _rate(_authority(detector.profile.names), response, n)
     return [
@@ -400,7 +412,7 @@ def _repeated(tokens: Sequence[str]) -> float:
 def _echo(prompt: str, response: str) -> float:
     """Share of the answer's first sentence that is the request's words: an echo, not an answer."""
     first = _WORDS.findall(re.split(r"(?<=[.!?])\s", response.strip(), maxsplit=1)[0].lower())
-    asked = set(_WORDS.findall(prompt.lower()))
+    asked = set(all_words(prompt))
     return sum(w in asked for w in first) / len(first) if first else 0.0
 
 
@@ -418,9 +430,15 @@ class FidelityModel:
     threshold: float = THRESHOLD
 
     def probability(self, row: Sequence[float]) -> float:
-        x = (np.asarray(row, float) - np.asarray(self.mean)) / np.asarray(self.scale)
-        z = float(x @ np.asarray(self.coef)) + self.intercept
+        mean, scale, coef = self._arrays
+        x = (np.asarray(row, float) - mean) / scale
+        z = float(x @ coef) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, scale and coefficients as arrays, converted once, not once per answer."""
+        return np.asarray(self.mean), np.asarray(self.scale), np.asarray(self.coef)
 
     def to_json(self) -> dict[str, Any]:
         return {
