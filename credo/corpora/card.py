@@ -19,10 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.certificate import Certificate, find_certificate
+from credo.corpora.certificate import NOT_AUDITED, Certificate, find_certificate
 from credo.corpora.datacard import made_and_audited, scrub_paths
 from credo.corpora.io import CARD_FILE, read_manifest, records_path, write_text
-from credo.errors import ConfigError
+from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 
 CARD_TEMPLATE = Path(__file__).with_name("card.md.j2")
@@ -180,17 +180,22 @@ def build_card(
 def write_local_card(folder: Path) -> Path:
     """(Re)write ``folder/CARD.md`` from the folder's manifest and the audit of its current
     records (a documents corpus adds its section on the form)."""
-    source = records_path(folder)
-    folder = source.parent
+    try:
+        source: Path | None = records_path(folder)
+    except CorpusError:  # no records yet (a batch run still out): the card says so
+        source = None
+    folder = source.parent if source is not None else Path(folder)
     manifest = read_manifest(folder)
     counts = manifest.get("counts") or {}
     count = manifest.get("size", counts.get("records", counts.get("kept")))
     if not isinstance(count, int):
-        count = sum(1 for line in source.open("rb") if line.strip())
+        count = sum(1 for line in source.open("rb") if line.strip()) if source else 0
     data = front_matter(manifest, count, license=LOCAL_LICENSE, language="en")
-    card = build_card(
-        data, folder, manifest, find_certificate(folder), records_hash=file_hash(str(source))
-    )
+    if source is None:
+        cert, records_hash = Certificate(NOT_AUDITED, "", "", "no records yet"), "none yet"
+    else:
+        cert, records_hash = find_certificate(folder), file_hash(str(source))
+    card = build_card(data, folder, manifest, cert, records_hash=records_hash)
     text = str(card).rstrip() + "\n"
     if manifest.get("documents"):
         text += "\n" + _documents_section(manifest)
