@@ -84,3 +84,32 @@ def test_the_local_cards_load_snippet_runs_in_its_folder(corpus: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[0] == str(len((corpus / "records.jsonl").read_text().splitlines()))
+
+
+def test_a_format_export_in_its_own_folder_carries_the_card_and_states_the_override(
+    corpus: Path, tmp_path: Path
+) -> None:
+    from credo.corpora.exporting import ExportOptions, export_corpus
+    from credo.corpora.io import read_records, write_records
+    from credo.errors import CorpusError
+
+    records = list(read_records(corpus))  # one answer cut off: the truncation gate fails
+    cut = records[0]
+    records[0] = type(cut)(cut.id, cut.messages, {**cut.meta, "stop_reason": "length"})
+    write_records(records, corpus / "records.jsonl")
+    run_audit(corpus, corpus / "audit", options=CHECKS)
+    with pytest.raises(CorpusError, match="its audit failed"):
+        export_corpus(corpus, tmp_path / "x", options=ExportOptions(fmt="openai"))
+    assert not (tmp_path / "x").exists()
+    done = export_corpus(
+        corpus, tmp_path / "x", options=ExportOptions(fmt="openai", allow_failed_audit=True)
+    )
+    assert done.files["card"] == "CARD.md"
+    card = hub.DatasetCard.load(str(tmp_path / "x" / "CARD.md"))
+    assert "credo" in card.data.to_dict()["tags"]
+    assert "without a passing audit (failed: gates failed: truncation 1)" in card.text
+    assert "`--allow-failed-audit`" in card.text
+    # beside the corpus itself, the corpus' own card stays the card
+    before = (corpus / "CARD.md").read_text(encoding="utf-8")
+    export_corpus(corpus, options=ExportOptions(fmt="openai", allow_failed_audit=True))
+    assert (corpus / "CARD.md").read_text(encoding="utf-8") == before

@@ -21,7 +21,7 @@ from typing import Any
 
 from credo.corpora.certificate import NOT_AUDITED, Certificate, find_certificate
 from credo.corpora.datacard import made_and_audited, scrub_paths
-from credo.corpora.io import CARD_FILE, read_manifest, records_path, write_text
+from credo.corpora.io import CARD_FILE, MANIFEST_FILE, read_manifest, records_path, write_text
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 
@@ -201,6 +201,17 @@ def write_local_card(folder: Path) -> Path:
         text += "\n" + _documents_section(manifest)
     write_text(text, folder / CARD_FILE)
     return folder / CARD_FILE
+
+
+def write_export_card(corpus: Path, out: Path, cert: Certificate) -> Path:
+    """``out/CARD.md`` for a trainer-format export written to its own folder: the corpus'
+    card, with the certificate the export went out under (an override is stated)."""
+    manifest = read_manifest(corpus) if (corpus / MANIFEST_FILE).is_file() else {}
+    count = sum(1 for line in records_path(corpus).open("rb") if line.strip())
+    data = front_matter(manifest, count, license=LOCAL_LICENSE, language="en")
+    card = build_card(data, corpus, manifest, cert, records_hash=cert.records_hash)
+    write_text(str(card).rstrip() + "\n", out / CARD_FILE)
+    return out / CARD_FILE
 
 
 def _documents_section(manifest: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from credo.corpora.export_spec import ExportSpec
 from credo.corpora.hf_dataset_export import arrow_rows, hf_dataset, write_hf_dataset
+from credo.corpora.io import CARD_FILE
 from credo.corpora.prompt_completion_export import conversational_row
 from credo.corpora.text_export import message_record, text_row
 from credo.errors import ConfigError, CorpusError
@@ -143,7 +144,7 @@ def claim_export(source: Path, out: Path | None, overwrite: bool = False) -> Ite
         inputs=() if own else [source],
         overwrite=overwrite,
         replaceable=WORK_FILES if own else (),
-        owns=() if own else EXPORT_FILES,
+        owns=() if own else (*EXPORT_FILES, CARD_FILE),
         command="credo export",
     ) as folder:
         yield folder
