@@ -60,3 +60,35 @@ def test_the_audit_function_is_typed() -> None:
     assert list(signature.parameters) == ["path", "out", "options", "progress"]
     assert all(p.annotation is not inspect.Parameter.empty for p in signature.parameters.values())
     assert signature.return_annotation is not inspect.Parameter.empty
+
+
+# the CLI switches third-party output off (unless --verbose) before any command runs
+CONVERT_AS_THE_CLI_DOES = (
+    "from credo.cli.quiet import set_third_party_output; set_third_party_output(verbose=False); "
+    "from credo.embedded import smollm2_path; smollm2_path()"
+)
+
+
+@pytest.mark.slow
+def test_the_first_smollm2_conversion_says_one_line_and_no_library_bar(tmp_path: Path) -> None:
+    """A fresh model cache, as a command meets it: the ~30 s conversion announces itself in
+    one line, and none of transformers' bars (de-quantizing, loading weights, writing
+    shards) reach the screen."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    env = {**os.environ, "CREDO_MODEL_CACHE": str(tmp_path / "models"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", CONVERT_AS_THE_CLI_DOES],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("credo: converting the embedded SmolLM2")
+    assert (tmp_path / "models" / "smollm2-135m-instruct" / "config.json").is_file()
