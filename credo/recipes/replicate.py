@@ -332,13 +332,24 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     clean = generated.with_name(generated.name + ".clean")
     filtered = filter_corpus(generated, clean, options=options)
     removed = len(dropped_ids(filtered))
+    # a gate no filter can fix (fidelity judges whole sets) still fails on the kept records
+    left = (read_json(clean / "manifest.json", "rerun", error=ConfigError).get("audit") or {}).get(
+        "gate_failures_after_filter"
+    ) or {}
+    still = ", ".join(f"{k} ({v})" for k, v in left.items())
     return {
         "corpus": str(clean),
         "passed": False,
         "gate_failures": result.gate_failures,
         "removed": removed,
+        "still_failing": left,
         "report": str(report),
-        "note": f"gate failed ({failures}); filtered, {removed} records removed",
+        "note": f"gate failed ({failures}); filtered, {removed} records removed"
+        + (
+            f"; still failing: {still} - mixed anyway (--on-gate-fail filter), the cards say so"
+            if still
+            else ""
+        ),
     }
 
 
