@@ -54,6 +54,7 @@ def test_filter_keeps_clean_records_and_explains_every_removal(
     card = (out / "CARD.md").read_text()
     assert card.startswith("---\n")  # the card's YAML header (see test_local_card.py)
     assert "# Tiny corpus\n\nMade for a test." in card  # the source's own card, kept
+    assert "<summary>The source corpus' own card (before `credo filter`)</summary>" in card
     assert "**Filtered** with `credo filter`: 8 records in, 4 kept, 4 removed" in card
     assert "Audit of the source corpus, before `credo filter` removed" in card
     assert (out / "audit" / "report.html").is_file()
