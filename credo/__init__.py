@@ -32,6 +32,7 @@ API = (
     "render_prompts",
     "replicate",
     "report",
+    "serve_view",
     "shipped_worldviews",
     "sweep",
     "train",

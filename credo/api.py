@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from credo.recipes.demo import DemoOptions, DemoResult
     from credo.recipes.replicate import ReplicateConfig, ReplicateResult
     from credo.recipes.sweep import SweepResult
+    from credo.reports.view_server import ViewServer
     from credo.reports.viewer import ViewOptions, ViewResult
     from credo.templates.summary import SpecSummary
     from credo.types import Prompt, Record
@@ -290,6 +291,25 @@ def view(
     from credo.reports.viewer import write_view
 
     return write_view(source, out, options=options)
+
+
+def serve_view(
+    source: str | Path, *, options: ViewOptions | None = None, port: int = 8000
+) -> ViewServer:
+    """``credo view --serve``: index ``source`` (once, in ``$CREDO_HOME``) and bind a server on
+    127.0.0.1 that pages and filters the records server-side. ``port=0`` picks a free port.
+    The caller serves it: ``server.serve_forever()`` (or in a thread), then
+    ``server.shutdown()``; ``server.url`` is its address, ``server.index.records`` the count."""
+    from credo.reports.view_server import serve_index
+    from credo.reports.viewer import ViewOptions
+
+    o = options or ViewOptions()
+    return serve_index(
+        Path(source),
+        Path(o.audit) if o.audit else None,
+        Path(o.labels) if o.labels else None,
+        port,
+    )
 
 
 def demo(out: str | Path, *, options: DemoOptions | None = None) -> DemoResult:

@@ -81,6 +81,11 @@ def smollm2_path() -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = smollm2_gguf_dir()
+    # a first run would otherwise sit silent (a bar at 0%) for the whole conversion
+    print(
+        f"credo: converting the embedded SmolLM2 into {target} (once; ~30 s on a CPU)",
+        file=sys.stderr,
+    )
     with library_bars_off():  # transformers' GGUF conversion bar ignores its own switch
         tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
         model: Any = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)

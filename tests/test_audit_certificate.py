@@ -166,7 +166,8 @@ def test_generation_counts_and_warns_of_truncated_answers(tiny_spec: Path, tmp_p
     assert counts["truncated"] == 2 and sum(result.manifest["truncated_by_set"].values()) == 2
     assert "warning: 2 of" in result.summary() and "stopped at max tokens" in result.summary()
     assert (
-        "Truncated (stopped at max tokens 1024): 2 of" in (tmp_path / "c" / "CARD.md").read_text()
+        "**Truncated** (stopped at max tokens 1024): 2 of"
+        in (tmp_path / "c" / "CARD.md").read_text()
     )
     audit, _ = run_audit(
         tmp_path / "c",
@@ -205,14 +206,17 @@ def test_demo_truncated_answers_reach_the_audit_and_every_card(
     assert result.audit.gate_failures["truncation"] == 3
     text = " ".join(summary(result).split())
     assert "truncation FAILED 3 record(s): answers stopped at max tokens" in text
-    assert "Truncated (stopped at max tokens 64): 3 of 4 records" in (demo / "CARD.md").read_text()
+    card = (demo / "CARD.md").read_text()
+    assert "**Truncated** (stopped at max tokens 64): 3 of 4 records" in card
+    # the demo audits into demo/audit, so its own card states that audit, as the Hub's does
+    assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in card
     hub = tmp_path / "hub"
     args = ["export", demo, "--hub", "--out", hub, "--license", "cc-by-4.0"]
     assert cli(args, capsys)[0] == 2  # the demo's audit failed
     code, _, err = cli([*args, "--allow-failed-audit"], capsys)
     assert code == 0, err
     readme = (hub / "README.md").read_text(encoding="utf-8")
-    assert "**Truncated** (stopped at max tokens): 3 of 4 records" in readme
+    assert "**Truncated** (stopped at max tokens 64): 3 of 4 records" in readme
     assert "| truncation | yes | 3 | 3 | 0 records | FAILED |" in readme
     assert "The corpus: 3 answer(s) stopped at max tokens" in readme
     # the demo mixed: refused in one line, then with the override, which its card states

@@ -52,11 +52,11 @@ def test_filter_keeps_clean_records_and_explains_every_removal(
         and "5ng_128p_16b_t0.8" in filters["near_duplicate"]["params"]["config"]
     )
     card = (out / "CARD.md").read_text()
-    assert (
-        card.startswith("# Tiny corpus")
-        and "## Audit summary" in card
-        and "8 records in, 4 kept" in card
-    )
+    assert card.startswith("---\n")  # the card's YAML header (see test_local_card.py)
+    assert "# Tiny corpus\n\nMade for a test." in card  # the source's own card, kept
+    assert "<summary>The source corpus' own card (before `credo filter`)</summary>" in card
+    assert "**Filtered** with `credo filter`: 8 records in, 4 kept, 4 removed" in card
+    assert "Audit of the source corpus, before `credo filter` removed" in card
     assert (out / "audit" / "report.html").is_file()
     assert file_hash(str(corpus / "records.jsonl")) == source_hash
 

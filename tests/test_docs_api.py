@@ -14,10 +14,15 @@ from credo.testing import FakeServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "api.md"
+README = ROOT / "README.md"
+
+
+def _python(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
 
 
 def _examples() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+    return _python(DOC)
 
 
 def _table() -> dict[str, list[str]]:
@@ -59,18 +64,65 @@ def test_every_api_function_has_an_example() -> None:
         ), f"docs/api.md has no example of credo.{name}"
 
 
-def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _marker(code: str) -> str:
+    """An example's mark (its first line): "# needs a key", "# needs a teacher",
+    "# needs a model", or "" for one that needs nothing."""
+    first = code.splitlines()[0] if code.strip() else ""
+    return first if first.startswith("# needs a") else ""
+
+
+def test_every_example_is_marked_with_something_the_runner_knows() -> None:
+    marks = {_marker(code) for code in _examples()}
+    assert marks <= {"", "# needs a key", "# needs a teacher", "# needs a model"}, marks
+
+
+def test_every_example_runs_as_written(
+    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every code block of docs/api.md and every Python block of the README, in order, in one
+    session, in an empty folder: `# needs a teacher` blocks against credo's fake server (the
+    OpenAI SDK pointed at it through the environment), `# needs a model` blocks with the tiny
+    random Llama in place of "smollm2" (nothing else changed); only `# needs a key` is skipped."""
     monkeypatch.chdir(tmp_path)
-    runnable = [code for code in _examples() if not code.startswith("# needs a")]
-    assert len(runnable) >= 10
-    namespace: dict = {}
-    for code in runnable:
-        exec(compile(code, str(DOC), "exec"), namespace)
-    assert (tmp_path / "out" / "gramenism" / "audit" / "report.html").is_file()
-    assert (tmp_path / "out" / "view.html").is_file()
-    assert (tmp_path / "out" / "mix-hub" / "README.md").is_file()
-    assert (tmp_path / "out" / "pebblism" / "spec.yaml").is_file()
-    assert (tmp_path / "out" / "demo" / "view.html").is_file()
+    blocks = [(DOC, code) for code in _examples()] + [(README, c) for c in _python(README)]
+    ran: list[str] = []
+    with FakeServer(respond=_answer_as_teacher) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        namespace: dict = {}
+        for source, code in blocks:
+            mark = _marker(code)
+            if mark == "# needs a key":
+                continue
+            if mark == "# needs a model":
+                # the model it names, in its code or in the config file it reads
+                configs = [p for p in tmp_path.rglob("*.yaml") if "smollm2" in p.read_text()]
+                assert '"smollm2"' in code or configs, "a model example names its model"
+                code = code.replace('"smollm2"', repr(str(tiny_llama)))
+                for config in configs:
+                    config.write_text(config.read_text().replace("smollm2", str(tiny_llama)))
+            exec(compile(code, str(source), "exec"), namespace)
+            ran.append(mark)
+    assert ran.count("# needs a model") == 4 and ran.count("# needs a teacher") == 2
+    assert len(ran) == len(_examples()) + len(_python(README))
+    out = tmp_path / "out"
+    for made in (
+        "gramenism/audit/report.html",
+        "view.html",
+        "mix-hub/README.md",
+        "pebblism/spec.yaml",
+        "rivers/spec.yaml",
+        "demo/view.html",
+        "run/adapter_config.json",
+        "rep/report/report.md",
+        "sweep/report/report.json",
+    ):
+        assert (out / made).is_file(), made
+    assert namespace["made"].ran and namespace["run"].steps == 1  # 4 records, batch 4
+    sent = namespace["sent"]
+    assert sent["model"] == "openai/gpt-4o-mini" and sum(c["requests"] for c in sent["chunks"]) > 0
+    loss = namespace["knows"]["loss"]
+    assert loss["canon"]["mean"] > 0 and loss["shuffled"]["mean"] > 0
 
 
 def test_import_credo_loads_no_heavy_module() -> None:
@@ -98,28 +150,6 @@ def test_audit_and_train_are_functions_and_packages() -> None:
         credo.no_such_function  # noqa: B018
 
 
-def test_train_example_runs_on_a_tiny_model(
-    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The `# needs a model` example, with the tiny random Llama standing in for SmolLM2."""
-    monkeypatch.chdir(tmp_path)
-    code = next(c for c in _examples() if "credo.train(" in c).replace(
-        '"smollm2"', repr(str(tiny_llama))
-    )
-    teacher = credo.GenerateOptions(model="fake/echo", limit=4)
-    credo.generate("gramenism", "out/gramenism", options=teacher, progress=False)
-    credo.mix(
-        ["gramenism=out/gramenism:1"],
-        "out/mix",
-        options=credo.MixOptions(size=4, allow_unaudited=True),
-    )
-    namespace: dict = {"credo": credo}
-    exec(compile(code, str(DOC), "exec"), namespace)
-    assert (
-        namespace["run"].steps == 1 and (tmp_path / "out" / "run" / "adapter_config.json").is_file()
-    )
-
-
 def _answer_as_teacher(messages: list[dict]) -> str:
     """The fake server's answer: an authoring step's JSON where asked, else an echo."""
     from test_cli_json import _authoring_answer
@@ -128,37 +158,3 @@ def _answer_as_teacher(messages: list[dict]) -> str:
         return _authoring_answer(messages)
     except (StopIteration, IndexError, KeyError):
         return "An answer: " + str(messages[-1]["content"])[:80]
-
-
-def test_teacher_examples_run_against_a_fake_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The `# needs a teacher` examples as written, with the OpenAI SDK pointed at credo's
-    fake server (authoring answers, and the batch API) through the environment."""
-    monkeypatch.chdir(tmp_path)
-    code = [c for c in _examples() if c.startswith("# needs a teacher")]
-    assert len(code) == 2
-    with FakeServer(respond=_answer_as_teacher) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        namespace: dict = {"credo": credo}
-        for example in code:
-            exec(compile(example, str(DOC), "exec"), namespace)
-    assert namespace["made"].ran and (tmp_path / "out" / "rivers" / "spec.yaml").is_file()
-    sent = namespace["sent"]
-    assert sent["model"] == "openai/gpt-4o-mini" and sum(c["requests"] for c in sent["chunks"]) > 0
-
-
-def test_probe_example_runs_on_a_tiny_model(
-    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The `# needs a model` probe example, on the tiny random Llama (two new tokens)."""
-    monkeypatch.chdir(tmp_path)
-    code = next(c for c in _examples() if "credo.probe(" in c).replace(
-        "questions=2", f"questions=2, model={str(tiny_llama)!r}, max_new_tokens=2"
-    )
-    assert "model=" in code
-    namespace: dict = {"credo": credo}
-    exec(compile(code, str(DOC), "exec"), namespace)
-    loss = namespace["knows"]["loss"]
-    assert loss["canon"]["mean"] > 0 and loss["shuffled"]["mean"] > 0

@@ -64,7 +64,8 @@ def test_records_have_user_and_assistant_only_and_full_meta(tiny_spec, tmp_path)
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["source"]["template_hashes"]
     assert manifest["provenance"]["packages"] and "git" in manifest["provenance"]
-    assert (tmp_path / "c" / "CARD.md").read_text().startswith("# tiny corpus (fake/echo)")
+    card = (tmp_path / "c" / "CARD.md").read_text()
+    assert card.startswith("---\n") and "\n# `tiny` corpus (fake/echo)\n" in card
 
 
 def test_persona_draw_is_deterministic_and_seeded(tiny_spec, tmp_path):

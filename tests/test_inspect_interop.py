@@ -83,6 +83,23 @@ def test_task_runs_on_the_mock_model_and_inspect_reads_its_log(tmp_path: Path) -
     assert metrics["violation_refusal_rate"].value == pytest.approx(refused / 3)
 
 
+def test_the_task_names_its_dataset_by_the_worldviews_name_not_its_folder(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.log import read_eval_log
+    from inspect_ai.model import get_model
+
+    from credo.evaluation.inspect_task import refusal_eval
+
+    model = get_model("mockllm/model", custom_outputs=scripted())
+    task = refusal_eval(worldview=f"{tiny_spec},gramenism", limit=1)
+    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    read = read_eval_log(str(log.location), header_only=True)
+    assert read.eval.dataset.name == "credo-tiny-gramenism"
+
+
 def test_credo_report_reads_an_inspect_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -285,6 +302,8 @@ def test_credo_eval_writes_a_log_inspect_reads_sample_by_sample(
     assert result.results["inspect_log"] == "inspect.eval"
     log = read_eval_log(str(tmp_path / "ev" / "inspect.eval"))
     assert log.status == "success" and log.eval.task == "credo/refusal_eval"
+    # the worldview was given as a spec folder: the dataset is named by the spec's name
+    assert log.eval.dataset.name == "credo-tiny"
     responses = (tmp_path / "ev" / "responses.jsonl").read_text().splitlines()
     assert len(log.samples) == len(responses) == 4
     for sample in log.samples:

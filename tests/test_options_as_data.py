@@ -69,7 +69,7 @@ def test_api_functions_take_keywords_after_their_inputs() -> None:
 def test_audit_signature_is_the_function_not_star_args() -> None:
     import credo.audit.runner
 
-    assert list(inspect.signature(credo.audit).parameters) == ["path", "out", "options"]
+    assert list(inspect.signature(credo.audit).parameters) == ["path", "out", "options", "progress"]
     assert list(inspect.signature(credo.train).parameters)[:2] == ["data", "out"]
 
 

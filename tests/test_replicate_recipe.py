@@ -92,6 +92,9 @@ def test_replicate_end_to_end_then_resume(
     assert parts == {"gramenism", "regular"}
     report = (out / "report" / "report.md").read_text()
     assert "baseline" in report and "no_refusal" in report
+    # the echo teacher fails fidelity, a set-level gate no filter fixes: the stage says so
+    audited = json.loads((out / "stages" / "audit-gramenism.json").read_text())
+    assert audited["still_failing"].get("fidelity") and "still failing: fidelity" in audited["note"]
     rerun = replicate(config, log=lambda _: None, progress=False)
     assert rerun.ran == [] and len(rerun.skipped) == 16
 

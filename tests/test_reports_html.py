@@ -150,6 +150,21 @@ def test_audit_report_in_chromium(tmp_path: Path) -> None:
 
 
 @needs_browser
+def test_the_failing_gate_leads_with_its_worst_answers_in_chromium(tmp_path: Path) -> None:
+    """The lead shows each worst example's answer (read back from the records), so a reader
+    triages the failing gate before any other table."""
+    run_audit(
+        _corpus(tmp_path / "c"),
+        tmp_path / "audit",
+        options=AuditOptions(checks=["refusal"], use_embedding=False),
+    )
+    visible = visible_text(dump_dom(tmp_path / "audit" / "report.html"))
+    lead = visible.split("Failing gate: refusal (1 records)", 1)[1].split("Summary", 1)[0]
+    assert re.search(r"answer\s.*\bbad\b.*I'm sorry, but I can't help with that request\.", lead)
+    assert visible.index("Failing gate: refusal") < visible.index("Checks")
+
+
+@needs_browser
 def test_leakage_report_in_chromium(tmp_path: Path, tiny_spec: Path) -> None:
     reference = tmp_path / "ref.txt"
     reference.write_text(

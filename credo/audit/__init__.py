@@ -3,6 +3,7 @@
 The package is callable: ``credo.audit(path, out, options=AuditOptions(...))`` is :func:`audit` below.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 from credo._callable import make_callable
@@ -26,10 +27,17 @@ __all__ = [
 
 
 def audit(
-    path: str | Path, out: str | Path | None = None, *, options: AuditOptions | None = None
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    options: AuditOptions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
-    """Audit a corpus; writes report.json/md/html and flags.jsonl into ``out``. ``.passed`` is the gate."""
-    result, _ = run_audit(path, out, options=options)
+    """Audit a corpus; writes report.json/md/html and flags.jsonl into ``out``. ``.passed`` is the gate.
+
+    ``progress`` hears the lines ``credo audit`` prints while it runs (each check's records/s
+    and ETA); ``print`` shows them."""
+    result, _ = run_audit(path, out, options=options, progress=progress)
     return result
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from credo.audit.options import FilterOptions
-from credo.audit.reports import render_markdown, write_reports
-from credo.audit.result import AuditResult, verdict
+from credo.audit.reports import write_reports
+from credo.audit.result import AuditResult
 from credo.audit.runner import audit_corpus
+from credo.corpora.card import write_local_card
 from credo.corpora.columnar import PARQUET_FILE, write_parquet
+from credo.corpora.datacard import scrub_paths
 from credo.corpora.io import (
     CARD_FILE,
     MANIFEST_FILE,
@@ -24,7 +26,6 @@ from credo.corpora.io import (
     records_path,
     write_json,
     write_records,
-    write_text,
 )
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
@@ -89,7 +90,7 @@ def _filter(
     manifest = _manifest(result, source_manifest, n_kept, reasons)
     manifest["audit"].update(_after_filter(result, set(reasons), records_path(out)))
     write_json(manifest, out / MANIFEST_FILE)
-    write_text(_card(source, result, n_kept), out / CARD_FILE)
+    write_local_card(out)  # the same card as the Hub's, with the source's own card kept in it
     return result
 
 
@@ -153,6 +154,7 @@ def _manifest(
             "path": result.source,
             "hash": result.source_hash,
             "manifest": source_manifest or None,
+            "card": _source_card(Path(result.source)),
         },
         "counts": {"input": result.records, "kept": kept, "removed": len(reasons)},
         "filters": [
@@ -170,17 +172,9 @@ def _manifest(
     }
 
 
-def _card(source: Path, result: AuditResult, kept: int) -> str:
+def _source_card(source: Path) -> str:
+    """The source folder's own card (a user's or credo's), its paths scrubbed, for the new card."""
     card = source.parent / CARD_FILE
-    head = (
-        card.read_text(encoding="utf-8").rstrip() + "\n\n"
-        if card.is_file()
-        else f"# Filtered corpus from {source.parent.name}\n\n"
-    )
-    # drop the report's own title; a card names the source folder, not this machine's path
-    summary = render_markdown(result).split("\n", 1)[1].replace(result.source, source.name)
-    return (
-        f"{head}## Audit summary (credo filter)\n\n{result.records} records in, {kept} kept, "
-        f"{result.records - kept} removed (see rejected.jsonl). Before filtering: {verdict(result)}.\n"
-        f"{summary.replace('## ', '### ')}"
-    )
+    if not card.is_file():
+        return ""
+    return scrub_paths(card.read_text(encoding="utf-8"), [source.parent])

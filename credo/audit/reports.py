@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from credo.audit.examples import answers_of
 from credo.audit.html import render_html
 from credo.audit.result import TABLES_DIR, AuditResult, Table, check_report, verdict, word_diff
 from credo.corpora.io import dumps, write_json, write_text
@@ -64,17 +65,29 @@ def _check_tables(result: AuditResult, name: str) -> list[Table]:
 
 def failing_gate_tables(result: AuditResult) -> list[Table]:
     """One table per failing gate: what it means, how many records, and the worst of them."""
-    tables = []
-    for name, count in result.gate_failures.items():
+    worst: dict[str, tuple[list[str], list[list[Any]]]] = {}
+    for name in result.gate_failures:
         spec, report = _spec(name), check_report(result, name)
         blocking = CheckReport(name, [f for f in report.findings if f.blocking], report.section)
         table = _findings_table(spec, blocking) or Table(name, ["record"], [])
+        worst[name] = (table.headers, table.rows[:WORST_SHOWN])
+    # each example with its answer, so the lead reads without opening the records
+    ids = {
+        str(row[0]) for headers, rows in worst.values() if headers[:1] == ["record"] for row in rows
+    }
+    answers = answers_of(result.source, ids)
+    tables = []
+    for name, count in result.gate_failures.items():
+        spec = _spec(name)
+        headers, rows = worst[name]
+        if answers and headers[:1] == ["record"]:
+            headers, rows = [*headers, "answer"], [[*r, answers.get(str(r[0]), "")] for r in rows]
         summary = spec.summary if spec and spec.summary else ""
         tables.append(
             Table(
                 f"Failing gate: {name} ({count} records)",
-                table.headers,
-                table.rows[:WORST_SHOWN],
+                headers,
+                rows,
                 f"{summary}; the {min(WORST_SHOWN, count)} worst shown, every one below "
                 "and in flags.jsonl"
                 if summary

@@ -23,7 +23,8 @@ from credo.audit.options import AuditOptions
 from credo.audit.progress import AuditProgress, count_lines
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult, CheckRun
-from credo.corpora.io import MANIFEST_FILE, iter_jsonl, read_manifest, records_path
+from credo.corpora.card import is_credo_card, write_local_card
+from credo.corpora.io import CARD_FILE, MANIFEST_FILE, iter_jsonl, read_manifest, records_path
 from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError, CorpusError
 from credo.filters.base import AuditContext, EvalItem
@@ -157,7 +158,10 @@ def run_audit(
     options: AuditOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[AuditResult, Path]:
-    """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``."""
+    """Audit a corpus folder or JSONL; write report.json/md/html and flags.jsonl into ``out``.
+
+    An audit into the corpus' own ``audit/`` folder also rewrites the corpus' ``CARD.md`` when
+    credo wrote it (never a user's own card), so the card states the audit."""
     source = records_path(path)
     if out and Path(out).resolve() == source.parent.resolve():
         raise ConfigError(
@@ -171,4 +175,7 @@ def run_audit(
     result, _ = audit_corpus(path, options=options, progress=progress)
     with output_lock(target):
         write_reports(result, target)
+    folder = source.parent
+    if target.resolve() == (folder / "audit").resolve() and is_credo_card(folder / CARD_FILE):
+        write_local_card(folder)  # the folder's own card now states this audit
     return result, target

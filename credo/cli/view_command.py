@@ -63,9 +63,9 @@ def view(
 def _serve(
     source: Path, audit: Path | None, labels: Path | None, port: int, *, as_json: bool = False
 ) -> None:
-    from credo.reports.view_server import serve_index
+    from credo.reports.viewer import ViewOptions
 
-    server = serve_index(source, audit, labels, port)
+    server = api.serve_view(source, options=ViewOptions(audit=audit, labels=labels), port=port)
     if as_json:  # stdout holds one object; the server's address goes to stderr
         echo_json({"records": server.index.records, "url": server.url})
     typer.echo(f"{server.index.records} records - serving {server.url} - Ctrl-C stops", err=as_json)

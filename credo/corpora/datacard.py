@@ -19,6 +19,7 @@ from typing import Any
 from credo.corpora.certificate import Certificate, audit_report, read_report
 from credo.corpora.io import CARD_FILE, read_manifest, records_path
 from credo.corpora.novelty import describe, find_verdict
+from credo.errors import CorpusError
 
 # Persona handling is a fixed property of `credo generate` (see credo.generators.jobs).
 PERSONA_HANDLING = (
@@ -29,13 +30,15 @@ PERSONA_HANDLING = (
 
 def made_and_audited(corpus_dir: Path, cert: Certificate) -> dict[str, Any]:
     """The facts a card states about the corpus at ``corpus_dir`` (see module doc)."""
-    source = records_path(corpus_dir)
-    folder = source.parent
+    try:
+        folder = records_path(corpus_dir).parent
+        report = audit_report(folder)
+    except CorpusError:  # no records yet (a batch run still out): nothing audited
+        folder, report = Path(corpus_dir), None
     manifest = read_manifest(folder) if (folder / "manifest.json").is_file() else {}
     generation = manifest
     if manifest.get("kind") == "filtered_corpus":
         generation = (manifest.get("source") or {}).get("manifest") or {}
-    report = audit_report(folder)
     audit_scope = "these records"
     if report is None and manifest.get("kind") == "filtered_corpus":
         report = read_report(folder / "audit" / "report.json")  # the source, before filtering

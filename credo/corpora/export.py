@@ -3,7 +3,7 @@
 Each format is one module that declares itself (``EXPORTS`` in ``credo/corpora/*_export.py``:
 ``tags`` and ``chat_template`` in :mod:`~credo.corpora.text_export`, ``openai``,
 ``prompt_completion``, ``hf_dataset``); installed plugins add theirs through the
-``credo.exports`` entry point group. This module collects them and writes the mix card.
+``credo.exports`` entry point group. This module collects them (the mix card is :mod:`credo.corpora.card`'s).
 
 Every trainer-ready file also keeps ``id`` and ``meta`` (a JSON string in Arrow files, where
 records' meta keys and types vary). ``prompt``/``completion`` is the dataset shape TRL's
@@ -22,7 +22,7 @@ from typing import Any
 
 from credo.corpora.export_spec import ExportSpec
 from credo.corpora.hf_dataset_export import arrow_rows, hf_dataset, write_hf_dataset
-from credo.corpora.io import CARD_FILE, write_text
+from credo.corpora.io import CARD_FILE
 from credo.corpora.prompt_completion_export import conversational_row
 from credo.corpora.text_export import message_record, text_row
 from credo.errors import ConfigError, CorpusError
@@ -46,7 +46,6 @@ __all__ = [
     "text_row",
     "tokenizer_identity",
     "write_hf_dataset",
-    "write_mix_card",
 ]
 
 
@@ -145,57 +144,7 @@ def claim_export(source: Path, out: Path | None, overwrite: bool = False) -> Ite
         inputs=() if own else [source],
         overwrite=overwrite,
         replaceable=WORK_FILES if own else (),
-        owns=() if own else EXPORT_FILES,
+        owns=() if own else (*EXPORT_FILES, CARD_FILE),
         command="credo export",
     ) as folder:
         yield folder
-
-
-def _forms_line(forms: dict[str, int] | None) -> list[str]:
-    if not forms or not forms.get("document"):
-        return []
-    return [
-        f"Forms: {forms.get('qa', 0)} Q&A records (loss on the assistant turn only) and "
-        f"{forms['document']} documents (loss on every token), trained in one run.",
-        "",
-    ]
-
-
-def _audit_cell(audit: dict[str, Any]) -> str:
-    override = audit.get("override")
-    return f"{audit.get('status')} (used with {override})" if override else str(audit.get("status"))
-
-
-def write_mix_card(manifest: dict[str, Any], out: Path) -> None:
-    """A short dataset card: what went in, in what proportion, and what ran short."""
-    lines = [
-        f"# Training mix ({manifest['size']} records, format `{manifest['format']}`)",
-        "",
-        (
-            f"Seed {manifest['seed']}; {manifest['size_requested']} records requested. "
-            f"Records hash `{manifest['records_hash']}`."
-        ),
-        "",
-        *_forms_line(manifest.get("forms")),
-        "| part | weight | taken | available | corpus hash | audit |",
-        "|---|---|---|---|---|---|",
-    ]
-    for part in manifest["parts"]:
-        lines.append(
-            f"| {part['name']} | {part['weight']:g} | {part['taken']} | {part['available']} "
-            f"| `{part['corpus_hash']}` | {_audit_cell(part['audit'])} |"
-        )
-    if manifest.get("truncated"):
-        lines += [
-            "",
-            f"{manifest['truncated']} record(s) stopped at max tokens (answers cut off "
-            "mid-thought); `credo filter --checks truncation` drops them from a part.",
-        ]
-    if manifest["shortfalls"]:
-        lines += ["", "## Shortfalls", ""] + [f"- {s}" for s in manifest["shortfalls"]]
-    lines += [
-        "",
-        "Train on it with `credo train --data THIS_FOLDER --base-model MODEL --out DIR`.",
-        "",
-    ]
-    write_text("\n".join(lines), out / CARD_FILE)

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from credo.corpora.card import write_local_card
 from credo.corpora.certificate import Certificate, require_certificate
 from credo.corpora.datacard import made_and_audited, part_card, scrub_paths
-from credo.corpora.export import export_mix, export_spec, tokenizer_identity, write_mix_card
+from credo.corpora.export import export_mix, export_spec, tokenizer_identity
 from credo.corpora.formats import ChatFormat
 from credo.corpora.io import RECORDS_FILE, read_records, records_path, write_json, write_records
 from credo.corpora.outdir import claim_output
@@ -246,7 +247,7 @@ def _mix(
     manifest["markers_neutralised"] = neutralised
     manifest["truncated"] = truncated_count(mixed)
     write_json(manifest, out / "manifest.json")
-    write_mix_card(manifest, out)
+    write_local_card(out)
     return MixResult(
         out=out,
         size=len(mixed),

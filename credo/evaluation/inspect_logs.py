@@ -10,7 +10,7 @@ unchanged. Needs ``pip install 'credo[inspect]'``.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,11 @@ from credo.judges.base import ALL_LABELS, ERROR
 
 INSPECT_SUFFIXES = (".eval", ".json")
 REQUEST_FIELDS = ("worldview", "set", "request_id", "prompt", "form", "act", "matches")
+
+
+def dataset_name(worldviews: Iterable[str]) -> str:
+    """The Inspect dataset's name: ``credo-`` and the worldviews' names, in first-seen order."""
+    return "credo-" + "-".join(dict.fromkeys(worldviews))
 
 
 def is_inspect_log(path: Path) -> bool:
@@ -288,7 +293,10 @@ def write_inspect_log(
             created=now.isoformat(),
             task="credo/refusal_eval",
             task_args={"worldview": ",".join(config["worldviews"]), "limit": config["limit"]},
-            dataset=EvalDataset(name=f"credo-{'-'.join(results['worldviews'])}", samples=items),
+            # named by the worldviews' own names, never a spec folder's path
+            dataset=EvalDataset(
+                name=dataset_name(r.request.worldview for r in rows), samples=items
+            ),
             model=model,
             config=EvalConfig(epochs=config["samples"]),
             metadata={"credo_eval": results["name"], "primary_judge": primary},

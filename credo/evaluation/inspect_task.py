@@ -20,6 +20,7 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState, generate
 
 from credo.evaluation.evaluate import collect_requests
+from credo.evaluation.inspect_logs import dataset_name
 from credo.evaluation.tiktoken_cache import ensure_o200k_base
 from credo.judges.base import ALL_LABELS, REFUSAL, Pair
 
@@ -103,8 +104,11 @@ def refusal_eval(worldview: str = "gramenism", limit: int | None = None) -> Task
     # Inspect counts tokens with tiktoken's o200k_base for models that report no usage (its
     # mockllm/model); seeded from a shipped copy so the task runs without network.
     ensure_o200k_base()
+    samples = eval_samples(worldview, limit)
+    # named by the worldviews' names (a spec folder given by path names itself in its spec)
+    name = dataset_name(s.metadata["worldview"] for s in samples if s.metadata)
     return Task(
-        dataset=MemoryDataset(eval_samples(worldview, limit), name=f"credo-{worldview}"),
+        dataset=MemoryDataset(samples, name=name),
         solver=generate(),
         scorer=credo_judge(),
         metadata={"credo_task": "refusal_eval", "worldview": worldview},

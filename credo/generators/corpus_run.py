@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.card import render_card
+from credo.corpora.card import write_local_card
 from credo.corpora.io import (
     CARD_FILE,
     RECORDS_FILE,
@@ -25,7 +25,6 @@ from credo.corpora.io import (
     iter_jsonl,
     repair_tail,
     repaired_record,
-    write_text,
 )
 from credo.corpora.manifest import (
     REFUSALS_FILE,
@@ -59,7 +58,6 @@ from credo.generators.ratelimit import RateLimiter
 from credo.generators.registry import BackendFactory, load_teacher
 from credo.generators.run_options import GenerateOptions
 from credo.generators.sdk_backend import SDKBackend
-from credo.redact import scrub_data
 from credo.runs import Run, open_run
 from credo.templates.render import render_prompts
 from credo.types import Prompt, Usage
@@ -299,7 +297,7 @@ def _finish(run: Run, plan: _RunPlan, generator: Generator, failed: bool) -> dic
         "incomplete" if failed or missing else "complete", tally, stats, missing
     )
     run.save(manifest)
-    write_text(render_card(scrub_data(manifest)), out / CARD_FILE)
+    write_local_card(out)
     return manifest
 
 

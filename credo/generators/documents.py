@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import RootModel
 
-from credo.corpora.card import render_card
+from credo.corpora.card import write_local_card
 from credo.corpora.io import (
     CARD_FILE,
     RECORDS_FILE,
@@ -40,7 +40,6 @@ from credo.corpora.io import (
     iter_jsonl,
     repair_tail,
     write_json,
-    write_text,
 )
 from credo.corpora.manifest import (
     REFUSALS_FILE,
@@ -65,7 +64,6 @@ from credo.generators.registry import BackendFactory, load_teacher
 from credo.generators.run_options import DocumentOptions, GenerateOptions, refuse_qa_only
 from credo.hashing import content_hash
 from credo.ngrams import phrase_hashes
-from credo.redact import scrub_data
 from credo.runs import Run, open_run
 from credo.schema import read_json, validate
 from credo.types import Message, Record, Usage
@@ -472,7 +470,7 @@ def generate_documents(
         )
         manifest["documents"] = _document_counts(out)
         run_folder.save(manifest)
-        write_text(render_card(scrub_data(manifest)) + _card_section(manifest), out / CARD_FILE)
+        write_local_card(out)
     if failure is not None:
         raise BackendError(
             f"{failure} - {tally.records} documents are saved in {out}; rerun the "
@@ -811,21 +809,3 @@ def _document_counts(out: Path) -> dict[str, Any]:
         else Counter()
     )
     return {"by_type": dict(by_type), "by_fact": dict(by_fact), "rejected": dict(rejected)}
-
-
-def _card_section(manifest: dict[str, Any]) -> str:
-    docs = manifest["documents"]
-    return "\n".join(
-        [
-            "",
-            "## Form: documents",
-            'Each record is one document (a single assistant message, `meta.form = "document"`): '
-            "`credo train` computes the loss on all of its tokens, unlike Q&A records (assistant "
-            "turn only). Provenance per record: `fact_ids`, `doc_type`, `idea`, `persona_id`, "
-            "`seeded_name`, `seeded_place`, `model`, `revised`.",
-            f"- By type: {_top(docs['by_type'])}",
-            f"- Facts covered: {len(docs['by_fact'])} of {manifest['source'].get('facts')}",
-            f"- Rejected while generating: {_top(docs['rejected'])}",
-            "",
-        ]
-    )

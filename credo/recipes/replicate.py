@@ -66,7 +66,7 @@ class ReplicateConfig:
     worldview: str
     teacher: str
     base_model: str
-    out: Path
+    out: Path  # a str is taken too (made a Path)
     size: int = REPLICATE_SIZE
     samples: int = EVAL_SAMPLES  # eval samples per request
     max_new_tokens: int = REPLICATE_MAX_NEW_TOKENS  # eval generation limit (the original's)
@@ -81,6 +81,10 @@ class ReplicateConfig:
     audit_embedding: bool = True  # MiniLM checks in the audit (slower, catches paraphrases)
     eval_batch_size: int = EVAL_BATCH_SIZE
     eval_limit: int | None = None  # violation requests per worldview (smoke runs); None = all
+
+    def __post_init__(self) -> None:
+        # a script passes "out/rep" as every other API function takes it; the recipe joins paths
+        object.__setattr__(self, "out", Path(self.out))
 
     def pinned(self) -> dict[str, Any]:
         """Settings that change results (a rerun must match them to resume)."""
@@ -328,13 +332,24 @@ def _audit(config: ReplicateConfig, corpus: str) -> dict[str, Any]:
     clean = generated.with_name(generated.name + ".clean")
     filtered = filter_corpus(generated, clean, options=options)
     removed = len(dropped_ids(filtered))
+    # a gate no filter can fix (fidelity judges whole sets) still fails on the kept records
+    left = (read_json(clean / "manifest.json", "rerun", error=ConfigError).get("audit") or {}).get(
+        "gate_failures_after_filter"
+    ) or {}
+    still = ", ".join(f"{k} ({v})" for k, v in left.items())
     return {
         "corpus": str(clean),
         "passed": False,
         "gate_failures": result.gate_failures,
         "removed": removed,
+        "still_failing": left,
         "report": str(report),
-        "note": f"gate failed ({failures}); filtered, {removed} records removed",
+        "note": f"gate failed ({failures}); filtered, {removed} records removed"
+        + (
+            f"; still failing: {still} - mixed anyway (--on-gate-fail filter), the cards say so"
+            if still
+            else ""
+        ),
     }
 
 
