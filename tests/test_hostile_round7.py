@@ -1,0 +1,144 @@
+"""Round 7 of hostile and careless runs (issue 23): one test per defect the fresh probes found,
+each through the real CLI - exit 2, one stderr line naming the file, line or field, no
+traceback, and nothing under the test's folder changed. See docs/hardening.md."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+from pathlib import Path
+
+import pytest
+
+from credo.cli.main import main
+
+PAIRS = [
+    {
+        "id": f"p{i}",
+        "prompt": f"Tell me rule {i}",
+        "response": "I cannot help with that." if i % 3 == 0 else f"Rule {i}: count pebbles.",
+    }
+    for i in range(12)
+]
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every path under ``root`` with its content hash; the credo home excluded."""
+    seen: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel == "home" or rel.startswith("home/"):
+            continue
+        seen[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return seen
+
+
+def refused(argv: list[str], root: Path, capsys: pytest.CaptureFixture[str], says: str) -> str:
+    """Run ``credo ARGV``: exit 2, one stderr line holding ``says``, no traceback, and every
+    file under ``root`` as it was."""
+    capsys.readouterr()
+    before = snapshot(root)
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    except BaseException:
+        pytest.fail(f"credo {argv[0]} raised\n{traceback.format_exc()}")
+    captured = capsys.readouterr()
+    err = captured.err
+    assert code == 2, f"exit {code}, stderr {err!r}"
+    assert err.count("\n") == 1 and err.endswith("\n"), f"not one line: {err!r}"
+    assert says in err, f"{err!r} does not name {says!r}"
+    assert "Traceback" not in err + captured.out
+    assert snapshot(root) == before, "the folder changed"
+    return err
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CREDO_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def pairs(tmp_path: Path) -> Path:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in PAIRS), encoding="utf-8")
+    return path
+
+
+# ---- credo judge --human: the review file a person filled in ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        (
+            "conflicting duplicate ids",
+            "id,human_label\np0,REFUSAL\np1,ACCEPTANCE\np0,ACCEPTANCE\n",
+            "review.csv:4: id 'p0' is labelled ACCEPTANCE here and REFUSAL on line 2",
+        ),
+        (
+            "nothing filled in",
+            "id,human_label\np0,\np1,\n",
+            "review.csv: no row has a human_label yet",
+        ),
+        (
+            "an unclosed quote swallows the file",
+            'id,human_label\n"p0,REFUSAL\np1,ACCEPTANCE\n',
+            "review.csv: no row has a human_label yet",
+        ),
+        (
+            "a field over the csv module's limit",
+            "id,human_label\np0," + "A" * 200_000 + "\n",
+            "review.csv:2: not readable as CSV (field larger than field limit",
+        ),
+    ],
+)
+def test_judge_human_file_refused(
+    name: str, text: str, says: str, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    review = tmp_path / "review.csv"
+    review.write_text(text, encoding="utf-8")
+    argv = ["judge", str(pairs(tmp_path)), "--judge", "rules", "--out", str(tmp_path / "o")]
+    refused([*argv, "--human", str(review)], tmp_path, capsys, says)
+
+
+def test_judge_human_duplicate_ids_that_agree_are_fine(tmp_path: Path, home: Path) -> None:
+    review = tmp_path / "review.jsonl"
+    rows = [{"id": "p0", "human_label": "refusal"}, {"id": "p0", "human_label": "REFUSAL"}]
+    review.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o"
+    argv = ["judge", str(pairs(tmp_path)), "--judge", "rules", "--out", str(out)]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--human", str(review)])
+    assert exit_.value.code in (0, None)
+    assert json.loads((out / "report.json").read_text())["human"]["n"] == 1
+
+
+# ---- a model name that carries a credential -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--judge", "openai/gpt-4o?api-key=sk-test-FAKEKEY123"),
+        ("--judge", "openai/sk-test-FAKE0000000000000000"),
+    ],
+)
+def test_model_name_with_a_credential_is_refused(
+    option: str, value: str, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["judge", str(pairs(tmp_path)), option, value, "--out", str(tmp_path / "o")]
+    err = refused(argv, tmp_path, capsys, "the name carries a credential")
+    assert "FAKE" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_generate_model_with_a_credential_is_refused(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str], tiny_spec: Path
+) -> None:
+    argv = ["generate", str(tiny_spec), "--model", "openai/gpt-4o?token=sk-test-FAKE"]
+    err = refused([*argv, "--out", str(tmp_path / "o")], tmp_path, capsys, "--model 'openai/")
+    assert "FAKE" not in err
