@@ -142,3 +142,55 @@ def test_generate_model_with_a_credential_is_refused(
     argv = ["generate", str(tiny_spec), "--model", "openai/gpt-4o?token=sk-test-FAKE"]
     err = refused([*argv, "--out", str(tmp_path / "o")], tmp_path, capsys, "--model 'openai/")
     assert "FAKE" not in err
+
+
+# ---- credo report on an Inspect log whose request metadata is damaged ------------------------
+
+
+@pytest.fixture(scope="module")
+def inspect_log_json(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A real log of credo's eval (fake teacher) as Inspect's JSON log format."""
+    pytest.importorskip("inspect_ai")
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    tmp = tmp_path_factory.mktemp("inspect")
+    tiny = Path(__file__).parent / "fixtures" / "tiny"
+    argv = ["eval", "--model", "fake/echo", "--worldview", str(tiny), "--samples", "1"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CREDO_HOME", str(tmp / "home"))
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--limit", "1", "--out", str(tmp / "ev")])
+    assert exit_.value.code in (0, None)
+    write_eval_log(read_eval_log(str(tmp / "ev" / "inspect.eval")), str(tmp / "log.json"))
+    return json.loads((tmp / "log.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("request_id", {"a": 1}, "metadata.request_id: input should be a valid string"),
+        ("worldview", ["a"], "metadata.worldview: input should be a valid string"),
+        ("set", 5, "metadata.set 5 is unknown - use 'violation' or 'control'"),
+        ("set", "neither", "metadata.set 'neither' is unknown"),
+        ("prompt", None, "metadata.prompt: input should be a valid string (got null)"),
+        ("epoch", 0, "epoch 0 - Inspect counts epochs from 1"),
+    ],
+)
+def test_report_on_a_damaged_inspect_log(
+    key: str,
+    value: object,
+    says: str,
+    inspect_log_json: dict,
+    tmp_path: Path,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = json.loads(json.dumps(inspect_log_json))
+    sample = log["samples"][0]
+    if key == "epoch":
+        sample["epoch"] = value
+    else:
+        sample["metadata"][key] = value
+    path = tmp_path / "log.json"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    refused(["report", str(path), "--out", str(tmp_path / "rep")], tmp_path, capsys, says)
