@@ -194,3 +194,78 @@ def test_report_on_a_damaged_inspect_log(
     path = tmp_path / "log.json"
     path.write_text(json.dumps(log), encoding="utf-8")
     refused(["report", str(path), "--out", str(tmp_path / "rep")], tmp_path, capsys, says)
+
+
+# ---- the audit certificate: hand-edited or forged audit records ----------------------------
+
+
+def corpus(folder: Path, n: int = 4) -> Path:
+    folder.mkdir(parents=True)
+    rows = [
+        {
+            "id": f"r{i}",
+            "messages": [
+                {"role": "user", "content": f"What is pebble rule {i}?"},
+                {"role": "assistant", "content": f"Rule {i}: count {i} pebbles at dusk."},
+            ],
+        }
+        for i in range(n)
+    ]
+    (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def _records_hash(folder: Path) -> str:
+    from credo.hashing import file_hash
+
+    return file_hash(str(folder / "records.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("where", "facts", "says"),
+    [
+        (
+            "audit",
+            {"passed": "false"},
+            "audit/report.json: passed: input should be a valid boolean",
+        ),
+        ("audit", {"passed": False, "gate_failures": [1]}, "report.json: gate_failures:"),
+        ("audit", {"passed": False, "gate_failures": "abc"}, "report.json: gate_failures:"),
+        (
+            "filtered",
+            {"passed_after_filter": "yes"},
+            "manifest.json: audit.passed_after_filter: input should be a valid boolean",
+        ),
+        ("mix", {"parts": [{"name": "a", "audit": "passed"}]}, "manifest.json: parts[0].audit"),
+        ("mix", {"parts": []}, "its manifest names no parts"),
+    ],
+)
+@pytest.mark.parametrize("command", ["mix", "export"])
+def test_a_forged_or_damaged_audit_record_certifies_nothing(
+    where: str,
+    facts: dict,
+    says: str,
+    command: str,
+    tmp_path: Path,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = corpus(tmp_path / "c")
+    current = _records_hash(folder)
+    if where == "audit":
+        (folder / "audit").mkdir()
+        report = {"source_hash": current, **facts}
+        (folder / "audit" / "report.json").write_text(json.dumps(report))
+    elif where == "filtered":
+        manifest = {"kind": "filtered_corpus", "audit": {"records_hash": current, **facts}}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        manifest = {"kind": "mix", "records_hash": current, **facts}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    out = str(tmp_path / "out")
+    argv = (
+        ["mix", "--part", f"a={folder}:1", "--size", "2", "--out", out]
+        if command == "mix"
+        else ["export", str(folder), "--format", "openai", "--out", out]
+    )
+    refused(argv, tmp_path, capsys, says)
