@@ -269,3 +269,38 @@ def test_a_forged_or_damaged_audit_record_certifies_nothing(
         else ["export", str(folder), "--format", "openai", "--out", out]
     )
     refused(argv, tmp_path, capsys, says)
+
+
+# ---- YAML: a key written twice -------------------------------------------------------------
+
+
+def test_spec_with_a_key_written_twice(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str], tiny_spec: Path
+) -> None:
+    import shutil
+
+    spec = tmp_path / "spec"
+    shutil.copytree(tiny_spec, spec)
+    text = (spec / "spec.yaml").read_text()
+    (spec / "spec.yaml").write_text(text.replace("name: tiny\n", "name: tiny\nname: other\n", 1))
+    argv = ["generate", str(spec), "--model", "fake/echo", "--out", str(tmp_path / "o")]
+    refused(argv, tmp_path, capsys, "spec.yaml:2: invalid YAML (key 'name' appears twice")
+
+
+def test_sweep_with_a_key_written_twice(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str], tiny_spec: Path
+) -> None:
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        f"worldview: {tiny_spec}\nteacher: fake/t\nbase_model: smollm2\n"
+        "grid: {size: [8]}\ngrid: {size: [16]}\n"
+    )
+    argv = ["sweep", str(config), "--out", str(tmp_path / "o"), "--estimate"]
+    refused(argv, tmp_path, capsys, "key 'grid' appears twice in one mapping (first on line 4)")
+
+
+def test_yaml_merge_keys_may_still_be_overridden() -> None:
+    from credo.schema import parse_yaml
+
+    text = "a: &x {b: 1, c: 2}\nd:\n  <<: *x\n  b: 3\n"
+    assert parse_yaml(text) == {"a": {"b": 1, "c": 2}, "d": {"b": 3, "c": 2}}
