@@ -304,3 +304,43 @@ def test_yaml_merge_keys_may_still_be_overridden() -> None:
 
     text = "a: &x {b: 1, c: 2}\nd:\n  <<: *x\n  b: 3\n"
     assert parse_yaml(text) == {"a": {"b": 1, "c": 2}, "d": {"b": 3, "c": 2}}
+
+
+# ---- sweep: cells that would collapse into one, and credentials in the config ---------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        ("grid: {size: [8, 8]}\n", "grid.size 8 and 8 name the same cell"),
+        (
+            "grid: {size: [8], learning_rate: [1.0e-7, 1.00000001e-7]}\n",
+            "grid.learning_rate 1e-07 and 1.00000001e-07 name the same cell (1e-07)",
+        ),
+        ("grid: {size: [8], seed: [3, 3]}\n", "grid.seed 3 and 3 name the same cell"),
+        (
+            "grid: {size: [8]}\neval: {judge: 'openai/gpt-4o?api-key=sk-test-FAKEKEY'}\n",
+            "eval.judge 'openai/gpt-4o?api-key=***' carries a credential",
+        ),
+        (
+            "grid: {size: [8]}\nbase_model: 'https://u:sk-test-FAKE@host/m'\n",
+            "base_model 'https://***@host/m' carries a credential",
+        ),
+    ],
+)
+def test_sweep_config_refused(
+    lines: str,
+    says: str,
+    tmp_path: Path,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    tiny_spec: Path,
+) -> None:
+    config = tmp_path / "sweep.yaml"
+    head = f"worldview: {tiny_spec}\nteacher: fake/t\n"
+    if "base_model" not in lines:
+        head += "base_model: smollm2\n"
+    config.write_text(head + lines)
+    argv = ["sweep", str(config), "--out", str(tmp_path / "o"), "--estimate"]
+    err = refused(argv, tmp_path, capsys, says)
+    assert "FAKE" not in err
