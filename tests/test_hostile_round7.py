@@ -344,3 +344,74 @@ def test_sweep_config_refused(
     argv = ["sweep", str(config), "--out", str(tmp_path / "o"), "--estimate"]
     err = refused(argv, tmp_path, capsys, says)
     assert "FAKE" not in err
+
+
+# ---- credo view --serve: raw requests a browser would not send, an attacker might ----------
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.fixture
+def server(tmp_path: Path, home: Path):  # type: ignore[no-untyped-def]
+    from credo.reports.view_server import serve_index_in_thread
+
+    served = serve_index_in_thread(corpus(tmp_path / "c"))
+    yield served
+    served.shutdown()
+    served.server_close()
+
+
+def test_view_serve_two_host_headers(server) -> None:  # type: ignore[no-untyped-def]
+    ours = f"127.0.0.1:{server.port}"
+    for hosts in ((ours, "evil.example"), ("evil.example", ours)):
+        head = "".join(f"Host: {h}\r\n" for h in hosts)
+        reply = _raw(server.port, f"GET / HTTP/1.0\r\n{head}\r\n".encode())
+        assert reply.startswith(b"HTTP/1.0 400"), reply[:80]
+
+
+def test_view_serve_absolute_target_of_another_host(server) -> None:  # type: ignore[no-untyped-def]
+    ours = f"127.0.0.1:{server.port}"
+    reply = _raw(server.port, f"GET http://evil.example/ HTTP/1.0\r\nHost: {ours}\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.0 400"), reply[:80]
+    reply = _raw(server.port, f"GET http://{ours}/ HTTP/1.0\r\nHost: {ours}\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.0 200"), reply[:80]
+
+
+def test_view_serve_too_many_query_fields_is_a_400(
+    server, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    query = "&".join(f"k{i}=1" for i in range(40))
+    ours = f"127.0.0.1:{server.port}"
+    reply = _raw(server.port, f"GET /api/records?{query} HTTP/1.0\r\nHost: {ours}\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.0 400") and b"too many query fields" in reply
+    assert "request failed" not in capsys.readouterr().err
+
+
+# ---- CREDO_HOME pointing at a file ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "says"), [("file", "is a file, not a folder"), ("under", "cannot make the folder")]
+)
+def test_credo_home_at_a_file(
+    where: str,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine\n")
+    home = target if where == "file" else target / "credo"
+    monkeypatch.setenv("CREDO_HOME", str(home))
+    folder = corpus(tmp_path / "c")
+    refused(["audit", str(folder)], tmp_path, capsys, f"CREDO_HOME={home}: {says}")
