@@ -415,3 +415,32 @@ def test_credo_home_at_a_file(
     monkeypatch.setenv("CREDO_HOME", str(home))
     folder = corpus(tmp_path / "c")
     refused(["audit", str(folder)], tmp_path, capsys, f"CREDO_HOME={home}: {says}")
+
+
+# ---- credo judge: the pairs file -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ids", "says"),
+    [
+        (["p0", "p1", "p1"], "pairs.jsonl:3: id 'p1' repeats (first on line 2)"),
+        ([5, "5", "x"], "pairs.jsonl:2: id '5' repeats (first on line 1)"),
+    ],
+)
+def test_judge_input_with_a_repeated_id(
+    ids: list, says: str, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pairs.jsonl"
+    rows = [{**PAIRS[i], "id": pid} for i, pid in enumerate(ids)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = ["judge", str(path), "--judge", "rules", "--out", str(tmp_path / "o")]
+    refused(argv, tmp_path, capsys, says)
+
+
+def test_jsonl_with_a_byte_order_mark(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\ufeff" + "".join(json.dumps(r) + "\n" for r in PAIRS), encoding="utf-8")
+    argv = ["judge", str(path), "--judge", "rules", "--out", str(tmp_path / "o")]
+    refused(argv, tmp_path, capsys, "pairs.jsonl:1: starts with a byte-order mark (BOM)")
