@@ -444,3 +444,44 @@ def test_jsonl_with_a_byte_order_mark(
     path.write_text("\ufeff" + "".join(json.dumps(r) + "\n" for r in PAIRS), encoding="utf-8")
     argv = ["judge", str(path), "--judge", "rules", "--out", str(tmp_path / "o")]
     refused(argv, tmp_path, capsys, "pairs.jsonl:1: starts with a byte-order mark (BOM)")
+
+
+# ---- export --hub into a folder a user filled, and a language that is not one ---------------
+
+
+@pytest.mark.parametrize(
+    ("user_file", "says"),
+    [
+        ("README.md", "README.md: a README credo did not write"),
+        ("data/notes.txt", "data: holds files credo did not write"),
+    ],
+)
+def test_export_hub_never_replaces_a_users_readme_or_data(
+    user_file: str, says: str, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = corpus(tmp_path / "c")
+    out = tmp_path / "pub"
+    (out / user_file).parent.mkdir(parents=True, exist_ok=True)
+    (out / user_file).write_text("my own notes\n")
+    argv = ["export", str(folder), "--hub", "--license", "cc-by-4.0", "--allow-unaudited"]
+    refused([*argv, "--out", str(out)], tmp_path, capsys, says)
+
+
+def test_export_hub_replaces_its_own_earlier_export(tmp_path: Path, home: Path) -> None:
+    folder = corpus(tmp_path / "c")
+    out = tmp_path / "pub"
+    argv = ["export", str(folder), "--hub", "--license", "cc-by-4.0", "--allow-unaudited"]
+    for _ in range(2):
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--out", str(out)])
+        assert exit_.value.code in (0, None)
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data"]
+
+
+def test_export_hub_language_not_a_code(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = corpus(tmp_path / "c")
+    argv = ["export", str(folder), "--hub", "--license", "cc-by-4.0", "--allow-unaudited"]
+    argv += ["--language", "en\nx: 1", "--out", str(tmp_path / "pub")]
+    refused(argv, tmp_path, capsys, "--language 'en\\nx: 1': not a language code")

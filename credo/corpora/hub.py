@@ -113,6 +113,7 @@ def _write_folder(
 
 # A Hub licence id (apache-2.0, cc-by-4.0, llama3.1): never a path, space or YAML syntax.
 _LICENSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}")  # en, pt-BR, zh-Hant-TW
 
 
 def front_matter(
@@ -133,6 +134,11 @@ def front_matter(
                 f"{option} {value[:80]!r}: not a licence id (letters, digits, '.', '-', '+', "
                 "at most 64) - pass a Hub licence id such as --license cc-by-4.0"
             )
+    if language is not None and not _LANGUAGE.fullmatch(language):
+        raise ConfigError(
+            f"--language {language[:80]!r}: not a language code - pass an ISO 639 code such "
+            "as en, fr or pt-BR"
+        )
     if license == "other" and not license_name:
         raise ConfigError(
             "--license other needs --license-name (a short id for the licence, e.g. "
@@ -350,6 +356,28 @@ def _check_destination(out: Path) -> None:
                 f"{out} already holds other files ({', '.join(strangers[:3])}) "
                 "- pass a new or empty folder to --out"
             )
+        # README.md and data/ count as ours only as an earlier export left them: a user's own
+        # README or data files of the same names are never replaced
+        readme, data = out / "README.md", out / "data"
+        if readme.exists() and not _our_card(readme):
+            raise ConfigError(
+                f"{readme}: a README credo did not write - pass a new or empty folder to --out"
+            )
+        if data.exists() and (
+            not data.is_dir() or any(p.name != Path(DATA_FILE).name for p in data.iterdir())
+        ):
+            raise ConfigError(
+                f"{data}: holds files credo did not write - pass a new or empty folder to --out"
+            )
+
+
+def _our_card(readme: Path) -> bool:
+    """Whether ``readme`` is a card an earlier ``export --hub`` wrote (its tags name credo)."""
+    if readme.is_symlink() or not readme.is_file():
+        return False
+    with readme.open("rb") as handle:
+        head = handle.read(65536).decode("utf-8", errors="replace")
+    return head.startswith("---\n") and "\ntags:\n- credo\n" in head
 
 
 def _size_category(count: int) -> str:
