@@ -485,3 +485,24 @@ def test_export_hub_language_not_a_code(
     argv = ["export", str(folder), "--hub", "--license", "cc-by-4.0", "--allow-unaudited"]
     argv += ["--language", "en\nx: 1", "--out", str(tmp_path / "pub")]
     refused(argv, tmp_path, capsys, "--language 'en\\nx: 1': not a language code")
+
+
+# ---- credo view --out: a page of the user's ----------------------------------------------
+
+
+def test_view_never_replaces_a_users_html(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = corpus(tmp_path / "c")
+    page = tmp_path / "index.html"
+    page.write_text("<html><body>my lab's notes</body></html>\n")
+    argv = ["view", str(folder), "--out", str(page)]
+    refused(argv, tmp_path, capsys, "an HTML file credo view did not write")
+
+
+def test_view_replaces_its_own_page(tmp_path: Path, home: Path) -> None:
+    folder = corpus(tmp_path / "c")
+    for _ in range(2):
+        with pytest.raises(SystemExit) as exit_:
+            main(["view", str(folder), "--out", str(tmp_path / "v.html")])
+        assert exit_.value.code in (0, None)
