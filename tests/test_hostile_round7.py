@@ -506,3 +506,35 @@ def test_view_replaces_its_own_page(tmp_path: Path, home: Path) -> None:
         with pytest.raises(SystemExit) as exit_:
             main(["view", str(folder), "--out", str(tmp_path / "v.html")])
         assert exit_.value.code in (0, None)
+
+
+# ---- report and leakage: a folder holding a user's report.md ------------------------------
+
+
+def test_report_never_replaces_a_users_report(
+    inspect_log_json: dict, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "log.json"
+    log.write_text(json.dumps(inspect_log_json))
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "report.md").write_text("# my own notes\n")
+    argv = ["report", str(log), "--out", str(out)]
+    refused(argv, tmp_path, capsys, "already holds report.md that credo report did not write")
+    with pytest.raises(SystemExit):  # its own earlier report is replaced
+        main(["report", str(log), "--out", str(tmp_path / "rep")])
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(log), "--out", str(tmp_path / "rep")])
+    assert exit_.value.code in (0, None)
+
+
+def test_leakage_never_replaces_a_users_report(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str], tiny_spec: Path
+) -> None:
+    reference = tmp_path / "ref.txt"
+    reference.write_text("the pebble river stone counted at dusk by the small people\n" * 50)
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "report.md").write_text("# my own notes\n")
+    argv = ["leakage", str(tiny_spec), "-r", str(reference), "--out", str(out)]
+    refused(argv, tmp_path, capsys, "already holds report.md that credo leakage did not write")
