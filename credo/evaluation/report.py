@@ -157,7 +157,7 @@ def report(
     judge = choose_judge(runs, judge)
     out = Path(out)
     rows = comparison_rows(runs, judge)
-    claim = {"replaceable": files, "command": "credo report", "ours": OURS}
+    claim: dict[str, Any] = {"replaceable": files, "command": "credo report", "ours": OURS}
     with claim_output(out, inputs=_run_files(run_dirs), **claim):
         _write(out, runs, run_dirs=run_dirs, judge=judge, rows=rows)
     return ReportResult(out, judge, rows)
