@@ -389,7 +389,7 @@ def check_output(
     mine = [name for name in replaceable if (resolved / name).exists()]
     if mine and ours is not None and not overwrite and not ours(resolved):
         raise ConfigError(
-            f"{option} {out}: already holds {', '.join(mine)} that {command or 'this command'} "
+            f"{option} {out}: already holds {', '.join(mine)} that {command or command_name()} "
             "did not write - pass a new folder, or move them aside"
         )
     own = set(replaceable) | ({"records.jsonl", manifest} if resumable else set())

@@ -538,3 +538,14 @@ def test_leakage_never_replaces_a_users_report(
     (out / "report.md").write_text("# my own notes\n")
     argv = ["leakage", str(tiny_spec), "-r", str(reference), "--out", str(out)]
     refused(argv, tmp_path, capsys, "already holds report.md that credo leakage did not write")
+
+
+def test_audit_never_replaces_a_users_report(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = corpus(tmp_path / "c")
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "report.md").write_text("# my own notes\n")
+    argv = ["audit", str(folder), "--out", str(out), "--no-embedding"]
+    refused(argv, tmp_path, capsys, "already holds report.md that credo")
