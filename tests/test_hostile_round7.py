@@ -549,3 +549,44 @@ def test_audit_never_replaces_a_users_report(
     (out / "report.md").write_text("# my own notes\n")
     argv = ["audit", str(folder), "--out", str(out), "--no-embedding"]
     refused(argv, tmp_path, capsys, "already holds report.md that credo")
+
+
+# ---- train: YAML values on the command line and in the environment ------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "env", "says"),
+    [
+        (
+            ["--trl-arg", "report_to=[wandb, {a: !!python/name:os.system}]"],
+            {},
+            "--trl-arg report_to='[wandb, {a: !!python/name:os.system}]': not a YAML value",
+        ),
+        (["--trl-arg", "x=&a [*a]"], {}, "an anchor refers to itself"),
+        ([], {"CREDO_TRAIN_LORA_R": "[a"}, "CREDO_TRAIN_LORA_R='[a': not a YAML value"),
+    ],
+)
+def test_train_yaml_values_refused(
+    extra: list[str],
+    env: dict[str, str],
+    says: str,
+    tmp_path: Path,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    data = corpus(tmp_path / "c")
+    argv = ["train", "--data", str(data), "--base-model", "smollm2", "--out", str(tmp_path / "a")]
+    refused([*argv, *extra], tmp_path, capsys, says)
+
+
+def test_train_config_names_a_repeated_key(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "t.yaml"
+    config.write_text("lora_r: 8\nlora_r: 64\n")
+    data = corpus(tmp_path / "c")
+    argv = ["train", "--data", str(data), "--base-model", "smollm2", "--out", str(tmp_path / "a")]
+    refused([*argv, "--config", str(config)], tmp_path, capsys, "key 'lora_r' appears twice")
