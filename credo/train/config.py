@@ -157,7 +157,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        problem = f" ({exc.problem})" if getattr(exc, "problem", None) else ""
+        problem = getattr(exc, "problem", None)
+        problem = f" ({problem})" if problem else ""
         raise ConfigError(f"{path}{where}: not valid YAML{problem} - fix the syntax") from None
     if not isinstance(data, dict):
         raise ConfigError(
