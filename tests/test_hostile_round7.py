@@ -590,3 +590,33 @@ def test_train_config_names_a_repeated_key(
     data = corpus(tmp_path / "c")
     argv = ["train", "--data", str(data), "--base-model", "smollm2", "--out", str(tmp_path / "a")]
     refused([*argv, "--config", str(config)], tmp_path, capsys, "key 'lora_r' appears twice")
+
+
+# ---- replicate: a judge that cannot work is named before any teacher call ------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        (
+            "--judge",
+            "openai/gpt-4o?key=sk-test-FAKEKEY",
+            "--judge 'openai/gpt-4o?key=***': the name",
+        ),
+        ("--judge", "nosuch/x", "--judge 'nosuch/x': unknown provider 'nosuch'"),
+        ("--teacher", "openai/sk-test-FAKE0000000000000000", "--teacher 'openai/sk-***'"),
+    ],
+)
+def test_replicate_checks_its_models_first(
+    option: str,
+    value: str,
+    says: str,
+    tmp_path: Path,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["replicate", "gramenism", "--teacher", "fake/t", "--base-model", "smollm2"]
+    argv += [option, value, "--size", "4", "--out", str(tmp_path / "r")]
+    err = refused(argv, tmp_path, capsys, says)
+    assert "FAKE" not in err
+    assert not (tmp_path / "r").exists()
