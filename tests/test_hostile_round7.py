@@ -620,3 +620,13 @@ def test_replicate_checks_its_models_first(
     err = refused(argv, tmp_path, capsys, says)
     assert "FAKE" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_probe_never_replaces_a_users_report(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str], tiny_spec: Path
+) -> None:
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "report.md").write_text("# my own notes\n")
+    argv = ["probe", str(tiny_spec), "--out", str(out)]
+    refused(argv, tmp_path, capsys, "already holds report.md that credo probe did not write")
