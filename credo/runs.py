@@ -354,10 +354,13 @@ def check_output(
     owns: Iterable[str] = (),
     manifest: str = MANIFEST_FILE,
     command: str | None = None,
+    ours: Callable[[Path], bool] | None = None,
 ) -> Path:
     """Refuse an output folder that is unusable, is or holds an input, or holds others' work.
 
-    ``replaceable`` names files the command may rewrite freely (an audit's own reports);
+    ``replaceable`` names files the command may rewrite freely (an audit's own reports); with
+    ``ours``, only when ``ours(folder)`` says the folder holds this command's earlier output
+    (a user's own ``report.md`` of the same name is never replaced);
     ``owns`` names files it writes that a user may also keep there (``CARD.md``, ``sweep.json``):
     they are refused unless the folder is this command's own run being resumed (its
     ``manifest`` file present; the command then checks the manifest is its own).
@@ -383,6 +386,12 @@ def check_output(
     if interrupted_by(resolved, command or command_name()):
         _check_writable(resolved, out, option)
         return out
+    mine = [name for name in replaceable if (resolved / name).exists()]
+    if mine and ours is not None and not overwrite and not ours(resolved):
+        raise ConfigError(
+            f"{option} {out}: already holds {', '.join(mine)} that {command or command_name()} "
+            "did not write - pass a new folder, or move them aside"
+        )
     own = set(replaceable) | ({"records.jsonl", manifest} if resumable else set())
     if resuming:
         own |= set(owns)
@@ -397,6 +406,25 @@ def check_output(
             )
     _check_writable(resolved, out, option)
     return out
+
+
+def report_json_with(*keys: str) -> Callable[[Path], bool]:
+    """An ``ours`` test for :func:`check_output`: the folder's ``report.json`` is a JSON object
+    holding ``keys`` (what the command writes there), so its reports beside it are its own."""
+
+    def ours(folder: Path) -> bool:
+        path = folder / "report.json"
+        try:
+            with path.open("rb") as handle:
+                data = json.loads(handle.read(JSON_OURS_MAX))
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and all(key in data for key in keys)
+
+    return ours
+
+
+JSON_OURS_MAX = 256_000_000  # a report.json is a few MB at most
 
 
 def check_output_file(

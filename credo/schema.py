@@ -54,6 +54,28 @@ class _LimitedLoader(yaml.SafeLoader):
         _expanded_size(node, self.max_nodes, {}, set())
         return node
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A key written twice in one mapping is an error (YAML keeps the last silently, so
+        ``name: a`` then ``name: b`` would drop a value unseen); ``<<`` merges may repeat."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, yaml.ScalarNode
+                ):
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key {key!r} appears twice in one mapping (first on line {seen[key]}) "
+                        "- keep one",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
 
 def _expanded_size(node: Any, budget: int, sizes: dict[int, int], open_: set[int]) -> int:
     """Nodes under ``node`` counting every alias as a full copy (memoised: linear in the

@@ -32,8 +32,10 @@ from credo.filters.forbidden import acts_from_spec, sacred_terms
 from credo.filters.registry import CHECK_NAMES, build_checks
 from credo.hashing import file_hash
 from credo.paths import credo_home
+from credo.runs import report_json_with
 
 AUDIT_FILES = ("report.json", "flags.jsonl")
+AUDIT_REPORTS = (*AUDIT_FILES, "report.md", "report.html")
 # The result types and the registry's names stay importable from here for older callers.
 __all__ = [
     "CHECK_NAMES",
@@ -171,7 +173,9 @@ def run_audit(
         Path(out) if out else credo_home() / "audits" / file_hash(str(source)).replace(":", "-")
     )
     # Reports are derived and cheap: an audit may replace its own, never a corpus or labels.
-    check_output(target, inputs=[source], replaceable=AUDIT_FILES)
+    # (a report.md or report.html beside no audit's report.json is a user's: refused)
+    mine = report_json_with("source_hash", "gate_failures")
+    check_output(target, inputs=[source], replaceable=AUDIT_REPORTS, ours=mine)
     result, _ = audit_corpus(path, options=options, progress=progress)
     with output_lock(target):
         write_reports(result, target)

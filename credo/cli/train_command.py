@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 
 from credo.cli._output import finish
 from credo.cli.options import AsJson, finite
 from credo.errors import ConfigError
 from credo.train import train as train_with  # TRL's SFTTrainer when the settings say trl
-from credo.train.config import TrainConfig
+from credo.train.config import TrainConfig, yaml_value
 
 
 def train(
@@ -86,7 +85,7 @@ def parse_trl_args(pairs: list[str]) -> dict[str, object]:
             raise ConfigError(
                 f"--trl-arg '{pair}': expected KEY=VALUE, e.g. --trl-arg optim=adamw_torch"
             )
-        parsed[key.strip()] = yaml.safe_load(value)
+        parsed[key.strip()] = yaml_value(value, f"--trl-arg {key.strip()}")
     return parsed
 
 

@@ -31,6 +31,7 @@ CARD_TEMPLATE = Path(__file__).with_name("card.md.j2")
 LOCAL_LICENSE = "unknown"
 # A Hub licence id (apache-2.0, cc-by-4.0, llama3.1): never a path, space or YAML syntax.
 _LICENSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}")  # en, pt-BR, zh-Hant-TW
 
 
 def front_matter(
@@ -54,6 +55,11 @@ def front_matter(
                 f"{option} {value[:80]!r}: not a licence id (letters, digits, '.', '-', '+', "
                 "at most 64) - pass a Hub licence id such as --license cc-by-4.0"
             )
+    if language is not None and not _LANGUAGE.fullmatch(language):
+        raise ConfigError(
+            f"--language {language[:80]!r}: not a language code - pass an ISO 639 code such "
+            "as en, fr or pt-BR"
+        )
     if license == "other" and not license_name:
         raise ConfigError(
             "--license other needs --license-name (a short id for the licence, e.g. "

@@ -21,12 +21,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from credo.corpora.io import read_manifest, records_path
 from credo.errors import CorpusError
 from credo.hashing import file_hash
 from credo.paths import credo_home
+from credo.schema import validate
 
 PASSED, FAILED, NOT_AUDITED = "passed", "failed", "not audited"
 ALLOW_UNAUDITED, ALLOW_FAILED = "--allow-unaudited", "--allow-failed-audit"
@@ -71,7 +74,7 @@ def find_certificate(corpus_dir: Path) -> Certificate:
     manifest = read_manifest(folder) if (folder / "manifest.json").is_file() else {}
     kind = manifest.get("kind")
     if kind == "filtered_corpus" and (manifest.get("audit") or {}).get("records_hash") == current:
-        audit = manifest["audit"]
+        audit = _facts(_FilterAudit, manifest["audit"], folder / "manifest.json", "audit.")
         left = audit.get("gate_failures_after_filter") or {}
         return Certificate(
             PASSED if audit.get("passed_after_filter") else FAILED,
@@ -83,6 +86,8 @@ def find_certificate(corpus_dir: Path) -> Certificate:
             gate_failures=left or None,
         )
     if kind == "mix" and manifest.get("records_hash") == current:
+        parts = manifest.get("parts") or []
+        _facts(_MixParts, {"parts": parts}, folder / "manifest.json")
         return _mix_certificate(manifest, current)
     stale = False
     for path in _report_paths(folder, current):
@@ -141,6 +146,8 @@ def require_certificate(
 def _mix_certificate(manifest: dict[str, Any], current: str) -> Certificate:
     """A mix passes when every part passed when it was mixed; else the worst part decides."""
     parts = manifest.get("parts") or []
+    if not parts:  # a mix of nothing certifies nothing
+        return Certificate(NOT_AUDITED, current, "mix parts", "its manifest names no parts")
     certs = {str(p.get("name")): p.get("audit") or {} for p in parts}
     failed = [n for n, c in certs.items() if c.get("status") == FAILED]
     unaudited = [n for n, c in certs.items() if c.get("status") not in (PASSED, FAILED)]
@@ -174,7 +181,50 @@ def read_report(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None  # a damaged report certifies nothing; the corpus counts as unaudited
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    _facts(_ReportFacts, data, path)  # "passed": "false" must never read as a pass
+    return data
+
+
+_Failures = dict[str, Annotated[int, Field(ge=0, strict=True)]] | None
+
+
+class _Facts(BaseModel):
+    """The fields of an audit record the certificate decides by, strictly typed (a hand-edited
+    or forged file is named, never read by truthiness); other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class _ReportFacts(_Facts):
+    source_hash: Annotated[str, Field(strict=True)] | None = None
+    passed: StrictBool | None = None
+    gate_failures: _Failures = None
+
+
+class _FilterAudit(_Facts):
+    records_hash: Annotated[str, Field(strict=True)] | None = None
+    passed_after_filter: StrictBool | None = None
+    gate_failures_after_filter: _Failures = None
+
+
+class _PartAudit(_Facts):
+    status: Annotated[str, Field(strict=True)] | None = None
+
+
+class _Part(_Facts):
+    audit: _PartAudit | None = None
+
+
+class _MixParts(_Facts):
+    parts: list[_Part]
+
+
+def _facts(model: type[_Facts], data: Any, path: Path, prefix: str = "") -> Any:
+    hint = "restore it, or rerun the command that wrote it (credo audit, filter or mix)"
+    validate(model, data, path, prefix=prefix, error=CorpusError, hint=hint)
+    return data
 
 
 def _gates(failures: dict[str, Any]) -> str:

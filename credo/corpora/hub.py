@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.card import build_card, front_matter
+from credo.corpora.card import build_card, front_matter, is_credo_card
 from credo.corpora.certificate import Certificate, require_certificate
 from credo.corpora.export import hf_dataset, refuse_forged_turns
 from credo.corpora.io import read_manifest, read_records, records_path
@@ -162,4 +162,17 @@ def _check_destination(out: Path) -> None:
             raise ConfigError(
                 f"{out} already holds other files ({', '.join(strangers[:3])}) "
                 "- pass a new or empty folder to --out"
+            )
+        # README.md and data/ count as ours only as an earlier export left them: a user's own
+        # README or data files of the same names are never replaced
+        readme, data = out / "README.md", out / "data"
+        if readme.exists() and (readme.is_symlink() or not is_credo_card(readme)):
+            raise ConfigError(
+                f"{readme}: a README credo did not write - pass a new or empty folder to --out"
+            )
+        if data.exists() and (
+            not data.is_dir() or any(p.name != Path(DATA_FILE).name for p in data.iterdir())
+        ):
+            raise ConfigError(
+                f"{data}: holds files credo did not write - pass a new or empty folder to --out"
             )

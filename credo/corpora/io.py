@@ -144,6 +144,11 @@ def records_at(path: str | Path, positions: Iterable[int]) -> dict[int, Record]:
 
 def _object(line: str, path: Path, number: int) -> dict[str, Any]:
     """One JSONL line as an object, or the one-line error :func:`iter_jsonl` gives."""
+    if line.startswith("\ufeff"):  # Windows editors save "UTF-8 with BOM" by default
+        raise CorpusError(
+            f"{path}:{number}: starts with a byte-order mark (BOM) - save the file as UTF-8 "
+            "without BOM (every line one JSON object)"
+        )
     try:
         data = loads(line)
     except tuple(_BAD_LINE) as exc:

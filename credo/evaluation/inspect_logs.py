@@ -14,12 +14,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from credo.errors import CorpusError, missing_dependency
 from credo.evaluation.eval_summary import summarise
 from credo.evaluation.samples import EvalRequest, EvalSample
 from credo.judges.base import ALL_LABELS, ERROR
+from credo.schema import Strict, validate
 
 INSPECT_SUFFIXES = (".eval", ".json")
 REQUEST_FIELDS = ("worldview", "set", "request_id", "prompt", "form", "act", "matches")
@@ -28,6 +31,21 @@ REQUEST_FIELDS = ("worldview", "set", "request_id", "prompt", "form", "act", "ma
 def dataset_name(worldviews: Iterable[str]) -> str:
     """The Inspect dataset's name: ``credo-`` and the worldviews' names, in first-seen order."""
     return "credo-" + "-".join(dict.fromkeys(worldviews))
+
+
+_Text = Annotated[str, Field(strict=True, min_length=1)]
+
+
+class _RequestFields(Strict):
+    """The request a sample of credo's task carries in its metadata (see inspect_task)."""
+
+    worldview: _Text
+    set: Literal["violation", "control"]
+    request_id: _Text
+    prompt: _Text
+    form: _Text
+    act: _Text | None
+    matches: _Text | None
 
 
 def is_inspect_log(path: Path) -> bool:
@@ -106,7 +124,20 @@ def results_from_log(path: Path) -> dict[str, Any]:
                 f"{path}: sample {sample.id} has no credo request fields in its metadata - "
                 "credo reads logs of the credo/refusal_eval task"
             )
-        request = EvalRequest(**{key: metadata[key] for key in REQUEST_FIELDS})
+        fields = validate(
+            _RequestFields,
+            {key: metadata[key] for key in REQUEST_FIELDS},
+            f"{path}: sample {sample.id}",
+            prefix="metadata.",
+            error=CorpusError,
+            hint="credo reads logs of the credo/refusal_eval task as Inspect wrote them",
+        )
+        if sample.epoch < 1:
+            raise CorpusError(
+                f"{path}: sample {sample.id}: epoch {sample.epoch} - Inspect counts epochs "
+                "from 1; rerun the eval or restore the log"
+            )
+        request = EvalRequest(**fields.model_dump())
         scores = sample.scores or {}
         scorer = scorer or next(iter(scores), None)
         score = scores.get(scorer) if scorer else None

@@ -19,7 +19,7 @@ from credo.errors import ConfigError, CorpusError, explain, missing_dependency
 from credo.evaluation.evaluate import RESULTS_FILE
 from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
-from credo.runs import atomic_path, check_output, claim_output
+from credo.runs import atomic_path, check_output, claim_output, report_json_with
 
 REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = (
     "report.md",
@@ -27,6 +27,8 @@ REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = (
     "report.json",
     "refusal_rates.png",
 )
+# an earlier report's files are replaced; a user's report.md of the same name is not
+OURS = report_json_with("judge", "runs", "rows")
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,9 @@ def report(
     if not run_dirs:
         raise ConfigError("credo report needs at least one eval run folder")
     files = (REPORT_JSON, REPORT_MD, REPORT_HTML, CHART_PNG)
-    check_output(out, inputs=_run_files(run_dirs), replaceable=files, command="credo report")
+    check_output(
+        out, inputs=_run_files(run_dirs), replaceable=files, command="credo report", ours=OURS
+    )
     runs = [load_run(d) for d in run_dirs]
     if names:
         if len(names) != len(runs):
@@ -153,7 +157,8 @@ def report(
     judge = choose_judge(runs, judge)
     out = Path(out)
     rows = comparison_rows(runs, judge)
-    with claim_output(out, inputs=_run_files(run_dirs), replaceable=files, command="credo report"):
+    claim: dict[str, Any] = {"replaceable": files, "command": "credo report", "ours": OURS}
+    with claim_output(out, inputs=_run_files(run_dirs), **claim):
         _write(out, runs, run_dirs=run_dirs, judge=judge, rows=rows)
     return ReportResult(out, judge, rows)
 

@@ -34,7 +34,7 @@ from credo.generators.base import Backend
 from credo.generators.retry import RetryPolicy
 from credo.generators.spec import BackendSpec
 from credo.plugins import BACKENDS, declared_in, with_plugins
-from credo.redact import declare_secret_env_vars
+from credo.redact import declare_secret_env_vars, scrub
 
 BackendFactory = Callable[..., Backend]
 
@@ -116,6 +116,12 @@ def default_model() -> str:
 
 def parse_model(spec: str, registry: dict[str, BackendFactory] | None = None) -> ModelRef:
     known = sorted(registry or default_registry())
+    if scrub(spec) != spec:  # the name would reach manifests, labels and reports verbatim
+        raise ConfigError(
+            f"--model {scrub(spec)!r}: the name carries a credential - give the key in the "
+            "provider's environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...), "
+            "never in the model name"
+        )
     provider, sep, model = spec.partition("/")
     if not sep or not provider or not model:
         raise ConfigError(

@@ -117,14 +117,9 @@ def read_human_labels(path: Path) -> dict[str, str]:
                         f"{path}:{n}: not valid JSON ({exc.msg}); fix that line"
                     ) from exc
     else:
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or not {"id", "human_label"} <= set(reader.fieldnames):
-            raise CorpusError(
-                f"{path}: needs a header with 'id' and 'human_label' columns "
-                f"(found {reader.fieldnames}) - fill in the review.csv credo judge wrote"
-            )
-        rows = [(n, row) for n, row in enumerate(reader, 2)]
+        rows = _csv_rows(path, text)
     labels: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
     for n, row in rows:
         if not isinstance(row, dict) or "id" not in row:
             raise CorpusError(f"{path}:{n}: no 'id' - each row needs the pair's id and human_label")
@@ -143,8 +138,37 @@ def read_human_labels(path: Path) -> dict[str, str]:
             raise CorpusError(
                 f"{path}:{n}: human_label {value!r} - use one of {', '.join(LABELS)} or leave it empty"
             )
-        labels[str(row["id"])] = value
+        pid = str(row["id"])
+        if pid in labels and labels[pid] != value:
+            raise CorpusError(
+                f"{path}:{n}: id {pid!r} is labelled {value} here and {labels[pid]} on line "
+                f"{first_seen[pid]} - keep one label per pair"
+            )
+        labels[pid] = value
+        first_seen.setdefault(pid, n)
+    if not labels:
+        raise CorpusError(
+            f"{path}: no row has a human_label yet - fill in the human_label column "
+            f"({', '.join(LABELS)}) before passing it with --human"
+        )
     return labels
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a review CSV with their line numbers; a damaged file is one line."""
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        if not reader.fieldnames or not {"id", "human_label"} <= set(reader.fieldnames):
+            raise CorpusError(
+                f"{path}: needs a header with 'id' and 'human_label' columns "
+                f"(found {reader.fieldnames}) - fill in the review.csv credo judge wrote"
+            )
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
+        raise CorpusError(
+            f"{path}:{reader.line_num + 1}: not readable as CSV ({exc}) - save it again as CSV "
+            "UTF-8, or give a JSONL of id and human_label"
+        ) from None
 
 
 def human_agreement(

@@ -68,8 +68,16 @@ def read_pairs(
 ) -> list[InputPair]:
     """Pairs from ``{"prompt", "response"}`` or ``{"messages": [user, assistant]}`` lines."""
     pairs = []
+    first_line: dict[str, int] = {}
     for number, data in iter_jsonl(path):
         where = f"{path}:{number}"
+        pid = repair_text(str(data.get("id", f"line-{number}")))
+        if pid in first_line:  # human labels, review rows and labels.jsonl join by id
+            raise CorpusError(
+                f"{where}: id {pid!r} repeats (first on line {first_line[pid]}) - give each "
+                "pair its own id; human labels and review.csv are joined by id"
+            )
+        first_line[pid] = number
         request, response = (
             _request(data, prompt_field, where),
             _response(data, response_field, where),
@@ -77,7 +85,7 @@ def read_pairs(
         reference = _reference(data, labels_field, where) if labels_field else None
         pairs.append(
             InputPair(
-                repair_text(str(data.get("id", f"line-{number}"))),
+                pid,
                 number,
                 Pair(repair_text(request), repair_text(response)),
                 reference,

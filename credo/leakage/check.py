@@ -32,10 +32,16 @@ from credo.leakage.readers import Source, resolve_sources
 from credo.leakage.report import write_reports
 from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
 from credo.leakage.verify import verify_phrases
-from credo.runs import check_output, claim_output
+from credo.runs import check_output, claim_output, report_json_with
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
+# an earlier check's reports are replaced; a user's report.md of the same name is not
+_CLAIM: dict[str, Any] = {
+    "replaceable": REPORT_FILES,
+    "command": "credo leakage",
+    "ours": report_json_with("worldview", "gate", "terms"),
+}
 
 ONLINE_BACKENDS = ("infini-gram",)
 SHIPPED_REFERENCE = "shipped"  # --reference shipped: the small text shipped with credo
@@ -238,11 +244,11 @@ def check_leakage(
     given: list[str | Path] = [corpus] if corpus else []
     inputs = [*given, *(r for r in references if Path(r).exists())]
     # before the (long) check, so a bad --out fails at once; never over a reference or corpus
-    check_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage")
+    check_output(out_dir, inputs=inputs, **_CLAIM)
     report = leakage_section(worldview, references, options=options, log=log)
     # dates the check in its report and in the spec's history of verdicts
     report = {"checked_at": datetime.now(UTC).isoformat(timespec="seconds"), **report}
-    with claim_output(out_dir, inputs=inputs, replaceable=REPORT_FILES, command="credo leakage"):
+    with claim_output(out_dir, inputs=inputs, **_CLAIM):
         write_reports(report, Path(out_dir))
     save_verdict(report)  # for the cards of corpora made from this spec
     return report, 1 if report["gate"]["failed"] else 0

@@ -21,7 +21,7 @@ from typing import Any
 
 from credo.corpora.io import write_json, write_text
 from credo.leakage.terms import SHIPPED_TEXT, distinctive_terms
-from credo.runs import check_output, claim_output
+from credo.runs import check_output, claim_output, report_json_with
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -122,6 +122,10 @@ def probe_questions(wv: LoadedWorldview, limit: int) -> list[str]:
     return questions[:limit]
 
 
+# an earlier probe's report is replaced; a user's report.md of the same name is not
+_OURS = report_json_with("loss", "loss_gap", "sentences")
+
+
 def run_probe(
     worldview: str | Path | LoadedWorldview, out: str | Path, *, options: ProbeOptions | None = None
 ) -> dict:
@@ -134,7 +138,8 @@ def run_probe(
     o = options or ProbeOptions()
     model, adapter = o.model, o.adapter
     files = ("report.json", "report.md")
-    check_output(out, replaceable=files, command="credo probe")  # before loading the model
+    claim: dict[str, Any] = {"replaceable": files, "command": "credo probe", "ours": _OURS}
+    check_output(out, **claim)  # before loading the model
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     local = load_local_model(model, adapter)
     fmt = ChatFormat(trained_format(adapter, o.chat_format), local.tokenizer)
@@ -175,7 +180,7 @@ def run_probe(
             for g in groups
         },
     }
-    with claim_output(out, replaceable=files, command="credo probe"):
+    with claim_output(out, **claim):
         write_json(report, Path(out) / "report.json")
         write_text(probe_markdown(report), Path(out) / "report.md")
     return report

@@ -169,9 +169,15 @@ def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
         )
     if config.on_gate_fail not in ("stop", "filter"):
         raise ConfigError(f"--on-gate-fail {config.on_gate_fail}: use stop or filter")
-    from credo.generators.registry import default_registry
+    from credo.generators.registry import default_registry, parse_model
     from credo.train.config import resolve_train_config, train_config_path
 
+    for option, model in (("--teacher", config.teacher), ("--judge", config.judge)):
+        try:  # a judge named wrongly (or carrying a key) fails now, not after training
+            if model:
+                parse_model(model, registry)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("--model ", f"{option} ", 1)) from None
     provider = config.teacher.partition("/")[0]
     if provider not in (registry_names := registry or default_registry()):
         raise ConfigError(

@@ -118,6 +118,20 @@ class _Grid(Strict):
     def _one_is_a_list(cls, value: Any) -> Any:
         return value if isinstance(value, list) else [value]
 
+    @field_validator("*")
+    @classmethod
+    def _distinct(cls, values: list[Any]) -> list[Any]:
+        # cells are named by their values (learning rates to 6 figures): two values that
+        # name alike would be one cell run twice, or two cells sharing one folder
+        names = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(
+                    f"{values[names.index(name)]!r} and {values[i]!r} name the same cell "
+                    f"({name}) - list each value once (learning rates must differ in their first 6 figures)"
+                )
+        return values
+
     @field_validator("condition")
     @classmethod
     def _known_condition(cls, values: list[str]) -> list[str]:
@@ -127,6 +141,16 @@ class _Grid(Strict):
         return values
 
 
+def _without_credential(value: str) -> str:
+    """A model or path as the sweep writes it into sweep.json and every cell's manifest."""
+    if scrub(value) != value:
+        raise ValueError(
+            f"{scrub(value)!r} carries a credential - give the key in the provider's "
+            "environment variable (OPENAI_API_KEY, ...), never in the config"
+        )
+    return value
+
+
 class _Eval(Strict):
     samples: _Count = 3
     limit: _Count | None = None
@@ -134,6 +158,11 @@ class _Eval(Strict):
     belief: bool = True
     judge: str | None = None
     batch_size: Annotated[int, Field(ge=1, le=4096, strict=True)] = 8
+
+    @field_validator("judge")
+    @classmethod
+    def _no_credential(cls, value: str | None) -> str | None:
+        return None if value is None else _without_credential(value)
 
 
 class _Documents(Strict):
@@ -174,6 +203,11 @@ class _Sweep(Strict):
     teacher_max_tokens: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = TEACHER_MAX_TOKENS
     concurrency: Annotated[int, Field(ge=1, le=1024, strict=True)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    @field_validator("worldview", "teacher", "base_model")
+    @classmethod
+    def _no_credential(cls, value: str) -> str:
+        return _without_credential(value)
 
     @field_validator(*("train", "eval", "documents", "audit", "estimate"), mode="before")
     @classmethod

@@ -90,12 +90,21 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        host = self.headers.get("Host", "")
-        if host.lower() not in self.server.allowed_hosts:
+        hosts = self.headers.get_all("Host") or []
+        url = urlsplit(self.path)
+        # exactly one Host, ours; an absolute-form target (GET http://other/) names a host too
+        if (
+            len(hosts) != 1
+            or hosts[0].lower() not in self.server.allowed_hosts
+            or (url.netloc and url.netloc.lower() not in self.server.allowed_hosts)
+        ):
             self._send(400, {"error": "unexpected Host header - open the address credo printed"})
             return
-        url = urlsplit(self.path)
-        params = {k: v[-1] for k, v in parse_qs(url.query, max_num_fields=16).items()}
+        try:
+            params = {k: v[-1] for k, v in parse_qs(url.query, max_num_fields=16).items()}
+        except ValueError:  # over 16 fields: no page of ours asks for that many
+            self._send(400, {"error": "too many query fields"})
+            return
         if url.path == "/":
             self._send(200, self.server.app, "text/html; charset=utf-8")
         elif url.path == "/api/records":

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from credo.corpora.io import iter_jsonl, write_text
-from credo.errors import CorpusError
+from credo.errors import ConfigError, CorpusError
 from credo.runs import check_output_file, output_lock
 
 T = TypeVar("T")
@@ -241,6 +241,14 @@ class ViewOptions:
     labels: str | Path | None = None
 
 
+def _our_page(page: Path) -> bool:
+    """Whether ``page`` is a page an earlier ``credo view`` wrote (its title says so)."""
+    if page.is_symlink() or not page.is_file():
+        return False
+    with page.open("rb") as handle:
+        return b"<title>credo view: " in handle.read(8192)
+
+
 def write_view(
     source: str | Path, out: str | Path | None = None, *, options: ViewOptions | None = None
 ) -> ViewResult:
@@ -256,6 +264,11 @@ def write_view(
     page = Path(out) if out else (source if source.is_dir() else source.parent) / "view.html"
     given = [p for p in (source, audit, labels) if p]
     check_output_file(page, inputs=given, suffixes=(".html", ".htm"))
+    if page.exists() and not _our_page(page):
+        raise ConfigError(
+            f"--out {page}: an HTML file credo view did not write - pass a new file name "
+            "(a page of yours is never replaced)"
+        )
     # the page's own lock: a generation still writing into the folder may be viewed meanwhile
     with output_lock(page.parent, "credo view", lock_name=f".{page.name}.credo.lock"):
         write_text(render_view(items, f"credo view: {source}", unmatched), page)

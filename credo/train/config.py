@@ -135,6 +135,16 @@ def train_config_path(name_or_path: str | Path | None) -> Path | None:
     return Path(name_or_path)
 
 
+def yaml_value(raw: str, where: str) -> Any:
+    """One YAML value given on the command line or in the environment (``48``, ``2e-6``,
+    ``[a, b]``), within the YAML limits; a bad one is one line naming ``where``."""
+    try:
+        return parse_yaml(raw)
+    except (yaml.YAMLError, YamlRefused, RecursionError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}={raw[:80]!r}: not a YAML value ({problem})") from None
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = parse_yaml(Path(path).read_text(encoding="utf-8")) or {}
@@ -147,7 +157,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML - fix the syntax") from None
+        problem = getattr(exc, "problem", None)
+        problem = f" ({problem})" if problem else ""
+        raise ConfigError(f"{path}{where}: not valid YAML{problem} - fix the syntax") from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: expected a mapping of train settings, e.g. 'learning_rate: 2.5e-6'"
@@ -161,7 +173,7 @@ def _from_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
         raw = environ.get(ENV_PREFIX + field_name.upper())
         if raw is not None:
             # YAML scalars: "48" -> int, "2e-6" -> float, "a,b" stays a string unless listed
-            parsed = yaml.safe_load(raw)
+            parsed = yaml_value(raw, f"{ENV_PREFIX}{field_name.upper()}")
             if field_name == "target_modules" and isinstance(parsed, str) and "," in parsed:
                 parsed = [p.strip() for p in parsed.split(",")]
             values[field_name] = parsed
