@@ -4,8 +4,10 @@ defused record is exactly the assistant's text, with no special token forged ins
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from credo.corpora.mix import MixOptions, MixPart, mix_corpora
 from credo.errors import CorpusError
 from credo.filters.base import AuditContext
 from credo.filters.structure import StructureCheck
-from credo.markers import find_markers, neutralise, special_tokens
+from credo.markers import TURN_FORMATS, TurnFormat, find_markers, neutralise, special_tokens
 from credo.train.masking import IGNORE_INDEX, encode_record
 from credo.types import Message, Record
 
@@ -359,3 +361,43 @@ def test_structure_check_on_real_text() -> None:
     assert flagged("study-refusals-dev.jsonl") == set()  # 160 real teacher answers: no false alarm
     assert flagged("study-evals-dev.jsonl") == REAL_FORGED  # 600 real eval responses
     assert flagged("xstest-dev.jsonl") == set()  # 900 chat-model answers, markdown and code
+
+
+# re's parser (private, 3.11+), imported by name as credo.filters.fidelity_base does.
+_C = importlib.import_module("re._constants")
+_PARSER = importlib.import_module("re._parser")
+
+
+def _needs(sub: Any, chars: str) -> bool:
+    """Whether every match of a parsed pattern consumes one of ``chars``."""
+
+    def one(op: Any, av: Any) -> bool:
+        if op is _C.LITERAL:
+            return chr(av) in chars
+        if op is _C.IN:
+            return all(kind is _C.LITERAL and chr(code) in chars for kind, code in av)
+        if op is _C.SUBPATTERN:
+            return _needs(av[3], chars)
+        if op is _C.BRANCH:
+            return all(_needs(branch, chars) for branch in av[1])
+        if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            return av[0] >= 1 and _needs(av[2], chars)
+        return False  # anything else may match without them (lookarounds consume nothing)
+
+    return any(one(op, av) for op, av in sub)
+
+
+@pytest.mark.parametrize("fmt", TURN_FORMATS, ids=[f.name for f in TURN_FORMATS])
+def test_every_turn_format_needs_a_character_the_prefilter_looks_for(fmt: TurnFormat) -> None:
+    """find_turn_markers skips the patterns when a text holds no "<", "[" or ":"; that is exact
+    only while every match of every pattern consumes one of them."""
+    assert _needs(_PARSER.parse(fmt.pattern.pattern, fmt.pattern.flags), "<[:")
+    # the checker itself: a pattern that can match without them is caught
+    assert not _needs(_PARSER.parse(r"<a>|User\b"), "<[:")
+    assert not _needs(_PARSER.parse(r"x(?::)?"), "<[:")
+
+
+def test_text_without_those_characters_finds_no_marker_but_a_tokenizer_token() -> None:
+    assert find_markers("Human\n\nUser said hi [sic]") == []
+    assert find_markers("plain text END_TOKEN here", extra=("END_TOKEN",)) == ["END_TOKEN"]
+    assert find_markers("Note:\nUser: hi") == ["User:"]
