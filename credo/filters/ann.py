@@ -46,7 +46,7 @@ class AnnConfig:
     )
     seed: int = 0
     # Links kept per row (see exact_pairs): bounds a one-big-cluster corpus by size, not redundancy.
-    max_neighbours: int = 16
+    max_neighbours: int | None = 16  # None: every pair
     sample_max: int = (
         262_144  # rows the k-means centroids are fitted on (~40 per list below 6.5M rows)
     )
