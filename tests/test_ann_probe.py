@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from test_ann_neighbour_cap import _components
 from test_ann_neighbour_cap import _corpus as _clique_and_star
+from test_spill import _findings, _records
 
 from credo.filters.ann import AnnConfig, exact_pairs, probe_pairs, similar_pairs
+from credo.filters.dedup import SemanticConfig, SemanticDuplicateCheck
 
 
 def _text_like(n: int = 6000, dim: int = 64, copies: int = 300, seed: int = 0) -> np.ndarray:
@@ -91,3 +93,16 @@ def test_similar_pairs_uses_the_inverted_file_from_probe_min() -> None:
     above, _ = similar_pairs(vectors.astype(np.float16), 0.9, config)  # as the audit stores them
     assert np.array_equal(above, probe_pairs(vectors.astype(np.float16), 0.9, config)[0])
     assert "ivf>=2000_l100_p8" in str(config) and "ivf" not in str(AnnConfig(probe_min=10**6))
+
+
+def test_semantic_check_flags_the_same_records_through_the_inverted_file() -> None:
+    """The check's static decision (centred vectors, capped links, clusters) on 6,000 rows:
+    the inverted file flags what the exact search flags."""
+    vectors = _text_like(copies=200, seed=4).astype(np.float16)  # as the check's partial holds
+    records = _records(len(vectors))
+    found = {}
+    for probe_min in (100_000, 1000):  # exact search, then the inverted file
+        ann = AnnConfig(probe_min=probe_min, probe_list_rows=100)
+        check = SemanticDuplicateCheck(SemanticConfig(confirm=False, ann=ann))
+        found[probe_min], _ = _findings(check, [(0, vectors)], records)
+    assert len(found[1000]) >= 100 and found[1000] == found[100_000]
