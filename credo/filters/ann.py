@@ -111,15 +111,7 @@ def exact_pairs(
         else:
             rows, cols, scores = hits
         if max_neighbours is not None and len(rows) > max_neighbours:
-            keep = _nearest_per_row(scores, rows, stop - start, max_neighbours)
-            linked[rows[keep] + start] = True
-            linked[cols[keep] + start] = True
-            orphan = ~keep & ~linked[cols + start]
-            if orphan.any():  # a column whose partners all sit in full rows: its best one
-                order = np.lexsort((-scores[orphan], cols[orphan]))
-                first = np.concatenate([[True], np.diff(cols[orphan][order]) != 0])
-                keep[np.flatnonzero(orphan)[order[first]]] = True
-                linked[cols[keep] + start] = True
+            keep = _capped_links(rows, cols, scores, start, stop - start, max_neighbours, linked)
             rows, cols, scores = rows[keep], cols[keep], scores[keep]
         found_pairs.append(np.stack([rows + start, cols + start], axis=1))
         found_scores.append(scores)
@@ -193,6 +185,30 @@ def _bounded_hits(
     scores = np.einsum("ij,ij->i", vectors[rows + start], vectors[cols + start])
     hit = scores >= threshold
     return rows[hit], cols[hit], scores[hit]
+
+
+def _capped_links(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    scores: np.ndarray,
+    start: int,
+    height: int,
+    k: int,
+    linked: np.ndarray,
+) -> np.ndarray:
+    """A mask over pairs ``(rows, cols)`` (offset by ``start``, ``rows`` ascending and below
+    ``height``) keeping each row's ``k`` nearest, plus, for a column left with no link (in
+    ``linked``, which it updates), its best partner."""
+    keep = _nearest_per_row(scores, rows, height, k)
+    linked[rows[keep] + start] = True
+    linked[cols[keep] + start] = True
+    orphan = ~keep & ~linked[cols + start]
+    if orphan.any():  # a column whose partners all sit in full rows: its best one
+        order = np.lexsort((-scores[orphan], cols[orphan]))
+        first = np.concatenate([[True], np.diff(cols[orphan][order]) != 0])
+        keep[np.flatnonzero(orphan)[order[first]]] = True
+        linked[cols[keep] + start] = True
+    return keep
 
 
 def _nearest_per_row(scores: np.ndarray, rows: np.ndarray, height: int, k: int) -> np.ndarray:
@@ -400,7 +416,11 @@ def probe_pairs(
     pairs = np.sort(np.concatenate(found_pairs), axis=1).astype(np.int64)
     scores = np.concatenate(found_scores).astype(float)
     pairs, first = np.unique(pairs, axis=0, return_index=True)  # a pair found from both ends
-    return pairs, scores[first]
+    scores = scores[first]
+    if cap is not None and len(pairs) > cap:  # as exact_pairs keeps them: k later partners a row
+        keep = _capped_links(pairs[:, 0], pairs[:, 1], scores, 0, n, cap, np.zeros(n, bool))
+        pairs, scores = pairs[keep], scores[keep]
+    return pairs, scores
 
 
 def _best_finder(
