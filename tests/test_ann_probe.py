@@ -81,6 +81,7 @@ def test_capped_probe_pairs_keep_the_clusters() -> None:
     every, _ = exact_pairs(vectors, 0.95, block=64)
     capped, scores = probe_pairs(vectors, 0.95, AnnConfig(probe_list_rows=50, max_neighbours=4))
     assert len(capped) < len(every) / 5
+    assert len(capped) <= len(vectors) * (4 + 1)  # by rows, not by lists probed
     assert _components(len(vectors), capped) == _components(len(vectors), every)
     assert set(np.unique(capped)) == set(np.unique(every)) and (scores >= 0.95).all()
 
