@@ -77,13 +77,14 @@ def test_spilled_rows_read_back_what_was_written(tmp_path: Path, monkeypatch) ->
     assert not folder.exists()
 
 
-@pytest.mark.parametrize("exact_max", [100_000, 1000])  # exact search, then k-means blocking
-def test_semantic_duplicates_spilled_match_in_memory(exact_max: int) -> None:
+@pytest.mark.parametrize(
+    ("exact_max", "probe_min"), [(100_000, 100_000), (100_000, 1000), (1000, 100_000)]
+)  # exact search, inverted file, then k-means blocking
+def test_semantic_duplicates_spilled_match_in_memory(exact_max: int, probe_min: int) -> None:
     n = 4000
     vectors, records = _planted_vectors(n), _records(n)
-    config = SemanticConfig(
-        confirm=False, ann=AnnConfig(exact_max=exact_max, list_rows=100, rounds=2)
-    )
+    ann = AnnConfig(exact_max=exact_max, probe_min=probe_min, list_rows=100, rounds=2)
+    config = SemanticConfig(confirm=False, ann=ann)
     check = SemanticDuplicateCheck(config)
     batches = [vectors[i : i + 512] for i in range(0, n, 512)]
     spilled = _through_parts(check, batches)

@@ -1,6 +1,11 @@
 """All pairs of vectors above a cosine: exact in row blocks for small corpora, blocking beyond.
 
-Exact search costs n^2/2 dot products: fine at 10k rows, hours at a million. Past
+Exact search costs n^2/2 dot products: fine at 10k rows, hours at a million. From
+``probe_min`` to ``exact_max`` rows an inverted file replaces it (:func:`probe_pairs`): each
+row is filed under its nearest k-means centroid and compared with the rows filed under its
+``probe_lists`` nearest ones, about n x ``probe_list_rows`` x ``probe_lists`` products, with
+recall 1.0 of the exact pairs on the 100k real-sentence corpus and 0.995-1.0 on templated
+text (BENCHMARKS.md). Past
 ``exact_max`` rows the rows are blocked by k-means (``method="kmeans"``, the default): each
 row joins the lists of its ``probes`` nearest centroids, and the exact blocked search runs
 inside each list, so the work is sum(list size^2), about n x ``list_rows`` x probes^2, and
@@ -22,7 +27,12 @@ from credo.filters.spill import in_memory
 
 @dataclass(frozen=True)
 class AnnConfig:
-    exact_max: int = 100_000  # rows up to which the exact blocked search runs
+    exact_max: int = 100_000  # rows up to which the exact (or inverted-file) search runs
+    # From this many rows up to exact_max the inverted file (probe_pairs) replaces the exact
+    # search, whose n^2 / 2 scan is most of the semantic stage's time at 100k rows.
+    probe_min: int = 20_000
+    probe_list_rows: int = 300  # rows filed under each inverted-file list on average
+    probe_lists: int = 8  # lists each row is compared with (its home list first)
     block: int = 2048  # rows per block of the exact search
     k: int = 16  # neighbours asked of the HNSW graph per row
     m: int = 16  # HNSW links per node
@@ -37,7 +47,7 @@ class AnnConfig:
     )
     seed: int = 0
     # Links kept per row (see exact_pairs): bounds a one-big-cluster corpus by size, not redundancy.
-    max_neighbours: int = 16
+    max_neighbours: int | None = 16  # None: every pair
     sample_max: int = (
         262_144  # rows the k-means centroids are fitted on (~40 per list below 6.5M rows)
     )
@@ -46,9 +56,17 @@ class AnnConfig:
     filter_dims: int = 32
 
     def __str__(self) -> str:
+        probe = f"_ivf>={self.probe_min}_l{self.probe_list_rows}_p{self.probe_lists}"
+        if self.probe_min > self.exact_max:
+            probe = ""
+        return self._beyond(f"exact<={self.exact_max}{probe}")
+
+    def _beyond(self, exact: str) -> str:
         if self.method == "kmeans":
-            return f"exact<={self.exact_max}_kmeans_l{self.list_rows}_p{self.probes}_i{self.iterations}_r{self.rounds}"
-        return f"exact<={self.exact_max}_hnsw_k{self.k}_m{self.m}_efc{self.ef_construction}_efs{self.ef_search}"
+            return (
+                f"{exact}_kmeans_l{self.list_rows}_p{self.probes}_i{self.iterations}_r{self.rounds}"
+            )
+        return f"{exact}_hnsw_k{self.k}_m{self.m}_efc{self.ef_construction}_efs{self.ef_search}"
 
 
 def exact_pairs(
@@ -94,15 +112,7 @@ def exact_pairs(
         else:
             rows, cols, scores = hits
         if max_neighbours is not None and len(rows) > max_neighbours:
-            keep = _nearest_per_row(scores, rows, stop - start, max_neighbours)
-            linked[rows[keep] + start] = True
-            linked[cols[keep] + start] = True
-            orphan = ~keep & ~linked[cols + start]
-            if orphan.any():  # a column whose partners all sit in full rows: its best one
-                order = np.lexsort((-scores[orphan], cols[orphan]))
-                first = np.concatenate([[True], np.diff(cols[orphan][order]) != 0])
-                keep[np.flatnonzero(orphan)[order[first]]] = True
-                linked[cols[keep] + start] = True
+            keep = _capped_links(rows, cols, scores, start, stop - start, max_neighbours, linked)
             rows, cols, scores = rows[keep], cols[keep], scores[keep]
         found_pairs.append(np.stack([rows + start, cols + start], axis=1))
         found_scores.append(scores)
@@ -178,6 +188,30 @@ def _bounded_hits(
     return rows[hit], cols[hit], scores[hit]
 
 
+def _capped_links(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    scores: np.ndarray,
+    start: int,
+    height: int,
+    k: int,
+    linked: np.ndarray,
+) -> np.ndarray:
+    """A mask over pairs ``(rows, cols)`` (offset by ``start``, ``rows`` ascending and below
+    ``height``) keeping each row's ``k`` nearest, plus, for a column left with no link (in
+    ``linked``, which it updates), its best partner."""
+    keep = _nearest_per_row(scores, rows, height, k)
+    linked[rows[keep] + start] = True
+    linked[cols[keep] + start] = True
+    orphan = ~keep & ~linked[cols + start]
+    if orphan.any():  # a column whose partners all sit in full rows: its best one
+        order = np.lexsort((-scores[orphan], cols[orphan]))
+        first = np.concatenate([[True], np.diff(cols[orphan][order]) != 0])
+        keep[np.flatnonzero(orphan)[order[first]]] = True
+        linked[cols[keep] + start] = True
+    return keep
+
+
 def _nearest_per_row(scores: np.ndarray, rows: np.ndarray, height: int, k: int) -> np.ndarray:
     """A mask over the hits (``rows`` ascending, as np.nonzero gives them; ``scores`` their
     cosines) keeping each row's ``k`` of highest similarity."""
@@ -226,7 +260,8 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 def _nearest_lists(
     vectors: np.ndarray, centroids: np.ndarray, probes: int, mean: np.ndarray | None = None
 ) -> np.ndarray:
-    """Each row's ``probes`` nearest centroids (by inner product, after taking away ``mean``), in row blocks."""
+    """Each row's ``probes`` nearest centroids, nearest first (by inner product, after taking
+    away ``mean``), in row blocks."""
     out = np.empty((len(vectors), probes), dtype=np.int32)  # list numbers: half of int64's memory
     block = max(1, (1 << 22) // max(1, len(centroids)))  # rows x lists stays ~16 MB per temporary
     for start in range(0, len(vectors), block):
@@ -235,8 +270,37 @@ def _nearest_lists(
         if probes == 1:
             out[start : start + len(sims), 0] = sims.argmax(axis=1)
         else:
-            out[start : start + len(sims)] = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+            top = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+            order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+            out[start : start + len(sims)] = np.take_along_axis(top, order, axis=1)
     return out
+
+
+def _fit_lists(
+    vectors: np.ndarray, lists: int, config: AnnConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(centroids, mean)``: spherical k-means with ``lists`` centroids on a sample of rows,
+    around the sample's mean direction."""
+    n = len(vectors)
+    # ~40 rows per list, at most sample_max rows: at ten million rows 40 per list would be
+    # 800k float32 rows (820 MB) held for the clustering alone.
+    size = min(n, lists * 40, max(config.sample_max, lists))
+    sample = np.asarray(vectors[np.sort(rng.choice(n, size=size, replace=False))], dtype=np.float32)
+    # Clustered around the sample's mean direction (texts of one corpus share a large common
+    # component). Measured at 1M: recall the same as without it (0.895 vs 0.897, one round);
+    # the figures in BENCHMARKS.md were taken with it.
+    mean = sample.mean(axis=0)
+    sample = _unit(sample - mean)
+    centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
+    for _ in range(config.iterations):  # spherical k-means on a sample: ~40 rows per list
+        assign = _nearest_lists(sample, centroids, 1)[:, 0]
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assign, sample)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = np.where(
+            norms > 0, sums / np.maximum(norms, 1e-12), centroids
+        )  # an empty list keeps its centroid
+    return centroids, mean
 
 
 def kmeans_pairs(
@@ -263,25 +327,7 @@ def _kmeans_round(
     n = len(vectors)
     lists = max(1, n // config.list_rows)
     probes = min(config.probes, lists)
-    rng = np.random.default_rng(seed)
-    # ~40 rows per list, at most sample_max rows: at ten million rows 40 per list would be
-    # 800k float32 rows (820 MB) held for the clustering alone.
-    size = min(n, lists * 40, max(config.sample_max, lists))
-    sample = np.asarray(vectors[np.sort(rng.choice(n, size=size, replace=False))], dtype=np.float32)
-    # Clustered around the sample's mean direction (texts of one corpus share a large common
-    # component). Measured at 1M: recall the same as without it (0.895 vs 0.897, one round);
-    # the figures in BENCHMARKS.md were taken with it.
-    mean = sample.mean(axis=0)
-    sample = _unit(sample - mean)
-    centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
-    for _ in range(config.iterations):  # spherical k-means on a sample: ~40 rows per list
-        assign = _nearest_lists(sample, centroids, 1)[:, 0]
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, assign, sample)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        centroids = np.where(
-            norms > 0, sums / np.maximum(norms, 1e-12), centroids
-        )  # an empty list keeps its centroid
+    centroids, mean = _fit_lists(vectors, lists, config, np.random.default_rng(seed))
     member = _nearest_lists(vectors, centroids, probes, mean).reshape(-1)
     rows = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), probes)
     order = np.argsort(member, kind="stable")
@@ -308,15 +354,100 @@ def _kmeans_round(
     return pairs.astype(np.int64), scores[first]
 
 
+def probe_pairs(
+    vectors: np.ndarray, threshold: float, config: AnnConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs above ``threshold`` by an inverted file: each row is filed under its nearest
+    k-means centroid (its home list) and compared, one matrix product per list, with every row
+    filed under its ``probe_lists`` nearest centroids.
+
+    A pair is found when either row's home list is among the other's probed lists: two rows
+    above a high cosine are nearly the same point, so a border splits them from only the nearest
+    of the other's lists. The work is about n x ``probe_list_rows`` x ``probe_lists`` products
+    instead of n^2 / 2. ``max_neighbours`` caps each row's links as in :func:`exact_pairs`: a
+    row keeps its nearest that many among the rows it was compared with, and a row found only
+    by others (all of whose finders kept nearer rows) keeps a link to its best finder.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    lists = max(1, n // config.probe_list_rows)
+    centroids, mean = _fit_lists(vectors, lists, config, np.random.default_rng(config.seed))
+    near = _nearest_lists(vectors, centroids, min(config.probe_lists, lists), mean)
+    home = near[:, 0]
+    filed = np.argsort(home, kind="stable")  # rows by home list, ascending within each
+    filed_at = np.searchsorted(home[filed], np.arange(lists + 1))
+    probed = np.argsort(near.reshape(-1), kind="stable")  # (row, probe) slots by list
+    probed_at = np.searchsorted(near.reshape(-1)[probed], np.arange(lists + 1))
+    probed //= near.shape[1]  # slot -> row, ascending within each list
+    cap = config.max_neighbours
+    best = np.full(n, -np.inf, dtype=np.float32)  # each row's best finder, for the orphan rule
+    best_by = np.full(n, -1, dtype=np.int64)
+    found_pairs, found_scores = [], []
+    for lst in range(lists):
+        members = filed[filed_at[lst] : filed_at[lst + 1]]
+        queries = probed[probed_at[lst] : probed_at[lst + 1]]
+        if not len(members) or not len(queries):
+            continue
+        columns = vectors[members].T
+        step = max(1, (1 << 24) // len(members))  # a block's similarity matrix stays ~64 MB
+        for start in range(0, len(queries), step):
+            rows = queries[start : start + step]
+            sims = vectors[rows] @ columns
+            local, cols = np.nonzero(sims >= threshold)
+            scores = sims[local, cols]
+            other = rows[local] != members[cols]
+            local, cols, scores = local[other], cols[other], scores[other]
+            if cap is not None and len(local) > cap:
+                _best_finder(best, best_by, members[cols], rows[local], scores)
+                keep = _nearest_per_row(scores, local, len(rows), cap)
+                local, cols, scores = local[keep], cols[keep], scores[keep]
+            found_pairs.append(np.stack([rows[local], members[cols]], axis=1))
+            found_scores.append(scores)
+    if cap is not None:  # rows found only as another's partner, then capped away
+        pairs = np.concatenate(found_pairs) if found_pairs else np.zeros((0, 2), np.int64)
+        linked = np.zeros(n, dtype=bool)
+        linked[pairs.reshape(-1)] = True
+        orphan = np.flatnonzero(~linked & (best_by >= 0))
+        found_pairs.append(np.stack([orphan, best_by[orphan]], axis=1))
+        found_scores.append(best[orphan])
+    if not found_pairs:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    pairs = np.sort(np.concatenate(found_pairs), axis=1).astype(np.int64)
+    scores = np.concatenate(found_scores).astype(float)
+    pairs, first = np.unique(pairs, axis=0, return_index=True)  # a pair found from both ends
+    scores = scores[first]
+    if cap is not None and len(pairs) > cap:  # as exact_pairs keeps them: k later partners a row
+        keep = _capped_links(pairs[:, 0], pairs[:, 1], scores, 0, n, cap, np.zeros(n, bool))
+        pairs, scores = pairs[keep], scores[keep]
+    return pairs, scores
+
+
+def _best_finder(
+    best: np.ndarray, best_by: np.ndarray, found: np.ndarray, by: np.ndarray, scores: np.ndarray
+) -> None:
+    """Raise ``best[row]`` (and ``best_by[row]``, who found it) to each found row's best score."""
+    order = np.lexsort((-scores, found))
+    first = np.concatenate([[True], np.diff(found[order]) != 0])
+    rows, by, scores = found[order][first], by[order][first], scores[order][first]
+    better = scores > best[rows]
+    best[rows[better]] = scores[better]
+    best_by[rows[better]] = by[better]
+
+
 def similar_pairs(
     vectors: np.ndarray, threshold: float, config: AnnConfig | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(pairs, cosines)``, each pair ``i < j``: exact up to ``exact_max`` rows, blocked (or HNSW) beyond.
+    """``(pairs, cosines)``, each pair ``i < j``: exact below ``probe_min`` rows, by an inverted
+    file up to ``exact_max``, blocked (or HNSW) beyond.
 
     ``vectors`` may be float16 (how the streamed audit stores them): they are widened to
     float32 a block at a time, never all at once past ``exact_max``.
     """
     config = config or AnnConfig()
+    if config.probe_min <= len(vectors) <= config.exact_max:
+        return probe_pairs(in_memory(vectors, np.float32), threshold, config)
     if len(vectors) <= config.exact_max:
         return exact_pairs(
             in_memory(vectors, np.float32),
