@@ -143,14 +143,21 @@ class InMemory:
 
 class Parts:
     """A check's partials as the engines collect them: one per batch, or one running partial
-    when the check can ``combine`` them. ``drain()`` hands them to reduce and forgets them."""
+    when the check can ``combine`` them. ``drain()`` hands them to reduce and forgets them.
 
-    def __init__(self, check: Check) -> None:
+    A check whose partial is its findings (``streams_findings``, as :class:`PerRecord`) hands
+    each batch's to ``sink`` as it arrives (the audit's finding store on disk) when one is
+    given; its reduce then gets no partials."""
+
+    def __init__(self, check: Check, sink: Callable[[list[Finding]], Any] | None = None) -> None:
         self.combine = getattr(check, "combine", None)
+        self.sink = sink if getattr(check, "streams_findings", False) else None
         self.items: list[tuple[int, Any]] = []
 
     def add(self, offset: int, part: Any) -> None:
-        if self.combine is not None and self.items:
+        if self.sink is not None:
+            self.sink(part)
+        elif self.combine is not None and self.items:
             self.items[0] = (0, self.combine(self.items[0][1], part))
         else:
             self.items.append((offset, part))
@@ -176,7 +183,14 @@ class Batched:
 class PerRecord(Batched):
     """For checks whose findings on a record depend on that record alone: the partial of a
     batch is its findings (their record ids say where they belong), the reduce concatenates.
-    Subclasses define ``findings(records, ctx)``."""
+    Subclasses define ``findings(records, ctx)``.
+
+    The audit writes a batch's findings to its store on disk as the batch arrives
+    (``streams_findings``), and then calls ``reduce`` with no partials: a subclass may
+    override ``reduce`` to note a section or add findings, never to change the streamed ones
+    (set ``streams_findings = False`` to be handed them)."""
+
+    streams_findings = True
 
     def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         raise NotImplementedError
