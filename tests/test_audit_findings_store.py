@@ -89,3 +89,23 @@ def test_writing_the_reports_does_not_grow_with_the_findings(tmp_path: Path) -> 
     assert json.loads(flags[0])["checks"] == ["structure", "truncation"]
     rows = (tmp_path / "large" / "audit" / "tables").glob("*.jsonl")
     assert sorted(len(p.read_text().splitlines()) for p in rows) == [6000, 6000]
+
+
+def test_truncation_keeps_its_partials_on_disk_and_reads_them_twice(tmp_path: Path) -> None:
+    """The truncated records' ids wait on disk with their batches, not in a running list; the
+    reduce's two passes (counts for the gate, then the findings) give what one batch gives."""
+    from credo.corpora.io import read_records
+    from credo.filters.base import AuditContext, InMemory, Parts
+    from credo.filters.truncation import TruncationCheck
+
+    records = list(read_records(_flagged_corpus(tmp_path / "corpus", 300)))
+    check, ctx = TruncationCheck(max_rate=0.5), AuditContext()
+    parts = Parts(check)
+    for start in range(0, len(records), 32):
+        parts.add(start, check.map_batch(records[start : start + 32], ctx))
+    assert not parts.items and parts.spilled is not None and len(parts.spilled) == 10
+    found = list(check.reduce(parts.drain(), InMemory(records), ctx))
+    assert found == list(check.run(records, AuditContext()))
+    assert [f.record_id for f in found] == [r.id for r in records] and all(
+        f.blocking for f in found
+    )
