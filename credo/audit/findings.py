@@ -19,7 +19,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any, overload
+from typing import Any
 
 from credo.filters.base import Finding
 from credo.filters.spill import Spill
@@ -248,13 +248,7 @@ class CheckFindings(Sequence[Finding]):
     def __iter__(self) -> Iterator[Finding]:
         return self._select()
 
-    @overload
-    def __getitem__(self, index: int) -> Finding: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Finding]: ...
-
-    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+    def __getitem__(self, index: Any) -> Any:  # a Finding; a list of them for a slice
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             if step != 1:
