@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from credo.audit.findings import FindingStore
 from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
 from credo.corpora.io import read_records, records_at
@@ -118,6 +119,17 @@ def _mapped(
             ) from None
 
 
+def finding_store(checks: Sequence[Check]) -> FindingStore:
+    """An empty store for the findings of ``checks``, in their order, each scored as its
+    report table sorts them."""
+    scores = {}
+    for check in checks:
+        table = check_spec(check.name).findings
+        if table is not None and table.worst is not None:
+            scores[check.name] = table.score
+    return FindingStore([c.name for c in checks], scores)
+
+
 def run_checks(
     batches: Iterable[Sequence[Record]],
     corpus: Any,
@@ -125,13 +137,15 @@ def run_checks(
     checks: Sequence[Check],
     workers: int = 1,
     progress: AuditProgress | None = None,
-) -> tuple[list[CheckRun], list[Finding]]:
+) -> tuple[list[CheckRun], FindingStore]:
     """Every check's ``map_batch`` on each batch, then its ``reduce`` over the partials.
 
     ``corpus`` (a :class:`~credo.filters.base.Corpus`) must hold every id once the batches are
     read: reduce reads ids and fetches records back through it. With ``workers`` > 1 the
-    batches are mapped in that many processes; the reduce stays here."""
-    parts = {c.name: Parts(c) for c in checks}
+    batches are mapped in that many processes; the reduce stays here. The findings go to a
+    store on disk: per-record checks' as their batches arrive, the others' as reduce yields them."""
+    store = finding_store(checks)
+    parts = {c.name: Parts(c, sink=store.add) for c in checks}
     seconds = dict.fromkeys(parts, 0.0)
     offset = 0
     for size, (batch_parts, batch_seconds) in _mapped(batches, checks, ctx, workers):
@@ -145,7 +159,10 @@ def run_checks(
     if not offset:  # an empty corpus still runs each check once (a check may note why it skipped)
         for check in checks:
             parts[check.name].add(0, check.map_batch([], ctx))
-    return reduce_checks(checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, progress=progress)
+    runs = reduce_checks(
+        checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, store=store, progress=progress
+    )
+    return runs, store
 
 
 def reduce_checks(
@@ -154,41 +171,44 @@ def reduce_checks(
     seconds: Mapping[str, float],
     corpus: Any,
     ctx: AuditContext,
-    reducers: Mapping[str, Callable[[], list[Finding]]] | None = None,
+    store: FindingStore,
+    reducers: Mapping[str, Callable[[], Iterable[Finding]]] | None = None,
     progress: AuditProgress | None = None,
-) -> tuple[list[CheckRun], list[Finding]]:
-    """Each check's reduce over its partials, in table order, with its run (map + reduce seconds).
+) -> list[CheckRun]:
+    """Each check's reduce over its partials, in table order, its findings written to
+    ``store`` as they come; each check's run (map + reduce seconds, counts from the store).
     ``reducers`` replaces a check's reduce (the Ray engine bands near_duplicate on the cluster)."""
-    runs, findings = [], []
+    runs = []
     for check in checks:
         if progress is not None:
             progress.reducing(check.name)
         start = time.perf_counter()
         if reducers and check.name in reducers:
-            found = reducers[check.name]()
+            store.add(reducers[check.name]())
         else:
-            found = list(check.reduce(parts[check.name].drain(), corpus, ctx))
+            store.add(check.reduce(parts[check.name].drain(), corpus, ctx))
         spent = seconds[check.name] + time.perf_counter() - start
         runs.append(
             CheckRun(
                 check.name,
                 check_spec(check.name).gate,
                 params=check.params(),
-                flagged=len(found),
+                flagged=store.count(check.name),
                 seconds=round(spent, 3),
-                blocking=sum(f.blocking for f in found),
+                blocking=store.count(check.name, blocking=True),
             )
         )
-        findings.extend(found)
-    return runs, findings
+    return runs
 
 
 def audit_records(
     records: Sequence[Record], ctx: AuditContext, checks: Sequence[Check], batch: int = STREAM_BATCH
 ) -> tuple[list[CheckRun], list[Finding]]:
-    """The checks over records already in memory, in batches like a streamed audit."""
+    """The checks over records already in memory, in batches like a streamed audit; the
+    findings as a list (the records are in memory already)."""
     batches = (records[i : i + batch] for i in range(0, len(records), batch))
-    return run_checks(batches, InMemory(records), ctx, checks)
+    runs, store = run_checks(batches, InMemory(records), ctx, checks)
+    return runs, list(store)
 
 
 def audit_stream(
@@ -198,9 +218,10 @@ def audit_stream(
     batch: int | None = None,
     workers: int = 1,
     progress: AuditProgress | None = None,
-) -> tuple[list[CheckRun], list[Finding], Reread, dict[str, int]]:
+) -> tuple[list[CheckRun], FindingStore, Reread, dict[str, int]]:
     """The checks over a corpus file read in batches of ``batch`` records: peak memory is one
-    batch plus the checks' partials (signatures, float16 vectors, counters, findings)."""
+    batch plus the checks' partials (signatures, float16 vectors, counters); the findings are
+    in a store on disk."""
     corpus, sets = Reread(source), dict[str, int]()
     hashes: list[np.ndarray] = []  # 8 bytes an id: enough to find a repeat at any scale
 

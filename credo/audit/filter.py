@@ -6,10 +6,11 @@ chosen check that the registry marks ``drops``. Diagnostics (diversity) never dr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+from credo.audit.findings import Dropped, FindingStore
 from credo.audit.options import FilterOptions
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult
@@ -73,36 +74,32 @@ def _filter(
     progress: Callable[[str], None] | None,
 ) -> AuditResult:
     result, records = audit_corpus(path, options=options, progress=progress)
-    reasons = {flag["id"]: flag for flag in result.flags() if flag["id"] in dropped_ids(result)}
+    dropped = _dropped(result)  # looked up in the findings on disk, never all held
     kept = (
-        r for r in records if r.id not in reasons
+        r for r in records if r.id not in dropped
     )  # one pass; a streamed audit re-reads the file
     out.mkdir(parents=True, exist_ok=True)
     if options.output_format == "parquet":
         n_kept = write_parquet(kept, out / PARQUET_FILE)
     else:
         n_kept = write_records(kept, out / RECORDS_FILE)
-    _write_rejected(records, reasons, out / REJECTED_FILE)
+    _write_rejected(records, dropped, out / REJECTED_FILE)
     write_reports(result, out / "audit")
     source_manifest = (
         read_manifest(source.parent) if (source.parent / MANIFEST_FILE).is_file() else {}
     )
-    manifest = _manifest(result, source_manifest, n_kept, reasons)
-    manifest["audit"].update(_after_filter(result, set(reasons), records_path(out)))
+    manifest = _manifest(result, source_manifest, n_kept, dropped)
+    manifest["audit"].update(_after_filter(result, dropped, records_path(out)))
     write_json(manifest, out / MANIFEST_FILE)
     write_local_card(out)  # the same card as the Hub's, with the source's own card kept in it
     return result
 
 
-def _after_filter(result: AuditResult, dropped: set[str], kept_file: Path) -> dict[str, Any]:
+def _after_filter(result: AuditResult, dropped: Dropped, kept_file: Path) -> dict[str, Any]:
     """The filtered corpus' own certificate (see credo.corpora.certificate): the hash of the
     records kept, and the gates their remaining blocking findings still fail (a check that
     never drops, such as fidelity, can leave some)."""
-    gates = {c.name for c in result.checks if c.gate}
-    left: dict[str, int] = {}
-    for finding in result.findings:
-        if finding.blocking and finding.check in gates and finding.record_id not in dropped:
-            left[finding.check] = left.get(finding.check, 0) + 1
+    left = dropped.left({c.name for c in result.checks if c.gate})
     return {
         "records_hash": file_hash(str(kept_file)),
         "passed_after_filter": not left,
@@ -110,18 +107,26 @@ def _after_filter(result: AuditResult, dropped: set[str], kept_file: Path) -> di
     }
 
 
-def dropped_ids(result: AuditResult) -> set[str]:
-    """Records the filter removes: flagged by a check registered to drop (diagnostics only report)."""
+def dropped_ids(result: AuditResult) -> Collection[str]:
+    """Records the filter removes: flagged by a check registered to drop (diagnostics only
+    report). From an audit, looked up in its findings on disk."""
+    if isinstance(result.findings, FindingStore):
+        return _dropped(result)
     drops = {name: check_spec(name).drops for name in {f.check for f in result.findings}}
     return {f.record_id for f in result.findings if drops[f.check]}
 
 
-def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
+def _dropped(result: AuditResult) -> Dropped:
+    store = FindingStore.of(result.findings)
+    return store.drop({name for name in store.checks() if check_spec(name).drops})
+
+
+def _write_rejected(records, dropped: Dropped, path: Path) -> None:
     def rows() -> Iterator[str]:
         for record in records:
-            flag = reasons.get(record.id)
-            if flag is None:
+            if record.id not in dropped:
                 continue
+            flag = dropped.flag(record.id)
             kept_as = {
                 c: d["kept"]
                 for c, d in flag["details"].items()
@@ -139,13 +144,8 @@ def _write_rejected(records, reasons: dict[str, dict], path: Path) -> None:
     write_lines_atomic(path, rows())
 
 
-def _manifest(
-    result: AuditResult, source_manifest: dict, kept: int, reasons: dict[str, dict]
-) -> dict:
-    removed_by: dict[str, int] = {}
-    for flag in reasons.values():
-        for check in flag["checks"]:
-            removed_by[check] = removed_by.get(check, 0) + 1
+def _manifest(result: AuditResult, source_manifest: dict, kept: int, dropped: Dropped) -> dict:
+    removed_by = dropped.by_check()
     return {
         "kind": "filtered_corpus",
         "set": source_manifest.get("set"),
@@ -156,7 +156,7 @@ def _manifest(
             "manifest": source_manifest or None,
             "card": _source_card(Path(result.source)),
         },
-        "counts": {"input": result.records, "kept": kept, "removed": len(reasons)},
+        "counts": {"input": result.records, "kept": kept, "removed": len(dropped)},
         "filters": [
             {
                 "name": c.name,

@@ -35,7 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from credo.audit.engine import Reread, map_batch, reduce_checks, refuse_repeated_ids
+from credo.audit.engine import (
+    Reread,
+    finding_store,
+    map_batch,
+    reduce_checks,
+    refuse_repeated_ids,
+)
+from credo.audit.findings import FindingStore
 from credo.audit.progress import AuditProgress
 from credo.audit.result import CheckRun
 from credo.corpora.columnar import is_columnar, with_meta
@@ -178,7 +185,7 @@ def audit_stream_ray(
     use_embedding: bool = True,
     address: str | None = None,
     progress: AuditProgress | None = None,
-) -> tuple[list[CheckRun], list[Finding], Any, dict[str, int]]:
+) -> tuple[list[CheckRun], FindingStore, Any, dict[str, int]]:
     """:func:`credo.audit.runner.audit_stream` with the batches mapped on Ray: the same runs,
     findings, corpus and set counts, and the same progress lines."""
     connect(address)
@@ -228,7 +235,8 @@ def audit_stream_ray(
     try:
         out = _materialize(out, tally, progress)
         corpus, sets = Reread(source), dict[str, int]()
-        parts = {c.name: Parts(c) for c in checks}
+        store = finding_store(checks)
+        parts = {c.name: Parts(c, sink=store.add) for c in checks}
         seconds = dict.fromkeys(names, 0.0)
         offsets: dict[str, int] = {}
         hashes: list[np.ndarray] = []
@@ -260,10 +268,17 @@ def audit_stream_ray(
         for c in checks
         if c.name in shuffled and isinstance(c, NearDuplicateCheck)
     }
-    runs, findings = reduce_checks(
-        checks, parts, seconds=seconds, corpus=corpus, ctx=ctx, reducers=banded, progress=progress
+    runs = reduce_checks(
+        checks,
+        parts,
+        seconds=seconds,
+        corpus=corpus,
+        ctx=ctx,
+        store=store,
+        reducers=banded,
+        progress=progress,
     )
-    return runs, findings, corpus, sets
+    return runs, store, corpus, sets
 
 
 def _materialize(out: Any, tally: Any, progress: AuditProgress | None) -> Any:
@@ -296,7 +311,7 @@ def _materialize(out: Any, tally: Any, progress: AuditProgress | None) -> Any:
 
 def _near_duplicates(
     out, check: NearDuplicateCheck, corpus, offsets: dict[str, int], ctx: AuditContext
-) -> list[Finding]:
+) -> Iterator[Finding]:
     """near_duplicate with its banding as a hash-partition on (band, key) over the cluster."""
     n = len(corpus.ids)
     pairs_ds = (
@@ -324,7 +339,7 @@ def _near_duplicates(
     sigs = Rows()
     for row in out.iter_rows():
         sigs.add(pickle.loads(row["parts"])[0][check.name][1])
-    return list(check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus, ctx))
+    return check.verified(pairs, sigs.stack(check.config.num_perm, np.uint16), corpus, ctx)
 
 
 def check_engine(engine: str, address: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ from credo.audit.result import TABLES_DIR, AuditResult, Table, check_report, ver
 from credo.corpora.io import dumps, write_json, write_text
 from credo.errors import ConfigError
 from credo.filters.registry import check_spec
-from credo.filters.report import CheckReport, FindingsTable, details_columns
+from credo.filters.report import CheckReport, FindingsTable, blocking, details_columns
 from credo.filters.spec import CheckSpec
-from credo.runs import write_lines_atomic
+from credo.runs import repair_text, write_lines_atomic
 
 MAX_ROWS = 50  # rows a report shows per table; the rest are in the table's JSONL
 WORST_SHOWN = 5  # examples per failing gate in the lead
@@ -65,11 +66,11 @@ def _check_tables(result: AuditResult, name: str) -> list[Table]:
 
 def failing_gate_tables(result: AuditResult) -> list[Table]:
     """One table per failing gate: what it means, how many records, and the worst of them."""
-    worst: dict[str, tuple[list[str], list[list[Any]]]] = {}
+    worst: dict[str, tuple[list[str], Sequence[list[Any]]]] = {}
     for name in result.gate_failures:
         spec, report = _spec(name), check_report(result, name)
-        blocking = CheckReport(name, [f for f in report.findings if f.blocking], report.section)
-        table = _findings_table(spec, blocking) or Table(name, ["record"], [])
+        failing = CheckReport(name, blocking(report.findings), report.section)
+        table = _findings_table(spec, failing) or Table(name, ["record"], [])
         worst[name] = (table.headers, table.rows[:WORST_SHOWN])
     # each example with its answer, so the lead reads without opening the records
     ids = {
@@ -206,7 +207,7 @@ def report_json(result: AuditResult) -> dict[str, Any]:
         "passed": result.passed,
         "gate_failures": result.gate_failures,
         "checks": [asdict(c) for c in result.checks],
-        "flagged_records": len({f.record_id for f in result.findings}),
+        "flagged_records": result.flagged_records(),
         "sections": sections,
     }
 
@@ -277,11 +278,11 @@ def _write_full_tables(tables: list[Table], out: Path) -> None:
         if len(table.rows) <= MAX_ROWS:
             continue
         folder.mkdir(exist_ok=True)
-        lines = (
-            json.dumps(dict(zip(table.headers, row)), ensure_ascii=False, default=str)
+        lines = (  # one row at a time: a findings table may be millions of rows read from disk
+            repair_text(json.dumps(dict(zip(table.headers, row)), ensure_ascii=False, default=str))
             for row in table.rows
         )
-        write_text("".join(line + "\n" for line in lines), folder / f"{table.key}.jsonl")
+        write_lines_atomic(folder / f"{table.key}.jsonl", lines)
 
 
 def write_reports(result: AuditResult, out: Path) -> None:
@@ -293,4 +294,4 @@ def write_reports(result: AuditResult, out: Path) -> None:
     write_text(render_markdown(result), out / "report.md")
     write_text(render_html(result, [shown(t) for t in tables]), out / "report.html")
     _write_full_tables(tables, out)
-    write_lines_atomic(out / "flags.jsonl", (dumps(entry) for entry in result.flags()))
+    write_lines_atomic(out / "flags.jsonl", (dumps(entry) for entry in result.iter_flags()))

@@ -6,9 +6,11 @@ module imports none of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from credo.audit.findings import FindingStore
 from credo.filters.base import ActTerms, Finding
 from credo.filters.report import CheckReport, Table
 
@@ -42,7 +44,8 @@ class AuditResult:
     records: int
     sets: dict[str, int]
     checks: list[CheckRun]
-    findings: list[Finding]
+    # a list (built by hand, small) or, from an audit, the store on disk that pages through them
+    findings: list[Finding] | FindingStore
     sections: dict[str, Any]
     evals: int = 0
     acts: list[ActTerms] = field(default_factory=list)
@@ -56,8 +59,15 @@ class AuditResult:
         return not self.gate_failures
 
     def flags(self) -> list[dict[str, Any]]:
-        """One entry per flagged record: ``{"id", "checks", "blocking", "details"}`` in corpus
-        order; ``blocking`` lists the checks whose finding fails a gate or counts as one."""
+        """One entry per flagged record: ``{"id", "checks", "blocking", "details"}``, records in
+        the order of their first finding; ``blocking`` lists the checks whose finding fails a
+        gate or counts as one. All in memory: writers page through :meth:`iter_flags`."""
+        return list(self.iter_flags())
+
+    def iter_flags(self) -> Iterator[dict[str, Any]]:
+        """:meth:`flags` one entry at a time (read from the store, a page at a time)."""
+        if isinstance(self.findings, FindingStore):
+            return self.findings.flags()
         grouped: dict[str, dict[str, Any]] = {}
         for f in self.findings:
             entry = grouped.setdefault(
@@ -67,7 +77,18 @@ class AuditResult:
             if f.blocking:
                 entry["blocking"].append(f.check)
             entry["details"][f.check] = f.details
-        return list(grouped.values())
+        return iter(grouped.values())
+
+    def findings_of(self, check: str) -> Sequence[Finding]:
+        """One check's findings, in order (read lazily from a store)."""
+        if isinstance(self.findings, FindingStore):
+            return self.findings.of_check(check)
+        return [f for f in self.findings if f.check == check]
+
+    def flagged_records(self) -> int:
+        if isinstance(self.findings, FindingStore):
+            return self.findings.flagged_records()
+        return len({f.record_id for f in self.findings})
 
 
 def verdict(result: AuditResult) -> str:
@@ -81,7 +102,7 @@ def check_report(result: AuditResult, name: str) -> CheckReport:
     run = next((c for c in result.checks if c.name == name), None)
     return CheckReport(
         name,
-        [f for f in result.findings if f.check == name],
+        result.findings_of(name),
         result.sections.get(name) or {},
         run.params if run else {},
     )

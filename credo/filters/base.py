@@ -11,12 +11,14 @@ beyond per-record findings (clusters, nearest neighbours, diversity tables) goes
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from credo.filters.embed import Embedder, StaticEmbedder
+from credo.filters.spill import Spill
 from credo.textnorm import head
 from credo.types import Record
 
@@ -105,7 +107,8 @@ class Check(Protocol):
 
     A check whose partial is a summary (counters, sketches: positions do not matter) may also
     define ``combine(a, b)``, merging two partials into one; the engines then keep one running
-    partial instead of one per batch.
+    partial instead of one per batch. A check that sets ``spills_parts`` gets its partials
+    kept on disk, and ``parts`` it may iterate more than once (see :class:`SpilledParts`).
     """
 
     name: str
@@ -143,21 +146,63 @@ class InMemory:
 
 class Parts:
     """A check's partials as the engines collect them: one per batch, or one running partial
-    when the check can ``combine`` them. ``drain()`` hands them to reduce and forgets them."""
+    when the check can ``combine`` them. ``drain()`` hands them to reduce and forgets them.
 
-    def __init__(self, check: Check) -> None:
+    A check whose partial is its findings (``streams_findings``, as :class:`PerRecord`) hands
+    each batch's to ``sink`` as it arrives (the audit's finding store on disk) when one is
+    given; its reduce then gets no partials."""
+
+    def __init__(self, check: Check, sink: Callable[[list[Finding]], Any] | None = None) -> None:
         self.combine = getattr(check, "combine", None)
+        self.sink = sink if getattr(check, "streams_findings", False) else None
+        self.spilled = SpilledParts() if getattr(check, "spills_parts", False) else None
         self.items: list[tuple[int, Any]] = []
 
     def add(self, offset: int, part: Any) -> None:
-        if self.combine is not None and self.items:
+        if self.sink is not None:
+            self.sink(part)
+        elif self.spilled is not None:
+            self.spilled.add(offset, part)
+        elif self.combine is not None and self.items:
             self.items[0] = (0, self.combine(self.items[0][1], part))
         else:
             self.items.append((offset, part))
 
-    def drain(self) -> Iterator[tuple[int, Any]]:
+    def drain(self) -> Iterable[tuple[int, Any]]:
+        if self.spilled is not None:
+            return self.spilled
+        return self._pop()
+
+    def _pop(self) -> Iterator[tuple[int, Any]]:
         while self.items:
             yield self.items.pop(0)
+
+
+class SpilledParts:
+    """A check's per-batch partials pickled to a file in a spill folder as they arrive, for a
+    check that sets ``spills_parts``: its partials list records to report (truncated answers),
+    and its reduce reads them twice, once for the counts that decide the gate and once to
+    yield the findings, holding one batch's at a time."""
+
+    def __init__(self) -> None:
+        self._spill = Spill()
+        self._path = self._spill.folder / "parts.pickle"
+        self._count = 0
+
+    def add(self, offset: int, part: Any) -> None:
+        with self._path.open("ab") as handle:
+            pickle.dump((offset, part), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        if not self._count:
+            return
+        with self._path.open("rb") as handle:
+            for _ in range(self._count):
+                yield pickle.load(handle)
 
 
 def run_batched(check: Check, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
@@ -176,7 +221,14 @@ class Batched:
 class PerRecord(Batched):
     """For checks whose findings on a record depend on that record alone: the partial of a
     batch is its findings (their record ids say where they belong), the reduce concatenates.
-    Subclasses define ``findings(records, ctx)``."""
+    Subclasses define ``findings(records, ctx)``.
+
+    The audit writes a batch's findings to its store on disk as the batch arrives
+    (``streams_findings``), and then calls ``reduce`` with no partials: a subclass may
+    override ``reduce`` to note a section or add findings, never to change the streamed ones
+    (set ``streams_findings = False`` to be handed them)."""
+
+    streams_findings = True
 
     def findings(self, records: Sequence[Record], ctx: AuditContext) -> Iterator[Finding]:
         raise NotImplementedError

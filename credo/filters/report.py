@@ -9,9 +9,9 @@ in or from a plugin, needs no edit in :mod:`credo.audit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from credo.filters.base import Finding
 
@@ -23,7 +23,7 @@ class Table:
 
     title: str
     headers: list[str]
-    rows: list[list[Any]]
+    rows: Sequence[list[Any]]  # a list, or rows read lazily from the findings on disk
     note: str = ""
     key: str = ""  # file-safe name for the table's full JSONL; derived from the title if empty
     # How the reports show the texts of a row side by side: the columns holding two texts
@@ -67,24 +67,62 @@ class FindingsTable:
         keys = (self.worst,) if isinstance(self.worst, str) else self.worst
         return float(next((v for k in keys if (v := finding.details.get(k))), 0))
 
-    def rows(self, findings: Sequence[Finding]) -> list[list[Any]]:
-        ordered = list(findings)
-        # blocking findings lead: they are what fails a gate
-        ordered.sort(key=lambda f: (not f.blocking, -self.score(f)))
-        return [[f.record_id, *(_column(c).read(f.details) for c in self.columns)] for f in ordered]
+    def row(self, finding: Finding) -> list[Any]:
+        return [finding.record_id, *(_column(c).read(finding.details) for c in self.columns)]
+
+    def rows(self, findings: Sequence[Finding]) -> Sequence[list[Any]]:
+        """A row per finding, blocking findings first (they are what fails a gate), then worst
+        first. Findings read from disk that come ``ranked()`` already give rows read lazily."""
+        ranked = getattr(findings, "ranked", None)
+        if ranked is not None:
+            return LazyRows(ranked(), self.row)
+        ordered = sorted(findings, key=lambda f: (not f.blocking, -self.score(f)))
+        return [self.row(f) for f in ordered]
 
     def table(self, findings: Sequence[Finding], note: str = "") -> Table:
         headers = ["record", *(_column(c).header for c in self.columns)]
         return Table(self.title, headers, self.rows(findings), note)
 
 
+class LazyRows(Sequence[list[Any]]):
+    """Table rows made from findings as they are read: a slice reads only its rows, iterating
+    reads them all a page at a time (the full table's JSONL of a large audit)."""
+
+    def __init__(self, findings: Sequence[Finding], row: Callable[[Finding], list[Any]]) -> None:
+        self.findings, self.row = findings, row
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return map(self.row, self.findings)
+
+    @overload
+    def __getitem__(self, index: int) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[list[Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[Any] | list[list[Any]]:
+        if isinstance(index, slice):
+            return [self.row(f) for f in self.findings[index]]
+        return self.row(self.findings[index])
+
+
+def blocking(findings: Sequence[Finding]) -> Sequence[Finding]:
+    """The findings that fail a gate (read lazily when the findings offer ``blocking()``)."""
+    only = getattr(findings, "blocking", None)
+    return only() if callable(only) else [f for f in findings if f.blocking]
+
+
 @dataclass(frozen=True)
 class CheckReport:
-    """What a check's report declarations read: its findings, its section of the report
+    """What a check's report declarations read: its findings (a list, or a sequence read
+    lazily from the audit's store on disk), its section of the report
     (``ctx.sections[name]``) and its parameters."""
 
     name: str
-    findings: list[Finding]
+    findings: Sequence[Finding]
     section: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
 

@@ -53,24 +53,24 @@ class TruncationCheck(Batched):
                 truncated.append((record.id, set_name, tokens))
         return {"tallies": tallies, "truncated": truncated}
 
-    def combine(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-        """Counts add, truncated records append (in corpus order)."""
-        for set_name, tally in b["tallies"].items():
-            mine = a["tallies"].setdefault(set_name, _tally())
-            for key, value in tally.items():
-                mine[key] += value
-        a["truncated"].extend(b["truncated"])
-        return a
+    # The truncated records' ids stay on disk with their batches: the reduce reads the
+    # partials twice (counts decide each set's gate, then the findings), holding one batch.
+    spills_parts = True
 
     def reduce(
         self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
-        merged: dict[str, Any] = {"tallies": {}, "truncated": []}
+        if iter(parts) is parts:  # a one-shot iterator: the two passes need it twice
+            parts = list(parts)
+        tallies: dict[str, dict[str, int]] = {}
         for _, part in parts:
-            merged = self.combine(merged, part)
+            for set_name, tally in part["tallies"].items():
+                mine = tallies.setdefault(set_name, _tally())
+                for key, value in tally.items():
+                    mine[key] += value
         sets: dict[str, dict[str, Any]] = {}
-        for set_name in sorted(merged["tallies"]):
-            tally = merged["tallies"][set_name]
+        for set_name in sorted(tallies):
+            tally = tallies[set_name]
             rate = tally["truncated"] / tally["records"] if tally["records"] else 0.0
             sets[set_name] = {**tally, "rate": round(rate, 4), "gate_failed": rate > self.max_rate}
         ctx.sections[self.name] = {
@@ -78,13 +78,14 @@ class TruncationCheck(Batched):
             "sets": sets,
             "truncated": sum(s["truncated"] for s in sets.values()),
         }
-        for record_id, set_name, tokens in merged["truncated"]:
-            yield Finding(
-                record_id,
-                self.name,
-                {"set": set_name, "stop_reason": TRUNCATED, "output_tokens": tokens},
-                blocking=sets[set_name]["gate_failed"],
-            )
+        for _, part in parts:  # in corpus order, as the batches came
+            for record_id, set_name, tokens in part["truncated"]:
+                yield Finding(
+                    record_id,
+                    self.name,
+                    {"set": set_name, "stop_reason": TRUNCATED, "output_tokens": tokens},
+                    blocking=sets[set_name]["gate_failed"],
+                )
 
 
 def truncation_table(report: CheckReport) -> list[Table]:
