@@ -634,16 +634,19 @@ class FidelityCheck:
         a["unfaithful"].extend(b["unfaithful"])
         return a
 
+    # The unfaithful records wait on disk with their batches: the reduce counts on a first
+    # pass (the rates decide each set's gate), then yields on one pass per set.
+    spills_parts = True
+
     def reduce(
         self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
+        if iter(parts) is parts:  # a one-shot iterator: the passes need it more than once
+            parts = list(parts)
         merged: dict[str, Any] = {"skipped": {}, "tallies": {}, "unfaithful": []}
         for _, part in parts:
-            merged = self.combine(merged, part)
+            merged = self.combine(merged, {**part, "unfaithful": []})
         skipped, tallies = merged["skipped"], merged["tallies"]
-        unfaithful: dict[str, list[tuple]] = {}
-        for row in merged["unfaithful"]:
-            unfaithful.setdefault(row[0], []).append(row[1:])
         section: dict[str, Any] = {
             "params": self.params(),
             "sets": {},
@@ -666,7 +669,10 @@ class FidelityCheck:
                 "by_template": _rates(tally.by_template),
                 "by_persona": _rates(tally.by_persona),
             }
-            for record_id, label, evidence, template, persona in unfaithful.get(set_name, ()):
+            rows = (
+                row[1:] for _, part in parts for row in part["unfaithful"] if row[0] == set_name
+            )
+            for record_id, label, evidence, template, persona in rows:
                 yield Finding(
                     record_id,
                     self.name,
