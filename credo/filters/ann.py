@@ -112,7 +112,15 @@ def exact_pairs(
         else:
             rows, cols, scores = hits
         if max_neighbours is not None and len(rows) > max_neighbours:
-            keep = _capped_links(rows, cols, scores, start, stop - start, max_neighbours, linked)
+            keep = _capped_links(
+                rows,
+                cols,
+                scores,
+                start=start,
+                height=stop - start,
+                k=max_neighbours,
+                linked=linked,
+            )
             rows, cols, scores = rows[keep], cols[keep], scores[keep]
         found_pairs.append(np.stack([rows + start, cols + start], axis=1))
         found_scores.append(scores)
@@ -192,6 +200,7 @@ def _capped_links(
     rows: np.ndarray,
     cols: np.ndarray,
     scores: np.ndarray,
+    *,
     start: int,
     height: int,
     k: int,
@@ -400,7 +409,7 @@ def probe_pairs(
             other = rows[local] != members[cols]
             local, cols, scores = local[other], cols[other], scores[other]
             if cap is not None and len(local) > cap:
-                _best_finder(best, best_by, members[cols], rows[local], scores)
+                _best_finder(best, best_by, found=members[cols], by=rows[local], scores=scores)
                 keep = _nearest_per_row(scores, local, len(rows), cap)
                 local, cols, scores = local[keep], cols[keep], scores[keep]
             found_pairs.append(np.stack([rows[local], members[cols]], axis=1))
@@ -419,13 +428,15 @@ def probe_pairs(
     pairs, first = np.unique(pairs, axis=0, return_index=True)  # a pair found from both ends
     scores = scores[first]
     if cap is not None and len(pairs) > cap:  # as exact_pairs keeps them: k later partners a row
-        keep = _capped_links(pairs[:, 0], pairs[:, 1], scores, 0, n, cap, np.zeros(n, bool))
+        keep = _capped_links(
+            pairs[:, 0], pairs[:, 1], scores, start=0, height=n, k=cap, linked=np.zeros(n, bool)
+        )
         pairs, scores = pairs[keep], scores[keep]
     return pairs, scores
 
 
 def _best_finder(
-    best: np.ndarray, best_by: np.ndarray, found: np.ndarray, by: np.ndarray, scores: np.ndarray
+    best: np.ndarray, best_by: np.ndarray, *, found: np.ndarray, by: np.ndarray, scores: np.ndarray
 ) -> None:
     """Raise ``best[row]`` (and ``best_by[row]``, who found it) to each found row's best score."""
     order = np.lexsort((-scores, found))

@@ -178,6 +178,12 @@ class Parts:
             yield self.items.pop(0)
 
 
+def rereadable(parts: Iterable[tuple[int, Any]]) -> Iterable[tuple[int, Any]]:
+    """``parts`` in a form a reduce may read more than once (a one-shot iterator becomes a
+    list; spilled partials and lists read again as they are)."""
+    return list(parts) if iter(parts) is parts else parts
+
+
 class SpilledParts:
     """A check's per-batch partials pickled to a file in a spill folder as they arrive, for a
     check that sets ``spills_parts``: its partials list records to report (truncated answers),

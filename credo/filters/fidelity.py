@@ -33,7 +33,7 @@ from typing import Any
 
 from credo.defaults import FIDELITY_MAX_RATE
 from credo.filters import fidelity_base
-from credo.filters.base import AuditContext, Corpus, Finding, cue, run_batched
+from credo.filters.base import AuditContext, Corpus, Finding, cue, rereadable, run_batched
 from credo.filters.fidelity_base import (
     Folded,
     Profile,
@@ -641,8 +641,7 @@ class FidelityCheck:
     def reduce(
         self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
-        if iter(parts) is parts:  # a one-shot iterator: the passes need it more than once
-            parts = list(parts)
+        parts = rereadable(parts)  # counted first, then read for the findings
         merged: dict[str, Any] = {"skipped": {}, "tallies": {}, "unfaithful": []}
         for _, part in parts:
             merged = self.combine(merged, {**part, "unfaithful": []})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.defaults import TRUNCATION_MAX_RATE
-from credo.filters.base import AuditContext, Batched, Corpus, Finding
+from credo.filters.base import AuditContext, Batched, Corpus, Finding, rereadable
 from credo.filters.report import CheckReport, FindingsTable, Table
 from credo.filters.spec import CheckSpec
 from credo.types import Record
@@ -60,8 +60,7 @@ class TruncationCheck(Batched):
     def reduce(
         self, parts: Iterable[tuple[int, Any]], corpus: Corpus, ctx: AuditContext
     ) -> Iterator[Finding]:
-        if iter(parts) is parts:  # a one-shot iterator: the two passes need it twice
-            parts = list(parts)
+        parts = rereadable(parts)  # counted first, then read for the findings
         tallies: dict[str, dict[str, int]] = {}
         for _, part in parts:
             for set_name, tally in part["tallies"].items():
