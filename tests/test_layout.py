@@ -45,6 +45,7 @@ LEAVES = {
     "plugins",
     "redact",
     "provenance",
+    "quiet",
 }
 
 

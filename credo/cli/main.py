@@ -25,8 +25,8 @@ except ImportError:  # an older Typer runs on click itself
     from click import exceptions as click  # type: ignore[no-redef]
 
 from credo.cli._output import JSON_PRINTED, echo_json
-from credo.cli.quiet import set_third_party_output
 from credo.errors import CredoError
+from credo.quiet import set_third_party_output
 from credo.redact import scrub
 
 COMMAND_MODULES = [
