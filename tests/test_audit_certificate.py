@@ -439,3 +439,84 @@ def test_a_corpus_leakage_report_of_the_wrong_shape_is_one_line(tmp_path: Path) 
         find_verdict("b2:ee", tmp_path / "corpus")
     report.write_text(json.dumps({"unrelated": 1}))  # a user's own file: not ours to judge
     assert find_verdict("b2:ee", tmp_path / "corpus") is None
+
+
+def _generated(spec: Path, folder: Path) -> Path:
+    """A credo corpus (records, manifest, credo's CARD.md) audited into its own audit/."""
+    from credo.generators import generate_corpus
+    from credo.generators.fake_backend import FakeBackend
+
+    options = GenerateOptions(samples=1, concurrency=1)
+    generate_corpus(spec, folder, options=options, backend=FakeBackend(), progress=False)
+    run_audit(folder, folder / "audit", options=AuditOptions(checks=CHECKS, use_embedding=False))
+    return folder
+
+
+def _drop_last_record(folder: Path) -> str:
+    """Edit records.jsonl by hand, as a user would; the records' hash before the edit."""
+    from credo.hashing import file_hash
+
+    path = folder / "records.jsonl"
+    before = file_hash(str(path))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+    return before
+
+
+def test_an_edited_corpus_never_ships_the_card_of_its_earlier_records(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """records.jsonl edited after its card was written: mix and export refuse in one line (the
+    audit is of earlier contents); with the override, credo's card is rebuilt for the records
+    as they are, so neither the folder nor the mix quotes the earlier hash."""
+    from huggingface_hub import DatasetCard
+
+    from credo.hashing import file_hash
+
+    source = _generated(tiny_spec, tmp_path / "c")
+    card = source / "CARD.md"
+    made = len((source / "records.jsonl").read_text(encoding="utf-8").splitlines())
+    old = _drop_last_record(source)
+    assert old in card.read_text(encoding="utf-8")  # the card is stale until a command reads it
+    mix = tmp_path / "mix"
+    mixing = ["mix", "--part", f"c={source}:1", "--size", 2, "--out", mix]
+    code, _, err = cli(mixing, capsys)
+    assert code == 2 and err.count("\n") == 1 and "its audit is of earlier contents" in err
+    assert not mix.exists()
+    code, _, err = cli([*mixing, "--allow-unaudited"], capsys)
+    assert code == 0, err
+    now = file_hash(str(source / "records.jsonl"))
+    text = card.read_text(encoding="utf-8")
+    assert old not in text and f"`records.jsonl` hash `{now}`" in text
+    assert "not audited (its audit is of earlier contents" in text
+    assert f"`records.jsonl` holds {made - 1} records, its manifest {made}" in text
+    assert DatasetCard.load(str(card)).data.to_dict()["tags"][0] == "credo"
+    assert old not in (mix / "CARD.md").read_text(encoding="utf-8")  # the part's card, current
+
+    # edited again, then exported beside itself: the card beside the export is current too
+    _drop_last_record(source)
+    export = ["export", source, "--format", "openai", "--allow-unaudited"]
+    assert cli(export, capsys)[0] == 0
+    now = file_hash(str(source / "records.jsonl"))
+    assert f"`records.jsonl` hash `{now}`" in card.read_text(encoding="utf-8")
+
+    # and once more before credo filter, which quotes its source's card
+    stale = _drop_last_record(source)
+    filter_corpus(
+        source, tmp_path / "clean", options=FilterOptions(checks=CHECKS, use_embedding=False)
+    )
+    assert stale not in (tmp_path / "clean" / "CARD.md").read_text(encoding="utf-8")
+
+
+def test_a_users_own_card_is_never_rewritten(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _generated(tiny_spec, tmp_path / "c")
+    mine = "# My corpus\n\nHand-written notes on where these records came from.\n"
+    (source / "CARD.md").write_text(mine, encoding="utf-8")
+    _drop_last_record(source)
+    mixing = ["mix", "--part", f"c={source}:1", "--size", 2, "--out", tmp_path / "mix"]
+    assert cli([*mixing, "--allow-unaudited"], capsys)[0] == 0
+    assert cli(["export", source, "--format", "openai", "--allow-unaudited"], capsys)[0] == 0
+    assert (source / "CARD.md").read_text(encoding="utf-8") == mine
+    assert "Hand-written notes" in (tmp_path / "mix" / "CARD.md").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from credo.audit.options import FilterOptions
 from credo.audit.reports import write_reports
 from credo.audit.result import AuditResult
 from credo.audit.runner import audit_corpus
-from credo.corpora.card import write_local_card
+from credo.corpora.card import current_card, write_local_card
 from credo.corpora.columnar import PARQUET_FILE, write_parquet
 from credo.corpora.datacard import scrub_paths
 from credo.corpora.io import (
@@ -173,8 +173,6 @@ def _manifest(result: AuditResult, source_manifest: dict, kept: int, dropped: Dr
 
 
 def _source_card(source: Path) -> str:
-    """The source folder's own card (a user's or credo's), its paths scrubbed, for the new card."""
-    card = source.parent / CARD_FILE
-    if not card.is_file():
-        return ""
-    return scrub_paths(card.read_text(encoding="utf-8"), [source.parent])
+    """The source folder's own card (a user's, or credo's as of its current records), its
+    paths scrubbed, for the new card."""
+    return scrub_paths(current_card(source), [source.parent])

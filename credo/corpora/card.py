@@ -15,6 +15,7 @@ the records next to it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def build_card(
     *,
     records_hash: str,
     repo: str | None = None,
+    notes: list[str] | None = None,
 ) -> Any:
     """The card of the corpus, filter output or mix at ``folder`` as a ``DatasetCard``: the
     Hub export's README when ``repo`` is given (the repo its load snippet names), else the
@@ -166,7 +168,10 @@ def build_card(
         template_path=str(CARD_TEMPLATE),
         title=title,
         summary=summary,
-        warnings=_warnings(cert, parts, manifest, "Exported" if repo is not None else "Used"),
+        warnings=[
+            *(notes or []),
+            *_warnings(cert, parts, manifest, "Exported" if repo is not None else "Used"),
+        ],
         hub=repo is not None,
         load_snippet=load_snippet(repo) if repo is not None else LOCAL_SNIPPET,
         local=_local_facts(manifest) if repo is None else None,
@@ -187,33 +192,80 @@ def write_local_card(folder: Path) -> Path:
     """(Re)write ``folder/CARD.md`` from the folder's manifest and the audit of its current
     records (a documents corpus adds its section on the form)."""
     try:
+        folder = records_path(folder).parent
+    except CorpusError:  # no records yet (a batch run still out): the card says so
+        folder = Path(folder)
+    write_text(local_card_text(folder), folder / CARD_FILE)
+    return folder / CARD_FILE
+
+
+def local_card_text(folder: Path) -> str:
+    """The text of ``folder``'s local card (see :func:`write_local_card`)."""
+    try:
         source: Path | None = records_path(folder)
     except CorpusError:  # no records yet (a batch run still out): the card says so
         source = None
     folder = source.parent if source is not None else Path(folder)
     manifest = read_manifest(folder)
     counts = manifest.get("counts") or {}
-    count = manifest.get("size", counts.get("records", counts.get("kept")))
-    if not isinstance(count, int):
-        count = sum(1 for line in source.open("rb") if line.strip()) if source else 0
+    stated = manifest.get("size", counts.get("records", counts.get("kept")))
+    count = _count_records(source) if source is not None else 0
+    notes = []
+    if isinstance(stated, int) and source is not None and stated != count:
+        notes.append(
+            f"`records.jsonl` holds {count} records, its manifest {stated}: the records were "
+            "edited after credo wrote them, so the figures below that come from the manifest "
+            "(counts, truncation, teacher refusals) describe the records as made."
+        )
     data = front_matter(manifest, count, license=LOCAL_LICENSE, language="en")
     if source is None:
         cert, records_hash = Certificate(NOT_AUDITED, "", "", "no records yet"), "none yet"
     else:
         cert, records_hash = find_certificate(folder), file_hash(str(source))
-    card = build_card(data, folder, manifest, cert, records_hash=records_hash)
+    card = build_card(data, folder, manifest, cert, records_hash=records_hash, notes=notes)
     text = str(card).rstrip() + "\n"
     if manifest.get("documents"):
         text += "\n" + _documents_section(manifest)
-    write_text(text, folder / CARD_FILE)
-    return folder / CARD_FILE
+    return text
+
+
+def current_card(corpus: Path) -> str:
+    """The ``CARD.md`` beside ``corpus``' records as it should read now ("" when there is
+    none). A card credo wrote for records that have changed since (the records hash it states
+    is not theirs now) is rebuilt, and rewritten in place where the folder allows, so no
+    command quotes or ships a card of earlier contents; a user's own card is never touched."""
+    source = records_path(corpus)
+    card = source.parent / CARD_FILE
+    if not card.is_file():
+        return ""
+    text = card.read_text(encoding="utf-8")
+    if not (source.parent / MANIFEST_FILE).is_file() or not is_credo_card(card):
+        return text
+    # the last: a mix's or filter output's card quotes its parts' or source's cards first
+    stated = _STATED_HASH.findall(text)
+    if stated and stated[-1] == file_hash(str(source)):
+        return text
+    text = local_card_text(source.parent)
+    with contextlib.suppress(OSError):  # a read-only folder: its card stays, the text serves
+        write_text(text, card)
+    return text
+
+
+# The provenance line every credo card ends with (card.md.j2): the hash of the records it
+# describes.
+_STATED_HASH = re.compile(r"`records\.jsonl` hash `([^`]+)`")
+
+
+def _count_records(source: Path) -> int:
+    with source.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def write_export_card(corpus: Path, out: Path, cert: Certificate) -> Path:
     """``out/CARD.md`` for a trainer-format export written to its own folder: the corpus'
     card, with the certificate the export went out under (an override is stated)."""
     manifest = read_manifest(corpus) if (corpus / MANIFEST_FILE).is_file() else {}
-    count = sum(1 for line in records_path(corpus).open("rb") if line.strip())
+    count = _count_records(records_path(corpus))
     data = front_matter(manifest, count, license=LOCAL_LICENSE, language="en")
     card = build_card(data, corpus, manifest, cert, records_hash=cert.records_hash)
     write_text(str(card).rstrip() + "\n", out / CARD_FILE)

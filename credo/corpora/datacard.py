@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from credo.corpora.certificate import Certificate, audit_report, read_report
-from credo.corpora.io import CARD_FILE, read_manifest, records_path
+from credo.corpora.io import read_manifest, records_path
 from credo.corpora.novelty import describe, find_verdict
 from credo.errors import CorpusError
 
@@ -57,12 +57,6 @@ def made_and_audited(corpus_dir: Path, cert: Certificate) -> dict[str, Any]:
         if spec_hash
         else "not applicable (imported records: no worldview spec recorded)",
     }
-
-
-def part_card(corpus_dir: Path) -> str:
-    """A part's own ``CARD.md`` (its local card), or "" when it has none."""
-    card = records_path(corpus_dir).parent / CARD_FILE
-    return card.read_text(encoding="utf-8") if card.is_file() else ""
 
 
 # An absolute POSIX path of two or more parts ("/tmp/x/corpus", "/home/ana/specs/g"), not a

@@ -81,7 +81,7 @@ def _export_hub(source: Path, out: Path, options: ExportOptions) -> ExportResult
 
 
 def _export_format(source: Path, out: Path | None, options: ExportOptions) -> ExportResult:
-    from credo.corpora.card import write_export_card
+    from credo.corpora.card import current_card, write_export_card
     from credo.corpora.certificate import require_certificate
     from credo.corpora.export import (
         claim_export,
@@ -100,8 +100,10 @@ def _export_format(source: Path, out: Path | None, options: ExportOptions) -> Ex
     refuse_forged_turns(records, source)  # before anything is created or said
     with claim_export(source, out, options.overwrite) as target:
         files = export_mix(records, fmt, target, options.tokenizer, source=source)
-        if target.resolve() != source.parent.resolve():  # beside the corpus, its card serves
+        if target.resolve() != source.parent.resolve():
             files["card"] = write_export_card(source.parent, target, cert).name
+        else:  # beside the corpus, its card serves: never one of earlier records
+            current_card(source)
     warnings = []
     if cert.override:
         warnings.append(f"exported with {cert.override} ({cert.status}: {cert.reason})")

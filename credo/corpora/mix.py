@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.card import write_local_card
+from credo.corpora.card import current_card, write_local_card
 from credo.corpora.certificate import Certificate, require_certificate
-from credo.corpora.datacard import made_and_audited, part_card, scrub_paths
+from credo.corpora.datacard import made_and_audited, scrub_paths
 from credo.corpora.export import export_mix, export_spec, tokenizer_identity
 from credo.corpora.formats import ChatFormat
 from credo.corpora.io import RECORDS_FILE, read_records, records_path, write_json, write_records
@@ -177,7 +177,7 @@ def _described_parts(
         p.name: {
             "audit": certificates[p.name].to_json(),
             "made": made_and_audited(p.path, certificates[p.name]),
-            "card": scrub_paths(part_card(p.path), [records_path(p.path).parent]),
+            "card": scrub_paths(current_card(p.path), [records_path(p.path).parent]),
         }
         for p in parts
     }
