@@ -8,7 +8,13 @@ import json
 from pathlib import Path
 
 from credo.audit.progress import AuditProgress, count_lines
-from credo.audit.reports import MAX_ROWS, render_markdown, render_text, write_reports
+from credo.audit.reports import (
+    MAX_ROWS,
+    parameter_table,
+    render_markdown,
+    render_text,
+    write_reports,
+)
 from credo.audit.result import AuditResult, CheckRun, word_diff
 from credo.filters.base import Finding
 from credo.filters.refusal_detector import RefusalConfig
@@ -112,6 +118,11 @@ def test_parameters_are_a_table_of_names_and_values() -> None:
     assert "|  | minhash.num_perm | 128 |" in parameters
     assert "|  | embed_threshold | 0.5 |" in parameters
     assert str(RefusalConfig()) not in report  # the compact id is not shown; its fields are
+    # the full rows (tables/parameters.jsonl when there are more than the reports show) name
+    # their check on every row; only the reports show it once per check
+    rows = parameter_table(_result()).rows
+    assert rows and all(row[0] for row in rows)
+    assert any(row[:2] == ["refusal", "minhash.num_perm"] for row in rows)
 
 
 class FakeClock:

@@ -122,12 +122,10 @@ def _flat(params: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def parameter_table(result: AuditResult) -> Table:
-    rows = [
-        [c.name if i == 0 else "", name, value]
-        for c in result.checks
-        for i, (name, value) in enumerate(_flat(c.params))
-    ]
-    return Table("Parameters", ["check", "parameter", "value"], rows, key="parameters")
+    rows = [[c.name, name, value] for c in result.checks for name, value in _flat(c.params)]
+    return Table(
+        "Parameters", ["check", "parameter", "value"], rows, key="parameters", group_first=True
+    )
 
 
 def report_tables(result: AuditResult) -> list[Table]:
@@ -177,17 +175,24 @@ def _slug(title: str) -> str:
 def shown(table: Table) -> Table:
     """The table as a report shows it: the first rows, and a note saying how many exist and
     where all of them are."""
-    if len(table.rows) <= MAX_ROWS:
+    if len(table.rows) <= MAX_ROWS and not table.group_first:
         return table
-    where = f"{TABLES_DIR}/{table.key or _slug(table.title)}.jsonl"
-    note = f"showing {MAX_ROWS} of {len(table.rows)} rows; all of them in {where}"
+    rows, note = list(table.rows[:MAX_ROWS]), table.note
+    if len(table.rows) > MAX_ROWS:
+        where = f"{TABLES_DIR}/{table.key or _slug(table.title)}.jsonl"
+        note = "; ".join(
+            filter(
+                None,
+                [note, f"showing {MAX_ROWS} of {len(table.rows)} rows; all of them in {where}"],
+            )
+        )
+    if table.group_first:  # a group's name once, on its first row
+        rows = [
+            ["" if i and row[0] == rows[i - 1][0] else row[0], *row[1:]]
+            for i, row in enumerate(rows)
+        ]
     return Table(
-        table.title,
-        table.headers,
-        rows=table.rows[:MAX_ROWS],
-        note="; ".join(filter(None, [table.note, note])),
-        key=table.key,
-        compare=table.compare,
+        table.title, table.headers, rows=rows, note=note, key=table.key, compare=table.compare
     )
 
 

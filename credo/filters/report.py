@@ -29,6 +29,9 @@ class Table:
     # How the reports show the texts of a row side by side: the columns holding two texts
     # whose differing words are marked (duplicate clusters).
     compare: tuple[int, int] | None = None
+    # The first column names a group (a check's parameters): the reports show it once per
+    # group, the full JSONL on every row.
+    group_first: bool = False
 
 
 @dataclass(frozen=True)
