@@ -500,6 +500,13 @@ def test_an_edited_corpus_never_ships_the_card_of_its_earlier_records(
     now = file_hash(str(source / "records.jsonl"))
     assert f"`records.jsonl` hash `{now}`" in card.read_text(encoding="utf-8")
 
+    # and again before a Hub export: the README is built for the records, and so is CARD.md
+    _drop_last_record(source)
+    hub = ["export", source, "--hub", "--out", tmp_path / "hub", "--license", "cc-by-4.0"]
+    assert cli([*hub, "--allow-unaudited"], capsys)[0] == 0
+    now = file_hash(str(source / "records.jsonl"))
+    assert f"`records.jsonl` hash `{now}`" in card.read_text(encoding="utf-8")
+
     # and once more before credo filter, which quotes its source's card
     stale = _drop_last_record(source)
     filter_corpus(

@@ -58,6 +58,7 @@ def export_corpus(
 
 
 def _export_hub(source: Path, out: Path, options: ExportOptions) -> ExportResult:
+    from credo.corpora.card import current_card
     from credo.corpora.hub import push_hub_folder, write_hub_folder
 
     folder = write_hub_folder(
@@ -70,6 +71,7 @@ def _export_hub(source: Path, out: Path, options: ExportOptions) -> ExportResult
         allow_unaudited=options.allow_unaudited,
         allow_failed_audit=options.allow_failed_audit,
     )
+    current_card(source)  # the corpus' own card, like the README, of the records as they are
     pushed = push_hub_folder(folder.path, options.push, options.private) if options.push else None
     files = {
         "readme": str(folder.readme.relative_to(folder.path)),
