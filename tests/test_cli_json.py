@@ -240,6 +240,18 @@ def test_json_is_one_object_on_stdout(
         assert data["error"] and err.startswith("error: ") and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_fails_as_one_object_under_json(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A path that is not there, or an argument a command does not take: exit 2, one object
+    on stdout and the same one line on stderr, whichever way the command fails."""
+    code = exit_code([name, str(tmp_path / "missing"), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.startswith("error: ") and len(err.splitlines()) == 1, err
+    assert json.loads(out) == {"error": err.strip()[len("error: ") :], "exit_code": 2}
+
+
 def test_errors_under_json_exit_2_with_the_error_on_both_streams(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
