@@ -30,6 +30,7 @@ from credo.filters.refusal_classifier import (
     xstest_refuses,
 )
 from credo.filters.token_buckets import LONG_WORD, crc32_after, crc32_concat, split_words
+from credo.filters.vocabulary import PATTERNS
 from credo.judges import ACCEPTANCE, REFUSAL, OfflineJudge, Pair, collapse
 from credo.judges.agreement import cohen_kappa, kappa_interval
 from credo.judges.real_text import load_evals, real_outputs_dir, split_rows
@@ -290,3 +291,22 @@ def test_batched_words_equal_the_token_regex() -> None:
     expected = [_WORD.findall(normalize(text).lower()) for text in texts]
     assert _words_of(texts) == expected
     assert [_words_of([text])[0] for text in texts[:300]] == expected[:300]  # alone too
+
+
+def test_the_features_are_the_same_without_google_re2(monkeypatch: pytest.MonkeyPatch) -> None:
+    # google-re2 (the ml extra) finds the refusal patterns and the judge's wording in one pass;
+    # without it re searches each. The rule signals must not depend on which one ran.
+    from credo.filters import patterns, refusal_classifier
+
+    rows = refusal_pins.committed_rows()
+    rng = random.Random(3)
+    pieces = [r for _, _, _, r in rows[:40]]
+    spliced = [" ".join(rng.choices(" ".join(pieces).split(), k=40)) for _ in range(300)]
+    requests = [q for _, _, q, _ in rows] + [None] * len(spliced)
+    responses = [r for _, _, _, r in rows] + spliced
+    with_re2 = design(requests, responses)[3]
+    monkeypatch.setattr(patterns._PATTERN_SET, "scan", None)
+    monkeypatch.setattr(refusal_classifier._JUDGE_SET, "scan", None)
+    without = design(requests, responses)[3]
+    np.testing.assert_array_equal(with_re2, without)
+    assert with_re2[:, : len(PATTERNS) + 2].any(axis=0).sum() >= 8  # signals that fire

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from credo.errors import ConfigError
-from credo.filters.patterns import find_refusal_patterns, may_match, required
+from credo.filters.patterns import SearchSet, find_refusal_patterns, may_match, required
 from credo.filters.token_buckets import Words, crc32_after, crc32_concat, split_words
 from credo.filters.vocabulary import JUDGE_CAPABILITY, JUDGE_DECLINE, PATTERNS
 from credo.textnorm import normalize
@@ -108,19 +108,30 @@ def _ascii_words(text: str) -> str:
     return text if text.isascii() else " ".join(_WORD.findall(normalize(text).lower()))
 
 
-# What the judge's wording needs in an opening: a substring test rules most openings out
-# before the regex, which tries its alternatives at every word boundary.
+# The judge's wording in an opening: with google-re2 one pass for both regexes; otherwise a
+# substring test rules most openings out before each regex, which tries its alternatives at
+# every word boundary.
+_JUDGE_SET = SearchSet([JUDGE_DECLINE, JUDGE_CAPABILITY])
 _DECLINE_NEEDS = required(JUDGE_DECLINE.pattern)
 _CAPABILITY_NEEDS = required(JUDGE_CAPABILITY.pattern)
 
 
+def _judge_wording(opening: str) -> tuple[bool, bool]:
+    """Whether the judge's decline and capability wording is in ``opening``."""
+    matching = _JUDGE_SET.matching(opening)
+    if matching is not None:
+        return 0 in matching, 1 in matching
+    return (
+        may_match(_DECLINE_NEEDS, opening) and bool(JUDGE_DECLINE.search(opening)),
+        may_match(_CAPABILITY_NEEDS, opening) and bool(JUDGE_CAPABILITY.search(opening)),
+    )
+
+
 def _dense(response: str, words: int) -> list[float]:
-    opening = normalize(response[:PATTERN_CHARS])
     kinds = {hit.kind for hit in find_refusal_patterns(response, PATTERN_CHARS)}
     return [
         *(float(kind in kinds) for kind in PATTERNS),
-        float(may_match(_DECLINE_NEEDS, opening) and bool(JUDGE_DECLINE.search(opening))),
-        float(may_match(_CAPABILITY_NEEDS, opening) and bool(JUDGE_CAPABILITY.search(opening))),
+        *map(float, _judge_wording(normalize(response[:PATTERN_CHARS]))),
         float(xstest_refuses(response)),
         # ^ matches only at the start without a newline: one item at most, no list
         float("\n" in response and len(_ITEM.findall(response)) >= 2),
