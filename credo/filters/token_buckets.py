@@ -111,7 +111,6 @@ def _byte_tables() -> tuple[np.ndarray, bytes]:
 
 
 _CRC, _TABLE = _byte_tables()
-_ONE_BYTE_WORDS = np.array([ord("?"), ord("!")], dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -161,9 +160,10 @@ def split_words(texts: Sequence[str]) -> Words:
     edges = np.flatnonzero(word[1:] != word[:-1])  # alternating start, end of each run
     starts, ends = edges[0::2], edges[1::2]
     if b"?" in joined or b"!" in joined:  # a run holding them splits around each one
-        single = np.flatnonzero(np.isin(buffer, _ONE_BYTE_WORDS))
-        cuts = np.unique(np.concatenate([single, single + 1]))
-        inside = cuts[(cuts > 0) & (cuts < len(buffer))]
+        single = np.flatnonzero((buffer == ord("?")) | (buffer == ord("!")))
+        cut = np.zeros(len(buffer) + 1, dtype=bool)  # (np.isin and np.unique import numpy.ma)
+        cut[single] = cut[single + 1] = True
+        inside = np.flatnonzero(cut[1:-1]) + 1
         inside = inside[(buffer[inside - 1] != _SPACE) & (buffer[inside] != _SPACE)]
         starts = np.sort(np.concatenate([starts, inside]))
         ends = np.sort(np.concatenate([ends, inside]))
