@@ -310,3 +310,16 @@ def test_the_features_are_the_same_without_google_re2(monkeypatch: pytest.Monkey
     without = design(requests, responses)[3]
     np.testing.assert_array_equal(with_re2, without)
     assert with_re2[:, : len(PATTERNS) + 2].any(axis=0).sum() >= 8  # signals that fire
+
+
+def test_a_batch_that_ends_in_answers_without_words_is_scored() -> None:
+    # An answer with no word ("...", "") has no hashed bucket; at the end of a batch it once
+    # made the weights' sum fail (IndexError in the audit's refusal check and the judge).
+    model = shipped()
+    answers = ["I can't help with that.", "Sure: 2 + 2 = 4.", "...", ""]
+    batch = model.proba(["Why?"] * 4, answers)
+    alone = np.array([model.proba(["Why?"], [a])[0] for a in answers])
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-7)
+    assert batch[0].argmax() == 0
+    records = [_record(i, "Why?", a) for i, a in enumerate(answers)]
+    assert [f.record_id for f in RefusalCheck().run(records, AuditContext())] == ["r0"]

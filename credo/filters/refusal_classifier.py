@@ -299,11 +299,13 @@ class RefusalClassifier:
     def _logits(self, requests: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         indptr, indices, _, dense = design(requests, responses)
         hashed = self.weights[: 1 << HASH_BITS]
-        sums = np.add.reduceat(hashed[indices], indptr[:-1], axis=0) if len(indices) else None
         out = dense @ self.weights[1 << HASH_BITS :] + self.intercept
-        if sums is not None:
-            has = indptr[1:] > indptr[:-1]  # reduceat repeats a row for an empty segment
-            out[has] += sums[has]
+        # Summed over the rows that have buckets only: reduceat reads an empty segment as one
+        # element, and fails on one that starts at the end (a batch ending in an answer with
+        # no word, such as "...").
+        has = indptr[1:] > indptr[:-1]
+        if has.any():
+            out[has] += np.add.reduceat(hashed[indices], indptr[:-1][has], axis=0)
         return out
 
     def proba(self, requests: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
