@@ -10,6 +10,9 @@ in batches of the audit engine's size, and prints nothing else.
     .venv/bin/python bench/judge_speed.py [--n 5000]
     .venv/bin/python bench/million_synth.py 30000 /tmp/m30k
     .venv/bin/python bench/judge_speed.py --records /tmp/m30k/records.jsonl --n 20000
+
+``--without-re2`` times the path an install without google-re2 (the ml extra) takes: ``re``
+searches the refusal patterns and the judge's wording one by one.
 """
 
 from __future__ import annotations
@@ -55,7 +58,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--records", type=Path, help="time the refusal check on this corpus")
+    parser.add_argument("--without-re2", action="store_true", help="as if google-re2 were absent")
     args = parser.parse_args()
+    if args.without_re2:
+        from credo.filters import patterns, refusal_classifier
+
+        patterns._PATTERN_SET.scan = None
+        refusal_classifier._JUDGE_SET.scan = None
     if args.records:
         return corpus_check(args.records, args.n)
     rows = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]

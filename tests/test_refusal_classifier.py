@@ -6,6 +6,7 @@ tests marked ``needs_real`` read ../shared/real-outputs and skip cleanly without
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import sys
@@ -23,11 +24,13 @@ from credo.filters.refusal_classifier import (
     CLASSES,
     UNCERTAIN_BELOW,
     RefusalClassifier,
-    _words,
+    _ascii_words,
+    design,
     shipped,
     xstest_refuses,
 )
-from credo.filters.token_buckets import WordTable
+from credo.filters.token_buckets import LONG_WORD, crc32_after, crc32_concat, split_words
+from credo.filters.vocabulary import PATTERNS
 from credo.judges import ACCEPTANCE, REFUSAL, OfflineJudge, Pair, collapse
 from credo.judges.agreement import cohen_kappa, kappa_interval
 from credo.judges.real_text import load_evals, real_outputs_dir, split_rows
@@ -226,56 +229,97 @@ def test_probabilities_match_the_pins_written_before_the_fast_feature_path() -> 
     assert [(s, i) for s, i, _, _ in rows] == [(p["source"], p["id"]) for p in pins["rows"]]
     expected = np.array([p["probs"] for p in pins["rows"]])
     batch = model.proba([q for _, _, q, _ in rows], [r for _, _, _, r in rows])
-    np.testing.assert_allclose(batch, expected, rtol=0, atol=1e-9)
-    # one pair at a time too: a row's probabilities do not depend on its batch
-    for (_, _, q, r), want in zip(rows[::7], expected[::7], strict=True):
-        np.testing.assert_allclose(model.proba([q], [r])[0], want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(batch, expected, rtol=0, atol=1e-12)
+    # One pair at a time too. The features are the same (next test); the float32 product of
+    # the rule signals is summed in another order for one row than for many (BLAS), which
+    # moves a probability by up to ~2e-8, as it did before the feature path was rewritten.
+    for (_, _, q, r), want in zip(rows, expected, strict=True):
+        np.testing.assert_allclose(model.proba([q], [r])[0], want, rtol=0, atol=1e-7)
 
 
-def test_batched_token_crcs_equal_zlib_on_every_kind_of_word() -> None:
+def test_a_pairs_features_do_not_depend_on_its_batch() -> None:
+    # The words of a whole batch are split and hashed at once: each pair's hashed buckets
+    # and rule signals must be exactly what it gets alone.
+    rows = refusal_pins.committed_rows()
+    requests, responses = [q for _, _, q, _ in rows], [r for _, _, _, r in rows]
+    indptr, indices, _, dense = design(requests, responses)
+    for i, (q, r) in enumerate(zip(requests, responses, strict=True)):
+        _, alone, _, alone_dense = design([q], [r])
+        assert indices[indptr[i] : indptr[i + 1]].tolist() == alone.tolist(), rows[i][:2]
+        assert dense[i].tolist() == alone_dense[0].tolist(), rows[i][:2]
+
+
+def _words_of(texts: list[str]) -> list[list[str]]:
+    """split_words' words of ``texts``, decoded, text by text."""
+    words = split_words([_ascii_words(t) for t in texts])
+    spans = zip(words.starts.tolist(), words.lengths.tolist(), strict=True)
+    flat = [words.buffer[s : s + n].tobytes().decode() for s, n in spans]
+    return [flat[f : f + c] for f, c in zip(words.first.tolist(), words.counts.tolist())]
+
+
+def test_batched_word_crcs_equal_zlib_on_every_kind_of_word() -> None:
     # The hashed features must stay zlib.crc32 of "h:w" / "h:a_b" (the weights are indexed by
-    # them); token_buckets derives a pair's CRC from its words' CRCs. Words of every length
-    # (past the 64-byte shift table too), non-ASCII and apostrophes, in two runs.
-    words = ["i'm", "sorry", "?", "x" * 70, "caf\u00e9", "a", "y" * 200, "don't", "\u00fcber", "i"]
-    words += [f"w{i}" * (i % 9 + 1) for i in range(40)]
-    table = WordTable(("h:", "t:"))
-    prefix = np.array([0] * 25 + [1] * 25)
-    pair = np.ones(len(words) - 1, dtype=bool)
-    pair[24] = False  # the two runs do not pair across their border
-    for _ in range(2):  # a second call reads the table it filled
-        unigrams, pairs = table.crcs(words, prefix, pair)
-        names = [("h:", "t:")[k] for k in prefix]
-        assert unigrams.tolist() == [zlib.crc32(f"{p}{w}".encode()) for p, w in zip(names, words)]
-        expected = [
-            zlib.crc32(f"{names[i]}{words[i]}_{words[i + 1]}".encode())
-            for i in np.flatnonzero(pair)
-        ]
-        assert pairs.tolist() == expected
+    # them); token_buckets computes a word's CRC in numpy and derives a prefixed word's or a
+    # pair's from it. Words of every length: past the numpy path (LONG_WORD) and past one
+    # shift table (64 bytes), apostrophes and one-byte words, in two texts.
+    text = "I'm sorry ?! " + "x" * 70 + " a " + "y" * 200 + " don't `quoted` " + "z" * LONG_WORD
+    text += " " + " ".join(f"w{i}" * (i % 9 + 1) for i in range(40))
+    words = split_words([text, "Tea, 42 cups", ""])
+    decoded = [
+        words.buffer[s : s + n].tobytes()
+        for s, n in zip(words.starts.tolist(), words.lengths.tolist(), strict=True)
+    ]
+    assert words.counts.tolist() == [len(decoded) - 3, 3, 0]
+    crcs = words.crc32(np.arange(len(decoded)))
+    assert crcs.tolist() == [zlib.crc32(w) for w in decoded]
+    heads = crc32_after(b"h:", crcs, words.lengths)
+    assert heads.tolist() == [zlib.crc32(b"h:" + w) for w in decoded]
+    joins = crc32_after(b"_", crcs, words.lengths)
+    pairs = crc32_concat(heads[:-1], words.lengths[1:] + 1, joins[1:])
+    expected = [zlib.crc32(b"h:" + a + b"_" + b) for a, b in itertools.pairwise(decoded)]
+    assert pairs.tolist() == expected
 
 
-def test_ascii_word_split_equals_the_token_regex() -> None:
-    # _words splits ASCII text with a translate table and str.split (speed); it must give
-    # exactly the regex's tokens of the normalised text, every ASCII character included.
+def test_batched_words_equal_the_token_regex() -> None:
+    # split_words reads a batch's bytes in numpy; per text, its words must be exactly the
+    # regex's tokens of the normalised text, every ASCII character and non-ASCII text included.
     rng = random.Random(0)
     alphabet = [chr(c) for c in range(128)] + ["I'm", "sorry", "?!", "can't", "`s", "42"] * 20
+    alphabet += ["\u2019", "\u00e9", "\uff29", "\u0441", "\u200b", "\u00a0"]
     texts = [row.response for row in _fixture()]
     texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 80))) for _ in range(3000)]
-    for text in texts:
-        assert _words(text) == _WORD.findall(normalize(text).lower()), repr(text)
+    expected = [_WORD.findall(normalize(text).lower()) for text in texts]
+    assert _words_of(texts) == expected
+    assert [_words_of([text])[0] for text in texts[:300]] == expected[:300]  # alone too
 
 
-def test_a_full_word_table_is_cleared_and_refilled_with_the_same_crcs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from credo.filters import token_buckets
+def test_the_features_are_the_same_without_google_re2(monkeypatch: pytest.MonkeyPatch) -> None:
+    # google-re2 (the ml extra) finds the refusal patterns and the judge's wording in one pass;
+    # without it re searches each. The rule signals must not depend on which one ran.
+    from credo.filters import patterns, refusal_classifier
 
-    words = ["i'm", "sorry", "but", "i", "cannot", "help", "with", "that"]
-    pair = np.ones(len(words) - 1, dtype=bool)
-    table = WordTable(("h:", "t:"))
-    before = table.crcs(words, np.zeros(len(words), dtype=np.int64), pair)
-    monkeypatch.setattr(token_buckets, "MAX_WORDS", 3)
-    table.crcs([w.upper() for w in words], np.zeros(len(words), dtype=np.int64), pair)
-    after = table.crcs(words, np.zeros(len(words), dtype=np.int64), pair)
-    assert set(table.ids) == set(words)  # past the cap: cleared, then refilled with this batch
-    np.testing.assert_array_equal(before[0], after[0])
-    np.testing.assert_array_equal(before[1], after[1])
+    rows = refusal_pins.committed_rows()
+    rng = random.Random(3)
+    pieces = [r for _, _, _, r in rows[:40]]
+    spliced = [" ".join(rng.choices(" ".join(pieces).split(), k=40)) for _ in range(300)]
+    requests = [q for _, _, q, _ in rows] + [None] * len(spliced)
+    responses = [r for _, _, _, r in rows] + spliced
+    with_re2 = design(requests, responses)[3]
+    monkeypatch.setattr(patterns._PATTERN_SET, "scan", None)
+    monkeypatch.setattr(refusal_classifier._JUDGE_SET, "scan", None)
+    without = design(requests, responses)[3]
+    np.testing.assert_array_equal(with_re2, without)
+    assert with_re2[:, : len(PATTERNS) + 2].any(axis=0).sum() >= 8  # signals that fire
+
+
+def test_a_batch_that_ends_in_answers_without_words_is_scored() -> None:
+    # An answer with no word ("...", "") has no hashed bucket; at the end of a batch it once
+    # made the weights' sum fail (IndexError in the audit's refusal check and the judge).
+    model = shipped()
+    answers = ["I can't help with that.", "Sure: 2 + 2 = 4.", "...", ""]
+    batch = model.proba(["Why?"] * 4, answers)
+    alone = np.array([model.proba(["Why?"], [a])[0] for a in answers])
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-7)
+    assert batch[0].argmax() == 0
+    records = [_record(i, "Why?", a) for i, a in enumerate(answers)]
+    assert [f.record_id for f in RefusalCheck().run(records, AuditContext())] == ["r0"]

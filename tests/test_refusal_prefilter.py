@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,10 @@ def _texts() -> list[str]:
     return texts
 
 
-def test_prefilter_never_rules_out_a_match() -> None:
+@pytest.mark.parametrize("re2", [True, False], ids=["re2", "substrings"])
+def test_prefilter_never_rules_out_a_match(re2: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not re2:  # the path without google-re2: trigger words, then required strings
+        monkeypatch.setattr(patterns._PATTERN_SET, "scan", None)
     ruled = 0
     for text in _texts():
         for chars in (150, 300, 700):
@@ -110,3 +114,36 @@ def test_ascii_head_words_equal_the_word_regex() -> None:
     texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 80))).lower() for _ in range(3000)]
     for low in texts:
         assert patterns._head_words(low) == patterns._WORDS.findall(low), repr(low)
+
+
+def test_the_re2_set_finds_exactly_the_patterns_re_finds() -> None:
+    # With google-re2 the refusal patterns and the judge's wording are found in one RE2 pass
+    # over a normalised ASCII opening; which patterns match must be what re says, pattern by
+    # pattern (padding, control characters and non-ASCII text go to re).
+    pytest.importorskip("re2", reason="google-re2 is in the ml extra")
+    rng = random.Random(2)
+    texts = [*_texts(), "Ican't do that", "We  cannot", "Excuse me?", "x\vI can't help\x1c"]
+    texts += ["".join(rng.choices([chr(c) for c in range(128)] + ["I", "can't"] * 9, k=60))]
+    checked = 0
+    for regexes in ([pattern for _, pattern in patterns._FLAT], [JUDGE_DECLINE, JUDGE_CAPABILITY]):
+        scan = patterns.SearchSet(regexes)
+        assert scan.scan is not None
+        for text in texts:
+            for opening in (head(text, 150), head(text, 300), normalize(text[:300]), text):
+                found = scan.matching(opening)
+                if found is not None:
+                    checked += 1
+                    assert found == {i for i, r in enumerate(regexes) if r.search(opening)}, opening
+                elif opening.isascii() and opening.isprintable():
+                    raise AssertionError(f"RE2 should have read {opening!r}")
+    assert checked > 20000
+
+
+def test_the_re2_set_leaves_what_it_may_read_otherwise_to_re() -> None:
+    pytest.importorskip("re2", reason="google-re2 is in the ml extra")
+    for source in (r"I(?= can)", r"(a)\1", r"a{,3}", r"[:alpha:]", r"a++"):
+        assert patterns.SearchSet([re.compile(source)]).scan is None, source
+    scan = patterns.SearchSet([re.compile(r"\bI can\b", re.IGNORECASE)])
+    assert scan.matching("so i can") == {0} and scan.matching("so I cannot") == set()
+    assert scan.matching("I\u2019m sure I can") is None  # non-ASCII: re reads it
+    assert scan.matching("I\tcan") is None  # white space other than " ": re reads it

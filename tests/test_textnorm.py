@@ -32,3 +32,18 @@ def test_normalize_equals_the_regex_fold() -> None:
     texts += ["".join(rng.choices(pieces, k=rng.randint(1, 12))) for _ in range(3000)]
     for text in texts:
         assert normalize(text) == _regex_fold(text), repr(text)
+
+
+def test_the_single_spaced_ascii_path_equals_the_regex_fold() -> None:
+    # The fast path rests on this: " " is the only printable ASCII whitespace.
+    assert [c for c in map(chr, range(128)) if c.isspace() and c.isprintable()] == [" "]
+    rng = random.Random(1)
+    ascii_chars = [chr(c) for c in range(128)]
+    words = ["I", "can't", "`help`", "x", " ", " ", "  "]
+    texts = [" lead", "trail ", " both ", "a  b", "`", "single spaced text"]
+    texts += ["".join(rng.choices(words, k=rng.randint(1, 20))) for _ in range(3000)]
+    texts += [
+        "".join(rng.choices(ascii_chars + words * 20, k=rng.randint(1, 40))) for _ in range(3000)
+    ]
+    for text in texts:
+        assert normalize(text) == _regex_fold(text), repr(text)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from credo.errors import ConfigError
-from credo.filters.patterns import find_refusal_patterns, may_match, required
-from credo.filters.token_buckets import WordTable
+from credo.filters.patterns import SearchSet, find_refusal_patterns, may_match, required
+from credo.filters.token_buckets import Words, crc32_after, crc32_concat, split_words
 from credo.filters.vocabulary import JUDGE_CAPABILITY, JUDGE_DECLINE, PATTERNS
 from credo.textnorm import normalize
 
@@ -101,59 +100,45 @@ def xstest_refuses(response: str) -> bool:
     return response.lower().strip().startswith(XSTEST_PREFIXES)
 
 
-# ASCII characters that are not part of a _WORD token, mapped to a space.
-_SEPARATE = str.maketrans(
-    {c: " " for c in map(chr, range(128)) if not re.fullmatch(r"[a-z0-9'?!]", c.lower())}
-)
+def _ascii_words(text: str) -> str:
+    """A text whose :func:`~credo.filters.token_buckets.split_words` words are the _WORD
+    tokens of ``normalize(text).lower()``: ASCII text itself (normalize() only folds its
+    whitespace and backticks there, which split_words reads alike), other text as those
+    tokens, which are ASCII, joined by spaces."""
+    return text if text.isascii() else " ".join(_WORD.findall(normalize(text).lower()))
 
 
-def _words(text: str) -> list[str]:
-    """The _WORD tokens of ``normalize(text).lower()``.
-
-    ASCII text (most answers) takes a path ~1.5x faster than the regex: normalize() only
-    folds whitespace and backticks there, and whitespace never joins or splits a token, so
-    the fold is skipped; separators become spaces (one table lookup per character) and
-    str.split() cuts the runs. Only a run holding "?" or "!" (each its own token) goes
-    through the regex (12.9 against 17.1 us a record: BENCHMARKS.md, "Refusal classifier
-    speed"). tests/test_refusal_classifier.py checks both paths agree."""
-    if not text.isascii():
-        return _WORD.findall(normalize(text).lower())
-    runs = text.replace("`", "'").lower().translate(_SEPARATE).split()
-    if "?" not in text and "!" not in text:
-        return runs
-    out: list[str] = []
-    for run in runs:
-        if "?" in run or "!" in run:
-            out += _WORD.findall(run)
-        else:
-            out.append(run)
-    return out
-
-
-def _bucket(token: str) -> int:
-    return zlib.crc32(token.encode("utf-8")) & ((1 << HASH_BITS) - 1)
-
-
-# What the judge's wording needs in an opening: a substring test rules most openings out
-# before the regex, which tries its alternatives at every word boundary.
+# The judge's wording in an opening: with google-re2 one pass for both regexes; otherwise a
+# substring test rules most openings out before each regex, which tries its alternatives at
+# every word boundary.
+_JUDGE_SET = SearchSet([JUDGE_DECLINE, JUDGE_CAPABILITY])
 _DECLINE_NEEDS = required(JUDGE_DECLINE.pattern)
 _CAPABILITY_NEEDS = required(JUDGE_CAPABILITY.pattern)
 
 
-def _dense(response: str, words: list[str]) -> list[float]:
-    opening = normalize(response[:PATTERN_CHARS])
+def _judge_wording(opening: str) -> tuple[bool, bool]:
+    """Whether the judge's decline and capability wording is in ``opening``."""
+    matching = _JUDGE_SET.matching(opening)
+    if matching is not None:
+        return 0 in matching, 1 in matching
+    return (
+        may_match(_DECLINE_NEEDS, opening) and bool(JUDGE_DECLINE.search(opening)),
+        may_match(_CAPABILITY_NEEDS, opening) and bool(JUDGE_CAPABILITY.search(opening)),
+    )
+
+
+def _dense(response: str, words: int) -> list[float]:
     kinds = {hit.kind for hit in find_refusal_patterns(response, PATTERN_CHARS)}
     return [
         *(float(kind in kinds) for kind in PATTERNS),
-        float(may_match(_DECLINE_NEEDS, opening) and bool(JUDGE_DECLINE.search(opening))),
-        float(may_match(_CAPABILITY_NEEDS, opening) and bool(JUDGE_CAPABILITY.search(opening))),
+        *map(float, _judge_wording(normalize(response[:PATTERN_CHARS]))),
         float(xstest_refuses(response)),
         # ^ matches only at the start without a newline: one item at most, no list
         float("\n" in response and len(_ITEM.findall(response)) >= 2),
         float(response.rstrip().endswith("?")),
         float(not response.strip()),
-        math.log1p(len(words)) / 6.0,
-        float(len(words) < 40),
+        math.log1p(words) / 6.0,
+        float(words < 40),
     ]
 
 
@@ -182,8 +167,7 @@ def own_words(request: str | None, response: str) -> str:
     return pattern.sub(" ", response)
 
 
-# Token prefixes of the opening ("h:") and closing ("t:") words, in WordTable column order.
-_WORD_TABLE = WordTable(("h:", "t:"))
+_MASK = (1 << HASH_BITS) - 1
 
 
 def design(
@@ -194,57 +178,59 @@ def design(
     The hashed part of a pair is the sorted set of buckets of its tokens: each word and word
     pair of the opening (``h:``, first :data:`HEAD_WORDS` words) and of the closing (``t:``,
     last :data:`TAIL_WORDS`, when the answer is longer than its opening), and its first one
-    to three words (``o1:`` .. ``o3:``). Python only splits words; the batch's tokens are
-    hashed and deduplicated in numpy (:mod:`credo.filters.token_buckets`)."""
-    words_flat: list[str] = []
-    runs: list[int] = []  # per pair: opening run length, closing run length
-    openers: list[int] = []  # (row << HASH_BITS) | bucket of the o1..o3 tokens
-    dense = []
-    for row, (request, response) in enumerate(zip(requests, responses)):
-        response = own_words(request, response)
-        words = _words(response)
-        head = words[:HEAD_WORDS]
-        tail = words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
-        words_flat += head
-        words_flat += tail
-        runs += (len(head), len(tail))
-        openers += [
-            (row << HASH_BITS) | _bucket(f"o{n}:{'_'.join(words[:n])}")
-            for n in (1, 2, 3)
-            if len(words) >= n
-        ]
-        dense.append(_dense(response, words))
-    n = len(dense)
-    lengths = np.asarray(runs, dtype=np.int64)
-    run_of = np.repeat(np.arange(len(lengths)), lengths)  # run number of each word
-    prefix = run_of & 1  # even runs are openings (h:), odd ones closings (t:)
-    pair = run_of[:-1] == run_of[1:]  # a word and the next one in its run
-    unigrams, pairs = _WORD_TABLE.crcs(words_flat, prefix, pair)
-    rows = run_of >> 1
-    mask = (1 << HASH_BITS) - 1
+    to three words (``o1:`` .. ``o3:``). Python reads each pair's rule signals; the batch's
+    words are split and hashed in numpy (:mod:`credo.filters.token_buckets`)."""
+    texts = [own_words(request, response) for request, response in zip(requests, responses)]
+    words = split_words([_ascii_words(text) for text in texts])
+    n = len(texts)
+    dense = np.asarray(
+        [_dense(text, count) for text, count in zip(texts, words.counts.tolist())],
+        dtype=np.float32,
+    ).reshape(n, len(DENSE))
+    position, count = words.position, words.counts[words.text]
+    opening = np.flatnonzero(position < HEAD_WORDS)
+    closing = np.flatnonzero((count > HEAD_WORDS) & (position >= count - TAIL_WORDS))
+    crcs = np.zeros(len(position), dtype=np.uint32)
+    crcs[opening] = words.crc32(opening)
+    crcs[closing] = words.crc32(closing)
+    # crc32("_" + w) of each word: the second half of a pair
+    joins = crc32_after(b"_", crcs, words.lengths)
+    keys = [
+        *_run_keys(b"h:", opening, words=words, crcs=crcs, joins=joins),
+        *_run_keys(b"t:", closing, words=words, crcs=crcs, joins=joins),
+    ]
+    for size in (1, 2, 3):  # o1:w1, o2:w1_w2, o3:w1_w2_w3
+        rows = np.flatnonzero(words.counts >= size)
+        first = words.first[rows]
+        crc = crc32_after(f"o{size}:".encode(), crcs[first], words.lengths[first])
+        for k in range(1, size):
+            crc = crc32_concat(crc, words.lengths[first + k] + 1, joins[first + k])
+        keys.append((rows << HASH_BITS) | (crc & _MASK))
     # Keys fit 32 bits in a batch of < 2**17 rows (the audit's are 4,096): 2x faster to sort.
     dtype = np.uint32 if n < 1 << (32 - HASH_BITS) else np.int64
-    keys = np.concatenate(
-        [
-            ((rows << HASH_BITS) | (unigrams & mask)).astype(dtype),
-            ((rows[:-1][pair] << HASH_BITS) | (pairs & mask)).astype(dtype),
-            np.asarray(openers, dtype=dtype),
-        ]
-    )
+    key: np.ndarray = np.concatenate(keys).astype(dtype)
     # Sorted by row, then bucket, each once: the order the weights are summed in. A sort and
     # a neighbour compare: np.unique (numpy 2.4) hashes first, 390 ms against 2 ms for an
     # audit batch's ~650k keys (BENCHMARKS.md, "Refusal classifier speed").
-    keys.sort()
-    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+    key.sort()
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys >> HASH_BITS, minlength=n), out=indptr[1:])
-    indices = (keys & mask).astype(np.int64)
-    return (
-        indptr,
-        indices,
-        np.ones(len(indices), dtype=np.float32),
-        np.asarray(dense, dtype=np.float32).reshape(n, len(DENSE)) * DENSE_SCALE,
-    )
+    np.cumsum(np.bincount(key >> HASH_BITS, minlength=n), out=indptr[1:])
+    indices = (key & _MASK).astype(np.int64)
+    return indptr, indices, np.ones(len(indices), dtype=np.float32), dense * DENSE_SCALE
+
+
+def _run_keys(
+    prefix: bytes, run: np.ndarray, *, words: Words, crcs: np.ndarray, joins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(row << HASH_BITS) | bucket`` of the prefixed words ``run`` (indices, a run of
+    consecutive words per text) and of each word with the next one in its run."""
+    rows = words.text[run]
+    unigrams = crc32_after(prefix, crcs[run], words.lengths[run])
+    paired = np.flatnonzero(rows[:-1] == rows[1:])
+    second = run[paired + 1]
+    pairs = crc32_concat(unigrams[paired], words.lengths[second] + 1, joins[second])
+    return (rows << HASH_BITS) | (unigrams & _MASK), (rows[paired] << HASH_BITS) | (pairs & _MASK)
 
 
 def to_sparse(requests: Sequence[str | None], responses: Sequence[str]) -> Any:
@@ -313,11 +299,13 @@ class RefusalClassifier:
     def _logits(self, requests: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         indptr, indices, _, dense = design(requests, responses)
         hashed = self.weights[: 1 << HASH_BITS]
-        sums = np.add.reduceat(hashed[indices], indptr[:-1], axis=0) if len(indices) else None
         out = dense @ self.weights[1 << HASH_BITS :] + self.intercept
-        if sums is not None:
-            has = indptr[1:] > indptr[:-1]  # reduceat repeats a row for an empty segment
-            out[has] += sums[has]
+        # Summed over the rows that have buckets only: reduceat reads an empty segment as one
+        # element, and fails on one that starts at the end (a batch ending in an answer with
+        # no word, such as "...").
+        has = indptr[1:] > indptr[:-1]
+        if has.any():
+            out[has] += np.add.reduceat(hashed[indices], indptr[:-1][has], axis=0)
         return out
 
     def proba(self, requests: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
