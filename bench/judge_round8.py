@@ -301,6 +301,140 @@ def load(cache: Path) -> Data:
     )
 
 
+def fit_logits(x: Any, y: np.ndarray, w: np.ndarray, train: np.ndarray, test: np.ndarray) -> Any:
+    """Like :func:`fit_predict`, but the logits (an absent class at -30, as the trainer does)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, max_iter=1000, tol=1e-4)
+    model.fit(x[train], y[train], sample_weight=w[train])
+    out = np.full((int(test.sum()), len(CLASSES)), -30.0)
+    z = model.decision_function(x[test])
+    if len(model.classes_) == 2:
+        out[:, model.classes_] = np.column_stack([np.zeros(len(z)), z])
+    else:
+        out[:, model.classes_] = z
+    return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def _kappa_codes(a: np.ndarray, b: np.ndarray, k: int) -> Callable[[Any], float]:
+    pairs = a * k + b
+
+    def kappa(idx: Any) -> float:
+        m = np.bincount(pairs[np.asarray(idx, dtype=np.int64)], minlength=k * k).reshape(k, k)
+        n = m.sum()
+        expected = float((m.sum(axis=1) * m.sum(axis=0)).sum()) / (n * n)
+        if expected == 1:
+            return float("nan")
+        return float((np.trace(m) / n - expected) / (1 - expected))
+
+    return kappa
+
+
+def paired_gain(gold: np.ndarray, base: np.ndarray, alt: np.ndarray, view: str) -> Any:
+    """kappa(alt) - kappa(base) on the same bootstrap resamples (class codes in CLASSES order)."""
+    from credo.judges.agreement import bootstrap
+
+    def code(x: np.ndarray) -> np.ndarray:
+        # 2-way: REFUSAL vs rest; rc: ACCEPTANCE vs rest
+        return (x == 0).astype(np.int64) if view == "kappa2" else (x == 2).astype(np.int64)
+
+    ka, kb = _kappa_codes(code(gold), code(alt), 2), _kappa_codes(code(gold), code(base), 2)
+    return bootstrap(lambda idx: ka(idx) - kb(idx), len(gold))
+
+
+def full(data: Data, scale: float) -> dict[str, Any]:
+    """The full protocol for lr-2, lr-2 + MiniLM opening (x ``scale``) and their cascade.
+
+    Per fold: each model's temperature is fitted on out-of-source logits of three source
+    groups inside the training sources (as ``credo.judges.train_classifier.fit`` does); the
+    same logits choose the cascade's cut. Held-out scores with bootstrap 95% intervals
+    (``bench/judge_loso.py``'s), and the gain over lr-2 on the same resamples."""
+    from scipy.sparse import csr_matrix, hstack
+
+    from bench.judge_loso import _rate, reliability, score
+    from credo.judges.train_classifier import fit_temperature
+
+    y, w = data.y, _weights(data.examples)
+    designs = {
+        "lr2": data.lexical,
+        "emb": hstack([data.lexical, csr_matrix(data.opening * scale)], format="csr"),
+    }
+    results: dict[str, Any] = {}
+    for source in sorted({s for s in data.sources if not s.startswith("credo/")}):
+        start = time.perf_counter()
+        test, train = data.sources == source, data.sources != source
+        models: dict[str, Callable[[np.ndarray, np.ndarray], Any]] = {
+            name: (lambda tr, te, x=x: fit_logits(x, y, w, tr, te)) for name, x in designs.items()
+        }
+        oof = inner_oof(data, train, models)
+        temps = {name: fit_temperature(z, y[train]) for name, z in oof.items()}
+        calibrated = {name: _softmax(z / temps[name]) for name, z in oof.items()}
+        cut = choose_cut(y[train], data.sources[train], calibrated["lr2"], calibrated["emb"])
+        probs = {name: _softmax(m(train, test) / temps[name]) for name, m in models.items()}
+        band = probs["lr2"].max(axis=1) < cut
+        probs["cascade"] = np.where(band[:, None], probs["emb"], probs["lr2"])
+        gold = [data.examples[i].label for i in np.flatnonzero(test)]
+        gold_codes = y[test]
+        is_ref, is_acc = gold_codes == 0, gold_codes == 2
+        fold: dict[str, Any] = {
+            "n": int(test.sum()),
+            "cut": cut,
+            "band_share": float(band.mean()),
+            "temperatures": temps,
+        }
+        for name, p in probs.items():
+            pred = [CLASSES[i] for i in p.argmax(axis=1)]
+            fold[name] = {
+                **score(gold, pred),
+                "audit_refusals": _rate(p[:, 0] >= 0.5, is_ref),
+                "audit_compliances": _rate(p[:, 0] >= 0.5, is_acc),
+                "ece": reliability(p, gold)["ece"],
+            }
+            if name != "lr2" and len(set(gold)) > 1:
+                for view in ("kappa2", "kappa_rc"):
+                    fold[name][f"gain_{view}"] = paired_gain(
+                        gold_codes, probs["lr2"].argmax(axis=1), p.argmax(axis=1), view
+                    )
+        fold["seconds"] = round(time.perf_counter() - start, 1)
+        print(f"  full {source}: cut {cut}, band {band.mean():.3f}", file=sys.stderr, flush=True)
+        results[source] = fold
+    return results
+
+
+FULL_ROW = ("kappa2", "kappa_rd", "kappa3", "precision", "recall")
+
+
+def full_table(results: dict[str, Any]) -> str:
+    head = "| held-out | judge | kappa 2-way | refused vs complied | kappa 3-way | precision | recall | audit R | audit C | ECE |"
+    rows = [head, "|---" * 10 + "|"]
+    for source, fold in results.items():
+        for name in ("lr2", "emb", "cascade"):
+            r = fold[name]
+            cells = [str(r[k]) for k in (*FULL_ROW, "audit_refusals", "audit_compliances")]
+            rows.append(f"| {source} | {name} | " + " | ".join(cells) + f" | {r['ece']:.3f} |")
+    rows += [
+        "",
+        "| held-out | cut | band | gain kappa 2-way (emb) | (cascade) | gain R/C (emb) | (cascade) |",
+    ]
+    rows.append("|---" * 7 + "|")
+    for source, fold in results.items():
+        gains = [
+            str(fold[name].get(f"gain_{view}", "n/a"))
+            for view in ("kappa2", "kappa_rc")
+            for name in ("emb", "cascade")
+        ]
+        rows.append(
+            f"| {source} | {fold['cut']} | {fold['band_share']:.3f} | " + " | ".join(gains) + " |"
+        )
+    return "\n".join(rows)
+
+
 SCORED = ("kappa2", "kappa_rc", "kappa3", "precision", "recall")
 DEV = ("xstest/gpt4", "xstest/llama2orig", "study/refusals")
 
@@ -326,8 +460,22 @@ def main() -> int:
     parser.add_argument("--variants", default="lr2,emb-open@1,emb-open@3,emb-both@3,emb-lr")
     parser.add_argument("--cache", type=Path, default=Path("/tmp"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--full",
+        type=float,
+        metavar="SCALE",
+        help="the full protocol: lr-2, +MiniLM x SCALE, cascade",
+    )
     args = parser.parse_args()
     data = load(args.cache)
+    if args.full is not None:
+        from bench.judge_loso import _jsonable
+
+        results = full(data, args.full)
+        print(full_table(results))
+        if args.json:
+            args.json.write_text(json.dumps(_jsonable(results), indent=1) + "\n", encoding="utf-8")
+        return 0
     out = {}
     for name in args.variants.split(","):
         out[name] = run_variant(name, data)
