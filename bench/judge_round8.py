@@ -348,6 +348,10 @@ def paired_gain(gold: np.ndarray, base: np.ndarray, alt: np.ndarray, view: str) 
     return bootstrap(lambda idx: ka(idx) - kb(idx), len(gold))
 
 
+def _fitter(x: Any, y: np.ndarray, w: np.ndarray) -> Callable[[np.ndarray, np.ndarray], Any]:
+    return lambda train, test: fit_logits(x, y, w, train, test)
+
+
 def full(data: Data, scale: float) -> dict[str, Any]:
     """The full protocol for lr-2, lr-2 + MiniLM opening (x ``scale``) and their cascade.
 
@@ -369,9 +373,7 @@ def full(data: Data, scale: float) -> dict[str, Any]:
     for source in sorted({s for s in data.sources if not s.startswith("credo/")}):
         start = time.perf_counter()
         test, train = data.sources == source, data.sources != source
-        models: dict[str, Callable[[np.ndarray, np.ndarray], Any]] = {
-            name: (lambda tr, te, x=x: fit_logits(x, y, w, tr, te)) for name, x in designs.items()
-        }
+        models = {name: _fitter(x, y, w) for name, x in designs.items()}
         oof = inner_oof(data, train, models)
         temps = {name: fit_temperature(z, y[train]) for name, z in oof.items()}
         calibrated = {name: _softmax(z / temps[name]) for name, z in oof.items()}
