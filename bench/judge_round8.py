@@ -13,6 +13,8 @@ Variants:
 - ``emb-open@S`` / ``emb-both@S``: lr-2's features plus the all-MiniLM-L6-v2 embedding of
   the response's opening (its first two sentences, at most 60 words; the request's verbatim
   copy removed first, as the classifier does), and of the request too, times S;
+- ``emb-open@auto``: the same, the scale (1, 3, 6 or 10) chosen inside each fold on
+  out-of-source predictions of the training sources;
 - ``emb-lr`` / ``emb-knn``: a logistic head / 15-nearest-neighbour vote on the embeddings
   alone (opening and request);
 - ``cascade@S``: lr-2 decides where its top probability reaches the cut; ``emb-open@S``
@@ -50,6 +52,7 @@ from credo.judges.train_classifier import C, Example, _weights, load_examples, l
 
 OPENING_WORDS = 60
 CUTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+AUTO_SCALES = (1.0, 3.0, 6.0, 10.0)  # emb-open@auto picks one inside each fold
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -218,9 +221,9 @@ def run_variant(name: str, data: Data) -> dict[str, Any]:
         return fit_predict(data.lexical, y, w, train, test)
 
     kind, _, arg = name.partition("@")
-    scale = float(arg) if arg else 1.0
+    scale = float(arg) if arg and arg != "auto" else 1.0
     x_emb = None
-    if kind in ("emb-open", "cascade"):
+    if kind in ("emb-open", "cascade") and arg != "auto":
         x_emb = with_emb(data.opening, scale)
     elif kind == "emb-both":
         x_emb = with_emb(both, scale)
@@ -238,6 +241,16 @@ def run_variant(name: str, data: Data) -> dict[str, Any]:
             probs = lex(train, test)
         elif kind in ("emb-open", "emb-both"):
             probs = emb(train, test)
+        elif kind == "emb-open" and arg == "auto":
+            # the scale chosen on out-of-source predictions inside the training sources
+            fitters = {
+                str(sc): _prob_fitter(with_emb(data.opening, sc), y, w) for sc in AUTO_SCALES
+            }
+            oof = inner_oof(data, train, fitters)
+            scores = {sc: _source_score(y[train], z, data.sources[train]) for sc, z in oof.items()}
+            chosen = max(scores, key=lambda sc: scores[sc])
+            probs = fitters[chosen](train, test)
+            extra.update(scale=float(chosen), inner_scores=scores)
         elif kind == "emb-lr":
             probs = fit_predict(both, y, w, train, test)
         elif kind == "emb-knn":
@@ -346,6 +359,10 @@ def paired_gain(gold: np.ndarray, base: np.ndarray, alt: np.ndarray, view: str) 
 
     ka, kb = _kappa_codes(code(gold), code(alt), 2), _kappa_codes(code(gold), code(base), 2)
     return bootstrap(lambda idx: ka(idx) - kb(idx), len(gold))
+
+
+def _prob_fitter(x: Any, y: np.ndarray, w: np.ndarray) -> Callable[[np.ndarray, np.ndarray], Any]:
+    return lambda train, test: fit_predict(x, y, w, train, test)
 
 
 def _fitter(x: Any, y: np.ndarray, w: np.ndarray) -> Callable[[np.ndarray, np.ndarray], Any]:
