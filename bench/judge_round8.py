@@ -239,7 +239,7 @@ def run_variant(name: str, data: Data) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if kind == "lr2":
             probs = lex(train, test)
-        elif kind in ("emb-open", "emb-both"):
+        elif kind in ("emb-open", "emb-both") and arg != "auto":
             probs = emb(train, test)
         elif kind == "emb-open" and arg == "auto":
             # the scale chosen on out-of-source predictions inside the training sources
