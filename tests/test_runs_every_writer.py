@@ -15,11 +15,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from test_cli_json import CASES, COMMANDS, Inputs, _sweep_config
+from test_cli_json import CASES, COMMANDS, Inputs, _authoring_answer, _pairs, _sweep_config
 
 from credo.cli.main import exit_code
 from credo.paths import credo_home
 from credo.runs import LOCK_FILE, output_lock
+from credo.testing import FakeServer
 
 # Commands that only read: they hold no lock because they write nothing.
 READERS = {"validate", "worldviews", "show", "lint", "batches"}
@@ -115,3 +116,108 @@ def test_a_second_run_refuses_while_the_first_holds_the_output(
     assert len(err) == 1 and "another credo run is writing into this folder" in err[0], err
     assert "credo other (the first run)" in err[0]
     assert after == before
+
+
+# ---- no credential on disk, whatever carries it ---------------------------------------------
+
+# userinfo percent-encoded and with a raw "@" in the password (a key in the query is refused
+# by the SDKs' URL joining; test_runs_kill covers it on disk)
+SECRETS = ("us%40er", "s3cr%3Aet", "s3cr:et", "p@ss", "ss-word")
+
+
+def _with_creds(url: str) -> str:
+    return url.replace("http://", "http://us%40er:s3cr%3Aet-p@ss-word@")
+
+
+def _served(i: Inputs, name: str) -> tuple[list[str], dict[str, str], FakeServer]:
+    """A run of ``name`` that reaches the fake server through a URL holding credentials: by
+    --base-url where the command takes one, else by OPENAI_BASE_URL."""
+    server = i.server(_authoring_answer if name == "author" else None)
+    url = _with_creds(server.openai_base_url)
+    spec, out = str(i.spec), str(i.tmp / "out")
+    served = ["--model", "openai/teacher"]
+    runs = {
+        "generate": ([spec, *served, "--limit", "2", "--base-url", url, "--out", out], {}),
+        "documents": (
+            [spec, "--kind", "documents", *served, "--limit", "2", "--base-url", url, "--out", out],
+            {},
+        ),
+        "generate --batch": (
+            [
+                spec,
+                *served,
+                "--limit",
+                "2",
+                "--batch",
+                "--no-wait",
+                "--base-url",
+                url,
+                "--out",
+                out,
+            ],
+            {},
+        ),
+        "author": (
+            [
+                "A faith that reveres rivers.",
+                "--model",
+                "openai/author",
+                "--base-url",
+                url,
+                "--out",
+                out,
+            ],
+            {},
+        ),
+        "eval --belief --judge": (
+            [
+                *served,
+                "--worldview",
+                spec,
+                "--samples",
+                "1",
+                "--limit",
+                "1",
+                "--belief",
+                "--judge",
+                "openai/judge",
+                "--out",
+                out,
+            ],
+            {"OPENAI_BASE_URL": url},
+        ),
+        "judge": ([_pairs(i), "--judge", "openai/judge", "--out", out], {"OPENAI_BASE_URL": url}),
+    }
+    return (*runs[name], server)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["generate", "documents", "generate --batch", "author", "eval --belief --judge", "judge"],
+)
+def test_a_base_url_with_credentials_never_reaches_disk_or_stderr(
+    case: str,
+    tmp_path: Path,
+    tiny_spec: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = "generate" if case == "documents" else case.split()[0]
+    with ExitStack() as stack:
+        args, env, server = _served(Inputs(tmp_path, tiny_spec, request, stack), case)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        code = exit_code([name, *args])
+        out, err = capsys.readouterr()
+    assert code in (0, 1), err  # 1: a gate or a judge's verdict, never a crash
+    assert server.requests  # the URL with credentials was the one used
+    written = [
+        str(path)
+        for root in (tmp_path, credo_home())
+        for path in root.rglob("*")
+        if path.is_file() and any(s.encode() in path.read_bytes() for s in SECRETS)
+    ]
+    assert written == []
+    assert not any(s in out + err for s in SECRETS), out + err
