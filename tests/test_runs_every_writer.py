@@ -10,6 +10,7 @@ first run is held here, as a live run's would be.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -221,3 +222,50 @@ def test_a_base_url_with_credentials_never_reaches_disk_or_stderr(
     ]
     assert written == []
     assert not any(s in out + err for s in SECRETS), out + err
+
+
+# ---- one atomic writer ----------------------------------------------------------------------
+
+# A file written in place outside credo/runs.py: only these, each for a reason.
+IN_PLACE_WRITES = {
+    # built inside a fresh hidden folder that replace_dir/rename swaps in whole
+    ("credo/authoring/scaffold.py", "path.write_text(text"),
+    ("credo/leakage/index.py", '(folder / "meta.json").write_text('),
+    # append-only by design: one write per line, a torn last line repaired or skipped on read
+    ("credo/filters/base.py", 'self._path.open("ab")'),
+    ("credo/filters/spill.py", 'self.path.open("ab")'),
+    ("credo/filters/spill.py", 'self._path.open("ab")'),
+    ("credo/corpora/novelty.py", 'path.open("a+b")'),
+    # the temp file credo.runs.atomic_path hands out (it replaces the target when done)
+    ("credo/evaluation/tiktoken_cache.py", "partial.write_bytes(data)"),
+    # model caches, not outputs: a library's save_pretrained writes a folder that is renamed
+    # into place whole (another process may have finished the same model first)
+    ("credo/embedded.py", "partial.replace(target)"),
+    ("credo/filters/minilm_onnx.py", "tmp.replace(target)"),
+}
+_RAW_WRITE = re.compile(
+    r"os\.replace\(|\.replace\(target\)|\.write_text\(|\.write_bytes\(|"
+    r"open\(.*?[\"'](?:w|wb|a|ab|a\+b|w\+|x|xb)[\"']"
+)
+
+
+def test_every_output_goes_through_the_one_atomic_writer() -> None:
+    root = Path(__file__).parent.parent
+    found = set()
+    for path in sorted((root / "credo").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel == "credo/runs.py" or rel.startswith("credo/testing/"):  # the writer; test servers
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if _RAW_WRITE.search(line) and "atomic_path(" not in line:
+                found.add(
+                    (
+                        rel,
+                        next(
+                            (w for f, w in IN_PLACE_WRITES if f == rel and w in line), line.strip()
+                        ),
+                    )
+                )
+    assert found == IN_PLACE_WRITES, (
+        "write through credo.runs (atomic_write/atomic_path/JsonlAppender)"
+    )
