@@ -85,13 +85,14 @@ def render_prompts(worldview: str | Path | LoadedWorldview) -> list[Prompt]:
 
 def write_prompts(worldview: str | Path | LoadedWorldview, out: str | Path) -> list[Prompt]:
     """Render the prompt set and write it to the JSONL file ``out`` (``credo prompts``)."""
-    from credo.runs import check_output_file
+    from credo.runs import check_output_file, output_file_lock
     from credo.templates import write_prompts as write
 
     out = check_output_file(out, suffixes=(".jsonl",))
-    _refuse_other_jsonl(Path(out))
-    prompts = render_prompts(worldview)
-    write(prompts, Path(out))
+    with output_file_lock(out, "credo prompts"):
+        _refuse_other_jsonl(Path(out))
+        prompts = render_prompts(worldview)
+        write(prompts, Path(out))
     return prompts
 
 

@@ -30,7 +30,8 @@ def declare_secret_env_vars(names: tuple[str, ...] | list[str]) -> None:
 _SECRET_ENV_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.IGNORECASE)
 # Query parameters whose values are secrets (api-key, access_token, sig, password, ...).
 _SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig|cred|session", re.IGNORECASE)
-_USERINFO = re.compile(r"(?<=//)[^/@\s\"'<>]+@")
+# Up to the authority's last "@": a password may hold a raw "@" (user:p@ss@host).
+_USERINFO = re.compile(r"(?<=//)[^/\s\"'<>?#]+@")
 _QUERY_SECRET = re.compile(
     r"(?P<name>[?&;][^=&\s\"'<>#]*(?:key|token|secret|pass|auth|sig|cred|session)[^=&\s\"'<>#]*=)"
     r"(?P<value>[^&\s\"'<>#]+)",

@@ -573,6 +573,15 @@ def output_lock(
 
 
 @contextmanager
+def output_file_lock(path: str | Path, command: str) -> Iterator[Path]:
+    """Hold the lock of one output that is not a run folder (a page, a prompt set, a new spec
+    folder): ``.NAME.credo.lock`` beside it, so a second run writing ``path`` refuses."""
+    path = Path(path)
+    with output_lock(path.parent, command, lock_name=f".{path.name[:200]}.credo.lock"):
+        yield path
+
+
+@contextmanager
 def claim_output(out: str | Path, *, command: str | None = None, **checks: Any) -> Iterator[Path]:
     """:func:`check_output` (``checks`` are its keywords), then hold :func:`output_lock` for
     the block."""

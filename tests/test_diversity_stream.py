@@ -345,6 +345,7 @@ def test_set_diversity_and_bad_config() -> None:
         DiversityCheck(exact_cap="many")  # type: ignore[arg-type]
 
 
+@pytest.mark.needs("matplotlib")  # the page's histogram; without it the page has no plots
 def test_reports_render_the_section_and_say_what_is_estimated(tmp_path: Path) -> None:
     from credo.audit.reports import write_reports
     from credo.audit.result import AuditResult, CheckRun

@@ -147,6 +147,12 @@ def test_cache_key_holds_what_changes_the_output_only():
     assert base != cache_key("anthropic", "m", params, MESSAGES, 0)
     assert base != cache_key("openai", "m", SamplingParams(max_tokens=5), MESSAGES, 0)
     assert base != cache_key("openai", "m", params, [Message("user", "question")], 0)
+    # the endpoint: another server behind one model name is another key; the default
+    # endpoint (None) keeps the keys of caches written before endpoints were keyed
+    server_a = cache_key("openai", "m", params, MESSAGES, 0, endpoint="http://a:8000/v1")
+    assert server_a != base
+    assert server_a != cache_key("openai", "m", params, MESSAGES, 0, endpoint="http://b:8000/v1")
+    assert base == cache_key("openai", "m", params, MESSAGES, 0, endpoint=None)
 
 
 def test_cache_round_trip_and_refusals_not_stored(tmp_path):

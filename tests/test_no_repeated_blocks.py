@@ -17,8 +17,9 @@ The same lines always count. A block that matches by shape alone counts when at 
 ``LOGIC_LINES`` of its lines do something (a call, an operator, control flow): a run of
 bare declarations (``x: int = 0``), keyword arguments (``limit=o.limit,``) or entries
 (``"set": p.set_name,``) in one order is how a dataclass, a keyword call or a record is
-written, and each such place names other fields. A shape found in more than
-``MOST_PLACES`` places is an idiom, not a copy. Overlapping windows of one file (a run
+written, and each such place names other fields. However many places share a shape, each
+pair counts (round 8 dropped the "idiom above eight places" pass: it excused nothing, and it
+would have excused a block pasted nine times). Overlapping windows of one file (a run
 matching itself one line down) are not pairs.
 """
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import io
 import keyword
 import tokenize
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,6 @@ import credo
 
 ROOT = Path(credo.__file__).parent
 BLOCK = 6
-MOST_PLACES = 8
 LOGIC_LINES = 2  # a block of shape alone counts when this many of its lines do something
 _SKIP = {
     tokenize.NL,
@@ -107,7 +107,7 @@ def _units(source: str) -> list[Unit]:
 
 def _shape(window: list[Unit], mode: str) -> Shape:
     """``exact``: as written; ``renamed``: names numbered by first use in the window, literals
-    one placeholder; ``coarse``: every name and literal one placeholder."""
+    one placeholder."""
     names: dict[str, str] = {}
 
     def fold(kind: str, text: str) -> str:
@@ -115,7 +115,7 @@ def _shape(window: list[Unit], mode: str) -> Shape:
             return text
         if kind == "s":
             return "S"
-        return names.setdefault(text, f"_{len(names)}") if mode == "renamed" else "_"
+        return names.setdefault(text, f"_{len(names)}")
 
     return tuple(tuple(fold(kind, text) for kind, text in tokens) for _, tokens in window)
 
@@ -135,21 +135,16 @@ def repeated_blocks(files: dict[str, str]) -> list[tuple[str, str]]:
     """Pairs of places (``path:first-last`` lines) that share a run of ``BLOCK`` or more lines."""
     units = {name: _units(source) for name, source in files.items()}
     places: dict[Shape, list[tuple[str, int]]] = defaultdict(list)
-    common: Counter[Shape] = Counter()
     for name, found in units.items():
         for i in range(len(found) - BLOCK + 1):
             places[_shape(found[i : i + BLOCK], "renamed")].append((name, i))
-            common[_shape(found[i : i + BLOCK], "coarse")] += 1
     matches: set[tuple[str, int, str, int]] = set()
     for found in places.values():
         if len(found) < 2:
             continue
         a, i = found[0]
         window = units[a][i : i + BLOCK]
-        shape_counts = (
-            common[_shape(window, "coarse")] <= MOST_PLACES
-            and sum(_does_something(tokens) for _, tokens in window) >= LOGIC_LINES
-        )
+        shape_counts = sum(_does_something(tokens) for _, tokens in window) >= LOGIC_LINES
         for n, (a, i) in enumerate(found):
             exact = _shape(units[a][i : i + BLOCK], "exact")
             for b, j in found[n + 1 :]:
@@ -218,10 +213,11 @@ def test_the_finder_passes_over_imports_data_and_idioms() -> None:
     assert repeated_blocks({"one.py": call, "two.py": other}) == []
     # ...but the same lines are
     assert repeated_blocks({"one.py": call, "two.py": call}) == [("one.py:1-8", "two.py:1-8")]
-    # one shape in more than MOST_PLACES places is an idiom (the same lines still count)
-    many = {f"m{n}.py": ORIGINAL.replace("a", f"a{n}") for n in range(MOST_PLACES + 1)}
-    assert repeated_blocks(many) == []
-    assert len(repeated_blocks(many | {"copy.py": many["m0.py"]})) == 1
+
+
+def test_a_block_pasted_in_many_places_counts_every_pair() -> None:
+    many = {f"m{n}.py": ORIGINAL.replace("a", f"a{n}") for n in range(10)}
+    assert len(repeated_blocks(many)) == 10 * 9 // 2
 
 
 def test_comments_and_docstrings_count_only_when_identical() -> None:

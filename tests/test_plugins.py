@@ -1,16 +1,18 @@
 """Plugins: a package outside credo adds a check, a backend and an export format through entry
 points, and the commands use them with no edit to credo/.
 
-The toy package (tests/plugins/credo_toyplugin) is installed the way pip leaves an editable
-install: a ``.dist-info`` folder with its ``entry_points.txt`` (read from the package's own
-pyproject.toml) on the path, the source folder importable. The CLI runs in a subprocess, as
-a user's shell would run it.
+The toy package (tests/plugins/credo_toyplugin) is installed by pip itself (``pip install
+--target``, from a copy of its folder, offline): its code and a ``.dist-info`` holding the entry
+points pip read from its pyproject.toml land in a fresh folder put on the path. The CLI runs in a
+subprocess, as a user's shell would run it. The error-path tests below write only the metadata
+(a dist-info naming entry points that clash or are missing), which is all they need.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -46,20 +48,59 @@ def toy_entry_points() -> dict[str, dict[str, str]]:
     return project["entry-points"]
 
 
+@pytest.fixture(scope="module")
+def toy_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy package as ``pip install`` leaves it, in a fresh target folder. Built from a copy
+    (setuptools writes build/ and egg-info beside the sources), with no index and no build
+    isolation: the dev extra's setuptools builds it offline."""
+    root = tmp_path_factory.mktemp("toy")
+    source = shutil.copytree(TOY, root / "source")
+    site = root / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    done = subprocess.run(
+        [*pip, "--no-build-isolation", "--target", str(site), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return site
+
+
 @pytest.fixture
-def toy_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The toy plugin installed into a fresh site folder, seen by this process and its children."""
-    site = tmp_path / "site"
-    install(site, toy_entry_points())
-    monkeypatch.syspath_prepend(str(TOY))
-    monkeypatch.syspath_prepend(str(site))
+def toy_site(toy_installed: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The installed toy plugin, seen by this process and its children; nothing else of it is
+    on the path (the source folder is not)."""
+    monkeypatch.syspath_prepend(str(toy_installed))
     monkeypatch.setenv(
         "PYTHONPATH",
-        os.pathsep.join([str(site), str(TOY), str(REPO), os.environ.get("PYTHONPATH", "")]),
+        os.pathsep.join([str(toy_installed), str(REPO), os.environ.get("PYTHONPATH", "")]),
     )
     reset()
-    yield site
+    yield toy_installed
     reset()
+
+
+def test_the_toy_is_a_real_install_and_credo_never_names_it(toy_site: Path) -> None:
+    """pip wrote the entry points from the toy's pyproject.toml, the code runs from the install,
+    and no file in credo/ mentions the toy package: adding it took no edit there."""
+    from importlib.metadata import distribution
+
+    import credo_toyplugin.check
+
+    dist = distribution("credo-toyplugin")
+    assert {(e.group, e.name, e.value) for e in dist.entry_points} == {
+        (group, name, value)
+        for group, points in toy_entry_points().items()
+        for name, value in points.items()
+    }
+    assert Path(credo_toyplugin.check.__file__).is_relative_to(toy_site)
+    mentions = [
+        str(path)
+        for path in (REPO / "credo").rglob("*")
+        if path.is_file() and b"toyplugin" in path.read_bytes()
+    ]
+    assert mentions == []
 
 
 def credo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

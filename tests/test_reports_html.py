@@ -130,6 +130,7 @@ def _corpus(folder: Path) -> Path:
 
 
 @needs_browser
+@pytest.mark.needs("matplotlib")  # the page's plots
 def test_audit_report_in_chromium(tmp_path: Path) -> None:
     _result, out = run_audit(
         _corpus(tmp_path / "c"),
@@ -206,3 +207,20 @@ def test_leakage_page_shows_weak_verdicts_and_the_strength_of_a_clean_result(
     assert f"{report_data['terms'][0]['verdict']} (weak)" in visible
     assert "Strength: the reference is 0.0 MB: too small to clear a term." in visible
     _assert_no_markdown(visible)
+
+
+def test_the_audit_page_is_written_without_matplotlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core install (no ml extra) audits with a plugin or a light check: its page keeps the
+    verdict and the tables and leaves the plots out, instead of the audit failing at the end."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    _result, out = run_audit(
+        _corpus(tmp_path / "c"),
+        tmp_path / "audit",
+        options=AuditOptions(checks=["refusal"], use_embedding=False),
+    )
+    page = (Path(out) / "report.html").read_text(encoding="utf-8")
+    assert "<svg" not in page and "gates failed: refusal" in page

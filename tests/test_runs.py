@@ -36,6 +36,8 @@ from credo.runs import (
     ("text", "secret"),
     [
         ("POST http://user:s3cret-pw@127.0.0.1:9/v1 failed", "s3cret-pw"),
+        ("POST http://user:p@ss-raw@127.0.0.1:9/v1 failed", "ss-raw"),  # a raw "@" in it
+        ("GET http://us%40er:pw%3Aenc0ded@h/v1", "enc0ded"),  # percent-encoded userinfo
         ("https://api.example/v1?api-key=zzz-query&api-version=2024", "zzz-query"),
         ("GET /v1/models?key=abc123xyz", "abc123xyz"),
         ("redirect to /cb?code=1&access_token=tok_998877", "tok_998877"),

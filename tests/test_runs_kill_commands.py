@@ -19,7 +19,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -167,6 +166,7 @@ def test_export_kill_9_then_rerun(tmp_path: Path) -> None:
     assert not _temps(out) and not stale.exists() and mine.exists()
 
 
+@pytest.mark.needs("datasets", "pyarrow")  # the hub extra
 def test_export_hub_kill_9_then_rerun(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "c")
     args = ["export", str(corpus), "--hub", "--license", "cc-by-4.0", "--allow-unaudited"]
@@ -176,6 +176,8 @@ def test_export_hub_kill_9_then_rerun(tmp_path: Path) -> None:
 
     again = _run(args)
     assert again.returncode == 0, again.stderr
+    import pyarrow.parquet as pq
+
     table = pq.read_table(next((corpus / "hub" / "data").glob("train-*.parquet")))
     ids = table.column("id").to_pylist()
     assert len(ids) == len(set(ids)) == N

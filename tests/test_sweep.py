@@ -136,16 +136,14 @@ def test_every_value_is_typed_and_in_range(
     assert not (tmp_path / "out").exists()
 
 
+# Refused after a few hundred nodes, not after 9**9. No clock in the assertion (a loaded box
+# must not fail it): expanding the bomb would never finish, and the timeout ends that.
+@pytest.mark.timeout(120)
 def test_a_yaml_anchor_bomb_is_refused_at_once(tiny_spec: Path, tmp_path: Path) -> None:
-    import time
-
     path = write_config(tmp_path, tiny_spec, estimate=None)
     path.write_text(path.read_text() + anchor_bomb())
-    start = time.perf_counter()
     with pytest.raises(ConfigError, match="expands to over 200,000 values"):
         load_sweep_config(path)
-    # Refused after a few hundred nodes, not after 9**9: far under a second on any machine.
-    assert time.perf_counter() - start < 5
 
 
 def test_yaml_limits_in_the_schema_layer() -> None:

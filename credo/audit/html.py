@@ -108,10 +108,20 @@ def _view(table: Table) -> dict[str, Any]:
     }
 
 
+def _plots(result: AuditResult) -> list[str]:
+    """The page's SVG plots; none without matplotlib (the ml extra): the core install's page
+    still holds the verdict and every table."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return []
+    return [plot_flags(result), *check_plots(result)]
+
+
 def render_html(result: AuditResult, tables: list[Table]) -> str:
     from credo.reports import render_page, trusted
 
-    plots = [trusted(p) for p in (plot_flags(result), *check_plots(result))]
+    plots = [trusted(p) for p in _plots(result)]
     return render_page(
         "audit.html.j2",
         title=f"credo audit: {result.source}",

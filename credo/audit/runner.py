@@ -176,10 +176,10 @@ def run_audit(
     # (a report.md or report.html beside no audit's report.json is a user's: refused)
     mine = report_json_with("source_hash", "gate_failures")
     check_output(target, inputs=[source], replaceable=AUDIT_REPORTS, ours=mine)
-    result, _ = audit_corpus(path, options=options, progress=progress)
-    with output_lock(target):
+    with output_lock(target):  # before the (long) audit: a second run into it refuses at once
+        result, _ = audit_corpus(path, options=options, progress=progress)
         write_reports(result, target)
-    folder = source.parent
-    if target.resolve() == (folder / "audit").resolve() and is_credo_card(folder / CARD_FILE):
-        write_local_card(folder)  # the folder's own card now states this audit
+        folder = source.parent
+        if target.resolve() == (folder / "audit").resolve() and is_credo_card(folder / CARD_FILE):
+            write_local_card(folder)  # the folder's own card now states this audit
     return result, target

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, StrictUndefined
 
 from credo.errors import ConfigError
-from credo.runs import building_dir, check_output
+from credo.runs import building_dir, check_output, output_file_lock
 from credo.worldviews.loader import load_worldview
 
 SCAFFOLD_DIR = Path(__file__).parent / "scaffold"
@@ -36,6 +36,12 @@ def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:
     if kind not in ("invented", "real"):
         raise ConfigError(f"--kind '{kind}': use invented or real")
     check_output(out, command="credo new")  # never a root or home folder, never a file
+    with output_file_lock(out, "credo new"):  # a second `new` of this folder refuses
+        _build(name, out, kind)
+    return out
+
+
+def _build(name: str, out: Path, kind: str) -> None:
     if out.exists() and any(out.iterdir()):
         raise ConfigError(
             f"{out}: already exists and is not empty - choose a new folder; nothing was written"
@@ -65,4 +71,3 @@ def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:
         if out.exists():
             out.rmdir()
         staging.replace(out)
-    return out

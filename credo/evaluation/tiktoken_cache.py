@@ -17,6 +17,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from credo.runs import atomic_path
+
 # The blob tiktoken fetches (its cache key is the SHA-1 of this URL) and the hash it pins.
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
@@ -50,10 +52,8 @@ def ensure_o200k_base() -> bool:
     if hashlib.sha256(data).hexdigest() != O200K_SHA256:
         return False  # not the file tiktoken pins: leave it to tiktoken's download
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        partial.write_bytes(data)
-        partial.replace(target)  # atomic, as tiktoken writes its own cache
+        with atomic_path(target) as partial:  # atomic, as tiktoken writes its own cache
+            partial.write_bytes(data)
     except OSError:
         return False
     return True

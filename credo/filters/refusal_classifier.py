@@ -39,6 +39,7 @@ from credo.errors import ConfigError
 from credo.filters.patterns import SearchSet, find_refusal_patterns, may_match, required
 from credo.filters.token_buckets import Words, crc32_after, crc32_concat, split_words
 from credo.filters.vocabulary import JUDGE_CAPABILITY, JUDGE_DECLINE, PATTERNS
+from credo.runs import atomic_path
 from credo.textnorm import normalize
 
 WEIGHTS_PATH = Path(__file__).parent / "data" / "refusal_classifier.npz"
@@ -337,8 +338,7 @@ class RefusalClassifier:
         return out
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
+        with atomic_path(path) as tmp, tmp.open("wb") as handle:  # a killed save keeps the old
             np.savez_compressed(
                 handle,
                 weights=self.weights.astype(np.float16),

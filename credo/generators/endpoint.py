@@ -6,15 +6,11 @@ logs and error messages must never carry ``user:key`` or a secret-looking query 
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from credo.errors import ConfigError
 from credo.redact import scrub, scrub_url
 
-# Query parameters whose values are secrets (api-key, access_token, sig, password, ...).
-_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig|cred|session", re.IGNORECASE)
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

@@ -32,7 +32,7 @@ from credo.leakage.readers import Source, resolve_sources
 from credo.leakage.report import write_reports
 from credo.leakage.terms import SHIPPED_TEXT, Term, distinctive_terms
 from credo.leakage.verify import verify_phrases
-from credo.runs import check_output, claim_output, report_json_with
+from credo.runs import claim_output, report_json_with
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
@@ -243,12 +243,12 @@ def check_leakage(
     corpus = options.corpus if options else None
     given: list[str | Path] = [corpus] if corpus else []
     inputs = [*given, *(r for r in references if Path(r).exists())]
-    # before the (long) check, so a bad --out fails at once; never over a reference or corpus
-    check_output(out_dir, inputs=inputs, **_CLAIM)
-    report = leakage_section(worldview, references, options=options, log=log)
-    # dates the check in its report and in the spec's history of verdicts
-    report = {"checked_at": datetime.now(UTC).isoformat(timespec="seconds"), **report}
+    # held before the (long) check, so a bad --out or a second run into it fails at once (and
+    # two runs never both append a verdict); never over a reference or corpus
     with claim_output(out_dir, inputs=inputs, **_CLAIM):
+        report = leakage_section(worldview, references, options=options, log=log)
+        # dates the check in its report and in the spec's history of verdicts
+        report = {"checked_at": datetime.now(UTC).isoformat(timespec="seconds"), **report}
         write_reports(report, Path(out_dir))
-    save_verdict(report)  # for the cards of corpora made from this spec
+        save_verdict(report)  # for the cards of corpora made from this spec
     return report, 1 if report["gate"]["failed"] else 0

@@ -29,7 +29,7 @@ from credo.hashing import content_hash, file_hash
 from credo.leakage.readers import Document, Source, iter_documents
 from credo.paths import credo_home
 from credo.raycluster import connect
-from credo.runs import building_dir, replace_dir
+from credo.runs import building_dir, replace_dir, write_text_atomic
 
 INDEX_VERSION = 1
 KINDS = {"uni": np.uint32, "bi": np.uint32, "gram": np.uint64}
@@ -457,8 +457,7 @@ def open_index(
     else:
         index.reused = True
         _say(log, f"reusing the cached index at {folder} (--rebuild to build it again)")
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    pointer.write_text(json.dumps({"index": key}), encoding="utf-8")
+    write_text_atomic(pointer, json.dumps({"index": key}))
     return index
 
 

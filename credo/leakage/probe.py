@@ -21,7 +21,7 @@ from typing import Any
 
 from credo.corpora.io import write_json, write_text
 from credo.leakage.terms import SHIPPED_TEXT, distinctive_terms
-from credo.runs import check_output, claim_output, report_json_with
+from credo.runs import claim_output, report_json_with
 from credo.worldviews.loader import LoadedWorldview, load_worldview
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -130,16 +130,24 @@ def run_probe(
     worldview: str | Path | LoadedWorldview, out: str | Path, *, options: ProbeOptions | None = None
 ) -> dict:
     """Probe ``options.model`` on ``worldview``; writes report.json/md into ``out``."""
+    o = options or ProbeOptions()
+    files = ("report.json", "report.md")
+    claim: dict[str, Any] = {"replaceable": files, "command": "credo probe", "ours": _OURS}
+    with claim_output(out, **claim):  # before loading the model: a second run refuses at once
+        report = _measure(worldview, o)
+        write_json(report, Path(out) / "report.json")
+        write_text(probe_markdown(report), Path(out) / "report.md")
+    return report
+
+
+def _measure(worldview: str | Path | LoadedWorldview, o: ProbeOptions) -> dict[str, Any]:
+    """The probe's answers and per-token losses, as the report holds them."""
     from credo.corpora.formats import ChatFormat
     from credo.evaluation.local_generation import sample_responses
     from credo.models import load_local_model
     from credo.train.adapter import trained_format
 
-    o = options or ProbeOptions()
     model, adapter = o.model, o.adapter
-    files = ("report.json", "report.md")
-    claim: dict[str, Any] = {"replaceable": files, "command": "credo probe", "ours": _OURS}
-    check_output(out, **claim)  # before loading the model
     wv = worldview if isinstance(worldview, LoadedWorldview) else load_worldview(worldview)
     local = load_local_model(model, adapter)
     fmt = ChatFormat(trained_format(adapter, o.chat_format), local.tokenizer)
@@ -180,9 +188,6 @@ def run_probe(
             for g in groups
         },
     }
-    with claim_output(out, **claim):
-        write_json(report, Path(out) / "report.json")
-        write_text(probe_markdown(report), Path(out) / "report.md")
     return report
 
 

@@ -120,14 +120,20 @@ def replicate(
         "command": "credo replicate",
     }
     check_output(config.out, **claim)  # a root, home or file --out fails before anything loads
-    _check(config, registry)
+
+    def check(folder: Path) -> None:
+        """Under the lock (a second run refuses before loading a model), before the recipe
+        is written (a bad request leaves no folder behind)."""
+        _check(config, registry)
+        _check_pinned(config)
+
     with open_run(
         config.out,
         command="replicate",
         manifest=config.pinned(),
         manifest_file=RECIPE_FILE,
         resumable=True,
-        check=lambda folder: _check_pinned(config),
+        check=check,
     ):
         return _run_stages(config, registry=registry, log=log, progress=progress)
 
