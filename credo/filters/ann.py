@@ -299,7 +299,10 @@ def _fit_lists(
     # component). Measured at 1M: recall the same as without it (0.895 vs 0.897, one round);
     # the figures in BENCHMARKS.md were taken with it.
     mean = sample.mean(axis=0)
-    sample = _unit(sample - mean)
+    # In place: at 262k sampled rows each float32 copy is 268 MB, and ``_unit(sample - mean)``
+    # held three at once (the same values, BENCHMARKS.md "What grows with the corpus").
+    sample -= mean
+    sample /= np.maximum(np.linalg.norm(sample, axis=1, keepdims=True), 1e-12)
     centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
     for _ in range(config.iterations):  # spherical k-means on a sample: ~40 rows per list
         assign = _nearest_lists(sample, centroids, 1)[:, 0]
@@ -338,10 +341,14 @@ def _kmeans_round(
     probes = min(config.probes, lists)
     centroids, mean = _fit_lists(vectors, lists, config, np.random.default_rng(seed))
     member = _nearest_lists(vectors, centroids, probes, mean).reshape(-1)
-    rows = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), probes)
+    # The rows grouped by list: slot order // probes is the row of each (row, probe) slot, so
+    # no row-number array and no sorted copy of ``member`` are made (36 bytes a row at the
+    # peak instead of 72: 0.36 GB less at ten million rows, the same lists).
     order = np.argsort(member, kind="stable")
-    member, rows = member[order], rows[order]
-    bounds = np.flatnonzero(np.diff(member)) + 1
+    bounds = np.cumsum(np.bincount(member, minlength=lists))[:-1]
+    del member
+    rows = (order // probes).astype(np.int32 if n < 2**31 else np.int64)
+    del order
     found_pairs, found_scores = [], []
     for chunk in np.split(rows, bounds):
         if len(chunk) < 2:
