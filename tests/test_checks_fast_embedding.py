@@ -202,3 +202,20 @@ def test_contamination_keeps_one_running_partial_with_the_same_findings() -> Non
 
     whole, streamed = audit(len(records)), audit(2)
     assert streamed[2] == 1 and streamed[:2] == whole[:2] and whole[0]
+
+
+def test_kmeans_rounds_grow_with_the_rows_past_rounds_rows() -> None:
+    """Lists have a fixed size, so more rows make more borders: past ``rounds_rows`` one more
+    clustering per doubling, each adding its pairs to those of the rounds before it."""
+    config = AnnConfig()
+    assert [config.rounds_for(n) for n in (1000, 1_000_000, 1_000_001, 2_000_000)] == [2, 2, 3, 3]
+    assert [config.rounds_for(n) for n in (3_000_000, 4_000_000, 10_000_000)] == [4, 4, 6]
+    vectors, planted = _planted_vectors(n=4000, dim=24, pairs=150, seed=7)
+    growing = AnnConfig(exact_max=0, list_rows=100, probes=1, rounds=1, rounds_rows=1000)
+    fixed = AnnConfig(exact_max=0, list_rows=100, probes=1, rounds=3, rounds_rows=10**9)
+    one = AnnConfig(exact_max=0, list_rows=100, probes=1, rounds=1, rounds_rows=10**9)
+    grown, _ = kmeans_pairs(vectors, 0.9, growing)  # 4,000 rows: 1 + 2 doublings = 3 rounds
+    assert grown.tolist() == kmeans_pairs(vectors, 0.9, fixed)[0].tolist()
+    first = {tuple(p) for p in kmeans_pairs(vectors, 0.9, one)[0].tolist()}
+    found = {tuple(p) for p in grown.tolist()}
+    assert first < found and len(found & planted) > len(first & planted)
