@@ -29,13 +29,14 @@ from credo.filters.ann import AnnConfig
 from credo.filters.dedup import pair_vectors
 from credo.filters.embed import StaticEmbedder
 
+FIXED = 10**12  # rounds_rows: the rounds named, at any size
 CONFIGS = (
-    AnnConfig(exact_max=0, probes=2, rounds=1),
-    AnnConfig(exact_max=0, probes=3, rounds=1),
-    AnnConfig(exact_max=0, probes=2, rounds=1, list_rows=2000),
-    AnnConfig(exact_max=0, probes=2, rounds=3),
+    AnnConfig(exact_max=0, probes=2, rounds=1, rounds_rows=FIXED),
+    AnnConfig(exact_max=0, probes=3, rounds=1, rounds_rows=FIXED),
+    AnnConfig(exact_max=0, probes=2, rounds=1, list_rows=2000, rounds_rows=FIXED),
+    AnnConfig(exact_max=0, probes=2, rounds=3, rounds_rows=FIXED),
     AnnConfig(exact_max=0),
-)  # the last: the audit's default
+)  # the last: the audit's default (more rounds past 1M rows)
 
 
 def main(path: Path, n: int, thresholds: tuple[float, ...] = (0.9,), planted: bool = False) -> dict:

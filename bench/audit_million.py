@@ -167,7 +167,7 @@ def run_audit(folder: Path, out: Path, engine: str, extra: list[str]) -> dict[st
     began = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
-        tree_peak = _watch_tree(child)
+        tree_peak, driver_peak, worker_peak = _watch_tree(child)
         err.seek(0)
         stderr = err.read()
     wall = time.perf_counter() - began
@@ -180,18 +180,23 @@ def run_audit(folder: Path, out: Path, engine: str, extra: list[str]) -> dict[st
         "wall_s": round(wall, 1),
         "peak_rss_mb": round(rss_kib / 1024),
         "peak_tree_rss_mb": tree_peak,
+        "peak_driver_rss_mb": driver_peak,  # the audit's own process (it runs every reduce)
+        "peak_worker_rss_mb": worker_peak,  # the largest --workers process (they map)
         "stderr_tail": stderr[-1500:] if child.returncode not in (0, 1) else stderr[-300:],
     }
 
 
-def _watch_tree(child: subprocess.Popen, every: float = 0.25) -> int | None:
-    """Wait for ``child``, sampling the summed RSS of it and its descendants; the peak in MB."""
+def _watch_tree(
+    child: subprocess.Popen, every: float = 0.25
+) -> tuple[int | None, int | None, int | None]:
+    """Wait for ``child``, sampling the RSS of it and its descendants: the peak of their sum,
+    of the child alone and of the largest descendant, in MB."""
     try:
         import psutil
     except ImportError:
         child.wait()
-        return None
-    peak = 0
+        return None, None, None
+    peak = driver = worker = 0
     root = psutil.Process(child.pid)
     while child.poll() is None:
         try:
@@ -199,19 +204,26 @@ def _watch_tree(child: subprocess.Popen, every: float = 0.25) -> int | None:
             total = 0
             for proc in procs:
                 with contextlib.suppress(psutil.Error):
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
+                    total += rss
+                    if proc.pid == child.pid:
+                        driver = max(driver, rss)
+                    else:
+                        worker = max(worker, rss)
             peak = max(peak, total)
         except psutil.Error:
             pass
         time.sleep(every)
-    return round(peak / 2**20)
+    return tuple(round(x / 2**20) for x in (peak, driver, worker))  # type: ignore[return-value]
 
 
 def table(result: dict[str, Any]) -> str:
     audit = result["audit"]
     lines = [
         f"N={result['n']}  wall {audit['wall_s']} s  peak RSS {audit['peak_rss_mb']} MB (largest process), "
-        f"{audit.get('peak_tree_rss_mb')} MB (all processes, sampled)  exit {audit['exit']}",
+        f"{audit.get('peak_tree_rss_mb')} MB (all processes, sampled; driver "
+        f"{audit.get('peak_driver_rss_mb')}, largest worker {audit.get('peak_worker_rss_mb')})  "
+        f"exit {audit['exit']}",
         f"{'planted kind':16} {'planted':>8} {'caught':>8} {'recall':>8}",
     ]
     for kind, r in result["recall"].items():

@@ -42,7 +42,7 @@ def main(n: int) -> None:
     column = parts.items[0][1].columns["vectors"]
     centre_rows(column)
     peak("centred")
-    pairs, _ = ann.kmeans_pairs(column, 0.95, ann.AnnConfig(rounds=1))
+    pairs, _ = ann.kmeans_pairs(column, 0.95, ann.AnnConfig(rounds=1, rounds_rows=10**12))
     peak(f"one k-means round ({len(pairs)} pairs)")
 
 

@@ -146,3 +146,76 @@ def test_fast_refusal_scores_match_minilm_on_candidates() -> None:
     for a, b in zip(full, fast):
         if b.embedding is not None and b.embedding >= detector.config.candidate_prob:
             assert abs(a.embedding - b.embedding) < 1e-4
+
+
+def test_kmeans_round_compares_exactly_the_rows_sharing_a_list() -> None:
+    """Each list's rows, grouped without a row-number array (issue 25's memory cut), are the
+    rows whose ``probes`` nearest centroids include that list: the round's pairs are those of
+    the exact search inside each list so built, pair for pair."""
+    from credo.filters.ann import _fit_lists, _kmeans_round, _nearest_lists
+
+    vectors, _ = _planted_vectors(n=4000, dim=16, pairs=200, seed=3)
+    config = AnnConfig(exact_max=0, list_rows=250, probes=2, max_neighbours=None)
+    pairs, scores = _kmeans_round(vectors, 0.8, config, seed=5)
+    centroids, mean = _fit_lists(vectors, len(vectors) // 250, config, np.random.default_rng(5))
+    near = _nearest_lists(vectors, centroids, 2, mean)
+    expected: dict[tuple[int, int], float] = {}
+    for lst in np.unique(near):
+        rows = np.flatnonzero((near == lst).any(axis=1))
+        found, cos = exact_pairs(vectors[rows], 0.8)
+        expected.update({(int(rows[a]), int(rows[b])): c for (a, b), c in zip(found, cos)})
+    assert sorted(expected) == [tuple(p) for p in pairs.tolist()] and len(expected) > 200
+    assert np.allclose([expected[tuple(p)] for p in pairs.tolist()], scores)
+
+
+def test_embedder_cache_is_bounded_and_gives_the_same_vectors() -> None:
+    """A worker reads every distinct prompt of its batches: the cache empties when full instead
+    of growing with the corpus, and a text read again after that gets the same vector."""
+    texts = [f"Which stone does the Pebblehold count on day {i}?" for i in range(40)]
+    embedder = Embedder(cache_size=16)
+    first = np.concatenate([embedder.encode(texts[i : i + 10]) for i in range(0, 40, 10)])
+    assert len(embedder._cache) <= 16 and embedder.encoded_texts == 40
+    again = embedder.encode(texts[:10])  # forgotten: encoded again
+    assert embedder.encoded_texts == 50 and np.allclose(again, first[:10], atol=1e-6)
+    assert np.allclose(Embedder().encode(texts), first, atol=1e-6)
+
+
+def test_contamination_keeps_one_running_partial_with_the_same_findings() -> None:
+    """The engines fold each batch's hits into one partial (``combine``) instead of keeping
+    every batch's: the findings and the nearest-records section are those of one batch."""
+    from credo.filters.base import InMemory, Parts
+
+    static = StaticEmbedder()
+    records = RECORDS * 3  # the planted ones again in later batches: positions must shift right
+    records = [_rec(f"{r.id}_{i}", r.prompt, r.response) for i, r in enumerate(records)]
+    check = EvalContaminationCheck(ContaminationConfig(confirm=False))
+
+    def audit(batch: int) -> tuple[list, dict, int]:
+        ctx = AuditContext(evals=EVALS, static=static)
+        parts = Parts(check)
+        for start in range(0, len(records), batch):
+            parts.add(start, check.map_batch(records[start : start + batch], ctx))
+        held = len(parts.items)
+        found = check.reduce(parts.drain(), InMemory(records), ctx)
+        findings = [(f.record_id, f.details) for f in found]
+        return findings, ctx.sections["eval_contamination"], held
+
+    whole, streamed = audit(len(records)), audit(2)
+    assert streamed[2] == 1 and streamed[:2] == whole[:2] and whole[0]
+
+
+def test_kmeans_rounds_grow_with_the_rows_past_rounds_rows() -> None:
+    """Lists have a fixed size, so more rows make more borders: past ``rounds_rows`` one more
+    clustering per doubling, each adding its pairs to those of the rounds before it."""
+    config = AnnConfig()
+    assert [config.rounds_for(n) for n in (1000, 1_000_000, 1_000_001, 2_000_000)] == [2, 2, 3, 3]
+    assert [config.rounds_for(n) for n in (3_000_000, 4_000_000, 10_000_000)] == [4, 4, 6]
+    vectors, planted = _planted_vectors(n=4000, dim=24, pairs=150, seed=7)
+    growing = AnnConfig(exact_max=0, list_rows=100, probes=1, rounds=1, rounds_rows=1000)
+    fixed = AnnConfig(exact_max=0, list_rows=100, probes=1, rounds=3, rounds_rows=10**9)
+    one = AnnConfig(exact_max=0, list_rows=100, probes=1, rounds=1, rounds_rows=10**9)
+    grown, _ = kmeans_pairs(vectors, 0.9, growing)  # 4,000 rows: 1 + 2 doublings = 3 rounds
+    assert grown.tolist() == kmeans_pairs(vectors, 0.9, fixed)[0].tolist()
+    first = {tuple(p) for p in kmeans_pairs(vectors, 0.9, one)[0].tolist()}
+    found = {tuple(p) for p in grown.tolist()}
+    assert first < found and len(found & planted) > len(first & planted)

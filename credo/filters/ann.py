@@ -17,6 +17,7 @@ reports both against the exact search.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,8 @@ class AnnConfig:
     rounds: int = (
         2  # independent clusterings whose pairs are joined (recall 0.96 at 1M, BENCHMARKS.md)
     )
+    # Past this many rows, one more round each time the rows double (see rounds_for).
+    rounds_rows: int = 1_000_000
     seed: int = 0
     # Links kept per row (see exact_pairs): bounds a one-big-cluster corpus by size, not redundancy.
     max_neighbours: int | None = 16  # None: every pair
@@ -54,6 +57,17 @@ class AnnConfig:
     # The exact search first bounds every pair's cosine from a projection onto this many
     # principal directions (see exact_pairs); 0 turns the bound off. Findings are the same.
     filter_dims: int = 32
+
+    def rounds_for(self, rows: int) -> int:
+        """Clusterings joined for ``rows`` rows: ``rounds`` up to ``rounds_rows``, then one
+        more per doubling. Lists hold ``list_rows`` rows whatever the corpus, so more rows make
+        more lists, and a border splits more of the pairs a fixed number of rounds would find:
+        on million_synth two rounds put 0.995 of the qualifying planted paraphrases in a shared
+        list at 300k rows, 0.986 at 1M and ~0.981 at 3M; four rounds at 1M give 0.995 back
+        (BENCHMARKS.md, "Paraphrase recall at 3M"). Up to ``rounds_rows`` nothing changes."""
+        if rows <= self.rounds_rows:
+            return self.rounds
+        return self.rounds + math.ceil(math.log2(rows / self.rounds_rows))
 
     def __str__(self) -> str:
         probe = f"_ivf>={self.probe_min}_l{self.probe_list_rows}_p{self.probe_lists}"
@@ -299,7 +313,10 @@ def _fit_lists(
     # component). Measured at 1M: recall the same as without it (0.895 vs 0.897, one round);
     # the figures in BENCHMARKS.md were taken with it.
     mean = sample.mean(axis=0)
-    sample = _unit(sample - mean)
+    # In place: at 262k sampled rows each float32 copy is 268 MB, and ``_unit(sample - mean)``
+    # held three at once (the same values, BENCHMARKS.md "What grows with the corpus").
+    sample -= mean
+    sample /= np.maximum(np.linalg.norm(sample, axis=1, keepdims=True), 1e-12)
     centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
     for _ in range(config.iterations):  # spherical k-means on a sample: ~40 rows per list
         assign = _nearest_lists(sample, centroids, 1)[:, 0]
@@ -316,15 +333,18 @@ def kmeans_pairs(
     vectors: np.ndarray, threshold: float, config: AnnConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs above ``threshold`` among rows that share one of their ``probes`` nearest k-means
-    lists, in any of ``rounds`` independent clusterings (a pair split by one border is
-    rarely split by the next: the union of rounds is what multiple hash tables are to LSH)."""
+    lists, in any of ``config.rounds_for(rows)`` independent clusterings (a pair split by one
+    border is rarely split by the next: the union of rounds is what multiple hash tables are
+    to LSH). Each round's seed is ``seed + round``, so a larger corpus adds rounds to those a
+    smaller one runs and finds a superset of their pairs."""
     found_pairs, found_scores = [], []
-    for round_ in range(config.rounds):
+    rounds = config.rounds_for(len(vectors))
+    for round_ in range(rounds):
         pairs, scores = _kmeans_round(vectors, threshold, config, config.seed + round_)
         found_pairs.append(pairs)
         found_scores.append(scores)
     pairs, scores = np.concatenate(found_pairs), np.concatenate(found_scores)
-    if config.rounds > 1 and len(pairs):
+    if rounds > 1 and len(pairs):
         pairs, first = np.unique(pairs, axis=0, return_index=True)
         scores = scores[first]
     return pairs, scores
@@ -338,10 +358,14 @@ def _kmeans_round(
     probes = min(config.probes, lists)
     centroids, mean = _fit_lists(vectors, lists, config, np.random.default_rng(seed))
     member = _nearest_lists(vectors, centroids, probes, mean).reshape(-1)
-    rows = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), probes)
+    # The rows grouped by list: slot order // probes is the row of each (row, probe) slot, so
+    # no row-number array and no sorted copy of ``member`` are made (36 bytes a row at the
+    # peak instead of 72: 0.36 GB less at ten million rows, the same lists).
     order = np.argsort(member, kind="stable")
-    member, rows = member[order], rows[order]
-    bounds = np.flatnonzero(np.diff(member)) + 1
+    bounds = np.cumsum(np.bincount(member, minlength=lists))[:-1]
+    del member
+    rows = (order // probes).astype(np.int32 if n < 2**31 else np.int64)
+    del order
     found_pairs, found_scores = [], []
     for chunk in np.split(rows, bounds):
         if len(chunk) < 2:

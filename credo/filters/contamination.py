@@ -237,6 +237,8 @@ class EvalContaminationCheck:
             },
             "cos": {},
             "top": None,
+            "rows": n,
+            "evals": len(evals),
         }
         if self.use_embedding and records:
             first = ctx.get_static() if cfg.fast else ctx.get_embedder()
@@ -254,6 +256,53 @@ class EvalContaminationCheck:
             part["top"] = (ids, np.take_along_axis(best, ids, 1))
         return part
 
+    def combine(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The batches' hits so far as one partial, positions from the corpus start: the
+        engines keep this running partial instead of every batch's (25 bytes a record on
+        million_synth, 0.25 GB at ten million; BENCHMARKS.md, issue 25)."""
+        if a is None or b is None:  # no eval requests: nothing to keep
+            return a or b
+        state = a if a.get("folded") else self._fold(None, 0, a, evals=a["evals"])
+        return self._fold(state, state["rows"], b, evals=b["evals"])
+
+    @staticmethod
+    def _empty(evals: int) -> dict[str, Any]:
+        return {
+            "grams": {},
+            "jac": {},
+            "normative": {},
+            "cos": {},
+            "top": None,
+            "rows": 0,
+            "evals": evals,
+        }
+
+    def _fold(
+        self, state: dict[str, Any] | None, offset: int, part: dict[str, Any], *, evals: int
+    ) -> dict[str, Any]:
+        """``part`` (a batch's hits, or a folded partial, positions from ``offset``) added to
+        the running ``state`` (positions from the corpus start): the hit tables joined, the
+        static cosines capped per eval once they pass twice the cap, and each eval's best
+        records so far kept as a running top list (memory stays at one batch)."""
+        if state is None and offset == 0 and part.get("folded"):
+            return part
+        if state is None:
+            state = {**self._empty(evals), "folded": True}
+            state["top"] = (np.zeros((evals, 0), np.int64), np.zeros((evals, 0), np.float32))
+        for name in ("grams", "jac", "normative", "cos"):
+            state[name].update({(e, t + 2 * offset): v for (e, t), v in part[name].items()})
+        if len(state["cos"]) > 2 * evals * self.config.max_candidates:
+            state["cos"] = capped(state["cos"], self.config.max_candidates)
+        if part["top"] is not None:
+            top_ids, top_vals = state["top"]
+            ids, vals = part["top"]
+            ids = np.concatenate([top_ids, ids + offset], axis=1)
+            vals = np.concatenate([top_vals, vals.astype(np.float32)], axis=1)
+            order = np.argsort(-vals, axis=1, kind="stable")[:, : self._keep()]
+            state["top"] = (np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1))
+        state["rows"] = max(state["rows"], offset + part.get("rows", 0))
+        return state
+
     def _keep(self) -> int:
         """How many nearest records per eval are kept: the report's few, or candidates for MiniLM."""
         cfg = self.config
@@ -266,33 +315,13 @@ class EvalContaminationCheck:
             ctx.sections[self.name] = {"skipped": "no eval requests (pass --eval or --worldview)"}
             return
         cfg, evals = self.config, ctx.evals
-        grams: dict[tuple[int, int], int] = {}
-        jac: dict[tuple[int, int], float] = {}
-        normative: dict[tuple[int, int], list[str]] = {}
-        found: dict[tuple[int, int], float] = {}
-        # Each eval's best records so far: a running top list, so memory stays at one batch.
-        top_ids = np.zeros((len(evals), 0), dtype=np.int64)
-        top_vals = np.zeros((len(evals), 0), dtype=np.float32)
+        state = None
         for offset, part in parts:
-            for name, into in (
-                ("grams", grams),
-                ("jac", jac),
-                ("normative", normative),
-                ("cos", found),
-            ):
-                into.update({(e, t + 2 * offset): v for (e, t), v in part[name].items()})
-            if len(found) > 2 * len(evals) * cfg.max_candidates:
-                found = capped(found, cfg.max_candidates)
-            if part["top"] is not None:
-                ids, vals = part["top"]
-                ids = np.concatenate([top_ids, ids + offset], axis=1)
-                vals = np.concatenate([top_vals, vals.astype(np.float32)], axis=1)
-                order = np.argsort(-vals, axis=1, kind="stable")[:, : self._keep()]
-                top_ids, top_vals = (
-                    np.take_along_axis(ids, order, 1),
-                    np.take_along_axis(vals, order, 1),
-                )
-        found = capped(found, cfg.max_candidates)
+            state = self._fold(state, offset, part, evals=len(evals))
+        state = state or self._fold(None, 0, self._empty(len(evals)), evals=len(evals))
+        grams, jac, normative = state["grams"], state["jac"], state["normative"]
+        top_ids, top_vals = state["top"]
+        found = capped(state["cos"], cfg.max_candidates)
         lexical = set(grams) | set(jac) | set(normative)
         cos, nearest, records = self._cosines(
             corpus, ctx, also=lexical, found=found, top_ids=top_ids, top_vals=top_vals

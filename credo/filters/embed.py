@@ -57,11 +57,18 @@ class EmbedConfig:
 
 class _CachedEncoder:
     """What both embedders share: a model loaded on first use, and ``encode`` returning
-    L2-normalised float32 rows, each distinct text (by its key) encoded once while cached."""
+    L2-normalised float32 rows, each distinct text (by its key) encoded once while cached.
 
-    def __init__(self, model: Any = None) -> None:
+    The cache holds at most ``cache_size`` texts and is emptied when a new call would pass
+    that: it saves re-encoding a batch's texts that several checks read, and the texts a
+    redundant corpus repeats, without growing with the corpus (a MiniLM row and its key cost
+    ~1.9 KB: a worker reading every distinct request-form prompt of ten million records would
+    otherwise hold ~1.7 GB of them, BENCHMARKS.md, issue 25)."""
+
+    def __init__(self, model: Any = None, cache_size: int = 32768) -> None:
         self._model = model
         self._cache: dict[str, np.ndarray] = {}
+        self.cache_size = cache_size
         self.encoded_texts = 0
 
     @property
@@ -85,7 +92,10 @@ class _CachedEncoder:
         raise NotImplementedError
 
     def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
-        self._cache.update(zip(texts, vectors))
+        if len(self._cache) + len(texts) > self.cache_size:  # a new batch: forget the last
+            self._cache.clear()
+        if len(texts) <= self.cache_size:
+            self._cache.update(zip(texts, vectors))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -104,8 +114,10 @@ class _CachedEncoder:
 class Embedder(_CachedEncoder):
     """Lazily loaded MiniLM; ``encode`` returns L2-normalised float32 rows."""
 
-    def __init__(self, config: EmbedConfig | None = None, model: Any = None) -> None:
-        super().__init__(model)
+    def __init__(
+        self, config: EmbedConfig | None = None, model: Any = None, cache_size: int = 16384
+    ) -> None:
+        super().__init__(model, cache_size)
         self.config = config or EmbedConfig()
 
     def _load(self) -> Any:
@@ -154,9 +166,8 @@ class StaticEmbedder(_CachedEncoder):
     """
 
     def __init__(self, model: Any = None, max_chars: int = 1000, cache_size: int = 32768) -> None:
-        super().__init__(model)
+        super().__init__(model, cache_size)
         self.max_chars = max_chars
-        self.cache_size = cache_size
         self._words = WordPieces()  # each word's word-piece ids (see token_ids)
 
     def _load(self) -> Any:
@@ -184,12 +195,6 @@ class StaticEmbedder(_CachedEncoder):
         if getattr(self, "_wide", None) is None:
             self._wide = np.asarray(self.model.embedding, dtype=np.float32)
         return self._wide
-
-    def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
-        if len(self._cache) + len(texts) > self.cache_size:  # a new batch: forget the last
-            self._cache.clear()
-        if len(texts) <= self.cache_size:
-            super()._remember(texts, vectors)
 
 
 def _plain_mean(model: Any) -> bool:
