@@ -323,3 +323,38 @@ def test_a_config_fifo_is_refused_not_waited_on(
         argv = ["generate", str(TINY_SPEC), "--model", "fake/echo", "--prices", str(fifo),
                 "--out", str(tmp_path / "g")]  # fmt: skip
     refused(argv, tmp_path, capsys, "a named pipe (FIFO)")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("model", "openai/gpt-x?api-key=qqsecretqq"),
+        ("model", "openai/u:qqsecretqq@gpt-x"),
+        ("task", "Bearer qqsecretqqabcdefghijkl"),
+    ],
+)
+def test_report_scrubs_what_an_inspect_log_names(
+    field: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log made elsewhere named its model with its key: report.json, .md, .html and stdout
+    carried it verbatim."""
+    pytest.importorskip("inspect_ai")
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--model", "fake/echo", "--worldview", str(TINY_SPEC), "--samples", "1",
+              "--limit", "1", "--out", str(tmp_path / "ev")])  # fmt: skip
+    assert exit_info.value.code in (0, None)
+    log = tmp_path / "log.json"
+    write_eval_log(read_eval_log(str(tmp_path / "ev" / "inspect.eval")), str(log))
+    data = json.loads(log.read_text())
+    data["eval"][field] = value
+    log.write_text(json.dumps(data))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(log), "--out", str(tmp_path / "r")])
+    assert exit_info.value.code in (0, None)
+    captured = capsys.readouterr()
+    assert "qqsecretqq" not in captured.out + captured.err
+    for path in (tmp_path / "r").rglob("*"):
+        assert path.is_dir() or b"qqsecretqq" not in path.read_bytes(), path

@@ -88,7 +88,7 @@ def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
     for model_id, entry in data.items():
         try:
             rows[str(model_id)] = (float(entry["input"]), float(entry["output"]))
-        except (TypeError, KeyError, ValueError) as exc:
+        except (TypeError, KeyError, ValueError, OverflowError) as exc:  # 10**400 overflows
             raise ConfigError(
                 f"{path}: field '{model_id}' needs numeric 'input' and 'output' "
                 f"(USD per million tokens), e.g. {{input: 0.15, output: 0.6}}"

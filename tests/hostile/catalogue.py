@@ -1115,3 +1115,9 @@ ROWS.update(
         ),
     }
 )
+ROWS["generate prices a 400-digit price"] = Row(
+    "generate",
+    "huge",
+    prices("openai/gpt-x: {input: " + "9" * 400 + ", output: 1}\n"),
+    "needs numeric 'input' and 'output'",
+)
