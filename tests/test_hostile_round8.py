@@ -358,3 +358,16 @@ def test_report_scrubs_what_an_inspect_log_names(
     assert "qqsecretqq" not in captured.out + captured.err
     for path in (tmp_path / "r").rglob("*"):
         assert path.is_dir() or b"qqsecretqq" not in path.read_bytes(), path
+
+
+def test_a_model_cache_at_a_file_is_named_before_any_conversion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CREDO_MODEL_CACHE=/dev/null converted SmolLM2 for minutes, then failed with a
+    NotADirectoryError naming no variable."""
+    from credo.embedded import models_dir
+    from credo.errors import ConfigError
+
+    monkeypatch.setenv("CREDO_MODEL_CACHE", "/dev/null")
+    with pytest.raises(ConfigError, match="CREDO_MODEL_CACHE=/dev/null: is a file, not a folder"):
+        models_dir()
