@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from credo.textnorm import normalize
+from credo.textnorm import fold_lookalikes, normalize
 from credo.types import Message, Record
 
 
@@ -228,28 +228,30 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
                 )
 
 
-_LINE_BREAK = re.compile(r"\r\n|[\n\r\u2028\u2029\x85]")
-
-
 def _reader_view(text: str) -> str | None:
-    """``text`` as a reader (or a renderer) sees it, line by line: HTML entities decoded and
-    each line normalised (zero-width characters dropped, full-width forms and Cyrillic look-
-    alikes mapped), so "&lt;|im_start|&gt;", "U\u200bser:" or "Ｈuman：" at a line start count.
-    ``normalize`` alone folds the line breaks the line-based formats need. None: no change."""
+    """``text`` as a reader (or a renderer) sees it: HTML entities decoded, look-alikes folded
+    (zero-width characters dropped, full-width forms and Cyrillic letters mapped) with its line
+    breaks kept, so "&lt;|im_start|&gt;", "U\u200bser:" or "Ｈuman：" at a line start count -
+    ``normalize`` folds the line breaks the line-based formats need. None: no change."""
     view = html.unescape(text) if "&" in text else text
     if not view.isascii():
-        view = "\n".join(normalize(line) for line in _LINE_BREAK.split(view))
+        view = fold_lookalikes(view)
     return None if view == text else view
 
 
 def _markers_seen(text: str, extra: tuple[str, ...]) -> list[Marker]:
     """The markers of ``text`` as written, else of its reader's view, else of its normalised
-    form (a marker broken across a line: "<|im_start\n|>")."""
+    form (a marker broken across a line, "<|im_start\n|>"). A non-ASCII text's view already
+    holds what normalising finds on one line: it is read three times at most, as before."""
     found = find_turn_markers(text, extra)
-    if not found:
-        view = _reader_view(text)
-        found = find_turn_markers(view, extra) if view is not None else []
-    return found or find_turn_markers(normalize(text), extra)
+    if found:
+        return found
+    view = _reader_view(text)
+    if view is not None:
+        found = find_turn_markers(view, extra)
+        if found or not view.isascii():
+            return found
+    return find_turn_markers(normalize(text), extra)
 
 
 def neutralise_record(record: Record, extra: Iterable[str] = ()) -> Record:
