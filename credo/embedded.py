@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from credo.errors import DependencyError
+from credo.errors import ConfigError, DependencyError
 from credo.paths import credo_home
 from credo.quiet import library_bars_off
 
@@ -41,7 +41,15 @@ def models_dir() -> Path:
     conversion happens once per session.
     """
     configured = os.environ.get("CREDO_MODEL_CACHE")
-    return Path(configured) if configured else credo_home() / "models"
+    if not configured:
+        return credo_home() / "models"
+    cache = Path(configured).expanduser()
+    if cache.exists() and not cache.is_dir():  # found up front, not after a 30 s conversion
+        raise ConfigError(
+            f"CREDO_MODEL_CACHE={configured}: is a file, not a folder - point it at a folder "
+            "(or unset it to use $CREDO_HOME/models)"
+        )
+    return cache
 
 
 def smollm2_gguf_dir() -> Path:

@@ -19,12 +19,13 @@ When a pattern has a group, the group is the marker (what is reported and defuse
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from credo.textnorm import normalize
+from credo.textnorm import fold_lookalikes, normalize
 from credo.types import Message, Record
 
 
@@ -39,39 +40,56 @@ class TurnFormat:
 _ROLE = r"(?:User|Assistant|System|Human)"
 _LINE_START = r"(?:^|(?<=[\n\r\u2028\u2029\x85]))"  # (?m)^ knows only \n
 _SPACE = r"[^\S\n\r\u2028\u2029\x85]"  # any space but a line break
+_IN = r"[ \t]*"  # spaces inside a bracketed marker ("<| im_start |>", "[ INST ]") still read as it
+
+
+def _tokens(names: str, open_: str = r"<\|", close: str = r"\|>") -> re.Pattern[str]:
+    """Bracketed markers in any case and with inner spaces: "<|IM_START|>" and "[ inst ]" are
+    no tokenizer's special token, but a model trained on the format reads them as the turn."""
+    return re.compile(rf"{open_}{_IN}(?:{names}){_IN}{close}", re.IGNORECASE)
+
+
 TURN_FORMATS: tuple[TurnFormat, ...] = (
     # Case and inner spaces do not matter to a model reading the tags format.
     TurnFormat("tags", re.compile(r"<\s*/?\s*(?:USER|ASSISTANT)_STATEMENT\s*>", re.IGNORECASE)),
-    TurnFormat("ChatML", re.compile(r"<\|im_(?:start|end|sep)\|>")),
+    TurnFormat("ChatML", _tokens("im_(?:start|end|sep)")),
+    TurnFormat("Llama 3", _tokens("begin_of_text|start_header_id|end_header_id|eot_id|eom_id")),
     TurnFormat(
-        "Llama 3",
-        re.compile(r"<\|(?:begin_of_text|start_header_id|end_header_id|eot_id|eom_id)\|>"),
+        "Llama 2",
+        re.compile(rf"\[{_IN}/?{_IN}INST{_IN}\]|<<{_IN}/?{_IN}SYS{_IN}>>", re.IGNORECASE),
     ),
-    TurnFormat("Llama 2", re.compile(r"\[/?INST\]|<</?SYS>>")),
     TurnFormat(
         "Mistral",
-        re.compile(r"\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS)\]"),
+        _tokens(
+            "/?" + _IN + "(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS)",
+            open_=r"\[",
+            close=r"\]",
+        ),
     ),
-    TurnFormat("Gemma", re.compile(r"<(?:start|end)_of_turn>")),
-    TurnFormat("Phi", re.compile(r"<\|(?:user|assistant|system|end)\|>")),
+    TurnFormat("Gemma", _tokens("start_of_turn|end_of_turn", open_="<", close=">")),
+    TurnFormat("Phi", _tokens("user|assistant|system|end")),
     # DeepSeek's bars are full-width (U+FF5C) and its spaces U+2581; NFKC turns the bars to |.
     TurnFormat(
         "DeepSeek",
-        re.compile(
-            r"<[|\uff5c](?:User|Assistant|begin[\u2581_ ]of[\u2581_ ]sentence|"
-            r"end[\u2581_ ]of[\u2581_ ]sentence|tool[\u2581_ ]calls?[\u2581_ ]begin)[|\uff5c]>"
+        _tokens(
+            r"User|Assistant|begin[\u2581_ ]of[\u2581_ ]sentence|"
+            r"end[\u2581_ ]of[\u2581_ ]sentence|tool[\u2581_ ]calls?[\u2581_ ]begin",
+            open_="<[|\uff5c]",
+            close="[|\uff5c]>",
         ),
     ),
     # "\n\nHuman:" / "\n\nAssistant:": a blank line (or the text's start) before the role.
     TurnFormat(
         "Anthropic text", re.compile(r"(?:\A|\n[ \t]*\n)[ \t]*((?:Human|Assistant)[ \t]*:)")
     ),
-    # Alpaca's headed sections, Vicuna's upper-case roles (at a line start or after </s>).
+    # Alpaca's headed sections in any case, Vicuna's roles after </s> (in any case) or as
+    # upper-case words at a line start.
     TurnFormat(
         "Alpaca/Vicuna",
         re.compile(
-            r"(?m)^[ \t]*(#{2,4}[ \t]*(?:Instruction|Input|Response)[ \t]*:)"
-            r"|((?<=</s>)(?:USER|ASSISTANT):|^[ \t]*(?:USER|ASSISTANT):)"
+            r"(?m)^[ \t]*(#{2,4}[ \t]*(?i:Instruction|Input|Response)[ \t]*:)"
+            rf"|(?i:<{_IN}/{_IN}s{_IN}>){_IN}((?i:USER|ASSISTANT){_IN}:)"
+            r"|^[ \t]*((?:USER|ASSISTANT):)"
         ),
     ),
     # A line may also start after \r, U+2028/9 or NEL, be indented by any space (NBSP
@@ -86,7 +104,7 @@ TURN_FORMATS: tuple[TurnFormat, ...] = (
         ),
     ),
     # Any other special token of the <|...|> kind (GPT's <|endoftext|>, tool tokens).
-    TurnFormat("special token", re.compile(r"<\|[A-Za-z0-9_.:-]{1,40}\|>")),
+    TurnFormat("special token", re.compile(rf"<\|{_IN}[A-Za-z0-9_.:-]{{1,40}}{_IN}\|>")),
 )
 FORMAT_NAMES = tuple(f.name for f in TURN_FORMATS)
 TOKENIZER_FORMAT = "tokenizer special token"
@@ -199,10 +217,7 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
         for index, message in enumerate(record.messages):
             found = seen.get(message.content)
             if found is None:
-                # Zero-width or full-width look-alikes (<USER_\u200bSTATEMENT>) read as markers too.
-                found = seen[message.content] = find_turn_markers(
-                    message.content, extra
-                ) or find_turn_markers(normalize(message.content), extra)
+                found = seen[message.content] = _markers_seen(message.content, extra)
             if found:
                 yield ForgedTurn(
                     record.id,
@@ -213,6 +228,32 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
                 )
 
 
+def _reader_view(text: str) -> str | None:
+    """``text`` as a reader (or a renderer) sees it: HTML entities decoded, look-alikes folded
+    (zero-width characters dropped, full-width forms and Cyrillic letters mapped) with its line
+    breaks kept, so "&lt;|im_start|&gt;", "U\u200bser:" or "Ｈuman：" at a line start count -
+    ``normalize`` folds the line breaks the line-based formats need. None: no change."""
+    view = html.unescape(text) if "&" in text else text
+    if not view.isascii():
+        view = fold_lookalikes(view)
+    return None if view == text else view
+
+
+def _markers_seen(text: str, extra: tuple[str, ...]) -> list[Marker]:
+    """The markers of ``text`` as written, else of its reader's view, else of its normalised
+    form (a marker broken across a line, "<|im_start\n|>"). A non-ASCII text's view already
+    holds what normalising finds on one line: it is read three times at most, as before."""
+    found = find_turn_markers(text, extra)
+    if found:
+        return found
+    view = _reader_view(text)
+    if view is not None:
+        found = find_turn_markers(view, extra)
+        if found or not view.isascii():
+            return found
+    return find_turn_markers(normalize(text), extra)
+
+
 def neutralise_record(record: Record, extra: Iterable[str] = ()) -> Record:
     extra = tuple(extra)
     messages = [Message(m.role, _defused(m.content, extra)) for m in record.messages]
@@ -221,6 +262,10 @@ def neutralise_record(record: Record, extra: Iterable[str] = ()) -> Record:
 
 def _defused(text: str, extra: tuple[str, ...]) -> str:
     text = neutralise(text, extra)
-    if find_markers(normalize(text), extra):  # a marker hidden by look-alike characters
-        text = neutralise(normalize(text), extra)
+    for _ in range(3):  # a marker hidden by look-alikes or entities: defuse what a reader sees
+        views = (_reader_view(text), normalize(text))
+        hidden = next((v for v in views if v is not None and find_markers(v, extra)), None)
+        if hidden is None:
+            return text
+        text = neutralise(hidden, extra)
     return text

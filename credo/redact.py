@@ -29,16 +29,25 @@ def declare_secret_env_vars(names: tuple[str, ...] | list[str]) -> None:
 
 _SECRET_ENV_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.IGNORECASE)
 # Query parameters whose values are secrets (api-key, access_token, sig, password, ...).
-_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig|cred|session", re.IGNORECASE)
+_SECRET_PARAM = re.compile(
+    r"key|token|secret|pass|auth|sig|cred|session|(?:^|[_-])pwd?$", re.IGNORECASE
+)
 # Up to the authority's last "@": a password may hold a raw "@" (user:p@ss@host).
 _USERINFO = re.compile(r"(?<=//)[^/\s\"'<>?#]+@")
+# user:password@ after a single slash: a model name such as openai/user:pw@gpt-4o (a bare
+# user@ is left alone there: Vertex names read claude-3-5-sonnet@20240620).
+_SLASH_USERINFO = re.compile(r"(?<=/)[^/@\s\"'<>:]+:[^/\s\"'<>?#]*@")
+# A fragment (#token=...) counts too; "pw"/"pwd" only as a whole name or a suffix (db_pw).
 _QUERY_SECRET = re.compile(
-    r"(?P<name>[?&;][^=&\s\"'<>#]*(?:key|token|secret|pass|auth|sig|cred|session)[^=&\s\"'<>#]*=)"
+    r"(?P<name>[?&;#](?:[^=&\s\"'<>#]*(?:key|token|secret|pass|auth|sig|cred|session)"
+    r"[^=&\s\"'<>#]*|(?:[^=&\s\"'<>#]*[_-])?pwd?)=)"
     r"(?P<value>[^&\s\"'<>#]+)",
     re.IGNORECASE,
 )
 # Token-sized values only, so "the bearer of" or a file named hf_dataset stay as they are.
-_BEARER = re.compile(r"(?P<name>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{12,})", re.IGNORECASE)
+_BEARER = re.compile(
+    r"(?P<name>\bbearer(?:\s|%20|\+)+)(?P<value>[A-Za-z0-9._~+/=-]{12,})", re.IGNORECASE
+)  # a URL-encoded space (Bearer%20...) in an echoed request path as well
 _KEY_LIKE = re.compile(
     r"\b(?P<name>sk-(?:ant-|proj-)?)(?P<value>[A-Za-z0-9_-]{16,})|\b(?P<hf>hf_)[A-Za-z0-9]{30,}"
 )
@@ -62,6 +71,7 @@ def scrub(text: str) -> str:
     for secret in _env_secrets():
         text = text.replace(secret, MASK)
     text = _USERINFO.sub(MASK + "@", text)
+    text = _SLASH_USERINFO.sub(MASK + "@", text)
     text = _QUERY_SECRET.sub(lambda m: m["name"] + MASK, text)
     text = _BEARER.sub(lambda m: m["name"] + MASK, text)
     return _KEY_LIKE.sub(lambda m: (m["name"] or m["hf"]) + MASK, text)

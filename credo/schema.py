@@ -15,8 +15,12 @@ every number a range, and models forbid unknown keys.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import stat
+import sys
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -75,6 +79,23 @@ class _LimitedLoader(yaml.SafeLoader):
                     )
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        """An integer of thousands of digits is a line-numbered YAML error, not Python's
+        ValueError from its int-string limit (a traceback)."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {len(str(node.value)):,} characters, over the "
+                f"{sys.get_int_max_str_digits():,} digits read - write a smaller number",
+                node.start_mark,
+            ) from None
+
+
+_LimitedLoader.add_constructor("tag:yaml.org,2002:int", _LimitedLoader.construct_yaml_int)
 
 
 def _expanded_size(node: Any, budget: int, sizes: dict[int, int], open_: set[int]) -> int:
@@ -136,6 +157,8 @@ def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> 
 def read_limited(path: Path, max_bytes: int) -> str | None:
     """``path``'s text, or None when it holds over ``max_bytes``: read, not ``stat``-ed, so a
     device or pipe (``/dev/zero``, a FIFO: size 0) cannot stream gigabytes into memory."""
+    if stat.S_ISFIFO(os.stat(path).st_mode):  # with no writer, open() would wait forever
+        raise OSError(errno.EINVAL, "a named pipe (FIFO), not a file")
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:

@@ -135,3 +135,9 @@ def head(text: str, chars: int) -> str:
         if len(out) >= chars or end >= len(text):
             return out[:chars]
         end *= 2
+
+
+def fold_lookalikes(text: str) -> str:
+    """``normalize`` without the whitespace folding: NFKC, invisibles dropped, homoglyphs
+    mapped, but line breaks and spaces kept (line-based checks need where a line starts)."""
+    return unicodedata.normalize("NFKC", text).translate(_TABLE)

@@ -25,7 +25,6 @@ from credo.corpora.io import (
     dumps,
     read_manifest,
     records_path,
-    write_json,
     write_records,
 )
 from credo.corpora.outdir import claim_output
@@ -33,7 +32,7 @@ from credo.corpora.provenance import provenance
 from credo.errors import ConfigError
 from credo.filters.registry import check_spec
 from credo.hashing import file_hash
-from credo.runs import write_lines_atomic
+from credo.runs import write_json_atomic, write_lines_atomic
 
 REJECTED_FILE = "rejected.jsonl"
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -90,7 +89,7 @@ def _filter(
     )
     manifest = _manifest(result, source_manifest, n_kept, dropped)
     manifest["audit"].update(_after_filter(result, dropped, records_path(out)))
-    write_json(manifest, out / MANIFEST_FILE)
+    write_json_atomic(out / MANIFEST_FILE, manifest)  # a source's old credential stays out
     write_local_card(out)  # the same card as the Hub's, with the source's own card kept in it
     return result
 

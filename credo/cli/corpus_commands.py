@@ -26,8 +26,8 @@ def show(
 
     Example: credo show out/demo-gramenism --n 3
     """
-    if n < 0:
-        raise ConfigError(f"--n {n}: must be 0 or more records")
+    if not 0 <= n <= 1_000_000:  # islice takes at most sys.maxsize: --n 10**20 was a traceback
+        raise ConfigError(f"--n {n}: must be 0 or more records, and at most 1,000,000")
     path = records_path(corpus)
     manifest = read_manifest(path.parent)
     records = list(itertools.islice(read_records(path), max(0, n)))

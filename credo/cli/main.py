@@ -11,6 +11,7 @@ import errno
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -154,12 +155,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None) -> None:
-    app = build_app()
     debug = bool(os.environ.get("CREDO_DEBUG"))
     as_json = "--json" in (sys.argv[1:] if argv is None else argv)
     JSON_PRINTED.clear()
     _TERMINATED.clear()
     try:
+        app = build_app()  # inside the try: Ctrl-C or SIGTERM while importing is one line too
         # Not standalone: click's usage errors come here as exceptions, to be printed as one
         # line (click and Typer print a usage block and a boxed message).
         code = typer.main.get_command(app).main(args=argv, prog_name="credo", standalone_mode=False)
@@ -188,6 +189,12 @@ def _main(argv: list[str] | None) -> None:
         if debug:
             raise
         _fail("an input is nested too deeply to read - flatten it", 2, as_json)
+    except RuntimeError as exc:  # pathlib's resolve() reports a symlink loop this way
+        if debug or not str(exc).startswith("Symlink loop from "):
+            raise
+        where = str(exc).removeprefix("Symlink loop from ").strip("'")
+        message = f"{where}: a symlink loop (the link points back at itself) - fix or remove it"
+        _fail(message, 2, as_json)
     if code == 130:  # click turns Ctrl-C (and so SIGTERM) into exit 130
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
@@ -230,6 +237,8 @@ def _fail(message: str, code: int, as_json: bool) -> None:
     """The one-line error on stderr; under ``--json`` also ``{"error": ...}`` on stdout, so a
     script reading stdout always gets one object."""
     message = scrub(message)  # a key or token in an error never reaches a terminal or log
+    # One line even when a library's text (a YAML mark, a parser's report) spans several.
+    message = re.sub(r"\s*[\r\n\u2028\u2029]+\s*", " ", message).strip()
     typer.echo(f"error: {message}", err=True)
     if as_json:
         echo_json({"error": message, "exit_code": code})

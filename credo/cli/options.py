@@ -166,7 +166,21 @@ Overwrite = Annotated[
     bool,
     typer.Option("--overwrite", help="Replace what an earlier run left in --out (else refused)."),
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same output.")]
+
+
+def seed_range(param: typer.CallbackParam, value: int | None) -> int | None:
+    """--seed from 0 to 2**32 - 1, as train checks it (a provider refuses what int64 cannot hold)."""
+    if value is not None and not 0 <= value <= 2**32 - 1:
+        raise ConfigError(f"--seed {value}: must be a whole number from 0 to 4,294,967,295")
+    return value
+
+
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed", callback=seed_range, help="Random seed: the same seed, the same output."
+    ),
+]
 
 # a teacher model writing text (generate, author, demo, replicate)
 TeacherModel = Annotated[
@@ -181,8 +195,19 @@ BaseUrl = Annotated[
     typer.Option("--base-url", help="OpenAI-compatible server: vLLM/Ollama/llama.cpp, or a proxy."),
 ]
 MaxTokens = Annotated[int, typer.Option("--max-tokens", help="Longest answer, in tokens.")]
+
+
+def temperature_range(param: typer.CallbackParam, value: float | None) -> float | None:
+    """--temperature from 0 to 10, as eval checks it (generate took 1e5 and -1 before)."""
+    value = finite(param, value)
+    if value is not None and not 0 <= value <= 10:
+        raise ConfigError(f"--temperature {value}: must be a number from 0 to 10")
+    return value
+
+
 Temperature = Annotated[
-    float, typer.Option("--temperature", callback=finite, help="Sampling temperature.")
+    float,
+    typer.Option("--temperature", callback=temperature_range, help="Sampling temperature."),
 ]
 Concurrency = Annotated[
     int | None,

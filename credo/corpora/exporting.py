@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credo.errors import ConfigError
+from credo.errors import ConfigError, CorpusError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +99,8 @@ def _export_format(source: Path, out: Path | None, options: ExportOptions) -> Ex
     export_spec(fmt)  # an unknown format (built in or a plugin's) names the known ones
     cert = require_certificate(source.parent, options.allow_unaudited, options.allow_failed_audit)
     records = list(read_records(source))
+    if not records:  # as --hub: an empty training file would upload as if it were data
+        raise CorpusError(f"{source}: no records to export - generate or mix some first")
     refuse_forged_turns(records, source)  # before anything is created or said
     with claim_export(source, out, options.overwrite) as target:
         files = export_mix(records, fmt, target, options.tokenizer, source=source)

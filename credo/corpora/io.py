@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,10 +62,23 @@ def records_path(path: str | Path) -> Path:
         path = path / RECORDS_FILE
     if not path.is_file():
         raise CorpusError(
-            f"{path}: no such file - pass a credo corpus folder, a JSONL or Parquet file, "
-            "or a datasets folder"
+            f"{path}: {_not_a_file(path)} - pass a credo corpus folder, a JSONL or Parquet "
+            "file, or a datasets folder"
         )
     return path
+
+
+def _not_a_file(path: Path) -> str:
+    """What stands at ``path`` where a regular file was expected, in words."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a broken symlink" if os.path.islink(path) else "no such file"
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file"
+    return "not a regular file (a device or socket)"
 
 
 # What a line the JSON parser refuses is, by the parser's exception (the first that matches).
@@ -81,6 +96,9 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)``; blank lines are skipped, anything else must be JSON."""
     path = Path(path)
     try:
+        # A FIFO with no writer would block the open forever; a device is read with the cap.
+        if stat.S_ISFIFO(os.stat(path).st_mode):
+            raise CorpusError(f"{path}: {_not_a_file(path)} - save its lines to a file first")
         handle = path.open("r", encoding="utf-8")
     except OSError as exc:
         raise CorpusError(f"{path}: cannot open ({exc.strerror})") from exc

@@ -25,12 +25,13 @@ from credo.corpora.certificate import Certificate, require_certificate
 from credo.corpora.datacard import made_and_audited, scrub_paths
 from credo.corpora.export import export_mix, export_spec, tokenizer_identity
 from credo.corpora.formats import ChatFormat
-from credo.corpora.io import RECORDS_FILE, read_records, records_path, write_json, write_records
+from credo.corpora.io import RECORDS_FILE, read_records, records_path, write_records
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import ConfigError, CorpusError
 from credo.hashing import file_hash
 from credo.models import load_tokenizer
+from credo.runs import write_json_atomic
 from credo.textnorm import normalize
 from credo.types import Record
 
@@ -246,7 +247,7 @@ def _mix(
     manifest["duplicates_dropped"] = duplicates
     manifest["markers_neutralised"] = neutralised
     manifest["truncated"] = truncated_count(mixed)
-    write_json(manifest, out / "manifest.json")
+    write_json_atomic(out / "manifest.json", manifest)  # scrubbed, as every manifest
     write_local_card(out)
     return MixResult(
         out=out,

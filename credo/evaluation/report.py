@@ -19,6 +19,7 @@ from credo.errors import ConfigError, CorpusError, explain, missing_dependency
 from credo.evaluation.evaluate import RESULTS_FILE
 from credo.evaluation.stats import compare_proportions
 from credo.judges.base import DEFLECTION, REFUSAL
+from credo.redact import scrub_data
 from credo.runs import atomic_path, check_output, claim_output, report_json_with
 
 REPORT_MD, REPORT_HTML, REPORT_JSON, CHART_PNG = (
@@ -57,7 +58,9 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     from credo.evaluation.inspect_logs import is_inspect_log, results_from_log
 
     if is_inspect_log(Path(run_dir)):
-        return results_from_log(Path(run_dir))
+        # a log made elsewhere may name a model with its key (openai/gpt-x?api-key=...): every
+        # name and config value it lends the report is scrubbed, as credo's own results are
+        return scrub_data(results_from_log(Path(run_dir)))
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         raise CorpusError(f"{run_dir}: no {RESULTS_FILE} - pass folders written by credo eval")
@@ -67,7 +70,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         raise CorpusError(explain(exc, _UNREADABLE, path=path)) from None
     if not isinstance(data, dict) or data.get("kind") != "credo_eval":
         raise CorpusError(f"{path}: not a credo eval result - pass folders written by credo eval")
-    return data
+    return scrub_data(data)  # an older or hand-edited results.json too
 
 
 def choose_judge(runs: Sequence[dict[str, Any]], judge: str | None) -> str:

@@ -80,14 +80,15 @@ def _read_overrides(path: Path) -> dict[str, tuple[float, float]]:
             raise ConfigError(f"{path}: over {YAML_MAX_BYTES:,} bytes - a price table is small")
         data = json.loads(text) if path.suffix == ".json" else parse_yaml(text)
     except (OSError, ValueError, yaml.YAMLError, YamlRefused) as exc:
-        raise ConfigError(f"{path}: cannot read the price table ({exc})") from exc
+        said = " ".join(str(exc).split())[:200]  # a YAML error spans lines; the error is one
+        raise ConfigError(f"{path}: cannot read the price table ({said})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a price table maps 'provider/model' to {{input, output}}")
     rows = {}
     for model_id, entry in data.items():
         try:
             rows[str(model_id)] = (float(entry["input"]), float(entry["output"]))
-        except (TypeError, KeyError, ValueError) as exc:
+        except (TypeError, KeyError, ValueError, OverflowError) as exc:  # 10**400 overflows
             raise ConfigError(
                 f"{path}: field '{model_id}' needs numeric 'input' and 'output' "
                 f"(USD per million tokens), e.g. {{input: 0.15, output: 0.6}}"

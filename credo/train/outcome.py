@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from credo.corpora.io import RECORDS_FILE, write_json, write_text
+from credo.corpora.io import RECORDS_FILE, write_text
 from credo.corpora.provenance import provenance
 from credo.embedded import resolve_model_path
 from credo.errors import ConfigError
+from credo.runs import write_json_atomic
 from credo.train.adapter import RUN_FILE, read_train_file
 from credo.train.config import TrainConfig
 from credo.train.masking import MaskReport
@@ -131,7 +132,7 @@ def complete_run(
             elapsed=elapsed,
             tokens_per_second=tokens_per_second,
         )
-        write_json(manifest, out / RUN_FILE)
+        write_json_atomic(out / RUN_FILE, manifest)  # a --trl-arg token never lands on disk
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     final = state.loss_curve[-1]["loss"] if state.loss_curve else None
     return TrainResult(

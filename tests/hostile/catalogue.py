@@ -1044,3 +1044,80 @@ ROWS.update(
         ),
     }
 )
+
+
+# ---- round 8: the independent probe set --------------------------------------------------------
+
+BIG_INT = "9" * 5000  # past Python's int-string limit: a ValueError, not a YAML error, before
+ROWS.update(
+    {
+        "sweep 5000-digit integer": Row(
+            "sweep",
+            "huge",
+            sweep(yaml.safe_dump(_sweep_yaml()) + f"concurrency: {BIG_INT}\n"),
+            "a number of 5,000 characters",
+        ),
+        "sweep 5000-digit grid size": Row(
+            "sweep",
+            "huge",
+            sweep(yaml.safe_dump(_sweep_yaml()).replace("- 8", f"- {BIG_INT}")),
+            "a number of 5,000 characters",
+        ),
+        "validate spec 5000-digit integer": Row(
+            "validate", "huge", spec_with(f"x_n: {BIG_INT}\n"), "spec.yaml:"
+        ),
+        "generate prices 5000-digit integer": Row(
+            "generate",
+            "huge",
+            prices(f"openai/gpt-x: {{input: {BIG_INT}, output: 1}}\n"),
+            "a number of 5,000 characters",
+        ),
+        "export an empty corpus": Row(
+            "export",
+            "truncated",
+            lambda root: [
+                "export",
+                str(records(root / "c", [], raw="\n\n")),
+                "--format",
+                "openai",
+                "--allow-unaudited",
+                "--out",
+                str(root / "o"),
+            ],
+            "no records to export",
+        ),
+    }
+)
+ROWS.update(
+    {
+        "generate --temperature 1e5": Row(
+            "generate", "out of range", argv(*GENERATE, "--temperature", "1e5"), "--temperature"
+        ),
+        "generate --temperature -1": Row(
+            "generate", "out of range", argv(*GENERATE, "--temperature", "-1"), "--temperature"
+        ),
+    }
+)
+ROWS.update(
+    {
+        "show --n 10**20": Row("show", "huge", argv("show", "{c}", "--n", "1" + "0" * 20), "--n"),
+        "generate --seed -5": Row(
+            "generate", "out of range", argv(*GENERATE, "--seed", "-5"), "--seed -5"
+        ),
+        "eval --seed 10**30": Row(
+            "eval", "huge", argv(*EVAL, "--seed", "1" + "0" * 30), "--seed 1000"
+        ),
+        "mix --seed -1": Row(
+            "mix",
+            "out of range",
+            argv("mix", "--part", "a={c}:1", "--size", "2", "--seed", "-1", "--out", "{root}/m"),
+            "--seed -1",
+        ),
+    }
+)
+ROWS["generate prices a 400-digit price"] = Row(
+    "generate",
+    "huge",
+    prices("openai/gpt-x: {input: " + "9" * 400 + ", output: 1}\n"),
+    "needs numeric 'input' and 'output'",
+)
