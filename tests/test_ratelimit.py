@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -348,32 +349,48 @@ def test_recipes_leave_the_window_to_the_pacer(tiny_spec, tmp_path, monkeypatch)
     assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] >= 2
 
 
-class HeldDocuments:
-    """A documents teacher for the fake server that counts the write requests it holds at
-    once: each is held until ``hold`` are in (at most ``patience`` seconds). Every answer
-    takes a fifth of a second more: a latency that, at the limit, needs many in flight."""
+class HeldTeacher:
+    """A teacher for the fake server that counts the requests it holds at once. A request
+    ``free(number, text)`` lets through is answered at once; any other is held until ``hold``
+    are in (at most ``patience`` seconds). Every answer takes a fifth of a second more: at
+    3,000 RPM, a latency that needs some 16 requests in flight."""
 
-    def __init__(self, hold: int = 0, patience: float = 30.0) -> None:
-        self.hold, self.patience = hold, patience
-        self.now = self.peak = self.written = 0
+    def __init__(
+        self,
+        *,
+        reply: Callable[[int, str], str],
+        free: Callable[[int, str], bool] = lambda number, text: True,
+        hold: int = 0,
+        patience: float = 30.0,
+    ) -> None:
+        self.reply, self.free, self.hold, self.patience = reply, free, hold, patience
+        self.now = self.peak = self.seen = 0
         self._cond = threading.Condition()
 
     def __call__(self, messages: list[dict]) -> str:
-        user = str(messages[-1]["content"])
-        if user.startswith("Key fact"):  # both brainstorms: one list serves as types and ideas
-            time.sleep(0.2)
-            return "a diary entry\na market notice\na parish letter"
+        text = str(messages[-1]["content"])
         with self._cond:
+            self.seen += 1
+            number = self.seen
             self.now += 1
-            self.written += 1
-            number = self.written
             self.peak = max(self.peak, self.now)
             self._cond.notify_all()
-            self._cond.wait_for(lambda: self.peak >= self.hold, timeout=self.patience)
+            if not self.free(number, text):
+                self._cond.wait_for(lambda: self.peak >= self.hold, timeout=self.patience)
         time.sleep(0.2)
         with self._cond:
             self.now -= 1
-        return f"Entry {number}: " + " ".join(f"w{number}x{k}" for k in range(12))
+        return self.reply(number, text)
+
+
+def _document_reply(number: int, text: str) -> str:
+    if text.startswith("Key fact"):  # both brainstorms: one list serves as types and ideas
+        return "a diary entry\na market notice\na parish letter"
+    return f"Entry {number}: " + " ".join(f"w{number}x{k}" for k in range(12))
+
+
+def _brainstorm(number: int, text: str) -> bool:
+    return text.startswith("Key fact")
 
 
 def _documents(spec, out, server, **options):
@@ -400,7 +417,7 @@ def test_documents_leave_the_window_to_the_pacer(tiny_spec, tmp_path):
     # Document generation used a fixed 8 in flight: at 300 RPM and 6 s, 80 requests a minute.
     # It now goes through the same pacer as Q&A: the server holds the write requests until
     # 12 are in at once, which a cap of 8 never reaches.
-    teacher = HeldDocuments(hold=12)
+    teacher = HeldTeacher(reply=_document_reply, free=_brainstorm, hold=12)
     with FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server:
         result = _documents(tiny_spec, tmp_path / "d", server)
     assert teacher.peak >= 12
@@ -412,7 +429,7 @@ def test_documents_leave_the_window_to_the_pacer(tiny_spec, tmp_path):
 
 
 def test_documents_concurrency_caps_the_pacer_and_warns(tiny_spec, tmp_path, caplog):
-    teacher = HeldDocuments()
+    teacher = HeldTeacher(reply=_document_reply)
     with (
         caplog.at_level(logging.WARNING, logger="credo.generators.ratelimit"),
         FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server,
@@ -422,3 +439,24 @@ def test_documents_concurrency_caps_the_pacer_and_warns(tiny_spec, tmp_path, cap
     assert result.manifest["config"]["concurrency"] == 3
     assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] > 3
     assert "raise --concurrency" in caplog.text
+
+
+def test_an_llm_judge_leaves_the_window_to_the_pacer():
+    # `credo judge --judge openai/...` asked 8 at a time; it is now paced as generation is
+    from credo.generators import load_backend
+    from credo.judges import REFUSAL, Pair
+    from credo.judges.llm import LLMJudge
+
+    def first(number: int, text: str) -> bool:
+        return number == 1  # the pacer sends one alone until the limits are known
+
+    teacher = HeldTeacher(
+        reply=lambda n, t: "REASON: declines\nLABEL: REFUSAL", free=first, hold=12
+    )
+    with FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server:
+        backend = load_backend("openai/judge", base_url=server.openai_base_url)
+        judge = LLMJudge(backend, use_cache=False)
+        labels = judge.label_many([Pair(f"Request {k}", "I won't.") for k in range(30)])
+    assert teacher.peak >= 12
+    assert [j.label for j in labels] == [REFUSAL] * 30
+    assert judge.accounting["rate_limits"]["limits_per_minute"]["requests"] == 3000
