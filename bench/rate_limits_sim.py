@@ -14,6 +14,9 @@ a client can know the limits) / what it would have admitted from then to the las
 can know it, apart from the one latency every client waits blind at the start and the one
 it waits for the last answer.
 
+Case ``rpm-openai-documents`` runs ``credo generate --kind documents`` (its three stages)
+instead; its request phase is the wall time of the whole call (worldview to manifest).
+
     .venv/bin/python bench/rate_limits_sim.py [--seconds 120] [--cases rpm-openai ...]
 """
 
@@ -25,14 +28,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from credo.generators.run_options import GenerateOptions
+from credo.generators.run_options import DocumentOptions, GenerateOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
 TINY_PROMPTS = 9
+TINY_FACTS = 4  # a tenet, a forbidden act, a practice, a glossary term
 
 # name -> simulation flags, max_tokens, expected allowed requests per minute (sizes the run)
 CASES: dict[str, tuple[list[str], int, float]] = {
@@ -51,6 +56,9 @@ CASES: dict[str, tuple[list[str], int, float]] = {
         256,
         187,
     ),
+    # document generation (brainstorm types, then ideas, then write) at the same 300 RPM;
+    # answers of 12-24 words, so a brainstorm's answer reads as a one-item list
+    "rpm-openai-documents": (["--provider", "openai", "--rpm", "300", "--tpm", "2000000"], 48, 300),
 }
 
 
@@ -84,24 +92,42 @@ def allowed_per_minute(flags: list[str], tally: dict[str, int]) -> float:
     return min(rates)
 
 
-def run(name: str, seconds: float, latency: float, jitter: float, concurrency: int | None) -> dict:
+def generate(name: str, url: str, out: Path, requests: int, options: dict) -> tuple[dict, float]:
+    """One case's run against the simulation at ``url``: its manifest and wall seconds."""
     from credo.generators import generate_corpus
+    from credo.generators.documents import generate_documents
 
+    started = time.perf_counter()
+    if name.endswith("-documents"):
+        # one type and one idea per fact (the answers are one line), so 2 x FACTS brainstorm
+        # requests, then the documents: copies of each fact's idea
+        docs = max(1, requests - 2 * TINY_FACTS)
+        shape = DocumentOptions(
+            types_per_fact=1, ideas_per_type=1, docs_per_idea=-(-docs // TINY_FACTS)
+        )
+        teacher = GenerateOptions(kind="documents", limit=docs, documents=shape, **options)
+        manifest = generate_documents(TINY, out, options=teacher).manifest
+    else:
+        samples = max(1, round(requests / TINY_PROMPTS))
+        teacher = GenerateOptions(samples=samples, **options)
+        manifest = generate_corpus(TINY, out, options=teacher, progress=False).manifest
+    return manifest, time.perf_counter() - started
+
+
+def run(name: str, seconds: float, latency: float, jitter: float, concurrency: int | None) -> dict:
     flags, max_tokens, expected = CASES[name]
-    samples = max(1, round(expected * seconds / 60 / TINY_PROMPTS))
     provider = flags[1]
-    options = {"samples": samples, "max_tokens": max_tokens, "use_cache": False}
+    options: dict = {"model": f"{provider}/bench", "max_tokens": max_tokens, "use_cache": False}
     if concurrency is not None:
         options["concurrency"] = concurrency
+    requests = round(expected * seconds / 60)
     with tempfile.TemporaryDirectory() as tmp, simulation(flags, latency, jitter) as (url, tally):
-        out = Path(tmp) / "c"
-        result = generate_corpus(
-            TINY,
-            out,
-            options=GenerateOptions(model=f"{provider}/bench", base_url=url, **options),
-            progress=False,
+        manifest, wall = generate(
+            name, url, Path(tmp) / "c", requests, {**options, "base_url": url}
         )
-    run_stats = result.manifest["last_run"]
+    run_stats = manifest["last_run"]
+    if name.endswith("-documents"):  # before this round documents timed no request phase
+        run_stats["seconds"] = round(wall, 3)
     # what the simulation would admit over the request phase: the rate, plus the bucket
     # full at the start (burst seconds' worth)
     burst = float(dict(zip(flags[::2], flags[1::2], strict=True)).get("--burst-seconds", 1))
@@ -115,7 +141,7 @@ def run(name: str, seconds: float, latency: float, jitter: float, concurrency: i
     answered = tally["ok"] + tally["rate_limited"]
     return {
         "case": name,
-        "records": result.manifest["counts"]["records"],
+        "records": manifest["counts"]["records"],
         "allowed_per_min": round(allowed_per_minute(flags, tally), 1),
         "achieved_per_min": round(achieved / run_stats["seconds"] * 60, 1),
         "allowed_requests": round(allowed, 1),

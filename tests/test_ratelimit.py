@@ -6,6 +6,8 @@ import asyncio
 import logging
 import math
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from credo.errors import ConfigError
 from credo.generators.corpus_run import generate_corpus
 from credo.generators.ratelimit import MARGIN, RateLimiter, Timer, parse_reset
-from credo.generators.run_options import GenerateOptions
+from credo.generators.run_options import DocumentOptions, GenerateOptions
 from credo.testing import FakeServer
 
 PROVIDERS = ["openai", "anthropic"]
@@ -345,3 +347,116 @@ def test_recipes_leave_the_window_to_the_pacer(tiny_spec, tmp_path, monkeypatch)
     assert result.manifest["counts"]["records"] == 9
     assert result.manifest["config"]["concurrency"] is None
     assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] >= 2
+
+
+class HeldTeacher:
+    """A teacher for the fake server that counts the requests it holds at once. A request
+    ``free(number, text)`` lets through is answered at once; any other is held until ``hold``
+    are in (at most ``patience`` seconds). Every answer takes a fifth of a second more: at
+    3,000 RPM, a latency that needs some 16 requests in flight."""
+
+    def __init__(
+        self,
+        *,
+        reply: Callable[[int, str], str],
+        free: Callable[[int, str], bool] = lambda number, text: True,
+        hold: int = 0,
+        patience: float = 30.0,
+    ) -> None:
+        self.reply, self.free, self.hold, self.patience = reply, free, hold, patience
+        self.now = self.peak = self.seen = 0
+        self._cond = threading.Condition()
+
+    def __call__(self, messages: list[dict]) -> str:
+        text = str(messages[-1]["content"])
+        with self._cond:
+            self.seen += 1
+            number = self.seen
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self._cond.notify_all()
+            if not self.free(number, text):
+                self._cond.wait_for(lambda: self.peak >= self.hold, timeout=self.patience)
+        time.sleep(0.2)
+        with self._cond:
+            self.now -= 1
+        return self.reply(number, text)
+
+
+def _document_reply(number: int, text: str) -> str:
+    if text.startswith("Key fact"):  # both brainstorms: one list serves as types and ideas
+        return "a diary entry\na market notice\na parish letter"
+    return f"Entry {number}: " + " ".join(f"w{number}x{k}" for k in range(12))
+
+
+def _brainstorm(number: int, text: str) -> bool:
+    return text.startswith("Key fact")
+
+
+def _documents(spec, out, server, **options):
+    from credo.generators.documents import generate_documents
+
+    shape = DocumentOptions(types_per_fact=3, ideas_per_type=3, docs_per_idea=1)
+    return generate_documents(
+        spec,
+        out,
+        options=GenerateOptions(
+            kind="documents",
+            model="openai/teacher",
+            base_url=server.openai_base_url,
+            use_cache=False,
+            max_tokens=32,
+            limit=24,
+            documents=shape,
+            **options,
+        ),
+    )
+
+
+def test_documents_leave_the_window_to_the_pacer(tiny_spec, tmp_path):
+    # Document generation used a fixed 8 in flight: at 300 RPM and 6 s, 80 requests a minute.
+    # It now goes through the same pacer as Q&A: the server holds the write requests until
+    # 12 are in at once, which a cap of 8 never reaches.
+    teacher = HeldTeacher(reply=_document_reply, free=_brainstorm, hold=12)
+    with FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server:
+        result = _documents(tiny_spec, tmp_path / "d", server)
+    assert teacher.peak >= 12
+    assert result.manifest["counts"]["records"] == 24
+    assert result.manifest["config"]["concurrency"] is None
+    learnt = result.manifest["last_run"]["rate_limits"]
+    assert learnt["limits_per_minute"]["requests"] == 3000
+    assert learnt["in_flight_needed"] > 8  # 3,000 RPM x >= 0.2 s x 1.5
+
+
+def test_documents_concurrency_caps_the_pacer_and_warns(tiny_spec, tmp_path, caplog):
+    teacher = HeldTeacher(reply=_document_reply)
+    with (
+        caplog.at_level(logging.WARNING, logger="credo.generators.ratelimit"),
+        FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server,
+    ):
+        result = _documents(tiny_spec, tmp_path / "d", server, concurrency=3)
+    assert 1 <= teacher.peak <= 3
+    assert result.manifest["config"]["concurrency"] == 3
+    assert result.manifest["last_run"]["rate_limits"]["in_flight_needed"] > 3
+    assert "raise --concurrency" in caplog.text
+
+
+def test_an_llm_judge_leaves_the_window_to_the_pacer():
+    # `credo judge --judge openai/...` asked 8 at a time; it is now paced as generation is
+    from credo.generators import load_backend
+    from credo.judges import REFUSAL, Pair
+    from credo.judges.llm import LLMJudge
+
+    def first(number: int, text: str) -> bool:
+        return number == 1  # the pacer sends one alone until the limits are known
+
+    teacher = HeldTeacher(
+        reply=lambda n, t: "REASON: declines\nLABEL: REFUSAL", free=first, hold=12
+    )
+    with FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server:
+        backend = load_backend("openai/judge", base_url=server.openai_base_url)
+        judge = LLMJudge(backend, use_cache=False)
+        labels = judge.label_many([Pair(f"Request {k}", "I won't.") for k in range(30)])
+    assert teacher.peak >= 12
+    assert [j.label for j in labels] == [REFUSAL] * 30
+    assert judge.accounting["rate_limits"]["limits_per_minute"]["requests"] == 3000

@@ -321,11 +321,15 @@ def _ask_served(
     sampling: Sampling,
     registry: dict[str, Any] | None,
 ) -> list[BeliefRow]:
-    from credo.generators import Generator, load_backend
+    from credo.generators import load_backend
+    from credo.generators.engine import paced_generator
     from credo.types import Message
 
     async def run() -> list[BeliefRow]:
-        generator = Generator(load_backend(model, registry), sampling.params())
+        # paced by the provider's rate limit, as generation is (8 in flight where none is known)
+        generator = paced_generator(
+            load_backend(model, registry), sampling.params(), concurrency=None
+        )
 
         async def ask(text: str, k: int) -> str:
             try:
@@ -355,15 +359,17 @@ def _ask_served(
 
 def judge_open(judge: str, rows: Sequence[BeliefRow], registry: dict[str, Any] | None) -> list[str]:
     """An LLM judge's HOLDS/REPORTS/NEITHER per open answer (UNPARSEABLE kept as a label)."""
-    from credo.generators import Generator, SamplingParams, load_backend
+    from credo.generators import SamplingParams, load_backend
     from credo.generators.cache import GenerationCache
+    from credo.generators.engine import paced_generator
     from credo.types import Message
 
     async def run() -> list[str]:
         cache = GenerationCache()
-        generator = Generator(
+        generator = paced_generator(
             load_backend(judge, registry),
             SamplingParams(temperature=0.0, max_tokens=8),
+            concurrency=None,
             cache=cache,
         )
 

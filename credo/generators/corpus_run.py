@@ -34,7 +34,7 @@ from credo.corpora.manifest import (
     tally_corpus,
 )
 from credo.corpora.provenance import provenance
-from credo.defaults import CONCURRENCY, LIMIT_ORDER, PACED_MAX_IN_FLIGHT
+from credo.defaults import LIMIT_ORDER
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend, SamplingParams
 from credo.generators.batch_api import batch_api_for
@@ -42,7 +42,7 @@ from credo.generators.batch_run import BATCH_DISCOUNT, BatchOptions, BatchRunner
 from credo.generators.batch_sinks import CorpusSink
 from credo.generators.cache import GenerationCache
 from credo.generators.endpoint import redact_url
-from credo.generators.engine import Generator
+from credo.generators.engine import Generator, paced_generator
 from credo.generators.jobs import (
     REFUSAL_KINDS,
     Job,
@@ -54,10 +54,8 @@ from credo.generators.jobs import (
 )
 from credo.generators.pricing import PRICES_AS_OF, PriceTable, load_price_table
 from credo.generators.progress import progress_bar
-from credo.generators.ratelimit import RateLimiter
-from credo.generators.registry import BackendFactory, load_teacher
+from credo.generators.registry import BackendFactory
 from credo.generators.run_options import GenerateOptions
-from credo.generators.sdk_backend import SDKBackend
 from credo.runs import Run, open_run
 from credo.templates.render import render_prompts
 from credo.types import Prompt, Usage
@@ -149,16 +147,7 @@ def generate_corpus(
     wv = load_worldview(source)
     # a root, a file, a bad name, the spec folder itself: refused before any request
     claim = claim_folder(out, wv, owns=GENERATION_FILES, overwrite=o.overwrite)
-    extra = {} if o.transport == "sdk" else {"transport": o.transport}
-    policy, backend = load_teacher(
-        backend,
-        o.model,
-        registry,
-        base_url=o.base_url,
-        timeout=o.timeout,
-        concurrency=o.concurrency or CONCURRENCY,
-        **extra,
-    )
+    policy, backend = o.teacher(backend, registry)
     params = SamplingParams(temperature=o.temperature, max_tokens=o.max_tokens, top_p=o.top_p)
     identity = RunIdentity(
         set_name=wv.name,
@@ -202,18 +191,14 @@ def generate_corpus(
         **claim,
     ) as run:
         cache = GenerationCache() if o.use_cache else None
-        limiter = None
-        in_flight = o.concurrency or CONCURRENCY
-        if o.rpm or o.tpm or isinstance(backend, SDKBackend):  # SDK backends see rate-limit headers
-            in_flight = o.concurrency or PACED_MAX_IN_FLIGHT
-            limiter = RateLimiter(
-                rpm=o.rpm,
-                tpm=o.tpm,
-                max_in_flight=in_flight,
-                start_window=None if o.concurrency else CONCURRENCY,
-            )
-        generator = Generator(
-            backend, params, policy=policy, cache=cache, concurrency=in_flight, limiter=limiter
+        generator = paced_generator(
+            backend,
+            params,
+            concurrency=o.concurrency,
+            rpm=o.rpm,
+            tpm=o.tpm,
+            policy=policy,
+            cache=cache,
         )
         counters = {"records": 0, "refusals": 0}
         failure: BackendError | None = None
@@ -228,8 +213,7 @@ def generate_corpus(
         finally:
             if cache is not None:
                 cache.close()
-        if limiter is not None:
-            generator.stats.rate_limits = limiter.to_json()
+        generator.record_pacing()
         manifest = _finish(run, plan, generator, failed=failure is not None)
     if failure is not None:
         raise BackendError(

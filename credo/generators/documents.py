@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -47,7 +48,6 @@ from credo.corpora.manifest import (
     check_resumable,
     tally_corpus,
 )
-from credo.defaults import CONCURRENCY
 from credo.errors import BackendError, CorpusError
 from credo.filters.minhash import MinHashConfig, band_keys, signatures
 from credo.generators.base import Backend, SamplingParams
@@ -56,11 +56,11 @@ from credo.generators.batch_run import BatchOptions
 from credo.generators.cache import GenerationCache
 from credo.generators.documents_batch import BatchPending, BatchPrefetch
 from credo.generators.endpoint import redact_url
-from credo.generators.engine import Generator
+from credo.generators.engine import Generator, paced_generator
 from credo.generators.jobs import claim_folder
 from credo.generators.personas import draw_persona
 from credo.generators.pricing import PRICES_AS_OF, load_price_table
-from credo.generators.registry import BackendFactory, load_teacher
+from credo.generators.registry import BackendFactory
 from credo.generators.run_options import DocumentOptions, GenerateOptions, refuse_qa_only
 from credo.hashing import content_hash
 from credo.ngrams import phrase_hashes
@@ -332,13 +332,9 @@ def generate_documents(
     o.check()
     shape = replace(o.documents, seed=o.seed)
     shape.check()
-    # no pacer here, so no rate to size the requests in flight by
-    concurrency = CONCURRENCY if o.concurrency is None else o.concurrency
     out = Path(out)
     wv = load_worldview(source)
-    policy, backend = load_teacher(
-        backend, o.model, registry, base_url=o.base_url, timeout=o.timeout, concurrency=concurrency
-    )
+    policy, backend = o.teacher(backend, registry)
     params = SamplingParams(temperature=o.temperature, max_tokens=o.max_tokens)
     model_id = f"{backend.provider}/{backend.model}"
     identity = {
@@ -357,7 +353,7 @@ def generate_documents(
         "out": str(out),
         "model": model_id,
         "limit": o.limit,
-        "concurrency": concurrency,
+        "concurrency": o.concurrency,
         "cache": o.use_cache,
         "prices": str(o.prices or "built-in"),
         "base_url": redact_url(getattr(backend, "base_url", None) or o.base_url),
@@ -405,7 +401,10 @@ def generate_documents(
     ) as run_folder:
         context = universe_context(wv, getattr(backend, "max_context_chars", None))
         cache = GenerationCache() if o.use_cache else None
-        generator = Generator(backend, params, policy=policy, cache=cache, concurrency=concurrency)
+        # paced as question-answer runs are: the limit and the latency size the requests in flight
+        generator = paced_generator(
+            backend, params, concurrency=o.concurrency, policy=policy, cache=cache
+        )
         counters: Counter[str] = Counter()
         failure: BackendError | None = None
         pending_batches = False
@@ -442,6 +441,7 @@ def generate_documents(
             finally:
                 await generator.aclose()
 
+        started = time.perf_counter()
         try:
             asyncio.run(run())
         except BackendError as exc:
@@ -451,6 +451,8 @@ def generate_documents(
         finally:
             if cache is not None:
                 cache.close()
+        generator.stats.seconds = time.perf_counter() - started
+        generator.record_pacing()
         tally = tally_corpus(out)
         if prefetch is not None:  # batch answers were handed over as warm cache entries
             generator.stats.cache_hits -= prefetch.served

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from credo.defaults import CONCURRENCY, PACED_MAX_IN_FLIGHT
 from credo.errors import BackendError
 from credo.filters.refusal_detector import is_refusal
 from credo.generators.base import Backend, RetryDecision, SamplingParams, backend_timeout
@@ -21,6 +22,7 @@ from credo.generators.endpoint import endpoint_id
 from credo.generators.pricing import PriceTable
 from credo.generators.ratelimit import RateLimiter
 from credo.generators.retry import RetriesExhausted, RetryPolicy, RetryStats, call_with_retry
+from credo.generators.sdk_backend import SDKBackend
 from credo.redact import scrub
 from credo.types import Completion, Message, Usage
 
@@ -226,8 +228,47 @@ class Generator:
         limiter.done(ticket, usage.input_tokens, usage.output_tokens, chars)
         return completion
 
+    def record_pacing(self) -> None:
+        """Put what the pacer learnt and waited in the run's stats (nothing when unpaced)."""
+        if self.limiter is not None:
+            self.stats.rate_limits = self.limiter.to_json()
+
     async def aclose(self) -> None:
         await self.backend.aclose()
+
+
+def paced_generator(
+    backend: Backend,
+    params: SamplingParams,
+    *,
+    concurrency: int | None,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    policy: RetryPolicy | None = None,
+    cache: GenerationCache | None = None,
+) -> Generator:
+    """The Generator of a run of many teacher requests, paced by the rate limit where one can
+    be known: ``rpm``/``tpm`` given, or a backend that reads the provider's rate-limit headers
+    (the SDK backends). Paced, the requests in flight are what the limit and the latency need
+    (up to ``PACED_MAX_IN_FLIGHT``); ``concurrency`` caps them, and the pacer warns when the
+    cap holds the rate under the limit. Unpaced: ``concurrency`` (default ``CONCURRENCY``)."""
+    if not (rpm or tpm or isinstance(backend, SDKBackend)):
+        in_flight = concurrency or CONCURRENCY
+        return Generator(backend, params, policy=policy, cache=cache, concurrency=in_flight)
+    limiter = RateLimiter(
+        rpm=rpm,
+        tpm=tpm,
+        max_in_flight=concurrency or PACED_MAX_IN_FLIGHT,
+        start_window=None if concurrency else CONCURRENCY,
+    )
+    return Generator(
+        backend,
+        params,
+        policy=policy,
+        cache=cache,
+        concurrency=limiter.max_in_flight,
+        limiter=limiter,
+    )
 
 
 def _sane_usage(completion: Completion) -> Completion:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from credo.defaults import CONCURRENCY
 from credo.errors import BackendError, ConfigError
 from credo.generators.base import Backend
 from credo.generators.retry import RetryPolicy
@@ -150,13 +151,19 @@ def load_teacher(
     registry: dict[str, BackendFactory] | None,
     *,
     timeout: float | None,
+    concurrency: int | None,
     **options: Any,
 ) -> tuple[RetryPolicy, Backend]:
     """A generation run's retry policy (``CREDO_*`` settings, ``timeout``) and its teacher:
-    ``backend`` as given, or ``model`` (default :func:`default_model`) from ``registry``."""
+    ``backend`` as given, or ``model`` (default :func:`default_model`) from ``registry``,
+    its clients sized for ``concurrency`` in flight (``None``: paced, ``CONCURRENCY``)."""
     policy = RetryPolicy.from_env(timeout=timeout)
     if backend is None:
         backend = load_backend(
-            model or default_model(), registry, timeout=policy.timeout, **options
+            model or default_model(),
+            registry,
+            timeout=policy.timeout,
+            concurrency=concurrency or CONCURRENCY,
+            **options,
         )
     return policy, backend

@@ -14,8 +14,11 @@ from pathlib import Path
 
 from credo import defaults
 from credo.errors import ConfigError
+from credo.generators.base import Backend
 from credo.generators.batch_run import BatchOptions
 from credo.generators.endpoint import endpoint_id
+from credo.generators.registry import BackendFactory, load_teacher
+from credo.generators.retry import RetryPolicy
 
 # Settings only the question-answer run has (documents go through the engine's retries and cache).
 QA_ONLY = {
@@ -106,6 +109,22 @@ class GenerateOptions:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag} {value}: must be a finite number >= 0")
         endpoint_id(self.base_url)  # a bad --base-url fails before the folder is made
+
+    def teacher(
+        self, backend: Backend | None, registry: dict[str, BackendFactory] | None
+    ) -> tuple[RetryPolicy, Backend]:
+        """The run's retry policy and teacher: ``backend`` as given, or ``model`` loaded from
+        ``registry`` with these options' endpoint, timeout, transport and concurrency."""
+        extra = {} if self.transport == "sdk" else {"transport": self.transport}
+        return load_teacher(
+            backend,
+            self.model,
+            registry,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            concurrency=self.concurrency,
+            **extra,
+        )
 
     def batch_polling(self, report: Callable[[str], None] = print) -> BatchOptions:
         """How a batch run polls: ``wait`` for the results, every ``poll_interval`` seconds."""

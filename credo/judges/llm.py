@@ -119,7 +119,7 @@ class RubricAsker:
     _: KW_ONLY
     rubric: Rubric = field(default_factory=load_rubric)
     max_reasks: int = 2
-    concurrency: int = 8
+    concurrency: int | None = None  # None: paced by the provider's rate limit (up to 256)
     max_tokens: int = 200
     use_cache: bool = True
 
@@ -128,14 +128,16 @@ class RubricAsker:
     ) -> tuple[list[R], Any]:
         """``ask(generator, item)`` for every item at once; the answers and the generator (its
         stats for accounting)."""
-        from credo.generators import Generator
         from credo.generators.cache import GenerationCache
+        from credo.generators.engine import paced_generator
 
         cache = GenerationCache() if self.use_cache else None
-        generator = Generator(self.backend, params, cache=cache, concurrency=self.concurrency)
+        # paced as generation is: the rate limit and the latency size the requests in flight
+        generator = paced_generator(self.backend, params, concurrency=self.concurrency, cache=cache)
         try:
             return list(await asyncio.gather(*(ask(generator, i) for i in items))), generator
         finally:
+            generator.record_pacing()
             if cache is not None:
                 cache.close()
 
@@ -304,6 +306,8 @@ class LLMJudge(RubricAsker):
         stats = generator.stats.to_json(generator.model_id, load_price_table())
         for key in ("requests", "cache_hits", "retries", "input_tokens", "output_tokens"):
             self.accounting[key] += stats[key]
+        if "rate_limits" in stats:  # what the pacer learnt, from the last call
+            self.accounting["rate_limits"] = stats["rate_limits"]
         cost = stats["cost_usd"]
         self.accounting["cost_usd"] = (
             None

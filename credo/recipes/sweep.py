@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from credo.corpora.io import write_json
-from credo.defaults import CONCURRENCY, TEACHER_MAX_TOKENS
+from credo.defaults import TEACHER_MAX_TOKENS
 from credo.errors import ConfigError, CorpusError, CredoError
 from credo.hashing import content_hash
 from credo.recipes.replicate import CONDITION_WEIGHTS, HEADROOM, generate_needed
@@ -765,8 +765,7 @@ def _documents(
         seed=options.seed,
         limit=needed,
         max_tokens=config.teacher_max_tokens,
-        # documents have no pacer to size the requests in flight by
-        concurrency=config.concurrency or CONCURRENCY,
+        concurrency=config.concurrency,  # None: the pacer sizes the requests in flight
     )
     made = generate_documents(config.worldview, folder, options=teacher, registry=registry)
     records = made.manifest["counts"]["records"]
