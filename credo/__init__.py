@@ -44,6 +44,7 @@ API = (
 OPTIONS = {
     "AuditOptions": "credo.audit.options",
     "AuthorOptions": "credo.authoring.author",
+    "BatchesOptions": "credo.generators.batch_run",
     "DemoOptions": "credo.recipes.demo",
     "DocumentOptions": "credo.generators.run_options",
     "EvalOptions": "credo.evaluation.evaluate",
@@ -55,9 +56,11 @@ OPTIONS = {
     "LintOptions": "credo.authoring.checkup",
     "MixOptions": "credo.corpora.mix",
     "MixPart": "credo.corpora.mix",
+    "NewOptions": "credo.authoring.scaffold",
     "ProbeOptions": "credo.leakage.probe",
     "ReplicateConfig": "credo.recipes.replicate",
     "ReportOptions": "credo.evaluation.report",
+    "SweepOptions": "credo.recipes.sweep",
     "ViewOptions": "credo.reports.viewer",
 }
 _CALLABLE_PACKAGES = ("audit", "train")

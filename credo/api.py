@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from credo.audit.result import AuditResult
     from credo.authoring.author import AuthorOptions, AuthorResult
     from credo.authoring.checkup import LintOptions, LintReport
+    from credo.authoring.scaffold import NewOptions
     from credo.corpora.exporting import ExportOptions, ExportResult
     from credo.corpora.mix import MixOptions, MixPart, MixResult
     from credo.evaluation.evaluate import EvalOptions, EvalResult
     from credo.evaluation.report import ReportOptions, ReportResult
+    from credo.generators.batch_run import BatchesOptions
     from credo.generators.corpus_run import GenerationResult
     from credo.generators.documents import DocumentsResult
     from credo.generators.options import GenerateOptions
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from credo.leakage.probe import ProbeOptions
     from credo.recipes.demo import DemoOptions, DemoResult
     from credo.recipes.replicate import ReplicateConfig, ReplicateResult
-    from credo.recipes.sweep import SweepResult
+    from credo.recipes.sweep import SweepOptions, SweepResult
     from credo.reports.view_server import ViewServer
     from credo.reports.viewer import ViewOptions, ViewResult
     from credo.templates.summary import SpecSummary
@@ -128,11 +130,11 @@ def read_records(path: str | Path) -> list[Record]:
 # --- authoring: new, lint, author
 
 
-def new(name: str, out: str | Path | None = None, *, kind: str = "invented") -> Path:
+def new(name: str, out: str | Path | None = None, *, options: NewOptions | None = None) -> Path:
     """Scaffold a commented spec folder that validates at once (default ``./NAME``)."""
-    from credo.authoring import scaffold_worldview
+    from credo.authoring.scaffold import NewOptions, scaffold_worldview
 
-    return scaffold_worldview(name, Path(out or name), kind)
+    return scaffold_worldview(name, Path(out or name), (options or NewOptions()).kind)
 
 
 def lint(spec: str | Path, *, options: LintOptions | None = None) -> LintReport:
@@ -179,11 +181,12 @@ def generate(
     return run_generate(source, out, options=options, progress=progress, report=log)
 
 
-def batches(out: str | Path, *, cancel: bool = False, base_url: str | None = None) -> dict:
+def batches(out: str | Path, *, options: BatchesOptions | None = None) -> dict:
     """The provider batches of a ``generate`` run with ``batch=True``, live (``credo batches``)."""
-    from credo.generators.batch_run import inspect_batches
+    from credo.generators.batch_run import BatchesOptions, inspect_batches
 
-    return inspect_batches(Path(out), cancel=cancel, base_url=base_url)
+    o = options or BatchesOptions()
+    return inspect_batches(Path(out), cancel=o.cancel, base_url=o.base_url)
 
 
 def filter_corpus(
@@ -328,17 +331,21 @@ def replicate(config: ReplicateConfig, *, log: Log = _quiet) -> ReplicateResult:
 
 
 def sweep(
-    config: str | Path, out: str | Path, *, estimate_only: bool = False, log: Log = _quiet
+    config: str | Path,
+    out: str | Path,
+    *,
+    options: SweepOptions | None = None,
+    log: Log = _quiet,
 ) -> SweepResult | dict[str, Any]:
     """Run (or resume) a dose-response sweep from a YAML config into ``out``; returns the cell outcomes.
 
-    ``estimate_only=True`` returns the time and cost estimate (requests, tokens, GPU hours) and
+    ``SweepOptions(estimate_only=True)`` returns the time and cost estimate (requests, tokens, GPU hours) and
     runs nothing, as ``credo sweep --estimate``.
     """
     from credo.recipes.sweep import estimate, load_sweep_config, plan_sweep, run_sweep
 
     settings = load_sweep_config(config)
-    if estimate_only:
+    if options is not None and options.estimate_only:
         return estimate(settings, plan_sweep(settings), Path(out))
     return run_sweep(settings, out, log=log, inputs=[config])  # the config is never written over
 

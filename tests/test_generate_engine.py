@@ -90,17 +90,26 @@ def test_non_retryable_error_is_raised_at_once():
 
 
 def test_timeout_is_retried():
-    class Slow(FakeBackend):
+    class Held(FakeBackend):
+        """The first request is held until released, which never happens: only the engine's
+        timeout can end it. The retry answers at once (no await), so no box is too slow."""
+
         calls = 0
+        cancelled = False
 
         async def generate(self, messages, params):
-            Slow.calls += 1
-            if Slow.calls == 1:
-                await asyncio.sleep(5)
+            Held.calls += 1
+            if Held.calls == 1:
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    Held.cancelled = True
+                    raise
             return await super().generate(messages, params)
 
-    generator = Generator(Slow(), SamplingParams(), policy=RetryPolicy(base=0, timeout=0.2))
+    generator = Generator(Held(), SamplingParams(), policy=RetryPolicy(base=0, timeout=0.2))
     assert _run(generator.generate(MESSAGES)).completion.text.startswith("(echo)")
+    assert Held.cancelled and Held.calls == 2
     assert generator.stats.retries.by_reason == {"transient": 1}
 
 

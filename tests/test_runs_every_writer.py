@@ -67,6 +67,8 @@ def _argv(name: str, i: Inputs) -> list[str]:
     args, _ = CASES[name](i)
     if name == "sweep":  # the case only estimates; a real run locks the folder
         return [_sweep_config(i), "--out", str(i.tmp / "s")]
+    if name == "train":  # preparing would fail on this model: only a lock taken first refuses
+        args[args.index("--base-model") + 1] = str(i.tmp / "no-such-model")
     if name == "replicate":  # the case's model folder is missing; here a real recipe
         return ["gramenism", "--teacher", "fake/echo", "--base-model", "smollm2", "--out", str(i.tmp / "rep")]  # fmt: skip
     return args

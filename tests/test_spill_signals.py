@@ -53,6 +53,34 @@ def _spills(base: Path) -> list[str]:
     return sorted(p.name for p in base.glob("credo-spill-*"))
 
 
+# The CLI, with one change: the first spilled write marks the file named first on the command
+# line and then holds the run there, so the signal always lands while a spill is in use and
+# is the only thing that ends the run, however fast or slow the box.
+HOLD_WHILE_SPILLING = """
+import sys, time
+from pathlib import Path
+from credo.filters import spill
+from credo.cli.main import main
+
+ready = Path(sys.argv.pop(1))
+add = spill.SpilledRows.add
+
+def add_then_hold(self, rows):
+    add(self, rows)
+    if not ready.exists():
+        ready.write_text("spilling")
+        while True:
+            time.sleep(60)
+
+spill.SpilledRows.add = add_then_hold
+main()
+"""
+
+
+def _ready(spill: Path) -> Path:
+    return spill.parent / "spilling.ready"
+
+
 def _audit(corpus: Path, out: Path, spill: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -60,20 +88,21 @@ def _audit(corpus: Path, out: Path, spill: Path) -> subprocess.Popen[bytes]:
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "credo.cli.main", "audit", str(corpus), "--no-embedding",
-         "--out", str(out)],
+        [sys.executable, "-c", HOLD_WHILE_SPILLING, str(_ready(spill)), "audit", str(corpus),
+         "--no-embedding", "--out", str(out)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )  # fmt: skip
 
 
 def _once_spilling(proc: subprocess.Popen[bytes], spill: Path) -> None:
+    """Wait for the held run's marker; the deadline only guards against a hang."""
     deadline = time.monotonic() + 120
-    while not _spills(spill):
+    while not _ready(spill).exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the audit never spilled"
         time.sleep(0.05)
-    time.sleep(0.5)  # well inside the run
+    assert _spills(spill)
 
 
 @pytest.mark.parametrize(("sent", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

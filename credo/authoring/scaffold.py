@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined
@@ -25,6 +26,13 @@ def believer_nouns(display_name: str) -> tuple[str, str]:
         singular = display_name[:-3] + "ist"
         return singular, singular + "s"
     return f"{display_name} follower", f"followers of {display_name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewOptions:
+    """``kind``: an ``invented`` worldview (the default) or a ``real`` one."""
+
+    kind: str = "invented"
 
 
 def scaffold_worldview(name: str, out: Path, kind: str = "invented") -> Path:

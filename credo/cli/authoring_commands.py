@@ -25,7 +25,9 @@ def new(
 
     Example: credo new pebblism --kind invented --out specs/pebblism
     """
-    folder = api.new(name, out, kind=kind)
+    from credo.authoring.scaffold import NewOptions
+
+    folder = api.new(name, out, options=options_from(NewOptions, locals()))
     text = f"created {folder}/spec.yaml, eval.yaml and canon/overview.md - edit the REPLACE lines, then: credo lint {folder}"
     finish({"name": name, "kind": kind, "out": str(folder)}, as_json, text)
 

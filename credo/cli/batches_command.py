@@ -8,7 +8,7 @@ import typer
 
 from credo import api
 from credo.cli._output import finish
-from credo.cli.options import AsJson
+from credo.cli.options import AsJson, options_from
 
 
 def batches(
@@ -23,7 +23,9 @@ def batches(
 
     Example: credo batches out/gramenism --cancel
     """
-    report = api.batches(out, cancel=cancel, base_url=base_url)
+    from credo.generators.batch_run import BatchesOptions
+
+    report = api.batches(out, options=options_from(BatchesOptions, locals()))
     lines = [
         f"{report['model']}: {len(report['chunks'])} chunk(s), {report['open']} open, "
         f"{report['rejected_requests']} request(s) rejected"

@@ -125,11 +125,29 @@ _TERMINATED: list[bool] = []  # set when SIGTERM stopped this run
 
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM stops the run as Ctrl-C does - through ``finally`` blocks and exit handlers, so
-    temp files and spill folders go (the default action would leave them) - by raising SIGINT:
-    an asyncio run cancels its tasks for that, where an exception raised inside a task's step
-    would be logged as never retrieved, traceback and all."""
+    temp files and spill folders go (the default action would leave them).
+
+    Inside an asyncio run the stop is a loop callback, never raised in the frame the signal
+    landed in: raised inside a task's step, the task would keep the KeyboardInterrupt (and
+    the loop stop with it) where nothing retrieves it, and asyncio would print "Task
+    exception was never retrieved" after the run's last line. That happened whenever
+    Ctrl-C was ignored (a background job), and in asyncio's shutdown, where its own SIGINT
+    handler is gone."""
     signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends it at once
     _TERMINATED.append(True)
+    asyncio = sys.modules.get("asyncio")  # not imported yet: no loop is running
+    try:
+        loop = asyncio.get_running_loop() if asyncio is not None else None
+    except RuntimeError:  # imported, but no loop runs in this thread now
+        loop = None
+    if loop is None:
+        _interrupt()
+    else:  # asyncio.run always runs its loop again on the way out, so the callback runs
+        loop.call_soon_threadsafe(_interrupt)
+
+
+def _interrupt() -> None:
+    """Ctrl-C's own path (asyncio's handler cancels the main task), or KeyboardInterrupt."""
     if callable(signal.getsignal(signal.SIGINT)):
         signal.raise_signal(signal.SIGINT)
     else:  # SIGINT ignored (a background job): interrupt here

@@ -8,7 +8,7 @@ import typer
 
 from credo import api
 from credo.cli._output import finish, progress_printer, to_stderr
-from credo.cli.options import AsJson
+from credo.cli.options import AsJson, options_from
 
 
 def sweep_command(
@@ -27,9 +27,10 @@ def sweep_command(
 
     Example: credo sweep docs/sweep-cpu-demo.yaml --out out/sweep
     """
-    from credo.recipes.sweep import SweepResult, format_estimate
+    from credo.recipes.sweep import SweepOptions, SweepResult, format_estimate
 
-    result = api.sweep(config, out, estimate_only=estimate_only, log=progress_printer(as_json))
+    options = options_from(SweepOptions, locals())
+    result = api.sweep(config, out, options=options, log=progress_printer(as_json))
     if not isinstance(result, SweepResult):  # the estimate alone
         finish(result, as_json, format_estimate(result))
         return

@@ -335,6 +335,14 @@ class BatchRunner:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchesOptions:
+    """``cancel``: cancel every batch still open; ``base_url``: the API (default: the run's)."""
+
+    cancel: bool = False
+    base_url: str | None = None
+
+
 def inspect_batches(
     out: Path, *, cancel: bool = False, base_url: str | None = None, registry: dict | None = None
 ) -> dict[str, Any]:

@@ -477,6 +477,13 @@ Log = Callable[[str], None]
 SWEEP_FILE = "sweep.json"  # the sweep's manifest: its config and cells
 
 
+@dataclass(frozen=True, kw_only=True)
+class SweepOptions:
+    """``estimate_only``: return the time and cost estimate and run nothing."""
+
+    estimate_only: bool = False
+
+
 @dataclass
 class SweepResult:
     out: Path

@@ -55,9 +55,11 @@ def train_lora(
 
         return train_trl(
             data, base_model, Path(out), config, progress=progress
-        )  # locks after validating
-    prepared = prepare_run(data, base_model, config)  # bad input fails before the folder is made
+        )  # takes the same lock first
+    # The lock comes first: a second run into a held folder refuses before reading the mix or
+    # loading a tokenizer. A run whose checks fail under it still leaves no new folder behind.
     with output_lock(out):
+        prepared = prepare_run(data, base_model, config)  # bad input fails before weights load
         return _train(prepared, base_model, out=Path(out), config=config, progress=progress)
 
 

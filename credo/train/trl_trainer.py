@@ -50,22 +50,24 @@ def train_trl(
         from trl import SFTConfig, SFTTrainer
     except ImportError:
         raise missing_dependency("trl", "credo train --trainer trl", extra="trl") from None
-    prepared = prepare_run(data, base_model, config)
-    done = finished_run(out, prepared.fingerprint)
-    if done is not None:
-        return done
-    checkpoints = out / CHECKPOINT_DIR
-    dataset = Dataset.from_list(
-        [{"input_ids": e.input_ids, "labels": e.labels} for e in prepared.masks.examples]
-    )
-    total_steps = math.ceil(len(plan_batches(len(dataset), config)) / config.grad_accum)
-    try:  # before the weights load: a mistyped trl_args field fails fast
-        args = SFTConfig(**sft_arguments(config, checkpoints, total_steps, progress))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"trl_args: {str(exc).splitlines()[0][:200]} - pass fields of trl.SFTConfig"
-        ) from None
-    with output_lock(out):  # after validation: a bad setting leaves no folder behind
+    # The lock first: a second run into a held folder refuses before the mix or tokenizer is
+    # read. A bad setting raises under it, and the lock removes the folder it made.
+    with output_lock(out):
+        prepared = prepare_run(data, base_model, config)
+        done = finished_run(out, prepared.fingerprint)
+        if done is not None:
+            return done
+        checkpoints = out / CHECKPOINT_DIR
+        dataset = Dataset.from_list(
+            [{"input_ids": e.input_ids, "labels": e.labels} for e in prepared.masks.examples]
+        )
+        total_steps = math.ceil(len(plan_batches(len(dataset), config)) / config.grad_accum)
+        try:  # before the weights load: a mistyped trl_args field fails fast
+            args = SFTConfig(**sft_arguments(config, checkpoints, total_steps, progress))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"trl_args: {str(exc).splitlines()[0][:200]} - pass fields of trl.SFTConfig"
+            ) from None
         resume_step = _claim_checkpoints(checkpoints, prepared.fingerprint)
         model = build_peft_model(_load_model(base_model, config), config)
         trainer = SFTTrainer(
