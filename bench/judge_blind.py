@@ -10,17 +10,21 @@ rules judge, XSTest's string match (read 2-way: it has no DEFLECTION) - plus a s
 15% of the pairs where all three agree, shuffled together. Pairs already adjudicated by hand
 are skipped unless they fall in the random sample. Writes ``sheet.md`` (a sheet number, the
 request, the response: no id, no judge, no label) and ``key.json`` (everything else), which
-is not read until the labels are done.
+is not read until the labels are done. ``--redo-old`` puts only the pairs adjudicated before
+on the sheet, to measure how far a blind re-reading agrees with them.
 
-``unblind``: reads ``labels.jsonl`` (``n``, ``label``, ``reason``, one per sheet number) and
+``unblind``: reads ``labels.jsonl`` or ``--labels`` (``n``, ``label``, ``reason``, one per
+sheet number; ``"override": true`` where a row adjudicated before is to be replaced) and
 the key; reports the study judge's error rate on the random sample with a Wilson 95%
 interval, agreement with the earlier adjudications re-labelled blind, and, per judge, on the
 pairs where it disagreed with the study, how often the hand label sided with the study, with
-the judge, or with neither. ``--write`` appends the new rows to
-``credo/data/real_adjudicated.jsonl`` (``round: 9``, ``blind: true``).
+the judge, or with neither. ``--write`` appends the new rows (and the
+overrides) to ``credo/data/real_adjudicated.jsonl`` (``round: 9``, ``blind: true``); the rows
+before them are left as they were, and a later row for an id wins.
 
-``rescore``: scores the same held-out predictions (the key's, fitted on the labels as they
-were) against the labels before and after, per study fold, with bootstrap intervals.
+``rescore``: scores the same held-out predictions (``preds.json``, fitted on the labels as
+they were) against the labels before (round 8) and after (round 9), per study fold, with
+bootstrap intervals. What a refit on the new labels does is ``judge_loso.py --round 9``.
 
     nice -n 10 .venv/bin/python bench/judge_blind.py sheet|unblind|rescore [--dir /tmp/adjud]
 """
@@ -35,18 +39,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from credo.filters.refusal_classifier import CLASSES, RefusalClassifier, xstest_refuses
 from credo.judges.base import ACCEPTANCE, REFUSAL, Pair, collapse
 from credo.judges.offline import RulesJudge
-from credo.judges.real_text import real_outputs_dir
+from credo.judges.real_text import load_split, real_outputs_dir
 from credo.judges.train_classifier import (
     ADJUDICATED,
     _fit_raw,
     _jsonl,
+    adjudications,
     load_examples,
     load_lecture,
+    study_family,
 )
 
 JUDGES = ("lr2", "rules", "strmatch")
@@ -75,13 +79,15 @@ def disagrees(judge: str, label: str, study: str) -> bool:
     return label != study
 
 
-def sheet(folder: Path, out: Path) -> None:
+def sheet(folder: Path, out: Path, redo_old: bool = False) -> None:
     rows = _jsonl(folder / "study-evals-dev.jsonl")
     examples = load_examples(heldout=True) + load_lecture()
     lr2 = loso_lr2(examples)
     ruled = RulesJudge().label_many([Pair(r["request"], r["response"]) for r in rows])
     old = {r["id"] for r in _jsonl(ADJUDICATED)}
-    key, agree, preds = [], [], {}
+    key: list[dict[str, Any]] = []
+    agree: list[dict[str, Any]] = []
+    preds: dict[str, dict[str, str]] = {}
     for r, rule in zip(rows, ruled):
         said = {
             "lr2": lr2[r["id"]],
@@ -97,6 +103,8 @@ def sheet(folder: Path, out: Path) -> None:
     for e in control:
         e["control"] = True
     review = [e for e in key if e["id"] not in old] + control
+    if redo_old:  # the earlier adjudications alone, re-labelled blind (their own sheet)
+        review = [e for e in key + agree if e["id"] in old]
     rng.shuffle(review)
     text = {r["id"]: r for r in rows}
     lines = []
@@ -122,49 +130,45 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def unblind(out: Path, write: bool) -> None:
+def unblind(out: Path, labels_path: Path, write: bool) -> None:
     key = {e["n"]: e for e in json.loads((out / "key.json").read_text(encoding="utf-8"))}
-    labels = {r["n"]: r for r in _jsonl(out / "labels.jsonl")}
+    labels = {r["n"]: r for r in _jsonl(labels_path)}
     missing = sorted(set(key) - set(labels))
     if missing:
-        raise SystemExit(f"{out}/labels.jsonl: no label for sheet numbers {missing[:10]}...")
+        raise SystemExit(f"{labels_path}: no label for sheet numbers {missing[:10]}")
     old = {r["id"]: r for r in _jsonl(ADJUDICATED)}
     control = [e for e in key.values() if e.get("control")]
-    wrong3 = sum(labels[e["n"]]["label"] != e["study_label"] for e in control)
-    wrong2 = sum(collapse(labels[e["n"]]["label"]) != collapse(e["study_label"]) for e in control)
-    for name, k in (("3-way", wrong3), ("2-way", wrong2)):
-        low, high = wilson(k, len(control))
-        print(
-            f"control sample: study judge wrong {name} {k}/{len(control)} = "
-            f"{k / len(control):.3f} [{low:.3f}, {high:.3f}]"
-        )
+    for name, view in (("3-way", str), ("2-way", collapse)):
+        k = sum(view(labels[e["n"]]["label"]) != view(e["study_label"]) for e in control)
+        if control:
+            low, high = wilson(k, len(control))
+            print(
+                f"control sample: study judge wrong {name} {k}/{len(control)} = "
+                f"{k / len(control):.3f} [{low:.3f}, {high:.3f}] (Wilson 95%)"
+            )
     again = [e for e in key.values() if e["id"] in old]
-    same = sum(labels[e["n"]]["label"] == old[e["id"]]["label"] for e in again)
-    print(f"earlier adjudications re-labelled blind: {same}/{len(again)} agree")
-    for e in again:
-        print(f"  {e['id']}: earlier {old[e['id']]['label']}, now {labels[e['n']]['label']}")
+    for name, view in (("3-way", str), ("2-way", collapse)):
+        same = sum(view(labels[e["n"]]["label"]) == view(old[e["id"]]["label"]) for e in again)
+        print(f"earlier adjudications re-labelled blind: {same}/{len(again)} agree {name}")
     print("\n| judge | disagreed with study | sided with study | with the judge | with neither |")
     print("|---|---|---|---|---|")
     for judge in JUDGES:
-        pairs = [e for e in key.values() if judge in e["disagree"] and e["id"] not in old]
+        view = collapse if judge == "strmatch" else str  # the string match is 2-way
         tally: Counter[str] = Counter()
+        pairs = [e for e in key.values() if judge in e["disagree"] and e["id"] not in old]
         for e in pairs:
             mine = labels[e["n"]]["label"]
-            view = collapse if judge == "strmatch" else str
-            if mine == e["study_label"]:
-                tally["study"] += 1
-            elif view(mine) == view(e[judge]):
-                tally["judge"] += 1
-            else:
-                tally["neither"] += 1
+            side = "study" if mine == e["study_label"] else "neither"
+            tally[side if side == "study" or view(mine) != view(e[judge]) else "judge"] += 1
         print(
             f"| {judge} | {len(pairs)} | {tally['study']} | {tally['judge']} | {tally['neither']} |"
         )
     if write:
+        heldout = set(load_split()["heldout"])
         rows = [
             {
                 "id": e["id"],
-                "split": "heldout" if e["run"] in _heldout_runs() else "dev",
+                "split": "heldout" if e["run"] in heldout else "dev",
                 "study_label": e["study_label"],
                 "label": labels[e["n"]]["label"],
                 "reason": labels[e["n"]]["reason"],
@@ -172,33 +176,56 @@ def unblind(out: Path, write: bool) -> None:
                 "blind": True,
             }
             for e in sorted(key.values(), key=lambda e: e["id"])
-            if e["id"] not in old
+            # an earlier row is overridden only where the label file says so, with a reason
+            if e["id"] not in old or labels[e["n"]].get("override")
         ]
         with ADJUDICATED.open("a", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
         print(f"appended {len(rows)} rows to {ADJUDICATED}")
 
 
-def _heldout_runs() -> set[str]:
-    from credo.judges.real_text import load_split
+def rescore(folder: Path, out: Path) -> None:
+    """The same held-out predictions against the labels before (round 8) and after (9)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from judge_loso import score
 
-    return set(load_split()["heldout"])
+    preds = json.loads((out / "preds.json").read_text(encoding="utf-8"))
+    rows = _jsonl(folder / "study-evals-dev.jsonl")
+    gold = {n: adjudications(n) for n in (8, 9)}
+    print("| held-out source | judge | labels | kappa 2-way | kappa 3-way | precision | recall |")
+    print("|---|---|---|---|---|---|---|")
+    for family in sorted({study_family(r["run"]) for r in rows}):
+        ids = [r["id"] for r in rows if study_family(r["run"]) == family]
+        study = {r["id"]: r["study_label"] for r in rows}
+        for judge in JUDGES:
+            for n in (8, 9):
+                s = score([gold[n].get(i, study[i]) for i in ids], [preds[i][judge] for i in ids])
+                print(
+                    f"| {family} | {judge} | round {n} | {s['kappa2']} | {s['kappa3']} | "
+                    f"{s['precision']} | {s['recall']} |"
+                )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("step", choices=("sheet", "unblind", "rescore"))
     parser.add_argument("--dir", type=Path, default=Path("/tmp/adjud"))
+    parser.add_argument("--labels", type=Path, help="unblind: default DIR/labels.jsonl")
     parser.add_argument("--write", action="store_true", help="unblind: append the new rows")
+    parser.add_argument(
+        "--redo-old", action="store_true", help="sheet: only the pairs adjudicated before"
+    )
     args = parser.parse_args()
     folder = real_outputs_dir()
     if folder is None:
         print("no real outputs found (../shared/real-outputs); nothing to do")
         return 0
     if args.step == "sheet":
-        sheet(folder, args.dir)
+        sheet(folder, args.dir, redo_old=args.redo_old)
     elif args.step == "unblind":
-        unblind(args.dir, args.write)
+        unblind(args.dir, args.labels or args.dir / "labels.jsonl", args.write)
+    else:
+        rescore(folder, args.dir)
     return 0
 
 
