@@ -42,7 +42,7 @@ from typing import Any
 from credo.filters.refusal_classifier import CLASSES, RefusalClassifier, xstest_refuses
 from credo.judges.base import ACCEPTANCE, REFUSAL, Pair, collapse
 from credo.judges.offline import RulesJudge
-from credo.judges.real_text import load_split, real_outputs_dir
+from credo.judges.real_text import load_split, real_outputs_dir, split_rows
 from credo.judges.train_classifier import (
     ADJUDICATED,
     _fit_raw,
@@ -184,7 +184,7 @@ def unblind(out: Path, labels_path: Path, write: bool) -> None:
         print(f"appended {len(rows)} rows to {ADJUDICATED}")
 
 
-def rescore(folder: Path, out: Path) -> None:
+def rescore(folder: Path, out: Path, refit: bool) -> None:
     """The same held-out predictions against the labels before (round 8) and after (9)."""
     sys.path.insert(0, str(Path(__file__).parent))
     from judge_loso import score
@@ -204,6 +204,35 @@ def rescore(folder: Path, out: Path) -> None:
                     f"| {family} | {judge} | round {n} | {s['kappa2']} | {s['kappa3']} | "
                     f"{s['precision']} | {s['recall']} |"
                 )
+    heldout_agreement(rows, gold, refit)
+
+
+def heldout_agreement(
+    rows: list[dict[str, Any]], gold: dict[int, dict[str, str]], refit: bool
+) -> None:
+    """The study's held-out agreement (bar: kappa 2-way >= 0.85): the shipped weights, and
+    with ``refit`` weights fitted the shipped way on the round-9 labels (written nowhere)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from judge_loso import score
+
+    from credo.filters.refusal_classifier import shipped
+    from credo.judges.train_classifier import fit, training_examples
+
+    test = split_rows(rows, "heldout")
+    models = {"shipped": shipped()}
+    if refit:
+        models["refit on round 9"] = fit(training_examples(upto_round=9))
+    print("\n| weights | labels | kappa 2-way | kappa 3-way | precision | recall |")
+    print("|---|---|---|---|---|---|")
+    for name, model in models.items():
+        probs = model.proba([r["request"] for r in test], [r["response"] for r in test])
+        pred = [CLASSES[i] for i in probs.argmax(axis=1)]
+        for n in (8, 9):
+            s = score([gold[n].get(r["id"], r["study_label"]) for r in test], pred)
+            print(
+                f"| {name} | round {n} | {s['kappa2']} | {s['kappa3']} | {s['precision']} | "
+                f"{s['recall']} |"
+            )
 
 
 def main() -> int:
@@ -212,6 +241,9 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/adjud"))
     parser.add_argument("--labels", type=Path, help="unblind: default DIR/labels.jsonl")
     parser.add_argument("--write", action="store_true", help="unblind: append the new rows")
+    parser.add_argument(
+        "--refit", action="store_true", help="rescore: also fit on the round-9 labels (a minute)"
+    )
     parser.add_argument(
         "--redo-old", action="store_true", help="sheet: only the pairs adjudicated before"
     )
@@ -225,7 +257,7 @@ def main() -> int:
     elif args.step == "unblind":
         unblind(args.dir, args.labels or args.dir / "labels.jsonl", args.write)
     else:
-        rescore(folder, args.dir)
+        rescore(folder, args.dir, args.refit)
     return 0
 
 
