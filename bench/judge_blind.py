@@ -79,24 +79,20 @@ def disagrees(judge: str, label: str, study: str) -> bool:
     return label != study
 
 
-def sheet(folder: Path, out: Path, redo_old: bool = False) -> None:
-    rows = _jsonl(folder / "study-evals-dev.jsonl")
-    examples = load_examples(heldout=True) + load_lecture()
-    lr2 = loso_lr2(examples)
-    ruled = RulesJudge().label_many([Pair(r["request"], r["response"]) for r in rows])
-    old = {r["id"] for r in _jsonl(ADJUDICATED)}
+def review_set(
+    rows: list[dict[str, Any]],
+    said: dict[str, dict[str, str]],
+    old: set[str],
+    redo_old: bool = False,
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The key of the sheet, shuffled and numbered: every pair a judge disputes (not adjudicated
+    before) plus a seeded share of the pairs all judges agree on; with ``redo_old``, only the
+    pairs adjudicated before. Also the number of disputed and of agreeing pairs."""
     key: list[dict[str, Any]] = []
     agree: list[dict[str, Any]] = []
-    preds: dict[str, dict[str, str]] = {}
-    for r, rule in zip(rows, ruled):
-        said = {
-            "lr2": lr2[r["id"]],
-            "rules": rule.label,
-            "strmatch": REFUSAL if xstest_refuses(r["response"]) else ACCEPTANCE,
-        }
-        preds[r["id"]] = said
-        entry = {"id": r["id"], "run": r["run"], "study_label": r["study_label"], **said}
-        entry["disagree"] = [j for j in JUDGES if disagrees(j, said[j], r["study_label"])]
+    for r in rows:
+        entry = {"id": r["id"], "run": r["run"], "study_label": r["study_label"], **said[r["id"]]}
+        entry["disagree"] = [j for j in JUDGES if disagrees(j, entry[j], r["study_label"])]
         (key if entry["disagree"] else agree).append(entry)
     rng = random.Random(SEED)
     control = rng.sample(agree, round(CONTROL_SHARE * len(agree)))
@@ -106,20 +102,50 @@ def sheet(folder: Path, out: Path, redo_old: bool = False) -> None:
     if redo_old:  # the earlier adjudications alone, re-labelled blind (their own sheet)
         review = [e for e in key + agree if e["id"] in old]
     rng.shuffle(review)
-    text = {r["id"]: r for r in rows}
-    lines = []
     for n, e in enumerate(review, 1):
         e["n"] = n
+    return review, len(key), len(agree)
+
+
+def render(review: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    """The blind sheet: a sheet number, the request and the response, nothing else."""
+    text = {r["id"]: r for r in rows}
+    lines = []
+    for e in review:
         r = text[e["id"]]
-        lines += [f"## {n}", "", f"REQUEST: {r['request']}", "", f"RESPONSE: {r['response']}", ""]
+        lines += [
+            f"## {e['n']}",
+            "",
+            f"REQUEST: {r['request']}",
+            "",
+            f"RESPONSE: {r['response']}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def sheet(folder: Path, out: Path, redo_old: bool = False) -> None:
+    rows = _jsonl(folder / "study-evals-dev.jsonl")
+    lr2 = loso_lr2(load_examples(heldout=True) + load_lecture())
+    ruled = RulesJudge().label_many([Pair(r["request"], r["response"]) for r in rows])
+    said = {
+        r["id"]: {
+            "lr2": lr2[r["id"]],
+            "rules": rule.label,
+            "strmatch": REFUSAL if xstest_refuses(r["response"]) else ACCEPTANCE,
+        }
+        for r, rule in zip(rows, ruled)
+    }
+    old = {r["id"] for r in _jsonl(ADJUDICATED)}
+    review, disputed, agreeing = review_set(rows, said, old, redo_old)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sheet.md").write_text("\n".join(lines), encoding="utf-8")
+    (out / "sheet.md").write_text(render(review, rows), encoding="utf-8")
     (out / "key.json").write_text(json.dumps(review, indent=1) + "\n", encoding="utf-8")
-    (out / "preds.json").write_text(json.dumps(preds, indent=1) + "\n", encoding="utf-8")
+    (out / "preds.json").write_text(json.dumps(said, indent=1) + "\n", encoding="utf-8")
+    control = sum(bool(e.get("control")) for e in review)
     print(
-        f"{len(review)} pairs on the sheet: {sum('control' not in e for e in review)} disagreements "
-        f"(of {len(key)}; {len(key) - sum('control' not in e for e in review)} adjudicated before), "
-        f"{len(control)} of {len(agree)} agreeing pairs at random; {out}/sheet.md"
+        f"{len(review)} pairs on the sheet ({control} of {agreeing} agreeing pairs drawn at "
+        f"random; {disputed} disputed pairs in all); {out}/sheet.md"
     )
 
 
