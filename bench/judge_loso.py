@@ -6,7 +6,7 @@ score it beside XSTest's string match and credo's rules judge on the same pairs.
 95% intervals (percentile, 2,000 resamples, seed 0). Text is read from ``../shared`` at run
 time; nothing is written except ``--json``.
 
-    nice -n 10 .venv/bin/python bench/judge_loso.py [--json out.json] [--c 0.5]
+    nice -n 10 .venv/bin/python bench/judge_loso.py [--json out.json] [--c 0.5] [--round 9]
 """
 
 from __future__ import annotations
