@@ -6,7 +6,7 @@ score it beside XSTest's string match and credo's rules judge on the same pairs.
 95% intervals (percentile, 2,000 resamples, seed 0). Text is read from ``../shared`` at run
 time; nothing is written except ``--json``.
 
-    nice -n 10 .venv/bin/python bench/judge_loso.py [--json out.json] [--c 0.5]
+    nice -n 10 .venv/bin/python bench/judge_loso.py [--json out.json] [--c 0.5] [--round 9]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from credo.judges.agreement import Interval, bootstrap, kappa_interval
 from credo.judges.base import ACCEPTANCE, REFUSAL, Pair, collapse
 from credo.judges.offline import RulesJudge
 from credo.judges.train_classifier import (
+    ADJUDICATION_ROUND,
     Example,
     fit,
     load_examples,
@@ -177,12 +178,18 @@ def main() -> int:
         default=[],
         help="labelled pairs (JSONL) added to every fold's training, e.g. judge_round6_pairs.jsonl",
     )
+    parser.add_argument(
+        "--round",
+        type=int,
+        default=ADJUDICATION_ROUND,
+        help="hand adjudications up to this round (9: the blind round)",
+    )
     args = parser.parse_args()
     if args.dense_scale is not None:
         from credo.filters import refusal_classifier
 
         refusal_classifier.DENSE_SCALE = args.dense_scale
-    examples = load_examples(heldout=True)
+    examples = load_examples(heldout=True, upto_round=args.round)
     if not examples:
         print(
             "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS); nothing to score"

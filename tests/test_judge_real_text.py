@@ -24,6 +24,7 @@ from credo.judges.real_text import (
     real_outputs_dir,
     split_rows,
 )
+from credo.judges.train_classifier import ADJUDICATION_ROUND, adjudications
 
 JUDGE = RulesJudge()
 LABELLED = Path(__file__).parents[1] / "credo" / "data" / "judge_labelled.jsonl"
@@ -147,9 +148,30 @@ def test_split_is_by_run_and_deterministic() -> None:
 def test_adjudication_file_holds_ids_and_labels_only() -> None:
     for line in ADJUDICATED.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        assert set(row) == {"id", "split", "study_label", "label", "reason"}
+        # round 9's rows (the blind adjudication) say so; earlier rows carry no round
+        assert set(row) - {"round", "blind"} == {"id", "split", "study_label", "label", "reason"}
+        assert row.get("round", 8) in (8, 9) and row.get("blind", False) in (True, False)
         assert row["label"] in LABELS and row["split"] in ("dev", "heldout")
         assert len(row["reason"]) < 120  # a reason, never a copied response
+
+
+def test_later_adjudication_rounds_are_read_only_when_asked() -> None:
+    rows = [json.loads(line) for line in ADJUDICATED.read_text(encoding="utf-8").splitlines()]
+    earlier = {r["id"]: r["label"] for r in rows if "round" not in r}
+    # the shipped weights were fitted on the earlier rounds: the default reads only those
+    assert adjudications() == earlier and ADJUDICATION_ROUND == 8
+    blind = {r["id"]: r["label"] for r in rows if r.get("round") == 9}
+    assert all(r["blind"] for r in rows if r.get("round") == 9)
+    both = adjudications(9)
+    # a round-9 row overrides an earlier one for the same id, and says so in its reason
+    overridden = [i for i in blind if i in earlier and blind[i] != earlier[i]]
+    assert overridden and all(both[i] == blind[i] for i in overridden)
+    assert all(
+        r["reason"].startswith("overrides")
+        for r in rows
+        if r.get("round") == 9 and r["id"] in earlier
+    )
+    assert set(both) == set(earlier) | set(blind)
 
 
 @needs_real

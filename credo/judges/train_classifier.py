@@ -44,6 +44,10 @@ SYNTHETIC = Path(__file__).parents[1] / "data" / "judge_labelled.jsonl"  # credo
 # lecture-then-help, caveat-then-help): trained on by default, never scored (judge card).
 LECTURE = Path(__file__).parents[1] / "data" / "judge_lecture.jsonl"
 C = 1.0  # inverse L2 strength (chosen by the judge card's protocol)
+# The hand-adjudication rounds the shipped weights were fitted on. Rows of a later round
+# (``"round": 9``, the blind adjudication on the judge card) are read only when asked
+# (``--round 9``): raising this is a retrain, and it changes the weights' data hash.
+ADJUDICATION_ROUND = 8
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,22 @@ def load_synthetic(path: Path = SYNTHETIC, source: str = "credo/synthetic") -> l
     ]
 
 
-def load_examples(folder: Path | None = None, heldout: bool = False) -> list[Example]:
+def adjudications(upto_round: int = ADJUDICATION_ROUND) -> dict[str, str]:
+    """Hand labels by id, rounds up to ``upto_round`` (rows without a round are from round 8
+    or before); a later row for the same id overrides an earlier one."""
+    return {r["id"]: r["label"] for r in _jsonl(ADJUDICATED) if r.get("round", 8) <= upto_round}
+
+
+def load_examples(
+    folder: Path | None = None, heldout: bool = False, upto_round: int = ADJUDICATION_ROUND
+) -> list[Example]:
     """Every labelled real answer (empty without ``../shared``). ``heldout`` keeps the study
-    runs of the held-out split (the protocol's folds use them; the shipped weights do not)."""
+    runs of the held-out split (the protocol's folds use them; the shipped weights do not);
+    ``upto_round`` says which rounds of hand adjudication override the study's labels."""
     folder = folder or real_outputs_dir()
     if folder is None:
         return []
-    adjudicated = {r["id"]: r["label"] for r in _jsonl(ADJUDICATED)}
+    adjudicated = adjudications(upto_round)
     kept_out = set() if heldout else set(load_split()["heldout"])
     out = [
         Example(
@@ -136,9 +149,11 @@ def load_lecture() -> list[Example]:
     return load_synthetic(LECTURE, "credo/lecture")
 
 
-def training_examples(folder: Path | None = None) -> list[Example]:
+def training_examples(
+    folder: Path | None = None, upto_round: int = ADJUDICATION_ROUND
+) -> list[Example]:
     """What the shipped weights are fitted on: the real labelled answers plus the lectures."""
-    real = load_examples(folder)
+    real = load_examples(folder, upto_round=upto_round)
     return real + load_lecture() if real else []
 
 
@@ -248,8 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--synthetic", action="store_true", help="add credo's own labelled pairs (judge card)"
     )
+    parser.add_argument(
+        "--round",
+        type=int,
+        default=ADJUDICATION_ROUND,
+        help=f"hand adjudications up to this round (default {ADJUDICATION_ROUND}, the shipped one)",
+    )
     args = parser.parse_args(argv)
-    examples = training_examples(args.real_outputs)
+    examples = training_examples(args.real_outputs, upto_round=args.round)
     if not examples:
         print(
             "no real outputs found (../shared/real-outputs or $CREDO_REAL_OUTPUTS)", file=sys.stderr
