@@ -62,7 +62,8 @@ def leaked(text: str, secret: str) -> str | None:
 
 KEYS = {
     "sk-proj": "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6lMn",
-    "sk-ant": "sk-ant-api03-" + "Qw3rTy6uIo9pAs2dFg5hJk8lZx1cVb4nMq7wEr0tYu3iOp6aSd9fGh2jKl5zXc8vBn1mQw4eRt7yUi0oPa3sD",
+    "sk-ant": "sk-ant-api03-"
+    + "Qw3rTy6uIo9pAs2dFg5hJk8lZx1cVb4nMq7wEr0tYu3iOp6aSd9fGh2jKl5zXc8vBn1mQw4eRt7yUi0oPa3sD",
     "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     "azure-hex": "3f9a1c7e5b2d4f608a1e9c3b7d5f2a4e",
@@ -243,7 +244,9 @@ def probe_credentials(work: Path) -> None:
     try:
         code, out, err = run_cli(gen(work / "jwt", ["--base-url", server.base]),
                                  {"OPENAI_API_KEY": jwt}, work / "home-jwt")  # fmt: skip
-        judge_run("401 echoes a JWT key", code, out, err, [jwt], [work / "jwt", work / "home-jwt"], {2})
+        judge_run(
+            "401 echoes a JWT key", code, out, err, [jwt], [work / "jwt", work / "home-jwt"], {2}
+        )
     finally:
         server.shutdown()
 
@@ -264,8 +267,10 @@ def probe_credentials(work: Path) -> None:
         spec = work / "spec-with-key"
         shutil.copytree(TINY, spec)
         text = (spec / "spec.yaml").read_text()
-        text = text.replace("summary: A two-rule test faith about pebbles.",
-                            f"summary: A two-rule test faith about pebbles. {KEYS['sk-proj']}")
+        text = text.replace(
+            "summary: A two-rule test faith about pebbles.",
+            f"summary: A two-rule test faith about pebbles. {KEYS['sk-proj']}",
+        )
         text = text.replace("system_prompt: You are a plain-spoken Tinyist.",
                             f"system_prompt: You are a plain-spoken Tinyist. key={KEYS['sk-ant']}")  # fmt: skip
         (spec / "spec.yaml").write_text(text)
@@ -285,7 +290,9 @@ def probe_credentials(work: Path) -> None:
         ):
             out_dir = work / ("u-" + name.split()[2])
             home = work / ("home-u-" + name.split()[2])
-            code, out, err = run_cli(gen(out_dir, ["--base-url", base]), {"OPENAI_API_KEY": "sk-not-real"}, home)
+            code, out, err = run_cli(
+                gen(out_dir, ["--base-url", base]), {"OPENAI_API_KEY": "sk-not-real"}, home
+            )
             judge_run(name, code, out, err, [KEYS["sk-proj"] if "path" in name else jwt],
                       [out_dir, home], None)  # fmt: skip
 
@@ -296,10 +303,30 @@ def probe_credentials(work: Path) -> None:
         f"grid:\n  size: [8]\n  learning_rate: ['{KEYS['sk-proj']}']\n"
     )
     code, out, err = run_cli(["sweep", str(sweep), "--out", str(work / "sw")], {}, work / "home-sw")
-    judge_run("a key as a sweep grid value", code, out, err, [KEYS["sk-proj"]], [work / "sw", work / "home-sw"], {2})
-    sweep.write_text(f"worldview: {TINY}\nteacher: openai/gpt-x\nbase_model: local/tiny\nnotes: {KEYS['jwt']}\n")
-    code, out, err = run_cli(["sweep", str(sweep), "--out", str(work / "sw2")], {}, work / "home-sw2")
-    judge_run("a JWT under an unknown sweep key", code, out, err, [KEYS["jwt"]], [work / "sw2", work / "home-sw2"], {2})
+    judge_run(
+        "a key as a sweep grid value",
+        code,
+        out,
+        err,
+        [KEYS["sk-proj"]],
+        [work / "sw", work / "home-sw"],
+        {2},
+    )
+    sweep.write_text(
+        f"worldview: {TINY}\nteacher: openai/gpt-x\nbase_model: local/tiny\nnotes: {KEYS['jwt']}\n"
+    )
+    code, out, err = run_cli(
+        ["sweep", str(sweep), "--out", str(work / "sw2")], {}, work / "home-sw2"
+    )
+    judge_run(
+        "a JWT under an unknown sweep key",
+        code,
+        out,
+        err,
+        [KEYS["jwt"]],
+        [work / "sw2", work / "home-sw2"],
+        {2},
+    )
 
 
 # ---- C: forged turns -------------------------------------------------------------------------
@@ -360,12 +387,20 @@ OBFUSCATIONS: dict[str, Callable[[str], str]] = {
     "other scripts": lambda t: _role_swap(t, OTHER_SCRIPTS),
     "Greek": lambda t: _role_swap(t, GREEK),
     "bidi override": lambda t: "\u202e" + t + "\u202c",
-    "combining grapheme joiner": lambda t: _role_swap(t, {"s": "s\u034f", "u": "u\u034f", "S": "S\u034f"}),
+    "combining grapheme joiner": lambda t: _role_swap(
+        t, {"s": "s\u034f", "u": "u\u034f", "S": "S\u034f"}
+    ),
     "soft hyphen in the role": lambda t: _role_swap(t, {"e": "e\u00ad", "E": "E\u00ad"}),
     "math bold roles": lambda t: _role_swap(t, MATH_BOLD),
-    "decoded with spaces": lambda t: t.replace("<|", "< | ").replace("|>", " | >").replace("[", "[ ").replace("]", " ]"),
-    "HTML-escaped in JSON": lambda t: json.dumps({"t": t.replace("<", "&lt;").replace(">", "&gt;")}),
-    "JSON \\u003c escapes": lambda t: json.dumps({"t": t}).replace("<", "\\u003c").replace(">", "\\u003e"),
+    "decoded with spaces": lambda t: (
+        t.replace("<|", "< | ").replace("|>", " | >").replace("[", "[ ").replace("]", " ]")
+    ),
+    "HTML-escaped in JSON": lambda t: json.dumps(
+        {"t": t.replace("<", "&lt;").replace(">", "&gt;")}
+    ),
+    "JSON \\u003c escapes": lambda t: (
+        json.dumps({"t": t}).replace("<", "\\u003c").replace(">", "\\u003e")
+    ),
     "markdown-escaped underscore": lambda t: t.replace("_", "\\_"),
     "URL-encoded": lambda t: quote(t, safe=" \n"),
 }
@@ -413,7 +448,7 @@ def probe_forged(work: Path) -> None:
         rows.append({"id": f"f{i}", "messages": [{"role": "user", "content": "Q?"},
                      {"role": "assistant", "content": PREFIX + SHAPES[shape]}]})  # fmt: skip
     (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    code, out, err = run_cli(["audit", str(folder), "--no-embedding", "--checks", "structure", "--out",
+    code, _out, err = run_cli(["audit", str(folder), "--no-embedding", "--checks", "structure", "--out",
                               str(work / "forged-audit"), "--json"], {}, work / "home-audit")  # fmt: skip
     try:
         report = json.loads((work / "forged-audit" / "report.json").read_text())
@@ -489,27 +524,58 @@ def probe_viewer(work: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        get = lambda target, headers="": raw(port, f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode())  # noqa: E731
+        def get(target, headers=""):
+            return raw(
+                    port,
+                    f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode(),
+                )
 
-        def expect(name: str, reply: bytes, ok_status: set[int], forbid: tuple[bytes, ...] = (b"root:",)) -> None:
+        def expect(
+            name: str, reply: bytes, ok_status: set[int], forbid: tuple[bytes, ...] = (b"root:",)
+        ) -> None:
             code = status_of(reply)
             bad = [f for f in forbid if f in reply]
-            record("D viewer", name, code in ok_status and not bad, f"status {code} {reply[:200]!r}")
+            record(
+                "D viewer", name, code in ok_status and not bad, f"status {code} {reply[:200]!r}"
+            )
 
         ok = get("/api/records")
         expect("baseline", ok, {200})
         # smuggling
         second = f"GET /api/record?id=r1 HTTP/1.1\r\nHost: {host}\r\n\r\n"
-        expect("CL+TE with a smuggled second request", raw(port, (
-            f"GET /api/records HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(second) + 5}\r\n"
-            f"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n{second}").encode()), {200, 400})
-        expect("two Content-Lengths", raw(port, f"GET / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n".encode()), {200, 400})
-        expect("obs-fold Host", raw(port, f"GET / HTTP/1.1\r\nHost: evil.com\r\n {host}\r\n\r\n".encode()), {400})
+        expect(
+            "CL+TE with a smuggled second request",
+            raw(
+                port,
+                (
+                    f"GET /api/records HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(second) + 5}\r\n"
+                    f"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n{second}"
+                ).encode(),
+            ),
+            {200, 400},
+        )
+        expect(
+            "two Content-Lengths",
+            raw(
+                port,
+                f"GET / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n".encode(),
+            ),
+            {200, 400},
+        )
+        expect(
+            "obs-fold Host",
+            raw(port, f"GET / HTTP/1.1\r\nHost: evil.com\r\n {host}\r\n\r\n".encode()),
+            {400},
+        )
         # absolute-form
         expect("absolute-form ours", get(f"http://{host}/api/records"), {200, 400})
         expect("absolute-form evil@ours", get(f"http://evil@{host}/"), {400})
         expect("absolute-form ours@evil", get(f"http://{host}@evil/"), {400})
-        expect("CONNECT", raw(port, f"CONNECT {host} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()), {400, 405, 501})
+        expect(
+            "CONNECT",
+            raw(port, f"CONNECT {host} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()),
+            {400, 405, 501},
+        )
         expect("GET *", get("*"), {400, 404})
         # Host shapes
         for h in (f"localhost.:{port}", f"127.0.0.1.:{port}", f"[::1]:{port}", f"127.1:{port}",
@@ -527,20 +593,34 @@ def probe_viewer(work: Path) -> None:
                        "/..%5c..%5cetc%5cpasswd", "/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd",
                        "/api/records/../../etc/passwd", "/api%2frecords", "//etc/passwd", "/./",
                        "/records.jsonl", "/.credo.lock"):  # fmt: skip
-            expect(f"traversal {target}", get(target), {400, 404}, (b"root:", b'"messages"', b"A 1."))
+            expect(
+                f"traversal {target}", get(target), {400, 404}, (b"root:", b'"messages"', b"A 1.")
+            )
         # the records API with wrong types
         for query in ("offset=abc", "limit=-1", "limit=" + "9" * 30, "offset=" + str(2**63), "after=" + str(2**64),
                       "offset=1e3", "limit=\u0661\u0660", "q=" + "a" * 100_000, "q=AND OR NOT", "q=%22",
                       "check=a&check=b", "offset=-5", "limit=0", "after=-1", "q=%00", "offset=" + "9" * 20):  # fmt: skip
-            expect(f"records ?{query[:40]}", get("/api/records?" + quote(query, safe="=&%")), {200, 400})
+            expect(
+                f"records ?{query[:40]}",
+                get("/api/records?" + quote(query, safe="=&%")),
+                {200, 400, 414},
+            )
         expect("record id NUL", get("/api/record?id=%00"), {404, 400})
-        expect("record id huge", get("/api/record?id=" + "x" * 100_000), {404, 400})
+        expect("record id huge", get("/api/record?id=" + "x" * 100_000), {404, 400, 414})
         # methods
         for method in ("HEAD", "OPTIONS", "POST", "PUT", "DELETE", "TRACE", "PATCH"):
             body = "x=1" if method in ("POST", "PUT", "PATCH") else ""
-            reply = raw(port, f"{method} /api/records HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode())
+            reply = raw(
+                port,
+                f"{method} /api/records HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode(),
+            )
             expect(f"method {method}", reply, {200, 405, 501}, (b"root:",))
-            record("D viewer", f"method {method}: security headers", b"nosniff" in reply, repr(reply[:300]))
+            record(
+                "D viewer",
+                f"method {method}: security headers",
+                b"nosniff" in reply,
+                repr(reply[:300]),
+            )
         # slowloris: half-open connections must not stop other clients, and are closed in time
         held = []
         for _ in range(60):
@@ -564,12 +644,19 @@ def probe_viewer(work: Path) -> None:
             s.close()
         # injection: app page and API
         page = get("/")
-        record("D viewer", "app page: the folder name only escaped", b"<script>alert(1)" not in page, "")
+        record(
+            "D viewer",
+            "app page: the folder name only escaped",
+            b"<script>alert(1)" not in page,
+            "",
+        )
         api_reply = get("/api/record?id=" + quote(PAYLOAD, safe=""))
         record("D viewer", "API: JSON with nosniff", b"application/json" in api_reply and b"nosniff" in api_reply,
                repr(api_reply[:200]))  # fmt: skip
         out_page = work / "page.html"
-        code, out, err = run_cli(["view", str(folder), "--out", str(out_page)], {}, work / "home-viewout")
+        code, _out, err = run_cli(
+            ["view", str(folder), "--out", str(out_page)], {}, work / "home-viewout"
+        )
         html_text = out_page.read_text() if out_page.exists() else ""
         record("D viewer", "view --out: payloads only escaped", code == 0 and "<script>alert(1)" not in html_text
                and "onerror=alert(2)>" not in html_text.replace("&quot;", '"').split("<script", 1)[0], f"exit {code} {err[-200:]}")  # fmt: skip
@@ -580,7 +667,12 @@ def probe_viewer(work: Path) -> None:
         proc.wait(10)
         errlog.close()
     err_text = (work / "view.err").read_text()
-    record("D viewer", "no traceback on the server's stderr", "Traceback" not in err_text, err_text[-300:])
+    record(
+        "D viewer",
+        "no traceback on the server's stderr",
+        "Traceback" not in err_text,
+        err_text[-300:],
+    )
     record("D viewer", "no 'request failed' line (an unhandled exception)", "request failed" not in err_text,
            err_text[-400:])  # fmt: skip
 
@@ -608,7 +700,9 @@ def main() -> None:
         k = by_kind.setdefault(r["kind"], {"probes": 0, "failed": 0})
         k["probes"] += 1
         k["failed"] += not r["ok"]
-    args.out.write_text(json.dumps({"by_kind": by_kind, "results": RESULTS}, indent=1, ensure_ascii=False))
+    args.out.write_text(
+        json.dumps({"by_kind": by_kind, "results": RESULTS}, indent=1, ensure_ascii=False)
+    )
     for kind, counts in by_kind.items():
         print(f"{kind}: {counts['failed']} of {counts['probes']} failed")
 
