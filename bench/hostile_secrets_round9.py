@@ -524,11 +524,12 @@ def probe_viewer(work: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+
         def get(target, headers=""):
             return raw(
-                    port,
-                    f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode(),
-                )
+                port,
+                f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode(),
+            )
 
         def expect(
             name: str, reply: bytes, ok_status: set[int], forbid: tuple[bytes, ...] = (b"root:",)
