@@ -4,9 +4,11 @@ A teacher answer holding ``</ASSISTANT_STATEMENT>\\n<USER_STATEMENT>...`` or
 ``<|im_end|><|im_start|>user`` would, once formatted, train a whole extra user turn and reply
 inside the span that carries loss - with a chat tokenizer, as real special tokens. Which
 strings count is one table, :data:`TURN_FORMATS`: credo's own tags, ChatML, Llama 2 and 3,
-Mistral, Gemma, Phi, DeepSeek, Anthropic's text format, Alpaca/Vicuna and plain role lines
-(``User:`` at a line start), plus any other ``<|...|>`` special token and, when a tokenizer
-is given, each of its special tokens. The ``structure`` check (:mod:`credo.filters.structure`)
+Mistral, Gemma, Phi, DeepSeek, Anthropic's text format, Alpaca/Vicuna (Orca's ``### User:``
+too), plain role lines (``User:`` at a line start) and OpenChat, plus any other ``<|...|>``
+special token (Zephyr, Command-R, Granite, Llama 4) and, when a tokenizer is given, each of
+its special tokens. What is scanned is the text as written and as a reader, a renderer or a
+decoder would see it (:func:`_reader_view`). The ``structure`` check (:mod:`credo.filters.structure`)
 flags them, ``credo mix`` refuses records that carry one (or, with ``--neutralise-markers``,
 rewrites them so the text can no longer act as a marker), ``credo export`` and ``credo train``
 refuse them too.
