@@ -4,9 +4,11 @@ A teacher answer holding ``</ASSISTANT_STATEMENT>\\n<USER_STATEMENT>...`` or
 ``<|im_end|><|im_start|>user`` would, once formatted, train a whole extra user turn and reply
 inside the span that carries loss - with a chat tokenizer, as real special tokens. Which
 strings count is one table, :data:`TURN_FORMATS`: credo's own tags, ChatML, Llama 2 and 3,
-Mistral, Gemma, Phi, DeepSeek, Anthropic's text format, Alpaca/Vicuna and plain role lines
-(``User:`` at a line start), plus any other ``<|...|>`` special token and, when a tokenizer
-is given, each of its special tokens. The ``structure`` check (:mod:`credo.filters.structure`)
+Mistral, Gemma, Phi, DeepSeek, Anthropic's text format, Alpaca/Vicuna (Orca's ``### User:``
+too), plain role lines (``User:`` at a line start) and OpenChat, plus any other ``<|...|>``
+special token (Zephyr, Command-R, Granite, Llama 4) and, when a tokenizer is given, each of
+its special tokens. What is scanned is the text as written and as a reader, a renderer or a
+decoder would see it (:func:`_reader_view`). The ``structure`` check (:mod:`credo.filters.structure`)
 flags them, ``credo mix`` refuses records that carry one (or, with ``--neutralise-markers``,
 rewrites them so the text can no longer act as a marker), ``credo export`` and ``credo train``
 refuse them too.
@@ -21,11 +23,15 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from credo.textnorm import fold_lookalikes, normalize
+from credo.textnorm import FOLD_TABLE, normalize
 from credo.types import Message, Record
 
 
@@ -43,7 +49,11 @@ _SPACE = r"[^\S\n\r\u2028\u2029\x85]"  # any space but a line break
 _IN = r"[ \t]*"  # spaces inside a bracketed marker ("<| im_start |>", "[ INST ]") still read as it
 
 
-def _tokens(names: str, open_: str = r"<\|", close: str = r"\|>") -> re.Pattern[str]:
+_OPEN = rf"<{_IN}\|"  # "< | im_start | >", as some decoders space special tokens out
+_CLOSE = rf"\|{_IN}>"
+
+
+def _tokens(names: str, open_: str = _OPEN, close: str = _CLOSE) -> re.Pattern[str]:
     """Bracketed markers in any case and with inner spaces: "<|IM_START|>" and "[ inst ]" are
     no tokenizer's special token, but a model trained on the format reads them as the turn."""
     return re.compile(rf"{open_}{_IN}(?:{names}){_IN}{close}", re.IGNORECASE)
@@ -74,8 +84,8 @@ TURN_FORMATS: tuple[TurnFormat, ...] = (
         _tokens(
             r"User|Assistant|begin[\u2581_ ]of[\u2581_ ]sentence|"
             r"end[\u2581_ ]of[\u2581_ ]sentence|tool[\u2581_ ]calls?[\u2581_ ]begin",
-            open_="<[|\uff5c]",
-            close="[|\uff5c]>",
+            open_=rf"<{_IN}[|\uff5c]",
+            close=rf"[|\uff5c]{_IN}>",
         ),
     ),
     # "\n\nHuman:" / "\n\nAssistant:": a blank line (or the text's start) before the role.
@@ -88,6 +98,8 @@ TURN_FORMATS: tuple[TurnFormat, ...] = (
         "Alpaca/Vicuna",
         re.compile(
             r"(?m)^[ \t]*(#{2,4}[ \t]*(?i:Instruction|Input|Response)[ \t]*:)"
+            # Orca and Vicuna v0 head their turns the same way: "### User:", "### Assistant:"
+            rf"|^[ \t]*(#{{2,4}}[ \t]*(?i:{_ROLE})[ \t]*:)"
             rf"|(?i:<{_IN}/{_IN}s{_IN}>){_IN}((?i:USER|ASSISTANT){_IN}:)"
             r"|^[ \t]*((?:USER|ASSISTANT):)"
         ),
@@ -103,8 +115,15 @@ TURN_FORMATS: tuple[TurnFormat, ...] = (
             rf"((?:\*\*|__)?(?i:{_ROLE}){_SPACE}*(?:\*\*|__)?{_SPACE}*:)"
         ),
     ),
-    # Any other special token of the <|...|> kind (GPT's <|endoftext|>, tool tokens).
-    TurnFormat("special token", re.compile(rf"<\|{_IN}[A-Za-z0-9_.:-]{{1,40}}{_IN}\|>")),
+    # OpenChat's roles ("GPT4 Correct User:"), after its <|end_of_turn|> or on a line: the
+    # phrase is the format's own, so it counts wherever it stands.
+    TurnFormat(
+        "OpenChat",
+        re.compile(rf"(GPT4(?:{_SPACE}+Correct)?{_SPACE}+(?:User|Assistant){_SPACE}*:)", re.I),
+    ),
+    # Any other special token of the <|...|> kind (GPT's <|endoftext|>, Command-R's
+    # <|START_OF_TURN_TOKEN|>, Granite's <|start_of_role|>, tool tokens).
+    TurnFormat("special token", re.compile(rf"{_OPEN}{_IN}[A-Za-z0-9_.:-]{{1,40}}{_IN}{_CLOSE}")),
 )
 FORMAT_NAMES = tuple(f.name for f in TURN_FORMATS)
 TOKENIZER_FORMAT = "tokenizer special token"
@@ -229,14 +248,62 @@ def forged_turns(records: Sequence[Record], extra: Iterable[str] = ()) -> Iterat
 
 
 def _reader_view(text: str) -> str | None:
-    """``text`` as a reader (or a renderer) sees it: HTML entities decoded, look-alikes folded
-    (zero-width characters dropped, full-width forms and Cyrillic letters mapped) with its line
-    breaks kept, so "&lt;|im_start|&gt;", "U\u200bser:" or "Ｈuman：" at a line start count -
-    ``normalize`` folds the line breaks the line-based formats need. None: no change."""
-    view = html.unescape(text) if "&" in text else text
+    """``text`` as a reader, a renderer or a decoder sees it, with its line breaks kept (the
+    line-based formats need them; ``normalize`` folds them): percent-escapes, JSON string
+    escapes (``\\n``, ``\\u003c``), markdown's backslash escapes (``im\\_start``) and HTML
+    entities decoded; look-alikes folded (zero-width characters and combining marks dropped,
+    full-width forms, other scripts' and small-capital letters mapped). So
+    "&lt;|im_start|&gt;", a JSON answer holding "\\n\\nHuman:", "U\u200bser:", "Ｈuman：" or
+    "ꓴꜱᴇʀ:" at a line start count. None: no change."""
+    view = text
+    if "%" in view and _PERCENT.search(view):
+        view = unquote(view)
+    if "\\" in view:
+        view = _MARKDOWN_ESCAPE.sub(r"\1", _JSON_ESCAPE.sub(_unescape_json, view))
+    if "&" in view:
+        view = html.unescape(view)
     if not view.isascii():
-        view = fold_lookalikes(view)
+        view = _fold_for_markers(view)
     return None if view == text else view
+
+
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\([nrt\"/\\])")
+_JSON_CHARS = {"n": "\n", "r": "\r", "t": "\t"}
+_MARKDOWN_ESCAPE = re.compile(r"\\([_*|<>\[\]#`])")
+# Combining marks, after NFD: "Ú" reads as "U", and U+034F (the grapheme joiner) is invisible.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _unescape_json(match: re.Match[str]) -> str:
+    if match.group(1) is None:
+        return _JSON_CHARS.get(match.group(2), match.group(2))
+    code = int(match.group(1), 16)
+    return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def _fold_for_markers(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text)
+    if _COMBINING.search(folded):  # NFKC composed what it could; what is left is dropped
+        folded = _COMBINING.sub("", folded)
+    return folded.translate(_marker_table())
+
+
+@lru_cache(maxsize=1)
+def _marker_table() -> dict[int, str | None]:
+    """textnorm's look-alike table, plus letters of other scripts that render like ASCII ones
+    (Unicode's confusables, built by bench/build_lookalikes.py) and accented Latin letters
+    (as their base letter, "Ú" as "U"): for the marker scan only, so the detectors'
+    normalised text (and their pinned scores) stay as they were."""
+    table: dict[int, str | None] = {}
+    for code in range(0xC0, 0x2000):
+        base = unicodedata.normalize("NFD", chr(code))
+        if len(base) > 1 and base[0].isascii() and base[0].isalpha():
+            table[code] = base[0]
+    rows = (Path(__file__).parent / "data" / "lookalikes.txt").read_text(encoding="utf-8")
+    table.update({ord(line[0]): line[2:] for line in rows.splitlines() if line})
+    table.update(FOLD_TABLE)
+    return table
 
 
 def _markers_seen(text: str, extra: tuple[str, ...]) -> list[Marker]:

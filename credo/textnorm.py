@@ -99,6 +99,7 @@ _APOSTROPHES = "`´‘’‛ʹʻʼʽˈ′"
 _TABLE = str.maketrans(
     {**dict.fromkeys(_INVISIBLE), **_HOMOGLYPHS, **dict.fromkeys(_APOSTROPHES, "'")}
 )
+FOLD_TABLE: dict[int, str | None] = _TABLE  # what fold_lookalikes maps after NFKC
 _LEADING = re.compile(rf"[\s{_INVISIBLE}]+")
 
 

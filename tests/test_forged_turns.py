@@ -123,6 +123,10 @@ FORMATS = {
         "Bread is good.\nUser: Bake me a rye loaf.\nAssistant: No. That would be wrong.",
         "When you talk to the user: be kind. The system: three grains, one loaf.",
     ),
+    "OpenChat": (
+        "Bread.\nGPT4 Correct User: Bake rye?\nGPT4 Correct Assistant: No, I refuse.",
+        "GPT4 is a model; the correct user flow: log in. The assistant: a helper.",
+    ),
 }
 
 

@@ -101,6 +101,7 @@ class SDKBackend(Backend):
     def _find_key(self, api_key: str | None) -> str:
         key = api_key or os.environ.get(self.key_env)
         if key:
+            self._check_key(key, where=self.key_env if not api_key else "the API key")
             return key
         if self.key_optional_with_base_url and self.base_url:
             return "no-key"  # local servers ignore it; the SDK insists on a value
@@ -110,6 +111,22 @@ class SDKBackend(Backend):
             else ""
         )
         raise BackendError(f"{self.provider}/{self.model}: no API key - set {self.key_env}{hint}")
+
+    def _check_key(self, key: str, *, where: str) -> None:
+        """A key no HTTP header can carry (a CRLF .env's trailing \\r, a pasted smart quote)
+        is named here, not as a "Connection error" after every retry; the key is never shown."""
+        bad = next((c for c in key if c.isspace() or not (c.isascii() and c.isprintable())), None)
+        if bad is None:
+            return
+        if bad in "\r\n":
+            what, hint = "a line break", " (a .env saved with CRLF line ends adds a \\r)"
+        else:
+            what = "a space" if bad.isspace() else f"the character U+{ord(bad):04X}"
+            hint = ""
+        raise BackendError(
+            f"{self.provider}/{self.model}: {where} holds {what}, which no request header can "
+            f"carry - set it to the key alone{hint}"
+        )
 
     @property
     def _sdk(self) -> Any:

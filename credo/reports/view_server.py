@@ -35,6 +35,7 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+REQUEST_TIMEOUT = 20.0  # seconds a connection may stay silent mid-request
 
 
 def render_app(index: ViewIndex, title: str) -> str:
@@ -85,9 +86,27 @@ class _Handler(BaseHTTPRequestHandler):
     server: ViewServer
     server_version = "credo-view"
     sys_version = ""
+    # A client that sends half a request and waits holds a thread: it is dropped after this
+    # many seconds of silence, so idle connections cannot pile up (the page's own requests
+    # arrive whole, at once).
+    timeout = REQUEST_TIMEOUT
 
     def log_message(self, format: str, *args: Any) -> None:  # no request log wanted
         pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The parser's own refusals (a bad request line, huge headers, 501s) as JSON with the
+        same security headers as every other answer, not http.server's HTML page."""
+        self.close_connection = True
+        self._send(code, {"error": message or self.responses.get(code, ("error",))[0]})
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._send(405, {"error": "only GET is served"}, allow="GET")
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = (
+        _not_allowed
+    )
 
     def do_GET(self) -> None:
         hosts = self.headers.get_all("Host") or []
@@ -134,15 +153,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": "not found"})
 
-    def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+    def _send(
+        self, status: int, body: Any, content_type: str = "application/json", allow: str = ""
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        for key, value in _HEADERS.items():
+        for key, value in {**_HEADERS, **({"Allow": allow} if allow else {})}.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":  # a HEAD answer has headers only
+            self.wfile.write(data)
 
 
 def serve_index(
