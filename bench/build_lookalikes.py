@@ -17,6 +17,12 @@ import sys
 import unicodedata
 
 KEEP_OUT = set("\u2039\u203a\u27e6\u27e7\u00a6\u00b7")
+HEADER = (
+    "# Look-alike letters for the forged-turn scan: one 'character<TAB>ASCII' a line.\n"
+    "# Derived from Unicode's confusables.txt (Copyright (c) Unicode, Inc., Unicode License v3,\n"
+    "# https://www.unicode.org/license.txt) via the confusables.json of the confusable-homoglyphs\n"
+    "# package (MIT); rebuilt by bench/build_lookalikes.py. Lines starting with '#' are comments.\n"
+)
 EXTRA = {"\u04ba": "H", "\u0280": "R", "\u0262": "G", "\u029f": "L", "\u0274": "N"}
 
 
@@ -38,6 +44,7 @@ def main(path: str) -> None:
         if name.startswith("LATIN LETTER SMALL CAPITAL ") and len(name) == 28:
             table.setdefault(char, name[-1].lower())
     table.update(EXTRA)
+    sys.stdout.write(HEADER)
     for char, target in sorted(table.items()):
         # NFKC already maps full-width and mathematical letters; keep only what it leaves.
         if unicodedata.normalize("NFKC", char) == char:

@@ -301,7 +301,7 @@ def _marker_table() -> dict[int, str | None]:
         if len(base) > 1 and base[0].isascii() and base[0].isalpha():
             table[code] = base[0]
     rows = (Path(__file__).parent / "data" / "lookalikes.txt").read_text(encoding="utf-8")
-    table.update({ord(line[0]): line[2:] for line in rows.splitlines() if line})
+    table.update({ord(line[0]): line[2:] for line in rows.splitlines() if line and line[0] != "#"})
     table.update(FOLD_TABLE)
     return table
 
