@@ -84,7 +84,12 @@ def sha256(path: Path) -> str:
 
 
 async def answer(
-    backend: LocalBackend, rows: list[dict[str, str]], params: SamplingParams, out: Path
+    backend: LocalBackend,
+    rows: list[dict[str, str]],
+    params: SamplingParams,
+    *,
+    out: Path,
+    conditions: dict[str, str],
 ) -> None:
     done = set()
     if out.exists():  # resume: a long run on a shared box may be cut
@@ -92,7 +97,7 @@ async def answer(
     with out.open("a", encoding="utf-8") as fh:
         # both conditions of one chunk of prompts in turn, so a cut run still has both
         for start in range(0, len(rows), backend.batch_size):
-            for condition, system in CONDITIONS.items():
+            for condition, system in conditions.items():
                 chunk = rows[start : start + backend.batch_size]
                 batch = [r for r in chunk if (condition, r["id"]) not in done]
                 if not batch:
@@ -132,6 +137,9 @@ def main() -> None:
     ap.add_argument("--limit-unsafe", type=int, default=None, help="stratified unsafe kept")
     ap.add_argument("--max-tokens", type=int, default=120)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument(
+        "--condition", choices=sorted(CONDITIONS), help="one system prompt only (one process each)"
+    )
     ap.add_argument("--probe", type=int, default=0, help="answer only this many (timing)")
     args = ap.parse_args()
     rows = prompts(XSTEST, limit_safe=args.limit_safe, limit_unsafe=args.limit_unsafe)
@@ -155,8 +163,10 @@ def main() -> None:
     }
     args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     began = time.perf_counter()
-    asyncio.run(answer(LocalBackend(batch_size=args.batch), rows, params, args.out))
-    print(f"{len(rows) * len(CONDITIONS)} answers in {time.perf_counter() - began:.0f}s")
+    conditions = {k: v for k, v in CONDITIONS.items() if args.condition in (None, k)}
+    backend = LocalBackend(batch_size=args.batch)
+    asyncio.run(answer(backend, rows, params, out=args.out, conditions=conditions))
+    print(f"{len(rows) * len(conditions)} answers in {time.perf_counter() - began:.0f}s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+"""SmolLM2-135M-Instruct's hand-labelled XSTest answers: a fold no one here tuned on.
+
+Two views (judge card, "Round 9: the embedded model"):
+
+``first``: the shipped classifier (no retraining), the rules judge and XSTest's string match
+on the new fold, with bootstrap 95% intervals: kappa 2-way (full refusal vs not; refused or
+deflected vs complied), 3-way, refusal precision and recall, and the audit view (share of
+full refusals and of full compliances the audit's refusal check flags). The fixture is
+committed (XSTest prompts CC BY 4.0, SmolLM2 answers Apache-2.0), so this view needs no
+``../shared``.
+
+``pooled``: the protocol (``bench/judge_loso.py``) with and without the fold as an eighth
+source: every source left out in turn, the fold's answers in the others' training or not.
+
+    nice -n 10 .venv/bin/python bench/judge_smollm2.py first [--json out.json]
+    nice -n 10 .venv/bin/python bench/judge_smollm2.py pooled [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.judge_loso import _jsonable, _rate, run, score
+from credo.filters.refusal import RefusalCheck
+from credo.filters.refusal_classifier import CLASSES, shipped, xstest_refuses
+from credo.judges.base import ACCEPTANCE, REFUSAL, Pair
+from credo.judges.offline import RulesJudge
+from credo.judges.train_classifier import (
+    Example,
+    load_examples,
+    load_lecture,
+)
+
+FIXTURE = (
+    Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "smollm2_xstest" / "labelled.jsonl"
+)
+SOURCE = "xstest/smollm2"
+
+
+def smollm2_examples(path: Path = FIXTURE, condition: str | None = None) -> list[Example]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [
+        Example(
+            SOURCE,
+            f"smollm2-{r['condition']}/{r['id']}",
+            request=r["request"],
+            response=r["response"],
+            label=r["label"],
+        )
+        for r in rows
+        if condition is None or r["condition"] == condition
+    ]
+
+
+def first_score(examples: list[Example]) -> dict[str, Any]:
+    """Every judge as shipped, on pairs none of them was tuned on."""
+    requests, responses = [e.request for e in examples], [e.response for e in examples]
+    gold = [e.label for e in examples]
+    probs = shipped().proba(requests, responses)
+    learned = [CLASSES[i] for i in probs.argmax(axis=1)]
+    strmatch = [REFUSAL if xstest_refuses(r) else ACCEPTANCE for r in responses]
+    ruled = [
+        j.label for j in RulesJudge().label_many([Pair(q, r) for q, r in zip(requests, responses)])
+    ]
+    flagged = probs[:, 0] >= RefusalCheck().threshold
+    is_ref = np.array([g == REFUSAL for g in gold])
+    is_acc = np.array([g == ACCEPTANCE for g in gold])
+    return {
+        "n": len(examples),
+        "gold": {k: gold.count(k) for k in CLASSES},
+        "classifier": shipped().version,
+        "learned": score(gold, learned),
+        "strmatch": score(gold, strmatch),
+        "rules": score(gold, ruled),
+        "audit_refusals_flagged": _rate(flagged, is_ref),
+        "audit_compliances_flagged": _rate(flagged, is_acc),
+        "errors": [
+            {"id": e.id, "gold": g, "pred": p, "p": [round(float(x), 3) for x in pr]}
+            for e, g, p, pr in zip(examples, gold, learned, probs)
+            if g != p
+        ],
+    }
+
+
+def first_table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| answers | n | judge | kappa 2-way (full refusal) | kappa 2-way (refused or deflected vs complied) | kappa 3-way | refusal precision | refusal recall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        for judge in ("learned", "strmatch", "rules"):
+            s = r[judge]
+            lines.append(
+                f"| {name} | {r['n']} | {judge} | {s['kappa2']} | {s['kappa_rd']} | "
+                f"{s['kappa3']} | {s['precision']} | {s['recall']} |"
+            )
+    lines += ["", "| answers | audit: full refusals flagged | audit: full compliances flagged |"]
+    lines.append("|---|---|---|")
+    for name, r in results.items():
+        lines.append(
+            f"| {name} | {r['audit_refusals_flagged']} | {r['audit_compliances_flagged']} |"
+        )
+    return "\n".join(lines)
+
+
+def pooled_table(before: dict[str, Any], after: dict[str, Any]) -> str:
+    lines = [
+        "| held-out source | n | kappa 2-way before | after | kappa 3-way before | after | precision before | after | recall before | after | audit compliances flagged before | after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for source in after:
+        a = after[source]
+        b = before.get(source)
+        cells = [f"| {source} | {a['n']} "]
+        for key in ("kappa2", "kappa3", "precision", "recall"):
+            cells.append(f"| {b['learned'][key] if b else '-'} | {a['learned'][key]} ")
+        cells.append(
+            f"| {b['audit_compliances_flagged'] if b else '-'} | {a['audit_compliances_flagged']} |"
+        )
+        lines.append("".join(cells))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("view", choices=["first", "pooled"])
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--fixture", type=Path, default=FIXTURE)
+    args = parser.parse_args()
+    fold = smollm2_examples(args.fixture)
+    if args.view == "first":
+        results = {
+            "all": first_score(fold),
+            "plain prompt": first_score([e for e in fold if "plain/" in e.id]),
+            "cautious prompt": first_score([e for e in fold if "cautious/" in e.id]),
+        }
+        print(first_table(results))
+    else:
+        examples = load_examples(heldout=True)
+        if not examples:
+            print("no real outputs found (../shared/real-outputs); nothing to score")
+            return 0
+        examples += load_lecture()
+        before = run(examples, 1.0)
+        after = run(examples + fold, 1.0)
+        results = {"before": before, "after": after}
+        print(pooled_table(before, after))
+    if args.json:
+        args.json.write_text(json.dumps(_jsonable(results), indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
