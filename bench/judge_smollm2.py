@@ -13,7 +13,8 @@ committed (XSTest prompts CC BY 4.0, SmolLM2 answers Apache-2.0), so this view n
 source: every source left out in turn, the fold's answers in the others' training or not.
 
     nice -n 10 .venv/bin/python bench/judge_smollm2.py first [--json out.json]
-    nice -n 10 .venv/bin/python bench/judge_smollm2.py pooled [--json out.json]
+    nice -n 10 .venv/bin/python bench/judge_loso.py --json before.json
+    nice -n 10 .venv/bin/python bench/judge_smollm2.py pooled --before before.json [--json out.json]
 """
 
 from __future__ import annotations
@@ -109,20 +110,31 @@ def first_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cell(x: Any) -> str:
+    """An Interval, or its JSON form read back from an earlier run's ``--json``."""
+    if isinstance(x, dict):
+        if x["value"] is None:
+            return "n/a"
+        return f"{x['value']:.3f} [{x['low']:.3f}, {x['high']:.3f}]"
+    return str(x)
+
+
 def pooled_table(before: dict[str, Any], after: dict[str, Any]) -> str:
     lines = [
-        "| held-out source | n | kappa 2-way before | after | kappa 3-way before | after | precision before | after | recall before | after | audit compliances flagged before | after |",
+        "| held-out source | n | kappa 2-way before | after | kappa 3-way before | after | "
+        "precision before | after | recall before | after | "
+        "audit compliances flagged before | after |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for source in after:
-        a = after[source]
-        b = before.get(source)
+        a, b = after[source], before.get(source)
         cells = [f"| {source} | {a['n']} "]
         for key in ("kappa2", "kappa3", "precision", "recall"):
-            cells.append(f"| {b['learned'][key] if b else '-'} | {a['learned'][key]} ")
-        cells.append(
-            f"| {b['audit_compliances_flagged'] if b else '-'} | {a['audit_compliances_flagged']} |"
-        )
+            cells.append(
+                f"| {_cell(b['learned'][key]) if b else '-'} | {_cell(a['learned'][key])} "
+            )
+        flagged = "audit_compliances_flagged"
+        cells.append(f"| {_cell(b[flagged]) if b else '-'} | {_cell(a[flagged])} |")
         lines.append("".join(cells))
     return "\n".join(lines)
 
@@ -132,6 +144,8 @@ def main() -> int:
     parser.add_argument("view", choices=["first", "pooled"])
     parser.add_argument("--json", type=Path)
     parser.add_argument("--fixture", type=Path, default=FIXTURE)
+    parser.add_argument("--before", type=Path, help="pooled: judge_loso.py --json of the 7 sources")
+    parser.add_argument("--after", type=Path, help="pooled: an earlier run's 'after' (its --json)")
     args = parser.parse_args()
     fold = smollm2_examples(args.fixture)
     if args.view == "first":
@@ -147,8 +161,9 @@ def main() -> int:
             print("no real outputs found (../shared/real-outputs); nothing to score")
             return 0
         examples += load_lecture()
-        before = run(examples, 1.0)
-        after = run(examples + fold, 1.0)
+        # the seven-source protocol is ``bench/judge_loso.py --json``; pass it to save a rerun
+        before = json.loads(args.before.read_text()) if args.before else run(examples, 1.0)
+        after = json.loads(args.after.read_text()) if args.after else run(examples + fold, 1.0)
         results = {"before": before, "after": after}
         print(pooled_table(before, after))
     if args.json:
