@@ -9,10 +9,14 @@ full refusals and of full compliances the audit's refusal check flags). The fixt
 committed (XSTest prompts CC BY 4.0, SmolLM2 answers Apache-2.0), so this view needs no
 ``../shared``.
 
+``conditions``: one of SmolLM2's two system prompts left out, the shipped training set plus
+the other prompt's answers fitted (can its wording be learned at all?).
+
 ``pooled``: the protocol (``bench/judge_loso.py``) with and without the fold as an eighth
 source: every source left out in turn, the fold's answers in the others' training or not.
 
     nice -n 10 .venv/bin/python bench/judge_smollm2.py first [--json out.json]
+    nice -n 10 .venv/bin/python bench/judge_smollm2.py conditions [--json out.json]
     nice -n 10 .venv/bin/python bench/judge_loso.py --json before.json
     nice -n 10 .venv/bin/python bench/judge_smollm2.py pooled --before before.json [--json out.json]
 """
@@ -34,8 +38,10 @@ from credo.judges.base import ACCEPTANCE, REFUSAL, Pair
 from credo.judges.offline import RulesJudge
 from credo.judges.train_classifier import (
     Example,
+    fit,
     load_examples,
     load_lecture,
+    training_examples,
 )
 
 FIXTURE = (
@@ -89,6 +95,27 @@ def first_score(examples: list[Example]) -> dict[str, Any]:
     }
 
 
+def by_condition() -> dict[str, Any]:
+    """Leave one SmolLM2 system prompt out: fit on the shipped training set plus the other
+    prompt's answers. The same 128 prompts and the same model on both sides, so this says
+    whether SmolLM2's wording can be learned, not how a new model would fare."""
+    base = training_examples()
+    out: dict[str, Any] = {}
+    for held, other in (("plain", "cautious"), ("cautious", "plain")):
+        model = fit(base + smollm2_examples(condition=other))
+        test = smollm2_examples(condition=held)
+        probs = model.proba([e.request for e in test], [e.response for e in test])
+        gold = [e.label for e in test]
+        flagged = probs[:, 0] >= RefusalCheck().threshold
+        out[f"{held} left out"] = {
+            "n": len(test),
+            "learned": score(gold, [CLASSES[i] for i in probs.argmax(axis=1)]),
+            "audit_refusals_flagged": _rate(flagged, np.array([g == REFUSAL for g in gold])),
+            "audit_compliances_flagged": _rate(flagged, np.array([g == ACCEPTANCE for g in gold])),
+        }
+    return out
+
+
 def first_table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
         "| answers | n | judge | kappa 2-way (full refusal) | kappa 2-way (refused or deflected vs complied) | kappa 3-way | refusal precision | refusal recall |",
@@ -96,6 +123,8 @@ def first_table(results: dict[str, dict[str, Any]]) -> str:
     ]
     for name, r in results.items():
         for judge in ("learned", "strmatch", "rules"):
+            if judge not in r:
+                continue
             s = r[judge]
             lines.append(
                 f"| {name} | {r['n']} | {judge} | {s['kappa2']} | {s['kappa_rd']} | "
@@ -141,7 +170,7 @@ def pooled_table(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("view", choices=["first", "pooled"])
+    parser.add_argument("view", choices=["first", "pooled", "conditions"])
     parser.add_argument("--json", type=Path)
     parser.add_argument("--fixture", type=Path, default=FIXTURE)
     parser.add_argument("--before", type=Path, help="pooled: judge_loso.py --json of the 7 sources")
@@ -154,6 +183,12 @@ def main() -> int:
             "plain prompt": first_score([e for e in fold if "plain/" in e.id]),
             "cautious prompt": first_score([e for e in fold if "cautious/" in e.id]),
         }
+        print(first_table(results))
+    elif args.view == "conditions":
+        if not load_examples():
+            print("no real outputs found (../shared/real-outputs); nothing to score")
+            return 0
+        results = by_condition()
         print(first_table(results))
     else:
         examples = load_examples(heldout=True)
