@@ -122,3 +122,42 @@ FIRST_SCORE = {
     "strmatch_kappa2": 0.6239,
     "audit_compliances_flagged": 0.0,
 }
+
+
+def test_credo_judge_reads_the_fixture_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The judging path `credo eval` uses, from the CLI, on SmolLM2's real answers: every
+    pair labelled, and the reported agreement is the card's first score."""
+    from credo.cli.main import exit_code
+
+    rows = _rows()
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"{r['condition']}/{r['id']}",
+                    "prompt": r["request"],
+                    "response": r["response"],
+                    "label": r["label"],
+                }
+            )
+            + "\n"
+            for r in rows
+        ),
+        encoding="utf-8",
+    )
+    code = exit_code(["judge", str(pairs), "--labels", "label", "--out", str(tmp_path / "j")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    labelled = [
+        json.loads(line) for line in (tmp_path / "j" / "labels.jsonl").read_text().splitlines()
+    ]
+    assert len(labelled) == len(rows)
+    assert all(r["labels"]["offline"]["label"] in CLASSES for r in labelled)
+    report = json.loads((tmp_path / "j" / "report.json").read_text())
+    agreement = report["reference"]["agreement"][0]
+    assert agreement["two_way"]["kappa"] == pytest.approx(FIRST_SCORE["learned_kappa2"], abs=5e-4)
+    matrix = agreement["three_way"]["matrix"]  # rows: the human labels (R, D, A)
+    assert [sum(row) for row in matrix] == [Counter(r["label"] for r in rows)[c] for c in CLASSES]
