@@ -40,8 +40,9 @@ Protocol, written down before any fold was scored (2026-12-08):
 
 Stages cache to ``/tmp`` so a fold that is interrupted does not cost the others:
 
-    nice -n 10 python bench/judge_crossencoder.py --time-one   # size TOP on one fold
-    nice -n 10 python bench/judge_crossencoder.py --json bench/judge_crossencoder.json
+    nice -n 10 python bench/judge_crossencoder.py --only xstest/llama2orig --cache runs/r9
+    nice -n 10 python bench/judge_crossencoder.py --cache runs/r9 --json bench/judge_crossencoder.json
+    nice -n 10 python bench/judge_crossencoder.py --speed
 """
 
 from __future__ import annotations
