@@ -164,9 +164,11 @@ def run(name: str, seconds: float, latency: float, jitter: float, **how: object)
         options.update(rpm=float(limit["--rpm"]), tpm=float(limit["--tpm"]))
     requests = round(expected * seconds / 60)
     with tempfile.TemporaryDirectory() as tmp, simulation(flags, latency, jitter) as (url, tally):
+        called = time.monotonic()  # the same clock as the simulation's, in another process
         manifest, wall = generate(
             name, url, Path(tmp) / "c", requests, {**options, "base_url": url}
         )
+        returned = time.monotonic()
     run_stats = manifest["last_run"]
     if name.endswith("-documents"):  # before this round documents timed no request phase
         run_stats["seconds"] = round(wall, 3)
@@ -192,6 +194,10 @@ def run(name: str, seconds: float, latency: float, jitter: float, **how: object)
         "steady_fraction": round(steady, 3),
         "admitted_fraction": round(admitted, 3),
         "first_answer_s": round(known_at, 2),
+        # the call's time before the first admission (start-up, the first request's way)
+        # and after the last (its answer, then the tally, manifest and card)
+        "before_first_admitted_s": round(tally["start_monotonic"] - called, 2),
+        "after_last_admitted_s": round(returned - tally["start_monotonic"] - admitted_at[-1], 2),
         "last_admitted_s": round(admitted_at[-1], 2),
         "429s": tally["rate_limited"],
         "429_share": round(tally["rate_limited"] / answered, 4),
