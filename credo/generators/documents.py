@@ -14,7 +14,10 @@ type, idea, persona, model, seeds.
 
 The brainstormed plan is saved (``plan.json``) before any document is written, so a rerun
 plans the same jobs and skips the records on disk; every teacher call goes through the
-:class:`Generator` and its cache, exactly as Q&A generation does.
+:class:`Generator` and its cache, exactly as Q&A generation does. Online, a fact's
+documents are requested as soon as its ideas are in (those surely within ``limit``), while
+later facts are still brainstormed, and written once the plan is saved, in job order: the
+same corpus and the same requests as stage by stage, without a latency per stage.
 """
 
 from __future__ import annotations
