@@ -203,6 +203,7 @@ def run(name: str, seconds: float, latency: float, jitter: float, **how: object)
         "429_share": round(tally["rate_limited"] / answered, 4),
         "request_phase_s": run_stats["seconds"],
         "client": run_stats.get("rate_limits"),
+        **{k: v for k, v in run_stats.items() if k.endswith("seconds_median")},  # eval
     }
 
 
