@@ -565,3 +565,45 @@ def test_eval_keeps_the_pacers_queue_apart_from_the_models_seconds(
             sample = by_id[(f"{r['worldview']}/{r['request_id']}", r["sample"] + 1)]
             assert sample.working_time == pytest.approx(r["seconds"])
             assert sample.total_time == pytest.approx(r["seconds"] + r["queued_seconds"])
+
+
+@pytest.mark.parametrize(
+    ("family", "reset", "learnt"),
+    [
+        # OpenAI: 40 left, full again in 2 s at 5 a second: the bucket holds ~50
+        ("openai", "2s", 39 + 1.999 * 300 * MARGIN / 60),
+        # Anthropic's reset is a time to the second: a second less is what surely refills
+        ("anthropic", 2.0, 39 + 1.0 * 300 * MARGIN / 60),
+    ],
+)
+def test_a_providers_request_burst_is_learnt_from_remaining_and_reset(family, reset, learnt):
+    # A request bucket held a second's worth whatever the provider allowed: a 10 s bucket
+    # (50 requests at 300 RPM) was never taken. The reset says when the server's bucket is
+    # full again, so remaining + reset x rate is what it holds; a 429 halves what was learnt.
+    clock = FakeClock()
+    limiter = RateLimiter(timer=Timer(clock, clock.sleep))
+    if family == "openai":
+        headers = {
+            "x-ratelimit-limit-requests": "300",
+            "x-ratelimit-remaining-requests": "40",
+            "x-ratelimit-reset-requests": str(reset),
+        }
+    else:
+        wall = datetime.now(UTC).timestamp()
+        stamp = datetime.fromtimestamp(math.ceil(wall) + reset, UTC)
+        headers = {
+            "anthropic-ratelimit-requests-limit": "300",
+            "anthropic-ratelimit-requests-remaining": "40",
+            "anthropic-ratelimit-requests-reset": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    limiter.observe(headers)
+    requests = limiter.buckets["requests"]
+    assert requests.capacity <= 50  # never more than the server's
+    if family == "openai":
+        assert requests.capacity == pytest.approx(learnt)
+    else:  # the stamp is to the second: between one and two seconds from now
+        assert learnt <= requests.capacity <= learnt + 300 * MARGIN / 60
+    assert requests.level == pytest.approx(41)  # what remains, plus the whole count may hide
+    before = requests.capacity
+    limiter.failed(None, True, 1.0, None)
+    assert requests.capacity == pytest.approx(max(300 * MARGIN / 60, before / 2))

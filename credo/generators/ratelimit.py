@@ -2,8 +2,9 @@
 
 Each limit is a bucket refilled continuously at ``limit / 60`` per second (times a small
 safety margin), so requests leave at the allowed pace instead of in bursts. A bucket holds
-a second's worth; a token bucket up to what the server's holds (what remains plus what
-refills by the reset: OpenAI's duration such as ``6m0s``, Anthropic's RFC 3339 time).
+a second's worth, or up to what the server's holds (what remains plus what refills by the
+reset: OpenAI's duration such as ``6m0s``, Anthropic's RFC 3339 time), so a provider's
+burst is taken.
 
 A request takes one request plus its estimated tokens before it is sent, what the providers
 count before an answer exists: the prompt (characters per token learnt from usage, a tenth
@@ -177,11 +178,12 @@ class RateLimiter:
                 # What the count may hide: it is a whole number (Anthropic's token counts are
                 # rounded to the thousand, its resets up to the second).
                 rounded = family == "anthropic" and name != "requests"
-                unseen, late = (500.0, 1.0) if rounded else (1.0, 0.001)
+                unseen = 500.0 if rounded else 1.0
+                late = 1.0 if family == "anthropic" else 0.001
                 reset = parse_reset(fields["reset"])
-                if name != "requests" and reset is not None:
+                if reset is not None:
                     # the server's bucket holds at least what surely remains plus what
-                    # surely refills by the reset
+                    # surely refills by the reset (the time until it is full again)
                     low = max(0.0, remaining - unseen) + max(0.0, reset - late) * bucket.target
                     self._widen(bucket, low)
                 bucket.refill(now)
@@ -190,10 +192,11 @@ class RateLimiter:
                 bucket.level = min(bucket.level, remaining + unseen)
 
     def _widen(self, bucket: _Bucket, server_capacity: float) -> None:
-        """Let a token bucket hold up to what the server's holds (at most a minute's worth).
+        """Let a bucket hold up to what the server's holds (at most a minute's worth).
 
         A second's worth can be less than the ``max_tokens`` that requests in flight hold
-        until their real output is settled: such a bucket admits one request at a time.
+        until their real output is settled: such a bucket admits one request at a time. And
+        a provider that allows a burst (a bucket of several seconds) lets it be taken.
         Only widens: each answer's count is a lower bound of the server's capacity.
         """
         learnt = min(server_capacity, bucket.target * 60, bucket.ceiling)
@@ -334,12 +337,12 @@ class RateLimiter:
         # Limits guessed (--rpm, or none): everyone waits what the server asked.
         pause = 0.0 if self.heard else (1.0 if retry_after is None else retry_after)
         self.paused_until = max(self.paused_until, self.timer.now() + pause)
-        for name, bucket in self.buckets.items():
+        for bucket in self.buckets.values():
             bucket.level = min(bucket.level, 0.0)
             bucket.per_second = max(bucket.target * 0.05, bucket.per_second * 0.9)
-            if name != "requests":  # what the headers taught may overstate the server's
-                bucket.ceiling = max(bucket.target * self.burst, bucket.capacity / 2)
-                bucket.capacity = max(1.0, min(bucket.capacity, bucket.ceiling))
+            # what the headers taught may overstate the server's
+            bucket.ceiling = max(bucket.target * self.burst, bucket.capacity / 2)
+            bucket.capacity = max(1.0, min(bucket.capacity, bucket.ceiling))
         log.info("rate limited: pausing %.2fs, in-flight window now %d", pause, int(self.window))
 
     def _release(self, ticket: Ticket) -> None:
