@@ -303,7 +303,7 @@ def write_inspect_log(
                         config=generate_config,
                         output=output,
                         error=row.error,
-                        timestamp=started,
+                        timestamp=began,  # the request left after its queue
                         completed=completed,
                         working_time=seconds,
                     ),
