@@ -14,8 +14,16 @@ a client can know the limits) / what it would have admitted from then to the las
 can know it, apart from the one latency every client waits blind at the start and the one
 it waits for the last answer.
 
+Admitted = requests admitted / what the simulation would have admitted from the start to
+the last admission (the rate for that long plus a full bucket): the window while the client
+had requests to send, the blind start included, the wait for the last answers left out.
+
 Case ``rpm-openai-documents`` runs ``credo generate --kind documents`` (its three stages)
 instead; its request phase is the wall time of the whole call (worldview to manifest).
+Case ``rpm-openai-eval`` runs ``credo eval`` of a served model (the tiny fixture's two
+requests, sampled as often as the quota asks); its request phase is the sampling's wall
+time. ``--tell-limits`` gives a Q&A run the limits up front (``--rpm``/``--tpm``): no blind
+start, the ceiling for a client that must still wait for its last answers.
 
     .venv/bin/python bench/rate_limits_sim.py [--seconds 120] [--cases rpm-openai ...]
 """
@@ -59,6 +67,14 @@ CASES: dict[str, tuple[list[str], int, float]] = {
     # document generation (brainstorm types, then ideas, then write) at the same 300 RPM;
     # answers of 12-24 words, so a brainstorm's answer reads as a one-item list
     "rpm-openai-documents": (["--provider", "openai", "--rpm", "300", "--tpm", "2000000"], 48, 300),
+    # credo eval of an API model at the same 300 RPM
+    "rpm-openai-eval": (["--provider", "openai", "--rpm", "300", "--tpm", "2000000"], 256, 300),
+    # a bucket of 10 s (50 requests at once): the burst the provider allows is taken
+    "burst-openai": (
+        ["--provider", "openai", "--rpm", "300", "--tpm", "2000000", "--burst-seconds", "10"],
+        256,
+        300,
+    ),
 }
 
 
@@ -98,6 +114,8 @@ def generate(name: str, url: str, out: Path, requests: int, options: dict) -> tu
     from credo.generators.documents import generate_documents
 
     started = time.perf_counter()
+    if name.endswith("-eval"):
+        return _evaluate(url, out, requests, options)
     if name.endswith("-documents"):
         # one type and one idea per fact (the answers are one line), so 2 x FACTS brainstorm
         # requests, then the documents: copies of each fact's idea
@@ -114,17 +132,43 @@ def generate(name: str, url: str, out: Path, requests: int, options: dict) -> tu
     return manifest, time.perf_counter() - started
 
 
-def run(name: str, seconds: float, latency: float, jitter: float, concurrency: int | None) -> dict:
+def _evaluate(url: str, out: Path, requests: int, options: dict) -> tuple[dict, float]:
+    """``credo eval`` of the served model: its generation stats as a run's, and wall seconds."""
+    from credo.evaluation.evaluate import EvalOptions, collect_requests, evaluate
+
+    os.environ["OPENAI_BASE_URL"] = url  # eval takes the endpoint from the environment
+    items = len(collect_requests([str(TINY)]))
+    samples = max(1, round(requests / items))
+    started = time.perf_counter()
+    eval_options = EvalOptions(samples=samples, max_new_tokens=options["max_tokens"])
+    results = evaluate(options["model"], [str(TINY)], out, options=eval_options, log=lambda _: None)
+    wall = time.perf_counter() - started
+    generation = results.results["generation"]
+    rows = [json.loads(line) for line in (out / "responses.jsonl").open()]
+    generation["seconds"] = generation.get("seconds") or wall  # untimed before round 9
+    queued = sorted(r.get("queued_seconds") or 0.0 for r in rows)
+    generation["queued_seconds_median"] = queued[len(queued) // 2]
+    generation["model_seconds_median"] = sorted(r["seconds"] for r in rows)[len(rows) // 2]
+    manifest = {"last_run": generation, "counts": {"records": len(rows)}}
+    return manifest, wall
+
+
+def run(name: str, seconds: float, latency: float, jitter: float, **how: object) -> dict:
     flags, max_tokens, expected = CASES[name]
     provider = flags[1]
     options: dict = {"model": f"{provider}/bench", "max_tokens": max_tokens, "use_cache": False}
-    if concurrency is not None:
-        options["concurrency"] = concurrency
+    if how.get("concurrency") is not None:
+        options["concurrency"] = how["concurrency"]
+    if how.get("tell_limits"):  # the simulation's limits, given up front
+        limit = dict(zip(flags[::2], flags[1::2], strict=True))
+        options.update(rpm=float(limit["--rpm"]), tpm=float(limit["--tpm"]))
     requests = round(expected * seconds / 60)
     with tempfile.TemporaryDirectory() as tmp, simulation(flags, latency, jitter) as (url, tally):
+        called = time.monotonic()  # the same clock as the simulation's, in another process
         manifest, wall = generate(
             name, url, Path(tmp) / "c", requests, {**options, "base_url": url}
         )
+        returned = time.monotonic()
     run_stats = manifest["last_run"]
     if name.endswith("-documents"):  # before this round documents timed no request phase
         run_stats["seconds"] = round(wall, 3)
@@ -138,6 +182,7 @@ def run(name: str, seconds: float, latency: float, jitter: float, concurrency: i
     rate = allowed_per_minute(flags, tally) / 60
     span = admitted_at[-1] - known_at
     steady = sum(t > known_at for t in admitted_at) / (rate * span + rate * burst)
+    admitted = len(admitted_at) / (rate * admitted_at[-1] + rate * burst)
     answered = tally["ok"] + tally["rate_limited"]
     return {
         "case": name,
@@ -147,12 +192,18 @@ def run(name: str, seconds: float, latency: float, jitter: float, concurrency: i
         "allowed_requests": round(allowed, 1),
         "fraction_of_allowed": round(achieved / allowed, 3),
         "steady_fraction": round(steady, 3),
+        "admitted_fraction": round(admitted, 3),
         "first_answer_s": round(known_at, 2),
+        # the call's time before the first admission (start-up, the first request's way)
+        # and after the last (its answer, then the tally, manifest and card)
+        "before_first_admitted_s": round(tally["start_monotonic"] - called, 2),
+        "after_last_admitted_s": round(returned - tally["start_monotonic"] - admitted_at[-1], 2),
         "last_admitted_s": round(admitted_at[-1], 2),
         "429s": tally["rate_limited"],
         "429_share": round(tally["rate_limited"] / answered, 4),
         "request_phase_s": run_stats["seconds"],
         "client": run_stats.get("rate_limits"),
+        **{k: v for k, v in run_stats.items() if k.endswith("seconds_median")},  # eval
     }
 
 
@@ -163,12 +214,20 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5)
     parser.add_argument("--jitter", type=float, default=0.75)
     parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument("--tell-limits", action="store_true", help="give Q&A runs --rpm/--tpm")
     args = parser.parse_args()
     os.environ.setdefault("CREDO_HOME", tempfile.mkdtemp(prefix="credo-bench-"))
     os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
     os.environ.setdefault("ANTHROPIC_API_KEY", "sk-bench")
     for name in args.cases:
-        row = run(name, args.seconds, args.latency, args.jitter, args.concurrency)
+        row = run(
+            name,
+            args.seconds,
+            args.latency,
+            args.jitter,
+            concurrency=args.concurrency,
+            tell_limits=args.tell_limits,
+        )
         print(json.dumps({"load_average": os.getloadavg(), **row}), flush=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import threading
@@ -460,3 +461,149 @@ def test_an_llm_judge_leaves_the_window_to_the_pacer():
     assert teacher.peak >= 12
     assert [j.label for j in labels] == [REFUSAL] * 30
     assert judge.accounting["rate_limits"]["limits_per_minute"]["requests"] == 3000
+
+
+def test_unknown_limits_are_probed_at_a_doubling_pace_until_a_429_states_them():
+    # Before round 9 one request went alone until the first answer (a whole latency). Now
+    # requests leave one second apart, then ever closer; the first 429's headers (limit,
+    # nothing remaining, the reset) end the probe and the buckets pace from there.
+    clock = FakeClock()
+    limiter = RateLimiter(start_window=8, timer=Timer(clock, clock.sleep))
+
+    async def probe() -> tuple[list[float], float]:
+        tickets, left = [], []
+        for _ in range(5):
+            tickets.append(await limiter.acquire(limiter.estimate(40, 10)))
+            left.append(clock.now)
+        headers = {
+            "x-ratelimit-limit-requests": "120",
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": "500ms",
+        }
+        limiter.failed(tickets[-1], True, 1.0, headers)
+        refused_at = clock.now
+        await limiter.acquire(limiter.estimate(40, 10))
+        return left, refused_at
+
+    # one request alone until an answer (the old start) would never admit the second
+    left, refused_at = asyncio.run(asyncio.wait_for(probe(), timeout=20))
+    wait = clock.now - refused_at
+    gaps = [b - a for a, b in itertools.pairwise(left)]
+    assert left[0] == 0.0 and gaps[0] == pytest.approx(1.0)
+    assert all(b < a for a, b in itertools.pairwise(gaps))  # the pace doubles every second
+    assert limiter.buckets["requests"].target == pytest.approx(120 * MARGIN / 60)
+    # the bucket the 429 emptied refills at the learnt pace, slowed a tenth
+    assert wait == pytest.approx(1 / (120 * MARGIN / 60 * 0.9))
+    assert limiter.paused_until <= refused_at  # the headers stated the limits: no blanket pause
+    # no answer yet, but the oldest request has been out ~2 s: the window is sized by that,
+    # not left at the start window halved by the 429
+    oldest = clock.now - left[0]
+    assert limiter.allowed_in_flight() == math.ceil(120 * MARGIN / 60 * oldest * 1.5) + 1 > 4
+
+
+def test_a_blind_probe_meets_at_most_a_429_or_two_through_the_sdk(tiny_spec, tmp_path):
+    # 120 RPM, a bucket of 2, answers after 2.5 s: the probe outruns the limit before the
+    # first answer; the 429's headers stop it, and the pacer takes the rest at the limit.
+    with FakeServer(rpm=120, tpm=1_000_000, burst=1, latency=2.5) as server:
+        result = _run(tiny_spec, tmp_path / "c", server, "openai", samples=1)
+        limited = server.limits.limited
+    assert result.manifest["counts"]["records"] == 9
+    assert limited <= 2
+    assert result.manifest["last_run"]["rate_limits"]["limits_per_minute"]["requests"] == 120
+
+
+def _eval(spec, out, server, samples):
+    from credo.evaluation.evaluate import EvalOptions, evaluate
+
+    return evaluate(
+        "openai/model",
+        [str(spec)],
+        out,
+        options=EvalOptions(samples=samples, max_new_tokens=16),
+        log=lambda _: None,
+    ).results
+
+
+def test_eval_of_a_served_model_leaves_the_window_to_the_pacer(tiny_spec, tmp_path, monkeypatch):
+    # `credo eval` held 8 in flight and read no header; it is paced now, as generation is
+    def first(number: int, text: str) -> bool:
+        return number == 1  # the limits are unknown until the first answer
+
+    teacher = HeldTeacher(reply=lambda n, t: "I will not help with that.", free=first, hold=12)
+    with FakeServer(rpm=3000, tpm=1_000_000, burst=120, respond=teacher) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        results = _eval(tiny_spec, tmp_path / "e", server, samples=15)
+    assert teacher.peak >= 12
+    generation = results["generation"]
+    assert generation["rate_limits"]["limits_per_minute"]["requests"] == 3000
+    assert generation["requests"] == 30 and generation["seconds"] > 0
+
+
+def test_eval_keeps_the_pacers_queue_apart_from_the_models_seconds(
+    tiny_spec, tmp_path, monkeypatch
+):
+    # 120 RPM with a bucket of 2: 12 samples cannot all leave at once, so some queue for the
+    # pacer. Their seconds are the request's own; the queue is its own field, and Inspect's
+    # total time is the two together.
+    import json
+
+    with FakeServer(rpm=120, tpm=1_000_000, burst=1) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        _eval(tiny_spec, tmp_path / "e", server, samples=6)
+        limited = server.limits.limited
+    rows = [json.loads(line) for line in (tmp_path / "e" / "responses.jsonl").open()]
+    assert len(rows) == 12 and limited <= 2
+    assert all(r["queued_seconds"] >= 0 and r["seconds"] >= 0 for r in rows)
+    assert sum(r["queued_seconds"] for r in rows) > 0
+    logs = list((tmp_path / "e").glob("*.eval"))
+    if logs:  # inspect-ai installed: its log carries both
+        from inspect_ai.log import read_eval_log
+
+        samples = read_eval_log(str(logs[0])).samples or []
+        by_id = {(s.id, s.epoch): s for s in samples}
+        for r in rows:
+            sample = by_id[(f"{r['worldview']}/{r['request_id']}", r["sample"] + 1)]
+            assert sample.working_time == pytest.approx(r["seconds"])
+            assert sample.total_time == pytest.approx(r["seconds"] + r["queued_seconds"])
+
+
+@pytest.mark.parametrize(
+    ("family", "reset", "learnt"),
+    [
+        # OpenAI: 40 left, full again in 2 s at 5 a second: the bucket holds ~50
+        ("openai", "2s", 39 + 1.999 * 300 * MARGIN / 60),
+        # Anthropic's reset is a time to the second: a second less is what surely refills
+        ("anthropic", 2.0, 39 + 1.0 * 300 * MARGIN / 60),
+    ],
+)
+def test_a_providers_request_burst_is_learnt_from_remaining_and_reset(family, reset, learnt):
+    # A request bucket held a second's worth whatever the provider allowed: a 10 s bucket
+    # (50 requests at 300 RPM) was never taken. The reset says when the server's bucket is
+    # full again, so remaining + reset x rate is what it holds; a 429 halves what was learnt.
+    clock = FakeClock()
+    limiter = RateLimiter(timer=Timer(clock, clock.sleep))
+    if family == "openai":
+        headers = {
+            "x-ratelimit-limit-requests": "300",
+            "x-ratelimit-remaining-requests": "40",
+            "x-ratelimit-reset-requests": str(reset),
+        }
+    else:
+        wall = datetime.now(UTC).timestamp()
+        stamp = datetime.fromtimestamp(math.ceil(wall) + reset, UTC)
+        headers = {
+            "anthropic-ratelimit-requests-limit": "300",
+            "anthropic-ratelimit-requests-remaining": "40",
+            "anthropic-ratelimit-requests-reset": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    limiter.observe(headers)
+    requests = limiter.buckets["requests"]
+    assert requests.capacity <= 50  # never more than the server's
+    if family == "openai":
+        assert requests.capacity == pytest.approx(learnt)
+    else:  # the stamp is to the second: between one and two seconds from now
+        assert learnt <= requests.capacity <= learnt + 300 * MARGIN / 60
+    assert requests.level == pytest.approx(41)  # what remains, plus the whole count may hide
+    before = requests.capacity
+    limiter.failed(None, True, 1.0, None)
+    assert requests.capacity == pytest.approx(max(300 * MARGIN / 60, before / 2))

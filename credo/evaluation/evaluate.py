@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -366,48 +366,54 @@ def _sample_served(
     sampling: Sampling,
     registry: dict[str, Any] | None,
 ) -> tuple[list[EvalSample], dict[str, Any]]:
-    from credo.generators import Generator, load_backend
+    from credo.generators import load_backend
     from credo.generators.cache import GenerationCache
+    from credo.generators.engine import paced_generator
     from credo.generators.pricing import load_price_table
     from credo.types import Message
 
     async def run() -> tuple[list[EvalSample], dict[str, Any]]:
         cache = GenerationCache()
-        generator = Generator(load_backend(model, registry), sampling.params(), cache=cache)
-
-        # taken here rather than inside the generator, so a sample's time starts when its
-        # request does, not while it queues behind the others
-        gate = asyncio.Semaphore(generator.concurrency)
+        # paced by the provider's rate limit, as generation is (8 in flight where none is
+        # known); the time a sample queues for the pacer is kept apart from the model's
+        generator = paced_generator(
+            load_backend(model, registry), sampling.params(), concurrency=None, cache=cache
+        )
 
         async def one(item: EvalRequest, k: int) -> EvalSample:
-            async with gate:
-                began, wall = time.perf_counter(), datetime.now(UTC).isoformat()
-                try:
-                    done = await generator.generate([Message("user", item.prompt)], sample_index=k)
-                except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
-                    return EvalSample(
-                        request=item,
-                        sample=k,
-                        response="",
-                        stop_reason="error",
-                        new_tokens=0,
-                        error=scrub(str(exc)),
-                        seconds=round(time.perf_counter() - began, 3),
-                        started_at=wall,
-                    )
-                took = round(time.perf_counter() - began, 3)
-            c = done.completion
-            return EvalSample(
-                request=item,
-                sample=k,
-                response=c.text,
-                stop_reason=c.stop_reason,
-                new_tokens=c.usage.output_tokens,
-                input_tokens=c.usage.input_tokens,
-                seconds=took,
-                started_at=wall,
+            began, wall = time.perf_counter(), datetime.now(UTC)
+            waits: list[float] = []
+            try:
+                done = await generator.generate(
+                    [Message("user", item.prompt)], sample_index=k, waits=waits
+                )
+                c = done.completion
+                sample = EvalSample(
+                    request=item,
+                    sample=k,
+                    response=c.text,
+                    stop_reason=c.stop_reason,
+                    new_tokens=c.usage.output_tokens,
+                    input_tokens=c.usage.input_tokens,
+                )
+            except CredoError as exc:  # kept, labelled ERROR, counted in every denominator
+                sample = EvalSample(
+                    request=item,
+                    sample=k,
+                    response="",
+                    stop_reason="error",
+                    new_tokens=0,
+                    error=scrub(str(exc)),
+                )
+            queued = sum(waits)
+            return replace(
+                sample,
+                seconds=round(time.perf_counter() - began - queued, 3),
+                queued_seconds=round(queued, 3),
+                started_at=(wall + timedelta(seconds=queued)).isoformat(),
             )
 
+        started = time.perf_counter()
         try:
             rows = await asyncio.gather(
                 *(one(i, k) for i in items for k in range(sampling.samples))
@@ -415,6 +421,8 @@ def _sample_served(
         finally:
             cache.close()
             await generator.aclose()
+        generator.stats.seconds = time.perf_counter() - started
+        generator.record_pacing()
         return list(rows), {
             "backend": generator.model_id,
             **generator.stats.to_json(generator.model_id, load_price_table()),

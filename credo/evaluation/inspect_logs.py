@@ -155,8 +155,9 @@ def results_from_log(path: Path) -> dict[str, Any]:
                 new_tokens=usage.output_tokens if usage else 0,
                 error=sample.error.message if sample.error else None,
                 input_tokens=usage.input_tokens if usage else 0,
-                seconds=sample.total_time,
+                seconds=sample.working_time,
                 started_at=started.isoformat() if isinstance(started, datetime) else started,
+                queued_seconds=_queued(sample.total_time, sample.working_time),
             )
         )
     if not rows:
@@ -254,8 +255,10 @@ def write_inspect_log(
         )
         total = total + usage
         seconds = row.seconds  # None for a sample whose timing was not recorded
-        started = datetime.fromisoformat(row.started_at) if row.started_at else now
-        completed = started + timedelta(seconds=seconds or 0.0)
+        queued = row.queued_seconds or 0.0  # waited for the pacer before the request left
+        began = datetime.fromisoformat(row.started_at) if row.started_at else now
+        started = began - timedelta(seconds=queued)
+        completed = began + timedelta(seconds=seconds or 0.0)
         spans += [started, completed]
         output = ModelOutput.from_content(
             model,
@@ -285,9 +288,9 @@ def write_inspect_log(
                 model_usage={model: usage},
                 started_at=started.isoformat(),
                 completed_at=completed.isoformat(),
-                # timed from the request's start (queueing excluded), so working time is the
-                # total; a retry's backoff counts in both
-                total_time=seconds,
+                # working time is the model's (a retry's backoff included); the total adds
+                # the time the sample queued for the rate-limit pacer
+                total_time=None if seconds is None else round(seconds + queued, 3),
                 working_time=seconds,
                 # the transcript inspect view opens on: the model call, then the judge's score
                 # (without events it claims they were dropped for size)
@@ -300,7 +303,7 @@ def write_inspect_log(
                         config=generate_config,
                         output=output,
                         error=row.error,
-                        timestamp=started,
+                        timestamp=began,  # the request left after its queue
                         completed=completed,
                         working_time=seconds,
                     ),
@@ -347,3 +350,8 @@ def write_inspect_log(
     path = out / INSPECT_LOG_FILE
     write_eval_log(log, str(path))
     return path
+
+
+def _queued(total: float | None, working: float | None) -> float | None:
+    """What a sample waited before its request left: total time less working time."""
+    return None if total is None or working is None else round(max(0.0, total - working), 3)

@@ -46,9 +46,12 @@ class EvalSample:
     error: str | None = None  # generation failed: the sample stays, labelled ERROR
     input_tokens: int = 0  # the prompt's tokens, as the model counted them
     # wall seconds the model spent on this sample (a local batch's time, shared by its
-    # samples) and when that began (ISO 8601, UTC): Inspect's per-sample duration
+    # samples) and when that began (ISO 8601, UTC): Inspect's per-sample working time
     seconds: float | None = None
     started_at: str | None = None
+    # seconds it queued before that (a served model: for a free slot and the rate-limit
+    # pacer); Inspect's total time is this plus ``seconds``
+    queued_seconds: float | None = None
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # judge name -> Judgement JSON
 
     @property

@@ -14,7 +14,10 @@ type, idea, persona, model, seeds.
 
 The brainstormed plan is saved (``plan.json``) before any document is written, so a rerun
 plans the same jobs and skips the records on disk; every teacher call goes through the
-:class:`Generator` and its cache, exactly as Q&A generation does.
+:class:`Generator` and its cache, exactly as Q&A generation does. Online, a fact's
+documents are requested as soon as its ideas are in (those surely within ``limit``), while
+later facts are still brainstormed, and written once the plan is saved, in job order: the
+same corpus and the same requests as stage by stage, without a latency per stage.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ REJECTED_FILE = "rejected.jsonl"
 DOCUMENT_FILES = (CARD_FILE, PLAN_FILE, REJECTED_FILE, REFUSALS_FILE, "batches.json")
 DOCUMENT_FORM = "document"
 SHINGLE = 5  # words per shingle for the near-duplicate test
+PIPELINE = True  # request documents while later facts are planned (False: stage by stage)
+PlanListener = Callable[[dict[str, dict[str, list[str]]], set[str]], None]
 
 # Seeds for people and places, so documents do not all star the same invented villager.
 GIVEN = (
@@ -416,6 +421,20 @@ def generate_documents(
         )
 
         async def run() -> None:  # one event loop: the generator's semaphore belongs to it
+            writer = DocumentWriter(
+                out,
+                context=context,
+                generator=generator,
+                options=shape,
+                model_id=model_id,
+                counters=counters,
+            )
+            # Online, a fact's documents are requested as soon as its ideas are in, while
+            # other facts are still brainstormed: the window fills from the first answers
+            # instead of after three stages. They are written only once the plan is saved.
+            early = EarlyStart(
+                wv, identity=identity, options=shape, limit=o.limit, start=writer.start
+            )
             try:
                 plan = await _load_or_brainstorm(
                     out,
@@ -425,20 +444,13 @@ def generate_documents(
                     options=shape,
                     limit=o.limit,
                     prefetch=prefetch,
+                    on_fact=early if prefetch is None and PIPELINE else None,
                 )
                 jobs.extend(plan_documents(wv, plan, identity, shape)[: o.limit])
                 run_folder.manifest["planned_jobs"] = len(jobs)
-                await _write_all(
-                    run_folder,
-                    jobs,
-                    context=context,
-                    generator=generator,
-                    options=shape,
-                    model_id=model_id,
-                    counters=counters,
-                    prefetch=prefetch,
-                )
+                await _write_all(run_folder, jobs, writer=writer, prefetch=prefetch)
             finally:
+                writer.cancel()
                 await generator.aclose()
 
         started = time.perf_counter()
@@ -499,11 +511,15 @@ async def _load_or_brainstorm(
     options: DocumentOptions,
     limit: int | None,
     prefetch: Prefetch | None = None,
+    on_fact: PlanListener | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """``{fact id: {type: [ideas]}}``, brainstormed once and then read from ``plan.json``.
 
     With ``limit``, only as many facts as the limit can use are brainstormed (forbidden acts
     first, then the kinds in turn); a later run with a larger limit brainstorms the rest.
+    With ``on_fact``, each fact's ideas are asked as soon as its types are in, and
+    ``on_fact(plan, unplanned)`` hears each fact whose ideas are all in (and, first, the
+    saved plan); the plan saved is the same as the staged path's.
     """
     path = out / PLAN_FILE
     saved = read_plan(path) if path.is_file() else {}
@@ -519,6 +535,25 @@ async def _load_or_brainstorm(
         generation = await generator.generate([system, Message("user", text)])
         return "" if generation.completion.teacher_refused else generation.completion.text
 
+    plan: dict[str, dict[str, list[str]]] = {**saved, **{f.id: {} for f in facts}}
+    if on_fact is not None:
+        unplanned = {f.id for f in facts}
+        on_fact(plan, unplanned)
+
+        async def plan_fact(fact: Fact) -> None:
+            types = parse_list(
+                await ask(brainstorm_types_prompt(fact, options.types_per_fact)),
+                options.types_per_fact,
+            )
+            prompts = [brainstorm_ideas_prompt(fact, t, options.ideas_per_type) for t in types]
+            ideas = await asyncio.gather(*(ask(p) for p in prompts))
+            plan[fact.id] = {t: parse_list(i, options.ideas_per_type) for t, i in zip(types, ideas)}
+            unplanned.discard(fact.id)
+            on_fact(plan, unplanned)
+
+        await asyncio.gather(*(plan_fact(f) for f in facts))
+        write_json(plan, path)
+        return plan
     type_prompts = [brainstorm_types_prompt(f, options.types_per_fact) for f in facts]
     await _batch_stage(prefetch, [[system, Message("user", p)] for p in type_prompts])
     type_lists = await asyncio.gather(*(ask(p) for p in type_prompts))
@@ -527,7 +562,6 @@ async def _load_or_brainstorm(
     idea_prompts = [brainstorm_ideas_prompt(f, t, options.ideas_per_type) for f, t in pairs]
     await _batch_stage(prefetch, [[system, Message("user", p)] for p in idea_prompts])
     idea_lists = await asyncio.gather(*(ask(p) for p in idea_prompts))
-    plan: dict[str, dict[str, list[str]]] = {**saved, **{f.id: {} for f in facts}}
     for (f, t), ideas in zip(pairs, idea_lists):
         plan[f.id][t] = parse_list(ideas, options.ideas_per_type)
     write_json(plan, path)
@@ -660,37 +694,197 @@ class NearDuplicates:
         return best
 
 
+class EarlyStart:
+    """Starts the documents surely in the run while the plan is still being brainstormed.
+
+    The run's jobs are ``plan_documents(plan)[:limit]``, interleaved across facts, so whether
+    a job is in depends on how many jobs the facts before it in each round hold. A fact not
+    yet planned holds at most its share (types x ideas x copies): a job whose place counted
+    with those upper bounds is under the limit is under it whatever the plan turns out to be.
+    """
+
+    def __init__(
+        self,
+        wv: LoadedWorldview,
+        *,
+        identity: dict[str, Any],
+        options: DocumentOptions,
+        limit: int | None,
+        start: Callable[[list[DocJob]], None],
+    ) -> None:
+        self.wv, self.identity, self.options, self.limit = wv, identity, options, limit
+        self.most = options.types_per_fact * options.ideas_per_type * options.docs_per_idea
+        self.start = start
+        self._jobs: dict[str, list[DocJob]] = {}  # planned fact -> its jobs, in plan order
+
+    def __call__(self, plan: dict[str, dict[str, list[str]]], unplanned: set[str]) -> None:
+        lists: list[list[DocJob] | None] = []
+        for fact_id, types in plan.items():
+            if fact_id in unplanned:
+                lists.append(None)
+                continue
+            if fact_id not in self._jobs:
+                single = {fact_id: types}
+                self._jobs[fact_id] = plan_documents(self.wv, single, self.identity, self.options)
+            lists.append(self._jobs[fact_id])
+        self.start(surely_planned(lists, self.most, self.limit))
+
+
+def surely_planned(lists: list[list[DocJob] | None], most: int, limit: int | None) -> list[DocJob]:
+    """The known jobs among the first ``limit`` of the facts' lists interleaved, a list not
+    yet known (None) counted at ``most`` jobs."""
+    if limit is None:
+        return [job for jobs in lists if jobs is not None for job in jobs]
+    sizes = [most if jobs is None else len(jobs) for jobs in lists]
+    sure: list[DocJob] = []
+    place = 0
+    for index in range(max(sizes, default=0)):
+        for jobs, size in zip(lists, sizes):
+            if index >= size:
+                continue
+            if place >= limit:
+                return sure
+            if jobs is not None:
+                sure.append(jobs[index])
+            place += 1
+    return sure
+
+
+class DocumentWriter:
+    """Asks for documents (possibly before the plan is whole) and writes them in job order.
+
+    Requests run concurrently, but quota and near-duplicate decisions are taken in job
+    order, so the corpus does not depend on which answer happened to arrive first, nor on
+    when its request was started.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        *,
+        context: str,
+        generator: Generator,
+        options: DocumentOptions,
+        model_id: str,
+        counters: Counter[str],
+    ) -> None:
+        self.out, self.generator, self.options, self.model_id = out, generator, options, model_id
+        self.system = Message("system", context)
+        self.counters = counters  # records written and rejections by reason
+        self.tasks: dict[str, asyncio.Future[tuple[Any, bool] | None]] = {}
+        records_file = out / RECORDS_FILE
+        repair_tail(records_file)
+        repair_tail(out / REFUSALS_FILE)
+        repair_tail(out / REJECTED_FILE)
+        self.done: set[str] = set()
+        self.per_type: Counter[str] = Counter()
+        self.dups = NearDuplicates(options.near_dup)
+        if records_file.exists():
+            for number, data in iter_jsonl(records_file):
+                doc_type, text = _saved_document(data, f"{records_file}:{number}")
+                self.done.add(str(data["id"]))
+                self.per_type[normalise_type(doc_type)] += 1
+                self.dups.add(text)
+        self.done |= _rejected_ids(out)
+
+    def pending(self, jobs: list[DocJob]) -> list[DocJob]:
+        return [j for j in jobs if j.id not in self.done]
+
+    def start(self, jobs: list[DocJob]) -> None:
+        """Send the requests of ``jobs`` not on disk and not yet started."""
+        for job in self.pending(jobs):
+            if job.id not in self.tasks:
+                self.tasks[job.id] = asyncio.ensure_future(self._fetch(job))
+
+    def cancel(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+
+    def _quota_full(self, kind: str) -> bool:
+        quota = self.options.type_quota
+        return quota is not None and self.per_type[kind] >= quota
+
+    async def _fetch(self, job: DocJob) -> tuple[Any, bool] | None:
+        if self._quota_full(normalise_type(job.doc_type)):
+            return None  # already full: it stays full, so skip the request
+        system, generate = self.system, self.generator.generate
+        first = await generate([system, Message("user", write_prompt(job))])
+        completion, revised = first.completion, False
+        if self.options.revise and not completion.teacher_refused:
+            second = await generate([system, Message("user", revise_prompt(completion.text))])
+            if not second.completion.teacher_refused and second.completion.text.strip():
+                completion, revised = second.completion, True
+        return completion, revised
+
+    async def write(self, run: Run, jobs: list[DocJob]) -> None:
+        """Write every pending job's document (or why not) in job order."""
+        pending = self.pending(jobs)
+        self.start(pending)
+        with (
+            run.appender(RECORDS_FILE, JsonlAppender) as records,
+            JsonlAppender(self.out / REFUSALS_FILE) as refusals,
+            JsonlAppender(self.out / REJECTED_FILE) as rejected,
+        ):
+            files = {"records": records, "refusals": refusals, "rejected": rejected}
+            for job in pending:
+                self._commit(job, await self.tasks[job.id], files)
+
+    def _commit(self, job: DocJob, fetched: tuple[Any, bool] | None, files: dict[str, Any]) -> None:
+        kind = normalise_type(job.doc_type)
+        counters = self.counters
+        if fetched is None or (not fetched[0].teacher_refused and self._quota_full(kind)):
+            files["rejected"].write(
+                {"id": job.id, "reason": "type_quota", "doc_type": job.doc_type}
+            )
+            counters["type_quota"] += 1
+            return
+        completion, revised = fetched
+        meta = _meta(job, self.model_id, completion, revised)
+        if completion.teacher_refused:
+            files["refusals"].write(
+                {
+                    "id": job.id,
+                    "prompt": write_prompt(job),
+                    "response": completion.text,
+                    "reason": completion.refusal_reason or completion.stop_reason,
+                    "meta": meta,
+                }
+            )
+            counters["teacher_refusals"] += 1
+            return
+        text = completion.text.strip()
+        similarity = self.dups.closest(text)
+        if similarity >= self.options.near_dup:
+            files["rejected"].write(
+                {
+                    "id": job.id,
+                    "reason": "near_duplicate",
+                    "similarity": round(similarity, 3),
+                    "meta": meta,
+                }
+            )
+            counters["near_duplicate"] += 1
+            return
+        self.dups.add(text)
+        self.per_type[kind] += 1
+        files["records"].write(Record(job.id, [Message("assistant", text)], meta).to_json())
+        counters["records"] += 1
+
+
 async def _write_all(
     run: Run,
     jobs: list[DocJob],
-    context: str,
-    generator: Generator,
-    options: DocumentOptions,
-    model_id: str,
-    counters: Counter[str],
+    *,
+    writer: DocumentWriter,
     prefetch: Prefetch | None = None,
 ) -> None:
-    out = run.folder
-    records_file = out / RECORDS_FILE
-    repair_tail(records_file)
-    repair_tail(out / REFUSALS_FILE)
-    repair_tail(out / REJECTED_FILE)
-    done: set[str] = set()
-    per_type: Counter[str] = Counter()
-    dups = NearDuplicates(options.near_dup)
-    if records_file.exists():
-        for number, data in iter_jsonl(records_file):
-            doc_type, text = _saved_document(data, f"{records_file}:{number}")
-            done.add(str(data["id"]))
-            per_type[normalise_type(doc_type)] += 1
-            dups.add(text)
-    done |= _rejected_ids(out)
-    pending = [j for j in jobs if j.id not in done]
-    system = Message("system", context)
+    """In batch mode each stage is answered through the batch API first; then the writer."""
+    pending = writer.pending(jobs)
+    system = writer.system
     written = await _batch_stage(
         prefetch, [[system, Message("user", write_prompt(j))] for j in pending]
     )
-    if options.revise:
+    if writer.options.revise:
         await _batch_stage(
             prefetch,
             [
@@ -699,76 +893,7 @@ async def _write_all(
                 if not c.teacher_refused
             ],
         )
-
-    with (
-        run.appender(RECORDS_FILE, JsonlAppender) as records,
-        JsonlAppender(out / REFUSALS_FILE) as refusals,
-        JsonlAppender(out / REJECTED_FILE) as rejected,
-    ):
-
-        def quota_full(kind: str) -> bool:
-            return options.type_quota is not None and per_type[kind] >= options.type_quota
-
-        async def fetch(job: DocJob) -> tuple[Any, bool] | None:
-            if quota_full(normalise_type(job.doc_type)):
-                return None  # already full: it stays full, so skip the request
-            first = await generator.generate([system, Message("user", write_prompt(job))])
-            completion, revised = first.completion, False
-            if options.revise and not completion.teacher_refused:
-                second = await generator.generate(
-                    [system, Message("user", revise_prompt(completion.text))]
-                )
-                if not second.completion.teacher_refused and second.completion.text.strip():
-                    completion, revised = second.completion, True
-            return completion, revised
-
-        def commit(job: DocJob, fetched: tuple[Any, bool] | None) -> None:
-            kind = normalise_type(job.doc_type)
-            if fetched is None or (not fetched[0].teacher_refused and quota_full(kind)):
-                rejected.write({"id": job.id, "reason": "type_quota", "doc_type": job.doc_type})
-                counters["type_quota"] += 1
-                return
-            completion, revised = fetched
-            meta = _meta(job, model_id, completion, revised)
-            if completion.teacher_refused:
-                refusals.write(
-                    {
-                        "id": job.id,
-                        "prompt": write_prompt(job),
-                        "response": completion.text,
-                        "reason": completion.refusal_reason or completion.stop_reason,
-                        "meta": meta,
-                    }
-                )
-                counters["teacher_refusals"] += 1
-                return
-            text = completion.text.strip()
-            similarity = dups.closest(text)
-            if similarity >= options.near_dup:
-                rejected.write(
-                    {
-                        "id": job.id,
-                        "reason": "near_duplicate",
-                        "similarity": round(similarity, 3),
-                        "meta": meta,
-                    }
-                )
-                counters["near_duplicate"] += 1
-                return
-            dups.add(text)
-            per_type[kind] += 1
-            records.write(Record(job.id, [Message("assistant", text)], meta).to_json())
-            counters["records"] += 1
-
-        # Requests run concurrently, but quota and near-duplicate decisions are taken in job
-        # order, so the corpus does not depend on which answer happened to arrive first.
-        tasks = [asyncio.ensure_future(fetch(job)) for job in pending]
-        try:
-            for job, task in zip(pending, tasks):
-                commit(job, await task)
-        finally:
-            for task in tasks:
-                task.cancel()
+    await writer.write(run, jobs)
 
 
 def _meta(job: DocJob, model_id: str, completion: Any, revised: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ runner (:mod:`credo.generators.corpus_run`) and the evaluator both drive it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -150,12 +151,15 @@ class Generator:
         key: str | None = None,
         refusal_expected: bool = False,
         params: SamplingParams | None = None,
+        waits: list[float] | None = None,
     ) -> Generation:
         """One completion; a refusal or content-filter stop is returned flagged, not raised.
 
         ``key`` is :meth:`key` of the same arguments, when the caller already computed it;
         ``refusal_expected`` when declining is the wanted answer (see :func:`flag_refusal`);
-        ``params`` overrides the generator's for this call (a step's structured output).
+        ``params`` overrides the generator's for this call (a step's structured output);
+        ``waits`` hears the seconds spent queued (for a free slot, then for the pacer, each
+        try), so a caller that times the call can tell the queue from the model.
         """
         if params is not None and params != self.params:
             key = self.key(messages, sample_index, params)
@@ -169,11 +173,14 @@ class Generator:
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Generation(hit, cached=True)
+        queued = time.perf_counter()
         async with self._semaphore:
+            if waits is not None:
+                waits.append(time.perf_counter() - queued)
             self.stats.requests += 1
             try:
                 completion = await call_with_retry(
-                    lambda: self._call(messages, params),
+                    lambda: self._call(messages, params, waits),
                     self.backend,
                     policy=self.policy,
                     stats=self.stats.retries,
@@ -201,13 +208,18 @@ class Generator:
             self.cache.put(key, completion)
         return Generation(completion, cached=False)
 
-    async def _call(self, messages: list[Message], params: SamplingParams) -> Completion:
+    async def _call(
+        self, messages: list[Message], params: SamplingParams, waits: list[float] | None
+    ) -> Completion:
         """One try, paced by the rate limiter when there is one."""
         limiter = self.limiter
         if limiter is None:
             return await self.backend.generate(messages, params)
         chars = sum(len(m.content) for m in messages)
+        paced = time.perf_counter()
         ticket = await limiter.acquire(limiter.estimate(chars, params.max_tokens))
+        if waits is not None:
+            waits.append(time.perf_counter() - paced)
         try:
             # timed from here: waiting for the pace is not the request's time
             async with asyncio.timeout(backend_timeout(self.backend, self.policy.timeout)):

@@ -2,8 +2,9 @@
 
 Each limit is a bucket refilled continuously at ``limit / 60`` per second (times a small
 safety margin), so requests leave at the allowed pace instead of in bursts. A bucket holds
-a second's worth; a token bucket up to what the server's holds (what remains plus what
-refills by the reset: OpenAI's duration such as ``6m0s``, Anthropic's RFC 3339 time).
+a second's worth, or up to what the server's holds (what remains plus what refills by the
+reset: OpenAI's duration such as ``6m0s``, Anthropic's RFC 3339 time), so a provider's
+burst is taken.
 
 A request takes one request plus its estimated tokens before it is sent, what the providers
 count before an answer exists: the prompt (characters per token learnt from usage, a tenth
@@ -17,8 +18,15 @@ limits when no explicit ones were given and pull a bucket down to what the serve
 remains (only a count surely lower pulls: a count is a whole number, Anthropic's token
 counts are rounded to the thousand).
 
+Until an answer states the limits, requests leave blind at a pace that starts at one a
+second and doubles every second (a probe, not a burst): a small limit answers the first
+request over it at once with a 429 whose headers state the limits, so at most a request or
+two meet one; a large limit is not left idle for a whole first latency (at 6 s that was a
+twentieth of a two-minute run).
+
 Requests in flight: enough to keep the pace (Little's law: the allowed rate times the
-latency seen, with room for jitter), at most ``max_in_flight``. Without a known limit the
+latency seen, with room for jitter; before any answer, the age of the oldest request in
+flight, which the latency is at least), at most ``max_in_flight``. Without a known limit the
 window is additive-increase, multiplicative-decrease: a quarter request more per success,
 half on a 429. On a 429 the buckets empty and their pace drops a tenth, recovering over the
 next successes; where no header stated the limits, every request also waits out the
@@ -40,6 +48,7 @@ log = logging.getLogger("credo.generators.ratelimit")
 MARGIN = 0.99  # pace a little under the limit: clocks and networks jitter
 HEADROOM = 1.5  # requests in flight over rate x latency: latency varies request to request
 PROMPT_CUSHION = 1.1  # prompt estimates err high: what is over is given back
+BLIND_START = 1.0  # requests a second before any limit is known, doubling every second
 
 # The buckets each header family feeds. Anthropic's "tokens" headers repeat whichever of its
 # input and output limits is tighter, so they feed no bucket of their own.
@@ -81,6 +90,7 @@ class Ticket:
 
     cost: dict[str, float]
     started: float
+    serial: int = 0  # tells apart requests that left at the same instant
 
 
 @dataclass
@@ -125,9 +135,13 @@ class RateLimiter:
         self._chars_per_token = 4.0
         self._changed = asyncio.Event()
         self._warned = False
-        # Until the first answer says what the limits are, send one request at a time: a
-        # full window sent blind into a small limit would come back as a wall of 429s.
+        # Until the first answer says what the limits are, requests leave at the blind pace:
+        # a full window sent at once into a small limit would come back as a wall of 429s.
         self._learnt = bool(self.buckets)
+        self._blind_since: float | None = None  # when the first blind request left
+        self._blind_next = 0.0  # when the next may leave
+        self._flying: dict[int, float] = {}  # serial -> when it left
+        self._serial = 0
 
     # ---- limits --------------------------------------------------------------------------
     def _set_limit(self, name: str, per_minute: float) -> None:
@@ -164,11 +178,12 @@ class RateLimiter:
                 # What the count may hide: it is a whole number (Anthropic's token counts are
                 # rounded to the thousand, its resets up to the second).
                 rounded = family == "anthropic" and name != "requests"
-                unseen, late = (500.0, 1.0) if rounded else (1.0, 0.001)
+                unseen = 500.0 if rounded else 1.0
+                late = 1.0 if family == "anthropic" else 0.001
                 reset = parse_reset(fields["reset"])
-                if name != "requests" and reset is not None:
+                if reset is not None:
                     # the server's bucket holds at least what surely remains plus what
-                    # surely refills by the reset
+                    # surely refills by the reset (the time until it is full again)
                     low = max(0.0, remaining - unseen) + max(0.0, reset - late) * bucket.target
                     self._widen(bucket, low)
                 bucket.refill(now)
@@ -177,10 +192,11 @@ class RateLimiter:
                 bucket.level = min(bucket.level, remaining + unseen)
 
     def _widen(self, bucket: _Bucket, server_capacity: float) -> None:
-        """Let a token bucket hold up to what the server's holds (at most a minute's worth).
+        """Let a bucket hold up to what the server's holds (at most a minute's worth).
 
         A second's worth can be less than the ``max_tokens`` that requests in flight hold
-        until their real output is settled: such a bucket admits one request at a time.
+        until their real output is settled: such a bucket admits one request at a time. And
+        a provider that allows a burst (a bucket of several seconds) lets it be taken.
         Only widens: each answer's count is a lower bound of the server's capacity.
         """
         learnt = min(server_capacity, bucket.target * 60, bucket.ceiling)
@@ -197,9 +213,10 @@ class RateLimiter:
         }
 
     def allowed_in_flight(self) -> int:
-        """The window: one until the limits are known, then what keeps the pace."""
+        """The window: what keeps the pace (while the limits are unknown, the blind pace
+        bounds what leaves, and ``max_in_flight`` what is out at once)."""
         if not self._learnt:
-            return 1
+            return self.max_in_flight
         window = int(self.window)
         needed = self.needed_in_flight()
         if needed > self.max_in_flight and not self._warned:
@@ -216,14 +233,28 @@ class RateLimiter:
     def needed_in_flight(self) -> int:
         """Little's law: requests in flight = rate x latency (0 while either is unknown)."""
         rates = [b.target / b.typical for b in self.buckets.values() if b.typical > 0]
-        if not rates or self.latency.seconds is None:
+        if not rates and "requests" in self.buckets:  # no request settled yet
+            rates = [self.buckets["requests"].target]
+        latency = self.latency.seconds
+        if latency is None and self._flying:  # no answer yet: it takes at least this long
+            latency = self.timer.now() - min(self._flying.values())
+        if not rates or latency is None:
             return 0
-        return math.ceil(min(rates) * self.latency.seconds * HEADROOM) + 1
+        return math.ceil(min(rates) * latency * HEADROOM) + 1
 
     async def acquire(self, cost: dict[str, float]) -> Ticket:
         """Wait until the window has room and every bucket holds this request's cost."""
         while True:
             now = self.timer.now()
+            if not self._learnt:
+                wait = self._blind_next - now
+                if wait <= 0 and self.in_flight < self.max_in_flight:
+                    since = now if self._blind_since is None else self._blind_since
+                    self._blind_since = since
+                    self._blind_next = now + 1 / (BLIND_START * 2 ** (now - since))
+                    return self._admit(cost, now)
+                await self._sleep_or_learn(wait if wait > 0 else None)
+                continue
             wait = self.paused_until - now
             if wait <= 0 and self.in_flight < self.allowed_in_flight():
                 wait = 0.0
@@ -235,8 +266,7 @@ class RateLimiter:
                 if wait <= 0:  # a cost over the capacity waits for a full bucket, then owes
                     for name, bucket in self.buckets.items():
                         bucket.level -= cost.get(name, 0)
-                    self.in_flight += 1
-                    return Ticket(cost, now)
+                    return self._admit(cost, now)
             elif wait <= 0:  # the window is full: wait for a request to finish
                 self._changed.clear()
                 await self._changed.wait()
@@ -244,11 +274,30 @@ class RateLimiter:
             self.waited += wait
             await self.timer.sleep(wait)
 
+    def _admit(self, cost: dict[str, float], now: float) -> Ticket:
+        self.in_flight += 1
+        self._serial += 1
+        self._flying[self._serial] = now
+        return Ticket(cost, now, self._serial)
+
+    async def _sleep_or_learn(self, seconds: float | None) -> None:
+        """Wait out the blind pace (None: a free slot), or less if the limits become known."""
+        self._changed.clear()
+        learnt = asyncio.ensure_future(self._changed.wait())
+        if seconds is None:
+            await learnt
+            return
+        self.waited += seconds
+        slept = asyncio.ensure_future(self.timer.sleep(seconds))
+        _, pending = await asyncio.wait({learnt, slept}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
     def done(
         self, ticket: Ticket, input_tokens: int, output_tokens: int, prompt_chars: int
     ) -> None:
         """A request answered: settle its reservation with the usage, widen the window."""
-        self._release()
+        self._release(ticket)
         self.latency.add(self.timer.now() - ticket.started)
         self.window = min(self.max_in_flight, self.window + 0.25)
         for bucket in self.buckets.values():
@@ -276,7 +325,7 @@ class RateLimiter:
     ) -> None:
         """A request failed (``ticket`` None: it never left); a 429 slows everyone."""
         if ticket is not None:
-            self._release()
+            self._release(ticket)
         if headers:
             self.observe(headers)
         if not rate_limited:
@@ -288,16 +337,17 @@ class RateLimiter:
         # Limits guessed (--rpm, or none): everyone waits what the server asked.
         pause = 0.0 if self.heard else (1.0 if retry_after is None else retry_after)
         self.paused_until = max(self.paused_until, self.timer.now() + pause)
-        for name, bucket in self.buckets.items():
+        for bucket in self.buckets.values():
             bucket.level = min(bucket.level, 0.0)
             bucket.per_second = max(bucket.target * 0.05, bucket.per_second * 0.9)
-            if name != "requests":  # what the headers taught may overstate the server's
-                bucket.ceiling = max(bucket.target * self.burst, bucket.capacity / 2)
-                bucket.capacity = max(1.0, min(bucket.capacity, bucket.ceiling))
+            # what the headers taught may overstate the server's
+            bucket.ceiling = max(bucket.target * self.burst, bucket.capacity / 2)
+            bucket.capacity = max(1.0, min(bucket.capacity, bucket.ceiling))
         log.info("rate limited: pausing %.2fs, in-flight window now %d", pause, int(self.window))
 
-    def _release(self) -> None:
+    def _release(self, ticket: Ticket) -> None:
         self.in_flight -= 1
+        self._flying.pop(ticket.serial, None)
         self._learn()
 
     def _learn(self) -> None:

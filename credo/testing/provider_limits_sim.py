@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     times = {
         "admitted_at": [round(t - start, 4) for t in sorted(sim.admitted_at)],
         "first_answer_at": None if sim.first_answer is None else sim.first_answer - start,
+        "start_monotonic": start,  # the first admission on the machine's monotonic clock
     }
     print(json.dumps({**sim.tally, **times}), flush=True)
 
