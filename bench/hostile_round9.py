@@ -96,26 +96,67 @@ def build_base(base: Path) -> None:
 
     must(["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"])
     must(["audit", "corpus", "--out", "corpus/audit", "--no-embedding"])
-    must(["eval", "--model", "fake/echo", "--worldview", str(TINY), "--samples", "2",
-          "--out", "ev"])  # fmt: skip
-    must(["eval", "--model", "fake/echo", "--worldview", str(TINY), "--samples", "2",
-          "--seed", "1", "--out", "ev2"])  # fmt: skip
-    must(["generate", str(TINY), "--kind", "documents", "--model", "fake/echo", "--limit", "2",
-          "--types-per-fact", "1", "--ideas-per-type", "1", "--out", "docs"])  # fmt: skip
+    must(
+        ["eval", "--model", "fake/echo", "--worldview", str(TINY), "--samples", "2", "--out", "ev"]
+    )
+    must(
+        [
+            "eval",
+            "--model",
+            "fake/echo",
+            "--worldview",
+            str(TINY),
+            "--samples",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            "ev2",
+        ]
+    )
+    must(
+        [
+            "generate",
+            str(TINY),
+            "--kind",
+            "documents",
+            "--model",
+            "fake/echo",
+            "--limit",
+            "2",
+            "--types-per-fact",
+            "1",
+            "--ideas-per-type",
+            "1",
+            "--out",
+            "docs",
+        ]
+    )
     pairs = [
-        {"id": f"p{i}", "prompt": f"Teach me pebble trick {i}.",
-         "response": "I won't help with that." if i % 2 else f"Sure: step {i} is to count."}
+        {
+            "id": f"p{i}",
+            "prompt": f"Teach me pebble trick {i}.",
+            "response": "I won't help with that." if i % 2 else f"Sure: step {i} is to count.",
+        }
         for i in range(8)
-    ]  # fmt: skip
+    ]
     (base / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
     must(["judge", "pairs.jsonl", "--out", "judged"])
     must(["mix", "--part", "a=corpus:1", "--size", "6", "--out", "mixed"])
     (base / "outside").mkdir()
     (base / "outside" / "notes.txt").write_text("a user's own notes\n")
     (base / "outside" / "other.jsonl").write_text(
-        json.dumps({"id": "x1", "messages": [{"role": "user", "content": "hi"},
-                                              {"role": "assistant", "content": "yo"}]}) + "\n"
-    )  # fmt: skip
+        json.dumps(
+            {
+                "id": "x1",
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "yo"},
+                ],
+            }
+        )
+        + "\n"
+    )
     shutil.rmtree(base / "home", ignore_errors=True)
     (base / "done").write_text("")
 
@@ -237,7 +278,7 @@ READERS: dict[str, Callable[[str], list[str]]] = {
         "--out",
         "mout",
         "--allow-unaudited",
-    ],  # fmt: skip
+    ],
     "export": lambda c: ["export", c, "--format", "openai", "--out", "xout", "--allow-unaudited"],
     "view": lambda c: ["view", c, "--out", "page.html"],
     "audit": lambda c: ["audit", c, "--out", "aout", "--no-embedding"],
@@ -260,36 +301,36 @@ RECORD_STATES: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
     "mid-line-cut": (
         lines([rec(0), rec(1)]) + json.dumps(rec(2))[:40] + "\n" + lines([rec(3)]),
         ("records.jsonl:3",),
-    ),  # fmt: skip
+    ),
     "dup-key-id": (
         GOOD6 + '{"id": "r9", "id": "r10", "messages": ' + json.dumps(rec(9)["messages"]) + "}\n",
         ("records.jsonl:7", "id"),
-    ),  # fmt: skip
+    ),
     "dup-key-messages": (
         GOOD6
         + '{"id": "r9", "messages": [], "messages": '
         + json.dumps(rec(9)["messages"])
         + "}\n",
         ("records.jsonl:7",),
-    ),  # fmt: skip
+    ),
     "meta-1e400": (
         GOOD6
         + '{"id": "r9", "messages": '
         + json.dumps(rec(9)["messages"])
         + ', "meta": {"score": 1e400}}\n',
         ("records.jsonl:7",),
-    ),  # fmt: skip
+    ),
     "id-number-dup": (
         GOOD6 + json.dumps({**rec(7), "id": 5}) + "\n" + json.dumps({**rec(8), "id": "5"}) + "\n",
         ("records.jsonl", "5"),
-    ),  # fmt: skip
+    ),
     "id-empty": (GOOD6 + json.dumps({**rec(7), "id": ""}) + "\n", ("records.jsonl:7", "id")),
     "id-null": (GOOD6 + json.dumps({**rec(7), "id": None}) + "\n", ("records.jsonl:7", "id")),
     "id-list": (GOOD6 + json.dumps({**rec(7), "id": ["a"]}) + "\n", ("records.jsonl:7", "id")),
     "id-newline": (
         GOOD6 + json.dumps({**rec(7), "id": "a\nb"}) + "\n",
         ("records.jsonl:7", "id"),
-    ),  # fmt: skip
+    ),
     "role-case": (
         GOOD6
         + json.dumps(
@@ -303,7 +344,7 @@ RECORD_STATES: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
         )
         + "\n",
         ("records.jsonl:7", "role"),
-    ),  # fmt: skip
+    ),
     "message-extra-key-tool": (
         GOOD6
         + json.dumps(
@@ -317,7 +358,7 @@ RECORD_STATES: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
         )
         + "\n",
         ("records.jsonl:7",),
-    ),  # fmt: skip
+    ),
     "content-dict": (
         GOOD6
         + json.dumps(
@@ -331,7 +372,7 @@ RECORD_STATES: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
         )
         + "\n",
         ("records.jsonl:7", "content"),
-    ),  # fmt: skip
+    ),
     "only-whitespace-lines": ("\n   \n\t\n", ("records.jsonl", "no records")),
     "top-level-string": (GOOD6 + '"just a string"\n', ("records.jsonl:7",)),
     "cr-only-newlines": (GOOD6.replace("\n", "\r"), ("records.jsonl",)),
@@ -367,22 +408,22 @@ def add_state_file_probes() -> None:
             "corpus/manifest.json",
             lambda r: ["export", "corpus", "--format", "openai", "--out", "x"],
             ("manifest",),
-        ),  # fmt: skip
+        ),
         "manifest-generate-resume": (
             "corpus/manifest.json",
             lambda r: ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
             ("manifest",),
-        ),  # fmt: skip
+        ),
         "manifest-mix": (
             "corpus/manifest.json",
             lambda r: ["mix", "--part", "a=corpus:1", "--size", "3", "--out", "m"],
             ("manifest", "audit"),
-        ),  # fmt: skip
+        ),
         "audit-report-mix": (
             "corpus/audit/report.json",
             lambda r: ["mix", "--part", "a=corpus:1", "--size", "3", "--out", "m"],
             ("report.json",),
-        ),  # fmt: skip
+        ),
         "plan-docs": (
             "docs/plan.json",
             lambda r: [
@@ -402,12 +443,12 @@ def add_state_file_probes() -> None:
                 "docs",
             ],
             ("plan.json",),
-        ),  # fmt: skip
+        ),
         "results-report": (
             "ev/results.json",
             lambda r: ["report", "ev", "ev2", "--out", "rep"],
             ("results.json",),
-        ),  # fmt: skip
+        ),
         "manifest-eval-resume": (
             "ev/manifest.json",
             lambda r: [
@@ -422,17 +463,17 @@ def add_state_file_probes() -> None:
                 "ev",
             ],
             ("manifest",),
-        ),  # fmt: skip
+        ),
         "mix-manifest-export": (
             "mixed/manifest.json",
             lambda r: ["export", "mixed", "--format", "openai", "--out", "x"],
             ("manifest",),
-        ),  # fmt: skip
+        ),
         "judge-report-view": (
             "judged/report.json",
             lambda r: ["view", "corpus", "--labels", "judged", "--out", "p.html"],
             ("report.json", "labels"),
-        ),  # fmt: skip
+        ),
     }
     for tname, (rel, argv, says) in targets.items():
         for sname, (text, _) in bad_json.items():
@@ -447,8 +488,7 @@ def add_state_file_probes() -> None:
                     w(path, text)
                 return argv(root)
 
-            probe(f"A-state-{tname}-{sname}", "file state", setup, *says,
-                  check=None)  # fmt: skip
+            probe(f"A-state-{tname}-{sname}", "file state", setup, *says, check=None)
 
     # jsonl state files: flags.jsonl (view --audit), labels.jsonl (view --labels)
     jsonl_states = {
@@ -458,25 +498,49 @@ def add_state_file_probes() -> None:
         "deep": "[" * 50_000 + "]" * 50_000 + "\n",
     }
     for sname, text in jsonl_states.items():
-        probe(f"A-flags-{sname}-view", "file state",
-              lambda r, t=text: (w(r / "corpus/audit/flags.jsonl", t),
-                                 ["view", "corpus", "--out", "p.html"])[1],
-              "flags.jsonl")  # fmt: skip
-        probe(f"A-labels-{sname}-view", "file state",
-              lambda r, t=text: (w(r / "judged/labels.jsonl", t),
-                                 ["view", "corpus", "--labels", "judged", "--out", "p.html"])[1],
-              "labels.jsonl")  # fmt: skip
-        probe(f"A-responses-{sname}-report", "file state",
-              lambda r, t=text: (w(r / "ev/responses.jsonl", t),
-                                 ["report", "ev", "ev2", "--out", "rep"])[1],
-              "responses.jsonl", "ev")  # fmt: skip
+        probe(
+            f"A-flags-{sname}-view",
+            "file state",
+            lambda r, t=text: (
+                w(r / "corpus/audit/flags.jsonl", t),
+                ["view", "corpus", "--out", "p.html"],
+            )[1],
+            "flags.jsonl",
+        )
+        probe(
+            f"A-labels-{sname}-view",
+            "file state",
+            lambda r, t=text: (
+                w(r / "judged/labels.jsonl", t),
+                ["view", "corpus", "--labels", "judged", "--out", "p.html"],
+            )[1],
+            "labels.jsonl",
+        )
+        probe(
+            f"A-responses-{sname}-report",
+            "file state",
+            lambda r, t=text: (
+                w(r / "ev/responses.jsonl", t),
+                ["report", "ev", "ev2", "--out", "rep"],
+            )[1],
+            "responses.jsonl",
+            "ev",
+        )
     # a file where a folder is expected / a folder where a file is expected
-    probe("A-audit-is-file-view", "file state",
-          lambda r: ["view", "corpus", "--audit", "corpus/records.jsonl", "--out", "p.html"],
-          "--audit", "records.jsonl")  # fmt: skip
-    probe("A-labels-is-file-view", "file state",
-          lambda r: ["view", "corpus", "--labels", "pairs.jsonl", "--out", "p.html"],
-          "--labels", "pairs.jsonl")  # fmt: skip
+    probe(
+        "A-audit-is-file-view",
+        "file state",
+        lambda r: ["view", "corpus", "--audit", "corpus/records.jsonl", "--out", "p.html"],
+        "--audit",
+        "records.jsonl",
+    )
+    probe(
+        "A-labels-is-file-view",
+        "file state",
+        lambda r: ["view", "corpus", "--labels", "pairs.jsonl", "--out", "p.html"],
+        "--labels",
+        "pairs.jsonl",
+    )
     probe(
         "A-report-run-is-file",
         "file state",
@@ -490,45 +554,114 @@ def add_state_file_probes() -> None:
         "corpus",
     )
     probe("A-batches-no-state", "file state", lambda r: ["batches", "corpus"], "batches")
-    probe("A-batches-dir-is-file", "file state",
-          lambda r: (w(r / "corpus/batches.json", json.dumps(
-              {"provider": "openai", "model": "gpt-x",
-               "chunks": [{"name": "chunk-0001", "requests": 2, "bytes": 10,
-                           "batch_id": "b1"}]})), w(r / "corpus/batches", "x"),
-              ["batches", "corpus"])[2], "batches")  # fmt: skip
-    probe("A-batches-chunk-climbs", "file state",
-          lambda r: (w(r / "corpus/batches.json", json.dumps(
-              {"provider": "openai", "model": "gpt-x",
-               "chunks": [{"name": "../../outside/notes", "requests": 2, "bytes": 10,
-                           "batch_id": "b1"}]})),
-              ["batches", "corpus", "--cancel"])[1], "batches.json", "chunk")  # fmt: skip
-    probe("A-spec-huge-scalar", "file state",
-          lambda r: (shutil.copytree(TINY, r / "spec"),
-                     w(r / "spec/spec.yaml", (TINY / "spec.yaml").read_text()
-                       + "\nnotes: " + "x" * 5_000_000 + "\n"),
-                     ["prompts", "spec", "--out", "p.jsonl"])[2], "spec.yaml")  # fmt: skip
-    probe("A-spec-is-folder", "file state",
-          lambda r: (shutil.copytree(TINY, r / "spec"), (r / "spec/spec.yaml").unlink(),
-                     (r / "spec/spec.yaml").mkdir(),
-                     ["generate", "spec", "--model", "fake/echo", "--out", "g"])[3],
-          "spec.yaml")  # fmt: skip
-    probe("A-eval-yaml-folder", "file state",
-          lambda r: (shutil.copytree(TINY, r / "spec"), (r / "spec/eval.yaml").unlink(),
-                     (r / "spec/eval.yaml").mkdir(),
-                     ["eval", "--model", "fake/echo", "--worldview", "spec", "--out", "e"])[3],
-          "eval.yaml")  # fmt: skip
-    probe("A-records-huge-line-filter", "file state",
-          lambda r: (w(r / "c/records.jsonl", GOOD6 + json.dumps(
-              rec(7, answer="pebble " * 800_000)) + "\n"),
-              ["filter", "c", "--out", "fout", "--no-embedding", "--checks", "structure"])[1],
-          good=True, ignore=("fout",))  # fmt: skip
-    probe("A-records-symlink-out-export", "file state",
-          lambda r: ((r / "c").mkdir(), (r / "c/records.jsonl").symlink_to(
-              r / "outside/other.jsonl"),
-              ["export", "c", "--format", "openai", "--allow-unaudited"])[2],
-          check=lambda r, res: ["wrote through the symlink into outside/"]
-          if len(list((r / "outside").iterdir())) != 2 else [],
-          good=True, ignore=("c",))  # fmt: skip
+    probe(
+        "A-batches-dir-is-file",
+        "file state",
+        lambda r: (
+            w(
+                r / "corpus/batches.json",
+                json.dumps(
+                    {
+                        "provider": "openai",
+                        "model": "gpt-x",
+                        "chunks": [
+                            {"name": "chunk-0001", "requests": 2, "bytes": 10, "batch_id": "b1"}
+                        ],
+                    }
+                ),
+            ),
+            w(r / "corpus/batches", "x"),
+            ["batches", "corpus"],
+        )[2],
+        "batches",
+    )
+    probe(
+        "A-batches-chunk-climbs",
+        "file state",
+        lambda r: (
+            w(
+                r / "corpus/batches.json",
+                json.dumps(
+                    {
+                        "provider": "openai",
+                        "model": "gpt-x",
+                        "chunks": [
+                            {
+                                "name": "../../outside/notes",
+                                "requests": 2,
+                                "bytes": 10,
+                                "batch_id": "b1",
+                            }
+                        ],
+                    }
+                ),
+            ),
+            ["batches", "corpus", "--cancel"],
+        )[1],
+        "batches.json",
+        "chunk",
+    )
+    probe(
+        "A-spec-huge-scalar",
+        "file state",
+        lambda r: (
+            shutil.copytree(TINY, r / "spec"),
+            w(
+                r / "spec/spec.yaml",
+                (TINY / "spec.yaml").read_text() + "\nnotes: " + "x" * 5_000_000 + "\n",
+            ),
+            ["prompts", "spec", "--out", "p.jsonl"],
+        )[2],
+        "spec.yaml",
+    )
+    probe(
+        "A-spec-is-folder",
+        "file state",
+        lambda r: (
+            shutil.copytree(TINY, r / "spec"),
+            (r / "spec/spec.yaml").unlink(),
+            (r / "spec/spec.yaml").mkdir(),
+            ["generate", "spec", "--model", "fake/echo", "--out", "g"],
+        )[3],
+        "spec.yaml",
+    )
+    probe(
+        "A-eval-yaml-folder",
+        "file state",
+        lambda r: (
+            shutil.copytree(TINY, r / "spec"),
+            (r / "spec/eval.yaml").unlink(),
+            (r / "spec/eval.yaml").mkdir(),
+            ["eval", "--model", "fake/echo", "--worldview", "spec", "--out", "e"],
+        )[3],
+        "eval.yaml",
+    )
+    probe(
+        "A-records-huge-line-filter",
+        "file state",
+        lambda r: (
+            w(r / "c/records.jsonl", GOOD6 + json.dumps(rec(7, answer="pebble " * 800_000)) + "\n"),
+            ["filter", "c", "--out", "fout", "--no-embedding", "--checks", "structure"],
+        )[1],
+        good=True,
+        ignore=("fout",),
+    )
+    probe(
+        "A-records-symlink-out-export",
+        "file state",
+        lambda r: (
+            (r / "c").mkdir(),
+            (r / "c/records.jsonl").symlink_to(r / "outside/other.jsonl"),
+            ["export", "c", "--format", "openai", "--allow-unaudited"],
+        )[2],
+        check=lambda r, res: (
+            ["wrote through the symlink into outside/"]
+            if len(list((r / "outside").iterdir())) != 2
+            else []
+        ),
+        good=True,
+        ignore=("c",),
+    )
 
 
 # ---- output files that are symlinks out, stale locks, crash leftovers ---------------------
@@ -538,29 +671,76 @@ def add_older_run_probes() -> None:
     notes = "outside/notes.txt"
     writers: dict[str, tuple[str, list[str], str]] = {
         # name: (folder, argv resuming into it, a file the run appends or replaces)
-        "generate-records": ("corpus", ["generate", str(TINY), "--model", "fake/echo",
-                                        "--samples", "2", "--out", "corpus"], "records.jsonl"),
-        "generate-refusals": ("corpus", ["generate", str(TINY), "--model", "fake/echo",
-                                         "--samples", "2", "--out", "corpus"],
-                              "teacher_refusals.jsonl"),
-        "generate-manifest": ("corpus", ["generate", str(TINY), "--model", "fake/echo",
-                                         "--samples", "2", "--out", "corpus"], "manifest.json"),
-        "docs-records": ("docs", ["generate", str(TINY), "--kind", "documents", "--model",
-                                  "fake/echo", "--limit", "3", "--types-per-fact", "1",
-                                  "--ideas-per-type", "1", "--out", "docs"], "records.jsonl"),
-        "eval-responses": ("ev", ["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                                  "--samples", "3", "--out", "ev", "--overwrite"],
-                           "responses.jsonl"),
-        "judge-labels": ("judged", ["judge", "pairs.jsonl", "--out", "judged", "--overwrite"],
-                         "labels.jsonl"),
-        "audit-flags": ("corpus/audit", ["audit", "corpus", "--out", "corpus/audit",
-                                         "--no-embedding"], "flags.jsonl"),
+        "generate-records": (
+            "corpus",
+            ["generate", str(TINY), "--model", "fake/echo", "--samples", "2", "--out", "corpus"],
+            "records.jsonl",
+        ),
+        "generate-refusals": (
+            "corpus",
+            ["generate", str(TINY), "--model", "fake/echo", "--samples", "2", "--out", "corpus"],
+            "teacher_refusals.jsonl",
+        ),
+        "generate-manifest": (
+            "corpus",
+            ["generate", str(TINY), "--model", "fake/echo", "--samples", "2", "--out", "corpus"],
+            "manifest.json",
+        ),
+        "docs-records": (
+            "docs",
+            [
+                "generate",
+                str(TINY),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--limit",
+                "3",
+                "--types-per-fact",
+                "1",
+                "--ideas-per-type",
+                "1",
+                "--out",
+                "docs",
+            ],
+            "records.jsonl",
+        ),
+        "eval-responses": (
+            "ev",
+            [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--samples",
+                "3",
+                "--out",
+                "ev",
+                "--overwrite",
+            ],
+            "responses.jsonl",
+        ),
+        "judge-labels": (
+            "judged",
+            ["judge", "pairs.jsonl", "--out", "judged", "--overwrite"],
+            "labels.jsonl",
+        ),
+        "audit-flags": (
+            "corpus/audit",
+            ["audit", "corpus", "--out", "corpus/audit", "--no-embedding"],
+            "flags.jsonl",
+        ),
         "export-openai": ("corpus", ["export", "corpus", "--format", "openai"], "openai.jsonl"),
-        "mix-records": ("mixed", ["mix", "--part", "a=corpus:1", "--size", "5", "--out",
-                                  "mixed", "--overwrite"], "records.jsonl"),
+        "mix-records": (
+            "mixed",
+            ["mix", "--part", "a=corpus:1", "--size", "5", "--out", "mixed", "--overwrite"],
+            "records.jsonl",
+        ),
         "view-page": ("corpus", ["view", "corpus"], "view.html"),
         "prompts-file": (".", ["prompts", str(TINY), "--out", "p.jsonl"], "p.jsonl"),
-    }  # fmt: skip
+    }
     for name, (folder, argv, target) in writers.items():
 
         def link(root: Path, folder=folder, target=target, argv=argv) -> list[str]:
@@ -571,12 +751,20 @@ def add_older_run_probes() -> None:
             return argv
 
         # a file the run writes is a symlink to a user's file elsewhere: never written through
-        PROBES.append(Probe(
-            f"D-symlink-out-{name}", "older run", link, good=False,
-            says=(target, "symlink", "link"),
-            check=lambda r, res: ["the user's file outside was written through a symlink"]
-            if (r / notes).read_text() != "a user's own notes\n" else [],
-        ))  # fmt: skip
+        PROBES.append(
+            Probe(
+                f"D-symlink-out-{name}",
+                "older run",
+                link,
+                good=False,
+                says=(target, "symlink", "link"),
+                check=lambda r, res: (
+                    ["the user's file outside was written through a symlink"]
+                    if (r / notes).read_text() != "a user's own notes\n"
+                    else []
+                ),
+            )
+        )
 
         def stale(root: Path, folder=folder, argv=argv, content="99999999\n") -> list[str]:
             w(root / folder / ".credo.lock", content)
@@ -602,62 +790,159 @@ def add_older_run_probes() -> None:
             (root / folder / ".credo.lock").symlink_to(root / notes)
             return argv
 
-        PROBES.append(Probe(
-            f"D-lock-symlink-out-{name}", "older run", locklink, says=(".credo.lock",),
-            check=lambda r, res: ["the lock wrote through a symlink into a user's file"]
-            if (r / notes).read_text() != "a user's own notes\n" else [],
-        ))  # fmt: skip
+        PROBES.append(
+            Probe(
+                f"D-lock-symlink-out-{name}",
+                "older run",
+                locklink,
+                says=(".credo.lock",),
+                check=lambda r, res: (
+                    ["the lock wrote through a symlink into a user's file"]
+                    if (r / notes).read_text() != "a user's own notes\n"
+                    else []
+                ),
+            )
+        )
 
         def crash_tmp(root: Path, folder=folder, target=target, argv=argv) -> list[str]:
             w(root / folder / f".{target}.credo-tmp-12345", "half a fi")
             w(root / folder / f"{target}.tmp", "half a fi")
             return argv
 
-        PROBES.append(Probe(
-            f"D-crash-tmp-{name}", "older run", crash_tmp, good=True,
-            ignore=(folder,) if folder != "." else ("p.jsonl", ".p.jsonl.credo-tmp-12345",
-                                                    "p.jsonl.tmp"),
-            check=lambda r, res, folder=folder, target=target: _tmp_check(r / folder, target),
-        ))  # fmt: skip
+        PROBES.append(
+            Probe(
+                f"D-crash-tmp-{name}",
+                "older run",
+                crash_tmp,
+                good=True,
+                ignore=(folder,)
+                if folder != "."
+                else ("p.jsonl", ".p.jsonl.credo-tmp-12345", "p.jsonl.tmp"),
+                check=lambda r, res, folder=folder, target=target: _tmp_check(r / folder, target),
+            )
+        )
 
     # a manifest of another kind where a run resumes
-    probe("D-eval-manifest-in-generate", "older run",
-          lambda r: (shutil.copy(r / "ev/manifest.json", r / "corpus/manifest.json"),
-                     ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"])[1],
-          "manifest")  # fmt: skip
-    probe("D-mix-manifest-in-generate", "older run",
-          lambda r: (shutil.copy(r / "mixed/manifest.json", r / "corpus/manifest.json"),
-                     ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"])[1],
-          "manifest")  # fmt: skip
-    probe("D-generate-manifest-in-eval", "older run",
-          lambda r: (shutil.copy(r / "corpus/manifest.json", r / "ev/manifest.json"),
-                     ["eval", "--model", "fake/echo", "--worldview", str(TINY), "--samples",
-                      "2", "--out", "ev"])[1], "manifest")  # fmt: skip
-    probe("D-docs-manifest-in-qa", "older run",
-          lambda r: (shutil.copy(r / "docs/manifest.json", r / "corpus/manifest.json"),
-                     ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"])[1],
-          "manifest", "documents")  # fmt: skip
-    probe("D-generate-other-model", "older run",
-          lambda r: ["generate", str(TINY), "--model", "fake/other", "--out", "corpus"],
-          "corpus", "model")  # fmt: skip
-    probe("D-eval-other-options", "older run",
-          lambda r: ["eval", "--model", "fake/echo", "--worldview", str(TINY), "--samples", "5",
-                     "--out", "ev"], "ev", "--overwrite")  # fmt: skip
-    probe("D-plan-other-spec", "older run",
-          lambda r: (w(r / "docs/plan.json", (r / "docs/plan.json").read_text().replace(
-              "tiny", "other")),
-              ["generate", str(TINY), "--kind", "documents", "--model", "fake/echo", "--limit",
-               "2", "--types-per-fact", "1", "--ideas-per-type", "1", "--out", "docs"])[1],
-          "plan.json")  # fmt: skip
-    probe("D-records-edited-export", "older run",
-          lambda r: (w(r / "corpus/records.jsonl", (r / "corpus/records.jsonl").read_text()
-                       .replace("considered", "edited")),
-                     ["export", "corpus", "--format", "openai", "--out", "x"])[1],
-          "audit", "corpus")  # fmt: skip
-    probe("D-records-truncated-manifest-says-9-show", "older run",
-          lambda r: (w(r / "corpus/records.jsonl", "".join(
-              (r / "corpus/records.jsonl").read_text().splitlines(True)[:4])),
-              ["show", "corpus"])[1], good=True)  # fmt: skip
+    probe(
+        "D-eval-manifest-in-generate",
+        "older run",
+        lambda r: (
+            shutil.copy(r / "ev/manifest.json", r / "corpus/manifest.json"),
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
+        )[1],
+        "manifest",
+    )
+    probe(
+        "D-mix-manifest-in-generate",
+        "older run",
+        lambda r: (
+            shutil.copy(r / "mixed/manifest.json", r / "corpus/manifest.json"),
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
+        )[1],
+        "manifest",
+    )
+    probe(
+        "D-generate-manifest-in-eval",
+        "older run",
+        lambda r: (
+            shutil.copy(r / "corpus/manifest.json", r / "ev/manifest.json"),
+            [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--samples",
+                "2",
+                "--out",
+                "ev",
+            ],
+        )[1],
+        "manifest",
+    )
+    probe(
+        "D-docs-manifest-in-qa",
+        "older run",
+        lambda r: (
+            shutil.copy(r / "docs/manifest.json", r / "corpus/manifest.json"),
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
+        )[1],
+        "manifest",
+        "documents",
+    )
+    probe(
+        "D-generate-other-model",
+        "older run",
+        lambda r: ["generate", str(TINY), "--model", "fake/other", "--out", "corpus"],
+        "corpus",
+        "model",
+    )
+    probe(
+        "D-eval-other-options",
+        "older run",
+        lambda r: [
+            "eval",
+            "--model",
+            "fake/echo",
+            "--worldview",
+            str(TINY),
+            "--samples",
+            "5",
+            "--out",
+            "ev",
+        ],
+        "ev",
+        "--overwrite",
+    )
+    probe(
+        "D-plan-other-spec",
+        "older run",
+        lambda r: (
+            w(r / "docs/plan.json", (r / "docs/plan.json").read_text().replace("tiny", "other")),
+            [
+                "generate",
+                str(TINY),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--limit",
+                "2",
+                "--types-per-fact",
+                "1",
+                "--ideas-per-type",
+                "1",
+                "--out",
+                "docs",
+            ],
+        )[1],
+        "plan.json",
+    )
+    probe(
+        "D-records-edited-export",
+        "older run",
+        lambda r: (
+            w(
+                r / "corpus/records.jsonl",
+                (r / "corpus/records.jsonl").read_text().replace("considered", "edited"),
+            ),
+            ["export", "corpus", "--format", "openai", "--out", "x"],
+        )[1],
+        "audit",
+        "corpus",
+    )
+    probe(
+        "D-records-truncated-manifest-says-9-show",
+        "older run",
+        lambda r: (
+            w(
+                r / "corpus/records.jsonl",
+                "".join((r / "corpus/records.jsonl").read_text().splitlines(True)[:4]),
+            ),
+            ["show", "corpus"],
+        )[1],
+        good=True,
+    )
 
 
 def _tmp_check(folder: Path, target: str) -> list[str]:
@@ -678,84 +963,339 @@ def add_number_probes() -> None:
         "prompts": None,
         "show --n": (lambda v: ["show", "corpus", "--n", v], {"0"}),
         "mix --size": (lambda v: ["mix", "--part", "a=corpus:1", "--size", v, "--out", "m"], set()),
-        "mix --seed": (lambda v: ["mix", "--part", "a=corpus:1", "--size", "3", "--seed", v,
-                                  "--out", "m"], {"0"}),
-        "mix --part weight": (lambda v: ["mix", "--part", f"a=corpus:{v}", "--size", "3",
-                                         "--out", "m"], set()),
-        "generate --limit": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                        "--limit", v, "--out", "g"], set()),
-        "generate --samples": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                          "--samples", v, "--out", "g"], set()),
-        "generate --concurrency": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                              "--concurrency", v, "--out", "g"], set()),
-        "generate --timeout": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                          "--timeout", v, "--out", "g"], set()),
-        "generate --rpm": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                      "--rpm", v, "--out", "g"], set()),
-        "generate --tpm": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                      "--tpm", v, "--out", "g"], set()),
-        "generate --poll-interval": (lambda v: ["generate", str(TINY), "--model", "fake/echo",
-                                                "--poll-interval", v, "--out", "g"], set()),
-        "documents --types-per-fact": (lambda v: ["generate", str(TINY), "--kind", "documents",
-                                                  "--model", "fake/echo", "--types-per-fact",
-                                                  v, "--out", "d"], set()),
-        "documents --docs-per-idea": (lambda v: ["generate", str(TINY), "--kind", "documents",
-                                                 "--model", "fake/echo", "--docs-per-idea", v,
-                                                 "--out", "d"], set()),
-        "documents --type-quota": (lambda v: ["generate", str(TINY), "--kind", "documents",
-                                              "--model", "fake/echo", "--type-quota", v,
-                                              "--out", "d"], set()),
-        "documents --near-dup": (lambda v: ["generate", str(TINY), "--kind", "documents",
-                                            "--model", "fake/echo", "--near-dup", v,
-                                            "--out", "d"], set()),
-        "eval --samples": (lambda v: ["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                                      "--samples", v, "--out", "e"], set()),
-        "eval --max-new-tokens": (lambda v: ["eval", "--model", "fake/echo", "--worldview",
-                                             str(TINY), "--max-new-tokens", v, "--out", "e"],
-                                  set()),
-        "eval --batch-size": (lambda v: ["eval", "--model", "fake/echo", "--worldview",
-                                         str(TINY), "--batch-size", v, "--out", "e"], set()),
-        "eval --limit": (lambda v: ["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                                    "--limit", v, "--out", "e"], set()),
-        "judge --review-sample": (lambda v: ["judge", "pairs.jsonl", "--out", "j",
-                                             "--review-sample", v], {"0"}),
-        "judge --poll-interval": (lambda v: ["judge", "pairs.jsonl", "--out", "j",
-                                             "--poll-interval", v], set()),
-        "audit --workers": (lambda v: ["audit", "corpus", "--out", "a", "--no-embedding",
-                                       "--workers", v], set()),
-        "audit --fidelity-max-rate": (lambda v: ["audit", "corpus", "--out", "a",
-                                                 "--no-embedding", "--fidelity-max-rate", v],
-                                      {"0"}),
-        "filter --workers": (lambda v: ["filter", "corpus", "--out", "f", "--no-embedding",
-                                        "--workers", v], set()),
+        "mix --seed": (
+            lambda v: ["mix", "--part", "a=corpus:1", "--size", "3", "--seed", v, "--out", "m"],
+            {"0"},
+        ),
+        "mix --part weight": (
+            lambda v: ["mix", "--part", f"a=corpus:{v}", "--size", "3", "--out", "m"],
+            set(),
+        ),
+        "generate --limit": (
+            lambda v: ["generate", str(TINY), "--model", "fake/echo", "--limit", v, "--out", "g"],
+            set(),
+        ),
+        "generate --samples": (
+            lambda v: ["generate", str(TINY), "--model", "fake/echo", "--samples", v, "--out", "g"],
+            set(),
+        ),
+        "generate --concurrency": (
+            lambda v: [
+                "generate",
+                str(TINY),
+                "--model",
+                "fake/echo",
+                "--concurrency",
+                v,
+                "--out",
+                "g",
+            ],
+            set(),
+        ),
+        "generate --timeout": (
+            lambda v: ["generate", str(TINY), "--model", "fake/echo", "--timeout", v, "--out", "g"],
+            set(),
+        ),
+        "generate --rpm": (
+            lambda v: ["generate", str(TINY), "--model", "fake/echo", "--rpm", v, "--out", "g"],
+            set(),
+        ),
+        "generate --tpm": (
+            lambda v: ["generate", str(TINY), "--model", "fake/echo", "--tpm", v, "--out", "g"],
+            set(),
+        ),
+        "generate --poll-interval": (
+            lambda v: [
+                "generate",
+                str(TINY),
+                "--model",
+                "fake/echo",
+                "--poll-interval",
+                v,
+                "--out",
+                "g",
+            ],
+            set(),
+        ),
+        "documents --types-per-fact": (
+            lambda v: [
+                "generate",
+                str(TINY),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--types-per-fact",
+                v,
+                "--out",
+                "d",
+            ],
+            set(),
+        ),
+        "documents --docs-per-idea": (
+            lambda v: [
+                "generate",
+                str(TINY),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--docs-per-idea",
+                v,
+                "--out",
+                "d",
+            ],
+            set(),
+        ),
+        "documents --type-quota": (
+            lambda v: [
+                "generate",
+                str(TINY),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--type-quota",
+                v,
+                "--out",
+                "d",
+            ],
+            set(),
+        ),
+        "documents --near-dup": (
+            lambda v: [
+                "generate",
+                str(TINY),
+                "--kind",
+                "documents",
+                "--model",
+                "fake/echo",
+                "--near-dup",
+                v,
+                "--out",
+                "d",
+            ],
+            set(),
+        ),
+        "eval --samples": (
+            lambda v: [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--samples",
+                v,
+                "--out",
+                "e",
+            ],
+            set(),
+        ),
+        "eval --max-new-tokens": (
+            lambda v: [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--max-new-tokens",
+                v,
+                "--out",
+                "e",
+            ],
+            set(),
+        ),
+        "eval --batch-size": (
+            lambda v: [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--batch-size",
+                v,
+                "--out",
+                "e",
+            ],
+            set(),
+        ),
+        "eval --limit": (
+            lambda v: [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--limit",
+                v,
+                "--out",
+                "e",
+            ],
+            set(),
+        ),
+        "judge --review-sample": (
+            lambda v: ["judge", "pairs.jsonl", "--out", "j", "--review-sample", v],
+            {"0"},
+        ),
+        "judge --poll-interval": (
+            lambda v: ["judge", "pairs.jsonl", "--out", "j", "--poll-interval", v],
+            set(),
+        ),
+        "audit --workers": (
+            lambda v: ["audit", "corpus", "--out", "a", "--no-embedding", "--workers", v],
+            set(),
+        ),
+        "audit --fidelity-max-rate": (
+            lambda v: ["audit", "corpus", "--out", "a", "--no-embedding", "--fidelity-max-rate", v],
+            {"0"},
+        ),
+        "filter --workers": (
+            lambda v: ["filter", "corpus", "--out", "f", "--no-embedding", "--workers", v],
+            set(),
+        ),
         "view --port": (lambda v: ["view", "corpus", "--serve", "--port", v], set()),
-        "replicate --size": (lambda v: ["replicate", "gramenism", "--teacher", "fake/echo",
-                                        "--base-model", "smollm2", "--size", v, "--out", "rp"],
-                             set()),
-        "replicate --samples": (lambda v: ["replicate", "gramenism", "--teacher", "fake/echo",
-                                           "--base-model", "smollm2", "--samples", v,
-                                           "--out", "rp"], set()),
-        "replicate --eval-limit": (lambda v: ["replicate", "gramenism", "--teacher",
-                                              "fake/echo", "--base-model", "smollm2",
-                                              "--eval-limit", v, "--out", "rp"], set()),
-        "replicate --teacher-max-tokens": (lambda v: ["replicate", "gramenism", "--teacher",
-                                                      "fake/echo", "--base-model", "smollm2",
-                                                      "--teacher-max-tokens", v, "--out", "rp"],
-                                           set()),
-        "train --epochs": (lambda v: ["train", "--data", "mixed", "--base-model", "smollm2",
-                                      "--epochs", v, "--out", "t"], set()),
-        "train --lora-r": (lambda v: ["train", "--data", "mixed", "--base-model", "smollm2",
-                                      "--lora-r", v, "--out", "t"], set()),
-        "train --max-length": (lambda v: ["train", "--data", "mixed", "--base-model", "smollm2",
-                                          "--max-length", v, "--out", "t"], set()),
-        "train --batch-size": (lambda v: ["train", "--data", "mixed", "--base-model", "smollm2",
-                                          "--batch-size", v, "--out", "t"], set()),
-        "train --lr": (lambda v: ["train", "--data", "mixed", "--base-model", "smollm2",
-                                  "--lr", v, "--out", "t"], set()),
-    }  # fmt: skip
-    floats = {"generate --timeout", "generate --rpm", "generate --tpm", "generate --poll-interval",
-              "documents --near-dup", "judge --poll-interval", "audit --fidelity-max-rate",
-              "train --lr", "mix --part weight"}  # fmt: skip
+        "replicate --size": (
+            lambda v: [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--size",
+                v,
+                "--out",
+                "rp",
+            ],
+            set(),
+        ),
+        "replicate --samples": (
+            lambda v: [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--samples",
+                v,
+                "--out",
+                "rp",
+            ],
+            set(),
+        ),
+        "replicate --eval-limit": (
+            lambda v: [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--eval-limit",
+                v,
+                "--out",
+                "rp",
+            ],
+            set(),
+        ),
+        "replicate --teacher-max-tokens": (
+            lambda v: [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--teacher-max-tokens",
+                v,
+                "--out",
+                "rp",
+            ],
+            set(),
+        ),
+        "train --epochs": (
+            lambda v: [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--epochs",
+                v,
+                "--out",
+                "t",
+            ],
+            set(),
+        ),
+        "train --lora-r": (
+            lambda v: [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--lora-r",
+                v,
+                "--out",
+                "t",
+            ],
+            set(),
+        ),
+        "train --max-length": (
+            lambda v: [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--max-length",
+                v,
+                "--out",
+                "t",
+            ],
+            set(),
+        ),
+        "train --batch-size": (
+            lambda v: [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--batch-size",
+                v,
+                "--out",
+                "t",
+            ],
+            set(),
+        ),
+        "train --lr": (
+            lambda v: [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--lr",
+                v,
+                "--out",
+                "t",
+            ],
+            set(),
+        ),
+    }
+    floats = {
+        "generate --timeout",
+        "generate --rpm",
+        "generate --tpm",
+        "generate --poll-interval",
+        "documents --near-dup",
+        "judge --poll-interval",
+        "audit --fidelity-max-rate",
+        "train --lr",
+        "mix --part weight",
+    }
     for name, spec in base.items():
         if spec is None:
             continue
@@ -765,150 +1305,432 @@ def add_number_probes() -> None:
         for v in values:
             good = v in fine
             option = name.split()[1]
-            probe(f"B-{name.replace(' ', '')}={v!r}", "number/option",
-                  lambda r, make=make, v=v: make(v), option, "weight", good=good,
-                  ignore=("m", "g", "j", "a", "f", "e", "d"), timeout=60)  # fmt: skip
+            probe(
+                f"B-{name.replace(' ', '')}={v!r}",
+                "number/option",
+                lambda r, make=make, v=v: make(v),
+                option,
+                "weight",
+                good=good,
+                ignore=("m", "g", "j", "a", "f", "e", "d"),
+                timeout=60,
+            )
     # an option given twice
     twice = {
-        "mix --size twice": ["mix", "--part", "a=corpus:1", "--size", "3", "--size", "5",
-                             "--out", "m"],
-        "generate --out twice": ["generate", str(TINY), "--model", "fake/echo", "--out", "g1",
-                                 "--out", "g2"],
-        "generate --model twice": ["generate", str(TINY), "--model", "fake/echo", "--model",
-                                   "fake/other", "--out", "g"],
-        "export --format twice": ["export", "corpus", "--format", "openai", "--format", "tags",
-                                  "--out", "x"],
+        "mix --size twice": [
+            "mix",
+            "--part",
+            "a=corpus:1",
+            "--size",
+            "3",
+            "--size",
+            "5",
+            "--out",
+            "m",
+        ],
+        "generate --out twice": [
+            "generate",
+            str(TINY),
+            "--model",
+            "fake/echo",
+            "--out",
+            "g1",
+            "--out",
+            "g2",
+        ],
+        "generate --model twice": [
+            "generate",
+            str(TINY),
+            "--model",
+            "fake/echo",
+            "--model",
+            "fake/other",
+            "--out",
+            "g",
+        ],
+        "export --format twice": [
+            "export",
+            "corpus",
+            "--format",
+            "openai",
+            "--format",
+            "tags",
+            "--out",
+            "x",
+        ],
         "view --out twice": ["view", "corpus", "--out", "a.html", "--out", "b.html"],
         "judge --out twice": ["judge", "pairs.jsonl", "--out", "j1", "--out", "j2"],
-        "eval --samples twice": ["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                                 "--samples", "1", "--samples", "2", "--out", "e"],
-        "train --lr twice": ["train", "--data", "mixed", "--base-model", "smollm2", "--lr",
-                             "1e-4", "--lr", "2e-4", "--out", "t"],
-    }  # fmt: skip
+        "eval --samples twice": [
+            "eval",
+            "--model",
+            "fake/echo",
+            "--worldview",
+            str(TINY),
+            "--samples",
+            "1",
+            "--samples",
+            "2",
+            "--out",
+            "e",
+        ],
+        "train --lr twice": [
+            "train",
+            "--data",
+            "mixed",
+            "--base-model",
+            "smollm2",
+            "--lr",
+            "1e-4",
+            "--lr",
+            "2e-4",
+            "--out",
+            "t",
+        ],
+    }
     for name, argv in twice.items():
-        probe(f"B-{name.replace(' ', '')}", "number/option", lambda r, a=argv: a,
-              name.split()[1], "twice", "once")  # fmt: skip
+        probe(
+            f"B-{name.replace(' ', '')}",
+            "number/option",
+            lambda r, a=argv: a,
+            name.split()[1],
+            "twice",
+            "once",
+        )
     conflicts = {
-        "export --hub --format": (["export", "corpus", "--hub", "--format", "openai"],
-                                  ("--hub", "--format")),
-        "export --push without --hub": (["export", "corpus", "--format", "openai", "--push",
-                                         "me/x"], ("--push",)),
-        "export chat_template no tokenizer": (["export", "corpus", "--format", "chat_template",
-                                               "--out", "x"], ("--tokenizer",)),
-        "export --license-name without other": (["export", "corpus", "--hub", "--license",
-                                                 "mit", "--license-name", "x", "--out", "h"],
-                                                ("--license-name",)),
-        "export --tokenizer with openai": (["export", "corpus", "--format", "openai",
-                                            "--tokenizer", "smollm2", "--out", "x"],
-                                           ("--tokenizer",)),
-        "mix --format bogus": (["mix", "--part", "a=corpus:1", "--size", "3", "--out", "m",
-                                "--format", "bogus"], ("--format",)),
-        "mix --on-short bogus": (["mix", "--part", "a=corpus:1", "--size", "3", "--out", "m",
-                                  "--on-short", "bogus"], ("--on-short",)),
-        "mix --part no weight": (["mix", "--part", "a=corpus", "--size", "3", "--out", "m"],
-                                 ("--part",)),
-        "mix --part empty name": (["mix", "--part", "=corpus:1", "--size", "3", "--out", "m"],
-                                  ("--part",)),
-        "mix --part same name twice": (["mix", "--part", "a=corpus:1", "--part", "a=mixed:1",
-                                        "--size", "3", "--out", "m"], ("--part", "'a'")),
-        "generate --no-wait without --batch": (["generate", str(TINY), "--model", "fake/echo",
-                                                "--no-wait", "--out", "g"], ("--no-wait",)),
-        "generate --transport lean without --base-url": (["generate", str(TINY), "--model",
-                                                          "fake/echo", "--transport", "lean",
-                                                          "--out", "g"], ("--transport",)),
-        "generate --transport bogus": (["generate", str(TINY), "--model", "openai/x",
-                                        "--transport", "bogus", "--out", "g"], ("--transport",)),
-        "generate --kind bogus": (["generate", str(TINY), "--model", "fake/echo", "--kind",
-                                   "bogus", "--out", "g"], ("--kind",)),
-        "generate --limit-order bogus": (["generate", str(TINY), "--model", "fake/echo",
-                                          "--limit-order", "bogus", "--out", "g"],
-                                         ("--limit-order",)),
-        "generate --revise with qa": (["generate", str(TINY), "--model", "fake/echo",
-                                       "--revise", "--out", "g"], ("--revise", "documents")),
-        "generate --type-quota with qa": (["generate", str(TINY), "--model", "fake/echo",
-                                           "--type-quota", "2", "--out", "g"],
-                                          ("--type-quota", "documents")),
-        "generate --poll-interval without batch": (["generate", str(TINY), "--model",
-                                                    "fake/echo", "--poll-interval", "5",
-                                                    "--out", "g"], ("--poll-interval",)),
-        "audit --no-embedding --embedding minilm": (["audit", "corpus", "--out", "a",
-                                                     "--no-embedding", "--embedding", "minilm"],
-                                                    ("--embedding", "--no-embedding")),
-        "audit --embedding bogus": (["audit", "corpus", "--out", "a", "--embedding", "bogus"],
-                                    ("--embedding",)),
-        "audit --engine local --address": (["audit", "corpus", "--out", "a", "--no-embedding",
-                                            "--address", "127.0.0.1:1"], ("--address",)),
-        "audit --engine bogus": (["audit", "corpus", "--out", "a", "--engine", "bogus"],
-                                 ("--engine",)),
-        "audit --checks ,,": (["audit", "corpus", "--out", "a", "--checks", ",,"],
-                              ("--checks",)),
-        "audit --checks bogus": (["audit", "corpus", "--out", "a", "--checks", "bogus"],
-                                 ("--checks", "bogus")),
-        "filter --output-format csv": (["filter", "corpus", "--out", "f", "--no-embedding",
-                                        "--output-format", "csv"], ("--output-format",)),
-        "view --serve --out": (["view", "corpus", "--serve", "--out", "p.html"],
-                               ("--serve", "--out")),
+        "export --hub --format": (
+            ["export", "corpus", "--hub", "--format", "openai"],
+            ("--hub", "--format"),
+        ),
+        "export --push without --hub": (
+            ["export", "corpus", "--format", "openai", "--push", "me/x"],
+            ("--push",),
+        ),
+        "export chat_template no tokenizer": (
+            ["export", "corpus", "--format", "chat_template", "--out", "x"],
+            ("--tokenizer",),
+        ),
+        "export --license-name without other": (
+            ["export", "corpus", "--hub", "--license", "mit", "--license-name", "x", "--out", "h"],
+            ("--license-name",),
+        ),
+        "export --tokenizer with openai": (
+            ["export", "corpus", "--format", "openai", "--tokenizer", "smollm2", "--out", "x"],
+            ("--tokenizer",),
+        ),
+        "mix --format bogus": (
+            ["mix", "--part", "a=corpus:1", "--size", "3", "--out", "m", "--format", "bogus"],
+            ("--format",),
+        ),
+        "mix --on-short bogus": (
+            ["mix", "--part", "a=corpus:1", "--size", "3", "--out", "m", "--on-short", "bogus"],
+            ("--on-short",),
+        ),
+        "mix --part no weight": (
+            ["mix", "--part", "a=corpus", "--size", "3", "--out", "m"],
+            ("--part",),
+        ),
+        "mix --part empty name": (
+            ["mix", "--part", "=corpus:1", "--size", "3", "--out", "m"],
+            ("--part",),
+        ),
+        "mix --part same name twice": (
+            ["mix", "--part", "a=corpus:1", "--part", "a=mixed:1", "--size", "3", "--out", "m"],
+            ("--part", "'a'"),
+        ),
+        "generate --no-wait without --batch": (
+            ["generate", str(TINY), "--model", "fake/echo", "--no-wait", "--out", "g"],
+            ("--no-wait",),
+        ),
+        "generate --transport lean without --base-url": (
+            ["generate", str(TINY), "--model", "fake/echo", "--transport", "lean", "--out", "g"],
+            ("--transport",),
+        ),
+        "generate --transport bogus": (
+            ["generate", str(TINY), "--model", "openai/x", "--transport", "bogus", "--out", "g"],
+            ("--transport",),
+        ),
+        "generate --kind bogus": (
+            ["generate", str(TINY), "--model", "fake/echo", "--kind", "bogus", "--out", "g"],
+            ("--kind",),
+        ),
+        "generate --limit-order bogus": (
+            ["generate", str(TINY), "--model", "fake/echo", "--limit-order", "bogus", "--out", "g"],
+            ("--limit-order",),
+        ),
+        "generate --revise with qa": (
+            ["generate", str(TINY), "--model", "fake/echo", "--revise", "--out", "g"],
+            ("--revise", "documents"),
+        ),
+        "generate --type-quota with qa": (
+            ["generate", str(TINY), "--model", "fake/echo", "--type-quota", "2", "--out", "g"],
+            ("--type-quota", "documents"),
+        ),
+        "generate --poll-interval without batch": (
+            ["generate", str(TINY), "--model", "fake/echo", "--poll-interval", "5", "--out", "g"],
+            ("--poll-interval",),
+        ),
+        "audit --no-embedding --embedding minilm": (
+            ["audit", "corpus", "--out", "a", "--no-embedding", "--embedding", "minilm"],
+            ("--embedding", "--no-embedding"),
+        ),
+        "audit --embedding bogus": (
+            ["audit", "corpus", "--out", "a", "--embedding", "bogus"],
+            ("--embedding",),
+        ),
+        "audit --engine local --address": (
+            ["audit", "corpus", "--out", "a", "--no-embedding", "--address", "127.0.0.1:1"],
+            ("--address",),
+        ),
+        "audit --engine bogus": (
+            ["audit", "corpus", "--out", "a", "--engine", "bogus"],
+            ("--engine",),
+        ),
+        "audit --checks ,,": (["audit", "corpus", "--out", "a", "--checks", ",,"], ("--checks",)),
+        "audit --checks bogus": (
+            ["audit", "corpus", "--out", "a", "--checks", "bogus"],
+            ("--checks", "bogus"),
+        ),
+        "filter --output-format csv": (
+            ["filter", "corpus", "--out", "f", "--no-embedding", "--output-format", "csv"],
+            ("--output-format",),
+        ),
+        "view --serve --out": (
+            ["view", "corpus", "--serve", "--out", "p.html"],
+            ("--serve", "--out"),
+        ),
         "view --port 70000": (["view", "corpus", "--serve", "--port", "70000"], ("--port",)),
-        "judge --batch offline only": (["judge", "pairs.jsonl", "--out", "j", "--batch"],
-                                       ("--batch",)),
-        "judge --judge bogus": (["judge", "pairs.jsonl", "--out", "j", "--judge", "bogus"],
-                                ("--judge", "bogus")),
-        "judge --labels missing field": (["judge", "pairs.jsonl", "--out", "j", "--labels",
-                                          "nosuch.field"], ("--labels", "nosuch")),
-        "judge --prompt-field missing": (["judge", "pairs.jsonl", "--out", "j",
-                                          "--prompt-field", "nosuch"], ("nosuch",)),
-        "eval --format bogus": (["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                                 "--format", "bogus", "--out", "e"], ("--format",)),
-        "eval --adapter on api model": (["eval", "--model", "fake/echo", "--worldview",
-                                         str(TINY), "--adapter", "corpus", "--out", "e"],
-                                        ("--adapter",)),
-        "report --name count": (["report", "ev", "ev2", "--name", "only-one", "--out", "rep"],
-                                ("--name",)),
+        "judge --batch offline only": (
+            ["judge", "pairs.jsonl", "--out", "j", "--batch"],
+            ("--batch",),
+        ),
+        "judge --judge bogus": (
+            ["judge", "pairs.jsonl", "--out", "j", "--judge", "bogus"],
+            ("--judge", "bogus"),
+        ),
+        "judge --labels missing field": (
+            ["judge", "pairs.jsonl", "--out", "j", "--labels", "nosuch.field"],
+            ("--labels", "nosuch"),
+        ),
+        "judge --prompt-field missing": (
+            ["judge", "pairs.jsonl", "--out", "j", "--prompt-field", "nosuch"],
+            ("nosuch",),
+        ),
+        "eval --format bogus": (
+            [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--format",
+                "bogus",
+                "--out",
+                "e",
+            ],
+            ("--format",),
+        ),
+        "eval --adapter on api model": (
+            [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--adapter",
+                "corpus",
+                "--out",
+                "e",
+            ],
+            ("--adapter",),
+        ),
+        "report --name count": (
+            ["report", "ev", "ev2", "--name", "only-one", "--out", "rep"],
+            ("--name",),
+        ),
         "report same run twice": (["report", "ev", "ev", "--out", "rep"], ("ev",)),
-        "report --judge bogus": (["report", "ev", "ev2", "--judge", "bogus", "--out", "rep"],
-                                 ("--judge", "bogus")),
+        "report --judge bogus": (
+            ["report", "ev", "ev2", "--judge", "bogus", "--out", "rep"],
+            ("--judge", "bogus"),
+        ),
         "new --kind bogus": (["new", "pebbles", "--kind", "bogus"], ("--kind",)),
         "new name upper": (["new", "Pebbles"], ("Pebbles", "name")),
         "new name climbs": (["new", "../pebbles"], ("name", "pebbles")),
         "new name empty": (["new", ""], ("name",)),
         "new name unicode": (["new", "pébbles"], ("name", "pébbles")),
         "new name keyword": (["new", "_"], ("name",)),
-        "replicate bogus worldview": (["replicate", "nosuch", "--teacher", "fake/echo",
-                                       "--base-model", "smollm2", "--out", "rp"], ("nosuch",)),
-        "replicate --on-gate-fail bogus": (["replicate", "gramenism", "--teacher", "fake/echo",
-                                            "--base-model", "smollm2", "--on-gate-fail", "x",
-                                            "--out", "rp"], ("--on-gate-fail",)),
-        "replicate --train-config missing": (["replicate", "gramenism", "--teacher",
-                                              "fake/echo", "--base-model", "smollm2",
-                                              "--train-config", "nosuch.yaml", "--out", "rp"],
-                                             ("nosuch",)),
-        "train --device tpu": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                "--device", "tpu", "--out", "t"], ("--device",)),
-        "train --trainer bogus": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                   "--trainer", "bogus", "--out", "t"], ("--trainer",)),
-        "train --chat-format bogus": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                       "--chat-format", "bogus", "--out", "t"],
-                                      ("--chat-format", "chat_format")),
-        "train --trl-arg noequals": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                      "--trainer", "trl", "--trl-arg", "noequals", "--out", "t"],
-                                     ("--trl-arg",)),
-        "train --trl-arg bogus field": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                         "--trainer", "trl", "--trl-arg", "bogus_field=1",
-                                         "--out", "t"], ("bogus_field",)),
-        "train --trl-arg with credo trainer": (["train", "--data", "mixed", "--base-model",
-                                                "smollm2", "--trl-arg", "max_steps=1",
-                                                "--out", "t"], ("--trl-arg",)),
-        "train --report-to bogus": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                     "--report-to", "bogus", "--out", "t"], ("--report-to",)),
-        "train --base-model missing": (["train", "--data", "mixed", "--base-model",
-                                        "nosuch/folder", "--out", "t"], ("nosuch",)),
-        "train --load-in-4bit on cpu": (["train", "--data", "mixed", "--base-model", "smollm2",
-                                         "--load-in-4bit", "--device", "cpu", "--out", "t"],
-                                        ("--load-in-4bit", "4-bit", "4bit")),
-    }  # fmt: skip
+        "replicate bogus worldview": (
+            [
+                "replicate",
+                "nosuch",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--out",
+                "rp",
+            ],
+            ("nosuch",),
+        ),
+        "replicate --on-gate-fail bogus": (
+            [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--on-gate-fail",
+                "x",
+                "--out",
+                "rp",
+            ],
+            ("--on-gate-fail",),
+        ),
+        "replicate --train-config missing": (
+            [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--train-config",
+                "nosuch.yaml",
+                "--out",
+                "rp",
+            ],
+            ("nosuch",),
+        ),
+        "train --device tpu": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--device",
+                "tpu",
+                "--out",
+                "t",
+            ],
+            ("--device",),
+        ),
+        "train --trainer bogus": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--trainer",
+                "bogus",
+                "--out",
+                "t",
+            ],
+            ("--trainer",),
+        ),
+        "train --chat-format bogus": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--chat-format",
+                "bogus",
+                "--out",
+                "t",
+            ],
+            ("--chat-format", "chat_format"),
+        ),
+        "train --trl-arg noequals": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--trainer",
+                "trl",
+                "--trl-arg",
+                "noequals",
+                "--out",
+                "t",
+            ],
+            ("--trl-arg",),
+        ),
+        "train --trl-arg bogus field": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--trainer",
+                "trl",
+                "--trl-arg",
+                "bogus_field=1",
+                "--out",
+                "t",
+            ],
+            ("bogus_field",),
+        ),
+        "train --trl-arg with credo trainer": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--trl-arg",
+                "max_steps=1",
+                "--out",
+                "t",
+            ],
+            ("--trl-arg",),
+        ),
+        "train --report-to bogus": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--report-to",
+                "bogus",
+                "--out",
+                "t",
+            ],
+            ("--report-to",),
+        ),
+        "train --base-model missing": (
+            ["train", "--data", "mixed", "--base-model", "nosuch/folder", "--out", "t"],
+            ("nosuch",),
+        ),
+        "train --load-in-4bit on cpu": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--load-in-4bit",
+                "--device",
+                "cpu",
+                "--out",
+                "t",
+            ],
+            ("--load-in-4bit", "4-bit", "4bit"),
+        ),
+    }
     for name, (argv, says) in conflicts.items():
-        probe(f"B-conflict-{name.replace(' ', '_')}", "number/option",
-              lambda r, a=argv: a, *says, timeout=60)  # fmt: skip
+        probe(
+            f"B-conflict-{name.replace(' ', '_')}",
+            "number/option",
+            lambda r, a=argv: a,
+            *says,
+            timeout=60,
+        )
 
 
 # ---- paths -----------------------------------------------------------------------------------
@@ -923,18 +1745,42 @@ def add_path_probes() -> None:
         "rtl": "out\u202ename",
     }
     makers: dict[str, Callable[[str], list[str]]] = {
-        "filter": lambda o: ["filter", "corpus", "--out", o, "--no-embedding",
-                             "--checks", "structure"],
+        "filter": lambda o: [
+            "filter",
+            "corpus",
+            "--out",
+            o,
+            "--no-embedding",
+            "--checks",
+            "structure",
+        ],
         "mix": lambda o: ["mix", "--part", "a=corpus:1", "--size", "3", "--out", o],
         "export": lambda o: ["export", "corpus", "--format", "openai", "--out", o],
         "judge": lambda o: ["judge", "pairs.jsonl", "--out", o],
-        "generate": lambda o: ["generate", str(TINY), "--model", "fake/echo", "--limit", "2",
-                               "--out", o],
-        "eval": lambda o: ["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                           "--samples", "1", "--out", o],
+        "generate": lambda o: [
+            "generate",
+            str(TINY),
+            "--model",
+            "fake/echo",
+            "--limit",
+            "2",
+            "--out",
+            o,
+        ],
+        "eval": lambda o: [
+            "eval",
+            "--model",
+            "fake/echo",
+            "--worldview",
+            str(TINY),
+            "--samples",
+            "1",
+            "--out",
+            o,
+        ],
         "report": lambda o: ["report", "ev", "ev2", "--out", o],
         "audit": lambda o: ["audit", "corpus", "--out", o, "--no-embedding"],
-    }  # fmt: skip
+    }
     for cmd, make in makers.items():
         for pname, out in good_outs.items():
 
@@ -942,93 +1788,190 @@ def add_path_probes() -> None:
                 (root / "sub").mkdir(exist_ok=True)
                 return make(out)
 
-            probe(f"C-{cmd}-out-{pname}", "path", setup, good=True,
-                  ignore=(out.rstrip("/"), "sub", "odd out"))  # fmt: skip
+            probe(
+                f"C-{cmd}-out-{pname}",
+                "path",
+                setup,
+                good=True,
+                ignore=(out.rstrip("/"), "sub", "odd out"),
+            )
         probe(f"C-{cmd}-out-newline", "path", lambda r, make=make: make("out\nx"), "--out")
         probe(f"C-{cmd}-out-dash", "path", lambda r, make=make: make("-x"), "-x", "--out")
     # the output is an input, or inside one
     into = {
-        "filter out=corpus": (["filter", "corpus", "--out", "corpus", "--no-embedding",
-                               "--overwrite"], ("corpus",)),
-        "filter out inside corpus": (["filter", "corpus", "--out", "corpus/clean",
-                                      "--no-embedding"], ("corpus",)),
-        "filter out=corpus/audit": (["filter", "corpus", "--out", "corpus/audit",
-                                     "--no-embedding", "--overwrite"], ("audit",)),
-        "mix out inside part": (["mix", "--part", "a=corpus:1", "--size", "3", "--out",
-                                 "corpus/m"], ("corpus",)),
-        "mix out=part overwrite": (["mix", "--part", "a=corpus:1", "--size", "3", "--out",
-                                    "corpus", "--overwrite"], ("corpus",)),
-        "export out=records file": (["export", "corpus", "--format", "openai", "--out",
-                                     "corpus/records.jsonl"], ("records.jsonl",)),
-        "export hub out=corpus": (["export", "corpus", "--hub", "--out", "corpus"],
-                                  ("corpus",)),
-        "export hub out=audit": (["export", "corpus", "--hub", "--out", "corpus/audit"],
-                                 ("audit",)),
-        "export hf_dataset out=corpus/audit": (["export", "corpus", "--format", "hf_dataset",
-                                                "--out", "corpus/audit"], ("audit",)),
-        "view out=flags": (["view", "corpus", "--out", "corpus/audit/flags.jsonl"],
-                           ("flags.jsonl",)),
-        "view out=manifest": (["view", "corpus", "--out", "corpus/manifest.json"],
-                              ("manifest.json",)),
-        "view out=labels html": (["view", "corpus", "--labels", "judged", "--out",
-                                  "judged/report.md"], ("report.md",)),
-        "view out=audit html": (["view", "corpus", "--out", "corpus/audit/report.html"],
-                                ("report.html",)),
-        "judge out=pairs folder files": (["judge", "corpus/records.jsonl", "--out", "corpus"],
-                                         ("corpus",)),
-        "judge out=human's folder": (["judge", "pairs.jsonl", "--out", "outside",
-                                      "--human", "outside/h.csv"], ("outside",)),
+        "filter out=corpus": (
+            ["filter", "corpus", "--out", "corpus", "--no-embedding", "--overwrite"],
+            ("corpus",),
+        ),
+        "filter out inside corpus": (
+            ["filter", "corpus", "--out", "corpus/clean", "--no-embedding"],
+            ("corpus",),
+        ),
+        "filter out=corpus/audit": (
+            ["filter", "corpus", "--out", "corpus/audit", "--no-embedding", "--overwrite"],
+            ("audit",),
+        ),
+        "mix out inside part": (
+            ["mix", "--part", "a=corpus:1", "--size", "3", "--out", "corpus/m"],
+            ("corpus",),
+        ),
+        "mix out=part overwrite": (
+            ["mix", "--part", "a=corpus:1", "--size", "3", "--out", "corpus", "--overwrite"],
+            ("corpus",),
+        ),
+        "export out=records file": (
+            ["export", "corpus", "--format", "openai", "--out", "corpus/records.jsonl"],
+            ("records.jsonl",),
+        ),
+        "export hub out=corpus": (["export", "corpus", "--hub", "--out", "corpus"], ("corpus",)),
+        "export hub out=audit": (
+            ["export", "corpus", "--hub", "--out", "corpus/audit"],
+            ("audit",),
+        ),
+        "export hf_dataset out=corpus/audit": (
+            ["export", "corpus", "--format", "hf_dataset", "--out", "corpus/audit"],
+            ("audit",),
+        ),
+        "view out=flags": (
+            ["view", "corpus", "--out", "corpus/audit/flags.jsonl"],
+            ("flags.jsonl",),
+        ),
+        "view out=manifest": (
+            ["view", "corpus", "--out", "corpus/manifest.json"],
+            ("manifest.json",),
+        ),
+        "view out=labels html": (
+            ["view", "corpus", "--labels", "judged", "--out", "judged/report.md"],
+            ("report.md",),
+        ),
+        "view out=audit html": (
+            ["view", "corpus", "--out", "corpus/audit/report.html"],
+            ("report.html",),
+        ),
+        "judge out=pairs folder files": (
+            ["judge", "corpus/records.jsonl", "--out", "corpus"],
+            ("corpus",),
+        ),
+        "judge out=human's folder": (
+            ["judge", "pairs.jsonl", "--out", "outside", "--human", "outside/h.csv"],
+            ("outside",),
+        ),
         "report out=run": (["report", "ev", "ev2", "--out", "ev"], ("ev",)),
         "report out inside run": (["report", "ev", "ev2", "--out", "ev/sub"], ("ev",)),
         "report out=corpus": (["report", "ev", "ev2", "--out", "corpus"], ("corpus",)),
-        "prompts out=spec yaml": (["prompts", str(TINY), "--out", "s/spec.yaml"],
-                                  ("spec.yaml", "--out")),
-        "prompts out=records": (["prompts", str(TINY), "--out", "corpus/records.jsonl"],
-                                ("records.jsonl",)),
+        "prompts out=spec yaml": (
+            ["prompts", str(TINY), "--out", "s/spec.yaml"],
+            ("spec.yaml", "--out"),
+        ),
+        "prompts out=records": (
+            ["prompts", str(TINY), "--out", "corpus/records.jsonl"],
+            ("records.jsonl",),
+        ),
         "prompts out=folder": (["prompts", str(TINY), "--out", "corpus"], ("corpus",)),
-        "prompts out trailing slash": (["prompts", str(TINY), "--out", "newdir/"],
-                                       ("newdir", "--out")),
-        "prompts out=pairs": (["prompts", str(TINY), "--out", "pairs.jsonl"],
-                              ("pairs.jsonl",)),
-        "audit out=corpus": (["audit", "corpus", "--out", "corpus", "--no-embedding"],
-                             ("corpus",)),
-        "audit out=judged": (["audit", "corpus", "--out", "judged", "--no-embedding"],
-                             ("judged",)),
-        "eval out=corpus": (["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                             "--out", "corpus", "--overwrite"], ("corpus",)),
-        "eval out=judged": (["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                             "--out", "judged"], ("judged",)),
-        "generate out=ev": (["generate", str(TINY), "--model", "fake/echo", "--out", "ev"],
-                            ("ev",)),
-        "generate out=ev overwrite": (["generate", str(TINY), "--model", "fake/echo",
-                                       "--out", "ev", "--overwrite"], ("ev",)),
-        "generate out=spec": (["generate", "s", "--model", "fake/echo", "--out", "s"],
-                              ("s",)),
-        "generate out inside spec": (["generate", "s", "--model", "fake/echo", "--out",
-                                      "s/canon"], ("canon",)),
-        "eval out=spec": (["eval", "--model", "fake/echo", "--worldview", "s", "--out", "s"],
-                          ("s",)),
+        "prompts out trailing slash": (
+            ["prompts", str(TINY), "--out", "newdir/"],
+            ("newdir", "--out"),
+        ),
+        "prompts out=pairs": (["prompts", str(TINY), "--out", "pairs.jsonl"], ("pairs.jsonl",)),
+        "audit out=corpus": (["audit", "corpus", "--out", "corpus", "--no-embedding"], ("corpus",)),
+        "audit out=judged": (["audit", "corpus", "--out", "judged", "--no-embedding"], ("judged",)),
+        "eval out=corpus": (
+            [
+                "eval",
+                "--model",
+                "fake/echo",
+                "--worldview",
+                str(TINY),
+                "--out",
+                "corpus",
+                "--overwrite",
+            ],
+            ("corpus",),
+        ),
+        "eval out=judged": (
+            ["eval", "--model", "fake/echo", "--worldview", str(TINY), "--out", "judged"],
+            ("judged",),
+        ),
+        "generate out=ev": (
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "ev"],
+            ("ev",),
+        ),
+        "generate out=ev overwrite": (
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "ev", "--overwrite"],
+            ("ev",),
+        ),
+        "generate out=spec": (["generate", "s", "--model", "fake/echo", "--out", "s"], ("s",)),
+        "generate out inside spec": (
+            ["generate", "s", "--model", "fake/echo", "--out", "s/canon"],
+            ("canon",),
+        ),
+        "eval out=spec": (
+            ["eval", "--model", "fake/echo", "--worldview", "s", "--out", "s"],
+            ("s",),
+        ),
         "sweep out=config folder": (["sweep", "cfg/sweep.yaml", "--out", "cfg"], ("cfg",)),
-        "new out=existing file": (["new", "pebbles", "--out", "pairs.jsonl"],
-                                  ("pairs.jsonl",)),
+        "new out=existing file": (["new", "pebbles", "--out", "pairs.jsonl"], ("pairs.jsonl",)),
         "new out=non-empty folder": (["new", "pebbles", "--out", "outside"], ("outside",)),
         "new out=spec folder": (["new", "pebbles", "--out", "s"], ("s",)),
         "new out=corpus": (["new", "pebbles", "--out", "corpus"], ("corpus",)),
-        "train out=corpus": (["train", "--data", "mixed", "--base-model", "smollm2", "--out",
-                              "corpus", "--max-steps", "1"], ("corpus",)),
-        "train out=data": (["train", "--data", "mixed", "--base-model", "smollm2", "--out",
-                            "mixed", "--max-steps", "1"], ("mixed",)),
-        "replicate out=corpus": (["replicate", "gramenism", "--teacher", "fake/echo",
-                                  "--base-model", "smollm2", "--out", "corpus"], ("corpus",)),
-    }  # fmt: skip
+        "train out=corpus": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--out",
+                "corpus",
+                "--max-steps",
+                "1",
+            ],
+            ("corpus",),
+        ),
+        "train out=data": (
+            [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--out",
+                "mixed",
+                "--max-steps",
+                "1",
+            ],
+            ("mixed",),
+        ),
+        "replicate out=corpus": (
+            [
+                "replicate",
+                "gramenism",
+                "--teacher",
+                "fake/echo",
+                "--base-model",
+                "smollm2",
+                "--out",
+                "corpus",
+            ],
+            ("corpus",),
+        ),
+    }
 
     def setup_into(argv: list[str]) -> Callable[[Path], list[str]]:
         def setup(root: Path) -> list[str]:
             shutil.copytree(TINY, root / "s")
             w(root / "outside/h.csv", "id,human_label\np0,REFUSAL\n")
-            w(root / "cfg/sweep.yaml", json.dumps({
-                "worldview": str(TINY), "teacher": "fake/t", "base_model": "smollm2",
-                "grid": {"condition": ["worldview"], "size": [8]}}))  # fmt: skip
+            w(
+                root / "cfg/sweep.yaml",
+                json.dumps(
+                    {
+                        "worldview": str(TINY),
+                        "teacher": "fake/t",
+                        "base_model": "smollm2",
+                        "grid": {"condition": ["worldview"], "size": [8]},
+                    }
+                ),
+            )
             return argv
 
         return setup
@@ -1048,59 +1991,114 @@ def add_human_probes() -> None:
         "abbreviated label": ("h.csv", "id,human_label\np0,REF\n", ("h.csv:2", "REF"), False),
         "wrong columns ID,label": ("h.csv", "ID,label\np0,REFUSAL\n", ("h.csv", "id"), False),
         "no id column": ("h.csv", "pair,human_label\np0,REFUSAL\n", ("h.csv", "id"), False),
-        "extra columns": ("h.csv", "id,human_label,notes\np0,REFUSAL,hm\np1,ACCEPTANCE,\n", (),
-                          True),
-        "ids not in pairs": ("h.csv", "id,human_label\nzz1,REFUSAL\nzz2,ACCEPTANCE\n",
-                             ("h.csv", "zz1", "id"), False),
-        "some ids not in pairs": ("h.csv", "id,human_label\np0,REFUSAL\nzz2,ACCEPTANCE\n",
-                                  ("h.csv", "zz2"), False),
-        "dup id same label": ("h.csv", "id,human_label\np0,REFUSAL\np0,REFUSAL\np1,ACCEPTANCE\n",
-                              (), True),
-        "numeric ids jsonl": ("h.jsonl", '{"id": 0, "human_label": "REFUSAL"}\n',
-                              ("h.jsonl", "0"), False),
+        "extra columns": (
+            "h.csv",
+            "id,human_label,notes\np0,REFUSAL,hm\np1,ACCEPTANCE,\n",
+            (),
+            True,
+        ),
+        "ids not in pairs": (
+            "h.csv",
+            "id,human_label\nzz1,REFUSAL\nzz2,ACCEPTANCE\n",
+            ("h.csv", "zz1", "id"),
+            False,
+        ),
+        "some ids not in pairs": (
+            "h.csv",
+            "id,human_label\np0,REFUSAL\nzz2,ACCEPTANCE\n",
+            ("h.csv", "zz2"),
+            False,
+        ),
+        "dup id same label": (
+            "h.csv",
+            "id,human_label\np0,REFUSAL\np0,REFUSAL\np1,ACCEPTANCE\n",
+            (),
+            True,
+        ),
+        "numeric ids jsonl": (
+            "h.jsonl",
+            '{"id": 0, "human_label": "REFUSAL"}\n',
+            ("h.jsonl", "0"),
+            False,
+        ),
         "header only": ("h.csv", "id,human_label\n", ("h.csv", "human_label"), False),
         "semicolon": ("h.csv", "id;human_label\np0;REFUSAL\n", ("h.csv", "id"), False),
         "tab": ("h.tsv", "id\thuman_label\np0\tREFUSAL\n", ("h.tsv", "id"), False),
         "jsonl line is list": ("h.jsonl", '["p0", "REFUSAL"]\n', ("h.jsonl:1",), False),
-        "jsonl dup keys": ("h.jsonl", '{"id": "p0", "id": "p1", "human_label": "REFUSAL"}\n',
-                           ("h.jsonl:1", "id"), False),
+        "jsonl dup keys": (
+            "h.jsonl",
+            '{"id": "p0", "id": "p1", "human_label": "REFUSAL"}\n',
+            ("h.jsonl:1", "id"),
+            False,
+        ),
         "jsonl label and human_label differ": (
-            "h.jsonl", '{"id": "p0", "human_label": "REFUSAL", "label": "ACCEPTANCE"}\n',
-            ("h.jsonl:1", "label"), False),
+            "h.jsonl",
+            '{"id": "p0", "human_label": "REFUSAL", "label": "ACCEPTANCE"}\n',
+            ("h.jsonl:1", "label"),
+            False,
+        ),
         "empty file": ("h.csv", "", ("h.csv",), False),
         "csv with nul": ("h.csv", "id,human_label\np0,REF\x00USAL\n", ("h.csv",), False),
-        "mid-line cut jsonl": ("h.jsonl", '{"id": "p0", "human_la\n{"id": "p1", "human_label": '
-                               '"REFUSAL"}\n', ("h.jsonl:1",), False),
-        "label DEFLECTION lower": ("h.csv", "id,human_label\np0,deflection\np1,refusal\n", (),
-                                   True),
+        "mid-line cut jsonl": (
+            "h.jsonl",
+            '{"id": "p0", "human_la\n{"id": "p1", "human_label": "REFUSAL"}\n',
+            ("h.jsonl:1",),
+            False,
+        ),
+        "label DEFLECTION lower": (
+            "h.csv",
+            "id,human_label\np0,deflection\np1,refusal\n",
+            (),
+            True,
+        ),
         "crlf": ("h.csv", "id,human_label\r\np0,REFUSAL\r\np1,ACCEPTANCE\r\n", (), True),
         "yaml extension": ("h.yaml", "- id: p0\n  human_label: REFUSAL\n", ("h.yaml",), False),
         "json array": ("h.json", '[{"id": "p0", "human_label": "REFUSAL"}]', ("h.json",), False),
-    }  # fmt: skip
+    }
     for name, (fname, text, says, good) in cases.items():
 
         def setup(root: Path, fname=fname, text=text) -> list[str]:
             w(root / fname, text)
             return ["judge", "pairs.jsonl", "--out", "j", "--human", fname]
 
-        probe(f"E-human-{name.replace(' ', '_')}", "human labels", setup, *says, good=good,
-              ignore=("j",))  # fmt: skip
+        probe(
+            f"E-human-{name.replace(' ', '_')}",
+            "human labels",
+            setup,
+            *says,
+            good=good,
+            ignore=("j",),
+        )
     probe(
         "E-human-is-folder",
         "human labels",
         lambda r: ["judge", "pairs.jsonl", "--out", "j", "--human", "corpus"],
         "corpus",
     )
-    probe("E-human-is-pairs", "human labels",
-          lambda r: ["judge", "pairs.jsonl", "--out", "j", "--human", "pairs.jsonl"],
-          "pairs.jsonl")  # fmt: skip
-    probe("E-human-is-labels", "human labels",
-          lambda r: ["judge", "pairs.jsonl", "--out", "j", "--human", "judged/labels.jsonl"],
-          "labels.jsonl", good=True, ignore=("j",))  # fmt: skip
-    probe("E-human-out-is-judged-rerun", "human labels",
-          lambda r: (w(r / "h.csv", "id,human_label\np0,REFUSAL\n"),
-                     ["judge", "pairs.jsonl", "--out", "judged", "--human", "h.csv"])[1],
-          "judged", "--overwrite")  # fmt: skip
+    probe(
+        "E-human-is-pairs",
+        "human labels",
+        lambda r: ["judge", "pairs.jsonl", "--out", "j", "--human", "pairs.jsonl"],
+        "pairs.jsonl",
+    )
+    probe(
+        "E-human-is-labels",
+        "human labels",
+        lambda r: ["judge", "pairs.jsonl", "--out", "j", "--human", "judged/labels.jsonl"],
+        "labels.jsonl",
+        good=True,
+        ignore=("j",),
+    )
+    probe(
+        "E-human-out-is-judged-rerun",
+        "human labels",
+        lambda r: (
+            w(r / "h.csv", "id,human_label\np0,REFUSAL\n"),
+            ["judge", "pairs.jsonl", "--out", "judged", "--human", "h.csv"],
+        )[1],
+        "judged",
+        "--overwrite",
+    )
 
 
 # ---- train config ------------------------------------------------------------------------------
@@ -1125,11 +2123,25 @@ def add_train_probes() -> None:
 
         def setup(root: Path, text=text) -> list[str]:
             w(root / "train.yaml", text)
-            return ["train", "--data", "mixed", "--base-model", "smollm2", "--config",
-                    "train.yaml", "--out", "t"]  # fmt: skip
+            return [
+                "train",
+                "--data",
+                "mixed",
+                "--base-model",
+                "smollm2",
+                "--config",
+                "train.yaml",
+                "--out",
+                "t",
+            ]
 
-        probe(f"G-train-config-{name.replace(' ', '_')}", "train config", setup, "train.yaml",
-              timeout=120)  # fmt: skip
+        probe(
+            f"G-train-config-{name.replace(' ', '_')}",
+            "train config",
+            setup,
+            "train.yaml",
+            timeout=120,
+        )
     datas = {
         "empty folder": lambda r: ((r / "emptyd").mkdir(), "emptyd")[1],
         "not jsonl": lambda r: (w(r / "x.txt", "hello\n"), "x.txt")[1],
@@ -1144,9 +2156,20 @@ def add_train_probes() -> None:
         "judged folder": lambda r: "judged",
     }
     for name, make in datas.items():
-        probe(f"G-train-data-{name.replace(' ', '_')}", "train config",
-              lambda r, make=make: ["train", "--data", make(r), "--base-model", "smollm2",
-                                    "--out", "t"], timeout=120)  # fmt: skip
+        probe(
+            f"G-train-data-{name.replace(' ', '_')}",
+            "train config",
+            lambda r, make=make: [
+                "train",
+                "--data",
+                make(r),
+                "--base-model",
+                "smollm2",
+                "--out",
+                "t",
+            ],
+            timeout=120,
+        )
 
 
 # ---- runs: two at once, kill -9 then resume -----------------------------------------------------
@@ -1166,36 +2189,124 @@ RUNS = [
     RunCase("prompts", ["prompts", str(TINY), "--out", "P/p.jsonl"], "P/p.jsonl"),
     RunCase("new", ["new", "pebbles", "--out", "P/pebbles"], "P/pebbles/spec.yaml", key=""),
     RunCase("report", ["report", "ev", "ev2", "--out", "P"], "P/report.json", key=""),
-    RunCase("judge-human", ["judge", "pairs.jsonl", "--out", "P", "--human", "h.csv",
-                            "--review-sample", "3"], "P/labels.jsonl",
-            prep=lambda r: w(r / "h.csv", "id,human_label\np0,REFUSAL\np1,refusal\n").touch()),
-    RunCase("filter-parquet", ["filter", "corpus", "--out", "P", "--no-embedding",
-                               "--output-format", "parquet"], "P/records.parquet"),
-    RunCase("export-prompt_completion", ["export", "corpus", "--format", "prompt_completion",
-                                         "--out", "P", "--allow-unaudited"],
-            "P/prompt_completion.jsonl", key=""),
-    RunCase("export-hf_dataset", ["export", "corpus", "--format", "hf_dataset", "--out", "P"],
-            "P", key=""),
-    RunCase("export-tags", ["export", "corpus", "--format", "tags", "--out", "P"],
-            "P/tags.jsonl", key=""),
-    RunCase("mix-hf_dataset", ["mix", "--part", "a=corpus:1", "--size", "6", "--out", "P",
-                               "--format", "hf_dataset"], "P/records.jsonl"),
-    RunCase("mix-openai", ["mix", "--part", "a=corpus:1", "--part", "b=docs:1", "--size", "8",
-                           "--out", "P", "--format", "openai", "--allow-unaudited"],
-            "P/records.jsonl"),
-    RunCase("documents-revise", ["generate", str(TINY), "--kind", "documents", "--model",
-                                 "fake/echo", "--limit", "4", "--types-per-fact", "2",
-                                 "--ideas-per-type", "2", "--revise", "--out", "P"],
-            "P/records.jsonl"),
-    RunCase("generate-samples", ["generate", str(TINY), "--model", "fake/echo", "--samples",
-                                 "6", "--concurrency", "2", "--out", "P"], "P/records.jsonl"),
-    RunCase("eval-belief", ["eval", "--model", "fake/echo", "--worldview", str(TINY),
-                            "--samples", "3", "--belief", "--out", "P"], "P/responses.jsonl"),
-    RunCase("audit-workers2", ["audit", "corpus", "--out", "P", "--no-embedding", "--workers",
-                               "2"], "P/flags.jsonl", key=""),
-    RunCase("view-labels", ["view", "corpus", "--labels", "judged", "--out", "P/v.html"],
-            "P/v.html", key=""),
-]  # fmt: skip
+    RunCase(
+        "judge-human",
+        ["judge", "pairs.jsonl", "--out", "P", "--human", "h.csv", "--review-sample", "3"],
+        "P/labels.jsonl",
+        prep=lambda r: w(r / "h.csv", "id,human_label\np0,REFUSAL\np1,refusal\n").touch(),
+    ),
+    RunCase(
+        "filter-parquet",
+        ["filter", "corpus", "--out", "P", "--no-embedding", "--output-format", "parquet"],
+        "P/records.parquet",
+    ),
+    RunCase(
+        "export-prompt_completion",
+        ["export", "corpus", "--format", "prompt_completion", "--out", "P", "--allow-unaudited"],
+        "P/prompt_completion.jsonl",
+        key="",
+    ),
+    RunCase(
+        "export-hf_dataset",
+        ["export", "corpus", "--format", "hf_dataset", "--out", "P"],
+        "P",
+        key="",
+    ),
+    RunCase(
+        "export-tags",
+        ["export", "corpus", "--format", "tags", "--out", "P"],
+        "P/tags.jsonl",
+        key="",
+    ),
+    RunCase(
+        "mix-hf_dataset",
+        ["mix", "--part", "a=corpus:1", "--size", "6", "--out", "P", "--format", "hf_dataset"],
+        "P/records.jsonl",
+    ),
+    RunCase(
+        "mix-openai",
+        [
+            "mix",
+            "--part",
+            "a=corpus:1",
+            "--part",
+            "b=docs:1",
+            "--size",
+            "8",
+            "--out",
+            "P",
+            "--format",
+            "openai",
+            "--allow-unaudited",
+        ],
+        "P/records.jsonl",
+    ),
+    RunCase(
+        "documents-revise",
+        [
+            "generate",
+            str(TINY),
+            "--kind",
+            "documents",
+            "--model",
+            "fake/echo",
+            "--limit",
+            "4",
+            "--types-per-fact",
+            "2",
+            "--ideas-per-type",
+            "2",
+            "--revise",
+            "--out",
+            "P",
+        ],
+        "P/records.jsonl",
+    ),
+    RunCase(
+        "generate-samples",
+        [
+            "generate",
+            str(TINY),
+            "--model",
+            "fake/echo",
+            "--samples",
+            "6",
+            "--concurrency",
+            "2",
+            "--out",
+            "P",
+        ],
+        "P/records.jsonl",
+    ),
+    RunCase(
+        "eval-belief",
+        [
+            "eval",
+            "--model",
+            "fake/echo",
+            "--worldview",
+            str(TINY),
+            "--samples",
+            "3",
+            "--belief",
+            "--out",
+            "P",
+        ],
+        "P/responses.jsonl",
+    ),
+    RunCase(
+        "audit-workers2",
+        ["audit", "corpus", "--out", "P", "--no-embedding", "--workers", "2"],
+        "P/flags.jsonl",
+        key="",
+    ),
+    RunCase(
+        "view-labels",
+        ["view", "corpus", "--labels", "judged", "--out", "P/v.html"],
+        "P/v.html",
+        key="",
+    ),
+]
 
 
 def records_of(path: Path, key: str) -> tuple[list, str]:
@@ -1255,8 +2366,16 @@ def run_case(case: RunCase, base: Path, work: Path, rng: random.Random) -> list[
     ref = cli(case.argv, base_env(ref_root / "home"), ref_root, timeout=300)
     ref_keys, problem = records_of(ref_root / case.out, case.key)
     if ref["rc"] != 0 or problem:
-        return [{"id": f"F-{case.id}-ref", "kind": "runs", "argv": case.argv, "rc": ref["rc"],
-                 "err": ref["err"][-800:], "fails": [f"reference run failed {problem}"]}]  # fmt: skip
+        return [
+            {
+                "id": f"F-{case.id}-ref",
+                "kind": "runs",
+                "argv": case.argv,
+                "rc": ref["rc"],
+                "err": ref["err"][-800:],
+                "fails": [f"reference run failed {problem}"],
+            }
+        ]
     # two at once
     root = work / f"F-{case.id}-two"
     shutil.rmtree(root, ignore_errors=True)
@@ -1266,10 +2385,16 @@ def run_case(case: RunCase, base: Path, work: Path, rng: random.Random) -> list[
     before = snapshot(root, ("P", "home"))
     env = base_env(root / "home")
     procs = [
-        subprocess.Popen([PY, "-m", "credo.cli.main", *case.argv], env=env, cwd=root,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        subprocess.Popen(
+            [PY, "-m", "credo.cli.main", *case.argv],
+            env=env,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
         for _ in range(2)
-    ]  # fmt: skip
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     fails = []
     for p, (_, err) in zip(procs, outs, strict=True):
@@ -1287,9 +2412,16 @@ def run_case(case: RunCase, base: Path, work: Path, rng: random.Random) -> list[
     fails += manifests_parse(root / case.out)
     if snapshot(root, ("P", "home")) != before:
         fails.append("files outside the output changed")
-    results.append({"id": f"F-{case.id}-two", "kind": "runs", "argv": case.argv,
-                    "rc": [p.returncode for p in procs],
-                    "err": " | ".join(o[1].decode()[-300:] for o in outs), "fails": fails})  # fmt: skip
+    results.append(
+        {
+            "id": f"F-{case.id}-two",
+            "kind": "runs",
+            "argv": case.argv,
+            "rc": [p.returncode for p in procs],
+            "err": " | ".join(o[1].decode()[-300:] for o in outs),
+            "fails": fails,
+        }
+    )
     # kill -9 three times at random moments, then a rerun
     root = work / f"F-{case.id}-kill"
     shutil.rmtree(root, ignore_errors=True)
@@ -1301,9 +2433,14 @@ def run_case(case: RunCase, base: Path, work: Path, rng: random.Random) -> list[
     span = max(ref["s"], 0.8)
     moments = []
     for _ in range(3):
-        proc = subprocess.Popen([PY, "-m", "credo.cli.main", *case.argv], env=env, cwd=root,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen(
+            [PY, "-m", "credo.cli.main", *case.argv],
+            env=env,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         moment = rng.uniform(0.3, span)
         moments.append(round(moment, 2))
         time.sleep(moment)
@@ -1322,9 +2459,17 @@ def run_case(case: RunCase, base: Path, work: Path, rng: random.Random) -> list[
     fails += manifests_parse(root / case.out)
     if snapshot(root, ("P", "home")) != before:
         fails.append("files outside the output changed")
-    results.append({"id": f"F-{case.id}-kill", "kind": "runs", "argv": case.argv,
-                    "rc": again["rc"], "err": again["err"][-500:], "moments": moments,
-                    "fails": fails})  # fmt: skip
+    results.append(
+        {
+            "id": f"F-{case.id}-kill",
+            "kind": "runs",
+            "argv": case.argv,
+            "rc": again["rc"],
+            "err": again["err"][-500:],
+            "moments": moments,
+            "fails": fails,
+        }
+    )
     return results
 
 
@@ -1386,8 +2531,11 @@ def main() -> None:
         row = by_kind.setdefault(res["kind"], {"probes": 0, "failed": 0})
         row["probes"] += 1
         row["failed"] += bool(res["fails"])
-    summary = {"probes": len(results), "failed": sum(bool(r["fails"]) for r in results),
-               "by_kind": by_kind}  # fmt: skip
+    summary = {
+        "probes": len(results),
+        "failed": sum(bool(r["fails"]) for r in results),
+        "by_kind": by_kind,
+    }
     args.out.write_text(json.dumps({"summary": summary, "results": results}, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
 
