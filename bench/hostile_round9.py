@@ -673,17 +673,17 @@ def add_older_run_probes() -> None:
         # name: (folder, argv resuming into it, a file the run appends or replaces)
         "generate-records": (
             "corpus",
-            ["generate", str(TINY), "--model", "fake/echo", "--samples", "2", "--out", "corpus"],
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
             "records.jsonl",
         ),
         "generate-refusals": (
             "corpus",
-            ["generate", str(TINY), "--model", "fake/echo", "--samples", "2", "--out", "corpus"],
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
             "teacher_refusals.jsonl",
         ),
         "generate-manifest": (
             "corpus",
-            ["generate", str(TINY), "--model", "fake/echo", "--samples", "2", "--out", "corpus"],
+            ["generate", str(TINY), "--model", "fake/echo", "--out", "corpus"],
             "manifest.json",
         ),
         "docs-records": (
@@ -743,7 +743,8 @@ def add_older_run_probes() -> None:
     }
     for name, (folder, argv, target) in writers.items():
 
-        def link(root: Path, folder=folder, target=target, argv=argv) -> list[str]:
+        def link(root: Path, folder=folder, name=name, target=target, argv=argv) -> list[str]:
+            _half_done(root, name)
             path = root / folder / target
             if path.exists() or path.is_symlink():
                 path.unlink()
@@ -766,7 +767,10 @@ def add_older_run_probes() -> None:
             )
         )
 
-        def stale(root: Path, folder=folder, argv=argv, content="99999999\n") -> list[str]:
+        def stale(
+            root: Path, folder=folder, name=name, argv=argv, content="99999999\n"
+        ) -> list[str]:
+            _half_done(root, name)
             w(root / folder / ".credo.lock", content)
             return argv
 
@@ -780,13 +784,15 @@ def add_older_run_probes() -> None:
             )
         )
 
-        def lockdir(root: Path, folder=folder, argv=argv) -> list[str]:
+        def lockdir(root: Path, folder=folder, name=name, argv=argv) -> list[str]:
+            _half_done(root, name)
             (root / folder / ".credo.lock").mkdir()
             return argv
 
         probe(f"D-lock-is-folder-{name}", "older run", lockdir, ".credo.lock")
 
-        def locklink(root: Path, folder=folder, argv=argv) -> list[str]:
+        def locklink(root: Path, folder=folder, name=name, argv=argv) -> list[str]:
+            _half_done(root, name)
             (root / folder / ".credo.lock").symlink_to(root / notes)
             return argv
 
@@ -804,7 +810,8 @@ def add_older_run_probes() -> None:
             )
         )
 
-        def crash_tmp(root: Path, folder=folder, target=target, argv=argv) -> list[str]:
+        def crash_tmp(root: Path, folder=folder, name=name, target=target, argv=argv) -> list[str]:
+            _half_done(root, name)
             w(root / folder / f".{target}.credo-tmp-12345", "half a fi")
             w(root / folder / f"{target}.tmp", "half a fi")
             return argv
@@ -943,6 +950,13 @@ def add_older_run_probes() -> None:
         )[1],
         good=True,
     )
+
+
+def _half_done(root: Path, name: str) -> None:
+    """A generate folder whose run stopped after 4 of its 9 records, so a rerun appends."""
+    if name.startswith("generate"):
+        path = root / "corpus" / "records.jsonl"
+        path.write_text("".join(path.read_text().splitlines(True)[:4]))
 
 
 def _tmp_check(folder: Path, target: str) -> list[str]:
@@ -2215,7 +2229,7 @@ RUNS = [
     RunCase(
         "export-tags",
         ["export", "corpus", "--format", "tags", "--out", "P"],
-        "P/tags.jsonl",
+        "P/text.jsonl",
         key="",
     ),
     RunCase(
@@ -2448,6 +2462,11 @@ def run_case(case: RunCase, base: Path, work: Path, rng: random.Random) -> list[
         proc.wait()
     again = cli(case.argv, env, root, timeout=300)
     fails = []
+    finished = again["rc"] == 2 and any(
+        words in again["err"] for words in ("already holds", "already exists")
+    )
+    if finished:  # a killed run had finished before its kill: what it left must be whole
+        again["rc"] = 0
     if again["rc"] != 0:
         fails.append(f"rerun exit {again['rc']}: {again['err'].strip()[-300:]}")
     if "Traceback" in again["err"]:
