@@ -2561,3 +2561,143 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---- triage: each automatic rule break judged a defect (D1..) or not, by its probe -----------
+
+DEFECTS = {
+    "D1": "a key twice in one JSON object (records, manifests, --human JSONL): the last kept",
+    "D2": "1e400 in a JSON state file (a manifest) read as inf",
+    "D3": "a manifest.json that is a folder taken as no manifest",
+    "D4": "view and judge took an empty, null or list id (every other reader refuses it)",
+    "D5": "error lines with no fix: 'expected a JSON object', the messages rule, --human JSONL",
+    "D6": "a .credo.lock that is a symlink: the lock written into the file it points to",
+    "D7": "a resumed run's appended file (records, refusals) a symlink: read, written after",
+    "D8": "a manifest of another kind on a generate resume: 'a different config (model: None)'",
+    "D9": "documents: plan.json a folder taken as no plan, the manifest rewritten, a temp named",
+    "D10": "--timeout 0: 'retry policy: ... timeout > 0', naming no option",
+    "D11": "judge/eval --poll-interval -1 accepted",
+    "D12": "replicate took --teacher-max-tokens 0/-1 and 10**12 sizes, samples, eval limits",
+    "D13": "an option given twice: the last kept silently (--out a --out b wrote b)",
+    "D14": "options that do nothing with the others accepted (--no-wait without --batch, ...)",
+    "D15": "train config: a yes/no where a number belongs read as 1 (epochs: true trained)",
+    "D16": "a deeply nested train config YAML: 'an input is nested too deeply', no file named",
+    "D17": "a deeply nested audit report.json: the same unnamed line from mix",
+    "D18": "an --out inside a spec folder (generate into spec/canon, eval into the spec)",
+    "D19": "eval --overwrite over a corpus: an eval manifest beside the corpus's records",
+    "D20": "batches: a state's model that cannot load named as an option (--model ...)",
+}
+
+_RULES: list[tuple[str, str]] = [  # (probe id part, verdict): the first that matches decides
+    ("A-records-dup-key-", "D1"),
+    ("E-human-jsonl_dup_keys", "D1"),
+    ("A-state-manifest-generate-resume-", "D8"),
+    ("A-state-judge-report-view", "no: view does not read judge's report.json"),
+    ("A-responses-", "no: report reads results.json, not responses.jsonl"),
+    ("A-state-audit-report-mix-nested", "D17"),
+    ("A-state-audit-report-mix-", "no: a damaged audit report is 'no audit' with its fix"),
+    ("A-state-mix-manifest-export", "no: a damaged manifest reads as unaudited, with its fix"),
+    ("A-state-manifest-eval-resume", "no: refused naming the eval files and --overwrite"),
+    ("dupkeys", "D1"),
+    ("-1e400", "D2"),
+    ("A-state-manifest-", "D3"),
+    ("A-state-plan-docs", "D9"),
+    ("A-records-id-empty", "D4"),
+    ("A-records-id-null", "D4"),
+    ("A-records-id-list", "D4"),
+    ("A-records-id-number-dup-view", "D4"),
+    ("A-records-id-number-dup", "no: mix drops repeated ids by design; export keeps them"),
+    ("A-records-content-dict", "D5"),
+    ("top-level-string", "D5"),
+    ("-list-view", "D5"),
+    ("E-human-mid-line", "D5"),
+    ("A-records-id-newline", "no: a newline in an id is escaped everywhere it is written"),
+    ("A-records-role-case", "no: view shows roles as written"),
+    ("A-records-message-extra-key", "no: extra message keys are ignored"),
+    ("A-records-cr-only", "no: CR line ends are read as lines (good input)"),
+    ("A-records-only-whitespace", "no: an empty corpus viewed (as round 8 judged)"),
+    ("A-batches-dir-is-file", "D20"),
+    ("D-lock-symlink-out-view", "no: view locks .PAGE.credo.lock, not .credo.lock"),
+    ("D-lock-symlink-out-prompts", "no: prompts locks .FILE.credo.lock"),
+    ("D-lock-is-folder-view", "no: view locks .PAGE.credo.lock"),
+    ("D-lock-is-folder-prompts", "no: prompts locks .FILE.credo.lock"),
+    ("D-lock-symlink-out-", "D6"),
+    ("D-symlink-out-generate", "D7"),
+    ("D-symlink-out-docs", "D7"),
+    ("D-symlink-out-", "no: the link replaced whole (atomic rename); its target untouched"),
+    ("D-eval-manifest-in-generate", "D8"),
+    ("D-mix-manifest-in-generate", "D8"),
+    ("D-docs-manifest-in-qa", "D8"),
+    ("D-plan-other-spec", "no: the plan's text edited, still a valid plan"),
+    ("B-generate--timeout='0'", "D10"),
+    ("B-judge--poll-interval='-1'", "D11"),
+    ("B-replicate--teacher-max-tokens", "D12"),
+    ("B-replicate--size='1000000000000'", "D12"),
+    ("B-replicate--samples='1000000000000'", "D12"),
+    ("B-replicate--eval-limit='1000000000000'", "D12"),
+    ("B-replicate", "no: a valid replication runs for minutes (timeout)"),
+    ("twice", "D13"),
+    ("B-conflict-export_--license-name", "D14"),
+    ("B-conflict-export_--tokenizer", "D14"),
+    ("B-conflict-generate_--no-wait", "D14"),
+    ("B-conflict-generate_--transport_lean", "D14"),
+    ("B-conflict-generate_--revise", "D14"),
+    ("B-conflict-generate_--type-quota", "D14"),
+    ("B-conflict-audit_--no-embedding", "D14"),
+    ("B-conflict-view_--serve_--out", "D14"),
+    ("B-conflict-judge_--batch", "D14"),
+    ("G-train-config-bool", "D15"),
+    ("G-train-config-nested", "D16"),
+    ("G-train-config-empty", "no: an empty config is the defaults (training ran)"),
+    ("G-train-data-forged", "no: a progress line before the one error line"),
+    ("C-into-generate_out_inside_spec", "D18"),
+    ("C-into-eval_out=spec", "D18"),
+    ("C-into-eval_out=corpus", "D19"),
+    ("C-into-filter_out=corpus/audit", "no: --overwrite given; the audit's files kept"),
+    ("C-into-", "no: an --out inside an input folder, nothing read changed"),
+    ("-out-newline", "no: a newline in a folder name is legal (as round 8 judged)"),
+    ("-out-dash", "no: '-x' is a legal folder name"),
+    ("F-", "no: a killed run had finished, or the second of two found it finished"),
+    ("E-human-is-labels", "no: refused rightly (credo's labels file has no human_label)"),
+    ("E-human-jsonl_label_and", "no: human_label is the column; label an alias"),
+    ("B-view--port='0'", "no: port 0 picks a free port and serves (timeout)"),
+    ("B-generate--tpm='1e3'", "no: 1,000 tokens a minute paces 1,024-token requests a minute"),
+    ("B-conflict-train_--trl-arg_bogus", "no: checked before the weights, after SmolLM2 converts"),
+    ("B-train--lrtwice", "D13"),
+    ("B-conflict-train", "no: the line names the setting and its allowed values"),
+    ("B-train--", "no: the line names the setting and its range"),
+    ("B-conflict-report_same", "no: a run compared with itself is the user's choice"),
+    ("B-conflict-export_--push", "no: 'needs exactly one of --hub or --format'"),
+    ("B-", "no: the range or the usage error is the fix; or a large value is harmless"),
+    ("A-flags-", "no: named as the file's line with the rule"),
+    ("A-labels-", "no: named as the file's line with the rule"),
+    ("G-", "no: the line names the setting"),
+    ("E-", "no: refused in one line naming the file"),
+    ("A-records-mid-line-cut", "no: the torn line is named (file:line)"),
+]
+
+
+def verdict(result: dict) -> str:
+    if not result["fails"]:
+        return "held"
+    if result["id"].startswith("A-records-") and result["id"].endswith("-show"):
+        return "no: show prints the first --n records and reads no further"
+    only_fix = all(f == "no fix given" or f.startswith("does not name") for f in result["fails"])
+    for part, decided in _RULES:
+        if part in result["id"]:
+            if decided.startswith("D") or not only_fix:
+                return decided
+            return decided
+    return "no: the line states the rule" if only_fix else "UNJUDGED"
+
+
+def triage(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    rows: dict[str, Counter[str]] = {}
+    defects: dict[str, list[str]] = {}
+    for res in data["results"]:
+        said = verdict(res)
+        rows.setdefault(res["kind"], Counter())[said.split(":")[0]] += 1
+        if said.startswith("D"):
+            defects.setdefault(said, []).append(res["id"])
+    return {"by_kind": {k: dict(v) for k, v in rows.items()}, "defects": defects}
