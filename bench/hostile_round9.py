@@ -2524,6 +2524,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/credo-round9"))
     parser.add_argument("--only", default="")
+    parser.add_argument("--ids", type=Path, help="a file of probe ids (one a line) to run")
     parser.add_argument("--skip-runs", action="store_true")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
@@ -2531,6 +2532,9 @@ def main() -> None:
     base = args.work / "base"
     build_base(base)
     chosen = [p for p in PROBES if args.only in p.id]
+    if args.ids:
+        wanted = set(args.ids.read_text().split())
+        chosen = [p for p in chosen if p.id in wanted]
     results: list[dict] = []
     with ThreadPoolExecutor(args.jobs) as pool:
         for res in pool.map(lambda p: run_probe(p, base, args.work / "p"), chosen):
@@ -2591,6 +2595,7 @@ DEFECTS = {
 _RULES: list[tuple[str, str]] = [  # (probe id part, verdict): the first that matches decides
     ("A-records-dup-key-", "D1"),
     ("E-human-jsonl_dup_keys", "D1"),
+    ("A-state-manifest-generate-resume-folder", "no: refused naming the folder's files"),
     ("A-state-manifest-generate-resume-", "D8"),
     ("A-state-judge-report-view", "no: view does not read judge's report.json"),
     ("A-responses-", "no: report reads results.json, not responses.jsonl"),
@@ -2605,7 +2610,7 @@ _RULES: list[tuple[str, str]] = [  # (probe id part, verdict): the first that ma
     ("A-records-id-empty", "D4"),
     ("A-records-id-null", "D4"),
     ("A-records-id-list", "D4"),
-    ("A-records-id-number-dup-view", "D4"),
+    ("A-records-id-number-dup-view", "no: the static page shows repeated ids, as 'r1' twice"),
     ("A-records-id-number-dup", "no: mix drops repeated ids by design; export keeps them"),
     ("A-records-content-dict", "D5"),
     ("top-level-string", "D5"),
