@@ -2590,6 +2590,7 @@ DEFECTS = {
     "D18": "an --out inside a spec folder (generate into spec/canon, eval into the spec)",
     "D19": "eval --overwrite over a corpus: an eval manifest beside the corpus's records",
     "D20": "batches: a state's model that cannot load named as an option (--model ...)",
+    "D21": "train --out a corpus folder: its records.jsonl counted as train's own, training ran",
 }
 
 _RULES: list[tuple[str, str]] = [  # (probe id part, verdict): the first that matches decides
@@ -2641,6 +2642,7 @@ _RULES: list[tuple[str, str]] = [  # (probe id part, verdict): the first that ma
     ("B-replicate--samples='1000000000000'", "D12"),
     ("B-replicate--eval-limit='1000000000000'", "D12"),
     ("B-replicate", "no: a valid replication runs for minutes (timeout)"),
+    ("B-conflict-report_same", "no: a run compared with itself is the user's choice"),
     ("twice", "D13"),
     ("B-conflict-export_--license-name", "D14"),
     ("B-conflict-export_--tokenizer", "D14"),
@@ -2658,6 +2660,7 @@ _RULES: list[tuple[str, str]] = [  # (probe id part, verdict): the first that ma
     ("C-into-generate_out_inside_spec", "D18"),
     ("C-into-eval_out=spec", "D18"),
     ("C-into-eval_out=corpus", "D19"),
+    ("C-into-train_out=corpus", "D21"),
     ("C-into-filter_out=corpus/audit", "no: --overwrite given; the audit's files kept"),
     ("C-into-", "no: an --out inside an input folder, nothing read changed"),
     ("-out-newline", "no: a newline in a folder name is legal (as round 8 judged)"),
@@ -2696,12 +2699,23 @@ def verdict(result: dict) -> str:
     return "no: the line states the rule" if only_fix else "UNJUDGED"
 
 
-def triage(path: Path) -> dict:
+def fixed(result: dict) -> bool:
+    """After the fixes: refused in one line with exit 2, nothing changed, no traceback or hang
+    (what the line says was read by hand), or a good input that succeeded."""
+    substantive = [
+        f for f in result["fails"] if f != "no fix given" and not f.startswith("does not name")
+    ]
+    return not substantive
+
+
+def triage(path: Path, after: bool = False) -> dict:
     data = json.loads(path.read_text())
     rows: dict[str, Counter[str]] = {}
     defects: dict[str, list[str]] = {}
     for res in data["results"]:
         said = verdict(res)
+        if after and said.startswith("D") and fixed(res):
+            said = "fixed"
         rows.setdefault(res["kind"], Counter())[said.split(":")[0]] += 1
         if said.startswith("D"):
             defects.setdefault(said, []).append(res["id"])

@@ -383,8 +383,9 @@ def check_output(
         source = Path(given).expanduser().resolve()
         inside = source.is_dir() and source in resolved.parents  # a spec folder's canon/...
         if source == resolved or source.parent == resolved or inside:
+            where = "is inside" if inside and source != resolved else "holds"
             raise ConfigError(
-                f"{option} {out}: holds the input {given} - write to another folder "
+                f"{option} {out}: {where} the input {given} - write to another folder "
                 "(a command never replaces what it reads, even with --overwrite)"
             )
     # A resumable command continues its own records and manifest, which it checks itself;
@@ -399,7 +400,9 @@ def check_output(
             f"{option} {out}: already holds {', '.join(mine)} that {command or command_name()} "
             "did not write - pass a new folder, or move them aside"
         )
-    own = set(replaceable) | ({"records.jsonl", manifest} if resumable else set())
+    # a resumed run's own records: only a command whose manifest sits beside records.jsonl
+    records = {"records.jsonl"} if manifest == MANIFEST_FILE else set()
+    own = set(replaceable) | ({*records, manifest} if resumable else set())
     if resuming:
         own |= set(owns)
     if resolved.is_dir() and not overwrite:

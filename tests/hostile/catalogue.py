@@ -1297,7 +1297,7 @@ ROWS.update(
             "generate", "hostile path",
             lambda root: ["generate", str(__import__("shutil").copytree(TINY_SPEC, root / "s")),
                           "--model", "fake/echo", "--out", str(root / "s" / "canon")],
-            "holds the input",
+            "is inside the input",
         ),
         "train config epochs: true": Row(
             "train", "wrong type",
@@ -1320,6 +1320,13 @@ ROWS.update(
         ),
         "batches a state whose model cannot load": Row(
             "batches", "wrong type", batches(state(model="gpt-x")), "batches.json: model 'gpt-x'"
+        ),
+        "train --out another corpus's folder": Row(
+            "train", "hostile path",
+            lambda root: [a.format(root=root, c=records(root / "c", clean(2))) for a in (
+                "train", "--data", "{c}", "--base-model", "smollm2",
+                "--out", str(records(root / "other", clean(2))))],
+            "already holds records.jsonl",
         ),
         "generate --out given twice": Row(
             "generate", "hostile path",
