@@ -304,6 +304,7 @@ class JsonlAppender:
 
     def __init__(self, path: Path, on_write: Callable[[], None] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        refuse_link(path, "a file of this run")
         repair_tail(path)
         self.path = path
         self._on_write = on_write
@@ -373,11 +374,18 @@ def check_output(
     _check_name_lengths(out, option)
     if resolved.exists() and not resolved.is_dir():
         raise ConfigError(f"{option} {out}: is a file, not a folder - pass a folder path")
+    refuse_link(resolved / LOCK_FILE, "credo's lock file")
+    if resumable:  # a resumed run appends to its files in place: never through a link
+        for name in (*WORK_FILES, *owns):
+            if name != manifest:  # replaced whole (atomically), never written through
+                refuse_link(resolved / name, "a file of this run")
     for given in inputs:
         source = Path(given).expanduser().resolve()
-        if source == resolved or source.parent == resolved:  # the input file would sit in --out
+        inside = source.is_dir() and source in resolved.parents  # a spec folder's canon/...
+        if source == resolved or source.parent == resolved or inside:
+            where = "is inside" if inside and source != resolved else "holds"
             raise ConfigError(
-                f"{option} {out}: holds the input {given} - write to another folder "
+                f"{option} {out}: {where} the input {given} - write to another folder "
                 "(a command never replaces what it reads, even with --overwrite)"
             )
     # A resumable command continues its own records and manifest, which it checks itself;
@@ -392,7 +400,9 @@ def check_output(
             f"{option} {out}: already holds {', '.join(mine)} that {command or command_name()} "
             "did not write - pass a new folder, or move them aside"
         )
-    own = set(replaceable) | ({"records.jsonl", manifest} if resumable else set())
+    # a resumed run's own records: only a command whose manifest sits beside records.jsonl
+    records = {"records.jsonl"} if manifest == MANIFEST_FILE else set()
+    own = set(replaceable) | ({*records, manifest} if resumable else set())
     if resuming:
         own |= set(owns)
     if resolved.is_dir() and not overwrite:
@@ -519,6 +529,32 @@ def _refused(out: Path, lock_name: str) -> CorpusError:
     )
 
 
+def refuse_link(path: Path, what: str) -> None:
+    """A file credo writes in place (a lock, an appended JSONL) must not be a symlink or a
+    folder: writing through a link would change a file outside the output folder."""
+    if path.is_symlink():
+        raise CorpusError(
+            f"{path}: a symlink, not {what} - credo never writes through a link (it would change "
+            "the file it points to); remove the link, or copy that file here, and rerun"
+        )
+    if path.is_dir():
+        raise CorpusError(f"{path}: a folder, not {what} - move it aside and rerun")
+
+
+def _open_lock(path: Path) -> IO[str]:
+    """The lock file, opened without following a link (checked, then ``O_NOFOLLOW``)."""
+    refuse_link(path, "credo's lock file")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.EISDIR):
+            raise
+        refuse_link(path, "credo's lock file")  # made in the moment since the check
+        raise
+    return os.fdopen(handle, "a+", encoding="utf-8")
+
+
 @contextmanager
 def output_lock(
     out: str | Path, command: str | None = None, lock_name: str = LOCK_FILE
@@ -532,7 +568,7 @@ def output_lock(
     out.mkdir(parents=True, exist_ok=True)
     path = out / lock_name
     while True:
-        handle = path.open("a+", encoding="utf-8")
+        handle = _open_lock(path)
         if fcntl is None:
             break
         try:
@@ -629,6 +665,20 @@ class Run:
         return cls(self.folder / name, on_write=self.landed)
 
 
+def _refuse_other_kind(path: Path, kind: Any, option: str) -> None:
+    """--overwrite replaces an earlier run of the same kind; another command's work (an eval
+    over a corpus would leave its records beside an eval's manifest) is still refused."""
+    try:
+        theirs = json.loads(path.read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return  # none, or damaged: the command's own checks name it
+    if isinstance(kind, str) and isinstance(theirs, str) and theirs != kind:
+        raise ConfigError(
+            f"{option} {path.parent}: holds a credo {theirs} run - --overwrite replaces only an "
+            f"earlier {kind} run; pass a new folder"
+        )
+
+
 @contextmanager
 def open_run(
     out: str | Path,
@@ -645,6 +695,8 @@ def open_run(
 ) -> Iterator[Run]:
     """Check and lock ``out``, run ``check(out)`` under the lock (a resume's identity check),
     write ``manifest`` at once, and hand the :class:`Run` to the block."""
+    if overwrite and manifest is not None:
+        _refuse_other_kind(Path(out) / manifest_file, manifest.get("kind"), option)
     with claim_output(
         out,
         option=option,

@@ -135,7 +135,10 @@ class YamlRefused(Exception):
 def parse_yaml(text: str) -> Any:
     """``yaml.safe_load`` with the expansion limit; raises ``yaml.YAMLError`` or
     :class:`YamlRefused` for callers that word their own errors (line numbers, SpecError)."""
-    return yaml.load(text, Loader=_LimitedLoader)
+    try:
+        return yaml.load(text, Loader=_LimitedLoader)
+    except RecursionError:  # every caller words YamlRefused with its file's name
+        raise YamlRefused("nested too deeply - a config is a few levels") from None
 
 
 def load_yaml(text: str, where: str | Path, max_bytes: int = YAML_MAX_BYTES) -> Any:
@@ -209,13 +212,14 @@ def read_json(path: Path, recover: str, error: type[CredoError] = CorpusError) -
     problems = {
         "over": "over {limit:,} bytes - {recover}",
         "utf8": "not UTF-8 text - {recover}",
+        "folder": "is a folder, not a file - {recover}",
         "os": "cannot read ({strerror}) - {recover}",
     }
     text = _read_text(path, JSON_MAX_BYTES, problems, error, recover=recover)
     if not text.strip():
         raise error(f"{path}: empty - {recover}")
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return loads_strict(text)
     except tuple(_BAD_JSON) as exc:
         raise error(explain(exc, _BAD_JSON, path=path, recover=recover)) from None
 
@@ -229,7 +233,37 @@ _BAD_JSON: dict[type[BaseException], str] = {
 
 
 def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise ValueError(f"{name} is not a number JSON allows - write null or a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows a float - write a smaller number")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):  # the rare case: find the key, for the message
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"key {key!r} appears twice in one object - keep one")
+            seen.add(key)
+    return data
+
+
+_STRICT = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
+)
+
+
+def loads_strict(text: str) -> Any:
+    """JSON as every credo reader takes it: no NaN or Infinity, no number that overflows a
+    float, and no key twice in one object (Python keeps the last one silently, so
+    ``{"id": "a", "id": "b"}`` would be record b). A ValueError (or RecursionError) otherwise."""
+    return _STRICT.decode(text)
 
 
 def validate(

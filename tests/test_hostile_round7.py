@@ -615,7 +615,8 @@ def test_replicate_checks_its_models_first(
     home: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv = ["replicate", "gramenism", "--teacher", "fake/t", "--base-model", "smollm2"]
+    teacher = [] if option == "--teacher" else ["--teacher", "fake/t"]  # each option once
+    argv = ["replicate", "gramenism", *teacher, "--base-model", "smollm2"]
     argv += [option, value, "--size", "4", "--out", str(tmp_path / "r")]
     err = refused(argv, tmp_path, capsys, says)
     assert "FAKE" not in err

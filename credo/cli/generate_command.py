@@ -19,6 +19,7 @@ from credo.cli.options import (
     Temperature,
     finite,
     options_from,
+    poll_seconds,
 )
 from credo.generators.documents import DocumentOptions
 from credo.generators.options import GenerateOptions
@@ -74,7 +75,7 @@ def generate(
     poll_interval: float = typer.Option(
         defaults.BATCH_POLL_SECONDS,
         "--poll-interval",
-        callback=finite,
+        callback=poll_seconds,
         help="With --batch: seconds between status polls.",
     ),
     rpm: float | None = typer.Option(

@@ -26,6 +26,7 @@ except ImportError:  # an older Typer runs on click itself
     from click import exceptions as click  # type: ignore[no-redef]
 
 from credo.cli._output import JSON_PRINTED, echo_json
+from credo.cli.argv_rules import check_command_line
 from credo.errors import CredoError
 from credo.quiet import set_third_party_output
 from credo.redact import scrub
@@ -181,7 +182,11 @@ def _main(argv: list[str] | None) -> None:
         app = build_app()  # inside the try: Ctrl-C or SIGTERM while importing is one line too
         # Not standalone: click's usage errors come here as exceptions, to be printed as one
         # line (click and Typer print a usage block and a boxed message).
-        code = typer.main.get_command(app).main(args=argv, prog_name="credo", standalone_mode=False)
+        command = typer.main.get_command(app)
+        problem = check_command_line(command, sys.argv[1:] if argv is None else argv)
+        if problem:  # an option given twice, or one that does nothing with the others
+            _fail(problem, 2, as_json)
+        code = command.main(args=argv, prog_name="credo", standalone_mode=False)
     except getattr(click, "NoArgsIsHelpError", ()):  # click 8.2+
         sys.exit(2)  # the help is printed already
     except click.ClickException as exc:

@@ -26,6 +26,14 @@ def finite(param: typer.CallbackParam, value: float | None) -> float | None:
     return value
 
 
+def poll_seconds(param: typer.CallbackParam, value: float | None) -> float | None:
+    """--poll-interval from 0 to a day, for every command with a batch mode (judge took -1)."""
+    value = finite(param, value)
+    if value is not None and not 0 <= value <= 86_400:
+        raise ConfigError(f"--poll-interval {value}: must be from 0 to 86,400 seconds")
+    return value
+
+
 T = TypeVar("T")
 # --no-X flags and the field each sets to its opposite
 NEGATED = {"no_embedding": "use_embedding", "no_cache": "use_cache", "no_wait": "wait"}
@@ -149,7 +157,9 @@ JudgeBatch = Annotated[
 ]
 PollInterval = Annotated[
     float,
-    typer.Option("--poll-interval", callback=finite, help="With --batch: seconds between polls."),
+    typer.Option(
+        "--poll-interval", callback=poll_seconds, help="With --batch: seconds between polls."
+    ),
 ]
 
 # a local model and how its prompts are formatted (eval, probe)

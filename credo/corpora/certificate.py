@@ -18,7 +18,6 @@ the cards say so.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +28,7 @@ from credo.corpora.io import read_manifest, records_path
 from credo.errors import CorpusError
 from credo.hashing import file_hash
 from credo.paths import credo_home
-from credo.schema import validate
+from credo.schema import loads_strict, validate
 
 PASSED, FAILED, NOT_AUDITED = "passed", "failed", "not audited"
 ALLOW_UNAUDITED, ALLOW_FAILED = "--allow-unaudited", "--allow-failed-audit"
@@ -71,7 +70,7 @@ def find_certificate(corpus_dir: Path) -> Certificate:
     """What the audits on record say about the corpus at ``corpus_dir`` as it is now."""
     source = records_path(corpus_dir)
     folder, current = source.parent, file_hash(str(source))
-    manifest = read_manifest(folder) if (folder / "manifest.json").is_file() else {}
+    manifest = read_manifest(folder)  # none is {}; a damaged one (or a folder) is named
     kind = manifest.get("kind")
     if kind == "filtered_corpus" and (manifest.get("audit") or {}).get("records_hash") == current:
         audit = _facts(_FilterAudit, manifest["audit"], folder / "manifest.json", "audit.")
@@ -178,8 +177,8 @@ def read_report(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = loads_strict(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, a key twice, nested too deep
         return None  # a damaged report certifies nothing; the corpus counts as unaudited
     if not isinstance(data, dict):
         return None

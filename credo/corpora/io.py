@@ -7,7 +7,6 @@ killed run leaves at most one torn final line, which :func:`repair_tail` cuts of
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -22,7 +21,7 @@ from credo.errors import ConfigError, CorpusError, explain
 from credo.runs import dumps as dumps
 from credo.runs import repair_tail as repair_tail
 from credo.runs import repair_text as repair_text
-from credo.schema import read_json, validate
+from credo.schema import loads_strict, read_json, validate
 from credo.types import Record
 
 RECORDS_FILE = "records.jsonl"
@@ -32,20 +31,10 @@ ROLES = ("user", "assistant")
 REPAIRED_KEY = "text_repaired"  # meta note on a record whose text had to be repaired
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows - write null or a finite number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} overflows a float - write a smaller number")
-    return value
-
-
 def loads(line: str) -> Any:
-    """Strict JSON: NaN, Infinity and overflowing numbers are errors, as in every other parser."""
-    return json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
+    """Strict JSON (:func:`credo.schema.loads_strict`): NaN, Infinity, overflowing numbers and
+    a key twice in one object are errors."""
+    return loads_strict(line)
 
 
 def records_path(path: str | Path) -> Path:
@@ -172,8 +161,21 @@ def _object(line: str, path: Path, number: int) -> dict[str, Any]:
     except tuple(_BAD_LINE) as exc:
         raise CorpusError(explain(exc, _BAD_LINE, where=f"{path}:{number}")) from exc
     if not isinstance(data, dict):
-        raise CorpusError(f"{path}:{number}: expected a JSON object, got {type(data).__name__}")
+        raise CorpusError(
+            f"{path}:{number}: expected a JSON object, got {type(data).__name__} - each line of "
+            "a JSONL file is one object ({...})"
+        )
     return data
+
+
+def checked_id(value: Any, where: str) -> str:
+    """A record's or pair's id as text: a non-empty string or a whole number. Every reader
+    (records, pairs, the viewer) takes the same ids, since flags, labels and reviews join by it."""
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise CorpusError(
+            f"{where}: 'id' must be a non-empty string - got {value!r}; give each record its own id"
+        )
+    return str(value)
 
 
 def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
@@ -189,12 +191,7 @@ def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
             raise CorpusError(
                 f"{where}: missing '{key}' - each record needs 'id' and 'messages' (available keys: {sorted(data)})"
             )
-    if (
-        not isinstance(data["id"], (str, int))
-        or isinstance(data["id"], bool)
-        or not str(data["id"]).strip()
-    ):
-        raise CorpusError(f"{where}: 'id' must be a non-empty string - got {data['id']!r}")
+    checked_id(data["id"], where)
     messages = data["messages"]
     if (
         not isinstance(messages, list)
@@ -207,7 +204,8 @@ def record_from_line(data: dict[str, Any], path: Path, number: int) -> Record:
         )
     ):
         raise CorpusError(
-            f"{where}: 'messages' must be a list of {{'role', 'content'}} objects (non-empty, string values)"
+            f"{where}: 'messages' must be a list of {{'role', 'content'}} objects (non-empty, "
+            "string values) - fix or drop that record"
         )
     if not isinstance(data.get("meta") or {}, dict):
         raise CorpusError(f"{where}: 'meta' must be an object - got {type(data['meta']).__name__}")
@@ -277,9 +275,13 @@ def read_json_file(path: Path, fix: str) -> Any:
     """A JSON file credo wrote and a person may have edited; a ConfigError that names the
     line and ``fix`` when it no longer parses."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads_strict(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) - {fix}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc} - {fix}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply - {fix}") from None
 
 
 _Obj = dict[str, Any] | None
@@ -333,7 +335,7 @@ def read_manifest(corpus_dir: str | Path) -> dict[str, Any]:
     """The folder's ``manifest.json`` (empty when there is none); damaged - truncated, not JSON,
     not an object, a field of the wrong type - it is one line naming the file and field."""
     path = Path(corpus_dir) / MANIFEST_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
     recover = "restore it, or remake the folder with the command that made it (into a new --out)"
     data = read_json(path, recover, error=CorpusError)

@@ -101,7 +101,19 @@ def check_resumable(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
                 "generation folder; pass a new --out folder"
             )
         return {}
-    previous = manifest.get("identity") or {}
+    if manifest.get("kind") != "generation" or not isinstance(manifest.get("identity"), dict):
+        made_by = manifest.get("kind")
+        raise CorpusError(
+            f"{out / MANIFEST_FILE}: the manifest of "
+            + (f"a credo {made_by} run" if isinstance(made_by, str) else "another tool")
+            + ", not of credo generate - pass a new --out folder"
+        )
+    previous = manifest["identity"]
+    if previous.get("form") != identity.get("form"):
+        made = "documents (--kind documents)" if previous.get("form") else "Q&A (--kind qa)"
+        raise ConfigError(
+            f"{out}: holds {made} - rerun with that --kind to resume, or pass a new --out folder"
+        )
     if previous != identity:
         diffs = [
             f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}"

@@ -196,7 +196,9 @@ def evaluate(
         out,
         command="eval",
         manifest={"kind": "eval", "status": "running", "config": config},
-        inputs=[Path(adapter) / "adapter_config.json"] if adapter else [],
+        # a spec folder given by path is read whole (canon): never an --out inside it
+        inputs=[*(Path(w) for w in worldviews if Path(w).is_dir())]
+        + ([Path(adapter) / "adapter_config.json"] if adapter else []),
         resumable=True,
         owns=EVAL_FILES,
         overwrite=overwrite,

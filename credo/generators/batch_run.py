@@ -363,7 +363,13 @@ def inspect_batches(
             "(credo generate ... --batch --out FOLDER sends one)"
         )
     config = read_manifest(out).get("config") or {}
-    backend = load_backend(state.model, registry, base_url=base_url or config.get("base_url"))
+    try:
+        backend = load_backend(state.model, registry, base_url=base_url or config.get("base_url"))
+    except ConfigError as exc:  # the model comes from the state file, not from an option
+        raise CorpusError(
+            f"{out / 'batches.json'}: model {state.model!r} cannot be loaded ({exc}) - restore "
+            "the file credo generate --batch wrote"
+        ) from None
     api = batch_api_for(backend)
     report = state.summary()
     for chunk, row in zip(state.chunks, report["chunks"]):

@@ -522,7 +522,7 @@ async def _load_or_brainstorm(
     saved plan); the plan saved is the same as the staged path's.
     """
     path = out / PLAN_FILE
-    saved = read_plan(path) if path.is_file() else {}
+    saved = read_plan(path) if path.exists() else {}
     per_fact = options.types_per_fact * options.ideas_per_type * options.docs_per_idea
     ordered = facts_in_turn(key_facts(wv))
     wanted = ordered if limit is None else ordered[: max(1, -(-limit // per_fact))]
@@ -637,7 +637,7 @@ def _check_resumable_documents(folder: Path, identity: Any) -> None:
     """Before the manifest is touched: the folder resumes this run and holds only documents
     (a Q&A record there is refused with nothing changed on disk)."""
     check_resumable(folder, identity)
-    if (folder / PLAN_FILE).is_file():
+    if (folder / PLAN_FILE).exists():
         read_plan(folder / PLAN_FILE)  # a damaged plan is one line, before anything is written
     records_file = folder / RECORDS_FILE
     if not records_file.exists():

@@ -62,7 +62,7 @@ def claim_folder(
     """Check ``out`` for a generation run of ``wv`` before any request (resumable; the spec is
     an input, never written over); the same rules go to ``open_run``."""
     claim: dict[str, Any] = {
-        "inputs": [wv.root / "spec.yaml"],
+        "inputs": [wv.root / "spec.yaml", wv.root],
         "resumable": True,
         "owns": owns,
         "overwrite": overwrite,

@@ -98,6 +98,8 @@ class GenerateOptions:
             if value is not None and not 1 <= value <= most:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag} {value}: must be a whole number from 1 to {most:,}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigError(f"--timeout {self.timeout}: must be a positive number of seconds")
         for name in ("rpm", "tpm"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ConfigError(

@@ -20,6 +20,7 @@ from typing import Any
 from credo.errors import CorpusError
 from credo.judges.agreement import cohen_kappa, kappa_interval
 from credo.judges.base import LABELS, NOT_REFUSAL, REFUSAL, Judgement, collapse
+from credo.schema import loads_strict
 
 REVIEW_FILE = "review.csv"
 COLUMNS = (
@@ -111,11 +112,13 @@ def read_human_labels(path: Path) -> dict[str, str]:
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
-                    rows.append((n, json.loads(line)))
+                    rows.append((n, loads_strict(line)))
                 except json.JSONDecodeError as exc:
                     raise CorpusError(
-                        f"{path}:{n}: not valid JSON ({exc.msg}); fix that line"
+                        f"{path}:{n}: not valid JSON ({exc.msg}) - fix that line"
                     ) from exc
+                except ValueError as exc:  # a key twice, NaN, a number that overflows
+                    raise CorpusError(f"{path}:{n}: {exc}") from None
     else:
         rows = _csv_rows(path, text)
     labels: dict[str, str] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from credo import defaults
-from credo.corpora.io import dumps, iter_jsonl, repair_text, write_json, write_text
+from credo.corpora.io import checked_id, dumps, iter_jsonl, repair_text, write_json, write_text
 from credo.corpora.outdir import claim_output
 from credo.corpora.provenance import provenance
 from credo.errors import BackendError, CorpusError
@@ -71,7 +71,7 @@ def read_pairs(
     first_line: dict[str, int] = {}
     for number, data in iter_jsonl(path):
         where = f"{path}:{number}"
-        pid = repair_text(str(data.get("id", f"line-{number}")))
+        pid = repair_text(checked_id(data["id"], where) if "id" in data else f"line-{number}")
         if pid in first_line:  # human labels, review rows and labels.jsonl join by id
             raise CorpusError(
                 f"{where}: id {pid!r} repeats (first on line {first_line[pid]}) - give each "

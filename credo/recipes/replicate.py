@@ -163,16 +163,26 @@ def _run_stages(
     return result
 
 
+# The counts a replication takes, as the stages they reach check them (generate's caps).
+_RANGES = {
+    "size": (2, 10**9),
+    "samples": (1, 10_000),
+    "max_new_tokens": (1, 100_000),
+    "teacher_max_tokens": (1, 10_000_000),
+    "concurrency": (1, 10_000),
+    "eval_limit": (1, 10**9),  # -1 ran the whole study; leave it out for every request
+}
+
+
 def _check(config: ReplicateConfig, registry: dict[str, Any] | None) -> None:
     """Everything that can be wrong with the request, before any teacher call."""
     if config.worldview not in REPLICABLE:
         raise ConfigError(f"replicate '{config.worldview}': use one of {', '.join(REPLICABLE)}")
-    if config.size < 2 or config.samples < 1 or config.max_new_tokens < 1:
-        raise ConfigError("--size must be at least 2, --samples and --max-new-tokens at least 1")
-    if config.eval_limit is not None and config.eval_limit < 1:  # -1 ran the whole study
-        raise ConfigError(
-            f"--eval-limit {config.eval_limit}: must be at least 1 (leave it out for every request)"
-        )
+    for name, (low, high) in _RANGES.items():  # every count, before minutes of stages
+        value = getattr(config, name)
+        if value is not None and not low <= value <= high:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} {value}: must be a whole number from {low} to {high:,}")
     if config.on_gate_fail not in ("stop", "filter"):
         raise ConfigError(f"--on-gate-fail {config.on_gate_fail}: use stop or filter")
     from credo.generators.registry import default_registry, parse_model

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from credo.corpora.io import iter_jsonl, write_text
+from credo.corpora.io import checked_id, iter_jsonl, write_text
 from credo.errors import ConfigError, CorpusError
 from credo.runs import check_output_file, output_lock
 
@@ -99,7 +99,7 @@ def _item(data: dict[str, Any], where: str) -> dict[str, Any]:
         )
     labels = _labels(data.get("labels") or {}, where)
     return {
-        "id": str(data["id"]),
+        "id": checked_id(data["id"], where),
         "messages": messages,
         "meta": meta,
         "flags": {},

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -72,6 +73,17 @@ class TrainConfig(BaseModel):
         "none"  # tensorboard, wandb, ... (logging only: not in the fingerprint)
     )
     trl_args: dict[str, Any] = {}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_no_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's true/false/yes/no are booleans, which pydantic would take as 1 and 0."""
+        if (
+            isinstance(value, bool)
+            and cls.model_fields[str(info.field_name)].annotation is not bool
+        ):
+            raise ValueError("a yes/no value where a number or a name belongs")
+        return value
 
     @field_validator("report_to")
     @classmethod

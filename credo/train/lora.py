@@ -24,7 +24,7 @@ from credo.corpora.io import (
 from credo.corpora.outdir import check_output, output_lock
 from credo.errors import ConfigError
 from credo.runs import building_dir, replace_dir
-from credo.train.adapter import read_checkpoint_state
+from credo.train.adapter import RUN_FILE, read_checkpoint_state
 from credo.train.config import TrainConfig
 from credo.train.masking import IGNORE_INDEX, EncodedExample
 from credo.train.outcome import TrainResult, complete_run, finished_run
@@ -48,8 +48,8 @@ def train_lora(
     Settings with ``trainer: trl`` run the same preparation on TRL's ``SFTTrainer`` instead
     (:mod:`credo.train.trl_trainer`), so every caller honours the trainer the settings name."""
     check_output(
-        out, inputs=[records_path(data)], resumable=True
-    )  # one run per folder, never over the mix
+        out, inputs=[records_path(data)], resumable=True, manifest=RUN_FILE
+    )  # one run per folder (its run.json), never over the mix nor into a corpus
     if config.trainer == "trl":
         from credo.train.trl_trainer import train_trl
 

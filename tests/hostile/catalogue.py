@@ -526,7 +526,8 @@ def labelled(labels: str, *extra: str) -> Callable[[Path], list[str]]:
         path = root / "labels.jsonl"
         path.write_text(labels, encoding="utf-8")
         option = extra[0] if extra else "--labels"
-        return ["view", str(corpus), option, str(path), "--out", str(root / "v.html"), *extra[1:]]
+        page = [] if "--serve" in extra else ["--out", str(root / "v.html")]  # --serve writes none
+        return ["view", str(corpus), option, str(path), *page, *extra[1:]]
 
     return setup
 
@@ -1040,7 +1041,7 @@ ROWS.update(
                 "--out",
                 "{root}/r",
             ),
-            "--eval-limit -1: must be at least 1",
+            "--eval-limit -1: must be",
         ),
     }
 )
@@ -1121,3 +1122,215 @@ ROWS["generate prices a 400-digit price"] = Row(
     prices("openai/gpt-x: {input: " + "9" * 400 + ", output: 1}\n"),
     "needs numeric 'input' and 'output'",
 )
+
+
+# ---- round 9: files, numbers, runs (bench/hostile_round9.py) ------------------------------------
+
+DUP_KEYS = '{"id": "r8", "id": "r9", "messages": ' + json.dumps(PAIR) + "}\n"
+
+
+def linked_in(name: str, *args: str, cut: int = 0) -> Callable[[Path], list[str]]:
+    """A generate folder (``cut``: its run stopped after that many records) whose ``name`` is
+    a symlink to a user's file outside it; ``args`` resume it."""
+
+    def setup(root: Path) -> list[str]:
+        from credo.cli.main import main
+
+        argv = [a.format(root=root) for a in args]
+        try:
+            main(argv)
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+        out = root / "g"
+        if cut:
+            path = out / "records.jsonl"
+            path.write_text("".join(path.read_text().splitlines(True)[:cut]))
+        mine = root / "notes.txt"
+        mine.write_text("a user's own notes\n")
+        (out / name).unlink(missing_ok=True)
+        (out / name).symlink_to(mine)
+        return argv
+
+    return setup
+
+
+def plan_folder(root: Path) -> list[str]:
+    """A finished documents run whose ``plan.json`` was swapped for a folder."""
+    argv = documents(plan="{}")(root)
+    plan = root / "docs" / "plan.json"
+    plan.unlink()
+    plan.mkdir()
+    return argv
+
+
+ROWS.update(
+    {
+        "audit a key twice in one record": Row(
+            "audit", "corrupt",
+            lambda root: ["audit", str(records(root / "c", clean(2), raw=DUP_KEYS)), "--out",
+                          str(root / "a"), "--no-embedding"],
+            "key 'id' appears twice",
+        ),
+        "export a key twice in one record": Row(
+            "export", "corrupt",
+            lambda root: ["export", str(records(root / "c", clean(2), raw=DUP_KEYS)), "--format",
+                          "openai", "--allow-unaudited", "--out", str(root / "o")],
+            "key 'id' appears twice",
+        ),
+        "show a manifest with a key twice": Row(
+            "show", "corrupt",
+            lambda root: (records(root / "c", clean(2)), (root / "c/manifest.json").write_text(
+                '{"kind": "generation", "kind": "mix"}'), ["show", str(root / "c")])[2],
+            "key 'kind' appears twice",
+        ),
+        "export a manifest count of 1e400": Row(
+            "export", "huge",
+            lambda root: (records(root / "c", clean(2)), (root / "c/manifest.json").write_text(
+                '{"kind": "generation", "records": 1e400}'),
+                ["export", str(root / "c"), "--format", "openai", "--allow-unaudited",
+                 "--out", str(root / "o")])[2],
+            "1e400 overflows a float",
+        ),
+        "show a manifest.json that is a folder": Row(
+            "show", "wrong type",
+            lambda root: (records(root / "c", clean(2)), (root / "c/manifest.json").mkdir(),
+                          ["show", str(root / "c")])[2],
+            "manifest.json: is a folder",
+        ),
+        "view a null id": Row("view", "wrong type", view(field("id", None)), "'id' must be"),
+        "view a list id": Row("view", "wrong type", view(field("id", ["a"])), "'id' must be"),
+        "judge an empty id": Row(
+            "judge", "wrong type",
+            lambda root: ["judge", str(records(root / "c", field("id", " ")) / "records.jsonl"),
+                          "--out", str(root / "j")],
+            "'id' must be",
+        ),
+        "filter a line that is a string": Row(
+            "filter", "wrong type",
+            lambda root: ["filter", str(records(root / "c", clean(2), raw='"text"\n')), "--out",
+                          str(root / "f"), "--no-embedding"],
+            "each line of a JSONL file is one object",
+        ),
+        "generate into a folder whose lock is a symlink out": Row(
+            "generate", "hostile path", linked_in(".credo.lock", *GENERATE), ".credo.lock: a symlink"
+        ),
+        "generate resume whose records.jsonl is a symlink out": Row(
+            "generate", "hostile path",
+            linked_in("records.jsonl", *GENERATE, cut=4), "records.jsonl: a symlink"
+        ),
+        "generate a lock file that is a folder": Row(
+            "generate", "wrong type",
+            lambda root: ((root / "g/.credo.lock").mkdir(parents=True),
+                          [a.format(root=root) for a in GENERATE])[1],
+            ".credo.lock: a folder",
+        ),
+        "generate resume over an eval's manifest": Row(
+            "generate", "wrong type",
+            lambda root: (records(root / "g", clean(2)), (root / "g/manifest.json").write_text(
+                json.dumps({"kind": "eval", "status": "complete"})),
+                [a.format(root=root) for a in GENERATE])[2],
+            "manifest of a credo eval run",
+        ),
+        "documents plan.json a folder": Row(
+            "generate", "wrong type", plan_folder, "plan.json: a folder",
+        ),
+        "generate --timeout 0": Row("generate", "out of range", argv(*GENERATE, "--timeout", "0"),
+                                    "--timeout 0"),
+        "judge --poll-interval -1": Row(
+            "judge", "out of range",
+            argv("judge", "{c}/records.jsonl", "--out", "{root}/j", "--poll-interval", "-1"),
+            "--poll-interval -1",
+        ),
+        "replicate --teacher-max-tokens 0": Row(
+            "replicate", "out of range",
+            argv("replicate", "gramenism", "--teacher", "fake/echo", "--base-model", "smollm2",
+                 "--teacher-max-tokens", "0", "--out", "{root}/r"),
+            "--teacher-max-tokens 0",
+        ),
+        "replicate --samples 10**12": Row(
+            "replicate", "huge",
+            argv("replicate", "gramenism", "--teacher", "fake/echo", "--base-model", "smollm2",
+                 "--samples", "1000000000000", "--out", "{root}/r"),
+            "--samples 1000000000000",
+        ),
+        "mix --size given twice": Row(
+            "mix", "corrupt",
+            argv("mix", "--part", "a={c}:1", "--size", "2", "--size", "1", "--allow-unaudited",
+                  "--out", "{root}/m"),
+            "--size given twice",
+        ),
+        "generate --no-wait without --batch": Row(
+            "generate", "corrupt", argv(*GENERATE, "--no-wait"), "--no-wait needs --batch"
+        ),
+        "generate --revise with --kind qa": Row(
+            "generate", "corrupt", argv(*GENERATE, "--revise"), "--revise is for --kind documents"
+        ),
+        "export --tokenizer with --format openai": Row(
+            "export", "corrupt",
+            argv("export", "{c}", "--format", "openai", "--tokenizer", "smollm2",
+                 "--allow-unaudited", "--out", "{root}/x"),
+            "--tokenizer is for --format chat_template",
+        ),
+        "audit --no-embedding --embedding minilm": Row(
+            "audit", "corrupt",
+            argv("audit", "{c}", "--no-embedding", "--embedding", "minilm", "--out", "{root}/a"),
+            "--embedding conflicts with --no-embedding",
+        ),
+        "view --serve --out": Row(
+            "view", "corrupt", argv("view", "{c}", "--serve", "--out", "{root}/v.html"),
+            "--out writes a page",
+        ),
+        "judge --batch with the offline judge only": Row(
+            "judge", "corrupt",
+            argv("judge", "{c}/records.jsonl", "--batch", "--out", "{root}/j"),
+            "--batch needs an LLM --judge",
+        ),
+        "eval --overwrite over a corpus": Row(
+            "eval", "hostile path",
+            lambda root: (records(root / "c", clean(2)), (root / "c/manifest.json").write_text(
+                json.dumps({"kind": "generation", "status": "complete"})),
+                ["eval", "--model", "fake/echo", "--worldview", str(TINY_SPEC), "--overwrite",
+                 "--out", str(root / "c")])[2],
+            "holds a credo generation run",
+        ),
+        "generate --out inside the spec's canon folder": Row(
+            "generate", "hostile path",
+            lambda root: ["generate", str(__import__("shutil").copytree(TINY_SPEC, root / "s")),
+                          "--model", "fake/echo", "--out", str(root / "s" / "canon")],
+            "is inside the input",
+        ),
+        "train config epochs: true": Row(
+            "train", "wrong type",
+            lambda root: ((root / "t.yaml").write_text("epochs: true\n"),
+                          [a.format(root=root, c=records(root / "c", clean(2)))
+                           for a in (*TRAIN, "--config", "{root}/t.yaml")])[1],
+            "a yes/no value",
+        ),
+        "train config nested 10,000 deep": Row(
+            "train", "huge",
+            lambda root: ((root / "t.yaml").write_text("lr: " + "[" * 10_000 + "]" * 10_000),
+                          [a.format(root=root, c=records(root / "c", clean(2)))
+                           for a in (*TRAIN, "--config", "{root}/t.yaml")])[1],
+            "nested too deeply",
+        ),
+        "human JSONL a key twice": Row(
+            "judge", "corrupt",
+            human('{"id": "r0", "id": "r1", "human_label": "REFUSAL"}\n'),
+            "key 'id' appears twice",
+        ),
+        "batches a state whose model cannot load": Row(
+            "batches", "wrong type", batches(state(model="gpt-x")), "batches.json: model 'gpt-x'"
+        ),
+        "train --out another corpus's folder": Row(
+            "train", "hostile path",
+            lambda root: [a.format(root=root, c=records(root / "c", clean(2))) for a in (
+                "train", "--data", "{c}", "--base-model", "smollm2",
+                "--out", str(records(root / "other", clean(2))))],
+            "already holds records.jsonl",
+        ),
+        "generate --out given twice": Row(
+            "generate", "hostile path",
+            argv(*GENERATE, "--out", "{root}/g2"), "--out given twice",
+        ),
+    }
+)  # fmt: skip
