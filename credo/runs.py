@@ -356,6 +356,7 @@ def check_output(
     manifest: str = MANIFEST_FILE,
     command: str | None = None,
     ours: Callable[[Path], bool] | None = None,
+    offers_overwrite: bool = True,
 ) -> Path:
     """Refuse an output folder that is unusable, is or holds an input, or holds others' work.
 
@@ -367,6 +368,7 @@ def check_output(
     ``manifest`` file present; the command then checks the manifest is its own).
     A folder whose lock file a killed run of the same ``command`` left behind is that run's:
     it passed these checks when it began, so a rerun may replace what it wrote.
+    ``offers_overwrite`` is False for a command with no ``--overwrite`` (its errors never suggest it).
     """
     out = Path(out)
     resolved = out.expanduser().resolve()
@@ -410,9 +412,10 @@ def check_output(
         if not resuming:
             present += [name for name in owns if (resolved / name).exists()]
         if present:
+            fix = ", or --overwrite to replace it" if offers_overwrite else ""
             raise ConfigError(
                 f"{option} {out}: already holds {', '.join(dict.fromkeys(present))} from an earlier "
-                "run or another tool - pass a new folder, or --overwrite to replace it"
+                f"run or another tool - pass a new folder{fix}"
             )
     _check_writable(resolved, out, option)
     return out

@@ -406,3 +406,14 @@ def test_documents_refuse_the_home_folder_and_a_users_plan(tiny_spec: Path, tmp_
             backend=FakeBackend("t"),
         )
     assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
+
+
+def test_a_command_without_overwrite_never_suggests_it(tmp_path: Path) -> None:
+    """train has no --overwrite: its refusal of a folder holding others' work must not offer it."""
+    (tmp_path / "records.jsonl").write_text("{}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="--overwrite"):
+        check_output(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        check_output(tmp_path, offers_overwrite=False)
+    assert "pass a new folder" in str(refused.value)
+    assert "--overwrite" not in str(refused.value)

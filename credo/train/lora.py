@@ -48,7 +48,7 @@ def train_lora(
     Settings with ``trainer: trl`` run the same preparation on TRL's ``SFTTrainer`` instead
     (:mod:`credo.train.trl_trainer`), so every caller honours the trainer the settings name."""
     check_output(
-        out, inputs=[records_path(data)], resumable=True, manifest=RUN_FILE
+        out, inputs=[records_path(data)], resumable=True, manifest=RUN_FILE, offers_overwrite=False
     )  # one run per folder (its run.json), never over the mix nor into a corpus
     if config.trainer == "trl":
         from credo.train.trl_trainer import train_trl
