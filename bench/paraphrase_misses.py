@@ -9,10 +9,12 @@ vectors, centred on the mean of ``--sample`` records spread over the corpus (the
 centres on the whole corpus' mean: an estimate within ~0.005 of the cosine), and MiniLM's
 cosine, which confirms. Each missed pair then falls in one stage:
 
-- ``static_below_candidate``: centred static cosine < 0.85, so no search proposes it;
-- ``minilm_rejects``: proposed (static 0.85-0.95) but MiniLM < 0.95, the confirm decides no;
-- ``search_missed``: static >= 0.85 and (MiniLM >= 0.95 or static >= 0.95), so the pair
-  qualifies and the candidate search (k-means lists past 100k rows) did not return it.
+- ``static_below_candidate``: centred static cosine < 0.85, and the head route does not
+  propose it either (centred answer-head cosine < 0.92, or pair cosine < 0.7);
+- ``minilm_rejects``: proposed (static 0.85-0.95, or by the head route) but MiniLM < 0.95,
+  the confirm decides no;
+- ``search_missed``: the pair qualifies (MiniLM >= 0.95 or static >= 0.95) and the candidate
+  searches (k-means lists past 100k rows) did not return it.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import numpy as np
 
 from credo.corpora.io import records_at
 from credo.filters.base import AuditContext
-from credo.filters.dedup import SemanticConfig, pair_vectors
+from credo.filters.dedup import SemanticConfig, pair_and_head_vectors, pair_vectors
 
 CANDIDATE, DECIDE, CONFIRM = (
     SemanticConfig().candidate_threshold,
     SemanticConfig().static_threshold,
     SemanticConfig().threshold,
 )
+HEAD, FLOOR = SemanticConfig().head_threshold, SemanticConfig().head_floor
 
 
 def flagged(path: Path) -> set[str]:
@@ -47,8 +50,9 @@ def flagged(path: Path) -> set[str]:
     return ids
 
 
-def stage(static: float, minilm: float) -> str:
-    if static < CANDIDATE:
+def stage(static: float, minilm: float, head: float) -> str:
+    by_head = head >= HEAD and static >= FLOOR
+    if static < CANDIDATE and not by_head:
         return "static_below_candidate"
     if static < DECIDE and minilm < CONFIRM:
         return "minilm_rejects"
@@ -76,31 +80,51 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {position(r) for pair in missed + control for r in pair}
     records = records_at(args.corpus / "records.jsonl", sorted(wanted | set(sample)))
     ctx = AuditContext()
-    mean = pair_vectors(ctx.get_static(), [records[i] for i in sample]).mean(axis=0)
+    means = [
+        v.mean(axis=0)
+        for v in pair_and_head_vectors(ctx.get_static(), [records[i] for i in sample])
+    ]
 
-    def cosines(pairs: list[tuple[str, str]]) -> list[tuple[float, float]]:
+    def cosines(pairs: list[tuple[str, str]]) -> list[tuple[float, float, float]]:
         rows = sorted({position(r) for pair in pairs for r in pair})
         at = {row: k for k, row in enumerate(rows)}
-        static = pair_vectors(ctx.get_static(), [records[r] for r in rows]) - mean
+        static, heads = (
+            v - mean
+            for v, mean in zip(
+                pair_and_head_vectors(ctx.get_static(), [records[r] for r in rows]), means
+            )
+        )
         static /= np.linalg.norm(static, axis=1, keepdims=True)
+        heads /= np.linalg.norm(heads, axis=1, keepdims=True)
         minilm = pair_vectors(ctx.get_embedder(), [records[r] for r in rows])
         out = []
         for s, c in pairs:
             a, b = at[position(s)], at[position(c)]
-            out.append((float(static[a] @ static[b]), float(minilm[a] @ minilm[b])))
+            out.append(
+                (
+                    float(static[a] @ static[b]),
+                    float(minilm[a] @ minilm[b]),
+                    float(heads[a] @ heads[b]),
+                )
+            )
         return out
 
     result = {"records": n, "planted": len(planted), "missed_count": len(missed)}
     for name, pairs in (("missed", missed), ("caught", control)):
+        if not pairs:  # nothing missed (so no control drawn either)
+            result[name] = {"pairs": 0}
+            continue
         values = cosines(pairs)
-        stages = Counter(stage(s, m) for s, m in values)
-        static = np.array([s for s, _ in values])
-        minilm = np.array([m for _, m in values])
+        stages = Counter(stage(s, m, h) for s, m, h in values)
+        static = np.array([s for s, _, _ in values])
+        minilm = np.array([m for _, m, _ in values])
+        heads = np.array([h for _, _, h in values])
         result[name] = {
             "pairs": len(pairs),
             "stages": dict(stages) if name == "missed" else None,
             "static_cosine_p10_p50_p90": np.percentile(static, [10, 50, 90]).round(3).tolist(),
             "minilm_cosine_p10_p50_p90": np.percentile(minilm, [10, 50, 90]).round(3).tolist(),
+            "head_cosine_p10_p50_p90": np.percentile(heads, [10, 50, 90]).round(3).tolist(),
             "static_ge_candidate": int((static >= CANDIDATE).sum()),
             "minilm_ge_confirm": int((minilm >= CONFIRM).sum()),
         }

@@ -266,13 +266,31 @@ class SemanticConfig:
     # to the static decision, so the confirm stage costs by corpus size, not by redundancy.
     confirm_rows: int = 2000
     confirm_share: float = 0.01
+    # A second candidate route, for copies whose questions are reworded: the question weighs
+    # half the pair vector, so a synonym form of a short question alone pulls a paraphrase
+    # under candidate_threshold (3.4-3.75% of million_synth's planted paraphrases at every
+    # size, their answer heads at centred cosine 0.94-1.0). Pairs whose centred answer-head
+    # vectors reach head_threshold, and whose pair vectors reach head_floor (templated
+    # answers, such as refusals, share heads under different questions), join the candidates:
+    # MiniLM confirms them as any other. Only with a confirm stage and centred vectors.
+    head_route: bool = True
+    head_threshold: float = 0.92
+    head_floor: float = 0.7
+    # Heads that close are rarely split by a border: one clustering, two lists a row.
+    head_ann: AnnConfig = field(default_factory=lambda: AnnConfig(probes=2, rounds=1))
 
     def __str__(self) -> str:
         centre = f"_centred>={self.centre_min_rows}" if self.centre else ""
         if self.fast and not self.confirm:
             return f"static_cos{self.static_threshold:g}{centre}_{self.ann}"
         stage = f"_static{self.candidate_threshold:g}{centre}_{self.ann}" if self.fast else ""
+        if self.fast and self.head_route:
+            stage += f"_head{self.head_threshold:g}_floor{self.head_floor:g}_{self.head_ann}"
         return f"minilm_cos{self.threshold:g}_blk{self.block}{stage}"
+
+    def heads_kept(self) -> bool:
+        """Whether the map keeps each record's answer-head vector for the head route."""
+        return self.fast and self.confirm and self.head_route
 
     def confirm_budget(self, rows: int) -> int:
         return self.confirm_rows + int(self.confirm_share * rows)
@@ -309,18 +327,30 @@ def fold(check: Any, parts: Iterable[tuple[int, Any]]) -> Any:
 
 def pair_vectors(embedder: Any, records: Sequence[Record]) -> np.ndarray:
     """One normalised vector per record: prompt and answer head, averaged."""
-    vectors = embedder.encode([r.prompt for r in records]) + embedder.encode(
-        [response_head(r) for r in records]
-    )
+    return pair_and_head_vectors(embedder, records)[0]
+
+
+def pair_and_head_vectors(
+    embedder: Any, records: Sequence[Record]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``pair_vectors`` and the answer heads' own vectors, from the same two encodings."""
+    prompts = embedder.encode([r.prompt for r in records])
+    heads = embedder.encode([response_head(r) for r in records])
+    vectors = prompts + heads
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    return vectors
+    return vectors, heads
+
+
+# A batch's semantic partial: its pair vectors, or those and its answer heads' vectors.
+SemanticPartial = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
 class SemanticDuplicateCheck(Batched):
     """A batch's partial is one vector per record (static, float16, in the fast path: 512 bytes
-    a record); the reduce finds pairs over all of them and, in the fast path, reads back only
-    the candidate records for MiniLM to confirm."""
+    a record, and as much again for the answer heads' vectors of the head route); the reduce
+    finds pairs over all of them and, in the fast path, reads back only the candidate records
+    for MiniLM to confirm."""
 
     config: SemanticConfig = field(default_factory=SemanticConfig)
     name: str = "semantic_duplicate"
@@ -328,15 +358,22 @@ class SemanticDuplicateCheck(Batched):
     def params(self) -> dict[str, Any]:
         return config_params(self.config)
 
-    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> np.ndarray:
-        if self.config.fast:
-            return pair_vectors(ctx.get_static(), records).astype(np.float16)
-        return pair_vectors(ctx.get_embedder(), records)
+    def map_batch(self, records: Sequence[Record], ctx: AuditContext) -> SemanticPartial:
+        """Pair vectors, with the answer heads' vectors beside them for the head route."""
+        if not self.config.fast:
+            return pair_vectors(ctx.get_embedder(), records)
+        vectors, heads = pair_and_head_vectors(ctx.get_static(), records)
+        if self.config.heads_kept():
+            return vectors.astype(np.float16), heads.astype(np.float16)
+        return vectors.astype(np.float16)
 
-    def combine(self, a: Any, b: np.ndarray) -> Spill:
-        """Batches' vectors appended to one file on disk, in corpus order."""
+    def combine(self, a: Any, b: SemanticPartial) -> Spill:
+        """Batches' vectors (and heads) appended to files on disk, in corpus order."""
         spill = a if isinstance(a, Spill) else self.combine(Spill(), a)
-        spill.column("vectors", b.shape[1], b.dtype).add(b)
+        vectors, heads = b if isinstance(b, tuple) else (b, None)
+        spill.column("vectors", vectors.shape[1], vectors.dtype).add(vectors)
+        if heads is not None:
+            spill.column("heads", heads.shape[1], heads.dtype).add(heads)
         return spill
 
     def reduce(
@@ -344,27 +381,31 @@ class SemanticDuplicateCheck(Batched):
     ) -> Iterator[Finding]:
         folded = fold(self, parts)
         vectors: Any
+        heads: Any = None
         if isinstance(folded, Spill):
-            vectors = folded.columns["vectors"]
+            vectors, heads = folded.columns["vectors"], folded.columns.get("heads")
         elif folded is None:
             vectors = np.zeros((0, 0), np.float32)
         else:
-            vectors = np.array(folded)  # a copy: centring writes in place
-        pairs, scores, stages = self.pairs(vectors, corpus, ctx)
+            vectors, heads = folded if isinstance(folded, tuple) else (folded, None)
+            vectors = np.array(vectors)  # a copy: centring writes in place
+            heads = None if heads is None else np.array(heads)
+        pairs, scores, stages = self.pairs(vectors, corpus, ctx, heads=heads)
         if isinstance(folded, Spill):
             folded.close()
-        del vectors
+        del vectors, heads
         clusters = clusters_from_pairs(len(corpus.ids), pairs, scores)
         yield from _report(
             self.name, corpus, clusters=clusters, ctx=ctx, params={**self.params(), **stages}
         )
 
     def pairs(
-        self, vectors: np.ndarray, corpus: Corpus, ctx: AuditContext
+        self, vectors: np.ndarray, corpus: Corpus, ctx: AuditContext, *, heads: Any = None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Kept pairs, their cosines (MiniLM's where it confirmed, else the static one), and
-        what each stage did: candidate pairs, pairs the static stage decided, pairs MiniLM
-        read, and candidates left unconfirmed past the confirm budget."""
+        what each stage did: candidate pairs (those the head route added among them), pairs
+        the static stage decided, pairs MiniLM read, and candidates left unconfirmed past the
+        confirm budget."""
         cfg = self.config
         if not cfg.fast:
             pairs, scores = ann.exact_pairs(
@@ -379,6 +420,11 @@ class SemanticDuplicateCheck(Batched):
             pairs, scores = ann.similar_pairs(vectors, static_threshold, cfg.ann)
             return pairs, scores, {"candidate_pairs": len(pairs)}
         cand, static_scores = ann.similar_pairs(vectors, candidate_threshold, cfg.ann)
+        by_head = np.zeros((0, 2), dtype=np.int64)
+        if centred and heads is not None and cfg.heads_kept():
+            by_head, head_scores = head_route_pairs(vectors, heads, found=cand, config=cfg)
+            cand = np.concatenate([cand, by_head])
+            static_scores = np.concatenate([static_scores, head_scores])
         # Either stage's near-identity decides: MiniLM at 0.95 rejects 8 of 200 one-word copies
         # of short real answers that the centred static cosine puts above 0.966 (BENCHMARKS.md),
         # so those pairs need no MiniLM at all.
@@ -395,6 +441,7 @@ class SemanticDuplicateCheck(Batched):
         keep = decided | (ask & (scores >= cfg.threshold))
         stages = {
             "candidate_pairs": len(cand),
+            "head_route_pairs": len(by_head),
             "candidate_records": len(np.unique(cand)),
             "static_decided_pairs": int(decided.sum()),
             "confirmed_pairs": int(ask.sum()),
@@ -402,6 +449,28 @@ class SemanticDuplicateCheck(Batched):
             "unconfirmed_pairs": int((~decided & ~ask).sum()),
         }
         return cand[keep], scores[keep], stages
+
+
+def head_route_pairs(
+    vectors: Any, heads: Any, *, found: np.ndarray, config: SemanticConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs whose centred answer-head vectors reach ``config.head_threshold``, not among the
+    ``found`` pairs, with their centred pair-vector cosines where those reach
+    ``config.head_floor``. ``vectors`` are centred already; ``heads`` (an array or a spilled
+    column) are centred here, in place."""
+    centre_rows(heads)
+    pairs, _ = ann.similar_pairs(heads, config.head_threshold, config.head_ann)
+    rows = max(len(vectors), 1)
+    pairs = pairs[~np.isin(pairs[:, 0] * rows + pairs[:, 1], found[:, 0] * rows + found[:, 1])]
+    scores = np.zeros(len(pairs))
+    step = 8192  # bounded gathers (a spilled column reads rows through a memory map)
+    for start in range(0, len(pairs), step):
+        chunk = pairs[start : start + step]
+        left = np.asarray(vectors[chunk[:, 0]], dtype=np.float32)
+        right = np.asarray(vectors[chunk[:, 1]], dtype=np.float32)
+        scores[start : start + len(chunk)] = np.einsum("ij,ij->i", left, right)
+    keep = scores >= config.head_floor
+    return pairs[keep], scores[keep]
 
 
 def confirm_within(
